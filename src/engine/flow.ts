@@ -1,0 +1,93 @@
+/**
+ * Flows: walk successors from a start node until no successor matches.
+ * A flow is itself a node, so flows nest.
+ * @module
+ */
+import { type Action, BaseNode, DEFAULT_ACTION, type RunContext, type Shared, throwIfAborted } from "./node.ts";
+
+/** Optional hooks a flow calls around each node (progress display, telemetry). */
+export interface FlowObserver {
+  /** Before `node` runs. */
+  nodeStart?(node: BaseNode): void;
+  /** After `node` ran, with its action, or the error it threw. */
+  nodeEnd?(node: BaseNode, action: Action, error?: Error): void;
+}
+
+/** A context that may carry a {@link FlowObserver}. */
+export interface ObservedContext extends RunContext {
+  /** Hooks around each node; absent in the common case. */
+  observer?: FlowObserver;
+}
+
+/** Runs a graph of nodes from `start`, following the action each returns. */
+export class Flow extends BaseNode {
+  /** The first node. */
+  start: BaseNode | undefined;
+
+  /** @param start the first node (or set it later with {@link Flow.startWith}) */
+  constructor(start?: BaseNode) {
+    super();
+    this.start = start;
+  }
+
+  /** Sets the first node and returns it, for chaining. */
+  startWith<T extends BaseNode>(node: T): T {
+    this.start = node;
+    return node;
+  }
+
+  /**
+   * The successor of `node` for `action`, or undefined when the flow ends.
+   * An action with no successor while others exist ends the flow with a warning.
+   */
+  getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
+    const name = action ?? DEFAULT_ACTION;
+    const next = node.successors.get(name);
+    if (next === undefined && node.successors.size > 0) {
+      const known = [...node.successors.keys()].map((k) => `'${k}'`).join(", ");
+      ctx.warn(`flow ends: action '${name}' has no successor (wired: ${known})`);
+    }
+    return next;
+  }
+
+  /** Walks the graph; returns the last node's action. */
+  async orchestrate(shared: Shared, ctx: ObservedContext): Promise<Action> {
+    const observer = ctx.observer;
+    let node = this.start;
+    let action: Action;
+    while (node !== undefined) {
+      throwIfAborted(ctx.signal);
+      if (observer === undefined) {
+        action = await node._run(shared, ctx);
+      } else {
+        observer.nodeStart?.(node);
+        try {
+          action = await node._run(shared, ctx);
+        } catch (error) {
+          observer.nodeEnd?.(node, undefined, error as Error);
+          throw error;
+        }
+        observer.nodeEnd?.(node, action);
+      }
+      node = this.getNextNode(node, action, ctx);
+    }
+    return action;
+  }
+
+  /** prep, then the walk, then post with the last action as exec result. */
+  override async _run(shared: Shared, ctx: RunContext): Promise<Action> {
+    const prepResult = await this.prep(shared, ctx);
+    const lastAction = await this.orchestrate(shared, ctx);
+    return await this.post(shared, prepResult, lastAction, ctx);
+  }
+
+  /** A flow returns its last node's action unless overridden. */
+  override post(_shared: Shared, _prep: unknown, lastAction: unknown, _ctx?: RunContext): Action {
+    return lastAction as Action;
+  }
+
+  /** Flows have no exec of their own. */
+  override exec(): never {
+    throw new Error("a Flow has no exec(); it runs its nodes");
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The one Proxy of pflow: a node wrapper that replaces how a node *runs*
+ * (`_run`) and is otherwise the node itself. Every other property, method and
+ * prototype query goes to the wrapped node, so `instanceof`, params,
+ * `next()`/`on()` wiring and a node class's own methods and fields (private
+ * `#fields` included) behave as on the bare node. Layers stack: the compiler
+ * builds `Namespaced → TemplateAware → node`, telemetry adds one outside.
+ * @module
+ */
+import type { Action, BaseNode, RunContext, Shared } from "./node.ts";
+
+/** What a wrapper layer changes: how one execution of the inner node runs. */
+export interface NodeLayer {
+  /** Short name shown by {@link layersOf}, e.g. `namespaced`. */
+  readonly name: string;
+  /** Runs `inner` (the next node inward) in place of `inner._run(shared, ctx)`. */
+  run(inner: BaseNode, shared: Shared, ctx: RunContext): Promise<Action>;
+}
+
+const TARGET = Symbol("pflow.wrap.target");
+const LAYER = Symbol("pflow.wrap.layer");
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/**
+ * Wraps `target` in `layer`. The result is typed as the target: it *is* the
+ * target for every purpose but running.
+ */
+export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
+  // Methods are bound to the target so private fields keep working; the
+  // cache keeps `wrapped.method === wrapped.method`.
+  const bound = new Map<PropertyKey, { original: AnyFunction; bound: AnyFunction }>();
+  const proxy: T = new Proxy(target, {
+    get(node, prop) {
+      switch (prop) {
+        case "_run":
+          return (shared: Shared, ctx: RunContext) => layer.run(node, shared, ctx);
+        case "run": // re-enters `_run`, so it must see the proxy as `this`
+          return (...args: unknown[]) => Reflect.apply(node.run, proxy, args);
+        case "clone":
+          return () => wrapNode(node.clone(), layer);
+        case TARGET:
+          return node;
+        case LAYER:
+          return layer;
+      }
+      const value = Reflect.get(node, prop, node);
+      if (typeof value !== "function" || prop === "constructor") return value;
+      const cached = bound.get(prop);
+      if (cached !== undefined && cached.original === value) return cached.bound;
+      const fn = (value as AnyFunction).bind(node);
+      bound.set(prop, { original: value as AnyFunction, bound: fn });
+      return fn;
+    },
+    set(node, prop, value) {
+      return Reflect.set(node, prop, value, node);
+    },
+  });
+  return proxy;
+}
+
+/** The node directly inside `node`'s outermost layer, or undefined if bare. */
+export function innerNode<T extends BaseNode>(node: T): T | undefined {
+  return (node as unknown as Record<symbol, T | undefined>)[TARGET];
+}
+
+/** The bare node under every layer. */
+export function unwrapNode<T extends BaseNode>(node: T): T {
+  let current = node;
+  for (let inner = innerNode(current); inner !== undefined; inner = innerNode(current)) {
+    current = inner;
+  }
+  return current;
+}
+
+/** Layer names from outermost to innermost (empty for a bare node). */
+export function layersOf(node: BaseNode): string[] {
+  const names: string[] = [];
+  for (let current: BaseNode | undefined = node; current !== undefined; current = innerNode(current)) {
+    const layer = (current as unknown as Record<symbol, NodeLayer | undefined>)[LAYER];
+    if (layer !== undefined) names.push(layer.name);
+  }
+  return names;
+}

@@ -1,0 +1,132 @@
+/**
+ * How a node type describes itself: params (types, defaults, required) and
+ * outputs, declared once and used by the registry, validation and docs.
+ * @module
+ */
+import type { BaseNode } from "../engine/mod.ts";
+
+/** Value types a param or output can have. */
+export type ValueType = "string" | "number" | "integer" | "boolean" | "object" | "array" | "any";
+
+/** One param of a node type. */
+export interface ParamSpec {
+  /** Expected type after template resolution. */
+  type: ValueType | ValueType[];
+  /** One-line description for `registry describe`. */
+  description: string;
+  /** Must be set (default false). */
+  required?: boolean;
+  /** Value used when the param is absent. */
+  default?: unknown;
+  /** Allowed values. */
+  enum?: readonly unknown[];
+}
+
+/** One output a node type writes to the shared store. */
+export interface OutputSpec {
+  /** Type of the value. */
+  type: ValueType;
+  /** One-line description. */
+  description: string;
+}
+
+/** The declaration of a node type. */
+export interface NodeSpec {
+  /** Type name used in workflow files, e.g. `read-file`. */
+  type: string;
+  /** One-line description. */
+  description: string;
+  /** Accepted params by name. */
+  params: Record<string, ParamSpec>;
+  /** Written outputs by name. */
+  outputs: Record<string, OutputSpec>;
+  /** Actions `post` can return besides `default`. */
+  actions?: readonly string[];
+}
+
+/** A node class that carries its spec: what the registry holds. */
+export interface NodeClass {
+  /** Creates a node with default options. */
+  new (): BaseNode;
+  /** The type's declaration. */
+  readonly spec: NodeSpec;
+}
+
+/** Thrown by a node for an expected failure; the message is shown as is. */
+export class NodeError extends Error {
+  /** @param message one line: what failed and what to do */
+  constructor(message: string) {
+    super(message);
+    this.name = "NodeError";
+  }
+}
+
+/** The JSON type name of a value (`integer` counts as `number` too). */
+export function typeOfValue(value: unknown): ValueType {
+  if (Array.isArray(value)) return "array";
+  if (value === null) return "any";
+  const t = typeof value;
+  if (t === "number") return Number.isInteger(value) ? "integer" : "number";
+  if (t === "string" || t === "boolean") return t;
+  return "object";
+}
+
+/** True when `value` fits `spec.type`. */
+export function valueFits(spec: ParamSpec, value: unknown): boolean {
+  const types = Array.isArray(spec.type) ? spec.type : [spec.type];
+  const actual = typeOfValue(value);
+  return types.some((t) =>
+    t === "any" || t === actual || (t === "number" && actual === "integer")
+  ) && (spec.enum === undefined || spec.enum.includes(value));
+}
+
+/**
+ * Coerces a resolved param value toward its declared type where the intent
+ * is unambiguous (`"30"` → 30 for a number, `"true"` → true for a boolean),
+ * and throws a {@link NodeError} naming the param when it cannot fit.
+ */
+export function coerceParam(name: string, spec: ParamSpec, value: unknown): unknown {
+  if (valueFits(spec, value)) return value;
+  const types = Array.isArray(spec.type) ? spec.type : [spec.type];
+  if (typeof value === "string") {
+    const text = value.trim();
+    if ((types.includes("number") || types.includes("integer")) && text !== "" && Number.isFinite(Number(text))) {
+      const n = Number(text);
+      if (types.includes("number") || Number.isInteger(n)) return n;
+    }
+    if (types.includes("boolean") && (text === "true" || text === "false")) return text === "true";
+    if ((types.includes("object") || types.includes("array")) && /^[[{]/.test(text)) {
+      try {
+        const parsed = JSON.parse(text);
+        if (valueFits(spec, parsed)) return parsed;
+      } catch { /* fall through to the error */ }
+    }
+  }
+  const expected = spec.enum ? `one of ${spec.enum.map((v) => JSON.stringify(v)).join(", ")}` : types.join(" or ");
+  throw new NodeError(`param '${name}' must be ${expected}, got ${describeValue(value)}`);
+}
+
+/** A short description of a value for error messages. */
+export function describeValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return `${typeOfValue(value)} ${shown}`;
+}
+
+/**
+ * The params of a built-in node with defaults applied and values coerced to
+ * their declared types; unknown params were rejected by static validation.
+ */
+export function readParams<P>(spec: NodeSpec, params: Record<string, unknown>): P {
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(spec.params)) {
+    const value = params[name];
+    if (value === undefined || value === null) {
+      if (p.required) throw new NodeError(`param '${name}' is required`);
+      if (p.default !== undefined) out[name] = p.default;
+      continue;
+    }
+    out[name] = coerceParam(name, p, value);
+  }
+  return out as P;
+}
