@@ -19,6 +19,21 @@ export interface ObservedContext extends RunContext {
   observer?: FlowObserver;
 }
 
+const failedNodes = new WeakMap<object, BaseNode>();
+
+/** Records which node an error escaped from (the innermost one wins). */
+function tagFailedNode(error: unknown, node: BaseNode): unknown {
+  if (typeof error === "object" && error !== null && !failedNodes.has(error)) {
+    failedNodes.set(error, node);
+  }
+  return error;
+}
+
+/** The node (as wired in its flow) that `error` escaped from, if known. */
+export function failedNodeOf(error: unknown): BaseNode | undefined {
+  return typeof error === "object" && error !== null ? failedNodes.get(error) : undefined;
+}
+
 /** Runs a graph of nodes from `start`, following the action each returns. */
 export class Flow extends BaseNode {
   /** The first node. */
@@ -57,18 +72,14 @@ export class Flow extends BaseNode {
     let action: Action;
     while (node !== undefined) {
       throwIfAborted(ctx.signal);
-      if (observer === undefined) {
+      try {
+        observer?.nodeStart?.(node);
         action = await node._run(shared, ctx);
-      } else {
-        observer.nodeStart?.(node);
-        try {
-          action = await node._run(shared, ctx);
-        } catch (error) {
-          observer.nodeEnd?.(node, undefined, error as Error);
-          throw error;
-        }
-        observer.nodeEnd?.(node, action);
+      } catch (error) {
+        observer?.nodeEnd?.(node, undefined, error as Error);
+        throw tagFailedNode(error, node);
       }
+      observer?.nodeEnd?.(node, action);
       node = this.getNextNode(node, action, ctx);
     }
     return action;

@@ -1,0 +1,140 @@
+/**
+ * The compiler: a validated IR becomes an engine {@link Flow} whose nodes are
+ * wrapped `Namespaced → Batch? → TemplateAware? → node` (only the layers a
+ * node needs). Telemetry can add one more layer outside through `instrument`.
+ * @module
+ */
+import { type Action, type BaseNode, Flow, type RunContext, wrapNode } from "../engine/mod.ts";
+import type { NodeSpec } from "../nodes/spec.ts";
+import type { NodeIR, WorkflowIR } from "./ir.ts";
+import { batchLayer, namespacedLayer, templateLayer } from "./layers.ts";
+import type { NodeRegistry } from "./registry.ts";
+import { compileValue, type Resolver, templateRefs } from "./template.ts";
+
+/** What the compiler knows of one node. */
+export interface CompiledNode {
+  /** Node id. */
+  id: string;
+  /** Node type. */
+  type: string;
+  /** The node as wired in the flow (outermost wrapper). */
+  node: BaseNode;
+  /** The node type's spec. */
+  spec: NodeSpec;
+  /** The IR entry. */
+  ir: NodeIR;
+}
+
+/** A compiled workflow, ready to run any number of times (sequentially). */
+export interface CompiledWorkflow {
+  /** The IR it came from. */
+  ir: WorkflowIR;
+  /** The flow to run. */
+  flow: WorkflowFlow;
+  /** Nodes by id, in IR order. */
+  nodes: Map<string, CompiledNode>;
+  /** Maps a wired node (outermost wrapper) back to its id. */
+  idOf(node: BaseNode): string | undefined;
+  /** Whether any template or input needs piped stdin. */
+  usesStdin: boolean;
+  /** Declared outputs with their compiled sources. */
+  outputs: { name: string; source: string; resolve: Resolver | undefined }[];
+  /** Whether node outputs are namespaced. */
+  namespacing: boolean;
+}
+
+/** Options of {@link compileWorkflow}. */
+export interface CompileOptions {
+  /** Node types. */
+  registry: NodeRegistry;
+  /** Adds an outermost layer to each node (telemetry); identity when absent. */
+  instrument?: (node: BaseNode, info: Omit<CompiledNode, "node">) => BaseNode;
+}
+
+/** Thrown out of the flow when a node returns `error` and no `error` edge handles it. */
+export class UnhandledErrorAction extends Error {
+  /** The node that returned `error`. */
+  readonly node: BaseNode;
+
+  /** @param node the node */
+  constructor(node: BaseNode) {
+    super("returned the 'error' action");
+    this.name = "UnhandledErrorAction";
+    this.node = node;
+  }
+}
+
+/** A flow in which an unhandled `error` action fails the run. */
+export class WorkflowFlow extends Flow {
+  /** Ends the walk with {@link UnhandledErrorAction} for an unwired `error`. */
+  override getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
+    (ctx as { lastNode?: BaseNode }).lastNode = node;
+    if (action === "error" && !node.successors.has("error")) throw new UnhandledErrorAction(node);
+    return super.getNextNode(node, action, ctx);
+  }
+}
+
+/**
+ * Builds the flow. The IR must have passed {@link validateWorkflow}; the
+ * compiler trusts it (unknown types throw).
+ */
+export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): CompiledWorkflow {
+  const namespacing = ir.enable_namespacing ?? true;
+  const nodes = new Map<string, CompiledNode>();
+  const ids = new WeakMap<BaseNode, string>();
+  let usesStdin = Object.values(ir.inputs ?? {}).some((i) => i.stdin);
+  for (const nodeIr of ir.nodes) {
+    const cls = options.registry.get(nodeIr.type);
+    if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
+    const params = nodeIr.params ?? {};
+    for (const { ref } of templateRefs([params, nodeIr.batch?.items])) {
+      if (ref.segments[0] === "stdin") usesStdin = true;
+    }
+    const info = { id: nodeIr.id, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
+    let node: BaseNode = new cls();
+    node.params = { ...params };
+    const resolvers = Object.entries(params).flatMap(([name, value]) => {
+      const resolve = compileValue(value);
+      return resolve ? [[name, resolve] as [string, Resolver]] : [];
+    });
+    if (resolvers.length > 0) node = wrapNode(node, templateLayer(params, resolvers));
+    if (nodeIr.batch !== undefined) {
+      node = wrapNode(node, batchLayer(nodeIr.batch, compileValue(nodeIr.batch.items), describeErrorOutputs));
+    }
+    if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id));
+    if (options.instrument) node = options.instrument(node, info);
+    nodes.set(nodeIr.id, { ...info, node });
+    ids.set(node, nodeIr.id);
+  }
+  for (const edge of ir.edges ?? []) {
+    nodes.get(edge.from)!.node.on(edge.action ?? "default", nodes.get(edge.to)!.node);
+  }
+  const start = nodes.get(ir.start_node ?? ir.nodes[0].id)!.node;
+  const outputs = Object.entries(ir.outputs ?? {}).map(([name, o]) => {
+    for (const { ref } of templateRefs(o.source)) if (ref.segments[0] === "stdin") usesStdin = true;
+    return { name, source: o.source, resolve: compileValue(o.source) };
+  });
+  return {
+    ir,
+    flow: new WorkflowFlow(start),
+    nodes,
+    idOf: (node) => ids.get(node),
+    usesStdin,
+    outputs,
+    namespacing,
+  };
+}
+
+/**
+ * A one-line reason for a node's `error` action from what it wrote: its
+ * `error` output, else a non-zero `exit_code` with stderr, else an HTTP status.
+ */
+export function describeErrorOutputs(outputs: Record<string, unknown>): string {
+  if (typeof outputs.error === "string" && outputs.error !== "") return outputs.error;
+  if (typeof outputs.exit_code === "number") {
+    const stderr = typeof outputs.stderr === "string" ? outputs.stderr.trim().split("\n").slice(-1)[0] : "";
+    return `command exited with code ${outputs.exit_code}${stderr ? `: ${stderr.slice(0, 200)}` : ""}`;
+  }
+  if (typeof outputs.status_code === "number") return `HTTP ${outputs.status_code}`;
+  return "returned the 'error' action";
+}

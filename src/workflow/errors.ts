@@ -1,0 +1,95 @@
+/**
+ * Errors of loading, validating and running workflows. Each prints as one
+ * line that names where the problem is and what to do.
+ * @module
+ */
+
+/** Where in a file a problem is. */
+export interface Location {
+  /** File path as the user gave it. */
+  file?: string;
+  /** JSON pointer of the bad field, e.g. `/nodes/1/type`. */
+  pointer?: string;
+  /** 1-based line. */
+  line?: number;
+  /** 1-based column. */
+  column?: number;
+}
+
+/** One problem found before anything runs (exit code 2). */
+export interface Problem extends Location {
+  /** What is wrong and what to do, one line. */
+  message: string;
+}
+
+/** Formats a problem as `file:line:col: /pointer: message`. */
+export function formatProblem(problem: Problem): string {
+  let where = problem.file ?? "";
+  if (problem.line !== undefined) where += `${where ? ":" : "line "}${problem.line}:${problem.column ?? 1}`;
+  const pointer = problem.pointer !== undefined && problem.pointer !== "" ? `${problem.pointer}: ` : "";
+  return `${where ? `${where}: ` : ""}${pointer}${problem.message}`;
+}
+
+/** Static validation failed: the workflow never started (exit code 2). */
+export class ValidationError extends Error {
+  /** Every problem found, in file order. */
+  readonly problems: Problem[];
+
+  /** @param problems at least one problem */
+  constructor(problems: Problem[]) {
+    super(problems.map(formatProblem).join("\n"));
+    this.name = "ValidationError";
+    this.problems = problems;
+  }
+}
+
+/** A node failed while running (exit code 1). */
+export class NodeFailedError extends Error {
+  /** Id of the failing node. */
+  readonly nodeId: string;
+  /** Error class name of the cause, or `ErrorAction` for an `error` action. */
+  readonly errorType: string;
+
+  /**
+   * @param nodeId the failing node
+   * @param message what failed
+   * @param options cause and error type
+   */
+  constructor(nodeId: string, message: string, options: { cause?: unknown; errorType?: string } = {}) {
+    super(`node '${nodeId}' failed: ${message}`, { cause: options.cause });
+    this.name = "NodeFailedError";
+    this.nodeId = nodeId;
+    this.errorType = options.errorType ?? "Error";
+  }
+}
+
+/**
+ * Returns "did you mean X?" for the closest candidate within a small edit
+ * distance, or an empty string.
+ */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return best !== undefined && bestDistance <= limit ? ` (did you mean '${best}'?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -1,0 +1,90 @@
+/**
+ * The workflow IR: what a workflow file contains, as TypeScript types.
+ * `workflow.schema.json` beside this module is the published JSON Schema.
+ * @module
+ */
+
+/** The IR version this pflow reads and writes. */
+export const IR_VERSION = "0.1.0";
+
+/** A whole workflow file. */
+export interface WorkflowIR {
+  /** IR version, `0.1.0`. */
+  ir_version: string;
+  /** Short name (used in traces and saved workflows). */
+  name?: string;
+  /** What the workflow does. */
+  description?: string;
+  /** The nodes. */
+  nodes: NodeIR[];
+  /** Edges between nodes by action. */
+  edges?: EdgeIR[];
+  /** Id of the first node (default: the first in `nodes`). */
+  start_node?: string;
+  /** Declared inputs by name. */
+  inputs?: Record<string, InputIR>;
+  /** Declared outputs by name. */
+  outputs?: Record<string, OutputIR>;
+  /** Node outputs land under `shared[node_id]` (default true). */
+  enable_namespacing?: boolean;
+}
+
+/** One node. */
+export interface NodeIR {
+  /** Unique id; also its namespace in the shared store. */
+  id: string;
+  /** Node type, e.g. `shell`. */
+  type: string;
+  /** Params; strings may hold `${templates}`. */
+  params?: Record<string, unknown>;
+  /** Why the node is there (documentation). */
+  purpose?: string;
+  /** Run the node once per item. */
+  batch?: BatchIR;
+}
+
+/** Batch settings of a node. */
+export interface BatchIR {
+  /** A template resolving to an array, or an array. */
+  items: string | unknown[];
+  /** Name of the current item in templates (default `item`). */
+  as?: string;
+  /** Run items concurrently (default false). */
+  parallel?: boolean;
+  /** Items in flight at once when parallel (default 10). */
+  max_concurrent?: number;
+  /** Stop at the first failed item or keep going (default `fail_fast`). */
+  error_handling?: "fail_fast" | "continue";
+}
+
+/** One edge. */
+export interface EdgeIR {
+  /** Source node id. */
+  from: string;
+  /** Target node id. */
+  to: string;
+  /** Action that takes this edge (default `default`). */
+  action?: string;
+}
+
+/** One declared input. */
+export interface InputIR {
+  /** Expected type. */
+  type?: "string" | "number" | "integer" | "boolean" | "object" | "array" | "any";
+  /** Must be given (default true unless a default exists). */
+  required?: boolean;
+  /** Value when not given. */
+  default?: unknown;
+  /** What it is. */
+  description?: string;
+  /** Filled from piped stdin when not given. */
+  stdin?: boolean;
+}
+
+/** One declared output. */
+export interface OutputIR {
+  /** A template, e.g. `${summarize.response}`. */
+  source: string;
+  /** What it is. */
+  description?: string;
+}

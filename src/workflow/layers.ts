@@ -1,0 +1,159 @@
+/**
+ * The compiler's wrapper layers: `Namespaced → Batch? → TemplateAware? → node`.
+ * Each is a {@link NodeLayer} for the engine's proxy wrapper.
+ * @module
+ */
+import {
+  type Action,
+  asError,
+  type BaseNode,
+  InterruptedError,
+  mapConcurrent,
+  type NodeLayer,
+  type RunContext,
+  type Shared,
+} from "../engine/mod.ts";
+import { itemStore, namespacedStore, scopeOf } from "./store.ts";
+import { type Resolver, UnresolvedTemplateError } from "./template.ts";
+import type { BatchIR } from "./ir.ts";
+
+/** A param could not be resolved; names the param. */
+export class ParamResolutionError extends Error {
+  /** The param. */
+  readonly param: string;
+
+  /**
+   * @param param the param name
+   * @param cause the resolution error
+   */
+  constructor(param: string, cause: UnresolvedTemplateError) {
+    super(`param '${param}': ${cause.message}`, { cause });
+    this.name = "TemplateError";
+    this.param = param;
+  }
+}
+
+/** Writes of node `id` land in `shared[id]`; reads look there first. */
+export function namespacedLayer(id: string): NodeLayer {
+  return {
+    name: "namespaced",
+    run: (inner, shared, ctx) => inner._run(namespacedStore(shared, id), ctx),
+  };
+}
+
+/** Hook told what each templated param resolved to (tracing uses it). */
+export interface TemplateObserver {
+  /** Called once per templated param per execution. */
+  resolved(param: string, template: unknown, value: unknown): void;
+}
+
+/** A context that may carry a {@link TemplateObserver}. */
+export interface TemplateObservedContext extends RunContext {
+  /** Template resolution hook; absent in the common case. */
+  templateObserver?: TemplateObserver;
+}
+
+/**
+ * Resolves templated params before each execution and restores the raw
+ * params afterwards, so the node sees plain values.
+ */
+export function templateLayer(rawParams: Record<string, unknown>, resolvers: [string, Resolver][]): NodeLayer {
+  return {
+    name: "template",
+    async run(inner, shared, ctx) {
+      const scope = scopeOf(shared);
+      const resolved: Record<string, unknown> = { ...rawParams };
+      const observer = (ctx as TemplateObservedContext).templateObserver;
+      for (const [param, resolve] of resolvers) {
+        try {
+          resolved[param] = resolve(scope);
+        } catch (error) {
+          if (error instanceof UnresolvedTemplateError) throw new ParamResolutionError(param, error);
+          throw error;
+        }
+        observer?.resolved(param, rawParams[param], resolved[param]);
+      }
+      const original = inner.params;
+      inner.params = resolved;
+      try {
+        return await inner._run(shared, ctx);
+      } finally {
+        inner.params = original;
+      }
+    },
+  };
+}
+
+/** One failed batch item. */
+export interface BatchItemError {
+  /** Position in `items`. */
+  index: number;
+  /** The item. */
+  item: unknown;
+  /** What went wrong. */
+  error: string;
+}
+
+/** A batch item failed under `fail_fast`. */
+export class BatchItemFailedError extends Error {
+  /**
+   * @param failure the failed item
+   * @param total number of items
+   */
+  constructor(failure: BatchItemError, total: number) {
+    super(`batch item ${failure.index + 1} of ${total} failed: ${failure.error}`);
+    this.name = "BatchItemFailedError";
+  }
+}
+
+/**
+ * Runs the inner node once per item (a clone each, so parallel items never
+ * share params), collects what each item wrote into `results` (item order),
+ * and writes `results`, `count` and `errors`.
+ */
+export function batchLayer(batch: BatchIR, items: Resolver | undefined, describeError: (outputs: Record<string, unknown>) => string): NodeLayer {
+  const as = batch.as ?? "item";
+  const continueOnError = batch.error_handling === "continue";
+  const limit = batch.parallel ? batch.max_concurrent ?? 10 : 1;
+  return {
+    name: "batch",
+    async run(inner: BaseNode, shared: Shared, ctx: RunContext): Promise<Action> {
+      const list = toArray(items ? items(scopeOf(shared)) : batch.items);
+      const results: unknown[] = new Array(list.length).fill(null);
+      const errors: BatchItemError[] = [];
+      await mapConcurrent(list, async (item, index) => {
+        const { view, local } = itemStore(shared, { [as]: item });
+        let failure: string | undefined;
+        try {
+          const action = await inner.clone()._run(view, ctx);
+          results[index] = local;
+          if (action === "error") failure = describeError(local);
+        } catch (error) {
+          if (error instanceof InterruptedError || ctx.signal.aborted) throw error;
+          failure = asError(error).message;
+        }
+        if (failure === undefined) return;
+        const entry = { index, item, error: failure };
+        errors.push(entry);
+        if (!continueOnError) throw new BatchItemFailedError(entry, list.length);
+      }, { limit, signal: ctx.signal });
+      errors.sort((a, b) => a.index - b.index);
+      shared.results = results;
+      shared.count = list.length;
+      shared.errors = errors;
+      return undefined;
+    },
+  };
+}
+
+function toArray(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === "string" && /^\s*\[/.test(value)) {
+    try {
+      const parsed = JSON.parse(value);
+      if (Array.isArray(parsed)) return parsed;
+    } catch { /* reported below */ }
+  }
+  const got = value === null ? "null" : typeof value;
+  throw new TypeError(`batch.items must resolve to a list, got ${got}${typeof value === "string" ? ` "${value.slice(0, 40)}"` : ""}`);
+}

@@ -1,0 +1,191 @@
+/**
+ * Reading a workflow file: JSON syntax (with line:column on errors) and the
+ * JSON Schema (with the pointer of the bad field).
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { Validator } from "@cfworker/json-schema";
+import schema from "./workflow.schema.json" with { type: "json" };
+import type { WorkflowIR } from "./ir.ts";
+import { didYouMean, type Problem, ValidationError } from "./errors.ts";
+
+/** The published JSON Schema of workflow files. */
+export const WORKFLOW_SCHEMA: Record<string, unknown> = schema;
+
+/** A parsed workflow and where it came from. */
+export interface LoadedWorkflow {
+  /** The IR. */
+  ir: WorkflowIR;
+  /** Path as given, or a label like `saved:NAME`. */
+  file: string;
+  /** The source text (for mapping pointers to lines). */
+  text: string;
+}
+
+/** Reads and checks a workflow file; unreadable files are validation errors. */
+export async function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT"
+      ? "file not found"
+      : code === "EISDIR"
+      ? "is a directory, not a workflow file"
+      : code === "EACCES"
+      ? "permission denied"
+      : (error as Error).message;
+    throw new ValidationError([{ file: path, message: `cannot read workflow: ${why}` }]);
+  }
+  return { ir: await parseWorkflow(text, { file: path }), file: path, text };
+}
+
+/** Parses workflow JSON text and validates it against the schema. */
+export async function parseWorkflow(text: string, options: { file?: string } = {}): Promise<WorkflowIR> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new ValidationError([await locateSyntaxError(text, options.file)]);
+  }
+  const problems = schemaProblems(data);
+  if (problems.length > 0) {
+    await addLines(problems, text);
+    throw new ValidationError(problems.map((p) => ({ ...p, file: options.file })));
+  }
+  return data as WorkflowIR;
+}
+
+let validator: Validator | undefined;
+
+/** Schema problems of a parsed document, deepest first, one per field. */
+export function schemaProblems(data: unknown): Problem[] {
+  validator ??= new Validator(WORKFLOW_SCHEMA as never, "2020-12", false);
+  const result = validator.validate(data);
+  if (result.valid) return [];
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  // A bad oneOf also reports each failed alternative: keep only the oneOf line.
+  const oneOfPointers = new Set(
+    result.errors.filter((e) => e.keyword === "oneOf").map((e) => e.instanceLocation),
+  );
+  for (const error of result.errors) {
+    if (error.keyword !== "oneOf" && oneOfPointers.has(error.instanceLocation)) continue;
+    const message = describeSchemaError(error.keyword, error.error, error.instanceLocation);
+    if (message === undefined) continue;
+    const pointer = pointerOf(error.instanceLocation, error.keyword, error.error);
+    const key = `${pointer}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push({ pointer, message });
+  }
+  return problems;
+}
+
+const FIELDS: [RegExp, string[]][] = [
+  [/^$/, ["ir_version", "name", "description", "nodes", "edges", "start_node", "inputs", "outputs", "enable_namespacing"]],
+  [/^\/nodes\/\d+$/, ["id", "type", "params", "purpose", "batch"]],
+  [/^\/nodes\/\d+\/batch$/, ["items", "as", "parallel", "max_concurrent", "error_handling"]],
+  [/^\/edges\/\d+$/, ["from", "to", "action"]],
+  [/^\/inputs\/[^/]+$/, ["type", "required", "default", "description", "stdin"]],
+  [/^\/outputs\/[^/]+$/, ["source", "description"]],
+];
+
+function pointerOf(location: string, keyword: string, text: string): string {
+  const pointer = location.replace(/^#/, "");
+  if (keyword === "additionalProperties") {
+    const name = /Property "([^"]*)"/.exec(text)?.[1];
+    if (name !== undefined) return `${pointer}/${name}`;
+  }
+  return pointer;
+}
+
+function describeSchemaError(keyword: string, text: string, location: string): string | undefined {
+  const pointer = location.replace(/^#/, "");
+  switch (keyword) {
+    case "additionalProperties": {
+      const name = /Property "([^"]*)"/.exec(text)?.[1] ?? "?";
+      const allowed = FIELDS.find(([re]) => re.test(pointer))?.[1];
+      if (allowed === undefined) return `unknown field '${name}'`;
+      return `unknown field '${name}'${didYouMean(name, allowed)}; allowed: ${allowed.join(", ")}`;
+    }
+    case "required": {
+      const name = /property "([^"]*)"/.exec(text)?.[1] ?? "?";
+      return `missing required field '${name}'`;
+    }
+    case "type": {
+      const m = /type "([^"]*)" is invalid\. Expected "([^"]*)"/.exec(text);
+      return m ? `must be ${m[2]}, got ${m[1]}` : text;
+    }
+    case "pattern":
+      if (pointer.endsWith("/ir_version")) return "unsupported ir_version; this pflow reads 0.1.x (use \"0.1.0\")";
+      return "must be a name: letters, digits, '_' and '-', starting with a letter or '_'";
+    case "propertyNames":
+      return undefined; // reported by the pattern error under it
+    case "minItems":
+      return pointer === "/nodes" ? "a workflow needs at least one node" : text;
+    case "minLength":
+      return "must not be empty";
+    case "minimum":
+    case "maximum":
+      return `out of range: ${text}`;
+    case "enum":
+    case "const":
+      return `must be one of the allowed values (${text})`;
+    case "oneOf":
+      return pointer.endsWith("/batch/items") ? "must be a template string like \"${node.list}\" or an array" : text;
+    case "properties":
+    case "items":
+    case "$ref":
+    case "additionalItems":
+    case "false":
+    case "allOf":
+      return undefined;
+    default:
+      return text;
+  }
+}
+
+/** Adds line:column to problems that have a pointer, using the source text. */
+async function addLines(problems: Problem[], text: string): Promise<void> {
+  const { parseTree, findNodeAtLocation } = await import("jsonc-parser");
+  const tree = parseTree(text);
+  if (tree === undefined) return;
+  for (const problem of problems) {
+    const segments = (problem.pointer ?? "").split("/").slice(1).map((s) => /^\d+$/.test(s) ? Number(s) : s);
+    // For an unknown field, point at the key itself; otherwise at the value.
+    let node = findNodeAtLocation(tree, segments);
+    while (node === undefined && segments.length > 0) {
+      segments.pop();
+      node = findNodeAtLocation(tree, segments);
+    }
+    const target = node?.parent?.type === "property" ? node.parent : node;
+    if (target !== undefined) Object.assign(problem, lineColumn(text, target.offset));
+  }
+}
+
+async function locateSyntaxError(text: string, file?: string): Promise<Problem> {
+  const { parse, printParseErrorCode } = await import("jsonc-parser");
+  const errors: { error: number; offset: number; length: number }[] = [];
+  parse(text, errors, { disallowComments: true, allowTrailingComma: false });
+  const first = errors[0];
+  if (text.trim() === "") return { file, message: "invalid JSON: the file is empty" };
+  if (first === undefined) return { file, message: "invalid JSON" };
+  const code = printParseErrorCode(first.error as never);
+  const found = text.slice(first.offset, first.offset + Math.max(1, first.length)).slice(0, 20);
+  const human = code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return { file, ...lineColumn(text, first.offset), message: `invalid JSON: ${human}${found ? ` near '${found}'` : " at end of file"}` };
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}

@@ -1,0 +1,159 @@
+/**
+ * Running a compiled workflow: inputs into the root store, the flow, the
+ * declared outputs out, and failures turned into one clear error.
+ * @module
+ */
+import { type BaseNode, type FlowObserver, failedNodeOf, InterruptedError, type ObservedContext, type Shared } from "../engine/mod.ts";
+import { type CompiledWorkflow, describeErrorOutputs, UnhandledErrorAction } from "./compiler.ts";
+import { type Problem, ValidationError } from "./errors.ts";
+import type { WorkflowIR } from "./ir.ts";
+import { inputValueFits } from "./validate.ts";
+
+/** How a run ended. */
+export type RunStatus = "success" | "failed" | "interrupted";
+
+/** The error of a failed run. */
+export interface RunError {
+  /** One line: what failed and why. */
+  message: string;
+  /** The failing node, or null for run-level errors. */
+  node_id: string | null;
+  /** Error kind, e.g. `NodeError`, `TemplateError`, `ErrorAction`. */
+  type: string;
+}
+
+/** What a run produced. */
+export interface WorkflowResult {
+  /** How it ended. */
+  status: RunStatus;
+  /** Declared outputs (or the fallback output), by name. */
+  outputs: Record<string, unknown>;
+  /** Set when status is not `success`. */
+  error: RunError | null;
+  /** The shared store at the end. */
+  shared: Shared;
+  /** Wall time of the run in ms. */
+  duration_ms: number;
+}
+
+/** Options of {@link runWorkflow}. */
+export interface RunOptions {
+  /** Input values by name (already typed). */
+  inputs?: Record<string, unknown>;
+  /** Piped stdin, when read. */
+  stdin?: string;
+  /** Interrupts the run. */
+  signal?: AbortSignal;
+  /** Warning sink (default: stderr). */
+  warn?: (message: string) => void;
+  /** Hooks around each node (progress display). */
+  observer?: FlowObserver;
+  /** Extra fields for the run context (env, settings, telemetry). */
+  context?: Record<string, unknown>;
+}
+
+/**
+ * Checks given inputs against the declared ones and applies defaults.
+ * Throws {@link ValidationError} listing missing or mistyped inputs.
+ */
+export function resolveInputs(
+  ir: WorkflowIR,
+  given: Record<string, unknown>,
+  options: { stdin?: string } = {},
+): Record<string, unknown> {
+  const declared = ir.inputs ?? {};
+  const values: Record<string, unknown> = {};
+  const problems: Problem[] = [];
+  for (const [name, input] of Object.entries(declared)) {
+    let value = given[name];
+    if (value === undefined && input.stdin && options.stdin !== undefined) value = options.stdin;
+    if (value === undefined) value = input.default;
+    if (value === undefined) {
+      if (input.required !== false) {
+        const hint = input.stdin ? ` or pipe it on stdin` : "";
+        problems.push({ pointer: `/inputs/${name}`, message: `missing required input '${name}'${input.description ? ` (${input.description})` : ""}: pass ${name}=VALUE${hint}` });
+      }
+      continue;
+    }
+    if (!inputValueFits(input, value)) {
+      problems.push({ pointer: `/inputs/${name}`, message: `input '${name}' must be ${input.type}, got ${JSON.stringify(value)}` });
+      continue;
+    }
+    values[name] = value;
+  }
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(declared, name)) values[name] = given[name]; // extra keys join the root store
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+  return values;
+}
+
+/** Runs the workflow to the end, a failure, or an interrupt. Never throws for node failures. */
+export async function runWorkflow(compiled: CompiledWorkflow, options: RunOptions = {}): Promise<WorkflowResult> {
+  const started = performance.now();
+  const shared: Shared = { ...options.inputs };
+  if (options.stdin !== undefined) shared.stdin = options.stdin;
+  const signal = options.signal ?? new AbortController().signal;
+  const ctx: ObservedContext = {
+    ...options.context,
+    signal,
+    warn: options.warn ?? ((m) => console.error(`warning: ${m}`)),
+    observer: options.observer,
+  };
+  let status: RunStatus = "success";
+  let error: RunError | null = null;
+  let outputs: Record<string, unknown> = {};
+  try {
+    await compiled.flow._run(shared, ctx);
+    outputs = collectOutputs(compiled, shared, ctx.warn);
+    if (compiled.outputs.length === 0) outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);
+  } catch (thrown) {
+    ({ status, error } = classifyFailure(compiled, shared, thrown, signal));
+  }
+  return { status, outputs, error, shared, duration_ms: performance.now() - started };
+}
+
+function classifyFailure(compiled: CompiledWorkflow, shared: Shared, thrown: unknown, signal: AbortSignal): { status: RunStatus; error: RunError } {
+  const wired = thrown instanceof UnhandledErrorAction ? thrown.node : failedNodeOf(thrown);
+  const nodeId = wired ? compiled.idOf(wired) ?? null : null;
+  if (signal.aborted || thrown instanceof InterruptedError || (thrown as Error)?.name === "AbortError") {
+    return { status: "interrupted", error: { message: "interrupted", node_id: nodeId, type: "Interrupted" } };
+  }
+  if (thrown instanceof UnhandledErrorAction) {
+    const written = nodeId && compiled.namespacing ? shared[nodeId] : shared;
+    const reason = describeErrorOutputs((written ?? {}) as Record<string, unknown>);
+    return { status: "failed", error: { message: reason, node_id: nodeId, type: "ErrorAction" } };
+  }
+  const err = thrown instanceof Error ? thrown : new Error(String(thrown));
+  return { status: "failed", error: { message: err.message, node_id: nodeId, type: err.name } };
+}
+
+/**
+ * Without declared outputs, the result is the last-run node's first declared
+ * output (e.g. a shell node's `stdout`), so a bare workflow still shows something.
+ */
+function fallbackOutput(compiled: CompiledWorkflow, shared: Shared, last: BaseNode | undefined): Record<string, unknown> {
+  const id = last && compiled.idOf(last);
+  if (id === undefined) return {};
+  const node = compiled.nodes.get(id)!;
+  const key = node.ir.batch ? "results" : Object.keys(node.spec.outputs)[0];
+  const written = (compiled.namespacing ? shared[id] : shared) as Record<string, unknown> | undefined;
+  if (key === undefined || written?.[key] === undefined) return {};
+  return { [key]: written[key] };
+}
+
+/** Resolves declared outputs into the root store. */
+function collectOutputs(compiled: CompiledWorkflow, shared: Shared, warn: (m: string) => void): Record<string, unknown> {
+  const outputs: Record<string, unknown> = {};
+  for (const output of compiled.outputs) {
+    try {
+      const value = output.resolve ? output.resolve({ root: shared }) : output.source;
+      outputs[output.name] = value;
+      shared[output.name] = value;
+    } catch (error) {
+      warn(`output '${output.name}': ${(error as Error).message}`);
+      outputs[output.name] = null;
+    }
+  }
+  return outputs;
+}

@@ -1,0 +1,218 @@
+/**
+ * `${templates}`: parsing once at compile time, resolving at run time.
+ *
+ * Grammar: `${name}`, `${node_id.key.sub}`, `${node_id.items[0].x}`; `$${`
+ * is a literal `${`. A value that is exactly one template keeps the resolved
+ * value's type; templates inside text are stringified (objects as JSON).
+ * When a path continues into a string that holds JSON (e.g. a command's
+ * stdout), the string is parsed so `${cmd.stdout.field}` works.
+ * @module
+ */
+
+/** One step of a path: a key or an array index. */
+export type PathSegment = string | number;
+
+/** One `${...}` reference. */
+export interface TemplateRef {
+  /** The text as written, e.g. `${fetch.items[0]}`. */
+  source: string;
+  /** The segments, e.g. `["fetch", "items", 0]`. */
+  segments: PathSegment[];
+}
+
+/** Where templates are resolved: batch variables first, then the root store. */
+export interface TemplateScope {
+  /** The root shared store. */
+  root: Record<string, unknown>;
+  /** Batch item variables (`item` or the batch's `as` name). */
+  vars?: Record<string, unknown>;
+}
+
+/** Resolves a compiled value in a scope. */
+export type Resolver = (scope: TemplateScope) => unknown;
+
+/** A template could not be parsed. */
+export class TemplateSyntaxError extends Error {
+  /** @param message what is wrong */
+  constructor(message: string) {
+    super(message);
+    this.name = "TemplateSyntaxError";
+  }
+}
+
+/** A template's path does not exist in the store at run time. */
+export class UnresolvedTemplateError extends Error {
+  /** The reference that failed. */
+  readonly ref: TemplateRef;
+
+  /**
+   * @param ref the reference
+   * @param message what is missing and what is available
+   */
+  constructor(ref: TemplateRef, message: string) {
+    super(`cannot resolve ${ref.source}: ${message}`);
+    this.name = "UnresolvedTemplateError";
+    this.ref = ref;
+  }
+}
+
+const TEMPLATE = /\$?\$\{([^}]*)\}/g;
+const PATH = /^[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\d+\])*$/;
+
+type Part = string | TemplateRef;
+
+/** Parses a string into literal parts and references (escapes removed). */
+export function parseTemplate(text: string): Part[] {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const match of text.matchAll(TEMPLATE)) {
+    const [whole, inner] = match;
+    const start = match.index;
+    if (whole.startsWith("$$")) { // escaped: keep `${...}` literally
+      parts.push(text.slice(last, start) + whole.slice(1));
+      last = start + whole.length;
+      continue;
+    }
+    const path = inner.trim();
+    if (!PATH.test(path)) {
+      throw new TemplateSyntaxError(
+        `invalid template '${whole}': expected a path like \${name}, \${node.key} or \${node.list[0].x} (write $\${ for a literal \${)`,
+      );
+    }
+    if (start > last) parts.push(text.slice(last, start));
+    parts.push({ source: whole, segments: parsePath(path) });
+    last = start + whole.length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return mergeLiterals(parts);
+}
+
+function mergeLiterals(parts: Part[]): Part[] {
+  const merged: Part[] = [];
+  for (const part of parts) {
+    const previous = merged[merged.length - 1];
+    if (typeof part === "string" && typeof previous === "string") merged[merged.length - 1] = previous + part;
+    else merged.push(part);
+  }
+  return merged;
+}
+
+function parsePath(path: string): PathSegment[] {
+  const segments: PathSegment[] = [];
+  for (const m of path.matchAll(/([A-Za-z_][\w-]*)|\[(\d+)\]/g)) {
+    segments.push(m[1] !== undefined ? m[1] : Number(m[2]));
+  }
+  return segments;
+}
+
+/** Formats segments back to `a.b[0]`. */
+export function formatPath(segments: readonly PathSegment[]): string {
+  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`).join("");
+}
+
+/** True when a string contains `${` that is a template or an escape. */
+export function hasTemplateSyntax(text: string): boolean {
+  return text.includes("${");
+}
+
+/** Every reference inside a value (strings, arrays, objects), with its path in the value. */
+export function* templateRefs(value: unknown, at = ""): Generator<{ at: string; ref: TemplateRef }> {
+  if (typeof value === "string") {
+    if (!hasTemplateSyntax(value)) return;
+    for (const part of parseTemplate(value)) if (typeof part !== "string") yield { at, ref: part };
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) yield* templateRefs(value[i], `${at}[${i}]`);
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) yield* templateRefs(v, at ? `${at}.${k}` : k);
+  }
+}
+
+/**
+ * Compiles a value: returns undefined when it holds no templates (use it as
+ * is), else a resolver. Escapes are unescaped either way by the resolver, so
+ * a value with only escapes also compiles to a (constant) resolver.
+ */
+export function compileValue(value: unknown): Resolver | undefined {
+  if (typeof value === "string") {
+    if (!hasTemplateSyntax(value)) return undefined;
+    const parts = parseTemplate(value);
+    if (parts.length === 1 && typeof parts[0] !== "string") {
+      const ref = parts[0];
+      return (scope) => lookup(ref, scope);
+    }
+    return (scope) => parts.map((p) => typeof p === "string" ? p : stringify(lookup(p, scope))).join("");
+  }
+  if (Array.isArray(value)) {
+    const items = value.map(compileValue);
+    if (items.every((r) => r === undefined)) return undefined;
+    return (scope) => value.map((v, i) => items[i] ? items[i](scope) : v);
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).map(([k, v]) => [k, v, compileValue(v)] as const);
+    if (entries.every(([, , r]) => r === undefined)) return undefined;
+    return (scope) => Object.fromEntries(entries.map(([k, v, r]) => [k, r ? r(scope) : v]));
+  }
+  return undefined;
+}
+
+/** Text form of a resolved value inside a string. */
+export function stringify(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === undefined || value === null) return "";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/** Resolves one reference; throws {@link UnresolvedTemplateError} naming what is available. */
+export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
+  const [head, ...rest] = ref.segments as [string, ...PathSegment[]];
+  let current: unknown;
+  if (scope.vars !== undefined && head in scope.vars) current = scope.vars[head];
+  else current = scope.root[head];
+  if (current === undefined) {
+    const available = [...Object.keys(scope.vars ?? {}), ...Object.keys(scope.root)];
+    throw new UnresolvedTemplateError(ref, `'${head}' is not in the shared store${listAvailable(available)}`);
+  }
+  for (let i = 0; i < rest.length; i++) {
+    const segment = rest[i];
+    if (typeof current === "string" && /^\s*[[{]/.test(current)) {
+      try {
+        current = JSON.parse(current);
+      } catch { /* not JSON: fall through to the error below */ }
+    }
+    const here = formatPath(ref.segments.slice(0, i + 1));
+    const next = step(current, segment);
+    if (next === undefined) {
+      if (typeof segment === "number") {
+        const what = Array.isArray(current) ? `has ${current.length} items` : `is ${kindOf(current)}, not a list`;
+        throw new UnresolvedTemplateError(ref, `'${here}' ${what}, no [${segment}]`);
+      }
+      const keys = current !== null && typeof current === "object" && !Array.isArray(current) ? Object.keys(current) : undefined;
+      const detail = keys === undefined ? ` ('${here}' is ${kindOf(current)})` : listAvailable(keys);
+      throw new UnresolvedTemplateError(ref, `'${here}' has no '${segment}'${detail}`);
+    }
+    current = next;
+  }
+  return current;
+}
+
+function step(value: unknown, segment: PathSegment): unknown {
+  if (value === null || typeof value !== "object") return undefined;
+  if (typeof segment === "number") return Array.isArray(value) ? value[segment] : undefined;
+  if (Object.hasOwn(value, segment) || (segment === "length" && Array.isArray(value))) {
+    return (value as Record<string, unknown>)[segment];
+  }
+  return undefined;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+function listAvailable(keys: string[]): string {
+  if (keys.length === 0) return " (nothing is available there)";
+  const shown = keys.slice(0, 15).join(", ");
+  return ` (available: ${shown}${keys.length > 15 ? `, … ${keys.length - 15} more` : ""})`;
+}

@@ -1,0 +1,202 @@
+/**
+ * Static validation: everything that can be known wrong before a node runs.
+ * Each problem carries the JSON pointer of the bad field.
+ * @module
+ */
+import type { NodeClass } from "../nodes/spec.ts";
+import { describeValue, valueFits } from "../nodes/spec.ts";
+import { didYouMean, type Problem } from "./errors.ts";
+import type { InputIR, NodeIR, WorkflowIR } from "./ir.ts";
+import type { NodeRegistry } from "./registry.ts";
+import { formatPath, hasTemplateSyntax, parseTemplate, type TemplateRef, TemplateSyntaxError } from "./template.ts";
+
+/** Outputs every node writes when it carries a `batch`. */
+export const BATCH_OUTPUTS = ["results", "count", "errors"] as const;
+
+/** Options of {@link validateWorkflow}. */
+export interface ValidateOptions {
+  /** Node types. */
+  registry: NodeRegistry;
+  /** Environment, for node checks such as API keys. */
+  env?: Record<string, string | undefined>;
+  /** Extra context node checks may use (e.g. LLM settings). */
+  settings?: unknown;
+}
+
+/** Context handed to a node class's optional static `validate`. */
+export interface NodeCheckContext {
+  /** Environment variables. */
+  env: Record<string, string | undefined>;
+  /** Settings (e.g. LLM providers). */
+  settings: unknown;
+}
+
+/** A node class that checks its own literal params statically. */
+export interface SelfCheckingNodeClass extends NodeClass {
+  /** Returns one-line problems with the node's params, or none. */
+  validate?(params: Record<string, unknown>, ctx: NodeCheckContext): string[];
+}
+
+/** Every problem of the IR (empty when valid). The IR must match the schema. */
+export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Problem[] {
+  const problems: Problem[] = [];
+  const add = (pointer: string, message: string) => problems.push({ pointer, message });
+  const inputs = ir.inputs ?? {};
+  const byId = new Map<string, NodeIR>();
+  ir.nodes.forEach((node, i) => {
+    if (byId.has(node.id)) add(`/nodes/${i}/id`, `duplicate node id '${node.id}'; ids must be unique`);
+    else byId.set(node.id, node);
+    if (Object.hasOwn(inputs, node.id)) add(`/nodes/${i}/id`, `node id '${node.id}' is also an input name; rename one`);
+    if (node.id === "stdin") add(`/nodes/${i}/id`, "'stdin' is reserved for piped input; rename the node");
+  });
+  const ids = [...byId.keys()];
+  if (ir.start_node !== undefined && !byId.has(ir.start_node)) {
+    add("/start_node", `unknown node '${ir.start_node}'${didYouMean(ir.start_node, ids)}`);
+  }
+  (ir.edges ?? []).forEach((edge, i) => {
+    for (const end of ["from", "to"] as const) {
+      if (!byId.has(edge[end])) add(`/edges/${i}/${end}`, `unknown node '${edge[end]}'${didYouMean(edge[end], ids)}; nodes: ${ids.join(", ")}`);
+    }
+  });
+  const namespacing = ir.enable_namespacing ?? true;
+  const refs = new ReferenceChecker(ir, options.registry, namespacing);
+  const checkContext: NodeCheckContext = { env: options.env ?? {}, settings: options.settings };
+  ir.nodes.forEach((node, i) => {
+    const at = `/nodes/${i}`;
+    const cls = options.registry.get(node.type) as SelfCheckingNodeClass | undefined;
+    if (cls === undefined) {
+      add(`${at}/type`, options.registry.unknownTypeMessage(node.type));
+      return;
+    }
+    const spec = cls.spec;
+    const params = node.params ?? {};
+    const accepted = Object.keys(spec.params);
+    for (const [name, value] of Object.entries(params)) {
+      const paramSpec = spec.params[name];
+      if (paramSpec === undefined) {
+        add(`${at}/params/${name}`, `'${node.type}' does not accept param '${name}'${didYouMean(name, accepted)}; accepted: ${accepted.join(", ")}`);
+        continue;
+      }
+      if (!containsTemplate(value) && value !== null && !valueFits(paramSpec, value)) {
+        const expected = paramSpec.enum ? `one of ${paramSpec.enum.map((v) => JSON.stringify(v)).join(", ")}` : [paramSpec.type].flat().join(" or ");
+        add(`${at}/params/${name}`, `must be ${expected}, got ${describeValue(value)}`);
+      }
+    }
+    for (const [name, p] of Object.entries(spec.params)) {
+      if (p.required && params[name] === undefined) add(`${at}/params`, `'${node.type}' requires param '${name}' (${p.description})`);
+    }
+    const vars = node.batch ? [node.batch.as ?? "item"] : [];
+    if (node.batch) {
+      const as = node.batch.as ?? "item";
+      if (byId.has(as) || Object.hasOwn(inputs, as)) add(`${at}/batch/as`, `batch variable '${as}' hides a node or input of that name; choose another 'as'`);
+      if (typeof node.batch.items === "string") {
+        if (!containsTemplate(node.batch.items)) add(`${at}/batch/items`, `must be a template like "\${node.list}" or an array`);
+        refs.check(node.batch.items, `${at}/batch/items`, [], problems);
+      }
+    }
+    for (const [name, value] of Object.entries(params)) refs.check(value, `${at}/params/${name}`, vars, problems);
+    if (cls.validate) {
+      for (const message of cls.validate(params, checkContext)) add(`${at}/params`, message);
+    }
+  });
+  for (const [name, output] of Object.entries(ir.outputs ?? {})) {
+    if (!containsTemplate(output.source)) add(`/outputs/${name}/source`, `must be a template like "\${node.key}"`);
+    refs.check(output.source, `/outputs/${name}/source`, [], problems);
+  }
+  for (const [name, input] of Object.entries(inputs)) {
+    if (input.default !== undefined && !inputValueFits(input, input.default)) {
+      add(`/inputs/${name}/default`, `default does not match type '${input.type}'`);
+    }
+  }
+  return problems;
+}
+
+function containsTemplate(value: unknown): boolean {
+  if (typeof value === "string") return hasTemplateSyntax(value) && parseSafe(value).some((p) => typeof p !== "string");
+  if (Array.isArray(value)) return value.some(containsTemplate);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsTemplate);
+  return false;
+}
+
+function parseSafe(text: string) {
+  try {
+    return parseTemplate(text);
+  } catch {
+    return [{ source: "", segments: [] } as TemplateRef];
+  }
+}
+
+/** Checks that each `${…}` names something that will exist. */
+class ReferenceChecker {
+  #nodes = new Map<string, NodeIR>();
+  #inputs: Set<string>;
+  #rootOutputs = new Set<string>();
+
+  constructor(private ir: WorkflowIR, private registry: NodeRegistry, private namespacing: boolean) {
+    for (const node of ir.nodes) this.#nodes.set(node.id, node);
+    this.#inputs = new Set(Object.keys(ir.inputs ?? {}));
+    if (!namespacing) {
+      for (const node of ir.nodes) for (const key of this.#outputsOf(node)) this.#rootOutputs.add(key);
+    }
+  }
+
+  #outputsOf(node: NodeIR): string[] {
+    if (node.batch) return [...BATCH_OUTPUTS];
+    return Object.keys(this.registry.get(node.type)?.spec.outputs ?? {});
+  }
+
+  check(value: unknown, pointer: string, vars: string[], problems: Problem[]): void {
+    if (typeof value === "string") {
+      if (!hasTemplateSyntax(value)) return;
+      let parts;
+      try {
+        parts = parseTemplate(value);
+      } catch (error) {
+        if (error instanceof TemplateSyntaxError) {
+          problems.push({ pointer, message: error.message });
+          return;
+        }
+        throw error;
+      }
+      for (const part of parts) {
+        if (typeof part === "string") continue;
+        const message = this.#problemOf(part, vars);
+        if (message !== undefined) problems.push({ pointer, message });
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => this.check(v, `${pointer}/${i}`, vars, problems));
+    } else if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) this.check(v, `${pointer}/${k}`, vars, problems);
+    }
+  }
+
+  #problemOf(ref: TemplateRef, vars: string[]): string | undefined {
+    const head = ref.segments[0] as string;
+    if (vars.includes(head) || this.#inputs.has(head) || head === "stdin") return undefined;
+    const node = this.#nodes.get(head);
+    if (node !== undefined) {
+      if (!this.namespacing) {
+        return `${ref.source}: namespacing is off, so node outputs live at the root; write \${${formatPath(ref.segments.slice(1)) || "key"}}`;
+      }
+      const key = ref.segments[1];
+      if (key === undefined) return undefined; // the whole namespace object
+      const outputs = this.#outputsOf(node);
+      const spec = this.registry.get(node.type)?.spec;
+      if (typeof key !== "string" || (!outputs.includes(key) && !(spec && Object.keys(spec.outputs).length === 0))) {
+        const what = node.batch ? `batch node '${head}'` : `node '${head}' (${node.type})`;
+        return `${ref.source}: ${what} has no output '${key}'${didYouMean(String(key), outputs)}; outputs: ${outputs.join(", ")}`;
+      }
+      return undefined;
+    }
+    if (this.#rootOutputs.has(head)) return undefined;
+    const known = [...this.#nodes.keys(), ...this.#inputs, ...vars, "stdin"];
+    const inputsText = this.#inputs.size ? [...this.#inputs].join(", ") : "none";
+    return `${ref.source}: '${head}' is not a node id, an input or stdin${didYouMean(head, known)}; nodes: ${[...this.#nodes.keys()].join(", ")}; inputs: ${inputsText}`;
+  }
+}
+
+/** True when an input value matches the input's declared type. */
+export function inputValueFits(input: InputIR, value: unknown): boolean {
+  if (input.type === undefined || input.type === "any") return true;
+  return valueFits({ type: input.type, description: "" }, value);
+}
