@@ -74,6 +74,8 @@ export interface LlmResponse {
   request: { system?: string; messages: { role: string; content: string }[] };
   /** Time to first text token in ms, streaming only. */
   time_to_first_token_ms?: number;
+  /** Warnings of the SDK about the call (e.g. an unsupported setting), when any. */
+  warnings?: string[];
 }
 
 /** Settings that influence model selection (from PFLOW_HOME/settings.json). */

@@ -1,0 +1,109 @@
+/**
+ * A `fetch` for the AI SDK's provider factories that bounds each HTTP attempt
+ * by a timeout (response headers and body alike) and counts attempts. It
+ * does not touch requests or responses otherwise.
+ *
+ * A timed-out attempt fails with an {@link AttemptTimeoutError} whose `code`
+ * is `ETIMEDOUT`: the AI SDK classifies errors with that code as retryable
+ * network errors (`APICallError` with `isRetryable: true`), so its own retry
+ * loop retries timeouts like 429s and 5xx. Cancellation through the request's
+ * own signal is left as it is (an abort, never retried).
+ * @module
+ */
+
+/** The failure of one HTTP attempt that exceeded its time budget. */
+export class AttemptTimeoutError extends Error {
+  /** Node-style error code, which the AI SDK treats as a retryable network error. */
+  readonly code = "ETIMEDOUT";
+  /** The budget that was exceeded, in ms. */
+  readonly timeoutMs: number;
+
+  /** @param timeoutMs the budget that was exceeded */
+  constructor(timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+    this.name = "AttemptTimeoutError";
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A fetch function that also reports how many attempts it made. */
+export interface AttemptFetch {
+  /** The fetch to hand to a provider factory. */
+  fetch: typeof globalThis.fetch;
+  /** Number of HTTP requests started so far. */
+  attempts(): number;
+}
+
+/**
+ * Creates the per-attempt-timeout fetch.
+ * @param options `timeoutMs` per attempt; `baseFetch` defaults to the global fetch
+ */
+export function createAttemptFetch(
+  options: { timeoutMs: number; baseFetch?: typeof globalThis.fetch },
+): AttemptFetch {
+  const baseFetch = options.baseFetch ?? globalThis.fetch;
+  const { timeoutMs } = options;
+  let attempts = 0;
+
+  const fetch = async (
+    input: RequestInfo | URL,
+    init?: RequestInit,
+  ): Promise<Response> => {
+    attempts++;
+    const timeout = new AbortController();
+    const timeoutError = new AttemptTimeoutError(timeoutMs);
+    const outer = init?.signal ?? undefined;
+    const timer = setTimeout(() => timeout.abort(timeoutError), timeoutMs);
+    const stop = () => {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", stop);
+    };
+    outer?.addEventListener("abort", stop);
+    const signal = outer
+      ? AbortSignal.any([outer, timeout.signal])
+      : timeout.signal;
+    const timedOut = () => timeout.signal.aborted && !outer?.aborted;
+
+    let response: Response;
+    try {
+      response = await baseFetch(input, { ...init, signal });
+    } catch (error) {
+      stop();
+      throw timedOut() ? timeoutError : error;
+    }
+    if (!response.body) {
+      stop();
+      return response;
+    }
+    // The timer keeps running while the body streams; it stops when the
+    // body ends, fails or is cancelled.
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            stop();
+            controller.close();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          stop();
+          controller.error(timedOut() ? timeoutError : error);
+        }
+      },
+      cancel(reason) {
+        stop();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+
+  return { fetch: fetch as typeof globalThis.fetch, attempts: () => attempts };
+}

@@ -1,0 +1,99 @@
+/**
+ * Errors of the LLM layer: configuration problems found before a call,
+ * failed calls, and interrupted calls.
+ * @module
+ */
+
+/** A model id or provider configuration problem (bad id, unknown provider, missing key). */
+export class LlmConfigError extends Error {
+  /** @param message one-line description of the problem */
+  constructor(message: string) {
+    super(message);
+    this.name = "LlmConfigError";
+  }
+}
+
+/** Details of a failed call, beyond its one-line message. */
+export interface LlmCallErrorDetails {
+  /** Provider name as in the model id. */
+  provider: string;
+  /** Model id as requested (`provider/model`). */
+  model: string;
+  /** HTTP status of the last failed attempt, or null (network error, timeout). */
+  status: number | null;
+  /** Whether the failure was of a kind worth retrying (429, 5xx, timeout, network). */
+  retryable: boolean;
+  /** Provider error type/code (e.g. `authentication_error`), when reported. */
+  errorType?: string | null;
+  /** HTTP attempts made, retries included. */
+  attempts?: number;
+  /** Provider request id of the failed attempt, when reported. */
+  requestId?: string | null;
+}
+
+/**
+ * A model call that failed. Its message names the model and the reason in one
+ * line, e.g. `anthropic/claude-sonnet-4-5: HTTP 401 authentication_error:
+ * invalid x-api-key`; it never contains the API key.
+ */
+export class LlmCallError extends Error {
+  /** Provider name as in the model id. */
+  readonly provider: string;
+  /** Model id as requested. */
+  readonly model: string;
+  /** HTTP status of the last failed attempt, or null. */
+  readonly status: number | null;
+  /** Whether the failure was retryable (and retries were exhausted). */
+  readonly retryable: boolean;
+  /** Provider error type/code, when reported. */
+  readonly errorType: string | null;
+  /** HTTP attempts made. */
+  readonly attempts: number;
+  /** Provider request id of the failed attempt, when reported. */
+  readonly requestId: string | null;
+
+  /**
+   * @param message one-line message (already prefixed with the model id and redacted)
+   * @param details structured details
+   */
+  constructor(message: string, details: LlmCallErrorDetails) {
+    super(message);
+    this.name = "LlmCallError";
+    this.provider = details.provider;
+    this.model = details.model;
+    this.status = details.status;
+    this.retryable = details.retryable;
+    this.errorType = details.errorType ?? null;
+    this.attempts = details.attempts ?? 1;
+    this.requestId = details.requestId ?? null;
+  }
+}
+
+/**
+ * A call interrupted by its `signal` (run cancellation). Its `name` is
+ * `AbortError`, like the DOM's, so callers can tell interruption from failure.
+ */
+export class LlmAbortError extends Error {
+  /**
+   * @param message one-line message
+   * @param options the abort reason as `cause`
+   */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "AbortError";
+  }
+}
+
+/** Replaces every occurrence of each secret (of 4+ characters) with `[REDACTED]`. */
+export function redactSecrets(
+  text: string,
+  secrets: readonly (string | undefined)[],
+): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) {
+      out = out.split(secret).join("[REDACTED]");
+    }
+  }
+  return out;
+}

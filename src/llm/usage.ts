@@ -1,0 +1,189 @@
+/**
+ * Normalization of providers' raw usage objects into non-overlapping token
+ * counts (see {@link LlmUsage}). Pure functions, no SDK.
+ *
+ * - Anthropic Messages: `input_tokens` is already uncached;
+ *   `cache_read_input_tokens` are reads; `cache_creation_input_tokens` are
+ *   writes, split by `cache_creation.ephemeral_5m_input_tokens` /
+ *   `ephemeral_1h_input_tokens` when present (all 5-minute otherwise);
+ *   `output_tokens` includes thinking.
+ * - OpenAI Chat Completions: `prompt_tokens` includes
+ *   `prompt_tokens_details.cached_tokens` (and, on OpenRouter,
+ *   `prompt_tokens_details.cache_write_tokens`), so they are subtracted;
+ *   `completion_tokens` includes `completion_tokens_details.reasoning_tokens`;
+ *   OpenRouter's `usage.cost` is the billed USD.
+ * @module
+ */
+
+import type { LlmUsage } from "./types.ts";
+
+/** The token counts of one call, normalized (fields never overlap). */
+export type UsageTokens = Pick<
+  LlmUsage,
+  | "input_tokens"
+  | "cache_read_tokens"
+  | "cache_write_tokens"
+  | "cache_write_5m_tokens"
+  | "cache_write_1h_tokens"
+  | "output_tokens"
+  | "reasoning_tokens"
+  | "reported_cost_usd"
+>;
+
+/** Which usage dialect a raw usage object is in. */
+export type UsageDialect = "anthropic" | "openai";
+
+/** All-zero counts (a call whose provider reported no usage). */
+export function emptyUsageTokens(): UsageTokens {
+  return {
+    input_tokens: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0,
+    output_tokens: 0,
+    reasoning_tokens: 0,
+  };
+}
+
+/**
+ * Normalizes an Anthropic Messages `usage` object.
+ * @param raw the `usage` of a message (or the merged stream usage)
+ * @returns normalized counts; missing fields count as 0
+ */
+export function normalizeAnthropicUsage(raw: unknown): UsageTokens {
+  const usage = asRecord(raw);
+  const split = asRecord(usage.cache_creation);
+  const reported = count(usage.cache_creation_input_tokens);
+  const split5m = count(split.ephemeral_5m_input_tokens);
+  const split1h = count(split.ephemeral_1h_input_tokens);
+  // The split, when present, details the total; should they disagree, the
+  // larger total wins and the remainder counts as 5-minute (the default TTL).
+  const writes = Math.max(reported, split5m + split1h);
+  const output = count(usage.output_tokens);
+  return {
+    input_tokens: count(usage.input_tokens),
+    cache_read_tokens: count(usage.cache_read_input_tokens),
+    cache_write_tokens: writes,
+    cache_write_5m_tokens: writes - split1h,
+    cache_write_1h_tokens: split1h,
+    output_tokens: output,
+    reasoning_tokens: Math.min(
+      output,
+      count(asRecord(usage.output_tokens_details).thinking_tokens),
+    ),
+  };
+}
+
+/**
+ * Normalizes an OpenAI Chat Completions `usage` object (also OpenRouter's and
+ * other OpenAI-compatible servers').
+ * @param raw the `usage` of a completion or of the final stream chunk
+ * @returns normalized counts; missing fields count as 0
+ */
+export function normalizeOpenAiUsage(raw: unknown): UsageTokens {
+  const usage = asRecord(raw);
+  const promptDetails = asRecord(usage.prompt_tokens_details);
+  const completionDetails = asRecord(usage.completion_tokens_details);
+  const prompt = count(usage.prompt_tokens);
+  // DeepSeek-style servers report cache hits at the top level instead.
+  const cached = Math.min(
+    prompt,
+    count(promptDetails.cached_tokens ?? usage.prompt_cache_hit_tokens),
+  );
+  const written = Math.min(
+    prompt - cached,
+    count(promptDetails.cache_write_tokens),
+  );
+  const output = count(usage.completion_tokens);
+  const tokens: UsageTokens = {
+    input_tokens: prompt - cached - written,
+    cache_read_tokens: cached,
+    cache_write_tokens: written,
+    cache_write_5m_tokens: written,
+    cache_write_1h_tokens: 0,
+    output_tokens: output,
+    reasoning_tokens: Math.min(
+      output,
+      count(completionDetails.reasoning_tokens),
+    ),
+  };
+  if (typeof usage.cost === "number" && Number.isFinite(usage.cost)) {
+    tokens.reported_cost_usd = usage.cost;
+  }
+  return tokens;
+}
+
+/**
+ * Normalizes a raw usage object of the given dialect; `null`/`undefined`
+ * (no usage reported) yields zeros.
+ */
+export function normalizeUsage(
+  raw: unknown,
+  dialect: UsageDialect,
+): UsageTokens {
+  if (raw == null) return emptyUsageTokens();
+  return dialect === "anthropic"
+    ? normalizeAnthropicUsage(raw)
+    : normalizeOpenAiUsage(raw);
+}
+
+/**
+ * Folds the raw events of an Anthropic Messages stream into the final usage
+ * object: `message_start.message.usage` gives the input side (and a
+ * provisional `output_tokens`), each `message_delta.usage` carries cumulative
+ * values that replace earlier ones (`output_tokens`, and possibly updated
+ * input/cache fields). Null fields of a delta do not erase known values.
+ * @param events parsed SSE `data` objects in stream order (others are ignored)
+ * @returns the merged raw usage, or null when no event carried usage
+ */
+export function mergeAnthropicStreamUsage(
+  events: readonly unknown[],
+): Record<string, unknown> | null {
+  let merged: Record<string, unknown> | null = null;
+  for (const event of events) {
+    const record = asRecord(event);
+    const usage = record.type === "message_start"
+      ? asRecord(asRecord(record.message).usage)
+      : record.type === "message_delta"
+      ? asRecord(record.usage)
+      : null;
+    if (!usage) continue;
+    merged ??= {};
+    for (const [key, value] of Object.entries(usage)) {
+      if (value !== null && value !== undefined) merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+/**
+ * Finds the usage of an OpenAI Chat Completions stream: the last chunk whose
+ * `usage` is an object (sent when `stream_options.include_usage` is set).
+ * @param chunks parsed SSE `data` objects in stream order
+ * @returns that usage object, or null
+ */
+export function findOpenAiStreamUsage(
+  chunks: readonly unknown[],
+): Record<string, unknown> | null {
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    const usage = asRecord(chunks[i]).usage;
+    if (usage !== null && typeof usage === "object" && !Array.isArray(usage)) {
+      return usage as Record<string, unknown>;
+    }
+  }
+  return null;
+}
+
+/** A non-negative integer from a raw field; anything else counts as 0. */
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0
+    ? Math.round(value)
+    : 0;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : {};
+}

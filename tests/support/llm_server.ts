@@ -1,0 +1,728 @@
+/**
+ * A scriptable local LLM server speaking two real wire protocols, for tests:
+ *
+ * - the **Anthropic Messages API**: `POST /v1/messages`, JSON or SSE streaming
+ *   (`message_start`, `content_block_start`, `ping`, `content_block_delta`,
+ *   `content_block_stop`, `message_delta`, `message_stop`), `request-id`
+ *   header, Anthropic-shaped error bodies;
+ * - the **OpenAI Chat Completions API**: `POST /v1/chat/completions` (also
+ *   under any prefix ending in `/chat/completions`, so configured
+ *   OpenAI-compatible base URLs like `http://127.0.0.1:PORT/compat/v1` work),
+ *   JSON or SSE `data:` chunks ending in `data: [DONE]`, with a final
+ *   `choices: []` usage chunk when `stream_options.include_usage` is set,
+ *   `x-request-id` header, OpenAI-shaped error bodies.
+ *
+ * ## In-process use
+ *
+ * ```ts
+ * const srv = await startLlmServer();
+ * srv.enqueue({ text: "hi", usage: { input_tokens: 3, output_tokens: 1 } });
+ * // ANTHROPIC_BASE_URL = srv.url, OPENAI_BASE_URL = `${srv.url}/v1`
+ * srv.requests[0].headers["x-api-key"];
+ * await srv.close();
+ * ```
+ *
+ * Each request takes the next {@link ScriptedResponse} from the queue
+ * ({@link LlmServer.enqueue}); when the queue is empty it gets the default
+ * behaviour below.
+ *
+ * ## Default behaviour (also the standalone server's)
+ *
+ * - The reply text is `echo: <prompt>` where `<prompt>` is the text of the
+ *   last user message (directives included, verbatim).
+ * - Usage is counted in words (runs of non-whitespace): input = words of the
+ *   system prompt plus words of all messages; output = words of the reply.
+ *   Anthropic: `{input_tokens, output_tokens, cache_creation_input_tokens: 0,
+ *   cache_read_input_tokens: 0}`; OpenAI: `{prompt_tokens, completion_tokens,
+ *   total_tokens}`.
+ * - The reported model is the requested model; ids are sequential:
+ *   `msg_test_N` / `chatcmpl-test-N`, request ids `req_test_N` (N counts
+ *   requests from 1).
+ *
+ * ## Prompt directives (in the last user message)
+ *
+ * - `[[reply:TEXT]]` reply with TEXT (up to the closing `]]`) instead of the echo.
+ * - `[[usage:{json}]]` use this provider-shaped usage object verbatim (write
+ *   Anthropic fields for `anthropic/...` models, OpenAI fields otherwise).
+ * - `[[fail:STATUS]]` answer every such request with HTTP STATUS and a
+ *   provider-shaped error body.
+ * - `[[fail:STATUS:N]]` fail the first N requests carrying this exact prompt,
+ *   then answer normally (e.g. `[[fail:429:1]]` = one 429, then success).
+ * - Failures with status 429 or >= 500 carry `retry-after-ms: 20` so that
+ *   clients retry quickly; `[[retry-after:SECONDS]]` sends `retry-after:
+ *   SECONDS` instead.
+ * - `[[sleep:MS]]` wait MS milliseconds before answering (timeouts, aborts).
+ *
+ * ## Standalone
+ *
+ * `deno run -A tests/support/llm_server.ts [--port N]` listens on 127.0.0.1
+ * (port 0 = any free port unless `--port` is given), prints `{"port":N}` on
+ * stdout once listening and serves the default behaviour until killed. Point
+ * pflow at it with `ANTHROPIC_BASE_URL=http://127.0.0.1:N` and
+ * `OPENAI_BASE_URL=http://127.0.0.1:N/v1`. Every request is logged as one JSON
+ * line on stderr.
+ * @module
+ */
+
+import {
+  createServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import process from "node:process";
+
+/** Which wire protocol a request used. */
+export type LlmProtocol = "anthropic" | "openai";
+
+/** What the server should answer to one request. Every field is optional. */
+export interface ScriptedResponse {
+  /** Reply text (default: the echo rule). */
+  text?: string;
+  /**
+   * Provider-shaped usage object sent verbatim: Anthropic fields on
+   * `/v1/messages`, OpenAI fields on `/chat/completions` (default: word counts).
+   * In an Anthropic stream it is sent in `message_start` (with
+   * `output_tokens: 1`) and its `output_tokens` in `message_delta`, unless
+   * {@link ScriptedResponse.anthropicStreamUsage} says otherwise.
+   */
+  usage?: Record<string, unknown>;
+  /** Anthropic streams only: exact `usage` of `message_start` and `message_delta`. */
+  anthropicStreamUsage?: {
+    start: Record<string, unknown>;
+    delta: Record<string, unknown>;
+  };
+  /** Model name to report (default: the requested model). */
+  model?: string;
+  /** Message / completion id to report. */
+  id?: string;
+  /** Request id header value (`request-id` / `x-request-id`); `null` omits the header. */
+  requestId?: string | null;
+  /** Stop reason in provider terms (default `end_turn` / `stop`). */
+  finishReason?: string;
+  /** Answer with this HTTP status and a provider-shaped error body. */
+  status?: number;
+  /** Error details for {@link ScriptedResponse.status} (defaults per status). */
+  error?: { type?: string; message?: string; code?: string };
+  /** Extra response headers (e.g. `retry-after`, `retry-after-ms`). */
+  headers?: Record<string, string>;
+  /** Wait this long before sending anything. */
+  delayMs?: number;
+  /** Streaming: wait this long before each SSE event after the first. */
+  chunkDelayMs?: number;
+  /** Streaming: after the text deltas, send a provider error event instead of finishing. */
+  streamError?: { type: string; message: string };
+}
+
+/** One request the server received. */
+export interface RecordedRequest {
+  /** HTTP method. */
+  method: string;
+  /** Request path (with query). */
+  path: string;
+  /** Protocol the path belongs to, or null for unknown paths. */
+  protocol: LlmProtocol | null;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+  /** Parsed JSON body (or the raw text when it is not JSON). */
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  /** `performance.now()` when the request arrived. */
+  receivedAt: number;
+  /** True when the client went away before the response was complete. */
+  aborted: boolean;
+  /** True once the response was fully sent. */
+  completed: boolean;
+}
+
+/** A running server. */
+export interface LlmServer {
+  /** The port it listens on. */
+  readonly port: number;
+  /** `http://127.0.0.1:PORT` (an Anthropic-style base URL; append `/v1` for OpenAI). */
+  readonly url: string;
+  /** Every request received so far, in order. */
+  readonly requests: RecordedRequest[];
+  /** Queues responses; each request takes the next one (FIFO). */
+  enqueue(...responses: ScriptedResponse[]): void;
+  /** Number of queued responses not used yet. */
+  pending(): number;
+  /** Clears the queue, the recorded requests and the directive counters. */
+  reset(): void;
+  /** Resolves once `count` requests have arrived. */
+  waitForRequests(count: number): Promise<void>;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startLlmServer}. */
+export interface StartLlmServerOptions {
+  /** Port to listen on (default 0: any free port). */
+  port?: number;
+  /** Called with every request once it was answered or the client went away. */
+  onRequest?: (request: RecordedRequest) => void;
+}
+
+const ANTHROPIC_ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  529: "overloaded_error",
+};
+
+const OPENAI_ERRORS: Record<number, { type: string; code: string | null }> = {
+  400: { type: "invalid_request_error", code: null },
+  401: { type: "invalid_request_error", code: "invalid_api_key" },
+  403: {
+    type: "invalid_request_error",
+    code: "unsupported_country_region_territory",
+  },
+  404: { type: "invalid_request_error", code: "model_not_found" },
+  429: { type: "requests", code: "rate_limit_exceeded" },
+  500: { type: "server_error", code: null },
+  503: { type: "server_error", code: null },
+};
+
+const DEFAULT_ERROR_MESSAGES: Record<number, string> = {
+  400: "Bad request",
+  401: "invalid x-api-key",
+  403: "Permission denied",
+  404: "Model not found",
+  429: "Rate limit exceeded",
+  500: "Internal server error",
+  502: "Bad gateway",
+  503: "Service unavailable",
+  529: "Overloaded",
+};
+
+/** Starts a server on 127.0.0.1; see the module docs for the behaviour. */
+export async function startLlmServer(
+  options: StartLlmServerOptions = {},
+): Promise<LlmServer> {
+  const queue: ScriptedResponse[] = [];
+  const requests: RecordedRequest[] = [];
+  const failCounters = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const waiters: { count: number; resolve: () => void }[] = [];
+  let counter = 0;
+
+  const notifyWaiters = () => {
+    for (const waiter of [...waiters]) {
+      if (requests.length >= waiter.count) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" });
+      }
+      res.end(`llm_server internal error: ${error}`);
+    });
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const text = await readBody(req);
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch { /* keep the raw text */ }
+    const path = req.url ?? "/";
+    const pathname = path.split("?")[0];
+    const protocol: LlmProtocol | null =
+      pathname.endsWith("/v1/messages") || pathname === "/messages"
+        ? "anthropic"
+        : pathname.endsWith("/chat/completions")
+        ? "openai"
+        : null;
+    const record: RecordedRequest = {
+      method: req.method ?? "GET",
+      path,
+      protocol,
+      headers: headerRecord(req),
+      body,
+      receivedAt: performance.now(),
+      aborted: false,
+      completed: false,
+    };
+    requests.push(record);
+    notifyWaiters();
+    const n = ++counter;
+    const closed = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) {
+        record.aborted = true;
+        options.onRequest?.(record);
+      }
+      closed.abort();
+    });
+    res.on("finish", () => {
+      record.completed = true;
+      options.onRequest?.(record);
+    });
+
+    if (req.method !== "POST" || protocol === null) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          error: { message: `no route for ${req.method} ${pathname}` },
+        }),
+      );
+      return;
+    }
+    // deno-lint-ignore no-explicit-any
+    const request = (body ?? {}) as any;
+    const script = queue.shift() ??
+      fromDirectives(request, protocol, failCounters);
+    const reply = new Reply(res, closed.signal);
+    if (script.delayMs) await reply.sleep(script.delayMs);
+    if (closed.signal.aborted) return;
+    if (protocol === "anthropic") {
+      await answerAnthropic(reply, request, script, n);
+    } else {
+      await answerOpenAi(reply, request, script, n);
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    enqueue: (...responses) => void queue.push(...responses),
+    pending: () => queue.length,
+    reset: () => {
+      queue.length = 0;
+      requests.length = 0;
+      failCounters.clear();
+    },
+    waitForRequests: (count) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ count, resolve });
+        notifyWaiters();
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Writes a response, tolerating a client that went away. */
+class Reply {
+  constructor(readonly res: ServerResponse, readonly closed: AbortSignal) {}
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      const closed = this.closed;
+      function done() {
+        clearTimeout(timer);
+        closed.removeEventListener("abort", done);
+        resolve();
+      }
+      closed.addEventListener("abort", done);
+    });
+  }
+
+  json(
+    status: number,
+    headers: Record<string, string>,
+    payload: unknown,
+  ): void {
+    if (this.closed.aborted) return;
+    this.res.writeHead(status, {
+      ...headers,
+      "content-type": "application/json",
+    });
+    this.res.end(JSON.stringify(payload));
+  }
+
+  startSse(headers: Record<string, string>): void {
+    this.res.writeHead(200, {
+      ...headers,
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+    });
+  }
+
+  /** Sends SSE events (`event` null = data-only), pausing `delayMs` before each but the first. */
+  async sse(events: [string | null, string][], delayMs: number): Promise<void> {
+    let first = true;
+    for (const [event, data] of events) {
+      if (!first && delayMs) await this.sleep(delayMs);
+      first = false;
+      if (this.closed.aborted) return;
+      this.res.write(`${event ? `event: ${event}\n` : ""}data: ${data}\n\n`);
+    }
+    if (!this.closed.aborted) this.res.end();
+  }
+}
+
+async function answerAnthropic(
+  reply: Reply,
+  // deno-lint-ignore no-explicit-any
+  request: any,
+  script: ScriptedResponse,
+  n: number,
+): Promise<void> {
+  const requestId = script.requestId === undefined
+    ? `req_test_${n}`
+    : script.requestId;
+  const headers: Record<string, string> = { ...(script.headers ?? {}) };
+  if (requestId !== null) headers["request-id"] = requestId;
+  if (script.status && script.status >= 400) {
+    const type = script.error?.type ?? ANTHROPIC_ERROR_TYPES[script.status] ??
+      "api_error";
+    const message = script.error?.message ??
+      DEFAULT_ERROR_MESSAGES[script.status] ?? "Error";
+    reply.json(script.status, headers, {
+      type: "error",
+      error: { type, message },
+      ...(requestId !== null ? { request_id: requestId } : {}),
+    });
+    return;
+  }
+  const prompt = lastUserText(request.messages);
+  const text = script.text ?? replyText(prompt);
+  const model = script.model ?? String(request.model ?? "unknown");
+  const id = script.id ?? `msg_test_${n}`;
+  const stopReason = script.finishReason ?? "end_turn";
+  const usage = script.usage ?? {
+    input_tokens: countWords(anthropicInputText(request)),
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    output_tokens: countWords(text),
+  };
+  if (!request.stream) {
+    reply.json(200, headers, {
+      id,
+      type: "message",
+      role: "assistant",
+      model,
+      content: [{ type: "text", text }],
+      stop_reason: stopReason,
+      stop_sequence: null,
+      usage,
+    });
+    return;
+  }
+  const streamUsage = script.anthropicStreamUsage ?? {
+    start: { ...usage, output_tokens: 1 },
+    delta: { output_tokens: usage.output_tokens },
+  };
+  const events: [string, unknown][] = [
+    ["message_start", {
+      type: "message_start",
+      message: {
+        id,
+        type: "message",
+        role: "assistant",
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: streamUsage.start,
+      },
+    }],
+    ["content_block_start", {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "text", text: "" },
+    }],
+    ["ping", { type: "ping" }],
+  ];
+  for (const piece of splitText(text)) {
+    events.push(["content_block_delta", {
+      type: "content_block_delta",
+      index: 0,
+      delta: { type: "text_delta", text: piece },
+    }]);
+  }
+  if (script.streamError) {
+    events.push(["error", { type: "error", error: script.streamError }]);
+  } else {
+    events.push(
+      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["message_delta", {
+        type: "message_delta",
+        delta: { stop_reason: stopReason, stop_sequence: null },
+        usage: streamUsage.delta,
+      }],
+      ["message_stop", { type: "message_stop" }],
+    );
+  }
+  reply.startSse(headers);
+  await reply.sse(
+    events.map(([e, d]) => [e, JSON.stringify(d)]),
+    script.chunkDelayMs ?? 0,
+  );
+}
+
+async function answerOpenAi(
+  reply: Reply,
+  // deno-lint-ignore no-explicit-any
+  request: any,
+  script: ScriptedResponse,
+  n: number,
+): Promise<void> {
+  const requestId = script.requestId === undefined
+    ? `req_test_${n}`
+    : script.requestId;
+  const headers: Record<string, string> = { ...(script.headers ?? {}) };
+  if (requestId !== null) headers["x-request-id"] = requestId;
+  if (script.status && script.status >= 400) {
+    const preset = OPENAI_ERRORS[script.status] ??
+      {
+        type: script.status >= 500 ? "server_error" : "invalid_request_error",
+        code: null,
+      };
+    reply.json(script.status, headers, {
+      error: {
+        message: script.error?.message ??
+          DEFAULT_ERROR_MESSAGES[script.status] ?? "Error",
+        type: script.error?.type ?? preset.type,
+        param: null,
+        code: script.error?.code ?? preset.code,
+      },
+    });
+    return;
+  }
+  const prompt = lastUserText(request.messages);
+  const text = script.text ?? replyText(prompt);
+  const model = script.model ?? String(request.model ?? "unknown");
+  const id = script.id ?? `chatcmpl-test-${n}`;
+  const finishReason = script.finishReason ?? "stop";
+  const created = 1_700_000_000 + n;
+  let usage = script.usage;
+  if (!usage) {
+    const input = countWords(openAiInputText(request));
+    const output = countWords(text);
+    usage = {
+      prompt_tokens: input,
+      completion_tokens: output,
+      total_tokens: input + output,
+    };
+  }
+  if (!request.stream) {
+    reply.json(200, headers, {
+      id,
+      object: "chat.completion",
+      created,
+      model,
+      choices: [{
+        index: 0,
+        message: { role: "assistant", content: text, refusal: null },
+        logprobs: null,
+        finish_reason: finishReason,
+      }],
+      usage,
+      system_fingerprint: "fp_test",
+    });
+    return;
+  }
+  const includeUsage = request.stream_options?.include_usage === true;
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      system_fingerprint: "fp_test",
+      choices,
+      ...(includeUsage ? { usage: null } : {}),
+      ...extra,
+    });
+  const events: [null, string][] = [
+    [
+      null,
+      chunk([{
+        index: 0,
+        delta: { role: "assistant", content: "" },
+        finish_reason: null,
+      }]),
+    ],
+  ];
+  for (const piece of splitText(text)) {
+    events.push([
+      null,
+      chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]),
+    ]);
+  }
+  if (script.streamError) {
+    events.push([
+      null,
+      JSON.stringify({
+        error: { ...script.streamError, param: null, code: null },
+      }),
+    ]);
+  } else {
+    events.push([
+      null,
+      chunk([{ index: 0, delta: {}, finish_reason: finishReason }]),
+    ]);
+    if (includeUsage) events.push([null, chunk([], { usage })]);
+    events.push([null, "[DONE]"]);
+  }
+  reply.startSse(headers);
+  await reply.sse(events, script.chunkDelayMs ?? 0);
+}
+
+/** Builds the behaviour for a request from the default rule and its prompt directives. */
+function fromDirectives(
+  // deno-lint-ignore no-explicit-any
+  request: any,
+  protocol: LlmProtocol,
+  failCounters: Map<string, number>,
+): ScriptedResponse {
+  const prompt = lastUserText(request.messages);
+  const script: ScriptedResponse = {};
+  const sleep = prompt.match(/\[\[sleep:(\d+)\]\]/);
+  if (sleep) script.delayMs = Number(sleep[1]);
+  const replyMatch = prompt.match(/\[\[reply:([\s\S]*?)\]\]/);
+  if (replyMatch) script.text = replyMatch[1];
+  const usage = prompt.match(/\[\[usage:(\{[\s\S]*?\})\]\]/);
+  if (usage) {
+    try {
+      script.usage = JSON.parse(usage[1]);
+    } catch { /* ignored: malformed usage directive */ }
+  }
+  const fail = prompt.match(/\[\[fail:(\d{3})(?::(\d+))?\]\]/);
+  if (fail) {
+    const status = Number(fail[1]);
+    const times = fail[2] === undefined ? Infinity : Number(fail[2]);
+    const key = `${protocol}\n${prompt}`;
+    const seen = failCounters.get(key) ?? 0;
+    failCounters.set(key, seen + 1);
+    if (seen < times) {
+      const retryAfter = prompt.match(/\[\[retry-after:(\d+(?:\.\d+)?)\]\]/);
+      const retryable = status === 429 || status >= 500;
+      script.status = status;
+      script.headers = retryAfter
+        ? { "retry-after": retryAfter[1] }
+        : retryable
+        ? { "retry-after-ms": "20" }
+        : {};
+    }
+  }
+  return script;
+}
+
+function replyText(prompt: string): string {
+  return `echo: ${prompt}`;
+}
+
+/** Splits a text into a few stream deltas (word boundaries kept). */
+function splitText(text: string): string[] {
+  const pieces = text.match(/\S+\s*|\s+/g) ?? [];
+  return pieces.length ? pieces : [""];
+}
+
+function countWords(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+// deno-lint-ignore no-explicit-any
+function contentText(content: any): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((
+      part,
+    ) => (typeof part?.text === "string" ? part.text : "")).join(" ");
+  }
+  return "";
+}
+
+// deno-lint-ignore no-explicit-any
+function lastUserText(messages: any): string {
+  if (!Array.isArray(messages)) return "";
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]?.role === "user") return contentText(messages[i].content);
+  }
+  return "";
+}
+
+// deno-lint-ignore no-explicit-any
+function anthropicInputText(request: any): string {
+  const parts = [contentText(request.system)];
+  for (const message of request.messages ?? []) {
+    parts.push(contentText(message?.content));
+  }
+  return parts.join(" ");
+}
+
+// deno-lint-ignore no-explicit-any
+function openAiInputText(request: any): string {
+  return (request.messages ?? []).map((m: { content: unknown }) =>
+    contentText(m?.content)
+  ).join(" ");
+}
+
+function headerRecord(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) {
+      out[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    req.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    req.on("end", () => resolve(new TextDecoder().decode(concat(chunks))));
+    req.on("error", reject);
+  });
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const portArg = process.argv.indexOf("--port");
+  const port = portArg >= 0 ? Number(process.argv[portArg + 1]) : 0;
+  const srv = await startLlmServer({
+    port,
+    onRequest: (r) =>
+      process.stderr.write(
+        JSON.stringify({
+          method: r.method,
+          path: r.path,
+          model: r.body?.model ?? null,
+          aborted: r.aborted,
+        }) +
+          "\n",
+      ),
+  });
+  process.stdout.write(JSON.stringify({ port: srv.port }) + "\n");
+}
