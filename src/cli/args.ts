@@ -1,0 +1,105 @@
+/**
+ * Command-line parsing on `node:util` parseArgs: flags may come before or
+ * after positionals; `key=value` params are typed.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A usage error: wrong flags or arguments (exit code 2). */
+export class UsageError extends Error {
+  /** Command whose help to point at. */
+  readonly command: string;
+
+  /**
+   * @param message one line
+   * @param command command name for the help hint
+   */
+  constructor(message: string, command = "") {
+    super(message);
+    this.name = "UsageError";
+    this.command = command;
+  }
+}
+
+/** Option definitions as parseArgs takes them. */
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags every command accepts. */
+export const GLOBAL_OPTIONS: OptionSpec = {
+  help: { type: "boolean", short: "h" },
+  verbose: { type: "boolean", short: "v" },
+  "output-format": { type: "string" },
+  json: { type: "boolean" },
+};
+
+/** Parsed flags and positionals of one command. */
+export interface Parsed {
+  /** Flag values by long name. */
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  /** Positional arguments. */
+  positionals: string[];
+}
+
+/** Parses `argv` against `options` + the global ones; unknown flags are usage errors. */
+export function parseCommand(argv: string[], options: { command: string; flags: OptionSpec }): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...GLOBAL_OPTIONS, ...options.flags },
+      allowPositionals: true,
+      strict: true,
+    });
+    const format = values["output-format"];
+    if (format !== undefined && format !== "text" && format !== "json") {
+      throw new UsageError(`--output-format must be 'text' or 'json', got '${format}'`, options.command);
+    }
+    return { values, positionals };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(cleanParseError(error as Error), options.command);
+  }
+}
+
+function cleanParseError(error: Error): string {
+  const code = (error as { code?: string }).code;
+  const flag = /'(-[^']*)'/.exec(error.message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown flag '${flag ?? "?"}'`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return /argument missing/.test(error.message)
+      ? `flag '${flag ?? "?"}' needs a value`
+      : `flag '${flag ?? "?"}' takes no value`;
+  }
+  return error.message.split("\n")[0];
+}
+
+/**
+ * Types a CLI value: `true`/`false`, numbers, JSON starting with `[` or `{`,
+ * `null`; anything else is a string.
+ */
+export function typeValue(text: string, key: string): unknown {
+  if (text === "true") return true;
+  if (text === "false") return false;
+  if (text === "null") return null;
+  if (/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return Number(text);
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`param '${key}': value starts like JSON but does not parse (${(error as Error).message}); quote it differently or fix the JSON`, "run");
+    }
+  }
+  return text;
+}
+
+/** Splits `key=value` params into an object of typed values. */
+export function parseParams(args: string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const arg of args) {
+    const eq = arg.indexOf("=");
+    if (eq <= 0) throw new UsageError(`unexpected argument '${arg}': workflow params are written key=value`, "run");
+    const key = arg.slice(0, eq);
+    if (!/^[A-Za-z_][\w-]*$/.test(key)) throw new UsageError(`invalid param name '${key}': use letters, digits, '_' and '-'`, "run");
+    params[key] = typeValue(arg.slice(eq + 1), key);
+  }
+  return params;
+}

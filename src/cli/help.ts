@@ -1,0 +1,65 @@
+/**
+ * Help texts of every command.
+ * @module
+ */
+import { VERSION } from "../version.ts";
+
+const COMMON = `  -h, --help                 Show help for the command
+  -v, --verbose              Show stack traces and more detail on errors
+      --output-format FMT    text (default) or json`;
+
+/** Help by command name; `""` is the top level. */
+export const HELP: Record<string, string> = {
+  "": `pflow ${VERSION}: run workflows of shell, file, http and llm nodes
+
+Usage:
+  pflow run FILE.json|NAME [key=value ...] [flags]   Run a workflow
+  pflow FILE.json [key=value ...] [flags]            Shorthand for run
+  pflow workflow save|list|show|delete ...           Manage saved workflows
+  pflow registry list|describe TYPE                  Node types and their params
+
+Flags:
+${COMMON}
+      --version              Print the version
+
+Environment: PFLOW_HOME (state, default ~/.pflow), ANTHROPIC_API_KEY, OPENAI_API_KEY,
+ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, NO_COLOR.
+Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted.
+Run 'pflow COMMAND --help' for a command's flags.`,
+  run: `Run a workflow file or a saved workflow.
+
+Usage:
+  pflow run FILE.json|NAME [key=value ...] [flags]
+
+Params are typed: true/false, numbers, JSON starting with [ or {, else text.
+Piped stdin fills \${stdin} (or the input marked "stdin": true) when the workflow uses it.
+
+Flags:
+  -o, --output-key KEY       Print only this output (or a store path like node.key)
+${COMMON}
+
+Text mode prints the outputs on stdout (progress on stderr when it is a terminal).
+JSON mode prints one document: {"type":"result","subtype":...,"is_error":...,"result":{...},...}.`,
+  workflow: `Manage saved workflows (stored in PFLOW_HOME/workflows/).
+
+Usage:
+  pflow workflow save FILE.json --name NAME [--description TEXT] [--force]
+  pflow workflow list [--json]
+  pflow workflow show NAME [--json]
+  pflow workflow delete NAME
+
+Names: letters, digits, '.', '_' and '-', up to 64 characters, starting with a letter or digit.
+
+Flags:
+${COMMON}
+      --json                 Same as --output-format json`,
+  registry: `Node types, their params and outputs.
+
+Usage:
+  pflow registry list [--json]
+  pflow registry describe TYPE [--json]
+
+Flags:
+${COMMON}
+      --json                 Same as --output-format json`,
+};

@@ -1,0 +1,69 @@
+/**
+ * The pflow command-line entry. Only argument dispatch is loaded eagerly;
+ * each command's module is imported when that command runs, so
+ * `pflow --version` stays fast.
+ * @module
+ */
+import { VERSION } from "../version.ts";
+import { UsageError } from "./args.ts";
+import { HELP } from "./help.ts";
+import { printError, writeStdout } from "./terminal.ts";
+
+const COMMANDS = ["run", "workflow", "registry", "help"];
+
+/** Runs the CLI with `argv` (without the program name); returns the exit code. */
+export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const verbose = argv.includes("--verbose") || argv.includes("-v");
+  try {
+    const [first, ...rest] = argv;
+    if (first === "--version" || first === "-V") {
+      await writeStdout(`pflow ${VERSION}\n`);
+      return 0;
+    }
+    if (first === undefined || first === "--help" || first === "-h") {
+      await writeStdout(`${HELP[""]}\n`);
+      return first === undefined ? 2 : 0;
+    }
+    if (first === "help") {
+      const topic = rest[0] ?? "";
+      if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
+      await writeStdout(`${HELP[topic]}\n`);
+      return 0;
+    }
+    if (first === "workflow") return await (await import("./workflow_command.ts")).workflowCommand(rest, { env });
+    if (first === "registry") return await (await import("./registry_command.ts")).registryCommand(rest, { env });
+    const runArgs = first === "run" ? rest : argv;
+    if (first !== "run" && !first.startsWith("-") && !looksLikeWorkflow(first)) {
+      throw new UsageError(`unknown command '${first}'; commands: ${COMMANDS.join(", ")} (or pass a workflow file)`);
+    }
+    return await (await import("./run_command.ts")).runCommand(runArgs, { env });
+  } catch (error) {
+    return reportError(error, verbose);
+  }
+}
+
+function looksLikeWorkflow(arg: string): boolean {
+  return arg.endsWith(".json") || arg.includes("/") || arg.includes("\\");
+}
+
+function reportError(error: unknown, verbose: boolean): number {
+  const err = error instanceof Error ? error : new Error(String(error));
+  if (err instanceof UsageError) {
+    printError(`error: ${err.message}`);
+    printError(`Run 'pflow ${err.command ? `${err.command} ` : ""}--help' for usage.`);
+    return 2;
+  }
+  if (err.name === "ValidationError") {
+    for (const line of err.message.split("\n")) printError(`error: ${line}`);
+    if (verbose && err.stack) printError(err.stack);
+    return 2;
+  }
+  printError(`error: ${err.message}`);
+  if (verbose && err.stack) printError(err.stack);
+  return 1;
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,0 +1,102 @@
+/**
+ * Saved workflows: `PFLOW_HOME/workflows/NAME.json`, written atomically.
+ * @module
+ */
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic_write.ts";
+import type { WorkflowIR } from "../workflow/ir.ts";
+import { type LoadedWorkflow, parseWorkflow } from "../workflow/load.ts";
+import { UsageError } from "./args.ts";
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Throws a usage error unless `name` is a valid saved-workflow name. */
+export function checkWorkflowName(name: string): void {
+  if (!NAME.test(name) || name.endsWith(".json") || name.includes("..")) {
+    throw new UsageError(
+      `invalid workflow name '${name}': use letters, digits, '.', '_' and '-' (max 64, starting with a letter or digit, no '.json')`,
+      "workflow",
+    );
+  }
+}
+
+/** The directory of saved workflows. */
+export function workflowsDir(home: string): string {
+  return join(home, "workflows");
+}
+
+/** Path of saved workflow `name`. */
+export function savedPath(home: string, name: string): string {
+  return join(workflowsDir(home), `${name}.json`);
+}
+
+/** Whether a saved workflow exists. */
+export async function savedExists(home: string, name: string): Promise<boolean> {
+  try {
+    return (await stat(savedPath(home, name))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Saves `ir` under `name` (atomic); refuses to overwrite unless `force`. */
+export async function saveWorkflow(home: string, ir: WorkflowIR, options: { name: string; force?: boolean }): Promise<string> {
+  checkWorkflowName(options.name);
+  const path = savedPath(home, options.name);
+  if (!options.force && await savedExists(home, options.name)) {
+    throw new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, "workflow");
+  }
+  await writeFileAtomic(path, `${JSON.stringify(ir, null, 2)}\n`);
+  return path;
+}
+
+/** Loads saved workflow `name`. */
+export async function loadSaved(home: string, name: string): Promise<LoadedWorkflow> {
+  const path = savedPath(home, name);
+  const text = await readFile(path, "utf8");
+  return { ir: await parseWorkflow(text, { file: path }), file: path, text };
+}
+
+/** Removes saved workflow `name`; false when there was none. */
+export async function deleteSaved(home: string, name: string): Promise<boolean> {
+  if (!await savedExists(home, name)) return false;
+  await rm(savedPath(home, name));
+  return true;
+}
+
+/** One entry of {@link listSaved}. */
+export interface SavedEntry {
+  /** Name. */
+  name: string;
+  /** Description, or empty. */
+  description: string;
+  /** Number of nodes. */
+  nodes: number;
+  /** Path of the file. */
+  path: string;
+  /** Set when the file could not be read as a workflow. */
+  error?: string;
+}
+
+/** Every saved workflow, sorted by name; unreadable files are listed with an error. */
+export async function listSaved(home: string): Promise<SavedEntry[]> {
+  let files: string[];
+  try {
+    files = await readdir(workflowsDir(home));
+  } catch {
+    return [];
+  }
+  const entries: SavedEntry[] = [];
+  for (const file of files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort()) {
+    const name = file.slice(0, -5);
+    const path = join(workflowsDir(home), file);
+    try {
+      const ir = JSON.parse(await readFile(path, "utf8")) as WorkflowIR;
+      entries.push({ name, description: ir.description ?? "", nodes: ir.nodes?.length ?? 0, path });
+    } catch (error) {
+      entries.push({ name, description: "", nodes: 0, path, error: (error as Error).message });
+    }
+  }
+  return entries;
+}

@@ -1,0 +1,51 @@
+/**
+ * Terminal output: stdout for results, stderr for everything else, colour
+ * only on a TTY and never with NO_COLOR.
+ * @module
+ */
+
+/** Writes to stdout and resolves once the data is handed to the OS. */
+export function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (text === "") return resolve();
+    process.stdout.write(text, () => resolve());
+  });
+}
+
+/** Writes one line to stderr. */
+export function printError(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** ANSI styling that is a no-op when colour is off. */
+export interface Style {
+  /** Whether colour is on. */
+  enabled: boolean;
+  green(text: string): string;
+  red(text: string): string;
+  yellow(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+/** Colour for stderr: on only for a TTY without NO_COLOR. */
+export function stderrStyle(env: Record<string, string | undefined>): Style {
+  const enabled = Boolean(process.stderr.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
+  const wrap = (open: number, close: number) => (text: string) => enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
+  return {
+    enabled,
+    green: wrap(32, 39),
+    red: wrap(31, 39),
+    yellow: wrap(33, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
+}
+
+/** Formats milliseconds for people: `850ms`, `1.23s`, `2m 05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m ${String(Math.round((ms % 60_000) / 1000)).padStart(2, "0")}s`;
+}

@@ -1,0 +1,106 @@
+/**
+ * `pflow workflow save|list|show|delete`.
+ * @module
+ */
+import { BUILTIN_NODES } from "../nodes/mod.ts";
+import { ValidationError } from "../workflow/errors.ts";
+import { addLines, loadWorkflowFile } from "../workflow/load.ts";
+import { NodeRegistry } from "../workflow/registry.ts";
+import { validateWorkflow } from "../workflow/validate.ts";
+import { parseCommand, UsageError } from "./args.ts";
+import { HELP } from "./help.ts";
+import { pflowHome } from "./home.ts";
+import { type CommandEnv, EXIT } from "./run_command.ts";
+import { checkWorkflowName, deleteSaved, listSaved, loadSaved, savedExists, saveWorkflow } from "./saved.ts";
+import { printError, writeStdout } from "./terminal.ts";
+
+/** Runs `pflow workflow …`; returns the exit code. */
+export async function workflowCommand(argv: string[], { env }: CommandEnv): Promise<number> {
+  const parsed = parseCommand(argv, {
+    command: "workflow",
+    flags: { name: { type: "string" }, description: { type: "string" }, force: { type: "boolean" } },
+  });
+  const [action, ...args] = parsed.positionals;
+  if (parsed.values.help || action === undefined) {
+    await writeStdout(`${HELP.workflow}\n`);
+    return action === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;
+  }
+  const json = parsed.values.json === true || parsed.values["output-format"] === "json";
+  const home = pflowHome(env);
+  const expectArgs = (n: number, usage: string) => {
+    if (args.length !== n) throw new UsageError(`usage: pflow workflow ${usage}`, "workflow");
+  };
+  switch (action) {
+    case "save": {
+      expectArgs(1, "save FILE.json --name NAME [--description TEXT] [--force]");
+      const name = parsed.values.name as string | undefined;
+      if (name === undefined) throw new UsageError("missing --name NAME", "workflow");
+      checkWorkflowName(name);
+      const loaded = await loadWorkflowFile(args[0]);
+      // Saving checks the workflow itself, not this machine's API keys.
+      const problems = validateWorkflow(loaded.ir, { registry: new NodeRegistry(BUILTIN_NODES), checkEnvironment: false });
+      if (problems.length > 0) {
+        const located = problems.map((p) => ({ ...p, file: loaded.file }));
+        await addLines(located, loaded.text);
+        throw new ValidationError(located);
+      }
+      const description = (parsed.values.description as string | undefined) ?? loaded.ir.description;
+      const ir = { ...loaded.ir, name, ...(description !== undefined ? { description } : {}) };
+      const path = await saveWorkflow(home, ir, { name, force: parsed.values.force === true });
+      if (json) await writeStdout(`${JSON.stringify({ name, path })}\n`);
+      else printError(`Saved workflow '${name}' to ${path}`);
+      return EXIT.ok;
+    }
+    case "list": {
+      expectArgs(0, "list [--json]");
+      const entries = await listSaved(home);
+      if (json) {
+        await writeStdout(`${JSON.stringify(entries, null, 2)}\n`);
+      } else if (entries.length === 0) {
+        printError("No saved workflows. Save one with: pflow workflow save FILE.json --name NAME");
+      } else {
+        const width = Math.max(...entries.map((e) => e.name.length));
+        const lines = entries.map((e) => `${e.name.padEnd(width)}  ${e.error ? `(unreadable: ${e.error})` : e.description}`.trimEnd());
+        await writeStdout(`${lines.join("\n")}\n`);
+      }
+      return EXIT.ok;
+    }
+    case "show": {
+      expectArgs(1, "show NAME [--json]");
+      checkWorkflowName(args[0]);
+      if (!await savedExists(home, args[0])) throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
+      const { ir, file } = await loadSaved(home, args[0]);
+      if (json) {
+        await writeStdout(`${JSON.stringify(ir, null, 2)}\n`);
+        return EXIT.ok;
+      }
+      const lines = [`${ir.name ?? args[0]}${ir.description ? `: ${ir.description}` : ""}`, `file: ${file}`];
+      const inputs = Object.entries(ir.inputs ?? {});
+      if (inputs.length) {
+        lines.push("inputs:");
+        for (const [n, i] of inputs) {
+          const req = i.required === false || i.default !== undefined ? "optional" : "required";
+          lines.push(`  ${n} (${i.type ?? "any"}, ${req})${i.description ? `: ${i.description}` : ""}`);
+        }
+      }
+      const outputs = Object.entries(ir.outputs ?? {});
+      if (outputs.length) {
+        lines.push("outputs:");
+        for (const [n, o] of outputs) lines.push(`  ${n} ← ${o.source}${o.description ? `: ${o.description}` : ""}`);
+      }
+      lines.push("nodes:");
+      for (const n of ir.nodes) lines.push(`  ${n.id} (${n.type})${n.purpose ? `: ${n.purpose}` : ""}`);
+      await writeStdout(`${lines.join("\n")}\n`);
+      return EXIT.ok;
+    }
+    case "delete": {
+      expectArgs(1, "delete NAME");
+      checkWorkflowName(args[0]);
+      if (!await deleteSaved(home, args[0])) throw new UsageError(`no saved workflow '${args[0]}'`, "workflow");
+      printError(`Deleted workflow '${args[0]}'`);
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError(`unknown workflow command '${action}': use save, list, show or delete`, "workflow");
+  }
+}
