@@ -1,0 +1,581 @@
+/**
+ * File nodes: `read-file`, `write-file`, `copy-file`, `move-file` and
+ * `delete-file`. They work on regular files only (never directories);
+ * relative paths resolve against pflow's working directory.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { constants as fsConstants, type Stats } from "node:fs";
+import {
+  access,
+  appendFile,
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  readFile,
+  realpath,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { Node, type Shared } from "../engine/mod.ts";
+import { NodeError, type NodeSpec, readParams } from "./spec.ts";
+
+/** Encodings the file nodes read and write. */
+export type FileEncoding = "utf8" | "base64";
+
+const ENCODINGS: readonly FileEncoding[] = ["utf8", "base64"];
+
+/**
+ * Turns a file-system error into a {@link NodeError} naming the path and the
+ * problem. `hint` is added to the "is a directory" message.
+ */
+export function fileError(
+  error: unknown,
+  path: string,
+  hint = "",
+): NodeError {
+  if (error instanceof NodeError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const suffix = hint ? ` (${hint})` : "";
+  switch (code) {
+    case "ENOENT":
+      return new NodeError(`file not found: ${path}`);
+    case "EACCES":
+    case "EPERM":
+      return new NodeError(`permission denied: ${path}`);
+    case "EISDIR":
+      return new NodeError(`is a directory: ${path}${suffix}`);
+    case "ENOTDIR":
+      return new NodeError(
+        `not a directory: a parent of ${path} is a file`,
+      );
+    case "EROFS":
+      return new NodeError(`read-only file system: ${path}`);
+    case "ENOSPC":
+      return new NodeError(`no space left on device: ${path}`);
+    case "ENAMETOOLONG":
+      return new NodeError(`file name too long: ${path}`);
+    case "ELOOP":
+      return new NodeError(`too many symbolic links: ${path}`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new NodeError(`${path}: ${message.split("\n")[0]}`);
+}
+
+/** `stat` of `path`, or undefined when nothing is there. */
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw fileError(error, path);
+  }
+}
+
+/** Checks that `path` names an existing regular file; returns its stats. */
+async function requireFile(path: string, hint: string): Promise<Stats> {
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw fileError(error, path, hint);
+  }
+  if (info.isDirectory()) {
+    throw new NodeError(`is a directory: ${path} (${hint})`);
+  }
+  return info;
+}
+
+/** Creates the parent directory of `path` (and its parents). */
+async function makeParent(path: string): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") {
+      throw new NodeError(
+        `cannot create directory ${dir}: a part of it is a file`,
+      );
+    }
+    throw fileError(error, dir);
+  }
+}
+
+/** True when `a` and `b` are the same file (both must exist). */
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+// ---------------------------------------------------------------- read-file
+
+interface ReadParams {
+  path: string;
+  encoding: FileEncoding;
+}
+
+/** Reads a file; writes `content`. */
+export class ReadFileNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "read-file",
+    description: "Reads a file as text (UTF-8) or as base64",
+    params: {
+      path: {
+        type: "string",
+        description: "The file to read (relative to pflow's working directory)",
+        required: true,
+      },
+      encoding: {
+        type: "string",
+        description: "utf8 for text, base64 for binary files",
+        default: "utf8",
+        enum: ENCODINGS,
+      },
+    },
+    outputs: {
+      content: {
+        type: "string",
+        description: "The file's content (text, or base64 when encoding is base64)",
+      },
+    },
+  };
+
+  /** Reads params. */
+  override prep(): ReadParams {
+    return readParams<ReadParams>(ReadFileNode.spec, this.params);
+  }
+
+  /** Reads the file. */
+  override async exec(p: ReadParams): Promise<string> {
+    const path = resolve(p.path);
+    await requireFile(path, "read-file reads files");
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (error) {
+      throw fileError(error, path, "read-file reads files");
+    }
+    return p.encoding === "base64" ? data.toString("base64") : new TextDecoder("utf-8").decode(data);
+  }
+
+  /** Writes `content`. */
+  override post(shared: Shared, _p: ReadParams, content: string): string {
+    shared.content = content;
+    return "default";
+  }
+}
+
+// --------------------------------------------------------------- write-file
+
+interface WriteParams {
+  path: string;
+  content: unknown;
+  append: boolean;
+  encoding: FileEncoding;
+}
+
+interface WriteResult {
+  written_path: string;
+  bytes_written: number;
+}
+
+/** Standard or URL-safe base64, padding optional. */
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** The bytes to write: `content` as text or JSON, or decoded from base64. */
+function contentBytes(content: unknown, encoding: FileEncoding): Buffer {
+  if (encoding === "base64") {
+    if (typeof content !== "string") {
+      throw new NodeError(
+        "content must be a base64 string when encoding is base64",
+      );
+    }
+    const compact = content.replace(/\s+/g, "");
+    const digits = compact.replace(/=+$/, "").length;
+    if (!BASE64.test(compact) || digits % 4 === 1) {
+      throw new NodeError(
+        "content is not valid base64 (use encoding: utf8 for text)",
+      );
+    }
+    return Buffer.from(compact, "base64");
+  }
+  const text = typeof content === "string" ? content : `${JSON.stringify(content, null, 2)}\n`;
+  return Buffer.from(text, "utf8");
+}
+
+/**
+ * Writes a file atomically (a temp file in the same directory, then a rename)
+ * or appends to it; creates parent directories. Writes `written_path` and
+ * `bytes_written`.
+ */
+export class WriteFileNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "write-file",
+    description: "Writes (atomically) or appends to a file, creating parent directories",
+    params: {
+      path: {
+        type: "string",
+        description: "The file to write (relative to pflow's working directory)",
+        required: true,
+      },
+      content: {
+        type: "any",
+        description: "What to write: a string as is, anything else as pretty-printed JSON",
+        default: "",
+      },
+      append: {
+        type: "boolean",
+        description: "Append to the file instead of replacing it",
+        default: false,
+      },
+      encoding: {
+        type: "string",
+        description: "utf8 writes content as text; base64 decodes it to bytes first",
+        default: "utf8",
+        enum: ENCODINGS,
+      },
+    },
+    outputs: {
+      written_path: {
+        type: "string",
+        description: "Absolute path of the file",
+      },
+      bytes_written: {
+        type: "integer",
+        description: "Number of bytes written",
+      },
+    },
+  };
+
+  /** Reads params. */
+  override prep(): WriteParams {
+    return readParams<WriteParams>(WriteFileNode.spec, this.params);
+  }
+
+  /** Writes the file. */
+  override async exec(p: WriteParams): Promise<WriteResult> {
+    const path = resolve(p.path);
+    const data = contentBytes(p.content, p.encoding);
+    const hint = "write-file writes files; give a file path";
+    const existing = await statOrUndefined(path);
+    if (existing?.isDirectory()) {
+      throw new NodeError(`is a directory: ${path} (${hint})`);
+    }
+    await makeParent(path);
+    if (p.append) {
+      try {
+        await appendFile(path, data);
+      } catch (error) {
+        throw fileError(error, path, hint);
+      }
+    } else {
+      // Write through a symlink rather than replacing it.
+      const target = existing ? await realpath(path).catch(() => path) : path;
+      await writeAtomic(target, data, existing?.mode);
+    }
+    return { written_path: path, bytes_written: data.length };
+  }
+
+  /** Writes `written_path` and `bytes_written`. */
+  override post(shared: Shared, _p: WriteParams, r: WriteResult): string {
+    shared.written_path = r.written_path;
+    shared.bytes_written = r.bytes_written;
+    return "default";
+  }
+}
+
+/** Writes `data` to a temp file next to `path`, then renames it over `path`. */
+async function writeAtomic(
+  path: string,
+  data: Buffer,
+  mode?: number,
+): Promise<void> {
+  const random = Math.random().toString(36).slice(2, 10);
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${random}.tmp`,
+  );
+  try {
+    await writeFile(temp, data, { flag: "wx" });
+    if (mode !== undefined) await chmod(temp, mode & 0o7777);
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    const code = (error as NodeJS.ErrnoException).code;
+    // Errors about the temp file are reported against the real target.
+    throw fileError(
+      error,
+      code === "EACCES" || code === "EPERM" ? dirname(path) : path,
+    );
+  }
+}
+
+// ---------------------------------------------------------- copy/move-file
+
+interface TransferParams {
+  source: string;
+  destination: string;
+  overwrite: boolean;
+}
+
+function transferParams(verb: string): NodeSpec["params"] {
+  return {
+    source: {
+      type: "string",
+      description: `The file to ${verb} (relative to pflow's working directory)`,
+      required: true,
+    },
+    destination: {
+      type: "string",
+      description: "The new file path (not a directory); parent directories are created",
+      required: true,
+    },
+    overwrite: {
+      type: "boolean",
+      description: "Replace the destination if it exists",
+      default: false,
+    },
+  };
+}
+
+/**
+ * Checks source and destination of a copy or move; returns their absolute
+ * paths after creating the destination's parent directory.
+ */
+async function prepareTransfer(
+  p: TransferParams,
+  type: string,
+  verb: string,
+): Promise<{ source: string; destination: string }> {
+  const source = resolve(p.source);
+  const destination = resolve(p.destination);
+  const from = await requireFile(source, `${type} ${verb} files`);
+  const to = await statOrUndefined(destination);
+  if (to?.isDirectory()) {
+    throw new NodeError(
+      `is a directory: ${destination} (give the destination's full file path)`,
+    );
+  }
+  if (to && sameFile(from, to)) {
+    throw new NodeError(`source and destination are the same file: ${source}`);
+  }
+  if (to && !p.overwrite) {
+    throw new NodeError(
+      `destination exists: ${destination} (set overwrite: true to replace it)`,
+    );
+  }
+  await makeParent(destination);
+  return { source, destination };
+}
+
+/** Copies `source` to `destination`, failing if it exists unless `overwrite`. */
+async function copy(
+  source: string,
+  destination: string,
+  overwrite: boolean,
+): Promise<void> {
+  try {
+    await copyFile(
+      source,
+      destination,
+      overwrite ? 0 : fsConstants.COPYFILE_EXCL,
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      throw new NodeError(
+        `destination exists: ${destination} (set overwrite: true to replace it)`,
+      );
+    }
+    if (code === "ENOENT") {
+      // Either side can be missing; say which.
+      const gone = await statOrUndefined(source) ? destination : source;
+      throw new NodeError(`file not found: ${gone}`);
+    }
+    if (code === "EACCES" || code === "EPERM") {
+      // Say which side was refused.
+      const readable = await access(source, fsConstants.R_OK).then(
+        () => true,
+        () => false,
+      );
+      throw fileError(error, readable ? destination : source);
+    }
+    throw fileError(error, source);
+  }
+}
+
+/** Copies a file; writes `copied_path`. */
+export class CopyFileNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "copy-file",
+    description: "Copies a file, creating the destination's parent directories",
+    params: transferParams("copy"),
+    outputs: {
+      copied_path: { type: "string", description: "Absolute path of the copy" },
+    },
+  };
+
+  /** Reads params. */
+  override prep(): TransferParams {
+    return readParams<TransferParams>(CopyFileNode.spec, this.params);
+  }
+
+  /** Copies the file. */
+  override async exec(p: TransferParams): Promise<string> {
+    const { source, destination } = await prepareTransfer(
+      p,
+      "copy-file",
+      "copies",
+    );
+    await copy(source, destination, p.overwrite);
+    return destination;
+  }
+
+  /** Writes `copied_path`. */
+  override post(shared: Shared, _p: TransferParams, path: string): string {
+    shared.copied_path = path;
+    return "default";
+  }
+}
+
+/** Moves (renames) a file, across file systems too; writes `moved_path`. */
+export class MoveFileNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "move-file",
+    description: "Moves a file (across file systems too), creating the destination's parent directories",
+    params: transferParams("move"),
+    outputs: {
+      moved_path: {
+        type: "string",
+        description: "Absolute path of the moved file",
+      },
+    },
+  };
+
+  /** Reads params. */
+  override prep(): TransferParams {
+    return readParams<TransferParams>(MoveFileNode.spec, this.params);
+  }
+
+  /** Moves the file. */
+  override async exec(p: TransferParams): Promise<string> {
+    const { source, destination } = await prepareTransfer(
+      p,
+      "move-file",
+      "moves",
+    );
+    try {
+      await rename(source, destination);
+      return destination;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EXDEV") {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw fileError(error, code === "ENOENT" ? source : destination);
+      }
+    }
+    // Another file system: copy, then remove the source.
+    await copy(source, destination, p.overwrite);
+    try {
+      await unlink(source);
+    } catch (error) {
+      const reason = fileError(error, source).message;
+      throw new NodeError(
+        `copied to ${destination} but could not remove the source: ${reason}`,
+      );
+    }
+    return destination;
+  }
+
+  /** Writes `moved_path`. */
+  override post(shared: Shared, _p: TransferParams, path: string): string {
+    shared.moved_path = path;
+    return "default";
+  }
+}
+
+// -------------------------------------------------------------- delete-file
+
+interface DeleteParams {
+  path: string;
+  missing_ok: boolean;
+}
+
+/** Deletes a file (never a directory); writes `deleted`. */
+export class DeleteFileNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "delete-file",
+    description: "Deletes a file (never a directory)",
+    params: {
+      path: {
+        type: "string",
+        description: "The file to delete (relative to pflow's working directory)",
+        required: true,
+      },
+      missing_ok: {
+        type: "boolean",
+        description: "Succeed (with deleted: false) when the file does not exist",
+        default: false,
+      },
+    },
+    outputs: {
+      deleted: {
+        type: "boolean",
+        description: "True when a file was deleted, false when it was already missing",
+      },
+    },
+  };
+
+  /** Reads params. */
+  override prep(): DeleteParams {
+    return readParams<DeleteParams>(DeleteFileNode.spec, this.params);
+  }
+
+  /** Deletes the file. */
+  override async exec(p: DeleteParams): Promise<boolean> {
+    const path = resolve(p.path);
+    const missing = () => {
+      if (p.missing_ok) return false;
+      throw new NodeError(
+        `file not found: ${path} (set missing_ok: true to allow a missing file)`,
+      );
+    };
+    let info: Stats;
+    try {
+      info = await lstat(path); // a symlink is deleted, not its target
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || (code === "ENOTDIR" && p.missing_ok)) {
+        return missing();
+      }
+      throw fileError(error, path);
+    }
+    if (info.isDirectory()) {
+      throw new NodeError(
+        `is a directory: ${path} (delete-file deletes files only)`,
+      );
+    }
+    try {
+      await unlink(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return missing();
+      throw fileError(error, path);
+    }
+    return true;
+  }
+
+  /** Writes `deleted`. */
+  override post(shared: Shared, _p: DeleteParams, deleted: boolean): string {
+    shared.deleted = deleted;
+    return "default";
+  }
+}

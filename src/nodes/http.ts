@@ -1,0 +1,287 @@
+/**
+ * `http`: one HTTP request with `fetch`; JSON responses are parsed.
+ * @module
+ */
+import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
+import { NodeError, type NodeSpec, readParams } from "./spec.ts";
+
+interface HttpParams {
+  url: string;
+  method: string;
+  headers?: Record<string, unknown>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+  timeout: number;
+}
+
+/** What one request produced. */
+export interface HttpResult {
+  /** Parsed JSON for a JSON content type, otherwise the body as text. */
+  response: unknown;
+  /** The HTTP status code. */
+  status_code: number;
+  /** Response headers by lowercase name. */
+  response_headers: Record<string, string>;
+  /** Milliseconds from sending the request to reading the whole body. */
+  duration_ms: number;
+}
+
+/** Sends an HTTP request; `error` on a 4xx or 5xx status. */
+export class HttpNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "http",
+    description: "Sends an HTTP request and reads the response (JSON is parsed)",
+    params: {
+      url: {
+        type: "string",
+        description: "Absolute http:// or https:// URL",
+        required: true,
+      },
+      method: {
+        type: "string",
+        description: "HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD, ...",
+        default: "GET",
+      },
+      headers: {
+        type: "object",
+        description: "Request headers by name (values are sent as strings)",
+      },
+      query: {
+        type: "object",
+        description: "Query parameters appended to the URL (an array value repeats the parameter)",
+      },
+      body: {
+        type: "any",
+        description:
+          "Request body: a string as is; objects and arrays as JSON (content-type application/json unless set)",
+      },
+      timeout: {
+        type: "number",
+        description: "Seconds before the request (including reading the response) is abandoned",
+        default: 30,
+      },
+    },
+    outputs: {
+      response: {
+        type: "any",
+        description: "The body: parsed JSON for a JSON content type, otherwise text",
+      },
+      status_code: { type: "integer", description: "HTTP status code" },
+      response_headers: {
+        type: "object",
+        description: "Response headers by lowercase name",
+      },
+      duration_ms: {
+        type: "integer",
+        description: "Milliseconds the request took, body included",
+      },
+    },
+    actions: ["error"],
+  };
+
+  /** Reads params. */
+  override prep(): HttpParams {
+    return readParams<HttpParams>(HttpNode.spec, this.params);
+  }
+
+  /** Sends the request and reads the whole response. */
+  override async exec(p: HttpParams, ctx: RunContext): Promise<HttpResult> {
+    if (!(p.timeout > 0)) {
+      throw new NodeError(
+        `param 'timeout' must be a positive number of seconds, got ${p.timeout}`,
+      );
+    }
+    const method = p.method.trim().toUpperCase();
+    if (!/^[A-Z][A-Z0-9_-]*$/.test(method)) {
+      throw new NodeError(`invalid HTTP method ${JSON.stringify(p.method)}`);
+    }
+    const url = buildUrl(p.url, p.query);
+    const shown = `${method} ${displayUrl(url)}`;
+    const headers = buildHeaders(p.headers);
+    let body: string | undefined;
+    if (p.body !== undefined) {
+      if (method === "GET" || method === "HEAD") {
+        throw new NodeError(
+          `${method} requests cannot have a body (use POST, PUT or PATCH, or send data with 'query')`,
+        );
+      }
+      if (typeof p.body === "string") body = p.body;
+      else {
+        body = JSON.stringify(p.body);
+        if (!headers.has("content-type")) {
+          headers.set("content-type", "application/json");
+        }
+      }
+    }
+
+    throwIfAborted(ctx.signal);
+    const timeout = AbortSignal.timeout(p.timeout * 1000);
+    const signal = AbortSignal.any([ctx.signal, timeout]);
+    const failed = (error: unknown): Error => {
+      if (ctx.signal.aborted) return new InterruptedError();
+      if (timeout.aborted) {
+        return new NodeError(
+          `request timed out after ${p.timeout} s: ${shown} (raise the node's 'timeout' param, in seconds)`,
+        );
+      }
+      return new NodeError(
+        `request failed: ${shown}: ${describeFetchError(error)}`,
+      );
+    };
+
+    const started = performance.now();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body,
+        signal,
+        redirect: "follow",
+      });
+      text = await res.text();
+    } catch (error) {
+      throw failed(error);
+    }
+    const duration_ms = Math.round(performance.now() - started);
+
+    const response_headers: Record<string, string> = {};
+    res.headers.forEach((value, name) => {
+      response_headers[name.toLowerCase()] = value;
+    });
+    let response: unknown = text;
+    if (isJson(res.headers.get("content-type")) && text.trim() !== "") {
+      try {
+        response = JSON.parse(text);
+      } catch {
+        ctx.warn(
+          `${shown}: response says JSON but does not parse; kept as text`,
+        );
+      }
+    }
+    return { response, status_code: res.status, response_headers, duration_ms };
+  }
+
+  /** Writes the outputs; `error` on a 4xx or 5xx status. */
+  override post(shared: Shared, _p: HttpParams, r: HttpResult): string {
+    shared.response = r.response;
+    shared.status_code = r.status_code;
+    shared.response_headers = r.response_headers;
+    shared.duration_ms = r.duration_ms;
+    return r.status_code >= 400 ? "error" : "default";
+  }
+}
+
+/** True for `application/json`, `application/problem+json`, `text/json`, ... */
+function isJson(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const mime = contentType.split(";")[0].trim().toLowerCase();
+  return /^[a-z]+\/([a-z0-9.!#$&^_-]+\+)?json$/.test(mime);
+}
+
+/** Parses the URL and appends the `query` params. */
+function buildUrl(
+  raw: string,
+  query: Record<string, unknown> | undefined,
+): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new NodeError(
+      `invalid URL: ${JSON.stringify(shorten(raw))} (give an absolute http:// or https:// URL)`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new NodeError(
+      `unsupported URL scheme '${url.protocol}' in ${displayUrl(url)} (only http:// and https:// are allowed)`,
+    );
+  }
+  for (const [name, value] of Object.entries(query ?? {})) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined || item === null) continue;
+      url.searchParams.append(
+        name,
+        typeof item === "object" ? JSON.stringify(item) : String(item),
+      );
+    }
+  }
+  return url;
+}
+
+/**
+ * The request headers. A bad name or value is reported by name only: values
+ * may hold secrets.
+ */
+function buildHeaders(raw: Record<string, unknown> | undefined): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    if (value === undefined || value === null) continue;
+    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    try {
+      headers.set(name, text);
+    } catch {
+      throw new NodeError(
+        `invalid header ${JSON.stringify(shorten(name))}: bad name or value (values cannot contain line breaks)`,
+      );
+    }
+  }
+  return headers;
+}
+
+/**
+ * The URL for messages: credentials removed and the values of query params
+ * whose names suggest secrets (key, token, ...) masked.
+ */
+function displayUrl(url: URL): string {
+  const copy = new URL(url.href);
+  copy.username = "";
+  copy.password = "";
+  for (const name of new Set(copy.searchParams.keys())) {
+    if (/key|token|secret|passw|auth|sig|credential/i.test(name)) {
+      copy.searchParams.set(name, "***");
+    }
+  }
+  return shorten(copy.href, 200);
+}
+
+function shorten(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/** Why `fetch` failed, in a few words: connection refused, host not found, ... */
+function describeFetchError(error: unknown): string {
+  const parts: string[] = [];
+  const messages: string[] = []; // outermost first
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const err = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof err.code === "string") parts.push(err.code);
+    if (typeof err.message === "string") {
+      parts.push(err.message);
+      messages.push(err.message);
+    }
+    e = err.cause;
+  }
+  const all = parts.join(" ");
+  if (/ECONNREFUSED|ConnectionRefused|connection refused/i.test(all)) {
+    return "connection refused (is the server running, and are host and port right?)";
+  }
+  if (
+    /ENOTFOUND|EAI_AGAIN|EAI_NONAME|dns error|failed to lookup|getaddrinfo|name resolution|could not resolve|DNS/i
+      .test(all)
+  ) {
+    return "host not found (check the host name)";
+  }
+  if (/ECONNRESET|ConnectionReset|connection reset/i.test(all)) {
+    return "connection reset by the server";
+  }
+  if (/certificate|CERT_|SSL|TLS/i.test(all)) {
+    return "TLS/certificate error (check the URL and the server's certificate)";
+  }
+  // The innermost cause says most ("fetch failed" wraps the real reason).
+  const message = messages.at(-1) ?? parts[0] ?? String(error);
+  // Deno names the URL (query included) in its messages; it is shown already.
+  return message.split("\n")[0].replace(/\s*for url \([^)]*\)/g, "");
+}

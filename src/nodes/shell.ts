@@ -1,0 +1,296 @@
+/**
+ * `shell`: runs a command through `/bin/sh -c` and captures its output.
+ *
+ * The command runs in its own process group, so a timeout or an interrupted
+ * run kills everything it started (grandchildren included), not just the
+ * shell.
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { Buffer } from "node:buffer";
+import { stat } from "node:fs/promises";
+import { constants as osConstants } from "node:os";
+import { resolve } from "node:path";
+import process from "node:process";
+import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
+import { describeValue, NodeError, type NodeSpec, readParams } from "./spec.ts";
+
+interface ShellParams {
+  command: string;
+  cwd?: string;
+  env?: Record<string, unknown>;
+  stdin?: unknown;
+  timeout: number;
+  ignore_errors: boolean;
+}
+
+/** What one run of a command produced. */
+export interface ShellResult {
+  /** Standard output, decoded as UTF-8. */
+  stdout: string;
+  /** Standard error, decoded as UTF-8. */
+  stderr: string;
+  /** Exit status; 128 + the signal number when a signal ended the shell. */
+  exit_code: number;
+}
+
+/** Milliseconds between SIGTERM and SIGKILL when a command is stopped. */
+const KILL_GRACE_MS = 1000;
+/**
+ * Milliseconds after SIGKILL to stop waiting for the pipes to close (a
+ * process that left the group could hold them open forever).
+ */
+const CLOSE_WAIT_MS = 1000;
+
+/** Runs a shell command; writes `stdout`, `stderr` and `exit_code`. */
+export class ShellNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "shell",
+    description: "Runs a command with /bin/sh -c and captures its output",
+    params: {
+      command: {
+        type: "string",
+        description: "The command line, run by /bin/sh -c",
+        required: true,
+      },
+      cwd: {
+        type: "string",
+        description: "Working directory (relative to pflow's own); default: pflow's",
+      },
+      env: {
+        type: "object",
+        description: "Extra environment variables (string values), merged over pflow's environment",
+      },
+      stdin: {
+        type: "any",
+        description: "Data written to the command's standard input: a string as is, anything else as JSON",
+      },
+      timeout: {
+        type: "number",
+        description: "Seconds before the command (and everything it started) is killed",
+        default: 30,
+      },
+      ignore_errors: {
+        type: "boolean",
+        description: "Take the `default` action even when the command exits non-zero",
+        default: false,
+      },
+    },
+    outputs: {
+      stdout: { type: "string", description: "Standard output (UTF-8)" },
+      stderr: { type: "string", description: "Standard error (UTF-8)" },
+      exit_code: {
+        type: "integer",
+        description: "Exit status (128 + signal number when killed by a signal)",
+      },
+    },
+    actions: ["error"],
+  };
+
+  /** Reads params. */
+  override prep(): ShellParams {
+    return readParams<ShellParams>(ShellNode.spec, this.params);
+  }
+
+  /** Runs the command and waits until its output pipes close. */
+  override async exec(p: ShellParams, ctx: RunContext): Promise<ShellResult> {
+    if (!(p.timeout > 0)) {
+      throw new NodeError(
+        `param 'timeout' must be a positive number of seconds, got ${p.timeout}`,
+      );
+    }
+    const env = buildEnv(p.env);
+    const cwd = p.cwd === undefined ? undefined : await checkCwd(p.cwd);
+    const input = p.stdin === undefined ? undefined : stdinText(p.stdin);
+    throwIfAborted(ctx.signal);
+    return await run(p.command, { cwd, env, input, timeout: p.timeout }, ctx);
+  }
+
+  /** Writes the outputs; `error` on a non-zero exit unless `ignore_errors`. */
+  override post(shared: Shared, p: ShellParams, result: ShellResult): string {
+    shared.stdout = result.stdout;
+    shared.stderr = result.stderr;
+    shared.exit_code = result.exit_code;
+    return result.exit_code !== 0 && !p.ignore_errors ? "error" : "default";
+  }
+}
+
+/** pflow's environment with the `env` param's variables over it. */
+function buildEnv(
+  extra: Record<string, unknown> | undefined,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    if (name === "" || name.includes("=") || name.includes("\0")) {
+      throw new NodeError(`env: invalid variable name ${JSON.stringify(name)}`);
+    }
+    if (typeof value === "string") env[name] = value;
+    else if (typeof value === "number" || typeof value === "boolean") {
+      env[name] = String(value);
+    } else {
+      throw new NodeError(
+        `env.${name} must be a string, got ${typeOf(value)} (convert it to a string)`,
+      );
+    }
+  }
+  return env;
+}
+
+function typeOf(value: unknown): string {
+  return describeValue(value).split(" ")[0];
+}
+
+/** Resolves `cwd` and checks it is an existing directory. */
+async function checkCwd(cwd: string): Promise<string> {
+  const dir = resolve(cwd);
+  let info;
+  try {
+    info = await stat(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new NodeError(
+        `working directory not found: ${dir} (set cwd to an existing directory)`,
+      );
+    }
+    if (code === "EACCES" || code === "EPERM") {
+      throw new NodeError(`permission denied: ${dir} (the cwd of the command)`);
+    }
+    throw new NodeError(
+      `cannot use working directory ${dir}: ${(error as Error).message}`,
+    );
+  }
+  if (!info.isDirectory()) {
+    throw new NodeError(
+      `working directory is not a directory: ${dir} (set cwd to a directory)`,
+    );
+  }
+  return dir;
+}
+
+/** The `stdin` param as text: a string as is, anything else as JSON. */
+function stdinText(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value) ?? "";
+}
+
+/** The first line of a command, shortened for messages. */
+function commandHead(command: string): string {
+  const lines = command.trim().split("\n");
+  let head = lines[0];
+  if (head.length > 60) head = `${head.slice(0, 57)}...`;
+  else if (lines.length > 1) head = `${head} ...`;
+  return head;
+}
+
+interface RunOptions {
+  cwd?: string;
+  env: Record<string, string>;
+  input?: string;
+  timeout: number;
+}
+
+function run(
+  command: string,
+  opts: RunOptions,
+  ctx: RunContext,
+): Promise<ShellResult> {
+  return new Promise((resolvePromise, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn("/bin/sh", ["-c", command], {
+        cwd: opts.cwd,
+        env: opts.env,
+        detached: true, // own process group: kill(-pid) reaches grandchildren
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+    } catch (error) {
+      reject(
+        new NodeError(`could not start /bin/sh: ${(error as Error).message}`),
+      );
+      return;
+    }
+
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
+    // A command that does not read its input closes the pipe: EPIPE is fine.
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(opts.input ?? "");
+
+    let stopped: Error | undefined; // why we killed the command, if we did
+    let settled = false;
+    const timers: ReturnType<typeof setTimeout>[] = [];
+
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      ctx.signal.removeEventListener("abort", onAbort);
+      outcome();
+    };
+
+    const stop = (reason: Error) => {
+      if (stopped || settled) return;
+      stopped = reason;
+      killGroup(child, "SIGTERM");
+      timers.push(setTimeout(() => {
+        killGroup(child, "SIGKILL");
+        timers.push(setTimeout(() => {
+          // Something outside the group still holds the pipes: give up on them.
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish(() => reject(reason));
+        }, CLOSE_WAIT_MS));
+      }, KILL_GRACE_MS));
+    };
+
+    const onAbort = () => stop(new InterruptedError());
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    timers.push(setTimeout(() => {
+      stop(
+        new NodeError(
+          `command timed out after ${opts.timeout} s: ${commandHead(command)}` +
+            ` (raise the node's 'timeout' param, in seconds)`,
+        ),
+      );
+    }, opts.timeout * 1000));
+
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      finish(() => {
+        if (stopped) return reject(stopped);
+        reject(new NodeError(`could not start /bin/sh: ${error.message}`));
+      });
+    });
+
+    child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
+      finish(() => {
+        if (stopped) return reject(stopped);
+        const decoder = new TextDecoder("utf-8");
+        resolvePromise({
+          stdout: decoder.decode(Buffer.concat(stdout)),
+          stderr: decoder.decode(Buffer.concat(stderr)),
+          exit_code: code ??
+            128 + (signal ? osConstants.signals[signal] ?? 0 : 0),
+        });
+      });
+    });
+  });
+}
+
+/** Sends `signal` to the child's whole process group. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: the group is already gone. Fall back to the shell itself.
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * Tests of the `http` node against a real local server on 127.0.0.1.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { InterruptedError, type Shared } from "../src/engine/mod.ts";
+import { NodeError } from "../src/nodes/spec.ts";
+import { HttpNode } from "../src/nodes/http.ts";
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Routes of the test server; every request is recorded in `seen`. */
+function handler(seen: Seen[], pending: Set<() => void>) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Uint8Array[] = [];
+    req.on("data", (c: Uint8Array) => chunks.push(c));
+    req.on("end", () => {
+      const body = new TextDecoder().decode(
+        chunks.length ? new Uint8Array(chunks.flatMap((c) => [...c])) : new Uint8Array(),
+      );
+      const entry = { method: req.method!, url: req.url!, headers: req.headers, body };
+      seen.push(entry);
+      const path = new URL(req.url!, "http://x").pathname;
+      const send = (status: number, type: string, text: string, extra = {}) => {
+        res.writeHead(status, { "content-type": type, ...extra });
+        res.end(text);
+      };
+      switch (path) {
+        case "/json":
+          return send(200, "application/json; charset=utf-8", '{"hello":"world","n":[1,2]}', {
+            "X-Custom-Header": "Value",
+          });
+        case "/text":
+          return send(200, "text/plain; charset=utf-8", "plain text ✓");
+        case "/echo":
+          return send(200, "application/json", JSON.stringify(entry));
+        case "/problem":
+          return send(
+            422,
+            "application/problem+json",
+            '{"title":"bad input","status":422}',
+          );
+        case "/vendor":
+          return send(200, "application/vnd.api+json", '{"data":[]}');
+        case "/badjson":
+          return send(200, "application/json", "{not json");
+        case "/empty":
+          res.writeHead(204);
+          return res.end();
+        case "/404":
+          return send(404, "application/json", '{"error":"not found"}');
+        case "/500":
+          return send(500, "text/plain", "internal failure");
+        case "/slow": {
+          // Never answers on its own; the test's cleanup ends it.
+          const end = () => res.destroy();
+          pending.add(end);
+          res.on("close", () => pending.delete(end));
+          return;
+        }
+        case "/slowbody": {
+          res.writeHead(200, { "content-type": "text/plain" });
+          res.write("partial...");
+          const end = () => res.destroy();
+          pending.add(end);
+          res.on("close", () => pending.delete(end));
+          return;
+        }
+        default:
+          return send(404, "text/plain", "no route");
+      }
+    });
+  };
+}
+
+/** Runs `fn` with a server on 127.0.0.1; closes it afterwards. */
+async function withServer(
+  fn: (base: string, seen: Seen[]) => Promise<void>,
+): Promise<void> {
+  const seen: Seen[] = [];
+  const pending = new Set<() => void>();
+  const server: Server = createServer(handler(seen, pending));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    await fn(`http://127.0.0.1:${port}`, seen);
+  } finally {
+    for (const end of pending) end();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+async function runHttp(
+  params: Record<string, unknown>,
+  signal?: AbortSignal,
+  warnings: string[] = [],
+): Promise<{ action: string | undefined; shared: Shared }> {
+  const node = new HttpNode();
+  node.params = params;
+  const shared: Shared = {};
+  const action = await node.run(shared, { signal, warn: (m) => warnings.push(m) });
+  return { action, shared };
+}
+
+function nodeError(pattern: RegExp) {
+  return (e: Error) => {
+    assert.ok(e instanceof NodeError, `expected NodeError, got ${e.name}: ${e.message}`);
+    assert.match(e.message, pattern);
+    return true;
+  };
+}
+
+Deno.test("http: GET parses a JSON response", async () => {
+  await withServer(async (base, seen) => {
+    const { action, shared } = await runHttp({ url: `${base}/json` });
+    assert.equal(action, "default");
+    assert.deepEqual(shared.response, { hello: "world", n: [1, 2] });
+    assert.equal(shared.status_code, 200);
+    const headers = shared.response_headers as Record<string, string>;
+    assert.equal(headers["content-type"], "application/json; charset=utf-8");
+    assert.equal(headers["x-custom-header"], "Value");
+    assert.ok(!("X-Custom-Header" in headers));
+    assert.equal(typeof shared.duration_ms, "number");
+    assert.ok(Number.isInteger(shared.duration_ms) && (shared.duration_ms as number) >= 0);
+    assert.deepEqual(
+      Object.keys(shared).sort(),
+      Object.keys(HttpNode.spec.outputs).sort(),
+    );
+    assert.equal(seen[0].method, "GET");
+  });
+});
+
+Deno.test("http: a text response stays text", async () => {
+  await withServer(async (base) => {
+    const { action, shared } = await runHttp({ url: `${base}/text` });
+    assert.equal(action, "default");
+    assert.equal(shared.response, "plain text ✓");
+  });
+});
+
+Deno.test("http: +json content types are parsed", async () => {
+  await withServer(async (base) => {
+    const vendor = await runHttp({ url: `${base}/vendor` });
+    assert.deepEqual(vendor.shared.response, { data: [] });
+    const problem = await runHttp({ url: `${base}/problem` });
+    assert.equal(problem.action, "error");
+    assert.equal(problem.shared.status_code, 422);
+    assert.deepEqual(problem.shared.response, { title: "bad input", status: 422 });
+  });
+});
+
+Deno.test("http: invalid JSON is kept as text with a warning", async () => {
+  await withServer(async (base) => {
+    const warnings: string[] = [];
+    const { action, shared } = await runHttp({ url: `${base}/badjson` }, undefined, warnings);
+    assert.equal(action, "default");
+    assert.equal(shared.response, "{not json");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /does not parse/);
+  });
+});
+
+Deno.test("http: an empty 204 response is an empty string", async () => {
+  await withServer(async (base) => {
+    const { action, shared } = await runHttp({ url: `${base}/empty`, method: "DELETE" });
+    assert.equal(action, "default");
+    assert.equal(shared.status_code, 204);
+    assert.equal(shared.response, "");
+  });
+});
+
+Deno.test("http: query params are appended to the URL", async () => {
+  await withServer(async (base, seen) => {
+    await runHttp({
+      url: `${base}/echo?keep=1`,
+      query: { q: "a b&c", n: 5, flag: true, tags: ["x", "y"], skip: null },
+    });
+    const url = new URL(seen[0].url, base);
+    assert.equal(url.searchParams.get("keep"), "1");
+    assert.equal(url.searchParams.get("q"), "a b&c");
+    assert.equal(url.searchParams.get("n"), "5");
+    assert.equal(url.searchParams.get("flag"), "true");
+    assert.deepEqual(url.searchParams.getAll("tags"), ["x", "y"]);
+    assert.equal(url.searchParams.has("skip"), false);
+  });
+});
+
+Deno.test("http: POST with an object body sends JSON and content-type", async () => {
+  await withServer(async (base, seen) => {
+    const body = { name: "pflow", items: [1, 2, 3] };
+    const { action, shared } = await runHttp({ url: `${base}/echo`, method: "post", body });
+    assert.equal(action, "default");
+    assert.equal(seen[0].method, "POST");
+    assert.equal(seen[0].headers["content-type"], "application/json");
+    assert.deepEqual(JSON.parse(seen[0].body), body);
+    assert.equal((shared.response as Seen).method, "POST");
+  });
+});
+
+Deno.test("http: an array body is JSON too", async () => {
+  await withServer(async (base, seen) => {
+    await runHttp({ url: `${base}/echo`, method: "PUT", body: [1, "two"] });
+    assert.equal(seen[0].headers["content-type"], "application/json");
+    assert.equal(seen[0].body, '[1,"two"]');
+  });
+});
+
+Deno.test("http: a string body is sent as is; a set content-type is kept", async () => {
+  await withServer(async (base, seen) => {
+    await runHttp({
+      url: `${base}/echo`,
+      method: "POST",
+      body: "a=1&b=2",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(seen[0].body, "a=1&b=2");
+    assert.equal(seen[0].headers["content-type"], "application/x-www-form-urlencoded");
+    await runHttp({
+      url: `${base}/echo`,
+      method: "POST",
+      body: { x: 1 },
+      headers: { "content-type": "application/vnd.custom+json" },
+    });
+    assert.equal(seen[1].headers["content-type"], "application/vnd.custom+json");
+    assert.equal(seen[1].body, '{"x":1}');
+  });
+});
+
+Deno.test("http: custom headers arrive", async () => {
+  await withServer(async (base, seen) => {
+    await runHttp({
+      url: `${base}/echo`,
+      headers: { Authorization: "Bearer abc", "X-Count": 3 },
+    });
+    assert.equal(seen[0].headers["authorization"], "Bearer abc");
+    assert.equal(seen[0].headers["x-count"], "3");
+  });
+});
+
+Deno.test("http: 404 writes outputs and returns error", async () => {
+  await withServer(async (base) => {
+    const { action, shared } = await runHttp({ url: `${base}/404` });
+    assert.equal(action, "error");
+    assert.equal(shared.status_code, 404);
+    assert.deepEqual(shared.response, { error: "not found" });
+    assert.equal(typeof shared.response_headers, "object");
+  });
+});
+
+Deno.test("http: 500 writes outputs and returns error", async () => {
+  await withServer(async (base) => {
+    const { action, shared } = await runHttp({ url: `${base}/500`, method: "POST", body: "x" });
+    assert.equal(action, "error");
+    assert.equal(shared.status_code, 500);
+    assert.equal(shared.response, "internal failure");
+  });
+});
+
+Deno.test("http: timeout is a NodeError naming method and URL, not secrets", async () => {
+  await withServer(async (base) => {
+    const started = Date.now();
+    await assert.rejects(
+      runHttp({
+        url: `${base}/slow`,
+        timeout: 0.3,
+        query: { api_key: "s3cret-key", page: 2 },
+        headers: { Authorization: "Bearer hidden-token" },
+      }),
+      (e: Error) => {
+        nodeError(/^request timed out after 0\.3 s: GET http:\/\/127\.0\.0\.1:\d+\/slow\?/)(e);
+        assert.match(e.message, /page=2/);
+        assert.match(e.message, /timeout/);
+        assert.ok(!e.message.includes("s3cret-key"), e.message);
+        assert.ok(!e.message.includes("hidden-token"), e.message);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 3000);
+  });
+});
+
+Deno.test("http: timeout also covers reading the body", async () => {
+  await withServer(async (base) => {
+    await assert.rejects(
+      runHttp({ url: `${base}/slowbody`, timeout: 0.3 }),
+      nodeError(/^request timed out after 0\.3 s: GET .*\/slowbody/),
+    );
+  });
+});
+
+Deno.test("http: connection refused names the URL and the cause", async () => {
+  // A port that was just free: listen, note it, close.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const url = `http://127.0.0.1:${port}/x`;
+  await assert.rejects(
+    runHttp({ url }),
+    nodeError(new RegExp(`^request failed: GET ${url.replaceAll(".", "\\.")}: connection refused`)),
+  );
+});
+
+Deno.test("http: abort rejects with InterruptedError", async () => {
+  await withServer(async (base) => {
+    const controller = new AbortController();
+    const promise = runHttp({ url: `${base}/slow` }, controller.signal);
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await assert.rejects(promise, InterruptedError);
+    assert.ok(Date.now() - started < 3000);
+  });
+});
+
+Deno.test("http: an already aborted signal sends nothing", async () => {
+  await withServer(async (base, seen) => {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(runHttp({ url: `${base}/json` }, controller.signal), InterruptedError);
+    assert.equal(seen.length, 0);
+  });
+});
+
+Deno.test("http: invalid URLs are NodeErrors", async () => {
+  await assert.rejects(runHttp({ url: "not a url" }), nodeError(/^invalid URL: "not a url"/));
+  await assert.rejects(runHttp({ url: "/relative/path" }), nodeError(/^invalid URL/));
+  await assert.rejects(
+    runHttp({ url: "file:///etc/passwd" }),
+    nodeError(/unsupported URL scheme 'file:'/),
+  );
+  await assert.rejects(runHttp({}), nodeError(/'url' is required/));
+});
+
+Deno.test("http: bad method, body on GET, bad timeout are NodeErrors", async () => {
+  await assert.rejects(
+    runHttp({ url: "http://127.0.0.1:9/", method: "GE T" }),
+    nodeError(/invalid HTTP method/),
+  );
+  await assert.rejects(
+    runHttp({ url: "http://127.0.0.1:9/", body: { a: 1 } }),
+    nodeError(/GET requests cannot have a body/),
+  );
+  await assert.rejects(
+    runHttp({ url: "http://127.0.0.1:9/", timeout: -1 }),
+    nodeError(/'timeout' must be a positive/),
+  );
+});
+
+Deno.test("http: an invalid header value is reported without the value", async () => {
+  await assert.rejects(
+    runHttp({ url: "http://127.0.0.1:9/", headers: { "X-Token": "secret-value\r\nInjected: 1" } }),
+    (e: Error) => {
+      nodeError(/^invalid header "X-Token"/)(e);
+      assert.ok(!e.message.includes("secret-value"));
+      return true;
+    },
+  );
+});
+
+Deno.test("http: credentials in the URL never reach error messages", async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  await assert.rejects(
+    runHttp({ url: `http://user:pa55word@127.0.0.1:${port}/` }),
+    (e: Error) => {
+      nodeError(/connection refused/)(e);
+      assert.ok(!e.message.includes("pa55word"), e.message);
+      return true;
+    },
+  );
+});
+
+Deno.test("http: spec declares the error action", () => {
+  assert.deepEqual(HttpNode.spec.actions, ["error"]);
+  assert.equal(HttpNode.spec.params.url.required, true);
+});
