@@ -1,12 +1,6 @@
 // Calls through the real AI SDK against the local Anthropic / OpenAI wire-protocol server.
 import assert from "node:assert/strict";
-import {
-  callLlm,
-  checkModelConfig,
-  LlmCallError,
-  LlmConfigError,
-  type LlmSettings,
-} from "../src/llm/mod.ts";
+import { callLlm, checkModelConfig, LlmCallError, LlmConfigError, type LlmSettings } from "../src/llm/mod.ts";
 import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
 
 const ANTHROPIC_KEY = "sk-ant-test-key-0123456789";
@@ -864,9 +858,7 @@ Deno.test(
       "openai/gpt-4o-mini: HTTP 503 server_error: upstream rejected [REDACTED] (after 2 attempts)",
     );
     for (const error of errors) {
-      const shown = `${error.message}\n${error.stack}\n${
-        JSON.stringify(error)
-      }`;
+      const shown = `${error.message}\n${error.stack}\n${JSON.stringify(error)}`;
       assert.ok(
         !shown.includes(ANTHROPIC_KEY) && !shown.includes(OPENAI_KEY),
         shown,

@@ -59,9 +59,7 @@ export function createAttemptFetch(
       outer?.removeEventListener("abort", stop);
     };
     outer?.addEventListener("abort", stop);
-    const signal = outer
-      ? AbortSignal.any([outer, timeout.signal])
-      : timeout.signal;
+    const signal = outer ? AbortSignal.any([outer, timeout.signal]) : timeout.signal;
     const timedOut = () => timeout.signal.aborted && !outer?.aborted;
 
     let response: Response;

@@ -22,25 +22,13 @@
  * @module
  */
 
-import {
-  APICallError,
-  type CallWarning,
-  generateText,
-  RetryError,
-  StreamProviderError,
-  streamText,
-} from "ai";
+import { APICallError, type CallWarning, generateText, RetryError, StreamProviderError, streamText } from "ai";
 import { AttemptTimeoutError, createAttemptFetch } from "./attempt_fetch.ts";
 import { LlmAbortError, LlmCallError, redactSecrets } from "./errors.ts";
 import type { ResolvedProvider } from "./provider_config.ts";
 import { createLanguageModel } from "./providers.ts";
 import type { LlmRequest, LlmResponse, LlmUsage } from "./types.ts";
-import {
-  findOpenAiStreamUsage,
-  mergeAnthropicStreamUsage,
-  normalizeUsage,
-  type UsageDialect,
-} from "./usage.ts";
+import { findOpenAiStreamUsage, mergeAnthropicStreamUsage, normalizeUsage, type UsageDialect } from "./usage.ts";
 
 /** Default per-attempt timeout in ms. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -62,9 +50,7 @@ export async function callWithSdk(
   const started = performance.now();
   const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const attemptFetch = createAttemptFetch({ timeoutMs });
-  const dialect: UsageDialect = provider.kind === "anthropic"
-    ? "anthropic"
-    : "openai";
+  const dialect: UsageDialect = provider.kind === "anthropic" ? "anthropic" : "openai";
   const sent: LlmResponse["request"] = {
     ...(request.system !== undefined ? { system: request.system } : {}),
     messages: [{ role: "user", content: request.prompt }],
@@ -94,12 +80,8 @@ export async function callWithSdk(
     model,
     ...(request.system !== undefined ? { instructions: request.system } : {}),
     prompt: request.prompt,
-    ...(request.temperature !== undefined
-      ? { temperature: request.temperature }
-      : {}),
-    ...(request.maxTokens !== undefined
-      ? { maxOutputTokens: request.maxTokens }
-      : {}),
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.maxTokens !== undefined ? { maxOutputTokens: request.maxTokens } : {}),
     maxRetries: request.maxRetries ?? DEFAULT_MAX_RETRIES,
     ...(request.signal ? { abortSignal: request.signal } : {}),
   };
@@ -183,18 +165,14 @@ export async function callWithSdk(
     return fail(error);
   }
   if (streamError !== undefined || aborted) return fail(streamError);
-  const rawUsage = dialect === "anthropic"
-    ? mergeAnthropicStreamUsage(rawEvents)
-    : findOpenAiStreamUsage(rawEvents);
+  const rawUsage = dialect === "anthropic" ? mergeAnthropicStreamUsage(rawEvents) : findOpenAiStreamUsage(rawEvents);
   const meta = streamMetadata(rawEvents, dialect);
   return {
     text,
     finish_reason: finishReason,
     usage: usageOf(rawUsage, { headers, ...meta }),
     request: sent,
-    ...(firstTokenAt !== undefined
-      ? { time_to_first_token_ms: round(firstTokenAt - started) }
-      : {}),
+    ...(firstTokenAt !== undefined ? { time_to_first_token_ms: round(firstTokenAt - started) } : {}),
     ...warningsOf(warnings),
   };
 }
@@ -207,9 +185,7 @@ function warningsOf(
     warnings: warnings.map((w) =>
       "message" in w && typeof w.message === "string"
         ? w.message
-        : `${w.type}${"feature" in w ? ` ${w.feature}` : ""}${
-          "details" in w && w.details ? `: ${w.details}` : ""
-        }`
+        : `${w.type}${"feature" in w ? ` ${w.feature}` : ""}${"details" in w && w.details ? `: ${w.details}` : ""}`
     ),
   };
 }
@@ -226,9 +202,7 @@ function buildUsage(
     responseModel: unknown;
   },
 ): LlmUsage {
-  const headerName = context.dialect === "anthropic"
-    ? "request-id"
-    : "x-request-id";
+  const headerName = context.dialect === "anthropic" ? "request-id" : "x-request-id";
   const requestId = context.headers[headerName] ?? stringOrNull(context.id);
   return {
     provider: context.provider.name,
@@ -298,9 +272,7 @@ function toCallError(
       details.errorType = parsed.type;
       const message = parsed.message ??
         (last.responseBody?.trim() || last.message);
-      reason = `HTTP ${last.statusCode}${
-        parsed.type ? ` ${parsed.type}` : ""
-      }: ${message}`;
+      reason = `HTTP ${last.statusCode}${parsed.type ? ` ${parsed.type}` : ""}: ${message}`;
     } else {
       reason = `cannot reach ${provider.baseURL}: ${causeMessage(last)}`;
     }
@@ -310,17 +282,13 @@ function toCallError(
     details.retryable = last.isRetryable;
     details.errorType = last.type ??
       (typeof last.code === "string" ? last.code : null);
-    reason = `stream error${
-      details.errorType ? ` ${details.errorType}` : ""
-    }: ${last.message}`;
+    reason = `stream error${details.errorType ? ` ${details.errorType}` : ""}: ${last.message}`;
   } else if (last === undefined) {
     reason = "the stream ended without a response";
   } else {
     reason = causeMessage(last);
   }
-  const suffix = details.attempts > 1
-    ? ` (after ${details.attempts} attempts)`
-    : "";
+  const suffix = details.attempts > 1 ? ` (after ${details.attempts} attempts)` : "";
   const line = `${request.model}: ${reason}${suffix}`.replace(/\s*\n\s*/g, " ");
   return new LlmCallError(redactSecrets(line, [provider.apiKey]), details);
 }
@@ -335,9 +303,7 @@ function providerError(
     const type = error.type ?? error.code;
     return {
       type: typeof type === "string" && type ? type : null,
-      message: typeof error.message === "string" && error.message
-        ? error.message
-        : null,
+      message: typeof error.message === "string" && error.message ? error.message : null,
     };
   } catch {
     return { type: null, message: null };
@@ -369,9 +335,7 @@ function causeMessage(error: unknown): string {
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }
 
 function stringOrNull(value: unknown): string | null {

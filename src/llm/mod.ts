@@ -19,26 +19,9 @@ import { parseModelId } from "./model_id.ts";
 import { type ProviderOptions, resolveProvider } from "./provider_config.ts";
 import type { LlmRequest, LlmResponse } from "./types.ts";
 
-export type {
-  LlmRequest,
-  LlmResponse,
-  LlmSettings,
-  LlmUsage,
-  ProviderSettings,
-} from "./types.ts";
-export {
-  LlmAbortError,
-  LlmCallError,
-  type LlmCallErrorDetails,
-  LlmConfigError,
-} from "./errors.ts";
-export {
-  DEFAULT_MODEL,
-  DEFAULT_MODEL_ENV,
-  type ModelId,
-  parseModelId,
-  resolveModel,
-} from "./model_id.ts";
+export type { LlmRequest, LlmResponse, LlmSettings, LlmUsage, ProviderSettings } from "./types.ts";
+export { LlmAbortError, LlmCallError, type LlmCallErrorDetails, LlmConfigError } from "./errors.ts";
+export { DEFAULT_MODEL, DEFAULT_MODEL_ENV, type ModelId, parseModelId, resolveModel } from "./model_id.ts";
 export {
   checkModelConfig,
   knownProviders,

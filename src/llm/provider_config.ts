@@ -75,26 +75,18 @@ export function resolveProvider(
   if (idProblem) throw new LlmConfigError(idProblem);
   const name = modelId.slice(0, modelId.indexOf("/"));
   const { env, settings } = options;
-  const configured = Object.hasOwn(settings.providers ?? {}, name)
-    ? settings.providers![name]
-    : undefined;
+  const configured = Object.hasOwn(settings.providers ?? {}, name) ? settings.providers![name] : undefined;
 
   if (name === "anthropic" || name === "openai") {
     if (configured) {
       throw new LlmConfigError(
         `settings.providers.${name}: '${name}' is a built-in provider and cannot be redefined ` +
-          `(set ${
-            name === "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL"
-          } to point it elsewhere, ` +
+          `(set ${name === "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL"} to point it elsewhere, ` +
           `or give the entry another name)`,
       );
     }
-    const keyEnv = name === "anthropic"
-      ? "ANTHROPIC_API_KEY"
-      : "OPENAI_API_KEY";
-    const urlEnv = name === "anthropic"
-      ? "ANTHROPIC_BASE_URL"
-      : "OPENAI_BASE_URL";
+    const keyEnv = name === "anthropic" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
+    const urlEnv = name === "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
     const override = nonEmpty(env[urlEnv]);
     if (override !== undefined) checkUrl(override, urlEnv);
     const baseURL = name === "anthropic"
@@ -110,20 +102,14 @@ export function resolveProvider(
   }
 
   const entry = configured ??
-    (Object.hasOwn(PROVIDER_PRESETS, name)
-      ? PROVIDER_PRESETS[name]
-      : undefined);
+    (Object.hasOwn(PROVIDER_PRESETS, name) ? PROVIDER_PRESETS[name] : undefined);
   if (!entry) {
     throw new LlmConfigError(
       `unknown provider '${name}' in model '${modelId}': known providers are ` +
-        `${
-          knownProviders(settings).join(", ")
-        } (add others under "providers" in settings.json)`,
+        `${knownProviders(settings).join(", ")} (add others under "providers" in settings.json)`,
     );
   }
-  const where = configured
-    ? `settings.providers.${name}.base_url`
-    : `provider preset '${name}'`;
+  const where = configured ? `settings.providers.${name}.base_url` : `provider preset '${name}'`;
   if (typeof entry.base_url !== "string" || entry.base_url.trim() === "") {
     throw new LlmConfigError(
       `${where} is missing: model '${modelId}' needs a base URL`,
@@ -135,9 +121,7 @@ export function resolveProvider(
     name,
     kind: "openai-compatible",
     baseURL: trimSlashes(entry.base_url.trim()),
-    ...(keyEnv
-      ? { apiKey: requireKey(keyEnv, modelId, env), apiKeyEnv: keyEnv }
-      : {}),
+    ...(keyEnv ? { apiKey: requireKey(keyEnv, modelId, env), apiKeyEnv: keyEnv } : {}),
   };
 }
 
@@ -199,7 +183,5 @@ function trimSlashes(url: string): string {
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
-  return typeof value === "string" && value.trim() !== ""
-    ? value.trim()
-    : undefined;
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }

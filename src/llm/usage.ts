@@ -123,9 +123,7 @@ export function normalizeUsage(
   dialect: UsageDialect,
 ): UsageTokens {
   if (raw == null) return emptyUsageTokens();
-  return dialect === "anthropic"
-    ? normalizeAnthropicUsage(raw)
-    : normalizeOpenAiUsage(raw);
+  return dialect === "anthropic" ? normalizeAnthropicUsage(raw) : normalizeOpenAiUsage(raw);
 }
 
 /**
@@ -177,13 +175,9 @@ export function findOpenAiStreamUsage(
 
 /** A non-negative integer from a raw field; anything else counts as 0. */
 function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value > 0
-    ? Math.round(value)
-    : 0;
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }

@@ -64,11 +64,7 @@
  * @module
  */
 
-import {
-  createServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import process from "node:process";
 
@@ -243,12 +239,11 @@ export async function startLlmServer(
     } catch { /* keep the raw text */ }
     const path = req.url ?? "/";
     const pathname = path.split("?")[0];
-    const protocol: LlmProtocol | null =
-      pathname.endsWith("/v1/messages") || pathname === "/messages"
-        ? "anthropic"
-        : pathname.endsWith("/chat/completions")
-        ? "openai"
-        : null;
+    const protocol: LlmProtocol | null = pathname.endsWith("/v1/messages") || pathname === "/messages"
+      ? "anthropic"
+      : pathname.endsWith("/chat/completions")
+      ? "openai"
+      : null;
     const record: RecordedRequest = {
       method: req.method ?? "GET",
       path,
@@ -387,9 +382,7 @@ async function answerAnthropic(
   script: ScriptedResponse,
   n: number,
 ): Promise<void> {
-  const requestId = script.requestId === undefined
-    ? `req_test_${n}`
-    : script.requestId;
+  const requestId = script.requestId === undefined ? `req_test_${n}` : script.requestId;
   const headers: Record<string, string> = { ...(script.headers ?? {}) };
   if (requestId !== null) headers["request-id"] = requestId;
   if (script.status && script.status >= 400) {
@@ -487,9 +480,7 @@ async function answerOpenAi(
   script: ScriptedResponse,
   n: number,
 ): Promise<void> {
-  const requestId = script.requestId === undefined
-    ? `req_test_${n}`
-    : script.requestId;
+  const requestId = script.requestId === undefined ? `req_test_${n}` : script.requestId;
   const headers: Record<string, string> = { ...(script.headers ?? {}) };
   if (requestId !== null) headers["x-request-id"] = requestId;
   if (script.status && script.status >= 400) {
@@ -619,11 +610,7 @@ function fromDirectives(
       const retryAfter = prompt.match(/\[\[retry-after:(\d+(?:\.\d+)?)\]\]/);
       const retryable = status === 429 || status >= 500;
       script.status = status;
-      script.headers = retryAfter
-        ? { "retry-after": retryAfter[1] }
-        : retryable
-        ? { "retry-after-ms": "20" }
-        : {};
+      script.headers = retryAfter ? { "retry-after": retryAfter[1] } : retryable ? { "retry-after-ms": "20" } : {};
     }
   }
   return script;
@@ -674,9 +661,7 @@ function anthropicInputText(request: any): string {
 
 // deno-lint-ignore no-explicit-any
 function openAiInputText(request: any): string {
-  return (request.messages ?? []).map((m: { content: unknown }) =>
-    contentText(m?.content)
-  ).join(" ");
+  return (request.messages ?? []).map((m: { content: unknown }) => contentText(m?.content)).join(" ");
 }
 
 function headerRecord(req: IncomingMessage): Record<string, string> {
