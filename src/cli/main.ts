@@ -64,6 +64,5 @@ function reportError(error: unknown, verbose: boolean): number {
 }
 
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  process.exit(code);
+  main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -117,11 +117,19 @@ export class BaseNode<P extends Record<string, unknown> = Record<string, unknown
   }
 
   /**
-   * A shallow copy with its own params object and successor map, sharing the
-   * prototype (so methods and `instanceof` stay the same).
+   * A shallow copy with its own params object and successor map. It is built
+   * with the class's constructor (so `instanceof` holds and `#private` fields
+   * exist, at their initial values), then given this node's own fields.
+   * Classes whose constructor needs arguments or whose private state matters
+   * override `clone()`.
    */
   clone(): this {
-    const copy = Object.create(Object.getPrototypeOf(this));
+    let copy: this;
+    try {
+      copy = Reflect.construct(this.constructor, []) as this;
+    } catch {
+      copy = Object.create(Object.getPrototypeOf(this));
+    }
     Object.assign(copy, this);
     copy.params = { ...this.params };
     copy.successors = new Map(this.successors);

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import {
+  type Action,
+  BaseNode,
+  Flow,
+  innerNode,
+  layersOf,
+  makeContext,
+  Node,
+  type NodeLayer,
+  type Shared,
+  unwrapNode,
+  wrapNode,
+} from "../src/engine/mod.ts";
+
+/** A user node class with every kind of member a wrapper must keep working. */
+class Custom extends Node {
+  #secret = 41;
+  field = "plain";
+  static kind = "custom";
+  get secret(): number {
+    return this.#secret;
+  }
+  set secret(value: number) {
+    this.#secret = value;
+  }
+  bump(by = 1): number {
+    this.#secret += by;
+    return this.#secret;
+  }
+  self(): this {
+    return this;
+  }
+  override exec() {
+    return this.#secret + Number(this.params.add ?? 0);
+  }
+  override post(shared: Shared, _p: unknown, e: unknown): Action {
+    shared.value = e;
+    shared.field = this.field;
+    return "done";
+  }
+}
+
+function tracingLayer(name: string, log: string[]): NodeLayer {
+  return {
+    name,
+    async run(inner, shared, ctx) {
+      log.push(`${name}:before`);
+      const action = await inner._run(shared, ctx);
+      log.push(`${name}:after`);
+      return action;
+    },
+  };
+}
+
+Deno.test("a wrapped node passes instanceof checks of its class and bases", () => {
+  const wrapped = wrapNode(new Custom(), tracingLayer("t", []));
+  assert.ok(wrapped instanceof Custom);
+  assert.ok(wrapped instanceof Node);
+  assert.ok(wrapped instanceof BaseNode);
+  assert.equal(Object.getPrototypeOf(wrapped), Custom.prototype);
+  assert.equal(wrapped.constructor, Custom);
+  assert.equal((wrapped.constructor as typeof Custom).kind, "custom");
+});
+
+Deno.test("params and fields read and write through to the node", () => {
+  const bare = new Custom();
+  const wrapped = wrapNode(bare, tracingLayer("t", []));
+  wrapped.params = { add: 1 };
+  assert.deepEqual(bare.params, { add: 1 });
+  bare.params.add = 2;
+  assert.equal(wrapped.params.add, 2);
+  wrapped.field = "changed";
+  assert.equal(bare.field, "changed");
+  assert.ok("field" in wrapped);
+  assert.ok(Object.keys(wrapped).includes("field"));
+});
+
+Deno.test("custom methods, getters, setters and private fields work on the wrapper", () => {
+  const bare = new Custom();
+  const wrapped = wrapNode(wrapNode(bare, tracingLayer("a", [])), tracingLayer("b", []));
+  assert.equal(wrapped.secret, 41);
+  wrapped.secret = 10;
+  assert.equal(bare.secret, 10);
+  assert.equal(wrapped.bump(5), 15);
+  assert.equal(bare.secret, 15);
+  assert.equal(wrapped.self(), bare, "methods run on the node itself");
+  assert.equal(wrapped.bump, wrapped.bump, "method identity is stable");
+});
+
+Deno.test("next() and on() on wrappers wire the real node's successors", () => {
+  const a = new Custom();
+  const b = new Custom();
+  const wa = wrapNode(a, tracingLayer("t", []));
+  const wb = wrapNode(b, tracingLayer("t", []));
+  assert.equal(wa.next(wb), wb);
+  assert.equal(wa.on("x", b), b);
+  assert.equal(a.successors.get("default"), wb);
+  assert.equal(a.successors.get("x"), b);
+  assert.equal(wa.successors, a.successors);
+});
+
+Deno.test("layers run outermost first around the node, inside flows too", async () => {
+  const log: string[] = [];
+  const bare = new Custom();
+  bare.params = { add: 1 };
+  const wrapped = wrapNode(wrapNode(bare, tracingLayer("inner", log)), tracingLayer("outer", log));
+  const next = new Custom();
+  wrapped.on("done", next);
+  const shared: Shared = {};
+  await new Flow(wrapped).run(shared, { warn: () => {} });
+  assert.deepEqual(log, ["outer:before", "inner:before", "inner:after", "outer:after"]);
+  assert.equal(shared.value, 41);
+  assert.deepEqual(layersOf(wrapped), ["outer", "inner"]);
+  assert.equal(unwrapNode(wrapped), bare);
+  assert.deepEqual(layersOf(bare), []);
+});
+
+Deno.test("run() on a wrapper goes through its layers", async () => {
+  const log: string[] = [];
+  const wrapped = wrapNode(new Custom(), tracingLayer("t", log));
+  assert.equal(await wrapped.run({}, makeContext()), "done");
+  assert.deepEqual(log, ["t:before", "t:after"]);
+});
+
+Deno.test("cloning a wrapped node keeps every layer and does not recurse", async () => {
+  const log: string[] = [];
+  const bare = new Custom();
+  bare.params = { add: 0 };
+  const wrapped = wrapNode(wrapNode(bare, tracingLayer("inner", log)), tracingLayer("outer", log));
+  const copy = wrapped.clone();
+  assert.notEqual(copy, wrapped);
+  assert.deepEqual(layersOf(copy), ["outer", "inner"]);
+  assert.ok(copy instanceof Custom);
+  const copyBare = unwrapNode(copy);
+  assert.notEqual(copyBare, bare, "the clone wraps a new node");
+  copy.params.add = 5;
+  assert.equal(bare.params.add, 0, "params are not shared");
+  const shared: Shared = {};
+  await copy.run(shared);
+  assert.equal(shared.value, 46);
+  assert.deepEqual(log, ["outer:before", "inner:before", "inner:after", "outer:after"]);
+  assert.equal(innerNode(innerNode(copy)!), copyBare);
+});
