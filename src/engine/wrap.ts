@@ -35,8 +35,8 @@ export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
       switch (prop) {
         case "_run":
           return (shared: Shared, ctx: RunContext) => layer.run(node, shared, ctx);
-        case "run": // re-enters `_run`, so it must see the proxy as `this`
-          return (...args: unknown[]) => Reflect.apply(node.run, proxy, args);
+        case "run": // re-enters `_run`, so it must see the outermost proxy as `this`
+          return (...args: unknown[]) => Reflect.apply(Object.getPrototypeOf(node).run, proxy, args);
         case "clone":
           return () => wrapNode(node.clone(), layer);
         case TARGET:
