@@ -1,6 +1,7 @@
 // Model ids, model selection, provider resolution and static checks; no network.
 import assert from "node:assert/strict";
 import {
+  callLlm,
   checkModelConfig,
   DEFAULT_MODEL,
   knownProviders,
@@ -232,5 +233,21 @@ Deno.test("src/llm uses no Deno or Bun APIs", async () => {
     if (!entry.name.endsWith(".ts")) continue;
     const source = await Deno.readTextFile(new URL(entry.name, dir));
     assert.doesNotMatch(source, /\b(Deno|Bun)\./, entry.name);
+  }
+});
+
+Deno.test("callLlm rejects bad limits before any call", async () => {
+  const options = { env: { OPENAI_API_KEY: "k" }, settings: {} };
+  const cases: [Record<string, unknown>, string][] = [
+    [{ timeoutMs: 0 }, "openai/m: timeout must be a positive number of ms, got 0"],
+    [{ timeoutMs: NaN }, "openai/m: timeout must be a positive number of ms, got NaN"],
+    [{ maxRetries: -1 }, "openai/m: max retries must be a non-negative integer, got -1"],
+    [{ maxRetries: 1.5 }, "openai/m: max retries must be a non-negative integer, got 1.5"],
+  ];
+  for (const [extra, message] of cases) {
+    await assert.rejects(
+      callLlm({ model: "openai/m", prompt: "x", ...extra }, options),
+      (error: unknown) => error instanceof LlmConfigError && error.message === message,
+    );
   }
 });

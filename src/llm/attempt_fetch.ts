@@ -18,7 +18,10 @@ export class AttemptTimeoutError extends Error {
   /** The budget that was exceeded, in ms. */
   readonly timeoutMs: number;
 
-  /** @param timeoutMs the budget that was exceeded */
+  /**
+   * Creates the error.
+   * @param timeoutMs the budget that was exceeded
+   */
   constructor(timeoutMs: number) {
     super(`timed out after ${timeoutMs} ms`);
     this.name = "AttemptTimeoutError";
@@ -53,7 +56,11 @@ export function createAttemptFetch(
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
-    const timer = setTimeout(() => timeout.abort(timeoutError), timeoutMs);
+    // setTimeout fires at once beyond 2^31-1 ms; clamp (~24.8 days).
+    const timer = setTimeout(
+      () => timeout.abort(timeoutError),
+      Math.min(timeoutMs, 2_147_483_647),
+    );
     const stop = () => {
       clearTimeout(timer);
       outer?.removeEventListener("abort", stop);

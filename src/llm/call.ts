@@ -47,7 +47,6 @@ export async function callWithSdk(
   options: { provider: ResolvedProvider; modelName: string },
 ): Promise<LlmResponse> {
   const { provider } = options;
-  const started = performance.now();
   const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const attemptFetch = createAttemptFetch({ timeoutMs });
   const dialect: UsageDialect = provider.kind === "anthropic" ? "anthropic" : "openai";
@@ -85,6 +84,8 @@ export async function callWithSdk(
     maxRetries: request.maxRetries ?? DEFAULT_MAX_RETRIES,
     ...(request.signal ? { abortSignal: request.signal } : {}),
   };
+  // Timing starts here: loading the provider package is not part of the call.
+  const started = performance.now();
   const usageOf = (
     raw: unknown,
     meta: { headers?: Record<string, string>; id?: unknown; model?: unknown },

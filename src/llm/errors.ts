@@ -6,7 +6,10 @@
 
 /** A model id or provider configuration problem (bad id, unknown provider, missing key). */
 export class LlmConfigError extends Error {
-  /** @param message one-line description of the problem */
+  /**
+   * Creates the error.
+   * @param message one-line description of the problem
+   */
   constructor(message: string) {
     super(message);
     this.name = "LlmConfigError";
@@ -53,6 +56,7 @@ export class LlmCallError extends Error {
   readonly requestId: string | null;
 
   /**
+   * Creates the error.
    * @param message one-line message (already prefixed with the model id and redacted)
    * @param details structured details
    */
@@ -75,6 +79,7 @@ export class LlmCallError extends Error {
  */
 export class LlmAbortError extends Error {
   /**
+   * Creates the error.
    * @param message one-line message
    * @param options the abort reason as `cause`
    */

@@ -57,6 +57,17 @@ export async function callLlm(
 ): Promise<LlmResponse> {
   const { model: modelName } = parseModelId(request.model);
   const provider = resolveProvider(request.model, options);
+  const { timeoutMs, maxRetries } = request;
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new LlmConfigError(
+      `${request.model}: timeout must be a positive number of ms, got ${timeoutMs}`,
+    );
+  }
+  if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
+    throw new LlmConfigError(
+      `${request.model}: max retries must be a non-negative integer, got ${maxRetries}`,
+    );
+  }
   if (typeof request.prompt !== "string") {
     throw new LlmConfigError(`${request.model}: prompt must be a string`);
   }
