@@ -9,6 +9,8 @@
  * @module
  */
 
+import { didYouMean } from "./errors.ts";
+
 /** One step of a path: a key or an array index. */
 export type PathSegment = string | number;
 
@@ -171,7 +173,8 @@ export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
   else current = scope.root[head];
   if (current === undefined) {
     const available = [...Object.keys(scope.vars ?? {}), ...Object.keys(scope.root)];
-    throw new UnresolvedTemplateError(ref, `'${head}' is not in the shared store${listAvailable(available)}`);
+    const hint = didYouMean(head, available);
+    throw new UnresolvedTemplateError(ref, `'${head}' is not in the shared store${hint}${listAvailable(available)}`);
   }
   for (let i = 0; i < rest.length; i++) {
     const segment = rest[i];

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import {
+  compileValue,
+  lookup,
+  parseTemplate,
+  type TemplateRef,
+  templateRefs,
+  TemplateSyntaxError,
+  UnresolvedTemplateError,
+} from "../src/workflow/template.ts";
+
+const scope = {
+  root: {
+    name: "Ada",
+    count: 3,
+    fetch: { response: { items: [{ x: 1 }, { x: 2 }] }, status_code: 200 },
+    cmd: { stdout: '{"field": "from json", "list": [10, 20]}' },
+    nothing: null,
+  },
+};
+
+const resolve = (value: unknown, s: Parameters<typeof lookup>[1] = scope) => {
+  const r = compileValue(value);
+  return r ? r(s) : value;
+};
+
+Deno.test("a value that is exactly one template keeps the resolved type", () => {
+  assert.equal(resolve("${count}"), 3);
+  assert.deepEqual(resolve("${fetch.response.items}"), [{ x: 1 }, { x: 2 }]);
+  assert.equal(resolve("${fetch.response.items[1].x}"), 2);
+  assert.equal(resolve("${nothing}"), null);
+});
+
+Deno.test("templates inside text are stringified, objects as JSON", () => {
+  assert.equal(resolve("Hi ${name}, ${count} items"), "Hi Ada, 3 items");
+  assert.equal(resolve("data: ${fetch.response.items[0]}"), 'data: {"x":1}');
+  assert.equal(resolve("[${nothing}]"), "[]");
+});
+
+Deno.test("$${ escapes a literal ${", () => {
+  assert.equal(resolve("echo $${HOME} ${name}"), "echo ${HOME} Ada");
+  assert.equal(resolve("$${HOME}"), "${HOME}");
+  assert.deepEqual(parseTemplate("a $${x} b"), ["a ${x} b"]);
+});
+
+Deno.test("text without templates compiles to nothing (used as is)", () => {
+  assert.equal(compileValue("plain $ text {x}"), undefined);
+  assert.equal(compileValue(42), undefined);
+  assert.equal(compileValue({ a: ["b", { c: "d" }] }), undefined);
+});
+
+Deno.test("templates inside nested objects and arrays resolve in place", () => {
+  const value = { headers: { Authorization: "Bearer ${name}" }, list: ["${count}", "x"], n: 1 };
+  assert.deepEqual(resolve(value), { headers: { Authorization: "Bearer Ada" }, list: [3, "x"], n: 1 });
+  assert.deepEqual(value.list, ["${count}", "x"], "the raw value is untouched");
+});
+
+Deno.test("a path continues into a string holding JSON", () => {
+  assert.equal(resolve("${cmd.stdout.field}"), "from json");
+  assert.equal(resolve("${cmd.stdout.list[1]}"), 20);
+});
+
+Deno.test("batch variables resolve before root keys", () => {
+  const s = { root: scope.root, vars: { item: { id: 7 }, name: "shadow" } };
+  assert.equal(resolve("${item.id}-${name}", s), "7-shadow");
+});
+
+Deno.test("an unknown root key lists what is available", () => {
+  assert.throws(() => resolve("${nam}"), UnresolvedTemplateError);
+  assert.throws(
+    () => resolve("${nam}"),
+    /cannot resolve \$\{nam\}: 'nam' is not in the shared store \(did you mean 'name'\?\) \(available: name, count, fetch, cmd, nothing\)/,
+  );
+});
+
+Deno.test("a missing key inside a node's namespace names it and lists the keys there", () => {
+  assert.throws(
+    () => resolve("${fetch.respons}"),
+    /cannot resolve \$\{fetch\.respons\}: 'fetch' has no 'respons' \(available: response, status_code\)/,
+  );
+});
+
+Deno.test("an index past the end says how many items there are", () => {
+  assert.throws(() => resolve("${fetch.response.items[5].x}"), /'fetch\.response\.items' has 2 items, no \[5\]/);
+  assert.throws(() => resolve("${name[0]}"), /'name' is a string, not a list, no \[0\]/);
+});
+
+Deno.test("invalid template syntax is a TemplateSyntaxError that shows the escape", () => {
+  for (const bad of ["${}", "${a b}", "${a..b}", "${1abc}", "${a.[0]}"]) {
+    assert.throws(() => parseTemplate(bad), TemplateSyntaxError, bad);
+  }
+  assert.throws(() => parseTemplate("${a b}"), /write \$\$\{ for a literal/);
+});
+
+Deno.test("templateRefs finds every reference with where it sits", () => {
+  const refs = [...templateRefs({ a: "x ${n.k}", b: ["${m[0]}", { c: "$${skip}" }] })];
+  assert.deepEqual(refs.map((r) => [r.at, r.ref.source]), [["a", "${n.k}"], ["b[0]", "${m[0]}"]]);
+  assert.deepEqual((refs[1].ref as TemplateRef).segments, ["m", 0]);
+});
+
+Deno.test("keys with hyphens and underscores are valid path segments", () => {
+  const s = { root: { "my-node": { out_key: "v" } } };
+  assert.equal(resolve("${my-node.out_key}", s), "v");
+});

@@ -1,0 +1,284 @@
+import assert from "node:assert/strict";
+import { layersOf, Node, type Shared } from "../src/engine/mod.ts";
+import { BUILTIN_NODES, type NodeSpec } from "../src/nodes/mod.ts";
+import {
+  compileWorkflow,
+  namespacedStore,
+  NodeRegistry,
+  resolveInputs,
+  runWorkflow,
+  ValidationError,
+  validateWorkflow,
+  type WorkflowIR,
+} from "../src/workflow/mod.ts";
+
+/** Reads `key` from its (namespaced) store and writes what it saw. */
+class Probe extends Node {
+  static readonly spec: NodeSpec = {
+    type: "probe",
+    description: "test node",
+    params: { key: { type: "string", description: "key to read" }, value: { type: "any", description: "value" } },
+    outputs: { seen: { type: "any", description: "what it read" }, value: { type: "any", description: "param value" } },
+  };
+  override prep(shared: Shared) {
+    return { seen: this.params.key ? shared[this.params.key as string] : undefined, value: this.params.value };
+  }
+  override post(shared: Shared, p: { seen: unknown; value: unknown }) {
+    shared.seen = p.seen;
+    shared.value = p.value;
+    return undefined;
+  }
+}
+
+const registry = new NodeRegistry([...BUILTIN_NODES, Probe]);
+const quiet = { warn: () => {} };
+
+function ir(nodes: WorkflowIR["nodes"], extra: Partial<WorkflowIR> = {}): WorkflowIR {
+  const edges = nodes.slice(1).map((n, i) => ({ from: nodes[i].id, to: n.id }));
+  return { ir_version: "0.1.0", nodes, edges, ...extra };
+}
+
+async function run(workflow: WorkflowIR, inputs: Record<string, unknown> = {}) {
+  assert.deepEqual(validateWorkflow(workflow, { registry }), []);
+  const compiled = compileWorkflow(workflow, { registry });
+  return await runWorkflow(compiled, { inputs: resolveInputs(workflow, inputs), ...quiet });
+}
+
+Deno.test("namespacing: node outputs land under shared[node_id]; inputs stay at the root", async () => {
+  const result = await run(ir([
+    { id: "a", type: "echo", params: { value: "${who}" } },
+    { id: "b", type: "echo", params: { value: "got ${a.output}" } },
+  ], { inputs: { who: { type: "string" } } }), { who: "Ada" });
+  assert.equal(result.status, "success");
+  assert.deepEqual(result.shared, { who: "Ada", a: { output: "Ada" }, b: { output: "got Ada" } });
+});
+
+Deno.test("a node reads its own namespace first, then the root", async () => {
+  const result = await run(ir([
+    { id: "p", type: "probe", params: { key: "who", value: 1 } },
+    { id: "q", type: "probe", params: { key: "value", value: 2 } },
+  ], { inputs: { who: { type: "string" }, value: { type: "string" } } }), { who: "root-who", value: "root-value" });
+  assert.equal((result.shared.p as Shared).seen, "root-who");
+  // q has not written `value` yet when it reads it, so it sees the root's.
+  assert.equal((result.shared.q as Shared).seen, "root-value");
+  const shared: Shared = { key: "root", n: { key: "own" } };
+  const view = namespacedStore(shared, "n");
+  assert.equal(view.key, "own");
+  assert.equal(view.other, undefined);
+  view.fresh = 1;
+  assert.deepEqual(shared.n, { key: "own", fresh: 1 });
+  assert.ok("key" in view && "fresh" in view);
+});
+
+Deno.test("with namespacing off, outputs land at the root", async () => {
+  const result = await run(ir([
+    { id: "a", type: "echo", params: { value: "x" } },
+    { id: "b", type: "echo", params: { value: "${output}-y" } },
+  ], { enable_namespacing: false }));
+  assert.equal(result.shared.output, "x-y");
+  assert.equal(result.shared.a, undefined);
+});
+
+Deno.test("only nodes that need them get template and batch layers", () => {
+  const compiled = compileWorkflow(
+    ir([
+      { id: "plain", type: "echo", params: { value: "no templates" } },
+      { id: "templated", type: "echo", params: { value: "${plain.output}" } },
+      { id: "fan", type: "echo", params: { value: "${item}" }, batch: { items: [1, 2] } },
+    ]),
+    { registry },
+  );
+  assert.deepEqual(layersOf(compiled.nodes.get("plain")!.node), ["namespaced"]);
+  assert.deepEqual(layersOf(compiled.nodes.get("templated")!.node), ["namespaced", "template"]);
+  assert.deepEqual(layersOf(compiled.nodes.get("fan")!.node), ["namespaced", "batch", "template"]);
+  const off = compileWorkflow(ir([{ id: "plain", type: "echo" }], { enable_namespacing: false }), { registry });
+  assert.deepEqual(layersOf(off.nodes.get("plain")!.node), []);
+});
+
+Deno.test("templated params are resolved per execution and restored afterwards", async () => {
+  const workflow = ir([{ id: "a", type: "echo", params: { value: "${who}" } }], { inputs: { who: {} } });
+  const compiled = compileWorkflow(workflow, { registry });
+  const first = await runWorkflow(compiled, { inputs: { who: "one" } });
+  const second = await runWorkflow(compiled, { inputs: { who: "two" } });
+  assert.equal((first.shared.a as Shared).output, "one");
+  assert.equal((second.shared.a as Shared).output, "two");
+  assert.deepEqual(compiled.nodes.get("a")!.node.params, { value: "${who}" });
+});
+
+Deno.test("declared outputs are resolved into the result and the root", async () => {
+  const result = await run(
+    ir([{ id: "a", type: "echo", params: { value: { n: 5 } } }], {
+      outputs: { whole: { source: "${a.output}" }, n: { source: "n=${a.output.n}" } },
+    }),
+  );
+  assert.deepEqual(result.outputs, { whole: { n: 5 }, n: "n=5" });
+  assert.equal(result.shared.n, "n=5");
+});
+
+Deno.test("without declared outputs the last node's first output is the result", async () => {
+  const result = await run(ir([{ id: "a", type: "echo", params: { value: 1 } }, {
+    id: "b",
+    type: "echo",
+    params: { value: "last" },
+  }]));
+  assert.deepEqual(result.outputs, { output: "last" });
+});
+
+Deno.test("an unhandled error action fails the run and names the node", async () => {
+  const result = await run(ir([
+    { id: "ok", type: "echo" },
+    { id: "bad", type: "shell", params: { command: "echo oops >&2; exit 3" } },
+    { id: "never", type: "echo" },
+  ]));
+  assert.equal(result.status, "failed");
+  assert.deepEqual(result.error, { message: "command exited with code 3: oops", node_id: "bad", type: "ErrorAction" });
+  assert.equal(result.shared.never, undefined);
+});
+
+Deno.test("an error edge handles the error action and the run succeeds", async () => {
+  const workflow: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [
+      { id: "bad", type: "echo", params: { fail: true, value: 1 } },
+      { id: "handler", type: "echo", params: { value: "handled after ${bad.output}" } },
+      { id: "happy", type: "echo" },
+    ],
+    edges: [{ from: "bad", to: "handler", action: "error" }, { from: "bad", to: "happy" }],
+  };
+  const result = await run(workflow);
+  assert.equal(result.status, "success");
+  assert.equal((result.shared.handler as Shared).output, "handled after 1");
+  assert.equal(result.shared.happy, undefined);
+});
+
+Deno.test("a thrown node error names the node and keeps its message", async () => {
+  const result = await run(ir([{ id: "reader", type: "read-file", params: { path: "/nonexistent/pflow/file" } }]));
+  assert.equal(result.status, "failed");
+  assert.equal(result.error?.node_id, "reader");
+  assert.match(result.error!.message, /not found: \/nonexistent\/pflow\/file/);
+});
+
+Deno.test("an unresolvable template at run time names node, param and what is available", async () => {
+  const result = await run(ir([
+    { id: "a", type: "echo", params: { value: { k: 1 } } },
+    { id: "b", type: "echo", params: { value: "${a.output.missing}" } },
+  ]));
+  assert.equal(result.status, "failed");
+  assert.equal(result.error?.node_id, "b");
+  assert.equal(result.error?.type, "TemplateError");
+  assert.equal(
+    result.error?.message,
+    "param 'value': cannot resolve ${a.output.missing}: 'a.output' has no 'missing' (available: k)",
+  );
+});
+
+Deno.test("batch: one run per item, results in item order, count and errors", async () => {
+  const result = await run(ir([
+    {
+      id: "fan",
+      type: "echo",
+      params: { value: "v-${item}", delay_ms: "${item}" },
+      batch: { items: [30, 5, 15, 1], parallel: true, max_concurrent: 4 },
+    },
+  ]));
+  assert.equal(result.status, "success");
+  const fan = result.shared.fan as Shared;
+  assert.deepEqual(fan.results, [{ output: "v-30" }, { output: "v-5" }, { output: "v-15" }, { output: "v-1" }]);
+  assert.equal(fan.count, 4);
+  assert.deepEqual(fan.errors, []);
+});
+
+Deno.test("batch items can come from a template, including a JSON string, with a custom name", async () => {
+  const result = await run(ir([
+    { id: "list", type: "shell", params: { command: `echo '["a","b","c"]'` } },
+    { id: "fan", type: "echo", params: { value: "${letter}!" }, batch: { items: "${list.stdout}", as: "letter" } },
+  ]));
+  assert.deepEqual((result.shared.fan as Shared).results, [{ output: "a!" }, { output: "b!" }, { output: "c!" }]);
+});
+
+Deno.test("batch fail_fast stops at the first failed item; continue records errors", async () => {
+  const items = [1, 2, 3];
+  const failing = (mode: "fail_fast" | "continue") =>
+    ir([{
+      id: "fan",
+      type: "shell",
+      params: { command: "test ${item} -ne 2 && echo ok-${item}" },
+      batch: { items, error_handling: mode },
+    }]);
+  const fast = await run(failing("fail_fast"));
+  assert.equal(fast.status, "failed");
+  assert.equal(fast.error?.node_id, "fan");
+  assert.match(fast.error!.message, /batch item 2 of 3 failed: command exited with code 1/);
+
+  const cont = await run(failing("continue"));
+  assert.equal(cont.status, "success");
+  const fan = cont.shared.fan as Shared;
+  assert.equal(fan.count, 3);
+  assert.deepEqual((fan.results as Shared[]).map((r) => r.stdout), ["ok-1\n", "", "ok-3\n"]);
+  assert.deepEqual(fan.errors, [{ index: 1, item: 2, error: "command exited with code 1" }]);
+});
+
+Deno.test("parallel batches run items concurrently up to max_concurrent", async () => {
+  const started = performance.now();
+  const result = await run(ir([{
+    id: "fan",
+    type: "echo",
+    params: { delay_ms: 100, value: "${item}" },
+    batch: { items: [1, 2, 3, 4, 5, 6], parallel: true, max_concurrent: 3 },
+  }]));
+  const elapsed = performance.now() - started;
+  assert.equal(result.status, "success");
+  assert.ok(elapsed >= 190 && elapsed < 550, `two waves of 100 ms, took ${elapsed} ms`);
+});
+
+Deno.test("batch items that are not a list fail with a clear message", async () => {
+  const result = await run(ir([
+    { id: "a", type: "echo", params: { value: "not a list" } },
+    { id: "fan", type: "echo", batch: { items: "${a.output}" } },
+  ]));
+  assert.equal(result.status, "failed");
+  assert.match(result.error!.message, /batch.items must resolve to a list, got string "not a list"/);
+});
+
+Deno.test("resolveInputs applies defaults, stdin inputs, and reports missing or mistyped inputs", () => {
+  const workflow = ir([{ id: "a", type: "echo" }], {
+    inputs: {
+      name: { type: "string", description: "who" },
+      n: { type: "number", default: 2 },
+      text: { type: "string", stdin: true },
+      opt: { type: "string", required: false },
+    },
+  });
+  assert.deepEqual(resolveInputs(workflow, { name: "x" }, { stdin: "piped" }), { name: "x", n: 2, text: "piped" });
+  const error = (() => {
+    try {
+      resolveInputs(workflow, { n: "two" });
+    } catch (e) {
+      return e as ValidationError;
+    }
+  })();
+  assert.ok(error instanceof ValidationError);
+  assert.deepEqual(error.problems.map((p) => p.message), [
+    "missing required input 'name' (who): pass name=VALUE",
+    "input 'n' must be number, got \"two\"",
+    "missing required input 'text': pass text=VALUE or pipe it on stdin",
+  ]);
+});
+
+Deno.test("stdin use is detected from templates and stdin inputs", () => {
+  const uses = compileWorkflow(ir([{ id: "a", type: "echo", params: { value: "${stdin}" } }]), { registry });
+  const not = compileWorkflow(ir([{ id: "a", type: "echo", params: { value: "x" } }]), { registry });
+  assert.equal(uses.usesStdin, true);
+  assert.equal(not.usesStdin, false);
+});
+
+Deno.test("an interrupted run ends as interrupted, naming the running node", async () => {
+  const compiled = compileWorkflow(ir([{ id: "wait", type: "echo", params: { delay_ms: 5000 } }]), { registry });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  const started = performance.now();
+  const result = await runWorkflow(compiled, { signal: controller.signal });
+  assert.equal(result.status, "interrupted");
+  assert.equal(result.error?.node_id, "wait");
+  assert.ok(performance.now() - started < 2000);
+});
