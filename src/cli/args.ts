@@ -4,22 +4,9 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "./usage_error.ts";
 
-/** A usage error: wrong flags or arguments (exit code 2). */
-export class UsageError extends Error {
-  /** Command whose help to point at. */
-  readonly command: string;
-
-  /**
-   * @param message one line
-   * @param command command name for the help hint
-   */
-  constructor(message: string, command = "") {
-    super(message);
-    this.name = "UsageError";
-    this.command = command;
-  }
-}
+export { UsageError };
 
 /** Option definitions as parseArgs takes them. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;

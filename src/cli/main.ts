@@ -5,7 +5,7 @@
  * @module
  */
 import { VERSION } from "../version.ts";
-import { UsageError } from "./args.ts";
+import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
 import { printError, writeStdout } from "./terminal.ts";
 
@@ -17,17 +17,17 @@ export async function main(argv: string[], env: Record<string, string | undefine
   try {
     const [first, ...rest] = argv;
     if (first === "--version" || first === "-V") {
-      await writeStdout(`pflow ${VERSION}\n`);
+      writeStdout(`pflow ${VERSION}\n`);
       return 0;
     }
     if (first === undefined || first === "--help" || first === "-h") {
-      await writeStdout(`${HELP[""]}\n`);
+      writeStdout(`${HELP[""]}\n`);
       return first === undefined ? 2 : 0;
     }
     if (first === "help") {
       const topic = rest[0] ?? "";
       if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
-      await writeStdout(`${HELP[topic]}\n`);
+      writeStdout(`${HELP[topic]}\n`);
       return 0;
     }
     if (first === "workflow") return await (await import("./workflow_command.ts")).workflowCommand(rest, { env });

@@ -14,7 +14,7 @@ export async function registryCommand(argv: string[], _env: CommandEnv): Promise
   const parsed = parseCommand(argv, { command: "registry", flags: {} });
   const [action, ...args] = parsed.positionals;
   if (parsed.values.help || action === undefined) {
-    await writeStdout(`${HELP.registry}\n`);
+    writeStdout(`${HELP.registry}\n`);
     return action === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;
   }
   const json = parsed.values.json === true || parsed.values["output-format"] === "json";
@@ -23,10 +23,10 @@ export async function registryCommand(argv: string[], _env: CommandEnv): Promise
     if (args.length > 0) throw new UsageError("usage: pflow registry list [--json]", "registry");
     const specs = registry.specs();
     if (json) {
-      await writeStdout(`${JSON.stringify(specs, null, 2)}\n`);
+      writeStdout(`${JSON.stringify(specs, null, 2)}\n`);
     } else {
       const width = Math.max(...specs.map((s) => s.type.length));
-      await writeStdout(`${specs.map((s) => `${s.type.padEnd(width)}  ${s.description}`).join("\n")}\n`);
+      writeStdout(`${specs.map((s) => `${s.type.padEnd(width)}  ${s.description}`).join("\n")}\n`);
     }
     return EXIT.ok;
   }
@@ -35,7 +35,7 @@ export async function registryCommand(argv: string[], _env: CommandEnv): Promise
     const spec = registry.get(args[0])?.spec;
     if (spec === undefined) throw new UsageError(registry.unknownTypeMessage(args[0]), "registry");
     if (json) {
-      await writeStdout(`${JSON.stringify(spec, null, 2)}\n`);
+      writeStdout(`${JSON.stringify(spec, null, 2)}\n`);
       return EXIT.ok;
     }
     const lines = [`${spec.type}: ${spec.description}`, "", "params:"];
@@ -46,7 +46,7 @@ export async function registryCommand(argv: string[], _env: CommandEnv): Promise
     lines.push("", "outputs:");
     for (const [name, o] of Object.entries(spec.outputs)) lines.push(`  ${name} (${o.type}): ${o.description}`);
     lines.push("", `actions: default${(spec.actions ?? []).map((a) => `, ${a}`).join("")}`);
-    await writeStdout(`${lines.join("\n")}\n`);
+    writeStdout(`${lines.join("\n")}\n`);
     return EXIT.ok;
   }
   throw new UsageError(`unknown registry command '${action}': use list or describe`, "registry");

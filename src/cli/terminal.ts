@@ -3,18 +3,34 @@
  * only on a TTY and never with NO_COLOR.
  * @module
  */
+import { writeSync } from "node:fs";
 
-/** Writes to stdout and resolves once the data is handed to the OS. */
-export function writeStdout(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (text === "") return resolve();
-    process.stdout.write(text, () => resolve());
-  });
+/**
+ * Writes to stdout synchronously, so everything is out before the process
+ * exits (and without the start-up cost of the stream machinery).
+ */
+export function writeStdout(text: string): void {
+  writeAll(1, text);
 }
 
 /** Writes one line to stderr. */
 export function printError(line: string): void {
-  process.stderr.write(`${line}\n`);
+  writeAll(2, `${line}\n`);
+}
+
+function writeAll(fd: number, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") continue; // a non-blocking pipe is full: retry
+      if (code === "EPIPE") return; // the reader went away (e.g. `| head`)
+      throw error;
+    }
+  }
 }
 
 /** ANSI styling that is a no-op when colour is off. */

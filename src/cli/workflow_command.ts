@@ -22,7 +22,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
   });
   const [action, ...args] = parsed.positionals;
   if (parsed.values.help || action === undefined) {
-    await writeStdout(`${HELP.workflow}\n`);
+    writeStdout(`${HELP.workflow}\n`);
     return action === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;
   }
   const json = parsed.values.json === true || parsed.values["output-format"] === "json";
@@ -47,7 +47,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       const description = (parsed.values.description as string | undefined) ?? loaded.ir.description;
       const ir = { ...loaded.ir, name, ...(description !== undefined ? { description } : {}) };
       const path = await saveWorkflow(home, ir, { name, force: parsed.values.force === true });
-      if (json) await writeStdout(`${JSON.stringify({ name, path })}\n`);
+      if (json) writeStdout(`${JSON.stringify({ name, path })}\n`);
       else printError(`Saved workflow '${name}' to ${path}`);
       return EXIT.ok;
     }
@@ -55,13 +55,13 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       expectArgs(0, "list [--json]");
       const entries = await listSaved(home);
       if (json) {
-        await writeStdout(`${JSON.stringify(entries, null, 2)}\n`);
+        writeStdout(`${JSON.stringify(entries, null, 2)}\n`);
       } else if (entries.length === 0) {
         printError("No saved workflows. Save one with: pflow workflow save FILE.json --name NAME");
       } else {
         const width = Math.max(...entries.map((e) => e.name.length));
         const lines = entries.map((e) => `${e.name.padEnd(width)}  ${e.error ? `(unreadable: ${e.error})` : e.description}`.trimEnd());
-        await writeStdout(`${lines.join("\n")}\n`);
+        writeStdout(`${lines.join("\n")}\n`);
       }
       return EXIT.ok;
     }
@@ -71,7 +71,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       if (!await savedExists(home, args[0])) throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
       const { ir, file } = await loadSaved(home, args[0]);
       if (json) {
-        await writeStdout(`${JSON.stringify(ir, null, 2)}\n`);
+        writeStdout(`${JSON.stringify(ir, null, 2)}\n`);
         return EXIT.ok;
       }
       const lines = [`${ir.name ?? args[0]}${ir.description ? `: ${ir.description}` : ""}`, `file: ${file}`];
@@ -90,7 +90,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       }
       lines.push("nodes:");
       for (const n of ir.nodes) lines.push(`  ${n.id} (${n.type})${n.purpose ? `: ${n.purpose}` : ""}`);
-      await writeStdout(`${lines.join("\n")}\n`);
+      writeStdout(`${lines.join("\n")}\n`);
       return EXIT.ok;
     }
     case "delete": {

@@ -148,7 +148,7 @@ function describeSchemaError(keyword: string, text: string, location: string): s
 }
 
 /** Adds line:column to problems that have a pointer, using the source text. */
-async function addLines(problems: Problem[], text: string): Promise<void> {
+export async function addLines(problems: Problem[], text: string): Promise<void> {
   const { parseTree, findNodeAtLocation } = await import("jsonc-parser");
   const tree = parseTree(text);
   if (tree === undefined) return;

@@ -21,6 +21,8 @@ export interface ValidateOptions {
   env?: Record<string, string | undefined>;
   /** Extra context node checks may use (e.g. LLM settings). */
   settings?: unknown;
+  /** Run node checks that depend on this machine, like API keys (default true). */
+  checkEnvironment?: boolean;
 }
 
 /** Context handed to a node class's optional static `validate`. */
@@ -95,7 +97,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       }
     }
     for (const [name, value] of Object.entries(params)) refs.check(value, `${at}/params/${name}`, vars, problems);
-    if (cls.validate) {
+    if (cls.validate && options.checkEnvironment !== false) {
       for (const message of cls.validate(params, checkContext)) add(`${at}/params`, message);
     }
   });

@@ -1,0 +1,103 @@
+/**
+ * Shared pieces of the benchmarks: workflows of N trivial nodes, raw engine
+ * chains, the binaries to compare, and side-by-side process timing.
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Flow, Node, type Shared } from "../src/engine/mod.ts";
+import type { NodeSpec } from "../src/nodes/spec.ts";
+import type { WorkflowIR } from "../src/workflow/ir.ts";
+
+/** Repository root. */
+export const ROOT = resolve(import.meta.dirname!, "..");
+/** The pflow binary (built by `deno task compile`). */
+export const PFLOW_BIN = resolve(ROOT, "dist/pflow");
+/** A Bun hello-world binary, the start-up baseline. */
+export const HELLO_BIN = resolve(ROOT, "dist/bench-hello");
+
+/** A trivial node: increments a counter. */
+export class Tick extends Node {
+  /** Spec so it can be registered and compiled. */
+  static readonly spec: NodeSpec = {
+    type: "tick",
+    description: "increments shared.n",
+    params: { by: { type: "number", description: "step", default: 1 } },
+    outputs: { n: { type: "number", description: "counter" } },
+  };
+  /** Adds one to the root counter. */
+  override post(shared: Shared) {
+    shared.n = ((shared.n as number) ?? 0) + 1;
+    return undefined;
+  }
+}
+
+/** A raw engine chain of `n` Tick nodes (no compiler, no wrappers). */
+export function rawChain(n: number): Flow {
+  const first = new Tick();
+  let last: Node = first;
+  for (let i = 1; i < n; i++) last = last.next(new Tick());
+  return new Flow(first);
+}
+
+/** IR of `n` echo nodes, each templating the previous one's output. */
+export function echoChainIR(n: number, options: { templates?: boolean; type?: string } = {}): WorkflowIR {
+  const type = options.type ?? "echo";
+  const nodes = Array.from({ length: n }, (_, i) => ({
+    id: `n${i}`,
+    type,
+    params: type === "echo" ? { value: options.templates && i > 0 ? `\${n${i - 1}.output}` : i } : {},
+  }));
+  const edges = nodes.slice(1).map((node, i) => ({ from: nodes[i].id, to: node.id }));
+  return { ir_version: "0.1.0", name: `chain-${n}`, nodes, edges };
+}
+
+/** Builds the hello-world baseline binary once. */
+export function ensureHelloBinary(): string {
+  if (existsSync(HELLO_BIN)) return HELLO_BIN;
+  mkdirSync(resolve(ROOT, "dist"), { recursive: true });
+  const source = resolve(ROOT, "dist/bench-hello.ts");
+  writeFileSync(source, 'console.log("hello");\n');
+  const built = spawnSync("npx", ["-y", "bun@1.4.5", "build", "--compile", source, "--outfile", HELLO_BIN], {
+    stdio: "inherit",
+  });
+  if (built.status !== 0) throw new Error("could not build the hello-world baseline binary");
+  return HELLO_BIN;
+}
+
+/** Writes the one-node echo workflow used for start-up timing. */
+export function echoWorkflowFile(): string {
+  const path = resolve(ROOT, "dist/bench-echo.json");
+  writeFileSync(path, JSON.stringify(echoChainIR(1)));
+  return path;
+}
+
+/** Wall time of one process run, in ms. */
+export function timeProcess(command: string, args: string[]): number {
+  const started = performance.now();
+  const result = spawnSync(command, args, { stdio: ["ignore", "ignore", "ignore"] });
+  const elapsed = performance.now() - started;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${result.status}`);
+  return elapsed;
+}
+
+/**
+ * Runs the commands round-robin (so machine noise hits all alike) and
+ * returns each one's median wall time in ms.
+ */
+export function interleavedMedians(commands: Record<string, [string, string[]]>, rounds: number): Record<string, number> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (const [name, [cmd, args]] of Object.entries(commands)) timeProcess(cmd, args) && samples[name]; // warm caches
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, [cmd, args]] of Object.entries(commands)) samples[name].push(timeProcess(cmd, args));
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+/** Median of a list. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

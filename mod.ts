@@ -1,0 +1,18 @@
+/**
+ * pflow as a library: the engine, node base classes and built-in nodes, the
+ * workflow compiler and runner, and their types.
+ *
+ * ```ts
+ * import { BUILTIN_NODES, compileWorkflow, NodeRegistry, parseWorkflow, runWorkflow } from "./mod.ts";
+ * const ir = await parseWorkflow(text);
+ * const registry = new NodeRegistry(BUILTIN_NODES);
+ * const result = await runWorkflow(compileWorkflow(ir, { registry }), { inputs: { name: "Ada" } });
+ * ```
+ * @module
+ */
+export * from "./src/engine/mod.ts";
+export * from "./src/nodes/mod.ts";
+export * from "./src/workflow/mod.ts";
+export type { LlmRequest, LlmResponse, LlmSettings, LlmUsage, ProviderSettings } from "./src/llm/types.ts";
+export { callLlm, checkModelConfig, LlmAbortError, LlmCallError, LlmConfigError, parseModelId, resolveModel } from "./src/llm/mod.ts";
+export { VERSION } from "./src/version.ts";
