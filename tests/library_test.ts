@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import {
+  BUILTIN_NODES,
+  compileWorkflow,
+  layersOf,
+  Node,
+  NodeRegistry,
+  parseWorkflow,
+  runWorkflow,
+  unwrapNode,
+  validateWorkflow,
+} from "../mod.ts";
+
+class Shout extends Node {
+  static spec = {
+    type: "shout",
+    description: "Upper-cases text",
+    params: { text: { type: "string", required: true, description: "Input" } },
+    outputs: { text: { type: "string", description: "Upper-cased" } },
+  } as const;
+  calls = 0;
+  override exec() {
+    this.calls++;
+    return String(this.params.text).toUpperCase();
+  }
+  override post(shared: Record<string, unknown>, _p: unknown, text: unknown) {
+    shared.text = text;
+    return undefined;
+  }
+}
+
+Deno.test("a user's node class plugs into the registry, validation, compiler and runner through mod.ts", async () => {
+  const registry = new NodeRegistry([...BUILTIN_NODES, Shout]);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    inputs: { name: { type: "string" } },
+    nodes: [{ id: "s", type: "shout", params: { text: "hi ${name}" } }],
+    outputs: { loud: { source: "${s.text}" } },
+  }));
+  assert.deepEqual(validateWorkflow(ir, { registry }), []);
+  const compiled = compileWorkflow(ir, { registry });
+  const result = await runWorkflow(compiled, { inputs: { name: "Ada" } });
+  assert.equal(result.status, "success");
+  assert.deepEqual(result.outputs, { loud: "HI ADA" });
+  const wired = compiled.nodes.get("s")!.node;
+  assert.ok(wired instanceof Shout);
+  assert.equal((wired as Shout).calls, 1, "custom fields read through the wrappers");
+  assert.deepEqual(layersOf(wired), ["namespaced", "template"]);
+  assert.equal((unwrapNode(wired) as Shout).calls, 1);
+});
+
+Deno.test("validation rejects a param the user's node does not declare", async () => {
+  const registry = new NodeRegistry([...BUILTIN_NODES, Shout]);
+  const ir = await parseWorkflow(
+    JSON.stringify({ ir_version: "0.1.0", nodes: [{ id: "s", type: "shout", params: { txt: "x" } }] }),
+  );
+  const messages = validateWorkflow(ir, { registry }).map((p) => p.message);
+  assert.deepEqual(messages, [
+    "'shout' does not accept param 'txt' (did you mean 'text'?); accepted: text",
+    "'shout' requires param 'text' (Input)",
+  ]);
+});
