@@ -9,7 +9,6 @@ import { constants as fsConstants, type Stats } from "node:fs";
 import {
   access,
   appendFile,
-  chmod,
   copyFile,
   lstat,
   mkdir,
@@ -18,11 +17,10 @@ import {
   rename,
   stat,
   unlink,
-  writeFile,
 } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
-import process from "node:process";
+import { dirname, resolve } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
 import { NodeError, type NodeSpec, readParams } from "./spec.ts";
 
 /** Encodings the file nodes read and write. */
@@ -291,29 +289,14 @@ export class WriteFileNode extends Node {
   }
 }
 
-/** Writes `data` to a temp file next to `path`, then renames it over `path`. */
-async function writeAtomic(
-  path: string,
-  data: Buffer,
-  mode?: number,
-): Promise<void> {
-  const random = Math.random().toString(36).slice(2, 10);
-  const temp = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${random}.tmp`,
-  );
+/** Writes `data` atomically, reporting errors against the real target. */
+async function writeAtomic(path: string, data: Buffer, mode?: number): Promise<void> {
   try {
-    await writeFile(temp, data, { flag: "wx" });
-    if (mode !== undefined) await chmod(temp, mode & 0o7777);
-    await rename(temp, path);
+    await writeFileAtomic(path, data, { mode, mkdir: false });
   } catch (error) {
-    await unlink(temp).catch(() => {});
     const code = (error as NodeJS.ErrnoException).code;
-    // Errors about the temp file are reported against the real target.
-    throw fileError(
-      error,
-      code === "EACCES" || code === "EPERM" ? dirname(path) : path,
-    );
+    // Errors about the temp file are reported against the directory.
+    throw fileError(error, code === "EACCES" || code === "EPERM" ? dirname(path) : path);
   }
 }
 
