@@ -5,12 +5,18 @@
 import { stat } from "node:fs/promises";
 import type { BaseNode, FlowObserver } from "../engine/mod.ts";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
-import { compileWorkflow, type CompiledWorkflow } from "../workflow/compiler.ts";
-import { formatProblem, type Problem, ValidationError } from "../workflow/errors.ts";
+import { type CompiledWorkflow, compileWorkflow } from "../workflow/compiler.ts";
+import { type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { resolveInputs, runWorkflow, type WorkflowResult } from "../workflow/run.ts";
-import { lookup, parseTemplate } from "../workflow/template.ts";
+import {
+  lookup,
+  parseTemplate,
+  type TemplateRef,
+  templateRefs,
+  UnresolvedTemplateError,
+} from "../workflow/template.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
 import { parseCommand, parseParams, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -54,7 +60,7 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
     const outputKey = parsed.values["output-key"] as string | undefined;
     if (outputKey !== undefined) checkOutputKey(outputKey, loaded);
     const compiled = compileWorkflow(loaded.ir, { registry });
-    const stdin = compiled.usesStdin ? await readPipedStdin() : undefined;
+    const stdin = needsStdin(compiled, params) ? await readPipedStdin() : undefined;
     let inputs: Record<string, unknown>;
     try {
       inputs = resolveInputs(loaded.ir, params, { stdin });
@@ -143,18 +149,34 @@ async function locatedError(problems: Problem[], loaded: LoadedWorkflow): Promis
 }
 
 function checkOutputKey(key: string, loaded: LoadedWorkflow): void {
+  outputKeyRef(key);
   const declared = Object.keys(loaded.ir.outputs ?? {});
   if (declared.length === 0 || declared.includes(key) || key.includes(".")) return;
-  throw new UsageError(`--output-key '${key}' is not an output of this workflow; outputs: ${declared.join(", ")}`, "run");
+  throw new UsageError(
+    `--output-key '${key}' is not an output of this workflow; outputs: ${declared.join(", ")}`,
+    "run",
+  );
+}
+
+/** The store reference an `--output-key` names; a usage error when it is not a path. */
+function outputKeyRef(key: string): TemplateRef {
+  let parts: ReturnType<typeof parseTemplate>;
+  try {
+    parts = parseTemplate(`\${${key}}`);
+  } catch {
+    parts = [];
+  }
+  if (parts.length !== 1 || typeof parts[0] === "string") {
+    throw new UsageError(`--output-key '${key}' is not an output name or a store path like node.key`, "run");
+  }
+  return parts[0];
 }
 
 /** Text-mode stdout: one output raw, several as a JSON object. */
 function formatOutputs(result: WorkflowResult, outputKey: string | undefined): string {
   let value: unknown;
   if (outputKey !== undefined) {
-    value = Object.hasOwn(result.outputs, outputKey)
-      ? result.outputs[outputKey]
-      : lookup(parseTemplate(`\${${outputKey}}`)[0] as never, { root: result.shared });
+    value = Object.hasOwn(result.outputs, outputKey) ? result.outputs[outputKey] : lookupOutputKey(outputKey, result);
   } else {
     const entries = Object.entries(result.outputs);
     if (entries.length === 0) return "";
@@ -164,11 +186,42 @@ function formatOutputs(result: WorkflowResult, outputKey: string | undefined): s
   return text.endsWith("\n") || text === "" ? text : `${text}\n`;
 }
 
+/** Resolves an `--output-key` store path after the run; a miss is a usage error (exit 2), not a failed run. */
+function lookupOutputKey(key: string, result: WorkflowResult): unknown {
+  try {
+    return lookup(outputKeyRef(key), { root: result.shared });
+  } catch (error) {
+    if (!(error instanceof UnresolvedTemplateError)) throw error;
+    const outputs = Object.keys(result.outputs);
+    const hint = outputs.length > 0 ? `; outputs: ${outputs.join(", ")}` : "";
+    throw new UsageError(`--output-key '${key}': ${error.message}${hint}`, "run");
+  }
+}
+
+/**
+ * Whether to read piped stdin: a template names `\${stdin}`, or an input
+ * marked `"stdin": true` was not given as a param. (Reading waits for EOF,
+ * so an open pipe must not be read when nothing would use it.)
+ */
+function needsStdin(compiled: CompiledWorkflow, params: Record<string, unknown>): boolean {
+  if (!compiled.usesStdin) return false;
+  const inputs = Object.entries(compiled.ir.inputs ?? {});
+  if (inputs.some(([name, input]) => input.stdin && params[name] === undefined)) return true;
+  const values = [
+    ...compiled.ir.nodes.map((n) => [n.params ?? {}, n.batch?.items]),
+    ...Object.values(compiled.ir.outputs ?? {}).map((o) => o.source),
+  ];
+  for (const { ref } of templateRefs(values)) if (ref.segments[0] === "stdin") return true;
+  return false;
+}
+
 /** Reads piped stdin (not a terminal); undefined when nothing was piped. */
 async function readPipedStdin(): Promise<string | undefined> {
   if (process.stdin.isTTY) return undefined;
   const chunks: Uint8Array[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+  for await (const chunk of process.stdin) {
+    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+  }
   const text = new TextDecoder().decode(concat(chunks));
   return text === "" ? undefined : text;
 }
