@@ -1,0 +1,1007 @@
+/**
+ * End-to-end tests of the compiled `dist/pflow` binary: commands, params,
+ * text and JSON output, exit codes, stdin, saved workflows, the registry,
+ * signals and colour. Every run gets its own PFLOW_HOME.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ANSI = "\x1b[";
+
+/** A temp dir used as PFLOW_HOME and as the place for workflow files; removed afterwards. */
+async function withHome(fn: (dir: string, env: Record<string, string>) => Promise<void> | void): Promise<void> {
+  const dir = tempDir("pflow-cli-test-");
+  try {
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    await fn(dir.path, { PFLOW_HOME: home });
+  } finally {
+    dir.cleanup();
+  }
+}
+
+/** Parses stdout as exactly one JSON document (fails on anything else). */
+function oneJson(result: CliResult): Record<string, unknown> {
+  const text = result.stdout.trim();
+  assert.ok(text.startsWith("{") && text.endsWith("}"), `stdout is not one JSON object:\n${result.stdout}`);
+  assert.equal(text.split("\n").length, 1, `stdout has more than one line:\n${result.stdout}`);
+  return JSON.parse(text);
+}
+
+function explain(result: CliResult): string {
+  return `exit ${result.code} (signal ${result.signal})\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+function assertExit(result: CliResult, code: number): void {
+  assert.equal(result.code, code, explain(result));
+}
+
+/** echo nodes a..e returning typed inputs n, flag, list, obj, text as declared outputs. */
+const TYPED = workflow(
+  [
+    { id: "a", type: "echo", params: { value: "${n}" } },
+    { id: "b", type: "echo", params: { value: "${flag}" } },
+    { id: "c", type: "echo", params: { value: "${list}" } },
+    { id: "d", type: "echo", params: { value: "${obj}" } },
+    { id: "e", type: "echo", params: { value: "${text}" } },
+  ],
+  {
+    name: "typed",
+    inputs: {
+      n: { type: "number" },
+      flag: { type: "boolean" },
+      list: { type: "array" },
+      obj: { type: "object" },
+      text: { type: "string", required: false, default: "none" },
+    },
+    edges: [{ from: "a", to: "b" }, { from: "b", to: "c" }, { from: "c", to: "d" }, { from: "d", to: "e" }],
+    outputs: {
+      n: { source: "${a.output}" },
+      flag: { source: "${b.output}" },
+      list: { source: "${c.output}" },
+      obj: { source: "${d.output}" },
+      text: { source: "${e.output}" },
+    },
+  },
+);
+const TYPED_ARGS = ["n=3", "flag=true", "list=[1,2]", 'obj={"a":1}', "text=hi"];
+
+/** A first node that succeeds, then a shell node `boom` that exits 3. */
+const FAILING = workflow(
+  [
+    { id: "ok", type: "echo", params: { value: "fine" } },
+    { id: "boom", type: "shell", params: { command: "echo oops >&2; exit 3" } },
+  ],
+  { edges: [{ from: "ok", to: "boom" }] },
+);
+
+// ---------------------------------------------------------------- basics
+
+Deno.test("--version prints the version of deno.json", async () => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+  await withHome(async (_dir, env) => {
+    for (const flag of ["--version", "-V"]) {
+      const result = await runPflow([flag], { env });
+      assertExit(result, 0);
+      assert.equal(result.stdout, `pflow ${version}\n`);
+    }
+  });
+});
+
+Deno.test("--help of every command exits 0 and shows its usage", async () => {
+  await withHome(async (_dir, env) => {
+    const cases: [string[], string][] = [
+      [["--help"], "pflow run FILE.json|NAME"],
+      [["-h"], "pflow workflow save|list|show|delete"],
+      [["help"], "Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted"],
+      [["run", "--help"], "Usage:\n  pflow run FILE.json|NAME [key=value ...] [flags]"],
+      [["help", "run"], "-o, --output-key KEY"],
+      [["workflow", "--help"], "pflow workflow save FILE.json --name NAME"],
+      [["registry", "--help"], "pflow registry describe TYPE [--json]"],
+    ];
+    for (const [args, expected] of cases) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 0);
+      assert.ok(result.stdout.includes(expected), `pflow ${args.join(" ")}: ${explain(result)}`);
+      assert.equal(result.stderr, "");
+    }
+  });
+});
+
+Deno.test("no arguments prints the usage and exits 2", async () => {
+  await withHome(async (_dir, env) => {
+    const result = await runPflow([], { env });
+    assertExit(result, 2);
+    assert.match(result.stdout, /Usage:/);
+  });
+});
+
+Deno.test("an unknown command exits 2 and names it", async () => {
+  await withHome(async (_dir, env) => {
+    const result = await runPflow(["frobnicate"], { env });
+    assertExit(result, 2);
+    assert.match(result.stderr, /error: unknown command 'frobnicate'; commands: run, workflow, registry, help/);
+    assert.equal(result.stdout, "");
+    const help = await runPflow(["help", "frobnicate"], { env });
+    assertExit(help, 2);
+    assert.match(help.stderr, /no help for 'frobnicate'/);
+  });
+});
+
+Deno.test("unknown flags and bad flag values exit 2", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "wf.json", workflow([{ id: "a", type: "echo", params: { value: "x" } }]));
+    const unknown = await runPflow(["run", file, "--bogus"], { env });
+    assertExit(unknown, 2);
+    assert.match(unknown.stderr, /unknown flag '--bogus'/);
+    assert.match(unknown.stderr, /Run 'pflow run --help' for usage\./);
+    const format = await runPflow(["run", file, "--output-format", "yaml"], { env });
+    assertExit(format, 2);
+    assert.match(format.stderr, /--output-format must be 'text' or 'json', got 'yaml'/);
+    const missing = await runPflow(["run"], { env });
+    assertExit(missing, 2);
+    assert.match(missing.stderr, /missing workflow/);
+  });
+});
+
+// ---------------------------------------------------------------- running
+
+Deno.test("examples/hello.json prints its report and writes the file", async () => {
+  await withHome(async (dir, env) => {
+    const result = await runPflow(["run", "examples/hello.json", "name=Ada", `out_dir=${dir}`], { env });
+    assertExit(result, 0);
+    const expected = "# Greeting\n\nHello, Ada! Welcome to pflow.\nWords: 5\n";
+    assert.equal(result.stdout, expected);
+    assert.equal(readFileSync(join(dir, "report.md"), "utf8"), expected);
+  });
+});
+
+Deno.test("shorthand: pflow FILE.json k=v runs the file", async () => {
+  await withHome(async (dir, env) => {
+    const result = await runPflow(["examples/hello.json", "name=Bo", `out_dir=${dir}`], { env });
+    assertExit(result, 0);
+    assert.match(result.stdout, /Hello, Bo! Welcome to pflow\./);
+    assert.ok(existsSync(join(dir, "report.md")));
+  });
+});
+
+Deno.test("flags may come before or after the workflow and its params", async () => {
+  await withHome(async (dir, env) => {
+    const before = await runPflow(["run", "--output-format", "json", "examples/hello.json", `out_dir=${dir}`], { env });
+    const after = await runPflow(["run", "examples/hello.json", `out_dir=${dir}`, "--output-format", "json"], { env });
+    const middle = await runPflow(["run", "examples/hello.json", "--output-format=json", `out_dir=${dir}`], { env });
+    for (const result of [before, after, middle]) {
+      assertExit(result, 0);
+      const doc = oneJson(result);
+      assert.equal(doc.subtype, "success");
+      assert.deepEqual(doc.result, { report: "# Greeting\n\nHello, world! Welcome to pflow.\nWords: 5\n" });
+    }
+  });
+});
+
+Deno.test("params are typed: numbers, booleans, JSON arrays and objects, text", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const result = await runPflow(["run", file, ...TYPED_ARGS, "--output-format", "json"], { env });
+    assertExit(result, 0);
+    const doc = oneJson(result);
+    assert.deepEqual(doc.result, { n: 3, flag: true, list: [1, 2], obj: { a: 1 }, text: "hi" });
+    // Text mode: several outputs print as one JSON object.
+    const text = await runPflow(["run", file, ...TYPED_ARGS], { env });
+    assertExit(text, 0);
+    assert.deepEqual(JSON.parse(text.stdout), { n: 3, flag: true, list: [1, 2], obj: { a: 1 }, text: "hi" });
+    // A default applies when the param is absent; numbers stay numbers inside text.
+    const defaults = await runPflow(["run", file, "n=-2.5", "flag=false", "list=[]", "obj={}", "--json"], { env });
+    assertExit(defaults, 0);
+    assert.deepEqual(oneJson(defaults).result, { n: -2.5, flag: false, list: [], obj: {}, text: "none" });
+  });
+});
+
+Deno.test("a param that starts like JSON but does not parse exits 2", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const result = await runPflow(["run", file, "x={bad"], { env });
+    assertExit(result, 2);
+    assert.match(result.stderr, /param 'x': value starts like JSON but does not parse/);
+    assert.equal(result.stdout, "");
+  });
+});
+
+Deno.test("a param without '=' exits 2", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const result = await runPflow(["run", file, "n=1", "oops"], { env });
+    assertExit(result, 2);
+    assert.match(result.stderr, /unexpected argument 'oops': workflow params are written key=value/);
+    const badName = await runPflow(["run", file, "1n=1"], { env });
+    assertExit(badName, 2);
+    assert.match(badName.stderr, /invalid param name '1n'/);
+  });
+});
+
+// ---------------------------------------------------------------- JSON mode
+
+Deno.test("JSON mode: success is one result document", async () => {
+  await withHome(async (dir, env) => {
+    const result = await runPflow([
+      "run",
+      "examples/hello.json",
+      "name=Ada",
+      `out_dir=${dir}`,
+      "--output-format",
+      "json",
+    ], { env });
+    assertExit(result, 0);
+    const doc = oneJson(result);
+    assert.equal(doc.type, "result");
+    assert.equal(doc.subtype, "success");
+    assert.equal(doc.is_error, false);
+    assert.deepEqual(doc.result, { report: "# Greeting\n\nHello, Ada! Welcome to pflow.\nWords: 5\n" });
+    assert.equal(doc.error, null);
+    assert.match(doc.execution_id as string, UUID);
+    assert.equal(doc.workflow_name, "hello");
+    assert.equal(typeof doc.duration_ms, "number");
+    assert.ok((doc.duration_ms as number) >= 0);
+    // --json is the same as --output-format json for run too.
+    const short = await runPflow(["run", "examples/hello.json", `out_dir=${dir}`, "--json"], { env });
+    assertExit(short, 0);
+    assert.equal(oneJson(short).subtype, "success");
+    assert.notEqual(oneJson(short).execution_id, doc.execution_id);
+  });
+});
+
+Deno.test("JSON mode: workflow_name falls back to the file name", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "unnamed-flow.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));
+    const doc = oneJson(await runPflow(["run", file, "--json"], { env }));
+    assert.equal(doc.workflow_name, "unnamed-flow");
+  });
+});
+
+Deno.test("JSON mode: a failing shell node exits 1 with the node and the cause", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "fail.json", FAILING);
+    const result = await runPflow(["run", file, "--output-format", "json"], { env });
+    assertExit(result, 1);
+    const doc = oneJson(result);
+    assert.equal(doc.type, "result");
+    assert.equal(doc.subtype, "error_during_execution");
+    assert.equal(doc.is_error, true);
+    const error = doc.error as Record<string, unknown>;
+    assert.equal(error.node_id, "boom");
+    assert.match(error.message as string, /exited with code 3/);
+    assert.match(error.message as string, /oops/);
+    assert.match(doc.execution_id as string, UUID);
+    assert.equal(typeof doc.duration_ms, "number");
+    // The shell's own stdout/stderr never leak onto pflow's stdout.
+    assert.ok(!result.stdout.includes("fine\n"));
+  });
+});
+
+Deno.test("JSON mode: an echo node with fail: true exits 1 naming the node", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "efail.json",
+      workflow([{ id: "bad", type: "echo", params: { value: "x", fail: true } }]),
+    );
+    const result = await runPflow(["run", file, "--json"], { env });
+    assertExit(result, 1);
+    const doc = oneJson(result);
+    assert.equal(doc.subtype, "error_during_execution");
+    assert.equal(doc.is_error, true);
+    assert.equal((doc.error as Record<string, unknown>).node_id, "bad");
+    assert.match((doc.error as Record<string, unknown>).message as string, /error/);
+  });
+});
+
+Deno.test("JSON mode: a validation error exits 2 with one document listing the problems", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "invalid.json",
+      workflow([{ id: "a", type: "shel", params: { command: "true" } }, {
+        id: "b",
+        type: "echo",
+        params: { valu: 1 },
+      }]),
+    );
+    const result = await runPflow(["run", file, "--output-format", "json"], { env });
+    assertExit(result, 2);
+    const doc = oneJson(result);
+    assert.equal(doc.type, "result");
+    assert.equal(doc.subtype, "error_validation");
+    assert.equal(doc.is_error, true);
+    assert.equal(doc.result, null);
+    assert.match(doc.execution_id as string, UUID);
+    const problems = (doc.error as { problems: { pointer: string; message: string; line: number }[] }).problems;
+    assert.deepEqual(problems.map((p) => p.pointer).sort(), ["/nodes/0/type", "/nodes/1/params/valu"]);
+    assert.ok(problems.every((p) => typeof p.line === "number"));
+    assert.match(problems.find((p) => p.pointer === "/nodes/0/type")!.message, /did you mean 'shell'/);
+    // Problems are repeated on stderr for people.
+    assert.match(result.stderr, /unknown node type 'shel'/);
+  });
+});
+
+Deno.test("JSON mode: usage errors inside run (bad params, missing file) are JSON documents too", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const badParam = await runPflow(["run", "--json", file, "x={bad"], { env });
+    assertExit(badParam, 2);
+    const doc = oneJson(badParam);
+    assert.equal(doc.subtype, "error_validation");
+    assert.equal(doc.is_error, true);
+    assert.match((doc.error as Record<string, unknown>).message as string, /param 'x'/);
+    const missing = await runPflow(["run", "--json", join(dir, "nope.json")], { env });
+    assertExit(missing, 2);
+    assert.match(
+      (oneJson(missing).error as Record<string, unknown>).message as string,
+      /nope\.json: cannot read workflow: file not found/,
+    );
+    const inputs = await runPflow(["run", "--json", file], { env });
+    assertExit(inputs, 2);
+    const problems = (oneJson(inputs).error as { problems: { pointer: string }[] }).problems;
+    assert.deepEqual(problems.map((p) => p.pointer), ["/inputs/n", "/inputs/flag", "/inputs/list", "/inputs/obj"]);
+  });
+});
+
+Deno.test("JSON mode: warnings go to stderr, stdout stays one document", async () => {
+  await withHome(async (dir, env) => {
+    // The output's path does not exist at run time: a warning, and the output is null.
+    const file = writeWorkflow(
+      dir,
+      "warn.json",
+      workflow([{ id: "a", type: "shell", params: { command: "echo '{\"x\":1}'" } }], {
+        outputs: { y: { source: "${a.stdout.y}" } },
+      }),
+    );
+    const result = await runPflow(["run", file, "--json"], { env });
+    assertExit(result, 0);
+    const doc = oneJson(result);
+    assert.deepEqual(doc.result, { y: null });
+    assert.match(result.stderr, /warning: output 'y'/);
+  });
+});
+
+// ---------------------------------------------------------------- text mode
+
+Deno.test("text mode: a failing node exits 1, names the node and cause, no stack trace", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "fail.json", FAILING);
+    const result = await runPflow(["run", file], { env });
+    assertExit(result, 1);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /error: node 'boom' failed: command exited with code 3: oops/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    // With --verbose the run still fails the same way (a stack trace may be added).
+    const verbose = await runPflow(["run", file, "--verbose"], { env });
+    assertExit(verbose, 1);
+    assert.match(verbose.stderr, /node 'boom' failed: command exited with code 3/);
+  });
+});
+
+Deno.test("text mode: a node that throws reports its message without a stack trace", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "rf.json",
+      workflow([{ id: "reader", type: "read-file", params: { path: join(dir, "missing.txt") } }]),
+    );
+    const result = await runPflow(["run", file], { env });
+    assertExit(result, 1);
+    assert.match(result.stderr, /error: node 'reader' failed: .*missing\.txt/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+});
+
+Deno.test("-o/--output-key prints only that output", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const text = await runPflow(["run", file, ...TYPED_ARGS, "-o", "text"], { env });
+    assertExit(text, 0);
+    assert.equal(text.stdout, "hi\n");
+    const list = await runPflow(["run", file, "--output-key", "list", ...TYPED_ARGS], { env });
+    assertExit(list, 0);
+    assert.deepEqual(JSON.parse(list.stdout), [1, 2]);
+    // A store path like node.key works too.
+    const path = await runPflow(["run", file, ...TYPED_ARGS, "-o", "d.output.a"], { env });
+    assertExit(path, 0);
+    assert.equal(path.stdout, "1\n");
+  });
+});
+
+Deno.test("-o with an unknown key exits 2", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const result = await runPflow(["run", file, ...TYPED_ARGS, "-o", "nope"], { env });
+    assertExit(result, 2);
+    assert.match(
+      result.stderr,
+      /--output-key 'nope' is not an output of this workflow; outputs: n, flag, list, obj, text/,
+    );
+    assert.equal(result.stdout, "");
+  });
+});
+
+Deno.test("-o with an unknown key or store path exits 2 when no outputs are declared", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "bare.json",
+      workflow([{ id: "a", type: "shell", params: { command: "echo hi" } }]),
+    );
+    for (const key of ["nope", "a.nope"]) {
+      const result = await runPflow(["run", file, "-o", key], { env });
+      assertExit(result, 2);
+      assert.match(result.stderr, new RegExp(`--output-key '${key.replace(".", "\\.")}'`));
+      assert.equal(result.stdout, "");
+    }
+    const syntax = await runPflow(["run", file, "-o", "a b"], { env });
+    assertExit(syntax, 2);
+    assert.match(syntax.stderr, /--output-key 'a b' is not an output name or a store path/);
+    // The fallback output's name and store paths resolve.
+    const stdout = await runPflow(["run", file, "-o", "stdout"], { env });
+    assertExit(stdout, 0);
+    assert.equal(stdout.stdout, "hi\n");
+    const exitCode = await runPflow(["run", file, "-o", "a.exit_code"], { env });
+    assertExit(exitCode, 0);
+    assert.equal(exitCode.stdout, "0\n");
+  });
+});
+
+Deno.test("without declared outputs the last node's first output is printed", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "bare.json",
+      workflow([
+        { id: "first", type: "shell", params: { command: "echo first" } },
+        { id: "last", type: "shell", params: { command: "echo last; echo noise >&2" } },
+      ], { edges: [{ from: "first", to: "last" }] }),
+    );
+    const text = await runPflow(["run", file], { env });
+    assertExit(text, 0);
+    assert.equal(text.stdout, "last\n");
+    const json = await runPflow(["run", file, "--json"], { env });
+    assertExit(json, 0);
+    assert.deepEqual(oneJson(json).result, { stdout: "last\n" });
+  });
+});
+
+Deno.test("an error edge to a handler node makes the run succeed", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "handled.json",
+      workflow([
+        { id: "boom", type: "shell", params: { command: "exit 3" } },
+        { id: "handler", type: "echo", params: { value: "handled ${boom.exit_code}" } },
+      ], { edges: [{ from: "boom", to: "handler", action: "error" }] }),
+    );
+    const result = await runPflow(["run", file], { env });
+    assertExit(result, 0);
+    assert.equal(result.stdout, "handled 3\n");
+  });
+});
+
+// ---------------------------------------------------------------- batch
+
+function batchWorkflow(batch: Record<string, unknown>, node: Record<string, unknown>, list: string) {
+  return workflow([
+    { id: "list", type: "shell", params: { command: `echo '${list}'` } },
+    { id: "fan", ...node, batch: { items: "${list.stdout}", ...batch } },
+  ], {
+    edges: [{ from: "list", to: "fan" }],
+    outputs: {
+      results: { source: "${fan.results}" },
+      count: { source: "${fan.count}" },
+      errors: { source: "${fan.errors}" },
+    },
+  });
+}
+
+Deno.test("batch: parallel fan-out keeps results in item order", async () => {
+  await withHome(async (dir, env) => {
+    // Later items finish first, so completion order differs from item order.
+    const file = writeWorkflow(
+      dir,
+      "batch.json",
+      batchWorkflow(
+        { parallel: true },
+        { type: "echo", params: { value: "v${item}", delay_ms: "${item}" } },
+        "[60,1,30,5]",
+      ),
+    );
+    const result = await runPflow(["run", file, "--json"], { env });
+    assertExit(result, 0);
+    const doc = oneJson(result);
+    assert.deepEqual(doc.result, {
+      results: [{ output: "v60" }, { output: "v1" }, { output: "v30" }, { output: "v5" }],
+      count: 4,
+      errors: [],
+    });
+  });
+});
+
+Deno.test("batch: error_handling continue keeps going and lists the errors", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "batch.json",
+      batchWorkflow(
+        { parallel: true, error_handling: "continue" },
+        { type: "echo", params: { value: "${item.v}", fail: "${item.bad}" } },
+        '[{"v":"a","bad":false},{"v":"b","bad":true},{"v":"c","bad":false}]',
+      ),
+    );
+    const result = await runPflow(["run", file, "--json"], { env });
+    assertExit(result, 0);
+    const doc = oneJson(result);
+    const out = doc.result as { results: unknown[]; count: number; errors: { index: number; error: string }[] };
+    assert.equal(out.count, 3);
+    assert.deepEqual(out.results, [{ output: "a" }, { output: "b" }, { output: "c" }]);
+    assert.equal(out.errors.length, 1);
+    assert.equal(out.errors[0].index, 1);
+    assert.deepEqual((out.errors[0] as Record<string, unknown>).item, { v: "b", bad: true });
+  });
+});
+
+Deno.test("batch: fail_fast stops at a failed item and exits 1", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "batch.json",
+      batchWorkflow(
+        { error_handling: "fail_fast" },
+        { type: "shell", params: { command: "test ${item} -ne 2" } },
+        "[1,2,3]",
+      ),
+    );
+    const result = await runPflow(["run", file, "--json"], { env });
+    assertExit(result, 1);
+    const doc = oneJson(result);
+    assert.equal(doc.subtype, "error_during_execution");
+    const error = doc.error as Record<string, unknown>;
+    assert.equal(error.node_id, "fan");
+    assert.match(error.message as string, /batch item 2 of 3 failed: command exited with code 1/);
+  });
+});
+
+// ---------------------------------------------------------------- stdin
+
+Deno.test("stdin: piped data fills ${stdin}", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "stdin.json",
+      workflow([{ id: "a", type: "echo", params: { value: "got:${stdin}" } }]),
+    );
+    const result = await runPflow(["run", file], { env, stdin: "data\n" });
+    assertExit(result, 0);
+    assert.equal(result.stdout, "got:data\n");
+  });
+});
+
+Deno.test("stdin: an input marked stdin: true gets the piped text", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "stdin.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${data}" } }], {
+        inputs: { data: { type: "string", stdin: true } },
+        outputs: { data: { source: "${a.output}" } },
+      }),
+    );
+    const piped = await runPflow(["run", file, "--json"], { env, stdin: "piped text" });
+    assertExit(piped, 0);
+    assert.deepEqual(oneJson(piped).result, { data: "piped text" });
+    // An explicit param wins over stdin.
+    const param = await runPflow(["run", file, "data=given", "--json"], { env, stdin: "piped text" });
+    assertExit(param, 0);
+    assert.deepEqual(oneJson(param).result, { data: "given" });
+    // Nothing piped and no param: the required input is missing.
+    const none = await runPflow(["run", file], { env });
+    assertExit(none, 2);
+    assert.match(none.stderr, /missing required input 'data': pass data=VALUE or pipe it on stdin/);
+  });
+});
+
+/** Runs pflow with a stdin pipe that is never closed; fails if it has not exited after 5 s. */
+async function runWithOpenStdin(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(PFLOW_BIN, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  child.stdout!.on("data", (d) => stdout += d);
+  child.stderr!.resume();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const outcome = await Promise.race([
+      new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code))),
+      new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), 5000)),
+    ]);
+    assert.notEqual(outcome, "timeout", `pflow ${args.join(" ")} blocked on an open stdin pipe`);
+    return { code: outcome as number | null, stdout };
+  } finally {
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(child.pid!, "SIGKILL");
+      await new Promise((resolve) => child.on("close", resolve));
+    }
+    child.stdin!.destroy();
+  }
+}
+
+Deno.test("stdin: a workflow that does not use stdin never waits for an open pipe", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "nostdin.json", workflow([{ id: "a", type: "echo", params: { value: "done" } }]));
+    const result = await runWithOpenStdin(["run", file], env);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, "done\n");
+  });
+});
+
+Deno.test("stdin: an open pipe is not read when the stdin input is given as a param", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "stdin.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${data}" } }], {
+        inputs: { data: { type: "string", stdin: true } },
+      }),
+    );
+    const result = await runWithOpenStdin(["run", file, "data=given"], env);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, "given\n");
+  });
+});
+
+// ---------------------------------------------------------------- saved workflows
+
+Deno.test("saved workflows: save, list, show, run, overwrite, delete", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const workflowsDir = join(env.PFLOW_HOME, "workflows");
+
+    const saved = await runPflow(["workflow", "save", file, "--name", "demo", "--description", "d"], { env });
+    assertExit(saved, 0);
+    assert.match(saved.stderr, /Saved workflow 'demo'/);
+    assert.deepEqual(readdirSync(workflowsDir), ["demo.json"]);
+    const stored = JSON.parse(readFileSync(join(workflowsDir, "demo.json"), "utf8"));
+    assert.equal(stored.name, "demo");
+    assert.equal(stored.description, "d");
+    assert.deepEqual(stored.nodes, TYPED.nodes);
+
+    const list = await runPflow(["workflow", "list"], { env });
+    assertExit(list, 0);
+    assert.equal(list.stdout, "demo  d\n");
+    const listJson = await runPflow(["workflow", "list", "--json"], { env });
+    assertExit(listJson, 0);
+    assert.deepEqual(JSON.parse(listJson.stdout), [
+      { name: "demo", description: "d", nodes: 5, path: join(workflowsDir, "demo.json") },
+    ]);
+
+    const show = await runPflow(["workflow", "show", "demo"], { env });
+    assertExit(show, 0);
+    assert.match(show.stdout, /^demo: d\n/);
+    assert.match(show.stdout, /inputs:\n {2}n \(number, required\)/);
+    assert.match(show.stdout, /text \(string, optional\)/);
+    assert.match(show.stdout, /outputs:\n {2}n ← \$\{a\.output\}/);
+    assert.match(show.stdout, /nodes:\n {2}a \(echo\)/);
+    const showJson = await runPflow(["workflow", "show", "demo", "--json"], { env });
+    assertExit(showJson, 0);
+    assert.deepEqual(JSON.parse(showJson.stdout), stored);
+
+    const run = await runPflow(["run", "demo", ...TYPED_ARGS, "--json"], { env });
+    assertExit(run, 0);
+    const doc = oneJson(run);
+    assert.equal(doc.workflow_name, "demo");
+    assert.deepEqual(doc.result, { n: 3, flag: true, list: [1, 2], obj: { a: 1 }, text: "hi" });
+    const runText = await runPflow(["run", "demo", ...TYPED_ARGS, "-o", "text"], { env });
+    assertExit(runText, 0);
+    assert.equal(runText.stdout, "hi\n");
+
+    const again = await runPflow(["workflow", "save", file, "--name", "demo"], { env });
+    assertExit(again, 2);
+    assert.match(again.stderr, /saved workflow 'demo' exists; pass --force to replace it/);
+    const forced = await runPflow(["workflow", "save", file, "--name", "demo", "--description", "new", "--force"], {
+      env,
+    });
+    assertExit(forced, 0);
+    assert.equal(JSON.parse(readFileSync(join(workflowsDir, "demo.json"), "utf8")).description, "new");
+    // Atomic writes leave no temp files behind.
+    assert.deepEqual(readdirSync(workflowsDir), ["demo.json"]);
+
+    const deleted = await runPflow(["workflow", "delete", "demo"], { env });
+    assertExit(deleted, 0);
+    assert.deepEqual(readdirSync(workflowsDir), []);
+    const empty = await runPflow(["workflow", "list"], { env });
+    assertExit(empty, 0);
+    assert.equal(empty.stdout, "");
+    assert.match(empty.stderr, /No saved workflows/);
+    const emptyJson = await runPflow(["workflow", "list", "--json"], { env });
+    assertExit(emptyJson, 0);
+    assert.deepEqual(JSON.parse(emptyJson.stdout), []);
+    const deleteAgain = await runPflow(["workflow", "delete", "demo"], { env });
+    assertExit(deleteAgain, 2);
+    assert.match(deleteAgain.stderr, /no saved workflow 'demo'/);
+  });
+});
+
+Deno.test("saved workflows: invalid names exit 2 and write nothing", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    for (const name of ["../x", "a/b", "", "x.json", ".hidden", "a".repeat(65)]) {
+      const result = await runPflow(["workflow", "save", file, "--name", name], { env });
+      assertExit(result, 2);
+      assert.ok(result.stderr.includes(`invalid workflow name '${name}'`), explain(result));
+    }
+    const show = await runPflow(["workflow", "show", "../x"], { env });
+    assertExit(show, 2);
+    assert.match(show.stderr, /invalid workflow name/);
+    assert.ok(
+      !existsSync(join(env.PFLOW_HOME, "workflows")) || readdirSync(join(env.PFLOW_HOME, "workflows")).length === 0,
+    );
+    assert.ok(!existsSync(join(env.PFLOW_HOME, "x.json")));
+  });
+});
+
+Deno.test("saved workflows: show/run of a missing name and save without --name exit 2", async () => {
+  await withHome(async (dir, env) => {
+    const show = await runPflow(["workflow", "show", "missing"], { env });
+    assertExit(show, 2);
+    assert.match(show.stderr, /no saved workflow 'missing'/);
+    const run = await runPflow(["run", "missing"], { env });
+    assertExit(run, 2);
+    assert.match(run.stderr, /missing: no such workflow file or saved workflow/);
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const noName = await runPflow(["workflow", "save", file], { env });
+    assertExit(noName, 2);
+    assert.match(noName.stderr, /missing --name NAME/);
+    const unknown = await runPflow(["workflow", "rename", "a"], { env });
+    assertExit(unknown, 2);
+    assert.match(unknown.stderr, /unknown workflow command 'rename'/);
+  });
+});
+
+Deno.test("saved workflows: an invalid workflow is not saved", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "bad.json", workflow([{ id: "a", type: "shel" }]));
+    const result = await runPflow(["workflow", "save", file, "--name", "bad"], { env });
+    assertExit(result, 2);
+    assert.match(result.stderr, /bad\.json:\d+:\d+: \/nodes\/0\/type: unknown node type 'shel'/);
+    assert.ok(!existsSync(join(env.PFLOW_HOME, "workflows", "bad.json")));
+  });
+});
+
+// ---------------------------------------------------------------- registry
+
+const TYPES = ["shell", "read-file", "write-file", "copy-file", "move-file", "delete-file", "http", "llm", "echo"];
+
+Deno.test("registry list shows every node type", async () => {
+  await withHome(async (_dir, env) => {
+    const text = await runPflow(["registry", "list"], { env });
+    assertExit(text, 0);
+    const listed = text.stdout.trimEnd().split("\n").map((line) => line.split(/\s+/)[0]);
+    assert.deepEqual(listed.sort(), [...TYPES].sort());
+    assert.match(text.stdout, /^shell\s+Runs a command/m);
+    const json = await runPflow(["registry", "list", "--json"], { env });
+    assertExit(json, 0);
+    const specs = JSON.parse(json.stdout) as { type: string; params: object; outputs: object }[];
+    assert.ok(Array.isArray(specs));
+    assert.deepEqual(specs.map((s) => s.type).sort(), [...TYPES].sort());
+    for (const spec of specs) {
+      assert.equal(typeof spec.params, "object");
+      assert.equal(typeof spec.outputs, "object");
+    }
+  });
+});
+
+Deno.test("registry describe shows params with defaults and outputs", async () => {
+  await withHome(async (_dir, env) => {
+    const text = await runPflow(["registry", "describe", "shell"], { env });
+    assertExit(text, 0);
+    assert.match(text.stdout, /^shell: Runs a command/);
+    assert.match(text.stdout, /params:\n {2}command \(string, required\)/);
+    assert.match(text.stdout, / {2}timeout \(number, default 30\)/);
+    assert.match(text.stdout, / {2}ignore_errors \(boolean, default false\)/);
+    assert.match(text.stdout, /outputs:\n {2}stdout \(string\)/);
+    assert.match(text.stdout, / {2}exit_code \(integer\)/);
+    assert.match(text.stdout, /actions: default, error/);
+    const json = await runPflow(["registry", "describe", "shell", "--json"], { env });
+    assertExit(json, 0);
+    const spec = JSON.parse(json.stdout);
+    assert.equal(spec.type, "shell");
+    assert.equal(spec.params.timeout.default, 30);
+    assert.equal(spec.params.command.required, true);
+    assert.deepEqual(Object.keys(spec.outputs), ["stdout", "stderr", "exit_code"]);
+  });
+});
+
+Deno.test("registry describe of an unknown type exits 2 with did-you-mean", async () => {
+  await withHome(async (_dir, env) => {
+    const result = await runPflow(["registry", "describe", "shel"], { env });
+    assertExit(result, 2);
+    assert.match(result.stderr, /unknown node type 'shel' \(did you mean 'shell'\?\)/);
+    assert.equal(result.stdout, "");
+    const bare = await runPflow(["registry"], { env });
+    assertExit(bare, 2);
+    const unknown = await runPflow(["registry", "frob"], { env });
+    assertExit(unknown, 2);
+    assert.match(unknown.stderr, /unknown registry command 'frob'/);
+  });
+});
+
+// ---------------------------------------------------------------- signals
+
+/** True when `pid` is gone or a zombie. */
+function isDead(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return true;
+  }
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return check();
+}
+
+/** Runs a workflow whose shell node starts `sleep 30`, sends `signal` once it started, returns the result. */
+async function interruptRun(
+  signal: "SIGINT" | "SIGTERM",
+  extraArgs: string[],
+): Promise<{ result: CliResult; elapsed: number }> {
+  let outcome: { result: CliResult; elapsed: number } | undefined;
+  await withHome(async (dir, env) => {
+    const pidFile = join(dir, "sleep.pid");
+    const file = writeWorkflow(
+      dir,
+      "sleepy.json",
+      workflow([
+        { id: "first", type: "echo", params: { value: "x" } },
+        { id: "nap", type: "shell", params: { command: `sleep 30 & echo $! > '${pidFile}'; wait` } },
+        { id: "never", type: "echo", params: { value: "should not run" } },
+      ], { edges: [{ from: "first", to: "nap" }, { from: "nap", to: "never" }] }),
+    );
+    let sleepPid: number | undefined;
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    let sentAt = 0;
+    try {
+      const result = await runPflow(["run", file, ...extraArgs], {
+        env,
+        onSpawn: (child) => {
+          guard = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"), 5000).then((started) => {
+            if (!started) return;
+            sleepPid = Number(readFileSync(pidFile, "utf8"));
+            sentAt = Date.now();
+            // process.kill, not child.kill: Deno's child.kill makes 'close' report the
+            // sent signal instead of the real exit code.
+            process.kill(child.pid!, signal);
+          });
+        },
+      });
+      assert.ok(sleepPid !== undefined && sleepPid > 0, `the shell node never started: ${explain(result)}`);
+      outcome = { result, elapsed: Date.now() - sentAt };
+      assert.ok(await waitFor(() => isDead(sleepPid!), 2000), `grandchild sleep ${sleepPid} survived the ${signal}`);
+    } finally {
+      clearTimeout(guard);
+      if (sleepPid !== undefined && !isDead(sleepPid)) process.kill(sleepPid, "SIGKILL");
+    }
+  });
+  return outcome!;
+}
+
+Deno.test("SIGINT interrupts a running shell node: exit 130, grandchild killed", async () => {
+  const { result, elapsed } = await interruptRun("SIGINT", []);
+  assertExit(result, 130);
+  assert.ok(elapsed < 5000, `took ${elapsed} ms to stop`);
+  assert.match(result.stderr, /interrupted/);
+  assert.equal(result.stdout, "");
+});
+
+Deno.test("SIGINT in JSON mode prints one error_interrupted document", async () => {
+  const { result } = await interruptRun("SIGINT", ["--output-format", "json"]);
+  assertExit(result, 130);
+  const doc = oneJson(result);
+  assert.equal(doc.type, "result");
+  assert.equal(doc.subtype, "error_interrupted");
+  assert.equal(doc.is_error, true);
+  assert.equal((doc.error as Record<string, unknown>).node_id, "nap");
+});
+
+Deno.test("SIGTERM behaves like SIGINT", async () => {
+  const { result, elapsed } = await interruptRun("SIGTERM", ["--json"]);
+  assertExit(result, 130);
+  assert.ok(elapsed < 5000, `took ${elapsed} ms to stop`);
+  assert.equal(oneJson(result).subtype, "error_interrupted");
+});
+
+// ---------------------------------------------------------------- colour, files
+
+Deno.test("non-TTY stderr has no ANSI escapes", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "fail.json", FAILING);
+    const variants: Record<string, string>[] = [{}, { NO_COLOR: "1" }, { TERM: "xterm-256color", FORCE_COLOR: "1" }];
+    for (const extra of variants) {
+      const result = await runPflow(["run", file], { env: { ...env, ...extra } });
+      assertExit(result, 1);
+      assert.ok(
+        !result.stderr.includes(ANSI),
+        `ANSI codes with ${JSON.stringify(extra)}: ${JSON.stringify(result.stderr)}`,
+      );
+      assert.ok(!result.stdout.includes(ANSI));
+    }
+  });
+});
+
+Deno.test("on a terminal, stderr is coloured unless NO_COLOR is set", async () => {
+  // script(1) gives pflow a pseudo-terminal; the coloured run shows the check is real.
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  assert.ok(hasScript, "script(1) from util-linux is needed for the TTY test");
+  await withHome((dir, env) => {
+    const file = writeWorkflow(dir, "fail.json", FAILING);
+    const underTty = (extra: Record<string, string>) =>
+      spawnSync("script", ["-qec", `'${PFLOW_BIN}' run '${file}'`, "/dev/null"], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", ...env, ...extra },
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+    const coloured = underTty({});
+    assert.ok(coloured.stdout.includes(ANSI), `expected colour on a TTY: ${JSON.stringify(coloured.stdout)}`);
+    assert.match(coloured.stdout, /boom/);
+    const plain = underTty({ NO_COLOR: "1" });
+    assert.match(plain.stdout, /error: node 'boom' failed: command exited with code 3/);
+    assert.ok(!plain.stdout.includes(ANSI), `ANSI codes despite NO_COLOR: ${JSON.stringify(plain.stdout)}`);
+  });
+});
+
+Deno.test("a workflow file that does not exist exits 2 and names it", async () => {
+  await withHome(async (dir, env) => {
+    const missing = join(dir, "nope.json");
+    for (const args of [["run", missing], [missing]]) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      assert.ok(result.stderr.includes(`error: ${missing}: cannot read workflow: file not found`), explain(result));
+      assert.equal(result.stdout, "");
+    }
+  });
+});
+
+Deno.test("a directory given as the workflow exits 2", async () => {
+  await withHome(async (dir, env) => {
+    const folder = join(dir, "folder.json");
+    mkdirSync(folder);
+    const result = await runPflow(["run", folder], { env });
+    assertExit(result, 2);
+    assert.ok(result.stderr.includes(`${folder}: cannot read workflow: is a directory`), explain(result));
+    const plain = await runPflow(["run", dir], { env });
+    assertExit(plain, 2);
+    assert.match(plain.stderr, /is a directory/);
+  });
+});

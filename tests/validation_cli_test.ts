@@ -1,0 +1,541 @@
+/**
+ * End-to-end tests of bad input: each case runs the compiled binary on a
+ * broken workflow (or settings) and expects exit code 2 with a message that
+ * says where (file:line:column and JSON pointer) and what is wrong.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CliResult, runPflow, tempDir, writeWorkflow } from "./support/cli.ts";
+
+interface Outcome {
+  /** The process result. */
+  result: CliResult;
+  /** Path of the workflow file as passed to pflow. */
+  file: string;
+  /** stderr lines that start with `error: `, without that prefix. */
+  errors: string[];
+}
+
+/**
+ * Writes `text` as a workflow file in a fresh temp dir (also PFLOW_HOME) and
+ * runs `pflow run FILE ARGS…`; asserts exit code 2 and nothing on stdout.
+ */
+async function runInvalid(
+  text: string,
+  args: string[] = [],
+  options: { env?: Record<string, string>; settings?: string } = {},
+): Promise<Outcome> {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    if (options.settings !== undefined) writeFileSync(join(home, "settings.json"), options.settings);
+    const file = writeWorkflow(dir.path, "wf.json", text);
+    const result = await runPflow(["run", file, ...args], { env: { PFLOW_HOME: home, ...options.env } });
+    const explain = `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+    assert.equal(result.code, 2, explain);
+    assert.equal(result.stdout, "", explain);
+    const errors = result.stderr.split("\n").filter((l) => l.startsWith("error: ")).map((l) =>
+      l.slice("error: ".length)
+    );
+    assert.ok(errors.length > 0, explain);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace without --verbose");
+    return { result, file, errors };
+  } finally {
+    dir.cleanup();
+  }
+}
+
+/** Asserts exactly one problem, equal to `FILE:` + `expected`. */
+function assertOnly(outcome: Outcome, expected: string): void {
+  assert.deepEqual(outcome.errors, [`${outcome.file}:${expected}`]);
+}
+
+/** Runs the same file in JSON mode and returns the problems of the document. */
+async function jsonProblems(
+  text: string,
+  args: string[] = [],
+): Promise<{ pointer?: string; line?: number; column?: number; message: string }[]> {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", text);
+    const result = await runPflow(["run", file, "--output-format", "json", ...args], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 2, result.stderr);
+    const doc = JSON.parse(result.stdout);
+    assert.equal(doc.type, "result");
+    assert.equal(doc.subtype, "error_validation");
+    assert.equal(doc.is_error, true);
+    return doc.error.problems;
+  } finally {
+    dir.cleanup();
+  }
+}
+
+const ECHO = `{ "id": "a", "type": "echo", "params": { "value": "x" } }`;
+
+// ---------------------------------------------------------------- JSON
+
+Deno.test("JSON syntax error: line and column of the bad token", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "4:34: invalid JSON: property name expected near '}'");
+});
+
+Deno.test("JSON syntax error: unterminated document", async () => {
+  const outcome = await runInvalid(`{\n  "ir_version": "0.1.0",\n  "nodes": [`);
+  assert.equal(outcome.errors.length, 1);
+  assert.match(outcome.errors[0], new RegExp(`^${escape(outcome.file)}:3:\\d+: invalid JSON: `));
+});
+
+Deno.test("empty file", async () => {
+  const outcome = await runInvalid("");
+  assert.deepEqual(outcome.errors, [`${outcome.file}: invalid JSON: the file is empty`]);
+  const blank = await runInvalid("  \n\n");
+  assert.deepEqual(blank.errors, [`${blank.file}: invalid JSON: the file is empty`]);
+});
+
+Deno.test("a JSON document that is not an object", async () => {
+  const outcome = await runInvalid(`[1, 2]`);
+  assert.equal(outcome.errors.length, 1);
+  assert.match(outcome.errors[0], /must be object, got array/);
+});
+
+// ---------------------------------------------------------------- schema
+
+Deno.test("schema: unknown top-level field with did-you-mean", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [${ECHO}],
+  "edgse": []
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "4:3: /edgse: unknown field 'edgse' (did you mean 'edges'?); allowed: ir_version, name, description, nodes, edges, start_node, inputs, outputs, enable_namespacing",
+  );
+});
+
+Deno.test("schema: unknown node field with did-you-mean", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "parms": {} }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "4:34: /nodes/0/parms: unknown field 'parms' (did you mean 'params'?); allowed: id, type, params, purpose, batch",
+  );
+});
+
+Deno.test("schema: node missing type", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "4:5: /nodes/0: missing required field 'type'");
+});
+
+Deno.test("schema: missing nodes", async () => {
+  const outcome = await runInvalid(`{ "ir_version": "0.1.0" }`);
+  assertOnly(outcome, "1:1: missing required field 'nodes'");
+});
+
+Deno.test("schema: wrong type of a field", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "params": "value" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "4:34: /nodes/0/params: must be object, got string");
+});
+
+Deno.test("schema: bad node id pattern", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "1st node", "type": "echo" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "4:7: /nodes/0/id: must be a name: letters, digits, '_' and '-', starting with a letter or '_'");
+});
+
+Deno.test("schema: bad ir_version", async () => {
+  const text = `{
+  "ir_version": "2.0",
+  "nodes": [${ECHO}]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, `2:3: /ir_version: unsupported ir_version; this pflow reads 0.1.x (use "0.1.0")`);
+});
+
+Deno.test("schema: batch.items of the wrong type", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "batch": { "items": 5 } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, `4:45: /nodes/0/batch/items: must be a template string like "\${node.list}" or an array`);
+});
+
+Deno.test("schema: batch.items string without a template", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "batch": { "items": "a,b" } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, `4:45: /nodes/0/batch/items: must be a template like "\${node.list}" or an array`);
+});
+
+Deno.test("schema: edge missing 'to'", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [${ECHO}],
+  "edges": [
+    { "from": "a" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "5:5: /edges/0: missing required field 'to'");
+});
+
+Deno.test("schema: every schema problem is reported, one per line", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a" },
+    { "id": "b", "type": 3 }
+  ],
+  "nodse": []
+}`;
+  const outcome = await runInvalid(text);
+  assert.deepEqual(
+    outcome.errors.toSorted(),
+    [
+      `${outcome.file}:4:5: /nodes/0: missing required field 'type'`,
+      `${outcome.file}:5:18: /nodes/1/type: must be string, got number`,
+      `${outcome.file}:7:3: /nodse: unknown field 'nodse' (did you mean 'nodes'?); allowed: ir_version, name, description, nodes, edges, start_node, inputs, outputs, enable_namespacing`,
+    ].toSorted(),
+  );
+});
+
+// ---------------------------------------------------------------- structure
+
+Deno.test("duplicate node ids", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo" },
+    { "id": "a", "type": "echo" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "5:7: /nodes/1/id: duplicate node id 'a'; ids must be unique");
+});
+
+Deno.test("edge to an unknown node, with did-you-mean", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "fetch", "type": "echo" },
+    { "id": "summarize", "type": "echo" }
+  ],
+  "edges": [
+    { "from": "fetch", "to": "sumarize" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "8:24: /edges/0/to: unknown node 'sumarize' (did you mean 'summarize'?); nodes: fetch, summarize",
+  );
+});
+
+Deno.test("unknown start_node", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "start_node": "fech",
+  "nodes": [
+    { "id": "fetch", "type": "echo" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "3:3: /start_node: unknown node 'fech' (did you mean 'fetch'?)");
+});
+
+Deno.test("a node id equal to an input name", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": { "topic": { "type": "string", "required": false } },
+  "nodes": [
+    { "id": "topic", "type": "echo" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "5:7: /nodes/0/id: node id 'topic' is also an input name; rename one");
+});
+
+// ---------------------------------------------------------------- node types and params
+
+Deno.test("unknown node type with did-you-mean", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "read_file", "params": { "path": "x" } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "4:18: /nodes/0/type: unknown node type 'read_file' (did you mean 'read-file'?); known types: copy-file, delete-file, echo, http, llm, move-file, read-file, shell, write-file",
+  );
+});
+
+Deno.test("a param the node type does not accept, with did-you-mean", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "shell", "params": { "command": "true", "timout": 5 } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "4:66: /nodes/0/params/timout: 'shell' does not accept param 'timout' (did you mean 'timeout'?); accepted: command, cwd, env, stdin, timeout, ignore_errors",
+  );
+});
+
+Deno.test("a param of the wrong literal type", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "shell", "params": { "command": "true", "ignore_errors": "yes" } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, `4:66: /nodes/0/params/ignore_errors: must be boolean, got string "yes"`);
+});
+
+Deno.test("a missing required param", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "write-file", "params": { "content": "x" } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assert.equal(outcome.errors.length, 1);
+  assert.match(
+    outcome.errors[0],
+    new RegExp(`^${escape(outcome.file)}:4:40: /nodes/0/params: 'write-file' requires param 'path' \\(`),
+  );
+});
+
+// ---------------------------------------------------------------- templates
+
+Deno.test("a template referencing a node that does not exist", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "fetch", "type": "shell", "params": { "command": "true" } },
+    { "id": "show", "type": "echo", "params": { "value": "\${fetc.stdout}" } }
+  ],
+  "edges": [{ "from": "fetch", "to": "show" }]
+}`;
+  const outcome = await runInvalid(text);
+  assert.equal(outcome.errors.length, 1);
+  assert.ok(
+    outcome.errors[0].startsWith(
+      `${outcome.file}:5:49: /nodes/1/params/value: \${fetc.stdout}: 'fetc' is not a node id, an input or stdin`,
+    ),
+    outcome.errors[0],
+  );
+  assert.match(outcome.errors[0], /did you mean 'fetch'/);
+  assert.match(outcome.errors[0], /nodes: fetch, show; inputs: none/);
+});
+
+Deno.test("a template referencing an output its node type does not declare, with did-you-mean", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "fetch", "type": "shell", "params": { "command": "true" } },
+    { "id": "show", "type": "echo", "params": { "value": "\${fetch.stdot}" } }
+  ],
+  "edges": [{ "from": "fetch", "to": "show" }]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "5:49: /nodes/1/params/value: ${fetch.stdot}: node 'fetch' (shell) has no output 'stdot' (did you mean 'stdout'?); outputs: stdout, stderr, exit_code",
+  );
+});
+
+Deno.test("a declared output whose source names an unknown output", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [${ECHO}],
+  "outputs": { "out": { "source": "\${a.outptu}" } }
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "4:25: /outputs/out/source: ${a.outptu}: node 'a' (echo) has no output 'outptu' (did you mean 'output'?); outputs: output",
+  );
+});
+
+Deno.test("invalid template syntax", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": "\${a b}" } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "4:46: /nodes/0/params/value: invalid template '${a b}': expected a path like ${name}, ${node.key} or ${node.list[0].x} (write $${ for a literal ${)",
+  );
+});
+
+// ---------------------------------------------------------------- inputs
+
+const WITH_INPUT = `{
+  "ir_version": "0.1.0",
+  "inputs": {
+    "count": { "type": "integer", "description": "How many" }
+  },
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": "\${count}" } }
+  ]
+}`;
+
+Deno.test("a missing required input says pass NAME=VALUE", async () => {
+  const outcome = await runInvalid(WITH_INPUT);
+  assertOnly(outcome, "4:5: /inputs/count: missing required input 'count' (How many): pass count=VALUE");
+});
+
+Deno.test("an input of the wrong type", async () => {
+  const outcome = await runInvalid(WITH_INPUT, ["count=many"]);
+  assertOnly(outcome, `4:5: /inputs/count: input 'count' must be integer, got "many"`);
+  const fraction = await runInvalid(WITH_INPUT, ["count=1.5"]);
+  assertOnly(fraction, `4:5: /inputs/count: input 'count' must be integer, got 1.5`);
+});
+
+Deno.test("an input default that does not match its type", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": {
+    "flag": { "type": "boolean", "default": "yes" }
+  },
+  "nodes": [${ECHO}]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(outcome, "4:34: /inputs/flag/default: default does not match type 'boolean'");
+});
+
+// ---------------------------------------------------------------- environment
+
+Deno.test("an llm node whose provider key is missing", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "ask", "type": "llm", "params": { "prompt": "hi", "model": "anthropic/claude-sonnet-4-5" } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assert.equal(outcome.errors.length, 1);
+  assert.ok(outcome.errors[0].startsWith(`${outcome.file}:4:35: /nodes/0/params: `), outcome.errors[0]);
+  assert.match(outcome.errors[0], /ANTHROPIC_API_KEY is not set/);
+  // With the key set the workflow validates (the same file is not rejected for the key).
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", text);
+    const result = await runPflow(["workflow", "save", file, "--name", "ask"], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 0, `saving does not check this machine's keys: ${result.stderr}`);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+Deno.test("settings.json with invalid JSON in PFLOW_HOME", async () => {
+  const outcome = await runInvalid(`{ "ir_version": "0.1.0", "nodes": [${ECHO}] }`, [], {
+    settings: `{ "default_model": `,
+  });
+  assert.equal(outcome.errors.length, 1);
+  assert.match(outcome.errors[0], /\/home\/settings\.json: invalid JSON/);
+  const notObject = await runInvalid(`{ "ir_version": "0.1.0", "nodes": [${ECHO}] }`, [], { settings: `[]` });
+  assert.match(notObject.errors[0], /settings\.json: settings must be a JSON object/);
+});
+
+// ---------------------------------------------------------------- several problems
+
+Deno.test("several problems in one file are all reported, one per line", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "shel", "params": { "command": "true" } },
+    { "id": "b", "type": "echo", "params": { "valu": 1 } },
+    { "id": "c", "type": "echo", "params": { "value": "\${ghost.x}" } }
+  ],
+  "edges": [
+    { "from": "a", "to": "b" },
+    { "from": "b", "to": "nowhere" }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  const f = outcome.file;
+  assert.deepEqual(outcome.errors.toSorted(), [
+    `${f}:10:20: /edges/1/to: unknown node 'nowhere'; nodes: a, b, c`,
+    `${f}:4:18: /nodes/0/type: unknown node type 'shel' (did you mean 'shell'?); known types: copy-file, delete-file, echo, http, llm, move-file, read-file, shell, write-file`,
+    `${f}:5:46: /nodes/1/params/valu: 'echo' does not accept param 'valu' (did you mean 'value'?); accepted: value, delay_ms, fail`,
+    `${f}:6:46: /nodes/2/params/value: \${ghost.x}: 'ghost' is not a node id, an input or stdin; nodes: a, b, c; inputs: none`,
+  ]);
+});
+
+Deno.test("JSON mode: problems carry pointer, line and column", async () => {
+  const problems = await jsonProblems(`{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "shel" },
+    { "id": "a", "type": "echo" }
+  ]
+}`);
+  const byPointer = Object.fromEntries(problems.map((p) => [p.pointer, p]));
+  assert.deepEqual(Object.keys(byPointer).sort(), ["/nodes/0/type", "/nodes/1/id"]);
+  assert.equal(byPointer["/nodes/0/type"].line, 4);
+  assert.equal(byPointer["/nodes/0/type"].column, 18);
+  assert.match(byPointer["/nodes/0/type"].message, /unknown node type 'shel'/);
+  assert.equal(byPointer["/nodes/1/id"].line, 5);
+  assert.equal(byPointer["/nodes/1/id"].column, 7);
+  // A syntax error is a problem with a line and column but no pointer.
+  const syntax = await jsonProblems(`{\n  "nodes": [,]\n}`);
+  assert.equal(syntax.length, 1);
+  assert.equal(syntax[0].line, 2);
+  assert.equal(syntax[0].column, 13);
+  assert.match(syntax[0].message, /^invalid JSON: /);
+  // Input problems too.
+  const inputs = await jsonProblems(WITH_INPUT, ["count=x"]);
+  assert.deepEqual(inputs.map((p) => [p.pointer, p.line, p.column]), [["/inputs/count", 4, 5]]);
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
