@@ -14,5 +14,13 @@ export * from "./src/engine/mod.ts";
 export * from "./src/nodes/mod.ts";
 export * from "./src/workflow/mod.ts";
 export type { LlmRequest, LlmResponse, LlmSettings, LlmUsage, ProviderSettings } from "./src/llm/types.ts";
-export { callLlm, checkModelConfig, LlmAbortError, LlmCallError, LlmConfigError, parseModelId, resolveModel } from "./src/llm/mod.ts";
+export {
+  callLlm,
+  checkModelConfig,
+  LlmAbortError,
+  LlmCallError,
+  LlmConfigError,
+  parseModelId,
+  resolveModel,
+} from "./src/llm/mod.ts";
 export { VERSION } from "./src/version.ts";

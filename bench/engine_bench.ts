@@ -15,7 +15,15 @@
 import { Bench } from "tinybench";
 import { BUILTIN_NODES } from "../src/nodes/mod.ts";
 import { compileWorkflow, NodeRegistry, runWorkflow, validateWorkflow } from "../src/workflow/mod.ts";
-import { echoChainIR, echoWorkflowFile, ensureHelloBinary, interleavedMedians, PFLOW_BIN, rawChain, Tick } from "./support.ts";
+import {
+  echoChainIR,
+  echoWorkflowFile,
+  ensureHelloBinary,
+  interleavedMedians,
+  PFLOW_BIN,
+  rawChain,
+  Tick,
+} from "./support.ts";
 
 const registry = new NodeRegistry([...BUILTIN_NODES, Tick]);
 const CHAIN = 1000;
@@ -41,7 +49,12 @@ function compile(n: number) {
 }
 
 for (const [name, fn] of Object.entries(cases)) {
-  Deno.bench({ name, group: name.split(":")[0], baseline: name.startsWith("raw") || name === "compile: 10 nodes", fn: async () => void await fn() });
+  Deno.bench({
+    name,
+    group: name.split(":")[0],
+    baseline: name.startsWith("raw") || name === "compile: 10 nodes",
+    fn: async () => void await fn(),
+  });
 }
 
 if (import.meta.main) {
@@ -49,9 +62,18 @@ if (import.meta.main) {
   for (const [name, fn] of Object.entries(cases)) bench.add(name, async () => void await fn());
   await bench.run();
   const rows = bench.tasks.map((task) => {
-    const mean = task.result!.latency.mean;
-    const perNode = task.name.includes("1,000") && !task.name.startsWith("compile") ? `${(mean * 1000 / CHAIN).toFixed(2)} µs/node` : "";
-    return { case: task.name, "mean ms": mean.toFixed(3), "p99 ms": task.result!.latency.p99.toFixed(3), "per node": perNode };
+    const result = task.result;
+    if (result?.state !== "completed") throw new Error(`${task.name}: ${result?.state}`);
+    const mean = result.latency.mean;
+    const perNode = task.name.includes("1,000") && !task.name.startsWith("compile")
+      ? `${(mean * 1000 / CHAIN).toFixed(2)} µs/node`
+      : "";
+    return {
+      case: task.name,
+      "mean ms": mean.toFixed(3),
+      "p99 ms": result.latency.p99.toFixed(3),
+      "per node": perNode,
+    };
   });
   console.table(rows);
 
@@ -63,5 +85,11 @@ if (import.meta.main) {
     "pflow run echo.json (1 node)": [PFLOW_BIN, ["run", echo]],
   }, 40);
   const base = medians["bun hello-world"];
-  console.table(Object.entries(medians).map(([name, ms]) => ({ "start-up": name, "median ms": ms.toFixed(2), "× hello": (ms / base).toFixed(2) })));
+  console.table(
+    Object.entries(medians).map(([name, ms]) => ({
+      "start-up": name,
+      "median ms": ms.toFixed(2),
+      "× hello": (ms / base).toFixed(2),
+    })),
+  );
 }

@@ -86,7 +86,10 @@ export function timeProcess(command: string, args: string[]): number {
  * Runs the commands round-robin (so machine noise hits all alike) and
  * returns each one's median wall time in ms.
  */
-export function interleavedMedians(commands: Record<string, [string, string[]]>, rounds: number): Record<string, number> {
+export function interleavedMedians(
+  commands: Record<string, [string, string[]]>,
+  rounds: number,
+): Record<string, number> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
   for (const [name, [cmd, args]] of Object.entries(commands)) timeProcess(cmd, args) && samples[name]; // warm caches
   for (let i = 0; i < rounds; i++) {

@@ -1005,3 +1005,59 @@ Deno.test("a directory given as the workflow exits 2", async () => {
     assert.match(plain.stderr, /is a directory/);
   });
 });
+
+// ---------------------------------------------------------------- follow-ups
+
+Deno.test("SIGINT while waiting for piped stdin ends as interrupted (exit 130, one JSON document)", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "reads.json", workflow([{ id: "a", type: "echo", params: { value: "${stdin}" } }]));
+    const child = spawn(PFLOW_BIN, ["run", file, "--output-format", "json"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout!.on("data", (d) => stdout += d);
+    child.stderr!.resume();
+    const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    process.kill(child.pid!, "SIGINT");
+    const guard = setTimeout(() => process.kill(child.pid!, "SIGKILL"), 5000);
+    const code = await closed;
+    clearTimeout(guard);
+    child.stdin!.destroy();
+    assert.equal(code, 130);
+    const doc = JSON.parse(stdout);
+    assert.equal(doc.subtype, "error_interrupted");
+    assert.equal(doc.is_error, true);
+  });
+});
+
+Deno.test("JSON mode: an unknown flag still yields one JSON document on stdout", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "ok.json", workflow([{ id: "a", type: "echo" }]));
+    for (const args of [["run", "--json", "--bogus", file], ["run", file, "--output-format=json", "--nope"]]) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      const doc = oneJson(result);
+      assert.equal(doc.subtype, "error_validation");
+      assert.match((doc.error as { message: string }).message, /unknown flag '--(bogus|nope)'/);
+    }
+  });
+});
+
+Deno.test("--verbose adds the stack trace of a node that threw", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "throws.json",
+      workflow([{ id: "r", type: "read-file", params: { path: "/no/such/f" } }]),
+    );
+    const plain = await runPflow(["run", file], { env });
+    const verbose = await runPflow(["run", file, "--verbose"], { env });
+    assertExit(plain, 1);
+    assertExit(verbose, 1);
+    assert.doesNotMatch(plain.stderr, /\n\s+at /);
+    assert.match(verbose.stderr, /NodeError: .*not found[\s\S]*\n\s+at /);
+  });
+});

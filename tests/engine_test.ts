@@ -124,7 +124,12 @@ Deno.test("flows nest: a flow is a node", async () => {
   outer.start!.next(inner).next(new Step("o2"));
   const shared: Shared = { log: [] };
   await outer.run(shared);
-  assert.deepEqual((shared.log as string[]).filter((l) => l.startsWith("prep")), ["prep:o1", "prep:i1", "prep:i2", "prep:o2"]);
+  assert.deepEqual((shared.log as string[]).filter((l) => l.startsWith("prep")), [
+    "prep:o1",
+    "prep:i1",
+    "prep:i2",
+    "prep:o2",
+  ]);
 });
 
 Deno.test("loops run a node again each time it is reached", async () => {

@@ -73,7 +73,10 @@ Deno.test("a parallel batch of llm calls over OpenAI keeps item order and each c
     const env = { OPENAI_API_KEY: "sk-openai-test", OPENAI_BASE_URL: `${server.url}/v1` };
     const result = await runWorkflow(compileWorkflow(ir, { registry }), { context: { env } });
     assert.equal(result.status, "success", JSON.stringify(result.error));
-    const fan = result.shared.fan as { results: { response: string; usage: { input_tokens: number } }[]; count: number };
+    const fan = result.shared.fan as {
+      results: { response: string; usage: { input_tokens: number } }[];
+      count: number;
+    };
     assert.equal(fan.count, 5);
     assert.deepEqual(fan.results.map((r) => r.response), [
       "echo: item a [[sleep:20]]",
@@ -104,7 +107,11 @@ Deno.test("the default model comes from PFLOW_DEFAULT_MODEL when a node sets non
   const server = await startLlmServer();
   try {
     const ir: WorkflowIR = { ir_version: "0.1.0", nodes: [{ id: "ask", type: "llm", params: { prompt: "hi" } }] };
-    const env = { OPENAI_API_KEY: "k", OPENAI_BASE_URL: `${server.url}/v1`, PFLOW_DEFAULT_MODEL: "openai/gpt-4.1-mini" };
+    const env = {
+      OPENAI_API_KEY: "k",
+      OPENAI_BASE_URL: `${server.url}/v1`,
+      PFLOW_DEFAULT_MODEL: "openai/gpt-4.1-mini",
+    };
     const result = await runWorkflow(compileWorkflow(ir, { registry }), { context: { env } });
     assert.equal(result.status, "success", JSON.stringify(result.error));
     assert.equal((server.requests[0].body as { model: string }).model, "gpt-4.1-mini");

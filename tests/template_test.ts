@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   compileValue,
-  lookup,
+  type lookup,
   parseTemplate,
   type TemplateRef,
   templateRefs,

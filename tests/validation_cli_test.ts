@@ -539,3 +539,21 @@ Deno.test("JSON mode: problems carry pointer, line and column", async () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+Deno.test("problems are reported in file order, and short names get no far-fetched suggestion", async () => {
+  const dir = tempDir("pflow-order-");
+  try {
+    const file = writeWorkflow(dir.path, "order.json", {
+      ir_version: "0.1.0",
+      nodes: [{ id: "a", type: "nosuch" }],
+      edges: [{ from: "a", to: "zz" }],
+    });
+    const result = await runPflow(["run", file], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 2);
+    const lines = result.stderr.trim().split("\n");
+    assert.match(lines[0], /\/nodes\/0\/type: unknown node type 'nosuch'/);
+    assert.match(lines[1], /\/edges\/0\/to: unknown node 'zz'; nodes: a$/);
+  } finally {
+    dir.cleanup();
+  }
+});

@@ -7,8 +7,8 @@ import {
   NodeRegistry,
   resolveInputs,
   runWorkflow,
-  ValidationError,
   validateWorkflow,
+  ValidationError,
   type WorkflowIR,
 } from "../src/workflow/mod.ts";
 
@@ -45,19 +45,25 @@ async function run(workflow: WorkflowIR, inputs: Record<string, unknown> = {}) {
 }
 
 Deno.test("namespacing: node outputs land under shared[node_id]; inputs stay at the root", async () => {
-  const result = await run(ir([
-    { id: "a", type: "echo", params: { value: "${who}" } },
-    { id: "b", type: "echo", params: { value: "got ${a.output}" } },
-  ], { inputs: { who: { type: "string" } } }), { who: "Ada" });
+  const result = await run(
+    ir([
+      { id: "a", type: "echo", params: { value: "${who}" } },
+      { id: "b", type: "echo", params: { value: "got ${a.output}" } },
+    ], { inputs: { who: { type: "string" } } }),
+    { who: "Ada" },
+  );
   assert.equal(result.status, "success");
   assert.deepEqual(result.shared, { who: "Ada", a: { output: "Ada" }, b: { output: "got Ada" } });
 });
 
 Deno.test("a node reads its own namespace first, then the root", async () => {
-  const result = await run(ir([
-    { id: "p", type: "probe", params: { key: "who", value: 1 } },
-    { id: "q", type: "probe", params: { key: "value", value: 2 } },
-  ], { inputs: { who: { type: "string" }, value: { type: "string" } } }), { who: "root-who", value: "root-value" });
+  const result = await run(
+    ir([
+      { id: "p", type: "probe", params: { key: "who", value: 1 } },
+      { id: "q", type: "probe", params: { key: "value", value: 2 } },
+    ], { inputs: { who: { type: "string" }, value: { type: "string" } } }),
+    { who: "root-who", value: "root-value" },
+  );
   assert.equal((result.shared.p as Shared).seen, "root-who");
   // q has not written `value` yet when it reads it, so it sees the root's.
   assert.equal((result.shared.q as Shared).seen, "root-value");
@@ -268,8 +274,11 @@ Deno.test("resolveInputs applies defaults, stdin inputs, and reports missing or 
 Deno.test("stdin use is detected from templates and stdin inputs", () => {
   const uses = compileWorkflow(ir([{ id: "a", type: "echo", params: { value: "${stdin}" } }]), { registry });
   const not = compileWorkflow(ir([{ id: "a", type: "echo", params: { value: "x" } }]), { registry });
-  assert.equal(uses.usesStdin, true);
-  assert.equal(not.usesStdin, false);
+  const input = compileWorkflow(ir([{ id: "a", type: "echo" }], { inputs: { text: { stdin: true } } }), { registry });
+  assert.equal(uses.stdinTemplates, true);
+  assert.equal(not.stdinTemplates, false);
+  assert.deepEqual(not.stdinInputs, []);
+  assert.deepEqual(input.stdinInputs, ["text"]);
 });
 
 Deno.test("an interrupted run ends as interrupted, naming the running node", async () => {

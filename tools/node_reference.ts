@@ -18,7 +18,11 @@ const END = "<!-- nodes:end -->";
 export function nodeReference(): string {
   const sections = [...BUILTIN_NODES].sort((a, b) => a.spec.type.localeCompare(b.spec.type)).map(({ spec }) => {
     const params = Object.entries(spec.params).map(([name, p]) => {
-      const req = p.required ? "required" : p.default !== undefined ? `default \`${JSON.stringify(p.default)}\`` : "optional";
+      const req = p.required
+        ? "required"
+        : p.default !== undefined
+        ? `default \`${JSON.stringify(p.default)}\``
+        : "optional";
       return `| \`${name}\` | ${[p.type].flat().join(" \\| ")} | ${req} | ${p.description.replaceAll("|", "\\|")} |`;
     });
     const outputs = Object.entries(spec.outputs).map(([name, o]) =>

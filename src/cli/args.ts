@@ -72,7 +72,12 @@ export function typeValue(text: string, key: string): unknown {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new UsageError(`param '${key}': value starts like JSON but does not parse (${(error as Error).message}); quote it differently or fix the JSON`, "run");
+      throw new UsageError(
+        `param '${key}': value starts like JSON but does not parse (${
+          (error as Error).message
+        }); quote it differently or fix the JSON`,
+        "run",
+      );
     }
   }
   return text;
@@ -85,7 +90,9 @@ export function parseParams(args: string[]): Record<string, unknown> {
     const eq = arg.indexOf("=");
     if (eq <= 0) throw new UsageError(`unexpected argument '${arg}': workflow params are written key=value`, "run");
     const key = arg.slice(0, eq);
-    if (!/^[A-Za-z_][\w-]*$/.test(key)) throw new UsageError(`invalid param name '${key}': use letters, digits, '_' and '-'`, "run");
+    if (!/^[A-Za-z_][\w-]*$/.test(key)) {
+      throw new UsageError(`invalid param name '${key}': use letters, digits, '_' and '-'`, "run");
+    }
     params[key] = typeValue(arg.slice(eq + 1), key);
   }
   return params;

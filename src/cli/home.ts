@@ -40,11 +40,19 @@ export async function loadSettings(home: string): Promise<Settings> {
   }
   const settings = data as Settings;
   if (settings.default_model !== undefined && typeof settings.default_model !== "string") {
-    throw new ValidationError([{ file: path, pointer: "/default_model", message: "must be a string like \"anthropic/claude-sonnet-4-5\"" }]);
+    throw new ValidationError([{
+      file: path,
+      pointer: "/default_model",
+      message: 'must be a string like "anthropic/claude-sonnet-4-5"',
+    }]);
   }
   for (const [name, p] of Object.entries(settings.providers ?? {})) {
     if (typeof p?.base_url !== "string") {
-      throw new ValidationError([{ file: path, pointer: `/providers/${name}/base_url`, message: "must be a URL string including /v1" }]);
+      throw new ValidationError([{
+        file: path,
+        pointer: `/providers/${name}/base_url`,
+        message: "must be a URL string including /v1",
+      }]);
     }
   }
   return settings;

@@ -10,7 +10,7 @@ import { type CommandEnv, EXIT } from "./run_command.ts";
 import { writeStdout } from "./terminal.ts";
 
 /** Runs `pflow registry …`; returns the exit code. */
-export async function registryCommand(argv: string[], _env: CommandEnv): Promise<number> {
+export function registryCommand(argv: string[], _env: CommandEnv): number {
   const parsed = parseCommand(argv, { command: "registry", flags: {} });
   const [action, ...args] = parsed.positionals;
   if (parsed.values.help || action === undefined) {
@@ -40,7 +40,10 @@ export async function registryCommand(argv: string[], _env: CommandEnv): Promise
     }
     const lines = [`${spec.type}: ${spec.description}`, "", "params:"];
     for (const [name, p] of Object.entries(spec.params)) {
-      const flags = [[p.type].flat().join("|"), p.required ? "required" : p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "optional"];
+      const flags = [
+        [p.type].flat().join("|"),
+        p.required ? "required" : p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "optional",
+      ];
       lines.push(`  ${name} (${flags.join(", ")}): ${p.description}`);
     }
     lines.push("", "outputs:");

@@ -34,7 +34,10 @@ export function ms2(value: number): number {
 }
 
 /** The document of a run that started. */
-export function runDocument(result: WorkflowResult, meta: { executionId: string; workflowName: string | null }): ResultDocument {
+export function runDocument(
+  result: WorkflowResult,
+  meta: { executionId: string; workflowName: string | null },
+): ResultDocument {
   return {
     type: "result",
     subtype: SUBTYPES[result.status],

@@ -41,7 +41,11 @@ export async function savedExists(home: string, name: string): Promise<boolean> 
 }
 
 /** Saves `ir` under `name` (atomic); refuses to overwrite unless `force`. */
-export async function saveWorkflow(home: string, ir: WorkflowIR, options: { name: string; force?: boolean }): Promise<string> {
+export async function saveWorkflow(
+  home: string,
+  ir: WorkflowIR,
+  options: { name: string; force?: boolean },
+): Promise<string> {
   checkWorkflowName(options.name);
   const path = savedPath(home, options.name);
   if (!options.force && await savedExists(home, options.name)) {

@@ -3,16 +3,15 @@
  * @module
  */
 import { BUILTIN_NODES } from "../nodes/mod.ts";
-import { ValidationError } from "../workflow/errors.ts";
-import { addLines, loadWorkflowFile } from "../workflow/load.ts";
+import { loadWorkflowFile } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
-import { validateWorkflow } from "../workflow/validate.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./run_command.ts";
 import { checkWorkflowName, deleteSaved, listSaved, loadSaved, savedExists, saveWorkflow } from "./saved.ts";
 import { printError, writeStdout } from "./terminal.ts";
+import { checkWorkflow } from "./workflow_target.ts";
 
 /** Runs `pflow workflow …`; returns the exit code. */
 export async function workflowCommand(argv: string[], { env }: CommandEnv): Promise<number> {
@@ -38,12 +37,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       checkWorkflowName(name);
       const loaded = await loadWorkflowFile(args[0]);
       // Saving checks the workflow itself, not this machine's API keys.
-      const problems = validateWorkflow(loaded.ir, { registry: new NodeRegistry(BUILTIN_NODES), checkEnvironment: false });
-      if (problems.length > 0) {
-        const located = problems.map((p) => ({ ...p, file: loaded.file }));
-        await addLines(located, loaded.text);
-        throw new ValidationError(located);
-      }
+      await checkWorkflow(loaded, { registry: new NodeRegistry(BUILTIN_NODES), checkEnvironment: false });
       const description = (parsed.values.description as string | undefined) ?? loaded.ir.description;
       const ir = { ...loaded.ir, name, ...(description !== undefined ? { description } : {}) };
       const path = await saveWorkflow(home, ir, { name, force: parsed.values.force === true });
@@ -60,7 +54,9 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
         printError("No saved workflows. Save one with: pflow workflow save FILE.json --name NAME");
       } else {
         const width = Math.max(...entries.map((e) => e.name.length));
-        const lines = entries.map((e) => `${e.name.padEnd(width)}  ${e.error ? `(unreadable: ${e.error})` : e.description}`.trimEnd());
+        const lines = entries.map((e) =>
+          `${e.name.padEnd(width)}  ${e.error ? `(unreadable: ${e.error})` : e.description}`.trimEnd()
+        );
         writeStdout(`${lines.join("\n")}\n`);
       }
       return EXIT.ok;
@@ -68,7 +64,9 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     case "show": {
       expectArgs(1, "show NAME [--json]");
       checkWorkflowName(args[0]);
-      if (!await savedExists(home, args[0])) throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
+      if (!await savedExists(home, args[0])) {
+        throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
+      }
       const { ir, file } = await loadSaved(home, args[0]);
       if (json) {
         writeStdout(`${JSON.stringify(ir, null, 2)}\n`);

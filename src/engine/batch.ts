@@ -46,8 +46,7 @@ export interface BatchOptions extends NodeOptions {
  * A node whose `prep` returns an array; `exec` (with retries) runs once per
  * item and `post` receives the array of results in item order.
  */
-export class BatchNode<P extends Record<string, unknown> = Record<string, unknown>>
-  extends Node<P> {
+export class BatchNode<P extends Record<string, unknown> = Record<string, unknown>> extends Node<P> {
   /** Run items concurrently. */
   parallel: boolean;
   /** Items in flight at once when parallel. */

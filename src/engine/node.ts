@@ -149,8 +149,7 @@ export interface NodeOptions {
  * A node whose `exec` is retried (`maxRetries` attempts in all, `wait`
  * seconds apart) before `execFallback` decides.
  */
-export class Node<P extends Record<string, unknown> = Record<string, unknown>>
-  extends BaseNode<P> {
+export class Node<P extends Record<string, unknown> = Record<string, unknown>> extends BaseNode<P> {
   /** Attempts of `exec` in total. */
   maxRetries: number;
   /** Seconds between attempts. */

@@ -6,18 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
-import {
-  access,
-  appendFile,
-  copyFile,
-  lstat,
-  mkdir,
-  readFile,
-  realpath,
-  rename,
-  stat,
-  unlink,
-} from "node:fs/promises";
+import { access, appendFile, copyFile, lstat, mkdir, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";

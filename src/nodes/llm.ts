@@ -45,12 +45,19 @@ export class LlmNode extends Node {
     },
     outputs: {
       response: { type: "string", description: "The model's text" },
-      usage: { type: "object", description: "Normalized usage: tokens (uncached input, cache read/write, output, reasoning), model, request id" },
+      usage: {
+        type: "object",
+        description:
+          "Normalized usage: tokens (uncached input, cache read/write, output, reasoning), model, request id",
+      },
     },
   };
 
   /** Checks the model id and its API key before the run starts. */
-  static validate(params: Record<string, unknown>, ctx: { env: Record<string, string | undefined>; settings: unknown }): string[] {
+  static validate(
+    params: Record<string, unknown>,
+    ctx: { env: Record<string, string | undefined>; settings: unknown },
+  ): string[] {
     if (typeof params.model === "string" && params.model.includes("${")) return [];
     const settings = (ctx.settings ?? {}) as LlmSettings;
     const model = resolveModel(params.model as string | undefined, { env: ctx.env, settings });

@@ -10,7 +10,17 @@ import { HttpNode } from "./http.ts";
 import { LlmNode } from "./llm.ts";
 
 export * from "./spec.ts";
-export { CopyFileNode, DeleteFileNode, EchoNode, HttpNode, LlmNode, MoveFileNode, ReadFileNode, ShellNode, WriteFileNode };
+export {
+  CopyFileNode,
+  DeleteFileNode,
+  EchoNode,
+  HttpNode,
+  LlmNode,
+  MoveFileNode,
+  ReadFileNode,
+  ShellNode,
+  WriteFileNode,
+};
 
 /** Every built-in node class. */
 export const BUILTIN_NODES: readonly NodeClass[] = [

@@ -75,9 +75,8 @@ export function typeOfValue(value: unknown): ValueType {
 export function valueFits(spec: ParamSpec, value: unknown): boolean {
   const types = Array.isArray(spec.type) ? spec.type : [spec.type];
   const actual = typeOfValue(value);
-  return types.some((t) =>
-    t === "any" || t === actual || (t === "number" && actual === "integer")
-  ) && (spec.enum === undefined || spec.enum.includes(value));
+  return types.some((t) => t === "any" || t === actual || (t === "number" && actual === "integer")) &&
+    (spec.enum === undefined || spec.enum.includes(value));
 }
 
 /**

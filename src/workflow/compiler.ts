@@ -35,8 +35,10 @@ export interface CompiledWorkflow {
   nodes: Map<string, CompiledNode>;
   /** Maps a wired node (outermost wrapper) back to its id. */
   idOf(node: BaseNode): string | undefined;
-  /** Whether any template or input needs piped stdin. */
-  usesStdin: boolean;
+  /** Whether any template names `${stdin}`. */
+  stdinTemplates: boolean;
+  /** Inputs filled from piped stdin when not given. */
+  stdinInputs: string[];
   /** Declared outputs with their compiled sources. */
   outputs: { name: string; source: string; resolve: Resolver | undefined }[];
   /** Whether node outputs are namespaced. */
@@ -82,13 +84,13 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   const namespacing = ir.enable_namespacing ?? true;
   const nodes = new Map<string, CompiledNode>();
   const ids = new WeakMap<BaseNode, string>();
-  let usesStdin = Object.values(ir.inputs ?? {}).some((i) => i.stdin);
+  let stdinTemplates = false;
   for (const nodeIr of ir.nodes) {
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
     const params = nodeIr.params ?? {};
     for (const { ref } of templateRefs([params, nodeIr.batch?.items])) {
-      if (ref.segments[0] === "stdin") usesStdin = true;
+      if (ref.segments[0] === "stdin") stdinTemplates = true;
     }
     const info = { id: nodeIr.id, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
     let node: BaseNode = new cls();
@@ -111,7 +113,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   }
   const start = nodes.get(ir.start_node ?? ir.nodes[0].id)!.node;
   const outputs = Object.entries(ir.outputs ?? {}).map(([name, o]) => {
-    for (const { ref } of templateRefs(o.source)) if (ref.segments[0] === "stdin") usesStdin = true;
+    for (const { ref } of templateRefs(o.source)) if (ref.segments[0] === "stdin") stdinTemplates = true;
     return { name, source: o.source, resolve: compileValue(o.source) };
   });
   return {
@@ -119,7 +121,8 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     flow: new WorkflowFlow(start),
     nodes,
     idOf: (node) => ids.get(node),
-    usesStdin,
+    stdinTemplates,
+    stdinInputs: Object.entries(ir.inputs ?? {}).filter(([, i]) => i.stdin).map(([name]) => name),
     outputs,
     namespacing,
   };

@@ -77,8 +77,9 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
       bestDistance = d;
     }
   }
-  const limit = Math.max(2, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= limit ? ` (did you mean '${best}'?)` : "";
+  // Short words need a close match, or every two-letter typo "means" every id.
+  const limit = word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 3));
+  return best !== undefined && bestDistance <= limit && bestDistance < word.length ? ` (did you mean '${best}'?)` : "";
 }
 
 function editDistance(a: string, b: string): number {

@@ -111,7 +111,11 @@ export class BatchItemFailedError extends Error {
  * share params), collects what each item wrote into `results` (item order),
  * and writes `results`, `count` and `errors`.
  */
-export function batchLayer(batch: BatchIR, items: Resolver | undefined, describeError: (outputs: Record<string, unknown>) => string): NodeLayer {
+export function batchLayer(
+  batch: BatchIR,
+  items: Resolver | undefined,
+  describeError: (outputs: Record<string, unknown>) => string,
+): NodeLayer {
   const as = batch.as ?? "item";
   const continueOnError = batch.error_handling === "continue";
   const limit = batch.parallel ? batch.max_concurrent ?? 10 : 1;
@@ -155,5 +159,7 @@ function toArray(value: unknown): unknown[] {
     } catch { /* reported below */ }
   }
   const got = value === null ? "null" : typeof value;
-  throw new TypeError(`batch.items must resolve to a list, got ${got}${typeof value === "string" ? ` "${value.slice(0, 40)}"` : ""}`);
+  throw new TypeError(
+    `batch.items must resolve to a list, got ${got}${typeof value === "string" ? ` "${value.slice(0, 40)}"` : ""}`,
+  );
 }

@@ -52,6 +52,7 @@ export async function parseWorkflow(text: string, options: { file?: string } = {
   const problems = schemaProblems(data);
   if (problems.length > 0) {
     await addLines(problems, text);
+    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
     throw new ValidationError(problems.map((p) => ({ ...p, file: options.file })));
   }
   return data as WorkflowIR;
@@ -84,7 +85,17 @@ export function schemaProblems(data: unknown): Problem[] {
 }
 
 const FIELDS: [RegExp, string[]][] = [
-  [/^$/, ["ir_version", "name", "description", "nodes", "edges", "start_node", "inputs", "outputs", "enable_namespacing"]],
+  [/^$/, [
+    "ir_version",
+    "name",
+    "description",
+    "nodes",
+    "edges",
+    "start_node",
+    "inputs",
+    "outputs",
+    "enable_namespacing",
+  ]],
   [/^\/nodes\/\d+$/, ["id", "type", "params", "purpose", "batch"]],
   [/^\/nodes\/\d+\/batch$/, ["items", "as", "parallel", "max_concurrent", "error_handling"]],
   [/^\/edges\/\d+$/, ["from", "to", "action"]],
@@ -119,7 +130,7 @@ function describeSchemaError(keyword: string, text: string, location: string): s
       return m ? `must be ${m[2]}, got ${m[1]}` : text;
     }
     case "pattern":
-      if (pointer.endsWith("/ir_version")) return "unsupported ir_version; this pflow reads 0.1.x (use \"0.1.0\")";
+      if (pointer.endsWith("/ir_version")) return 'unsupported ir_version; this pflow reads 0.1.x (use "0.1.0")';
       return "must be a name: letters, digits, '_' and '-', starting with a letter or '_'";
     case "propertyNames":
       return undefined; // reported by the pattern error under it
@@ -134,7 +145,7 @@ function describeSchemaError(keyword: string, text: string, location: string): s
     case "const":
       return `must be one of the allowed values (${text})`;
     case "oneOf":
-      return pointer.endsWith("/batch/items") ? "must be a template string like \"${node.list}\" or an array" : text;
+      return pointer.endsWith("/batch/items") ? 'must be a template string like "${node.list}" or an array' : text;
     case "properties":
     case "items":
     case "$ref":
@@ -175,7 +186,11 @@ async function locateSyntaxError(text: string, file?: string): Promise<Problem> 
   const code = printParseErrorCode(first.error as never);
   const found = text.slice(first.offset, first.offset + Math.max(1, first.length)).slice(0, 20);
   const human = code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
-  return { file, ...lineColumn(text, first.offset), message: `invalid JSON: ${human}${found ? ` near '${found}'` : " at end of file"}` };
+  return {
+    file,
+    ...lineColumn(text, first.offset),
+    message: `invalid JSON: ${human}${found ? ` near '${found}'` : " at end of file"}`,
+  };
 }
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {

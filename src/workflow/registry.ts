@@ -37,6 +37,8 @@ export class NodeRegistry {
 
   /** "unknown node type" message with a suggestion. */
   unknownTypeMessage(type: string): string {
-    return `unknown node type '${type}'${didYouMean(type, this.#types.keys())}; known types: ${this.types().join(", ")}`;
+    return `unknown node type '${type}'${didYouMean(type, this.#types.keys())}; known types: ${
+      this.types().join(", ")
+    }`;
   }
 }

@@ -3,7 +3,14 @@
  * declared outputs out, and failures turned into one clear error.
  * @module
  */
-import { type BaseNode, type FlowObserver, failedNodeOf, InterruptedError, type ObservedContext, type Shared } from "../engine/mod.ts";
+import {
+  type BaseNode,
+  failedNodeOf,
+  type FlowObserver,
+  InterruptedError,
+  type ObservedContext,
+  type Shared,
+} from "../engine/mod.ts";
 import { type CompiledWorkflow, describeErrorOutputs, UnhandledErrorAction } from "./compiler.ts";
 import { type Problem, ValidationError } from "./errors.ts";
 import type { WorkflowIR } from "./ir.ts";
@@ -34,6 +41,8 @@ export interface WorkflowResult {
   shared: Shared;
   /** Wall time of the run in ms. */
   duration_ms: number;
+  /** What was thrown, when the run failed by an exception (for `--verbose`). */
+  cause?: unknown;
 }
 
 /** Options of {@link runWorkflow}. */
@@ -71,12 +80,20 @@ export function resolveInputs(
     if (value === undefined) {
       if (input.required !== false) {
         const hint = input.stdin ? ` or pipe it on stdin` : "";
-        problems.push({ pointer: `/inputs/${name}`, message: `missing required input '${name}'${input.description ? ` (${input.description})` : ""}: pass ${name}=VALUE${hint}` });
+        problems.push({
+          pointer: `/inputs/${name}`,
+          message: `missing required input '${name}'${
+            input.description ? ` (${input.description})` : ""
+          }: pass ${name}=VALUE${hint}`,
+        });
       }
       continue;
     }
     if (!inputValueFits(input, value)) {
-      problems.push({ pointer: `/inputs/${name}`, message: `input '${name}' must be ${input.type}, got ${JSON.stringify(value)}` });
+      problems.push({
+        pointer: `/inputs/${name}`,
+        message: `input '${name}' must be ${input.type}, got ${JSON.stringify(value)}`,
+      });
       continue;
     }
     values[name] = value;
@@ -103,17 +120,26 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   let status: RunStatus = "success";
   let error: RunError | null = null;
   let outputs: Record<string, unknown> = {};
+  let cause: unknown;
   try {
     await compiled.flow._run(shared, ctx);
     outputs = collectOutputs(compiled, shared, ctx.warn);
-    if (compiled.outputs.length === 0) outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);
+    if (compiled.outputs.length === 0) {
+      outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);
+    }
   } catch (thrown) {
     ({ status, error } = classifyFailure(compiled, shared, thrown, signal));
+    cause = thrown;
   }
-  return { status, outputs, error, shared, duration_ms: performance.now() - started };
+  return { status, outputs, error, shared, duration_ms: performance.now() - started, cause };
 }
 
-function classifyFailure(compiled: CompiledWorkflow, shared: Shared, thrown: unknown, signal: AbortSignal): { status: RunStatus; error: RunError } {
+function classifyFailure(
+  compiled: CompiledWorkflow,
+  shared: Shared,
+  thrown: unknown,
+  signal: AbortSignal,
+): { status: RunStatus; error: RunError } {
   const wired = thrown instanceof UnhandledErrorAction ? thrown.node : failedNodeOf(thrown);
   const nodeId = wired ? compiled.idOf(wired) ?? null : null;
   if (signal.aborted || thrown instanceof InterruptedError || (thrown as Error)?.name === "AbortError") {
@@ -132,7 +158,11 @@ function classifyFailure(compiled: CompiledWorkflow, shared: Shared, thrown: unk
  * Without declared outputs, the result is the last-run node's first declared
  * output (e.g. a shell node's `stdout`), so a bare workflow still shows something.
  */
-function fallbackOutput(compiled: CompiledWorkflow, shared: Shared, last: BaseNode | undefined): Record<string, unknown> {
+function fallbackOutput(
+  compiled: CompiledWorkflow,
+  shared: Shared,
+  last: BaseNode | undefined,
+): Record<string, unknown> {
   const id = last && compiled.idOf(last);
   if (id === undefined) return {};
   const node = compiled.nodes.get(id)!;
@@ -143,7 +173,11 @@ function fallbackOutput(compiled: CompiledWorkflow, shared: Shared, last: BaseNo
 }
 
 /** Resolves declared outputs into the root store. */
-function collectOutputs(compiled: CompiledWorkflow, shared: Shared, warn: (m: string) => void): Record<string, unknown> {
+function collectOutputs(
+  compiled: CompiledWorkflow,
+  shared: Shared,
+  warn: (m: string) => void,
+): Record<string, unknown> {
   const outputs: Record<string, unknown> = {};
   for (const output of compiled.outputs) {
     try {

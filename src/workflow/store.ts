@@ -38,7 +38,10 @@ export function namespacedStore(parent: Shared, id: string): Shared {
  * in `local` (they become `results[i]`); `vars` (e.g. `{item: x}`) join the
  * template scope.
  */
-export function itemStore(parent: Shared, vars: Record<string, unknown>): { view: Shared; local: Record<string, unknown> } {
+export function itemStore(
+  parent: Shared,
+  vars: Record<string, unknown>,
+): { view: Shared; local: Record<string, unknown> } {
   const parentScope = scopeOf(parent);
   const scope: TemplateScope = { root: parentScope.root, vars: { ...parentScope.vars, ...vars } };
   const local: Record<string, unknown> = {};

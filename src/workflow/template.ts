@@ -190,7 +190,9 @@ export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
         const what = Array.isArray(current) ? `has ${current.length} items` : `is ${kindOf(current)}, not a list`;
         throw new UnresolvedTemplateError(ref, `'${here}' ${what}, no [${segment}]`);
       }
-      const keys = current !== null && typeof current === "object" && !Array.isArray(current) ? Object.keys(current) : undefined;
+      const keys = current !== null && typeof current === "object" && !Array.isArray(current)
+        ? Object.keys(current)
+        : undefined;
       const detail = keys === undefined ? ` ('${here}' is ${kindOf(current)})` : listAvailable(keys);
       throw new UnresolvedTemplateError(ref, `'${here}' has no '${segment}'${detail}`);
     }

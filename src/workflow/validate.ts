@@ -57,7 +57,9 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   }
   (ir.edges ?? []).forEach((edge, i) => {
     for (const end of ["from", "to"] as const) {
-      if (!byId.has(edge[end])) add(`/edges/${i}/${end}`, `unknown node '${edge[end]}'${didYouMean(edge[end], ids)}; nodes: ${ids.join(", ")}`);
+      if (!byId.has(edge[end])) {
+        add(`/edges/${i}/${end}`, `unknown node '${edge[end]}'${didYouMean(edge[end], ids)}; nodes: ${ids.join(", ")}`);
+      }
     }
   });
   const namespacing = ir.enable_namespacing ?? true;
@@ -76,23 +78,36 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
     for (const [name, value] of Object.entries(params)) {
       const paramSpec = spec.params[name];
       if (paramSpec === undefined) {
-        add(`${at}/params/${name}`, `'${node.type}' does not accept param '${name}'${didYouMean(name, accepted)}; accepted: ${accepted.join(", ")}`);
+        add(
+          `${at}/params/${name}`,
+          `'${node.type}' does not accept param '${name}'${didYouMean(name, accepted)}; accepted: ${
+            accepted.join(", ")
+          }`,
+        );
         continue;
       }
       if (!containsTemplate(value) && value !== null && !valueFits(paramSpec, value)) {
-        const expected = paramSpec.enum ? `one of ${paramSpec.enum.map((v) => JSON.stringify(v)).join(", ")}` : [paramSpec.type].flat().join(" or ");
+        const expected = paramSpec.enum
+          ? `one of ${paramSpec.enum.map((v) => JSON.stringify(v)).join(", ")}`
+          : [paramSpec.type].flat().join(" or ");
         add(`${at}/params/${name}`, `must be ${expected}, got ${describeValue(value)}`);
       }
     }
     for (const [name, p] of Object.entries(spec.params)) {
-      if (p.required && params[name] === undefined) add(`${at}/params`, `'${node.type}' requires param '${name}' (${p.description})`);
+      if (p.required && params[name] === undefined) {
+        add(`${at}/params`, `'${node.type}' requires param '${name}' (${p.description})`);
+      }
     }
     const vars = node.batch ? [node.batch.as ?? "item"] : [];
     if (node.batch) {
       const as = node.batch.as ?? "item";
-      if (byId.has(as) || Object.hasOwn(inputs, as)) add(`${at}/batch/as`, `batch variable '${as}' hides a node or input of that name; choose another 'as'`);
+      if (byId.has(as) || Object.hasOwn(inputs, as)) {
+        add(`${at}/batch/as`, `batch variable '${as}' hides a node or input of that name; choose another 'as'`);
+      }
       if (typeof node.batch.items === "string") {
-        if (!containsTemplate(node.batch.items)) add(`${at}/batch/items`, `must be a template like "\${node.list}" or an array`);
+        if (!containsTemplate(node.batch.items)) {
+          add(`${at}/batch/items`, `must be a template like "\${node.list}" or an array`);
+        }
         refs.check(node.batch.items, `${at}/batch/items`, [], problems);
       }
     }
@@ -178,7 +193,9 @@ class ReferenceChecker {
     const node = this.#nodes.get(head);
     if (node !== undefined) {
       if (!this.namespacing) {
-        return `${ref.source}: namespacing is off, so node outputs live at the root; write \${${formatPath(ref.segments.slice(1)) || "key"}}`;
+        return `${ref.source}: namespacing is off, so node outputs live at the root; write \${${
+          formatPath(ref.segments.slice(1)) || "key"
+        }}`;
       }
       const key = ref.segments[1];
       if (key === undefined) return undefined; // the whole namespace object
@@ -186,14 +203,18 @@ class ReferenceChecker {
       const spec = this.registry.get(node.type)?.spec;
       if (typeof key !== "string" || (!outputs.includes(key) && !(spec && Object.keys(spec.outputs).length === 0))) {
         const what = node.batch ? `batch node '${head}'` : `node '${head}' (${node.type})`;
-        return `${ref.source}: ${what} has no output '${key}'${didYouMean(String(key), outputs)}; outputs: ${outputs.join(", ")}`;
+        return `${ref.source}: ${what} has no output '${key}'${didYouMean(String(key), outputs)}; outputs: ${
+          outputs.join(", ")
+        }`;
       }
       return undefined;
     }
     if (this.#rootOutputs.has(head)) return undefined;
     const known = [...this.#nodes.keys(), ...this.#inputs, ...vars, "stdin"];
     const inputsText = this.#inputs.size ? [...this.#inputs].join(", ") : "none";
-    return `${ref.source}: '${head}' is not a node id, an input or stdin${didYouMean(head, known)}; nodes: ${[...this.#nodes.keys()].join(", ")}; inputs: ${inputsText}`;
+    return `${ref.source}: '${head}' is not a node id, an input or stdin${didYouMean(head, known)}; nodes: ${
+      [...this.#nodes.keys()].join(", ")
+    }; inputs: ${inputsText}`;
   }
 }
 
