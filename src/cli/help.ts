@@ -17,6 +17,7 @@ Usage:
   pflow FILE.json [key=value ...] [flags]            Shorthand for run
   pflow workflow save|list|show|delete ...           Manage saved workflows
   pflow registry list|describe TYPE                  Node types and their params
+  pflow pricing show [MODEL]                         Effective LLM prices and their sources
 
 Flags:
 ${COMMON}
@@ -36,10 +37,27 @@ Piped stdin fills \${stdin} (or the input marked "stdin": true) when the workflo
 
 Flags:
   -o, --output-key KEY       Print only this output (or a store path like node.key)
+      --metrics              Measure every node; print a summary line on stderr
+      --max-budget-usd N     Start no LLM call once N US dollars are spent (exit 1)
+      --price-table FILE     Price LLM calls with FILE merged over the shipped prices
 ${COMMON}
 
 Text mode prints the outputs on stdout (progress on stderr when it is a terminal).
-JSON mode prints one document: {"type":"result","subtype":...,"is_error":...,"result":{...},...}.`,
+JSON mode prints one document: {"type":"result","subtype":...,"is_error":...,"result":{...},
+"total_cost_usd":...,"usage":{...},"metrics":{...},...} and measures every node.
+Runs that call LLMs print a cost summary line on stderr.`,
+  pricing: `LLM prices (USD per million tokens): the shipped table merged with
+PFLOW_HOME/pricing.yaml (and --price-table FILE), and where each price came from.
+
+Usage:
+  pflow pricing show [MODEL] [--price-table FILE] [--json]
+
+A model that is not in the table is unpriced: its tokens are counted, its cost is not (exit 1).
+
+Flags:
+${COMMON}
+      --json                 Same as --output-format json
+      --price-table FILE     Merge FILE over the shipped and PFLOW_HOME prices`,
   workflow: `Manage saved workflows (stored in PFLOW_HOME/workflows/).
 
 Usage:

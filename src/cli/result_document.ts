@@ -1,16 +1,24 @@
 /**
  * The JSON result document (`--output-format json`): one document on
- * stdout, shaped like Claude Code's result so `jq` habits transfer.
+ * stdout, a superset of Claude Code's result so `jq` habits transfer. The
+ * same shape is printed on success, failure, budget stop, interrupt and
+ * validation errors.
  * @module
  */
 import type { RunError, RunStatus, WorkflowResult } from "../workflow/run.ts";
 import type { Problem } from "../workflow/errors.ts";
+import { ms2, type RunSummary, summarizeRun } from "../observability/metrics.ts";
 
 /** `subtype` values. */
-export type ResultSubtype = "success" | "error_during_execution" | "error_interrupted" | "error_validation";
+export type ResultSubtype =
+  | "success"
+  | "error_during_execution"
+  | "error_max_budget_usd"
+  | "error_interrupted"
+  | "error_validation";
 
-/** The document. Later telemetry adds fields; these are always present. */
-export interface ResultDocument {
+/** The document. */
+export interface ResultDocument extends Omit<RunSummary, "metrics"> {
   type: "result";
   subtype: ResultSubtype;
   is_error: boolean;
@@ -19,25 +27,24 @@ export interface ResultDocument {
   execution_id: string;
   workflow_name: string | null;
   duration_ms: number;
+  duration_planner_ms: number | null;
+  metrics: { workflow?: Record<string, unknown>; total?: Record<string, unknown> };
   [extra: string]: unknown;
 }
 
 const SUBTYPES: Record<RunStatus, ResultSubtype> = {
   success: "success",
   failed: "error_during_execution",
+  budget_exceeded: "error_max_budget_usd",
   interrupted: "error_interrupted",
 };
 
-/** Rounds milliseconds to 2 decimals. */
-export function ms2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
-/** The document of a run that started. */
+/** The document of a run that started, with its cost and usage summary. */
 export function runDocument(
   result: WorkflowResult,
-  meta: { executionId: string; workflowName: string | null },
+  meta: { executionId: string; workflowName: string | null; summary: RunSummary },
 ): ResultDocument {
+  const { metrics, ...summary } = meta.summary;
   return {
     type: "result",
     subtype: SUBTYPES[result.status],
@@ -47,6 +54,9 @@ export function runDocument(
     execution_id: meta.executionId,
     workflow_name: meta.workflowName,
     duration_ms: ms2(result.duration_ms),
+    duration_planner_ms: null,
+    ...summary,
+    metrics: metrics ?? {},
   };
 }
 
@@ -55,6 +65,8 @@ export function validationDocument(
   message: string,
   meta: { executionId: string; workflowName: string | null; problems?: Problem[]; type: string; durationMs: number },
 ): ResultDocument {
+  const summary = summarizeRun({ calls: [], pricing: undefined, durationMs: 0, nodesExecuted: 0 });
+  const { metrics: _none, ...empty } = summary;
   return {
     type: "result",
     subtype: "error_validation",
@@ -64,5 +76,8 @@ export function validationDocument(
     execution_id: meta.executionId,
     workflow_name: meta.workflowName,
     duration_ms: ms2(meta.durationMs),
+    duration_planner_ms: null,
+    ...empty,
+    metrics: {},
   };
 }

@@ -19,6 +19,11 @@ import { printError, stderrStyle, type Style, writeStdout } from "./terminal.ts"
 import { checkOutputKey, formatOutputs } from "./text_output.ts";
 import { UsageError } from "./usage_error.ts";
 import { checkWorkflow, loadTarget, locatedError, workflowName } from "./workflow_target.ts";
+import { summaryLine } from "./summary_line.ts";
+import { instrumentNode } from "../observability/instrument.ts";
+import { MetricsSink, type RunSummary, summarizeRun } from "../observability/metrics.ts";
+import { RunTelemetry } from "../observability/telemetry.ts";
+import { loadPriceTable } from "../pricing/table.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -29,7 +34,12 @@ export interface CommandEnv {
   env: Record<string, string | undefined>;
 }
 
-const RUN_FLAGS = { "output-key": { type: "string", short: "o" } } as const;
+const RUN_FLAGS = {
+  "output-key": { type: "string", short: "o" },
+  metrics: { type: "boolean" },
+  "max-budget-usd": { type: "string" },
+  "price-table": { type: "string" },
+} as const;
 
 /** Per-invocation facts every exit path reports. */
 interface Invocation {
@@ -64,9 +74,14 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
     }
     const prepared = await prepare(parsed, run, { env, signal: controller.signal });
     const result = await runWorkflow(prepared.compiled, prepared.options);
-    return report(result, run, prepared.outputKey);
+    const summary = await summarize(result, prepared);
+    return report(result, run, { outputKey: prepared.outputKey, summary, showSummary: prepared.showSummary });
   } catch (error) {
-    if (error instanceof InterruptedError) return report(notStarted(run), run, undefined);
+    if (error instanceof InterruptedError) {
+      const result = notStarted(run);
+      const summary = summarizeRun({ calls: [], pricing: undefined, durationMs: result.duration_ms, nodesExecuted: 0 });
+      return report(result, run, { outputKey: undefined, summary, showSummary: false });
+    }
     if (error instanceof ValidationError || error instanceof UsageError) return reportInvalid(error, run);
     throw error;
   } finally {
@@ -88,7 +103,23 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
   await checkWorkflow(loaded, { registry, env, settings });
   const outputKey = parsed.values["output-key"] as string | undefined;
   if (outputKey !== undefined) checkOutputKey(outputKey, loaded);
-  const compiled = compileWorkflow(loaded.ir, { registry });
+  const metricsFlag = parsed.values.metrics === true;
+  const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
+  const priceTableFile = parsed.values["price-table"] as string | undefined;
+  // Metrics mode (JSON result, --metrics) builds the instrumented layer; default mode builds none.
+  const instrumented = run.json || metricsFlag;
+  const pricing = instrumented || budget !== undefined || priceTableFile !== undefined
+    ? await loadPriceTable({ home, priceTable: priceTableFile })
+    : undefined;
+  const metrics = instrumented ? new MetricsSink() : undefined;
+  const telemetry = new RunTelemetry({
+    instrumented,
+    sinks: metrics ? [metrics] : [],
+    pricing,
+    maxBudgetUsd: budget,
+    warn: (message) => printError(run.style.yellow(`warning: ${message}`)),
+  });
+  const compiled = compileWorkflow(loaded.ir, { registry, instrument: instrumented ? instrumentNode : undefined });
   const stdin = needsStdin(compiled, params) ? await readPipedStdin(signal) : undefined;
   let inputs: Record<string, unknown>;
   try {
@@ -103,16 +134,53 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
     observer: !run.json && process.stderr.isTTY ? progressObserver(compiled, run.style) : undefined,
     warn: (message) => printError(run.style.yellow(`warning: ${message}`)),
     context: { env, llmSettings: settings },
+    telemetry,
   };
-  return { compiled, options: runOptions, outputKey };
+  return { compiled, options: runOptions, outputKey, metrics, home, priceTableFile, showSummary: metricsFlag };
 }
 
-/** Prints the result (stdout) and any error (stderr); returns the exit code. */
-function report(result: WorkflowResult, run: Invocation, outputKey: string | undefined): number {
+/**
+ * The cost and usage summary. Prices were loaded before an instrumented or
+ * budgeted run; a plain run that made LLM calls loads them now, and a bad
+ * price file is then only a warning (telemetry never breaks a run).
+ */
+async function summarize(result: WorkflowResult, prepared: Awaited<ReturnType<typeof prepare>>): Promise<RunSummary> {
+  const telemetry = result.telemetry;
+  if (telemetry.pricing === undefined && telemetry.llmCalls.length > 0) {
+    try {
+      telemetry.priceRecorded(await loadPriceTable({ home: prepared.home, priceTable: prepared.priceTableFile }));
+    } catch (error) {
+      printError(`warning: costs not computed: ${(error as Error).message}`);
+    }
+  }
+  return summarizeRun({
+    calls: telemetry.llmCalls,
+    pricing: telemetry.pricing,
+    metrics: prepared.metrics,
+    durationMs: result.duration_ms,
+    nodesExecuted: result.nodes_executed,
+  });
+}
+
+/** Prints the result (stdout), the summary and any error (stderr); returns the exit code. */
+function report(
+  result: WorkflowResult,
+  run: Invocation,
+  options: { outputKey: string | undefined; summary: RunSummary; showSummary: boolean },
+): number {
+  const { summary } = options;
   if (run.json) {
-    writeStdout(`${JSON.stringify(runDocument(result, run))}\n`);
-  } else if (result.status === "success") {
-    writeStdout(formatOutputs(result, outputKey));
+    writeStdout(`${JSON.stringify(runDocument(result, { ...run, summary }))}\n`);
+  } else {
+    if (result.status === "success") writeStdout(formatOutputs(result, options.outputKey));
+    for (const model of summary.pricing.unpriced_models) {
+      printError(
+        run.style.yellow(
+          `warning: no price for model '${model}': its tokens are counted, its cost is not (add it to PFLOW_HOME/pricing.yaml)`,
+        ),
+      );
+    }
+    if (options.showSummary || summary.num_llm_calls > 0) printError(summaryLine(result, summary, run.style));
   }
   if (result.status === "success") return EXIT.ok;
   if (result.status === "interrupted") {
@@ -128,6 +196,16 @@ function report(result: WorkflowResult, run: Invocation, outputKey: string | und
   return EXIT.failed;
 }
 
+/** Parses `--max-budget-usd`: a non-negative number of dollars. */
+function parseBudget(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`--max-budget-usd must be a non-negative number of US dollars, got '${text}'`, "run");
+  }
+  return value;
+}
+
 /** A run interrupted before its first node (e.g. while reading stdin). */
 function notStarted(run: Invocation): WorkflowResult {
   return {
@@ -136,6 +214,8 @@ function notStarted(run: Invocation): WorkflowResult {
     error: { message: "interrupted", node_id: null, type: "Interrupted" },
     shared: {},
     duration_ms: performance.now() - run.started,
+    nodes_executed: 0,
+    telemetry: new RunTelemetry(),
   };
 }
 

@@ -27,8 +27,21 @@ export interface RunContext {
 /** The default action name. */
 export const DEFAULT_ACTION = "default";
 
+/**
+ * An error that ends the run as it is: never retried, never handed to
+ * `execFallback`, never absorbed by a batch's `continue` (an interrupt, a
+ * spent budget).
+ */
+export class FatalError extends Error {
+  /** @param message why the run stopped */
+  constructor(message: string) {
+    super(message);
+    this.name = "FatalError";
+  }
+}
+
 /** Thrown when a run is interrupted through its AbortSignal. */
-export class InterruptedError extends Error {
+export class InterruptedError extends FatalError {
   /** @param message why the run stopped */
   constructor(message = "run interrupted") {
     super(message);
@@ -173,7 +186,7 @@ export class Node<P extends Record<string, unknown> = Record<string, unknown>> e
       try {
         return await this.exec(prepResult, ctx);
       } catch (error) {
-        if (ctx.signal.aborted || error instanceof InterruptedError) throw error;
+        if (ctx.signal.aborted || error instanceof FatalError) throw error;
         if (attempt + 1 >= this.maxRetries) {
           return await this.execFallback(prepResult, asError(error), ctx);
         }

@@ -5,6 +5,7 @@
  */
 import { Node, type RunContext, type Shared, sleep } from "../engine/mod.ts";
 import { type NodeSpec, readParams } from "./spec.ts";
+import { timed } from "../observability/decorators.ts";
 
 interface EchoParams {
   value: unknown;
@@ -13,6 +14,7 @@ interface EchoParams {
 }
 
 /** Writes `params.value` to `output` after `delay_ms`. */
+@timed
 export class EchoNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {

@@ -10,6 +10,7 @@ import { access, appendFile, copyFile, lstat, mkdir, readFile, realpath, rename,
 import { dirname, resolve } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
+import { timed } from "../observability/decorators.ts";
 import { NodeError, type NodeSpec, readParams } from "./spec.ts";
 
 /** Encodings the file nodes read and write. */
@@ -107,6 +108,7 @@ interface ReadParams {
 }
 
 /** Reads a file; writes `content`. */
+@timed
 export class ReadFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
@@ -201,6 +203,7 @@ function contentBytes(content: unknown, encoding: FileEncoding): Buffer {
  * or appends to it; creates parent directories. Writes `written_path` and
  * `bytes_written`.
  */
+@timed
 export class WriteFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
@@ -384,6 +387,7 @@ async function copy(
 }
 
 /** Copies a file; writes `copied_path`. */
+@timed
 export class CopyFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
@@ -419,6 +423,7 @@ export class CopyFileNode extends Node {
 }
 
 /** Moves (renames) a file, across file systems too; writes `moved_path`. */
+@timed
 export class MoveFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
@@ -482,6 +487,7 @@ interface DeleteParams {
 }
 
 /** Deletes a file (never a directory); writes `deleted`. */
+@timed
 export class DeleteFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {

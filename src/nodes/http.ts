@@ -3,6 +3,7 @@
  * @module
  */
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
+import { timed, traced } from "../observability/decorators.ts";
 import { NodeError, type NodeSpec, readParams } from "./spec.ts";
 
 interface HttpParams {
@@ -27,6 +28,8 @@ export interface HttpResult {
 }
 
 /** Sends an HTTP request; `error` on a 4xx or 5xx status. */
+@timed
+@traced({ redact: ["headers.authorization", "headers.proxy-authorization", "headers.cookie", "headers.x-api-key"] })
 export class HttpNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {

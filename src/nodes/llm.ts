@@ -7,6 +7,8 @@ import { Node, type RunContext, type Shared } from "../engine/mod.ts";
 import { callLlm, checkModelConfig, resolveModel } from "../llm/mod.ts";
 import type { LlmResponse, LlmSettings } from "../llm/types.ts";
 import { type NodeSpec, readParams } from "./spec.ts";
+import { llmUsage, timed, traced } from "../observability/decorators.ts";
+import type { LlmRequest } from "../llm/types.ts";
 
 interface LlmParams {
   prompt: string;
@@ -28,6 +30,8 @@ export interface LlmRunContext extends RunContext {
 }
 
 /** Sends `prompt` (and `system`) to `model`; writes `response` and `usage`. */
+@timed
+@traced({ capture: ["model", "system", "prompt", "response"] })
 export class LlmNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
@@ -77,7 +81,7 @@ export class LlmNode extends Node {
     const model = resolveModel(p.model, { env, settings });
     const problem = checkModelConfig(model, { env, settings });
     if (problem) throw new Error(problem);
-    return callLlm({
+    return this.callModel({
       model,
       prompt: p.prompt,
       system: p.system,
@@ -88,6 +92,12 @@ export class LlmNode extends Node {
       timeoutMs: p.timeout * 1000,
       maxRetries: p.max_retries,
     }, { env, settings });
+  }
+
+  /** The model call itself; `@llmUsage` records its usage for the run, node and batch item. */
+  @llmUsage
+  callModel(request: LlmRequest, options: Parameters<typeof callLlm>[1]): Promise<LlmResponse> {
+    return callLlm(request, options);
   }
 
   /** Writes `response` and `usage`. */

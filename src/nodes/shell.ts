@@ -13,6 +13,7 @@ import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import process from "node:process";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
+import { timed, traced } from "../observability/decorators.ts";
 import { describeValue, NodeError, type NodeSpec, readParams } from "./spec.ts";
 
 interface ShellParams {
@@ -43,6 +44,8 @@ const KILL_GRACE_MS = 1000;
 const CLOSE_WAIT_MS = 1000;
 
 /** Runs a shell command; writes `stdout`, `stderr` and `exit_code`. */
+@timed({ childCpu: true })
+@traced({ capture: ["command", "stdout", "stderr", "exit_code"] })
 export class ShellNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {

@@ -66,11 +66,21 @@ export class UnhandledErrorAction extends Error {
   }
 }
 
+/** A context that counts node executions (cheaply, in every mode). */
+export interface CountingContext extends RunContext {
+  /** Node executions that completed. */
+  nodesRun: number;
+  /** The last node that completed. */
+  lastNode?: BaseNode;
+}
+
 /** A flow in which an unhandled `error` action fails the run. */
 export class WorkflowFlow extends Flow {
   /** Ends the walk with {@link UnhandledErrorAction} for an unwired `error`. */
   override getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
-    (ctx as { lastNode?: BaseNode }).lastNode = node;
+    const counting = ctx as CountingContext;
+    counting.lastNode = node;
+    counting.nodesRun++;
     if (action === "error" && !node.successors.has("error")) throw new UnhandledErrorAction(node);
     return super.getNextNode(node, action, ctx);
   }

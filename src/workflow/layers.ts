@@ -7,7 +7,7 @@ import {
   type Action,
   asError,
   type BaseNode,
-  InterruptedError,
+  FatalError,
   mapConcurrent,
   type NodeLayer,
   type RunContext,
@@ -84,6 +84,12 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
   };
 }
 
+/** A context that wants each batch item run inside its own scope (telemetry attribution). */
+export interface ItemScopedContext extends RunContext {
+  /** Runs `fn` as batch item `index`; absent in the common case. */
+  runItem?<T>(index: number, fn: () => Promise<T>): Promise<T>;
+}
+
 /** One failed batch item. */
 export interface BatchItemError {
   /** Position in `items`. */
@@ -125,15 +131,17 @@ export function batchLayer(
       const list = toArray(items ? items(scopeOf(shared)) : batch.items);
       const results: unknown[] = new Array(list.length).fill(null);
       const errors: BatchItemError[] = [];
+      const runItem = (ctx as ItemScopedContext).runItem;
       await mapConcurrent(list, async (item, index) => {
         const { view, local } = itemStore(shared, { [as]: item });
+        const runOnce = () => inner.clone()._run(view, ctx);
         let failure: string | undefined;
         try {
-          const action = await inner.clone()._run(view, ctx);
+          const action = await (runItem ? runItem(index, runOnce) : runOnce());
           results[index] = local;
           if (action === "error") failure = describeError(local);
         } catch (error) {
-          if (error instanceof InterruptedError || ctx.signal.aborted) throw error;
+          if (error instanceof FatalError || ctx.signal.aborted) throw error;
           failure = asError(error).message;
         }
         if (failure === undefined) return;

@@ -11,13 +11,15 @@ import {
   type ObservedContext,
   type Shared,
 } from "../engine/mod.ts";
-import { type CompiledWorkflow, describeErrorOutputs, UnhandledErrorAction } from "./compiler.ts";
+import { type CompiledWorkflow, type CountingContext, describeErrorOutputs, UnhandledErrorAction } from "./compiler.ts";
+import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
+import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
 import type { WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
 
 /** How a run ended. */
-export type RunStatus = "success" | "failed" | "interrupted";
+export type RunStatus = "success" | "failed" | "interrupted" | "budget_exceeded";
 
 /** The error of a failed run. */
 export interface RunError {
@@ -43,6 +45,10 @@ export interface WorkflowResult {
   duration_ms: number;
   /** What was thrown, when the run failed by an exception (for `--verbose`). */
   cause?: unknown;
+  /** Node executions completed or failed (counted in every mode). */
+  nodes_executed: number;
+  /** The run's telemetry: LLM calls always, node timings when instrumented. */
+  telemetry: RunTelemetry;
 }
 
 /** Options of {@link runWorkflow}. */
@@ -57,8 +63,10 @@ export interface RunOptions {
   warn?: (message: string) => void;
   /** Hooks around each node (progress display). */
   observer?: FlowObserver;
-  /** Extra fields for the run context (env, settings, telemetry). */
+  /** Extra fields for the run context (env, settings). */
   context?: Record<string, unknown>;
+  /** Telemetry for this run; by default one that only keeps LLM usage. */
+  telemetry?: RunTelemetry;
 }
 
 /**
@@ -111,18 +119,22 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const shared: Shared = { ...options.inputs };
   if (options.stdin !== undefined) shared.stdin = options.stdin;
   const signal = options.signal ?? new AbortController().signal;
-  const ctx: ObservedContext = {
+  const warn = options.warn ?? ((m: string) => console.error(`warning: ${m}`));
+  const telemetry = options.telemetry ?? new RunTelemetry({ warn });
+  const ctx: ObservedContext & CountingContext = {
     ...options.context,
+    ...telemetryContext(telemetry),
     signal,
-    warn: options.warn ?? ((m) => console.error(`warning: ${m}`)),
+    warn,
     observer: options.observer,
+    nodesRun: 0,
   };
   let status: RunStatus = "success";
   let error: RunError | null = null;
   let outputs: Record<string, unknown> = {};
   let cause: unknown;
   try {
-    await compiled.flow._run(shared, ctx);
+    await telemetry.run(() => compiled.flow._run(shared, ctx));
     outputs = collectOutputs(compiled, shared, ctx.warn);
     if (compiled.outputs.length === 0) {
       outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);
@@ -131,7 +143,18 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     ({ status, error } = classifyFailure(compiled, shared, thrown, signal));
     cause = thrown;
   }
-  return { status, outputs, error, shared, duration_ms: performance.now() - started, cause };
+  // A node that threw never reached the count; one that returned `error` did.
+  const nodesExecuted = ctx.nodesRun + (error?.node_id && error.type !== "ErrorAction" ? 1 : 0);
+  return {
+    status,
+    outputs,
+    error,
+    shared,
+    duration_ms: performance.now() - started,
+    cause,
+    nodes_executed: nodesExecuted,
+    telemetry,
+  };
 }
 
 function classifyFailure(
@@ -142,6 +165,9 @@ function classifyFailure(
 ): { status: RunStatus; error: RunError } {
   const wired = thrown instanceof UnhandledErrorAction ? thrown.node : failedNodeOf(thrown);
   const nodeId = wired ? compiled.idOf(wired) ?? null : null;
+  if (thrown instanceof BudgetExceededError) {
+    return { status: "budget_exceeded", error: { message: thrown.message, node_id: nodeId, type: thrown.name } };
+  }
   if (signal.aborted || thrown instanceof InterruptedError || (thrown as Error)?.name === "AbortError") {
     return { status: "interrupted", error: { message: "interrupted", node_id: nodeId, type: "Interrupted" } };
   }

@@ -1,0 +1,38 @@
+/**
+ * The one-line text-mode summary on stderr:
+ * `✓ 5 nodes · 1.23s · $0.0123 · 4,521 tokens (1,200 cached)`.
+ * @module
+ */
+import type { RunSummary } from "../observability/metrics.ts";
+import type { WorkflowResult } from "../workflow/run.ts";
+import { formatDuration, type Style } from "./terminal.ts";
+
+/** Formats a USD amount with enough digits to show small costs. */
+export function formatUsd(value: number): string {
+  if (value === 0) return "$0";
+  if (value >= 1) return `$${value.toFixed(2)}`;
+  if (value >= 0.01) return `$${value.toFixed(4)}`;
+  return `$${value.toPrecision(2)}`;
+}
+
+/** The summary line for a finished run. */
+export function summaryLine(result: WorkflowResult, summary: RunSummary, style: Style): string {
+  const ok = result.status === "success";
+  const mark = ok ? style.green("✓") : style.red("✗");
+  const u = summary.usage;
+  const tokens = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens;
+  const parts = [
+    `${summary.num_nodes} node${summary.num_nodes === 1 ? "" : "s"}`,
+    formatDuration(result.duration_ms),
+  ];
+  if (summary.num_llm_calls > 0) {
+    const cost = formatUsd(summary.total_cost_usd) + (summary.pricing.complete ? "" : "+");
+    const cached = u.cache_read_input_tokens > 0
+      ? ` (${u.cache_read_input_tokens.toLocaleString("en-US")} cached)`
+      : "";
+    parts.push(cost, `${tokens.toLocaleString("en-US")} tokens${cached}`);
+    parts.push(`${summary.num_llm_calls} LLM call${summary.num_llm_calls === 1 ? "" : "s"}`);
+  }
+  if (!summary.pricing.complete) parts.push(style.yellow(`unpriced: ${summary.pricing.unpriced_models.join(", ")}`));
+  return `${mark} ${parts.join(" · ")}`;
+}

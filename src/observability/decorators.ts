@@ -1,0 +1,166 @@
+/**
+ * The decorators node classes use to say what they report (TC39 standard
+ * decorators). They are the public face of observability: node code imports
+ * these and nothing else. With no run active, a decorated method costs one
+ * counter check more than an undecorated one.
+ *
+ * - `@timed` (class or method): wall time of `prep`/`exec`/`post` for the
+ *   running node when a run is instrumented; `@timed({ childCpu: true })` also
+ *   measures the CPU time of child processes `exec` waited for.
+ * - `@llmUsage` (method): the method calls a model and returns an
+ *   `LlmResponse`; every call's usage is recorded for the run, node and batch
+ *   item that made it, and a spent budget stops the next call from starting.
+ * - `@traced({ capture, redact })` (class): what the node contributes to
+ *   traces: params/outputs to capture, names whose values are secret.
+ * @module
+ */
+import type { LlmResponse } from "../llm/types.ts";
+import { readChildrenCpu } from "./cpu.ts";
+import { ACTIVE, currentScope, scopes } from "./scope.ts";
+import type { NodeExecution } from "./telemetry.ts";
+
+/** Options of `@timed`. */
+export interface TimedOptions {
+  /** Also measure CPU time of child processes waited for during `exec` (Linux). */
+  childCpu?: boolean;
+}
+
+const PHASES = ["prep", "exec", "post"] as const;
+type Phase = typeof PHASES[number];
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+const WRAPPED = Symbol("pflow.timed");
+
+/**
+ * Times node phases. Use as `@timed` or `@timed({ childCpu: true })` on a
+ * node class (wraps its `prep`, `exec` and `post`), or on one of those
+ * methods.
+ */
+export function timed<T extends Method | (abstract new (...args: never[]) => unknown)>(
+  target: T,
+  context: ClassDecoratorContext | ClassMethodDecoratorContext,
+): T;
+export function timed(options: TimedOptions): <T>(target: T, context: DecoratorContext) => T;
+export function timed(targetOrOptions: unknown, context?: DecoratorContext): unknown {
+  if (context === undefined) {
+    const options = (targetOrOptions ?? {}) as TimedOptions;
+    return (target: unknown, ctx: DecoratorContext) => applyTimed(target, ctx, options);
+  }
+  return applyTimed(targetOrOptions, context, {});
+}
+
+function applyTimed(target: unknown, context: DecoratorContext, options: TimedOptions): unknown {
+  if (context.kind === "class") {
+    const proto = (target as { prototype: Record<string, Method> }).prototype;
+    for (const phase of PHASES) {
+      const original = proto[phase];
+      if (typeof original === "function" && !(WRAPPED in original)) {
+        proto[phase] = timePhase(original, phase, phase === "exec" && options.childCpu === true);
+      }
+    }
+    return target;
+  }
+  if (context.kind === "method") {
+    const name = String(context.name);
+    if (!(PHASES as readonly string[]).includes(name)) {
+      throw new TypeError(`@timed goes on a node class or on prep/exec/post, not on '${name}'`);
+    }
+    return timePhase(target as Method, name as Phase, name === "exec" && options.childCpu === true);
+  }
+  throw new TypeError(`@timed goes on a node class or on prep/exec/post, not on a ${context.kind}`);
+}
+
+function timePhase(original: Method, phase: Phase, childCpu: boolean): Method {
+  // Fixed arity (phases take at most 4 arguments) keeps the fast path cheap.
+  const wrapped = function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
+    if (ACTIVE.instrumented === 0) return original.call(this, a, b, c, d);
+    const node = scopes.getStore()?.node;
+    if (node === undefined) return original.call(this, a, b, c, d);
+    return measure(node, phase, childCpu, () => original.call(this, a, b, c, d));
+  };
+  Object.defineProperty(wrapped, WRAPPED, { value: true });
+  Object.defineProperty(wrapped, "name", { value: original.name });
+  return wrapped;
+}
+
+function measure(node: NodeExecution, phase: Phase, childCpu: boolean, call: () => unknown): unknown {
+  const children = childCpu ? readChildrenCpu() : undefined;
+  const started = performance.now();
+  const done = () => {
+    node.phases[phase] += performance.now() - started;
+    if (children === undefined) return;
+    const after = readChildrenCpu()!;
+    node.child_cpu_user_ms = (node.child_cpu_user_ms ?? 0) + (after.user - children.user) / 1000;
+    node.child_cpu_system_ms = (node.child_cpu_system_ms ?? 0) + (after.system - children.system) / 1000;
+  };
+  let result: unknown;
+  try {
+    result = call();
+  } catch (error) {
+    done();
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.then((value) => {
+      done();
+      return value;
+    }, (error) => {
+      done();
+      throw error;
+    });
+  }
+  done();
+  return result;
+}
+
+/**
+ * Records the usage of every model call the method makes. The method must
+ * resolve to an `LlmResponse`. Before the call, a spent budget throws
+ * `BudgetExceededError`; after it, the usage is kept for the run (and node
+ * and batch item, when instrumented).
+ */
+export function llmUsage<This, Args extends unknown[]>(
+  original: (this: This, ...args: Args) => Promise<LlmResponse>,
+  context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Promise<LlmResponse>>,
+): (this: This, ...args: Args) => Promise<LlmResponse> {
+  if (context.kind !== "method") throw new TypeError("@llmUsage goes on the method that calls a model");
+  return async function (this: This, ...args: Args): Promise<LlmResponse> {
+    const scope = currentScope();
+    if (scope === undefined) return await original.apply(this, args);
+    scope.telemetry.checkBudget();
+    const started = performance.now();
+    const response = await original.apply(this, args);
+    scope.telemetry.recordLlmCall(response, scope, started);
+    return response;
+  };
+}
+
+/** What a node class contributes to traces. */
+export interface TracedOptions {
+  /** Param and output names to capture in full (default: all, truncated). */
+  capture?: string[];
+  /** Param/output names (or nested keys) whose values are always `[REDACTED]`. */
+  redact?: string[];
+}
+
+const tracedClasses = new WeakMap<object, TracedOptions>();
+
+/** Declares what a node class contributes to traces (read by the trace sink). */
+export function traced(options: TracedOptions): <C extends abstract new (...args: never[]) => unknown>(
+  target: C,
+  context: ClassDecoratorContext<C>,
+) => C {
+  return (target, context) => {
+    if (context.kind !== "class") throw new TypeError("@traced goes on a node class");
+    tracedClasses.set(target, options);
+    return target;
+  };
+}
+
+/** The `@traced` options of a node class (walking up its parents), or undefined. */
+export function tracedOptionsOf(cls: unknown): TracedOptions | undefined {
+  for (let c = cls; typeof c === "function" && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    const options = tracedClasses.get(c);
+    if (options !== undefined) return options;
+  }
+  return undefined;
+}

@@ -1,0 +1,236 @@
+/**
+ * The metrics sink and the run summary: the numbers of the JSON result
+ * (and of trace headers), computed once from node executions and LLM calls.
+ * @module
+ */
+import type { PriceTable } from "../pricing/table.ts";
+import { roundUsd } from "../pricing/cost.ts";
+import { callCostUsd, type LlmCallRecord, type NodeExecution, type TelemetrySink } from "./telemetry.ts";
+
+/** Per-node aggregate over its executions. */
+export interface NodeMetrics {
+  type: string;
+  executions: number;
+  duration_ms: number;
+  cpu_user_ms: number;
+  cpu_system_ms: number;
+  child_cpu_user_ms?: number;
+  child_cpu_system_ms?: number;
+  retries: number;
+  llm_calls: number;
+  cost_usd: number;
+  status: "success" | "error" | "interrupted";
+}
+
+/** Aggregates node executions as they end (memory stays per node, not per execution). */
+export class MetricsSink implements TelemetrySink {
+  /** Aggregates by node id, in first-execution order. */
+  readonly nodes = new Map<string, NodeMetrics>();
+  /** Node executions seen. */
+  executions = 0;
+
+  /** Folds one execution into its node's aggregate. */
+  nodeEnd(exec: NodeExecution): void {
+    this.executions++;
+    let m = this.nodes.get(exec.node_id);
+    if (m === undefined) {
+      m = {
+        type: exec.node_type,
+        executions: 0,
+        duration_ms: 0,
+        cpu_user_ms: 0,
+        cpu_system_ms: 0,
+        retries: 0,
+        llm_calls: 0,
+        cost_usd: 0,
+        status: "success",
+      };
+      this.nodes.set(exec.node_id, m);
+    }
+    m.executions++;
+    m.duration_ms += exec.duration_ms;
+    m.cpu_user_ms += exec.cpu_user_ms;
+    m.cpu_system_ms += exec.cpu_system_ms;
+    if (exec.child_cpu_user_ms !== undefined) {
+      m.child_cpu_user_ms = (m.child_cpu_user_ms ?? 0) + exec.child_cpu_user_ms;
+      m.child_cpu_system_ms = (m.child_cpu_system_ms ?? 0) + (exec.child_cpu_system_ms ?? 0);
+    }
+    m.retries += exec.retries;
+    m.llm_calls += exec.llm_calls;
+    m.cost_usd = roundUsd(m.cost_usd + exec.cost_usd);
+    m.status = exec.status;
+  }
+}
+
+/** Token totals in the JSON result's `usage` shape. */
+export interface UsageTotals {
+  input_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+}
+
+/** One model's line in `modelUsage` (Claude Code's shape). */
+export interface ModelUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadInputTokens: number;
+  cacheCreationInputTokens: number;
+  reasoningTokens: number;
+  costUSD: number;
+  calls: number;
+}
+
+/** Everything the result document says about cost and usage. */
+export interface RunSummary {
+  num_nodes: number;
+  num_llm_calls: number;
+  duration_api_ms: number;
+  total_cost_usd: number;
+  usage: UsageTotals;
+  modelUsage: Record<string, ModelUsage>;
+  pricing: { version: string | null; source: string | null; unpriced_models: string[]; complete: boolean };
+  /** Present when node executions were measured. */
+  metrics?: {
+    workflow: Record<string, unknown>;
+    total: Record<string, unknown>;
+  };
+}
+
+/** Rounds milliseconds to 2 decimals. */
+export function ms2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/**
+ * Summarizes a run from its LLM calls and (when instrumented) its node
+ * metrics. Unpriced models are listed, excluded from the total, and make the
+ * total incomplete.
+ */
+export function summarizeRun(input: {
+  calls: readonly LlmCallRecord[];
+  pricing: PriceTable | undefined;
+  metrics?: MetricsSink;
+  durationMs: number;
+  nodesExecuted: number;
+}): RunSummary {
+  const usage: UsageTotals = {
+    input_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    output_tokens: 0,
+    reasoning_tokens: 0,
+  };
+  const modelUsage: Record<string, ModelUsage> = {};
+  const unpriced = new Set<string>();
+  let total = 0;
+  let apiMs = 0;
+  for (const call of input.calls) {
+    const u = call.usage;
+    usage.input_tokens += u.input_tokens;
+    usage.cache_creation_input_tokens += u.cache_write_tokens;
+    usage.cache_read_input_tokens += u.cache_read_tokens;
+    usage.output_tokens += u.output_tokens;
+    usage.reasoning_tokens += u.reasoning_tokens;
+    apiMs += u.duration_ms;
+    const cost = callCostUsd(call);
+    if (cost === null) unpriced.add(u.model);
+    else total += cost;
+    const m = modelUsage[u.model] ??= {
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadInputTokens: 0,
+      cacheCreationInputTokens: 0,
+      reasoningTokens: 0,
+      costUSD: 0,
+      calls: 0,
+    };
+    m.inputTokens += u.input_tokens;
+    m.outputTokens += u.output_tokens;
+    m.cacheReadInputTokens += u.cache_read_tokens;
+    m.cacheCreationInputTokens += u.cache_write_tokens;
+    m.reasoningTokens += u.reasoning_tokens;
+    m.costUSD = roundUsd(m.costUSD + (cost ?? 0));
+    m.calls++;
+  }
+  const totalCost = roundUsd(total);
+  const summary: RunSummary = {
+    num_nodes: input.metrics?.executions ?? input.nodesExecuted,
+    num_llm_calls: input.calls.length,
+    duration_api_ms: ms2(apiMs),
+    total_cost_usd: totalCost,
+    usage,
+    modelUsage,
+    pricing: {
+      version: input.pricing?.version ?? null,
+      source: input.pricing?.source ?? null,
+      unpriced_models: [...unpriced].sort(),
+      complete: unpriced.size === 0,
+    },
+  };
+  if (input.metrics !== undefined) summary.metrics = detailedMetrics(summary, input.metrics, input.durationMs);
+  return summary;
+}
+
+function detailedMetrics(summary: RunSummary, metrics: MetricsSink, durationMs: number) {
+  const u = summary.usage;
+  const tokensInput = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+  const nodes: Record<string, unknown> = {};
+  const timings: Record<string, number> = {};
+  let cpuUser = 0;
+  let cpuSystem = 0;
+  let childUser: number | undefined;
+  let childSystem: number | undefined;
+  for (const [id, m] of metrics.nodes) {
+    timings[id] = ms2(m.duration_ms);
+    cpuUser += m.cpu_user_ms;
+    cpuSystem += m.cpu_system_ms;
+    if (m.child_cpu_user_ms !== undefined) {
+      childUser = (childUser ?? 0) + m.child_cpu_user_ms;
+      childSystem = (childSystem ?? 0) + (m.child_cpu_system_ms ?? 0);
+    }
+    nodes[id] = {
+      type: m.type,
+      executions: m.executions,
+      duration_ms: ms2(m.duration_ms),
+      cpu_user_ms: ms2(m.cpu_user_ms),
+      cpu_system_ms: ms2(m.cpu_system_ms),
+      ...(m.child_cpu_user_ms !== undefined
+        ? { child_cpu_user_ms: ms2(m.child_cpu_user_ms), child_cpu_system_ms: ms2(m.child_cpu_system_ms ?? 0) }
+        : {}),
+      retries: m.retries,
+      llm_calls: m.llm_calls,
+      cost_usd: m.cost_usd,
+      status: m.status,
+    };
+  }
+  const models = Object.keys(summary.modelUsage);
+  return {
+    workflow: {
+      duration_ms: ms2(durationMs),
+      nodes_executed: metrics.executions,
+      cost_usd: summary.total_cost_usd,
+      tokens_input: tokensInput,
+      tokens_output: u.output_tokens,
+      tokens_total: tokensInput + u.output_tokens,
+      models_used: models,
+      node_timings: timings,
+      nodes,
+    },
+    total: {
+      cost_usd: summary.total_cost_usd,
+      llm_calls: summary.num_llm_calls,
+      tokens_input: tokensInput,
+      tokens_output: u.output_tokens,
+      tokens_total: tokensInput + u.output_tokens,
+      tokens_uncached_input: u.input_tokens,
+      tokens_cache_read: u.cache_read_input_tokens,
+      tokens_cache_write: u.cache_creation_input_tokens,
+      tokens_reasoning: u.reasoning_tokens,
+      cpu_user_ms: ms2(cpuUser),
+      cpu_system_ms: ms2(cpuSystem),
+      ...(childUser !== undefined ? { child_cpu_user_ms: ms2(childUser), child_cpu_system_ms: ms2(childSystem!) } : {}),
+    },
+  };
+}

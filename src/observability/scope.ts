@@ -1,0 +1,30 @@
+/**
+ * Which run, which node execution and which batch item code is running in:
+ * an AsyncLocalStorage scope per run (and per batch item when a run is
+ * instrumented), plus process-wide counters that let decorated methods skip
+ * every lookup when nothing is being measured.
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { NodeExecution, RunTelemetry } from "./telemetry.ts";
+
+/** What the current async context belongs to. */
+export interface TelemetryScope {
+  /** The run. */
+  telemetry: RunTelemetry;
+  /** The node execution in progress (instrumented runs only). */
+  node: NodeExecution | undefined;
+  /** The batch item, inside a batch (instrumented runs only). */
+  item: number | undefined;
+}
+
+/** Runs in progress in this process: any, and instrumented ones. */
+export const ACTIVE = { runs: 0, instrumented: 0 };
+
+/** The scope store. */
+export const scopes: AsyncLocalStorage<TelemetryScope> = new AsyncLocalStorage<TelemetryScope>();
+
+/** The current scope, or undefined outside any run (cheap when no run is active). */
+export function currentScope(): TelemetryScope | undefined {
+  return ACTIVE.runs === 0 ? undefined : scopes.getStore();
+}

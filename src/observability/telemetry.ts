@@ -1,0 +1,287 @@
+/**
+ * The one instrumentation layer's event hub for a run. It keeps what every
+ * run keeps (each LLM call's usage, for cost), and when the run is
+ * instrumented it times node executions and hands each event to the sinks
+ * (metrics here; trace files and exporters attach the same way).
+ * @module
+ */
+import { FatalError } from "../engine/mod.ts";
+import type { LlmResponse, LlmUsage } from "../llm/types.ts";
+import { type CallCost, priceCall } from "../pricing/cost.ts";
+import type { PriceTable } from "../pricing/table.ts";
+import { type CpuReading, readCpu } from "./cpu.ts";
+import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
+
+/** Wall-clock milliseconds of each phase of one node execution. */
+export interface PhaseTimes {
+  prep: number;
+  exec: number;
+  post: number;
+}
+
+/** One execution of one node (a node in a loop has several). */
+export interface NodeExecution {
+  /** Node id. */
+  node_id: string;
+  /** Node type. */
+  node_type: string;
+  /** 0-based count of earlier executions of this node in the run. */
+  index: number;
+  /** Start, ms after the run started. */
+  start_ms: number;
+  /** Wall time, ms. */
+  duration_ms: number;
+  /** CPU time of pflow itself, ms. */
+  cpu_user_ms: number;
+  /** CPU time of pflow itself, ms. */
+  cpu_system_ms: number;
+  /** CPU time of child processes (shell nodes, where the runtime exposes it), ms. */
+  child_cpu_user_ms?: number;
+  /** CPU time of child processes, ms. */
+  child_cpu_system_ms?: number;
+  /** Wall time per phase (summed over retries and batch items), from `@timed`. */
+  phases: PhaseTimes;
+  /** The action returned, or null when it threw. */
+  action: string | null;
+  /** How it ended. */
+  status: "success" | "error" | "interrupted";
+  /** The error, when it threw or returned `error`. */
+  error?: { type: string; message: string };
+  /** Retries of `exec`. */
+  retries: number;
+  /** LLM calls made. */
+  llm_calls: number;
+  /** Their cost (priced calls; provider-reported cost preferred). */
+  cost_usd: number;
+  /** Internal clock readings. */
+  clock: { wall: number; cpu: CpuReading };
+}
+
+/** One LLM call as every run keeps it. */
+export interface LlmCallRecord extends CallCost {
+  /** Node that made it (instrumented runs), else null. */
+  node_id: string | null;
+  /** Execution index of that node, or null. */
+  node_execution: number | null;
+  /** Batch item index, or null. */
+  item_index: number | null;
+  /** Normalized usage. */
+  usage: LlmUsage;
+  /** What was sent (kept for traces). */
+  request?: LlmResponse["request"];
+  /** The response text (kept for traces). */
+  response?: string;
+  /** Why generation stopped. */
+  finish_reason?: string;
+  /** Time to first token when streaming. */
+  time_to_first_token_ms?: number;
+  /** Start, ms after the run started. */
+  start_ms: number;
+}
+
+/** What a sink hears. Every method is optional. */
+export interface TelemetrySink {
+  /** A node execution began. */
+  nodeStart?(exec: NodeExecution): void;
+  /** A node execution ended (its figures are final). */
+  nodeEnd?(exec: NodeExecution): void;
+  /** An LLM call finished. */
+  llmCall?(call: LlmCallRecord): void;
+}
+
+/** No LLM call may start: the run's budget is spent. */
+export class BudgetExceededError extends FatalError {
+  /** @param message what was spent against which budget */
+  constructor(message: string) {
+    super(message);
+    this.name = "BudgetExceededError";
+  }
+}
+
+/** Options of {@link RunTelemetry}. */
+export interface RunTelemetryOptions {
+  /** Time node executions and feed sinks (metrics, traces). */
+  instrumented?: boolean;
+  /** Sinks to feed. */
+  sinks?: TelemetrySink[];
+  /** Prices, when known before the run (needed for a budget). */
+  pricing?: PriceTable;
+  /** Stop starting LLM calls once this much is spent. */
+  maxBudgetUsd?: number;
+  /** Warning sink. */
+  warn?: (message: string) => void;
+}
+
+/** The telemetry of one run. */
+export class RunTelemetry {
+  /** Whether node executions are timed. */
+  readonly instrumented: boolean;
+  /** Sinks fed with events. */
+  readonly sinks: TelemetrySink[];
+  /** Every LLM call, in completion order (always kept). */
+  readonly llmCalls: LlmCallRecord[] = [];
+  /** `performance.now()` when the run started. */
+  readonly startWall: number;
+  /** Prices used for running cost (budget); may be set later for reporting. */
+  pricing: PriceTable | undefined;
+  /** Budget in USD, if any. */
+  readonly maxBudgetUsd: number | undefined;
+  /** USD spent so far (priced calls). */
+  spentUsd = 0;
+  /** Set when the budget stopped the run. */
+  budgetStop = false;
+  /** The run's scope (node field updated as nodes run). */
+  readonly scope: TelemetryScope;
+  readonly #executions = new Map<string, number>();
+  #lastEnd: { wall: number; cpu: CpuReading } | undefined;
+  readonly #warn: (message: string) => void;
+  readonly #warnedUnpriced = new Set<string>();
+
+  /** @param options what to measure and where to send it */
+  constructor(options: RunTelemetryOptions = {}) {
+    this.instrumented = options.instrumented ?? false;
+    this.sinks = options.sinks ?? [];
+    this.pricing = options.pricing;
+    this.maxBudgetUsd = options.maxBudgetUsd;
+    this.#warn = options.warn ?? (() => {});
+    this.scope = { telemetry: this, node: undefined, item: undefined };
+    this.startWall = performance.now();
+  }
+
+  /** Runs `fn` as this run: LLM calls inside are attributed to it. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    ACTIVE.runs++;
+    if (this.instrumented) {
+      ACTIVE.instrumented++;
+      this.#lastEnd = { wall: performance.now(), cpu: readCpu() };
+    }
+    try {
+      return await scopes.run(this.scope, fn);
+    } finally {
+      ACTIVE.runs--;
+      if (this.instrumented) ACTIVE.instrumented--;
+    }
+  }
+
+  /** Runs `fn` as batch item `index` of the current node execution. */
+  runItem<T>(index: number, fn: () => Promise<T>): Promise<T> {
+    const parent = scopes.getStore() ?? this.scope;
+    return scopes.run({ telemetry: this, node: parent.node, item: index }, fn);
+  }
+
+  /** Counts a retry of the running node's `exec`. */
+  onRetry(): void {
+    const node = (scopes.getStore() ?? this.scope).node;
+    if (node) node.retries++;
+  }
+
+  /**
+   * Starts timing a node execution. In a sequential flow the previous node's
+   * end readings serve as this node's start, so each node costs one CPU read.
+   */
+  beginNode(info: { id: string; type: string }): NodeExecution {
+    const index = this.#executions.get(info.id) ?? 0;
+    this.#executions.set(info.id, index + 1);
+    const clock = this.#lastEnd ?? { wall: performance.now(), cpu: readCpu() };
+    this.#lastEnd = undefined;
+    const exec: NodeExecution = {
+      node_id: info.id,
+      node_type: info.type,
+      index,
+      start_ms: clock.wall - this.startWall,
+      duration_ms: 0,
+      cpu_user_ms: 0,
+      cpu_system_ms: 0,
+      phases: { prep: 0, exec: 0, post: 0 },
+      action: null,
+      status: "success",
+      retries: 0,
+      llm_calls: 0,
+      cost_usd: 0,
+      clock,
+    };
+    this.scope.node = exec;
+    for (const sink of this.sinks) sink.nodeStart?.(exec);
+    return exec;
+  }
+
+  /** Ends a node execution with its action or error and hands it to the sinks. */
+  endNode(exec: NodeExecution, action: string | undefined, error?: unknown): void {
+    const wall = performance.now();
+    const cpu = readCpu();
+    this.#lastEnd = { wall, cpu };
+    exec.duration_ms = wall - exec.clock.wall;
+    exec.cpu_user_ms = (cpu.user - exec.clock.cpu.user) / 1000;
+    exec.cpu_system_ms = (cpu.system - exec.clock.cpu.system) / 1000;
+    if (error !== undefined) {
+      const err = error as Error;
+      exec.status = err?.name === "InterruptedError" || err?.name === "AbortError" ? "interrupted" : "error";
+      exec.error = { type: err?.name ?? "Error", message: err?.message ?? String(error) };
+    } else {
+      exec.action = action ?? "default";
+      if (action === "error") exec.status = "error";
+    }
+    this.scope.node = undefined;
+    for (const sink of this.sinks) sink.nodeEnd?.(exec);
+  }
+
+  /** Throws {@link BudgetExceededError} when no LLM call may start. */
+  checkBudget(): void {
+    if (this.maxBudgetUsd === undefined || this.spentUsd < this.maxBudgetUsd) return;
+    this.budgetStop = true;
+    throw new BudgetExceededError(
+      `budget of $${this.maxBudgetUsd} reached ($${this.spentUsd.toFixed(6)} spent); no further LLM call was started`,
+    );
+  }
+
+  /** Keeps one finished LLM call, prices it when prices are known, and tells the sinks. */
+  recordLlmCall(response: LlmResponse, scope: TelemetryScope, startWall: number): LlmCallRecord {
+    const cost = this.pricing
+      ? priceCall(this.pricing, response.usage)
+      : { cost_usd: null, reported_cost_usd: response.usage.reported_cost_usd ?? null, price_key: null };
+    const node = scope.node;
+    const record: LlmCallRecord = {
+      node_id: node?.node_id ?? null,
+      node_execution: node?.index ?? null,
+      item_index: scope.item ?? null,
+      usage: response.usage,
+      ...cost,
+      request: response.request,
+      response: response.text,
+      finish_reason: response.finish_reason,
+      time_to_first_token_ms: response.time_to_first_token_ms,
+      start_ms: startWall - this.startWall,
+    };
+    this.llmCalls.push(record);
+    const spent = callCostUsd(record);
+    if (spent !== null) this.spentUsd += spent;
+    else if (this.maxBudgetUsd !== undefined) this.#warnUnpriced(record.usage.model, "the budget cannot count it");
+    if (node) {
+      node.llm_calls++;
+      node.cost_usd += spent ?? 0;
+    }
+    for (const sink of this.sinks) sink.llmCall?.(record);
+    return record;
+  }
+
+  /** Warns once per model that it has no price. */
+  #warnUnpriced(model: string, consequence: string): void {
+    if (this.#warnedUnpriced.has(model)) return;
+    this.#warnedUnpriced.add(model);
+    this.#warn(`no price for model '${model}': ${consequence} (add it to PFLOW_HOME/pricing.yaml)`);
+  }
+
+  /** Prices calls recorded before prices were known (reporting after the run). */
+  priceRecorded(table: PriceTable): void {
+    this.pricing = table;
+    for (const call of this.llmCalls) {
+      if (call.price_key !== null || call.cost_usd !== null) continue;
+      Object.assign(call, priceCall(table, call.usage));
+    }
+  }
+}
+
+/** The cost a call counts for: the provider's reported cost when given, else the computed one. */
+export function callCostUsd(call: CallCost): number | null {
+  return call.reported_cost_usd ?? call.cost_usd;
+}

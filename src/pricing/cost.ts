@@ -1,0 +1,106 @@
+/**
+ * The cost of one LLM call: find the model's prices (aliases, dated
+ * snapshots, provider wildcards) and apply the billing rules to the
+ * normalized usage.
+ * @module
+ */
+import type { LlmUsage } from "../llm/types.ts";
+import type { ModelPrices, Prices, PriceTable } from "./table.ts";
+
+/** The price entry a model id resolved to. */
+export interface PriceMatch {
+  /** The table key that matched. */
+  key: string;
+  /** Its prices. */
+  prices: ModelPrices;
+}
+
+const DATE_SUFFIX = /-(?:\d{8}|\d{4}-\d{2}-\d{2})$/;
+
+/**
+ * Finds the prices of `modelId` (`provider/model`): by key, by alias, with a
+ * dated snapshot suffix removed, through an OpenRouter-style route
+ * (`openrouter/vendor/model` → `vendor/model`), or by a `provider/*` entry.
+ * Undefined means unpriced: never another model's price.
+ */
+export function findPrices(table: PriceTable, modelId: string): PriceMatch | undefined {
+  const candidates = [modelId];
+  const undated = modelId.replace(DATE_SUFFIX, "");
+  if (undated !== modelId) candidates.push(undated);
+  const slash = modelId.indexOf("/");
+  const rest = modelId.slice(slash + 1);
+  if (rest.includes("/")) candidates.push(rest, rest.replace(DATE_SUFFIX, ""));
+  for (const candidate of candidates) {
+    const direct = table.models[candidate];
+    if (direct !== undefined) return { key: candidate, prices: direct };
+    for (const [key, entry] of Object.entries(table.models)) {
+      if (entry.aliases?.includes(candidate)) return { key, prices: entry };
+    }
+  }
+  const wildcard = `${modelId.slice(0, slash)}/*`;
+  const entry = table.models[wildcard];
+  return entry ? { key: wildcard, prices: entry } : undefined;
+}
+
+/** Total input of one request: uncached + cache read + cache write. */
+export function totalInputTokens(usage: LlmUsage): number {
+  return usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens;
+}
+
+/** The prices that apply to one request: the highest tier whose threshold it exceeds, else the base. */
+export function pricesFor(entry: ModelPrices, usage: LlmUsage): Prices {
+  const total = totalInputTokens(usage);
+  let applied: Prices = entry;
+  for (const tier of entry.tiers ?? []) {
+    if (total > tier.above_input_tokens) applied = { ...entry, ...tier } as Prices;
+  }
+  return applied;
+}
+
+/**
+ * The cost of one call in USD, rounded to 1e-10:
+ * uncached input, cache reads, 5-minute and 1-hour cache writes and output,
+ * each at its own price (reasoning tokens are inside output already).
+ */
+export function costOfUsage(entry: ModelPrices, usage: LlmUsage): number {
+  const p = pricesFor(entry, usage);
+  const cacheRead = p.cache_read ?? p.input;
+  const write5m = p.cache_write_5m ?? p.input;
+  const write1h = p.cache_write_1h ?? write5m;
+  // Writes the provider did not split are 5-minute writes.
+  const unsplit = Math.max(0, usage.cache_write_tokens - usage.cache_write_5m_tokens - usage.cache_write_1h_tokens);
+  const micros = usage.input_tokens * p.input +
+    usage.cache_read_tokens * cacheRead +
+    (usage.cache_write_5m_tokens + unsplit) * write5m +
+    usage.cache_write_1h_tokens * write1h +
+    usage.output_tokens * p.output;
+  return roundUsd(micros / 1_000_000);
+}
+
+/** Rounds a USD amount to 1e-10 (never coarser). */
+export function roundUsd(value: number): number {
+  return Math.round(value * 1e10) / 1e10;
+}
+
+/** How one call was priced. */
+export interface CallCost {
+  /** Computed cost, or null when the model is unpriced. */
+  cost_usd: number | null;
+  /** The cost the provider reported itself, when it did. */
+  reported_cost_usd: number | null;
+  /** The table key that priced it, or null. */
+  price_key: string | null;
+}
+
+/** Prices one call; the model id as requested is tried first, then the one the provider reported. */
+export function priceCall(table: PriceTable, usage: LlmUsage): CallCost {
+  let match = findPrices(table, usage.model);
+  if (match === undefined && usage.response_model) {
+    match = findPrices(table, `${usage.provider}/${usage.response_model}`);
+  }
+  return {
+    cost_usd: match ? costOfUsage(match.prices, usage) : null,
+    reported_cost_usd: usage.reported_cost_usd ?? null,
+    price_key: match?.key ?? null,
+  };
+}

@@ -1,0 +1,6 @@
+/**
+ * Pricing: the price table and the cost of one usage record.
+ * @module
+ */
+export * from "./table.ts";
+export * from "./cost.ts";
