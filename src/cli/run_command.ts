@@ -75,12 +75,17 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
     const prepared = await prepare(parsed, run, { env, signal: controller.signal });
     const result = await runWorkflow(prepared.compiled, prepared.options);
     const summary = await summarize(result, prepared);
-    return report(result, run, { outputKey: prepared.outputKey, summary, showSummary: prepared.showSummary });
+    return report(result, run, {
+      outputKey: prepared.outputKey,
+      summary,
+      showSummary: prepared.showSummary,
+      budgeted: prepared.budgeted,
+    });
   } catch (error) {
     if (error instanceof InterruptedError) {
       const result = notStarted(run);
       const summary = summarizeRun({ calls: [], pricing: undefined, durationMs: result.duration_ms, nodesExecuted: 0 });
-      return report(result, run, { outputKey: undefined, summary, showSummary: false });
+      return report(result, run, { outputKey: undefined, summary, showSummary: false, budgeted: false });
     }
     if (error instanceof ValidationError || error instanceof UsageError) return reportInvalid(error, run);
     throw error;
@@ -136,7 +141,16 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
     context: { env, llmSettings: settings },
     telemetry,
   };
-  return { compiled, options: runOptions, outputKey, metrics, home, priceTableFile, showSummary: metricsFlag };
+  return {
+    compiled,
+    options: runOptions,
+    outputKey,
+    metrics,
+    home,
+    priceTableFile,
+    showSummary: metricsFlag,
+    budgeted: budget !== undefined,
+  };
 }
 
 /**
@@ -166,14 +180,17 @@ async function summarize(result: WorkflowResult, prepared: Awaited<ReturnType<ty
 function report(
   result: WorkflowResult,
   run: Invocation,
-  options: { outputKey: string | undefined; summary: RunSummary; showSummary: boolean },
+  options: { outputKey: string | undefined; summary: RunSummary; showSummary: boolean; budgeted: boolean },
 ): number {
   const { summary } = options;
   if (run.json) {
     writeStdout(`${JSON.stringify(runDocument(result, { ...run, summary }))}\n`);
   } else {
     if (result.status === "success") writeStdout(formatOutputs(result, options.outputKey));
-    for (const model of summary.pricing.unpriced_models) {
+    // Without prices (a bad price file) no model is known to be unpriced; with a
+    // budget the run already warned once per unpriced model as its calls ended.
+    const warnUnpriced = summary.pricing.source !== null && !options.budgeted;
+    for (const model of warnUnpriced ? summary.pricing.unpriced_models : []) {
       printError(
         run.style.yellow(
           `warning: no price for model '${model}': its tokens are counted, its cost is not (add it to PFLOW_HOME/pricing.yaml)`,

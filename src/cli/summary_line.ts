@@ -25,14 +25,18 @@ export function summaryLine(result: WorkflowResult, summary: RunSummary, style: 
     `${summary.num_nodes} node${summary.num_nodes === 1 ? "" : "s"}`,
     formatDuration(result.duration_ms),
   ];
+  // No price table (a bad price file): the cost is unknown, not $0 with every model unpriced.
+  const priced = summary.pricing.source !== null;
   if (summary.num_llm_calls > 0) {
-    const cost = formatUsd(summary.total_cost_usd) + (summary.pricing.complete ? "" : "+");
+    const cost = priced ? formatUsd(summary.total_cost_usd) + (summary.pricing.complete ? "" : "+") : "cost unknown";
     const cached = u.cache_read_input_tokens > 0
       ? ` (${u.cache_read_input_tokens.toLocaleString("en-US")} cached)`
       : "";
     parts.push(cost, `${tokens.toLocaleString("en-US")} tokens${cached}`);
     parts.push(`${summary.num_llm_calls} LLM call${summary.num_llm_calls === 1 ? "" : "s"}`);
   }
-  if (!summary.pricing.complete) parts.push(style.yellow(`unpriced: ${summary.pricing.unpriced_models.join(", ")}`));
+  if (priced && !summary.pricing.complete) {
+    parts.push(style.yellow(`unpriced: ${summary.pricing.unpriced_models.join(", ")}`));
+  }
   return `${mark} ${parts.join(" · ")}`;
 }

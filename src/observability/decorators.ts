@@ -5,8 +5,9 @@
  * counter check more than an undecorated one.
  *
  * - `@timed` (class or method): wall time of `prep`/`exec`/`post` for the
- *   running node when a run is instrumented; `@timed({ childCpu: true })` also
- *   measures the CPU time of child processes `exec` waited for.
+ *   running node when a run is instrumented (summed over retries and batch
+ *   items); `@timed({ childCpu: true })` also measures the CPU time of child
+ *   processes `exec` waited for.
  * - `@llmUsage` (method): the method calls a model and returns an
  *   `LlmResponse`; every call's usage is recorded for the run, node and batch
  *   item that made it, and a spent budget stops the next call from starting.
@@ -15,9 +16,7 @@
  * @module
  */
 import type { LlmResponse } from "../llm/types.ts";
-import { readChildrenCpu } from "./cpu.ts";
 import { ACTIVE, currentScope, scopes } from "./scope.ts";
-import type { NodeExecution } from "./telemetry.ts";
 
 /** Options of `@timed`. */
 export interface TimedOptions {
@@ -69,47 +68,24 @@ function applyTimed(target: unknown, context: DecoratorContext, options: TimedOp
   throw new TypeError(`@timed goes on a node class or on prep/exec/post, not on a ${context.kind}`);
 }
 
+/**
+ * Wraps a phase method so that, in an instrumented run, its start is marked:
+ * the time since the previous mark goes to the previous phase. Marking
+ * starts (not ends) needs one clock read per phase and never wraps the
+ * phase's promise; the node's end closes the last phase.
+ */
 function timePhase(original: Method, phase: Phase, childCpu: boolean): Method {
   // Fixed arity (phases take at most 4 arguments) keeps the fast path cheap.
   const wrapped = function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
-    if (ACTIVE.instrumented === 0) return original.call(this, a, b, c, d);
-    const node = scopes.getStore()?.node;
-    if (node === undefined) return original.call(this, a, b, c, d);
-    return measure(node, phase, childCpu, () => original.call(this, a, b, c, d));
+    if (ACTIVE.instrumented !== 0) {
+      const scope = scopes.getStore();
+      if (scope?.node !== undefined) scope.telemetry.enterPhase(scope, phase, childCpu);
+    }
+    return original.call(this, a, b, c, d);
   };
   Object.defineProperty(wrapped, WRAPPED, { value: true });
   Object.defineProperty(wrapped, "name", { value: original.name });
   return wrapped;
-}
-
-function measure(node: NodeExecution, phase: Phase, childCpu: boolean, call: () => unknown): unknown {
-  const children = childCpu ? readChildrenCpu() : undefined;
-  const started = performance.now();
-  const done = () => {
-    node.phases[phase] += performance.now() - started;
-    if (children === undefined) return;
-    const after = readChildrenCpu()!;
-    node.child_cpu_user_ms = (node.child_cpu_user_ms ?? 0) + (after.user - children.user) / 1000;
-    node.child_cpu_system_ms = (node.child_cpu_system_ms ?? 0) + (after.system - children.system) / 1000;
-  };
-  let result: unknown;
-  try {
-    result = call();
-  } catch (error) {
-    done();
-    throw error;
-  }
-  if (result instanceof Promise) {
-    return result.then((value) => {
-      done();
-      return value;
-    }, (error) => {
-      done();
-      throw error;
-    });
-  }
-  done();
-  return result;
 }
 
 /**

@@ -28,11 +28,12 @@ export class MetricsSink implements TelemetrySink {
   readonly nodes = new Map<string, NodeMetrics>();
   /** Node executions seen. */
   executions = 0;
+  readonly #byOrdinal: NodeMetrics[] = [];
 
   /** Folds one execution into its node's aggregate. */
   nodeEnd(exec: NodeExecution): void {
     this.executions++;
-    let m = this.nodes.get(exec.node_id);
+    let m = this.#byOrdinal[exec.ordinal];
     if (m === undefined) {
       m = {
         type: exec.node_type,
@@ -46,6 +47,7 @@ export class MetricsSink implements TelemetrySink {
         status: "success",
       };
       this.nodes.set(exec.node_id, m);
+      this.#byOrdinal[exec.ordinal] = m;
     }
     m.executions++;
     m.duration_ms += exec.duration_ms;
@@ -57,7 +59,7 @@ export class MetricsSink implements TelemetrySink {
     }
     m.retries += exec.retries;
     m.llm_calls += exec.llm_calls;
-    m.cost_usd = roundUsd(m.cost_usd + exec.cost_usd);
+    m.cost_usd += exec.cost_usd;
     m.status = exec.status;
   }
 }
@@ -201,7 +203,7 @@ function detailedMetrics(summary: RunSummary, metrics: MetricsSink, durationMs: 
         : {}),
       retries: m.retries,
       llm_calls: m.llm_calls,
-      cost_usd: m.cost_usd,
+      cost_usd: roundUsd(m.cost_usd),
       status: m.status,
     };
   }

@@ -7,6 +7,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { NodeExecution, RunTelemetry } from "./telemetry.ts";
+import type { CpuReading } from "./cpu.ts";
 
 /** What the current async context belongs to. */
 export interface TelemetryScope {
@@ -16,6 +17,12 @@ export interface TelemetryScope {
   node: NodeExecution | undefined;
   /** The batch item, inside a batch (instrumented runs only). */
   item: number | undefined;
+  /** The phase running in this context (`@timed` marks phase starts). */
+  phase: "prep" | "exec" | "post";
+  /** `performance.now()` when that phase started. */
+  mark: number;
+  /** Children's CPU when an `@timed({ childCpu: true })` phase started. */
+  childCpu?: CpuReading;
 }
 
 /** Runs in progress in this process: any, and instrumented ones. */

@@ -9,7 +9,7 @@ import { FatalError } from "../engine/mod.ts";
 import type { LlmResponse, LlmUsage } from "../llm/types.ts";
 import { type CallCost, priceCall } from "../pricing/cost.ts";
 import type { PriceTable } from "../pricing/table.ts";
-import { type CpuReading, readCpu } from "./cpu.ts";
+import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
 import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
 
 /** Wall-clock milliseconds of each phase of one node execution. */
@@ -25,6 +25,8 @@ export interface NodeExecution {
   node_id: string;
   /** Node type. */
   node_type: string;
+  /** The node's position in the workflow (dense; sinks index tables by it). */
+  ordinal: number;
   /** 0-based count of earlier executions of this node in the run. */
   index: number;
   /** Start, ms after the run started. */
@@ -77,6 +79,16 @@ export interface LlmCallRecord extends CallCost {
   time_to_first_token_ms?: number;
   /** Start, ms after the run started. */
   start_ms: number;
+}
+
+/** What the instrumented layer knows of its node. */
+export interface NodeInfo {
+  /** Node id. */
+  id: string;
+  /** Node type. */
+  type: string;
+  /** Position in the workflow. */
+  ordinal: number;
 }
 
 /** What a sink hears. Every method is optional. */
@@ -132,7 +144,7 @@ export class RunTelemetry {
   budgetStop = false;
   /** The run's scope (node field updated as nodes run). */
   readonly scope: TelemetryScope;
-  readonly #executions = new Map<string, number>();
+  readonly #executions: number[] = [];
   #lastEnd: { wall: number; cpu: CpuReading } | undefined;
   readonly #warn: (message: string) => void;
   readonly #warnedUnpriced = new Set<string>();
@@ -144,7 +156,7 @@ export class RunTelemetry {
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
     this.#warn = options.warn ?? (() => {});
-    this.scope = { telemetry: this, node: undefined, item: undefined };
+    this.scope = { telemetry: this, node: undefined, item: undefined, phase: "prep", mark: 0 };
     this.startWall = performance.now();
   }
 
@@ -163,10 +175,44 @@ export class RunTelemetry {
     }
   }
 
-  /** Runs `fn` as batch item `index` of the current node execution. */
+  /** Runs `fn` as batch item `index` of the current node execution (its own phase marks). */
   runItem<T>(index: number, fn: () => Promise<T>): Promise<T> {
     const parent = scopes.getStore() ?? this.scope;
-    return scopes.run({ telemetry: this, node: parent.node, item: index }, fn);
+    const scope: TelemetryScope = { telemetry: this, node: parent.node, item: index, phase: "prep", mark: performance.now() };
+    return scopes.run(scope, async () => {
+      try {
+        return await fn();
+      } finally {
+        this.#closePhase(scope, performance.now());
+      }
+    });
+  }
+
+  /**
+   * Marks the start of `phase` in the current context: the time since the
+   * last mark goes to the phase that was running. One clock read per phase
+   * boundary, and no wrapping of the phase's promise.
+   */
+  enterPhase(scope: TelemetryScope, phase: "prep" | "exec" | "post", childCpu: boolean): void {
+    const now = performance.now();
+    this.#closePhase(scope, now);
+    scope.phase = phase;
+    scope.mark = now;
+    if (childCpu) scope.childCpu = readChildrenCpu();
+  }
+
+  /** Adds the time since the last mark to the running phase (and children's CPU, if measured). */
+  #closePhase(scope: TelemetryScope, now: number): void {
+    const node = scope.node;
+    if (node === undefined) return;
+    node.phases[scope.phase] += now - scope.mark;
+    const before = scope.childCpu;
+    if (before === undefined) return;
+    scope.childCpu = undefined;
+    const after = readChildrenCpu();
+    if (after === undefined) return;
+    node.child_cpu_user_ms = (node.child_cpu_user_ms ?? 0) + (after.user - before.user) / 1000;
+    node.child_cpu_system_ms = (node.child_cpu_system_ms ?? 0) + (after.system - before.system) / 1000;
   }
 
   /** Counts a retry of the running node's `exec`. */
@@ -179,14 +225,15 @@ export class RunTelemetry {
    * Starts timing a node execution. In a sequential flow the previous node's
    * end readings serve as this node's start, so each node costs one CPU read.
    */
-  beginNode(info: { id: string; type: string }): NodeExecution {
-    const index = this.#executions.get(info.id) ?? 0;
-    this.#executions.set(info.id, index + 1);
+  beginNode(info: NodeInfo): NodeExecution {
+    const index = this.#executions[info.ordinal] ?? 0;
+    this.#executions[info.ordinal] = index + 1;
     const clock = this.#lastEnd ?? { wall: performance.now(), cpu: readCpu() };
     this.#lastEnd = undefined;
     const exec: NodeExecution = {
       node_id: info.id,
       node_type: info.type,
+      ordinal: info.ordinal,
       index,
       start_ms: clock.wall - this.startWall,
       duration_ms: 0,
@@ -201,6 +248,8 @@ export class RunTelemetry {
       clock,
     };
     this.scope.node = exec;
+    this.scope.phase = "prep";
+    this.scope.mark = clock.wall;
     for (const sink of this.sinks) sink.nodeStart?.(exec);
     return exec;
   }
@@ -210,6 +259,7 @@ export class RunTelemetry {
     const wall = performance.now();
     const cpu = readCpu();
     this.#lastEnd = { wall, cpu };
+    this.#closePhase(this.scope, wall);
     exec.duration_ms = wall - exec.clock.wall;
     exec.cpu_user_ms = (cpu.user - exec.clock.cpu.user) / 1000;
     exec.cpu_system_ms = (cpu.system - exec.clock.cpu.system) / 1000;

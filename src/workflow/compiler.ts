@@ -15,6 +15,8 @@ import { compileValue, type Resolver, templateRefs } from "./template.ts";
 export interface CompiledNode {
   /** Node id. */
   id: string;
+  /** Position in the IR's node list (a dense index for per-node tables). */
+  ordinal: number;
   /** Node type. */
   type: string;
   /** The node as wired in the flow (outermost wrapper). */
@@ -95,14 +97,14 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   const nodes = new Map<string, CompiledNode>();
   const ids = new WeakMap<BaseNode, string>();
   let stdinTemplates = false;
-  for (const nodeIr of ir.nodes) {
+  for (const [ordinal, nodeIr] of ir.nodes.entries()) {
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
     const params = nodeIr.params ?? {};
     for (const { ref } of templateRefs([params, nodeIr.batch?.items])) {
       if (ref.segments[0] === "stdin") stdinTemplates = true;
     }
-    const info = { id: nodeIr.id, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
+    const info = { id: nodeIr.id, ordinal, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
     let node: BaseNode = new cls();
     node.params = { ...params };
     const resolvers = Object.entries(params).flatMap(([name, value]) => {

@@ -1,0 +1,143 @@
+/**
+ * Telemetry overhead, measured side by side in one run.
+ *
+ * Workloads: 1,000 trivial nodes, and 1,000 nodes doing ~200 µs of work.
+ * Modes: raw engine (plain classes, no compiler wrappers); CLI default mode
+ * (compiled workflow, decorated classes, no flags); metrics mode (the
+ * instrumented layer and the metrics sink, as `--output-format json`); and
+ * decorated classes in the raw engine with no run instrumented.
+ *
+ * - `deno bench -A bench/overhead_bench.ts`: Deno.bench groups.
+ * - `deno run -A bench/overhead_bench.ts`: tinybench for the trivial
+ *   workload and the decorator micro-benchmark, then all modes of both
+ *   workloads round-robin (median per mode, ratios to raw from the same run).
+ * @module
+ */
+import { Bench } from "tinybench";
+import { Flow, Node, type Shared } from "../src/engine/mod.ts";
+import type { NodeSpec } from "../src/nodes/spec.ts";
+import { instrumentNode, MetricsSink, RunTelemetry, timed } from "../src/observability/mod.ts";
+import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
+import { median } from "./support.ts";
+
+const N = 1000;
+const quiet = { warn: () => {} };
+
+/** Busy work of `us` microseconds (0 = trivial). */
+function work(us: number): void {
+  if (us === 0) return;
+  const end = performance.now() + us / 1000;
+  while (performance.now() < end) { /* spin */ }
+}
+
+function nodeClasses(us: number) {
+  const spec: NodeSpec = { type: "work", description: "", params: {}, outputs: { n: { type: "number", description: "" } } };
+  class Plain extends Node {
+    static readonly spec = spec;
+    override exec() {
+      work(us);
+      return 1;
+    }
+    override post(shared: Shared, _p: unknown, n: unknown) {
+      shared.n = n;
+      return undefined;
+    }
+  }
+  @timed
+  class Decorated extends Plain {
+    static override readonly spec = spec;
+  }
+  return { Plain, Decorated };
+}
+
+function rawChain(cls: new () => Node): Flow {
+  const first = new cls();
+  let last: Node = first;
+  for (let i = 1; i < N; i++) last = last.next(new cls());
+  return new Flow(first);
+}
+
+const chainIR: WorkflowIR = {
+  ir_version: "0.1.0",
+  nodes: Array.from({ length: N }, (_, i) => ({ id: `n${i}`, type: "work" })),
+  edges: Array.from({ length: N - 1 }, (_, i) => ({ from: `n${i}`, to: `n${i + 1}` })),
+};
+
+/** The four modes for one workload. */
+function modes(us: number): Record<string, () => Promise<unknown>> {
+  const { Plain, Decorated } = nodeClasses(us);
+  const registry = new NodeRegistry([Decorated]);
+  const raw = rawChain(Plain);
+  const rawDecorated = rawChain(Decorated);
+  const plain = compileWorkflow(chainIR, { registry });
+  const instrumented = compileWorkflow(chainIR, { registry, instrument: instrumentNode });
+  return {
+    "raw engine": () => raw.run({}, quiet),
+    "decorated, no run instrumented": () => rawDecorated.run({}, quiet),
+    "CLI default mode": () => runWorkflow(plain, quiet),
+    "metrics mode": () =>
+      runWorkflow(instrumented, {
+        ...quiet,
+        telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink()] }),
+      }),
+  };
+}
+
+const trivial = modes(0);
+const heavy = modes(200);
+
+for (const [name, fn] of Object.entries(trivial)) {
+  Deno.bench({ name: `trivial: ${name}`, group: "1,000 trivial nodes", baseline: name === "raw engine", fn: async () => void await fn() });
+}
+for (const [name, fn] of Object.entries(heavy)) {
+  Deno.bench({ name: `200µs: ${name}`, group: "1,000 nodes × 200 µs", baseline: name === "raw engine", n: 10, warmup: 2, fn: async () => void await fn() });
+}
+
+/** Round-robin medians of whole runs, in ms. */
+async function interleaved(cases: Record<string, () => Promise<unknown>>, rounds: number) {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (const fn of Object.values(cases)) await fn(); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(cases)) {
+      const started = performance.now();
+      await fn();
+      samples[name].push(performance.now() - started);
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+if (import.meta.main) {
+  const bench = new Bench({ time: 1500, warmupTime: 300 });
+  for (const [name, fn] of Object.entries(trivial)) bench.add(`trivial: ${name}`, async () => void await fn());
+  const { Plain, Decorated } = nodeClasses(0);
+  const plainNode = new Plain();
+  const decoratedNode = new Decorated();
+  const CALLS = 10_000;
+  bench.add("exec() ×10,000, undecorated", () => {
+    for (let i = 0; i < CALLS; i++) plainNode.exec();
+  });
+  bench.add("exec() ×10,000, @timed, no run", () => {
+    for (let i = 0; i < CALLS; i++) decoratedNode.exec();
+  });
+  await bench.run();
+  console.table(bench.tasks.map((task) => {
+    const r = task.result;
+    if (r?.state !== "completed") throw new Error(`${task.name}: ${r?.state}`);
+    const per = task.name.startsWith("exec") ? `${(r.latency.mean * 1e6 / CALLS).toFixed(2)} ns/call` : `${(r.latency.mean * 1000 / N).toFixed(3)} µs/node`;
+    return { case: task.name, "mean ms": r.latency.mean.toFixed(4), per };
+  }));
+
+  for (const [label, cases, rounds] of [["1,000 trivial nodes", trivial, 400], ["1,000 nodes × 200 µs", heavy, 12]] as const) {
+    const medians = await interleaved(cases, rounds);
+    const base = medians["raw engine"];
+    console.log(`\n${label} (median of ${rounds} round-robin runs)`);
+    console.table(Object.entries(medians).map(([mode, ms]) => ({
+      mode,
+      "median ms": ms.toFixed(3),
+      "µs/node": (ms * 1000 / N).toFixed(3),
+      "over raw, µs/node": ((ms - base) * 1000 / N).toFixed(3),
+      "vs raw": `${((ms / base - 1) * 100).toFixed(2)} %`,
+    })));
+  }
+}

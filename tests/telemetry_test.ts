@@ -1,0 +1,304 @@
+import assert from "node:assert/strict";
+import { layersOf, Node, type Shared, wrapNode } from "../src/engine/mod.ts";
+import { BUILTIN_NODES, type NodeSpec } from "../src/nodes/mod.ts";
+import {
+  ACTIVE,
+  instrumentNode,
+  llmUsage,
+  MetricsSink,
+  RunTelemetry,
+  summarizeRun,
+  timed,
+  traced,
+  tracedOptionsOf,
+} from "../src/observability/mod.ts";
+import { loadShippedPriceTable } from "../src/pricing/mod.ts";
+import type { LlmResponse } from "../src/llm/types.ts";
+import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
+import { startLlmServer } from "./support/llm_server.ts";
+
+/** A user node class using the decorators, with a private field. */
+@timed
+@traced({ redact: ["token"] })
+class Flaky extends Node {
+  static readonly spec: NodeSpec = {
+    type: "flaky",
+    description: "fails `fails` times, then succeeds after `ms`",
+    params: { fails: { type: "number", description: "", default: 0 }, ms: { type: "number", description: "", default: 0 } },
+    outputs: { attempts: { type: "number", description: "" } },
+  };
+  #attempts = 0;
+  constructor() {
+    super({ maxRetries: 5 });
+  }
+  get attempts() {
+    return this.#attempts;
+  }
+  override async exec() {
+    this.#attempts++;
+    if (this.#attempts <= Number(this.params.fails ?? 0)) throw new Error(`attempt ${this.#attempts} failed`);
+    if (this.params.ms) await new Promise((r) => setTimeout(r, Number(this.params.ms)));
+    return this.#attempts;
+  }
+  override post(shared: Shared, _p: unknown, attempts: unknown) {
+    shared.attempts = attempts;
+    return undefined;
+  }
+}
+
+/** Loops on `again` three times. */
+class Countdown extends Node {
+  static readonly spec: NodeSpec = { type: "countdown", description: "", params: {}, outputs: { n: { type: "number", description: "" } } };
+  override post(shared: Shared) {
+    shared.n = ((shared.n as number) ?? 0) + 1;
+    return (shared.n as number) < 3 ? "again" : "done";
+  }
+}
+
+const registry = new NodeRegistry([...BUILTIN_NODES, Flaky, Countdown]);
+const chain = (n: number, type = "echo"): WorkflowIR => ({
+  ir_version: "0.1.0",
+  nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type })),
+  edges: Array.from({ length: n - 1 }, (_, i) => ({ from: `n${i}`, to: `n${i + 1}` })),
+});
+
+/** Counts calls of performance.now and process.cpuUsage while `fn` runs. */
+async function countClockReads(fn: () => Promise<unknown>): Promise<{ now: number; cpu: number }> {
+  const counts = { now: 0, cpu: 0 };
+  const now = performance.now.bind(performance);
+  const cpu = process.cpuUsage.bind(process);
+  performance.now = () => (counts.now++, now());
+  process.cpuUsage = ((prev?: NodeJS.CpuUsage) => (counts.cpu++, cpu(prev))) as typeof process.cpuUsage;
+  try {
+    await fn();
+  } finally {
+    performance.now = now;
+    process.cpuUsage = cpu;
+  }
+  return counts;
+}
+
+Deno.test("a run without telemetry flags builds no instrumented wrapper and reads no clock per node", async () => {
+  const small = compileWorkflow(chain(5), { registry });
+  const large = compileWorkflow(chain(200), { registry });
+  assert.ok([...large.nodes.values()].every((n) => !layersOf(n.node).includes("instrumented")));
+  const a = await countClockReads(() => runWorkflow(small, { warn: () => {} }));
+  const b = await countClockReads(() => runWorkflow(large, { warn: () => {} }));
+  assert.equal(a.cpu, 0);
+  assert.equal(b.cpu, 0);
+  assert.equal(a.now, b.now, "clock reads do not grow with the number of nodes");
+  assert.ok(b.now <= 3);
+});
+
+Deno.test("an instrumented run reads the CPU clock once per node (one node's end is the next one's start)", async () => {
+  const compiled = compileWorkflow(chain(50), { registry, instrument: instrumentNode });
+  assert.deepEqual(layersOf(compiled.nodes.get("n0")!.node), ["instrumented", "namespaced"]);
+  const metrics = new MetricsSink();
+  const telemetry = new RunTelemetry({ instrumented: true, sinks: [metrics] });
+  const counts = await countClockReads(() => runWorkflow(compiled, { telemetry, warn: () => {} }));
+  assert.equal(counts.cpu, 51);
+  assert.equal(metrics.executions, 50);
+  assert.equal(ACTIVE.instrumented, 0, "the counter is released after the run");
+});
+
+Deno.test("the instrumented wrapper is as transparent as the others", async () => {
+  const bare = new Flaky();
+  const wrapped = instrumentNode(wrapNode(bare, { name: "inner", run: (n, s, c) => n._run(s, c) }), { id: "f", type: "flaky", ordinal: 0 });
+  assert.ok(wrapped instanceof Flaky);
+  assert.equal((wrapped as Flaky).attempts, 0);
+  wrapped.params = { fails: 0 };
+  assert.deepEqual(bare.params, { fails: 0 });
+  const next = new Flaky();
+  assert.equal(wrapped.next(next), next);
+  assert.equal(bare.successors.get("default"), next);
+  const clone = wrapped.clone();
+  assert.deepEqual(layersOf(clone), ["instrumented", "inner"]);
+  const shared: Shared = {};
+  await wrapped.run(shared, { warn: () => {} });
+  assert.equal(shared.attempts, 1);
+  assert.equal((wrapped as Flaky).attempts, 1, "private fields work through the wrapper");
+});
+
+Deno.test("node executions record duration, phases, retries, loops and failures", async () => {
+  const ir: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [
+      { id: "retry", type: "flaky", params: { fails: 2, ms: 20 } },
+      { id: "loop", type: "echo", params: { value: 1 } },
+      { id: "boom", type: "read-file", params: { path: "/nonexistent/pflow" } },
+    ],
+    edges: [{ from: "retry", to: "loop" }, { from: "loop", to: "boom" }],
+  };
+  const compiled = compileWorkflow(ir, { registry, instrument: instrumentNode });
+  const ends: { id: string; index: number; status: string; retries: number; exec: number; duration: number }[] = [];
+  const metrics = new MetricsSink();
+  const telemetry = new RunTelemetry({
+    instrumented: true,
+    sinks: [metrics, {
+      nodeEnd: (e) =>
+        ends.push({
+          id: e.node_id,
+          index: e.index,
+          status: e.status,
+          retries: e.retries,
+          exec: e.phases.exec,
+          duration: e.duration_ms,
+        }),
+    }],
+  });
+  const result = await runWorkflow(compiled, { telemetry, warn: () => {} });
+  assert.equal(result.status, "failed");
+  assert.deepEqual(ends.map((e) => [e.id, e.status, e.retries]), [["retry", "success", 2], ["loop", "success", 0], [
+    "boom",
+    "error",
+    0,
+  ]]);
+  assert.ok(ends[0].exec >= 18 && ends[0].duration >= ends[0].exec, `exec phase ${ends[0].exec} ms`);
+  const summary = summarizeRun({
+    calls: [],
+    pricing: undefined,
+    metrics,
+    durationMs: result.duration_ms,
+    nodesExecuted: result.nodes_executed,
+  });
+  const nodes = summary.metrics!.workflow.nodes as Record<string, { status: string; retries: number }>;
+  assert.equal(nodes.boom.status, "error");
+  assert.equal(nodes.retry.retries, 2);
+  assert.equal(summary.num_nodes, 3);
+
+  const looping: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [{ id: "count", type: "countdown" }],
+    edges: [{ from: "count", to: "count", action: "again" }],
+  };
+  const loopMetrics = new MetricsSink();
+  const indexes: number[] = [];
+  const loopTelemetry = new RunTelemetry({ instrumented: true, sinks: [loopMetrics, { nodeEnd: (e) => indexes.push(e.index) }] });
+  await runWorkflow(compileWorkflow(looping, { registry, instrument: instrumentNode }), {
+    telemetry: loopTelemetry,
+    warn: () => {},
+  });
+  assert.equal(loopMetrics.nodes.get("count")!.executions, 3, "each pass through the loop counts");
+  assert.deepEqual(indexes, [0, 1, 2]);
+});
+
+Deno.test("parallel LLM calls in a batch are each attributed to their node and item, summed exactly", async () => {
+  const server = await startLlmServer();
+  try {
+    const inputs = [11, 22, 33, 44, 55, 66, 77, 88];
+    const ir: WorkflowIR = {
+      ir_version: "0.1.0",
+      nodes: [
+        { id: "intro", type: "llm", params: { model: "anthropic/claude-haiku-4-5", prompt: "hello" } },
+        {
+          id: "fan",
+          type: "llm",
+          batch: { items: inputs, parallel: true, max_concurrent: 8 },
+          params: {
+            model: "anthropic/claude-haiku-4-5",
+            // Each item reports its own usage and finishes at its own time.
+            prompt: '[[sleep:${item}]][[usage:{"input_tokens": ${item}000, "output_tokens": ${item}}]]',
+          },
+        },
+      ],
+      edges: [{ from: "intro", to: "fan" }],
+    };
+    const pricing = await loadShippedPriceTable();
+    const telemetry = new RunTelemetry({ instrumented: true, pricing });
+    const result = await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), {
+      telemetry,
+      context: { env: { ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: server.url } },
+    });
+    assert.equal(result.status, "success", JSON.stringify(result.error));
+    const fan = telemetry.llmCalls.filter((c) => c.node_id === "fan");
+    assert.equal(fan.length, inputs.length);
+    assert.deepEqual(fan.map((c) => c.item_index).sort((a, b) => a! - b!), [0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const call of fan) assert.equal(call.usage.input_tokens, inputs[call.item_index!] * 1000);
+    assert.equal(telemetry.llmCalls.filter((c) => c.node_id === "intro").length, 1);
+    const expected = inputs.reduce((sum, n) => sum + (n * 1000 * 1 + n * 5) / 1e6, 0);
+    const fanCost = fan.reduce((sum, c) => sum + c.cost_usd!, 0);
+    assert.ok(Math.abs(fanCost - expected) < 1e-9, `${fanCost} vs ${expected}`);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("concurrent runs in one process keep their LLM calls apart", async () => {
+  const server = await startLlmServer();
+  try {
+    const ir = (n: number): WorkflowIR => ({
+      ir_version: "0.1.0",
+      nodes: [{
+        id: "ask",
+        type: "llm",
+        batch: { items: Array.from({ length: n }, (_, i) => i), parallel: true },
+        params: { model: "openai/gpt-4o-mini", prompt: "[[sleep:10]] q${item}" },
+      }],
+    });
+    const env = { OPENAI_API_KEY: "k", OPENAI_BASE_URL: `${server.url}/v1` };
+    const [a, b] = await Promise.all([
+      runWorkflow(compileWorkflow(ir(3), { registry }), { context: { env } }),
+      runWorkflow(compileWorkflow(ir(5), { registry }), { context: { env } }),
+    ]);
+    assert.equal(a.telemetry.llmCalls.length, 3);
+    assert.equal(b.telemetry.llmCalls.length, 5);
+    assert.ok(a.telemetry.llmCalls.every((c) => c.node_id === null), "default mode keeps usage, not node timing");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("@timed keeps a class and its methods working; outside a run it only calls through", async () => {
+  const node = new Flaky();
+  assert.ok(node instanceof Flaky && node instanceof Node);
+  assert.equal(Flaky.spec.type, "flaky");
+  assert.equal(Flaky.prototype.exec.name, "exec");
+  assert.equal(await node.exec(), 1);
+  assert.equal(node.attempts, 1);
+  assert.deepEqual(tracedOptionsOf(Flaky), { redact: ["token"] });
+  class Sub extends Flaky {}
+  assert.deepEqual(tracedOptionsOf(Sub), { redact: ["token"] }, "inherited");
+  assert.equal(tracedOptionsOf(Node), undefined);
+  assert.throws(() => {
+    class Bad {
+      @timed
+      other() {}
+    }
+    return Bad;
+  }, /@timed goes on a node class or on prep\/exec\/post, not on 'other'/);
+});
+
+Deno.test("@timed on a single method and @llmUsage outside any run call straight through", async () => {
+  class OneMethod extends Node {
+    @timed
+    override exec() {
+      return 42;
+    }
+  }
+  assert.equal(await new OneMethod().exec(), 42);
+  class Caller {
+    calls = 0;
+    @llmUsage
+    call(): Promise<LlmResponse> {
+      this.calls++;
+      return Promise.resolve({ text: "x" } as LlmResponse);
+    }
+  }
+  const caller = new Caller();
+  assert.equal((await caller.call()).text, "x");
+  assert.equal(caller.calls, 1);
+});
+
+Deno.test("a shell node under instrumentation reports its children's CPU time (Linux)", async () => {
+  const ir: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [{ id: "busy", type: "shell", params: { command: "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done" } }],
+  };
+  const metrics = new MetricsSink();
+  const telemetry = new RunTelemetry({ instrumented: true, sinks: [metrics] });
+  await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), { telemetry });
+  const busy = metrics.nodes.get("busy")!;
+  assert.ok(busy.child_cpu_user_ms !== undefined, "child CPU is measured on Linux");
+  assert.ok(busy.child_cpu_user_ms! + busy.child_cpu_system_ms! >= 10, `child CPU ${busy.child_cpu_user_ms} ms`);
+  assert.equal(metrics.nodes.get("busy")!.type, "shell");
+});
