@@ -13,6 +13,8 @@
 export * from "./src/engine/mod.ts";
 export * from "./src/nodes/mod.ts";
 export * from "./src/workflow/mod.ts";
+export * from "./src/observability/mod.ts";
+export * from "./src/pricing/mod.ts";
 export type { LlmRequest, LlmResponse, LlmSettings, LlmUsage, ProviderSettings } from "./src/llm/types.ts";
 export {
   callLlm,

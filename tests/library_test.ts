@@ -60,3 +60,59 @@ Deno.test("validation rejects a param the user's node does not declare", async (
     "'shout' requires param 'text' (Input)",
   ]);
 });
+
+Deno.test("a user's node class uses the decorators through mod.ts: usage attributed, phases timed", async () => {
+  const { callLlm, instrumentNode, llmUsage, MetricsSink, RunTelemetry, timed, loadShippedPriceTable } = await import(
+    "../mod.ts"
+  );
+  const { startLlmServer } = await import("./support/llm_server.ts");
+  const server = await startLlmServer();
+  try {
+    @timed
+    class Summarize extends Node {
+      static spec = {
+        type: "summarize",
+        description: "asks a model",
+        params: { text: { type: "string", required: true, description: "" } },
+        outputs: { summary: { type: "string", description: "" } },
+      } as const;
+      override async exec() {
+        return (await this.ask(String(this.params.text))).text;
+      }
+      @llmUsage
+      ask(prompt: string) {
+        return callLlm({ model: "anthropic/claude-haiku-4-5", prompt }, {
+          env: { ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: server.url },
+          settings: {},
+        });
+      }
+      override post(shared: Record<string, unknown>, _p: unknown, summary: unknown) {
+        shared.summary = summary;
+        return undefined;
+      }
+    }
+    const registry = new NodeRegistry([...BUILTIN_NODES, Summarize]);
+    const ir = await parseWorkflow(JSON.stringify({
+      ir_version: "0.1.0",
+      nodes: [{
+        id: "s",
+        type: "summarize",
+        params: { text: '[[usage:{"input_tokens": 1000, "output_tokens": 100}]]' },
+      }],
+    }));
+    const metrics = new MetricsSink();
+    const telemetry = new RunTelemetry({
+      instrumented: true,
+      sinks: [metrics],
+      pricing: await loadShippedPriceTable(),
+    });
+    const result = await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), { telemetry });
+    assert.equal(result.status, "success", JSON.stringify(result.error));
+    assert.equal(telemetry.llmCalls.length, 1);
+    assert.equal(telemetry.llmCalls[0].node_id, "s");
+    assert.equal(telemetry.llmCalls[0].cost_usd, (1000 * 1 + 100 * 5) / 1e6);
+    assert.equal(metrics.nodes.get("s")!.llm_calls, 1);
+  } finally {
+    await server.close();
+  }
+});
