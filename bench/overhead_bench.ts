@@ -31,7 +31,12 @@ function work(us: number): void {
 }
 
 function nodeClasses(us: number) {
-  const spec: NodeSpec = { type: "work", description: "", params: {}, outputs: { n: { type: "number", description: "" } } };
+  const spec: NodeSpec = {
+    type: "work",
+    description: "",
+    params: {},
+    outputs: { n: { type: "number", description: "" } },
+  };
   class Plain extends Node {
     static readonly spec = spec;
     override exec() {
@@ -87,10 +92,22 @@ const trivial = modes(0);
 const heavy = modes(200);
 
 for (const [name, fn] of Object.entries(trivial)) {
-  Deno.bench({ name: `trivial: ${name}`, group: "1,000 trivial nodes", baseline: name === "raw engine", fn: async () => void await fn() });
+  Deno.bench({
+    name: `trivial: ${name}`,
+    group: "1,000 trivial nodes",
+    baseline: name === "raw engine",
+    fn: async () => void await fn(),
+  });
 }
 for (const [name, fn] of Object.entries(heavy)) {
-  Deno.bench({ name: `200µs: ${name}`, group: "1,000 nodes × 200 µs", baseline: name === "raw engine", n: 10, warmup: 2, fn: async () => void await fn() });
+  Deno.bench({
+    name: `200µs: ${name}`,
+    group: "1,000 nodes × 200 µs",
+    baseline: name === "raw engine",
+    n: 10,
+    warmup: 2,
+    fn: async () => void await fn(),
+  });
 }
 
 /** Round-robin medians of whole runs, in ms. */
@@ -124,20 +141,30 @@ if (import.meta.main) {
   console.table(bench.tasks.map((task) => {
     const r = task.result;
     if (r?.state !== "completed") throw new Error(`${task.name}: ${r?.state}`);
-    const per = task.name.startsWith("exec") ? `${(r.latency.mean * 1e6 / CALLS).toFixed(2)} ns/call` : `${(r.latency.mean * 1000 / N).toFixed(3)} µs/node`;
+    const per = task.name.startsWith("exec")
+      ? `${(r.latency.mean * 1e6 / CALLS).toFixed(2)} ns/call`
+      : `${(r.latency.mean * 1000 / N).toFixed(3)} µs/node`;
     return { case: task.name, "mean ms": r.latency.mean.toFixed(4), per };
   }));
 
-  for (const [label, cases, rounds] of [["1,000 trivial nodes", trivial, 400], ["1,000 nodes × 200 µs", heavy, 12]] as const) {
+  for (
+    const [label, cases, rounds] of [["1,000 trivial nodes", trivial, 400], [
+      "1,000 nodes × 200 µs",
+      heavy,
+      12,
+    ]] as const
+  ) {
     const medians = await interleaved(cases, rounds);
     const base = medians["raw engine"];
     console.log(`\n${label} (median of ${rounds} round-robin runs)`);
-    console.table(Object.entries(medians).map(([mode, ms]) => ({
-      mode,
-      "median ms": ms.toFixed(3),
-      "µs/node": (ms * 1000 / N).toFixed(3),
-      "over raw, µs/node": ((ms - base) * 1000 / N).toFixed(3),
-      "vs raw": `${((ms / base - 1) * 100).toFixed(2)} %`,
-    })));
+    console.table(
+      Object.entries(medians).map(([mode, ms]) => ({
+        mode,
+        "median ms": ms.toFixed(3),
+        "µs/node": (ms * 1000 / N).toFixed(3),
+        "over raw, µs/node": ((ms - base) * 1000 / N).toFixed(3),
+        "vs raw": `${((ms / base - 1) * 100).toFixed(2)} %`,
+      })),
+    );
   }
 }

@@ -126,7 +126,10 @@ Deno.test("an unknown command exits 2 and names it", async () => {
   await withHome(async (_dir, env) => {
     const result = await runPflow(["frobnicate"], { env });
     assertExit(result, 2);
-    assert.match(result.stderr, /error: unknown command 'frobnicate'; commands: run, workflow, registry, pricing, help/);
+    assert.match(
+      result.stderr,
+      /error: unknown command 'frobnicate'; commands: run, workflow, registry, pricing, help/,
+    );
     assert.equal(result.stdout, "");
     const help = await runPflow(["help", "frobnicate"], { env });
     assertExit(help, 2);

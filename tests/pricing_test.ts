@@ -61,7 +61,11 @@ Deno.test("Anthropic: cache writes without a split are billed as 5-minute writes
 });
 
 Deno.test("long context: above 200k total input the whole request is re-priced; at 200k it is not", () => {
-  const below = usage("anthropic/claude-sonnet-4-5", { input_tokens: 100_000, cache_read_tokens: 100_000, output_tokens: 1000 });
+  const below = usage("anthropic/claude-sonnet-4-5", {
+    input_tokens: 100_000,
+    cache_read_tokens: 100_000,
+    output_tokens: 1000,
+  });
   const above = usage("anthropic/claude-sonnet-4-5", {
     input_tokens: 100_000,
     cache_read_tokens: 100_000,
@@ -93,7 +97,10 @@ Deno.test("dated snapshots, aliases and the reported model name find the base mo
   assert.equal(findPrices(table, "openai/gpt-4o-2024-08-06")?.key, "openai/gpt-4o");
   assert.equal(findPrices(table, "anthropic/sonnet")?.key, "anthropic/claude-sonnet-4-5");
   assert.equal(findPrices(table, "openrouter/openai/gpt-4o-mini")?.key, "openai/gpt-4o-mini");
-  const viaReported = usage("anthropic/latest-best", { input_tokens: 1000, response_model: "claude-haiku-4-5-20251001" });
+  const viaReported = usage("anthropic/latest-best", {
+    input_tokens: 1000,
+    response_model: "claude-haiku-4-5-20251001",
+  });
   assert.equal(priceCall(table, viaReported).price_key, "anthropic/claude-haiku-4-5");
 });
 
@@ -107,7 +114,11 @@ Deno.test("an unknown model is unpriced, never given another model's price; a fr
 
 Deno.test("a provider-reported cost is kept beside the computed one", () => {
   const u = usage("openai/gpt-4o-mini", { input_tokens: 1000, reported_cost_usd: 0.0042 });
-  assert.deepEqual(priceCall(table, u), { cost_usd: 0.00015, reported_cost_usd: 0.0042, price_key: "openai/gpt-4o-mini" });
+  assert.deepEqual(priceCall(table, u), {
+    cost_usd: 0.00015,
+    reported_cost_usd: 0.0042,
+    price_key: "openai/gpt-4o-mini",
+  });
 });
 
 Deno.test("costs are rounded to 1e-10 USD, never coarser", () => {
@@ -125,7 +136,8 @@ function withHome(files: Record<string, string>, fn: (home: string) => Promise<v
 
 Deno.test("PFLOW_HOME/pricing.yaml overrides field by field; --price-table merges over both", async () => {
   await withHome({
-    "pricing.yaml": "models:\n  anthropic/claude-haiku-4-5:\n    output: 4.5\n  local/m:\n    input: 0\n    output: 0\n",
+    "pricing.yaml":
+      "models:\n  anthropic/claude-haiku-4-5:\n    output: 4.5\n  local/m:\n    input: 0\n    output: 0\n",
     "run.yaml": "version: run-1\nmodels:\n  anthropic/claude-haiku-4-5:\n    input: 0.9\n",
   }, async (home) => {
     const merged = await loadPriceTable({ home });
@@ -163,7 +175,7 @@ Deno.test("bad price files: each problem names the file and line", async () => {
   );
   assert.equal(
     await problemOf("models:\n  a/b:\n    input: cheap\n    output: 1\n"),
-    'prices.yaml:3:12: \'input\' of \'a/b\' must be a number (USD per million tokens), got "cheap"',
+    "prices.yaml:3:12: 'input' of 'a/b' must be a number (USD per million tokens), got \"cheap\"",
   );
   assert.match(
     await problemOf("models:\n  a/b:\n    input: 1\n    outptu: 1\n"),
@@ -173,7 +185,10 @@ Deno.test("bad price files: each problem names the file and line", async () => {
     await problemOf("models:\n  a/b:\n    input: 1\n    output: 1\n    tiers:\n      - input: 2\n"),
     /^prices\.yaml:6:9: a tier of 'a\/b' has no 'above_input_tokens' threshold/,
   );
-  assert.match(await problemOf("modles: {}\n"), /^prices\.yaml:1:1: unknown field 'modles' \(did you mean 'models'\?\)/);
+  assert.match(
+    await problemOf("modles: {}\n"),
+    /^prices\.yaml:1:1: unknown field 'modles' \(did you mean 'models'\?\)/,
+  );
   assert.match(await problemOf("currency: EUR\n"), /currency' must be USD/);
   assert.match(await problemOf("models:\n  nomodelslash: {input: 1, output: 1}\n"), /must be provider\/model/);
 });
@@ -201,7 +216,13 @@ Deno.test("the shipped table matches the published prices it was filled from", (
   };
   for (const [model, [input, output, read, w5, w1]] of Object.entries(expect)) {
     const m = table.models[model];
-    assert.deepEqual([m.input, m.output, m.cache_read, m.cache_write_5m, m.cache_write_1h], [input, output, read, w5, w1], model);
+    assert.deepEqual([m.input, m.output, m.cache_read, m.cache_write_5m, m.cache_write_1h], [
+      input,
+      output,
+      read,
+      w5,
+      w1,
+    ], model);
   }
   assert.equal(table.models["google/gemini-2.5-pro"].tiers?.[0].input, 2.5);
 });

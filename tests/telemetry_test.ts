@@ -24,7 +24,10 @@ class Flaky extends Node {
   static readonly spec: NodeSpec = {
     type: "flaky",
     description: "fails `fails` times, then succeeds after `ms`",
-    params: { fails: { type: "number", description: "", default: 0 }, ms: { type: "number", description: "", default: 0 } },
+    params: {
+      fails: { type: "number", description: "", default: 0 },
+      ms: { type: "number", description: "", default: 0 },
+    },
     outputs: { attempts: { type: "number", description: "" } },
   };
   #attempts = 0;
@@ -48,7 +51,12 @@ class Flaky extends Node {
 
 /** Loops on `again` three times. */
 class Countdown extends Node {
-  static readonly spec: NodeSpec = { type: "countdown", description: "", params: {}, outputs: { n: { type: "number", description: "" } } };
+  static readonly spec: NodeSpec = {
+    type: "countdown",
+    description: "",
+    params: {},
+    outputs: { n: { type: "number", description: "" } },
+  };
   override post(shared: Shared) {
     shared.n = ((shared.n as number) ?? 0) + 1;
     return (shared.n as number) < 3 ? "again" : "done";
@@ -103,7 +111,11 @@ Deno.test("an instrumented run reads the CPU clock once per node (one node's end
 
 Deno.test("the instrumented wrapper is as transparent as the others", async () => {
   const bare = new Flaky();
-  const wrapped = instrumentNode(wrapNode(bare, { name: "inner", run: (n, s, c) => n._run(s, c) }), { id: "f", type: "flaky", ordinal: 0 });
+  const wrapped = instrumentNode(wrapNode(bare, { name: "inner", run: (n, s, c) => n._run(s, c) }), {
+    id: "f",
+    type: "flaky",
+    ordinal: 0,
+  });
   assert.ok(wrapped instanceof Flaky);
   assert.equal((wrapped as Flaky).attempts, 0);
   wrapped.params = { fails: 0 };
@@ -173,7 +185,10 @@ Deno.test("node executions record duration, phases, retries, loops and failures"
   };
   const loopMetrics = new MetricsSink();
   const indexes: number[] = [];
-  const loopTelemetry = new RunTelemetry({ instrumented: true, sinks: [loopMetrics, { nodeEnd: (e) => indexes.push(e.index) }] });
+  const loopTelemetry = new RunTelemetry({
+    instrumented: true,
+    sinks: [loopMetrics, { nodeEnd: (e) => indexes.push(e.index) }],
+  });
   await runWorkflow(compileWorkflow(looping, { registry, instrument: instrumentNode }), {
     telemetry: loopTelemetry,
     warn: () => {},

@@ -25,7 +25,7 @@ export interface NodeMetrics {
 /** Aggregates node executions as they end (memory stays per node, not per execution). */
 export class MetricsSink implements TelemetrySink {
   /** Aggregates by node id, in first-execution order. */
-  readonly nodes = new Map<string, NodeMetrics>();
+  readonly nodes: Map<string, NodeMetrics> = new Map();
   /** Node executions seen. */
   executions = 0;
   readonly #byOrdinal: NodeMetrics[] = [];

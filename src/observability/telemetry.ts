@@ -178,7 +178,13 @@ export class RunTelemetry {
   /** Runs `fn` as batch item `index` of the current node execution (its own phase marks). */
   runItem<T>(index: number, fn: () => Promise<T>): Promise<T> {
     const parent = scopes.getStore() ?? this.scope;
-    const scope: TelemetryScope = { telemetry: this, node: parent.node, item: index, phase: "prep", mark: performance.now() };
+    const scope: TelemetryScope = {
+      telemetry: this,
+      node: parent.node,
+      item: index,
+      phase: "prep",
+      mark: performance.now(),
+    };
     return scopes.run(scope, async () => {
       try {
         return await fn();
