@@ -743,6 +743,14 @@ const BAD_PRICE_FILES: { name: string; yaml: string; line: number; message: RegE
     line: 4,
     message: /has no 'above_input_tokens'/,
   },
+  {
+    // README: "a model left without input/output" is one error line with the file and line, like the others;
+    // the line is that of the model's id.
+    name: "new model without an output price",
+    yaml: "models:\n  local/half-priced:\n    input: 1\n",
+    line: 2,
+    message: /model 'local\/half-priced' has no 'output' price/,
+  },
 ];
 
 for (const bad of BAD_PRICE_FILES) {
