@@ -787,22 +787,16 @@ for (const bad of BAD_PRICE_FILES) {
   });
 }
 
-Deno.test("bad PFLOW_HOME/pricing.yaml on a plain text run: the run succeeds, one warning, no false 'no price' claims", async () => {
+Deno.test("bad PFLOW_HOME/pricing.yaml on a plain text run of an LLM workflow: exit 2 before any call", async () => {
   await withLlm(async (ctx) => {
-    // A plain text run prices its calls only after the run, so a bad price file cannot stop it.
+    // Prices are read before a run that has llm nodes, so a bad price file stops it like any validation error.
     const homeFile = writeHomePricing(ctx, BAD_PRICE_FILES[1].yaml);
     const wf = chain([llm("ask", HAIKU, { input_tokens: 1000, output_tokens: 100 }, { reply: "fine" })]);
     const result = await run(ctx, wf);
-    assertExit(result, 0);
-    assert.equal(ctx.srv.requests.length, 1);
-    assert.equal(result.stdout, "fine\n");
-    const errLines = lines(result.stderr);
-    assert.equal(errLines.length, 2, explain(result));
-    assert.match(errLines[0], new RegExp(`^warning: costs not computed: ${escapeRegExp(homeFile)}:4:\\d+: `));
-    // Haiku has a price: it must not be called unpriced, nor the cost $0.
-    assert.doesNotMatch(result.stderr, /no price for model/);
-    assert.doesNotMatch(result.stderr, /unpriced/);
-    assert.match(errLines[1], /^✓ 1 node · \d+ms · cost unknown · 1,100 tokens · 1 LLM call$/);
+    assertExit(result, 2);
+    assert.equal(ctx.srv.requests.length, 0, "no LLM call was made");
+    assert.equal(result.stdout, "");
+    assert.match(lines(result.stderr)[0], new RegExp(`^error: ${escapeRegExp(homeFile)}:4:\\d+: `));
   });
 });
 

@@ -195,7 +195,10 @@ Deno.test("bad price files: each problem names the file and line", async () => {
 
 Deno.test("a model without input or output price after merging is an error naming the file", async () => {
   await withHome({ "pricing.yaml": "models:\n  new/model:\n    input: 1\n" }, async (home) => {
-    await assert.rejects(loadPriceTable({ home }), /\/models\/new\/model: model 'new\/model' has no 'output' price/);
+    await assert.rejects(
+      loadPriceTable({ home }),
+      /pricing\.yaml:2:3: model 'new\/model' has no 'output' price; set it/,
+    );
   });
   await assert.rejects(loadPriceTable({ priceTable: "/nonexistent/prices.yaml" }), /price table not found/);
 });

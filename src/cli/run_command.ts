@@ -113,7 +113,10 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
   const priceTableFile = parsed.values["price-table"] as string | undefined;
   // Metrics mode (JSON result, --metrics) builds the instrumented layer; default mode builds none.
   const instrumented = run.json || metricsFlag;
-  const pricing = instrumented || budget !== undefined || priceTableFile !== undefined
+  // Prices are read before the run whenever it may need them, so a bad price
+  // file is a validation error (exit 2) rather than a surprise afterwards.
+  const callsModels = loaded.ir.nodes.some((n) => n.type === "llm");
+  const pricing = instrumented || budget !== undefined || priceTableFile !== undefined || callsModels
     ? await loadPriceTable({ home, priceTable: priceTableFile })
     : undefined;
   const metrics = instrumented ? new MetricsSink() : undefined;

@@ -49,12 +49,16 @@ export interface PriceTable {
   sources: Record<string, Record<string, string>>;
   /** `builtin`, or `builtin + PATH…` when overrides were merged. */
   source: string;
+  /** Where each model was last defined: file, line and column (for error messages). */
+  locations: Record<string, Problem>;
 }
 
 /** A parsed (validated) price file before merging. */
 interface PriceFile {
   version?: string;
   models: Record<string, Partial<ModelPrices>>;
+  /** Line and column of each model id. */
+  lines: Record<string, { line?: number; column?: number }>;
 }
 
 const PRICE_FIELDS = ["input", "output", "cache_read", "cache_write_5m", "cache_write_1h"] as const;
@@ -104,11 +108,18 @@ async function readOptional(path: string): Promise<string | undefined> {
 async function parseAndMerge(base: PriceTable | undefined, text: string, source: string): Promise<PriceTable> {
   const file = await parsePriceFile(text, source);
   const table: PriceTable = base
-    ? { ...base, models: { ...base.models }, sources: { ...base.sources }, source: `${base.source} + ${source}` }
-    : { version: "", currency: "USD", models: {}, sources: {}, source };
+    ? {
+      ...base,
+      models: { ...base.models },
+      sources: { ...base.sources },
+      locations: { ...base.locations },
+      source: `${base.source} + ${source}`,
+    }
+    : { version: "", currency: "USD", models: {}, sources: {}, locations: {}, source };
   if (file.version !== undefined) table.version = file.version;
   for (const [model, entry] of Object.entries(file.models)) {
     table.models[model] = { ...table.models[model], ...entry } as ModelPrices;
+    table.locations[model] = { file: source, ...file.lines[model], message: "" };
     table.sources[model] = { ...table.sources[model] };
     for (const field of Object.keys(entry)) table.sources[model][field] = source;
   }
@@ -120,12 +131,7 @@ function checkComplete(table: PriceTable): void {
   for (const [model, entry] of Object.entries(table.models)) {
     for (const field of ["input", "output"] as const) {
       if (entry[field] === undefined) {
-        const where = table.sources[model] ? Object.values(table.sources[model])[0] : undefined;
-        problems.push({
-          file: where,
-          pointer: `/models/${model}`,
-          message: `model '${model}' has no '${field}' price; set it`,
-        });
+        problems.push({ ...table.locations[model], message: `model '${model}' has no '${field}' price; set it` });
       }
     }
   }
@@ -148,16 +154,18 @@ export async function parsePriceFile(text: string, file: string): Promise<PriceF
   };
   for (const error of doc.errors) {
     const pos = error.linePos?.[0];
-    problems.push({ file, line: pos?.line, column: pos?.col, message: `YAML syntax: ${error.message.split("\n")[0]}` });
+    // The yaml package appends " at line L, column C:"; the problem carries the position already.
+    const message = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    problems.push({ file, line: pos?.line, column: pos?.col, message: `YAML syntax: ${message}` });
   }
   if (problems.length > 0) throw new ValidationError(problems);
   const root = doc.contents;
-  if (root === null || (isScalar(root) && root.value === null)) return { models: {} };
+  if (root === null || (isScalar(root) && root.value === null)) return { models: {}, lines: {} };
   if (!isMap(root)) {
     at(root, "a price table is a mapping with 'version', 'currency' and 'models'");
     throw new ValidationError(problems);
   }
-  const result: PriceFile = { models: {} };
+  const result: PriceFile = { models: {}, lines: {} };
   for (const pair of root.items) {
     const key = String((pair.key as { value?: unknown })?.value);
     const value = pair.value as Parameters<typeof at>[0] & { value?: unknown };
@@ -191,6 +199,11 @@ export async function parsePriceFile(text: string, file: string): Promise<PriceF
           continue;
         }
         result.models[model] = readModel(model, entryNode, { at, isMap, isSeq, isScalar });
+        const keyRange = (modelPair.key as { range?: [number, number, number] }).range;
+        if (keyRange) {
+          const pos = lineCounter.linePos(keyRange[0]);
+          result.lines[model] = { line: pos.line, column: pos.col };
+        }
       }
     }
   }
