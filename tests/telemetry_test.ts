@@ -105,6 +105,7 @@ Deno.test("an instrumented run reads the CPU clock once per node (one node's end
   const telemetry = new RunTelemetry({ instrumented: true, sinks: [metrics] });
   const counts = await countClockReads(() => runWorkflow(compiled, { telemetry, warn: () => {} }));
   assert.equal(counts.cpu, 51);
+  assert.ok(counts.now <= 55, `${counts.now} wall-clock reads for 50 nodes: phases are not timed in metrics mode`);
   assert.equal(metrics.executions, 50);
   assert.equal(ACTIVE.instrumented, 0, "the counter is released after the run");
 });
@@ -146,6 +147,7 @@ Deno.test("node executions record duration, phases, retries, loops and failures"
   const metrics = new MetricsSink();
   const telemetry = new RunTelemetry({
     instrumented: true,
+    phases: true,
     sinks: [metrics, {
       nodeEnd: (e) =>
         ends.push({
@@ -316,4 +318,27 @@ Deno.test("a shell node under instrumentation reports its children's CPU time (L
   assert.ok(busy.child_cpu_user_ms !== undefined, "child CPU is measured on Linux");
   assert.ok(busy.child_cpu_user_ms! + busy.child_cpu_system_ms! >= 10, `child CPU ${busy.child_cpu_user_ms} ms`);
   assert.equal(metrics.nodes.get("busy")!.type, "shell");
+});
+
+Deno.test("a plain run keeps a usage scope only when some node calls models", async () => {
+  let seen = -1;
+  class Peek extends Node {
+    static readonly spec: NodeSpec = { type: "peek", description: "", params: {}, outputs: {} };
+    override exec() {
+      seen = ACTIVE.runs;
+    }
+  }
+  const reg = new NodeRegistry([...BUILTIN_NODES, Peek]);
+  const plain = compileWorkflow({ ir_version: "0.1.0", nodes: [{ id: "p", type: "peek" }] }, { registry: reg });
+  assert.equal(plain.callsModels, false);
+  await runWorkflow(plain);
+  assert.equal(seen, 0);
+  const withLlm = compileWorkflow({
+    ir_version: "0.1.0",
+    nodes: [{ id: "p", type: "peek" }, { id: "ask", type: "llm", params: { prompt: "x" } }],
+  }, { registry: reg });
+  assert.equal(withLlm.callsModels, true);
+  withLlm.nodes.get("p")!.node.successors.clear(); // run only the peek node
+  await runWorkflow(withLlm);
+  assert.equal(seen, 1);
 });

@@ -30,15 +30,22 @@ export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
   // Methods are bound to the target so private fields keep working; the
   // cache keeps `wrapped.method === wrapped.method`.
   const bound = new Map<PropertyKey, { original: AnyFunction; bound: AnyFunction }>();
+  // Made once per wrapper: `_run` is read on every execution.
+  const runLayer = (shared: Shared, ctx: RunContext) => layer.run(target, shared, ctx);
+  // `run` re-enters `_run`, so it must see the outermost proxy as `this`.
+  const runAlone = (...args: unknown[]) => Reflect.apply(Object.getPrototypeOf(target).run, proxy, args);
+  const cloneWrapped = () => wrapNode(target.clone(), layer);
   const proxy: T = new Proxy(target, {
     get(node, prop) {
       switch (prop) {
         case "_run":
-          return (shared: Shared, ctx: RunContext) => layer.run(node, shared, ctx);
-        case "run": // re-enters `_run`, so it must see the outermost proxy as `this`
-          return (...args: unknown[]) => Reflect.apply(Object.getPrototypeOf(node).run, proxy, args);
+          return runLayer;
+        case "successors":
+          return node.successors;
+        case "run":
+          return runAlone;
         case "clone":
-          return () => wrapNode(node.clone(), layer);
+          return cloneWrapped;
         case TARGET:
           return node;
         case LAYER:

@@ -5,9 +5,9 @@
  * counter check more than an undecorated one.
  *
  * - `@timed` (class or method): wall time of `prep`/`exec`/`post` for the
- *   running node when a run is instrumented (summed over retries and batch
- *   items); `@timed({ childCpu: true })` also measures the CPU time of child
- *   processes `exec` waited for.
+ *   running node when a run records phase detail (traced runs; summed over
+ *   retries and batch items); `@timed({ childCpu: true })` also makes every
+ *   instrumented run measure the CPU time of child processes the node waited for.
  * - `@llmUsage` (method): the method calls a model and returns an
  *   `LlmResponse`; every call's usage is recorded for the run, node and batch
  *   item that made it, and a spent budget stops the next call from starting.
@@ -20,7 +20,7 @@ import { ACTIVE, currentScope, scopes } from "./scope.ts";
 
 /** Options of `@timed`. */
 export interface TimedOptions {
-  /** Also measure CPU time of child processes waited for during `exec` (Linux). */
+  /** Also measure the CPU time of child processes the node waited for (Linux; metrics and traces). */
   childCpu?: boolean;
 }
 
@@ -47,13 +47,30 @@ export function timed(targetOrOptions: unknown, context?: DecoratorContext): unk
   return applyTimed(targetOrOptions, context, {});
 }
 
+/** Node classes whose executions also measure their child processes' CPU. */
+const childCpuClasses = new WeakSet<object>();
+
+/** Whether instances of `cls` measure child-process CPU (`@timed({ childCpu: true })`). */
+export function measuresChildCpu(cls: unknown): boolean {
+  for (let c = cls; typeof c === "function" && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    if (childCpuClasses.has(c)) return true;
+  }
+  return false;
+}
+
 function applyTimed(target: unknown, context: DecoratorContext, options: TimedOptions): unknown {
+  if (context.kind === "class" && options.childCpu) childCpuClasses.add(target as object);
+  if (context.kind === "method" && options.childCpu) {
+    context.addInitializer(function (this: unknown) {
+      childCpuClasses.add((this as object).constructor);
+    });
+  }
   if (context.kind === "class") {
     const proto = (target as { prototype: Record<string, Method> }).prototype;
     for (const phase of PHASES) {
       const original = proto[phase];
       if (typeof original === "function" && !(WRAPPED in original)) {
-        proto[phase] = timePhase(original, phase, phase === "exec" && options.childCpu === true);
+        proto[phase] = timePhase(original, phase);
       }
     }
     return target;
@@ -63,7 +80,7 @@ function applyTimed(target: unknown, context: DecoratorContext, options: TimedOp
     if (!(PHASES as readonly string[]).includes(name)) {
       throw new TypeError(`@timed goes on a node class or on prep/exec/post, not on '${name}'`);
     }
-    return timePhase(target as Method, name as Phase, name === "exec" && options.childCpu === true);
+    return timePhase(target as Method, name as Phase);
   }
   throw new TypeError(`@timed goes on a node class or on prep/exec/post, not on a ${context.kind}`);
 }
@@ -74,12 +91,12 @@ function applyTimed(target: unknown, context: DecoratorContext, options: TimedOp
  * starts (not ends) needs one clock read per phase and never wraps the
  * phase's promise; the node's end closes the last phase.
  */
-function timePhase(original: Method, phase: Phase, childCpu: boolean): Method {
+function timePhase(original: Method, phase: Phase): Method {
   // Fixed arity (phases take at most 4 arguments) keeps the fast path cheap.
   const wrapped = function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
-    if (ACTIVE.instrumented !== 0) {
+    if (ACTIVE.phased !== 0) {
       const scope = scopes.getStore();
-      if (scope?.node !== undefined) scope.telemetry.enterPhase(scope, phase, childCpu);
+      if (scope?.node !== undefined && scope.telemetry.phases) scope.telemetry.enterPhase(scope, phase);
     }
     return original.call(this, a, b, c, d);
   };
@@ -99,7 +116,7 @@ export function llmUsage<This, Args extends unknown[]>(
   context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Promise<LlmResponse>>,
 ): (this: This, ...args: Args) => Promise<LlmResponse> {
   if (context.kind !== "method") throw new TypeError("@llmUsage goes on the method that calls a model");
-  return async function (this: This, ...args: Args): Promise<LlmResponse> {
+  const wrapped = async function (this: This, ...args: Args): Promise<LlmResponse> {
     const scope = currentScope();
     if (scope === undefined) return await original.apply(this, args);
     scope.telemetry.checkBudget();
@@ -108,6 +125,31 @@ export function llmUsage<This, Args extends unknown[]>(
     scope.telemetry.recordLlmCall(response, scope, started);
     return response;
   };
+  Object.defineProperty(wrapped, CALLS_MODELS, { value: true });
+  return wrapped;
+}
+
+const CALLS_MODELS = Symbol("pflow.llmUsage");
+const modelCallers = new WeakMap<object, boolean>();
+
+/**
+ * Whether instances of `cls` call models (a method carries `@llmUsage`).
+ * A run whose nodes never call models needs no usage scope at all.
+ */
+export function callsModels(cls: unknown): boolean {
+  if (typeof cls !== "function") return false;
+  let known = modelCallers.get(cls);
+  if (known === undefined) {
+    known = false;
+    for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const key of Object.getOwnPropertyNames(proto)) {
+        const value = Object.getOwnPropertyDescriptor(proto, key)?.value;
+        if (typeof value === "function" && CALLS_MODELS in value) known = true;
+      }
+    }
+    modelCallers.set(cls, known);
+  }
+  return known;
 }
 
 /** What a node class contributes to traces. */

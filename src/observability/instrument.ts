@@ -5,7 +5,8 @@
  * untouched (see `wrapNode`).
  * @module
  */
-import { type Action, type BaseNode, type NodeLayer, type RunContext, wrapNode } from "../engine/mod.ts";
+import { type Action, type BaseNode, type NodeLayer, type RunContext, unwrapNode, wrapNode } from "../engine/mod.ts";
+import { measuresChildCpu } from "./decorators.ts";
 import type { ItemScopedContext } from "../workflow/layers.ts";
 import type { NodeInfo, RunTelemetry } from "./telemetry.ts";
 
@@ -19,32 +20,27 @@ export interface TelemetryContext extends ItemScopedContext {
 export function instrumentedLayer(info: NodeInfo): NodeLayer {
   return {
     name: "instrumented",
-    run(inner: BaseNode, shared, ctx: RunContext): Promise<Action> {
+    async run(inner: BaseNode, shared, ctx: RunContext): Promise<Action> {
       const telemetry = (ctx as TelemetryContext).telemetry;
-      if (telemetry === undefined || !telemetry.instrumented) return inner._run(shared, ctx);
+      if (telemetry === undefined || !telemetry.instrumented) return await inner._run(shared, ctx);
       const exec = telemetry.beginNode(info);
-      // Plain promise chaining: one promise fewer per node than async/await.
-      let running: Promise<Action>;
+      let action: Action;
       try {
-        running = inner._run(shared, ctx);
+        action = await inner._run(shared, ctx);
       } catch (error) {
         telemetry.endNode(exec, undefined, error);
         throw error;
       }
-      return running.then((action) => {
-        telemetry.endNode(exec, action);
-        return action;
-      }, (error) => {
-        telemetry.endNode(exec, undefined, error);
-        throw error;
-      });
+      telemetry.endNode(exec, action);
+      return action;
     },
   };
 }
 
 /** The compiler's `instrument` hook: wraps a node in the instrumented layer. */
 export function instrumentNode(node: BaseNode, info: NodeInfo): BaseNode {
-  return wrapNode(node, instrumentedLayer(info));
+  const childCpu = measuresChildCpu(unwrapNode(node).constructor);
+  return wrapNode(node, instrumentedLayer({ id: info.id, type: info.type, ordinal: info.ordinal, childCpu }));
 }
 
 /** Context fields an instrumented run adds (retry counts, batch item scopes). */

@@ -7,7 +7,6 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { NodeExecution, RunTelemetry } from "./telemetry.ts";
-import type { CpuReading } from "./cpu.ts";
 
 /** What the current async context belongs to. */
 export interface TelemetryScope {
@@ -21,12 +20,13 @@ export interface TelemetryScope {
   phase: "prep" | "exec" | "post";
   /** `performance.now()` when that phase started. */
   mark: number;
-  /** Children's CPU when an `@timed({ childCpu: true })` phase started. */
-  childCpu?: CpuReading;
 }
 
-/** Runs in progress in this process: any, and instrumented ones. */
-export const ACTIVE = { runs: 0, instrumented: 0 };
+/**
+ * Runs in progress in this process: any, instrumented ones, and those that
+ * want phase detail (`@timed` marks phases only for these).
+ */
+export const ACTIVE = { runs: 0, instrumented: 0, phased: 0 };
 
 /** The scope store. */
 export const scopes: AsyncLocalStorage<TelemetryScope> = new AsyncLocalStorage<TelemetryScope>();

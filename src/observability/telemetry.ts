@@ -55,8 +55,12 @@ export interface NodeExecution {
   llm_calls: number;
   /** Their cost (priced calls; provider-reported cost preferred). */
   cost_usd: number;
-  /** Internal clock readings. */
-  clock: { wall: number; cpu: CpuReading };
+  /** Start readings: wall clock (ms) and CPU (µs); internal. */
+  startWall: number;
+  /** Start CPU reading; internal. */
+  startCpu: CpuReading;
+  /** Children's CPU at the start, when measured; internal. */
+  startChildCpu?: CpuReading;
 }
 
 /** One LLM call as every run keeps it. */
@@ -89,6 +93,8 @@ export interface NodeInfo {
   type: string;
   /** Position in the workflow. */
   ordinal: number;
+  /** Also measure child processes' CPU (the class is `@timed({ childCpu: true })`). */
+  childCpu?: boolean;
 }
 
 /** What a sink hears. Every method is optional. */
@@ -100,6 +106,9 @@ export interface TelemetrySink {
   /** An LLM call finished. */
   llmCall?(call: LlmCallRecord): void;
 }
+
+/** Phase times of a run that does not time phases (shared, never written). */
+const NO_PHASES: PhaseTimes = Object.freeze({ prep: 0, exec: 0, post: 0 });
 
 /** No LLM call may start: the run's budget is spent. */
 export class BudgetExceededError extends FatalError {
@@ -114,6 +123,11 @@ export class BudgetExceededError extends FatalError {
 export interface RunTelemetryOptions {
   /** Time node executions and feed sinks (metrics, traces). */
   instrumented?: boolean;
+  /**
+   * Also time each node's prep/exec/post (`@timed`); for traces. Metrics
+   * report whole-node timings and leave this off, as it costs clock reads.
+   */
+  phases?: boolean;
   /** Sinks to feed. */
   sinks?: TelemetrySink[];
   /** Prices, when known before the run (needed for a budget). */
@@ -128,6 +142,8 @@ export interface RunTelemetryOptions {
 export class RunTelemetry {
   /** Whether node executions are timed. */
   readonly instrumented: boolean;
+  /** Whether node phases are timed. */
+  readonly phases: boolean;
   /** Sinks fed with events. */
   readonly sinks: TelemetrySink[];
   /** Every LLM call, in completion order (always kept). */
@@ -145,14 +161,22 @@ export class RunTelemetry {
   /** The run's scope (node field updated as nodes run). */
   readonly scope: TelemetryScope;
   readonly #executions: number[] = [];
-  #lastEnd: { wall: number; cpu: CpuReading } | undefined;
+  // The previous node's end readings, reused as the next node's start.
+  #lastWall = -1;
+  #lastCpu: CpuReading | undefined;
   readonly #warn: (message: string) => void;
   readonly #warnedUnpriced = new Set<string>();
+  // Only the sinks that listen, so the per-node loops do no work for the rest.
+  readonly #startSinks: TelemetrySink[];
+  readonly #endSinks: TelemetrySink[];
 
   /** @param options what to measure and where to send it */
   constructor(options: RunTelemetryOptions = {}) {
     this.instrumented = options.instrumented ?? false;
+    this.phases = this.instrumented && (options.phases ?? false);
     this.sinks = options.sinks ?? [];
+    this.#startSinks = this.sinks.filter((sink) => sink.nodeStart);
+    this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
     this.#warn = options.warn ?? (() => {});
@@ -163,14 +187,17 @@ export class RunTelemetry {
   /** Runs `fn` as this run: LLM calls inside are attributed to it. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     ACTIVE.runs++;
+    if (this.phases) ACTIVE.phased++;
     if (this.instrumented) {
       ACTIVE.instrumented++;
-      this.#lastEnd = { wall: performance.now(), cpu: readCpu() };
+      this.#lastWall = performance.now();
+      this.#lastCpu = readCpu();
     }
     try {
       return await scopes.run(this.scope, fn);
     } finally {
       ACTIVE.runs--;
+      if (this.phases) ACTIVE.phased--;
       if (this.instrumented) ACTIVE.instrumented--;
     }
   }
@@ -199,26 +226,16 @@ export class RunTelemetry {
    * last mark goes to the phase that was running. One clock read per phase
    * boundary, and no wrapping of the phase's promise.
    */
-  enterPhase(scope: TelemetryScope, phase: "prep" | "exec" | "post", childCpu: boolean): void {
+  enterPhase(scope: TelemetryScope, phase: "prep" | "exec" | "post"): void {
     const now = performance.now();
     this.#closePhase(scope, now);
     scope.phase = phase;
     scope.mark = now;
-    if (childCpu) scope.childCpu = readChildrenCpu();
   }
 
-  /** Adds the time since the last mark to the running phase (and children's CPU, if measured). */
+  /** Adds the time since the last mark to the running phase. */
   #closePhase(scope: TelemetryScope, now: number): void {
-    const node = scope.node;
-    if (node === undefined) return;
-    node.phases[scope.phase] += now - scope.mark;
-    const before = scope.childCpu;
-    if (before === undefined) return;
-    scope.childCpu = undefined;
-    const after = readChildrenCpu();
-    if (after === undefined) return;
-    node.child_cpu_user_ms = (node.child_cpu_user_ms ?? 0) + (after.user - before.user) / 1000;
-    node.child_cpu_system_ms = (node.child_cpu_system_ms ?? 0) + (after.system - before.system) / 1000;
+    if (scope.node !== undefined && this.phases) scope.node.phases[scope.phase] += now - scope.mark;
   }
 
   /** Counts a retry of the running node's `exec`. */
@@ -234,29 +251,36 @@ export class RunTelemetry {
   beginNode(info: NodeInfo): NodeExecution {
     const index = this.#executions[info.ordinal] ?? 0;
     this.#executions[info.ordinal] = index + 1;
-    const clock = this.#lastEnd ?? { wall: performance.now(), cpu: readCpu() };
-    this.#lastEnd = undefined;
+    let wall = this.#lastWall;
+    let cpu = this.#lastCpu;
+    if (cpu === undefined) {
+      wall = performance.now();
+      cpu = readCpu();
+    }
+    this.#lastCpu = undefined;
     const exec: NodeExecution = {
       node_id: info.id,
       node_type: info.type,
       ordinal: info.ordinal,
       index,
-      start_ms: clock.wall - this.startWall,
+      start_ms: wall - this.startWall,
       duration_ms: 0,
       cpu_user_ms: 0,
       cpu_system_ms: 0,
-      phases: { prep: 0, exec: 0, post: 0 },
+      phases: this.phases ? { prep: 0, exec: 0, post: 0 } : NO_PHASES,
       action: null,
       status: "success",
       retries: 0,
       llm_calls: 0,
       cost_usd: 0,
-      clock,
+      startWall: wall,
+      startCpu: cpu,
+      startChildCpu: info.childCpu ? readChildrenCpu() : undefined,
     };
     this.scope.node = exec;
     this.scope.phase = "prep";
-    this.scope.mark = clock.wall;
-    for (const sink of this.sinks) sink.nodeStart?.(exec);
+    this.scope.mark = wall;
+    for (const sink of this.#startSinks) sink.nodeStart!(exec);
     return exec;
   }
 
@@ -264,11 +288,17 @@ export class RunTelemetry {
   endNode(exec: NodeExecution, action: string | undefined, error?: unknown): void {
     const wall = performance.now();
     const cpu = readCpu();
-    this.#lastEnd = { wall, cpu };
+    this.#lastWall = wall;
+    this.#lastCpu = cpu;
     this.#closePhase(this.scope, wall);
-    exec.duration_ms = wall - exec.clock.wall;
-    exec.cpu_user_ms = (cpu.user - exec.clock.cpu.user) / 1000;
-    exec.cpu_system_ms = (cpu.system - exec.clock.cpu.system) / 1000;
+    exec.duration_ms = wall - exec.startWall;
+    exec.cpu_user_ms = (cpu.user - exec.startCpu.user) / 1000;
+    exec.cpu_system_ms = (cpu.system - exec.startCpu.system) / 1000;
+    const children = exec.startChildCpu && readChildrenCpu();
+    if (children) {
+      exec.child_cpu_user_ms = (children.user - exec.startChildCpu!.user) / 1000;
+      exec.child_cpu_system_ms = (children.system - exec.startChildCpu!.system) / 1000;
+    }
     if (error !== undefined) {
       const err = error as Error;
       exec.status = err?.name === "InterruptedError" || err?.name === "AbortError" ? "interrupted" : "error";
@@ -278,7 +308,7 @@ export class RunTelemetry {
       if (action === "error") exec.status = "error";
     }
     this.scope.node = undefined;
-    for (const sink of this.sinks) sink.nodeEnd?.(exec);
+    for (const sink of this.#endSinks) sink.nodeEnd!(exec);
   }
 
   /** Throws {@link BudgetExceededError} when no LLM call may start. */

@@ -10,6 +10,7 @@ import type { NodeIR, WorkflowIR } from "./ir.ts";
 import { batchLayer, namespacedLayer, templateLayer } from "./layers.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { compileValue, type Resolver, templateRefs } from "./template.ts";
+import { callsModels } from "../observability/decorators.ts";
 
 /** What the compiler knows of one node. */
 export interface CompiledNode {
@@ -45,6 +46,8 @@ export interface CompiledWorkflow {
   outputs: { name: string; source: string; resolve: Resolver | undefined }[];
   /** Whether node outputs are namespaced. */
   namespacing: boolean;
+  /** Whether any node calls models (`@llmUsage`): only then does a plain run keep a usage scope. */
+  callsModels: boolean;
 }
 
 /** Options of {@link compileWorkflow}. */
@@ -97,6 +100,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   const nodes = new Map<string, CompiledNode>();
   const ids = new WeakMap<BaseNode, string>();
   let stdinTemplates = false;
+  let anyModelCalls = false;
   for (const [ordinal, nodeIr] of ir.nodes.entries()) {
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
@@ -105,6 +109,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
       if (ref.segments[0] === "stdin") stdinTemplates = true;
     }
     const info = { id: nodeIr.id, ordinal, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
+    if (callsModels(cls)) anyModelCalls = true;
     let node: BaseNode = new cls();
     node.params = { ...params };
     const resolvers = Object.entries(params).flatMap(([name, value]) => {
@@ -137,6 +142,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     stdinInputs: Object.entries(ir.inputs ?? {}).filter(([, i]) => i.stdin).map(([name]) => name),
     outputs,
     namespacing,
+    callsModels: anyModelCalls,
   };
 }
 

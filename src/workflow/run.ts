@@ -134,7 +134,9 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   let outputs: Record<string, unknown> = {};
   let cause: unknown;
   try {
-    await telemetry.run(() => compiled.flow._run(shared, ctx));
+    // A plain run whose nodes never call models has nothing to keep: no scope at all.
+    const run = () => compiled.flow._run(shared, ctx);
+    await (telemetry.instrumented || compiled.callsModels ? telemetry.run(run) : run());
     outputs = collectOutputs(compiled, shared, ctx.warn);
     if (compiled.outputs.length === 0) {
       outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);

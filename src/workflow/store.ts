@@ -3,6 +3,9 @@
  * space. A view reads its own keys first, then falls back to its parent, and
  * writes only to its own keys; it also carries the template scope (the root
  * store and batch variables) under {@link SCOPE}.
+ *
+ * One handler serves every view; a view's state lives in its Proxy target,
+ * so making a view per node execution costs two small objects.
  * @module
  */
 import type { Shared } from "../engine/mod.ts";
@@ -16,21 +19,63 @@ export function scopeOf(shared: Shared): TemplateScope {
   return (shared as { [SCOPE]?: TemplateScope })[SCOPE] ?? { root: shared };
 }
 
+/** A view's state: where its own keys live and what it falls back to. */
+interface ViewState {
+  /** The parent store (root, or a node's view). */
+  parent: Record<PropertyKey, unknown>;
+  /** Namespace views: the key of the own object in `parent`; undefined for item views. */
+  namespace: string | undefined;
+  /** Item views: the item's own object. */
+  local: Record<PropertyKey, unknown> | undefined;
+  /** The template scope. */
+  scope: TemplateScope;
+}
+
+function ownOf(state: ViewState, create: boolean): Record<PropertyKey, unknown> | undefined {
+  if (state.local !== undefined) return state.local;
+  const ns = state.parent[state.namespace!];
+  if (ns !== null && typeof ns === "object" && !Array.isArray(ns)) return ns as Record<PropertyKey, unknown>;
+  if (!create) return undefined;
+  const fresh: Record<PropertyKey, unknown> = {};
+  state.parent[state.namespace!] = fresh;
+  return fresh;
+}
+
+function holderOf(state: ViewState, key: PropertyKey): Record<PropertyKey, unknown> {
+  const own = ownOf(state, false);
+  return own !== undefined && Object.hasOwn(own, key) ? own : state.parent;
+}
+
+const VIEW: ProxyHandler<ViewState> = {
+  get: (state, key) => key === SCOPE ? state.scope : holderOf(state, key)[key],
+  set: (state, key, value) => {
+    ownOf(state, true)![key] = value;
+    return true;
+  },
+  has: (state, key) => key === SCOPE || key in holderOf(state, key),
+  deleteProperty: (state, key) => {
+    const own = ownOf(state, false);
+    if (own !== undefined) delete own[key];
+    return true;
+  },
+  ownKeys: (state) => [...new Set([...Reflect.ownKeys(ownOf(state, false) ?? {}), ...Reflect.ownKeys(state.parent)])],
+  getOwnPropertyDescriptor: (state, key) => {
+    const descriptor = Reflect.getOwnPropertyDescriptor(holderOf(state, key), key);
+    if (descriptor !== undefined) descriptor.configurable = true;
+    return descriptor;
+  },
+  // The target is internal state: views look like plain extensible objects.
+  defineProperty: (state, key, descriptor) => Reflect.defineProperty(ownOf(state, true)!, key, descriptor),
+  getPrototypeOf: () => Object.prototype,
+};
+
 /**
- * The namespaced view of node `id`: writes land in `root[id]`, reads look
- * there first, then at the root.
+ * The namespaced view of node `id`: writes land in `parent[id]`, reads look
+ * there first, then at the parent.
  */
 export function namespacedStore(parent: Shared, id: string): Shared {
-  const scope = scopeOf(parent);
-  const own = (create: boolean): Record<string, unknown> | undefined => {
-    const ns = parent[id];
-    if (ns !== null && typeof ns === "object" && !Array.isArray(ns)) return ns as Record<string, unknown>;
-    if (!create) return undefined;
-    const fresh: Record<string, unknown> = {};
-    parent[id] = fresh;
-    return fresh;
-  };
-  return overlay(own, parent, scope);
+  const state: ViewState = { parent, namespace: id, local: undefined, scope: scopeOf(parent) };
+  return new Proxy(state, VIEW) as unknown as Shared;
 }
 
 /**
@@ -45,35 +90,6 @@ export function itemStore(
   const parentScope = scopeOf(parent);
   const scope: TemplateScope = { root: parentScope.root, vars: { ...parentScope.vars, ...vars } };
   const local: Record<string, unknown> = {};
-  return { view: overlay(() => local, parent, scope), local };
-}
-
-function overlay(
-  own: (create: boolean) => Record<PropertyKey, unknown> | undefined,
-  parent: Shared,
-  scope: TemplateScope,
-): Shared {
-  const holder = (key: PropertyKey): Record<PropertyKey, unknown> => {
-    const mine = own(false);
-    return mine !== undefined && Object.hasOwn(mine, key) ? mine : parent as Record<PropertyKey, unknown>;
-  };
-  return new Proxy({} as Shared, {
-    get: (_, key) => key === SCOPE ? scope : holder(key)[key],
-    set: (_, key, value) => {
-      own(true)![key] = value;
-      return true;
-    },
-    has: (_, key) => key === SCOPE || key in holder(key),
-    deleteProperty: (_, key) => {
-      const mine = own(false);
-      if (mine !== undefined) delete mine[key];
-      return true;
-    },
-    ownKeys: () => [...new Set([...Reflect.ownKeys(own(false) ?? {}), ...Reflect.ownKeys(parent)])],
-    getOwnPropertyDescriptor: (_, key) => {
-      const descriptor = Reflect.getOwnPropertyDescriptor(holder(key), key);
-      if (descriptor !== undefined) descriptor.configurable = true;
-      return descriptor;
-    },
-  });
+  const state: ViewState = { parent, namespace: undefined, local, scope };
+  return { view: new Proxy(state, VIEW) as unknown as Shared, local };
 }
