@@ -14,7 +14,7 @@
  * @module
  */
 import { Bench } from "tinybench";
-import { Flow, Node, type Shared } from "../src/engine/mod.ts";
+import { Flow, Node, type Shared, wrapNode } from "../src/engine/mod.ts";
 import type { NodeSpec } from "../src/nodes/spec.ts";
 import { instrumentNode, MetricsSink, RunTelemetry, timed } from "../src/observability/mod.ts";
 import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
@@ -76,10 +76,25 @@ function modes(us: number): Record<string, () => Promise<unknown>> {
   const rawDecorated = rawChain(Decorated);
   const plain = compileWorkflow(chainIR, { registry });
   const instrumented = compileWorkflow(chainIR, { registry, instrument: instrumentNode });
+  // The floor of any per-node CPU accounting: one wall and one CPU read per node, nothing kept.
+  const floor = compileWorkflow(chainIR, {
+    registry,
+    instrument: (node) =>
+      wrapNode(node, {
+        name: "clock-floor",
+        run: async (inner, shared, ctx) => {
+          const action = await inner._run(shared, ctx);
+          performance.now();
+          process.cpuUsage();
+          return action;
+        },
+      }),
+  });
   return {
     "raw engine": () => raw.run({}, quiet),
     "decorated, no run instrumented": () => rawDecorated.run({}, quiet),
     "CLI default mode": () => runWorkflow(plain, quiet),
+    "floor: 1 wall + 1 CPU read per node": () => runWorkflow(floor, quiet),
     "metrics mode": () =>
       runWorkflow(instrumented, {
         ...quiet,
