@@ -18,6 +18,7 @@ Usage:
   pflow workflow save|list|show|delete ...           Manage saved workflows
   pflow registry list|describe TYPE                  Node types and their params
   pflow pricing show [MODEL]                         Effective LLM prices and their sources
+  pflow trace list|show|export ...                   Read run traces (written by run --trace)
 
 Flags:
 ${COMMON}
@@ -46,6 +47,16 @@ Text mode prints the outputs on stdout (progress on stderr when it is a terminal
 JSON mode prints one document: {"type":"result","subtype":...,"is_error":...,"result":{...},
 "total_cost_usd":...,"usage":{...},"metrics":{...},...} and measures every node.
 Runs that call LLMs print a cost summary line on stderr.`,
+  trace: `Read the traces 'pflow run --trace' writes to PFLOW_HOME/debug/.
+
+Usage:
+  pflow trace list [--json] [--limit N]
+  pflow trace show [PATH|latest] [--node ID [--state]] [--json]
+  pflow trace export PATH|latest --format otlp-json [-o FILE]
+
+Flags:
+${COMMON}
+      --json                 Same as --output-format json`,
   pricing: `LLM prices (USD per million tokens): the shipped table merged with
 PFLOW_HOME/pricing.yaml (and --price-table FILE), and where each price came from.
 

@@ -9,7 +9,7 @@ import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
 import { printError, writeStdout } from "./terminal.ts";
 
-const COMMANDS = ["run", "workflow", "registry", "pricing", "help"];
+const COMMANDS = ["run", "workflow", "registry", "pricing", "trace", "help"];
 
 /** Runs the CLI with `argv` (without the program name); returns the exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
@@ -33,6 +33,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (first === "workflow") return await (await import("./workflow_command.ts")).workflowCommand(rest, { env });
     if (first === "registry") return await (await import("./registry_command.ts")).registryCommand(rest, { env });
     if (first === "pricing") return await (await import("./pricing_command.ts")).pricingCommand(rest, { env });
+    if (first === "trace") return await (await import("./trace_command.ts")).traceCommand(rest, { env });
     const runArgs = first === "run" ? rest : argv;
     if (first !== "run" && !first.startsWith("-") && !looksLikeWorkflow(first)) {
       throw new UsageError(`unknown command '${first}'; commands: ${COMMANDS.join(", ")} (or pass a workflow file)`);

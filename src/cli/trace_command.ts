@@ -1,0 +1,28 @@
+/**
+ * `pflow trace list|show|export`: reading trace files.
+ * @module
+ */
+import { HELP } from "./help.ts";
+import type { CommandEnv } from "./run_command.ts";
+import { writeStdout } from "./terminal.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Runs `pflow trace …`; returns the exit code. */
+export async function traceCommand(argv: string[], env: CommandEnv): Promise<number> {
+  const [action, ...rest] = argv;
+  switch (action) {
+    case "list":
+      return await (await import("./trace_list.ts")).traceListCommand(rest, env);
+    case "show":
+      return await (await import("./trace_show.ts")).traceShowCommand(rest, env);
+    case "export":
+      return await (await import("./trace_export.ts")).traceExportCommand(rest, env);
+    case undefined:
+    case "-h":
+    case "--help":
+      writeStdout(`${HELP.trace}\n`);
+      return action === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown trace command '${action}': use list, show or export`, "trace");
+  }
+}

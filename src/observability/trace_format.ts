@@ -1,0 +1,210 @@
+/**
+ * The trace file format (`--trace`): one JSON document per run, written as
+ * the run goes so that a crash leaves every finished node readable.
+ *
+ * Layout on disk, in this order: the header fields, then `events` (one line
+ * per node execution, appended as each node finishes), then the footer fields
+ * (`end_time`, `final_status`, …) written when the run ends. A file without
+ * the footer is a run that crashed (or is still running); readers repair it
+ * with {@link parseTraceText}.
+ * @module
+ */
+import type { RunError } from "../workflow/run.ts";
+import type { LlmUsage } from "../llm/types.ts";
+import type { RunSummary } from "./metrics.ts";
+
+/** Version of this format. */
+export const TRACE_FORMAT_VERSION = 1;
+
+/** How a traced run ended; `incomplete` is given by readers to a file without footer. */
+export type TraceStatus = "success" | "failed" | "interrupted" | "budget_exceeded" | "incomplete";
+
+/** Truncation limits used when the trace was written. */
+export interface TraceLimits {
+  /** Max characters of a string in store values, params, mutations. */
+  store_chars: number;
+  /** Max characters of a prompt or system message. */
+  prompt_chars: number;
+  /** Max characters of a response. */
+  response_chars: number;
+}
+
+/** The whole document. Footer fields are absent in a crashed run's file. */
+export interface TraceDocument {
+  format_version: number;
+  /** Always `workflow` (a planner trace would say `planner`). */
+  kind: "workflow";
+  execution_id: string;
+  /** W3C trace id, 32 hex (from TRACEPARENT when given). */
+  trace_id: string;
+  /** Span id of the run (the `invoke_workflow` span), 16 hex. */
+  span_id: string;
+  /** The caller's span id from TRACEPARENT, else null. */
+  parent_span_id: string | null;
+  workflow_name: string;
+  /** The workflow file as given (or the saved workflow's path), or null. */
+  workflow_file: string | null;
+  pflow_version: string;
+  /** ISO 8601 UTC. */
+  start_time: string;
+  /** Inputs as given (redacted, truncated). */
+  inputs: Record<string, unknown>;
+  /** The shared store before the first node (redacted, truncated). */
+  initial_store: Record<string, unknown>;
+  limits: TraceLimits;
+  /** One per node execution, in order of completion. */
+  events: TraceEvent[];
+  // ---- footer
+  end_time?: string;
+  duration_ms?: number;
+  final_status?: TraceStatus;
+  error?: RunError | null;
+  nodes_executed?: number;
+  nodes_failed?: number;
+  /** The run's cost and metrics summary (the JSON result's figures). */
+  metrics?: RunSummary;
+}
+
+/** One change a node made to the shared store. */
+export interface Mutation {
+  op: "set" | "delete";
+  /** Path in template syntax: `node.key`, `list[2]`, `obj["odd key"]`. */
+  path: string;
+  /** Value before (absent when the key did not exist). */
+  before?: unknown;
+  /** Value after (absent for deletes). */
+  after?: unknown;
+}
+
+/** What one `${…}` resolved to. */
+export interface TemplateResolution {
+  /** The param (top-level name). */
+  param: string;
+  /** The param's template text. */
+  template: unknown;
+  /** The resolved value (redacted, truncated). */
+  value: unknown;
+  /** Batch item index, when resolved for an item. */
+  item_index?: number;
+}
+
+/** One LLM call in a trace event. */
+export interface TraceLlmCall {
+  provider: string;
+  model: string;
+  response_model: string | null;
+  request_id: string | null;
+  item_index: number | null;
+  /** System prompt sent (truncated). */
+  system: string | null;
+  /** Messages sent (content truncated). */
+  messages: { role: string; content: string }[];
+  /** Response text (truncated). */
+  response: string;
+  finish_reason: string | null;
+  usage: Omit<LlmUsage, "raw"> & { raw?: unknown };
+  cost_usd: number | null;
+  reported_cost_usd: number | null;
+  duration_ms: number;
+  time_to_first_token_ms: number | null;
+  /** Start, ms after the run started. */
+  start_offset_ms: number;
+  /** Span id of the call's `chat` span, 16 hex. */
+  span_id: string;
+}
+
+/** One node execution. */
+export interface TraceEvent {
+  node_id: string;
+  node_type: string;
+  /** 16 hex. */
+  span_id: string;
+  /** The run's span id. */
+  parent_span_id: string;
+  /** 0-based count of earlier executions of this node (loops). */
+  execution_index: number;
+  /** Start, ms after the run started. */
+  start_offset_ms: number;
+  /** ISO 8601 UTC start. */
+  start_time: string;
+  duration_ms: number;
+  phases: { prep_ms: number; exec_ms: number; post_ms: number };
+  cpu: { user_ms: number; system_ms: number; child_user_ms?: number; child_system_ms?: number };
+  retries: number;
+  /** The action returned, or null when the node threw. */
+  action: string | null;
+  success: boolean;
+  status: "success" | "error" | "interrupted";
+  error: { type: string; message: string; stack?: string } | null;
+  /** Params as the node ran with them (templates resolved; redacted, truncated). */
+  params: Record<string, unknown>;
+  template_resolutions: TemplateResolution[];
+  mutations: Mutation[];
+  llm_calls: TraceLlmCall[];
+}
+
+/** A parsed trace and whether it was complete on disk. */
+export interface ParsedTrace {
+  /** The document (`final_status` is `incomplete` when the footer was missing). */
+  trace: TraceDocument;
+  /** False when the file lacked its footer (crash, SIGKILL, or still running). */
+  complete: boolean;
+}
+
+/**
+ * Parses a trace file's text, repairing a file cut off by a crash: every
+ * complete event line is kept, and the document is marked `incomplete`.
+ * Throws when not even the header is readable.
+ */
+export function parseTraceText(text: string): ParsedTrace {
+  try {
+    const trace = JSON.parse(text) as TraceDocument;
+    return { trace, complete: trace.final_status !== undefined };
+  } catch {
+    // Cut off: keep the header and whole event lines.
+  }
+  const marker = text.indexOf(EVENTS_OPEN);
+  if (marker < 0) throw new Error("not a pflow trace (no header)");
+  const header = JSON.parse(`${text.slice(0, marker)}"events":[]}`) as TraceDocument;
+  const events: TraceEvent[] = [];
+  for (const line of text.slice(marker + EVENTS_OPEN.length).split("\n")) {
+    const candidate = line.trim().replace(/^,/, "").replace(/,$/, "");
+    if (!candidate.startsWith("{")) continue;
+    try {
+      events.push(JSON.parse(candidate));
+    } catch {
+      break; // the line being written when the process died
+    }
+  }
+  header.events = events;
+  header.final_status = "incomplete";
+  return { trace: header, complete: false };
+}
+
+const EVENTS_OPEN = '"events":[';
+
+/** The header as written first: every header field, then the opening of `events`. */
+export function traceHeaderText(header: Omit<TraceDocument, "events">): string {
+  return `${JSON.stringify(header).slice(0, -1)},${EVENTS_OPEN}\n`;
+}
+
+/** One event line as appended when a node finishes (`index` 0 for the first). */
+export function traceEventLine(event: TraceEvent, index: number): string {
+  return `${index === 0 ? "" : ","}${JSON.stringify(event)}\n`;
+}
+
+/** The footer that closes `events` and the document. */
+export function traceFooterText(footer: Partial<TraceDocument>): string {
+  const fields = JSON.stringify(footer).slice(1);
+  return fields === "}" ? "]}\n" : `],${fields}\n`;
+}
+
+/** The whole file for a document (as the writer leaves it; without footer when `complete` is false). */
+export function formatTraceFile(doc: TraceDocument, options: { complete?: boolean } = {}): string {
+  const { events, end_time, duration_ms, final_status, error, nodes_executed, nodes_failed, metrics, ...header } = doc;
+  let text = traceHeaderText(header) + events.map(traceEventLine).join("");
+  if (options.complete !== false) {
+    text += traceFooterText({ end_time, duration_ms, final_status, error, nodes_executed, nodes_failed, metrics });
+  }
+  return text;
+}
