@@ -8,12 +8,15 @@ import { VERSION } from "../version.ts";
 import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
 import { printError, writeStdout } from "./terminal.ts";
+import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
 const COMMANDS = ["run", "workflow", "registry", "pricing", "trace", "help"];
 
 /** Runs the CLI with `argv` (without the program name); returns the exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const verbose = argv.includes("--verbose") || argv.includes("-v");
+  // API keys in the environment never appear in anything pflow prints.
+  setOutputRedactor(Redactor.fromEnv(env));
   try {
     const [first, ...rest] = argv;
     if (first === "--version" || first === "-V") {

@@ -4,7 +4,7 @@
  */
 import { InterruptedError } from "../engine/mod.ts";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
-import { compileWorkflow } from "../workflow/compiler.ts";
+import { compileWorkflow, stdinUse } from "../workflow/compiler.ts";
 import { ValidationError } from "../workflow/errors.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { resolveInputs, type RunOptions, runWorkflow, type WorkflowResult } from "../workflow/run.ts";
@@ -21,9 +21,16 @@ import { UsageError } from "./usage_error.ts";
 import { checkWorkflow, loadTarget, locatedError, workflowName } from "./workflow_target.ts";
 import { summaryLine } from "./summary_line.ts";
 import { instrumentNode } from "../observability/instrument.ts";
-import { MetricsSink, type RunSummary, summarizeRun } from "../observability/metrics.ts";
+import { type RunSummary, summarizeRun } from "../observability/metrics.ts";
 import { RunTelemetry } from "../observability/telemetry.ts";
+import { Logger, type LogLevel, parseLogLevel } from "../observability/log.ts";
+import { Redactor, setOutputRedactor } from "../observability/redact.ts";
+import type { TraceLimits } from "../observability/trace_format.ts";
+import { DEFAULT_TRACE_LIMITS } from "../observability/trace_sink.ts";
 import { loadPriceTable } from "../pricing/table.ts";
+import type { LoadedWorkflow } from "../workflow/load.ts";
+import { buildInstruments, finishInstruments, otlpRequest, type TelemetryRequest } from "./run_telemetry.ts";
+import type { Settings } from "./home.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -39,6 +46,9 @@ const RUN_FLAGS = {
   metrics: { type: "boolean" },
   "max-budget-usd": { type: "string" },
   "price-table": { type: "string" },
+  trace: { type: "boolean" },
+  "otlp-endpoint": { type: "string" },
+  "log-format": { type: "string" },
 } as const;
 
 /** Per-invocation facts every exit path reports. */
@@ -49,6 +59,7 @@ interface Invocation {
   verbose: boolean;
   style: Style;
   started: number;
+  logger: Logger;
 }
 
 /** Runs `pflow run ARGV…`; returns the exit code. */
@@ -62,7 +73,10 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
     verbose: argv.includes("--verbose") || argv.includes("-v"),
     style: stderrStyle(env),
     started: performance.now(),
+    logger: new Logger({ format: "text", level: "warn", write: printError }),
   };
+  run.logger = makeLogger(argv, env, run.style);
+  run.logger.context = { execution_id: run.executionId };
   // Installed first, so that waiting for piped stdin is interruptible too.
   const controller = new AbortController();
   const removeSignals = abortOnSignals(controller);
@@ -73,19 +87,31 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
       return EXIT.ok;
     }
     const prepared = await prepare(parsed, run, { env, signal: controller.signal });
+    run.logger.info(`run started: ${run.workflowName}`, { workflow_name: run.workflowName });
     const result = await runWorkflow(prepared.compiled, prepared.options);
     const summary = await summarize(result, prepared);
+    const trace = await finishInstruments(prepared.instruments, { result, summary, request: prepared.request });
+    const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
+    if (tracePath !== undefined) run.logger.notice(`Workflow trace saved: ${tracePath}`, { trace_path: tracePath });
+    void trace;
     return report(result, run, {
       outputKey: prepared.outputKey,
       summary,
       showSummary: prepared.showSummary,
       budgeted: prepared.budgeted,
+      tracePath,
     });
   } catch (error) {
     if (error instanceof InterruptedError) {
       const result = notStarted(run);
       const summary = summarizeRun({ calls: [], pricing: undefined, durationMs: result.duration_ms, nodesExecuted: 0 });
-      return report(result, run, { outputKey: undefined, summary, showSummary: false, budgeted: false });
+      return report(result, run, {
+        outputKey: undefined,
+        summary,
+        showSummary: false,
+        budgeted: false,
+        tracePath: undefined,
+      });
     }
     if (error instanceof ValidationError || error instanceof UsageError) return reportInvalid(error, run);
     throw error;
@@ -111,44 +137,63 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
   const metricsFlag = parsed.values.metrics === true;
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const priceTableFile = parsed.values["price-table"] as string | undefined;
-  // Metrics mode (JSON result, --metrics) builds the instrumented layer; default mode builds none.
-  const instrumented = run.json || metricsFlag;
+  const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);
   // Prices are read before the run whenever it may need them, so a bad price
   // file is a validation error (exit 2) rather than a surprise afterwards.
   const callsModels = loaded.ir.nodes.some((n) => n.type === "llm");
-  const pricing = instrumented || budget !== undefined || priceTableFile !== undefined || callsModels
+  const wantsPrices = run.json || metricsFlag || parsed.values.trace === true || otlp !== undefined;
+  const pricing = wantsPrices || budget !== undefined || priceTableFile !== undefined || callsModels
     ? await loadPriceTable({ home, priceTable: priceTableFile })
     : undefined;
-  const metrics = instrumented ? new MetricsSink() : undefined;
-  const telemetry = new RunTelemetry({
-    instrumented,
-    sinks: metrics ? [metrics] : [],
-    pricing,
-    maxBudgetUsd: budget,
-    warn: (message) => printError(run.style.yellow(`warning: ${message}`)),
-  });
-  const compiled = compileWorkflow(loaded.ir, { registry, instrument: instrumented ? instrumentNode : undefined });
-  const stdin = needsStdin(compiled, params) ? await readPipedStdin(signal) : undefined;
+  const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
+  setOutputRedactor(redactor);
+  const stdin = await readStdinIfNeeded(loaded, params, signal);
   let inputs: Record<string, unknown>;
   try {
     inputs = resolveInputs(loaded.ir, params, { stdin });
   } catch (error) {
     throw error instanceof ValidationError ? await locatedError(error.problems, loaded) : error;
   }
+  const request: TelemetryRequest = {
+    executionId: run.executionId,
+    workflowName: run.workflowName,
+    loaded,
+    inputs,
+    home,
+    env,
+    metrics: run.json || metricsFlag,
+    traceFile: parsed.values.trace === true,
+    otlp,
+    pricing,
+    maxBudgetUsd: budget,
+    limits: traceLimits(settings),
+    redactor,
+    logger: run.logger,
+    verbose: run.verbose,
+  };
+  const instruments = buildInstruments(request);
+  const compiled = compileWorkflow(loaded.ir, {
+    registry,
+    instrument: instruments.instrumented ? instrumentNode : undefined,
+  });
+  const progress = !run.json && process.stderr.isTTY && run.logger.format === "text";
   const runOptions: RunOptions = {
     inputs,
     stdin,
     signal,
-    observer: !run.json && process.stderr.isTTY ? progressObserver(compiled, run.style) : undefined,
-    warn: (message) => printError(run.style.yellow(`warning: ${message}`)),
+    observer: progress ? progressObserver(compiled, run.style) : undefined,
+    warn: (message) => run.logger.warn(message),
     context: { env, llmSettings: settings },
-    telemetry,
+    telemetry: instruments.telemetry,
+    onStart: instruments.onStart,
   };
   return {
     compiled,
     options: runOptions,
     outputKey,
-    metrics,
+    metrics: instruments.metrics,
+    instruments,
+    request,
     home,
     priceTableFile,
     showSummary: metricsFlag,
@@ -167,7 +212,7 @@ async function summarize(result: WorkflowResult, prepared: Awaited<ReturnType<ty
     try {
       telemetry.priceRecorded(await loadPriceTable({ home: prepared.home, priceTable: prepared.priceTableFile }));
     } catch (error) {
-      printError(`warning: costs not computed: ${(error as Error).message}`);
+      prepared.request.logger.warn(`costs not computed: ${(error as Error).message}`);
     }
   }
   return summarizeRun({
@@ -183,37 +228,104 @@ async function summarize(result: WorkflowResult, prepared: Awaited<ReturnType<ty
 function report(
   result: WorkflowResult,
   run: Invocation,
-  options: { outputKey: string | undefined; summary: RunSummary; showSummary: boolean; budgeted: boolean },
+  options: {
+    outputKey: string | undefined;
+    summary: RunSummary;
+    showSummary: boolean;
+    budgeted: boolean;
+    tracePath: string | undefined;
+  },
 ): number {
-  const { summary } = options;
+  const { summary, tracePath } = options;
+  const log = run.logger;
   if (run.json) {
-    writeStdout(`${JSON.stringify(runDocument(result, { ...run, summary }))}\n`);
+    const doc = runDocument(result, { ...run, summary });
+    if (tracePath !== undefined) doc.trace_path = tracePath;
+    writeStdout(`${JSON.stringify(doc)}\n`);
   } else {
     if (result.status === "success") writeStdout(formatOutputs(result, options.outputKey));
     // Without prices (a bad price file) no model is known to be unpriced; with a
     // budget the run already warned once per unpriced model as its calls ended.
     const warnUnpriced = summary.pricing.source !== null && !options.budgeted;
     for (const model of warnUnpriced ? summary.pricing.unpriced_models : []) {
-      printError(
-        run.style.yellow(
-          `warning: no price for model '${model}': its tokens are counted, its cost is not (add it to PFLOW_HOME/pricing.yaml)`,
-        ),
+      log.warn(
+        `no price for model '${model}': its tokens are counted, its cost is not (add it to PFLOW_HOME/pricing.yaml)`,
       );
     }
-    if (options.showSummary || summary.num_llm_calls > 0) printError(summaryLine(result, summary, run.style));
+    if (options.showSummary || summary.num_llm_calls > 0) {
+      if (log.format === "json") {
+        log.notice("run summary", {
+          status: result.status,
+          duration_ms: summary.metrics?.workflow.duration_ms ?? Math.round(result.duration_ms * 100) / 100,
+          nodes: summary.num_nodes,
+          llm_calls: summary.num_llm_calls,
+          total_cost_usd: summary.total_cost_usd,
+          usage: summary.usage,
+        });
+      } else printError(summaryLine(result, summary, run.style));
+    }
   }
+  log.info(`run finished: ${result.status}`, {
+    status: result.status,
+    duration_ms: Math.round(result.duration_ms * 100) / 100,
+  });
   if (result.status === "success") return EXIT.ok;
   if (result.status === "interrupted") {
-    if (!run.json) printError(run.style.yellow("interrupted"));
+    if (!run.json) log.warn("interrupted");
     return EXIT.interrupted;
   }
   if (!run.json) {
     const where = result.error?.node_id ? `node '${result.error.node_id}' failed: ` : "";
-    printError(`${run.style.red("error:")} ${where}${result.error?.message}`);
+    log.error(`${where}${result.error?.message}`, result.error?.node_id ? { node_id: result.error.node_id } : {});
   }
   const stack = (result.cause as Error | undefined)?.stack;
   if (run.verbose && stack) printError(stack);
   return EXIT.failed;
+}
+
+/** The logger `--log-format` and `PFLOW_LOG_LEVEL` ask for (scanned before parsing, like `--json`). */
+function makeLogger(argv: string[], env: CommandEnv["env"], style: Style): Logger {
+  const at = argv.findIndex((a) => a === "--log-format" || a.startsWith("--log-format="));
+  const format = at < 0 ? "text" : argv[at].includes("=") ? argv[at].split("=")[1] : argv[at + 1];
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`--log-format must be 'text' or 'json', got '${format ?? ""}'`, "run");
+  }
+  let level: LogLevel;
+  try {
+    level = parseLogLevel(env.PFLOW_LOG_LEVEL) ?? "warn";
+  } catch (error) {
+    throw new UsageError((error as Error).message, "run");
+  }
+  return new Logger({ format, level, write: printError, style });
+}
+
+/** Env var names of configured providers' keys (redacted like the built-in ones). */
+function configuredKeyNames(settings: Settings): string[] {
+  return Object.values(settings.providers ?? {}).flatMap((p) => p.api_key_env ? [p.api_key_env] : []);
+}
+
+/** Trace truncation limits from settings.json's `trace` object, when set. */
+function traceLimits(settings: Settings): TraceLimits | undefined {
+  const t = settings.trace as Partial<TraceLimits> | undefined;
+  if (t === undefined) return undefined;
+  const limits = { ...DEFAULT_TRACE_LIMITS };
+  for (const key of Object.keys(limits) as (keyof TraceLimits)[]) {
+    const value = t[key];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || (value as number) < 100) {
+      throw new ValidationError([{
+        pointer: `/trace/${key}`,
+        message: "must be a whole number of characters (at least 100)",
+      }]);
+    }
+    limits[key] = value as number;
+  }
+  return limits;
+}
+
+/** Reads piped stdin only when the workflow uses it (see stdin.ts). */
+async function readStdinIfNeeded(loaded: LoadedWorkflow, params: Record<string, unknown>, signal: AbortSignal) {
+  return needsStdin(stdinUse(loaded.ir), params) ? await readPipedStdin(signal) : undefined;
 }
 
 /** Parses `--max-budget-usd`: a non-negative number of dollars. */
@@ -251,8 +363,8 @@ function reportInvalid(error: ValidationError | UsageError, run: Invocation): nu
     });
     writeStdout(`${JSON.stringify(doc)}\n`);
   }
-  for (const line of error.message.split("\n")) printError(`${run.style.red("error:")} ${line}`);
-  if (error instanceof UsageError) printError("Run 'pflow run --help' for usage.");
+  for (const line of error.message.split("\n")) run.logger.error(line);
+  if (error instanceof UsageError && run.logger.format === "text") printError("Run 'pflow run --help' for usage.");
   if (run.verbose && error.stack) printError(error.stack);
   return EXIT.usage;
 }

@@ -3,15 +3,15 @@
  * @module
  */
 import { InterruptedError } from "../engine/mod.ts";
-import type { CompiledWorkflow } from "../workflow/compiler.ts";
+import type { stdinUse } from "../workflow/compiler.ts";
 
 /**
  * Whether to read piped stdin: a template names `${stdin}`, or an input
  * marked `"stdin": true` was not given as a param. Reading waits for EOF,
  * so an open pipe must not be read when nothing would use it.
  */
-export function needsStdin(compiled: CompiledWorkflow, params: Record<string, unknown>): boolean {
-  return compiled.stdinTemplates || compiled.stdinInputs.some((name) => params[name] === undefined);
+export function needsStdin(use: ReturnType<typeof stdinUse>, params: Record<string, unknown>): boolean {
+  return use.stdinTemplates || use.stdinInputs.some((name) => params[name] === undefined);
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 import { writeSync } from "node:fs";
+import { outputRedactor } from "../observability/redact.ts";
 
 /**
  * Writes to stdout synchronously, so everything is out before the process
@@ -19,7 +20,9 @@ export function printError(line: string): void {
 }
 
 function writeAll(fd: number, text: string): void {
-  const bytes = new TextEncoder().encode(text);
+  // Secrets never reach a stream: every line out of pflow is redacted.
+  const redactor = outputRedactor();
+  const bytes = new TextEncoder().encode(redactor.active ? redactor.text(text) : text);
   let offset = 0;
   while (offset < bytes.length) {
     try {

@@ -14,7 +14,7 @@ import { resolve } from "node:path";
 import process from "node:process";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
-import { describeValue, NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { type ChildEnvContext, describeValue, NodeError, type NodeSpec, readParams } from "./spec.ts";
 
 interface ShellParams {
   command: string;
@@ -103,7 +103,8 @@ export class ShellNode extends Node {
         `param 'timeout' must be a positive number of seconds, got ${p.timeout}`,
       );
     }
-    const env = buildEnv(p.env);
+    // Telemetry may add variables (TRACEPARENT); the node's own `env` param wins.
+    const env = buildEnv({ ...(ctx as ChildEnvContext).childEnv?.(), ...p.env });
     const cwd = p.cwd === undefined ? undefined : await checkCwd(p.cwd);
     const input = p.stdin === undefined ? undefined : stdinText(p.stdin);
     throwIfAborted(ctx.signal);

@@ -3,7 +3,7 @@
  * outputs, declared once and used by the registry, validation and docs.
  * @module
  */
-import type { BaseNode } from "../engine/mod.ts";
+import type { BaseNode, RunContext } from "../engine/mod.ts";
 
 /** Value types a param or output can have. */
 export type ValueType = "string" | "number" | "integer" | "boolean" | "object" | "array" | "any";
@@ -50,6 +50,12 @@ export interface NodeClass {
   new (): BaseNode;
   /** The type's declaration. */
   readonly spec: NodeSpec;
+}
+
+/** A run context that adds environment variables for child processes (e.g. TRACEPARENT). */
+export interface ChildEnvContext extends RunContext {
+  /** Extra environment for a child process started now; absent in the common case. */
+  childEnv?: () => Record<string, string>;
 }
 
 /** Thrown by a node for an expected failure; the message is shown as is. */

@@ -7,7 +7,10 @@
  */
 import { type Action, type BaseNode, type NodeLayer, type RunContext, unwrapNode, wrapNode } from "../engine/mod.ts";
 import { measuresChildCpu } from "./decorators.ts";
-import type { ItemScopedContext } from "../workflow/layers.ts";
+import type { ItemScopedContext, TemplateObservedContext } from "../workflow/layers.ts";
+import type { ChildEnvContext } from "../nodes/spec.ts";
+import { formatTraceParent } from "./ids.ts";
+import { scopes } from "./scope.ts";
 import type { NodeInfo, RunTelemetry } from "./telemetry.ts";
 
 /** A run context that carries telemetry. */
@@ -24,9 +27,10 @@ export function instrumentedLayer(info: NodeInfo): NodeLayer {
       const telemetry = (ctx as TelemetryContext).telemetry;
       if (telemetry === undefined || !telemetry.instrumented) return await inner._run(shared, ctx);
       const exec = telemetry.beginNode(info);
+      const view = telemetry.storeView === undefined ? shared : telemetry.storeView(exec, shared);
       let action: Action;
       try {
-        action = await inner._run(shared, ctx);
+        action = await inner._run(view, ctx);
       } catch (error) {
         telemetry.endNode(exec, undefined, error);
         throw error;
@@ -43,12 +47,33 @@ export function instrumentNode(node: BaseNode, info: NodeInfo): BaseNode {
   return wrapNode(node, instrumentedLayer({ id: info.id, type: info.type, ordinal: info.ordinal, childCpu }));
 }
 
-/** Context fields an instrumented run adds (retry counts, batch item scopes). */
+/**
+ * Context fields an instrumented run adds: retry counts, batch item scopes,
+ * template resolutions (traces) and TRACEPARENT for child processes.
+ */
 export function telemetryContext(telemetry: RunTelemetry): TelemetryContext {
-  const fields = { telemetry } as TelemetryContext & { onRetry?: () => void };
-  if (telemetry.instrumented) {
-    fields.onRetry = () => telemetry.onRetry();
-    fields.runItem = (index, fn) => telemetry.runItem(index, fn);
+  const fields = { telemetry } as TelemetryContext & TemplateObservedContext & ChildEnvContext & {
+    onRetry?: () => void;
+  };
+  if (!telemetry.instrumented) return fields;
+  const current = () => scopes.getStore() ?? telemetry.scope;
+  fields.onRetry = () => telemetry.onRetry();
+  fields.runItem = (index, fn) => telemetry.runItem(index, fn);
+  const onTemplate = telemetry.onTemplate;
+  if (onTemplate !== undefined) {
+    fields.templateObserver = {
+      resolved(param, template, value) {
+        const scope = current();
+        if (scope.node !== undefined) onTemplate(scope.node, scope.item, param, template, value);
+      },
+    };
+  }
+  const traceId = telemetry.traceId;
+  if (traceId !== undefined) {
+    fields.childEnv = (): Record<string, string> => {
+      const spanId = current().node?.span_id;
+      return spanId === undefined ? {} : { TRACEPARENT: formatTraceParent(traceId, spanId) };
+    };
   }
   return fields;
 }

@@ -11,6 +11,8 @@ import { type CallCost, priceCall } from "../pricing/cost.ts";
 import type { PriceTable } from "../pricing/table.ts";
 import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
 import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
+import { newSpanId } from "./ids.ts";
+import type { Shared } from "../engine/mod.ts";
 
 /** Wall-clock milliseconds of each phase of one node execution. */
 export interface PhaseTimes {
@@ -48,7 +50,9 @@ export interface NodeExecution {
   /** How it ended. */
   status: "success" | "error" | "interrupted";
   /** The error, when it threw or returned `error`. */
-  error?: { type: string; message: string };
+  error?: { type: string; message: string; stack?: string };
+  /** W3C span id (16 hex) when the run carries trace ids. */
+  span_id?: string;
   /** Retries of `exec`. */
   retries: number;
   /** LLM calls made. */
@@ -136,6 +140,18 @@ export interface RunTelemetryOptions {
   maxBudgetUsd?: number;
   /** Warning sink. */
   warn?: (message: string) => void;
+  /** W3C trace id: node executions get span ids and child processes a TRACEPARENT. */
+  traceId?: string;
+  /** Gives each node execution the store view it runs with (traces record mutations through it). */
+  storeView?: (exec: NodeExecution, shared: Shared) => Shared;
+  /** Hears what each template of a node execution resolved to (per batch item when `item` is set). */
+  onTemplate?: (
+    exec: NodeExecution,
+    item: number | undefined,
+    param: string,
+    template: unknown,
+    value: unknown,
+  ) => void;
 }
 
 /** The telemetry of one run. */
@@ -154,6 +170,12 @@ export class RunTelemetry {
   pricing: PriceTable | undefined;
   /** Budget in USD, if any. */
   readonly maxBudgetUsd: number | undefined;
+  /** W3C trace id, when the run carries trace ids. */
+  readonly traceId: string | undefined;
+  /** See {@link RunTelemetryOptions.storeView}. */
+  readonly storeView: RunTelemetryOptions["storeView"];
+  /** See {@link RunTelemetryOptions.onTemplate}. */
+  readonly onTemplate: RunTelemetryOptions["onTemplate"];
   /** USD spent so far (priced calls). */
   spentUsd = 0;
   /** Set when the budget stopped the run. */
@@ -179,6 +201,9 @@ export class RunTelemetry {
     this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
+    this.traceId = options.traceId;
+    this.storeView = options.storeView;
+    this.onTemplate = options.onTemplate;
     this.#warn = options.warn ?? (() => {});
     this.scope = { telemetry: this, node: undefined, item: undefined, phase: "prep", mark: 0 };
     this.startWall = performance.now();
@@ -277,6 +302,7 @@ export class RunTelemetry {
       startCpu: cpu,
       startChildCpu: info.childCpu ? readChildrenCpu() : undefined,
     };
+    if (this.traceId !== undefined) exec.span_id = newSpanId();
     this.scope.node = exec;
     this.scope.phase = "prep";
     this.scope.mark = wall;
@@ -302,7 +328,7 @@ export class RunTelemetry {
     if (error !== undefined) {
       const err = error as Error;
       exec.status = err?.name === "InterruptedError" || err?.name === "AbortError" ? "interrupted" : "error";
-      exec.error = { type: err?.name ?? "Error", message: err?.message ?? String(error) };
+      exec.error = { type: err?.name ?? "Error", message: err?.message ?? String(error), stack: err?.stack };
     } else {
       exec.action = action ?? "default";
       if (action === "error") exec.status = "error";

@@ -99,15 +99,11 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   const namespacing = ir.enable_namespacing ?? true;
   const nodes = new Map<string, CompiledNode>();
   const ids = new WeakMap<BaseNode, string>();
-  let stdinTemplates = false;
   let anyModelCalls = false;
   for (const [ordinal, nodeIr] of ir.nodes.entries()) {
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
     const params = nodeIr.params ?? {};
-    for (const { ref } of templateRefs([params, nodeIr.batch?.items])) {
-      if (ref.segments[0] === "stdin") stdinTemplates = true;
-    }
     const info = { id: nodeIr.id, ordinal, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
     if (callsModels(cls)) anyModelCalls = true;
     let node: BaseNode = new cls();
@@ -130,7 +126,6 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   }
   const start = nodes.get(ir.start_node ?? ir.nodes[0].id)!.node;
   const outputs = Object.entries(ir.outputs ?? {}).map(([name, o]) => {
-    for (const { ref } of templateRefs(o.source)) if (ref.segments[0] === "stdin") stdinTemplates = true;
     return { name, source: o.source, resolve: compileValue(o.source) };
   });
   return {
@@ -138,12 +133,23 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     flow: new WorkflowFlow(start),
     nodes,
     idOf: (node) => ids.get(node),
-    stdinTemplates,
-    stdinInputs: Object.entries(ir.inputs ?? {}).filter(([, i]) => i.stdin).map(([name]) => name),
+    ...stdinUse(ir),
     outputs,
     namespacing,
     callsModels: anyModelCalls,
   };
+}
+
+/** How a workflow uses piped stdin: `${stdin}` templates, and inputs filled from stdin. */
+export function stdinUse(ir: WorkflowIR): { stdinTemplates: boolean; stdinInputs: string[] } {
+  const values = [
+    ...ir.nodes.map((n) => [n.params ?? {}, n.batch?.items]),
+    ...Object.values(ir.outputs ?? {}).map((o) => o.source),
+  ];
+  let stdinTemplates = false;
+  for (const { ref } of templateRefs(values)) if (ref.segments[0] === "stdin") stdinTemplates = true;
+  const stdinInputs = Object.entries(ir.inputs ?? {}).filter(([, i]) => i.stdin).map(([name]) => name);
+  return { stdinTemplates, stdinInputs };
 }
 
 /**

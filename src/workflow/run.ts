@@ -67,6 +67,8 @@ export interface RunOptions {
   context?: Record<string, unknown>;
   /** Telemetry for this run; by default one that only keeps LLM usage. */
   telemetry?: RunTelemetry;
+  /** Called with the initial store (inputs, stdin) right before the first node. */
+  onStart?: (shared: Shared) => void;
 }
 
 /**
@@ -135,6 +137,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   let cause: unknown;
   try {
     // A plain run whose nodes never call models has nothing to keep: no scope at all.
+    options.onStart?.(shared);
     const run = () => compiled.flow._run(shared, ctx);
     await (telemetry.instrumented || compiled.callsModels ? telemetry.run(run) : run());
     outputs = collectOutputs(compiled, shared, ctx.warn);

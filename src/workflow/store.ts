@@ -36,9 +36,9 @@ function ownOf(state: ViewState, create: boolean): Record<PropertyKey, unknown> 
   const ns = state.parent[state.namespace!];
   if (ns !== null && typeof ns === "object" && !Array.isArray(ns)) return ns as Record<PropertyKey, unknown>;
   if (!create) return undefined;
-  const fresh: Record<PropertyKey, unknown> = {};
-  state.parent[state.namespace!] = fresh;
-  return fresh;
+  state.parent[state.namespace!] = {};
+  // Read back: a recording parent (traces) hands out a view that records writes into it.
+  return state.parent[state.namespace!] as Record<PropertyKey, unknown>;
 }
 
 function holderOf(state: ViewState, key: PropertyKey): Record<PropertyKey, unknown> {

@@ -1,0 +1,161 @@
+/**
+ * What a run measures, decided from its flags: nothing but LLM usage by
+ * default; node timings for `--output-format json`/`--metrics`; a trace
+ * (file, OTLP export) for `--trace`/`--otlp-endpoint`; node logs for
+ * `PFLOW_LOG_LEVEL=debug`. One RunTelemetry feeds every sink.
+ * @module
+ */
+import { join } from "node:path";
+import type { Shared } from "../engine/mod.ts";
+import { newSpanId, newTraceId, parseTraceParent } from "../observability/ids.ts";
+import { type Logger, LogSink } from "../observability/log.ts";
+import { MetricsSink, type RunSummary } from "../observability/metrics.ts";
+import type { Redactor } from "../observability/redact.ts";
+import { RunTelemetry, type TelemetrySink } from "../observability/telemetry.ts";
+import type { TraceDocument, TraceLimits, TraceStatus } from "../observability/trace_format.ts";
+import { DEFAULT_TRACE_LIMITS, TraceSink } from "../observability/trace_sink.ts";
+import type { PriceTable } from "../pricing/table.ts";
+import type { LoadedWorkflow } from "../workflow/load.ts";
+import type { RunStatus, WorkflowResult } from "../workflow/run.ts";
+import { VERSION } from "../version.ts";
+
+/** What the flags ask for. */
+export interface TelemetryRequest {
+  executionId: string;
+  workflowName: string;
+  loaded: LoadedWorkflow;
+  inputs: Record<string, unknown>;
+  home: string;
+  env: Record<string, string | undefined>;
+  /** JSON result or --metrics. */
+  metrics: boolean;
+  /** --trace: write a trace file. */
+  traceFile: boolean;
+  /** OTLP export, when configured: the `--otlp-endpoint` URL, or undefined to use the OTEL_* variables. */
+  otlp: { endpoint: string | undefined } | undefined;
+  pricing: PriceTable | undefined;
+  maxBudgetUsd: number | undefined;
+  limits: TraceLimits | undefined;
+  redactor: Redactor;
+  logger: Logger;
+  verbose: boolean;
+}
+
+/** The assembled telemetry of one run. */
+export interface RunInstruments {
+  telemetry: RunTelemetry;
+  metrics: MetricsSink | undefined;
+  trace: TraceSink | undefined;
+  /** Whether the compiler must add the instrumented layer. */
+  instrumented: boolean;
+  /** Called with the initial store right before the first node. */
+  onStart: ((shared: Shared) => void) | undefined;
+}
+
+/** Builds the telemetry the request needs (and nothing more). */
+export function buildInstruments(request: TelemetryRequest): RunInstruments {
+  const tracing = request.traceFile || request.otlp !== undefined;
+  const logNodes = request.logger.enabled("debug");
+  const instrumented = request.metrics || tracing || logNodes;
+  const parent = parseTraceParent(request.env.TRACEPARENT);
+  // JSON logs carry trace ids too, so they join traces (and the caller's TRACEPARENT).
+  const traceId = tracing || logNodes || request.logger.format === "json" ? parent?.traceId ?? newTraceId() : undefined;
+  const runSpanId = newSpanId();
+  if (traceId !== undefined) {
+    request.logger.context = { ...request.logger.context, trace_id: traceId, span_id: runSpanId };
+  }
+  const metrics = instrumented ? new MetricsSink() : undefined;
+  const trace = tracing
+    ? new TraceSink({
+      header: {
+        execution_id: request.executionId,
+        trace_id: traceId!,
+        span_id: runSpanId,
+        parent_span_id: parent?.spanId ?? null,
+        workflow_name: request.workflowName,
+        workflow_file: request.loaded.file,
+        pflow_version: VERSION,
+        inputs: request.inputs,
+      },
+      nodeParams: new Map(request.loaded.ir.nodes.map((n) => [n.id, n.params ?? {}])),
+      redactor: request.redactor,
+      limits: request.limits ?? DEFAULT_TRACE_LIMITS,
+      file: request.traceFile ? traceFilePath(request) : undefined,
+      verbose: request.verbose,
+      warn: (message) => request.logger.warn(message),
+    })
+    : undefined;
+  const sinks: TelemetrySink[] = [];
+  if (metrics) sinks.push(metrics);
+  if (trace) sinks.push(trace);
+  if (logNodes) sinks.push(new LogSink(request.logger));
+  const telemetry = new RunTelemetry({
+    instrumented,
+    phases: tracing,
+    sinks,
+    pricing: request.pricing,
+    maxBudgetUsd: request.maxBudgetUsd,
+    warn: (message) => request.logger.warn(message),
+    traceId,
+    storeView: trace ? (exec, shared) => trace.recordingStore(exec, shared) : undefined,
+    onTemplate: trace
+      ? (exec, item, param, template, value) => trace.templateResolved(exec, item, param, template, value)
+      : undefined,
+  });
+  return { telemetry, metrics, trace, instrumented, onStart: trace ? (shared) => trace.start(shared) : undefined };
+}
+
+/** `PFLOW_HOME/debug/workflow-trace-{name}-{YYYYMMDD-HHMMSS}-{exec8}.json` (UTC time). */
+export function traceFilePath(request: { home: string; workflowName: string; executionId: string }): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const name = request.workflowName.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 60) || "workflow";
+  return join(request.home, "debug", `workflow-trace-${name}-${stamp}-${request.executionId.slice(0, 8)}.json`);
+}
+
+const TRACE_STATUS: Record<RunStatus, TraceStatus> = {
+  success: "success",
+  failed: "failed",
+  interrupted: "interrupted",
+  budget_exceeded: "budget_exceeded",
+};
+
+/**
+ * Closes the trace (footer on disk) and exports it over OTLP when configured.
+ * Failures only warn: telemetry never changes a run's outcome.
+ */
+export async function finishInstruments(
+  instruments: RunInstruments,
+  outcome: { result: WorkflowResult; summary: RunSummary; request: TelemetryRequest },
+): Promise<TraceDocument | undefined> {
+  const { trace } = instruments;
+  if (trace === undefined) return undefined;
+  const { result, summary, request } = outcome;
+  const doc = trace.finish({
+    status: TRACE_STATUS[result.status],
+    error: result.error,
+    durationMs: result.duration_ms,
+    nodesExecuted: result.nodes_executed,
+    summary,
+  });
+  if (request.otlp !== undefined) {
+    try {
+      const { exportTrace } = await import("../observability/otlp_export.ts");
+      await exportTrace(doc, {
+        endpoint: request.otlp.endpoint,
+        env: request.env,
+        warn: (m: string) => request.logger.warn(m),
+      });
+    } catch (error) {
+      request.logger.warn(`OTLP export failed: ${(error as Error).message}`);
+    }
+  }
+  return doc;
+}
+
+/** OTLP export settings from `--otlp-endpoint` and the standard variables; undefined when not configured. */
+export function otlpRequest(flag: string | undefined, env: Record<string, string | undefined>) {
+  if (flag !== undefined) return { endpoint: flag };
+  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? { endpoint: undefined }
+    : undefined;
+}

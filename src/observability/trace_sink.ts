@@ -1,0 +1,310 @@
+/**
+ * The trace sink: turns the run's telemetry events into the trace document
+ * (see trace_format.ts), streaming each node's event to disk as the node
+ * finishes. Everything it writes is redacted and bounded. A failed write is
+ * a warning; the run goes on and the document stays complete in memory (for
+ * OTLP export).
+ * @module
+ */
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Shared } from "../engine/mod.ts";
+import type { RunSummary } from "./metrics.ts";
+import { MutationRecorder, type RawMutation } from "./recording_store.ts";
+import type { Redactor } from "./redact.ts";
+import { snapshot, truncateString } from "./truncate.ts";
+import type { LlmCallRecord, NodeExecution, TelemetrySink } from "./telemetry.ts";
+import {
+  type Mutation,
+  type TemplateResolution,
+  TRACE_FORMAT_VERSION,
+  type TraceDocument,
+  type TraceEvent,
+  traceEventLine,
+  traceFooterText,
+  traceHeaderText,
+  type TraceLimits,
+  type TraceLlmCall,
+  type TraceStatus,
+} from "./trace_format.ts";
+import { newSpanId } from "./ids.ts";
+import type { RunError } from "../workflow/run.ts";
+
+/** Default truncation limits. */
+export const DEFAULT_TRACE_LIMITS: TraceLimits = { store_chars: 10_000, prompt_chars: 50_000, response_chars: 20_000 };
+
+/** Options of {@link TraceSink}. */
+export interface TraceSinkOptions {
+  /** Header fields known before the run. */
+  header: {
+    execution_id: string;
+    trace_id: string;
+    span_id: string;
+    parent_span_id: string | null;
+    workflow_name: string;
+    workflow_file: string | null;
+    pflow_version: string;
+    inputs: Record<string, unknown>;
+  };
+  /** Params of each node as written in the workflow (resolved ones replace them). */
+  nodeParams: Map<string, Record<string, unknown>>;
+  redactor: Redactor;
+  limits?: TraceLimits;
+  /** Stream the document to this file; in memory only when absent. */
+  file?: string;
+  /** Include error stacks. */
+  verbose?: boolean;
+  /** Warning sink (a failed write warns once). */
+  warn: (message: string) => void;
+}
+
+interface Pending {
+  event: TraceEvent;
+  recorder: MutationRecorder;
+}
+
+/** Builds (and streams) the trace of one run. */
+export class TraceSink implements TelemetrySink {
+  readonly limits: TraceLimits;
+  readonly #options: TraceSinkOptions;
+  readonly #events: TraceEvent[] = [];
+  readonly #pending = new Map<NodeExecution, Pending>();
+  #header: Omit<TraceDocument, "events"> | undefined;
+  #fd: number | undefined;
+  #writeFailed = false;
+  #startEpochMs = 0;
+  #footer: Partial<TraceDocument> | undefined;
+
+  /** @param options header, redaction, limits and where to write */
+  constructor(options: TraceSinkOptions) {
+    this.#options = options;
+    this.limits = options.limits ?? DEFAULT_TRACE_LIMITS;
+  }
+
+  /** The trace file, when writing one. */
+  get file(): string | undefined {
+    return this.#options.file;
+  }
+
+  /** Writes the header with the initial store; call once before the first node. */
+  start(initialStore: Shared): void {
+    this.#startEpochMs = Date.now();
+    const h = this.#options.header;
+    this.#header = {
+      format_version: TRACE_FORMAT_VERSION,
+      kind: "workflow",
+      ...h,
+      start_time: new Date(this.#startEpochMs).toISOString(),
+      inputs: this.#value(h.inputs) as Record<string, unknown>,
+      initial_store: this.#value(initialStore) as Record<string, unknown>,
+      limits: this.limits,
+    };
+    const file = this.#options.file;
+    if (file === undefined) return;
+    this.#io(() => {
+      mkdirSync(dirname(file), { recursive: true });
+      this.#fd = openSync(file, "w");
+      this.#write(traceHeaderText(this.#header!));
+    });
+  }
+
+  /** A node execution began: its event opens and its store view starts recording. */
+  nodeStart(exec: NodeExecution): void {
+    const event: TraceEvent = {
+      node_id: exec.node_id,
+      node_type: exec.node_type,
+      span_id: exec.span_id ?? newSpanId(),
+      parent_span_id: this.#options.header.span_id,
+      execution_index: exec.index,
+      start_offset_ms: round(exec.start_ms),
+      start_time: new Date(this.#startEpochMs + exec.start_ms).toISOString(),
+      duration_ms: 0,
+      phases: { prep_ms: 0, exec_ms: 0, post_ms: 0 },
+      cpu: { user_ms: 0, system_ms: 0 },
+      retries: 0,
+      action: null,
+      success: true,
+      status: "success",
+      error: null,
+      params: this.#value(this.#options.nodeParams.get(exec.node_id) ?? {}) as Record<string, unknown>,
+      template_resolutions: [],
+      mutations: [],
+      llm_calls: [],
+    };
+    const recorder = new MutationRecorder((m) => event.mutations.push(this.#mutation(m)));
+    this.#pending.set(exec, { event, recorder });
+  }
+
+  /** The store view a node execution runs with: writes through it are recorded. */
+  recordingStore(exec: NodeExecution, shared: Shared): Shared {
+    const pending = this.#pending.get(exec);
+    return pending ? pending.recorder.root(shared) : shared;
+  }
+
+  /** A template of `exec` resolved (per batch item when `item` is set). */
+  templateResolved(
+    exec: NodeExecution,
+    item: number | undefined,
+    param: string,
+    template: unknown,
+    value: unknown,
+  ): void {
+    const pending = this.#pending.get(exec);
+    if (pending === undefined) return;
+    const resolution: TemplateResolution = {
+      param,
+      template: this.#value(template, param),
+      value: this.#value(value, param),
+    };
+    if (item !== undefined) resolution.item_index = item;
+    else pending.event.params[param] = resolution.value;
+    pending.event.template_resolutions.push(resolution);
+  }
+
+  /** An LLM call finished: it joins its node's event. */
+  llmCall(call: LlmCallRecord): void {
+    let target: Pending | undefined;
+    for (const [exec, pending] of this.#pending) {
+      if (exec.node_id === call.node_id && exec.index === call.node_execution) target = pending;
+    }
+    if (target === undefined) return;
+    const u = call.usage;
+    const { raw, ...usage } = u;
+    const redactor = this.#options.redactor;
+    target.event.llm_calls.push(
+      {
+        provider: u.provider,
+        model: u.model,
+        response_model: u.response_model,
+        request_id: u.request_id,
+        item_index: call.item_index,
+        system: call.request?.system !== undefined
+          ? truncateString(redactor.text(call.request.system), this.limits.prompt_chars)
+          : null,
+        messages: (call.request?.messages ?? []).map((m) => ({
+          role: m.role,
+          content: truncateString(redactor.text(m.content), this.limits.prompt_chars),
+        })),
+        response: truncateString(redactor.text(call.response ?? ""), this.limits.response_chars),
+        finish_reason: call.finish_reason ?? null,
+        usage: { ...usage, raw: this.#value(raw) },
+        cost_usd: call.cost_usd,
+        reported_cost_usd: call.reported_cost_usd,
+        duration_ms: round(u.duration_ms),
+        time_to_first_token_ms: call.time_to_first_token_ms ?? null,
+        start_offset_ms: round(call.start_ms),
+        span_id: newSpanId(),
+      } satisfies TraceLlmCall,
+    );
+  }
+
+  /** A node execution ended: its event is complete and goes to disk. */
+  nodeEnd(exec: NodeExecution): void {
+    const pending = this.#pending.get(exec);
+    if (pending === undefined) return;
+    this.#pending.delete(exec);
+    pending.recorder.close();
+    const e = pending.event;
+    e.duration_ms = round(exec.duration_ms);
+    e.phases = { prep_ms: round(exec.phases.prep), exec_ms: round(exec.phases.exec), post_ms: round(exec.phases.post) };
+    e.cpu = { user_ms: round(exec.cpu_user_ms), system_ms: round(exec.cpu_system_ms) };
+    if (exec.child_cpu_user_ms !== undefined) {
+      e.cpu.child_user_ms = round(exec.child_cpu_user_ms);
+      e.cpu.child_system_ms = round(exec.child_cpu_system_ms ?? 0);
+    }
+    e.retries = exec.retries;
+    e.action = exec.action;
+    e.status = exec.status;
+    e.success = exec.status === "success";
+    if (exec.error) {
+      const redactor = this.#options.redactor;
+      e.error = { type: exec.error.type, message: redactor.text(exec.error.message) };
+      if (this.#options.verbose && exec.error.stack) e.error.stack = redactor.text(exec.error.stack);
+    }
+    const index = this.#events.length;
+    this.#events.push(e);
+    if (this.#fd !== undefined) this.#io(() => this.#write(traceEventLine(e, index)));
+  }
+
+  /** Closes the document with the run's outcome; returns it. */
+  finish(outcome: {
+    status: TraceStatus;
+    error: RunError | null;
+    durationMs: number;
+    nodesExecuted: number;
+    summary: RunSummary;
+  }): TraceDocument {
+    const redactor = this.#options.redactor;
+    this.#footer = {
+      end_time: new Date(this.#startEpochMs + outcome.durationMs).toISOString(),
+      duration_ms: round(outcome.durationMs),
+      final_status: outcome.status,
+      error: outcome.error ? { ...outcome.error, message: redactor.text(outcome.error.message) } : null,
+      nodes_executed: outcome.nodesExecuted,
+      nodes_failed: this.#events.filter((e) => !e.success).length,
+      metrics: outcome.summary,
+    };
+    if (this.#fd !== undefined) {
+      this.#io(() => {
+        this.#write(traceFooterText(this.#footer!));
+        closeSync(this.#fd!);
+      });
+      this.#fd = undefined;
+    }
+    return this.document();
+  }
+
+  /** The document so far (complete after {@link finish}). */
+  document(): TraceDocument {
+    return { ...this.#header!, events: this.#events, ...this.#footer };
+  }
+
+  /** Whether the file on disk is whole (no write failed). */
+  get written(): boolean {
+    return this.#options.file !== undefined && !this.#writeFailed;
+  }
+
+  #mutation(raw: RawMutation): Mutation {
+    const m: Mutation = { op: raw.op, path: raw.path };
+    const key = raw.path.split(/[.[\]"]+/).filter(Boolean).pop();
+    if (raw.existed) m.before = this.#value(raw.before, key);
+    if (raw.op === "set") m.after = this.#value(raw.after, key);
+    return m;
+  }
+
+  #value(value: unknown, name?: string): unknown {
+    const copy = snapshot(
+      name === undefined ? value : { [name]: value },
+      { maxString: this.limits.store_chars },
+      this.#options.redactor,
+    );
+    return name === undefined ? copy : (copy as Record<string, unknown>)[name];
+  }
+
+  #write(text: string): void {
+    const bytes = new TextEncoder().encode(this.#options.redactor.text(text));
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(this.#fd!, bytes, offset);
+  }
+
+  /** Runs a file operation; the first failure warns and stops all writing. */
+  #io(operation: () => void): void {
+    if (this.#writeFailed) return;
+    try {
+      operation();
+    } catch (error) {
+      this.#writeFailed = true;
+      if (this.#fd !== undefined) {
+        try {
+          closeSync(this.#fd);
+        } catch { /* already failing */ }
+        this.#fd = undefined;
+      }
+      this.#options.warn(`trace not written (${(error as Error).message}); the run goes on`);
+    }
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
