@@ -23,12 +23,36 @@ const SECRET_ENV = /(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|^API_KEY)$/i;
 
 /** Replaces secrets in text and values. */
 export class Redactor {
-  readonly #secrets: string[];
+  #secrets: string[] = [];
 
   /** @param secrets literal values to hide (values shorter than 6 characters are ignored) */
   constructor(secrets: Iterable<string> = []) {
-    // Longest first, so a key that contains another is replaced whole.
-    this.#secrets = [...new Set([...secrets].filter((s) => s.length >= 6))].sort((a, b) => b.length - a.length);
+    this.add(...secrets);
+  }
+
+  /**
+   * Adds literal secrets (e.g. the value of a param named `api_key`, or of an
+   * `Authorization` header, and the credential after its `Bearer ` scheme).
+   */
+  add(...secrets: string[]): void {
+    const more = secrets.flatMap((s) => {
+      const credential = /^(?:bearer|basic|token|bot)\s+(\S+)$/i.exec(s.trim())?.[1];
+      return credential ? [s, credential] : [s];
+    });
+    // Longest first, so a secret that contains another is replaced whole.
+    this.#secrets = [...new Set([...this.#secrets, ...more.filter((s) => s.length >= 6)])]
+      .sort((a, b) => b.length - a.length);
+  }
+
+  /** Adds every string found under a secret-looking name inside `value` (named `name` itself). */
+  learn(value: unknown, name?: string): void {
+    if (typeof value === "string") {
+      if (name !== undefined && isSecretName(name)) this.add(value);
+    } else if (Array.isArray(value)) {
+      for (const v of value) this.learn(v, name);
+    } else if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) this.learn(v, k);
+    }
   }
 
   /**

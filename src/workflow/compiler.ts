@@ -11,6 +11,7 @@ import { batchLayer, namespacedLayer, templateLayer } from "./layers.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { compileValue, type Resolver, templateRefs } from "./template.ts";
 import { callsModels } from "../observability/decorators.ts";
+import { outputRedactor } from "../observability/redact.ts";
 
 /** What the compiler knows of one node. */
 export interface CompiledNode {
@@ -104,6 +105,8 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
     const params = nodeIr.params ?? {};
+    // Literal secrets written in the workflow (an api_key param, an auth header) are never printed.
+    outputRedactor().learn(params);
     const info = { id: nodeIr.id, ordinal, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
     if (callsModels(cls)) anyModelCalls = true;
     let node: BaseNode = new cls();

@@ -15,6 +15,7 @@ import {
 } from "../engine/mod.ts";
 import { itemStore, namespacedStore, scopeOf } from "./store.ts";
 import { type Resolver, UnresolvedTemplateError } from "./template.ts";
+import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
 
 /** A param could not be resolved; names the param. */
@@ -31,6 +32,16 @@ export class ParamResolutionError extends Error {
     this.name = "TemplateError";
     this.param = param;
   }
+}
+
+/** Whether a param is secret-named or holds secret-named keys (checked once, at compile time). */
+export function mayHoldSecrets(name: string, value: unknown): boolean {
+  if (isSecretName(name)) return true;
+  if (Array.isArray(value)) return value.some((v) => mayHoldSecrets("", v));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).some(([k, v]) => mayHoldSecrets(k, v));
+  }
+  return false;
 }
 
 /** Writes of node `id` land in `shared[id]`; reads look there first. */
@@ -58,6 +69,9 @@ export interface TemplateObservedContext extends RunContext {
  * params afterwards, so the node sees plain values.
  */
 export function templateLayer(rawParams: Record<string, unknown>, resolvers: [string, Resolver][]): NodeLayer {
+  // Params that may carry secrets once resolved (an `api_key`, `headers.Authorization`):
+  // their values join the output redactor, so they never appear in output or traces.
+  const secretive = new Set(resolvers.map(([p]) => p).filter((p) => mayHoldSecrets(p, rawParams[p])));
   return {
     name: "template",
     async run(inner, shared, ctx) {
@@ -71,6 +85,7 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
           if (error instanceof UnresolvedTemplateError) throw new ParamResolutionError(param, error);
           throw error;
         }
+        if (secretive.has(param)) outputRedactor().learn(resolved[param], param);
         observer?.resolved(param, rawParams[param], resolved[param]);
       }
       const original = inner.params;

@@ -1,0 +1,472 @@
+/**
+ * Workflow tracing: trace files through the compiled binary (name, header,
+ * events, crash safety, redaction, TRACEPARENT, logs) and the trace sink's
+ * mutation recording and truncation in process.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Node, type Shared } from "../src/engine/mod.ts";
+import { BUILTIN_NODES, type NodeSpec } from "../src/nodes/mod.ts";
+import { instrumentNode, RunTelemetry } from "../src/observability/mod.ts";
+import { Redactor } from "../src/observability/redact.ts";
+import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
+import { TraceSink } from "../src/observability/trace_sink.ts";
+import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
+import { startLlmServer } from "./support/llm_server.ts";
+import { PFLOW_BIN, ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+
+const TRACE_NAME = /^workflow-trace-([A-Za-z0-9._-]+)-(\d{8})-(\d{6})-([0-9a-f]{8})\.json$/;
+
+function traces(home: string): string[] {
+  const dir = join(home, "debug");
+  return existsSync(dir)
+    ? readdirSync(dir).filter((f) => f.startsWith("workflow-trace-")).map((f) => join(dir, f))
+    : [];
+}
+
+function readTrace(path: string): { trace: TraceDocument; complete: boolean } {
+  return parseTraceText(readFileSync(path, "utf8"));
+}
+
+async function withHome(fn: (dir: string, home: string) => Promise<void>) {
+  const dir = tempDir("pflow-trace-test-");
+  const home = join(dir.path, "home");
+  mkdirSync(home);
+  try {
+    await fn(dir.path, home);
+  } finally {
+    dir.cleanup();
+  }
+}
+
+Deno.test("--trace writes PFLOW_HOME/debug/workflow-trace-NAME-STAMP-EXEC8.json with header, events and footer", async () => {
+  await withHome(async (dir, home) => {
+    const out = join(dir, "out");
+    const result = await runPflow(["run", "examples/hello.json", "--trace", `out_dir=${out}`, "name=Ada"], {
+      env: { PFLOW_HOME: home },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const [file] = traces(home);
+    const name = file.split("/").pop()!;
+    const m = TRACE_NAME.exec(name);
+    assert.ok(m, name);
+    assert.equal(m[1], "hello");
+    assert.match(result.stderr, new RegExp(`Workflow trace saved: ${file.replace(/[.]/g, "\\.")}`));
+    const { trace, complete } = readTrace(file);
+    assert.equal(complete, true);
+    assert.equal(trace.format_version, 1);
+    assert.match(trace.trace_id, /^[0-9a-f]{32}$/);
+    assert.match(trace.span_id, /^[0-9a-f]{16}$/);
+    assert.equal(trace.execution_id.slice(0, 8), m[4]);
+    assert.equal(trace.workflow_name, "hello");
+    assert.equal(trace.workflow_file, "examples/hello.json");
+    assert.equal(trace.final_status, "success");
+    assert.deepEqual(trace.inputs, { name: "Ada", out_dir: out });
+    assert.deepEqual(trace.initial_store, { name: "Ada", out_dir: out });
+    assert.ok(Date.parse(trace.start_time) <= Date.parse(trace.end_time!));
+    assert.equal(trace.nodes_executed, 4);
+    assert.equal(trace.nodes_failed, 0);
+    assert.equal(trace.metrics!.num_nodes, 4);
+    assert.deepEqual(trace.events.map((e) => e.node_id), ["greet", "count", "save", "check"]);
+    const greet = trace.events[0];
+    assert.equal(greet.parent_span_id, trace.span_id);
+    assert.equal(greet.action, "default");
+    assert.equal(greet.success, true);
+    assert.deepEqual(greet.params, { command: "echo 'Hello, Ada! Welcome to pflow.'" });
+    assert.deepEqual(greet.template_resolutions, [{
+      param: "command",
+      template: "echo 'Hello, ${name}! Welcome to pflow.'",
+      value: "echo 'Hello, Ada! Welcome to pflow.'",
+    }]);
+    assert.deepEqual(greet.mutations.map((x) => [x.op, x.path, x.after]), [
+      ["set", "greet", {}],
+      ["set", "greet.stdout", "Hello, Ada! Welcome to pflow.\n"],
+      ["set", "greet.stderr", ""],
+      ["set", "greet.exit_code", 0],
+    ]);
+    assert.ok(greet.phases.exec_ms > 0 && greet.duration_ms >= greet.phases.exec_ms);
+    assert.ok(greet.cpu.user_ms >= 0 && "child_user_ms" in greet.cpu, "shell nodes report their children's CPU");
+    // Figures agree with the JSON result's metrics of the same run.
+    for (const e of trace.events) {
+      assert.equal((trace.metrics!.metrics!.workflow.node_timings as Record<string, number>)[e.node_id], e.duration_ms);
+    }
+  });
+});
+
+Deno.test("JSON mode carries trace_path; two runs in the same second never collide", async () => {
+  await withHome(async (dir, home) => {
+    const file = writeWorkflow(
+      dir,
+      "quick.json",
+      workflow([{ id: "a", type: "echo", params: { value: 1 } }], { name: "quick" }),
+    );
+    const [one, two] = await Promise.all([
+      runPflow(["run", file, "--trace", "--output-format", "json"], { env: { PFLOW_HOME: home } }),
+      runPflow(["run", file, "--trace", "--output-format", "json"], { env: { PFLOW_HOME: home } }),
+    ]);
+    const paths = [JSON.parse(one.stdout).trace_path, JSON.parse(two.stdout).trace_path];
+    assert.notEqual(paths[0], paths[1]);
+    assert.deepEqual(traces(home).sort(), [...paths].sort());
+  });
+});
+
+Deno.test("failures and loops: a failed node's event has its error; each pass of a loop is an event", async () => {
+  await withHome(async (dir, home) => {
+    const file = writeWorkflow(
+      dir,
+      "fail.json",
+      workflow([
+        { id: "ok", type: "echo", params: { value: "x" } },
+        { id: "boom", type: "read-file", params: { path: "/nonexistent/pflow-trace" } },
+      ], { edges: [{ from: "ok", to: "boom" }] }),
+    );
+    const failed = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home } });
+    assert.equal(failed.code, 1);
+    const { trace } = readTrace(traces(home)[0]);
+    assert.equal(trace.final_status, "failed");
+    assert.equal(trace.nodes_failed, 1);
+    const boom = trace.events[1];
+    assert.equal(boom.success, false);
+    assert.equal(boom.action, null);
+    assert.equal(boom.error?.type, "NodeError");
+    assert.match(boom.error!.message, /not found: \/nonexistent\/pflow-trace/);
+    assert.equal(boom.error!.stack, undefined, "stacks only with --verbose");
+    assert.equal(trace.error?.node_id, "boom");
+  });
+  await withHome(async (dir, home) => {
+    const file = writeWorkflow(
+      dir,
+      "loop.json",
+      workflow([
+        {
+          id: "tick",
+          type: "shell",
+          params: { command: "n=$(cat $${HOME}/n 2>/dev/null || echo 0); echo $((n+1)) > $${HOME}/n; [ $n -lt 2 ]" },
+        },
+        { id: "done", type: "echo", params: { value: "done" } },
+      ], { edges: [{ from: "tick", to: "tick" }, { from: "tick", to: "done", action: "error" }] }),
+    );
+    const result = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home, HOME: dir } });
+    assert.equal(result.code, 0, result.stderr);
+    const { trace } = readTrace(traces(home)[0]);
+    assert.deepEqual(trace.events.map((e) => [e.node_id, e.execution_index, e.action]), [
+      ["tick", 0, "default"],
+      ["tick", 1, "default"],
+      ["tick", 2, "error"],
+      ["done", 0, "default"],
+    ]);
+    assert.equal(new Set(trace.events.map((e) => e.span_id)).size, 4);
+  });
+});
+
+/** A node that changes the store in place, the way user code does. */
+class Mutator extends Node {
+  static readonly spec: NodeSpec = {
+    type: "mutator",
+    description: "",
+    params: {},
+    outputs: { list: { type: "array", description: "" } },
+  };
+  override post(shared: Shared) {
+    const big = shared.big as { items: number[]; meta: { touched: number } };
+    big.items.push(42); // nested in-place change
+    big.meta.touched = 2;
+    delete (big.meta as Record<string, unknown>).old;
+    shared.note = "x".repeat(25_000);
+    shared.blob = new Uint8Array(2048);
+    shared.wide = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`k${i}`, i]));
+    return undefined;
+  }
+}
+
+async function traceInProcess(
+  initial: Record<string, unknown>,
+  nodes: WorkflowIR["nodes"],
+  extra: Partial<WorkflowIR> = {},
+) {
+  const registry = new NodeRegistry([...BUILTIN_NODES, Mutator]);
+  const ir: WorkflowIR = { ir_version: "0.1.0", nodes, enable_namespacing: false, ...extra };
+  const sink = new TraceSink({
+    header: {
+      execution_id: "e",
+      trace_id: "0".repeat(31) + "1",
+      span_id: "0".repeat(15) + "1",
+      parent_span_id: null,
+      workflow_name: "t",
+      workflow_file: null,
+      pflow_version: "test",
+      inputs: {},
+    },
+    nodeParams: new Map(),
+    redactor: new Redactor(["sk-secret-value-123"]),
+    warn: () => {},
+  });
+  const telemetry = new RunTelemetry({
+    instrumented: true,
+    phases: true,
+    sinks: [sink],
+    traceId: "0".repeat(31) + "1",
+    storeView: (exec, shared) => sink.recordingStore(exec, shared),
+    onTemplate: (exec, item, param, template, value) => sink.templateResolved(exec, item, param, template, value),
+  });
+  const result = await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), {
+    inputs: initial,
+    telemetry,
+    onStart: (shared) => sink.start(shared),
+    warn: () => {},
+  });
+  return { result, trace: sink.document() };
+}
+
+Deno.test("mutations record nested in-place changes, deletes, and bounded before/after values", async () => {
+  const initial = { big: { items: [1, 2], meta: { touched: 1, old: "gone" } } };
+  const { trace, result } = await traceInProcess(initial, [{ id: "m", type: "mutator" }]);
+  assert.equal(result.status, "success");
+  const mutations = trace.events[0].mutations;
+  assert.deepEqual(mutations.slice(0, 3), [
+    { op: "set", path: "big.items[2]", after: 42 },
+    { op: "set", path: "big.meta.touched", before: 1, after: 2 },
+    { op: "delete", path: "big.meta.old", before: "gone" },
+  ]);
+  const note = mutations.find((m) => m.path === "note")!;
+  assert.equal((note.after as string).length, 10_000 + "…[truncated 15000 chars]".length);
+  assert.ok((note.after as string).endsWith("…[truncated 15000 chars]"));
+  assert.equal(mutations.find((m) => m.path === "blob")!.after, "<binary 2048 bytes>");
+  const wide = mutations.find((m) => m.path === "wide")!.after as Record<string, unknown>;
+  assert.equal(Object.keys(wide).length, 101, "truncated inside: 100 keys and a marker");
+  assert.equal(wide["…"], "[50 more keys]");
+  assert.equal(wide.k0, 0);
+});
+
+Deno.test("a node that changes one small key records the same bytes whatever the store's size", async () => {
+  const sizes: number[] = [];
+  for (const n of [10, 100_000]) {
+    const initial = { huge: { rows: Array.from({ length: n }, (_, i) => ({ i, text: "row" })) }, counter: 0 };
+    const { trace } = await traceInProcess(initial, [{ id: "bump", type: "echo", params: { value: "${counter}" } }]);
+    const event = trace.events[0];
+    assert.deepEqual(event.mutations.map((m) => m.path), ["output"]);
+    sizes.push(
+      JSON.stringify(event).length - String(event.duration_ms).length - JSON.stringify(event.phases).length -
+        JSON.stringify(event.cpu).length - event.start_time.length - String(event.start_offset_ms).length,
+    );
+  }
+  assert.equal(sizes[0], sizes[1]);
+});
+
+Deno.test("template resolutions are recorded per batch item", async () => {
+  const { trace } = await traceInProcess({}, [{
+    id: "fan",
+    type: "echo",
+    params: { value: "v-${item}" },
+    batch: { items: ["a", "b"], parallel: true },
+  }]);
+  const resolutions = trace.events[0].template_resolutions.map((r) => [r.item_index, r.value]).sort();
+  assert.deepEqual(resolutions, [[0, "v-a"], [1, "v-b"]]);
+});
+
+/** Runs pflow, waits until `ready(stderr+files)` then sends `signal`; returns exit code/signal. */
+function runAndSignal(args: string[], env: Record<string, string>, ready: () => boolean, signal: "SIGINT" | "SIGKILL") {
+  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      const child = spawn(PFLOW_BIN, args, {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH!, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => stdout += d);
+      child.stderr.on("data", (d) => stderr += d);
+      child.on("error", reject);
+      child.on("close", (code, sig) => {
+        clearInterval(poll);
+        clearTimeout(guard);
+        resolve({ code, signal: sig, stdout, stderr });
+      });
+      const guard = setTimeout(() => process.kill(child.pid!, "SIGKILL"), 15_000);
+      const poll = setInterval(() => {
+        if (ready()) {
+          clearInterval(poll);
+          process.kill(child.pid!, signal);
+        }
+      }, 20);
+    },
+  );
+}
+
+function sleepyWorkflow(dir: string) {
+  return writeWorkflow(
+    dir,
+    "sleepy.json",
+    workflow([
+      { id: "first", type: "shell", params: { command: "echo first" } },
+      { id: "nap", type: "shell", params: { command: "sleep 30" } },
+      { id: "never", type: "echo", params: { value: "x" } },
+    ], { name: "sleepy", edges: [{ from: "first", to: "nap" }, { from: "nap", to: "never" }] }),
+  );
+}
+
+const firstEventWritten = (home: string) => () => {
+  const [file] = traces(home);
+  return file !== undefined && readFileSync(file, "utf8").includes('"node_id":"first"');
+};
+
+Deno.test("SIGINT finishes the trace as interrupted with every node so far", async () => {
+  await withHome(async (dir, home) => {
+    const result = await runAndSignal(
+      ["run", sleepyWorkflow(dir), "--trace"],
+      { PFLOW_HOME: home },
+      firstEventWritten(home),
+      "SIGINT",
+    );
+    assert.equal(result.code, 130, result.stderr);
+    const { trace, complete } = readTrace(traces(home)[0]);
+    assert.equal(complete, true);
+    assert.equal(trace.final_status, "interrupted");
+    assert.deepEqual(trace.events.map((e) => [e.node_id, e.status]), [["first", "success"], ["nap", "interrupted"]]);
+    assert.ok(trace.metrics !== undefined);
+  });
+});
+
+Deno.test("after SIGKILL every completed node's event is still readable", async () => {
+  await withHome(async (dir, home) => {
+    const result = await runAndSignal(
+      ["run", sleepyWorkflow(dir), "--trace"],
+      { PFLOW_HOME: home },
+      firstEventWritten(home),
+      "SIGKILL",
+    );
+    assert.equal(result.signal, "SIGKILL");
+    const [file] = traces(home);
+    assert.throws(() => JSON.parse(readFileSync(file, "utf8")), "the file has no footer");
+    const { trace, complete } = readTrace(file);
+    assert.equal(complete, false);
+    assert.equal(trace.final_status, "incomplete");
+    assert.deepEqual(trace.events.map((e) => e.node_id), ["first"]);
+    assert.equal(trace.events[0].mutations.find((m) => m.path === "first.stdout")?.after, "first\n");
+  });
+});
+
+Deno.test("a trace that cannot be written is a warning; the run's outcome and exit code stay", async () => {
+  await withHome(async (dir, home) => {
+    writeFileSync(join(home, "debug"), "not a directory");
+    const file = writeWorkflow(dir, "ok.json", workflow([{ id: "a", type: "echo", params: { value: "fine" } }]));
+    const result = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home } });
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, "fine\n");
+    assert.match(result.stderr, /warning: trace not written \(.*\); the run goes on/);
+    assert.doesNotMatch(result.stderr, /Workflow trace saved/);
+  });
+});
+
+Deno.test("secrets never leak: API keys from the environment and auth headers are redacted everywhere", async () => {
+  const FAKE_KEY = "sk-ant-FAKE-0123456789abcdef";
+  const FAKE_BEARER = "Bearer tok-FAKE-9876543210";
+  const server = createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ echoed: req.headers.authorization, key_seen: req.headers["x-api-key"] }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const llm = await startLlmServer();
+  try {
+    await withHome(async (dir, home) => {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const file = writeWorkflow(
+        dir,
+        "secret.json",
+        workflow([
+          { id: "call", type: "http", params: { url, headers: { Authorization: FAKE_BEARER, "X-Api-Key": "${key}" } } },
+          {
+            id: "ask",
+            type: "llm",
+            params: { model: "anthropic/claude-haiku-4-5", prompt: "echo ${key} and ${call.response.echoed}" },
+          },
+          { id: "show", type: "shell", params: { command: "echo $ANTHROPIC_API_KEY; echo ${call.response.key_seen}" } },
+        ], {
+          inputs: { key: { type: "string" } },
+          edges: [{ from: "call", to: "ask" }, { from: "ask", to: "show" }],
+          outputs: { seen: { source: "${show.stdout}" }, answer: { source: "${ask.response}" } },
+        }),
+      );
+      const env = {
+        PFLOW_HOME: home,
+        ANTHROPIC_API_KEY: FAKE_KEY,
+        ANTHROPIC_BASE_URL: llm.url,
+        PFLOW_LOG_LEVEL: "debug",
+      };
+      const outputs = [];
+      for (const args of [["--trace", "--output-format", "json"], ["--trace", "--log-format", "json"], ["--trace"]]) {
+        const result = await runPflow(["run", file, `key=${FAKE_KEY}`, ...args], { env });
+        assert.equal(result.code, 0, result.stderr);
+        outputs.push(result.stdout, result.stderr);
+      }
+      const files = traces(home).map((f) => readFileSync(f, "utf8"));
+      assert.equal(files.length, 3);
+      for (const text of [...outputs, ...files]) {
+        assert.ok(!text.includes(FAKE_KEY), `the key leaked:\n${text.slice(0, 400)}`);
+        assert.ok(!text.includes("tok-FAKE-9876543210"), "the bearer token leaked");
+      }
+      assert.ok(files[0].includes("[REDACTED]"));
+      assert.match(outputs[0], /\[REDACTED\]/, "the JSON result shows where the key was");
+      // The real key still reached the provider and the child process; only pflow's output hides it.
+      assert.equal(llm.requests[0].headers["x-api-key"], FAKE_KEY);
+    });
+  } finally {
+    server.close();
+    await llm.close();
+  }
+});
+
+Deno.test("TRACEPARENT makes the run a child of the caller's trace; shell children get the node's TRACEPARENT", async () => {
+  await withHome(async (dir, home) => {
+    const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const file = writeWorkflow(
+      dir,
+      "tp.json",
+      workflow([{ id: "sh", type: "shell", params: { command: "echo $TRACEPARENT" } }]),
+    );
+    const result = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home, TRACEPARENT: parent } });
+    assert.equal(result.code, 0, result.stderr);
+    const { trace } = readTrace(traces(home)[0]);
+    assert.equal(trace.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert.equal(trace.parent_span_id, "00f067aa0ba902b7");
+    assert.equal(result.stdout.trim(), `00-4bf92f3577b34da6a3ce929d0e0e4736-${trace.events[0].span_id}-01`);
+  });
+});
+
+Deno.test("JSON logs carry timestamp, level, message, execution_id, trace_id, span_id and node_id", async () => {
+  await withHome(async (dir, home) => {
+    const file = writeWorkflow(
+      dir,
+      "logs.json",
+      workflow([{ id: "a", type: "echo", params: { value: 1 } }, { id: "b", type: "echo" }], {
+        edges: [{ from: "a", to: "b" }],
+      }),
+    );
+    const result = await runPflow(["run", file, "--trace", "--log-format", "json", "--output-format", "json"], {
+      env: { PFLOW_HOME: home, PFLOW_LOG_LEVEL: "debug" },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const records = result.stderr.trim().split("\n").map((line) => JSON.parse(line));
+    const doc = JSON.parse(result.stdout);
+    const { trace } = readTrace(doc.trace_path);
+    for (const r of records) {
+      for (const field of ["timestamp", "level", "message", "execution_id", "trace_id", "span_id", "node_id"]) {
+        assert.ok(field in r, `${field} missing in ${JSON.stringify(r)}`);
+      }
+      assert.equal(r.execution_id, doc.execution_id);
+      assert.equal(r.trace_id, trace.trace_id);
+    }
+    const nodeRecords = records.filter((r) => r.node_id !== null);
+    assert.deepEqual(nodeRecords.map((r) => [r.node_id, r.span_id]), trace.events.map((e) => [e.node_id, e.span_id]));
+    assert.ok(records.some((r) => r.message === `Workflow trace saved: ${doc.trace_path}`));
+    const bad = await runPflow(["run", file], { env: { PFLOW_HOME: home, PFLOW_LOG_LEVEL: "loud" } });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /PFLOW_LOG_LEVEL must be one of debug, info, warn, error, got 'loud'/);
+  });
+});
