@@ -66,7 +66,7 @@ Deno.test("snapshots keep structure within limits", () => {
   };
   const copy = snapshot(value, { maxString: 10, maxItems: 3, maxDepth: 3 }, r) as Record<string, unknown>;
   assert.equal(copy.text, "xxxxxxxxxx…[truncated 40 chars]");
-  assert.equal(copy.note, `${REDACTED} inside`);
+  assert.equal(copy.note, `${REDACTED}…[truncated 7 chars]`, "redacted first, then cut to 10 chars");
   assert.equal(copy.api_key, REDACTED);
   assert.deepEqual(copy.list, [0, 1, 2, "…[2 more items]"]);
   assert.equal(copy.bytes, "<binary 7 bytes>");
