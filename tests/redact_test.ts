@@ -60,15 +60,15 @@ Deno.test("snapshots keep structure within limits", () => {
     text: "x".repeat(50),
     note: "supersecret inside",
     api_key: "whatever",
-    list: Array.from({ length: 5 }, (_, i) => i),
+    list: Array.from({ length: 10 }, (_, i) => i),
     bytes: new Uint8Array(7),
     deep: { a: { b: { c: { d: 1 } } } },
   };
-  const copy = snapshot(value, { maxString: 10, maxItems: 3, maxDepth: 3 }, r) as Record<string, unknown>;
+  const copy = snapshot(value, { maxString: 10, maxItems: 6, maxDepth: 3 }, r) as Record<string, unknown>;
   assert.equal(copy.text, "xxxxxxxxxx…[truncated 40 chars]");
   assert.equal(copy.note, `${REDACTED}…[truncated 7 chars]`, "redacted first, then cut to 10 chars");
   assert.equal(copy.api_key, REDACTED);
-  assert.deepEqual(copy.list, [0, 1, 2, "…[2 more items]"]);
+  assert.deepEqual(copy.list, [0, 1, 2, 3, 4, 5, "…[4 more items]"]);
   assert.equal(copy.bytes, "<binary 7 bytes>");
   assert.deepEqual(copy.deep, { a: { b: "[object]" } });
   const cyclic: Record<string, unknown> = { name: "loop" };
