@@ -25,7 +25,8 @@ ${COMMON}
       --version              Print the version
 
 Environment: PFLOW_HOME (state, default ~/.pflow), ANTHROPIC_API_KEY, OPENAI_API_KEY,
-ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, NO_COLOR.
+ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, PFLOW_LOG_LEVEL, TRACEPARENT,
+OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables), NO_COLOR.
 Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted.
 Run 'pflow COMMAND --help' for a command's flags.`,
   run: `Run a workflow file or a saved workflow.
@@ -41,6 +42,9 @@ Flags:
       --metrics              Measure every node; print a summary line on stderr
       --max-budget-usd N     Start no LLM call once N US dollars are spent (exit 1)
       --price-table FILE     Price LLM calls with FILE merged over the shipped prices
+      --trace                Write a trace to PFLOW_HOME/debug/ (see 'pflow trace --help')
+      --otlp-endpoint URL    Export the run's spans over OTLP/HTTP (or set OTEL_EXPORTER_OTLP_ENDPOINT)
+      --log-format FMT       Logs on stderr as text (default) or json; level from PFLOW_LOG_LEVEL
 ${COMMON}
 
 Text mode prints the outputs on stdout (progress on stderr when it is a terminal).
