@@ -1,11 +1,149 @@
 /**
- * Placeholder, replaced by the real command.
+ * `pflow trace export PATH|latest --format otlp-json [-o FILE]`: a run trace
+ * as an OTLP/JSON `TracesData` document (one line), on stdout or written
+ * atomically to FILE. Resource from OTEL_SERVICE_NAME and
+ * OTEL_RESOURCE_ATTRIBUTES (default service.name `pflow`). Loads no
+ * OpenTelemetry package.
  * @module
  */
-import type { CommandEnv } from "./run_command.ts";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { resourceOptionsFromEnv, traceToOtlpJson } from "../observability/otlp_json.ts";
+import { parseTraceText, type TraceDocument } from "../observability/trace_format.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
+import { parseCommand } from "./args.ts";
+import { HELP } from "./help.ts";
+import { pflowHome } from "./home.ts";
+import { type CommandEnv, EXIT } from "./run_command.ts";
+import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
-/** Not built yet. */
-export function traceExportCommand(_argv: string[], _env: CommandEnv): Promise<number> {
-  return Promise.reject(new UsageError("not implemented yet", "trace"));
+/** Export formats. */
+const FORMATS = ["otlp-json"] as const;
+
+const USAGE = "usage: pflow trace export PATH|latest --format otlp-json [-o FILE]";
+
+/** Runs `pflow trace export …`; returns the exit code. */
+export async function traceExportCommand(argv: string[], { env }: CommandEnv): Promise<number> {
+  const parsed = parseCommand(argv, {
+    command: "trace",
+    flags: { format: { type: "string" }, output: { type: "string", short: "o" } },
+  });
+  if (parsed.values.help) {
+    writeStdout(`${HELP.trace}\n`);
+    return EXIT.ok;
+  }
+  const [target, ...extra] = parsed.positionals;
+  if (target === undefined) throw new UsageError(`missing trace: ${USAGE}`, "trace");
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}': ${USAGE}`, "trace");
+  const format = parsed.values.format as string | undefined;
+  if (format === undefined) {
+    return fail(`--format is required: pflow trace export ${target} --format otlp-json`);
+  }
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    return fail(`unknown export format '${format}': use ${FORMATS.join(", ")}`);
+  }
+  const output = parsed.values.output as string | undefined;
+  if (output === "") return fail("-o needs a file name");
+
+  let path: string;
+  if (target === "latest") {
+    const dir = join(pflowHome(env), "debug");
+    const latest = await latestTrace(dir);
+    if (latest === undefined) return fail(`no traces in ${dir}: run a workflow with --trace first`);
+    path = latest;
+  } else {
+    path = resolve(target);
+  }
+
+  let trace: TraceDocument;
+  try {
+    trace = parseTraceText(await readFile(path, "utf8")).trace;
+  } catch (error) {
+    return fail(`cannot read trace ${path}: ${reason(error)}`);
+  }
+
+  let text: string;
+  try {
+    text = `${JSON.stringify(traceToOtlpJson(trace, resourceOptionsFromEnv(env)))}\n`;
+  } catch (error) {
+    return fail(`cannot export trace ${path}: ${reason(error)}`);
+  }
+
+  if (output === undefined) {
+    writeStdout(text);
+    return EXIT.ok;
+  }
+  const outPath = resolve(output);
+  try {
+    await writeFileAtomic(outPath, text);
+  } catch (error) {
+    return fail(`cannot write ${outPath}: ${reason(error)}`);
+  }
+  return EXIT.ok;
+}
+
+function fail(message: string): number {
+  printError(`error: ${message}`);
+  return EXIT.usage;
+}
+
+/** A one-line reason: the errno code's meaning, else the message's first line. */
+function reason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case "ENOENT":
+      return "no such file";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "is a directory";
+  }
+  if (error instanceof SyntaxError) return `not a pflow trace (${error.message.split("\n")[0]})`;
+  return String(e?.message ?? error).split("\n")[0];
+}
+
+const TRACE_STAMP = /-(\d{8})-(\d{6})-[0-9A-Za-z]{1,8}\.json$/;
+
+/**
+ * The newest `workflow-trace-*.json` in `dir`: by the start time in its name
+ * (`…-YYYYMMDD-HHMMSS-xxxxxxxx.json`, UTC), else its mtime; undefined when
+ * there is none.
+ */
+async function latestTrace(dir: string): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return undefined;
+  }
+  const candidates = await Promise.all(
+    names.filter((n) => n.startsWith("workflow-trace-") && n.endsWith(".json")).map(async (name) => {
+      const path = join(dir, name);
+      let mtime = 0;
+      try {
+        const s = await stat(path);
+        if (!s.isFile()) return undefined;
+        mtime = s.mtimeMs;
+      } catch {
+        return undefined;
+      }
+      const m = TRACE_STAMP.exec(name);
+      const started = m
+        ? Date.UTC(
+          Number(m[1].slice(0, 4)),
+          Number(m[1].slice(4, 6)) - 1,
+          Number(m[1].slice(6, 8)),
+          Number(m[2].slice(0, 2)),
+          Number(m[2].slice(2, 4)),
+          Number(m[2].slice(4, 6)),
+        )
+        : mtime;
+      return { path, started: Number.isFinite(started) ? started : mtime, mtime };
+    }),
+  );
+  const files = candidates.filter((c) => c !== undefined);
+  files.sort((a, b) => b.started - a.started || b.mtime - a.mtime || (a.path < b.path ? 1 : -1));
+  return files[0]?.path;
 }

@@ -1,0 +1,277 @@
+/**
+ * Exports a finished (or interrupted) run's spans over OTLP/HTTP (JSON) with
+ * the official OpenTelemetry JS SDK. The spans are created after the run from
+ * its trace document, with the trace's own times and ids.
+ *
+ * The SDK is loaded only by dynamic `import()` inside {@link exportTrace}, so
+ * importing this module (or calling {@link otlpEndpointFromEnv}) costs nothing
+ * at start-up.
+ *
+ * Configuration comes from `options.env` (the standard OTEL_* variables):
+ * endpoint, headers, service name, resource attributes, sampler, compression.
+ * The SDK's exporter also falls back to `process.env` for what pflow does not
+ * set explicitly (TLS certificate files, and headers that `options.env` lacks),
+ * which in the CLI is the same environment.
+ * @module
+ */
+import type { TraceDocument } from "./trace_format.ts";
+import {
+  parseKeyValueList,
+  resourceAttributes,
+  resourceOptionsFromEnv,
+  type SpanRecord,
+  traceSpans,
+} from "./otlp_json.ts";
+import { SCOPE_NAME } from "./semconv.ts";
+
+/** Environment variables, as `process.env`. */
+export type Env = Record<string, string | undefined>;
+
+/** Options of {@link exportTrace}. */
+export interface ExportTraceOptions {
+  /** `--otlp-endpoint`: a base URL like OTEL_EXPORTER_OTLP_ENDPOINT (`/v1/traces` is appended). */
+  endpoint?: string;
+  /** Where the OTEL_* variables are read. */
+  env: Env;
+  /** Bound on the whole export, retries included (default 5000 ms). */
+  timeoutMs?: number;
+  /** Receives one line per problem (an unreachable collector gives exactly one). */
+  warn: (message: string) => void;
+}
+
+/** Default bound on an export. */
+export const DEFAULT_EXPORT_TIMEOUT_MS = 5000;
+
+const TRACES_PATH = "v1/traces";
+
+/**
+ * The OTLP/HTTP traces URL when export is configured, else undefined. In
+ * order: `flag` (a base URL; `/v1/traces` appended unless already there),
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as is), OTEL_EXPORTER_OTLP_ENDPOINT
+ * (`/v1/traces` appended). The environment's endpoints are ignored when
+ * OTEL_SDK_DISABLED is `true` or OTEL_TRACES_EXPORTER is `none`; the flag
+ * always counts.
+ */
+export function otlpEndpointFromEnv(env: Env, flag?: string): string | undefined {
+  const given = flag?.trim();
+  if (given) return /\/v1\/traces\/?$/.test(given) ? given : appendPath(given);
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
+  if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === "none") return undefined;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (base) return appendPath(base);
+  return undefined;
+}
+
+function appendPath(base: string): string {
+  return `${base.endsWith("/") ? base : `${base}/`}${TRACES_PATH}`;
+}
+
+/**
+ * Exports the run's spans (run → node executions → LLM calls) to the
+ * configured OTLP/HTTP endpoint, keeping the trace's ids (the run span's
+ * parent is the caller's span from TRACEPARENT). Never throws: a bad
+ * configuration, an unreachable or failing collector, or a timeout is one
+ * `options.warn` line. Does nothing when no endpoint is configured or the
+ * sampler drops the trace.
+ */
+export async function exportTrace(trace: TraceDocument, options: ExportTraceOptions): Promise<void> {
+  const { env, warn } = options;
+  const timeoutMs = options.timeoutMs !== undefined && options.timeoutMs > 0
+    ? options.timeoutMs
+    : DEFAULT_EXPORT_TIMEOUT_MS;
+  const url = otlpEndpointFromEnv(env, options.endpoint);
+  if (url === undefined) return;
+  let shown: string;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
+    parsed.username = "";
+    parsed.password = "";
+    shown = parsed.href;
+  } catch {
+    warn(`OTLP export skipped: '${url}' is not an http(s) URL`);
+    return;
+  }
+  try {
+    await exportSpans(trace, { url, shown, env, timeoutMs, warn });
+  } catch (error) {
+    warn(`OTLP export to ${shown} failed: ${describe(error)}`);
+  }
+}
+
+interface Resolved {
+  url: string;
+  shown: string;
+  env: Env;
+  timeoutMs: number;
+  warn: (message: string) => void;
+}
+
+async function exportSpans(trace: TraceDocument, config: Resolved): Promise<void> {
+  const { env, warn } = config;
+  const records = traceSpans(trace);
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
+  if (protocol === "grpc") warn(`OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: sending OTLP/HTTP JSON`);
+
+  const [api, sdk, resources, otlp, core] = await Promise.all([
+    import("@opentelemetry/api"),
+    import("@opentelemetry/sdk-trace"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/core"),
+  ]);
+
+  // ---- the caller's sampling decision, when its TRACEPARENT is the trace's parent
+  const root = records[0];
+  const callerFlags = callerTraceFlags(env.TRACEPARENT, root) ?? api.TraceFlags.SAMPLED;
+
+  // ---- provider: explicit resource, sampler and ids; spans collected in memory
+  const resource = resources.defaultResource().merge(
+    resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env))),
+  );
+  const ids = new TraceIds(root.traceId);
+  const collected = new sdk.InMemorySpanExporter();
+  const provider = new sdk.TracerProvider({
+    resource,
+    sampler: samplerFromEnv(env, sdk, warn),
+    idGenerator: ids,
+    spanProcessors: [new sdk.SimpleSpanProcessor({ exporter: collected })],
+    spanLimits: { attributeCountLimit: 1000 },
+  });
+  const tracer = provider.getTracer(SCOPE_NAME, trace.pflow_version);
+  const started = new Map<string, import("@opentelemetry/api").Span>();
+  for (const record of records) {
+    let context = api.ROOT_CONTEXT;
+    if (record.parentSpanId !== undefined) {
+      const parent = started.get(record.parentSpanId);
+      context = parent !== undefined ? api.trace.setSpan(api.ROOT_CONTEXT, parent) : api.trace.setSpanContext(
+        api.ROOT_CONTEXT,
+        { traceId: record.traceId, spanId: record.parentSpanId, traceFlags: callerFlags, isRemote: true },
+      );
+    }
+    ids.nextSpanId = record.spanId;
+    const span = tracer.startSpan(record.name, {
+      kind: record.kind === "client" ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL,
+      startTime: hrTime(record.startNs),
+      attributes: record.attributes,
+    }, context);
+    if (record.status.code === "error") {
+      span.setStatus({ code: api.SpanStatusCode.ERROR, message: record.status.message });
+    } else if (record.status.code === "ok") {
+      span.setStatus({ code: api.SpanStatusCode.OK });
+    }
+    started.set(record.spanId, span);
+  }
+  for (const record of [...records].reverse()) started.get(record.spanId)!.end(hrTime(record.endNs));
+  await provider.forceFlush();
+  const spans = collected.getFinishedSpans();
+  await provider.shutdown();
+  if (spans.length === 0) return; // sampled out
+
+  // ---- one OTLP/HTTP JSON request, bounded
+  const headers = {
+    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS),
+    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+  };
+  const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION)?.trim();
+  const exporter = new otlp.OTLPTraceExporter({
+    url: config.url,
+    headers,
+    timeoutMillis: config.timeoutMs,
+    concurrencyLimit: 1,
+    httpAgentOptions: { keepAlive: false },
+    compression: (compression === "gzip" ? "gzip" : "none") as ExporterConfig["compression"],
+    userAgent: `pflow/${trace.pflow_version}`,
+  });
+  const TIMED_OUT = Symbol("timeout");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(spans, resolve)),
+    new Promise<typeof TIMED_OUT>((resolve) => timer = setTimeout(() => resolve(TIMED_OUT), config.timeoutMs + 250)),
+  ]);
+  clearTimeout(timer);
+  if (result === TIMED_OUT) {
+    warn(`OTLP export to ${config.shown} timed out after ${config.timeoutMs} ms`);
+    exporter.shutdown().catch(() => {});
+    return;
+  }
+  await exporter.shutdown().catch(() => {});
+  if (result.code !== core.ExportResultCode.SUCCESS) {
+    warn(`OTLP export to ${config.shown} failed: ${describe(result.error ?? "unknown error")}`);
+  }
+}
+
+/** Returns the trace's ids: the trace id, and the span id set just before each `startSpan`. */
+class TraceIds {
+  nextSpanId = "";
+  constructor(readonly traceId: string) {}
+  generateTraceId(): string {
+    return this.traceId;
+  }
+  generateSpanId(): string {
+    return this.nextSpanId;
+  }
+}
+
+/** Unix nanoseconds as the SDK's `[seconds, nanoseconds]`. */
+function hrTime(ns: bigint): [number, number] {
+  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+}
+
+/**
+ * The W3C trace flags of TRACEPARENT when it names this run's trace and
+ * parent span (then the run was started under it), else undefined.
+ */
+function callerTraceFlags(traceparent: string | undefined, root: SpanRecord): number | undefined {
+  const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent?.trim().toLowerCase() ?? "");
+  if (m === null || root.parentSpanId === undefined) return undefined;
+  if (m[2] !== root.traceId || m[3] !== root.parentSpanId) return undefined;
+  return parseInt(m[4], 16) & 0x01;
+}
+
+type Sdk = typeof import("@opentelemetry/sdk-trace");
+type ExporterConfig = NonNullable<
+  ConstructorParameters<typeof import("@opentelemetry/exporter-trace-otlp-http").OTLPTraceExporter>[0]
+>;
+type Sampler = import("@opentelemetry/sdk-trace").Sampler;
+
+/** The sampler of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on). */
+function samplerFromEnv(env: Env, sdk: Sdk, warn: (message: string) => void): Sampler {
+  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || "parentbased_always_on";
+  const ratio = () => {
+    const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
+    if (!arg) return 1;
+    const value = Number(arg);
+    if (Number.isFinite(value) && value >= 0 && value <= 1) return value;
+    warn(`OTEL_TRACES_SAMPLER_ARG='${arg}' is not a ratio in [0, 1]: using 1`);
+    return 1;
+  };
+  switch (name) {
+    case "always_on":
+      return new sdk.AlwaysOnSampler();
+    case "always_off":
+      return new sdk.AlwaysOffSampler();
+    case "traceidratio":
+      return new sdk.TraceIdRatioBasedSampler(ratio());
+    case "parentbased_always_on":
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+    case "parentbased_always_off":
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case "parentbased_traceidratio":
+      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio()) });
+    default:
+      warn(`OTEL_TRACES_SAMPLER='${name}' is not supported: using parentbased_always_on`);
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+  }
+}
+
+/** One line for an export error (HTTP status when the collector answered). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "number") return `HTTP ${code}${error.message ? ` ${error.message}` : ""}`;
+  const message = error.message || error.name;
+  return typeof code === "string" && !message.includes(code) ? `${code} ${message}` : message;
+}

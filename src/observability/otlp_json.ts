@@ -1,0 +1,439 @@
+/**
+ * A run trace as OpenTelemetry spans: the span model shared by the OTLP/JSON
+ * file export (`pflow trace export --format otlp-json`) and the OTLP/HTTP
+ * export through the SDK (`otlp_export.ts`), and its OTLP/JSON encoding.
+ *
+ * Loads no OpenTelemetry package (start-up time): the JSON is written by hand
+ * following the OTLP/JSON rules — ids as lowercase hex, times as decimal
+ * strings of Unix nanoseconds, 64-bit ints as decimal strings, enums as
+ * integers. Span names and keys come from `semconv.ts`.
+ * @module
+ */
+import * as sc from "./semconv.ts";
+import type { TraceDocument, TraceEvent, TraceLlmCall } from "./trace_format.ts";
+
+/** An attribute value: a string, a number, a boolean or a string array. */
+export type AttributeValue = string | number | boolean | string[];
+
+/** Attributes by key (numbers in `DOUBLE_ATTRIBUTES` are doubles even when whole). */
+export type Attributes = Record<string, AttributeValue>;
+
+/** A span's status: `error` carries a message. */
+export interface SpanStatus {
+  code: "unset" | "ok" | "error";
+  message?: string;
+}
+
+/** One span of a run, as both exports produce it. */
+export interface SpanRecord {
+  /** 32 hex. */
+  traceId: string;
+  /** 16 hex. */
+  spanId: string;
+  /** 16 hex; absent for a run without caller. */
+  parentSpanId?: string;
+  /** True when the parent is the caller's span (from TRACEPARENT), not one of the run's. */
+  parentIsRemote: boolean;
+  name: string;
+  kind: "internal" | "client";
+  /** Unix nanoseconds. */
+  startNs: bigint;
+  /** Unix nanoseconds (never before `startNs`). */
+  endNs: bigint;
+  attributes: Attributes;
+  status: SpanStatus;
+}
+
+/** OTLP `SpanKind` values. */
+export const OTLP_SPAN_KIND = { internal: 1, client: 3 } as const;
+/** OTLP `StatusCode` values. */
+export const OTLP_STATUS_CODE = { unset: 0, ok: 1, error: 2 } as const;
+/** OTLP span flags: W3C `sampled`, and whether the parent's remoteness is known / remote. */
+const FLAG_SAMPLED = 0x01;
+const FLAG_HAS_IS_REMOTE = 0x100;
+const FLAG_IS_REMOTE = 0x200;
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
+
+/**
+ * The spans of a run, parents before children: the run span, then for each
+ * node execution (in trace order) its span followed by its `chat` spans.
+ * Works on incomplete traces (no footer): the run span then ends where its
+ * last child ends and its status is an error (`incomplete`).
+ * Throws when the trace has no valid ids or start time.
+ */
+export function traceSpans(trace: TraceDocument): SpanRecord[] {
+  const traceId = String(trace.trace_id ?? "").toLowerCase();
+  const runSpanId = String(trace.span_id ?? "").toLowerCase();
+  if (!HEX32.test(traceId) || /^0+$/.test(traceId)) {
+    throw new Error(`trace has no valid trace_id ('${trace.trace_id}')`);
+  }
+  if (!HEX16.test(runSpanId) || /^0+$/.test(runSpanId)) {
+    throw new Error(`trace has no valid span_id ('${trace.span_id}')`);
+  }
+  const runStart = epochNs(trace.start_time);
+  if (runStart === undefined) throw new Error(`trace has no valid start_time ('${trace.start_time}')`);
+  const caller = typeof trace.parent_span_id === "string" ? trace.parent_span_id.toLowerCase() : "";
+  const events = Array.isArray(trace.events) ? trace.events : [];
+
+  const children: SpanRecord[] = [];
+  let lastEnd = runStart;
+  let callCount = 0;
+  let costSum = 0;
+  let priced = false;
+  let failedEvents = 0;
+  for (const event of events) {
+    const nodeStart = offsetNs(runStart, event.start_offset_ms) ?? epochNs(event.start_time) ?? runStart;
+    const nodeEnd = nodeStart + durationNs(event.duration_ms);
+    const nodeSpanId = String(event.span_id ?? "").toLowerCase();
+    if (!HEX16.test(nodeSpanId)) continue; // not exportable without its id
+    if (event.status !== "success" || event.success === false) failedEvents++;
+    children.push({
+      traceId,
+      spanId: nodeSpanId,
+      parentSpanId: runSpanId,
+      parentIsRemote: false,
+      name: sc.nodeSpanName(event.node_id),
+      kind: "internal",
+      startNs: nodeStart,
+      endNs: nodeEnd,
+      attributes: nodeAttributes(event),
+      status: nodeStatus(event),
+    });
+    if (nodeEnd > lastEnd) lastEnd = nodeEnd;
+    for (const call of Array.isArray(event.llm_calls) ? event.llm_calls : []) {
+      const callSpanId = String(call.span_id ?? "").toLowerCase();
+      if (!HEX16.test(callSpanId)) continue;
+      const callStart = offsetNs(runStart, call.start_offset_ms) ?? nodeStart;
+      const callEnd = callStart + durationNs(call.duration_ms);
+      callCount++;
+      if (typeof call.cost_usd === "number" && Number.isFinite(call.cost_usd)) {
+        costSum += call.cost_usd;
+        priced = true;
+      }
+      children.push({
+        traceId,
+        spanId: callSpanId,
+        parentSpanId: nodeSpanId,
+        parentIsRemote: false,
+        name: sc.chatSpanName(requestModel(call)),
+        kind: "client",
+        startNs: callStart,
+        endNs: callEnd,
+        attributes: chatAttributes(call),
+        status: { code: "ok" },
+      });
+      if (callEnd > lastEnd) lastEnd = callEnd;
+    }
+  }
+
+  const complete = trace.final_status !== undefined && trace.final_status !== "incomplete";
+  let runEnd: bigint;
+  if (complete && typeof trace.duration_ms === "number" && Number.isFinite(trace.duration_ms)) {
+    runEnd = runStart + durationNs(trace.duration_ms);
+  } else if (complete && trace.end_time !== undefined && epochNs(trace.end_time) !== undefined) {
+    runEnd = epochNs(trace.end_time)!;
+  } else {
+    runEnd = lastEnd; // incomplete: the last event's end
+  }
+  if (runEnd < runStart) runEnd = runStart;
+
+  const status = trace.final_status ?? "incomplete";
+  const run: Attributes = {
+    [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.OP_INVOKE_WORKFLOW,
+    [sc.ATTR_GEN_AI_WORKFLOW_NAME]: trace.workflow_name,
+    [sc.ATTR_PFLOW_WORKFLOW_NAME]: trace.workflow_name,
+    [sc.ATTR_PFLOW_EXECUTION_ID]: trace.execution_id,
+    [sc.ATTR_PFLOW_FINAL_STATUS]: status,
+    [sc.ATTR_PFLOW_VERSION]: trace.pflow_version,
+    [sc.ATTR_PFLOW_NODES_EXECUTED]: trace.nodes_executed ?? events.length,
+    [sc.ATTR_PFLOW_NODES_FAILED]: trace.nodes_failed ?? failedEvents,
+    [sc.ATTR_PFLOW_LLM_CALLS]: trace.metrics?.num_llm_calls ?? callCount,
+    [sc.ATTR_PFLOW_TRACE_COMPLETE]: complete,
+  };
+  if (trace.workflow_file) run[sc.ATTR_PFLOW_WORKFLOW_FILE] = trace.workflow_file;
+  const total = trace.metrics?.total_cost_usd ?? (priced ? costSum : undefined);
+  if (typeof total === "number" && Number.isFinite(total)) run[sc.ATTR_PFLOW_TOTAL_COST_USD] = total;
+  let runStatus: SpanStatus = { code: "ok" };
+  if (status !== "success") {
+    run[sc.ATTR_ERROR_TYPE] = trace.error?.type || status;
+    runStatus = { code: "error", message: runErrorMessage(trace, status) };
+  }
+
+  const root: SpanRecord = {
+    traceId,
+    spanId: runSpanId,
+    parentIsRemote: false,
+    name: sc.workflowSpanName(trace.workflow_name),
+    kind: "internal",
+    startNs: runStart,
+    endNs: runEnd,
+    attributes: clean(run),
+    status: runStatus,
+  };
+  if (HEX16.test(caller) && !/^0+$/.test(caller)) {
+    root.parentSpanId = caller;
+    root.parentIsRemote = true;
+  }
+  return [root, ...children];
+}
+
+function runErrorMessage(trace: TraceDocument, status: string): string {
+  if (trace.error?.message) return trace.error.message;
+  switch (status) {
+    case "incomplete":
+      return "the run did not finish: its trace has no footer (crashed, killed, or still running)";
+    case "interrupted":
+      return "interrupted";
+    case "budget_exceeded":
+      return "budget exceeded";
+    default:
+      return status;
+  }
+}
+
+function nodeAttributes(event: TraceEvent): Attributes {
+  const a: Attributes = {
+    [sc.ATTR_PFLOW_NODE_ID]: event.node_id,
+    [sc.ATTR_PFLOW_NODE_TYPE]: event.node_type,
+    [sc.ATTR_PFLOW_NODE_EXECUTION_INDEX]: event.execution_index,
+    [sc.ATTR_PFLOW_NODE_STATUS]: event.status,
+    [sc.ATTR_PFLOW_NODE_RETRIES]: event.retries,
+  };
+  if (event.action !== null && event.action !== undefined) a[sc.ATTR_PFLOW_NODE_ACTION] = event.action;
+  if (event.phases) {
+    a[sc.ATTR_PFLOW_NODE_PREP_MS] = event.phases.prep_ms;
+    a[sc.ATTR_PFLOW_NODE_EXEC_MS] = event.phases.exec_ms;
+    a[sc.ATTR_PFLOW_NODE_POST_MS] = event.phases.post_ms;
+  }
+  if (event.cpu) {
+    a[sc.ATTR_PFLOW_NODE_CPU_USER_MS] = event.cpu.user_ms;
+    a[sc.ATTR_PFLOW_NODE_CPU_SYSTEM_MS] = event.cpu.system_ms;
+  }
+  if (event.status !== "success" && event.status !== undefined) {
+    a[sc.ATTR_ERROR_TYPE] = event.error?.type || event.status;
+  }
+  return clean(a);
+}
+
+function nodeStatus(event: TraceEvent): SpanStatus {
+  if (event.status === "success" && event.success !== false) return { code: "ok" };
+  const message = event.error?.message || (event.status === "interrupted" ? "interrupted" : "node failed");
+  return { code: "error", message };
+}
+
+/** The model name as requested: pflow's model id without its `provider/` prefix. */
+function requestModel(call: TraceLlmCall): string {
+  const model = String(call.model ?? call.usage?.model ?? "");
+  const provider = String(call.provider ?? call.usage?.provider ?? "");
+  return provider && model.startsWith(`${provider}/`) ? model.slice(provider.length + 1) : model;
+}
+
+function chatAttributes(call: TraceLlmCall): Attributes {
+  const u = call.usage ?? ({} as Partial<TraceLlmCall["usage"]>);
+  const cacheRead = count(u.cache_read_tokens);
+  const cacheWrite = count(u.cache_write_tokens);
+  const provider = String(call.provider ?? u.provider ?? "");
+  const a: Attributes = {
+    [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.OP_CHAT,
+    [sc.ATTR_GEN_AI_PROVIDER_NAME]: provider,
+    [sc.ATTR_GEN_AI_SYSTEM]: provider,
+    [sc.ATTR_GEN_AI_REQUEST_MODEL]: requestModel(call),
+    [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: count(u.input_tokens) + cacheRead + cacheWrite,
+    [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: count(u.output_tokens),
+    [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: cacheRead,
+    [sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: cacheWrite,
+    [sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]: count(u.reasoning_tokens),
+    [sc.ATTR_PFLOW_LLM_MODEL]: String(call.model ?? u.model ?? ""),
+  };
+  const responseModel = call.response_model ?? u.response_model;
+  if (responseModel) a[sc.ATTR_GEN_AI_RESPONSE_MODEL] = responseModel;
+  const responseId = call.request_id ?? u.request_id;
+  if (responseId) a[sc.ATTR_GEN_AI_RESPONSE_ID] = responseId;
+  if (call.finish_reason) a[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = [call.finish_reason];
+  if (typeof call.time_to_first_token_ms === "number") {
+    a[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = call.time_to_first_token_ms / 1000;
+  }
+  if (typeof call.cost_usd === "number") a[sc.ATTR_PFLOW_COST_USD] = call.cost_usd;
+  if (typeof call.reported_cost_usd === "number") a[sc.ATTR_PFLOW_REPORTED_COST_USD] = call.reported_cost_usd;
+  if (typeof call.item_index === "number") a[sc.ATTR_PFLOW_LLM_ITEM_INDEX] = call.item_index;
+  return clean(a);
+}
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** Drops attributes that cannot be encoded (non-finite numbers, null/undefined). */
+function clean(attributes: Attributes): Attributes {
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || (typeof value === "number" && !Number.isFinite(value))) {
+      delete attributes[key];
+    }
+  }
+  return attributes;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+/** Unix nanoseconds of an ISO time (millisecond precision), or undefined. */
+function epochNs(iso: unknown): bigint | undefined {
+  if (typeof iso !== "string") return undefined;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? BigInt(ms) * NS_PER_MS : undefined;
+}
+
+/** `base` plus `offsetMs` (fractional ms kept to the nanosecond), or undefined. */
+function offsetNs(base: bigint, offsetMs: unknown): bigint | undefined {
+  if (typeof offsetMs !== "number" || !Number.isFinite(offsetMs)) return undefined;
+  return base + BigInt(Math.round(offsetMs * 1e6));
+}
+
+function durationNs(ms: unknown): bigint {
+  return typeof ms === "number" && Number.isFinite(ms) && ms > 0 ? BigInt(Math.round(ms * 1e6)) : 0n;
+}
+
+// ---- resource
+
+/** Resource options: `service.name` and further attributes. */
+export interface ResourceOptions {
+  /** `service.name` (wins over one in `resourceAttributes`); default `pflow`. */
+  serviceName?: string;
+  /** Further resource attributes (e.g. from OTEL_RESOURCE_ATTRIBUTES). */
+  resourceAttributes?: Record<string, string>;
+}
+
+/** The resource attributes: the given ones, then `service.name`. */
+export function resourceAttributes(options: ResourceOptions = {}): Record<string, string> {
+  const attributes: Record<string, string> = { ...options.resourceAttributes };
+  attributes[sc.ATTR_SERVICE_NAME] = options.serviceName || attributes[sc.ATTR_SERVICE_NAME] ||
+    sc.DEFAULT_SERVICE_NAME;
+  return attributes;
+}
+
+/**
+ * Parses an OTel `key=value,key2=value2` list (OTEL_RESOURCE_ATTRIBUTES,
+ * OTEL_EXPORTER_OTLP_HEADERS): entries trimmed, keys and values
+ * percent-decoded; entries without `=` or key are skipped.
+ */
+export function parseKeyValueList(text: string | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (!text) return result;
+  for (const entry of text.split(",")) {
+    const eq = entry.indexOf("=");
+    if (eq < 0) continue;
+    const key = decode(entry.slice(0, eq).trim());
+    if (!key) continue;
+    result[key] = decode(entry.slice(eq + 1).trim());
+  }
+  return result;
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Resource options from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
+export function resourceOptionsFromEnv(env: Record<string, string | undefined>): ResourceOptions {
+  const serviceName = env.OTEL_SERVICE_NAME?.trim();
+  return {
+    serviceName: serviceName || undefined,
+    resourceAttributes: parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES),
+  };
+}
+
+// ---- OTLP/JSON
+
+/** An OTLP/JSON `AnyValue`. */
+export type OtlpAnyValue =
+  | { stringValue: string }
+  | { boolValue: boolean }
+  | { intValue: string }
+  | { doubleValue: number }
+  | { arrayValue: { values: OtlpAnyValue[] } };
+
+/** An OTLP/JSON `KeyValue`. */
+export interface OtlpKeyValue {
+  key: string;
+  value: OtlpAnyValue;
+}
+
+/** An OTLP/JSON `Span` as pflow writes it. */
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  flags: number;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: OtlpKeyValue[];
+  status: { code: number; message?: string };
+}
+
+/** An OTLP/JSON `TracesData` (the body of an OTLP/HTTP JSON export request). */
+export interface OtlpTracesData {
+  resourceSpans: {
+    resource: { attributes: OtlpKeyValue[] };
+    scopeSpans: { scope: { name: string; version: string }; spans: OtlpSpan[] }[];
+  }[];
+}
+
+/** Encodes one attribute value (`key` decides int vs double for whole numbers). */
+export function otlpAnyValue(key: string, value: AttributeValue): OtlpAnyValue {
+  if (typeof value === "string") return { stringValue: value };
+  if (typeof value === "boolean") return { boolValue: value };
+  if (typeof value === "number") {
+    return !sc.DOUBLE_ATTRIBUTES.has(key) && Number.isSafeInteger(value)
+      ? { intValue: String(value) }
+      : { doubleValue: value };
+  }
+  return { arrayValue: { values: value.map((v) => ({ stringValue: String(v) })) } };
+}
+
+/** Encodes attributes as OTLP/JSON `KeyValue`s. */
+export function otlpAttributes(attributes: Record<string, AttributeValue>): OtlpKeyValue[] {
+  return Object.entries(attributes).map(([key, value]) => ({ key, value: otlpAnyValue(key, value) }));
+}
+
+/** Encodes one span record. */
+export function otlpSpan(span: SpanRecord): OtlpSpan {
+  const out: OtlpSpan = {
+    traceId: span.traceId,
+    spanId: span.spanId,
+    flags: FLAG_SAMPLED | FLAG_HAS_IS_REMOTE | (span.parentIsRemote ? FLAG_IS_REMOTE : 0),
+    name: span.name,
+    kind: OTLP_SPAN_KIND[span.kind],
+    startTimeUnixNano: span.startNs.toString(),
+    endTimeUnixNano: (span.endNs < span.startNs ? span.startNs : span.endNs).toString(),
+    attributes: otlpAttributes(span.attributes),
+    status: { code: OTLP_STATUS_CODE[span.status.code] },
+  };
+  if (span.parentSpanId) out.parentSpanId = span.parentSpanId;
+  if (span.status.code === "error" && span.status.message) out.status.message = span.status.message;
+  return out;
+}
+
+/**
+ * The run as an OTLP/JSON `TracesData` document: one resource (service.name
+ * `options.serviceName`, else `service.name` in `options.resourceAttributes`,
+ * else `pflow`), one scope (`pflow`, the trace's pflow version), the spans of
+ * {@link traceSpans}. Throws when the trace has no valid ids or start time.
+ */
+export function traceToOtlpJson(trace: TraceDocument, options: ResourceOptions = {}): OtlpTracesData {
+  return {
+    resourceSpans: [{
+      resource: { attributes: otlpAttributes(resourceAttributes(options)) },
+      scopeSpans: [{
+        scope: { name: sc.SCOPE_NAME, version: trace.pflow_version },
+        spans: traceSpans(trace).map(otlpSpan),
+      }],
+    }],
+  };
+}
