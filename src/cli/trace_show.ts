@@ -1,11 +1,489 @@
 /**
- * Placeholder, replaced by the real command.
+ * `pflow trace show [PATH|latest] [--node ID[#N] [--state]] [--json]`: a
+ * trace as a tree of node executions, one node in full, or the shared store
+ * before and after a node.
  * @module
  */
-import type { CommandEnv } from "./run_command.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
+import { diffStores, type StateProblem, storeAfter, storeBefore } from "../observability/trace_state.ts";
+import { parseCommand } from "./args.ts";
+import { HELP } from "./help.ts";
+import { type CommandEnv, EXIT } from "./run_command.ts";
+import { formatUsd } from "./summary_line.ts";
+import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
+import {
+  callTokens,
+  formatCost,
+  localTime,
+  nodesExecuted,
+  type ReadTrace,
+  readTraceFile,
+  runDuration,
+  scanTraces,
+  statusLabel,
+  stdoutStyle,
+  traceCost,
+  traceDir,
+  TraceReadError,
+} from "./trace_list.ts";
 import { UsageError } from "./usage_error.ts";
 
-/** Not built yet. */
-export function traceShowCommand(_argv: string[], _env: CommandEnv): Promise<number> {
-  return Promise.reject(new UsageError("not implemented yet", "trace"));
+/** Width of the duration bars, in cells. */
+export const BAR_WIDTH = 20;
+/** Longest value printed in the terminal before it is cut. */
+export const VALUE_CHARS = 200;
+
+/** A problem that ends the command with exit 2 and one line. */
+class ShowError extends Error {}
+
+/** Runs `pflow trace show`; returns the exit code. */
+export async function traceShowCommand(argv: string[], { env }: CommandEnv): Promise<number> {
+  const parsed = parseCommand(argv, {
+    command: "trace",
+    flags: { node: { type: "string" }, state: { type: "boolean" } },
+  });
+  if (parsed.values.help) {
+    writeStdout(`${HELP.trace}\n`);
+    return EXIT.ok;
+  }
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(
+      `unexpected argument '${
+        parsed.positionals[1]
+      }': usage: pflow trace show [PATH|latest] [--node ID [--state]] [--json]`,
+      "trace",
+    );
+  }
+  const json = parsed.values.json === true || parsed.values["output-format"] === "json";
+  const node = parsed.values.node as string | undefined;
+  const state = parsed.values.state === true;
+  if (state && node === undefined) throw new UsageError("--state needs --node ID", "trace");
+  if (node !== undefined && node.trim() === "") throw new UsageError("--node needs a node id", "trace");
+  try {
+    const read = await locate(parsed.positionals[0] ?? "latest", env);
+    const style = stdoutStyle(env);
+    if (node === undefined) {
+      writeStdout(json ? `${JSON.stringify(read.trace, null, 2)}\n` : `${renderTree(read, style).join("\n")}\n`);
+      return EXIT.ok;
+    }
+    const selection = selectNode(read, node);
+    if (state) {
+      const states = selection.indices.map((i) => nodeState(read.trace, i));
+      if (json) {
+        const docs = states.map(({ problems: _, ...s }) => s);
+        writeStdout(`${JSON.stringify(selection.single ? docs[0] : docs, null, 2)}\n`);
+      } else {
+        writeStdout(`${states.map((s) => renderState(read.trace, s, style).join("\n")).join("\n\n")}\n`);
+      }
+      for (const s of states) {
+        for (const p of s.problems) {
+          printError(
+            `warning: event ${p.event_index} (node '${p.node_id}'): cannot apply ${p.mutation.op} '${p.mutation.path}': ${p.message}; skipped`,
+          );
+        }
+      }
+      return EXIT.ok;
+    }
+    if (json) {
+      const events = selection.indices.map((i) => read.trace.events[i]);
+      writeStdout(`${JSON.stringify(selection.single ? events[0] : events, null, 2)}\n`);
+    } else {
+      writeStdout(`${selection.indices.map((i) => renderNode(read.trace, i, style).join("\n")).join("\n\n")}\n`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof TraceReadError || error instanceof ShowError) {
+      printError(`error: ${error.message}`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+}
+
+/** Finds and reads the trace: `latest` (the newest readable one) or a path (or a file name in PFLOW_HOME/debug). */
+async function locate(target: string, env: Record<string, string | undefined>): Promise<ReadTrace> {
+  const dir = traceDir(env);
+  if (target === "latest") { // a file named so is given as ./latest
+    const listings = await scanTraces(dir, { summaryOnly: true });
+    if (listings.length === 0) {
+      throw new ShowError(
+        `no traces in ${dir}; write one by running a workflow with --trace: pflow run FILE.json --trace`,
+      );
+    }
+    const newest = listings.find((l) => l.read !== undefined);
+    if (newest === undefined) {
+      throw new ShowError(`no readable trace in ${dir} (newest: ${listings[0].path}: ${listings[0].error})`);
+    }
+    for (const skipped of listings.slice(0, listings.indexOf(newest))) {
+      printError(`note: skipping unreadable newer trace ${skipped.path}: ${skipped.error}`);
+    }
+    return await readTraceFile(newest.path);
+  }
+  if (!existsSync(target) && !target.includes("/") && existsSync(join(dir, target))) {
+    return await readTraceFile(join(dir, target));
+  }
+  return await readTraceFile(target);
+}
+
+/** The events `--node ID[#N]` selects; `single` when `#N` named one execution. */
+function selectNode(read: ReadTrace, spec: string): { indices: number[]; single: boolean } {
+  const events = read.trace.events;
+  const m = /^(.*)#(\d+)$/.exec(spec);
+  const id = m ? m[1] : spec;
+  const indices = events.flatMap((e, i) => e.node_id === id ? [i] : []);
+  if (indices.length === 0) {
+    const ids = [...new Set(events.map((e) => e.node_id))];
+    throw new ShowError(
+      `no node '${id}' in ${read.path}; ${
+        ids.length ? `nodes in this trace: ${ids.join(", ")}` : "the trace has no node executions"
+      }`,
+    );
+  }
+  if (!m) return { indices, single: false };
+  const n = Number(m[2]);
+  const found = indices.find((i, k) => executionNumber(events[i], k) === n);
+  if (found === undefined) {
+    const numbers = indices.map((i, k) => `#${executionNumber(events[i], k)}`).join(", ");
+    throw new ShowError(
+      `node '${id}' has no execution #${n} in ${read.path}; it ran ${indices.length} time${
+        indices.length === 1 ? "" : "s"
+      } (${numbers})`,
+    );
+  }
+  return { indices: [found], single: true };
+}
+
+/** 1-based number of an execution of its node (`#N`). */
+function executionNumber(event: TraceEvent, ordinal: number): number {
+  return (typeof event.execution_index === "number" ? event.execution_index : ordinal) + 1;
+}
+
+/** Labels of every event: the node id, with `#N` for nodes that ran more than once. */
+function eventLabels(events: TraceEvent[]): string[] {
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(e.node_id, (counts.get(e.node_id) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return events.map((e) => {
+    const ordinal = seen.get(e.node_id) ?? 0;
+    seen.set(e.node_id, ordinal + 1);
+    const repeated = counts.get(e.node_id)! > 1 || (e.execution_index ?? 0) > 0;
+    return repeated ? `${e.node_id}#${executionNumber(e, ordinal)}` : e.node_id;
+  });
+}
+
+const PARTIAL_BLOCKS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+
+/** A bar `fraction` of `width` cells long, in eighths of a cell (a sliver for anything above zero). */
+export function durationBar(fraction: number, width = BAR_WIDTH): string {
+  const clamped = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0));
+  const eighths = Math.round(clamped * width * 8);
+  if (eighths === 0) return clamped > 0 ? "▏" : "";
+  return "█".repeat(Math.floor(eighths / 8)) + PARTIAL_BLOCKS[eighths % 8];
+}
+
+function eventMark(event: TraceEvent, style: Style): string {
+  if (event.status === "interrupted") return style.yellow("⚠");
+  return event.status === "success" && event.success !== false ? style.green("✓") : style.red("✗");
+}
+
+function count(n: number, word: string): string {
+  return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function tokensText(tokens: number, cached: number): string {
+  return `${count(tokens, "token")}${cached > 0 ? ` (${cached.toLocaleString("en-US")} cached)` : ""}`;
+}
+
+function callCost(call: TraceLlmCall): string {
+  return call.cost_usd === null || call.cost_usd === undefined ? "unpriced" : formatUsd(call.cost_usd);
+}
+
+/** The tree view: header, one line per node execution (LLM calls under it), footer. */
+export function renderTree(read: ReadTrace, style: Style): string[] {
+  const { trace } = read;
+  const events = trace.events;
+  const duration = runDuration(read);
+  const cost = traceCost(trace);
+  const head = [
+    style.bold(trace.workflow_name),
+    statusLabel(trace.final_status, style),
+    `${duration.lowerBound ? "≥" : ""}${formatDuration(duration.ms)}`,
+  ];
+  if (cost.calls > 0) {
+    head.push(formatCost(cost), tokensText(cost.tokens, cost.cached_tokens), count(cost.calls, "LLM call"));
+  }
+  head.push(`execution ${trace.execution_id}`);
+  const started = Date.parse(trace.start_time);
+  if (!Number.isNaN(started)) head.push(`started ${localTime(started)}`);
+  let header = head.join(" · ");
+  if (!read.complete) header += ` ${style.yellow("(incomplete: the run did not finish — crashed or still running)")}`;
+  const lines = [header];
+
+  const labels = eventLabels(events);
+  const scale = Math.max(duration.ms, ...events.map((e) => e.duration_ms ?? 0));
+  const durations = events.map((e) => formatDuration(e.duration_ms ?? 0));
+  const idWidth = Math.max(0, ...labels.map((l) => l.length));
+  const typeWidth = Math.max(0, ...events.map((e) => (e.node_type ?? "").length));
+  const durationWidth = Math.max(0, ...durations.map((d) => d.length));
+  events.forEach((event, i) => {
+    const calls = event.llm_calls ?? [];
+    const extras: string[] = [];
+    if (calls.length > 0) {
+      const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
+      const priced = calls.filter((c) => typeof c.cost_usd === "number");
+      const nodeCost = priced.reduce((sum, c) => sum + (c.cost_usd as number), 0);
+      extras.push(count(tokens, "token"));
+      extras.push(
+        priced.length === 0 ? "unpriced" : `${formatUsd(nodeCost)}${priced.length < calls.length ? "+" : ""}`,
+      );
+    }
+    if ((event.retries ?? 0) > 0) {
+      extras.push(style.yellow(event.retries === 1 ? "1 retry" : `${event.retries} retries`));
+    }
+    const bar = scale > 0 ? durationBar((event.duration_ms ?? 0) / scale) : "";
+    const line = [
+      `  ${eventMark(event, style)} ${labels[i].padEnd(idWidth)}`,
+      style.dim((event.node_type ?? "").padEnd(typeWidth)),
+      durations[i].padStart(durationWidth),
+      bar.padEnd(BAR_WIDTH),
+      extras.join(" · "),
+    ].join("  ");
+    lines.push(line.trimEnd());
+    calls.forEach((call, c) => {
+      const branch = c === calls.length - 1 ? "└─" : "├─";
+      lines.push(`      ${style.dim(branch)} ${callSummary(call)}`);
+    });
+    if (event.error) {
+      const first = oneLine(`${event.error.type ? `${event.error.type}: ` : ""}${event.error.message ?? ""}`);
+      lines.push(`      ${style.red(`error: ${first}`)}`);
+    }
+  });
+  if (events.length === 0) lines.push(style.dim("  (no node execution recorded)"));
+
+  const executed = read.complete ? nodesExecuted(read) : events.length;
+  const failed = typeof trace.nodes_failed === "number" && read.complete
+    ? trace.nodes_failed
+    : events.filter((e) => e.status === "error").length;
+  const foot = [count(executed, "node execution"), `${failed} failed`];
+  if (cost.calls > 0) foot.push(`total ${formatCost(cost)}`);
+  if (cost.unpriced_models.length > 0) foot.push(style.yellow(`unpriced: ${cost.unpriced_models.join(", ")}`));
+  lines.push(foot.join(" · "));
+  if (trace.error) {
+    const where = trace.error.node_id ? `node '${trace.error.node_id}' failed: ` : "";
+    lines.push(style.red(`error: ${where}${oneLine(trace.error.message ?? "")}`));
+  }
+  return lines;
+}
+
+/** `model · in N · out N · cached N · $cost · duration` for the tree. */
+function callSummary(call: TraceLlmCall): string {
+  const u = call.usage ?? {};
+  const parts = [call.model];
+  if (call.item_index !== null && call.item_index !== undefined) parts.push(`item ${call.item_index}`);
+  parts.push(
+    `in ${(u.input_tokens ?? 0).toLocaleString("en-US")}`,
+    `out ${(u.output_tokens ?? 0).toLocaleString("en-US")}`,
+    `cached ${(u.cache_read_tokens ?? 0).toLocaleString("en-US")}`,
+  );
+  if ((u.cache_write_tokens ?? 0) > 0) parts.push(`cache write ${u.cache_write_tokens.toLocaleString("en-US")}`);
+  parts.push(callCost(call), formatDuration(call.duration_ms ?? 0));
+  return parts.join(" · ");
+}
+
+/** First line of a text, cut to {@link VALUE_CHARS}. */
+function oneLine(text: string): string {
+  const lines = text.split("\n");
+  let first = lines[0];
+  if (first.length > VALUE_CHARS) first = `${first.slice(0, VALUE_CHARS)}…`;
+  return lines.length > 1 ? `${first} …` : first;
+}
+
+/**
+ * A value on one line as JSON, cut after {@link VALUE_CHARS} characters
+ * with a note (the full value is in `--json`).
+ */
+export function compactValue(value: unknown): string {
+  if (value === undefined) return "(absent)";
+  const text = JSON.stringify(value) ?? String(value);
+  if (text.length <= VALUE_CHARS) return text;
+  return `${text.slice(0, VALUE_CHARS)}… (${text.length.toLocaleString("en-US")} chars, cut; full value: --json)`;
+}
+
+function indent(text: string, by: string): string[] {
+  return text.split("\n").map((l) => `${by}${l}`.trimEnd());
+}
+
+/** Everything about one node execution. */
+export function renderNode(trace: TraceDocument, index: number, style: Style): string[] {
+  const event = trace.events[index];
+  const label = eventLabels(trace.events)[index];
+  const status = event.status === "success"
+    ? style.green("✓ success")
+    : event.status === "interrupted"
+    ? style.yellow("⚠ interrupted")
+    : style.red("✗ error");
+  const lines = [
+    `${style.bold(label)} · ${event.node_type} · ${status} · ${formatDuration(event.duration_ms ?? 0)} ${
+      style.dim(`(event ${index + 1} of ${trace.events.length})`)
+    }`,
+  ];
+  const field = (name: string, value: string) => lines.push(`  ${style.dim(name.padEnd(10))} ${value}`);
+  const started = Date.parse(event.start_time);
+  field(
+    "started",
+    `${Number.isNaN(started) ? "?" : localTime(started)} (+${formatDuration(event.start_offset_ms ?? 0)} into the run)`,
+  );
+  const ph = event.phases;
+  if (ph) {
+    field(
+      "phases",
+      `prep ${formatDuration(ph.prep_ms)} · exec ${formatDuration(ph.exec_ms)} · post ${formatDuration(ph.post_ms)}`,
+    );
+  }
+  const cpu = event.cpu;
+  if (cpu) {
+    const children = cpu.child_user_ms !== undefined
+      ? ` · children user ${formatDuration(cpu.child_user_ms)} · system ${formatDuration(cpu.child_system_ms ?? 0)}`
+      : "";
+    field("cpu", `user ${formatDuration(cpu.user_ms)} · system ${formatDuration(cpu.system_ms)}${children}`);
+  }
+  field("action", event.action === null || event.action === undefined ? "(none: the node threw)" : event.action);
+  field("retries", String(event.retries ?? 0));
+
+  const params = Object.entries(event.params ?? {});
+  lines.push(style.bold("params"));
+  if (params.length === 0) lines.push(style.dim("  (none)"));
+  for (const [key, value] of params) lines.push(`  ${key}: ${compactValue(value)}`);
+
+  const resolutions = event.template_resolutions ?? [];
+  if (resolutions.length > 0) {
+    lines.push(style.bold("template resolutions"));
+    for (const r of resolutions) {
+      const item = r.item_index !== undefined ? style.dim(` (item ${r.item_index})`) : "";
+      lines.push(`  ${r.param}: ${compactValue(r.template)} → ${compactValue(r.value)}${item}`);
+    }
+  }
+
+  const mutations = event.mutations ?? [];
+  lines.push(style.bold("mutations"));
+  if (mutations.length === 0) lines.push(style.dim("  (none)"));
+  for (const m of mutations) {
+    if (m.op === "delete") {
+      lines.push(`  ${style.red("delete")} ${m.path}${"before" in m ? ` (was ${compactValue(m.before)})` : ""}`);
+    } else lines.push(`  ${style.green("set")} ${m.path}: ${compactValue(m.before)} → ${compactValue(m.after)}`);
+  }
+
+  const calls = event.llm_calls ?? [];
+  if (calls.length > 0) {
+    lines.push(style.bold("llm calls"));
+    calls.forEach((call, c) => lines.push(...renderCall(call, c, style)));
+  }
+
+  if (event.error) {
+    lines.push(style.bold("error"));
+    lines.push(...indent(style.red(`${event.error.type}: ${event.error.message}`), "  "));
+    const stack = (event.error.stack ?? "").split("\n");
+    if (stack[0] === `${event.error.type}: ${event.error.message}`.split("\n")[0]) stack.shift();
+    if (stack.some((l) => l.trim() !== "")) lines.push(...indent(style.dim(stack.join("\n")), "  "));
+  }
+  return lines;
+}
+
+function renderCall(call: TraceLlmCall, c: number, style: Style): string[] {
+  const u = call.usage ?? {};
+  const about = call.model.startsWith(`${call.provider}/`) ? [] : [`provider ${call.provider}`];
+  if (call.response_model && call.response_model !== call.model) about.push(`response model ${call.response_model}`);
+  if (call.item_index !== null && call.item_index !== undefined) about.push(`item ${call.item_index}`);
+  if (call.finish_reason) about.push(`finish ${call.finish_reason}`);
+  if (call.request_id) about.push(`request ${call.request_id}`);
+  const usage = [
+    `in ${(u.input_tokens ?? 0).toLocaleString("en-US")}`,
+    `out ${(u.output_tokens ?? 0).toLocaleString("en-US")}`,
+    `cache read ${(u.cache_read_tokens ?? 0).toLocaleString("en-US")}`,
+    `cache write ${(u.cache_write_tokens ?? 0).toLocaleString("en-US")}`,
+  ];
+  if ((u.reasoning_tokens ?? 0) > 0) usage.push(`reasoning ${u.reasoning_tokens.toLocaleString("en-US")}`);
+  const money = [callCost(call)];
+  if (typeof call.reported_cost_usd === "number") money.push(`provider reported ${formatUsd(call.reported_cost_usd)}`);
+  const timing = [formatDuration(call.duration_ms ?? 0)];
+  if (typeof call.time_to_first_token_ms === "number") {
+    timing.push(`first token ${formatDuration(call.time_to_first_token_ms)}`);
+  }
+  const lines = [
+    `  ${style.bold(`[${c + 1}] ${call.model}`)}${about.length ? ` ${style.dim(about.join(" · "))}` : ""}`,
+    `      usage: ${usage.join(" · ")}`,
+    `      cost: ${money.join(" · ")} · time: ${timing.join(" · ")}`,
+  ];
+  const block = (title: string, text: string) => {
+    lines.push(`      ${style.dim(`${title}:`)}`);
+    lines.push(...indent(text === "" ? style.dim("(empty)") : text, "        "));
+  };
+  if (call.system !== null && call.system !== undefined) block("system", call.system);
+  for (const m of call.messages ?? []) block(m.role, m.content);
+  block("response", call.response ?? "");
+  return lines;
+}
+
+interface NodeState {
+  node_id: string;
+  execution_index: number;
+  event_index: number;
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+  problems: StateProblem[];
+}
+
+function nodeState(trace: TraceDocument, index: number): NodeState {
+  const problems: StateProblem[] = [];
+  const onProblem = (p: StateProblem) => {
+    if (!problems.some((q) => q.event_index === p.event_index && q.mutation === p.mutation)) problems.push(p);
+  };
+  const event = trace.events[index];
+  return {
+    node_id: event.node_id,
+    execution_index: event.execution_index,
+    event_index: index,
+    before: storeBefore(trace, index, { onProblem }),
+    after: storeAfter(trace, index, { onProblem }),
+    problems,
+  };
+}
+
+/** Copies a value with long strings cut (for pretty JSON in the terminal); `cut` is set when any was. */
+function cutStrings(value: unknown, state: { cut: boolean }): unknown {
+  if (typeof value === "string") {
+    if (value.length <= VALUE_CHARS) return value;
+    state.cut = true;
+    return `${value.slice(0, VALUE_CHARS)}… (${value.length} chars)`;
+  }
+  if (Array.isArray(value)) return value.map((v) => cutStrings(v, state));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cutStrings(v, state)]));
+  }
+  return value;
+}
+
+function renderState(trace: TraceDocument, state: NodeState, style: Style): string[] {
+  const label = eventLabels(trace.events)[state.event_index];
+  const cut = { cut: false };
+  const lines = [
+    `${style.bold(label)} · ${trace.events[state.event_index].node_type} · shared store before and after ${
+      style.dim(`(event ${state.event_index + 1} of ${trace.events.length})`)
+    }`,
+    style.bold("before:"),
+    JSON.stringify(cutStrings(state.before, cut), null, 2),
+    style.bold("after:"),
+    JSON.stringify(cutStrings(state.after, cut), null, 2),
+  ];
+  const changes = diffStores(state.before, state.after);
+  if (changes.length === 0) lines.push(`${style.bold("changed:")} nothing`);
+  else {
+    lines.push(style.bold(`changed (${changes.length}):`));
+    const marks = { added: style.green("+"), removed: style.red("-"), changed: style.yellow("~") };
+    for (const c of changes) lines.push(`  ${marks[c.kind]} ${c.path}`);
+  }
+  if (cut.cut) lines.push(style.dim(`(strings over ${VALUE_CHARS} characters are cut here; full values: --json)`));
+  return lines;
 }
