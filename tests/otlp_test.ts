@@ -736,10 +736,10 @@ Deno.test("cli: trace export bad inputs exit 2 with one line", async () => {
     const cases: [string[], RegExp, string?][] = [
       [
         ["trace", "export", join(h.path, "missing.json"), "--format", "otlp-json"],
-        /cannot read trace .*missing\.json: no such file/,
+        /trace file not found: .*missing\.json/,
       ],
-      [["trace", "export", bad, "--format", "otlp-json"], /cannot read trace .*not a pflow trace/],
-      [["trace", "export", h.debug, "--format", "otlp-json"], /cannot read trace .*is a directory/],
+      [["trace", "export", bad, "--format", "otlp-json"], /workflow-trace-bad-.*: not a pflow trace/],
+      [["trace", "export", h.debug, "--format", "otlp-json"], /debug: is a directory, not a trace file/],
       [["trace", "export", bad], /--format is required/],
       [["trace", "export", bad, "--format", "zipkin"], /unknown export format 'zipkin': use otlp-json/],
       [["trace", "export", "latest", "--format", "otlp-json"], /no traces in .*debug/, empty.path],

@@ -470,3 +470,54 @@ Deno.test("JSON logs carry timestamp, level, message, execution_id, trace_id, sp
     assert.match(bad.stderr, /PFLOW_LOG_LEVEL must be one of debug, info, warn, error, got 'loud'/);
   });
 });
+
+Deno.test("a run with --otlp-endpoint exports its span tree (run → nodes → chat) with the trace file's ids", async () => {
+  const { startOtlpReceiver } = await import("./support/otlp_receiver.ts");
+  const receiver = await startOtlpReceiver();
+  const llm = await startLlmServer();
+  try {
+    await withHome(async (dir, home) => {
+      const file = writeWorkflow(
+        dir,
+        "otel.json",
+        workflow([
+          { id: "prep", type: "echo", params: { value: "q" } },
+          { id: "ask", type: "llm", params: { model: "anthropic/claude-haiku-4-5", prompt: "hello ${prep.output}" } },
+        ], { name: "otel", edges: [{ from: "prep", to: "ask" }] }),
+      );
+      const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      const env = {
+        PFLOW_HOME: home,
+        ANTHROPIC_API_KEY: "sk-ant-otel-test-key",
+        ANTHROPIC_BASE_URL: llm.url,
+        TRACEPARENT: parent,
+        OTEL_SERVICE_NAME: "pflow-e2e",
+      };
+      const result = await runPflow(["run", file, "--trace", "--otlp-endpoint", receiver.url], { env });
+      assert.equal(result.code, 0, result.stderr);
+      const { trace } = readTrace(traces(home)[0]);
+      const spans = receiver.spans();
+      const byId = new Map(spans.map((s) => [s.span.spanId, s]));
+      const root = byId.get(trace.span_id)!;
+      assert.equal(root.span.name, "invoke_workflow otel");
+      assert.equal(root.span.parentSpanId, "00f067aa0ba902b7");
+      assert.equal(root.span.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+      assert.equal(root.resource["service.name"], "pflow-e2e");
+      for (const event of trace.events) {
+        const span = byId.get(event.span_id)!;
+        assert.equal(span.span.parentSpanId, trace.span_id, event.node_id);
+      }
+      const ask = trace.events[1];
+      const chat = byId.get(ask.llm_calls[0].span_id)!;
+      assert.equal(chat.span.name, "chat claude-haiku-4-5");
+      assert.equal(chat.span.parentSpanId, ask.span_id);
+      assert.equal(chat.attributes["gen_ai.request.model"], "claude-haiku-4-5");
+      assert.equal(chat.attributes["gen_ai.usage.output_tokens"], ask.llm_calls[0].usage.output_tokens);
+      assert.equal(spans.length, 4);
+      assert.ok(!JSON.stringify(receiver.requests.map((r) => r.body)).includes("sk-ant-otel-test-key"));
+    });
+  } finally {
+    await receiver.close();
+    await llm.close();
+  }
+});

@@ -18,6 +18,7 @@ import type { PriceTable } from "../pricing/table.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { RunStatus, WorkflowResult } from "../workflow/run.ts";
 import { VERSION } from "../version.ts";
+import { otlpEndpointFromEnv } from "../observability/otlp_export.ts";
 
 /** What the flags ask for. */
 export interface TelemetryRequest {
@@ -152,10 +153,11 @@ export async function finishInstruments(
   return doc;
 }
 
-/** OTLP export settings from `--otlp-endpoint` and the standard variables; undefined when not configured. */
+/**
+ * OTLP export settings from `--otlp-endpoint` and the standard variables
+ * (`OTEL_SDK_DISABLED` and `OTEL_TRACES_EXPORTER=none` turn it off); undefined
+ * when export is not configured.
+ */
 export function otlpRequest(flag: string | undefined, env: Record<string, string | undefined>) {
-  if (flag !== undefined) return { endpoint: flag };
-  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? { endpoint: undefined }
-    : undefined;
+  return otlpEndpointFromEnv(env, flag) === undefined ? undefined : { endpoint: flag };
 }

@@ -6,15 +6,14 @@
  * OpenTelemetry package.
  * @module
  */
-import { readdir, readFile, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { resourceOptionsFromEnv, traceToOtlpJson } from "../observability/otlp_json.ts";
-import { parseTraceText, type TraceDocument } from "../observability/trace_format.ts";
+import type { TraceDocument } from "../observability/trace_format.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
-import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./run_command.ts";
+import { locateTrace, TraceReadError } from "./trace_list.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -47,20 +46,14 @@ export async function traceExportCommand(argv: string[], { env }: CommandEnv): P
   if (output === "") return fail("-o needs a file name");
 
   let path: string;
-  if (target === "latest") {
-    const dir = join(pflowHome(env), "debug");
-    const latest = await latestTrace(dir);
-    if (latest === undefined) return fail(`no traces in ${dir}: run a workflow with --trace first`);
-    path = latest;
-  } else {
-    path = resolve(target);
-  }
-
   let trace: TraceDocument;
   try {
-    trace = parseTraceText(await readFile(path, "utf8")).trace;
+    // The same lookup as `trace show` (a path, a name in PFLOW_HOME/debug, or latest).
+    const read = await locateTrace(target, env);
+    path = read.path;
+    trace = read.trace;
   } catch (error) {
-    return fail(`cannot read trace ${path}: ${reason(error)}`);
+    return fail(error instanceof TraceReadError ? error.message : `cannot read trace ${target}: ${reason(error)}`);
   }
 
   let text: string;
@@ -102,48 +95,4 @@ function reason(error: unknown): string {
   }
   if (error instanceof SyntaxError) return `not a pflow trace (${error.message.split("\n")[0]})`;
   return String(e?.message ?? error).split("\n")[0];
-}
-
-const TRACE_STAMP = /-(\d{8})-(\d{6})-[0-9A-Za-z]{1,8}\.json$/;
-
-/**
- * The newest `workflow-trace-*.json` in `dir`: by the start time in its name
- * (`…-YYYYMMDD-HHMMSS-xxxxxxxx.json`, UTC), else its mtime; undefined when
- * there is none.
- */
-async function latestTrace(dir: string): Promise<string | undefined> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return undefined;
-  }
-  const candidates = await Promise.all(
-    names.filter((n) => n.startsWith("workflow-trace-") && n.endsWith(".json")).map(async (name) => {
-      const path = join(dir, name);
-      let mtime = 0;
-      try {
-        const s = await stat(path);
-        if (!s.isFile()) return undefined;
-        mtime = s.mtimeMs;
-      } catch {
-        return undefined;
-      }
-      const m = TRACE_STAMP.exec(name);
-      const started = m
-        ? Date.UTC(
-          Number(m[1].slice(0, 4)),
-          Number(m[1].slice(4, 6)) - 1,
-          Number(m[1].slice(6, 8)),
-          Number(m[2].slice(0, 2)),
-          Number(m[2].slice(2, 4)),
-          Number(m[2].slice(4, 6)),
-        )
-        : mtime;
-      return { path, started: Number.isFinite(started) ? started : mtime, mtime };
-    }),
-  );
-  const files = candidates.filter((c) => c !== undefined);
-  files.sort((a, b) => b.started - a.started || b.mtime - a.mtime || (a.path < b.path ? 1 : -1));
-  return files[0]?.path;
 }

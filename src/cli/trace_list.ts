@@ -3,6 +3,7 @@
  * Also the trace-file reading shared by `trace show` (and `latest`).
  * @module
  */
+import { existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
@@ -201,6 +202,36 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/**
+ * The trace a command names: a path, a file name in PFLOW_HOME/debug, or
+ * `latest` (the newest readable trace; newer unreadable ones are noted on
+ * stderr). Throws {@link TraceReadError}.
+ */
+export async function locateTrace(target: string, env: Record<string, string | undefined>): Promise<ReadTrace> {
+  const dir = traceDir(env);
+  if (target === "latest") { // a file named so is given as ./latest
+    const listings = await scanTraces(dir, { summaryOnly: true });
+    if (listings.length === 0) {
+      throw new TraceReadError(
+        dir,
+        `no traces in ${dir}; write one by running a workflow with --trace: pflow run FILE.json --trace`,
+      );
+    }
+    const newest = listings.find((l) => l.read !== undefined);
+    if (newest === undefined) {
+      throw new TraceReadError(dir, `no readable trace in ${dir} (newest: ${listings[0].path}: ${listings[0].error})`);
+    }
+    for (const skipped of listings.slice(0, listings.indexOf(newest))) {
+      printError(`note: skipping unreadable newer trace ${skipped.path}: ${skipped.error}`);
+    }
+    return await readTraceFile(newest.path);
+  }
+  if (!existsSync(target) && !target.includes("/") && existsSync(join(dir, target))) {
+    return await readTraceFile(join(dir, target));
+  }
+  return await readTraceFile(target);
 }
 
 /** Totals of a trace's LLM calls: from the footer's metrics, else summed over its events. */

@@ -4,8 +4,6 @@
  * before and after a node.
  * @module
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
 import { diffStores, type StateProblem, storeAfter, storeBefore } from "../observability/trace_state.ts";
 import { parseCommand } from "./args.ts";
@@ -17,15 +15,13 @@ import {
   callTokens,
   formatCost,
   localTime,
+  locateTrace,
   nodesExecuted,
   type ReadTrace,
-  readTraceFile,
   runDuration,
-  scanTraces,
   statusLabel,
   stdoutStyle,
   traceCost,
-  traceDir,
   TraceReadError,
 } from "./trace_list.ts";
 import { UsageError } from "./usage_error.ts";
@@ -62,7 +58,7 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
   if (state && node === undefined) throw new UsageError("--state needs --node ID", "trace");
   if (node !== undefined && node.trim() === "") throw new UsageError("--node needs a node id", "trace");
   try {
-    const read = await locate(parsed.positionals[0] ?? "latest", env);
+    const read = await locateTrace(parsed.positionals[0] ?? "latest", env);
     const style = stdoutStyle(env);
     if (node === undefined) {
       writeStdout(json ? `${JSON.stringify(read.trace, null, 2)}\n` : `${renderTree(read, style).join("\n")}\n`);
@@ -103,30 +99,6 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
 }
 
 /** Finds and reads the trace: `latest` (the newest readable one) or a path (or a file name in PFLOW_HOME/debug). */
-async function locate(target: string, env: Record<string, string | undefined>): Promise<ReadTrace> {
-  const dir = traceDir(env);
-  if (target === "latest") { // a file named so is given as ./latest
-    const listings = await scanTraces(dir, { summaryOnly: true });
-    if (listings.length === 0) {
-      throw new ShowError(
-        `no traces in ${dir}; write one by running a workflow with --trace: pflow run FILE.json --trace`,
-      );
-    }
-    const newest = listings.find((l) => l.read !== undefined);
-    if (newest === undefined) {
-      throw new ShowError(`no readable trace in ${dir} (newest: ${listings[0].path}: ${listings[0].error})`);
-    }
-    for (const skipped of listings.slice(0, listings.indexOf(newest))) {
-      printError(`note: skipping unreadable newer trace ${skipped.path}: ${skipped.error}`);
-    }
-    return await readTraceFile(newest.path);
-  }
-  if (!existsSync(target) && !target.includes("/") && existsSync(join(dir, target))) {
-    return await readTraceFile(join(dir, target));
-  }
-  return await readTraceFile(target);
-}
-
 /** The events `--node ID[#N]` selects; `single` when `#N` named one execution. */
 function selectNode(read: ReadTrace, spec: string): { indices: number[]; single: boolean } {
   const events = read.trace.events;
