@@ -349,6 +349,12 @@ Deno.test("after SIGKILL every completed node's event is still readable", async 
     assert.equal(trace.final_status, "incomplete");
     assert.deepEqual(trace.events.map((e) => e.node_id), ["first"]);
     assert.equal(trace.events[0].mutations.find((m) => m.path === "first.stdout")?.after, "first\n");
+    const shown = await runPflow(["trace", "show", file], { env: { PFLOW_HOME: home } });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /incomplete/);
+    assert.match(shown.stdout, /✓ first\s+shell/);
+    const listed = await runPflow(["trace", "list", "--json"], { env: { PFLOW_HOME: home } });
+    assert.equal(JSON.parse(listed.stdout)[0].final_status, "incomplete");
   });
 });
 
