@@ -49,7 +49,16 @@ export interface Style {
 
 /** Colour for stderr: on only for a TTY without NO_COLOR. */
 export function stderrStyle(env: Record<string, string | undefined>): Style {
-  const enabled = Boolean(process.stderr.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
+  return styleFor(process.stderr, env);
+}
+
+/** Colour for stdout: on only for a TTY without NO_COLOR. */
+export function stdoutStyle(env: Record<string, string | undefined>): Style {
+  return styleFor(process.stdout, env);
+}
+
+function styleFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): Style {
+  const enabled = Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
   const wrap = (open: number, close: number) => (text: string) => enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
   return {
     enabled,

@@ -17,22 +17,11 @@ import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./run_command.ts";
 import { formatUsd } from "./summary_line.ts";
-import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
+import { formatDuration, printError, stdoutStyle, type Style, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
-/** Colour for stdout: on only for a TTY without NO_COLOR (like `stderrStyle`). */
-export function stdoutStyle(env: Record<string, string | undefined>): Style {
-  const enabled = Boolean(process.stdout.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
-  const wrap = (open: number, close: number) => (text: string) => enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
-  return {
-    enabled,
-    green: wrap(32, 39),
-    red: wrap(31, 39),
-    yellow: wrap(33, 39),
-    dim: wrap(2, 22),
-    bold: wrap(1, 22),
-  };
-}
+/** Colour for stdout (re-exported for the trace commands). */
+export { stdoutStyle };
 
 /** Where traces are written: `PFLOW_HOME/debug`. */
 export function traceDir(env: Record<string, string | undefined>): string {

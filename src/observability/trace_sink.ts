@@ -36,16 +36,17 @@ export const DEFAULT_TRACE_LIMITS: TraceLimits = { store_chars: 10_000, prompt_c
 /** Options of {@link TraceSink}. */
 export interface TraceSinkOptions {
   /** Header fields known before the run. */
-  header: {
-    execution_id: string;
-    trace_id: string;
-    span_id: string;
-    parent_span_id: string | null;
-    workflow_name: string;
-    workflow_file: string | null;
-    pflow_version: string;
-    inputs: Record<string, unknown>;
-  };
+  header: Pick<
+    TraceDocument,
+    | "execution_id"
+    | "trace_id"
+    | "span_id"
+    | "parent_span_id"
+    | "workflow_name"
+    | "workflow_file"
+    | "pflow_version"
+    | "inputs"
+  >;
   /** Params of each node as written in the workflow (resolved ones replace them). */
   nodeParams: Map<string, Record<string, unknown>>;
   redactor: Redactor;
