@@ -86,11 +86,8 @@ async function traceRun(initial: Record<string, unknown>): Promise<number> {
   });
   const telemetry = new RunTelemetry({
     instrumented: true,
-    phases: true,
     sinks: [new MetricsSink(), sink],
-    traceId: "1".repeat(32),
-    storeView: (exec, shared) => sink.recordingStore(exec, shared),
-    onTemplate: (exec, item, param, template, value) => sink.templateResolved(exec, item, param, template, value),
+    ...sink.telemetryOptions(),
   });
   await runWorkflow(compiled, { inputs: { ...initial }, telemetry, onStart: (s) => sink.start(s), warn: () => {} });
   const doc = sink.document();

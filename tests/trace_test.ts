@@ -208,11 +208,8 @@ async function traceInProcess(
   });
   const telemetry = new RunTelemetry({
     instrumented: true,
-    phases: true,
     sinks: [sink],
-    traceId: "0".repeat(31) + "1",
-    storeView: (exec, shared) => sink.recordingStore(exec, shared),
-    onTemplate: (exec, item, param, template, value) => sink.templateResolved(exec, item, param, template, value),
+    ...sink.telemetryOptions(),
   });
   const result = await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), {
     inputs: initial,

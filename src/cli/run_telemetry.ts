@@ -92,16 +92,12 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   if (logNodes) sinks.push(new LogSink(request.logger));
   const telemetry = new RunTelemetry({
     instrumented,
-    phases: tracing,
     sinks,
     pricing: request.pricing,
     maxBudgetUsd: request.maxBudgetUsd,
     warn: (message) => request.logger.warn(message),
     traceId,
-    storeView: trace ? (exec, shared) => trace.recordingStore(exec, shared) : undefined,
-    onTemplate: trace
-      ? (exec, item, param, template, value) => trace.templateResolved(exec, item, param, template, value)
-      : undefined,
+    ...trace?.telemetryOptions(),
   });
   return { telemetry, metrics, trace, instrumented, onStart: trace ? (shared) => trace.start(shared) : undefined };
 }

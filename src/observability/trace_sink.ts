@@ -13,7 +13,7 @@ import type { RunSummary } from "./metrics.ts";
 import { MutationRecorder, type RawMutation } from "./recording_store.ts";
 import type { Redactor } from "./redact.ts";
 import { snapshot, truncateString } from "./truncate.ts";
-import type { LlmCallRecord, NodeExecution, TelemetrySink } from "./telemetry.ts";
+import type { LlmCallRecord, NodeExecution, RunTelemetryOptions, TelemetrySink } from "./telemetry.ts";
 import {
   type Mutation,
   type TemplateResolution,
@@ -80,6 +80,20 @@ export class TraceSink implements TelemetrySink {
   constructor(options: TraceSinkOptions) {
     this.#options = options;
     this.limits = options.limits ?? DEFAULT_TRACE_LIMITS;
+  }
+
+  /**
+   * The RunTelemetry options that feed this sink: phase times, trace ids,
+   * the recording store view and template resolutions. Spread them into
+   * `new RunTelemetry({ instrumented: true, sinks: [..., sink], ...sink.telemetryOptions() })`.
+   */
+  telemetryOptions(): Pick<RunTelemetryOptions, "phases" | "traceId" | "storeView" | "onTemplate"> {
+    return {
+      phases: true,
+      traceId: this.#options.header.trace_id,
+      storeView: (exec, shared) => this.recordingStore(exec, shared),
+      onTemplate: (exec, item, param, template, value) => this.templateResolved(exec, item, param, template, value),
+    };
   }
 
   /** The trace file, when writing one. */
