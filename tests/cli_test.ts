@@ -1064,3 +1064,49 @@ Deno.test("--verbose adds the stack trace of a node that threw", async () => {
     assert.match(verbose.stderr, /NodeError: .*not found[\s\S]*\n\s+at /);
   });
 });
+
+Deno.test("JSON mode: a bad --log-format or PFLOW_LOG_LEVEL still yields one JSON document", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "ok.json", workflow([{ id: "a", type: "echo" }]));
+    const format = await runPflow(["run", file, "--output-format", "json", "--log-format", "xml"], { env });
+    assertExit(format, 2);
+    assert.match((oneJson(format).error as { message: string }).message, /--log-format must be 'text' or 'json'/);
+    const level = await runPflow(["run", file, "--output-format", "json"], { env: { ...env, PFLOW_LOG_LEVEL: "loud" } });
+    assertExit(level, 2);
+    assert.equal(oneJson(level).subtype, "error_validation");
+  });
+});
+
+Deno.test("-o: a store path no node declares exits 2 before anything runs; one the run did not produce exits 1", async () => {
+  await withHome(async (dir, env) => {
+    const marker = join(dir, "ran");
+    const file = writeWorkflow(
+      dir,
+      "branch.json",
+      workflow([
+        { id: "touch", type: "shell", params: { command: `touch '${marker}'` } },
+        { id: "skipped", type: "echo", params: { value: "x" } },
+      ], { edges: [{ from: "touch", to: "skipped", action: "never" }] }),
+    );
+    const bad = await runPflow(["run", file, "-o", "touch.nope"], { env });
+    assertExit(bad, 2);
+    assert.match(bad.stderr, /--output-key 'touch.nope': node 'touch' has no output 'nope'; outputs: stdout, stderr, exit_code/);
+    assert.equal(existsSync(marker), false, "nothing ran");
+    const missing = await runPflow(["run", file, "-o", "skipped.output"], { env });
+    assertExit(missing, 1);
+    assert.match(missing.stderr, /--output-key 'skipped.output' was not produced by this run/);
+  });
+});
+
+Deno.test("a secret with characters JSON escapes is redacted from JSON output too", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "q.json", workflow([{ id: "s", type: "shell", params: { command: "printf '%s' \"$MY_API_KEY\"" } }]));
+    const secret = 'ab"cdef123';
+    for (const args of [["--output-format", "json"], []]) {
+      const result = await runPflow(["run", file, ...args], { env: { ...env, MY_API_KEY: secret } });
+      assertExit(result, 0);
+      assert.ok(!result.stdout.includes(secret) && !result.stdout.includes('ab\\"cdef123'), result.stdout);
+      assert.match(result.stdout, /\[REDACTED\]/);
+    }
+  });
+});

@@ -571,7 +571,7 @@ Deno.test("unpriced model: listed, pricing incomplete, tokens counted, cost 0 in
       cacheReadInputTokens: 0,
       cacheCreationInputTokens: 0,
       reasoningTokens: 0,
-      costUSD: 0,
+      costUSD: null, // unpriced, not free
       calls: 2,
     });
     assert.equal(doc.metrics.workflow.nodes.local1.cost_usd, 0);

@@ -78,11 +78,14 @@ Deno.test("--trace writes PFLOW_HOME/debug/workflow-trace-NAME-STAMP-EXEC8.json 
     assert.equal(greet.action, "default");
     assert.equal(greet.success, true);
     assert.deepEqual(greet.params, { command: "echo 'Hello, Ada! Welcome to pflow.'" });
-    assert.deepEqual(greet.template_resolutions, [{
-      param: "command",
-      template: "echo 'Hello, ${name}! Welcome to pflow.'",
-      value: "echo 'Hello, Ada! Welcome to pflow.'",
-    }]);
+    assert.deepEqual(greet.template_resolutions, [{ param: "command", template: "${name}", value: "Ada" }]);
+    const save = trace.events[2];
+    assert.deepEqual(save.template_resolutions.map((r) => [r.param, r.template]), [
+      ["path", "${out_dir}"],
+      ["content", "${greet.stdout}"],
+      ["content", "${count.stdout}"],
+    ]);
+    assert.equal(save.params.path, `${out}/report.md`, "params hold the resolved values");
     assert.deepEqual(greet.mutations.map((x) => [x.op, x.path, x.after]), [
       ["set", "greet", {}],
       ["set", "greet.stdout", "Hello, Ada! Welcome to pflow.\n"],
@@ -90,7 +93,9 @@ Deno.test("--trace writes PFLOW_HOME/debug/workflow-trace-NAME-STAMP-EXEC8.json 
       ["set", "greet.exit_code", 0],
     ]);
     assert.ok(greet.phases.exec_ms > 0 && greet.duration_ms >= greet.phases.exec_ms);
-    assert.ok(greet.cpu.user_ms >= 0 && "child_user_ms" in greet.cpu, "shell nodes report their children's CPU");
+    assert.ok(greet.phases.exec_cpu_ms !== undefined && greet.phases.exec_cpu_ms >= 0, "phases carry CPU time");
+    assert.ok(greet.cpu.user_ms >= 0);
+    assert.ok(!("child_user_ms" in greet.cpu), "a child using less than the clock's 10 ms tick reports nothing");
     // Figures agree with the JSON result's metrics of the same run.
     for (const e of trace.events) {
       assert.equal((trace.metrics!.metrics!.workflow.node_timings as Record<string, number>)[e.node_id], e.duration_ms);
@@ -161,6 +166,7 @@ Deno.test("failures and loops: a failed node's event has its error; each pass of
       ["done", 0, "default"],
     ]);
     assert.equal(new Set(trace.events.map((e) => e.span_id)).size, 4);
+    assert.equal(trace.nodes_failed, 0, "an error action handled by an error edge is not a failed node");
   });
 });
 
@@ -262,8 +268,8 @@ Deno.test("template resolutions are recorded per batch item", async () => {
     params: { value: "v-${item}" },
     batch: { items: ["a", "b"], parallel: true },
   }]);
-  const resolutions = trace.events[0].template_resolutions.map((r) => [r.item_index, r.value]).sort();
-  assert.deepEqual(resolutions, [[0, "v-a"], [1, "v-b"]]);
+  const resolutions = trace.events[0].template_resolutions.map((r) => [r.item_index, r.template, r.value]).sort();
+  assert.deepEqual(resolutions, [[0, "${item}", "a"], [1, "${item}", "b"]]);
 });
 
 /** Runs pflow, waits until `ready(stderr+files)` then sends `signal`; returns exit code/signal. */
@@ -523,4 +529,112 @@ Deno.test("a run with --otlp-endpoint exports its span tree (run → nodes → c
     await receiver.close();
     await llm.close();
   }
+});
+
+Deno.test("a secret that a template puts in an auth header is redacted from the first line of the trace", async () => {
+  await withHome(async (dir, home) => {
+    const server = createServer((_req, res) => res.end("ok"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const file = writeWorkflow(
+        dir,
+        "h.json",
+        workflow([
+          { id: "first", type: "shell", params: { command: "echo using ${tok}" } },
+          { id: "call", type: "http", params: { url, headers: { Authorization: "Bearer ${tok}" } } },
+        ], { inputs: { tok: { type: "string" } }, edges: [{ from: "first", to: "call" }] }),
+      );
+      const result = await runPflow(["run", file, "tok=tokSECRETVAL999", "--trace", "--output-format", "json"], {
+        env: { PFLOW_HOME: home },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      const text = readFileSync(traces(home)[0], "utf8");
+      assert.ok(!text.includes("tokSECRETVAL999"), "the token is in the trace");
+      assert.ok(!result.stdout.includes("tokSECRETVAL999"));
+      const shown = await runPflow(["trace", "show", "latest", "--node", "first", "--state"], { env: { PFLOW_HOME: home } });
+      assert.ok(!shown.stdout.includes("tokSECRETVAL999"));
+    } finally {
+      server.close();
+    }
+  });
+});
+
+Deno.test("trace times share the run's clock: every event lies within the run's duration", async () => {
+  await withHome(async (dir, home) => {
+    const nodes = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, type: "echo", params: { value: i } }));
+    const edges = nodes.slice(1).map((n, i) => ({ from: nodes[i].id, to: n.id }));
+    const file = writeWorkflow(dir, "many.json", workflow(nodes, { edges }));
+    const result = await runPflow(["run", file, "--trace", "--output-format", "json"], { env: { PFLOW_HOME: home } });
+    assert.equal(result.code, 0, result.stderr);
+    const { trace } = readTrace(traces(home)[0]);
+    const end = Date.parse(trace.end_time!);
+    for (const e of trace.events) {
+      assert.ok(e.start_offset_ms >= 0 && e.start_offset_ms + e.duration_ms <= trace.duration_ms! + 0.05, e.node_id);
+      assert.ok(Date.parse(e.start_time) <= end);
+    }
+    const doc = JSON.parse(result.stdout);
+    assert.equal(doc.metrics.workflow.duration_ms, trace.duration_ms);
+    assert.ok(doc.duration_ms >= trace.duration_ms!, "the result's duration_ms includes loading and compiling");
+  });
+});
+
+Deno.test("@traced: a node class's redact list hides those fields (and their values everywhere); capture keeps more", async () => {
+  const { traced: tracedDecorator, tracedOptionsOf } = await import("../src/observability/decorators.ts");
+  @tracedDecorator({ redact: ["foo", "cfg.pin"], capture: ["big"] })
+  class Private extends Node {
+    static readonly spec: NodeSpec = {
+      type: "private",
+      description: "",
+      params: {
+        foo: { type: "string", description: "" },
+        cfg: { type: "object", description: "" },
+        big: { type: "string", description: "" },
+      },
+      outputs: { foo: { type: "string", description: "" }, big: { type: "string", description: "" } },
+    };
+    override post(shared: Shared) {
+      shared.foo = `echo ${this.params.foo}`;
+      shared.big = this.params.big;
+      return undefined;
+    }
+  }
+  const registry = new NodeRegistry([...BUILTIN_NODES, Private]);
+  const ir: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [{
+      id: "p",
+      type: "private",
+      params: { foo: "plain-visible-value", cfg: { pin: "1234-5678", mode: "x" }, big: "y".repeat(30_000) },
+    }],
+  };
+  const redactor = new Redactor();
+  const sink = new TraceSink({
+    header: {
+      execution_id: "e",
+      trace_id: "2".repeat(32),
+      span_id: "2".repeat(16),
+      parent_span_id: null,
+      workflow_name: "t",
+      workflow_file: null,
+      pflow_version: "test",
+      inputs: {},
+    },
+    nodeParams: new Map([["p", ir.nodes[0].params!]]),
+    nodeTraced: new Map([["p", tracedOptionsOf(Private)!]]),
+    redactor,
+    warn: () => {},
+  });
+  const telemetry = new RunTelemetry({ instrumented: true, sinks: [sink], ...sink.telemetryOptions() });
+  await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), {
+    telemetry,
+    onStart: (s) => sink.start(s),
+  });
+  const event = sink.document().events[0];
+  assert.equal(event.params.foo, "[REDACTED]");
+  assert.deepEqual(event.params.cfg, { pin: "[REDACTED]", mode: "x" });
+  assert.equal((event.params.big as string).length, 30_000, "captured up to the prompt limit, not the store's 10,000");
+  const fooOut = event.mutations.find((m) => m.path === "p.foo")!;
+  assert.equal(fooOut.after, "[REDACTED]");
+  assert.equal(redactor.text("x plain-visible-value y"), "x [REDACTED] y", "the value is hidden everywhere");
 });

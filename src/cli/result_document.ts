@@ -42,7 +42,7 @@ const SUBTYPES: Record<RunStatus, ResultSubtype> = {
 /** The document of a run that started, with its cost and usage summary. */
 export function runDocument(
   result: WorkflowResult,
-  meta: { executionId: string; workflowName: string | null; summary: RunSummary },
+  meta: { executionId: string; workflowName: string | null; summary: RunSummary; totalMs?: number },
 ): ResultDocument {
   const { metrics, ...summary } = meta.summary;
   return {
@@ -53,7 +53,9 @@ export function runDocument(
     error: result.error,
     execution_id: meta.executionId,
     workflow_name: meta.workflowName,
-    duration_ms: ms2(result.duration_ms),
+    // The whole run: loading, validation and compilation included (the
+    // workflow's own execution is metrics.workflow.duration_ms).
+    duration_ms: ms2(meta.totalMs ?? result.duration_ms),
     duration_planner_ms: null,
     ...summary,
     metrics: metrics ?? {},

@@ -24,6 +24,7 @@ import { instrumentNode } from "../observability/instrument.ts";
 import { type RunSummary, summarizeRun } from "../observability/metrics.ts";
 import { RunTelemetry } from "../observability/telemetry.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../observability/log.ts";
+import { tracedOptionsOf } from "../observability/decorators.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 import type { TraceLimits } from "../observability/trace_format.ts";
 import { DEFAULT_TRACE_LIMITS } from "../observability/trace_sink.ts";
@@ -75,12 +76,12 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
     started: performance.now(),
     logger: new Logger({ format: "text", level: "warn", write: printError }),
   };
-  run.logger = makeLogger(argv, env, run.style);
-  run.logger.context = { execution_id: run.executionId };
   // Installed first, so that waiting for piped stdin is interruptible too.
   const controller = new AbortController();
   const removeSignals = abortOnSignals(controller);
   try {
+    run.logger = makeLogger(argv, env, run.style);
+    run.logger.context = { execution_id: run.executionId };
     const parsed = parseCommand(argv, { command: "run", flags: RUN_FLAGS });
     if (parsed.values.help) {
       writeStdout(`${HELP.run}\n`);
@@ -133,7 +134,7 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
   const registry = new NodeRegistry(BUILTIN_NODES);
   await checkWorkflow(loaded, { registry, env, settings });
   const outputKey = parsed.values["output-key"] as string | undefined;
-  if (outputKey !== undefined) checkOutputKey(outputKey, loaded);
+  if (outputKey !== undefined) checkOutputKey(outputKey, loaded, registry);
   const metricsFlag = parsed.values.metrics === true;
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const priceTableFile = parsed.values["price-table"] as string | undefined;
@@ -170,6 +171,12 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
     redactor,
     logger: run.logger,
     verbose: run.verbose,
+    nodeTraced: new Map(
+      loaded.ir.nodes.flatMap((n) => {
+        const traced = tracedOptionsOf(registry.get(n.type));
+        return traced ? [[n.id, traced] as const] : [];
+      }),
+    ),
   };
   const instruments = buildInstruments(request);
   const compiled = compileWorkflow(loaded.ir, {
@@ -239,7 +246,7 @@ function report(
   const { summary, tracePath } = options;
   const log = run.logger;
   if (run.json) {
-    const doc = runDocument(result, { ...run, summary });
+    const doc = runDocument(result, { ...run, summary, totalMs: performance.now() - run.started });
     if (tracePath !== undefined) doc.trace_path = tracePath;
     writeStdout(`${JSON.stringify(doc)}\n`);
   } else {
@@ -308,6 +315,13 @@ function configuredKeyNames(settings: Settings): string[] {
 function traceLimits(settings: Settings): TraceLimits | undefined {
   const t = settings.trace as Partial<TraceLimits> | undefined;
   if (t === undefined) return undefined;
+  if (t === null || typeof t !== "object" || Array.isArray(t)) {
+    throw new ValidationError([{
+      file: "settings.json",
+      pointer: "/trace",
+      message: 'must be an object like {"store_chars": 10000}',
+    }]);
+  }
   const limits = { ...DEFAULT_TRACE_LIMITS };
   for (const key of Object.keys(limits) as (keyof TraceLimits)[]) {
     const value = t[key];

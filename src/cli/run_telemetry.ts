@@ -18,6 +18,7 @@ import type { PriceTable } from "../pricing/table.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { RunStatus, WorkflowResult } from "../workflow/run.ts";
 import { VERSION } from "../version.ts";
+import type { TracedOptions } from "../observability/decorators.ts";
 import { otlpEndpointFromEnv } from "../observability/otlp_export.ts";
 
 /** What the flags ask for. */
@@ -40,6 +41,8 @@ export interface TelemetryRequest {
   redactor: Redactor;
   logger: Logger;
   verbose: boolean;
+  /** `@traced` declarations of each node's class, by node id. */
+  nodeTraced?: Map<string, TracedOptions>;
 }
 
 /** The assembled telemetry of one run. */
@@ -79,6 +82,7 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
         inputs: request.inputs,
       },
       nodeParams: new Map(request.loaded.ir.nodes.map((n) => [n.id, n.params ?? {}])),
+      nodeTraced: request.nodeTraced,
       redactor: request.redactor,
       limits: request.limits ?? DEFAULT_TRACE_LIMITS,
       file: request.traceFile ? traceFilePath(request) : undefined,

@@ -3,19 +3,43 @@
  * @module
  */
 import type { LoadedWorkflow } from "../workflow/load.ts";
+import type { NodeRegistry } from "../workflow/registry.ts";
 import type { WorkflowResult } from "../workflow/run.ts";
 import { lookup, parseTemplate, type TemplateRef, UnresolvedTemplateError } from "../workflow/template.ts";
 import { UsageError } from "./usage_error.ts";
 
-/** Checks an `--output-key` before the run: a declared output or a store path like `node.key`. */
-export function checkOutputKey(key: string, loaded: LoadedWorkflow): void {
-  outputKeyRef(key);
-  const declared = Object.keys(loaded.ir.outputs ?? {});
-  if (declared.length === 0 || declared.includes(key) || key.includes(".")) return;
-  throw new UsageError(
-    `--output-key '${key}' is not an output of this workflow; outputs: ${declared.join(", ")}`,
-    "run",
-  );
+/**
+ * Checks an `--output-key` before the run, so a key that can never resolve
+ * is a usage error (exit 2) while nothing has run: a declared output, an
+ * input, or a store path `node.key` whose node declares `key` (without
+ * declared outputs, also a node's output name: the printed fallback).
+ */
+export function checkOutputKey(key: string, loaded: LoadedWorkflow, registry: NodeRegistry): void {
+  const ref = outputKeyRef(key);
+  const ir = loaded.ir;
+  const declared = Object.keys(ir.outputs ?? {});
+  const head = ref.segments[0] as string;
+  const inputs = Object.keys(ir.inputs ?? {});
+  const outputsOf = (type: string, batch: boolean) =>
+    batch ? ["results", "count", "errors"] : Object.keys(registry.get(type)?.spec.outputs ?? {});
+  if (declared.includes(key) || inputs.includes(head) || head === "stdin") return;
+  const node = ir.nodes.find((n) => n.id === head);
+  if (node !== undefined && ref.segments.length > 1) {
+    const outputs = outputsOf(node.type, node.batch !== undefined);
+    if (outputs.includes(String(ref.segments[1]))) return;
+    throw new UsageError(
+      `--output-key '${key}': node '${head}' has no output '${ref.segments[1]}'; outputs: ${outputs.join(", ")}`,
+      "run",
+    );
+  }
+  if (declared.length === 0 && ref.segments.length === 1) {
+    const names = new Set(ir.nodes.flatMap((n) => outputsOf(n.type, n.batch !== undefined)));
+    if (names.has(head)) return;
+  }
+  const hint = declared.length > 0
+    ? `outputs: ${declared.join(", ")}`
+    : "use an output name or a store path like node.key";
+  throw new UsageError(`--output-key '${key}' is not an output of this workflow; ${hint}`, "run");
 }
 
 /** The store reference an `--output-key` names; a usage error when it is not a path. */
@@ -46,14 +70,12 @@ export function formatOutputs(result: WorkflowResult, outputKey: string | undefi
   return text.endsWith("\n") || text === "" ? text : `${text}\n`;
 }
 
-/** Resolves an `--output-key` store path after the run; a miss is a usage error (exit 2), not a failed run. */
+/** Resolves an `--output-key` store path after the run; a key the run did not produce fails the run (exit 1). */
 function lookupOutputKey(key: string, result: WorkflowResult): unknown {
   try {
     return lookup(outputKeyRef(key), { root: result.shared });
   } catch (error) {
     if (!(error instanceof UnresolvedTemplateError)) throw error;
-    const outputs = Object.keys(result.outputs);
-    const hint = outputs.length > 0 ? `; outputs: ${outputs.join(", ")}` : "";
-    throw new UsageError(`--output-key '${key}': ${error.message}${hint}`, "run");
+    throw new Error(`--output-key '${key}' was not produced by this run: ${error.message}`);
   }
 }

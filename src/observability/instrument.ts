@@ -62,9 +62,9 @@ export function telemetryContext(telemetry: RunTelemetry): TelemetryContext {
   const onTemplate = telemetry.onTemplate;
   if (onTemplate !== undefined) {
     fields.templateObserver = {
-      resolved(param, template, value) {
+      resolved(param, refs, value) {
         const scope = current();
-        if (scope.node !== undefined) onTemplate(scope.node, scope.item, param, template, value);
+        if (scope.node !== undefined) onTemplate(scope.node, scope.item, param, refs, value);
       },
     };
   }

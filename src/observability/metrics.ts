@@ -80,7 +80,8 @@ export interface ModelUsage {
   cacheReadInputTokens: number;
   cacheCreationInputTokens: number;
   reasoningTokens: number;
-  costUSD: number;
+  /** Cost of the priced calls; null when the model is unpriced (not the same as free, 0). */
+  costUSD: number | null;
   calls: number;
 }
 
@@ -145,7 +146,7 @@ export function summarizeRun(input: {
       cacheReadInputTokens: 0,
       cacheCreationInputTokens: 0,
       reasoningTokens: 0,
-      costUSD: 0,
+      costUSD: null,
       calls: 0,
     };
     m.inputTokens += u.input_tokens;
@@ -153,7 +154,7 @@ export function summarizeRun(input: {
     m.cacheReadInputTokens += u.cache_read_tokens;
     m.cacheCreationInputTokens += u.cache_write_tokens;
     m.reasoningTokens += u.reasoning_tokens;
-    m.costUSD = roundUsd(m.costUSD + (cost ?? 0));
+    if (cost !== null) m.costUSD = roundUsd((m.costUSD ?? 0) + cost);
     m.calls++;
   }
   const totalCost = roundUsd(total);

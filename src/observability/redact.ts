@@ -37,7 +37,12 @@ export class Redactor {
   add(...secrets: string[]): void {
     const more = secrets.flatMap((s) => {
       const credential = /^(?:bearer|basic|token|bot)\s+(\S+)$/i.exec(s.trim())?.[1];
-      return credential ? [s, credential] : [s];
+      const forms = credential ? [s, credential] : [s];
+      // Also as it appears inside JSON text (quotes, backslashes and control characters escaped).
+      return forms.flatMap((f) => {
+        const escaped = JSON.stringify(f).slice(1, -1);
+        return escaped === f ? [f] : [f, escaped];
+      });
     });
     // Longest first, so a secret that contains another is replaced whole.
     this.#secrets = [...new Set([...this.#secrets, ...more.filter((s) => s.length >= 6)])]

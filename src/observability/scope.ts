@@ -7,6 +7,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { NodeExecution, RunTelemetry } from "./telemetry.ts";
+import type { CpuReading } from "./cpu.ts";
 
 /** What the current async context belongs to. */
 export interface TelemetryScope {
@@ -20,6 +21,8 @@ export interface TelemetryScope {
   phase: "prep" | "exec" | "post";
   /** `performance.now()` when that phase started. */
   mark: number;
+  /** CPU reading when that phase started (traced runs). */
+  markCpu?: CpuReading;
 }
 
 /**

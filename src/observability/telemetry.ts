@@ -14,11 +14,13 @@ import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
 import { newSpanId } from "./ids.ts";
 import type { Shared } from "../engine/mod.ts";
 
-/** Wall-clock milliseconds of each phase of one node execution. */
+/** Wall-clock milliseconds of each phase of one node execution, and the process CPU time while it ran. */
 export interface PhaseTimes {
   prep: number;
   exec: number;
   post: number;
+  /** CPU (user + system) ms while each phase ran. */
+  cpu: { prep: number; exec: number; post: number };
 }
 
 /** One execution of one node (a node in a loop has several). */
@@ -112,7 +114,12 @@ export interface TelemetrySink {
 }
 
 /** Phase times of a run that does not time phases (shared, never written). */
-const NO_PHASES: PhaseTimes = Object.freeze({ prep: 0, exec: 0, post: 0 });
+const NO_PHASES: PhaseTimes = Object.freeze({
+  prep: 0,
+  exec: 0,
+  post: 0,
+  cpu: Object.freeze({ prep: 0, exec: 0, post: 0 }),
+});
 
 /** No LLM call may start: the run's budget is spent. */
 export class BudgetExceededError extends FatalError {
@@ -144,12 +151,15 @@ export interface RunTelemetryOptions {
   traceId?: string;
   /** Gives each node execution the store view it runs with (traces record mutations through it). */
   storeView?: (exec: NodeExecution, shared: Shared) => Shared;
-  /** Hears what each template of a node execution resolved to (per batch item when `item` is set). */
+  /**
+   * Hears what each templated param of a node execution resolved to: each
+   * `${…}` and the whole value (per batch item when `item` is set).
+   */
   onTemplate?: (
     exec: NodeExecution,
     item: number | undefined,
     param: string,
-    template: unknown,
+    refs: { template: string; value: unknown }[],
     value: unknown,
   ) => void;
 }
@@ -164,8 +174,8 @@ export class RunTelemetry {
   readonly sinks: TelemetrySink[];
   /** Every LLM call, in completion order (always kept). */
   readonly llmCalls: LlmCallRecord[] = [];
-  /** `performance.now()` when the run started. */
-  readonly startWall: number;
+  /** `performance.now()` when the run started (set by {@link RunTelemetry.begin}). */
+  startWall: number;
   /** Prices used for running cost (budget); may be set later for reporting. */
   pricing: PriceTable | undefined;
   /** Budget in USD, if any. */
@@ -209,15 +219,23 @@ export class RunTelemetry {
     this.startWall = performance.now();
   }
 
+  /**
+   * Marks the start of the run's execution: every offset (nodes, LLM calls)
+   * counts from here, as the run's `duration_ms` does.
+   */
+  begin(startWall: number = performance.now()): void {
+    this.startWall = startWall;
+    if (this.instrumented) {
+      this.#lastWall = startWall;
+      this.#lastCpu = readCpu();
+    }
+  }
+
   /** Runs `fn` as this run: LLM calls inside are attributed to it. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     ACTIVE.runs++;
     if (this.phases) ACTIVE.phased++;
-    if (this.instrumented) {
-      ACTIVE.instrumented++;
-      this.#lastWall = performance.now();
-      this.#lastCpu = readCpu();
-    }
+    if (this.instrumented) ACTIVE.instrumented++;
     try {
       return await scopes.run(this.scope, fn);
     } finally {
@@ -236,12 +254,13 @@ export class RunTelemetry {
       item: index,
       phase: "prep",
       mark: performance.now(),
+      markCpu: this.phases ? readCpu() : undefined,
     };
     return scopes.run(scope, async () => {
       try {
         return await fn();
       } finally {
-        this.#closePhase(scope, performance.now());
+        this.#closePhase(scope, performance.now(), this.phases ? readCpu() : undefined);
       }
     });
   }
@@ -253,14 +272,21 @@ export class RunTelemetry {
    */
   enterPhase(scope: TelemetryScope, phase: "prep" | "exec" | "post"): void {
     const now = performance.now();
-    this.#closePhase(scope, now);
+    const cpu = readCpu();
+    this.#closePhase(scope, now, cpu);
     scope.phase = phase;
     scope.mark = now;
+    scope.markCpu = cpu;
   }
 
-  /** Adds the time since the last mark to the running phase. */
-  #closePhase(scope: TelemetryScope, now: number): void {
-    if (scope.node !== undefined && this.phases) scope.node.phases[scope.phase] += now - scope.mark;
+  /** Adds the wall and CPU time since the last mark to the running phase. */
+  #closePhase(scope: TelemetryScope, now: number, cpu: CpuReading | undefined): void {
+    const node = scope.node;
+    if (node === undefined || !this.phases) return;
+    node.phases[scope.phase] += now - scope.mark;
+    if (cpu !== undefined && scope.markCpu !== undefined) {
+      node.phases.cpu[scope.phase] += (cpu.user - scope.markCpu.user + cpu.system - scope.markCpu.system) / 1000;
+    }
   }
 
   /** Counts a retry of the running node's `exec`. */
@@ -292,7 +318,7 @@ export class RunTelemetry {
       duration_ms: 0,
       cpu_user_ms: 0,
       cpu_system_ms: 0,
-      phases: this.phases ? { prep: 0, exec: 0, post: 0 } : NO_PHASES,
+      phases: this.phases ? { prep: 0, exec: 0, post: 0, cpu: { prep: 0, exec: 0, post: 0 } } : NO_PHASES,
       action: null,
       status: "success",
       retries: 0,
@@ -306,6 +332,7 @@ export class RunTelemetry {
     this.scope.node = exec;
     this.scope.phase = "prep";
     this.scope.mark = wall;
+    this.scope.markCpu = cpu;
     for (const sink of this.#startSinks) sink.nodeStart!(exec);
     return exec;
   }
@@ -316,14 +343,19 @@ export class RunTelemetry {
     const cpu = readCpu();
     this.#lastWall = wall;
     this.#lastCpu = cpu;
-    this.#closePhase(this.scope, wall);
+    this.#closePhase(this.scope, wall, cpu);
     exec.duration_ms = wall - exec.startWall;
     exec.cpu_user_ms = (cpu.user - exec.startCpu.user) / 1000;
     exec.cpu_system_ms = (cpu.system - exec.startCpu.system) / 1000;
     const children = exec.startChildCpu && readChildrenCpu();
     if (children) {
-      exec.child_cpu_user_ms = (children.user - exec.startChildCpu!.user) / 1000;
-      exec.child_cpu_system_ms = (children.system - exec.startChildCpu!.system) / 1000;
+      const user = (children.user - exec.startChildCpu!.user) / 1000;
+      const system = (children.system - exec.startChildCpu!.system) / 1000;
+      // The clock ticks every 10 ms: below that nothing was measured, so nothing is reported.
+      if (user + system > 0) {
+        exec.child_cpu_user_ms = user;
+        exec.child_cpu_system_ms = system;
+      }
     }
     if (error !== undefined) {
       const err = error as Error;

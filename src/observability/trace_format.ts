@@ -128,7 +128,15 @@ export interface TraceEvent {
   /** ISO 8601 UTC start. */
   start_time: string;
   duration_ms: number;
-  phases: { prep_ms: number; exec_ms: number; post_ms: number };
+  /** Wall time of each phase, and the process's CPU time while it ran (`*_cpu_ms`). */
+  phases: {
+    prep_ms: number;
+    exec_ms: number;
+    post_ms: number;
+    prep_cpu_ms?: number;
+    exec_cpu_ms?: number;
+    post_cpu_ms?: number;
+  };
   cpu: { user_ms: number; system_ms: number; child_user_ms?: number; child_system_ms?: number };
   retries: number;
   /** The action returned, or null when the node threw. */

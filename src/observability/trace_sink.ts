@@ -11,7 +11,8 @@ import { dirname } from "node:path";
 import type { Shared } from "../engine/mod.ts";
 import type { RunSummary } from "./metrics.ts";
 import { MutationRecorder, type RawMutation } from "./recording_store.ts";
-import type { Redactor } from "./redact.ts";
+import { REDACTED, type Redactor } from "./redact.ts";
+import type { TracedOptions } from "./decorators.ts";
 import { snapshot, truncateString } from "./truncate.ts";
 import type { LlmCallRecord, NodeExecution, RunTelemetryOptions, TelemetrySink } from "./telemetry.ts";
 import {
@@ -49,6 +50,8 @@ export interface TraceSinkOptions {
   >;
   /** Params of each node as written in the workflow (resolved ones replace them). */
   nodeParams: Map<string, Record<string, unknown>>;
+  /** What each node's class declared with `@traced` (fields captured in full, fields redacted). */
+  nodeTraced?: Map<string, TracedOptions>;
   redactor: Redactor;
   limits?: TraceLimits;
   /** Stream the document to this file; in memory only when absent. */
@@ -92,7 +95,7 @@ export class TraceSink implements TelemetrySink {
       phases: true,
       traceId: this.#options.header.trace_id,
       storeView: (exec, shared) => this.recordingStore(exec, shared),
-      onTemplate: (exec, item, param, template, value) => this.templateResolved(exec, item, param, template, value),
+      onTemplate: (exec, item, param, refs, value) => this.templateResolved(exec, item, param, refs, value),
     };
   }
 
@@ -141,12 +144,12 @@ export class TraceSink implements TelemetrySink {
       success: true,
       status: "success",
       error: null,
-      params: this.#value(this.#options.nodeParams.get(exec.node_id) ?? {}) as Record<string, unknown>,
+      params: this.#params(exec.node_id, this.#options.nodeParams.get(exec.node_id) ?? {}),
       template_resolutions: [],
       mutations: [],
       llm_calls: [],
     };
-    const recorder = new MutationRecorder((m) => event.mutations.push(this.#mutation(m)));
+    const recorder = new MutationRecorder((m) => event.mutations.push(this.#mutation(exec.node_id, m)));
     this.#pending.set(exec, { event, recorder });
   }
 
@@ -156,24 +159,31 @@ export class TraceSink implements TelemetrySink {
     return pending ? pending.recorder.root(shared) : shared;
   }
 
-  /** A template of `exec` resolved (per batch item when `item` is set). */
+  /**
+   * The templates of one param of `exec` resolved (per batch item when
+   * `item` is set): one resolution per `${…}`, and the param's new value.
+   */
   templateResolved(
     exec: NodeExecution,
     item: number | undefined,
     param: string,
-    template: unknown,
+    refs: { template: string; value: unknown }[],
     value: unknown,
   ): void {
     const pending = this.#pending.get(exec);
     if (pending === undefined) return;
-    const resolution: TemplateResolution = {
-      param,
-      template: this.#value(template, param),
-      value: this.#value(value, param),
-    };
-    if (item !== undefined) resolution.item_index = item;
-    else pending.event.params[param] = resolution.value;
-    pending.event.template_resolutions.push(resolution);
+    const resolvedValue = this.#nodeValue(exec.node_id, param, value);
+    const hidden = resolvedValue === REDACTED;
+    for (const ref of refs) {
+      const resolution: TemplateResolution = {
+        param,
+        template: ref.template,
+        value: hidden ? REDACTED : this.#nodeValue(exec.node_id, param, ref.value),
+      };
+      if (item !== undefined) resolution.item_index = item;
+      pending.event.template_resolutions.push(resolution);
+    }
+    if (item === undefined) pending.event.params[param] = resolvedValue;
   }
 
   /** An LLM call finished: it joins its node's event. */
@@ -221,7 +231,15 @@ export class TraceSink implements TelemetrySink {
     pending.recorder.close();
     const e = pending.event;
     e.duration_ms = round(exec.duration_ms);
-    e.phases = { prep_ms: round(exec.phases.prep), exec_ms: round(exec.phases.exec), post_ms: round(exec.phases.post) };
+    const p = exec.phases;
+    e.phases = {
+      prep_ms: round(p.prep),
+      exec_ms: round(p.exec),
+      post_ms: round(p.post),
+      prep_cpu_ms: round(p.cpu.prep),
+      exec_cpu_ms: round(p.cpu.exec),
+      post_cpu_ms: round(p.cpu.post),
+    };
     e.cpu = { user_ms: round(exec.cpu_user_ms), system_ms: round(exec.cpu_system_ms) };
     if (exec.child_cpu_user_ms !== undefined) {
       e.cpu.child_user_ms = round(exec.child_cpu_user_ms);
@@ -256,7 +274,9 @@ export class TraceSink implements TelemetrySink {
       final_status: outcome.status,
       error: outcome.error ? { ...outcome.error, message: redactor.text(outcome.error.message) } : null,
       nodes_executed: outcome.nodesExecuted,
-      nodes_failed: this.#events.filter((e) => !e.success).length,
+      // An `error` action that an error edge handled (the run went on) is not a failure of the run.
+      nodes_failed:
+        this.#events.filter((e, i) => !e.success && !(e.action === "error" && i < this.#events.length - 1)).length,
       metrics: outcome.summary,
     };
     if (this.#fd !== undefined) {
@@ -279,20 +299,43 @@ export class TraceSink implements TelemetrySink {
     return this.#options.file !== undefined && !this.#writeFailed;
   }
 
-  #mutation(raw: RawMutation): Mutation {
+  #mutation(nodeId: string, raw: RawMutation): Mutation {
     const m: Mutation = { op: raw.op, path: raw.path };
-    const key = raw.path.split(/[.[\]"]+/).filter(Boolean).pop();
-    if (raw.existed) m.before = this.#value(raw.before, key);
-    if (raw.op === "set") m.after = this.#value(raw.after, key);
+    const segments = raw.path.split(/[.[\]"]+/).filter(Boolean);
+    // A node's outputs are `node.key`: `@traced` names them by `key`.
+    const field = segments[0] === nodeId && segments.length > 1 ? segments.slice(1).join(".") : segments.join(".");
+    if (raw.existed) m.before = this.#nodeValue(nodeId, field, raw.before);
+    if (raw.op === "set") m.after = this.#nodeValue(nodeId, field, raw.after);
     return m;
   }
 
-  #value(value: unknown, name?: string): unknown {
-    const copy = snapshot(
-      name === undefined ? value : { [name]: value },
-      { maxString: this.limits.store_chars },
-      this.#options.redactor,
-    );
+  /** A node's params as traced: `@traced` redactions applied, bounded. */
+  #params(nodeId: string, params: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(params)) out[name] = this.#nodeValue(nodeId, name, value);
+    return out;
+  }
+
+  /**
+   * One value of a node (a param, or an output by its dotted path): the
+   * `@traced` redactions of its class applied (and their values learned by
+   * the redactor, so they are hidden everywhere), then a bounded snapshot —
+   * `capture` fields get the larger prompt limit.
+   */
+  #nodeValue(nodeId: string, field: string, value: unknown): unknown {
+    const traced = this.#options.nodeTraced?.get(nodeId);
+    let shown = value;
+    if (traced?.redact?.length) {
+      shown = redactPaths(value, field.toLowerCase().split("."), traced.redact.map((p) => p.toLowerCase().split(".")));
+      if (shown !== value) this.#options.redactor.learn(value, "secret");
+    }
+    const top = field.split(".")[0];
+    const limit = traced?.capture?.includes(top) ? this.limits.prompt_chars : this.limits.store_chars;
+    return this.#value(shown, field.split(".").pop(), limit);
+  }
+
+  #value(value: unknown, name?: string, maxString = this.limits.store_chars): unknown {
+    const copy = snapshot(name === undefined ? value : { [name]: value }, { maxString }, this.#options.redactor);
     return name === undefined ? copy : (copy as Record<string, unknown>)[name];
   }
 
@@ -322,4 +365,28 @@ export class TraceSink implements TelemetrySink {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+/**
+ * A copy of `value` (found at `at`, lower-case segments) with every path of
+ * `paths` that lies at or under it replaced by `[REDACTED]`; `value` itself
+ * when nothing matched.
+ */
+function redactPaths(value: unknown, at: string[], paths: string[][]): unknown {
+  let matched = false;
+  const inner: string[][] = [];
+  for (const path of paths) {
+    if (path.length < at.length || !at.every((s, i) => path[i] === s)) continue;
+    if (path.length === at.length) return value === undefined || value === null ? value : REDACTED;
+    inner.push(path);
+    matched = true;
+  }
+  if (!matched || value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  let changed = false;
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    copy[k] = redactPaths(v, [...at, k.toLowerCase()], inner);
+    if (copy[k] !== v) changed = true;
+  }
+  return changed ? copy : value;
 }

@@ -7,7 +7,7 @@
 import { type Action, type BaseNode, Flow, type RunContext, wrapNode } from "../engine/mod.ts";
 import type { NodeSpec } from "../nodes/spec.ts";
 import type { NodeIR, WorkflowIR } from "./ir.ts";
-import { batchLayer, namespacedLayer, templateLayer } from "./layers.ts";
+import { batchLayer, mayHoldSecrets, namespacedLayer, templateLayer } from "./layers.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { compileValue, type Resolver, templateRefs } from "./template.ts";
 import { callsModels } from "../observability/decorators.ts";
@@ -49,6 +49,13 @@ export interface CompiledWorkflow {
   namespacing: boolean;
   /** Whether any node calls models (`@llmUsage`): only then does a plain run keep a usage scope. */
   callsModels: boolean;
+  /**
+   * Resolves, from the initial store, every secret-named param that templates
+   * fill (an `Authorization: "Bearer ${token}"`), so its value is redacted
+   * from the first line a trace writes; params filled later by other nodes
+   * are learned when they resolve.
+   */
+  learnSecrets(root: Record<string, unknown>): void;
 }
 
 /** Options of {@link compileWorkflow}. */
@@ -101,6 +108,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   const nodes = new Map<string, CompiledNode>();
   const ids = new WeakMap<BaseNode, string>();
   let anyModelCalls = false;
+  const secretParams: [string, Resolver][] = [];
   for (const [ordinal, nodeIr] of ir.nodes.entries()) {
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
@@ -115,6 +123,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
       const resolve = compileValue(value);
       return resolve ? [[name, resolve] as [string, Resolver]] : [];
     });
+    for (const [name, resolve] of resolvers) if (mayHoldSecrets(name, params[name])) secretParams.push([name, resolve]);
     if (resolvers.length > 0) node = wrapNode(node, templateLayer(params, resolvers));
     if (nodeIr.batch !== undefined) {
       node = wrapNode(node, batchLayer(nodeIr.batch, compileValue(nodeIr.batch.items), describeErrorOutputs));
@@ -140,6 +149,13 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     outputs,
     namespacing,
     callsModels: anyModelCalls,
+    learnSecrets(root) {
+      for (const [name, resolve] of secretParams) {
+        try {
+          outputRedactor().learn(resolve({ root }), name);
+        } catch { /* filled by a node at run time: learned when it resolves */ }
+      }
+    },
   };
 }
 

@@ -14,7 +14,7 @@ import {
   type Shared,
 } from "../engine/mod.ts";
 import { itemStore, namespacedStore, scopeOf } from "./store.ts";
-import { type Resolver, UnresolvedTemplateError } from "./template.ts";
+import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
 
@@ -32,6 +32,11 @@ export class ParamResolutionError extends Error {
     this.name = "TemplateError";
     this.param = param;
   }
+}
+
+/** What each `${…}` in a param's raw value resolves to (for traces; the param resolved already). */
+function refValues(raw: unknown, scope: ReturnType<typeof scopeOf>): { template: string; value: unknown }[] {
+  return [...templateRefs(raw)].map(({ ref }) => ({ template: ref.source, value: lookup(ref, scope) }));
 }
 
 /** Whether a param is secret-named or holds secret-named keys (checked once, at compile time). */
@@ -54,8 +59,8 @@ export function namespacedLayer(id: string): NodeLayer {
 
 /** Hook told what each templated param resolved to (tracing uses it). */
 export interface TemplateObserver {
-  /** Called once per templated param per execution. */
-  resolved(param: string, template: unknown, value: unknown): void;
+  /** Called once per templated param per execution: each `${…}` with its value, and the param's value. */
+  resolved(param: string, refs: { template: string; value: unknown }[], value: unknown): void;
 }
 
 /** A context that may carry a {@link TemplateObserver}. */
@@ -86,7 +91,7 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
           throw error;
         }
         if (secretive.has(param)) outputRedactor().learn(resolved[param], param);
-        observer?.resolved(param, rawParams[param], resolved[param]);
+        if (observer !== undefined) observer.resolved(param, refValues(rawParams[param], scope), resolved[param]);
       }
       const original = inner.params;
       inner.params = resolved;

@@ -137,6 +137,8 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   let cause: unknown;
   try {
     // A plain run whose nodes never call models has nothing to keep: no scope at all.
+    telemetry.begin(started);
+    compiled.learnSecrets(shared);
     options.onStart?.(shared);
     const run = () => compiled.flow._run(shared, ctx);
     await (telemetry.instrumented || compiled.callsModels ? telemetry.run(run) : run());
