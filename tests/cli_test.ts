@@ -1071,7 +1071,9 @@ Deno.test("JSON mode: a bad --log-format or PFLOW_LOG_LEVEL still yields one JSO
     const format = await runPflow(["run", file, "--output-format", "json", "--log-format", "xml"], { env });
     assertExit(format, 2);
     assert.match((oneJson(format).error as { message: string }).message, /--log-format must be 'text' or 'json'/);
-    const level = await runPflow(["run", file, "--output-format", "json"], { env: { ...env, PFLOW_LOG_LEVEL: "loud" } });
+    const level = await runPflow(["run", file, "--output-format", "json"], {
+      env: { ...env, PFLOW_LOG_LEVEL: "loud" },
+    });
     assertExit(level, 2);
     assert.equal(oneJson(level).subtype, "error_validation");
   });
@@ -1090,7 +1092,10 @@ Deno.test("-o: a store path no node declares exits 2 before anything runs; one t
     );
     const bad = await runPflow(["run", file, "-o", "touch.nope"], { env });
     assertExit(bad, 2);
-    assert.match(bad.stderr, /--output-key 'touch.nope': node 'touch' has no output 'nope'; outputs: stdout, stderr, exit_code/);
+    assert.match(
+      bad.stderr,
+      /--output-key 'touch.nope': node 'touch' has no output 'nope'; outputs: stdout, stderr, exit_code/,
+    );
     assert.equal(existsSync(marker), false, "nothing ran");
     const missing = await runPflow(["run", file, "-o", "skipped.output"], { env });
     assertExit(missing, 1);
@@ -1100,7 +1105,11 @@ Deno.test("-o: a store path no node declares exits 2 before anything runs; one t
 
 Deno.test("a secret with characters JSON escapes is redacted from JSON output too", async () => {
   await withHome(async (dir, env) => {
-    const file = writeWorkflow(dir, "q.json", workflow([{ id: "s", type: "shell", params: { command: "printf '%s' \"$MY_API_KEY\"" } }]));
+    const file = writeWorkflow(
+      dir,
+      "q.json",
+      workflow([{ id: "s", type: "shell", params: { command: "printf '%s' \"$MY_API_KEY\"" } }]),
+    );
     const secret = 'ab"cdef123';
     for (const args of [["--output-format", "json"], []]) {
       const result = await runPflow(["run", file, ...args], { env: { ...env, MY_API_KEY: secret } });

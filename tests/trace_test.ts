@@ -552,7 +552,9 @@ Deno.test("a secret that a template puts in an auth header is redacted from the 
       const text = readFileSync(traces(home)[0], "utf8");
       assert.ok(!text.includes("tokSECRETVAL999"), "the token is in the trace");
       assert.ok(!result.stdout.includes("tokSECRETVAL999"));
-      const shown = await runPflow(["trace", "show", "latest", "--node", "first", "--state"], { env: { PFLOW_HOME: home } });
+      const shown = await runPflow(["trace", "show", "latest", "--node", "first", "--state"], {
+        env: { PFLOW_HOME: home },
+      });
       assert.ok(!shown.stdout.includes("tokSECRETVAL999"));
     } finally {
       server.close();
