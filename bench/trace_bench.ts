@@ -9,7 +9,7 @@
  *   1 MB case) and a table of µs and bytes per node.
  * @module
  */
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bench } from "tinybench";
@@ -149,6 +149,5 @@ if (import.meta.main) {
   });
   console.log(`\n${N} nodes, each changing one small key (medians of ${rounds} round-robin runs)`);
   console.table(rows);
-  void statSync;
 }
 rmSync(dir, { recursive: true, force: true });

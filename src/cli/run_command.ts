@@ -91,10 +91,9 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
     run.logger.info(`run started: ${run.workflowName}`, { workflow_name: run.workflowName });
     const result = await runWorkflow(prepared.compiled, prepared.options);
     const summary = await summarize(result, prepared);
-    const trace = await finishInstruments(prepared.instruments, { result, summary, request: prepared.request });
+    await finishInstruments(prepared.instruments, { result, summary, request: prepared.request });
     const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
     if (tracePath !== undefined) run.logger.notice(`Workflow trace saved: ${tracePath}`, { trace_path: tracePath });
-    void trace;
     return report(result, run, {
       outputKey: prepared.outputKey,
       summary,
