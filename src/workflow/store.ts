@@ -25,20 +25,22 @@ interface ViewState {
   parent: Record<PropertyKey, unknown>;
   /** Namespace views: the key of the own object in `parent`; undefined for item views. */
   namespace: string | undefined;
-  /** Item views: the item's own object. */
-  local: Record<PropertyKey, unknown> | undefined;
+  /** The own object: an item's from the start; a namespace's once found or created (then cached). */
+  own: Record<PropertyKey, unknown> | undefined;
   /** The template scope. */
   scope: TemplateScope;
 }
 
 function ownOf(state: ViewState, create: boolean): Record<PropertyKey, unknown> | undefined {
-  if (state.local !== undefined) return state.local;
+  if (state.own !== undefined) return state.own;
   const ns = state.parent[state.namespace!];
-  if (ns !== null && typeof ns === "object" && !Array.isArray(ns)) return ns as Record<PropertyKey, unknown>;
+  if (ns !== null && typeof ns === "object" && !Array.isArray(ns)) {
+    return state.own = ns as Record<PropertyKey, unknown>;
+  }
   if (!create) return undefined;
   state.parent[state.namespace!] = {};
   // Read back: a recording parent (traces) hands out a view that records writes into it.
-  return state.parent[state.namespace!] as Record<PropertyKey, unknown>;
+  return state.own = state.parent[state.namespace!] as Record<PropertyKey, unknown>;
 }
 
 function holderOf(state: ViewState, key: PropertyKey): Record<PropertyKey, unknown> {
@@ -74,7 +76,7 @@ const VIEW: ProxyHandler<ViewState> = {
  * there first, then at the parent.
  */
 export function namespacedStore(parent: Shared, id: string): Shared {
-  const state: ViewState = { parent, namespace: id, local: undefined, scope: scopeOf(parent) };
+  const state: ViewState = { parent, namespace: id, own: undefined, scope: scopeOf(parent) };
   return new Proxy(state, VIEW) as unknown as Shared;
 }
 
@@ -90,6 +92,6 @@ export function itemStore(
   const parentScope = scopeOf(parent);
   const scope: TemplateScope = { root: parentScope.root, vars: { ...parentScope.vars, ...vars } };
   const local: Record<string, unknown> = {};
-  const state: ViewState = { parent, namespace: undefined, local, scope };
+  const state: ViewState = { parent, namespace: undefined, own: local, scope };
   return { view: new Proxy(state, VIEW) as unknown as Shared, local };
 }
