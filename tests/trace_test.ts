@@ -640,3 +640,28 @@ Deno.test("@traced: a node class's redact list hides those fields (and their val
   assert.equal(fooOut.after, "[REDACTED]");
   assert.equal(redactor.text("x plain-visible-value y"), "x [REDACTED] y", "the value is hidden everywhere");
 });
+
+Deno.test("an unreachable OTLP collector is one warning; the result is printed first and its timing excludes the export", async () => {
+  await withHome(async (dir, home) => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const file = writeWorkflow(dir, "ok.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));
+    const result = await runPflow([
+      "run",
+      file,
+      "--output-format",
+      "json",
+      "--otlp-endpoint",
+      `http://127.0.0.1:${port}`,
+    ], {
+      env: { PFLOW_HOME: home },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout);
+    assert.equal(doc.subtype, "success");
+    assert.ok(doc.duration_ms < 1000, `duration_ms ${doc.duration_ms} must not include the export`);
+    assert.equal(result.stderr.match(/warning: OTLP export/g)?.length, 1, result.stderr);
+  });
+});

@@ -30,7 +30,13 @@ import type { TraceLimits } from "../observability/trace_format.ts";
 import { DEFAULT_TRACE_LIMITS } from "../observability/trace_sink.ts";
 import { loadPriceTable } from "../pricing/table.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
-import { buildInstruments, finishInstruments, otlpRequest, type TelemetryRequest } from "./run_telemetry.ts";
+import {
+  buildInstruments,
+  closeTrace,
+  exportTraceIfConfigured,
+  otlpRequest,
+  type TelemetryRequest,
+} from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
 
 /** Exit codes. */
@@ -91,16 +97,18 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
     run.logger.info(`run started: ${run.workflowName}`, { workflow_name: run.workflowName });
     const result = await runWorkflow(prepared.compiled, prepared.options);
     const summary = await summarize(result, prepared);
-    await finishInstruments(prepared.instruments, { result, summary, request: prepared.request });
+    const trace = closeTrace(prepared.instruments, { result, summary });
     const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
     if (tracePath !== undefined) run.logger.notice(`Workflow trace saved: ${tracePath}`, { trace_path: tracePath });
-    return report(result, run, {
+    const code = report(result, run, {
       outputKey: prepared.outputKey,
       summary,
       showSummary: prepared.showSummary,
       budgeted: prepared.budgeted,
       tracePath,
     });
+    await exportTraceIfConfigured(trace, prepared.request);
+    return code;
   } catch (error) {
     if (error instanceof InterruptedError) {
       const result = notStarted(run);

@@ -120,37 +120,40 @@ const TRACE_STATUS: Record<RunStatus, TraceStatus> = {
   budget_exceeded: "budget_exceeded",
 };
 
-/**
- * Closes the trace (footer on disk) and exports it over OTLP when configured.
- * Failures only warn: telemetry never changes a run's outcome.
- */
-export async function finishInstruments(
+/** Closes the trace: the footer goes to disk. Undefined when the run was not traced. */
+export function closeTrace(
   instruments: RunInstruments,
-  outcome: { result: WorkflowResult; summary: RunSummary; request: TelemetryRequest },
-): Promise<TraceDocument | undefined> {
-  const { trace } = instruments;
-  if (trace === undefined) return undefined;
-  const { result, summary, request } = outcome;
-  const doc = trace.finish({
+  outcome: { result: WorkflowResult; summary: RunSummary },
+): TraceDocument | undefined {
+  const { result, summary } = outcome;
+  return instruments.trace?.finish({
     status: TRACE_STATUS[result.status],
     error: result.error,
     durationMs: result.duration_ms,
     nodesExecuted: result.nodes_executed,
     summary,
   });
-  if (request.otlp !== undefined) {
-    try {
-      const { exportTrace } = await import("../observability/otlp_export.ts");
-      await exportTrace(doc, {
-        endpoint: request.otlp.endpoint,
-        env: request.env,
-        warn: (m: string) => request.logger.warn(m),
-      });
-    } catch (error) {
-      request.logger.warn(`OTLP export failed: ${(error as Error).message}`);
-    }
+}
+
+/**
+ * Exports a closed trace over OTLP when configured (after the result is
+ * printed, so a slow collector never delays it). Failures only warn.
+ */
+export async function exportTraceIfConfigured(
+  doc: TraceDocument | undefined,
+  request: TelemetryRequest,
+): Promise<void> {
+  if (doc === undefined || request.otlp === undefined) return;
+  try {
+    const { exportTrace } = await import("../observability/otlp_export.ts");
+    await exportTrace(doc, {
+      endpoint: request.otlp.endpoint,
+      env: request.env,
+      warn: (m: string) => request.logger.warn(m),
+    });
+  } catch (error) {
+    request.logger.warn(`OTLP export failed: ${(error as Error).message}`);
   }
-  return doc;
 }
 
 /**
