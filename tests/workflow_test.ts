@@ -291,3 +291,13 @@ Deno.test("an interrupted run ends as interrupted, naming the running node", asy
   assert.equal(result.error?.node_id, "wait");
   assert.ok(performance.now() - started < 2000);
 });
+
+Deno.test("a literal non-positive timeout is caught before the run, naming the param", () => {
+  const problems = validateWorkflow(ir([{ id: "s", type: "shell", params: { command: "true", timeout: 0 } }]), {
+    registry,
+  });
+  assert.deepEqual(problems, [{
+    pointer: "/nodes/0/params/timeout",
+    message: "param 'timeout' must be a positive number of seconds, got 0",
+  }]);
+});

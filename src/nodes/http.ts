@@ -63,6 +63,7 @@ export class HttpNode extends Node {
         type: "number",
         description: "Seconds before the request (including reading the response) is abandoned",
         default: 30,
+        positive: "seconds",
       },
     },
     outputs: {
@@ -90,11 +91,6 @@ export class HttpNode extends Node {
 
   /** Sends the request and reads the whole response. */
   override async exec(p: HttpParams, ctx: RunContext): Promise<HttpResult> {
-    if (!(p.timeout > 0)) {
-      throw new NodeError(
-        `param 'timeout' must be a positive number of seconds, got ${p.timeout}`,
-      );
-    }
     const method = p.method.trim().toUpperCase();
     if (!/^[A-Z][A-Z0-9_-]*$/.test(method)) {
       throw new NodeError(`invalid HTTP method ${JSON.stringify(p.method)}`);

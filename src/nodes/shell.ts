@@ -73,6 +73,7 @@ export class ShellNode extends Node {
         type: "number",
         description: "Seconds before the command (and everything it started) is killed",
         default: 30,
+        positive: "seconds",
       },
       ignore_errors: {
         type: "boolean",
@@ -98,11 +99,6 @@ export class ShellNode extends Node {
 
   /** Runs the command and waits until its output pipes close. */
   override async exec(p: ShellParams, ctx: RunContext): Promise<ShellResult> {
-    if (!(p.timeout > 0)) {
-      throw new NodeError(
-        `param 'timeout' must be a positive number of seconds, got ${p.timeout}`,
-      );
-    }
     // Telemetry may add variables (TRACEPARENT); the node's own `env` param wins.
     const env = buildEnv({ ...(ctx as ChildEnvContext).childEnv?.(), ...p.env });
     const cwd = p.cwd === undefined ? undefined : await checkCwd(p.cwd);

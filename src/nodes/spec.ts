@@ -20,6 +20,8 @@ export interface ParamSpec {
   default?: unknown;
   /** Allowed values. */
   enum?: readonly unknown[];
+  /** A number that must be greater than 0, in this unit (e.g. `seconds`). */
+  positive?: string;
 }
 
 /** One output a node type writes to the shared store. */
@@ -91,6 +93,19 @@ export function valueFits(spec: ParamSpec, value: unknown): boolean {
  * and throws a {@link NodeError} naming the param when it cannot fit.
  */
 export function coerceParam(name: string, spec: ParamSpec, value: unknown): unknown {
+  const coerced = coerceType(name, spec, value);
+  const problem = rangeProblem(name, spec, coerced);
+  if (problem !== undefined) throw new NodeError(problem);
+  return coerced;
+}
+
+/** The problem with a value outside a param's declared range (`positive`), or undefined. */
+export function rangeProblem(name: string, spec: ParamSpec, value: unknown): string | undefined {
+  if (spec.positive === undefined || (typeof value === "number" && value > 0)) return undefined;
+  return `param '${name}' must be a positive number of ${spec.positive}, got ${value}`;
+}
+
+function coerceType(name: string, spec: ParamSpec, value: unknown): unknown {
   if (valueFits(spec, value)) return value;
   const types = Array.isArray(spec.type) ? spec.type : [spec.type];
   if (typeof value === "string") {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { NodeClass } from "../nodes/spec.ts";
-import { describeValue, valueFits } from "../nodes/spec.ts";
+import { describeValue, rangeProblem, valueFits } from "../nodes/spec.ts";
 import { didYouMean, type Problem } from "./errors.ts";
 import type { InputIR, NodeIR, WorkflowIR } from "./ir.ts";
 import type { NodeRegistry } from "./registry.ts";
@@ -86,6 +86,8 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
         );
         continue;
       }
+      const outOfRange = containsTemplate(value) ? undefined : rangeProblem(name, paramSpec, value);
+      if (outOfRange !== undefined && valueFits(paramSpec, value)) add(`${at}/params/${name}`, outOfRange);
       if (!containsTemplate(value) && value !== null && !valueFits(paramSpec, value)) {
         const expected = paramSpec.enum
           ? `one of ${paramSpec.enum.map((v) => JSON.stringify(v)).join(", ")}`
