@@ -8,7 +8,7 @@ import { compileWorkflow, stdinUse } from "../workflow/compiler.ts";
 import { ValidationError } from "../workflow/errors.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { resolveInputs, type RunOptions, runWorkflow, type WorkflowResult } from "../workflow/run.ts";
-import { parseCommand, type Parsed, parseParams } from "./args.ts";
+import { type OptionSpec, parseCommand, type Parsed, parseParams } from "./args.ts";
 import { HELP } from "./help.ts";
 import { loadSettings, pflowHome } from "./home.ts";
 import { progressObserver } from "./progress.ts";
@@ -38,17 +38,12 @@ import {
   type TelemetryRequest,
 } from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
 
-/** Exit codes. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export { type CommandEnv, EXIT } from "./command.ts";
 
-/** What the CLI entry gives a command. */
-export interface CommandEnv {
-  /** Environment variables. */
-  env: Record<string, string | undefined>;
-}
-
-const RUN_FLAGS = {
+/** Flags of `pflow run` (the planner takes them too). */
+export const RUN_FLAGS = {
   "output-key": { type: "string", short: "o" },
   metrics: { type: "boolean" },
   "max-budget-usd": { type: "string" },
@@ -59,7 +54,7 @@ const RUN_FLAGS = {
 } as const;
 
 /** Per-invocation facts every exit path reports. */
-interface Invocation {
+export interface Invocation {
   executionId: string;
   workflowName: string | null;
   json: boolean;
@@ -69,8 +64,44 @@ interface Invocation {
   logger: Logger;
 }
 
+/** What a command that runs a workflow has once its flags are parsed. */
+export interface Session {
+  run: Invocation;
+  parsed: Parsed;
+  env: CommandEnv["env"];
+  home: string;
+  settings: Settings;
+  /** Aborted by SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+/** The workflow a session runs, and the params given for it. */
+export interface RunTarget {
+  loaded: LoadedWorkflow;
+  params: Record<string, unknown>;
+}
+
 /** Runs `pflow run ARGV…`; returns the exit code. */
-export async function runCommand(argv: string[], { env }: CommandEnv): Promise<number> {
+export function runCommand(argv: string[], { env }: CommandEnv): Promise<number> {
+  return runSession(argv, { env, command: "run", flags: RUN_FLAGS }, async (session) => {
+    const [target, ...rest] = session.parsed.positionals;
+    if (target === undefined) throw new UsageError("missing workflow: pflow run FILE.json [key=value ...]", "run");
+    const params = parseParams(rest);
+    return { loaded: await loadTarget(target, session.home), params };
+  });
+}
+
+/**
+ * The frame of every command that runs a workflow: signals, logger, flags,
+ * settings; then `obtain` finds the workflow (a file, a saved name, or a plan)
+ * and it runs. Interrupts, usage and validation errors end in one report.
+ */
+export async function runSession(
+  argv: string[],
+  options: { env: CommandEnv["env"]; command: string; flags: OptionSpec },
+  obtain: (session: Session) => Promise<RunTarget>,
+): Promise<number> {
+  const { env, command } = options;
   const run: Invocation = {
     executionId: crypto.randomUUID(),
     workflowName: null,
@@ -88,39 +119,19 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
   try {
     run.logger = makeLogger(argv, env, run.style);
     run.logger.context = { execution_id: run.executionId };
-    const parsed = parseCommand(argv, { command: "run", flags: RUN_FLAGS });
+    const parsed = parseCommand(argv, { command, flags: options.flags });
     if (parsed.values.help) {
-      writeStdout(`${HELP.run}\n`);
+      writeStdout(`${HELP[command]}\n`);
       return EXIT.ok;
     }
-    const prepared = await prepare(parsed, run, { env, signal: controller.signal });
-    run.logger.info(`run started: ${run.workflowName}`, { workflow_name: run.workflowName });
-    const result = await runWorkflow(prepared.compiled, prepared.options);
-    const summary = await summarize(result, prepared);
-    const trace = closeTrace(prepared.instruments, { result, summary });
-    const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
-    if (tracePath !== undefined) run.logger.notice(`Workflow trace saved: ${tracePath}`, { trace_path: tracePath });
-    const code = report(result, run, {
-      outputKey: prepared.outputKey,
-      summary,
-      showSummary: prepared.showSummary,
-      budgeted: prepared.budgeted,
-      tracePath,
-    });
-    await exportTraceIfConfigured(trace, prepared.request);
-    return code;
+    const home = pflowHome(env);
+    const settings = await loadSettings(home);
+    const session: Session = { run, parsed, env, home, settings, signal: controller.signal };
+    const target = await obtain(session);
+    const prepared = await prepare(target, session);
+    return await execute(prepared, run);
   } catch (error) {
-    if (error instanceof InterruptedError) {
-      const result = notStarted(run);
-      const summary = summarizeRun({ calls: [], pricing: undefined, durationMs: result.duration_ms, nodesExecuted: 0 });
-      return report(result, run, {
-        outputKey: undefined,
-        summary,
-        showSummary: false,
-        budgeted: false,
-        tracePath: undefined,
-      });
-    }
+    if (error instanceof InterruptedError) return reportInterrupted(run);
     if (error instanceof ValidationError || error instanceof UsageError) return reportInvalid(error, run);
     throw error;
   } finally {
@@ -128,15 +139,44 @@ export async function runCommand(argv: string[], { env }: CommandEnv): Promise<n
   }
 }
 
-/** Everything before the first node runs: load, validate, compile, inputs, stdin. */
-async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandEnv["env"]; signal: AbortSignal }) {
-  const { env, signal } = options;
-  const [target, ...rest] = parsed.positionals;
-  if (target === undefined) throw new UsageError("missing workflow: pflow run FILE.json [key=value ...]", "run");
-  const params = parseParams(rest);
-  const home = pflowHome(env);
-  const settings = await loadSettings(home);
-  const loaded = await loadTarget(target, home);
+/** Runs a prepared workflow, prints the result and exports telemetry; returns the exit code. */
+async function execute(prepared: Prepared, run: Invocation): Promise<number> {
+  run.logger.info(`run started: ${run.workflowName}`, { workflow_name: run.workflowName });
+  const result = await runWorkflow(prepared.compiled, prepared.options);
+  const summary = await summarize(result, prepared);
+  const trace = closeTrace(prepared.instruments, { result, summary });
+  const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
+  if (tracePath !== undefined) run.logger.notice(`Workflow trace saved: ${tracePath}`, { trace_path: tracePath });
+  const code = report(result, run, {
+    outputKey: prepared.outputKey,
+    summary,
+    showSummary: prepared.showSummary,
+    budgeted: prepared.budgeted,
+    tracePath,
+  });
+  await exportTraceIfConfigured(trace, prepared.request);
+  return code;
+}
+
+/** The report of a run interrupted before its first node (e.g. while reading stdin). */
+export function reportInterrupted(run: Invocation): number {
+  const result = notStarted(run);
+  const summary = summarizeRun({ calls: [], pricing: undefined, durationMs: result.duration_ms, nodesExecuted: 0 });
+  return report(result, run, {
+    outputKey: undefined,
+    summary,
+    showSummary: false,
+    budgeted: false,
+    tracePath: undefined,
+  });
+}
+
+type Prepared = Awaited<ReturnType<typeof prepare>>;
+
+/** Everything before the first node runs: validate, compile, inputs, stdin, telemetry. */
+async function prepare(target: RunTarget, session: Session) {
+  const { run, parsed, env, home, settings, signal } = session;
+  const { loaded, params } = target;
   run.workflowName = workflowName(loaded);
   const registry = new NodeRegistry(BUILTIN_NODES);
   await checkWorkflow(loaded, { registry, env, settings });
@@ -220,7 +260,7 @@ async function prepare(parsed: Parsed, run: Invocation, options: { env: CommandE
  * budgeted run; a plain run that made LLM calls loads them now, and a bad
  * price file is then only a warning (telemetry never breaks a run).
  */
-async function summarize(result: WorkflowResult, prepared: Awaited<ReturnType<typeof prepare>>): Promise<RunSummary> {
+async function summarize(result: WorkflowResult, prepared: Prepared): Promise<RunSummary> {
   const telemetry = result.telemetry;
   if (telemetry.pricing === undefined && telemetry.llmCalls.length > 0) {
     try {
@@ -373,7 +413,7 @@ function notStarted(run: Invocation): WorkflowResult {
 }
 
 /** Usage and validation errors: stderr lines, plus the JSON document in JSON mode; exit 2. */
-function reportInvalid(error: ValidationError | UsageError, run: Invocation): number {
+export function reportInvalid(error: ValidationError | UsageError, run: Invocation): number {
   if (run.json) {
     const doc = validationDocument(error.message, {
       executionId: run.executionId,
@@ -385,7 +425,9 @@ function reportInvalid(error: ValidationError | UsageError, run: Invocation): nu
     writeStdout(`${JSON.stringify(doc)}\n`);
   }
   for (const line of error.message.split("\n")) run.logger.error(line);
-  if (error instanceof UsageError && run.logger.format === "text") printError("Run 'pflow run --help' for usage.");
+  if (error instanceof UsageError && run.logger.format === "text") {
+    printError(`Run 'pflow ${error.command || "run"} --help' for usage.`);
+  }
   if (run.verbose && error.stack) printError(error.stack);
   return EXIT.usage;
 }
