@@ -90,8 +90,11 @@ Deno.test(
     assert.equal(res.text, "Bonjour");
     assert.equal(res.finish_reason, "stop");
     assert.deepEqual(res.request, {
+      model: "anthropic/claude-sonnet-4-5",
       system: "Be brief",
       messages: [{ role: "user", content: "Say hi" }],
+      max_tokens: 99,
+      temperature: 0.5,
     });
     assert.equal(res.time_to_first_token_ms, undefined);
     const { duration_ms, ...rest } = res.usage;
@@ -234,6 +237,7 @@ Deno.test(
         model: "anthropic/claude-sonnet-4-5",
         prompt: "x",
         stream: true,
+        maxRetries: 0,
       }, { env: envFor(srv), settings }),
     );
     assert.ok(error instanceof LlmCallError);
@@ -243,6 +247,35 @@ Deno.test(
     );
     assert.equal(error.errorType, "overloaded_error");
     assert.equal(error.retryable, true);
+    // The tokens message_start reported before the error are kept on the failed attempt.
+    assert.equal(error.failedAttempts.length, 1);
+    assert.equal(error.failedAttempts[0].usage.input_tokens, 1);
+    assert.equal(error.failedAttempts[0].usage.usage_missing, undefined);
+    assert.equal(error.failedAttempts[0].error.message, error.message);
+  }),
+);
+
+Deno.test(
+  "streaming: a retryable error event is retried; the failed attempt is reported with its tokens",
+  withServer(async (srv) => {
+    srv.enqueue(
+      { text: "partial", streamError: { type: "overloaded_error", message: "Overloaded" } },
+      { text: "whole answer" },
+    );
+    const res = await callLlm({
+      model: "anthropic/claude-sonnet-4-5",
+      prompt: "x",
+      stream: true,
+      maxRetries: 1,
+    }, { env: envFor(srv), settings });
+    assert.equal(res.text, "whole answer", "the partial text of the failed attempt is dropped");
+    assert.equal(srv.requests.length, 2);
+    assert.equal(res.failedAttempts?.length, 1);
+    const failed = res.failedAttempts![0];
+    assert.equal(failed.status, 529, "the SDK gives overloaded_error its HTTP status");
+    assert.match(failed.error.message, /stream error overloaded_error: Overloaded/);
+    assert.equal(failed.usage.input_tokens, 1, "message_start's input tokens");
+    assert.equal(failed.usage.request_id, "req_test_1");
   }),
 );
 
@@ -491,7 +524,18 @@ Deno.test(
       gap >= 280 && gap < 1500,
       `waited ${gap} ms, expected ~300 (retry-after), not the 2 s backoff`,
     );
-    assert.ok(res.usage.duration_ms >= 280, "duration includes the retry wait");
+    assert.equal(res.failedAttempts?.length, 1);
+    assert.equal(res.failedAttempts![0].status, 429);
+    assert.match(res.failedAttempts![0].error.message, /HTTP 429 rate_limit_error: Rate limit exceeded/);
+    assert.equal(
+      res.failedAttempts![0].usage.usage_missing,
+      undefined,
+      "a rejected request is billed nothing: 0 tokens, known",
+    );
+    assert.ok(
+      res.startedAt! - res.failedAttempts![0].startedAt >= 280,
+      "the successful attempt starts after the wait; its duration is its own",
+    );
   }),
 );
 
@@ -772,7 +816,7 @@ Deno.test("unknown provider: LlmConfigError listing known providers", async () =
   assert.ok(error instanceof LlmConfigError);
   assert.equal(
     error.message,
-    "unknown provider 'mistral' in model 'mistral/large': known providers are anthropic, openai, ollama, openrouter, " +
+    "unknown provider 'mistral' in model 'mistral/large': known providers are anthropic, openai, google, ollama, openrouter, " +
       'lmstudio (add others under "providers" in settings.json)',
   );
 });

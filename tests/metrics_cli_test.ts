@@ -215,7 +215,13 @@ Deno.test("JSON result on success: exact costs, usage, modelUsage, pricing and m
         calls: 1,
       },
     });
-    assert.deepEqual(doc.pricing, { version: "2025-11-15", source: "builtin", unpriced_models: [], complete: true });
+    assert.deepEqual(doc.pricing, {
+      version: "2025-11-15",
+      source: "builtin",
+      unpriced_models: [],
+      usage_missing: [],
+      complete: true,
+    });
 
     const w = doc.metrics.workflow;
     assertMs(w.duration_ms, "metrics.workflow.duration_ms");
@@ -345,7 +351,13 @@ Deno.test("node failure after an LLM call: exit 1, error_during_execution, metri
     assert.equal(doc.total_cost_usd, SONNET_COST);
     assert.equal(doc.modelUsage[SONNET].costUSD, SONNET_COST);
     assert.equal(doc.usage.input_tokens, 1000);
-    assert.deepEqual(doc.pricing, { version: "2025-11-15", source: "builtin", unpriced_models: [], complete: true });
+    assert.deepEqual(doc.pricing, {
+      version: "2025-11-15",
+      source: "builtin",
+      unpriced_models: [],
+      usage_missing: [],
+      complete: true,
+    });
     const w = doc.metrics.workflow;
     assert.equal(w.nodes_executed, 2);
     assert.equal(w.cost_usd, SONNET_COST);
@@ -561,6 +573,7 @@ Deno.test("unpriced model: listed, pricing incomplete, tokens counted, cost 0 in
       version: "2025-11-15",
       source: "builtin",
       unpriced_models: ["local/some-model"],
+      usage_missing: [],
       complete: false,
     });
     assert.equal(doc.total_cost_usd, 0.0015);
@@ -622,6 +635,7 @@ Deno.test("a model made free in PFLOW_HOME/pricing.yaml is priced at 0 and prici
       version: "2025-11-15",
       source: `builtin + ${path}`,
       unpriced_models: [],
+      usage_missing: [],
       complete: true,
     });
     assert.equal(doc.total_cost_usd, 0.0015);

@@ -95,7 +95,11 @@ Deno.test("OpenAI: cached tokens inside prompt_tokens and reasoning inside compl
 Deno.test("dated snapshots, aliases and the reported model name find the base model's prices", () => {
   assert.equal(findPrices(table, "anthropic/claude-sonnet-4-5-20250929")?.key, "anthropic/claude-sonnet-4-5");
   assert.equal(findPrices(table, "openai/gpt-4o-2024-08-06")?.key, "openai/gpt-4o");
-  assert.equal(findPrices(table, "anthropic/sonnet")?.key, "anthropic/claude-sonnet-4-5");
+  assert.equal(findPrices(table, "anthropic/claude-3-5-haiku-latest")?.key, "anthropic/claude-3-5-haiku");
+  assert.equal(findPrices(table, "anthropic/claude-3-7-sonnet-latest")?.key, "anthropic/claude-3-7-sonnet");
+  assert.equal(findPrices(table, "anthropic/claude-3-5-sonnet-latest")?.key, "anthropic/claude-3-5-sonnet");
+  assert.equal(findPrices(table, "openrouter/anthropic/claude-3.5-sonnet")?.key, "anthropic/claude-3-5-sonnet");
+  assert.equal(findPrices(table, "anthropic/claude-3-7-sonnet-20250219")?.key, "anthropic/claude-3-7-sonnet");
   assert.equal(findPrices(table, "openrouter/openai/gpt-4o-mini")?.key, "openai/gpt-4o-mini");
   const viaReported = usage("anthropic/latest-best", {
     input_tokens: 1000,

@@ -209,7 +209,13 @@ function sampleTrace(overrides: Partial<TraceDocument> = {}): TraceDocument {
         reasoning_tokens: 0,
       },
       modelUsage: {},
-      pricing: { version: "2025-01", source: "shipped", unpriced_models: ["local/llama"], complete: false },
+      pricing: {
+        version: "2025-01",
+        source: "shipped",
+        unpriced_models: ["local/llama"],
+        usage_missing: [],
+        complete: false,
+      },
     },
     ...overrides,
   };
@@ -242,7 +248,7 @@ function plainTrace(overrides: Partial<TraceDocument> = {}): TraceDocument {
         reasoning_tokens: 0,
       },
       modelUsage: {},
-      pricing: { version: "2025-01", source: "shipped", unpriced_models: [], complete: true },
+      pricing: { version: "2025-01", source: "shipped", unpriced_models: [], usage_missing: [], complete: true },
     },
     ...overrides,
   });

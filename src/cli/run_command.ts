@@ -306,6 +306,12 @@ function report(
         `no price for model '${model}': its tokens are counted, its cost is not (add it to PFLOW_HOME/pricing.yaml)`,
       );
     }
+    for (const call of summary.pricing.usage_missing) {
+      log.warn(
+        `${call.model}${call.node_id ? ` (node '${call.node_id}')` : ""}: the provider reported no usage` +
+          `${call.request_id ? ` for request ${call.request_id}` : ""}; its tokens and cost are unknown`,
+      );
+    }
     if (options.showSummary || summary.num_llm_calls > 0) {
       if (log.format === "json") {
         log.notice("run summary", {

@@ -35,8 +35,10 @@ export function summaryLine(result: WorkflowResult, summary: RunSummary, style: 
     parts.push(cost, `${tokens.toLocaleString("en-US")} tokens${cached}`);
     parts.push(`${summary.num_llm_calls} LLM call${summary.num_llm_calls === 1 ? "" : "s"}`);
   }
-  if (priced && !summary.pricing.complete) {
+  if (priced && summary.pricing.unpriced_models.length > 0) {
     parts.push(style.yellow(`unpriced: ${summary.pricing.unpriced_models.join(", ")}`));
   }
+  const missing = summary.pricing.usage_missing.length;
+  if (missing > 0) parts.push(style.yellow(`usage missing: ${missing} call${missing === 1 ? "" : "s"}`));
   return `${mark} ${parts.join(" · ")}`;
 }

@@ -35,6 +35,8 @@ export interface AttemptFetch {
   fetch: typeof globalThis.fetch;
   /** Number of HTTP requests started so far. */
   attempts(): number;
+  /** The body of the last request sent (as the SDK serialized it), when it was text. */
+  lastBody(): string | undefined;
 }
 
 /**
@@ -47,12 +49,14 @@ export function createAttemptFetch(
   const baseFetch = options.baseFetch ?? globalThis.fetch;
   const { timeoutMs } = options;
   let attempts = 0;
+  let lastBody: string | undefined;
 
   const fetch = async (
     input: RequestInfo | URL,
     init?: RequestInit,
   ): Promise<Response> => {
     attempts++;
+    lastBody = typeof init?.body === "string" ? init.body : undefined;
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
@@ -110,5 +114,5 @@ export function createAttemptFetch(
     });
   };
 
-  return { fetch: fetch as typeof globalThis.fetch, attempts: () => attempts };
+  return { fetch: fetch as typeof globalThis.fetch, attempts: () => attempts, lastBody: () => lastBody };
 }

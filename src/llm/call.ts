@@ -6,138 +6,234 @@
  * How the raw provider data is obtained from AI SDK v7:
  * - `generateText` with `include: { responseBody: true }`: `response.body` is
  *   the provider's JSON body as received (before schema parsing), so its
- *   `usage`, `id` and `model` are the raw ones; `response.headers` has the
- *   request id header. `usage.raw` is the fallback.
+ *   `usage` (`usageMetadata` for Gemini), `id` and `model` are the raw ones;
+ *   `response.headers` has the request id header.
  * - `streamText` with `include: { rawChunks: true }`: `fullStream` yields
  *   `raw` parts carrying every parsed SSE `data` object, from which the
  *   usage is folded (`message_start` + `message_delta` for Anthropic, the
- *   final usage chunk for OpenAI); the `finish-step` part has the response
- *   headers.
+ *   final usage chunk for OpenAI, the last `usageMetadata` for Gemini) and
+ *   the stream's completion is checked (its closing event); the
+ *   `finish-step` part has the response headers.
  *
- * Retries: the SDK's own `maxRetries` (exponential backoff from 2 s, x2)
- * already honours `retry-after-ms` and `retry-after` (seconds or HTTP date,
- * when within 0-60 s) on retryable `APICallError`s (408, 409, 429, 5xx,
- * network errors), so it is used as is. Timeouts are made retryable by the
- * per-attempt fetch (see `attempt_fetch.ts`).
+ * Attempts: pflow runs them itself (the SDK's `maxRetries` is 0), so each
+ * failed attempt is visible (`LlmResponse.failedAttempts`,
+ * `LlmCallError.failedAttempts`) with its error, status and whatever usage
+ * it reported. Retried: 408, 409, 429, 5xx, network errors, timeouts (see
+ * `attempt_fetch.ts`), retryable stream error events and streams that end
+ * before their closing event. The wait honours `retry-after-ms` and
+ * `retry-after` (seconds or HTTP date) within 0-60 s, else it is an
+ * exponential backoff from 2 s (x2), as the SDK's own.
  * @module
  */
 
-import { APICallError, type CallWarning, generateText, RetryError, StreamProviderError, streamText } from "ai";
+import { APICallError, type CallWarning, generateText, StreamProviderError, streamText } from "ai";
 import { AttemptTimeoutError, createAttemptFetch } from "./attempt_fetch.ts";
+import { type CallPlan, planCall, structuredOutputMode } from "./call_plan.ts";
 import { LlmAbortError, LlmCallError, redactSecrets } from "./errors.ts";
 import type { ResolvedProvider } from "./provider_config.ts";
 import { createLanguageModel } from "./providers.ts";
-import type { LlmRequest, LlmResponse, LlmUsage } from "./types.ts";
-import { findOpenAiStreamUsage, mergeAnthropicStreamUsage, normalizeUsage, type UsageDialect } from "./usage.ts";
+import { readStructuredOutput } from "./structured.ts";
+import type { LlmFailedAttempt, LlmRequest, LlmResponse, LlmUsage } from "./types.ts";
+import {
+  findGoogleStreamUsage,
+  findOpenAiStreamUsage,
+  mergeAnthropicStreamUsage,
+  normalizeUsage,
+  type UsageDialect,
+} from "./usage.ts";
 
 /** Default per-attempt timeout in ms. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
 /** Default number of retries. */
 export const DEFAULT_MAX_RETRIES = 2;
+/** First backoff wait in ms (doubles with each retry) when the provider names none. */
+const INITIAL_BACKOFF_MS = 2000;
+/** At most this many characters of a response body appear in an error message. */
+const BODY_PREVIEW_CHARS = 200;
+
+/** A stream that ended without its closing event. */
+class StreamIncompleteError extends Error {
+  constructor() {
+    super("stream ended before completion");
+    this.name = "StreamIncompleteError";
+  }
+}
+
+/** What one attempt gave: a response, or an error with the usage reported before it. */
+type AttemptOutcome =
+  | { response: LlmResponse; error?: undefined }
+  | { error: unknown; usage: LlmUsage; started: boolean; response?: undefined };
+
+/** Everything an attempt needs. */
+interface AttemptContext {
+  request: LlmRequest;
+  provider: ResolvedProvider;
+  modelId: string;
+  dialect: UsageDialect;
+  plan: CallPlan;
+  settings: Record<string, unknown>;
+}
 
 /**
- * Calls the model of `request` at `provider`.
- * @param request the call (model id, prompt, limits, signal)
- * @param options the resolved provider and the model name without its prefix
- * @returns text, finish reason and normalized usage
- * @throws {LlmCallError} when the call fails; an `AbortError` when `request.signal` aborts it
+ * Calls the model of `request` at `provider`, retrying as described above.
+ * @param request the validated call
+ * @param options the resolved provider, the model name without its prefix and the canonical model id
+ * @returns text (and parsed object), finish reason, normalized usage, what was sent
+ * @throws {LlmCallError} when the call fails; {@link LlmAbortError} when `request.signal` aborts it;
+ *   `StructuredOutputError` when the reply is not the structured output asked for
  */
 export async function callWithSdk(
   request: LlmRequest,
-  options: { provider: ResolvedProvider; modelName: string },
+  options: { provider: ResolvedProvider; modelName: string; modelId: string },
 ): Promise<LlmResponse> {
-  const { provider } = options;
+  const { provider, modelId } = options;
   const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxRetries = request.maxRetries ?? DEFAULT_MAX_RETRIES;
   const attemptFetch = createAttemptFetch({ timeoutMs });
-  const dialect: UsageDialect = provider.kind === "anthropic" ? "anthropic" : "openai";
-  const sent: LlmResponse["request"] = {
-    ...(request.system !== undefined ? { system: request.system } : {}),
-    messages: [{ role: "user", content: request.prompt }],
-  };
-  const fail = (error: unknown): never => {
-    if (request.signal?.aborted) {
-      throw new LlmAbortError(`${request.model}: call aborted`, {
-        cause: request.signal.reason,
-      });
-    }
-    throw toCallError(error, {
-      request,
-      provider,
-      timeoutMs,
-      attempts: attemptFetch.attempts(),
-    });
-  };
-  if (request.signal?.aborted) fail(request.signal.reason);
+  const dialect: UsageDialect = provider.kind === "anthropic"
+    ? "anthropic"
+    : provider.kind === "google"
+    ? "google"
+    : "openai";
+  const aborted = (): LlmAbortError => new LlmAbortError(`${modelId}: call aborted`, { cause: request.signal?.reason });
+  if (request.signal?.aborted) throw aborted();
 
   // Warnings are returned in the response instead of being logged to the console.
   const globals = globalThis as { AI_SDK_LOG_WARNINGS?: unknown };
   globals.AI_SDK_LOG_WARNINGS ??= false;
-  const model = await createLanguageModel(provider, options.modelName, {
-    fetch: attemptFetch.fetch,
-  });
-  const settings = {
+  const model = await createLanguageModel(provider, options.modelName, { fetch: attemptFetch.fetch });
+  const plan = planCall(request, { provider, modelId });
+  const settings: Record<string, unknown> = {
     model,
-    ...(request.system !== undefined ? { instructions: request.system } : {}),
-    prompt: request.prompt,
+    ...(plan.instructions !== undefined ? { instructions: plan.instructions } : {}),
+    messages: plan.messages,
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-    ...(request.maxTokens !== undefined ? { maxOutputTokens: request.maxTokens } : {}),
-    maxRetries: request.maxRetries ?? DEFAULT_MAX_RETRIES,
+    ...(plan.maxOutputTokens !== undefined ? { maxOutputTokens: plan.maxOutputTokens } : {}),
+    ...(Object.keys(plan.providerOptions).length > 0 ? { providerOptions: plan.providerOptions } : {}),
+    ...(plan.responseFormat ? { output: passThroughOutput(plan.responseFormat) } : {}),
+    maxRetries: 0,
     ...(request.signal ? { abortSignal: request.signal } : {}),
   };
-  // Timing starts here: loading the provider package is not part of the call.
-  const started = performance.now();
-  const usageOf = (
-    raw: unknown,
-    meta: { headers?: Record<string, string>; id?: unknown; model?: unknown },
-  ) =>
-    buildUsage(raw, {
-      request,
-      provider,
-      dialect,
-      started,
-      headers: meta.headers ?? {},
-      id: meta.id,
-      responseModel: meta.model,
-    });
+  const context: AttemptContext = { request, provider, modelId, dialect, plan, settings };
 
-  if (!request.stream) {
-    let result;
-    try {
-      result = await generateText({
-        ...settings,
-        include: { responseBody: true },
-      });
-    } catch (error) {
-      return fail(error);
+  const failed: LlmFailedAttempt[] = [];
+  for (let attempt = 1;; attempt++) {
+    const startedAt = performance.now();
+    const outcome = request.stream ? await streamOnce(context, startedAt) : await generateOnce(context, startedAt);
+    if (request.signal?.aborted) throw aborted();
+    if (outcome.response) {
+      const response = outcome.response;
+      response.startedAt = startedAt;
+      if (failed.length > 0) response.failedAttempts = failed;
+      if (plan.responseFormat && response.request.schema) {
+        response.request.schema.mode = structuredOutputMode(
+          parseBody(attemptFetch.lastBody()),
+          plan.responseFormat.name,
+        );
+        response.object = readStructuredOutput(response, { schema: plan.responseFormat.schema, model: modelId });
+      }
+      return response;
     }
-    const body = asRecord(result.response.body);
-    return {
-      text: result.text,
-      finish_reason: result.finishReason,
-      usage: usageOf(body.usage ?? result.usage.raw ?? null, {
-        headers: result.response.headers,
-        id: body.id,
-        model: body.model,
-      }),
-      request: sent,
-      ...warningsOf(result.warnings),
-    };
+    const failure = describeFailure(outcome.error, { modelId, provider });
+    // Rejected requests (an HTTP error, no connection) are not billed: their tokens are known to be 0.
+    // Unknown are only those of a response that had started and never reported usage.
+    if (failure.status === null ? !outcome.started : failure.status >= 400) delete outcome.usage.usage_missing;
+    failed.push({
+      usage: outcome.usage,
+      error: { type: "LlmCallError", message: failure.message },
+      status: failure.status,
+      startedAt,
+      request: plan.sent,
+    });
+    if (!failure.retryable || attempt > maxRetries) {
+      const suffix = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+      throw new LlmCallError(`${failure.message}${suffix}`, {
+        provider: provider.name,
+        model: modelId,
+        status: failure.status,
+        retryable: failure.retryable,
+        errorType: failure.errorType,
+        attempts: attempt,
+        requestId: failure.requestId,
+        failedAttempts: failed,
+      });
+    }
+    try {
+      await sleep(retryDelayMs(failure.headers, attempt), request.signal);
+    } catch {
+      throw aborted();
+    }
   }
+}
 
+/** An SDK output that asks for JSON with the schema and hands the text back untouched (pflow parses it). */
+function passThroughOutput(format: NonNullable<CallPlan["responseFormat"]>): never {
+  return {
+    name: "object",
+    responseFormat: Promise.resolve(format),
+    parseCompleteOutput: ({ text }: { text: string }) => Promise.resolve(text),
+    parsePartialOutput: () => Promise.resolve(undefined),
+    createElementStreamTransform: () => undefined,
+  } as never;
+}
+
+async function generateOnce(context: AttemptContext, startedAt: number): Promise<AttemptOutcome> {
+  let result;
+  try {
+    result = await generateText({ ...context.settings, include: { responseBody: true } } as never);
+  } catch (error) {
+    return { error, usage: buildUsage(null, { ...context, startedAt, headers: {} }), started: false };
+  }
+  // deno-lint-ignore no-explicit-any
+  const r = result as any;
+  const body = asRecord(r.response?.body);
+  const raw = context.dialect === "google" ? body.usageMetadata : body.usage;
+  const meta = context.dialect === "google" ? { id: body.responseId, model: body.modelVersion } : body;
+  const thinking: string | undefined = r.reasoningText || undefined;
+  return {
+    response: {
+      text: r.text,
+      finish_reason: r.finishReason,
+      usage: buildUsage(raw ?? null, {
+        ...context,
+        startedAt,
+        headers: r.response?.headers ?? {},
+        id: meta.id,
+        responseModel: meta.model,
+      }),
+      request: structuredClone(context.plan.sent),
+      ...(thinking !== undefined ? { thinking } : {}),
+      ...warningsOf(r.warnings),
+    },
+  };
+}
+
+async function streamOnce(context: AttemptContext, startedAt: number): Promise<AttemptOutcome> {
   const rawEvents: unknown[] = [];
   let text = "";
+  let thinking = "";
   let firstTokenAt: number | undefined;
   let finishReason = "other";
-  let headers: Record<string, string> | undefined;
+  let headers: Record<string, string> = {};
   let streamError: unknown;
   let aborted = false;
   let warnings: CallWarning[] | undefined;
+  const usage = () => {
+    const meta = streamMetadata(rawEvents, context.dialect);
+    return buildUsage(streamUsage(rawEvents, context.dialect), {
+      ...context,
+      startedAt,
+      headers,
+      id: meta.id,
+      responseModel: meta.model,
+    });
+  };
   try {
     const result = streamText({
-      ...settings,
+      ...context.settings,
       include: { rawChunks: true },
       onError: () => {}, // errors are handled below, from the stream's `error` parts
-    });
+    } as never);
     for await (const part of result.fullStream) {
       switch (part.type) {
         case "raw":
@@ -147,8 +243,11 @@ export async function callWithSdk(
           firstTokenAt ??= performance.now();
           text += part.text;
           break;
+        case "reasoning-delta":
+          thinking += part.text;
+          break;
         case "finish-step":
-          headers = part.response.headers;
+          headers = part.response.headers ?? {};
           break;
         case "finish":
           finishReason = part.finishReason;
@@ -163,24 +262,48 @@ export async function callWithSdk(
     }
     if (streamError === undefined && !aborted) warnings = await result.warnings;
   } catch (error) {
-    return fail(error);
+    return { error, usage: usage(), started: rawEvents.length > 0 };
   }
-  if (streamError !== undefined || aborted) return fail(streamError);
-  const rawUsage = dialect === "anthropic" ? mergeAnthropicStreamUsage(rawEvents) : findOpenAiStreamUsage(rawEvents);
-  const meta = streamMetadata(rawEvents, dialect);
+  const started = rawEvents.length > 0;
+  if (streamError !== undefined || aborted) return { error: streamError, usage: usage(), started };
+  if (!streamCompleted(rawEvents, context.dialect)) {
+    return { error: new StreamIncompleteError(), usage: usage(), started };
+  }
   return {
-    text,
-    finish_reason: finishReason,
-    usage: usageOf(rawUsage, { headers, ...meta }),
-    request: sent,
-    ...(firstTokenAt !== undefined ? { time_to_first_token_ms: round(firstTokenAt - started) } : {}),
-    ...warningsOf(warnings),
+    response: {
+      text,
+      finish_reason: finishReason,
+      usage: usage(),
+      request: structuredClone(context.plan.sent),
+      ...(thinking !== "" ? { thinking } : {}),
+      ...(firstTokenAt !== undefined ? { time_to_first_token_ms: Math.round(firstTokenAt - startedAt) } : {}),
+      ...warningsOf(warnings),
+    },
   };
 }
 
-function warningsOf(
-  warnings: CallWarning[] | undefined,
-): { warnings?: string[] } {
+/** The raw usage of a stream, in the provider's dialect, or null when no event carried one. */
+function streamUsage(events: unknown[], dialect: UsageDialect): Record<string, unknown> | null {
+  if (dialect === "anthropic") return mergeAnthropicStreamUsage(events);
+  if (dialect === "google") return findGoogleStreamUsage(events);
+  return findOpenAiStreamUsage(events);
+}
+
+/**
+ * Whether a stream reached its closing event: Anthropic `message_stop`, an
+ * OpenAI chunk with a `finish_reason`, a Gemini candidate with a `finishReason`.
+ */
+function streamCompleted(events: unknown[], dialect: UsageDialect): boolean {
+  return events.some((event) => {
+    const record = asRecord(event);
+    if (dialect === "anthropic") return record.type === "message_stop";
+    const choices = dialect === "google" ? record.candidates : record.choices;
+    const key = dialect === "google" ? "finishReason" : "finish_reason";
+    return Array.isArray(choices) && choices.some((c) => asRecord(c)[key] != null);
+  });
+}
+
+function warningsOf(warnings: CallWarning[] | undefined): { warnings?: string[] } {
   if (!warnings?.length) return {};
   return {
     warnings: warnings.map((w) =>
@@ -193,40 +316,40 @@ function warningsOf(
 
 function buildUsage(
   raw: unknown,
-  context: {
-    request: LlmRequest;
-    provider: ResolvedProvider;
-    dialect: UsageDialect;
-    started: number;
+  context: AttemptContext & {
+    startedAt: number;
     headers: Record<string, string>;
-    id: unknown;
-    responseModel: unknown;
+    id?: unknown;
+    responseModel?: unknown;
   },
 ): LlmUsage {
   const headerName = context.dialect === "anthropic" ? "request-id" : "x-request-id";
   const requestId = context.headers[headerName] ?? stringOrNull(context.id);
+  const missing = raw === null || raw === undefined || typeof raw !== "object";
   return {
     provider: context.provider.name,
-    model: context.request.model,
+    model: context.modelId,
     response_model: stringOrNull(context.responseModel),
-    ...normalizeUsage(raw, context.dialect),
+    ...normalizeUsage(missing ? null : raw, context.dialect),
     request_id: requestId ?? null,
-    duration_ms: round(performance.now() - context.started),
-    raw: raw ?? null,
+    duration_ms: Math.round(performance.now() - context.startedAt),
+    raw: missing ? null : raw,
+    ...(missing ? { usage_missing: true as const } : {}),
   };
 }
 
 /** Message id and reported model from the first stream event carrying them. */
-function streamMetadata(
-  events: unknown[],
-  dialect: UsageDialect,
-): { id?: unknown; model?: unknown } {
+function streamMetadata(events: unknown[], dialect: UsageDialect): { id?: unknown; model?: unknown } {
   for (const event of events) {
     const record = asRecord(event);
     if (dialect === "anthropic") {
       if (record.type === "message_start") {
         const message = asRecord(record.message);
         return { id: message.id, model: message.model };
+      }
+    } else if (dialect === "google") {
+      if (record.responseId !== undefined || record.modelVersion !== undefined) {
+        return { id: record.responseId, model: record.modelVersion };
       }
     } else if (record.id !== undefined || record.model !== undefined) {
       return { id: record.id, model: record.model };
@@ -235,79 +358,157 @@ function streamMetadata(
   return {};
 }
 
-/** Maps an SDK failure to a one-line, key-free {@link LlmCallError}. */
-function toCallError(
-  error: unknown,
-  context: {
-    request: LlmRequest;
-    provider: ResolvedProvider;
-    timeoutMs: number;
-    attempts: number;
-  },
-): LlmCallError {
-  const { request, provider, attempts } = context;
-  const last = error instanceof RetryError ? error.lastError : error;
-  const details = {
-    provider: provider.name,
-    model: request.model,
-    status: null as number | null,
-    retryable: false,
-    errorType: null as string | null,
-    attempts: Math.max(attempts, 1),
-    requestId: null as string | null,
-  };
-  let reason: string;
-  const timeout = findInCauses(last, (e) => e instanceof AttemptTimeoutError) as
-    | AttemptTimeoutError
-    | undefined;
-  if (timeout) {
-    reason = `timed out after ${timeout.timeoutMs} ms`;
-    details.retryable = true;
-  } else if (APICallError.isInstance(last)) {
-    details.status = last.statusCode ?? null;
-    details.retryable = last.isRetryable;
-    details.requestId = last.responseHeaders?.["request-id"] ??
-      last.responseHeaders?.["x-request-id"] ?? null;
-    if (last.statusCode !== undefined) {
-      const parsed = providerError(last.responseBody);
-      details.errorType = parsed.type;
-      const message = parsed.message ??
-        (last.responseBody?.trim() || last.message);
-      reason = `HTTP ${last.statusCode}${parsed.type ? ` ${parsed.type}` : ""}: ${message}`;
-    } else {
-      reason = `cannot reach ${provider.baseURL}: ${causeMessage(last)}`;
-    }
-  } else if (StreamProviderError.isInstance(last)) {
-    // An error event inside a stream that had started (not retried: output was already streaming).
-    details.status = last.statusCode ?? null;
-    details.retryable = last.isRetryable;
-    details.errorType = last.type ??
-      (typeof last.code === "string" ? last.code : null);
-    reason = `stream error${details.errorType ? ` ${details.errorType}` : ""}: ${last.message}`;
-  } else if (last === undefined) {
-    reason = "the stream ended without a response";
-  } else {
-    reason = causeMessage(last);
-  }
-  const suffix = details.attempts > 1 ? ` (after ${details.attempts} attempts)` : "";
-  const line = `${request.model}: ${reason}${suffix}`.replace(/\s*\n\s*/g, " ");
-  return new LlmCallError(redactSecrets(line, [provider.apiKey]), details);
+/** One failed attempt, described. */
+interface Failure {
+  /** One line, `provider/model: reason`, key-free. */
+  message: string;
+  status: number | null;
+  retryable: boolean;
+  errorType: string | null;
+  requestId: string | null;
+  /** Response headers (for the retry wait). */
+  headers: Record<string, string> | undefined;
 }
 
-/** Type and message of an Anthropic (`{error: {type, message}}`) or OpenAI (`{error: {message, type, code}}`) error body. */
-function providerError(
-  body: string | undefined,
-): { type: string | null; message: string | null } {
-  if (!body) return { type: null, message: null };
+/** Describes an SDK failure in one key-free line. */
+function describeFailure(
+  error: unknown,
+  context: { modelId: string; provider: ResolvedProvider },
+): Failure {
+  const { provider } = context;
+  const failure: Failure = {
+    message: "",
+    status: null,
+    retryable: false,
+    errorType: null,
+    requestId: null,
+    headers: undefined,
+  };
+  let reason: string;
+  const timeout = findInCauses(error, (e) => e instanceof AttemptTimeoutError) as AttemptTimeoutError | undefined;
+  if (timeout) {
+    reason = `timed out after ${timeout.timeoutMs} ms`;
+    failure.retryable = true;
+  } else if (error instanceof StreamIncompleteError) {
+    reason = error.message;
+    failure.retryable = true;
+  } else if (APICallError.isInstance(error)) {
+    failure.status = error.statusCode ?? null;
+    failure.retryable = error.isRetryable;
+    failure.headers = error.responseHeaders;
+    failure.requestId = error.responseHeaders?.["request-id"] ?? error.responseHeaders?.["x-request-id"] ?? null;
+    if (error.statusCode !== undefined) {
+      const parsed = providerError(error.responseBody);
+      failure.errorType = parsed.type;
+      if (error.statusCode < 400) {
+        // A successful status whose body could not be read as the provider's response.
+        reason = `HTTP ${error.statusCode} with an unreadable body: ${bodyProblem(error)}`;
+      } else if (parsed.message !== null) {
+        reason = `HTTP ${error.statusCode}${parsed.type ? ` ${parsed.type}` : ""}: ${parsed.message}`;
+      } else {
+        reason = `HTTP ${error.statusCode}: ${bodyProblem(error)}`;
+      }
+    } else {
+      reason = `cannot reach ${provider.baseURL}: ${causeMessage(error)}`;
+    }
+  } else if (StreamProviderError.isInstance(error)) {
+    // An error event inside a stream that had started.
+    failure.status = error.statusCode ?? null;
+    failure.retryable = error.isRetryable;
+    failure.errorType = error.type ?? (typeof error.code === "string" ? error.code : null);
+    reason = `stream error${failure.errorType ? ` ${failure.errorType}` : ""}: ${error.message}`;
+  } else if (error === undefined) {
+    reason = "the stream ended without a response";
+    failure.retryable = true;
+  } else {
+    reason = describeOther(error);
+  }
+  const line = `${context.modelId}: ${reason}`.replace(/\s*\n\s*/g, " ");
+  failure.message = redactSecrets(line, [provider.apiKey]);
+  return failure;
+}
+
+/** What is wrong with a response body: not JSON (an HTML page…) or not the expected shape; with a preview. */
+function bodyProblem(error: APICallError): string {
+  const body = error.responseBody ?? "";
+  const trimmed = body.trim();
+  let what: string;
+  if (trimmed === "") what = "empty body";
+  else if (/^<(!doctype|html|head|body|\?xml)/i.test(trimmed) || /^<[a-z]/i.test(trimmed)) {
+    what = "an HTML page instead of JSON";
+  } else if (parseBody(trimmed) === undefined) what = "invalid JSON";
+  else what = "JSON of an unexpected shape";
+  return trimmed === "" ? what : `${what}: '${preview(trimmed)}'`;
+}
+
+/** An SDK error of another kind (e.g. a response whose JSON could not be parsed). */
+function describeOther(error: unknown): string {
+  const name = error instanceof Error ? error.name : "";
+  const text = (error as { text?: unknown })?.text;
+  if (/JSONParseError|TypeValidationError/.test(name) && typeof text === "string") {
+    return `invalid response body (${name === "JSONParseError" ? "invalid JSON" : "unexpected shape"}): '${
+      preview(text)
+    }'`;
+  }
+  return causeMessage(error);
+}
+
+function preview(text: string): string {
+  const oneLine = text.replace(/\s+/g, " ").trim();
+  return oneLine.length > BODY_PREVIEW_CHARS ? `${oneLine.slice(0, BODY_PREVIEW_CHARS - 3)}...` : oneLine;
+}
+
+/** Type and message of an Anthropic / OpenAI (`{error: {type|code, message}}`) or Gemini (`{error: {status, message}}`) error body. */
+function providerError(body: string | undefined): { type: string | null; message: string | null } {
+  const error = asRecord(asRecord(parseBody(body)).error);
+  const type = [error.type, error.code, error.status].find((t) => typeof t === "string" && t !== "");
+  return {
+    type: typeof type === "string" ? type : null,
+    message: typeof error.message === "string" && error.message ? error.message : null,
+  };
+}
+
+/** How long to wait before retry number `attempt` (1-based), as the SDK would. */
+export function retryDelayMs(headers: Record<string, string> | undefined, attempt: number): number {
+  const backoff = INITIAL_BACKOFF_MS * 2 ** (attempt - 1);
+  let ms: number | undefined;
+  const retryAfterMs = headers?.["retry-after-ms"];
+  if (retryAfterMs) {
+    const value = parseFloat(retryAfterMs);
+    if (!Number.isNaN(value)) ms = value;
+  }
+  const retryAfter = headers?.["retry-after"];
+  if (retryAfter && ms === undefined) {
+    const seconds = parseFloat(retryAfter);
+    ms = Number.isNaN(seconds) ? Date.parse(retryAfter) - Date.now() : seconds * 1000;
+  }
+  if (ms !== undefined && !Number.isNaN(ms) && ms >= 0 && (ms < 60_000 || ms < backoff)) return ms;
+  return backoff;
+}
+
+/** Waits `ms`, rejecting at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(done, Math.min(ms, 2_147_483_647));
+    function done() {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }
+    function stop() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}
+
+function parseBody(body: string | undefined): unknown {
+  if (!body) return undefined;
   try {
-    const error = asRecord(asRecord(JSON.parse(body)).error);
-    const type = error.type ?? error.code;
-    return {
-      type: typeof type === "string" && type ? type : null,
-      message: typeof error.message === "string" && error.message ? error.message : null,
-    };
+    return JSON.parse(body);
   } catch {
-    return { type: null, message: null };
+    return undefined;
   }
 }
 
@@ -341,8 +542,4 @@ function asRecord(value: unknown): Record<string, unknown> {
 
 function stringOrNull(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value : null;
-}
-
-function round(ms: number): number {
-  return Math.round(ms);
 }

@@ -1,8 +1,11 @@
 /**
  * Errors of the LLM layer: configuration problems found before a call,
- * failed calls, and interrupted calls.
+ * failed calls, replies that are not the structured output asked for, and
+ * interrupted calls.
  * @module
  */
+
+import type { LlmFailedAttempt, LlmResponse } from "./types.ts";
 
 /** A model id or provider configuration problem (bad id, unknown provider, missing key). */
 export class LlmConfigError extends Error {
@@ -32,6 +35,8 @@ export interface LlmCallErrorDetails {
   attempts?: number;
   /** Provider request id of the failed attempt, when reported. */
   requestId?: string | null;
+  /** Every attempt, oldest first, each with its error and the usage it reported. */
+  failedAttempts?: LlmFailedAttempt[];
 }
 
 /**
@@ -54,6 +59,8 @@ export class LlmCallError extends Error {
   readonly attempts: number;
   /** Provider request id of the failed attempt, when reported. */
   readonly requestId: string | null;
+  /** Every attempt, oldest first (the last one is this failure), with its error and reported usage. */
+  readonly failedAttempts: LlmFailedAttempt[];
 
   /**
    * Creates the error.
@@ -70,6 +77,33 @@ export class LlmCallError extends Error {
     this.errorType = details.errorType ?? null;
     this.attempts = details.attempts ?? 1;
     this.requestId = details.requestId ?? null;
+    this.failedAttempts = details.failedAttempts ?? [];
+  }
+}
+
+/**
+ * A call that succeeded but whose reply is not the structured output asked
+ * for: not JSON at all, or JSON that does not match the schema. The tokens
+ * were spent: `response` carries the reply and its usage. `problems` are the
+ * validator's messages (`/pointer: what is wrong`), ready to be sent back to
+ * the model in a retry.
+ */
+export class StructuredOutputError extends Error {
+  /** The validator's messages, one per problem. */
+  readonly problems: string[];
+  /** The call's outcome (reply text, usage, what was sent). */
+  readonly response: LlmResponse;
+
+  /**
+   * Creates the error.
+   * @param message one line: model id and what is wrong
+   * @param details the validator's messages and the response
+   */
+  constructor(message: string, details: { problems: string[]; response: LlmResponse }) {
+    super(message);
+    this.name = "StructuredOutputError";
+    this.problems = details.problems;
+    this.response = details.response;
   }
 }
 

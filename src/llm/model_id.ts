@@ -12,6 +12,24 @@ export const DEFAULT_MODEL = "anthropic/claude-sonnet-4-5";
 /** Environment variable naming the default model. */
 export const DEFAULT_MODEL_ENV = "PFLOW_DEFAULT_MODEL";
 
+/**
+ * Short names for current models, resolved before a call: the provider
+ * receives the canonical id, and usage and cost are keyed by it.
+ */
+export const MODEL_ALIASES: Readonly<Record<string, string>> = {
+  "anthropic/opus": "anthropic/claude-opus-4-5",
+  "anthropic/sonnet": "anthropic/claude-sonnet-4-5",
+  "anthropic/haiku": "anthropic/claude-haiku-4-5",
+};
+
+/**
+ * The canonical model id of `id`: its alias target (see
+ * {@link MODEL_ALIASES}), or `id` itself.
+ */
+export function canonicalModelId(id: string): string {
+  return Object.hasOwn(MODEL_ALIASES, id) ? MODEL_ALIASES[id] : id;
+}
+
 /** A model id split into its provider and the provider's model name. */
 export interface ModelId {
   /** Provider name, e.g. `anthropic`, `openai`, `ollama`, a configured name. */

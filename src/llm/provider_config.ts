@@ -10,7 +10,7 @@ import { modelIdProblem } from "./model_id.ts";
 import type { LlmSettings, ProviderSettings } from "./types.ts";
 
 /** The SDK provider package a provider is driven by. */
-export type ProviderKind = "anthropic" | "openai" | "openai-compatible";
+export type ProviderKind = "anthropic" | "openai" | "google" | "openai-compatible";
 
 /** Everything needed to call one provider. */
 export interface ResolvedProvider {
@@ -40,7 +40,21 @@ export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com";
 /** Base URL of the OpenAI API; `OPENAI_BASE_URL` replaces it (with `/v1`, as in OpenAI's SDK). */
 export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
-/** Built-in OpenAI-compatible providers; entries of `settings.providers` override them. */
+/** Origin of the Gemini API; `GOOGLE_GEMINI_BASE_URL` replaces it (without `/v1beta`, as in Google's Gen AI SDK). */
+export const GOOGLE_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+
+/** How each native provider is reached: its key and base-URL variables. */
+const NATIVE_ENV = {
+  anthropic: { key: "ANTHROPIC_API_KEY", url: "ANTHROPIC_BASE_URL" },
+  openai: { key: "OPENAI_API_KEY", url: "OPENAI_BASE_URL" },
+  google: { key: "GOOGLE_GENERATIVE_AI_API_KEY", url: "GOOGLE_GEMINI_BASE_URL" },
+} as const;
+
+/**
+ * Built-in OpenAI-compatible providers. An entry of `settings.providers`
+ * with the same name is merged over its preset field by field (an entry
+ * with only `base_url` keeps the preset's `api_key_env`).
+ */
 export const PROVIDER_PRESETS: Readonly<Record<string, ProviderSettings>> = {
   ollama: { base_url: "http://localhost:11434/v1" },
   openrouter: {
@@ -49,7 +63,10 @@ export const PROVIDER_PRESETS: Readonly<Record<string, ProviderSettings>> = {
   },
 };
 
-const NATIVE = ["anthropic", "openai"] as const;
+const NATIVE = ["anthropic", "openai", "google"] as const;
+/** Model families people write as the provider, and the provider that serves them. */
+const VENDOR_HINTS: Record<string, string> = { gemini: "google", claude: "anthropic", gpt: "openai" };
+type NativeName = typeof NATIVE[number];
 
 /** All provider names usable in model ids: native, presets, then configured ones. */
 export function knownProviders(settings: LlmSettings): string[] {
@@ -77,39 +94,47 @@ export function resolveProvider(
   const { env, settings } = options;
   const configured = Object.hasOwn(settings.providers ?? {}, name) ? settings.providers![name] : undefined;
 
-  if (name === "anthropic" || name === "openai") {
+  if ((NATIVE as readonly string[]).includes(name)) {
+    const native = name as NativeName;
+    const { key: keyEnv, url: urlEnv } = NATIVE_ENV[native];
     if (configured) {
       throw new LlmConfigError(
         `settings.providers.${name}: '${name}' is a built-in provider and cannot be redefined ` +
-          `(set ${name === "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL"} to point it elsewhere, ` +
-          `or give the entry another name)`,
+          `(set ${urlEnv} to point it elsewhere, or give the entry another name)`,
       );
     }
-    const keyEnv = name === "anthropic" ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
-    const urlEnv = name === "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
     const override = nonEmpty(env[urlEnv]);
     if (override !== undefined) checkUrl(override, urlEnv);
-    const baseURL = name === "anthropic"
+    const baseURL = native === "anthropic"
       ? anthropicApiBaseUrl(override ?? ANTHROPIC_DEFAULT_BASE_URL)
+      : native === "google"
+      ? `${trimSlashes((override ?? GOOGLE_DEFAULT_BASE_URL).trim())}/v1beta`
       : trimSlashes(override ?? OPENAI_DEFAULT_BASE_URL);
     return {
       name,
-      kind: name,
+      kind: native,
       baseURL,
       apiKey: requireKey(keyEnv, modelId, env),
       apiKeyEnv: keyEnv,
     };
   }
 
-  const entry = configured ??
-    (Object.hasOwn(PROVIDER_PRESETS, name) ? PROVIDER_PRESETS[name] : undefined);
+  const preset = Object.hasOwn(PROVIDER_PRESETS, name) ? PROVIDER_PRESETS[name] : undefined;
+  const entry: Partial<ProviderSettings> | undefined = configured || preset
+    ? { ...preset, ...definedFields(configured) }
+    : undefined;
   if (!entry) {
+    const hint = Object.hasOwn(VENDOR_HINTS, name) ? ` (did you mean '${VENDOR_HINTS[name]}/…'?)` : "";
     throw new LlmConfigError(
-      `unknown provider '${name}' in model '${modelId}': known providers are ` +
+      `unknown provider '${name}' in model '${modelId}'${hint}: known providers are ` +
         `${knownProviders(settings).join(", ")} (add others under "providers" in settings.json)`,
     );
   }
-  const where = configured ? `settings.providers.${name}.base_url` : `provider preset '${name}'`;
+  const where = configured?.base_url !== undefined && configured.base_url !== null
+    ? `settings.providers.${name}.base_url`
+    : preset
+    ? `provider preset '${name}'`
+    : `settings.providers.${name}.base_url`;
   if (typeof entry.base_url !== "string" || entry.base_url.trim() === "") {
     throw new LlmConfigError(
       `${where} is missing: model '${modelId}' needs a base URL`,
@@ -176,6 +201,15 @@ function checkUrl(value: string, where: string): void {
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
     throw new LlmConfigError(`${where} is not a valid http(s) URL: '${value}'`);
   }
+}
+
+/** The fields of a settings entry that are set (an absent or null field does not erase the preset's). */
+function definedFields(entry: ProviderSettings | undefined): Partial<ProviderSettings> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(entry ?? {})) {
+    if (value !== undefined && value !== null) out[key] = value;
+  }
+  return out as Partial<ProviderSettings>;
 }
 
 function trimSlashes(url: string): string {

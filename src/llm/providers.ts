@@ -13,8 +13,10 @@ import type { ResolvedProvider } from "./provider_config.ts";
  * - `anthropic`: `@ai-sdk/anthropic` (Messages API);
  * - `openai`: `@ai-sdk/openai`, Chat Completions API (not Responses), so
  *   OpenAI-compatible servers behind `OPENAI_BASE_URL` work;
+ * - `google`: `@ai-sdk/google` (Gemini API, `generateContent`);
  * - everything else: `@ai-sdk/openai-compatible` with usage requested in
- *   streams (`includeUsage`).
+ *   streams (`includeUsage`) and JSON Schema structured outputs
+ *   (`response_format: json_schema`, which current local servers accept).
  * @param provider resolved provider (base URL, key)
  * @param modelName model name without the provider prefix
  * @param options the `fetch` every HTTP request goes through
@@ -45,6 +47,14 @@ export async function createLanguageModel(
         modelName,
       );
     }
+    case "google": {
+      const { createGoogleGenerativeAI } = await import("@ai-sdk/google");
+      return createGoogleGenerativeAI({
+        baseURL: provider.baseURL,
+        apiKey: provider.apiKey,
+        fetch: options.fetch,
+      })(modelName);
+    }
     case "openai-compatible": {
       const { createOpenAICompatible } = await import(
         "@ai-sdk/openai-compatible"
@@ -54,6 +64,7 @@ export async function createLanguageModel(
         baseURL: provider.baseURL,
         apiKey: provider.apiKey,
         includeUsage: true,
+        supportsStructuredOutputs: true,
         fetch: options.fetch,
       }).chatModel(modelName);
     }

@@ -4,14 +4,44 @@
  * @module
  */
 
-/** One model call as the `llm` node asks for it. */
+/** One turn of a conversation. */
+export interface LlmMessage {
+  /** Who said it. */
+  role: "user" | "assistant";
+  /** What was said (plain text). */
+  content: string;
+}
+
+/** Prompt caching: `true` and `"5m"` are Anthropic's default 5-minute lifetime, `"1h"` the 1-hour one. */
+export type LlmCacheSetting = boolean | "5m" | "1h";
+
+/** OpenAI reasoning effort. */
+export type ReasoningEffort = "minimal" | "low" | "medium" | "high";
+
+/** One model call as the `llm` node, the planner or a library user asks for it. */
 export interface LlmRequest {
-  /** Model id `provider/model`, e.g. `anthropic/claude-sonnet-4-5`. */
+  /** Model id `provider/model`, e.g. `anthropic/claude-sonnet-4-5`; aliases (`anthropic/sonnet`) resolve first. */
   model: string;
-  /** The user message. */
-  prompt: string;
+  /** The user message; exactly one of `prompt` and `messages`. */
+  prompt?: string;
+  /** A multi-turn conversation ending with a user turn; exactly one of `prompt` and `messages`. */
+  messages?: LlmMessage[];
   /** Optional system prompt. */
   system?: string;
+  /**
+   * Prompt caching. Anthropic: `cache_control` on the system prompt and on the
+   * stable prefix of the messages (`ttl: "1h"` for `"1h"`); OpenAI caches
+   * automatically (nothing is sent); other providers ignore it.
+   */
+  cache?: LlmCacheSetting;
+  /** A JSON Schema (object): ask for structured output; the reply is parsed into `LlmResponse.object`. */
+  schema?: Record<string, unknown>;
+  /** Name of the structured output (tool / `json_schema` name), default `response`. */
+  schemaName?: string;
+  /** Extended thinking budget in tokens (Anthropic, min 1024; Google `thinkingBudget`). */
+  thinking?: number;
+  /** Reasoning effort of OpenAI reasoning models (and OpenAI-compatible servers). */
+  reasoningEffort?: ReasoningEffort;
   /** Sampling temperature. */
   temperature?: number;
   /** Upper bound on output tokens. */
@@ -54,28 +84,99 @@ export interface LlmUsage {
   reasoning_tokens: number;
   /** Provider request id (response header or body id), or null. */
   request_id: string | null;
-  /** Wall time of the call, retries included, in ms. */
+  /** Wall time of this attempt in ms (retry waits and earlier attempts are not included). */
   duration_ms: number;
   /** Cost the provider billed itself (e.g. OpenRouter `usage.cost`), when reported. */
   reported_cost_usd?: number;
   /** The provider's usage object exactly as received. */
   raw: unknown;
+  /** Set when the provider reported no usage: the token counts are unknown (not zero) and the call cannot be priced. */
+  usage_missing?: true;
+}
+
+/** Anthropic's cache marker as sent. */
+export interface CacheControl {
+  /** Always `ephemeral`. */
+  type: "ephemeral";
+  /** Present for the 1-hour lifetime. */
+  ttl?: "1h";
+}
+
+/** One message as sent, with its cache marker when it carries one. */
+export interface SentMessage {
+  /** `user` or `assistant`. */
+  role: string;
+  /** The text. */
+  content: string;
+  /** Anthropic `cache_control` on this message (the end of a cached prefix). */
+  cache_control?: CacheControl;
+}
+
+/** What was sent to the provider, for traces: the prompt and every option that shaped the request. */
+export interface SentRequest {
+  /** The canonical model id the provider received (aliases resolved). */
+  model?: string;
+  /** The system prompt. */
+  system?: string;
+  /** Anthropic `cache_control` on the system prompt. */
+  system_cache_control?: CacheControl;
+  /** The messages in order. */
+  messages: SentMessage[];
+  /** Upper bound on output tokens as passed (thinking included for Anthropic). */
+  max_tokens?: number;
+  /** Sampling temperature. */
+  temperature?: number;
+  /** Anthropic extended thinking / Google thinking budget. */
+  thinking?: { budget_tokens: number };
+  /** OpenAI reasoning effort. */
+  reasoning_effort?: ReasoningEffort;
+  /**
+   * Structured output: the schema and how the provider was asked for it
+   * (`output_format`: Anthropic `output_config.format`; `tool`: a forced
+   * Anthropic tool; `json_schema` / `json_object`: OpenAI `response_format`;
+   * `response_schema`: Gemini; `prompt`: the request carries no schema field).
+   */
+  schema?: { name: string; mode: string; schema: Record<string, unknown> };
+  /** Set when `cache` was asked for but the provider caches on its own (`automatic`) or not at all (`ignored`). */
+  cache?: "automatic" | "ignored";
 }
 
 /** The outcome of one successful call. */
 export interface LlmResponse {
-  /** The response text. */
+  /** The response text (for structured output, the JSON text the model produced). */
   text: string;
+  /** The parsed and validated structured output, when `schema` was given. */
+  object?: unknown;
+  /** Thinking / reasoning text the provider returned, when any. */
+  thinking?: string;
   /** Why generation stopped (`stop`, `length`, ...). */
   finish_reason: string;
   /** Normalized usage. */
   usage: LlmUsage;
-  /** What was sent: system prompt and messages. */
-  request: { system?: string; messages: { role: string; content: string }[] };
+  /** What was sent: prompt, cache markers, thinking, schema. */
+  request: SentRequest;
+  /** Earlier attempts of this call that failed and were retried (oldest first), when any. */
+  failedAttempts?: LlmFailedAttempt[];
+  /** `performance.now()` when the successful attempt started (its `usage.duration_ms` counts from here). */
+  startedAt?: number;
   /** Time to first text token in ms, streaming only. */
   time_to_first_token_ms?: number;
   /** Warnings of the SDK about the call (e.g. an unsupported setting), when any. */
   warnings?: string[];
+}
+
+/** One HTTP attempt of a call that failed (and may have been retried). */
+export interface LlmFailedAttempt {
+  /** Usage the attempt reported before it failed (zeros when none; `usage_missing` set). */
+  usage: LlmUsage;
+  /** What failed: error class name and one-line message. */
+  error: { type: string; message: string };
+  /** HTTP status, or null (network error, timeout, broken stream). */
+  status: number | null;
+  /** Start of the attempt, `performance.now()`. */
+  startedAt: number;
+  /** What the attempt sent. */
+  request?: SentRequest;
 }
 
 /** Settings that influence model selection (from PFLOW_HOME/settings.json). */

@@ -12,6 +12,10 @@
  *   `prompt_tokens_details.cache_write_tokens`), so they are subtracted;
  *   `completion_tokens` includes `completion_tokens_details.reasoning_tokens`;
  *   OpenRouter's `usage.cost` is the billed USD.
+ * - Gemini `usageMetadata`: `promptTokenCount` includes
+ *   `cachedContentTokenCount` (subtracted); thinking
+ *   (`thoughtsTokenCount`) is billed as output but reported beside
+ *   `candidatesTokenCount`, so output = candidates + thoughts.
  * @module
  */
 
@@ -31,7 +35,7 @@ export type UsageTokens = Pick<
 >;
 
 /** Which usage dialect a raw usage object is in. */
-export type UsageDialect = "anthropic" | "openai";
+export type UsageDialect = "anthropic" | "openai" | "google";
 
 /** All-zero counts (a call whose provider reported no usage). */
 export function emptyUsageTokens(): UsageTokens {
@@ -115,6 +119,27 @@ export function normalizeOpenAiUsage(raw: unknown): UsageTokens {
 }
 
 /**
+ * Normalizes a Gemini `usageMetadata` object.
+ * @param raw the `usageMetadata` of a response (or of the last stream chunk)
+ * @returns normalized counts; missing fields count as 0
+ */
+export function normalizeGoogleUsage(raw: unknown): UsageTokens {
+  const usage = asRecord(raw);
+  const prompt = count(usage.promptTokenCount) + count(usage.toolUsePromptTokenCount);
+  const cached = Math.min(prompt, count(usage.cachedContentTokenCount));
+  const thoughts = count(usage.thoughtsTokenCount);
+  return {
+    input_tokens: prompt - cached,
+    cache_read_tokens: cached,
+    cache_write_tokens: 0,
+    cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0,
+    output_tokens: count(usage.candidatesTokenCount) + thoughts,
+    reasoning_tokens: thoughts,
+  };
+}
+
+/**
  * Normalizes a raw usage object of the given dialect; `null`/`undefined`
  * (no usage reported) yields zeros.
  */
@@ -123,7 +148,8 @@ export function normalizeUsage(
   dialect: UsageDialect,
 ): UsageTokens {
   if (raw == null) return emptyUsageTokens();
-  return dialect === "anthropic" ? normalizeAnthropicUsage(raw) : normalizeOpenAiUsage(raw);
+  if (dialect === "anthropic") return normalizeAnthropicUsage(raw);
+  return dialect === "google" ? normalizeGoogleUsage(raw) : normalizeOpenAiUsage(raw);
 }
 
 /**
@@ -166,6 +192,24 @@ export function findOpenAiStreamUsage(
 ): Record<string, unknown> | null {
   for (let i = chunks.length - 1; i >= 0; i--) {
     const usage = asRecord(chunks[i]).usage;
+    if (usage !== null && typeof usage === "object" && !Array.isArray(usage)) {
+      return usage as Record<string, unknown>;
+    }
+  }
+  return null;
+}
+
+/**
+ * Finds the usage of a Gemini stream: the last chunk's `usageMetadata`
+ * (each chunk carries the running totals).
+ * @param chunks parsed SSE `data` objects in stream order
+ * @returns that usage object, or null
+ */
+export function findGoogleStreamUsage(
+  chunks: readonly unknown[],
+): Record<string, unknown> | null {
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    const usage = asRecord(chunks[i]).usageMetadata;
     if (usage !== null && typeof usage === "object" && !Array.isArray(usage)) {
       return usage as Record<string, unknown>;
     }

@@ -10,12 +10,15 @@
  *   instrumented run measure the CPU time of child processes the node waited for.
  * - `@llmUsage` (method): the method calls a model and returns an
  *   `LlmResponse`; every call's usage is recorded for the run, node and batch
- *   item that made it, and a spent budget stops the next call from starting.
+ *   item that made it (failed attempts too, with their error: those of the
+ *   response's `failedAttempts`, of a thrown error's `failedAttempts`, and a
+ *   thrown error's `response`, e.g. a reply that did not match its schema),
+ *   and a spent budget stops the next call from starting.
  * - `@traced({ capture, redact })` (class): what the node contributes to
  *   traces: params/outputs to capture, names whose values are secret.
  * @module
  */
-import type { LlmResponse } from "../llm/types.ts";
+import type { LlmFailedAttempt, LlmResponse } from "../llm/types.ts";
 import { ACTIVE, currentScope, scopes } from "./scope.ts";
 
 /** Options of `@timed`. */
@@ -121,12 +124,47 @@ export function llmUsage<This, Args extends unknown[]>(
     if (scope === undefined) return await original.apply(this, args);
     scope.telemetry.checkBudget();
     const started = performance.now();
-    const response = await original.apply(this, args);
+    let response: LlmResponse;
+    try {
+      response = await original.apply(this, args);
+    } catch (error) {
+      recordFailure(error, scope, started);
+      throw error;
+    }
+    recordAttempts(response.failedAttempts, scope, true);
     scope.telemetry.recordLlmCall(response, scope, started);
     return response;
   };
   Object.defineProperty(wrapped, CALLS_MODELS, { value: true });
   return wrapped;
+}
+
+/**
+ * Records failed attempts; each one that was followed by another attempt
+ * counts as a retry of the node (`retried`: the last one was, too).
+ */
+function recordAttempts(
+  attempts: LlmFailedAttempt[] | undefined,
+  scope: NonNullable<ReturnType<typeof currentScope>>,
+  retried: boolean,
+): void {
+  if (!attempts?.length) return;
+  for (const attempt of attempts) scope.telemetry.recordLlmAttempt(attempt, scope);
+  scope.telemetry.onRetry(scope, retried ? attempts.length : attempts.length - 1);
+}
+
+/** Records what a failed model call reported: its failed attempts, or the reply it rejected. */
+function recordFailure(error: unknown, scope: NonNullable<ReturnType<typeof currentScope>>, started: number): void {
+  const failed = error as { failedAttempts?: unknown; response?: unknown; name?: string; message?: string };
+  if (Array.isArray(failed?.failedAttempts)) recordAttempts(failed.failedAttempts as LlmFailedAttempt[], scope, false);
+  const response = failed?.response as LlmResponse | undefined;
+  if (response?.usage !== undefined) {
+    recordAttempts(response.failedAttempts, scope, true);
+    scope.telemetry.recordLlmCall(response, scope, started, {
+      type: failed.name ?? "Error",
+      message: failed.message ?? String(error),
+    });
+  }
 }
 
 const CALLS_MODELS = Symbol("pflow.llmUsage");

@@ -93,7 +93,14 @@ export interface RunSummary {
   total_cost_usd: number;
   usage: UsageTotals;
   modelUsage: Record<string, ModelUsage>;
-  pricing: { version: string | null; source: string | null; unpriced_models: string[]; complete: boolean };
+  pricing: {
+    version: string | null;
+    source: string | null;
+    unpriced_models: string[];
+    /** Calls whose provider reported no usage: their tokens and cost are unknown. */
+    usage_missing: { node_id: string | null; model: string; request_id: string | null }[];
+    complete: boolean;
+  };
   /** Present when node executions were measured. */
   metrics?: {
     workflow: Record<string, unknown>;
@@ -109,7 +116,7 @@ export function ms2(value: number): number {
 /**
  * Summarizes a run from its LLM calls and (when instrumented) its node
  * metrics. Unpriced models are listed, excluded from the total, and make the
- * total incomplete.
+ * total incomplete; so do calls that reported no usage (`usage_missing`).
  */
 export function summarizeRun(input: {
   calls: readonly LlmCallRecord[];
@@ -127,10 +134,12 @@ export function summarizeRun(input: {
   };
   const modelUsage: Record<string, ModelUsage> = {};
   const unpriced = new Set<string>();
+  const missing: RunSummary["pricing"]["usage_missing"] = [];
   let total = 0;
   let apiMs = 0;
   for (const call of input.calls) {
     const u = call.usage;
+    if (u.usage_missing) missing.push({ node_id: call.node_id, model: u.model, request_id: u.request_id });
     usage.input_tokens += u.input_tokens;
     usage.cache_creation_input_tokens += u.cache_write_tokens;
     usage.cache_read_input_tokens += u.cache_read_tokens;
@@ -169,7 +178,8 @@ export function summarizeRun(input: {
       version: input.pricing?.version ?? null,
       source: input.pricing?.source ?? null,
       unpriced_models: [...unpriced].sort(),
-      complete: unpriced.size === 0,
+      usage_missing: missing,
+      complete: unpriced.size === 0 && missing.length === 0,
     },
   };
   if (input.metrics !== undefined) summary.metrics = detailedMetrics(summary, input.metrics, input.durationMs);

@@ -122,7 +122,9 @@ export function traceSpans(trace: TraceDocument): SpanRecord[] {
         startNs: callStart,
         endNs: callEnd,
         attributes: chatAttributes(call),
-        status: { code: "ok" },
+        status: call.status === "error"
+          ? { code: "error", message: call.error?.message ?? "LLM call failed" }
+          : { code: "ok" },
       });
       if (callEnd > lastEnd) lastEnd = callEnd;
     }
@@ -258,6 +260,7 @@ function chatAttributes(call: TraceLlmCall): Attributes {
   if (typeof call.cost_usd === "number") a[sc.ATTR_PFLOW_COST_USD] = call.cost_usd;
   if (typeof call.reported_cost_usd === "number") a[sc.ATTR_PFLOW_REPORTED_COST_USD] = call.reported_cost_usd;
   if (typeof call.item_index === "number") a[sc.ATTR_PFLOW_LLM_ITEM_INDEX] = call.item_index;
+  if (call.status === "error") a[sc.ATTR_ERROR_TYPE] = call.error?.type || "error";
   return clean(a);
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { FatalError } from "../engine/mod.ts";
-import type { LlmResponse, LlmUsage } from "../llm/types.ts";
+import type { LlmFailedAttempt, LlmResponse, LlmUsage } from "../llm/types.ts";
 import { type CallCost, priceCall } from "../pricing/cost.ts";
 import type { PriceTable } from "../pricing/table.ts";
 import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
@@ -69,8 +69,14 @@ export interface NodeExecution {
   startChildCpu?: CpuReading;
 }
 
-/** One LLM call as every run keeps it. */
+/** One LLM call (or one failed attempt of it) as every run keeps it. */
 export interface LlmCallRecord extends CallCost {
+  /** `ok` for a reply, `error` for a failed attempt or a reply that was not the structured output asked for. */
+  status: "ok" | "error";
+  /** What failed, when `status` is `error`. */
+  error?: { type: string; message: string };
+  /** HTTP status of a failed attempt (null: network error, timeout, broken stream). */
+  http_status?: number | null;
   /** Node that made it (instrumented runs), else null. */
   node_id: string | null;
   /** Execution index of that node, or null. */
@@ -83,6 +89,8 @@ export interface LlmCallRecord extends CallCost {
   request?: LlmResponse["request"];
   /** The response text (kept for traces). */
   response?: string;
+  /** Thinking text the provider returned (kept for traces). */
+  thinking?: string;
   /** Why generation stopped. */
   finish_reason?: string;
   /** Time to first token when streaming. */
@@ -289,10 +297,10 @@ export class RunTelemetry {
     }
   }
 
-  /** Counts a retry of the running node's `exec`. */
-  onRetry(): void {
-    const node = (scopes.getStore() ?? this.scope).node;
-    if (node) node.retries++;
+  /** Counts a retry of the running node's `exec`, or `count` retries of one of its calls (in `scope`). */
+  onRetry(scope?: TelemetryScope, count = 1): void {
+    const node = (scope ?? scopes.getStore() ?? this.scope).node;
+    if (node) node.retries += count;
   }
 
   /**
@@ -379,27 +387,58 @@ export class RunTelemetry {
   }
 
   /** Keeps one finished LLM call, prices it when prices are known, and tells the sinks. */
-  recordLlmCall(response: LlmResponse, scope: TelemetryScope, startWall: number): LlmCallRecord {
+  recordLlmCall(
+    response: LlmResponse,
+    scope: TelemetryScope,
+    startWall: number,
+    failure?: { type: string; message: string },
+  ): LlmCallRecord {
+    return this.#keep(scope, {
+      ...this.#origin(scope, response.usage),
+      status: failure ? "error" : "ok",
+      ...(failure ? { error: failure } : {}),
+      request: response.request,
+      response: response.text,
+      ...(response.thinking !== undefined ? { thinking: response.thinking } : {}),
+      finish_reason: response.finish_reason,
+      time_to_first_token_ms: response.time_to_first_token_ms,
+      start_ms: (response.startedAt ?? startWall) - this.startWall,
+    });
+  }
+
+  /** Keeps one failed attempt of an LLM call (with whatever usage it reported), priced like a call. */
+  recordLlmAttempt(attempt: LlmFailedAttempt, scope: TelemetryScope): LlmCallRecord {
+    return this.#keep(scope, {
+      ...this.#origin(scope, attempt.usage),
+      status: "error",
+      error: attempt.error,
+      http_status: attempt.status,
+      ...(attempt.request ? { request: attempt.request } : {}),
+      start_ms: attempt.startedAt - this.startWall,
+    });
+  }
+
+  /** Node, item, usage and price of a call record. */
+  #origin(scope: TelemetryScope, usage: LlmUsage) {
     const cost = this.pricing
-      ? priceCall(this.pricing, response.usage)
-      : { cost_usd: null, reported_cost_usd: response.usage.reported_cost_usd ?? null, price_key: null };
+      ? priceCall(this.pricing, usage)
+      : { cost_usd: null, reported_cost_usd: usage.reported_cost_usd ?? null, price_key: null };
     const node = scope.node;
-    const record: LlmCallRecord = {
+    return {
       node_id: node?.node_id ?? null,
       node_execution: node?.index ?? null,
       item_index: scope.item ?? null,
-      usage: response.usage,
+      usage,
       ...cost,
-      request: response.request,
-      response: response.text,
-      finish_reason: response.finish_reason,
-      time_to_first_token_ms: response.time_to_first_token_ms,
-      start_ms: startWall - this.startWall,
     };
+  }
+
+  #keep(scope: TelemetryScope, record: LlmCallRecord): LlmCallRecord {
     this.llmCalls.push(record);
     const spent = callCostUsd(record);
     if (spent !== null) this.spentUsd += spent;
     else if (this.maxBudgetUsd !== undefined) this.#warnUnpriced(record.usage.model, "the budget cannot count it");
+    const node = scope.node;
     if (node) {
       node.llm_calls++;
       node.cost_usd += spent ?? 0;

@@ -88,19 +88,38 @@ export interface TemplateResolution {
   item_index?: number;
 }
 
-/** One LLM call in a trace event. */
+/** One LLM call (or failed attempt of one) in a trace event. */
 export interface TraceLlmCall {
   provider: string;
   model: string;
   response_model: string | null;
   request_id: string | null;
   item_index: number | null;
+  /** `ok`, or `error` for a failed attempt or a reply that was not the structured output asked for. */
+  status?: "ok" | "error";
+  /** What failed (redacted). */
+  error?: { type: string; message: string };
+  /** HTTP status of a failed attempt (null: network error, timeout, broken stream). */
+  http_status?: number | null;
   /** System prompt sent (truncated). */
   system: string | null;
-  /** Messages sent (content truncated). */
-  messages: { role: string; content: string }[];
+  /** Anthropic cache marker on the system prompt. */
+  system_cache_control?: { type: string; ttl?: string };
+  /** Messages sent (content truncated), with their cache markers. */
+  messages: { role: string; content: string; cache_control?: { type: string; ttl?: string } }[];
+  /** Request options as sent: thinking budget, reasoning effort, output bound, temperature, structured-output schema. */
+  options?: {
+    max_tokens?: number;
+    temperature?: number;
+    thinking?: { budget_tokens: number };
+    reasoning_effort?: string;
+    schema?: { name: string; mode: string; schema: unknown };
+    cache?: string;
+  };
   /** Response text (truncated). */
   response: string;
+  /** Thinking text the provider returned (truncated like the response). */
+  thinking?: string;
   finish_reason: string | null;
   usage: Omit<LlmUsage, "raw"> & { raw?: unknown };
   cost_usd: number | null;

@@ -196,6 +196,16 @@ export class TraceSink implements TelemetrySink {
     const u = call.usage;
     const { raw, ...usage } = u;
     const redactor = this.#options.redactor;
+    const request = call.request;
+    const options: NonNullable<TraceLlmCall["options"]> = {};
+    if (request?.max_tokens !== undefined) options.max_tokens = request.max_tokens;
+    if (request?.temperature !== undefined) options.temperature = request.temperature;
+    if (request?.thinking !== undefined) options.thinking = request.thinking;
+    if (request?.reasoning_effort !== undefined) options.reasoning_effort = request.reasoning_effort;
+    if (request?.schema !== undefined) {
+      options.schema = { ...request.schema, schema: this.#value(request.schema.schema) };
+    }
+    if (request?.cache !== undefined) options.cache = request.cache;
     target.event.llm_calls.push(
       {
         provider: u.provider,
@@ -203,14 +213,23 @@ export class TraceSink implements TelemetrySink {
         response_model: u.response_model,
         request_id: u.request_id,
         item_index: call.item_index,
-        system: call.request?.system !== undefined
-          ? truncateString(redactor.text(call.request.system), this.limits.prompt_chars)
+        status: call.status,
+        ...(call.error ? { error: { type: call.error.type, message: redactor.text(call.error.message) } } : {}),
+        ...(call.http_status !== undefined ? { http_status: call.http_status } : {}),
+        system: request?.system !== undefined
+          ? truncateString(redactor.text(request.system), this.limits.prompt_chars)
           : null,
-        messages: (call.request?.messages ?? []).map((m) => ({
+        ...(request?.system_cache_control ? { system_cache_control: request.system_cache_control } : {}),
+        messages: (request?.messages ?? []).map((m) => ({
           role: m.role,
           content: truncateString(redactor.text(m.content), this.limits.prompt_chars),
+          ...(m.cache_control ? { cache_control: m.cache_control } : {}),
         })),
+        ...(Object.keys(options).length > 0 ? { options } : {}),
         response: truncateString(redactor.text(call.response ?? ""), this.limits.response_chars),
+        ...(call.thinking !== undefined
+          ? { thinking: truncateString(redactor.text(call.thinking), this.limits.response_chars) }
+          : {}),
         finish_reason: call.finish_reason ?? null,
         usage: { ...usage, raw: this.#value(raw) },
         cost_usd: call.cost_usd,

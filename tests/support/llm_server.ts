@@ -1,5 +1,5 @@
 /**
- * A scriptable local LLM server speaking two real wire protocols, for tests:
+ * A scriptable local LLM server speaking three real wire protocols, for tests:
  *
  * - the **Anthropic Messages API**: `POST /v1/messages`, JSON or SSE streaming
  *   (`message_start`, `content_block_start`, `ping`, `content_block_delta`,
@@ -10,7 +10,26 @@
  *   OpenAI-compatible base URLs like `http://127.0.0.1:PORT/compat/v1` work),
  *   JSON or SSE `data:` chunks ending in `data: [DONE]`, with a final
  *   `choices: []` usage chunk when `stream_options.include_usage` is set,
- *   `x-request-id` header, OpenAI-shaped error bodies.
+ *   `x-request-id` header, OpenAI-shaped error bodies;
+ * - the **Gemini API**: `POST /v1beta/models/MODEL:generateContent` and
+ *   `:streamGenerateContent?alt=sse` (SSE `data:` chunks, running
+ *   `usageMetadata` in each, `finishReason` in the last), Google-shaped
+ *   error bodies (`{error: {code, message, status}}`).
+ *
+ * ## Structured output and thinking
+ *
+ * When a request asks for structured output, the reply takes the form it
+ * asked for: Anthropic `output_config.format` → a text block with the JSON;
+ * a forced Anthropic tool (`tool_choice` `any`/`tool`, or `auto` with a tool
+ * named `json`, as the AI SDK sends when thinking is on) → a `tool_use` block
+ * whose `input` is the value (streamed as `input_json_delta`); OpenAI
+ * `response_format` and Gemini `responseSchema` → the JSON as the message
+ * text. The value is {@link ScriptedResponse.json}, else the reply text
+ * parsed as JSON, else (no text scripted) a value built from the schema
+ * (`"echo: <prompt>"` for strings, 1, true, one array item, the first enum
+ * value). A {@link ScriptedResponse.thinking} text is sent as an Anthropic
+ * `thinking` block (`thinking_delta` when streaming) or a Gemini
+ * `thought: true` part.
  *
  * ## In-process use
  *
@@ -52,15 +71,20 @@
  *   clients retry quickly; `[[retry-after:SECONDS]]` sends `retry-after:
  *   SECONDS` instead.
  * - `[[sleep:MS]]` wait MS milliseconds before answering (timeouts, aborts).
+ * - `[[thinking:TEXT]]` send TEXT as thinking before the reply.
+ * - `[[no-usage]]` send no usage object at all.
+ * - `[[truncate]]` end a stream before its closing event (after the text).
+ * - `[[body:TEXT]]` answer HTTP 200 with TEXT as the raw body (not JSON).
  *
  * ## Standalone
  *
  * `deno run -A tests/support/llm_server.ts [--port N]` listens on 127.0.0.1
  * (port 0 = any free port unless `--port` is given), prints `{"port":N}` on
  * stdout once listening and serves the default behaviour until killed. Point
- * pflow at it with `ANTHROPIC_BASE_URL=http://127.0.0.1:N` and
- * `OPENAI_BASE_URL=http://127.0.0.1:N/v1`. Every request is logged as one JSON
- * line on stderr.
+ * pflow at it with `ANTHROPIC_BASE_URL=http://127.0.0.1:N`,
+ * `OPENAI_BASE_URL=http://127.0.0.1:N/v1` and
+ * `GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:N`. Every request is logged as one
+ * JSON line on stderr.
  * @module
  */
 
@@ -69,7 +93,7 @@ import type { AddressInfo, Socket } from "node:net";
 import process from "node:process";
 
 /** Which wire protocol a request used. */
-export type LlmProtocol = "anthropic" | "openai";
+export type LlmProtocol = "anthropic" | "openai" | "google";
 
 /** What the server should answer to one request. Every field is optional. */
 export interface ScriptedResponse {
@@ -108,6 +132,18 @@ export interface ScriptedResponse {
   chunkDelayMs?: number;
   /** Streaming: after the text deltas, send a provider error event instead of finishing. */
   streamError?: { type: string; message: string };
+  /** The structured-output value to reply with (in the form the request asked for). */
+  json?: unknown;
+  /** Thinking text sent before the reply (Anthropic `thinking` block, Gemini thought part). */
+  thinking?: string;
+  /** Send no usage object at all. */
+  noUsage?: boolean;
+  /** Streaming: end the stream after the text, without the closing events. */
+  truncate?: boolean;
+  /** Answer HTTP 200 with this raw body instead of a provider response. */
+  rawBody?: string;
+  /** Content type of {@link ScriptedResponse.rawBody} (default `text/html`). */
+  rawContentType?: string;
 }
 
 /** One request the server received. */
@@ -243,6 +279,8 @@ export async function startLlmServer(
       ? "anthropic"
       : pathname.endsWith("/chat/completions")
       ? "openai"
+      : /\/models\/[^/]+:(generateContent|streamGenerateContent)$/.test(pathname)
+      ? "google"
       : null;
     const record: RecordedRequest = {
       method: req.method ?? "GET",
@@ -286,8 +324,12 @@ export async function startLlmServer(
     const reply = new Reply(res, closed.signal);
     if (script.delayMs) await reply.sleep(script.delayMs);
     if (closed.signal.aborted) return;
-    if (protocol === "anthropic") {
+    if (script.rawBody !== undefined) {
+      reply.raw(200, script.rawContentType ?? "text/html", script.rawBody);
+    } else if (protocol === "anthropic") {
       await answerAnthropic(reply, request, script, n);
+    } else if (protocol === "google") {
+      await answerGoogle(reply, { request, pathname, script, n });
     } else {
       await answerOpenAi(reply, request, script, n);
     }
@@ -354,6 +396,12 @@ class Reply {
     this.res.end(JSON.stringify(payload));
   }
 
+  raw(status: number, contentType: string, body: string): void {
+    if (this.closed.aborted) return;
+    this.res.writeHead(status, { "content-type": contentType });
+    this.res.end(body);
+  }
+
   startSse(headers: Record<string, string>): void {
     this.res.writeHead(200, {
       ...headers,
@@ -364,6 +412,11 @@ class Reply {
 
   /** Sends SSE events (`event` null = data-only), pausing `delayMs` before each but the first. */
   async sse(events: [string | null, string][], delayMs: number): Promise<void> {
+    await this.sseEvents(events, delayMs);
+    if (!this.closed.aborted) this.res.end();
+  }
+
+  private async sseEvents(events: [string | null, string][], delayMs: number): Promise<void> {
     let first = true;
     for (const [event, data] of events) {
       if (!first && delayMs) await this.sleep(delayMs);
@@ -371,8 +424,91 @@ class Reply {
       if (this.closed.aborted) return;
       this.res.write(`${event ? `event: ${event}\n` : ""}data: ${data}\n\n`);
     }
-    if (!this.closed.aborted) this.res.end();
   }
+}
+
+/** How a request asked for structured output, and its schema. */
+type StructuredAsk =
+  | { form: "text"; schema: unknown }
+  | { form: "tool"; schema: unknown; toolName: string }
+  | undefined;
+
+// deno-lint-ignore no-explicit-any
+function anthropicStructuredAsk(request: any): StructuredAsk {
+  const format = request.output_config?.format;
+  if (format?.type === "json_schema") return { form: "text", schema: format.schema };
+  const choice = request.tool_choice;
+  const tools = Array.isArray(request.tools) ? request.tools : [];
+  // deno-lint-ignore no-explicit-any
+  const named = (name: unknown) => tools.find((t: any) => t?.name === name);
+  // A forced tool, or (with thinking, which forbids forcing) the AI SDK's `json` tool offered with `auto`.
+  const tool = choice?.type === "tool"
+    ? named(choice.name)
+    : choice?.type === "any"
+    ? tools[0]
+    : choice?.type === "auto"
+    ? named("json")
+    : undefined;
+  return tool ? { form: "tool", schema: tool.input_schema, toolName: tool.name } : undefined;
+}
+
+// deno-lint-ignore no-explicit-any
+function openAiStructuredAsk(request: any): StructuredAsk {
+  const format = request.response_format;
+  if (format?.type === "json_schema") return { form: "text", schema: format.json_schema?.schema };
+  if (format?.type === "json_object") return { form: "text", schema: undefined };
+  return undefined;
+}
+
+// deno-lint-ignore no-explicit-any
+function googleStructuredAsk(request: any): StructuredAsk {
+  const config = request.generationConfig ?? {};
+  const schema = config.responseJsonSchema ?? config.responseSchema;
+  if (schema !== undefined || config.responseMimeType === "application/json") return { form: "text", schema };
+  return undefined;
+}
+
+/**
+ * The structured value to reply with: the scripted `json`, else the scripted
+ * text parsed as JSON (undefined when it is not JSON: the text is sent as
+ * is), else one built from the schema.
+ */
+function structuredValue(script: ScriptedResponse, schema: unknown, prompt: string): { value: unknown } | undefined {
+  if (script.json !== undefined) return { value: script.json };
+  if (script.text !== undefined) {
+    try {
+      return { value: JSON.parse(script.text) };
+    } catch {
+      return undefined;
+    }
+  }
+  return { value: exampleOf(schema, replyText(prompt)) };
+}
+
+/** A small value matching a JSON Schema (object properties all filled). */
+function exampleOf(schema: unknown, text: string, depth = 0): unknown {
+  // deno-lint-ignore no-explicit-any
+  const s = (schema ?? {}) as any;
+  if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
+  if (s.const !== undefined) return s.const;
+  const type = Array.isArray(s.type) ? s.type.find((t: string) => t !== "null") : s.type;
+  if (depth > 8) return null;
+  if (Array.isArray(s.anyOf) && s.anyOf.length) return exampleOf(s.anyOf[0], text, depth + 1);
+  if (type === "object" || (type === undefined && s.properties)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, sub] of Object.entries(s.properties ?? {})) out[key] = exampleOf(sub, text, depth + 1);
+    return out;
+  }
+  if (type === "array") {
+    const count = Math.max(1, typeof s.minItems === "number" ? s.minItems : 1);
+    return Array.from({ length: count }, () => exampleOf(s.items, text, depth + 1));
+  }
+  if (type === "integer") return typeof s.minimum === "number" ? Math.ceil(s.minimum) : 1;
+  if (type === "number") return typeof s.minimum === "number" ? s.minimum : 1;
+  if (type === "boolean") return true;
+  if (type === "null") return null;
+  if (type === "string") return text;
+  return depth === 0 ? { value: text } : text;
 }
 
 async function answerAnthropic(
@@ -398,26 +534,43 @@ async function answerAnthropic(
     return;
   }
   const prompt = lastUserText(request.messages);
-  const text = script.text ?? replyText(prompt);
+  const ask = anthropicStructuredAsk(request);
+  const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
+  const text = structured && ask?.form === "text"
+    ? JSON.stringify(structured.value)
+    : structured && ask?.form === "tool"
+    ? ""
+    : script.text ?? replyText(prompt);
+  const toolUse = structured && ask?.form === "tool"
+    ? { type: "tool_use", id: `toolu_test_${n}`, name: ask.toolName, input: structured.value }
+    : undefined;
   const model = script.model ?? String(request.model ?? "unknown");
   const id = script.id ?? `msg_test_${n}`;
-  const stopReason = script.finishReason ?? "end_turn";
+  const stopReason = script.finishReason ?? (toolUse ? "tool_use" : "end_turn");
   const usage = script.usage ?? {
     input_tokens: countWords(anthropicInputText(request)),
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: 0,
-    output_tokens: countWords(text),
+    output_tokens: countWords(text) + countWords(script.thinking ?? "") +
+      (toolUse ? countWords(JSON.stringify(toolUse.input)) : 0),
   };
+  const thinkingBlock = script.thinking !== undefined
+    ? { type: "thinking", thinking: script.thinking, signature: "sig_test" }
+    : undefined;
   if (!request.stream) {
+    const content = [
+      ...(thinkingBlock ? [thinkingBlock] : []),
+      ...(toolUse ? [toolUse] : [{ type: "text", text }]),
+    ];
     reply.json(200, headers, {
       id,
       type: "message",
       role: "assistant",
       model,
-      content: [{ type: "text", text }],
+      content,
       stop_reason: stopReason,
       stop_sequence: null,
-      usage,
+      ...(script.noUsage ? {} : { usage }),
     });
     return;
   }
@@ -436,32 +589,73 @@ async function answerAnthropic(
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: streamUsage.start,
+        ...(script.noUsage ? {} : { usage: streamUsage.start }),
       },
     }],
-    ["content_block_start", {
-      type: "content_block_start",
-      index: 0,
-      content_block: { type: "text", text: "" },
-    }],
-    ["ping", { type: "ping" }],
   ];
-  for (const piece of splitText(text)) {
-    events.push(["content_block_delta", {
-      type: "content_block_delta",
-      index: 0,
-      delta: { type: "text_delta", text: piece },
-    }]);
+  let index = 0;
+  if (thinkingBlock) {
+    events.push(
+      ["content_block_start", {
+        type: "content_block_start",
+        index,
+        content_block: { type: "thinking", thinking: "", signature: "" },
+      }],
+      ["content_block_delta", {
+        type: "content_block_delta",
+        index,
+        delta: { type: "thinking_delta", thinking: thinkingBlock.thinking },
+      }],
+      ["content_block_delta", {
+        type: "content_block_delta",
+        index,
+        delta: { type: "signature_delta", signature: "sig_test" },
+      }],
+      ["content_block_stop", { type: "content_block_stop", index }],
+    );
+    index++;
+  }
+  if (toolUse) {
+    events.push(
+      ["content_block_start", {
+        type: "content_block_start",
+        index,
+        content_block: { type: "tool_use", id: toolUse.id, name: toolUse.name, input: {} },
+      }],
+    );
+    for (const piece of splitJson(JSON.stringify(toolUse.input))) {
+      events.push(["content_block_delta", {
+        type: "content_block_delta",
+        index,
+        delta: { type: "input_json_delta", partial_json: piece },
+      }]);
+    }
+  } else {
+    events.push(
+      ["content_block_start", {
+        type: "content_block_start",
+        index,
+        content_block: { type: "text", text: "" },
+      }],
+      ["ping", { type: "ping" }],
+    );
+    for (const piece of splitText(text)) {
+      events.push(["content_block_delta", {
+        type: "content_block_delta",
+        index,
+        delta: { type: "text_delta", text: piece },
+      }]);
+    }
   }
   if (script.streamError) {
     events.push(["error", { type: "error", error: script.streamError }]);
-  } else {
+  } else if (!script.truncate) {
     events.push(
-      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["content_block_stop", { type: "content_block_stop", index }],
       ["message_delta", {
         type: "message_delta",
         delta: { stop_reason: stopReason, stop_sequence: null },
-        usage: streamUsage.delta,
+        ...(script.noUsage ? {} : { usage: streamUsage.delta }),
       }],
       ["message_stop", { type: "message_stop" }],
     );
@@ -501,7 +695,9 @@ async function answerOpenAi(
     return;
   }
   const prompt = lastUserText(request.messages);
-  const text = script.text ?? replyText(prompt);
+  const ask = openAiStructuredAsk(request);
+  const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
+  const text = structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
   const model = script.model ?? String(request.model ?? "unknown");
   const id = script.id ?? `chatcmpl-test-${n}`;
   const finishReason = script.finishReason ?? "stop";
@@ -528,12 +724,12 @@ async function answerOpenAi(
         logprobs: null,
         finish_reason: finishReason,
       }],
-      usage,
+      ...(script.noUsage ? {} : { usage }),
       system_fingerprint: "fp_test",
     });
     return;
   }
-  const includeUsage = request.stream_options?.include_usage === true;
+  const includeUsage = request.stream_options?.include_usage === true && !script.noUsage;
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     JSON.stringify({
       id,
@@ -568,13 +764,103 @@ async function answerOpenAi(
         error: { ...script.streamError, param: null, code: null },
       }),
     ]);
-  } else {
+  } else if (!script.truncate) {
     events.push([
       null,
       chunk([{ index: 0, delta: {}, finish_reason: finishReason }]),
     ]);
     if (includeUsage) events.push([null, chunk([], { usage })]);
     events.push([null, "[DONE]"]);
+  }
+  reply.startSse(headers);
+  await reply.sse(events, script.chunkDelayMs ?? 0);
+}
+
+const GOOGLE_STATUSES: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  429: "RESOURCE_EXHAUSTED",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
+};
+
+async function answerGoogle(
+  reply: Reply,
+  // deno-lint-ignore no-explicit-any
+  call: { request: any; pathname: string; script: ScriptedResponse; n: number },
+): Promise<void> {
+  const { request, pathname, script, n } = call;
+  const headers: Record<string, string> = { ...(script.headers ?? {}) };
+  if (script.status && script.status >= 400) {
+    reply.json(script.status, headers, {
+      error: {
+        code: script.status,
+        message: script.error?.message ?? DEFAULT_ERROR_MESSAGES[script.status] ?? "Error",
+        status: script.error?.type ?? GOOGLE_STATUSES[script.status] ?? "UNKNOWN",
+      },
+    });
+    return;
+  }
+  const model = script.model ?? decodeURIComponent(pathname.match(/\/models\/([^/:]+):/)?.[1] ?? "unknown");
+  const prompt = lastGoogleUserText(request.contents);
+  const ask = googleStructuredAsk(request);
+  const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
+  const text = structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
+  const thoughts = script.thinking;
+  const usage = script.usage ?? {
+    promptTokenCount: countWords(googleInputText(request)),
+    candidatesTokenCount: countWords(text),
+    ...(thoughts !== undefined ? { thoughtsTokenCount: countWords(thoughts) } : {}),
+    totalTokenCount: countWords(googleInputText(request)) + countWords(text) + countWords(thoughts ?? ""),
+  };
+  const responseId = script.id ?? `resp_test_${n}`;
+  const finishReason = script.finishReason ?? "STOP";
+  const thoughtPart = thoughts !== undefined ? [{ text: thoughts, thought: true }] : [];
+  if (!pathname.endsWith(":streamGenerateContent")) {
+    reply.json(200, headers, {
+      candidates: [{
+        content: { parts: [...thoughtPart, { text }], role: "model" },
+        finishReason,
+        index: 0,
+      }],
+      ...(script.noUsage ? {} : { usageMetadata: usage }),
+      modelVersion: model,
+      responseId,
+    });
+    return;
+  }
+  const pieces = splitText(text);
+  const events: [null, string][] = [];
+  if (thoughtPart.length) {
+    events.push([
+      null,
+      JSON.stringify({
+        candidates: [{ content: { parts: thoughtPart, role: "model" }, index: 0 }],
+        modelVersion: model,
+        responseId,
+      }),
+    ]);
+  }
+  pieces.forEach((piece, i) => {
+    const last = i === pieces.length - 1;
+    events.push([
+      null,
+      JSON.stringify({
+        candidates: [{
+          content: { parts: [{ text: piece }], role: "model" },
+          index: 0,
+          ...(last && !script.truncate && !script.streamError ? { finishReason } : {}),
+        }],
+        ...(script.noUsage || (script.truncate && last) ? {} : { usageMetadata: last ? usage : { ...usage } }),
+        modelVersion: model,
+        responseId,
+      }),
+    ]);
+  });
+  if (script.streamError) {
+    events.push([null, JSON.stringify({ error: { code: 500, ...script.streamError, status: "INTERNAL" } })]);
   }
   reply.startSse(headers);
   await reply.sse(events, script.chunkDelayMs ?? 0);
@@ -587,8 +873,14 @@ function fromDirectives(
   protocol: LlmProtocol,
   failCounters: Map<string, number>,
 ): ScriptedResponse {
-  const prompt = lastUserText(request.messages);
+  const prompt = protocol === "google" ? lastGoogleUserText(request.contents) : lastUserText(request.messages);
   const script: ScriptedResponse = {};
+  const thinking = prompt.match(/\[\[thinking:([\s\S]*?)\]\]/);
+  if (thinking) script.thinking = thinking[1];
+  if (prompt.includes("[[no-usage]]")) script.noUsage = true;
+  if (prompt.includes("[[truncate]]")) script.truncate = true;
+  const body = prompt.match(/\[\[body:([\s\S]*?)\]\]/);
+  if (body) script.rawBody = body[1];
   const sleep = prompt.match(/\[\[sleep:(\d+)\]\]/);
   if (sleep) script.delayMs = Number(sleep[1]);
   const replyMatch = prompt.match(/\[\[reply:([\s\S]*?)\]\]/);
@@ -620,6 +912,14 @@ function replyText(prompt: string): string {
   return `echo: ${prompt}`;
 }
 
+/** Splits JSON text into a few partial pieces. */
+function splitJson(text: string): string[] {
+  const size = Math.max(1, Math.ceil(text.length / 3));
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+  return pieces.length ? pieces : [""];
+}
+
 /** Splits a text into a few stream deltas (word boundaries kept). */
 function splitText(text: string): string[] {
   const pieces = text.match(/\S+\s*|\s+/g) ?? [];
@@ -648,6 +948,29 @@ function lastUserText(messages: any): string {
     if (messages[i]?.role === "user") return contentText(messages[i].content);
   }
   return "";
+}
+
+// deno-lint-ignore no-explicit-any
+function googleParts(content: any): string {
+  // deno-lint-ignore no-explicit-any
+  return (content?.parts ?? []).map((p: any) => (typeof p?.text === "string" ? p.text : "")).join(" ");
+}
+
+// deno-lint-ignore no-explicit-any
+function lastGoogleUserText(contents: any): string {
+  if (!Array.isArray(contents)) return "";
+  for (let i = contents.length - 1; i >= 0; i--) {
+    if (contents[i]?.role === "user") return googleParts(contents[i]);
+  }
+  return "";
+}
+
+// deno-lint-ignore no-explicit-any
+function googleInputText(request: any): string {
+  // deno-lint-ignore no-explicit-any
+  return [googleParts(request.systemInstruction), ...(request.contents ?? []).map((c: any) => googleParts(c))].join(
+    " ",
+  );
 }
 
 // deno-lint-ignore no-explicit-any

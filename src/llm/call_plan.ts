@@ -1,0 +1,198 @@
+/**
+ * What one call sends, decided before any SDK is loaded: the prompt with
+ * its cache markers, the provider options for thinking and reasoning
+ * effort, the structured-output format, and the record of all of it that
+ * traces show. Pure and cheap (no SDK imports).
+ *
+ * Where cache markers go (Anthropic, `cache: true | "5m" | "1h"`):
+ * - on the system prompt, when there is one;
+ * - on the last message before the final user turn (the end of the stable
+ *   conversation prefix), when there is one;
+ * - on the only message, when there is neither (a repeated identical call).
+ * That is at most two of Anthropic's four breakpoints. OpenAI caches
+ * byte-identical prefixes on its own; other providers ignore the setting.
+ * @module
+ */
+
+import type { ResolvedProvider } from "./provider_config.ts";
+import { DEFAULT_SCHEMA_NAME } from "./structured.ts";
+import type { CacheControl, LlmMessage, LlmRequest, SentMessage, SentRequest } from "./types.ts";
+
+/** A message as the AI SDK takes it. */
+export interface SdkMessage {
+  role: "user" | "assistant";
+  content: string;
+  providerOptions?: Record<string, Record<string, unknown>>;
+}
+
+/** A system prompt as the AI SDK takes it. */
+export type SdkInstructions = string | {
+  role: "system";
+  content: string;
+  providerOptions: Record<string, Record<string, unknown>>;
+};
+
+/** Everything one attempt passes to the SDK, and what the trace shows of it. */
+export interface CallPlan {
+  /** The system prompt, with its cache marker when cached. */
+  instructions?: SdkInstructions;
+  /** The conversation. */
+  messages: SdkMessage[];
+  /** Output token bound to hand to the SDK (Anthropic adds the thinking budget to it). */
+  maxOutputTokens?: number;
+  /** Call-level provider options (thinking, reasoning effort). */
+  providerOptions: Record<string, Record<string, unknown>>;
+  /** The structured-output format, when a schema was given. */
+  responseFormat?: { type: "json"; schema: Record<string, unknown>; name: string };
+  /** What the trace shows (the structured-output mode is filled in from the wire body). */
+  sent: SentRequest;
+}
+
+/** The conversation of a request: `messages`, or the `prompt` as one user turn. */
+export function conversationOf(request: LlmRequest): LlmMessage[] {
+  return request.messages ?? [{ role: "user", content: request.prompt ?? "" }];
+}
+
+/**
+ * Plans the call.
+ * @param request the validated request
+ * @param options the resolved provider and the canonical model id
+ */
+export function planCall(
+  request: LlmRequest,
+  options: { provider: ResolvedProvider; modelId: string },
+): CallPlan {
+  const { provider } = options;
+  const conversation = conversationOf(request);
+  const anthropic = provider.kind === "anthropic";
+  const marker = request.cache && anthropic ? cacheControlOf(request.cache) : undefined;
+  const markedIndex = marker === undefined ? -1 : prefixEnd(conversation, request.system !== undefined);
+
+  const messages: SdkMessage[] = conversation.map((m, i) => ({
+    role: m.role,
+    content: m.content,
+    ...(i === markedIndex ? { providerOptions: { anthropic: { cacheControl: marker } } } : {}),
+  }));
+  const sentMessages: SentMessage[] = conversation.map((m, i) => ({
+    role: m.role,
+    content: m.content,
+    ...(i === markedIndex ? { cache_control: marker } : {}),
+  }));
+
+  let instructions: SdkInstructions | undefined;
+  if (request.system !== undefined) {
+    instructions = marker === undefined ? request.system : {
+      role: "system",
+      content: request.system,
+      providerOptions: { anthropic: { cacheControl: marker } },
+    };
+  }
+  const sent: SentRequest = {
+    model: options.modelId,
+    ...(request.system !== undefined ? { system: request.system } : {}),
+    ...(request.system !== undefined && marker !== undefined ? { system_cache_control: marker } : {}),
+    messages: sentMessages,
+  };
+  if (request.cache && !anthropic) sent.cache = provider.kind === "openai" ? "automatic" : "ignored";
+
+  const providerOptions: Record<string, Record<string, unknown>> = {};
+  let maxOutputTokens = request.maxTokens;
+  if (request.thinking !== undefined) {
+    sent.thinking = { budget_tokens: request.thinking };
+    if (anthropic) {
+      providerOptions.anthropic = { thinking: { type: "enabled", budgetTokens: request.thinking } };
+      // pflow's max_tokens bounds all output, thinking included (Anthropic's rule:
+      // budget < max_tokens); the SDK adds the budget to what it is given.
+      if (maxOutputTokens !== undefined) maxOutputTokens -= request.thinking;
+    } else if (provider.kind === "google") {
+      providerOptions.google = { thinkingConfig: { thinkingBudget: request.thinking, includeThoughts: true } };
+    }
+  }
+  if (request.reasoningEffort !== undefined) {
+    sent.reasoning_effort = request.reasoningEffort;
+    if (provider.kind === "openai") providerOptions.openai = { reasoningEffort: request.reasoningEffort };
+    else if (provider.kind === "openai-compatible") {
+      providerOptions[provider.name] = { reasoningEffort: request.reasoningEffort };
+    }
+  }
+  if (request.maxTokens !== undefined) sent.max_tokens = request.maxTokens;
+  if (request.temperature !== undefined) sent.temperature = request.temperature;
+
+  let responseFormat: CallPlan["responseFormat"];
+  if (request.schema !== undefined) {
+    const name = request.schemaName ?? DEFAULT_SCHEMA_NAME;
+    responseFormat = { type: "json", schema: request.schema, name };
+    sent.schema = { name, mode: "pending", schema: request.schema };
+    if (provider.kind === "openai" || provider.kind === "openai-compatible") {
+      // OpenAI's strict mode rejects schemas with optional or open properties:
+      // ask for it only when the schema already satisfies it.
+      const key = provider.kind === "openai" ? "openai" : provider.name;
+      providerOptions[key] = { ...providerOptions[key], strictJsonSchema: isStrictSchema(request.schema) };
+    }
+  }
+
+  return {
+    ...(instructions !== undefined ? { instructions } : {}),
+    messages,
+    ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
+    providerOptions,
+    ...(responseFormat ? { responseFormat } : {}),
+    sent,
+  };
+}
+
+/**
+ * How the provider was asked for structured output, read from the request
+ * body that was actually sent.
+ */
+export function structuredOutputMode(body: unknown, schemaName: string): string {
+  const b = asRecord(body);
+  if (asRecord(asRecord(b.output_config).format).type === "json_schema") return "output_format";
+  if (Array.isArray(b.tools) && b.tools.some((t) => asRecord(t).name === "json" || asRecord(t).name === schemaName)) {
+    return "tool";
+  }
+  const format = asRecord(b.response_format).type;
+  if (typeof format === "string") return format;
+  const generation = asRecord(b.generationConfig);
+  if (generation.responseSchema !== undefined || generation.responseJsonSchema !== undefined) {
+    return "response_schema";
+  }
+  if (generation.responseMimeType === "application/json") return "json_mime_type";
+  return "prompt";
+}
+
+/** Anthropic's marker for a cache setting. */
+function cacheControlOf(cache: true | "5m" | "1h"): CacheControl {
+  return cache === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" };
+}
+
+/** Index of the message that ends the cached prefix, or -1. */
+function prefixEnd(conversation: LlmMessage[], hasSystem: boolean): number {
+  if (conversation.length > 1) return conversation.length - 2;
+  return hasSystem ? -1 : 0;
+}
+
+/** Whether every object of the schema lists all its properties as required and closes itself. */
+function isStrictSchema(schema: unknown): boolean {
+  const node = asRecord(schema);
+  const properties = asRecord(node.properties);
+  const names = Object.keys(properties);
+  const isObject = node.type === "object" || names.length > 0;
+  if (isObject) {
+    if (node.additionalProperties !== false) return false;
+    const required = Array.isArray(node.required) ? node.required : [];
+    if (!names.every((n) => required.includes(n))) return false;
+  }
+  const children = [
+    ...Object.values(properties),
+    node.items,
+    ...(Array.isArray(node.anyOf) ? node.anyOf : []),
+    ...Object.values(asRecord(node.$defs)),
+    ...Object.values(asRecord(node.definitions)),
+  ].filter((c) => c !== undefined && typeof c === "object");
+  return children.every(isStrictSchema);
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
+}

@@ -1,0 +1,161 @@
+/**
+ * Checks of a call's options against what its provider accepts, before any
+ * call: the same rules for the `llm` node's static validation and for
+ * {@link callLlm}'s own checks. Pure and cheap (no SDK).
+ * @module
+ */
+
+import type { ProviderKind } from "./provider_config.ts";
+import { schemaProblems } from "./structured.ts";
+import type { LlmRequest } from "./types.ts";
+
+/** Anthropic's smallest extended-thinking budget. */
+export const ANTHROPIC_MIN_THINKING_TOKENS = 1024;
+
+/** The accepted reasoning efforts. */
+export const REASONING_EFFORTS = ["minimal", "low", "medium", "high"] as const;
+
+/** The options checked, by their `LlmRequest` names. */
+export type CheckedOptions = Pick<
+  LlmRequest,
+  "cache" | "thinking" | "reasoningEffort" | "maxTokens" | "temperature" | "schema" | "schemaName"
+>;
+
+/** How each option is called where the problem is reported (node params are snake_case). */
+export type OptionNames = Record<keyof CheckedOptions, string>;
+
+/** The names of {@link LlmRequest}. */
+export const REQUEST_NAMES: OptionNames = {
+  cache: "cache",
+  thinking: "thinking",
+  reasoningEffort: "reasoningEffort",
+  maxTokens: "maxTokens",
+  temperature: "temperature",
+  schema: "schema",
+  schemaName: "schemaName",
+};
+
+/** Problems (errors) and notices (warnings) about a call's options. */
+export interface OptionReport {
+  /** What the provider would reject; the call must not be made. */
+  problems: string[];
+  /** What is ignored for this provider. */
+  warnings: string[];
+}
+
+/**
+ * Checks the options of a call to `model` at a provider of `kind`. Options
+ * whose value is not known yet (`undefined`) are not checked.
+ * @param options the option values
+ * @param context model id, provider kind, and the names to report options by
+ */
+export function checkCallOptions(
+  options: CheckedOptions,
+  context: { model: string; kind: ProviderKind; names?: OptionNames },
+): OptionReport {
+  const names = context.names ?? REQUEST_NAMES;
+  const { model, kind } = context;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const { cache, thinking, reasoningEffort, maxTokens, temperature, schema, schemaName } = options;
+
+  if (cache !== undefined) {
+    if (cache !== true && cache !== false && cache !== "5m" && cache !== "1h") {
+      problems.push(`${names.cache} must be false, true, "5m" or "1h", got ${JSON.stringify(cache)}`);
+    } else if (cache !== false && kind !== "anthropic" && kind !== "openai") {
+      warnings.push(
+        `${names.cache} is ignored for '${model}': only Anthropic takes cache markers (OpenAI caches on its own)`,
+      );
+    }
+  }
+
+  if (thinking !== undefined) {
+    if (typeof thinking !== "number" || !Number.isInteger(thinking) || thinking < 0) {
+      problems.push(`${names.thinking} must be a whole number of tokens, got ${JSON.stringify(thinking)}`);
+    } else if (kind === "anthropic") {
+      if (thinking < ANTHROPIC_MIN_THINKING_TOKENS) {
+        problems.push(
+          `${names.thinking} must be at least ${ANTHROPIC_MIN_THINKING_TOKENS} tokens for Anthropic, got ${thinking}`,
+        );
+      }
+      if (typeof maxTokens === "number" && thinking >= maxTokens) {
+        problems.push(
+          `${names.thinking} (${thinking}) must be less than ${names.maxTokens} (${maxTokens}): ` +
+            `${names.maxTokens} bounds all output, thinking included`,
+        );
+      }
+      if (temperature !== undefined) {
+        problems.push(`${names.temperature} cannot be set with ${names.thinking}: Anthropic rejects it`);
+      }
+    } else if (kind !== "google") {
+      problems.push(
+        `${names.thinking} is a thinking budget for Anthropic and Google models; '${model}' does not take it` +
+          (kind === "openai" || kind === "openai-compatible" ? ` (use ${names.reasoningEffort})` : ""),
+      );
+    }
+  }
+
+  if (reasoningEffort !== undefined) {
+    if (!(REASONING_EFFORTS as readonly unknown[]).includes(reasoningEffort)) {
+      problems.push(
+        `${names.reasoningEffort} must be one of ${REASONING_EFFORTS.join(", ")}, got ${
+          JSON.stringify(reasoningEffort)
+        }`,
+      );
+    } else if (kind === "anthropic" || kind === "google") {
+      problems.push(
+        `${names.reasoningEffort} is for OpenAI reasoning models; '${model}' does not take it (use ${names.thinking})`,
+      );
+    }
+  }
+
+  if (schema !== undefined) {
+    for (const problem of schemaProblems(schema)) problems.push(`${names.schema}: ${problem}`);
+  }
+  if (schemaName !== undefined && (typeof schemaName !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(schemaName))) {
+    problems.push(
+      `${names.schemaName} must be 1-64 letters, digits, '_' or '-', got ${JSON.stringify(schemaName)}`,
+    );
+  }
+  return { problems, warnings };
+}
+
+/**
+ * The problem with a request's prompt: exactly one of `prompt` and
+ * `messages`, messages of `user`/`assistant` with text content.
+ * @returns a one-line problem, or null
+ */
+export function promptProblem(
+  request: Pick<LlmRequest, "prompt" | "messages" | "system">,
+  names: { prompt: string; messages: string; system: string } = {
+    prompt: "prompt",
+    messages: "messages",
+    system: "system",
+  },
+): string | null {
+  const { prompt, messages, system } = request;
+  if (system !== undefined && typeof system !== "string") return `${names.system} must be a string`;
+  if (prompt !== undefined && messages !== undefined) {
+    return `give either ${names.prompt} or ${names.messages}, not both`;
+  }
+  if (messages === undefined) {
+    return typeof prompt === "string" ? null : `${names.prompt} must be a string (or give ${names.messages})`;
+  }
+  if (!Array.isArray(messages) || messages.length === 0) {
+    return `${names.messages} must be a non-empty list of {role, content}`;
+  }
+  for (const [i, message] of messages.entries()) {
+    const m = message as unknown as Record<string, unknown>;
+    if (m === null || typeof m !== "object" || Array.isArray(m)) {
+      return `${names.messages}[${i}] must be an object {role, content}`;
+    }
+    if (m.role !== "user" && m.role !== "assistant") {
+      return `${names.messages}[${i}].role must be "user" or "assistant", got ${JSON.stringify(m.role)}` +
+        (m.role === "system" ? ` (put it in ${names.system})` : "");
+    }
+    if (typeof m.content !== "string") return `${names.messages}[${i}].content must be a string`;
+    const extra = Object.keys(m).filter((k) => k !== "role" && k !== "content");
+    if (extra.length > 0) return `${names.messages}[${i}] has unknown field '${extra[0]}' (only role and content)`;
+  }
+  return null;
+}

@@ -1,0 +1,139 @@
+/**
+ * Structured output: checking a JSON Schema before a call, and turning a
+ * model's reply into a value that matches it. Pure (no SDK): used by static
+ * validation and by the call.
+ *
+ * Replies are read leniently, because local models answer in plain text:
+ * the whole reply as JSON, else the content of one fenced code block
+ * (```` ```json … ``` ````). Anything else, or a value that does not match
+ * the schema, is a {@link StructuredOutputError} carrying the validator's
+ * messages, so that a caller can retry with them.
+ * @module
+ */
+
+import { Validator } from "@cfworker/json-schema";
+import metaSchema from "./json_schema_draft7.json" with { type: "json" };
+import { StructuredOutputError } from "./errors.ts";
+import type { LlmResponse } from "./types.ts";
+
+/** Default name of a structured output (tool name, `json_schema.name`). */
+export const DEFAULT_SCHEMA_NAME = "response";
+
+/** At most this many validator messages are kept. */
+const MAX_PROBLEMS = 10;
+
+let metaValidator: Validator | undefined;
+
+/**
+ * Why `schema` is not a usable JSON Schema for structured output, or an
+ * empty list when it is: it must be an object, valid against the JSON Schema
+ * (draft-07) meta-schema, and describe an object or array value.
+ * @param schema the schema as written in the workflow or request
+ * @returns one-line problems (pointer into the schema first)
+ */
+export function schemaProblems(schema: unknown): string[] {
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
+    return ['a schema must be a JSON Schema object, e.g. {"type": "object", "properties": {…}}'];
+  }
+  metaValidator ??= new Validator(metaSchema as never, "7", false);
+  const result = metaValidator.validate(schema);
+  if (!result.valid) return leafMessages(result.errors, "schema");
+  const type = (schema as Record<string, unknown>).type;
+  if (type !== undefined && type !== "object" && type !== "array") {
+    return [`schema: the top-level type must be "object" (or "array"), got ${JSON.stringify(type)}`];
+  }
+  return [];
+}
+
+/**
+ * The JSON text inside a reply: the whole reply when it parses, else the
+ * body of its only fenced code block.
+ * @returns the parsed value, or undefined when the reply holds no JSON
+ */
+export function parseJsonReply(text: string): { value: unknown } | undefined {
+  const trimmed = text.trim();
+  const whole = tryParse(trimmed);
+  if (whole) return whole;
+  const fences = [...trimmed.matchAll(/```[\w-]*[ \t]*\r?\n([\s\S]*?)\r?\n?```/g)];
+  if (fences.length === 1) return tryParse(fences[0][1].trim());
+  return undefined;
+}
+
+const validators = new WeakMap<object, Validator>();
+
+/**
+ * Checks a value against a schema.
+ * @returns the validator's messages (`/pointer: what is wrong`), empty when it matches
+ */
+export function validateAgainst(schema: Record<string, unknown>, value: unknown): string[] {
+  let validator = validators.get(schema);
+  if (validator === undefined) {
+    validator = new Validator(schema as never, "2020-12", false);
+    validators.set(schema, validator);
+  }
+  const result = validator.validate(value);
+  return result.valid ? [] : leafMessages(result.errors, "");
+}
+
+/**
+ * The structured output of a reply: parsed and validated.
+ * @param response the call's outcome (its `text` is the reply)
+ * @param options the schema and the model id (for messages)
+ * @returns the value
+ * @throws {StructuredOutputError} when the reply is not JSON or does not match
+ */
+export function readStructuredOutput(
+  response: LlmResponse,
+  options: { schema: Record<string, unknown>; model: string },
+): unknown {
+  const parsed = parseJsonReply(response.text);
+  if (parsed === undefined) {
+    const shown = response.text.trim() === "" ? "an empty reply" : `'${preview(response.text)}'`;
+    throw new StructuredOutputError(
+      `${options.model}: the reply is not JSON (${shown}); structured output needs a JSON value matching the schema`,
+      { problems: ["the reply is not JSON"], response },
+    );
+  }
+  const problems = validateAgainst(options.schema, parsed.value);
+  if (problems.length > 0) {
+    throw new StructuredOutputError(
+      `${options.model}: the reply does not match the schema: ${problems.join("; ")}`,
+      { problems, response },
+    );
+  }
+  return parsed.value;
+}
+
+function tryParse(text: string): { value: unknown } | undefined {
+  if (!/^[[{"\-\d tfn]/.test(text)) return undefined;
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The validator's messages for the failing leaves (container summaries dropped). */
+function leafMessages(
+  errors: readonly { instanceLocation: string; keyword: string; error: string }[],
+  root: string,
+): string[] {
+  const containers = new Set(["properties", "items", "prefixItems", "false", "$ref", "allOf", "additionalItems"]);
+  const leaves = errors.filter((e) => !containers.has(e.keyword));
+  const chosen = leaves.length > 0 ? leaves : errors;
+  const messages = [
+    ...new Set(chosen.map((e) => {
+      const pointer = e.instanceLocation.replace(/^#/, "");
+      const where = root ? `${root}${pointer}` : pointer || "/";
+      return `${where}: ${e.error.replace(/\.$/, "")}`;
+    })),
+  ];
+  return messages.length > MAX_PROBLEMS
+    ? [...messages.slice(0, MAX_PROBLEMS), `… and ${messages.length - MAX_PROBLEMS} more`]
+    : messages;
+}
+
+function preview(text: string): string {
+  const oneLine = text.trim().replace(/\s+/g, " ");
+  return oneLine.length > 80 ? `${oneLine.slice(0, 77)}...` : oneLine;
+}
