@@ -175,7 +175,7 @@ Deno.test("node executions record duration, phases, retries, loops and failures"
     durationMs: result.duration_ms,
     nodesExecuted: result.nodes_executed,
   });
-  const nodes = summary.metrics!.workflow.nodes as Record<string, { status: string; retries: number }>;
+  const nodes = summary.metrics!.workflow!.nodes as Record<string, { status: string; retries: number }>;
   assert.equal(nodes.boom.status, "error");
   assert.equal(nodes.retry.retries, 2);
   assert.equal(summary.num_nodes, 3);

@@ -14,7 +14,9 @@ export const HELP: Record<string, string> = {
 
 Usage:
   pflow run FILE.json|NAME [key=value ...] [flags]   Run a workflow
-  pflow FILE.json [key=value ...] [flags]            Shorthand for run
+  pflow FILE.json|NAME [key=value ...] [flags]       Shorthand for run
+  pflow "REQUEST IN PLAIN WORDS" [flags]             Plan a workflow for the request, then run it
+  pflow plan "REQUEST" [--dry-run] [--save NAME]     The same, explicitly (see 'pflow plan --help')
   pflow workflow save|list|show|delete ...           Manage saved workflows
   pflow registry list|describe TYPE                  Node types and their params
   pflow pricing show [MODEL]                         Effective LLM prices and their sources
@@ -25,7 +27,7 @@ ${COMMON}
       --version              Print the version
 
 Environment: PFLOW_HOME (state, default ~/.pflow), ANTHROPIC_API_KEY, OPENAI_API_KEY,
-ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, PFLOW_LOG_LEVEL, TRACEPARENT,
+ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, PFLOW_PLANNER_MODEL, PFLOW_LOG_LEVEL, TRACEPARENT,
 OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables), NO_COLOR.
 Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted.
 Run 'pflow COMMAND --help' for a command's flags.`,
@@ -51,6 +53,37 @@ Text mode prints the outputs on stdout (progress on stderr when it is a terminal
 JSON mode prints one document: {"type":"result","subtype":...,"is_error":...,"result":{...},
 "total_cost_usd":...,"usage":{...},"metrics":{...},...} and measures every node.
 Runs that call LLMs print a cost summary line on stderr.`,
+  plan: `Plan a workflow for a request in plain words, then run it.
+
+Usage:
+  pflow plan "REQUEST" [key=value ...] [flags]
+  pflow "REQUEST" [key=value ...] [flags]      (a first argument with spaces that is not a file or saved workflow)
+
+The planner reuses a saved workflow when one does what the request asks (one LLM call choosing from
+their names, descriptions and inputs), else writes a new one (one call), validates it like 'pflow run'
+and repairs it with the validator's messages (--max-repairs). Generated plans are kept in
+PFLOW_HOME/plans/; the values the request states fill the workflow's inputs; key=value params override them.
+Piped stdin reaches the planned workflow as \${stdin}.
+
+Flags:
+      --dry-run              Plan and validate, print the plan, do not run it
+      --save NAME            Save the generated workflow under NAME (see 'pflow workflow save')
+      --force                With --save: replace an existing saved workflow
+      --planner-model MODEL  The planner's model (else PFLOW_PLANNER_MODEL, settings planner_model, default model)
+      --planner-timeout S    Abort planning after S seconds (default 120); exit 1
+      --max-repairs N        Repair calls after an invalid workflow, 0-10 (default 2)
+      --trace-planner        Write the planner's trace to PFLOW_HOME/debug/ (always written when planning fails)
+  -o, --output-key KEY       Print only this output
+      --metrics              Measure every node; print a summary line on stderr
+      --max-budget-usd N     Start no LLM call once N US dollars are spent, planning included (exit 1)
+      --price-table FILE     Price LLM calls with FILE merged over the shipped prices
+      --trace                Write the workflow's trace to PFLOW_HOME/debug/
+      --otlp-endpoint URL    Export the request's spans (planning and run) over OTLP/HTTP
+      --log-format FMT       Logs on stderr as text (default) or json
+\${COMMON}
+
+Exit codes: 0 success; 1 planning or the workflow failed (or timed out, or hit the budget);
+2 usage error, a plan still invalid after the repairs, or required inputs missing; 130 interrupted.`,
   trace: `Read the traces 'pflow run --trace' writes to PFLOW_HOME/debug/.
 
 Usage:

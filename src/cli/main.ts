@@ -10,7 +10,7 @@ import { HELP } from "./help.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
-const COMMANDS = ["run", "workflow", "registry", "pricing", "trace", "help"];
+const COMMANDS = ["run", "plan", "workflow", "registry", "pricing", "trace", "help"];
 
 /** Runs the CLI with `argv` (without the program name); returns the exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
@@ -37,9 +37,21 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (first === "registry") return await (await import("./registry_command.ts")).registryCommand(rest, { env });
     if (first === "pricing") return await (await import("./pricing_command.ts")).pricingCommand(rest, { env });
     if (first === "trace") return await (await import("./trace_command.ts")).traceCommand(rest, { env });
+    if (first === "plan") return await (await import("./plan_command.ts")).planCommand(rest, { env });
     const runArgs = first === "run" ? rest : argv;
     if (first !== "run" && !first.startsWith("-") && !looksLikeWorkflow(first)) {
-      throw new UsageError(`unknown command '${first}'; commands: ${COMMANDS.join(", ")} (or pass a workflow file)`);
+      const { targetKind } = await import("./workflow_target.ts");
+      const kind = await targetKind(first, env);
+      // A request in plain words: neither a command, a file nor a saved workflow, and more than one word.
+      if (kind === undefined && /\s/.test(first.trim())) {
+        return await (await import("./plan_command.ts")).planCommand(argv, { env });
+      }
+      if (kind === undefined) {
+        throw new UsageError(
+          `unknown command '${first}'; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved workflow, ` +
+            `or a request in quotes: pflow "what you want done")`,
+        );
+      }
     }
     return await (await import("./run_command.ts")).runCommand(runArgs, { env });
   } catch (error) {

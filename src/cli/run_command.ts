@@ -21,14 +21,14 @@ import { UsageError } from "./usage_error.ts";
 import { checkWorkflow, loadTarget, locatedError, workflowName } from "./workflow_target.ts";
 import { summaryLine } from "./summary_line.ts";
 import { instrumentNode } from "../observability/instrument.ts";
-import { type RunSummary, summarizeRun } from "../observability/metrics.ts";
+import { ms2, type PhaseInput, type RunSummary, summarizeRun } from "../observability/metrics.ts";
 import { RunTelemetry } from "../observability/telemetry.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../observability/log.ts";
 import { tracedOptionsOf } from "../observability/decorators.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
-import type { TraceLimits } from "../observability/trace_format.ts";
+import type { TraceDocument, TraceLimits } from "../observability/trace_format.ts";
 import { DEFAULT_TRACE_LIMITS } from "../observability/trace_sink.ts";
-import { loadPriceTable } from "../pricing/table.ts";
+import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import {
   buildInstruments,
@@ -79,6 +79,37 @@ export interface Session {
 export interface RunTarget {
   loaded: LoadedWorkflow;
   params: Record<string, unknown>;
+  /** The planning that produced it, reported with the run. */
+  prior?: PriorPhase;
+}
+
+/**
+ * A phase before the workflow (the planner): its telemetry joins the run's
+ * budget, summary, result document and trace id.
+ */
+export interface PriorPhase {
+  /** Wall time of the phase (`duration_planner_ms`). */
+  durationMs: number;
+  /** Its telemetry: calls and USD spent. */
+  telemetry: RunTelemetry;
+  /** Its part of the run summary (`metrics.planner`). */
+  summaryInput: PhaseInput & { extra: Record<string, unknown> };
+  /** Its part of the text summary line, e.g. `planned (generate, 1 call, $0.0042)`. */
+  label: string;
+  /** The trace id the workflow's trace shares. */
+  traceId: string;
+  /** The request's root span: the parent of the workflow's run span. */
+  requestSpanId: string;
+  /** The phase's trace file, when written. */
+  tracePath: string | undefined;
+  /** The phase's trace (for a joint OTLP export). */
+  traceDoc: TraceDocument;
+  /** The prices the phase used (the workflow uses the same). */
+  pricing: PriceTable;
+  /** Extra fields of the result document (e.g. `plan_path`). */
+  document: Record<string, unknown>;
+  /** Lines for stderr after the result (where the plan went, how to save it). */
+  notices: string[];
 }
 
 /** Runs `pflow run ARGV…`; returns the exit code. */
@@ -94,12 +125,13 @@ export function runCommand(argv: string[], { env }: CommandEnv): Promise<number>
 /**
  * The frame of every command that runs a workflow: signals, logger, flags,
  * settings; then `obtain` finds the workflow (a file, a saved name, or a plan)
- * and it runs. Interrupts, usage and validation errors end in one report.
+ * and it runs, unless `obtain` ended the command itself (it returns the exit
+ * code). Interrupts, usage and validation errors end in one report.
  */
 export async function runSession(
   argv: string[],
   options: { env: CommandEnv["env"]; command: string; flags: OptionSpec },
-  obtain: (session: Session) => Promise<RunTarget>,
+  obtain: (session: Session) => Promise<RunTarget | number>,
 ): Promise<number> {
   const { env, command } = options;
   const run: Invocation = {
@@ -128,6 +160,7 @@ export async function runSession(
     const settings = await loadSettings(home);
     const session: Session = { run, parsed, env, home, settings, signal: controller.signal };
     const target = await obtain(session);
+    if (typeof target === "number") return target;
     const prepared = await prepare(target, session);
     return await execute(prepared, run);
   } catch (error) {
@@ -142,7 +175,11 @@ export async function runSession(
 /** Runs a prepared workflow, prints the result and exports telemetry; returns the exit code. */
 async function execute(prepared: Prepared, run: Invocation): Promise<number> {
   run.logger.info(`run started: ${run.workflowName}`, { workflow_name: run.workflowName });
-  const result = await runWorkflow(prepared.compiled, prepared.options);
+  const telemetry = prepared.instruments.telemetry;
+  // A budget the planning spent: no workflow node runs when the workflow would call a model.
+  const spent = prepared.prior !== undefined && prepared.compiled.callsModels && telemetry.maxBudgetUsd !== undefined &&
+    telemetry.spentUsd >= telemetry.maxBudgetUsd;
+  const result = spent ? budgetSpent(run, telemetry) : await runWorkflow(prepared.compiled, prepared.options);
   const summary = await summarize(result, prepared);
   const trace = closeTrace(prepared.instruments, { result, summary });
   const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
@@ -153,9 +190,27 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     showSummary: prepared.showSummary,
     budgeted: prepared.budgeted,
     tracePath,
+    prior: prepared.prior,
   });
-  await exportTraceIfConfigured(trace, prepared.request);
+  await exportTraceIfConfigured(trace, prepared.request, prepared.prior?.traceDoc);
   return code;
+}
+
+/** The outcome of a workflow that never started because an earlier phase spent the budget. */
+function budgetSpent(run: Invocation, telemetry: RunTelemetry): WorkflowResult {
+  return {
+    ...notStarted(run),
+    status: "budget_exceeded",
+    error: {
+      message: `budget of $${telemetry.maxBudgetUsd} reached by planning ($${
+        telemetry.spentUsd.toFixed(6)
+      } spent); the workflow was not started`,
+      node_id: null,
+      type: "BudgetExceededError",
+    },
+    duration_ms: 0,
+    telemetry,
+  };
 }
 
 /** The report of a run interrupted before its first node (e.g. while reading stdin). */
@@ -176,7 +231,7 @@ type Prepared = Awaited<ReturnType<typeof prepare>>;
 /** Everything before the first node runs: validate, compile, inputs, stdin, telemetry. */
 async function prepare(target: RunTarget, session: Session) {
   const { run, parsed, env, home, settings, signal } = session;
-  const { loaded, params } = target;
+  const { loaded, params, prior } = target;
   run.workflowName = workflowName(loaded);
   const registry = new NodeRegistry(BUILTIN_NODES);
   await checkWorkflow(loaded, { registry, env, settings });
@@ -190,9 +245,10 @@ async function prepare(target: RunTarget, session: Session) {
   // file is a validation error (exit 2) rather than a surprise afterwards.
   const callsModels = loaded.ir.nodes.some((n) => n.type === "llm");
   const wantsPrices = run.json || metricsFlag || parsed.values.trace === true || otlp !== undefined;
-  const pricing = wantsPrices || budget !== undefined || priceTableFile !== undefined || callsModels
-    ? await loadPriceTable({ home, priceTable: priceTableFile })
-    : undefined;
+  const pricing = prior?.pricing ??
+    (wantsPrices || budget !== undefined || priceTableFile !== undefined || callsModels
+      ? await loadPriceTable({ home, priceTable: priceTableFile })
+      : undefined);
   const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
   setOutputRedactor(redactor);
   const stdin = await readStdinIfNeeded(loaded, params, signal);
@@ -224,6 +280,14 @@ async function prepare(target: RunTarget, session: Session) {
         return traced ? [[n.id, traced] as const] : [];
       }),
     ),
+    ...(prior !== undefined
+      ? {
+        traceId: prior.traceId,
+        parentSpanId: prior.requestSpanId,
+        traceHeader: { planner_trace: prior.tracePath ?? null },
+        spentUsd: prior.telemetry.spentUsd,
+      }
+      : {}),
   };
   const instruments = buildInstruments(request);
   const compiled = compileWorkflow(loaded.ir, {
@@ -252,6 +316,7 @@ async function prepare(target: RunTarget, session: Session) {
     priceTableFile,
     showSummary: metricsFlag,
     budgeted: budget !== undefined,
+    prior,
   };
 }
 
@@ -275,6 +340,7 @@ async function summarize(result: WorkflowResult, prepared: Prepared): Promise<Ru
     metrics: prepared.metrics,
     durationMs: result.duration_ms,
     nodesExecuted: result.nodes_executed,
+    planner: prepared.prior?.summaryInput,
   });
 }
 
@@ -288,12 +354,18 @@ function report(
     showSummary: boolean;
     budgeted: boolean;
     tracePath: string | undefined;
+    prior?: PriorPhase;
   },
 ): number {
-  const { summary, tracePath } = options;
+  const { summary, tracePath, prior } = options;
   const log = run.logger;
   if (run.json) {
     const doc = runDocument(result, { ...run, summary, totalMs: performance.now() - run.started });
+    if (prior !== undefined) {
+      doc.duration_planner_ms = ms2(prior.durationMs);
+      Object.assign(doc, prior.document);
+      if (prior.tracePath !== undefined) doc.planner_trace_path = prior.tracePath;
+    }
     if (tracePath !== undefined) doc.trace_path = tracePath;
     writeStdout(`${JSON.stringify(doc)}\n`);
   } else {
@@ -312,18 +384,23 @@ function report(
           `${call.request_id ? ` for request ${call.request_id}` : ""}; its tokens and cost are unknown`,
       );
     }
-    if (options.showSummary || summary.num_llm_calls > 0) {
+    if (options.showSummary || summary.num_llm_calls > 0 || prior !== undefined) {
       if (log.format === "json") {
         log.notice("run summary", {
           status: result.status,
-          duration_ms: summary.metrics?.workflow.duration_ms ?? Math.round(result.duration_ms * 100) / 100,
+          duration_ms: summary.metrics?.workflow?.duration_ms ?? Math.round(result.duration_ms * 100) / 100,
           nodes: summary.num_nodes,
           llm_calls: summary.num_llm_calls,
           total_cost_usd: summary.total_cost_usd,
           usage: summary.usage,
         });
-      } else printError(summaryLine(result, summary, run.style));
+      } else {
+        const planned = prior &&
+          { label: prior.label, nodes: prior.summaryInput.nodesExecuted, durationMs: prior.durationMs };
+        printError(summaryLine(result, summary, run.style, planned));
+      }
     }
+    for (const notice of prior?.notices ?? []) printError(notice);
   }
   log.info(`run finished: ${result.status}`, {
     status: result.status,
@@ -360,7 +437,7 @@ function makeLogger(argv: string[], env: CommandEnv["env"], style: Style): Logge
 }
 
 /** Env var names of configured providers' keys (redacted like the built-in ones). */
-function configuredKeyNames(settings: Settings): string[] {
+export function configuredKeyNames(settings: Settings): string[] {
   return Object.values(settings.providers ?? {}).flatMap((p) => p.api_key_env ? [p.api_key_env] : []);
 }
 
@@ -396,7 +473,7 @@ async function readStdinIfNeeded(loaded: LoadedWorkflow, params: Record<string, 
 }
 
 /** Parses `--max-budget-usd`: a non-negative number of dollars. */
-function parseBudget(text: string | undefined): number | undefined {
+export function parseBudget(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value < 0) {

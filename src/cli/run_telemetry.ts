@@ -11,8 +11,8 @@ import { newSpanId, newTraceId, parseTraceParent } from "../observability/ids.ts
 import { type Logger, LogSink } from "../observability/log.ts";
 import { MetricsSink, type RunSummary } from "../observability/metrics.ts";
 import type { Redactor } from "../observability/redact.ts";
-import { RunTelemetry, type TelemetrySink } from "../observability/telemetry.ts";
-import type { TraceDocument, TraceLimits, TraceStatus } from "../observability/trace_format.ts";
+import { type RunPhase, RunTelemetry, type TelemetrySink } from "../observability/telemetry.ts";
+import type { TraceDocument, TraceKind, TraceLimits, TraceStatus } from "../observability/trace_format.ts";
 import { DEFAULT_TRACE_LIMITS, TraceSink } from "../observability/trace_sink.ts";
 import type { PriceTable } from "../pricing/table.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
@@ -43,6 +43,19 @@ export interface TelemetryRequest {
   verbose: boolean;
   /** `@traced` declarations of each node's class, by node id. */
   nodeTraced?: Map<string, TracedOptions>;
+  /** What the trace records (default `workflow`; the planner's run is `planner`). */
+  kind?: TraceKind;
+  /** Keep a trace in memory even without `--trace` (the planner writes it when planning fails). */
+  keepTrace?: boolean;
+  /** The trace id to use (a planned run's workflow shares its planner's). */
+  traceId?: string;
+  /** The run span's parent (a planned run's workflow: the request span), instead of TRACEPARENT's span. */
+  parentSpanId?: string;
+  /** Extra header fields of the trace (the request, the planner trace's file). */
+  traceHeader?: Partial<Pick<TraceDocument, "request" | "planner_model" | "planner_trace" | "request_span_id">>;
+  /** The phase this telemetry measures, and what earlier phases spent (budget). */
+  phase?: RunPhase;
+  spentUsd?: number;
 }
 
 /** The assembled telemetry of one run. */
@@ -58,12 +71,13 @@ export interface RunInstruments {
 
 /** Builds the telemetry the request needs (and nothing more). */
 export function buildInstruments(request: TelemetryRequest): RunInstruments {
-  const tracing = request.traceFile || request.otlp !== undefined;
+  const tracing = request.traceFile || request.otlp !== undefined || request.keepTrace === true;
   const logNodes = request.logger.enabled("debug");
   const instrumented = request.metrics || tracing || logNodes;
   const parent = parseTraceParent(request.env.TRACEPARENT);
   // JSON logs carry trace ids too, so they join traces (and the caller's TRACEPARENT).
-  const traceId = tracing || logNodes || request.logger.format === "json" ? parent?.traceId ?? newTraceId() : undefined;
+  const traceId = request.traceId ??
+    (tracing || logNodes || request.logger.format === "json" ? parent?.traceId ?? newTraceId() : undefined);
   const runSpanId = newSpanId();
   if (traceId !== undefined) {
     request.logger.context = { ...request.logger.context, trace_id: traceId, span_id: runSpanId };
@@ -75,12 +89,14 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
         execution_id: request.executionId,
         trace_id: traceId!,
         span_id: runSpanId,
-        parent_span_id: parent?.spanId ?? null,
+        parent_span_id: request.parentSpanId ?? parent?.spanId ?? null,
         workflow_name: request.workflowName,
-        workflow_file: request.loaded.file,
+        workflow_file: request.kind === "planner" ? null : request.loaded.file,
         pflow_version: VERSION,
         inputs: request.inputs,
+        ...request.traceHeader,
       },
+      kind: request.kind,
       nodeParams: new Map(request.loaded.ir.nodes.map((n) => [n.id, n.params ?? {}])),
       nodeTraced: request.nodeTraced,
       redactor: request.redactor,
@@ -100,17 +116,30 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
     pricing: request.pricing,
     maxBudgetUsd: request.maxBudgetUsd,
     warn: (message) => request.logger.warn(message),
+    phase: request.phase,
+    spentUsd: request.spentUsd,
     traceId,
     ...trace?.telemetryOptions(),
   });
   return { telemetry, metrics, trace, instrumented, onStart: trace ? (shared) => trace.start(shared) : undefined };
 }
 
-/** `PFLOW_HOME/debug/workflow-trace-{name}-{YYYYMMDD-HHMMSS}-{exec8}.json` (UTC time). */
-export function traceFilePath(request: { home: string; workflowName: string; executionId: string }): string {
+/**
+ * `PFLOW_HOME/debug/{kind}-trace-{name}-{YYYYMMDD-HHMMSS}-{exec8}.json` (UTC
+ * time); `kind` is `workflow` or `planner`.
+ */
+export function traceFilePath(
+  request: { home: string; workflowName: string; executionId: string; kind?: TraceKind },
+): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  const name = request.workflowName.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 60) || "workflow";
-  return join(request.home, "debug", `workflow-trace-${name}-${stamp}-${request.executionId.slice(0, 8)}.json`);
+  const name = fileSafeName(request.workflowName) || "workflow";
+  const kind = request.kind ?? "workflow";
+  return join(request.home, "debug", `${kind}-trace-${name}-${stamp}-${request.executionId.slice(0, 8)}.json`);
+}
+
+/** A name reduced to file-name characters (`[A-Za-z0-9._-]`, runs of others as one `-`), at most 60. */
+export function fileSafeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60);
 }
 
 const TRACE_STATUS: Record<RunStatus, TraceStatus> = {
@@ -137,19 +166,22 @@ export function closeTrace(
 
 /**
  * Exports a closed trace over OTLP when configured (after the result is
- * printed, so a slow collector never delays it). Failures only warn.
+ * printed, so a slow collector never delays it); a planned run's planner
+ * trace goes with it, under one root span for the request. Failures only warn.
  */
 export async function exportTraceIfConfigured(
   doc: TraceDocument | undefined,
-  request: TelemetryRequest,
+  request: Pick<TelemetryRequest, "otlp" | "env" | "logger">,
+  planner?: TraceDocument,
 ): Promise<void> {
-  if (doc === undefined || request.otlp === undefined) return;
+  if ((doc === undefined && planner === undefined) || request.otlp === undefined) return;
   try {
     const { exportTrace } = await import("../observability/otlp_export.ts");
     await exportTrace(doc, {
       endpoint: request.otlp.endpoint,
       env: request.env,
       warn: (m: string) => request.logger.warn(m),
+      planner,
     });
   } catch (error) {
     request.logger.warn(`OTLP export failed: ${(error as Error).message}`);

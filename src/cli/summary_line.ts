@@ -15,25 +15,39 @@ export function formatUsd(value: number): string {
   return `$${value.toPrecision(2)}`;
 }
 
-/** The summary line for a finished run. */
-export function summaryLine(result: WorkflowResult, summary: RunSummary, style: Style): string {
+/**
+ * The summary line for a finished run. A planned run names its planning
+ * first (`planned`: e.g. `planned (generate, 1 call, $0.0042)`), then the
+ * workflow's nodes, the whole duration and the total cost:
+ * `✓ planned (generate, 1 call, $0.0042) · 4 nodes · 2.1s · $0.0123 total · 5,210 tokens`.
+ */
+export function summaryLine(
+  result: WorkflowResult,
+  summary: RunSummary,
+  style: Style,
+  planned?: { label: string; nodes: number; durationMs: number },
+): string {
   const ok = result.status === "success";
   const mark = ok ? style.green("✓") : style.red("✗");
   const u = summary.usage;
   const tokens = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens;
+  const nodes = planned ? summary.num_nodes - planned.nodes : summary.num_nodes;
   const parts = [
-    `${summary.num_nodes} node${summary.num_nodes === 1 ? "" : "s"}`,
-    formatDuration(result.duration_ms),
+    ...(planned ? [planned.label] : []),
+    `${nodes} node${nodes === 1 ? "" : "s"}`,
+    formatDuration(result.duration_ms + (planned?.durationMs ?? 0)),
   ];
   // No price table (a bad price file): the cost is unknown, not $0 with every model unpriced.
   const priced = summary.pricing.source !== null;
   if (summary.num_llm_calls > 0) {
-    const cost = priced ? formatUsd(summary.total_cost_usd) + (summary.pricing.complete ? "" : "+") : "cost unknown";
+    const cost = priced
+      ? formatUsd(summary.total_cost_usd) + (summary.pricing.complete ? "" : "+") + (planned ? " total" : "")
+      : "cost unknown";
     const cached = u.cache_read_input_tokens > 0
       ? ` (${u.cache_read_input_tokens.toLocaleString("en-US")} cached)`
       : "";
     parts.push(cost, `${tokens.toLocaleString("en-US")} tokens${cached}`);
-    parts.push(`${summary.num_llm_calls} LLM call${summary.num_llm_calls === 1 ? "" : "s"}`);
+    if (!planned) parts.push(`${summary.num_llm_calls} LLM call${summary.num_llm_calls === 1 ? "" : "s"}`);
   }
   if (priced && summary.pricing.unpriced_models.length > 0) {
     parts.push(style.yellow(`unpriced: ${summary.pricing.unpriced_models.join(", ")}`));

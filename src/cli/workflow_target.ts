@@ -24,6 +24,20 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
   }]);
 }
 
+/**
+ * What a bare first argument names: an existing file, a saved workflow, or
+ * neither (undefined).
+ */
+export async function targetKind(
+  arg: string,
+  env: Record<string, string | undefined>,
+): Promise<"file" | "saved" | undefined> {
+  if (await isFile(arg)) return "file";
+  const { pflowHome } = await import("./home.ts");
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(arg) && await savedExists(pflowHome(env), arg)) return "saved";
+  return undefined;
+}
+
 async function isFile(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isFile();

@@ -101,9 +101,10 @@ export interface RunSummary {
     usage_missing: { node_id: string | null; model: string; request_id: string | null }[];
     complete: boolean;
   };
-  /** Present when node executions were measured. */
+  /** Present when node executions were measured: per phase, and the totals over all phases. */
   metrics?: {
-    workflow: Record<string, unknown>;
+    workflow?: Record<string, unknown>;
+    planner?: Record<string, unknown>;
     total: Record<string, unknown>;
   };
 }
@@ -113,18 +114,69 @@ export function ms2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
+/** One phase of a run (the workflow, or the planning before it): its calls and, when measured, its nodes. */
+export interface PhaseInput {
+  /** The phase's LLM calls. */
+  calls: readonly LlmCallRecord[];
+  /** Node aggregates, when the phase was instrumented. */
+  metrics?: MetricsSink;
+  /** Wall time of the phase. */
+  durationMs: number;
+  /** Node executions (used when not instrumented). */
+  nodesExecuted: number;
+}
+
 /**
  * Summarizes a run from its LLM calls and (when instrumented) its node
- * metrics. Unpriced models are listed, excluded from the total, and make the
- * total incomplete; so do calls that reported no usage (`usage_missing`).
+ * metrics; with `planner`, over the planning and the workflow together
+ * (`metrics.planner` adds the planner's `extra` fields). Unpriced models are
+ * listed, excluded from the total, and make the total incomplete; so do calls
+ * that reported no usage (`usage_missing`).
  */
-export function summarizeRun(input: {
-  calls: readonly LlmCallRecord[];
-  pricing: PriceTable | undefined;
-  metrics?: MetricsSink;
-  durationMs: number;
-  nodesExecuted: number;
-}): RunSummary {
+export function summarizeRun(
+  input: PhaseInput & {
+    pricing: PriceTable | undefined;
+    planner?: PhaseInput & { extra: Record<string, unknown> };
+  },
+): RunSummary {
+  const planner = input.planner;
+  const calls = planner ? [...planner.calls, ...input.calls] : input.calls;
+  const all = tally(calls);
+  const nodesOf = (phase: PhaseInput) => phase.metrics?.executions ?? phase.nodesExecuted;
+  const summary: RunSummary = {
+    num_nodes: nodesOf(input) + (planner ? nodesOf(planner) : 0),
+    num_llm_calls: calls.length,
+    duration_api_ms: ms2(all.apiMs),
+    total_cost_usd: roundUsd(all.cost),
+    usage: all.usage,
+    modelUsage: all.modelUsage,
+    pricing: {
+      version: input.pricing?.version ?? null,
+      source: input.pricing?.source ?? null,
+      unpriced_models: [...all.unpriced].sort(),
+      usage_missing: all.missing,
+      complete: all.unpriced.size === 0 && all.missing.length === 0,
+    },
+  };
+  if (input.metrics === undefined && planner?.metrics === undefined) return summary;
+  const sinks = [planner?.metrics, input.metrics].filter((m): m is MetricsSink => m !== undefined);
+  summary.metrics = { total: totalBlock(all, calls.length, sinks) };
+  if (input.metrics !== undefined) summary.metrics.workflow = phaseBlock(input);
+  if (planner?.metrics !== undefined) summary.metrics.planner = { ...phaseBlock(planner), ...planner.extra };
+  return summary;
+}
+
+/** Token, cost and model totals of some calls. */
+interface Tally {
+  usage: UsageTotals;
+  modelUsage: Record<string, ModelUsage>;
+  unpriced: Set<string>;
+  missing: RunSummary["pricing"]["usage_missing"];
+  cost: number;
+  apiMs: number;
+}
+
+function tally(calls: readonly LlmCallRecord[]): Tally {
   const usage: UsageTotals = {
     input_tokens: 0,
     cache_creation_input_tokens: 0,
@@ -135,9 +187,9 @@ export function summarizeRun(input: {
   const modelUsage: Record<string, ModelUsage> = {};
   const unpriced = new Set<string>();
   const missing: RunSummary["pricing"]["usage_missing"] = [];
-  let total = 0;
+  let cost = 0;
   let apiMs = 0;
-  for (const call of input.calls) {
+  for (const call of calls) {
     const u = call.usage;
     if (u.usage_missing) missing.push({ node_id: call.node_id, model: u.model, request_id: u.request_id });
     usage.input_tokens += u.input_tokens;
@@ -146,9 +198,9 @@ export function summarizeRun(input: {
     usage.output_tokens += u.output_tokens;
     usage.reasoning_tokens += u.reasoning_tokens;
     apiMs += u.duration_ms;
-    const cost = callCostUsd(call);
-    if (cost === null) unpriced.add(u.model);
-    else total += cost;
+    const callCost = callCostUsd(call);
+    if (callCost === null) unpriced.add(u.model);
+    else cost += callCost;
     const m = modelUsage[u.model] ??= {
       inputTokens: 0,
       outputTokens: 0,
@@ -163,46 +215,25 @@ export function summarizeRun(input: {
     m.cacheReadInputTokens += u.cache_read_tokens;
     m.cacheCreationInputTokens += u.cache_write_tokens;
     m.reasoningTokens += u.reasoning_tokens;
-    if (cost !== null) m.costUSD = roundUsd((m.costUSD ?? 0) + cost);
+    if (callCost !== null) m.costUSD = roundUsd((m.costUSD ?? 0) + callCost);
     m.calls++;
   }
-  const totalCost = roundUsd(total);
-  const summary: RunSummary = {
-    num_nodes: input.metrics?.executions ?? input.nodesExecuted,
-    num_llm_calls: input.calls.length,
-    duration_api_ms: ms2(apiMs),
-    total_cost_usd: totalCost,
-    usage,
-    modelUsage,
-    pricing: {
-      version: input.pricing?.version ?? null,
-      source: input.pricing?.source ?? null,
-      unpriced_models: [...unpriced].sort(),
-      usage_missing: missing,
-      complete: unpriced.size === 0 && missing.length === 0,
-    },
-  };
-  if (input.metrics !== undefined) summary.metrics = detailedMetrics(summary, input.metrics, input.durationMs);
-  return summary;
+  return { usage, modelUsage, unpriced, missing, cost, apiMs };
 }
 
-function detailedMetrics(summary: RunSummary, metrics: MetricsSink, durationMs: number) {
-  const u = summary.usage;
-  const tokensInput = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+/** All input tokens (cached included), as `tokens_input` counts them. */
+function inputTokens(u: UsageTotals): number {
+  return u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+}
+
+/** `metrics.workflow` (and `metrics.planner`): one phase's duration, nodes, cost and tokens. */
+function phaseBlock(phase: PhaseInput): Record<string, unknown> {
+  const t = tally(phase.calls);
+  const metrics = phase.metrics!;
   const nodes: Record<string, unknown> = {};
   const timings: Record<string, number> = {};
-  let cpuUser = 0;
-  let cpuSystem = 0;
-  let childUser: number | undefined;
-  let childSystem: number | undefined;
   for (const [id, m] of metrics.nodes) {
     timings[id] = ms2(m.duration_ms);
-    cpuUser += m.cpu_user_ms;
-    cpuSystem += m.cpu_system_ms;
-    if (m.child_cpu_user_ms !== undefined) {
-      childUser = (childUser ?? 0) + m.child_cpu_user_ms;
-      childSystem = (childSystem ?? 0) + (m.child_cpu_system_ms ?? 0);
-    }
     nodes[id] = {
       type: m.type,
       executions: m.executions,
@@ -218,32 +249,50 @@ function detailedMetrics(summary: RunSummary, metrics: MetricsSink, durationMs: 
       status: m.status,
     };
   }
-  const models = Object.keys(summary.modelUsage);
+  const tokensInput = inputTokens(t.usage);
   return {
-    workflow: {
-      duration_ms: ms2(durationMs),
-      nodes_executed: metrics.executions,
-      cost_usd: summary.total_cost_usd,
-      tokens_input: tokensInput,
-      tokens_output: u.output_tokens,
-      tokens_total: tokensInput + u.output_tokens,
-      models_used: models,
-      node_timings: timings,
-      nodes,
-    },
-    total: {
-      cost_usd: summary.total_cost_usd,
-      llm_calls: summary.num_llm_calls,
-      tokens_input: tokensInput,
-      tokens_output: u.output_tokens,
-      tokens_total: tokensInput + u.output_tokens,
-      tokens_uncached_input: u.input_tokens,
-      tokens_cache_read: u.cache_read_input_tokens,
-      tokens_cache_write: u.cache_creation_input_tokens,
-      tokens_reasoning: u.reasoning_tokens,
-      cpu_user_ms: ms2(cpuUser),
-      cpu_system_ms: ms2(cpuSystem),
-      ...(childUser !== undefined ? { child_cpu_user_ms: ms2(childUser), child_cpu_system_ms: ms2(childSystem!) } : {}),
-    },
+    duration_ms: ms2(phase.durationMs),
+    nodes_executed: metrics.executions,
+    cost_usd: roundUsd(t.cost),
+    tokens_input: tokensInput,
+    tokens_output: t.usage.output_tokens,
+    tokens_total: tokensInput + t.usage.output_tokens,
+    models_used: Object.keys(t.modelUsage),
+    node_timings: timings,
+    nodes,
+  };
+}
+
+/** `metrics.total`: cost, calls, tokens and CPU over every phase. */
+function totalBlock(all: Tally, llmCalls: number, sinks: MetricsSink[]): Record<string, unknown> {
+  let cpuUser = 0;
+  let cpuSystem = 0;
+  let childUser: number | undefined;
+  let childSystem: number | undefined;
+  for (const sink of sinks) {
+    for (const m of sink.nodes.values()) {
+      cpuUser += m.cpu_user_ms;
+      cpuSystem += m.cpu_system_ms;
+      if (m.child_cpu_user_ms !== undefined) {
+        childUser = (childUser ?? 0) + m.child_cpu_user_ms;
+        childSystem = (childSystem ?? 0) + (m.child_cpu_system_ms ?? 0);
+      }
+    }
+  }
+  const u = all.usage;
+  const tokensInput = inputTokens(u);
+  return {
+    cost_usd: roundUsd(all.cost),
+    llm_calls: llmCalls,
+    tokens_input: tokensInput,
+    tokens_output: u.output_tokens,
+    tokens_total: tokensInput + u.output_tokens,
+    tokens_uncached_input: u.input_tokens,
+    tokens_cache_read: u.cache_read_input_tokens,
+    tokens_cache_write: u.cache_creation_input_tokens,
+    tokens_reasoning: u.reasoning_tokens,
+    cpu_user_ms: ms2(cpuUser),
+    cpu_system_ms: ms2(cpuSystem),
+    ...(childUser !== undefined ? { child_cpu_user_ms: ms2(childUser), child_cpu_system_ms: ms2(childSystem!) } : {}),
   };
 }

@@ -17,6 +17,7 @@
 import type { TraceDocument } from "./trace_format.ts";
 import {
   parseKeyValueList,
+  requestSpans,
   resourceAttributes,
   resourceOptionsFromEnv,
   type SpanRecord,
@@ -37,6 +38,8 @@ export interface ExportTraceOptions {
   timeoutMs?: number;
   /** Receives one line per problem (an unreachable collector gives exactly one). */
   warn: (message: string) => void;
+  /** A planned run's planner trace: exported with the workflow's under one root span for the request. */
+  planner?: TraceDocument;
 }
 
 /** Default bound on an export. */
@@ -76,7 +79,7 @@ function appendPath(base: string): string {
  * `options.warn` line. Does nothing when no endpoint is configured or the
  * sampler drops the trace.
  */
-export async function exportTrace(trace: TraceDocument, options: ExportTraceOptions): Promise<void> {
+export async function exportTrace(trace: TraceDocument | undefined, options: ExportTraceOptions): Promise<void> {
   const { env, warn } = options;
   const timeoutMs = options.timeoutMs !== undefined && options.timeoutMs > 0
     ? options.timeoutMs
@@ -95,13 +98,23 @@ export async function exportTrace(trace: TraceDocument, options: ExportTraceOpti
     return;
   }
   try {
-    await exportSpans(trace, { url, shown, env, timeoutMs, warn });
+    const records = options.planner ? requestSpans(options.planner, trace) : traceSpans(trace!);
+    await exportSpans(records, {
+      url,
+      shown,
+      env,
+      timeoutMs,
+      warn,
+      version: (options.planner ?? trace!).pflow_version,
+    });
   } catch (error) {
     warn(`OTLP export to ${shown} failed: ${describe(error)}`);
   }
 }
 
 interface Resolved {
+  /** pflow's version as the trace recorded it (the tracer's version). */
+  version: string;
   url: string;
   shown: string;
   env: Env;
@@ -109,9 +122,8 @@ interface Resolved {
   warn: (message: string) => void;
 }
 
-async function exportSpans(trace: TraceDocument, config: Resolved): Promise<void> {
+async function exportSpans(records: SpanRecord[], config: Resolved): Promise<void> {
   const { env, warn } = config;
-  const records = traceSpans(trace);
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
   if (protocol === "grpc") warn(`OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: sending OTLP/HTTP JSON`);
 
@@ -140,7 +152,7 @@ async function exportSpans(trace: TraceDocument, config: Resolved): Promise<void
     spanProcessors: [new sdk.SimpleSpanProcessor({ exporter: collected })],
     spanLimits: { attributeCountLimit: 1000 },
   });
-  const tracer = provider.getTracer(SCOPE_NAME, trace.pflow_version);
+  const tracer = provider.getTracer(SCOPE_NAME, config.version);
   const started = new Map<string, import("@opentelemetry/api").Span>();
   for (const record of records) {
     let context = api.ROOT_CONTEXT;
@@ -183,7 +195,7 @@ async function exportSpans(trace: TraceDocument, config: Resolved): Promise<void
     concurrencyLimit: 1,
     httpAgentOptions: { keepAlive: false },
     compression: (compression === "gzip" ? "gzip" : "none") as ExporterConfig["compression"],
-    userAgent: `pflow/${trace.pflow_version}`,
+    userAgent: `pflow/${config.version}`,
   });
   const TIMED_OUT = Symbol("timeout");
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -163,11 +163,17 @@ export function traceSpans(trace: TraceDocument): SpanRecord[] {
     runStatus = { code: "error", message: runErrorMessage(trace, status) };
   }
 
+  if (trace.kind === "planner") {
+    run[sc.ATTR_GEN_AI_OPERATION_NAME] = sc.OP_PLAN;
+    delete run[sc.ATTR_GEN_AI_WORKFLOW_NAME];
+    delete run[sc.ATTR_PFLOW_WORKFLOW_NAME];
+    if (trace.planner?.path) run[sc.ATTR_PFLOW_PLANNER_PATH] = trace.planner.path;
+  }
   const root: SpanRecord = {
     traceId,
     spanId: runSpanId,
     parentIsRemote: false,
-    name: sc.workflowSpanName(trace.workflow_name),
+    name: trace.kind === "planner" ? sc.OP_PLAN : sc.workflowSpanName(trace.workflow_name),
     kind: "internal",
     startNs: runStart,
     endNs: runEnd,
@@ -179,6 +185,53 @@ export function traceSpans(trace: TraceDocument): SpanRecord[] {
     root.parentIsRemote = true;
   }
   return [root, ...children];
+}
+
+/**
+ * The spans of a planned run: one root span for the request (the caller's
+ * span from TRACEPARENT is its parent), whose children are the planner's
+ * `plan` span tree and, when the plan ran, the workflow's `invoke_workflow`
+ * tree. Both traces share the trace id; the root's id is the planner trace's
+ * `request_span_id`.
+ */
+export function requestSpans(planner: TraceDocument, workflow?: TraceDocument): SpanRecord[] {
+  const plan = traceSpans(planner);
+  const requestSpanId = String(planner.request_span_id ?? "").toLowerCase();
+  if (!HEX16.test(requestSpanId)) return [...plan, ...(workflow ? traceSpans(workflow) : [])];
+  const runs = workflow ? traceSpans(workflow) : [];
+  const [planRoot] = plan;
+  const runRoot = runs[0];
+  const request: SpanRecord = {
+    traceId: planRoot.traceId,
+    spanId: requestSpanId,
+    parentIsRemote: false,
+    name: sc.REQUEST_SPAN_NAME,
+    kind: "internal",
+    startNs: planRoot.startNs,
+    endNs: runRoot && runRoot.endNs > planRoot.endNs ? runRoot.endNs : planRoot.endNs,
+    attributes: clean({
+      [sc.ATTR_PFLOW_REQUEST]: (planner.request ?? "").slice(0, 1000),
+      [sc.ATTR_PFLOW_EXECUTION_ID]: planner.execution_id,
+      [sc.ATTR_PFLOW_FINAL_STATUS]: (workflow ?? planner).final_status ?? "incomplete",
+      [sc.ATTR_PFLOW_VERSION]: planner.pflow_version,
+      ...(planner.planner?.path ? { [sc.ATTR_PFLOW_PLANNER_PATH]: planner.planner.path } : {}),
+      ...(workflow ? { [sc.ATTR_GEN_AI_WORKFLOW_NAME]: workflow.workflow_name } : {}),
+    }),
+    status: runRoot?.status ?? planRoot.status,
+  };
+  // The planner trace's parent is the caller; the request span takes that place.
+  if (planRoot.parentSpanId !== undefined) {
+    request.parentSpanId = planRoot.parentSpanId;
+    request.parentIsRemote = planRoot.parentIsRemote;
+  }
+  const cost = [planner, workflow].reduce((sum, t) => sum + (t?.metrics?.total_cost_usd ?? 0), 0);
+  request.attributes[sc.ATTR_PFLOW_TOTAL_COST_USD] = cost;
+  for (const root of [planRoot, runRoot]) {
+    if (root === undefined) continue;
+    root.parentSpanId = requestSpanId;
+    root.parentIsRemote = false;
+  }
+  return [request, ...plan, ...runs];
 }
 
 function runErrorMessage(trace: TraceDocument, status: string): string {

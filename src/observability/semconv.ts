@@ -34,6 +34,10 @@
 export const OP_INVOKE_WORKFLOW = "invoke_workflow";
 /** `gen_ai.operation.name` of an LLM call span. */
 export const OP_CHAT = "chat";
+/** `gen_ai.operation.name` of a planner run's span (the planning of a request). */
+export const OP_PLAN = "plan";
+/** Name of the root span of a planned run: the request, parent of `plan` and `invoke_workflow`. */
+export const REQUEST_SPAN_NAME = "pflow request";
 /** Name prefix of node execution spans (`node {node_id}`). */
 export const NODE_SPAN_PREFIX = "node";
 
@@ -100,6 +104,10 @@ export const SCOPE_NAME = "pflow";
 export const ATTR_PFLOW_WORKFLOW_NAME = "pflow.workflow.name";
 /** Run: the workflow file as given, when there was one. */
 export const ATTR_PFLOW_WORKFLOW_FILE = "pflow.workflow.file";
+/** Planned run: the request in plain words (bounded). */
+export const ATTR_PFLOW_REQUEST = "pflow.request";
+/** Planned run: how it was planned, `reuse` or `generate`. */
+export const ATTR_PFLOW_PLANNER_PATH = "pflow.planner.path";
 /** Run: pflow's execution id (a UUID). */
 export const ATTR_PFLOW_EXECUTION_ID = "pflow.execution_id";
 /** Run: how it ended (`success`, `failed`, `interrupted`, `budget_exceeded`, `incomplete`). */

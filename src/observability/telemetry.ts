@@ -69,8 +69,13 @@ export interface NodeExecution {
   startChildCpu?: CpuReading;
 }
 
+/** Which part of a run made a call: planning it, or the workflow. */
+export type RunPhase = "planner" | "workflow";
+
 /** One LLM call (or one failed attempt of it) as every run keeps it. */
 export interface LlmCallRecord extends CallCost {
+  /** The run's phase that made it. */
+  phase: RunPhase;
   /** `ok` for a reply, `error` for a failed attempt or a reply that was not the structured output asked for. */
   status: "ok" | "error";
   /** What failed, when `status` is `error`. */
@@ -91,6 +96,8 @@ export interface LlmCallRecord extends CallCost {
   response?: string;
   /** Thinking text the provider returned (kept for traces). */
   thinking?: string;
+  /** The parsed structured output, when one was asked for (kept for traces). */
+  object?: unknown;
   /** Why generation stopped. */
   finish_reason?: string;
   /** Time to first token when streaming. */
@@ -155,6 +162,10 @@ export interface RunTelemetryOptions {
   maxBudgetUsd?: number;
   /** Warning sink. */
   warn?: (message: string) => void;
+  /** The phase this telemetry measures (default `workflow`); each call record carries it. */
+  phase?: RunPhase;
+  /** USD already spent by an earlier phase of the same invocation (counts against the budget). */
+  spentUsd?: number;
   /** W3C trace id: node executions get span ids and child processes a TRACEPARENT. */
   traceId?: string;
   /** Gives each node execution the store view it runs with (traces record mutations through it). */
@@ -188,6 +199,8 @@ export class RunTelemetry {
   pricing: PriceTable | undefined;
   /** Budget in USD, if any. */
   readonly maxBudgetUsd: number | undefined;
+  /** The phase this telemetry measures. */
+  readonly phase: RunPhase;
   /** W3C trace id, when the run carries trace ids. */
   readonly traceId: string | undefined;
   /** See {@link RunTelemetryOptions.storeView}. */
@@ -219,6 +232,8 @@ export class RunTelemetry {
     this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
+    this.phase = options.phase ?? "workflow";
+    this.spentUsd = options.spentUsd ?? 0;
     this.traceId = options.traceId;
     this.storeView = options.storeView;
     this.onTemplate = options.onTemplate;
@@ -400,6 +415,7 @@ export class RunTelemetry {
       request: response.request,
       response: response.text,
       ...(response.thinking !== undefined ? { thinking: response.thinking } : {}),
+      ...(response.object !== undefined ? { object: response.object } : {}),
       finish_reason: response.finish_reason,
       time_to_first_token_ms: response.time_to_first_token_ms,
       start_ms: (response.startedAt ?? startWall) - this.startWall,
@@ -425,6 +441,7 @@ export class RunTelemetry {
       : { cost_usd: null, reported_cost_usd: usage.reported_cost_usd ?? null, price_key: null };
     const node = scope.node;
     return {
+      phase: this.phase,
       node_id: node?.node_id ?? null,
       node_execution: node?.index ?? null,
       item_index: scope.item ?? null,

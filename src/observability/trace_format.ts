@@ -16,8 +16,14 @@ import type { RunSummary } from "./metrics.ts";
 /** Version of this format. */
 export const TRACE_FORMAT_VERSION = 1;
 
-/** How a traced run ended; `incomplete` is given by readers to a file without footer. */
-export type TraceStatus = "success" | "failed" | "interrupted" | "budget_exceeded" | "incomplete";
+/**
+ * How a traced run ended; `incomplete` is given by readers to a file without
+ * footer; `timeout` ends a planning stopped by `--planner-timeout`.
+ */
+export type TraceStatus = "success" | "failed" | "interrupted" | "budget_exceeded" | "timeout" | "incomplete";
+
+/** What a trace records: a workflow's run, or the planning of a request. */
+export type TraceKind = "workflow" | "planner";
 
 /** Truncation limits used when the trace was written. */
 export interface TraceLimits {
@@ -32,8 +38,8 @@ export interface TraceLimits {
 /** The whole document. Footer fields are absent in a crashed run's file. */
 export interface TraceDocument {
   format_version: number;
-  /** Always `workflow` (a planner trace would say `planner`). */
-  kind: "workflow";
+  /** `workflow`, or `planner` for the planning of a request (`--trace-planner`). */
+  kind: TraceKind;
   execution_id: string;
   /** W3C trace id, 32 hex (from TRACEPARENT when given). */
   trace_id: string;
@@ -63,6 +69,39 @@ export interface TraceDocument {
   nodes_failed?: number;
   /** The run's cost and metrics summary (the JSON result's figures). */
   metrics?: RunSummary;
+  // ---- planned runs
+  /** Header: the request in plain words (planner traces). */
+  request?: string;
+  /** Header: the planner's model (planner traces). */
+  planner_model?: string;
+  /** Header: span id of the request's root span, parent of this `plan` span and of the workflow's (planner traces). */
+  request_span_id?: string;
+  /** Header of a planned run's workflow trace: the planner trace's file. */
+  planner_trace?: string | null;
+  /** Footer of a planner trace: the planner's decisions and results. */
+  planner?: PlannerTraceFooter;
+}
+
+/** What a planner trace's footer adds: the path taken and what came of it. */
+export interface PlannerTraceFooter {
+  /** `reuse`, `generate`, or null when planning stopped before choosing. */
+  path: "reuse" | "generate" | null;
+  /** The reused saved workflow, or null. */
+  reused_workflow: string | null;
+  /** Repair calls made. */
+  repairs: number;
+  /** LLM calls made. */
+  llm_calls: number;
+  /** Each validation of a generated workflow with its problems (empty list: valid). */
+  attempts: { problems: { pointer?: string; message: string }[] }[];
+  /** The final workflow IR (redacted, bounded), or null. */
+  workflow: unknown;
+  /** The values extracted for its inputs. */
+  params: Record<string, unknown>;
+  /** Required inputs nothing filled. */
+  missing_inputs: { name: string; type: string; description: string }[];
+  /** The plan file written for a generated workflow, or null. */
+  plan_path: string | null;
 }
 
 /** One change a node made to the shared store. */
@@ -120,6 +159,8 @@ export interface TraceLlmCall {
   response: string;
   /** Thinking text the provider returned (truncated like the response). */
   thinking?: string;
+  /** The parsed structured output, when one was asked for (redacted, bounded). */
+  object?: unknown;
   finish_reason: string | null;
   usage: Omit<LlmUsage, "raw"> & { raw?: unknown };
   cost_usd: number | null;
@@ -228,10 +269,22 @@ export function traceFooterText(footer: Partial<TraceDocument>): string {
 
 /** The whole file for a document (as the writer leaves it; without footer when `complete` is false). */
 export function formatTraceFile(doc: TraceDocument, options: { complete?: boolean } = {}): string {
-  const { events, end_time, duration_ms, final_status, error, nodes_executed, nodes_failed, metrics, ...header } = doc;
+  const {
+    events,
+    end_time,
+    duration_ms,
+    final_status,
+    error,
+    nodes_executed,
+    nodes_failed,
+    metrics,
+    planner,
+    ...header
+  } = doc;
   let text = traceHeaderText(header) + events.map(traceEventLine).join("");
   if (options.complete !== false) {
-    text += traceFooterText({ end_time, duration_ms, final_status, error, nodes_executed, nodes_failed, metrics });
+    const footer = { end_time, duration_ms, final_status, error, nodes_executed, nodes_failed, metrics, planner };
+    text += traceFooterText(footer);
   }
   return text;
 }

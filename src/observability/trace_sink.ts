@@ -17,6 +17,7 @@ import { snapshot, truncateString } from "./truncate.ts";
 import type { LlmCallRecord, NodeExecution, RunTelemetryOptions, TelemetrySink } from "./telemetry.ts";
 import {
   type Mutation,
+  type PlannerTraceFooter,
   type TemplateResolution,
   TRACE_FORMAT_VERSION,
   type TraceDocument,
@@ -24,6 +25,7 @@ import {
   traceEventLine,
   traceFooterText,
   traceHeaderText,
+  type TraceKind,
   type TraceLimits,
   type TraceLlmCall,
   type TraceStatus,
@@ -37,17 +39,21 @@ export const DEFAULT_TRACE_LIMITS: TraceLimits = { store_chars: 10_000, prompt_c
 /** Options of {@link TraceSink}. */
 export interface TraceSinkOptions {
   /** Header fields known before the run. */
-  header: Pick<
-    TraceDocument,
-    | "execution_id"
-    | "trace_id"
-    | "span_id"
-    | "parent_span_id"
-    | "workflow_name"
-    | "workflow_file"
-    | "pflow_version"
-    | "inputs"
-  >;
+  header:
+    & Pick<
+      TraceDocument,
+      | "execution_id"
+      | "trace_id"
+      | "span_id"
+      | "parent_span_id"
+      | "workflow_name"
+      | "workflow_file"
+      | "pflow_version"
+      | "inputs"
+    >
+    & Partial<Pick<TraceDocument, "request" | "planner_model" | "planner_trace" | "request_span_id">>;
+  /** What the trace records (default `workflow`). */
+  kind?: TraceKind;
   /** Params of each node as written in the workflow (resolved ones replace them). */
   nodeParams: Map<string, Record<string, unknown>>;
   /** What each node's class declared with `@traced` (fields captured in full, fields redacted). */
@@ -110,7 +116,7 @@ export class TraceSink implements TelemetrySink {
     const h = this.#options.header;
     this.#header = {
       format_version: TRACE_FORMAT_VERSION,
-      kind: "workflow",
+      kind: this.#options.kind ?? "workflow",
       ...h,
       start_time: new Date(this.#startEpochMs).toISOString(),
       inputs: this.#value(h.inputs) as Record<string, unknown>,
@@ -230,6 +236,9 @@ export class TraceSink implements TelemetrySink {
         ...(call.thinking !== undefined
           ? { thinking: truncateString(redactor.text(call.thinking), this.limits.response_chars) }
           : {}),
+        ...(call.object !== undefined
+          ? { object: this.#value(call.object, undefined, this.limits.response_chars) }
+          : {}),
         finish_reason: call.finish_reason ?? null,
         usage: { ...usage, raw: this.#value(raw) },
         cost_usd: call.cost_usd,
@@ -285,6 +294,8 @@ export class TraceSink implements TelemetrySink {
     durationMs: number;
     nodesExecuted: number;
     summary: RunSummary;
+    /** A planner trace's decisions and results. */
+    planner?: PlannerTraceFooter;
   }): TraceDocument {
     const redactor = this.#options.redactor;
     this.#footer = {
@@ -297,6 +308,7 @@ export class TraceSink implements TelemetrySink {
       nodes_failed:
         this.#events.filter((e, i) => !e.success && !(e.action === "error" && i < this.#events.length - 1)).length,
       metrics: outcome.summary,
+      ...(outcome.planner ? { planner: this.#plannerFooter(outcome.planner) } : {}),
     };
     if (this.#fd !== undefined) {
       this.#io(() => {
@@ -316,6 +328,15 @@ export class TraceSink implements TelemetrySink {
   /** Whether the file on disk is whole (no write failed). */
   get written(): boolean {
     return this.#options.file !== undefined && !this.#writeFailed;
+  }
+
+  /** The planner footer with its workflow and params redacted and bounded like store values. */
+  #plannerFooter(planner: PlannerTraceFooter): PlannerTraceFooter {
+    return {
+      ...planner,
+      workflow: this.#value(planner.workflow, undefined, this.limits.prompt_chars),
+      params: this.#value(planner.params) as Record<string, unknown>,
+    };
   }
 
   #mutation(nodeId: string, raw: RawMutation): Mutation {

@@ -1,0 +1,557 @@
+/**
+ * `pflow plan "request"` (and `pflow "request"`): the planner reuses a saved
+ * workflow or generates one, then the plan runs exactly like `pflow run`
+ * (same flags, same result document, with the planner's figures added).
+ * Loaded only for a request, so `pflow run` and `--version` never pay for it.
+ * @module
+ */
+import { fstatSync } from "node:fs";
+import { createInterface } from "node:readline/promises";
+import { BUILTIN_NODES } from "../nodes/mod.ts";
+import { type MetricsSink, ms2, summarizeRun } from "../observability/metrics.ts";
+import { newSpanId } from "../observability/ids.ts";
+import { Redactor, setOutputRedactor } from "../observability/redact.ts";
+import { formatTraceFile, type PlannerTraceFooter, type TraceStatus } from "../observability/trace_format.ts";
+import { resolveModel } from "../llm/model_id.ts";
+import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
+import { type PlanOutcome, planRequest, readCatalogue } from "../planner/mod.ts";
+import { writePlanFile } from "../planner/plan_file.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
+import type { Problem } from "../workflow/errors.ts";
+import type { WorkflowIR } from "../workflow/ir.ts";
+import { parseWorkflow } from "../workflow/load.ts";
+import { NodeRegistry } from "../workflow/registry.ts";
+import { plannerWorkflow } from "../planner/flow.ts";
+import { typeValue } from "./args.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
+import type { Settings } from "./home.ts";
+import {
+  configuredKeyNames,
+  parseBudget,
+  type PriorPhase,
+  RUN_FLAGS,
+  runSession,
+  type RunTarget,
+  type Session,
+} from "./run_command.ts";
+import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath } from "./run_telemetry.ts";
+import { checkWorkflowName, loadSaved, saveWorkflow, workflowsDir } from "./saved.ts";
+import { formatUsd } from "./summary_line.ts";
+import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Flags of `pflow plan`: every `run` flag, and the planner's. */
+export const PLAN_FLAGS = {
+  ...RUN_FLAGS,
+  "dry-run": { type: "boolean" },
+  save: { type: "string" },
+  force: { type: "boolean" },
+  "planner-model": { type: "string" },
+  "planner-timeout": { type: "string" },
+  "max-repairs": { type: "string" },
+  "trace-planner": { type: "boolean" },
+} as const;
+
+/** Default `--planner-timeout`, seconds. */
+export const DEFAULT_PLANNER_TIMEOUT_S = 120;
+/** Default `--max-repairs`. */
+export const DEFAULT_MAX_REPAIRS = 2;
+/** The longest timeout a timer can wait (2³¹ − 1 ms), in whole seconds. */
+const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+
+/** Runs `pflow plan ARGV…` (the request is the positional text); returns the exit code. */
+export function planCommand(argv: string[], { env }: CommandEnv): Promise<number> {
+  return runSession(argv, { env, command: "plan", flags: PLAN_FLAGS }, planStage);
+}
+
+/** What the flags ask of the planner. */
+interface PlannerFlags {
+  model: string;
+  timeoutMs: number;
+  maxRepairs: number;
+  dryRun: boolean;
+  save: string | undefined;
+  force: boolean;
+  traceFile: boolean;
+}
+
+/** The planning, before the plan runs: a workflow to run, or the exit code of a planning that ended the command. */
+async function planStage(session: Session): Promise<RunTarget | number> {
+  const { parsed, run, env, home, settings } = session;
+  const { request, params } = requestOf(parsed.positionals);
+  const flags = plannerFlags(parsed.values, { env, settings });
+  if (flags.save !== undefined) checkWorkflowName(flags.save);
+  const pricing = await loadPriceTable({ home, priceTable: parsed.values["price-table"] as string | undefined });
+  const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
+  const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
+  setOutputRedactor(redactor);
+  const catalogue = await readCatalogue(workflowsDir(home));
+  const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);
+  run.workflowName = "planner";
+  const requestSpanId = newSpanId();
+  const instruments = buildInstruments({
+    kind: "planner",
+    phase: "planner",
+    keepTrace: true, // a failed planning writes its trace even without --trace-planner
+    executionId: run.executionId,
+    workflowName: requestSlug(request),
+    loaded: { ir: plannerWorkflow({ reuse: catalogue.length > 0 }), file: "planner", text: "" },
+    inputs: { request },
+    home,
+    env,
+    metrics: true,
+    traceFile: flags.traceFile,
+    otlp,
+    pricing,
+    maxBudgetUsd: budget,
+    limits: undefined,
+    redactor,
+    logger: run.logger,
+    verbose: run.verbose,
+    traceHeader: { request, planner_model: flags.model, request_span_id: requestSpanId },
+  });
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), flags.timeoutMs);
+  const started = performance.now();
+  run.logger.info(`planning: ${request}`, { planner_model: flags.model });
+  let outcome: PlanOutcome;
+  try {
+    outcome = await planRequest({
+      request,
+      model: flags.model,
+      catalogue,
+      registry: new NodeRegistry(BUILTIN_NODES),
+      maxRepairs: flags.maxRepairs,
+      stdinPiped: stdinIsPiped(),
+      signal: AbortSignal.any([session.signal, timeout.signal]),
+      env,
+      settings,
+      telemetry: instruments.telemetry,
+      onStart: instruments.onStart,
+      warn: (message) => run.logger.warn(message),
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  const durationMs = performance.now() - started;
+  const status: TraceStatus = timeout.signal.aborted && !session.signal.aborted && outcome.status === "interrupted"
+    ? "timeout"
+    : outcome.status;
+  const planFile = status === "success" && outcome.path === "generate"
+    ? await writePlanFile(home, outcome.workflow!, { redact: (text) => redactor.text(text) })
+    : undefined;
+  const footer: PlannerTraceFooter = {
+    path: outcome.path,
+    reused_workflow: outcome.reusedWorkflow,
+    repairs: outcome.repairs,
+    llm_calls: instruments.telemetry.llmCalls.length,
+    attempts: outcome.attempts,
+    workflow: outcome.workflow ?? outcome.run.shared.workflow ?? null,
+    params: outcome.inputs,
+    missing_inputs: outcome.missingInputs,
+    plan_path: planFile?.path ?? null,
+  };
+  const phase = plannedPhase(outcome, { durationMs, metrics: instruments.metrics, pricing, footer });
+  const summary = summarizeRun({ calls: [], pricing, durationMs: 0, nodesExecuted: 0, planner: phase.summaryInput });
+  const traceDoc = instruments.trace!.finish({
+    status,
+    error: outcome.error,
+    durationMs: outcome.run.duration_ms,
+    nodesExecuted: outcome.run.nodes_executed,
+    summary,
+    planner: footer,
+  });
+  let tracePath = instruments.trace!.written ? instruments.trace!.file : undefined;
+  const failed = status !== "success" || outcome.missingInputs.length > 0;
+  if (failed && tracePath === undefined) {
+    // The one trace a user needs most: written even without --trace-planner.
+    tracePath = traceFilePath({
+      home,
+      workflowName: requestSlug(request),
+      executionId: run.executionId,
+      kind: "planner",
+    });
+    try {
+      await writeFileAtomic(tracePath, redactor.text(formatTraceFile(traceDoc)), { mode: 0o600 });
+    } catch (error) {
+      run.logger.warn(`planner trace not written (${(error as Error).message})`);
+      tracePath = undefined;
+    }
+  }
+  if (tracePath !== undefined) run.logger.notice(`Planner trace saved: ${tracePath}`, { planner_trace: tracePath });
+  const prior: PriorPhase = {
+    ...phase,
+    traceId: traceDoc.trace_id,
+    requestSpanId,
+    tracePath,
+    traceDoc,
+    pricing,
+    document: { plan_path: planFile?.path ?? null },
+    notices: [],
+  };
+  if (status !== "success") {
+    await exportTraceIfConfigured(undefined, { env, logger: run.logger, otlp }, traceDoc);
+    return reportPlanningFailure(session, { outcome, status, prior, summary });
+  }
+  const workflow = outcome.workflow!;
+  const loaded = outcome.path === "reuse"
+    ? await loadSaved(home, outcome.reusedWorkflow!)
+    : { ir: await parseWorkflow(planFile!.text, { file: planFile!.path }), file: planFile!.path, text: planFile!.text };
+  let inputs = { ...outcome.inputs, ...params };
+  const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
+  if (missing.length > 0) {
+    if (!askable(run.json)) {
+      return reportMissingInputs(session, { outcome, prior, summary, missing, loaded: loaded.file, given: inputs });
+    }
+    inputs = { ...inputs, ...await askForInputs(missing, workflow) };
+  }
+  if (outcome.path === "reuse") {
+    prior.notices.push(`Reused saved workflow ${outcome.reusedWorkflow}`);
+  } else {
+    const saveCommand = `pflow workflow save ${planFile!.path} --name ${workflow.name ?? "NAME"}`;
+    prior.notices.push(`Plan written to ${planFile!.path}`, `Save it with: ${saveCommand}`);
+  }
+  if (flags.save !== undefined) {
+    const saved = await saveWorkflow(home, workflow, { name: flags.save, force: flags.force });
+    prior.notices.push(`Saved as ${flags.save} (${saved})`);
+  }
+  if (flags.dryRun) return reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs });
+  return { loaded, params: inputs, prior };
+}
+
+/** The request (the positional text) and any `key=value` params given with it. */
+function requestOf(positionals: string[]): { request: string; params: Record<string, unknown> } {
+  const params: Record<string, unknown> = {};
+  const words: string[] = [];
+  for (const arg of positionals) {
+    const param = /^([A-Za-z_][\w-]*)=(.*)$/s.exec(arg);
+    if (param && !/\s/.test(param[1])) params[param[1]] = typeValue(param[2], param[1]);
+    else words.push(arg);
+  }
+  const request = words.join(" ").trim();
+  if (request === "") {
+    throw new UsageError('missing request: pflow plan "what you want done" [key=value ...]', "plan");
+  }
+  return { request, params };
+}
+
+/** The planner's settings from flags, environment and settings. */
+function plannerFlags(
+  values: Session["parsed"]["values"],
+  options: { env: Session["env"]; settings: Settings },
+): PlannerFlags {
+  const { env, settings } = options;
+  const model = [values["planner-model"], env.PFLOW_PLANNER_MODEL, settings.planner_model]
+    .find((m): m is string => typeof m === "string" && m.trim() !== "")?.trim() ??
+    resolveModel(undefined, { env, settings });
+  const timeoutText = values["planner-timeout"] as string | undefined;
+  const timeoutS = timeoutText === undefined ? DEFAULT_PLANNER_TIMEOUT_S : Number(timeoutText);
+  if (!(Number.isFinite(timeoutS) && timeoutS > 0 && timeoutS <= MAX_TIMEOUT_S)) {
+    throw new UsageError(
+      `--planner-timeout must be a number of seconds above 0 and at most ${MAX_TIMEOUT_S}, got '${timeoutText}'`,
+      "plan",
+    );
+  }
+  const repairsText = values["max-repairs"] as string | undefined;
+  if (repairsText !== undefined && !/^(?:[0-9]|10)$/.test(repairsText)) {
+    throw new UsageError(`--max-repairs must be a whole number from 0 to 10, got '${repairsText}'`, "plan");
+  }
+  const save = values.save as string | undefined;
+  return {
+    model,
+    timeoutMs: timeoutS * 1000,
+    maxRepairs: repairsText === undefined ? DEFAULT_MAX_REPAIRS : Number(repairsText),
+    dryRun: values["dry-run"] === true,
+    save,
+    force: values.force === true,
+    traceFile: values["trace-planner"] === true,
+  };
+}
+
+/** The planner's figures as the run's report and summary use them. */
+function plannedPhase(
+  outcome: PlanOutcome,
+  context: { durationMs: number; metrics: MetricsSink | undefined; pricing: PriceTable; footer: PlannerTraceFooter },
+): Pick<PriorPhase, "durationMs" | "telemetry" | "summaryInput" | "label"> {
+  const telemetry = outcome.run.telemetry;
+  const extra = {
+    path: outcome.path,
+    reused_workflow: outcome.reusedWorkflow,
+    repairs: outcome.repairs,
+    llm_calls: telemetry.llmCalls.length,
+  };
+  const summaryInput = {
+    calls: telemetry.llmCalls,
+    metrics: context.metrics,
+    durationMs: context.durationMs,
+    nodesExecuted: outcome.run.nodes_executed,
+    extra,
+  };
+  const planned = summarizeRun({ ...summaryInput, metrics: undefined, pricing: context.pricing });
+  const calls = planned.num_llm_calls;
+  const cost = planned.pricing.complete ? formatUsd(planned.total_cost_usd) : `${formatUsd(planned.total_cost_usd)}+`;
+  return {
+    durationMs: context.durationMs,
+    telemetry,
+    summaryInput,
+    label: `planned (${outcome.path ?? "none"}, ${calls} call${calls === 1 ? "" : "s"}, ${cost})`,
+  };
+}
+
+/** `[a-z0-9-]` words of the request, for trace file names. */
+function requestSlug(request: string): string {
+  return request.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "request";
+}
+
+/** Whether stdin is a pipe or a file (data may come), not a terminal or /dev/null. */
+function stdinIsPiped(): boolean {
+  try {
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isFile() || stat.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether missing inputs can be asked for: text mode on a terminal. */
+function askable(json: boolean): boolean {
+  return !json && process.stdin.isTTY === true && process.stderr.isTTY === true;
+}
+
+/** Asks for each missing input on the terminal (stderr prompt, stdin answer), typed by its declared type. */
+async function askForInputs(missing: PlanOutcome["missingInputs"], workflow: WorkflowIR) {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const values: Record<string, unknown> = {};
+  try {
+    for (const m of missing) {
+      const answer = await rl.question(`${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}? `);
+      const declared = workflow.inputs?.[m.name]?.type;
+      values[m.name] = declared === "string" ? answer : typeValue(answer, m.name);
+    }
+  } finally {
+    rl.close();
+  }
+  return values;
+}
+
+/** The result document's subtype and the exit code of a planning that did not produce a runnable plan. */
+function planningExit(outcome: PlanOutcome, status: TraceStatus): { subtype: string; code: number } {
+  if (status === "interrupted") return { subtype: "error_interrupted", code: EXIT.interrupted };
+  if (status === "budget_exceeded") return { subtype: "error_max_budget_usd", code: EXIT.failed };
+  // A workflow still invalid after the repairs is a validation error, like `pflow run` of an invalid file.
+  if (outcome.problems.length > 0) return { subtype: "error_planning", code: EXIT.usage };
+  return { subtype: "error_planning", code: EXIT.failed };
+}
+
+/** Reports a failed, interrupted, timed-out or over-budget planning; returns the exit code. */
+function reportPlanningFailure(
+  session: Session,
+  context: { outcome: PlanOutcome; status: TraceStatus; prior: PriorPhase; summary: ReturnType<typeof summarizeRun> },
+): number {
+  const { outcome, status, prior, summary } = context;
+  const { run } = session;
+  const { subtype, code } = planningExit(outcome, status);
+  const message = status === "timeout"
+    ? `planning timed out after ${formatDuration(prior.durationMs)} (--planner-timeout); the call in flight was aborted`
+    : outcome.error?.message ?? "planning failed";
+  const problems = outcome.problems.map(locateProblem);
+  if (run.json) {
+    writeStdout(`${
+      JSON.stringify(plannerDocument(session, {
+        subtype,
+        summary,
+        prior,
+        error: { message, node_id: outcome.error?.node_id ?? null, type: outcome.error?.type ?? "PlanningError" },
+        workflowName: plannedName(outcome),
+        problems,
+      }))
+    }\n`);
+  } else {
+    run.logger.error(status === "interrupted" ? "interrupted while planning" : `planning failed: ${message}`);
+    for (const p of problems) run.logger.error(`${p.pointer || "/"}: ${p.message}`);
+    printError(summaryLabel(prior, summary, run.style, false));
+  }
+  return code;
+}
+
+/** Reports required inputs nothing filled (exit 2): each with its description, and the command that reruns with them. */
+function reportMissingInputs(
+  session: Session,
+  context: {
+    outcome: PlanOutcome;
+    prior: PriorPhase;
+    summary: ReturnType<typeof summarizeRun>;
+    missing: PlanOutcome["missingInputs"];
+    loaded: string;
+    given: Record<string, unknown>;
+  },
+): number {
+  const { prior, summary, missing, outcome } = context;
+  const { run } = session;
+  const target = outcome.path === "reuse" ? outcome.reusedWorkflow! : context.loaded;
+  const known = Object.entries(context.given).map(([k, v]) =>
+    `${k}=${shellWord(typeof v === "string" ? v : JSON.stringify(v))}`
+  );
+  const command = ["pflow", "run", shellWord(target), ...known, ...missing.map((m) => `${m.name}=VALUE`)].join(" ");
+  if (run.json) {
+    writeStdout(`${
+      JSON.stringify(plannerDocument(session, {
+        subtype: "error_missing_inputs",
+        summary,
+        prior,
+        error: {
+          message: `missing required input${missing.length === 1 ? "" : "s"}: ${missing.map((m) => m.name).join(", ")}`,
+          node_id: null,
+          type: "MissingInputs",
+        },
+        workflowName: plannedName(outcome),
+        extra: { missing_inputs: missing, rerun_command: command },
+      }))
+    }\n`);
+  } else {
+    for (const m of missing) {
+      run.logger.error(`missing required input '${m.name}' (${m.type})${m.description ? `: ${m.description}` : ""}`);
+    }
+    printError(`Run it with: ${command}`);
+  }
+  return EXIT.usage;
+}
+
+/** `--dry-run`: the plan, validated and written, not run. */
+function reportDryRun(
+  session: Session,
+  context: {
+    outcome: PlanOutcome;
+    prior: PriorPhase;
+    summary: ReturnType<typeof summarizeRun>;
+    loaded: string;
+    inputs: Record<string, unknown>;
+  },
+): number {
+  const { outcome, prior, summary } = context;
+  const { run } = session;
+  const workflow = outcome.workflow!;
+  if (run.json) {
+    const doc = plannerDocument(session, {
+      subtype: "success",
+      summary,
+      prior,
+      error: null,
+      workflowName: plannedName(outcome),
+      extra: { workflow, params: context.inputs, dry_run: true },
+    });
+    writeStdout(`${JSON.stringify(doc)}\n`);
+  } else {
+    writeStdout(`${describePlan(workflow, { inputs: context.inputs, file: context.loaded, outcome })}\n`);
+    for (const notice of prior.notices) printError(notice);
+    printError(summaryLabel(prior, summary, run.style, true));
+  }
+  return EXIT.ok;
+}
+
+/** A plan for people: what it is, its inputs (with the values it would get), nodes and edges, and its file. */
+export function describePlan(
+  workflow: WorkflowIR,
+  context: { inputs: Record<string, unknown>; file: string; outcome: PlanOutcome },
+): string {
+  const { outcome } = context;
+  const how = outcome.path === "reuse" ? `reused saved workflow ${outcome.reusedWorkflow}` : "generated";
+  const lines = [`Plan: ${workflow.name ?? "(unnamed)"} (${how})`];
+  if (workflow.description) lines.push(`  ${workflow.description}`);
+  const inputs = Object.entries(workflow.inputs ?? {});
+  if (inputs.length > 0) {
+    lines.push("", "Inputs:");
+    const width = Math.max(...inputs.map(([name]) => name.length));
+    for (const [name, input] of inputs) {
+      const value = Object.hasOwn(context.inputs, name)
+        ? ` = ${JSON.stringify(context.inputs[name])}`
+        : input.default !== undefined
+        ? ` = ${JSON.stringify(input.default)} (default)`
+        : input.required === false
+        ? ""
+        : " (missing)";
+      lines.push(
+        `  ${name.padEnd(width)}  ${input.type ?? "any"}${value}${input.description ? `  ${input.description}` : ""}`,
+      );
+    }
+  }
+  lines.push("", "Nodes:");
+  workflow.nodes.forEach((node, i) => {
+    const batch = node.batch ? ` ×batch(${typeof node.batch.items === "string" ? node.batch.items : "list"})` : "";
+    lines.push(`  ${i + 1}. ${node.id} (${node.type})${batch}${node.purpose ? `: ${node.purpose}` : ""}`);
+  });
+  const edges = workflow.edges ?? [];
+  if (edges.length > 0) {
+    lines.push("", "Edges:");
+    for (const e of edges) {
+      lines.push(`  ${e.from} → ${e.to}${e.action && e.action !== "default" ? ` (${e.action})` : ""}`);
+    }
+  }
+  const outputs = Object.entries(workflow.outputs ?? {});
+  if (outputs.length > 0) {
+    lines.push("", "Outputs:");
+    for (const [name, o] of outputs) lines.push(`  ${name}: ${o.source}${o.description ? `  ${o.description}` : ""}`);
+  }
+  lines.push("", `File: ${context.file}`);
+  return lines.join("\n");
+}
+
+/** The JSON result document of a planning that did not run a workflow. */
+function plannerDocument(
+  session: Session,
+  context: {
+    subtype: string;
+    summary: ReturnType<typeof summarizeRun>;
+    prior: PriorPhase;
+    error: { message: string; node_id: string | null; type: string } | null;
+    workflowName: string | null;
+    problems?: Problem[];
+    extra?: Record<string, unknown>;
+  },
+): Record<string, unknown> {
+  const { run } = session;
+  const { metrics, ...summary } = context.summary;
+  return {
+    type: "result",
+    subtype: context.subtype,
+    is_error: context.subtype !== "success",
+    result: null,
+    error: context.error
+      ? { ...context.error, ...(context.problems?.length ? { problems: context.problems } : {}) }
+      : null,
+    execution_id: run.executionId,
+    workflow_name: context.workflowName,
+    duration_ms: ms2(performance.now() - run.started),
+    duration_planner_ms: ms2(context.prior.durationMs),
+    ...summary,
+    metrics: metrics ?? {},
+    ...context.prior.document,
+    ...(context.prior.tracePath !== undefined ? { planner_trace_path: context.prior.tracePath } : {}),
+    ...context.extra,
+  };
+}
+
+/** The reused or generated workflow's name, when planning got that far. */
+function plannedName(outcome: PlanOutcome): string | null {
+  if (outcome.reusedWorkflow !== null) return outcome.reusedWorkflow;
+  const workflow = (outcome.workflow ?? outcome.run.shared.workflow) as WorkflowIR | null | undefined;
+  return typeof workflow?.name === "string" ? workflow.name : null;
+}
+
+/** A validator problem of a generated workflow (no file: the plan was never written). */
+function locateProblem(problem: Problem): Problem {
+  return { pointer: problem.pointer ?? "", message: problem.message };
+}
+
+/** The text summary of the planning alone: `✓ planned (generate, 1 call, $0.0042) · 2.1s`. */
+function summaryLabel(prior: PriorPhase, summary: ReturnType<typeof summarizeRun>, style: Style, ok: boolean): string {
+  const u = summary.usage;
+  const tokens = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens;
+  const mark = ok ? style.green("✓") : style.red("✗");
+  return `${mark} ${prior.label} · ${formatDuration(prior.durationMs)} · ${tokens.toLocaleString("en-US")} tokens`;
+}
+
+/** Quotes a word for a POSIX shell when it needs it. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,447 @@
+/**
+ * The planner's node types. The planner is a pflow workflow of these nodes
+ * (see `flow.ts`), compiled and run by the same compiler and engine as any
+ * workflow, so the same instrumented layer times it, the same `@llmUsage`
+ * records its calls and the same trace sink writes its trace.
+ *
+ * They read and write the root of the shared store (the planner's workflow
+ * turns namespacing off): `request`, `catalogue`, `model`, then `workflow`,
+ * `params`, `problems`, `repairs`, `path`, `reused_workflow`, `inputs`,
+ * `missing_inputs`.
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { Node, type Shared } from "../engine/mod.ts";
+import { callLlm, type LlmRequest, type LlmResponse, StructuredOutputError } from "../llm/mod.ts";
+import type { LlmRunContext } from "../nodes/llm.ts";
+import { coerceParam, type NodeSpec, type ValueType } from "../nodes/spec.ts";
+import { llmUsage, timed, traced } from "../observability/decorators.ts";
+import type { Problem } from "../workflow/errors.ts";
+import type { WorkflowIR } from "../workflow/ir.ts";
+import { schemaProblems } from "../workflow/load.ts";
+import type { NodeRegistry } from "../workflow/registry.ts";
+import { validateWorkflow } from "../workflow/validate.ts";
+import type { CatalogueEntry } from "./catalogue.ts";
+import {
+  discoverMessage,
+  discoverSystemPrompt,
+  generateMessage,
+  generateSystemPrompt,
+  repairMessage,
+} from "./prompts.ts";
+import { DISCOVER_SCHEMA, GENERATE_SCHEMA, readDiscoverReply, readGenerateReply } from "./replies.ts";
+
+/** What the planner's nodes need from the run besides env and settings. */
+export interface PlannerContext extends LlmRunContext {
+  /** The node types a generated workflow may use (their specs are the prompt's registry). */
+  plannerRegistry: NodeRegistry;
+  /** Repairs allowed after the first invalid workflow. */
+  maxRepairs: number;
+}
+
+/** A required input that neither the request nor a default fills. */
+export interface MissingInput {
+  name: string;
+  type: string;
+  description: string;
+}
+
+/** The planning ended with a workflow that still does not validate. */
+export class PlanInvalidError extends Error {
+  /** The validator's problems with the last workflow. */
+  readonly problems: Problem[];
+
+  /**
+   * @param problems what the validator reported
+   * @param repairs repairs made
+   */
+  constructor(problems: Problem[], repairs: number) {
+    super(
+      `the generated workflow is still invalid after ${repairs} repair${repairs === 1 ? "" : "s"} ` +
+        `(${problems.length} problem${problems.length === 1 ? "" : "s"})`,
+    );
+    this.name = "PlanInvalidError";
+    this.problems = problems;
+  }
+}
+
+const cachedPrompts = new WeakMap<NodeRegistry, string>();
+
+/** The generate system prompt of a registry, built once (it is byte-identical across calls). */
+function systemPromptOf(registry: NodeRegistry): string {
+  let prompt = cachedPrompts.get(registry);
+  if (prompt === undefined) {
+    prompt = generateSystemPrompt(registry.specs());
+    cachedPrompts.set(registry, prompt);
+  }
+  return prompt;
+}
+
+/** A reply that is not the JSON asked for, as the validator would word it. */
+function replyProblem(error: StructuredOutputError): Problem {
+  const details = error.problems.length > 0 ? `: ${error.problems.join("; ")}` : "";
+  return { pointer: "", message: `the reply is not the JSON object asked for (${error.message})${details}` };
+}
+
+/** The base of planner nodes that call the model: one decorated method makes every call. */
+abstract class PlannerCallNode extends Node {
+  /** The call; `@llmUsage` records it for the planner's run and node. */
+  @llmUsage
+  ask(request: LlmRequest, ctx: LlmRunContext): Promise<LlmResponse> {
+    return callLlm(request, { env: ctx.env ?? process.env, settings: ctx.llmSettings ?? {} });
+  }
+
+  /** A structured call with the stable system prompt marked cacheable. */
+  protected structured(
+    ctx: LlmRunContext,
+    call: { model: string; system: string; messages: LlmRequest["messages"]; schema: Record<string, unknown> },
+  ): Promise<LlmResponse> {
+    return this.ask({
+      model: call.model,
+      system: call.system,
+      messages: call.messages,
+      schema: call.schema,
+      schemaName: call.schema === DISCOVER_SCHEMA ? "reuse_decision" : "workflow_plan",
+      cache: true,
+      signal: ctx.signal,
+    }, ctx);
+  }
+
+  /** A generate-shaped call (generate, repair): the registry prompt, then the conversation. */
+  protected async askForPlan(
+    ctx: PlannerContext,
+    call: { model: string; messages: PlanReply["messages"] },
+  ): Promise<PlanReply> {
+    let response: LlmResponse;
+    try {
+      response = await this.structured(ctx, {
+        model: call.model,
+        system: systemPromptOf(ctx.plannerRegistry),
+        messages: call.messages,
+        schema: GENERATE_SCHEMA,
+      });
+    } catch (error) {
+      if (!(error instanceof StructuredOutputError)) throw error;
+      const answer = { role: "assistant" as const, content: error.response.text || "(no text)" };
+      return {
+        workflow: undefined,
+        params: {},
+        replyProblem: replyProblem(error),
+        messages: [...call.messages, answer],
+      };
+    }
+    const reply = readGenerateReply(response.object);
+    const answer = {
+      role: "assistant" as const,
+      content: JSON.stringify({ workflow: reply.workflow, params: reply.params }),
+    };
+    return { ...reply, messages: [...call.messages, answer] };
+  }
+}
+
+const PLAN_OUTPUTS: NodeSpec["outputs"] = {
+  workflow: { type: "object", description: "The workflow as the model wrote it (validated next)" },
+  params: { type: "object", description: "Input values the request stated" },
+};
+
+/** Path A: picks a saved workflow for the request, or none. */
+@timed
+@traced({ capture: ["request", "catalogue"] })
+export class DiscoverNode extends PlannerCallNode {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "planner-discover",
+    description: "Asks the model whether a saved workflow does what the request asks",
+    params: {
+      request: { type: "string", required: true, description: "The user's request" },
+      model: { type: "string", required: true, description: "The planner's model" },
+    },
+    outputs: {
+      reused_workflow: { type: "string", description: "The chosen saved workflow, or null" },
+      params: { type: "object", description: "Values for its inputs" },
+      reason: { type: "string", description: "Why" },
+    },
+    actions: ["reuse", "generate"],
+  };
+
+  /** The request, model and catalogue. */
+  override prep(shared: Shared) {
+    return {
+      request: String(this.params.request),
+      model: String(this.params.model),
+      catalogue: (shared.catalogue ?? []) as CatalogueEntry[],
+    };
+  }
+
+  /** One call: the request and the catalogue; an unusable reply means "no reuse". */
+  override async exec(p: ReturnType<DiscoverNode["prep"]>, ctx: LlmRunContext) {
+    const known = new Set(p.catalogue.map((e) => e.name));
+    try {
+      const response = await this.structured(ctx, {
+        model: p.model,
+        system: discoverSystemPrompt(p.catalogue),
+        messages: [{ role: "user", content: discoverMessage(p.request) }],
+        schema: DISCOVER_SCHEMA,
+      });
+      return readDiscoverReply(response.object, known);
+    } catch (error) {
+      if (!(error instanceof StructuredOutputError)) throw error;
+      ctx.warn(`planner: the reuse reply was not usable (${error.message}); generating a new workflow`);
+      return readDiscoverReply(undefined, known);
+    }
+  }
+
+  /** `reuse` with the chosen name and params, or `generate`. */
+  override post(shared: Shared, _p: unknown, reply: ReturnType<typeof readDiscoverReply>) {
+    shared.reused_workflow = reply.workflowName;
+    shared.reason = reply.reason;
+    if (reply.workflowName === null) return "generate";
+    shared.params = reply.params;
+    shared.path = "reuse";
+    return "reuse";
+  }
+}
+
+/** Loads the saved workflow the reuse call chose. */
+@timed
+export class LoadSavedNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "planner-load",
+    description: "Reads the chosen saved workflow",
+    params: { name: { type: "string", required: true, description: "Saved workflow name" } },
+    outputs: { workflow: { type: "object", description: "Its IR" } },
+  };
+
+  /** The catalogue entry of the chosen name. */
+  override prep(shared: Shared): CatalogueEntry {
+    const entry = ((shared.catalogue ?? []) as CatalogueEntry[]).find((e) => e.name === this.params.name);
+    if (entry === undefined) throw new Error(`saved workflow '${this.params.name}' is not in the catalogue`);
+    return entry;
+  }
+
+  /** Reads the file (validated like any workflow before it runs). */
+  override async exec(entry: CatalogueEntry): Promise<unknown> {
+    return JSON.parse(await readFile(entry.path, "utf8"));
+  }
+
+  /** Writes `workflow` and `workflow_file`. */
+  override post(shared: Shared, entry: CatalogueEntry, workflow: unknown): undefined {
+    shared.workflow = workflow;
+    shared.workflow_file = entry.path;
+    return undefined;
+  }
+}
+
+/** Path B: one call writes a workflow for the request. */
+@timed
+@traced({ capture: ["request"] })
+export class GenerateNode extends PlannerCallNode {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "planner-generate",
+    description: "Asks the model for a workflow that does what the request asks",
+    params: {
+      request: { type: "string", required: true, description: "The user's request" },
+      model: { type: "string", required: true, description: "The planner's model" },
+      stdin_piped: { type: "boolean", default: false, description: "Whether data is piped on stdin" },
+    },
+    outputs: PLAN_OUTPUTS,
+  };
+
+  /** The request and model. */
+  override prep() {
+    return {
+      request: String(this.params.request),
+      model: String(this.params.model),
+      stdinPiped: this.params.stdin_piped === true,
+    };
+  }
+
+  /** The call: registry, rules and examples (cached), then the request. */
+  override async exec(p: ReturnType<GenerateNode["prep"]>, ctx: PlannerContext): Promise<PlanReply> {
+    const messages = [{ role: "user" as const, content: generateMessage(p.request, { stdinPiped: p.stdinPiped }) }];
+    return await this.askForPlan(ctx, { model: p.model, messages });
+  }
+
+  /** Writes the plan and the conversation so far (a repair continues it). */
+  override post(shared: Shared, _p: unknown, reply: PlanReply): undefined {
+    writePlan(shared, reply);
+    shared.path = "generate";
+    shared.repairs = 0;
+    return undefined;
+  }
+}
+
+/** What a generate or repair call produced. */
+interface PlanReply {
+  workflow: unknown;
+  params: Record<string, unknown>;
+  /** Set when the reply was not usable JSON. */
+  replyProblem?: Problem;
+  /** The conversation including this reply (for a repair). */
+  messages: { role: "user" | "assistant"; content: string }[];
+}
+
+function writePlan(shared: Shared, reply: PlanReply): void {
+  shared.workflow = reply.workflow ?? null;
+  shared.params = reply.params;
+  shared.reply_problem = reply.replyProblem ?? null;
+  shared.conversation = reply.messages;
+}
+
+/** Checks the plan with the same static validator as `pflow run`. */
+@timed
+export class ValidateNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "planner-validate",
+    description: "Validates the generated workflow (schema, node types, params, templates, edges)",
+    params: { workflow: { type: "any", description: "The workflow to check" } },
+    outputs: {
+      problems: { type: "array", description: "The validator's problems (pointer + message), empty when valid" },
+      attempts: { type: "array", description: "Every validation so far, with its problems" },
+    },
+    actions: ["invalid"],
+  };
+
+  /** The workflow, the reply's own problem (not JSON) and the repairs so far. */
+  override prep(shared: Shared) {
+    return {
+      workflow: shared.workflow,
+      replyProblem: shared.reply_problem as Problem | null,
+      repairs: (shared.repairs as number | undefined) ?? 0,
+    };
+  }
+
+  /** The problems (none: valid). */
+  override exec(p: ReturnType<ValidateNode["prep"]>, ctx: PlannerContext): Problem[] {
+    if (p.replyProblem) return [p.replyProblem];
+    return workflowProblems(p.workflow, ctx.plannerRegistry);
+  }
+
+  /** `default` when valid, `invalid` while repairs remain; else the planning fails with the problems. */
+  override post(shared: Shared, p: ReturnType<ValidateNode["prep"]>, problems: Problem[], ctx: PlannerContext) {
+    shared.problems = problems;
+    shared.attempts = [...(shared.attempts as unknown[] ?? []), { problems }];
+    if (problems.length === 0) return undefined;
+    if (p.repairs < ctx.maxRepairs) return "invalid";
+    throw new PlanInvalidError(problems, p.repairs);
+  }
+}
+
+/** Every problem the static validator finds in a generated workflow (machine-independent checks only). */
+export function workflowProblems(workflow: unknown, registry: NodeRegistry): Problem[] {
+  if (workflow === null || typeof workflow !== "object" || Array.isArray(workflow)) {
+    return [{ pointer: "", message: 'the reply has no "workflow" object' }];
+  }
+  const schema = schemaProblems(workflow);
+  if (schema.length > 0) return schema;
+  // API keys and other facts of this machine are checked when the plan runs, not by the model.
+  return validateWorkflow(workflow as WorkflowIR, { registry, checkEnvironment: false });
+}
+
+/** One call fixes the workflow, given the validator's messages verbatim. */
+@timed
+export class RepairNode extends PlannerCallNode {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "planner-repair",
+    description: "Asks the model to fix the workflow, given the validator's messages",
+    params: {
+      model: { type: "string", required: true, description: "The planner's model" },
+      problems: { type: "array", required: true, description: "The validator's problems" },
+    },
+    outputs: PLAN_OUTPUTS,
+  };
+
+  /** The conversation so far and the problems. */
+  override prep(shared: Shared) {
+    return {
+      model: String(this.params.model),
+      problems: this.params.problems as Problem[],
+      conversation: (shared.conversation ?? []) as PlanReply["messages"],
+      repairs: (shared.repairs as number | undefined) ?? 0,
+    };
+  }
+
+  /** The call: the previous workflow and the problems; answers in the generate shape. */
+  override async exec(p: ReturnType<RepairNode["prep"]>, ctx: PlannerContext): Promise<PlanReply> {
+    const messages = [...p.conversation, { role: "user" as const, content: repairMessage(p.problems) }];
+    return await this.askForPlan(ctx, { model: p.model, messages });
+  }
+
+  /** Writes the repaired plan; counts the repair. */
+  override post(shared: Shared, p: ReturnType<RepairNode["prep"]>, reply: PlanReply): undefined {
+    writePlan(shared, reply);
+    shared.repairs = p.repairs + 1;
+    return undefined;
+  }
+}
+
+/** Fills the workflow's inputs from the params, typed by each input's declared type. */
+@timed
+export class InputsNode extends Node {
+  /** The type's declaration. */
+  static readonly spec: NodeSpec = {
+    type: "planner-inputs",
+    description: "Types the extracted params by the workflow's inputs and lists required inputs still missing",
+    params: {
+      workflow: { type: "object", required: true, description: "The workflow to run" },
+      params: { type: "object", description: "Extracted values" },
+      stdin_piped: { type: "boolean", default: false, description: "Whether data is piped on stdin" },
+    },
+    outputs: {
+      inputs: { type: "object", description: "Typed values of declared inputs" },
+      missing_inputs: { type: "array", description: "Required inputs with neither a value nor a default" },
+    },
+  };
+
+  /** Types each value and lists what is missing. */
+  override exec() {
+    const workflow = this.params.workflow as WorkflowIR;
+    const given = (this.params.params ?? {}) as Record<string, unknown>;
+    return typeInputs(workflow, given, { stdinPiped: this.params.stdin_piped === true });
+  }
+
+  /** Writes `inputs` and `missing_inputs`. */
+  override post(shared: Shared, _p: unknown, typed: ReturnType<typeof typeInputs>): undefined {
+    shared.inputs = typed.inputs;
+    shared.missing_inputs = typed.missing;
+    return undefined;
+  }
+}
+
+/**
+ * The values of a workflow's declared inputs: each given value coerced to its
+ * input's type where the intent is clear (`"3"` → 3 for an integer); values
+ * for undeclared names are dropped; required inputs without value or default
+ * (and not fed by piped stdin) are missing.
+ */
+export function typeInputs(
+  workflow: WorkflowIR,
+  given: Record<string, unknown>,
+  options: { stdinPiped: boolean },
+): { inputs: Record<string, unknown>; missing: MissingInput[] } {
+  const inputs: Record<string, unknown> = {};
+  const missing: MissingInput[] = [];
+  for (const [name, input] of Object.entries(workflow.inputs ?? {})) {
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
+    if (value === undefined || value === null) {
+      const fed = input.default !== undefined || input.required === false || (input.stdin && options.stdinPiped);
+      if (!fed) missing.push({ name, type: input.type ?? "any", description: input.description ?? "" });
+      continue;
+    }
+    inputs[name] = typed(name, input.type, value);
+  }
+  return { inputs, missing };
+}
+
+function typed(name: string, type: string | undefined, value: unknown): unknown {
+  if (type === undefined || type === "any") return value;
+  try {
+    return coerceParam(name, { type: type as ValueType, description: "" }, value);
+  } catch {
+    return type === "string" && typeof value !== "object" ? String(value) : value; // the run reports a mismatch
+  }
+}

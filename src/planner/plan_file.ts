@@ -1,0 +1,41 @@
+/**
+ * Plan files: every generated workflow is kept as
+ * `PFLOW_HOME/plans/<name>-<YYYYMMDD-HHMMSS>-<8 hex>.json`, a runnable
+ * workflow file (`pflow run PLAN`) that `pflow workflow save` can keep.
+ * @module
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic_write.ts";
+import type { WorkflowIR } from "../workflow/ir.ts";
+
+/** The directory of plan files. */
+export function plansDir(home: string): string {
+  return join(home, "plans");
+}
+
+/** The name a plan goes by: the workflow's own `name` made file-safe, else `plan`. */
+export function planName(ir: WorkflowIR): string {
+  const name = (ir.name ?? "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|-+$/g, "").slice(0, 48);
+  return name || "plan";
+}
+
+/**
+ * Writes `ir` as a new plan file (atomically, mode 0600: plans can hold
+ * what the request said; `redact` hides known secrets) and returns its path.
+ * The text written is returned too, so problems found later map to its lines.
+ */
+export async function writePlanFile(
+  home: string,
+  ir: WorkflowIR,
+  options: { redact?: (text: string) => string } = {},
+): Promise<{ path: string; text: string }> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const id = crypto.getRandomValues(new Uint8Array(4)).reduce((hex, b) => hex + b.toString(16).padStart(2, "0"), "");
+  const dir = plansDir(home);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, `${planName(ir)}-${stamp}-${id}.json`);
+  const text = (options.redact ?? ((t: string) => t))(`${JSON.stringify(ir, null, 2)}\n`);
+  await writeFileAtomic(path, text, { mode: 0o600 });
+  return { path, text };
+}

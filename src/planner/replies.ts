@@ -1,0 +1,69 @@
+/**
+ * The two reply contracts of the planner's model, as JSON Schemas for
+ * structured output, and how a reply is read. The schemas are deliberately
+ * loose (only the reply's outline): the workflow itself is checked by the
+ * same static validator as `pflow run`, whose messages (pointer + message)
+ * drive the repair call.
+ * @module
+ */
+
+/** `{"workflow_name": string | null, "params": {…}, "reason": string}`. */
+export const DISCOVER_SCHEMA: Record<string, unknown> = {
+  type: "object",
+  properties: {
+    workflow_name: { type: ["string", "null"], description: "The chosen saved workflow, or null" },
+    params: { type: "object", description: "Values for the chosen workflow's inputs" },
+    reason: { type: "string", description: "Why, in one sentence" },
+  },
+  required: ["workflow_name"],
+};
+
+/** `{"workflow": <workflow IR>, "params": {…}}`. */
+export const GENERATE_SCHEMA: Record<string, unknown> = {
+  type: "object",
+  properties: {
+    workflow: { type: "object", description: "The pflow workflow (ir_version, nodes, edges, inputs, outputs)" },
+    params: { type: "object", description: "Values for the workflow's inputs stated by the request" },
+  },
+  required: ["workflow"],
+};
+
+/** A reuse decision, normalized. */
+export interface DiscoverReply {
+  /** A name from the catalogue, or null (a name not in it counts as null). */
+  workflowName: string | null;
+  /** Values for the chosen workflow's inputs. */
+  params: Record<string, unknown>;
+  /** The model's one-line reason. */
+  reason: string;
+}
+
+/** Reads a reuse reply; an unknown workflow name, or a reply of the wrong shape, is "no reuse". */
+export function readDiscoverReply(value: unknown, known: ReadonlySet<string>): DiscoverReply {
+  const reply = asObject(value);
+  const name = typeof reply.workflow_name === "string" ? reply.workflow_name.trim() : null;
+  return {
+    workflowName: name !== null && known.has(name) ? name : null,
+    params: asObject(reply.params),
+    reason: typeof reply.reason === "string" ? reply.reason : "",
+  };
+}
+
+/** A generated (or repaired) plan. */
+export interface GenerateReply {
+  /** The workflow as the model wrote it (not yet validated), or undefined when the reply had none. */
+  workflow: unknown;
+  /** Input values the request stated. */
+  params: Record<string, unknown>;
+}
+
+/** Reads a generate reply. A bare workflow (with `nodes` at the top) is accepted as one. */
+export function readGenerateReply(value: unknown): GenerateReply {
+  const reply = asObject(value);
+  if (reply.workflow === undefined && Array.isArray(reply.nodes)) return { workflow: reply, params: {} };
+  return { workflow: reply.workflow, params: asObject(reply.params) };
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
+}
