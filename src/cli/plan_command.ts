@@ -35,7 +35,7 @@ import {
   type Session,
 } from "./run_command.ts";
 import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath } from "./run_telemetry.ts";
-import { checkWorkflowName, loadSaved, saveWorkflow, workflowsDir } from "./saved.ts";
+import { checkWorkflowName, loadSaved, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
 import { formatUsd } from "./summary_line.ts";
 import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
@@ -80,7 +80,13 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const { parsed, run, env, home, settings } = session;
   const { request, params } = requestOf(parsed.positionals);
   const flags = plannerFlags(parsed.values, { env, settings });
-  if (flags.save !== undefined) checkWorkflowName(flags.save);
+  if (flags.save !== undefined) {
+    checkWorkflowName(flags.save);
+    // Refused before planning spends anything.
+    if (!flags.force && await savedExists(home, flags.save)) {
+      throw new UsageError(`saved workflow '${flags.save}' exists; pass --force to replace it`, "plan");
+    }
+  }
   const pricing = await loadPriceTable({ home, priceTable: parsed.values["price-table"] as string | undefined });
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));

@@ -1,0 +1,558 @@
+/**
+ * End-to-end tests of the natural-language planner through the compiled
+ * `dist/pflow` binary, against the local LLM server scripted with the
+ * planner's structured replies (Anthropic `tool_use` or JSON text, OpenAI
+ * JSON text): reuse, generate, repair, exhausted repairs, missing inputs,
+ * dry runs, saving, timeouts, interrupts, budgets, the result document,
+ * planner traces and prompt caching. Every test has its own PFLOW_HOME.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CliResult, runPflow, tempDir } from "./support/cli.ts";
+import { type LlmServer, type RecordedRequest, startLlmServer } from "./support/llm_server.ts";
+import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
+
+const HAIKU = "anthropic/claude-haiku-4-5";
+const MINI = "openai/gpt-4o-mini";
+/** Anthropic usage of one planner call: 1000 in, 200 out. Haiku 4.5: 1000*1.00 + 200*5.00 = 2000 µ$. */
+const PLAN_USAGE = { input_tokens: 1000, output_tokens: 200 };
+const PLAN_COST = 0.002;
+
+interface Ctx {
+  dir: string;
+  home: string;
+  srv: LlmServer;
+  env: Record<string, string>;
+}
+
+async function withPlanner(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
+  const tmp = tempDir("pflow-planner-test-");
+  const srv = await startLlmServer();
+  try {
+    const home = join(tmp.path, "home");
+    mkdirSync(home);
+    const env = {
+      PFLOW_HOME: home,
+      ANTHROPIC_API_KEY: "test-key-planner",
+      ANTHROPIC_BASE_URL: srv.url,
+      OPENAI_API_KEY: "test-key-planner",
+      OPENAI_BASE_URL: `${srv.url}/v1`,
+      PFLOW_PLANNER_MODEL: HAIKU,
+    };
+    await fn({ dir: tmp.path, home, srv, env });
+  } finally {
+    await srv.close();
+    tmp.cleanup();
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+type Doc = Record<string, any>;
+
+function explain(result: CliResult): string {
+  return `exit ${result.code} (signal ${result.signal})\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+function assertExit(result: CliResult, code: number): void {
+  assert.equal(result.code, code, explain(result));
+}
+
+function oneJson(result: CliResult): Doc {
+  const text = result.stdout.trim();
+  assert.ok(text.startsWith("{") && text.endsWith("}"), `stdout is not one JSON object:\n${explain(result)}`);
+  assert.equal(text.split("\n").length, 1, `stdout has more than one line:\n${explain(result)}`);
+  return JSON.parse(text);
+}
+
+function plan(ctx: Ctx, args: string[], options: Parameters<typeof runPflow>[1] = {}): Promise<CliResult> {
+  return runPflow(args, { env: ctx.env, cwd: ctx.dir, ...options });
+}
+
+/** A saved workflow: greets someone (an echo node, so it runs offline). */
+const GREET = {
+  ir_version: "0.1.0",
+  name: "greet",
+  description: "Greets a person by name",
+  inputs: { name: { type: "string", description: "Who to greet" } },
+  nodes: [{ id: "hello", type: "echo", params: { value: "Hello, ${name}!" } }],
+  outputs: { greeting: { source: "${hello.output}", description: "The greeting" } },
+};
+
+function saveWorkflow(ctx: Ctx, name: string, ir: unknown): void {
+  mkdirSync(join(ctx.home, "workflows"), { recursive: true });
+  writeFileSync(join(ctx.home, "workflows", `${name}.json`), JSON.stringify(ir, null, 2));
+}
+
+/** A generated workflow: repeats a word `times` times with a shell node. */
+function repeatWorkflow(extra: Record<string, unknown> = {}) {
+  return {
+    ir_version: "0.1.0",
+    name: "repeat-word",
+    description: "Repeats a word",
+    inputs: {
+      word: { type: "string", description: "The word to repeat" },
+      times: { type: "integer", description: "How many times", default: 2 },
+    },
+    nodes: [{
+      id: "say",
+      type: "shell",
+      params: { command: "for i in $(seq 1 ${times}); do printf '%s ' '${word}'; done" },
+    }],
+    outputs: { text: { source: "${say.stdout}", description: "The words" } },
+    ...extra,
+  };
+}
+
+/** The one planner reply of a valid generated plan. */
+function generated(params: Record<string, unknown> = { word: "hi", times: 3 }, workflow: unknown = repeatWorkflow()) {
+  return { json: { workflow, params }, usage: PLAN_USAGE };
+}
+
+/** The system prompt an Anthropic request sent (a string or text blocks). */
+function systemText(request: RecordedRequest): string {
+  const system = request.body?.system;
+  if (typeof system === "string") return system;
+  return Array.isArray(system) ? system.map((b: { text?: string }) => b.text ?? "").join("") : "";
+}
+
+/** Every text the request's messages carry. */
+function messagesText(request: RecordedRequest): string {
+  return JSON.stringify(request.body?.messages ?? []);
+}
+
+function plannerTraces(home: string): string[] {
+  const dir = join(home, "debug");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.startsWith("planner-trace-")).map((f) => join(dir, f));
+}
+
+function readTrace(path: string): TraceDocument {
+  return parseTraceText(readFileSync(path, "utf8")).trace;
+}
+
+Deno.test("generate: a valid plan at once is exactly one call, runs, and names its plan file", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated());
+    const result = await plan(ctx, ["repeat the word hi three times"]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "hi hi hi ");
+    assert.equal(ctx.srv.requests.length, 1);
+    const plans = readdirSync(join(ctx.home, "plans"));
+    assert.equal(plans.length, 1);
+    assert.match(plans[0], /^repeat-word-\d{8}-\d{6}-[0-9a-f]{8}\.json$/);
+    const planPath = join(ctx.home, "plans", plans[0]);
+    assert.equal(statSync(planPath).mode & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(readFileSync(planPath, "utf8")), repeatWorkflow());
+    assert.ok(result.stderr.includes(`Plan written to ${planPath}`), result.stderr);
+    assert.ok(result.stderr.includes(`pflow workflow save ${planPath} --name repeat-word`), result.stderr);
+    // ✓ planned (generate, 1 call, $0.0020) · 1 node · …s · $0.0020 total · 1,200 tokens
+    assert.match(result.stderr, /✓ planned \(generate, 1 call, \$0\.0020\) · 1 node · [\d.]+m?s · \$0\.0020 total · 1,200 tokens/);
+    // No saved workflows: the reuse call is skipped, and no planner trace is written on success.
+    assert.equal(plannerTraces(ctx.home).length, 0);
+  });
+});
+
+Deno.test("generate: the request, registry, rules and examples are sent; the static prompt is cacheable", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated(), generated());
+    assertExit(await plan(ctx, ["plan", "repeat hi", "--dry-run"]), 0);
+    assertExit(await plan(ctx, ["plan", "repeat ho", "--dry-run"]), 0);
+    const [first, second] = ctx.srv.requests;
+    const system = systemText(first);
+    for (const type of ["shell", "llm", "http", "read-file", "write-file", "echo"]) {
+      assert.ok(system.includes(`### ${type}`), `registry lacks ${type}`);
+    }
+    assert.ok(system.includes("ignore_errors"), "params come from the node specs");
+    assert.ok(system.includes('"$${"'), "the $${ escape rule is taught");
+    assert.ok(messagesText(first).includes("repeat hi"));
+    // cache_control on the system prompt, and the prompt byte-identical across requests.
+    const blocks = first.body.system as { cache_control?: unknown }[];
+    assert.ok(Array.isArray(blocks) && blocks.some((b) => b.cache_control !== undefined), JSON.stringify(first.body.system));
+    assert.equal(systemText(second), system);
+    // Structured output: a forced tool or native JSON schema output.
+    assert.ok(first.body.tools !== undefined || first.body.output_config !== undefined, JSON.stringify(first.body));
+  });
+});
+
+Deno.test("reuse: a saved workflow is chosen with params, in one call, and says so", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "greet", GREET);
+    saveWorkflow(ctx, "other", { ...GREET, name: "other", description: "Something else" });
+    ctx.srv.enqueue({ json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" }, usage: PLAN_USAGE });
+    const result = await plan(ctx, ["say hello to Ada"]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "Hello, Ada!\n");
+    assert.equal(ctx.srv.requests.length, 1);
+    assert.ok(result.stderr.includes("Reused saved workflow greet"), result.stderr);
+    const system = systemText(ctx.srv.requests[0]);
+    assert.ok(system.includes("- greet: Greets a person by name"), system);
+    assert.ok(system.includes("name (string, required): Who to greet"), system);
+    assert.ok(!existsSync(join(ctx.home, "plans")), "a reused workflow writes no plan file");
+  });
+});
+
+Deno.test("reuse: JSON result carries the planner metrics, and totals cover planning and the run", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "greet", GREET);
+    ctx.srv.enqueue({ json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" }, usage: PLAN_USAGE });
+    const doc = oneJson(await plan(ctx, ["say hello to Ada", "--output-format", "json", "--trace-planner"]));
+    assert.equal(doc.subtype, "success");
+    assert.deepEqual(doc.result, { greeting: "Hello, Ada!" });
+    assert.equal(doc.workflow_name, "greet");
+    assert.equal(typeof doc.duration_planner_ms, "number");
+    assert.ok(doc.duration_planner_ms > 0 && doc.duration_planner_ms <= doc.duration_ms);
+    const p = doc.metrics.planner;
+    assert.equal(p.path, "reuse");
+    assert.equal(p.reused_workflow, "greet");
+    assert.equal(p.repairs, 0);
+    assert.equal(p.llm_calls, 1);
+    assert.deepEqual(Object.keys(p.node_timings), ["discover", "load", "inputs"]);
+    assert.equal(p.nodes_executed, 3);
+    assert.equal(p.cost_usd, PLAN_COST);
+    assert.deepEqual(p.models_used, [HAIKU]);
+    assert.equal(doc.metrics.workflow.nodes_executed, 1);
+    assert.equal(doc.num_nodes, 4, "planner plus workflow node executions");
+    assert.equal(doc.num_llm_calls, 1);
+    assert.equal(doc.total_cost_usd, PLAN_COST);
+    assert.equal(doc.metrics.total.cost_usd, PLAN_COST);
+    assert.equal(doc.usage.input_tokens, 1000);
+    // metrics.planner equals the sums over the planner trace's calls.
+    const [tracePath] = plannerTraces(ctx.home);
+    const trace = readTrace(tracePath);
+    const calls = trace.events.flatMap((e) => e.llm_calls);
+    assert.equal(calls.length, p.llm_calls);
+    assert.equal(calls.reduce((s, c) => s + (c.cost_usd ?? 0), 0), p.cost_usd);
+    assert.equal(calls.reduce((s, c) => s + c.usage.input_tokens + c.usage.cache_read_tokens + c.usage.cache_write_tokens, 0), p.tokens_input);
+    assert.equal(calls.reduce((s, c) => s + c.usage.output_tokens, 0), p.tokens_output);
+    assert.equal(doc.planner_trace_path, tracePath);
+  });
+});
+
+Deno.test("reuse: a name that is not saved counts as none, and the planner generates", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "greet", GREET);
+    ctx.srv.enqueue(
+      { json: { workflow_name: "greeter-deluxe", params: {}, reason: "invented" }, usage: PLAN_USAGE },
+      generated(),
+    );
+    const doc = oneJson(await plan(ctx, ["repeat hi thrice", "--output-format", "json"]));
+    assert.equal(doc.subtype, "success", JSON.stringify(doc));
+    assert.equal(doc.metrics.planner.path, "generate");
+    assert.equal(doc.metrics.planner.reused_workflow, null);
+    assert.equal(doc.num_llm_calls, 2);
+    assert.deepEqual(doc.result, { text: "hi hi hi " });
+    assert.match(doc.plan_path, /plans\/repeat-word-/);
+  });
+});
+
+Deno.test("repair: an invalid plan is repaired with the validator's message verbatim", async () => {
+  await withPlanner(async (ctx) => {
+    const broken = repeatWorkflow();
+    (broken.nodes[0].params as Record<string, unknown>).comand = "echo typo";
+    ctx.srv.enqueue(generated({ word: "hi", times: 3 }, broken), generated());
+    const doc = oneJson(await plan(ctx, ["repeat hi", "--output-format", "json", "--trace-planner"]));
+    assert.equal(doc.subtype, "success", JSON.stringify(doc.error));
+    assert.equal(doc.metrics.planner.repairs, 1);
+    assert.equal(doc.metrics.planner.llm_calls, 2);
+    assert.deepEqual(Object.keys(doc.metrics.planner.node_timings), ["generate", "validate", "repair", "inputs"]);
+    assert.equal(doc.metrics.planner.nodes.validate.executions, 2);
+    const repairRequest = messagesText(ctx.srv.requests[1]);
+    assert.ok(
+      repairRequest.includes("/nodes/0/params/comand: 'shell' does not accept param 'comand' (did you mean 'command'?)"),
+      repairRequest,
+    );
+    // The repair continues the conversation: the previous workflow is in it.
+    assert.ok(repairRequest.includes("echo typo"), repairRequest);
+    const trace = readTrace(plannerTraces(ctx.home)[0]);
+    assert.equal(trace.planner?.attempts.length, 2);
+    assert.ok(trace.planner!.attempts[0].problems.length > 0);
+    assert.deepEqual(trace.planner!.attempts[1].problems, []);
+    assert.equal(trace.final_status, "success");
+  });
+});
+
+Deno.test("repair: still invalid after --max-repairs is exit 2 with every problem, and the planner trace is written", async () => {
+  await withPlanner(async (ctx) => {
+    const broken = repeatWorkflow({ edges: [{ from: "say", to: "nowhere" }] });
+    ctx.srv.enqueue(generated({}, broken), generated({}, broken));
+    const result = await plan(ctx, ["repeat hi", "--max-repairs", "1"]);
+    assertExit(result, 2);
+    assert.equal(ctx.srv.requests.length, 2);
+    assert.match(result.stderr, /error: planning failed: the generated workflow is still invalid after 1 repair/);
+    assert.match(result.stderr, /error: \/edges\/0\/to: unknown node 'nowhere'/);
+    const traces = plannerTraces(ctx.home);
+    assert.equal(traces.length, 1, "written without --trace-planner");
+    assert.ok(result.stderr.includes(`Planner trace saved: ${traces[0]}`), result.stderr);
+    const trace = readTrace(traces[0]);
+    assert.equal(trace.kind, "planner");
+    assert.equal(trace.final_status, "failed");
+    assert.equal(trace.request, "repeat hi");
+    assert.equal(trace.planner?.attempts.length, 2);
+    assert.ok(!existsSync(join(ctx.home, "plans")), "an invalid plan is not written as a plan file");
+  });
+});
+
+Deno.test("repair: exhausted in JSON mode is error_planning with the problems", async () => {
+  await withPlanner(async (ctx) => {
+    const broken = { ...repeatWorkflow(), nodes: [{ id: "say", type: "shel", params: {} }] };
+    ctx.srv.enqueue(generated({}, broken));
+    const result = await plan(ctx, ["repeat hi", "--max-repairs", "0", "--output-format", "json"]);
+    assertExit(result, 2);
+    const doc = oneJson(result);
+    assert.equal(doc.subtype, "error_planning");
+    assert.equal(doc.is_error, true);
+    assert.equal(doc.result, null);
+    assert.ok(doc.error.problems.some((p: Doc) => p.pointer === "/nodes/0/type" && /did you mean 'shell'/.test(p.message)));
+    assert.equal(doc.metrics.planner.llm_calls, 1);
+    assert.equal(doc.total_cost_usd, PLAN_COST);
+    assert.equal(doc.metrics.workflow, undefined);
+  });
+});
+
+Deno.test("missing inputs: text mode names each input and the command that reruns the plan", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated({ times: 3 }));
+    const result = await plan(ctx, ["repeat a word three times"]);
+    assertExit(result, 2);
+    assert.match(result.stderr, /error: missing required input 'word' \(string\): The word to repeat/);
+    const planPath = join(ctx.home, "plans", readdirSync(join(ctx.home, "plans"))[0]);
+    assert.ok(result.stderr.includes(`Run it with: pflow run ${planPath} times=3 word=VALUE`), result.stderr);
+    // The command works as printed (with a value).
+    const rerun = await plan(ctx, ["run", planPath, "times=3", "word=yo"]);
+    assertExit(rerun, 0);
+    assert.equal(rerun.stdout, "yo yo yo ");
+  });
+});
+
+Deno.test("missing inputs: JSON mode is error_missing_inputs with the inputs and the plan path", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated({}));
+    const doc = oneJson(await plan(ctx, ["repeat a word", "--output-format", "json"]));
+    assert.equal(doc.subtype, "error_missing_inputs");
+    assert.deepEqual(doc.missing_inputs, [{ name: "word", type: "string", description: "The word to repeat" }]);
+    assert.ok(existsSync(doc.plan_path));
+    assert.equal(doc.metrics.planner.path, "generate");
+  });
+});
+
+Deno.test("params given with the request fill inputs and override extracted ones, typed by the input", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated({ word: "hi", times: "2" }));
+    const result = await plan(ctx, ["repeat a word", "word=ok"]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "ok ok ", "times '2' was typed as the integer 2");
+  });
+});
+
+Deno.test("--dry-run prints the plan and runs nothing (text and JSON)", async () => {
+  await withPlanner(async (ctx) => {
+    const writes = {
+      ...repeatWorkflow(),
+      nodes: [{ id: "save", type: "write-file", params: { path: "${out}", content: "x" } }],
+      inputs: { out: { type: "string", description: "Target file" } },
+      outputs: {},
+    };
+    ctx.srv.enqueue(generated({ out: "made.txt" }, writes), generated({ out: "made.txt" }, writes));
+    const text = await plan(ctx, ["plan", "write x to made.txt", "--dry-run"]);
+    assertExit(text, 0);
+    assert.match(text.stdout, /^Plan: repeat-word \(generated\)/);
+    assert.match(text.stdout, /Inputs:\n {2}out {2}string = "made\.txt" {2}Target file/);
+    assert.match(text.stdout, /Nodes:\n {2}1\. save \(write-file\)/);
+    assert.match(text.stdout, /File: .*plans\/repeat-word-.*\.json/);
+    assert.ok(!existsSync(join(ctx.dir, "made.txt")), "nothing ran");
+    const doc = oneJson(await plan(ctx, ["plan", "write x to made.txt", "--dry-run", "--output-format", "json"]));
+    assert.equal(doc.subtype, "success");
+    assert.equal(doc.workflow.nodes[0].type, "write-file");
+    assert.deepEqual(doc.params, { out: "made.txt" });
+    assert.equal(doc.metrics.planner.llm_calls, 1);
+    assert.ok(!existsSync(join(ctx.dir, "made.txt")), "nothing ran");
+  });
+});
+
+Deno.test("--save keeps the generated workflow, which is then reused", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated());
+    const result = await plan(ctx, ["plan", "repeat hi", "--save", "repeat", "--dry-run"]);
+    assertExit(result, 0);
+    const saved = JSON.parse(readFileSync(join(ctx.home, "workflows", "repeat.json"), "utf8"));
+    assert.deepEqual(saved, repeatWorkflow());
+    ctx.srv.enqueue({ json: { workflow_name: "repeat", params: { word: "yo", times: 1 }, reason: "same" } });
+    const again = await plan(ctx, ["repeat yo once"]);
+    assertExit(again, 0);
+    assert.equal(again.stdout, "yo ");
+    assert.ok(again.stderr.includes("Reused saved workflow repeat"));
+    // An existing name is refused without --force, before any call is made.
+    const before = ctx.srv.requests.length;
+    const clash = await plan(ctx, ["plan", "repeat hi", "--save", "repeat"]);
+    assertExit(clash, 2);
+    assert.equal(ctx.srv.requests.length, before, "refused before planning");
+    assert.match(clash.stderr, /saved workflow 'repeat' exists; pass --force/);
+  });
+});
+
+Deno.test("a plain-text JSON reply in a code fence is accepted (OpenAI-compatible model)", async () => {
+  await withPlanner(async (ctx) => {
+    const reply = "Here is the plan:\n```json\n" + JSON.stringify({ workflow: repeatWorkflow(), params: { word: "ok" } }) +
+      "\n```";
+    ctx.srv.enqueue({ text: reply });
+    const result = await plan(ctx, ["repeat ok twice", "--planner-model", MINI]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "ok ok ");
+    assert.equal(ctx.srv.requests[0].protocol, "openai");
+  });
+});
+
+Deno.test("--planner-timeout aborts the call in flight (exit 1, error_planning, planner trace timeout)", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ delayMs: 60_000, json: { workflow: repeatWorkflow() } });
+    const started = performance.now();
+    const result = await plan(ctx, ["repeat hi", "--planner-timeout", "1", "--output-format", "json"]);
+    const elapsed = performance.now() - started;
+    assertExit(result, 1);
+    const doc = oneJson(result);
+    assert.equal(doc.subtype, "error_planning");
+    assert.match(doc.error.message, /planning timed out after 1\.\d\ds \(--planner-timeout\)/);
+    // Aborted, not waited for: the process ends long before the server would answer.
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+    assert.equal(ctx.srv.requests[0].aborted, true, "the server saw the request aborted");
+    const trace = readTrace(plannerTraces(ctx.home)[0]);
+    assert.equal(trace.final_status, "timeout");
+  });
+});
+
+Deno.test("SIGINT while planning: exit 130, and the planner trace says interrupted", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ delayMs: 60_000, json: { workflow: repeatWorkflow() } });
+    const result = await plan(ctx, ["repeat hi"], {
+      onSpawn: (child) => {
+        ctx.srv.waitForRequests(1).then(() => child.kill("SIGINT"));
+      },
+    });
+    assertExit(result, 130);
+    assert.match(result.stderr, /interrupted while planning/);
+    const trace = readTrace(plannerTraces(ctx.home)[0]);
+    assert.equal(trace.final_status, "interrupted");
+  });
+});
+
+Deno.test("a budget spent by planning starts no workflow node that would call a model", async () => {
+  await withPlanner(async (ctx) => {
+    const llmWorkflow = {
+      ir_version: "0.1.0",
+      name: "ask",
+      nodes: [{ id: "ask", type: "llm", params: { prompt: "hello", model: HAIKU } }],
+    };
+    ctx.srv.enqueue(generated({}, llmWorkflow));
+    const result = await plan(ctx, ["ask hello", "--max-budget-usd", "0.001", "--output-format", "json"]);
+    assertExit(result, 1);
+    const doc = oneJson(result);
+    assert.equal(doc.subtype, "error_max_budget_usd");
+    assert.equal(ctx.srv.requests.length, 1, "only the planner's call was made");
+    assert.equal(doc.total_cost_usd, PLAN_COST);
+    assert.match(doc.error.message, /budget of \$0\.001 reached by planning/);
+  });
+});
+
+Deno.test("an unpriced planner model is flagged, its tokens counted", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ json: { workflow: repeatWorkflow(), params: { word: "a" } } });
+    const doc = oneJson(await plan(ctx, ["repeat a", "--planner-model", "openai/no-such-model", "--output-format", "json"]));
+    assert.equal(doc.subtype, "success", JSON.stringify(doc.error));
+    assert.deepEqual(doc.pricing.unpriced_models, ["openai/no-such-model"]);
+    assert.equal(doc.pricing.complete, false);
+    assert.equal(doc.modelUsage["openai/no-such-model"].costUSD, null);
+    assert.ok(doc.modelUsage["openai/no-such-model"].inputTokens > 0);
+  });
+});
+
+Deno.test("piped stdin reaches the planned workflow as stdin, and the planner is told it is there", async () => {
+  await withPlanner(async (ctx) => {
+    const upper = {
+      ir_version: "0.1.0",
+      name: "upper",
+      nodes: [{ id: "up", type: "shell", params: { command: "tr a-z A-Z", stdin: "${stdin}" } }],
+    };
+    ctx.srv.enqueue(generated({}, upper));
+    const result = await plan(ctx, ["upper-case what I pipe in"], { stdin: "shout\n" });
+    assertExit(result, 0);
+    assert.equal(result.stdout, "SHOUT\n");
+    assert.ok(messagesText(ctx.srv.requests[0]).includes("${stdin}"));
+  });
+});
+
+Deno.test("--trace with --trace-planner: one trace id, the workflow trace names the planner trace", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated());
+    const result = await plan(ctx, ["repeat hi", "--trace", "--trace-planner"]);
+    assertExit(result, 0);
+    const debug = join(ctx.home, "debug");
+    const files = readdirSync(debug);
+    const plannerFile = join(debug, files.find((f) => f.startsWith("planner-trace-repeat-hi-"))!);
+    const workflowFile = join(debug, files.find((f) => f.startsWith("workflow-trace-"))!);
+    const planner = readTrace(plannerFile);
+    const workflow = readTrace(workflowFile);
+    assert.equal(planner.kind, "planner");
+    assert.equal(workflow.kind, "workflow");
+    assert.equal(planner.trace_id, workflow.trace_id);
+    assert.equal(workflow.planner_trace, plannerFile);
+    assert.equal(workflow.parent_span_id, planner.request_span_id);
+    assert.equal(planner.planner?.path, "generate");
+    assert.equal(planner.planner?.plan_path?.includes("/plans/repeat-word-"), true);
+    assert.deepEqual(planner.planner?.params, { word: "hi", times: 3 });
+    const call = planner.events.find((e) => e.node_id === "generate")!.llm_calls[0];
+    assert.ok(call.system!.includes("### shell"));
+    assert.deepEqual((call.object as Doc).params, { word: "hi", times: 3 });
+    assert.equal(call.usage.input_tokens, 1000);
+    assert.ok(result.stderr.includes(`Planner trace saved: ${plannerFile}`));
+    assert.ok(result.stderr.includes(`Workflow trace saved: ${workflowFile}`));
+  });
+});
+
+Deno.test("a request never leaks a known secret into the plan file or the planner trace", async () => {
+  await withPlanner(async (ctx) => {
+    const secret = "sk-live-planner-SECRET-1234567890";
+    const leaky = {
+      ...repeatWorkflow(),
+      nodes: [{ id: "say", type: "shell", params: { command: `echo ${secret}` } }],
+      inputs: {},
+    };
+    ctx.srv.enqueue(generated({}, leaky));
+    const env = { ...ctx.env, MY_SERVICE_API_KEY: secret };
+    const result = await plan(ctx, [`run echo with ${secret}`, "--dry-run", "--trace-planner"], { env });
+    assertExit(result, 0);
+    const files = [...plannerTraces(ctx.home), ...readdirSync(join(ctx.home, "plans")).map((f) => join(ctx.home, "plans", f))];
+    assert.equal(files.length, 2);
+    for (const file of files) assert.ok(!readFileSync(file, "utf8").includes(secret), `${file} holds the secret`);
+    assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret));
+  });
+});
+
+Deno.test("bad planner flags are usage errors (exit 2) before any call", async () => {
+  await withPlanner(async (ctx) => {
+    const cases: [string[], RegExp][] = [
+      [["plan"], /missing request/],
+      [["plan", "do it", "--max-repairs", "11"], /--max-repairs must be a whole number from 0 to 10/],
+      [["plan", "do it", "--planner-timeout", "0"], /--planner-timeout must be a number of seconds above 0/],
+      [["plan", "do it", "--planner-timeout", "3000000"], /at most 2147483/],
+      [["plan", "do it", "--save", "bad name"], /invalid workflow name 'bad name'/],
+      [["plan", "do it", "--bogus"], /unknown flag '--bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await plan(ctx, args);
+      assertExit(result, 2);
+      assert.match(result.stderr, message);
+    }
+    assert.equal(ctx.srv.requests.length, 0);
+  });
+});
+
+Deno.test("a bare first argument that is a single unknown word is an unknown command, not a request", async () => {
+  await withPlanner(async (ctx) => {
+    const result = await plan(ctx, ["summarize"]);
+    assertExit(result, 2);
+    assert.match(result.stderr, /unknown command 'summarize'/);
+    assert.equal(ctx.srv.requests.length, 0);
+  });
+});
