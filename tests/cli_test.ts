@@ -128,7 +128,7 @@ Deno.test("an unknown command exits 2 and names it", async () => {
     assertExit(result, 2);
     assert.match(
       result.stderr,
-      /error: unknown command 'frobnicate'; commands: run, workflow, registry, pricing, trace, help/,
+      /error: unknown command 'frobnicate'; commands: run, plan, workflow, registry, pricing, trace, help/,
     );
     assert.equal(result.stdout, "");
     const help = await runPflow(["help", "frobnicate"], { env });

@@ -10,7 +10,10 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CliResult, runPflow, tempDir } from "./support/cli.ts";
+import process from "node:process";
+import { spawn } from "node:child_process";
+import { type CliResult, PFLOW_BIN, runPflow, tempDir } from "./support/cli.ts";
+import { startOtlpReceiver } from "./support/otlp_receiver.ts";
 import { type LlmServer, type RecordedRequest, startLlmServer } from "./support/llm_server.ts";
 import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 
@@ -122,6 +125,34 @@ function messagesText(request: RecordedRequest): string {
   return JSON.stringify(request.body?.messages ?? []);
 }
 
+/** Runs any command to completion (for `script`, which gives pflow a terminal). */
+function runCommand(
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd: string; stdin: string },
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: process.env.HOME ?? "/tmp",
+        TERM: "xterm",
+        ...options.env,
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => stdout += d);
+    child.stderr.on("data", (d) => stderr += d);
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    // Typed once the prompt is up, as a person would.
+    setTimeout(() => child.stdin.end(options.stdin), 1500);
+  });
+}
+
 function plannerTraces(home: string): string[] {
   const dir = join(home, "debug");
   if (!existsSync(dir)) return [];
@@ -137,7 +168,7 @@ Deno.test("generate: a valid plan at once is exactly one call, runs, and names i
     ctx.srv.enqueue(generated());
     const result = await plan(ctx, ["repeat the word hi three times"]);
     assertExit(result, 0);
-    assert.equal(result.stdout, "hi hi hi ");
+    assert.equal(result.stdout, "hi hi hi \n");
     assert.equal(ctx.srv.requests.length, 1);
     const plans = readdirSync(join(ctx.home, "plans"));
     assert.equal(plans.length, 1);
@@ -148,7 +179,10 @@ Deno.test("generate: a valid plan at once is exactly one call, runs, and names i
     assert.ok(result.stderr.includes(`Plan written to ${planPath}`), result.stderr);
     assert.ok(result.stderr.includes(`pflow workflow save ${planPath} --name repeat-word`), result.stderr);
     // ✓ planned (generate, 1 call, $0.0020) · 1 node · …s · $0.0020 total · 1,200 tokens
-    assert.match(result.stderr, /✓ planned \(generate, 1 call, \$0\.0020\) · 1 node · [\d.]+m?s · \$0\.0020 total · 1,200 tokens/);
+    assert.match(
+      result.stderr,
+      /✓ planned \(generate, 1 call, \$0\.0020\) · 1 node · [\d.]+m?s · \$0\.0020 total · 1,200 tokens/,
+    );
     // No saved workflows: the reuse call is skipped, and no planner trace is written on success.
     assert.equal(plannerTraces(ctx.home).length, 0);
   });
@@ -169,7 +203,10 @@ Deno.test("generate: the request, registry, rules and examples are sent; the sta
     assert.ok(messagesText(first).includes("repeat hi"));
     // cache_control on the system prompt, and the prompt byte-identical across requests.
     const blocks = first.body.system as { cache_control?: unknown }[];
-    assert.ok(Array.isArray(blocks) && blocks.some((b) => b.cache_control !== undefined), JSON.stringify(first.body.system));
+    assert.ok(
+      Array.isArray(blocks) && blocks.some((b) => b.cache_control !== undefined),
+      JSON.stringify(first.body.system),
+    );
     assert.equal(systemText(second), system);
     // Structured output: a forced tool or native JSON schema output.
     assert.ok(first.body.tools !== undefined || first.body.output_config !== undefined, JSON.stringify(first.body));
@@ -180,7 +217,10 @@ Deno.test("reuse: a saved workflow is chosen with params, in one call, and says 
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "greet", GREET);
     saveWorkflow(ctx, "other", { ...GREET, name: "other", description: "Something else" });
-    ctx.srv.enqueue({ json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" }, usage: PLAN_USAGE });
+    ctx.srv.enqueue({
+      json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" },
+      usage: PLAN_USAGE,
+    });
     const result = await plan(ctx, ["say hello to Ada"]);
     assertExit(result, 0);
     assert.equal(result.stdout, "Hello, Ada!\n");
@@ -196,7 +236,10 @@ Deno.test("reuse: a saved workflow is chosen with params, in one call, and says 
 Deno.test("reuse: JSON result carries the planner metrics, and totals cover planning and the run", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "greet", GREET);
-    ctx.srv.enqueue({ json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" }, usage: PLAN_USAGE });
+    ctx.srv.enqueue({
+      json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" },
+      usage: PLAN_USAGE,
+    });
     const doc = oneJson(await plan(ctx, ["say hello to Ada", "--output-format", "json", "--trace-planner"]));
     assert.equal(doc.subtype, "success");
     assert.deepEqual(doc.result, { greeting: "Hello, Ada!" });
@@ -224,7 +267,10 @@ Deno.test("reuse: JSON result carries the planner metrics, and totals cover plan
     const calls = trace.events.flatMap((e) => e.llm_calls);
     assert.equal(calls.length, p.llm_calls);
     assert.equal(calls.reduce((s, c) => s + (c.cost_usd ?? 0), 0), p.cost_usd);
-    assert.equal(calls.reduce((s, c) => s + c.usage.input_tokens + c.usage.cache_read_tokens + c.usage.cache_write_tokens, 0), p.tokens_input);
+    assert.equal(
+      calls.reduce((s, c) => s + c.usage.input_tokens + c.usage.cache_read_tokens + c.usage.cache_write_tokens, 0),
+      p.tokens_input,
+    );
     assert.equal(calls.reduce((s, c) => s + c.usage.output_tokens, 0), p.tokens_output);
     assert.equal(doc.planner_trace_path, tracePath);
   });
@@ -260,7 +306,9 @@ Deno.test("repair: an invalid plan is repaired with the validator's message verb
     assert.equal(doc.metrics.planner.nodes.validate.executions, 2);
     const repairRequest = messagesText(ctx.srv.requests[1]);
     assert.ok(
-      repairRequest.includes("/nodes/0/params/comand: 'shell' does not accept param 'comand' (did you mean 'command'?)"),
+      repairRequest.includes(
+        "/nodes/0/params/comand: 'shell' does not accept param 'comand' (did you mean 'command'?)",
+      ),
       repairRequest,
     );
     // The repair continues the conversation: the previous workflow is in it.
@@ -304,7 +352,9 @@ Deno.test("repair: exhausted in JSON mode is error_planning with the problems", 
     assert.equal(doc.subtype, "error_planning");
     assert.equal(doc.is_error, true);
     assert.equal(doc.result, null);
-    assert.ok(doc.error.problems.some((p: Doc) => p.pointer === "/nodes/0/type" && /did you mean 'shell'/.test(p.message)));
+    assert.ok(
+      doc.error.problems.some((p: Doc) => p.pointer === "/nodes/0/type" && /did you mean 'shell'/.test(p.message)),
+    );
     assert.equal(doc.metrics.planner.llm_calls, 1);
     assert.equal(doc.total_cost_usd, PLAN_COST);
     assert.equal(doc.metrics.workflow, undefined);
@@ -322,7 +372,7 @@ Deno.test("missing inputs: text mode names each input and the command that rerun
     // The command works as printed (with a value).
     const rerun = await plan(ctx, ["run", planPath, "times=3", "word=yo"]);
     assertExit(rerun, 0);
-    assert.equal(rerun.stdout, "yo yo yo ");
+    assert.equal(rerun.stdout, "yo yo yo \n");
   });
 });
 
@@ -342,7 +392,7 @@ Deno.test("params given with the request fill inputs and override extracted ones
     ctx.srv.enqueue(generated({ word: "hi", times: "2" }));
     const result = await plan(ctx, ["repeat a word", "word=ok"]);
     assertExit(result, 0);
-    assert.equal(result.stdout, "ok ok ", "times '2' was typed as the integer 2");
+    assert.equal(result.stdout, "ok ok \n", "times '2' was typed as the integer 2");
   });
 });
 
@@ -381,7 +431,7 @@ Deno.test("--save keeps the generated workflow, which is then reused", async () 
     ctx.srv.enqueue({ json: { workflow_name: "repeat", params: { word: "yo", times: 1 }, reason: "same" } });
     const again = await plan(ctx, ["repeat yo once"]);
     assertExit(again, 0);
-    assert.equal(again.stdout, "yo ");
+    assert.equal(again.stdout, "yo \n");
     assert.ok(again.stderr.includes("Reused saved workflow repeat"));
     // An existing name is refused without --force, before any call is made.
     const before = ctx.srv.requests.length;
@@ -394,12 +444,13 @@ Deno.test("--save keeps the generated workflow, which is then reused", async () 
 
 Deno.test("a plain-text JSON reply in a code fence is accepted (OpenAI-compatible model)", async () => {
   await withPlanner(async (ctx) => {
-    const reply = "Here is the plan:\n```json\n" + JSON.stringify({ workflow: repeatWorkflow(), params: { word: "ok" } }) +
+    const reply = "Here is the plan:\n```json\n" +
+      JSON.stringify({ workflow: repeatWorkflow(), params: { word: "ok" } }) +
       "\n```";
     ctx.srv.enqueue({ text: reply });
     const result = await plan(ctx, ["repeat ok twice", "--planner-model", MINI]);
     assertExit(result, 0);
-    assert.equal(result.stdout, "ok ok ");
+    assert.equal(result.stdout, "ok ok \n");
     assert.equal(ctx.srv.requests[0].protocol, "openai");
   });
 });
@@ -427,7 +478,8 @@ Deno.test("SIGINT while planning: exit 130, and the planner trace says interrupt
     ctx.srv.enqueue({ delayMs: 60_000, json: { workflow: repeatWorkflow() } });
     const result = await plan(ctx, ["repeat hi"], {
       onSpawn: (child) => {
-        ctx.srv.waitForRequests(1).then(() => child.kill("SIGINT"));
+        // process.kill, not child.kill: Deno's child.kill makes 'close' report the signal, not the exit code.
+        ctx.srv.waitForRequests(1).then(() => process.kill(child.pid!, "SIGINT"));
       },
     });
     assertExit(result, 130);
@@ -458,7 +510,9 @@ Deno.test("a budget spent by planning starts no workflow node that would call a 
 Deno.test("an unpriced planner model is flagged, its tokens counted", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue({ json: { workflow: repeatWorkflow(), params: { word: "a" } } });
-    const doc = oneJson(await plan(ctx, ["repeat a", "--planner-model", "openai/no-such-model", "--output-format", "json"]));
+    const doc = oneJson(
+      await plan(ctx, ["repeat a", "--planner-model", "openai/no-such-model", "--output-format", "json"]),
+    );
     assert.equal(doc.subtype, "success", JSON.stringify(doc.error));
     assert.deepEqual(doc.pricing.unpriced_models, ["openai/no-such-model"]);
     assert.equal(doc.pricing.complete, false);
@@ -522,7 +576,10 @@ Deno.test("a request never leaks a known secret into the plan file or the planne
     const env = { ...ctx.env, MY_SERVICE_API_KEY: secret };
     const result = await plan(ctx, [`run echo with ${secret}`, "--dry-run", "--trace-planner"], { env });
     assertExit(result, 0);
-    const files = [...plannerTraces(ctx.home), ...readdirSync(join(ctx.home, "plans")).map((f) => join(ctx.home, "plans", f))];
+    const files = [
+      ...plannerTraces(ctx.home),
+      ...readdirSync(join(ctx.home, "plans")).map((f) => join(ctx.home, "plans", f)),
+    ];
     assert.equal(files.length, 2);
     for (const file of files) assert.ok(!readFileSync(file, "utf8").includes(secret), `${file} holds the secret`);
     assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret));
@@ -554,5 +611,70 @@ Deno.test("a bare first argument that is a single unknown word is an unknown com
     assertExit(result, 2);
     assert.match(result.stderr, /unknown command 'summarize'/);
     assert.equal(ctx.srv.requests.length, 0);
+  });
+});
+
+Deno.test("OTLP export of a planned run: a root span for the request, parent of plan and invoke_workflow", async () => {
+  await withPlanner(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      ctx.srv.enqueue(generated());
+      const result = await plan(ctx, ["repeat hi"], { env: { ...ctx.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+      assertExit(result, 0);
+      assert.equal(receiver.requests.length, 1, "one export for planning and run");
+      const spans = receiver.spans();
+      const byName = (name: string) => spans.filter((s) => s.span.name === name);
+      const [root] = byName("pflow request");
+      assert.ok(root, spans.map((s) => s.span.name).join(", "));
+      assert.equal(root.span.parentSpanId ?? "", "");
+      assert.equal(root.attributes["pflow.request"], "repeat hi");
+      assert.equal(root.attributes["pflow.planner.path"], "generate");
+      const [planSpan] = byName("plan");
+      const [run] = byName("invoke_workflow repeat-word");
+      assert.equal(planSpan.span.parentSpanId, root.span.spanId);
+      assert.equal(run.span.parentSpanId, root.span.spanId);
+      assert.equal(planSpan.attributes["gen_ai.operation.name"], "plan");
+      for (const node of ["generate", "validate", "inputs"]) {
+        assert.equal(byName(`node ${node}`)[0]?.span.parentSpanId, planSpan.span.spanId, node);
+      }
+      const chat = spans.find((s) => s.span.name.startsWith("chat "))!;
+      assert.ok(chat, spans.map((s) => s.span.name).join(", "));
+      assert.equal(chat.span.parentSpanId, byName("node generate")[0].span.spanId);
+      assert.equal(byName("node say")[0].span.parentSpanId, run.span.spanId);
+      assert.ok(spans.every((s) => s.span.traceId === root.span.traceId));
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+Deno.test("a reply that is not JSON is sent back as a problem, and the repair fixes it", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ text: "Sorry, I would rather write prose.", usage: PLAN_USAGE }, generated());
+    const doc = oneJson(await plan(ctx, ["repeat hi", "--output-format", "json"]));
+    assert.equal(doc.subtype, "success", JSON.stringify(doc.error));
+    assert.equal(doc.metrics.planner.repairs, 1);
+    assert.equal(doc.num_llm_calls, 2);
+    // The unusable reply was billed: both calls are counted and priced.
+    assert.equal(doc.total_cost_usd, 2 * PLAN_COST);
+    const repair = messagesText(ctx.srv.requests[1]);
+    assert.ok(repair.includes("Sorry, I would rather write prose."), repair);
+    assert.ok(repair.includes("is not the JSON object asked for"), repair);
+  });
+});
+
+Deno.test("on a terminal, missing inputs are asked for, then the plan runs", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated({ times: 2 }));
+    // `script` (util-linux) runs pflow on a pseudo-terminal and forwards our stdin to it.
+    const command = `${PFLOW_BIN} 'repeat a word twice'`;
+    const result = await runCommand("script", ["-qec", command, "/dev/null"], {
+      env: ctx.env,
+      cwd: ctx.dir,
+      stdin: "yo\n",
+    });
+    assert.equal(result.code, 0, explain(result));
+    assert.match(result.stdout, /word \(string\): The word to repeat\? /);
+    assert.match(result.stdout, /yo yo/);
   });
 });

@@ -98,7 +98,10 @@ Deno.test("--trace writes PFLOW_HOME/debug/workflow-trace-NAME-STAMP-EXEC8.json 
     assert.ok(!("child_user_ms" in greet.cpu), "a child using less than the clock's 10 ms tick reports nothing");
     // Figures agree with the JSON result's metrics of the same run.
     for (const e of trace.events) {
-      assert.equal((trace.metrics!.metrics!.workflow!.node_timings as Record<string, number>)[e.node_id], e.duration_ms);
+      assert.equal(
+        (trace.metrics!.metrics!.workflow!.node_timings as Record<string, number>)[e.node_id],
+        e.duration_ms,
+      );
     }
   });
 });

@@ -39,14 +39,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (first === "trace") return await (await import("./trace_command.ts")).traceCommand(rest, { env });
     if (first === "plan") return await (await import("./plan_command.ts")).planCommand(rest, { env });
     const runArgs = first === "run" ? rest : argv;
-    if (first !== "run" && !first.startsWith("-") && !looksLikeWorkflow(first)) {
+    // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
+    const request = /\s/.test(first.trim());
+    if (first !== "run" && !first.startsWith("-") && (request || !looksLikeWorkflow(first))) {
       const { targetKind } = await import("./workflow_target.ts");
       const kind = await targetKind(first, env);
-      // A request in plain words: neither a command, a file nor a saved workflow, and more than one word.
-      if (kind === undefined && /\s/.test(first.trim())) {
+      if (kind === undefined && request) {
         return await (await import("./plan_command.ts")).planCommand(argv, { env });
       }
-      if (kind === undefined) {
+      if (kind === undefined && !looksLikeWorkflow(first)) {
         throw new UsageError(
           `unknown command '${first}'; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved workflow, ` +
             `or a request in quotes: pflow "what you want done")`,

@@ -160,9 +160,11 @@ export function summarizeRun(
   };
   if (input.metrics === undefined && planner?.metrics === undefined) return summary;
   const sinks = [planner?.metrics, input.metrics].filter((m): m is MetricsSink => m !== undefined);
-  summary.metrics = { total: totalBlock(all, calls.length, sinks) };
-  if (input.metrics !== undefined) summary.metrics.workflow = phaseBlock(input);
-  if (planner?.metrics !== undefined) summary.metrics.planner = { ...phaseBlock(planner), ...planner.extra };
+  summary.metrics = {
+    ...(planner?.metrics !== undefined ? { planner: { ...phaseBlock(planner), ...planner.extra } } : {}),
+    ...(input.metrics !== undefined ? { workflow: phaseBlock(input) } : {}),
+    total: totalBlock(all, calls.length, sinks),
+  };
   return summary;
 }
 
