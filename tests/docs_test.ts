@@ -19,7 +19,7 @@ Deno.test("src/version.ts matches deno.json", () => {
 
 Deno.test("every example validates against the published schema", async () => {
   const { parseWorkflow } = await import("../src/workflow/load.ts");
-  for (const name of ["hello.json", "explain.json"]) {
+  for (const name of ["hello.json", "explain.json", "trip_plan.json"]) {
     const ir = await parseWorkflow(readFileSync(resolve(root, "examples", name), "utf8"));
     assert.equal(ir.ir_version, "0.1.0");
   }

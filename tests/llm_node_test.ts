@@ -154,6 +154,10 @@ Deno.test("the LLM example runs end to end through the compiled binary", async (
     assert.equal(doc.result.path, out);
     assert.equal(readFileSync(out, "utf8"), doc.result.brief);
     assert.equal(server.requests.length, 4, "three topics, then the brief");
+    // The brief gets only the explanations' texts, not the batch's usage records.
+    const briefPrompt = JSON.stringify(server.requests[3].body.messages);
+    assert.match(briefPrompt, /echo: Explain: prompt caching/);
+    assert.doesNotMatch(briefPrompt, /input_tokens|request_id|usage/);
   } finally {
     await server.close();
     home.cleanup();

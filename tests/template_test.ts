@@ -102,3 +102,21 @@ Deno.test("keys with hyphens and underscores are valid path segments", () => {
   const s = { root: { "my-node": { out_key: "v" } } };
   assert.equal(resolve("${my-node.out_key}", s), "v");
 });
+
+Deno.test("[*] maps the rest of the path over every item of a list", () => {
+  assert.deepEqual(resolve("${fetch.response.items[*].x}"), [1, 2]);
+  assert.deepEqual(resolve("${fetch.response.items[*]}"), [{ x: 1 }, { x: 2 }]);
+  assert.equal(resolve("xs: ${fetch.response.items[*].x}"), "xs: [1,2]");
+  assert.deepEqual(resolve("${cmd.stdout.list[*]}"), [10, 20], "into text holding JSON too");
+  const batch = { root: { fan: { results: [{ response: "a", usage: {} }, { response: "b", usage: {} }] } } };
+  assert.deepEqual(resolve("${fan.results[*].response}", batch), ["a", "b"]);
+  assert.throws(
+    () => resolve("${name[*]}"),
+    (e: unknown) =>
+      e instanceof UnresolvedTemplateError &&
+      /'name' is a string, not a list, so \[\*\] has nothing to map/.test((e as Error).message),
+  );
+  assert.throws(() => resolve("${fetch.response.items[*].y}"), /'fetch\.response\.items\[\*\]' has no 'y'|has no 'y'/);
+  assert.deepEqual(parseTemplate("${a.b[*].c}")[0], { source: "${a.b[*].c}", segments: ["a", "b", "*", "c"] });
+  assert.throws(() => parseTemplate("${a[**]}"), TemplateSyntaxError);
+});

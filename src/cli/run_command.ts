@@ -234,7 +234,7 @@ async function prepare(target: RunTarget, session: Session) {
   const { loaded, params, prior } = target;
   run.workflowName = workflowName(loaded);
   const registry = new NodeRegistry(BUILTIN_NODES);
-  await checkWorkflow(loaded, { registry, env, settings });
+  await checkWorkflow(loaded, { registry, env, settings, warn: (message) => run.logger.warn(message) });
   const outputKey = parsed.values["output-key"] as string | undefined;
   if (outputKey !== undefined) checkOutputKey(outputKey, loaded, registry);
   const metricsFlag = parsed.values.metrics === true;

@@ -37,6 +37,8 @@ export interface AttemptFetch {
   attempts(): number;
   /** The body of the last request sent (as the SDK serialized it), when it was text. */
   lastBody(): string | undefined;
+  /** The HTTP status of the last request's response, or undefined when none arrived. */
+  lastStatus(): number | undefined;
 }
 
 /**
@@ -50,6 +52,7 @@ export function createAttemptFetch(
   const { timeoutMs } = options;
   let attempts = 0;
   let lastBody: string | undefined;
+  let lastStatus: number | undefined;
 
   const fetch = async (
     input: RequestInfo | URL,
@@ -57,6 +60,7 @@ export function createAttemptFetch(
   ): Promise<Response> => {
     attempts++;
     lastBody = typeof init?.body === "string" ? init.body : undefined;
+    lastStatus = undefined;
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
@@ -80,6 +84,7 @@ export function createAttemptFetch(
       stop();
       throw timedOut() ? timeoutError : error;
     }
+    lastStatus = response.status;
     if (!response.body) {
       stop();
       return response;
@@ -114,5 +119,10 @@ export function createAttemptFetch(
     });
   };
 
-  return { fetch: fetch as typeof globalThis.fetch, attempts: () => attempts, lastBody: () => lastBody };
+  return {
+    fetch: fetch as typeof globalThis.fetch,
+    attempts: () => attempts,
+    lastBody: () => lastBody,
+    lastStatus: () => lastStatus,
+  };
 }

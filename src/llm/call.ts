@@ -62,7 +62,7 @@ class StreamIncompleteError extends Error {
 /** What one attempt gave: a response, or an error with the usage reported before it. */
 type AttemptOutcome =
   | { response: LlmResponse; error?: undefined }
-  | { error: unknown; usage: LlmUsage; started: boolean; response?: undefined };
+  | { error: unknown; usage: LlmUsage; events?: unknown[]; response?: undefined };
 
 /** Everything an attempt needs. */
 interface AttemptContext {
@@ -134,10 +134,11 @@ export async function callWithSdk(
       }
       return response;
     }
-    const failure = describeFailure(outcome.error, { modelId, provider });
-    // Rejected requests (an HTTP error, no connection) are not billed: their tokens are known to be 0.
-    // Unknown are only those of a response that had started and never reported usage.
-    if (failure.status === null ? !outcome.started : failure.status >= 400) delete outcome.usage.usage_missing;
+    const failure = describeFailure(outcome.error, { modelId, provider, events: outcome.events });
+    // Rejected requests (an HTTP error, no response at all) are not billed: their tokens are known to be 0.
+    // Unknown are only those of a response that arrived and never reported usage.
+    const status = attemptFetch.lastStatus();
+    if (status === undefined || status >= 400) delete outcome.usage.usage_missing;
     failed.push({
       usage: outcome.usage,
       error: { type: "LlmCallError", message: failure.message },
@@ -182,7 +183,7 @@ async function generateOnce(context: AttemptContext, startedAt: number): Promise
   try {
     result = await generateText({ ...context.settings, include: { responseBody: true } } as never);
   } catch (error) {
-    return { error, usage: buildUsage(null, { ...context, startedAt, headers: {} }), started: false };
+    return { error, usage: buildUsage(null, { ...context, startedAt, headers: {} }) };
   }
   // deno-lint-ignore no-explicit-any
   const r = result as any;
@@ -262,13 +263,10 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
     }
     if (streamError === undefined && !aborted) warnings = await result.warnings;
   } catch (error) {
-    return { error, usage: usage(), started: rawEvents.length > 0 };
+    return { error, usage: usage(), events: rawEvents };
   }
-  const started = rawEvents.length > 0;
-  if (streamError !== undefined || aborted) return { error: streamError, usage: usage(), started };
-  if (!streamCompleted(rawEvents, context.dialect)) {
-    return { error: new StreamIncompleteError(), usage: usage(), started };
-  }
+  if (streamError !== undefined || aborted) return { error: streamError, usage: usage(), events: rawEvents };
+  if (!streamCompleted(rawEvents, context.dialect)) return { error: new StreamIncompleteError(), usage: usage() };
   return {
     response: {
       text,
@@ -373,7 +371,7 @@ interface Failure {
 /** Describes an SDK failure in one key-free line. */
 function describeFailure(
   error: unknown,
-  context: { modelId: string; provider: ResolvedProvider },
+  context: { modelId: string; provider: ResolvedProvider; events?: unknown[] },
 ): Failure {
   const { provider } = context;
   const failure: Failure = {
@@ -420,6 +418,10 @@ function describeFailure(
   } else if (error === undefined) {
     reason = "the stream ended without a response";
     failure.retryable = true;
+  } else if (context.events !== undefined && !(error instanceof Error && /^AI_/.test(error.name))) {
+    // The provider library could not read the stream (an event that is not the protocol's, not an error event).
+    const first = context.events.length > 0 ? `: '${preview(JSON.stringify(context.events[0]))}'` : "";
+    reason = `unreadable stream (${causeMessage(error)})${first}`;
   } else {
     reason = describeOther(error);
   }
@@ -437,8 +439,22 @@ function bodyProblem(error: APICallError): string {
   else if (/^<(!doctype|html|head|body|\?xml)/i.test(trimmed) || /^<[a-z]/i.test(trimmed)) {
     what = "an HTML page instead of JSON";
   } else if (parseBody(trimmed) === undefined) what = "invalid JSON";
-  else what = "JSON of an unexpected shape";
+  else {
+    const issue = validationIssue(error);
+    what = `JSON of an unexpected shape${issue ? ` (${issue})` : ""}`;
+  }
   return trimmed === "" ? what : `${what}: '${preview(trimmed)}'`;
+}
+
+/** The first schema issue behind a response the SDK could not read (`usage: expected object, …`). */
+function validationIssue(error: unknown): string | undefined {
+  const withIssues = findInCauses(error, (e) => Array.isArray((e as { issues?: unknown })?.issues)) as
+    | { issues: { path?: unknown[]; message?: string }[] }
+    | undefined;
+  const issue = withIssues?.issues[0];
+  if (!issue) return undefined;
+  const path = (issue.path ?? []).join(".");
+  return `${path || "body"}: ${String(issue.message ?? "invalid").replace(/^Invalid input: /, "")}`;
 }
 
 /** An SDK error of another kind (e.g. a response whose JSON could not be parsed). */

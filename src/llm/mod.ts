@@ -57,6 +57,7 @@ export {
   DEFAULT_MODEL_ENV,
   MODEL_ALIASES,
   type ModelId,
+  modelIdProblem,
   parseModelId,
   resolveModel,
 } from "./model_id.ts";
@@ -75,6 +76,7 @@ export {
   knownProviders,
   PROVIDER_PRESETS,
   type ProviderKind,
+  providerKindOf,
   type ProviderOptions,
   type ResolvedProvider,
   resolveProvider,

@@ -78,6 +78,19 @@ export function knownProviders(settings: LlmSettings): string[] {
 }
 
 /**
+ * The kind of the provider of a (valid) model id, without checking keys or
+ * URLs: native providers by name, presets and configured entries as
+ * OpenAI-compatible; undefined for an unknown provider.
+ */
+export function providerKindOf(modelId: string, settings: LlmSettings): ProviderKind | undefined {
+  const name = modelId.slice(0, modelId.indexOf("/"));
+  if ((NATIVE as readonly string[]).includes(name)) return name as NativeName;
+  return Object.hasOwn(PROVIDER_PRESETS, name) || Object.hasOwn(settings.providers ?? {}, name)
+    ? "openai-compatible"
+    : undefined;
+}
+
+/**
  * Resolves how to reach the provider of `modelId`.
  * @param modelId model id `provider/model`
  * @param options environment and settings

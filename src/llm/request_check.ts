@@ -45,13 +45,14 @@ export interface OptionReport {
 
 /**
  * Checks the options of a call to `model` at a provider of `kind`. Options
- * whose value is not known yet (`undefined`) are not checked.
+ * whose value is not known yet (`undefined`) are not checked; neither are
+ * the provider's rules when its kind is unknown (a model chosen at run time).
  * @param options the option values
  * @param context model id, provider kind, and the names to report options by
  */
 export function checkCallOptions(
   options: CheckedOptions,
-  context: { model: string; kind: ProviderKind; names?: OptionNames },
+  context: { model: string; kind: ProviderKind | undefined; names?: OptionNames },
 ): OptionReport {
   const names = context.names ?? REQUEST_NAMES;
   const { model, kind } = context;
@@ -62,7 +63,7 @@ export function checkCallOptions(
   if (cache !== undefined) {
     if (cache !== true && cache !== false && cache !== "5m" && cache !== "1h") {
       problems.push(`${names.cache} must be false, true, "5m" or "1h", got ${JSON.stringify(cache)}`);
-    } else if (cache !== false && kind !== "anthropic" && kind !== "openai") {
+    } else if (cache !== false && kind !== undefined && kind !== "anthropic" && kind !== "openai") {
       warnings.push(
         `${names.cache} is ignored for '${model}': only Anthropic takes cache markers (OpenAI caches on its own)`,
       );
@@ -87,7 +88,7 @@ export function checkCallOptions(
       if (temperature !== undefined) {
         problems.push(`${names.temperature} cannot be set with ${names.thinking}: Anthropic rejects it`);
       }
-    } else if (kind !== "google") {
+    } else if (kind !== undefined && kind !== "google") {
       problems.push(
         `${names.thinking} is a thinking budget for Anthropic and Google models; '${model}' does not take it` +
           (kind === "openai" || kind === "openai-compatible" ? ` (use ${names.reasoningEffort})` : ""),

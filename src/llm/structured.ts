@@ -113,24 +113,61 @@ function tryParse(text: string): { value: unknown } | undefined {
   }
 }
 
-/** The validator's messages for the failing leaves (container summaries dropped). */
+/**
+ * The validator's messages without the summaries that only say a child
+ * failed (`Property "a" does not match schema`, `anyOf` over branches that are
+ * reported themselves); at one location an `enum` message wins over the
+ * branches of an `anyOf` that explain it.
+ */
 function leafMessages(
   errors: readonly { instanceLocation: string; keyword: string; error: string }[],
   root: string,
 ): string[] {
-  const containers = new Set(["properties", "items", "prefixItems", "false", "$ref", "allOf", "additionalItems"]);
-  const leaves = errors.filter((e) => !containers.has(e.keyword));
-  const chosen = leaves.length > 0 ? leaves : errors;
-  const messages = [
-    ...new Set(chosen.map((e) => {
-      const pointer = e.instanceLocation.replace(/^#/, "");
-      const where = root ? `${root}${pointer}` : pointer || "/";
-      return `${where}: ${e.error.replace(/\.$/, "")}`;
-    })),
-  ];
-  return messages.length > MAX_PROBLEMS
-    ? [...messages.slice(0, MAX_PROBLEMS), `… and ${messages.length - MAX_PROBLEMS} more`]
-    : messages;
+  const under = (location: string, other: string) => other === location || other.startsWith(`${location}/`);
+  const real = errors.filter((e) => !["false", "$ref", "items", "prefixItems", "additionalItems"].includes(e.keyword));
+  const kept = real.filter((e) => {
+    const property = e.error.match(/^Property "(.+?)" does not match/)?.[1];
+    if (property !== undefined) {
+      const child = `${e.instanceLocation}/${property}`;
+      return !real.some((o) => o !== e && under(child, o.instanceLocation));
+    }
+    if (["anyOf", "oneOf", "allOf", "properties"].includes(e.keyword)) {
+      return !real.some((o) => o !== e && under(e.instanceLocation, o.instanceLocation));
+    }
+    return true;
+  });
+  const byLocation = new Map<string, typeof kept>();
+  for (const e of kept.length > 0 ? kept : errors) {
+    byLocation.set(e.instanceLocation, [...(byLocation.get(e.instanceLocation) ?? []), e]);
+  }
+  const messages: string[] = [];
+  for (const [location, list] of byLocation) {
+    const here = list.some((e) => e.keyword === "enum") ? list.filter((e) => e.keyword === "enum") : list;
+    const pointer = location.replace(/^#/, "");
+    const where = root ? `${root}${pointer}` : pointer || "/";
+    for (const e of here) messages.push(`${where}: ${plainMessage(e.error)}`);
+  }
+  const unique = [...new Set(messages)];
+  return unique.length > MAX_PROBLEMS
+    ? [...unique.slice(0, MAX_PROBLEMS), `… and ${unique.length - MAX_PROBLEMS} more`]
+    : unique;
+}
+
+/** The validator's wording, shortened: `Instance type "number" is invalid. Expected "string"` → `is a number, expected string`. */
+function plainMessage(error: string): string {
+  return error
+    .replace(
+      /^Instance type "(\w+)" is invalid\. Expected (.+?)\.?$/,
+      (_, got, want) => `is ${article(got)}, expected ${want.replaceAll('"', "")}`,
+    )
+    .replace(/^Instance does not have required property "(.+)"\.?$/, 'missing required property "$1"')
+    .replace(/^Property "(.+)" does not match additional properties schema\.?$/, 'has unexpected property "$1"')
+    .replace(/^Instance /, "value ")
+    .replace(/\.$/, "");
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 function preview(text: string): string {

@@ -1,21 +1,47 @@
 /**
  * `llm`: one model call. Model ids are `provider/model`; the provider
  * library is loaded only when a call is made.
+ *
+ * With `schema`, `response` is the parsed object. A reply that is not JSON or
+ * does not match the schema is retried once, with the reply and the
+ * validator's messages appended to the conversation; a second mismatch fails
+ * the node with those messages. Both calls are recorded (the first with
+ * `status: "error"`) and the retry is counted in the node's `retries`.
  * @module
  */
 import { Node, type RunContext, type Shared } from "../engine/mod.ts";
-import { callLlm, checkModelConfig, resolveModel } from "../llm/mod.ts";
-import type { LlmResponse, LlmSettings } from "../llm/types.ts";
-import { type NodeSpec, readParams } from "./spec.ts";
-import { llmUsage, timed, traced } from "../observability/decorators.ts";
-import type { LlmRequest } from "../llm/types.ts";
+import {
+  callLlm,
+  canonicalModelId,
+  checkCallOptions,
+  checkModelConfig,
+  type LlmMessage,
+  modelIdProblem,
+  type OptionNames,
+  promptProblem,
+  type ProviderKind,
+  providerKindOf,
+  REASONING_EFFORTS,
+  type ReasoningEffort,
+  resolveModel,
+  StructuredOutputError,
+} from "../llm/mod.ts";
+import type { LlmCacheSetting, LlmRequest, LlmResponse, LlmSettings } from "../llm/types.ts";
+import { NodeError, type NodeSpec, readParams, valueFits } from "./spec.ts";
+import { countRetry, llmUsage, timed, traced } from "../observability/decorators.ts";
 
 interface LlmParams {
-  prompt: string;
+  prompt?: string;
+  messages?: LlmMessage[];
   system?: string;
   model?: string;
   temperature?: number;
   max_tokens?: number;
+  cache: LlmCacheSetting;
+  thinking?: number;
+  reasoning_effort?: ReasoningEffort;
+  schema?: Record<string, unknown>;
+  schema_name?: string;
   stream: boolean;
   timeout: number;
   max_retries: number;
@@ -29,26 +55,73 @@ export interface LlmRunContext extends RunContext {
   llmSettings?: LlmSettings;
 }
 
-/** Sends `prompt` (and `system`) to `model`; writes `response` and `usage`. */
+/** The node's param names for the call options (problems name what the user wrote). */
+const PARAM_NAMES: OptionNames = {
+  cache: "cache",
+  thinking: "thinking",
+  reasoningEffort: "reasoning_effort",
+  maxTokens: "max_tokens",
+  temperature: "temperature",
+  schema: "schema",
+  schemaName: "schema_name",
+};
+
+/** Largest `max_retries`. */
+const MAX_RETRIES_LIMIT = 10;
+
+/** Sends `prompt` or `messages` (and `system`) to `model`; writes `response` and `usage`. */
 @timed
-@traced({ capture: ["model", "system", "prompt", "response"] })
+@traced({ capture: ["model", "system", "prompt", "messages", "response"] })
 export class LlmNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "llm",
-    description: "Calls a language model (anthropic/…, openai/…, or an OpenAI-compatible server)",
+    description: "Calls a language model (anthropic/…, openai/…, google/…, or an OpenAI-compatible server)",
     params: {
-      prompt: { type: "string", required: true, description: "The user message" },
+      prompt: { type: "string", description: "The user message (or give `messages`)" },
+      messages: {
+        type: "array",
+        description: "A conversation instead of `prompt`: [{role: user|assistant, content}], templates allowed",
+      },
       system: { type: "string", description: "System prompt" },
       model: { type: "string", description: "provider/model; default from PFLOW_DEFAULT_MODEL or settings" },
       temperature: { type: "number", description: "Sampling temperature" },
-      max_tokens: { type: "integer", description: "Upper bound on output tokens" },
+      max_tokens: { type: "integer", description: "Upper bound on output tokens (thinking included)" },
+      cache: {
+        type: ["boolean", "string"],
+        enum: [false, true, "5m", "1h"],
+        default: false,
+        description: "Prompt caching: Anthropic marks the system prompt and stable prefix (true = 5m, or 1h)",
+      },
+      thinking: {
+        type: "integer",
+        description: "Thinking budget in tokens: Anthropic extended thinking (≥ 1024, < max_tokens), Gemini",
+      },
+      reasoning_effort: {
+        type: "string",
+        enum: REASONING_EFFORTS,
+        description: "Reasoning effort of OpenAI reasoning models: minimal, low, medium, high",
+      },
+      schema: {
+        type: "object",
+        description: "A JSON Schema: ask for structured output; `response` is the parsed, validated object",
+      },
+      schema_name: { type: "string", description: "Name of the structured output (default `response`)" },
       stream: { type: "boolean", default: false, description: "Stream the response (records time to first token)" },
-      timeout: { type: "number", default: 120, description: "Seconds per call before it is abandoned" },
-      max_retries: { type: "integer", default: 2, description: "Retries on 429, 5xx and timeouts" },
+      timeout: {
+        type: "number",
+        default: 120,
+        positive: "seconds",
+        description: "Seconds per attempt before it is abandoned",
+      },
+      max_retries: {
+        type: "integer",
+        default: 2,
+        description: "Retries (0-10) on 429, 5xx, network errors, timeouts and broken streams",
+      },
     },
     outputs: {
-      response: { type: "string", description: "The model's text" },
+      response: { type: "any", description: "The model's text, or the parsed object when `schema` is set" },
       usage: {
         type: "object",
         description:
@@ -57,16 +130,69 @@ export class LlmNode extends Node {
     },
   };
 
-  /** Checks the model id and its API key before the run starts. */
+  /**
+   * Checks what is known before the run: prompt or messages, the options the
+   * provider accepts, the schema, `max_retries`, and the model id and its
+   * API key (with `ctx.checkEnvironment`). Templated values are checked at
+   * run time.
+   */
   static validate(
     params: Record<string, unknown>,
-    ctx: { env: Record<string, string | undefined>; settings: unknown },
+    ctx: {
+      env: Record<string, string | undefined>;
+      settings: unknown;
+      checkEnvironment?: boolean;
+      warn?: (message: string) => void;
+    },
   ): string[] {
-    if (typeof params.model === "string" && params.model.includes("${")) return [];
+    const problems: string[] = [];
+    // Values of the declared type only: type and enum mismatches are the spec check's to report.
+    const literal = (name: string) => {
+      const value = params[name];
+      const fits = value !== undefined && value !== null && !hasTemplate(value) &&
+        valueFits(LlmNode.spec.params[name], value);
+      return fits ? value : undefined;
+    };
+    const messages = params.messages;
+    const prompt = promptProblem({
+      prompt: params.prompt === undefined ? undefined : "",
+      messages: messages === undefined
+        ? undefined
+        : Array.isArray(messages)
+        ? messages.map(templatedMessage) as LlmMessage[]
+        : [{ role: "user", content: "" }], // a template for the whole list, or a type problem reported elsewhere
+    });
+    if (prompt !== null) problems.push(prompt);
+    const retries = literal("max_retries");
+    if (typeof retries === "number" && (retries < 0 || retries > MAX_RETRIES_LIMIT)) {
+      problems.push(`param 'max_retries' must be from 0 to ${MAX_RETRIES_LIMIT}, got ${retries}`);
+    }
+
     const settings = (ctx.settings ?? {}) as LlmSettings;
-    const model = resolveModel(params.model as string | undefined, { env: ctx.env, settings });
-    const problem = checkModelConfig(model, { env: ctx.env, settings });
-    return problem ? [problem] : [];
+    const modelParam = params.model;
+    const model = typeof modelParam === "string" && hasTemplate(modelParam)
+      ? undefined
+      : canonicalModelId(resolveModel(modelParam as string | undefined, { env: ctx.env, settings }));
+    let kind: ProviderKind | undefined;
+    if (model !== undefined) {
+      if (modelIdProblem(model) === null) kind = providerKindOf(model, settings);
+      if (ctx.checkEnvironment !== false) {
+        const problem = checkModelConfig(model, { env: ctx.env, settings });
+        if (problem) problems.push(problem);
+      }
+    }
+    const report = checkCallOptions({
+      cache: literal("cache") as LlmCacheSetting | undefined,
+      thinking: literal("thinking") as number | undefined,
+      reasoningEffort: literal("reasoning_effort") as ReasoningEffort | undefined,
+      maxTokens: literal("max_tokens") as number | undefined,
+      temperature: literal("temperature") as number | undefined,
+      schema: literal("schema") as Record<string, unknown> | undefined,
+      schemaName: literal("schema_name") as string | undefined,
+    }, { model: model ?? "the model", kind, names: PARAM_NAMES });
+    problems.push(...report.problems);
+    for (const warning of report.warnings) ctx.warn?.(warning);
+    return problems;
   }
 
   /** Reads params. */
@@ -74,24 +200,50 @@ export class LlmNode extends Node {
     return readParams<LlmParams>(LlmNode.spec, this.params);
   }
 
-  /** Makes the call. */
-  override exec(p: LlmParams, ctx: LlmRunContext): Promise<LlmResponse> {
+  /** Makes the call; with `schema`, retries once on a reply that does not match it. */
+  override async exec(p: LlmParams, ctx: LlmRunContext): Promise<LlmResponse> {
     const env = ctx.env ?? process.env;
     const settings = ctx.llmSettings ?? {};
     const model = resolveModel(p.model, { env, settings });
-    const problem = checkModelConfig(model, { env, settings });
-    if (problem) throw new Error(problem);
-    return this.callModel({
+    const problem = checkModelConfig(canonicalModelId(model), { env, settings });
+    if (problem) throw new NodeError(problem);
+    const request: LlmRequest = {
       model,
-      prompt: p.prompt,
+      ...(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt }),
       system: p.system,
       temperature: p.temperature,
       maxTokens: p.max_tokens,
+      cache: p.cache,
+      thinking: p.thinking,
+      reasoningEffort: p.reasoning_effort,
+      schema: p.schema,
+      schemaName: p.schema_name,
       stream: p.stream,
       signal: ctx.signal,
       timeoutMs: p.timeout * 1000,
       maxRetries: p.max_retries,
-    }, { env, settings });
+    };
+    try {
+      return await this.callModel(request, { env, settings });
+    } catch (error) {
+      if (!(error instanceof StructuredOutputError)) throw error;
+      countRetry();
+      const retry: LlmRequest = {
+        ...request,
+        prompt: undefined,
+        messages: [
+          ...(request.messages ?? [{ role: "user", content: request.prompt ?? "" }]),
+          { role: "assistant", content: error.response.text },
+          { role: "user", content: correctionPrompt(error.problems) },
+        ],
+      };
+      try {
+        return await this.callModel(retry, { env, settings });
+      } catch (second) {
+        if (!(second instanceof StructuredOutputError)) throw second;
+        throw new NodeError(`${second.message} (after a retry with the validator's messages)`);
+      }
+    }
   }
 
   /** The model call itself; `@llmUsage` records its usage for the run, node and batch item. */
@@ -100,10 +252,36 @@ export class LlmNode extends Node {
     return callLlm(request, options);
   }
 
-  /** Writes `response` and `usage`. */
-  override post(shared: Shared, _p: LlmParams, result: LlmResponse): undefined {
-    shared.response = result.text;
+  /** Writes `response` (the text, or the parsed object with `schema`) and `usage`. */
+  override post(shared: Shared, p: LlmParams, result: LlmResponse): undefined {
+    shared.response = p.schema !== undefined ? result.object : result.text;
     shared.usage = result.usage;
     return undefined;
   }
+}
+
+/** The follow-up turn asking the model to correct a reply that did not match the schema. */
+function correctionPrompt(problems: string[]): string {
+  return `Your reply did not match the required JSON schema:\n${problems.map((p) => `- ${p}`).join("\n")}\n` +
+    "Reply again with only the corrected JSON value, no other text.";
+}
+
+/** A message whose templated fields count as strings for the static check. */
+function templatedMessage(message: unknown): unknown {
+  if (message === null || typeof message !== "object" || Array.isArray(message)) {
+    return hasTemplate(message) ? { role: "user", content: "" } : message;
+  }
+  const m = message as Record<string, unknown>;
+  return {
+    ...m,
+    ...(hasTemplate(m.role) ? { role: "user" } : {}),
+    ...(hasTemplate(m.content) ? { content: "" } : {}),
+  };
+}
+
+function hasTemplate(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("${");
+  if (Array.isArray(value)) return value.some(hasTemplate);
+  if (value !== null && typeof value === "object") return Object.values(value).some(hasTemplate);
+  return false;
 }

@@ -153,6 +153,15 @@ function recordAttempts(
   scope.telemetry.onRetry(scope, retried ? attempts.length : attempts.length - 1);
 }
 
+/**
+ * Counts one retry of the running node, for a retry the node makes itself
+ * (e.g. asking the model again after a reply that did not match its schema).
+ */
+export function countRetry(): void {
+  const scope = currentScope();
+  if (scope !== undefined) scope.telemetry.onRetry(scope);
+}
+
 /** Records what a failed model call reported: its failed attempts, or the reply it rejected. */
 function recordFailure(error: unknown, scope: NonNullable<ReturnType<typeof currentScope>>, started: number): void {
   const failed = error as { failedAttempts?: unknown; response?: unknown; name?: string; message?: string };

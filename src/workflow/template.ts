@@ -1,8 +1,9 @@
 /**
  * `${templates}`: parsing once at compile time, resolving at run time.
  *
- * Grammar: `${name}`, `${node_id.key.sub}`, `${node_id.items[0].x}`; `$${`
- * is a literal `${`. A value that is exactly one template keeps the resolved
+ * Grammar: `${name}`, `${node_id.key.sub}`, `${node_id.items[0].x}`, and
+ * `${node_id.items[*].x}` (the list of each item's `x`); `$${` is a literal
+ * `${`. A value that is exactly one template keeps the resolved
  * value's type; templates inside text are stringified (objects as JSON).
  * When a path continues into a string that holds JSON (e.g. a command's
  * stdout), the string is parsed so `${cmd.stdout.field}` works.
@@ -11,8 +12,11 @@
 
 import { didYouMean } from "./errors.ts";
 
-/** One step of a path: a key or an array index. */
+/** One step of a path: a key, an array index, or {@link EACH} (every item of a list). */
 export type PathSegment = string | number;
+
+/** The `[*]` segment: the rest of the path is taken from every item of the list. */
+export const EACH = "*";
 
 /** One `${...}` reference. */
 export interface TemplateRef {
@@ -59,7 +63,7 @@ export class UnresolvedTemplateError extends Error {
 }
 
 const TEMPLATE = /\$?\$\{([^}]*)\}/g;
-const PATH = /^[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\d+\])*$/;
+const PATH = /^[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[(?:\d+|\*)\])*$/;
 
 type Part = string | TemplateRef;
 
@@ -78,7 +82,7 @@ export function parseTemplate(text: string): Part[] {
     const path = inner.trim();
     if (!PATH.test(path)) {
       throw new TemplateSyntaxError(
-        `invalid template '${whole}': expected a path like \${name}, \${node.key} or \${node.list[0].x} (write $\${ for a literal \${)`,
+        `invalid template '${whole}': expected a path like \${name}, \${node.key}, \${node.list[0].x} or \${node.list[*].x} (write $\${ for a literal \${)`,
       );
     }
     if (start > last) parts.push(text.slice(last, start));
@@ -101,15 +105,15 @@ function mergeLiterals(parts: Part[]): Part[] {
 
 function parsePath(path: string): PathSegment[] {
   const segments: PathSegment[] = [];
-  for (const m of path.matchAll(/([A-Za-z_][\w-]*)|\[(\d+)\]/g)) {
-    segments.push(m[1] !== undefined ? m[1] : Number(m[2]));
+  for (const m of path.matchAll(/([A-Za-z_][\w-]*)|\[(\d+|\*)\]/g)) {
+    segments.push(m[1] !== undefined ? m[1] : m[2] === EACH ? EACH : Number(m[2]));
   }
   return segments;
 }
 
 /** Formats segments back to `a.b[0]`. */
 export function formatPath(segments: readonly PathSegment[]): string {
-  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`).join("");
+  return segments.map((s, i) => typeof s === "number" || s === EACH ? `[${s}]` : i === 0 ? s : `.${s}`).join("");
 }
 
 /** True when a string contains `${` that is a template or an escape. */
@@ -167,7 +171,7 @@ export function stringify(value: unknown): string {
 
 /** Resolves one reference; throws {@link UnresolvedTemplateError} naming what is available. */
 export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
-  const [head, ...rest] = ref.segments as [string, ...PathSegment[]];
+  const head = ref.segments[0] as string;
   let current: unknown;
   if (scope.vars !== undefined && head in scope.vars) current = scope.vars[head];
   else current = scope.root[head];
@@ -176,14 +180,29 @@ export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
     const hint = didYouMean(head, available);
     throw new UnresolvedTemplateError(ref, `'${head}' is not in the shared store${hint}${listAvailable(available)}`);
   }
-  for (let i = 0; i < rest.length; i++) {
-    const segment = rest[i];
+  return walk(current, ref, 1);
+}
+
+/** Follows `ref.segments` from index `from` into `value`; `[*]` maps the rest over a list. */
+function walk(value: unknown, ref: TemplateRef, from: number): unknown {
+  let current = value;
+  for (let i = from; i < ref.segments.length; i++) {
+    const segment = ref.segments[i];
     if (typeof current === "string" && /^\s*[[{]/.test(current)) {
       try {
         current = JSON.parse(current);
       } catch { /* not JSON: fall through to the error below */ }
     }
-    const here = formatPath(ref.segments.slice(0, i + 1));
+    const here = formatPath(ref.segments.slice(0, i));
+    if (segment === EACH) {
+      if (!Array.isArray(current)) {
+        throw new UnresolvedTemplateError(
+          ref,
+          `'${here}' is ${kindOf(current)}, not a list, so [*] has nothing to map`,
+        );
+      }
+      return current.map((item) => walk(item, ref, i + 1));
+    }
     const next = step(current, segment);
     if (next === undefined) {
       if (typeof segment === "number") {

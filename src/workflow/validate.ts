@@ -23,6 +23,8 @@ export interface ValidateOptions {
   settings?: unknown;
   /** Run node checks that depend on this machine, like API keys (default true). */
   checkEnvironment?: boolean;
+  /** Hears notices of node checks (a param that has no effect here); each names its node. */
+  warn?: (message: string) => void;
 }
 
 /** Context handed to a node class's optional static `validate`. */
@@ -31,6 +33,10 @@ export interface NodeCheckContext {
   env: Record<string, string | undefined>;
   /** Settings (e.g. LLM providers). */
   settings: unknown;
+  /** Whether checks that depend on this machine (API keys) apply. */
+  checkEnvironment: boolean;
+  /** Reports a notice about the node (not a problem). */
+  warn(message: string): void;
 }
 
 /** A node class that checks its own literal params statically. */
@@ -64,8 +70,13 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   });
   const namespacing = ir.enable_namespacing ?? true;
   const refs = new ReferenceChecker(ir, options.registry, namespacing);
-  const checkContext: NodeCheckContext = { env: options.env ?? {}, settings: options.settings };
   ir.nodes.forEach((node, i) => {
+    const checkContext: NodeCheckContext = {
+      env: options.env ?? {},
+      settings: options.settings,
+      checkEnvironment: options.checkEnvironment !== false,
+      warn: (message) => options.warn?.(`node '${node.id}': ${message}`),
+    };
     const at = `/nodes/${i}`;
     const cls = options.registry.get(node.type) as SelfCheckingNodeClass | undefined;
     if (cls === undefined) {
@@ -114,7 +125,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       }
     }
     for (const [name, value] of Object.entries(params)) refs.check(value, `${at}/params/${name}`, vars, problems);
-    if (cls.validate && options.checkEnvironment !== false) {
+    if (cls.validate) {
       for (const message of cls.validate(params, checkContext)) add(`${at}/params`, message);
     }
   });

@@ -1,0 +1,597 @@
+/**
+ * The `llm` node's caching, thinking, reasoning effort, structured output and
+ * conversations, and LLM calls that broke, end to end through the compiled
+ * `dist/pflow` against the local provider server (real Anthropic, OpenAI and
+ * Gemini wire protocols): what goes on the wire, what the JSON result, the
+ * trace and the OTLP export say, and what static validation rejects.
+ *
+ * Expected costs are computed by hand from pricing.yaml (USD per million
+ * tokens) in the comment next to each.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CliResult, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
+import { parseTraceText, type TraceLlmCall } from "../src/observability/trace_format.ts";
+
+const ANTHROPIC_KEY = "sk-ant-e2e-secret-0123456789";
+
+interface Ctx {
+  dir: string;
+  home: string;
+  srv: LlmServer;
+  env: Record<string, string>;
+}
+
+async function withLlm(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
+  const tmp = tempDir("pflow-llm-node-test-");
+  const srv = await startLlmServer();
+  try {
+    const home = join(tmp.path, "home");
+    mkdirSync(home);
+    const env = {
+      PFLOW_HOME: home,
+      ANTHROPIC_API_KEY: ANTHROPIC_KEY,
+      ANTHROPIC_BASE_URL: srv.url,
+      OPENAI_API_KEY: "sk-openai-e2e",
+      OPENAI_BASE_URL: `${srv.url}/v1`,
+      GOOGLE_GENERATIVE_AI_API_KEY: "google-e2e",
+      GOOGLE_GEMINI_BASE_URL: srv.url,
+    };
+    await fn({ dir: tmp.path, home, srv, env });
+  } finally {
+    await srv.close();
+    tmp.cleanup();
+  }
+}
+
+/** Runs a one-node (or given-nodes) workflow in JSON mode with a trace. */
+async function runNodes(
+  ctx: Ctx,
+  nodes: unknown[],
+  extra: { args?: string[]; wf?: Record<string, unknown> } = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ result: CliResult; doc: any }> {
+  const edges = nodes.slice(1).map((n, i) => ({ from: (nodes[i] as { id: string }).id, to: (n as { id: string }).id }));
+  const file = writeWorkflow(ctx.dir, "wf.json", workflow(nodes, { edges, ...extra.wf }));
+  const result = await runPflow(["run", file, "--output-format", "json", "--trace", ...(extra.args ?? [])], {
+    env: ctx.env,
+  });
+  let doc = {};
+  try {
+    doc = JSON.parse(result.stdout);
+  } catch {
+    assert.fail(`stdout is not one JSON document (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return { result, doc };
+}
+
+/** The LLM call records of the trace a JSON result names. */
+// deno-lint-ignore no-explicit-any
+function traceCalls(doc: any): { calls: TraceLlmCall[]; events: any[] } {
+  const parsed = parseTraceText(readFileSync(doc.trace_path, "utf8"));
+  const events = parsed.trace.events;
+  return { calls: events.flatMap((e) => e.llm_calls), events };
+}
+
+function close(actual: number, expected: number, what: string) {
+  assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} != ${expected}`);
+}
+
+/** Runs a workflow expecting static validation to reject it (exit 2); returns stderr. */
+async function rejected(ctx: Ctx, params: Record<string, unknown>): Promise<string> {
+  const file = writeWorkflow(ctx.dir, "bad.json", workflow([{ id: "ask", type: "llm", params }]));
+  const result = await runPflow(["run", file], { env: ctx.env });
+  assert.equal(result.code, 2, `expected exit 2 for ${JSON.stringify(params)}:\n${result.stderr}`);
+  assert.equal(ctx.srv.requests.length, 0, "nothing was sent");
+  return result.stderr;
+}
+
+const CITY = {
+  type: "object",
+  properties: { city: { type: "string" }, population: { type: "integer" } },
+  required: ["city", "population"],
+  additionalProperties: false,
+};
+
+// --- caching ------------------------------------------------------------------------
+
+Deno.test("cache 1h: cache_control on the system prompt and the prefix on the wire; writes priced exactly in result, trace and OTLP", async () => {
+  await withLlm(async (ctx) => {
+    const usage = {
+      input_tokens: 40,
+      output_tokens: 20,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 3000,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 3000 },
+    };
+    ctx.srv.enqueue({ text: "Take the TGV.", usage });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "plan",
+      type: "llm",
+      params: {
+        model: "anthropic/claude-sonnet-4-5",
+        system: "You are a travel agent with a long policy document.",
+        messages: [
+          { role: "user", content: "I am in ${from}." },
+          { role: "assistant", content: "Where to?" },
+          { role: "user", content: "To ${to}." },
+        ],
+        cache: "1h",
+      },
+    }], { wf: { inputs: { from: { type: "string", default: "Paris" }, to: { type: "string", default: "Lyon" } } } });
+    assert.equal(result.code, 0, result.stderr);
+    const body = ctx.srv.requests[0].body;
+    assert.deepEqual(body.system, [{
+      type: "text",
+      text: "You are a travel agent with a long policy document.",
+      cache_control: { type: "ephemeral", ttl: "1h" },
+    }]);
+    assert.deepEqual(body.messages.map((m: { content: unknown }) => m.content), [
+      [{ type: "text", text: "I am in Paris." }],
+      [{ type: "text", text: "Where to?", cache_control: { type: "ephemeral", ttl: "1h" } }],
+      [{ type: "text", text: "To Lyon." }],
+    ]);
+    // Sonnet 4.5: 40 × 3 + 3000 × 6 (1h write) + 20 × 15 = 120 + 18000 + 300 = 18420 µ$
+    close(doc.total_cost_usd, 0.01842, "total_cost_usd");
+    assert.deepEqual(doc.usage, {
+      input_tokens: 40,
+      cache_creation_input_tokens: 3000,
+      cache_read_input_tokens: 0,
+      output_tokens: 20,
+      reasoning_tokens: 0,
+    });
+    assert.equal(doc.result?.plan, undefined);
+    const { calls } = traceCalls(doc);
+    assert.equal(calls.length, 1);
+    const call = calls[0];
+    assert.equal(call.status, "ok");
+    assert.deepEqual(call.system_cache_control, { type: "ephemeral", ttl: "1h" });
+    assert.deepEqual(call.messages[1], {
+      role: "assistant",
+      content: "Where to?",
+      cache_control: { type: "ephemeral", ttl: "1h" },
+    });
+    assert.equal(call.messages[2].content, "To Lyon.");
+    assert.equal(call.usage.cache_write_1h_tokens, 3000);
+    assert.equal(call.usage.cache_write_5m_tokens, 0);
+    close(call.cost_usd!, 0.01842, "trace cost");
+
+    const exported = await runPflow(["trace", "export", doc.trace_path, "--format", "otlp-json"], { env: ctx.env });
+    assert.equal(exported.code, 0, exported.stderr);
+    const spans = JSON.parse(exported.stdout).resourceSpans[0].scopeSpans.flatMap((s: { spans: unknown[] }) => s.spans);
+    // deno-lint-ignore no-explicit-any
+    const chat = spans.find((s: any) => s.name.startsWith("chat "));
+    // deno-lint-ignore no-explicit-any
+    const attr = (key: string) => chat.attributes.find((a: any) => a.key === key)?.value;
+    assert.equal(attr("gen_ai.usage.input_tokens").intValue, "3040", "all input, cache writes included");
+    assert.equal(attr("gen_ai.usage.cache_creation.input_tokens").intValue, "3000");
+    assert.equal(attr("gen_ai.usage.output_tokens").intValue, "20");
+  });
+});
+
+Deno.test("cache true: 5-minute markers; on OpenAI nothing is sent; on Gemini one validation warning, no marker", async () => {
+  await withLlm(async (ctx) => {
+    const { result } = await runNodes(ctx, [
+      { id: "a", type: "llm", params: { model: "anthropic/claude-haiku-4-5", system: "S", prompt: "Q", cache: true } },
+      { id: "o", type: "llm", params: { model: "openai/gpt-4o-mini", system: "S", prompt: "Q", cache: true } },
+      { id: "g", type: "llm", params: { model: "google/gemini-2.5-flash", system: "S", prompt: "Q", cache: "5m" } },
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(ctx.srv.requests[0].body.system[0].cache_control, { type: "ephemeral" });
+    assert.equal(ctx.srv.requests[0].body.messages[0].content[0].cache_control, undefined);
+    assert.doesNotMatch(JSON.stringify(ctx.srv.requests[1].body), /cache/);
+    assert.doesNotMatch(JSON.stringify(ctx.srv.requests[2].body), /cache/);
+    const warnings = result.stderr.split("\n").filter((l) => /cache is ignored/.test(l));
+    assert.equal(warnings.length, 1, result.stderr);
+    assert.match(warnings[0], /node 'g': cache is ignored for 'google\/gemini-2\.5-flash'/);
+  });
+});
+
+// --- thinking and reasoning effort -------------------------------------------------
+
+Deno.test("thinking: budget on the wire, thinking text in the trace record (not in response), thinking tokens priced as output", async () => {
+  await withLlm(async (ctx) => {
+    const usage = { input_tokens: 100, output_tokens: 900, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+    for (const stream of [false, true]) {
+      ctx.srv.enqueue({ text: "It is 42.", thinking: "6 times 7 is 42.", usage });
+      const { result, doc } = await runNodes(ctx, [{
+        id: "think",
+        type: "llm",
+        params: { model: "anthropic/claude-sonnet-4-5", prompt: "6*7?", thinking: 2048, max_tokens: 4096, stream },
+      }], { wf: { outputs: { answer: { source: "${think.response}" } } } });
+      assert.equal(result.code, 0, result.stderr);
+      const body = ctx.srv.requests.at(-1)!.body;
+      assert.deepEqual(body.thinking, { type: "enabled", budget_tokens: 2048 });
+      assert.equal(body.max_tokens, 4096);
+      assert.equal(doc.result.answer, "It is 42.");
+      const [call] = traceCalls(doc).calls;
+      assert.equal(call.thinking, "6 times 7 is 42.");
+      assert.equal(call.response, "It is 42.");
+      assert.deepEqual(call.options?.thinking, { budget_tokens: 2048 });
+      assert.equal(call.options?.max_tokens, 4096);
+      // 100 × 3 + 900 × 15 = 300 + 13500 = 13800 µ$
+      close(doc.total_cost_usd, 0.0138, "total");
+    }
+  });
+});
+
+Deno.test("reasoning_effort: sent to OpenAI; cached and reasoning tokens priced exactly (o3-mini)", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({
+      text: "proof",
+      usage: {
+        prompt_tokens: 2000,
+        completion_tokens: 1500,
+        total_tokens: 3500,
+        prompt_tokens_details: { cached_tokens: 1024 },
+        completion_tokens_details: { reasoning_tokens: 1200 },
+      },
+    });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "r",
+      type: "llm",
+      params: { model: "openai/o3-mini", prompt: "prove it", reasoning_effort: "high" },
+    }]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(ctx.srv.requests[0].body.reasoning_effort, "high");
+    // o3-mini: (2000-1024) × 1.10 + 1024 × 0.55 + 1500 × 4.40 = 1073.6 + 563.2 + 6600 = 8236.8 µ$
+    close(doc.total_cost_usd, 0.0082368, "total");
+    assert.deepEqual(doc.usage, {
+      input_tokens: 976,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 1024,
+      output_tokens: 1500,
+      reasoning_tokens: 1200,
+    });
+    assert.equal(traceCalls(doc).calls[0].options?.reasoning_effort, "high");
+  });
+});
+
+Deno.test("google: Gemini through the binary, cached prompt tokens and thoughts normalized and priced", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({
+      text: "Hallo",
+      usage: {
+        promptTokenCount: 5000,
+        cachedContentTokenCount: 4000,
+        candidatesTokenCount: 100,
+        thoughtsTokenCount: 300,
+      },
+    });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "g",
+      type: "llm",
+      params: { model: "google/gemini-2.5-flash", prompt: "Say hello in German", thinking: 1024 },
+    }]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(ctx.srv.requests[0].headers["x-goog-api-key"], "google-e2e");
+    // gemini-2.5-flash: 1000 × 0.30 + 4000 × 0.03 + 400 × 2.50 = 300 + 120 + 1000 = 1420 µ$
+    close(doc.total_cost_usd, 0.00142, "total");
+    assert.equal(doc.usage.output_tokens, 400);
+    assert.equal(doc.usage.reasoning_tokens, 300);
+    assert.equal(doc.usage.cache_read_input_tokens, 4000);
+  });
+});
+
+// --- structured output ------------------------------------------------------------------
+
+Deno.test("schema: response is the parsed object, usable by later nodes; the schema is in each provider's form", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ json: { city: "Paris", population: 2102650 } }, { json: { city: "Rome", population: 2749031 } });
+    const { result, doc } = await runNodes(ctx, [
+      { id: "a", type: "llm", params: { model: "anthropic/claude-sonnet-4-5", prompt: "France?", schema: CITY } },
+      {
+        id: "o",
+        type: "llm",
+        params: { model: "openai/gpt-4o-mini", prompt: "Italy?", schema: CITY, schema_name: "city" },
+      },
+      { id: "use", type: "echo", params: { value: "${a.response.city} and ${o.response.city}" } },
+    ], { wf: { outputs: { both: { source: "${use.output}" }, paris: { source: "${a.response}" } } } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(doc.result.both, "Paris and Rome");
+    assert.deepEqual(doc.result.paris, { city: "Paris", population: 2102650 });
+    assert.equal(ctx.srv.requests[0].body.output_config.format.type, "json_schema");
+    assert.equal(ctx.srv.requests[1].body.response_format.type, "json_schema");
+    assert.equal(ctx.srv.requests[1].body.response_format.json_schema.name, "city");
+    const { calls } = traceCalls(doc);
+    assert.deepEqual(calls.map((c) => c.options?.schema?.mode), ["output_format", "json_schema"]);
+    assert.deepEqual(calls[0].options?.schema?.schema, CITY);
+  });
+});
+
+Deno.test("schema: a mismatching reply is retried once with the validator's message; both calls recorded, the retry counted", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue(
+      { json: { city: "Paris" }, usage: { input_tokens: 10, output_tokens: 5 } },
+      { json: { city: "Paris", population: 2102650 }, usage: { input_tokens: 30, output_tokens: 8 } },
+    );
+    const { result, doc } = await runNodes(ctx, [{
+      id: "a",
+      type: "llm",
+      params: { model: "anthropic/claude-haiku-4-5", prompt: "France?", schema: CITY },
+    }], { wf: { outputs: { city: { source: "${a.response}" } } } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(doc.result.city, { city: "Paris", population: 2102650 });
+    const retry = ctx.srv.requests[1].body.messages;
+    assert.equal(retry.length, 3);
+    assert.equal(retry[1].role, "assistant");
+    assert.equal(retry[1].content[0].text, '{"city":"Paris"}');
+    assert.match(retry[2].content[0].text, /did not match the required JSON schema:\n- \/: .*population/);
+    assert.equal(doc.num_llm_calls, 2);
+    // Haiku 4.5: (10 + 30) × 1 + (5 + 8) × 5 = 40 + 65 = 105 µ$: the rejected reply is paid for too
+    close(doc.total_cost_usd, 0.000105, "total");
+    assert.equal(doc.metrics.workflow.nodes.a.retries, 1);
+    const { calls, events } = traceCalls(doc);
+    assert.deepEqual(calls.map((c) => c.status), ["error", "ok"]);
+    assert.equal(calls[0].error?.type, "StructuredOutputError");
+    assert.match(calls[0].error!.message, /does not match the schema/);
+    assert.equal(events[0].retries, 1);
+  });
+});
+
+Deno.test("schema: two mismatching replies fail the node with the validator's messages (exit 1)", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ json: { city: 1 } }, { json: { city: 2 } });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "a",
+      type: "llm",
+      params: { model: "openai/gpt-4o-mini", prompt: "France?", schema: CITY },
+    }]);
+    assert.equal(result.code, 1);
+    assert.equal(doc.is_error, true);
+    assert.equal(
+      doc.error.message,
+      'openai/gpt-4o-mini: the reply does not match the schema: /: missing required property "population"; ' +
+        "/city: is a number, expected string (after a retry with the validator's messages)",
+    );
+    assert.equal(ctx.srv.requests.length, 2);
+    assert.equal(doc.num_llm_calls, 2);
+    assert.deepEqual(traceCalls(doc).calls.map((c) => c.status), ["error", "error"]);
+  });
+});
+
+// --- what validation rejects ---------------------------------------------------------------
+
+Deno.test("invalid combinations are rejected at validation (exit 2) with a clear message, nothing sent", async () => {
+  await withLlm(async (ctx) => {
+    const sonnet = "anthropic/claude-sonnet-4-5";
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ model: sonnet }, /give either prompt or messages|prompt must be a string \(or give messages\)/],
+      [
+        { model: sonnet, prompt: "a", messages: [{ role: "user", content: "b" }] },
+        /give either prompt or messages, not both/,
+      ],
+      [
+        { model: sonnet, messages: [{ role: "system", content: "b" }] },
+        /messages\[0\]\.role must be "user" or "assistant"/,
+      ],
+      [{ model: sonnet, messages: [] }, /messages must be a non-empty list/],
+      [{ model: sonnet, prompt: "x", thinking: 512 }, /thinking must be at least 1024 tokens for Anthropic, got 512/],
+      [
+        { model: sonnet, prompt: "x", thinking: 4096, max_tokens: 2048 },
+        /thinking \(4096\) must be less than max_tokens \(2048\)/,
+      ],
+      [{ model: sonnet, prompt: "x", thinking: 2048, temperature: 0.5 }, /temperature cannot be set with thinking/],
+      [
+        { model: "openai/gpt-4o", prompt: "x", thinking: 2048 },
+        /thinking is a thinking budget for Anthropic and Google models.*use reasoning_effort/,
+      ],
+      [
+        { model: sonnet, prompt: "x", reasoning_effort: "low" },
+        /reasoning_effort is for OpenAI reasoning models.*use thinking/,
+      ],
+      [
+        { model: "openai/o3-mini", prompt: "x", reasoning_effort: "max" },
+        /reasoning_effort.*must be one of "minimal", "low", "medium", "high"/,
+      ],
+      [{ model: sonnet, prompt: "x", cache: "2h" }, /cache.*must be one of false, true, "5m", "1h"/],
+      [
+        { model: sonnet, prompt: "x", schema: { type: "object", properties: { a: { type: "strin" } } } },
+        /schema: schema\/properties\/a/,
+      ],
+      [{ model: sonnet, prompt: "x", schema: { type: "string" } }, /top-level type must be "object"/],
+      [{ model: sonnet, prompt: "x", schema: "not a schema" }, /schema.*must be object/],
+      [{ model: sonnet, prompt: "x", max_retries: 11 }, /max_retries' must be from 0 to 10, got 11/],
+      [{ model: sonnet, prompt: "x", max_retries: -1 }, /max_retries' must be from 0 to 10, got -1/],
+    ];
+    for (const [params, pattern] of cases) {
+      const stderr = await rejected(ctx, params);
+      assert.match(stderr, pattern, JSON.stringify(params));
+      assert.match(stderr, /bad\.json:\d+:\d+/, "the message names the file and line");
+      assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+    }
+  });
+});
+
+// --- LLM calls that broke (issue 9, section 3) ------------------------------------------------
+
+Deno.test("a stream that ends before its closing event is retried; the failed attempt is in the trace and counted", async () => {
+  await withLlm(async (ctx) => {
+    const usage = { input_tokens: 1000, output_tokens: 50, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+    ctx.srv.enqueue({ text: "half an ans", truncate: true, usage }, { text: "the whole answer", usage });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "s",
+      type: "llm",
+      params: { model: "anthropic/claude-sonnet-4-5", prompt: "go", stream: true, max_retries: 1 },
+    }], { wf: { outputs: { text: { source: "${s.response}" } } } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(doc.result.text, "the whole answer");
+    assert.equal(ctx.srv.requests.length, 2);
+    assert.equal(doc.metrics.workflow.nodes.s.retries, 1);
+    const { calls, events } = traceCalls(doc);
+    assert.equal(events[0].retries, 1);
+    assert.deepEqual(calls.map((c) => c.status), ["error", "ok"]);
+    assert.equal(calls[0].error?.message, "anthropic/claude-sonnet-4-5: stream ended before completion");
+    assert.equal(calls[0].http_status, null);
+    // The failed attempt's message_start reported 1000 input tokens: kept and priced.
+    assert.equal(calls[0].usage.input_tokens, 1000);
+    // failed: 1000 × 3 = 3000 µ$ (its output is unknown: message_start's provisional 1);
+    // + 1 × 15 = 15; answer: 1000 × 3 + 50 × 15 = 3750 µ$ → 6765 µ$
+    close(doc.total_cost_usd, 0.006765, "total");
+    assert.equal(doc.num_llm_calls, 2);
+  });
+});
+
+Deno.test("a stream that never completes fails after its retries with 'stream ended before completion', never as a success", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ text: "partial", truncate: true }, { text: "partial", truncate: true });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "s",
+      type: "llm",
+      params: { model: "openai/gpt-4o-mini", prompt: "go", stream: true, max_retries: 1 },
+    }]);
+    assert.equal(result.code, 1);
+    assert.match(JSON.stringify(doc), /openai\/gpt-4o-mini: stream ended before completion \(after 2 attempts\)/);
+    const { calls } = traceCalls(doc);
+    assert.deepEqual(calls.map((c) => c.status), ["error", "error"]);
+    assert.equal(doc.metrics.workflow.nodes.s.retries, 1);
+  });
+});
+
+Deno.test("a response without usage: pricing incomplete and the call listed, never $0 complete", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ text: "fine", noUsage: true, requestId: "req_nousage" }, { text: "streamed", noUsage: true });
+    const { result, doc } = await runNodes(ctx, [
+      { id: "n", type: "llm", params: { model: "openai/gpt-4o-mini", prompt: "hi" } },
+      { id: "s", type: "llm", params: { model: "openai/gpt-4o-mini", prompt: "hi", stream: true } },
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(doc.pricing.complete, false);
+    assert.deepEqual(doc.pricing.usage_missing, [
+      { node_id: "n", model: "openai/gpt-4o-mini", request_id: "req_nousage" },
+      { node_id: "s", model: "openai/gpt-4o-mini", request_id: "req_test_2" },
+    ]);
+    assert.deepEqual(traceCalls(doc).calls.map((c) => c.usage.usage_missing), [true, true]);
+    // Text mode warns and marks the cost as incomplete.
+    ctx.srv.enqueue({ text: "fine", noUsage: true, requestId: "req_again" });
+    const text = await runPflow(["run", join(ctx.dir, "wf.json")], { env: ctx.env });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stderr,
+      /warning: openai\/gpt-4o-mini: the provider reported no usage for request req_again; its tokens and cost are unknown/,
+    );
+    assert.match(text.stderr, /\$[\d.]+\+ · .*usage missing: 1 call\n/);
+  });
+});
+
+Deno.test("an Anthropic response without usage is malformed: the message names the field, pricing stays incomplete", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ text: "fine", noUsage: true }, { text: "streamed", noUsage: true });
+    const { result, doc } = await runNodes(ctx, [
+      { id: "n", type: "llm", params: { model: "anthropic/claude-sonnet-4-5", prompt: "hi", max_retries: 0 } },
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(
+      doc.error.message,
+      /^anthropic\/claude-sonnet-4-5: HTTP 200 with an unreadable body: JSON of an unexpected shape \(usage: expected object, received undefined\): '\{"id":"msg_test_1"/,
+    );
+    assert.equal(doc.pricing.complete, false);
+    assert.equal(doc.pricing.usage_missing.length, 1);
+    const streamed = await runNodes(ctx, [
+      {
+        id: "s",
+        type: "llm",
+        params: { model: "anthropic/claude-sonnet-4-5", prompt: "hi", stream: true, max_retries: 0 },
+      },
+    ]);
+    assert.equal(streamed.result.code, 1);
+    assert.match(
+      streamed.doc.error.message,
+      /^anthropic\/claude-sonnet-4-5: unreadable stream \(Expected a normalized Anthropic stream error\)/,
+    );
+    assert.equal(streamed.doc.pricing.complete, false);
+  });
+});
+
+Deno.test("a body that is not the provider's JSON: provider/model and the cause, at most 200 characters of it, redacted", async () => {
+  await withLlm(async (ctx) => {
+    const page = `<html><head><title>502 Bad Gateway</title></head><body>proxy says key=${ANTHROPIC_KEY} ` +
+      "x".repeat(500) + "</body></html>";
+    ctx.srv.enqueue({ rawBody: page });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "m",
+      type: "llm",
+      params: { model: "anthropic/claude-sonnet-4-5", prompt: "hi" },
+    }]);
+    assert.equal(result.code, 1);
+    const message: string = doc.error.message;
+    assert.match(
+      message,
+      /anthropic\/claude-sonnet-4-5: HTTP 200 with an unreadable body: an HTML page instead of JSON: '<html>/,
+    );
+    assert.doesNotMatch(JSON.stringify(doc), new RegExp(ANTHROPIC_KEY));
+    const quoted = message.match(/'(<html>[^']*)'/)![1];
+    assert.ok(quoted.length <= 200, `${quoted.length} characters of the body`);
+    assert.doesNotMatch(message, /x{300}/);
+
+    ctx.srv.reset();
+    ctx.srv.enqueue({ rawBody: '{"id": "msg_1", "content": [', rawContentType: "application/json" });
+    const second = await runNodes(ctx, [{
+      id: "m",
+      type: "llm",
+      params: { model: "anthropic/claude-sonnet-4-5", prompt: "hi" },
+    }]);
+    assert.equal(second.result.code, 1);
+    assert.match(
+      JSON.stringify(second.doc),
+      /anthropic\/claude-sonnet-4-5: HTTP 200 with an unreadable body: invalid JSON: '\{\\"id\\": \\"msg_1\\"/,
+    );
+  });
+});
+
+Deno.test("retries of 429/500 are counted and each failed attempt is in the trace with its status", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue(
+      { status: 429, headers: { "retry-after-ms": "10" } },
+      { status: 500, headers: { "retry-after-ms": "10" } },
+      { text: "ok" },
+    );
+    const { result, doc } = await runNodes(ctx, [{
+      id: "r",
+      type: "llm",
+      params: { model: "anthropic/claude-haiku-4-5", prompt: "hi" },
+    }]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(doc.metrics.workflow.nodes.r.retries, 2);
+    const { calls, events } = traceCalls(doc);
+    assert.equal(events[0].retries, 2);
+    assert.deepEqual(calls.map((c) => [c.status, c.http_status ?? null]), [["error", 429], ["error", 500], [
+      "ok",
+      null,
+    ]]);
+    assert.match(calls[0].error!.message, /HTTP 429 rate_limit_error/);
+    assert.equal(calls[0].usage.usage_missing, undefined, "a rejected request costs nothing: 0 tokens, known");
+    assert.equal(doc.pricing.complete, true);
+    assert.equal(doc.num_llm_calls, 3);
+  });
+});
+
+// --- the example ------------------------------------------------------------------------------
+
+Deno.test("examples/trip_plan.json (caching + structured output) runs end to end", async () => {
+  await withLlm(async (ctx) => {
+    const days = [
+      { title: "Old town", neighbourhood: "Vieux Lyon", highlights: ["Cathedral"] },
+      { title: "Hills", neighbourhood: "Croix-Rousse", highlights: ["Traboules"] },
+    ];
+    ctx.srv.enqueue({ json: { city: "Lyon", days } });
+    const result = await runPflow(
+      ["run", "examples/trip_plan.json", "city=Lyon", "--output-format", "json"],
+      { env: ctx.env },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout);
+    assert.equal(doc.is_error, false);
+    assert.equal(ctx.srv.requests.length, 3, "one structured plan, then a batch of two day descriptions");
+    assert.equal(ctx.srv.requests[0].body.output_config.format.type, "json_schema");
+    for (const request of ctx.srv.requests) {
+      assert.equal(request.body.system[0].cache_control.type, "ephemeral", "the shared system prompt is cached");
+    }
+    assert.deepEqual(doc.result.plan, { city: "Lyon", days });
+    assert.equal(doc.result.days.length, 2);
+    assert.match(doc.result.days[0], /^echo: In Lyon, describe this day in four sentences: \{"title":"Old town"/);
+  });
+});
