@@ -326,6 +326,10 @@ Deno.test("thinking and reasoning effort: values a provider does not accept are 
     [{ model: "anthropic/claude-sonnet-4-5", thinking: 2048.5 }, /thinking must be a whole number of tokens/],
     [{ model: "openai/o3-mini", thinking: 2048 }, /does not take it \(use reasoningEffort\)/],
     [
+      { model: "google/gemini-2.5-pro", thinking: 40000 },
+      /thinking must be at most 32768 tokens for Gemini, got 40000/,
+    ],
+    [
       { model: "anthropic/claude-sonnet-4-5", reasoningEffort: "high" },
       /reasoningEffort is for OpenAI reasoning models.*use thinking/,
     ],

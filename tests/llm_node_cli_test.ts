@@ -169,6 +169,13 @@ Deno.test("cache 1h: cache_control on the system prompt and the prefix on the wi
     assert.equal(attr("gen_ai.usage.input_tokens").intValue, "3040", "all input, cache writes included");
     assert.equal(attr("gen_ai.usage.cache_creation.input_tokens").intValue, "3000");
     assert.equal(attr("gen_ai.usage.output_tokens").intValue, "20");
+
+    const shown = await runPflow(["trace", "show", doc.trace_path, "--node", "plan"], {
+      env: { ...ctx.env, NO_COLOR: "1" },
+    });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /system: \[cached 1h\]/);
+    assert.match(shown.stdout, /assistant: \[cached 1h\]\n\s+Where to\?/);
   });
 });
 
@@ -212,6 +219,11 @@ Deno.test("thinking: budget on the wire, thinking text in the trace record (not 
       assert.equal(call.response, "It is 42.");
       assert.deepEqual(call.options?.thinking, { budget_tokens: 2048 });
       assert.equal(call.options?.max_tokens, 4096);
+      const node = await runPflow(["trace", "show", doc.trace_path, "--node", "think"], {
+        env: { ...ctx.env, NO_COLOR: "1" },
+      });
+      assert.match(node.stdout, /sent: max_tokens 4096 · thinking 2048 tokens/);
+      assert.match(node.stdout, /thinking:\n\s+6 times 7 is 42\./);
       // 100 × 3 + 900 × 15 = 300 + 13500 = 13800 µ$
       close(doc.total_cost_usd, 0.0138, "total");
     }
@@ -432,6 +444,19 @@ Deno.test("a stream that ends before its closing event is retried; the failed at
     // + 1 × 15 = 15; answer: 1000 × 3 + 50 × 15 = 3750 µ$ → 6765 µ$
     close(doc.total_cost_usd, 0.006765, "total");
     assert.equal(doc.num_llm_calls, 2);
+
+    const env = { ...ctx.env, NO_COLOR: "1" };
+    const tree = await runPflow(["trace", "show", doc.trace_path], { env });
+    assert.match(tree.stdout, /├─ anthropic\/claude-sonnet-4-5 · .* ✗ LlmCallError\n/);
+    assert.match(tree.stdout, /1 retry/);
+    const node = await runPflow(["trace", "show", doc.trace_path, "--node", "s"], { env });
+    assert.match(node.stdout, /failed: LlmCallError: anthropic\/claude-sonnet-4-5: stream ended before completion/);
+    const exported = await runPflow(["trace", "export", doc.trace_path, "--format", "otlp-json"], { env });
+    const spans = JSON.parse(exported.stdout).resourceSpans[0].scopeSpans.flatMap((s: { spans: unknown[] }) => s.spans);
+    // deno-lint-ignore no-explicit-any
+    const chats = spans.filter((s: any) => s.name.startsWith("chat "));
+    // deno-lint-ignore no-explicit-any
+    assert.deepEqual(chats.map((s: any) => s.status.code), [2, 1], "the failed attempt's span is an error");
   });
 });
 

@@ -225,7 +225,10 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
     lines.push(line.trimEnd());
     calls.forEach((call, c) => {
       const branch = c === calls.length - 1 ? "└─" : "├─";
-      lines.push(`      ${style.dim(branch)} ${callSummary(call)}`);
+      const failed = call.status === "error"
+        ? ` ${style.red(`✗ ${call.http_status ? `HTTP ${call.http_status}` : (call.error?.type ?? "failed")}`)}`
+        : "";
+      lines.push(`      ${style.dim(branch)} ${callSummary(call)}${failed}`);
     });
     if (event.error) {
       const first = oneLine(`${event.error.type ? `${event.error.type}: ` : ""}${event.error.message ?? ""}`);
@@ -388,13 +391,29 @@ function renderCall(call: TraceLlmCall, c: number, style: Style): string[] {
     `      usage: ${usage.join(" · ")}`,
     `      cost: ${money.join(" · ")} · time: ${timing.join(" · ")}`,
   ];
-  const block = (title: string, text: string) => {
-    lines.push(`      ${style.dim(`${title}:`)}`);
+  if (call.status === "error") {
+    const status = call.http_status ? `HTTP ${call.http_status} · ` : "";
+    lines.push(`      ${style.red(`failed: ${status}${call.error?.type ?? "error"}: ${call.error?.message ?? ""}`)}`);
+  }
+  const o = call.options;
+  const sent = [
+    ...(o?.max_tokens !== undefined ? [`max_tokens ${o.max_tokens}`] : []),
+    ...(o?.temperature !== undefined ? [`temperature ${o.temperature}`] : []),
+    ...(o?.thinking ? [`thinking ${o.thinking.budget_tokens} tokens`] : []),
+    ...(o?.reasoning_effort ? [`reasoning effort ${o.reasoning_effort}`] : []),
+    ...(o?.schema ? [`schema '${o.schema.name}' (${o.schema.mode})`] : []),
+    ...(o?.cache ? [`cache ${o.cache}`] : []),
+  ];
+  if (sent.length > 0) lines.push(`      sent: ${sent.join(" · ")}`);
+  const marker = (m?: { ttl?: string }) => m ? ` ${style.dim(`[cached ${m.ttl ?? "5m"}]`)}` : "";
+  const block = (title: string, text: string, cached?: { ttl?: string }) => {
+    lines.push(`      ${style.dim(`${title}:`)}${marker(cached)}`);
     lines.push(...indent(text === "" ? style.dim("(empty)") : text, "        "));
   };
-  if (call.system !== null && call.system !== undefined) block("system", call.system);
-  for (const m of call.messages ?? []) block(m.role, m.content);
-  block("response", call.response ?? "");
+  if (call.system !== null && call.system !== undefined) block("system", call.system, call.system_cache_control);
+  for (const m of call.messages ?? []) block(m.role, m.content, m.cache_control);
+  if (call.thinking !== undefined) block("thinking", call.thinking);
+  if (call.status !== "error" || call.response) block("response", call.response ?? "");
   return lines;
 }
 

@@ -12,6 +12,9 @@ import type { LlmRequest } from "./types.ts";
 /** Anthropic's smallest extended-thinking budget. */
 export const ANTHROPIC_MIN_THINKING_TOKENS = 1024;
 
+/** Gemini's largest thinking budget (2.5 Pro; Flash accepts up to 24,576). */
+export const GOOGLE_MAX_THINKING_TOKENS = 32_768;
+
 /** The accepted reasoning efforts. */
 export const REASONING_EFFORTS = ["minimal", "low", "medium", "high"] as const;
 
@@ -88,7 +91,13 @@ export function checkCallOptions(
       if (temperature !== undefined) {
         problems.push(`${names.temperature} cannot be set with ${names.thinking}: Anthropic rejects it`);
       }
-    } else if (kind !== undefined && kind !== "google") {
+    } else if (kind === "google") {
+      if (thinking > GOOGLE_MAX_THINKING_TOKENS) {
+        problems.push(
+          `${names.thinking} must be at most ${GOOGLE_MAX_THINKING_TOKENS} tokens for Gemini, got ${thinking}`,
+        );
+      }
+    } else if (kind !== undefined) {
       problems.push(
         `${names.thinking} is a thinking budget for Anthropic and Google models; '${model}' does not take it` +
           (kind === "openai" || kind === "openai-compatible" ? ` (use ${names.reasoningEffort})` : ""),
