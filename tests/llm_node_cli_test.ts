@@ -10,41 +10,18 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CliResult, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
-import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
+import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
 import { parseTraceText, type TraceLlmCall } from "../src/observability/trace_format.ts";
 
 const ANTHROPIC_KEY = "sk-ant-e2e-secret-0123456789";
 
-interface Ctx {
-  dir: string;
-  home: string;
-  srv: LlmServer;
-  env: Record<string, string>;
-}
+type Ctx = LlmHome;
 
-async function withLlm(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const tmp = tempDir("pflow-llm-node-test-");
-  const srv = await startLlmServer();
-  try {
-    const home = join(tmp.path, "home");
-    mkdirSync(home);
-    const env = {
-      PFLOW_HOME: home,
-      ANTHROPIC_API_KEY: ANTHROPIC_KEY,
-      ANTHROPIC_BASE_URL: srv.url,
-      OPENAI_API_KEY: "sk-openai-e2e",
-      OPENAI_BASE_URL: `${srv.url}/v1`,
-      GOOGLE_GENERATIVE_AI_API_KEY: "google-e2e",
-      GOOGLE_GEMINI_BASE_URL: srv.url,
-    };
-    await fn({ dir: tmp.path, home, srv, env });
-  } finally {
-    await srv.close();
-    tmp.cleanup();
-  }
+function withLlm(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
+  return withLlmHome(fn, { prefix: "pflow-llm-node-test-", apiKey: ANTHROPIC_KEY });
 }
 
 /** Runs a one-node (or given-nodes) workflow in JSON mode with a trace. */
@@ -279,7 +256,7 @@ Deno.test("google: Gemini through the binary, cached prompt tokens and thoughts 
       params: { model: "google/gemini-2.5-flash", prompt: "Say hello in German", thinking: 1024 },
     }]);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(ctx.srv.requests[0].headers["x-goog-api-key"], "google-e2e");
+    assert.equal(ctx.srv.requests[0].headers["x-goog-api-key"], ANTHROPIC_KEY);
     // gemini-2.5-flash: 1000 × 0.30 + 4000 × 0.03 + 400 × 2.50 = 300 + 120 + 1000 = 1420 µ$
     close(doc.total_cost_usd, 0.00142, "total");
     assert.equal(doc.usage.output_tokens, 400);

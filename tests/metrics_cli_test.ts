@@ -11,11 +11,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { type CliResult, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
-import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
+import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
 
 const SONNET = "anthropic/claude-sonnet-4-5";
 const HAIKU = "anthropic/claude-haiku-4-5";
@@ -45,33 +45,11 @@ const MINI_USAGE = {
 // (1200-200)*0.15 + 200*0.075 + 400*0.6 = 150 + 15 + 240 = 405 µ$ (reasoning is inside the 400)
 const MINI_COST = 0.000405;
 
-/** What one test works with: a temp dir, its PFLOW_HOME, a fresh LLM server and the env pointing at it. */
-interface Ctx {
-  dir: string;
-  home: string;
-  srv: LlmServer;
-  env: Record<string, string>;
-}
+type Ctx = LlmHome;
 
 /** Runs `fn` with a fresh temp dir, PFLOW_HOME and LLM server; cleans up afterwards. */
-async function withLlm(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const tmp = tempDir("pflow-metrics-test-");
-  const srv = await startLlmServer();
-  try {
-    const home = join(tmp.path, "home");
-    mkdirSync(home);
-    const env = {
-      PFLOW_HOME: home,
-      ANTHROPIC_API_KEY: "test-key",
-      ANTHROPIC_BASE_URL: srv.url,
-      OPENAI_API_KEY: "test-key",
-      OPENAI_BASE_URL: `${srv.url}/v1`,
-    };
-    await fn({ dir: tmp.path, home, srv, env });
-  } finally {
-    await srv.close();
-    tmp.cleanup();
-  }
+function withLlm(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
+  return withLlmHome(fn, { prefix: "pflow-metrics-test-" });
 }
 
 /** A prompt carrying scripted usage (and optionally a reply text and a delay). */
