@@ -411,7 +411,7 @@ Deno.test("invalid template syntax", async () => {
   const outcome = await runInvalid(text);
   assertOnly(
     outcome,
-    "4:46: /nodes/0/params/value: invalid template '${a b}': expected a path like ${name}, ${node.key} or ${node.list[0].x} (write $${ for a literal ${)",
+    "4:46: /nodes/0/params/value: invalid template '${a b}': expected a path like ${name}, ${node.key}, ${node.list[0].x} or ${node.list[*].x} (write $${ for a literal ${)",
   );
 });
 
