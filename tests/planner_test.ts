@@ -678,3 +678,38 @@ Deno.test("on a terminal, missing inputs are asked for, then the plan runs", asy
     assert.match(result.stdout, /yo yo/);
   });
 });
+
+Deno.test("trace list shows planner and workflow traces with their kind; trace show renders a planner trace", async () => {
+  await withPlanner(async (ctx) => {
+    const broken = repeatWorkflow();
+    (broken.nodes[0].params as Record<string, unknown>).comand = "echo typo";
+    ctx.srv.enqueue(generated({ word: "hi", times: 3 }, broken), generated());
+    assertExit(await plan(ctx, ["repeat hi", "--trace", "--trace-planner"]), 0);
+    const list = await plan(ctx, ["trace", "list"]);
+    assertExit(list, 0);
+    const [head, ...rows] = list.stdout.trim().split("\n");
+    assert.match(head, /^TIME\s+KIND\s+WORKFLOW\s+STATUS/);
+    assert.equal(rows.length, 2);
+    assert.ok(rows.some((r) => /\splanner\s+repeat-hi\s+✓ success/.test(r)), list.stdout);
+    assert.ok(rows.some((r) => /\sworkflow\s+repeat-word\s+✓ success/.test(r)), list.stdout);
+    const json = JSON.parse((await plan(ctx, ["trace", "list", "--json"])).stdout) as Doc[];
+    assert.deepEqual(json.map((e) => e.kind).sort(), ["planner", "workflow"]);
+    const [plannerFile] = plannerTraces(ctx.home);
+    const show = await plan(ctx, ["trace", "show", plannerFile]);
+    assertExit(show, 0);
+    assert.match(show.stdout, /request: "repeat hi" · planner model anthropic\/claude-haiku-4-5/);
+    assert.match(show.stdout, /path: generate · 1 repair · plan .*\/plans\/repeat-word-/);
+    assert.match(
+      show.stdout,
+      /attempt 1: ✗ 1 problem\n\s+\/nodes\/0\/params\/comand: 'shell' does not accept param 'comand'/,
+    );
+    assert.match(show.stdout, /attempt 2: ✓ valid/);
+    assert.match(show.stdout, /✓ generate\s+planner-generate/);
+    assert.match(show.stdout, /└─ anthropic\/claude-haiku-4-5 · in 1,000 · out 200/);
+    const workflowShow = await plan(ctx, ["trace", "show", "latest"]);
+    assert.ok(
+      workflowShow.stdout.includes("planned by: ") || workflowShow.stdout.includes("request: "),
+      workflowShow.stdout,
+    );
+  });
+});

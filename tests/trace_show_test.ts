@@ -522,11 +522,12 @@ Deno.test("trace list: newest first by start time, partial and unreadable files 
     assertExit(result, 0);
     assert.equal(result.stderr, "");
     const lines = result.stdout.trimEnd().split("\n");
-    assert.deepEqual(cells(lines[0]), ["TIME", "WORKFLOW", "STATUS", "DURATION", "COST", "NODES", "PATH"]);
+    assert.deepEqual(cells(lines[0]), ["TIME", "KIND", "WORKFLOW", "STATUS", "DURATION", "COST", "NODES", "PATH"]);
     assert.deepEqual(lines.slice(1).map(cells), [
-      ["2025-03-04 11:00:00", "summarize", "… incomplete", "≥760ms", "$0.0065+", "3", partialPath],
+      ["2025-03-04 11:00:00", "workflow", "summarize", "… incomplete", "≥760ms", "$0.0065+", "3", partialPath],
       [
         "2025-03-04 10:30:00",
+        "workflow",
         "broken",
         "✗ unreadable",
         "-",
@@ -537,6 +538,7 @@ Deno.test("trace list: newest first by start time, partial and unreadable files 
       ],
       [
         "2025-03-04 10:20:00",
+        "workflow",
         "other",
         "✗ unreadable",
         "-",
@@ -545,8 +547,8 @@ Deno.test("trace list: newest first by start time, partial and unreadable files 
         otherPath,
         "error: not a pflow trace (no format_version)",
       ],
-      ["2025-03-04 10:00:00", "summarize", "✗ failed", "1.00s", "$0.0065+", "5", failedPath],
-      ["2025-03-04 09:00:00", "hello", "✓ success", "5ms", "-", "1", plainPath],
+      ["2025-03-04 10:00:00", "workflow", "summarize", "✗ failed", "1.00s", "$0.0065+", "5", failedPath],
+      ["2025-03-04 09:00:00", "workflow", "hello", "✓ success", "5ms", "-", "1", plainPath],
     ]);
     // Columns line up: every row's PATH starts where the header's does.
     const at = lines[0].indexOf("PATH");
@@ -580,6 +582,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
     assert.deepEqual(entries, [
       {
         path: partialPath,
+        kind: "workflow",
         workflow_name: "summarize",
         execution_id: partial.doc.execution_id,
         start_time: "2025-03-04T11:00:00.000Z",
@@ -590,6 +593,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
       },
       {
         path: brokenPath,
+        kind: "workflow",
         workflow_name: null,
         execution_id: null,
         start_time: null,
@@ -601,6 +605,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
       },
       {
         path: failedPath,
+        kind: "workflow",
         workflow_name: "summarize",
         execution_id: EXEC_ID,
         start_time: "2025-03-04T10:00:00.000Z",
@@ -611,6 +616,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
       },
       {
         path: plainPath,
+        kind: "workflow",
         workflow_name: "hello",
         execution_id: plain.execution_id,
         start_time: "2025-03-04T09:00:00.000Z",
@@ -954,7 +960,7 @@ Deno.test("trace show errors: exit 2 with one line naming the path or listing th
     const cases: [string[], string][] = [
       [["trace", "show", missing], `error: trace file not found: ${missing}\n`],
       [["trace", "show", garbage], `error: ${garbage}: not a pflow trace (no header)\n`],
-      [["trace", "show", notTrace], `error: ${notTrace}: not a pflow trace (kind is "something", not "workflow")\n`],
+      [["trace", "show", notTrace], `error: ${notTrace}: not a pflow trace (kind is "something", not "workflow" or "planner")\n`],
       [["trace", "show", home], `error: ${home}: is a directory, not a trace file\n`],
       [
         ["trace", "show", path, "--node", "nope"],

@@ -28,7 +28,7 @@ export function traceDir(env: Record<string, string | undefined>): string {
   return resolve(pflowHome(env), "debug");
 }
 
-const TRACE_FILE = /^workflow-trace-(.+)-(\d{8})-(\d{6})-([0-9A-Za-z]{1,8})\.json$/;
+const TRACE_FILE = /^(?:workflow|planner)-trace-(.+)-(\d{8})-(\d{6})-([0-9A-Za-z]{1,8})\.json$/;
 
 /** A trace file could not be read or is not a pflow trace; the message names the path. */
 export class TraceReadError extends Error {
@@ -130,7 +130,9 @@ function checkTrace(path: string, read: ReadTrace): ReadTrace {
       } is newer than this pflow reads (${TRACE_FORMAT_VERSION}); upgrade pflow`,
     );
   }
-  if (doc!.kind !== "workflow") fail(`kind is ${JSON.stringify(doc!.kind)}, not "workflow"`);
+  if (doc!.kind !== "workflow" && doc!.kind !== "planner") {
+    fail(`kind is ${JSON.stringify(doc!.kind)}, not "workflow" or "planner"`);
+  }
   if (typeof doc!.execution_id !== "string" || typeof doc!.workflow_name !== "string") fail("no execution_id");
   if (!Array.isArray(doc!.events)) fail("no events");
   return { ...read, path };
@@ -161,7 +163,7 @@ export async function scanTraces(dir: string, options: { summaryOnly?: boolean }
     }
     throw error;
   }
-  const files = names.filter((n) => n.startsWith("workflow-trace-") && n.endsWith(".json")).map((n) => join(dir, n));
+  const files = names.filter((n) => /^(?:workflow|planner)-trace-.*\.json$/.test(n)).map((n) => join(dir, n));
   const listings = await mapLimited(files, 32, async (path): Promise<TraceListing> => {
     let mtimeMs = 0;
     try {
@@ -347,8 +349,8 @@ export async function traceListCommand(argv: string[], { env }: CommandEnv): Pro
   }
   const style = stdoutStyle(env);
   const rows = listings.map((l) => textRow(l, style));
-  const header = ["TIME", "WORKFLOW", "STATUS", "DURATION", "COST", "NODES", "PATH"];
-  const right = new Set([3, 4, 5]);
+  const header = ["TIME", "KIND", "WORKFLOW", "STATUS", "DURATION", "COST", "NODES", "PATH"];
+  const right = new Set([4, 5, 6]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r.cells[i].plain.length)));
   const line = (cells: { plain: string; shown: string }[], note = "") =>
     cells.map((c, i) => {
@@ -368,6 +370,7 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
     return {
       cells: [
         cell(localTime(l.mtimeMs)),
+        cell(kindOfFile(l.path)),
         cell(name),
         cell("✗ unreadable", style.red("✗ unreadable")),
         cell("-"),
@@ -384,6 +387,7 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
   return {
     cells: [
       cell(localTime(l.time)),
+      cell(trace.kind),
       cell(trace.workflow_name),
       cell(plainStatus, statusLabel(trace.final_status, style)),
       cell(`${duration.lowerBound ? "≥" : ""}${formatDuration(duration.ms)}`),
@@ -393,6 +397,11 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
     ],
     note: "",
   };
+}
+
+/** `planner` or `workflow`, from a trace file's name. */
+function kindOfFile(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1).startsWith("planner-trace-") ? "planner" : "workflow";
 }
 
 const identity = (text: string) => text;
@@ -407,6 +416,7 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
   if (l.read === undefined) {
     return {
       path: l.path,
+      kind: kindOfFile(l.path),
       workflow_name: null,
       execution_id: null,
       start_time: null,
@@ -420,6 +430,7 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
   const { trace } = l.read;
   return {
     path: l.path,
+    kind: trace.kind,
     workflow_name: trace.workflow_name,
     execution_id: trace.execution_id,
     start_time: trace.start_time ?? null,

@@ -192,6 +192,8 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
   let header = head.join(" · ");
   if (!read.complete) header += ` ${style.yellow("(incomplete: the run did not finish — crashed or still running)")}`;
   const lines = [header];
+  if (trace.kind === "planner") lines.push(...plannerLines(trace, style));
+  else if (trace.planner_trace) lines.push(style.dim(`planned by: ${trace.planner_trace}`));
 
   const labels = eventLabels(events);
   const scale = Math.max(duration.ms, ...events.map((e) => e.duration_ms ?? 0));
@@ -248,6 +250,36 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
   if (trace.error) {
     const where = trace.error.node_id ? `node '${trace.error.node_id}' failed: ` : "";
     lines.push(style.red(`error: ${where}${oneLine(trace.error.message ?? "")}`));
+  }
+  return lines;
+}
+
+/** A planner trace's request, path and validation attempts. */
+function plannerLines(trace: TraceDocument, style: Style): string[] {
+  const lines = [
+    `request: ${oneLine(JSON.stringify(trace.request ?? ""))}${
+      trace.planner_model ? style.dim(` · planner model ${trace.planner_model}`) : ""
+    }`,
+  ];
+  const p = trace.planner;
+  if (p === undefined) return lines;
+  const path = [`path: ${p.path ?? "none"}`];
+  if (p.reused_workflow) path.push(`reused ${p.reused_workflow}`);
+  if (p.path === "generate") path.push(count(p.repairs, "repair"));
+  if (p.plan_path) path.push(`plan ${p.plan_path}`);
+  lines.push(path.join(" · "));
+  p.attempts.forEach((attempt, i) => {
+    if (attempt.problems.length === 0) {
+      lines.push(`  attempt ${i + 1}: ${style.green("✓ valid")}`);
+      return;
+    }
+    lines.push(`  attempt ${i + 1}: ${style.red(`✗ ${count(attempt.problems.length, "problem")}`)}`);
+    for (const problem of attempt.problems) {
+      lines.push(`      ${oneLine(`${problem.pointer || "/"}: ${problem.message}`)}`);
+    }
+  });
+  for (const m of p.missing_inputs) {
+    lines.push(style.yellow(`  missing input ${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}`));
   }
   return lines;
 }
