@@ -960,7 +960,10 @@ Deno.test("trace show errors: exit 2 with one line naming the path or listing th
     const cases: [string[], string][] = [
       [["trace", "show", missing], `error: trace file not found: ${missing}\n`],
       [["trace", "show", garbage], `error: ${garbage}: not a pflow trace (no header)\n`],
-      [["trace", "show", notTrace], `error: ${notTrace}: not a pflow trace (kind is "something", not "workflow" or "planner")\n`],
+      [
+        ["trace", "show", notTrace],
+        `error: ${notTrace}: not a pflow trace (kind is "something", not "workflow" or "planner")\n`,
+      ],
       [["trace", "show", home], `error: ${home}: is a directory, not a trace file\n`],
       [
         ["trace", "show", path, "--node", "nope"],
