@@ -601,6 +601,12 @@ Deno.test("bad planner flags are usage errors (exit 2) before any call", async (
       assertExit(result, 2);
       assert.match(result.stderr, message);
     }
+    const noKey = await plan(ctx, ["plan", "do it"], { env: { ...ctx.env, ANTHROPIC_API_KEY: "" } });
+    assertExit(noKey, 2);
+    assert.match(noKey.stderr, /error: planner model: .*ANTHROPIC_API_KEY/);
+    const badModel = await plan(ctx, ["plan", "do it", "--planner-model", "nonsense"]);
+    assertExit(badModel, 2);
+    assert.match(badModel.stderr, /error: planner model: invalid model id 'nonsense'/);
     assert.equal(ctx.srv.requests.length, 0);
   });
 });

@@ -13,6 +13,7 @@ import { newSpanId } from "../observability/ids.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 import { formatTraceFile, type PlannerTraceFooter, type TraceStatus } from "../observability/trace_format.ts";
 import { resolveModel } from "../llm/model_id.ts";
+import { checkModelConfig } from "../llm/provider_config.ts";
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { type PlanOutcome, planRequest, readCatalogue } from "../planner/mod.ts";
 import { writePlanFile } from "../planner/plan_file.ts";
@@ -80,6 +81,9 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const { parsed, run, env, home, settings } = session;
   const { request, params } = requestOf(parsed.positionals);
   const flags = plannerFlags(parsed.values, { env, settings });
+  // The planner's model is known before anything runs: a bad id or a missing key is a usage error.
+  const modelProblem = checkModelConfig(flags.model, { env, settings });
+  if (modelProblem !== null) throw new UsageError(`planner model: ${modelProblem}`, "plan");
   if (flags.save !== undefined) {
     checkWorkflowName(flags.save);
     // Refused before planning spends anything.
