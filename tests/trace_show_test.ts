@@ -590,6 +590,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: null,
         total_cost_usd: 0.00651,
         nodes_executed: 3,
+        partial: false,
       },
       {
         path: brokenPath,
@@ -601,6 +602,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: null,
         total_cost_usd: null,
         nodes_executed: null,
+        partial: false,
         error: "not a pflow trace (no header)",
       },
       {
@@ -613,6 +615,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: 1000,
         total_cost_usd: 0.00651,
         nodes_executed: 5,
+        partial: false,
       },
       {
         path: plainPath,
@@ -624,6 +627,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: 5,
         total_cost_usd: 0,
         nodes_executed: 1,
+        partial: false,
       },
     ]);
 

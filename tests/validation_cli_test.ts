@@ -118,7 +118,7 @@ Deno.test("schema: unknown top-level field with did-you-mean", async () => {
   const outcome = await runInvalid(text);
   assertOnly(
     outcome,
-    "4:3: /edgse: unknown field 'edgse' (did you mean 'edges'?); allowed: ir_version, name, description, nodes, edges, start_node, inputs, outputs, enable_namespacing",
+    "4:3: /edgse: unknown field 'edgse' (did you mean 'edges'?); allowed: ir_version, name, description, nodes, edges, start_node, inputs, outputs, enable_namespacing, limits",
   );
 });
 
@@ -232,7 +232,7 @@ Deno.test("schema: every schema problem is reported, one per line", async () => 
     [
       `${outcome.file}:4:5: /nodes/0: missing required field 'type'`,
       `${outcome.file}:5:18: /nodes/1/type: must be string, got number`,
-      `${outcome.file}:7:3: /nodse: unknown field 'nodse' (did you mean 'nodes'?); allowed: ir_version, name, description, nodes, edges, start_node, inputs, outputs, enable_namespacing`,
+      `${outcome.file}:7:3: /nodse: unknown field 'nodse' (did you mean 'nodes'?); allowed: ir_version, name, description, nodes, edges, start_node, inputs, outputs, enable_namespacing, limits`,
     ].toSorted(),
   );
 });

@@ -47,6 +47,7 @@ Flags:
       --trace                Write a trace to PFLOW_HOME/debug/ (see 'pflow trace --help')
       --otlp-endpoint URL    Export the run's spans over OTLP/HTTP (or set OTEL_EXPORTER_OTLP_ENDPOINT)
       --log-format FMT       Logs on stderr as text (default) or json; level from PFLOW_LOG_LEVEL
+      --max-node-executions N  Fail the run before any node runs more than N times (default 10000)
 ${COMMON}
 
 Text mode prints the outputs on stdout (progress on stderr when it is a terminal).

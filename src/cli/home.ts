@@ -19,9 +19,14 @@ export interface Settings extends LlmSettings {
   [key: string]: unknown;
 }
 
+/** `PFLOW_HOME/settings.json`. */
+export function settingsFile(home: string): string {
+  return join(home, "settings.json");
+}
+
 /** Reads settings; a missing file is empty settings, a bad one a validation error. */
 export async function loadSettings(home: string): Promise<Settings> {
-  const path = join(home, "settings.json");
+  const path = settingsFile(home);
   let text: string;
   try {
     text = await readFile(path, "utf8");

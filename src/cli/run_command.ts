@@ -10,7 +10,7 @@ import { NodeRegistry } from "../workflow/registry.ts";
 import { resolveInputs, type RunOptions, runWorkflow, type WorkflowResult } from "../workflow/run.ts";
 import { type OptionSpec, parseCommand, type Parsed, parseParams } from "./args.ts";
 import { HELP } from "./help.ts";
-import { loadSettings, pflowHome } from "./home.ts";
+import { loadSettings, pflowHome, settingsFile } from "./home.ts";
 import { progressObserver } from "./progress.ts";
 import { runDocument, validationDocument } from "./result_document.ts";
 import { abortOnSignals } from "./signals.ts";
@@ -26,8 +26,8 @@ import { RunTelemetry } from "../observability/telemetry.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../observability/log.ts";
 import { tracedOptionsOf } from "../observability/decorators.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
-import type { TraceDocument, TraceLimits } from "../observability/trace_format.ts";
-import { DEFAULT_TRACE_LIMITS } from "../observability/trace_sink.ts";
+import type { TraceDocument } from "../observability/trace_format.ts";
+import { traceSettings } from "./trace_settings.ts";
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import {
@@ -51,6 +51,7 @@ export const RUN_FLAGS = {
   trace: { type: "boolean" },
   "otlp-endpoint": { type: "string" },
   "log-format": { type: "string" },
+  "max-node-executions": { type: "string" },
 } as const;
 
 /** Per-invocation facts every exit path reports. */
@@ -183,7 +184,10 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
   const summary = await summarize(result, prepared);
   const trace = closeTrace(prepared.instruments, { result, summary });
   const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
-  if (tracePath !== undefined) run.logger.notice(`Workflow trace saved: ${tracePath}`, { trace_path: tracePath });
+  if (tracePath !== undefined) {
+    const partial = prepared.instruments.trace!.partial ? " (partial: a write failed)" : "";
+    run.logger.notice(`Workflow trace saved${partial}: ${tracePath}`, { trace_path: tracePath });
+  }
   const code = report(result, run, {
     outputKey: prepared.outputKey,
     summary,
@@ -270,7 +274,7 @@ async function prepare(target: RunTarget, session: Session) {
     otlp,
     pricing,
     maxBudgetUsd: budget,
-    limits: traceLimits(settings),
+    limits: traceSettings(settings, settingsFile(home)).limits,
     redactor,
     logger: run.logger,
     verbose: run.verbose,
@@ -304,6 +308,7 @@ async function prepare(target: RunTarget, session: Session) {
     context: { env, llmSettings: settings },
     telemetry: instruments.telemetry,
     onStart: instruments.onStart,
+    maxNodeExecutions: parseMaxNodeExecutions(parsed.values["max-node-executions"] as string | undefined),
   };
   return {
     compiled,
@@ -441,32 +446,6 @@ export function configuredKeyNames(settings: Settings): string[] {
   return Object.values(settings.providers ?? {}).flatMap((p) => p.api_key_env ? [p.api_key_env] : []);
 }
 
-/** Trace truncation limits from settings.json's `trace` object, when set. */
-function traceLimits(settings: Settings): TraceLimits | undefined {
-  const t = settings.trace as Partial<TraceLimits> | undefined;
-  if (t === undefined) return undefined;
-  if (t === null || typeof t !== "object" || Array.isArray(t)) {
-    throw new ValidationError([{
-      file: "settings.json",
-      pointer: "/trace",
-      message: 'must be an object like {"store_chars": 10000}',
-    }]);
-  }
-  const limits = { ...DEFAULT_TRACE_LIMITS };
-  for (const key of Object.keys(limits) as (keyof TraceLimits)[]) {
-    const value = t[key];
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || (value as number) < 100) {
-      throw new ValidationError([{
-        pointer: `/trace/${key}`,
-        message: "must be a whole number of characters (at least 100)",
-      }]);
-    }
-    limits[key] = value as number;
-  }
-  return limits;
-}
-
 /** Reads piped stdin only when the workflow uses it (see stdin.ts). */
 async function readStdinIfNeeded(loaded: LoadedWorkflow, params: Record<string, unknown>, signal: AbortSignal) {
   return needsStdin(stdinUse(loaded.ir), params) ? await readPipedStdin(signal) : undefined;
@@ -480,6 +459,15 @@ export function parseBudget(text: string | undefined): number | undefined {
     throw new UsageError(`--max-budget-usd must be a non-negative number of US dollars, got '${text}'`, "run");
   }
   return value;
+}
+
+/** Parses `--max-node-executions`: a positive whole number. */
+function parseMaxNodeExecutions(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--max-node-executions must be a positive whole number, got '${text}'`, "run");
+  }
+  return Number(text);
 }
 
 /** A run interrupted before its first node (e.g. while reading stdin). */

@@ -77,3 +77,14 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(ms / 60_000);
   return `${minutes}m ${String(Math.round((ms % 60_000) / 1000)).padStart(2, "0")}s`;
 }
+
+/** Formats a size for people: `512 bytes`, `64 MiB` (whole units exactly), `1.5 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["GiB", "MiB", "KiB"];
+  for (const [i, unit] of units.entries()) {
+    const size = 1024 ** (3 - i);
+    if (bytes < size) continue;
+    return bytes % size === 0 ? `${bytes / size} ${unit}` : `${(bytes / size).toFixed(1)} ${unit}`;
+  }
+  return `${bytes.toLocaleString("en-US")} bytes`;
+}

@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   parseTraceText,
+  PARTIAL_SUFFIX,
   TRACE_FORMAT_VERSION,
   type TraceDocument,
   type TraceStatus,
@@ -28,7 +29,7 @@ export function traceDir(env: Record<string, string | undefined>): string {
   return resolve(pflowHome(env), "debug");
 }
 
-const TRACE_FILE = /^(?:workflow|planner)-trace-(.+)-(\d{8})-(\d{6})-([0-9A-Za-z]{1,8})\.json$/;
+const TRACE_FILE = /^(?:workflow|planner)-trace-(.+)-(\d{8})-(\d{6})-([0-9A-Za-z]{1,8})(?:\.partial)?\.json$/;
 
 /** A trace file could not be read or is not a pflow trace; the message names the path. */
 export class TraceReadError extends Error {
@@ -48,6 +49,8 @@ export interface ReadTrace {
   complete: boolean;
   /** Node executions in the file. */
   eventCount: number;
+  /** True when writing the file failed part-way (named `….partial.json`, or its footer says `write_error`). */
+  partial?: boolean;
 }
 
 /** Reads and validates one trace file (repairing a partial one); throws {@link TraceReadError}. */
@@ -135,7 +138,7 @@ function checkTrace(path: string, read: ReadTrace): ReadTrace {
   }
   if (typeof doc!.execution_id !== "string" || typeof doc!.workflow_name !== "string") fail("no execution_id");
   if (!Array.isArray(doc!.events)) fail("no events");
-  return { ...read, path };
+  return { ...read, path, partial: path.endsWith(PARTIAL_SUFFIX) || typeof doc!.write_error === "string" };
 }
 
 /** One file of the trace directory, read (summary only) or with the reason it is unreadable. */
@@ -295,6 +298,12 @@ export function statusLabel(status: TraceStatus | undefined, style: Style): stri
   }
 }
 
+/** The status of a trace as read: its run's status, or `⚠ partial` when writing it failed before its footer. */
+export function traceStatusLabel(read: Pick<ReadTrace, "trace" | "complete" | "partial">, style: Style): string {
+  if (read.partial && !read.complete) return style.yellow("⚠ partial");
+  return statusLabel(read.trace.final_status, style) + (read.partial ? style.yellow(" (partial)") : "");
+}
+
 /** Local time as `YYYY-MM-DD HH:MM:SS`. */
 export function localTime(ms: number): string {
   const d = new Date(ms);
@@ -382,14 +391,14 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
     };
   }
   const { trace } = l.read;
-  const plainStatus = statusLabel(trace.final_status, { ...style, ...PLAIN });
+  const plainStatus = traceStatusLabel(l.read, { ...style, ...PLAIN });
   const duration = runDuration(l.read);
   return {
     cells: [
       cell(localTime(l.time)),
       cell(trace.kind),
       cell(trace.workflow_name),
-      cell(plainStatus, statusLabel(trace.final_status, style)),
+      cell(plainStatus, traceStatusLabel(l.read, style)),
       cell(`${duration.lowerBound ? "≥" : ""}${formatDuration(duration.ms)}`),
       cell(formatCost(traceCost(trace))),
       cell(String(nodesExecuted(l.read))),
@@ -424,6 +433,7 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
       duration_ms: null,
       total_cost_usd: null,
       nodes_executed: null,
+      partial: l.path.endsWith(PARTIAL_SUFFIX),
       error: l.error,
     };
   }
@@ -438,5 +448,6 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
     duration_ms: trace.duration_ms ?? null,
     total_cost_usd: traceCost(trace).cost_usd,
     nodes_executed: nodesExecuted(l.read),
+    partial: l.read.partial === true,
   };
 }

@@ -10,7 +10,7 @@ import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./run_command.ts";
 import { formatUsd } from "./summary_line.ts";
-import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
+import { formatBytes, formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
 import {
   callTokens,
   formatCost,
@@ -19,10 +19,10 @@ import {
   nodesExecuted,
   type ReadTrace,
   runDuration,
-  statusLabel,
   stdoutStyle,
   traceCost,
   TraceReadError,
+  traceStatusLabel,
 } from "./trace_list.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -180,7 +180,7 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
   const cost = traceCost(trace);
   const head = [
     style.bold(trace.workflow_name),
-    statusLabel(trace.final_status, style),
+    traceStatusLabel(read, style),
     `${duration.lowerBound ? "≥" : ""}${formatDuration(duration.ms)}`,
   ];
   if (cost.calls > 0) {
@@ -190,7 +190,9 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
   const started = Date.parse(trace.start_time);
   if (!Number.isNaN(started)) head.push(`started ${localTime(started)}`);
   let header = head.join(" · ");
-  if (!read.complete) header += ` ${style.yellow("(incomplete: the run did not finish — crashed or still running)")}`;
+  if (!read.complete && !read.partial) {
+    header += ` ${style.yellow("(incomplete: the run did not finish — crashed or still running)")}`;
+  }
   const lines = [header];
   if (trace.kind === "planner") lines.push(...plannerLines(trace, style));
   else if (trace.planner_trace) lines.push(style.dim(`planned by: ${trace.planner_trace}`));
@@ -247,6 +249,7 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
   if (cost.calls > 0) foot.push(`total ${formatCost(cost)}`);
   if (cost.unpriced_models.length > 0) foot.push(style.yellow(`unpriced: ${cost.unpriced_models.join(", ")}`));
   lines.push(foot.join(" · "));
+  for (const note of writeNotes(read)) lines.push(style.yellow(note));
   if (trace.error) {
     const where = trace.error.node_id ? `node '${trace.error.node_id}' failed: ` : "";
     lines.push(style.red(`error: ${where}${oneLine(trace.error.message ?? "")}`));
@@ -282,6 +285,26 @@ function plannerLines(trace: TraceDocument, style: Style): string[] {
     lines.push(style.yellow(`  missing input ${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}`));
   }
   return lines;
+}
+
+/** Why node executions are missing from the file: its size cap, or a write that failed. */
+export function writeNotes(read: ReadTrace): string[] {
+  const { trace } = read;
+  const dropped = trace.events_dropped ?? 0;
+  const notes: string[] = [];
+  if (read.partial) {
+    const why = trace.write_error ? ` (${trace.write_error})` : "";
+    notes.push(`⚠ partial: writing the trace failed${why}; node executions after that are not in the file`);
+  }
+  if (dropped > 0) {
+    const cause = trace.write_error
+      ? "after the write failed"
+      : `past the trace's size cap (trace.max_bytes = ${
+        trace.limits?.max_bytes === undefined ? "?" : formatBytes(trace.limits.max_bytes)
+      } in PFLOW_HOME/settings.json)`;
+    notes.push(`⚠ ${count(dropped, "node execution")} not written ${cause}`);
+  }
+  return notes;
 }
 
 /** `model · in N · out N · cached N · $cost · duration` for the tree. */

@@ -3,6 +3,7 @@
  * @module
  */
 import { asError, Node, type NodeOptions, type RunContext, throwIfAborted } from "./node.ts";
+import { maybeYield } from "./yield.ts";
 
 /**
  * Calls `fn` for each item with at most `limit` calls in flight and returns
@@ -20,6 +21,8 @@ export async function mapConcurrent<T, R>(
   let failure: { error: Error } | undefined;
   const worker = async () => {
     while (failure === undefined && nextIndex < items.length) {
+      const turn = maybeYield();
+      if (turn !== undefined) await turn;
       if (options.signal) throwIfAborted(options.signal);
       const index = nextIndex++;
       try {

@@ -4,6 +4,7 @@
  * @module
  */
 import { type Action, BaseNode, DEFAULT_ACTION, type RunContext, type Shared, throwIfAborted } from "./node.ts";
+import { maybeYield } from "./yield.ts";
 
 /** Optional hooks a flow calls around each node (progress display, telemetry). */
 export interface FlowObserver {
@@ -71,6 +72,9 @@ export class Flow extends BaseNode {
     let node = this.start;
     let action: Action;
     while (node !== undefined) {
+      // A loop of nodes that never wait on I/O must still let signals and timers run.
+      const turn = maybeYield();
+      if (turn !== undefined) await turn;
       throwIfAborted(ctx.signal);
       try {
         observer?.nodeStart?.(node);

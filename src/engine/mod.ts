@@ -7,3 +7,4 @@ export * from "./node.ts";
 export * from "./flow.ts";
 export * from "./batch.ts";
 export * from "./wrap.ts";
+export * from "./yield.ts";

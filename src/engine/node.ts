@@ -9,6 +9,7 @@
  * semantics that proxy wrappers can keep. The semantics are PocketFlow's.
  * @module
  */
+import { delay } from "../util/timers.ts";
 
 /** The shared store that nodes read and write. */
 export type Shared = Record<string, unknown>;
@@ -208,20 +209,9 @@ export function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-/** Waits `ms`, rejecting with {@link InterruptedError} when the signal aborts. */
+/** Waits `ms` (any size, see `util/timers.ts`), rejecting with {@link InterruptedError} when the signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new InterruptedError());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new InterruptedError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return delay(ms, { signal, onAbort: () => new InterruptedError() });
 }
 
 /** Fills in a {@link RunContext}: a never-aborting signal and stderr warnings. */

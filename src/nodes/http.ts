@@ -5,6 +5,7 @@
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
 import { NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { timeoutSignal } from "../util/timers.ts";
 
 interface HttpParams {
   url: string;
@@ -115,7 +116,8 @@ export class HttpNode extends Node {
     }
 
     throwIfAborted(ctx.signal);
-    const timeout = AbortSignal.timeout(p.timeout * 1000);
+    const timer = timeoutSignal(p.timeout * 1000);
+    const timeout = timer.signal;
     const signal = AbortSignal.any([ctx.signal, timeout]);
     const failed = (error: unknown): Error => {
       if (ctx.signal.aborted) return new InterruptedError();
@@ -143,6 +145,8 @@ export class HttpNode extends Node {
       text = await res.text();
     } catch (error) {
       throw failed(error);
+    } finally {
+      timer.clear();
     }
     const duration_ms = Math.round(performance.now() - started);
 

@@ -14,6 +14,7 @@ import { resolve } from "node:path";
 import process from "node:process";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
+import { setLongTimeout } from "../util/timers.ts";
 import { type ChildEnvContext, describeValue, NodeError, type NodeSpec, readParams } from "./spec.ts";
 
 interface ShellParams {
@@ -224,12 +225,12 @@ function run(
 
     let stopped: Error | undefined; // why we killed the command, if we did
     let settled = false;
-    const timers: ReturnType<typeof setTimeout>[] = [];
+    const timers: { clear(): void }[] = [];
 
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) t.clear();
       ctx.signal.removeEventListener("abort", onAbort);
       outcome();
     };
@@ -238,9 +239,9 @@ function run(
       if (stopped || settled) return;
       stopped = reason;
       killGroup(child, "SIGTERM");
-      timers.push(setTimeout(() => {
+      timers.push(setLongTimeout(() => {
         killGroup(child, "SIGKILL");
-        timers.push(setTimeout(() => {
+        timers.push(setLongTimeout(() => {
           // Something outside the group still holds the pipes: give up on them.
           child.stdout?.destroy();
           child.stderr?.destroy();
@@ -251,7 +252,7 @@ function run(
 
     const onAbort = () => stop(new InterruptedError());
     ctx.signal.addEventListener("abort", onAbort, { once: true });
-    timers.push(setTimeout(() => {
+    timers.push(setLongTimeout(() => {
       stop(
         new NodeError(
           `command timed out after ${opts.timeout} s: ${commandHead(command)}` +

@@ -33,6 +33,8 @@ export interface TraceLimits {
   prompt_chars: number;
   /** Max characters of a response. */
   response_chars: number;
+  /** Max bytes of the file: events past it are counted (`events_dropped`), not written. */
+  max_bytes?: number;
 }
 
 /** The whole document. Footer fields are absent in a crashed run's file. */
@@ -80,6 +82,10 @@ export interface TraceDocument {
   planner_trace?: string | null;
   /** Footer of a planner trace: the planner's decisions and results. */
   planner?: PlannerTraceFooter;
+  /** Node executions not written: past `limits.max_bytes`, or after a write failed. */
+  events_dropped?: number;
+  /** Why writing the file failed part-way (the file is then partial), e.g. `ENOSPC: no space left on device`. */
+  write_error?: string;
 }
 
 /** What a planner trace's footer adds: the path taken and what came of it. */
@@ -103,6 +109,9 @@ export interface PlannerTraceFooter {
   /** The plan file written for a generated workflow, or null. */
   plan_path: string | null;
 }
+
+/** Suffix of a trace file whose writing failed part-way: `….partial.json`. */
+export const PARTIAL_SUFFIX = ".partial.json";
 
 /** One change a node made to the shared store. */
 export interface Mutation {
@@ -279,11 +288,24 @@ export function formatTraceFile(doc: TraceDocument, options: { complete?: boolea
     nodes_failed,
     metrics,
     planner,
+    events_dropped,
+    write_error,
     ...header
   } = doc;
   let text = traceHeaderText(header) + events.map(traceEventLine).join("");
   if (options.complete !== false) {
-    const footer = { end_time, duration_ms, final_status, error, nodes_executed, nodes_failed, metrics, planner };
+    const footer = {
+      end_time,
+      duration_ms,
+      final_status,
+      error,
+      nodes_executed,
+      nodes_failed,
+      metrics,
+      planner,
+      events_dropped,
+      write_error,
+    };
     text += traceFooterText(footer);
   }
   return text;

@@ -6,7 +6,7 @@
  * OTLP export).
  * @module
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Shared } from "../engine/mod.ts";
 import type { RunSummary } from "./metrics.ts";
@@ -18,6 +18,7 @@ import type { LlmCallRecord, NodeExecution, RunTelemetryOptions, TelemetrySink }
 import {
   type Mutation,
   type PlannerTraceFooter,
+  PARTIAL_SUFFIX,
   type TemplateResolution,
   TRACE_FORMAT_VERSION,
   type TraceDocument,
@@ -33,8 +34,13 @@ import {
 import { newSpanId } from "./ids.ts";
 import type { RunError } from "../workflow/run.ts";
 
-/** Default truncation limits. */
-export const DEFAULT_TRACE_LIMITS: TraceLimits = { store_chars: 10_000, prompt_chars: 50_000, response_chars: 20_000 };
+/** Default truncation limits, and the file's size cap (256 MiB). */
+export const DEFAULT_TRACE_LIMITS: TraceLimits = {
+  store_chars: 10_000,
+  prompt_chars: 50_000,
+  response_chars: 20_000,
+  max_bytes: 256 * 1024 * 1024,
+};
 
 /** Options of {@link TraceSink}. */
 export interface TraceSinkOptions {
@@ -81,14 +87,23 @@ export class TraceSink implements TelemetrySink {
   readonly #pending = new Map<NodeExecution, Pending>();
   #header: Omit<TraceDocument, "events"> | undefined;
   #fd: number | undefined;
+  #file: string | undefined;
   #writeFailed = false;
+  #writeError: string | undefined;
   #startEpochMs = 0;
   #footer: Partial<TraceDocument> | undefined;
+  /** Bytes of the document so far (on disk: every byte written is part of a whole line). */
+  #bytes = 0;
+  #dropped = 0;
+  /** Executions that threw (always failures of the run). */
+  #threw = 0;
+  #last: TraceEvent | undefined;
 
   /** @param options header, redaction, limits and where to write */
   constructor(options: TraceSinkOptions) {
     this.#options = options;
-    this.limits = options.limits ?? DEFAULT_TRACE_LIMITS;
+    this.limits = { ...DEFAULT_TRACE_LIMITS, ...options.limits };
+    this.#file = options.file;
   }
 
   /**
@@ -105,9 +120,19 @@ export class TraceSink implements TelemetrySink {
     };
   }
 
-  /** The trace file, when writing one. */
+  /** The trace file, when writing one (renamed `….partial.json` once a write failed part-way). */
   get file(): string | undefined {
-    return this.#options.file;
+    return this.#file;
+  }
+
+  /** Whether a write failed after the header: the file lacks events (and maybe its footer). */
+  get partial(): boolean {
+    return this.#writeError !== undefined;
+  }
+
+  /** Node executions not written (past `limits.max_bytes`, or after a failed write). */
+  get eventsDropped(): number {
+    return this.#dropped;
   }
 
   /** Writes the header with the initial store; call once before the first node. */
@@ -123,13 +148,23 @@ export class TraceSink implements TelemetrySink {
       initial_store: this.#value(initialStore) as Record<string, unknown>,
       limits: this.limits,
     };
-    const file = this.#options.file;
+    const text = this.#encode(traceHeaderText(this.#header));
+    this.#bytes = text.length;
+    const file = this.#file;
     if (file === undefined) return;
-    this.#io(() => {
+    try {
       mkdirSync(dirname(file), { recursive: true });
       this.#fd = openSync(file, "w");
-      this.#write(traceHeaderText(this.#header!));
-    });
+      this.#writeAll(text);
+    } catch (error) {
+      // Without its header the file is no trace at all: remove it rather than leave an unreadable stub.
+      this.#writeFailed = true;
+      this.#closeFd();
+      try {
+        unlinkSync(file);
+      } catch { /* never created */ }
+      this.#options.warn(`trace not written (${describeIoError(error)}); the run goes on`);
+    }
   }
 
   /** A node execution began: its event opens and its store view starts recording. */
@@ -282,9 +317,20 @@ export class TraceSink implements TelemetrySink {
       e.error = { type: exec.error.type, message: redactor.text(exec.error.message) };
       if (this.#options.verbose && exec.error.stack) e.error.stack = redactor.text(exec.error.stack);
     }
-    const index = this.#events.length;
+    if (!e.success && e.action !== "error") this.#threw++;
+    this.#last = e;
+    const line = this.#encode(traceEventLine(e, this.#events.length));
+    // Past the cap (or once the file failed) an event is counted, neither written nor kept in memory.
+    if (this.#bytes + line.length > this.limits.max_bytes! || this.#writeError !== undefined) {
+      this.#dropped++;
+      return;
+    }
+    if (this.#fd !== undefined && !this.#append(line)) {
+      this.#dropped++;
+      return;
+    }
+    this.#bytes += line.length;
     this.#events.push(e);
-    if (this.#fd !== undefined) this.#io(() => this.#write(traceEventLine(e, index)));
   }
 
   /** Closes the document with the run's outcome; returns it. */
@@ -305,17 +351,16 @@ export class TraceSink implements TelemetrySink {
       error: outcome.error ? { ...outcome.error, message: redactor.text(outcome.error.message) } : null,
       nodes_executed: outcome.nodesExecuted,
       // An `error` action that an error edge handled (the run went on) is not a failure of the run.
-      nodes_failed:
-        this.#events.filter((e, i) => !e.success && !(e.action === "error" && i < this.#events.length - 1)).length,
+      nodes_failed: this.#threw +
+        (this.#last !== undefined && !this.#last.success && this.#last.action === "error" ? 1 : 0),
       metrics: outcome.summary,
       ...(outcome.planner ? { planner: this.#plannerFooter(outcome.planner) } : {}),
+      events_dropped: this.#dropped,
     };
+    if (this.#writeError !== undefined) this.#footer.write_error = this.#writeError;
     if (this.#fd !== undefined) {
-      this.#io(() => {
-        this.#write(traceFooterText(this.#footer!));
-        closeSync(this.#fd!);
-      });
-      this.#fd = undefined;
+      this.#append(this.#encode(traceFooterText(this.#footer)));
+      this.#closeFd();
     }
     return this.document();
   }
@@ -325,9 +370,9 @@ export class TraceSink implements TelemetrySink {
     return { ...this.#header!, events: this.#events, ...this.#footer };
   }
 
-  /** Whether the file on disk is whole (no write failed). */
+  /** Whether a file is on disk (its header was written; see {@link TraceSink.partial}). */
   get written(): boolean {
-    return this.#options.file !== undefined && !this.#writeFailed;
+    return this.#file !== undefined && !this.#writeFailed;
   }
 
   /** The planner footer with its workflow and params redacted and bounded like store values. */
@@ -379,28 +424,62 @@ export class TraceSink implements TelemetrySink {
     return name === undefined ? copy : (copy as Record<string, unknown>)[name];
   }
 
-  #write(text: string): void {
-    const bytes = new TextEncoder().encode(this.#options.redactor.text(text));
+  /** The bytes of `text` as the file holds them (redacted: secrets learned at run time included). */
+  #encode(text: string): Uint8Array {
+    return new TextEncoder().encode(this.#options.redactor.text(text));
+  }
+
+  #writeAll(bytes: Uint8Array): void {
     let offset = 0;
     while (offset < bytes.length) offset += writeSync(this.#fd!, bytes, offset);
   }
 
-  /** Runs a file operation; the first failure warns and stops all writing. */
-  #io(operation: () => void): void {
-    if (this.#writeFailed) return;
+  /**
+   * Appends whole lines after the last good one. On failure (disk full) the
+   * half-written bytes are cut off, the file is renamed `….partial.json` so
+   * that it reads as partial even if pflow dies next, nothing more is
+   * written but the footer, and the run goes on with one warning.
+   */
+  #append(bytes: Uint8Array): boolean {
     try {
-      operation();
+      this.#writeAll(bytes);
+      return true;
     } catch (error) {
-      this.#writeFailed = true;
-      if (this.#fd !== undefined) {
-        try {
-          closeSync(this.#fd);
-        } catch { /* already failing */ }
-        this.#fd = undefined;
-      }
-      this.#options.warn(`trace not written (${(error as Error).message}); the run goes on`);
+      try {
+        ftruncateSync(this.#fd!, this.#bytes);
+      } catch { /* the reader drops a half line anyway */ }
+      if (this.#writeError === undefined) this.#markPartial(describeIoError(error));
+      return false;
     }
   }
+
+  #markPartial(reason: string): void {
+    this.#writeError = reason;
+    const file = this.#file!;
+    const renamed = file.endsWith(".json") ? `${file.slice(0, -".json".length)}${PARTIAL_SUFFIX}` : file;
+    try {
+      renameSync(file, renamed);
+      this.#file = renamed;
+    } catch { /* keeps its name; the footer (if it fits) says partial */ }
+    this.#options.warn(
+      `trace partially written (${reason}): ${this.#file}; later node executions are not in it; the run goes on`,
+    );
+  }
+
+  #closeFd(): void {
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+    } catch { /* nothing more to lose */ }
+    this.#fd = undefined;
+  }
+}
+
+/** `ENOSPC: no space left on device` from a file-system error. */
+function describeIoError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  const message = (e?.message ?? String(error)).split("\n")[0];
+  return e?.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
 }
 
 function round(ms: number): number {

@@ -79,23 +79,58 @@ export class UnhandledErrorAction extends Error {
   }
 }
 
+/** Thrown out of the flow before a node would run more often than the run allows (a loop that does not end). */
+export class NodeExecutionLimitError extends Error {
+  /** The node that would have run once more. */
+  readonly node: BaseNode;
+
+  /**
+   * @param node the node
+   * @param limit executions allowed per node
+   */
+  constructor(node: BaseNode, limit: number) {
+    super(
+      `ran ${limit.toLocaleString("en-US")} time${
+        limit === 1 ? "" : "s"
+      }, the limit per node (limits.max_node_executions = ${limit}); ` +
+        `if the loop is meant to go on, raise "limits": {"max_node_executions": N} in the workflow or pass ` +
+        `--max-node-executions N`,
+    );
+    this.name = "NodeExecutionLimitError";
+    this.node = node;
+  }
+}
+
 /** A context that counts node executions (cheaply, in every mode). */
 export interface CountingContext extends RunContext {
   /** Node executions that completed. */
   nodesRun: number;
   /** The last node that completed. */
   lastNode?: BaseNode;
+  /** Completed executions per node, for the loop guard (absent: no guard). */
+  executions?: Map<BaseNode, number>;
+  /** Executions allowed per node (see {@link NodeExecutionLimitError}). */
+  maxNodeExecutions?: number;
 }
 
-/** A flow in which an unhandled `error` action fails the run. */
+/** A flow in which an unhandled `error` action fails the run, and no node runs more often than allowed. */
 export class WorkflowFlow extends Flow {
-  /** Ends the walk with {@link UnhandledErrorAction} for an unwired `error`. */
+  /**
+   * Ends the walk with {@link UnhandledErrorAction} for an unwired `error`,
+   * and with {@link NodeExecutionLimitError} before a node would run past the limit.
+   */
   override getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
     const counting = ctx as CountingContext;
     counting.lastNode = node;
     counting.nodesRun++;
+    const executions = counting.executions;
+    if (executions !== undefined) executions.set(node, (executions.get(node) ?? 0) + 1);
     if (action === "error" && !node.successors.has("error")) throw new UnhandledErrorAction(node);
-    return super.getNextNode(node, action, ctx);
+    const next = super.getNextNode(node, action, ctx);
+    if (next !== undefined && executions !== undefined && (executions.get(next) ?? 0) >= counting.maxNodeExecutions!) {
+      throw new NodeExecutionLimitError(next, counting.maxNodeExecutions!);
+    }
+    return next;
   }
 }
 

@@ -27,7 +27,18 @@ export interface WorkflowIR {
   outputs?: Record<string, OutputIR>;
   /** Node outputs land under `shared[node_id]` (default true). */
   enable_namespacing?: boolean;
+  /** Run limits. */
+  limits?: LimitsIR;
 }
+
+/** Limits of one run of the workflow. */
+export interface LimitsIR {
+  /** Executions of any one node before the run fails (default {@link DEFAULT_MAX_NODE_EXECUTIONS}). */
+  max_node_executions?: number;
+}
+
+/** How many times one node may run in one run unless the workflow or `--max-node-executions` says otherwise. */
+export const DEFAULT_MAX_NODE_EXECUTIONS = 10_000;
 
 /** One node. */
 export interface NodeIR {

@@ -11,11 +11,17 @@ import {
   type ObservedContext,
   type Shared,
 } from "../engine/mod.ts";
-import { type CompiledWorkflow, type CountingContext, describeErrorOutputs, UnhandledErrorAction } from "./compiler.ts";
+import {
+  type CompiledWorkflow,
+  type CountingContext,
+  describeErrorOutputs,
+  NodeExecutionLimitError,
+  UnhandledErrorAction,
+} from "./compiler.ts";
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
-import type { WorkflowIR } from "./ir.ts";
+import { DEFAULT_MAX_NODE_EXECUTIONS, type WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
 
 /** How a run ended. */
@@ -69,6 +75,11 @@ export interface RunOptions {
   telemetry?: RunTelemetry;
   /** Called with the initial store (inputs, stdin) right before the first node. */
   onStart?: (shared: Shared) => void;
+  /**
+   * Executions allowed per node (a loop guard); default: the workflow's
+   * `limits.max_node_executions`, else {@link DEFAULT_MAX_NODE_EXECUTIONS}.
+   */
+  maxNodeExecutions?: number;
 }
 
 /**
@@ -130,6 +141,9 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     warn,
     observer: options.observer,
     nodesRun: 0,
+    executions: new Map(),
+    maxNodeExecutions: options.maxNodeExecutions ?? compiled.ir.limits?.max_node_executions ??
+      DEFAULT_MAX_NODE_EXECUTIONS,
   };
   let status: RunStatus = "success";
   let error: RunError | null = null;
@@ -150,8 +164,10 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     ({ status, error } = classifyFailure(compiled, shared, thrown, signal));
     cause = thrown;
   }
-  // A node that threw never reached the count; one that returned `error` did.
-  const nodesExecuted = ctx.nodesRun + (error?.node_id && error.type !== "ErrorAction" ? 1 : 0);
+  // A node that threw never reached the count; one that returned `error` did, and one the guard stopped never ran.
+  const thrownByNode = error?.node_id && !(cause instanceof UnhandledErrorAction) &&
+    !(cause instanceof NodeExecutionLimitError);
+  const nodesExecuted = ctx.nodesRun + (thrownByNode ? 1 : 0);
   return {
     status,
     outputs,
@@ -170,7 +186,9 @@ function classifyFailure(
   thrown: unknown,
   signal: AbortSignal,
 ): { status: RunStatus; error: RunError } {
-  const wired = thrown instanceof UnhandledErrorAction ? thrown.node : failedNodeOf(thrown);
+  const wired = thrown instanceof UnhandledErrorAction || thrown instanceof NodeExecutionLimitError
+    ? thrown.node
+    : failedNodeOf(thrown);
   const nodeId = wired ? compiled.idOf(wired) ?? null : null;
   if (thrown instanceof BudgetExceededError) {
     return { status: "budget_exceeded", error: { message: thrown.message, node_id: nodeId, type: thrown.name } };

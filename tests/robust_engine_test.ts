@@ -1,0 +1,103 @@
+/**
+ * The engine yields to the event loop (a loop of synchronous nodes can be
+ * aborted by a timer), and timers of any length (util/timers.ts).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { EVENT_LOOP_YIELD, Flow, InterruptedError, maybeYield, Node, type Shared, sleep } from "../src/engine/mod.ts";
+import { MAX_TIMER_MS, setLongTimeout, timeoutSignal } from "../src/util/timers.ts";
+
+class Spin extends Node {
+  override post(shared: Shared) {
+    shared.n = ((shared.n as number) ?? 0) + 1;
+    return undefined;
+  }
+}
+
+Deno.test("a flow looping over synchronous nodes yields, so a timer can abort it", async () => {
+  const a = new Spin();
+  const b = new Spin();
+  a.next(b).next(a);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 30);
+  const shared: Shared = {};
+  await assert.rejects(new Flow(a).run(shared, { signal: controller.signal }), InterruptedError);
+  assert.ok((shared.n as number) > 16, `ran ${shared.n} nodes before the abort`);
+});
+
+Deno.test("a batch of many synchronous items yields too", async () => {
+  const { BatchNode } = await import("../src/engine/mod.ts");
+  class Items extends BatchNode {
+    override prep() {
+      return Array.from({ length: 2_000_000 }, (_, i) => i);
+    }
+    override exec(item: unknown) {
+      return item;
+    }
+  }
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 30);
+  await assert.rejects(new Items().run({}, { signal: controller.signal }), InterruptedError);
+});
+
+Deno.test("maybeYield returns a turn every EVENT_LOOP_YIELD.every calls, and never when off", () => {
+  const turns = () => Array.from({ length: 64 }, () => maybeYield() !== undefined).filter(Boolean).length;
+  assert.equal(turns(), 64 / EVENT_LOOP_YIELD.every);
+  const shipped = EVENT_LOOP_YIELD.every;
+  EVENT_LOOP_YIELD.every = 0;
+  try {
+    assert.equal(turns(), 0);
+  } finally {
+    EVENT_LOOP_YIELD.every = shipped;
+  }
+});
+
+Deno.test("setLongTimeout: past 2^31-1 ms it does not fire at once; Infinity and NaN never fire", async () => {
+  let fired = 0;
+  const timers = [2 ** 31, MAX_TIMER_MS + 1, 1e15, Infinity, NaN].map((ms) => setLongTimeout(() => fired++, ms));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const t of timers) t.clear();
+  assert.equal(fired, 0);
+  let soon = 0;
+  setLongTimeout(() => soon++, 5);
+  setLongTimeout(() => soon++, -1);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(soon, 2);
+  const cleared = setLongTimeout(() => soon++, 5);
+  cleared.clear();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(soon, 2, "a cleared timer never fires");
+});
+
+Deno.test("timeoutSignal aborts with a TimeoutError after its delay, and not for a huge one", async () => {
+  const short = timeoutSignal(5);
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  assert.equal(short.signal.aborted, true);
+  assert.equal((short.signal.reason as DOMException).name, "TimeoutError");
+  const long = timeoutSignal(2 ** 40);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(long.signal.aborted, false);
+  long.clear();
+});
+
+Deno.test("sleep past 2^31 ms waits until aborted; retries with a huge wait do not retry at once", async () => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 30);
+  const started = performance.now();
+  await assert.rejects(sleep(2 ** 31, controller.signal), InterruptedError);
+  assert.ok(performance.now() - started >= 25);
+  let attempts = 0;
+  class Flaky extends Node {
+    constructor() {
+      super({ maxRetries: 3, wait: 3e6 });
+    }
+    override exec() {
+      attempts++;
+      throw new Error("flaky");
+    }
+  }
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(), 40);
+  await assert.rejects(new Flaky().run({}, { signal: abort.signal }), InterruptedError);
+  assert.equal(attempts, 1, "the second attempt waits for its 3,000,000 s");
+});
