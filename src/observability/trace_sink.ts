@@ -17,8 +17,8 @@ import { snapshot, truncateString } from "./truncate.ts";
 import type { LlmCallRecord, NodeExecution, RunTelemetryOptions, TelemetrySink } from "./telemetry.ts";
 import {
   type Mutation,
-  type PlannerTraceFooter,
   PARTIAL_SUFFIX,
+  type PlannerTraceFooter,
   type TemplateResolution,
   TRACE_FORMAT_VERSION,
   type TraceDocument,
