@@ -19,6 +19,7 @@ export {
   discoverSystemPrompt,
   generateMessage,
   generateSystemPrompt,
+  PLANNER_EXAMPLES,
   renderCatalogueEntry,
   renderNodeSpec,
   repairMessage,

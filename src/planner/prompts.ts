@@ -8,6 +8,7 @@
  */
 import type { NodeSpec, ParamSpec } from "../nodes/spec.ts";
 import type { Problem } from "../workflow/errors.ts";
+import type { WorkflowIR } from "../workflow/ir.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
 
 /** One node type as the planner's model reads it. */
@@ -59,7 +60,8 @@ Rules:
 - "$\${" writes a literal "\${": use it for shell variables, e.g. "echo $\${HOME}".
 - Batch: a node with "batch": {"items": "\${LIST}", "as": "item", "parallel": true, "max_concurrent": 4}
   runs once per item of a list; "\${item}" is the current item; the node then outputs "results" (one object
-  per item with that item's outputs, e.g. "\${ID.results[0].response}"), "count" and "errors".
+  per item with that item's outputs, e.g. "\${ID.results[0].response}"), "count" and "errors";
+  "\${ID.results[*].response}" is the list of every item's response.
 - Inputs: declare every value the user should be able to change (paths, counts, topics, URLs) as an input
   with a type and a description; give a "default" when the request implies one. Put the values the request
   states into "params" (see the reply format), not into the workflow.
@@ -67,39 +69,88 @@ Rules:
 - Keep workflows small: the fewest nodes that do the job. Prefer one "llm" node over several when one prompt
   can do it. Shell commands must be non-interactive.`;
 
-const EXAMPLES = `## Examples
+/** Worked examples of the generate contract (each reply's workflow validates; a test checks it). */
+export const PLANNER_EXAMPLES: readonly {
+  request: string;
+  reply: { workflow: WorkflowIR; params: Record<string, unknown> };
+}[] = [
+  {
+    request: "count the lines of README.md",
+    reply: {
+      workflow: {
+        ir_version: "0.1.0",
+        name: "count-lines",
+        description: "Counts the lines of a file",
+        inputs: { path: { type: "string", description: "File to count", default: "README.md" } },
+        nodes: [{ id: "count", type: "shell", purpose: "Count lines", params: { command: 'wc -l < "${path}"' } }],
+        outputs: { lines: { source: "${count.stdout}", description: "Number of lines" } },
+      },
+      params: { path: "README.md" },
+    },
+  },
+  {
+    request: "summarize the last 20 commits into notes.md",
+    reply: {
+      workflow: {
+        ir_version: "0.1.0",
+        name: "commit-notes",
+        description: "Summarizes recent git commits into a file",
+        inputs: {
+          count: { type: "integer", description: "How many commits", default: 20 },
+          out: { type: "string", description: "Where to write the notes", default: "notes.md" },
+        },
+        nodes: [
+          {
+            id: "log",
+            type: "shell",
+            purpose: "Read the commits",
+            params: { command: "git log -n ${count} --format='%h %s'" },
+          },
+          {
+            id: "summarize",
+            type: "llm",
+            purpose: "Write the notes",
+            params: { prompt: "Summarize these commits as Markdown release notes:\n${log.stdout}" },
+          },
+          {
+            id: "save",
+            type: "write-file",
+            purpose: "Keep the notes",
+            params: { path: "${out}", content: "${summarize.response}" },
+          },
+        ],
+        edges: [{ from: "log", to: "summarize" }, { from: "summarize", to: "save" }],
+        outputs: { path: { source: "${save.written_path}", description: "The notes file" } },
+      },
+      params: { count: 20, out: "notes.md" },
+    },
+  },
+  {
+    request: "explain each of these topics in two sentences: caching, retries",
+    reply: {
+      workflow: {
+        ir_version: "0.1.0",
+        name: "explain-topics",
+        description: "Explains each topic briefly",
+        inputs: { topics: { type: "array", description: "Topics to explain" } },
+        nodes: [{
+          id: "explain",
+          type: "llm",
+          purpose: "One explanation per topic",
+          batch: { items: "${topics}", as: "topic", parallel: true, max_concurrent: 4 },
+          params: { prompt: "Explain in two sentences: ${topic}" },
+        }],
+        outputs: { explanations: { source: "${explain.results[*].response}", description: "One per topic" } },
+      },
+      params: { topics: ["caching", "retries"] },
+    },
+  },
+];
 
-Request: "count the lines of README.md"
-Reply:
-{"workflow": {"ir_version": "0.1.0", "name": "count-lines", "description": "Counts the lines of a file",
-  "inputs": {"path": {"type": "string", "description": "File to count", "default": "README.md"}},
-  "nodes": [{"id": "count", "type": "shell", "purpose": "Count lines", "params": {"command": "wc -l < \\"\${path}\\""}}],
-  "outputs": {"lines": {"source": "\${count.stdout}", "description": "Number of lines"}}},
- "params": {"path": "README.md"}}
-
-Request: "summarize the last 20 commits into notes.md"
-Reply:
-{"workflow": {"ir_version": "0.1.0", "name": "commit-notes", "description": "Summarizes recent git commits into a file",
-  "inputs": {"count": {"type": "integer", "description": "How many commits", "default": 20},
-             "out": {"type": "string", "description": "Where to write the notes", "default": "notes.md"}},
-  "nodes": [
-    {"id": "log", "type": "shell", "purpose": "Read the commits", "params": {"command": "git log -n \${count} --format='%h %s'"}},
-    {"id": "summarize", "type": "llm", "purpose": "Write the notes",
-     "params": {"prompt": "Summarize these commits as Markdown release notes:\\n\${log.stdout}"}},
-    {"id": "save", "type": "write-file", "purpose": "Keep the notes", "params": {"path": "\${out}", "content": "\${summarize.response}"}}],
-  "edges": [{"from": "log", "to": "summarize"}, {"from": "summarize", "to": "save"}],
-  "outputs": {"path": {"source": "\${save.written_path}", "description": "The notes file"}}},
- "params": {"count": 20, "out": "notes.md"}}
-
-Request: "explain each of these topics in two sentences: caching, retries"
-Reply:
-{"workflow": {"ir_version": "0.1.0", "name": "explain-topics", "description": "Explains each topic briefly",
-  "inputs": {"topics": {"type": "array", "description": "Topics to explain"}},
-  "nodes": [{"id": "explain", "type": "llm", "purpose": "One explanation per topic",
-    "batch": {"items": "\${topics}", "as": "topic", "parallel": true, "max_concurrent": 4},
-    "params": {"prompt": "Explain in two sentences: \${topic}"}}],
-  "outputs": {"explanations": {"source": "\${explain.results}", "description": "One result per topic"}}},
- "params": {"topics": ["caching", "retries"]}}`;
+const EXAMPLES = [
+  "## Examples",
+  ...PLANNER_EXAMPLES.map((e) => `\nRequest: ${JSON.stringify(e.request)}\nReply:\n${JSON.stringify(e.reply)}`),
+].join("\n");
 
 /** The reply contract of the generate and repair calls. */
 export const GENERATE_REPLY = `## Reply

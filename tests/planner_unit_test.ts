@@ -1,0 +1,117 @@
+/**
+ * The planner's pure parts, in process: the prompt is built from the node
+ * specs and teaches valid workflows; replies are read leniently; inputs are
+ * typed by their declared types.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { BUILTIN_NODES } from "../src/nodes/mod.ts";
+import {
+  generateSystemPrompt,
+  PLANNER_EXAMPLES,
+  renderCatalogueEntry,
+  repairMessage,
+  typeInputs,
+  workflowProblems,
+} from "../src/planner/mod.ts";
+import { readDiscoverReply, readGenerateReply } from "../src/planner/replies.ts";
+import type { WorkflowIR } from "../src/workflow/ir.ts";
+import { NodeRegistry } from "../src/workflow/registry.ts";
+
+const registry = new NodeRegistry(BUILTIN_NODES);
+
+Deno.test("the generate prompt lists every built-in type with every param and output, and is stable", () => {
+  const prompt = generateSystemPrompt(registry.specs());
+  for (const { spec } of BUILTIN_NODES) {
+    assert.ok(prompt.includes(`### ${spec.type}\n${spec.description}`), spec.type);
+    for (const name of Object.keys(spec.params)) assert.ok(prompt.includes(`  - ${name} (`), `${spec.type}.${name}`);
+    for (const name of Object.keys(spec.outputs)) assert.ok(prompt.includes(`  - ${name} (`), `${spec.type} → ${name}`);
+  }
+  assert.equal(generateSystemPrompt(new NodeRegistry([...BUILTIN_NODES].reverse()).specs()), prompt);
+});
+
+Deno.test("every worked example in the prompt is a valid workflow whose params fill its inputs", () => {
+  assert.ok(PLANNER_EXAMPLES.length >= 3);
+  for (const example of PLANNER_EXAMPLES) {
+    assert.deepEqual(workflowProblems(example.reply.workflow, registry), [], example.request);
+    const typed = typeInputs(example.reply.workflow, example.reply.params, { stdinPiped: false });
+    assert.deepEqual(typed.missing, [], example.request);
+    assert.ok(generateSystemPrompt(registry.specs()).includes(JSON.stringify(example.reply)));
+  }
+});
+
+Deno.test("workflowProblems: schema problems, then the validator's (machine checks such as API keys skipped)", () => {
+  assert.deepEqual(workflowProblems(undefined, registry), [{
+    pointer: "",
+    message: 'the reply has no "workflow" object',
+  }]);
+  const schema = workflowProblems({ ir_version: "0.1.0" }, registry);
+  assert.ok(schema.some((p) => /nodes/.test(p.message)), JSON.stringify(schema));
+  const llmOnly: WorkflowIR = { ir_version: "0.1.0", nodes: [{ id: "a", type: "llm", params: { prompt: "hi" } }] };
+  assert.deepEqual(workflowProblems(llmOnly, registry), [], "no API key needed to plan");
+  const bad: WorkflowIR = { ir_version: "0.1.0", nodes: [{ id: "a", type: "echo", params: { value: "${nope.x}" } }] };
+  assert.match(workflowProblems(bad, registry)[0].message, /nope/);
+});
+
+Deno.test("the repair message carries each problem's pointer and message verbatim", () => {
+  const text = repairMessage([{ pointer: "/nodes/0/type", message: "unknown node type 'shel'" }, {
+    message: "no pointer",
+  }]);
+  assert.ok(text.includes("- /nodes/0/type: unknown node type 'shel'"));
+  assert.ok(text.includes("- /: no pointer"));
+});
+
+Deno.test("reuse replies: a name outside the catalogue, or a reply of the wrong shape, is no reuse", () => {
+  const known = new Set(["greet"]);
+  assert.deepEqual(readDiscoverReply({ workflow_name: "greet", params: { name: "Ada" }, reason: "r" }, known), {
+    workflowName: "greet",
+    params: { name: "Ada" },
+    reason: "r",
+  });
+  assert.equal(readDiscoverReply({ workflow_name: "other" }, known).workflowName, null);
+  assert.equal(readDiscoverReply({ workflow_name: " greet " }, known).workflowName, "greet");
+  assert.deepEqual(readDiscoverReply("nonsense", known), { workflowName: null, params: {}, reason: "" });
+  assert.deepEqual(readDiscoverReply({ workflow_name: "greet", params: [1] }, known).params, {});
+});
+
+Deno.test("generate replies: the workflow and params, or a bare workflow", () => {
+  const workflow = { ir_version: "0.1.0", nodes: [] };
+  assert.deepEqual(readGenerateReply({ workflow, params: { a: 1 } }), { workflow, params: { a: 1 } });
+  assert.deepEqual(readGenerateReply(workflow), { workflow, params: {} });
+  assert.deepEqual(readGenerateReply(null), { workflow: undefined, params: {} });
+});
+
+Deno.test("typeInputs: values typed by the declared type; undeclared dropped; missing listed; stdin fills", () => {
+  const workflow: WorkflowIR = {
+    ir_version: "0.1.0",
+    inputs: {
+      n: { type: "integer", description: "count" },
+      flag: { type: "boolean" },
+      title: { type: "string" },
+      items: { type: "array" },
+      text: { type: "string", stdin: true, description: "piped" },
+      optional: { type: "string", required: false },
+      withDefault: { type: "number", default: 1 },
+    },
+    nodes: [{ id: "a", type: "echo" }],
+  };
+  const typed = typeInputs(workflow, { n: "3", flag: "true", title: 123, items: '["x"]', extra: 1 }, {
+    stdinPiped: false,
+  });
+  assert.deepEqual(typed.inputs, { n: 3, flag: true, title: "123", items: ["x"] });
+  assert.deepEqual(typed.missing, [{ name: "text", type: "string", description: "piped" }]);
+  assert.deepEqual(
+    typeInputs(workflow, { n: 1, flag: false, title: "t", items: [] }, { stdinPiped: true }).missing,
+    [],
+  );
+});
+
+Deno.test("catalogue entries show name, description and typed inputs", () => {
+  const line = renderCatalogueEntry({
+    name: "greet",
+    description: "Greets",
+    path: "/x",
+    inputs: { name: { type: "string", required: true, description: "Who" }, n: { required: false, default: 2 } },
+  });
+  assert.equal(line, "- greet: Greets\n  inputs: name (string, required): Who; n (any, optional, default 2)");
+});
