@@ -15,14 +15,26 @@ export * from "./src/nodes/mod.ts";
 export * from "./src/workflow/mod.ts";
 export * from "./src/observability/mod.ts";
 export * from "./src/pricing/mod.ts";
-export type { LlmRequest, LlmResponse, LlmSettings, LlmUsage, ProviderSettings } from "./src/llm/types.ts";
+export type {
+  LlmFailedAttempt,
+  LlmMessage,
+  LlmRequest,
+  LlmResponse,
+  LlmSettings,
+  LlmUsage,
+  ProviderSettings,
+  SentRequest,
+} from "./src/llm/types.ts";
 export {
   callLlm,
+  canonicalModelId,
   checkModelConfig,
+  jsonSchemaProblems,
   LlmAbortError,
   LlmCallError,
   LlmConfigError,
   parseModelId,
   resolveModel,
+  StructuredOutputError,
 } from "./src/llm/mod.ts";
 export { VERSION } from "./src/version.ts";

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import {
   callLlm,
+  jsonSchemaProblems,
   LlmCallError,
   LlmConfigError,
   type LlmRequest,
   parseJsonReply,
-  schemaProblems,
   StructuredOutputError,
 } from "../src/llm/mod.ts";
 import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
@@ -263,22 +263,22 @@ Deno.test("parseJsonReply: whole JSON, one fenced block; prose or two blocks are
   assert.equal(parseJsonReply('{"a": 1'), undefined);
 });
 
-Deno.test("schemaProblems: a schema must be a valid JSON Schema describing an object or array", () => {
-  assert.deepEqual(schemaProblems(CITY), []);
-  assert.deepEqual(schemaProblems({ type: "array", items: { type: "string" } }), []);
-  assert.match(schemaProblems("x")[0], /must be a JSON Schema object/);
-  assert.match(schemaProblems([])[0], /must be a JSON Schema object/);
-  assert.ok(schemaProblems({ type: "strin" }).length > 0);
-  assert.deepEqual(schemaProblems({ type: "object", properties: [] }), [
+Deno.test("jsonSchemaProblems: a schema must be a valid JSON Schema describing an object or array", () => {
+  assert.deepEqual(jsonSchemaProblems(CITY), []);
+  assert.deepEqual(jsonSchemaProblems({ type: "array", items: { type: "string" } }), []);
+  assert.match(jsonSchemaProblems("x")[0], /must be a JSON Schema object/);
+  assert.match(jsonSchemaProblems([])[0], /must be a JSON Schema object/);
+  assert.ok(jsonSchemaProblems({ type: "strin" }).length > 0);
+  assert.deepEqual(jsonSchemaProblems({ type: "object", properties: [] }), [
     "schema/properties: is an array, expected object",
   ]);
-  assert.deepEqual(schemaProblems({ type: "object", required: "city" }), [
+  assert.deepEqual(jsonSchemaProblems({ type: "object", required: "city" }), [
     "schema/required: is a string, expected array",
   ]);
-  assert.deepEqual(schemaProblems({ type: "object", properties: { a: { type: "strin" } } }), [
+  assert.deepEqual(jsonSchemaProblems({ type: "object", properties: { a: { type: "strin" } } }), [
     'schema/properties/a/type: value does not match any of ["array","boolean","integer","null","number","object","string"]',
   ]);
-  assert.match(schemaProblems({ type: "string" })[0], /top-level type must be "object"/);
+  assert.match(jsonSchemaProblems({ type: "string" })[0], /top-level type must be "object"/);
 });
 
 // --- thinking and reasoning effort ----------------------------------------------------

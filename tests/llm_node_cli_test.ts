@@ -269,24 +269,45 @@ Deno.test("google: Gemini through the binary, cached prompt tokens and thoughts 
 
 Deno.test("schema: response is the parsed object, usable by later nodes; the schema is in each provider's form", async () => {
   await withLlm(async (ctx) => {
-    ctx.srv.enqueue({ json: { city: "Paris", population: 2102650 } }, { json: { city: "Rome", population: 2749031 } });
+    ctx.srv.enqueue(
+      { json: { city: "Paris", population: 2102650 } },
+      { json: { city: "Rome", population: 2749031 } },
+      { json: { city: "Madrid", population: 3332035 } },
+      { json: { city: "Berlin", population: 3850809 } },
+    );
+    const ask = (id: string, model: string, prompt: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      type: "llm",
+      params: { model, prompt, schema: CITY, ...extra },
+    });
     const { result, doc } = await runNodes(ctx, [
-      { id: "a", type: "llm", params: { model: "anthropic/claude-sonnet-4-5", prompt: "France?", schema: CITY } },
+      ask("a", "anthropic/claude-sonnet-4-5", "France?"),
+      ask("o", "openai/gpt-4o-mini", "Italy?", { schema_name: "city" }),
+      ask("t", "anthropic/claude-3-7-sonnet-latest", "Spain?"),
+      ask("g", "google/gemini-2.5-flash", "Germany?"),
       {
-        id: "o",
-        type: "llm",
-        params: { model: "openai/gpt-4o-mini", prompt: "Italy?", schema: CITY, schema_name: "city" },
+        id: "use",
+        type: "echo",
+        params: { value: "${a.response.city}, ${o.response.city}, ${t.response.city}, ${g.response.city}" },
       },
-      { id: "use", type: "echo", params: { value: "${a.response.city} and ${o.response.city}" } },
     ], { wf: { outputs: { both: { source: "${use.output}" }, paris: { source: "${a.response}" } } } });
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(doc.result.both, "Paris and Rome");
+    assert.equal(doc.result.both, "Paris, Rome, Madrid, Berlin");
     assert.deepEqual(doc.result.paris, { city: "Paris", population: 2102650 });
     assert.equal(ctx.srv.requests[0].body.output_config.format.type, "json_schema");
     assert.equal(ctx.srv.requests[1].body.response_format.type, "json_schema");
     assert.equal(ctx.srv.requests[1].body.response_format.json_schema.name, "city");
+    // Models without native structured output get a forced tool; Gemini a response schema.
+    assert.equal(ctx.srv.requests[2].body.tool_choice.type, "any");
+    assert.deepEqual(ctx.srv.requests[2].body.tools[0].input_schema.required, ["city", "population"]);
+    assert.deepEqual(ctx.srv.requests[3].body.generationConfig.responseJsonSchema.required, ["city", "population"]);
     const { calls } = traceCalls(doc);
-    assert.deepEqual(calls.map((c) => c.options?.schema?.mode), ["output_format", "json_schema"]);
+    assert.deepEqual(calls.map((c) => c.options?.schema?.mode), [
+      "output_format",
+      "json_schema",
+      "tool",
+      "response_schema",
+    ]);
     assert.deepEqual(calls[0].options?.schema?.schema, CITY);
   });
 });

@@ -70,7 +70,7 @@ export {
   promptProblem,
   REASONING_EFFORTS,
 } from "./request_check.ts";
-export { DEFAULT_SCHEMA_NAME, parseJsonReply, schemaProblems, validateAgainst } from "./structured.ts";
+export { DEFAULT_SCHEMA_NAME, jsonSchemaProblems, parseJsonReply, validateAgainst } from "./structured.ts";
 export {
   checkModelConfig,
   knownProviders,

@@ -6,7 +6,7 @@
  */
 
 import type { ProviderKind } from "./provider_config.ts";
-import { schemaProblems } from "./structured.ts";
+import { jsonSchemaProblems } from "./structured.ts";
 import type { LlmRequest } from "./types.ts";
 
 /** Anthropic's smallest extended-thinking budget. */
@@ -120,7 +120,7 @@ export function checkCallOptions(
   }
 
   if (schema !== undefined) {
-    for (const problem of schemaProblems(schema)) problems.push(`${names.schema}: ${problem}`);
+    for (const problem of jsonSchemaProblems(schema)) problems.push(`${names.schema}: ${problem}`);
   }
   if (schemaName !== undefined && (typeof schemaName !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(schemaName))) {
     problems.push(

@@ -31,7 +31,7 @@ let metaValidator: Validator | undefined;
  * @param schema the schema as written in the workflow or request
  * @returns one-line problems (pointer into the schema first)
  */
-export function schemaProblems(schema: unknown): string[] {
+export function jsonSchemaProblems(schema: unknown): string[] {
   if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
     return ['a schema must be a JSON Schema object, e.g. {"type": "object", "properties": {…}}'];
   }
