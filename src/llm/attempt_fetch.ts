@@ -11,6 +11,8 @@
  * @module
  */
 
+import { setLongTimeout } from "../util/timers.ts";
+
 /** The failure of one HTTP attempt that exceeded its time budget. */
 export class AttemptTimeoutError extends Error {
   /** Node-style error code, which the AI SDK treats as a retryable network error. */
@@ -64,13 +66,9 @@ export function createAttemptFetch(
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
-    // setTimeout fires at once beyond 2^31-1 ms; clamp (~24.8 days).
-    const timer = setTimeout(
-      () => timeout.abort(timeoutError),
-      Math.min(timeoutMs, 2_147_483_647),
-    );
+    const timer = setLongTimeout(() => timeout.abort(timeoutError), timeoutMs);
     const stop = () => {
-      clearTimeout(timer);
+      timer.clear();
       outer?.removeEventListener("abort", stop);
     };
     outer?.addEventListener("abort", stop);

@@ -33,6 +33,7 @@ import { LlmAbortError, LlmCallError, redactSecrets } from "./errors.ts";
 import type { ResolvedProvider } from "./provider_config.ts";
 import { createLanguageModel } from "./providers.ts";
 import { readStructuredOutput } from "./structured.ts";
+import { delay } from "../util/timers.ts";
 import type { LlmFailedAttempt, LlmRequest, LlmResponse, LlmUsage } from "./types.ts";
 import {
   findGoogleStreamUsage,
@@ -159,11 +160,7 @@ export async function callWithSdk(
         failedAttempts: failed,
       });
     }
-    try {
-      await sleep(retryDelayMs(failure.headers, attempt), request.signal);
-    } catch {
-      throw aborted();
-    }
+    await delay(retryDelayMs(failure.headers, attempt), { signal: request.signal, onAbort: aborted });
   }
 }
 
@@ -500,23 +497,6 @@ export function retryDelayMs(headers: Record<string, string> | undefined, attemp
   }
   if (ms !== undefined && !Number.isNaN(ms) && ms >= 0 && (ms < 60_000 || ms < backoff)) return ms;
   return backoff;
-}
-
-/** Waits `ms`, rejecting at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(done, Math.min(ms, 2_147_483_647));
-    function done() {
-      signal?.removeEventListener("abort", stop);
-      resolve();
-    }
-    function stop() {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener("abort", stop, { once: true });
-  });
 }
 
 function parseBody(body: string | undefined): unknown {
