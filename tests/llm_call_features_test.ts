@@ -475,3 +475,17 @@ Deno.test(
     assert.match(missing.message, /^OPENROUTER_API_KEY is not set/);
   }),
 );
+
+Deno.test(
+  "a failed attempt carries what it sent, structured-output mode included",
+  withServer(async (srv, call) => {
+    srv.enqueue({ status: 529, headers: { "retry-after-ms": "10" } }, { json: { city: "Paris", population: 1 } });
+    const res = await call({ model: "anthropic/claude-sonnet-4-5", prompt: "x", schema: CITY, cache: true });
+    assert.deepEqual(res.object, { city: "Paris", population: 1 });
+    const failed = res.failedAttempts![0];
+    assert.equal(failed.status, 529);
+    assert.equal(failed.request?.schema?.mode, "output_format");
+    assert.deepEqual(failed.request?.messages[0].cache_control, { type: "ephemeral" });
+    assert.equal(res.request.schema?.mode, "output_format");
+  }),
+);

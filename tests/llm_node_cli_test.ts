@@ -10,7 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
@@ -616,5 +616,70 @@ Deno.test("examples/trip_plan.json (caching + structured output) runs end to end
     assert.deepEqual(doc.result.plan, { city: "Lyon", days });
     assert.equal(doc.result.days.length, 2);
     assert.match(doc.result.days[0], /^echo: In Lyon, describe this day in four sentences: \{"title":"Old town"/);
+  });
+});
+
+// --- model ids and provider settings (issue 10) ------------------------------------------------
+
+Deno.test("a model alias is resolved before the call: canonical id on the wire, one id for usage and cost", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ usage: { input_tokens: 1000, output_tokens: 100 } });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "a",
+      type: "llm",
+      params: { model: "anthropic/sonnet", prompt: "hi" },
+    }]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(ctx.srv.requests[0].body.model, "claude-sonnet-4-5");
+    assert.deepEqual(Object.keys(doc.modelUsage), ["anthropic/claude-sonnet-4-5"]);
+    // 1000 × 3 + 100 × 15 = 4500 µ$
+    close(doc.total_cost_usd, 0.0045, "total");
+    assert.equal(traceCalls(doc).calls[0].model, "anthropic/claude-sonnet-4-5");
+  });
+});
+
+Deno.test("a providers entry merges over its preset: openrouter with only base_url still sends OPENROUTER_API_KEY", async () => {
+  await withLlm(async (ctx) => {
+    writeFileSync(
+      join(ctx.home, "settings.json"),
+      JSON.stringify({ providers: { openrouter: { base_url: `${ctx.srv.url}/api/v1` } } }),
+    );
+    const env = { ...ctx.env, OPENROUTER_API_KEY: "sk-or-v1-merged-key" };
+    const file = writeWorkflow(
+      ctx.dir,
+      "or.json",
+      workflow([{ id: "a", type: "llm", params: { model: "openrouter/openai/gpt-4o-mini", prompt: "hi" } }]),
+    );
+    const result = await runPflow(["run", file, "--output-format", "json"], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(ctx.srv.requests[0].path, "/api/v1/chat/completions");
+    assert.equal(ctx.srv.requests[0].headers.authorization, "Bearer sk-or-v1-merged-key");
+    const { OPENROUTER_API_KEY: _, ...withoutKey } = env;
+    const missing = await runPflow(["run", file], { env: withoutKey });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /OPENROUTER_API_KEY is not set/);
+  });
+});
+
+Deno.test("messages as one template: a conversation built by an earlier node", async () => {
+  await withLlm(async (ctx) => {
+    const history = [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello!" }, {
+      role: "user",
+      content: "Bye",
+    }];
+    const { result } = await runNodes(ctx, [
+      { id: "h", type: "echo", params: { value: history } },
+      { id: "a", type: "llm", params: { model: "openai/gpt-4o-mini", messages: "${h.output}" } },
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(ctx.srv.requests[0].body.messages, history);
+    ctx.srv.reset();
+    const bad = await runNodes(ctx, [
+      { id: "h", type: "echo", params: { value: [{ role: "system", content: "x" }] } },
+      { id: "a", type: "llm", params: { model: "openai/gpt-4o-mini", messages: "${h.output}" } },
+    ]);
+    assert.equal(bad.result.code, 1);
+    assert.match(bad.doc.error.message, /messages\[0\]\.role must be "user" or "assistant"/);
+    assert.equal(ctx.srv.requests.length, 0);
   });
 });

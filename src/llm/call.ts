@@ -122,15 +122,17 @@ export async function callWithSdk(
     const startedAt = performance.now();
     const outcome = request.stream ? await streamOnce(context, startedAt) : await generateOnce(context, startedAt);
     if (request.signal?.aborted) throw aborted();
+    // What this attempt sent, with the structured-output mode read from its wire body.
+    const sent = structuredClone(plan.sent);
+    if (plan.responseFormat && sent.schema) {
+      sent.schema.mode = structuredOutputMode(parseBody(attemptFetch.lastBody()), plan.responseFormat.name);
+    }
     if (outcome.response) {
       const response = outcome.response;
+      response.request = sent;
       response.startedAt = startedAt;
       if (failed.length > 0) response.failedAttempts = failed;
-      if (plan.responseFormat && response.request.schema) {
-        response.request.schema.mode = structuredOutputMode(
-          parseBody(attemptFetch.lastBody()),
-          plan.responseFormat.name,
-        );
+      if (plan.responseFormat) {
         response.object = readStructuredOutput(response, { schema: plan.responseFormat.schema, model: modelId });
       }
       return response;
@@ -145,7 +147,7 @@ export async function callWithSdk(
       error: { type: "LlmCallError", message: failure.message },
       status: failure.status,
       startedAt,
-      request: plan.sent,
+      request: sent,
     });
     if (!failure.retryable || attempt > maxRetries) {
       const suffix = attempt > 1 ? ` (after ${attempt} attempts)` : "";
@@ -199,7 +201,7 @@ async function generateOnce(context: AttemptContext, startedAt: number): Promise
         id: meta.id,
         responseModel: meta.model,
       }),
-      request: structuredClone(context.plan.sent),
+      request: context.plan.sent, // replaced by the caller with what this attempt sent
       ...(thinking !== undefined ? { thinking } : {}),
       ...warningsOf(r.warnings),
     },
@@ -269,7 +271,7 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
       text,
       finish_reason: finishReason,
       usage: usage(),
-      request: structuredClone(context.plan.sent),
+      request: context.plan.sent, // replaced by the caller with what this attempt sent
       ...(thinking !== "" ? { thinking } : {}),
       ...(firstTokenAt !== undefined ? { time_to_first_token_ms: Math.round(firstTokenAt - startedAt) } : {}),
       ...warningsOf(warnings),
