@@ -276,37 +276,29 @@ export function traceFooterText(footer: Partial<TraceDocument>): string {
   return fields === "}" ? "]}\n" : `],${fields}\n`;
 }
 
+/** The fields of the footer, in the order they are written. */
+const FOOTER_FIELDS: readonly (keyof TraceDocument)[] = [
+  "end_time",
+  "duration_ms",
+  "final_status",
+  "error",
+  "nodes_executed",
+  "nodes_failed",
+  "metrics",
+  "planner",
+  "events_dropped",
+  "write_error",
+];
+
 /** The whole file for a document (as the writer leaves it; without footer when `complete` is false). */
 export function formatTraceFile(doc: TraceDocument, options: { complete?: boolean } = {}): string {
-  const {
-    events,
-    end_time,
-    duration_ms,
-    final_status,
-    error,
-    nodes_executed,
-    nodes_failed,
-    metrics,
-    planner,
-    events_dropped,
-    write_error,
-    ...header
-  } = doc;
-  let text = traceHeaderText(header) + events.map(traceEventLine).join("");
+  const header: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (key !== "events" && !FOOTER_FIELDS.includes(key as keyof TraceDocument)) header[key] = value;
+  }
+  let text = traceHeaderText(header as Omit<TraceDocument, "events">) + doc.events.map(traceEventLine).join("");
   if (options.complete !== false) {
-    const footer = {
-      end_time,
-      duration_ms,
-      final_status,
-      error,
-      nodes_executed,
-      nodes_failed,
-      metrics,
-      planner,
-      events_dropped,
-      write_error,
-    };
-    text += traceFooterText(footer);
+    text += traceFooterText(Object.fromEntries(FOOTER_FIELDS.map((key) => [key, doc[key]])));
   }
   return text;
 }

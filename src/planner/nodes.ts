@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { Node, type Shared } from "../engine/mod.ts";
 import { callLlm, type LlmRequest, type LlmResponse, StructuredOutputError } from "../llm/mod.ts";
 import type { LlmRunContext } from "../nodes/llm.ts";
-import { coerceParam, type NodeSpec, type ValueType } from "../nodes/spec.ts";
+import { coerceParam, type NodeSpec, type ParamSpec, type ValueType } from "../nodes/spec.ts";
 import { llmUsage, timed, traced } from "../observability/decorators.ts";
 import type { Problem } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
@@ -139,6 +139,11 @@ abstract class PlannerCallNode extends Node {
   }
 }
 
+/** Params several planner nodes take. */
+const REQUEST: ParamSpec = { type: "string", required: true, description: "The user's request" };
+const MODEL: ParamSpec = { type: "string", required: true, description: "The planner's model" };
+const STDIN_PIPED: ParamSpec = { type: "boolean", default: false, description: "Whether data is piped on stdin" };
+
 const PLAN_OUTPUTS: NodeSpec["outputs"] = {
   workflow: { type: "object", description: "The workflow as the model wrote it (validated next)" },
   params: { type: "object", description: "Input values the request stated" },
@@ -152,10 +157,7 @@ export class DiscoverNode extends PlannerCallNode {
   static readonly spec: NodeSpec = {
     type: "planner-discover",
     description: "Asks the model whether a saved workflow does what the request asks",
-    params: {
-      request: { type: "string", required: true, description: "The user's request" },
-      model: { type: "string", required: true, description: "The planner's model" },
-    },
+    params: { request: REQUEST, model: MODEL },
     outputs: {
       reused_workflow: { type: "string", description: "The chosen saved workflow, or null" },
       params: { type: "object", description: "Values for its inputs" },
@@ -241,11 +243,7 @@ export class GenerateNode extends PlannerCallNode {
   static readonly spec: NodeSpec = {
     type: "planner-generate",
     description: "Asks the model for a workflow that does what the request asks",
-    params: {
-      request: { type: "string", required: true, description: "The user's request" },
-      model: { type: "string", required: true, description: "The planner's model" },
-      stdin_piped: { type: "boolean", default: false, description: "Whether data is piped on stdin" },
-    },
+    params: { request: REQUEST, model: MODEL, stdin_piped: STDIN_PIPED },
     outputs: PLAN_OUTPUTS,
   };
 
@@ -348,10 +346,7 @@ export class RepairNode extends PlannerCallNode {
   static readonly spec: NodeSpec = {
     type: "planner-repair",
     description: "Asks the model to fix the workflow, given the validator's messages",
-    params: {
-      model: { type: "string", required: true, description: "The planner's model" },
-      problems: { type: "array", required: true, description: "The validator's problems" },
-    },
+    params: { model: MODEL, problems: { type: "array", required: true, description: "The validator's problems" } },
     outputs: PLAN_OUTPUTS,
   };
 
@@ -389,7 +384,7 @@ export class InputsNode extends Node {
     params: {
       workflow: { type: "object", required: true, description: "The workflow to run" },
       params: { type: "object", description: "Extracted values" },
-      stdin_piped: { type: "boolean", default: false, description: "Whether data is piped on stdin" },
+      stdin_piped: STDIN_PIPED,
     },
     outputs: {
       inputs: { type: "object", description: "Typed values of declared inputs" },
