@@ -90,11 +90,18 @@ Exit codes: 0 success; 1 planning or the workflow failed (or timed out, or hit t
 Usage:
   pflow trace list [--json] [--limit N]
   pflow trace show [PATH|latest] [--node ID [--state]] [--json]
+  pflow trace show [PATH|latest|TRACE_ID ...] --html [-o FILE] [--open]
   pflow trace export PATH|latest --format otlp-json [-o FILE]
+
+--html writes the run as a self-contained page (waterfall, details, cost) beside the trace
+(x.json -> x.html, or -o FILE) and prints its path; several traces of one run share its time axis.
 
 Flags:
 ${COMMON}
-      --json                 Same as --output-format json`,
+      --json                 Same as --output-format json
+      --html                 Write an HTML page instead of printing the tree
+  -o, --output FILE          Where to write the page (--html) or the export
+      --open                 Open the page with the system's opener (--html)`,
   pricing: `LLM prices (USD per million tokens): the shipped table merged with
 PFLOW_HOME/pricing.yaml (and --price-table FILE), and where each price came from.
 

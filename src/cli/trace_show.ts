@@ -1,7 +1,7 @@
 /**
  * `pflow trace show [PATH|latest] [--node ID[#N] [--state]] [--json]`: a
  * trace as a tree of node executions, one node in full, or the shared store
- * before and after a node.
+ * before and after a node. With `--html`, a page instead (trace_html.ts).
  * @module
  */
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
@@ -38,11 +38,34 @@ class ShowError extends Error {}
 export async function traceShowCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, {
     command: "trace",
-    flags: { node: { type: "string" }, state: { type: "boolean" } },
+    flags: {
+      node: { type: "string" },
+      state: { type: "boolean" },
+      html: { type: "boolean" },
+      open: { type: "boolean" },
+      output: { type: "string", short: "o" },
+    },
   });
   if (parsed.values.help) {
     writeStdout(`${HELP.trace}\n`);
     return EXIT.ok;
+  }
+  const html = parsed.values.html === true;
+  for (const flag of ["open", "output"]) {
+    if (!html && parsed.values[flag] !== undefined) {
+      throw new UsageError(`${flag === "open" ? "--open" : "-o"} needs --html: pflow trace show PATH --html`, "trace");
+    }
+  }
+  if (html) {
+    if (parsed.values.node !== undefined || parsed.values.state) {
+      throw new UsageError("--html draws the whole run: use it without --node and --state", "trace");
+    }
+    return await (await import("./trace_html.ts")).traceHtmlCommand({
+      targets: parsed.positionals,
+      output: parsed.values.output as string | undefined,
+      open: parsed.values.open === true,
+      json: parsed.values.json === true || parsed.values["output-format"] === "json",
+    }, { env });
   }
   if (parsed.positionals.length > 1) {
     throw new UsageError(
