@@ -108,10 +108,10 @@ export function pageData(reads: ReadTrace[]): PageData {
   return { pflow_version: VERSION, axis_ms: axis, ticks: axisTicks(axis), traces, total_text: total };
 }
 
-/** Round tick marks (1, 2 or 5 × 10^n ms apart) covering `[0, axis]`, 4 to 10 of them. */
+/** Round tick marks (1, 2 or 5 × 10^n ms apart) covering `[0, axis]`, 5 to 11 of them. */
 export function axisTicks(axis: number): { ms: number; label: string }[] {
   if (!(axis > 0)) return [{ ms: 0, label: formatDuration(0) }];
-  const rough = axis / 6;
+  const rough = axis / 10;
   const power = 10 ** Math.floor(Math.log10(rough));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? 10 * power;
   const ticks = [];

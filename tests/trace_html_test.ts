@@ -1,0 +1,351 @@
+/**
+ * `pflow trace show --html` without a browser: the page's data (bars, order,
+ * costs, axis), the escaping of data into the page, and the command through
+ * the compiled binary (default path, -o, --json, --open, linked and
+ * trace-id traces, bad input). The page in a real browser:
+ * trace_html_browser_test.ts.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { escapeHtml, PAGE_ASSETS, pageData, renderTracePage, scriptSafeJson } from "../src/cli/trace_page.ts";
+import { htmlPathFor } from "../src/cli/trace_html.ts";
+import type { ReadTrace } from "../src/cli/trace_list.ts";
+import { formatTraceFile, parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
+import { runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { startLlmServer } from "./support/llm_server.ts";
+import { embeddedData, linkAsPlanner, tracedRun } from "./support/trace_runs.ts";
+
+function read(trace: TraceDocument, path = "/tmp/t.json", complete = true): ReadTrace {
+  return { path, trace, complete, eventCount: trace.events.length };
+}
+
+/** A real trace: a shell node, a parallel batch of 3 LLM calls, one more LLM call, a file write. */
+async function realTrace(home: string): Promise<string> {
+  const server = await startLlmServer();
+  try {
+    const wf = writeWorkflow(
+      home,
+      "fan.json",
+      workflow([
+        { id: "prepare", type: "shell", params: { command: "echo ready" } },
+        {
+          id: "explain",
+          type: "llm",
+          batch: { items: ["a", "b", "c"], as: "topic", parallel: true, max_concurrent: 3 },
+          params: { model: "anthropic/claude-haiku-4-5", prompt: "Explain ${topic} [[sleep:150]]" },
+        },
+        { id: "brief", type: "llm", params: { model: "anthropic/unpriced-model", prompt: "Sum up ${explain.count}" } },
+        { id: "save", type: "write-file", params: { path: join(home, "out.md"), content: "${brief.response}" } },
+      ], {
+        name: "fan",
+        edges: [{ from: "prepare", to: "explain" }, { from: "explain", to: "brief" }, { from: "brief", to: "save" }],
+      }),
+    );
+    return await tracedRun(wf, { home, env: { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url } });
+  } finally {
+    await server.close();
+  }
+}
+
+// ---------------------------------------------------------------- escaping
+
+Deno.test("scriptSafeJson: no '<', '>', '&', U+2028 or U+2029 survives, and it parses back to the same value", () => {
+  const value = {
+    a: "</script><script>alert(1)</script>",
+    b: "<!-- x --> & <\u2028\u2029>",
+    c: ["</SCRIPT>", { "</script>": "\u2028" }],
+  };
+  const text = scriptSafeJson(value);
+  assert.doesNotMatch(text, /[<>&\u2028\u2029]/);
+  assert.deepEqual(JSON.parse(text), value);
+  assert.equal(
+    escapeHtml(`<a href="x" title='y'>&</a>`),
+    "&#60;a href=&#34;x&#34; title=&#39;y&#39;&#62;&#38;&#60;/a&#62;",
+  );
+});
+
+Deno.test("the page: data from the trace cannot end its script element; the embedded data is the page data", () => {
+  const nasty = "</script><script>window.__pwned = 1</script><!--\u2028";
+  const trace = parseTraceText(
+    formatTraceFile({
+      format_version: 1,
+      kind: "workflow",
+      execution_id: "e",
+      trace_id: "a".repeat(32),
+      span_id: "b".repeat(16),
+      parent_span_id: null,
+      workflow_name: nasty,
+      workflow_file: null,
+      pflow_version: "0.1.0",
+      start_time: "2025-03-04T10:00:00.000Z",
+      inputs: { q: nasty },
+      initial_store: {},
+      limits: { store_chars: 1, prompt_chars: 1, response_chars: 1 },
+      events: [],
+    }, { complete: false }),
+  ).trace;
+  const html = renderTracePage([read(trace, "/tmp/t.json", false)]);
+  // Exactly the page's two script elements close, and the title is escaped text.
+  assert.equal(html.match(/<\/script/gi)?.length, 2);
+  assert.equal(html.match(/<script/gi)?.length, 2);
+  assert.match(html, /<title>&#60;\/script&#62;&#60;script&#62;window.__pwned = 1/);
+  const data = embeddedData(html);
+  assert.equal(data.traces[0].title, nasty);
+  assert.equal(data.traces[0].doc.inputs.q, nasty);
+  assert.equal(data.traces[0].status, "incomplete");
+});
+
+Deno.test("the page's own code is small and self-contained: no URL, no external resource", () => {
+  const size = new TextEncoder().encode(PAGE_ASSETS.css + PAGE_ASSETS.script).length;
+  assert.ok(size < 100_000, `page code is ${size} bytes`);
+  for (const text of [PAGE_ASSETS.css, PAGE_ASSETS.script]) {
+    assert.doesNotMatch(text, /https?:|\/\/[a-z]|@import|url\(|<\/script|<\/style|fetch\(|XMLHttpRequest/i);
+  }
+  const html = renderTracePage([]);
+  assert.match(html, /Content-Security-Policy" content="default-src &#39;none&#39;/);
+});
+
+// ---------------------------------------------------------------- page data
+
+Deno.test("page data of a real run: one bar per node execution and per LLM call, in execution order", async () => {
+  const home = tempDir();
+  try {
+    const path = await realTrace(home.path);
+    const trace = JSON.parse(readFileSync(path, "utf8")) as TraceDocument;
+    const data = pageData([read(trace, path)]);
+    const [t] = data.traces;
+    const calls = trace.events.reduce((n, e) => n + e.llm_calls.length, 0);
+    assert.equal(calls, 4);
+    assert.equal(t.bars.length, trace.events.length + calls);
+    assert.deepEqual(
+      t.bars.map((b) => `${b.kind}:${b.label}`),
+      [
+        "node:prepare",
+        "node:explain",
+        "llm:item 0",
+        "llm:item 1",
+        "llm:item 2",
+        "node:brief",
+        "llm:unpriced-model",
+        "node:save",
+      ],
+    );
+    // Batch calls in start order, each inside its node's span on the axis.
+    const explain = t.bars[1];
+    const items = t.bars.slice(2, 5);
+    for (const c of items) {
+      assert.ok(
+        c.start_ms >= explain.start_ms - 1 && c.start_ms + c.duration_ms <= explain.start_ms + explain.duration_ms + 1,
+      );
+    }
+    assert.ok(items[0].start_ms <= items[1].start_ms && items[1].start_ms <= items[2].start_ms);
+    assert.ok(data.axis_ms >= t.duration_ms);
+    // Cost view: totals equal the trace's; the unpriced model is flagged, not counted.
+    assert.equal(t.cost.total_usd, trace.metrics!.total_cost_usd);
+    const sum = (lines: { usd: number | null }[]) => lines.reduce((n, l) => n + (l.usd ?? 0), 0);
+    assert.ok(Math.abs(sum(t.cost.by_node) - trace.metrics!.total_cost_usd) < 1e-9);
+    assert.ok(Math.abs(sum(t.cost.by_model) - trace.metrics!.total_cost_usd) < 1e-9);
+    assert.deepEqual(t.cost.unpriced, ["anthropic/unpriced-model"]);
+    assert.equal(t.cost.by_model.find((l) => l.label === "anthropic/unpriced-model")?.text, "unpriced");
+    assert.match(t.cost.total_text, /^\$[\d.e-]+\+$/);
+    const facts = Object.fromEntries(t.facts);
+    assert.match(facts.cost, /unpriced: anthropic\/unpriced-model/);
+    assert.ok(t.warnings.includes("cost"));
+    assert.match(facts.tokens, /input \d+ · output \d+ · cache read 0 · cache write 0 · reasoning 0/);
+    assert.equal(facts.status, "success");
+    assert.match(facts.pricing, /\d{4}-\d{2}-\d{2}/);
+  } finally {
+    home.cleanup();
+  }
+});
+
+Deno.test("axis ticks are round steps covering the run", () => {
+  const ticks = pageData([]).ticks;
+  assert.deepEqual(ticks, [{ ms: 0, label: "0ms" }]);
+  const doc = { start_time: "2025-03-04T10:00:00.000Z", events: [], duration_ms: 1234 } as unknown as TraceDocument;
+  const data = pageData([read(doc)]);
+  assert.equal(data.axis_ms, 1234);
+  assert.deepEqual(data.ticks.map((t) => t.label), ["0ms", "200ms", "400ms", "600ms", "800ms", "1.00s", "1.20s"]);
+});
+
+Deno.test("several traces share the axis, offset by their start times", () => {
+  const a = { kind: "planner", start_time: "2025-03-04T10:00:00.000Z", events: [], duration_ms: 500 };
+  const b = { kind: "workflow", start_time: "2025-03-04T10:00:00.700Z", events: [], duration_ms: 300 };
+  const data = pageData([read(a as unknown as TraceDocument), read(b as unknown as TraceDocument)]);
+  assert.deepEqual(data.traces.map((t) => t.offset_ms), [0, 700]);
+  assert.equal(data.axis_ms, 1000);
+});
+
+// ---------------------------------------------------------------- the command
+
+Deno.test("trace show --html writes the page beside the trace (and -o elsewhere), prints its path; --json", async () => {
+  const home = tempDir();
+  try {
+    const path = await realTrace(home.path);
+    const env = { PFLOW_HOME: home.path };
+    const beside = await runPflow(["trace", "show", path, "--html"], { env });
+    assert.equal(beside.code, 0, beside.stderr);
+    assert.equal(beside.stdout, `${htmlPathFor(path)}\n`);
+    assert.equal(beside.stderr, "");
+    const html = readFileSync(htmlPathFor(path), "utf8");
+    assert.equal(embeddedData(html).traces[0].file, path);
+
+    const out = join(home.path, "pages", "run.html");
+    const latest = await runPflow(["trace", "show", "latest", "--html", "-o", out, "--json"], { env });
+    assert.equal(latest.code, 0, latest.stderr);
+    assert.deepEqual(JSON.parse(latest.stdout), { html_path: out, traces: [path] });
+    assert.equal(readFileSync(out, "utf8").length > 1000, true);
+  } finally {
+    home.cleanup();
+  }
+});
+
+Deno.test("trace show --html bad input: exit 2 with one line; an unwritable place: exit 1 naming it", async () => {
+  const home = tempDir();
+  try {
+    const env = { PFLOW_HOME: home.path };
+    const missing = join(home.path, "nope.json");
+    const cases: [string[], number, string][] = [
+      [["trace", "show", missing, "--html"], 2, `error: trace file not found: ${missing}\n`],
+      [["trace", "show", "--html"], 2, `error: no traces in ${join(home.path, "debug")}; write one`],
+      [["trace", "show", missing, "-o", "x.html"], 2, "error: -o needs --html: pflow trace show PATH --html\n"],
+      [["trace", "show", missing, "--open"], 2, "error: --open needs --html: pflow trace show PATH --html\n"],
+      [["trace", "show", missing, "--html", "--node", "a"], 2, "error: --html draws the whole run: use it without"],
+      [["trace", "show", missing, "--html", "-o", ""], 2, "error: -o needs a file name\n"],
+      [
+        ["trace", "show", "0af7651916cd43dd8448eb211c80319c", "--html"],
+        2,
+        "error: no trace with trace id 0af7651916cd43dd8448eb211c80319c in",
+      ],
+    ];
+    for (const [args, code, stderr] of cases) {
+      const r = await runPflow(args, { env });
+      assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(stderr), `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length <= 2, true, r.stderr);
+      assert.equal(r.stdout, "");
+    }
+    const path = await realTrace(home.path);
+    // A directory that cannot be made (its parent is a file), for root too.
+    const target = join(path, "x.html");
+    const r = await runPflow(["trace", "show", path, "--html", "-o", target], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: cannot write ${escapeRe(target)}: [^\n]+\n$`));
+    assert.equal(r.stdout, "");
+  } finally {
+    home.cleanup();
+  }
+});
+
+function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+Deno.test("trace show --open starts the system opener with the page; without one it says how to open it", async () => {
+  const home = tempDir();
+  try {
+    const path = await realTrace(home.path);
+    const bin = join(home.path, "bin");
+    mkdirSync(bin);
+    const log = join(home.path, "opened.txt");
+    writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\n`, { mode: 0o755 });
+    const opened = await runPflow(["trace", "show", path, "--html", "--open"], {
+      env: { PFLOW_HOME: home.path, PATH: `${bin}:/usr/bin:/bin` },
+    });
+    assert.equal(opened.code, 0, opened.stderr);
+    const html = htmlPathFor(path);
+    for (let i = 0; i < 100 && !exists(log); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(readFileSync(log, "utf8"), `${html}\n`);
+
+    const none = await runPflow(["trace", "show", path, "--html", "--open"], {
+      env: { PFLOW_HOME: home.path, PATH: join(home.path, "empty") },
+    });
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, `${html}\n`);
+    assert.equal(none.stderr, `note: no system opener found (xdg-open is not on PATH); open ${html} in a browser\n`);
+  } finally {
+    home.cleanup();
+  }
+});
+
+function exists(path: string): boolean {
+  try {
+    return readFileSync(path, "utf8").length > 0;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("a planner trace and its workflow trace: found from either by their link, or by trace id; drawn planner first", async () => {
+  const home = tempDir();
+  try {
+    const plannerRun = await realTrace(home.path);
+    await new Promise((r) => setTimeout(r, 1100)); // the trace file names carry the second
+    const workflowRun = await realTrace(home.path);
+    const { planner, workflow: wf, traceId } = linkAsPlanner(plannerRun, workflowRun);
+    const env = { PFLOW_HOME: home.path };
+    for (const target of [wf, planner, traceId]) {
+      const r = await runPflow(["trace", "show", target, "--html", "-o", join(home.path, "p.html"), "--json"], { env });
+      assert.equal(r.code, 0, `${target}: ${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout).traces, [planner, wf], target);
+      const data = embeddedData(readFileSync(join(home.path, "p.html"), "utf8"));
+      assert.deepEqual(data.traces.map((t) => t.kind), ["planner", "workflow"]);
+      assert.equal(data.traces[0].offset_ms, 0);
+      const gap = Date.parse(data.traces[1].doc.start_time) - Date.parse(data.traces[0].doc.start_time);
+      assert.equal(data.traces[1].offset_ms, gap);
+      assert.ok(gap >= 1000);
+    }
+    // Given both: the same page, each file once.
+    const both = await runPflow(["trace", "show", planner, wf, wf, "--html", "--json"], { env });
+    assert.equal(both.code, 0, both.stderr);
+    assert.deepEqual(JSON.parse(both.stdout), { html_path: htmlPathFor(planner), traces: [planner, wf] });
+    // The plain tree reads a planner trace too.
+    const tree = await runPflow(["trace", "show", planner], { env });
+    assert.equal(tree.code, 0, tree.stderr);
+    assert.match(tree.stdout, /^planner · ✓ success/);
+  } finally {
+    home.cleanup();
+  }
+});
+
+Deno.test("a crashed run's trace (no footer) becomes a page marked incomplete with the finished nodes", async () => {
+  const home = tempDir();
+  try {
+    const path = await realTrace(home.path);
+    const lines = readFileSync(path, "utf8").trimEnd().split("\n");
+    // Header, two whole events, half of the third; no footer.
+    const cut = `${lines.slice(0, 3).join("\n")}\n${lines[3].slice(0, 40)}`;
+    const crashed = join(home.path, "crashed.json");
+    writeFileSync(crashed, cut);
+    const r = await runPflow(["trace", "show", crashed, "--html"], { env: { PFLOW_HOME: home.path } });
+    assert.equal(r.code, 0, r.stderr);
+    const data = embeddedData(readFileSync(join(home.path, "crashed.html"), "utf8"));
+    const [t] = data.traces;
+    assert.equal(t.complete, false);
+    assert.equal(t.status, "incomplete");
+    assert.equal(t.bars.filter((b) => b.kind === "node").length, 2);
+    assert.deepEqual(t.warnings.includes("status"), true);
+    assert.match(Object.fromEntries(t.facts).duration, /^≥ /);
+  } finally {
+    home.cleanup();
+  }
+});
+
+Deno.test("the page leaves secrets of the environment out even when a trace file holds them", async () => {
+  const home = tempDir();
+  try {
+    const path = await realTrace(home.path);
+    const secret = "sk-live-0123456789abcdef";
+    const text = readFileSync(path, "utf8").replace('"echo ready"', JSON.stringify(`echo ${secret}`));
+    writeFileSync(path, text);
+    const r = await runPflow(["trace", "show", path, "--html"], { env: { PFLOW_HOME: home.path, MY_API_KEY: secret } });
+    assert.equal(r.code, 0, r.stderr);
+    const html = readFileSync(htmlPathFor(path), "utf8");
+    assert.equal(html.includes(secret), false);
+    assert.match(html, /echo \[REDACTED\]/);
+  } finally {
+    home.cleanup();
+  }
+});
