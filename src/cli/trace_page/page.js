@@ -80,12 +80,13 @@
   const axisRow = el("div", "axis");
   axisRow.append(el("div", "name muted", "node"));
   const scale = el("div", "scale track");
-  data.ticks.forEach((tick, i) => {
+  for (const tick of data.ticks) {
+    // A label at the very end would run past the axis (or into the one before it).
+    if (tick.ms > 0 && pct(tick.ms) > 92) continue;
     const mark = el("span", "tick", tick.label);
     mark.style.left = pct(tick.ms) + "%";
-    if (i === data.ticks.length - 1 && i > 0 && pct(tick.ms) > 92) mark.classList.add("last");
     scale.append(mark);
-  });
+  }
   axisRow.append(scale);
   waterfall.append(axisRow);
 
