@@ -18,7 +18,7 @@ import type { TraceDocument } from "../src/observability/trace_format.ts";
 import { artifactPath, withChromium } from "./support/browser.ts";
 import { ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
-import { linkAsPlanner, tracedRun } from "./support/trace_runs.ts";
+import { fanOutRun, linkAsPlanner, tracedRun } from "./support/trace_runs.ts";
 
 // puppeteer keeps sockets and timers of its own between calls.
 const browserTest = (name: string, fn: () => Promise<void>) =>
@@ -102,31 +102,9 @@ async function withServer<T>(fn: (server: LlmServer) => Promise<T>): Promise<T> 
   }
 }
 
-/** shell → a parallel batch of 3 LLM calls that overlap (each sleeps 400ms) → an LLM call → write-file. */
-async function parallelRun(
-  home: string,
-  server: LlmServer,
-  prompt = "Combine ${explain.count} answers",
-): Promise<string> {
-  const wf = writeWorkflow(
-    home,
-    "fan.json",
-    workflow([
-      { id: "prepare", type: "shell", params: { command: "echo ready" } },
-      {
-        id: "explain",
-        type: "llm",
-        batch: { items: ["caching", "reasoning", "retries"], as: "topic", parallel: true, max_concurrent: 3 },
-        params: { model: "anthropic/claude-haiku-4-5", system: "Be brief.", prompt: "Explain ${topic} [[sleep:400]]" },
-      },
-      { id: "brief", type: "llm", params: { model: "anthropic/claude-haiku-4-5", prompt } },
-      { id: "save", type: "write-file", params: { path: join(home, "brief.md"), content: "${brief.response}" } },
-    ], {
-      name: "fan",
-      edges: [{ from: "prepare", to: "explain" }, { from: "explain", to: "brief" }, { from: "brief", to: "save" }],
-    }),
-  );
-  return await tracedRun(wf, { home, env: { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url } });
+/** The `fan` run (see fanOutRun), its calls sleeping 400 ms. */
+function parallelRun(home: string, server: LlmServer, briefPrompt?: string): Promise<string> {
+  return fanOutRun(home, server, { sleepMs: 400, briefPrompt });
 }
 
 browserTest("one bar per node execution and LLM call, in execution order; parallel calls overlap", async () => {

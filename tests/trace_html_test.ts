@@ -13,37 +13,19 @@ import { escapeHtml, PAGE_ASSETS, pageData, renderTracePage, scriptSafeJson } fr
 import { htmlPathFor } from "../src/cli/trace_html.ts";
 import type { ReadTrace } from "../src/cli/trace_list.ts";
 import { formatTraceFile, parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
-import { runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { runPflow, tempDir } from "./support/cli.ts";
 import { startLlmServer } from "./support/llm_server.ts";
-import { embeddedData, linkAsPlanner, tracedRun } from "./support/trace_runs.ts";
+import { embeddedData, fanOutRun, linkAsPlanner } from "./support/trace_runs.ts";
 
 function read(trace: TraceDocument, path = "/tmp/t.json", complete = true): ReadTrace {
   return { path, trace, complete, eventCount: trace.events.length };
 }
 
-/** A real trace: a shell node, a parallel batch of 3 LLM calls, one more LLM call, a file write. */
+/** A real trace of the `fan` run (fanOutRun); `brief` calls a model that has no price. */
 async function realTrace(home: string): Promise<string> {
   const server = await startLlmServer();
   try {
-    const wf = writeWorkflow(
-      home,
-      "fan.json",
-      workflow([
-        { id: "prepare", type: "shell", params: { command: "echo ready" } },
-        {
-          id: "explain",
-          type: "llm",
-          batch: { items: ["a", "b", "c"], as: "topic", parallel: true, max_concurrent: 3 },
-          params: { model: "anthropic/claude-haiku-4-5", prompt: "Explain ${topic} [[sleep:150]]" },
-        },
-        { id: "brief", type: "llm", params: { model: "anthropic/unpriced-model", prompt: "Sum up ${explain.count}" } },
-        { id: "save", type: "write-file", params: { path: join(home, "out.md"), content: "${brief.response}" } },
-      ], {
-        name: "fan",
-        edges: [{ from: "prepare", to: "explain" }, { from: "explain", to: "brief" }, { from: "brief", to: "save" }],
-      }),
-    );
-    return await tracedRun(wf, { home, env: { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url } });
+    return await fanOutRun(home, server, { sleepMs: 150, briefModel: "anthropic/unpriced-model" });
   } finally {
     await server.close();
   }

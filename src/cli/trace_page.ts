@@ -17,6 +17,7 @@ import { VERSION } from "../version.ts";
 import { formatUsd } from "./summary_line.ts";
 import { formatDuration } from "./terminal.ts";
 import { callTokens, formatCost, type ReadTrace, runDuration, traceCost } from "./trace_list.ts";
+import { eventLabels } from "./trace_show.ts";
 
 /** A label and its text, as the page shows it. */
 export type Fact = [label: string, value: string];
@@ -174,19 +175,6 @@ function num(value: unknown): number {
 
 function count(n: number, word: string): string {
   return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
-}
-
-/** Node ids, with `#N` for nodes that ran more than once. */
-function eventLabels(events: TraceEvent[]): string[] {
-  const counts = new Map<string, number>();
-  for (const e of events) counts.set(e.node_id, (counts.get(e.node_id) ?? 0) + 1);
-  const seen = new Map<string, number>();
-  return events.map((e) => {
-    const ordinal = seen.get(e.node_id) ?? 0;
-    seen.set(e.node_id, ordinal + 1);
-    const n = (typeof e.execution_index === "number" ? e.execution_index : ordinal) + 1;
-    return counts.get(e.node_id)! > 1 || n > 1 ? `${e.node_id}#${n}` : String(e.node_id);
-  });
 }
 
 function eventStatus(event: TraceEvent): PageBar["status"] {

@@ -156,7 +156,7 @@ function executionNumber(event: TraceEvent, ordinal: number): number {
 }
 
 /** Labels of every event: the node id, with `#N` for nodes that ran more than once. */
-function eventLabels(events: TraceEvent[]): string[] {
+export function eventLabels(events: TraceEvent[]): string[] {
   const counts = new Map<string, number>();
   for (const e of events) counts.set(e.node_id, (counts.get(e.node_id) ?? 0) + 1);
   const seen = new Map<string, number>();

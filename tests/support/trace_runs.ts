@@ -7,7 +7,8 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { PageData } from "../../src/cli/trace_page.ts";
-import { runPflow } from "./cli.ts";
+import { runPflow, workflow, writeWorkflow } from "./cli.ts";
+import type { LlmServer } from "./llm_server.ts";
 
 /** Runs `workflowPath` with `--trace` in PFLOW_HOME `home`; returns the trace file's path. */
 export async function tracedRun(
@@ -19,6 +20,48 @@ export async function tracedRun(
   });
   if (r.code !== 0) throw new Error(`pflow run ${workflowPath} failed (${r.code}): ${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout).trace_path;
+}
+
+/**
+ * Runs `fan`: shell `prepare` → `explain`, a parallel batch of 3 LLM calls
+ * that overlap (each sleeps `sleepMs`) → `brief`, one LLM call → write-file
+ * `save`; against `server`. Returns the trace file's path.
+ */
+export async function fanOutRun(
+  home: string,
+  server: LlmServer,
+  options: { sleepMs?: number; briefModel?: string; briefPrompt?: string } = {},
+): Promise<string> {
+  const wf = writeWorkflow(
+    home,
+    "fan.json",
+    workflow([
+      { id: "prepare", type: "shell", params: { command: "echo ready" } },
+      {
+        id: "explain",
+        type: "llm",
+        batch: { items: ["caching", "reasoning", "retries"], as: "topic", parallel: true, max_concurrent: 3 },
+        params: {
+          model: "anthropic/claude-haiku-4-5",
+          system: "Be brief.",
+          prompt: `Explain \${topic} [[sleep:${options.sleepMs ?? 400}]]`,
+        },
+      },
+      {
+        id: "brief",
+        type: "llm",
+        params: {
+          model: options.briefModel ?? "anthropic/claude-haiku-4-5",
+          prompt: options.briefPrompt ?? "Combine ${explain.count} answers",
+        },
+      },
+      { id: "save", type: "write-file", params: { path: join(home, "brief.md"), content: "${brief.response}" } },
+    ], {
+      name: "fan",
+      edges: [{ from: "prepare", to: "explain" }, { from: "explain", to: "brief" }, { from: "brief", to: "save" }],
+    }),
+  );
+  return await tracedRun(wf, { home, env: { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url } });
 }
 
 function rewriteHeader(path: string, change: (header: Record<string, unknown>) => void): void {
