@@ -18,7 +18,7 @@ import type { TraceDocument } from "../src/observability/trace_format.ts";
 import { artifactPath, withChromium } from "./support/browser.ts";
 import { ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
-import { fanOutRun, linkAsPlanner, tracedRun } from "./support/trace_runs.ts";
+import { fanOutRun, plannedRun, tracedRun } from "./support/trace_runs.ts";
 
 // puppeteer keeps sockets and timers of its own between calls.
 const browserTest = (name: string, fn: () => Promise<void>) =>
@@ -261,33 +261,36 @@ browserTest("no network request while the page loads: only the file itself, no r
 });
 
 browserTest(
-  "a planner trace and its workflow trace on one axis: the workflow's bars start after the planner's",
+  "a planned run: planner trace and workflow trace on one axis, the workflow after the planning",
   async () => {
     const home = tempDir();
     try {
-      const [first, second] = await withServer(async (server) => {
-        const a = await parallelRun(home.path, server);
-        await new Promise((r) => setTimeout(r, 1100));
-        return [a, await parallelRun(home.path, server)];
-      });
-      const { planner, workflow: wf } = linkAsPlanner(first, second);
+      const request = "repeat hi <script>window.__pwned = 3</script> and count";
+      const { planner, workflow: wf } = await withServer((server) => plannedRun(home.path, server, request));
+      const docs = [planner, wf].map((p) => JSON.parse(readFileSync(p, "utf8")) as TraceDocument);
       const file = await writePage(home.path, [wf]);
       await withChromium(async (browser) => {
         const { page, problems } = await load(browser, file);
         const groups = await page.$$eval(".group", (els) => els.map((e) => e.textContent));
-        assert.deepEqual(groups, ["planner: planner (success)", "workflow: fan (success)"]);
+        assert.deepEqual(groups, docs.map((d) => `${d.kind}: ${d.workflow_name} (success)`));
+        assert.deepEqual(groups.map((g) => g.split(":")[0]), ["planner", "workflow"]);
         const shown = await rows(page);
-        assert.equal(shown.length, 16);
-        const plannerEnd = Math.max(...shown.slice(0, 8).map((r) => r.right));
-        assert.ok(shown[8].left > plannerEnd, `${shown[8].left} > ${plannerEnd}`);
-        const cards = await page.$$eval(".card h2", (els) => els.map((e) => e.textContent));
-        assert.deepEqual(cards, ["plannerplanner", "workflowfan"]);
-        const request = await page.$eval(".card dd", (e) => e.textContent);
-        assert.equal(request, "explain three topics <script>window.__pwned = 3</script>");
-        await page.click(".group");
-        const header = await page.$eval(".details", (e) => (e as HTMLElement).innerText);
-        assert.match(header, /"kind": "planner"/);
-        assert.ok(header.includes(planner));
+        const bars = docs.map((d) => d.events.reduce((n, e) => n + 1 + e.llm_calls.length, 0));
+        assert.equal(shown.length, bars[0] + bars[1]);
+        assert.ok(shown.slice(0, bars[0]).some((r) => r.kind === "llm"), "the planner's LLM call is a bar");
+        const plannerEnd = Math.max(...shown.slice(0, bars[0]).map((r) => r.right));
+        assert.ok(shown[bars[0]].left >= plannerEnd - 1, `${shown[bars[0]].left} >= ${plannerEnd}`);
+        const cards = await page.$$eval(".card h2 .kind", (els) => els.map((e) => e.textContent));
+        assert.deepEqual(cards, ["planner", "workflow"]);
+        assert.equal(await page.$eval(".card dd", (e) => e.textContent), request);
+        // The planner's header and footer fields, from its card's button and from its title row.
+        for (const selector of [".card button.fields", ".group"]) {
+          await page.click(selector);
+          const fields = await page.$eval(".details", (e) => (e as HTMLElement).innerText);
+          assert.match(fields, /"kind": "planner"/);
+          assert.match(fields, /"path": "generate"/);
+          assert.ok(fields.includes(request));
+        }
         assert.equal(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined);
         assert.deepEqual(problems, []);
       });
@@ -296,6 +299,56 @@ browserTest(
     }
   },
 );
+
+browserTest("bars are coloured by status: a failed attempt and a failed node are red, with their errors", async () => {
+  const home = tempDir();
+  try {
+    const wf = writeWorkflow(
+      home.path,
+      "flaky.json",
+      workflow([
+        { id: "ask", type: "llm", params: { model: "anthropic/claude-haiku-4-5", prompt: "[[fail:429:1]] hello" } },
+        { id: "check", type: "shell", params: { command: "echo 'no luck' >&2; exit 3" } },
+      ], { name: "flaky", edges: [{ from: "ask", to: "check" }] }),
+    );
+    const tracePath = await withServer((server) =>
+      tracedRun(wf, {
+        home: home.path,
+        env: { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url },
+        expectFailure: true,
+      })
+    );
+    const file = await writePage(home.path, [tracePath]);
+    await withChromium(async (browser) => {
+      const { page, problems } = await load(browser, file);
+      const shown = await rows(page);
+      assert.deepEqual(shown.map((r) => `${r.kind} ${r.status}`), [
+        "node st-success",
+        "llm st-error",
+        "llm st-success",
+        "node st-error",
+      ]);
+      const colour = (id: string) => page.$eval(`#${id} .bar`, (e) => getComputedStyle(e).backgroundColor);
+      assert.notEqual(await colour("bar-0-1"), await colour("bar-0-2"));
+      assert.notEqual(await colour("bar-0-0"), await colour("bar-0-3"));
+      assert.match(await page.$eval("#bar-0-0 .bar-text", (e) => e.textContent!), / · 1 retry$/);
+      const card = await page.$eval(".card", (e) => (e as HTMLElement).innerText);
+      assert.match(card, /status\s+failed/);
+      assert.match(card, /error\s+node 'check': /);
+      await page.click("#bar-0-1 .bar");
+      const attempt = await page.$eval(".details", (e) => (e as HTMLElement).innerText);
+      assert.match(attempt, /status\s+error/);
+      assert.match(attempt, /HTTP status\s+429/);
+      await page.click("#bar-0-3 .bar");
+      const failed = await page.$eval(".details", (e) => (e as HTMLElement).innerText);
+      assert.match(failed, /action\s+error\n/);
+      assert.match(failed, /error \(ended the run\)\n+[^\n]*exit[^\n]*3/i);
+      assert.deepEqual(problems, []);
+    });
+  } finally {
+    home.cleanup();
+  }
+});
 
 browserTest("a 1,000-node trace renders in under a second", async () => {
   const home = tempDir();

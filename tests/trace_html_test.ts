@@ -15,7 +15,7 @@ import type { ReadTrace } from "../src/cli/trace_list.ts";
 import { formatTraceFile, parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 import { runPflow, tempDir } from "./support/cli.ts";
 import { startLlmServer } from "./support/llm_server.ts";
-import { embeddedData, fanOutRun, linkAsPlanner } from "./support/trace_runs.ts";
+import { embeddedData, fanOutRun, plannedRun } from "./support/trace_runs.ts";
 
 function read(trace: TraceDocument, path = "/tmp/t.json", complete = true): ReadTrace {
   return { path, trace, complete, eventCount: trace.events.length };
@@ -260,34 +260,48 @@ function exists(path: string): boolean {
   }
 }
 
-Deno.test("a planner trace and its workflow trace: found from either by their link, or by trace id; drawn planner first", async () => {
+Deno.test("a planned run's planner and workflow traces: found from either or by trace id, on one axis, costs apart", async () => {
   const home = tempDir();
+  const server = await startLlmServer();
   try {
-    const plannerRun = await realTrace(home.path);
-    await new Promise((r) => setTimeout(r, 1100)); // the trace file names carry the second
-    const workflowRun = await realTrace(home.path);
-    const { planner, workflow: wf, traceId } = linkAsPlanner(plannerRun, workflowRun);
+    const { planner, workflow: wf } = await plannedRun(home.path, server);
+    const plannerDoc = JSON.parse(readFileSync(planner, "utf8")) as TraceDocument;
+    const wfDoc = JSON.parse(readFileSync(wf, "utf8")) as TraceDocument;
+    assert.equal(plannerDoc.kind, "planner");
+    assert.equal(wfDoc.planner_trace, planner);
     const env = { PFLOW_HOME: home.path };
-    for (const target of [wf, planner, traceId]) {
+    for (const target of [wf, planner, wfDoc.trace_id]) {
       const r = await runPflow(["trace", "show", target, "--html", "-o", join(home.path, "p.html"), "--json"], { env });
       assert.equal(r.code, 0, `${target}: ${r.stderr}`);
+      assert.equal(r.stderr, "");
       assert.deepEqual(JSON.parse(r.stdout).traces, [planner, wf], target);
       const data = embeddedData(readFileSync(join(home.path, "p.html"), "utf8"));
       assert.deepEqual(data.traces.map((t) => t.kind), ["planner", "workflow"]);
       assert.equal(data.traces[0].offset_ms, 0);
-      const gap = Date.parse(data.traces[1].doc.start_time) - Date.parse(data.traces[0].doc.start_time);
+      const gap = Date.parse(wfDoc.start_time) - Date.parse(plannerDoc.start_time);
+      assert.ok(gap > 0);
       assert.equal(data.traces[1].offset_ms, gap);
-      assert.ok(gap >= 1000);
+      // The workflow's first bar starts after the planner's nodes on the shared axis.
+      const plannerEnd = Math.max(...data.traces[0].bars.map((b) => b.start_ms + b.duration_ms));
+      assert.ok(data.traces[1].bars[0].start_ms >= plannerEnd - 1);
+      // Each trace's cost is its own calls'; together they are the run's total (the workflow trace's summary).
+      const [p, w] = data.traces;
+      assert.equal(p.cost.total_usd, 0.002); // 1000 in + 200 out at Haiku 4.5 prices
+      assert.ok(w.cost.total_usd > 0);
+      assert.ok(Math.abs(p.cost.total_usd + w.cost.total_usd - wfDoc.metrics!.total_cost_usd) < 1e-9);
+      const wFacts = Object.fromEntries(w.facts);
+      assert.match(wFacts["run cost"], /^\$0\.002\d* · 2 LLM calls \(planning included\)$/);
+      const pFacts = Object.fromEntries(p.facts);
+      assert.equal(pFacts.request, "repeat hi three times and count the words");
+      assert.equal(pFacts["planner model"], "anthropic/claude-haiku-4-5");
+      assert.match(pFacts.planning, /^generate · 1 validation · 0 repairs$/);
     }
-    // Given both: the same page, each file once.
+    // Given both (and one twice): the same page, each file once, beside the first given.
     const both = await runPflow(["trace", "show", planner, wf, wf, "--html", "--json"], { env });
     assert.equal(both.code, 0, both.stderr);
     assert.deepEqual(JSON.parse(both.stdout), { html_path: htmlPathFor(planner), traces: [planner, wf] });
-    // The plain tree reads a planner trace too.
-    const tree = await runPflow(["trace", "show", planner], { env });
-    assert.equal(tree.code, 0, tree.stderr);
-    assert.match(tree.stdout, /^planner · ✓ success/);
   } finally {
+    await server.close();
     home.cleanup();
   }
 });

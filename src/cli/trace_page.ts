@@ -16,7 +16,7 @@ import { roundUsd } from "../pricing/cost.ts";
 import { VERSION } from "../version.ts";
 import { formatUsd } from "./summary_line.ts";
 import { formatDuration } from "./terminal.ts";
-import { callTokens, formatCost, type ReadTrace, runDuration, traceCost } from "./trace_list.ts";
+import { callTokens, formatCost, type ReadTrace, runDuration, type TraceCost, traceCost } from "./trace_list.ts";
 import { eventLabels } from "./trace_show.ts";
 
 /** A label and its text, as the page shows it. */
@@ -98,7 +98,7 @@ export function pageData(reads: ReadTrace[]): PageData {
     axis = Math.max(axis, t.offset_ms + t.duration_ms);
     for (const b of t.bars) axis = Math.max(axis, b.start_ms + b.duration_ms);
   }
-  const costs = reads.map((r) => traceCost(r.trace));
+  const costs = reads.map((r) => ownCost(r.trace));
   const total = formatCost({
     calls: costs.reduce((n, c) => n + c.calls, 0),
     cost_usd: roundUsd(costs.reduce((n, c) => n + c.cost_usd, 0)),
@@ -145,7 +145,7 @@ function pageTrace(read: ReadTrace, offset: number): PageTrace {
     );
     for (const c of callOrder) bars.push(callBar(calls[c], i, c, offset));
   }
-  const cost = traceCost(trace);
+  const cost = ownCost(trace);
   const { facts, warnings } = headerFacts(read, cost, duration);
   return {
     file: read.path,
@@ -183,8 +183,7 @@ function eventStatus(event: TraceEvent): PageBar["status"] {
 }
 
 function callStatus(call: TraceLlmCall): PageBar["status"] {
-  const c = call as TraceLlmCall & { status?: string; error?: unknown };
-  return c.status === "error" || (c.error !== undefined && c.error !== null) ? "error" : "success";
+  return call.status === "error" || (call.error !== undefined && call.error !== null) ? "error" : "success";
 }
 
 function callCostText(call: TraceLlmCall): string {
@@ -277,6 +276,8 @@ function callBar(call: TraceLlmCall, index: number, c: number, offset: number): 
   facts.push(["cost", money.join(" · ")]);
   if (call.finish_reason) facts.push(["finish reason", call.finish_reason]);
   if (call.request_id) facts.push(["request id", call.request_id]);
+  if (typeof call.http_status === "number") facts.push(["HTTP status", String(call.http_status)]);
+  if (call.error) facts.push(["error", `${call.error.type ? `${call.error.type}: ` : ""}${call.error.message ?? ""}`]);
   return {
     kind: "llm",
     event: index,
@@ -320,9 +321,18 @@ function costBy(events: TraceEvent[], key: (event: TraceEvent, call: TraceLlmCal
   }).sort((a, b) => (b.usd ?? -1) - (a.usd ?? -1) || b.tokens - a.tokens);
 }
 
+/**
+ * The LLM totals of the trace's own calls. (A planned run's workflow trace
+ * carries the run's summary, planning included, in `metrics`: the page
+ * draws each trace's calls, and the planner trace beside it has the rest.)
+ */
+function ownCost(trace: TraceDocument): TraceCost {
+  return traceCost({ ...trace, events: Array.isArray(trace.events) ? trace.events : [], metrics: undefined });
+}
+
 function headerFacts(
   read: ReadTrace,
-  cost: ReturnType<typeof traceCost>,
+  cost: TraceCost,
   duration: { ms: number; lowerBound: boolean },
 ): { facts: Fact[]; warnings: string[] } {
   const { trace } = read;
@@ -330,6 +340,22 @@ function headerFacts(
   const facts: Fact[] = [];
   const warnings: string[] = [];
   if (typeof doc.request === "string") facts.push(["request", doc.request]);
+  if (typeof trace.planner_model === "string") facts.push(["planner model", trace.planner_model]);
+  const planner = trace.planner;
+  if (planner && typeof planner === "object") {
+    const attempts = Array.isArray(planner.attempts) ? planner.attempts.length : 0;
+    const path = planner.path === "reuse" ? `reused ${planner.reused_workflow ?? "a saved workflow"}` : planner.path;
+    facts.push([
+      "planning",
+      `${path ?? "stopped before choosing"} · ${count(attempts, "validation")} · ${
+        count(num(planner.repairs), "repair")
+      }`,
+    ]);
+    if (Array.isArray(planner.missing_inputs) && planner.missing_inputs.length > 0) {
+      facts.push(["missing inputs", planner.missing_inputs.map((m) => m.name).join(", ")]);
+      warnings.push("missing inputs");
+    }
+  }
   facts.push(["status", read.complete ? String(trace.final_status) : "incomplete"]);
   if (!read.complete) warnings.push("status");
   facts.push(["started", utcTime(trace.start_time)]);
@@ -344,11 +370,25 @@ function headerFacts(
     const unpriced = cost.unpriced_models.length > 0 ? ` (unpriced: ${cost.unpriced_models.join(", ")})` : "";
     facts.push(["cost", `${formatCost(cost)}${unpriced}`]);
     if (unpriced) warnings.push("cost");
-    facts.push(["tokens", tokenText(trace)]);
+    facts.push(["tokens", tokenText(events)]);
     facts.push(["LLM calls", String(cost.calls)]);
-    facts.push(["models", models(trace).join(", ")]);
+    facts.push(["models", models(events).join(", ")]);
   } else {
     facts.push(["cost", "no LLM calls"]);
+  }
+  // The run's figures when they differ from this trace's calls (a planned run's total includes the planning).
+  const run = trace.metrics;
+  if (run && (roundUsd(run.total_cost_usd) !== cost.cost_usd || run.num_llm_calls !== cost.calls)) {
+    const why = trace.planner_trace || run.metrics?.planner ? " (planning included)" : "";
+    facts.push(["run cost", `${formatCost(traceCost(trace))} · ${count(run.num_llm_calls, "LLM call")}${why}`]);
+  }
+  if (num(trace.events_dropped) > 0) {
+    facts.push(["events dropped", `${trace.events_dropped} node executions not written (trace size limit)`]);
+    warnings.push("events dropped");
+  }
+  if (typeof trace.write_error === "string") {
+    facts.push(["write error", trace.write_error]);
+    warnings.push("write error");
   }
   const pricing = trace.metrics?.pricing;
   if (pricing) {
@@ -366,37 +406,26 @@ function headerFacts(
 }
 
 /** Tokens in total, then input (uncached), output, cache read, cache write and reasoning apart. */
-function tokenText(trace: TraceDocument): string {
-  let u = trace.metrics?.usage;
-  if (u === undefined) {
-    u = {
-      input_tokens: 0,
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-      output_tokens: 0,
-      reasoning_tokens: 0,
-    };
-    for (const e of trace.events) {
-      for (const c of e.llm_calls ?? []) {
-        u.input_tokens += num(c.usage?.input_tokens);
-        u.cache_creation_input_tokens += num(c.usage?.cache_write_tokens);
-        u.cache_read_input_tokens += num(c.usage?.cache_read_tokens);
-        u.output_tokens += num(c.usage?.output_tokens);
-        u.reasoning_tokens += num(c.usage?.reasoning_tokens);
-      }
+function tokenText(events: TraceEvent[]): string {
+  const u = { input: 0, output: 0, cache_read: 0, cache_write: 0, reasoning: 0 };
+  for (const e of events) {
+    for (const c of Array.isArray(e.llm_calls) ? e.llm_calls : []) {
+      u.input += num(c.usage?.input_tokens);
+      u.cache_write += num(c.usage?.cache_write_tokens);
+      u.cache_read += num(c.usage?.cache_read_tokens);
+      u.output += num(c.usage?.output_tokens);
+      u.reasoning += num(c.usage?.reasoning_tokens);
     }
   }
-  const total = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens;
   const n = (v: number) => v.toLocaleString("en-US");
-  return `${n(total)} · input ${n(u.input_tokens)} · output ${n(u.output_tokens)} · cache read ${
-    n(u.cache_read_input_tokens)
-  } · cache write ${n(u.cache_creation_input_tokens)} · reasoning ${n(u.reasoning_tokens)}`;
+  return `${n(u.input + u.cache_read + u.cache_write + u.output)} · input ${n(u.input)} · output ${
+    n(u.output)
+  } · ${`cache read ${n(u.cache_read)} · cache write ${n(u.cache_write)} · reasoning ${n(u.reasoning)}`}`;
 }
 
-function models(trace: TraceDocument): string[] {
-  if (trace.metrics?.modelUsage) return Object.keys(trace.metrics.modelUsage);
+function models(events: TraceEvent[]): string[] {
   const seen = new Set<string>();
-  for (const e of trace.events) for (const c of e.llm_calls ?? []) seen.add(String(c.model));
+  for (const e of events) for (const c of Array.isArray(e.llm_calls) ? e.llm_calls : []) seen.add(String(c.model));
   return [...seen];
 }
 

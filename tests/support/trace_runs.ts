@@ -1,24 +1,25 @@
 /**
- * Real traces for page tests: runs a workflow with `dist/pflow run --trace`,
- * links two such traces as a planned run (a planner trace and its workflow
- * trace), and reads the data a trace page embeds.
+ * Real traces for page tests: a workflow run with `dist/pflow run --trace`,
+ * a planned run with `--trace --trace-planner`, and the data a trace page
+ * embeds.
  * @module
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import type { PageData } from "../../src/cli/trace_page.ts";
 import { runPflow, workflow, writeWorkflow } from "./cli.ts";
 import type { LlmServer } from "./llm_server.ts";
 
-/** Runs `workflowPath` with `--trace` in PFLOW_HOME `home`; returns the trace file's path. */
+/** Runs `workflowPath` with `--trace` in PFLOW_HOME `home` (exit 0, or 1 with `expectFailure`); returns the trace file's path. */
 export async function tracedRun(
   workflowPath: string,
-  options: { home: string; env?: Record<string, string>; params?: string[] },
+  options: { home: string; env?: Record<string, string>; params?: string[]; expectFailure?: boolean },
 ): Promise<string> {
   const r = await runPflow(["run", workflowPath, ...(options.params ?? []), "--trace", "--output-format", "json"], {
     env: { PFLOW_HOME: options.home, ...options.env },
   });
-  if (r.code !== 0) throw new Error(`pflow run ${workflowPath} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  if (r.code !== (options.expectFailure ? 1 : 0)) {
+    throw new Error(`pflow run ${workflowPath} ended with ${r.code}: ${r.stderr}${r.stdout}`);
+  }
   return JSON.parse(r.stdout).trace_path;
 }
 
@@ -64,39 +65,57 @@ export async function fanOutRun(
   return await tracedRun(wf, { home, env: { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url } });
 }
 
-function rewriteHeader(path: string, change: (header: Record<string, unknown>) => void): void {
-  const text = readFileSync(path, "utf8");
-  const firstBreak = text.indexOf("\n");
-  const header = JSON.parse(`${text.slice(0, firstBreak)}]}`);
-  delete header.events;
-  change(header);
-  writeFileSync(path, `${JSON.stringify(header).slice(0, -1)},"events":[${text.slice(firstBreak)}`);
-}
+/** What the planner generates in {@link plannedRun}: a shell node, then an LLM call on its output. */
+const PLANNED_WORKFLOW = {
+  ir_version: "0.1.0",
+  name: "repeat-word",
+  description: "Repeats a word, then counts the words",
+  inputs: {
+    word: { type: "string", description: "The word to repeat" },
+    times: { type: "integer", description: "How many times", default: 2 },
+  },
+  nodes: [
+    { id: "say", type: "shell", params: { command: "for i in $(seq 1 ${times}); do printf '%s ' '${word}'; done" } },
+    {
+      id: "count",
+      type: "llm",
+      params: { model: "anthropic/claude-haiku-4-5", prompt: "Count the words: ${say.stdout}" },
+    },
+  ],
+  edges: [{ from: "say", to: "count" }],
+  outputs: { answer: { source: "${count.response}", description: "The count" } },
+};
 
 /**
- * Makes two real workflow traces look like one planned run until the
- * planner writes real planner traces: the first becomes the planner trace
- * (`kind: "planner"`, a `request`, renamed `planner-trace-…`), the second
- * shares its trace id and names it in `planner_trace`.
+ * A real planned run (`pflow "REQUEST" --trace --trace-planner`) against
+ * `server`, whose first reply is the planner's plan: returns the planner
+ * trace and the workflow trace it wrote (one trace id; the workflow trace
+ * names the planner trace).
  */
-export function linkAsPlanner(
-  first: string,
-  second: string,
-): { planner: string; workflow: string; traceId: string } {
-  const planner = join(dirname(first), basename(first).replace(/^workflow-trace-[^-]+/, "planner-trace-plan"));
-  renameSync(first, planner);
-  let traceId = "";
-  rewriteHeader(planner, (h) => {
-    h.kind = "planner";
-    h.workflow_name = "planner";
-    h.request = "explain three topics <script>window.__pwned = 3</script>";
-    traceId = h.trace_id as string;
+export async function plannedRun(
+  home: string,
+  server: LlmServer,
+  request = "repeat hi three times and count the words",
+): Promise<{ planner: string; workflow: string }> {
+  server.enqueue({
+    json: { workflow: PLANNED_WORKFLOW, params: { word: "hi", times: 3 } },
+    usage: { input_tokens: 1000, output_tokens: 200 },
   });
-  rewriteHeader(second, (h) => {
-    h.trace_id = traceId;
-    h.planner_trace = planner;
+  const r = await runPflow([request, "--trace", "--trace-planner"], {
+    env: {
+      PFLOW_HOME: home,
+      ANTHROPIC_API_KEY: "sk-ant-test",
+      ANTHROPIC_BASE_URL: server.url,
+      PFLOW_PLANNER_MODEL: "anthropic/claude-haiku-4-5",
+    },
+    cwd: home,
   });
-  return { planner, workflow: second, traceId };
+  const planner = /Planner trace saved: (.+)/.exec(r.stderr)?.[1];
+  const workflow = /Workflow trace saved: (.+)/.exec(r.stderr)?.[1];
+  if (r.code !== 0 || planner === undefined || workflow === undefined) {
+    throw new Error(`planned run failed (${r.code}): ${r.stderr}${r.stdout}`);
+  }
+  return { planner, workflow };
 }
 
 /** The data embedded in a trace page. */

@@ -62,13 +62,17 @@
   }
   const cards = el("section", "cards");
   cards.setAttribute("aria-label", "Runs");
-  for (const t of data.traces) {
+  data.traces.forEach((t, ti) => {
     const card = el("div", "card");
     const h = el("h2");
     h.append(el("span", "kind", t.kind), el("span", null, t.title));
-    card.append(h, factList(t.facts, t.warnings));
+    const fields = el("button", "fields", "all fields");
+    fields.type = "button";
+    fields.title = "Show every header and footer field of this trace";
+    fields.addEventListener("click", () => showTrace(ti));
+    card.append(h, factList(t.facts, t.warnings), fields);
     cards.append(card);
-  }
+  });
   app.append(cards);
 
   // ---------------------------------------------------------------- waterfall
@@ -225,7 +229,11 @@
       box.append(el("h3", null, "system"), pre(call.system));
     }
     for (const m of call.messages || []) box.append(el("h3", null, m.role), pre(m.content));
+    if (call.thinking) box.append(el("h3", null, "thinking"), pre(call.thinking));
     box.append(el("h3", null, "response"), pre(call.response === "" ? "(empty)" : call.response));
+    if (call.object !== undefined && call.object !== null) {
+      box.append(el("h3", null, "parsed object"), pre(call.object));
+    }
     if (call.error) box.append(el("h3", null, "error"), pre(call.error));
     into.append(box);
   }
@@ -246,6 +254,8 @@
       const err = el("pre", "error-text", (event.error.type ? event.error.type + ": " : "") + event.error.message);
       section("error", err);
       if (event.error.stack) section("stack", pre(event.error.stack));
+    } else if (t.doc.error && t.doc.error.node_id === event.node_id && bar.status === "error") {
+      section("error (ended the run)", el("pre", "error-text", t.doc.error.message));
     }
     section("params (resolved)", pre(event.params || {}));
     const resolutions = event.template_resolutions || [];
