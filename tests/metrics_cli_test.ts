@@ -792,6 +792,36 @@ Deno.test("bad PFLOW_HOME/pricing.yaml on a plain text run of an LLM workflow: e
   });
 });
 
+Deno.test("a workflow that cannot call a model loads no prices: a bad PFLOW_HOME/pricing.yaml does not stop it", async () => {
+  await withLlm(async (ctx) => {
+    writeHomePricing(ctx, BAD_PRICE_FILES[1].yaml);
+    const wf = chain([{ id: "hi", type: "echo", params: { value: "hello" } }]);
+    for (const args of [["--output-format", "json"], ["--metrics"], ["--trace"], ["--max-budget-usd", "1"]]) {
+      const result = await run(ctx, wf, args);
+      assertExit(result, 0);
+      assert.doesNotMatch(result.stderr, /pricing\.yaml/, explain(result));
+    }
+    const { result, doc } = await runJson(ctx, wf);
+    assertExit(result, 0);
+    // No prices were used: the table is not named, nothing is unpriced, the (empty) total is complete.
+    assert.deepEqual(doc.pricing, {
+      version: null,
+      source: null,
+      unpriced_models: [],
+      usage_missing: [],
+      complete: true,
+    });
+    assert.equal(doc.total_cost_usd, 0);
+    // A --price-table given is still checked.
+    writeHomePricing(ctx, "");
+    const table = join(ctx.dir, "bad-prices.yaml");
+    writeFileSync(table, BAD_PRICE_FILES[1].yaml);
+    const checked = await run(ctx, wf, ["--price-table", table]);
+    assertExit(checked, 2);
+    assert.match(lines(checked.stderr)[0], new RegExp(`^error: ${escapeRegExp(table)}:4:\\d+: `));
+  });
+});
+
 // ---------------------------------------------------------------- text mode
 
 Deno.test("text mode: outputs on stdout, exactly one summary line on stderr with cost and tokens", async () => {

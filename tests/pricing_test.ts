@@ -11,9 +11,12 @@ import {
   loadShippedPriceTable,
   parsePriceFile,
   priceCall,
+  priceTableFromYaml,
   roundUsd,
 } from "../src/pricing/mod.ts";
 import { ValidationError } from "../src/workflow/errors.ts";
+import { compiledPrices, PRICES_JSON, PRICES_YAML } from "../tools/build_prices.ts";
+import { readFileSync } from "node:fs";
 
 function usage(model: string, tokens: Partial<LlmUsage>): LlmUsage {
   return {
@@ -38,6 +41,35 @@ const close = (actual: number | null, expected: number) =>
   assert.ok(actual !== null && Math.abs(actual - expected) < 1e-12, `${actual} != ${expected}`);
 
 const table = await loadShippedPriceTable();
+
+Deno.test("the shipped table a run loads (compiled JSON) equals pricing.yaml (run tools/build_prices.ts)", async () => {
+  const fromYaml = await priceTableFromYaml(readFileSync(PRICES_YAML, "utf8"));
+  assert.deepEqual(table, fromYaml);
+  assert.equal(readFileSync(PRICES_JSON, "utf8"), await compiledPrices(), `${PRICES_JSON} is out of date`);
+  assert.equal(table.source, "builtin");
+  assert.ok(Object.keys(table.models).length > 10);
+  // Every entry keeps the line of its model id in pricing.yaml, as parsed.
+  const line = readFileSync(PRICES_YAML, "utf8").split("\n").findIndex((l) => l.startsWith("  openai/gpt-4o-mini:")) +
+    1;
+  assert.equal(table.locations["openai/gpt-4o-mini"].line, line);
+});
+
+Deno.test("the shipped table is shared and frozen: overrides merge into a new table, never into it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pflow-prices-"));
+  try {
+    writeFileSync(join(dir, "pricing.yaml"), "models:\n  anthropic/claude-haiku-4-5:\n    output: 7\n");
+    const merged = await loadPriceTable({ home: dir });
+    assert.equal(merged.models["anthropic/claude-haiku-4-5"].output, 7);
+    const shipped = await loadShippedPriceTable();
+    assert.equal(shipped.models["anthropic/claude-haiku-4-5"].output, 5);
+    assert.equal(shipped, await loadPriceTable({ home: join(dir, "missing") }), "no override: the shared table");
+    assert.throws(() => {
+      (shipped.models["anthropic/claude-haiku-4-5"] as { output: number }).output = 0;
+    }, TypeError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 Deno.test("Anthropic: uncached input, cache reads and 5m/1h cache writes each at their own price", () => {
   const raw = {

@@ -7,7 +7,7 @@ import { loadPriceTable, type ModelPrices, type PriceTable } from "../pricing/ta
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
-import { type CommandEnv, EXIT } from "./run_command.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 

@@ -6,7 +6,7 @@ import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
-import { type CommandEnv, EXIT } from "./run_command.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
 import { writeStdout } from "./terminal.ts";
 
 /** Runs `pflow registry …`; returns the exit code. */

@@ -24,7 +24,7 @@ import { instrumentNode } from "../observability/instrument.ts";
 import { ms2, type PhaseInput, type RunSummary, summarizeRun } from "../observability/metrics.ts";
 import { RunTelemetry } from "../observability/telemetry.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../observability/log.ts";
-import { tracedOptionsOf } from "../observability/decorators.ts";
+import { callsModels as callsModelsClass, tracedOptionsOf } from "../observability/decorators.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 import type { TraceDocument } from "../observability/trace_format.ts";
 import { traceSettings } from "./trace_settings.ts";
@@ -245,12 +245,12 @@ async function prepare(target: RunTarget, session: Session) {
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const priceTableFile = parsed.values["price-table"] as string | undefined;
   const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);
-  // Prices are read before the run whenever it may need them, so a bad price
-  // file is a validation error (exit 2) rather than a surprise afterwards.
-  const callsModels = loaded.ir.nodes.some((n) => n.type === "llm");
-  const wantsPrices = run.json || metricsFlag || parsed.values.trace === true || otlp !== undefined;
+  // A workflow that can call a model reads its prices before the run, so a bad
+  // price file is a validation error (exit 2) rather than a surprise
+  // afterwards; one that cannot loads none (a `--price-table` given is still checked).
+  const callsModels = loaded.ir.nodes.some((n) => callsModelsClass(registry.get(n.type)));
   const pricing = prior?.pricing ??
-    (wantsPrices || budget !== undefined || priceTableFile !== undefined || callsModels
+    (callsModels || priceTableFile !== undefined
       ? await loadPriceTable({ home, priceTable: priceTableFile })
       : undefined);
   const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));

@@ -3,7 +3,7 @@
  * @module
  */
 import { HELP } from "./help.ts";
-import type { CommandEnv } from "./run_command.ts";
+import type { CommandEnv } from "./command.ts";
 import { writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 

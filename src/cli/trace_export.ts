@@ -12,7 +12,7 @@ import type { TraceDocument } from "../observability/trace_format.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
-import { type CommandEnv, EXIT } from "./run_command.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
 import { locateTrace, TraceReadError } from "./trace_list.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";

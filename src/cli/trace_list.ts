@@ -16,7 +16,7 @@ import {
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
-import { type CommandEnv, EXIT } from "./run_command.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
 import { formatUsd } from "./summary_line.ts";
 import { formatDuration, printError, stdoutStyle, type Style, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";

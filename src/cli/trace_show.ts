@@ -8,7 +8,7 @@ import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/t
 import { diffStores, type StateProblem, storeAfter, storeBefore } from "../observability/trace_state.ts";
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
-import { type CommandEnv, EXIT } from "./run_command.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
 import { formatUsd } from "./summary_line.ts";
 import { formatBytes, formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
 import {

@@ -8,7 +8,7 @@ import { NodeRegistry } from "../workflow/registry.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
-import { type CommandEnv, EXIT } from "./run_command.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
 import { checkWorkflowName, deleteSaved, listSaved, loadSaved, savedExists, saveWorkflow } from "./saved.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { checkWorkflow } from "./workflow_target.ts";
