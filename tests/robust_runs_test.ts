@@ -197,7 +197,7 @@ Deno.test("trace.max_bytes: events past the cap are counted, not written; the fo
     assertExit(shown, 0);
     assert.ok(
       shown.stdout.includes(
-        `⚠ ${trace.events_dropped} node executions not written past the trace's size cap (trace.max_bytes = 19.5 KiB`,
+        `⚠ ${trace.events_dropped} node executions not written past the trace's size cap (trace.max_bytes = 20,000 bytes`,
       ),
       shown.stdout,
     );

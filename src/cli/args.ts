@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./usage_error.ts";
+import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 
 export { UsageError };
 
@@ -69,6 +70,9 @@ export function typeValue(text: string, key: string): unknown {
   if (text === "null") return null;
   if (/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return Number(text);
   if (/^\s*[[{]/.test(text)) {
+    if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
+      throw new UsageError(`param '${key}': JSON nested deeper than ${MAX_NESTING_DEPTH} levels`, "run");
+    }
     try {
       return JSON.parse(text);
     } catch (error) {

@@ -29,7 +29,7 @@ ${COMMON}
 Environment: PFLOW_HOME (state, default ~/.pflow), ANTHROPIC_API_KEY, OPENAI_API_KEY,
 ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, PFLOW_PLANNER_MODEL, PFLOW_LOG_LEVEL, TRACEPARENT,
 OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables), NO_COLOR.
-Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted.
+Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted (129 by SIGHUP).
 Run 'pflow COMMAND --help' for a command's flags.`,
   run: `Run a workflow file or a saved workflow.
 

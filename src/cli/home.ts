@@ -3,7 +3,7 @@
  * file and saved workflows.
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { LlmSettings } from "../llm/types.ts";
@@ -29,8 +29,9 @@ export async function loadSettings(home: string): Promise<Settings> {
   const path = settingsFile(home);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readUtf8File(path);
   } catch (error) {
+    if (error instanceof InvalidUtf8Error) throw new ValidationError([utf8Problem(path, error)]);
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
     throw new ValidationError([{ file: path, message: `cannot read settings: ${(error as Error).message}` }]);
   }

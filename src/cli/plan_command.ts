@@ -26,6 +26,7 @@ import { NodeRegistry } from "../workflow/registry.ts";
 import { plannerWorkflow } from "../planner/flow.ts";
 import { typeValue } from "./args.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
+import { interruptExitCode } from "./signals.ts";
 import type { Settings } from "./home.ts";
 import {
   configuredKeyNames,
@@ -341,7 +342,7 @@ async function askForInputs(missing: PlanOutcome["missingInputs"], workflow: Wor
 
 /** The result document's subtype and the exit code of a planning that did not produce a runnable plan. */
 function planningExit(outcome: PlanOutcome, status: TraceStatus): { subtype: string; code: number } {
-  if (status === "interrupted") return { subtype: "error_interrupted", code: EXIT.interrupted };
+  if (status === "interrupted") return { subtype: "error_interrupted", code: interruptExitCode() };
   if (status === "budget_exceeded") return { subtype: "error_max_budget_usd", code: EXIT.failed };
   // A workflow still invalid after the repairs is a validation error, like `pflow run` of an invalid file.
   if (outcome.problems.length > 0) return { subtype: "error_planning", code: EXIT.usage };

@@ -13,7 +13,7 @@ import { HELP } from "./help.ts";
 import { loadSettings, pflowHome, settingsFile } from "./home.ts";
 import { progressObserver } from "./progress.ts";
 import { runDocument, validationDocument } from "./result_document.ts";
-import { abortOnSignals } from "./signals.ts";
+import { abortOnSignals, interruptExitCode, interruptSignal } from "./signals.ts";
 import { needsStdin, readPipedStdin } from "./stdin.ts";
 import { printError, stderrStyle, type Style, writeStdout } from "./terminal.ts";
 import { checkOutputKey, formatOutputs } from "./text_output.ts";
@@ -148,7 +148,9 @@ export async function runSession(
   };
   // Installed first, so that waiting for piped stdin is interruptible too.
   const controller = new AbortController();
-  const removeSignals = abortOnSignals(controller);
+  const removeSignals = abortOnSignals(controller, (line) => {
+    if (process.stderr.isTTY) run.logger.notice(line);
+  });
   try {
     run.logger = makeLogger(argv, env, run.style);
     run.logger.context = { execution_id: run.executionId };
@@ -413,8 +415,9 @@ function report(
   });
   if (result.status === "success") return EXIT.ok;
   if (result.status === "interrupted") {
-    if (!run.json) log.warn("interrupted");
-    return EXIT.interrupted;
+    const by = interruptSignal();
+    if (!run.json) log.warn(by ? `interrupted by ${by}` : "interrupted");
+    return interruptExitCode();
   }
   if (!run.json) {
     const where = result.error?.node_id ? `node '${result.error.node_id}' failed: ` : "";

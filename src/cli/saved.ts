@@ -6,7 +6,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
-import { type LoadedWorkflow, parseWorkflow } from "../workflow/load.ts";
+import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { UsageError } from "./args.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -57,9 +57,7 @@ export async function saveWorkflow(
 
 /** Loads saved workflow `name`. */
 export async function loadSaved(home: string, name: string): Promise<LoadedWorkflow> {
-  const path = savedPath(home, name);
-  const text = await readFile(path, "utf8");
-  return { ir: await parseWorkflow(text, { file: path }), file: path, text };
+  return await loadWorkflowFile(savedPath(home, name));
 }
 
 /** Removes saved workflow `name`; false when there was none. */

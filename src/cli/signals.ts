@@ -1,22 +1,67 @@
 /**
- * SIGINT/SIGTERM handling for a run.
+ * SIGINT, SIGTERM and SIGHUP during a run.
+ *
+ * 1. The first signal aborts the run: the running node is told through its
+ *    AbortSignal, shell commands get SIGTERM (SIGKILL after a grace), and the
+ *    run ends as interrupted with its result and trace.
+ * 2. A second signal SIGKILLs every command's process group at once; the run
+ *    still ends as in 1 (result printed, trace finished), or exits after
+ *    {@link HARD_EXIT_MS} if something still hangs.
+ * 3. A third signal exits at once.
+ *
+ * The exit code is 128 + the first signal's number for SIGHUP (129) and 130
+ * for SIGINT and SIGTERM.
  * @module
  */
+import process from "node:process";
+import { InterruptedError } from "../engine/mod.ts";
+import { killProcessGroupsNow, runningProcessGroups } from "../nodes/process_groups.ts";
+
+/** The signals that interrupt a run. */
+export const INTERRUPT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** After a second signal, the longest pflow waits for the run to report before it exits anyway. */
+export const HARD_EXIT_MS = 3000;
+
+let first: NodeJS.Signals | undefined;
+
+/** The exit code of an interrupted run: 129 after SIGHUP, else 130. */
+export function interruptExitCode(): number {
+  return first === "SIGHUP" ? 129 : 130;
+}
+
+/** The signal that interrupted the run, if one did. */
+export function interruptSignal(): NodeJS.Signals | undefined {
+  return first;
+}
 
 /**
- * Makes SIGINT and SIGTERM abort `controller` (the running node is told
- * through its signal and the run ends as interrupted); a second SIGINT exits
- * at once with code 130. Returns the function that removes the handlers.
+ * Makes SIGINT, SIGTERM and SIGHUP abort `controller` (see the module doc
+ * for the second and third signal). `notice` hears one line for the user
+ * when commands are still stopping. Returns the function that removes the
+ * handlers.
  */
-export function abortOnSignals(controller: AbortController): () => void {
-  const handler = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
+export function abortOnSignals(controller: AbortController, notice?: (line: string) => void): () => void {
+  let received = 0;
+  const handler = (signal: NodeJS.Signals) => {
+    received++;
+    first ??= signal;
+    if (received === 1) {
+      controller.abort(new InterruptedError(`interrupted by ${signal}`));
+      if (runningProcessGroups() > 0) {
+        notice?.(`${signal}: stopping the running commands (send it again to kill them now)`);
+      }
+      return;
+    }
+    if (received === 2) {
+      killProcessGroupsNow();
+      setTimeout(() => process.exit(interruptExitCode()), HARD_EXIT_MS).unref();
+      return;
+    }
+    process.exit(interruptExitCode());
   };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  for (const signal of INTERRUPT_SIGNALS) process.on(signal, handler);
   return () => {
-    process.off("SIGINT", handler);
-    process.off("SIGTERM", handler);
+    for (const signal of INTERRUPT_SIGNALS) process.off(signal, handler);
   };
 }

@@ -70,21 +70,12 @@ function styleFor(stream: { isTTY?: boolean }, env: Record<string, string | unde
   };
 }
 
+export { formatBytes } from "../util/bytes.ts";
+
 /** Formats milliseconds for people: `850ms`, `1.23s`, `2m 05s`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
   const minutes = Math.floor(ms / 60_000);
   return `${minutes}m ${String(Math.round((ms % 60_000) / 1000)).padStart(2, "0")}s`;
-}
-
-/** Formats a size for people: `512 bytes`, `64 MiB` (whole units exactly), `1.5 GiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ["GiB", "MiB", "KiB"];
-  for (const [i, unit] of units.entries()) {
-    const size = 1024 ** (3 - i);
-    if (bytes < size) continue;
-    return bytes % size === 0 ? `${bytes / size} ${unit}` : `${(bytes / size).toFixed(1)} ${unit}`;
-  }
-  return `${bytes.toLocaleString("en-US")} bytes`;
 }

@@ -6,12 +6,14 @@
  */
 import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
-import { access, appendFile, copyFile, lstat, mkdir, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
+import { access, appendFile, copyFile, lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { timed } from "../observability/decorators.ts";
-import { NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { formatBytes } from "../util/bytes.ts";
+import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 
 /** Encodings the file nodes read and write. */
 export type FileEncoding = "utf8" | "base64";
@@ -79,6 +81,39 @@ async function requireFile(path: string, hint: string): Promise<Stats> {
   return info;
 }
 
+/**
+ * The file's bytes, no more than `max`: a regular file larger than that
+ * fails before reading; anything else (a FIFO, `/dev/zero`) fails at the
+ * first byte past the bound.
+ */
+async function readBounded(path: string, max: number): Promise<Buffer> {
+  const tooLarge = (what: string) =>
+    new NodeError(
+      `${path} ${what} max_bytes (${formatBytes(max)}); raise the node's 'max_bytes' param, or read a part ` +
+        `of it with a shell node (head, tail, grep)`,
+    );
+  const handle = await open(path, "r");
+  try {
+    const info = await handle.stat();
+    if (info.isFile() && info.size > max) throw tooLarge(`is ${formatBytes(info.size)}, more than`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // A regular file in one read (its size + 1 shows it did not grow); others in 1 MiB steps.
+    let step = info.isFile() ? info.size + 1 : 1024 * 1024;
+    for (;; step = 1024 * 1024) {
+      const chunk = Buffer.allocUnsafe(Math.min(step, max + 1 - size));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size > max) throw tooLarge("is larger than");
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks, size);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Creates the parent directory of `path` (and its parents). */
 async function makeParent(path: string): Promise<void> {
   const dir = dirname(path);
@@ -105,6 +140,7 @@ function sameFile(a: Stats, b: Stats): boolean {
 interface ReadParams {
   path: string;
   encoding: FileEncoding;
+  max_bytes: number;
 }
 
 /** Reads a file; writes `content`. */
@@ -126,6 +162,12 @@ export class ReadFileNode extends Node {
         default: "utf8",
         enum: ENCODINGS,
       },
+      max_bytes: {
+        type: "integer",
+        description: "Most bytes read; a larger file fails the node",
+        default: DEFAULT_MAX_OUTPUT_BYTES,
+        positive: "bytes",
+      },
     },
     outputs: {
       content: {
@@ -140,17 +182,25 @@ export class ReadFileNode extends Node {
     return readParams<ReadParams>(ReadFileNode.spec, this.params);
   }
 
-  /** Reads the file. */
+  /** Reads the file (no more than `max_bytes`); utf8 must be valid UTF-8. */
   override async exec(p: ReadParams): Promise<string> {
     const path = resolve(p.path);
     await requireFile(path, "read-file reads files");
     let data: Buffer;
     try {
-      data = await readFile(path);
+      data = await readBounded(path, p.max_bytes);
     } catch (error) {
       throw fileError(error, path, "read-file reads files");
     }
-    return p.encoding === "base64" ? data.toString("base64") : new TextDecoder("utf-8").decode(data);
+    if (p.encoding === "base64") return data.toString("base64");
+    try {
+      return decodeUtf8(data);
+    } catch (error) {
+      if (!(error instanceof InvalidUtf8Error)) throw error;
+      throw new NodeError(
+        `${path}: ${error.message} (line ${error.at.line}); to read binary or non-UTF-8 files use encoding: base64`,
+      );
+    }
   }
 
   /** Writes `content`. */

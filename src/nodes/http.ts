@@ -4,7 +4,8 @@
  */
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
-import { NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { formatBytes } from "../util/bytes.ts";
 import { timeoutSignal } from "../util/timers.ts";
 
 interface HttpParams {
@@ -14,6 +15,7 @@ interface HttpParams {
   query?: Record<string, unknown>;
   body?: unknown;
   timeout: number;
+  max_response_bytes: number;
 }
 
 /** What one request produced. */
@@ -65,6 +67,12 @@ export class HttpNode extends Node {
         description: "Seconds before the request (including reading the response) is abandoned",
         default: 30,
         positive: "seconds",
+      },
+      max_response_bytes: {
+        type: "integer",
+        description: "Most bytes of response body read; a larger body fails the node (nothing is kept)",
+        default: DEFAULT_MAX_OUTPUT_BYTES,
+        positive: "bytes",
       },
     },
     outputs: {
@@ -142,8 +150,9 @@ export class HttpNode extends Node {
         signal,
         redirect: "follow",
       });
-      text = await res.text();
+      text = new TextDecoder().decode(await readBounded(res, p.max_response_bytes, shown));
     } catch (error) {
+      if (error instanceof NodeError) throw error;
       throw failed(error);
     } finally {
       timer.clear();
@@ -175,6 +184,45 @@ export class HttpNode extends Node {
     shared.duration_ms = r.duration_ms;
     return r.status_code >= 400 ? "error" : "default";
   }
+}
+
+/**
+ * The whole body, reading no more than `max` bytes: a larger declared
+ * `content-length` fails before reading, a longer stream at the first chunk
+ * past the bound (the rest is never read).
+ */
+async function readBounded(res: Response, max: number, shown: string): Promise<Uint8Array> {
+  const tooLarge = (what: string) =>
+    new NodeError(
+      `response body of ${shown} ${what} max_response_bytes (${formatBytes(max)}); ` +
+        `raise the node's 'max_response_bytes' param, or fetch less (a range, a page, a filter)`,
+    );
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge(`is ${formatBytes(declared)} (content-length), more than`);
+  }
+  if (res.body === null) return new Uint8Array();
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge("was cut off: it is longer than");
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return body;
 }
 
 /** True for `application/json`, `application/problem+json`, `text/json`, ... */

@@ -15,7 +15,16 @@ import process from "node:process";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
 import { setLongTimeout } from "../util/timers.ts";
-import { type ChildEnvContext, describeValue, NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { formatBytes } from "../util/bytes.ts";
+import { trackProcessGroup, watchCommand } from "./process_groups.ts";
+import {
+  type ChildEnvContext,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  describeValue,
+  NodeError,
+  type NodeSpec,
+  readParams,
+} from "./spec.ts";
 
 interface ShellParams {
   command: string;
@@ -24,6 +33,7 @@ interface ShellParams {
   stdin?: unknown;
   timeout: number;
   ignore_errors: boolean;
+  max_output_bytes: number;
 }
 
 /** What one run of a command produced. */
@@ -81,6 +91,12 @@ export class ShellNode extends Node {
         description: "Take the `default` action even when the command exits non-zero",
         default: false,
       },
+      max_output_bytes: {
+        type: "integer",
+        description: "Most bytes kept of stdout and of stderr each; past it the command is stopped and the node fails",
+        default: DEFAULT_MAX_OUTPUT_BYTES,
+        positive: "bytes",
+      },
     },
     outputs: {
       stdout: { type: "string", description: "Standard output (UTF-8)" },
@@ -105,7 +121,7 @@ export class ShellNode extends Node {
     const cwd = p.cwd === undefined ? undefined : await checkCwd(p.cwd);
     const input = p.stdin === undefined ? undefined : stdinText(p.stdin);
     throwIfAborted(ctx.signal);
-    return await run(p.command, { cwd, env, input, timeout: p.timeout }, ctx);
+    return await run(p.command, { cwd, env, input, timeout: p.timeout, maxOutputBytes: p.max_output_bytes }, ctx);
   }
 
   /** Writes the outputs; `error` on a non-zero exit unless `ignore_errors`. */
@@ -192,6 +208,7 @@ interface RunOptions {
   env: Record<string, string>;
   input?: string;
   timeout: number;
+  maxOutputBytes: number;
 }
 
 function run(
@@ -201,12 +218,13 @@ function run(
 ): Promise<ShellResult> {
   return new Promise((resolvePromise, reject) => {
     let child: ChildProcess;
+    const watch = watchCommand(command);
     try {
-      child = spawn("/bin/sh", ["-c", command], {
+      child = spawn("/bin/sh", ["-c", watch.script], {
         cwd: opts.cwd,
         env: opts.env,
         detached: true, // own process group: kill(-pid) reaches grandchildren
-        stdio: ["pipe", "pipe", "pipe"],
+        stdio: ["pipe", "pipe", "pipe", ...watch.stdio],
       });
     } catch (error) {
       reject(
@@ -214,14 +232,6 @@ function run(
       );
       return;
     }
-
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
-    // A command that does not read its input closes the pipe: EPIPE is fine.
-    child.stdin!.on("error", () => {});
-    child.stdin!.end(opts.input ?? "");
 
     let stopped: Error | undefined; // why we killed the command, if we did
     let settled = false;
@@ -232,7 +242,17 @@ function run(
       settled = true;
       for (const t of timers) t.clear();
       ctx.signal.removeEventListener("abort", onAbort);
+      untrack();
       outcome();
+    };
+
+    /** After SIGKILL: stop waiting for pipes that something outside the group still holds. */
+    const giveUpOnPipes = () => {
+      timers.push(setLongTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(() => reject(stopped));
+      }, CLOSE_WAIT_MS));
     };
 
     const stop = (reason: Error) => {
@@ -241,14 +261,38 @@ function run(
       killGroup(child, "SIGTERM");
       timers.push(setLongTimeout(() => {
         killGroup(child, "SIGKILL");
-        timers.push(setLongTimeout(() => {
-          // Something outside the group still holds the pipes: give up on them.
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-          finish(() => reject(reason));
-        }, CLOSE_WAIT_MS));
+        giveUpOnPipes();
       }, KILL_GRACE_MS));
     };
+
+    // A second interrupt: SIGKILL now, without the grace.
+    const untrack = child.pid === undefined ? () => {} : trackProcessGroup({
+      pgid: child.pid,
+      killNow: () => {
+        if (settled) return;
+        stopped ??= new InterruptedError();
+        for (const t of timers) t.clear();
+        timers.length = 0;
+        killGroup(child, "SIGKILL");
+        giveUpOnPipes();
+      },
+    }, { watched: watch.watched });
+
+    const stdout = new BoundedCapture(opts.maxOutputBytes);
+    const stderr = new BoundedCapture(opts.maxOutputBytes);
+    const overflow = (stream: string) =>
+      stop(
+        new NodeError(
+          `command wrote more than ${formatBytes(opts.maxOutputBytes)} to ${stream} (max_output_bytes) and was ` +
+            `stopped: ${commandHead(command)} (raise the node's 'max_output_bytes' param, or write the output to ` +
+            `a file and read what you need)`,
+        ),
+      );
+    child.stdout!.on("data", (chunk: Buffer) => stdout.add(chunk) || overflow("stdout"));
+    child.stderr!.on("data", (chunk: Buffer) => stderr.add(chunk) || overflow("stderr"));
+    // A command that does not read its input closes the pipe: EPIPE is fine.
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(opts.input ?? "");
 
     const onAbort = () => stop(new InterruptedError());
     ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -273,14 +317,41 @@ function run(
         if (stopped) return reject(stopped);
         const decoder = new TextDecoder("utf-8");
         resolvePromise({
-          stdout: decoder.decode(Buffer.concat(stdout)),
-          stderr: decoder.decode(Buffer.concat(stderr)),
+          stdout: decoder.decode(stdout.bytes()),
+          stderr: decoder.decode(stderr.bytes()),
           exit_code: code ??
             128 + (signal ? osConstants.signals[signal] ?? 0 : 0),
         });
       });
     });
   });
+}
+
+/** Output of one stream, kept up to a bound; past it, nothing more is kept. */
+class BoundedCapture {
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+  #full = false;
+
+  constructor(readonly max: number) {}
+
+  /** Keeps `chunk`; false once the stream has passed the bound (the chunk is dropped). */
+  add(chunk: Buffer): boolean {
+    if (this.#full) return true; // reported once already
+    if (this.#size + chunk.length > this.max) {
+      this.#full = true;
+      this.#chunks.length = 0;
+      return false;
+    }
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    return true;
+  }
+
+  /** Everything kept. */
+  bytes(): Buffer {
+    return Buffer.concat(this.#chunks, this.#size);
+  }
 }
 
 /** Sends `signal` to the child's whole process group. */

@@ -5,6 +5,9 @@
  */
 import type { BaseNode, RunContext } from "../engine/mod.ts";
 
+/** Default bound of what a node reads into the store (shell output per stream, http bodies, read-file): 64 MiB. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
 /** Value types a param or output can have. */
 export type ValueType = "string" | "number" | "integer" | "boolean" | "object" | "array" | "any";
 

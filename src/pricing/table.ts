@@ -9,7 +9,7 @@
  * module, and the YAML parser is loaded only for an override file that exists.
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
 import { join } from "node:path";
 import shipped from "./shipped_prices.json" with { type: "json" };
 import { type Problem, ValidationError } from "../workflow/errors.ts";
@@ -110,8 +110,9 @@ function deepFreeze<T>(value: T): T {
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, "utf8");
+    return await readUtf8File(path);
   } catch (error) {
+    if (error instanceof InvalidUtf8Error) throw new ValidationError([utf8Problem(path, error)]);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
     throw new ValidationError([{ file: path, message: `cannot read price table: ${(error as Error).message}` }]);

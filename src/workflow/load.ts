@@ -3,7 +3,8 @@
  * JSON Schema (with the pointer of the bad field).
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
+import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 import { Validator } from "@cfworker/json-schema";
 import schema from "./workflow.schema.json" with { type: "json" };
 import type { WorkflowIR } from "./ir.ts";
@@ -26,8 +27,9 @@ export interface LoadedWorkflow {
 export async function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readUtf8File(path);
   } catch (error) {
+    if (error instanceof InvalidUtf8Error) throw new ValidationError([utf8Problem(path, error)]);
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === "ENOENT"
       ? "file not found"
@@ -43,6 +45,16 @@ export async function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
 
 /** Parses workflow JSON text and validates it against the schema. */
 export async function parseWorkflow(text: string, options: { file?: string } = {}): Promise<WorkflowIR> {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark
+  const tooDeep = nestingBeyond(text, MAX_NESTING_DEPTH);
+  if (tooDeep >= 0) {
+    throw new ValidationError([{
+      file: options.file,
+      ...lineColumn(text, tooDeep),
+      message: `nested deeper than ${MAX_NESTING_DEPTH} levels of arrays and objects; flatten the data ` +
+        `(or read it from a file at run time)`,
+    }]);
+  }
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -194,7 +194,9 @@ function classifyFailure(
     return { status: "budget_exceeded", error: { message: thrown.message, node_id: nodeId, type: thrown.name } };
   }
   if (signal.aborted || thrown instanceof InterruptedError || (thrown as Error)?.name === "AbortError") {
-    return { status: "interrupted", error: { message: "interrupted", node_id: nodeId, type: "Interrupted" } };
+    // The CLI aborts with the signal's name ("interrupted by SIGHUP").
+    const message = signal.reason instanceof InterruptedError ? signal.reason.message : "interrupted";
+    return { status: "interrupted", error: { message, node_id: nodeId, type: "Interrupted" } };
   }
   if (thrown instanceof UnhandledErrorAction) {
     const written = nodeId && compiled.namespacing ? shared[nodeId] : shared;

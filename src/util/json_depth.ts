@@ -1,0 +1,26 @@
+/**
+ * Nesting depth of JSON text, checked before parsing: the parser, the schema
+ * validator and every later walk recurse, so a document nested 100,000 deep
+ * would overflow the stack instead of failing with a clear error.
+ * @module
+ */
+
+/** Deepest nesting of arrays and objects pflow accepts in a workflow file or a JSON param. */
+export const MAX_NESTING_DEPTH = 1000;
+
+/** Offset of the first `[` or `{` that opens level `max + 1` of nesting (outside strings), or -1. One pass. */
+export function nestingBeyond(text: string, max: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return -1;
+}

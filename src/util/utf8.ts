@@ -1,0 +1,96 @@
+/**
+ * Strict UTF-8: text files pflow reads (workflows, settings, price tables,
+ * `read-file`) must be valid UTF-8 — a Latin-1 file would otherwise be
+ * garbled silently into U+FFFD. A leading byte-order mark is accepted (and
+ * dropped).
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+
+/** Bytes that are not valid UTF-8, at `offset`. */
+export class InvalidUtf8Error extends Error {
+  /**
+   * @param offset 0-based byte offset of the first invalid byte
+   * @param at its 1-based line, and column in bytes
+   * @param byte the byte's value
+   */
+  constructor(readonly offset: number, readonly at: { line: number; column: number }, readonly byte: number) {
+    super(`not valid UTF-8: byte 0x${byte.toString(16).padStart(2, "0").toUpperCase()} at byte offset ${offset}`);
+    this.name = "InvalidUtf8Error";
+  }
+}
+
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes `bytes` as UTF-8 (a leading BOM dropped); throws {@link InvalidUtf8Error} naming the first bad byte. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return strict.decode(bytes);
+  } catch {
+    const offset = invalidUtf8Offset(bytes);
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < offset; i++) {
+      if (bytes[i] === 0x0a) {
+        line++;
+        lineStart = i + 1;
+      }
+    }
+    throw new InvalidUtf8Error(offset, { line, column: offset - lineStart + 1 }, bytes[offset]);
+  }
+}
+
+/** Reads a text file as strict UTF-8 (see {@link decodeUtf8}); file-system errors pass through. */
+export async function readUtf8File(path: string): Promise<string> {
+  return decodeUtf8(await readFile(path));
+}
+
+/**
+ * Offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF; a sequence cut off by the end is
+ * invalid at its first byte), or -1 when all of `bytes` is valid.
+ */
+export function invalidUtf8Offset(bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let i = 0; i < n;) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let length: number;
+    let min: number; // the second byte's range, which rules out overlong forms, surrogates and > U+10FFFF
+    let max = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) [length, min] = [2, 0x80];
+    else if (b === 0xe0) [length, min] = [3, 0xa0];
+    else if (b >= 0xe1 && b <= 0xec) [length, min] = [3, 0x80];
+    else if (b === 0xed) [length, min, max] = [3, 0x80, 0x9f];
+    else if (b >= 0xee && b <= 0xef) [length, min] = [3, 0x80];
+    else if (b === 0xf0) [length, min] = [4, 0x90];
+    else if (b >= 0xf1 && b <= 0xf3) [length, min] = [4, 0x80];
+    else if (b === 0xf4) [length, min, max] = [4, 0x80, 0x8f];
+    else return i;
+    if (i + length > n) return i;
+    if (bytes[i + 1] < min || bytes[i + 1] > max) return i;
+    for (let k = 2; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += length;
+  }
+  return -1;
+}
+
+/**
+ * The validation problem of a text file that is not UTF-8: file, line and
+ * column of the first bad byte, its offset, and what to do.
+ */
+export function utf8Problem(file: string, error: InvalidUtf8Error): {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+} {
+  return {
+    file,
+    ...error.at,
+    message: `${error.message}; save the file as UTF-8 (it looks like Latin-1 or another legacy encoding)`,
+  };
+}
