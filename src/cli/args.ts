@@ -1,16 +1,16 @@
 /**
- * Command-line parsing on `node:util` parseArgs: flags may come before or
- * after positionals; `key=value` params are typed.
+ * Command-line parsing (`parseArgs` semantics, see flag_parser.ts): flags may
+ * come before or after positionals; `key=value` params are typed.
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { FlagParseError, type FlagSpec, parseFlags } from "./flag_parser.ts";
 import { UsageError } from "./usage_error.ts";
 import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 
 export { UsageError };
 
 /** Option definitions as parseArgs takes them. */
-export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+export type OptionSpec = FlagSpec;
 
 /** Flags every command accepts. */
 export const GLOBAL_OPTIONS: OptionSpec = {
@@ -31,12 +31,7 @@ export interface Parsed {
 /** Parses `argv` against `options` + the global ones; unknown flags are usage errors. */
 export function parseCommand(argv: string[], options: { command: string; flags: OptionSpec }): Parsed {
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { ...GLOBAL_OPTIONS, ...options.flags },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(argv, { ...GLOBAL_OPTIONS, ...options.flags });
     const format = values["output-format"];
     if (format !== undefined && format !== "text" && format !== "json") {
       throw new UsageError(`--output-format must be 'text' or 'json', got '${format}'`, options.command);
@@ -49,15 +44,17 @@ export function parseCommand(argv: string[], options: { command: string; flags: 
 }
 
 function cleanParseError(error: Error): string {
-  const code = (error as { code?: string }).code;
-  const flag = /'(-[^']*)'/.exec(error.message)?.[1];
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown flag '${flag ?? "?"}'`;
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return /argument missing/.test(error.message)
-      ? `flag '${flag ?? "?"}' needs a value`
-      : `flag '${flag ?? "?"}' takes no value`;
+  if (!(error instanceof FlagParseError)) return error.message.split("\n")[0];
+  switch (error.problem) {
+    case "unknown":
+      return `unknown flag '${error.flag}'`;
+    case "missing_value":
+      return `flag '${error.flag}' needs a value`;
+    case "ambiguous_value":
+      return `flag '${error.flag}' needs a value (one that starts with '-' is written --${error.longName}=-VALUE)`;
+    case "unexpected_value":
+      return `flag '${error.flag}' takes no value`;
   }
-  return error.message.split("\n")[0];
 }
 
 /**

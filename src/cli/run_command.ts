@@ -15,7 +15,7 @@ import { progressObserver } from "./progress.ts";
 import { runDocument, validationDocument } from "./result_document.ts";
 import { abortOnSignals, interruptExitCode, interruptSignal } from "./signals.ts";
 import { needsStdin, readPipedStdin } from "./stdin.ts";
-import { printError, stderrStyle, type Style, writeStdout } from "./terminal.ts";
+import { isTerminal, printError, stderrStyle, type Style, writeStdout } from "./terminal.ts";
 import { checkOutputKey, formatOutputs } from "./text_output.ts";
 import { UsageError } from "./usage_error.ts";
 import { checkWorkflow, loadTarget, locatedError, workflowName } from "./workflow_target.ts";
@@ -300,7 +300,7 @@ async function prepare(target: RunTarget, session: Session) {
     registry,
     instrument: instruments.instrumented ? instrumentNode : undefined,
   });
-  const progress = !run.json && process.stderr.isTTY && run.logger.format === "text";
+  const progress = !run.json && run.logger.format === "text" && isTerminal(2);
   const runOptions: RunOptions = {
     inputs,
     stdin,

@@ -3,7 +3,7 @@
  * only on a TTY and never with NO_COLOR.
  * @module
  */
-import { writeSync } from "node:fs";
+import { fstatSync, writeSync } from "node:fs";
 import { outputRedactor } from "../observability/redact.ts";
 
 /**
@@ -49,16 +49,41 @@ export interface Style {
 
 /** Colour for stderr: on only for a TTY without NO_COLOR. */
 export function stderrStyle(env: Record<string, string | undefined>): Style {
-  return styleFor(process.stderr, env);
+  return styleFor(2, env);
 }
 
 /** Colour for stdout: on only for a TTY without NO_COLOR. */
 export function stdoutStyle(env: Record<string, string | undefined>): Style {
-  return styleFor(process.stdout, env);
+  return styleFor(1, env);
 }
 
-function styleFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): Style {
-  const enabled = Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
+/**
+ * Whether stdout (1) or stderr (2) is a terminal. Touching `process.stderr`
+ * builds a stream (milliseconds of start-up on Bun), so what is plainly not a
+ * terminal is told apart first from the descriptor itself: not a character
+ * device (a pipe, a file), or a memory device (Linux major 1: `/dev/null`).
+ * Only a character device that may be a terminal asks the stream.
+ */
+export function isTerminal(fd: 1 | 2): boolean {
+  let rdev: number;
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isCharacterDevice()) return false;
+    rdev = stats.rdev;
+  } catch {
+    return false; // closed
+  }
+  if (process.platform === "linux" && linuxMajor(rdev) === 1) return false;
+  return Boolean((fd === 1 ? process.stdout : process.stderr).isTTY);
+}
+
+/** The major number of a Linux device id (glibc's gnu_dev_major). */
+function linuxMajor(rdev: number): number {
+  return ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+}
+
+function styleFor(fd: 1 | 2, env: Record<string, string | undefined>): Style {
+  const enabled = isTerminal(fd) && !env.NO_COLOR && env.TERM !== "dumb";
   const wrap = (open: number, close: number) => (text: string) => enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
   return {
     enabled,

@@ -6,7 +6,7 @@
  * shell.
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { stat } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
@@ -211,12 +211,14 @@ interface RunOptions {
   maxOutputBytes: number;
 }
 
-function run(
+async function run(
   command: string,
   opts: RunOptions,
   ctx: RunContext,
 ): Promise<ShellResult> {
-  return new Promise((resolvePromise, reject) => {
+  // Loaded when a shell node runs, not at every start-up.
+  const { spawn } = await import("node:child_process");
+  return await new Promise((resolvePromise, reject) => {
     let child: ChildProcess;
     const watch = watchCommand(command);
     try {

@@ -7,6 +7,7 @@ import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
 import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 import { Validator } from "@cfworker/json-schema";
 import schema from "./workflow.schema.json" with { type: "json" };
+import { matchesWorkflowSchema } from "./workflow_schema_check.ts";
 import type { WorkflowIR } from "./ir.ts";
 import { didYouMean, type Problem, ValidationError } from "./errors.ts";
 
@@ -72,8 +73,13 @@ export async function parseWorkflow(text: string, options: { file?: string } = {
 
 let validator: Validator | undefined;
 
-/** Schema problems of a parsed document, deepest first, one per field. */
+/**
+ * Schema problems of a parsed document, deepest first, one per field. The
+ * check compiled at build time answers for a valid document; only an invalid
+ * one builds the full validator, for its messages.
+ */
 export function schemaProblems(data: unknown): Problem[] {
+  if (matchesWorkflowSchema(data)) return [];
   validator ??= new Validator(WORKFLOW_SCHEMA as never, "2020-12", false);
   const result = validator.validate(data);
   if (result.valid) return [];
