@@ -15,7 +15,7 @@
  *   reaches the whole group, on every POSIX system.
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess, spawn as spawnProcess } from "node:child_process";
 import process from "node:process";
 
 /** A running command's process group. */
@@ -48,8 +48,11 @@ for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done`;
 
 let watchdog: ChildProcess | null | undefined;
 
-/** Starts the watchdog once; null where it cannot run. */
-function startWatchdog(): ChildProcess | null {
+/**
+ * Starts the watchdog once; null where it cannot run. `spawn` is the caller's
+ * (node:child_process is loaded when a shell node runs, not at start-up).
+ */
+function startWatchdog(spawn: typeof spawnProcess): ChildProcess | null {
   if (watchdog !== undefined) return watchdog;
   watchdog = null;
   if (process.platform === "win32") return null;
@@ -89,8 +92,8 @@ export interface WatchedCommand {
  * command runs: no window in which pflow could die with the group unknown.
  * The command's text, line numbers and file descriptors are unchanged.
  */
-export function watchCommand(command: string): WatchedCommand {
-  const pipe = startWatchdog()?.stdin;
+export function watchCommand(command: string, spawn: typeof spawnProcess): WatchedCommand {
+  const pipe = startWatchdog(spawn)?.stdin;
   if (!pipe) return { script: command, stdio: [], watched: false };
   return { script: `printf '+%s\\n' $$ >&3; exec 3>&-; ${command}`, stdio: [pipe], watched: true };
 }

@@ -220,7 +220,7 @@ async function run(
   const { spawn } = await import("node:child_process");
   return await new Promise((resolvePromise, reject) => {
     let child: ChildProcess;
-    const watch = watchCommand(command);
+    const watch = watchCommand(command, spawn);
     try {
       child = spawn("/bin/sh", ["-c", watch.script], {
         cwd: opts.cwd,
