@@ -342,3 +342,86 @@ Deno.test("a plain run keeps a usage scope only when some node calls models", as
   await runWorkflow(withLlm);
   assert.equal(seen, 1);
 });
+
+Deno.test("metrics mode reuses one execution record per node; a sink that may keep them gets a new one each time", async () => {
+  const looping: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [{ id: "count", type: "countdown" }],
+    edges: [{ from: "count", to: "count", action: "again" }],
+  };
+  const compiled = compileWorkflow(looping, { registry, instrument: instrumentNode });
+  const seen = (keeps: boolean | undefined) => {
+    const records: unknown[] = [];
+    const indexes: number[] = [];
+    const sink = {
+      ...(keeps === undefined ? {} : { keepsExecutions: keeps }),
+      nodeEnd: (e: { index: number }) => (records.push(e), indexes.push(e.index)),
+    };
+    return { sink, records, indexes };
+  };
+  const quietSink = seen(false);
+  await runWorkflow(compiled, {
+    telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink(), quietSink.sink] }),
+    warn: () => {},
+  });
+  assert.deepEqual(quietSink.indexes, [0, 1, 2], "each execution's figures are fresh");
+  assert.equal(new Set(quietSink.records).size, 1, "no sink keeps them: one record, reused");
+  for (const keeps of [undefined, true]) {
+    const keeping = seen(keeps);
+    await runWorkflow(compiled, {
+      telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink(), keeping.sink] }),
+      warn: () => {},
+    });
+    assert.equal(new Set(keeping.records).size, 3, `keepsExecutions ${keeps}: one record per execution`);
+    assert.deepEqual(keeping.indexes, [0, 1, 2]);
+  }
+});
+
+Deno.test("MetricsSink sums each node's executions in first-execution order, past its initial capacity", () => {
+  const sink = new MetricsSink();
+  const exec = (ordinal: number, extra: Record<string, unknown> = {}) =>
+    sink.nodeEnd({
+      node_id: `n${ordinal}`,
+      node_type: ordinal % 2 ? "shell" : "echo",
+      ordinal,
+      index: 0,
+      start_ms: 0,
+      duration_ms: 1.5,
+      cpu_user_ms: 0.25,
+      cpu_system_ms: 0.125,
+      phases: { prep: 0, exec: 0, post: 0, cpu: { prep: 0, exec: 0, post: 0 } },
+      action: "default",
+      status: "success",
+      retries: 1,
+      llm_calls: 2,
+      cost_usd: 0.5,
+      startWall: 0,
+      startCpu: { user: 0, system: 0 },
+      ...extra,
+    } as never);
+  for (let i = 40; i >= 0; i--) exec(i); // ordinals beyond 16, arriving last-first
+  exec(3, { status: "error", child_cpu_user_ms: 10, child_cpu_system_ms: 20 });
+  exec(5, { status: "interrupted" });
+  exec(3, { duration_ms: 0.5 });
+  assert.equal(sink.executions, 44);
+  const nodes = sink.nodes;
+  assert.equal(nodes.size, 41);
+  assert.deepEqual([...nodes.keys()].slice(0, 3), ["n40", "n39", "n38"]);
+  assert.deepEqual(nodes.get("n3"), {
+    type: "shell",
+    executions: 3,
+    duration_ms: 3.5,
+    cpu_user_ms: 0.75,
+    cpu_system_ms: 0.375,
+    child_cpu_user_ms: 10,
+    child_cpu_system_ms: 20,
+    retries: 3,
+    llm_calls: 6,
+    cost_usd: 1.5,
+    status: "success",
+  });
+  assert.equal(nodes.get("n5")!.status, "interrupted");
+  assert.equal(nodes.get("n0")!.child_cpu_user_ms, undefined);
+  assert.equal(nodes.get("n0")!.type, "echo");
+  assert.equal(sink.nodes, nodes, "built once until the next execution");
+});

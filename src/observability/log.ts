@@ -125,6 +125,8 @@ export class Logger {
 
 /** A telemetry sink that logs each node execution at `debug`. */
 export class LogSink implements TelemetrySink {
+  /** Logs each execution as it ends: keeps none. */
+  readonly keepsExecutions = false;
   /** @param logger where records go */
   constructor(private readonly logger: Logger) {}
 

@@ -22,45 +22,105 @@ export interface NodeMetrics {
   status: "success" | "error" | "interrupted";
 }
 
-/** Aggregates node executions as they end (memory stays per node, not per execution). */
+const STATUSES = ["success", "error", "interrupted"] as const;
+
+/**
+ * Aggregates node executions as they end (memory stays per node, not per
+ * execution). The hot path writes numbers into typed arrays indexed by the
+ * node's ordinal and allocates nothing; {@link MetricsSink.nodes} builds the
+ * per-node objects when the summary asks for them.
+ */
 export class MetricsSink implements TelemetrySink {
-  /** Aggregates by node id, in first-execution order. */
-  readonly nodes: Map<string, NodeMetrics> = new Map();
+  /** Folds each execution into its node's aggregate at once: keeps none. */
+  readonly keepsExecutions = false;
   /** Node executions seen. */
   executions = 0;
-  readonly #byOrdinal: NodeMetrics[] = [];
+  // Per ordinal: id and type (set at the first execution), and the sums.
+  #ids: (string | undefined)[] = [];
+  #types: string[] = [];
+  // Ordinals in first-execution order.
+  #order: number[] = [];
+  #counts = new Float64Array(16);
+  #durations = new Float64Array(16);
+  #cpuUser = new Float64Array(16);
+  #cpuSystem = new Float64Array(16);
+  #childUser = new Float64Array(16);
+  #childSystem = new Float64Array(16);
+  #retries = new Float64Array(16);
+  #llmCalls = new Float64Array(16);
+  #costs = new Float64Array(16);
+  // Per ordinal: 1 + the index of the last execution's status in STATUSES; bit 4 set once child CPU was measured.
+  #flags = new Uint8Array(16);
+  #nodes: Map<string, NodeMetrics> | undefined;
 
   /** Folds one execution into its node's aggregate. */
   nodeEnd(exec: NodeExecution): void {
     this.executions++;
-    let m = this.#byOrdinal[exec.ordinal];
-    if (m === undefined) {
-      m = {
-        type: exec.node_type,
-        executions: 0,
-        duration_ms: 0,
-        cpu_user_ms: 0,
-        cpu_system_ms: 0,
-        retries: 0,
-        llm_calls: 0,
-        cost_usd: 0,
-        status: "success",
-      };
-      this.nodes.set(exec.node_id, m);
-      this.#byOrdinal[exec.ordinal] = m;
+    const i = exec.ordinal;
+    if (i >= this.#counts.length) this.#grow(i);
+    if (this.#ids[i] === undefined) {
+      this.#ids[i] = exec.node_id;
+      this.#types[i] = exec.node_type;
+      this.#order.push(i);
     }
-    m.executions++;
-    m.duration_ms += exec.duration_ms;
-    m.cpu_user_ms += exec.cpu_user_ms;
-    m.cpu_system_ms += exec.cpu_system_ms;
+    this.#counts[i]++;
+    this.#durations[i] += exec.duration_ms;
+    this.#cpuUser[i] += exec.cpu_user_ms;
+    this.#cpuSystem[i] += exec.cpu_system_ms;
+    let flags = this.#flags[i] & 16;
     if (exec.child_cpu_user_ms !== undefined) {
-      m.child_cpu_user_ms = (m.child_cpu_user_ms ?? 0) + exec.child_cpu_user_ms;
-      m.child_cpu_system_ms = (m.child_cpu_system_ms ?? 0) + (exec.child_cpu_system_ms ?? 0);
+      this.#childUser[i] += exec.child_cpu_user_ms;
+      this.#childSystem[i] += exec.child_cpu_system_ms ?? 0;
+      flags = 16;
     }
-    m.retries += exec.retries;
-    m.llm_calls += exec.llm_calls;
-    m.cost_usd += exec.cost_usd;
-    m.status = exec.status;
+    this.#retries[i] += exec.retries;
+    this.#llmCalls[i] += exec.llm_calls;
+    this.#costs[i] += exec.cost_usd;
+    this.#flags[i] = flags | (exec.status === "success" ? 1 : exec.status === "error" ? 2 : 3);
+    this.#nodes = undefined;
+  }
+
+  /** Aggregates by node id, in first-execution order. */
+  get nodes(): Map<string, NodeMetrics> {
+    if (this.#nodes !== undefined) return this.#nodes;
+    const nodes = new Map<string, NodeMetrics>();
+    for (const i of this.#order) {
+      const flags = this.#flags[i];
+      nodes.set(this.#ids[i]!, {
+        type: this.#types[i],
+        executions: this.#counts[i],
+        duration_ms: this.#durations[i],
+        cpu_user_ms: this.#cpuUser[i],
+        cpu_system_ms: this.#cpuSystem[i],
+        ...(flags & 16 ? { child_cpu_user_ms: this.#childUser[i], child_cpu_system_ms: this.#childSystem[i] } : {}),
+        retries: this.#retries[i],
+        llm_calls: this.#llmCalls[i],
+        cost_usd: this.#costs[i],
+        status: STATUSES[(flags & 3) - 1],
+      });
+    }
+    return this.#nodes = nodes;
+  }
+
+  #grow(ordinal: number): void {
+    const size = Math.max(ordinal + 1, this.#counts.length * 2);
+    const grown = (a: Float64Array) => {
+      const b = new Float64Array(size);
+      b.set(a);
+      return b;
+    };
+    this.#counts = grown(this.#counts);
+    this.#durations = grown(this.#durations);
+    this.#cpuUser = grown(this.#cpuUser);
+    this.#cpuSystem = grown(this.#cpuSystem);
+    this.#childUser = grown(this.#childUser);
+    this.#childSystem = grown(this.#childSystem);
+    this.#retries = grown(this.#retries);
+    this.#llmCalls = grown(this.#llmCalls);
+    this.#costs = grown(this.#costs);
+    const flags = new Uint8Array(size);
+    flags.set(this.#flags);
+    this.#flags = flags;
   }
 }
 

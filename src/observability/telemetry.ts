@@ -120,6 +120,12 @@ export interface NodeInfo {
 
 /** What a sink hears. Every method is optional. */
 export interface TelemetrySink {
+  /**
+   * `false` when the sink reads a node execution only inside its calls and
+   * keeps no reference to it: if every sink says so, a run reuses one
+   * execution record per node instead of allocating one per execution.
+   */
+  readonly keepsExecutions?: boolean;
   /** A node execution began. */
   nodeStart?(exec: NodeExecution): void;
   /** A node execution ended (its figures are final). */
@@ -222,6 +228,8 @@ export class RunTelemetry {
   // Only the sinks that listen, so the per-node loops do no work for the rest.
   readonly #startSinks: TelemetrySink[];
   readonly #endSinks: TelemetrySink[];
+  // One execution record per node, reused, when no sink keeps them (see TelemetrySink.keepsExecutions).
+  readonly #reusable: NodeExecution[] | undefined;
 
   /** @param options what to measure and where to send it */
   constructor(options: RunTelemetryOptions = {}) {
@@ -230,6 +238,7 @@ export class RunTelemetry {
     this.sinks = options.sinks ?? [];
     this.#startSinks = this.sinks.filter((sink) => sink.nodeStart);
     this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
+    this.#reusable = this.sinks.every((sink) => sink.keepsExecutions === false) ? [] : undefined;
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
     this.phase = options.phase ?? "workflow";
@@ -320,11 +329,14 @@ export class RunTelemetry {
 
   /**
    * Starts timing a node execution. In a sequential flow the previous node's
-   * end readings serve as this node's start, so each node costs one CPU read.
+   * end readings serve as this node's start, so each node costs one CPU read
+   * (and, when no sink keeps executions, no allocation: the node's record of
+   * its previous execution is reset and reused).
    */
   beginNode(info: NodeInfo): NodeExecution {
-    const index = this.#executions[info.ordinal] ?? 0;
-    this.#executions[info.ordinal] = index + 1;
+    const ordinal = info.ordinal;
+    const index = this.#executions[ordinal] ?? 0;
+    this.#executions[ordinal] = index + 1;
     let wall = this.#lastWall;
     let cpu = this.#lastCpu;
     if (cpu === undefined) {
@@ -332,31 +344,66 @@ export class RunTelemetry {
       cpu = readCpu();
     }
     this.#lastCpu = undefined;
-    const exec: NodeExecution = {
-      node_id: info.id,
-      node_type: info.type,
-      ordinal: info.ordinal,
-      index,
-      start_ms: wall - this.startWall,
-      duration_ms: 0,
-      cpu_user_ms: 0,
-      cpu_system_ms: 0,
-      phases: this.phases ? { prep: 0, exec: 0, post: 0, cpu: { prep: 0, exec: 0, post: 0 } } : NO_PHASES,
-      action: null,
-      status: "success",
-      retries: 0,
-      llm_calls: 0,
-      cost_usd: 0,
-      startWall: wall,
-      startCpu: cpu,
-      startChildCpu: info.childCpu ? readChildrenCpu() : undefined,
-    };
+    const startChildCpu = info.childCpu ? readChildrenCpu() : undefined;
+    const reused = this.#reusable?.[ordinal];
+    let exec: NodeExecution;
+    if (reused !== undefined) {
+      exec = reused;
+      exec.index = index;
+      exec.start_ms = wall - this.startWall;
+      exec.duration_ms = 0;
+      exec.cpu_user_ms = 0;
+      exec.cpu_system_ms = 0;
+      exec.child_cpu_user_ms = undefined;
+      exec.child_cpu_system_ms = undefined;
+      exec.action = null;
+      exec.status = "success";
+      exec.error = undefined;
+      exec.retries = 0;
+      exec.llm_calls = 0;
+      exec.cost_usd = 0;
+      exec.startWall = wall;
+      exec.startCpu = cpu;
+      exec.startChildCpu = startChildCpu;
+      if (this.phases) {
+        const phases = exec.phases;
+        phases.prep = phases.exec = phases.post = 0;
+        phases.cpu.prep = phases.cpu.exec = phases.cpu.post = 0;
+      }
+    } else {
+      exec = {
+        node_id: info.id,
+        node_type: info.type,
+        ordinal,
+        index,
+        start_ms: wall - this.startWall,
+        duration_ms: 0,
+        cpu_user_ms: 0,
+        cpu_system_ms: 0,
+        child_cpu_user_ms: undefined,
+        child_cpu_system_ms: undefined,
+        phases: this.phases ? { prep: 0, exec: 0, post: 0, cpu: { prep: 0, exec: 0, post: 0 } } : NO_PHASES,
+        action: null,
+        status: "success",
+        error: undefined,
+        span_id: undefined,
+        retries: 0,
+        llm_calls: 0,
+        cost_usd: 0,
+        startWall: wall,
+        startCpu: cpu,
+        startChildCpu,
+      };
+      if (this.#reusable !== undefined) this.#reusable[ordinal] = exec;
+    }
     if (this.traceId !== undefined) exec.span_id = newSpanId();
-    this.scope.node = exec;
-    this.scope.phase = "prep";
-    this.scope.mark = wall;
-    this.scope.markCpu = cpu;
-    for (const sink of this.#startSinks) sink.nodeStart!(exec);
+    const scope = this.scope;
+    scope.node = exec;
+    scope.phase = "prep";
+    scope.mark = wall;
+    scope.markCpu = cpu;
+    const sinks = this.#startSinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i].nodeStart!(exec);
     return exec;
   }
 
@@ -366,7 +413,7 @@ export class RunTelemetry {
     const cpu = readCpu();
     this.#lastWall = wall;
     this.#lastCpu = cpu;
-    this.#closePhase(this.scope, wall, cpu);
+    if (this.phases) this.#closePhase(this.scope, wall, cpu);
     exec.duration_ms = wall - exec.startWall;
     exec.cpu_user_ms = (cpu.user - exec.startCpu.user) / 1000;
     exec.cpu_system_ms = (cpu.system - exec.startCpu.system) / 1000;
@@ -389,7 +436,8 @@ export class RunTelemetry {
       if (action === "error") exec.status = "error";
     }
     this.scope.node = undefined;
-    for (const sink of this.#endSinks) sink.nodeEnd!(exec);
+    const sinks = this.#endSinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i].nodeEnd!(exec);
   }
 
   /** Throws {@link BudgetExceededError} when no LLM call may start. */
