@@ -3,7 +3,7 @@
  * chains, the binaries to compare, and side-by-side process timing.
  * @module
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Flow, Node, type Shared } from "../src/engine/mod.ts";
@@ -73,27 +73,46 @@ export function echoWorkflowFile(): string {
   return path;
 }
 
-/** Wall time of one process run, in ms. */
-export function timeProcess(command: string, args: string[]): number {
+/** One command of a start-up comparison. */
+export interface TimedCommand {
+  /** Program and arguments. */
+  command: [string, string[]];
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** Runs before each start (e.g. scripting the local LLM server's reply). */
+  before?: () => void;
+}
+
+/**
+ * Wall time of one run, in ms. The child is spawned asynchronously, so a
+ * server in this process (the local LLM server) can answer it.
+ */
+export async function timeProcess(cmd: TimedCommand): Promise<number> {
+  const [command, args] = cmd.command;
+  cmd.before?.();
   const started = performance.now();
-  const result = spawnSync(command, args, { stdio: ["ignore", "ignore", "ignore"] });
-  const elapsed = performance.now() - started;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${result.status}`);
-  return elapsed;
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "ignore"], env: { ...process.env, ...cmd.env } });
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    child.on("error", reject);
+    child.on("exit", (exitCode) => resolveExit(exitCode));
+  });
+  const wall = performance.now() - started;
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${code}`);
+  return wall;
 }
 
 /**
  * Runs the commands round-robin (so machine noise hits all alike) and
  * returns each one's median wall time in ms.
  */
-export function interleavedMedians(
-  commands: Record<string, [string, string[]]>,
+export async function interleavedMedians(
+  commands: Record<string, TimedCommand>,
   rounds: number,
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
-  for (const [name, [cmd, args]] of Object.entries(commands)) timeProcess(cmd, args) && samples[name]; // warm caches
+  for (const cmd of Object.values(commands)) await timeProcess(cmd); // warm caches
   for (let i = 0; i < rounds; i++) {
-    for (const [name, [cmd, args]] of Object.entries(commands)) samples[name].push(timeProcess(cmd, args));
+    for (const [name, cmd] of Object.entries(commands)) samples[name].push(await timeProcess(cmd));
   }
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
