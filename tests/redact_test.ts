@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { isSecretName, REDACTED, Redactor } from "../src/observability/redact.ts";
 import { snapshot, truncateString } from "../src/observability/truncate.ts";
 
@@ -77,4 +78,64 @@ Deno.test("snapshots keep structure within limits", () => {
   const huge = Array.from({ length: 50 }, () => Array.from({ length: 50 }, () => ({ k: 1 })));
   const bounded = JSON.stringify(snapshot(huge, { maxString: 100, maxNodes: 500 }, r));
   assert.ok(bounded.length < 20_000 && bounded.includes("value too large"), "work is bounded for huge values");
+});
+
+Deno.test("every encoded form of a known secret is hidden: URL-encoded, base64 (any alignment, wrapped), hex", async () => {
+  const { Buffer } = await import("node:buffer");
+  const secret = "tok/SECRET+val=9876543210 with space";
+  const r = new Redactor([secret]);
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const forms = {
+    raw: secret,
+    json: JSON.stringify(secret).slice(1, -1),
+    uri: encodeURIComponent(secret),
+    uriLower: encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    form: new URLSearchParams({ k: secret }).toString().slice(2),
+    base64: b64(secret),
+    base64url: Buffer.from(secret).toString("base64url"),
+    hex: Buffer.from(secret).toString("hex"),
+    HEX: Buffer.from(secret).toString("hex").toUpperCase(),
+  };
+  for (const [name, form] of Object.entries(forms)) {
+    const out = r.text(`before ${form} after`);
+    assert.ok(out.includes(REDACTED) && !out.includes(form), `${name}: ${out}`);
+  }
+  // Inside a longer encoded value (Basic auth of user:secret, a JSON body), at each of the 3 byte alignments.
+  for (const prefix of ["", "u:", "us:", "user:"]) {
+    const encoded = b64(`${prefix}${secret}\n`);
+    const out = r.text(encoded);
+    assert.ok(out.includes(REDACTED), `${prefix}: ${out}`);
+    const left = out.replace(REDACTED, "");
+    assert.ok(left.length <= 12, `at most the groups shared with the neighbours remain: ${out}`);
+  }
+  // Wrapped at 76 columns (base64(1)) or 60 (xxd -p), as raw text or inside a JSON string.
+  const long = "sk-ant-api03-" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789".repeat(3);
+  const r2 = new Redactor([long]);
+  const wrapped = b64(long).replace(/.{76}/g, "$&\n");
+  assert.ok(wrapped.includes("\n"));
+  assert.doesNotMatch(r2.text(wrapped), /[A-Za-z0-9+/]{20,}/, r2.text(wrapped));
+  const inJson = JSON.stringify({ stdout: wrapped });
+  assert.ok(!r2.text(inJson).includes(b64(long).slice(0, 20)), r2.text(inJson));
+  const hexWrapped = Buffer.from(long).toString("hex").replace(/.{60}/g, "$&\n");
+  assert.doesNotMatch(r2.text(hexWrapped), /[0-9a-f]{20,}/);
+  // Ordinary text and short values are left alone.
+  assert.equal(r.text("nothing secret here: aGVsbG8="), "nothing secret here: aGVsbG8=");
+});
+
+Deno.test("URLs lose their userinfo password and secret-looking query values, even when no secret is known", () => {
+  const r = new Redactor();
+  assert.equal(
+    r.text("GET http://alice:s3cr3t%40pw@db.example:5432/x?q=cats&api_key=AKIA123&sig=abc&page=2 failed"),
+    `GET http://alice:${REDACTED}@db.example:5432/x?q=cats&api_key=${REDACTED}&sig=${REDACTED}&page=2 failed`,
+  );
+  for (const name of ["key", "token", "access_token", "signature", "X-Amz-Signature", "password", "client_secret"]) {
+    assert.equal(r.text(`https://h/p?${name}=v4lue`), `https://h/p?${name}=${REDACTED}`, name);
+  }
+  assert.equal(r.text("https://h/p?monkey=1&tokens_total=3"), "https://h/p?monkey=1&tokens_total=3");
+  assert.equal(r.text("mailto:bob@example.com and http://bob@example.com/"), "mailto:bob@example.com and http://bob@example.com/");
+  assert.deepEqual(r.value({ url: "https://u:pw1234@h/" }), { url: `https://u:${REDACTED}@h/` });
+  // Learning a URL learns its secrets, so their other forms are hidden too.
+  r.learn({ url: "https://h/p?token=tok%2FSECRET%2Bval" });
+  assert.equal(r.text("echo tok/SECRET+val"), `echo ${REDACTED}`);
+  assert.equal(r.text(Buffer.from("tok/SECRET+val").toString("base64")), REDACTED);
 });

@@ -38,7 +38,7 @@ import {
   type Session,
 } from "./run_command.ts";
 import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath } from "./run_telemetry.ts";
-import { checkWorkflowName, loadSaved, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
+import { checkWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
 import { formatUsd } from "./summary_line.ts";
 import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
@@ -221,7 +221,11 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     prior.notices.push(`Plan written to ${planFile!.path}`, `Save it with: ${saveCommand}`);
   }
   if (flags.save !== undefined) {
-    const saved = await saveWorkflow(home, workflow, { name: flags.save, force: flags.force });
+    const saved = await saveWorkflow(home, workflow, {
+      name: flags.save,
+      force: flags.force,
+      onRedacted: () => session.run.logger.warn(REDACTED_ON_SAVE),
+    });
     prior.notices.push(`Saved as ${flags.save} (${saved})`);
   }
   if (flags.dryRun) return reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs });

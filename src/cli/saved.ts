@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../util/atomic_write.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { UsageError } from "./args.ts";
+import { outputRedactor } from "../observability/redact.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -40,18 +41,30 @@ export async function savedExists(home: string, name: string): Promise<boolean> 
   }
 }
 
-/** Saves `ir` under `name` (atomic); refuses to overwrite unless `force`. */
+/** The warning when a saved copy had known secrets replaced. */
+export const REDACTED_ON_SAVE =
+  "the saved copy holds [REDACTED] where the workflow had a known secret (an API key from the environment); " +
+  "pass secrets as inputs or environment variables instead";
+
+/**
+ * Saves `ir` under `name` (atomic, mode 0600); refuses to overwrite unless
+ * `force`. Known secrets are replaced by `[REDACTED]` (`onRedacted` hears
+ * when any was).
+ */
 export async function saveWorkflow(
   home: string,
   ir: WorkflowIR,
-  options: { name: string; force?: boolean },
+  options: { name: string; force?: boolean; onRedacted?: () => void },
 ): Promise<string> {
   checkWorkflowName(options.name);
   const path = savedPath(home, options.name);
   if (!options.force && await savedExists(home, options.name)) {
     throw new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, "workflow");
   }
-  await writeFileAtomic(path, `${JSON.stringify(ir, null, 2)}\n`);
+  const text = `${JSON.stringify(ir, null, 2)}\n`;
+  const redacted = outputRedactor().text(text);
+  if (redacted !== text) options.onRedacted?.();
+  await writeFileAtomic(path, redacted, { mode: 0o600 });
   return path;
 }
 

@@ -21,8 +21,7 @@ export function printError(line: string): void {
 
 function writeAll(fd: number, text: string): void {
   // Secrets never reach a stream: every line out of pflow is redacted.
-  const redactor = outputRedactor();
-  const bytes = new TextEncoder().encode(redactor.active ? redactor.text(text) : text);
+  const bytes = new TextEncoder().encode(outputRedactor().text(text));
   let offset = 0;
   while (offset < bytes.length) {
     try {

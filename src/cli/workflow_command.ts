@@ -9,7 +9,15 @@ import { parseCommand, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { checkWorkflowName, deleteSaved, listSaved, loadSaved, savedExists, saveWorkflow } from "./saved.ts";
+import {
+  checkWorkflowName,
+  deleteSaved,
+  listSaved,
+  loadSaved,
+  REDACTED_ON_SAVE,
+  savedExists,
+  saveWorkflow,
+} from "./saved.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { checkWorkflow } from "./workflow_target.ts";
 
@@ -40,7 +48,11 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       await checkWorkflow(loaded, { registry: new NodeRegistry(BUILTIN_NODES), checkEnvironment: false });
       const description = (parsed.values.description as string | undefined) ?? loaded.ir.description;
       const ir = { ...loaded.ir, name, ...(description !== undefined ? { description } : {}) };
-      const path = await saveWorkflow(home, ir, { name, force: parsed.values.force === true });
+      const path = await saveWorkflow(home, ir, {
+        name,
+        force: parsed.values.force === true,
+        onRedacted: () => printError(`warning: ${REDACTED_ON_SAVE}`),
+      });
       if (json) writeStdout(`${JSON.stringify({ name, path })}\n`);
       else printError(`Saved workflow '${name}' to ${path}`);
       return EXIT.ok;

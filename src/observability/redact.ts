@@ -1,19 +1,22 @@
 /**
- * Redaction, always on: values under secret-looking names, and the literal
- * value of every API key found in the environment, become `[REDACTED]`
- * wherever they would appear (traces, logs, errors, JSON output, exports).
+ * Redaction, always on: values under secret-looking names, the value of every
+ * API key found in the environment and every secret learned during a run
+ * become `[REDACTED]` wherever they would appear (traces, logs, errors, JSON
+ * and text output, plan files, exports) — as written, JSON-escaped,
+ * URL-encoded, base64 (standard and URL-safe, at any byte alignment, line
+ * breaks allowed) and hex. URLs lose their userinfo password and the values
+ * of query parameters whose names look secret (`?api_key=…`, `&sig=…`).
  * @module
  */
-
 /** What replaces a secret. */
 export const REDACTED = "[REDACTED]";
 
 // Names that hold secrets: api_key, x-api-key, access_token, authorization,
-// cookie, password, client_secret… but not max_tokens or input_tokens.
+// cookie, password, client_secret, sig… but not max_tokens or input_tokens.
 const SECRET_NAME =
-  /(^|[^a-z])(api[_-]?key|key|token|secret|password|passwd|pass|authorization|auth|cookie|set-cookie|credentials?|private[_-]?key|session)($|[^a-z])/i;
+  /(^|[^a-z])(api[_-]?key|apikey|key|token|secret|password|passwd|pass|authorization|auth|cookie|set-cookie|credentials?|private[_-]?key|session|sig|signature)($|[^a-z])/i;
 
-/** Whether a param/header/env/object key names a secret. */
+/** Whether a param/header/env/object/query key names a secret. */
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
@@ -21,9 +24,38 @@ export function isSecretName(name: string): boolean {
 /** Environment variables whose values are always secrets when set. */
 const SECRET_ENV = /(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|^API_KEY)$/i;
 
+/** Shortest literal secret looked for (shorter values would redact ordinary words). */
+const MIN_SECRET = 6;
+/** Shortest encoded fragment looked for. */
+const MIN_ENCODED = 8;
+
+/** `scheme://user:password@` — the password part. */
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#"'<>]*):([^\s@/?#"'<>]+)@/gi;
+/** `?name=value` / `&name=value` in a URL query. */
+const QUERY_PARAM = /([?&;])([^=&#\s"'<>?;]+)=([^&#\s"'<>;]*)/g;
+/** Line breaks a base64 or hex encoder inserts (raw, or JSON-escaped inside a JSON string). */
+const BREAK = String.raw`(?:\r?\n|\\r\\n|\\n)?`;
+
+/** An encoded form that may be wrapped over lines, with the cheap test that must pass first. */
+interface WrappedForm {
+  /** The form without line breaks. */
+  form: string;
+  /** Two fragments of which at least one appears unbroken in any wrapped occurrence. */
+  probes: [string, string];
+  /** Built when first needed. */
+  pattern?: RegExp;
+}
+
 /** Replaces secrets in text and values. */
 export class Redactor {
-  #secrets: string[] = [];
+  /** Literal forms, longest first. */
+  #forms: string[] = [];
+  /** Encoded forms matched across line breaks. */
+  #wrapped: WrappedForm[] = [];
+  /** Raw secrets already added. */
+  #known = new Set<string>();
+  /** Secrets added since the forms were last built (built when text is next redacted). */
+  #pending: string[] = [];
 
   /** @param secrets literal values to hide (values shorter than 6 characters are ignored) */
   constructor(secrets: Iterable<string> = []) {
@@ -32,30 +64,47 @@ export class Redactor {
 
   /**
    * Adds literal secrets (e.g. the value of a param named `api_key`, or of an
-   * `Authorization` header, and the credential after its `Bearer ` scheme).
+   * `Authorization` header, and the credential after its `Bearer ` scheme),
+   * with every encoded form of each.
    */
   add(...secrets: string[]): void {
-    const more = secrets.flatMap((s) => {
-      const credential = /^(?:bearer|basic|token|bot)\s+(\S+)$/i.exec(s.trim())?.[1];
-      const forms = credential ? [s, credential] : [s];
-      // Also as it appears inside JSON text (quotes, backslashes and control characters escaped).
-      return forms.flatMap((f) => {
-        const escaped = JSON.stringify(f).slice(1, -1);
-        return escaped === f ? [f] : [f, escaped];
-      });
-    });
-    // Longest first, so a secret that contains another is replaced whole.
-    this.#secrets = [...new Set([...this.#secrets, ...more.filter((s) => s.length >= 6)])]
-      .sort((a, b) => b.length - a.length);
+    for (const secret of secrets) {
+      const credential = /^(?:bearer|basic|token|bot)\s+(\S+)$/i.exec(secret.trim())?.[1];
+      for (const raw of credential ? [secret, credential] : [secret]) {
+        if (raw.length < MIN_SECRET || this.#known.has(raw)) continue;
+        this.#known.add(raw);
+        this.#pending.push(raw);
+      }
+    }
   }
 
-  /** Adds every string found under a secret-looking name inside `value` (named `name` itself). */
+  /** Builds the forms of the secrets added since the last call. */
+  #build(): void {
+    const forms = new Set(this.#forms);
+    for (const raw of this.#pending) {
+      for (const form of literalForms(raw)) forms.add(form);
+      for (const form of encodedForms(raw)) {
+        forms.add(form);
+        if (form.length > 2 * MIN_ENCODED) this.#wrapped.push(wrappedForm(form));
+      }
+    }
+    this.#pending = [];
+    // Longest first, so a secret that contains another is replaced whole.
+    this.#forms = [...forms].sort((a, b) => b.length - a.length);
+  }
+
+  /**
+   * Adds every string found under a secret-looking name inside `value` (named
+   * `name` itself), and the passwords and secret query values of the URLs in
+   * any string.
+   */
   learn(value: unknown, name?: string): void {
     if (typeof value === "string") {
       if (name !== undefined && isSecretName(name)) this.add(value);
+      else if (value.includes("://") || value.includes("=")) this.add(...urlSecrets(value));
     } else if (Array.isArray(value)) {
       for (const v of value) this.learn(v, name);
-    } else if (value !== null && typeof value === "object") {
+    } else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
       for (const [k, v] of Object.entries(value)) this.learn(v, k);
     }
   }
@@ -74,16 +123,24 @@ export class Redactor {
     return new Redactor(values);
   }
 
-  /** Whether there is any literal secret to look for. */
+  /** Whether there is any literal secret to look for (URL passwords and secret query values are always hidden). */
   get active(): boolean {
-    return this.#secrets.length > 0;
+    return this.#known.size > 0;
   }
 
-  /** `text` with every literal secret replaced. */
+  /** `text` with every secret replaced. */
   text(text: string): string {
+    if (this.#pending.length > 0) this.#build();
     let out = text;
-    for (const secret of this.#secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
-    return out;
+    for (const form of this.#forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
+    if (out.includes("\n") || out.includes("\\n")) {
+      for (const form of this.#wrapped) {
+        if (out.includes(form.probes[0]) || out.includes(form.probes[1])) {
+          out = out.replace(form.pattern ??= wrappedPattern(form.form), REDACTED);
+        }
+      }
+    }
+    return redactUrls(out);
   }
 
   /**
@@ -97,12 +154,99 @@ export class Redactor {
     if (typeof value === "string") return this.text(value);
     if (Array.isArray(value)) return value.map((v) => this.value(v));
     if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.value(v, k);
-      return out;
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.value(v, k)]));
     }
     return value;
   }
+}
+
+/** `text` with URL passwords and the values of secret-named query parameters replaced. */
+export function redactUrls(text: string): string {
+  let out = text;
+  if (out.includes("://") && out.includes("@")) {
+    out = out.replace(USERINFO, (whole, scheme: string, user: string, password: string) => {
+      // A template (`${pw}`) is not a secret yet: workflows and plans must keep it.
+      return password === REDACTED || password.includes("${") ? whole : `${scheme}${user}:${REDACTED}@`;
+    });
+  }
+  if (out.includes("=") && (out.includes("?") || out.includes("&") || out.includes(";"))) {
+    out = out.replace(QUERY_PARAM, (whole, sep: string, name: string, value: string) => {
+      return value === "" || value === REDACTED || value.includes("${") || !isSecretName(decodeSafe(name))
+        ? whole
+        : `${sep}${name}=${REDACTED}`;
+    });
+  }
+  return out;
+}
+
+/** The userinfo passwords and secret-named query values of the URLs in `text`, decoded and as written. */
+function urlSecrets(text: string): string[] {
+  const found: string[] = [];
+  for (const m of text.matchAll(USERINFO)) found.push(m[3], decodeSafe(m[3]));
+  for (const m of text.matchAll(QUERY_PARAM)) {
+    if (m[3] !== "" && isSecretName(decodeSafe(m[2]))) found.push(m[3], decodeSafe(m[3].replaceAll("+", " ")));
+  }
+  return found;
+}
+
+function decodeSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A secret as written, JSON-escaped and URL-encoded (as encodeURIComponent, lowercase hex, and form data). */
+function literalForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const uri = encodeURIComponent(secret);
+  // application/x-www-form-urlencoded (URLSearchParams): `!'()~` encoded too, space as `+`.
+  const form = uri.replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replaceAll("%20", "+");
+  const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+  return [secret, json, uri, lower(uri), form, lower(form)];
+}
+
+/**
+ * A secret's bytes as hex (both cases) and as base64, standard and URL-safe:
+ * the whole encoding, and for each of the three byte alignments it can have
+ * inside a longer encoded value (a `user:password` pair, a JSON body) every
+ * character that depends on the secret's bits alone (the characters shared
+ * with the neighbours reveal at most 4 bits of it).
+ */
+function encodedForms(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const forms = [hex, hex.toUpperCase()];
+  const whole = base64Of(bytes, 0);
+  const base64 = [whole, whole.replace(/=+$/, "")];
+  for (let offset = 0; offset < 3; offset++) {
+    // Character i holds bits [6i, 6i+6); the secret holds bits [8·offset, 8·(offset+n)).
+    const start = Math.ceil((8 * offset) / 6);
+    const end = Math.floor((8 * (offset + bytes.length)) / 6);
+    const part = base64Of(bytes, offset).slice(start, end);
+    if (part.length >= MIN_ENCODED) base64.push(part);
+  }
+  for (const form of base64) forms.push(form, form.replaceAll("+", "-").replaceAll("/", "_"));
+  return forms.filter((f) => f.length >= MIN_ENCODED);
+}
+
+/** Standard base64 of `bytes` after `offset` zero bytes. */
+function base64Of(bytes: Uint8Array, offset: number): string {
+  let binary = "\0".repeat(offset);
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+/** A form that may be wrapped over lines, and the fragments that detect it cheaply. */
+function wrappedForm(form: string): WrappedForm {
+  return { form, probes: [form.slice(0, MIN_ENCODED), form.slice(MIN_ENCODED, 2 * MIN_ENCODED)] };
+}
+
+/** A form as a pattern that allows an encoder's line breaks between its characters. */
+function wrappedPattern(form: string): RegExp {
+  const chars = [...form].map((c) => c.replace(/[+/=\\-]/g, (m) => `\\${m}`));
+  return new RegExp(chars.join(BREAK), "g");
 }
 
 let processRedactor = new Redactor();

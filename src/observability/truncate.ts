@@ -55,11 +55,11 @@ export function snapshot(value: unknown, limits: SnapshotLimits, redactor: Redac
         return out;
       }
       if (v instanceof Date) return v.toISOString();
-      const out: Record<string, unknown> = {};
       const keys = Object.keys(v);
-      for (const k of keys.slice(0, state.maxItems)) out[k] = copy((v as Record<string, unknown>)[k], depth + 1, k);
-      if (keys.length > state.maxItems) out["…"] = `[${keys.length - state.maxItems} more keys]`;
-      return out;
+      // Entries, not assignments: a key named `__proto__` stays a plain key.
+      const out = keys.slice(0, state.maxItems).map((k) => [k, copy((v as Record<string, unknown>)[k], depth + 1, k)]);
+      if (keys.length > state.maxItems) out.push(["…", `[${keys.length - state.maxItems} more keys]`]);
+      return Object.fromEntries(out);
     } finally {
       state.seen.delete(v);
     }

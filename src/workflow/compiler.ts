@@ -185,6 +185,8 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     namespacing,
     callsModels: anyModelCalls,
     learnSecrets(root) {
+      // Inputs named like secrets (`token=…`), and URL passwords in any input.
+      for (const [name, value] of Object.entries(root)) if (name !== "stdin") outputRedactor().learn(value, name);
       for (const [name, resolve] of secretParams) {
         try {
           outputRedactor().learn(resolve({ root }), name);

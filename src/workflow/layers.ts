@@ -90,8 +90,10 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
           if (error instanceof UnresolvedTemplateError) throw new ParamResolutionError(param, error);
           throw error;
         }
-        if (secretive.has(param)) outputRedactor().learn(resolved[param], param);
-        if (observer !== undefined) observer.resolved(param, refValues(rawParams[param], scope), resolved[param]);
+        const value = resolved[param];
+        if (secretive.has(param)) outputRedactor().learn(value, param);
+        else if (typeof value === "string" && value.includes("://")) outputRedactor().learn(value); // URL passwords
+        if (observer !== undefined) observer.resolved(param, refValues(rawParams[param], scope), value);
       }
       const original = inner.params;
       inner.params = resolved;

@@ -1,0 +1,203 @@
+/**
+ * Secrets never leak, in any form: one test runs the compiled binary in every
+ * mode (JSON and text results, JSON and text logs, traces, OTLP export,
+ * `trace show`/`trace export`, planning with plan files, planner traces and
+ * `--save`) on workflows that put secrets through every encoding a shell,
+ * an HTTP client or a model can produce, then searches every produced file
+ * under PFLOW_HOME and every stream for each secret as written, URL-encoded,
+ * base64 (standard and URL-safe, each byte alignment) and hex.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { startLlmServer } from "./support/llm_server.ts";
+import { startOtlpReceiver } from "./support/otlp_receiver.ts";
+
+/** Long enough that `base64` wraps it over two lines (76 columns). */
+const API_KEY = "sk-ant-api03-LEAKTEST/key+Zq9w8e7r6t5y4u3i2o1pAaSsDdFfGgHhJjKkLlMmNnBbVvCcXx-0123456789abcdef";
+/** A secret-named input; `/` and `+` make its URL-encoded and base64 forms differ from the raw one. */
+const TOKEN = "tok/SECRET+val-0123456789";
+/** The password of a URL's userinfo (sent as Basic auth). */
+const URL_PASSWORD = "hunter2-Secret-pw";
+/** The value of a secret-named query parameter written in a URL. */
+const QUERY_SECRET = "AKIAQUERYSECRET998877";
+/** A literal bearer token in an Authorization header. */
+const BEARER = "tok-FAKE-bearer-9876543210";
+
+/** Every form a secret must never appear in. */
+function forms(secret: string): Record<string, string> {
+  const bytes = Buffer.from(secret, "utf8");
+  const out: Record<string, string> = {
+    raw: secret,
+    uri: encodeURIComponent(secret),
+    form: new URLSearchParams({ s: secret }).toString().slice(2),
+    hex: bytes.toString("hex"),
+    HEX: bytes.toString("hex").toUpperCase(),
+  };
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+    // The characters that depend on the secret's bits alone.
+    const core = encoded.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + bytes.length)) / 6));
+    out[`base64@${offset}`] = core;
+    out[`base64url@${offset}`] = core.replaceAll("+", "-").replaceAll("/", "_");
+  }
+  return out;
+}
+
+/** Every regular file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(path) : entry.isFile() ? [path] : [];
+  });
+}
+
+Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across every file and stream pflow produces", async () => {
+  const tmp = tempDir("pflow-leak-test-");
+  const llm = await startLlmServer();
+  const otlp = await startOtlpReceiver();
+  const echo = createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ url: req.url, authorization: req.headers.authorization ?? null }));
+  });
+  await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+  try {
+    const dir = tmp.path;
+    const home = join(dir, "home");
+    mkdirSync(home);
+    const port = (echo.address() as AddressInfo).port;
+    const env = {
+      PFLOW_HOME: home,
+      ANTHROPIC_API_KEY: API_KEY,
+      ANTHROPIC_BASE_URL: llm.url,
+      PFLOW_PLANNER_MODEL: "anthropic/claude-haiku-4-5",
+    };
+    // The shell writes the key and the token encoded every way common tools do.
+    const encodeAll = [
+      `printf %s "$ANTHROPIC_API_KEY" | base64`,
+      `printf %s "$ANTHROPIC_API_KEY" | base64 | tr -d '\\n' | tr '+/' '-_'`,
+      `printf %s "$ANTHROPIC_API_KEY" | od -An -tx1 | tr -d ' \\n'; echo`,
+      `printf 'x%s' "$T" | base64`,
+      `printf 'xy%s' "$T" | base64`,
+      `printf %s "$T" | od -An -tx1 | tr -d ' \\n'; echo`,
+    ].join("; ");
+    const ok = writeWorkflow(
+      dir,
+      "ok.json",
+      workflow([
+        {
+          id: "call",
+          type: "http",
+          params: {
+            url: `http://bob:${URL_PASSWORD}@127.0.0.1:${port}/echo?api_key=${QUERY_SECRET}&page=2`,
+            query: { k: "${token}" },
+          },
+        },
+        {
+          id: "auth",
+          type: "http",
+          params: { url: `http://127.0.0.1:${port}/auth`, headers: { Authorization: `Bearer ${BEARER}` } },
+        },
+        { id: "encode", type: "shell", params: { command: encodeAll, env: { T: "${token}" } } },
+        {
+          id: "ask",
+          type: "llm",
+          params: {
+            model: "anthropic/claude-haiku-4-5",
+            prompt: "repeat ${token} ${encode.stdout} ${call.response} ${auth.response.authorization}",
+          },
+        },
+      ], {
+        inputs: { token: { type: "string" } },
+        edges: [{ from: "call", to: "auth" }, { from: "auth", to: "encode" }, { from: "encode", to: "ask" }],
+        outputs: {
+          echoed: { source: "${call.response}" },
+          bearer: { source: "${auth.response}" },
+          encoded: { source: "${encode.stdout}" },
+          answer: { source: "${ask.response}" },
+        },
+      }),
+    );
+    // A failing node whose error message carries the token base64-encoded, and a URL-encoded one in its URL.
+    const failing = writeWorkflow(
+      dir,
+      "fail.json",
+      workflow([
+        {
+          id: "boom",
+          type: "shell",
+          params: { command: `printf %s "$T" | base64 >&2; exit 3`, env: { T: "${token}" } },
+        },
+      ], { inputs: { token: { type: "string" } } }),
+    );
+    const streams: string[] = [];
+    const run = async (args: string[], code: number) => {
+      const result = await runPflow(args, { env, cwd: dir });
+      assert.equal(result.code, code, `${args.join(" ")}\n${result.stderr}`);
+      streams.push(result.stdout, result.stderr);
+      return result;
+    };
+    const modes = [
+      ["--trace", "--output-format", "json", "--otlp-endpoint", otlp.url],
+      ["--trace", "--log-format", "json", "--metrics"],
+      ["--trace", "--metrics"],
+    ];
+    for (const mode of modes) {
+      await run(["run", ok, `token=${TOKEN}`, ...mode], 0);
+      await run(["run", failing, `token=${TOKEN}`, ...mode], 1);
+    }
+    await run(["trace", "show", "latest"], 0);
+    await run(["trace", "show", "latest", "--json"], 0);
+    await run(["trace", "export", "latest", "--format", "otlp-json", "-o", join(home, "exported.json")], 0);
+    // Planning: the model (scripted) writes every form of the key into the workflow it generates.
+    const leakyPlan = workflow([
+      { id: "say", type: "shell", params: { command: `echo ${Object.values(forms(API_KEY)).join(" ")}` } },
+    ], { name: "leaky" });
+    llm.enqueue({ json: { workflow: leakyPlan, params: {} }, usage: { input_tokens: 10, output_tokens: 5 } });
+    await run([`echo the key ${API_KEY} please`, "--trace", "--trace-planner", "--output-format", "json"], 0);
+    llm.enqueue({ json: { workflow: leakyPlan, params: {} }, usage: { input_tokens: 10, output_tokens: 5 } });
+    await run(["plan", "echo the key please", "--dry-run", "--trace-planner", "--save", "leaky"], 0);
+
+    const files = filesUnder(home);
+    const kinds = (prefix: string) => files.filter((f) => f.split("/").pop()!.startsWith(prefix)).length;
+    assert.equal(kinds("workflow-trace-"), 7, files.join("\n"));
+    assert.ok(kinds("planner-trace-") >= 2, "planner traces");
+    assert.ok(files.some((f) => f.includes(`${join(home, "plans")}/`)), "plan files");
+    assert.ok(existsSync(join(home, "workflows", "leaky.json")), "the saved workflow");
+    assert.ok(otlp.requests.length >= 1, "OTLP export");
+    // LEDGER (issue 8): once src/ledger has landed, runs write PFLOW_HOME/ledger.db and it is searched
+    // like every other file below; this makes sure it exists so the search covers it.
+    if (existsSync(join(ROOT, "src", "ledger", "mod.ts"))) {
+      assert.ok(files.some((f) => f.endsWith("ledger.db")), `no ledger.db under ${home}: ${files.join(", ")}`);
+    }
+
+    const haystacks: [string, string][] = [
+      ...files.map((f) => [f, readFileSync(f).toString("latin1")] as [string, string]),
+      ...streams.map((s, i) => [`stream ${i}`, s] as [string, string]),
+      ...otlp.requests.map((r, i) => [`OTLP request ${i}`, r.body] as [string, string]),
+    ];
+    const secrets = { API_KEY, TOKEN, URL_PASSWORD, QUERY_SECRET, BEARER };
+    for (const [secretName, secret] of Object.entries(secrets)) {
+      for (const [formName, form] of Object.entries(forms(secret))) {
+        for (const [where, text] of haystacks) {
+          assert.ok(!text.includes(form), `${secretName} (${formName} '${form}') leaked into ${where}`);
+        }
+      }
+    }
+    // The secrets did their work: the server saw the real token and Basic credentials, the model the real key.
+    assert.ok(streams[0].includes("[REDACTED]"), "the JSON result shows where secrets were");
+    assert.equal(llm.requests[0].headers["x-api-key"], API_KEY);
+    assert.ok(statSync(join(home, "workflows", "leaky.json")).size > 0);
+  } finally {
+    echo.close();
+    await otlp.close();
+    await llm.close();
+    tmp.cleanup();
+  }
+});
