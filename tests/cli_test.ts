@@ -128,7 +128,7 @@ Deno.test("an unknown command exits 2 and names it", async () => {
     assertExit(result, 2);
     assert.match(
       result.stderr,
-      /error: unknown command 'frobnicate'; commands: run, plan, workflow, registry, pricing, trace, help/,
+      /error: unknown command 'frobnicate'; commands: run, plan, validate, workflow, registry, pricing, trace, completion, help/,
     );
     assert.equal(result.stdout, "");
     const help = await runPflow(["help", "frobnicate"], { env });
@@ -208,11 +208,16 @@ Deno.test("params are typed: numbers, booleans, JSON arrays and objects, text", 
 
 Deno.test("a param that starts like JSON but does not parse exits 2", async () => {
   await withHome(async (dir, env) => {
-    const file = writeWorkflow(dir, "typed.json", TYPED);
-    const result = await runPflow(["run", file, "x={bad"], { env });
+    // An untyped key (a workflow without inputs) follows the JSON rule; an object input must be JSON.
+    const untyped = writeWorkflow(dir, "untyped.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));
+    const result = await runPflow(["run", untyped, "x={bad"], { env });
     assertExit(result, 2);
-    assert.match(result.stderr, /param 'x': value starts like JSON but does not parse/);
+    assert.match(result.stderr, /input 'x' must be valid JSON when it starts with \[ or \{ \(.+\), got '\{bad' \(from x=…\)/);
     assert.equal(result.stdout, "");
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const typed = await runPflow(["run", file, "n=1", "flag=true", "list=[]", "obj={bad"], { env });
+    assertExit(typed, 2);
+    assert.match(typed.stderr, /typed\.json:\d+:\d+: \/inputs\/obj: input 'obj' must be JSON \(.*\), got '\{bad' \(from obj=…\)/);
   });
 });
 
@@ -340,7 +345,7 @@ Deno.test("JSON mode: usage errors inside run (bad params, missing file) are JSO
     const doc = oneJson(badParam);
     assert.equal(doc.subtype, "error_validation");
     assert.equal(doc.is_error, true);
-    assert.match((doc.error as Record<string, unknown>).message as string, /param 'x'/);
+    assert.match((doc.error as Record<string, unknown>).message as string, /'x=…' is not an input of this workflow/);
     const missing = await runPflow(["run", "--json", join(dir, "nope.json")], { env });
     assertExit(missing, 2);
     assert.match(
@@ -692,14 +697,14 @@ Deno.test("saved workflows: save, list, show, run, overwrite, delete", async () 
     const listJson = await runPflow(["workflow", "list", "--json"], { env });
     assertExit(listJson, 0);
     assert.deepEqual(JSON.parse(listJson.stdout), [
-      { name: "demo", description: "d", nodes: 5, path: join(workflowsDir, "demo.json") },
+      { name: "demo", description: "d", nodes: 5, path: join(workflowsDir, "demo.json"), valid: true, problems: [] },
     ]);
 
     const show = await runPflow(["workflow", "show", "demo"], { env });
     assertExit(show, 0);
     assert.match(show.stdout, /^demo: d\n/);
     assert.match(show.stdout, /inputs:\n {2}n \(number, required\)/);
-    assert.match(show.stdout, /text \(string, optional\)/);
+    assert.match(show.stdout, /text \(string, optional, default "none"\)/);
     assert.match(show.stdout, /outputs:\n {2}n ← \$\{a\.output\}/);
     assert.match(show.stdout, /nodes:\n {2}a \(echo\)/);
     const showJson = await runPflow(["workflow", "show", "demo", "--json"], { env });

@@ -487,7 +487,7 @@ Deno.test("bad --max-budget-usd values exit 2 before anything runs", async () =>
     assertExit(json, 2);
     const doc = oneJson(json);
     assert.equal(doc.subtype, "error_validation");
-    assert.match(doc.error.message, /--max-budget-usd must be a non-negative number of US dollars, got 'abc'/);
+    assert.match(doc.error.message, /--max-budget-usd must be ≥ 0 \(US dollars\), got 'abc'/);
     assert.equal(ctx.srv.requests.length, 0);
   });
 });

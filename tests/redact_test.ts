@@ -132,7 +132,10 @@ Deno.test("URLs lose their userinfo password and secret-looking query values, ev
     assert.equal(r.text(`https://h/p?${name}=v4lue`), `https://h/p?${name}=${REDACTED}`, name);
   }
   assert.equal(r.text("https://h/p?monkey=1&tokens_total=3"), "https://h/p?monkey=1&tokens_total=3");
-  assert.equal(r.text("mailto:bob@example.com and http://bob@example.com/"), "mailto:bob@example.com and http://bob@example.com/");
+  assert.equal(
+    r.text("mailto:bob@example.com and http://bob@example.com/"),
+    "mailto:bob@example.com and http://bob@example.com/",
+  );
   assert.deepEqual(r.value({ url: "https://u:pw1234@h/" }), { url: `https://u:${REDACTED}@h/` });
   // Learning a URL learns its secrets, so their other forms are hidden too.
   r.learn({ url: "https://h/p?token=tok%2FSECRET%2Bval" });

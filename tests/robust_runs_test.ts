@@ -234,7 +234,8 @@ Deno.test("bad trace settings are validation errors naming settings.json and the
       writeFileSync(settings, JSON.stringify({ trace }));
       const result = await runPflow(["run", file], { env });
       assertExit(result, 2);
-      assert.ok(result.stderr.includes(`error: ${settings}: `), explain(result));
+      // Located in the file: settings.json:LINE:COLUMN.
+      assert.ok(result.stderr.includes(`error: ${settings}:1:`), explain(result));
       assert.match(result.stderr, message);
     }
   });

@@ -434,9 +434,9 @@ Deno.test("a missing required input says pass NAME=VALUE", async () => {
 
 Deno.test("an input of the wrong type", async () => {
   const outcome = await runInvalid(WITH_INPUT, ["count=many"]);
-  assertOnly(outcome, `4:5: /inputs/count: input 'count' must be integer, got "many"`);
+  assertOnly(outcome, `4:5: /inputs/count: input 'count' must be an integer, got 'many' (from count=…)`);
   const fraction = await runInvalid(WITH_INPUT, ["count=1.5"]);
-  assertOnly(fraction, `4:5: /inputs/count: input 'count' must be integer, got 1.5`);
+  assertOnly(fraction, `4:5: /inputs/count: input 'count' must be a whole number, got '1.5' (from count=…)`);
 });
 
 Deno.test("an input default that does not match its type", async () => {
@@ -480,7 +480,7 @@ Deno.test("settings.json with invalid JSON in PFLOW_HOME", async () => {
     settings: `{ "default_model": `,
   });
   assert.equal(outcome.errors.length, 1);
-  assert.match(outcome.errors[0], /\/home\/settings\.json: invalid JSON/);
+  assert.match(outcome.errors[0], /\/home\/settings\.json:1:20: invalid JSON: value expected at end of file/);
   const notObject = await runInvalid(`{ "ir_version": "0.1.0", "nodes": [${ECHO}] }`, [], { settings: `[]` });
   assert.match(notObject.errors[0], /settings\.json: settings must be a JSON object/);
 });

@@ -6,6 +6,8 @@
 import { FlagParseError, type FlagSpec, parseFlags } from "./flag_parser.ts";
 import { UsageError } from "./usage_error.ts";
 import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
+import { didYouMean, type Problem } from "../workflow/errors.ts";
+import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
 
 export { UsageError };
 
@@ -30,8 +32,9 @@ export interface Parsed {
 
 /** Parses `argv` against `options` + the global ones; unknown flags are usage errors. */
 export function parseCommand(argv: string[], options: { command: string; flags: OptionSpec }): Parsed {
+  const spec = { ...GLOBAL_OPTIONS, ...options.flags };
   try {
-    const { values, positionals } = parseFlags(argv, { ...GLOBAL_OPTIONS, ...options.flags });
+    const { values, positionals } = parseFlags(negativeValues(argv, spec), spec);
     const format = values["output-format"];
     if (format !== undefined && format !== "text" && format !== "json") {
       throw new UsageError(`--output-format must be 'text' or 'json', got '${format}'`, options.command);
@@ -41,6 +44,29 @@ export function parseCommand(argv: string[], options: { command: string; flags: 
     if (error instanceof UsageError) throw error;
     throw new UsageError(cleanParseError(error as Error), options.command);
   }
+}
+
+/**
+ * Joins a flag that takes a value with a following negative number
+ * (`--max-budget-usd -1` → `--max-budget-usd=-1`), which parseArgs would take
+ * for a flag, so the flag's own check reports it.
+ */
+function negativeValues(argv: string[], spec: OptionSpec): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, option] of Object.entries(spec)) {
+    if (option.type !== "string") continue;
+    takesValue.add(`--${name}`);
+    if (option.short) takesValue.add(`-${option.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (takesValue.has(argv[i]) && next !== undefined && /^-(?:\d|\.\d)/.test(next)) {
+      out.push(argv[i].startsWith("--") ? `${argv[i]}=${next}` : `${argv[i]}${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
 }
 
 function cleanParseError(error: Error): string {
@@ -84,17 +110,117 @@ export function typeValue(text: string, key: string): unknown {
   return text;
 }
 
-/** Splits `key=value` params into an object of typed values. */
-export function parseParams(args: string[]): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
+/**
+ * Splits `key=value` params into their texts (typed later by the workflow's
+ * declared inputs: {@link typeParams}).
+ */
+export function parseParams(args: string[], command = "run"): Record<string, string> {
+  const params: Record<string, string> = {};
   for (const arg of args) {
     const eq = arg.indexOf("=");
-    if (eq <= 0) throw new UsageError(`unexpected argument '${arg}': workflow params are written key=value`, "run");
+    if (eq <= 0) throw new UsageError(`unexpected argument '${arg}': workflow params are written key=value`, command);
     const key = arg.slice(0, eq);
     if (!/^[A-Za-z_][\w-]*$/.test(key)) {
-      throw new UsageError(`invalid param name '${key}': use letters, digits, '_' and '-'`, "run");
+      throw new UsageError(`invalid param name '${key}': use letters, digits, '_' and '-'`, command);
     }
-    params[key] = typeValue(arg.slice(eq + 1), key);
+    if (key === RESERVED_NAME) {
+      throw new UsageError(`invalid param name '${key}': ${reservedMessage("a name")}`, command);
+    }
+    params[key] = arg.slice(eq + 1);
   }
   return params;
+}
+
+/**
+ * Types `key=value` texts by the workflow's declared inputs: a `string`
+ * input takes the text as is (`title=123` is "123"), `number`, `integer`,
+ * `boolean`, `object` and `array` inputs parse it as that type; untyped
+ * (`any`) inputs and the keys of a workflow that declares no inputs follow
+ * {@link typeValue}. A key that is not a declared input of a workflow that
+ * declares inputs is a problem (with a did-you-mean), as is a text that does
+ * not parse as its input's type (pointing at the input's declaration).
+ */
+export function typeParams(
+  texts: Record<string, string>,
+  inputs: Record<string, InputIR> | undefined,
+): { values: Record<string, unknown>; problems: Problem[] } {
+  const declared = inputs !== null && typeof inputs === "object" ? inputs : {};
+  const names = Object.keys(declared);
+  const values: Record<string, unknown> = {};
+  const problems: Problem[] = [];
+  for (const [key, text] of Object.entries(texts)) {
+    if (!Object.hasOwn(declared, key) && names.length > 0) {
+      problems.push({
+        message: `'${key}=…' is not an input of this workflow${didYouMean(key, names)}; inputs: ${names.join(", ")}`,
+      });
+      continue;
+    }
+    const type = Object.hasOwn(declared, key) ? declared[key]?.type : undefined;
+    const typed = typedText(text, type);
+    if (typed.ok) values[key] = typed.value;
+    else {
+      problems.push({
+        ...(Object.hasOwn(declared, key) ? { pointer: `/inputs/${key}` } : {}),
+        message: `input '${key}' ${typed.problem}, got '${shorten(text)}' (from ${key}=…)`,
+      });
+    }
+  }
+  return { values, problems };
+}
+
+type Typed = { ok: true; value: unknown } | { ok: false; problem: string };
+
+const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A command-line text as a value of `type`. */
+function typedText(text: string, type: InputIR["type"]): Typed {
+  switch (type) {
+    case "string":
+      return { ok: true, value: text };
+    case "number":
+    case "integer": {
+      const n = Number(text);
+      if (!NUMBER.test(text.trim()) || !Number.isFinite(n)) {
+        return { ok: false, problem: `must be ${type === "integer" ? "an integer" : "a number"}` };
+      }
+      if (type === "integer" && !Number.isInteger(n)) return { ok: false, problem: "must be a whole number" };
+      return { ok: true, value: n };
+    }
+    case "boolean":
+      if (text === "true" || text === "false") return { ok: true, value: text === "true" };
+      return { ok: false, problem: "must be true or false" };
+    case "object":
+    case "array": {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return { ok: false, problem: `must be JSON (${jsonError(text)})` };
+      }
+      const fits = type === "array" ? Array.isArray(value) : value !== null && typeof value === "object" &&
+        !Array.isArray(value);
+      return fits ? { ok: true, value } : { ok: false, problem: `must be a JSON ${type}` };
+    }
+    default:
+      try {
+        return { ok: true, value: typeValue(text, "") };
+      } catch {
+        const reason = jsonError(text);
+        return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
+      }
+  }
+}
+
+/** Why `text` is not JSON, in a few words. */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return "valid";
+  } catch (error) {
+    return (error as Error).message.split("\n")[0];
+  }
+}
+
+function shorten(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

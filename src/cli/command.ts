@@ -12,3 +12,6 @@ export interface CommandEnv {
   /** Environment variables. */
   env: Record<string, string | undefined>;
 }
+
+/** The commands, in the order help lists them. */
+export const COMMANDS = ["run", "plan", "validate", "workflow", "registry", "pricing", "trace", "completion", "help"];

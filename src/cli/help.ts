@@ -17,12 +17,14 @@ Usage:
   pflow FILE.json|NAME [key=value ...] [flags]       Shorthand for run
   pflow "REQUEST IN PLAIN WORDS" [flags]             Plan a workflow for the request, then run it
   pflow plan "REQUEST" [--dry-run] [--save NAME]     The same, explicitly (see 'pflow plan --help')
+  pflow validate FILE.json|NAME [key=value ...]      Check a workflow without running anything
   pflow workflow save|list|show|delete ...           Manage saved workflows
   pflow registry list|describe TYPE                  Node types and their params
   pflow pricing show [MODEL]                         Effective LLM prices and their sources
   pflow trace list|show|export ...                   Read run traces (written by run --trace)
+  pflow completion bash|zsh|fish                     Print a shell completion script
 
-Flags:
+Flags (before or after the command):
 ${COMMON}
       --version              Print the version
 
@@ -36,11 +38,16 @@ Run 'pflow COMMAND --help' for a command's flags.`,
 Usage:
   pflow run FILE.json|NAME [key=value ...] [flags]
 
-Params are typed: true/false, numbers, JSON starting with [ or {, else text.
-Piped stdin fills \${stdin} (or the input marked "stdin": true) when the workflow uses it.
+Params are typed by the input's declared type (title=123 is the text "123" for a string input; a
+number, integer, boolean, object or array input parses the text as one). For untyped inputs, and for a
+workflow that declares no inputs: true/false, null, numbers, JSON starting with [ or {, else text.
+A key that is not a declared input of a workflow that declares inputs is an error (exit 2).
+Piped stdin fills \${stdin} (or the input marked "stdin": true) when the workflow uses it; \${stdin} with
+nothing piped is an error (exit 2).
 
 Flags:
-  -o, --output-key KEY       Print only this output (or a store path like node.key)
+  -o, --output-key KEY       Print only this output (or a store path like node.key); in JSON mode,
+                             "result" holds only {KEY: value}
       --metrics              Measure every node; print a summary line on stderr
       --max-budget-usd N     Start no LLM call once N US dollars are spent (exit 1)
       --price-table FILE     Price LLM calls with FILE merged over the shipped prices
@@ -81,7 +88,7 @@ Flags:
       --trace                Write the workflow's trace to PFLOW_HOME/debug/
       --otlp-endpoint URL    Export the request's spans (planning and run) over OTLP/HTTP
       --log-format FMT       Logs on stderr as text (default) or json
-\${COMMON}
+${COMMON}
 
 Exit codes: 0 success; 1 planning or the workflow failed (or timed out, or hit the budget);
 2 usage error, a plan still invalid after the repairs, or required inputs missing; 130 interrupted.`,
@@ -99,9 +106,41 @@ Usage:
 Flags:
 ${COMMON}
       --json                 Same as --output-format json
-      --html                 Write an HTML page instead of printing the tree
-  -o, --output FILE          Where to write the page (--html) or the export
-      --open                 Open the page with the system's opener (--html)`,
+      --limit N              list: show the N most recent traces (default 20)
+      --node ID              show: one node's executions in full (params, outputs, LLM calls, errors)
+      --state                show --node: the shared store before and after each execution
+      --format otlp-json     export: the format to write (OTLP JSON TracesData)
+      --html                 show: write an HTML page instead of printing the tree
+  -o, --output FILE          show --html: where to write the page; export: instead of stdout
+      --open                 show --html: open the page with the system's opener`,
+  validate: `Check a workflow without running anything: the same static validation as 'pflow run'
+(JSON syntax, schema, node types and params, templates, edges, API keys of the models it names),
+with the same messages, exit codes and JSON problem list. With key=value params, the inputs are
+checked too (missing, mistyped or unknown keys), as 'pflow run' would.
+
+Usage:
+  pflow validate FILE.json|NAME [key=value ...] [--output-format json]
+
+Exit codes: 0 valid, 2 problems found (each on one line: file:line:column: /pointer: message).
+JSON mode prints one document: {"type":"validation","valid":true|false,"workflow_name":...,
+"file":...,"problems":[{file,line,column,pointer,message}],"warnings":[...]}.
+
+Flags:
+${COMMON}
+      --json                 Same as --output-format json`,
+  completion: `Print a shell completion script: commands, flags, saved workflow names, node types and
+trace files complete as you type.
+
+Usage:
+  pflow completion bash|zsh|fish
+
+Install:
+  bash   echo 'source <(pflow completion bash)' >> ~/.bashrc
+  zsh    echo 'source <(pflow completion zsh)' >> ~/.zshrc
+  fish   pflow completion fish > ~/.config/fish/completions/pflow.fish
+
+Flags:
+${COMMON}`,
   pricing: `LLM prices (USD per million tokens): the shipped table merged with
 PFLOW_HOME/pricing.yaml (and --price-table FILE), and where each price came from.
 

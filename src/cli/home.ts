@@ -4,14 +4,32 @@
  * @module
  */
 import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { LlmSettings } from "../llm/types.ts";
-import { ValidationError } from "../workflow/errors.ts";
+import { type Problem, ValidationError } from "../workflow/errors.ts";
+import { addLines, locateSyntaxError } from "../workflow/load.ts";
 
-/** The state directory: `$PFLOW_HOME` or `~/.pflow`. */
+/**
+ * The state directory: `$PFLOW_HOME` or `~/.pflow`. One that exists as
+ * something other than a directory is a {@link ValidationError} (exit 2).
+ */
 export function pflowHome(env: Record<string, string | undefined>): string {
-  return env.PFLOW_HOME || join(homedir(), ".pflow");
+  const home = env.PFLOW_HOME || join(homedir(), ".pflow");
+  let problem: string | undefined;
+  try {
+    if (!statSync(home).isDirectory()) problem = "is a file, not a directory";
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") problem = "is inside a file, not a directory";
+  }
+  if (problem !== undefined) {
+    const name = env.PFLOW_HOME ? "PFLOW_HOME" : "the state directory";
+    throw new ValidationError([{
+      message: `${name} ${home} ${problem}: point PFLOW_HOME at a directory (pflow creates it when missing)`,
+    }]);
+  }
+  return home;
 }
 
 /** Settings read from `PFLOW_HOME/settings.json`. */
@@ -38,28 +56,43 @@ export async function loadSettings(home: string): Promise<Settings> {
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError([{ file: path, message: `invalid JSON: ${(error as Error).message}` }]);
+  } catch {
+    throw new ValidationError([await locateSyntaxError(text, path)]);
   }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new ValidationError([{ file: path, message: "settings must be a JSON object" }]);
   }
   const settings = data as Settings;
+  const problems: Problem[] = [];
   if (settings.default_model !== undefined && typeof settings.default_model !== "string") {
-    throw new ValidationError([{
+    problems.push({
       file: path,
       pointer: "/default_model",
       message: 'must be a string like "anthropic/claude-sonnet-4-5"',
-    }]);
+    });
   }
   for (const [name, p] of Object.entries(settings.providers ?? {})) {
     if (typeof p?.base_url !== "string") {
-      throw new ValidationError([{
+      problems.push({
         file: path,
         pointer: `/providers/${name}/base_url`,
         message: "must be a URL string including /v1",
-      }]);
+      });
     }
+  }
+  if (settings.trace !== undefined) {
+    // Checked here too, so that its problems carry line:column like the others.
+    const { traceSettings } = await import("./trace_settings.ts");
+    try {
+      traceSettings(settings, path);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (problems.length > 0) {
+    await addLines(problems, text);
+    throw new ValidationError(problems);
   }
   return settings;
 }

@@ -5,15 +5,15 @@
  * @module
  */
 import { VERSION } from "../version.ts";
+import { COMMANDS } from "./command.ts";
 import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
-const COMMANDS = ["run", "plan", "workflow", "registry", "pricing", "trace", "help"];
-
 /** Runs the CLI with `argv` (without the program name); returns the exit code. */
-export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+export async function main(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const argv = globalsAfterCommand(args);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
   // API keys in the environment never appear in anything pflow prints.
   setOutputRedactor(Redactor.fromEnv(env));
@@ -28,7 +28,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       return first === undefined ? 2 : 0;
     }
     if (first === "help") {
-      const topic = rest[0] ?? "";
+      const topic = rest.find((a) => a !== "--help" && a !== "-h") ?? "";
       if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
       writeStdout(`${HELP[topic]}\n`);
       return 0;
@@ -38,6 +38,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (first === "pricing") return await (await import("./pricing_command.ts")).pricingCommand(rest, { env });
     if (first === "trace") return await (await import("./trace_command.ts")).traceCommand(rest, { env });
     if (first === "plan") return await (await import("./plan_command.ts")).planCommand(rest, { env });
+    if (first === "validate") return await (await import("./validate_command.ts")).validateCommand(rest, { env });
+    if (first === "completion") {
+      return await (await import("./completion_command.ts")).completionCommand(rest, { env });
+    }
     const runArgs = first === "run" ? rest : argv;
     // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
     const request = /\s/.test(first.trim());
@@ -48,9 +52,12 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return await (await import("./plan_command.ts")).planCommand(argv, { env });
       }
       if (kind === undefined && !looksLikeWorkflow(first)) {
+        const { closeTarget } = await import("./workflow_target.ts");
+        const { pflowHome } = await import("./home.ts");
+        const hint = await closeTarget(first, pflowHome(env), COMMANDS);
         throw new UsageError(
-          `unknown command '${first}'; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved workflow, ` +
-            `or a request in quotes: pflow "what you want done")`,
+          `unknown command '${first}'${hint}; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved ` +
+            `workflow, or a request in quotes: pflow "what you want done")`,
         );
       }
     }
@@ -58,6 +65,28 @@ export async function main(argv: string[], env: Record<string, string | undefine
   } catch (error) {
     return reportError(error, verbose);
   }
+}
+
+/**
+ * Moves global flags written before the command (`pflow -v run wf.json`,
+ * `pflow --output-format json wf.json`) to just after it, where every
+ * command parses them.
+ */
+export function globalsAfterCommand(argv: string[]): string[] {
+  const globals: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (["-v", "--verbose", "--json", "-h", "--help"].includes(arg) || arg.startsWith("--output-format=")) {
+      globals.push(arg);
+    } else if (arg === "--output-format" && i + 1 < argv.length) {
+      globals.push(arg, argv[++i]);
+    } else break;
+  }
+  if (globals.length === 0) return argv;
+  // Only global flags: `pflow -h` asks for help; `pflow -v` alone is no command at all.
+  if (i === argv.length) return globals.some((g) => g === "-h" || g === "--help") ? ["--help"] : [];
+  return [argv[i], ...globals, ...argv.slice(i + 1)];
 }
 
 function looksLikeWorkflow(arg: string): boolean {

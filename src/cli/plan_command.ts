@@ -24,7 +24,7 @@ import type { WorkflowIR } from "../workflow/ir.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { plannerWorkflow } from "../planner/flow.ts";
-import { typeValue } from "./args.ts";
+import { parseParams, typeParams, typeValue } from "./args.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { interruptExitCode } from "./signals.ts";
 import type { Settings } from "./home.ts";
@@ -42,6 +42,7 @@ import { checkWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkfl
 import { formatUsd } from "./summary_line.ts";
 import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
+import { locatedError } from "./workflow_target.ts";
 
 /** Flags of `pflow plan`: every `run` flag, and the planner's. */
 export const PLAN_FLAGS = {
@@ -79,7 +80,7 @@ interface PlannerFlags {
 /** The planning, before the plan runs: a workflow to run, or the exit code of a planning that ended the command. */
 async function planStage(session: Session): Promise<RunTarget | number> {
   const { parsed, run, env, home, settings } = session;
-  const { request, params } = requestOf(parsed.positionals);
+  const { request, params: paramText } = requestOf(parsed.positionals);
   const flags = plannerFlags(parsed.values, { env, settings });
   // The planner's model is known before anything runs: a bad id or a missing key is a usage error.
   const modelProblem = checkModelConfig(flags.model, { env, settings });
@@ -206,6 +207,10 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const loaded = outcome.path === "reuse"
     ? await loadSaved(home, outcome.reusedWorkflow!)
     : { ir: await parseWorkflow(planFile!.text, { file: planFile!.path }), file: planFile!.path, text: planFile!.text };
+  // The given params are typed by the inputs the planned workflow declares; a key it does not declare is an error.
+  const typed = typeParams(paramText, loaded.ir.inputs);
+  if (typed.problems.length > 0) throw await locatedError(typed.problems, loaded);
+  const params = typed.values;
   let inputs = { ...outcome.inputs, ...params };
   const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
   if (missing.length > 0) {
@@ -232,20 +237,19 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   return { loaded, params: inputs, prior };
 }
 
-/** The request (the positional text) and any `key=value` params given with it. */
-function requestOf(positionals: string[]): { request: string; params: Record<string, unknown> } {
-  const params: Record<string, unknown> = {};
+/** The request (the positional text) and the texts of any `key=value` params given with it. */
+function requestOf(positionals: string[]): { request: string; params: Record<string, string> } {
+  const params: string[] = [];
   const words: string[] = [];
   for (const arg of positionals) {
-    const param = /^([A-Za-z_][\w-]*)=(.*)$/s.exec(arg);
-    if (param && !/\s/.test(param[1])) params[param[1]] = typeValue(param[2], param[1]);
+    if (/^[A-Za-z_][\w-]*=/.test(arg)) params.push(arg);
     else words.push(arg);
   }
   const request = words.join(" ").trim();
   if (request === "") {
     throw new UsageError('missing request: pflow plan "what you want done" [key=value ...]', "plan");
   }
-  return { request, params };
+  return { request, params: parseParams(params, "plan") };
 }
 
 /** The planner's settings from flags, environment and settings. */

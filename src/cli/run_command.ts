@@ -16,9 +16,9 @@ import { runDocument, validationDocument } from "./result_document.ts";
 import { abortOnSignals, interruptExitCode, interruptSignal } from "./signals.ts";
 import { needsStdin, readPipedStdin } from "./stdin.ts";
 import { isTerminal, printError, stderrStyle, type Style, writeStdout } from "./terminal.ts";
-import { checkOutputKey, formatOutputs } from "./text_output.ts";
+import { checkOutputKey, formatOutputs, OutputNotProducedError, selectOutput } from "./text_output.ts";
 import { UsageError } from "./usage_error.ts";
-import { checkWorkflow, loadTarget, locatedError, workflowName } from "./workflow_target.ts";
+import { loadTarget, locatedError, noStdinProblem, runProblems, workflowName } from "./workflow_target.ts";
 import { summaryLine } from "./summary_line.ts";
 import { instrumentNode } from "../observability/instrument.ts";
 import { ms2, type PhaseInput, type RunSummary, summarizeRun } from "../observability/metrics.ts";
@@ -79,7 +79,10 @@ export interface Session {
 /** The workflow a session runs, and the params given for it. */
 export interface RunTarget {
   loaded: LoadedWorkflow;
+  /** Typed params. */
   params: Record<string, unknown>;
+  /** `key=value` texts from the command line, typed by the workflow's declared inputs (over `params`). */
+  paramText?: Record<string, string>;
   /** The planning that produced it, reported with the run. */
   prior?: PriorPhase;
 }
@@ -118,8 +121,8 @@ export function runCommand(argv: string[], { env }: CommandEnv): Promise<number>
   return runSession(argv, { env, command: "run", flags: RUN_FLAGS }, async (session) => {
     const [target, ...rest] = session.parsed.positionals;
     if (target === undefined) throw new UsageError("missing workflow: pflow run FILE.json [key=value ...]", "run");
-    const params = parseParams(rest);
-    return { loaded: await loadTarget(target, session.home), params };
+    const paramText = parseParams(rest);
+    return { loaded: await loadTarget(target, session.home), params: {}, paramText };
   });
 }
 
@@ -237,10 +240,20 @@ type Prepared = Awaited<ReturnType<typeof prepare>>;
 /** Everything before the first node runs: validate, compile, inputs, stdin, telemetry. */
 async function prepare(target: RunTarget, session: Session) {
   const { run, parsed, env, home, settings, signal } = session;
-  const { loaded, params, prior } = target;
+  const { loaded, prior } = target;
   run.workflowName = workflowName(loaded);
   const registry = new NodeRegistry(BUILTIN_NODES);
-  await checkWorkflow(loaded, { registry, env, settings, warn: (message) => run.logger.warn(message) });
+  const checked = await runProblems(loaded, {
+    registry,
+    env,
+    settings,
+    warn: (message) => run.logger.warn(message),
+    params: target.params,
+    paramText: target.paramText,
+    stdin: isTerminal(0) ? "none" : "unknown",
+  });
+  if (checked.problems.length > 0) throw new ValidationError(checked.problems);
+  const params = checked.params;
   const outputKey = parsed.values["output-key"] as string | undefined;
   if (outputKey !== undefined) checkOutputKey(outputKey, loaded, registry);
   const metricsFlag = parsed.values.metrics === true;
@@ -260,6 +273,9 @@ async function prepare(target: RunTarget, session: Session) {
   const stdin = await readStdinIfNeeded(loaded, params, signal);
   let inputs: Record<string, unknown>;
   try {
+    if (stdin === undefined && stdinUse(loaded.ir).stdinTemplates && !Object.hasOwn(params, "stdin")) {
+      throw new ValidationError([noStdinProblem()]);
+    }
     inputs = resolveInputs(loaded.ir, params, { stdin });
   } catch (error) {
     throw error instanceof ValidationError ? await locatedError(error.problems, loaded) : error;
@@ -366,8 +382,13 @@ function report(
 ): number {
   const { summary, tracePath, prior } = options;
   const log = run.logger;
+  result = withOutputKey(result, options.outputKey);
   if (run.json) {
     const doc = runDocument(result, { ...run, summary, totalMs: performance.now() - run.started });
+    // `-o KEY` restricts the result to that key.
+    if (options.outputKey !== undefined && result.status === "success") {
+      doc.result = { [options.outputKey]: selectOutput(result, options.outputKey) };
+    }
     if (prior !== undefined) {
       doc.duration_planner_ms = ms2(prior.durationMs);
       Object.assign(doc, prior.document);
@@ -428,6 +449,18 @@ function report(
   return EXIT.failed;
 }
 
+/** A successful run whose `--output-key` it did not produce, as the failed run it is (exit 1). */
+function withOutputKey(result: WorkflowResult, key: string | undefined): WorkflowResult {
+  if (key === undefined || result.status !== "success") return result;
+  try {
+    selectOutput(result, key);
+    return result;
+  } catch (error) {
+    if (!(error instanceof OutputNotProducedError)) throw error;
+    return { ...result, status: "failed", error: { message: error.message, node_id: null, type: error.name } };
+  }
+}
+
 /** The logger `--log-format` and `PFLOW_LOG_LEVEL` ask for (scanned before parsing, like `--json`). */
 function makeLogger(argv: string[], env: CommandEnv["env"], style: Style): Logger {
   const at = argv.findIndex((a) => a === "--log-format" || a.startsWith("--log-format="));
@@ -459,7 +492,7 @@ export function parseBudget(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`--max-budget-usd must be a non-negative number of US dollars, got '${text}'`, "run");
+    throw new UsageError(`--max-budget-usd must be ≥ 0 (US dollars), got '${text}'`, "run");
   }
   return value;
 }

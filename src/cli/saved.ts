@@ -68,9 +68,13 @@ export async function saveWorkflow(
   return path;
 }
 
-/** Loads saved workflow `name`. */
-export async function loadSaved(home: string, name: string): Promise<LoadedWorkflow> {
-  return await loadWorkflowFile(savedPath(home, name));
+/** Loads saved workflow `name` (`lenient`: see {@link loadWorkflowFile}). */
+export async function loadSaved(
+  home: string,
+  name: string,
+  options: { lenient?: boolean } = {},
+): Promise<LoadedWorkflow> {
+  return await loadWorkflowFile(savedPath(home, name), options);
 }
 
 /** Removes saved workflow `name`; false when there was none. */

@@ -14,9 +14,91 @@ export function writeStdout(text: string): void {
   writeAll(1, text);
 }
 
-/** Writes one line to stderr. */
+/**
+ * Writes one line to stderr with control characters and escape sequences
+ * shown escaped (see {@link escapeControls}): what comes from data (a child's
+ * stderr in an error, a workflow name) is never interpreted by the terminal.
+ */
 export function printError(line: string): void {
-  writeAll(2, `${line}\n`);
+  const text = `${escapeControls(line, { keepStyle: colourOn(2) })}\n`;
+  // A live status line stays below whatever else is printed.
+  writeAll(2, statusLine === undefined ? text : `${clearStatus()}${text}${statusLine}`);
+}
+
+let statusLine: string | undefined;
+/** Columns the status line takes on screen. */
+let statusWidth = 0;
+
+/** Returns to the start of the status line and blanks it (spaces, not escape codes: fine for TERM=dumb). */
+function clearStatus(): string {
+  return statusWidth === 0 ? "" : `\r${" ".repeat(statusWidth)}\r`;
+}
+
+/**
+ * Shows `line` as the live status line at the bottom of stderr (replacing
+ * the previous one), or clears it (undefined). Only for a terminal; `line`
+ * must hold escaped data only (see {@link escapeControls}); it is cut to the
+ * terminal's width, so that it never wraps.
+ */
+export function setStatusLine(line: string | undefined): void {
+  if (line === undefined && statusLine === undefined) return;
+  const clear = clearStatus();
+  const columns = Math.max(20, (process.stderr.columns ?? 80) - 1);
+  // deno-lint-ignore no-control-regex
+  const visible = line === undefined ? "" : line.replace(/\x1b\[[0-9;]*m/g, "");
+  statusLine = line === undefined ? undefined : visible.length > columns ? [...visible].slice(0, columns).join("") : line;
+  statusWidth = Math.min([...visible].length, columns);
+  writeAll(2, `${clear}${statusLine ?? ""}`);
+}
+
+/**
+ * Writes a display for people (a listing, a rendered trace) to stdout with
+ * control characters shown escaped. Results use {@link writeStdout}, byte-exact.
+ */
+export function writeDisplay(text: string): void {
+  writeAll(1, escapeControls(text, { keepStyle: colourOn(1) }));
+}
+
+/** The styles pflow itself writes (Style below): the only escape sequences let through, and only with colour on. */
+// deno-lint-ignore no-control-regex
+const OWN_STYLE = /\x1b\[(?:1|2|22|31|32|33|39)m/y;
+/** Controls a terminal may act on: C0 (but newline and tab), DEL, C1, and bidirectional overrides. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { "\r": "\\r", "\b": "\\b", "\f": "\\f" };
+
+/**
+ * `text` with every control character written as an escape (`\r`,
+ * `\u001b`…, valid inside JSON strings too); newlines and tabs stay, and
+ * with `keepStyle` the colour codes pflow writes itself.
+ */
+export function escapeControls(text: string, options: { keepStyle?: boolean; keepNewlines?: boolean } = {}): string {
+  const keepNewlines = options.keepNewlines !== false;
+  // deno-lint-ignore no-control-regex
+  const pattern = keepNewlines ? CONTROL : /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  if (!pattern.test(text)) return text;
+  pattern.lastIndex = 0;
+  return text.replace(pattern, (c, offset: number) => {
+    if (c === "\x1b" && options.keepStyle) {
+      OWN_STYLE.lastIndex = offset;
+      if (OWN_STYLE.test(text)) return c;
+    }
+    if (c === "\n") return "\\n";
+    if (c === "\t") return "\\t";
+    return NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
+}
+
+const colour = new Map<1 | 2, boolean>();
+
+/** Whether colour is on for stdout (1) or stderr (2): a terminal, without NO_COLOR or TERM=dumb (asked once). */
+function colourOn(fd: 1 | 2): boolean {
+  let on = colour.get(fd);
+  if (on === undefined) {
+    on = isTerminal(fd) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+    colour.set(fd, on);
+  }
+  return on;
 }
 
 function writeAll(fd: number, text: string): void {
@@ -63,7 +145,7 @@ export function stdoutStyle(env: Record<string, string | undefined>): Style {
  * device (a pipe, a file), or a memory device (Linux major 1: `/dev/null`).
  * Only a character device that may be a terminal asks the stream.
  */
-export function isTerminal(fd: 1 | 2): boolean {
+export function isTerminal(fd: 0 | 1 | 2): boolean {
   let rdev: number;
   try {
     const stats = fstatSync(fd);
@@ -73,7 +155,7 @@ export function isTerminal(fd: 1 | 2): boolean {
     return false; // closed
   }
   if (process.platform === "linux" && linuxMajor(rdev) === 1) return false;
-  return Boolean((fd === 1 ? process.stdout : process.stderr).isTTY);
+  return Boolean((fd === 0 ? process.stdin : fd === 1 ? process.stdout : process.stderr).isTTY);
 }
 
 /** The major number of a Linux device id (glibc's gnu_dev_major). */
@@ -82,6 +164,7 @@ function linuxMajor(rdev: number): number {
 }
 
 function styleFor(fd: 1 | 2, env: Record<string, string | undefined>): Style {
+  // Keep the codes in step with OWN_STYLE above.
   const enabled = isTerminal(fd) && !env.NO_COLOR && env.TERM !== "dumb";
   const wrap = (open: number, close: number) => (text: string) => enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
   return {

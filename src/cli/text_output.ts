@@ -56,11 +56,43 @@ function outputKeyRef(key: string): TemplateRef {
   return parts[0];
 }
 
+/** An `--output-key` that the run did not produce (exit 1). */
+export class OutputNotProducedError extends Error {
+  /**
+   * @param key the `--output-key`
+   * @param reason why it has no value
+   */
+  constructor(key: string, reason: string) {
+    super(`--output-key '${key}' was not produced by this run: ${reason}`);
+    this.name = "OutputNotProducedError";
+  }
+}
+
+/**
+ * The value `--output-key KEY` selects from a successful run: a declared
+ * output, else a store path. Throws {@link OutputNotProducedError} for a
+ * declared output whose source did not resolve and for a path the run did
+ * not produce — the same for `-o h` and `-o h.output`.
+ */
+export function selectOutput(result: WorkflowResult, key: string): unknown {
+  if (Object.hasOwn(result.outputs, key)) {
+    const reason = result.unresolved_outputs?.[key];
+    if (reason !== undefined) throw new OutputNotProducedError(key, reason);
+    return result.outputs[key];
+  }
+  try {
+    return lookup(outputKeyRef(key), { root: result.shared });
+  } catch (error) {
+    if (!(error instanceof UnresolvedTemplateError)) throw error;
+    throw new OutputNotProducedError(key, error.message);
+  }
+}
+
 /** Text-mode stdout: one output raw, several as a JSON object, or the `--output-key` value. */
 export function formatOutputs(result: WorkflowResult, outputKey: string | undefined): string {
   let value: unknown;
   if (outputKey !== undefined) {
-    value = Object.hasOwn(result.outputs, outputKey) ? result.outputs[outputKey] : lookupOutputKey(outputKey, result);
+    value = selectOutput(result, outputKey);
   } else {
     const entries = Object.entries(result.outputs);
     if (entries.length === 0) return "";
@@ -68,14 +100,4 @@ export function formatOutputs(result: WorkflowResult, outputKey: string | undefi
   }
   const text = typeof value === "string" ? value : JSON.stringify(value, null, 2);
   return text.endsWith("\n") || text === "" ? text : `${text}\n`;
-}
-
-/** Resolves an `--output-key` store path after the run; a key the run did not produce fails the run (exit 1). */
-function lookupOutputKey(key: string, result: WorkflowResult): unknown {
-  try {
-    return lookup(outputKeyRef(key), { root: result.shared });
-  } catch (error) {
-    if (!(error instanceof UnresolvedTemplateError)) throw error;
-    throw new Error(`--output-key '${key}' was not produced by this run: ${error.message}`);
-  }
 }

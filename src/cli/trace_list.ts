@@ -18,7 +18,7 @@ import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { formatUsd } from "./summary_line.ts";
-import { formatDuration, printError, stdoutStyle, type Style, writeStdout } from "./terminal.ts";
+import { formatDuration, printError, stdoutStyle, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Colour for stdout (re-exported for the trace commands). */
@@ -368,7 +368,7 @@ export async function traceListCommand(argv: string[], { env }: CommandEnv): Pro
     }).join("  ") + note;
   const lines = [line(header.map((h) => ({ plain: h, shown: style.dim(h) })))];
   for (const r of rows) lines.push(line(r.cells, r.note));
-  writeStdout(`${lines.join("\n")}\n`);
+  writeDisplay(`${lines.join("\n")}\n`);
   return EXIT.ok;
 }
 

@@ -10,7 +10,7 @@ import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { formatUsd } from "./summary_line.ts";
-import { formatBytes, formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
+import { formatBytes, formatDuration, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import {
   callTokens,
   formatCost,
@@ -84,7 +84,8 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
     const read = await locateTrace(parsed.positionals[0] ?? "latest", env);
     const style = stdoutStyle(env);
     if (node === undefined) {
-      writeStdout(json ? `${JSON.stringify(read.trace, null, 2)}\n` : `${renderTree(read, style).join("\n")}\n`);
+      if (json) writeStdout(`${JSON.stringify(read.trace, null, 2)}\n`);
+      else writeDisplay(`${renderTree(read, style).join("\n")}\n`);
       return EXIT.ok;
     }
     const selection = selectNode(read, node);
@@ -94,7 +95,7 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
         const docs = states.map(({ problems: _, ...s }) => s);
         writeStdout(`${JSON.stringify(selection.single ? docs[0] : docs, null, 2)}\n`);
       } else {
-        writeStdout(`${states.map((s) => renderState(read.trace, s, style).join("\n")).join("\n\n")}\n`);
+        writeDisplay(`${states.map((s) => renderState(read.trace, s, style).join("\n")).join("\n\n")}\n`);
       }
       for (const s of states) {
         for (const p of s.problems) {
@@ -109,7 +110,7 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
       const events = selection.indices.map((i) => read.trace.events[i]);
       writeStdout(`${JSON.stringify(selection.single ? events[0] : events, null, 2)}\n`);
     } else {
-      writeStdout(`${selection.indices.map((i) => renderNode(read.trace, i, style).join("\n")).join("\n\n")}\n`);
+      writeDisplay(`${selection.indices.map((i) => renderNode(read.trace, i, style).join("\n")).join("\n\n")}\n`);
     }
     return EXIT.ok;
   } catch (error) {

@@ -18,8 +18,24 @@ import {
   savedExists,
   saveWorkflow,
 } from "./saved.ts";
-import { printError, writeStdout } from "./terminal.ts";
-import { checkWorkflow } from "./workflow_target.ts";
+import { printError, writeDisplay, writeStdout } from "./terminal.ts";
+import { checkWorkflow, workflowProblems } from "./workflow_target.ts";
+import { formatProblem, ValidationError } from "../workflow/errors.ts";
+
+/** The problems of saved workflow `name` as `pflow validate` reports them (one line each); none when valid. */
+async function savedProblems(home: string, name: string): Promise<string[]> {
+  try {
+    const loaded = await loadSaved(home, name, { lenient: true });
+    const problems = await workflowProblems(loaded, {
+      registry: new NodeRegistry(BUILTIN_NODES),
+      checkEnvironment: false,
+    });
+    return problems.map(formatProblem);
+  } catch (error) {
+    if (error instanceof ValidationError) return error.problems.map(formatProblem);
+    throw error;
+  }
+}
 
 /** Runs `pflow workflow …`; returns the exit code. */
 export async function workflowCommand(argv: string[], { env }: CommandEnv): Promise<number> {
@@ -43,7 +59,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       const name = parsed.values.name as string | undefined;
       if (name === undefined) throw new UsageError("missing --name NAME", "workflow");
       checkWorkflowName(name);
-      const loaded = await loadWorkflowFile(args[0]);
+      const loaded = await loadWorkflowFile(args[0], { lenient: true });
       // Saving checks the workflow itself, not this machine's API keys.
       await checkWorkflow(loaded, { registry: new NodeRegistry(BUILTIN_NODES), checkEnvironment: false });
       const description = (parsed.values.description as string | undefined) ?? loaded.ir.description;
@@ -59,17 +75,27 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     }
     case "list": {
       expectArgs(0, "list [--json]");
-      const entries = await listSaved(home);
+      const entries = await Promise.all((await listSaved(home)).map(async (e) => {
+        const problems = e.error === undefined ? await savedProblems(home, e.name) : [];
+        return { ...e, valid: e.error === undefined && problems.length === 0, problems };
+      }));
       if (json) {
         writeStdout(`${JSON.stringify(entries, null, 2)}\n`);
       } else if (entries.length === 0) {
         printError("No saved workflows. Save one with: pflow workflow save FILE.json --name NAME");
       } else {
         const width = Math.max(...entries.map((e) => e.name.length));
-        const lines = entries.map((e) =>
-          `${e.name.padEnd(width)}  ${e.error ? `(unreadable: ${e.error})` : e.description}`.trimEnd()
-        );
-        writeStdout(`${lines.join("\n")}\n`);
+        const lines = entries.map((e) => {
+          const mark = e.error
+            ? `(unreadable: ${e.error})`
+            : e.problems.length > 0
+            ? `(invalid: ${e.problems.length} problem${
+              e.problems.length === 1 ? "" : "s"
+            }, see 'pflow validate ${e.name}') `
+            : "";
+          return `${e.name.padEnd(width)}  ${mark}${e.error ? "" : e.description}`.trimEnd();
+        });
+        writeDisplay(`${lines.join("\n")}\n`);
       }
       return EXIT.ok;
     }
@@ -79,7 +105,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       if (!await savedExists(home, args[0])) {
         throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
       }
-      const { ir, file } = await loadSaved(home, args[0]);
+      const { ir, file } = await loadSaved(home, args[0], { lenient: true });
       if (json) {
         writeStdout(`${JSON.stringify(ir, null, 2)}\n`);
         return EXIT.ok;
@@ -90,7 +116,11 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
         lines.push("inputs:");
         for (const [n, i] of inputs) {
           const req = i.required === false || i.default !== undefined ? "optional" : "required";
-          lines.push(`  ${n} (${i.type ?? "any"}, ${req})${i.description ? `: ${i.description}` : ""}`);
+          const fallback = i.default !== undefined ? `, default ${JSON.stringify(i.default)}` : "";
+          const stdin = i.stdin ? ", or piped stdin" : "";
+          lines.push(
+            `  ${n} (${i.type ?? "any"}, ${req}${fallback}${stdin})${i.description ? `: ${i.description}` : ""}`,
+          );
         }
       }
       const outputs = Object.entries(ir.outputs ?? {});
@@ -100,7 +130,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       }
       lines.push("nodes:");
       for (const n of ir.nodes) lines.push(`  ${n.id} (${n.type})${n.purpose ? `: ${n.purpose}` : ""}`);
-      writeStdout(`${lines.join("\n")}\n`);
+      writeDisplay(`${lines.join("\n")}\n`);
       return EXIT.ok;
     }
     case "delete": {

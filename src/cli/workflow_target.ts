@@ -3,25 +3,50 @@
  * workflow, validated with problems located by file, line and column.
  * @module
  */
-import { stat } from "node:fs/promises";
-import { type Problem, ValidationError } from "../workflow/errors.ts";
+import { readdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
+import { resolveInputs } from "../workflow/run.ts";
+import { stdinUse } from "../workflow/compiler.ts";
 import { type ValidateOptions, validateWorkflow } from "../workflow/validate.ts";
-import { loadSaved, savedExists } from "./saved.ts";
+import { typeParams } from "./args.ts";
+import { listSaved, loadSaved, savedExists } from "./saved.ts";
 
 /**
  * Loads `target`: a file when it looks like a path (has a separator or ends
- * in `.json`) or exists as a file, else a saved workflow of that name.
+ * in `.json`) or exists as a file, else a saved workflow of that name. The
+ * file is read leniently: its schema problems are reported by
+ * {@link checkWorkflow} with the rest.
  */
 export async function loadTarget(target: string, home: string): Promise<LoadedWorkflow> {
   const looksLikePath = target.includes("/") || target.includes("\\") || target.endsWith(".json");
-  if (looksLikePath || await isFile(target)) return await loadWorkflowFile(target);
-  if (await savedExists(home, target)) return await loadSaved(home, target);
+  if (looksLikePath || await isFile(target)) {
+    const missing = await stat(target).then(() => false, () => true);
+    const hint = missing ? await closeTarget(target, home) : "";
+    if (hint !== "") {
+      throw new ValidationError([{ file: target, message: `cannot read workflow: file not found${hint}` }]);
+    }
+    return await loadWorkflowFile(target, { lenient: true });
+  }
+  if (await savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
   throw new ValidationError([{
     file: target,
-    message: "no such workflow file or saved workflow; see 'pflow workflow list'",
+    message: `no such workflow file or saved workflow${await closeTarget(target, home)}; see 'pflow workflow list'`,
   }]);
+}
+
+/** "(did you mean …?)" over the JSON files beside `target` and the saved workflow names, or "". */
+export async function closeTarget(target: string, home: string, extra: string[] = []): Promise<string> {
+  const dir = dirname(target);
+  const files = await readdir(dir).then(
+    (names) =>
+      names.filter((n) => n.endsWith(".json")).map((n) => dir === "." && !target.startsWith("./") ? n : join(dir, n)),
+    () => [] as string[],
+  );
+  const saved = (await listSaved(home)).map((e) => e.name);
+  return didYouMean(target, [...extra, ...files, ...saved]);
 }
 
 /**
@@ -48,22 +73,107 @@ async function isFile(path: string): Promise<boolean> {
 
 /** The workflow's name: its `name`, else the file name without `.json`. */
 export function workflowName(loaded: LoadedWorkflow): string {
-  return loaded.ir.name ?? loaded.file.split(/[\\/]/).pop()!.replace(/\.json$/, "");
+  const name = (loaded.ir as { name?: unknown }).name;
+  return typeof name === "string" && name !== "" ? name : loaded.file.split(/[\\/]/).pop()!.replace(/\.json$/, "");
 }
 
-/** Throws a located {@link ValidationError} when static validation finds problems. */
+/**
+ * Throws a located {@link ValidationError} when static validation (or the
+ * lenient read, see {@link loadTarget}) finds problems.
+ */
 export async function checkWorkflow(
   loaded: LoadedWorkflow,
   options: ValidateOptions & { registry: NodeRegistry },
 ): Promise<void> {
-  const problems = validateWorkflow(loaded.ir, options);
-  if (problems.length > 0) throw await locatedError(problems, loaded);
+  const problems = await workflowProblems(loaded, options);
+  if (problems.length > 0) throw new ValidationError(problems);
+}
+
+/** Every problem of the file: what reading it found and what static validation finds, located, in file order. */
+export async function workflowProblems(
+  loaded: LoadedWorkflow,
+  options: ValidateOptions & { registry: NodeRegistry },
+): Promise<Problem[]> {
+  return await locate([...(loaded.problems ?? []), ...validateWorkflow(loaded.ir, options)], loaded);
+}
+
+/** Whether piped stdin can fill `${stdin}`: none on a terminal; unknown for a pipe until it is read. */
+export type StdinState = "none" | "unknown";
+
+/**
+ * Everything that can be known wrong before a run with these params: the
+ * file's problems, static validation with the params (an API key for a
+ * model an input names), `key=value` texts typed by the declared inputs,
+ * missing or mistyped inputs, and `${stdin}` on a terminal. Returns the
+ * typed params.
+ */
+export async function runProblems(
+  loaded: LoadedWorkflow,
+  options: ValidateOptions & {
+    registry: NodeRegistry;
+    /** Typed params (e.g. from the planner). */
+    params?: Record<string, unknown>;
+    /** `key=value` texts from the command line. */
+    paramText?: Record<string, string>;
+    /** Whether stdin can still bring data. */
+    stdin: StdinState;
+    /** Check the inputs the params leave missing or mistyped (default true). */
+    checkInputs?: boolean;
+  },
+): Promise<{ params: Record<string, unknown>; problems: Problem[] }> {
+  const inputs = loaded.ir.inputs;
+  const typed = typeParams(options.paramText ?? {}, inputs);
+  const params = { ...options.params, ...typed.values };
+  const problems = [
+    ...(loaded.problems ?? []),
+    ...validateWorkflow(loaded.ir, { ...options, inputs: params }),
+    ...typed.problems,
+  ];
+  // Inputs are checked only once the file itself is sound (their declarations are read from it).
+  if (problems.length === 0 && options.checkInputs !== false) {
+    problems.push(...inputProblems(loaded, params, options.stdin));
+  }
+  return { params, problems: await locate(problems, loaded) };
+}
+
+/** Missing and mistyped inputs, and `${stdin}` that nothing can fill; stdin inputs count as filled while it may. */
+function inputProblems(loaded: LoadedWorkflow, params: Record<string, unknown>, stdin: StdinState): Problem[] {
+  const use = stdinUse(loaded.ir);
+  const problems: Problem[] = [];
+  try {
+    resolveInputs(loaded.ir, params, { stdin: stdin === "unknown" ? "" : undefined });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const pending = new Set(stdin === "unknown" ? use.stdinInputs.map((name) => `/inputs/${name}`) : []);
+    problems.push(...error.problems.filter((p) => !pending.has(p.pointer ?? "")));
+  }
+  if (use.stdinTemplates && stdin === "none" && !Object.hasOwn(params, "stdin")) problems.push(noStdinProblem());
+  return problems;
+}
+
+/** The problem of a workflow that reads `${stdin}` when nothing was piped. */
+export function noStdinProblem(): Problem {
+  return {
+    message: "the workflow reads ${stdin}, but nothing was piped to stdin: pipe its input " +
+      "(e.g. cat notes.md | pflow run FILE.json)",
+  };
 }
 
 /** A {@link ValidationError} whose problems carry the file, line and column, in file order. */
 export async function locatedError(problems: Problem[], loaded: LoadedWorkflow): Promise<ValidationError> {
-  const located = problems.map((p) => ({ ...p, file: p.file ?? loaded.file }));
+  return new ValidationError(await locate(problems, loaded));
+}
+
+/** Problems with file, line and column, duplicates dropped, in file order (those without a line first). */
+async function locate(problems: Problem[], loaded: LoadedWorkflow): Promise<Problem[]> {
+  const seen = new Set<string>();
+  const located = problems.filter((p) => {
+    const key = `${p.pointer}|${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }).map((p) => ({ ...p, file: p.file ?? loaded.file }));
   await addLines(located, loaded.text);
   located.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  return new ValidationError(located);
+  return located;
 }

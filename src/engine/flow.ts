@@ -54,12 +54,15 @@ export class Flow extends BaseNode {
 
   /**
    * The successor of `node` for `action`, or undefined when the flow ends.
-   * An action with no successor while others exist ends the flow with a warning.
+   * An action with no successor while others exist ends the flow with a
+   * warning, unless the only other is `error` (the normal end of a success path).
    */
   getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
     const name = action ?? DEFAULT_ACTION;
     const next = node.successors.get(name);
-    if (next === undefined && node.successors.size > 0) {
+    // A node whose only edges handle `error` ends a success path normally.
+    const onlyError = node.successors.size === 1 && node.successors.has("error");
+    if (next === undefined && node.successors.size > 0 && !onlyError) {
       const known = [...node.successors.keys()].map((k) => `'${k}'`).join(", ");
       ctx.warn(`flow ends: action '${name}' has no successor (wired: ${known})`);
     }

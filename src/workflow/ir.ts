@@ -78,6 +78,21 @@ export interface EdgeIR {
   action?: string;
 }
 
+/**
+ * The one name that cannot be plain data: assigning `obj["__proto__"]`
+ * replaces an object's prototype. (`constructor`, `prototype` and the other
+ * names of `Object.prototype` are ordinary names: every lookup checks own keys.)
+ */
+export const RESERVED_NAME = "__proto__";
+
+/** The problem with {@link RESERVED_NAME} used as `what`. */
+export function reservedMessage(what: string): string {
+  return `'${RESERVED_NAME}' cannot be ${what}: JavaScript objects give it a special meaning; rename it`;
+}
+
+/** The types an input can declare. */
+export const INPUT_TYPES: readonly string[] = ["string", "number", "integer", "boolean", "object", "array", "any"];
+
 /** One declared input. */
 export interface InputIR {
   /** Expected type. */

@@ -8,8 +8,10 @@ import {
   asError,
   type BaseNode,
   FatalError,
+  type FlowObserver,
   mapConcurrent,
   type NodeLayer,
+  type ObservedContext,
   type RunContext,
   type Shared,
 } from "../engine/mod.ts";
@@ -106,6 +108,12 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
   };
 }
 
+/** A flow observer that also hears how far a batch node is (progress display). */
+export interface ProgressObserver extends FlowObserver {
+  /** `done` of `total` items of the running batch node have finished (0 when it starts). */
+  batchItems?(done: number, total: number): void;
+}
+
 /** A context that wants each batch item run inside its own scope (telemetry attribution). */
 export interface ItemScopedContext extends RunContext {
   /** Runs `fn` as batch item `index`; absent in the common case. */
@@ -154,6 +162,9 @@ export function batchLayer(
       const results: unknown[] = new Array(list.length).fill(null);
       const errors: BatchItemError[] = [];
       const runItem = (ctx as ItemScopedContext).runItem;
+      const progress = ((ctx as ObservedContext).observer as ProgressObserver | undefined)?.batchItems;
+      let done = 0;
+      progress?.(0, list.length);
       await mapConcurrent(list, async (item, index) => {
         const { view, local } = itemStore(shared, { [as]: item });
         const runOnce = () => inner.clone()._run(view, ctx);
@@ -166,6 +177,7 @@ export function batchLayer(
           if (error instanceof FatalError || ctx.signal.aborted) throw error;
           failure = asError(error).message;
         }
+        progress?.(++done, list.length);
         if (failure === undefined) return;
         const entry = { index, item, error: failure };
         errors.push(entry);

@@ -8,7 +8,7 @@ import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 import { Validator } from "@cfworker/json-schema";
 import schema from "./workflow.schema.json" with { type: "json" };
 import { matchesWorkflowSchema } from "./workflow_schema_check.ts";
-import type { WorkflowIR } from "./ir.ts";
+import { INPUT_TYPES, type WorkflowIR } from "./ir.ts";
 import { didYouMean, type Problem, ValidationError } from "./errors.ts";
 
 /** The published JSON Schema of workflow files. */
@@ -16,16 +16,25 @@ export const WORKFLOW_SCHEMA: Record<string, unknown> = schema;
 
 /** A parsed workflow and where it came from. */
 export interface LoadedWorkflow {
-  /** The IR. */
+  /** The IR (with `problems`, as far as it matches the schema). */
   ir: WorkflowIR;
   /** Path as given, or a label like `saved:NAME`. */
   file: string;
   /** The source text (for mapping pointers to lines). */
   text: string;
+  /**
+   * Problems of a file read leniently (schema, duplicate keys), located:
+   * reported together with static validation's, which checks what it can.
+   */
+  problems?: Problem[];
 }
 
-/** Reads and checks a workflow file; unreadable files are validation errors. */
-export async function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
+/**
+ * Reads and checks a workflow file; unreadable files are validation errors.
+ * `lenient`: schema and duplicate-key problems are returned in `problems`
+ * instead of thrown (invalid JSON still throws).
+ */
+export async function loadWorkflowFile(path: string, options: { lenient?: boolean } = {}): Promise<LoadedWorkflow> {
   let text: string;
   try {
     text = await readUtf8File(path);
@@ -41,11 +50,27 @@ export async function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
       : (error as Error).message;
     throw new ValidationError([{ file: path, message: `cannot read workflow: ${why}` }]);
   }
-  return { ir: await parseWorkflow(text, { file: path }), file: path, text };
+  if (!options.lenient) return { ir: await parseWorkflow(text, { file: path }), file: path, text };
+  const { data, problems } = await readWorkflowText(text, { file: path });
+  return { ir: data as WorkflowIR, file: path, text, ...(problems.length > 0 ? { problems } : {}) };
 }
 
-/** Parses workflow JSON text and validates it against the schema. */
+/** Parses workflow JSON text and validates it against the schema (and for duplicate keys). */
 export async function parseWorkflow(text: string, options: { file?: string } = {}): Promise<WorkflowIR> {
+  const { data, problems } = await readWorkflowText(text, options);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return data as WorkflowIR;
+}
+
+/**
+ * Parses workflow JSON text (invalid JSON throws a located
+ * {@link ValidationError}) and returns the data with its schema and
+ * duplicate-key problems, located and in file order.
+ */
+export async function readWorkflowText(
+  text: string,
+  options: { file?: string } = {},
+): Promise<{ data: unknown; problems: Problem[] }> {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark
   const tooDeep = nestingBeyond(text, MAX_NESTING_DEPTH);
   if (tooDeep >= 0) {
@@ -62,13 +87,63 @@ export async function parseWorkflow(text: string, options: { file?: string } = {
   } catch {
     throw new ValidationError([await locateSyntaxError(text, options.file)]);
   }
-  const problems = schemaProblems(data);
+  const problems = [...duplicateKeyProblems(text), ...schemaProblems(data)];
   if (problems.length > 0) {
     await addLines(problems, text);
     problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-    throw new ValidationError(problems.map((p) => ({ ...p, file: options.file })));
   }
-  return data as WorkflowIR;
+  return { data, problems: problems.map((p) => ({ ...p, file: options.file })) };
+}
+
+/**
+ * A problem for each key that appears twice in one JSON object (JSON.parse
+ * silently keeps the last), naming both places.
+ */
+export function duplicateKeyProblems(text: string): Problem[] {
+  type Frame = { keys: Map<string, number>; key?: string } | { index: number };
+  const problems: Problem[] = [];
+  const stack: Frame[] = [];
+  let expectKey = false;
+  const pointerOf = (frames: Frame[]) =>
+    frames.map((f) => `/${"keys" in f ? (f.key ?? "").replaceAll("~", "~0").replaceAll("/", "~1") : f.index}`)
+      .join("");
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // a string: skip it whole; in an object before ':' it is a key
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      const top = stack[stack.length - 1];
+      if (top !== undefined && "keys" in top && expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        const first = top.keys.get(key);
+        top.key = key;
+        if (first !== undefined) {
+          const a = lineColumn(text, first);
+          const b = lineColumn(text, start);
+          problems.push({
+            pointer: pointerOf(stack),
+            ...b,
+            message: `duplicate key '${key}' at line ${a.line}:${a.column} and line ${b.line}:${b.column}; ` +
+              "JSON keeps only the last one (remove or rename one)",
+          });
+        } else top.keys.set(key, start);
+        expectKey = false;
+      }
+    } else if (c === 0x7b) {
+      stack.push({ keys: new Map() });
+      expectKey = true;
+    } else if (c === 0x5b) {
+      stack.push({ index: 0 });
+      expectKey = false;
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+    } else if (c === 0x2c) {
+      const top = stack[stack.length - 1];
+      if (top !== undefined && "keys" in top) expectKey = true;
+      else if (top !== undefined) top.index++;
+    }
+  }
+  return problems;
 }
 
 let validator: Validator | undefined;
@@ -91,7 +166,7 @@ export function schemaProblems(data: unknown): Problem[] {
   );
   for (const error of result.errors) {
     if (error.keyword !== "oneOf" && oneOfPointers.has(error.instanceLocation)) continue;
-    const message = describeSchemaError(error.keyword, error.error, error.instanceLocation);
+    const message = describeSchemaError(error.keyword, error.error, error.instanceLocation, data);
     if (message === undefined) continue;
     const pointer = pointerOf(error.instanceLocation, error.keyword, error.error);
     const key = `${pointer}|${message}`;
@@ -132,13 +207,14 @@ function pointerOf(location: string, keyword: string, text: string): string {
   return pointer;
 }
 
-function describeSchemaError(keyword: string, text: string, location: string): string | undefined {
+function describeSchemaError(keyword: string, text: string, location: string, data: unknown): string | undefined {
   const pointer = location.replace(/^#/, "");
   switch (keyword) {
     case "additionalProperties": {
       const name = /Property "([^"]*)"/.exec(text)?.[1] ?? "?";
       const allowed = FIELDS.find(([re]) => re.test(pointer))?.[1];
-      if (allowed === undefined) return `unknown field '${name}'`;
+      // Inputs and outputs take any name: the entry's own problem is reported deeper.
+      if (allowed === undefined) return undefined;
       return `unknown field '${name}'${didYouMean(name, allowed)}; allowed: ${allowed.join(", ")}`;
     }
     case "required": {
@@ -162,6 +238,15 @@ function describeSchemaError(keyword: string, text: string, location: string): s
     case "maximum":
       return `out of range: ${text}`;
     case "enum":
+      if (/^\/inputs\/[^/]+\/type$/.test(pointer)) {
+        const value = valueAt(data, pointer);
+        const types = INPUT_TYPES;
+        const shown = typeof value === "string" ? `'${value}'` : JSON.stringify(value);
+        return `unknown type ${shown}${typeof value === "string" ? didYouMean(value, types) : ""}; types: ${
+          types.join(", ")
+        }`;
+      }
+      return `must be one of the allowed values (${text})`;
     case "const":
       return `must be one of the allowed values (${text})`;
     case "oneOf":
@@ -178,12 +263,24 @@ function describeSchemaError(keyword: string, text: string, location: string): s
   }
 }
 
+/** The value at a JSON pointer inside `data`, or undefined. */
+function valueAt(data: unknown, pointer: string): unknown {
+  let current = data;
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (current === null || typeof current !== "object" || !Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
 /** Adds line:column to problems that have a pointer, using the source text. */
 export async function addLines(problems: Problem[], text: string): Promise<void> {
   const { parseTree, findNodeAtLocation } = await import("jsonc-parser");
   const tree = parseTree(text);
   if (tree === undefined) return;
   for (const problem of problems) {
+    if (problem.line !== undefined || problem.pointer === undefined) continue; // located already, or not in the file
     const segments = (problem.pointer ?? "").split("/").slice(1).map((s) => /^\d+$/.test(s) ? Number(s) : s);
     // For an unknown field, point at the key itself; otherwise at the value.
     let node = findNodeAtLocation(tree, segments);
@@ -196,7 +293,8 @@ export async function addLines(problems: Problem[], text: string): Promise<void>
   }
 }
 
-async function locateSyntaxError(text: string, file?: string): Promise<Problem> {
+/** The problem of text that is not valid JSON: what is wrong, at line:column. */
+export async function locateSyntaxError(text: string, file?: string): Promise<Problem> {
   const { parse, printParseErrorCode } = await import("jsonc-parser");
   const errors: { error: number; offset: number; length: number }[] = [];
   parse(text, errors, { disallowComments: true, allowTrailingComma: false });

@@ -53,6 +53,8 @@ export interface WorkflowResult {
   cause?: unknown;
   /** Node executions completed or failed (counted in every mode). */
   nodes_executed: number;
+  /** Declared outputs whose source could not be resolved (they are `null` in `outputs`), with why. */
+  unresolved_outputs?: Record<string, string>;
   /** The run's telemetry: LLM calls always, node timings when instrumented. */
   telemetry: RunTelemetry;
 }
@@ -95,7 +97,7 @@ export function resolveInputs(
   const values: Record<string, unknown> = {};
   const problems: Problem[] = [];
   for (const [name, input] of Object.entries(declared)) {
-    let value = given[name];
+    let value = Object.hasOwn(given, name) ? given[name] : undefined;
     if (value === undefined && input.stdin && options.stdin !== undefined) value = options.stdin;
     if (value === undefined) value = input.default;
     if (value === undefined) {
@@ -148,6 +150,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   let status: RunStatus = "success";
   let error: RunError | null = null;
   let outputs: Record<string, unknown> = {};
+  const unresolved: Record<string, string> = {};
   let cause: unknown;
   try {
     // A plain run whose nodes never call models has nothing to keep: no scope at all.
@@ -156,7 +159,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     options.onStart?.(shared);
     const run = () => compiled.flow._run(shared, ctx);
     await (telemetry.instrumented || compiled.callsModels ? telemetry.run(run) : run());
-    outputs = collectOutputs(compiled, shared, ctx.warn);
+    outputs = collectOutputs(compiled, shared, { warn: ctx.warn, unresolved });
     if (compiled.outputs.length === 0) {
       outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);
     }
@@ -176,6 +179,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     duration_ms: performance.now() - started,
     cause,
     nodes_executed: nodesExecuted,
+    ...(Object.keys(unresolved).length > 0 ? { unresolved_outputs: unresolved } : {}),
     telemetry,
   };
 }
@@ -225,20 +229,25 @@ function fallbackOutput(
   return { [key]: written[key] };
 }
 
-/** Resolves declared outputs into the root store. */
+/**
+ * Resolves declared outputs into the root store (an output named like a node
+ * leaves the node's namespace in place); one that cannot be resolved is
+ * `null`, with a warning and its reason in `unresolved`.
+ */
 function collectOutputs(
   compiled: CompiledWorkflow,
   shared: Shared,
-  warn: (m: string) => void,
+  options: { warn: (m: string) => void; unresolved: Record<string, string> },
 ): Record<string, unknown> {
   const outputs: Record<string, unknown> = {};
   for (const output of compiled.outputs) {
     try {
       const value = output.resolve ? output.resolve({ root: shared }) : output.source;
       outputs[output.name] = value;
-      shared[output.name] = value;
+      if (!(compiled.namespacing && compiled.nodes.has(output.name))) shared[output.name] = value;
     } catch (error) {
-      warn(`output '${output.name}': ${(error as Error).message}`);
+      options.warn(`output '${output.name}': ${(error as Error).message}`);
+      options.unresolved[output.name] = (error as Error).message;
       outputs[output.name] = null;
     }
   }

@@ -173,8 +173,12 @@ export function stringify(value: unknown): string {
 export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
   const head = ref.segments[0] as string;
   let current: unknown;
-  if (scope.vars !== undefined && head in scope.vars) current = scope.vars[head];
-  else current = scope.root[head];
+  if (scope.vars !== undefined && Object.hasOwn(scope.vars, head)) current = scope.vars[head];
+  else {
+    current = scope.root[head];
+    // `${constructor}` names a store key, never what every object inherits.
+    if (current !== undefined && INHERITED.has(head) && !Object.hasOwn(scope.root, head)) current = undefined;
+  }
   if (current === undefined) {
     const available = [...Object.keys(scope.vars ?? {}), ...Object.keys(scope.root)];
     const hint = didYouMean(head, available);
@@ -182,6 +186,9 @@ export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
   }
   return walk(current, ref, 1);
 }
+
+/** Names every object inherits (`constructor`, `toString`, `__proto__`…): looked up as own keys only. */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /** Follows `ref.segments` from index `from` into `value`; `[*]` maps the rest over a list. */
 function walk(value: unknown, ref: TemplateRef, from: number): unknown {

@@ -6,9 +6,27 @@
 import type { NodeClass } from "../nodes/spec.ts";
 import { describeValue, rangeProblem, valueFits } from "../nodes/spec.ts";
 import { didYouMean, type Problem } from "./errors.ts";
-import type { InputIR, NodeIR, WorkflowIR } from "./ir.ts";
+import {
+  type BatchIR,
+  type EdgeIR,
+  INPUT_TYPES,
+  type InputIR,
+  type NodeIR,
+  type OutputIR,
+  RESERVED_NAME,
+  reservedMessage,
+  type WorkflowIR,
+} from "./ir.ts";
 import type { NodeRegistry } from "./registry.ts";
-import { formatPath, hasTemplateSyntax, parseTemplate, type TemplateRef, TemplateSyntaxError } from "./template.ts";
+import {
+  compileValue,
+  formatPath,
+  hasTemplateSyntax,
+  parseTemplate,
+  type TemplateRef,
+  templateRefs,
+  TemplateSyntaxError,
+} from "./template.ts";
 
 /** Outputs every node writes when it carries a `batch`. */
 export const BATCH_OUTPUTS = ["results", "count", "errors"] as const;
@@ -25,6 +43,11 @@ export interface ValidateOptions {
   checkEnvironment?: boolean;
   /** Hears notices of node checks (a param that has no effect here); each names its node. */
   warn?: (message: string) => void;
+  /**
+   * Input values given for the run (else declared defaults are used): node
+   * checks see params whose templates name only known inputs resolved.
+   */
+  inputs?: Record<string, unknown>;
 }
 
 /** Context handed to a node class's optional static `validate`. */
@@ -45,32 +68,57 @@ export interface SelfCheckingNodeClass extends NodeClass {
   validate?(params: Record<string, unknown>, ctx: NodeCheckContext): string[];
 }
 
-/** Every problem of the IR (empty when valid). The IR must match the schema. */
+/**
+ * Every problem of the IR (empty when valid). An IR that does not match the
+ * schema is checked as far as it can be: entries of the wrong shape are
+ * skipped (the schema check reports them), the rest is checked in full.
+ */
 export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Problem[] {
   const problems: Problem[] = [];
   const add = (pointer: string, message: string) => problems.push({ pointer, message });
-  const inputs = ir.inputs ?? {};
+  const { nodes, edges, inputs, outputs } = checkable(ir);
   const byId = new Map<string, NodeIR>();
-  ir.nodes.forEach((node, i) => {
+  nodes.forEach((node, i) => {
+    if (node === undefined) return;
+    if (node.id === RESERVED_NAME) add(`/nodes/${i}/id`, reservedMessage("a node id"));
     if (byId.has(node.id)) add(`/nodes/${i}/id`, `duplicate node id '${node.id}'; ids must be unique`);
     else byId.set(node.id, node);
     if (Object.hasOwn(inputs, node.id)) add(`/nodes/${i}/id`, `node id '${node.id}' is also an input name; rename one`);
     if (node.id === "stdin") add(`/nodes/${i}/id`, "'stdin' is reserved for piped input; rename the node");
   });
+  // A node whose id could not be read: edges naming it would all be reported as unknown.
+  const idsComplete = nodes.every((n) => n !== undefined);
   const ids = [...byId.keys()];
-  if (ir.start_node !== undefined && !byId.has(ir.start_node)) {
+  if (typeof ir.start_node === "string" && idsComplete && !byId.has(ir.start_node)) {
     add("/start_node", `unknown node '${ir.start_node}'${didYouMean(ir.start_node, ids)}`);
   }
-  (ir.edges ?? []).forEach((edge, i) => {
+  const firstEdge = new Map<string, number>();
+  edges.forEach((edge, i) => {
+    if (edge === undefined) return;
     for (const end of ["from", "to"] as const) {
-      if (!byId.has(edge[end])) {
+      if (idsComplete && !byId.has(edge[end])) {
         add(`/edges/${i}/${end}`, `unknown node '${edge[end]}'${didYouMean(edge[end], ids)}; nodes: ${ids.join(", ")}`);
       }
     }
+    // The engine keeps one successor per action: a second edge would silently replace the first.
+    const action = edge.action ?? "default";
+    const key = JSON.stringify([edge.from, action]);
+    const first = firstEdge.get(key);
+    if (first === undefined) firstEdge.set(key, i);
+    else {
+      const other = edges[first]!;
+      add(
+        `/edges/${i}`,
+        `node '${edge.from}' has two '${action}' edges: /edges/${first} (to '${other.to}') and /edges/${i} ` +
+          `(to '${edge.to}'); a node takes one edge per action (give one of them another action)`,
+      );
+    }
   });
   const namespacing = ir.enable_namespacing ?? true;
-  const refs = new ReferenceChecker(ir, options.registry, namespacing);
-  ir.nodes.forEach((node, i) => {
+  const refs = new ReferenceChecker({ nodes: [...byId.values()], inputs }, options.registry, namespacing);
+  const known = knownInputs(inputs, options.inputs);
+  nodes.forEach((node, i) => {
+    if (node === undefined) return;
     const checkContext: NodeCheckContext = {
       env: options.env ?? {},
       settings: options.settings,
@@ -84,10 +132,10 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       return;
     }
     const spec = cls.spec;
-    const params = node.params ?? {};
+    const params = isObject(node.params) ? node.params as Record<string, unknown> : {};
     const accepted = Object.keys(spec.params);
     for (const [name, value] of Object.entries(params)) {
-      const paramSpec = spec.params[name];
+      const paramSpec = Object.hasOwn(spec.params, name) ? spec.params[name] : undefined;
       if (paramSpec === undefined) {
         add(
           `${at}/params/${name}`,
@@ -106,39 +154,119 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
         add(`${at}/params/${name}`, `must be ${expected}, got ${describeValue(value)}`);
       }
     }
-    for (const [name, p] of Object.entries(spec.params)) {
-      if (p.required && params[name] === undefined) {
-        add(`${at}/params`, `'${node.type}' requires param '${name}' (${p.description})`);
+    if (node.params === undefined || isObject(node.params)) {
+      for (const [name, p] of Object.entries(spec.params)) {
+        if (p.required && params[name] === undefined) {
+          add(`${at}/params`, `'${node.type}' requires param '${name}' (${p.description})`);
+        }
       }
     }
-    const vars = node.batch ? [node.batch.as ?? "item"] : [];
-    if (node.batch) {
-      const as = node.batch.as ?? "item";
+    const batch = isObject(node.batch) ? node.batch as BatchIR : undefined;
+    const as = typeof batch?.as === "string" ? batch.as : "item";
+    const vars = batch ? [as] : [];
+    if (batch) {
+      if (as === RESERVED_NAME) add(`${at}/batch/as`, reservedMessage("a batch variable"));
       if (byId.has(as) || Object.hasOwn(inputs, as)) {
         add(`${at}/batch/as`, `batch variable '${as}' hides a node or input of that name; choose another 'as'`);
       }
-      if (typeof node.batch.items === "string") {
-        if (!containsTemplate(node.batch.items)) {
+      if (typeof batch.items === "string") {
+        if (!containsTemplate(batch.items)) {
           add(`${at}/batch/items`, `must be a template like "\${node.list}" or an array`);
         }
-        refs.check(node.batch.items, `${at}/batch/items`, [], problems);
+        refs.check(batch.items, `${at}/batch/items`, [], problems);
       }
     }
     for (const [name, value] of Object.entries(params)) refs.check(value, `${at}/params/${name}`, vars, problems);
     if (cls.validate) {
-      for (const message of cls.validate(params, checkContext)) add(`${at}/params`, message);
+      for (const message of cls.validate(withKnownInputs(params, known), checkContext)) add(`${at}/params`, message);
     }
   });
-  for (const [name, output] of Object.entries(ir.outputs ?? {})) {
+  for (const [name, output] of Object.entries(outputs)) {
+    if (name === RESERVED_NAME) add(`/outputs/${name}`, reservedMessage("an output name"));
+    if (output === undefined) continue;
     if (!containsTemplate(output.source)) add(`/outputs/${name}/source`, `must be a template like "\${node.key}"`);
     refs.check(output.source, `/outputs/${name}/source`, [], problems);
   }
   for (const [name, input] of Object.entries(inputs)) {
+    if (name === RESERVED_NAME) add(`/inputs/${name}`, reservedMessage("an input name"));
     if (input.default !== undefined && !inputValueFits(input, input.default)) {
       add(`/inputs/${name}/default`, `default does not match type '${input.type}'`);
     }
   }
   return problems;
+}
+
+/**
+ * The parts of an IR that have the shape validation reads, by position:
+ * entries of the wrong shape are `undefined` (the schema check reports them).
+ */
+function checkable(ir: WorkflowIR): {
+  nodes: (NodeIR | undefined)[];
+  edges: (EdgeIR | undefined)[];
+  inputs: Record<string, InputIR>;
+  outputs: Record<string, OutputIR | undefined>;
+} {
+  const data = (isObject(ir) ? ir : {}) as Partial<WorkflowIR>;
+  const nodes = (Array.isArray(data.nodes) ? data.nodes : []).map((n) =>
+    isObject(n) && typeof n.id === "string" && typeof n.type === "string" ? n : undefined
+  );
+  const edges = (Array.isArray(data.edges) ? data.edges : []).map((e) =>
+    isObject(e) && typeof e.from === "string" && typeof e.to === "string" &&
+      (e.action === undefined || typeof e.action === "string")
+      ? e
+      : undefined
+  );
+  // Entries, not assignments: a key named `__proto__` must stay a key (and be reported).
+  const inputs: Record<string, InputIR> = Object.fromEntries(
+    Object.entries(isObject(data.inputs) ? data.inputs! : {}).flatMap(([name, input]) => {
+      if (!isObject(input)) return [];
+      const type = INPUT_TYPES.includes(input.type as string) ? input.type as InputIR["type"] : undefined;
+      return [[name, { ...input, type }]];
+    }),
+  );
+  const outputs: Record<string, OutputIR | undefined> = Object.fromEntries(
+    Object.entries(isObject(data.outputs) ? data.outputs! : {}).map(([name, output]) => {
+      return [name, isObject(output) && typeof output.source === "string" ? output : undefined];
+    }),
+  );
+  return { nodes, edges, inputs, outputs };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * The input values known before the run: given values over declared
+ * defaults (inputs filled from stdin are known only when given).
+ */
+function knownInputs(inputs: Record<string, InputIR>, given: Record<string, unknown> | undefined) {
+  const known: Record<string, unknown> = {};
+  for (const [name, input] of Object.entries(inputs)) {
+    if (given !== undefined && Object.hasOwn(given, name)) known[name] = given[name];
+    else if (input.default !== undefined && !input.stdin) known[name] = input.default;
+  }
+  return known;
+}
+
+/**
+ * Params with every value whose templates name only known inputs resolved
+ * (`"model": "${model}"` with a default or a given model), so node checks
+ * such as an API key apply to them too; other values stay as written.
+ */
+function withKnownInputs(params: Record<string, unknown>, known: Record<string, unknown>): Record<string, unknown> {
+  if (Object.keys(known).length === 0) return params;
+  let out: Record<string, unknown> | undefined;
+  for (const [name, value] of Object.entries(params)) {
+    if (!containsTemplate(value)) continue;
+    const heads = [...templateRefs(value)].map(({ ref }) => ref.segments[0] as string);
+    if (!heads.every((h) => Object.hasOwn(known, h))) continue;
+    try {
+      const resolved = compileValue(value)!({ root: known });
+      (out ??= { ...params })[name] = resolved;
+    } catch { /* a path into an input that is not there: checked at run time */ }
+  }
+  return out ?? params;
 }
 
 function containsTemplate(value: unknown): boolean {
@@ -162,9 +290,13 @@ class ReferenceChecker {
   #inputs: Set<string>;
   #rootOutputs = new Set<string>();
 
-  constructor(private ir: WorkflowIR, private registry: NodeRegistry, private namespacing: boolean) {
+  constructor(
+    ir: { nodes: NodeIR[]; inputs: Record<string, InputIR> },
+    private registry: NodeRegistry,
+    private namespacing: boolean,
+  ) {
     for (const node of ir.nodes) this.#nodes.set(node.id, node);
-    this.#inputs = new Set(Object.keys(ir.inputs ?? {}));
+    this.#inputs = new Set(Object.keys(ir.inputs));
     if (!namespacing) {
       for (const node of ir.nodes) for (const key of this.#outputsOf(node)) this.#rootOutputs.add(key);
     }
