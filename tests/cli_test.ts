@@ -212,12 +212,18 @@ Deno.test("a param that starts like JSON but does not parse exits 2", async () =
     const untyped = writeWorkflow(dir, "untyped.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));
     const result = await runPflow(["run", untyped, "x={bad"], { env });
     assertExit(result, 2);
-    assert.match(result.stderr, /input 'x' must be valid JSON when it starts with \[ or \{ \(.+\), got '\{bad' \(from x=…\)/);
+    assert.match(
+      result.stderr,
+      /input 'x' must be valid JSON when it starts with \[ or \{ \(.+\), got '\{bad' \(from x=…\)/,
+    );
     assert.equal(result.stdout, "");
     const file = writeWorkflow(dir, "typed.json", TYPED);
     const typed = await runPflow(["run", file, "n=1", "flag=true", "list=[]", "obj={bad"], { env });
     assertExit(typed, 2);
-    assert.match(typed.stderr, /typed\.json:\d+:\d+: \/inputs\/obj: input 'obj' must be JSON \(.*\), got '\{bad' \(from obj=…\)/);
+    assert.match(
+      typed.stderr,
+      /typed\.json:\d+:\d+: \/inputs\/obj: input 'obj' must be JSON \(.*\), got '\{bad' \(from obj=…\)/,
+    );
   });
 });
 

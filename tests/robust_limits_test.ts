@@ -232,7 +232,7 @@ Deno.test("a JSON param nested deeper than 1,000 levels is a usage error (exit 2
     const file = writeWorkflow(dir, "echo.json", workflow([{ id: "a", type: "echo", params: { value: "${v}" } }]));
     const result = await runGuarded(["run", file, `v=${"[".repeat(50_000)}${"]".repeat(50_000)}`, "--json"], { env });
     assertExit(result, 2);
-    assert.match(errorOf(result).message, /param 'v': JSON nested deeper than 1000 levels/);
+    assert.match(errorOf(result).message, /input 'v' must not be JSON nested deeper than 1000 levels/);
   });
 });
 

@@ -174,6 +174,9 @@ const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** A command-line text as a value of `type`. */
 function typedText(text: string, type: InputIR["type"]): Typed {
+  if (type !== "string" && /^\s*[[{]/.test(text) && nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
+    return { ok: false, problem: `must not be JSON nested deeper than ${MAX_NESTING_DEPTH} levels` };
+  }
   switch (type) {
     case "string":
       return { ok: true, value: text };
@@ -206,7 +209,10 @@ function typedText(text: string, type: InputIR["type"]): Typed {
         return { ok: true, value: typeValue(text, "") };
       } catch {
         const reason = jsonError(text);
-        return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
+        return {
+          ok: false,
+          problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)`,
+        };
       }
   }
 }

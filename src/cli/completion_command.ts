@@ -119,7 +119,6 @@ _pflow_files() {
 }
 
 _pflow_words() {
-  local IFS=$'\\n'
   COMPREPLY+=($(compgen -W "$1" -- "$2"))
 }
 
@@ -128,7 +127,7 @@ _pflow() {
   local cmd="\${COMP_WORDS[1]}" sub="\${COMP_WORDS[2]}" subs=""
   COMPREPLY=()
   case "$prev" in
-    --output-format|--log-format) _pflow_words "text"$'\\n'"json" "$cur"; return ;;
+    --output-format|--log-format) _pflow_words "text json" "$cur"; return ;;
     --format) _pflow_words "otlp-json" "$cur"; return ;;
     --price-table|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -o) [[ "$cmd" == trace ]] && COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -139,7 +138,7 @@ _pflow() {
     return
   fi
   if (( COMP_CWORD == 1 )); then
-    _pflow_words "${COMMANDS.join(" ")}"$'\\n'"$(pflow completion list workflows 2>/dev/null)" "$cur"
+    _pflow_words "${COMMANDS.join(" ")} $(pflow completion list workflows 2>/dev/null)" "$cur"
     _pflow_files "$cur"
     return
   fi

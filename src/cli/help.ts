@@ -84,6 +84,7 @@ Flags:
   -o, --output-key KEY       Print only this output
       --metrics              Measure every node; print a summary line on stderr
       --max-budget-usd N     Start no LLM call once N US dollars are spent, planning included (exit 1)
+      --max-node-executions N  Fail the planned run before any node runs more than N times (default 10000)
       --price-table FILE     Price LLM calls with FILE merged over the shipped prices
       --trace                Write the workflow's trace to PFLOW_HOME/debug/
       --otlp-endpoint URL    Export the request's spans (planning and run) over OTLP/HTTP

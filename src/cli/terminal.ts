@@ -43,10 +43,15 @@ function clearStatus(): string {
 export function setStatusLine(line: string | undefined): void {
   if (line === undefined && statusLine === undefined) return;
   const clear = clearStatus();
-  const columns = Math.max(20, (process.stderr.columns ?? 80) - 1);
+  // A terminal that does not say its width (0) is taken as 80 columns.
+  const columns = Math.max(20, (process.stderr.columns || 80) - 1);
   // deno-lint-ignore no-control-regex
   const visible = line === undefined ? "" : line.replace(/\x1b\[[0-9;]*m/g, "");
-  statusLine = line === undefined ? undefined : visible.length > columns ? [...visible].slice(0, columns).join("") : line;
+  statusLine = line === undefined
+    ? undefined
+    : visible.length > columns
+    ? [...visible].slice(0, columns).join("")
+    : line;
   statusWidth = Math.min([...visible].length, columns);
   writeAll(2, `${clear}${statusLine ?? ""}`);
 }

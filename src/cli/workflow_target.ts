@@ -46,7 +46,11 @@ export async function closeTarget(target: string, home: string, extra: string[] 
     () => [] as string[],
   );
   const saved = (await listSaved(home)).map((e) => e.name);
-  return didYouMean(target, [...extra, ...files, ...saved]);
+  const hint = didYouMean(target, [...extra, ...files, ...saved]);
+  if (hint !== "" || target.endsWith(".json")) return hint;
+  // `report` for report.json: compare names without the extension, suggest the file.
+  const stem = /'(.*)'/.exec(didYouMean(target, files.map((f) => f.replace(/\.json$/, ""))))?.[1];
+  return stem === undefined ? "" : ` (did you mean '${stem}.json'?)`;
 }
 
 /**

@@ -223,7 +223,9 @@ function readPrice(model: string, field: string, node: unknown, y: YamlGuards): 
   const v = y.isScalar(node) ? (node as { value: unknown }).value : undefined;
   if (typeof v !== "number" || !Number.isFinite(v)) {
     // As written: 1e400 and .nan parse to Infinity and NaN, which JSON would show as null.
-    const written = typeof v === "number" ? (node as { source?: string }).source ?? String(v) : JSON.stringify(v ?? null);
+    const written = typeof v === "number"
+      ? (node as { source?: string }).source ?? String(v)
+      : JSON.stringify(v ?? null);
     const what = typeof v === "number" ? "a finite number" : "a number";
     y.at(node as never, `'${field}' of '${model}' must be ${what} (USD per million tokens), got ${written}`);
     return undefined;

@@ -1,0 +1,421 @@
+/**
+ * The CLI does what a user types, through the compiled binary: global flags
+ * before the command, saved names as commands, did-you-mean over commands,
+ * files and saved workflows, params typed by declared inputs, unknown keys,
+ * negative flag values, help for every command and flag, `pflow validate`,
+ * `pflow completion` (exercised in bash, zsh and fish) and live progress on
+ * a terminal.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { RUN_FLAGS } from "../src/cli/run_command.ts";
+import { PLAN_FLAGS } from "../src/cli/plan_command.ts";
+import { documentedFlags } from "../src/cli/completion_command.ts";
+import { COMMANDS } from "../src/cli/command.ts";
+
+interface Ctx {
+  dir: string;
+  home: string;
+  env: Record<string, string>;
+}
+
+async function withHome(fn: (ctx: Ctx) => Promise<void> | void): Promise<void> {
+  const tmp = tempDir("pflow-usage-test-");
+  try {
+    const home = join(tmp.path, "home");
+    mkdirSync(home);
+    await fn({ dir: tmp.path, home, env: { PFLOW_HOME: home } });
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+function explain(r: CliResult | { status: number | null; stdout: string; stderr: string }): string {
+  const code = "code" in r ? r.code : r.status;
+  return `exit ${code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+/** Greets; a declared string input, a number input with a default, one output. */
+const GREET = workflow([{ id: "a", type: "echo", params: { value: "${title} ${name} x${n}" } }], {
+  name: "greet",
+  inputs: {
+    name: { type: "string", description: "Who" },
+    title: { type: "string", default: "Dr" },
+    n: { type: "integer", default: 1 },
+  },
+  outputs: { text: { source: "${a.output}" } },
+});
+
+const FAILING = workflow([{ id: "boom", type: "shell", params: { command: "echo oops >&2; exit 3" } }]);
+
+Deno.test("global flags work before the command: -v, --output-format json, --json", async () => {
+  await withHome(async ({ dir, env }) => {
+    const failing = writeWorkflow(dir, "fail.json", FAILING);
+    const verbose = await runPflow(["-v", "run", failing], { env });
+    assert.equal(verbose.code, 1, explain(verbose));
+    assert.match(verbose.stderr, /\n\s+at /, "-v before the command shows the stack");
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    for (
+      const args of [
+        ["--output-format", "json", "run", file, "name=Ada"],
+        ["--output-format=json", file, "name=Ada"],
+        ["--json", "-v", "run", file, "name=Ada"],
+      ]
+    ) {
+      const result = await runPflow(args, { env });
+      assert.equal(result.code, 0, `${args.join(" ")}\n${explain(result)}`);
+      assert.deepEqual(JSON.parse(result.stdout).result, { text: "Dr Ada x1" }, args.join(" "));
+    }
+    const list = await runPflow(["--json", "workflow", "list"], { env });
+    assert.equal(list.code, 0, explain(list));
+    assert.deepEqual(JSON.parse(list.stdout), []);
+    const help = await runPflow(["-h", "run"], { env });
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Run a workflow file or a saved workflow/);
+    const alone = await runPflow(["-v"], { env });
+    assert.equal(alone.code, 2, "global flags without a command: the usage, exit 2");
+    assert.match(alone.stdout, /Usage:/);
+  });
+});
+
+Deno.test("pflow NAME k=v runs a saved workflow; an unknown word gets a did-you-mean over commands, files and saved names", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    writeWorkflow(dir, "report.json", FAILING);
+    const save = await runPflow(["workflow", "save", file, "--name", "greeter"], { env });
+    assert.equal(save.code, 0, explain(save));
+    const run = await runPflow(["greeter", "name=Bo", "title=Ms"], { env, cwd: dir });
+    assert.equal(run.code, 0, explain(run));
+    assert.equal(run.stdout, "Ms Bo x1\n");
+    const cases: [string, string][] = [
+      ["greetr", "greeter"],
+      ["wrkflow", "workflow"],
+      ["valdate", "validate"],
+      ["reprt.json", "report.json"],
+      ["reprt", "report.json"],
+    ];
+    for (const [typed, meant] of cases) {
+      const result = await runPflow([typed], { env, cwd: dir });
+      assert.equal(result.code, 2, `${typed}: ${explain(result)}`);
+      assert.ok(result.stderr.includes(`(did you mean '${meant}'?)`), `${typed}: ${explain(result)}`);
+    }
+    const nothing = await runPflow(["zzzzqqqq"], { env, cwd: dir });
+    assert.equal(nothing.code, 2);
+    assert.doesNotMatch(nothing.stderr, /did you mean/);
+  });
+});
+
+Deno.test("params are typed by the declared input type; untyped inputs keep the text rules", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "types.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${title}" } }], {
+        inputs: {
+          title: { type: "string" },
+          count: { type: "number", default: 0 },
+          on: { type: "boolean", default: false },
+          loose: { required: false },
+        },
+        outputs: {
+          title: { source: "${title}" },
+          count: { source: "${count}" },
+          on: { source: "${on}" },
+          loose: { source: "${loose}" },
+        },
+      }),
+    );
+    const result = await runPflow(["run", file, "title=123", "count=2.5", "on=true", "loose=7", "--json"], { env });
+    assert.equal(result.code, 0, explain(result));
+    assert.deepEqual(JSON.parse(result.stdout).result, { title: "123", count: 2.5, on: true, loose: 7 });
+    const json = await runPflow(["run", file, 'title={"a":1}', "title=true", "--json"], { env });
+    assert.equal(JSON.parse(json.stdout).result.title, "true", "the last value of a key wins; a string stays text");
+    const bad: [string, RegExp][] = [
+      ["count=abc", /\/inputs\/count: input 'count' must be a number, got 'abc' \(from count=…\)/],
+      ["on=yes", /\/inputs\/on: input 'on' must be true or false, got 'yes'/],
+    ];
+    for (const [arg, message] of bad) {
+      const r = await runPflow(["run", file, "title=x", arg], { env });
+      assert.equal(r.code, 2, explain(r));
+      assert.match(r.stderr, message);
+    }
+  });
+});
+
+Deno.test("a key=value that is not a declared input is an error with did-you-mean; without declared inputs it joins the store", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    const typo = await runPflow(["run", file, "nmae=Ada"], { env });
+    assert.equal(typo.code, 2, explain(typo));
+    assert.match(
+      typo.stderr,
+      /'nmae=…' is not an input of this workflow \(did you mean 'name'\?\); inputs: name, title, n/,
+    );
+    assert.equal(typo.stdout, "");
+    const json = await runPflow(["run", file, "name=Ada", "nmae=Ada", "--json"], { env });
+    assert.equal(json.code, 2);
+    assert.equal(JSON.parse(json.stdout).subtype, "error_validation");
+    const bare = writeWorkflow(dir, "bare.json", workflow([{ id: "a", type: "echo", params: { value: "fine" } }]));
+    const ok = await runPflow(["run", bare, "who=7"], { env });
+    assert.equal(ok.code, 0, explain(ok));
+    assert.equal(ok.stdout, "fine\n");
+  });
+});
+
+Deno.test("negative numbers as flag values reach the flag's own check", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    for (const args of [["--max-budget-usd", "-1"], ["--max-budget-usd=-1"]]) {
+      const result = await runPflow(["run", file, "name=x", ...args], { env });
+      assert.equal(result.code, 2, explain(result));
+      assert.match(result.stderr, /--max-budget-usd must be ≥ 0 \(US dollars\), got '-1'/);
+      assert.doesNotMatch(result.stderr, /takes no value/);
+    }
+    const limit = await runPflow(["trace", "list", "--limit", "-5"], { env });
+    assert.equal(limit.code, 2, explain(limit));
+    assert.match(limit.stderr, /--limit must be a positive whole number, got '-5'/);
+    const ok = await runPflow(["run", file, "name=x", "--max-budget-usd", "0.5"], { env });
+    assert.equal(ok.code, 0, explain(ok));
+  });
+});
+
+Deno.test("help: `pflow help --help` works and every command's help lists every flag it accepts", async () => {
+  const help = await runPflow(["help", "--help"]);
+  assert.equal(help.code, 0, explain(help));
+  assert.match(help.stdout, /pflow help COMMAND|Usage:/);
+  const named = await runPflow(["help", "validate"]);
+  assert.equal(named.code, 0);
+  assert.match(named.stdout, /^Check a workflow without running anything/);
+  for (const command of COMMANDS.filter((c) => c !== "help")) {
+    const result = await runPflow([command, "--help"]);
+    assert.equal(result.code, 0, `${command}: ${explain(result)}`);
+    assert.ok(result.stdout.includes("Flags:"), `${command} --help has a Flags section`);
+  }
+  const documented = (command: string) => new Set(documentedFlags(command).map((f) => f.long));
+  for (const [command, flags] of [["run", RUN_FLAGS], ["plan", PLAN_FLAGS]] as const) {
+    for (const name of Object.keys(flags)) {
+      assert.ok(documented(command).has(`--${name}`), `'${command} --help' does not list --${name}`);
+    }
+  }
+  const trace = await runPflow(["trace", "--help"]);
+  const flagsSection = trace.stdout.slice(trace.stdout.indexOf("Flags:"));
+  for (
+    const flag of ["--json", "--limit", "--node", "--state", "--format", "--output", "--html", "--open", "--verbose"]
+  ) {
+    assert.ok(flagsSection.includes(flag), `trace --help lacks ${flag} under Flags:\n${trace.stdout}`);
+  }
+  // Every documented flag is one the command accepts.
+  await withHome(async ({ env }) => {
+    for (const command of ["run", "plan", "validate", "workflow", "pricing", "registry"]) {
+      for (const flag of documentedFlags(command)) {
+        const args = flag.value ? [command, `${flag.long}=x`] : [command, flag.long];
+        const result = await runPflow(args, { env });
+        assert.doesNotMatch(result.stderr, /unknown flag/, `${command} ${flag.long}: ${result.stderr}`);
+      }
+    }
+  });
+});
+
+Deno.test("pflow validate: the same messages, exit codes and JSON problem list as run; nothing runs", async () => {
+  await withHome(async ({ dir, env }) => {
+    const marker = join(dir, "ran");
+    const good = writeWorkflow(
+      dir,
+      "good.json",
+      workflow([{ id: "touch", type: "shell", params: { command: `touch '${marker}'` } }], {
+        inputs: { who: { type: "string" } },
+      }),
+    );
+    const ok = await runPflow(["validate", good], { env });
+    assert.equal(ok.code, 0, explain(ok));
+    assert.equal(ok.stdout, `✓ ${good} is valid (1 node)\n`);
+    assert.ok(!existsSync(marker), "validate runs nothing");
+    const okJson = await runPflow(["validate", good, "--output-format", "json"], { env });
+    assert.equal(okJson.code, 0);
+    const okDoc = JSON.parse(okJson.stdout);
+    assert.deepEqual(
+      { type: okDoc.type, valid: okDoc.valid, is_error: okDoc.is_error, problems: okDoc.problems, error: okDoc.error },
+      { type: "validation", valid: true, is_error: false, problems: [], error: null },
+    );
+    // With params, inputs are checked as run checks them.
+    const params = await runPflow(["validate", good, "whoo=x"], { env });
+    assert.equal(params.code, 2, explain(params));
+    assert.match(params.stderr, /'whoo=…' is not an input of this workflow \(did you mean 'who'\?\)/);
+    const bad = writeWorkflow(
+      dir,
+      "bad.json",
+      `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "shell", "params": { "comand": "ls" }, "purpos": "x" },
+    { "id": "b", "type": "echo", "params": { "value": "\${a.stdot}" } }
+  ],
+  "edges": [{ "from": "a", "to": "c" }]
+}`,
+    );
+    const run = await runPflow(["run", bad, "--json"], { env });
+    const validate = await runPflow(["validate", bad, "--json"], { env });
+    assert.equal(run.code, 2);
+    assert.equal(validate.code, 2, explain(validate));
+    const runProblems = JSON.parse(run.stdout).error.problems;
+    const doc = JSON.parse(validate.stdout);
+    assert.equal(doc.valid, false);
+    assert.deepEqual(doc.problems, runProblems);
+    assert.deepEqual(doc.error.problems, runProblems);
+    assert.ok(runProblems.length >= 5, JSON.stringify(runProblems));
+    const text = await runPflow(["validate", bad], { env });
+    const runText = await runPflow(["run", bad], { env });
+    assert.equal(text.stderr, runText.stderr, "the same lines as run");
+    const missing = await runPflow(["validate", join(dir, "nope.json"), "--json"], { env });
+    assert.equal(missing.code, 2);
+    assert.match(JSON.parse(missing.stdout).error.message, /nope\.json: cannot read workflow: file not found/);
+    const usage = await runPflow(["validate"], { env });
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /missing workflow: pflow validate FILE\.json\|NAME/);
+  });
+});
+
+/** Runs a bash completion of `words` (the last one being completed) and returns the candidates. */
+function bashComplete(ctx: Ctx, words: string[]): string[] {
+  const script = `
+source <("$PFLOW" completion bash)
+COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")})
+COMP_CWORD=${words.length - 1}
+_pflow
+printf '%s\\n' "\${COMPREPLY[@]}"
+`;
+  const result = spawnSync("bash", ["-c", script], {
+    cwd: ctx.dir,
+    env: { PATH: `${join(ROOT, "dist")}:${process.env.PATH}`, PFLOW: PFLOW_BIN, ...ctx.env },
+    encoding: "utf8",
+  });
+  assert.equal(result.status, 0, explain(result));
+  return result.stdout.split("\n").filter(Boolean);
+}
+
+function requireShell(name: string): void {
+  const found = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+  assert.ok(found, `${name} is needed for the completion test: apt-get install ${name} (.ci/run installs it)`);
+}
+
+async function completionFixture(ctx: Ctx): Promise<void> {
+  writeWorkflow(ctx.dir, "local.json", workflow([{ id: "a", type: "echo" }]));
+  const saved = writeWorkflow(ctx.dir, "tmp.json", GREET);
+  const r = await runPflow(["workflow", "save", saved, "--name", "greeter"], { env: ctx.env });
+  assert.equal(r.code, 0, explain(r));
+  const t = await runPflow(["run", saved, "name=x", "--trace"], { env: ctx.env });
+  assert.equal(t.code, 0, explain(t));
+}
+
+Deno.test("completion bash: commands, saved names, files, subcommands, flags, node types, traces", async () => {
+  requireShell("bash");
+  await withHome(async (ctx) => {
+    await completionFixture(ctx);
+    const top = bashComplete(ctx, ["pflow", ""]);
+    for (const word of ["run", "validate", "workflow", "trace", "completion", "greeter", "local.json"]) {
+      assert.ok(top.includes(word), `'${word}' not offered: ${top.join(" ")}`);
+    }
+    assert.deepEqual(bashComplete(ctx, ["pflow", "wor"]), ["workflow"]);
+    assert.deepEqual(bashComplete(ctx, ["pflow", "workflow", "s"]).sort(), ["save", "show"]);
+    assert.deepEqual(bashComplete(ctx, ["pflow", "workflow", "show", "gr"]), ["greeter"]);
+    assert.ok(bashComplete(ctx, ["pflow", "run", ""]).includes("greeter"));
+    assert.ok(bashComplete(ctx, ["pflow", "run", "lo"]).includes("local.json"));
+    const runFlags = bashComplete(ctx, ["pflow", "run", "x.json", "--"]);
+    for (const flag of ["--trace", "--metrics", "--output-key", "--max-budget-usd", "--output-format"]) {
+      assert.ok(runFlags.includes(flag), `${flag} not offered: ${runFlags.join(" ")}`);
+    }
+    assert.deepEqual(bashComplete(ctx, ["pflow", "run", "x.json", "--output-format", ""]).sort(), ["json", "text"]);
+    assert.ok(bashComplete(ctx, ["pflow", "registry", "describe", ""]).includes("write-file"));
+    const traces = bashComplete(ctx, ["pflow", "trace", "show", ""]);
+    assert.ok(traces.includes("latest") && traces.some((t) => t.startsWith("workflow-trace-greet-")), traces.join(" "));
+    assert.deepEqual(bashComplete(ctx, ["pflow", "completion", ""]).sort(), ["bash", "fish", "zsh"]);
+  });
+});
+
+Deno.test("completion fish and zsh: the scripts load and complete (fish through `complete -C`)", async () => {
+  requireShell("fish");
+  requireShell("zsh");
+  await withHome(async (ctx) => {
+    await completionFixture(ctx);
+    const env = { PATH: `${join(ROOT, "dist")}:${process.env.PATH}`, HOME: ctx.dir, ...ctx.env };
+    const fish = (line: string) => {
+      const result = spawnSync("fish", ["--no-config", "-c", `pflow completion fish | source; complete -C '${line}'`], {
+        cwd: ctx.dir,
+        env,
+        encoding: "utf8",
+      });
+      assert.equal(result.status, 0, explain(result));
+      return result.stdout.split("\n").filter(Boolean).map((l) => l.split("\t")[0]);
+    };
+    const top = fish("pflow ");
+    for (const word of ["run", "validate", "greeter", "local.json"]) assert.ok(top.includes(word), top.join(" "));
+    assert.ok(fish("pflow registry describe ").includes("llm"));
+    assert.ok(fish("pflow trace show ").includes("latest"));
+    assert.ok(fish("pflow run local.json --").includes("--trace"));
+    assert.deepEqual(fish("pflow run local.json --output-format ").sort(), ["json", "text"]);
+    // zsh: the script parses and defines its completion function under compinit.
+    const zsh = spawnSync(
+      "zsh",
+      ["-fc", "autoload -Uz compinit && compinit -u && source <(pflow completion zsh) && whence -w _pflow"],
+      { cwd: ctx.dir, env, encoding: "utf8" },
+    );
+    assert.equal(zsh.status, 0, explain(zsh));
+    assert.equal(zsh.stdout.trim(), "_pflow: function");
+    const parsed = spawnSync("zsh", ["-n"], { input: spawnSync(PFLOW_BIN, ["completion", "zsh"]).stdout });
+    assert.equal(parsed.status, 0, String(parsed.stderr));
+    const bad = await runPflow(["completion", "tcsh"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown shell 'tcsh': use bash, zsh or fish/);
+  });
+});
+
+Deno.test("on a terminal, progress shows the running node with a live elapsed time and batch items; none off a terminal", async () => {
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  assert.ok(hasScript, "script(1) from util-linux is needed for the TTY test");
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "slow.json",
+      workflow([
+        { id: "wait", type: "echo", params: { value: "x", delay_ms: 700 } },
+        { id: "each", type: "echo", batch: { items: [1, 2, 3] }, params: { value: "${item}", delay_ms: 300 } },
+      ], { edges: [{ from: "wait", to: "each" }] }),
+    );
+    const underTty = spawnSync("script", ["-qec", `'${PFLOW_BIN}' run '${file}'`, "/dev/null"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", ...env },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    // deno-lint-ignore no-control-regex
+    const out = underTty.stdout.replace(/\x1b\[[0-9;]*m/g, "");
+    assert.equal(underTty.status, 0, out);
+    // The live line of the running node, redrawn with its elapsed time before the ✓ line.
+    const live = [...out.matchAll(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] wait \(echo\) (\d+)ms/g)].map((m) => Number(m[1]));
+    assert.ok(live.length >= 3, `expected several live redraws of 'wait': ${JSON.stringify(out)}`);
+    assert.ok(Math.max(...live) > Math.min(...live), `the elapsed time grows: ${live.join(", ")}`);
+    for (const items of ["0/3", "1/3", "2/3"]) {
+      assert.ok(out.includes(` ${items}`), `batch progress ${items} missing: ${JSON.stringify(out)}`);
+    }
+    assert.match(out, /✓ wait \(echo\)/);
+    assert.match(out, /✓ each \(echo\)/);
+    const piped = await runPflow(["run", file], { env });
+    assert.equal(piped.code, 0);
+    assert.doesNotMatch(piped.stderr, /wait|each|⠋|\r/, "no progress when stderr is not a terminal");
+  });
+});
+
+Deno.test("a bare word that is a saved workflow name and a JSON file: the file is run", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    writeFileSync(join(dir, "plain"), JSON.stringify(workflow([{ id: "a", type: "echo", params: { value: "file" } }])));
+    const r = await runPflow(["plain"], { env, cwd: dir });
+    assert.equal(r.code, 0, explain(r));
+    assert.equal(r.stdout, "file\n");
+    assert.ok(existsSync(file));
+  });
+});

@@ -1,0 +1,351 @@
+/**
+ * What static validation knows before a run, through the compiled binary:
+ * every problem at once (schema problems do not hide the rest), duplicate
+ * JSON keys and edges naming both places, no warning for a success path that
+ * ends at a node with only an `error` edge, input type names, `${stdin}` with
+ * nothing piped, API keys for models known before the run, settings and
+ * price files reported as written, PFLOW_HOME that is a file, `-o KEY` in
+ * JSON mode and outputs the run did not produce, and what `workflow show`
+ * and `workflow list` tell about saved workflows.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CliResult, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { withLlmHome } from "./support/llm_home.ts";
+
+interface Ctx {
+  dir: string;
+  home: string;
+  env: Record<string, string>;
+}
+
+async function withHome(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
+  const tmp = tempDir("pflow-static-test-");
+  try {
+    const home = join(tmp.path, "home");
+    mkdirSync(home);
+    await fn({ dir: tmp.path, home, env: { PFLOW_HOME: home } });
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+function explain(r: CliResult): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+function errors(r: CliResult): string[] {
+  return r.stderr.split("\n").filter((l) => l.startsWith("error: ")).map((l) => l.slice(7));
+}
+
+Deno.test("schema problems do not hide param, template and edge problems: every problem in one report", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "wf.json",
+      `{
+  "ir_version": "0.1.0",
+  "nmae": "typo",
+  "nodes": [
+    { "id": "a", "type": "shell", "params": { "comand": "ls" }, "purpos": "x" },
+    { "id": "b", "type": "echo", "params": { "value": "\${a.stdot}" }, "batch": { "items": 5 } },
+    { "id": "c", "type": "nope" }
+  ],
+  "edges": [{ "from": "a", "to": "zz" }, { "from": "b" }],
+  "outputs": { "out": { "source": "\${b.output}", "extra": 1 } }
+}`,
+    );
+    const result = await runPflow(["run", file], { env });
+    assert.equal(result.code, 2, explain(result));
+    const lines = errors(result);
+    const expected = [
+      /wf\.json:3:3: \/nmae: unknown field 'nmae' \(did you mean 'name'\?\)/, // schema
+      /wf\.json:5:65: \/nodes\/0\/purpos: unknown field 'purpos' \(did you mean 'purpose'\?\)/, // schema
+      /wf\.json:5:47: \/nodes\/0\/params\/comand: 'shell' does not accept param 'comand'/, // params
+      /\/nodes\/0\/params: 'shell' requires param 'command'/, // required param
+      /\/nodes\/1\/params\/value: \$\{a\.stdot\}: node 'a' \(shell\) has no output 'stdot'/, // template
+      /\/nodes\/1\/batch\/items: must be a template string like/, // schema
+      /\/nodes\/2\/type: unknown node type 'nope'/, // types
+      /\/edges\/0\/to: unknown node 'zz'/, // edges
+      /\/edges\/1: missing required field 'to'/, // schema
+      /\/outputs\/out\/extra: unknown field 'extra'/, // schema
+    ];
+    for (const pattern of expected) {
+      assert.ok(lines.some((l) => pattern.test(l)), `${pattern} not reported:\n${lines.join("\n")}`);
+    }
+    // In file order, each once.
+    const at = lines.map((l) => /wf\.json:(\d+):(\d+)/.exec(l)).filter(Boolean).map((m) =>
+      Number(m![1]) * 1000 + Number(m![2])
+    );
+    assert.deepEqual(at, [...at].sort((a, b) => a - b));
+    assert.equal(new Set(lines).size, lines.length);
+  });
+});
+
+Deno.test("duplicate keys in a JSON object and two edges for one action are errors naming both places", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "dup.json",
+      `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "shell", "params": { "command": "echo one", "command": "echo two" } },
+    { "id": "b", "type": "echo" },
+    { "id": "c", "type": "echo" }
+  ],
+  "edges": [
+    { "from": "a", "to": "b" },
+    { "from": "a", "to": "c", "action": "default" },
+    { "from": "b", "to": "c", "action": "next" },
+    { "from": "b", "to": "a", "action": "next" }
+  ]
+}`,
+    );
+    const result = await runPflow(["run", file], { env });
+    assert.equal(result.code, 2, explain(result));
+    assert.deepEqual(errors(result), [
+      `${file}:4:70: /nodes/0/params/command: duplicate key 'command' at line 4:47 and line 4:70; JSON keeps only the last one (remove or rename one)`,
+      `${file}:10:5: /edges/1: node 'a' has two 'default' edges: /edges/0 (to 'b') and /edges/1 (to 'c'); a node takes one edge per action (give one of them another action)`,
+      `${file}:12:5: /edges/3: node 'b' has two 'next' edges: /edges/2 (to 'c') and /edges/3 (to 'a'); a node takes one edge per action (give one of them another action)`,
+    ]);
+  });
+});
+
+Deno.test("a success path that ends at a node whose only edge is `error` is normal: no warning", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "err.json",
+      workflow([
+        { id: "work", type: "echo", params: { value: "done" } },
+        { id: "handler", type: "echo", params: { value: "handled" } },
+      ], { edges: [{ from: "work", to: "handler", action: "error" }] }),
+    );
+    const result = await runPflow(["run", file], { env });
+    assert.equal(result.code, 0, explain(result));
+    assert.equal(result.stdout, "done\n");
+    assert.equal(result.stderr, "", "no 'flow ends' warning");
+    // An action with no edge while other (non-error) edges exist still warns.
+    const other = writeWorkflow(
+      dir,
+      "other.json",
+      workflow([{ id: "a", type: "echo", params: { value: 1 } }, { id: "b", type: "echo" }], {
+        edges: [{ from: "a", to: "b", action: "retry" }],
+      }),
+    );
+    const warned = await runPflow(["run", other], { env });
+    assert.match(warned.stderr, /warning: flow ends: action 'default' has no successor \(wired: 'retry'\)/);
+  });
+});
+
+Deno.test("a misspelled input type says which type was meant", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "t.json",
+      `{
+  "ir_version": "0.1.0",
+  "inputs": { "name": { "type": "strin" }, "n": { "type": 5 } },
+  "nodes": [{ "id": "a", "type": "echo" }]
+}`,
+    );
+    const result = await runPflow(["run", file], { env });
+    assert.equal(result.code, 2, explain(result));
+    assert.deepEqual(errors(result), [
+      `${file}:3:25: /inputs/name/type: unknown type 'strin' (did you mean 'string'?); types: string, number, integer, boolean, object, array, any`,
+      `${file}:3:51: /inputs/n/type: unknown type 5; types: string, number, integer, boolean, object, array, any`,
+    ]);
+  });
+});
+
+Deno.test("${stdin} with nothing piped is a validation error (exit 2), with the JSON document", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "s.json", workflow([{ id: "a", type: "echo", params: { value: "${stdin}" } }]));
+    const none = await runPflow(["run", file], { env }); // stdin is /dev/null
+    assert.equal(none.code, 2, explain(none));
+    assert.match(none.stderr, /the workflow reads \$\{stdin\}, but nothing was piped to stdin/);
+    const json = await runPflow(["run", file, "--json"], { env });
+    assert.equal(json.code, 2);
+    assert.equal(JSON.parse(json.stdout).subtype, "error_validation");
+    const piped = await runPflow(["run", file], { env, stdin: "hello" });
+    assert.equal(piped.code, 0, explain(piped));
+    assert.equal(piped.stdout, "hello\n");
+  });
+});
+
+Deno.test("a missing API key is exit 2 whenever the model is known before the run", async () => {
+  await withLlmHome(async ({ dir, env }) => {
+    const noKey = { ...env, ANTHROPIC_API_KEY: "" };
+    const cases: [string, Record<string, unknown>, string[], Record<string, string>][] = [
+      ["literal", { model: "anthropic/claude-haiku-4-5", prompt: "hi" }, [], noKey],
+      ["input default", { model: "${model}", prompt: "hi" }, [], noKey],
+      ["given param", { model: "${model}", prompt: "hi" }, ["model=anthropic/claude-haiku-4-5"], {
+        ...noKey,
+        OPENAI_API_KEY: "k",
+      }],
+      ["default model", { prompt: "hi" }, [], { ...noKey, PFLOW_DEFAULT_MODEL: "anthropic/claude-haiku-4-5" }],
+    ];
+    for (const [name, params, args, caseEnv] of cases) {
+      const file = writeWorkflow(
+        dir,
+        `${name.replace(/ /g, "_")}.json`,
+        workflow([{ id: "ask", type: "llm", params }], {
+          inputs: {
+            model: {
+              type: "string",
+              default: name === "given param" ? "openai/gpt-4o-mini" : "anthropic/claude-haiku-4-5",
+            },
+          },
+        }),
+      );
+      const result = await runPflow(["run", file, ...args], { env: caseEnv });
+      assert.equal(result.code, 2, `${name}: ${explain(result)}`);
+      assert.match(result.stderr, /ANTHROPIC_API_KEY/, name);
+    }
+    // A model computed at run time can only fail at run time (exit 1).
+    const computed = writeWorkflow(
+      dir,
+      "computed.json",
+      workflow([
+        { id: "pick", type: "echo", params: { value: "anthropic/claude-haiku-4-5" } },
+        { id: "ask", type: "llm", params: { model: "${pick.output}", prompt: "hi" } },
+      ], { edges: [{ from: "pick", to: "ask" }] }),
+    );
+    const late = await runPflow(["run", computed], { env: noKey });
+    assert.equal(late.code, 1, explain(late));
+    assert.match(late.stderr, /ANTHROPIC_API_KEY/);
+  });
+});
+
+Deno.test("settings.json errors carry line:column; a PFLOW_HOME that is a file is one clear line, exit 2", async () => {
+  await withHome(async ({ dir, home, env }) => {
+    const file = writeWorkflow(dir, "ok.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));
+    const settings = join(home, "settings.json");
+    writeFileSync(
+      settings,
+      `{\n  "default_model": 5,\n  "providers": { "x": { "base_url": 1 } },\n  "trace": { "store_chars": 1 }\n}\n`,
+    );
+    const bad = await runPflow(["run", file], { env });
+    assert.equal(bad.code, 2, explain(bad));
+    assert.deepEqual(errors(bad), [
+      `${settings}:2:3: /default_model: must be a string like "anthropic/claude-sonnet-4-5"`,
+      `${settings}:3:25: /providers/x/base_url: must be a URL string including /v1`,
+      `${settings}:4:14: /trace/store_chars: must be a whole number of characters (at least 100), got 1`,
+    ]);
+    writeFileSync(settings, `{\n  "default_model": "a/b",\n  "trace": }\n`);
+    const syntax = await runPflow(["run", file], { env });
+    assert.deepEqual(errors(syntax), [`${settings}:3:12: invalid JSON: value expected near '}'`]);
+    const asFile = join(dir, "homefile");
+    writeFileSync(asFile, "");
+    for (const args of [["run", file], ["workflow", "list"], ["trace", "list"], ["validate", file]]) {
+      const result = await runPflow(args, { env: { PFLOW_HOME: asFile } });
+      assert.equal(result.code, 2, `${args.join(" ")}: ${explain(result)}`);
+      assert.deepEqual(errors(result), [
+        `PFLOW_HOME ${asFile} is a file, not a directory: point PFLOW_HOME at a directory (pflow creates it when missing)`,
+      ], args.join(" "));
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    }
+  });
+});
+
+Deno.test("a price file's 1e400 and .nan are reported as written", async () => {
+  await withHome(async ({ dir, env }) => {
+    const prices = join(dir, "prices.yaml");
+    writeFileSync(prices, "models:\n  local/x:\n    input: 1e400\n    output: .nan\n");
+    const result = await runPflow(["pricing", "show", "--price-table", prices], { env });
+    assert.equal(result.code, 2, explain(result));
+    assert.deepEqual(errors(result), [
+      `${prices}:3:12: 'input' of 'local/x' must be a finite number (USD per million tokens), got 1e400`,
+      `${prices}:4:13: 'output' of 'local/x' must be a finite number (USD per million tokens), got .nan`,
+    ]);
+  });
+});
+
+Deno.test("-o KEY in JSON mode restricts result; an output the run did not produce fails alike for -o h and -o h.output", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "o.json",
+      workflow([
+        { id: "a", type: "echo", params: { value: "first" } },
+        { id: "h", type: "echo", params: { value: "second" } },
+      ], {
+        edges: [{ from: "a", to: "h", action: "never" }],
+        outputs: { first: { source: "${a.output}" }, h: { source: "${h.output}" } },
+      }),
+    );
+    const json = await runPflow(["run", file, "-o", "first", "--json"], { env });
+    assert.equal(json.code, 0, explain(json));
+    assert.deepEqual(JSON.parse(json.stdout).result, { first: "first" });
+    const path = await runPflow(["run", file, "-o", "a.output", "--json"], { env });
+    assert.deepEqual(JSON.parse(path.stdout).result, { "a.output": "first" });
+    for (const key of ["h", "h.output"]) {
+      const text = await runPflow(["run", file, "-o", key], { env });
+      assert.equal(text.code, 1, `${key}: ${explain(text)}`);
+      assert.match(
+        text.stderr,
+        new RegExp(
+          `error: --output-key '${
+            key.replace(".", "\\.")
+          }' was not produced by this run: cannot resolve \\$\\{h\\.output\\}`,
+        ),
+      );
+      assert.equal(text.stdout, "");
+      const doc = await runPflow(["run", file, "-o", key, "--json"], { env });
+      assert.equal(doc.code, 1);
+      const parsed = JSON.parse(doc.stdout);
+      assert.equal(parsed.subtype, "error_during_execution");
+      assert.equal(parsed.error.type, "OutputNotProducedError");
+    }
+    // An output named like its node keeps the node's namespace readable.
+    const same = writeWorkflow(
+      dir,
+      "same.json",
+      workflow([{ id: "h", type: "echo", params: { value: "v" } }], { outputs: { h: { source: "${h.output}" } } }),
+    );
+    for (const key of ["h", "h.output"]) {
+      const r = await runPflow(["run", same, "-o", key], { env });
+      assert.equal(r.code, 0, `${key}: ${explain(r)}`);
+      assert.equal(r.stdout, "v\n");
+    }
+  });
+});
+
+Deno.test("workflow show lists input defaults; workflow list marks saved files that no longer validate", async () => {
+  await withHome(async ({ dir, home, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "w.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${who}" } }], {
+        description: "greets",
+        inputs: { who: { type: "string", default: "world", description: "Who" }, n: { type: "integer" } },
+      }),
+    );
+    assert.equal((await runPflow(["workflow", "save", file, "--name", "good"], { env })).code, 0);
+    const show = await runPflow(["workflow", "show", "good"], { env });
+    assert.match(
+      show.stdout,
+      /inputs:\n {2}who \(string, optional, default "world"\): Who\n {2}n \(integer, required\)/,
+    );
+    // Saved, then broken by hand (as an older pflow or an editor might leave it).
+    writeFileSync(
+      join(home, "workflows", "broken.json"),
+      JSON.stringify(workflow([{ id: "a", type: "shel", params: {} }], { description: "was fine" })),
+    );
+    const list = await runPflow(["workflow", "list"], { env });
+    assert.equal(list.code, 0, explain(list));
+    assert.match(
+      list.stdout,
+      /^broken {2}\(invalid: 1 problem, see 'pflow validate broken'\) was fine\ngood {4}greets\n$/,
+    );
+    const json = JSON.parse((await runPflow(["workflow", "list", "--json"], { env })).stdout);
+    assert.deepEqual(json.map((e: { name: string; valid: boolean }) => [e.name, e.valid]), [["broken", false], [
+      "good",
+      true,
+    ]]);
+    assert.match(json[0].problems[0], /\/nodes\/0\/type: unknown node type 'shel' \(did you mean 'shell'\?\)/);
+  });
+});
