@@ -284,8 +284,14 @@ Deno.test("flag errors read as one line naming the flag", () => {
   assert.equal(message(["-o"]), "flag '-o' needs a value");
   assert.equal(message(["--json=yes"]), "flag '--json' takes no value");
   assert.equal(
-    message(["--max-budget-usd", "-1"]),
-    "flag '--max-budget-usd' needs a value (one that starts with '-' is written --max-budget-usd=-VALUE)",
+    message(["--output-key", "-x"]),
+    "flag '--output-key' needs a value (one that starts with '-' is written --output-key=-VALUE)",
+  );
+  // A negative number is a value (issue 10): the flag's own check reports it.
+  assert.equal(message(["--max-budget-usd", "-1"]), "");
+  assert.equal(
+    parseCommand(["--max-budget-usd", "-1.5"], { command: "run", flags: RUN_FLAGS }).values["max-budget-usd"],
+    "-1.5",
   );
 });
 
