@@ -13,6 +13,7 @@ import {
   type TraceLlmCall,
 } from "../src/observability/trace_format.ts";
 import { runPflow, tempDir } from "./support/cli.ts";
+import { traceEvent } from "./support/trace_docs.ts";
 import {
   closedPort,
   decodeAttributes,
@@ -39,26 +40,14 @@ function ns(offsetMs: number): string {
 
 function event(overrides: Partial<TraceEvent> & { node_id: string; span_id: string }): TraceEvent {
   const start = overrides.start_offset_ms ?? 0;
-  return {
+  return traceEvent({
     node_type: "shell",
     parent_span_id: RUN_SPAN,
-    execution_index: 0,
-    start_offset_ms: start,
     start_time: new Date(Date.parse(START) + start).toISOString(),
-    duration_ms: 10,
     phases: { prep_ms: 0.1, exec_ms: 9.8, post_ms: 0.1 },
     cpu: { user_ms: 1.5, system_ms: 0.5 },
-    retries: 0,
-    action: "default",
-    success: true,
-    status: "success",
-    error: null,
-    params: {},
-    template_resolutions: [],
-    mutations: [],
-    llm_calls: [],
     ...overrides,
-  };
+  });
 }
 
 function llmCall(overrides: Partial<TraceLlmCall> = {}): TraceLlmCall {

@@ -101,3 +101,24 @@ Deno.test("sleep past 2^31 ms waits until aborted; retries with a huge wait do n
   await assert.rejects(new Flaky().run({}, { signal: abort.signal }), InterruptedError);
   assert.equal(attempts, 1, "the second attempt waits for its 3,000,000 s");
 });
+
+Deno.test("the loop guard wraps only nodes on a cycle of edges", async () => {
+  const { nodesOnCycles } = await import("../src/workflow/compiler.ts");
+  const ir = (edges: [string, string][]) => ({
+    ir_version: "0.1.0",
+    nodes: ["a", "b", "c", "d"].map((id) => ({ id, type: "echo" })),
+    edges: edges.map(([from, to]) => ({ from, to })),
+  });
+  const sorted = (set: Set<string>) => [...set].sort();
+  assert.deepEqual(sorted(nodesOnCycles(ir([["a", "b"], ["b", "c"], ["c", "d"]]))), []);
+  assert.deepEqual(sorted(nodesOnCycles(ir([["a", "b"], ["a", "c"], ["b", "d"], ["c", "d"]]))), [], "a diamond");
+  assert.deepEqual(sorted(nodesOnCycles(ir([["a", "b"], ["b", "a"], ["b", "c"]]))), ["a", "b"]);
+  assert.deepEqual(sorted(nodesOnCycles(ir([["a", "b"], ["b", "c"], ["c", "b"], ["c", "d"]]))), ["b", "c"]);
+  assert.deepEqual(sorted(nodesOnCycles(ir([["a", "a"], ["a", "b"]]))), ["a"], "a self-loop");
+  const long = {
+    ir_version: "0.1.0",
+    nodes: Array.from({ length: 20_000 }, (_, i) => ({ id: `n${i}`, type: "echo" })),
+    edges: Array.from({ length: 20_000 }, (_, i) => ({ from: `n${i}`, to: `n${(i + 1) % 20_000}` })),
+  };
+  assert.equal(nodesOnCycles(long).size, 20_000, "one ring of 20,000 nodes, without recursion");
+});

@@ -28,33 +28,20 @@ import {
   StorePathError,
 } from "../src/observability/trace_state.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir } from "./support/cli.ts";
+import { traceEvent } from "./support/trace_docs.ts";
 
 const ANSI = "\x1b[";
 
 // ---------------------------------------------------------------- fixtures
 
 function event(fields: Partial<TraceEvent> & { node_id: string }): TraceEvent {
-  return {
+  return traceEvent({
     node_type: "shell",
-    span_id: "1".repeat(16),
-    parent_span_id: "2".repeat(16),
-    execution_index: 0,
-    start_offset_ms: 0,
-    start_time: "2025-03-04T10:00:00.000Z",
     duration_ms: 100,
     phases: { prep_ms: 1, exec_ms: 98, post_ms: 1 },
     cpu: { user_ms: 5, system_ms: 2 },
-    retries: 0,
-    action: "default",
-    success: true,
-    status: "success",
-    error: null,
-    params: {},
-    template_resolutions: [],
-    mutations: [],
-    llm_calls: [],
     ...fields,
-  };
+  });
 }
 
 function llmCall(

@@ -15,13 +15,14 @@ import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
 import { listSaved } from "./saved.ts";
 import { writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
+import { TRACE_STATUSES } from "./trace_filters.ts";
 
 /** Subcommands by command. */
 const SUBCOMMANDS: Record<string, string[]> = {
   workflow: ["save", "list", "show", "delete"],
   registry: ["list", "describe"],
   pricing: ["show"],
-  trace: ["list", "show", "export"],
+  trace: ["list", "show", "export", "prune"],
   completion: ["bash", "zsh", "fish"],
 };
 
@@ -30,6 +31,7 @@ const FLAG_VALUES: Record<string, string[]> = {
   "--output-format": ["text", "json"],
   "--log-format": ["text", "json"],
   "--format": ["otlp-json"],
+  "--status": [...TRACE_STATUSES],
 };
 
 /** One documented flag. */

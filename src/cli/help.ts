@@ -96,10 +96,18 @@ Exit codes: 0 success; 1 planning or the workflow failed (or timed out, or hit t
   trace: `Read the traces 'pflow run --trace' writes to PFLOW_HOME/debug/.
 
 Usage:
-  pflow trace list [--json] [--limit N]
-  pflow trace show [PATH|latest] [--node ID [--state]] [--json]
+  pflow trace list [--workflow NAME] [--since WHEN] [--status STATUS] [--limit N] [--json]
+  pflow trace show [PATH|latest|EXECUTION_ID] [--node ID [--state]] [--json]
   pflow trace show [PATH|latest|TRACE_ID ...] --html [-o FILE] [--open]
-  pflow trace export PATH|latest --format otlp-json [-o FILE]
+  pflow trace export PATH|latest|EXECUTION_ID --format otlp-json [-o FILE]
+  pflow trace prune [--older-than AGE] [--keep N] [--dry-run] [--json]
+
+A trace is named by its path, its file name in PFLOW_HOME/debug, 'latest', or its execution id
+(or a unique prefix of at least 4 characters).
+list: --since 30m|12h|7d|2w|2025-03-04|2025-03-04T10:00; --status success, failed, interrupted,
+budget_exceeded, timeout, incomplete, partial or unreadable (comma-separated or repeated).
+prune removes traces older than AGE (default: settings trace.keep_days, else 30d) and not among the
+newest N (--keep); --dry-run lists what would go.
 
 --html writes the run as a self-contained page (waterfall, details, cost) beside the trace
 (x.json -> x.html, or -o FILE) and prints its path; several traces of one run share its time axis.
@@ -113,7 +121,13 @@ ${COMMON}
       --format otlp-json     export: the format to write (OTLP JSON TracesData)
       --html                 show: write an HTML page instead of printing the tree
   -o, --output FILE          show --html: where to write the page; export: instead of stdout
-      --open                 show --html: open the page with the system's opener`,
+      --open                 show --html: open the page with the system's opener
+      --workflow NAME        list: only this workflow's traces
+      --since WHEN           list: only traces started since WHEN
+      --status STATUS        list: only traces of this status
+      --older-than AGE       prune: traces started before AGE ago (or before a date)
+      --keep N               prune: always keep the newest N traces
+      --dry-run              prune: list what would be removed, remove nothing`,
   validate: `Check a workflow without running anything: the same static validation as 'pflow run'
 (JSON syntax, schema, node types and params, templates, edges, API keys of the models it names),
 with the same messages, exit codes and JSON problem list. With key=value params, the inputs are

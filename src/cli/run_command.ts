@@ -201,6 +201,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     tracePath,
     prior: prepared.prior,
   });
+  if (tracePath !== undefined) await pruneOldTraces(prepared, [tracePath, prepared.prior?.tracePath]);
   await exportTraceIfConfigured(trace, prepared.request, prepared.prior?.traceDoc);
   return code;
 }
@@ -280,6 +281,7 @@ async function prepare(target: RunTarget, session: Session) {
   } catch (error) {
     throw error instanceof ValidationError ? await locatedError(error.problems, loaded) : error;
   }
+  const traceConfig = traceSettings(settings, settingsFile(home));
   const request: TelemetryRequest = {
     executionId: run.executionId,
     workflowName: run.workflowName,
@@ -292,7 +294,7 @@ async function prepare(target: RunTarget, session: Session) {
     otlp,
     pricing,
     maxBudgetUsd: budget,
-    limits: traceSettings(settings, settingsFile(home)).limits,
+    limits: traceConfig.limits,
     redactor,
     logger: run.logger,
     verbose: run.verbose,
@@ -340,6 +342,7 @@ async function prepare(target: RunTarget, session: Session) {
     showSummary: metricsFlag,
     budgeted: budget !== undefined,
     prior,
+    keepDays: traceConfig.keepDays,
   };
 }
 
@@ -495,6 +498,18 @@ export function parseBudget(text: string | undefined): number | undefined {
     throw new UsageError(`--max-budget-usd must be ≥ 0 (US dollars), got '${text}'`, "run");
   }
   return value;
+}
+
+/** After a traced run, the automatic pruning of `trace.keep_days` (a failure is a warning). */
+async function pruneOldTraces(prepared: Prepared, keep: (string | undefined)[]): Promise<void> {
+  if (prepared.keepDays === undefined) return;
+  try {
+    const { pruneAfterRun } = await import("./trace_prune.ts");
+    const files = keep.filter((p): p is string => p !== undefined);
+    await pruneAfterRun({ home: prepared.home, keepDays: prepared.keepDays, keep: files });
+  } catch (error) {
+    prepared.request.logger.warn(`old traces not pruned: ${(error as Error).message}`);
+  }
 }
 
 /** Parses `--max-node-executions`: a positive whole number. */

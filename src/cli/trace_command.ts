@@ -1,5 +1,5 @@
 /**
- * `pflow trace list|show|export`: reading trace files.
+ * `pflow trace list|show|export|prune`: reading and pruning trace files.
  * @module
  */
 import { HELP } from "./help.ts";
@@ -17,12 +17,14 @@ export async function traceCommand(argv: string[], env: CommandEnv): Promise<num
       return await (await import("./trace_show.ts")).traceShowCommand(rest, env);
     case "export":
       return await (await import("./trace_export.ts")).traceExportCommand(rest, env);
+    case "prune":
+      return await (await import("./trace_prune.ts")).tracePruneCommand(rest, env);
     case undefined:
     case "-h":
     case "--help":
       writeStdout(`${HELP.trace}\n`);
       return action === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown trace command '${action}': use list, show or export`, "trace");
+      throw new UsageError(`unknown trace command '${action}': use list, show, export or prune`, "trace");
   }
 }

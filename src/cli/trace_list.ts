@@ -4,13 +4,14 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   parseTraceText,
   PARTIAL_SUFFIX,
   TRACE_FORMAT_VERSION,
   type TraceDocument,
+  type TraceEvent,
   type TraceStatus,
 } from "../observability/trace_format.ts";
 import { parseCommand } from "./args.ts";
@@ -20,6 +21,7 @@ import { type CommandEnv, EXIT } from "./command.ts";
 import { formatUsd } from "./summary_line.ts";
 import { formatDuration, printError, stdoutStyle, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
+import { matchesFilter, parseTraceFilter } from "./trace_filters.ts";
 
 /** Colour for stdout (re-exported for the trace commands). */
 export { stdoutStyle };
@@ -43,7 +45,7 @@ export class TraceReadError extends Error {
 /** A readable trace as read from disk. */
 export interface ReadTrace {
   path: string;
-  /** The document (repaired when partial); in a summary read, `events` is empty. */
+  /** The document (repaired when partial); in a summary read, `events` holds at most the last event of a crashed run. */
   trace: TraceDocument;
   /** False when the file lacked its footer. */
   complete: boolean;
@@ -51,28 +53,65 @@ export interface ReadTrace {
   eventCount: number;
   /** True when writing the file failed part-way (named `….partial.json`, or its footer says `write_error`). */
   partial?: boolean;
+  /** A summary read of a large file without footer: its events were not read, so its cost is unknown. */
+  eventsSkipped?: boolean;
 }
 
 /** Reads and validates one trace file (repairing a partial one); throws {@link TraceReadError}. */
 export async function readTraceFile(path: string): Promise<ReadTrace> {
-  return parseTraceFile(path, await readText(path), false);
+  return parseTraceFile(path, await readText(path));
 }
 
-async function readText(path: string): Promise<string> {
+/** A file-system error as a {@link TraceReadError} naming the path. */
+function readError(path: string, error: unknown): TraceReadError {
+  if (error instanceof TraceReadError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new TraceReadError(path, `trace file not found: ${path}`);
+  if (code === "EISDIR") return new TraceReadError(path, `${path}: is a directory, not a trace file`);
+  if (code === "EACCES") return new TraceReadError(path, `${path}: cannot read trace: permission denied`);
+  return new TraceReadError(path, `${path}: cannot read trace: ${(error as Error).message}`);
+}
+
+/**
+ * Opens a trace file, refusing anything but a regular file: a device could
+ * be read for ever, and opening a FIFO would wait for a writer.
+ */
+async function openTrace(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
   try {
-    return await readFile(path, "utf8");
+    const info = await stat(path);
+    if (!info.isFile() && !info.isDirectory()) {
+      throw new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+    }
+    handle = await open(path, "r");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new TraceReadError(path, `trace file not found: ${path}`);
-    if (code === "EISDIR") throw new TraceReadError(path, `${path}: is a directory, not a trace file`);
-    if (code === "EACCES") throw new TraceReadError(path, `${path}: cannot read trace: permission denied`);
-    throw new TraceReadError(path, `${path}: cannot read trace: ${(error as Error).message}`);
+    throw readError(path, error);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw readError(path, Object.assign(new Error("directory"), { code: "EISDIR" }));
+    if (!info.isFile()) {
+      throw new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+    }
+    return { handle, size: info.size };
+  } catch (error) {
+    await handle.close();
+    throw readError(path, error);
   }
 }
 
-function parseTraceFile(path: string, text: string, summaryOnly: boolean): ReadTrace {
-  const quick = summaryOnly ? quickSummary(text) : undefined;
-  if (quick !== undefined) return checkTrace(path, quick);
+async function readText(path: string): Promise<string> {
+  const { handle } = await openTrace(path);
+  try {
+    return await handle.readFile("utf8");
+  } catch (error) {
+    throw readError(path, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseTraceFile(path: string, text: string): ReadTrace {
   let parsed;
   try {
     parsed = parseTraceText(text);
@@ -93,29 +132,145 @@ function parseTraceFile(path: string, text: string, summaryOnly: boolean): ReadT
 }
 
 const EVENTS_OPEN = '"events":[';
+const NEWLINE = 0x0a;
+const CHUNK = 64 * 1024;
 
 /**
- * A complete file's header and footer without parsing its events (the
- * writer puts the header on the first line and the footer on the last);
- * undefined when the file does not have that shape.
+ * A trace's header and footer, read from the two ends of the file — never
+ * its events (the writer puts the header on the first line and the footer on
+ * the last). A file without footer (a crash, or a run still going) gives its
+ * last whole event instead, for the duration so far, and counts its events
+ * from that event's `index` (by counting lines only for traces too old to
+ * carry one). `events` then holds at most that last event.
  */
-function quickSummary(text: string): ReadTrace | undefined {
-  const firstBreak = text.indexOf("\n");
-  if (firstBreak < 0 || !text.slice(0, firstBreak).endsWith(EVENTS_OPEN)) return undefined;
-  const body = text.trimEnd();
-  const lastBreak = body.lastIndexOf("\n");
-  if (lastBreak < firstBreak) return undefined;
-  const footerLine = body.slice(lastBreak + 1);
-  if (!footerLine.startsWith('],"')) return undefined;
+export async function readTraceSummary(path: string): Promise<ReadTrace> {
+  const { handle, size } = await openTrace(path);
   try {
-    const header = JSON.parse(`${text.slice(0, firstBreak)}]}`);
-    const footer = JSON.parse(`{${footerLine.slice(2)}`);
-    if (footer.final_status === undefined || footer.metrics === undefined) return undefined;
-    const eventCount = lastBreak === firstBreak ? 0 : body.slice(firstBreak + 1, lastBreak).split("\n").length;
-    return { path: "", trace: { ...header, ...footer }, complete: true, eventCount };
-  } catch {
-    return undefined;
+    const head = await readLine(handle, 0, size);
+    const headerText = decoder.decode(head);
+    // Not the writer's layout (e.g. pretty-printed by hand): parse it whole.
+    if (!headerText.endsWith(EVENTS_OPEN)) return parseTraceFile(path, await readWhole(handle, size));
+    let header: TraceDocument;
+    try {
+      header = JSON.parse(`${headerText}]}`);
+    } catch {
+      return parseTraceFile(path, await readWhole(handle, size));
+    }
+    let end = size;
+    for (let lines = 0; lines < 3 && end > head.length + 1; lines++) {
+      const line = await readLastLine(handle, head.length + 1, end);
+      end -= line.length + 1;
+      const text = decoder.decode(line).trim();
+      if (text === "") continue;
+      if (text.startsWith("]")) {
+        let footer: Partial<TraceDocument>;
+        try {
+          footer = text === "]}" ? {} : JSON.parse(`{${text.slice(2)}`);
+        } catch {
+          continue; // a footer cut off while being written: the run is incomplete
+        }
+        const trace = { ...header, ...footer, events: [] };
+        const eventCount = footer.nodes_executed ?? 0;
+        return checkTrace(path, { path, trace, complete: footer.final_status !== undefined, eventCount });
+      }
+      // No footer. A small file is read whole (its cost is the sum over its events); a large one by its
+      // last whole event line (a half-written one is skipped): duration and count, cost unknown.
+      if (size <= WHOLE_READ_BYTES) return parseTraceFile(path, await readWhole(handle, size));
+      let event: TraceEvent;
+      try {
+        event = JSON.parse(text.replace(/^,/, ""));
+      } catch {
+        continue;
+      }
+      const eventCount = typeof event.index === "number" ? event.index + 1 : await countLines(handle, head.length);
+      const trace = { ...header, events: [event], final_status: "incomplete" as const };
+      return checkTrace(path, { path, trace, complete: false, eventCount, eventsSkipped: true });
+    }
+    const trace = { ...header, events: [], final_status: "incomplete" as const };
+    return checkTrace(path, { path, trace, complete: false, eventCount: 0 });
+  } catch (error) {
+    if (error instanceof TraceReadError) throw error;
+    if (error instanceof SyntaxError) {
+      throw new TraceReadError(path, `${path}: not a pflow trace (${error.message})`);
+    }
+    throw readError(path, error);
+  } finally {
+    await handle.close();
   }
+}
+
+const decoder = new TextDecoder();
+
+/** A trace without footer up to this size is read whole by a summary read (for its exact cost). */
+export const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+
+async function readWhole(handle: FileHandle, size: number): Promise<string> {
+  const buffer = new Uint8Array(size);
+  const { bytesRead } = await handle.read(buffer, 0, size, 0);
+  return decoder.decode(buffer.subarray(0, bytesRead));
+}
+
+/** The bytes from `start` up to (without) the next newline, or to `size`. */
+async function readLine(handle: FileHandle, start: number, size: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for (let at = start; at < size;) {
+    const buffer = new Uint8Array(Math.min(CHUNK, size - at));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+    if (bytesRead === 0) break;
+    const newline = buffer.subarray(0, bytesRead).indexOf(NEWLINE);
+    if (newline >= 0) {
+      chunks.push(buffer.subarray(0, newline));
+      break;
+    }
+    chunks.push(buffer.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return concat(chunks);
+}
+
+/** The last line of `[floor, end)`, without its trailing newline (read backwards, a chunk at a time). */
+async function readLastLine(handle: FileHandle, floor: number, end: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let stop = end;
+  const last = new Uint8Array(1);
+  if (end > floor && (await handle.read(last, 0, 1, end - 1)).bytesRead === 1 && last[0] === NEWLINE) stop = end - 1;
+  for (let at = stop; at > floor;) {
+    const from = Math.max(floor, at - CHUNK);
+    const buffer = new Uint8Array(at - from);
+    await handle.read(buffer, 0, buffer.length, from);
+    const newline = buffer.lastIndexOf(NEWLINE);
+    if (newline >= 0) {
+      chunks.unshift(buffer.subarray(newline + 1));
+      return concat(chunks);
+    }
+    chunks.unshift(buffer);
+    at = from;
+  }
+  return concat(chunks);
+}
+
+/** Lines after the header (events), counted a chunk at a time: only for crashed traces without event indices. */
+async function countLines(handle: FileHandle, from: number): Promise<number> {
+  let lines = 0;
+  const buffer = new Uint8Array(1024 * 1024);
+  for (let at = from + 1;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+    if (bytesRead === 0) break;
+    for (let i = 0; i < bytesRead; i++) if (buffer[i] === NEWLINE) lines++;
+    at += bytesRead;
+  }
+  return lines;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 function checkTrace(path: string, read: ReadTrace): ReadTrace {
@@ -171,7 +326,7 @@ export async function scanTraces(dir: string, options: { summaryOnly?: boolean }
     let mtimeMs = 0;
     try {
       mtimeMs = (await stat(path)).mtimeMs;
-      const read = parseTraceFile(path, await readText(path), options.summaryOnly === true);
+      const read = options.summaryOnly === true ? await readTraceSummary(path) : await readTraceFile(path);
       const started = Date.parse(read.trace.start_time);
       return { path, mtimeMs, time: Number.isNaN(started) ? mtimeMs : started, read };
     } catch (error) {
@@ -225,7 +380,58 @@ export async function locateTrace(target: string, env: Record<string, string | u
   if (!existsSync(target) && !target.includes("/") && existsSync(join(dir, target))) {
     return await readTraceFile(join(dir, target));
   }
+  if (!existsSync(target) && EXECUTION_PREFIX.test(target)) {
+    return await readTraceFile(await findByExecution(target, dir));
+  }
   return await readTraceFile(target);
+}
+
+/** An execution id or a prefix of one (at least 4 characters). */
+const EXECUTION_PREFIX = /^[0-9a-f]{4}[0-9a-f-]{0,32}$/i;
+
+/**
+ * The trace file of the execution whose id starts with `prefix`: candidates
+ * by the id's first 8 characters in file names, confirmed by their headers.
+ * A planned run has a planner and a workflow trace of one execution: the
+ * workflow trace is chosen and the planner trace noted.
+ */
+async function findByExecution(prefix: string, dir: string): Promise<string> {
+  const wanted = prefix.toLowerCase();
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch { /* no trace directory: nothing matches */ }
+  const matches: ReadTrace[] = [];
+  for (const name of names) {
+    const exec8 = TRACE_FILE.exec(name)?.[4]?.toLowerCase();
+    if (exec8 === undefined || !(wanted.length <= 8 ? exec8.startsWith(wanted) : wanted.startsWith(exec8))) continue;
+    try {
+      const read = await readTraceSummary(join(dir, name));
+      if (read.trace.execution_id.toLowerCase().startsWith(wanted)) matches.push(read);
+    } catch { /* unreadable: not this one */ }
+  }
+  matches.sort((a, b) => (b.trace.start_time ?? "").localeCompare(a.trace.start_time ?? ""));
+  const ids = [...new Set(matches.map((m) => m.trace.execution_id))];
+  if (ids.length === 0) {
+    throw new TraceReadError(
+      prefix,
+      `no trace file '${prefix}' and no trace of an execution id starting '${prefix}' in ${dir} (see pflow trace list)`,
+    );
+  }
+  if (ids.length > 1) {
+    const shown = matches.slice(0, 5).map((m) =>
+      `${m.trace.execution_id} (${m.trace.workflow_name}, ${m.trace.start_time})`
+    );
+    throw new TraceReadError(
+      prefix,
+      `execution id prefix '${prefix}' matches ${ids.length} runs: ${shown.join(", ")}; give more characters`,
+    );
+  }
+  const chosen = matches.find((m) => m.trace.kind !== "planner") ?? matches[0];
+  for (const other of matches) {
+    if (other !== chosen) printError(`note: the ${other.trace.kind} trace of this run: ${other.path}`);
+  }
+  return chosen.path;
 }
 
 /** Totals of a trace's LLM calls: from the footer's metrics, else summed over its events. */
@@ -329,17 +535,27 @@ export function noTracesHint(dir: string): string {
 
 /** Runs `pflow trace list`; returns the exit code. */
 export async function traceListCommand(argv: string[], { env }: CommandEnv): Promise<number> {
-  const parsed = parseCommand(argv, { command: "trace", flags: { limit: { type: "string" } } });
+  const parsed = parseCommand(argv, {
+    command: "trace",
+    flags: {
+      limit: { type: "string" },
+      workflow: { type: "string" },
+      since: { type: "string" },
+      status: { type: "string", multiple: true },
+    },
+  });
   if (parsed.values.help) {
     writeStdout(`${HELP.trace}\n`);
     return EXIT.ok;
   }
   if (parsed.positionals.length > 0) {
     throw new UsageError(
-      `unexpected argument '${parsed.positionals[0]}': usage: pflow trace list [--json] [--limit N]`,
+      `unexpected argument '${parsed.positionals[0]}': usage: pflow trace list [--workflow NAME] [--since WHEN] ` +
+        `[--status STATUS] [--limit N] [--json]`,
       "trace",
     );
   }
+  const filter = parseTraceFilter(parsed.values, Date.now());
   const json = parsed.values.json === true || parsed.values["output-format"] === "json";
   const limitText = parsed.values.limit as string | undefined;
   if (limitText !== undefined && !/^[1-9]\d*$/.test(limitText)) {
@@ -347,13 +563,14 @@ export async function traceListCommand(argv: string[], { env }: CommandEnv): Pro
   }
   const limit = limitText === undefined ? 20 : Number(limitText);
   const dir = traceDir(env);
-  const listings = (await scanTraces(dir, { summaryOnly: true })).slice(0, limit);
+  const all = await scanTraces(dir, { summaryOnly: true });
+  const listings = all.filter((l) => matchesFilter(l, filter)).slice(0, limit);
   if (json) {
     writeStdout(`${JSON.stringify(listings.map(jsonEntry), null, 2)}\n`);
     return EXIT.ok;
   }
   if (listings.length === 0) {
-    printError(noTracesHint(dir));
+    printError(all.length === 0 ? noTracesHint(dir) : `No trace of the ${all.length} in ${dir} matches the filters.`);
     return EXIT.ok;
   }
   const style = stdoutStyle(env);
@@ -400,7 +617,7 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
       cell(trace.workflow_name),
       cell(plainStatus, traceStatusLabel(l.read, style)),
       cell(`${duration.lowerBound ? "≥" : ""}${formatDuration(duration.ms)}`),
-      cell(formatCost(traceCost(trace))),
+      cell(l.read.eventsSkipped ? "?" : formatCost(traceCost(trace))),
       cell(String(nodesExecuted(l.read))),
       cell(l.path),
     ],
@@ -446,7 +663,7 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
     start_time: trace.start_time ?? null,
     final_status: trace.final_status ?? null,
     duration_ms: trace.duration_ms ?? null,
-    total_cost_usd: traceCost(trace).cost_usd,
+    total_cost_usd: l.read.eventsSkipped ? null : traceCost(trace).cost_usd,
     nodes_executed: nodesExecuted(l.read),
     partial: l.read.partial === true,
   };

@@ -184,6 +184,11 @@ export interface TraceLlmCall {
 
 /** One node execution. */
 export interface TraceEvent {
+  /**
+   * 0-based position among the file's events (a crashed trace's last line
+   * says how many it holds without reading them all); absent in older traces.
+   */
+  index?: number;
   node_id: string;
   node_type: string;
   /** 16 hex. */

@@ -319,6 +319,7 @@ export class TraceSink implements TelemetrySink {
     }
     if (!e.success && e.action !== "error") this.#threw++;
     this.#last = e;
+    e.index = this.#events.length;
     const line = this.#encode(traceEventLine(e, this.#events.length));
     // Past the cap (or once the file failed) an event is counted, neither written nor kept in memory.
     if (this.#bytes + line.length > this.limits.max_bytes! || this.#writeError !== undefined) {

@@ -7,7 +7,7 @@
 import { type Action, type BaseNode, Flow, type RunContext, wrapNode } from "../engine/mod.ts";
 import type { NodeSpec } from "../nodes/spec.ts";
 import type { NodeIR, WorkflowIR } from "./ir.ts";
-import { batchLayer, mayHoldSecrets, namespacedLayer, templateLayer } from "./layers.ts";
+import { batchLayer, loopGuardLayer, mayHoldSecrets, namespacedLayer, templateLayer } from "./layers.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { compileValue, type Resolver, templateRefs } from "./template.ts";
 import { callsModels } from "../observability/decorators.ts";
@@ -79,58 +79,23 @@ export class UnhandledErrorAction extends Error {
   }
 }
 
-/** Thrown out of the flow before a node would run more often than the run allows (a loop that does not end). */
-export class NodeExecutionLimitError extends Error {
-  /** The node that would have run once more. */
-  readonly node: BaseNode;
-
-  /**
-   * @param node the node
-   * @param limit executions allowed per node
-   */
-  constructor(node: BaseNode, limit: number) {
-    super(
-      `ran ${limit.toLocaleString("en-US")} time${
-        limit === 1 ? "" : "s"
-      }, the limit per node (limits.max_node_executions = ${limit}); ` +
-        `if the loop is meant to go on, raise "limits": {"max_node_executions": N} in the workflow or pass ` +
-        `--max-node-executions N`,
-    );
-    this.name = "NodeExecutionLimitError";
-    this.node = node;
-  }
-}
-
 /** A context that counts node executions (cheaply, in every mode). */
 export interface CountingContext extends RunContext {
   /** Node executions that completed. */
   nodesRun: number;
   /** The last node that completed. */
   lastNode?: BaseNode;
-  /** Completed executions per node, for the loop guard (absent: no guard). */
-  executions?: Map<BaseNode, number>;
-  /** Executions allowed per node (see {@link NodeExecutionLimitError}). */
-  maxNodeExecutions?: number;
 }
 
-/** A flow in which an unhandled `error` action fails the run, and no node runs more often than allowed. */
+/** A flow in which an unhandled `error` action fails the run. */
 export class WorkflowFlow extends Flow {
-  /**
-   * Ends the walk with {@link UnhandledErrorAction} for an unwired `error`,
-   * and with {@link NodeExecutionLimitError} before a node would run past the limit.
-   */
+  /** Ends the walk with {@link UnhandledErrorAction} for an unwired `error`. */
   override getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
     const counting = ctx as CountingContext;
     counting.lastNode = node;
     counting.nodesRun++;
-    const executions = counting.executions;
-    if (executions !== undefined) executions.set(node, (executions.get(node) ?? 0) + 1);
     if (action === "error" && !node.successors.has("error")) throw new UnhandledErrorAction(node);
-    const next = super.getNextNode(node, action, ctx);
-    if (next !== undefined && executions !== undefined && (executions.get(next) ?? 0) >= counting.maxNodeExecutions!) {
-      throw new NodeExecutionLimitError(next, counting.maxNodeExecutions!);
-    }
-    return next;
+    return super.getNextNode(node, action, ctx);
   }
 }
 
@@ -144,6 +109,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   const ids = new WeakMap<BaseNode, string>();
   let anyModelCalls = false;
   const secretParams: [string, Resolver][] = [];
+  const looping = nodesOnCycles(ir);
   for (const [ordinal, nodeIr] of ir.nodes.entries()) {
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
@@ -165,6 +131,8 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     }
     if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id));
     if (options.instrument) node = options.instrument(node, info);
+    // Outermost, so a stopped execution is never one that ran; only nodes on a cycle can run twice.
+    if (looping.has(nodeIr.id)) node = wrapNode(node, loopGuardLayer(nodeIr.id));
     nodes.set(nodeIr.id, { ...info, node });
     ids.set(node, nodeIr.id);
   }
@@ -194,6 +162,63 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
       }
     },
   };
+}
+
+/**
+ * Ids of the nodes on a cycle of edges (a node wired to itself included):
+ * the only ones that can run more than once. Tarjan's strongly connected
+ * components, iteratively (a chain of thousands of nodes must not recurse).
+ */
+export function nodesOnCycles(ir: WorkflowIR): Set<string> {
+  const next = new Map<string, string[]>(ir.nodes.map((n) => [n.id, []]));
+  const looping = new Set<string>();
+  for (const edge of ir.edges ?? []) {
+    next.get(edge.from)?.push(edge.to);
+    if (edge.from === edge.to) looping.add(edge.from);
+  }
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  let counter = 0;
+  for (const root of next.keys()) {
+    if (index.has(root)) continue;
+    const work: { id: string; child: number }[] = [{ id: root, child: 0 }];
+    index.set(root, counter);
+    low.set(root, counter++);
+    stack.push(root);
+    onStack.add(root);
+    while (work.length > 0) {
+      const frame = work[work.length - 1];
+      const children = next.get(frame.id) ?? [];
+      if (frame.child < children.length) {
+        const child = children[frame.child++];
+        if (!index.has(child)) {
+          index.set(child, counter);
+          low.set(child, counter++);
+          stack.push(child);
+          onStack.add(child);
+          work.push({ id: child, child: 0 });
+        } else if (onStack.has(child)) low.set(frame.id, Math.min(low.get(frame.id)!, index.get(child)!));
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1].id;
+        low.set(parent, Math.min(low.get(parent)!, low.get(frame.id)!));
+      }
+      if (low.get(frame.id) !== index.get(frame.id)) continue;
+      const component: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== frame.id);
+      if (component.length > 1) { for (const id of component) looping.add(id); }
+    }
+  }
+  return looping;
 }
 
 /** How a workflow uses piped stdin: `${stdin}` templates, and inputs filled from stdin. */

@@ -51,6 +51,55 @@ export function mayHoldSecrets(name: string, value: unknown): boolean {
   return false;
 }
 
+/** Thrown before a node would run more often than the run allows (a loop that does not end). */
+export class NodeExecutionLimitError extends Error {
+  /** The node that would have run once more. */
+  readonly nodeId: string;
+
+  /**
+   * @param nodeId the node
+   * @param limit executions allowed per node
+   */
+  constructor(nodeId: string, limit: number) {
+    super(
+      `ran ${limit.toLocaleString("en-US")} time${limit === 1 ? "" : "s"}, the limit per node ` +
+        `(limits.max_node_executions = ${limit}); if the loop is meant to go on, raise ` +
+        `"limits": {"max_node_executions": N} in the workflow or pass --max-node-executions N`,
+    );
+    this.name = "NodeExecutionLimitError";
+    this.nodeId = nodeId;
+  }
+}
+
+/** A run context that counts the executions of nodes that can loop. */
+export interface LoopCountingContext extends RunContext {
+  /** Executions started per node id (absent: no guard). */
+  executions?: Map<string, number>;
+  /** Executions allowed per node. */
+  maxNodeExecutions?: number;
+}
+
+/**
+ * The loop guard of a node on a cycle: counts its executions in the run and
+ * throws {@link NodeExecutionLimitError} instead of starting one past
+ * `maxNodeExecutions`.
+ */
+export function loopGuardLayer(id: string): NodeLayer {
+  return {
+    name: "loop-guard",
+    run(inner, shared, ctx) {
+      const counting = ctx as LoopCountingContext;
+      const runs = counting.executions;
+      if (runs !== undefined) {
+        const started = runs.get(id) ?? 0;
+        if (started >= counting.maxNodeExecutions!) throw new NodeExecutionLimitError(id, counting.maxNodeExecutions!);
+        runs.set(id, started + 1);
+      }
+      return inner._run(shared, ctx);
+    },
+  };
+}
+
 /** Writes of node `id` land in `shared[id]`; reads look there first. */
 export function namespacedLayer(id: string): NodeLayer {
   return {

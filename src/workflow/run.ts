@@ -11,13 +11,8 @@ import {
   type ObservedContext,
   type Shared,
 } from "../engine/mod.ts";
-import {
-  type CompiledWorkflow,
-  type CountingContext,
-  describeErrorOutputs,
-  NodeExecutionLimitError,
-  UnhandledErrorAction,
-} from "./compiler.ts";
+import { type CompiledWorkflow, type CountingContext, describeErrorOutputs, UnhandledErrorAction } from "./compiler.ts";
+import { type LoopCountingContext, NodeExecutionLimitError } from "./layers.ts";
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
@@ -136,7 +131,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const signal = options.signal ?? new AbortController().signal;
   const warn = options.warn ?? ((m: string) => console.error(`warning: ${m}`));
   const telemetry = options.telemetry ?? new RunTelemetry({ warn });
-  const ctx: ObservedContext & CountingContext = {
+  const ctx: ObservedContext & CountingContext & LoopCountingContext = {
     ...options.context,
     ...telemetryContext(telemetry),
     signal,
@@ -190,10 +185,12 @@ function classifyFailure(
   thrown: unknown,
   signal: AbortSignal,
 ): { status: RunStatus; error: RunError } {
-  const wired = thrown instanceof UnhandledErrorAction || thrown instanceof NodeExecutionLimitError
-    ? thrown.node
-    : failedNodeOf(thrown);
-  const nodeId = wired ? compiled.idOf(wired) ?? null : null;
+  const wired = thrown instanceof UnhandledErrorAction ? thrown.node : failedNodeOf(thrown);
+  const nodeId = thrown instanceof NodeExecutionLimitError
+    ? thrown.nodeId
+    : wired
+    ? compiled.idOf(wired) ?? null
+    : null;
   if (thrown instanceof BudgetExceededError) {
     return { status: "budget_exceeded", error: { message: thrown.message, node_id: nodeId, type: thrown.name } };
   }
