@@ -155,7 +155,7 @@ Deno.test("trace list --workflow, --since and --status choose traces; bad values
     }`;
     assert.deepEqual(await ids("--since", day, "--workflow", "report"), ["00000002"]);
     assert.deepEqual(await ids("--status", "failed,interrupted"), ["00000003", "00000002"]);
-    assert.deepEqual(await ids("--status", "failed", "--status", "success"), ["00000002", "00000001"]);
+    assert.deepEqual(await ids("--status", "failed,success"), ["00000002", "00000001"]);
     assert.deepEqual(await ids("--status", "partial"), ["00000004"]);
     assert.deepEqual(await ids("--status", "incomplete"), ["00000004", "00000004"]);
     assert.deepEqual(await ids("--status", "success", "--limit", "1"), ["00000001"]);

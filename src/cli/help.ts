@@ -105,7 +105,7 @@ Usage:
 A trace is named by its path, its file name in PFLOW_HOME/debug, 'latest', or its execution id
 (or a unique prefix of at least 4 characters).
 list: --since 30m|12h|7d|2w|2025-03-04|2025-03-04T10:00; --status success, failed, interrupted,
-budget_exceeded, timeout, incomplete, partial or unreadable (comma-separated or repeated).
+budget_exceeded, timeout, incomplete, partial or unreadable (comma-separated for several).
 prune removes traces older than AGE (default: settings trace.keep_days, else 30d) and not among the
 newest N (--keep); --dry-run lists what would go.
 

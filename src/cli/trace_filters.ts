@@ -60,7 +60,7 @@ export interface TraceFilter {
   statuses?: Set<string>;
 }
 
-/** Reads `--workflow`, `--since`, `--status` (comma-separated or repeated) into a filter. */
+/** Reads `--workflow`, `--since`, `--status` (comma-separated) into a filter. */
 export function parseTraceFilter(
   values: Record<string, unknown>,
   nowMs: number,
@@ -73,9 +73,9 @@ export function parseTraceFilter(
   }
   const since = values.since as string | undefined;
   if (since !== undefined) filter.sinceMs = parseInstant(since, { flag: "--since", nowMs });
-  const status = values.status as string[] | string | undefined;
+  const status = values.status as string | undefined;
   if (status !== undefined) {
-    const wanted = [status].flat().flatMap((s) => s.split(",")).map((s) => s.trim().toLowerCase());
+    const wanted = status.split(",").map((s) => s.trim().toLowerCase());
     for (const s of wanted) {
       if (!(TRACE_STATUSES as readonly string[]).includes(s)) {
         throw new UsageError(`--status: unknown status '${s}'; use ${TRACE_STATUSES.join(", ")}`, "trace");

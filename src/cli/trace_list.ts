@@ -541,7 +541,7 @@ export async function traceListCommand(argv: string[], { env }: CommandEnv): Pro
       limit: { type: "string" },
       workflow: { type: "string" },
       since: { type: "string" },
-      status: { type: "string", multiple: true },
+      status: { type: "string" },
     },
   });
   if (parsed.values.help) {
