@@ -1,7 +1,8 @@
 /**
  * The compiler: a validated IR becomes an engine {@link Flow} whose nodes are
- * wrapped `Namespaced → Batch? → TemplateAware? → node` (only the layers a
- * node needs). Telemetry can add one more layer outside through `instrument`.
+ * wrapped `LoopGuard? → Namespaced → Batch? → TemplateAware? → node` (only
+ * the layers a node needs; the loop guard only on nodes on a cycle, outside
+ * the layer telemetry can add through `instrument`).
  * @module
  */
 import { type Action, type BaseNode, Flow, type RunContext, wrapNode } from "../engine/mod.ts";

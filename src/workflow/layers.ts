@@ -1,5 +1,5 @@
 /**
- * The compiler's wrapper layers: `Namespaced → Batch? → TemplateAware? → node`.
+ * The compiler's wrapper layers: `LoopGuard? → Namespaced → Batch? → TemplateAware? → node`.
  * Each is a {@link NodeLayer} for the engine's proxy wrapper.
  * @module
  */
