@@ -10,7 +10,8 @@
  * engine vs. compiled workflow with its wrappers); compile time (validate +
  * compile) for 10/100/1,000 nodes; start-up (see {@link startupTable}).
  * `deno run -A bench/engine_bench.ts --startup [ROUNDS]` runs only the
- * start-up table.
+ * start-up table; `PFLOW_BENCH_BASELINE=PATH` adds another pflow binary's
+ * one-node run side by side (e.g. one built before a change).
  * @module
  */
 import { Bench } from "tinybench";
@@ -122,12 +123,15 @@ export async function startupTable(rounds: number): Promise<void> {
       "bun hello-world": { command: [hello, []] },
       "pflow --version": { command: [PFLOW_BIN, ["--version"]], env },
       "pflow run echo.json (1 node, text)": { command: [PFLOW_BIN, ["run", echo]], env },
+      "pflow run echo.json --no-ledger": { command: [PFLOW_BIN, ["run", echo, "--no-ledger"]], env },
       "pflow run echo.json --output-format json": {
         command: [PFLOW_BIN, ["run", echo, "--output-format", "json"]],
         env,
       },
       "pflow pricing show": { command: [PFLOW_BIN, ["pricing", "show"]], env },
     };
+    const baseline = process.env.PFLOW_BENCH_BASELINE;
+    if (baseline) commands[`${baseline} run echo.json (baseline)`] = { command: [baseline, ["run", echo]], env };
     const hasCost =
       spawnSync(PFLOW_BIN, ["cost", "report", "--help"], { env: { ...process.env, ...env } }).status === 0;
     if (hasCost) commands["pflow cost report (empty ledger)"] = { command: [PFLOW_BIN, ["cost", "report"]], env };

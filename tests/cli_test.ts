@@ -128,7 +128,7 @@ Deno.test("an unknown command exits 2 and names it", async () => {
     assertExit(result, 2);
     assert.match(
       result.stderr,
-      /error: unknown command 'frobnicate'; commands: run, plan, validate, workflow, registry, pricing, trace, completion, help/,
+      /error: unknown command 'frobnicate'; commands: run, plan, validate, workflow, registry, pricing, trace, cost, completion, help/,
     );
     assert.equal(result.stdout, "");
     const help = await runPflow(["help", "frobnicate"], { env });

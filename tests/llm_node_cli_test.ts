@@ -488,13 +488,13 @@ Deno.test("a response without usage: pricing incomplete and the call listed, nev
       { node_id: "s", model: "openai/gpt-4o-mini", request_id: "req_test_2" },
     ]);
     assert.deepEqual(traceCalls(doc).calls.map((c) => c.usage.usage_missing), [true, true]);
-    // Text mode warns and marks the cost as incomplete.
+    // Text mode warns (naming the node: the ledger attributes calls to nodes) and marks the cost as incomplete.
     ctx.srv.enqueue({ text: "fine", noUsage: true, requestId: "req_again" });
     const text = await runPflow(["run", join(ctx.dir, "wf.json")], { env: ctx.env });
     assert.equal(text.code, 0, text.stderr);
     assert.match(
       text.stderr,
-      /warning: openai\/gpt-4o-mini: the provider reported no usage for request req_again; its tokens and cost are unknown/,
+      /warning: openai\/gpt-4o-mini \(node 'n'\): the provider reported no usage for request req_again; its tokens and cost are unknown/,
     );
     assert.match(text.stderr, /\$[\d.]+\+ · .*usage missing: 1 call\n/);
   });

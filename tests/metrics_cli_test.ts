@@ -16,34 +16,23 @@ import { join } from "node:path";
 import process from "node:process";
 import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
-
-const SONNET = "anthropic/claude-sonnet-4-5";
-const HAIKU = "anthropic/claude-haiku-4-5";
-const MINI = "openai/gpt-4o-mini";
-
-/** Anthropic usage with every field: 1000 in, 500 out, 2000 cache read, 100 + 200 cache writes (5m + 1h). */
-const SONNET_USAGE = {
-  input_tokens: 1000,
-  output_tokens: 500,
-  cache_read_input_tokens: 2000,
-  cache_creation_input_tokens: 300,
-  cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
-};
-// Sonnet 4.5: input 3, output 15, cache_read 0.30, cache_write_5m 3.75, cache_write_1h 6.
-// 1000*3 + 2000*0.3 + 100*3.75 + 200*6 + 500*15 = 3000 + 600 + 375 + 1200 + 7500 = 12675 µ$
-const SONNET_COST = 0.012675;
-
-/** OpenAI usage: 1200 prompt of which 200 cached, 400 completion of which 150 reasoning. */
-const MINI_USAGE = {
-  prompt_tokens: 1200,
-  completion_tokens: 400,
-  total_tokens: 1600,
-  prompt_tokens_details: { cached_tokens: 200 },
-  completion_tokens_details: { reasoning_tokens: 150 },
-};
-// gpt-4o-mini: input 0.15, output 0.60, cache_read 0.075.
-// (1200-200)*0.15 + 200*0.075 + 400*0.6 = 150 + 15 + 240 = 405 µ$ (reasoning is inside the 400)
-const MINI_COST = 0.000405;
+import {
+  assertExit,
+  chain,
+  type Doc,
+  explain,
+  HAIKU,
+  llm,
+  MINI,
+  MINI_COST,
+  MINI_USAGE,
+  oneJson,
+  prompt,
+  SONNET,
+  SONNET_COST,
+  SONNET_USAGE,
+  writeSettings,
+} from "./support/llm_run.ts";
 
 type Ctx = LlmHome;
 
@@ -52,62 +41,16 @@ function withLlm(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
   return withLlmHome(fn, { prefix: "pflow-metrics-test-" });
 }
 
-/** A prompt carrying scripted usage (and optionally a reply text and a delay). */
-function prompt(usage: Record<string, unknown>, extra: { reply?: string; sleepMs?: number } = {}): string {
-  const parts = [`[[usage:${JSON.stringify(usage)}]]`];
-  if (extra.reply !== undefined) parts.push(`[[reply:${extra.reply}]]`);
-  if (extra.sleepMs !== undefined) parts.push(`[[sleep:${extra.sleepMs}]]`);
-  return parts.join(" ");
-}
-
-/** An llm node. */
-function llm(
-  id: string,
-  model: string,
-  usage: Record<string, unknown>,
-  extra: { reply?: string; sleepMs?: number } = {},
-) {
-  return { id, type: "llm", params: { model, prompt: prompt(usage, extra) } };
-}
-
-/** A node of a workflow. */
-type NodeIr = { id: string; [field: string]: unknown };
-
-/** A workflow running `nodes` in order. */
-function chain(nodes: NodeIr[], extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const edges = nodes.slice(1).map((n, i) => ({ from: nodes[i].id, to: n.id }));
-  return workflow(nodes, { edges, ...extra });
-}
-
 /** Writes `wf` and runs it. */
 function run(ctx: Ctx, wf: unknown, args: string[] = [], options: Parameters<typeof runPflow>[1] = {}) {
   const file = writeWorkflow(ctx.dir, "wf.json", wf);
   return runPflow(["run", file, ...args], { env: ctx.env, ...options });
 }
 
-// deno-lint-ignore no-explicit-any
-type Doc = Record<string, any>;
-
 /** Writes `wf`, runs it in JSON mode and parses the one document on stdout. */
 async function runJson(ctx: Ctx, wf: unknown, args: string[] = []): Promise<{ result: CliResult; doc: Doc }> {
   const result = await run(ctx, wf, ["--output-format", "json", ...args]);
   return { result, doc: oneJson(result) };
-}
-
-/** Parses stdout as exactly one JSON document (fails on anything else). */
-function oneJson(result: CliResult): Doc {
-  const text = result.stdout.trim();
-  assert.ok(text.startsWith("{") && text.endsWith("}"), `stdout is not one JSON object:\n${explain(result)}`);
-  assert.equal(text.split("\n").length, 1, `stdout has more than one line:\n${explain(result)}`);
-  return JSON.parse(text);
-}
-
-function explain(result: CliResult): string {
-  return `exit ${result.code} (signal ${result.signal})\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
-function assertExit(result: CliResult, code: number): void {
-  assert.equal(result.code, code, explain(result));
 }
 
 /** A non-negative millisecond figure with at most 2 decimals. */
@@ -125,10 +68,6 @@ function lines(text: string): string[] {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function writeSettings(ctx: Ctx, settings: unknown): void {
-  writeFileSync(join(ctx.home, "settings.json"), JSON.stringify(settings));
 }
 
 function writeHomePricing(ctx: Ctx, yaml: string): string {

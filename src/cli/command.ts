@@ -14,4 +14,4 @@ export interface CommandEnv {
 }
 
 /** The commands, in the order help lists them. */
-export const COMMANDS = ["run", "plan", "validate", "workflow", "registry", "pricing", "trace", "completion", "help"];
+export const COMMANDS = ["run", "plan", "validate", "workflow", "registry", "pricing", "trace", "cost", "completion", "help"];

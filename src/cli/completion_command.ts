@@ -23,6 +23,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   registry: ["list", "describe"],
   pricing: ["show"],
   trace: ["list", "show", "export", "prune"],
+  cost: ["report", "show"],
   completion: ["bash", "zsh", "fish"],
 };
 

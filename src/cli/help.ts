@@ -22,6 +22,7 @@ Usage:
   pflow registry list|describe TYPE                  Node types and their params
   pflow pricing show [MODEL]                         Effective LLM prices and their sources
   pflow trace list|show|export ...                   Read run traces (written by run --trace)
+  pflow cost report|show ...                         LLM spend across runs, from the run ledger
   pflow completion bash|zsh|fish                     Print a shell completion script
 
 Flags (before or after the command):
@@ -29,7 +30,7 @@ ${COMMON}
       --version              Print the version
 
 Environment: PFLOW_HOME (state, default ~/.pflow), ANTHROPIC_API_KEY, OPENAI_API_KEY,
-ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, PFLOW_PLANNER_MODEL, PFLOW_LOG_LEVEL, TRACEPARENT,
+ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, PFLOW_PLANNER_MODEL, PFLOW_LOG_LEVEL, PFLOW_LEDGER, TRACEPARENT,
 OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables), NO_COLOR.
 Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted (129 by SIGHUP).
 Run 'pflow COMMAND --help' for a command's flags.`,
@@ -55,6 +56,7 @@ Flags:
       --otlp-endpoint URL    Export the run's spans over OTLP/HTTP (or set OTEL_EXPORTER_OTLP_ENDPOINT)
       --log-format FMT       Logs on stderr as text (default) or json; level from PFLOW_LOG_LEVEL
       --max-node-executions N  Fail the run before any node runs more than N times (default 10000)
+      --no-ledger            Do not record this run in PFLOW_HOME/ledger.db (see 'pflow cost --help')
 ${COMMON}
 
 Text mode prints the outputs on stdout (progress on stderr when it is a terminal).
@@ -168,6 +170,34 @@ Flags:
 ${COMMON}
       --json                 Same as --output-format json
       --price-table FILE     Merge FILE over the shipped and PFLOW_HOME prices`,
+  cost: `LLM spend across runs, from the run ledger (PFLOW_HOME/ledger.db) every run writes.
+
+Usage:
+  pflow cost report [--by day|week|month|model|workflow|node|run] [--breakdown] [filters]
+                    [--top N] [--json | --format text|json|md] [-o FILE] [--reprice [--price-table FILE]]
+  pflow cost show [RUN|latest] [--json]      One run by node and model (RUN: execution id or a unique prefix)
+
+Filters:
+      --since DATE|AGO       From this local day (YYYY-MM-DD or YYYYMMDD) or time ago (24h, 7d, 4w)
+      --until DATE|AGO       Up to and including this day (or time ago)
+      --workflow NAME        One workflow
+      --model ID             One model (with or without provider, aliases, dated snapshots, provider/*)
+      --status S[,S...]      Run status: success, failed, interrupted, budget_exceeded, running
+      --phase P              planner or workflow calls
+      --timezone IANA        Which day/week/month a run lands in (default: the local zone)
+
+Flags:
+${COMMON}
+      --json                 Same as --format json
+      --breakdown            A row per model under each group
+      --top N                The N most expensive runs and nodes
+      --format FMT           text (default), json or md (Markdown report)
+  -o, --output FILE          Write the report to FILE (atomically) instead of stdout
+      --reprice              Recompute every call's cost with the current prices, next to the recorded cost
+      --price-table FILE     Reprice (and match --model) with FILE merged over the shipped prices
+
+Costs marked + leave out unpriced models (their tokens are counted); the note names them.
+The ledger is on by default; turn it off with --no-ledger, PFLOW_LEDGER=off or "ledger": false in settings.json.`,
   workflow: `Manage saved workflows (stored in PFLOW_HOME/workflows/).
 
 Usage:

@@ -42,6 +42,7 @@ export async function main(args: string[], env: Record<string, string | undefine
     if (first === "completion") {
       return await (await import("./completion_command.ts")).completionCommand(rest, { env });
     }
+    if (first === "cost") return await (await import("./cost_command.ts")).costCommand(rest, { env });
     const runArgs = first === "run" ? rest : argv;
     // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
     const request = /\s/.test(first.trim());

@@ -38,9 +38,10 @@ import {
   type Session,
 } from "./run_command.ts";
 import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath } from "./run_telemetry.ts";
+import { beginPlannedLedger, finishPlanningLedger } from "./run_ledger.ts";
 import { checkWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
-import { formatUsd } from "./summary_line.ts";
-import { formatDuration, printError, type Style, writeStdout } from "./terminal.ts";
+import { formatDuration, formatUsd } from "./format.ts";
+import { printError, type Style, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { locatedError } from "./workflow_target.ts";
 
@@ -120,6 +121,12 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     logger: run.logger,
     verbose: run.verbose,
     traceHeader: { request, planner_model: flags.model, request_span_id: requestSpanId },
+    ledgerSink: session.ledger?.sink("planner", { priceVersion: () => pricing.version }),
+  });
+  beginPlannedLedger(session.ledger, {
+    executionId: run.executionId,
+    startedMs: Date.now() - (performance.now() - run.started),
+    traceId: instruments.telemetry.traceId,
   });
   const timeout = timeoutSignal(flags.timeoutMs);
   const started = performance.now();
@@ -199,9 +206,20 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     document: { plan_path: planFile?.path ?? null },
     notices: [],
   };
+  const endLedger = (end: { status: "success" | "failed" | "interrupted" | "budget_exceeded"; subtype: string }) =>
+    finishPlanningLedger(session.ledger, {
+      ...end,
+      durationMs: performance.now() - run.started,
+      prior,
+      workflowName: plannedName(outcome),
+      summary,
+    });
   if (status !== "success") {
     await exportTraceIfConfigured(undefined, { env, logger: run.logger, otlp }, traceDoc);
-    return reportPlanningFailure(session, { outcome, status, prior, summary });
+    const code = reportPlanningFailure(session, { outcome, status, prior, summary });
+    const ended = status === "interrupted" || status === "budget_exceeded" ? status : "failed";
+    await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype });
+    return code;
   }
   const workflow = outcome.workflow!;
   const loaded = outcome.path === "reuse"
@@ -215,7 +233,16 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
   if (missing.length > 0) {
     if (!askable(run.json)) {
-      return reportMissingInputs(session, { outcome, prior, summary, missing, loaded: loaded.file, given: inputs });
+      const code = reportMissingInputs(session, {
+        outcome,
+        prior,
+        summary,
+        missing,
+        loaded: loaded.file,
+        given: inputs,
+      });
+      await endLedger({ status: "failed", subtype: "error_missing_inputs" });
+      return code;
     }
     inputs = { ...inputs, ...await askForInputs(missing, workflow) };
   }
@@ -233,7 +260,11 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     });
     prior.notices.push(`Saved as ${flags.save} (${saved})`);
   }
-  if (flags.dryRun) return reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs });
+  if (flags.dryRun) {
+    const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs });
+    await endLedger({ status: "success", subtype: "success" });
+    return code;
+  }
   return { loaded, params: inputs, prior };
 }
 

@@ -8,6 +8,7 @@ import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
+import { renderTable } from "./table.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -55,7 +56,9 @@ export async function pricingCommand(argv: string[], { env }: CommandEnv): Promi
   ) => [id, ...FIELDS.map((f) => price(m, f)), sourceOf(table, id)]);
   const header = ["model", ...FIELDS, "source"];
   writeStdout(
-    `prices: USD per million tokens · version ${table.version} · ${table.source}\n${formatTable([header, ...rows])}`,
+    `prices: USD per million tokens · version ${table.version} · ${table.source}\n${
+      renderTable(header.map((h) => ({ header: h })), rows)
+    }`,
   );
   return EXIT.ok;
 }
@@ -100,9 +103,4 @@ function price(m: ModelPrices, field: typeof FIELDS[number]): string {
 function sourceOf(table: PriceTable, id: string): string {
   const sources = new Set(Object.values(table.sources[id] ?? {}));
   return [...sources].join(" + ");
-}
-
-function formatTable(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n") + "\n";
 }

@@ -8,7 +8,8 @@
 import type { BaseNode } from "../engine/mod.ts";
 import type { CompiledWorkflow } from "../workflow/compiler.ts";
 import type { ProgressObserver } from "../workflow/layers.ts";
-import { escapeControls, formatDuration, printError, setStatusLine, type Style } from "./terminal.ts";
+import { formatDuration } from "./format.ts";
+import { escapeControls, printError, setStatusLine, type Style } from "./terminal.ts";
 
 /** How often the live line is redrawn. */
 const TICK_MS = 100;

@@ -32,7 +32,8 @@ export interface ResultDocument extends Omit<RunSummary, "metrics"> {
   [extra: string]: unknown;
 }
 
-const SUBTYPES: Record<RunStatus, ResultSubtype> = {
+/** The `subtype` of a run that ended with `status`. */
+export const SUBTYPES: Readonly<Record<RunStatus, ResultSubtype>> = {
   success: "success",
   failed: "error_during_execution",
   budget_exceeded: "error_max_budget_usd",

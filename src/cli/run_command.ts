@@ -39,6 +39,8 @@ import {
 } from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
+import { beginRunLedger, finishRunLedger, runLedger } from "./run_ledger.ts";
+import type { LedgerRun } from "../ledger/mod.ts";
 
 export { type CommandEnv, EXIT } from "./command.ts";
 
@@ -52,6 +54,7 @@ export const RUN_FLAGS = {
   "otlp-endpoint": { type: "string" },
   "log-format": { type: "string" },
   "max-node-executions": { type: "string" },
+  "no-ledger": { type: "boolean" },
 } as const;
 
 /** Per-invocation facts every exit path reports. */
@@ -74,6 +77,8 @@ export interface Session {
   settings: Settings;
   /** Aborted by SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** The run ledger, unless it is off; a planned run begins it when planning starts. */
+  ledger: LedgerRun | undefined;
 }
 
 /** The workflow a session runs, and the params given for it. */
@@ -164,7 +169,14 @@ export async function runSession(
     }
     const home = pflowHome(env);
     const settings = await loadSettings(home);
-    const session: Session = { run, parsed, env, home, settings, signal: controller.signal };
+    const ledger = runLedger({
+      home,
+      env,
+      settings,
+      noLedger: parsed.values["no-ledger"] === true,
+      warn: (message) => run.logger.warn(message),
+    });
+    const session: Session = { run, parsed, env, home, settings, signal: controller.signal, ledger };
     const target = await obtain(session);
     if (typeof target === "number") return target;
     const prepared = await prepare(target, session);
@@ -200,6 +212,14 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     budgeted: prepared.budgeted,
     tracePath,
     prior: prepared.prior,
+  });
+  await finishRunLedger(prepared.ledger, {
+    result,
+    summary,
+    durationMs: performance.now() - run.started,
+    tracePath,
+    prior: prepared.prior,
+    workflowHash: prepared.workflowHash,
   });
   if (tracePath !== undefined) await pruneOldTraces(prepared, [tracePath, prepared.prior?.tracePath]);
   await exportTraceIfConfigured(trace, prepared.request, prepared.prior?.traceDoc);
@@ -240,7 +260,7 @@ type Prepared = Awaited<ReturnType<typeof prepare>>;
 
 /** Everything before the first node runs: validate, compile, inputs, stdin, telemetry. */
 async function prepare(target: RunTarget, session: Session) {
-  const { run, parsed, env, home, settings, signal } = session;
+  const { run, parsed, env, home, settings, signal, ledger } = session;
   const { loaded, prior } = target;
   run.workflowName = workflowName(loaded);
   const registry = new NodeRegistry(BUILTIN_NODES);
@@ -312,11 +332,22 @@ async function prepare(target: RunTarget, session: Session) {
         spentUsd: prior.telemetry.spentUsd,
       }
       : {}),
+    // Calls are attributed to their nodes only in an instrumented run.
+    ledgerSink: callsModels ? ledger?.sink("workflow", { priceVersion: () => pricing?.version ?? null }) : undefined,
   };
   const instruments = buildInstruments(request);
   const compiled = compileWorkflow(loaded.ir, {
     registry,
     instrument: instruments.instrumented ? instrumentNode : undefined,
+  });
+  const workflowHash = beginRunLedger(ledger, {
+    home,
+    loaded,
+    executionId: run.executionId,
+    workflowName: run.workflowName,
+    startedMs: Date.now() - (performance.now() - run.started),
+    traceId: instruments.telemetry.traceId,
+    callsModels,
   });
   const progress = !run.json && run.logger.format === "text" && isTerminal(2);
   const runOptions: RunOptions = {
@@ -337,6 +368,8 @@ async function prepare(target: RunTarget, session: Session) {
     metrics: instruments.metrics,
     instruments,
     request,
+    ledger,
+    workflowHash,
     home,
     priceTableFile,
     showSummary: metricsFlag,

@@ -56,6 +56,8 @@ export interface TelemetryRequest {
   /** The phase this telemetry measures, and what earlier phases spent (budget). */
   phase?: RunPhase;
   spentUsd?: number;
+  /** The run ledger's sink: it needs each LLM call's node, so the run is instrumented. */
+  ledgerSink?: TelemetrySink;
 }
 
 /** The assembled telemetry of one run. */
@@ -73,7 +75,8 @@ export interface RunInstruments {
 export function buildInstruments(request: TelemetryRequest): RunInstruments {
   const tracing = request.traceFile || request.otlp !== undefined || request.keepTrace === true;
   const logNodes = request.logger.enabled("debug");
-  const instrumented = request.metrics || tracing || logNodes;
+  const measured = request.metrics || tracing || logNodes;
+  const instrumented = measured || request.ledgerSink !== undefined;
   const parent = parseTraceParent(request.env.TRACEPARENT);
   // JSON logs carry trace ids too, so they join traces (and the caller's TRACEPARENT).
   const traceId = request.traceId ??
@@ -82,7 +85,7 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   if (traceId !== undefined) {
     request.logger.context = { ...request.logger.context, trace_id: traceId, span_id: runSpanId };
   }
-  const metrics = instrumented ? new MetricsSink() : undefined;
+  const metrics = measured ? new MetricsSink() : undefined;
   const trace = tracing
     ? new TraceSink({
       header: {
@@ -110,6 +113,7 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   if (metrics) sinks.push(metrics);
   if (trace) sinks.push(trace);
   if (logNodes) sinks.push(new LogSink(request.logger));
+  if (request.ledgerSink) sinks.push(request.ledgerSink);
   const telemetry = new RunTelemetry({
     instrumented,
     sinks,

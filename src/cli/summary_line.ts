@@ -5,15 +5,8 @@
  */
 import type { RunSummary } from "../observability/metrics.ts";
 import type { WorkflowResult } from "../workflow/run.ts";
-import { formatDuration, type Style } from "./terminal.ts";
-
-/** Formats a USD amount with enough digits to show small costs. */
-export function formatUsd(value: number): string {
-  if (value === 0) return "$0";
-  if (value >= 1) return `$${value.toFixed(2)}`;
-  if (value >= 0.01) return `$${value.toFixed(4)}`;
-  return `$${value.toPrecision(2)}`;
-}
+import type { Style } from "./terminal.ts";
+import { formatCount, formatDuration, formatUsd } from "./format.ts";
 
 /**
  * The summary line for a finished run. A planned run names its planning
@@ -43,10 +36,8 @@ export function summaryLine(
     const cost = priced
       ? formatUsd(summary.total_cost_usd) + (summary.pricing.complete ? "" : "+") + (planned ? " total" : "")
       : "cost unknown";
-    const cached = u.cache_read_input_tokens > 0
-      ? ` (${u.cache_read_input_tokens.toLocaleString("en-US")} cached)`
-      : "";
-    parts.push(cost, `${tokens.toLocaleString("en-US")} tokens${cached}`);
+    const cached = u.cache_read_input_tokens > 0 ? ` (${formatCount(u.cache_read_input_tokens)} cached)` : "";
+    parts.push(cost, `${formatCount(tokens)} tokens${cached}`);
     if (!planned) parts.push(`${summary.num_llm_calls} LLM call${summary.num_llm_calls === 1 ? "" : "s"}`);
   }
   if (priced && summary.pricing.unpriced_models.length > 0) {

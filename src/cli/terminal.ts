@@ -133,6 +133,18 @@ export interface Style {
   bold(text: string): string;
 }
 
+const identity = (text: string) => text;
+
+/** No colour at all (for measuring the width of what a coloured style prints). */
+export const PLAIN_STYLE: Style = {
+  enabled: false,
+  green: identity,
+  red: identity,
+  yellow: identity,
+  dim: identity,
+  bold: identity,
+};
+
 /** Colour for stderr: on only for a TTY without NO_COLOR. */
 export function stderrStyle(env: Record<string, string | undefined>): Style {
   return styleFor(2, env);
@@ -180,14 +192,4 @@ function styleFor(fd: 1 | 2, env: Record<string, string | undefined>): Style {
     dim: wrap(2, 22),
     bold: wrap(1, 22),
   };
-}
-
-export { formatBytes } from "../util/bytes.ts";
-
-/** Formats milliseconds for people: `850ms`, `1.23s`, `2m 05s`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m ${String(Math.round((ms % 60_000) / 1000)).padStart(2, "0")}s`;
 }

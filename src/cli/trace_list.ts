@@ -18,8 +18,9 @@ import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { formatUsd } from "./summary_line.ts";
-import { formatDuration, printError, stdoutStyle, type Style, writeDisplay, writeStdout } from "./terminal.ts";
+import { formatCost as formatUsdCost, formatDuration } from "./format.ts";
+import { type Cell, renderTable, type Row } from "./table.ts";
+import { PLAIN_STYLE, printError, stdoutStyle, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { matchesFilter, parseTraceFilter } from "./trace_filters.ts";
 
@@ -483,7 +484,7 @@ export function callTokens(
 /** `$0.0123`, with `+` when some models are unpriced, `-` without LLM calls. */
 export function formatCost(cost: TraceCost): string {
   if (cost.calls === 0) return "-";
-  return `${formatUsd(cost.cost_usd)}${cost.unpriced_models.length > 0 ? "+" : ""}`;
+  return formatUsdCost(cost.cost_usd, cost.unpriced_models.length === 0);
 }
 
 /** The status mark and word of a run. */
@@ -574,23 +575,16 @@ export async function traceListCommand(argv: string[], { env }: CommandEnv): Pro
     return EXIT.ok;
   }
   const style = stdoutStyle(env);
-  const rows = listings.map((l) => textRow(l, style));
-  const header = ["TIME", "KIND", "WORKFLOW", "STATUS", "DURATION", "COST", "NODES", "PATH"];
-  const right = new Set([4, 5, 6]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r.cells[i].plain.length)));
-  const line = (cells: { plain: string; shown: string }[], note = "") =>
-    cells.map((c, i) => {
-      const pad = " ".repeat(widths[i] - c.plain.length);
-      return i === cells.length - 1 ? c.shown : right.has(i) ? pad + c.shown : c.shown + pad;
-    }).join("  ") + note;
-  const lines = [line(header.map((h) => ({ plain: h, shown: style.dim(h) })))];
-  for (const r of rows) lines.push(line(r.cells, r.note));
-  writeDisplay(`${lines.join("\n")}\n`);
+  const columns = ["TIME", "KIND", "WORKFLOW", "STATUS", "DURATION", "COST", "NODES", "PATH"].map((header, i) => ({
+    header,
+    align: i >= 4 && i <= 6 ? "right" as const : "left" as const,
+  }));
+  writeDisplay(renderTable(columns, listings.map((l) => textRow(l, style)), { header: style.dim }));
   return EXIT.ok;
 }
 
-function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown: string }[]; note: string } {
-  const cell = (plain: string, shown = plain) => ({ plain, shown });
+function textRow(l: TraceListing, style: Style): Row {
+  const cell = (text: string, shown = text): Cell => ({ text, shown });
   if (l.read === undefined) {
     const name = TRACE_FILE.exec(l.path.slice(l.path.lastIndexOf("/") + 1))?.[1] ?? "?";
     return {
@@ -604,11 +598,11 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
         cell("-"),
         cell(l.path),
       ],
-      note: `  ${style.red(`error: ${l.error}`)}`,
+      suffix: `  ${style.red(`error: ${l.error}`)}`,
     };
   }
   const { trace } = l.read;
-  const plainStatus = traceStatusLabel(l.read, { ...style, ...PLAIN });
+  const plainStatus = traceStatusLabel(l.read, PLAIN_STYLE);
   const duration = runDuration(l.read);
   return {
     cells: [
@@ -621,7 +615,6 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
       cell(String(nodesExecuted(l.read))),
       cell(l.path),
     ],
-    note: "",
   };
 }
 
@@ -629,9 +622,6 @@ function textRow(l: TraceListing, style: Style): { cells: { plain: string; shown
 function kindOfFile(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1).startsWith("planner-trace-") ? "planner" : "workflow";
 }
-
-const identity = (text: string) => text;
-const PLAIN = { enabled: false, green: identity, red: identity, yellow: identity, dim: identity, bold: identity };
 
 /** Node executions of a run: the footer's count, else the events in the file. */
 export function nodesExecuted(read: ReadTrace): number {

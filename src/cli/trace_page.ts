@@ -14,8 +14,7 @@ import pageScript from "./trace_page/page.js" with { type: "text" };
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
 import { roundUsd } from "../pricing/cost.ts";
 import { VERSION } from "../version.ts";
-import { formatUsd } from "./summary_line.ts";
-import { formatDuration } from "./terminal.ts";
+import { formatDuration, formatUsd } from "./format.ts";
 import { callTokens, formatCost, type ReadTrace, runDuration, type TraceCost, traceCost } from "./trace_list.ts";
 import { eventLabels } from "./trace_show.ts";
 

@@ -9,8 +9,8 @@ import { diffStores, type StateProblem, storeAfter, storeBefore } from "../obser
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { formatUsd } from "./summary_line.ts";
-import { formatBytes, formatDuration, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
+import { formatBytes, formatDuration, formatUsd } from "./format.ts";
+import { printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import {
   callTokens,
   formatCost,

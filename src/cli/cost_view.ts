@@ -1,0 +1,383 @@
+/**
+ * How `pflow cost` reports look: aligned tables for terminals (a compact
+ * layout below 100 columns), Markdown for `--format md`.
+ * @module
+ */
+import { localDateTime } from "../ledger/period.ts";
+import type { LedgerRunStatus } from "../ledger/types.ts";
+import type { GroupBy, Report, ReportRow, RunCost, TopNode, TopRun, Totals } from "../ledger/report.ts";
+import { formatCost, formatCount, formatDuration } from "./format.ts";
+import { type Cell, type Column, renderMarkdownTable, renderTable, type Row } from "./table.ts";
+import { PLAIN_STYLE, type Style } from "./terminal.ts";
+import { statusLabel } from "./trace_list.ts";
+
+/** What the views need besides the report. */
+export interface ViewContext {
+  timezone: string;
+  style: Style;
+  /** Terminal width, when stdout is a terminal. */
+  columns?: number;
+  /** The price table prices were repriced with, when `--reprice`. */
+  repriced?: { version: string; source: string };
+  /** Describes the period (`all time`, `2025-01-01 00:00 → …`). */
+  period: string;
+  /** `--breakdown`: a row per model under each group. */
+  breakdown?: boolean;
+}
+
+/** Terminals narrower than this get the compact layout. */
+export const COMPACT_BELOW = 100;
+
+const GROUP_HEADERS: Record<GroupBy, string> = {
+  day: "DATE",
+  week: "WEEK OF",
+  month: "MONTH",
+  model: "MODEL",
+  workflow: "WORKFLOW",
+  node: "NODE",
+  run: "STARTED",
+};
+
+const right = (header: string): Column => ({ header, align: "right" });
+
+/** Runs, calls and the token columns of a row, formatted. */
+function countCells(t: Totals): string[] {
+  return [
+    t.runs,
+    t.llm_calls,
+    t.input_tokens,
+    t.cache_write_tokens,
+    t.cache_read_tokens,
+    t.output_tokens,
+    t.total_tokens,
+  ]
+    .map(formatCount);
+}
+
+/** A row's leading cells (the group), per `--by`. */
+function groupColumns(by: GroupBy): Column[] {
+  return by === "run"
+    ? [{ header: "STARTED" }, { header: "RUN" }, { header: "WORKFLOW" }, { header: "STATUS" }]
+    : [{ header: GROUP_HEADERS[by] }];
+}
+
+function groupCells(row: ReportRow, by: GroupBy, ctx: ViewContext, label?: Cell): Cell[] {
+  if (by !== "run") return [label ?? row.group];
+  if (label !== undefined) return ["", label, "", ""];
+  return [
+    localDateTime(ctx.timezone, Date.parse(row.started_at!)),
+    row.execution_id!.slice(0, 8),
+    row.workflow!,
+    statusCell(row.status!, ctx.style),
+  ];
+}
+
+/** A run's status mark and word (`running`: still going, or killed before it could end its row). */
+function statusCell(status: LedgerRunStatus, style: Style): { text: string; shown: string } {
+  const label = (s: Style) =>
+    status === "running" ? s.yellow("… running") : statusLabel(status as Parameters<typeof statusLabel>[0], s);
+  return { text: label(PLAIN_STYLE), shown: label(style) };
+}
+
+function costCell(totals: Totals, style: Style, repriced = false): Cell {
+  const cost = repriced ? totals.repriced_cost_usd ?? null : totals.cost_usd;
+  const complete = repriced ? totals.repriced_complete ?? true : totals.cost_complete;
+  if (totals.llm_calls === 0) return "-";
+  const text = formatCost(cost, complete);
+  return complete ? text : { text, shown: style.yellow(text) };
+}
+
+function changeCell(totals: Totals): string {
+  const before = totals.cost_usd;
+  const after = totals.repriced_cost_usd ?? null;
+  if (before === null || after === null || totals.llm_calls === 0) return "";
+  if (before === 0) return after === 0 ? "0%" : "new";
+  const pct = (after - before) / before * 100;
+  return `${pct > 0 ? "+" : ""}${pct.toFixed(1)}%`;
+}
+
+function shortModel(model: string): string {
+  return model.includes("/") ? model.slice(model.indexOf("/") + 1) : model;
+}
+
+/** The report as aligned text (ends with a newline). */
+export function reportText(report: Report, ctx: ViewContext): string {
+  const by = report.group_by;
+  const compact = ctx.columns !== undefined && ctx.columns < COMPACT_BELOW;
+  const reprice = ctx.repriced !== undefined;
+  const costColumns = reprice ? [right("RECORDED"), right("REPRICED"), right("CHANGE")] : [right("COST")];
+  const costCells = (t: Totals): Cell[] =>
+    reprice ? [costCell(t, ctx.style), costCell(t, ctx.style, true), changeCell(t)] : [costCell(t, ctx.style)];
+  const showModels = compact && by !== "model";
+  const columns: Column[] = compact
+    ? [
+      ...groupColumns(by).slice(0, by === "run" ? 2 : 1),
+      ...(showModels ? [{ header: "MODELS" }] : []),
+      right("INPUT"),
+      right("OUTPUT"),
+      ...costColumns,
+    ]
+    : [
+      ...groupColumns(by),
+      ...(by === "run" ? [] : [right("RUNS")]),
+      right("CALLS"),
+      right("INPUT"),
+      right("CACHE WRITE"),
+      right("CACHE READ"),
+      right("OUTPUT"),
+      right("TOTAL TOKENS"),
+      ...costColumns,
+    ];
+  const numbers = (t: Totals): Cell[] =>
+    compact
+      ? [formatCount(t.input_tokens), formatCount(t.output_tokens), ...costCells(t)]
+      : [...countCells(t).slice(by === "run" ? 1 : 0), ...costCells(t)];
+  const lead = (row: ReportRow, label?: Cell) => {
+    const cells = groupCells(row, by, ctx, label);
+    return compact ? cells.slice(0, by === "run" ? 2 : 1) : cells;
+  };
+  const models = (row: ReportRow): Cell[] => showModels ? [row.models.map(shortModel).join(", ")] : [];
+  const rows: Row[] = [];
+  for (const row of report.rows) {
+    rows.push([...lead(row), ...models(row), ...numbers(row)]);
+    for (const sub of ctx.breakdown ? row.breakdown ?? [] : []) {
+      const label = `  └ ${sub.group}`;
+      const cells = [
+        ...lead(row, { text: label, shown: ctx.style.dim(label) }),
+        ...(showModels ? [""] : []),
+        ...numbers(sub),
+      ];
+      rows.push(cells);
+    }
+  }
+  const total = "Total";
+  const totalLead = compact || by !== "run"
+    ? [{ text: total, shown: ctx.style.bold(total) }]
+    : [{ text: total, shown: ctx.style.bold(total) }, "", "", ""];
+  const totalRow: Cell[] = [
+    ...(compact && by === "run" ? [...totalLead, ""] : totalLead),
+    ...(showModels ? [""] : []),
+    ...numbers(report.totals),
+  ];
+  rows.push(totalRow);
+  const title = `Cost by ${by} · ${ctx.period} · ${ctx.timezone}`;
+  return `${ctx.style.bold(title)}\n${renderTable(columns, rows, { header: ctx.style.dim })}${notes(report, ctx)}`;
+}
+
+/** Notes under a report: unpriced models, repricing. */
+function notes(report: Report, ctx: ViewContext): string {
+  const lines: string[] = [];
+  if (report.unpriced_models.length > 0) {
+    const named = report.unpriced_models.map((m) =>
+      `${m.model} (${formatCount(m.calls)} call${m.calls === 1 ? "" : "s"})`
+    );
+    lines.push(
+      ctx.style.yellow(
+        `+ cost leaves out unpriced models: ${named.join(", ")}; add their prices to PFLOW_HOME/pricing.yaml`,
+      ),
+    );
+  }
+  if (ctx.repriced !== undefined) {
+    let line =
+      `repriced with price table ${ctx.repriced.version} (${ctx.repriced.source}), long-context tiers per request`;
+    if (report.repriced_unpriced_models?.length) {
+      line += `; not in that table: ${report.repriced_unpriced_models.join(", ")}`;
+    }
+    lines.push(line);
+  }
+  return lines.map((l) => `${l}\n`).join("");
+}
+
+/** The `--top N` tables as text. */
+export function topText(top: { runs: TopRun[]; nodes: TopNode[] }, ctx: ViewContext & { limit: number }): string {
+  const runs = renderTable(
+    [{ header: "STARTED" }, { header: "RUN" }, { header: "WORKFLOW" }, { header: "STATUS" }, right("COST"), {
+      header: "TRACE",
+    }],
+    top.runs.map((r) => [
+      localDateTime(ctx.timezone, Date.parse(r.started_at)),
+      r.execution_id.slice(0, 8),
+      r.workflow,
+      statusCell(r.status, ctx.style),
+      formatCost(r.cost_usd, r.cost_complete),
+      r.trace_file ?? "-",
+    ]),
+    { header: ctx.style.dim },
+  );
+  const nodes = renderTable(
+    [{ header: "NODE" }, right("EXECUTIONS"), right("CALLS"), right("COST")],
+    top.nodes.map((n) => [
+      nodeLabel(n),
+      formatCount(n.executions),
+      formatCount(n.llm_calls),
+      formatCost(n.cost_usd, n.cost_complete),
+    ]),
+    { header: ctx.style.dim },
+  );
+  return `\n${ctx.style.bold(`Top ${ctx.limit} runs`)}\n${top.runs.length ? runs : "(none)\n"}\n${
+    ctx.style.bold(`Top ${ctx.limit} nodes`)
+  }\n${top.nodes.length ? nodes : "(none)\n"}`;
+}
+
+function nodeLabel(n: { workflow: string; node: string | null; phase: string }): string {
+  return `${n.workflow}/${n.node ?? "(no node)"}${n.phase === "planner" ? " (planner)" : ""}`;
+}
+
+/** One run's cost as text. */
+export function runCostText(cost: RunCost, ctx: Omit<ViewContext, "period" | "repriced">): string {
+  const r = cost.run;
+  const head = [
+    `${ctx.style.bold(`Run ${r.execution_id}`)} · ${r.workflow} · ${statusCell(r.status, ctx.style).shown}`,
+    `started ${localDateTime(ctx.timezone, Date.parse(r.started_at))} (${ctx.timezone})${
+      r.duration_ms === null ? "" : ` · ${formatDuration(r.duration_ms)}`
+    }${r.nodes_executed === null ? "" : ` · ${formatCount(r.nodes_executed)} node executions`} · ${
+      formatCost(cost.totals.llm_calls ? cost.totals.cost_usd : 0, cost.totals.cost_complete)
+    }`,
+  ];
+  if (r.workflow_file) {
+    head.push(`workflow file: ${r.workflow_file}${r.workflow_hash ? ` (${r.workflow_hash.slice(0, 19)})` : ""}`);
+  }
+  head.push(`trace: ${r.trace_file ?? "none (run with --trace to write one)"}`);
+  if (r.planner_trace_file) head.push(`planner trace: ${r.planner_trace_file}`);
+  if (r.price_version) head.push(`prices: ${r.price_version} (${r.price_source ?? "?"})`);
+  if (cost.rows.length === 0) return `${head.join("\n")}\nno LLM calls\n`;
+  const table = renderTable(
+    [
+      { header: "PHASE" },
+      { header: "NODE" },
+      { header: "MODEL" },
+      right("EXECUTIONS"),
+      right("CALLS"),
+      right("INPUT"),
+      right("CACHE WRITE"),
+      right("CACHE READ"),
+      right("OUTPUT"),
+      right("COST"),
+    ],
+    [
+      ...cost.rows.map((row): Cell[] => [
+        row.phase,
+        row.node ?? "(no node)",
+        row.model,
+        formatCount(row.executions),
+        formatCount(row.llm_calls),
+        formatCount(row.input_tokens),
+        formatCount(row.cache_write_tokens),
+        formatCount(row.cache_read_tokens),
+        formatCount(row.output_tokens),
+        costCell(row, ctx.style),
+      ]),
+      [
+        { text: "Total", shown: ctx.style.bold("Total") },
+        "",
+        "",
+        "",
+        formatCount(cost.totals.llm_calls),
+        formatCount(cost.totals.input_tokens),
+        formatCount(cost.totals.cache_write_tokens),
+        formatCount(cost.totals.cache_read_tokens),
+        formatCount(cost.totals.output_tokens),
+        costCell(cost.totals, ctx.style),
+      ],
+    ],
+    { header: ctx.style.dim },
+  );
+  const note = cost.unpriced_models.length
+    ? `${ctx.style.yellow(`+ cost leaves out unpriced models: ${cost.unpriced_models.join(", ")}`)}\n`
+    : "";
+  return `${head.join("\n")}\n\n${table}${note}`;
+}
+
+/** The Markdown report: totals, the `--by` table, per model, per workflow, top runs and nodes. */
+export function reportMarkdown(
+  parts: {
+    main: Report;
+    byModel: Report;
+    byWorkflow: Report;
+    top: { runs: TopRun[]; nodes: TopNode[] };
+    limit: number;
+  },
+  ctx: ViewContext,
+): string {
+  const reprice = ctx.repriced !== undefined;
+  const sumColumns: Column[] = [
+    right("Runs"),
+    right("LLM calls"),
+    right("Input"),
+    right("Cache write"),
+    right("Cache read"),
+    right("Output"),
+    right("Total tokens"),
+    right(reprice ? "Recorded" : "Cost"),
+    ...(reprice ? [right("Repriced")] : []),
+  ];
+  const sums = (t: Totals): Cell[] => [
+    ...countCells(t),
+    t.llm_calls ? formatCost(t.cost_usd, t.cost_complete) : "-",
+    ...(reprice ? [t.llm_calls ? formatCost(t.repriced_cost_usd ?? null, t.repriced_complete ?? true) : "-"] : []),
+  ];
+  const grouped = (report: Report, header: string) =>
+    renderMarkdownTable(
+      [{ header }, ...sumColumns],
+      [...report.rows.map((row) => [row.group, ...sums(row)]), ["**Total**", ...sums(report.totals)]],
+    );
+  const out = [
+    `# pflow cost report`,
+    "",
+    `${ctx.period} · time zone ${ctx.timezone}${
+      ctx.repriced ? ` · repriced with ${ctx.repriced.version} (${ctx.repriced.source})` : ""
+    }`,
+    "",
+    "## Totals",
+    "",
+    renderMarkdownTable(sumColumns, [sums(parts.main.totals)]),
+  ];
+  if (parts.main.unpriced_models.length > 0) {
+    out.push(
+      `Costs marked + leave out unpriced models: ${
+        parts.main.unpriced_models.map((m) => `${m.model} (${formatCount(m.calls)} calls)`).join(", ")
+      }.`,
+      "",
+    );
+  }
+  if (parts.main.group_by !== "model" && parts.main.group_by !== "workflow") {
+    out.push(`## By ${parts.main.group_by}`, "", grouped(parts.main, GROUP_HEADERS[parts.main.group_by].toLowerCase()));
+  }
+  out.push(
+    "## By model",
+    "",
+    grouped(parts.byModel, "Model"),
+    "## By workflow",
+    "",
+    grouped(parts.byWorkflow, "Workflow"),
+  );
+  out.push(
+    `## Top ${parts.limit} runs`,
+    "",
+    renderMarkdownTable(
+      [{ header: "Started" }, { header: "Run" }, { header: "Workflow" }, { header: "Status" }, right("Cost"), {
+        header: "Trace",
+      }],
+      parts.top.runs.map((r) => [
+        localDateTime(ctx.timezone, Date.parse(r.started_at)),
+        r.execution_id,
+        r.workflow,
+        r.status,
+        formatCost(r.cost_usd, r.cost_complete),
+        r.trace_file ?? "",
+      ]),
+    ),
+    `## Top ${parts.limit} nodes`,
+    "",
+    renderMarkdownTable(
+      [{ header: "Node" }, right("Executions"), right("LLM calls"), right("Cost")],
+      parts.top.nodes.map((n) => [
+        nodeLabel(n),
+        formatCount(n.executions),
+        formatCount(n.llm_calls),
+        formatCost(n.cost_usd, n.cost_complete),
+      ]),
+    ),
+  );
+  return out.join("\n");
+}

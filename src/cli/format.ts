@@ -1,0 +1,38 @@
+/**
+ * How every command writes costs, token counts, durations and sizes for people
+ * (JSON output keeps the raw numbers).
+ * @module
+ */
+
+/** Formats a USD amount with enough digits to show small costs. */
+export function formatUsd(value: number): string {
+  if (value === 0) return "$0";
+  if (value >= 1) return `$${value.toFixed(2)}`;
+  if (value >= 0.01) return `$${value.toFixed(4)}`;
+  return `$${value.toPrecision(2)}`;
+}
+
+/**
+ * A cost that may leave out unpriced calls: `$1.23`, `$1.23+` (some calls
+ * unpriced: their cost is not included), `unpriced` (no call priced; never $0).
+ */
+export function formatCost(cost: number | null, complete: boolean): string {
+  if (cost === null) return "unpriced";
+  return `${formatUsd(cost)}${complete ? "" : "+"}`;
+}
+
+/** A count with thousands separators: `12,345`. */
+export function formatCount(value: number): string {
+  return value.toLocaleString("en-US");
+}
+
+/** Formats milliseconds for people: `850ms`, `1.23s`, `2m 05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m ${String(Math.round((ms % 60_000) / 1000)).padStart(2, "0")}s`;
+}
+
+/** Formats a size for people: `512 bytes`, `64 MiB`, `1.5 GiB`. */
+export { formatBytes } from "../util/bytes.ts";

@@ -1,0 +1,161 @@
+/**
+ * Opening the ledger file: `node:sqlite` (built into Deno and Bun), WAL
+ * journal, a busy timeout, forward migrations, and one clear error for a
+ * file that is corrupt or was written by a newer pflow (which is left
+ * untouched). Loaded only when something reads or writes the ledger.
+ * @module
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+
+/** Why the ledger cannot be used. */
+export type LedgerErrorKind = "corrupt" | "newer" | "io";
+
+/** The ledger cannot be opened or written; the message is one line naming the file. */
+export class LedgerError extends Error {
+  /**
+   * @param path the ledger file
+   * @param kind what is wrong
+   * @param message one line, naming the file and what to do
+   */
+  constructor(readonly path: string, readonly kind: LedgerErrorKind, message: string) {
+    super(message);
+    this.name = "LedgerError";
+  }
+}
+
+/** How long a writer waits for another process's write to finish. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+const SQLITE_MAGIC = "SQLite format 3\0";
+
+/**
+ * Opens (creating when absent, mode 0600) and migrates the ledger at `path`.
+ * Throws {@link LedgerError} for a corrupt file or one of a newer schema
+ * version (checked from the file header first, so such a file is never
+ * modified).
+ */
+export function openLedgerDb(path: string): DatabaseSync {
+  checkHeader(path);
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    let db: DatabaseSync | undefined;
+    try {
+      if (!existsSync(path)) createFile(path);
+      db = new DatabaseSync(path);
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      const mode = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+      if (mode.journal_mode !== "wal") db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      migrate(db, path);
+      return db;
+    } catch (error) {
+      try {
+        db?.close();
+      } catch { /* already unusable */ }
+      // Opening a new file can race another process's migration; wait for it.
+      if (isBusy(error) && Date.now() < deadline) {
+        sleepSync(5 + Math.random() * 20);
+        continue;
+      }
+      throw asLedgerError(error, path);
+    }
+  }
+}
+
+/** Reads the schema version from the file header without opening it; throws for a newer or non-SQLite file. */
+function checkHeader(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new LedgerError(path, "io", `${path}: cannot read the ledger: ${(error as Error).message}`);
+  }
+  const header = new Uint8Array(100);
+  let read: number;
+  try {
+    read = readSync(fd, header, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (read === 0) return; // an empty file is a new ledger
+  if (read < 100 || new TextDecoder().decode(header.subarray(0, 16)) !== SQLITE_MAGIC) throw corrupt(path);
+  const version = new DataView(header.buffer).getUint32(60);
+  if (version > SCHEMA_VERSION) throw newer(path, version);
+}
+
+function createFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  // SQLite gives its -wal and -shm files the database file's mode.
+  closeSync(openSync(path, "a", 0o600));
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const version = userVersion(db);
+  if (version > SCHEMA_VERSION) throw newer(path, version);
+  if (version === SCHEMA_VERSION) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const current = userVersion(db); // another process may have migrated meanwhile
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function userVersion(db: DatabaseSync): number {
+  return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
+function newer(path: string, version: number): LedgerError {
+  return new LedgerError(
+    path,
+    "newer",
+    `${path}: ledger schema version ${version} is newer than this pflow reads (${SCHEMA_VERSION}); upgrade pflow (the file was not changed)`,
+  );
+}
+
+function corrupt(path: string): LedgerError {
+  return new LedgerError(
+    path,
+    "corrupt",
+    `${path}: not a readable ledger (corrupt or not a SQLite file); move it away and pflow starts a new one`,
+  );
+}
+
+/** SQLite's result code of an error from `node:sqlite`, when it says. */
+function sqliteCode(error: unknown): number | undefined {
+  const code = (error as { errcode?: unknown })?.errcode;
+  if (typeof code === "number") return code & 0xff;
+  const message = String((error as Error)?.message ?? "");
+  if (/database is locked|database table is locked/.test(message)) return 5;
+  if (/file is not a database/.test(message)) return 26;
+  if (/malformed/.test(message)) return 11;
+  return undefined;
+}
+
+/** Whether another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED). */
+export function isBusy(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code === 5 || code === 6;
+}
+
+/** Turns a `node:sqlite` or file-system error into a {@link LedgerError} naming the file. */
+export function asLedgerError(error: unknown, path: string): LedgerError {
+  if (error instanceof LedgerError) return error;
+  const code = sqliteCode(error);
+  if (code === 11 || code === 26) return corrupt(path);
+  const message = String((error as Error)?.message ?? error).split("\n")[0];
+  return new LedgerError(path, "io", `${path}: ${message}`);
+}
+
+/** Blocks for `ms` milliseconds (retrying a lock outside any event-loop work). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

@@ -1,0 +1,199 @@
+/**
+ * Time in a report: which day, week or month an instant falls in for an
+ * IANA time zone, and the `--since`/`--until` bounds.
+ *
+ * A zone's UTC offset is piecewise constant; its changes (DST, law) over the
+ * reported range are found once here, so SQL can shift each instant by the
+ * offset in force then (a `CASE` on the change instants) and take the
+ * calendar day of the shifted value. That is exact across DST in every zone,
+ * half-hour and 45-minute offsets included.
+ * @module
+ */
+
+const DAY_MS = 86_400_000;
+
+/** A zone's offset from UTC in force from `fromMs` on. */
+export interface OffsetSpan {
+  /** First instant (Unix ms) of this offset; -Infinity for the first span. */
+  fromMs: number;
+  /** Offset, ms (local = UTC + offset). */
+  offsetMs: number;
+}
+
+/** Checks an IANA zone name; returns the canonical name or undefined when unknown. */
+export function checkTimeZone(zone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The local zone (honours `TZ`). */
+export function localTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The offset of `zone` at instant `ms` (whole minutes). */
+export function zoneOffsetMs(zone: string, ms: number): number {
+  let format = formatters.get(zone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    formatters.set(zone, format);
+  }
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(new Date(ms))) {
+    if (part.type !== "literal") parts[part.type] = Number(part.value);
+  }
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  const floored = Math.floor(ms / 1000) * 1000;
+  return wall - floored;
+}
+
+/**
+ * The spans of constant offset covering `[fromMs, toMs]`: sampled every 12
+ * hours (no zone changes twice within that), each change located to the
+ * millisecond by bisection.
+ */
+export function offsetSpans(zone: string, fromMs: number, toMs: number): OffsetSpan[] {
+  const step = DAY_MS / 2;
+  const spans: OffsetSpan[] = [{ fromMs: -Infinity, offsetMs: zoneOffsetMs(zone, fromMs) }];
+  let prev = fromMs;
+  let prevOffset = spans[0].offsetMs;
+  for (let t = fromMs + step;; t += step) {
+    const at = Math.min(t, toMs);
+    const offset = zoneOffsetMs(zone, at);
+    if (offset !== prevOffset) {
+      let lo = prev; // offset(lo) = prevOffset
+      let hi = at; // offset(hi) = offset
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (zoneOffsetMs(zone, mid) === prevOffset) lo = mid;
+        else hi = mid;
+      }
+      spans.push({ fromMs: hi, offsetMs: offset });
+      prevOffset = offset;
+    }
+    prev = at;
+    if (at >= toMs) break;
+  }
+  return spans;
+}
+
+/** The local calendar date of an instant as `YYYY-MM-DD`. */
+export function localDate(zone: string, ms: number): string {
+  return new Date(ms + zoneOffsetMs(zone, ms)).toISOString().slice(0, 10);
+}
+
+/**
+ * The first instant of local day `date` (`YYYY-MM-DD`) in `zone`: local
+ * midnight, or, where a change skips midnight, the instant the day begins.
+ */
+export function startOfLocalDay(zone: string, date: string): number {
+  const [y, m, d] = date.split("-").map(Number);
+  const wall = Date.UTC(y, m - 1, d);
+  const candidates = new Set<number>();
+  for (let probe = wall - 2 * DAY_MS; probe <= wall + 2 * DAY_MS; probe += DAY_MS / 4) {
+    candidates.add(zoneOffsetMs(zone, probe));
+  }
+  let best: number | undefined;
+  for (const offset of candidates) {
+    const t = wall - offset;
+    if (zoneOffsetMs(zone, t) === offset && (best === undefined || t < best)) best = t;
+  }
+  if (best !== undefined) return best;
+  // Midnight does not exist that day: the day starts where the local date first reaches it.
+  let lo = wall - 2 * DAY_MS;
+  let hi = wall + 2 * DAY_MS;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (localDate(zone, mid) >= date) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** The day after a `YYYY-MM-DD` date. */
+export function nextDate(date: string): string {
+  const [y, m, d] = date.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+}
+
+/** A bad `--since`/`--until` value. */
+export class DateBoundError extends Error {
+  /** @param message one line naming the flag and the accepted forms */
+  constructor(message: string) {
+    super(message);
+    this.name = "DateBoundError";
+  }
+}
+
+const UNITS: Record<string, number> = { h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS };
+
+/**
+ * Parses a `--since`/`--until` value: `YYYY-MM-DD` or `YYYYMMDD` (a local
+ * day in `zone`: since = its first instant, until = its last), or a relative
+ * `24h`, `7d`, `4w` (that long before `nowMs`).
+ */
+export function parseBound(
+  text: string,
+  options: { flag: "since" | "until"; zone: string; nowMs: number },
+): number {
+  const relative = /^(\d+)([hdw])$/.exec(text);
+  if (relative) return options.nowMs - Number(relative[1]) * UNITS[relative[2]];
+  const date = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(text);
+  if (date && (text.length === 8 || text.length === 10) && (text.length === 8) !== text.includes("-")) {
+    const iso = `${date[1]}-${date[2]}-${date[3]}`;
+    const parsed = new Date(`${iso}T00:00:00Z`);
+    if (!Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === iso) {
+      return options.flag === "since"
+        ? startOfLocalDay(options.zone, iso)
+        : startOfLocalDay(options.zone, nextDate(iso)) - 1;
+    }
+    throw new DateBoundError(`--${options.flag}: '${text}' is not a calendar date`);
+  }
+  throw new DateBoundError(
+    `--${options.flag} must be a date (YYYY-MM-DD or YYYYMMDD) or a time ago (24h, 7d, 4w), got '${text}'`,
+  );
+}
+
+/**
+ * SQL for the local time of `column` (Unix ms) in a zone, given its offset
+ * spans: `column + CASE WHEN column < change1 THEN offset0 … END`.
+ */
+export function localTimeSql(column: string, spans: OffsetSpan[]): string {
+  if (spans.length <= 1) return `(${column} + ${spans[0]?.offsetMs ?? 0})`;
+  const whens = spans.slice(1).map((span, i) => `WHEN ${column} < ${span.fromMs} THEN ${spans[i].offsetMs}`);
+  return `(${column} + CASE ${whens.join(" ")} ELSE ${spans[spans.length - 1].offsetMs} END)`;
+}
+
+/** The reporting periods. */
+export type Period = "day" | "week" | "month";
+
+/**
+ * SQL for the period label of `column`: `YYYY-MM-DD` (day), the Monday
+ * `YYYY-MM-DD` starting its ISO week (week), `YYYY-MM` (month).
+ */
+export function periodSql(period: Period, column: string, spans: OffsetSpan[]): string {
+  const local = localTimeSql(column, spans);
+  if (period === "month") return `strftime('%Y-%m', ${local} / 1000, 'unixepoch')`;
+  if (period === "day") return `date(${local} / 1000, 'unixepoch')`;
+  // 1970-01-01 was a Thursday: day number + 3 counts from a Monday.
+  return `date(((${local} / ${DAY_MS} + 3) / 7 * 7 - 3) * 86400, 'unixepoch')`;
+}
+
+/** The local date and time of an instant as `YYYY-MM-DD HH:MM`. */
+export function localDateTime(zone: string, ms: number): string {
+  return new Date(ms + zoneOffsetMs(zone, ms)).toISOString().slice(0, 16).replace("T", " ");
+}

@@ -1,0 +1,248 @@
+/**
+ * The ledger handle of one run. The run row goes to the inbox at start (one
+ * appended line); the database is opened only when the first LLM call
+ * finishes, and each call is written as it finishes, so a killed run's
+ * billed calls are counted. Every failure is one warning: the ledger never
+ * changes a run's outcome.
+ * @module
+ */
+import type { LlmCallRecord, TelemetrySink } from "../observability/telemetry.ts";
+import { appendInbox, INBOX_ROTATE_BYTES } from "./inbox.ts";
+import { ledgerFile } from "./paths.ts";
+import { callFirsts } from "./schema.ts";
+import type { CallRow, LedgerStore } from "./store.ts";
+import type { LedgerPhase, RunEnd, RunStart } from "./types.ts";
+
+type StoreModule = typeof import("./store.ts");
+
+/** Options of {@link LedgerRun}. */
+export interface LedgerRunOptions {
+  /** PFLOW_HOME. */
+  home: string;
+  /** Where warnings go (each problem is reported once). */
+  warn: (message: string) => void;
+}
+
+type CallRecord = LlmCallRecord;
+
+/** The ledger of one run: `begin`, a sink per phase, `finish`. */
+export class LedgerRun {
+  readonly #home: string;
+  readonly #warn: (message: string) => void;
+  #start: RunStart | undefined;
+  #store: LedgerStore | undefined;
+  #runId: number | undefined;
+  #module: Promise<StoreModule> | undefined;
+  #loaded: StoreModule | undefined;
+  #broken = false;
+  #pending: { phase: LedgerPhase; record: CallRecord; priceVersion: string | null }[] = [];
+  #flush: Promise<void> = Promise.resolve();
+  readonly #firsts = new Set<string>();
+  // Calls written unpriced: priced again at the end if prices arrived later.
+  readonly #unpriced: { id: number; record: CallRecord }[] = [];
+
+  /** @param options home and warning sink */
+  constructor(options: LedgerRunOptions) {
+    this.#home = options.home;
+    this.#warn = options.warn;
+  }
+
+  /**
+   * Records the run's start (one line appended to the inbox). `preload`
+   * loads the database code in the background, for a run that will call
+   * models.
+   */
+  begin(start: RunStart, options: { preload?: boolean } = {}): void {
+    this.#start = { ...start };
+    this.#guard(() => appendInbox(this.#home, { v: 1, op: "start", run: this.#start! }));
+    if (options.preload) this.#loadModule();
+  }
+
+  /** Whether {@link LedgerRun.begin} was called (a planned run begins before its workflow is known). */
+  get begun(): boolean {
+    return this.#start !== undefined;
+  }
+
+  /** Updates what is known of the run (a planned run learns its workflow after planning). */
+  describe(fields: Partial<Omit<RunStart, "executionId" | "startedMs">>): void {
+    if (this.#start !== undefined) Object.assign(this.#start, fields);
+  }
+
+  /**
+   * The sink that writes the calls of one phase as they finish.
+   * `priceVersion` is the version of the table pricing them.
+   */
+  sink(phase: LedgerPhase, options: { priceVersion?: () => string | null } = {}): TelemetrySink {
+    return {
+      llmCall: (record) => {
+        this.#pending.push({ phase, record, priceVersion: options.priceVersion?.() ?? null });
+        // Written synchronously once the database code is loaded, so the row
+        // is on disk before the node goes on.
+        if (this.#loaded !== undefined && this.#flushing === 0) this.#writePending();
+        else this.#flush = this.#flush.then(() => this.#drain());
+      },
+    };
+  }
+
+  #flushing = 0;
+
+  async #drain(): Promise<void> {
+    if (this.#pending.length === 0 || this.#broken) return;
+    this.#flushing++;
+    try {
+      await this.#loadModule();
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#flushing--;
+    }
+    this.#writePending();
+  }
+
+  #writePending(): void {
+    if (this.#broken) {
+      this.#pending.length = 0;
+      return;
+    }
+    const batch = this.#pending.splice(0);
+    if (batch.length === 0) return;
+    this.#guard(() => {
+      const store = this.#openStore();
+      if (store === undefined) return;
+      store.write(() => {
+        for (const { phase, record, priceVersion } of batch) {
+          const id = store.addCall(this.#runId!, this.#start!, this.#row(phase, record, priceVersion));
+          if (record.cost_usd === null && record.reported_cost_usd === null) this.#unpriced.push({ id, record });
+        }
+      });
+    });
+  }
+
+  /**
+   * Records how the run ended: in the database when it was opened (totals
+   * recomputed from the call rows), else as a second inbox line. Call after
+   * the result is printed.
+   */
+  async finish(end: RunEnd, options: { priceVersion?: string | null } = {}): Promise<void> {
+    if (this.#start === undefined) return;
+    await this.#flush;
+    this.#writePending();
+    const run = { ...this.#start, ...dropUndefined(end) } as RunStart & RunEnd;
+    if (this.#store === undefined) {
+      let size = 0;
+      this.#guard(() => size = appendInbox(this.#home, { v: 1, op: "end", run }));
+      // Runs that never call models keep the inbox small themselves, now and then.
+      if (size >= INBOX_ROTATE_BYTES && !this.#broken) {
+        await this.#guardAsync(async () => {
+          await this.#loadModule();
+          this.#openStore();
+        });
+      }
+    } else {
+      this.#guard(() => {
+        const store = this.#store!;
+        store.write(() => {
+          for (const { id, record } of this.#unpriced) {
+            if (record.cost_usd === null && record.price_key === null) continue;
+            store.priceCall(id, {
+              costUsd: record.cost_usd,
+              priceModel: record.price_key,
+              priceVersion: options.priceVersion ?? end.priceVersion,
+            });
+          }
+          store.endRun(run);
+        });
+      });
+    }
+    this.#store?.close();
+    this.#store = undefined;
+  }
+
+  #loadModule(): Promise<StoreModule> {
+    this.#module ??= import("./store.ts").then((m) => this.#loaded = m);
+    this.#module.catch(() => {}); // reported where awaited
+    return this.#module;
+  }
+
+  #openStore(): LedgerStore | undefined {
+    if (this.#store !== undefined) return this.#store;
+    if (this.#loaded === undefined || this.#start === undefined) return undefined;
+    const { store, warnings } = this.#loaded.LedgerStore.open(this.#home);
+    this.#store = store;
+    for (const warning of warnings) this.#warn(`ledger: ${warning}`);
+    this.#runId = store.write(() => store.startRun(this.#start!));
+    return store;
+  }
+
+  #row(phase: LedgerPhase, record: CallRecord, priceVersion: string | null): CallRow {
+    const u = record.usage;
+    const callPhase = record.phase ?? phase;
+    const node = record.node_id;
+    const { flags, newExecution } = callFirsts(this.#firsts, {
+      phase: callPhase,
+      node,
+      model: u.model,
+      nodeExecution: record.node_execution,
+    });
+    return {
+      phase: callPhase,
+      node,
+      nodeExecution: record.node_execution,
+      itemIndex: record.item_index,
+      provider: u.provider,
+      model: u.model,
+      priceModel: record.price_key,
+      responseModel: u.response_model,
+      inputTokens: u.input_tokens,
+      cacheReadTokens: u.cache_read_tokens,
+      cacheWrite5mTokens: u.cache_write_5m_tokens,
+      cacheWrite1hTokens: u.cache_write_1h_tokens,
+      outputTokens: u.output_tokens,
+      reasoningTokens: u.reasoning_tokens,
+      costUsd: record.cost_usd,
+      reportedCostUsd: record.reported_cost_usd,
+      priceVersion: record.cost_usd === null ? null : priceVersion,
+      durationMs: u.duration_ms ?? null,
+      ttftMs: record.time_to_first_token_ms ?? null,
+      requestId: u.request_id,
+      status: record.status ?? "ok",
+      errorType: record.error?.type ?? null,
+      startOffsetMs: record.start_ms ?? null,
+      flags,
+      newExecution,
+    };
+  }
+
+  #guard(fn: () => void): void {
+    if (this.#broken) return;
+    try {
+      fn();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  async #guardAsync(fn: () => Promise<void>): Promise<void> {
+    if (this.#broken) return;
+    try {
+      await fn();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#store?.close();
+    this.#store = undefined;
+    const file = ledgerFile(this.#home);
+    let message = String((error as Error)?.message ?? error).split("\n")[0];
+    if (!message.includes(file)) message = `${file}: ${message}`;
+    this.#warn(`ledger: ${message}; this run is not (fully) recorded`);
+  }
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,807 @@
+/**
+ * Reading the ledger for `pflow cost`: grouped totals, top runs and nodes,
+ * one run's breakdown, and repricing. Figures are aggregated in SQL over the
+ * `usage` rollup (one row per run, phase, node and model) through covering
+ * indexes; only the groups come back to JS. Repricing reads the call rows
+ * (a long-context tier applies per request).
+ * @module
+ */
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { findPrices, pricesFor } from "../pricing/cost.ts";
+import type { PriceTable } from "../pricing/table.ts";
+import type { LlmUsage } from "../llm/types.ts";
+import { type OffsetSpan, offsetSpans, type Period, periodSql } from "./period.ts";
+import { FLAG, NO_NODE, PHASE_CODE } from "./schema.ts";
+import type { LedgerPhase, LedgerRunStatus } from "./types.ts";
+
+/** What a report groups by. */
+export type GroupBy = Period | "model" | "workflow" | "node" | "run";
+
+/** The accepted `--by` values. */
+export const GROUP_BYS: readonly GroupBy[] = ["day", "week", "month", "model", "workflow", "node", "run"];
+
+/** Which calls and runs a report covers. */
+export interface ReportFilters {
+  /** First instant, Unix ms (inclusive). */
+  sinceMs?: number;
+  /** Last instant, Unix ms (inclusive). */
+  untilMs?: number;
+  /** Workflow name. */
+  workflow?: string;
+  /** Model ids (as requested), already matched from `--model`. */
+  models?: string[];
+  /** Run statuses. */
+  statuses?: LedgerRunStatus[];
+  /** Phase. */
+  phase?: LedgerPhase;
+}
+
+/** Token and cost sums of a set of calls. */
+export interface Totals {
+  runs: number;
+  llm_calls: number;
+  input_tokens: number;
+  cache_write_tokens: number;
+  cache_read_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  total_tokens: number;
+  /** Priced calls' cost (provider-reported preferred); null when every call is unpriced. */
+  cost_usd: number | null;
+  /** False when some calls are unpriced (their tokens are counted, their cost is not). */
+  cost_complete: boolean;
+  unpriced_calls: number;
+  /** With `--reprice`: the cost under the given table. */
+  repriced_cost_usd?: number | null;
+  /** With `--reprice`: false when the table prices some calls' models not. */
+  repriced_complete?: boolean;
+  /** With `--reprice`: calls the table does not price. */
+  repriced_unpriced_calls?: number;
+}
+
+/** One row of a report. */
+export interface ReportRow extends Totals {
+  /** The group: a date, a month, a model id, a workflow, `workflow/node`, or an execution id. */
+  group: string;
+  /** Models of the group's calls, most expensive first. */
+  models: string[];
+  /** Models of the group whose calls are unpriced. */
+  unpriced_models: string[];
+  /** `--by node`: the workflow, node and phase. */
+  workflow?: string;
+  node?: string | null;
+  phase?: LedgerPhase;
+  /** `--by node`: node executions that made calls. */
+  executions?: number;
+  /** `--by run`: the run. */
+  execution_id?: string;
+  started_at?: string;
+  status?: LedgerRunStatus;
+  duration_ms?: number | null;
+  trace_file?: string | null;
+  /** `--breakdown`: one row per model. */
+  breakdown?: ReportRow[];
+}
+
+/** A report. */
+export interface Report {
+  group_by: GroupBy;
+  rows: ReportRow[];
+  totals: Totals;
+  /** Models with unpriced calls in the report, most calls first. */
+  unpriced_models: { model: string; calls: number }[];
+  /** With `--reprice`: models the given table does not price. */
+  repriced_unpriced_models?: string[];
+}
+
+/** Options of {@link costReport}. */
+export interface ReportOptions {
+  groupBy: GroupBy;
+  filters: ReportFilters;
+  /** IANA zone for day, week and month. */
+  timezone: string;
+  /** Reprice every call with this table. */
+  reprice?: PriceTable;
+}
+
+interface Labels {
+  text(id: number | null): string | null;
+  ids(kind: string, text: string): number | undefined;
+}
+
+/** The ledger's labels, loaded once per report. */
+export function loadLabels(db: DatabaseSync): Labels & { all(kind: string): string[] } {
+  const byId = new Map<number, string>();
+  const byText = new Map<string, number>();
+  const byKind = new Map<string, string[]>();
+  for (
+    const row of db.prepare("SELECT id, kind, text FROM labels").all() as { id: number; kind: string; text: string }[]
+  ) {
+    byId.set(row.id, row.text);
+    byText.set(`${row.kind}\0${row.text}`, row.id);
+    if (!byKind.has(row.kind)) byKind.set(row.kind, []);
+    byKind.get(row.kind)!.push(row.text);
+  }
+  return {
+    text: (id) => id === null || id === NO_NODE ? null : byId.get(id) ?? null,
+    ids: (kind, text) => byText.get(`${kind}\0${text}`),
+    all: (kind) => [...(byKind.get(kind) ?? [])].sort(),
+  };
+}
+
+/** A WHERE clause and its parameters. */
+interface Where {
+  sql: string;
+  params: SQLInputValue[];
+  /** Nothing can match (e.g. an unknown workflow). */
+  empty: boolean;
+}
+
+/** The filters on a table with `started_ms`, `workflow`, `model`, `phase` and `run` columns (alias `a`). */
+function rowWhere(filters: ReportFilters, labels: Labels, alias: string, runLevel = false): Where {
+  const parts: string[] = [];
+  const params: SQLInputValue[] = [];
+  let empty = false;
+  const runCol = runLevel ? `${alias}.id` : `${alias}.run`;
+  if (filters.sinceMs !== undefined) {
+    parts.push(`${alias}.started_ms >= ?`);
+    params.push(Math.ceil(filters.sinceMs));
+  }
+  if (filters.untilMs !== undefined) {
+    parts.push(`${alias}.started_ms <= ?`);
+    params.push(Math.floor(filters.untilMs));
+  }
+  if (filters.workflow !== undefined) {
+    const id = labels.ids("workflow", filters.workflow);
+    if (id === undefined) empty = true;
+    parts.push(`${alias}.workflow = ?`);
+    params.push(id ?? -1);
+  }
+  if (!runLevel && filters.models !== undefined) {
+    const ids = filters.models.flatMap((m) => labels.ids("model", m) ?? []);
+    if (ids.length === 0) empty = true;
+    parts.push(`${alias}.model IN (${ids.length ? ids.join(", ") : "-1"})`);
+  }
+  if (!runLevel && filters.phase !== undefined) parts.push(`${alias}.phase = ${PHASE_CODE[filters.phase]}`);
+  if (filters.statuses !== undefined) {
+    const list = filters.statuses.map(() => "?").join(", ");
+    parts.push(
+      runLevel ? `${alias}.status IN (${list})` : `${runCol} IN (SELECT id FROM runs WHERE status IN (${list}))`,
+    );
+    params.push(...filters.statuses);
+  }
+  return { sql: parts.length ? `WHERE ${parts.join(" AND ")}` : "", params, empty };
+}
+
+/** Whether the filters select calls rather than whole runs (then runs without calls do not count). */
+function filtersCalls(filters: ReportFilters): boolean {
+  return filters.models !== undefined || filters.phase !== undefined;
+}
+
+/** The summed columns of usage rows (`u`). */
+const USAGE_SUMS = [
+  "total(u.calls) AS llm_calls",
+  "total(u.input_tokens) AS input_tokens",
+  "total(u.cache_write_tokens) AS cache_write_tokens",
+  "total(u.cache_read_tokens) AS cache_read_tokens",
+  "total(u.output_tokens) AS output_tokens",
+  "total(u.reasoning_tokens) AS reasoning_tokens",
+  "total(u.cost_usd) AS cost",
+  "total(u.unpriced_calls) AS unpriced",
+].join(", ");
+
+type SumRow = {
+  llm_calls: number;
+  input_tokens: number;
+  cache_write_tokens: number;
+  cache_read_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  cost: number;
+  unpriced: number;
+};
+
+function totalsOf(runs: number, row: SumRow | undefined): Totals {
+  const n = (v: unknown) => Number(v ?? 0);
+  const calls = n(row?.llm_calls);
+  const unpriced = n(row?.unpriced);
+  const input = n(row?.input_tokens);
+  const cacheWrite = n(row?.cache_write_tokens);
+  const cacheRead = n(row?.cache_read_tokens);
+  const output = n(row?.output_tokens);
+  return {
+    runs,
+    llm_calls: calls,
+    input_tokens: input,
+    cache_write_tokens: cacheWrite,
+    cache_read_tokens: cacheRead,
+    output_tokens: output,
+    reasoning_tokens: n(row?.reasoning_tokens),
+    total_tokens: input + cacheWrite + cacheRead + output,
+    cost_usd: calls > 0 && unpriced === calls ? null : n(row?.cost),
+    cost_complete: unpriced === 0,
+    unpriced_calls: unpriced,
+  };
+}
+
+/** Sets the repriced figures of `totals` from the repriced cost and the calls the table leaves unpriced. */
+function setRepriced(totals: Totals, repriced: number, unpriced: number): void {
+  totals.repriced_cost_usd = totals.llm_calls > 0 && unpriced === totals.llm_calls ? null : repriced;
+  totals.repriced_complete = unpriced === 0;
+  totals.repriced_unpriced_calls = unpriced;
+}
+
+/** Adds `b` into `a` (the Total row is the sum of the rows). */
+export function addTotals(a: Totals, b: Totals): Totals {
+  const sum: Totals = {
+    runs: a.runs + b.runs,
+    llm_calls: a.llm_calls + b.llm_calls,
+    input_tokens: a.input_tokens + b.input_tokens,
+    cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+    cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,
+    output_tokens: a.output_tokens + b.output_tokens,
+    reasoning_tokens: a.reasoning_tokens + b.reasoning_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+    cost_usd: sumCost(a.llm_calls, a.cost_usd, b.llm_calls, b.cost_usd),
+    cost_complete: a.cost_complete && b.cost_complete,
+    unpriced_calls: a.unpriced_calls + b.unpriced_calls,
+  };
+  if (a.repriced_cost_usd !== undefined || b.repriced_cost_usd !== undefined) {
+    const ra = a.repriced_cost_usd ?? null;
+    const rb = b.repriced_cost_usd ?? null;
+    sum.repriced_cost_usd = sumCost(a.llm_calls, ra, b.llm_calls, rb);
+    sum.repriced_complete = (a.repriced_complete ?? true) && (b.repriced_complete ?? true);
+    sum.repriced_unpriced_calls = (a.repriced_unpriced_calls ?? 0) + (b.repriced_unpriced_calls ?? 0);
+  }
+  return sum;
+}
+
+/** The cost of two sets of calls: null (unpriced) only when every call is; sets without calls add nothing. */
+function sumCost(callsA: number, a: number | null, callsB: number, b: number | null): number | null {
+  if (callsA === 0) return callsB === 0 ? (a ?? 0) + (b ?? 0) : b;
+  if (callsB === 0) return a;
+  return a === null && b === null ? null : (a ?? 0) + (b ?? 0);
+}
+
+/** All-zero totals (with zero repriced figures when repricing). */
+export function zeroTotals(reprice: boolean): Totals {
+  const totals = totalsOf(0, undefined);
+  if (reprice) setRepriced(totals, 0, 0);
+  return totals;
+}
+
+/** Sorts rows by cost (then calls, then name), most expensive first. */
+function byCost(a: Totals & { group: string }, b: Totals & { group: string }): number {
+  return (b.cost_usd ?? 0) - (a.cost_usd ?? 0) || b.llm_calls - a.llm_calls ||
+    (a.group < b.group ? -1 : a.group > b.group ? 1 : 0);
+}
+
+/**
+ * SQL that prices one call row (`c`) with `table`, or NULL when its model is
+ * unpriced: a CASE on the model with, per model, the tier its request's
+ * total input reaches (the whole request at the tier's prices, as providers
+ * bill long context).
+ */
+export function repriceSql(table: PriceTable, models: Iterable<[number, string]>): string {
+  const total = "(c.input_tokens + c.cache_read_tokens + c.cache_write_5m_tokens + c.cache_write_1h_tokens)";
+  const branches: string[] = [];
+  for (const [id, model] of models) {
+    const match = findPrices(table, model);
+    if (match === undefined) continue;
+    const thresholds = [-1, ...(match.prices.tiers ?? []).map((t) => t.above_input_tokens)];
+    const exprs = thresholds.map((above) => {
+      // The prices of a request of just over `above` input tokens.
+      const probe = { input_tokens: above + 1, cache_read_tokens: 0, cache_write_tokens: 0 } as LlmUsage;
+      const p = pricesFor(match.prices, probe);
+      const cacheRead = p.cache_read ?? p.input;
+      const write5m = p.cache_write_5m ?? p.input;
+      const write1h = p.cache_write_1h ?? write5m;
+      return {
+        above,
+        sql:
+          `(c.input_tokens * ${p.input} + c.cache_read_tokens * ${cacheRead} + c.cache_write_5m_tokens * ${write5m}` +
+          ` + c.cache_write_1h_tokens * ${write1h} + c.output_tokens * ${p.output}) / 1000000.0`,
+      };
+    });
+    const tiered = exprs.length === 1
+      ? exprs[0].sql
+      : `CASE ${exprs.slice(1).reverse().map((e) => `WHEN ${total} > ${e.above} THEN ${e.sql}`).join(" ")} ELSE ${
+        exprs[0].sql
+      } END`;
+    branches.push(`WHEN ${id} THEN ${tiered}`);
+  }
+  return branches.length === 0 ? "NULL" : `(CASE c.model ${branches.join(" ")} ELSE NULL END)`;
+}
+
+/** The span of run start times (for time-zone changes), or undefined for an empty ledger. */
+function runSpan(db: DatabaseSync): { min: number; max: number } | undefined {
+  const row = db.prepare("SELECT min(started_ms) AS min, max(started_ms) AS max FROM runs").get() as {
+    min: number | null;
+    max: number | null;
+  };
+  return row.min === null ? undefined : { min: row.min, max: row.max! };
+}
+
+/** How one `--by` groups usage rows (`u`) and call rows (`c`). */
+interface Grouping {
+  /** The group key over usage rows, and the same over call rows (for repricing). */
+  usageKey: string[];
+  callKey: string[];
+  /** The covering index to scan. */
+  index: string;
+  /** Flag of the usage row that counts a run for its group, and for its group and model. */
+  groupRunFlag: number;
+  pairRunFlag: number;
+}
+
+function grouping(groupBy: GroupBy, filters: ReportFilters, spans: OffsetSpan[]): Grouping {
+  const phased = filters.phase !== undefined;
+  const modelRun = phased ? FLAG.runPhaseModel : FLAG.runModel;
+  switch (groupBy) {
+    case "model":
+      return { usageKey: [], callKey: [], index: "usage_by_model", groupRunFlag: modelRun, pairRunFlag: modelRun };
+    case "node":
+      return {
+        usageKey: ["u.workflow", "u.phase", "u.node"],
+        callKey: ["c.workflow", "c.phase", `coalesce(c.node, ${NO_NODE})`],
+        index: "usage_by_node",
+        groupRunFlag: FLAG.runPhaseNode,
+        pairRunFlag: 0, // every usage row is one run's use of a node and model
+      };
+    case "workflow":
+    case "run": {
+      const column = groupBy === "workflow" ? "workflow" : "run";
+      return {
+        usageKey: [`u.${column}`],
+        callKey: [`c.${column}`],
+        index: groupBy === "workflow" ? "usage_by_node" : "sqlite_autoindex_usage_1",
+        groupRunFlag: phased ? FLAG.runPhase : FLAG.run,
+        pairRunFlag: modelRun,
+      };
+    }
+    default:
+      return {
+        usageKey: [periodSql(groupBy, "u.started_ms", spans)],
+        callKey: [periodSql(groupBy, "c.started_ms", spans)],
+        index: "usage_by_time",
+        groupRunFlag: phased ? FLAG.runPhase : FLAG.run,
+        pairRunFlag: modelRun,
+      };
+  }
+}
+
+/** One group and model of a report, before naming. */
+interface Pair {
+  key: string;
+  keyValues: unknown[];
+  model: number;
+  groupRuns: number;
+  executions: number;
+  totals: Totals;
+}
+
+/** Builds a cost report (see {@link Report}). */
+export function costReport(db: DatabaseSync, options: ReportOptions): Report {
+  const labels = loadLabels(db);
+  const { groupBy, filters } = options;
+  const span = runSpan(db);
+  const spans = span && (groupBy === "day" || groupBy === "week" || groupBy === "month")
+    ? offsetSpans(options.timezone, span.min, span.max)
+    : [];
+  const g = grouping(groupBy, filters, spans);
+  const where = rowWhere(filters, labels, "u");
+  const pairs = where.empty || span === undefined ? [] : usagePairs(db, { g, where });
+  if (options.reprice && pairs.length > 0) {
+    reprice(db, { g, pairs, filters, labels, table: options.reprice });
+  }
+  const reprices = options.reprice !== undefined;
+  const rows = groupBy === "model"
+    ? pairs.map((p) => modelRow(p, labels))
+    : groupRows(pairs, { groupBy, labels, reprices });
+  if (filters.models !== undefined && groupBy !== "model") {
+    // A group's first call may be of another model: count its runs (and node executions) from the matching rows.
+    exactCounts(db, { g, where, rows: new Map(rows.map((r) => [r.key!, r])) });
+  }
+  if (!filtersCalls(filters) && groupBy !== "model" && groupBy !== "node" && span !== undefined) {
+    addRunsWithoutCalls(db, { g, filters, labels, rows, spans, groupBy, reprices });
+  }
+  const named = nameRows(db, rows, { groupBy, labels });
+  let totals = zeroTotals(reprices);
+  for (const row of named) totals = addTotals(totals, row);
+  // A run counts once in the total even when it spans several models or nodes.
+  if (groupBy === "model" || groupBy === "node") totals.runs = runsWithCalls(db, where);
+  const report: Report = { group_by: groupBy, rows: named, totals, unpriced_models: unpricedModels(db, where, labels) };
+  if (options.reprice) {
+    const used = new Set(pairs.map((p) => p.model));
+    report.repriced_unpriced_models = [...used].map((m) => labels.text(m)!)
+      .filter((m) => findPrices(options.reprice!, m) === undefined).sort();
+  }
+  return report;
+}
+
+/** The report's groups and models, summed over usage rows in one scan. */
+function usagePairs(db: DatabaseSync, ctx: { g: Grouping; where: Where }): Pair[] {
+  const { g, where } = ctx;
+  const keys = g.usageKey.map((k, i) => `${k} AS k${i}`);
+  const pairRuns = g.pairRunFlag === 0 ? "count(*)" : `total((u.flags & ${g.pairRunFlag}) != 0)`;
+  const sql = `SELECT ${[...keys, "u.model AS model"].join(", ")}, ${pairRuns} AS runs,
+      total((u.flags & ${g.groupRunFlag}) != 0) AS group_runs, total(u.executions) AS executions, ${USAGE_SUMS}
+    FROM usage u INDEXED BY ${g.index} ${where.sql}
+    GROUP BY ${[...g.usageKey.map((_, i) => `k${i}`), "u.model"].join(", ")}`;
+  return (db.prepare(sql).all(...where.params) as Record<string, unknown>[]).map((r) => {
+    const keyValues = g.usageKey.map((_, i) => r[`k${i}`]);
+    return {
+      key: JSON.stringify(keyValues),
+      keyValues,
+      model: Number(r.model),
+      groupRuns: Number(r.group_runs),
+      executions: Number(r.executions),
+      totals: totalsOf(Number(r.runs), r as SumRow),
+    };
+  });
+}
+
+/** Adds the repriced cost to each pair, from the call rows. */
+function reprice(
+  db: DatabaseSync,
+  ctx: { g: Grouping; pairs: Pair[]; filters: ReportFilters; labels: Labels; table: PriceTable },
+): void {
+  const where = rowWhere(ctx.filters, ctx.labels, "c");
+  const price = repriceSql(
+    ctx.table,
+    new Set(ctx.pairs.map((p) => [p.model, ctx.labels.text(p.model)!] as [number, string])),
+  );
+  const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
+  const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, total(${price}) AS repriced,
+      total((${price}) IS NULL) AS unpriced
+    FROM calls c ${where.sql} GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model"].join(", ")}`;
+  const byKey = new Map(ctx.pairs.map((p) => [`${p.key}\0${p.model}`, p]));
+  for (const p of ctx.pairs) setRepriced(p.totals, 0, 0);
+  for (const r of db.prepare(sql).all(...where.params) as Record<string, unknown>[]) {
+    const key = JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]));
+    const pair = byKey.get(`${key}\0${Number(r.model)}`);
+    if (pair !== undefined) setRepriced(pair.totals, Number(r.repriced), Number(r.unpriced));
+  }
+}
+
+/** A report row with its internal key (the group's SQL key values). */
+type KeyedRow = ReportRow & { key?: string; keyValues?: unknown[] };
+
+function modelRow(pair: Pair, labels: Labels): KeyedRow {
+  const model = labels.text(pair.model)!;
+  return {
+    group: model,
+    ...pair.totals,
+    models: [model],
+    unpriced_models: pair.totals.unpriced_calls ? [model] : [],
+    key: pair.key,
+    keyValues: pair.keyValues,
+  };
+}
+
+/** A group's row before its pairs are added. */
+function emptyRow(key: string, keyValues: unknown[], reprices: boolean): KeyedRow {
+  return { group: "", ...zeroTotals(reprices), models: [], unpriced_models: [], breakdown: [], key, keyValues };
+}
+
+/** Rolls pairs up into their groups; each pair becomes a breakdown row. */
+function groupRows(pairs: Pair[], ctx: { groupBy: GroupBy; labels: Labels; reprices: boolean }): KeyedRow[] {
+  const rows = new Map<string, KeyedRow>();
+  for (const pair of pairs) {
+    let row = rows.get(pair.key);
+    if (row === undefined) {
+      row = emptyRow(pair.key, pair.keyValues, ctx.reprices);
+      if (ctx.groupBy === "node") row.executions = 0;
+      rows.set(pair.key, row);
+    }
+    Object.assign(row, addTotals(row, { ...pair.totals, runs: pair.groupRuns }));
+    if (row.executions !== undefined) row.executions += pair.executions;
+    row.breakdown!.push(modelRow(pair, ctx.labels));
+  }
+  for (const row of rows.values()) {
+    row.breakdown!.sort(byCost);
+    row.models = row.breakdown!.map((b) => b.group);
+    row.unpriced_models = row.breakdown!.filter((b) => b.unpriced_calls > 0).map((b) => b.group);
+    for (const b of row.breakdown!) delete (b as KeyedRow).key, delete (b as KeyedRow).keyValues;
+  }
+  return [...rows.values()];
+}
+
+/** With `--model`: each group's runs (and a node's executions) counted from the matching rows alone. */
+function exactCounts(db: DatabaseSync, ctx: { g: Grouping; where: Where; rows: Map<string, KeyedRow> }): void {
+  const { g, where } = ctx;
+  if (g.usageKey.length === 0) return;
+  const keys = g.usageKey.map((k, i) => `${k} AS k${i}`);
+  const sql = `SELECT ${keys.join(", ")}, count(DISTINCT u.run) AS runs FROM usage u ${where.sql}
+    GROUP BY ${g.usageKey.map((_, i) => `k${i}`).join(", ")}`;
+  for (const r of db.prepare(sql).all(...where.params) as Record<string, unknown>[]) {
+    const row = ctx.rows.get(JSON.stringify(g.usageKey.map((_, i) => r[`k${i}`])));
+    if (row !== undefined) row.runs = Number(r.runs);
+  }
+}
+
+/** Runs without LLM calls count as runs of their group (day, week, month, workflow, run). */
+function addRunsWithoutCalls(
+  db: DatabaseSync,
+  ctx: {
+    g: Grouping;
+    filters: ReportFilters;
+    labels: Labels;
+    rows: KeyedRow[];
+    spans: OffsetSpan[];
+    groupBy: GroupBy;
+    reprices: boolean;
+  },
+): void {
+  const where = rowWhere(ctx.filters, ctx.labels, "r", true);
+  if (where.empty) return;
+  const key = ctx.groupBy === "workflow"
+    ? "r.workflow"
+    : ctx.groupBy === "run"
+    ? "r.id"
+    : periodSql(ctx.groupBy as Period, "r.started_ms", ctx.spans);
+  const sql = `SELECT ${key} AS k0, count(*) AS runs FROM runs r
+    ${where.sql ? `${where.sql} AND` : "WHERE"} r.llm_calls = 0 GROUP BY k0`;
+  const byKey = new Map(ctx.rows.map((r) => [r.key!, r]));
+  for (const r of db.prepare(sql).all(...where.params) as { k0: unknown; runs: number }[]) {
+    const k = JSON.stringify([r.k0]);
+    let row = byKey.get(k);
+    if (row === undefined) {
+      row = emptyRow(k, [r.k0], ctx.reprices);
+      byKey.set(k, row);
+      ctx.rows.push(row);
+    }
+    row.runs += Number(r.runs);
+  }
+}
+
+/** Names and orders the rows: periods in time order, runs by start, the rest by cost. */
+function nameRows(db: DatabaseSync, rows: KeyedRow[], ctx: { groupBy: GroupBy; labels: Labels }): ReportRow[] {
+  const { groupBy, labels } = ctx;
+  if (groupBy === "run") return describeRuns(db, rows, labels);
+  for (const row of rows) {
+    const values = row.keyValues!;
+    if (groupBy === "workflow") row.group = labels.text(Number(values[0]))!;
+    else if (groupBy === "node") {
+      row.workflow = labels.text(Number(values[0]))!;
+      row.phase = Number(values[1]) === PHASE_CODE.planner ? "planner" : "workflow";
+      row.node = labels.text(Number(values[2]));
+      row.group = `${row.workflow}/${row.node ?? "(no node)"}${row.phase === "planner" ? " (planner)" : ""}`;
+    } else if (groupBy !== "model") row.group = String(values[0]);
+    delete row.key, delete row.keyValues;
+  }
+  if (groupBy === "day" || groupBy === "week" || groupBy === "month") {
+    return rows.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  }
+  return rows.sort(byCost);
+}
+
+/** Runs with calls under the filters. */
+function runsWithCalls(db: DatabaseSync, where: Where): number {
+  if (where.empty) return 0;
+  const sql = `SELECT count(*) AS n FROM (SELECT DISTINCT u.run FROM usage u ${where.sql})`;
+  return Number((db.prepare(sql).get(...where.params) as { n: number }).n);
+}
+
+interface RunRecord {
+  id: number;
+  execution_id: string;
+  workflow: number;
+  started_ms: number;
+  status: LedgerRunStatus;
+  duration_ms: number | null;
+  trace_file: string | null;
+}
+
+/** `--by run`: names each row by its run, in start order. */
+function describeRuns(db: DatabaseSync, rows: KeyedRow[], labels: Labels): ReportRow[] {
+  const statement = db.prepare(
+    "SELECT id, execution_id, workflow, started_ms, status, duration_ms, trace_file FROM runs WHERE id = ?",
+  );
+  const described = rows.map((row) => {
+    const run = statement.get(Number(row.keyValues![0])) as unknown as RunRecord;
+    delete row.key, delete row.keyValues;
+    return Object.assign(row, {
+      group: run.execution_id,
+      execution_id: run.execution_id,
+      workflow: labels.text(run.workflow)!,
+      started_at: new Date(run.started_ms).toISOString(),
+      status: run.status,
+      duration_ms: run.duration_ms,
+      trace_file: run.trace_file,
+    });
+  });
+  return described.sort((a, b) => (a.started_at! < b.started_at! ? -1 : a.started_at! > b.started_at! ? 1 : 0));
+}
+
+/** Unpriced models of the rows the filters cover, most unpriced calls first. */
+function unpricedModels(db: DatabaseSync, where: Where, labels: Labels): { model: string; calls: number }[] {
+  if (where.empty) return [];
+  const sql = `SELECT u.model AS model, total(u.unpriced_calls) AS unpriced FROM usage u INDEXED BY usage_by_model
+    ${where.sql} GROUP BY u.model HAVING unpriced > 0 ORDER BY unpriced DESC`;
+  return (db.prepare(sql).all(...where.params) as { model: number; unpriced: number }[]).map((r) => ({
+    model: labels.text(r.model)!,
+    calls: Number(r.unpriced),
+  }));
+}
+
+/** One of the most expensive runs. */
+export interface TopRun {
+  execution_id: string;
+  started_at: string;
+  workflow: string;
+  status: LedgerRunStatus;
+  cost_usd: number | null;
+  cost_complete: boolean;
+  trace_file: string | null;
+}
+
+/** One of the most expensive nodes. */
+export interface TopNode {
+  workflow: string;
+  node: string | null;
+  phase: LedgerPhase;
+  executions: number;
+  llm_calls: number;
+  cost_usd: number | null;
+  cost_complete: boolean;
+}
+
+/** The `limit` most expensive runs and nodes under the filters. */
+export function topSpenders(
+  db: DatabaseSync,
+  options: { filters: ReportFilters; limit: number },
+): { runs: TopRun[]; nodes: TopNode[] } {
+  const labels = loadLabels(db);
+  const where = rowWhere(options.filters, labels, "u");
+  if (where.empty) return { runs: [], nodes: [] };
+  const byRun = rowWhere(options.filters, labels, "r", true);
+  const runSql = filtersCalls(options.filters)
+    ? `SELECT t.*, r.execution_id, r.workflow, r.started_ms, r.status, r.trace_file FROM (
+        SELECT u.run AS run, total(u.cost_usd) AS cost, total(u.unpriced_calls) AS unpriced, total(u.calls) AS calls
+        FROM usage u ${where.sql} GROUP BY u.run ORDER BY cost DESC, calls DESC LIMIT ${options.limit}
+      ) t JOIN runs r ON r.id = t.run ORDER BY t.cost DESC, t.calls DESC`
+    : `SELECT r.cost_usd AS cost, r.unpriced_calls AS unpriced, r.llm_calls AS calls, r.execution_id, r.workflow,
+        r.started_ms, r.status, r.trace_file FROM runs r ${byRun.sql} ${byRun.sql ? "AND" : "WHERE"} r.llm_calls > 0
+        ORDER BY r.cost_usd DESC, r.llm_calls DESC LIMIT ${options.limit}`;
+  const params = filtersCalls(options.filters) ? where.params : byRun.params;
+  const runs = (db.prepare(runSql).all(...params) as Record<string, number | string | null>[]).map((r) => ({
+    execution_id: String(r.execution_id),
+    started_at: new Date(Number(r.started_ms)).toISOString(),
+    workflow: labels.text(Number(r.workflow))!,
+    status: r.status as LedgerRunStatus,
+    cost_usd: Number(r.unpriced) === Number(r.calls) ? null : Number(r.cost),
+    cost_complete: Number(r.unpriced) === 0,
+    trace_file: r.trace_file === null ? null : String(r.trace_file),
+  }));
+  const nodes = costReport(db, { groupBy: "node", filters: options.filters, timezone: "UTC" }).rows
+    .slice(0, options.limit).map((row) => ({
+      workflow: row.workflow!,
+      node: row.node ?? null,
+      phase: row.phase!,
+      executions: row.executions!,
+      llm_calls: row.llm_calls,
+      cost_usd: row.cost_usd,
+      cost_complete: row.cost_complete,
+    }));
+  return { runs, nodes };
+}
+
+/** A run as `pflow cost show` prints it. */
+export interface RunCost {
+  run: {
+    execution_id: string;
+    trace_id: string | null;
+    kind: string;
+    workflow: string;
+    workflow_file: string | null;
+    workflow_hash: string | null;
+    saved_name: string | null;
+    started_at: string;
+    ended_at: string | null;
+    duration_ms: number | null;
+    status: LedgerRunStatus;
+    subtype: string | null;
+    nodes_executed: number | null;
+    price_version: string | null;
+    price_source: string | null;
+    pricing_complete: boolean | null;
+    pflow_version: string | null;
+    trace_file: string | null;
+    planner_path: string | null;
+    planner_trace_file: string | null;
+    duration_planner_ms: number | null;
+  };
+  /** Per phase, node and model. */
+  rows: (Totals & { phase: LedgerPhase; node: string | null; model: string; executions: number })[];
+  totals: Totals;
+  unpriced_models: string[];
+}
+
+/** A run that `cost show` cannot name. */
+export class UnknownRunError extends Error {
+  /** @param message one line: what was looked for and what to do */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnknownRunError";
+  }
+}
+
+/** Finds a run by execution id, a unique prefix of one, or `latest`. Throws {@link UnknownRunError}. */
+export function findRun(db: DatabaseSync, target: string): number {
+  if (target === "latest") {
+    const row = db.prepare("SELECT id FROM runs ORDER BY started_ms DESC, id DESC LIMIT 1").get() as
+      | { id: number }
+      | undefined;
+    if (row === undefined) throw new UnknownRunError("the ledger has no runs yet; run a workflow first");
+    return row.id;
+  }
+  if (!/^[0-9a-fA-F-]{1,36}$/.test(target)) {
+    throw new UnknownRunError(`'${target}' is not an execution id (a UUID, or a unique prefix of one) or 'latest'`);
+  }
+  const prefix = target.toLowerCase();
+  const rows = db.prepare(
+    "SELECT id, execution_id FROM runs WHERE execution_id >= ? AND execution_id < ? ORDER BY execution_id LIMIT 3",
+  ).all(prefix, `${prefix}\u{10FFFF}`) as { id: number; execution_id: string }[];
+  if (rows.length === 0) {
+    throw new UnknownRunError(`no run '${target}' in the ledger; list runs with: pflow cost report --by run`);
+  }
+  if (rows.length > 1) {
+    const shown = rows.slice(0, 2).map((r) => r.execution_id).join(", ");
+    throw new UnknownRunError(`'${target}' matches several runs (${shown}, …); give more of the execution id`);
+  }
+  return rows[0].id;
+}
+
+/** One run's cost by phase, node and model. */
+export function runCost(db: DatabaseSync, runId: number): RunCost {
+  const labels = loadLabels(db);
+  const r = db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as Record<string, unknown>;
+  const ms = (v: unknown) => v === null || v === undefined ? null : new Date(Number(v)).toISOString();
+  const sql = `SELECT u.phase AS phase, u.node AS node, u.model AS model, total(u.executions) AS executions,
+      ${USAGE_SUMS} FROM usage u WHERE u.run = ? GROUP BY u.phase, u.node, u.model`;
+  const rows =
+    (db.prepare(sql).all(runId) as (SumRow & { phase: number; node: number; model: number; executions: number })[])
+      .map((row) => ({
+        phase: (row.phase === PHASE_CODE.planner ? "planner" : "workflow") as LedgerPhase,
+        node: labels.text(row.node),
+        model: labels.text(row.model)!,
+        executions: Number(row.executions),
+        ...totalsOf(1, row),
+      }))
+      .sort((a, b) =>
+        (a.phase === b.phase ? 0 : a.phase === "planner" ? -1 : 1) || (b.cost_usd ?? 0) - (a.cost_usd ?? 0) ||
+        String(a.node).localeCompare(String(b.node))
+      );
+  let totals = zeroTotals(false);
+  for (const row of rows) totals = addTotals(totals, { ...row, runs: 0 });
+  totals.runs = 1;
+  return {
+    run: {
+      execution_id: String(r.execution_id),
+      trace_id: (r.trace_id as string | null) ?? null,
+      kind: String(r.kind),
+      workflow: labels.text(Number(r.workflow))!,
+      workflow_file: (r.workflow_file as string | null) ?? null,
+      workflow_hash: (r.workflow_hash as string | null) ?? null,
+      saved_name: (r.saved_name as string | null) ?? null,
+      started_at: ms(r.started_ms)!,
+      ended_at: ms(r.ended_ms),
+      duration_ms: (r.duration_ms as number | null) ?? null,
+      status: r.status as LedgerRunStatus,
+      subtype: (r.subtype as string | null) ?? null,
+      nodes_executed: r.nodes_executed === null ? null : Number(r.nodes_executed),
+      price_version: (r.price_version as string | null) ?? null,
+      price_source: (r.price_source as string | null) ?? null,
+      pricing_complete: r.pricing_complete === null ? null : Boolean(r.pricing_complete),
+      pflow_version: (r.pflow_version as string | null) ?? null,
+      trace_file: (r.trace_file as string | null) ?? null,
+      planner_path: (r.planner_path as string | null) ?? null,
+      planner_trace_file: (r.planner_trace_file as string | null) ?? null,
+      duration_planner_ms: (r.duration_planner_ms as number | null) ?? null,
+    },
+    rows,
+    totals,
+    unpriced_models: [...new Set(rows.filter((row) => row.unpriced_calls > 0).map((row) => row.model))].sort(),
+  };
+}

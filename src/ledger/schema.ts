@@ -1,0 +1,276 @@
+/**
+ * The ledger's schema and its forward migrations. `PRAGMA user_version`
+ * holds the version; a fresh file runs every migration in order, so the
+ * upgrade path of old ledgers is the path every ledger takes.
+ *
+ * Version 2 is laid out for reports over millions of calls: strings are
+ * stored once (`labels`) and referenced by id; besides one row per call,
+ * the writer keeps `usage`, one row per run, phase, node and model with the
+ * sums of its calls, its run's start and workflow, and "first of its run"
+ * flags (so distinct runs per model, node or day are counted in one pass).
+ * Reports aggregate `usage` in SQL over covering indexes; call rows serve
+ * one run's detail and repricing (tiers apply per request).
+ * @module
+ */
+
+/** The schema version this pflow writes. */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Usage-row flags: this row is its run's first (in write order) for …
+ * (set by the writer: one process writes a run).
+ */
+export const FLAG = {
+  /** … the run. */
+  run: 1,
+  /** … its phase. */
+  runPhase: 2,
+  /** … its model. */
+  runModel: 4,
+  /** … its phase and model. */
+  runPhaseModel: 8,
+  /** … its phase and node. */
+  runPhaseNode: 16,
+} as const;
+
+/**
+ * The flags of the usage row a call opens, and whether it is its node
+ * execution's first call, given the keys already seen in its run (updated).
+ */
+export function callFirsts(
+  seen: Set<string>,
+  call: { phase: string; node: string | null; model: string; nodeExecution: number | null },
+): { flags: number; newExecution: boolean } {
+  let flags = 0;
+  const first = (key: string) => {
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+  const { phase, node, model } = call;
+  if (first("r")) flags |= FLAG.run;
+  if (first(`p\0${phase}`)) flags |= FLAG.runPhase;
+  if (first(`m\0${model}`)) flags |= FLAG.runModel;
+  if (first(`pm\0${phase}\0${model}`)) flags |= FLAG.runPhaseModel;
+  if (first(`pn\0${phase}\0${node}`)) flags |= FLAG.runPhaseNode;
+  return { flags, newExecution: first(`e\0${phase}\0${node}\0${call.nodeExecution}`) };
+}
+
+/** `usage.node` of calls made outside any node. */
+export const NO_NODE = 0;
+
+/** Phase codes stored in `calls.phase`. */
+export const PHASE_CODE = { workflow: 0, planner: 1 } as const;
+
+/** The columns every covering index of `usage` carries after its keys (the summed ones). */
+const SUMMED = "calls, errors, executions, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, " +
+  "reasoning_tokens, cost_usd, unpriced_calls";
+
+/** Migration `i` takes a ledger from version `i` to `i + 1`. */
+export const MIGRATIONS: readonly string[] = [
+  // 0 → 1: the first ledger (one row per run and per call, names as text).
+  `CREATE TABLE runs(
+     execution_id TEXT PRIMARY KEY,
+     trace_id TEXT,
+     workflow_name TEXT NOT NULL,
+     workflow_file TEXT,
+     workflow_hash TEXT,
+     saved_name TEXT,
+     started_at TEXT NOT NULL,
+     ended_at TEXT,
+     duration_ms REAL,
+     status TEXT NOT NULL,
+     subtype TEXT,
+     nodes_executed INTEGER,
+     cost_usd REAL,
+     computed_cost_usd REAL,
+     reported_cost_usd REAL,
+     price_version TEXT,
+     price_source TEXT,
+     pricing_complete INTEGER,
+     pflow_version TEXT,
+     trace_file TEXT
+   );
+   CREATE TABLE calls(
+     id INTEGER PRIMARY KEY,
+     execution_id TEXT NOT NULL,
+     phase TEXT NOT NULL,
+     node_id TEXT,
+     node_execution INTEGER,
+     item_index INTEGER,
+     provider TEXT NOT NULL,
+     model TEXT NOT NULL,
+     price_model TEXT,
+     response_model TEXT,
+     input_tokens INTEGER NOT NULL,
+     cache_read_tokens INTEGER NOT NULL,
+     cache_write_5m_tokens INTEGER NOT NULL,
+     cache_write_1h_tokens INTEGER NOT NULL,
+     output_tokens INTEGER NOT NULL,
+     reasoning_tokens INTEGER NOT NULL,
+     cost_usd REAL,
+     reported_cost_usd REAL,
+     price_version TEXT,
+     duration_ms REAL,
+     ttft_ms REAL,
+     request_id TEXT,
+     status TEXT NOT NULL
+   );
+   CREATE INDEX calls_execution ON calls(execution_id);
+   CREATE INDEX runs_started ON runs(started_at);`,
+
+  // 1 → 2: labels, integer run ids, per-run totals, call flags, covering indexes.
+  `CREATE TABLE labels(
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL,
+     text TEXT NOT NULL,
+     UNIQUE(kind, text)
+   );
+   CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+   CREATE TABLE runs2(
+     id INTEGER PRIMARY KEY,
+     execution_id TEXT NOT NULL UNIQUE,
+     trace_id TEXT,
+     kind TEXT NOT NULL DEFAULT 'workflow',
+     workflow INTEGER NOT NULL,
+     workflow_file TEXT,
+     workflow_hash TEXT,
+     saved_name TEXT,
+     started_ms INTEGER NOT NULL,
+     ended_ms INTEGER,
+     duration_ms REAL,
+     status TEXT NOT NULL,
+     subtype TEXT,
+     nodes_executed INTEGER,
+     llm_calls INTEGER NOT NULL DEFAULT 0,
+     input_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+     output_tokens INTEGER NOT NULL DEFAULT 0,
+     reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+     cost_usd REAL NOT NULL DEFAULT 0,
+     computed_cost_usd REAL,
+     reported_cost_usd REAL,
+     unpriced_calls INTEGER NOT NULL DEFAULT 0,
+     pricing_complete INTEGER,
+     price_version TEXT,
+     price_source TEXT,
+     pflow_version TEXT,
+     trace_file TEXT,
+     planner_path TEXT,
+     planner_trace_file TEXT,
+     duration_planner_ms REAL
+   );
+   INSERT INTO labels(kind, text)
+     SELECT 'workflow', workflow_name FROM runs
+     UNION SELECT 'model', model FROM calls
+     UNION SELECT 'model', price_model FROM calls WHERE price_model IS NOT NULL
+     UNION SELECT 'provider', provider FROM calls
+     UNION SELECT 'node', node_id FROM calls WHERE node_id IS NOT NULL;
+   INSERT INTO runs2(execution_id, trace_id, workflow, workflow_file, workflow_hash, saved_name, started_ms, ended_ms,
+       duration_ms, status, subtype, nodes_executed, cost_usd, computed_cost_usd, reported_cost_usd, pricing_complete,
+       price_version, price_source, pflow_version, trace_file)
+     SELECT execution_id, trace_id, (SELECT id FROM labels WHERE kind = 'workflow' AND text = workflow_name),
+       workflow_file, workflow_hash, saved_name,
+       CAST(round((julianday(started_at) - 2440587.5) * 86400000) AS INTEGER),
+       CAST(round((julianday(ended_at) - 2440587.5) * 86400000) AS INTEGER),
+       duration_ms, status, subtype, nodes_executed, coalesce(cost_usd, 0), computed_cost_usd, reported_cost_usd,
+       pricing_complete, price_version, price_source, pflow_version, trace_file
+     FROM runs ORDER BY started_at;
+   CREATE TABLE calls2(
+     id INTEGER PRIMARY KEY,
+     run INTEGER NOT NULL,
+     started_ms INTEGER NOT NULL,
+     workflow INTEGER NOT NULL,
+     phase INTEGER NOT NULL,
+     node INTEGER,
+     model INTEGER NOT NULL,
+     status INTEGER NOT NULL,
+     input_tokens INTEGER NOT NULL,
+     cache_read_tokens INTEGER NOT NULL,
+     cache_write_5m_tokens INTEGER NOT NULL,
+     cache_write_1h_tokens INTEGER NOT NULL,
+     output_tokens INTEGER NOT NULL,
+     reasoning_tokens INTEGER NOT NULL,
+     cost_usd REAL,
+     reported_cost_usd REAL,
+     node_execution INTEGER,
+     item_index INTEGER,
+     provider INTEGER NOT NULL,
+     price_model INTEGER,
+     response_model TEXT,
+     price_version TEXT,
+     duration_ms REAL,
+     ttft_ms REAL,
+     request_id TEXT,
+     error_type TEXT,
+     start_offset_ms REAL
+   );
+   INSERT INTO calls2(id, run, started_ms, workflow, phase, node, model, status, input_tokens,
+       cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd,
+       reported_cost_usd, node_execution, item_index, provider, price_model, response_model, price_version,
+       duration_ms, ttft_ms, request_id)
+     SELECT c.id, r.id, r.started_ms, r.workflow, CASE c.phase WHEN 'planner' THEN 1 ELSE 0 END, n.id, m.id,
+       CASE c.status WHEN 'error' THEN 1 ELSE 0 END, c.input_tokens, c.cache_read_tokens, c.cache_write_5m_tokens,
+       c.cache_write_1h_tokens, c.output_tokens, c.reasoning_tokens, c.cost_usd, c.reported_cost_usd,
+       c.node_execution, c.item_index, p.id, pm.id, c.response_model, c.price_version, c.duration_ms, c.ttft_ms,
+       c.request_id
+     FROM calls c
+     JOIN runs2 r ON r.execution_id = c.execution_id
+     JOIN labels m ON m.kind = 'model' AND m.text = c.model
+     JOIN labels p ON p.kind = 'provider' AND p.text = c.provider
+     LEFT JOIN labels n ON n.kind = 'node' AND n.text = c.node_id
+     LEFT JOIN labels pm ON pm.kind = 'model' AND pm.text = c.price_model
+     ORDER BY c.id;
+   UPDATE runs2 SET (llm_calls, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+       unpriced_calls) = (
+     SELECT count(*), total(input_tokens), total(cache_read_tokens),
+       total(cache_write_5m_tokens + cache_write_1h_tokens), total(output_tokens), total(reasoning_tokens),
+       total(cost_usd IS NULL AND reported_cost_usd IS NULL)
+     FROM calls2 WHERE calls2.run = runs2.id);
+   DROP TABLE calls;
+   DROP TABLE runs;
+   ALTER TABLE runs2 RENAME TO runs;
+   ALTER TABLE calls2 RENAME TO calls;
+   CREATE INDEX runs_started ON runs(started_ms);
+   CREATE INDEX calls_run ON calls(run);
+   CREATE TABLE usage(
+     run INTEGER NOT NULL,
+     phase INTEGER NOT NULL,
+     node INTEGER NOT NULL,
+     model INTEGER NOT NULL,
+     started_ms INTEGER NOT NULL,
+     workflow INTEGER NOT NULL,
+     flags INTEGER NOT NULL,
+     calls INTEGER NOT NULL,
+     errors INTEGER NOT NULL,
+     executions INTEGER NOT NULL,
+     input_tokens INTEGER NOT NULL,
+     cache_read_tokens INTEGER NOT NULL,
+     cache_write_tokens INTEGER NOT NULL,
+     output_tokens INTEGER NOT NULL,
+     reasoning_tokens INTEGER NOT NULL,
+     cost_usd REAL NOT NULL,
+     unpriced_calls INTEGER NOT NULL,
+     PRIMARY KEY(run, phase, node, model)
+   );
+   INSERT INTO usage
+     SELECT run, phase, n, model, min(started_ms), min(workflow), 0, count(*), total(status = 1),
+       count(DISTINCT node_execution) + max(node_execution IS NULL), total(input_tokens), total(cache_read_tokens),
+       total(cache_write_5m_tokens + cache_write_1h_tokens), total(output_tokens), total(reasoning_tokens),
+       total(coalesce(reported_cost_usd, cost_usd)), total(coalesce(reported_cost_usd, cost_usd) IS NULL)
+     FROM (SELECT *, coalesce(node, ${NO_NODE}) AS n FROM calls) GROUP BY run, phase, n, model;
+   UPDATE usage SET flags =
+     ((SELECT min(rowid) FROM usage u WHERE u.run = usage.run) = usage.rowid) * ${FLAG.run}
+     + ((SELECT min(rowid) FROM usage u WHERE u.run = usage.run AND u.phase = usage.phase) = usage.rowid)
+       * ${FLAG.runPhase}
+     + ((SELECT min(rowid) FROM usage u WHERE u.run = usage.run AND u.model = usage.model) = usage.rowid)
+       * ${FLAG.runModel}
+     + ((SELECT min(rowid) FROM usage u WHERE u.run = usage.run AND u.phase = usage.phase AND u.model = usage.model)
+       = usage.rowid) * ${FLAG.runPhaseModel}
+     + ((SELECT min(rowid) FROM usage u WHERE u.run = usage.run AND u.phase = usage.phase AND u.node = usage.node)
+       = usage.rowid) * ${FLAG.runPhaseNode};
+   CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED});
+   CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED});
+   CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED});`,
+];

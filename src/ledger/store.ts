@@ -1,0 +1,324 @@
+/**
+ * Writing the ledger database: run rows, call rows, labels and the inbox
+ * fold, each write one short `BEGIN IMMEDIATE` transaction (concurrent runs
+ * queue on SQLite's lock within the busy timeout).
+ * @module
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { asLedgerError, openLedgerDb } from "./db.ts";
+import { ledgerFile } from "./paths.ts";
+import { foldInbox, type InboxEntry } from "./inbox.ts";
+import { NO_NODE, PHASE_CODE } from "./schema.ts";
+import type { LedgerPhase, RunEnd, RunStart } from "./types.ts";
+
+/** One LLM call as stored (see the README's ledger section for each field). */
+export interface CallRow {
+  phase: LedgerPhase;
+  node: string | null;
+  nodeExecution: number | null;
+  itemIndex: number | null;
+  provider: string;
+  /** Model id as requested. */
+  model: string;
+  /** The price-table key that priced it. */
+  priceModel: string | null;
+  /** Model as the provider reported it. */
+  responseModel: string | null;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  costUsd: number | null;
+  reportedCostUsd: number | null;
+  priceVersion: string | null;
+  durationMs: number | null;
+  ttftMs: number | null;
+  requestId: string | null;
+  status: "ok" | "error";
+  errorType: string | null;
+  startOffsetMs: number | null;
+  /** {@link FLAG} bits of the usage row this call opens (the call is its run's first of …). */
+  flags: number;
+  /** The first call of its node execution (counts the execution). */
+  newExecution: boolean;
+}
+
+/** An open ledger database for writing. */
+export class LedgerStore {
+  /** The file. */
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #labels = new Map<string, number>();
+  readonly #statements = new Map<string, StatementSync>();
+
+  /** @param db an open, migrated ledger @param path its file */
+  constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.path = path;
+  }
+
+  /** Opens the ledger of `home` and folds its inbox; returns the store and the fold's warnings. */
+  static open(home: string): { store: LedgerStore; warnings: string[] } {
+    const path = ledgerFile(home);
+    const store = new LedgerStore(openLedgerDb(path), path);
+    try {
+      const warnings = store.foldInbox(home);
+      return { store, warnings };
+    } catch (error) {
+      store.close();
+      throw asLedgerError(error, path);
+    }
+  }
+
+  /** The underlying connection (reports query it). */
+  get db(): DatabaseSync {
+    return this.#db;
+  }
+
+  /** Runs `fn` in one write transaction. */
+  write<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* no transaction left */ }
+      throw error;
+    }
+  }
+
+  /** Folds the inbox (see inbox.ts) in one transaction. */
+  foldInbox(home: string): string[] {
+    return this.write(() =>
+      foldInbox(home, {
+        offset: () => Number(this.#stmt("SELECT value FROM meta WHERE key = 'inbox_offset'").get()?.value ?? 0),
+        setOffset: (offset) => {
+          this.#stmt(
+            "INSERT INTO meta(key, value) VALUES ('inbox_offset', CAST(? AS INTEGER)) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+          )
+            .run(offset);
+        },
+        apply: (entry: InboxEntry) => {
+          if (entry.op === "start") this.startRun(entry.run);
+          else this.endRun(entry.run);
+        },
+      })
+    );
+  }
+
+  /** The id of a label (a workflow, node, model or provider name), created when new. */
+  label(kind: string, text: string): number {
+    const key = `${kind}\0${text}`;
+    let id = this.#labels.get(key);
+    if (id === undefined) {
+      const row = this.#stmt(
+        "INSERT INTO labels(kind, text) VALUES (?, ?) ON CONFLICT(kind, text) DO UPDATE SET text = excluded.text RETURNING id",
+      ).get(kind, text) as { id: number };
+      id = row.id;
+      this.#labels.set(key, id);
+    }
+    return id;
+  }
+
+  /** Inserts the run's row (status `running`) unless it exists; returns its id. */
+  startRun(run: RunStart): number {
+    this.#stmt(
+      `INSERT INTO runs(execution_id, trace_id, kind, workflow, workflow_file, workflow_hash, saved_name, started_ms,
+         status, pflow_version)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?) ON CONFLICT(execution_id) DO NOTHING`,
+    ).run(
+      run.executionId,
+      run.traceId,
+      run.kind,
+      this.label("workflow", run.workflowName),
+      run.workflowFile,
+      run.workflowHash,
+      run.savedName,
+      Math.round(run.startedMs),
+      run.pflowVersion,
+    );
+    return this.runId(run.executionId)!;
+  }
+
+  /** The row id of a run, or undefined. */
+  runId(executionId: string): number | undefined {
+    const row = this.#stmt("SELECT id FROM runs WHERE execution_id = ?").get(executionId) as { id: number } | undefined;
+    return row?.id;
+  }
+
+  /** Writes the run's end (inserting the row when the start never reached the ledger). */
+  endRun(run: RunStart & RunEnd): number {
+    const id = this.startRun(run);
+    const workflow = this.label("workflow", run.workflowName);
+    this.#stmt(
+      `UPDATE runs SET trace_id = ?, kind = ?, workflow = ?, workflow_file = ?, workflow_hash = ?, saved_name = ?,
+         ended_ms = ?, duration_ms = ?, status = ?, subtype = ?, nodes_executed = ?, trace_file = ?,
+         price_version = ?, price_source = ?, pricing_complete = ?, planner_path = ?, planner_trace_file = ?,
+         duration_planner_ms = ?
+       WHERE id = ?`,
+    ).run(
+      run.traceId,
+      run.kind,
+      workflow,
+      run.workflowFile,
+      run.workflowHash,
+      run.savedName,
+      Math.round(run.endedMs),
+      run.durationMs,
+      run.status,
+      run.subtype,
+      run.nodesExecuted,
+      run.traceFile,
+      run.priceVersion,
+      run.priceSource,
+      run.pricingComplete === null ? null : run.pricingComplete ? 1 : 0,
+      run.plannerPath ?? null,
+      run.plannerTraceFile ?? null,
+      run.durationPlannerMs ?? null,
+      id,
+    );
+    // A planned run learns its workflow late: its earlier calls follow.
+    this.#stmt("UPDATE calls SET workflow = ?1 WHERE run = ?2 AND workflow <> ?1").run(workflow, id);
+    this.#stmt("UPDATE usage SET workflow = ?1 WHERE run = ?2 AND workflow <> ?1").run(workflow, id);
+    this.#stmt(
+      `UPDATE runs SET (llm_calls, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
+         reasoning_tokens, cost_usd, computed_cost_usd, reported_cost_usd, unpriced_calls) = (
+         SELECT count(*), total(input_tokens), total(cache_read_tokens),
+           total(cache_write_5m_tokens + cache_write_1h_tokens), total(output_tokens), total(reasoning_tokens),
+           total(coalesce(reported_cost_usd, cost_usd)), sum(cost_usd), sum(reported_cost_usd),
+           total(cost_usd IS NULL AND reported_cost_usd IS NULL)
+         FROM calls WHERE run = ?1)
+       WHERE id = ?1`,
+    ).run(id);
+    return id;
+  }
+
+  /** Appends one call of run `runId` and adds it to its usage row and the run's totals; returns the call's id. */
+  addCall(runId: number, run: { startedMs: number; workflowName: string }, call: CallRow): number {
+    const workflow = this.label("workflow", run.workflowName);
+    const node = call.node === null ? null : this.label("node", call.node);
+    const model = this.label("model", call.model);
+    const phase = PHASE_CODE[call.phase];
+    const startedMs = Math.round(run.startedMs);
+    const inserted = this.#stmt(
+      `INSERT INTO calls(run, started_ms, workflow, phase, node, model, status, input_tokens,
+         cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd,
+         reported_cost_usd, node_execution, item_index, provider, price_model, response_model, price_version,
+         duration_ms, ttft_ms, request_id, error_type, start_offset_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      runId,
+      startedMs,
+      workflow,
+      phase,
+      node,
+      model,
+      call.status === "error" ? 1 : 0,
+      call.inputTokens,
+      call.cacheReadTokens,
+      call.cacheWrite5mTokens,
+      call.cacheWrite1hTokens,
+      call.outputTokens,
+      call.reasoningTokens,
+      call.costUsd,
+      call.reportedCostUsd,
+      call.nodeExecution,
+      call.itemIndex,
+      this.label("provider", call.provider),
+      call.priceModel === null ? null : this.label("model", call.priceModel),
+      call.responseModel,
+      call.priceVersion,
+      call.durationMs,
+      call.ttftMs,
+      call.requestId,
+      call.errorType,
+      call.startOffsetMs,
+    );
+    const cost = call.reportedCostUsd ?? call.costUsd;
+    const cacheWrite = call.cacheWrite5mTokens + call.cacheWrite1hTokens;
+    this.#stmt(
+      `INSERT INTO usage(run, phase, node, model, started_ms, workflow, flags, calls, errors, executions, input_tokens,
+         cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(run, phase, node, model) DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors,
+         executions = executions + excluded.executions, input_tokens = input_tokens + excluded.input_tokens,
+         cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+         cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+         output_tokens = output_tokens + excluded.output_tokens,
+         reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd,
+         unpriced_calls = unpriced_calls + excluded.unpriced_calls`,
+    ).run(
+      runId,
+      phase,
+      node ?? NO_NODE,
+      model,
+      startedMs,
+      workflow,
+      call.flags,
+      call.status === "error" ? 1 : 0,
+      call.newExecution ? 1 : 0,
+      call.inputTokens,
+      call.cacheReadTokens,
+      cacheWrite,
+      call.outputTokens,
+      call.reasoningTokens,
+      cost ?? 0,
+      cost === null ? 1 : 0,
+    );
+    this.#stmt(
+      `UPDATE runs SET llm_calls = llm_calls + 1, input_tokens = input_tokens + ?, cache_read_tokens =
+         cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?, output_tokens = output_tokens + ?,
+         reasoning_tokens = reasoning_tokens + ?, cost_usd = cost_usd + ?, unpriced_calls = unpriced_calls + ?
+       WHERE id = ?`,
+    ).run(
+      call.inputTokens,
+      call.cacheReadTokens,
+      cacheWrite,
+      call.outputTokens,
+      call.reasoningTokens,
+      cost ?? 0,
+      cost === null ? 1 : 0,
+      runId,
+    );
+    return Number(inserted.lastInsertRowid);
+  }
+
+  /** Sets the cost of a call priced after it was written (prices loaded after the run). */
+  priceCall(callId: number, cost: { costUsd: number | null; priceModel: string | null; priceVersion: string | null }) {
+    if (cost.costUsd !== null) {
+      this.#stmt(
+        `UPDATE usage SET cost_usd = cost_usd + ?, unpriced_calls = unpriced_calls - 1
+         WHERE (run, phase, node, model) = (
+           SELECT run, phase, coalesce(node, ${NO_NODE}), model FROM calls
+           WHERE id = ? AND cost_usd IS NULL AND reported_cost_usd IS NULL)`,
+      ).run(cost.costUsd, callId);
+    }
+    this.#stmt("UPDATE calls SET cost_usd = ?, price_model = ?, price_version = ? WHERE id = ?").run(
+      cost.costUsd,
+      cost.priceModel === null ? null : this.label("model", cost.priceModel),
+      cost.priceVersion,
+      callId,
+    );
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    try {
+      this.#db.close();
+    } catch { /* closed */ }
+  }
+
+  #stmt(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,858 @@
+/**
+ * End-to-end tests of the run ledger and `pflow cost` through the compiled
+ * binary against the local LLM server: real SQLite files under temp
+ * PFLOW_HOMEs, report totals against the runs' own JSON results, every
+ * `--by`, filters, time zones, repricing, unpriced models, `--top`, JSON and
+ * Markdown, concurrency, SIGKILL, `--no-ledger`, corrupt and newer ledgers,
+ * and the migration of a version-1 ledger.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { DatabaseSync } from "node:sqlite";
+import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow } from "./support/cli.ts";
+import {
+  assertExit,
+  chain,
+  type Doc,
+  explain,
+  HAIKU,
+  llm,
+  type LlmCtx,
+  MINI,
+  MINI_COST,
+  MINI_USAGE,
+  oneJson,
+  runWorkflowFile,
+  SONNET,
+  SONNET_COST,
+  SONNET_USAGE,
+  withLlm,
+  writeSettings,
+} from "./support/llm_run.ts";
+
+/** Haiku 4.5: 400*1 + 100*5 = 900 µ$. */
+const HAIKU_USAGE = { input_tokens: 400, output_tokens: 100 };
+const HAIKU_COST = 0.0009;
+const near = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
+
+/** `pflow cost ARGS…` in the test's home. */
+function cost(ctx: { env: Record<string, string> }, args: string[], env: Record<string, string> = {}) {
+  return runPflow(["cost", ...args], { env: { ...ctx.env, ...env } });
+}
+
+/** `pflow cost report --json ARGS…`, parsed. */
+async function reportJson(ctx: { env: Record<string, string> }, args: string[] = []): Promise<Doc> {
+  const result = await cost(ctx, ["report", "--json", ...args]);
+  assertExit(result, 0);
+  return JSON.parse(result.stdout);
+}
+
+/** Runs a workflow in JSON mode; returns its result document. */
+async function runJson(ctx: LlmCtx, wf: unknown, name = "wf.json", args: string[] = []): Promise<Doc> {
+  const result = await runWorkflowFile(ctx, wf, ["--output-format", "json", ...args], { name });
+  assertExit(result, 0);
+  return oneJson(result);
+}
+
+/** Opens the ledger database of a home (the test's own connection). */
+function openDb(home: string): DatabaseSync {
+  return new DatabaseSync(join(home, "ledger.db"));
+}
+
+/** Moves a run's start time (the test's way of making a run happen at a given instant). */
+function setRunStart(home: string, executionId: string, startedMs: number): void {
+  const db = openDb(home);
+  try {
+    const { id } = db.prepare("SELECT id FROM runs WHERE execution_id = ?").get(executionId) as { id: number };
+    for (const table of ["calls", "usage"]) {
+      db.prepare(`UPDATE ${table} SET started_ms = ? WHERE run = ?`).run(startedMs, id);
+    }
+    db.prepare("UPDATE runs SET started_ms = ? WHERE id = ?").run(startedMs, id);
+  } finally {
+    db.close();
+  }
+}
+
+/** The sum of a numeric field over rows. */
+const sum = (rows: Doc[], field: string) => rows.reduce((s, r) => s + (r[field] ?? 0), 0);
+
+/** Checks that the Total equals the sum of the rows, field by field. */
+function assertTotalIsSum(doc: Doc): void {
+  for (const field of ["llm_calls", "input_tokens", "cache_write_tokens", "cache_read_tokens", "output_tokens"]) {
+    assert.equal(doc.totals[field], sum(doc.rows, field), `${doc.group_by}: total ${field}`);
+  }
+  near(doc.totals.cost_usd, sum(doc.rows, "cost_usd"), `${doc.group_by}: total cost`);
+}
+
+const PLAIN_ENV = { NO_COLOR: "1" };
+const ANSI = "\x1b[";
+
+// ---------------------------------------------------------------- totals against the runs
+
+Deno.test("cost report: totals equal the runs' JSON total_cost_usd and usage, for every --by", async () => {
+  await withLlm(async (ctx) => {
+    const docs = [
+      await runJson(ctx, chain([llm("draft", SONNET, SONNET_USAGE), llm("check", MINI, MINI_USAGE)]), "alpha.json"),
+      await runJson(ctx, chain([llm("draft", SONNET, SONNET_USAGE)]), "alpha.json"),
+      await runJson(
+        ctx,
+        workflow([{
+          id: "many",
+          type: "llm",
+          batch: { items: ["a", "b", "c"], parallel: true },
+          params: { model: HAIKU, prompt: `[[usage:${JSON.stringify(HAIKU_USAGE)}]] \${item}` },
+        }]),
+        "beta.json",
+      ),
+      await runJson(ctx, workflow([{ id: "e", type: "echo", params: { value: 1 } }]), "gamma.json"),
+    ];
+    const expectedCost = docs.reduce((s, d) => s + d.total_cost_usd, 0);
+    near(expectedCost, 2 * SONNET_COST + MINI_COST + 3 * HAIKU_COST, "the runs' own costs");
+    const usage = (field: string) => docs.reduce((s, d) => s + d.usage[field], 0);
+    for (const by of ["day", "week", "month", "model", "workflow", "node", "run"]) {
+      const doc = await reportJson(ctx, ["--by", by]);
+      assert.equal(doc.group_by, by);
+      near(doc.totals.cost_usd, expectedCost, `--by ${by}: total cost`);
+      assert.equal(doc.totals.cost_complete, true);
+      assert.equal(doc.totals.llm_calls, docs.reduce((s, d) => s + d.num_llm_calls, 0), `--by ${by}: calls`);
+      assert.equal(doc.totals.input_tokens, usage("input_tokens"), `--by ${by}: input`);
+      assert.equal(doc.totals.cache_write_tokens, usage("cache_creation_input_tokens"), `--by ${by}: cache write`);
+      assert.equal(doc.totals.cache_read_tokens, usage("cache_read_input_tokens"), `--by ${by}: cache read`);
+      assert.equal(doc.totals.output_tokens, usage("output_tokens"), `--by ${by}: output`);
+      assert.equal(doc.totals.reasoning_tokens, usage("reasoning_tokens"), `--by ${by}: reasoning`);
+      assert.equal(
+        doc.totals.total_tokens,
+        usage("input_tokens") + usage("cache_creation_input_tokens") + usage("cache_read_input_tokens") +
+          usage("output_tokens"),
+      );
+      // Runs without LLM calls are runs of their day and workflow, not of a model or node.
+      assert.equal(doc.totals.runs, ["model", "node"].includes(by) ? 3 : 4, `--by ${by}: runs`);
+      assertTotalIsSum(doc);
+    }
+    const byModel = await reportJson(ctx, ["--by", "model"]);
+    assert.deepEqual(byModel.rows.map((r: Doc) => [r.group, r.runs, r.llm_calls]), [
+      [SONNET, 2, 2],
+      [HAIKU, 1, 3],
+      [MINI, 1, 1],
+    ]);
+    near(byModel.rows[0].cost_usd, 2 * SONNET_COST, "sonnet");
+    near(byModel.rows[1].cost_usd, 3 * HAIKU_COST, "haiku");
+    assert.equal(byModel.rows[2].reasoning_tokens, 150);
+    const byWorkflow = await reportJson(ctx, ["--by", "workflow"]);
+    assert.deepEqual(byWorkflow.rows.map((r: Doc) => [r.group, r.runs, r.llm_calls]), [
+      ["alpha", 2, 3],
+      ["beta", 1, 3],
+      ["gamma", 1, 0],
+    ]);
+    const byNode = await reportJson(ctx, ["--by", "node"]);
+    assert.deepEqual(
+      byNode.rows.map((r: Doc) => [r.group, r.workflow, r.node, r.phase, r.runs, r.executions, r.llm_calls]),
+      [
+        ["alpha/draft", "alpha", "draft", "workflow", 2, 2, 2],
+        ["beta/many", "beta", "many", "workflow", 1, 1, 3],
+        ["alpha/check", "alpha", "check", "workflow", 1, 1, 1],
+      ],
+    );
+    const byRun = await reportJson(ctx, ["--by", "run"]);
+    assert.deepEqual(byRun.rows.map((r: Doc) => r.execution_id), docs.map((d) => d.execution_id));
+    for (const [i, row] of byRun.rows.entries()) {
+      near(row.cost_usd, docs[i].total_cost_usd, `run ${i}`);
+      assert.equal(row.status, "success");
+      assert.equal(row.workflow, docs[i].workflow_name);
+    }
+    const byDay = await reportJson(ctx, ["--by", "day", "--timezone", "UTC"]);
+    assert.deepEqual(byDay.rows.map((r: Doc) => r.group), [new Date().toISOString().slice(0, 10)]);
+    assert.deepEqual(byDay.rows[0].models, [SONNET, HAIKU, MINI]);
+    const byMonth = await reportJson(ctx, ["--by", "month", "--timezone", "UTC"]);
+    assert.deepEqual(byMonth.rows.map((r: Doc) => r.group), [new Date().toISOString().slice(0, 7)]);
+  }, "pflow-ledger-test-");
+});
+
+Deno.test("cost report --breakdown: a row per model under each group, summing to the group", async () => {
+  await withLlm(async (ctx) => {
+    await runJson(
+      ctx,
+      chain([llm("a", SONNET, SONNET_USAGE), llm("b", MINI, MINI_USAGE), llm("c", SONNET, SONNET_USAGE)]),
+    );
+    const doc = await reportJson(ctx, ["--by", "workflow", "--breakdown"]);
+    const [row] = doc.rows;
+    assert.deepEqual(row.breakdown.map((b: Doc) => [b.group, b.runs, b.llm_calls]), [[SONNET, 1, 2], [MINI, 1, 1]]);
+    near(sum(row.breakdown, "cost_usd"), row.cost_usd, "breakdown cost");
+    assert.equal(sum(row.breakdown, "input_tokens"), row.input_tokens);
+    const plain = await reportJson(ctx, ["--by", "workflow"]);
+    assert.equal(plain.rows[0].breakdown, undefined, "no breakdown without --breakdown");
+    const text = await cost(ctx, ["report", "--by", "workflow", "--breakdown"], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.match(text.stdout, /^ {2}└ anthropic\/claude-sonnet-4-5 +1 +2 +/m);
+    assert.match(text.stdout, /^ {2}└ openai\/gpt-4o-mini +1 +1 +/m);
+  });
+});
+
+// ---------------------------------------------------------------- time zones and dates
+
+Deno.test("a run at 23:30 UTC lands on its UTC day, and on the next day in Asia/Tokyo", async () => {
+  await withLlm(async (ctx) => {
+    const doc = await runJson(ctx, chain([llm("a", SONNET, SONNET_USAGE)]));
+    setRunStart(ctx.home, doc.execution_id, Date.UTC(2025, 2, 11, 23, 30));
+    const utc = await reportJson(ctx, ["--timezone", "UTC"]);
+    assert.deepEqual(utc.rows.map((r: Doc) => r.group), ["2025-03-11"]);
+    assert.equal(utc.timezone, "UTC");
+    const tokyo = await reportJson(ctx, ["--timezone", "Asia/Tokyo"]);
+    assert.deepEqual(tokyo.rows.map((r: Doc) => r.group), ["2025-03-12"]);
+    near(tokyo.rows[0].cost_usd, SONNET_COST, "cost");
+    // Filters use the same zone: Tokyo's 2025-03-12 holds it, UTC's 2025-03-12 does not.
+    const since = await reportJson(ctx, ["--timezone", "Asia/Tokyo", "--since", "2025-03-12", "--until", "20250312"]);
+    assert.equal(since.rows.length, 1);
+    assert.equal(since.since, "2025-03-11T15:00:00.000Z");
+    assert.equal(since.until, "2025-03-12T14:59:59.999Z");
+    const utcDay = await reportJson(ctx, ["--timezone", "UTC", "--since", "2025-03-12"]);
+    assert.equal(utcDay.rows.length, 0);
+    // The default zone is the local one (TZ).
+    const local = await cost(ctx, ["report", "--json"], { TZ: "America/Los_Angeles" });
+    assert.equal(JSON.parse(local.stdout).timezone, "America/Los_Angeles");
+    assert.deepEqual(JSON.parse(local.stdout).rows.map((r: Doc) => r.group), ["2025-03-11"]);
+  });
+});
+
+Deno.test("days, weeks and months across DST changes: Europe/Berlin and America/New_York", async () => {
+  await withLlm(async (ctx) => {
+    const at = [
+      Date.UTC(2025, 2, 29, 23, 30), // Berlin: 00:30 CET, Sunday 30 March (DST starts 01:00 UTC)
+      Date.UTC(2025, 2, 30, 22, 30), // Berlin: 00:30 CEST, Monday 31 March (a new ISO week)
+      Date.UTC(2025, 9, 26, 22, 30), // Berlin: 23:30 CET, Sunday 26 October (DST ended 01:00 UTC)
+      Date.UTC(2025, 10, 2, 4, 30), // Berlin: 05:30 CET, Sunday 2 November; New York: 00:30 EDT the same day
+    ];
+    for (const ms of at) {
+      const doc = await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+      setRunStart(ctx.home, doc.execution_id, ms);
+    }
+    const days = await reportJson(ctx, ["--timezone", "Europe/Berlin"]);
+    assert.deepEqual(days.rows.map((r: Doc) => r.group), ["2025-03-30", "2025-03-31", "2025-10-26", "2025-11-02"]);
+    const weeks = await reportJson(ctx, ["--by", "week", "--timezone", "Europe/Berlin"]);
+    assert.deepEqual(weeks.rows.map((r: Doc) => [r.group, r.runs]), [
+      ["2025-03-24", 1],
+      ["2025-03-31", 1],
+      ["2025-10-20", 1],
+      ["2025-10-27", 1],
+    ]);
+    const months = await reportJson(ctx, ["--by", "month", "--timezone", "Europe/Berlin"]);
+    assert.deepEqual(months.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03", 2], ["2025-10", 1], ["2025-11", 1]]);
+    // 2025-11-02 04:30 UTC is 00:30 EDT (DST ends at 06:00 UTC that day); 2025-10-26 22:30 UTC is 18:30 EDT.
+    const ny = await reportJson(ctx, ["--timezone", "America/New_York"]);
+    assert.deepEqual(ny.rows.map((r: Doc) => r.group), ["2025-03-29", "2025-03-30", "2025-10-26", "2025-11-02"]);
+  });
+});
+
+// ---------------------------------------------------------------- filters
+
+Deno.test("filters: --workflow, --model (prefix, alias, dated snapshot, provider/*), --status, --phase, --since 24h", async () => {
+  await withLlm(async (ctx) => {
+    const a = await runJson(ctx, chain([llm("x", SONNET, SONNET_USAGE), llm("y", MINI, MINI_USAGE)]), "alpha.json");
+    await runJson(ctx, chain([llm("z", `${SONNET}-20250929`, SONNET_USAGE)]), "beta.json");
+    const failed = await runWorkflowFile(
+      ctx,
+      chain([
+        llm("h", HAIKU, HAIKU_USAGE),
+        { id: "boom", type: "shell", params: { command: "exit 3" } },
+      ]),
+      [],
+      { name: "gamma.json" },
+    );
+    assertExit(failed, 1);
+    const runsOf = async (args: string[]) =>
+      (await reportJson(ctx, ["--by", "workflow", ...args])).rows.map((r: Doc) => r.group);
+    assert.deepEqual(await runsOf(["--workflow", "alpha"]), ["alpha"]);
+    assert.deepEqual(await runsOf(["--workflow", "nope"]), []);
+    assert.deepEqual(await runsOf(["--model", SONNET]), ["alpha", "beta"], "dated snapshot matches its base");
+    assert.deepEqual(await runsOf(["--model", "claude-sonnet-4-5"]), ["alpha", "beta"], "without provider");
+    assert.deepEqual(await runsOf(["--model", "anthropic/sonnet"]), ["alpha", "beta"], "alias");
+    assert.deepEqual(await runsOf(["--model", `${SONNET}-20250929`]), ["beta"], "a snapshot names itself");
+    assert.deepEqual(await runsOf(["--model", "openai/*"]), ["alpha"]);
+    assert.deepEqual(await runsOf(["--model", "gpt-5"]), [], "no prefix match across models");
+    const model = await reportJson(ctx, ["--by", "model", "--model", "claude-sonnet-4-5"]);
+    assert.deepEqual(model.filters.models_matched.sort(), [SONNET, `${SONNET}-20250929`]);
+    assert.deepEqual(model.rows.map((r: Doc) => r.group).sort(), [SONNET, `${SONNET}-20250929`]);
+    const alphaSonnet = await reportJson(ctx, ["--by", "workflow", "--model", SONNET, "--workflow", "alpha"]);
+    near(alphaSonnet.totals.cost_usd, SONNET_COST, "alpha's sonnet calls");
+    assert.equal(alphaSonnet.totals.runs, 1);
+    assert.deepEqual(await runsOf(["--status", "failed"]), ["gamma"]);
+    assert.deepEqual((await runsOf(["--status", "success,failed"])).sort(), ["alpha", "beta", "gamma"]);
+    assert.deepEqual(await runsOf(["--phase", "planner"]), []);
+    assert.deepEqual((await runsOf(["--phase", "workflow"])).sort(), ["alpha", "beta", "gamma"]);
+    assert.equal((await runsOf(["--since", "24h"])).length, 3);
+    setRunStart(ctx.home, a.execution_id, Date.now() - 3 * 86_400_000);
+    assert.deepEqual((await runsOf(["--since", "2d"])).sort(), ["beta", "gamma"]);
+    assert.deepEqual(await runsOf(["--until", "2d"]), ["alpha"]);
+    assert.deepEqual((await runsOf(["--since", "1w"])).sort(), ["alpha", "beta", "gamma"]);
+  });
+});
+
+// ---------------------------------------------------------------- repricing
+
+Deno.test("cost report --reprice: recorded and repriced side by side; the long-context tier per request", async () => {
+  await withLlm(async (ctx) => {
+    const long = { input_tokens: 250_000, output_tokens: 1000 };
+    const short = { input_tokens: 100_000, output_tokens: 1000 };
+    const doc = await runJson(
+      ctx,
+      chain([llm("big", SONNET, long), llm("small", SONNET, short), llm("m", MINI, MINI_USAGE)]),
+    );
+    // Recorded: big (above 200k: tier 6 in / 22.5 out) = 250000*6 + 1000*22.5 = 1,522,500 µ$;
+    // small (base 3/15) = 300,000 + 15,000 = 315,000 µ$; mini 405 µ$.
+    near(doc.total_cost_usd, 1.5225 + 0.315 + MINI_COST, "recorded by the run");
+    const table = join(ctx.dir, "new-prices.yaml");
+    writeFileSync(
+      table,
+      `version: "2026-01-01"
+models:
+  anthropic/claude-sonnet-4-5:
+    input: 2
+    output: 10
+    tiers:
+      - above_input_tokens: 150000
+        input: 4
+        output: 20
+`,
+    );
+    const repriced = await reportJson(ctx, ["--by", "model", "--reprice", "--price-table", table]);
+    assert.equal(repriced.price_table.version, "2026-01-01");
+    assert.equal(repriced.price_table.repriced, true);
+    const sonnet = repriced.rows.find((r: Doc) => r.group === SONNET);
+    near(sonnet.cost_usd, 1.5225 + 0.315, "recorded");
+    // big: 250000*4 + 1000*20 = 1,020,000 µ$; small (below 150k): 100000*2 + 1000*10 = 210,000 µ$.
+    near(sonnet.repriced_cost_usd, 1.02 + 0.21, "repriced, tier per request");
+    const mini = repriced.rows.find((r: Doc) => r.group === MINI);
+    near(mini.repriced_cost_usd, MINI_COST, "a model the file leaves alone keeps its shipped price");
+    near(repriced.totals.repriced_cost_usd, 1.23 + MINI_COST, "total repriced");
+    near(repriced.totals.cost_usd, doc.total_cost_usd, "total recorded");
+    const text = await cost(ctx, ["report", "--by", "model", "--reprice", "--price-table", table], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.match(text.stdout, /RECORDED +REPRICED +CHANGE/);
+    assert.match(text.stdout, /anthropic\/claude-sonnet-4-5 .* \$1\.84 +\$1\.23 +-33\.1%/);
+    assert.match(text.stdout, /repriced with price table 2026-01-01/);
+    for (const by of ["day", "workflow", "node", "run"]) {
+      const d = await reportJson(ctx, ["--by", by, "--reprice", "--price-table", table]);
+      near(d.totals.repriced_cost_usd, 1.23 + MINI_COST, `--by ${by} repriced`);
+      near(sum(d.rows, "repriced_cost_usd"), 1.23 + MINI_COST, `--by ${by} rows`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------- unpriced models
+
+Deno.test("unpriced models: tokens counted, cost shown with + and named in a note, never $0", async () => {
+  await withLlm(async (ctx) => {
+    writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });
+    const usage = { prompt_tokens: 700, completion_tokens: 50 };
+    await runJson(ctx, chain([llm("a", SONNET, SONNET_USAGE), llm("b", "local/llama", usage)]), "mixed.json");
+    await runJson(ctx, chain([llm("c", "local/llama", usage)]), "local-only.json");
+    const doc = await reportJson(ctx, ["--by", "workflow"]);
+    assert.deepEqual(doc.unpriced_models, [{ model: "local/llama", calls: 2 }]);
+    const mixed = doc.rows.find((r: Doc) => r.group === "mixed");
+    near(mixed.cost_usd, SONNET_COST, "priced part");
+    assert.equal(mixed.cost_complete, false);
+    assert.equal(mixed.unpriced_calls, 1);
+    assert.deepEqual(mixed.unpriced_models, ["local/llama"]);
+    assert.equal(mixed.input_tokens, 1000 + 700);
+    const localOnly = doc.rows.find((r: Doc) => r.group === "local-only");
+    assert.equal(localOnly.cost_usd, null, "unpriced, not $0");
+    assert.equal(doc.totals.cost_complete, false);
+    const text = await cost(ctx, ["report", "--by", "workflow"], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.match(text.stdout, /^mixed .* \$0\.0127\+$/m);
+    assert.match(text.stdout, /^local-only .* unpriced$/m);
+    assert.match(text.stdout, /^Total .* \$0\.0127\+$/m);
+    assert.match(text.stdout, /^\+ cost leaves out unpriced models: local\/llama \(2 calls\)/m);
+    assert.doesNotMatch(text.stdout, /\$0(?![.\d])/);
+  });
+});
+
+// ---------------------------------------------------------------- top, JSON, Markdown, show
+
+Deno.test("--top N: the most expensive runs and nodes", async () => {
+  await withLlm(async (ctx) => {
+    const cheap = await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]), "cheap.json");
+    const dear = await runJson(ctx, chain([llm("b", SONNET, SONNET_USAGE), llm("c", MINI, MINI_USAGE)]), "dear.json", [
+      "--trace",
+    ]);
+    const doc = await reportJson(ctx, ["--top", "2"]);
+    assert.deepEqual(doc.top_runs.map((r: Doc) => r.execution_id), [dear.execution_id, cheap.execution_id]);
+    assert.equal(doc.top_runs[0].workflow, "dear");
+    assert.equal(doc.top_runs[0].status, "success");
+    near(doc.top_runs[0].cost_usd, SONNET_COST + MINI_COST, "top run cost");
+    assert.equal(doc.top_runs[0].trace_file, dear.trace_path);
+    assert.ok(existsSync(doc.top_runs[0].trace_file));
+    assert.equal(doc.top_runs[1].trace_file, null);
+    assert.deepEqual(doc.top_nodes.map((n: Doc) => [n.workflow, n.node, n.executions]), [["dear", "b", 1], [
+      "cheap",
+      "a",
+      1,
+    ]]);
+    const one = await reportJson(ctx, ["--top", "1"]);
+    assert.equal(one.top_runs.length, 1);
+    const text = await cost(ctx, ["report", "--top", "2"], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.match(text.stdout, /^Top 2 runs$/m);
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^\\S+ \\S+ +${dear.execution_id.slice(0, 8)} +dear +✓ success +\\$0\\.0131 +${dear.trace_path}$`,
+        "m",
+      ),
+    );
+    assert.match(text.stdout, /^Top 2 nodes$/m);
+    assert.match(text.stdout, /^dear\/b +1 +1 +\$0\.0127$/m);
+  });
+});
+
+Deno.test("--json has the documented fields; --format md writes the Markdown report atomically with -o", async () => {
+  await withLlm(async (ctx) => {
+    await runJson(ctx, chain([llm("a", SONNET, SONNET_USAGE), llm("b", MINI, MINI_USAGE)]), "alpha.json");
+    const doc = await reportJson(ctx, ["--since", "7d"]);
+    assert.deepEqual(Object.keys(doc), [
+      "since",
+      "until",
+      "timezone",
+      "group_by",
+      "filters",
+      "rows",
+      "totals",
+      "unpriced_models",
+      "price_table",
+    ]);
+    assert.deepEqual(Object.keys(doc.rows[0]), [
+      "group",
+      "runs",
+      "llm_calls",
+      "input_tokens",
+      "cache_write_tokens",
+      "cache_read_tokens",
+      "output_tokens",
+      "reasoning_tokens",
+      "total_tokens",
+      "cost_usd",
+      "cost_complete",
+      "unpriced_calls",
+      "models",
+      "unpriced_models",
+    ]);
+    assert.deepEqual(doc.price_table, { version: "2025-11-15", source: "builtin", repriced: false });
+    assert.equal(typeof doc.since, "string");
+    assert.equal(doc.until, null);
+    const out = join(ctx.dir, "reports", "cost.md");
+    const md = await cost(ctx, ["report", "--format", "md", "-o", out]);
+    assertExit(md, 0);
+    assert.equal(md.stdout, "");
+    assert.match(md.stderr, /Report written: .*cost\.md/);
+    const text = readFileSync(out, "utf8");
+    assert.match(text, /^# pflow cost report$/m);
+    assert.match(text, /^## Totals$/m);
+    assert.match(text, /^\| 1 \| 2 \| 2,000 \| 300 \| 2,200 \| 900 \| 5,400 \| \$0\.0131 \|$/m);
+    assert.match(text, /^## By model$/m);
+    assert.match(text, /^\| anthropic\/claude-sonnet-4-5 \| 1 \| 1 \|/m);
+    assert.match(text, /^## By workflow$/m);
+    assert.match(text, /^\| alpha \| 1 \| 2 \|/m);
+    assert.match(text, /^## Top 10 runs$/m);
+    assert.match(text, /^## Top 10 nodes$/m);
+    assert.match(text, /^\| alpha\/a \| 1 \| 1 \| \$0\.0127 \|$/m);
+    assert.ok(!text.includes(ANSI), "no colour in a file");
+    assert.deepEqual(readdirSync(join(ctx.dir, "reports")), ["cost.md"], "no temp file left");
+    const json = await cost(ctx, ["report", "--json", "-o", join(ctx.dir, "reports", "cost.json")]);
+    assertExit(json, 0);
+    assert.equal(JSON.parse(readFileSync(join(ctx.dir, "reports", "cost.json"), "utf8")).group_by, "day");
+  });
+});
+
+Deno.test("cost show: one run by phase, node and model, with its trace file; latest and prefixes", async () => {
+  await withLlm(async (ctx) => {
+    const first = await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]), "one.json");
+    const second = await runJson(ctx, chain([llm("a", SONNET, SONNET_USAGE), llm("b", MINI, MINI_USAGE)]), "two.json", [
+      "--trace",
+    ]);
+    const latest = await cost(ctx, ["show", "--json"]);
+    assertExit(latest, 0);
+    const doc = JSON.parse(latest.stdout);
+    assert.equal(doc.run.execution_id, second.execution_id);
+    assert.equal(doc.run.workflow, "two");
+    assert.equal(doc.run.status, "success");
+    assert.equal(doc.run.subtype, "success");
+    assert.equal(doc.run.trace_file, second.trace_path);
+    assert.equal(doc.run.trace_id.length, 32);
+    assert.equal(doc.run.nodes_executed, 2);
+    assert.equal(doc.run.price_version, "2025-11-15");
+    assert.equal(doc.run.pricing_complete, true);
+    assert.ok(doc.run.workflow_file.endsWith("two.json"));
+    const sha256 = createHash("sha256").update(readFileSync(doc.run.workflow_file)).digest("hex");
+    assert.equal(doc.run.workflow_hash, `sha256:${sha256}`, "the same as sha256sum FILE");
+    assert.deepEqual(doc.rows.map((r: Doc) => [r.phase, r.node, r.model, r.executions, r.llm_calls]), [
+      ["workflow", "a", SONNET, 1, 1],
+      ["workflow", "b", MINI, 1, 1],
+    ]);
+    near(doc.totals.cost_usd, second.total_cost_usd, "run total");
+    const byPrefix = await cost(ctx, ["show", first.execution_id.slice(0, 8), "--json"]);
+    assertExit(byPrefix, 0);
+    assert.equal(JSON.parse(byPrefix.stdout).run.execution_id, first.execution_id);
+    const text = await cost(ctx, ["show", second.execution_id], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.match(text.stdout, new RegExp(`^Run ${second.execution_id} · two · ✓ success$`, "m"));
+    assert.match(text.stdout, new RegExp(`^trace: ${second.trace_path}$`, "m"));
+    assert.match(text.stdout, /^workflow +a +anthropic\/claude-sonnet-4-5 +1 +1 /m);
+    assert.match(text.stdout, /^Total +2 +2,000 +300 +2,200 +900 +\$0\.0131$/m);
+  });
+});
+
+// ---------------------------------------------------------------- bad input and empty ledgers
+
+Deno.test("bad input: one line and exit 2; an empty ledger or period: an empty table, a hint, exit 0", async () => {
+  await withLlm(async (ctx) => {
+    const empty = await cost(ctx, ["report"], PLAIN_ENV);
+    assertExit(empty, 0);
+    assert.match(empty.stdout, /^DATE +RUNS +CALLS +INPUT +CACHE WRITE +CACHE READ +OUTPUT +TOTAL TOKENS +COST$/m);
+    assert.match(empty.stdout, /^Total +0 +0 /m);
+    assert.match(empty.stderr, /^The ledger has no runs yet\./m);
+    const emptyJson = await reportJson(ctx);
+    assert.deepEqual(emptyJson.rows, []);
+    assert.equal(emptyJson.totals.cost_usd, 0);
+    await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    const period = await cost(ctx, ["report", "--since", "2001-01-01", "--until", "2001-01-31"], PLAIN_ENV);
+    assertExit(period, 0);
+    assert.match(period.stderr, /No runs match these filters/);
+    const bad: [string[], RegExp][] = [
+      [["report", "--by", "hour"], /--by must be one of day, week, month, model, workflow, node, run; got 'hour'/],
+      [["report", "--since", "2025-02-30"], /--since: '2025-02-30' is not a calendar date/],
+      [["report", "--since", "yesterday"], /--since must be a date \(YYYY-MM-DD or YYYYMMDD\) or a time ago/],
+      [["report", "--since", "2025-03-02", "--until", "2025-03-01"], /--since 2025-03-02 is after --until 2025-03-01/],
+      [["report", "--timezone", "Mars/Olympus"], /unknown time zone 'Mars\/Olympus'/],
+      [["report", "--status", "done"], /--status must be success, failed, interrupted, budget_exceeded, running/],
+      [["report", "--phase", "plan"], /--phase must be planner or workflow/],
+      [["report", "--top", "0"], /--top must be a positive whole number/],
+      [["report", "--format", "csv"], /--format must be text, json or md/],
+      [["report", "--bogus"], /unknown flag '--bogus'/],
+      [["show", "0123abcd-ffff"], /no run '0123abcd-ffff' in the ledger/],
+      [["show", "not-an-id!"], /is not an execution id/],
+      [["frobnicate"], /unknown cost command 'frobnicate'/],
+    ];
+    for (const [args, message] of bad) {
+      const result = await cost(ctx, args, PLAIN_ENV);
+      assertExit(result, 2);
+      assert.match(result.stderr, message, `${args.join(" ")}:\n${explain(result)}`);
+      assert.equal(result.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1, explain(result));
+      assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
+    }
+  });
+});
+
+Deno.test("cost show on an empty ledger: one line, exit 2", async () => {
+  await withLlm(async (ctx) => {
+    const result = await cost(ctx, ["show"]);
+    assertExit(result, 2);
+    assert.match(result.stderr, /^error: the ledger has no runs yet; run a workflow first$/m);
+  });
+});
+
+// ---------------------------------------------------------------- recording
+
+Deno.test("the ledger file is 0600 and holds no prompt, response or param value", async () => {
+  await withLlm(async (ctx) => {
+    const secretish = "PROMPT-TEXT-thirteen-herons";
+    const wf = workflow([{
+      id: "ask",
+      type: "llm",
+      params: { model: HAIKU, prompt: `${secretish} [[reply:RESPONSE-TEXT-seven-owls]] \${topic}` },
+    }], { inputs: { topic: { type: "string" } } });
+    const result = await runWorkflowFile(ctx, wf, ["topic=PARAM-VALUE-nine-foxes"]);
+    assertExit(result, 0);
+    const file = join(ctx.home, "ledger.db");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const inbox = join(ctx.home, "ledger-inbox.jsonl");
+    assert.equal(statSync(inbox).mode & 0o777, 0o600);
+    const bytes = [file, `${file}-wal`, inbox].filter(existsSync).map((p) => readFileSync(p, "latin1")).join("");
+    for (const text of [secretish, "RESPONSE-TEXT", "PARAM-VALUE"]) {
+      assert.ok(!bytes.includes(text), `${text} in the ledger`);
+    }
+  });
+});
+
+Deno.test("runs without LLM calls are recorded without opening the database; folded on the next read", async () => {
+  await withLlm(async (ctx) => {
+    const result = await runWorkflowFile(ctx, workflow([{ id: "e", type: "echo", params: { value: "x" } }]));
+    assertExit(result, 0);
+    assert.equal(existsSync(join(ctx.home, "ledger.db")), false, "no database for a run without LLM calls");
+    const lines = readFileSync(join(ctx.home, "ledger-inbox.jsonl"), "utf8").trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.deepEqual(lines.map((l) => l.op), ["start", "end"]);
+    assert.equal(lines[1].run.status, "success");
+    const doc = await reportJson(ctx, ["--by", "run"]);
+    assert.equal(doc.rows.length, 1);
+    assert.equal(doc.rows[0].status, "success");
+    assert.equal(doc.rows[0].llm_calls, 0);
+    const again = await reportJson(ctx, ["--by", "run"]);
+    assert.equal(again.rows.length, 1, "folding twice adds nothing");
+  });
+});
+
+Deno.test('--no-ledger, PFLOW_LEDGER=off and settings "ledger": false record nothing; bad values exit 2', async () => {
+  await withLlm(async (ctx) => {
+    const wf = chain([llm("a", HAIKU, HAIKU_USAGE)]);
+    assertExit(await runWorkflowFile(ctx, wf, ["--no-ledger"]), 0);
+    assertExit(await runWorkflowFile(ctx, wf, [], { env: { PFLOW_LEDGER: "off" } }), 0);
+    writeSettings(ctx, { ledger: false });
+    assertExit(await runWorkflowFile(ctx, wf), 0);
+    assert.equal(existsSync(join(ctx.home, "ledger.db")), false);
+    assert.equal(existsSync(join(ctx.home, "ledger-inbox.jsonl")), false);
+    // The variable wins over the setting.
+    assertExit(await runWorkflowFile(ctx, wf, [], { env: { PFLOW_LEDGER: "on" } }), 0);
+    assert.equal((await reportJson(ctx)).totals.runs, 1);
+    writeSettings(ctx, { ledger: "no" });
+    const badSetting = await runWorkflowFile(ctx, wf);
+    assertExit(badSetting, 2);
+    assert.match(badSetting.stderr, /settings\.json: \/ledger: must be true or false, got "no"/);
+    writeSettings(ctx, {});
+    const badEnv = await runWorkflowFile(ctx, wf, [], { env: { PFLOW_LEDGER: "maybe" } });
+    assertExit(badEnv, 2);
+    assert.match(badEnv.stderr, /PFLOW_LEDGER must be 'on' or 'off', got 'maybe'/);
+  });
+});
+
+Deno.test("50 concurrent runs: every run and call row is present, no busy errors", async () => {
+  await withLlm(async (ctx) => {
+    const wf = chain([llm("a", HAIKU, HAIKU_USAGE), llm("b", MINI, MINI_USAGE)]);
+    const file = join(ctx.dir, "wf.json");
+    writeFileSync(file, JSON.stringify(wf));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => runPflow(["run", file, "--output-format", "json"], { env: ctx.env })),
+    );
+    const ids = results.map((r) => {
+      assertExit(r, 0);
+      assert.equal(r.stderr, "", `a run warned:\n${explain(r)}`);
+      return oneJson(r).execution_id;
+    });
+    const doc = await reportJson(ctx, ["--by", "run"]);
+    assert.deepEqual(doc.rows.map((r: Doc) => r.execution_id).sort(), ids.sort());
+    assert.equal(doc.totals.llm_calls, 100);
+    near(doc.totals.cost_usd, 50 * (HAIKU_COST + MINI_COST), "total");
+    const db = openDb(ctx.home);
+    try {
+      assert.equal((db.prepare("SELECT count(*) AS n FROM calls").get() as { n: number }).n, 100);
+      assert.equal(
+        (db.prepare("SELECT count(*) AS n FROM runs WHERE status = 'success'").get() as { n: number }).n,
+        50,
+      );
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("SIGKILL mid-run keeps the finished calls; the run stays 'running'; SIGINT records 'interrupted'", async () => {
+  await withLlm(async (ctx) => {
+    const wf = chain([llm("fast", SONNET, SONNET_USAGE), llm("slow", MINI, MINI_USAGE, { sleepMs: 8000 })]);
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const killed = await runWorkflowFile(ctx, wf, [], {
+      onSpawn: (child) => {
+        guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        ctx.srv.waitForRequests(2).then(() => child.kill("SIGKILL"));
+      },
+    });
+    clearTimeout(guard);
+    assert.equal(killed.signal, "SIGKILL");
+    const doc = await reportJson(ctx, ["--by", "run"]);
+    assert.equal(doc.rows.length, 1);
+    assert.equal(doc.rows[0].status, "running");
+    assert.equal(doc.rows[0].llm_calls, 1);
+    near(doc.rows[0].cost_usd, SONNET_COST, "the billed call");
+    const text = await cost(ctx, ["report", "--by", "run"], PLAIN_ENV);
+    assert.match(text.stdout, /… running/);
+    const interrupted = await runWorkflowFile(ctx, wf, [], {
+      onSpawn: (child) => {
+        guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        ctx.srv.waitForRequests(4).then(() => process.kill(child.pid!, "SIGINT"));
+      },
+    });
+    clearTimeout(guard);
+    assertExit(interrupted, 130);
+    const after = await reportJson(ctx, ["--by", "run", "--status", "interrupted"]);
+    assert.equal(after.rows.length, 1);
+    assert.equal(after.rows[0].llm_calls, 1);
+  });
+});
+
+// ---------------------------------------------------------------- damaged and foreign ledgers
+
+Deno.test("a corrupt ledger: cost commands exit 2 naming it; a run succeeds with one warning", async () => {
+  await withLlm(async (ctx) => {
+    const file = join(ctx.home, "ledger.db");
+    writeFileSync(file, "this is not a database, just text that is long enough to have a header".repeat(4));
+    const report = await cost(ctx, ["report"]);
+    assertExit(report, 2);
+    assert.equal(
+      report.stderr.trim(),
+      `error: ${file}: not a readable ledger (corrupt or not a SQLite file); move it away and pflow starts a new one`,
+    );
+    const show = await cost(ctx, ["show"]);
+    assertExit(show, 2);
+    const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE), llm("b", HAIKU, HAIKU_USAGE)]), [
+      "--output-format",
+      "json",
+    ]);
+    assertExit(run, 0);
+    assert.equal(oneJson(run).subtype, "success");
+    const warnings = run.stderr.split("\n").filter((l) => l.includes("ledger"));
+    assert.equal(warnings.length, 1, explain(run));
+    assert.match(warnings[0], new RegExp(`^warning: (\\[a\\] )?ledger: ${file}: not a readable ledger`));
+  });
+});
+
+Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns and succeeds", async () => {
+  await withLlm(async (ctx) => {
+    await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    const file = join(ctx.home, "ledger.db");
+    const db = openDb(ctx.home);
+    db.exec("PRAGMA user_version = 99");
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    db.close();
+    const before = readFileSync(file);
+    const report = await cost(ctx, ["report"]);
+    assertExit(report, 2);
+    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(2\); upgrade pflow/);
+    const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    assertExit(run, 0);
+    assert.equal(run.stderr.split("\n").filter((l) => /^warning: (\[a\] )?ledger:/.test(l)).length, 1, explain(run));
+    assert.ok(readFileSync(file).equals(before), "the newer ledger was modified");
+  });
+});
+
+Deno.test("a version-1 ledger (fixture) migrates forward and reports the same figures", async () => {
+  await withLlm(async (ctx) => {
+    copyFileSync(join(ROOT, "tests/fixtures/ledger-v1.db"), join(ctx.home, "ledger.db"));
+    const doc = await reportJson(ctx, ["--by", "run", "--timezone", "UTC"]);
+    assert.deepEqual(doc.rows.map((r: Doc) => [r.execution_id.slice(0, 8), r.workflow, r.status, r.llm_calls]), [
+      ["aaaaaaaa", "summarize", "success", 3],
+      ["bbbbbbbb", "classify", "failed", 1],
+      ["cccccccc", "classify", "success", 0],
+    ]);
+    near(doc.rows[0].cost_usd, 0.02365, "run A");
+    assert.equal(doc.rows[1].cost_usd, null);
+    assert.deepEqual(doc.unpriced_models, [{ model: "local/llama", calls: 1 }]);
+    const byNode = await reportJson(ctx, ["--by", "node"]);
+    assert.deepEqual(byNode.rows.map((r: Doc) => [r.group, r.runs, r.llm_calls]), [
+      ["summarize/explain", 1, 2],
+      ["summarize/brief", 1, 1],
+      ["classify/label", 1, 1],
+    ]);
+    const tokyo = await reportJson(ctx, ["--timezone", "Asia/Tokyo"]);
+    assert.deepEqual(tokyo.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03-10", 1], ["2025-03-12", 2]]);
+    const db = openDb(ctx.home);
+    try {
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 2);
+    } finally {
+      db.close();
+    }
+    // A run writes to the migrated ledger as to a new one.
+    await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    assert.equal((await reportJson(ctx, ["--by", "run"])).rows.length, 4);
+  });
+});
+
+// ---------------------------------------------------------------- terminal layout
+
+Deno.test("a terminal narrower than 100 columns gets the compact layout, coloured unless NO_COLOR", async () => {
+  await withLlm(async (ctx) => {
+    await runJson(ctx, chain([llm("a", SONNET, SONNET_USAGE), llm("b", MINI, MINI_USAGE)]));
+    const inTerminal = (columns: number, env: Record<string, string>) => {
+      const command = `stty cols ${columns}; ${PFLOW_BIN} cost report`;
+      const result = spawnSync("script", ["-qfec", command, "/dev/null"], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: "xterm", ...ctx.env, ...env },
+        encoding: "utf8",
+      });
+      assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+      return result.stdout.replace(/\r/g, "");
+    };
+    const narrow = inTerminal(80, { NO_COLOR: "1" });
+    assert.match(narrow, /^DATE +MODELS +INPUT +OUTPUT +COST$/m);
+    assert.match(narrow, /^\d{4}-\d{2}-\d{2} +claude-sonnet-4-5, gpt-4o-mini +2,000 +900 +\$0\.0131$/m);
+    assert.ok(!narrow.includes(ANSI));
+    const wide = inTerminal(140, { NO_COLOR: "1" });
+    assert.match(wide, /^DATE +RUNS +CALLS +INPUT +CACHE WRITE +CACHE READ +OUTPUT +TOTAL TOKENS +COST$/m);
+    const coloured = inTerminal(140, {});
+    assert.ok(coloured.includes(`${ANSI}1mTotal${ANSI}22m`), coloured);
+    const piped: CliResult = await cost(ctx, ["report"]);
+    assert.ok(!piped.stdout.includes(ANSI), "no colour into a pipe");
+  });
+});
+
+// ---------------------------------------------------------------- planned runs
+
+/** Planner reply usage: Haiku 4.5, 1000*1 + 200*5 = 2000 µ$. */
+const PLAN_USAGE = { input_tokens: 1000, output_tokens: 200 };
+const PLAN_COST = 0.002;
+
+/** A generated workflow with one llm node (gpt-4o-mini, MINI_USAGE). */
+const ASKING = {
+  ir_version: "0.1.0",
+  name: "ask-once",
+  description: "Asks a model once",
+  nodes: [{ id: "ask", type: "llm", params: { model: MINI, prompt: `[[usage:${JSON.stringify(MINI_USAGE)}]] go` } }],
+};
+
+Deno.test("planned runs: planner calls in the planner phase, the workflow learned after planning, failures recorded", async () => {
+  await withLlm(async (ctx) => {
+    const env = { PFLOW_PLANNER_MODEL: HAIKU };
+    ctx.srv.enqueue({ json: { workflow: ASKING, params: {} }, usage: PLAN_USAGE });
+    const planned = await runPflow(["plan", "ask a model once", "--output-format", "json", "--trace-planner"], {
+      env: { ...ctx.env, ...env },
+      cwd: ctx.dir,
+    });
+    assertExit(planned, 0);
+    const doc = oneJson(planned);
+    near(doc.total_cost_usd, PLAN_COST + MINI_COST, "the run's own total");
+    const show = await cost(ctx, ["show", "latest", "--json"]);
+    assertExit(show, 0);
+    const run = JSON.parse(show.stdout);
+    assert.equal(run.run.execution_id, doc.execution_id);
+    assert.equal(run.run.kind, "planned");
+    assert.equal(run.run.workflow, "ask-once");
+    assert.equal(run.run.planner_path, "generate");
+    assert.equal(run.run.planner_trace_file, doc.planner_trace_path);
+    assert.ok(run.run.workflow_file.endsWith(".json"), run.run.workflow_file);
+    assert.equal(run.run.status, "success");
+    assert.deepEqual(run.rows.map((r: Doc) => [r.phase, r.model, r.llm_calls]), [
+      ["planner", HAIKU, 1],
+      ["workflow", MINI, 1],
+    ]);
+    near(run.totals.cost_usd, doc.total_cost_usd, "ledger total");
+    const planner = await reportJson(ctx, ["--phase", "planner", "--by", "workflow"]);
+    assert.deepEqual(planner.rows.map((r: Doc) => r.group), ["ask-once"], "planner calls follow the workflow");
+    near(planner.totals.cost_usd, PLAN_COST, "planner phase");
+    const workflowPhase = await reportJson(ctx, ["--phase", "workflow"]);
+    near(workflowPhase.totals.cost_usd, MINI_COST, "workflow phase");
+    // A planning that fails is a failed run that spent its planner calls.
+    const broken = { ...ASKING, edges: [{ from: "ask", to: "nowhere" }] };
+    ctx.srv.enqueue(
+      { json: { workflow: broken, params: {} }, usage: PLAN_USAGE },
+      { json: { workflow: broken, params: {} }, usage: PLAN_USAGE },
+    );
+    const failed = await runPflow(["plan", "ask again", "--max-repairs", "1"], {
+      env: { ...ctx.env, ...env },
+      cwd: ctx.dir,
+    });
+    assertExit(failed, 2);
+    const runs = await reportJson(ctx, ["--by", "run"]);
+    assert.equal(runs.rows.length, 2);
+    const last = runs.rows[1];
+    assert.equal(last.status, "failed");
+    assert.equal(last.llm_calls, 2);
+    near(last.cost_usd, 2 * PLAN_COST, "failed planning");
+    const lastShow = JSON.parse((await cost(ctx, ["show", last.execution_id, "--json"])).stdout);
+    assert.equal(lastShow.run.subtype, "error_planning");
+    assert.equal(lastShow.run.kind, "planned");
+    assert.ok(lastShow.run.planner_trace_file, "the failed planning's trace is named");
+  });
+});

@@ -1,0 +1,314 @@
+/**
+ * Unit tests of the ledger's parts on real SQLite files: time zones and
+ * periods (against Intl, across DST), `--since`/`--until` parsing, model
+ * matching, the inbox fold, and the `LedgerRun` API the planner attaches to.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { tempDir } from "./support/cli.ts";
+import { appendInbox, foldInbox, type InboxEntry } from "../src/ledger/inbox.ts";
+import { inboxFile, LedgerRun, type RunStart } from "../src/ledger/mod.ts";
+import { matchModels } from "../src/ledger/model_match.ts";
+import {
+  DateBoundError,
+  localDate,
+  offsetSpans,
+  parseBound,
+  periodSql,
+  startOfLocalDay,
+  zoneOffsetMs,
+} from "../src/ledger/period.ts";
+import { costReport, runCost } from "../src/ledger/report.ts";
+import { LedgerStore } from "../src/ledger/store.ts";
+import type { LlmCallRecord } from "../src/observability/telemetry.ts";
+import { loadShippedPriceTable } from "../src/pricing/table.ts";
+
+const HOUR = 3_600_000;
+
+Deno.test("offset spans: Berlin's two changes of 2025 to the millisecond; Lord Howe's half hour", () => {
+  const berlin = offsetSpans("Europe/Berlin", Date.UTC(2025, 0, 1), Date.UTC(2025, 11, 31));
+  assert.deepEqual(berlin.slice(1).map((s) => [new Date(s.fromMs).toISOString(), s.offsetMs / 60_000]), [
+    ["2025-03-30T01:00:00.000Z", 120],
+    ["2025-10-26T01:00:00.000Z", 60],
+  ]);
+  assert.equal(berlin[0].offsetMs, HOUR);
+  const lordHowe = offsetSpans("Australia/Lord_Howe", Date.UTC(2025, 0, 1), Date.UTC(2025, 11, 31));
+  assert.deepEqual(lordHowe.map((s) => s.offsetMs / 60_000), [660, 630, 660]);
+  assert.deepEqual(offsetSpans("UTC", 0, Date.UTC(2030, 0, 1)).map((s) => s.offsetMs), [0]);
+  assert.equal(zoneOffsetMs("Asia/Kathmandu", Date.UTC(2025, 5, 1)), (5 * 60 + 45) * 60_000);
+});
+
+Deno.test("periods in SQL match Intl's local dates for 5,000 instants in zones with DST, :30 and :45 offsets", () => {
+  const db = new DatabaseSync(":memory:");
+  db.exec("CREATE TABLE t(ms INTEGER)");
+  const insert = db.prepare("INSERT INTO t VALUES (?)");
+  let seed = 7;
+  const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const from = Date.UTC(2023, 0, 1);
+  const to = Date.UTC(2026, 0, 1);
+  const instants = Array.from({ length: 5000 }, () => from + Math.floor(rand() * (to - from)));
+  // Plus the instants around each change, where a wrong offset shows first.
+  for (const s of offsetSpans("America/New_York", from, to).slice(1)) instants.push(s.fromMs - 1, s.fromMs);
+  for (const ms of instants) insert.run(ms);
+  for (const zone of ["Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "America/Havana"]) {
+    const spans = offsetSpans(zone, from, to);
+    const rows = db.prepare(
+      `SELECT ms, ${periodSql("day", "ms", spans)} AS day, ${periodSql("week", "ms", spans)} AS week,
+         ${periodSql("month", "ms", spans)} AS month FROM t`,
+    ).all() as { ms: number; day: string; week: string; month: string }[];
+    for (const row of rows) {
+      const expected = localDate(zone, row.ms);
+      assert.equal(row.day, expected, `${zone} ${new Date(row.ms).toISOString()}`);
+      assert.equal(row.month, expected.slice(0, 7));
+      const weekday = new Date(`${expected}T00:00:00Z`).getUTCDay(); // 0 = Sunday
+      const monday = new Date(Date.parse(`${expected}T00:00:00Z`) - ((weekday + 6) % 7) * 86_400_000);
+      assert.equal(row.week, monday.toISOString().slice(0, 10), `${zone} week of ${expected}`);
+    }
+  }
+  db.close();
+});
+
+Deno.test("a local day's first instant, where midnight exists twice, once or not at all", () => {
+  assert.equal(new Date(startOfLocalDay("Asia/Tokyo", "2025-03-12")).toISOString(), "2025-03-11T15:00:00.000Z");
+  assert.equal(new Date(startOfLocalDay("Europe/Berlin", "2025-03-30")).toISOString(), "2025-03-29T23:00:00.000Z");
+  assert.equal(new Date(startOfLocalDay("Europe/Berlin", "2025-03-31")).toISOString(), "2025-03-30T22:00:00.000Z");
+  // Havana and Santiago move their clocks at midnight: those days begin at 01:00.
+  assert.equal(new Date(startOfLocalDay("America/Havana", "2025-03-09")).toISOString(), "2025-03-09T05:00:00.000Z");
+  assert.equal(new Date(startOfLocalDay("America/Santiago", "2025-09-07")).toISOString(), "2025-09-07T04:00:00.000Z");
+  assert.equal(localDate("America/Santiago", startOfLocalDay("America/Santiago", "2025-09-07") - 1), "2025-09-06");
+  assert.equal(new Date(startOfLocalDay("Asia/Kathmandu", "2025-01-01")).toISOString(), "2024-12-31T18:15:00.000Z");
+});
+
+Deno.test("--since/--until: dates in both forms, relative times, and one clear error otherwise", () => {
+  const now = Date.UTC(2025, 5, 15, 12);
+  const zone = "Europe/Berlin";
+  assert.equal(parseBound("2025-06-01", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 4, 31, 22));
+  assert.equal(parseBound("20250601", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 4, 31, 22));
+  assert.equal(parseBound("2025-06-01", { flag: "until", zone, nowMs: now }), Date.UTC(2025, 5, 1, 22) - 1);
+  assert.equal(parseBound("24h", { flag: "since", zone, nowMs: now }), now - 24 * HOUR);
+  assert.equal(parseBound("7d", { flag: "since", zone, nowMs: now }), now - 7 * 24 * HOUR);
+  assert.equal(parseBound("4w", { flag: "until", zone, nowMs: now }), now - 28 * 24 * HOUR);
+  for (const bad of ["2025-6-1", "2025-13-01", "2025-02-29", "202506-01", "7x", "-7d", "", "yesterday"]) {
+    assert.throws(() => parseBound(bad, { flag: "since", zone, nowMs: now }), DateBoundError, bad);
+  }
+  assert.throws(
+    () => parseBound("2025-02-29", { flag: "until", zone, nowMs: now }),
+    /--until: '2025-02-29' is not a calendar date/,
+  );
+});
+
+Deno.test("--model matching: provider optional, dated snapshots, routes, aliases, provider/*, nothing looser", async () => {
+  const table = await loadShippedPriceTable();
+  const known = [
+    "anthropic/claude-sonnet-4-5",
+    "anthropic/claude-sonnet-4-5-20250929",
+    "anthropic/claude-haiku-4-5",
+    "openrouter/anthropic/claude-sonnet-4-5",
+    "openai/gpt-4o",
+    "openai/gpt-4o-mini",
+    "local/llama",
+  ];
+  const match = (q: string) => matchModels(q, known, table).sort();
+  const sonnets = ["anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-5-20250929"];
+  assert.deepEqual(match("anthropic/claude-sonnet-4-5"), [...sonnets, "openrouter/anthropic/claude-sonnet-4-5"].sort());
+  assert.deepEqual(match("claude-sonnet-4-5"), [...sonnets, "openrouter/anthropic/claude-sonnet-4-5"].sort());
+  assert.deepEqual(match("anthropic/claude-sonnet-4-5-20250929"), ["anthropic/claude-sonnet-4-5-20250929"]);
+  assert.deepEqual(match("anthropic/sonnet"), [...sonnets, "openrouter/anthropic/claude-sonnet-4-5"].sort());
+  assert.deepEqual(match("anthropic/claude-sonnet-4.5"), [...sonnets, "openrouter/anthropic/claude-sonnet-4-5"].sort());
+  assert.deepEqual(match("Claude-Haiku-4-5"), ["anthropic/claude-haiku-4-5"]);
+  assert.deepEqual(match("gpt-4o"), ["openai/gpt-4o"], "gpt-4o is not a prefix of gpt-4o-mini");
+  assert.deepEqual(match("openai/*"), ["openai/gpt-4o", "openai/gpt-4o-mini"]);
+  assert.deepEqual(match("local/"), ["local/llama"]);
+  assert.deepEqual(match("claude"), []);
+  assert.deepEqual(match("mistral/large"), []);
+});
+
+/** A run start for tests. */
+function start(id: string, overrides: Partial<RunStart> = {}): RunStart {
+  return {
+    executionId: id,
+    traceId: null,
+    kind: "workflow",
+    workflowName: "wf",
+    workflowFile: "/x/wf.json",
+    workflowHash: null,
+    savedName: null,
+    startedMs: Date.UTC(2025, 0, 2, 10),
+    pflowVersion: "0.1.0",
+    ...overrides,
+  };
+}
+
+const END = {
+  status: "success" as const,
+  subtype: "success",
+  endedMs: Date.UTC(2025, 0, 2, 10, 1),
+  durationMs: 60_000,
+  nodesExecuted: 2,
+  traceFile: null,
+  priceVersion: "2025-11-15",
+  priceSource: "builtin",
+  pricingComplete: true,
+};
+
+/** A finished call as RunTelemetry hands it to sinks. */
+function record(model: string, cost: number | null, extra: Partial<LlmCallRecord> = {}): LlmCallRecord {
+  return {
+    node_id: "n",
+    node_execution: 0,
+    item_index: null,
+    usage: {
+      provider: model.split("/")[0],
+      model,
+      response_model: null,
+      input_tokens: 100,
+      cache_read_tokens: 10,
+      cache_write_tokens: 5,
+      cache_write_5m_tokens: 5,
+      cache_write_1h_tokens: 0,
+      output_tokens: 20,
+      reasoning_tokens: 3,
+      request_id: "req_1",
+      duration_ms: 250,
+      raw: null,
+    },
+    cost_usd: cost,
+    reported_cost_usd: null,
+    price_key: cost === null ? null : model,
+    start_ms: 1,
+    phase: "workflow",
+    status: "ok",
+    ...extra,
+  };
+}
+
+Deno.test("the inbox: folded once, a partial line waits, a bad line is skipped with a warning, rotation re-folds", () => {
+  const tmp = tempDir("pflow-inbox-test-");
+  try {
+    const home = tmp.path;
+    const applied: InboxEntry[] = [];
+    let offset = 0;
+    const target = {
+      offset: () => offset,
+      setOffset: (o: number) => offset = o,
+      apply: (e: InboxEntry) => applied.push(e),
+    };
+    appendInbox(home, { v: 1, op: "start", run: start("r1") });
+    appendInbox(home, { v: 1, op: "end", run: { ...start("r1"), ...END } });
+    writeFileSync(
+      inboxFile(home),
+      `${readFileSync(inboxFile(home), "utf8")}not json\n{"v":1,"op":"start","run":{"exec`,
+    );
+    const warnings = foldInbox(home, target);
+    assert.deepEqual(applied.map((e) => [e.op, e.run.executionId]), [["start", "r1"], ["end", "r1"]]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /skipped a line that is not a ledger entry: not json/);
+    assert.deepEqual(foldInbox(home, target), [], "nothing new");
+    assert.equal(applied.length, 2);
+    // The writer finishes its line: it is folded next time.
+    writeFileSync(
+      inboxFile(home),
+      `${readFileSync(inboxFile(home), "utf8")}utionId":"r2","workflowName":"wf","startedMs":1}}\n`,
+    );
+    foldInbox(home, target, { rotateBytes: 100 });
+    assert.deepEqual(applied.map((e) => e.run.executionId), ["r1", "r1", "r2"]);
+    assert.equal(existsSync(inboxFile(home)), false, "rotated");
+    assert.equal(offset, 0);
+    // A line that reached the rotated file late is folded with it, then the old file goes.
+    writeFileSync(`${inboxFile(home)}.old`, `${JSON.stringify({ v: 1, op: "start", run: start("late") })}\n`, {
+      flag: "a",
+    });
+    foldInbox(home, target);
+    assert.equal(applied.at(-1)!.run.executionId, "late");
+    assert.equal(existsSync(`${inboxFile(home)}.old`), false);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("LedgerRun: planner and workflow sinks, a workflow named after planning, calls priced after the run", async () => {
+  const tmp = tempDir("pflow-ledger-run-test-");
+  try {
+    const home = tmp.path;
+    const warnings: string[] = [];
+    const ledger = new LedgerRun({ home, warn: (m) => warnings.push(m) });
+    ledger.begin(start("11111111-0000-4000-8000-000000000001", { kind: "planned", workflowName: "(planning)" }), {
+      preload: true,
+    });
+    const planner = ledger.sink("planner", { priceVersion: () => "2025-11-15" });
+    const workflowSink = ledger.sink("workflow", { priceVersion: () => "2025-11-15" });
+    planner.llmCall!(record("anthropic/claude-sonnet-4-5", 0.01, { node_id: "plan", phase: "planner" }));
+    ledger.describe({ workflowName: "summarize", workflowFile: "/plans/summarize.json" });
+    const late = record("anthropic/claude-haiku-4-5", null);
+    workflowSink.llmCall!(late);
+    const failed = record("anthropic/claude-haiku-4-5", 0.002, {
+      status: "error",
+      error: { type: "LlmCallError", message: "HTTP 500" },
+    });
+    workflowSink.llmCall!(failed);
+    // Prices arrive after the run (RunTelemetry.priceRecorded assigns them to the record).
+    Object.assign(late, { cost_usd: 0.003, price_key: "anthropic/claude-haiku-4-5" });
+    await ledger.finish({
+      ...END,
+      plannerPath: "generate",
+      plannerTraceFile: "/debug/planner.json",
+      durationPlannerMs: 900,
+    });
+    assert.deepEqual(warnings, []);
+    const { store } = LedgerStore.open(home);
+    try {
+      const run = runCost(store.db, store.runId("11111111-0000-4000-8000-000000000001")!);
+      assert.equal(run.run.kind, "planned");
+      assert.equal(run.run.workflow, "summarize");
+      assert.equal(run.run.workflow_file, "/plans/summarize.json");
+      assert.equal(run.run.planner_path, "generate");
+      assert.equal(run.run.planner_trace_file, "/debug/planner.json");
+      assert.equal(run.run.duration_planner_ms, 900);
+      assert.deepEqual(run.rows.map((r) => [r.phase, r.node, r.model, r.llm_calls]), [
+        ["planner", "plan", "anthropic/claude-sonnet-4-5", 1],
+        ["workflow", "n", "anthropic/claude-haiku-4-5", 2],
+      ]);
+      assert.ok(Math.abs(run.totals.cost_usd! - 0.015) < 1e-12, `total ${run.totals.cost_usd}`);
+      assert.equal(run.totals.cost_complete, true, "the late price reached the ledger");
+      const status = store.db.prepare("SELECT status, error_type, price_version FROM calls ORDER BY id").all();
+      assert.deepEqual(status.map((r) => [r.status, r.error_type, r.price_version]), [
+        [0, null, "2025-11-15"],
+        [0, null, "2025-11-15"],
+        [1, "LlmCallError", "2025-11-15"],
+      ]);
+      const byWorkflow = costReport(store.db, { groupBy: "workflow", filters: {}, timezone: "UTC" });
+      assert.deepEqual(byWorkflow.rows.map((r) => [r.group, r.runs, r.llm_calls]), [["summarize", 1, 3]]);
+      const planned = costReport(store.db, { groupBy: "node", filters: { phase: "planner" }, timezone: "UTC" });
+      assert.deepEqual(planned.rows.map((r) => r.group), ["summarize/plan (planner)"]);
+      const row = store.db.prepare("SELECT llm_calls, unpriced_calls, status FROM runs").get();
+      assert.deepEqual({ ...row }, { llm_calls: 3, unpriced_calls: 0, status: "success" });
+    } finally {
+      store.close();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("LedgerRun: a ledger that cannot be written is one warning, and the run goes on", async () => {
+  const tmp = tempDir("pflow-ledger-run-test-");
+  try {
+    writeFileSync(join(tmp.path, "ledger.db"), "x".repeat(200));
+    const warnings: string[] = [];
+    const ledger = new LedgerRun({ home: tmp.path, warn: (m) => warnings.push(m) });
+    ledger.begin(start("22222222-0000-4000-8000-000000000002"), { preload: true });
+    const sink = ledger.sink("workflow");
+    sink.llmCall!(record("anthropic/claude-haiku-4-5", 0.001));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    sink.llmCall!(record("anthropic/claude-haiku-4-5", 0.001));
+    await ledger.finish(END);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^ledger: .*ledger\.db: not a readable ledger .*; this run is not \(fully\) recorded$/);
+    assert.equal(readFileSync(join(tmp.path, "ledger.db"), "utf8"), "x".repeat(200), "the file is left alone");
+  } finally {
+    tmp.cleanup();
+  }
+});
