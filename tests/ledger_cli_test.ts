@@ -856,3 +856,36 @@ Deno.test("planned runs: planner calls in the planner phase, the workflow learne
     assert.ok(lastShow.run.planner_trace_file, "the failed planning's trace is named");
   });
 });
+
+Deno.test("cost --help documents every flag cost report accepts, and each documented flag is accepted", async () => {
+  const { documentedFlags } = await import("../src/cli/completion_command.ts");
+  const help = await runPflow(["cost", "--help"]);
+  assertExit(help, 0);
+  const documented = documentedFlags("cost").map((f) => f.long).sort();
+  assert.deepEqual(documented, [
+    "--breakdown",
+    "--by",
+    "--format",
+    "--help",
+    "--json",
+    "--model",
+    "--output",
+    "--output-format",
+    "--phase",
+    "--price-table",
+    "--reprice",
+    "--since",
+    "--status",
+    "--timezone",
+    "--top",
+    "--until",
+    "--verbose",
+    "--workflow",
+  ]);
+  await withLlm(async (ctx) => {
+    for (const flag of documentedFlags("cost")) {
+      const result = await cost(ctx, ["report", flag.value ? `${flag.long}=x` : flag.long]);
+      assert.doesNotMatch(result.stderr, /unknown flag/, `${flag.long}: ${result.stderr}`);
+    }
+  });
+});

@@ -14,4 +14,15 @@ export interface CommandEnv {
 }
 
 /** The commands, in the order help lists them. */
-export const COMMANDS = ["run", "plan", "validate", "workflow", "registry", "pricing", "trace", "cost", "completion", "help"];
+export const COMMANDS = [
+  "run",
+  "plan",
+  "validate",
+  "workflow",
+  "registry",
+  "pricing",
+  "trace",
+  "cost",
+  "completion",
+  "help",
+];

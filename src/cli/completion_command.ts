@@ -31,8 +31,10 @@ const SUBCOMMANDS: Record<string, string[]> = {
 const FLAG_VALUES: Record<string, string[]> = {
   "--output-format": ["text", "json"],
   "--log-format": ["text", "json"],
-  "--format": ["otlp-json"],
+  "--format": ["otlp-json", "text", "json", "md"],
   "--status": [...TRACE_STATUSES],
+  "--by": ["day", "week", "month", "model", "workflow", "node", "run"],
+  "--phase": ["planner", "workflow"],
 };
 
 /** One documented flag. */

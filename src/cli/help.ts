@@ -91,6 +91,7 @@ Flags:
       --trace                Write the workflow's trace to PFLOW_HOME/debug/
       --otlp-endpoint URL    Export the request's spans (planning and run) over OTLP/HTTP
       --log-format FMT       Logs on stderr as text (default) or json
+      --no-ledger            Do not record this run in PFLOW_HOME/ledger.db (see 'pflow cost --help')
 ${COMMON}
 
 Exit codes: 0 success; 1 planning or the workflow failed (or timed out, or hit the budget);
@@ -177,19 +178,21 @@ Usage:
                     [--top N] [--json | --format text|json|md] [-o FILE] [--reprice [--price-table FILE]]
   pflow cost show [RUN|latest] [--json]      One run by node and model (RUN: execution id or a unique prefix)
 
-Filters:
-      --since DATE|AGO       From this local day (YYYY-MM-DD or YYYYMMDD) or time ago (24h, 7d, 4w)
-      --until DATE|AGO       Up to and including this day (or time ago)
-      --workflow NAME        One workflow
-      --model ID             One model (with or without provider, aliases, dated snapshots, provider/*)
-      --status S[,S...]      Run status: success, failed, interrupted, budget_exceeded, running
-      --phase P              planner or workflow calls
-      --timezone IANA        Which day/week/month a run lands in (default: the local zone)
+Groups (--by): day (default), week (ISO, labelled by its Monday), month, model, workflow, node, run.
+Dates: YYYY-MM-DD or YYYYMMDD (a local day in --timezone), or a time ago: 24h, 7d, 4w.
 
 Flags:
 ${COMMON}
       --json                 Same as --format json
+      --by GROUP             What each row is (see Groups)
       --breakdown            A row per model under each group
+      --since WHEN           From this day, or this long ago (inclusive)
+      --until WHEN           Up to and including this day, or this long ago
+      --workflow NAME        One workflow
+      --model ID             One model (with or without provider, aliases, dated snapshots, provider/*)
+      --status LIST          Run status, comma-separated: success, failed, interrupted, budget_exceeded, running
+      --phase PHASE          planner or workflow calls only
+      --timezone ZONE        IANA zone deciding which day/week/month a run lands in (default: the local zone)
       --top N                The N most expensive runs and nodes
       --format FMT           text (default), json or md (Markdown report)
   -o, --output FILE          Write the report to FILE (atomically) instead of stdout
