@@ -884,7 +884,9 @@ Deno.test("cost --help documents every flag cost report accepts, and each docume
   ]);
   await withLlm(async (ctx) => {
     for (const flag of documentedFlags("cost")) {
-      const result = await cost(ctx, ["report", flag.value ? `${flag.long}=x` : flag.long]);
+      // Run in the test's dir: `--output=x` writes a report there.
+      const args = ["cost", "report", flag.value ? `${flag.long}=x` : flag.long];
+      const result = await runPflow(args, { env: ctx.env, cwd: ctx.dir });
       assert.doesNotMatch(result.stderr, /unknown flag/, `${flag.long}: ${result.stderr}`);
     }
   });
