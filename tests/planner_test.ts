@@ -728,3 +728,37 @@ Deno.test("a --planner-timeout longer than a timer can hold works, with no runti
     assert.doesNotMatch(result.stderr, /TimeoutOverflow|warning/i);
   });
 });
+
+Deno.test("a budget spent while planning stops the planning: error_max_budget_usd, no further call", async () => {
+  await withPlanner(async (ctx) => {
+    const broken = repeatWorkflow({ edges: [{ from: "say", to: "nowhere" }] });
+    ctx.srv.enqueue(generated({}, broken), generated());
+    const result = await plan(ctx, ["repeat hi", "--max-budget-usd", "0.001", "--output-format", "json"]);
+    assertExit(result, 1);
+    const doc = oneJson(result);
+    assert.equal(doc.subtype, "error_max_budget_usd");
+    assert.equal(doc.is_error, true);
+    assert.equal(ctx.srv.requests.length, 1, "the repair call never started");
+    assert.equal(doc.metrics.planner.llm_calls, 1);
+    assert.equal(doc.total_cost_usd, PLAN_COST);
+    assert.match(doc.error.message, /budget of \$0\.001 reached/);
+    assert.equal(readTrace(plannerTraces(ctx.home)[0]).final_status, "budget_exceeded");
+  });
+});
+
+Deno.test("SIGINT while planning in JSON mode prints one error_interrupted document", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ delayMs: 60_000, json: { workflow: repeatWorkflow() } });
+    const result = await plan(ctx, ["repeat hi", "--output-format", "json"], {
+      onSpawn: (child) => {
+        ctx.srv.waitForRequests(1).then(() => process.kill(child.pid!, "SIGINT"));
+      },
+    });
+    assertExit(result, 130);
+    const doc = oneJson(result);
+    assert.equal(doc.subtype, "error_interrupted");
+    assert.equal(doc.result, null);
+    assert.equal(typeof doc.duration_planner_ms, "number");
+    assert.equal(doc.metrics.planner.path, null);
+  });
+});
