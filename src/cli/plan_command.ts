@@ -18,6 +18,7 @@ import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { type PlanOutcome, planRequest, readCatalogue } from "../planner/mod.ts";
 import { writePlanFile } from "../planner/plan_file.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import type { Problem } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
@@ -189,7 +190,10 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       kind: "planner",
     });
     try {
-      await writeFileAtomic(tracePath, redactor.text(formatTraceFile(traceDoc)), { mode: 0o600 });
+      await writeFileAtomic(tracePath, redactor.text(formatTraceFile(traceDoc)), {
+        mode: PRIVATE_FILE_MODE,
+        dirMode: PRIVATE_DIR_MODE,
+      });
     } catch (error) {
       run.logger.warn(`planner trace not written (${(error as Error).message})`);
       tracePath = undefined;

@@ -5,6 +5,7 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { UsageError } from "./args.ts";
@@ -64,7 +65,7 @@ export async function saveWorkflow(
   const text = `${JSON.stringify(ir, null, 2)}\n`;
   const redacted = outputRedactor().text(text);
   if (redacted !== text) options.onRedacted?.();
-  await writeFileAtomic(path, redacted, { mode: 0o600 });
+  await writeFileAtomic(path, redacted, { mode: PRIVATE_FILE_MODE, dirMode: PRIVATE_DIR_MODE });
   return path;
 }
 

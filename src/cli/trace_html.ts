@@ -12,6 +12,7 @@ import { accessSync, constants, existsSync, realpathSync } from "node:fs";
 import { open, readdir } from "node:fs/promises";
 import { basename, delimiter, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
+import { PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import { outputRedactor } from "../observability/redact.ts";
 import { type CommandEnv, EXIT } from "./run_command.ts";
 import { printError, writeStdout } from "./terminal.ts";
@@ -59,6 +60,8 @@ export async function traceHtmlCommand(options: TraceHtmlOptions, { env }: Comma
   try {
     await writeFileAtomic(outPath, redactor.active ? redactor.text(page) : page, {
       mkdir: options.output !== undefined,
+      // Beside its trace, the page is as private as the trace.
+      ...(options.output === undefined ? { mode: PRIVATE_FILE_MODE } : {}),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
-import { access, appendFile, copyFile, lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { access, appendFile, copyFile, lstat, mkdir, open, readlink, rename, stat, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
@@ -258,11 +258,13 @@ export class WriteFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "write-file",
-    description: "Writes (atomically) or appends to a file, creating parent directories",
+    description:
+      "Writes (atomically) or appends to a file, creating parent directories; a symlink is written through to its target",
     params: {
       path: {
         type: "string",
-        description: "The file to write (relative to pflow's working directory)",
+        description:
+          "The file to write (relative to pflow's working directory). A symlink, even a dangling one, is followed and its target written (created if missing), never replaced",
         required: true,
       },
       content: {
@@ -285,7 +287,7 @@ export class WriteFileNode extends Node {
     outputs: {
       written_path: {
         type: "string",
-        description: "Absolute path of the file",
+        description: "Absolute path of the file, as given (a symlink's own path when written through one)",
       },
       bytes_written: {
         type: "integer",
@@ -304,20 +306,20 @@ export class WriteFileNode extends Node {
     const path = resolve(p.path);
     const data = contentBytes(p.content, p.encoding);
     const hint = "write-file writes files; give a file path";
-    const existing = await statOrUndefined(path);
+    // A symlink is written through to its target, existing or not (as `>` in a shell does): never replaced.
+    const target = await throughLinks(path);
+    const existing = await statOrUndefined(target);
     if (existing?.isDirectory()) {
       throw new NodeError(`is a directory: ${path} (${hint})`);
     }
-    await makeParent(path);
+    await makeParent(target);
     if (p.append) {
       try {
-        await appendFile(path, data);
+        await appendFile(target, data);
       } catch (error) {
-        throw fileError(error, path, hint);
+        throw fileError(error, target, hint);
       }
     } else {
-      // Write through a symlink rather than replacing it.
-      const target = existing ? await realpath(path).catch(() => path) : path;
       await writeAtomic(target, data, existing?.mode);
     }
     return { written_path: path, bytes_written: data.length };
@@ -329,6 +331,30 @@ export class WriteFileNode extends Node {
     shared.bytes_written = r.bytes_written;
     return "default";
   }
+}
+
+/** Most links a path may go through (Linux's own limit). */
+const MAX_LINKS = 40;
+
+/**
+ * The file a write to `path` lands in: `path` itself, or, when `path` is a
+ * symlink, its target (followed through chains of links), whether the target
+ * exists or not. A loop is a "too many symbolic links" error.
+ */
+async function throughLinks(path: string): Promise<string> {
+  let current = path;
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    let info: Stats;
+    try {
+      info = await lstat(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return current;
+      throw fileError(error, current);
+    }
+    if (!info.isSymbolicLink()) return current;
+    current = resolve(dirname(current), await readlink(current));
+  }
+  throw new NodeError(`too many symbolic links: ${path}`);
 }
 
 /** Writes `data` atomically, reporting errors against the real target. */

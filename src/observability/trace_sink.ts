@@ -6,7 +6,8 @@
  * OTLP export).
  * @module
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { openPrivateSync, privateDirSync } from "../util/private_files.ts";
 import { dirname } from "node:path";
 import type { Shared } from "../engine/mod.ts";
 import type { RunSummary } from "./metrics.ts";
@@ -153,8 +154,9 @@ export class TraceSink implements TelemetrySink {
     const file = this.#file;
     if (file === undefined) return;
     try {
-      mkdirSync(dirname(file), { recursive: true });
-      this.#fd = openSync(file, "w");
+      // Traces hold prompts, responses and store values: 0600 in a 0700 folder, whatever the umask.
+      privateDirSync(dirname(file));
+      this.#fd = openPrivateSync(file, "w");
       this.#writeAll(text);
     } catch (error) {
       // Without its header the file is no trace at all: remove it rather than leave an unreadable stub.

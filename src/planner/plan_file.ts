@@ -4,9 +4,9 @@
  * workflow file (`pflow run PLAN`) that `pflow workflow save` can keep.
  * @module
  */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
+import { PRIVATE_FILE_MODE, privateDir } from "../util/private_files.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 
 /** The directory of plan files. */
@@ -33,9 +33,9 @@ export async function writePlanFile(
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   const id = crypto.getRandomValues(new Uint8Array(4)).reduce((hex, b) => hex + b.toString(16).padStart(2, "0"), "");
   const dir = plansDir(home);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await privateDir(dir);
   const path = join(dir, `${planName(ir)}-${stamp}-${id}.json`);
   const text = (options.redact ?? ((t: string) => t))(`${JSON.stringify(ir, null, 2)}\n`);
-  await writeFileAtomic(path, text, { mode: 0o600 });
+  await writeFileAtomic(path, text, { mode: PRIVATE_FILE_MODE, mkdir: false });
   return { path, text };
 }

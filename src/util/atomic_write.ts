@@ -6,27 +6,54 @@
 import { chmod, mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
+/** The longest file name most file systems take (bytes). */
+const NAME_MAX = 255;
+
 /**
  * Writes `data` to `path` atomically.
  * @param path the target file
  * @param data what to write
- * @param options `mode` to give the file (e.g. the replaced file's), `mkdir` to create parent directories
+ * @param options `mode` to give the file (e.g. the replaced file's; the temp
+ *   file is created with it, so the content is never readable more widely),
+ *   `mkdir` to create parent directories, `dirMode` for the directories
+ *   created (and the parent, which is set to it: e.g. 0700 under PFLOW_HOME)
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
-  options: { mode?: number; mkdir?: boolean } = {},
+  options: { mode?: number; mkdir?: boolean; dirMode?: number } = {},
 ): Promise<void> {
   const dir = dirname(path);
-  if (options.mkdir !== false) await mkdir(dir, { recursive: true });
-  const random = Math.random().toString(36).slice(2, 10);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${random}.tmp`);
+  if (options.mkdir !== false) {
+    await mkdir(dir, { recursive: true, ...(options.dirMode !== undefined ? { mode: options.dirMode } : {}) });
+    if (options.dirMode !== undefined) await chmod(dir, options.dirMode).catch(() => {});
+  }
+  const temp = join(dir, tempName(basename(path)));
   try {
-    await writeFile(temp, data, { flag: "wx" });
+    await writeFile(temp, data, { flag: "wx", ...(options.mode !== undefined ? { mode: options.mode & 0o7777 } : {}) });
+    // Exactly `mode`, whatever the umask took away.
     if (options.mode !== undefined) await chmod(temp, options.mode & 0o7777);
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * `.NAME.RANDOM.tmp` beside the target, with NAME cut (on a character
+ * boundary) so that the temp name is never longer than the longest name a
+ * file system takes: a 250-byte target name still gets a temp file.
+ */
+export function tempName(name: string): string {
+  const random = Math.random().toString(36).slice(2, 10).padEnd(8, "0");
+  const room = NAME_MAX - `..${random}.tmp`.length;
+  const bytes = new TextEncoder().encode(name);
+  let kept = name;
+  if (bytes.length > room) {
+    let end = room;
+    while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // not inside a UTF-8 sequence
+    kept = new TextDecoder().decode(bytes.subarray(0, end));
+  }
+  return `.${kept}.${random}.tmp`;
 }
