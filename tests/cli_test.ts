@@ -827,7 +827,8 @@ Deno.test("registry describe shows params with defaults and outputs", async () =
     const text = await runPflow(["registry", "describe", "shell"], { env });
     assertExit(text, 0);
     assert.match(text.stdout, /^shell: Runs a command/);
-    assert.match(text.stdout, /params:\n {2}command \(string, required\)/);
+    assert.match(text.stdout, /params:\n {2}command \(string, optional\)/);
+    assert.match(text.stdout, / {2}args \(array, optional\): Instead of `command`: the program and its arguments, run without a shell/);
     assert.match(text.stdout, / {2}timeout \(number, default 30\)/);
     assert.match(text.stdout, / {2}ignore_errors \(boolean, default false\)/);
     assert.match(text.stdout, /outputs:\n {2}stdout \(string\)/);
@@ -838,7 +839,8 @@ Deno.test("registry describe shows params with defaults and outputs", async () =
     const spec = JSON.parse(json.stdout);
     assert.equal(spec.type, "shell");
     assert.equal(spec.params.timeout.default, 30);
-    assert.equal(spec.params.command.required, true);
+    assert.equal(spec.params.command.required, undefined);
+    assert.equal(spec.params.args.type, "array");
     assert.deepEqual(Object.keys(spec.outputs), ["stdout", "stderr", "exit_code"]);
   });
 });

@@ -188,10 +188,10 @@ Deno.test("shell: a cwd that is a file is a clear NodeError", async () => {
   });
 });
 
-Deno.test("shell: missing command param is a NodeError", async () => {
+Deno.test("shell: neither command nor args is a NodeError", async () => {
   await assert.rejects(
     runShell({}),
-    (e: Error) => e instanceof NodeError && /'command' is required/.test(e.message),
+    (e: Error) => e instanceof NodeError && /'shell' needs 'command' .* or 'args'/.test(e.message),
   );
 });
 
@@ -295,3 +295,4 @@ Deno.test("shell: spec outputs match the keys post writes", async () => {
   );
   assert.deepEqual(ShellNode.spec.actions, ["error"]);
 });
+

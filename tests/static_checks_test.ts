@@ -64,7 +64,7 @@ Deno.test("schema problems do not hide param, template and edge problems: every 
       /wf\.json:3:3: \/nmae: unknown field 'nmae' \(did you mean 'name'\?\)/, // schema
       /wf\.json:5:65: \/nodes\/0\/purpos: unknown field 'purpos' \(did you mean 'purpose'\?\)/, // schema
       /wf\.json:5:47: \/nodes\/0\/params\/comand: 'shell' does not accept param 'comand'/, // params
-      /\/nodes\/0\/params: 'shell' requires param 'command'/, // required param
+      /\/nodes\/0\/params: 'shell' needs 'command' .* or 'args'/, // a required param
       /\/nodes\/1\/params\/value: \$\{a\.stdot\}: node 'a' \(shell\) has no output 'stdot'/, // template
       /\/nodes\/1\/batch\/items: must be a template string like/, // schema
       /\/nodes\/2\/type: unknown node type 'nope'/, // types

@@ -77,8 +77,8 @@ Deno.test("--trace writes PFLOW_HOME/debug/workflow-trace-NAME-STAMP-EXEC8.json 
     assert.equal(greet.parent_span_id, trace.span_id);
     assert.equal(greet.action, "default");
     assert.equal(greet.success, true);
-    assert.deepEqual(greet.params, { command: "echo 'Hello, Ada! Welcome to pflow.'" });
-    assert.deepEqual(greet.template_resolutions, [{ param: "command", template: "${name}", value: "Ada" }]);
+    assert.deepEqual(greet.params, { command: 'echo "Hello, $NAME! Welcome to pflow."', env: { NAME: "Ada" } });
+    assert.deepEqual(greet.template_resolutions, [{ param: "env", template: "${name}", value: "Ada" }]);
     const save = trace.events[2];
     assert.deepEqual(save.template_resolutions.map((r) => [r.param, r.template]), [
       ["path", "${out_dir}"],

@@ -1,5 +1,6 @@
 /**
- * `shell`: runs a command through `/bin/sh -c` and captures its output.
+ * `shell`: runs a command line through `/bin/sh -c`, or a program with its
+ * `args` without any shell interpretation, and captures its output.
  *
  * The command runs in its own process group, so a timeout or an interrupted
  * run kills everything it started (grandchildren included), not just the
@@ -27,7 +28,8 @@ import {
 } from "./spec.ts";
 
 interface ShellParams {
-  command: string;
+  command?: string;
+  args?: unknown[];
   cwd?: string;
   env?: Record<string, unknown>;
   stdin?: unknown;
@@ -56,17 +58,25 @@ const CLOSE_WAIT_MS = 1000;
 
 /** Runs a shell command; writes `stdout`, `stderr` and `exit_code`. */
 @timed({ childCpu: true })
-@traced({ capture: ["command", "stdout", "stderr", "exit_code"] })
+@traced({ capture: ["command", "args", "stdout", "stderr", "exit_code"] })
 export class ShellNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "shell",
-    description: "Runs a command with /bin/sh -c and captures its output",
+    description: "Runs a command line with /bin/sh -c, or a program with `args` and no shell, and captures its output",
     params: {
       command: {
         type: "string",
-        description: "The command line, run by /bin/sh -c",
-        required: true,
+        description:
+          "The command line, run by /bin/sh -c. A ${template} in it is pasted into the shell text (quotes, ;, $(...) and all), " +
+          "so only for values you trust; for any other value use `args`, or pass it in `env` and write \"$NAME\"",
+      },
+      args: {
+        type: "array",
+        description:
+          "Instead of `command`: the program and its arguments, run without a shell ([program, arg, ...]; " +
+          "the program is looked up in PATH). Each item is exactly one argument, never quoted, split, globbed or " +
+          "expanded: safe for any value",
       },
       cwd: {
         type: "string",
@@ -74,7 +84,9 @@ export class ShellNode extends Node {
       },
       env: {
         type: "object",
-        description: "Extra environment variables (string values), merged over pflow's environment",
+        description:
+          "Extra environment variables (string values), merged over pflow's environment. A value given here and " +
+          "used as \"$NAME\" (double-quoted) in `command` reaches the command as data, never as shell text",
       },
       stdin: {
         type: "any",
@@ -109,6 +121,17 @@ export class ShellNode extends Node {
     actions: ["error"],
   };
 
+  /** Exactly one of `command` and `args`; literal `args` items are text. */
+  static validate(params: Record<string, unknown>): string[] {
+    const problem = programProblem(params.command, params.args);
+    if (problem !== undefined) return [problem];
+    if (!Array.isArray(params.args)) return [];
+    return params.args.flatMap((item, i) => {
+      const bad = typeof item === "object" && item !== null;
+      return bad ? [`args[${i}] must be text (one argument), got ${typeOf(item)}`] : [];
+    });
+  }
+
   /** Reads params. */
   override prep(): ShellParams {
     return readParams<ShellParams>(ShellNode.spec, this.params);
@@ -116,12 +139,15 @@ export class ShellNode extends Node {
 
   /** Runs the command and waits until its output pipes close. */
   override async exec(p: ShellParams, ctx: RunContext): Promise<ShellResult> {
+    const problem = programProblem(p.command, p.args);
+    if (problem !== undefined) throw new NodeError(problem);
+    const program = p.args === undefined ? { command: p.command! } : { args: argumentTexts(p.args) };
     // Telemetry may add variables (TRACEPARENT); the node's own `env` param wins.
     const env = buildEnv({ ...(ctx as ChildEnvContext).childEnv?.(), ...p.env });
     const cwd = p.cwd === undefined ? undefined : await checkCwd(p.cwd);
     const input = p.stdin === undefined ? undefined : stdinText(p.stdin);
     throwIfAborted(ctx.signal);
-    return await run(p.command, { cwd, env, input, timeout: p.timeout, maxOutputBytes: p.max_output_bytes }, ctx);
+    return await run(program, { cwd, env, input, timeout: p.timeout, maxOutputBytes: p.max_output_bytes }, ctx);
   }
 
   /** Writes the outputs; `error` on a non-zero exit unless `ignore_errors`. */
@@ -131,6 +157,29 @@ export class ShellNode extends Node {
     shared.exit_code = result.exit_code;
     return result.exit_code !== 0 && !p.ignore_errors ? "error" : "default";
   }
+}
+
+/** What is wrong with a node's `command`/`args` pair (exactly one, `args` not empty), or undefined. */
+function programProblem(command: unknown, args: unknown): string | undefined {
+  if (command !== undefined && command !== null && args !== undefined && args !== null) {
+    return "give either 'command' (a command line run by /bin/sh -c) or 'args' (a program and its arguments, " +
+      "no shell), not both";
+  }
+  if ((command === undefined || command === null) && (args === undefined || args === null)) {
+    return "'shell' needs 'command' (a command line run by /bin/sh -c) or 'args' (a program and its arguments)";
+  }
+  if (Array.isArray(args) && args.length === 0) return "'args' needs at least the program to run: [program, arg, ...]";
+  return undefined;
+}
+
+/** `args` as the texts of the arguments: text as is, numbers and booleans written out. */
+function argumentTexts(args: unknown[]): string[] {
+  return args.map((item, i) => {
+    if (typeof item === "string") return item;
+    if (typeof item === "number" || typeof item === "boolean") return String(item);
+    const what = Array.isArray(item) ? "a list (give one item per argument)" : typeOf(item);
+    throw new NodeError(`args[${i}] must be text (one argument), got ${what}`);
+  });
 }
 
 /** pflow's environment with the `env` param's variables over it. */
@@ -194,14 +243,20 @@ function stdinText(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value) ?? "";
 }
 
-/** The first line of a command, shortened for messages. */
-function commandHead(command: string): string {
+/** The first line of a command (or its program and arguments), shortened for messages. */
+function commandHead(program: Program): string {
+  const command = "command" in program
+    ? program.command
+    : program.args.map((a) => /^[\w./:=@%+-]+$/.test(a) ? a : JSON.stringify(a)).join(" ");
   const lines = command.trim().split("\n");
   let head = lines[0];
   if (head.length > 60) head = `${head.slice(0, 57)}...`;
   else if (lines.length > 1) head = `${head} ...`;
   return head;
 }
+
+/** A command line for /bin/sh, or a program with its arguments (run without interpretation). */
+type Program = { command: string } | { args: string[] };
 
 interface RunOptions {
   cwd?: string;
@@ -212,7 +267,7 @@ interface RunOptions {
 }
 
 async function run(
-  command: string,
+  program: Program,
   opts: RunOptions,
   ctx: RunContext,
 ): Promise<ShellResult> {
@@ -220,9 +275,12 @@ async function run(
   const { spawn } = await import("node:child_process");
   return await new Promise((resolvePromise, reject) => {
     let child: ChildProcess;
-    const watch = watchCommand(command, spawn);
+    // `args` run as `exec "$@"`: the shell only registers the group (see watchCommand), then becomes the
+    // program; the arguments are its positional parameters, never parsed as shell text.
+    const watch = watchCommand("command" in program ? program.command : 'exec "$@"', spawn);
+    const positional = "args" in program ? ["pflow-args", ...program.args] : [];
     try {
-      child = spawn("/bin/sh", ["-c", watch.script], {
+      child = spawn("/bin/sh", ["-c", watch.script, ...positional], {
         cwd: opts.cwd,
         env: opts.env,
         detached: true, // own process group: kill(-pid) reaches grandchildren
@@ -286,7 +344,7 @@ async function run(
       stop(
         new NodeError(
           `command wrote more than ${formatBytes(opts.maxOutputBytes)} to ${stream} (max_output_bytes) and was ` +
-            `stopped: ${commandHead(command)} (raise the node's 'max_output_bytes' param, or write the output to ` +
+            `stopped: ${commandHead(program)} (raise the node's 'max_output_bytes' param, or write the output to ` +
             `a file and read what you need)`,
         ),
       );
@@ -301,7 +359,7 @@ async function run(
     timers.push(setLongTimeout(() => {
       stop(
         new NodeError(
-          `command timed out after ${opts.timeout} s: ${commandHead(command)}` +
+          `command timed out after ${opts.timeout} s: ${commandHead(program)}` +
             ` (raise the node's 'timeout' param, in seconds)`,
         ),
       );

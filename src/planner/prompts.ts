@@ -58,6 +58,10 @@ Rules:
   (objects as JSON). A template may only name inputs, "stdin", or outputs of nodes that run before it.
 - "\${stdin}" is the text piped to pflow on standard input.
 - "$\${" writes a literal "\${": use it for shell variables, e.g. "echo $\${HOME}".
+- Shell: never put a template inside "command" text, where the shell would interpret the value (quotes, ";",
+  "$(...)"). Pass values through "env" and write them double-quoted as "$NAME" in the command
+  ("command": "wc -l < \"$FILE\"", "env": {"FILE": "\${path}"}), or use "args", a list run without a shell
+  with one argument per item ("args": ["git", "log", "-n", "\${count}"]).
 - Batch: a node with "batch": {"items": "\${LIST}", "as": "item", "parallel": true, "max_concurrent": 4}
   runs once per item of a list; "\${item}" is the current item; the node then outputs "results" (one object
   per item with that item's outputs, e.g. "\${ID.results[0].response}"), "count" and "errors";
@@ -82,7 +86,12 @@ export const PLANNER_EXAMPLES: readonly {
         name: "count-lines",
         description: "Counts the lines of a file",
         inputs: { path: { type: "string", description: "File to count", default: "README.md" } },
-        nodes: [{ id: "count", type: "shell", purpose: "Count lines", params: { command: 'wc -l < "${path}"' } }],
+        nodes: [{
+          id: "count",
+          type: "shell",
+          purpose: "Count lines",
+          params: { command: 'wc -l < "$FILE"', env: { FILE: "${path}" } },
+        }],
         outputs: { lines: { source: "${count.stdout}", description: "Number of lines" } },
       },
       params: { path: "README.md" },
@@ -104,7 +113,7 @@ export const PLANNER_EXAMPLES: readonly {
             id: "log",
             type: "shell",
             purpose: "Read the commits",
-            params: { command: "git log -n ${count} --format='%h %s'" },
+            params: { args: ["git", "log", "-n", "${count}", "--format=%h %s"] },
           },
           {
             id: "summarize",
