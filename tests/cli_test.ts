@@ -828,7 +828,10 @@ Deno.test("registry describe shows params with defaults and outputs", async () =
     assertExit(text, 0);
     assert.match(text.stdout, /^shell: Runs a command/);
     assert.match(text.stdout, /params:\n {2}command \(string, optional\)/);
-    assert.match(text.stdout, / {2}args \(array, optional\): Instead of `command`: the program and its arguments, run without a shell/);
+    assert.match(
+      text.stdout,
+      / {2}args \(array, optional\): Instead of `command`: the program and its arguments, run without a shell/,
+    );
     assert.match(text.stdout, / {2}timeout \(number, default 30\)/);
     assert.match(text.stdout, / {2}ignore_errors \(boolean, default false\)/);
     assert.match(text.stdout, /outputs:\n {2}stdout \(string\)/);

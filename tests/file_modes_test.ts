@@ -112,7 +112,11 @@ Deno.test("write-file writes through symlinks â€” existing, dangling, chained â€
           outputs: { path: { source: "${w.written_path}" } },
         }),
       );
-      return spawnSync(PFLOW_BIN, ["run", wf], { cwd: dir, env: { PATH: process.env.PATH!, ...env }, encoding: "utf8" });
+      return spawnSync(PFLOW_BIN, ["run", wf], {
+        cwd: dir,
+        env: { PATH: process.env.PATH!, ...env },
+        encoding: "utf8",
+      });
     };
     // An existing link: the target changes, the link stays a link.
     writeFileSync(join(dir, "real.txt"), "old");

@@ -295,4 +295,3 @@ Deno.test("shell: spec outputs match the keys post writes", async () => {
   );
   assert.deepEqual(ShellNode.spec.actions, ["error"]);
 });
-

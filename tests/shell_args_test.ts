@@ -34,7 +34,7 @@ Deno.test("shell args: values reach the program as single arguments, never as sh
     assert.equal(doc.result.args, `[${hostile}]\n[42]\n[true]\n`);
     assert.equal(doc.result.env, `[${hostile}]\n`);
     assert.ok(!existsSync(pwned), "the value was interpreted by a shell");
-      const trace = readFileSync(doc.trace_path, "utf8");
+    const trace = readFileSync(doc.trace_path, "utf8");
     assert.ok(trace.includes('"args":["printf"'), "the trace shows the args the program got");
     // Program not found, exit codes, stdin and timeouts work as with command.
     const more = writeWorkflow(
@@ -54,7 +54,9 @@ Deno.test("shell args: values reach the program as single arguments, never as sh
     assert.match(outcome.error.message, /command timed out after 0\.3 s: sleep 5 \(raise the node's 'timeout' param/);
     const events = JSON.parse(readFileSync(outcome.trace_path, "utf8").split("\n")[1]);
     assert.equal(events.node_id, "missing");
-    const notFound = (events.mutations as { path: string; after: unknown }[]).find((m) => m.path === "missing.exit_code");
+    const notFound = (events.mutations as { path: string; after: unknown }[]).find((m) =>
+      m.path === "missing.exit_code"
+    );
     assert.equal(notFound?.after, 127);
   } finally {
     rmSync(dir, { recursive: true, force: true });

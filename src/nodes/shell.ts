@@ -69,12 +69,11 @@ export class ShellNode extends Node {
         type: "string",
         description:
           "The command line, run by /bin/sh -c. A ${template} in it is pasted into the shell text (quotes, ;, $(...) and all), " +
-          "so only for values you trust; for any other value use `args`, or pass it in `env` and write \"$NAME\"",
+          'so only for values you trust; for any other value use `args`, or pass it in `env` and write "$NAME"',
       },
       args: {
         type: "array",
-        description:
-          "Instead of `command`: the program and its arguments, run without a shell ([program, arg, ...]; " +
+        description: "Instead of `command`: the program and its arguments, run without a shell ([program, arg, ...]; " +
           "the program is looked up in PATH). Each item is exactly one argument, never quoted, split, globbed or " +
           "expanded: safe for any value",
       },
@@ -86,7 +85,7 @@ export class ShellNode extends Node {
         type: "object",
         description:
           "Extra environment variables (string values), merged over pflow's environment. A value given here and " +
-          "used as \"$NAME\" (double-quoted) in `command` reaches the command as data, never as shell text",
+          'used as "$NAME" (double-quoted) in `command` reaches the command as data, never as shell text',
       },
       stdin: {
         type: "any",
