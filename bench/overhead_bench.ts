@@ -119,7 +119,7 @@ function modes(us: number): Record<string, () => Promise<unknown>> {
     "metrics mode": yielding(true, () =>
       runWorkflow(instrumented, {
         ...quiet,
-        telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink()] }),
+        telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink({ nodes: N })] }),
       })),
   };
 }

@@ -85,7 +85,7 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   if (traceId !== undefined) {
     request.logger.context = { ...request.logger.context, trace_id: traceId, span_id: runSpanId };
   }
-  const metrics = measured ? new MetricsSink() : undefined;
+  const metrics = measured ? new MetricsSink({ nodes: request.loaded.ir.nodes.length }) : undefined;
   const trace = tracing
     ? new TraceSink({
       header: {

@@ -58,15 +58,7 @@ export class Flow extends BaseNode {
    * warning, unless the only other is `error` (the normal end of a success path).
    */
   getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
-    const name = action ?? DEFAULT_ACTION;
-    const next = node.successors.get(name);
-    // A node whose only edges handle `error` ends a success path normally.
-    const onlyError = node.successors.size === 1 && node.successors.has("error");
-    if (next === undefined && node.successors.size > 0 && !onlyError) {
-      const known = [...node.successors.keys()].map((k) => `'${k}'`).join(", ");
-      ctx.warn(`flow ends: action '${name}' has no successor (wired: ${known})`);
-    }
-    return next;
+    return successorFor(node.successors, action, ctx);
   }
 
   /** Walks the graph; returns the last node's action. */
@@ -108,4 +100,24 @@ export class Flow extends BaseNode {
   override exec(): never {
     throw new Error("a Flow has no exec(); it runs its nodes");
   }
+}
+
+/**
+ * The successor in `successors` for `action`, or undefined when the flow
+ * ends; an action with no successor while others exist ends it with a warning.
+ */
+export function successorFor(
+  successors: ReadonlyMap<string, BaseNode>,
+  action: Action,
+  ctx: RunContext,
+): BaseNode | undefined {
+  const name = action ?? DEFAULT_ACTION;
+  const next = successors.get(name);
+  // A node whose only edges handle `error` ends a success path normally.
+  const onlyError = successors.size === 1 && successors.has("error");
+  if (next === undefined && successors.size > 0 && !onlyError) {
+    const known = [...successors.keys()].map((k) => `'${k}'`).join(", ");
+    ctx.warn(`flow ends: action '${name}' has no successor (wired: ${known})`);
+  }
+  return next;
 }

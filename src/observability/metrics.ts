@@ -24,10 +24,22 @@ export interface NodeMetrics {
 
 const STATUSES = ["success", "error", "interrupted"] as const;
 
+// The sums kept per node: one row of a Float64Array per ordinal.
+const COUNT = 0,
+  DURATION = 1,
+  CPU_USER = 2,
+  CPU_SYSTEM = 3,
+  CHILD_USER = 4,
+  CHILD_SYSTEM = 5,
+  RETRIES = 6,
+  LLM_CALLS = 7,
+  COST = 8,
+  FIELDS = 9;
+
 /**
  * Aggregates node executions as they end (memory stays per node, not per
- * execution). The hot path writes numbers into typed arrays indexed by the
- * node's ordinal and allocates nothing; {@link MetricsSink.nodes} builds the
+ * execution). The hot path adds numbers into one typed array, a row per node
+ * ordinal, and allocates nothing; {@link MetricsSink.nodes} builds the
  * per-node objects when the summary asks for them.
  */
 export class MetricsSink implements TelemetrySink {
@@ -40,42 +52,43 @@ export class MetricsSink implements TelemetrySink {
   #types: string[] = [];
   // Ordinals in first-execution order.
   #order: number[] = [];
-  #counts = new Float64Array(16);
-  #durations = new Float64Array(16);
-  #cpuUser = new Float64Array(16);
-  #cpuSystem = new Float64Array(16);
-  #childUser = new Float64Array(16);
-  #childSystem = new Float64Array(16);
-  #retries = new Float64Array(16);
-  #llmCalls = new Float64Array(16);
-  #costs = new Float64Array(16);
+  #sums: Float64Array;
   // Per ordinal: 1 + the index of the last execution's status in STATUSES; bit 4 set once child CPU was measured.
-  #flags = new Uint8Array(16);
+  #flags: Uint8Array;
   #nodes: Map<string, NodeMetrics> | undefined;
+
+  /** @param options `nodes`: how many nodes the workflow has (room is made for them at once; more still fit) */
+  constructor(options: { nodes?: number } = {}) {
+    const capacity = Math.max(options.nodes ?? 0, 16);
+    this.#sums = new Float64Array(capacity * FIELDS);
+    this.#flags = new Uint8Array(capacity);
+  }
 
   /** Folds one execution into its node's aggregate. */
   nodeEnd(exec: NodeExecution): void {
     this.executions++;
     const i = exec.ordinal;
-    if (i >= this.#counts.length) this.#grow(i);
+    if (i >= this.#flags.length) this.#grow(i);
     if (this.#ids[i] === undefined) {
       this.#ids[i] = exec.node_id;
       this.#types[i] = exec.node_type;
       this.#order.push(i);
     }
-    this.#counts[i]++;
-    this.#durations[i] += exec.duration_ms;
-    this.#cpuUser[i] += exec.cpu_user_ms;
-    this.#cpuSystem[i] += exec.cpu_system_ms;
+    const sums = this.#sums;
+    const row = i * FIELDS;
+    sums[row + COUNT]++;
+    sums[row + DURATION] += exec.duration_ms;
+    sums[row + CPU_USER] += exec.cpu_user_ms;
+    sums[row + CPU_SYSTEM] += exec.cpu_system_ms;
     let flags = this.#flags[i] & 16;
     if (exec.child_cpu_user_ms !== undefined) {
-      this.#childUser[i] += exec.child_cpu_user_ms;
-      this.#childSystem[i] += exec.child_cpu_system_ms ?? 0;
+      sums[row + CHILD_USER] += exec.child_cpu_user_ms;
+      sums[row + CHILD_SYSTEM] += exec.child_cpu_system_ms ?? 0;
       flags = 16;
     }
-    this.#retries[i] += exec.retries;
-    this.#llmCalls[i] += exec.llm_calls;
-    this.#costs[i] += exec.cost_usd;
+    sums[row + RETRIES] += exec.retries;
+    sums[row + LLM_CALLS] += exec.llm_calls;
+    sums[row + COST] += exec.cost_usd;
     this.#flags[i] = flags | (exec.status === "success" ? 1 : exec.status === "error" ? 2 : 3);
     this.#nodes = undefined;
   }
@@ -84,18 +97,22 @@ export class MetricsSink implements TelemetrySink {
   get nodes(): Map<string, NodeMetrics> {
     if (this.#nodes !== undefined) return this.#nodes;
     const nodes = new Map<string, NodeMetrics>();
+    const sums = this.#sums;
     for (const i of this.#order) {
       const flags = this.#flags[i];
+      const row = i * FIELDS;
       nodes.set(this.#ids[i]!, {
         type: this.#types[i],
-        executions: this.#counts[i],
-        duration_ms: this.#durations[i],
-        cpu_user_ms: this.#cpuUser[i],
-        cpu_system_ms: this.#cpuSystem[i],
-        ...(flags & 16 ? { child_cpu_user_ms: this.#childUser[i], child_cpu_system_ms: this.#childSystem[i] } : {}),
-        retries: this.#retries[i],
-        llm_calls: this.#llmCalls[i],
-        cost_usd: this.#costs[i],
+        executions: sums[row + COUNT],
+        duration_ms: sums[row + DURATION],
+        cpu_user_ms: sums[row + CPU_USER],
+        cpu_system_ms: sums[row + CPU_SYSTEM],
+        ...(flags & 16
+          ? { child_cpu_user_ms: sums[row + CHILD_USER], child_cpu_system_ms: sums[row + CHILD_SYSTEM] }
+          : {}),
+        retries: sums[row + RETRIES],
+        llm_calls: sums[row + LLM_CALLS],
+        cost_usd: sums[row + COST],
         status: STATUSES[(flags & 3) - 1],
       });
     }
@@ -103,22 +120,11 @@ export class MetricsSink implements TelemetrySink {
   }
 
   #grow(ordinal: number): void {
-    const size = Math.max(ordinal + 1, this.#counts.length * 2);
-    const grown = (a: Float64Array) => {
-      const b = new Float64Array(size);
-      b.set(a);
-      return b;
-    };
-    this.#counts = grown(this.#counts);
-    this.#durations = grown(this.#durations);
-    this.#cpuUser = grown(this.#cpuUser);
-    this.#cpuSystem = grown(this.#cpuSystem);
-    this.#childUser = grown(this.#childUser);
-    this.#childSystem = grown(this.#childSystem);
-    this.#retries = grown(this.#retries);
-    this.#llmCalls = grown(this.#llmCalls);
-    this.#costs = grown(this.#costs);
-    const flags = new Uint8Array(size);
+    const capacity = Math.max(ordinal + 1, this.#flags.length * 2);
+    const sums = new Float64Array(capacity * FIELDS);
+    sums.set(this.#sums);
+    this.#sums = sums;
+    const flags = new Uint8Array(capacity);
     flags.set(this.#flags);
     this.#flags = flags;
   }

@@ -5,7 +5,7 @@
  * the layer telemetry can add through `instrument`).
  * @module
  */
-import { type Action, type BaseNode, Flow, type RunContext, wrapNode } from "../engine/mod.ts";
+import { type Action, type BaseNode, Flow, type RunContext, successorFor, wrapNode } from "../engine/mod.ts";
 import type { NodeSpec } from "../nodes/spec.ts";
 import type { NodeIR, WorkflowIR } from "./ir.ts";
 import { batchLayer, loopGuardLayer, mayHoldSecrets, namespacedLayer, templateLayer } from "./layers.ts";
@@ -95,8 +95,10 @@ export class WorkflowFlow extends Flow {
     const counting = ctx as CountingContext;
     counting.lastNode = node;
     counting.nodesRun++;
-    if (action === "error" && !node.successors.has("error")) throw new UnhandledErrorAction(node);
-    return super.getNextNode(node, action, ctx);
+    // Read once: a compiled node is a wrapper, and each read goes through it.
+    const successors = node.successors;
+    if (action === "error" && !successors.has("error")) throw new UnhandledErrorAction(node);
+    return successorFor(successors, action, ctx);
   }
 }
 

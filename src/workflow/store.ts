@@ -27,8 +27,8 @@ interface ViewState {
   namespace: string | undefined;
   /** The own object: an item's from the start; a namespace's once found or created (then cached). */
   own: Record<PropertyKey, unknown> | undefined;
-  /** The template scope. */
-  scope: TemplateScope;
+  /** The template scope (a namespace view's is worked out when first asked for). */
+  scope: TemplateScope | undefined;
 }
 
 function ownOf(state: ViewState, create: boolean): Record<PropertyKey, unknown> | undefined {
@@ -49,7 +49,7 @@ function holderOf(state: ViewState, key: PropertyKey): Record<PropertyKey, unkno
 }
 
 const VIEW: ProxyHandler<ViewState> = {
-  get: (state, key) => key === SCOPE ? state.scope : holderOf(state, key)[key],
+  get: (state, key) => key === SCOPE ? (state.scope ??= scopeOf(state.parent)) : holderOf(state, key)[key],
   set: (state, key, value) => {
     ownOf(state, true)![key] = value;
     return true;
@@ -76,7 +76,8 @@ const VIEW: ProxyHandler<ViewState> = {
  * there first, then at the parent.
  */
 export function namespacedStore(parent: Shared, id: string): Shared {
-  const state: ViewState = { parent, namespace: id, own: undefined, scope: scopeOf(parent) };
+  // No scope yet: most executions never read it (only templates and batches do).
+  const state: ViewState = { parent, namespace: id, own: undefined, scope: undefined };
   return new Proxy(state, VIEW) as unknown as Shared;
 }
 
