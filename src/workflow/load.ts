@@ -276,6 +276,8 @@ function valueAt(data: unknown, pointer: string): unknown {
 
 /** Adds line:column to problems that have a pointer, using the source text. */
 export async function addLines(problems: Problem[], text: string): Promise<void> {
+  // Nothing to place (a valid workflow): the JSON parser with positions stays unloaded.
+  if (problems.length === 0) return;
   const { parseTree, findNodeAtLocation } = await import("jsonc-parser");
   const tree = parseTree(text);
   if (tree === undefined) return;
