@@ -1,7 +1,8 @@
 /**
  * Telemetry overhead, measured side by side in one run.
  *
- * Workloads: 1,000 trivial nodes, and 1,000 nodes doing ~200 µs of work.
+ * Workloads: 1,000 trivial nodes, and 1,000 nodes doing ~200 µs of work
+ * each (a calibrated, fixed amount of computation).
  * Modes: raw engine (plain classes, no compiler wrappers, no event-loop
  * yields: the engine as it was before it yielded); the raw engine with its
  * event-loop yields (as shipped); CLI default mode (compiled workflow,
@@ -16,7 +17,8 @@
  *   each clock on that runtime and which one metrics mode uses, tinybench for
  *   the trivial workload and the decorator micro-benchmark, then all modes of
  *   both workloads round-robin (median per mode, ratios to raw from the same
- *   run). The floor reads the same clocks as metrics mode (`readCpu`).
+ *   run), each mode in processes of its own as the CLI runs it. The floor
+ *   reads the same clocks as metrics mode (`readCpu`).
  * @module
  */
 import { Bench } from "tinybench";
@@ -25,6 +27,8 @@ import type { NodeSpec } from "../src/nodes/spec.ts";
 import { instrumentNode, MetricsSink, RunTelemetry, timed } from "../src/observability/mod.ts";
 import { CPU_CLOCK, readCpu } from "../src/observability/cpu.ts";
 import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { median } from "./support.ts";
 
 const N = 1000;
@@ -43,11 +47,42 @@ function yielding(on: boolean, fn: () => Promise<unknown>): () => Promise<unknow
   };
 }
 
-/** Busy work of `us` microseconds (0 = trivial). */
+let sink = 0;
+
+/** A fixed amount of arithmetic: `rounds` steps of xorshift. */
+function compute(rounds: number): void {
+  let x = sink | 1;
+  for (let i = 0; i < rounds; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+  }
+  sink = x;
+}
+
+/**
+ * Steps of {@link compute} per microsecond on this machine: the best of a few
+ * calibrations (the least disturbed by other processes), made once by the
+ * parent and handed to every measuring child so all do the same work.
+ */
+const STEPS_PER_US = Number(process.env.PFLOW_BENCH_STEPS_PER_US) || (() => {
+  let best = 0;
+  for (let i = 0; i < 15; i++) {
+    const started = performance.now();
+    compute(200_000);
+    best = Math.max(best, 200_000 / ((performance.now() - started) * 1000));
+  }
+  return best;
+})();
+
+/**
+ * Busy work of about `us` microseconds (0 = trivial): a fixed amount of
+ * computation, not "spin until the clock says", so the CPU it takes is the
+ * same in every mode even when other processes take the core away meanwhile
+ * (they lengthen the wall time, not the CPU time).
+ */
 function work(us: number): void {
-  if (us === 0) return;
-  const end = performance.now() + us / 1000;
-  while (performance.now() < end) { /* spin */ }
+  if (us !== 0) compute(Math.round(us * STEPS_PER_US));
 }
 
 function nodeClasses(us: number) {
@@ -146,28 +181,57 @@ for (const [name, fn] of typeof Deno === "undefined" ? [] : Object.entries(heavy
   });
 }
 
+const CHILD_FLAG = "--measure-mode";
+
 /**
- * Round-robin medians of whole runs: wall time and this process's CPU time
- * (ms). CPU time is not charged for time the VM's host took away, so it is
- * the steadier figure on a shared machine.
+ * Round-robin medians of whole runs, wall time and CPU time (ms), each mode
+ * measured in processes of its own, in batches that take turns: as the CLI
+ * runs one mode per process, no mode pays for call sites that other modes
+ * made polymorphic. CPU time is not charged for time the VM's host took
+ * away, so it is the steadier figure on a shared machine.
  */
-async function interleaved(cases: Record<string, () => Promise<unknown>>, rounds: number) {
-  const wall: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  for (const fn of Object.values(cases)) await fn(); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, fn] of Object.entries(cases)) {
-      const cpuStart = process.cpuUsage();
-      const started = performance.now();
-      await fn();
-      wall[name].push(performance.now() - started);
-      const used = process.cpuUsage(cpuStart);
-      cpu[name].push((used.user + used.system) / 1000);
+function interleaved(workload: "trivial" | "heavy", modeNames: string[], rounds: number, batches: number) {
+  const wall: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
+  const script = fileURLToPath(import.meta.url);
+  const [command, prefix] = typeof Deno !== "undefined"
+    ? [Deno.execPath(), ["run", "-A", script]]
+    : [process.execPath, [script]];
+  const perBatch = Math.ceil(rounds / batches);
+  for (let b = 0; b < batches; b++) {
+    for (const mode of modeNames) {
+      const child = spawnSync(command, [...prefix, CHILD_FLAG, workload, mode, String(perBatch)], {
+        encoding: "utf8",
+        env: { ...process.env, PFLOW_BENCH_STEPS_PER_US: String(STEPS_PER_US) },
+        maxBuffer: 1 << 24,
+      });
+      if (child.status !== 0) throw new Error(`measuring ${mode}: ${child.stderr}`);
+      const samples = JSON.parse(child.stdout) as { wall: number[]; cpu: number[] };
+      wall[mode].push(...samples.wall);
+      cpu[mode].push(...samples.cpu);
     }
   }
   const medians = (m: Record<string, number[]>) =>
     Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
   return { wall: medians(wall), cpu: medians(cpu) };
+}
+
+/** In a child: warms one mode up, then prints the wall and CPU times of `rounds` runs as JSON. */
+async function measureMode(cases: Record<string, () => Promise<unknown>>, mode: string, rounds: number) {
+  const fn = cases[mode];
+  if (fn === undefined) throw new Error(`unknown mode '${mode}'`);
+  for (let i = 0; i < rounds; i++) await fn(); // warm-up: as many runs as are measured
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const cpuStart = process.cpuUsage();
+    const started = performance.now();
+    await fn();
+    wall.push(performance.now() - started);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000);
+  }
+  process.stdout.write(JSON.stringify({ wall, cpu }));
 }
 
 /** The runtime this runs on, e.g. `Bun 1.4.5`. */
@@ -203,7 +267,11 @@ function clockReads(): { clock: string; "warm µs": string; "after 200 µs of wo
   });
 }
 
-if (import.meta.main) {
+const childAt = process.argv.indexOf(CHILD_FLAG);
+if (import.meta.main && childAt >= 0) {
+  const [workload, mode, rounds] = process.argv.slice(childAt + 1);
+  await measureMode(workload === "trivial" ? trivial : heavy, mode, Number(rounds));
+} else if (import.meta.main) {
   console.log(`${runtimeName()}: metrics mode reads performance.now() and ${CPU_CLOCK} once per node execution`);
   console.table(clockReads());
   const bench = new Bench({ time: 1500, warmupTime: 300 });
@@ -229,12 +297,18 @@ if (import.meta.main) {
   }));
 
   const FLOOR = "floor: 1 wall + 1 CPU read per node";
-  const workloads = [["1,000 trivial nodes", trivial, 400], ["1,000 nodes × 200 µs", heavy, 40]] as const;
-  for (const [label, cases, rounds] of workloads) {
-    const { wall, cpu } = await interleaved(cases, rounds);
+  const workloads = [
+    ["1,000 trivial nodes", "trivial", 400, 8],
+    ["1,000 nodes × 200 µs", "heavy", 40, 4],
+  ] as const;
+  for (const [label, workload, rounds, batches] of workloads) {
+    const { wall, cpu } = interleaved(workload, Object.keys(trivial), rounds, batches);
     const overRaw = (m: Record<string, number>, mode: string) => (m[mode] / m["raw engine"] - 1) * 100;
     const perNode = (m: Record<string, number>, mode: string) => (m[mode] - m[FLOOR]) * 1000 / N;
-    console.log(`\n${label} (${runtimeName()}, medians of ${rounds} round-robin runs)`);
+    console.log(
+      `\n${label} (${runtimeName()}, medians of ${rounds} runs per mode: ${batches} round-robin batches, ` +
+        "each mode in processes of its own)",
+    );
     console.table(
       Object.keys(wall).map((mode) => ({
         mode,
