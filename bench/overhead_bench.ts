@@ -17,8 +17,10 @@
  *   each clock on that runtime and which one metrics mode uses, tinybench for
  *   the trivial workload and the decorator micro-benchmark, then all modes of
  *   both workloads round-robin (median per mode, ratios to raw from the same
- *   run), each mode in processes of its own as the CLI runs it. The floor
- *   reads the same clocks as metrics mode (`readCpu`).
+ *   run): trivial nodes with each mode in processes of its own (as the CLI
+ *   runs it), 200 µs nodes in one process (the same compiled work). The floor
+ *   reads the same clocks as metrics mode (`readCpu`). `--only trivial` or
+ *   `--only heavy` runs one workload's table.
  * @module
  */
 import { Bench } from "tinybench";
@@ -187,10 +189,11 @@ const CHILD_FLAG = "--measure-mode";
  * Round-robin medians of whole runs, wall time and CPU time (ms), each mode
  * measured in processes of its own, in batches that take turns: as the CLI
  * runs one mode per process, no mode pays for call sites that other modes
- * made polymorphic. CPU time is not charged for time the VM's host took
- * away, so it is the steadier figure on a shared machine.
+ * made polymorphic. Many short batches average out how differently each
+ * process compiles the same code. CPU time is not charged for time the VM's
+ * host took away, so it is the steadier figure on a shared machine.
  */
-function interleaved(workload: "trivial" | "heavy", modeNames: string[], rounds: number, batches: number) {
+function separately(workload: "trivial" | "heavy", modeNames: string[], rounds: number, batches: number) {
   const wall: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
   const cpu: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
   const script = fileURLToPath(import.meta.url);
@@ -216,11 +219,36 @@ function interleaved(workload: "trivial" | "heavy", modeNames: string[], rounds:
   return { wall: medians(wall), cpu: medians(cpu) };
 }
 
+/**
+ * Round-robin medians of whole runs in this process (wall and CPU ms): for
+ * long nodes, where the work itself must be the same compiled code in every
+ * mode (processes differ more in how fast they run it than modes differ).
+ */
+async function together(cases: Record<string, () => Promise<unknown>>, rounds: number) {
+  const wall: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (const fn of Object.values(cases)) await fn(); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(cases)) {
+      const cpuStart = process.cpuUsage();
+      const started = performance.now();
+      await fn();
+      wall[name].push(performance.now() - started);
+      const used = process.cpuUsage(cpuStart);
+      cpu[name].push((used.user + used.system) / 1000);
+    }
+  }
+  const medians = (m: Record<string, number[]>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
+  return { wall: medians(wall), cpu: medians(cpu) };
+}
+
 /** In a child: warms one mode up, then prints the wall and CPU times of `rounds` runs as JSON. */
 async function measureMode(cases: Record<string, () => Promise<unknown>>, mode: string, rounds: number) {
   const fn = cases[mode];
   if (fn === undefined) throw new Error(`unknown mode '${mode}'`);
-  for (let i = 0; i < rounds; i++) await fn(); // warm-up: as many runs as are measured
+  // Warm-up to the steady state (the optimizing compilers have had their turn), then measure.
+  for (let i = 0; i < Math.max(rounds, 100); i++) await fn();
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -298,16 +326,21 @@ if (import.meta.main && childAt >= 0) {
 
   const FLOOR = "floor: 1 wall + 1 CPU read per node";
   const workloads = [
-    ["1,000 trivial nodes", "trivial", 400, 8],
-    ["1,000 nodes × 200 µs", "heavy", 40, 4],
+    ["1,000 trivial nodes", "trivial", 400, 16],
+    ["1,000 nodes × 200 µs", "heavy", 60, 0],
   ] as const;
+  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
   for (const [label, workload, rounds, batches] of workloads) {
-    const { wall, cpu } = interleaved(workload, Object.keys(trivial), rounds, batches);
+    if (only !== undefined && only !== workload) continue;
+    const { wall, cpu } = batches > 0
+      ? separately(workload, Object.keys(trivial), rounds, batches)
+      : await together(heavy, rounds);
     const overRaw = (m: Record<string, number>, mode: string) => (m[mode] / m["raw engine"] - 1) * 100;
     const perNode = (m: Record<string, number>, mode: string) => (m[mode] - m[FLOOR]) * 1000 / N;
     console.log(
-      `\n${label} (${runtimeName()}, medians of ${rounds} runs per mode: ${batches} round-robin batches, ` +
-        "each mode in processes of its own)",
+      `\n${label} (${runtimeName()}, medians of ${rounds} runs per mode, round-robin${
+        batches > 0 ? `: ${batches} batches, each mode in processes of its own` : ", in one process"
+      })`,
     );
     console.table(
       Object.keys(wall).map((mode) => ({

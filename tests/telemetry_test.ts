@@ -343,7 +343,7 @@ Deno.test("a plain run keeps a usage scope only when some node calls models", as
   assert.equal(seen, 1);
 });
 
-Deno.test("metrics mode reuses one execution record per node; a sink that may keep them gets a new one each time", async () => {
+Deno.test("metrics mode reuses one execution record; a sink that may keep them gets a new one each time", async () => {
   const looping: WorkflowIR = {
     ir_version: "0.1.0",
     nodes: [{ id: "count", type: "countdown" }],
@@ -366,6 +366,23 @@ Deno.test("metrics mode reuses one execution record per node; a sink that may ke
   });
   assert.deepEqual(quietSink.indexes, [0, 1, 2], "each execution's figures are fresh");
   assert.equal(new Set(quietSink.records).size, 1, "no sink keeps them: one record, reused");
+  // Along a chain too: each node's figures in the one record, fresh for every node.
+  const ids: string[] = [];
+  const records = new Set<unknown>();
+  const metrics = new MetricsSink();
+  await runWorkflow(compileWorkflow(chain(5), { registry, instrument: instrumentNode }), {
+    telemetry: new RunTelemetry({
+      instrumented: true,
+      sinks: [metrics, {
+        keepsExecutions: false,
+        nodeEnd: (e) => (records.add(e), ids.push(`${e.node_id}:${e.index}:${e.ordinal}:${e.status}`)),
+      }],
+    }),
+    warn: () => {},
+  });
+  assert.equal(records.size, 1);
+  assert.deepEqual(ids, ["n0:0:0:success", "n1:0:1:success", "n2:0:2:success", "n3:0:3:success", "n4:0:4:success"]);
+  assert.deepEqual([...metrics.nodes.keys()], ["n0", "n1", "n2", "n3", "n4"]);
   for (const keeps of [undefined, true]) {
     const keeping = seen(keeps);
     await runWorkflow(compiled, {

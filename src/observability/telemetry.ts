@@ -122,8 +122,9 @@ export interface NodeInfo {
 export interface TelemetrySink {
   /**
    * `false` when the sink reads a node execution only inside its calls and
-   * keeps no reference to it: if every sink says so, a run reuses one
-   * execution record per node instead of allocating one per execution.
+   * keeps no reference to it after `nodeEnd`: if every sink says so, a run
+   * reuses the record of an ended execution instead of allocating one per
+   * execution.
    */
   readonly keepsExecutions?: boolean;
   /** A node execution began. */
@@ -228,8 +229,9 @@ export class RunTelemetry {
   // Only the sinks that listen, so the per-node loops do no work for the rest.
   readonly #startSinks: TelemetrySink[];
   readonly #endSinks: TelemetrySink[];
-  // One execution record per node, reused, when no sink keeps them (see TelemetrySink.keepsExecutions).
-  readonly #reusable: NodeExecution[] | undefined;
+  // Records of ended executions, reused by the next ones when no sink keeps them
+  // (TelemetrySink.keepsExecutions): a sequential flow needs one in all.
+  readonly #pool: NodeExecution[] | undefined;
 
   /** @param options what to measure and where to send it */
   constructor(options: RunTelemetryOptions = {}) {
@@ -238,7 +240,7 @@ export class RunTelemetry {
     this.sinks = options.sinks ?? [];
     this.#startSinks = this.sinks.filter((sink) => sink.nodeStart);
     this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
-    this.#reusable = this.sinks.every((sink) => sink.keepsExecutions === false) ? [] : undefined;
+    this.#pool = this.sinks.every((sink) => sink.keepsExecutions === false) ? [] : undefined;
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
     this.phase = options.phase ?? "workflow";
@@ -330,8 +332,8 @@ export class RunTelemetry {
   /**
    * Starts timing a node execution. In a sequential flow the previous node's
    * end readings serve as this node's start, so each node costs one CPU read
-   * (and, when no sink keeps executions, no allocation: the node's record of
-   * its previous execution is reset and reused).
+   * (and, when no sink keeps executions, no allocation: the record of an
+   * ended execution is reset and reused).
    */
   beginNode(info: NodeInfo): NodeExecution {
     const ordinal = info.ordinal;
@@ -345,10 +347,13 @@ export class RunTelemetry {
     }
     this.#lastCpu = undefined;
     const startChildCpu = info.childCpu ? readChildrenCpu() : undefined;
-    const reused = this.#reusable?.[ordinal];
+    const reused = this.#pool?.pop();
     let exec: NodeExecution;
     if (reused !== undefined) {
       exec = reused;
+      exec.node_id = info.id;
+      exec.node_type = info.type;
+      exec.ordinal = ordinal;
       exec.index = index;
       exec.start_ms = wall - this.startWall;
       exec.duration_ms = 0;
@@ -394,7 +399,6 @@ export class RunTelemetry {
         startCpu: cpu,
         startChildCpu,
       };
-      if (this.#reusable !== undefined) this.#reusable[ordinal] = exec;
     }
     if (this.traceId !== undefined) exec.span_id = newSpanId();
     const scope = this.scope;
@@ -438,6 +442,7 @@ export class RunTelemetry {
     this.scope.node = undefined;
     const sinks = this.#endSinks;
     for (let i = 0; i < sinks.length; i++) sinks[i].nodeEnd!(exec);
+    this.#pool?.push(exec);
   }
 
   /** Throws {@link BudgetExceededError} when no LLM call may start. */
