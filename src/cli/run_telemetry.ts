@@ -81,7 +81,8 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   // JSON logs carry trace ids too, so they join traces (and the caller's TRACEPARENT).
   const traceId = request.traceId ??
     (tracing || logNodes || request.logger.format === "json" ? parent?.traceId ?? newTraceId() : undefined);
-  const runSpanId = newSpanId();
+  // Only a run that carries trace ids has a run span (traces, JSON or debug logs).
+  const runSpanId = traceId !== undefined ? newSpanId() : "";
   if (traceId !== undefined) {
     request.logger.context = { ...request.logger.context, trace_id: traceId, span_id: runSpanId };
   }
