@@ -409,13 +409,16 @@ Deno.test("on a terminal, progress shows the running node with a live elapsed ti
   });
 });
 
-Deno.test("a bare word that is a saved workflow name and a JSON file: the file is run", async () => {
+Deno.test("a bare word that is both an existing file and a saved workflow runs the file", async () => {
   await withHome(async ({ dir, env }) => {
-    const file = writeWorkflow(dir, "greet.json", GREET);
+    const saved = writeWorkflow(dir, "saved.json", workflow([{ id: "a", type: "echo", params: { value: "saved" } }]));
+    assert.equal((await runPflow(["workflow", "save", saved, "--name", "plain"], { env })).code, 0);
     writeFileSync(join(dir, "plain"), JSON.stringify(workflow([{ id: "a", type: "echo", params: { value: "file" } }])));
-    const r = await runPflow(["plain"], { env, cwd: dir });
-    assert.equal(r.code, 0, explain(r));
-    assert.equal(r.stdout, "file\n");
-    assert.ok(existsSync(file));
+    const both = await runPflow(["plain"], { env, cwd: dir });
+    assert.equal(both.code, 0, explain(both));
+    assert.equal(both.stdout, "file\n");
+    const elsewhere = await runPflow(["plain"], { env, cwd: ROOT });
+    assert.equal(elsewhere.code, 0, explain(elsewhere));
+    assert.equal(elsewhere.stdout, "saved\n");
   });
 });

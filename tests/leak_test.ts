@@ -136,6 +136,18 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
         },
       ], { inputs: { token: { type: "string" } } }),
     );
+    // A request that fails: the message names the URL, whose query holds the token URL-encoded.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const failingUrl = writeWorkflow(
+      dir,
+      "fail-url.json",
+      workflow([
+        { id: "get", type: "http", params: { url: `http://127.0.0.1:${closedPort}/x`, query: { k: "${token}" } } },
+      ], { inputs: { token: { type: "string" } } }),
+    );
     const streams: string[] = [];
     const run = async (args: string[], code: number) => {
       const result = await runPflow(args, { env, cwd: dir });
@@ -151,6 +163,8 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
     for (const mode of modes) {
       await run(["run", ok, `token=${TOKEN}`, ...mode], 0);
       await run(["run", failing, `token=${TOKEN}`, ...mode], 1);
+      const refused = await run(["run", failingUrl, `token=${TOKEN}`, ...mode], 1);
+      assert.match(refused.stdout + refused.stderr, /request failed: GET http:\/\/127\.0\.0\.1:\d+\/x\?k=\[REDACTED\]/);
     }
     await run(["trace", "show", "latest"], 0);
     await run(["trace", "show", "latest", "--json"], 0);
@@ -166,7 +180,7 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
 
     const files = filesUnder(home);
     const kinds = (prefix: string) => files.filter((f) => f.split("/").pop()!.startsWith(prefix)).length;
-    assert.equal(kinds("workflow-trace-"), 7, files.join("\n"));
+    assert.equal(kinds("workflow-trace-"), 10, files.join("\n"));
     assert.ok(kinds("planner-trace-") >= 2, "planner traces");
     assert.ok(files.some((f) => f.includes(`${join(home, "plans")}/`)), "plan files");
     assert.ok(existsSync(join(home, "workflows", "leaky.json")), "the saved workflow");

@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts";
+import { didYouMean, type Problem, uniqueProblems, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
 import { resolveInputs } from "../workflow/run.ts";
@@ -170,13 +170,7 @@ export async function locatedError(problems: Problem[], loaded: LoadedWorkflow):
 
 /** Problems with file, line and column, duplicates dropped, in file order (those without a line first). */
 async function locate(problems: Problem[], loaded: LoadedWorkflow): Promise<Problem[]> {
-  const seen = new Set<string>();
-  const located = problems.filter((p) => {
-    const key = `${p.pointer}|${p.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  }).map((p) => ({ ...p, file: p.file ?? loaded.file }));
+  const located = uniqueProblems(problems).map((p) => ({ ...p, file: p.file ?? loaded.file }));
   await addLines(located, loaded.text);
   located.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return located;

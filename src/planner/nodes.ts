@@ -16,7 +16,7 @@ import { callLlm, type LlmRequest, type LlmResponse, StructuredOutputError } fro
 import type { LlmRunContext } from "../nodes/llm.ts";
 import { coerceParam, type NodeSpec, type ParamSpec, type ValueType } from "../nodes/spec.ts";
 import { llmUsage, timed, traced } from "../observability/decorators.ts";
-import type { Problem } from "../workflow/errors.ts";
+import { type Problem, uniqueProblems } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { schemaProblems } from "../workflow/load.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
@@ -333,10 +333,12 @@ export function workflowProblems(workflow: unknown, registry: NodeRegistry): Pro
   if (workflow === null || typeof workflow !== "object" || Array.isArray(workflow)) {
     return [{ pointer: "", message: 'the reply has no "workflow" object' }];
   }
-  const schema = schemaProblems(workflow);
-  if (schema.length > 0) return schema;
+  // Every problem at once (schema problems do not hide the rest), so one repair can fix them all.
   // API keys and other facts of this machine are checked when the plan runs, not by the model.
-  return validateWorkflow(workflow as WorkflowIR, { registry, checkEnvironment: false });
+  return uniqueProblems([
+    ...schemaProblems(workflow),
+    ...validateWorkflow(workflow as WorkflowIR, { registry, checkEnvironment: false }),
+  ]);
 }
 
 /** One call fixes the workflow, given the validator's messages verbatim. */

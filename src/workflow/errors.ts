@@ -30,6 +30,17 @@ export function formatProblem(problem: Problem): string {
   return `${where ? `${where}: ` : ""}${pointer}${problem.message}`;
 }
 
+/** `problems` without repeats (the same message at the same place), in order. */
+export function uniqueProblems(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.pointer}|${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** Static validation failed: the workflow never started (exit code 2). */
 export class ValidationError extends Error {
   /** Every problem found, in file order. */
