@@ -9,29 +9,27 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import {
+  type CliResult,
+  PFLOW_BIN,
+  ROOT,
+  runPflow,
+  type TempHome,
+  withTempHome,
+  workflow,
+  writeWorkflow,
+} from "./support/cli.ts";
 import { RUN_FLAGS } from "../src/cli/run_command.ts";
 import { PLAN_FLAGS } from "../src/cli/plan_command.ts";
 import { documentedFlags } from "../src/cli/completion_command.ts";
 import { COMMANDS } from "../src/cli/command.ts";
 
-interface Ctx {
-  dir: string;
-  home: string;
-  env: Record<string, string>;
-}
+type Ctx = TempHome;
 
-async function withHome(fn: (ctx: Ctx) => Promise<void> | void): Promise<void> {
-  const tmp = tempDir("pflow-usage-test-");
-  try {
-    const home = join(tmp.path, "home");
-    mkdirSync(home);
-    await fn({ dir: tmp.path, home, env: { PFLOW_HOME: home } });
-  } finally {
-    tmp.cleanup();
-  }
+function withHome(fn: (ctx: Ctx) => Promise<void> | void): Promise<void> {
+  return withTempHome(fn, "pflow-usage-test-");
 }
 
 function explain(r: CliResult | { status: number | null; stdout: string; stderr: string }): string {

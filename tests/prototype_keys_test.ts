@@ -6,19 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { type CliResult, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { type CliResult, runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 
-async function withDir(fn: (dir: string, env: Record<string, string>) => Promise<void>): Promise<void> {
-  const tmp = tempDir("pflow-proto-test-");
-  try {
-    const home = join(tmp.path, "home");
-    mkdirSync(home);
-    await fn(tmp.path, { PFLOW_HOME: home });
-  } finally {
-    tmp.cleanup();
-  }
+function withDir(fn: (dir: string, env: Record<string, string>) => Promise<void>): Promise<void> {
+  return withTempHome(({ dir, env }) => fn(dir, env), "pflow-proto-test-");
 }
 
 function explain(r: CliResult): string {

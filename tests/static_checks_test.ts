@@ -10,26 +10,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CliResult, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { type CliResult, runPflow, type TempHome, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 import { withLlmHome } from "./support/llm_home.ts";
 
-interface Ctx {
-  dir: string;
-  home: string;
-  env: Record<string, string>;
-}
+type Ctx = TempHome;
 
-async function withHome(fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const tmp = tempDir("pflow-static-test-");
-  try {
-    const home = join(tmp.path, "home");
-    mkdirSync(home);
-    await fn({ dir: tmp.path, home, env: { PFLOW_HOME: home } });
-  } finally {
-    tmp.cleanup();
-  }
+function withHome(fn: (ctx: Ctx) => Promise<void> | void): Promise<void> {
+  return withTempHome(fn, "pflow-static-test-");
 }
 
 function explain(r: CliResult): string {

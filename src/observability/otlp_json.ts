@@ -9,6 +9,7 @@
  * integers. Span names and keys come from `semconv.ts`.
  * @module
  */
+import { decodeUriComponentSafe } from "../util/uri.ts";
 import * as sc from "./semconv.ts";
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "./trace_format.ts";
 
@@ -379,19 +380,11 @@ export function parseKeyValueList(text: string | undefined): Record<string, stri
   for (const entry of text.split(",")) {
     const eq = entry.indexOf("=");
     if (eq < 0) continue;
-    const key = decode(entry.slice(0, eq).trim());
+    const key = decodeUriComponentSafe(entry.slice(0, eq).trim());
     if (!key) continue;
-    result[key] = decode(entry.slice(eq + 1).trim());
+    result[key] = decodeUriComponentSafe(entry.slice(eq + 1).trim());
   }
   return result;
-}
-
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /** Resource options from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */

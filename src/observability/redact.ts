@@ -8,6 +8,8 @@
  * of query parameters whose names look secret (`?api_key=…`, `&sig=…`).
  * @module
  */
+import { decodeUriComponentSafe } from "../util/uri.ts";
+
 /** What replaces a secret. */
 export const REDACTED = "[REDACTED]";
 
@@ -171,7 +173,7 @@ export function redactUrls(text: string): string {
   }
   if (out.includes("=") && (out.includes("?") || out.includes("&") || out.includes(";"))) {
     out = out.replace(QUERY_PARAM, (whole, sep: string, name: string, value: string) => {
-      return value === "" || value === REDACTED || value.includes("${") || !isSecretName(decodeSafe(name))
+      return value === "" || value === REDACTED || value.includes("${") || !isSecretName(decodeUriComponentSafe(name))
         ? whole
         : `${sep}${name}=${REDACTED}`;
     });
@@ -182,19 +184,13 @@ export function redactUrls(text: string): string {
 /** The userinfo passwords and secret-named query values of the URLs in `text`, decoded and as written. */
 function urlSecrets(text: string): string[] {
   const found: string[] = [];
-  for (const m of text.matchAll(USERINFO)) found.push(m[3], decodeSafe(m[3]));
+  for (const m of text.matchAll(USERINFO)) found.push(m[3], decodeUriComponentSafe(m[3]));
   for (const m of text.matchAll(QUERY_PARAM)) {
-    if (m[3] !== "" && isSecretName(decodeSafe(m[2]))) found.push(m[3], decodeSafe(m[3].replaceAll("+", " ")));
+    if (m[3] !== "" && isSecretName(decodeUriComponentSafe(m[2]))) {
+      found.push(m[3], decodeUriComponentSafe(m[3].replaceAll("+", " ")));
+    }
   }
   return found;
-}
-
-function decodeSafe(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /** A secret as written, JSON-escaped and URL-encoded (as encodeURIComponent, lowercase hex, and form data). */

@@ -4,7 +4,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -57,6 +57,28 @@ export function runPflow(args: string[], options: CliOptions = {}): Promise<CliR
 export function tempDir(prefix = "pflow-test-"): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A temp dir and the PFLOW_HOME inside it, for one test. */
+export interface TempHome {
+  /** The temp dir (for workflow files). */
+  dir: string;
+  /** `dir/home`, created. */
+  home: string;
+  /** `{PFLOW_HOME: home}`. */
+  env: Record<string, string>;
+}
+
+/** Runs `fn` with a fresh temp dir and PFLOW_HOME, removed afterwards. */
+export async function withTempHome(fn: (ctx: TempHome) => Promise<void> | void, prefix = "pflow-test-"): Promise<void> {
+  const tmp = tempDir(prefix);
+  try {
+    const home = join(tmp.path, "home");
+    mkdirSync(home);
+    await fn({ dir: tmp.path, home, env: { PFLOW_HOME: home } });
+  } finally {
+    tmp.cleanup();
+  }
 }
 
 /** Writes a workflow object to `dir/name` and returns its path. */
