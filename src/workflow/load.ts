@@ -276,8 +276,8 @@ function valueAt(data: unknown, pointer: string): unknown {
 
 /** Adds line:column to problems that have a pointer, using the source text. */
 export async function addLines(problems: Problem[], text: string): Promise<void> {
-  // Nothing to place (a valid workflow): the JSON parser with positions stays unloaded.
-  if (problems.length === 0) return;
+  // Nothing to locate (the common case of a valid file): the parser is not even loaded.
+  if (!problems.some((p) => p.line === undefined && p.pointer !== undefined)) return;
   const { parseTree, findNodeAtLocation } = await import("jsonc-parser");
   const tree = parseTree(text);
   if (tree === undefined) return;
