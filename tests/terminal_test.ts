@@ -64,6 +64,10 @@ Deno.test("data with escape sequences: escaped on stderr and in trace show/list;
       assert.doesNotMatch(shown.stdout, RAW_CONTROL, `${args.join(" ")}: ${explain(shown)}`);
       assert.ok(shown.stdout.includes("\\u001b"), `${args.join(" ")} shows the escapes`);
     }
+    // trace list measures the escaped name: the PATH column stays aligned.
+    const list = (await runPflow(["trace", "list"], { env })).stdout.split("\n");
+    const pathAt = list[0].indexOf("PATH");
+    assert.ok(pathAt > 0 && list.slice(1).filter(Boolean).every((l) => l.indexOf(home) === pathAt), list.join("\n"));
     // --json keeps the data as data (JSON escapes it).
     const json = await runPflow(["trace", "show", "latest", "--json"], { env });
     assert.equal(JSON.parse(json.stdout).workflow_name, EVIL_NAME);

@@ -20,7 +20,15 @@ import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { formatCost as formatUsdCost, formatDuration } from "./format.ts";
 import { type Cell, renderTable, type Row } from "./table.ts";
-import { PLAIN_STYLE, printError, stdoutStyle, type Style, writeDisplay, writeStdout } from "./terminal.ts";
+import {
+  escapeControls,
+  PLAIN_STYLE,
+  printError,
+  stdoutStyle,
+  type Style,
+  writeDisplay,
+  writeStdout,
+} from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { matchesFilter, parseTraceFilter } from "./trace_filters.ts";
 
@@ -608,7 +616,8 @@ function textRow(l: TraceListing, style: Style): Row {
     cells: [
       cell(localTime(l.time)),
       cell(trace.kind),
-      cell(trace.workflow_name),
+      // Escaped before the columns are measured, so a name with control characters keeps the table aligned.
+      cell(escapeControls(trace.workflow_name, { keepNewlines: false })),
       cell(plainStatus, traceStatusLabel(l.read, style)),
       cell(`${duration.lowerBound ? "≥" : ""}${formatDuration(duration.ms)}`),
       cell(l.read.eventsSkipped ? "?" : formatCost(traceCost(trace))),
