@@ -3,7 +3,7 @@
  * and the ages of `pflow trace prune --older-than`.
  * @module
  */
-import type { TraceListing } from "./trace_list.ts";
+import type { TraceListing } from "./trace_files.ts";
 import { UsageError } from "./usage_error.ts";
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

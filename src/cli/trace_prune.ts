@@ -13,7 +13,7 @@ import { HELP } from "./help.ts";
 import { loadSettings, pflowHome, settingsFile } from "./home.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { parseInstant } from "./trace_filters.ts";
-import { scanTraces, traceDir, type TraceListing } from "./trace_list.ts";
+import { scanTraces, traceDir, type TraceListing } from "./trace_files.ts";
 import { traceSettings } from "./trace_settings.ts";
 import { UsageError } from "./usage_error.ts";
 

@@ -1,0 +1,428 @@
+/**
+ * Trace files on disk: finding them (a path, a file name in PFLOW_HOME/debug,
+ * `latest`, an execution id or a prefix of one), reading one whole (a crashed
+ * one repaired), and reading only what a listing shows — the header and
+ * footer lines at the two ends of a file, never the events between.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { type FileHandle, open, readdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import {
+  parseTraceText,
+  PARTIAL_SUFFIX,
+  TRACE_FORMAT_VERSION,
+  type TraceDocument,
+  type TraceEvent,
+} from "../observability/trace_format.ts";
+import { pflowHome } from "./home.ts";
+import { printError } from "./terminal.ts";
+
+/** Where traces are written: `PFLOW_HOME/debug`. */
+export function traceDir(env: Record<string, string | undefined>): string {
+  return resolve(pflowHome(env), "debug");
+}
+
+/** A trace file's name: kind, workflow, UTC date and time, the execution id's first 8 characters. */
+export const TRACE_FILE = /^(?:workflow|planner)-trace-(.+)-(\d{8})-(\d{6})-([0-9A-Za-z]{1,8})(?:\.partial)?\.json$/;
+
+/** A trace file could not be read or is not a pflow trace; the message names the path. */
+export class TraceReadError extends Error {
+  /** @param path the file @param message one line naming it */
+  constructor(readonly path: string, message: string) {
+    super(message);
+    this.name = "TraceReadError";
+  }
+}
+
+/** A readable trace as read from disk. */
+export interface ReadTrace {
+  path: string;
+  /** The document (repaired when partial); in a summary read, `events` holds at most the last event of a crashed run. */
+  trace: TraceDocument;
+  /** False when the file lacked its footer. */
+  complete: boolean;
+  /** Node executions in the file. */
+  eventCount: number;
+  /** True when writing the file failed part-way (named `….partial.json`, or its footer says `write_error`). */
+  partial?: boolean;
+  /** A summary read of a large file without footer: its events were not read, so its cost is unknown. */
+  eventsSkipped?: boolean;
+}
+
+/** Reads and validates one trace file (repairing a partial one); throws {@link TraceReadError}. */
+export async function readTraceFile(path: string): Promise<ReadTrace> {
+  return parseTraceFile(path, await readText(path));
+}
+
+/** A file-system error as a {@link TraceReadError} naming the path. */
+function readError(path: string, error: unknown): TraceReadError {
+  if (error instanceof TraceReadError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new TraceReadError(path, `trace file not found: ${path}`);
+  if (code === "EISDIR") return new TraceReadError(path, `${path}: is a directory, not a trace file`);
+  if (code === "EACCES") return new TraceReadError(path, `${path}: cannot read trace: permission denied`);
+  return new TraceReadError(path, `${path}: cannot read trace: ${(error as Error).message}`);
+}
+
+/**
+ * Opens a trace file, refusing anything but a regular file: a device could
+ * be read for ever, and opening a FIFO would wait for a writer.
+ */
+async function openTrace(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    const info = await stat(path);
+    if (!info.isFile() && !info.isDirectory()) {
+      throw new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+    }
+    handle = await open(path, "r");
+  } catch (error) {
+    throw readError(path, error);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw readError(path, Object.assign(new Error("directory"), { code: "EISDIR" }));
+    if (!info.isFile()) {
+      throw new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+    }
+    return { handle, size: info.size };
+  } catch (error) {
+    await handle.close();
+    throw readError(path, error);
+  }
+}
+
+async function readText(path: string): Promise<string> {
+  const { handle } = await openTrace(path);
+  try {
+    return await handle.readFile("utf8");
+  } catch (error) {
+    throw readError(path, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseTraceFile(path: string, text: string): ReadTrace {
+  let parsed;
+  try {
+    parsed = parseTraceText(text);
+  } catch (error) {
+    const reason = (error as Error).message;
+    throw new TraceReadError(
+      path,
+      `${path}: ${reason.startsWith("not a pflow trace") ? reason : `not a pflow trace (${reason})`}`,
+    );
+  }
+  const events = (parsed.trace as { events?: unknown })?.events;
+  return checkTrace(path, {
+    path,
+    trace: parsed.trace,
+    complete: parsed.complete,
+    eventCount: Array.isArray(events) ? events.length : 0,
+  });
+}
+
+const EVENTS_OPEN = '"events":[';
+const NEWLINE = 0x0a;
+const CHUNK = 64 * 1024;
+
+/**
+ * A trace's header and footer, read from the two ends of the file — never
+ * its events (the writer puts the header on the first line and the footer on
+ * the last). A file without footer (a crash, or a run still going) gives its
+ * last whole event instead, for the duration so far, and counts its events
+ * from that event's `index` (by counting lines only for traces too old to
+ * carry one). `events` then holds at most that last event.
+ */
+export async function readTraceSummary(path: string): Promise<ReadTrace> {
+  const { handle, size } = await openTrace(path);
+  try {
+    const head = await readLine(handle, 0, size);
+    const headerText = decoder.decode(head);
+    // Not the writer's layout (e.g. pretty-printed by hand): parse it whole.
+    if (!headerText.endsWith(EVENTS_OPEN)) return parseTraceFile(path, await readWhole(handle, size));
+    let header: TraceDocument;
+    try {
+      header = JSON.parse(`${headerText}]}`);
+    } catch {
+      return parseTraceFile(path, await readWhole(handle, size));
+    }
+    let end = size;
+    for (let lines = 0; lines < 3 && end > head.length + 1; lines++) {
+      const line = await readLastLine(handle, head.length + 1, end);
+      end -= line.length + 1;
+      const text = decoder.decode(line).trim();
+      if (text === "") continue;
+      if (text.startsWith("]")) {
+        let footer: Partial<TraceDocument>;
+        try {
+          footer = text === "]}" ? {} : JSON.parse(`{${text.slice(2)}`);
+        } catch {
+          continue; // a footer cut off while being written: the run is incomplete
+        }
+        const trace = { ...header, ...footer, events: [] };
+        const eventCount = footer.nodes_executed ?? 0;
+        return checkTrace(path, { path, trace, complete: footer.final_status !== undefined, eventCount });
+      }
+      // No footer. A small file is read whole (its cost is the sum over its events); a large one by its
+      // last whole event line (a half-written one is skipped): duration and count, cost unknown.
+      if (size <= WHOLE_READ_BYTES) return parseTraceFile(path, await readWhole(handle, size));
+      let event: TraceEvent;
+      try {
+        event = JSON.parse(text.replace(/^,/, ""));
+      } catch {
+        continue;
+      }
+      const eventCount = typeof event.index === "number" ? event.index + 1 : await countLines(handle, head.length);
+      const trace = { ...header, events: [event], final_status: "incomplete" as const };
+      return checkTrace(path, { path, trace, complete: false, eventCount, eventsSkipped: true });
+    }
+    const trace = { ...header, events: [], final_status: "incomplete" as const };
+    return checkTrace(path, { path, trace, complete: false, eventCount: 0 });
+  } catch (error) {
+    if (error instanceof TraceReadError) throw error;
+    if (error instanceof SyntaxError) {
+      throw new TraceReadError(path, `${path}: not a pflow trace (${error.message})`);
+    }
+    throw readError(path, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** A trace without footer up to this size is read whole by a summary read (for its exact cost). */
+export const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+
+async function readWhole(handle: FileHandle, size: number): Promise<string> {
+  const buffer = new Uint8Array(size);
+  const { bytesRead } = await handle.read(buffer, 0, size, 0);
+  return decoder.decode(buffer.subarray(0, bytesRead));
+}
+
+/** The bytes from `start` up to (without) the next newline, or to `size`. */
+async function readLine(handle: FileHandle, start: number, size: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for (let at = start; at < size;) {
+    const buffer = new Uint8Array(Math.min(CHUNK, size - at));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+    if (bytesRead === 0) break;
+    const newline = buffer.subarray(0, bytesRead).indexOf(NEWLINE);
+    if (newline >= 0) {
+      chunks.push(buffer.subarray(0, newline));
+      break;
+    }
+    chunks.push(buffer.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return concat(chunks);
+}
+
+/** The last line of `[floor, end)`, without its trailing newline (read backwards, a chunk at a time). */
+async function readLastLine(handle: FileHandle, floor: number, end: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let stop = end;
+  const last = new Uint8Array(1);
+  if (end > floor && (await handle.read(last, 0, 1, end - 1)).bytesRead === 1 && last[0] === NEWLINE) stop = end - 1;
+  for (let at = stop; at > floor;) {
+    const from = Math.max(floor, at - CHUNK);
+    const buffer = new Uint8Array(at - from);
+    await handle.read(buffer, 0, buffer.length, from);
+    const newline = buffer.lastIndexOf(NEWLINE);
+    if (newline >= 0) {
+      chunks.unshift(buffer.subarray(newline + 1));
+      return concat(chunks);
+    }
+    chunks.unshift(buffer);
+    at = from;
+  }
+  return concat(chunks);
+}
+
+/** Lines after the header (events), counted a chunk at a time: only for crashed traces without event indices. */
+async function countLines(handle: FileHandle, from: number): Promise<number> {
+  let lines = 0;
+  const buffer = new Uint8Array(1024 * 1024);
+  for (let at = from + 1;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+    if (bytesRead === 0) break;
+    for (let i = 0; i < bytesRead; i++) if (buffer[i] === NEWLINE) lines++;
+    at += bytesRead;
+  }
+  return lines;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function checkTrace(path: string, read: ReadTrace): ReadTrace {
+  const doc = read.trace as unknown as Record<string, unknown> | null;
+  const fail = (why: string) => {
+    throw new TraceReadError(path, `${path}: not a pflow trace (${why})`);
+  };
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) fail("not a JSON object");
+  if (typeof doc!.format_version !== "number") fail("no format_version");
+  if ((doc!.format_version as number) > TRACE_FORMAT_VERSION) {
+    throw new TraceReadError(
+      path,
+      `${path}: trace format ${
+        doc!.format_version
+      } is newer than this pflow reads (${TRACE_FORMAT_VERSION}); upgrade pflow`,
+    );
+  }
+  if (doc!.kind !== "workflow" && doc!.kind !== "planner") {
+    fail(`kind is ${JSON.stringify(doc!.kind)}, not "workflow" or "planner"`);
+  }
+  if (typeof doc!.execution_id !== "string" || typeof doc!.workflow_name !== "string") fail("no execution_id");
+  if (!Array.isArray(doc!.events)) fail("no events");
+  return { ...read, path, partial: path.endsWith(PARTIAL_SUFFIX) || typeof doc!.write_error === "string" };
+}
+
+/** One file of the trace directory, read (summary only) or with the reason it is unreadable. */
+export interface TraceListing {
+  path: string;
+  mtimeMs: number;
+  /** Sort time: the trace's start time, else the file's mtime. */
+  time: number;
+  read?: ReadTrace;
+  error?: string;
+}
+
+/**
+ * Every `workflow-trace-*.json` in `dir`, newest first (by start time, else
+ * mtime). Unreadable files are included with their error. Only header and
+ * footer are parsed when `summaryOnly` and the file is complete.
+ */
+export async function scanTraces(dir: string, options: { summaryOnly?: boolean } = {}): Promise<TraceListing[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") {
+      return [];
+    }
+    throw error;
+  }
+  const files = names.filter((n) => /^(?:workflow|planner)-trace-.*\.json$/.test(n)).map((n) => join(dir, n));
+  const listings = await mapLimited(files, 32, async (path): Promise<TraceListing> => {
+    let mtimeMs = 0;
+    try {
+      mtimeMs = (await stat(path)).mtimeMs;
+      const read = options.summaryOnly === true ? await readTraceSummary(path) : await readTraceFile(path);
+      const started = Date.parse(read.trace.start_time);
+      return { path, mtimeMs, time: Number.isNaN(started) ? mtimeMs : started, read };
+    } catch (error) {
+      const message = (error as Error).message;
+      // The list shows the path in its own column: keep only the reason.
+      const reason = message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+      return { path, mtimeMs, time: mtimeMs, error: reason };
+    }
+  });
+  return listings.sort((a, b) => b.time - a.time || (b.path < a.path ? -1 : b.path > a.path ? 1 : 0));
+}
+
+/** Maps with at most `limit` calls in flight (a debug dir of thousands of traces must not exhaust file handles). */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * The trace a command names: a path, a file name in PFLOW_HOME/debug, or
+ * `latest` (the newest readable trace; newer unreadable ones are noted on
+ * stderr). Throws {@link TraceReadError}.
+ */
+export async function locateTrace(target: string, env: Record<string, string | undefined>): Promise<ReadTrace> {
+  const dir = traceDir(env);
+  if (target === "latest") { // a file named so is given as ./latest
+    const listings = await scanTraces(dir, { summaryOnly: true });
+    if (listings.length === 0) {
+      throw new TraceReadError(
+        dir,
+        `no traces in ${dir}; write one by running a workflow with --trace: pflow run FILE.json --trace`,
+      );
+    }
+    const newest = listings.find((l) => l.read !== undefined);
+    if (newest === undefined) {
+      throw new TraceReadError(dir, `no readable trace in ${dir} (newest: ${listings[0].path}: ${listings[0].error})`);
+    }
+    for (const skipped of listings.slice(0, listings.indexOf(newest))) {
+      printError(`note: skipping unreadable newer trace ${skipped.path}: ${skipped.error}`);
+    }
+    return await readTraceFile(newest.path);
+  }
+  if (!existsSync(target) && !target.includes("/") && existsSync(join(dir, target))) {
+    return await readTraceFile(join(dir, target));
+  }
+  if (!existsSync(target) && EXECUTION_PREFIX.test(target)) {
+    return await readTraceFile(await findByExecution(target, dir));
+  }
+  return await readTraceFile(target);
+}
+
+/** An execution id or a prefix of one (at least 4 characters). */
+const EXECUTION_PREFIX = /^[0-9a-f]{4}[0-9a-f-]{0,32}$/i;
+
+/**
+ * The trace file of the execution whose id starts with `prefix`: candidates
+ * by the id's first 8 characters in file names, confirmed by their headers.
+ * A planned run has a planner and a workflow trace of one execution: the
+ * workflow trace is chosen and the planner trace noted.
+ */
+async function findByExecution(prefix: string, dir: string): Promise<string> {
+  const wanted = prefix.toLowerCase();
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch { /* no trace directory: nothing matches */ }
+  const matches: ReadTrace[] = [];
+  for (const name of names) {
+    const exec8 = TRACE_FILE.exec(name)?.[4]?.toLowerCase();
+    if (exec8 === undefined || !(wanted.length <= 8 ? exec8.startsWith(wanted) : wanted.startsWith(exec8))) continue;
+    try {
+      const read = await readTraceSummary(join(dir, name));
+      if (read.trace.execution_id.toLowerCase().startsWith(wanted)) matches.push(read);
+    } catch { /* unreadable: not this one */ }
+  }
+  matches.sort((a, b) => (b.trace.start_time ?? "").localeCompare(a.trace.start_time ?? ""));
+  const ids = [...new Set(matches.map((m) => m.trace.execution_id))];
+  if (ids.length === 0) {
+    throw new TraceReadError(
+      prefix,
+      `no trace file '${prefix}' and no trace of an execution id starting '${prefix}' in ${dir} (see pflow trace list)`,
+    );
+  }
+  if (ids.length > 1) {
+    const shown = matches.slice(0, 5).map((m) =>
+      `${m.trace.execution_id} (${m.trace.workflow_name}, ${m.trace.start_time})`
+    );
+    throw new TraceReadError(
+      prefix,
+      `execution id prefix '${prefix}' matches ${ids.length} runs: ${shown.join(", ")}; give more characters`,
+    );
+  }
+  const chosen = matches.find((m) => m.trace.kind !== "planner") ?? matches[0];
+  for (const other of matches) {
+    if (other !== chosen) printError(`note: the ${other.trace.kind} trace of this run: ${other.path}`);
+  }
+  return chosen.path;
+}
