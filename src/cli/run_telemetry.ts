@@ -106,6 +106,8 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
       redactor: request.redactor,
       limits: request.limits ?? DEFAULT_TRACE_LIMITS,
       file: request.traceFile ? traceFilePath(request) : undefined,
+      // A streamed trace is re-read after the run only for an OTLP export.
+      keepEvents: request.otlp !== undefined,
       verbose: request.verbose,
       warn: (message) => request.logger.warn(message),
     })

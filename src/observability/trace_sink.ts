@@ -71,6 +71,12 @@ export interface TraceSinkOptions {
   file?: string;
   /** Include error stacks. */
   verbose?: boolean;
+  /**
+   * Also keep each streamed event in memory, for {@link TraceSink.document}
+   * after the run (an OTLP export); default true. Without a file (or once
+   * its header failed) events are always kept.
+   */
+  keepEvents?: boolean;
   /** Warning sink (a failed write warns once). */
   warn: (message: string) => void;
 }
@@ -96,6 +102,8 @@ export class TraceSink implements TelemetrySink {
   /** Bytes of the document so far (on disk: every byte written is part of a whole line). */
   #bytes = 0;
   #dropped = 0;
+  /** Events in the document (written, or kept in memory when there is no file). */
+  #count = 0;
   /** Executions that threw (always failures of the run). */
   #threw = 0;
   #last: TraceEvent | undefined;
@@ -321,8 +329,8 @@ export class TraceSink implements TelemetrySink {
     }
     if (!e.success && e.action !== "error") this.#threw++;
     this.#last = e;
-    e.index = this.#events.length;
-    const line = this.#encode(traceEventLine(e, this.#events.length));
+    e.index = this.#count;
+    const line = this.#encode(traceEventLine(e, this.#count));
     // Past the cap (or once the file failed) an event is counted, neither written nor kept in memory.
     if (this.#bytes + line.length > this.limits.max_bytes! || this.#writeError !== undefined) {
       this.#dropped++;
@@ -333,7 +341,9 @@ export class TraceSink implements TelemetrySink {
       return;
     }
     this.#bytes += line.length;
-    this.#events.push(e);
+    this.#count++;
+    // Streamed to a file, an event is kept in memory only when something reads the document after the run.
+    if (this.#fd === undefined || this.#options.keepEvents !== false) this.#events.push(e);
   }
 
   /** Closes the document with the run's outcome; returns it. */
@@ -368,7 +378,10 @@ export class TraceSink implements TelemetrySink {
     return this.document();
   }
 
-  /** The document so far (complete after {@link finish}). */
+  /**
+   * The document so far (complete after {@link finish}); a streamed trace
+   * holds its events in memory only with `keepEvents` (see the options).
+   */
   document(): TraceDocument {
     return { ...this.#header!, events: this.#events, ...this.#footer };
   }
