@@ -9,38 +9,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
+import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { assertExit, explain, isDead, oneJson, waitFor, withHome } from "./support/e2e.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ANSI = "\x1b[";
-
-/** A temp dir used as PFLOW_HOME and as the place for workflow files; removed afterwards. */
-async function withHome(fn: (dir: string, env: Record<string, string>) => Promise<void> | void): Promise<void> {
-  const dir = tempDir("pflow-cli-test-");
-  try {
-    const home = join(dir.path, "home");
-    mkdirSync(home);
-    await fn(dir.path, { PFLOW_HOME: home });
-  } finally {
-    dir.cleanup();
-  }
-}
-
-/** Parses stdout as exactly one JSON document (fails on anything else). */
-function oneJson(result: CliResult): Record<string, unknown> {
-  const text = result.stdout.trim();
-  assert.ok(text.startsWith("{") && text.endsWith("}"), `stdout is not one JSON object:\n${result.stdout}`);
-  assert.equal(text.split("\n").length, 1, `stdout has more than one line:\n${result.stdout}`);
-  return JSON.parse(text);
-}
-
-function explain(result: CliResult): string {
-  return `exit ${result.code} (signal ${result.signal})\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
-function assertExit(result: CliResult, code: number): void {
-  assert.equal(result.code, code, explain(result));
-}
 
 /** echo nodes a..e returning typed inputs n, flag, list, obj, text as declared outputs. */
 const TYPED = workflow(
@@ -863,31 +836,6 @@ Deno.test("registry describe of an unknown type exits 2 with did-you-mean", asyn
 });
 
 // ---------------------------------------------------------------- signals
-
-/** True when `pid` is gone or a zombie. */
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state === "Z" || state === "X";
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
-}
 
 /** Runs a workflow whose shell node starts `sleep 30`, sends `signal` once it started, returns the result. */
 async function interruptRun(

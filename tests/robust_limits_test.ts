@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
-import { assertExit, explain, oneJson, runGuarded, withHome } from "./support/robust.ts";
+import { assertExit, explain, oneJson, runGuarded, withHome } from "./support/e2e.ts";
 
 const MiB = 1024 * 1024;
 

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
-import { assertExit, explain, oneJson, runAndSignal, runGuarded, withHome } from "./support/robust.ts";
+import { assertExit, explain, oneJson, runAndSignal, runGuarded, withHome } from "./support/e2e.ts";
 
 /** Two echo nodes that call each other for ever. */
 const PING_PONG = workflow([

@@ -12,7 +12,7 @@ import process from "node:process";
 import { parseTraceText } from "../src/observability/trace_format.ts";
 import { WATCHDOG_NAME } from "../src/nodes/process_groups.ts";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
-import { assertExit, isDead, oneJson, pidFrom, runAndSignal, waitFor, withHome } from "./support/robust.ts";
+import { assertExit, isDead, oneJson, pidFrom, runAndSignal, waitFor, withHome } from "./support/e2e.ts";
 
 /** echo, then a shell node whose command (and its `sleep`) ignores SIGTERM, then one that never runs. */
 function stubbornWorkflow(dir: string, pidFile: string, ignoreTerm = true) {

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { formatTraceFile, type TraceDocument } from "../src/observability/trace_format.ts";
 import { traceDoc, traceEvent } from "./support/trace_docs.ts";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
-import { assertExit, explain, oneJson, runGuarded, withHome } from "./support/robust.ts";
+import { assertExit, explain, oneJson, runGuarded, withHome } from "./support/e2e.ts";
 
 const DAY = 86_400_000;
 

@@ -1,5 +1,5 @@
 /**
- * Helpers of the robustness tests: a temp PFLOW_HOME, one-JSON-document
+ * Helpers of the end-to-end tests: a temp PFLOW_HOME, one-JSON-document
  * parsing, failure explanations, polling, process liveness and signalling a
  * running binary.
  * @module
@@ -14,7 +14,7 @@ import { type CliOptions, type CliResult, runPflow, tempDir } from "./cli.ts";
 export async function withHome(
   fn: (dir: string, env: Record<string, string>) => Promise<void> | void,
 ): Promise<void> {
-  const dir = tempDir("pflow-robust-test-");
+  const dir = tempDir("pflow-e2e-test-");
   try {
     const home = join(dir.path, "home");
     mkdirSync(home);
