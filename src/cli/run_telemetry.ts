@@ -128,7 +128,13 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
     traceId,
     ...trace?.telemetryOptions(),
   });
-  return { telemetry, metrics, trace, instrumented, onStart: trace ? (shared) => trace.start(shared) : undefined };
+  return {
+    telemetry,
+    metrics,
+    trace,
+    instrumented,
+    onStart: trace ? (shared) => trace.start(shared, { startWall: telemetry.startWall }) : undefined,
+  };
 }
 
 /**

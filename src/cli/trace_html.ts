@@ -9,12 +9,14 @@
  */
 import { spawn } from "node:child_process";
 import { accessSync, constants, existsSync, realpathSync } from "node:fs";
-import { open, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, delimiter, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import { outputRedactor } from "../observability/redact.ts";
-import { type CommandEnv, EXIT } from "./run_command.ts";
+import type { TraceDocument } from "../observability/trace_format.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
+import { readTraceSummary } from "./trace_files.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { locateTrace, type ReadTrace, readTraceFile, traceDir, TraceReadError } from "./trace_list.ts";
 import { renderTracePage } from "./trace_page.ts";
@@ -179,30 +181,12 @@ async function tracesWithId(dir: string, traceId: string): Promise<string[]> {
   return found;
 }
 
-/** A trace file's header line (the writer puts the whole header on the first line), or undefined. */
-async function readHeader(path: string): Promise<Record<string, unknown> | undefined> {
-  let file;
+/** A trace file's header (read with its footer only, never its events), or undefined when unreadable. */
+async function readHeader(path: string): Promise<TraceDocument | undefined> {
   try {
-    file = await open(path, "r");
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const buffer = Buffer.alloc(64 * 1024);
-    while (total < 16 * 1024 * 1024) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, total);
-      if (bytesRead === 0) break;
-      const chunk = Buffer.from(buffer.subarray(0, bytesRead));
-      chunks.push(chunk);
-      total += bytesRead;
-      if (chunk.includes(10)) break;
-    }
-    const text = Buffer.concat(chunks).toString("utf8");
-    const line = text.slice(0, text.indexOf("\n") < 0 ? text.length : text.indexOf("\n"));
-    if (!line.endsWith('"events":[')) return undefined;
-    return JSON.parse(`${line}]}`);
+    return (await readTraceSummary(path)).trace;
   } catch {
     return undefined;
-  } finally {
-    await file?.close();
   }
 }
 

@@ -145,8 +145,12 @@ export class TraceSink implements TelemetrySink {
   }
 
   /** Writes the header with the initial store; call once before the first node. */
-  start(initialStore: Shared): void {
-    this.#startEpochMs = Date.now();
+  start(initialStore: Shared, options: { startWall?: number } = {}): void {
+    // The run's offsets count from its `startWall` (performance.now()); the
+    // header's start time is that same instant, so offsets added to it land
+    // where they happened (a planned run's traces share one axis).
+    const since = options.startWall === undefined ? 0 : Math.max(0, performance.now() - options.startWall);
+    this.#startEpochMs = Date.now() - since;
     const h = this.#options.header;
     this.#header = {
       format_version: TRACE_FORMAT_VERSION,

@@ -4,7 +4,8 @@
  * cost tokens without helping the choice).
  * @module
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
+import { readUtf8File } from "../util/utf8.ts";
 import { join } from "node:path";
 import type { InputIR, WorkflowIR } from "../workflow/ir.ts";
 
@@ -35,7 +36,7 @@ export async function readCatalogue(dir: string): Promise<CatalogueEntry[]> {
   const entries = await Promise.all(files.map(async (file): Promise<CatalogueEntry | undefined> => {
     const path = join(dir, file);
     try {
-      const ir = JSON.parse(await readFile(path, "utf8")) as WorkflowIR;
+      const ir = JSON.parse(await readUtf8File(path)) as WorkflowIR;
       if (ir === null || typeof ir !== "object" || !Array.isArray(ir.nodes)) return undefined;
       return { name: file.slice(0, -5), description: ir.description ?? "", inputs: describeInputs(ir.inputs), path };
     } catch {

@@ -10,7 +10,6 @@
  * `missing_inputs`.
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { Node, type Shared } from "../engine/mod.ts";
 import { callLlm, type LlmRequest, type LlmResponse, StructuredOutputError } from "../llm/mod.ts";
 import type { LlmRunContext } from "../nodes/llm.ts";
@@ -22,6 +21,7 @@ import { schemaProblems } from "../workflow/load.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
+import { readUtf8File } from "../util/utf8.ts";
 import {
   discoverMessage,
   discoverSystemPrompt,
@@ -224,7 +224,7 @@ export class LoadSavedNode extends Node {
 
   /** Reads the file (validated like any workflow before it runs). */
   override async exec(entry: CatalogueEntry): Promise<unknown> {
-    return JSON.parse(await readFile(entry.path, "utf8"));
+    return JSON.parse(await readUtf8File(entry.path));
   }
 
   /** Writes `workflow` and `workflow_file`. */
