@@ -17,8 +17,10 @@
  *   each clock on that runtime and which one metrics mode uses, tinybench for
  *   the trivial workload and the decorator micro-benchmark, then all modes of
  *   both workloads round-robin (median per mode, ratios to raw from the same
- *   run): trivial nodes with each mode in processes of its own (as the CLI
- *   runs it), 200 µs nodes in one process (the same compiled work). The floor
+ *   run), each mode in processes of its own as the CLI runs it; for 200 µs
+ *   nodes each run is taken less the same work done alone right after it in
+ *   the same process (processes differ in how fast they run the work more
+ *   than modes differ), and the median work is added back. The floor
  *   reads the same clocks as metrics mode (`readCpu`). `--only trivial` or
  *   `--only heavy` runs one workload's table.
  * @module
@@ -196,6 +198,8 @@ const CHILD_FLAG = "--measure-mode";
 function separately(workload: "trivial" | "heavy", modeNames: string[], rounds: number, batches: number) {
   const wall: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
   const cpu: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
+  const pureWall: number[] = [];
+  const pureCpu: number[] = [];
   const script = fileURLToPath(import.meta.url);
   const [command, prefix] = typeof Deno !== "undefined"
     ? [Deno.execPath(), ["run", "-A", script]]
@@ -209,57 +213,56 @@ function separately(workload: "trivial" | "heavy", modeNames: string[], rounds: 
         maxBuffer: 1 << 24,
       });
       if (child.status !== 0) throw new Error(`measuring ${mode}: ${child.stderr}`);
-      const samples = JSON.parse(child.stdout) as { wall: number[]; cpu: number[] };
-      wall[mode].push(...samples.wall);
-      cpu[mode].push(...samples.cpu);
+      const samples = JSON.parse(child.stdout) as Record<"wall" | "cpu" | "pureWall" | "pureCpu", number[]>;
+      // Long nodes: each run less the same work alone in the same process, so that how fast
+      // one process happens to run the work does not count as the mode's overhead.
+      const less = (values: number[], pure: number[]) => values.map((v, i) => v - (pure[i] ?? 0));
+      wall[mode].push(...less(samples.wall, samples.pureWall));
+      cpu[mode].push(...less(samples.cpu, samples.pureCpu));
+      pureWall.push(...samples.pureWall);
+      pureCpu.push(...samples.pureCpu);
     }
   }
-  const medians = (m: Record<string, number[]>) =>
-    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
-  return { wall: medians(wall), cpu: medians(cpu) };
+  // The work itself, added back (0 for trivial nodes), so that figures are whole runs.
+  const work = { wall: pureWall.length ? median(pureWall) : 0, cpu: pureCpu.length ? median(pureCpu) : 0 };
+  const medians = (m: Record<string, number[]>, base: number) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v) + base]));
+  return { wall: medians(wall, work.wall), cpu: medians(cpu, work.cpu) };
 }
 
 /**
- * Round-robin medians of whole runs in this process (wall and CPU ms): for
- * long nodes, where the work itself must be the same compiled code in every
- * mode (processes differ more in how fast they run it than modes differ).
+ * In a child: warms one mode up, then prints the wall and CPU times of
+ * `rounds` runs as JSON (for 200 µs nodes, each followed by the same work alone).
  */
-async function together(cases: Record<string, () => Promise<unknown>>, rounds: number) {
-  const wall: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  for (const fn of Object.values(cases)) await fn(); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, fn] of Object.entries(cases)) {
-      const cpuStart = process.cpuUsage();
-      const started = performance.now();
-      await fn();
-      wall[name].push(performance.now() - started);
-      const used = process.cpuUsage(cpuStart);
-      cpu[name].push((used.user + used.system) / 1000);
-    }
-  }
-  const medians = (m: Record<string, number[]>) =>
-    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
-  return { wall: medians(wall), cpu: medians(cpu) };
-}
-
-/** In a child: warms one mode up, then prints the wall and CPU times of `rounds` runs as JSON. */
-async function measureMode(cases: Record<string, () => Promise<unknown>>, mode: string, rounds: number) {
+async function measureMode(workload: "trivial" | "heavy", mode: string, rounds: number) {
+  const cases = workload === "trivial" ? trivial : heavy;
   const fn = cases[mode];
   if (fn === undefined) throw new Error(`unknown mode '${mode}'`);
   // Warm-up to the steady state (the optimizing compilers have had their turn), then measure.
-  for (let i = 0; i < Math.max(rounds, 100); i++) await fn();
+  for (let i = 0; i < (workload === "trivial" ? Math.max(rounds, 100) : 5); i++) await fn();
   const wall: number[] = [];
   const cpu: number[] = [];
-  for (let r = 0; r < rounds; r++) {
+  const pureWall: number[] = [];
+  const pureCpu: number[] = [];
+  const time = async (run: () => unknown, walls: number[], cpus: number[]) => {
     const cpuStart = process.cpuUsage();
     const started = performance.now();
-    await fn();
-    wall.push(performance.now() - started);
+    await run();
+    walls.push(performance.now() - started);
     const used = process.cpuUsage(cpuStart);
-    cpu.push((used.user + used.system) / 1000);
+    cpus.push((used.user + used.system) / 1000);
+  };
+  for (let r = 0; r < rounds; r++) {
+    await time(fn, wall, cpu);
+    // Long nodes: the same work with no engine at all, right after, in this process.
+    if (workload === "heavy") await time(() => pureWork(200), pureWall, pureCpu);
   }
-  process.stdout.write(JSON.stringify({ wall, cpu }));
+  process.stdout.write(JSON.stringify({ wall, cpu, pureWall, pureCpu }));
+}
+
+/** `N` times `work(us)` in a plain loop: the work of a run with no engine. */
+function pureWork(us: number): void {
+  for (let i = 0; i < N; i++) work(us);
 }
 
 /** The runtime this runs on, e.g. `Bun 1.4.5`. */
@@ -298,7 +301,7 @@ function clockReads(): { clock: string; "warm µs": string; "after 200 µs of wo
 const childAt = process.argv.indexOf(CHILD_FLAG);
 if (import.meta.main && childAt >= 0) {
   const [workload, mode, rounds] = process.argv.slice(childAt + 1);
-  await measureMode(workload === "trivial" ? trivial : heavy, mode, Number(rounds));
+  await measureMode(workload === "heavy" ? "heavy" : "trivial", mode, Number(rounds));
 } else if (import.meta.main) {
   console.log(`${runtimeName()}: metrics mode reads performance.now() and ${CPU_CLOCK} once per node execution`);
   console.table(clockReads());
@@ -327,20 +330,17 @@ if (import.meta.main && childAt >= 0) {
   const FLOOR = "floor: 1 wall + 1 CPU read per node";
   const workloads = [
     ["1,000 trivial nodes", "trivial", 400, 16],
-    ["1,000 nodes × 200 µs", "heavy", 60, 0],
+    ["1,000 nodes × 200 µs", "heavy", 40, 5],
   ] as const;
   const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
   for (const [label, workload, rounds, batches] of workloads) {
     if (only !== undefined && only !== workload) continue;
-    const { wall, cpu } = batches > 0
-      ? separately(workload, Object.keys(trivial), rounds, batches)
-      : await together(heavy, rounds);
+    const { wall, cpu } = separately(workload, Object.keys(trivial), rounds, batches);
     const overRaw = (m: Record<string, number>, mode: string) => (m[mode] / m["raw engine"] - 1) * 100;
     const perNode = (m: Record<string, number>, mode: string) => (m[mode] - m[FLOOR]) * 1000 / N;
     console.log(
-      `\n${label} (${runtimeName()}, medians of ${rounds} runs per mode, round-robin${
-        batches > 0 ? `: ${batches} batches, each mode in processes of its own` : ", in one process"
-      })`,
+      `\n${label} (${runtimeName()}, medians of ${rounds} runs per mode, round-robin: ${batches} batches, ` +
+        "each mode in processes of its own)",
     );
     console.table(
       Object.keys(wall).map((mode) => ({
