@@ -9,10 +9,11 @@
  * `--check` only reports whether it is up to date (exit 1 when not).
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { priceTableFromYaml } from "../src/pricing/price_file.ts";
 import { ValidationError } from "../src/workflow/errors.ts";
+import { updateGenerated } from "./generated_file.ts";
 
 const ROOT = resolve(import.meta.dirname!, "..");
 /** The shipped price table's source. */
@@ -36,15 +37,5 @@ if (import.meta.main) {
     for (const line of lines.split("\n")) console.error(`error: pricing.yaml: ${line}`);
     process.exit(2);
   }
-  let current = "";
-  try {
-    current = readFileSync(PRICES_JSON, "utf8");
-  } catch { /* first build */ }
-  if (current === text) process.exit(0);
-  if (process.argv.includes("--check")) {
-    console.error(`error: ${PRICES_JSON} is out of date; run: deno run -A tools/build_prices.ts`);
-    process.exit(1);
-  }
-  writeFileSync(PRICES_JSON, text);
-  console.error(`wrote ${PRICES_JSON}`);
+  updateGenerated(PRICES_JSON, text, "tools/build_prices.ts");
 }

@@ -13,10 +13,11 @@
  * differs; `--check` only reports (exit 1 when out of date).
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import standalone from "ajv/dist/standalone/index.js";
+import { updateGenerated } from "./generated_file.ts";
 
 const ROOT = resolve(import.meta.dirname!, "..");
 /** The schema. */
@@ -53,17 +54,4 @@ export function compiledSchemaCheck(): string {
   ].join("\n");
 }
 
-if (import.meta.main) {
-  const text = compiledSchemaCheck();
-  let current = "";
-  try {
-    current = readFileSync(SCHEMA_CHECK, "utf8");
-  } catch { /* first build */ }
-  if (current === text) process.exit(0);
-  if (process.argv.includes("--check")) {
-    console.error(`error: ${SCHEMA_CHECK} is out of date; run: deno run -A tools/build_schema_check.ts`);
-    process.exit(1);
-  }
-  writeFileSync(SCHEMA_CHECK, text);
-  console.error(`wrote ${SCHEMA_CHECK}`);
-}
+if (import.meta.main) updateGenerated(SCHEMA_CHECK, compiledSchemaCheck(), "tools/build_schema_check.ts");
