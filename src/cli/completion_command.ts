@@ -24,6 +24,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   pricing: ["show"],
   trace: ["list", "show", "export", "prune"],
   cost: ["report", "show"],
+  metrics: ["serve"],
   completion: ["bash", "zsh", "fish"],
 };
 
@@ -31,7 +32,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
 const FLAG_VALUES: Record<string, string[]> = {
   "--output-format": ["text", "json"],
   "--log-format": ["text", "json"],
-  "--format": ["otlp-json", "text", "json", "md"],
+  "--format": ["otlp-json", "text", "json", "md", "prometheus", "openmetrics"],
   "--status": [...TRACE_STATUSES],
   "--by": ["day", "week", "month", "model", "workflow", "node", "run"],
   "--phase": ["planner", "workflow"],

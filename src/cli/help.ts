@@ -23,6 +23,7 @@ Usage:
   pflow pricing show [MODEL]                         Effective LLM prices and their sources
   pflow trace list|show|export ...                   Read run traces (written by run --trace)
   pflow cost report|show ...                         LLM spend across runs, from the run ledger
+  pflow metrics [serve]                              Prometheus/OpenMetrics metrics from the run ledger
   pflow completion bash|zsh|fish                     Print a shell completion script
 
 Flags (before or after the command):
@@ -57,6 +58,7 @@ Flags:
       --log-format FMT       Logs on stderr as text (default) or json; level from PFLOW_LOG_LEVEL
       --max-node-executions N  Fail the run before any node runs more than N times (default 10000)
       --no-ledger            Do not record this run in PFLOW_HOME/ledger.db (see 'pflow cost --help')
+      --pushgateway URL      Push the run's gauges to a Prometheus Pushgateway (or PFLOW_PUSHGATEWAY_URL)
 ${COMMON}
 
 Text mode prints the outputs on stdout (progress on stderr when it is a terminal).
@@ -92,6 +94,7 @@ Flags:
       --otlp-endpoint URL    Export the request's spans (planning and run) over OTLP/HTTP
       --log-format FMT       Logs on stderr as text (default) or json
       --no-ledger            Do not record this run in PFLOW_HOME/ledger.db (see 'pflow cost --help')
+      --pushgateway URL      Push the run's gauges to a Prometheus Pushgateway (or PFLOW_PUSHGATEWAY_URL)
 ${COMMON}
 
 Exit codes: 0 success; 1 planning or the workflow failed (or timed out, or hit the budget);
@@ -201,6 +204,25 @@ ${COMMON}
 
 Costs marked + leave out unpriced models (their tokens are counted); the note names them.
 The ledger is on by default; turn it off with --no-ledger, PFLOW_LEDGER=off or "ledger": false in settings.json.`,
+  metrics: `Metrics for Prometheus, computed from the run ledger (PFLOW_HOME/ledger.db): runs, node
+executions, LLM calls, tokens, cost, durations (histograms), last success per workflow.
+
+Usage:
+  pflow metrics [--format prometheus|openmetrics] [-o FILE] [--since WHEN]
+  pflow metrics serve [--listen HOST:PORT]    /metrics and /healthz (default 127.0.0.1:9464)
+
+-o writes atomically (temp file, then rename), for node_exporter's textfile collector:
+  */5 * * * * pflow metrics -o /var/lib/node_exporter/textfile/pflow.prom
+A scrape of 'serve' gets OpenMetrics when it asks for it (Accept), else the Prometheus text format.
+Runs push their own gauges with --pushgateway URL (PFLOW_PUSHGATEWAY_URL); OTLP metrics go out
+when OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT with OTEL_METRICS_EXPORTER=otlp) is set.
+
+Flags:
+${COMMON}
+      --format FMT           prometheus (the text format, default) or openmetrics
+  -o, --output FILE          Write to FILE (atomically) instead of stdout
+      --since WHEN           Only runs since a local day (YYYY-MM-DD) or a time ago (24h, 7d, 4w)
+      --listen ADDR          serve: HOST:PORT or PORT to listen on (default 127.0.0.1:9464)`,
   workflow: `Manage saved workflows (stored in PFLOW_HOME/workflows/).
 
 Usage:

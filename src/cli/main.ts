@@ -43,6 +43,7 @@ export async function main(args: string[], env: Record<string, string | undefine
       return await (await import("./completion_command.ts")).completionCommand(rest, { env });
     }
     if (first === "cost") return await (await import("./cost_command.ts")).costCommand(rest, { env });
+    if (first === "metrics") return await (await import("./metrics_command.ts")).metricsCommand(rest, { env });
     const runArgs = first === "run" ? rest : argv;
     // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
     const request = /\s/.test(first.trim());

@@ -39,7 +39,8 @@ import {
   type Session,
 } from "./run_command.ts";
 import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath } from "./run_telemetry.ts";
-import { beginPlannedLedger, finishPlanningLedger } from "./run_ledger.ts";
+import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger.ts";
+import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
 import { checkWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
 import { formatDuration, formatUsd } from "./format.ts";
 import { printError, type Style, writeStdout } from "./terminal.ts";
@@ -100,6 +101,14 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   setOutputRedactor(redactor);
   const catalogue = await readCatalogue(workflowsDir(home));
   const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);
+  const metricsExport = metricsRequest({
+    flag: parsed.values.pushgateway as string | undefined,
+    env,
+    settings,
+    home,
+    ledger: session.ledger !== undefined,
+    command: "plan",
+  });
   run.workflowName = "planner";
   const requestSpanId = newSpanId();
   const instruments = buildInstruments({
@@ -210,14 +219,26 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     document: { plan_path: planFile?.path ?? null },
     notices: [],
   };
-  const endLedger = (end: { status: "success" | "failed" | "interrupted" | "budget_exceeded"; subtype: string }) =>
-    finishPlanningLedger(session.ledger, {
+  // A planning that ends the command is a run too: the ledger and the metrics exports hear how it ended.
+  const endLedger = async (
+    end: { status: "success" | "failed" | "interrupted" | "budget_exceeded"; subtype: string },
+  ) => {
+    const durationMs = performance.now() - run.started;
+    await finishPlanningLedger(session.ledger, {
       ...end,
-      durationMs: performance.now() - run.started,
+      durationMs,
       prior,
       workflowName: plannedName(outcome),
       summary,
     });
+    await exportRunMetricsIfConfigured(metricsExport, {
+      workflow: plannedName(outcome) ?? PLANNING,
+      status: end.status,
+      durationMs,
+      summary,
+      calls: prior.telemetry.llmCalls,
+    }, (message) => run.logger.warn(message));
+  };
   if (status !== "success") {
     await exportTraceIfConfigured(undefined, { env, logger: run.logger, otlp }, traceDoc);
     const code = reportPlanningFailure(session, { outcome, status, prior, summary });

@@ -39,7 +39,8 @@ import {
 } from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { beginRunLedger, finishRunLedger, runLedger } from "./run_ledger.ts";
+import { beginRunLedger, countNodes, finishRunLedger, runLedger } from "./run_ledger.ts";
+import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
 import type { LedgerRun } from "../ledger/mod.ts";
 
 export { type CommandEnv, EXIT } from "./command.ts";
@@ -55,6 +56,7 @@ export const RUN_FLAGS = {
   "log-format": { type: "string" },
   "max-node-executions": { type: "string" },
   "no-ledger": { type: "boolean" },
+  pushgateway: { type: "string" },
 } as const;
 
 /** Per-invocation facts every exit path reports. */
@@ -220,9 +222,17 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     tracePath,
     prior: prepared.prior,
     workflowHash: prepared.workflowHash,
+    compiled: prepared.instruments.instrumented ? undefined : prepared.compiled,
   });
   if (tracePath !== undefined) await pruneOldTraces(prepared, [tracePath, prepared.prior?.tracePath]);
   await exportTraceIfConfigured(trace, prepared.request, prepared.prior?.traceDoc);
+  await exportRunMetricsIfConfigured(prepared.metricsExport, {
+    workflow: run.workflowName ?? "",
+    status: result.status,
+    durationMs: performance.now() - run.started,
+    summary,
+    calls: [...(prepared.prior?.telemetry.llmCalls ?? []), ...result.telemetry.llmCalls],
+  }, (message) => run.logger.warn(message));
   return code;
 }
 
@@ -281,6 +291,14 @@ async function prepare(target: RunTarget, session: Session) {
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const priceTableFile = parsed.values["price-table"] as string | undefined;
   const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);
+  const metricsExport = metricsRequest({
+    flag: parsed.values.pushgateway as string | undefined,
+    env,
+    settings,
+    home,
+    ledger: ledger !== undefined,
+    command: "run",
+  });
   // A workflow that can call a model reads its prices before the run, so a bad
   // price file is a validation error (exit 2) rather than a surprise
   // afterwards; one that cannot loads none (a `--price-table` given is still checked).
@@ -356,7 +374,11 @@ async function prepare(target: RunTarget, session: Session) {
     signal,
     observer: progress ? progressObserver(compiled, run.style) : undefined,
     warn: (message) => run.logger.warn(message),
-    context: { env, llmSettings: settings },
+    context: {
+      env,
+      llmSettings: settings,
+      nodeDone: instruments.instrumented ? undefined : countNodes(ledger, compiled),
+    },
     telemetry: instruments.telemetry,
     onStart: instruments.onStart,
     maxNodeExecutions: parseMaxNodeExecutions(parsed.values["max-node-executions"] as string | undefined),
@@ -370,6 +392,7 @@ async function prepare(target: RunTarget, session: Session) {
     request,
     ledger,
     workflowHash,
+    metricsExport,
     home,
     priceTableFile,
     showSummary: metricsFlag,

@@ -7,6 +7,8 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { contentHash, ledgerEnabled, LedgerRun } from "../ledger/mod.ts";
 import type { RunSummary } from "../observability/metrics.ts";
+import type { Action, BaseNode } from "../engine/mod.ts";
+import type { CompiledWorkflow } from "../workflow/compiler.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { WorkflowResult } from "../workflow/run.ts";
 import { VERSION } from "../version.ts";
@@ -73,6 +75,22 @@ export function beginRunLedger(
     pflowVersion: VERSION,
   }, { preload: run.callsModels });
   return hash;
+}
+
+/**
+ * The hook that counts a plain run's node executions by type for the
+ * ledger (the run times no node: counts only), or undefined without a ledger.
+ */
+export function countNodes(
+  ledger: LedgerRun | undefined,
+  compiled: CompiledWorkflow,
+): ((node: BaseNode, action: Action) => void) | undefined {
+  if (ledger === undefined) return undefined;
+  return (node, action) => {
+    const id = compiled.idOf(node);
+    const type = id === undefined ? undefined : compiled.nodes.get(id)?.type;
+    if (type !== undefined) ledger.recordNode(type, action === "error" ? "error" : "success", null);
+  };
 }
 
 /** What the ledger keeps of a planning: its path, trace and wall time. */
@@ -147,10 +165,17 @@ export async function finishRunLedger(
     prior?: PriorPhase;
     /** The workflow file's content hash, from {@link beginRunLedger}. */
     workflowHash: Promise<string> | undefined;
+    /** A run that did not time its nodes: the workflow, to count the node that threw. */
+    compiled?: CompiledWorkflow;
   },
 ): Promise<void> {
   if (ledger === undefined) return;
-  const { result, summary } = outcome;
+  const { result, summary, compiled } = outcome;
+  const failed = result.error?.node_id ? compiled?.nodes.get(result.error.node_id) : undefined;
+  // A node that threw never completed: the counting hook did not hear it.
+  if (failed !== undefined && result.error!.type !== "ErrorAction") {
+    ledger.recordNode(failed.type, result.status === "interrupted" ? "interrupted" : "error", null);
+  }
   await ledger.finish({
     ...plannerFields(outcome.prior),
     workflowHash: await outcome.workflowHash ?? null,

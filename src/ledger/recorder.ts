@@ -9,9 +9,9 @@
 import type { LlmCallRecord, TelemetrySink } from "../observability/telemetry.ts";
 import { appendInbox, INBOX_ROTATE_BYTES } from "./inbox.ts";
 import { ledgerFile } from "./paths.ts";
-import { callFirsts } from "./schema.ts";
+import { bucketOf, BUCKETS, callFirsts } from "./schema.ts";
 import type { CallRow, LedgerStore } from "./store.ts";
-import type { LedgerPhase, RunEnd, RunStart } from "./types.ts";
+import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
 
 type StoreModule = typeof import("./store.ts");
 
@@ -38,6 +38,7 @@ export class LedgerRun {
   #pending: { phase: LedgerPhase; record: CallRecord; priceVersion: string | null }[] = [];
   #flush: Promise<void> = Promise.resolve();
   readonly #firsts = new Set<string>();
+  readonly #nodes = new Map<string, NodeStat>();
   // Calls written unpriced: priced again at the end if prices arrived later.
   readonly #unpriced: { id: number; record: CallRecord }[] = [];
 
@@ -74,6 +75,11 @@ export class LedgerRun {
    */
   sink(phase: LedgerPhase, options: { priceVersion?: () => string | null } = {}): TelemetrySink {
     return {
+      keepsExecutions: false,
+      // The workflow's node executions (a planner's are its own business).
+      nodeEnd: phase === "workflow"
+        ? (exec) => this.recordNode(exec.node_type, exec.status, exec.duration_ms)
+        : undefined,
       llmCall: (record) => {
         this.#pending.push({ phase, record, priceVersion: options.priceVersion?.() ?? null });
         // Written synchronously once the database code is loaded, so the row
@@ -82,6 +88,25 @@ export class LedgerRun {
         else this.#flush = this.#flush.then(() => this.#drain());
       },
     };
+  }
+
+  /**
+   * Counts one node execution of the workflow, with its wall time when it
+   * was measured (`null` in a run that does not time its nodes).
+   */
+  recordNode(type: string, status: NodeStat["status"], durationMs: number | null): void {
+    const key = `${type}\0${status}`;
+    let stat = this.#nodes.get(key);
+    if (stat === undefined) {
+      stat = { type, status, executions: 0, timed: 0, durationMsSum: 0, buckets: BUCKETS.node.map(() => 0) };
+      this.#nodes.set(key, stat);
+    }
+    stat.executions++;
+    if (durationMs === null) return;
+    stat.timed++;
+    stat.durationMsSum += durationMs;
+    const i = bucketOf(BUCKETS.node, durationMs);
+    if (i < stat.buckets.length) stat.buckets[i]++;
   }
 
   #flushing = 0;
@@ -127,7 +152,7 @@ export class LedgerRun {
     if (this.#start === undefined) return;
     await this.#flush;
     this.#writePending();
-    const run = { ...this.#start, ...dropUndefined(end) } as RunStart & RunEnd;
+    const run = { ...this.#start, ...dropUndefined(end), nodes: [...this.#nodes.values()] } as RunStart & RunEnd;
     if (this.#store === undefined) {
       let size = 0;
       this.#guard(() => size = appendInbox(this.#home, { v: 1, op: "end", run }));

@@ -14,7 +14,45 @@
  */
 
 /** The schema version this pflow writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+
+/**
+ * Upper bounds (seconds) of the duration histograms the ledger keeps:
+ * LLM calls (the GenAI semantic conventions' advised boundaries for
+ * `gen_ai.client.operation.duration`), node executions and runs. A row
+ * stores the count of each bucket (not cumulative); above the last bound
+ * is `+Inf`, the rest of the count.
+ */
+export const BUCKETS = {
+  llm: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+  node: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  run: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+} as const;
+
+/** A bound in milliseconds, exactly (`20.48` s is 20480 ms, not 20480.000000000004). */
+export function boundMs(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e3;
+}
+
+/** The bucket a duration in ms falls in (its index; `bounds.length` for `+Inf`). */
+export function bucketOf(bounds: readonly number[], ms: number): number {
+  let i = 0;
+  while (i < bounds.length && ms > boundMs(bounds[i])) i++;
+  return i;
+}
+
+/** Column names of a stored histogram: `prefix0 … prefixN` (one per finite bound). */
+export function bucketColumns(prefix: string, bounds: readonly number[]): string[] {
+  return bounds.map((_, i) => `${prefix}${i}`);
+}
+
+/** SQL counting the rows of `column` (ms) in each finite bucket (for a migration or a query). */
+export function bucketSums(column: string, bounds: readonly number[]): string[] {
+  return bounds.map((bound, i) => {
+    const low = i === 0 ? "" : `${column} > ${boundMs(bounds[i - 1])} AND `;
+    return `total(${low}${column} <= ${boundMs(bound)})`;
+  });
+}
 
 /**
  * Usage-row flags: this row is its run's first (in write order) for …
@@ -273,4 +311,29 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED});
    CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED});
    CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED});`,
+  // 2 → 3: duration histograms of LLM calls in the usage rollup; node executions per run, type and status.
+  `${
+    [
+      "timed_calls INTEGER NOT NULL DEFAULT 0",
+      "duration_ms_sum REAL NOT NULL DEFAULT 0",
+      ...bucketColumns("ld", BUCKETS.llm).map((c) => `${c} INTEGER NOT NULL DEFAULT 0`),
+    ]
+      .map((column) => `ALTER TABLE usage ADD COLUMN ${column};`).join("\n")
+  }
+   UPDATE usage SET (${["timed_calls", "duration_ms_sum", ...bucketColumns("ld", BUCKETS.llm)].join(", ")}) = (
+     SELECT count(c.duration_ms), total(c.duration_ms), ${bucketSums("c.duration_ms", BUCKETS.llm).join(", ")}
+     FROM calls c
+     WHERE c.run = usage.run AND c.phase = usage.phase AND coalesce(c.node, ${NO_NODE}) = usage.node
+       AND c.model = usage.model);
+   CREATE TABLE node_usage(
+     run INTEGER NOT NULL,
+     started_ms INTEGER NOT NULL,
+     node_type TEXT NOT NULL,
+     status TEXT NOT NULL,
+     executions INTEGER NOT NULL,
+     timed INTEGER NOT NULL,
+     duration_ms_sum REAL NOT NULL,
+     ${bucketColumns("nd", BUCKETS.node).map((c) => `${c} INTEGER NOT NULL`).join(",\n     ")},
+     PRIMARY KEY(run, node_type, status)
+   );`,
 ];

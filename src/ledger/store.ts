@@ -8,8 +8,11 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { asLedgerError, openLedgerDb } from "./db.ts";
 import { ledgerFile } from "./paths.ts";
 import { foldInbox, type InboxEntry } from "./inbox.ts";
-import { NO_NODE, PHASE_CODE } from "./schema.ts";
-import type { LedgerPhase, RunEnd, RunStart } from "./types.ts";
+import { bucketColumns, bucketOf, BUCKETS, NO_NODE, PHASE_CODE } from "./schema.ts";
+import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
+
+const LLM_BUCKETS = bucketColumns("ld", BUCKETS.llm);
+const NODE_BUCKETS = bucketColumns("nd", BUCKETS.node);
 
 /** One LLM call as stored (see the README's ledger section for each field). */
 export interface CallRow {
@@ -43,6 +46,15 @@ export interface CallRow {
   flags: number;
   /** The first call of its node execution (counts the execution). */
   newExecution: boolean;
+}
+
+/** One 1 in the bucket of `ms` (none when not measured). */
+function bucketFlags(bounds: readonly number[], ms: number | null): number[] {
+  const flags = bounds.map(() => 0);
+  if (ms === null) return flags;
+  const i = bucketOf(bounds, ms);
+  if (i < flags.length) flags[i] = 1;
+  return flags;
 }
 
 /** An open ledger database for writing. */
@@ -185,6 +197,7 @@ export class LedgerStore {
     // A planned run learns its workflow late: its earlier calls follow.
     this.#stmt("UPDATE calls SET workflow = ?1 WHERE run = ?2 AND workflow <> ?1").run(workflow, id);
     this.#stmt("UPDATE usage SET workflow = ?1 WHERE run = ?2 AND workflow <> ?1").run(workflow, id);
+    if (run.nodes !== undefined) this.#writeNodes(id, run.startedMs, run.nodes);
     this.#stmt(
       `UPDATE runs SET (llm_calls, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
          reasoning_tokens, cost_usd, computed_cost_usd, reported_cost_usd, unpriced_calls) = (
@@ -243,15 +256,18 @@ export class LedgerStore {
     const cacheWrite = call.cacheWrite5mTokens + call.cacheWrite1hTokens;
     this.#stmt(
       `INSERT INTO usage(run, phase, node, model, started_ms, workflow, flags, calls, errors, executions, input_tokens,
-         cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls,
+         timed_calls, duration_ms_sum, ${LLM_BUCKETS.join(", ")})
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${LLM_BUCKETS.map(() => "?").join(", ")})
        ON CONFLICT(run, phase, node, model) DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors,
          executions = executions + excluded.executions, input_tokens = input_tokens + excluded.input_tokens,
          cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
          cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
          output_tokens = output_tokens + excluded.output_tokens,
          reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd,
-         unpriced_calls = unpriced_calls + excluded.unpriced_calls`,
+         unpriced_calls = unpriced_calls + excluded.unpriced_calls, timed_calls = timed_calls + excluded.timed_calls,
+         duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum,
+         ${LLM_BUCKETS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
     ).run(
       runId,
       phase,
@@ -269,6 +285,9 @@ export class LedgerStore {
       call.reasoningTokens,
       cost ?? 0,
       cost === null ? 1 : 0,
+      call.durationMs === null ? 0 : 1,
+      call.durationMs ?? 0,
+      ...bucketFlags(BUCKETS.llm, call.durationMs),
     );
     this.#stmt(
       `UPDATE runs SET llm_calls = llm_calls + 1, input_tokens = input_tokens + ?, cache_read_tokens =
@@ -288,6 +307,28 @@ export class LedgerStore {
     return Number(inserted.lastInsertRowid);
   }
 
+  /** Replaces the node statistics of run `runId`. */
+  #writeNodes(runId: number, startedMs: number, nodes: NodeStat[]): void {
+    this.#stmt("DELETE FROM node_usage WHERE run = ?").run(runId);
+    const insert = this.#stmt(
+      `INSERT INTO node_usage(run, started_ms, node_type, status, executions, timed, duration_ms_sum,
+         ${NODE_BUCKETS.join(", ")}) VALUES (?, ?, ?, ?, ?, ?, ?, ${NODE_BUCKETS.map(() => "?").join(", ")})`,
+    );
+    for (const node of nodes) {
+      const buckets = NODE_BUCKETS.map((_, i) => node.buckets[i] ?? 0);
+      insert.run(
+        runId,
+        Math.round(startedMs),
+        node.type,
+        node.status,
+        node.executions,
+        node.timed,
+        node.durationMsSum,
+        ...buckets,
+      );
+    }
+  }
+
   /** Sets the cost of a call priced after it was written (prices loaded after the run). */
   priceCall(callId: number, cost: { costUsd: number | null; priceModel: string | null; priceVersion: string | null }) {
     if (cost.costUsd !== null) {
@@ -304,6 +345,15 @@ export class LedgerStore {
       cost.priceVersion,
       callId,
     );
+  }
+
+  /** When a run of `workflow` last ended in success (Unix ms), or undefined. */
+  lastSuccessMs(workflow: string): number | undefined {
+    const row = this.#stmt(
+      `SELECT max(r.ended_ms) AS ended FROM runs r JOIN labels l ON l.id = r.workflow
+       WHERE l.kind = 'workflow' AND l.text = ? AND r.status = 'success'`,
+    ).get(workflow) as { ended: number | null };
+    return row.ended ?? undefined;
   }
 
   /** Closes the connection. */

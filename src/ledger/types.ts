@@ -67,4 +67,18 @@ export interface RunEnd extends Partial<Omit<RunStart, "executionId" | "startedM
   plannerTraceFile?: string | null;
   /** Planned runs: the planner's wall time, ms. */
   durationPlannerMs?: number | null;
+  /** The workflow's node executions by type and status (the recorder fills this in). */
+  nodes?: NodeStat[];
+}
+
+/** How a run's nodes of one type ended one way: counts and, when they were timed, durations. */
+export interface NodeStat {
+  type: string;
+  status: "success" | "error" | "interrupted";
+  executions: number;
+  /** Executions with a measured duration (instrumented runs). */
+  timed: number;
+  durationMsSum: number;
+  /** Timed executions per bucket of `BUCKETS.node` (not cumulative; `+Inf` is the rest). */
+  buckets: number[];
 }

@@ -86,6 +86,8 @@ export interface CountingContext extends RunContext {
   nodesRun: number;
   /** The last node that completed. */
   lastNode?: BaseNode;
+  /** Hears each node execution that completed, with its action (the run ledger's counts of a plain run). */
+  nodeDone?: (node: BaseNode, action: Action) => void;
 }
 
 /** A flow in which an unhandled `error` action fails the run. */
@@ -95,6 +97,7 @@ export class WorkflowFlow extends Flow {
     const counting = ctx as CountingContext;
     counting.lastNode = node;
     counting.nodesRun++;
+    counting.nodeDone?.(node, action);
     // Read once: a compiled node is a wrapper, and each read goes through it.
     const successors = node.successors;
     if (action === "error" && !successors.has("error")) throw new UnhandledErrorAction(node);

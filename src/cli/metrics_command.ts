@@ -1,0 +1,117 @@
+/**
+ * `pflow metrics` (the exposition text from the ledger, to stdout or a file
+ * written atomically for node_exporter's textfile collector) and
+ * `pflow metrics serve` (a scrape endpoint).
+ * @module
+ */
+import { LedgerError } from "../ledger/db.ts";
+import { DateBoundError, localTimeZone, parseBound } from "../ledger/period.ts";
+import { LedgerStore } from "../ledger/store.ts";
+import { collectMetrics } from "../metrics/collect.ts";
+import { type ExpositionFormat, renderExposition } from "../metrics/exposition.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
+import { parseCommand } from "./args.ts";
+import { type CommandEnv, EXIT } from "./command.ts";
+import { HELP } from "./help.ts";
+import { pflowHome } from "./home.ts";
+import { printError, writeStdout } from "./terminal.ts";
+import { UsageError } from "./usage_error.ts";
+
+const FLAGS = {
+  format: { type: "string" },
+  output: { type: "string", short: "o" },
+  since: { type: "string" },
+  listen: { type: "string" },
+} as const;
+
+/** Runs `pflow metrics …`; returns the exit code. */
+export async function metricsCommand(argv: string[], { env }: CommandEnv): Promise<number> {
+  const parsed = parseCommand(argv, { command: "metrics", flags: FLAGS });
+  if (parsed.values.help) {
+    writeStdout(`${HELP.metrics}\n`);
+    return EXIT.ok;
+  }
+  const [action, ...rest] = parsed.positionals;
+  if (rest.length > 0 || (action !== undefined && action !== "serve")) {
+    throw new UsageError(`unexpected argument '${rest[0] ?? action}': usage: pflow metrics [serve] [flags]`, "metrics");
+  }
+  const home = pflowHome(env);
+  try {
+    if (action === "serve") return await serve(parsed.values, home);
+    if (parsed.values.listen !== undefined) {
+      throw new UsageError("--listen is a flag of 'pflow metrics serve'", "metrics");
+    }
+    const format = parseFormat(parsed.values.format as string | undefined);
+    const sinceText = parsed.values.since as string | undefined;
+    const sinceMs = sinceText === undefined
+      ? undefined
+      : parseBound(sinceText, { flag: "since", zone: localTimeZone(), nowMs: Date.now() });
+    const { store, warnings } = LedgerStore.open(home);
+    for (const warning of warnings) printError(`warning: ledger: ${warning}`);
+    let text: string;
+    try {
+      text = renderExposition(collectMetrics(store.db, { sinceMs }), format);
+    } finally {
+      store.close();
+    }
+    const output = parsed.values.output as string | undefined;
+    if (output === undefined) writeStdout(text);
+    else await writeFileAtomic(output, text, { mode: 0o644 });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof LedgerError) {
+      printError(`error: ${error.message}`);
+      return EXIT.usage;
+    }
+    if (error instanceof DateBoundError) throw new UsageError(error.message, "metrics");
+    throw error;
+  }
+}
+
+function parseFormat(text: string | undefined): ExpositionFormat {
+  if (text === undefined || text === "prometheus") return "prometheus";
+  if (text === "openmetrics") return "openmetrics";
+  throw new UsageError(`--format must be prometheus or openmetrics; got '${text}'`, "metrics");
+}
+
+async function serve(values: Record<string, unknown>, home: string): Promise<number> {
+  for (const flag of ["format", "output", "since"]) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(
+        `--${flag} is not a flag of 'pflow metrics serve' (a scrape asks for its format)`,
+        "metrics",
+      );
+    }
+  }
+  const { DEFAULT_LISTEN, parseListen, serveMetrics } = await import("../metrics/serve.ts");
+  const listenText = values.listen as string | undefined;
+  const listen = listenText === undefined ? DEFAULT_LISTEN : parseListen(listenText);
+  if (listen === undefined) {
+    throw new UsageError(`--listen must be HOST:PORT or PORT (e.g. 127.0.0.1:9464); got '${listenText}'`, "metrics");
+  }
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    await serveMetrics({
+      home,
+      listen,
+      signal: controller.signal,
+      onListening: (url) => printError(`Serving metrics on ${url} (and /healthz); Ctrl-C stops`),
+      warn: (message) => printError(`warning: ${message}`),
+    });
+  } catch (error) {
+    if (error instanceof LedgerError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      printError(`error: cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`);
+      return EXIT.usage;
+    }
+    throw error;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,131 @@
+/**
+ * A run's metrics exports: its gauges to a Pushgateway (`--pushgateway`,
+ * PFLOW_PUSHGATEWAY_URL, settings `"pushgateway"`) and its OTLP metrics
+ * (the OTEL_* variables). Decided before the run from this tiny module; the
+ * export code is imported only when one is configured, after the result is
+ * printed. Failures are warnings.
+ * @module
+ */
+import { MetricsConfigError, otlpMetricsEndpoint, pushgatewayUrl } from "../metrics/config.ts";
+import type { RunSummary } from "../observability/metrics.ts";
+import type { LlmCallRecord } from "../observability/telemetry.ts";
+import { VERSION } from "../version.ts";
+import type { Settings } from "./home.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Where a run's metrics go; undefined when nowhere. */
+export interface MetricsRequest {
+  pushgateway: string | undefined;
+  otlp: string | undefined;
+  env: Record<string, string | undefined>;
+  home: string;
+  /** Whether the ledger is on (it knows the workflow's last success when this run failed). */
+  ledger: boolean;
+}
+
+/** Reads the configuration; a bad Pushgateway URL is a usage error (exit 2). */
+export function metricsRequest(options: {
+  flag: string | undefined;
+  env: Record<string, string | undefined>;
+  settings: Settings;
+  home: string;
+  ledger: boolean;
+  command: string;
+}): MetricsRequest | undefined {
+  let pushgateway: string | undefined;
+  try {
+    pushgateway = pushgatewayUrl({ flag: options.flag, env: options.env, settings: options.settings });
+  } catch (error) {
+    if (error instanceof MetricsConfigError) throw new UsageError(error.message, options.command);
+    throw error;
+  }
+  const otlp = otlpMetricsEndpoint(options.env);
+  if (pushgateway === undefined && otlp === undefined) return undefined;
+  return { pushgateway, otlp, env: options.env, home: options.home, ledger: options.ledger };
+}
+
+/** What a finished run (or planning) reports. */
+export interface RunOutcome {
+  workflow: string;
+  status: "success" | "failed" | "interrupted" | "budget_exceeded";
+  durationMs: number;
+  summary: RunSummary;
+  /** Every LLM call of the run, the planner's included. */
+  calls: readonly LlmCallRecord[];
+}
+
+/** Sends the run's metrics where configured (never throws). */
+export async function exportRunMetricsIfConfigured(
+  request: MetricsRequest | undefined,
+  outcome: RunOutcome,
+  warn: (message: string) => void,
+): Promise<void> {
+  if (request === undefined) return;
+  const endedMs = Date.now();
+  const tasks: Promise<void>[] = [];
+  if (request.pushgateway !== undefined) tasks.push(push(request, outcome, { endedMs, warn }));
+  if (request.otlp !== undefined) {
+    const url = request.otlp;
+    tasks.push((async () => {
+      const { exportRunMetrics } = await import("../metrics/otlp_metrics.ts");
+      await exportRunMetrics(
+        {
+          workflow: outcome.workflow,
+          status: outcome.status,
+          durationMs: outcome.durationMs,
+          calls: outcome.calls,
+          version: VERSION,
+        },
+        { url, env: request.env, warn },
+      );
+    })());
+  }
+  await Promise.all(
+    tasks.map((task) => task.catch((error) => warn(`metrics export failed: ${(error as Error).message}`))),
+  );
+}
+
+async function push(
+  request: MetricsRequest,
+  outcome: RunOutcome,
+  context: { endedMs: number; warn: (message: string) => void },
+): Promise<void> {
+  const { pushRunGauges } = await import("../metrics/pushgateway.ts");
+  const { summary } = outcome;
+  let lastSuccessMs = outcome.status === "success" ? context.endedMs : undefined;
+  if (lastSuccessMs === undefined && request.ledger) lastSuccessMs = await lastSuccess(request.home, outcome.workflow);
+  const u = summary.usage;
+  await pushRunGauges(request.pushgateway!, {
+    workflow: outcome.workflow,
+    status: outcome.status,
+    durationMs: outcome.durationMs,
+    costUsd: summary.total_cost_usd,
+    costComplete: summary.pricing.complete,
+    llmCalls: summary.num_llm_calls,
+    tokens: {
+      input: u.input_tokens,
+      cache_read: u.cache_read_input_tokens,
+      cache_write: u.cache_creation_input_tokens,
+      output: u.output_tokens,
+      reasoning: u.reasoning_tokens,
+    },
+    nodeExecutions: summary.num_nodes,
+    endedMs: context.endedMs,
+    lastSuccessMs,
+  }, { warn: context.warn });
+}
+
+/** When the workflow last succeeded, from the ledger (undefined when unknown or unreadable). */
+async function lastSuccess(home: string, workflow: string): Promise<number | undefined> {
+  try {
+    const { LedgerStore } = await import("../ledger/store.ts");
+    const { store } = LedgerStore.open(home);
+    try {
+      return store.lastSuccessMs(workflow);
+    } finally {
+      store.close();
+    }
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * OTLP metrics of one run, with the official SDK (`@opentelemetry/sdk-metrics`
+ * and `@opentelemetry/exporter-metrics-otlp-http`), loaded only when
+ * OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT with
+ * OTEL_METRICS_EXPORTER=otlp) is set: the GenAI semantic-convention metrics
+ * `gen_ai.client.token.usage` and `gen_ai.client.operation.duration` per LLM
+ * call, `pflow.workflow.duration` and `pflow.llm.cost` (USD). A CLI process
+ * is one collection interval, so temporality is delta unless
+ * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says otherwise. The
+ * resource is the span export's (service name, OTEL_RESOURCE_ATTRIBUTES).
+ * One bounded export; a failure is one warning.
+ * @module
+ */
+import { parseKeyValueList, resourceAttributes, resourceOptionsFromEnv } from "../observability/otlp_json.ts";
+import {
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  OP_CHAT,
+  SCOPE_NAME,
+} from "../observability/semconv.ts";
+import type { LlmCallRecord } from "../observability/telemetry.ts";
+import { callCostUsd } from "../observability/telemetry.ts";
+import { BUCKETS } from "../ledger/schema.ts";
+import { modelLabels } from "./collect.ts";
+
+/** Metric names and attribute keys (GenAI semantic conventions, and pflow's own). */
+export const OTLP_METRICS = {
+  tokenUsage: "gen_ai.client.token.usage",
+  operationDuration: "gen_ai.client.operation.duration",
+  workflowDuration: "pflow.workflow.duration",
+  llmCost: "pflow.llm.cost",
+  tokenType: "gen_ai.token.type",
+  errorType: "error.type",
+  workflowName: "pflow.workflow.name",
+  runStatus: "pflow.run.status",
+  phase: "pflow.phase",
+} as const;
+
+/** The advised bucket boundaries of `gen_ai.client.token.usage`. */
+export const TOKEN_BUCKETS = [
+  1,
+  4,
+  16,
+  64,
+  256,
+  1024,
+  4096,
+  16384,
+  65536,
+  262144,
+  1048576,
+  4194304,
+  16777216,
+  67108864,
+];
+
+/** What one run contributes. */
+export interface RunMetricsInput {
+  workflow: string;
+  status: string;
+  durationMs: number;
+  /** Its LLM calls (planner and workflow). */
+  calls: readonly LlmCallRecord[];
+  version: string;
+}
+
+/** Exports a run's metrics when OTLP metrics are configured; never throws. */
+export async function exportRunMetrics(
+  run: RunMetricsInput,
+  options: {
+    url: string;
+    env: Record<string, string | undefined>;
+    warn: (message: string) => void;
+    timeoutMs?: number;
+  },
+): Promise<void> {
+  const { env, warn } = options;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  let shown: string;
+  try {
+    const parsed = new URL(options.url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
+    parsed.username = "";
+    parsed.password = "";
+    shown = parsed.href;
+  } catch {
+    warn(`OTLP metrics export skipped: '${options.url}' is not an http(s) URL`);
+    return;
+  }
+  try {
+    const [sdk, exporters, resources] = await Promise.all([
+      import("@opentelemetry/sdk-metrics"),
+      import("@opentelemetry/exporter-metrics-otlp-http"),
+      import("@opentelemetry/resources"),
+    ]);
+    const preference = temporality(env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, warn);
+    const compression = (env.OTEL_EXPORTER_OTLP_METRICS_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION)?.trim();
+    const exporter = new exporters.OTLPMetricExporter({
+      url: options.url,
+      headers: {
+        ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS),
+        ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS),
+      },
+      timeoutMillis: timeoutMs,
+      httpAgentOptions: { keepAlive: false },
+      compression: (compression === "gzip" ? "gzip" : "none") as never,
+      temporalityPreference: exporters.AggregationTemporalityPreference[preference],
+    });
+    let failure: string | undefined;
+    const reader = new sdk.PeriodicExportingMetricReader({
+      exporter: {
+        export: (metrics, done) =>
+          exporter.export(metrics, (result) => {
+            if (result.code !== 0) failure = describe(result.error ?? "unknown error");
+            done(result);
+          }),
+        forceFlush: () => exporter.forceFlush(),
+        shutdown: () => exporter.shutdown(),
+        selectAggregationTemporality: (kind) => exporter.selectAggregationTemporality(kind),
+      },
+      exportIntervalMillis: 2 ** 31 - 1, // one export: the flush at the end
+      exportTimeoutMillis: timeoutMs,
+    });
+    const provider = new sdk.MeterProvider({
+      resource: resources.defaultResource().merge(
+        resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env))),
+      ),
+      readers: [reader],
+    });
+    record(provider.getMeter(SCOPE_NAME, run.version), run);
+    const TIMED_OUT = Symbol("timeout");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flushed = await Promise.race([
+      provider.forceFlush().then(() => undefined),
+      new Promise<typeof TIMED_OUT>((resolve) => timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs + 250)),
+    ]);
+    clearTimeout(timer);
+    provider.shutdown().catch(() => {});
+    if (flushed === TIMED_OUT) warn(`OTLP metrics export to ${shown} timed out after ${timeoutMs} ms`);
+    else if (failure !== undefined) warn(`OTLP metrics export to ${shown} failed: ${failure}`);
+  } catch (error) {
+    warn(`OTLP metrics export to ${shown} failed: ${describe(error)}`);
+  }
+}
+
+type Meter = import("@opentelemetry/api").Meter;
+
+/** Records the run's measurements on `meter`. */
+function record(meter: Meter, run: RunMetricsInput): void {
+  const tokens = meter.createHistogram(OTLP_METRICS.tokenUsage, {
+    description: "Number of input and output tokens used.",
+    unit: "{token}",
+    advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+  });
+  const duration = meter.createHistogram(OTLP_METRICS.operationDuration, {
+    description: "GenAI operation duration.",
+    unit: "s",
+    advice: { explicitBucketBoundaries: [...BUCKETS.llm] },
+  });
+  const cost = meter.createCounter(OTLP_METRICS.llmCost, {
+    description: "Cost of priced LLM calls in US dollars (USD).",
+    unit: "USD",
+  });
+  const workflow = meter.createHistogram(OTLP_METRICS.workflowDuration, {
+    description: "Wall time of the workflow run.",
+    unit: "s",
+    advice: { explicitBucketBoundaries: [...BUCKETS.run] },
+  });
+  for (const call of run.calls) {
+    const u = call.usage;
+    const { provider, model } = modelLabels(u.model);
+    const attributes: Record<string, string> = {
+      [ATTR_GEN_AI_OPERATION_NAME]: OP_CHAT,
+      [ATTR_GEN_AI_PROVIDER_NAME]: provider,
+      [ATTR_GEN_AI_REQUEST_MODEL]: model,
+      [OTLP_METRICS.workflowName]: run.workflow,
+      [OTLP_METRICS.phase]: call.phase ?? "workflow",
+    };
+    if (u.response_model) attributes[ATTR_GEN_AI_RESPONSE_MODEL] = u.response_model;
+    // The semconv's input tokens are all input: uncached, cache reads and cache writes.
+    tokens.record(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens, {
+      ...attributes,
+      [OTLP_METRICS.tokenType]: "input",
+    });
+    tokens.record(u.output_tokens, { ...attributes, [OTLP_METRICS.tokenType]: "output" });
+    const failed = call.status === "error";
+    duration.record(
+      u.duration_ms / 1000,
+      failed ? { ...attributes, [OTLP_METRICS.errorType]: call.error?.type ?? "_OTHER" } : attributes,
+    );
+    const spent = callCostUsd(call);
+    if (spent !== null) cost.add(spent, attributes);
+  }
+  workflow.record(run.durationMs / 1000, {
+    [OTLP_METRICS.workflowName]: run.workflow,
+    [OTLP_METRICS.runStatus]: run.status,
+  });
+}
+
+/** OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (default delta: one process is one interval). */
+function temporality(text: string | undefined, warn: (message: string) => void): "DELTA" | "CUMULATIVE" | "LOWMEMORY" {
+  const value = text?.trim().toLowerCase();
+  if (!value || value === "delta") return "DELTA";
+  if (value === "cumulative") return "CUMULATIVE";
+  if (value === "lowmemory") return "LOWMEMORY";
+  warn(
+    `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='${text}' is not delta, cumulative or lowmemory: using delta`,
+  );
+  return "DELTA";
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "number") return `HTTP ${code}${error.message ? ` ${error.message}` : ""}`;
+  return error.message || error.name;
+}
