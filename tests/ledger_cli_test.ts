@@ -721,7 +721,7 @@ Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns a
     const before = readFileSync(file);
     const report = await cost(ctx, ["report"]);
     assertExit(report, 2);
-    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(2\); upgrade pflow/);
+    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(3\); upgrade pflow/);
     const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assertExit(run, 0);
     assert.equal(run.stderr.split("\n").filter((l) => /^warning: (\[a\] )?ledger:/.test(l)).length, 1, explain(run));
@@ -751,7 +751,7 @@ Deno.test("a version-1 ledger (fixture) migrates forward and reports the same fi
     assert.deepEqual(tokyo.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03-10", 1], ["2025-03-12", 2]]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 2);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 3);
     } finally {
       db.close();
     }

@@ -224,7 +224,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     end: { status: "success" | "failed" | "interrupted" | "budget_exceeded"; subtype: string },
   ) => {
     const durationMs = performance.now() - run.started;
-    await finishPlanningLedger(session.ledger, {
+    const endedMs = await finishPlanningLedger(session.ledger, {
       ...end,
       durationMs,
       prior,
@@ -235,6 +235,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       workflow: plannedName(outcome) ?? PLANNING,
       status: end.status,
       durationMs,
+      endedMs,
       summary,
       calls: prior.telemetry.llmCalls,
     }, (message) => run.logger.warn(message));

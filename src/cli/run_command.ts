@@ -215,7 +215,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     tracePath,
     prior: prepared.prior,
   });
-  await finishRunLedger(prepared.ledger, {
+  const endedMs = await finishRunLedger(prepared.ledger, {
     result,
     summary,
     durationMs: performance.now() - run.started,
@@ -230,6 +230,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     workflow: run.workflowName ?? "",
     status: result.status,
     durationMs: performance.now() - run.started,
+    endedMs,
     summary,
     calls: [...(prepared.prior?.telemetry.llmCalls ?? []), ...result.telemetry.llmCalls],
   }, (message) => run.logger.warn(message));
@@ -351,7 +352,8 @@ async function prepare(target: RunTarget, session: Session) {
       }
       : {}),
     // Calls are attributed to their nodes only in an instrumented run.
-    ledgerSink: callsModels ? ledger?.sink("workflow", { priceVersion: () => pricing?.version ?? null }) : undefined,
+    ledgerSink: ledger?.sink("workflow", { priceVersion: () => pricing?.version ?? null }),
+    instrumentForLedger: callsModels,
   };
   const instruments = buildInstruments(request);
   const compiled = compileWorkflow(loaded.ir, {

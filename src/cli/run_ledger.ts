@@ -137,14 +137,15 @@ export async function finishPlanningLedger(
     workflowName: string | null;
     summary: RunSummary;
   },
-): Promise<void> {
-  if (ledger === undefined) return;
+): Promise<number> {
+  const endedMs = Date.now();
+  if (ledger === undefined) return endedMs;
   await ledger.finish({
     ...plannerFields(outcome.prior),
     ...(outcome.workflowName !== null ? { workflowName: outcome.workflowName } : {}),
     status: outcome.status,
     subtype: outcome.subtype,
-    endedMs: Date.now(),
+    endedMs,
     durationMs: Math.round(outcome.durationMs * 100) / 100,
     nodesExecuted: 0,
     traceFile: null,
@@ -152,9 +153,10 @@ export async function finishPlanningLedger(
     priceSource: outcome.summary.pricing.source,
     pricingComplete: outcome.summary.pricing.source === null ? null : outcome.summary.pricing.complete,
   });
+  return endedMs;
 }
 
-/** Records how the run ended (after the result is printed). */
+/** Records how the run ended (after the result is printed); returns the end time it recorded. */
 export async function finishRunLedger(
   ledger: LedgerRun | undefined,
   outcome: {
@@ -168,8 +170,9 @@ export async function finishRunLedger(
     /** A run that did not time its nodes: the workflow, to count the node that threw. */
     compiled?: CompiledWorkflow;
   },
-): Promise<void> {
-  if (ledger === undefined) return;
+): Promise<number> {
+  const endedMs = Date.now();
+  if (ledger === undefined) return endedMs;
   const { result, summary, compiled } = outcome;
   const failed = result.error?.node_id ? compiled?.nodes.get(result.error.node_id) : undefined;
   // A node that threw never completed: the counting hook did not hear it.
@@ -181,7 +184,7 @@ export async function finishRunLedger(
     workflowHash: await outcome.workflowHash ?? null,
     status: result.status,
     subtype: SUBTYPES[result.status],
-    endedMs: Date.now(),
+    endedMs,
     durationMs: Math.round(outcome.durationMs * 100) / 100,
     nodesExecuted: result.nodes_executed,
     traceFile: outcome.tracePath ?? null,
@@ -189,4 +192,5 @@ export async function finishRunLedger(
     priceSource: summary.pricing.source,
     pricingComplete: summary.pricing.source === null ? null : summary.pricing.complete,
   });
+  return endedMs;
 }

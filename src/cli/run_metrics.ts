@@ -49,6 +49,8 @@ export interface RunOutcome {
   workflow: string;
   status: "success" | "failed" | "interrupted" | "budget_exceeded";
   durationMs: number;
+  /** When the run ended (as the ledger recorded it). */
+  endedMs: number;
   summary: RunSummary;
   /** Every LLM call of the run, the planner's included. */
   calls: readonly LlmCallRecord[];
@@ -61,7 +63,7 @@ export async function exportRunMetricsIfConfigured(
   warn: (message: string) => void,
 ): Promise<void> {
   if (request === undefined) return;
-  const endedMs = Date.now();
+  const { endedMs } = outcome;
   const tasks: Promise<void>[] = [];
   if (request.pushgateway !== undefined) tasks.push(push(request, outcome, { endedMs, warn }));
   if (request.otlp !== undefined) {

@@ -56,8 +56,10 @@ export interface TelemetryRequest {
   /** The phase this telemetry measures, and what earlier phases spent (budget). */
   phase?: RunPhase;
   spentUsd?: number;
-  /** The run ledger's sink: it needs each LLM call's node, so the run is instrumented. */
+  /** The run ledger's sink (writes each LLM call; counts and times node executions when instrumented). */
   ledgerSink?: TelemetrySink;
+  /** Instrument the run for the ledger: each LLM call is then attributed to its node (workflows with llm nodes). */
+  instrumentForLedger?: boolean;
 }
 
 /** The assembled telemetry of one run. */
@@ -76,7 +78,7 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   const tracing = request.traceFile || request.otlp !== undefined || request.keepTrace === true;
   const logNodes = request.logger.enabled("debug");
   const measured = request.metrics || tracing || logNodes;
-  const instrumented = measured || request.ledgerSink !== undefined;
+  const instrumented = measured || (request.ledgerSink !== undefined && request.instrumentForLedger === true);
   const parent = parseTraceParent(request.env.TRACEPARENT);
   // JSON logs carry trace ids too, so they join traces (and the caller's TRACEPARENT).
   const traceId = request.traceId ??

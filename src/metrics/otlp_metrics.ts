@@ -12,6 +12,7 @@
  * @module
  */
 import { parseKeyValueList, resourceAttributes, resourceOptionsFromEnv } from "../observability/otlp_json.ts";
+import { describeExportError, displayUrl } from "../observability/otlp_export.ts";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
@@ -78,14 +79,8 @@ export async function exportRunMetrics(
 ): Promise<void> {
   const { env, warn } = options;
   const timeoutMs = options.timeoutMs ?? 5000;
-  let shown: string;
-  try {
-    const parsed = new URL(options.url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
-    parsed.username = "";
-    parsed.password = "";
-    shown = parsed.href;
-  } catch {
+  const shown = displayUrl(options.url);
+  if (shown === undefined) {
     warn(`OTLP metrics export skipped: '${options.url}' is not an http(s) URL`);
     return;
   }
@@ -113,7 +108,7 @@ export async function exportRunMetrics(
       exporter: {
         export: (metrics, done) =>
           exporter.export(metrics, (result) => {
-            if (result.code !== 0) failure = describe(result.error ?? "unknown error");
+            if (result.code !== 0) failure = describeExportError(result.error ?? "unknown error");
             done(result);
           }),
         forceFlush: () => exporter.forceFlush(),
@@ -141,7 +136,7 @@ export async function exportRunMetrics(
     if (flushed === TIMED_OUT) warn(`OTLP metrics export to ${shown} timed out after ${timeoutMs} ms`);
     else if (failure !== undefined) warn(`OTLP metrics export to ${shown} failed: ${failure}`);
   } catch (error) {
-    warn(`OTLP metrics export to ${shown} failed: ${describe(error)}`);
+    warn(`OTLP metrics export to ${shown} failed: ${describeExportError(error)}`);
   }
 }
 
@@ -209,11 +204,4 @@ function temporality(text: string | undefined, warn: (message: string) => void):
     `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='${text}' is not delta, cumulative or lowmemory: using delta`,
   );
   return "DELTA";
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "number") return `HTTP ${code}${error.message ? ` ${error.message}` : ""}`;
-  return error.message || error.name;
 }

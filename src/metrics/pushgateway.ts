@@ -7,6 +7,7 @@
  * push is one warning. Loaded only when a Pushgateway is configured.
  * @module
  */
+import { displayUrl } from "../observability/otlp_export.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { type MetricFamily, renderExposition } from "./exposition.ts";
 
@@ -101,7 +102,7 @@ export async function pushRunGauges(
   options: { warn: (message: string) => void; timeoutMs?: number },
 ): Promise<void> {
   const url = groupUrl(base, run.workflow);
-  const shown = safeUrl(base);
+  const shown = (displayUrl(base) ?? base).replace(/\/+$/, "");
   const timeoutMs = options.timeoutMs ?? PUSH_TIMEOUT_MS;
   const timeout = timeoutSignal(timeoutMs);
   try {
@@ -124,17 +125,5 @@ export async function pushRunGauges(
     options.warn(`Pushgateway push to ${shown} failed: ${reason}`);
   } finally {
     timeout.clear();
-  }
-}
-
-/** The URL without credentials, for messages. */
-function safeUrl(text: string): string {
-  try {
-    const url = new URL(text);
-    url.username = "";
-    url.password = "";
-    return url.href.replace(/\/+$/, "");
-  } catch {
-    return text;
   }
 }

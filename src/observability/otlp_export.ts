@@ -86,14 +86,8 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
     : DEFAULT_EXPORT_TIMEOUT_MS;
   const url = otlpEndpointFromEnv(env, options.endpoint);
   if (url === undefined) return;
-  let shown: string;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
-    parsed.username = "";
-    parsed.password = "";
-    shown = parsed.href;
-  } catch {
+  const shown = displayUrl(url);
+  if (shown === undefined) {
     warn(`OTLP export skipped: '${url}' is not an http(s) URL`);
     return;
   }
@@ -108,7 +102,7 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
       version: (options.planner ?? trace!).pflow_version,
     });
   } catch (error) {
-    warn(`OTLP export to ${shown} failed: ${describe(error)}`);
+    warn(`OTLP export to ${shown} failed: ${describeExportError(error)}`);
   }
 }
 
@@ -211,7 +205,7 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
   }
   await exporter.shutdown().catch(() => {});
   if (result.code !== core.ExportResultCode.SUCCESS) {
-    warn(`OTLP export to ${config.shown} failed: ${describe(result.error ?? "unknown error")}`);
+    warn(`OTLP export to ${config.shown} failed: ${describeExportError(result.error ?? "unknown error")}`);
   }
 }
 
@@ -279,8 +273,21 @@ function samplerFromEnv(env: Env, sdk: Sdk, warn: (message: string) => void): Sa
   }
 }
 
+/** An http(s) URL without its credentials (for messages), or undefined for anything else. */
+export function displayUrl(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return undefined;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One line for an export error (HTTP status when the collector answered). */
-function describe(error: unknown): string {
+export function describeExportError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
   if (typeof code === "number") return `HTTP ${code}${error.message ? ` ${error.message}` : ""}`;
