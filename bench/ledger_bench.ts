@@ -4,9 +4,9 @@
  *
  * - reports over a generated ledger of 1,000,000 calls in 100,000 runs (one
  *   year, 20 models, 50 workflows; built once under dist/bench-ledger/):
- *   `pflow cost report --by day|model|workflow` through the compiled binary
- *   (process wall time, medians of round-robin rounds), and the same
- *   queries in process;
+ *   `pflow cost report --by day|model|workflow|…` and `pflow metrics` through
+ *   the compiled binary (process wall time, medians of round-robin rounds),
+ *   and the report queries in process;
  * - writes on a fresh ledger: one call row per transaction (as a run writes
  *   them), one run's rows (start + end) in the database, and a run's rows in
  *   the inbox (runs that make no LLM call); `LEDGER_BENCH=writes` runs only
@@ -19,7 +19,7 @@ import { join, resolve } from "node:path";
 import { LedgerStore } from "../src/ledger/store.ts";
 import { costReport, type GroupBy } from "../src/ledger/report.ts";
 import { LedgerRun } from "../src/ledger/recorder.ts";
-import { callFirsts } from "../src/ledger/schema.ts";
+import { bucketOf, BUCKETS, callFirsts } from "../src/ledger/schema.ts";
 import type { CallRow } from "../src/ledger/store.ts";
 import type { RunEnd, RunStart } from "../src/ledger/types.ts";
 import { loadShippedPriceTable } from "../src/pricing/table.ts";
@@ -184,8 +184,24 @@ async function ensureBigLedger(): Promise<void> {
           };
           store.addCall(runId, start, row);
         }
+        const nodeMs = 300 + Math.floor(rand() * 5000);
         store.endRun({
           ...start,
+          nodes: [{
+            type: "llm",
+            status: "success",
+            executions: flow.nodes.length,
+            timed: flow.nodes.length,
+            durationMsSum: nodeMs * flow.nodes.length,
+            buckets: BUCKETS.node.map((_, i) => (i === bucketOf(BUCKETS.node, nodeMs) ? flow.nodes.length : 0)),
+          }, {
+            type: "shell",
+            status: "success",
+            executions: 2,
+            timed: 0,
+            durationMsSum: 0,
+            buckets: BUCKETS.node.map(() => 0),
+          }],
           status: statuses[Math.floor(rand() * statuses.length)],
           subtype: "success",
           endedMs: start.startedMs + 30_000,
@@ -229,6 +245,10 @@ function reportBench(rounds: number): Record<string, string>[] {
     ["--by model --reprice", "model", ["--reprice"]],
     ["--by run --status failed", "run", ["--status", "failed"]],
   ];
+  const metricsCases: [string, string[]][] = [
+    ["pflow metrics", ["metrics"]],
+    ["pflow metrics --format openmetrics", ["metrics", "--format", "openmetrics"]],
+  ];
   const cli: Record<string, number[]> = {};
   const inProcess: Record<string, number[]> = {};
   const { store } = LedgerStore.open(BIG_HOME);
@@ -242,12 +262,24 @@ function reportBench(rounds: number): Record<string, string>[] {
       (inProcess[name] ??= []).push(performance.now() - started);
     }
   }
+  for (const [, args] of metricsCases) timeCli(args);
+  const metricsTimes: Record<string, number[]> = {};
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, args] of metricsCases) (metricsTimes[name] ??= []).push(timeCli(args));
+  }
   store.close();
-  return cases.map(([name]) => ({
-    report: `pflow cost report ${name}`,
-    "binary ms (median)": median(cli[name]).toFixed(0),
-    "in process ms (median)": inProcess[name] ? median(inProcess[name]).toFixed(0) : "",
-  }));
+  return [
+    ...cases.map(([name]) => ({
+      report: `pflow cost report ${name}`,
+      "binary ms (median)": median(cli[name]).toFixed(0),
+      "in process ms (median)": inProcess[name] ? median(inProcess[name]).toFixed(0) : "",
+    })),
+    ...metricsCases.map(([name]) => ({
+      report: name,
+      "binary ms (median)": median(metricsTimes[name]).toFixed(0),
+      "in process ms (median)": "",
+    })),
+  ];
 }
 
 /** Write costs on a fresh ledger. */

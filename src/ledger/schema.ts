@@ -311,7 +311,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED});
    CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED});
    CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED});`,
-  // 2 → 3: duration histograms of LLM calls in the usage rollup; node executions per run, type and status.
+  // 2 → 3: duration histograms of LLM calls in the usage rollup; node executions per run, type and status;
+  // covering indexes for the metrics (one ordered scan per table).
   `${
     [
       "timed_calls INTEGER NOT NULL DEFAULT 0",
@@ -335,5 +336,11 @@ export const MIGRATIONS: readonly string[] = [
      duration_ms_sum REAL NOT NULL,
      ${bucketColumns("nd", BUCKETS.node).map((c) => `${c} INTEGER NOT NULL`).join(",\n     ")},
      PRIMARY KEY(run, node_type, status)
-   );`,
+   );
+   CREATE INDEX usage_metrics ON usage(model, started_ms, calls, errors, input_tokens, cache_read_tokens,
+     cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls, timed_calls, duration_ms_sum,
+     ${bucketColumns("ld", BUCKETS.llm).join(", ")});
+   CREATE INDEX node_usage_metrics ON node_usage(node_type, status, started_ms, executions, timed, duration_ms_sum,
+     ${bucketColumns("nd", BUCKETS.node).join(", ")});
+   CREATE INDEX runs_metrics ON runs(workflow, status, started_ms, ended_ms, duration_ms, llm_calls);`,
 ];

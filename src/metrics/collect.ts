@@ -28,6 +28,17 @@ export function modelLabels(id: string): { provider: string; model: string } {
   return slash < 0 ? { provider: "", model: id } : { provider: id.slice(0, slash), model: id.slice(slash + 1) };
 }
 
+/** Rows summed per `key`, over `columns`. */
+function sumBy(rows: Row[], key: string, columns: string[]): Row[] {
+  const out = new Map<unknown, Row>();
+  for (const row of rows) {
+    const sum = out.get(row[key]) ?? { [key]: row[key] };
+    for (const c of columns) sum[c] = Number(sum[c] ?? 0) + Number(row[c] ?? 0);
+    out.set(row[key], sum);
+  }
+  return [...out.values()];
+}
+
 /** Every metric family, from the ledger `db`. */
 export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): MetricFamily[] {
   const since = options.sinceMs === undefined ? undefined : Math.ceil(options.sinceMs);
@@ -44,26 +55,30 @@ export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): 
   const label = (id: unknown) => labels.get(Number(id)) ?? "";
   const n = (v: unknown) => Number(v ?? 0);
 
-  // ---- runs
+  // ---- runs, nodes and LLM calls: one ordered scan of a covering index each
   const runs = all(`SELECT r.workflow AS workflow, r.status AS status, count(*) AS runs,
-      max(coalesce(r.ended_ms, r.started_ms)) AS last FROM runs r ${where("r")} GROUP BY r.workflow, r.status`);
-  const durations = all(`SELECT r.workflow AS workflow, count(*) AS count, total(r.duration_ms) AS sum,
+      max(coalesce(r.ended_ms, r.started_ms)) AS last, count(r.duration_ms) AS count, total(r.duration_ms) AS sum,
       ${bucketSums("r.duration_ms", BUCKETS.run).map((sql, i) => `${sql} AS b${i}`).join(", ")}
-    FROM runs r ${where("r", "r.duration_ms IS NOT NULL AND r.status <> 'running'")} GROUP BY r.workflow`);
-  // ---- nodes
-  const nodeCounts = all(`SELECT u.node_type AS type, u.status AS status, total(u.executions) AS executions
-    FROM node_usage u ${where("u")} GROUP BY u.node_type, u.status`);
-  const nodeDurations = all(`SELECT u.node_type AS type, total(u.timed) AS count, total(u.duration_ms_sum) AS sum,
+    FROM runs r INDEXED BY runs_metrics ${where("r")} GROUP BY r.workflow, r.status`);
+  const nodes = all(`SELECT u.node_type AS type, u.status AS status, total(u.executions) AS executions,
+      total(u.timed) AS count, total(u.duration_ms_sum) AS sum,
       ${NODE_BUCKETS.map((c) => `total(u.${c}) AS ${c}`).join(", ")}
-    FROM node_usage u ${where("u")} GROUP BY u.node_type`);
-  // ---- LLM calls, one pass over the usage rollup
+    FROM node_usage u INDEXED BY node_usage_metrics ${where("u")} GROUP BY u.node_type, u.status`);
   const models = all(`SELECT u.model AS model, total(u.calls) AS calls, total(u.errors) AS errors,
       total(u.input_tokens) AS input, total(u.cache_read_tokens) AS cache_read,
       total(u.cache_write_tokens) AS cache_write, total(u.output_tokens) AS output,
       total(u.reasoning_tokens) AS reasoning, total(u.cost_usd) AS cost, total(u.unpriced_calls) AS unpriced,
       total(u.timed_calls) AS timed, total(u.duration_ms_sum) AS duration,
       ${LLM_BUCKETS.map((c) => `total(u.${c}) AS ${c}`).join(", ")}
-    FROM usage u ${where("u")} GROUP BY u.model`);
+    FROM usage u INDEXED BY usage_metrics ${where("u")} GROUP BY u.model`);
+  // Histograms over every status: the rows of one workflow (node type) summed.
+  const durations = sumBy(runs.filter((r) => r.status !== "running"), "workflow", [
+    "count",
+    "sum",
+    ...BUCKETS.run.map((_, i) => `b${i}`),
+  ]);
+  const nodeDurations = sumBy(nodes, "type", ["count", "sum", ...NODE_BUCKETS]);
+  const nodeCounts = nodes;
 
   const byModel = models.map((row) => ({ row, labels: modelLabels(label(row.model)) }));
   const seconds = (ms: unknown) => n(ms) / 1000;
