@@ -61,11 +61,17 @@ export function ledgerEnabled(options: {
   return fromEnv ?? setting ?? true;
 }
 
+/** Bun's native hasher (the binary): synchronous, a quarter of WebCrypto's cold cost there. */
+type BunHasher = new (algorithm: "sha256") => { update(text: string): { digest(encoding: "hex"): string } };
+const BUN_HASHER = (globalThis as { Bun?: { CryptoHasher?: BunHasher } }).Bun?.CryptoHasher;
+
 /**
  * `sha256:HEX` of a workflow file's text (the ledger's content hash; `sha256sum FILE` gives the same).
- * WebCrypto hashes off the main thread: started when the run starts, it is ready when the run ends.
+ * In the binary, Bun's native hasher (0.1 ms cold against WebCrypto's 0.35–0.55 ms); elsewhere WebCrypto,
+ * which hashes off the main thread: started when the run starts, it is ready when the run ends.
  */
 export async function contentHash(text: string): Promise<string> {
+  if (BUN_HASHER !== undefined) return `sha256:${new BUN_HASHER("sha256").update(text).digest("hex")}`;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return `sha256:${Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
