@@ -11,7 +11,7 @@
  * compile) for 10/100/1,000 nodes; start-up (see {@link startupTable}).
  * `deno run -A bench/engine_bench.ts --startup [ROUNDS]` runs only the
  * start-up table; `PFLOW_BENCH_BASELINE=PATH` adds another pflow binary's
- * one-node run side by side (e.g. one built before a change).
+ * one-node run (and its `--no-ledger` run, when it has the flag) side by side (e.g. one built before a change).
  * @module
  */
 import { Bench } from "tinybench";
@@ -131,7 +131,12 @@ export async function startupTable(rounds: number): Promise<void> {
       "pflow pricing show": { command: [PFLOW_BIN, ["pricing", "show"]], env },
     };
     const baseline = process.env.PFLOW_BENCH_BASELINE;
-    if (baseline) commands[`${baseline} run echo.json (baseline)`] = { command: [baseline, ["run", echo]], env };
+    if (baseline) {
+      commands[`${baseline} run echo.json (baseline)`] = { command: [baseline, ["run", echo]], env };
+      const noLedger = [baseline, ["run", echo, "--no-ledger"]] as [string, string[]];
+      const hasNoLedger = spawnSync(noLedger[0], noLedger[1], { env: { ...process.env, ...env } }).status === 0;
+      if (hasNoLedger) commands[`${baseline} run echo.json --no-ledger (baseline)`] = { command: noLedger, env };
+    }
     const hasCost =
       spawnSync(PFLOW_BIN, ["cost", "report", "--help"], { env: { ...process.env, ...env } }).status === 0;
     if (hasCost) commands["pflow cost report (empty ledger)"] = { command: [PFLOW_BIN, ["cost", "report"]], env };

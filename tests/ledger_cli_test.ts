@@ -526,7 +526,7 @@ Deno.test("bad input: one line and exit 2; an empty ledger or period: an empty t
     const bad: [string[], RegExp][] = [
       [["report", "--by", "hour"], /--by must be one of day, week, month, model, workflow, node, run; got 'hour'/],
       [["report", "--since", "2025-02-30"], /--since: '2025-02-30' is not a calendar date/],
-      [["report", "--since", "yesterday"], /--since must be a date \(YYYY-MM-DD or YYYYMMDD\) or a time ago/],
+      [["report", "--since", "yesterday"], /--since must be a time ago \(30m, 24h, 7d, 4w\), a date/],
       [["report", "--since", "2025-03-02", "--until", "2025-03-01"], /--since 2025-03-02 is after --until 2025-03-01/],
       [["report", "--timezone", "Mars/Olympus"], /unknown time zone 'Mars\/Olympus'/],
       [["report", "--status", "done"], /--status must be success, failed, interrupted, budget_exceeded, running/],

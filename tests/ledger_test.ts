@@ -91,7 +91,34 @@ Deno.test("--since/--until: dates in both forms, relative times, and one clear e
   assert.equal(parseBound("24h", { flag: "since", zone, nowMs: now }), now - 24 * HOUR);
   assert.equal(parseBound("7d", { flag: "since", zone, nowMs: now }), now - 7 * 24 * HOUR);
   assert.equal(parseBound("4w", { flag: "until", zone, nowMs: now }), now - 28 * 24 * HOUR);
-  for (const bad of ["2025-6-1", "2025-13-01", "2025-02-29", "202506-01", "7x", "-7d", "", "yesterday"]) {
+  assert.equal(parseBound("30m", { flag: "since", zone, nowMs: now }), now - 30 * 60_000);
+  assert.equal(parseBound("1.5h", { flag: "since", zone, nowMs: now }), now - 90 * 60_000);
+  // A date and time is local in the zone (summer: +02:00) unless it names its own offset.
+  assert.equal(parseBound("2025-06-01T10:30", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 5, 1, 8, 30));
+  assert.equal(parseBound("2025-06-01 10:30:15", { flag: "until", zone, nowMs: now }), Date.UTC(2025, 5, 1, 8, 30, 15));
+  assert.equal(parseBound("2025-01-01T10:30", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 0, 1, 9, 30));
+  assert.equal(parseBound("2025-06-01T10:30Z", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 5, 1, 10, 30));
+  assert.equal(parseBound("2025-06-01T10:30-05:00", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 5, 1, 15, 30));
+  // Across DST: 02:30 on 2025-03-30 does not exist in Berlin (taken at +01:00); on 2025-10-26 it happens twice (the first).
+  assert.equal(parseBound("2025-03-30T02:30", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 2, 30, 1, 30));
+  assert.equal(parseBound("2025-10-26T02:30", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 9, 26, 0, 30));
+  assert.equal(parseBound("2025-10-26T03:30", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 9, 26, 2, 30));
+  for (
+    const bad of [
+      "2025-6-1",
+      "2025-13-01",
+      "2025-02-29",
+      "202506-01",
+      "7x",
+      "-7d",
+      "",
+      "yesterday",
+      "2025-02-29T10:00",
+      "2025-06-01T24:00",
+      "2025-06-01T10:60",
+      "2025-06-01T10",
+    ]
+  ) {
     assert.throws(() => parseBound(bad, { flag: "since", zone, nowMs: now }), DateBoundError, bad);
   }
   assert.throws(

@@ -182,7 +182,8 @@ Usage:
   pflow cost show [RUN|latest] [--json]      One run by node and model (RUN: execution id or a unique prefix)
 
 Groups (--by): day (default), week (ISO, labelled by its Monday), month, model, workflow, node, run.
-Dates: YYYY-MM-DD or YYYYMMDD (a local day in --timezone), or a time ago: 24h, 7d, 4w.
+Dates: YYYY-MM-DD or YYYYMMDD (a local day in --timezone), YYYY-MM-DDTHH:MM (local unless it
+ends in Z or +HH:MM), or a time ago: 30m, 24h, 7d, 4w.
 
 Flags:
 ${COMMON}
@@ -221,7 +222,7 @@ Flags:
 ${COMMON}
       --format FMT           prometheus (the text format, default) or openmetrics
   -o, --output FILE          Write to FILE (atomically) instead of stdout
-      --since WHEN           Only runs since a local day (YYYY-MM-DD) or a time ago (24h, 7d, 4w)
+      --since WHEN           Only runs since a local day (YYYY-MM-DD), date-time or time ago (7d)
       --listen ADDR          serve: HOST:PORT or PORT to listen on (default 127.0.0.1:9464)`,
   workflow: `Manage saved workflows (stored in PFLOW_HOME/workflows/).
 

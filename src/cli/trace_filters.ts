@@ -4,15 +4,10 @@
  * @module
  */
 import type { TraceListing } from "./trace_files.ts";
+import { parseSpan } from "../util/time_span.ts";
 import { UsageError } from "./usage_error.ts";
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** A span of time written `90s`, `30m`, `12h`, `7d` or `2w`, in ms; undefined when `text` is not one. */
-export function parseSpan(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
-  return m ? Number(m[1]) * UNIT_MS[m[2]] : undefined;
-}
+export { parseSpan };
 
 /**
  * An instant given as a span ago (`7d`: seven days before `nowMs`), a local

@@ -9,6 +9,7 @@
  * half-hour and 45-minute offsets included.
  * @module
  */
+import { parseSpan } from "../util/time_span.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -139,33 +140,62 @@ export class DateBoundError extends Error {
   }
 }
 
-const UNITS: Record<string, number> = { h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS };
-
 /**
- * Parses a `--since`/`--until` value: `YYYY-MM-DD` or `YYYYMMDD` (a local
- * day in `zone`: since = its first instant, until = its last), or a relative
- * `24h`, `7d`, `4w` (that long before `nowMs`).
+ * Parses a `--since`/`--until` value: a time ago (`90s`, `30m`, `24h`,
+ * `7d`, `4w`: that long before `nowMs`), a date `YYYY-MM-DD` or `YYYYMMDD`
+ * (a local day in `zone`: since = its first instant, until = its last), or
+ * a date and time `YYYY-MM-DDTHH:MM[:SS]` (local in `zone` unless it ends in
+ * `Z` or an offset such as `+02:00`).
  */
 export function parseBound(
   text: string,
   options: { flag: "since" | "until"; zone: string; nowMs: number },
 ): number {
-  const relative = /^(\d+)([hdw])$/.exec(text);
-  if (relative) return options.nowMs - Number(relative[1]) * UNITS[relative[2]];
+  const span = parseSpan(text);
+  if (span !== undefined) return options.nowMs - span;
   const date = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(text);
   if (date && (text.length === 8 || text.length === 10) && (text.length === 8) !== text.includes("-")) {
     const iso = `${date[1]}-${date[2]}-${date[3]}`;
-    const parsed = new Date(`${iso}T00:00:00Z`);
-    if (!Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === iso) {
+    if (isCalendarDate(iso)) {
       return options.flag === "since"
         ? startOfLocalDay(options.zone, iso)
         : startOfLocalDay(options.zone, nextDate(iso)) - 1;
     }
     throw new DateBoundError(`--${options.flag}: '${text}' is not a calendar date`);
   }
+  const dateTime = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
+  if (dateTime) {
+    const [, day, hh, mm, ss = "00", zone] = dateTime;
+    if (!isCalendarDate(day) || Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) {
+      throw new DateBoundError(`--${options.flag}: '${text}' is not a date and time`);
+    }
+    const asUtc = Date.parse(`${day}T${hh}:${mm}:${ss}${zone ?? "Z"}`);
+    return zone === undefined ? localToUtc(options.zone, asUtc) : asUtc;
+  }
   throw new DateBoundError(
-    `--${options.flag} must be a date (YYYY-MM-DD or YYYYMMDD) or a time ago (24h, 7d, 4w), got '${text}'`,
+    `--${options.flag} must be a time ago (30m, 24h, 7d, 4w), a date (YYYY-MM-DD or YYYYMMDD) ` +
+      `or a date and time (YYYY-MM-DDTHH:MM), got '${text}'`,
   );
+}
+
+/** Whether `YYYY-MM-DD` names a day of the calendar (not 2025-02-29). */
+function isCalendarDate(iso: string): boolean {
+  const parsed = new Date(`${iso}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === iso;
+}
+
+/**
+ * The instant whose wall-clock time in `zone` is `wallMs` (a wall time read
+ * as UTC). A time skipped by a DST change is taken with the offset before it,
+ * a repeated one at its first occurrence.
+ */
+function localToUtc(zone: string, wallMs: number): number {
+  const before = wallMs - zoneOffsetMs(zone, wallMs - DAY_MS);
+  const after = wallMs - zoneOffsetMs(zone, wallMs + DAY_MS);
+  for (const candidate of [Math.min(before, after), Math.max(before, after)]) {
+    if (candidate + zoneOffsetMs(zone, candidate) === wallMs) return candidate;
+  }
+  return before;
 }
 
 /**

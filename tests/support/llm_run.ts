@@ -5,11 +5,13 @@
  * prints.
  * @module
  */
-import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliOptions, type CliResult, runPflow, workflow, writeWorkflow } from "./cli.ts";
+import { oneJson as oneJsonObject } from "./e2e.ts";
 import { type LlmHome, withLlmHome } from "./llm_home.ts";
+
+export { assertExit, explain } from "./e2e.ts";
 
 export const SONNET = "anthropic/claude-sonnet-4-5";
 export const HAIKU = "anthropic/claude-haiku-4-5";
@@ -92,22 +94,9 @@ export function runWorkflowFile(
 // deno-lint-ignore no-explicit-any
 export type Doc = Record<string, any>;
 
-/** Parses stdout as exactly one JSON document (fails on anything else). */
+/** stdout as exactly one JSON document (fails on anything else), typed for field access. */
 export function oneJson(result: CliResult): Doc {
-  const text = result.stdout.trim();
-  assert.ok(text.startsWith("{") && text.endsWith("}"), `stdout is not one JSON object:\n${explain(result)}`);
-  assert.equal(text.split("\n").length, 1, `stdout has more than one line:\n${explain(result)}`);
-  return JSON.parse(text);
-}
-
-/** A process's outcome, for assertion messages. */
-export function explain(result: CliResult): string {
-  return `exit ${result.code} (signal ${result.signal})\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
-/** Asserts the exit code, showing the output when it differs. */
-export function assertExit(result: CliResult, code: number): void {
-  assert.equal(result.code, code, explain(result));
+  return oneJsonObject(result);
 }
 
 /** Writes PFLOW_HOME/settings.json. */
