@@ -268,7 +268,7 @@ Deno.test("pflow metrics --format openmetrics: the same values, OpenMetrics name
     for (
       const [args, message] of [
         [["metrics", "--format", "json"], /--format must be prometheus or openmetrics/],
-        [["metrics", "--since", "soon"], /--since must be a date/],
+        [["metrics", "--since", "soon"], /--since must be a time ago \(30m, 24h, 7d, 4w\), a date/],
         [["metrics", "extra"], /unexpected argument 'extra'/],
         [["metrics", "serve", "--listen", "nope:port"], /--listen must be HOST:PORT or PORT/],
         [["metrics", "serve", "-o", "x"], /--output is not a flag of 'pflow metrics serve'/],
