@@ -61,17 +61,18 @@ export function ledgerEnabled(options: {
   return fromEnv ?? setting ?? true;
 }
 
-/** Bun's native hasher (the binary): synchronous, a quarter of WebCrypto's cold cost there. */
-type BunHasher = new (algorithm: "sha256") => { update(text: string): { digest(encoding: "hex"): string } };
-const BUN_HASHER = (globalThis as { Bun?: { CryptoHasher?: BunHasher } }).Bun?.CryptoHasher;
+// Byte → two hex digits, built once.
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /**
  * `sha256:HEX` of a workflow file's text (the ledger's content hash; `sha256sum FILE` gives the same).
- * In the binary, Bun's native hasher (0.1 ms cold against WebCrypto's 0.35–0.55 ms); elsewhere WebCrypto,
- * which hashes off the main thread: started when the run starts, it is ready when the run ends.
+ * WebCrypto (a web-standard API, as everything under src/ uses): started when the run starts, the
+ * digest is ready by the time the run ends.
  */
 export async function contentHash(text: string): Promise<string> {
-  if (BUN_HASHER !== undefined) return `sha256:${new BUN_HASHER("sha256").update(text).digest("hex")}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return `sha256:${Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let hex = "sha256:";
+  // A plain loop: Array.from with a mapping function costs ~0.4 ms cold on Bun.
+  for (let i = 0; i < digest.length; i++) hex += HEX[digest[i]];
+  return hex;
 }
