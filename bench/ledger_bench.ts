@@ -243,7 +243,9 @@ function reportBench(rounds: number): Record<string, string>[] {
     ["--by day --breakdown", "day", ["--breakdown"]],
     ["--by day --model claude-sonnet-4-5", "day", ["--model", "claude-sonnet-4-5"]],
     ["--by model --reprice", "model", ["--reprice"]],
+    ["--by day --reprice", "day", ["--reprice"]],
     ["--by run --status failed", "run", ["--status", "failed"]],
+    ["--by run --status failed --reprice", "run", ["--status", "failed", "--reprice"]],
   ];
   const metricsCases: [string, string[]][] = [
     ["pflow metrics", ["metrics"]],

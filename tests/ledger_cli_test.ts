@@ -344,6 +344,80 @@ models:
   });
 });
 
+Deno.test("--reprice: 1-hour cache writes priced apart, a long request at its tier, from the rollup; a version-3 ledger migrates", async () => {
+  await withLlm(async (ctx) => {
+    // 150,000 + 60,000 + 3,000 = 213,000 input tokens: above Sonnet's 200,000 threshold.
+    const long = {
+      input_tokens: 150_000,
+      output_tokens: 1000,
+      cache_read_input_tokens: 60_000,
+      cache_creation_input_tokens: 3000,
+      cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 2000 },
+    };
+    const doc = await runJson(ctx, chain([llm("cached", SONNET, SONNET_USAGE), llm("long", SONNET, long)]));
+    // Shipped tier: 150000*6 + 60000*0.6 + 1000*7.5 + 2000*12 + 1000*22.5 = 990,000 µ$.
+    near(doc.total_cost_usd, SONNET_COST + 0.99, "recorded by the run");
+    const table = join(ctx.dir, "cache-prices.yaml");
+    writeFileSync(
+      table,
+      `version: "2026-02-01"
+models:
+  anthropic/claude-sonnet-4-5:
+    input: 2
+    output: 10
+    cache_read: 0.2
+    cache_write_5m: 2.5
+    cache_write_1h: 4
+    tiers:
+      - above_input_tokens: 200000
+        input: 4
+        output: 20
+        cache_read: 0.4
+        cache_write_5m: 5
+        cache_write_1h: 8
+`,
+    );
+    // cached: 1000*2 + 2000*0.2 + 100*2.5 + 200*4 + 500*10 = 8,450 µ$;
+    // long: 150000*4 + 60000*0.4 + 1000*5 + 2000*8 + 1000*20 = 665,000 µ$.
+    const expected = 0.00845 + 0.665;
+    const check = async (what: string) => {
+      for (const by of ["day", "model", "workflow", "node", "run"]) {
+        const d = await reportJson(ctx, ["--by", by, "--reprice", "--price-table", table]);
+        near(d.totals.repriced_cost_usd, expected, `${what}: --by ${by} total`);
+        near(sum(d.rows, "repriced_cost_usd"), expected, `${what}: --by ${by} rows`);
+        near(d.totals.cost_usd, doc.total_cost_usd, `${what}: --by ${by} recorded`);
+      }
+      const node = await reportJson(ctx, ["--by", "node", "--reprice", "--price-table", table]);
+      near(node.rows.find((r: Doc) => r.node === "cached").repriced_cost_usd, 0.00845, `${what}: the cached node`);
+      near(node.rows.find((r: Doc) => r.node === "long").repriced_cost_usd, 0.665, `${what}: the long node`);
+    };
+    await check("version 4");
+    // The same rows as a version-3 ledger had them (no 1-hour writes in the rollup, no request-input index).
+    const db = openDb(ctx.home);
+    try {
+      for (const index of ["calls_request_input", "usage_by_model", "usage_by_node", "usage_by_time"]) {
+        db.exec(`DROP INDEX ${index}`);
+      }
+      db.exec("ALTER TABLE usage DROP COLUMN cache_write_1h_tokens");
+      db.exec("PRAGMA user_version = 3");
+    } finally {
+      db.close();
+    }
+    await check("migrated from version 3");
+    // Repricing reads the rollup, and call rows only for requests above a threshold: a call row below
+    // every threshold can go without changing the figures (over a million calls, this is what keeps
+    // --reprice as fast as the report).
+    const raw = openDb(ctx.home);
+    try {
+      const gone = raw.prepare("DELETE FROM calls WHERE input_tokens < 100000").run();
+      assert.equal(gone.changes, 1);
+    } finally {
+      raw.close();
+    }
+    await check("below-threshold call rows not read");
+  });
+});
+
 // ---------------------------------------------------------------- unpriced models
 
 Deno.test("unpriced models: tokens counted, cost shown with + and named in a note, never $0", async () => {
@@ -721,7 +795,7 @@ Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns a
     const before = readFileSync(file);
     const report = await cost(ctx, ["report"]);
     assertExit(report, 2);
-    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(3\); upgrade pflow/);
+    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(4\); upgrade pflow/);
     const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assertExit(run, 0);
     assert.equal(run.stderr.split("\n").filter((l) => /^warning: (\[a\] )?ledger:/.test(l)).length, 1, explain(run));
@@ -751,7 +825,7 @@ Deno.test("a version-1 ledger (fixture) migrates forward and reports the same fi
     assert.deepEqual(tokyo.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03-10", 1], ["2025-03-12", 2]]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 3);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 4);
     } finally {
       db.close();
     }

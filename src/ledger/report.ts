@@ -2,16 +2,17 @@
  * Reading the ledger for `pflow cost`: grouped totals, top runs and nodes,
  * one run's breakdown, and repricing. Figures are aggregated in SQL over the
  * `usage` rollup (one row per run, phase, node and model) through covering
- * indexes; only the groups come back to JS. Repricing reads the call rows
- * (a long-context tier applies per request).
+ * indexes; only the groups come back to JS. Repricing prices the same sums,
+ * reading only the call rows above a long-context threshold (a tier applies
+ * per request).
  * @module
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import { findPrices, pricesFor } from "../pricing/cost.ts";
-import type { PriceTable } from "../pricing/table.ts";
+import { costAtPrices, findPrices, type PricedTokens, pricesFor } from "../pricing/cost.ts";
+import type { ModelPrices, PriceTable } from "../pricing/table.ts";
 import type { LlmUsage } from "../llm/types.ts";
 import { type OffsetSpan, offsetSpans, type Period, periodSql } from "./period.ts";
-import { FLAG, NO_NODE, PHASE_CODE } from "./schema.ts";
+import { FLAG, NO_NODE, PHASE_CODE, REQUEST_INPUT } from "./schema.ts";
 import type { LedgerPhase, LedgerRunStatus } from "./types.ts";
 
 /** What a report groups by. */
@@ -184,6 +185,7 @@ const USAGE_SUMS = [
   "total(u.input_tokens) AS input_tokens",
   "total(u.cache_write_tokens) AS cache_write_tokens",
   "total(u.cache_read_tokens) AS cache_read_tokens",
+  "total(u.cache_write_1h_tokens) AS cache_write_1h_tokens",
   "total(u.output_tokens) AS output_tokens",
   "total(u.reasoning_tokens) AS reasoning_tokens",
   "total(u.cost_usd) AS cost",
@@ -194,6 +196,7 @@ type SumRow = {
   llm_calls: number;
   input_tokens: number;
   cache_write_tokens: number;
+  cache_write_1h_tokens: number;
   cache_read_tokens: number;
   output_tokens: number;
   reasoning_tokens: number;
@@ -276,43 +279,6 @@ function byCost(a: Totals & { group: string }, b: Totals & { group: string }): n
     (a.group < b.group ? -1 : a.group > b.group ? 1 : 0);
 }
 
-/**
- * SQL that prices one call row (`c`) with `table`, or NULL when its model is
- * unpriced: a CASE on the model with, per model, the tier its request's
- * total input reaches (the whole request at the tier's prices, as providers
- * bill long context).
- */
-export function repriceSql(table: PriceTable, models: Iterable<[number, string]>): string {
-  const total = "(c.input_tokens + c.cache_read_tokens + c.cache_write_5m_tokens + c.cache_write_1h_tokens)";
-  const branches: string[] = [];
-  for (const [id, model] of models) {
-    const match = findPrices(table, model);
-    if (match === undefined) continue;
-    const thresholds = [-1, ...(match.prices.tiers ?? []).map((t) => t.above_input_tokens)];
-    const exprs = thresholds.map((above) => {
-      // The prices of a request of just over `above` input tokens.
-      const probe = { input_tokens: above + 1, cache_read_tokens: 0, cache_write_tokens: 0 } as LlmUsage;
-      const p = pricesFor(match.prices, probe);
-      const cacheRead = p.cache_read ?? p.input;
-      const write5m = p.cache_write_5m ?? p.input;
-      const write1h = p.cache_write_1h ?? write5m;
-      return {
-        above,
-        sql:
-          `(c.input_tokens * ${p.input} + c.cache_read_tokens * ${cacheRead} + c.cache_write_5m_tokens * ${write5m}` +
-          ` + c.cache_write_1h_tokens * ${write1h} + c.output_tokens * ${p.output}) / 1000000.0`,
-      };
-    });
-    const tiered = exprs.length === 1
-      ? exprs[0].sql
-      : `CASE ${exprs.slice(1).reverse().map((e) => `WHEN ${total} > ${e.above} THEN ${e.sql}`).join(" ")} ELSE ${
-        exprs[0].sql
-      } END`;
-    branches.push(`WHEN ${id} THEN ${tiered}`);
-  }
-  return branches.length === 0 ? "NULL" : `(CASE c.model ${branches.join(" ")} ELSE NULL END)`;
-}
-
 /** The span of run start times (for time-zone changes), or undefined for an empty ledger. */
 function runSpan(db: DatabaseSync): { min: number; max: number } | undefined {
   const row = db.prepare("SELECT min(started_ms) AS min, max(started_ms) AS max FROM runs").get() as {
@@ -378,6 +344,8 @@ interface Pair {
   groupRuns: number;
   executions: number;
   totals: Totals;
+  /** The 1-hour part of the cache writes (priced apart when repricing). */
+  cacheWrite1hTokens: number;
 }
 
 /** Builds a cost report (see {@link Report}). */
@@ -437,31 +405,88 @@ function usagePairs(db: DatabaseSync, ctx: { g: Grouping; where: Where }): Pair[
       groupRuns: Number(r.group_runs),
       executions: Number(r.executions),
       totals: totalsOf(Number(r.runs), r as SumRow),
+      cacheWrite1hTokens: Number(r.cache_write_1h_tokens),
     };
   });
 }
 
-/** Adds the repriced cost to each pair, from the call rows. */
+/**
+ * Adds the repriced cost to each pair. Cost is linear in tokens within one price class, so the
+ * rollup's sums are priced at the base prices, except the requests above a long-context threshold
+ * (a tier applies per request, as providers bill): those few call rows, found through the
+ * `calls_request_input` index, are summed per tier and priced at their tier's prices instead.
+ */
 function reprice(
   db: DatabaseSync,
   ctx: { g: Grouping; pairs: Pair[]; filters: ReportFilters; labels: Labels; table: PriceTable },
 ): void {
-  const where = rowWhere(ctx.filters, ctx.labels, "c");
-  const price = repriceSql(
-    ctx.table,
-    new Set(ctx.pairs.map((p) => [p.model, ctx.labels.text(p.model)!] as [number, string])),
-  );
-  const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
-  const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, total(${price}) AS repriced,
-      total((${price}) IS NULL) AS unpriced
-    FROM calls c ${where.sql} GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model"].join(", ")}`;
-  const byKey = new Map(ctx.pairs.map((p) => [`${p.key}\0${p.model}`, p]));
-  for (const p of ctx.pairs) setRepriced(p.totals, 0, 0);
-  for (const r of db.prepare(sql).all(...where.params) as Record<string, unknown>[]) {
-    const key = JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]));
-    const pair = byKey.get(`${key}\0${Number(r.model)}`);
-    if (pair !== undefined) setRepriced(pair.totals, Number(r.repriced), Number(r.unpriced));
+  const entries = new Map<number, ModelPrices | undefined>();
+  for (const { model } of ctx.pairs) {
+    if (!entries.has(model)) entries.set(model, findPrices(ctx.table, ctx.labels.text(model)!)?.prices);
   }
+  // Every threshold of the models in the report: a request's class is how many of them it exceeds.
+  const thresholds = [
+    ...new Set([...entries.values()].flatMap((e) => (e?.tiers ?? []).map((t) => t.above_input_tokens))),
+  ].sort((a, b) => a - b);
+  const long = longRequests(db, { ...ctx, thresholds });
+  for (const pair of ctx.pairs) {
+    const entry = entries.get(pair.model);
+    if (entry === undefined) {
+      setRepriced(pair.totals, 0, pair.totals.llm_calls);
+      continue;
+    }
+    const t = pair.totals;
+    const base: PricedTokens = {
+      input_tokens: t.input_tokens,
+      cache_read_tokens: t.cache_read_tokens,
+      cache_write_5m_tokens: t.cache_write_tokens - pair.cacheWrite1hTokens,
+      cache_write_1h_tokens: pair.cacheWrite1hTokens,
+      output_tokens: t.output_tokens,
+    };
+    let cost = 0;
+    for (const { tier, tokens } of long.get(`${pair.key}\0${pair.model}`) ?? []) {
+      // The prices of a request just above the tier's lower threshold (exactly what pricesFor picks).
+      const probe = Math.floor(thresholds[tier - 1]) + 1;
+      const prices = pricesFor(entry, { input_tokens: probe, cache_read_tokens: 0, cache_write_tokens: 0 } as LlmUsage);
+      cost += costAtPrices(prices, tokens);
+      for (const field of Object.keys(base) as (keyof PricedTokens)[]) base[field] -= tokens[field];
+    }
+    setRepriced(t, cost + costAtPrices(entry, base), 0);
+  }
+}
+
+/** The token sums of the requests above the lowest threshold, per group, model and tier (1 = above the lowest). */
+function longRequests(
+  db: DatabaseSync,
+  ctx: { g: Grouping; filters: ReportFilters; labels: Labels; thresholds: number[] },
+): Map<string, { tier: number; tokens: PricedTokens }[]> {
+  const found = new Map<string, { tier: number; tokens: PricedTokens }[]>();
+  if (ctx.thresholds.length === 0) return found;
+  const where = rowWhere(ctx.filters, ctx.labels, "c");
+  const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
+  const tier = ctx.thresholds.map((t) => `(${REQUEST_INPUT} > ${t})`).join(" + ");
+  const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, ${tier} AS tier,
+      total(c.input_tokens) AS input_tokens, total(c.cache_read_tokens) AS cache_read_tokens,
+      total(c.cache_write_5m_tokens) AS cache_write_5m_tokens, total(c.cache_write_1h_tokens) AS cache_write_1h_tokens,
+      total(c.output_tokens) AS output_tokens
+    FROM calls c INDEXED BY calls_request_input
+    ${where.sql ? `${where.sql} AND` : "WHERE"} ${REQUEST_INPUT} > ?
+    GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model", "tier"].join(", ")}`;
+  for (const r of db.prepare(sql).all(...where.params, ctx.thresholds[0]) as Record<string, number>[]) {
+    const key = `${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`;
+    if (!found.has(key)) found.set(key, []);
+    found.get(key)!.push({
+      tier: Number(r.tier),
+      tokens: {
+        input_tokens: Number(r.input_tokens),
+        cache_read_tokens: Number(r.cache_read_tokens),
+        cache_write_5m_tokens: Number(r.cache_write_5m_tokens),
+        cache_write_1h_tokens: Number(r.cache_write_1h_tokens),
+        output_tokens: Number(r.output_tokens),
+      },
+    });
+  }
+  return found;
 }
 
 /** A report row with its internal key (the group's SQL key values). */

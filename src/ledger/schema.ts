@@ -9,12 +9,14 @@
  * sums of its calls, its run's start and workflow, and "first of its run"
  * flags (so distinct runs per model, node or day are counted in one pass).
  * Reports aggregate `usage` in SQL over covering indexes; call rows serve
- * one run's detail and repricing (tiers apply per request).
+ * one run's detail. Version 4 lets repricing use the rollup too (its 1-hour
+ * cache writes, and an index of call rows by request input for the
+ * long-context tiers, which apply per request).
  * @module
  */
 
 /** The schema version this pflow writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Upper bounds (seconds) of the duration histograms the ledger keeps:
@@ -100,9 +102,20 @@ export const NO_NODE = 0;
 /** Phase codes stored in `calls.phase`. */
 export const PHASE_CODE = { workflow: 0, planner: 1 } as const;
 
-/** The columns every covering index of `usage` carries after its keys (the summed ones). */
-const SUMMED = "calls, errors, executions, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, " +
+/** The columns the covering indexes of `usage` carried after their keys (the summed ones) up to version 3. */
+const SUMMED_V2 = "calls, errors, executions, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, " +
   "reasoning_tokens, cost_usd, unpriced_calls";
+
+/** The summed columns of the report indexes from version 4 (the 1-hour cache writes, for repricing). */
+const SUMMED = `${SUMMED_V2}, cache_write_1h_tokens`;
+
+/**
+ * A call row's request input (uncached + cache read + cache writes), the quantity a long-context
+ * tier's threshold applies to; indexed (`calls_request_input`), so repricing finds the few
+ * requests above a threshold without reading every call row.
+ */
+export const REQUEST_INPUT =
+  "(c.input_tokens + c.cache_read_tokens + c.cache_write_5m_tokens + c.cache_write_1h_tokens)";
 
 /** Migration `i` takes a ledger from version `i` to `i + 1`. */
 export const MIGRATIONS: readonly string[] = [
@@ -308,9 +321,9 @@ export const MIGRATIONS: readonly string[] = [
        = usage.rowid) * ${FLAG.runPhaseModel}
      + ((SELECT min(rowid) FROM usage u WHERE u.run = usage.run AND u.phase = usage.phase AND u.node = usage.node)
        = usage.rowid) * ${FLAG.runPhaseNode};
-   CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED});
-   CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED});
-   CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED});`,
+   CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED_V2});
+   CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED_V2});
+   CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED_V2});`,
   // 2 → 3: duration histograms of LLM calls in the usage rollup; node executions per run, type and status;
   // covering indexes for the metrics (one ordered scan per table).
   `${
@@ -343,4 +356,20 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX node_usage_metrics ON node_usage(node_type, status, started_ms, executions, timed, duration_ms_sum,
      ${bucketColumns("nd", BUCKETS.node).join(", ")});
    CREATE INDEX runs_metrics ON runs(workflow, status, started_ms, ended_ms, duration_ms, llm_calls);`,
+  // 3 → 4: repricing from the rollup. Usage rows keep their 1-hour cache writes (priced apart from 5-minute
+  // ones), the report indexes cover them, and call rows are indexed by request input: repricing prices the
+  // rollup's sums at base prices and reads only the calls above a long-context threshold.
+  `ALTER TABLE usage ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+   UPDATE usage SET cache_write_1h_tokens = (
+     SELECT total(c.cache_write_1h_tokens) FROM calls c
+     WHERE c.run = usage.run AND c.phase = usage.phase AND coalesce(c.node, ${NO_NODE}) = usage.node
+       AND c.model = usage.model)
+   WHERE run IN (SELECT run FROM calls WHERE cache_write_1h_tokens > 0);
+   DROP INDEX IF EXISTS usage_by_model;
+   DROP INDEX IF EXISTS usage_by_node;
+   DROP INDEX IF EXISTS usage_by_time;
+   CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED});
+   CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED});
+   CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED});
+   CREATE INDEX calls_request_input ON calls(${REQUEST_INPUT.replaceAll("c.", "")});`,
 ];

@@ -256,13 +256,14 @@ export class LedgerStore {
     const cacheWrite = call.cacheWrite5mTokens + call.cacheWrite1hTokens;
     this.#stmt(
       `INSERT INTO usage(run, phase, node, model, started_ms, workflow, flags, calls, errors, executions, input_tokens,
-         cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls,
-         timed_calls, duration_ms_sum, ${LLM_BUCKETS.join(", ")})
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${LLM_BUCKETS.map(() => "?").join(", ")})
+         cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd,
+         unpriced_calls, timed_calls, duration_ms_sum, ${LLM_BUCKETS.join(", ")})
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${LLM_BUCKETS.map(() => "?").join(", ")})
        ON CONFLICT(run, phase, node, model) DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors,
          executions = executions + excluded.executions, input_tokens = input_tokens + excluded.input_tokens,
          cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
          cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+         cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
          output_tokens = output_tokens + excluded.output_tokens,
          reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd,
          unpriced_calls = unpriced_calls + excluded.unpriced_calls, timed_calls = timed_calls + excluded.timed_calls,
@@ -281,6 +282,7 @@ export class LedgerStore {
       call.inputTokens,
       call.cacheReadTokens,
       cacheWrite,
+      call.cacheWrite1hTokens,
       call.outputTokens,
       call.reasoningTokens,
       cost ?? 0,

@@ -57,24 +57,43 @@ export function pricesFor(entry: ModelPrices, usage: LlmUsage): Prices {
   return applied;
 }
 
+/** Token counts priced apart: uncached input, cache reads, 5-minute and 1-hour cache writes, output. */
+export interface PricedTokens {
+  input_tokens: number;
+  cache_read_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  output_tokens: number;
+}
+
 /**
- * The cost of one call in USD, rounded to 1e-10:
- * uncached input, cache reads, 5-minute and 1-hour cache writes and output,
- * each at its own price (reasoning tokens are inside output already).
+ * The cost in USD (unrounded) of `tokens` at the prices `p` (one request's, or a sum of requests
+ * that share one price class): each kind of token at its own price, a missing cache price
+ * falling back as the table documents (reasoning tokens are inside output already).
  */
-export function costOfUsage(entry: ModelPrices, usage: LlmUsage): number {
-  const p = pricesFor(entry, usage);
+export function costAtPrices(p: Prices, tokens: PricedTokens): number {
   const cacheRead = p.cache_read ?? p.input;
   const write5m = p.cache_write_5m ?? p.input;
   const write1h = p.cache_write_1h ?? write5m;
+  const micros = tokens.input_tokens * p.input +
+    tokens.cache_read_tokens * cacheRead +
+    tokens.cache_write_5m_tokens * write5m +
+    tokens.cache_write_1h_tokens * write1h +
+    tokens.output_tokens * p.output;
+  return micros / 1_000_000;
+}
+
+/**
+ * The cost of one call in USD, rounded to 1e-10: {@link costAtPrices} at the prices of its
+ * request class (see {@link pricesFor}).
+ */
+export function costOfUsage(entry: ModelPrices, usage: LlmUsage): number {
   // Writes the provider did not split are 5-minute writes.
   const unsplit = Math.max(0, usage.cache_write_tokens - usage.cache_write_5m_tokens - usage.cache_write_1h_tokens);
-  const micros = usage.input_tokens * p.input +
-    usage.cache_read_tokens * cacheRead +
-    (usage.cache_write_5m_tokens + unsplit) * write5m +
-    usage.cache_write_1h_tokens * write1h +
-    usage.output_tokens * p.output;
-  return roundUsd(micros / 1_000_000);
+  return roundUsd(costAtPrices(pricesFor(entry, usage), {
+    ...usage,
+    cache_write_5m_tokens: usage.cache_write_5m_tokens + unsplit,
+  }));
 }
 
 /** Rounds a USD amount to 1e-10 (never coarser). */
