@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
@@ -781,6 +781,25 @@ Deno.test("a corrupt ledger: cost commands exit 2 naming it; a run succeeds with
     const warnings = run.stderr.split("\n").filter((l) => l.includes("ledger"));
     assert.equal(warnings.length, 1, explain(run));
     assert.match(warnings[0], new RegExp(`^warning: (\\[a\\] )?ledger: ${file}: not a readable ledger`));
+  });
+});
+
+Deno.test("a directory where the ledger file goes: one line naming it, exit 2; a run succeeds with one warning", async () => {
+  await withLlm(async (ctx) => {
+    const file = join(ctx.home, "ledger.db");
+    mkdirSync(file);
+    const line = `error: ${file}: cannot read the ledger: it is a directory; move it away and pflow starts a new one`;
+    for (const args of [["cost", "report"], ["cost", "show"], ["metrics"]]) {
+      const result = await runPflow(args, { env: ctx.env });
+      assertExit(result, 2);
+      assert.equal(result.stderr.trim(), line, explain(result));
+    }
+    const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]), ["--output-format", "json"]);
+    assertExit(run, 0);
+    assert.equal(oneJson(run).subtype, "success");
+    const warnings = run.stderr.split("\n").filter((l) => l.includes("ledger"));
+    assert.equal(warnings.length, 1, explain(run));
+    assert.match(warnings[0], /cannot read the ledger: it is a directory/);
   });
 });
 

@@ -67,19 +67,25 @@ export function openLedgerDb(path: string): DatabaseSync {
 
 /** Reads the schema version from the file header without opening it; throws for a newer or non-SQLite file. */
 function checkHeader(path: string): void {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new LedgerError(path, "io", `${path}: cannot read the ledger: ${(error as Error).message}`);
-  }
   const header = new Uint8Array(100);
   let read: number;
   try {
-    read = readSync(fd, header, 0, 100, 0);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, "r");
+    try {
+      read = readSync(fd, header, 0, 100, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    // A directory opens, and fails at the read.
+    const why = code === "EISDIR" ? "it is a directory" : (error as Error).message.split("\n")[0];
+    throw new LedgerError(
+      path,
+      "io",
+      `${path}: cannot read the ledger: ${why}; move it away and pflow starts a new one`,
+    );
   }
   if (read === 0) return; // an empty file is a new ledger
   if (read < 100 || new TextDecoder().decode(header.subarray(0, 16)) !== SQLITE_MAGIC) throw corrupt(path);
