@@ -622,6 +622,26 @@ Deno.test("bad input: one line and exit 2; an empty ledger or period: an empty t
   });
 });
 
+Deno.test("-o a file that cannot be written: one line naming it, exit 2, for cost report and metrics", async () => {
+  await withLlm(async (ctx) => {
+    await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    const plain = join(ctx.dir, "plain-file");
+    writeFileSync(plain, "x");
+    const cases: [string, string][] = [[ctx.dir, "it is a directory"], [
+      join(plain, "r.md"),
+      "a part of its directory is a file",
+    ]];
+    for (const [target, why] of cases) {
+      for (const args of [["cost", "report", "--format", "md", "-o", target], ["metrics", "-o", target]]) {
+        const result = await runPflow(args, { env: ctx.env });
+        assertExit(result, 2);
+        assert.equal(result.stderr.trim(), `error: cannot write ${target}: ${why}`, explain(result));
+      }
+    }
+    assert.deepEqual(readdirSync(ctx.dir).filter((f) => f.endsWith(".tmp")), [], "no temp file left");
+  });
+});
+
 Deno.test("cost show on an empty ledger: one line, exit 2", async () => {
   await withLlm(async (ctx) => {
     const result = await cost(ctx, ["show"]);

@@ -3,7 +3,6 @@
  * the ledger every run writes (PFLOW_HOME/ledger.db).
  * @module
  */
-import { writeFileAtomic } from "../util/atomic_write.ts";
 import { LedgerError } from "../ledger/db.ts";
 import { matchModels } from "../ledger/model_match.ts";
 import { checkTimeZone, DateBoundError, localDateTime, localTimeZone, parseBound } from "../ledger/period.ts";
@@ -26,6 +25,7 @@ import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { parseCommand, type Parsed } from "./args.ts";
 import { reportMarkdown, reportText, runCostText, topText, type ViewContext } from "./cost_view.ts";
 import { HELP } from "./help.ts";
+import { writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { isTerminal, PLAIN_STYLE, printError, stdoutStyle, writeDisplay, writeStdout } from "./terminal.ts";
@@ -133,7 +133,11 @@ async function reportCommand(argv: string[], env: CommandEnv["env"]): Promise<nu
       if (top !== undefined) text += topText(top, { ...ctx, limit: options.top! });
     }
     if (options.output !== undefined) {
-      await writeFileAtomic(options.output, text);
+      const failed = await writeOutputFile(options.output, text);
+      if (failed !== undefined) {
+        printError(`error: ${failed}`);
+        return EXIT.usage;
+      }
       printError(`Report written: ${options.output}`);
     } else if (options.format === "text") writeDisplay(text);
     else writeStdout(text);

@@ -9,10 +9,10 @@ import { DateBoundError, localTimeZone, parseBound } from "../ledger/period.ts";
 import { LedgerStore } from "../ledger/store.ts";
 import { collectMetrics } from "../metrics/collect.ts";
 import { type ExpositionFormat, renderExposition } from "../metrics/exposition.ts";
-import { writeFileAtomic } from "../util/atomic_write.ts";
 import { parseCommand } from "./args.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { HELP } from "./help.ts";
+import { writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
@@ -56,7 +56,13 @@ export async function metricsCommand(argv: string[], { env }: CommandEnv): Promi
     }
     const output = parsed.values.output as string | undefined;
     if (output === undefined) writeStdout(text);
-    else await writeFileAtomic(output, text, { mode: 0o644 });
+    else {
+      const failed = await writeOutputFile(output, text, { mode: 0o644 });
+      if (failed !== undefined) {
+        printError(`error: ${failed}`);
+        return EXIT.usage;
+      }
+    }
     return EXIT.ok;
   } catch (error) {
     if (error instanceof LedgerError) {
