@@ -90,6 +90,13 @@ function assertTotalIsSum(doc: Doc): void {
   near(doc.totals.cost_usd, sum(doc.rows, "cost_usd"), `${doc.group_by}: total cost`);
 }
 
+/** Writes a price file into the test's dir; returns its path. */
+function writePriceTable(ctx: { dir: string }, name: string, yaml: string): string {
+  const path = join(ctx.dir, name);
+  writeFileSync(path, yaml);
+  return path;
+}
+
 const PLAIN_ENV = { NO_COLOR: "1" };
 const ANSI = "\x1b[";
 
@@ -306,9 +313,9 @@ Deno.test("cost report --reprice: recorded and repriced side by side; the long-c
     // Recorded: big (above 200k: tier 6 in / 22.5 out) = 250000*6 + 1000*22.5 = 1,522,500 µ$;
     // small (base 3/15) = 300,000 + 15,000 = 315,000 µ$; mini 405 µ$.
     near(doc.total_cost_usd, 1.5225 + 0.315 + MINI_COST, "recorded by the run");
-    const table = join(ctx.dir, "new-prices.yaml");
-    writeFileSync(
-      table,
+    const table = writePriceTable(
+      ctx,
+      "new-prices.yaml",
       `version: "2026-01-01"
 models:
   anthropic/claude-sonnet-4-5:
@@ -357,9 +364,9 @@ Deno.test("--reprice: 1-hour cache writes priced apart, a long request at its ti
     const doc = await runJson(ctx, chain([llm("cached", SONNET, SONNET_USAGE), llm("long", SONNET, long)]));
     // Shipped tier: 150000*6 + 60000*0.6 + 1000*7.5 + 2000*12 + 1000*22.5 = 990,000 µ$.
     near(doc.total_cost_usd, SONNET_COST + 0.99, "recorded by the run");
-    const table = join(ctx.dir, "cache-prices.yaml");
-    writeFileSync(
-      table,
+    const table = writePriceTable(
+      ctx,
+      "cache-prices.yaml",
       `version: "2026-02-01"
 models:
   anthropic/claude-sonnet-4-5:
