@@ -166,6 +166,62 @@ browserTest("one bar per node execution and LLM call, in execution order; parall
   }
 });
 
+/** Each row's label and its track as laid out: the label must lie whole inside the track. */
+function labelBoxes(page: Page) {
+  return page.$$eval(".rows .row", (els) =>
+    els.map((el) => {
+      const track = el.querySelector(".track")!.getBoundingClientRect();
+      const text = el.querySelector(".bar-text")!.getBoundingClientRect();
+      return {
+        label: el.querySelector(".label")!.textContent!,
+        inside: text.left >= track.left - 1 && text.right <= track.right + 1,
+        text: `${Math.round(text.left)}-${Math.round(text.right)} in ${Math.round(track.left)}-${
+          Math.round(track.right)
+        }`,
+      };
+    }));
+}
+
+browserTest("every bar's label is shown whole: a one-node run's bar spans the axis, at any width", async () => {
+  const home = tempDir();
+  try {
+    const tracePaths = await withServer(async (server) => {
+      const wf = writeWorkflow(
+        home.path,
+        "one.json",
+        workflow([{
+          id: "ask",
+          type: "llm",
+          params: { model: "anthropic/claude-haiku-4-5", prompt: "Say hi [[sleep:300]]" },
+        }], { name: "one" }),
+      );
+      const env = { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url };
+      return [await tracedRun(wf, { home: home.path, env }), await parallelRun(home.path, server)];
+    });
+    await withChromium(async (browser) => {
+      for (const tracePath of tracePaths) {
+        const file = await writePage(home.path, [tracePath]);
+        for (const width of [1400, 1000]) {
+          const { page, problems } = await load(browser, file, width);
+          const boxes = await labelBoxes(page);
+          assert.ok(boxes.length >= 2);
+          for (const box of boxes) {
+            assert.ok(box.inside, `${tracePath} at ${width}px: ${box.label}'s label ${box.text}`);
+          }
+          // Resized, the labels are placed again.
+          await page.setViewport({ width: width - 300, height: 900 });
+          await page.waitForFunction(() => new Promise((done) => requestAnimationFrame(() => done(true))));
+          for (const box of await labelBoxes(page)) assert.ok(box.inside, `resized: ${box.label}'s label ${box.text}`);
+          assert.deepEqual(problems, []);
+          await page.close();
+        }
+      }
+    });
+  } finally {
+    home.cleanup();
+  }
+});
+
 browserTest("clicking a bar shows that node's template resolutions; the keyboard selects bars too", async () => {
   const home = tempDir();
   try {

@@ -99,6 +99,8 @@
   rows.setAttribute("role", "listbox");
   rows.setAttribute("aria-label", "Node executions and LLM calls; arrow keys move, Enter selects");
   const options = [];
+  /** Each bar's label with the bar's start and end (% of the axis), placed by placeLabels. */
+  const labels = [];
   const fragment = document.createDocumentFragment();
   data.traces.forEach((t, ti) => {
     if (data.traces.length > 1) {
@@ -130,10 +132,7 @@
       b.style.left = start + "%";
       b.style.width = end - start + "%";
       const text = el("span", "bar-text", bar.text);
-      if (end > 70 && start > 30) {
-        text.classList.add("before");
-        text.style.left = start + "%";
-      } else text.style.left = end + "%";
+      labels.push({ text, start, end });
       track.append(b, text);
       row.append(name, track);
       row.addEventListener("click", () => {
@@ -147,6 +146,37 @@
   rows.append(fragment);
   waterfall.append(rows);
   left.append(waterfall);
+
+  /**
+   * Puts each label where it fits whole: after its bar, else before it, else
+   * over the bar's end (a long bar that starts early: a one-node run's).
+   * Text widths come from a canvas (no layout of the rows).
+   */
+  function placeLabels() {
+    const sample = labels[0] && labels[0].text;
+    const width = sample ? sample.parentElement.clientWidth : 0;
+    if (!(width > 0)) return;
+    const style = getComputedStyle(sample);
+    const context = document.createElement("canvas").getContext("2d");
+    if (context) context.font = style.font;
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) || 0;
+    for (const label of labels) {
+      const need = (context ? context.measureText(label.text.textContent).width : label.text.textContent.length * 7) +
+        padding;
+      const after = ((100 - label.end) / 100) * width;
+      const before = (label.start / 100) * width;
+      const place = after >= need ? "after" : before >= need ? "before" : "inside";
+      label.text.classList.toggle("before", place === "before");
+      label.text.classList.toggle("inside", place === "inside");
+      label.text.style.left = (place === "before" ? label.start : label.end) + "%";
+    }
+  }
+  let placing = 0;
+  addEventListener("resize", () => {
+    cancelAnimationFrame(placing);
+    placing = requestAnimationFrame(placeLabels);
+  });
+  addEventListener("beforeprint", placeLabels);
   left.append(
     el("p", "hint", "Click a bar, or focus the timeline and use ↑ ↓ Home End to select; details on the right."),
   );
@@ -349,6 +379,7 @@
   app.append(
     el("p", "hint", "Written by pflow " + data.pflow_version + " from " + data.traces.map((t) => t.file).join(", ")),
   );
+  placeLabels();
   app.setAttribute("aria-busy", "false");
   performance.mark("pflow:rendered");
 })();
