@@ -521,9 +521,10 @@ Deno.test("an Anthropic response without usage is malformed: the message names t
       },
     ]);
     assert.equal(streamed.result.code, 1);
+    // The library's own words say little: the event it could not read follows.
     assert.match(
       streamed.doc.error.message,
-      /^anthropic\/claude-sonnet-4-5: unreadable stream \(Expected a normalized Anthropic stream error\)/,
+      /^anthropic\/claude-sonnet-4-5: unreadable stream \(Expected a normalized Anthropic stream error\): 'event: message_start data: \{"type":"message_start"/,
     );
     assert.equal(streamed.doc.pricing.complete, false);
   });
@@ -562,6 +563,41 @@ Deno.test("a body that is not the provider's JSON: provider/model and the cause,
       JSON.stringify(second.doc),
       /anthropic\/claude-sonnet-4-5: HTTP 200 with an unreadable body: invalid JSON: '\{\\"id\\": \\"msg_1\\"/,
     );
+  });
+});
+
+Deno.test("a streamed call answered 200 with a page, not an event stream: the cause and the body, not retried", async () => {
+  await withLlm(async (ctx) => {
+    const page = `<html><body>Sign in to the proxy (key=${ANTHROPIC_KEY})</body></html>`;
+    const cases = [
+      [
+        "anthropic/claude-sonnet-4-5",
+        { rawBody: page },
+        "an HTML page instead of an event stream: '<html><body>Sign in",
+      ],
+      ["openai/gpt-4o", { rawBody: page }, "an HTML page instead of an event stream: '<html><body>Sign in"],
+      ["google/gemini-2.5-flash", { rawBody: page }, "an HTML page instead of an event stream: '<html><body>Sign in"],
+      [
+        "openai/gpt-4o",
+        {
+          rawBody: '{"error":{"type":"invalid_request_error","message":"stream is off"}}',
+          rawContentType: "application/json",
+        },
+        "an error instead of an event stream invalid_request_error: stream is off",
+      ],
+    ] as const;
+    for (const [model, reply, cause] of cases) {
+      ctx.srv.reset();
+      ctx.srv.enqueue(reply, reply);
+      const { result, doc } = await runNodes(ctx, [
+        { id: "s", type: "llm", params: { model, prompt: "hi", stream: true, max_retries: 1 } },
+      ]);
+      assert.equal(result.code, 1, result.stderr);
+      const message: string = doc.error.message;
+      assert.ok(message.startsWith(`${model}: HTTP 200 with an unreadable body: ${cause}`), message);
+      assert.equal(ctx.srv.requests.length, 1, `${model}: the same page again would not help; not retried`);
+      assert.doesNotMatch(JSON.stringify(doc) + result.stderr, new RegExp(ANTHROPIC_KEY));
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * A `fetch` for the AI SDK's provider factories that bounds each HTTP attempt
  * by a timeout (response headers and body alike) and counts attempts. It
- * does not touch requests or responses otherwise.
+ * keeps the status, content type and first bytes of the last response (for
+ * error messages); it does not touch requests or responses otherwise.
  *
  * A timed-out attempt fails with an {@link AttemptTimeoutError} whose `code`
  * is `ETIMEDOUT`: the AI SDK classifies errors with that code as retryable
@@ -41,7 +42,14 @@ export interface AttemptFetch {
   lastBody(): string | undefined;
   /** The HTTP status of the last request's response, or undefined when none arrived. */
   lastStatus(): number | undefined;
+  /** The `content-type` of the last response, or undefined. */
+  lastContentType(): string | undefined;
+  /** The first bytes (up to 2 KB) of the last response's body that were read, as text. */
+  lastBodyStart(): string;
 }
+
+/** How much of a response body is kept for error messages. */
+const BODY_START_BYTES = 2048;
 
 /**
  * Creates the per-attempt-timeout fetch.
@@ -55,6 +63,9 @@ export function createAttemptFetch(
   let attempts = 0;
   let lastBody: string | undefined;
   let lastStatus: number | undefined;
+  let lastContentType: string | undefined;
+  let bodyStart: Uint8Array[] = [];
+  let bodyStartBytes = 0;
 
   const fetch = async (
     input: RequestInfo | URL,
@@ -63,6 +74,9 @@ export function createAttemptFetch(
     attempts++;
     lastBody = typeof init?.body === "string" ? init.body : undefined;
     lastStatus = undefined;
+    lastContentType = undefined;
+    bodyStart = [];
+    bodyStartBytes = 0;
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
@@ -83,6 +97,8 @@ export function createAttemptFetch(
       throw timedOut() ? timeoutError : error;
     }
     lastStatus = response.status;
+    lastContentType = response.headers.get("content-type") ?? undefined;
+    const kept = bodyStart;
     if (!response.body) {
       stop();
       return response;
@@ -98,6 +114,10 @@ export function createAttemptFetch(
             stop();
             controller.close();
           } else {
+            if (bodyStartBytes < BODY_START_BYTES && kept === bodyStart) {
+              kept.push(value.slice(0, BODY_START_BYTES - bodyStartBytes));
+              bodyStartBytes += Math.min(value.length, BODY_START_BYTES - bodyStartBytes);
+            }
             controller.enqueue(value);
           }
         } catch (error) {
@@ -122,5 +142,15 @@ export function createAttemptFetch(
     attempts: () => attempts,
     lastBody: () => lastBody,
     lastStatus: () => lastStatus,
+    lastContentType: () => lastContentType,
+    lastBodyStart: () => {
+      const bytes = new Uint8Array(bodyStartBytes);
+      let at = 0;
+      for (const part of bodyStart) {
+        bytes.set(part, at);
+        at += part.length;
+      }
+      return new TextDecoder().decode(bytes);
+    },
   };
 }

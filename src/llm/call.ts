@@ -20,14 +20,16 @@
  * `LlmCallError.failedAttempts`) with its error, status and whatever usage
  * it reported. Retried: 408, 409, 429, 5xx, network errors, timeouts (see
  * `attempt_fetch.ts`), retryable stream error events and streams that end
- * before their closing event. The wait honours `retry-after-ms` and
+ * before their closing event; not retried: a successful status whose body
+ * is not the provider's (an HTML page, and for a stream anything but
+ * `text/event-stream`), described with its first 200 characters. The wait honours `retry-after-ms` and
  * `retry-after` (seconds or HTTP date) within 0-60 s, else it is an
  * exponential backoff from 2 s (x2), as the SDK's own.
  * @module
  */
 
 import { APICallError, type CallWarning, generateText, StreamProviderError, streamText } from "ai";
-import { AttemptTimeoutError, createAttemptFetch } from "./attempt_fetch.ts";
+import { type AttemptFetch, AttemptTimeoutError, createAttemptFetch } from "./attempt_fetch.ts";
 import { type CallPlan, planCall, structuredOutputMode } from "./call_plan.ts";
 import { LlmAbortError, LlmCallError, redactSecrets } from "./errors.ts";
 import type { ResolvedProvider } from "./provider_config.ts";
@@ -60,6 +62,14 @@ class StreamIncompleteError extends Error {
   }
 }
 
+/** A streamed call whose successful response was not an event stream (an HTML page, a JSON body…). */
+class NotEventStreamError extends Error {
+  constructor(readonly status: number, readonly body: string) {
+    super("the response is not an event stream");
+    this.name = "NotEventStreamError";
+  }
+}
+
 /** What one attempt gave: a response, or an error with the usage reported before it. */
 type AttemptOutcome =
   | { response: LlmResponse; error?: undefined }
@@ -73,6 +83,7 @@ interface AttemptContext {
   dialect: UsageDialect;
   plan: CallPlan;
   settings: Record<string, unknown>;
+  attemptFetch: AttemptFetch;
 }
 
 /**
@@ -115,7 +126,7 @@ export async function callWithSdk(
     maxRetries: 0,
     ...(request.signal ? { abortSignal: request.signal } : {}),
   };
-  const context: AttemptContext = { request, provider, modelId, dialect, plan, settings };
+  const context: AttemptContext = { request, provider, modelId, dialect, plan, settings, attemptFetch };
 
   const failed: LlmFailedAttempt[] = [];
   for (let attempt = 1;; attempt++) {
@@ -137,7 +148,12 @@ export async function callWithSdk(
       }
       return response;
     }
-    const failure = describeFailure(outcome.error, { modelId, provider, events: outcome.events });
+    const failure = describeFailure(outcome.error, {
+      modelId,
+      provider,
+      events: outcome.events,
+      bodyStart: attemptFetch.lastBodyStart(),
+    });
     // Rejected requests (an HTTP error, no response at all) are not billed: their tokens are known to be 0.
     // Unknown are only those of a response that arrived and never reported usage.
     const status = attemptFetch.lastStatus();
@@ -262,10 +278,14 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
     }
     if (streamError === undefined && !aborted) warnings = await result.warnings;
   } catch (error) {
-    return { error, usage: usage(), events: rawEvents };
+    return { error: notEventStream(context.attemptFetch) ?? error, usage: usage(), events: rawEvents };
   }
-  if (streamError !== undefined || aborted) return { error: streamError, usage: usage(), events: rawEvents };
-  if (!streamCompleted(rawEvents, context.dialect)) return { error: new StreamIncompleteError(), usage: usage() };
+  if (streamError !== undefined || aborted) {
+    return { error: notEventStream(context.attemptFetch) ?? streamError, usage: usage(), events: rawEvents };
+  }
+  if (!streamCompleted(rawEvents, context.dialect)) {
+    return { error: notEventStream(context.attemptFetch) ?? new StreamIncompleteError(), usage: usage() };
+  }
   return {
     response: {
       text,
@@ -277,6 +297,19 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
       ...warningsOf(warnings),
     },
   };
+}
+
+/**
+ * The failure of a stream whose response had a successful status but another
+ * content type than `text/event-stream` (a proxy's HTML page, a JSON body):
+ * the provider library reads no event from it and would report an empty or
+ * incomplete stream instead.
+ */
+function notEventStream(fetch: AttemptFetch): NotEventStreamError | undefined {
+  const status = fetch.lastStatus();
+  if (status === undefined || status >= 400) return undefined;
+  if (/^\s*text\/event-stream\b/i.test(fetch.lastContentType() ?? "")) return undefined;
+  return new NotEventStreamError(status, fetch.lastBodyStart());
 }
 
 /** The raw usage of a stream, in the provider's dialect, or null when no event carried one. */
@@ -370,7 +403,7 @@ interface Failure {
 /** Describes an SDK failure in one key-free line. */
 function describeFailure(
   error: unknown,
-  context: { modelId: string; provider: ResolvedProvider; events?: unknown[] },
+  context: { modelId: string; provider: ResolvedProvider; events?: unknown[]; bodyStart?: string },
 ): Failure {
   const { provider } = context;
   const failure: Failure = {
@@ -386,6 +419,10 @@ function describeFailure(
   if (timeout) {
     reason = `timed out after ${timeout.timeoutMs} ms`;
     failure.retryable = true;
+  } else if (error instanceof NotEventStreamError) {
+    // Like an unreadable non-streamed body: not retried (the same request gets the same page).
+    failure.status = error.status;
+    reason = `HTTP ${error.status} with an unreadable body: ${bodyProblem(error.body, { stream: true })}`;
   } else if (error instanceof StreamIncompleteError) {
     reason = error.message;
     failure.retryable = true;
@@ -399,11 +436,11 @@ function describeFailure(
       failure.errorType = parsed.type;
       if (error.statusCode < 400) {
         // A successful status whose body could not be read as the provider's response.
-        reason = `HTTP ${error.statusCode} with an unreadable body: ${bodyProblem(error)}`;
+        reason = `HTTP ${error.statusCode} with an unreadable body: ${bodyProblem(error.responseBody, { error })}`;
       } else if (parsed.message !== null) {
         reason = `HTTP ${error.statusCode}${parsed.type ? ` ${parsed.type}` : ""}: ${parsed.message}`;
       } else {
-        reason = `HTTP ${error.statusCode}: ${bodyProblem(error)}`;
+        reason = `HTTP ${error.statusCode}: ${bodyProblem(error.responseBody, { error })}`;
       }
     } else {
       reason = `cannot reach ${provider.baseURL}: ${causeMessage(error)}`;
@@ -419,7 +456,9 @@ function describeFailure(
     failure.retryable = true;
   } else if (context.events !== undefined && !(error instanceof Error && /^AI_/.test(error.name))) {
     // The provider library could not read the stream (an event that is not the protocol's, not an error event).
-    const first = context.events.length > 0 ? `: '${preview(JSON.stringify(context.events[0]))}'` : "";
+    // The first event read, else the start of the body (the event the library could not read).
+    const start = context.events.length > 0 ? JSON.stringify(context.events[0]) : context.bodyStart?.trim() ?? "";
+    const first = start !== "" ? `: '${preview(start)}'` : "";
     reason = `unreadable stream (${causeMessage(error)})${first}`;
   } else {
     reason = describeOther(error);
@@ -429,17 +468,26 @@ function describeFailure(
   return failure;
 }
 
-/** What is wrong with a response body: not JSON (an HTML page…) or not the expected shape; with a preview. */
-function bodyProblem(error: APICallError): string {
-  const body = error.responseBody ?? "";
-  const trimmed = body.trim();
+/**
+ * What is wrong with a response body: not JSON (an HTML page…) or not the
+ * expected shape (with the SDK `error`'s first issue), or, for a stream
+ * (`stream`), not an event stream; with a preview.
+ */
+function bodyProblem(body: string | undefined, options: { error?: unknown; stream?: boolean }): string {
+  const trimmed = (body ?? "").trim();
+  const expected = options.stream ? "an event stream" : "JSON";
   let what: string;
   if (trimmed === "") what = "empty body";
   else if (/^<(!doctype|html|head|body|\?xml)/i.test(trimmed) || /^<[a-z]/i.test(trimmed)) {
-    what = "an HTML page instead of JSON";
-  } else if (parseBody(trimmed) === undefined) what = "invalid JSON";
-  else {
-    const issue = validationIssue(error);
+    what = `an HTML page instead of ${expected}`;
+  } else if (parseBody(trimmed) === undefined) what = options.stream ? "not an event stream" : "invalid JSON";
+  else if (options.stream) {
+    const parsed = providerError(trimmed);
+    what = parsed.message !== null
+      ? `an error instead of an event stream${parsed.type ? ` ${parsed.type}` : ""}: ${parsed.message}`
+      : "JSON instead of an event stream";
+  } else {
+    const issue = validationIssue(options.error);
     what = `JSON of an unexpected shape${issue ? ` (${issue})` : ""}`;
   }
   return trimmed === "" ? what : `${what}: '${preview(trimmed)}'`;
