@@ -22,8 +22,9 @@
  * `attempt_fetch.ts`), retryable stream error events and streams that end
  * before their closing event; not retried: a successful status whose body
  * is not the provider's (an HTML page, and for a stream anything but
- * `text/event-stream`), described with its first 200 characters. The wait honours `retry-after-ms` and
- * `retry-after` (seconds or HTTP date) within 0-60 s, else it is an
+ * `text/event-stream`), described with its first 200 characters. The wait
+ * honours `retry-after-ms` and `retry-after` (seconds or HTTP date) within
+ * 0-60 s, else it is an
  * exponential backoff from 2 s (x2), as the SDK's own.
  * @module
  */
