@@ -601,6 +601,27 @@ Deno.test("a streamed call answered 200 with a page, not an event stream: the ca
   });
 });
 
+Deno.test("a stream whose connection breaks off mid-response: said so, retried like a network error", async () => {
+  await withLlm(async (ctx) => {
+    for (const model of ["anthropic/claude-sonnet-4-5", "openai/gpt-4o", "google/gemini-2.5-flash"]) {
+      ctx.srv.reset();
+      ctx.srv.enqueue({ text: "partial answer", dropConnection: true }, { text: "whole answer" });
+      const { result, doc } = await runNodes(ctx, [
+        { id: "s", type: "llm", params: { model, prompt: "hi", stream: true, max_retries: 1 } },
+      ]);
+      assert.equal(result.code, 0, `${model}: ${result.stderr}${result.stdout}`);
+      const { calls } = traceCalls(doc);
+      assert.equal(calls.length, 2, model);
+      assert.match(
+        calls[0].error!.message,
+        new RegExp(`^${model.replace("/", "\\/")}: the connection broke off while reading the response \\(`),
+      );
+      assert.doesNotMatch(calls[0].error!.message, /unreadable body|verbose: true/);
+      assert.equal(calls[1].status, "ok");
+    }
+  });
+});
+
 Deno.test("retries of 429/500 are counted and each failed attempt is in the trace with its status", async () => {
   await withLlm(async (ctx) => {
     ctx.srv.enqueue(

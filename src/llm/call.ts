@@ -435,7 +435,11 @@ function describeFailure(
     if (error.statusCode !== undefined) {
       const parsed = providerError(error.responseBody);
       failure.errorType = parsed.type;
-      if (error.statusCode < 400) {
+      if (error.statusCode < 400 && error.responseBody === undefined && isReadFailure(error.cause)) {
+        // The body stopped arriving (connection reset, closed mid-stream): a network error, retried.
+        reason = `the connection broke off while reading the response (${causeMessage(error)})`;
+        failure.retryable = true;
+      } else if (error.statusCode < 400) {
         // A successful status whose body could not be read as the provider's response.
         reason = `HTTP ${error.statusCode} with an unreadable body: ${bodyProblem(error.responseBody, { error })}`;
       } else if (parsed.message !== null) {
@@ -467,6 +471,12 @@ function describeFailure(
   const line = `${context.modelId}: ${reason}`.replace(/\s*\n\s*/g, " ");
   failure.message = redactSecrets(line, [provider.apiKey]);
   return failure;
+}
+
+/** Whether an error is the body's transport failing (not the SDK rejecting what it read). */
+function isReadFailure(cause: unknown): boolean {
+  if (!(cause instanceof Error) || /^AI_/.test(cause.name) || cause instanceof SyntaxError) return false;
+  return findInCauses(cause, (e) => Array.isArray((e as { issues?: unknown })?.issues)) === undefined;
 }
 
 /**
@@ -580,6 +590,8 @@ function causeMessage(error: unknown): string {
     if (current.message) message = current.message;
     current = current.cause;
   }
+  // Bun's fetch adds advice for its own API, which means nothing to a pflow user.
+  message = message.replace(/\s*For more information, pass `verbose: true` in the second argument to fetch\(\)\.?/, "");
   return message || "unknown error";
 }
 

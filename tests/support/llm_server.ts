@@ -74,6 +74,7 @@
  * - `[[thinking:TEXT]]` send TEXT as thinking before the reply.
  * - `[[no-usage]]` send no usage object at all.
  * - `[[truncate]]` end a stream before its closing event (after the text).
+ * - `[[drop]]` like `[[truncate]]`, then cut the connection mid-response.
  * - `[[body:TEXT]]` answer HTTP 200 with TEXT as the raw body (not JSON).
  *
  * ## Standalone
@@ -140,6 +141,8 @@ export interface ScriptedResponse {
   noUsage?: boolean;
   /** Streaming: end the stream after the text, without the closing events. */
   truncate?: boolean;
+  /** Streaming: like {@link ScriptedResponse.truncate}, then cut the connection (no end of the chunked body). */
+  dropConnection?: boolean;
   /** Answer HTTP 200 with this raw body instead of a provider response. */
   rawBody?: string;
   /** Content type of {@link ScriptedResponse.rawBody} (default `text/html`). */
@@ -321,7 +324,8 @@ export async function startLlmServer(
     const request = (body ?? {}) as any;
     const script = queue.shift() ??
       fromDirectives(request, protocol, failCounters);
-    const reply = new Reply(res, closed.signal);
+    if (script.dropConnection) script.truncate = true;
+    const reply = new Reply(res, closed.signal, script.dropConnection === true);
     if (script.delayMs) await reply.sleep(script.delayMs);
     if (closed.signal.aborted) return;
     if (script.rawBody !== undefined) {
@@ -367,7 +371,7 @@ export async function startLlmServer(
 
 /** Writes a response, tolerating a client that went away. */
 class Reply {
-  constructor(readonly res: ServerResponse, readonly closed: AbortSignal) {}
+  constructor(readonly res: ServerResponse, readonly closed: AbortSignal, readonly drop = false) {}
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -413,7 +417,10 @@ class Reply {
   /** Sends SSE events (`event` null = data-only), pausing `delayMs` before each but the first. */
   async sse(events: [string | null, string][], delayMs: number): Promise<void> {
     await this.sseEvents(events, delayMs);
-    if (!this.closed.aborted) this.res.end();
+    if (this.closed.aborted) return;
+    // Once the events are on their way, the connection is cut before the body's end.
+    if (this.drop) this.res.write("", () => this.res.socket?.destroy());
+    else this.res.end();
   }
 
   private async sseEvents(events: [string | null, string][], delayMs: number): Promise<void> {
@@ -879,6 +886,7 @@ function fromDirectives(
   if (thinking) script.thinking = thinking[1];
   if (prompt.includes("[[no-usage]]")) script.noUsage = true;
   if (prompt.includes("[[truncate]]")) script.truncate = true;
+  if (prompt.includes("[[drop]]")) script.dropConnection = true;
   const body = prompt.match(/\[\[body:([\s\S]*?)\]\]/);
   if (body) script.rawBody = body[1];
   const sleep = prompt.match(/\[\[sleep:(\d+)\]\]/);
