@@ -7,8 +7,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { escapeHtml, PAGE_ASSETS, pageData, renderTracePage, scriptSafeJson } from "../src/cli/trace_page.ts";
 import { htmlPathFor } from "../src/cli/trace_html.ts";
 import type { ReadTrace } from "../src/cli/trace_list.ts";
@@ -179,6 +179,20 @@ Deno.test("trace show --html writes the page beside the trace (and -o elsewhere)
     assert.equal(latest.code, 0, latest.stderr);
     assert.deepEqual(JSON.parse(latest.stdout), { html_path: out, traces: [path] });
     assert.equal(readFileSync(out, "utf8").length > 1000, true);
+
+    // -o DIR: an existing directory, or a new one named with a trailing slash, gets the page under its name.
+    const name = basename(htmlPathFor(path));
+    for (
+      const [dir, arg] of [[join(home.path, "pages"), join(home.path, "pages")], [
+        join(home.path, "new"),
+        `${join(home.path, "new")}/`,
+      ]]
+    ) {
+      const r = await runPflow(["trace", "show", path, "--html", "-o", arg], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${join(dir, name)}\n`);
+      assert.ok(statSync(join(dir, name)).isFile());
+    }
   } finally {
     home.cleanup();
   }

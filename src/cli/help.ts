@@ -126,7 +126,8 @@ ${COMMON}
       --state                show --node: the shared store before and after each execution
       --format otlp-json     export: the format to write (OTLP JSON TracesData)
       --html                 show: write an HTML page instead of printing the tree
-  -o, --output FILE          show --html: where to write the page; export: instead of stdout
+  -o, --output FILE          show --html: where to write the page (a directory: the trace's name
+                             with .html in it); export: instead of stdout
       --open                 show --html: open the page with the system's opener
       --workflow NAME        list: only this workflow's traces
       --since WHEN           list: only traces started since WHEN

@@ -8,7 +8,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { accessSync, constants, existsSync, realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { basename, delimiter, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
@@ -26,7 +26,7 @@ import { UsageError } from "./usage_error.ts";
 export interface TraceHtmlOptions {
   /** Paths, file names in PFLOW_HOME/debug, `latest`, or 32-hex trace ids. */
   targets: string[];
-  /** `-o FILE`; default: the first trace's path with `.html`. */
+  /** `-o FILE` or `-o DIR`; default: the first trace's path with `.html`. */
   output?: string;
   /** Open the page with the system's opener. */
   open: boolean;
@@ -56,7 +56,7 @@ export async function traceHtmlCommand(options: TraceHtmlOptions, { env }: Comma
   }
   reads.sort((a, b) => startOf(a) - startOf(b));
 
-  const outPath = resolve(options.output ?? htmlPathFor(primary.path));
+  const outPath = resolve(outputPath(options.output, primary.path));
   const redactor = outputRedactor();
   const page = renderTracePage(reads);
   try {
@@ -82,6 +82,20 @@ export async function traceHtmlCommand(options: TraceHtmlOptions, { env }: Comma
   } else writeStdout(`${outPath}\n`);
   if (options.open) openWithSystem(outPath, env);
   return EXIT.ok;
+}
+
+/** The page's path: beside the trace by default; `-o DIR` (a directory, or a name ending in `/`) puts it there. */
+function outputPath(output: string | undefined, tracePath: string): string {
+  const page = htmlPathFor(tracePath);
+  if (output === undefined) return page;
+  const isDir = /[/\\]$/.test(output) || (() => {
+    try {
+      return statSync(output).isDirectory();
+    } catch {
+      return false;
+    }
+  })();
+  return isDir ? join(output, basename(page)) : output;
 }
 
 /** `x.json` → `x.html` (any other name gets `.html` appended). */
