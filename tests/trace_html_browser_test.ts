@@ -9,7 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { Browser, Page } from "puppeteer-core";
@@ -216,6 +216,26 @@ browserTest("every bar's label is shown whole: a one-node run's bar spans the ax
           await page.close();
         }
       }
+    });
+  } finally {
+    home.cleanup();
+  }
+});
+
+browserTest("a trace with a status of several words (an odd or hand-edited file) is still drawn", async () => {
+  const home = tempDir();
+  try {
+    const tracePath = await withServer((server) => parallelRun(home.path, server));
+    const odd = join(home.path, "odd-trace.json");
+    const text = readFileSync(tracePath, "utf8");
+    assert.match(text, /"final_status":"success"/);
+    writeFileSync(odd, text.replace('"final_status":"success"', '"final_status":"in progress"'));
+    const file = await writePage(home.path, [odd]);
+    await withChromium(async (browser) => {
+      const { page, problems } = await load(browser, file);
+      assert.equal((await rows(page)).length, 8);
+      assert.match(await page.$eval(".card", (e) => (e as HTMLElement).innerText), /in progress/);
+      assert.deepEqual(problems, []);
     });
   } finally {
     home.cleanup();

@@ -37,7 +37,8 @@
     for (const [label, value] of facts) {
       const pair = el("div", "fact");
       const dd = el("dd", warnings && warnings.includes(label) ? "warn" : null, value);
-      if (label === "status") dd.classList.add("st-" + value);
+      // A status from the file is a class only when it is one word (a class token cannot hold spaces).
+      if (label === "status" && /^[\w-]+$/.test(value)) dd.classList.add("st-" + value);
       pair.append(el("dt", null, label), dd);
       dl.append(pair);
     }
