@@ -28,12 +28,22 @@ const URL_PASSWORD = "hunter2-Secret-pw";
 const QUERY_SECRET = "AKIAQUERYSECRET998877";
 /** A literal bearer token in an Authorization header. */
 const BEARER = "tok-FAKE-bearer-9876543210";
+/** A secret-named input whose JSON-escaped forms differ from the raw one (quote, backslash, non-ASCII). */
+const PASSWORD = 'pw"quoted\\é-secret-4242';
+/** A bearer token written literally into a shell command. */
+const LITERAL_BEARER = "litBEARER-0987654321";
 
 /** Every form a secret must never appear in. */
 function forms(secret: string): Record<string, string> {
   const bytes = Buffer.from(secret, "utf8");
+  const json = JSON.stringify(secret).slice(1, -1);
+  const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   const out: Record<string, string> = {
     raw: secret,
+    json,
+    "json twice": JSON.stringify(json).slice(1, -1),
+    "json ascii": ascii,
+    "json ascii twice": JSON.stringify(ascii).slice(1, -1),
     uri: encodeURIComponent(secret),
     form: new URLSearchParams({ s: secret }).toString().slice(2),
     hex: bytes.toString("hex"),
@@ -86,6 +96,14 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
       `printf 'x%s' "$T" | base64`,
       `printf 'xy%s' "$T" | base64`,
       `printf %s "$T" | od -An -tx1 | tr -d ' \\n'; echo`,
+      // Hex dumps with separators, the raw key folded over lines, and JSON printed by a command (JSON inside JSON).
+      `printf %s "$ANTHROPIC_API_KEY" | od -An -tx1`,
+      `printf %s "$T" | od -An -tx1 -w4 | sed 's/ /:/g'`,
+      `printf %s "$ANTHROPIC_API_KEY" | fold -w 40; echo`,
+      `printf %s "$P" | node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8")))'; echo`,
+      `printf %s "$P" | node -e 'const s = JSON.stringify(require("fs").readFileSync(0, "utf8")); ` +
+      `console.log(s.replace(/[^\\x00-\\x7f]/g, (c) => "\\\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")))'`,
+      `echo curl -H "Authorization: Bearer ${LITERAL_BEARER}" https://example.com`,
     ].join("; ");
     const ok = writeWorkflow(
       dir,
@@ -104,7 +122,7 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
           type: "http",
           params: { url: `http://127.0.0.1:${port}/auth`, headers: { Authorization: `Bearer ${BEARER}` } },
         },
-        { id: "encode", type: "shell", params: { command: encodeAll, env: { T: "${token}" } } },
+        { id: "encode", type: "shell", params: { command: encodeAll, env: { T: "${token}", P: "${password}" } } },
         {
           id: "ask",
           type: "llm",
@@ -114,7 +132,7 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
           },
         },
       ], {
-        inputs: { token: { type: "string" } },
+        inputs: { token: { type: "string" }, password: { type: "string" } },
         edges: [{ from: "call", to: "auth" }, { from: "auth", to: "encode" }, { from: "encode", to: "ask" }],
         outputs: {
           echoed: { source: "${call.response}" },
@@ -161,7 +179,7 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
       ["--trace", "--metrics"],
     ];
     for (const mode of modes) {
-      await run(["run", ok, `token=${TOKEN}`, ...mode], 0);
+      await run(["run", ok, `token=${TOKEN}`, `password=${PASSWORD}`, ...mode], 0);
       await run(["run", failing, `token=${TOKEN}`, ...mode], 1);
       const refused = await run(["run", failingUrl, `token=${TOKEN}`, ...mode], 1);
       assert.match(refused.stdout + refused.stderr, /request failed: GET http:\/\/127\.0\.0\.1:\d+\/x\?k=\[REDACTED\]/);
@@ -192,15 +210,24 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
     }
 
     const haystacks: [string, string][] = [
-      ...files.map((f) => [f, readFileSync(f).toString("latin1")] as [string, string]),
+      ...files.map((f) => [f, readFileSync(f).toString("utf8")] as [string, string]),
       ...streams.map((s, i) => [`stream ${i}`, s] as [string, string]),
       ...otlp.requests.map((r, i) => [`OTLP request ${i}`, r.body] as [string, string]),
     ];
-    const secrets = { API_KEY, TOKEN, URL_PASSWORD, QUERY_SECRET, BEARER };
+    // The same with every separator a hex dump or a line wrap puts between characters taken out.
+    const squeezed = haystacks.map(([where, text]) =>
+      [`${where} (separators and line breaks taken out)`, text.replace(/\\r|\\n|[\s:,]|0x/g, "")] as [string, string]
+    );
+    const secrets = { API_KEY, TOKEN, URL_PASSWORD, QUERY_SECRET, BEARER, PASSWORD, LITERAL_BEARER };
     for (const [secretName, secret] of Object.entries(secrets)) {
       for (const [formName, form] of Object.entries(forms(secret))) {
         for (const [where, text] of haystacks) {
           assert.ok(!text.includes(form), `${secretName} (${formName} '${form}') leaked into ${where}`);
+        }
+        if (!/[\s:,]/.test(form)) {
+          for (const [where, text] of squeezed) {
+            assert.ok(!text.includes(form), `${secretName} (${formName} '${form}') leaked into ${where}`);
+          }
         }
       }
     }

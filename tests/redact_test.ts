@@ -142,3 +142,63 @@ Deno.test("URLs lose their userinfo password and secret-looking query values, ev
   assert.equal(r.text("echo tok/SECRET+val"), `echo ${REDACTED}`);
   assert.equal(r.text(Buffer.from("tok/SECRET+val").toString("base64")), REDACTED);
 });
+
+Deno.test("hex dumps with separators, secrets split over lines and JSON printed inside JSON are hidden", () => {
+  const secret = 'sk-ant-api03-REVIEW/key+"quoted"\\é-0123456789abcdef';
+  const r = new Redactor([secret]);
+  const hex = Buffer.from(secret).toString("hex");
+  const pairs = hex.match(/../g)!;
+  const dumps = {
+    "od -An -tx1": pairs.map((b, i) => (i % 16 === 0 && i > 0 ? "\n" : "") + " " + b).join("") + "\n",
+    "xxd grouped": pairs.map((b, i) => b + (i % 2 === 1 ? " " : "")).join(""),
+    "xxd -i": "  " + pairs.map((b) => `0x${b}`).join(", ").replace(/(?:[^,]*,){12}/g, "$&\n "),
+    "colons, upper case": pairs.join(":").toUpperCase(),
+    "od -w4 with colons": pairs.map((b, i) => (i % 4 === 0 && i > 0 ? "\n" : "") + ":" + b).join(""),
+    "C escapes": pairs.map((b) => `\\x${b}`).join(""),
+  };
+  for (const [name, dump] of Object.entries(dumps)) {
+    for (const text of [dump, JSON.stringify({ stdout: dump })]) {
+      const out = r.text(`before ${text} after`);
+      assert.ok(out.includes(REDACTED), `${name}: ${out}`);
+      assert.doesNotMatch(
+        out,
+        /(?:[0-9a-f]{2}[\s:,x\\n]*){6}/i,
+        `${name}: no run of the secret's bytes is left: ${out}`,
+      );
+    }
+  }
+  // Split over lines as written (`fold -w 10`), raw and inside a JSON string.
+  const folded = secret.replace(/.{10}/g, "$&\n");
+  assert.equal(r.text(`>${folded}<`), `>${REDACTED}<`);
+  assert.equal(r.text(JSON.stringify(folded)), JSON.stringify(REDACTED));
+  // A command printed the secret as JSON (jq, Python's ASCII escapes); pflow writes that text inside its JSON.
+  const python = JSON.stringify(secret).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  for (const printed of [JSON.stringify(secret), python]) {
+    assert.equal(r.text(printed), `"${REDACTED}"`, printed);
+    assert.equal(r.text(JSON.stringify({ stdout: printed })), JSON.stringify({ stdout: `"${REDACTED}"` }), printed);
+  }
+  // Ordinary hex, timestamps and ids stay.
+  const ordinary = "at 2026-12-01T23:19:57 id 81480e97-69c1 mac 00:1a:2b:3c:4d:5e sha e3b0c44298fc1c14";
+  assert.equal(r.text(ordinary), ordinary);
+});
+
+Deno.test("Bearer credentials are hidden in any text; prose, templates and query punctuation stay", () => {
+  const r = new Redactor();
+  assert.equal(
+    r.text(`curl -H 'Authorization: Bearer tokLITERAL123456' https://x`),
+    `curl -H 'Authorization: Bearer ${REDACTED}' https://x`,
+  );
+  assert.equal(r.text("bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-1"), `bearer ${REDACTED}`);
+  for (const kept of ["Bearer ${token}", "the bearer instruments of trade", "Bearer [REDACTED]"]) {
+    assert.equal(r.text(kept), kept);
+  }
+  // The value of a secret query parameter ends before the punctuation that follows the URL.
+  assert.equal(
+    r.text("request failed: GET http://h:9/x?token=abc123: connection refused"),
+    `request failed: GET http://h:9/x?token=${REDACTED}: connection refused`,
+  );
+  assert.equal(r.text("see (https://h/?sig=abc1234)."), `see (https://h/?sig=${REDACTED}).`);
+});

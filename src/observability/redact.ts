@@ -2,10 +2,13 @@
  * Redaction, always on: values under secret-looking names, the value of every
  * API key found in the environment and every secret learned during a run
  * become `[REDACTED]` wherever they would appear (traces, logs, errors, JSON
- * and text output, plan files, exports) — as written, JSON-escaped,
- * URL-encoded, base64 (standard and URL-safe, at any byte alignment, line
- * breaks allowed) and hex. URLs lose their userinfo password and the values
- * of query parameters whose names look secret (`?api_key=…`, `&sig=…`).
+ * and text output, plan files, exports) — as written (also split over
+ * lines), JSON-escaped (once or twice, `\u00e9` style too), URL-encoded,
+ * base64 (standard and URL-safe, at any byte alignment, line breaks allowed)
+ * and hex (with or without separators between bytes: `od -tx1`, `xxd -i`,
+ * `aa:bb`). URLs lose their userinfo password and the values of query
+ * parameters whose names look secret (`?api_key=…`, `&sig=…`), and a
+ * `Bearer` credential loses its token, in any text.
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -35,7 +38,15 @@ const MIN_ENCODED = 8;
 /** `scheme://user:password@` — the password part. */
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#"'<>]*):([^\s@/?#"'<>]+)@/gi;
 /** `?name=value` / `&name=value` in a URL query. */
-const QUERY_PARAM = /([?&;])([^=&#\s"'<>?;]+)=([^&#\s"'<>;]*)/g;
+const QUERY_PARAM = /([?&;])([^=&#\s"'<>?;]+)=([^&#\s"'<>;]*?)(?=[:,.)]*(?:[&#\s"'<>;]|$))/g;
+/** `Bearer <credential>` (a credential has a digit; `Bearer ${token}` and prose are left alone). */
+const BEARER = /\b([Bb]earer\s+)((?=[\w.~+/=-]*\d)[\w.~+/-]{8,}=*)/g;
+/** What may stand between the bytes of a hex dump: spaces, `:`/`-`/`,`, and one line break. */
+const HEX_SEPARATOR = String.raw`[ \t,:-]*(?:(?:\r?\n|\\r\\n|\\n)[ \t,:-]*)?`;
+/** What may precede each byte of a hex dump: `0x` (`xxd -i`) or `\x` (as written or JSON-escaped). */
+const HEX_PREFIX = String.raw`(?:0x|\\{1,2}x)?`;
+/** Two hex bytes with a separator or prefix between them: the cheap test before the separated-hex patterns run. */
+const SEPARATED_HEX = /[0-9a-f]{2}(?:[ \t,:-]|\r|\n|\\n|\\{1,2}x|0x)+[0-9a-f]{2}/i;
 /** Line breaks a base64 or hex encoder inserts (raw, or JSON-escaped inside a JSON string). */
 const BREAK = String.raw`(?:\r?\n|\\r\\n|\\n)?`;
 
@@ -53,8 +64,10 @@ interface WrappedForm {
 export class Redactor {
   /** Literal forms, longest first. */
   #forms: string[] = [];
-  /** Encoded forms matched across line breaks. */
+  /** Forms matched across line breaks. */
   #wrapped: WrappedForm[] = [];
+  /** Each secret's bytes as hex with separators allowed between them (built when first needed). */
+  #separatedHex: { bytes: string[]; pattern?: RegExp }[] = [];
   /** Raw secrets already added. */
   #known = new Set<string>();
   /** Secrets added since the forms were last built (built when text is next redacted). */
@@ -86,6 +99,11 @@ export class Redactor {
     const forms = new Set(this.#forms);
     for (const raw of this.#pending) {
       for (const form of literalForms(raw)) forms.add(form);
+      // As written and JSON-escaped, split over lines (`fold`, a wrapped log line).
+      for (const form of new Set([raw, jsonEscaped(raw)])) {
+        if (form.length > 2 * MIN_ENCODED) this.#wrapped.push(wrappedForm(form));
+      }
+      this.#separatedHex.push({ bytes: Buffer.from(raw, "utf8").toString("hex").match(/../g)! });
       for (const form of encodedForms(raw)) {
         forms.add(form);
         if (form.length > 2 * MIN_ENCODED) this.#wrapped.push(wrappedForm(form));
@@ -143,6 +161,11 @@ export class Redactor {
         }
       }
     }
+    if (this.#separatedHex.length > 0 && SEPARATED_HEX.test(out)) {
+      for (const hex of this.#separatedHex) {
+        out = out.replace(hex.pattern ??= separatedHexPattern(hex.bytes), REDACTED);
+      }
+    }
     return redactUrls(out);
   }
 
@@ -163,9 +186,15 @@ export class Redactor {
   }
 }
 
-/** `text` with URL passwords and the values of secret-named query parameters replaced. */
+/**
+ * `text` with URL passwords, the values of secret-named query parameters and
+ * `Bearer` credentials replaced.
+ */
 export function redactUrls(text: string): string {
   let out = text;
+  if (out.includes("earer")) {
+    out = out.replace(BEARER, `$1${REDACTED}`);
+  }
   if (out.includes("://") && out.includes("@")) {
     out = out.replace(USERINFO, (whole, scheme: string, user: string, password: string) => {
       // A template (`${pw}`) is not a secret yet: workflows and plans must keep it.
@@ -194,14 +223,26 @@ function urlSecrets(text: string): string[] {
   return found;
 }
 
-/** A secret as written, JSON-escaped and URL-encoded (as encodeURIComponent, lowercase hex, and form data). */
+/** `text` as it appears inside a JSON string. */
+function jsonEscaped(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+/**
+ * A secret as written, JSON-escaped (once: a JSON document holding it;
+ * twice: JSON text that a command printed, inside pflow's JSON; with
+ * non-ASCII as `\u00e9`, as Python writes it) and URL-encoded (as
+ * encodeURIComponent, lowercase hex, and form data).
+ */
 function literalForms(secret: string): string[] {
-  const json = JSON.stringify(secret).slice(1, -1);
+  const json = jsonEscaped(secret);
+  const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const escaped = [json, ascii, jsonEscaped(json), jsonEscaped(ascii)];
   const uri = encodeURIComponent(secret);
   // application/x-www-form-urlencoded (URLSearchParams): `!'()~` encoded too, space as `+`.
   const form = uri.replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replaceAll("%20", "+");
   const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
-  return [secret, json, uri, lower(uri), form, lower(form)];
+  return [secret, ...escaped, uri, lower(uri), form, lower(form)];
 }
 
 /**
@@ -237,8 +278,13 @@ function wrappedForm(form: string): WrappedForm {
 
 /** A form as a pattern that allows an encoder's line breaks between its characters. */
 function wrappedPattern(form: string): RegExp {
-  const chars = [...form].map((c) => c.replace(/[+/=\\-]/g, (m) => `\\${m}`));
+  const chars = [...form].map((c) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, (m) => `\\${m}`));
   return new RegExp(chars.join(BREAK), "g");
+}
+
+/** A secret's hex bytes as a pattern that allows a hex dump's separators and prefixes, either case. */
+function separatedHexPattern(bytes: string[]): RegExp {
+  return new RegExp(bytes.map((b) => HEX_PREFIX + b).join(HEX_SEPARATOR), "gi");
 }
 
 let processRedactor = new Redactor();
