@@ -43,7 +43,7 @@ import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger
 import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
 import { checkWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
 import { formatDuration, formatUsd } from "./format.ts";
-import { printError, type Style, writeStdout } from "./terminal.ts";
+import { printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { locatedError } from "./workflow_target.ts";
 
@@ -513,7 +513,7 @@ function reportDryRun(
     });
     writeStdout(`${JSON.stringify(doc)}\n`);
   } else {
-    writeStdout(`${describePlan(workflow, { inputs: context.inputs, file: context.loaded, outcome })}\n`);
+    writeDisplay(`${describePlan(workflow, { inputs: context.inputs, file: context.loaded, outcome })}\n`);
     for (const notice of prior.notices) printError(notice);
     printError(summaryLabel(prior, summary, run.style, true));
   }
