@@ -229,9 +229,11 @@ Deno.test("bad trace settings are validation errors naming settings.json and the
       [{ keep_days: 0 }, /\/trace\/keep_days: must be a whole number of days \(at least 1\)/],
       [{ max_byte: 5000 }, /\/trace\/max_byte: unknown field; known: store_chars/],
       [[1], /\/trace: must be an object/],
+      // As text: JSON.stringify cannot write a number past the float range.
+      ['{"max_bytes": 1e400}', /\/trace\/max_bytes: .*got Infinity \(out of range\)/],
     ] as const;
     for (const [trace, message] of cases) {
-      writeFileSync(settings, JSON.stringify({ trace }));
+      writeFileSync(settings, typeof trace === "string" ? `{"trace": ${trace}}` : JSON.stringify({ trace }));
       const result = await runPflow(["run", file], { env });
       assertExit(result, 2);
       // Located in the file: settings.json:LINE:COLUMN.

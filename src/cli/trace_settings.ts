@@ -59,7 +59,7 @@ export function traceSettings(settings: Settings, file: string): TraceSettings {
       problems.push({
         file,
         pointer: `/trace/${key}`,
-        message: `must be a whole number of ${field.unit} (at least ${field.min}), got ${JSON.stringify(value)}`,
+        message: `must be a whole number of ${field.unit} (at least ${field.min}), got ${shownValue(value)}`,
       });
       continue;
     }
@@ -68,4 +68,9 @@ export function traceSettings(settings: Settings, file: string): TraceSettings {
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return { limits, keepDays };
+}
+
+/** A settings value as the user would recognise it: `1e400` parses to Infinity, which JSON would show as null. */
+function shownValue(value: unknown): string {
+  return typeof value === "number" && !Number.isFinite(value) ? `${value} (out of range)` : JSON.stringify(value);
 }
