@@ -84,6 +84,22 @@ Deno.test("traces, plans, planner traces, saved workflows, trace pages and the l
   }
 });
 
+Deno.test("a PFLOW_HOME that pflow creates is 0700 under umask 000, whichever command creates it first", async () => {
+  const tmp = tempDir("pflow-modes-test-");
+  try {
+    const wf = writeWorkflow(tmp.path, "wf.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));
+    const commands = [["run", wf], ["run", wf, "--trace"], ["workflow", "save", wf, "--name", "w"], ["cost", "report"]];
+    for (const [i, args] of commands.entries()) {
+      const home = join(tmp.path, `home-${i}`, "pflow");
+      await underUmask("000", args, { env: { PFLOW_HOME: home }, cwd: tmp.path });
+      assert.ok(existsSync(home), `${args.join(" ")} created no ${home}`);
+      assert.equal(mode(home), "700", args.join(" "));
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 Deno.test("a debug folder an older pflow left 0755 is tightened to 0700 on the next trace", async () => {
   const tmp = tempDir("pflow-modes-test-");
   try {

@@ -8,6 +8,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 
 /** Why the ledger cannot be used. */
@@ -94,7 +95,7 @@ function checkHeader(path: string): void {
 }
 
 function createFile(path: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
   // SQLite gives its -wal and -shm files the database file's mode.
   closeSync(openSync(path, "a", 0o600));
 }

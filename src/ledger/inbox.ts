@@ -14,6 +14,7 @@
  * @module
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { inboxFile } from "./paths.ts";
 import type { RunEnd, RunStart } from "./types.ts";
 
@@ -37,7 +38,8 @@ export function appendInbox(home: string, entry: InboxEntry): number {
     fd = openSync(path, "a", 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    mkdirSync(home, { recursive: true });
+    // A PFLOW_HOME that pflow creates is private (an existing one keeps its mode: it is the user's).
+    mkdirSync(home, { recursive: true, mode: PRIVATE_DIR_MODE });
     fd = openSync(path, "a", 0o600);
   }
   try {
