@@ -30,6 +30,10 @@ const QUERY_SECRET = "AKIAQUERYSECRET998877";
 const BEARER = "tok-FAKE-bearer-9876543210";
 /** A secret-named input whose JSON-escaped forms differ from the raw one (quote, backslash, non-ASCII). */
 const PASSWORD = 'pw"quoted\\é-secret-4242';
+/** A value for a secret-named input that the planner read from the request. */
+const PLANNED_TOKEN = "planned-SECRET-5544332211";
+/** A secret-named `key=value` param given to `pflow plan`. */
+const GIVEN_TOKEN = "given-SECRET-6655443322";
 /** A bearer token written literally into a shell command. */
 const LITERAL_BEARER = "litBEARER-0987654321";
 
@@ -187,6 +191,27 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
     await run(["trace", "show", "latest"], 0);
     await run(["trace", "show", "latest", "--json"], 0);
     await run(["trace", "export", "latest", "--format", "otlp-json", "-o", join(home, "exported.json")], 0);
+    // Secret-named inputs the planner filled from the request, or that were given as key=value: hidden in the
+    // planner trace, the plan shown by --dry-run (text and JSON) and the run.
+    const apiCall = workflow([{ id: "use", type: "echo", params: { value: "${api_token}" } }], {
+      name: "api-call",
+      inputs: { api_token: { type: "string" }, other_token: { type: "string", default: "x" } },
+      outputs: { used: { source: "${use.output}" } },
+    });
+    for (const output of [["--output-format", "json"], []]) {
+      llm.enqueue({
+        json: { workflow: apiCall, params: { api_token: PLANNED_TOKEN } },
+        usage: { input_tokens: 9, output_tokens: 3 },
+      });
+      await run(["plan", "call the api", "--dry-run", "--trace-planner", ...output], 0);
+      llm.enqueue({
+        json: { workflow: apiCall, params: { api_token: PLANNED_TOKEN } },
+        usage: { input_tokens: 9, output_tokens: 3 },
+      });
+      await run(["plan", "call the api", "--trace-planner", "--trace", ...output], 0);
+      llm.enqueue({ json: { workflow: apiCall, params: {} }, usage: { input_tokens: 9, output_tokens: 3 } });
+      await run(["plan", "call the api", `api_token=${GIVEN_TOKEN}`, "--dry-run", "--trace-planner", ...output], 0);
+    }
     // Planning: the model (scripted) writes every form of the key into the workflow it generates.
     const leakyPlan = workflow([
       { id: "say", type: "shell", params: { command: `echo ${Object.values(forms(API_KEY)).join(" ")}` } },
@@ -198,8 +223,8 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
 
     const files = filesUnder(home);
     const kinds = (prefix: string) => files.filter((f) => f.split("/").pop()!.startsWith(prefix)).length;
-    assert.equal(kinds("workflow-trace-"), 10, files.join("\n"));
-    assert.ok(kinds("planner-trace-") >= 2, "planner traces");
+    assert.equal(kinds("workflow-trace-"), 12, files.join("\n"));
+    assert.ok(kinds("planner-trace-") >= 8, "planner traces");
     assert.ok(files.some((f) => f.includes(`${join(home, "plans")}/`)), "plan files");
     assert.ok(existsSync(join(home, "workflows", "leaky.json")), "the saved workflow");
     assert.ok(otlp.requests.length >= 1, "OTLP export");
@@ -218,7 +243,17 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
     const squeezed = haystacks.map(([where, text]) =>
       [`${where} (separators and line breaks taken out)`, text.replace(/\\r|\\n|[\s:,]|0x/g, "")] as [string, string]
     );
-    const secrets = { API_KEY, TOKEN, URL_PASSWORD, QUERY_SECRET, BEARER, PASSWORD, LITERAL_BEARER };
+    const secrets = {
+      API_KEY,
+      TOKEN,
+      URL_PASSWORD,
+      QUERY_SECRET,
+      BEARER,
+      PASSWORD,
+      LITERAL_BEARER,
+      PLANNED_TOKEN,
+      GIVEN_TOKEN,
+    };
     for (const [secretName, secret] of Object.entries(secrets)) {
       for (const [formName, form] of Object.entries(forms(secret))) {
         for (const [where, text] of haystacks) {

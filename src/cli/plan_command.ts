@@ -98,6 +98,8 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const pricing = await loadPriceTable({ home, priceTable: parsed.values["price-table"] as string | undefined });
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
+  // Given secret-named params (`api_token=…`) are secrets before anything is written or printed.
+  redactor.learn(paramText);
   setOutputRedactor(redactor);
   const catalogue = await readCatalogue(workflowsDir(home));
   const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);

@@ -15,6 +15,7 @@ import { callLlm, type LlmRequest, type LlmResponse, StructuredOutputError } fro
 import type { LlmRunContext } from "../nodes/llm.ts";
 import { coerceParam, type NodeSpec, type ParamSpec, type ValueType } from "../nodes/spec.ts";
 import { llmUsage, timed, traced } from "../observability/decorators.ts";
+import { outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { schemaProblems } from "../workflow/load.ts";
@@ -198,6 +199,7 @@ export class DiscoverNode extends PlannerCallNode {
     shared.reused_workflow = reply.workflowName;
     shared.reason = reply.reason;
     if (reply.workflowName === null) return "generate";
+    learnSecretParams(reply.params);
     shared.params = reply.params;
     shared.path = "reuse";
     return "reuse";
@@ -282,10 +284,20 @@ interface PlanReply {
 }
 
 function writePlan(shared: Shared, reply: PlanReply): void {
+  learnSecretParams(reply.params);
   shared.workflow = reply.workflow ?? null;
   shared.params = reply.params;
   shared.reply_problem = reply.replyProblem ?? null;
   shared.conversation = reply.messages;
+}
+
+/**
+ * Values the request gave for secret-named inputs (`api_token`), and URL
+ * passwords in any value, are secrets from now on: hidden in this node's
+ * trace event, the planner trace, plan output and the run that follows.
+ */
+function learnSecretParams(params: Record<string, unknown> | undefined): void {
+  if (params !== null && typeof params === "object") outputRedactor().learn(params);
 }
 
 /** Checks the plan with the same static validator as `pflow run`. */
