@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { escapeControls } from "../src/cli/terminal.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
-import { startLlmServer } from "./support/llm_server.ts";
+import { withLlmHome } from "./support/llm_home.ts";
 
 /** Any control character a terminal may act on (newline and tab aside). */
 // deno-lint-ignore no-control-regex
@@ -131,29 +131,19 @@ Deno.test("on a colour terminal, pflow's own colours stay while the data's escap
 });
 
 Deno.test("a planned workflow's names and descriptions (model output) are shown escaped by plan --dry-run", async () => {
-  const tmp = tempDir("pflow-terminal-plan-");
-  const llm = await startLlmServer();
-  try {
-    const home = join(tmp.path, "home");
-    mkdirSync(home);
-    const env = {
-      PFLOW_HOME: home,
-      ANTHROPIC_API_KEY: "test-key-terminal",
-      ANTHROPIC_BASE_URL: llm.url,
-      PFLOW_PLANNER_MODEL: "anthropic/claude-haiku-4-5",
-    };
+  await withLlmHome(async ({ dir, srv, env }) => {
     const planned = workflow([{ id: "a", type: "echo", params: { value: "${who}" } }], {
       name: "evil-plan",
       description: "clears\u001b[2J\u001b]0;PWNED\u0007 the screen",
       inputs: { who: { type: "string", description: "who\u001b[H\u202e", default: "x\u001b[31m" } },
     });
-    llm.enqueue({ json: { workflow: planned, params: {} }, usage: { input_tokens: 10, output_tokens: 5 } });
-    const shown = await runPflow(["plan", "greet someone", "--dry-run"], { env, cwd: tmp.path });
+    srv.enqueue({ json: { workflow: planned, params: {} }, usage: { input_tokens: 10, output_tokens: 5 } });
+    const shown = await runPflow(["plan", "greet someone", "--dry-run"], {
+      env: { ...env, PFLOW_PLANNER_MODEL: "anthropic/claude-haiku-4-5" },
+      cwd: dir,
+    });
     assert.equal(shown.code, 0, explain(shown));
     assert.doesNotMatch(shown.stdout + shown.stderr, RAW_CONTROL, explain(shown));
     assert.ok(shown.stdout.includes("clears\\u001b[2J\\u001b]0;PWNED\\u0007 the screen"), explain(shown));
-  } finally {
-    await llm.close();
-    tmp.cleanup();
-  }
+  }, { prefix: "pflow-terminal-plan-" });
 });
