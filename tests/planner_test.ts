@@ -378,7 +378,8 @@ Deno.test("missing inputs: text mode names each input and the command that rerun
 
 Deno.test("missing inputs: JSON mode is error_missing_inputs with the inputs and the plan path", async () => {
   await withPlanner(async (ctx) => {
-    ctx.srv.enqueue(generated({}));
+    const noReuse = { json: { workflow_name: null, params: {}, reason: "nothing fits" } };
+    ctx.srv.enqueue(noReuse, generated({}));
     const doc = oneJson(await plan(ctx, ["repeat a word", "--output-format", "json"]));
     assert.equal(doc.subtype, "error_missing_inputs");
     assert.deepEqual(doc.missing_inputs, [{ name: "word", type: "string", description: "The word to repeat" }]);
@@ -760,5 +761,53 @@ Deno.test("SIGINT while planning in JSON mode prints one error_interrupted docum
     assert.equal(doc.result, null);
     assert.equal(typeof doc.duration_planner_ms, "number");
     assert.equal(doc.metrics.planner.path, null);
+  });
+});
+
+Deno.test("a plan that fails to prepare reports what planning spent, names the plan, and closes its ledger run", async () => {
+  await withPlanner(async (ctx) => {
+    // A key=value that is not an input of the planned workflow.
+    ctx.srv.enqueue(generated());
+    const bad = await plan(ctx, ["repeat hi", "colour=red", "--output-format", "json"]);
+    assertExit(bad, 2);
+    const doc = oneJson(bad);
+    assert.equal(doc.subtype, "error_validation");
+    assert.match(doc.error.message, /'colour=…' is not an input of this workflow/);
+    assert.equal(doc.workflow_name, "repeat-word");
+    assert.equal(doc.total_cost_usd, PLAN_COST, "the planning's call is counted");
+    assert.equal(doc.num_llm_calls, 1);
+    assert.equal(doc.metrics.planner.llm_calls, 1);
+    assert.equal(typeof doc.duration_planner_ms, "number");
+    assert.ok(existsSync(doc.plan_path), "the plan is named");
+    const show = JSON.parse((await plan(ctx, ["cost", "show", doc.execution_id, "--json"])).stdout);
+    assert.equal(show.run.status, "failed");
+    assert.equal(show.run.subtype, "error_validation");
+    assert.equal(show.totals.cost_usd, PLAN_COST);
+    // A planned workflow whose model has no API key here: text mode says so, with the planning and the plan file.
+    const asking = {
+      ir_version: "0.1.0",
+      name: "ask",
+      nodes: [{ id: "ask", type: "llm", params: { prompt: "hello", model: "google/gemini-2.5-flash" } }],
+    };
+    ctx.srv.enqueue(generated({}, asking));
+    const noKey = await plan(ctx, ["ask gemini hello"], { env: { ...ctx.env, GOOGLE_GENERATIVE_AI_API_KEY: "" } });
+    assertExit(noKey, 2);
+    assert.match(noKey.stderr, /GOOGLE_GENERATIVE_AI_API_KEY/);
+    assert.match(noKey.stderr, /✗ planned \(generate, 1 call, \$0\.0020\)/);
+    assert.match(noKey.stderr, /Plan written to .*\/plans\/ask-/);
+    const runs = JSON.parse((await plan(ctx, ["cost", "report", "--by", "run", "--json"])).stdout);
+    assert.deepEqual(runs.rows.map((r: Doc) => r.status), ["failed", "failed"], JSON.stringify(runs.rows));
+    // A plan file that cannot be written: one clear line, exit 2.
+    const home = join(ctx.dir, "home-plans-file");
+    mkdirSync(home);
+    writeFileSync(join(home, "plans"), "");
+    ctx.srv.enqueue(generated());
+    const unwritable = await plan(ctx, ["repeat hi"], { env: { ...ctx.env, PFLOW_HOME: home } });
+    assertExit(unwritable, 2);
+    assert.match(
+      unwritable.stderr,
+      /error: \S+\/plans: cannot write the plan file \(.+\); check that PFLOW_HOME is writable/,
+    );
+    assert.doesNotMatch(unwritable.stderr, /\n\s+at /, "no stack trace");
   });
 });

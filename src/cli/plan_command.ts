@@ -7,6 +7,7 @@
  */
 import { fstatSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
+import { InterruptedError } from "../engine/mod.ts";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { type MetricsSink, ms2, summarizeRun } from "../observability/metrics.ts";
 import { newSpanId } from "../observability/ids.ts";
@@ -16,11 +17,11 @@ import { resolveModel } from "../llm/model_id.ts";
 import { checkModelConfig } from "../llm/provider_config.ts";
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { type PlanOutcome, planRequest, readCatalogue } from "../planner/mod.ts";
-import { writePlanFile } from "../planner/plan_file.ts";
+import { plansDir, writePlanFile } from "../planner/plan_file.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import { timeoutSignal } from "../util/timers.ts";
-import type { Problem } from "../workflow/errors.ts";
+import { type Problem, ValidationError } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
@@ -166,9 +167,18 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const status: TraceStatus = timeout.signal.aborted && !session.signal.aborted && outcome.status === "interrupted"
     ? "timeout"
     : outcome.status;
-  const planFile = status === "success" && outcome.path === "generate"
-    ? await writePlanFile(home, outcome.workflow!, { redact: (text) => redactor.text(text) })
-    : undefined;
+  let planFile: { path: string; text: string } | undefined;
+  let planFileError: ValidationError | undefined;
+  if (status === "success" && outcome.path === "generate") {
+    try {
+      planFile = await writePlanFile(home, outcome.workflow!, { redact: (text) => redactor.text(text) });
+    } catch (error) {
+      planFileError = new ValidationError([{
+        file: plansDir(home),
+        message: `cannot write the plan file (${(error as Error).message}); check that PFLOW_HOME is writable`,
+      }]);
+    }
+  }
   const footer: PlannerTraceFooter = {
     path: outcome.path,
     reused_workflow: outcome.reusedWorkflow,
@@ -220,6 +230,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     pricing,
     document: { plan_path: planFile?.path ?? null },
     notices: [],
+    endedEarly: (error) => endedEarly(error),
   };
   // A planning that ends the command is a run too: the ledger and the metrics exports hear how it ended.
   const endLedger = async (
@@ -242,6 +253,19 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       calls: prior.telemetry.llmCalls,
     }, (message) => run.logger.warn(message));
   };
+  // Planned, but the workflow never starts (invalid params or environment, interrupted): reported with the planning.
+  const endedEarly = async (error: unknown): Promise<number | undefined> => {
+    if (!(error instanceof ValidationError || error instanceof UsageError || error instanceof InterruptedError)) {
+      return undefined;
+    }
+    const code = reportEndedEarly(session, { outcome, prior, summary, error });
+    await endLedger(
+      error instanceof InterruptedError
+        ? { status: "interrupted", subtype: "error_interrupted" }
+        : { status: "failed", subtype: "error_validation" },
+    );
+    return code;
+  };
   if (status !== "success") {
     await exportTraceIfConfigured(undefined, { env, logger: run.logger, otlp }, traceDoc);
     const code = reportPlanningFailure(session, { outcome, status, prior, summary });
@@ -249,51 +273,54 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype });
     return code;
   }
+  if (planFileError !== undefined) return (await endedEarly(planFileError))!;
   const workflow = outcome.workflow!;
-  const loaded = outcome.path === "reuse"
-    ? await loadSaved(home, outcome.reusedWorkflow!)
-    : { ir: await parseWorkflow(planFile!.text, { file: planFile!.path }), file: planFile!.path, text: planFile!.text };
-  // The given params are typed by the inputs the planned workflow declares; a key it does not declare is an error.
-  const typed = typeParams(paramText, loaded.ir.inputs);
-  if (typed.problems.length > 0) throw await locatedError(typed.problems, loaded);
-  const params = typed.values;
-  let inputs = { ...outcome.inputs, ...params };
-  const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
-  if (missing.length > 0) {
-    if (!askable(run.json)) {
-      const code = reportMissingInputs(session, {
-        outcome,
-        prior,
-        summary,
-        missing,
-        loaded: loaded.file,
-        given: inputs,
-      });
-      await endLedger({ status: "failed", subtype: "error_missing_inputs" });
-      return code;
-    }
-    inputs = { ...inputs, ...await askForInputs(missing, workflow) };
-  }
   if (outcome.path === "reuse") {
     prior.notices.push(`Reused saved workflow ${outcome.reusedWorkflow}`);
   } else {
     const saveCommand = `pflow workflow save ${planFile!.path} --name ${workflow.name ?? "NAME"}`;
     prior.notices.push(`Plan written to ${planFile!.path}`, `Save it with: ${saveCommand}`);
   }
-  if (flags.save !== undefined) {
-    const saved = await saveWorkflow(home, workflow, {
-      name: flags.save,
-      force: flags.force,
-      onRedacted: () => session.run.logger.warn(REDACTED_ON_SAVE),
-    });
-    prior.notices.push(`Saved as ${flags.save} (${saved})`);
-  }
-  if (flags.dryRun) {
-    const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs });
-    await endLedger({ status: "success", subtype: "success" });
+  try {
+    const loaded = outcome.path === "reuse" ? await loadSaved(home, outcome.reusedWorkflow!) : {
+      ir: await parseWorkflow(planFile!.text, { file: planFile!.path }),
+      file: planFile!.path,
+      text: planFile!.text,
+    };
+    // The given params are typed by the inputs the planned workflow declares; a key it does not declare is an error.
+    const typed = typeParams(paramText, loaded.ir.inputs);
+    if (typed.problems.length > 0) throw await locatedError(typed.problems, loaded);
+    const params = typed.values;
+    let inputs = { ...outcome.inputs, ...params };
+    const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
+    if (missing.length > 0) {
+      if (!askable(run.json)) {
+        const command = rerunCommand(outcome, { file: loaded.file, given: inputs, missing });
+        const code = reportMissingInputs(session, { outcome, prior, summary, missing, command });
+        await endLedger({ status: "failed", subtype: "error_missing_inputs" });
+        return code;
+      }
+      inputs = { ...inputs, ...await askForInputs(missing, workflow) };
+    }
+    if (flags.save !== undefined) {
+      const saved = await saveWorkflow(home, workflow, {
+        name: flags.save,
+        force: flags.force,
+        onRedacted: () => session.run.logger.warn(REDACTED_ON_SAVE),
+      });
+      prior.notices.push(`Saved as ${flags.save} (${saved})`);
+    }
+    if (flags.dryRun) {
+      const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs });
+      await endLedger({ status: "success", subtype: "success" });
+      return code;
+    }
+    return { loaded, params: inputs, prior };
+  } catch (error) {
+    const code = await endedEarly(error);
+    if (code === undefined) throw error;
     return code;
   }
-  return { loaded, params: inputs, prior };
 }
 
 /** The request (the positional text) and the texts of any `key=value` params given with it. */
@@ -447,6 +474,18 @@ function reportPlanningFailure(
   return code;
 }
 
+/** The command that runs the plan with the inputs given so far and a placeholder for each missing one. */
+function rerunCommand(
+  outcome: PlanOutcome,
+  context: { file: string; given: Record<string, unknown>; missing: PlanOutcome["missingInputs"] },
+): string {
+  const target = outcome.path === "reuse" ? outcome.reusedWorkflow! : context.file;
+  const known = Object.entries(context.given).map(([k, v]) =>
+    `${k}=${shellWord(typeof v === "string" ? v : JSON.stringify(v))}`
+  );
+  return ["pflow", "run", shellWord(target), ...known, ...context.missing.map((m) => `${m.name}=VALUE`)].join(" ");
+}
+
 /** Reports required inputs nothing filled (exit 2): each with its description, and the command that reruns with them. */
 function reportMissingInputs(
   session: Session,
@@ -455,17 +494,11 @@ function reportMissingInputs(
     prior: PriorPhase;
     summary: ReturnType<typeof summarizeRun>;
     missing: PlanOutcome["missingInputs"];
-    loaded: string;
-    given: Record<string, unknown>;
+    command: string;
   },
 ): number {
-  const { prior, summary, missing, outcome } = context;
+  const { prior, summary, missing, outcome, command } = context;
   const { run } = session;
-  const target = outcome.path === "reuse" ? outcome.reusedWorkflow! : context.loaded;
-  const known = Object.entries(context.given).map(([k, v]) =>
-    `${k}=${shellWord(typeof v === "string" ? v : JSON.stringify(v))}`
-  );
-  const command = ["pflow", "run", shellWord(target), ...known, ...missing.map((m) => `${m.name}=VALUE`)].join(" ");
   if (run.json) {
     writeStdout(`${
       JSON.stringify(plannerDocument(session, {
@@ -486,8 +519,44 @@ function reportMissingInputs(
       run.logger.error(`missing required input '${m.name}' (${m.type})${m.description ? `: ${m.description}` : ""}`);
     }
     printError(`Run it with: ${command}`);
+    for (const notice of prior.notices) printError(notice);
   }
   return EXIT.usage;
+}
+
+/** Reports a planned workflow that never started: invalid params or environment, or an interrupt. */
+function reportEndedEarly(
+  session: Session,
+  context: {
+    outcome: PlanOutcome;
+    prior: PriorPhase;
+    summary: ReturnType<typeof summarizeRun>;
+    error: ValidationError | UsageError | InterruptedError;
+  },
+): number {
+  const { outcome, prior, summary, error } = context;
+  const { run } = session;
+  const interrupted = error instanceof InterruptedError;
+  if (run.json) {
+    writeStdout(`${
+      JSON.stringify(plannerDocument(session, {
+        subtype: interrupted ? "error_interrupted" : "error_validation",
+        summary,
+        prior,
+        error: { message: error.message, node_id: null, type: error.name },
+        workflowName: plannedName(outcome),
+        problems: error instanceof ValidationError ? error.problems : undefined,
+      }))
+    }\n`);
+  }
+  for (const line of error.message.split("\n")) run.logger.error(line);
+  if (error instanceof UsageError && !run.json) printError("Run 'pflow plan --help' for usage.");
+  if (run.verbose && error.stack) printError(error.stack);
+  if (!run.json) {
+    printError(summaryLabel(prior, summary, run.style, false));
+    for (const notice of prior.notices) printError(notice);
+  }
+  return interrupted ? interruptExitCode() : EXIT.usage;
 }
 
 /** `--dry-run`: the plan, validated and written, not run. */

@@ -121,6 +121,12 @@ export interface PriorPhase {
   document: Record<string, unknown>;
   /** Lines for stderr after the result (where the plan went, how to save it). */
   notices: string[];
+  /**
+   * Reports an invalid or interrupted run that ends before its first node
+   * (with the phase's figures, ledger row closed) and returns the exit code;
+   * undefined for other errors.
+   */
+  endedEarly: (error: unknown) => Promise<number | undefined>;
 }
 
 /** Runs `pflow run ARGV…`; returns the exit code. */
@@ -181,7 +187,15 @@ export async function runSession(
     const session: Session = { run, parsed, env, home, settings, signal: controller.signal, ledger };
     const target = await obtain(session);
     if (typeof target === "number") return target;
-    const prepared = await prepare(target, session);
+    let prepared: Prepared;
+    try {
+      prepared = await prepare(target, session);
+    } catch (error) {
+      // A planned run that ends here still reports what its planning spent.
+      const code = await target.prior?.endedEarly(error);
+      if (code !== undefined) return code;
+      throw error;
+    }
     return await execute(prepared, run);
   } catch (error) {
     if (error instanceof InterruptedError) return reportInterrupted(run);
