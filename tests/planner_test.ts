@@ -811,3 +811,28 @@ Deno.test("a plan that fails to prepare reports what planning spent, names the p
     assert.doesNotMatch(unwritable.stderr, /\n\s+at /, "no stack trace");
   });
 });
+
+Deno.test("--save keeps a plan whose inputs are still missing; --dry-run shows them instead of failing", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated({}));
+    const dry = await plan(ctx, ["plan", "repeat a word", "--save", "repeat", "--dry-run"]);
+    assertExit(dry, 0);
+    assert.match(dry.stdout, /Inputs:\n {2}word {3}string \(missing\) {2}The word to repeat/);
+    assert.match(dry.stderr, /Run it with: pflow run \S+\/plans\/repeat-word-\S+\.json word=VALUE/);
+    assert.match(dry.stderr, /Saved as repeat /);
+    assert.deepEqual(JSON.parse(readFileSync(join(ctx.home, "workflows", "repeat.json"), "utf8")), repeatWorkflow());
+    assert.equal(plannerTraces(ctx.home).length, 0, "a dry run that shows its missing inputs did not fail");
+    const noReuse = { json: { workflow_name: null, params: {}, reason: "nothing fits" } };
+    ctx.srv.enqueue(noReuse, generated({}));
+    const doc = oneJson(await plan(ctx, ["plan", "repeat a word", "--dry-run", "--output-format", "json"]));
+    assert.equal(doc.subtype, "success");
+    assert.deepEqual(doc.missing_inputs, [{ name: "word", type: "string", description: "The word to repeat" }]);
+    // Without --dry-run the missing input ends the command (exit 2), but the workflow asked to be saved is saved.
+    ctx.srv.enqueue(noReuse, generated({}));
+    const run = await plan(ctx, ["plan", "repeat a word", "--save", "repeat-too"]);
+    assertExit(run, 2);
+    assert.match(run.stderr, /missing required input 'word'/);
+    assert.match(run.stderr, /Saved as repeat-too /);
+    assert.ok(existsSync(join(ctx.home, "workflows", "repeat-too.json")));
+  });
+});

@@ -201,7 +201,8 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     planner: footer,
   });
   let tracePath = instruments.trace!.written ? instruments.trace!.file : undefined;
-  const failed = status !== "success" || outcome.missingInputs.length > 0;
+  // Inputs still missing end the command, unless a dry run shows them.
+  const failed = status !== "success" || (outcome.missingInputs.length > 0 && !flags.dryRun);
   if (failed && tracePath === undefined) {
     // The one trace a user needs most: written even without --trace-planner.
     tracePath = traceFilePath({
@@ -292,16 +293,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     if (typed.problems.length > 0) throw await locatedError(typed.problems, loaded);
     const params = typed.values;
     let inputs = { ...outcome.inputs, ...params };
-    const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
-    if (missing.length > 0) {
-      if (!askable(run.json)) {
-        const command = rerunCommand(outcome, { file: loaded.file, given: inputs, missing });
-        const code = reportMissingInputs(session, { outcome, prior, summary, missing, command });
-        await endLedger({ status: "failed", subtype: "error_missing_inputs" });
-        return code;
-      }
-      inputs = { ...inputs, ...await askForInputs(missing, workflow) };
-    }
+    // Saved even when inputs are missing: a workflow kept for later is often one whose inputs come later.
     if (flags.save !== undefined) {
       const saved = await saveWorkflow(home, workflow, {
         name: flags.save,
@@ -310,10 +302,21 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       });
       prior.notices.push(`Saved as ${flags.save} (${saved})`);
     }
+    const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
+    const rerun = rerunCommand(outcome, { file: loaded.file, given: inputs, missing });
     if (flags.dryRun) {
-      const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs });
+      if (missing.length > 0) prior.notices.push(`Run it with: ${rerun}`);
+      const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs, missing });
       await endLedger({ status: "success", subtype: "success" });
       return code;
+    }
+    if (missing.length > 0) {
+      if (!askable(run.json)) {
+        const code = reportMissingInputs(session, { outcome, prior, summary, missing, command: rerun });
+        await endLedger({ status: "failed", subtype: "error_missing_inputs" });
+        return code;
+      }
+      inputs = { ...inputs, ...await askForInputs(missing, workflow) };
     }
     return { loaded, params: inputs, prior };
   } catch (error) {
@@ -568,6 +571,8 @@ function reportDryRun(
     summary: ReturnType<typeof summarizeRun>;
     loaded: string;
     inputs: Record<string, unknown>;
+    /** Required inputs nothing fills yet (shown, not an error: nothing runs). */
+    missing: PlanOutcome["missingInputs"];
   },
 ): number {
   const { outcome, prior, summary } = context;
@@ -580,7 +585,7 @@ function reportDryRun(
       prior,
       error: null,
       workflowName: plannedName(outcome),
-      extra: { workflow, params: context.inputs, dry_run: true },
+      extra: { workflow, params: context.inputs, missing_inputs: context.missing, dry_run: true },
     });
     writeStdout(`${JSON.stringify(doc)}\n`);
   } else {
