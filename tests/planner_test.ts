@@ -141,13 +141,19 @@ function runCommand(
         ...options.env,
       },
       stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
     });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => stdout += d);
     child.stderr.on("data", (d) => stderr += d);
+    // A safety net, not a timing check: a pflow that never exits fails the test instead of hanging it.
+    const stuck = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 30_000);
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on("close", (code, signal) => {
+      clearTimeout(stuck);
+      resolve({ code, signal, stdout, stderr });
+    });
     // Typed once the prompt is up, as a person would.
     setTimeout(() => child.stdin.end(options.stdin), 1500);
   });
@@ -834,5 +840,30 @@ Deno.test("--save keeps a plan whose inputs are still missing; --dry-run shows t
     assert.match(run.stderr, /missing required input 'word'/);
     assert.match(run.stderr, /Saved as repeat-too /);
     assert.ok(existsSync(join(ctx.home, "workflows", "repeat-too.json")));
+  });
+});
+
+Deno.test("on a terminal, Ctrl+D at an input's prompt reports the missing inputs and Ctrl+C interrupts (130)", async () => {
+  await withPlanner(async (ctx) => {
+    const command = `${PFLOW_BIN} 'repeat a word twice'`;
+    ctx.srv.enqueue(generated({ times: 2 }));
+    const eof = await runCommand("script", ["-qec", command, "/dev/null"], {
+      env: ctx.env,
+      cwd: ctx.dir,
+      stdin: "\x04",
+    });
+    assert.equal(eof.code, 2, explain(eof));
+    assert.match(eof.stdout, /missing required input 'word' \(string\): The word to repeat/);
+    assert.match(eof.stdout, /Run it with: pflow run \S+\/plans\/repeat-word-\S+\.json times=2 word=VALUE/);
+    ctx.srv.enqueue(generated({ times: 2 }));
+    const interrupt = await runCommand("script", ["-qec", command, "/dev/null"], {
+      env: ctx.env,
+      cwd: ctx.dir,
+      stdin: "\x03",
+    });
+    assert.equal(interrupt.code, 130, explain(interrupt));
+    assert.match(interrupt.stdout, /interrupted while asking for inputs/);
+    const runs = JSON.parse((await plan(ctx, ["cost", "report", "--by", "run", "--json"])).stdout);
+    assert.deepEqual(runs.rows.map((r: Doc) => r.status), ["failed", "interrupted"], JSON.stringify(runs.rows));
   });
 });

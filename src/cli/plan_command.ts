@@ -201,8 +201,9 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     planner: footer,
   });
   let tracePath = instruments.trace!.written ? instruments.trace!.file : undefined;
-  // Inputs still missing end the command, unless a dry run shows them.
-  const failed = status !== "success" || (outcome.missingInputs.length > 0 && !flags.dryRun);
+  // Inputs still missing end the command (unless a dry run shows them or a terminal asks for them).
+  const unfilled = outcome.missingInputs.filter((m) => !Object.hasOwn(paramText, m.name));
+  const failed = status !== "success" || (unfilled.length > 0 && !flags.dryRun && !askable(run.json));
   if (failed && tracePath === undefined) {
     // The one trace a user needs most: written even without --trace-planner.
     tracePath = traceFilePath({
@@ -311,12 +312,13 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       return code;
     }
     if (missing.length > 0) {
-      if (!askable(run.json)) {
+      const answers = askable(run.json) ? await askForInputs(missing, workflow, session.signal) : undefined;
+      if (answers === undefined) {
         const code = reportMissingInputs(session, { outcome, prior, summary, missing, command: rerun });
         await endLedger({ status: "failed", subtype: "error_missing_inputs" });
         return code;
       }
-      inputs = { ...inputs, ...await askForInputs(missing, workflow) };
+      inputs = { ...inputs, ...answers };
     }
     return { loaded, params: inputs, prior };
   } catch (error) {
@@ -421,18 +423,37 @@ function askable(json: boolean): boolean {
   return !json && process.stdin.isTTY === true && process.stderr.isTTY === true;
 }
 
-/** Asks for each missing input on the terminal (stderr prompt, stdin answer), typed by its declared type. */
-async function askForInputs(missing: PlanOutcome["missingInputs"], workflow: WorkflowIR) {
+/**
+ * Asks for each missing input on the terminal (stderr prompt, stdin answer),
+ * typed by its declared type. Undefined when the input ends (Ctrl+D): the
+ * missing inputs are then reported as without a terminal. Ctrl+C interrupts.
+ */
+async function askForInputs(
+  missing: PlanOutcome["missingInputs"],
+  workflow: WorkflowIR,
+  signal: AbortSignal,
+): Promise<Record<string, unknown> | undefined> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const values: Record<string, unknown> = {};
   try {
     for (const m of missing) {
-      const answer = await rl.question(`${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}? `);
+      let answer: string;
+      try {
+        answer = await rl.question(`${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}? `, { signal });
+      } catch (error) {
+        // On a raw terminal Ctrl+C reaches readline as a key, not as SIGINT.
+        if (signal.aborted || /ctrl\+c/i.test((error as Error).message)) {
+          throw new InterruptedError("interrupted while asking for inputs");
+        }
+        return undefined;
+      }
       const declared = workflow.inputs?.[m.name]?.type;
       values[m.name] = declared === "string" ? answer : typeValue(answer, m.name);
     }
   } finally {
     rl.close();
+    // A closed interface leaves stdin flowing, and the process would never exit.
+    process.stdin.pause();
   }
   return values;
 }
