@@ -475,8 +475,16 @@ Deno.test("--planner-timeout aborts the call in flight (exit 1, error_planning, 
     // Aborted, not waited for: the process ends long before the server would answer.
     assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
     assert.equal(ctx.srv.requests[0].aborted, true, "the server saw the request aborted");
+    assert.equal(doc.error.type, "PlannerTimeoutError");
     const trace = readTrace(plannerTraces(ctx.home)[0]);
     assert.equal(trace.final_status, "timeout");
+    assert.equal(trace.error?.type, "PlannerTimeoutError");
+    assert.match(trace.error!.message, /planning timed out after/);
+    const list = await plan(ctx, ["trace", "list"]);
+    assert.match(list.stdout, /\splanner\s+repeat-hi\s+✗ timeout/, list.stdout);
+    const show = await plan(ctx, ["trace", "show", plannerTraces(ctx.home)[0]]);
+    assert.match(show.stdout, /^repeat-hi · ✗ timeout · /, show.stdout);
+    assert.match(show.stdout, /planning timed out after/, show.stdout);
   });
 });
 

@@ -167,6 +167,16 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const status: TraceStatus = timeout.signal.aborted && !session.signal.aborted && outcome.status === "interrupted"
     ? "timeout"
     : outcome.status;
+  if (status === "timeout") {
+    // The engine saw an abort; the trace and the report say which one.
+    outcome.error = {
+      message: `planning timed out after ${
+        formatDuration(durationMs)
+      } (--planner-timeout); the call in flight was aborted`,
+      node_id: outcome.error?.node_id ?? null,
+      type: "PlannerTimeoutError",
+    };
+  }
   let planFile: { path: string; text: string } | undefined;
   let planFileError: ValidationError | undefined;
   if (status === "success" && outcome.path === "generate") {
@@ -475,9 +485,7 @@ function reportPlanningFailure(
   const { outcome, status, prior, summary } = context;
   const { run } = session;
   const { subtype, code } = planningExit(outcome, status);
-  const message = status === "timeout"
-    ? `planning timed out after ${formatDuration(prior.durationMs)} (--planner-timeout); the call in flight was aborted`
-    : outcome.error?.message ?? "planning failed";
+  const message = outcome.error?.message ?? "planning failed";
   const problems = outcome.problems.map(locateProblem);
   if (run.json) {
     writeStdout(`${

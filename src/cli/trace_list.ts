@@ -101,6 +101,8 @@ export function statusLabel(status: TraceStatus | undefined, style: Style): stri
       return style.yellow("⚠ interrupted");
     case "budget_exceeded":
       return style.red("✗ budget");
+    case "timeout":
+      return style.red("✗ timeout");
     case "incomplete":
       return style.yellow("… incomplete");
     default:
