@@ -621,6 +621,11 @@ Deno.test("bad planner flags are usage errors (exit 2) before any call", async (
     const badModel = await plan(ctx, ["plan", "do it", "--planner-model", "nonsense"]);
     assertExit(badModel, 2);
     assert.match(badModel.stderr, /error: planner model: invalid model id 'nonsense'/);
+    // Settings: planner_model is used when no flag or PFLOW_PLANNER_MODEL names one; a non-string is an error.
+    writeFileSync(join(ctx.home, "settings.json"), JSON.stringify({ planner_model: 42 }));
+    const badSetting = await plan(ctx, ["plan", "do it"], { env: { ...ctx.env, PFLOW_PLANNER_MODEL: "" } });
+    assertExit(badSetting, 2);
+    assert.match(badSetting.stderr, /error: \S+settings\.json: \/planner_model: must be a string/);
     assert.equal(ctx.srv.requests.length, 0);
   });
 });
@@ -873,5 +878,24 @@ Deno.test("on a terminal, Ctrl+D at an input's prompt reports the missing inputs
     assert.match(interrupt.stdout, /interrupted while asking for inputs/);
     const runs = JSON.parse((await plan(ctx, ["cost", "report", "--by", "run", "--json"])).stdout);
     assert.deepEqual(runs.rows.map((r: Doc) => r.status), ["failed", "interrupted"], JSON.stringify(runs.rows));
+  });
+});
+
+Deno.test("the planner's model: --planner-model, else PFLOW_PLANNER_MODEL, else settings planner_model, else the default", async () => {
+  await withPlanner(async (ctx) => {
+    writeFileSync(
+      join(ctx.home, "settings.json"),
+      JSON.stringify({ planner_model: MINI, default_model: "anthropic/claude-sonnet-4-5" }),
+    );
+    const modelOf = async (args: string[], env: Record<string, string>) => {
+      ctx.srv.enqueue(generated());
+      assertExit(await plan(ctx, ["plan", "repeat hi", "--dry-run", ...args], { env: { ...ctx.env, ...env } }), 0);
+      return ctx.srv.requests.at(-1)!.body.model;
+    };
+    assert.equal(await modelOf(["--planner-model", "openai/gpt-4o"], {}), "gpt-4o");
+    assert.equal(await modelOf([], {}), "claude-haiku-4-5", "PFLOW_PLANNER_MODEL over settings");
+    assert.equal(await modelOf([], { PFLOW_PLANNER_MODEL: "" }), "gpt-4o-mini", "settings planner_model");
+    writeFileSync(join(ctx.home, "settings.json"), JSON.stringify({ default_model: "anthropic/claude-sonnet-4-5" }));
+    assert.equal(await modelOf([], { PFLOW_PLANNER_MODEL: "" }), "claude-sonnet-4-5", "the default model");
   });
 });

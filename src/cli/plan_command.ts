@@ -29,7 +29,7 @@ import { plannerWorkflow } from "../planner/flow.ts";
 import { parseParams, typeParams, typeValue } from "./args.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { interruptExitCode } from "./signals.ts";
-import type { Settings } from "./home.ts";
+import { type Settings, settingsFile } from "./home.ts";
 import {
   configuredKeyNames,
   parseBudget,
@@ -85,7 +85,7 @@ interface PlannerFlags {
 async function planStage(session: Session): Promise<RunTarget | number> {
   const { parsed, run, env, home, settings } = session;
   const { request, params: paramText } = requestOf(parsed.positionals);
-  const flags = plannerFlags(parsed.values, { env, settings });
+  const flags = plannerFlags(parsed.values, { env, settings, home });
   // The planner's model is known before anything runs: a bad id or a missing key is a usage error.
   const modelProblem = checkModelConfig(flags.model, { env, settings });
   if (modelProblem !== null) throw new UsageError(`planner model: ${modelProblem}`, "plan");
@@ -356,9 +356,16 @@ function requestOf(positionals: string[]): { request: string; params: Record<str
 /** The planner's settings from flags, environment and settings. */
 function plannerFlags(
   values: Session["parsed"]["values"],
-  options: { env: Session["env"]; settings: Settings },
+  options: { env: Session["env"]; settings: Settings; home: string },
 ): PlannerFlags {
   const { env, settings } = options;
+  if (settings.planner_model !== undefined && typeof settings.planner_model !== "string") {
+    throw new ValidationError([{
+      file: settingsFile(options.home),
+      pointer: "/planner_model",
+      message: 'must be a string like "anthropic/claude-haiku-4-5"',
+    }]);
+  }
   const model = [values["planner-model"], env.PFLOW_PLANNER_MODEL, settings.planner_model]
     .find((m): m is string => typeof m === "string" && m.trim() !== "")?.trim() ??
     resolveModel(undefined, { env, settings });
