@@ -589,14 +589,21 @@ Deno.test("a request never leaks a known secret into the plan file or the planne
     };
     ctx.srv.enqueue(generated({}, leaky));
     const env = { ...ctx.env, MY_SERVICE_API_KEY: secret };
-    const result = await plan(ctx, [`run echo with ${secret}`, "--dry-run", "--trace-planner"], { env });
+    const result = await plan(ctx, [`${secret} echo it`, "--dry-run", "--trace-planner"], { env });
     assertExit(result, 0);
     const files = [
       ...plannerTraces(ctx.home),
       ...readdirSync(join(ctx.home, "plans")).map((f) => join(ctx.home, "plans", f)),
     ];
     assert.equal(files.length, 2);
-    for (const file of files) assert.ok(!readFileSync(file, "utf8").includes(secret), `${file} holds the secret`);
+    for (const file of files) {
+      // Lower-cased too: the planner trace is named after the request.
+      assert.ok(!file.toLowerCase().includes(secret.toLowerCase()), `${file} is named after the secret`);
+      const text = readFileSync(file, "utf8").toLowerCase();
+      assert.ok(!text.includes(secret.toLowerCase()), `${file} holds the secret`);
+    }
+    const list = await plan(ctx, ["trace", "list"], { env });
+    assert.ok(!list.stdout.toLowerCase().includes(secret.toLowerCase()), list.stdout);
     assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret));
   });
 });

@@ -113,13 +113,15 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     command: "plan",
   });
   run.workflowName = "planner";
+  // The trace's name and file name: from the redacted request, so a known secret cannot reach them lowercased.
+  const slug = requestSlug(redactor.text(request));
   const requestSpanId = newSpanId();
   const instruments = buildInstruments({
     kind: "planner",
     phase: "planner",
     keepTrace: true, // a failed planning writes its trace even without --trace-planner
     executionId: run.executionId,
-    workflowName: requestSlug(request),
+    workflowName: slug,
     loaded: { ir: plannerWorkflow({ reuse: catalogue.length > 0 }), file: "planner", text: "" },
     inputs: { request },
     home,
@@ -218,7 +220,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     // The one trace a user needs most: written even without --trace-planner.
     tracePath = traceFilePath({
       home,
-      workflowName: requestSlug(request),
+      workflowName: slug,
       executionId: run.executionId,
       kind: "planner",
     });
