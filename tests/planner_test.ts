@@ -584,6 +584,7 @@ Deno.test("a request never leaks a known secret into the plan file or the planne
     const secret = "sk-live-planner-SECRET-1234567890";
     const leaky = {
       ...repeatWorkflow(),
+      name: `echo-${secret}`,
       nodes: [{ id: "say", type: "shell", params: { command: `echo ${secret}` } }],
       inputs: {},
     };

@@ -32,10 +32,13 @@ export async function writePlanFile(
 ): Promise<{ path: string; text: string }> {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
   const id = crypto.getRandomValues(new Uint8Array(4)).reduce((hex, b) => hex + b.toString(16).padStart(2, "0"), "");
+  const redact = options.redact ?? ((t: string) => t);
   const dir = plansDir(home);
   await privateDir(dir);
-  const path = join(dir, `${planName(ir)}-${stamp}-${id}.json`);
-  const text = (options.redact ?? ((t: string) => t))(`${JSON.stringify(ir, null, 2)}\n`);
+  // Named after the redacted name: a file name is never redacted later.
+  const name = planName({ ...ir, name: ir.name === undefined ? undefined : redact(ir.name) });
+  const path = join(dir, `${name}-${stamp}-${id}.json`);
+  const text = redact(`${JSON.stringify(ir, null, 2)}\n`);
   await writeFileAtomic(path, text, { mode: PRIVATE_FILE_MODE, mkdir: false });
   return { path, text };
 }
