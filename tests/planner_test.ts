@@ -866,22 +866,17 @@ Deno.test("--save keeps a plan whose inputs are still missing; --dry-run shows t
 
 Deno.test("on a terminal, Ctrl+D at an input's prompt reports the missing inputs and Ctrl+C interrupts (130)", async () => {
   await withPlanner(async (ctx) => {
-    const command = `${PFLOW_BIN} 'repeat a word twice'`;
-    ctx.srv.enqueue(generated({ times: 2 }));
-    const eof = await runCommand("script", ["-qec", command, "/dev/null"], {
-      env: ctx.env,
-      cwd: ctx.dir,
-      stdin: "\x04",
-    });
+    /** Plans on a terminal, then presses `keys` at the first input's prompt. */
+    const onTerminal = (keys: string) => {
+      ctx.srv.enqueue(generated({ times: 2 }));
+      const command = `${PFLOW_BIN} 'repeat a word twice'`;
+      return runCommand("script", ["-qec", command, "/dev/null"], { env: ctx.env, cwd: ctx.dir, stdin: keys });
+    };
+    const eof = await onTerminal("\x04");
     assert.equal(eof.code, 2, explain(eof));
     assert.match(eof.stdout, /missing required input 'word' \(string\): The word to repeat/);
     assert.match(eof.stdout, /Run it with: pflow run \S+\/plans\/repeat-word-\S+\.json times=2 word=VALUE/);
-    ctx.srv.enqueue(generated({ times: 2 }));
-    const interrupt = await runCommand("script", ["-qec", command, "/dev/null"], {
-      env: ctx.env,
-      cwd: ctx.dir,
-      stdin: "\x03",
-    });
+    const interrupt = await onTerminal("\x03");
     assert.equal(interrupt.code, 130, explain(interrupt));
     assert.match(interrupt.stdout, /interrupted while asking for inputs/);
     const runs = JSON.parse((await plan(ctx, ["cost", "report", "--by", "run", "--json"])).stdout);
