@@ -170,7 +170,7 @@ Deno.test("negative numbers as flag values reach the flag's own check", async ()
     for (const args of [["--max-budget-usd", "-1"], ["--max-budget-usd=-1"]]) {
       const result = await runPflow(["run", file, "name=x", ...args], { env });
       assert.equal(result.code, 2, explain(result));
-      assert.match(result.stderr, /--max-budget-usd must be ≥ 0 \(US dollars\), got '-1'/);
+      assert.match(result.stderr, /--max-budget-usd must be ≥ 0 \(US dollars, e\.g\. 0\.50\), got '-1'/);
       assert.doesNotMatch(result.stderr, /takes no value/);
     }
     const limit = await runPflow(["trace", "list", "--limit", "-5"], { env });

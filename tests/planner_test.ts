@@ -615,6 +615,12 @@ Deno.test("bad planner flags are usage errors (exit 2) before any call", async (
       [["plan"], /missing request/],
       [["plan", "do it", "--max-repairs", "11"], /--max-repairs must be a whole number from 0 to 10/],
       [["plan", "do it", "--planner-timeout", "0"], /--planner-timeout must be a number of seconds above 0/],
+      [
+        ["plan", "do it", "--planner-timeout", "0x10"],
+        /--planner-timeout must be a number of seconds above 0, got '0x10'/,
+      ],
+      [["plan", "do it", "--planner-timeout", " 5"], /--planner-timeout must be a number of seconds above 0/],
+      [["plan", "do it", "--max-budget-usd", "1e1"], /--max-budget-usd must be ≥ 0 .*got '1e1'\n.*pflow plan --help/],
       [["plan", "do it", "--save", "bad name"], /invalid workflow name 'bad name'/],
       [["plan", "do it", "--bogus"], /unknown flag '--bogus'/],
     ];

@@ -32,6 +32,7 @@ import { interruptExitCode } from "./signals.ts";
 import { type Settings, settingsFile } from "./home.ts";
 import {
   configuredKeyNames,
+  isDecimal,
   parseBudget,
   type PriorPhase,
   RUN_FLAGS,
@@ -97,7 +98,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     }
   }
   const pricing = await loadPriceTable({ home, priceTable: parsed.values["price-table"] as string | undefined });
-  const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
+  const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined, "plan");
   const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
   // Given secret-named params (`api_token=…`) are secrets before anything is written or printed.
   redactor.learn(paramText);
@@ -373,7 +374,7 @@ function plannerFlags(
     resolveModel(undefined, { env, settings });
   const timeoutText = values["planner-timeout"] as string | undefined;
   const timeoutS = timeoutText === undefined ? DEFAULT_PLANNER_TIMEOUT_S : Number(timeoutText);
-  if (!(Number.isFinite(timeoutS) && timeoutS > 0)) {
+  if ((timeoutText !== undefined && !isDecimal(timeoutText)) || !(timeoutS > 0)) {
     throw new UsageError(`--planner-timeout must be a number of seconds above 0, got '${timeoutText}'`, "plan");
   }
   const repairsText = values["max-repairs"] as string | undefined;

@@ -563,13 +563,17 @@ async function readStdinIfNeeded(loaded: LoadedWorkflow, params: Record<string, 
 }
 
 /** Parses `--max-budget-usd`: a non-negative number of dollars. */
-export function parseBudget(text: string | undefined): number | undefined {
+export function parseBudget(text: string | undefined, command: "run" | "plan" = "run"): number | undefined {
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
-    throw new UsageError(`--max-budget-usd must be ≥ 0 (US dollars), got '${text}'`, "run");
+  if (!isDecimal(text)) {
+    throw new UsageError(`--max-budget-usd must be ≥ 0 (US dollars, e.g. 0.50), got '${text}'`, command);
   }
-  return value;
+  return Number(text);
+}
+
+/** A plain non-negative decimal (`2`, `0.5`, `.25`): no sign, exponent, hex or spaces. */
+export function isDecimal(text: string): boolean {
+  return /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text) && Number.isFinite(Number(text));
 }
 
 /** After a traced run, the automatic pruning of `trace.keep_days` (a failure is a warning). */
