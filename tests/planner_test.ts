@@ -480,6 +480,15 @@ Deno.test("--planner-timeout aborts the call in flight (exit 1, error_planning, 
     assert.equal(trace.final_status, "timeout");
     assert.equal(trace.error?.type, "PlannerTimeoutError");
     assert.match(trace.error!.message, /planning timed out after/);
+    // The call cut off is in the trace and the result: an error, its usage unknown (it may be billed).
+    const calls = trace.events.flatMap((e) => e.llm_calls);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].status, "error");
+    assert.equal(calls[0].error?.type, "AbortError");
+    assert.match(calls[0].error!.message, /call aborted \(timed out after 1000 ms\)/);
+    assert.equal(calls[0].usage.usage_missing, true);
+    assert.equal(doc.num_llm_calls, 1);
+    assert.equal(doc.pricing.complete, false);
     const list = await plan(ctx, ["trace", "list"]);
     assert.match(list.stdout, /\splanner\s+repeat-hi\s+✗ timeout/, list.stdout);
     const show = await plan(ctx, ["trace", "show", plannerTraces(ctx.home)[0]]);

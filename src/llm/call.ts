@@ -108,7 +108,13 @@ export async function callWithSdk(
     : provider.kind === "google"
     ? "google"
     : "openai";
-  const aborted = (): LlmAbortError => new LlmAbortError(`${modelId}: call aborted`, { cause: request.signal?.reason });
+  const failed: LlmFailedAttempt[] = [];
+  // Aborted calls keep their attempts (the one in flight included), so traces and the ledger show them.
+  const aborted = (inFlight?: LlmFailedAttempt): LlmAbortError =>
+    new LlmAbortError(`${modelId}: call aborted`, {
+      cause: request.signal?.reason,
+      failedAttempts: inFlight === undefined ? [...failed] : [...failed, inFlight],
+    });
   if (request.signal?.aborted) throw aborted();
 
   // Warnings are returned in the response instead of being logged to the console.
@@ -129,15 +135,23 @@ export async function callWithSdk(
   };
   const context: AttemptContext = { request, provider, modelId, dialect, plan, settings, attemptFetch };
 
-  const failed: LlmFailedAttempt[] = [];
   for (let attempt = 1;; attempt++) {
     const startedAt = performance.now();
     const outcome = request.stream ? await streamOnce(context, startedAt) : await generateOnce(context, startedAt);
-    if (request.signal?.aborted) throw aborted();
     // What this attempt sent, with the structured-output mode read from its wire body.
     const sent = structuredClone(plan.sent);
     if (plan.responseFormat && sent.schema) {
       sent.schema.mode = structuredOutputMode(parseBody(attemptFetch.lastBody()), plan.responseFormat.name);
+    }
+    if (request.signal?.aborted) {
+      throw aborted({
+        // A reply that completed as the signal fired reported its usage; one cut off did not.
+        usage: outcome.response ? outcome.response.usage : { ...outcome.usage, usage_missing: true },
+        error: { type: "AbortError", message: `${modelId}: call aborted${abortReason(request.signal)}` },
+        status: attemptFetch.lastStatus() ?? null,
+        startedAt,
+        request: sent,
+      });
     }
     if (outcome.response) {
       const response = outcome.response;
@@ -601,4 +615,10 @@ function asRecord(value: unknown): Record<string, unknown> {
 
 function stringOrNull(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value : null;
+}
+
+/** `: REASON` for an abort whose reason is an error with a message (a timeout, an interrupt), else nothing. */
+function abortReason(signal: AbortSignal): string {
+  const reason = signal.reason as { message?: unknown } | undefined;
+  return typeof reason?.message === "string" && reason.message !== "" ? ` (${reason.message})` : "";
 }

@@ -113,13 +113,20 @@ export class StructuredOutputError extends Error {
  */
 export class LlmAbortError extends Error {
   /**
+   * The attempts made before the abort, oldest first; the last is the one in flight when the
+   * signal fired (its usage unknown: a provider may bill what it processed before the abort).
+   */
+  readonly failedAttempts: LlmFailedAttempt[];
+
+  /**
    * Creates the error.
    * @param message one-line message
-   * @param options the abort reason as `cause`
+   * @param options the abort reason as `cause`, and the attempts made
    */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options?: { cause?: unknown; failedAttempts?: LlmFailedAttempt[] }) {
+    super(message, { cause: options?.cause });
     this.name = "AbortError";
+    this.failedAttempts = options?.failedAttempts ?? [];
   }
 }
 
