@@ -781,7 +781,9 @@ Deno.test("SIGKILL mid-run keeps the finished calls; the run stays 'running'; SI
     assertExit(interrupted, 130);
     const after = await reportJson(ctx, ["--by", "run", "--status", "interrupted"]);
     assert.equal(after.rows.length, 1);
-    assert.equal(after.rows[0].llm_calls, 1);
+    // The finished call and the one cut off by the interrupt (recorded as an error, its usage unknown).
+    assert.equal(after.rows[0].llm_calls, 2);
+    near(after.rows[0].cost_usd, SONNET_COST, "only the finished call is priced");
   });
 });
 
