@@ -456,7 +456,10 @@ Deno.test("SIGINT during a slow LLM call: exit 130, one error_interrupted docume
     assert.equal(doc.subtype, "error_interrupted");
     assert.equal(doc.is_error, true);
     assert.equal(doc.error.node_id, "slow");
-    assert.equal(doc.num_llm_calls, 1);
+    // The call cut off counts, as an error whose usage is unknown: the cost is the first call's, incomplete.
+    assert.equal(doc.num_llm_calls, 2);
+    assert.equal(doc.pricing.complete, false);
+    assert.deepEqual(doc.pricing.usage_missing.map((m: { node_id: string }) => m.node_id), ["slow"]);
     assert.equal(doc.total_cost_usd, SONNET_COST);
     assert.deepEqual(doc.usage, {
       input_tokens: 1000,
@@ -468,7 +471,8 @@ Deno.test("SIGINT during a slow LLM call: exit 130, one error_interrupted docume
     assert.deepEqual(Object.keys(doc.modelUsage), [SONNET]);
     assert.equal(doc.metrics.workflow.nodes.fast.cost_usd, SONNET_COST);
     assert.equal(doc.metrics.workflow.nodes.slow.status, "interrupted");
-    assert.equal(doc.metrics.workflow.nodes.slow.llm_calls, 0);
+    assert.equal(doc.metrics.workflow.nodes.slow.llm_calls, 1);
+    assert.equal(doc.metrics.workflow.nodes.slow.cost_usd, 0);
     assert.equal(doc.metrics.workflow.nodes.never, undefined);
   });
 });
