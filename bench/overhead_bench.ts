@@ -21,8 +21,11 @@
  *   nodes each run is taken less the same work done alone right after it in
  *   the same process (processes differ in how fast they run the work more
  *   than modes differ), and the median work is added back. The floor
- *   reads the same clocks as metrics mode (`readCpu`). `--only trivial` or
- *   `--only heavy` runs one workload's table.
+ *   reads the same clocks as metrics mode (`readCpu`). Then the 200 µs
+ *   workload once more, paired: every mode in one process, each round less
+ *   the raw engine's time in the same round (how a process compiled the work
+ *   cancels out). `--only trivial`, `--only heavy` (its two tables) or
+ *   `--only paired` runs one of them.
  * @module
  */
 import { Bench } from "tinybench";
@@ -134,6 +137,7 @@ function modes(us: number): Record<string, () => Promise<unknown>> {
   const raw = rawChain(Plain);
   const rawDecorated = rawChain(Decorated);
   const plain = compileWorkflow(chainIR, { registry });
+  const unspaced = compileWorkflow({ ...chainIR, enable_namespacing: false }, { registry });
   const instrumented = compileWorkflow(chainIR, { registry, instrument: instrumentNode });
   // The floor of any per-node CPU accounting: one wall and one CPU read per node, nothing kept.
   const floor = compileWorkflow(chainIR, {
@@ -154,6 +158,8 @@ function modes(us: number): Record<string, () => Promise<unknown>> {
     "raw engine + event-loop yields": yielding(true, () => raw.run({}, quiet)),
     "decorated, no run instrumented": yielding(true, () => rawDecorated.run({}, quiet)),
     "CLI default mode": yielding(true, () => runWorkflow(plain, quiet)),
+    // What namespacing (each execution's view of the store) takes of default mode.
+    "CLI default mode, namespacing off": yielding(true, () => runWorkflow(unspaced, quiet)),
     "floor: 1 wall + 1 CPU read per node": yielding(true, () => runWorkflow(floor, quiet)),
     "metrics mode": yielding(true, () =>
       runWorkflow(instrumented, {
@@ -260,6 +266,71 @@ async function measureMode(workload: "trivial" | "heavy", mode: string, rounds: 
   process.stdout.write(JSON.stringify({ wall, cpu, pureWall, pureCpu }));
 }
 
+const PAIRED_FLAG = "--measure-paired";
+
+/**
+ * In a child: every mode of the 200 µs workload in this one process, round-robin (the starting mode
+ * rotates each round), printing per round each mode's wall and CPU time less the raw engine's in the same
+ * round. One process compiles the work once for every mode and rounds next to each other share the
+ * machine's moment, so neither how a process compiled the loop nor a slow minute counts as overhead.
+ */
+async function measurePaired(rounds: number) {
+  const names = Object.keys(heavy);
+  for (let i = 0; i < 3; i++) for (const name of names) await heavy[name]();
+  const over: Record<"wall" | "cpu", Record<string, number[]>> = { wall: {}, cpu: {} };
+  const raw: Record<"wall" | "cpu", number[]> = { wall: [], cpu: [] };
+  for (const name of names) [over.wall[name], over.cpu[name]] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    const wall: Record<string, number> = {};
+    const cpu: Record<string, number> = {};
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(r + k) % names.length];
+      const cpuStart = process.cpuUsage();
+      const started = performance.now();
+      await heavy[name]();
+      wall[name] = performance.now() - started;
+      const used = process.cpuUsage(cpuStart);
+      cpu[name] = (used.user + used.system) / 1000;
+    }
+    raw.wall.push(wall["raw engine"]);
+    raw.cpu.push(cpu["raw engine"]);
+    for (const name of names) {
+      over.wall[name].push(wall[name] - wall["raw engine"]);
+      over.cpu[name].push(cpu[name] - cpu["raw engine"]);
+    }
+  }
+  process.stdout.write(JSON.stringify({ over, raw }));
+}
+
+/** Runs {@link measurePaired} in `processes` children; medians of the per-round differences (ms). */
+function paired(processes: number, rounds: number) {
+  const script = fileURLToPath(import.meta.url);
+  const [command, prefix] = typeof Deno !== "undefined"
+    ? [Deno.execPath(), ["run", "-A", script]]
+    : [process.execPath, [script]];
+  const over: Record<"wall" | "cpu", Record<string, number[]>> = { wall: {}, cpu: {} };
+  const raw: Record<"wall" | "cpu", number[]> = { wall: [], cpu: [] };
+  for (let p = 0; p < processes; p++) {
+    const child = spawnSync(command, [...prefix, PAIRED_FLAG, String(rounds)], {
+      encoding: "utf8",
+      env: { ...process.env, PFLOW_BENCH_STEPS_PER_US: String(STEPS_PER_US) },
+      maxBuffer: 1 << 24,
+    });
+    if (child.status !== 0) throw new Error(`measuring paired rounds: ${child.stderr}`);
+    const got = JSON.parse(child.stdout) as { over: typeof over; raw: typeof raw };
+    for (const clock of ["wall", "cpu"] as const) {
+      raw[clock].push(...got.raw[clock]);
+      for (const [name, values] of Object.entries(got.over[clock])) (over[clock][name] ??= []).push(...values);
+    }
+  }
+  const medians = (m: Record<string, number[]>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
+  return {
+    over: { wall: medians(over.wall), cpu: medians(over.cpu) },
+    raw: { wall: median(raw.wall), cpu: median(raw.cpu) },
+  };
+}
+
 /** `N` times `work(us)` in a plain loop: the work of a run with no engine. */
 function pureWork(us: number): void {
   for (let i = 0; i < N; i++) work(us);
@@ -299,7 +370,10 @@ function clockReads(): { clock: string; "warm µs": string; "after 200 µs of wo
 }
 
 const childAt = process.argv.indexOf(CHILD_FLAG);
-if (import.meta.main && childAt >= 0) {
+const pairedAt = process.argv.indexOf(PAIRED_FLAG);
+if (import.meta.main && pairedAt >= 0) {
+  await measurePaired(Number(process.argv[pairedAt + 1]));
+} else if (import.meta.main && childAt >= 0) {
   const [workload, mode, rounds] = process.argv.slice(childAt + 1);
   await measureMode(workload === "heavy" ? "heavy" : "trivial", mode, Number(rounds));
 } else if (import.meta.main) {
@@ -366,5 +440,28 @@ if (import.meta.main && childAt >= 0) {
       );
       console.log(`CLI default mode over raw: ${pair((m) => overRaw(m, "CLI default mode"), 2)} % (target ≤ 0.5)`);
     }
+  }
+  if (only !== "trivial") {
+    const [processes, rounds] = [4, 12];
+    const { over, raw } = paired(processes, rounds);
+    console.log(
+      `\n1,000 nodes × 200 µs, paired (${runtimeName()}): every mode in one process, round-robin, ${processes} ` +
+        `processes × ${rounds} rounds; medians of each round's difference to the raw engine in the same round`,
+    );
+    const percent = (clock: "wall" | "cpu", mode: string) => over[clock][mode] / raw[clock] * 100;
+    console.table(
+      Object.keys(over.wall).map((mode) => ({
+        mode,
+        "wall over raw µs/node": (over.wall[mode] * 1000 / N).toFixed(3),
+        "wall vs raw": `${percent("wall", mode).toFixed(2)} %`,
+        "cpu over raw µs/node": (over.cpu[mode] * 1000 / N).toFixed(3),
+        "cpu vs raw": `${percent("cpu", mode).toFixed(2)} %`,
+      })),
+    );
+    const both = (f: (clock: "wall" | "cpu") => number) => `${f("wall").toFixed(2)} / ${f("cpu").toFixed(2)}`;
+    console.log(
+      `paired: metrics mode ${both((c) => percent(c, "metrics mode") - percent(c, FLOOR))} points over the floor ` +
+        `(target ≤ 0.2); CLI default mode ${both((c) => percent(c, "CLI default mode"))} % over raw (target ≤ 0.5)`,
+    );
   }
 }
