@@ -236,7 +236,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     tracePath,
     prior: prepared.prior,
     workflowHash: prepared.workflowHash,
-    compiled: prepared.instruments.instrumented ? undefined : prepared.compiled,
+    nodeCounts: prepared.nodeCounts,
   });
   if (tracePath !== undefined) await pruneOldTraces(prepared, [tracePath, prepared.prior?.tracePath]);
   await exportTraceIfConfigured(trace, prepared.request, prepared.prior?.traceDoc);
@@ -384,6 +384,7 @@ async function prepare(target: RunTarget, session: Session) {
     callsModels,
   });
   const progress = !run.json && run.logger.format === "text" && isTerminal(2);
+  const nodeCounts = instruments.instrumented ? undefined : countNodes(ledger, compiled);
   const runOptions: RunOptions = {
     inputs,
     stdin,
@@ -393,7 +394,7 @@ async function prepare(target: RunTarget, session: Session) {
     context: {
       env,
       llmSettings: settings,
-      nodeDone: instruments.instrumented ? undefined : countNodes(ledger, compiled),
+      nodeDone: nodeCounts?.nodeDone,
     },
     telemetry: instruments.telemetry,
     onStart: instruments.onStart,
@@ -407,6 +408,7 @@ async function prepare(target: RunTarget, session: Session) {
     instruments,
     request,
     ledger,
+    nodeCounts,
     workflowHash,
     metricsExport,
     home,

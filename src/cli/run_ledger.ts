@@ -78,19 +78,43 @@ export function beginRunLedger(
 }
 
 /**
- * The hook that counts a plain run's node executions by type for the
- * ledger (the run times no node: counts only), or undefined without a ledger.
+ * A plain run's node executions (the run times no node: counts only), counted per node while it runs
+ * (one Map lookup and an increment per execution) and handed to the ledger by type when it ends.
  */
-export function countNodes(
-  ledger: LedgerRun | undefined,
-  compiled: CompiledWorkflow,
-): ((node: BaseNode, action: Action) => void) | undefined {
-  if (ledger === undefined) return undefined;
-  return (node, action) => {
-    const id = compiled.idOf(node);
-    const type = id === undefined ? undefined : compiled.nodes.get(id)?.type;
-    if (type !== undefined) ledger.recordNode(type, action === "error" ? "error" : "success", null);
+export class NodeCounts {
+  readonly #slots = new Map<BaseNode, { type: string; success: number; error: number }>();
+  readonly #compiled: CompiledWorkflow;
+
+  /** @param compiled the workflow whose nodes are counted */
+  constructor(compiled: CompiledWorkflow) {
+    this.#compiled = compiled;
+    for (const { node, type } of compiled.nodes.values()) this.#slots.set(node, { type, success: 0, error: 0 });
+  }
+
+  /** The run context's `nodeDone` hook: one node execution completed with `action`. */
+  readonly nodeDone = (node: BaseNode, action: Action): void => {
+    const slot = this.#slots.get(node);
+    if (slot === undefined) return;
+    if (action === "error") slot.error++;
+    else slot.success++;
   };
+
+  /** Records the counts in `ledger`, with the node that threw (it never completed, so the hook never heard it). */
+  recordIn(ledger: LedgerRun, result: WorkflowResult): void {
+    for (const { type, success, error } of this.#slots.values()) {
+      if (success > 0) ledger.recordNode(type, "success", null, { count: success });
+      if (error > 0) ledger.recordNode(type, "error", null, { count: error });
+    }
+    const failed = result.error?.node_id ? this.#compiled.nodes.get(result.error.node_id) : undefined;
+    if (failed !== undefined && result.error!.type !== "ErrorAction") {
+      ledger.recordNode(failed.type, result.status === "interrupted" ? "interrupted" : "error", null);
+    }
+  }
+}
+
+/** The node counter of a plain run with a ledger, or undefined. */
+export function countNodes(ledger: LedgerRun | undefined, compiled: CompiledWorkflow): NodeCounts | undefined {
+  return ledger === undefined ? undefined : new NodeCounts(compiled);
 }
 
 /** What the ledger keeps of a planning: its path, trace and wall time. */
@@ -167,18 +191,14 @@ export async function finishRunLedger(
     prior?: PriorPhase;
     /** The workflow file's content hash, from {@link beginRunLedger}. */
     workflowHash: Promise<string> | undefined;
-    /** A run that did not time its nodes: the workflow, to count the node that threw. */
-    compiled?: CompiledWorkflow;
+    /** A run that did not time its nodes: what {@link countNodes} counted. */
+    nodeCounts?: NodeCounts;
   },
 ): Promise<number> {
   const endedMs = Date.now();
   if (ledger === undefined) return endedMs;
-  const { result, summary, compiled } = outcome;
-  const failed = result.error?.node_id ? compiled?.nodes.get(result.error.node_id) : undefined;
-  // A node that threw never completed: the counting hook did not hear it.
-  if (failed !== undefined && result.error!.type !== "ErrorAction") {
-    ledger.recordNode(failed.type, result.status === "interrupted" ? "interrupted" : "error", null);
-  }
+  const { result, summary } = outcome;
+  outcome.nodeCounts?.recordIn(ledger, result);
   await ledger.finish({
     ...plannerFields(outcome.prior),
     workflowHash: await outcome.workflowHash ?? null,

@@ -91,17 +91,22 @@ export class LedgerRun {
   }
 
   /**
-   * Counts one node execution of the workflow, with its wall time when it
-   * was measured (`null` in a run that does not time its nodes).
+   * Counts a node execution of the workflow (`count` of them, untimed), with its wall time when it was
+   * measured (`null` in a run that does not time its nodes).
    */
-  recordNode(type: string, status: NodeStat["status"], durationMs: number | null): void {
+  recordNode(
+    type: string,
+    status: NodeStat["status"],
+    durationMs: number | null,
+    options: { count?: number } = {},
+  ): void {
     const key = `${type}\0${status}`;
     let stat = this.#nodes.get(key);
     if (stat === undefined) {
       stat = { type, status, executions: 0, timed: 0, durationMsSum: 0, buckets: BUCKETS.node.map(() => 0) };
       this.#nodes.set(key, stat);
     }
-    stat.executions++;
+    stat.executions += options.count ?? 1;
     if (durationMs === null) return;
     stat.timed++;
     stat.durationMsSum += durationMs;
