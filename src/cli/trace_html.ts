@@ -60,7 +60,7 @@ export async function traceHtmlCommand(options: TraceHtmlOptions, { env }: Comma
   const redactor = outputRedactor();
   const page = renderTracePage(reads);
   try {
-    await writeFileAtomic(outPath, redactor.active ? redactor.text(page) : page, {
+    await writeFileAtomic(outPath, redactor.text(page), {
       mkdir: options.output !== undefined,
       // Beside its trace, the page is as private as the trace.
       ...(options.output === undefined ? { mode: PRIVATE_FILE_MODE } : {}),
