@@ -14,7 +14,7 @@ import pageScript from "./trace_page/page.js" with { type: "text" };
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
 import { roundUsd } from "../pricing/cost.ts";
 import { VERSION } from "../version.ts";
-import { formatDuration, formatUsd } from "./format.ts";
+import { formatCount, formatDuration, formatUsd } from "./format.ts";
 import { callTokens, formatCost, type ReadTrace, runDuration, type TraceCost, traceCost } from "./trace_list.ts";
 import { eventLabels } from "./trace_show.ts";
 
@@ -173,7 +173,7 @@ function num(value: unknown): number {
 }
 
 function count(n: number, word: string): string {
-  return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+  return `${formatCount(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function eventStatus(event: TraceEvent): PageBar["status"] {
@@ -263,13 +263,13 @@ function callBar(call: TraceLlmCall, index: number, c: number, offset: number): 
   }
   facts.push(["duration", timing.join(" · ")]);
   const usage = [
-    `input ${num(u.input_tokens).toLocaleString("en-US")}`,
-    `output ${num(u.output_tokens).toLocaleString("en-US")}`,
-    `cache read ${num(u.cache_read_tokens).toLocaleString("en-US")}`,
-    `cache write ${num(u.cache_write_tokens).toLocaleString("en-US")}`,
-    `reasoning ${num(u.reasoning_tokens).toLocaleString("en-US")}`,
+    `input ${formatCount(num(u.input_tokens))}`,
+    `output ${formatCount(num(u.output_tokens))}`,
+    `cache read ${formatCount(num(u.cache_read_tokens))}`,
+    `cache write ${formatCount(num(u.cache_write_tokens))}`,
+    `reasoning ${formatCount(num(u.reasoning_tokens))}`,
   ];
-  facts.push(["tokens", `${tokens.toLocaleString("en-US")} (${usage.join(" · ")})`]);
+  facts.push(["tokens", `${formatCount(tokens)} (${usage.join(" · ")})`]);
   const money = [callCostText(call)];
   if (typeof call.reported_cost_usd === "number") money.push(`provider reported ${formatUsd(call.reported_cost_usd)}`);
   facts.push(["cost", money.join(" · ")]);
@@ -416,7 +416,7 @@ function tokenText(events: TraceEvent[]): string {
       u.reasoning += num(c.usage?.reasoning_tokens);
     }
   }
-  const n = (v: number) => v.toLocaleString("en-US");
+  const n = formatCount;
   return `${n(u.input + u.cache_read + u.cache_write + u.output)} · input ${n(u.input)} · output ${
     n(u.output)
   } · ${`cache read ${n(u.cache_read)} · cache write ${n(u.cache_write)} · reasoning ${n(u.reasoning)}`}`;
