@@ -239,6 +239,18 @@ async function generateOnce(context: AttemptContext, startedAt: number): Promise
   };
 }
 
+/**
+ * A failed streamed attempt. A body that was never an event stream (an HTML page, a JSON error) is the
+ * cause whatever the SDK made of it, so it is named instead.
+ */
+function streamFailed(
+  context: AttemptContext,
+  error: unknown,
+  outcome: { usage: LlmUsage; events?: unknown[] },
+): AttemptOutcome {
+  return { error: notEventStream(context.attemptFetch) ?? error, ...outcome };
+}
+
 async function streamOnce(context: AttemptContext, startedAt: number): Promise<AttemptOutcome> {
   const rawEvents: unknown[] = [];
   let text = "";
@@ -293,13 +305,13 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
     }
     if (streamError === undefined && !aborted) warnings = await result.warnings;
   } catch (error) {
-    return { error: notEventStream(context.attemptFetch) ?? error, usage: usage(), events: rawEvents };
+    return streamFailed(context, error, { usage: usage(), events: rawEvents });
   }
   if (streamError !== undefined || aborted) {
-    return { error: notEventStream(context.attemptFetch) ?? streamError, usage: usage(), events: rawEvents };
+    return streamFailed(context, streamError, { usage: usage(), events: rawEvents });
   }
   if (!streamCompleted(rawEvents, context.dialect)) {
-    return { error: notEventStream(context.attemptFetch) ?? new StreamIncompleteError(), usage: usage() };
+    return streamFailed(context, new StreamIncompleteError(), { usage: usage() });
   }
   return {
     response: {
