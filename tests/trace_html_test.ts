@@ -363,3 +363,20 @@ Deno.test("the page leaves secrets of the environment out even when a trace file
     home.cleanup();
   }
 });
+
+Deno.test("the page hides a URL's password from a trace file even when no secret is in the environment", async () => {
+  const home = tempDir();
+  try {
+    const path = await realTrace(home.path);
+    const url = "https://deploy:hunter2-pw-9f8e@example.test/hook";
+    const text = readFileSync(path, "utf8").replace('"echo ready"', JSON.stringify(`curl ${url}`));
+    writeFileSync(path, text);
+    const r = await runPflow(["trace", "show", path, "--html"], { env: { PFLOW_HOME: home.path } });
+    assert.equal(r.code, 0, r.stderr);
+    const html = readFileSync(htmlPathFor(path), "utf8");
+    assert.equal(html.includes("hunter2-pw-9f8e"), false);
+    assert.match(html, /curl https:\/\/deploy:\[REDACTED\]@example\.test\/hook/);
+  } finally {
+    home.cleanup();
+  }
+});
