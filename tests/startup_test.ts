@@ -293,6 +293,12 @@ Deno.test("flag errors read as one line naming the flag", () => {
     parseCommand(["--max-budget-usd", "-1.5"], { command: "run", flags: RUN_FLAGS }).values["max-budget-usd"],
     "-1.5",
   );
+  assert.equal(parseCommand(["-o", "-2"], { command: "run", flags: RUN_FLAGS }).values["output-key"], "-2");
+  // After `--` everything is positional, negative numbers too.
+  assert.deepEqual(
+    parseCommand(["wf.json", "--", "--max-budget-usd", "-1"], { command: "run", flags: RUN_FLAGS }).positionals,
+    ["wf.json", "--max-budget-usd", "-1"],
+  );
 });
 
 // ---------------------------------------------------------------- terminals

@@ -34,7 +34,7 @@ export interface Parsed {
 export function parseCommand(argv: string[], options: { command: string; flags: OptionSpec }): Parsed {
   const spec = { ...GLOBAL_OPTIONS, ...options.flags };
   try {
-    const { values, positionals } = parseFlags(negativeValues(argv, spec), spec);
+    const { values, positionals } = parseFlags(argv, spec, { negativeNumbers: true });
     const format = values["output-format"];
     if (format !== undefined && format !== "text" && format !== "json") {
       throw new UsageError(`--output-format must be 'text' or 'json', got '${format}'`, options.command);
@@ -44,29 +44,6 @@ export function parseCommand(argv: string[], options: { command: string; flags: 
     if (error instanceof UsageError) throw error;
     throw new UsageError(cleanParseError(error as Error), options.command);
   }
-}
-
-/**
- * Joins a flag that takes a value with a following negative number
- * (`--max-budget-usd -1` → `--max-budget-usd=-1`), which parseArgs would take
- * for a flag, so the flag's own check reports it.
- */
-function negativeValues(argv: string[], spec: OptionSpec): string[] {
-  const takesValue = new Set<string>();
-  for (const [name, option] of Object.entries(spec)) {
-    if (option.type !== "string") continue;
-    takesValue.add(`--${name}`);
-    if (option.short) takesValue.add(`-${option.short}`);
-  }
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const next = argv[i + 1];
-    if (takesValue.has(argv[i]) && next !== undefined && /^-(?:\d|\.\d)/.test(next)) {
-      out.push(argv[i].startsWith("--") ? `${argv[i]}=${next}` : `${argv[i]}${next}`);
-      i++;
-    } else out.push(argv[i]);
-  }
-  return out;
 }
 
 function cleanParseError(error: Error): string {

@@ -52,7 +52,11 @@ export class FlagParseError extends TypeError {
  * positionals that start with `-`. Unknown flags, a value for a boolean and a
  * missing value (or one that looks like a flag) are errors.
  */
-export function parseFlags(args: readonly string[], options: FlagSpec): ParsedFlags {
+export function parseFlags(
+  args: readonly string[],
+  options: FlagSpec,
+  parsing: { negativeNumbers?: boolean } = {},
+): ParsedFlags {
   const values: Record<string, string | boolean | undefined> = Object.create(null);
   const positionals: string[] = [];
   const byShort = new Map<string, string>();
@@ -91,7 +95,7 @@ export function parseFlags(args: readonly string[], options: FlagSpec): ParsedFl
         queue.unshift(...expanded);
         continue;
       }
-      take(values, options, { name, token: arg, queue });
+      take(values, options, { name, token: arg, queue, ...parsing });
       continue;
     }
     const eq = arg.indexOf("=");
@@ -108,16 +112,20 @@ export function parseFlags(args: readonly string[], options: FlagSpec): ParsedFl
       values[name] = arg.slice(eq + 1);
       continue;
     }
-    take(values, options, { name: arg.slice(2), token: arg, queue });
+    take(values, options, { name: arg.slice(2), token: arg, queue, ...parsing });
   }
   return { values, positionals };
 }
 
-/** One flag given without `=`: true for a boolean, the next argument for a string. */
+/**
+ * One flag given without `=`: true for a boolean, the next argument for a string. With `negativeNumbers`,
+ * a next argument like `-1` or `-.5` is the value (`--max-budget-usd -1` reaches the flag's own check)
+ * where parseArgs would call it ambiguous.
+ */
 function take(
   values: ParsedFlags["values"],
   options: FlagSpec,
-  { name, token, queue }: { name: string; token: string; queue: string[] },
+  { name, token, queue, negativeNumbers }: { name: string; token: string; queue: string[]; negativeNumbers?: boolean },
 ): void {
   known(options, name, token);
   if (options[name].type !== "string") {
@@ -128,7 +136,7 @@ function take(
   if (value === undefined) {
     throw new FlagParseError("missing_value", { token, name }, `Option '${token} <value>' argument missing`);
   }
-  if (value.length > 1 && value[0] === "-") {
+  if (value.length > 1 && value[0] === "-" && !(negativeNumbers && /^-(?:\d|\.\d)/.test(value))) {
     throw new FlagParseError(
       "ambiguous_value",
       { token, name },
