@@ -7,24 +7,19 @@
  * (`anthropic/claude-sonnet-4.5`), and `provider/*` for every model of a provider.
  * @module
  */
-import { findPrices } from "../pricing/cost.ts";
+import { findPrices, modelNameForms, undatedModel } from "../pricing/cost.ts";
 import type { PriceTable } from "../pricing/table.ts";
 import { canonicalModelId } from "../llm/model_id.ts";
 
-const DATE_SUFFIX = /-(?:\d{8}|\d{4}-\d{2}-\d{2})$/;
-
-/** The full names a model id answers to (lower case): itself, undated, and a route's `vendor/model`. */
+/** The full names a model id answers to (lower case), as the price table matches them. */
 function fullForms(id: string): Set<string> {
-  const lower = id.toLowerCase();
-  const parts = lower.split("/");
-  const names = parts.length >= 3 ? [lower, parts.slice(1).join("/")] : [lower];
-  return new Set(names.flatMap((n) => [n, n.replace(DATE_SUFFIX, "")]));
+  return new Set(modelNameForms(id.toLowerCase()));
 }
 
 /** The bare model names of an id (without provider or route), dated and undated. */
 function bareForms(id: string): Set<string> {
   const name = id.toLowerCase().split("/").pop()!;
-  return new Set([name, name.replace(DATE_SUFFIX, "")]);
+  return new Set([name, undatedModel(name)]);
 }
 
 /**

@@ -17,6 +17,22 @@ export interface PriceMatch {
 
 const DATE_SUFFIX = /-(?:\d{8}|\d{4}-\d{2}-\d{2})$/;
 
+/** `name` without a dated snapshot suffix (`-20250929`, `-2025-09-29`). */
+export function undatedModel(name: string): string {
+  return name.replace(DATE_SUFFIX, "");
+}
+
+/**
+ * The names a model id is priced under, in the order they are tried: itself, undated, and an
+ * OpenRouter-style route's `vendor/model` (dated and undated). Duplicates are left in.
+ */
+export function modelNameForms(modelId: string): string[] {
+  const forms = [modelId, undatedModel(modelId)];
+  const rest = modelId.slice(modelId.indexOf("/") + 1);
+  if (rest.includes("/")) forms.push(rest, undatedModel(rest));
+  return forms;
+}
+
 /**
  * Finds the prices of `modelId` (`provider/model`): by key, by alias, with a
  * dated snapshot suffix removed, through an OpenRouter-style route
@@ -24,13 +40,8 @@ const DATE_SUFFIX = /-(?:\d{8}|\d{4}-\d{2}-\d{2})$/;
  * Undefined means unpriced: never another model's price.
  */
 export function findPrices(table: PriceTable, modelId: string): PriceMatch | undefined {
-  const candidates = [modelId];
-  const undated = modelId.replace(DATE_SUFFIX, "");
-  if (undated !== modelId) candidates.push(undated);
   const slash = modelId.indexOf("/");
-  const rest = modelId.slice(slash + 1);
-  if (rest.includes("/")) candidates.push(rest, rest.replace(DATE_SUFFIX, ""));
-  for (const candidate of candidates) {
+  for (const candidate of new Set(modelNameForms(modelId))) {
     const direct = table.models[candidate];
     if (direct !== undefined) return { key: candidate, prices: direct };
     for (const [key, entry] of Object.entries(table.models)) {
