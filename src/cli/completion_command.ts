@@ -6,7 +6,6 @@
  * @module
  */
 import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -16,6 +15,7 @@ import { listSaved } from "./saved.ts";
 import { writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { TRACE_STATUSES } from "./trace_filters.ts";
+import { isTraceFileName, traceDir } from "./trace_files.ts";
 
 /** Subcommands by command. */
 const SUBCOMMANDS: Record<string, string[]> = {
@@ -89,8 +89,8 @@ async function names(what: string, env: CommandEnv["env"]): Promise<string[]> {
     case "types":
       return BUILTIN_NODES.map((c) => c.spec.type).sort();
     case "traces": {
-      const files = await readdir(join(pflowHome(env), "debug")).catch(() => [] as string[]);
-      const traces = files.filter((f) => /^(workflow|planner)-trace-.*\.json$/.test(f)).sort().reverse();
+      const files = await readdir(traceDir(env)).catch(() => [] as string[]);
+      const traces = files.filter(isTraceFileName).sort().reverse();
       return ["latest", ...traces];
     }
     default:

@@ -26,6 +26,11 @@ export function traceDir(env: Record<string, string | undefined>): string {
 /** A trace file's name: kind, workflow, UTC date and time, the execution id's first 8 characters. */
 export const TRACE_FILE = /^(?:workflow|planner)-trace-(.+)-(\d{8})-(\d{6})-([0-9A-Za-z]{1,8})(?:\.partial)?\.json$/;
 
+/** Whether a file name in the trace directory is a trace's (any workflow name, finished or partial). */
+export function isTraceFileName(name: string): boolean {
+  return /^(?:workflow|planner)-trace-.*\.json$/.test(name);
+}
+
 /** A trace file could not be read or is not a pflow trace; the message names the path. */
 export class TraceReadError extends Error {
   /** @param path the file @param message one line naming it */
@@ -314,7 +319,7 @@ export async function scanTraces(dir: string, options: { summaryOnly?: boolean }
     }
     throw error;
   }
-  const files = names.filter((n) => /^(?:workflow|planner)-trace-.*\.json$/.test(n)).map((n) => join(dir, n));
+  const files = names.filter(isTraceFileName).map((n) => join(dir, n));
   const listings = await mapLimited(files, 32, async (path): Promise<TraceListing> => {
     let mtimeMs = 0;
     try {
