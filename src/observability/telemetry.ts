@@ -347,32 +347,58 @@ export class RunTelemetry {
     }
     this.#lastCpu = undefined;
     const startChildCpu = info.childCpu ? readChildrenCpu() : undefined;
-    // A pooled record (no sink keeps records) or a new one: either way every field is set here.
-    const exec = this.#pool?.pop() ?? blankExecution(this.phases);
-    exec.node_id = info.id;
-    exec.node_type = info.type;
-    exec.ordinal = ordinal;
-    exec.index = index;
-    exec.start_ms = wall - this.startWall;
-    exec.duration_ms = 0;
-    exec.cpu_user_ms = 0;
-    exec.cpu_system_ms = 0;
-    exec.child_cpu_user_ms = undefined;
-    exec.child_cpu_system_ms = undefined;
-    exec.action = null;
-    exec.status = "success";
-    exec.error = undefined;
-    exec.span_id = undefined;
-    exec.retries = 0;
-    exec.llm_calls = 0;
-    exec.cost_usd = 0;
-    exec.startWall = wall;
-    exec.startCpu = cpu;
-    exec.startChildCpu = startChildCpu;
-    if (this.phases) {
-      const phases = exec.phases;
-      phases.prep = phases.exec = phases.post = 0;
-      phases.cpu.prep = phases.cpu.exec = phases.cpu.post = 0;
+    const reused = this.#pool?.pop();
+    let exec: NodeExecution;
+    if (reused !== undefined) {
+      exec = reused;
+      exec.node_id = info.id;
+      exec.node_type = info.type;
+      exec.ordinal = ordinal;
+      exec.index = index;
+      exec.start_ms = wall - this.startWall;
+      exec.duration_ms = 0;
+      exec.cpu_user_ms = 0;
+      exec.cpu_system_ms = 0;
+      exec.child_cpu_user_ms = undefined;
+      exec.child_cpu_system_ms = undefined;
+      exec.action = null;
+      exec.status = "success";
+      exec.error = undefined;
+      exec.retries = 0;
+      exec.llm_calls = 0;
+      exec.cost_usd = 0;
+      exec.startWall = wall;
+      exec.startCpu = cpu;
+      exec.startChildCpu = startChildCpu;
+      if (this.phases) {
+        const phases = exec.phases;
+        phases.prep = phases.exec = phases.post = 0;
+        phases.cpu.prep = phases.cpu.exec = phases.cpu.post = 0;
+      }
+    } else {
+      exec = {
+        node_id: info.id,
+        node_type: info.type,
+        ordinal,
+        index,
+        start_ms: wall - this.startWall,
+        duration_ms: 0,
+        cpu_user_ms: 0,
+        cpu_system_ms: 0,
+        child_cpu_user_ms: undefined,
+        child_cpu_system_ms: undefined,
+        phases: this.phases ? { prep: 0, exec: 0, post: 0, cpu: { prep: 0, exec: 0, post: 0 } } : NO_PHASES,
+        action: null,
+        status: "success",
+        error: undefined,
+        span_id: undefined,
+        retries: 0,
+        llm_calls: 0,
+        cost_usd: 0,
+        startWall: wall,
+        startCpu: cpu,
+        startChildCpu,
+      };
     }
     if (this.traceId !== undefined) exec.span_id = newSpanId();
     const scope = this.scope;
@@ -511,31 +537,4 @@ export class RunTelemetry {
 /** The cost a call counts for: the provider's reported cost when given, else the computed one. */
 export function callCostUsd(call: CallCost): number | null {
   return call.reported_cost_usd ?? call.cost_usd;
-}
-
-/** A node execution record with every field present (one shape for new and pooled records). */
-function blankExecution(phased: boolean): NodeExecution {
-  return {
-    node_id: "",
-    node_type: "",
-    ordinal: 0,
-    index: 0,
-    start_ms: 0,
-    duration_ms: 0,
-    cpu_user_ms: 0,
-    cpu_system_ms: 0,
-    child_cpu_user_ms: undefined,
-    child_cpu_system_ms: undefined,
-    phases: phased ? { prep: 0, exec: 0, post: 0, cpu: { prep: 0, exec: 0, post: 0 } } : NO_PHASES,
-    action: null,
-    status: "success",
-    error: undefined,
-    span_id: undefined,
-    retries: 0,
-    llm_calls: 0,
-    cost_usd: 0,
-    startWall: 0,
-    startCpu: { user: 0, system: 0 },
-    startChildCpu: undefined,
-  };
 }
