@@ -5,36 +5,52 @@
  * each (a calibrated, fixed amount of computation).
  * Modes: raw engine (plain classes, no compiler wrappers, no event-loop
  * yields: the engine as it was before it yielded); the raw engine with its
- * event-loop yields (as shipped); CLI default mode (compiled workflow,
- * decorated classes, no flags); metrics mode (the instrumented layer and the
- * metrics sink, as `--output-format json`); and decorated classes in the raw
- * engine with no run instrumented. Every mode but the first yields as the
- * shipped engine does, so "over raw" includes the yields' cost.
+ * event-loop yields (as shipped); decorated classes in the raw engine with no
+ * run instrumented; CLI default mode (compiled workflow, decorated classes,
+ * no flags; it counts executions per node for the run ledger, as every run
+ * does); the same with namespacing off; the floor (a wrapper that reads the
+ * wall clock and the CPU clock once per node, with the functions metrics mode
+ * uses, and keeps nothing); and metrics mode (what `--output-format json`
+ * builds: the instrumented layer with its node totals, including the run
+ * ledger's duration histogram, and the ledger's sink). Every mode but the first yields as the shipped engine does, so
+ * "over raw" includes the yields' cost.
  *
  * - `deno bench -A bench/overhead_bench.ts`: Deno.bench groups.
  * - `deno run -A bench/overhead_bench.ts` and `npx -y bun@1.4.5
  *   bench/overhead_bench.ts` (the binary's runtime): the cost of one read of
- *   each clock on that runtime and which one metrics mode uses, tinybench for
- *   the trivial workload and the decorator micro-benchmark, then all modes of
- *   both workloads round-robin (median per mode, ratios to raw from the same
- *   run), each mode in processes of its own as the CLI runs it; for 200 µs
- *   nodes each run is taken less the same work done alone right after it in
- *   the same process (processes differ in how fast they run the work more
- *   than modes differ), and the median work is added back. The floor
- *   reads the same clocks as metrics mode (`readCpu`). Then the 200 µs
- *   workload once more, paired: every mode in one process, each round less
- *   the raw engine's time in the same round (how a process compiled the work
- *   cancels out). `--only trivial`, `--only heavy` (its two tables) or
- *   `--only paired` runs one of them.
+ *   each clock on that runtime and which one metrics mode uses; tinybench
+ *   for the trivial workload and the decorator micro-benchmark; then each
+ *   comparison of {@link COMPARISONS} for both workloads, measured *paired*:
+ *   the two modes alternate, round after round, in processes that run only
+ *   those two (as the CLI runs one mode per process, no call site is made
+ *   polymorphic by a third), and each round's difference is one sample. The
+ *   median of the samples is reported with a 95 % bootstrap confidence
+ *   interval: a machine that slows down for a minute slows both sides of a
+ *   round, and what one process happens to compile well counts for both.
+ *   `--only trivial` or `--only heavy` runs one workload; `--only gaps`
+ *   instead measures, for 200 µs nodes, the engine's time between one
+ *   node's `exec` ending and the next one's starting (the per-node work
+ *   outside the node, without the noise of 200 µs of computation).
  * @module
  */
 import { Bench } from "tinybench";
 import { EVENT_LOOP_YIELD, Flow, Node, type Shared, wrapNode } from "../src/engine/mod.ts";
 import type { NodeSpec } from "../src/nodes/spec.ts";
-import { instrumentNode, MetricsSink, RunTelemetry, timed } from "../src/observability/mod.ts";
+import { instrumentNode, RunTelemetry, timed } from "../src/observability/mod.ts";
 import { CPU_CLOCK, readCpu } from "../src/observability/cpu.ts";
-import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
+import { LedgerRun, NODE_BOUNDS_MS } from "../src/ledger/mod.ts";
+import {
+  type CompiledWorkflow,
+  type CompileOptions,
+  compileWorkflow,
+  NodeRegistry,
+  runWorkflow,
+  type WorkflowIR,
+} from "../src/workflow/mod.ts";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { median } from "./support.ts";
 
@@ -83,13 +99,29 @@ const STEPS_PER_US = Number(process.env.PFLOW_BENCH_STEPS_PER_US) || (() => {
 })();
 
 /**
+ * The engine's time between nodes, as the work nodes see it (`--only gaps`):
+ * from the end of one `exec` to the start of the next, summed over a run.
+ */
+const gaps = { on: false, sum: 0, count: 0, lastEnd: 0 };
+
+/**
  * Busy work of about `us` microseconds (0 = trivial): a fixed amount of
  * computation, not "spin until the clock says", so the CPU it takes is the
  * same in every mode even when other processes take the core away meanwhile
  * (they lengthen the wall time, not the CPU time).
  */
 function work(us: number): void {
+  if (!gaps.on) {
+    if (us !== 0) compute(Math.round(us * STEPS_PER_US));
+    return;
+  }
+  const started = performance.now();
+  if (gaps.lastEnd !== 0) {
+    gaps.sum += started - gaps.lastEnd;
+    gaps.count++;
+  }
   if (us !== 0) compute(Math.round(us * STEPS_PER_US));
+  gaps.lastEnd = performance.now();
 }
 
 function nodeClasses(us: number) {
@@ -130,210 +162,199 @@ const chainIR: WorkflowIR = {
   edges: Array.from({ length: N - 1 }, (_, i) => ({ from: `n${i}`, to: `n${i + 1}` })),
 };
 
-/** The four modes for one workload. */
-function modes(us: number): Record<string, () => Promise<unknown>> {
+const RAW = "raw engine";
+const DEFAULT = "CLI default mode";
+const FLOOR = "floor: 1 wall + 1 CPU read per node";
+const METRICS = "metrics mode";
+// The run ledger's sink writes only LLM calls, which these nodes never make: nothing is written here.
+const ledgerHome = mkdtempSync(join(tmpdir(), "pflow-bench-ledger-"));
+
+type Run = () => Promise<unknown>;
+
+/**
+ * The modes for one workload, each built (compiled) only when asked for, so
+ * that a measuring process holds just the two it compares: a heap holding
+ * every mode's workflows makes each garbage collection, and so each
+ * allocation, dearer than in a CLI process.
+ */
+function modes(us: number): Record<string, () => Run> {
   const { Plain, Decorated } = nodeClasses(us);
   const registry = new NodeRegistry([Decorated]);
-  const raw = rawChain(Plain);
-  const rawDecorated = rawChain(Decorated);
-  const plain = compileWorkflow(chainIR, { registry });
-  const unspaced = compileWorkflow({ ...chainIR, enable_namespacing: false }, { registry });
-  const instrumented = compileWorkflow(chainIR, { registry, instrument: instrumentNode });
-  // The floor of any per-node CPU accounting: one wall and one CPU read per node, nothing kept.
-  const floor = compileWorkflow(chainIR, {
-    registry,
-    instrument: (node) =>
-      wrapNode(node, {
-        name: "clock-floor",
-        run: async (inner, shared, ctx) => {
-          const action = await inner._run(shared, ctx);
-          performance.now();
-          readCpu();
-          return action;
-        },
-      }),
-  });
+  const compile = (options: { namespacing?: boolean; instrument?: CompileOptions["instrument"] } = {}) =>
+    compileWorkflow({ ...chainIR, enable_namespacing: options.namespacing ?? true }, {
+      registry,
+      instrument: options.instrument,
+    });
+  const raw = (cls: new () => Node, yields: boolean) => {
+    const flow = rawChain(cls);
+    return yielding(yields, () => flow.run({}, quiet));
+  };
+  const workflow = (compiled: CompiledWorkflow, telemetry?: () => RunTelemetry) =>
+    yielding(true, () => runWorkflow(compiled, { ...quiet, telemetry: telemetry?.() }));
   return {
-    "raw engine": yielding(false, () => raw.run({}, quiet)),
-    "raw engine + event-loop yields": yielding(true, () => raw.run({}, quiet)),
-    "decorated, no run instrumented": yielding(true, () => rawDecorated.run({}, quiet)),
-    "CLI default mode": yielding(true, () => runWorkflow(plain, quiet)),
+    [RAW]: () => raw(Plain, false),
+    "raw engine + event-loop yields": () => raw(Plain, true),
+    "decorated, no run instrumented": () => raw(Decorated, true),
+    [DEFAULT]: () => workflow(compile()),
     // What namespacing (each execution's view of the store) takes of default mode.
-    "CLI default mode, namespacing off": yielding(true, () => runWorkflow(unspaced, quiet)),
-    "floor: 1 wall + 1 CPU read per node": yielding(true, () => runWorkflow(floor, quiet)),
-    "metrics mode": yielding(true, () =>
-      runWorkflow(instrumented, {
-        ...quiet,
-        telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink({ nodes: N })] }),
+    "CLI default mode, namespacing off": () => workflow(compile({ namespacing: false })),
+    // The floor of any per-node CPU accounting: one wall and one CPU read per node, nothing kept.
+    [FLOOR]: () =>
+      workflow(compile({
+        instrument: (node) =>
+          wrapNode(node, {
+            name: "clock-floor",
+            run: async (inner, shared, ctx) => {
+              const action = await inner._run(shared, ctx);
+              performance.now();
+              readCpu();
+              return action;
+            },
+          }),
       })),
+    [METRICS]: () =>
+      workflow(compile({ instrument: instrumentNode }), () => {
+        const ledger = new LedgerRun({ home: ledgerHome, warn: quiet.warn });
+        const sinks = [ledger.sink("workflow")];
+        return new RunTelemetry({ instrumented: true, sinks, nodes: N, durationBoundsMs: NODE_BOUNDS_MS });
+      }),
   };
 }
 
 const trivial = modes(0);
 const heavy = modes(200);
 
-for (const [name, fn] of typeof Deno === "undefined" ? [] : Object.entries(trivial)) {
-  Deno.bench({
-    name: `trivial: ${name}`,
-    group: "1,000 trivial nodes",
-    baseline: name === "raw engine",
-    fn: async () => void await fn(),
-  });
-}
-for (const [name, fn] of typeof Deno === "undefined" ? [] : Object.entries(heavy)) {
-  Deno.bench({
-    name: `200µs: ${name}`,
-    group: "1,000 nodes × 200 µs",
-    baseline: name === "raw engine",
-    n: 10,
-    warmup: 2,
-    fn: async () => void await fn(),
-  });
-}
-
-const CHILD_FLAG = "--measure-mode";
-
-/**
- * Round-robin medians of whole runs, wall time and CPU time (ms), each mode
- * measured in processes of its own, in batches that take turns: as the CLI
- * runs one mode per process, no mode pays for call sites that other modes
- * made polymorphic. Many short batches average out how differently each
- * process compiles the same code. CPU time is not charged for time the VM's
- * host took away, so it is the steadier figure on a shared machine.
- */
-function separately(workload: "trivial" | "heavy", modeNames: string[], rounds: number, batches: number) {
-  const wall: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
-  const cpu: Record<string, number[]> = Object.fromEntries(modeNames.map((k) => [k, []]));
-  const pureWall: number[] = [];
-  const pureCpu: number[] = [];
-  const script = fileURLToPath(import.meta.url);
-  const [command, prefix] = typeof Deno !== "undefined"
-    ? [Deno.execPath(), ["run", "-A", script]]
-    : [process.execPath, [script]];
-  const perBatch = Math.ceil(rounds / batches);
-  for (let b = 0; b < batches; b++) {
-    for (const mode of modeNames) {
-      const child = spawnSync(command, [...prefix, CHILD_FLAG, workload, mode, String(perBatch)], {
-        encoding: "utf8",
-        env: { ...process.env, PFLOW_BENCH_STEPS_PER_US: String(STEPS_PER_US) },
-        maxBuffer: 1 << 24,
-      });
-      if (child.status !== 0) throw new Error(`measuring ${mode}: ${child.stderr}`);
-      const samples = JSON.parse(child.stdout) as Record<"wall" | "cpu" | "pureWall" | "pureCpu", number[]>;
-      // Long nodes: each run less the same work alone in the same process, so that how fast
-      // one process happens to run the work does not count as the mode's overhead.
-      const less = (values: number[], pure: number[]) => values.map((v, i) => v - (pure[i] ?? 0));
-      wall[mode].push(...less(samples.wall, samples.pureWall));
-      cpu[mode].push(...less(samples.cpu, samples.pureCpu));
-      pureWall.push(...samples.pureWall);
-      pureCpu.push(...samples.pureCpu);
-    }
+for (
+  const [group, cases, options] of [
+    ["1,000 trivial nodes", trivial, {}],
+    ["1,000 nodes × 200 µs", heavy, { n: 10, warmup: 2 }],
+  ] as const
+) {
+  for (const [name, build] of typeof Deno === "undefined" ? [] : Object.entries(cases)) {
+    let fn: Run | undefined;
+    Deno.bench({
+      name: `${group === "1,000 trivial nodes" ? "trivial" : "200µs"}: ${name}`,
+      group,
+      baseline: name === RAW,
+      ...options,
+      fn: async () => void await (fn ??= build())(),
+    });
   }
-  // The work itself, added back (0 for trivial nodes), so that figures are whole runs.
-  const work = { wall: pureWall.length ? median(pureWall) : 0, cpu: pureCpu.length ? median(pureCpu) : 0 };
-  const medians = (m: Record<string, number[]>, base: number) =>
-    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v) + base]));
-  return { wall: medians(wall, work.wall), cpu: medians(cpu, work.cpu) };
 }
 
+/** What is compared: each mode against its baseline, in processes that run only the two. */
+const COMPARISONS: [mode: string, baseline: string][] = [
+  ["raw engine + event-loop yields", RAW],
+  ["decorated, no run instrumented", RAW],
+  [DEFAULT, RAW],
+  ["CLI default mode, namespacing off", RAW],
+  [FLOOR, RAW],
+  [METRICS, RAW],
+  [METRICS, FLOOR],
+];
+
+type Workload = "trivial" | "heavy";
+/** One side's samples of a paired child: per round, µs per node. */
+interface Side {
+  cpu: number[];
+  wall: number[];
+  /** Engine time between nodes, µs per node (`--only gaps`). */
+  gap: number[];
+}
+
+const PAIR_FLAG = "--measure-pair";
+/** Runs per sample: a trivial run takes well under a millisecond, too short for one CPU reading. */
+const REPS: Record<Workload, number> = { trivial: 25, heavy: 1 };
+
 /**
- * In a child: warms one mode up, then prints the wall and CPU times of
- * `rounds` runs as JSON (for 200 µs nodes, each followed by the same work alone).
+ * In a child: warms `mode` and `baseline` up, then for `rounds` rounds runs
+ * each (`REPS` runs; which goes first alternates) and prints each side's
+ * CPU, wall and gap time per node as JSON.
  */
-async function measureMode(workload: "trivial" | "heavy", mode: string, rounds: number) {
+async function measurePair(workload: Workload, mode: string, baseline: string, rounds: number) {
   const cases = workload === "trivial" ? trivial : heavy;
-  const fn = cases[mode];
-  if (fn === undefined) throw new Error(`unknown mode '${mode}'`);
-  // Warm-up to the steady state (the optimizing compilers have had their turn), then measure.
-  for (let i = 0; i < (workload === "trivial" ? Math.max(rounds, 100) : 5); i++) await fn();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  const pureWall: number[] = [];
-  const pureCpu: number[] = [];
-  const time = async (run: () => unknown, walls: number[], cpus: number[]) => {
-    const cpuStart = process.cpuUsage();
-    const started = performance.now();
-    await run();
-    walls.push(performance.now() - started);
-    const used = process.cpuUsage(cpuStart);
-    cpus.push((used.user + used.system) / 1000);
-  };
-  for (let r = 0; r < rounds; r++) {
-    await time(fn, wall, cpu);
-    // Long nodes: the same work with no engine at all, right after, in this process.
-    if (workload === "heavy") await time(() => pureWork(200), pureWall, pureCpu);
+  if (cases[mode] === undefined || cases[baseline] === undefined) {
+    throw new Error(`unknown mode '${mode}' or '${baseline}'`);
   }
-  process.stdout.write(JSON.stringify({ wall, cpu, pureWall, pureCpu }));
-}
-
-const PAIRED_FLAG = "--measure-paired";
-
-/**
- * In a child: every mode of the 200 µs workload in this one process, round-robin (the starting mode
- * rotates each round), printing per round each mode's wall and CPU time less the raw engine's in the same
- * round. One process compiles the work once for every mode and rounds next to each other share the
- * machine's moment, so neither how a process compiled the loop nor a slow minute counts as overhead.
- */
-async function measurePaired(rounds: number) {
-  const names = Object.keys(heavy);
-  for (let i = 0; i < 3; i++) for (const name of names) await heavy[name]();
-  const over: Record<"wall" | "cpu", Record<string, number[]>> = { wall: {}, cpu: {} };
-  const raw: Record<"wall" | "cpu", number[]> = { wall: [], cpu: [] };
-  for (const name of names) [over.wall[name], over.cpu[name]] = [[], []];
+  const fns = [cases[mode](), cases[baseline]()];
+  // Warm-up to the steady state (the optimizing compilers have had their turn), then measure.
+  for (let i = 0; i < (workload === "trivial" ? 200 : 4); i++) for (const fn of fns) await fn();
+  const sides: Side[] = [{ cpu: [], wall: [], gap: [] }, { cpu: [], wall: [], gap: [] }];
+  const reps = REPS[workload];
   for (let r = 0; r < rounds; r++) {
-    const wall: Record<string, number> = {};
-    const cpu: Record<string, number> = {};
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(r + k) % names.length];
+    for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      Object.assign(gaps, { sum: 0, count: 0, lastEnd: 0 });
       const cpuStart = process.cpuUsage();
       const started = performance.now();
-      await heavy[name]();
-      wall[name] = performance.now() - started;
+      for (let i = 0; i < reps; i++) {
+        gaps.lastEnd = 0;
+        await fns[k]();
+      }
+      const wall = performance.now() - started;
       const used = process.cpuUsage(cpuStart);
-      cpu[name] = (used.user + used.system) / 1000;
-    }
-    raw.wall.push(wall["raw engine"]);
-    raw.cpu.push(cpu["raw engine"]);
-    for (const name of names) {
-      over.wall[name].push(wall[name] - wall["raw engine"]);
-      over.cpu[name].push(cpu[name] - cpu["raw engine"]);
+      sides[k].wall.push(wall * 1000 / (reps * N));
+      sides[k].cpu.push((used.user + used.system) / (reps * N));
+      sides[k].gap.push(gaps.count === 0 ? NaN : gaps.sum * 1000 / gaps.count);
     }
   }
-  process.stdout.write(JSON.stringify({ over, raw }));
+  process.stdout.write(JSON.stringify(sides));
 }
 
-/** Runs {@link measurePaired} in `processes` children; medians of the per-round differences (ms). */
-function paired(processes: number, rounds: number) {
+/** Samples of one comparison: per round, the mode's figure less the baseline's (µs per node), and the baseline's. */
+interface Paired {
+  cpu: number[];
+  wall: number[];
+  gap: number[];
+  baseline: Side;
+}
+
+/** Runs one comparison in `processes` children of `rounds` rounds each. */
+function pair(workload: Workload, comparison: [string, string], processes: number, rounds: number): Paired {
   const script = fileURLToPath(import.meta.url);
   const [command, prefix] = typeof Deno !== "undefined"
     ? [Deno.execPath(), ["run", "-A", script]]
     : [process.execPath, [script]];
-  const over: Record<"wall" | "cpu", Record<string, number[]>> = { wall: {}, cpu: {} };
-  const raw: Record<"wall" | "cpu", number[]> = { wall: [], cpu: [] };
+  const result: Paired = { cpu: [], wall: [], gap: [], baseline: { cpu: [], wall: [], gap: [] } };
   for (let p = 0; p < processes; p++) {
-    const child = spawnSync(command, [...prefix, PAIRED_FLAG, String(rounds)], {
+    const child = spawnSync(command, [...prefix, PAIR_FLAG, workload, ...comparison, String(rounds)], {
       encoding: "utf8",
       env: { ...process.env, PFLOW_BENCH_STEPS_PER_US: String(STEPS_PER_US) },
       maxBuffer: 1 << 24,
     });
-    if (child.status !== 0) throw new Error(`measuring paired rounds: ${child.stderr}`);
-    const got = JSON.parse(child.stdout) as { over: typeof over; raw: typeof raw };
-    for (const clock of ["wall", "cpu"] as const) {
-      raw[clock].push(...got.raw[clock]);
-      for (const [name, values] of Object.entries(got.over[clock])) (over[clock][name] ??= []).push(...values);
+    if (child.status !== 0) throw new Error(`measuring ${comparison.join(" against ")}: ${child.stderr}`);
+    const [mode, baseline] = JSON.parse(child.stdout) as [Side, Side];
+    for (const key of ["cpu", "wall", "gap"] as const) {
+      result[key].push(...mode[key].map((v, i) => v - baseline[key][i]));
+      result.baseline[key].push(...baseline[key]);
     }
   }
-  const medians = (m: Record<string, number[]>) =>
-    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, median(v)]));
-  return {
-    over: { wall: medians(over.wall), cpu: medians(over.cpu) },
-    raw: { wall: median(raw.wall), cpu: median(raw.cpu) },
-  };
+  return result;
 }
 
-/** `N` times `work(us)` in a plain loop: the work of a run with no engine. */
-function pureWork(us: number): void {
-  for (let i = 0; i < N; i++) work(us);
+/**
+ * The median of `values` and a 95 % confidence interval for it (percentile
+ * bootstrap, 2,000 resamples, a fixed seed so a run's figures are repeatable).
+ */
+function medianWithInterval(values: number[]): { median: number; low: number; high: number } {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const medians: number[] = [];
+  for (let b = 0; b < 2000; b++) {
+    medians.push(median(Array.from(values, () => values[Math.floor(random() * values.length)])));
+  }
+  medians.sort((a, b) => a - b);
+  return { median: median(values), low: medians[50], high: medians[1949] };
+}
+
+/** `0.123 (0.100…0.150)`: a median and its interval, to `digits` places. */
+function withInterval(values: number[], digits: number, scale = 1): string {
+  const { median: m, low, high } = medianWithInterval(values.map((v) => v * scale));
+  return `${m.toFixed(digits)} (${low.toFixed(digits)}…${high.toFixed(digits)})`;
 }
 
 /** The runtime this runs on, e.g. `Bun 1.4.5`. */
@@ -369,99 +390,97 @@ function clockReads(): { clock: string; "warm µs": string; "after 200 µs of wo
   });
 }
 
-const childAt = process.argv.indexOf(CHILD_FLAG);
-const pairedAt = process.argv.indexOf(PAIRED_FLAG);
-if (import.meta.main && pairedAt >= 0) {
-  await measurePaired(Number(process.argv[pairedAt + 1]));
-} else if (import.meta.main && childAt >= 0) {
-  const [workload, mode, rounds] = process.argv.slice(childAt + 1);
-  await measureMode(workload === "heavy" ? "heavy" : "trivial", mode, Number(rounds));
-} else if (import.meta.main) {
-  console.log(`${runtimeName()}: metrics mode reads performance.now() and ${CPU_CLOCK} once per node execution`);
-  console.table(clockReads());
-  const bench = new Bench({ time: 1500, warmupTime: 300 });
-  for (const [name, fn] of Object.entries(trivial)) bench.add(`trivial: ${name}`, async () => void await fn());
-  const { Plain, Decorated } = nodeClasses(0);
-  const plainNode = new Plain();
-  const decoratedNode = new Decorated();
-  const CALLS = 10_000;
-  bench.add("exec() ×10,000, undecorated", () => {
-    for (let i = 0; i < CALLS; i++) plainNode.exec();
-  });
-  bench.add("exec() ×10,000, @timed, no run", () => {
-    for (let i = 0; i < CALLS; i++) decoratedNode.exec();
-  });
-  await bench.run();
-  console.table(bench.tasks.map((task) => {
-    const r = task.result;
-    if (r?.state !== "completed") throw new Error(`${task.name}: ${r?.state}`);
-    const per = task.name.startsWith("exec")
-      ? `${(r.latency.mean * 1e6 / CALLS).toFixed(2)} ns/call`
-      : `${(r.latency.mean * 1000 / N).toFixed(3)} µs/node`;
-    return { case: task.name, "mean ms": r.latency.mean.toFixed(4), per };
-  }));
-
-  const FLOOR = "floor: 1 wall + 1 CPU read per node";
-  const workloads = [
-    ["1,000 trivial nodes", "trivial", 400, 16],
-    ["1,000 nodes × 200 µs", "heavy", 40, 5],
-  ] as const;
-  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
-  for (const [label, workload, rounds, batches] of workloads) {
-    if (only !== undefined && only !== workload) continue;
-    const { wall, cpu } = separately(workload, Object.keys(trivial), rounds, batches);
-    const overRaw = (m: Record<string, number>, mode: string) => (m[mode] / m["raw engine"] - 1) * 100;
-    const perNode = (m: Record<string, number>, mode: string) => (m[mode] - m[FLOOR]) * 1000 / N;
+/** Measures every comparison of one workload and prints the table and the issue's targets. */
+function comparisonTable(workload: Workload, processes: number, rounds: number): void {
+  const label = workload === "trivial" ? "1,000 trivial nodes" : "1,000 nodes × 200 µs";
+  console.log(
+    `\n${label} (${runtimeName()}): each mode against its baseline, alternating in ${processes} processes × ` +
+      `${rounds} rounds${workload === "trivial" ? ` of ${REPS.trivial} runs` : ""} that run only the two; ` +
+      "medians of the rounds' differences, µs per node (95 % confidence interval)",
+  );
+  const results = COMPARISONS.map((comparison) => ({ comparison, got: pair(workload, comparison, processes, rounds) }));
+  // The raw engine's run time, from every comparison against it: the denominator of percentages.
+  const rawCpu = median(results.flatMap(({ comparison, got }) => comparison[1] === RAW ? got.baseline.cpu : []));
+  const rawWall = median(results.flatMap(({ comparison, got }) => comparison[1] === RAW ? got.baseline.wall : []));
+  console.table(results.map(({ comparison: [mode, baseline], got }) => ({
+    mode,
+    against: baseline,
+    "CPU µs/node": withInterval(got.cpu, 3),
+    "CPU, % of raw": withInterval(got.cpu, 2, 100 / rawCpu),
+    "wall µs/node": withInterval(got.wall, 3),
+    "wall, % of raw": withInterval(got.wall, 2, 100 / rawWall),
+  })));
+  const of = (mode: string, baseline: string) =>
+    results.find(({ comparison }) => comparison[0] === mode && comparison[1] === baseline)!.got;
+  const metricsOverFloor = of(METRICS, FLOOR);
+  if (workload === "trivial") {
+    console.log(`metrics mode over the floor: ${withInterval(metricsOverFloor.cpu, 3)} µs/node of CPU (target ≤ 0.3)`);
+  } else {
     console.log(
-      `\n${label} (${runtimeName()}, medians of ${rounds} runs per mode, round-robin: ${batches} batches, ` +
-        "each mode in processes of its own)",
+      `metrics mode over the floor: ${withInterval(metricsOverFloor.cpu, 2, 100 / rawCpu)} points of CPU ` +
+        `(target ≤ 0.2); CLI default mode over raw: ${withInterval(of(DEFAULT, RAW).cpu, 2, 100 / rawCpu)} % ` +
+        "of CPU (target ≤ 0.5)",
     );
-    console.table(
-      Object.keys(wall).map((mode) => ({
-        mode,
-        "wall ms": wall[mode].toFixed(3),
-        "wall over raw µs/node": ((wall[mode] - wall["raw engine"]) * 1000 / N).toFixed(3),
-        "wall vs raw": `${((wall[mode] / wall["raw engine"] - 1) * 100).toFixed(2)} %`,
-        "cpu ms": cpu[mode].toFixed(3),
-        "cpu over raw µs/node": ((cpu[mode] - cpu["raw engine"]) * 1000 / N).toFixed(3),
-        "cpu vs raw": `${((cpu[mode] / cpu["raw engine"] - 1) * 100).toFixed(2)} %`,
-      })),
-    );
-    // The issue's targets, from this run (wall / CPU).
-    const pair = (f: (m: Record<string, number>) => number, digits: number) =>
-      `${f(wall).toFixed(digits)} / ${f(cpu).toFixed(digits)}`;
-    if (label.includes("trivial")) {
-      console.log(`metrics mode over the floor: ${pair((m) => perNode(m, "metrics mode"), 3)} µs/node (target ≤ 0.3)`);
-    } else {
-      console.log(
-        `metrics mode over raw: ${pair((m) => overRaw(m, "metrics mode"), 2)} %, floor ${
-          pair((m) => overRaw(m, FLOOR), 2)
-        } %: ${pair((m) => overRaw(m, "metrics mode") - overRaw(m, FLOOR), 2)} points over the floor (target ≤ 0.2)`,
-      );
-      console.log(`CLI default mode over raw: ${pair((m) => overRaw(m, "CLI default mode"), 2)} % (target ≤ 0.5)`);
-    }
   }
-  if (only !== "trivial") {
-    const [processes, rounds] = [4, 12];
-    const { over, raw } = paired(processes, rounds);
-    console.log(
-      `\n1,000 nodes × 200 µs, paired (${runtimeName()}): every mode in one process, round-robin, ${processes} ` +
-        `processes × ${rounds} rounds; medians of each round's difference to the raw engine in the same round`,
-    );
-    const percent = (clock: "wall" | "cpu", mode: string) => over[clock][mode] / raw[clock] * 100;
-    console.table(
-      Object.keys(over.wall).map((mode) => ({
-        mode,
-        "wall over raw µs/node": (over.wall[mode] * 1000 / N).toFixed(3),
-        "wall vs raw": `${percent("wall", mode).toFixed(2)} %`,
-        "cpu over raw µs/node": (over.cpu[mode] * 1000 / N).toFixed(3),
-        "cpu vs raw": `${percent("cpu", mode).toFixed(2)} %`,
-      })),
-    );
-    const both = (f: (clock: "wall" | "cpu") => number) => `${f("wall").toFixed(2)} / ${f("cpu").toFixed(2)}`;
-    console.log(
-      `paired: metrics mode ${both((c) => percent(c, "metrics mode") - percent(c, FLOOR))} points over the floor ` +
-        `(target ≤ 0.2); CLI default mode ${both((c) => percent(c, "CLI default mode"))} % over raw (target ≤ 0.5)`,
-    );
+}
+
+/** `--only gaps`: the engine's time between 200 µs nodes, per mode against the raw engine. */
+function gapTable(processes: number, rounds: number): void {
+  gaps.on = true;
+  console.log(
+    `\n1,000 nodes × 200 µs (${runtimeName()}): time from one node's exec ending to the next one's starting, ` +
+      `µs per node, mode less raw engine in the same round (${processes} processes × ${rounds} rounds, 95 % interval)`,
+  );
+  const rows = COMPARISONS.filter(([, baseline]) => baseline === RAW).map((comparison) => {
+    const got = pair("heavy", comparison, processes, rounds);
+    return {
+      mode: comparison[0],
+      "raw engine's gap": median(got.baseline.gap).toFixed(3),
+      "gap over raw": withInterval(got.gap, 3),
+      "CPU over raw (whole run)": withInterval(got.cpu, 3),
+    };
+  });
+  console.table(rows);
+}
+
+const pairAt = process.argv.indexOf(PAIR_FLAG);
+if (import.meta.main && pairAt >= 0) {
+  const [workload, mode, baseline, rounds] = process.argv.slice(pairAt + 1);
+  gaps.on = process.env.PFLOW_BENCH_GAPS === "1";
+  await measurePair(workload === "heavy" ? "heavy" : "trivial", mode, baseline, Number(rounds));
+} else if (import.meta.main) {
+  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+  if (only === "gaps") {
+    process.env.PFLOW_BENCH_GAPS = "1";
+    gapTable(3, 20);
+  } else {
+    console.log(`${runtimeName()}: metrics mode reads performance.now() and ${CPU_CLOCK} once per node execution`);
+    console.table(clockReads());
+    const bench = new Bench({ time: 1500, warmupTime: 300 });
+    for (const [name, build] of Object.entries(trivial)) {
+      const fn = build();
+      bench.add(`trivial: ${name}`, async () => void await fn());
+    }
+    const { Plain, Decorated } = nodeClasses(0);
+    const plainNode = new Plain();
+    const decoratedNode = new Decorated();
+    const CALLS = 10_000;
+    bench.add("exec() ×10,000, undecorated", () => {
+      for (let i = 0; i < CALLS; i++) plainNode.exec();
+    });
+    bench.add("exec() ×10,000, @timed, no run", () => {
+      for (let i = 0; i < CALLS; i++) decoratedNode.exec();
+    });
+    await bench.run();
+    console.table(bench.tasks.map((task) => {
+      const r = task.result;
+      if (r?.state !== "completed") throw new Error(`${task.name}: ${r?.state}`);
+      const per = task.name.startsWith("exec")
+        ? `${(r.latency.mean * 1e6 / CALLS).toFixed(2)} ns/call`
+        : `${(r.latency.mean * 1000 / N).toFixed(3)} µs/node`;
+      return { case: task.name, "mean ms": r.latency.mean.toFixed(4), per };
+    }));
+    if (only !== "heavy") comparisonTable("trivial", 4, 30);
+    if (only !== "trivial") comparisonTable("heavy", 4, 16);
   }
 }

@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILTIN_NODES } from "../src/nodes/mod.ts";
-import { MetricsSink, RunTelemetry } from "../src/observability/mod.ts";
+import { RunTelemetry } from "../src/observability/mod.ts";
 import { Redactor } from "../src/observability/redact.ts";
 import { TraceSink } from "../src/observability/trace_sink.ts";
 import { plannerWorkflow, planRequest, readCatalogue } from "../src/planner/mod.ts";
@@ -84,7 +84,6 @@ if (import.meta.main) {
       );
       const started = performance.now();
       const catalogue = await readCatalogue(catalogueDir);
-      const metrics = new MetricsSink();
       const trace = new TraceSink({
         header: {
           execution_id: crypto.randomUUID(),
@@ -103,7 +102,7 @@ if (import.meta.main) {
       });
       const telemetry = new RunTelemetry({
         instrumented: true,
-        sinks: [metrics, trace],
+        sinks: [trace],
         pricing,
         phase: "planner",
         ...trace.telemetryOptions(),

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { Bench } from "tinybench";
 import { Node, type Shared } from "../src/engine/mod.ts";
 import type { NodeSpec } from "../src/nodes/spec.ts";
-import { instrumentNode, MetricsSink, RunTelemetry, timed } from "../src/observability/mod.ts";
+import { instrumentNode, RunTelemetry, timed } from "../src/observability/mod.ts";
 import { Redactor } from "../src/observability/redact.ts";
 import { TraceSink } from "../src/observability/trace_sink.ts";
 import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
@@ -61,7 +61,7 @@ const dir = mkdtempSync(join(tmpdir(), "pflow-trace-bench-"));
 let fileCount = 0;
 
 function metricsRun(initial: Record<string, unknown>) {
-  const telemetry = new RunTelemetry({ instrumented: true, sinks: [new MetricsSink()] });
+  const telemetry = new RunTelemetry({ instrumented: true });
   return runWorkflow(compiled, { inputs: { ...initial }, telemetry, warn: () => {} });
 }
 
@@ -86,7 +86,7 @@ async function traceRun(initial: Record<string, unknown>): Promise<number> {
   });
   const telemetry = new RunTelemetry({
     instrumented: true,
-    sinks: [new MetricsSink(), sink],
+    sinks: [sink],
     ...sink.telemetryOptions(),
   });
   await runWorkflow(compiled, { inputs: { ...initial }, telemetry, onStart: (s) => sink.start(s), warn: () => {} });

@@ -62,7 +62,7 @@ Deno.test("validation rejects a param the user's node does not declare", async (
 });
 
 Deno.test("a user's node class uses the decorators through mod.ts: usage attributed, phases timed", async () => {
-  const { callLlm, instrumentNode, llmUsage, MetricsSink, RunTelemetry, timed, loadShippedPriceTable } = await import(
+  const { callLlm, instrumentNode, llmUsage, RunTelemetry, timed, loadShippedPriceTable } = await import(
     "../mod.ts"
   );
   const { startLlmServer } = await import("./support/llm_server.ts");
@@ -100,18 +100,13 @@ Deno.test("a user's node class uses the decorators through mod.ts: usage attribu
         params: { text: '[[usage:{"input_tokens": 1000, "output_tokens": 100}]]' },
       }],
     }));
-    const metrics = new MetricsSink();
-    const telemetry = new RunTelemetry({
-      instrumented: true,
-      sinks: [metrics],
-      pricing: await loadShippedPriceTable(),
-    });
+    const telemetry = new RunTelemetry({ instrumented: true, pricing: await loadShippedPriceTable() });
     const result = await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), { telemetry });
     assert.equal(result.status, "success", JSON.stringify(result.error));
     assert.equal(telemetry.llmCalls.length, 1);
     assert.equal(telemetry.llmCalls[0].node_id, "s");
     assert.equal(telemetry.llmCalls[0].cost_usd, (1000 * 1 + 100 * 5) / 1e6);
-    assert.equal(metrics.nodes.get("s")!.llm_calls, 1);
+    assert.equal(telemetry.totals!.nodes.get("s")!.llm_calls, 1);
   } finally {
     await server.close();
   }

@@ -40,15 +40,28 @@ Deno.test("a batch of many synchronous items yields too", async () => {
   await assert.rejects(new Items().run({}, { signal: controller.signal }), InterruptedError);
 });
 
-Deno.test("maybeYield returns a turn every EVENT_LOOP_YIELD.every calls, and never when off", () => {
-  const turns = () => Array.from({ length: 64 }, () => maybeYield() !== undefined).filter(Boolean).length;
-  assert.equal(turns(), 64 / EVENT_LOOP_YIELD.every);
-  const shipped = EVENT_LOOP_YIELD.every;
-  EVENT_LOOP_YIELD.every = 0;
+Deno.test("maybeYield checks the clock every EVENT_LOOP_YIELD.every calls and yields once afterMs have passed", async () => {
+  const shipped = { ...EVENT_LOOP_YIELD };
+  const turns = (calls: number) => Array.from({ length: calls }, () => maybeYield()).filter((t) => t !== undefined);
   try {
-    assert.equal(turns(), 0);
+    EVENT_LOOP_YIELD.afterMs = 0;
+    const each = turns(64);
+    assert.equal(each.length, 64 / EVENT_LOOP_YIELD.every, "with afterMs 0, a turn at every check");
+    await Promise.all(each);
+    EVENT_LOOP_YIELD.afterMs = 40;
+    assert.equal(turns(64).length, 0, "no turn within afterMs of the last one");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [turn, ...more] = turns(64);
+    assert.ok(turn !== undefined && more.length === 0, "one turn once afterMs have passed");
+    await turn;
+    assert.equal(turns(64).length, 0, "no turn within afterMs of the last one");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(turns(EVENT_LOOP_YIELD.every).length, 1, "a turn once afterMs have passed");
+    EVENT_LOOP_YIELD.every = 0;
+    EVENT_LOOP_YIELD.afterMs = 0;
+    assert.equal(turns(64).length, 0, "never when off");
   } finally {
-    EVENT_LOOP_YIELD.every = shipped;
+    Object.assign(EVENT_LOOP_YIELD, shipped);
   }
 });
 

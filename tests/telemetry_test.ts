@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { layersOf, Node, type Shared, wrapNode } from "../src/engine/mod.ts";
+import { EVENT_LOOP_YIELD, layersOf, Node, type Shared, wrapNode } from "../src/engine/mod.ts";
 import { BUILTIN_NODES, type NodeSpec } from "../src/nodes/mod.ts";
 import {
   ACTIVE,
   instrumentNode,
   llmUsage,
-  MetricsSink,
+  NodeTotals,
   RunTelemetry,
   summarizeRun,
   timed,
@@ -13,6 +13,7 @@ import {
   tracedOptionsOf,
 } from "../src/observability/mod.ts";
 import { loadShippedPriceTable } from "../src/pricing/mod.ts";
+import { spawnSync } from "node:child_process";
 import type { LlmResponse } from "../src/llm/types.ts";
 import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
 import { startLlmServer } from "./support/llm_server.ts";
@@ -94,15 +95,26 @@ Deno.test("a run without telemetry flags builds no instrumented wrapper and read
   const b = await countClockReads(() => runWorkflow(large, { warn: () => {} }));
   assert.equal(a.cpu, 0);
   assert.equal(b.cpu, 0);
-  assert.equal(a.now, b.now, "clock reads do not grow with the number of nodes");
-  assert.ok(b.now <= 3);
+  // The only other reads: the event-loop yield's check of how long the run went without a turn.
+  const checks = Math.ceil(200 / EVENT_LOOP_YIELD.every);
+  assert.ok(b.now <= 3 + checks, `${b.now} wall-clock reads for 200 nodes`);
+  const shipped = EVENT_LOOP_YIELD.every;
+  EVENT_LOOP_YIELD.every = 0;
+  try {
+    const c = await countClockReads(() => runWorkflow(small, { warn: () => {} }));
+    const d = await countClockReads(() => runWorkflow(large, { warn: () => {} }));
+    assert.equal(c.now, d.now, "without yields, clock reads do not grow with the number of nodes");
+    assert.ok(d.now <= 3);
+  } finally {
+    EVENT_LOOP_YIELD.every = shipped;
+  }
 });
 
 Deno.test("an instrumented run reads the CPU clock once per node (one node's end is the next one's start)", async () => {
   const compiled = compileWorkflow(chain(50), { registry, instrument: instrumentNode });
   assert.deepEqual(layersOf(compiled.nodes.get("n0")!.node), ["instrumented", "namespaced"]);
-  const metrics = new MetricsSink();
-  const telemetry = new RunTelemetry({ instrumented: true, sinks: [metrics] });
+  const telemetry = new RunTelemetry({ instrumented: true });
+  const metrics = telemetry.totals!;
   const counts = await countClockReads(() => runWorkflow(compiled, { telemetry, warn: () => {} }));
   assert.equal(counts.cpu, 51);
   assert.ok(counts.now <= 55, `${counts.now} wall-clock reads for 50 nodes: phases are not timed in metrics mode`);
@@ -144,11 +156,10 @@ Deno.test("node executions record duration, phases, retries, loops and failures"
   };
   const compiled = compileWorkflow(ir, { registry, instrument: instrumentNode });
   const ends: { id: string; index: number; status: string; retries: number; exec: number; duration: number }[] = [];
-  const metrics = new MetricsSink();
   const telemetry = new RunTelemetry({
     instrumented: true,
     phases: true,
-    sinks: [metrics, {
+    sinks: [{
       nodeEnd: (e) =>
         ends.push({
           id: e.node_id,
@@ -161,6 +172,7 @@ Deno.test("node executions record duration, phases, retries, loops and failures"
     }],
   });
   const result = await runWorkflow(compiled, { telemetry, warn: () => {} });
+  const metrics = telemetry.totals!;
   assert.equal(result.status, "failed");
   assert.deepEqual(ends.map((e) => [e.id, e.status, e.retries]), [["retry", "success", 2], ["loop", "success", 0], [
     "boom",
@@ -185,12 +197,9 @@ Deno.test("node executions record duration, phases, retries, loops and failures"
     nodes: [{ id: "count", type: "countdown" }],
     edges: [{ from: "count", to: "count", action: "again" }],
   };
-  const loopMetrics = new MetricsSink();
   const indexes: number[] = [];
-  const loopTelemetry = new RunTelemetry({
-    instrumented: true,
-    sinks: [loopMetrics, { nodeEnd: (e) => indexes.push(e.index) }],
-  });
+  const loopTelemetry = new RunTelemetry({ instrumented: true, sinks: [{ nodeEnd: (e) => indexes.push(e.index) }] });
+  const loopMetrics = loopTelemetry.totals!;
   await runWorkflow(compileWorkflow(looping, { registry, instrument: instrumentNode }), {
     telemetry: loopTelemetry,
     warn: () => {},
@@ -311,8 +320,8 @@ Deno.test("a shell node under instrumentation reports its children's CPU time (L
     ir_version: "0.1.0",
     nodes: [{ id: "busy", type: "shell", params: { command: "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done" } }],
   };
-  const metrics = new MetricsSink();
-  const telemetry = new RunTelemetry({ instrumented: true, sinks: [metrics] });
+  const telemetry = new RunTelemetry({ instrumented: true });
+  const metrics = telemetry.totals!;
   await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), { telemetry });
   const busy = metrics.nodes.get("busy")!;
   assert.ok(busy.child_cpu_user_ms !== undefined, "child CPU is measured on Linux");
@@ -343,6 +352,49 @@ Deno.test("a plain run keeps a usage scope only when some node calls models", as
   assert.equal(seen, 1);
 });
 
+Deno.test("an instrumented run whose nodes call no model keeps its scope ambient; overlapping runs keep theirs", () => {
+  // In a process of its own: no scope has been carried there yet (here, earlier tests carried some).
+  const script = `
+    import { Node } from "${new URL("../src/engine/mod.ts", import.meta.url)}";
+    import { BUILTIN_NODES } from "${new URL("../src/nodes/mod.ts", import.meta.url)}";
+    import { instrumentNode, RunTelemetry } from "${new URL("../src/observability/mod.ts", import.meta.url)}";
+    import { carriesScopes, scopes } from "${new URL("../src/observability/scope.ts", import.meta.url)}";
+    import { compileWorkflow, NodeRegistry, runWorkflow } from "${new URL("../src/workflow/mod.ts", import.meta.url)}";
+    const seen = [];
+    const telemetries = [0, 1].map(() => new RunTelemetry({ instrumented: true }));
+    class Look extends Node {
+      static spec = { type: "look", description: "", params: {}, outputs: {} };
+      async exec() {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const scope = scopes.getStore();
+        seen.push([this.params.run, scope?.node?.node_id ?? null, scope?.telemetry === telemetries[this.params.run]]);
+      }
+    }
+    const registry = new NodeRegistry([...BUILTIN_NODES, Look]);
+    const workflow = (run) => ({
+      ir_version: "0.1.0",
+      nodes: [{ id: "look" + run, type: "look", params: { run } }, { id: "again" + run, type: "look", params: { run } }],
+      edges: [{ from: "look" + run, to: "again" + run }],
+    });
+    const compile = (run) => compileWorkflow(workflow(run), { registry, instrument: instrumentNode });
+    const alone = await runWorkflow(compile(2), { telemetry: new RunTelemetry({ instrumented: true }) });
+    const carriedAlone = carriesScopes();
+    seen.length = 0;
+    const results = await Promise.all([0, 1].map((run) =>
+      runWorkflow(compile(run), { telemetry: telemetries[run] })
+    ));
+    const statuses = [alone, ...results].map((r) => r.status);
+    console.log(JSON.stringify({ seen, statuses, carriedAlone, after: scopes.getStore() ?? null }));
+  `;
+  const child = spawnSync(Deno.execPath(), ["run", "-A", "-"], { input: script, encoding: "utf8" });
+  assert.equal(child.status, 0, child.stderr);
+  const got = JSON.parse(child.stdout);
+  assert.deepEqual(got.statuses, ["success", "success", "success"]);
+  assert.equal(got.carriedAlone, false, "a run alone carries nothing through async context");
+  assert.deepEqual(got.seen.sort(), [[0, "again0", true], [0, "look0", true], [1, "again1", true], [1, "look1", true]]);
+  assert.equal(got.after, null, "no scope is left behind");
+});
+
 Deno.test("metrics mode reuses one execution record; a sink that may keep them gets a new one each time", async () => {
   const looping: WorkflowIR = {
     ir_version: "0.1.0",
@@ -361,7 +413,7 @@ Deno.test("metrics mode reuses one execution record; a sink that may keep them g
   };
   const quietSink = seen(false);
   await runWorkflow(compiled, {
-    telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink(), quietSink.sink] }),
+    telemetry: new RunTelemetry({ instrumented: true, sinks: [quietSink.sink] }),
     warn: () => {},
   });
   assert.deepEqual(quietSink.indexes, [0, 1, 2], "each execution's figures are fresh");
@@ -369,24 +421,25 @@ Deno.test("metrics mode reuses one execution record; a sink that may keep them g
   // Along a chain too: each node's figures in the one record, fresh for every node.
   const ids: string[] = [];
   const records = new Set<unknown>();
-  const metrics = new MetricsSink();
+  const chainTelemetry = new RunTelemetry({
+    instrumented: true,
+    sinks: [{
+      keepsExecutions: false,
+      nodeEnd: (e) => (records.add(e), ids.push(`${e.node_id}:${e.index}:${e.ordinal}:${e.status}`)),
+    }],
+  });
   await runWorkflow(compileWorkflow(chain(5), { registry, instrument: instrumentNode }), {
-    telemetry: new RunTelemetry({
-      instrumented: true,
-      sinks: [metrics, {
-        keepsExecutions: false,
-        nodeEnd: (e) => (records.add(e), ids.push(`${e.node_id}:${e.index}:${e.ordinal}:${e.status}`)),
-      }],
-    }),
+    telemetry: chainTelemetry,
     warn: () => {},
   });
+  const metrics = chainTelemetry.totals!;
   assert.equal(records.size, 1);
   assert.deepEqual(ids, ["n0:0:0:success", "n1:0:1:success", "n2:0:2:success", "n3:0:3:success", "n4:0:4:success"]);
   assert.deepEqual([...metrics.nodes.keys()], ["n0", "n1", "n2", "n3", "n4"]);
   for (const keeps of [undefined, true]) {
     const keeping = seen(keeps);
     await runWorkflow(compiled, {
-      telemetry: new RunTelemetry({ instrumented: true, sinks: [new MetricsSink(), keeping.sink] }),
+      telemetry: new RunTelemetry({ instrumented: true, sinks: [keeping.sink] }),
       warn: () => {},
     });
     assert.equal(new Set(keeping.records).size, 3, `keepsExecutions ${keeps}: one record per execution`);
@@ -394,10 +447,10 @@ Deno.test("metrics mode reuses one execution record; a sink that may keep them g
   }
 });
 
-Deno.test("MetricsSink sums each node's executions in first-execution order, past its initial capacity", () => {
-  const sink = new MetricsSink();
+Deno.test("NodeTotals sums each node's executions in first-execution order, past its initial capacity", () => {
+  const sink = new NodeTotals();
   const exec = (ordinal: number, extra: Record<string, unknown> = {}) =>
-    sink.nodeEnd({
+    sink.add({
       node_id: `n${ordinal}`,
       node_type: ordinal % 2 ? "shell" : "echo",
       ordinal,
@@ -441,4 +494,47 @@ Deno.test("MetricsSink sums each node's executions in first-execution order, pas
   assert.equal(nodes.get("n0")!.child_cpu_user_ms, undefined);
   assert.equal(nodes.get("n0")!.type, "echo");
   assert.equal(sink.nodes, nodes, "built once until the next execution");
+});
+
+Deno.test("NodeTotals keeps a duration histogram by node type and status when given bounds", () => {
+  const none = new NodeTotals();
+  const totals = new NodeTotals({ nodes: 2, durationBoundsMs: [1, 10, 100] });
+  const exec = (ordinal: number, type: string, duration_ms: number, status = "success") => {
+    const record = {
+      node_id: `n${ordinal}`,
+      node_type: type,
+      ordinal,
+      duration_ms,
+      cpu_user_ms: 0,
+      cpu_system_ms: 0,
+      status,
+      retries: 0,
+      llm_calls: 0,
+      cost_usd: 0,
+    } as never;
+    totals.add(record);
+    none.add(record);
+  };
+  exec(0, "echo", 0.5);
+  exec(0, "echo", 1); // on a bound: that bucket (`le`)
+  exec(1, "shell", 1.01);
+  exec(1, "shell", 50, "error");
+  exec(2, "echo", 1000); // beyond the last bound: counted and summed, in no bucket
+  // Types past the room made at first (many types, each its own rows).
+  for (let i = 3; i < 12; i++) exec(i, `type${i}`, 5, "interrupted");
+  const stats = totals.durationStats();
+  const find = (type: string, status: string) => stats.find((s) => s.type === type && s.status === status);
+  assert.deepEqual(find("echo", "success"), {
+    type: "echo",
+    status: "success",
+    executions: 3,
+    durationMsSum: 1001.5,
+    buckets: [2, 0, 0],
+  });
+  assert.deepEqual(find("shell", "success")!.buckets, [0, 1, 0]);
+  assert.deepEqual(find("shell", "error")!.buckets, [0, 0, 1]);
+  assert.deepEqual(find("type11", "interrupted")!.buckets, [0, 1, 0]);
+  assert.equal(stats.length, 3 + 9);
+  assert.deepEqual(none.durationStats(), [], "no bounds, no histogram");
+  assert.equal(totals.nodes.get("n1")!.status, "error");
 });

@@ -76,6 +76,66 @@ Deno.test("a node reads its own namespace first, then the root", async () => {
   assert.ok("key" in view && "fresh" in view);
 });
 
+Deno.test("an input named like a node: the node's outputs join the input's object, in a loop too", async () => {
+  // A node runs at most once a run unless it is on a cycle, so its namespace is made without looking the key
+  // up first, except for the keys the run started with: those are joined, as a namespace from an earlier pass is.
+  // Validation refuses a declared input named like a node; an undeclared parameter still reaches the root store.
+  const workflow = ir([{ id: "a", type: "echo", params: { value: "A" } }, { id: "b", type: "probe" }]);
+  const result = await runWorkflow(compileWorkflow(workflow, { registry }), {
+    inputs: resolveInputs(workflow, { a: { kept: 1 }, b: "plain" }),
+    ...quiet,
+  });
+  assert.equal(result.status, "success");
+  assert.deepEqual(result.shared.a, { kept: 1, output: "A" }, "an object input is the namespace");
+  assert.deepEqual(result.shared.b, { seen: undefined, value: undefined }, "a value that is no object is replaced");
+  const looping: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [{ id: "n", type: "probe", params: { key: "value", value: "again" } }],
+    edges: [{ from: "n", to: "n" }],
+    limits: { max_node_executions: 3 },
+  };
+  const compiled = compileWorkflow(looping, { registry });
+  const loop = await runWorkflow(compiled, quiet);
+  assert.equal(loop.status, "failed", "stopped by the loop guard");
+  assert.equal((loop.shared.n as Shared).seen, "again", "a later pass reads what the earlier one wrote");
+  assert.deepEqual(loop.completions.get("n"), { success: 3, error: 0 });
+});
+
+Deno.test("a fresh namespaced view creates its object at the first write and reads the parent until then", () => {
+  const parent: Shared = { shared: "root" };
+  const view = namespacedStore(parent, "n", { fresh: true });
+  assert.equal(view.shared, "root");
+  assert.equal("n" in parent, false, "nothing is created by reading");
+  assert.deepEqual(Object.keys(view), ["shared"]);
+  view.out = 1;
+  assert.deepEqual(parent.n, { out: 1 });
+  view.out = 2;
+  assert.deepEqual(parent.n, { out: 2 }, "the same object, once made");
+  delete view.out;
+  assert.deepEqual(parent.n, {});
+});
+
+Deno.test("every run counts completed executions per node: returned error, and anything else", async () => {
+  const workflow: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [
+      { id: "ok", type: "echo", params: { value: 1 } },
+      { id: "bad", type: "echo", params: { value: 2, fail: true } },
+      { id: "after", type: "echo", params: { value: 3 } },
+      { id: "never", type: "echo", params: { value: 4 } },
+    ],
+    edges: [{ from: "ok", to: "bad" }, { from: "bad", to: "after", action: "error" }],
+  };
+  const result = await run(workflow);
+  assert.equal(result.status, "success");
+  assert.deepEqual([...result.completions], [
+    ["ok", { success: 1, error: 0 }],
+    ["bad", { success: 0, error: 1 }],
+    ["after", { success: 1, error: 0 }],
+  ]);
+  assert.equal(result.nodes_executed, 3);
+});
+
 Deno.test("with namespacing off, outputs land at the root", async () => {
   const result = await run(ir([
     { id: "a", type: "echo", params: { value: "x" } },

@@ -9,7 +9,8 @@ import { fstatSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { InterruptedError } from "../engine/mod.ts";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
-import { type MetricsSink, ms2, summarizeRun } from "../observability/metrics.ts";
+import { ms2, summarizeRun } from "../observability/metrics.ts";
+import type { NodeTotals } from "../observability/node_totals.ts";
 import { newSpanId } from "../observability/ids.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 import { formatTraceFile, type PlannerTraceFooter, type TraceStatus } from "../observability/trace_format.ts";
@@ -396,7 +397,7 @@ function plannerFlags(
 /** The planner's figures as the run's report and summary use them. */
 function plannedPhase(
   outcome: PlanOutcome,
-  context: { durationMs: number; metrics: MetricsSink | undefined; pricing: PriceTable; footer: PlannerTraceFooter },
+  context: { durationMs: number; metrics: NodeTotals | undefined; pricing: PriceTable; footer: PlannerTraceFooter },
 ): Pick<PriorPhase, "durationMs" | "telemetry" | "summaryInput" | "label"> {
   const telemetry = outcome.run.telemetry;
   const extra = {

@@ -39,7 +39,7 @@ import {
 } from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { beginRunLedger, countNodes, finishRunLedger, runLedger } from "./run_ledger.ts";
+import { beginRunLedger, finishRunLedger, runLedger } from "./run_ledger.ts";
 import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
 import type { LedgerRun } from "../ledger/mod.ts";
 
@@ -236,7 +236,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     tracePath,
     prior: prepared.prior,
     workflowHash: prepared.workflowHash,
-    nodeCounts: prepared.nodeCounts,
+    nodes: { compiled: prepared.compiled, totals: prepared.instruments.telemetry.totals },
   });
   if (tracePath !== undefined) await pruneOldTraces(prepared, [tracePath, prepared.prior?.tracePath]);
   await exportTraceIfConfigured(trace, prepared.request, prepared.prior?.traceDoc);
@@ -384,7 +384,6 @@ async function prepare(target: RunTarget, session: Session) {
     callsModels,
   });
   const progress = !run.json && run.logger.format === "text" && isTerminal(2);
-  const nodeCounts = instruments.instrumented ? undefined : countNodes(ledger, compiled);
   const runOptions: RunOptions = {
     inputs,
     stdin,
@@ -394,7 +393,6 @@ async function prepare(target: RunTarget, session: Session) {
     context: {
       env,
       llmSettings: settings,
-      nodeDone: nodeCounts?.nodeDone,
     },
     telemetry: instruments.telemetry,
     onStart: instruments.onStart,
@@ -408,7 +406,6 @@ async function prepare(target: RunTarget, session: Session) {
     instruments,
     request,
     ledger,
-    nodeCounts,
     workflowHash,
     metricsExport,
     home,
@@ -608,6 +605,7 @@ function notStarted(run: Invocation): WorkflowResult {
     shared: {},
     duration_ms: performance.now() - run.started,
     nodes_executed: 0,
+    completions: new Map(),
     telemetry: new RunTelemetry(),
   };
 }

@@ -7,8 +7,8 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { contentHash, ledgerEnabled, LedgerRun } from "../ledger/mod.ts";
 import type { RunSummary } from "../observability/metrics.ts";
-import type { Action, BaseNode } from "../engine/mod.ts";
 import type { CompiledWorkflow } from "../workflow/compiler.ts";
+import type { NodeTotals } from "../observability/node_totals.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { WorkflowResult } from "../workflow/run.ts";
 import { VERSION } from "../version.ts";
@@ -78,43 +78,25 @@ export function beginRunLedger(
 }
 
 /**
- * A plain run's node executions (the run times no node: counts only), counted per node while it runs
- * (one Map lookup and an increment per execution) and handed to the ledger by type when it ends.
+ * Records the run's node executions: timed, from its node totals, when it was instrumented; else the
+ * counts every run keeps per node, by type, with the node that threw (it never completed, so it is not
+ * among the counts).
  */
-export class NodeCounts {
-  readonly #slots = new Map<BaseNode, { type: string; success: number; error: number }>();
-  readonly #compiled: CompiledWorkflow;
-
-  /** @param compiled the workflow whose nodes are counted */
-  constructor(compiled: CompiledWorkflow) {
-    this.#compiled = compiled;
-    for (const { node, type } of compiled.nodes.values()) this.#slots.set(node, { type, success: 0, error: 0 });
+function recordNodeExecutions(
+  ledger: LedgerRun,
+  run: { compiled: CompiledWorkflow; result: WorkflowResult; totals: NodeTotals | undefined },
+): void {
+  const { compiled, result, totals } = run;
+  if (totals !== undefined) return ledger.recordNodes(totals.durationStats());
+  for (const [id, { success, error }] of result.completions) {
+    const type = compiled.nodes.get(id)!.type;
+    if (success > 0) ledger.recordNode(type, "success", null, { count: success });
+    if (error > 0) ledger.recordNode(type, "error", null, { count: error });
   }
-
-  /** The run context's `nodeDone` hook: one node execution completed with `action`. */
-  readonly nodeDone = (node: BaseNode, action: Action): void => {
-    const slot = this.#slots.get(node);
-    if (slot === undefined) return;
-    if (action === "error") slot.error++;
-    else slot.success++;
-  };
-
-  /** Records the counts in `ledger`, with the node that threw (it never completed, so the hook never heard it). */
-  recordIn(ledger: LedgerRun, result: WorkflowResult): void {
-    for (const { type, success, error } of this.#slots.values()) {
-      if (success > 0) ledger.recordNode(type, "success", null, { count: success });
-      if (error > 0) ledger.recordNode(type, "error", null, { count: error });
-    }
-    const failed = result.error?.node_id ? this.#compiled.nodes.get(result.error.node_id) : undefined;
-    if (failed !== undefined && result.error!.type !== "ErrorAction") {
-      ledger.recordNode(failed.type, result.status === "interrupted" ? "interrupted" : "error", null);
-    }
+  const failed = result.error?.node_id ? compiled.nodes.get(result.error.node_id) : undefined;
+  if (failed !== undefined && result.error!.type !== "ErrorAction") {
+    ledger.recordNode(failed.type, result.status === "interrupted" ? "interrupted" : "error", null);
   }
-}
-
-/** The node counter of a plain run with a ledger, or undefined. */
-export function countNodes(ledger: LedgerRun | undefined, compiled: CompiledWorkflow): NodeCounts | undefined {
-  return ledger === undefined ? undefined : new NodeCounts(compiled);
 }
 
 /** What the ledger keeps of a planning: its path, trace and wall time. */
@@ -191,14 +173,14 @@ export async function finishRunLedger(
     prior?: PriorPhase;
     /** The workflow file's content hash, from {@link beginRunLedger}. */
     workflowHash: Promise<string> | undefined;
-    /** A run that did not time its nodes: what {@link countNodes} counted. */
-    nodeCounts?: NodeCounts;
+    /** The compiled workflow, and its node totals when the run was instrumented: the node executions recorded. */
+    nodes?: { compiled: CompiledWorkflow; totals: NodeTotals | undefined };
   },
 ): Promise<number> {
   const endedMs = Date.now();
   if (ledger === undefined) return endedMs;
   const { result, summary } = outcome;
-  outcome.nodeCounts?.recordIn(ledger, result);
+  if (outcome.nodes !== undefined) recordNodeExecutions(ledger, { ...outcome.nodes, result });
   await ledger.finish({
     ...plannerFields(outcome.prior),
     workflowHash: await outcome.workflowHash ?? null,

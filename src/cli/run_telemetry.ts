@@ -9,7 +9,9 @@ import { join } from "node:path";
 import type { Shared } from "../engine/mod.ts";
 import { newSpanId, newTraceId, parseTraceParent } from "../observability/ids.ts";
 import { type Logger, LogSink } from "../observability/log.ts";
-import { MetricsSink, type RunSummary } from "../observability/metrics.ts";
+import type { RunSummary } from "../observability/metrics.ts";
+import type { NodeTotals } from "../observability/node_totals.ts";
+import { NODE_BOUNDS_MS } from "../ledger/mod.ts";
 import type { Redactor } from "../observability/redact.ts";
 import { type RunPhase, RunTelemetry, type TelemetrySink } from "../observability/telemetry.ts";
 import type { TraceDocument, TraceKind, TraceLimits, TraceStatus } from "../observability/trace_format.ts";
@@ -65,7 +67,8 @@ export interface TelemetryRequest {
 /** The assembled telemetry of one run. */
 export interface RunInstruments {
   telemetry: RunTelemetry;
-  metrics: MetricsSink | undefined;
+  /** The run's node totals, when its nodes are measured for the result (JSON, `--metrics`, traces, debug logs). */
+  metrics: NodeTotals | undefined;
   trace: TraceSink | undefined;
   /** Whether the compiler must add the instrumented layer. */
   instrumented: boolean;
@@ -88,7 +91,6 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   if (traceId !== undefined) {
     request.logger.context = { ...request.logger.context, trace_id: traceId, span_id: runSpanId };
   }
-  const metrics = measured ? new MetricsSink({ nodes: request.loaded.ir.nodes.length }) : undefined;
   const trace = tracing
     ? new TraceSink({
       header: {
@@ -115,13 +117,15 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
     })
     : undefined;
   const sinks: TelemetrySink[] = [];
-  if (metrics) sinks.push(metrics);
   if (trace) sinks.push(trace);
   if (logNodes) sinks.push(new LogSink(request.logger));
   if (request.ledgerSink) sinks.push(request.ledgerSink);
   const telemetry = new RunTelemetry({
     instrumented,
     sinks,
+    nodes: request.loaded.ir.nodes.length,
+    // The ledger keeps a histogram of the workflow's node durations.
+    durationBoundsMs: request.ledgerSink !== undefined && request.phase !== "planner" ? NODE_BOUNDS_MS : undefined,
     pricing: request.pricing,
     maxBudgetUsd: request.maxBudgetUsd,
     warn: (message) => request.logger.warn(message),
@@ -132,7 +136,7 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   });
   return {
     telemetry,
-    metrics,
+    metrics: measured ? telemetry.totals : undefined,
     trace,
     instrumented,
     onStart: trace ? (shared) => trace.start(shared, { startWall: telemetry.startWall }) : undefined,

@@ -22,8 +22,8 @@ export interface ObservedContext extends RunContext {
 
 const failedNodes = new WeakMap<object, BaseNode>();
 
-/** Records which node an error escaped from (the innermost one wins). */
-function tagFailedNode(error: unknown, node: BaseNode): unknown {
+/** Records which node an error escaped from (the innermost one wins); returns the error. */
+export function tagFailedNode(error: unknown, node: BaseNode): unknown {
   if (typeof error === "object" && error !== null && !failedNodes.has(error)) {
     failedNodes.set(error, node);
   }
@@ -106,18 +106,15 @@ export class Flow extends BaseNode {
  * The successor in `successors` for `action`, or undefined when the flow
  * ends; an action with no successor while others exist ends it with a warning.
  */
-export function successorFor(
-  successors: ReadonlyMap<string, BaseNode>,
-  action: Action,
-  ctx: RunContext,
-): BaseNode | undefined {
+export function successorFor<T>(successors: ReadonlyMap<string, T>, action: Action, ctx: RunContext): T | undefined {
   const name = action ?? DEFAULT_ACTION;
   const next = successors.get(name);
-  // A node whose only edges handle `error` ends a success path normally.
+  if (next !== undefined) return next;
+  // A node whose only edge handles `error` ends a success path normally.
   const onlyError = successors.size === 1 && successors.has("error");
-  if (next === undefined && successors.size > 0 && !onlyError) {
+  if (successors.size > 0 && !onlyError) {
     const known = [...successors.keys()].map((k) => `'${k}'`).join(", ");
     ctx.warn(`flow ends: action '${name}' has no successor (wired: ${known})`);
   }
-  return next;
+  return undefined;
 }

@@ -19,6 +19,10 @@ export interface NodeLayer {
 
 const TARGET = Symbol("pflow.wrap.target");
 const LAYER = Symbol("pflow.wrap.layer");
+const RUNNER = Symbol("pflow.wrap.runner");
+
+/** One execution of a node: what `node._run(shared, ctx)` does. */
+export type NodeRunner = (shared: Shared, ctx: RunContext) => Promise<Action>;
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
@@ -50,6 +54,8 @@ export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
           return node;
         case LAYER:
           return layer;
+        case RUNNER:
+          return runLayer;
       }
       const value = Reflect.get(node, prop, node);
       if (typeof value !== "function" || prop === "constructor") return value;
@@ -64,6 +70,18 @@ export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
     },
   });
   return proxy;
+}
+
+/**
+ * What running `node` does, as a function to call without going through
+ * wrappers: the outermost layer's run for a wrapped node (the same function
+ * its `_run` returns), the node's own `_run` for a bare one. A walk that
+ * runs a node many times asks once: a property read through a Proxy costs
+ * far more than a call when caches are cold (a node after long work).
+ */
+export function runnerOf(node: BaseNode): NodeRunner {
+  const runner = (node as unknown as Record<symbol, NodeRunner | undefined>)[RUNNER];
+  return runner ?? ((shared, ctx) => node._run(shared, ctx));
 }
 
 /** The node directly inside `node`'s outermost layer, or undefined if bare. */

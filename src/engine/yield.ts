@@ -2,29 +2,40 @@
  * Cooperative yielding: nodes that finish without real I/O (an `echo`, a
  * store transform) resolve in microtasks, and a loop of them would never let
  * the event loop run — no signal handler, no timer, no abort would be served.
- * The engine therefore yields one macrotask turn every
+ * The engine therefore gives the event loop a turn once the run has gone
+ * {@link EVENT_LOOP_YIELD.afterMs} without one, checking the clock every
  * {@link EVENT_LOOP_YIELD.every} node executions (and batch items). A turn
- * costs about a microsecond, so the cost per node is a few hundredths of one.
+ * costs about a microsecond on a warm machine but 15–40 µs right after long
+ * computation (the runtime's own bookkeeping runs with cold caches), so turns
+ * go by time, not by count: a run of 200 µs nodes takes one every ~100 nodes,
+ * not every 16, and a signal still gets in within a few tens of milliseconds.
  * @module
  */
 import { setImmediate } from "node:timers";
 
 /**
- * How often the engine yields: every `every` node executions or batch items,
- * counted across the process. 0 turns yielding off (benchmarks compare it).
+ * When the engine yields: once `afterMs` milliseconds have passed since its
+ * last turn, checked every `every` node executions or batch items (counted
+ * across the process). `every: 0` turns yielding off (benchmarks compare it);
+ * `afterMs: 0` yields at every check.
  */
-export const EVENT_LOOP_YIELD = { every: 16 };
+export const EVENT_LOOP_YIELD = { every: 16, afterMs: 20 };
 
-let sinceYield = 0;
+let sinceCheck = 0;
+let lastTurn = 0;
 
 /**
- * Counts one unit of work; every {@link EVENT_LOOP_YIELD.every}th call returns
- * a promise that resolves on the event loop's next turn (await it), the
- * others return undefined so the hot path awaits nothing.
+ * Counts one unit of work; every {@link EVENT_LOOP_YIELD.every}th call reads
+ * the clock, and when {@link EVENT_LOOP_YIELD.afterMs} have passed since the
+ * last turn, returns a promise that resolves on the event loop's next turn
+ * (await it). Otherwise it returns undefined, so the hot path awaits nothing.
  */
 export function maybeYield(): Promise<void> | undefined {
   const every = EVENT_LOOP_YIELD.every;
-  if (every <= 0 || ++sinceYield < every) return undefined;
-  sinceYield = 0;
+  if (every <= 0 || ++sinceCheck < every) return undefined;
+  sinceCheck = 0;
+  const now = performance.now();
+  if (now - lastTurn < EVENT_LOOP_YIELD.afterMs) return undefined;
+  lastTurn = now;
   return new Promise((resolve) => setImmediate(resolve));
 }

@@ -23,7 +23,7 @@
  */
 import { ValidationError } from "../workflow/errors.ts";
 
-export { LedgerRun, type LedgerRunOptions } from "./recorder.ts";
+export { LedgerRun, type LedgerRunOptions, NODE_BOUNDS_MS } from "./recorder.ts";
 export { inboxFile, ledgerFile } from "./paths.ts";
 export type { LedgerPhase, LedgerRunStatus, RunEnd, RunStart } from "./types.ts";
 

@@ -7,9 +7,13 @@
  * @module
  */
 import type { LlmCallRecord, TelemetrySink } from "../observability/telemetry.ts";
+import type { NodeDurationStat } from "../observability/node_totals.ts";
 import { appendInbox, INBOX_ROTATE_BYTES } from "./inbox.ts";
 import { ledgerFile } from "./paths.ts";
-import { bucketOf, BUCKETS, callFirsts } from "./schema.ts";
+import { boundMs, bucketOf, BUCKETS, callFirsts } from "./schema.ts";
+
+/** The bounds (ms) of the ledger's node duration histogram: what a run's node totals are given. */
+export const NODE_BOUNDS_MS: readonly number[] = BUCKETS.node.map(boundMs);
 import type { CallRow, LedgerStore } from "./store.ts";
 import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
 
@@ -71,15 +75,13 @@ export class LedgerRun {
 
   /**
    * The sink that writes the calls of one phase as they finish.
-   * `priceVersion` is the version of the table pricing them.
+   * `priceVersion` is the version of the table pricing them. The workflow's
+   * node executions reach the ledger when the run ends: {@link LedgerRun.recordNodes}
+   * (timed, from the run's node totals) or {@link LedgerRun.recordNode} (counts).
    */
   sink(phase: LedgerPhase, options: { priceVersion?: () => string | null } = {}): TelemetrySink {
     return {
       keepsExecutions: false,
-      // The workflow's node executions (a planner's are its own business).
-      nodeEnd: phase === "workflow"
-        ? (exec) => this.recordNode(exec.node_type, exec.status, exec.duration_ms)
-        : undefined,
       llmCall: (record) => {
         this.#pending.push({ phase, record, priceVersion: options.priceVersion?.() ?? null });
         // Written synchronously once the database code is loaded, so the row
@@ -100,18 +102,34 @@ export class LedgerRun {
     durationMs: number | null,
     options: { count?: number } = {},
   ): void {
-    const key = `${type}\0${status}`;
-    let stat = this.#nodes.get(key);
-    if (stat === undefined) {
-      stat = { type, status, executions: 0, timed: 0, durationMsSum: 0, buckets: BUCKETS.node.map(() => 0) };
-      this.#nodes.set(key, stat);
-    }
+    const stat = this.#nodeStat(type, status);
     stat.executions += options.count ?? 1;
     if (durationMs === null) return;
     stat.timed++;
     stat.durationMsSum += durationMs;
     const i = bucketOf(BUCKETS.node, durationMs);
     if (i < stat.buckets.length) stat.buckets[i]++;
+  }
+
+  /** Adds timed node executions, summed by type and status over {@link NODE_BOUNDS_MS} (a run's node totals). */
+  recordNodes(stats: readonly NodeDurationStat[]): void {
+    for (const { type, status, executions, durationMsSum, buckets } of stats) {
+      const stat = this.#nodeStat(type, status);
+      stat.executions += executions;
+      stat.timed += executions;
+      stat.durationMsSum += durationMsSum;
+      buckets.forEach((count, i) => stat.buckets[i] += count);
+    }
+  }
+
+  #nodeStat(type: string, status: NodeStat["status"]): NodeStat {
+    const key = `${type}\0${status}`;
+    let stat = this.#nodes.get(key);
+    if (stat === undefined) {
+      stat = { type, status, executions: 0, timed: 0, durationMsSum: 0, buckets: BUCKETS.node.map(() => 0) };
+      this.#nodes.set(key, stat);
+    }
+    return stat;
   }
 
   #flushing = 0;

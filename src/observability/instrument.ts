@@ -48,17 +48,18 @@ export function instrumentNode(node: BaseNode, info: NodeInfo): BaseNode {
 }
 
 /**
- * Context fields an instrumented run adds: retry counts, batch item scopes,
- * template resolutions (traces) and TRACEPARENT for child processes.
+ * Context fields an instrumented run adds: retry counts, batch item scopes
+ * (when the run's scope is `carried`, see `RunTelemetry.run`), template
+ * resolutions (traces) and TRACEPARENT for child processes.
  */
-export function telemetryContext(telemetry: RunTelemetry): TelemetryContext {
+export function telemetryContext(telemetry: RunTelemetry, options: { carried: boolean }): TelemetryContext {
   const fields = { telemetry } as TelemetryContext & TemplateObservedContext & ChildEnvContext & {
     onRetry?: () => void;
   };
   if (!telemetry.instrumented) return fields;
   const current = () => scopes.getStore() ?? telemetry.scope;
   fields.onRetry = () => telemetry.onRetry();
-  fields.runItem = (index, fn) => telemetry.runItem(index, fn);
+  if (options.carried) fields.runItem = (index, fn) => telemetry.runItem(index, fn);
   const onTemplate = telemetry.onTemplate;
   if (onTemplate !== undefined) {
     fields.templateObserver = {

@@ -1,134 +1,12 @@
 /**
- * The metrics sink and the run summary: the numbers of the JSON result
- * (and of trace headers), computed once from node executions and LLM calls.
+ * The run summary: the numbers of the JSON result (and of trace headers),
+ * computed once from the run's node totals and LLM calls.
  * @module
  */
 import type { PriceTable } from "../pricing/table.ts";
 import { roundUsd } from "../pricing/cost.ts";
-import { callCostUsd, type LlmCallRecord, type NodeExecution, type TelemetrySink } from "./telemetry.ts";
-
-/** Per-node aggregate over its executions. */
-export interface NodeMetrics {
-  type: string;
-  executions: number;
-  duration_ms: number;
-  cpu_user_ms: number;
-  cpu_system_ms: number;
-  child_cpu_user_ms?: number;
-  child_cpu_system_ms?: number;
-  retries: number;
-  llm_calls: number;
-  cost_usd: number;
-  status: "success" | "error" | "interrupted";
-}
-
-const STATUSES = ["success", "error", "interrupted"] as const;
-
-// The sums kept per node: one row of a Float64Array per ordinal.
-const COUNT = 0,
-  DURATION = 1,
-  CPU_USER = 2,
-  CPU_SYSTEM = 3,
-  CHILD_USER = 4,
-  CHILD_SYSTEM = 5,
-  RETRIES = 6,
-  LLM_CALLS = 7,
-  COST = 8,
-  FIELDS = 9;
-
-/**
- * Aggregates node executions as they end (memory stays per node, not per
- * execution). The hot path adds numbers into one typed array, a row per node
- * ordinal, and allocates nothing; {@link MetricsSink.nodes} builds the
- * per-node objects when the summary asks for them.
- */
-export class MetricsSink implements TelemetrySink {
-  /** Folds each execution into its node's aggregate at once: keeps none. */
-  readonly keepsExecutions = false;
-  /** Node executions seen. */
-  executions = 0;
-  // Per ordinal: id and type (set at the first execution), and the sums.
-  #ids: (string | undefined)[] = [];
-  #types: string[] = [];
-  // Ordinals in first-execution order.
-  #order: number[] = [];
-  #sums: Float64Array;
-  // Per ordinal: 1 + the index of the last execution's status in STATUSES; bit 4 set once child CPU was measured.
-  #flags: Uint8Array;
-  #nodes: Map<string, NodeMetrics> | undefined;
-
-  /** @param options `nodes`: how many nodes the workflow has (room is made for them at once; more still fit) */
-  constructor(options: { nodes?: number } = {}) {
-    const capacity = Math.max(options.nodes ?? 0, 16);
-    this.#sums = new Float64Array(capacity * FIELDS);
-    this.#flags = new Uint8Array(capacity);
-  }
-
-  /** Folds one execution into its node's aggregate. */
-  nodeEnd(exec: NodeExecution): void {
-    this.executions++;
-    const i = exec.ordinal;
-    if (i >= this.#flags.length) this.#grow(i);
-    if (this.#ids[i] === undefined) {
-      this.#ids[i] = exec.node_id;
-      this.#types[i] = exec.node_type;
-      this.#order.push(i);
-    }
-    const sums = this.#sums;
-    const row = i * FIELDS;
-    sums[row + COUNT]++;
-    sums[row + DURATION] += exec.duration_ms;
-    sums[row + CPU_USER] += exec.cpu_user_ms;
-    sums[row + CPU_SYSTEM] += exec.cpu_system_ms;
-    let flags = this.#flags[i] & 16;
-    if (exec.child_cpu_user_ms !== undefined) {
-      sums[row + CHILD_USER] += exec.child_cpu_user_ms;
-      sums[row + CHILD_SYSTEM] += exec.child_cpu_system_ms ?? 0;
-      flags = 16;
-    }
-    sums[row + RETRIES] += exec.retries;
-    sums[row + LLM_CALLS] += exec.llm_calls;
-    sums[row + COST] += exec.cost_usd;
-    this.#flags[i] = flags | (exec.status === "success" ? 1 : exec.status === "error" ? 2 : 3);
-    this.#nodes = undefined;
-  }
-
-  /** Aggregates by node id, in first-execution order. */
-  get nodes(): Map<string, NodeMetrics> {
-    if (this.#nodes !== undefined) return this.#nodes;
-    const nodes = new Map<string, NodeMetrics>();
-    const sums = this.#sums;
-    for (const i of this.#order) {
-      const flags = this.#flags[i];
-      const row = i * FIELDS;
-      nodes.set(this.#ids[i]!, {
-        type: this.#types[i],
-        executions: sums[row + COUNT],
-        duration_ms: sums[row + DURATION],
-        cpu_user_ms: sums[row + CPU_USER],
-        cpu_system_ms: sums[row + CPU_SYSTEM],
-        ...(flags & 16
-          ? { child_cpu_user_ms: sums[row + CHILD_USER], child_cpu_system_ms: sums[row + CHILD_SYSTEM] }
-          : {}),
-        retries: sums[row + RETRIES],
-        llm_calls: sums[row + LLM_CALLS],
-        cost_usd: sums[row + COST],
-        status: STATUSES[(flags & 3) - 1],
-      });
-    }
-    return this.#nodes = nodes;
-  }
-
-  #grow(ordinal: number): void {
-    const capacity = Math.max(ordinal + 1, this.#flags.length * 2);
-    const sums = new Float64Array(capacity * FIELDS);
-    sums.set(this.#sums);
-    this.#sums = sums;
-    const flags = new Uint8Array(capacity);
-    flags.set(this.#flags);
-    this.#flags = flags;
-  }
-}
+import { callCostUsd, type LlmCallRecord } from "./telemetry.ts";
+import type { NodeTotals } from "./node_totals.ts";
 
 /** Token totals in the JSON result's `usage` shape. */
 export interface UsageTotals {
@@ -184,8 +62,8 @@ export function ms2(value: number): number {
 export interface PhaseInput {
   /** The phase's LLM calls. */
   calls: readonly LlmCallRecord[];
-  /** Node aggregates, when the phase was instrumented. */
-  metrics?: MetricsSink;
+  /** Node totals, when the phase was measured. */
+  metrics?: NodeTotals;
   /** Wall time of the phase. */
   durationMs: number;
   /** Node executions (used when not instrumented). */
@@ -225,7 +103,7 @@ export function summarizeRun(
     },
   };
   if (input.metrics === undefined && planner?.metrics === undefined) return summary;
-  const sinks = [planner?.metrics, input.metrics].filter((m): m is MetricsSink => m !== undefined);
+  const sinks = [planner?.metrics, input.metrics].filter((m): m is NodeTotals => m !== undefined);
   summary.metrics = {
     ...(planner?.metrics !== undefined ? { planner: { ...phaseBlock(planner), ...planner.extra } } : {}),
     ...(input.metrics !== undefined ? { workflow: phaseBlock(input) } : {}),
@@ -332,7 +210,7 @@ function phaseBlock(phase: PhaseInput): Record<string, unknown> {
 }
 
 /** `metrics.total`: cost, calls, tokens and CPU over every phase. */
-function totalBlock(all: Tally, llmCalls: number, sinks: MetricsSink[]): Record<string, unknown> {
+function totalBlock(all: Tally, llmCalls: number, sinks: NodeTotals[]): Record<string, unknown> {
   let cpuUser = 0;
   let cpuSystem = 0;
   let childUser: number | undefined;

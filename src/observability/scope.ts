@@ -31,24 +31,47 @@ export interface TelemetryScope {
  */
 export const ACTIVE = { runs: 0, instrumented: 0, phased: 0 };
 
-/** The scope store: what code reads (`getStore`) and how a run enters a scope (`run`). */
+/** The scope store: what code reads (`getStore`) and how a run enters a scope (`run`, `runAmbient`). */
 export interface ScopeStore {
   /** The scope of the running code, or undefined. */
   getStore(): TelemetryScope | undefined;
-  /** Runs `fn` in `scope`. */
+  /** Runs `fn` in `scope`, carried through every promise it makes (concurrent code keeps its own scope). */
   run<R>(scope: TelemetryScope, fn: () => R): R;
+  /**
+   * Runs `fn` with `scope` as the process's ambient scope, what `getStore` returns outside any
+   * carried scope: for a run that needs no per-call attribution, at no cost per promise. Once a
+   * scope was carried in this process (the store exists), or while another run holds the ambient
+   * scope, the run is carried instead (`run`): a carried scope in force around it would otherwise
+   * hide its own, and runs that overlap each see theirs.
+   */
+  runAmbient<R>(scope: TelemetryScope, fn: () => Promise<R>): Promise<R>;
 }
 
-// Created by the first run that needs a scope: a run whose nodes never call models and that
-// measures nothing never makes one (creating the first AsyncLocalStorage costs ~0.3 ms on Bun,
-// and from then on the runtime carries async context through every promise).
+// Created by the first run that needs a carried scope: a run whose nodes never call models and that
+// times no phases never makes one (creating the first AsyncLocalStorage costs ~0.3 ms on Bun, and
+// from then on the runtime carries async context through every promise).
 let store: AsyncLocalStorage<TelemetryScope> | undefined;
+let ambient: TelemetryScope | undefined;
 
-/** The scope store (an AsyncLocalStorage, created on first use). */
+/** The scope store (an AsyncLocalStorage, created on first use, over an ambient scope). */
 export const scopes: ScopeStore = {
-  getStore: () => store?.getStore(),
+  getStore: () => store?.getStore() ?? ambient,
   run: (scope, fn) => (store ??= new AsyncLocalStorage<TelemetryScope>()).run(scope, fn),
+  async runAmbient(scope, fn) {
+    if (store !== undefined || ambient !== undefined) return await scopes.run(scope, fn);
+    ambient = scope;
+    try {
+      return await fn();
+    } finally {
+      ambient = undefined;
+    }
+  },
 };
+
+/** Whether this process has carried a scope through async context (made its AsyncLocalStorage). */
+export function carriesScopes(): boolean {
+  return store !== undefined;
+}
 
 /** The current scope, or undefined outside any run (cheap when no run is active). */
 export function currentScope(): TelemetryScope | undefined {

@@ -12,6 +12,7 @@ import type { PriceTable } from "../pricing/table.ts";
 import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
 import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
 import { newSpanId } from "./ids.ts";
+import { NodeTotals } from "./node_totals.ts";
 import type { Shared } from "../engine/mod.ts";
 
 /** Wall-clock milliseconds of each phase of one node execution, and the process CPU time while it ran. */
@@ -163,6 +164,10 @@ export interface RunTelemetryOptions {
   phases?: boolean;
   /** Sinks to feed. */
   sinks?: TelemetrySink[];
+  /** How many nodes the workflow has: room for their {@link RunTelemetry.totals} is made at once. */
+  nodes?: number;
+  /** Upper bounds (ms) of the totals' duration histogram by node type and status (the run ledger's). */
+  durationBoundsMs?: readonly number[];
   /** Prices, when known before the run (needed for a budget). */
   pricing?: PriceTable;
   /** Stop starting LLM calls once this much is spent. */
@@ -198,6 +203,8 @@ export class RunTelemetry {
   readonly phases: boolean;
   /** Sinks fed with events. */
   readonly sinks: TelemetrySink[];
+  /** Per-node sums of the executions, when instrumented (added as each ends, before the sinks hear it). */
+  readonly totals: NodeTotals | undefined;
   /** Every LLM call, in completion order (always kept). */
   readonly llmCalls: LlmCallRecord[] = [];
   /** `performance.now()` when the run started (set by {@link RunTelemetry.begin}). */
@@ -238,6 +245,9 @@ export class RunTelemetry {
     this.instrumented = options.instrumented ?? false;
     this.phases = this.instrumented && (options.phases ?? false);
     this.sinks = options.sinks ?? [];
+    this.totals = this.instrumented
+      ? new NodeTotals({ nodes: options.nodes, durationBoundsMs: options.durationBoundsMs })
+      : undefined;
     this.#startSinks = this.sinks.filter((sink) => sink.nodeStart);
     this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
     this.#pool = this.sinks.every((sink) => sink.keepsExecutions === false) ? [] : undefined;
@@ -265,13 +275,19 @@ export class RunTelemetry {
     }
   }
 
-  /** Runs `fn` as this run: LLM calls inside are attributed to it. */
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` as this run: LLM calls inside are attributed to it. `carried`
+   * (when its nodes call models, or phases are timed) carries the run's scope
+   * through async context, so that concurrent calls and batch items each
+   * keep theirs; otherwise the run's scope is the ambient one, which costs
+   * nothing per promise.
+   */
+  async run<T>(fn: () => Promise<T>, options: { carried?: boolean } = {}): Promise<T> {
     ACTIVE.runs++;
     if (this.phases) ACTIVE.phased++;
     if (this.instrumented) ACTIVE.instrumented++;
     try {
-      return await scopes.run(this.scope, fn);
+      return await (options.carried ?? true ? scopes.run(this.scope, fn) : scopes.runAmbient(this.scope, fn));
     } finally {
       ACTIVE.runs--;
       if (this.phases) ACTIVE.phased--;
@@ -442,6 +458,7 @@ export class RunTelemetry {
       if (action === "error") exec.status = "error";
     }
     this.scope.node = undefined;
+    this.totals!.add(exec);
     const sinks = this.#endSinks;
     for (let i = 0; i < sinks.length; i++) sinks[i].nodeEnd!(exec);
     this.#pool?.push(exec);

@@ -2,16 +2,18 @@
  * The compiler: a validated IR becomes an engine {@link Flow} whose nodes are
  * wrapped `LoopGuard? → Namespaced → Batch? → TemplateAware? → node` (only
  * the layers a node needs; the loop guard only on nodes on a cycle, outside
- * the layer telemetry can add through `instrument`).
+ * the layer telemetry can add through `instrument`), walked as compiled
+ * steps (`walk.ts`).
  * @module
  */
-import { type Action, type BaseNode, Flow, type RunContext, successorFor, wrapNode } from "../engine/mod.ts";
+import { type BaseNode, wrapNode } from "../engine/mod.ts";
 import type { NodeSpec } from "../nodes/spec.ts";
 import type { NodeIR, WorkflowIR } from "./ir.ts";
 import { batchLayer, loopGuardLayer, mayHoldSecrets, namespacedLayer, templateLayer } from "./layers.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { compileValue, type Resolver, templateRefs } from "./template.ts";
 import { callsModels } from "../observability/decorators.ts";
+import { buildSteps, type StepNode, WorkflowFlow } from "./walk.ts";
 import { outputRedactor } from "../observability/redact.ts";
 
 /** What the compiler knows of one node. */
@@ -67,44 +69,6 @@ export interface CompileOptions {
   instrument?: (node: BaseNode, info: Omit<CompiledNode, "node">) => BaseNode;
 }
 
-/** Thrown out of the flow when a node returns `error` and no `error` edge handles it. */
-export class UnhandledErrorAction extends Error {
-  /** The node that returned `error`. */
-  readonly node: BaseNode;
-
-  /** @param node the node */
-  constructor(node: BaseNode) {
-    super("returned the 'error' action");
-    this.name = "UnhandledErrorAction";
-    this.node = node;
-  }
-}
-
-/** A context that counts node executions (cheaply, in every mode). */
-export interface CountingContext extends RunContext {
-  /** Node executions that completed. */
-  nodesRun: number;
-  /** The last node that completed. */
-  lastNode?: BaseNode;
-  /** Hears each node execution that completed, with its action (the run ledger's counts of a plain run). */
-  nodeDone?: (node: BaseNode, action: Action) => void;
-}
-
-/** A flow in which an unhandled `error` action fails the run. */
-export class WorkflowFlow extends Flow {
-  /** Ends the walk with {@link UnhandledErrorAction} for an unwired `error`. */
-  override getNextNode(node: BaseNode, action: Action, ctx: RunContext): BaseNode | undefined {
-    const counting = ctx as CountingContext;
-    counting.lastNode = node;
-    counting.nodesRun++;
-    counting.nodeDone?.(node, action);
-    // Read once: a compiled node is a wrapper, and each read goes through it.
-    const successors = node.successors;
-    if (action === "error" && !successors.has("error")) throw new UnhandledErrorAction(node);
-    return successorFor(successors, action, ctx);
-  }
-}
-
 /**
  * Builds the flow. The IR must have passed {@link validateWorkflow}; the
  * compiler trusts it (unknown types throw).
@@ -116,6 +80,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   let anyModelCalls = false;
   const secretParams: [string, Resolver][] = [];
   const looping = nodesOnCycles(ir);
+  const stepNodes: StepNode[] = [];
   for (const [ordinal, nodeIr] of ir.nodes.entries()) {
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
@@ -135,23 +100,31 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     if (nodeIr.batch !== undefined) {
       node = wrapNode(node, batchLayer(nodeIr.batch, compileValue(nodeIr.batch.items), describeErrorOutputs));
     }
+    const inside = node;
     if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id));
+    const namespaced = node;
     if (options.instrument) node = options.instrument(node, info);
     // Outermost, so a stopped execution is never one that ran; only nodes on a cycle can run twice.
     if (looping.has(nodeIr.id)) node = wrapNode(node, loopGuardLayer(nodeIr.id));
     nodes.set(nodeIr.id, { ...info, node });
     ids.set(node, nodeIr.id);
+    // When the namespace is the outermost layer, the walk applies it (see walk.ts).
+    stepNodes.push({
+      node,
+      insideNamespace: namespacing && node === namespaced ? { id: nodeIr.id, node: inside } : undefined,
+    });
   }
   for (const edge of ir.edges ?? []) {
     nodes.get(edge.from)!.node.on(edge.action ?? "default", nodes.get(edge.to)!.node);
   }
-  const start = nodes.get(ir.start_node ?? ir.nodes[0].id)!.node;
+  const steps = buildSteps(stepNodes);
+  const start = steps.get(nodes.get(ir.start_node ?? ir.nodes[0].id)!.node)!;
   const outputs = Object.entries(ir.outputs ?? {}).map(([name, o]) => {
     return { name, source: o.source, resolve: compileValue(o.source) };
   });
   return {
     ir,
-    flow: new WorkflowFlow(start),
+    flow: new WorkflowFlow(start, steps.values()),
     nodes,
     idOf: (node) => ids.get(node),
     ...stdinUse(ir),

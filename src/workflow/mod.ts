@@ -12,4 +12,5 @@ export * from "./store.ts";
 export * from "./layers.ts";
 export * from "./validate.ts";
 export * from "./compiler.ts";
+export * from "./walk.ts";
 export * from "./run.ts";

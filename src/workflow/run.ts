@@ -11,7 +11,8 @@ import {
   type ObservedContext,
   type Shared,
 } from "../engine/mod.ts";
-import { type CompiledWorkflow, type CountingContext, describeErrorOutputs, UnhandledErrorAction } from "./compiler.ts";
+import { type CompiledWorkflow, describeErrorOutputs } from "./compiler.ts";
+import { type CountingContext, UnhandledErrorAction } from "./walk.ts";
 import { type LoopCountingContext, NodeExecutionLimitError } from "./layers.ts";
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
@@ -48,10 +49,20 @@ export interface WorkflowResult {
   cause?: unknown;
   /** Node executions completed or failed (counted in every mode). */
   nodes_executed: number;
+  /** Completed executions by node id, for the nodes that completed at least once (counted in every mode). */
+  completions: Map<string, NodeCompletions>;
   /** Declared outputs whose source could not be resolved (they are `null` in `outputs`), with why. */
   unresolved_outputs?: Record<string, string>;
   /** The run's telemetry: LLM calls always, node timings when instrumented. */
   telemetry: RunTelemetry;
+}
+
+/** How often one node's executions completed: returning `error`, and returning anything else. */
+export interface NodeCompletions {
+  /** Executions that returned an action other than `error`. */
+  success: number;
+  /** Executions that returned `error`. */
+  error: number;
 }
 
 /** Options of {@link runWorkflow}. */
@@ -131,13 +142,17 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const signal = options.signal ?? new AbortController().signal;
   const warn = options.warn ?? ((m: string) => console.error(`warning: ${m}`));
   const telemetry = options.telemetry ?? new RunTelemetry({ warn });
+  // Model calls and phase marks are attributed through async context; a run with neither does without.
+  const carried = compiled.callsModels || telemetry.phases;
   const ctx: ObservedContext & CountingContext & LoopCountingContext = {
     ...options.context,
-    ...telemetryContext(telemetry),
+    ...telemetryContext(telemetry, { carried }),
     signal,
     warn,
     observer: options.observer,
     nodesRun: 0,
+    lastNode: undefined,
+    completions: new Uint32Array(2 * compiled.nodes.size),
     executions: new Map(),
     maxNodeExecutions: options.maxNodeExecutions ?? compiled.ir.limits?.max_node_executions ??
       DEFAULT_MAX_NODE_EXECUTIONS,
@@ -153,7 +168,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     compiled.learnSecrets(shared);
     options.onStart?.(shared);
     const run = () => compiled.flow._run(shared, ctx);
-    await (telemetry.instrumented || compiled.callsModels ? telemetry.run(run) : run());
+    await (telemetry.instrumented || compiled.callsModels ? telemetry.run(run, { carried }) : run());
     outputs = collectOutputs(compiled, shared, { warn: ctx.warn, unresolved });
     if (compiled.outputs.length === 0) {
       outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);
@@ -174,9 +189,20 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     duration_ms: performance.now() - started,
     cause,
     nodes_executed: nodesExecuted,
+    completions: completionsById(compiled, ctx.completions!),
     ...(Object.keys(unresolved).length > 0 ? { unresolved_outputs: unresolved } : {}),
     telemetry,
   };
+}
+
+/** The per-node counts of {@link CountingContext.completions}, by node id. */
+function completionsById(compiled: CompiledWorkflow, counts: Uint32Array): Map<string, NodeCompletions> {
+  const byId = new Map<string, NodeCompletions>();
+  for (const { id, ordinal } of compiled.nodes.values()) {
+    const [error, success] = [counts[2 * ordinal + 1], counts[2 * ordinal]];
+    if (error + success > 0) byId.set(id, { success, error });
+  }
+  return byId;
 }
 
 function classifyFailure(

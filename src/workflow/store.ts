@@ -29,10 +29,18 @@ interface ViewState {
   own: Record<PropertyKey, unknown> | undefined;
   /** The template scope (a namespace view's is worked out when first asked for). */
   scope: TemplateScope | undefined;
+  /** Namespace views: the parent is a plain store known to hold no `namespace` key yet (see {@link namespacedStore}). */
+  fresh: boolean;
 }
 
 function ownOf(state: ViewState, create: boolean): Record<PropertyKey, unknown> | undefined {
   if (state.own !== undefined) return state.own;
+  if (state.fresh) {
+    if (!create) return undefined;
+    const own = {};
+    state.parent[state.namespace!] = own;
+    return state.own = own;
+  }
   const ns = state.parent[state.namespace!];
   if (ns !== null && typeof ns === "object" && !Array.isArray(ns)) {
     return state.own = ns as Record<PropertyKey, unknown>;
@@ -73,11 +81,15 @@ const VIEW: ProxyHandler<ViewState> = {
 
 /**
  * The namespaced view of node `id`: writes land in `parent[id]`, reads look
- * there first, then at the parent.
+ * there first, then at the parent. With `fresh`, the caller knows `parent`
+ * is a plain object without an `id` key (a run's root store before the
+ * node's only execution), so the view never looks the key up: it creates
+ * the object at the first write. On a store of many keys a lookup by a
+ * computed key costs more than the whole view (Bun: ~0.5 µs after long work).
  */
-export function namespacedStore(parent: Shared, id: string): Shared {
+export function namespacedStore(parent: Shared, id: string, options: { fresh?: boolean } = {}): Shared {
   // No scope yet: most executions never read it (only templates and batches do).
-  const state: ViewState = { parent, namespace: id, own: undefined, scope: undefined };
+  const state: ViewState = { parent, namespace: id, own: undefined, scope: undefined, fresh: options.fresh ?? false };
   return new Proxy(state, VIEW) as unknown as Shared;
 }
 
@@ -93,6 +105,6 @@ export function itemStore(
   const parentScope = scopeOf(parent);
   const scope: TemplateScope = { root: parentScope.root, vars: { ...parentScope.vars, ...vars } };
   const local: Record<string, unknown> = {};
-  const state: ViewState = { parent, namespace: undefined, own: local, scope };
+  const state: ViewState = { parent, namespace: undefined, own: local, scope, fresh: false };
   return { view: new Proxy(state, VIEW) as unknown as Shared, local };
 }

@@ -1,0 +1,157 @@
+/**
+ * The compiled walk: a workflow's flow with its graph resolved at compile
+ * time. Each node becomes a {@link Step} holding direct references (the
+ * function that runs the node's layers, the steps that follow it by action),
+ * so a node execution on the run's path reads no property through a wrapper
+ * Proxy and looks up nothing by node. It runs with the engine's semantics:
+ * event-loop yields, cancellation, observer hooks, a warning for an action
+ * with no successor, and an unwired `error` action fails the run.
+ * @module
+ */
+import {
+  type Action,
+  type BaseNode,
+  Flow,
+  maybeYield,
+  type NodeRunner,
+  type ObservedContext,
+  type RunContext,
+  runnerOf,
+  type Shared,
+  successorFor,
+  tagFailedNode,
+  throwIfAborted,
+} from "../engine/mod.ts";
+import { namespacedStore } from "./store.ts";
+
+/** Thrown out of the flow when a node returns `error` and no `error` edge handles it. */
+export class UnhandledErrorAction extends Error {
+  /** The node that returned `error`. */
+  readonly node: BaseNode;
+
+  /** @param node the node */
+  constructor(node: BaseNode) {
+    super("returned the 'error' action");
+    this.name = "UnhandledErrorAction";
+    this.node = node;
+  }
+}
+
+/** A context that counts node executions (cheaply, in every mode). */
+export interface CountingContext extends RunContext {
+  /** Node executions that completed. */
+  nodesRun: number;
+  /** The last node that completed. */
+  lastNode?: BaseNode;
+  /**
+   * Completed executions per node, two slots a node (by ordinal): returned
+   * `error`, and anything else. Absent: not counted per node.
+   */
+  completions?: Uint32Array;
+}
+
+/** One node of a compiled flow, as its walk sees it. */
+export interface Step {
+  /** The node as wired (outermost wrapper): what observers and errors name. */
+  readonly node: BaseNode;
+  /** Runs the node through its layers (see {@link runnerOf}), inside {@link Step.namespace} when set. */
+  readonly run: NodeRunner;
+  /**
+   * Set when the node's outermost layer is its namespace (a plain run): the
+   * walk hands `run` the namespaced view itself, as that layer would.
+   */
+  readonly namespace: string | undefined;
+  /** Its slot in {@link CountingContext.completions}: twice its ordinal. */
+  readonly slot: number;
+  /** The steps that follow, by action. */
+  readonly next: Map<string, Step>;
+}
+
+/** A node for {@link buildSteps}: as wired, and what runs inside its namespace when that is its outermost layer. */
+export interface StepNode {
+  /** The node as wired. */
+  node: BaseNode;
+  /** When the wired node is only a namespace around this one: the node id (the namespace) and this node. */
+  insideNamespace?: { id: string; node: BaseNode };
+}
+
+/**
+ * Steps for `nodes` (by ordinal), whose successors must be wired already:
+ * the walk follows the graph as it is now.
+ */
+export function buildSteps(nodes: readonly StepNode[]): Map<BaseNode, Step> {
+  const steps = new Map<BaseNode, Step>();
+  nodes.forEach(({ node, insideNamespace: inside }, ordinal) => {
+    const run = runnerOf(inside?.node ?? node);
+    steps.set(node, { node, run, namespace: inside?.id, slot: 2 * ordinal, next: new Map() });
+  });
+  for (const [node, step] of steps) {
+    for (const [action, successor] of node.successors) {
+      const target = steps.get(successor);
+      if (target === undefined) throw new Error(`a successor of a compiled node is not one of the workflow's nodes`);
+      step.next.set(action, target);
+    }
+  }
+  return steps;
+}
+
+const FRESH = { fresh: true };
+const TAKEN = { fresh: false };
+
+/** A flow that walks compiled {@link Step}s. */
+export class WorkflowFlow extends Flow {
+  readonly #first: Step;
+  /** The namespaces the walk applies itself. */
+  readonly #namespaces: Set<string>;
+
+  /**
+   * @param first the step to start from (its node becomes the flow's `start`)
+   * @param steps every step of the flow
+   */
+  constructor(first: Step, steps: Iterable<Step>) {
+    super(first.node);
+    this.#first = first;
+    this.#namespaces = new Set([...steps].flatMap((step) => step.namespace ?? []));
+  }
+
+  /** Walks the steps from the first; returns the last node's action. */
+  override async orchestrate(shared: Shared, ctx: ObservedContext & CountingContext): Promise<Action> {
+    const { observer, completions, signal } = ctx;
+    // A step with a namespace runs at most once a walk (a node that can loop has its loop guard outermost),
+    // so its namespace object is new unless the store held that key when the walk began.
+    const taken = Object.keys(shared).filter((key) => this.#namespaces.has(key));
+    let step: Step | undefined = this.#first;
+    let action: Action;
+    while (step !== undefined) {
+      // A loop of nodes that never wait on I/O must still let signals and timers run.
+      const turn = maybeYield();
+      if (turn !== undefined) await turn;
+      throwIfAborted(signal);
+      const node = step.node;
+      try {
+        observer?.nodeStart?.(node);
+        // The namespaced view made here rather than by the node's layer: one call less per node.
+        const namespace = step.namespace;
+        const view = namespace === undefined
+          ? shared
+          : namespacedStore(shared, namespace, taken.length > 0 && taken.includes(namespace) ? TAKEN : FRESH);
+        action = await step.run(view, ctx);
+      } catch (error) {
+        observer?.nodeEnd?.(node, undefined, error as Error);
+        throw tagFailedNode(error, node);
+      }
+      observer?.nodeEnd?.(node, action);
+      ctx.lastNode = node;
+      ctx.nodesRun++;
+      if (completions !== undefined) completions[action === "error" ? step.slot + 1 : step.slot]++;
+      step = nextStep(step, action, ctx);
+    }
+    return action;
+  }
+}
+
+/** The step after `step` for `action`, or undefined when the flow ends; an unwired `error` fails the run. */
+function nextStep(step: Step, action: Action, ctx: RunContext): Step | undefined {
+  if (action === "error" && !step.next.has("error")) throw new UnhandledErrorAction(step.node);
+  return successorFor(step.next, action, ctx);
+}
