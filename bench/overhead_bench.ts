@@ -481,6 +481,6 @@ if (import.meta.main && pairAt >= 0) {
       return { case: task.name, "mean ms": r.latency.mean.toFixed(4), per };
     }));
     if (only !== "heavy") comparisonTable("trivial", 4, 30);
-    if (only !== "trivial") comparisonTable("heavy", 4, 16);
+    if (only !== "trivial") comparisonTable("heavy", 4, 24);
   }
 }

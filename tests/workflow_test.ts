@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { layersOf, Node, type Shared } from "../src/engine/mod.ts";
 import { BUILTIN_NODES, type NodeSpec } from "../src/nodes/mod.ts";
+import { instrumentNode, RunTelemetry } from "../src/observability/mod.ts";
 import {
   compileWorkflow,
   namespacedStore,
@@ -81,13 +82,18 @@ Deno.test("an input named like a node: the node's outputs join the input's objec
   // up first, except for the keys the run started with: those are joined, as a namespace from an earlier pass is.
   // Validation refuses a declared input named like a node; an undeclared parameter still reaches the root store.
   const workflow = ir([{ id: "a", type: "echo", params: { value: "A" } }, { id: "b", type: "probe" }]);
-  const result = await runWorkflow(compileWorkflow(workflow, { registry }), {
-    inputs: resolveInputs(workflow, { a: { kept: 1 }, b: "plain" }),
-    ...quiet,
-  });
-  assert.equal(result.status, "success");
-  assert.deepEqual(result.shared.a, { kept: 1, output: "A" }, "an object input is the namespace");
-  assert.deepEqual(result.shared.b, { seen: undefined, value: undefined }, "a value that is no object is replaced");
+  // Plain (the walk makes the views) and instrumented (the namespaced layer makes them, inside the instrumented one).
+  for (const instrumented of [false, true]) {
+    const compiled = compileWorkflow(workflow, { registry, instrument: instrumented ? instrumentNode : undefined });
+    const result = await runWorkflow(compiled, {
+      inputs: resolveInputs(workflow, { a: { kept: 1 }, b: "plain" }),
+      telemetry: new RunTelemetry({ instrumented }),
+      ...quiet,
+    });
+    assert.equal(result.status, "success");
+    assert.deepEqual(result.shared.a, { kept: 1, output: "A" }, "an object input is the namespace");
+    assert.deepEqual(result.shared.b, { seen: undefined, value: undefined }, "a value that is no object is replaced");
+  }
   const looping: WorkflowIR = {
     ir_version: "0.1.0",
     nodes: [{ id: "n", type: "probe", params: { key: "value", value: "again" } }],

@@ -133,6 +133,11 @@ export class NodeTotals {
     this.#nodes = undefined;
   }
 
+  /** How many executions of the node at `ordinal` were added. */
+  executionsOf(ordinal: number): number {
+    return ordinal < this.#flags.length ? this.#sums[ordinal * FIELDS + COUNT] : 0;
+  }
+
   /** Aggregates by node id, in first-execution order. */
   get nodes(): Map<string, NodeMetrics> {
     if (this.#nodes !== undefined) return this.#nodes;

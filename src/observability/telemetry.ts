@@ -227,7 +227,6 @@ export class RunTelemetry {
   budgetStop = false;
   /** The run's scope (node field updated as nodes run). */
   readonly scope: TelemetryScope;
-  readonly #executions: number[] = [];
   // The previous node's end readings, reused as the next node's start.
   #lastWall = -1;
   #lastCpu: CpuReading | undefined;
@@ -236,9 +235,10 @@ export class RunTelemetry {
   // Only the sinks that listen, so the per-node loops do no work for the rest.
   readonly #startSinks: TelemetrySink[];
   readonly #endSinks: TelemetrySink[];
-  // Records of ended executions, reused by the next ones when no sink keeps them
-  // (TelemetrySink.keepsExecutions): a sequential flow needs one in all.
-  readonly #pool: NodeExecution[] | undefined;
+  // Whether the record of an ended execution may be reused by the next one: no sink keeps
+  // records (TelemetrySink.keepsExecutions). A sequential flow needs one record in all: the spare.
+  readonly #reuse: boolean;
+  #spare: NodeExecution | undefined;
 
   /** @param options what to measure and where to send it */
   constructor(options: RunTelemetryOptions = {}) {
@@ -250,7 +250,7 @@ export class RunTelemetry {
       : undefined;
     this.#startSinks = this.sinks.filter((sink) => sink.nodeStart);
     this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
-    this.#pool = this.sinks.every((sink) => sink.keepsExecutions === false) ? [] : undefined;
+    this.#reuse = this.sinks.every((sink) => sink.keepsExecutions === false);
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
     this.phase = options.phase ?? "workflow";
@@ -353,8 +353,8 @@ export class RunTelemetry {
    */
   beginNode(info: NodeInfo): NodeExecution {
     const ordinal = info.ordinal;
-    const index = this.#executions[ordinal] ?? 0;
-    this.#executions[ordinal] = index + 1;
+    // Executions of a node in a walk never overlap: the ones before this have all ended.
+    const index = this.totals!.executionsOf(ordinal);
     let wall = this.#lastWall;
     let cpu = this.#lastCpu;
     if (cpu === undefined) {
@@ -363,7 +363,8 @@ export class RunTelemetry {
     }
     this.#lastCpu = undefined;
     const startChildCpu = info.childCpu ? readChildrenCpu() : undefined;
-    const reused = this.#pool?.pop();
+    const reused = this.#spare;
+    this.#spare = undefined;
     // Two branches on purpose: one shared block of assignments after `?? blankRecord` measured
     // ~0.03 µs/node slower in metrics mode on Deno (bench/overhead_bench.ts, four alternations).
     let exec: NodeExecution;
@@ -421,9 +422,11 @@ export class RunTelemetry {
     if (this.traceId !== undefined) exec.span_id = newSpanId();
     const scope = this.scope;
     scope.node = exec;
-    scope.phase = "prep";
-    scope.mark = wall;
-    scope.markCpu = cpu;
+    if (this.phases) {
+      scope.phase = "prep";
+      scope.mark = wall;
+      scope.markCpu = cpu;
+    }
     const sinks = this.#startSinks;
     for (let i = 0; i < sinks.length; i++) sinks[i].nodeStart!(exec);
     return exec;
@@ -461,7 +464,7 @@ export class RunTelemetry {
     this.totals!.add(exec);
     const sinks = this.#endSinks;
     for (let i = 0; i < sinks.length; i++) sinks[i].nodeEnd!(exec);
-    this.#pool?.push(exec);
+    if (this.#reuse) this.#spare = exec;
   }
 
   /** Throws {@link BudgetExceededError} when no LLM call may start. */

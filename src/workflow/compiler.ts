@@ -101,7 +101,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
       node = wrapNode(node, batchLayer(nodeIr.batch, compileValue(nodeIr.batch.items), describeErrorOutputs));
     }
     const inside = node;
-    if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id));
+    if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id, { once: !looping.has(nodeIr.id) }));
     const namespaced = node;
     if (options.instrument) node = options.instrument(node, info);
     // Outermost, so a stopped execution is never one that ran; only nodes on a cycle can run twice.
@@ -124,7 +124,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   });
   return {
     ir,
-    flow: new WorkflowFlow(start, steps.values()),
+    flow: new WorkflowFlow(start, { namespaces: new Set(namespacing ? nodes.keys() : []) }),
     nodes,
     idOf: (node) => ids.get(node),
     ...stdinUse(ir),

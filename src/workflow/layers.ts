@@ -15,7 +15,7 @@ import {
   type RunContext,
   type Shared,
 } from "../engine/mod.ts";
-import { itemStore, namespacedStore, scopeOf } from "./store.ts";
+import { itemStore, NAMESPACE, namespacedStore, scopeOf } from "./store.ts";
 import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
@@ -100,11 +100,30 @@ export function loopGuardLayer(id: string): NodeLayer {
   };
 }
 
-/** Writes of node `id` land in `shared[id]`; reads look there first. */
-export function namespacedLayer(id: string): NodeLayer {
+/** What a workflow's walk tells namespaced views of the store it walks. */
+export interface NamespaceContext extends RunContext {
+  /** The store the walk runs on: a plain object. */
+  namespaceRoot?: Shared;
+  /** The namespaced node ids it held as keys when the walk began (a parameter named like a node). */
+  takenNamespaces?: readonly string[];
+}
+
+/**
+ * Writes of node `id` land in `shared[id]`; reads look there first. A node
+ * that runs at most once a walk (`once`: not on a cycle) and is handed the
+ * walk's own store finds no `id` key there unless the walk began with one,
+ * so its view need not look the key up (see `namespacedStore`); a store
+ * that records writes (traces) is another object, and is looked up.
+ */
+export function namespacedLayer(id: string, options: { once: boolean }): NodeLayer {
+  const once = options.once;
   return {
     name: "namespaced",
-    run: (inner, shared, ctx) => inner._run(namespacedStore(shared, id), ctx),
+    run(inner, shared, ctx) {
+      const walk = ctx as NamespaceContext;
+      const fresh = once && shared === walk.namespaceRoot && !walk.takenNamespaces!.includes(id);
+      return inner._run(namespacedStore(shared, id, fresh ? NAMESPACE.fresh : NAMESPACE.seen), ctx);
+    },
   };
 }
 

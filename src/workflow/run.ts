@@ -13,7 +13,7 @@ import {
 } from "../engine/mod.ts";
 import { type CompiledWorkflow, describeErrorOutputs } from "./compiler.ts";
 import { type CountingContext, UnhandledErrorAction } from "./walk.ts";
-import { type LoopCountingContext, NodeExecutionLimitError } from "./layers.ts";
+import { type LoopCountingContext, type NamespaceContext, NodeExecutionLimitError } from "./layers.ts";
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
@@ -49,8 +49,11 @@ export interface WorkflowResult {
   cause?: unknown;
   /** Node executions completed or failed (counted in every mode). */
   nodes_executed: number;
-  /** Completed executions by node id, for the nodes that completed at least once (counted in every mode). */
-  completions: Map<string, NodeCompletions>;
+  /**
+   * Completed executions by node id, for the nodes that completed at least once (counted in every
+   * mode; the map is built when first asked for).
+   */
+  readonly completions: Map<string, NodeCompletions>;
   /** Declared outputs whose source could not be resolved (they are `null` in `outputs`), with why. */
   unresolved_outputs?: Record<string, string>;
   /** The run's telemetry: LLM calls always, node timings when instrumented. */
@@ -144,7 +147,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const telemetry = options.telemetry ?? new RunTelemetry({ warn });
   // Model calls and phase marks are attributed through async context; a run with neither does without.
   const carried = compiled.callsModels || telemetry.phases;
-  const ctx: ObservedContext & CountingContext & LoopCountingContext = {
+  const ctx: ObservedContext & CountingContext & LoopCountingContext & NamespaceContext = {
     ...options.context,
     ...telemetryContext(telemetry, { carried }),
     signal,
@@ -153,6 +156,8 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     nodesRun: 0,
     lastNode: undefined,
     completions: new Uint32Array(2 * compiled.nodes.size),
+    namespaceRoot: undefined,
+    takenNamespaces: undefined,
     executions: new Map(),
     maxNodeExecutions: options.maxNodeExecutions ?? compiled.ir.limits?.max_node_executions ??
       DEFAULT_MAX_NODE_EXECUTIONS,
@@ -181,6 +186,8 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const thrownByNode = error?.node_id && !(cause instanceof UnhandledErrorAction) &&
     !(cause instanceof NodeExecutionLimitError);
   const nodesExecuted = ctx.nodesRun + (thrownByNode ? 1 : 0);
+  const counts = ctx.completions!;
+  let byId: Map<string, NodeCompletions> | undefined;
   return {
     status,
     outputs,
@@ -189,7 +196,9 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     duration_ms: performance.now() - started,
     cause,
     nodes_executed: nodesExecuted,
-    completions: completionsById(compiled, ctx.completions!),
+    get completions() {
+      return byId ??= completionsById(compiled, counts);
+    },
     ...(Object.keys(unresolved).length > 0 ? { unresolved_outputs: unresolved } : {}),
     telemetry,
   };

@@ -79,6 +79,12 @@ const VIEW: ProxyHandler<ViewState> = {
   getPrototypeOf: () => Object.prototype,
 };
 
+/** The two options of {@link namespacedStore}, made once (a view is made per node execution). */
+export const NAMESPACE: { readonly fresh: { fresh: true }; readonly seen: { fresh: false } } = {
+  fresh: { fresh: true },
+  seen: { fresh: false },
+};
+
 /**
  * The namespaced view of node `id`: writes land in `parent[id]`, reads look
  * there first, then at the parent. With `fresh`, the caller knows `parent`

@@ -3,7 +3,11 @@
  * time. Each node becomes a {@link Step} holding direct references (the
  * function that runs the node's layers, the steps that follow it by action),
  * so a node execution on the run's path reads no property through a wrapper
- * Proxy and looks up nothing by node. It runs with the engine's semantics:
+ * Proxy and looks up nothing by node; a node whose outermost layer is its
+ * namespace gets its namespaced view from the walk itself, made without
+ * looking its key up in the store (see `namespacedStore`'s `fresh`), since a
+ * node that is not on a cycle runs at most once a walk. It runs with the
+ * engine's semantics:
  * event-loop yields, cancellation, observer hooks, a warning for an action
  * with no successor, and an unwired `error` action fails the run.
  * @module
@@ -22,7 +26,8 @@ import {
   tagFailedNode,
   throwIfAborted,
 } from "../engine/mod.ts";
-import { namespacedStore } from "./store.ts";
+import { NAMESPACE, namespacedStore } from "./store.ts";
+import type { NamespaceContext } from "./layers.ts";
 
 /** Thrown out of the flow when a node returns `error` and no `error` edge handles it. */
 export class UnhandledErrorAction extends Error {
@@ -95,31 +100,31 @@ export function buildSteps(nodes: readonly StepNode[]): Map<BaseNode, Step> {
   return steps;
 }
 
-const FRESH = { fresh: true };
-const TAKEN = { fresh: false };
-
 /** A flow that walks compiled {@link Step}s. */
 export class WorkflowFlow extends Flow {
   readonly #first: Step;
-  /** The namespaces the walk applies itself. */
-  readonly #namespaces: Set<string>;
+  readonly #namespaces: ReadonlySet<string>;
 
   /**
    * @param first the step to start from (its node becomes the flow's `start`)
-   * @param steps every step of the flow
+   * @param options `namespaces`: the node ids whose writes are namespaced
    */
-  constructor(first: Step, steps: Iterable<Step>) {
+  constructor(first: Step, options: { namespaces: ReadonlySet<string> }) {
     super(first.node);
     this.#first = first;
-    this.#namespaces = new Set([...steps].flatMap((step) => step.namespace ?? []));
+    this.#namespaces = options.namespaces;
   }
 
   /** Walks the steps from the first; returns the last node's action. */
-  override async orchestrate(shared: Shared, ctx: ObservedContext & CountingContext): Promise<Action> {
+  override async orchestrate(
+    shared: Shared,
+    ctx: ObservedContext & CountingContext & NamespaceContext,
+  ): Promise<Action> {
     const { observer, completions, signal } = ctx;
-    // A step with a namespace runs at most once a walk (a node that can loop has its loop guard outermost),
-    // so its namespace object is new unless the store held that key when the walk began.
+    // What namespaced views need to know of this store (see `namespacedLayer`).
     const taken = Object.keys(shared).filter((key) => this.#namespaces.has(key));
+    ctx.namespaceRoot = shared;
+    ctx.takenNamespaces = taken;
     let step: Step | undefined = this.#first;
     let action: Action;
     while (step !== undefined) {
@@ -132,9 +137,11 @@ export class WorkflowFlow extends Flow {
         observer?.nodeStart?.(node);
         // The namespaced view made here rather than by the node's layer: one call less per node.
         const namespace = step.namespace;
-        const view = namespace === undefined
-          ? shared
-          : namespacedStore(shared, namespace, taken.length > 0 && taken.includes(namespace) ? TAKEN : FRESH);
+        const view = namespace === undefined ? shared : namespacedStore(
+          shared,
+          namespace,
+          taken.length > 0 && taken.includes(namespace) ? NAMESPACE.seen : NAMESPACE.fresh,
+        );
         action = await step.run(view, ctx);
       } catch (error) {
         observer?.nodeEnd?.(node, undefined, error as Error);
