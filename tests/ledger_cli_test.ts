@@ -699,6 +699,38 @@ Deno.test("runs without LLM calls are recorded without opening the database; fol
   });
 });
 
+Deno.test("node executions in the ledger: counted in plain runs, timed with --metrics, a failure once, a stopped loop's next pass not at all", async () => {
+  await withLlm(async (ctx) => {
+    const inboxRuns = () =>
+      readFileSync(join(ctx.home, "ledger-inbox.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+        .filter((l) => l.op === "end").map((l) => l.run);
+    const looping = {
+      ...workflow([{ id: "a", type: "echo", params: { value: 1 } }, { id: "b", type: "echo", params: { value: 2 } }]),
+      edges: [{ from: "a", to: "b" }, { from: "b", to: "a" }],
+      limits: { max_node_executions: 3 },
+    };
+    const failing = workflow([
+      { id: "ok", type: "echo", params: { value: 1 } },
+      { id: "bad", type: "read-file", params: { path: join(ctx.dir, "missing.txt") } },
+    ]);
+    for (const args of [[], ["--metrics"]]) {
+      assertExit(await runWorkflowFile(ctx, looping, args, { name: "loop.json" }), 1);
+      assertExit(await runWorkflowFile(ctx, failing, args, { name: "fail.json" }), 1);
+    }
+    const runs = inboxRuns();
+    assert.equal(runs.length, 4);
+    const nodes = (run: { nodes: { type: string; status: string; executions: number; timed: number }[] }) =>
+      run.nodes.map((n) => [n.type, n.status, n.executions, n.timed]).sort();
+    // The loop guard stops a's fourth pass before it starts: six passes ran, all successful.
+    assert.deepEqual(nodes(runs[0]), [["echo", "success", 6, 0]]);
+    assert.deepEqual(nodes(runs[2]), [["echo", "success", 6, 6]]);
+    assert.deepEqual(nodes(runs[1]), [["echo", "success", 1, 0], ["read-file", "error", 1, 0]]);
+    assert.deepEqual(nodes(runs[3]), [["echo", "success", 1, 1], ["read-file", "error", 1, 1]]);
+    const histogram = runs[2].nodes[0];
+    assert.equal(histogram.buckets.reduce((a: number, b: number) => a + b, 0), 6, "six timed passes, each in a bucket");
+  });
+});
+
 Deno.test('--no-ledger, PFLOW_LEDGER=off and settings "ledger": false record nothing; bad values exit 2', async () => {
   await withLlm(async (ctx) => {
     const wf = chain([llm("a", HAIKU, HAIKU_USAGE)]);

@@ -78,24 +78,27 @@ export function beginRunLedger(
 }
 
 /**
- * Records the run's node executions: timed, from its node totals, when it was instrumented; else the
- * counts every run keeps per node, by type, with the node that threw (it never completed, so it is not
- * among the counts).
+ * Records the run's node executions: timed, from its node totals, when it timed them for the ledger; else
+ * the counts every run keeps per node, by type, with the node that threw (it never completed, so it is
+ * not among the counts; a node the loop guard stopped never ran).
  */
 function recordNodeExecutions(
   ledger: LedgerRun,
   run: { compiled: CompiledWorkflow; result: WorkflowResult; totals: NodeTotals | undefined },
 ): void {
-  const { compiled, result, totals } = run;
-  if (totals !== undefined) return ledger.recordNodes(totals.durationStats());
+  const { compiled, result } = run;
+  const timed = run.totals?.durationStats() ?? [];
+  if (timed.length > 0) return ledger.recordNodes(timed);
   for (const [id, { success, error }] of result.completions) {
     const type = compiled.nodes.get(id)!.type;
-    if (success > 0) ledger.recordNode(type, "success", null, { count: success });
-    if (error > 0) ledger.recordNode(type, "error", null, { count: error });
+    if (success > 0) ledger.recordNode(type, "success", success);
+    if (error > 0) ledger.recordNode(type, "error", error);
   }
   const failed = result.error?.node_id ? compiled.nodes.get(result.error.node_id) : undefined;
-  if (failed !== undefined && result.error!.type !== "ErrorAction") {
-    ledger.recordNode(failed.type, result.status === "interrupted" ? "interrupted" : "error", null);
+  if (
+    failed !== undefined && result.error!.type !== "ErrorAction" && result.error!.type !== "NodeExecutionLimitError"
+  ) {
+    ledger.recordNode(failed.type, result.status === "interrupted" ? "interrupted" : "error", 1);
   }
 }
 

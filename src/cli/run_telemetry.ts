@@ -58,7 +58,7 @@ export interface TelemetryRequest {
   /** The phase this telemetry measures, and what earlier phases spent (budget). */
   phase?: RunPhase;
   spentUsd?: number;
-  /** The run ledger's sink (writes each LLM call; counts and times node executions when instrumented). */
+  /** The run ledger's sink (writes each LLM call); with it, the run's node totals keep the ledger's duration histogram. */
   ledgerSink?: TelemetrySink;
   /** Instrument the run for the ledger: each LLM call is then attributed to its node (workflows with llm nodes). */
   instrumentForLedger?: boolean;

@@ -19,7 +19,6 @@ export interface NodeLayer {
 
 const TARGET = Symbol("pflow.wrap.target");
 const LAYER = Symbol("pflow.wrap.layer");
-const RUNNER = Symbol("pflow.wrap.runner");
 
 /** One execution of a node: what `node._run(shared, ctx)` does. */
 export type NodeRunner = (shared: Shared, ctx: RunContext) => Promise<Action>;
@@ -54,8 +53,6 @@ export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
           return node;
         case LAYER:
           return layer;
-        case RUNNER:
-          return runLayer;
       }
       const value = Reflect.get(node, prop, node);
       if (typeof value !== "function" || prop === "constructor") return value;
@@ -80,8 +77,8 @@ export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
  * far more than a call when caches are cold (a node after long work).
  */
 export function runnerOf(node: BaseNode): NodeRunner {
-  const runner = (node as unknown as Record<symbol, NodeRunner | undefined>)[RUNNER];
-  return runner ?? ((shared, ctx) => node._run(shared, ctx));
+  // A wrapper's `_run` is its layer's run, bound already; a bare node's is a method.
+  return innerNode(node) !== undefined ? node._run : (shared, ctx) => node._run(shared, ctx);
 }
 
 /** The node directly inside `node`'s outermost layer, or undefined if bare. */

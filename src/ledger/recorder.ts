@@ -10,12 +10,12 @@ import type { LlmCallRecord, TelemetrySink } from "../observability/telemetry.ts
 import type { NodeDurationStat } from "../observability/node_totals.ts";
 import { appendInbox, INBOX_ROTATE_BYTES } from "./inbox.ts";
 import { ledgerFile } from "./paths.ts";
-import { boundMs, bucketOf, BUCKETS, callFirsts } from "./schema.ts";
+import { boundMs, BUCKETS, callFirsts } from "./schema.ts";
+import type { CallRow, LedgerStore } from "./store.ts";
+import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
 
 /** The bounds (ms) of the ledger's node duration histogram: what a run's node totals are given. */
 export const NODE_BOUNDS_MS: readonly number[] = BUCKETS.node.map(boundMs);
-import type { CallRow, LedgerStore } from "./store.ts";
-import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
 
 type StoreModule = typeof import("./store.ts");
 
@@ -92,23 +92,9 @@ export class LedgerRun {
     };
   }
 
-  /**
-   * Counts a node execution of the workflow (`count` of them, untimed), with its wall time when it was
-   * measured (`null` in a run that does not time its nodes).
-   */
-  recordNode(
-    type: string,
-    status: NodeStat["status"],
-    durationMs: number | null,
-    options: { count?: number } = {},
-  ): void {
-    const stat = this.#nodeStat(type, status);
-    stat.executions += options.count ?? 1;
-    if (durationMs === null) return;
-    stat.timed++;
-    stat.durationMsSum += durationMs;
-    const i = bucketOf(BUCKETS.node, durationMs);
-    if (i < stat.buckets.length) stat.buckets[i]++;
+  /** Counts `count` executions of the workflow's nodes of `type` that ended as `status`, untimed. */
+  recordNode(type: string, status: NodeStat["status"], count: number): void {
+    this.#nodeStat(type, status).executions += count;
   }
 
   /** Adds timed node executions, summed by type and status over {@link NODE_BOUNDS_MS} (a run's node totals). */

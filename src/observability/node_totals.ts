@@ -67,12 +67,11 @@ export class NodeTotals {
   /** Node executions added. */
   executions = 0;
   #sums: Float64Array;
-  // Per ordinal: 1 + the last execution's status index; bit 4 set once child CPU was measured.
-  #flags: Uint8Array;
-  // Per ordinal, set at its first execution: id, type, and its type's index in the histogram.
+  // Per ordinal, two ints: [1 + the last execution's status index, bit 4 once child CPU was measured;
+  // the index of its type in #typeNames]. Set at its first execution, with its id.
+  #marks: Int32Array;
   #ids: (string | undefined)[];
-  #types: string[];
-  #typeIndex: Int32Array;
+  readonly #typeNames: string[] = [];
   // Ordinals in first-execution order.
   #order: Int32Array;
   #ordered = 0;
@@ -80,17 +79,15 @@ export class NodeTotals {
   readonly #bounds: Float64Array | undefined;
   readonly #histogramRow: number;
   #histogram: Float64Array;
-  readonly #typeNames: string[] = [];
   #nodes: Map<string, NodeMetrics> | undefined;
+  #nodesAt = -1;
 
   /** @param options room for nodes, and the histogram's bounds */
   constructor(options: NodeTotalsOptions = {}) {
     const capacity = Math.max(options.nodes ?? 0, 16);
     this.#sums = new Float64Array(capacity * FIELDS);
-    this.#flags = new Uint8Array(capacity);
+    this.#marks = new Int32Array(capacity * 2);
     this.#ids = new Array(capacity);
-    this.#types = new Array(capacity);
-    this.#typeIndex = new Int32Array(capacity);
     this.#order = new Int32Array(capacity);
     this.#bounds = options.durationBoundsMs ? Float64Array.from(options.durationBoundsMs) : undefined;
     this.#histogramRow = 2 + (this.#bounds?.length ?? 0);
@@ -101,7 +98,7 @@ export class NodeTotals {
   add(exec: NodeExecution): void {
     this.executions++;
     const i = exec.ordinal;
-    if (i >= this.#flags.length) this.#grow(i);
+    if (i >= this.#order.length) this.#grow(i);
     const sums = this.#sums;
     const row = i * FIELDS;
     if (sums[row + COUNT]++ === 0) this.#first(i, exec);
@@ -109,7 +106,8 @@ export class NodeTotals {
     sums[row + DURATION] += duration;
     sums[row + CPU_USER] += exec.cpu_user_ms;
     sums[row + CPU_SYSTEM] += exec.cpu_system_ms;
-    let flags = this.#flags[i] & 16;
+    const marks = this.#marks;
+    let flags = marks[2 * i] & 16;
     if (exec.child_cpu_user_ms !== undefined) {
       sums[row + CHILD_USER] += exec.child_cpu_user_ms;
       sums[row + CHILD_SYSTEM] += exec.child_cpu_system_ms ?? 0;
@@ -119,36 +117,34 @@ export class NodeTotals {
     sums[row + LLM_CALLS] += exec.llm_calls;
     sums[row + COST] += exec.cost_usd;
     const status = exec.status === "success" ? 0 : exec.status === "error" ? 1 : 2;
-    this.#flags[i] = flags | (status + 1);
+    marks[2 * i] = flags | (status + 1);
     const bounds = this.#bounds;
-    if (bounds !== undefined) {
-      const at = (this.#typeIndex[i] * STATUSES.length + status) * this.#histogramRow;
-      const histogram = this.#histogram;
-      histogram[at]++;
-      histogram[at + 1] += duration;
-      let bucket = 0;
-      while (bucket < bounds.length && duration > bounds[bucket]) bucket++;
-      if (bucket < bounds.length) histogram[at + 2 + bucket]++;
-    }
-    this.#nodes = undefined;
+    if (bounds === undefined) return;
+    const at = (marks[2 * i + 1] * STATUSES.length + status) * this.#histogramRow;
+    const histogram = this.#histogram;
+    histogram[at]++;
+    histogram[at + 1] += duration;
+    let bucket = 0;
+    while (bucket < bounds.length && duration > bounds[bucket]) bucket++;
+    if (bucket < bounds.length) histogram[at + 2 + bucket]++;
   }
 
   /** How many executions of the node at `ordinal` were added. */
   executionsOf(ordinal: number): number {
-    return ordinal < this.#flags.length ? this.#sums[ordinal * FIELDS + COUNT] : 0;
+    return ordinal < this.#order.length ? this.#sums[ordinal * FIELDS + COUNT] : 0;
   }
 
   /** Aggregates by node id, in first-execution order. */
   get nodes(): Map<string, NodeMetrics> {
-    if (this.#nodes !== undefined) return this.#nodes;
+    if (this.#nodes !== undefined && this.#nodesAt === this.executions) return this.#nodes;
     const nodes = new Map<string, NodeMetrics>();
     const sums = this.#sums;
     for (let k = 0; k < this.#ordered; k++) {
       const i = this.#order[k];
-      const flags = this.#flags[i];
+      const flags = this.#marks[2 * i];
       const row = i * FIELDS;
       nodes.set(this.#ids[i]!, {
-        type: this.#types[i],
+        type: this.#typeNames[this.#marks[2 * i + 1]],
         executions: sums[row + COUNT],
         duration_ms: sums[row + DURATION],
         cpu_user_ms: sums[row + CPU_USER],
@@ -162,12 +158,14 @@ export class NodeTotals {
         status: STATUSES[(flags & 3) - 1],
       });
     }
+    this.#nodesAt = this.executions;
     return this.#nodes = nodes;
   }
 
   /** The duration histogram by node type and status (empty without `durationBoundsMs`). */
   durationStats(): NodeDurationStat[] {
     const stats: NodeDurationStat[] = [];
+    if (this.#bounds === undefined) return stats;
     const width = this.#histogramRow;
     this.#typeNames.forEach((type, t) => {
       STATUSES.forEach((status, s) => {
@@ -185,33 +183,30 @@ export class NodeTotals {
   #first(i: number, exec: NodeExecution): void {
     this.#order[this.#ordered++] = i;
     this.#ids[i] = exec.node_id;
-    this.#types[i] = exec.node_type;
-    if (this.#bounds === undefined) return;
     let t = this.#typeNames.indexOf(exec.node_type);
     if (t < 0) {
       t = this.#typeNames.push(exec.node_type) - 1;
       const needed = (t + 1) * STATUSES.length * this.#histogramRow;
-      if (needed > this.#histogram.length) {
+      if (this.#bounds !== undefined && needed > this.#histogram.length) {
         const grown = new Float64Array(Math.max(needed, this.#histogram.length * 2));
         grown.set(this.#histogram);
         this.#histogram = grown;
       }
     }
-    this.#typeIndex[i] = t;
+    this.#marks[2 * i + 1] = t;
   }
 
   #grow(ordinal: number): void {
-    const capacity = Math.max(ordinal + 1, this.#flags.length * 2);
-    const grow = <T extends Float64Array | Uint8Array | Int32Array>(old: T, make: (n: number) => T, width = 1): T => {
-      const grown = make(capacity * width);
-      grown.set(old);
-      return grown;
-    };
-    this.#sums = grow(this.#sums, (n) => new Float64Array(n), FIELDS);
-    this.#flags = grow(this.#flags, (n) => new Uint8Array(n));
-    this.#typeIndex = grow(this.#typeIndex, (n) => new Int32Array(n));
-    this.#order = grow(this.#order, (n) => new Int32Array(n));
+    const capacity = Math.max(ordinal + 1, this.#order.length * 2);
+    const sums = new Float64Array(capacity * FIELDS);
+    sums.set(this.#sums);
+    this.#sums = sums;
+    const marks = new Int32Array(capacity * 2);
+    marks.set(this.#marks);
+    this.#marks = marks;
+    const order = new Int32Array(capacity);
+    order.set(this.#order);
+    this.#order = order;
     this.#ids.length = capacity;
-    this.#types.length = capacity;
   }
 }

@@ -1,8 +1,13 @@
 /**
  * Which run, which node execution and which batch item code is running in:
- * an AsyncLocalStorage scope per run (and per batch item when a run is
- * instrumented), plus process-wide counters that let decorated methods skip
- * every lookup when nothing is being measured.
+ * a scope per run, carried through async context (AsyncLocalStorage, with a
+ * scope per batch item) when the run must attribute concurrent work (model
+ * calls, phase marks, template resolutions), else ambient: one process-wide
+ * value, set while the run lasts, that costs nothing per promise. Code
+ * outside any run that reads the scope while an ambient run lasts (a plain
+ * run beside it, say) sees that run's; pflow's CLI runs one at a time. Plus
+ * process-wide counters that let decorated methods skip every lookup when
+ * nothing is being measured.
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";

@@ -109,21 +109,23 @@ export interface NamespaceContext extends RunContext {
 }
 
 /**
- * Writes of node `id` land in `shared[id]`; reads look there first. A node
- * that runs at most once a walk (`once`: not on a cycle) and is handed the
- * walk's own store finds no `id` key there unless the walk began with one,
- * so its view need not look the key up (see `namespacedStore`); a store
- * that records writes (traces) is another object, and is looked up.
+ * The view node `id` runs with (its writes land in `shared[id]`, reads look
+ * there first). A node that runs at most once a walk (`once`: not on a
+ * cycle) and is handed the walk's own store finds no `id` key there unless
+ * the walk began with one, so its view need not look the key up (see
+ * `namespacedStore`); a store that records writes (traces) is another
+ * object, and is looked up.
  */
-export function namespacedLayer(id: string, options: { once: boolean }): NodeLayer {
-  const once = options.once;
+export function namespaceView(shared: Shared, id: string, ctx: NamespaceContext, options: { once: boolean }): Shared {
+  const fresh = options.once && shared === ctx.namespaceRoot && !ctx.takenNamespaces!.includes(id);
+  return namespacedStore(shared, id, fresh ? NAMESPACE.fresh : NAMESPACE.seen);
+}
+
+/** The layer that runs node `id` with its {@link namespaceView}; `once` by default only in a walk's own view. */
+export function namespacedLayer(id: string, options: { once: boolean } = { once: false }): NodeLayer {
   return {
     name: "namespaced",
-    run(inner, shared, ctx) {
-      const walk = ctx as NamespaceContext;
-      const fresh = once && shared === walk.namespaceRoot && !walk.takenNamespaces!.includes(id);
-      return inner._run(namespacedStore(shared, id, fresh ? NAMESPACE.fresh : NAMESPACE.seen), ctx);
-    },
+    run: (inner, shared, ctx) => inner._run(namespaceView(shared, id, ctx as NamespaceContext, options), ctx),
   };
 }
 

@@ -145,8 +145,9 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const signal = options.signal ?? new AbortController().signal;
   const warn = options.warn ?? ((m: string) => console.error(`warning: ${m}`));
   const telemetry = options.telemetry ?? new RunTelemetry({ warn });
-  // Model calls and phase marks are attributed through async context; a run with neither does without.
-  const carried = compiled.callsModels || telemetry.phases;
+  // Model calls, phase marks and template resolutions are attributed (to nodes and batch items) through
+  // async context; a run with none of them does without.
+  const carried = compiled.callsModels || telemetry.phases || telemetry.onTemplate !== undefined;
   const ctx: ObservedContext & CountingContext & LoopCountingContext & NamespaceContext = {
     ...options.context,
     ...telemetryContext(telemetry, { carried }),
@@ -155,7 +156,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     observer: options.observer,
     nodesRun: 0,
     lastNode: undefined,
-    completions: new Uint32Array(2 * compiled.nodes.size),
+    completionCounts: new Uint32Array(2 * compiled.nodes.size),
     namespaceRoot: undefined,
     takenNamespaces: undefined,
     executions: new Map(),
@@ -186,7 +187,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const thrownByNode = error?.node_id && !(cause instanceof UnhandledErrorAction) &&
     !(cause instanceof NodeExecutionLimitError);
   const nodesExecuted = ctx.nodesRun + (thrownByNode ? 1 : 0);
-  const counts = ctx.completions!;
+  const counts = ctx.completionCounts;
   let byId: Map<string, NodeCompletions> | undefined;
   return {
     status,
@@ -204,7 +205,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   };
 }
 
-/** The per-node counts of {@link CountingContext.completions}, by node id. */
+/** The per-node counts of {@link CountingContext.completionCounts}, by node id. */
 function completionsById(compiled: CompiledWorkflow, counts: Uint32Array): Map<string, NodeCompletions> {
   const byId = new Map<string, NodeCompletions>();
   for (const { id, ordinal } of compiled.nodes.values()) {

@@ -5,7 +5,7 @@
  * so a node execution on the run's path reads no property through a wrapper
  * Proxy and looks up nothing by node; a node whose outermost layer is its
  * namespace gets its namespaced view from the walk itself, made without
- * looking its key up in the store (see `namespacedStore`'s `fresh`), since a
+ * looking its key up in the store (see `namespaceView`), since a
  * node that is not on a cycle runs at most once a walk. It runs with the
  * engine's semantics:
  * event-loop yields, cancellation, observer hooks, a warning for an action
@@ -26,8 +26,10 @@ import {
   tagFailedNode,
   throwIfAborted,
 } from "../engine/mod.ts";
-import { NAMESPACE, namespacedStore } from "./store.ts";
-import type { NamespaceContext } from "./layers.ts";
+import { type NamespaceContext, namespaceView } from "./layers.ts";
+
+// A node whose namespace the walk applies is not on a cycle (its loop guard would be outermost).
+const ONCE = { once: true };
 
 /** Thrown out of the flow when a node returns `error` and no `error` edge handles it. */
 export class UnhandledErrorAction extends Error {
@@ -48,11 +50,8 @@ export interface CountingContext extends RunContext {
   nodesRun: number;
   /** The last node that completed. */
   lastNode?: BaseNode;
-  /**
-   * Completed executions per node, two slots a node (by ordinal): returned
-   * `error`, and anything else. Absent: not counted per node.
-   */
-  completions?: Uint32Array;
+  /** Completed executions per node, two slots a node (by ordinal): anything but `error`, and `error`. */
+  completionCounts: Uint32Array;
 }
 
 /** One node of a compiled flow, as its walk sees it. */
@@ -66,7 +65,7 @@ export interface Step {
    * walk hands `run` the namespaced view itself, as that layer would.
    */
   readonly namespace: string | undefined;
-  /** Its slot in {@link CountingContext.completions}: twice its ordinal. */
+  /** Its slot in {@link CountingContext.completionCounts}: twice its ordinal. */
   readonly slot: number;
   /** The steps that follow, by action. */
   readonly next: Map<string, Step>;
@@ -120,11 +119,10 @@ export class WorkflowFlow extends Flow {
     shared: Shared,
     ctx: ObservedContext & CountingContext & NamespaceContext,
   ): Promise<Action> {
-    const { observer, completions, signal } = ctx;
-    // What namespaced views need to know of this store (see `namespacedLayer`).
-    const taken = Object.keys(shared).filter((key) => this.#namespaces.has(key));
+    const { observer, completionCounts, signal } = ctx;
+    // What namespaced views need to know of this store (see `namespaceView`).
     ctx.namespaceRoot = shared;
-    ctx.takenNamespaces = taken;
+    ctx.takenNamespaces = Object.keys(shared).filter((key) => this.#namespaces.has(key));
     let step: Step | undefined = this.#first;
     let action: Action;
     while (step !== undefined) {
@@ -137,12 +135,7 @@ export class WorkflowFlow extends Flow {
         observer?.nodeStart?.(node);
         // The namespaced view made here rather than by the node's layer: one call less per node.
         const namespace = step.namespace;
-        const view = namespace === undefined ? shared : namespacedStore(
-          shared,
-          namespace,
-          taken.length > 0 && taken.includes(namespace) ? NAMESPACE.seen : NAMESPACE.fresh,
-        );
-        action = await step.run(view, ctx);
+        action = await step.run(namespace === undefined ? shared : namespaceView(shared, namespace, ctx, ONCE), ctx);
       } catch (error) {
         observer?.nodeEnd?.(node, undefined, error as Error);
         throw tagFailedNode(error, node);
@@ -150,7 +143,7 @@ export class WorkflowFlow extends Flow {
       observer?.nodeEnd?.(node, action);
       ctx.lastNode = node;
       ctx.nodesRun++;
-      if (completions !== undefined) completions[action === "error" ? step.slot + 1 : step.slot]++;
+      completionCounts[action === "error" ? step.slot + 1 : step.slot]++;
       step = nextStep(step, action, ctx);
     }
     return action;
