@@ -712,7 +712,7 @@ Deno.test("node executions in the ledger: counted in plain runs, timed with --me
     const failing = workflow([
       { id: "ok", type: "echo", params: { value: 1 } },
       { id: "bad", type: "read-file", params: { path: join(ctx.dir, "missing.txt") } },
-    ]);
+    ], { edges: [{ from: "ok", to: "bad" }] });
     for (const args of [[], ["--metrics"]]) {
       assertExit(await runWorkflowFile(ctx, looping, args, { name: "loop.json" }), 1);
       assertExit(await runWorkflowFile(ctx, failing, args, { name: "fail.json" }), 1);
