@@ -395,6 +395,38 @@ Deno.test("an instrumented run whose nodes call no model keeps its scope ambient
   assert.equal(got.after, null, "no scope is left behind");
 });
 
+Deno.test("template resolutions of batch items name their item, phases timed or not", () => {
+  // In a process of its own, where no scope has been carried yet (here, earlier tests carried some).
+  const script = `
+    import { BUILTIN_NODES } from "${new URL("../src/nodes/mod.ts", import.meta.url)}";
+    import { instrumentNode, RunTelemetry } from "${new URL("../src/observability/mod.ts", import.meta.url)}";
+    import { compileWorkflow, NodeRegistry, runWorkflow } from "${new URL("../src/workflow/mod.ts", import.meta.url)}";
+    const workflow = {
+      ir_version: "0.1.0",
+      nodes: [{ id: "b", type: "echo", params: { value: "\${item}" }, batch: { items: [10, 20, 30], parallel: true } }],
+    };
+    const compiled = compileWorkflow(workflow, { registry: new NodeRegistry(BUILTIN_NODES), instrument: instrumentNode });
+    const out = [];
+    for (const phases of [false, true]) {
+      const seen = [];
+      const telemetry = new RunTelemetry({
+        instrumented: true,
+        phases,
+        onTemplate: (exec, item, _param, _refs, value) => seen.push([exec.node_id, item ?? null, value]),
+      });
+      const result = await runWorkflow(compiled, { telemetry, warn: () => {} });
+      out.push({ phases, status: result.status, seen: seen.sort() });
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const child = spawnSync(Deno.execPath(), ["run", "-A", "-"], { input: script, encoding: "utf8" });
+  assert.equal(child.status, 0, child.stderr);
+  for (const { phases, status, seen } of JSON.parse(child.stdout)) {
+    assert.equal(status, "success");
+    assert.deepEqual(seen, [["b", 0, 10], ["b", 1, 20], ["b", 2, 30]], `phases ${phases}`);
+  }
+});
+
 Deno.test("metrics mode reuses one execution record; a sink that may keep them gets a new one each time", async () => {
   const looping: WorkflowIR = {
     ir_version: "0.1.0",
