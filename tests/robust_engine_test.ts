@@ -65,6 +65,26 @@ Deno.test("maybeYield checks the clock every EVENT_LOOP_YIELD.every calls and yi
   }
 });
 
+Deno.test("mapConcurrent runs each item once, also when workers wait for an event-loop turn before taking one", async () => {
+  const { mapConcurrent } = await import("../src/engine/mod.ts");
+  const shipped = { ...EVENT_LOOP_YIELD };
+  Object.assign(EVENT_LOOP_YIELD, { every: 1, afterMs: 0 }); // a turn before every item
+  try {
+    for (const [count, limit] of [[5, 4], [9, 3], [1, 10], [40, 7]]) {
+      const seen: number[] = [];
+      const results = await mapConcurrent(Array.from({ length: count }, (_, i) => i), async (item, index) => {
+        seen.push(index);
+        await null;
+        return item * 2;
+      }, { limit });
+      assert.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i), `${count} items`);
+      assert.deepEqual(results, Array.from({ length: count }, (_, i) => i * 2));
+    }
+  } finally {
+    Object.assign(EVENT_LOOP_YIELD, shipped);
+  }
+});
+
 Deno.test("setLongTimeout: past 2^31-1 ms it does not fire at once; Infinity and NaN never fire", async () => {
   let fired = 0;
   const timers = [2 ** 31, MAX_TIMER_MS + 1, 1e15, Infinity, NaN].map((ms) => setLongTimeout(() => fired++, ms));

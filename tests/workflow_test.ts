@@ -253,7 +253,7 @@ Deno.test("batch: one run per item, results in item order, count and errors", as
       batch: { items: [30, 5, 15, 1], parallel: true, max_concurrent: 4 },
     },
   ]));
-  assert.equal(result.status, "success");
+  assert.equal(result.status, "success", JSON.stringify(result.error));
   const fan = result.shared.fan as Shared;
   assert.deepEqual(fan.results, [{ output: "v-30" }, { output: "v-5" }, { output: "v-15" }, { output: "v-1" }]);
   assert.equal(fan.count, 4);

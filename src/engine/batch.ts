@@ -24,6 +24,8 @@ export async function mapConcurrent<T, R>(
       const turn = maybeYield();
       if (turn !== undefined) await turn;
       if (options.signal) throwIfAborted(options.signal);
+      // While this worker waited for its turn, the others may have taken the last items.
+      if (failure !== undefined || nextIndex >= items.length) break;
       const index = nextIndex++;
       try {
         results[index] = await fn(items[index], index);
