@@ -213,8 +213,8 @@ function modes(us: number): Record<string, () => Run> {
         instrument: (node) =>
           wrapNode(node, {
             name: "clock-floor",
-            run: async (inner, shared, ctx) => {
-              const action = await inner._run(shared, ctx);
+            run: async (_inner, shared, ctx, next) => {
+              const action = await next(shared, ctx);
               performance.now();
               readCpu();
               return action;

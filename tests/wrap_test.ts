@@ -142,3 +142,41 @@ Deno.test("cloning a wrapped node keeps every layer and does not recurse", async
   assert.deepEqual(log, ["outer:before", "inner:before", "inner:after", "outer:after"]);
   assert.equal(innerNode(innerNode(copy)!), copyBare);
 });
+
+Deno.test("a layer's next() runs the node inside it, read through that node's wrapper once, not per execution", async () => {
+  const log: string[] = [];
+  const bare = new Custom();
+  bare.params = { add: 2 };
+  const inner = wrapNode(bare, tracingLayer("inner", log));
+  let runReads = 0;
+  // Counts what the outer layer reads of the wrapper inside it.
+  const counted = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === "_run") runReads++;
+      return Reflect.get(target, prop);
+    },
+  });
+  const outer = wrapNode(counted, {
+    name: "outer",
+    run: async (_inner, shared, ctx, next) => {
+      log.push("outer:before");
+      const action = await next(shared, ctx);
+      log.push("outer:after");
+      return action;
+    },
+  });
+  for (let i = 0; i < 5; i++) {
+    const shared: Shared = {};
+    assert.equal(await outer._run(shared, makeContext()), "done");
+    assert.equal(shared.value, 43, "the node ran with its params, on the store given to next()");
+  }
+  assert.deepEqual(log.slice(0, 4), ["outer:before", "inner:before", "inner:after", "outer:after"]);
+  assert.equal(log.length, 20);
+  assert.equal(runReads, 1, "`_run` of the wrapper inside was read once, when first needed");
+  // A clone resolves its own inner node, not the original's.
+  const copy = outer.clone();
+  const copied: Shared = {};
+  await copy._run(copied, makeContext());
+  assert.equal(copied.value, 43);
+  assert.notEqual(unwrapNode(copy), bare);
+});

@@ -7,8 +7,11 @@
  * {@link EVENT_LOOP_YIELD.every} node executions (and batch items). A turn
  * costs about a microsecond on a warm machine but 15–40 µs right after long
  * computation (the runtime's own bookkeeping runs with cold caches), so turns
- * go by time, not by count: a run of 200 µs nodes takes one every ~100 nodes,
+ * go by time, not by count: a run of 200 µs nodes takes one every ~200 nodes,
  * not every 16, and a signal still gets in within a few tens of milliseconds.
+ * 40 ms, not 20: a turn after long work costs the engine time of 20–60
+ * nodes, and 40 ms still keeps a signal's wait under half the 100 ms the
+ * CLI promises.
  * @module
  */
 import { setImmediate } from "node:timers";
@@ -19,7 +22,7 @@ import { setImmediate } from "node:timers";
  * across the process). `every: 0` turns yielding off (benchmarks compare it);
  * `afterMs: 0` yields at every check.
  */
-export const EVENT_LOOP_YIELD = { every: 16, afterMs: 20 };
+export const EVENT_LOOP_YIELD = { every: 16, afterMs: 40 };
 
 let sinceCheck = 0;
 let lastTurn = 0;

@@ -23,14 +23,14 @@ export interface TelemetryContext extends ItemScopedContext {
 export function instrumentedLayer(info: NodeInfo): NodeLayer {
   return {
     name: "instrumented",
-    async run(inner: BaseNode, shared, ctx: RunContext): Promise<Action> {
+    async run(_inner: BaseNode, shared, ctx: RunContext, next): Promise<Action> {
       const telemetry = (ctx as TelemetryContext).telemetry;
-      if (telemetry === undefined || !telemetry.instrumented) return await inner._run(shared, ctx);
+      if (telemetry === undefined || !telemetry.instrumented) return await next(shared, ctx);
       const exec = telemetry.beginNode(info);
       const view = telemetry.storeView === undefined ? shared : telemetry.storeView(exec, shared);
       let action: Action;
       try {
-        action = await inner._run(view, ctx);
+        action = await next(view, ctx);
       } catch (error) {
         telemetry.endNode(exec, undefined, error);
         throw error;

@@ -87,7 +87,7 @@ export interface LoopCountingContext extends RunContext {
 export function loopGuardLayer(id: string): NodeLayer {
   return {
     name: "loop-guard",
-    run(inner, shared, ctx) {
+    run(_inner, shared, ctx, next) {
       const counting = ctx as LoopCountingContext;
       const runs = counting.executions;
       if (runs !== undefined) {
@@ -95,7 +95,7 @@ export function loopGuardLayer(id: string): NodeLayer {
         if (started >= counting.maxNodeExecutions!) throw new NodeExecutionLimitError(id, counting.maxNodeExecutions!);
         runs.set(id, started + 1);
       }
-      return inner._run(shared, ctx);
+      return next(shared, ctx);
     },
   };
 }
@@ -125,7 +125,7 @@ export function namespaceView(shared: Shared, id: string, ctx: NamespaceContext,
 export function namespacedLayer(id: string, options: { once: boolean } = { once: false }): NodeLayer {
   return {
     name: "namespaced",
-    run: (inner, shared, ctx) => inner._run(namespaceView(shared, id, ctx as NamespaceContext, options), ctx),
+    run: (_inner, shared, ctx, next) => next(namespaceView(shared, id, ctx as NamespaceContext, options), ctx),
   };
 }
 
@@ -151,7 +151,7 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
   const secretive = new Set(resolvers.map(([p]) => p).filter((p) => mayHoldSecrets(p, rawParams[p])));
   return {
     name: "template",
-    async run(inner, shared, ctx) {
+    async run(inner, shared, ctx, next) {
       const scope = scopeOf(shared);
       const resolved: Record<string, unknown> = { ...rawParams };
       const observer = (ctx as TemplateObservedContext).templateObserver;
@@ -170,7 +170,7 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
       const original = inner.params;
       inner.params = resolved;
       try {
-        return await inner._run(shared, ctx);
+        return await next(shared, ctx);
       } finally {
         inner.params = original;
       }
