@@ -655,3 +655,64 @@ Deno.test("metrics mode: an LLM call in a loop names its node's execution, with 
     await server.close();
   }
 });
+
+Deno.test("metrics mode without node sinks keeps the same totals as a run whose sinks hear every execution", async () => {
+  const ir: WorkflowIR = {
+    ir_version: "0.1.0",
+    nodes: [
+      { id: "retry", type: "flaky", params: { fails: 1 } },
+      { id: "plain", type: "echo", params: { value: 1 } },
+      { id: "count", type: "countdown" },
+      { id: "sh", type: "shell", params: { command: "exit 3" } },
+      { id: "after", type: "echo", params: { value: 2 } },
+      // Summed at once (child CPU) after an execution that ended in `error`: its own status, not that one's.
+      { id: "ok", type: "shell", params: { command: "exit 0" } },
+      { id: "boom", type: "read-file", params: { path: "/nonexistent/pflow" } },
+    ],
+    edges: [
+      { from: "retry", to: "plain" },
+      { from: "plain", to: "count" },
+      { from: "count", to: "count", action: "again" },
+      { from: "count", to: "sh", action: "done" },
+      { from: "sh", to: "after", action: "error" },
+      { from: "after", to: "ok" },
+      { from: "ok", to: "boom" },
+    ],
+  };
+  const run = async (sinks: { nodeEnd?: () => void }[]) => {
+    // Compiled for each run: a flaky node counts its attempts across runs.
+    const compiled = compileWorkflow(ir, { registry, instrument: instrumentNode });
+    const telemetry = new RunTelemetry({ instrumented: true, sinks, nodes: ir.nodes, durationBoundsMs: [1, 1000] });
+    const result = await runWorkflow(compiled, { telemetry, warn: () => {} });
+    assert.equal(result.status, "failed");
+    const nodes = [...telemetry.totals!.nodes].map(([id, m]) => ({
+      id,
+      type: m.type,
+      executions: m.executions,
+      retries: m.retries,
+      status: m.status,
+      timed: m.duration_ms > 0 && m.cpu_user_ms + m.cpu_system_ms >= 0,
+    }));
+    const stats = telemetry.totals!.durationStats().map(({ type, status, executions, buckets }) => ({
+      type,
+      status,
+      executions,
+      bucketed: buckets.reduce((a, b) => a + b, 0),
+    }));
+    return { nodes, stats, executions: telemetry.totals!.executions };
+  };
+  const lean = await run([]);
+  const heard = await run([{ nodeEnd: () => {} }]);
+  assert.deepEqual(lean, heard);
+  assert.deepEqual(lean.nodes.map((n) => [n.id, n.executions, n.retries, n.status]), [
+    ["retry", 1, 1, "success"],
+    ["plain", 1, 0, "success"],
+    ["count", 3, 0, "success"],
+    ["sh", 1, 0, "error"],
+    ["after", 1, 0, "success"],
+    ["ok", 1, 0, "success"],
+    ["boom", 1, 0, "error"],
+  ]);
+  assert.ok(lean.nodes.every((n) => n.timed));
+  assert.equal(lean.executions, 9);
+});

@@ -104,6 +104,8 @@ export class NodeTotals {
   #nodesAt = -1;
   // Names known up front, by ordinal; executions of these may be logged.
   readonly #names: readonly NodeName[];
+  // How many (a number, so the hot path reads no array).
+  readonly #named: number;
   readonly #log = new Float64Array(ENTRY * LOG_ENTRIES);
   #logged = 0;
 
@@ -111,6 +113,7 @@ export class NodeTotals {
   constructor(options: NodeTotalsOptions = {}) {
     const nodes = options.nodes ?? 0;
     this.#names = typeof nodes === "number" ? [] : nodes;
+    this.#named = this.#names.length;
     const capacity = Math.max(typeof nodes === "number" ? nodes : nodes.length, 16);
     this.#sums = new Float64Array(capacity * FIELDS);
     this.#marks = new Int32Array(capacity * 2);
@@ -130,21 +133,11 @@ export class NodeTotals {
   add(exec: NodeExecution): void {
     const i = exec.ordinal;
     const status = exec.status === "success" ? 0 : exec.status === "error" ? 1 : 2;
-    const logged = this.#logged;
     if (
-      logged < LOG_ENTRIES && i < this.#names.length && status < 2 && exec.error === undefined &&
-      exec.child_cpu_user_ms === undefined && exec.retries === 0 && exec.llm_calls === 0 && exec.cost_usd === 0
-    ) {
-      const log = this.#log;
-      const at = logged * ENTRY;
-      log[at] = i;
-      log[at + 1] = exec.duration_ms;
-      log[at + 2] = exec.cpu_user_ms;
-      log[at + 3] = exec.cpu_system_ms;
-      log[at + 4] = status;
-      this.#logged = logged + 1;
-      return;
-    }
+      status < 2 && exec.error === undefined && exec.child_cpu_user_ms === undefined && exec.retries === 0 &&
+      exec.llm_calls === 0 && exec.cost_usd === 0 &&
+      this.#addPlain(i, exec.duration_ms, exec.cpu_user_ms, exec.cpu_system_ms, status === 1)
+    ) return;
     this.#flush();
     const row = this.#sum(i, exec.duration_ms, exec.cpu_user_ms, exec.cpu_system_ms, status, exec);
     const sums = this.#sums;
@@ -156,6 +149,36 @@ export class NodeTotals {
     sums[row + RETRIES] += exec.retries;
     sums[row + LLM_CALLS] += exec.llm_calls;
     sums[row + COST] += exec.cost_usd;
+  }
+
+  /**
+   * Logs a plain execution of the node at `ordinal` (no thrown error,
+   * `errorAction` when it returned `error`, no child CPU, retries or LLM
+   * calls). Returns false, logging nothing, when the node was not named up
+   * front.
+   */
+  #addPlain(
+    ordinal: number,
+    durationMs: number,
+    cpuUserMs: number,
+    cpuSystemMs: number,
+    errorAction: boolean,
+  ): boolean {
+    if (ordinal >= this.#named) return false;
+    let logged = this.#logged;
+    if (logged === LOG_ENTRIES) {
+      this.#flush();
+      logged = 0;
+    }
+    const log = this.#log;
+    const at = logged * ENTRY;
+    log[at] = ordinal;
+    log[at + 1] = durationMs;
+    log[at + 2] = cpuUserMs;
+    log[at + 3] = cpuSystemMs;
+    log[at + 4] = errorAction ? 1 : 0;
+    this.#logged = logged + 1;
+    return true;
   }
 
   /** Sums the logged executions into the rows, in the order they ended. */
