@@ -226,7 +226,7 @@ function modes(us: number): Record<string, () => Run> {
       return workflow(compile({ instrument: instrumentNode }), () => {
         const ledger = new LedgerRun({ home, warn: quiet.warn });
         const sinks = [ledger.sink("workflow")];
-        return new RunTelemetry({ instrumented: true, sinks, nodes: chainIR.nodes, durationBoundsMs: NODE_BOUNDS_MS });
+        return new RunTelemetry({ instrumented: true, sinks, nodes: N, durationBoundsMs: NODE_BOUNDS_MS });
       });
     },
   };

@@ -123,7 +123,7 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
   const telemetry = new RunTelemetry({
     instrumented,
     sinks,
-    nodes: request.loaded.ir.nodes,
+    nodes: request.loaded.ir.nodes.length,
     // The ledger keeps a histogram of the workflow's node durations.
     durationBoundsMs: request.ledgerSink !== undefined && request.phase !== "planner" ? NODE_BOUNDS_MS : undefined,
     pricing: request.pricing,

@@ -2,17 +2,11 @@
  * Per-node sums of a run's executions: what the JSON result's `metrics`
  * and the run ledger's node statistics are made of. An instrumented run's
  * telemetry adds each execution as it ends, in the same call that reads its
- * clocks: no sink to dispatch to and no allocation per execution.
- *
- * A plain execution (of a node named up front, that ended without child
- * CPU, retries, LLM calls or a thrown error) is only appended to a small
- * log of its figures; the log is summed into the per-node rows when full
- * or when anything is read. Why: the CPU clock is a system call, and on a
- * kernel that isolates page tables without PCID each one empties the TLB,
- * so every memory page touched before the next read costs a page walk.
- * Appending touches one page, where summing touches a node's row, its
- * marks and its type's histogram (measured side by side, trivial nodes:
- * ~0.15 µs per node less on Deno, ~0.2 µs on Bun; `bench/overhead_bench.ts`).
+ * clocks: a few numbers added into typed arrays, a row per node ordinal, no
+ * sink to dispatch to and no allocation per execution. Measured side by
+ * side, the same sums kept by two sinks (the metrics and the ledger's) cost
+ * ~0.5 µs per node more on a machine whose caches the clock's system call
+ * has just cooled (`bench/overhead_bench.ts`).
  * @module
  */
 import type { NodeExecution } from "./telemetry.ts";
@@ -46,31 +40,15 @@ export interface NodeDurationStat {
   buckets: number[];
 }
 
-/** A node as the totals name it. */
-export interface NodeName {
-  /** Node id. */
-  id: string;
-  /** Node type. */
-  type: string;
-}
-
 /** Options of {@link NodeTotals}. */
 export interface NodeTotalsOptions {
-  /**
-   * The workflow's nodes by ordinal, or how many there are: room is made for
-   * them at once (more still fit); named nodes' plain executions take the
-   * logged path (see the module doc).
-   */
-  nodes?: number | readonly NodeName[];
+  /** How many nodes the workflow has (room is made for them at once; more still fit). */
+  nodes?: number;
   /** Upper bounds (ms, ascending) of a duration histogram per node type and status (the run ledger's). */
   durationBoundsMs?: readonly number[];
 }
 
 const STATUSES = ["success", "error", "interrupted"] as const;
-
-// The log of plain executions: per entry, the ordinal, duration, CPU user and system, and status index.
-const ENTRY = 5;
-const LOG_ENTRIES = 256;
 
 // The sums kept per node: one row of a Float64Array per ordinal.
 const COUNT = 0,
@@ -86,7 +64,8 @@ const COUNT = 0,
 
 /** Sums node executions by node ordinal (and durations by type and status); see the module doc. */
 export class NodeTotals {
-  #executions = 0;
+  /** Node executions added. */
+  executions = 0;
   #sums: Float64Array;
   // Per ordinal, two ints: [1 + the last execution's status index, bit 4 once child CPU was measured;
   // the index of its type in #typeNames]. Set at its first execution, with its id.
@@ -102,19 +81,10 @@ export class NodeTotals {
   #histogram: Float64Array;
   #nodes: Map<string, NodeMetrics> | undefined;
   #nodesAt = -1;
-  // Names known up front, by ordinal; executions of these may be logged.
-  readonly #names: readonly NodeName[];
-  // How many (a number, so the hot path reads no array).
-  readonly #named: number;
-  readonly #log = new Float64Array(ENTRY * LOG_ENTRIES);
-  #logged = 0;
 
-  /** @param options the nodes (or room for them), and the histogram's bounds */
+  /** @param options room for nodes, and the histogram's bounds */
   constructor(options: NodeTotalsOptions = {}) {
-    const nodes = options.nodes ?? 0;
-    this.#names = typeof nodes === "number" ? [] : nodes;
-    this.#named = this.#names.length;
-    const capacity = Math.max(typeof nodes === "number" ? nodes : nodes.length, 16);
+    const capacity = Math.max(options.nodes ?? 0, 16);
     this.#sums = new Float64Array(capacity * FIELDS);
     this.#marks = new Int32Array(capacity * 2);
     this.#ids = new Array(capacity);
@@ -124,86 +94,32 @@ export class NodeTotals {
     this.#histogram = new Float64Array(this.#bounds ? 4 * STATUSES.length * this.#histogramRow : 0);
   }
 
-  /** Node executions added. */
-  get executions(): number {
-    return this.#executions + this.#logged;
-  }
-
   /** Adds one ended execution (its figures final). */
   add(exec: NodeExecution): void {
+    this.executions++;
     const i = exec.ordinal;
-    const status = exec.status === "success" ? 0 : exec.status === "error" ? 1 : 2;
-    if (
-      status < 2 && exec.error === undefined && exec.child_cpu_user_ms === undefined && exec.retries === 0 &&
-      exec.llm_calls === 0 && exec.cost_usd === 0 &&
-      this.#addPlain(i, exec.duration_ms, exec.cpu_user_ms, exec.cpu_system_ms, status === 1)
-    ) return;
-    this.#flush();
-    const row = this.#sum(i, exec.duration_ms, exec.cpu_user_ms, exec.cpu_system_ms, status, exec);
+    if (i >= this.#order.length) this.#grow(i);
     const sums = this.#sums;
+    const row = i * FIELDS;
+    if (sums[row + COUNT]++ === 0) this.#first(i, exec);
+    const duration = exec.duration_ms;
+    sums[row + DURATION] += duration;
+    sums[row + CPU_USER] += exec.cpu_user_ms;
+    sums[row + CPU_SYSTEM] += exec.cpu_system_ms;
+    const marks = this.#marks;
+    let flags = marks[2 * i] & 16;
     if (exec.child_cpu_user_ms !== undefined) {
       sums[row + CHILD_USER] += exec.child_cpu_user_ms;
       sums[row + CHILD_SYSTEM] += exec.child_cpu_system_ms ?? 0;
-      this.#marks[2 * i] |= 16;
+      flags = 16;
     }
     sums[row + RETRIES] += exec.retries;
     sums[row + LLM_CALLS] += exec.llm_calls;
     sums[row + COST] += exec.cost_usd;
-  }
-
-  /**
-   * Logs a plain execution of the node at `ordinal` (no thrown error,
-   * `errorAction` when it returned `error`, no child CPU, retries or LLM
-   * calls). Returns false, logging nothing, when the node was not named up
-   * front.
-   */
-  #addPlain(
-    ordinal: number,
-    durationMs: number,
-    cpuUserMs: number,
-    cpuSystemMs: number,
-    errorAction: boolean,
-  ): boolean {
-    if (ordinal >= this.#named) return false;
-    let logged = this.#logged;
-    if (logged === LOG_ENTRIES) {
-      this.#flush();
-      logged = 0;
-    }
-    const log = this.#log;
-    const at = logged * ENTRY;
-    log[at] = ordinal;
-    log[at + 1] = durationMs;
-    log[at + 2] = cpuUserMs;
-    log[at + 3] = cpuSystemMs;
-    log[at + 4] = errorAction ? 1 : 0;
-    this.#logged = logged + 1;
-    return true;
-  }
-
-  /** Sums the logged executions into the rows, in the order they ended. */
-  #flush(): void {
-    const logged = this.#logged;
-    if (logged === 0) return;
-    this.#logged = 0;
-    const log = this.#log;
-    for (let k = 0; k < logged * ENTRY; k += ENTRY) this.#sum(log[k], log[k + 1], log[k + 2], log[k + 3], log[k + 4]);
-  }
-
-  /** Adds an execution's count, times and status to node `i`'s row and histogram; returns the row's offset. */
-  #sum(i: number, duration: number, cpuUser: number, cpuSystem: number, status: number, exec?: NodeExecution): number {
-    this.#executions++;
-    if (i >= this.#order.length) this.#grow(i);
-    const sums = this.#sums;
-    const row = i * FIELDS;
-    if (sums[row + COUNT]++ === 0) this.#first(i, exec ?? this.#names[i]);
-    sums[row + DURATION] += duration;
-    sums[row + CPU_USER] += cpuUser;
-    sums[row + CPU_SYSTEM] += cpuSystem;
-    const marks = this.#marks;
-    marks[2 * i] = (marks[2 * i] & 16) | (status + 1);
+    const status = exec.status === "success" ? 0 : exec.status === "error" ? 1 : 2;
+    marks[2 * i] = flags | (status + 1);
     const bounds = this.#bounds;
-    if (bounds === undefined) return row;
+    if (bounds === undefined) return;
     const at = (marks[2 * i + 1] * STATUSES.length + status) * this.#histogramRow;
     const histogram = this.#histogram;
     histogram[at]++;
@@ -211,19 +127,16 @@ export class NodeTotals {
     let bucket = 0;
     while (bucket < bounds.length && duration > bounds[bucket]) bucket++;
     if (bucket < bounds.length) histogram[at + 2 + bucket]++;
-    return row;
   }
 
   /** How many executions of the node at `ordinal` were added. */
   executionsOf(ordinal: number): number {
-    this.#flush();
     return ordinal < this.#order.length ? this.#sums[ordinal * FIELDS + COUNT] : 0;
   }
 
   /** Aggregates by node id, in first-execution order. */
   get nodes(): Map<string, NodeMetrics> {
-    this.#flush();
-    if (this.#nodes !== undefined && this.#nodesAt === this.#executions) return this.#nodes;
+    if (this.#nodes !== undefined && this.#nodesAt === this.executions) return this.#nodes;
     const nodes = new Map<string, NodeMetrics>();
     const sums = this.#sums;
     for (let k = 0; k < this.#ordered; k++) {
@@ -245,7 +158,7 @@ export class NodeTotals {
         status: STATUSES[(flags & 3) - 1],
       });
     }
-    this.#nodesAt = this.#executions;
+    this.#nodesAt = this.executions;
     return this.#nodes = nodes;
   }
 
@@ -253,7 +166,6 @@ export class NodeTotals {
   durationStats(): NodeDurationStat[] {
     const stats: NodeDurationStat[] = [];
     if (this.#bounds === undefined) return stats;
-    this.#flush();
     const width = this.#histogramRow;
     this.#typeNames.forEach((type, t) => {
       STATUSES.forEach((status, s) => {
@@ -268,13 +180,12 @@ export class NodeTotals {
   }
 
   /** Notes a node's id and type at its first execution. */
-  #first(i: number, node: NodeExecution | NodeName): void {
-    const [id, type] = "node_id" in node ? [node.node_id, node.node_type] : [node.id, node.type];
+  #first(i: number, exec: NodeExecution): void {
     this.#order[this.#ordered++] = i;
-    this.#ids[i] = id;
-    let t = this.#typeNames.indexOf(type);
+    this.#ids[i] = exec.node_id;
+    let t = this.#typeNames.indexOf(exec.node_type);
     if (t < 0) {
-      t = this.#typeNames.push(type) - 1;
+      t = this.#typeNames.push(exec.node_type) - 1;
       const needed = (t + 1) * STATUSES.length * this.#histogramRow;
       if (this.#bounds !== undefined && needed > this.#histogram.length) {
         const grown = new Float64Array(Math.max(needed, this.#histogram.length * 2));

@@ -12,7 +12,7 @@ import type { PriceTable } from "../pricing/table.ts";
 import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
 import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
 import { newSpanId } from "./ids.ts";
-import { NodeTotals, type NodeTotalsOptions } from "./node_totals.ts";
+import { NodeTotals } from "./node_totals.ts";
 import type { Shared } from "../engine/mod.ts";
 
 /** Wall-clock milliseconds of each phase of one node execution, and the process CPU time while it ran. */
@@ -32,11 +32,7 @@ export interface NodeExecution {
   node_type: string;
   /** The node's position in the workflow (dense; sinks index tables by it). */
   ordinal: number;
-  /**
-   * 0-based count of earlier executions of this node in the run; -1 in a
-   * run whose sinks hear no node events (it is then worked out only when an
-   * LLM call needs it: counting would read the node's totals every time).
-   */
+  /** 0-based count of earlier executions of this node in the run. */
   index: number;
   /** Start, ms after the run started. */
   start_ms: number;
@@ -168,8 +164,8 @@ export interface RunTelemetryOptions {
   phases?: boolean;
   /** Sinks to feed. */
   sinks?: TelemetrySink[];
-  /** The workflow's nodes by ordinal (or how many): see {@link NodeTotalsOptions.nodes}. */
-  nodes?: NodeTotalsOptions["nodes"];
+  /** How many nodes the workflow has: room for their {@link RunTelemetry.totals} is made at once. */
+  nodes?: number;
   /** Upper bounds (ms) of the totals' duration histogram by node type and status (the run ledger's). */
   durationBoundsMs?: readonly number[];
   /** Prices, when known before the run (needed for a budget). */
@@ -243,8 +239,6 @@ export class RunTelemetry {
   // records (TelemetrySink.keepsExecutions). A sequential flow needs one record in all: the spare.
   readonly #reuse: boolean;
   #spare: NodeExecution | undefined;
-  // Whether sinks hear node events, so each execution's index is counted as it begins.
-  readonly #indexed: boolean;
 
   /** @param options what to measure and where to send it */
   constructor(options: RunTelemetryOptions = {}) {
@@ -257,7 +251,6 @@ export class RunTelemetry {
     this.#startSinks = this.sinks.filter((sink) => sink.nodeStart);
     this.#endSinks = this.sinks.filter((sink) => sink.nodeEnd);
     this.#reuse = this.sinks.every((sink) => sink.keepsExecutions === false);
-    this.#indexed = this.#startSinks.length > 0 || this.#endSinks.length > 0;
     this.pricing = options.pricing;
     this.maxBudgetUsd = options.maxBudgetUsd;
     this.phase = options.phase ?? "workflow";
@@ -361,7 +354,7 @@ export class RunTelemetry {
   beginNode(info: NodeInfo): NodeExecution {
     const ordinal = info.ordinal;
     // Executions of a node in a walk never overlap: the ones before this have all ended.
-    const index = this.#indexed ? this.totals!.executionsOf(ordinal) : -1;
+    const index = this.totals!.executionsOf(ordinal);
     let wall = this.#lastWall;
     let cpu = this.#lastCpu;
     if (cpu === undefined) {
@@ -525,11 +518,7 @@ export class RunTelemetry {
     return {
       phase: this.phase,
       node_id: node?.node_id ?? null,
-      node_execution: node === undefined
-        ? null
-        : node.index >= 0
-        ? node.index
-        : this.totals!.executionsOf(node.ordinal),
+      node_execution: node?.index ?? null,
       item_index: scope.item ?? null,
       usage,
       ...cost,
