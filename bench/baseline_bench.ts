@@ -17,7 +17,7 @@
 import { resolve } from "node:path";
 import { setImmediate } from "node:timers";
 import { pathToFileURL } from "node:url";
-import { median, ROOT } from "./support.ts";
+import { calibrateCompute, compute, median, ROOT } from "./support.ts";
 import type { NodeSpec } from "../src/nodes/spec.ts";
 
 const [other, usArg, roundsArg] = process.argv.slice(2).filter((a) => !a.startsWith("-"));
@@ -28,24 +28,7 @@ const N = 1000;
 const quiet = { warn: () => {} };
 const gaps = { sum: 0, count: 0, lastEnd: 0 };
 
-let sink = 0;
-/** A fixed amount of arithmetic: `steps` steps of xorshift. */
-function compute(steps: number): void {
-  let x = sink | 1;
-  for (let i = 0; i < steps; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-  }
-  sink = x;
-}
-let stepsPerUs = 0;
-for (let i = 0; i < 15; i++) {
-  const started = performance.now();
-  compute(200_000);
-  stepsPerUs = Math.max(stepsPerUs, 200_000 / ((performance.now() - started) * 1000));
-}
-const STEPS = Math.round(us * stepsPerUs);
+const STEPS = Math.round(us * calibrateCompute());
 
 /** The work node's `exec`: notes the gap since the previous one ended, then works. */
 function work(): number {

@@ -57,7 +57,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { median } from "./support.ts";
+import { calibrateCompute, compute, median } from "./support.ts";
 
 const N = 1000;
 const quiet = { warn: () => {} };
@@ -75,33 +75,11 @@ function yielding(on: boolean, fn: () => Promise<unknown>): () => Promise<unknow
   };
 }
 
-let sink = 0;
-
-/** A fixed amount of arithmetic: `rounds` steps of xorshift. */
-function compute(rounds: number): void {
-  let x = sink | 1;
-  for (let i = 0; i < rounds; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-  }
-  sink = x;
-}
-
 /**
- * Steps of {@link compute} per microsecond on this machine: the best of a few
- * calibrations (the least disturbed by other processes), made once by the
- * parent and handed to every measuring child so all do the same work.
+ * Steps of {@link compute} per microsecond on this machine, calibrated once
+ * by the parent and handed to every measuring child so all do the same work.
  */
-const STEPS_PER_US = Number(process.env.PFLOW_BENCH_STEPS_PER_US) || (() => {
-  let best = 0;
-  for (let i = 0; i < 15; i++) {
-    const started = performance.now();
-    compute(200_000);
-    best = Math.max(best, 200_000 / ((performance.now() - started) * 1000));
-  }
-  return best;
-})();
+const STEPS_PER_US = Number(process.env.PFLOW_BENCH_STEPS_PER_US) || calibrateCompute();
 
 /**
  * The engine's time between nodes, as the work nodes see it (`--only gaps`):

@@ -17,6 +17,34 @@ export const PFLOW_BIN = resolve(ROOT, "dist/pflow");
 /** A Bun hello-world binary, the start-up baseline. */
 export const HELLO_BIN = resolve(ROOT, "dist/bench-hello");
 
+let computed = 0;
+
+/**
+ * A fixed amount of arithmetic: `steps` steps of xorshift (the work of a
+ * benchmark node that does work: the same CPU in every mode, however long
+ * other processes make it take).
+ */
+export function compute(steps: number): void {
+  let x = computed | 1;
+  for (let i = 0; i < steps; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+  }
+  computed = x;
+}
+
+/** Steps of {@link compute} per microsecond on this machine: the best of 15 calibrations (the least disturbed). */
+export function calibrateCompute(): number {
+  let best = 0;
+  for (let i = 0; i < 15; i++) {
+    const started = performance.now();
+    compute(200_000);
+    best = Math.max(best, 200_000 / ((performance.now() - started) * 1000));
+  }
+  return best;
+}
+
 /** A trivial node: increments a counter. */
 export class Tick extends Node {
   /** Spec so it can be registered and compiled. */
