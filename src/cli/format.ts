@@ -22,9 +22,7 @@ export function formatCost(cost: number | null, complete: boolean): string {
 }
 
 /** A count with thousands separators: `12,345`. */
-export function formatCount(value: number): string {
-  return value.toLocaleString("en-US");
-}
+export { formatCount } from "../util/count.ts";
 
 /** Formats milliseconds for people: `850ms`, `1.23s`, `2m 05s`. */
 export function formatDuration(ms: number): string {

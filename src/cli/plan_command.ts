@@ -45,7 +45,7 @@ import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath }
 import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger.ts";
 import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
 import { checkWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
-import { formatDuration, formatUsd } from "./format.ts";
+import { formatCount, formatDuration, formatUsd } from "./format.ts";
 import { printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { locatedError } from "./workflow_target.ts";
@@ -735,7 +735,7 @@ function summaryLabel(prior: PriorPhase, summary: ReturnType<typeof summarizeRun
   const u = summary.usage;
   const tokens = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens;
   const mark = ok ? style.green("✓") : style.red("✗");
-  return `${mark} ${prior.label} · ${formatDuration(prior.durationMs)} · ${tokens.toLocaleString("en-US")} tokens`;
+  return `${mark} ${prior.label} · ${formatDuration(prior.durationMs)} · ${formatCount(tokens)} tokens`;
 }
 
 /** Quotes a word for a POSIX shell when it needs it. */

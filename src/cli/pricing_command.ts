@@ -5,6 +5,7 @@
 import { findPrices } from "../pricing/cost.ts";
 import { loadPriceTable, type ModelPrices, type PriceTable } from "../pricing/table.ts";
 import { parseCommand } from "./args.ts";
+import { formatCount } from "./format.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
@@ -87,7 +88,7 @@ function showModel(table: PriceTable, model: string, json: boolean): number {
   }
   for (const tier of match.prices.tiers ?? []) {
     const prices = FIELDS.filter((f) => tier[f] !== undefined).map((f) => `${f} ${tier[f]}`).join(", ");
-    lines.push(`  above ${tier.above_input_tokens.toLocaleString("en-US")} input tokens (whole request): ${prices}`);
+    lines.push(`  above ${formatCount(tier.above_input_tokens)} input tokens (whole request): ${prices}`);
   }
   if (match.prices.aliases?.length) lines.push(`  aliases: ${match.prices.aliases.join(", ")}`);
   writeStdout(`${lines.join("\n")}\n`);

@@ -20,6 +20,7 @@ import {
   writeStdout,
 } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
+import { localZoneIsUtc } from "../util/time_zone.ts";
 import { matchesFilter, parseTraceFilter } from "./trace_filters.ts";
 
 /** Colour for stdout (re-exported for the trace commands). */
@@ -118,7 +119,12 @@ export function traceStatusLabel(read: Pick<ReadTrace, "trace" | "complete" | "p
 
 /** Local time as `YYYY-MM-DD HH:MM:SS`. */
 export function localTime(ms: number): string {
+  // In UTC, the ISO form (the same text for 1970–9999): a Date's local-time methods would load the
+  // runtime's zone data first.
   const d = new Date(ms);
+  if (localZoneIsUtc() && ms >= 0 && ms < 253_402_300_800_000) {
+    return d.toISOString().slice(0, 19).replace("T", " ");
+  }
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${
     p(d.getSeconds())

@@ -9,7 +9,7 @@ import { diffStores, type StateProblem, storeAfter, storeBefore } from "../obser
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { formatBytes, formatDuration, formatUsd } from "./format.ts";
+import { formatBytes, formatCount, formatDuration, formatUsd } from "./format.ts";
 import { printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import {
   callTokens,
@@ -185,11 +185,11 @@ function eventMark(event: TraceEvent, style: Style): string {
 }
 
 function count(n: number, word: string): string {
-  return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+  return `${formatCount(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function tokensText(tokens: number, cached: number): string {
-  return `${count(tokens, "token")}${cached > 0 ? ` (${cached.toLocaleString("en-US")} cached)` : ""}`;
+  return `${count(tokens, "token")}${cached > 0 ? ` (${formatCount(cached)} cached)` : ""}`;
 }
 
 function callCost(call: TraceLlmCall): string {
@@ -337,11 +337,11 @@ function callSummary(call: TraceLlmCall): string {
   const parts = [call.model];
   if (call.item_index !== null && call.item_index !== undefined) parts.push(`item ${call.item_index}`);
   parts.push(
-    `in ${(u.input_tokens ?? 0).toLocaleString("en-US")}`,
-    `out ${(u.output_tokens ?? 0).toLocaleString("en-US")}`,
-    `cached ${(u.cache_read_tokens ?? 0).toLocaleString("en-US")}`,
+    `in ${formatCount(u.input_tokens ?? 0)}`,
+    `out ${formatCount(u.output_tokens ?? 0)}`,
+    `cached ${formatCount(u.cache_read_tokens ?? 0)}`,
   );
-  if ((u.cache_write_tokens ?? 0) > 0) parts.push(`cache write ${u.cache_write_tokens.toLocaleString("en-US")}`);
+  if ((u.cache_write_tokens ?? 0) > 0) parts.push(`cache write ${formatCount(u.cache_write_tokens)}`);
   parts.push(callCost(call), formatDuration(call.duration_ms ?? 0));
   return parts.join(" · ");
 }
@@ -362,7 +362,7 @@ export function compactValue(value: unknown): string {
   if (value === undefined) return "(absent)";
   const text = JSON.stringify(value) ?? String(value);
   if (text.length <= VALUE_CHARS) return text;
-  return `${text.slice(0, VALUE_CHARS)}… (${text.length.toLocaleString("en-US")} chars, cut; full value: --json)`;
+  return `${text.slice(0, VALUE_CHARS)}… (${formatCount(text.length)} chars, cut; full value: --json)`;
 }
 
 function indent(text: string, by: string): string[] {
@@ -453,12 +453,12 @@ function renderCall(call: TraceLlmCall, c: number, style: Style): string[] {
   if (call.finish_reason) about.push(`finish ${call.finish_reason}`);
   if (call.request_id) about.push(`request ${call.request_id}`);
   const usage = [
-    `in ${(u.input_tokens ?? 0).toLocaleString("en-US")}`,
-    `out ${(u.output_tokens ?? 0).toLocaleString("en-US")}`,
-    `cache read ${(u.cache_read_tokens ?? 0).toLocaleString("en-US")}`,
-    `cache write ${(u.cache_write_tokens ?? 0).toLocaleString("en-US")}`,
+    `in ${formatCount(u.input_tokens ?? 0)}`,
+    `out ${formatCount(u.output_tokens ?? 0)}`,
+    `cache read ${formatCount(u.cache_read_tokens ?? 0)}`,
+    `cache write ${formatCount(u.cache_write_tokens ?? 0)}`,
   ];
-  if ((u.reasoning_tokens ?? 0) > 0) usage.push(`reasoning ${u.reasoning_tokens.toLocaleString("en-US")}`);
+  if ((u.reasoning_tokens ?? 0) > 0) usage.push(`reasoning ${formatCount(u.reasoning_tokens)}`);
   const money = [callCost(call)];
   if (typeof call.reported_cost_usd === "number") money.push(`provider reported ${formatUsd(call.reported_cost_usd)}`);
   const timing = [formatDuration(call.duration_ms ?? 0)];

@@ -10,6 +10,9 @@
  * @module
  */
 import { parseSpan } from "../util/time_span.ts";
+import { localTimeZone } from "../util/time_zone.ts";
+
+export { localTimeZone };
 
 const DAY_MS = 86_400_000;
 
@@ -23,6 +26,7 @@ export interface OffsetSpan {
 
 /** Checks an IANA zone name; returns the canonical name or undefined when unknown. */
 export function checkTimeZone(zone: string): string | undefined {
+  if (zone === "UTC") return zone; // what Intl says, without loading its zone data
   try {
     return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
@@ -30,15 +34,11 @@ export function checkTimeZone(zone: string): string | undefined {
   }
 }
 
-/** The local zone (honours `TZ`). */
-export function localTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
-}
-
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The offset of `zone` at instant `ms` (whole minutes). */
 export function zoneOffsetMs(zone: string, ms: number): number {
+  if (zone === "UTC") return 0;
   let format = formatters.get(zone);
   if (format === undefined) {
     format = new Intl.DateTimeFormat("en-US", {

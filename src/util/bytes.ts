@@ -2,6 +2,7 @@
  * Sizes for people, one format for every message and command.
  * @module
  */
+import { formatCount } from "./count.ts";
 
 /**
  * Formats a size exactly: whole binary units when it is one (`64 MiB`),
@@ -16,5 +17,5 @@ export function formatBytes(bytes: number, options: { approximate?: boolean } = 
     if (bytes % size === 0) return `${bytes / size} ${unit}`;
     if (options.approximate) return `${(bytes / size).toFixed(1)} ${unit}`;
   }
-  return `${bytes.toLocaleString("en-US")} bytes`;
+  return `${formatCount(bytes)} bytes`;
 }

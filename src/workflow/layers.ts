@@ -19,6 +19,7 @@ import { itemStore, NAMESPACE, namespacedStore, scopeOf } from "./store.ts";
 import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
+import { formatCount } from "../util/count.ts";
 
 /** A param could not be resolved; names the param. */
 export class ParamResolutionError extends Error {
@@ -62,7 +63,7 @@ export class NodeExecutionLimitError extends Error {
    */
   constructor(nodeId: string, limit: number) {
     super(
-      `ran ${limit.toLocaleString("en-US")} time${limit === 1 ? "" : "s"}, the limit per node ` +
+      `ran ${formatCount(limit)} time${limit === 1 ? "" : "s"}, the limit per node ` +
         `(limits.max_node_executions = ${limit}); if the loop is meant to go on, raise ` +
         `"limits": {"max_node_executions": N} in the workflow or pass --max-node-executions N`,
     );
