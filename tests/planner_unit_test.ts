@@ -14,7 +14,8 @@ import {
   typeInputs,
   workflowProblems,
 } from "../src/planner/mod.ts";
-import { readDiscoverReply, readGenerateReply } from "../src/planner/replies.ts";
+import { DISCOVER_SCHEMA, GENERATE_SCHEMA, readDiscoverReply, readGenerateReply } from "../src/planner/replies.ts";
+import { jsonSchemaProblems, shippedSchema } from "../src/llm/structured.ts";
 import type { WorkflowIR } from "../src/workflow/ir.ts";
 import { NodeRegistry } from "../src/workflow/registry.ts";
 
@@ -114,4 +115,19 @@ Deno.test("catalogue entries show name, description and typed inputs", () => {
     inputs: { name: { type: "string", required: true, description: "Who" }, n: { required: false, default: 2 } },
   });
   assert.equal(line, "- greet: Greets\n  inputs: name (string, required): Who; n (any, optional, default 2)");
+});
+
+Deno.test("the planner's reply schemas ship checked: valid against the draft-07 meta-schema, passed without a check", () => {
+  for (const [name, schema] of Object.entries({ DISCOVER_SCHEMA, GENERATE_SCHEMA })) {
+    // A deep copy is not a shipped schema: it gets the full check, which these must pass.
+    const copy = structuredClone(schema);
+    assert.deepEqual(jsonSchemaProblems(copy), [], name);
+    assert.equal(jsonSchemaProblems(schema).length, 0, name);
+    // The full check does see a broken copy.
+    assert.match(jsonSchemaProblems({ ...copy, required: "workflow" }).join(), /required/, name);
+  }
+  // What shipping means: no check at run time, which is why the test above must hold for every shipped schema.
+  const broken = { type: "object", required: "workflow" };
+  assert.notDeepEqual(jsonSchemaProblems(broken), []);
+  assert.deepEqual(jsonSchemaProblems(shippedSchema(broken)), []);
 });

@@ -24,6 +24,21 @@ const MAX_PROBLEMS = 10;
 
 let metaValidator: Validator | undefined;
 
+const shippedSchemas = new WeakSet<object>();
+
+/**
+ * Marks a schema that ships with pflow (the planner's reply contracts) as
+ * checked: {@link jsonSchemaProblems} passes it without building the
+ * meta-schema's validator, which costs ~5 ms of a process's first call
+ * (Bun). Tests check every shipped schema against the meta-schema instead.
+ * (Not frozen: the AI SDK defines properties on the schema it is given.)
+ * @returns the schema
+ */
+export function shippedSchema<T extends Record<string, unknown>>(schema: T): T {
+  shippedSchemas.add(schema);
+  return schema;
+}
+
 /**
  * Why `schema` is not a usable JSON Schema for structured output, or an
  * empty list when it is: it must be an object, valid against the JSON Schema
@@ -35,6 +50,7 @@ export function jsonSchemaProblems(schema: unknown): string[] {
   if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
     return ['a schema must be a JSON Schema object, e.g. {"type": "object", "properties": {…}}'];
   }
+  if (shippedSchemas.has(schema)) return [];
   metaValidator ??= new Validator(metaSchema as never, "7", false);
   const result = metaValidator.validate(schema);
   if (!result.valid) return leafMessages(result.errors, "schema");

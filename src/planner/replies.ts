@@ -6,9 +6,10 @@
  * drive the repair call.
  * @module
  */
+import { shippedSchema } from "../llm/structured.ts";
 
 /** `{"workflow_name": string | null, "params": {…}, "reason": string}`. */
-export const DISCOVER_SCHEMA: Record<string, unknown> = {
+export const DISCOVER_SCHEMA: Record<string, unknown> = shippedSchema({
   type: "object",
   properties: {
     workflow_name: { type: ["string", "null"], description: "The chosen saved workflow, or null" },
@@ -16,17 +17,17 @@ export const DISCOVER_SCHEMA: Record<string, unknown> = {
     reason: { type: "string", description: "Why, in one sentence" },
   },
   required: ["workflow_name"],
-};
+});
 
 /** `{"workflow": <workflow IR>, "params": {…}}`. */
-export const GENERATE_SCHEMA: Record<string, unknown> = {
+export const GENERATE_SCHEMA: Record<string, unknown> = shippedSchema({
   type: "object",
   properties: {
     workflow: { type: "object", description: "The pflow workflow (ir_version, nodes, edges, inputs, outputs)" },
     params: { type: "object", description: "Values for the workflow's inputs stated by the request" },
   },
   required: ["workflow"],
-};
+});
 
 /** A reuse decision, normalized. */
 export interface DiscoverReply {
