@@ -31,7 +31,7 @@ const shippedSchemas = new WeakSet<object>();
  * checked: {@link jsonSchemaProblems} passes it without building the
  * meta-schema's validator, which costs ~5 ms of a process's first call
  * (Bun). Tests check every shipped schema against the meta-schema instead.
- * (Not frozen: the AI SDK defines properties on the schema it is given.)
+ * (Not frozen: the reply validator, `@cfworker/json-schema`, marks the schemas it compiles.)
  * @returns the schema
  */
 export function shippedSchema<T extends Record<string, unknown>>(schema: T): T {
