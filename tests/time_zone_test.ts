@@ -67,22 +67,24 @@ function zoneFacts(env: Record<string, string | undefined>, options: { intlBroke
     ${breakIntl}
     const at = Date.UTC(2025, 6, 1, 23, 30, 5);
     const zone = localTimeZone();
+    // A machine whose own zone Intl cannot use (e.g. "Etc/Unknown") fails these alike, before and after.
+    const attempt = (fn) => { try { return fn(); } catch (error) { return "threw: " + error.message; } };
     console.log(JSON.stringify({
       fast: localZoneIsUtc(),
       zone,
-      checked: checkTimeZone(zone),
-      offset: zoneOffsetMs(zone, at),
-      spans: offsetSpans(zone, Date.UTC(2025, 0, 1), Date.UTC(2025, 11, 31)).length,
-      date: localDate(zone, at),
-      dateTime: localDateTime(zone, at),
-      traceTime: localTime(at),
-      count: formatCount(1234567),
+      checked: attempt(() => checkTimeZone(zone)),
+      offset: attempt(() => zoneOffsetMs(zone, at)),
+      spans: attempt(() => offsetSpans(zone, Date.UTC(2025, 0, 1), Date.UTC(2025, 11, 31)).length),
+      date: attempt(() => localDate(zone, at)),
+      dateTime: attempt(() => localDateTime(zone, at)),
+      traceTime: attempt(() => localTime(at)),
+      count: attempt(() => formatCount(1234567)),
       intl: ${options.intlBroken ? "null" : "Intl.DateTimeFormat().resolvedOptions().timeZone ?? null"},
     }));`;
   const childEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) childEnv[key] = value;
   if (env.TZ === undefined) delete childEnv.TZ;
-  const child = spawnSync(Deno.execPath(), ["eval", "--ext=ts", code], { env: childEnv, encoding: "utf8" });
+  const child = spawnSync(Deno.execPath(), ["eval", "--ext=js", code], { env: childEnv, encoding: "utf8" });
   assert.equal(child.status, 0, `TZ=${env.TZ}: ${child.stderr}`);
   return JSON.parse(child.stdout);
 }
@@ -118,7 +120,7 @@ Deno.test("any other zone still comes from Intl: Berlin by TZ, and the machine's
   // Unset TZ: /etc/localtime decides; whatever this machine's zone is, the name is Intl's.
   const machine = zoneFacts({ TZ: undefined });
   assert.equal(machine.zone, machine.intl ?? "UTC");
-  assert.equal(machine.fast, machine.zone === "UTC" && machine.fast);
+  if (machine.fast) assert.equal(machine.zone, "UTC");
   // A TZ that is set but names no UTC zone is never taken for UTC without asking Intl.
   assert.equal(zoneFacts({ TZ: "America/New_York" }).fast, false);
   assert.equal(zoneFacts({ TZ: "UTC0" }).fast, false);
