@@ -17,7 +17,7 @@
 import { resolve } from "node:path";
 import { setImmediate } from "node:timers";
 import { pathToFileURL } from "node:url";
-import { calibrateCompute, compute, median, ROOT } from "./support.ts";
+import { calibrateCompute, computeNotingGap, meanGapUs, median, resetGaps, ROOT } from "./support.ts";
 import type { NodeSpec } from "../src/nodes/spec.ts";
 
 const [other, usArg, roundsArg] = process.argv.slice(2).filter((a) => !a.startsWith("-"));
@@ -26,21 +26,8 @@ const us = Number(usArg ?? 200);
 const rounds = Number(roundsArg ?? 30);
 const N = 1000;
 const quiet = { warn: () => {} };
-const gaps = { sum: 0, count: 0, lastEnd: 0 };
 
 const STEPS = Math.round(us * calibrateCompute());
-
-/** The work node's `exec`: notes the gap since the previous one ended, then works. */
-function work(): number {
-  const started = performance.now();
-  if (gaps.lastEnd !== 0) {
-    gaps.sum += started - gaps.lastEnd;
-    gaps.count++;
-  }
-  if (STEPS !== 0) compute(STEPS);
-  gaps.lastEnd = performance.now();
-  return 1;
-}
 
 const ir = {
   ir_version: "0.1.0",
@@ -64,7 +51,8 @@ for (const [label, root] of [["this tree", ROOT], [`other tree (${other})`, reso
   class Plain extends engine.Node {
     static readonly spec = spec;
     override exec() {
-      return work();
+      computeNotingGap(STEPS);
+      return 1;
     }
     override post(shared: Record<string, unknown>, _p: unknown, n: unknown) {
       shared.n = n;
@@ -103,12 +91,12 @@ const samples: Record<string, { gap: number[]; cpu: number[] }> = Object.fromEnt
 for (let r = 0; r < rounds; r++) {
   for (let k = 0; k < names.length; k++) {
     const name = names[(r + k) % names.length];
-    Object.assign(gaps, { sum: 0, count: 0, lastEnd: 0 });
+    resetGaps();
     const cpuStart = process.cpuUsage();
     await modes[name]();
     await new Promise((done) => setImmediate(done));
     const used = process.cpuUsage(cpuStart);
-    samples[name].gap.push(gaps.sum * 1000 / gaps.count);
+    samples[name].gap.push(meanGapUs());
     samples[name].cpu.push((used.user + used.system) / N);
   }
 }

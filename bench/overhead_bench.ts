@@ -57,7 +57,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { calibrateCompute, compute, median } from "./support.ts";
+import { calibrateCompute, compute, computeNotingGap, gaps, meanGapUs, median, resetGaps } from "./support.ts";
 
 const N = 1000;
 const quiet = { warn: () => {} };
@@ -81,11 +81,8 @@ function yielding(on: boolean, fn: () => Promise<unknown>): () => Promise<unknow
  */
 const STEPS_PER_US = Number(process.env.PFLOW_BENCH_STEPS_PER_US) || calibrateCompute();
 
-/**
- * The engine's time between nodes, as the work nodes see it (`--only gaps`):
- * from the end of one `exec` to the start of the next, summed over a run.
- */
-const gaps = { on: false, sum: 0, count: 0, lastEnd: 0 };
+/** Whether the work nodes note the engine's time between them (`--only gaps`, see {@link computeNotingGap}). */
+let measuringGaps = false;
 
 /**
  * Busy work of about `us` microseconds (0 = trivial): a fixed amount of
@@ -94,17 +91,9 @@ const gaps = { on: false, sum: 0, count: 0, lastEnd: 0 };
  * (they lengthen the wall time, not the CPU time).
  */
 function work(us: number): void {
-  if (!gaps.on) {
-    if (us !== 0) compute(Math.round(us * STEPS_PER_US));
-    return;
-  }
-  const started = performance.now();
-  if (gaps.lastEnd !== 0) {
-    gaps.sum += started - gaps.lastEnd;
-    gaps.count++;
-  }
-  if (us !== 0) compute(Math.round(us * STEPS_PER_US));
-  gaps.lastEnd = performance.now();
+  const steps = us === 0 ? 0 : Math.round(us * STEPS_PER_US);
+  if (measuringGaps) computeNotingGap(steps);
+  else if (steps !== 0) compute(steps);
 }
 
 function nodeClasses(us: number) {
@@ -272,11 +261,11 @@ async function measurePair(workload: Workload, mode: string, baseline: string, r
   const reps = REPS[workload];
   for (let r = 0; r < rounds; r++) {
     for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
-      Object.assign(gaps, { sum: 0, count: 0, lastEnd: 0 });
+      resetGaps();
       const cpuStart = process.cpuUsage();
       const started = performance.now();
       for (let i = 0; i < reps; i++) {
-        gaps.lastEnd = 0;
+        gaps.lastEnd = 0; // a new run: its first node has no gap before it
         await fns[k]();
         // Work a run leaves for the event loop (a collector's sweep, timers) is its own: done in its window.
         await new Promise((resolve) => setImmediate(resolve));
@@ -285,7 +274,7 @@ async function measurePair(workload: Workload, mode: string, baseline: string, r
       const used = process.cpuUsage(cpuStart);
       sides[k].wall.push(wall * 1000 / (reps * N));
       sides[k].cpu.push((used.user + used.system) / (reps * N));
-      sides[k].gap.push(gaps.count === 0 ? NaN : gaps.sum * 1000 / gaps.count);
+      sides[k].gap.push(meanGapUs());
     }
   }
   process.stdout.write(JSON.stringify(sides));
@@ -421,7 +410,7 @@ function comparisonTable(workload: Workload, processes: number, rounds: number):
  * directly rather than as the difference of two comparisons).
  */
 function gapTable(processes: number, rounds: number): void {
-  gaps.on = true;
+  measuringGaps = true;
   console.log(
     `\n1,000 nodes × 200 µs (${runtimeName()}): time from one node's exec ending to the next one's starting, ` +
       `µs per node, mode less its baseline in the same round (${processes} processes × ${rounds} rounds, ` +
@@ -443,7 +432,7 @@ function gapTable(processes: number, rounds: number): void {
 const pairAt = process.argv.indexOf(PAIR_FLAG);
 if (import.meta.main && pairAt >= 0) {
   const [workload, mode, baseline, rounds] = process.argv.slice(pairAt + 1);
-  gaps.on = process.env.PFLOW_BENCH_GAPS === "1";
+  measuringGaps = process.env.PFLOW_BENCH_GAPS === "1";
   await measurePair(workload === "heavy" ? "heavy" : "trivial", mode, baseline, Number(rounds));
 } else if (import.meta.main) {
   const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;

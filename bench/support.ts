@@ -45,6 +45,36 @@ export function calibrateCompute(): number {
   return best;
 }
 
+/**
+ * The engine's time between nodes, as the work nodes see it: from the end of
+ * one node's work ({@link computeNotingGap}) to the start of the next one's,
+ * summed over a run.
+ */
+export const gaps = { sum: 0, count: 0, lastEnd: 0 };
+
+/** Starts {@link gaps} over: the next work is a run's first, with no gap before it. */
+export function resetGaps(): void {
+  gaps.sum = 0;
+  gaps.count = 0;
+  gaps.lastEnd = 0;
+}
+
+/** {@link compute} of `steps` as one node's work, noting in {@link gaps} the time since the previous work ended. */
+export function computeNotingGap(steps: number): void {
+  const started = performance.now();
+  if (gaps.lastEnd !== 0) {
+    gaps.sum += started - gaps.lastEnd;
+    gaps.count++;
+  }
+  if (steps !== 0) compute(steps);
+  gaps.lastEnd = performance.now();
+}
+
+/** The mean gap of the works since {@link resetGaps}, µs (NaN before a second work). */
+export function meanGapUs(): number {
+  return gaps.count === 0 ? NaN : gaps.sum * 1000 / gaps.count;
+}
+
 /** A trivial node: increments a counter. */
 export class Tick extends Node {
   /** Spec so it can be registered and compiled. */

@@ -4,7 +4,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { EVENT_LOOP_YIELD, Flow, InterruptedError, maybeYield, Node, type Shared, sleep } from "../src/engine/mod.ts";
+import {
+  EVENT_LOOP_YIELD,
+  Flow,
+  InterruptedError,
+  mapConcurrent,
+  maybeYield,
+  Node,
+  type Shared,
+  sleep,
+} from "../src/engine/mod.ts";
 import { MAX_TIMER_MS, setLongTimeout, timeoutSignal } from "../src/util/timers.ts";
 
 class Spin extends Node {
@@ -66,7 +75,6 @@ Deno.test("maybeYield checks the clock every EVENT_LOOP_YIELD.every calls and yi
 });
 
 Deno.test("mapConcurrent runs each item once, also when workers wait for an event-loop turn before taking one", async () => {
-  const { mapConcurrent } = await import("../src/engine/mod.ts");
   const shipped = { ...EVENT_LOOP_YIELD };
   Object.assign(EVENT_LOOP_YIELD, { every: 1, afterMs: 0 }); // a turn before every item
   try {
