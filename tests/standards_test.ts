@@ -1,10 +1,12 @@
 /**
  * Project rules that code review alone would miss: the product code under
  * src/ runs on any runtime, so it uses web-standard APIs and `node:`
- * built-ins only, never a runtime's own global (`Deno.*`, `Bun.*`).
+ * built-ins only, never a runtime's own global (`Deno.*`, `Bun.*`); and
+ * `deno task bench` can load every file under bench/.
  * @module
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ROOT } from "./support/cli.ts";
@@ -42,4 +44,14 @@ Deno.test("the check itself finds a runtime global in code, not in comments or s
   const code = codeOnly('// Bun.file is fast\nconst s = "Deno.env";\nconst h = (globalThis as { Bun?: X }).Bun?.x;\n');
   const hits = code.split("\n").filter((line) => /\b(?:Deno|Bun)\s*[.?[]|\{\s*(?:Deno|Bun)\??\s*:/.test(line));
   assert.equal(hits.length, 1);
+});
+
+Deno.test("every file under bench/ loads under `deno bench` (as `deno task bench` runs them) without running a script", () => {
+  // A filter that matches no benchmark: each module's top-level code runs, no benchmark does. A script that
+  // needs arguments (bench/baseline_bench.ts) must do nothing unless it is the main module.
+  const result = spawnSync(Deno.execPath(), ["bench", "-A", "--filter", "^no benchmark has this name$", "bench/"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
 });
