@@ -118,7 +118,16 @@ function nodeClasses(us: number) {
   class Decorated extends Plain {
     static override readonly spec = spec;
   }
-  return { Plain, Decorated };
+  /** Marked as a process that has traced once has it: `@timed` on the method wraps it at once. */
+  class Marked extends Plain {
+    static override readonly spec = spec;
+    @timed
+    override exec() {
+      work(us);
+      return 1;
+    }
+  }
+  return { Plain, Decorated, Marked };
 }
 
 function rawChain(cls: new () => Node): Flow {
@@ -447,16 +456,19 @@ if (import.meta.main && pairAt >= 0) {
       const fn = build();
       bench.add(`trivial: ${name}`, async () => void await fn());
     }
-    const { Plain, Decorated } = nodeClasses(0);
-    const plainNode = new Plain();
-    const decoratedNode = new Decorated();
+    const { Plain, Decorated, Marked } = nodeClasses(0);
     const CALLS = 10_000;
-    bench.add("exec() ×10,000, undecorated", () => {
-      for (let i = 0; i < CALLS; i++) plainNode.exec();
-    });
-    bench.add("exec() ×10,000, @timed, no run", () => {
-      for (let i = 0; i < CALLS; i++) decoratedNode.exec();
-    });
+    for (
+      const [name, node] of [
+        ["undecorated", new Plain()],
+        ["@timed class, no traced run yet (its own method)", new Decorated()],
+        ["@timed, phase mark in place, no run", new Marked()],
+      ] as const
+    ) {
+      bench.add(`exec() ×10,000, ${name}`, () => {
+        for (let i = 0; i < CALLS; i++) node.exec();
+      });
+    }
     await bench.run();
     console.table(bench.tasks.map((task) => {
       const r = task.result;

@@ -294,6 +294,66 @@ Deno.test("@timed keeps a class and its methods working; outside a run it only c
   }, /@timed goes on a node class or on prep\/exec\/post, not on 'other'/);
 });
 
+Deno.test("@timed classes keep their own methods until a run times phases; then every phase is timed", () => {
+  // In a process of its own: an earlier traced run here would have put the marks in place already.
+  const script = `
+    import { Node } from "${new URL("../src/engine/mod.ts", import.meta.url)}";
+    import { instrumentNode, RunTelemetry, timed } from "${new URL("../src/observability/mod.ts", import.meta.url)}";
+    import { compileWorkflow, NodeRegistry, runWorkflow } from "${new URL("../src/workflow/mod.ts", import.meta.url)}";
+    const spec = (type) => ({ type, description: "", params: {}, outputs: {} });
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    @timed class Base extends Node {
+      static spec = spec("base");
+      async exec() { await sleep(30); return 1; }
+    }
+    @timed class Sub extends Base {
+      static spec = spec("sub");
+      async post() { await sleep(30); return undefined; }
+    }
+    const own = { base: Base.prototype.exec, sub: Sub.prototype.post };
+    const same = () => Base.prototype.exec === own.base && Sub.prototype.post === own.sub;
+    const run = async (classes, phases) => {
+      const ends = [];
+      const workflow = { ir_version: "0.1.0", nodes: classes.map((c, i) => ({ id: "n" + i, type: c.spec.type })) };
+      workflow.edges = workflow.nodes.slice(1).map((n, i) => ({ from: workflow.nodes[i].id, to: n.id }));
+      const compiled = compileWorkflow(workflow, { registry: new NodeRegistry(classes), instrument: instrumentNode });
+      const telemetry = new RunTelemetry({ instrumented: true, phases, sinks: [{ nodeEnd: (e) => ends.push(e.phases) }] });
+      const result = await runWorkflow(compiled, { telemetry, warn: () => {} });
+      if (result.status !== "success") throw new Error(result.error.message);
+      return ends.map((p) => [Math.round(p.exec), Math.round(p.post)]);
+    };
+    const out = { untouched: same() };
+    await runWorkflow(compileWorkflow({ ir_version: "0.1.0", nodes: [{ id: "b", type: "base" }] }, { registry: new NodeRegistry([Base]) }), { warn: () => {} });
+    out.afterPlainRun = same();
+    await run([Base, Sub], false);
+    out.afterMetricsRun = same();
+    out.traced = await run([Base, Sub], true);
+    out.afterTracedRun = { base: Base.prototype.exec !== own.base, sub: Sub.prototype.post !== own.sub };
+    out.names = [Base.prototype.exec.name, Sub.prototype.post.name];
+    out.subInheritsBaseMark = !Object.hasOwn(Sub.prototype, "exec");
+    @timed class Later extends Node {
+      static spec = spec("later");
+      async exec() { await sleep(30); return 1; }
+    }
+    out.later = await run([Later], true);
+    console.log(JSON.stringify(out));
+  `;
+  const child = spawnSync(Deno.execPath(), ["run", "-A", "-"], { input: script, encoding: "utf8" });
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout);
+  assert.equal(out.untouched, true, "defining a @timed class leaves its methods as written");
+  assert.equal(out.afterPlainRun, true, "a run with no flags leaves them");
+  assert.equal(out.afterMetricsRun, true, "metrics mode (no phases) leaves them");
+  assert.deepEqual(out.afterTracedRun, { base: true, sub: true }, "a run that times phases marks them");
+  assert.deepEqual(out.names, ["exec", "post"]);
+  assert.equal(out.subInheritsBaseMark, true, "an inherited phase is marked once, by the class that defines it");
+  for (const [exec, post] of [out.traced[0], out.later[0]]) {
+    assert.ok(exec >= 25 && post < 25, `exec ${exec} ms, post ${post} ms`);
+  }
+  const [subExec, subPost] = out.traced[1];
+  assert.ok(subExec >= 25 && subPost >= 25, `sub: exec ${subExec} ms, post ${subPost} ms`);
+});
+
 Deno.test("@timed on a single method and @llmUsage outside any run call straight through", async () => {
   class OneMethod extends Node {
     @timed

@@ -1,8 +1,9 @@
 /**
  * The decorators node classes use to say what they report (TC39 standard
  * decorators). They are the public face of observability: node code imports
- * these and nothing else. With no run active, a decorated method costs one
- * counter check more than an undecorated one.
+ * these and nothing else. A decorator on a class only marks it: its methods
+ * stay the class's own until a run that times phases (a traced run) starts
+ * in the process, so every other run calls them as if undecorated.
  *
  * - `@timed` (class or method): wall time of `prep`/`exec`/`post` for the
  *   running node when a run records phase detail (traced runs; summed over
@@ -70,12 +71,8 @@ function applyTimed(target: unknown, context: DecoratorContext, options: TimedOp
   }
   if (context.kind === "class") {
     const proto = (target as { prototype: Record<string, Method> }).prototype;
-    for (const phase of PHASES) {
-      const original = proto[phase];
-      if (typeof original === "function" && !(WRAPPED in original)) {
-        proto[phase] = timePhase(original, phase);
-      }
-    }
+    timedPrototypes.push(proto);
+    if (phaseMarksArmed) markPhases(proto);
     return target;
   }
   if (context.kind === "method") {
@@ -86,6 +83,31 @@ function applyTimed(target: unknown, context: DecoratorContext, options: TimedOp
     return timePhase(target as Method, name as Phase);
   }
   throw new TypeError(`@timed goes on a node class or on prep/exec/post, not on a ${context.kind}`);
+}
+
+/** Prototypes of `@timed` classes, in the order the classes were defined (a base before its subclasses). */
+const timedPrototypes: Record<string, Method>[] = [];
+let phaseMarksArmed = false;
+
+/** Wraps the phases `proto` has (its own or inherited) that no class wrapped yet. */
+function markPhases(proto: Record<string, Method>): void {
+  for (const phase of PHASES) {
+    const original = proto[phase];
+    if (typeof original === "function" && !(WRAPPED in original)) proto[phase] = timePhase(original, phase);
+  }
+}
+
+/**
+ * Puts the phase marks of every `@timed` class in place (and of those defined
+ * later), once per process: called when a run that times phases starts. Until
+ * then a decorated class's methods are its own, so runs that time no phases
+ * (no flags, metrics mode) pay nothing per call; a process that traced once
+ * keeps the marks, which cost one counter check per call outside such runs.
+ */
+export function armPhaseMarks(): void {
+  if (phaseMarksArmed) return;
+  phaseMarksArmed = true;
+  for (const proto of timedPrototypes) markPhases(proto);
 }
 
 /**

@@ -11,6 +11,7 @@ import { type CallCost, priceCall } from "../pricing/cost.ts";
 import type { PriceTable } from "../pricing/table.ts";
 import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
 import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
+import { armPhaseMarks } from "./decorators.ts";
 import { newSpanId } from "./ids.ts";
 import { NodeTotals } from "./node_totals.ts";
 import type { Shared } from "../engine/mod.ts";
@@ -284,7 +285,10 @@ export class RunTelemetry {
    */
   async run<T>(fn: () => Promise<T>, options: { carried?: boolean } = {}): Promise<T> {
     ACTIVE.runs++;
-    if (this.phases) ACTIVE.phased++;
+    if (this.phases) {
+      armPhaseMarks();
+      ACTIVE.phased++;
+    }
     if (this.instrumented) ACTIVE.instrumented++;
     try {
       return await (options.carried ?? true ? scopes.run(this.scope, fn) : scopes.runAmbient(this.scope, fn));
