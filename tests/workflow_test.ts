@@ -6,8 +6,10 @@ import {
   compileWorkflow,
   namespacedStore,
   NodeRegistry,
+  PendingNamespaces,
   resolveInputs,
   runWorkflow,
+  scopeOf,
   validateWorkflow,
   ValidationError,
   type WorkflowIR,
@@ -119,6 +121,89 @@ Deno.test("a fresh namespaced view creates its object at the first write and rea
   assert.deepEqual(parent.n, { out: 2 }, "the same object, once made");
   delete view.out;
   assert.deepEqual(parent.n, {});
+});
+
+Deno.test("a walk's fresh namespaces join the root together, in order, before anything reads it", () => {
+  const root: Shared = { input: 1 };
+  const pending = new PendingNamespaces(root);
+  const fresh = { fresh: true, pending };
+  const view = (id: string) => namespacedStore(root, id, fresh);
+  const a = view("a");
+  a.out = "A";
+  const b = view("b");
+  b.out = "B";
+  assert.deepEqual(Object.keys(root), ["input"], "made, not yet in the root");
+  assert.deepEqual(b.out, "B", "a view reads its own object");
+  assert.deepEqual(b.a, { out: "A" }, "a read that falls back to the root finds the earlier namespace");
+  assert.deepEqual(Object.keys(root), ["input", "a", "b"], "every waiting namespace joined, in the order made");
+  // Each way of reading the root through a view puts the waiting ones in first.
+  const reads: [string, (v: Shared) => unknown][] = [
+    ["get", (v) => v.c],
+    ["has", (v) => "c" in v],
+    ["ownKeys", (v) => Object.keys(v).includes("c")],
+    ["getOwnPropertyDescriptor", (v) => Object.getOwnPropertyDescriptor(v, "c") !== undefined],
+    ["template scope", (v) => scopeOf(v).root.c],
+  ];
+  for (const [name, read] of reads) {
+    delete root.c;
+    view("c").out = "C";
+    assert.equal("c" in root, false, name);
+    assert.ok(read(view("reader")), `${name} sees the namespace made before it`);
+    assert.deepEqual(root.c, { out: "C" }, name);
+  }
+  // A view that handed out its template scope puts its object in at once: the scope's root is read directly.
+  const scoped = view("s");
+  const scope = scopeOf(scoped);
+  scoped.out = 1;
+  assert.deepEqual(scope.root.s, { out: 1 });
+  view("t").out = 2;
+  pending.flush();
+  pending.flush();
+  assert.deepEqual(Object.keys(root).slice(-2), ["s", "t"]);
+  assert.equal("reader" in root, false, "a view that only read made nothing");
+});
+
+Deno.test("a run's store holds every node's namespace in run order, also when a node fails", async () => {
+  /** Lists the store's keys as its view shows them. */
+  class Keys extends Node {
+    static readonly spec: NodeSpec = {
+      type: "keys",
+      description: "test node",
+      params: {},
+      outputs: { keys: { type: "array", description: "the store's keys" } },
+    };
+    override post(shared: Shared) {
+      shared.keys = Object.keys(shared);
+      return undefined;
+    }
+  }
+  const withKeys = new NodeRegistry([...BUILTIN_NODES, Probe, Keys]);
+  const workflow = ir([
+    { id: "a", type: "echo", params: { value: "A" } },
+    { id: "b", type: "probe", params: { key: "a" } },
+    { id: "c", type: "echo", params: { value: "${b.seen.output}" } },
+    { id: "k", type: "keys" },
+    { id: "d", type: "echo", params: { value: "D" } },
+    { id: "fail", type: "read-file", params: { path: "/nonexistent/pflow/file" } },
+  ], { inputs: { who: { type: "string", required: false } } });
+  // Plain (the walk makes the views) and instrumented (the namespaced layer makes them, inside the instrumented one).
+  for (const instrumented of [false, true]) {
+    const compiled = compileWorkflow(workflow, {
+      registry: withKeys,
+      instrument: instrumented ? instrumentNode : undefined,
+    });
+    const result = await runWorkflow(compiled, {
+      inputs: { who: "W" },
+      telemetry: new RunTelemetry({ instrumented }),
+      ...quiet,
+    });
+    assert.equal(result.status, "failed");
+    assert.equal(result.error?.node_id, "fail");
+    assert.deepEqual(Object.keys(result.shared), ["who", "a", "b", "c", "k", "d"], `instrumented: ${instrumented}`);
+    assert.deepEqual((result.shared.b as Shared).seen, { output: "A" });
+    assert.equal((result.shared.c as Shared).output, "A", "a template reads an earlier node's namespace");
+    assert.deepEqual((result.shared.k as Shared).keys, ["who", "a", "b", "c"], "a node sees the namespaces before it");
+  }
 });
 
 Deno.test("every run counts completed executions per node: returned error, and anything else", async () => {

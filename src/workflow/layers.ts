@@ -15,7 +15,7 @@ import {
   type RunContext,
   type Shared,
 } from "../engine/mod.ts";
-import { itemStore, NAMESPACE, namespacedStore, scopeOf } from "./store.ts";
+import { itemStore, NAMESPACE, namespacedStore, type NamespaceOptions, scopeOf } from "./store.ts";
 import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
@@ -107,6 +107,8 @@ export interface NamespaceContext extends RunContext {
   namespaceRoot?: Shared;
   /** The namespaced node ids it held as keys when the walk began (a parameter named like a node). */
   takenNamespaces?: readonly string[];
+  /** The options of a fresh view in this walk (its namespaces in waiting, see `PendingNamespaces`). */
+  freshNamespace?: NamespaceOptions;
 }
 
 /**
@@ -119,7 +121,7 @@ export interface NamespaceContext extends RunContext {
  */
 export function namespaceView(shared: Shared, id: string, ctx: NamespaceContext, options: { once: boolean }): Shared {
   const fresh = options.once && shared === ctx.namespaceRoot && !ctx.takenNamespaces!.includes(id);
-  return namespacedStore(shared, id, fresh ? NAMESPACE.fresh : NAMESPACE.seen);
+  return namespacedStore(shared, id, fresh ? ctx.freshNamespace ?? NAMESPACE.fresh : NAMESPACE.seen);
 }
 
 /** The layer that runs node `id` with its {@link namespaceView}; `once` by default only in a walk's own view. */

@@ -27,7 +27,7 @@ import {
   throwIfAborted,
 } from "../engine/mod.ts";
 import type { NamespaceContext } from "./layers.ts";
-import { NAMESPACE, namespacedStore } from "./store.ts";
+import { NAMESPACE, namespacedStore, type NamespaceOptions, PendingNamespaces } from "./store.ts";
 
 /** Thrown out of the flow when a node returns `error` and no `error` edge handles it. */
 export class UnhandledErrorAction extends Error {
@@ -120,37 +120,45 @@ export class WorkflowFlow extends Flow {
     const { observer, completionCounts, signal } = ctx;
     // What namespaced views need to know of this store (see `namespaceView`).
     const taken = Object.keys(shared).filter((key) => this.#namespaces.has(key));
+    // Namespaces made by this walk's fresh views join the store together (see `PendingNamespaces`).
+    const pending = new PendingNamespaces(shared);
+    const fresh: NamespaceOptions = { fresh: true, pending };
     ctx.namespaceRoot = shared;
     ctx.takenNamespaces = taken;
+    ctx.freshNamespace = fresh;
     let step: Step | undefined = this.#first;
     let action: Action;
-    while (step !== undefined) {
-      // A loop of nodes that never wait on I/O must still let signals and timers run.
-      const turn = maybeYield();
-      if (turn !== undefined) await turn;
-      throwIfAborted(signal);
-      const node = step.node;
-      try {
-        observer?.nodeStart?.(node);
-        // The namespaced view made here rather than by the node's layer: one call less per node. The rule
-        // is `namespaceView`'s for a node that runs once on this store, with `taken` at hand (measured: reading
-        // it back from the context on every node cost Bun ~0.6 µs per 200 µs node).
-        const namespace = step.namespace;
-        const view = namespace === undefined ? shared : namespacedStore(
-          shared,
-          namespace,
-          taken.length > 0 && taken.includes(namespace) ? NAMESPACE.seen : NAMESPACE.fresh,
-        );
-        action = await step.run(view, ctx);
-      } catch (error) {
-        observer?.nodeEnd?.(node, undefined, error as Error);
-        throw tagFailedNode(error, node);
+    try {
+      while (step !== undefined) {
+        // A loop of nodes that never wait on I/O must still let signals and timers run.
+        const turn = maybeYield();
+        if (turn !== undefined) await turn;
+        throwIfAborted(signal);
+        const node = step.node;
+        try {
+          observer?.nodeStart?.(node);
+          // The namespaced view made here rather than by the node's layer: one call less per node. The rule
+          // is `namespaceView`'s for a node that runs once on this store, with `taken` at hand (measured: reading
+          // it back from the context on every node cost Bun ~0.6 µs per 200 µs node).
+          const namespace = step.namespace;
+          const view = namespace === undefined ? shared : namespacedStore(
+            shared,
+            namespace,
+            taken.length > 0 && taken.includes(namespace) ? NAMESPACE.seen : fresh,
+          );
+          action = await step.run(view, ctx);
+        } catch (error) {
+          observer?.nodeEnd?.(node, undefined, error as Error);
+          throw tagFailedNode(error, node);
+        }
+        observer?.nodeEnd?.(node, action);
+        ctx.lastNode = node;
+        ctx.nodesRun++;
+        completionCounts[action === "error" ? step.slot + 1 : step.slot]++;
+        step = nextStep(step, action, ctx);
       }
-      observer?.nodeEnd?.(node, action);
-      ctx.lastNode = node;
-      ctx.nodesRun++;
-      completionCounts[action === "error" ? step.slot + 1 : step.slot]++;
-      step = nextStep(step, action, ctx);
+    } finally {
+      pending.flush();
     }
     return action;
   }
