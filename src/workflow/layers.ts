@@ -107,7 +107,7 @@ export interface NamespaceContext extends RunContext {
   namespaceRoot?: Shared;
   /** The namespaced node ids it held as keys when the walk began (a parameter named like a node). */
   takenNamespaces?: readonly string[];
-  /** The options of a fresh view in this walk (its namespaces in waiting, see `PendingNamespaces`). */
+  /** The options of a fresh view in this walk (its namespaces in waiting, see `PendingNamespaces`); set with `namespaceRoot`. */
   freshNamespace?: NamespaceOptions;
 }
 
@@ -121,7 +121,7 @@ export interface NamespaceContext extends RunContext {
  */
 export function namespaceView(shared: Shared, id: string, ctx: NamespaceContext, options: { once: boolean }): Shared {
   const fresh = options.once && shared === ctx.namespaceRoot && !ctx.takenNamespaces!.includes(id);
-  return namespacedStore(shared, id, fresh ? ctx.freshNamespace ?? NAMESPACE.fresh : NAMESPACE.seen);
+  return namespacedStore(shared, id, fresh ? ctx.freshNamespace! : NAMESPACE.seen);
 }
 
 /** The layer that runs node `id` with its {@link namespaceView}; `once` by default only in a walk's own view. */

@@ -159,6 +159,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     completionCounts: new Uint32Array(2 * compiled.nodes.size),
     namespaceRoot: undefined,
     takenNamespaces: undefined,
+    freshNamespace: undefined,
     executions: new Map(),
     maxNodeExecutions: options.maxNodeExecutions ?? compiled.ir.limits?.max_node_executions ??
       DEFAULT_MAX_NODE_EXECUTIONS,

@@ -136,11 +136,11 @@ export interface NamespaceOptions {
   readonly pending?: PendingNamespaces;
 }
 
-/** The two plain options of {@link namespacedStore}, made once (a view is made per node execution). */
-export const NAMESPACE: { readonly fresh: NamespaceOptions; readonly seen: NamespaceOptions } = {
-  fresh: { fresh: true },
-  seen: { fresh: false },
-};
+/**
+ * The options of a view that looks its key up, made once (a view is made per
+ * node execution); a fresh view's come from its walk, with its `pending`.
+ */
+export const NAMESPACE: { readonly seen: NamespaceOptions } = { seen: { fresh: false } };
 
 /**
  * The namespaced view of node `id`: writes land in `parent[id]`, reads look
