@@ -126,9 +126,42 @@ Deno.test("any other zone still comes from Intl: Berlin by TZ, and the machine's
   assert.equal(zoneFacts({ TZ: "UTC0" }).fast, false);
 });
 
+Deno.test("an empty TZ is UTC (POSIX), and so is a TZ naming no zone the runtime knows", () => {
+  const utc = { zone: "UTC", checked: "UTC", offset: 0, date: "2025-07-01", dateTime: "2025-07-01 23:30" };
+  for (const tz of ["", ":"]) {
+    const facts = zoneFacts({ TZ: tz });
+    assert.equal(facts.fast, true, `TZ='${tz}'`);
+    assert.deepEqual(
+      { zone: facts.zone, checked: facts.checked, offset: facts.offset, date: facts.date, dateTime: facts.dateTime },
+      utc,
+      `TZ='${tz}'`,
+    );
+    assert.equal(facts.traceTime, "2025-07-01 23:30:05", `TZ='${tz}': what the local Date says`);
+  }
+  // Deno's Intl names no zone for an unknown TZ; its Dates are in UTC.
+  const unknown = zoneFacts({ TZ: "Nowhere/Atlantis" });
+  assert.equal(unknown.fast, false);
+  assert.deepEqual(
+    { zone: unknown.zone, checked: unknown.checked, offset: unknown.offset, date: unknown.date },
+    { zone: "UTC", checked: "UTC", offset: 0, date: "2025-07-01" },
+  );
+  assert.equal(unknown.traceTime, "2025-07-01 23:30:05");
+});
+
+Deno.test("cost report from source on Deno with an empty TZ reports in UTC", async () => {
+  await withTempHome(async ({ env }) => {
+    const child = spawnSync(Deno.execPath(), ["run", "-A", "src/cli/main.ts", "cost", "report", "--json"], {
+      env: { ...process.env, ...env, TZ: "" },
+      encoding: "utf8",
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(JSON.parse(child.stdout).timezone, "UTC");
+  });
+});
+
 Deno.test("the Bun binary: cost report names the local zone from TZ, UTC and otherwise", async () => {
   await withTempHome(async ({ env }) => {
-    for (const [tz, zone] of [["Etc/UTC", "UTC"], [":UTC", "UTC"], ["Asia/Tokyo", "Asia/Tokyo"]]) {
+    for (const [tz, zone] of [["Etc/UTC", "UTC"], [":UTC", "UTC"], ["", "UTC"], ["Asia/Tokyo", "Asia/Tokyo"]]) {
       const result = await runPflow(["cost", "report", "--json"], { env: { ...env, TZ: tz } });
       assert.equal(result.code, 0, result.stderr);
       assert.equal(JSON.parse(result.stdout).timezone, zone, `TZ=${tz}`);

@@ -8,8 +8,13 @@
  */
 import { readlinkSync } from "node:fs";
 
-/** Zone names that Deno and Bun both resolve to `UTC`, as `TZ` or as the target of `/etc/localtime`. */
-const UTC_NAMES = new Set(["UTC", "Etc/UTC", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"]);
+/**
+ * Zone names that Deno and Bun both resolve to `UTC`, as `TZ` or as the
+ * target of `/etc/localtime`; and the empty `TZ`, which POSIX reads as UTC
+ * (as Bun and every `Date` do, while Deno's `Intl` names it `Etc/Unknown`, a
+ * zone it then refuses).
+ */
+const UTC_NAMES = new Set(["UTC", "Etc/UTC", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu", ""]);
 
 let localUtc: boolean | undefined;
 
@@ -33,8 +38,13 @@ export function localZoneIsUtc(): boolean {
   }
 }
 
-/** The local zone's IANA name (honours `TZ`): `UTC` without asking `Intl` when {@link localZoneIsUtc}. */
+/**
+ * The local zone's IANA name (honours `TZ`): `UTC` without asking `Intl` when
+ * {@link localZoneIsUtc}, and `UTC` when `Intl` names none it can use (a `TZ`
+ * it does not know: local `Date`s are in UTC then too).
+ */
 export function localTimeZone(): string {
   if (localZoneIsUtc()) return "UTC";
-  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone === undefined || zone === "Etc/Unknown" ? "UTC" : zone;
 }
