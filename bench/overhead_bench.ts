@@ -34,7 +34,9 @@
  *   `--only trivial` or `--only heavy` runs one workload; `--only gaps`
  *   instead measures, for 200 µs nodes, the engine's time between one
  *   node's `exec` ending and the next one's starting (the per-node work
- *   outside the node, without the noise of 200 µs of computation).
+ *   outside the node, without the noise of 200 µs of computation), and
+ *   splits the rest of the whole-run difference into the run's start and
+ *   end, the nodes' own work, and CPU beyond wall time.
  * @module
  */
 import { Bench } from "tinybench";
@@ -247,6 +249,10 @@ interface Side {
   wall: number[];
   /** Engine time between nodes, µs per node (`--only gaps`). */
   gap: number[];
+  /** Time inside the nodes' work, µs per node (`--only gaps`). */
+  work: number[];
+  /** A run's time before its first node's work and after its last one's, µs per node (`--only gaps`). */
+  ends: number[];
 }
 
 const PAIR_FLAG = "--measure-pair";
@@ -266,16 +272,21 @@ async function measurePair(workload: Workload, mode: string, baseline: string, r
   const fns = [cases[mode](), cases[baseline]()];
   // Warm-up to the steady state (the optimizing compilers have had their turn), then measure.
   for (let i = 0; i < (workload === "trivial" ? 200 : 4); i++) for (const fn of fns) await fn();
-  const sides: Side[] = [{ cpu: [], wall: [], gap: [] }, { cpu: [], wall: [], gap: [] }];
+  const sides: Side[] = [0, 1].map(() => ({ cpu: [], wall: [], gap: [], work: [], ends: [] }));
   const reps = REPS[workload];
   for (let r = 0; r < rounds; r++) {
     for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
       resetGaps();
+      let ends = 0;
       const cpuStart = process.cpuUsage();
       const started = performance.now();
       for (let i = 0; i < reps; i++) {
         gaps.lastEnd = 0; // a new run: its first node has no gap before it
+        gaps.firstStart = 0;
+        const runStart = performance.now();
         await fns[k]();
+        const runEnd = performance.now();
+        if (measuringGaps) ends += (gaps.firstStart - runStart) + (runEnd - gaps.lastEnd);
         // Work a run leaves for the event loop (a collector's sweep, timers) is its own: done in its window.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -284,6 +295,8 @@ async function measurePair(workload: Workload, mode: string, baseline: string, r
       sides[k].wall.push(wall * 1000 / (reps * N));
       sides[k].cpu.push((used.user + used.system) / (reps * N));
       sides[k].gap.push(meanGapUs());
+      sides[k].work.push(gaps.work * 1000 / (reps * N));
+      sides[k].ends.push(ends * 1000 / (reps * N));
     }
   }
   process.stdout.write(JSON.stringify(sides));
@@ -294,6 +307,8 @@ interface Paired {
   cpu: number[];
   wall: number[];
   gap: number[];
+  work: number[];
+  ends: number[];
   baseline: Side;
 }
 
@@ -303,7 +318,8 @@ function pair(workload: Workload, comparison: [string, string], processes: numbe
   const [command, prefix] = typeof Deno !== "undefined"
     ? [Deno.execPath(), ["run", "-A", script]]
     : [process.execPath, [script]];
-  const result: Paired = { cpu: [], wall: [], gap: [], baseline: { cpu: [], wall: [], gap: [] } };
+  const sample = (): Side => ({ cpu: [], wall: [], gap: [], work: [], ends: [] });
+  const result: Paired = { ...sample(), baseline: sample() };
   for (let p = 0; p < processes; p++) {
     const child = spawnSync(command, [...prefix, PAIR_FLAG, workload, ...comparison, String(rounds)], {
       encoding: "utf8",
@@ -312,7 +328,7 @@ function pair(workload: Workload, comparison: [string, string], processes: numbe
     });
     if (child.status !== 0) throw new Error(`measuring ${comparison.join(" against ")}: ${child.stderr}`);
     const [mode, baseline] = JSON.parse(child.stdout) as [Side, Side];
-    for (const key of ["cpu", "wall", "gap"] as const) {
+    for (const key of ["cpu", "wall", "gap", "work", "ends"] as const) {
       result[key].push(...mode[key].map((v, i) => v - baseline[key][i]));
       result.baseline[key].push(...baseline[key]);
     }
@@ -416,14 +432,19 @@ function comparisonTable(workload: Workload, processes: number, rounds: number):
 /**
  * `--only gaps`: the engine's time between 200 µs nodes, per mode against
  * its baseline (the raw engine; metrics mode also against the floor, paired
- * directly rather than as the difference of two comparisons).
+ * directly rather than as the difference of two comparisons), and where the
+ * rest of the whole-run difference goes: a run's wall time is its start
+ * (before the first node's work), the nodes' work, the gaps between them,
+ * its end (after the last node's work) and one event-loop turn; CPU beyond
+ * wall time is spent on the runtime's other threads (its collector, its
+ * compilers).
  */
 function gapTable(processes: number, rounds: number): void {
   measuringGaps = true;
   console.log(
-    `\n1,000 nodes × 200 µs (${runtimeName()}): time from one node's exec ending to the next one's starting, ` +
-      `µs per node, mode less its baseline in the same round (${processes} processes × ${rounds} rounds, ` +
-      "95 % interval)",
+    `\n1,000 nodes × 200 µs (${runtimeName()}): time from one node's exec ending to the next one's starting ` +
+      "(gap), and the rest of the run's wall time and CPU, µs per node, mode less its baseline in the same round " +
+      `(${processes} processes × ${rounds} rounds, 95 % interval)`,
   );
   const rows = COMPARISONS.map((comparison) => {
     const got = pair("heavy", comparison, processes, rounds);
@@ -431,8 +452,11 @@ function gapTable(processes: number, rounds: number): void {
       mode: comparison[0],
       against: comparison[1],
       "baseline's gap": median(got.baseline.gap).toFixed(3),
-      "gap over baseline": withInterval(got.gap, 3),
-      "CPU over baseline (whole run)": withInterval(got.cpu, 3),
+      "gap": withInterval(got.gap, 3),
+      "run start + end": withInterval(got.ends, 3),
+      "node work": withInterval(got.work, 3),
+      "wall": withInterval(got.wall, 3),
+      "CPU": withInterval(got.cpu, 3),
     };
   });
   console.table(rows);

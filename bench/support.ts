@@ -48,15 +48,19 @@ export function calibrateCompute(): number {
 /**
  * The engine's time between nodes, as the work nodes see it: from the end of
  * one node's work ({@link computeNotingGap}) to the start of the next one's,
- * summed over a run.
+ * summed over a run (`sum`, over `count` gaps); also the time inside the
+ * works (`work`) and the first work's start (`firstStart`), so that a run's
+ * wall time splits into its start, the works, the gaps and its end.
  */
-export const gaps = { sum: 0, count: 0, lastEnd: 0 };
+export const gaps = { sum: 0, count: 0, lastEnd: 0, work: 0, firstStart: 0 };
 
 /** Starts {@link gaps} over: the next work is a run's first, with no gap before it. */
 export function resetGaps(): void {
   gaps.sum = 0;
   gaps.count = 0;
   gaps.lastEnd = 0;
+  gaps.work = 0;
+  gaps.firstStart = 0;
 }
 
 /** {@link compute} of `steps` as one node's work, noting in {@link gaps} the time since the previous work ended. */
@@ -65,9 +69,10 @@ export function computeNotingGap(steps: number): void {
   if (gaps.lastEnd !== 0) {
     gaps.sum += started - gaps.lastEnd;
     gaps.count++;
-  }
+  } else if (gaps.firstStart === 0) gaps.firstStart = started;
   if (steps !== 0) compute(steps);
   gaps.lastEnd = performance.now();
+  gaps.work += gaps.lastEnd - started;
 }
 
 /** The mean gap of the works since {@link resetGaps}, µs (NaN before a second work). */
