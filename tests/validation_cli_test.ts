@@ -105,6 +105,31 @@ Deno.test("a JSON document that is not an object", async () => {
   const outcome = await runInvalid(`[1, 2]`);
   assert.equal(outcome.errors.length, 1);
   assert.match(outcome.errors[0], /must be object, got array/);
+  for (const [text, got] of [["null", "null"], [`"a workflow"`, "string"], ["7", "number"], ["true", "boolean"]]) {
+    assertOnly(await runInvalid(`${text}\n`), `1:1: must be object, got ${got}`);
+  }
+});
+
+Deno.test("a null workflow is a validation error in every command that reads one, not a crash", async () => {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    const file = writeWorkflow(dir.path, "wf.json", "null\n");
+    for (const args of [["validate", file], ["workflow", "save", file, "--name", "nothing"]]) {
+      const result = await runPflow(args, { env: { PFLOW_HOME: home } });
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, new RegExp(`^error: ${escape(file)}:1:1: must be object, got null$`, "m"));
+      assert.doesNotMatch(result.stderr, /Cannot read|is not an object|\n\s+at /);
+    }
+    const json = await runPflow(["run", file, "--output-format", "json"], { env: { PFLOW_HOME: home } });
+    assert.equal(json.code, 2, json.stderr);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.subtype, "error_validation");
+    assert.deepEqual(doc.error.problems.map((p: { message: string }) => p.message), ["must be object, got null"]);
+  } finally {
+    dir.cleanup();
+  }
 });
 
 // ---------------------------------------------------------------- schema

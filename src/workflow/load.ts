@@ -87,6 +87,12 @@ export async function readWorkflowText(
   } catch {
     throw new ValidationError([await locateSyntaxError(text, options.file)]);
   }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    // Not an object: nothing in it can be read (every command reads the workflow's fields), so this is all there is to say.
+    const problems = schemaProblems(data);
+    await addLines(problems, text);
+    throw new ValidationError(problems.map((p) => ({ ...p, file: options.file })));
+  }
   const problems = [...duplicateKeyProblems(text), ...schemaProblems(data)];
   if (problems.length > 0) {
     await addLines(problems, text);
