@@ -202,3 +202,47 @@ Deno.test("Bearer credentials are hidden in any text; prose, templates and query
   );
   assert.equal(r.text("see (https://h/?sig=abc1234)."), `see (https://h/?sig=${REDACTED}).`);
 });
+
+Deno.test("everything under a secret-named object or list is secret: strings and numbers, at any depth", () => {
+  const r = new Redactor();
+  r.learn({
+    credentials: { user: "bob", key: "inner-secret-1", nested: [{ note: "deep-secret-22" }], pin: 98_765_432 },
+    token: ["list-secret-333"],
+    settings: { timeout: 30_000_000, label: "visible-label" },
+  });
+  const text = "inner-secret-1 deep-secret-22 list-secret-333 98765432 30000000 visible-label bob";
+  assert.equal(r.text(text), `${Array(4).fill(REDACTED).join(" ")} 30000000 visible-label bob`);
+  // A value under a name that is not secret still goes by its own key.
+  const plain = new Redactor();
+  plain.learn({ config: { api_key: "keyed-secret-4444", name: "plain-value-55" } });
+  assert.equal(plain.text("keyed-secret-4444 plain-value-55"), `${REDACTED} plain-value-55`);
+});
+
+Deno.test("a numeric secret is hidden as a whole number only, and JSON around it stays valid", () => {
+  const r = new Redactor();
+  r.learn({ password: 12_345_678_901, pin: 4242 }); // 4242: too short to be looked for
+  const doc = JSON.stringify(
+    {
+      value: 12_345_678_901,
+      list: [12_345_678_901, 1_234_567_890_123, 312_345_678_901, -12_345_678_901, 12_345_678_901.5],
+      text: "pw 12345678901, then 4242",
+      version: "v12345678901.2",
+    },
+    null,
+    2,
+  );
+  const out = r.text(doc);
+  const parsed = JSON.parse(out);
+  assert.deepEqual(parsed, {
+    value: REDACTED,
+    list: [REDACTED, 1_234_567_890_123, 312_345_678_901, -12_345_678_901, 12_345_678_901.5],
+    text: `pw ${REDACTED}, then 4242`,
+    version: "v12345678901.2",
+  });
+  assert.equal(JSON.parse(r.text(JSON.stringify({ a: 12_345_678_901 }))).a, REDACTED, "compact JSON too");
+  assert.equal(r.text("code 12345678901."), `code ${REDACTED}.`);
+  assert.deepEqual(r.value({ a: 12_345_678_901, b: 7, c: [12_345_678_901] }), { a: REDACTED, b: 7, c: [REDACTED] });
+  // Its encodings are hidden like any secret's.
+  const base64 = Buffer.from("12345678901").toString("base64");
+  assert.equal(r.text(`b64 ${base64}`), `b64 ${REDACTED}`);
+});

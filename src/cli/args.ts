@@ -7,6 +7,7 @@ import { FlagParseError, type FlagSpec, parseFlags } from "./flag_parser.ts";
 import { UsageError } from "./usage_error.ts";
 import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 import { didYouMean, type Problem } from "../workflow/errors.ts";
+import { isSecretName } from "../observability/redact.ts";
 import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
 
 export { UsageError };
@@ -133,12 +134,16 @@ export function typeParams(
       continue;
     }
     const type = Object.hasOwn(declared, key) ? declared[key]?.type : undefined;
-    const typed = typedText(text, type);
+    const secret = isSecretName(key);
+    // An untyped secret stays text (`token=000123` keeps its zeros), unless it is JSON data.
+    const typed: Typed = secret && (type === undefined || type === "any") && !/^\s*[[{]/.test(text)
+      ? { ok: true, value: text }
+      : typedText(text, type, { secret });
     if (typed.ok) values[key] = typed.value;
     else {
       problems.push({
         ...(Object.hasOwn(declared, key) ? { pointer: `/inputs/${key}` } : {}),
-        message: `input '${key}' ${typed.problem}, got '${shorten(text)}' (from ${key}=…)`,
+        message: `input '${key}' ${typed.problem}, got ${shownValue(key, text)} (from ${key}=…)`,
       });
     }
   }
@@ -149,8 +154,25 @@ type Typed = { ok: true; value: unknown } | { ok: false; problem: string };
 
 const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** A command-line text as a value of `type`. */
-function typedText(text: string, type: InputIR["type"]): Typed {
+/**
+ * How an error shows the text given for `key`: quoted and shortened, or not
+ * at all when the key names a secret or the text holds a secret-named key
+ * (`creds={"password": …` that does not parse).
+ */
+function shownValue(key: string, text: string): string {
+  return mayShowSecret(key, text) ? "a value not shown here (it may hold a secret)" : `'${shorten(text)}'`;
+}
+
+/** Whether quoting `text`, given for `key`, could show a secret: a secret-named key, or JSON with one inside. */
+function mayShowSecret(key: string, text: string): boolean {
+  if (isSecretName(key)) return true;
+  if (!/^\s*[[{]/.test(text)) return false;
+  for (const [, name] of text.matchAll(/"([^"\\]{1,64})"\s*:/g)) if (isSecretName(name)) return true;
+  return false;
+}
+
+/** A command-line text as a value of `type`; `secret`: its problems never quote it. */
+function typedText(text: string, type: InputIR["type"], options: { secret?: boolean } = {}): Typed {
   if (type !== "string" && /^\s*[[{]/.test(text) && nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
     return { ok: false, problem: `must not be JSON nested deeper than ${MAX_NESTING_DEPTH} levels` };
   }
@@ -175,7 +197,7 @@ function typedText(text: string, type: InputIR["type"]): Typed {
       try {
         value = JSON.parse(text);
       } catch {
-        return { ok: false, problem: `must be JSON (${jsonError(text)})` };
+        return { ok: false, problem: `must be JSON (${jsonError(text, options.secret)})` };
       }
       const fits = type === "array" ? Array.isArray(value) : value !== null && typeof value === "object" &&
         !Array.isArray(value);
@@ -185,7 +207,7 @@ function typedText(text: string, type: InputIR["type"]): Typed {
       try {
         return { ok: true, value: typeValue(text, "") };
       } catch {
-        const reason = jsonError(text);
+        const reason = jsonError(text, options.secret);
         return {
           ok: false,
           problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)`,
@@ -194,13 +216,16 @@ function typedText(text: string, type: InputIR["type"]): Typed {
   }
 }
 
-/** Why `text` is not JSON, in a few words. */
-function jsonError(text: string): string {
+/** Why `text` is not JSON, in a few words; `secret`: without the runtime's quote of the text. */
+function jsonError(text: string, secret = false): string {
   try {
     JSON.parse(text);
     return "valid";
   } catch (error) {
-    return (error as Error).message.split("\n")[0];
+    const message = (error as Error).message.split("\n")[0];
+    if (!secret && !mayShowSecret("", text)) return message;
+    const at = /position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0];
+    return at === undefined ? "invalid JSON" : `invalid JSON at ${at}`;
   }
 }
 

@@ -72,6 +72,8 @@ export class Redactor {
   #known = new Set<string>();
   /** Secrets added since the forms were last built (built when text is next redacted). */
   #pending: string[] = [];
+  /** Secrets that are numbers (`password: 12345678`), matched as whole numbers (see {@link Redactor.text}). */
+  #numbers: { raw: string; pattern: RegExp }[] = [];
 
   /** @param secrets literal values to hide (values shorter than 6 characters are ignored) */
   constructor(secrets: Iterable<string> = []) {
@@ -98,9 +100,12 @@ export class Redactor {
   #build(): void {
     const forms = new Set(this.#forms);
     for (const raw of this.#pending) {
-      for (const form of literalForms(raw)) forms.add(form);
+      if (NUMBER.test(raw)) {
+        // A number is looked for as a whole number only: as a plain form it would cut into longer numbers.
+        this.#numbers.push({ raw, pattern: numberPattern(raw) });
+      } else for (const form of literalForms(raw)) forms.add(form);
       // As written and JSON-escaped, split over lines (`fold`, a wrapped log line).
-      for (const form of new Set([raw, jsonEscaped(raw)])) {
+      for (const form of NUMBER.test(raw) ? [] : new Set([raw, jsonEscaped(raw)])) {
         if (form.length > 2 * MIN_ENCODED) this.#wrapped.push(wrappedForm(form));
       }
       this.#separatedHex.push({ bytes: Buffer.from(raw, "utf8").toString("hex").match(/../g)! });
@@ -115,19 +120,30 @@ export class Redactor {
   }
 
   /**
-   * Adds every string found under a secret-looking name inside `value` (named
-   * `name` itself), and the passwords and secret query values of the URLs in
-   * any string.
+   * Adds every string and number found under a secret-looking name inside
+   * `value` (named `name` itself): everything inside an object or list under
+   * such a name is secret (`credentials: {user, key}`), elsewhere each key
+   * decides; and the passwords and secret query values of the URLs in any
+   * string.
    */
   learn(value: unknown, name?: string): void {
+    const secret = name !== undefined && isSecretName(name);
     if (typeof value === "string") {
-      if (name !== undefined && isSecretName(name)) this.add(value);
+      if (secret) this.add(value);
       else if (value.includes("://") || value.includes("=")) this.add(...urlSecrets(value));
+    } else if (typeof value === "number" || typeof value === "bigint") {
+      if (secret && (typeof value === "bigint" || Number.isFinite(value))) this.add(String(value));
     } else if (Array.isArray(value)) {
       for (const v of value) this.learn(v, name);
     } else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
-      for (const [k, v] of Object.entries(value)) this.learn(v, k);
+      for (const [k, v] of Object.entries(value)) this.learn(v, secret ? name : k);
     }
+  }
+
+  #isSecretNumber(value: number | bigint): boolean {
+    if (this.#pending.length > 0) this.#build();
+    const text = String(value);
+    return this.#numbers.some((n) => n.raw === text);
   }
 
   /**
@@ -154,6 +170,9 @@ export class Redactor {
     if (this.#pending.length > 0) this.#build();
     let out = text;
     for (const form of this.#forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
+    for (const { raw, pattern } of this.#numbers) {
+      if (out.includes(raw)) out = out.replace(pattern, (match, offset: number) => redactedNumber(out, match, offset));
+    }
     if (out.includes("\n") || out.includes("\\n")) {
       for (const form of this.#wrapped) {
         if (out.includes(form.probes[0]) || out.includes(form.probes[1])) {
@@ -178,6 +197,7 @@ export class Redactor {
       return REDACTED;
     }
     if (typeof value === "string") return this.text(value);
+    if ((typeof value === "number" || typeof value === "bigint") && this.#isSecretNumber(value)) return REDACTED;
     if (Array.isArray(value)) return value.map((v) => this.value(v));
     if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.value(v, k)]));
@@ -221,6 +241,34 @@ function urlSecrets(text: string): string[] {
     }
   }
   return found;
+}
+
+/** A secret that is a number as written (`12345678`, `-3.25e7`). */
+const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** A numeric secret as a whole number: not a part of a longer number, word or version string. */
+function numberPattern(raw: string): RegExp {
+  return new RegExp(String.raw`(?<![\w.-])${raw.replace(/[.+-]/g, (c) => `\${c}`)}(?!\w|\.\d)`, "g");
+}
+
+/**
+ * What replaces a numeric secret at `offset` of `text`: `"[REDACTED]"`,
+ * quoted, where it stands as a value of its own outside any string on its
+ * line (a number in JSON output stays valid JSON), else `[REDACTED]`.
+ */
+function redactedNumber(text: string, match: string, offset: number): string {
+  const lineStart = text.lastIndexOf("\n", offset) + 1;
+  let quotes = 0;
+  for (let i = lineStart; i < offset; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === '"') quotes++;
+  }
+  if (quotes % 2 === 1) return REDACTED; // inside a string
+  const before = text.slice(lineStart, offset).trimEnd();
+  const after = text.slice(offset + match.length).trimStart();
+  const valueStart = before === "" || /[:[,]$/.test(before);
+  const valueEnd = after === "" || /^[,\]}\r\n]/.test(after);
+  return valueStart && valueEnd ? `"${REDACTED}"` : REDACTED;
 }
 
 /** `text` as it appears inside a JSON string. */

@@ -19,6 +19,7 @@ import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
 import { DEFAULT_MAX_NODE_EXECUTIONS, type WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
+import { isSecretName } from "../observability/redact.ts";
 
 /** How a run ended. */
 export type RunStatus = "success" | "failed" | "interrupted" | "budget_exceeded";
@@ -124,7 +125,9 @@ export function resolveInputs(
     if (!inputValueFits(input, value)) {
       problems.push({
         pointer: `/inputs/${name}`,
-        message: `input '${name}' must be ${input.type}, got ${JSON.stringify(value)}`,
+        message: `input '${name}' must be ${input.type}, got ${
+          isSecretName(name) ? "a value not shown here (it may hold a secret)" : JSON.stringify(value)
+        }`,
       });
       continue;
     }
