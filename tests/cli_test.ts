@@ -599,6 +599,37 @@ Deno.test("stdin: an input marked stdin: true gets the piped text", async () => 
   });
 });
 
+Deno.test("stdin: a typed input takes piped text as key=value text is typed, and says so when it does not fit", async () => {
+  await withHome(async (dir, env) => {
+    const typed = (type: string) =>
+      writeWorkflow(
+        dir,
+        `${type}.json`,
+        workflow([{ id: "a", type: "echo", params: { value: "${data}" } }], {
+          inputs: { data: { type, stdin: true } },
+          outputs: { data: { source: "${a.output}" } },
+        }),
+      );
+    for (
+      const [type, piped, expected] of [
+        ["integer", "42\n", 42],
+        ["number", " 2.5e3 ", 2500],
+        ["boolean", "true\n", true],
+        ["object", '{"k": [1, 2]}\n', { k: [1, 2] }],
+        ["array", '[1, "a"]', [1, "a"]],
+        ["string", " 42\n", " 42\n"],
+      ] as const
+    ) {
+      const result = await runPflow(["run", typed(type), "--json"], { env, stdin: piped });
+      assertExit(result, 0);
+      assert.deepEqual(oneJson(result).result, { data: expected }, `${type} from ${JSON.stringify(piped)}`);
+    }
+    const bad = await runPflow(["run", typed("integer")], { env, stdin: "5x\n" });
+    assertExit(bad, 2);
+    assert.match(bad.stderr, /input 'data' must be integer, got "5x\\n" \(from stdin\)/);
+  });
+});
+
 /** Runs pflow with a stdin pipe that is never closed; fails if it has not exited after 5 s. */
 async function runWithOpenStdin(
   args: string[],

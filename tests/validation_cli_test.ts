@@ -359,6 +359,36 @@ Deno.test("a param of the wrong literal type", async () => {
   assertOnly(outcome, `4:66: /nodes/0/params/ignore_errors: must be boolean, got string "yes"`);
 });
 
+Deno.test("a required param given as null, and null or a list where a shell node needs text", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "write-file", "params": { "path": null, "content": "x" } },
+    { "id": "b", "type": "shell", "params": { "args": ["echo", null, ["x"]] } },
+    { "id": "c", "type": "shell", "params": { "command": "echo", "env": { "A": null, "B": {}, "C": 5, "D=": "x" } } }
+  ],
+  "edges": [{ "from": "a", "to": "b" }, { "from": "b", "to": "c" }]
+}`;
+  const outcome = await runInvalid(text);
+  const at = escape(outcome.file);
+  assert.equal(outcome.errors.length, 6, outcome.errors.join("\n"));
+  assert.match(
+    outcome.errors[0],
+    new RegExp(`^${at}:4:\\d+: /nodes/0/params/path: 'write-file' requires param 'path' \\(.*\\), got null$`),
+  );
+  assert.match(
+    outcome.errors[1],
+    new RegExp(`^${at}:5:\\d+: /nodes/1/params: args\\[1\\] must be text \\(one argument\\), got null$`),
+  );
+  assert.match(
+    outcome.errors[2],
+    /args\[2\] must be text \(one argument\), got a list \(give one item per argument\)$/,
+  );
+  assert.match(outcome.errors[3], /\/nodes\/2\/params: env\.A must be a string, got null \(convert it to a string\)$/);
+  assert.match(outcome.errors[4], /env\.B must be a string, got object/);
+  assert.match(outcome.errors[5], /env: invalid variable name "D="$/);
+});
+
 Deno.test("a missing required param", async () => {
   const text = `{
   "ir_version": "0.1.0",

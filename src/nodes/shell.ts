@@ -120,15 +120,28 @@ export class ShellNode extends Node {
     actions: ["error"],
   };
 
-  /** Exactly one of `command` and `args`; literal `args` items are text. */
+  /** Exactly one of `command` and `args`; literal `args` items and `env` values are text, `env` names valid. */
   static validate(params: Record<string, unknown>): string[] {
     const problem = programProblem(params.command, params.args);
     if (problem !== undefined) return [problem];
-    if (!Array.isArray(params.args)) return [];
-    return params.args.flatMap((item, i) => {
-      const bad = typeof item === "object" && item !== null;
-      return bad ? [`args[${i}] must be text (one argument), got ${typeOf(item)}`] : [];
-    });
+    const problems = Array.isArray(params.args)
+      ? params.args.flatMap((item, i) => {
+        const bad = typeof item === "object"; // a list, an object or null
+        const what = Array.isArray(item) ? "a list (give one item per argument)" : typeOf(item);
+        return bad ? [`args[${i}] must be text (one argument), got ${what}`] : [];
+      })
+      : [];
+    const env = params.env;
+    if (env !== null && typeof env === "object" && !Array.isArray(env)) {
+      for (const [name, value] of Object.entries(env)) {
+        const nameProblem = envNameProblem(name);
+        if (nameProblem !== undefined) problems.push(nameProblem);
+        else if (typeof value === "object") {
+          problems.push(`env.${name} must be a string, got ${typeOf(value)} (convert it to a string)`);
+        }
+      }
+    }
+    return problems;
   }
 
   /** Reads params. */
@@ -181,6 +194,13 @@ function argumentTexts(args: unknown[]): string[] {
   });
 }
 
+/** Why `name` cannot be an environment variable's name (empty, or holding `=` or a NUL), if it cannot. */
+function envNameProblem(name: string): string | undefined {
+  return name === "" || name.includes("=") || name.includes("\0")
+    ? `env: invalid variable name ${JSON.stringify(name)}`
+    : undefined;
+}
+
 /** pflow's environment with the `env` param's variables over it. */
 function buildEnv(
   extra: Record<string, unknown> | undefined,
@@ -190,9 +210,8 @@ function buildEnv(
     if (value !== undefined) env[name] = value;
   }
   for (const [name, value] of Object.entries(extra ?? {})) {
-    if (name === "" || name.includes("=") || name.includes("\0")) {
-      throw new NodeError(`env: invalid variable name ${JSON.stringify(name)}`);
-    }
+    const nameProblem = envNameProblem(name);
+    if (nameProblem !== undefined) throw new NodeError(nameProblem);
     if (typeof value === "string") env[name] = value;
     else if (typeof value === "number" || typeof value === "boolean") {
       env[name] = String(value);

@@ -133,7 +133,7 @@ function coerceType(name: string, spec: ParamSpec, value: unknown): unknown {
 export function describeValue(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
-  return `${typeOfValue(value)} ${shown}`;
+  return value === null ? "null" : `${typeOfValue(value)} ${shown}`;
 }
 
 /**

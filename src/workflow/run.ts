@@ -17,7 +17,7 @@ import { type LoopCountingContext, type NamespaceContext, NodeExecutionLimitErro
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
-import { DEFAULT_MAX_NODE_EXECUTIONS, type WorkflowIR } from "./ir.ts";
+import { DEFAULT_MAX_NODE_EXECUTIONS, type InputIR, type WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
 import { isSecretName } from "../observability/redact.ts";
 
@@ -108,7 +108,11 @@ export function resolveInputs(
   const problems: Problem[] = [];
   for (const [name, input] of Object.entries(declared)) {
     let value = Object.hasOwn(given, name) ? given[name] : undefined;
-    if (value === undefined && input.stdin && options.stdin !== undefined) value = options.stdin;
+    let fromStdin = false;
+    if (value === undefined && input.stdin && options.stdin !== undefined) {
+      value = typedStdin(input, options.stdin);
+      fromStdin = true;
+    }
     if (value === undefined) value = input.default;
     if (value === undefined) {
       if (input.required !== false) {
@@ -127,7 +131,7 @@ export function resolveInputs(
         pointer: `/inputs/${name}`,
         message: `input '${name}' must be ${input.type}, got ${
           isSecretName(name) ? "a value not shown here (it may hold a secret)" : JSON.stringify(value)
-        }`,
+        }${fromStdin ? " (from stdin)" : ""}`,
       });
       continue;
     }
@@ -138,6 +142,32 @@ export function resolveInputs(
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return values;
+}
+
+/**
+ * Piped text as a value of `input`'s type, as `key=value` text is typed: a
+ * number, integer or boolean from the text without its surrounding white
+ * space (`echo 5` ends in a newline), an object or array parsed as JSON; text
+ * that does not parse stays text (and is reported as not fitting).
+ */
+function typedStdin(input: InputIR, text: string): unknown {
+  const trimmed = text.trim();
+  switch (input.type) {
+    case "number":
+    case "integer":
+      return /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(trimmed) ? Number(trimmed) : text;
+    case "boolean":
+      return trimmed === "true" ? true : trimmed === "false" ? false : text;
+    case "object":
+    case "array":
+      try {
+        return JSON.parse(text);
+      } catch {
+        return text;
+      }
+    default:
+      return text;
+  }
 }
 
 /** Runs the workflow to the end, a failure, or an interrupt. Never throws for node failures. */

@@ -158,6 +158,8 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       for (const [name, p] of Object.entries(spec.params)) {
         if (p.required && params[name] === undefined) {
           add(`${at}/params`, `'${node.type}' requires param '${name}' (${p.description})`);
+        } else if (p.required && params[name] === null) {
+          add(`${at}/params/${name}`, `'${node.type}' requires param '${name}' (${p.description}), got null`);
         }
       }
     }
