@@ -630,6 +630,26 @@ Deno.test("stdin: a typed input takes piped text as key=value text is typed, and
   });
 });
 
+Deno.test("params given to a workflow that declares no inputs join the root store, templates read them", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "free.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${greeting}, ${who.name} (${n})" } }]),
+    );
+    const result = await runPflow(["run", file, "greeting=hi", 'who={"name":"Ada"}', "n=3", "--json"], { env });
+    assertExit(result, 0);
+    assert.deepEqual(oneJson(result).result, { output: "hi, Ada (3)" });
+    // Not given: a validation error that says how to give it.
+    const missing = await runPflow(["run", file, "greeting=hi", "n=3"], { env });
+    assertExit(missing, 2);
+    assert.match(
+      missing.stderr,
+      /'who' is not a node id, an input or stdin; .*\(declare it under "inputs", or pass who=VALUE\)/,
+    );
+  });
+});
+
 /** Runs pflow with a stdin pipe that is never closed; fails if it has not exited after 5 s. */
 async function runWithOpenStdin(
   args: string[],

@@ -561,7 +561,7 @@ Deno.test("several problems in one file are all reported, one per line", async (
     `${f}:10:20: /edges/1/to: unknown node 'nowhere'; nodes: a, b, c`,
     `${f}:4:18: /nodes/0/type: unknown node type 'shel' (did you mean 'shell'?); known types: copy-file, delete-file, echo, http, llm, move-file, read-file, shell, write-file`,
     `${f}:5:46: /nodes/1/params/valu: 'echo' does not accept param 'valu' (did you mean 'value'?); accepted: value, delay_ms, fail`,
-    `${f}:6:46: /nodes/2/params/value: \${ghost.x}: 'ghost' is not a node id, an input or stdin; nodes: a, b, c; inputs: none`,
+    `${f}:6:46: /nodes/2/params/value: \${ghost.x}: 'ghost' is not a node id, an input or stdin; nodes: a, b, c; inputs: none (declare it under "inputs", or pass ghost=VALUE)`,
   ]);
 });
 

@@ -115,7 +115,13 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
     }
   });
   const namespacing = ir.enable_namespacing ?? true;
-  const refs = new ReferenceChecker({ nodes: [...byId.values()], inputs }, options.registry, namespacing);
+  // Keys given for the run join the root store (a workflow that declares inputs accepts no others: see typeParams).
+  const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
+  const refs = new ReferenceChecker(
+    { nodes: [...byId.values()], inputs: { ...given, ...inputs } },
+    options.registry,
+    namespacing,
+  );
   const known = knownInputs(inputs, options.inputs);
   nodes.forEach((node, i) => {
     if (node === undefined) return;
@@ -359,9 +365,12 @@ class ReferenceChecker {
     if (this.#rootOutputs.has(head)) return undefined;
     const known = [...this.#nodes.keys(), ...this.#inputs, ...vars, "stdin"];
     const inputsText = this.#inputs.size ? [...this.#inputs].join(", ") : "none";
-    return `${ref.source}: '${head}' is not a node id, an input or stdin${didYouMean(head, known)}; nodes: ${
+    const suggestion = didYouMean(head, known);
+    // Without a near name it is likely meant as an input: say how to give it.
+    const howTo = suggestion === "" ? ` (declare it under "inputs", or pass ${head}=VALUE)` : "";
+    return `${ref.source}: '${head}' is not a node id, an input or stdin${suggestion}; nodes: ${
       [...this.#nodes.keys()].join(", ")
-    }; inputs: ${inputsText}`;
+    }; inputs: ${inputsText}${howTo}`;
   }
 }
 
