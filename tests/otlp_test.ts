@@ -567,6 +567,36 @@ Deno.test("export: the --otlp-endpoint flag wins over the environment and gets /
   });
 });
 
+Deno.test("--otlp-endpoint that is not an http(s) URL is a usage error (exit 2) in run and plan, before anything runs", async () => {
+  const dir = tempDir("pflow-otlp-flag-");
+  try {
+    const file = join(dir.path, "wf.json");
+    const marker = join(dir.path, "ran.txt");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ir_version: "0.1.0",
+        nodes: [{ id: "w", type: "write-file", params: { path: marker, content: "x" } }],
+      }),
+    );
+    for (const value of ["notaurl", "ftp://collector:4318", ""]) {
+      for (const args of [["run", file], ["plan", "say hi"]]) {
+        const env = { PFLOW_HOME: dir.path, ANTHROPIC_API_KEY: "sk-ant-test-not-used-0000" };
+        const result = await runPflow([...args, "--otlp-endpoint", value], { env });
+        assert.equal(result.code, 2, `${args[0]} ${value}: ${result.stderr}`);
+        assert.match(
+          result.stderr,
+          new RegExp(`^error: --otlp-endpoint: '${value.replace(/[./]/g, "\\$&")}' is not an http\\(s\\) URL`, "m"),
+        );
+        assert.equal(result.stdout, "");
+      }
+    }
+    assert.equal(existsSync(marker), false, "the workflow did not run");
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("export: samplers (always_off, traceidratio, parentbased with the caller's flags)", async () => {
   await withReceiver(async (receiver) => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };

@@ -104,7 +104,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   redactor.learn(paramText);
   setOutputRedactor(redactor);
   const catalogue = await readCatalogue(workflowsDir(home));
-  const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);
+  const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env, { command: "plan" });
   const metricsExport = metricsRequest({
     flag: parsed.values.pushgateway as string | undefined,
     env,

@@ -305,7 +305,7 @@ async function prepare(target: RunTarget, session: Session) {
   const metricsFlag = parsed.values.metrics === true;
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const priceTableFile = parsed.values["price-table"] as string | undefined;
-  const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env);
+  const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env, { command: "run" });
   const metricsExport = metricsRequest({
     flag: parsed.values.pushgateway as string | undefined,
     env,

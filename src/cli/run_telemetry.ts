@@ -22,6 +22,7 @@ import type { RunStatus, WorkflowResult } from "../workflow/run.ts";
 import { VERSION } from "../version.ts";
 import type { TracedOptions } from "../observability/decorators.ts";
 import { otlpEndpointFromEnv } from "../observability/otlp_export.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** What the flags ask for. */
 export interface TelemetryRequest {
@@ -210,8 +211,29 @@ export async function exportTraceIfConfigured(
 /**
  * OTLP export settings from `--otlp-endpoint` and the standard variables
  * (`OTEL_SDK_DISABLED` and `OTEL_TRACES_EXPORTER=none` turn it off); undefined
- * when export is not configured.
+ * when export is not configured. A flag that is not an http(s) URL is a
+ * usage error (as `--pushgateway`'s is); a bad variable is a warning when the
+ * export would run, since telemetry set up for every run never stops one.
  */
-export function otlpRequest(flag: string | undefined, env: Record<string, string | undefined>) {
+export function otlpRequest(
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+  options: { command: string },
+) {
+  if (flag !== undefined && !isHttpUrl(flag.trim())) {
+    throw new UsageError(
+      `--otlp-endpoint: '${flag}' is not an http(s) URL (e.g. http://127.0.0.1:4318)`,
+      options.command,
+    );
+  }
   return otlpEndpointFromEnv(env, flag) === undefined ? undefined : { endpoint: flag };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
 }
