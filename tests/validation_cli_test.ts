@@ -565,6 +565,22 @@ Deno.test("several problems in one file are all reported, one per line", async (
   ]);
 });
 
+Deno.test("JSON mode: a file that cannot be read is named by its file name", async () => {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const broken = writeWorkflow(dir.path, "broken-flow.json", "{ not json");
+    for (const [file, name] of [[broken, "broken-flow"], [join(dir.path, "absent.json"), "absent"]]) {
+      const result = await runPflow(["run", file, "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
+      assert.equal(result.code, 2, result.stderr);
+      const doc = JSON.parse(result.stdout);
+      assert.equal(doc.subtype, "error_validation");
+      assert.equal(doc.workflow_name, name);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("JSON mode: problems carry pointer, line and column", async () => {
   const problems = await jsonProblems(`{
   "ir_version": "0.1.0",

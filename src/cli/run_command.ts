@@ -135,6 +135,8 @@ export function runCommand(argv: string[], { env }: CommandEnv): Promise<number>
     const [target, ...rest] = session.parsed.positionals;
     if (target === undefined) throw new UsageError("missing workflow: pflow run FILE.json [key=value ...]", "run");
     const paramText = parseParams(rest);
+    // Until the workflow is read, its name is the one it was asked by (what a file that cannot be read is reported as).
+    session.run.workflowName = target.split(/[\\/]/).pop()!.replace(/\.json$/, "") || target;
     return { loaded: await loadTarget(target, session.home), params: {}, paramText };
   });
 }
