@@ -494,6 +494,26 @@ Deno.test("an input of the wrong type", async () => {
   assertOnly(fraction, `4:5: /inputs/count: input 'count' must be a whole number, got '1.5' (from count=…)`);
 });
 
+Deno.test("every input problem at once: a mistyped input, a missing one and a key that is no input", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": {
+    "count": { "type": "integer" },
+    "name": { "type": "string" }
+  },
+  "nodes": [${ECHO}]
+}`;
+  const outcome = await runInvalid(text, ["count=many", "nmae=x"]);
+  assert.deepEqual(
+    outcome.errors.toSorted(),
+    [
+      `${outcome.file}:4:5: /inputs/count: input 'count' must be an integer, got 'many' (from count=…)`,
+      `${outcome.file}:5:5: /inputs/name: missing required input 'name': pass name=VALUE`,
+      `${outcome.file}: 'nmae=…' is not an input of this workflow (did you mean 'name'?); inputs: count, name`,
+    ].toSorted(),
+  );
+});
+
 Deno.test("an input default that does not match its type", async () => {
   const text = `{
   "ir_version": "0.1.0",

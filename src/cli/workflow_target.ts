@@ -128,15 +128,14 @@ export async function runProblems(
   const inputs = loaded.ir.inputs;
   const typed = typeParams(options.paramText ?? {}, inputs);
   const params = { ...options.params, ...typed.values };
-  const problems = [
-    ...(loaded.problems ?? []),
-    ...validateWorkflow(loaded.ir, { ...options, inputs: params }),
-    ...typed.problems,
-  ];
-  // Inputs are checked only once the file itself is sound (their declarations are read from it).
+  const problems = [...(loaded.problems ?? []), ...validateWorkflow(loaded.ir, { ...options, inputs: params })];
+  // Inputs are checked only once the file itself is sound (their declarations are read from it); all of
+  // them at once, those whose text did not parse once (not also as missing).
   if (problems.length === 0 && options.checkInputs !== false) {
-    problems.push(...inputProblems(loaded, params, options.stdin));
+    const mistyped = new Set(typed.problems.flatMap((p) => p.pointer === undefined ? [] : [p.pointer]));
+    problems.push(...inputProblems(loaded, params, options.stdin).filter((p) => !mistyped.has(p.pointer)));
   }
+  problems.push(...typed.problems);
   return { params, problems: await locate(problems, loaded) };
 }
 
