@@ -242,6 +242,13 @@ Deno.test("a numeric secret is hidden as a whole number only, and JSON around it
   assert.equal(JSON.parse(r.text(JSON.stringify({ a: 12_345_678_901 }))).a, REDACTED, "compact JSON too");
   assert.equal(r.text("code 12345678901."), `code ${REDACTED}.`);
   assert.deepEqual(r.value({ a: 12_345_678_901, b: 7, c: [12_345_678_901] }), { a: REDACTED, b: 7, c: [REDACTED] });
+  // A secret with a sign and a fraction is matched as written, its dot and sign not wildcards.
+  const decimal = new Redactor();
+  decimal.learn({ secret: -1234.5678 });
+  assert.equal(
+    decimal.text("got -1234.5678 and -1234x5678 and 1234.5678"),
+    `got ${REDACTED} and -1234x5678 and 1234.5678`,
+  );
   // Its encodings are hidden like any secret's.
   const base64 = Buffer.from("12345678901").toString("base64");
   assert.equal(r.text(`b64 ${base64}`), `b64 ${REDACTED}`);

@@ -133,7 +133,11 @@ export async function runProblems(
   // them at once, those whose text did not parse once (not also as missing).
   if (problems.length === 0 && options.checkInputs !== false) {
     const mistyped = new Set(typed.problems.flatMap((p) => p.pointer === undefined ? [] : [p.pointer]));
-    problems.push(...inputProblems(loaded, params, options.stdin).filter((p) => !mistyped.has(p.pointer)));
+    problems.push(
+      ...inputProblems(loaded, params, options.stdin).filter((p) =>
+        p.pointer === undefined || !mistyped.has(p.pointer)
+      ),
+    );
   }
   problems.push(...typed.problems);
   return { params, problems: await locate(problems, loaded) };

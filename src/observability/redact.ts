@@ -248,7 +248,8 @@ const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /** A numeric secret as a whole number: not a part of a longer number, word or version string. */
 function numberPattern(raw: string): RegExp {
-  return new RegExp(String.raw`(?<![\w.-])${raw.replace(/[.+-]/g, (c) => `\${c}`)}(?!\w|\.\d)`, "g");
+  const escaped = raw.replace(/[.+-]/g, "\\$&");
+  return new RegExp(String.raw`(?<![\w.-])${escaped}(?!\w|\.\d)`, "g");
 }
 
 /**
