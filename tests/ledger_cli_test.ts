@@ -649,6 +649,49 @@ Deno.test("-o a file that cannot be written: one line naming it, exit 2, for cos
   });
 });
 
+Deno.test("-o into a named pipe or a device writes in place; through a symlink, its file; a file keeps its mode", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pflow-output-file-" });
+  try {
+    const env = { PFLOW_HOME: join(dir, "home") };
+    const report = (target: string) => runPflow(["cost", "report", "--format", "md", "-o", target], { env });
+    // A FIFO: its reader gets the report, and it stays a FIFO (a rename would have replaced it).
+    const fifo = join(dir, "pipe");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const reader = new Deno.Command("cat", { args: [fifo], stdout: "piped" }).spawn();
+    const written = await report(fifo);
+    assertExit(written, 0);
+    const read = new TextDecoder().decode((await reader.output()).stdout);
+    assert.match(read, /^# pflow cost report/);
+    assert.ok(Deno.lstatSync(fifo).isFifo, "still a FIFO");
+    // A device: /dev/full reports its error and stays a device.
+    const full = await report("/dev/full");
+    assertExit(full, 2);
+    assert.equal(full.stderr.trim(), "error: cannot write /dev/full: no space left on the device");
+    assert.ok(Deno.statSync("/dev/full").isCharDevice, "/dev/full untouched");
+    // An existing file keeps its permissions; a symlink stays a link and its file gets the report.
+    const file = join(dir, "r.md");
+    writeFileSync(file, "old", { mode: 0o600 });
+    const link = join(dir, "link.md");
+    Deno.symlinkSync(file, link);
+    assertExit(await report(link), 0);
+    assert.ok(Deno.lstatSync(link).isSymlink, "still a symlink");
+    assert.match(readFileSync(file, "utf8"), /^# pflow cost report/);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    // A name that ends with '/' and an empty name: one line each, exit 2, nothing created.
+    const slash = await report(join(dir, "newdir") + "/");
+    assertExit(slash, 2);
+    assert.equal(
+      slash.stderr.trim(),
+      `error: cannot write ${join(dir, "newdir")}/: it ends with '/', so it names a directory; give a file name`,
+    );
+    assertExit(await report(""), 2);
+    assert.equal(existsSync(join(dir, "newdir")), false);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), [], "no temp file left");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("cost show on an empty ledger: one line, exit 2", async () => {
   await withLlm(async (ctx) => {
     const result = await cost(ctx, ["show"]);

@@ -198,7 +198,7 @@ Deno.test("trace show --html writes the page beside the trace (and -o elsewhere)
   }
 });
 
-Deno.test("trace show --html bad input: exit 2 with one line; an unwritable place: exit 1 naming it", async () => {
+Deno.test("trace show --html bad input: exit 2 with one line; an unwritable -o place: exit 2 naming it", async () => {
   const home = tempDir();
   try {
     const env = { PFLOW_HOME: home.path };
@@ -227,7 +227,7 @@ Deno.test("trace show --html bad input: exit 2 with one line; an unwritable plac
     // A directory that cannot be made (its parent is a file), for root too.
     const target = join(path, "x.html");
     const r = await runPflow(["trace", "show", path, "--html", "-o", target], { env });
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 2, r.stderr); // a place given with -o that cannot be written: as every command's -o
     assert.match(r.stderr, new RegExp(`^error: cannot write ${escapeRe(target)}: [^\n]+\n$`));
     assert.equal(r.stdout, "");
   } finally {

@@ -2,20 +2,42 @@
  * Writing a command's report to `-o FILE` (atomically), with one clear line when that fails.
  * @module
  */
-import { resolve } from "node:path";
+import { realpath, stat, writeFile } from "node:fs/promises";
+import { resolve, sep } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 
 /**
- * Writes `text` to `path` atomically (temp file, then rename). Returns undefined, or the one-line
- * reason it failed (`cannot write FILE: …`), naming the target and not the temp file.
+ * Writes `text` to `path`: a regular file atomically (temp file, then
+ * rename; through a symlink, the file it points to; an existing file keeps
+ * its permissions, a new one gets `mode` when given), and a device, FIFO or
+ * socket in place (`-o /dev/stdout`, a named pipe: a rename would replace the
+ * special file with a regular one). Returns undefined, or the one-line reason
+ * it failed (`cannot write FILE: …`), naming the target and not the temp file.
  */
 export async function writeOutputFile(
   path: string,
   text: string,
-  options: { mode?: number } = {},
+  options: { mode?: number; mkdir?: boolean } = {},
 ): Promise<string | undefined> {
+  if (path === "") return "-o needs a file name";
+  if (path.endsWith("/") || path.endsWith(sep)) {
+    return `cannot write ${resolve(path)}${sep}: it ends with '${sep}', so it names a directory; give a file name`;
+  }
   try {
-    await writeFileAtomic(path, text, options);
+    const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    if (existing?.isDirectory()) return `cannot write ${resolve(path)}: it is a directory`;
+    if (existing !== undefined && !existing.isFile()) {
+      await writeFile(path, text);
+      return undefined;
+    }
+    const target = existing === undefined ? path : await realpath(path);
+    await writeFileAtomic(target, text, {
+      mode: existing === undefined ? options.mode : existing.mode & 0o7777,
+      ...(options.mkdir !== undefined ? { mkdir: options.mkdir } : {}),
+    });
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -27,6 +49,8 @@ export async function writeOutputFile(
       ? "cannot create a file there"
       : code === "EEXIST" || code === "ENOTDIR"
       ? "a part of its directory is a file"
+      : code === "ENOSPC"
+      ? "no space left on the device"
       : String((error as Error)?.message ?? error).split("\n")[0];
     return `cannot write ${resolve(path)}: ${why}`;
   }

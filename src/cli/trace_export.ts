@@ -6,10 +6,9 @@
  * OpenTelemetry package.
  * @module
  */
-import { resolve } from "node:path";
 import { resourceOptionsFromEnv, traceToOtlpJson } from "../observability/otlp_json.ts";
 import type { TraceDocument } from "../observability/trace_format.ts";
-import { writeFileAtomic } from "../util/atomic_write.ts";
+import { writeOutputFile } from "./output_file.ts";
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
@@ -67,13 +66,8 @@ export async function traceExportCommand(argv: string[], { env }: CommandEnv): P
     writeStdout(text);
     return EXIT.ok;
   }
-  const outPath = resolve(output);
-  try {
-    await writeFileAtomic(outPath, text);
-  } catch (error) {
-    return fail(`cannot write ${outPath}: ${reason(error)}`);
-  }
-  return EXIT.ok;
+  const failed = await writeOutputFile(output, text);
+  return failed === undefined ? EXIT.ok : fail(failed);
 }
 
 function fail(message: string): number {

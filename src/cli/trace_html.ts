@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { basename, delimiter, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { writeFileAtomic } from "../util/atomic_write.ts";
+import { writeOutputFile } from "./output_file.ts";
 import { PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import { outputRedactor } from "../observability/redact.ts";
 import type { TraceDocument } from "../observability/trace_format.ts";
@@ -59,23 +59,13 @@ export async function traceHtmlCommand(options: TraceHtmlOptions, { env }: Comma
   const outPath = resolve(outputPath(options.output, primary.path));
   const redactor = outputRedactor();
   const page = renderTracePage(reads);
-  try {
-    await writeFileAtomic(outPath, redactor.text(page), {
-      mkdir: options.output !== undefined,
-      // Beside its trace, the page is as private as the trace.
-      ...(options.output === undefined ? { mode: PRIVATE_FILE_MODE } : {}),
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "EACCES" || code === "EPERM"
-      ? "permission denied"
-      : code === "ENOENT"
-      ? "no such directory"
-      : (error as Error).message.split("\n")[0];
-    printError(
-      `error: cannot write ${outPath}: ${why}${options.output === undefined ? "; choose a file with -o FILE" : ""}`,
-    );
-    return EXIT.failed;
+  // Beside its trace, the page is as private as the trace; a file the user names is written as any -o file.
+  const failed = options.output === undefined
+    ? await writeOutputFile(outPath, redactor.text(page), { mode: PRIVATE_FILE_MODE, mkdir: false })
+    : await writeOutputFile(outPath, redactor.text(page), { mkdir: true });
+  if (failed !== undefined) {
+    printError(`error: ${failed}${options.output === undefined ? "; choose a file with -o FILE" : ""}`);
+    return options.output === undefined ? EXIT.failed : EXIT.usage;
   }
   if (options.json) {
     writeStdout(`${JSON.stringify({ html_path: outPath, traces: reads.map((r) => r.path) }, null, 2)}\n`);
