@@ -907,6 +907,30 @@ Deno.test("a directory where the ledger file goes: one line naming it, exit 2; a
   });
 });
 
+Deno.test("a ledger whose pages are damaged: cost report and cost show name the file, exit 2", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pflow-damaged-ledger-" });
+  try {
+    const env = { PFLOW_HOME: dir };
+    assertExit(await runPflow(["cost", "report"], { env }), 0); // creates the ledger
+    const file = join(dir, "ledger.db");
+    const bytes = readFileSync(file);
+    bytes.fill(0x67, 4096, 4096 + 2800); // the second page onwards: the header still says SQLite
+    writeFileSync(file, bytes);
+    for (const args of [["cost", "report"], ["cost", "report", "--json"], ["cost", "show", "latest"]]) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      assert.equal(
+        result.stderr.trim(),
+        `error: ${file}: not a readable ledger (corrupt or not a SQLite file); move it away and pflow starts a new one`,
+        args.join(" "),
+      );
+      assert.equal(result.stdout, "");
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns and succeeds", async () => {
   await withLlm(async (ctx) => {
     await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));

@@ -3,7 +3,8 @@
  * the ledger every run writes (PFLOW_HOME/ledger.db).
  * @module
  */
-import { LedgerError } from "../ledger/db.ts";
+import { ledgerQueryError } from "../ledger/db.ts";
+import { ledgerFile } from "../ledger/paths.ts";
 import { matchModels } from "../ledger/model_match.ts";
 import { checkTimeZone, DateBoundError, localDateTime, localTimeZone, parseBound } from "../ledger/period.ts";
 import {
@@ -61,8 +62,14 @@ export async function costCommand(argv: string[], { env }: CommandEnv): Promise<
   try {
     return action === "report" ? await reportCommand(rest, env) : showCommand(rest, env);
   } catch (error) {
-    if (error instanceof LedgerError || error instanceof UnknownRunError) {
+    if (error instanceof UnknownRunError) {
       printError(`error: ${error.message}`);
+      return EXIT.usage;
+    }
+    // A query that fails on a damaged (or read-only) ledger names the file, as a failed open does.
+    const ledgerError = ledgerQueryError(error, ledgerFile(pflowHome(env)));
+    if (ledgerError !== undefined) {
+      printError(`error: ${ledgerError.message}`);
       return EXIT.usage;
     }
     if (error instanceof DateBoundError) throw new UsageError(error.message, "cost");

@@ -4,7 +4,8 @@
  * `pflow metrics serve` (a scrape endpoint).
  * @module
  */
-import { LedgerError } from "../ledger/db.ts";
+import { LedgerError, ledgerQueryError } from "../ledger/db.ts";
+import { ledgerFile } from "../ledger/paths.ts";
 import { DateBoundError, localTimeZone, parseBound } from "../ledger/period.ts";
 import { LedgerStore } from "../ledger/store.ts";
 import { collectMetrics } from "../metrics/collect.ts";
@@ -65,8 +66,10 @@ export async function metricsCommand(argv: string[], { env }: CommandEnv): Promi
     }
     return EXIT.ok;
   } catch (error) {
-    if (error instanceof LedgerError) {
-      printError(`error: ${error.message}`);
+    // A query that fails on a damaged (or read-only) ledger names the file, as a failed open does.
+    const ledgerError = ledgerQueryError(error, ledgerFile(home));
+    if (ledgerError !== undefined) {
+      printError(`error: ${ledgerError.message}`);
       return EXIT.usage;
     }
     if (error instanceof DateBoundError) throw new UsageError(error.message, "metrics");

@@ -162,6 +162,18 @@ export function asLedgerError(error: unknown, path: string): LedgerError {
   return new LedgerError(path, "io", `${path}: ${message}`);
 }
 
+/**
+ * An error that a query of the ledger threw (`node:sqlite`: a damaged page,
+ * a read-only file) as a {@link LedgerError} naming the file; undefined for
+ * any other error.
+ */
+export function ledgerQueryError(error: unknown, path: string): LedgerError | undefined {
+  if (error instanceof LedgerError) return error;
+  const code = (error as { code?: unknown })?.code;
+  if (code !== "ERR_SQLITE_ERROR" && sqliteCode(error) === undefined) return undefined;
+  return asLedgerError(error, path);
+}
+
 /** Blocks for `ms` milliseconds (retrying a lock outside any event-loop work). */
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
