@@ -165,8 +165,11 @@ Deno.test("trace list --workflow, --since and --status choose traces; bad values
     assert.match(none.stderr, /No trace of the 5 in .* matches the filters\./);
     for (
       const [args, message] of [
-        [["--since", "yesterday"], /--since must be a time ago \(30m, 12h, 7d, 2w\), a date/],
-        [["--since", "2025-02-30"], /--since must be a time ago/],
+        [["--since", "yesterday"], /--since must be a time ago \(30m, 24h, 7d, 4w\), a date/],
+        [["--since", "2025-02-30"], /--since: '2025-02-30' is not a calendar date/],
+        [["--since", "2026-02-31T10:00"], /--since: '2026-02-31T10:00' is not a date and time/],
+        [["--since", "2026-03-01T10:00+25:00"], /--since: '2026-03-01T10:00\+25:00' is not a date and time/],
+        [["--since", "100000000d"], /--since: '100000000d' is before 1970 or after 9999/],
         [["--status", "done"], /--status: unknown status 'done'; use success, failed/],
         [["--workflow", ""], /--workflow needs a workflow name/],
       ] as const
@@ -262,6 +265,7 @@ Deno.test("trace prune removes traces older than --older-than (default 30 days),
       const [args, message] of [
         [["--keep=-1"], /--keep must be a whole number of traces/],
         [["--older-than", "old"], /--older-than must be a time ago/],
+        [["--older-than", "2026-02-31T10:00"], /--older-than: '2026-02-31T10:00' is not a date and time/],
         [["extra"], /unexpected argument 'extra'/],
       ] as const
     ) {

@@ -5,6 +5,8 @@
  */
 import type { TraceListing } from "./trace_files.ts";
 import { parseSpan } from "../util/time_span.ts";
+import { DateBoundError, parseBound } from "../ledger/period.ts";
+import { localTimeZone } from "../util/time_zone.ts";
 import { UsageError } from "./usage_error.ts";
 
 export { parseSpan };
@@ -12,25 +14,16 @@ export { parseSpan };
 /**
  * An instant given as a span ago (`7d`: seven days before `nowMs`), a local
  * date (`2025-03-04`: its midnight) or an ISO date-time (`2025-03-04T10:00`,
- * local unless it names a zone). Throws a {@link UsageError} naming `flag`.
+ * local unless it names a zone), read as `cost report --since` reads it.
+ * Throws a {@link UsageError} naming `flag`.
  */
 export function parseInstant(text: string, options: { flag: string; nowMs: number }): number {
-  const span = parseSpan(text);
-  if (span !== undefined) return options.nowMs - span;
-  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (date) {
-    const ms = new Date(Number(date[1]), Number(date[2]) - 1, Number(date[3])).getTime();
-    const back = new Date(ms);
-    if (back.getFullYear() === Number(date[1]) && back.getMonth() + 1 === Number(date[2])) return ms;
-  } else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text)) {
-    const ms = Date.parse(text.replace(" ", "T"));
-    if (!Number.isNaN(ms)) return ms;
+  try {
+    return parseBound(text, { flag: options.flag.replace(/^--/, ""), zone: localTimeZone(), nowMs: options.nowMs });
+  } catch (error) {
+    if (error instanceof DateBoundError) throw new UsageError(error.message, "trace");
+    throw error;
   }
-  throw new UsageError(
-    `${options.flag} must be a time ago (30m, 12h, 7d, 2w), a date (2025-03-04) or a date and time ` +
-      `(2025-03-04T10:00), got '${text}'`,
-    "trace",
-  );
 }
 
 /** What `--status` accepts: the run outcomes, `incomplete` (no footer) and `partial` (a write failed). */

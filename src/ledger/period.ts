@@ -140,36 +140,52 @@ export class DateBoundError extends Error {
   }
 }
 
+/** The earliest and latest instants a bound may name: the Unix epoch, and the last day of year 9999. */
+const EARLIEST_MS = 0;
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /**
- * Parses a `--since`/`--until` value: a time ago (`90s`, `30m`, `24h`,
- * `7d`, `4w`: that long before `nowMs`), a date `YYYY-MM-DD` or `YYYYMMDD`
- * (a local day in `zone`: since = its first instant, until = its last), or
- * a date and time `YYYY-MM-DDTHH:MM[:SS]` (local in `zone` unless it ends in
- * `Z` or an offset such as `+02:00`).
+ * Parses a `--since`/`--until` value (or any flag naming an instant, e.g.
+ * `trace prune --older-than`): a time ago (`90s`, `30m`, `24h`, `7d`, `4w`:
+ * that long before `nowMs`), a date `YYYY-MM-DD` or `YYYYMMDD` (a local day
+ * in `zone`: its first instant, or its last for `until`), or a date and time
+ * `YYYY-MM-DDTHH:MM[:SS[.mmm]]` (local in `zone` unless it ends in `Z` or an
+ * offset such as `+02:00`). Anything else, an impossible date, time or
+ * offset, or an instant before 1970 or after 9999 is a {@link DateBoundError}.
  */
 export function parseBound(
   text: string,
-  options: { flag: "since" | "until"; zone: string; nowMs: number },
+  options: { flag: string; zone: string; nowMs: number },
 ): number {
+  const ms = boundOf(text, options);
+  if (Number.isNaN(ms) || ms < EARLIEST_MS || ms > LATEST_MS) {
+    throw new DateBoundError(`--${options.flag}: '${text}' is before 1970 or after 9999; give a later time or a date`);
+  }
+  return ms;
+}
+
+function boundOf(text: string, options: { flag: string; zone: string; nowMs: number }): number {
   const span = parseSpan(text);
   if (span !== undefined) return options.nowMs - span;
   const date = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(text);
   if (date && (text.length === 8 || text.length === 10) && (text.length === 8) !== text.includes("-")) {
     const iso = `${date[1]}-${date[2]}-${date[3]}`;
-    if (isCalendarDate(iso)) {
-      return options.flag === "since"
-        ? startOfLocalDay(options.zone, iso)
-        : startOfLocalDay(options.zone, nextDate(iso)) - 1;
+    if (isCalendarDate(iso) && Number(date[1]) >= 1970) {
+      return options.flag === "until"
+        ? startOfLocalDay(options.zone, nextDate(iso)) - 1
+        : startOfLocalDay(options.zone, iso);
     }
-    throw new DateBoundError(`--${options.flag}: '${text}' is not a calendar date`);
+    throw new DateBoundError(`--${options.flag}: '${text}' is not a calendar date from 1970 on`);
   }
-  const dateTime = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
+  const dateTime = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?(Z|[+-](\d{2}):(\d{2}))?$/
+    .exec(text);
   if (dateTime) {
-    const [, day, hh, mm, ss = "00", zone] = dateTime;
-    if (!isCalendarDate(day) || Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) {
+    const [, day, hh, mm, ss = "00", fraction = "", zone, zoneHh, zoneMm] = dateTime;
+    const badOffset = zone !== undefined && zone !== "Z" && (Number(zoneHh) > 23 || Number(zoneMm) > 59);
+    if (!isCalendarDate(day) || Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59 || badOffset) {
       throw new DateBoundError(`--${options.flag}: '${text}' is not a date and time`);
     }
-    const asUtc = Date.parse(`${day}T${hh}:${mm}:${ss}${zone ?? "Z"}`);
+    const asUtc = Date.parse(`${day}T${hh}:${mm}:${ss}${fraction}${zone ?? "Z"}`);
     return zone === undefined ? localToUtc(options.zone, asUtc) : asUtc;
   }
   throw new DateBoundError(
