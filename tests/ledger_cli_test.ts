@@ -911,6 +911,34 @@ Deno.test("a directory where the ledger file goes: one line naming it, exit 2; a
   });
 });
 
+Deno.test("a workflow name with controls and a line break: shown escaped in every cost table, one row each", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pflow-evil-name-" });
+  try {
+    const env = { PFLOW_HOME: join(dir, "home") };
+    const name = "ev|il\u001b]0;pwn\u0007\u001b[31mred\nline2";
+    const file = join(dir, "evil.json");
+    writeFileSync(file, JSON.stringify(workflow([{ id: "a", type: "echo", params: { value: "x" } }], { name })));
+    assertExit(await runPflow(["run", file], { env }), 0);
+    for (
+      const args of [["report", "--by", "workflow"], ["report", "--by", "run"], ["report", "--top", "3"], [
+        "report",
+        "--format",
+        "md",
+      ]]
+    ) {
+      const result = await cost({ env }, args);
+      assertExit(result, 0);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(result.stdout, /[\x00-\x08\x0b-\x1f\x7f]/, `${args.join(" ")}: no control reaches stdout`);
+      const rows = result.stdout.split("\n").filter((line) => line.includes("ev|") || line.includes("ev\\|"));
+      if (!args.includes("--top")) assert.ok(rows.length >= 1, args.join(" ")); // --top lists runs that cost
+      for (const row of rows) assert.match(row, /line2/, `${args.join(" ")}: the name stays on its row`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("a ledger whose pages are damaged: cost report and cost show name the file, exit 2", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "pflow-damaged-ledger-" });
   try {

@@ -29,7 +29,15 @@ import { HELP } from "./help.ts";
 import { writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { isTerminal, PLAIN_STYLE, printError, stdoutStyle, writeDisplay, writeStdout } from "./terminal.ts";
+import {
+  escapeControls,
+  isTerminal,
+  PLAIN_STYLE,
+  printError,
+  stdoutStyle,
+  writeDisplay,
+  writeStdout,
+} from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
 const REPORT_FLAGS = {
@@ -134,7 +142,10 @@ async function reportCommand(argv: string[], env: CommandEnv["env"]): Promise<nu
         timezone: options.timezone,
         reprice,
       });
-      text = reportMarkdown({ main: report, byModel, byWorkflow, top: top!, limit: options.top ?? 10 }, ctx);
+      // A document for files and pipes: data in it (workflow names, a price file's path) carries no control.
+      text = escapeControls(
+        reportMarkdown({ main: report, byModel, byWorkflow, top: top!, limit: options.top ?? 10 }, ctx),
+      );
     } else {
       text = reportText(report, ctx);
       if (top !== undefined) text += topText(top, { ...ctx, limit: options.top! });

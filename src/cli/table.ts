@@ -3,6 +3,7 @@
  * kept out of the width), and Markdown tables for reports.
  * @module
  */
+import { escapeControls } from "./terminal.ts";
 
 /** A column: its header and alignment. */
 export interface Column {
@@ -17,8 +18,13 @@ export type Cell = string | { text: string; shown: string };
 /** A row: its cells, and text to append after the last one (e.g. an error note). */
 export type Row = Cell[] | { cells: Cell[]; suffix?: string };
 
-const textOf = (cell: Cell) => typeof cell === "string" ? cell : cell.text;
-const shownOf = (cell: Cell) => typeof cell === "string" ? cell : cell.shown;
+// Data never drives the terminal nor breaks a row: a cell's controls and line breaks are shown escaped.
+const rawTextOf = (cell: Cell) => typeof cell === "string" ? cell : cell.text;
+const textOf = (cell: Cell) => escapeControls(rawTextOf(cell), { keepNewlines: false });
+const shownOf = (cell: Cell) =>
+  typeof cell === "string"
+    ? escapeControls(cell, { keepNewlines: false })
+    : escapeControls(cell.shown, { keepNewlines: false, keepStyle: true });
 
 /**
  * Renders aligned rows (two spaces between columns, the last column not
@@ -46,9 +52,10 @@ export function renderTable(
 
 /** Renders a GitHub-flavoured Markdown table (pipes in cells escaped). Ends with a newline. */
 export function renderMarkdownTable(columns: Column[], rows: Cell[][]): string {
-  const escape = (text: string) => text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\n/g, " ");
+  const escape = (text: string) =>
+    escapeControls(text.replace(/\r?\n/g, " "), { keepNewlines: false }).replace(/\\/g, "\\\\").replace(/\|/g, "\\|");
   const header = `| ${columns.map((c) => escape(c.header)).join(" | ")} |`;
   const rule = `|${columns.map((c) => (c.align === "right" ? " ---: |" : " --- |")).join("")}`;
-  const body = rows.map((row) => `| ${row.map((cell) => escape(textOf(cell))).join(" | ")} |`);
+  const body = rows.map((row) => `| ${row.map((cell) => escape(rawTextOf(cell))).join(" | ")} |`);
   return [header, rule, ...body].join("\n") + "\n";
 }
