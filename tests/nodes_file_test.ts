@@ -516,3 +516,31 @@ Deno.test("file nodes: spec outputs and actions", () => {
     .map((c) => c.spec.type);
   assert.deepEqual(types, ["read-file", "write-file", "copy-file", "move-file", "delete-file"]);
 });
+
+withDir(
+  "write-file, copy-file, move-file: a path ending in '/' names a directory; nothing is written there",
+  async (dir) => {
+    const source = join(dir, "src.txt");
+    await writeFile(source, "x");
+    const cases: [BaseNode, Record<string, unknown>, RegExp][] = [
+      [
+        new WriteFileNode(),
+        { path: `${join(dir, "out")}/`, content: "x" },
+        /path ends with '\/', so it names a directory/,
+      ],
+      [new CopyFileNode(), { source, destination: `${join(dir, "copy")}/` }, /destination ends with '\/', so it names/],
+      [
+        new MoveFileNode(),
+        { source, destination: `${join(dir, "moved")}/` },
+        /destination ends with '\/', so it names/,
+      ],
+    ];
+    for (const [node, params, message] of cases) {
+      await assert.rejects(
+        runNode(node, params),
+        (error: Error) => error instanceof NodeError && message.test(error.message),
+      );
+    }
+    assert.deepEqual((await readdir(dir)).sort(), ["src.txt"]);
+  },
+);

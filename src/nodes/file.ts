@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
 import { access, appendFile, copyFile, lstat, mkdir, open, readlink, rename, stat, unlink } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { timed } from "../observability/decorators.ts";
@@ -303,6 +303,9 @@ export class WriteFileNode extends Node {
 
   /** Writes the file. */
   override async exec(p: WriteParams): Promise<WriteResult> {
+    if (endsWithSeparator(p.path)) {
+      throw new NodeError(`path ends with '/', so it names a directory: ${p.path} (give the file's full path)`);
+    }
     const path = resolve(p.path);
     const data = contentBytes(p.content, p.encoding);
     const hint = "write-file writes files; give a file path";
@@ -396,6 +399,11 @@ function transferParams(verb: string): NodeSpec["params"] {
   };
 }
 
+/** Whether a path names a directory by its form (`out/`): `resolve` would drop the slash and make it a file. */
+function endsWithSeparator(path: string): boolean {
+  return path.endsWith("/") || path.endsWith(sep);
+}
+
 /**
  * Checks source and destination of a copy or move; returns their absolute
  * paths after creating the destination's parent directory.
@@ -405,6 +413,11 @@ async function prepareTransfer(
   type: string,
   verb: string,
 ): Promise<{ source: string; destination: string }> {
+  if (endsWithSeparator(p.destination)) {
+    throw new NodeError(
+      `destination ends with '/', so it names a directory: ${p.destination} (give the destination's full file path)`,
+    );
+  }
   const source = resolve(p.source);
   const destination = resolve(p.destination);
   const from = await requireFile(source, `${type} ${verb} files`);
