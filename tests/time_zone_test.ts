@@ -170,3 +170,13 @@ Deno.test("the Bun binary: cost report names the local zone from TZ, UTC and oth
     }
   });
 });
+
+Deno.test("checkTimeZone keeps the name the user wrote (not ICU's old link), ICU's capitals, and refuses unknown zones", async () => {
+  const { checkTimeZone } = await import("../src/ledger/period.ts");
+  assert.equal(checkTimeZone("Asia/Kolkata"), "Asia/Kolkata");
+  assert.equal(checkTimeZone("Asia/Kathmandu"), "Asia/Kathmandu");
+  assert.equal(checkTimeZone("Europe/Kyiv"), "Europe/Kyiv");
+  assert.equal(checkTimeZone("europe/berlin"), "Europe/Berlin");
+  assert.equal(checkTimeZone("UTC"), "UTC");
+  assert.equal(checkTimeZone("Mars/Olympus"), undefined);
+});

@@ -24,11 +24,16 @@ export interface OffsetSpan {
   offsetMs: number;
 }
 
-/** Checks an IANA zone name; returns the canonical name or undefined when unknown. */
+/**
+ * Checks an IANA zone name; returns it as the user wrote it (ICU would name
+ * `Asia/Kolkata` by its old link `Asia/Calcutta`), with ICU's capitals when
+ * only those differ, or undefined when unknown.
+ */
 export function checkTimeZone(zone: string): string | undefined {
   if (zone === "UTC") return zone; // what Intl says, without loading its zone data
   try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    return resolved.toLowerCase() === zone.toLowerCase() ? resolved : zone;
   } catch {
     return undefined;
   }
