@@ -89,7 +89,7 @@ Deno.test("shell: exactly one of command and args, args not empty and of text, a
     );
     const r = await runPflow(["run", list, 'files=["a","b"]'], { env: { PFLOW_HOME: join(dir, "home") } });
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /args\[1\] must be text \(one argument\), got array/);
+    assert.match(r.stderr, /args\[1\] must be text \(one argument\), got a list \(give one item per argument\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
  * untouched). Loaded only when something reads or writes the ledger.
  * @module
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
@@ -71,6 +71,15 @@ function checkHeader(path: string): void {
   const header = new Uint8Array(100);
   let read: number;
   try {
+    // A named pipe would block the open until a writer came; a device is no ledger either.
+    const info = statSync(path);
+    if (!info.isFile() && !info.isDirectory()) {
+      throw new LedgerError(
+        path,
+        "io",
+        `${path}: cannot read the ledger: it is not a regular file; move it away and pflow starts a new one`,
+      );
+    }
     const fd = openSync(path, "r");
     try {
       read = readSync(fd, header, 0, 100, 0);
@@ -78,6 +87,7 @@ function checkHeader(path: string): void {
       closeSync(fd);
     }
   } catch (error) {
+    if (error instanceof LedgerError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
     // A directory opens, and fails at the read.

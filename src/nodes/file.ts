@@ -259,7 +259,8 @@ export class WriteFileNode extends Node {
   static readonly spec: NodeSpec = {
     type: "write-file",
     description:
-      "Writes (atomically) or appends to a file, creating parent directories; a symlink is written through to its target",
+      "Writes (atomically) or appends to a file, creating parent directories; a symlink is written through to its " +
+      "target; a path ending in '/' names a directory and fails the node",
     params: {
       path: {
         type: "string",

@@ -5,7 +5,8 @@
  * dropped).
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { Buffer } from "node:buffer";
+import { open } from "node:fs/promises";
 
 /** Bytes that are not valid UTF-8, at `offset`. */
 export class InvalidUtf8Error extends Error {
@@ -40,9 +41,41 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** Reads a text file as strict UTF-8 (see {@link decodeUtf8}); file-system errors pass through. */
-export async function readUtf8File(path: string): Promise<string> {
-  return decodeUtf8(await readFile(path));
+/** The most a text file pflow reads may hold (a workflow, settings, a price table): 64 MiB. */
+export const MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a text file as strict UTF-8 (see {@link decodeUtf8}); file-system
+ * errors pass through. A file, pipe or device that holds more than
+ * `maxBytes` (`/dev/zero`, a wrong path) is an error with code `EFBIG`
+ * rather than a read that never ends.
+ */
+export async function readUtf8File(path: string, options: { maxBytes?: number } = {}): Promise<string> {
+  const max = options.maxBytes ?? MAX_TEXT_FILE_BYTES;
+  const handle = await open(path, "r");
+  try {
+    const info = await handle.stat();
+    if (info.isFile() && info.size <= max) return decodeUtf8(await handle.readFile());
+    if (info.isFile()) throw tooLarge(max);
+    // A pipe or a device (its size says nothing), or a file too large: read no more than allowed.
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    while (total <= max) {
+      const chunk = new Uint8Array(Math.min(1 << 16, max + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) return decodeUtf8(Buffer.concat(chunks, total));
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    throw tooLarge(max);
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(max: number): Error {
+  const error = new Error(`it holds more than ${max / (1024 * 1024)} MiB: not a text file pflow reads`);
+  return Object.assign(error, { code: "EFBIG" });
 }
 
 /**
