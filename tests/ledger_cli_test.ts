@@ -618,6 +618,8 @@ Deno.test("bad input: one line and exit 2; an empty ledger or period: an empty t
       [["report", "--phase", "plan"], /--phase must be planner or workflow/],
       [["report", "--top", "0"], /--top must be a positive whole number/],
       [["report", "--format", "csv"], /--format must be text, json or md/],
+      [["report", "--json", "--format", "md"], /--json contradicts --format md/],
+      [["report", "--output-format", "json", "--format", "md"], /--output-format json contradicts --format md/],
       [["report", "--bogus"], /unknown flag '--bogus'/],
       [["show", "0123abcd-ffff"], /no run '0123abcd-ffff' in the ledger/],
       [["show", "not-an-id!"], /is not an execution id/],

@@ -234,7 +234,10 @@ function reportOptions(parsed: Parsed, nowMs: number): ReportOptions {
   if (!["text", "json", "md"].includes(formatText)) {
     throw new UsageError(`--format must be text, json or md; got '${formatText}'`, "cost");
   }
-  if (json && formatText !== "json") throw new UsageError(`--json contradicts --format ${formatText}`, "cost");
+  if (json && formatText !== "json") {
+    const given = v.json === true ? "--json" : "--output-format json";
+    throw new UsageError(`${given} contradicts --format ${formatText}`, "cost");
+  }
   const model = text("model");
   if (model !== undefined && model.trim() === "") throw new UsageError("--model needs a model id", "cost");
   if (v["price-table"] !== undefined && v.reprice !== true && model === undefined) {
