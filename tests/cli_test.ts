@@ -650,6 +650,27 @@ Deno.test("params given to a workflow that declares no inputs join the root stor
   });
 });
 
+Deno.test("an optional input without a default, not given, that a template reads: the error says how to give it", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "optional.json",
+      workflow([{ id: "a", type: "echo", params: { value: "hi ${x}" } }], {
+        inputs: { x: { type: "string", required: false } },
+      }),
+    );
+    const missing = await runPflow(["run", file], { env });
+    assertExit(missing, 1);
+    assert.match(
+      missing.stderr,
+      /param 'value': cannot resolve \$\{x\}: input 'x' was not given and has no default; pass x=VALUE or give the input a "default"/,
+    );
+    const given = await runPflow(["run", file, "x=you"], { env });
+    assertExit(given, 0);
+    assert.equal(given.stdout, "hi you\n");
+  });
+});
+
 /** Runs pflow with a stdin pipe that is never closed; fails if it has not exited after 5 s. */
 async function runWithOpenStdin(
   args: string[],

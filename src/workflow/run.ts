@@ -13,7 +13,13 @@ import {
 } from "../engine/mod.ts";
 import { type CompiledWorkflow, describeErrorOutputs } from "./compiler.ts";
 import { type CountingContext, UnhandledErrorAction } from "./walk.ts";
-import { type LoopCountingContext, type NamespaceContext, NodeExecutionLimitError } from "./layers.ts";
+import {
+  type LoopCountingContext,
+  type NamespaceContext,
+  NodeExecutionLimitError,
+  ParamResolutionError,
+} from "./layers.ts";
+import { UnresolvedTemplateError } from "./template.ts";
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
@@ -275,7 +281,24 @@ function classifyFailure(
     return { status: "failed", error: { message: reason, node_id: nodeId, type: "ErrorAction" } };
   }
   const err = thrown instanceof Error ? thrown : new Error(String(thrown));
-  return { status: "failed", error: { message: err.message, node_id: nodeId, type: err.name } };
+  const message = missingInputMessage(compiled, shared, err) ?? err.message;
+  return { status: "failed", error: { message, node_id: nodeId, type: err.name } };
+}
+
+/**
+ * For a template that names a declared input the run was not given (an
+ * optional input without a default): says so and how to give it, instead of
+ * listing what the store holds.
+ */
+function missingInputMessage(compiled: CompiledWorkflow, shared: Shared, error: Error): string | undefined {
+  const unresolved = error instanceof ParamResolutionError ? error.cause : error;
+  if (!(unresolved instanceof UnresolvedTemplateError)) return undefined;
+  const head = unresolved.ref.segments[0];
+  const inputs = compiled.ir.inputs ?? {};
+  if (typeof head !== "string" || !Object.hasOwn(inputs, head) || Object.hasOwn(shared, head)) return undefined;
+  const where = error instanceof ParamResolutionError ? `param '${error.param}': ` : "";
+  return `${where}cannot resolve ${unresolved.ref.source}: input '${head}' was not given and has no default; ` +
+    `pass ${head}=VALUE or give the input a "default"`;
 }
 
 /**
