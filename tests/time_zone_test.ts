@@ -149,7 +149,7 @@ Deno.test("an empty TZ is UTC (POSIX), and so is a TZ naming no zone the runtime
 });
 
 Deno.test("cost report from source on Deno with an empty TZ reports in UTC", async () => {
-  await withTempHome(async ({ env }) => {
+  await withTempHome(({ env }) => {
     const child = spawnSync(Deno.execPath(), ["run", "-A", "src/cli/main.ts", "cost", "report", "--json"], {
       env: { ...process.env, ...env, TZ: "" },
       encoding: "utf8",
