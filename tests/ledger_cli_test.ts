@@ -795,7 +795,14 @@ Deno.test('--no-ledger, PFLOW_LEDGER=off and settings "ledger": false record not
     writeSettings(ctx, { ledger: "no" });
     const badSetting = await runWorkflowFile(ctx, wf);
     assertExit(badSetting, 2);
-    assert.match(badSetting.stderr, /settings\.json: \/ledger: must be true or false, got "no"/);
+    assert.match(badSetting.stderr, /settings\.json:\d+:\d+: \/ledger: must be true or false, got "no"/);
+    // A pushgateway setting that is no http(s) URL: also located.
+    for (const pushgateway of [5, "ftp://gateway:9091"]) {
+      writeSettings(ctx, { pushgateway });
+      const result = await runWorkflowFile(ctx, wf);
+      assertExit(result, 2);
+      assert.match(result.stderr, /settings\.json:\d+:\d+: \/pushgateway: must be an http\(s\) URL string/);
+    }
     writeSettings(ctx, {});
     const badEnv = await runWorkflowFile(ctx, wf, [], { env: { PFLOW_LEDGER: "maybe" } });
     assertExit(badEnv, 2);

@@ -80,6 +80,22 @@ export async function loadSettings(home: string): Promise<Settings> {
       });
     }
   }
+  // Read later by the ledger and the metrics export, checked here too so that their problems carry line:column.
+  const raw = data as Record<string, unknown>;
+  if (raw.ledger !== undefined && typeof raw.ledger !== "boolean") {
+    problems.push({
+      file: path,
+      pointer: "/ledger",
+      message: `must be true or false, got ${JSON.stringify(raw.ledger)}`,
+    });
+  }
+  if (raw.pushgateway !== undefined && raw.pushgateway !== "" && !isHttpUrl(raw.pushgateway)) {
+    problems.push({
+      file: path,
+      pointer: "/pushgateway",
+      message: `must be an http(s) URL string like "http://127.0.0.1:9091", got ${JSON.stringify(raw.pushgateway)}`,
+    });
+  }
   if (settings.trace !== undefined) {
     // Checked here too, so that its problems carry line:column like the others.
     const { traceSettings } = await import("./trace_settings.ts");
@@ -95,4 +111,14 @@ export async function loadSettings(home: string): Promise<Settings> {
     throw new ValidationError(problems);
   }
   return settings;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    const { protocol } = new URL(value.trim());
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
 }
