@@ -389,6 +389,35 @@ Deno.test("a required param given as null, and null or a list where a shell node
   assert.match(outcome.errors[5], /env: invalid variable name "D="$/);
 });
 
+Deno.test("a number too large to be one (1e999) in a param is a problem at its place; given as key=value it stays text", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": { "x": [1, 1e999] } } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "4:62: /nodes/0/params/value/x/1: number too large (it reads as Infinity, which JSON cannot hold)",
+  );
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(
+      dir.path,
+      "wf.json",
+      `{"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "echo", "params": {"value": "\${n}"}}]}`,
+    );
+    const result = await runPflow(["run", file, "n=1e999", "--output-format", "json"], {
+      env: { PFLOW_HOME: dir.path },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).result, { output: "1e999" });
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("a missing required param", async () => {
   const text = `{
   "ir_version": "0.1.0",

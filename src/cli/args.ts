@@ -69,7 +69,8 @@ export function typeValue(text: string, key: string): unknown {
   if (text === "true") return true;
   if (text === "false") return false;
   if (text === "null") return null;
-  if (/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return Number(text);
+  // A number too large to be one (`1e999`) stays the text it was.
+  if (/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text) && Number.isFinite(Number(text))) return Number(text);
   if (/^\s*[[{]/.test(text)) {
     if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
       throw new UsageError(`param '${key}': JSON nested deeper than ${MAX_NESTING_DEPTH} levels`, "run");

@@ -151,6 +151,11 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
         );
         continue;
       }
+      const infinite = nonFinitePath(value);
+      if (infinite !== undefined) {
+        add(`${at}/params/${name}${infinite}`, "number too large (it reads as Infinity, which JSON cannot hold)");
+        continue;
+      }
       const outOfRange = containsTemplate(value) ? undefined : rangeProblem(name, paramSpec, value);
       if (outOfRange !== undefined && valueFits(paramSpec, value)) add(`${at}/params/${name}`, outOfRange);
       if (!containsTemplate(value) && value !== null && !valueFits(paramSpec, value)) {
@@ -372,6 +377,17 @@ class ReferenceChecker {
       [...this.#nodes.keys()].join(", ")
     }; inputs: ${inputsText}${howTo}`;
   }
+}
+
+/** The pointer (below `value`) of the first number in `value` that is not finite (`1e999` in the file), if any. */
+function nonFinitePath(value: unknown): string | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : "";
+  if (value === null || typeof value !== "object") return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const below = nonFinitePath(item);
+    if (below !== undefined) return `/${key}${below}`;
+  }
+  return undefined;
 }
 
 /** True when an input value matches the input's declared type. */
