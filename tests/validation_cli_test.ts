@@ -399,7 +399,7 @@ Deno.test("a number too large to be one (1e999) in a param is a problem at its p
   const outcome = await runInvalid(text);
   assertOnly(
     outcome,
-    "4:62: /nodes/0/params/value/x/1: number too large (it reads as Infinity, which JSON cannot hold)",
+    "4:66: /nodes/0/params/value/x/1: number too large (it reads as Infinity, which JSON cannot hold)",
   );
   const dir = tempDir("pflow-validation-test-");
   try {
