@@ -206,6 +206,10 @@ async function problemOf(text: string): Promise<string> {
 Deno.test("bad price files: each problem names the file and line", async () => {
   assert.match(await problemOf("models:\n  a/b: {input: 1\n"), /^prices\.yaml:\d+:\d+: YAML syntax: /);
   assert.equal(
+    await problemOf("models:\n  a/b:\n    input: &base 2\n    output: *base\n"),
+    "prices.yaml:4:13: YAML aliases (*base) are not read in a price table; write the value out",
+  );
+  assert.equal(
     await problemOf("models:\n  a/b:\n    input: -1\n    output: 1\n"),
     "prices.yaml:3:12: 'input' of 'a/b' must not be negative, got -1",
   );

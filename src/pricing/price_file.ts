@@ -78,7 +78,7 @@ export function checkComplete(table: PriceTable): void {
  * tier without `above_input_tokens`.
  */
 export async function parsePriceFile(text: string, file: string): Promise<PriceFile> {
-  const { LineCounter, parseDocument, isMap, isSeq, isScalar } = await import("yaml");
+  const { LineCounter, parseDocument, isMap, isSeq, isScalar, visit } = await import("yaml");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   const problems: Problem[] = [];
@@ -92,6 +92,13 @@ export async function parsePriceFile(text: string, file: string): Promise<PriceF
     const message = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     problems.push({ file, line: pos?.line, column: pos?.col, message: `YAML syntax: ${message}` });
   }
+  if (problems.length > 0) throw new ValidationError(problems);
+  // An alias (`*base`) would read as no value at all where a price is expected: said plainly instead.
+  visit(doc, {
+    Alias(_key, node) {
+      at(node, `YAML aliases (*${node.source}) are not read in a price table; write the value out`);
+    },
+  });
   if (problems.length > 0) throw new ValidationError(problems);
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return { models: {}, lines: {} };
