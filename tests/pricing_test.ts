@@ -210,6 +210,12 @@ Deno.test("bad price files: each problem names the file and line", async () => {
     "prices.yaml:4:13: YAML aliases (*base) are not read in a price table; write the value out",
   );
   assert.equal(
+    await problemOf(
+      "models:\n  a/b:\n    input: 1\n    output: 1\n    tiers:\n      - {above_input_tokens: -5, input: 2}\n",
+    ),
+    "prices.yaml:6:30: 'above_input_tokens' of a tier of 'a/b' must be a positive whole number",
+  );
+  assert.equal(
     await problemOf("models:\n  a/b:\n    input: -1\n    output: 1\n"),
     "prices.yaml:3:12: 'input' of 'a/b' must not be negative, got -1",
   );

@@ -197,6 +197,7 @@ function readModel(model: string, node: unknown, y: YamlGuards): Partial<ModelPr
 
 function readTier(model: string, node: unknown, y: YamlGuards): PriceTier {
   const tier: Partial<PriceTier> = {};
+  let thresholdGiven = false;
   if (!y.isMap(node)) {
     y.at(node as never, `a tier of '${model}' must be a mapping with above_input_tokens and prices`);
     return { above_input_tokens: Infinity };
@@ -204,6 +205,7 @@ function readTier(model: string, node: unknown, y: YamlGuards): PriceTier {
   for (const pair of (node as YamlMap).items) {
     const field = String((pair.key as { value?: unknown })?.value);
     if (field === "above_input_tokens") {
+      thresholdGiven = true;
       const v = y.isScalar(pair.value) ? (pair.value as { value: unknown }).value : undefined;
       if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
         y.at(pair.value as never, `'above_input_tokens' of a tier of '${model}' must be a positive whole number`);
@@ -220,7 +222,8 @@ function readTier(model: string, node: unknown, y: YamlGuards): PriceTier {
     }
   }
   if (tier.above_input_tokens === undefined) {
-    y.at(node as never, `a tier of '${model}' has no 'above_input_tokens' threshold`);
+    // A threshold given but wrong is reported where it is, once.
+    if (!thresholdGiven) y.at(node as never, `a tier of '${model}' has no 'above_input_tokens' threshold`);
     tier.above_input_tokens = Infinity;
   }
   return tier as PriceTier;
