@@ -71,6 +71,25 @@ Deno.test("global flags work before the command: -v, --output-format json, --jso
     const list = await runPflow(["--json", "workflow", "list"], { env });
     assert.equal(list.code, 0, explain(list));
     assert.deepEqual(JSON.parse(list.stdout), []);
+    // Commands with subcommands take them too: the flags go after the subcommand.
+    for (
+      const args of [
+        ["--json", "trace", "list"],
+        ["--output-format", "json", "trace", "list"],
+        [
+          "--json",
+          "cost",
+          "report",
+        ],
+        ["-v", "cost", "report"],
+        ["-v", "trace", "list"],
+        ["--json", "workflow", "list"],
+      ]
+    ) {
+      const result = await runPflow(args, { env });
+      assert.equal(result.code, 0, `${args.join(" ")}\n${explain(result)}`);
+      if (args.includes("--json") || args.includes("json")) JSON.parse(result.stdout);
+    }
     const help = await runPflow(["-h", "run"], { env });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Run a workflow file or a saved workflow/);

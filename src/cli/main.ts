@@ -88,8 +88,16 @@ export function globalsAfterCommand(argv: string[]): string[] {
   if (globals.length === 0) return argv;
   // Only global flags: `pflow -h` asks for help; `pflow -v` alone is no command at all.
   if (i === argv.length) return globals.some((g) => g === "-h" || g === "--help") ? ["--help"] : [];
+  // A command with subcommands (`pflow -v trace list`) parses its flags after the subcommand.
+  const sub = argv[i + 1];
+  if (WITH_SUBCOMMANDS.has(argv[i]) && sub !== undefined && !sub.startsWith("-")) {
+    return [argv[i], sub, ...globals, ...argv.slice(i + 2)];
+  }
   return [argv[i], ...globals, ...argv.slice(i + 1)];
 }
+
+/** The commands whose first argument is a subcommand (`trace list`, `cost report`, `metrics serve`…). */
+const WITH_SUBCOMMANDS = new Set(["trace", "cost", "workflow", "registry", "pricing", "metrics"]);
 
 function looksLikeWorkflow(arg: string): boolean {
   return arg.endsWith(".json") || arg.includes("/") || arg.includes("\\");
