@@ -183,6 +183,26 @@ Deno.test("a key=value that is not a declared input is an error with did-you-mea
   });
 });
 
+Deno.test("plan: a bad --max-node-executions is a usage error before any planner call", async () => {
+  await withHome(async ({ env }) => {
+    // A provider that cannot be reached: a planner call would fail otherwise, not with the flag's message.
+    const planEnv = {
+      ...env,
+      ANTHROPIC_API_KEY: "sk-ant-test-0000000000",
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:9/v1",
+    };
+    for (const value of ["0", "-5", "abc"]) {
+      const result = await runPflow(["plan", "repeat hi", "--max-node-executions", value], { env: planEnv });
+      assert.equal(result.code, 2, explain(result));
+      assert.match(
+        result.stderr,
+        new RegExp(`^error: --max-node-executions must be a positive whole number, got '${value}'$`, "m"),
+      );
+      assert.equal(result.stdout, "");
+    }
+  });
+});
+
 Deno.test("negative numbers as flag values reach the flag's own check", async () => {
   await withHome(async ({ dir, env }) => {
     const file = writeWorkflow(dir, "greet.json", GREET);

@@ -34,6 +34,7 @@ import {
   configuredKeyNames,
   isDecimal,
   parseBudget,
+  parseMaxNodeExecutions,
   type PriorPhase,
   RUN_FLAGS,
   runSession,
@@ -99,6 +100,8 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   }
   const pricing = await loadPriceTable({ home, priceTable: parsed.values["price-table"] as string | undefined });
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined, "plan");
+  // Checked before planning, as every flag is: a bad value must not cost a planner call.
+  parseMaxNodeExecutions(parsed.values["max-node-executions"] as string | undefined, "plan");
   const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
   // Given secret-named params (`api_token=…`) are secrets before anything is written or printed.
   redactor.learn(paramText);

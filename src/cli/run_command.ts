@@ -590,10 +590,13 @@ async function pruneOldTraces(prepared: Prepared, keep: (string | undefined)[]):
 }
 
 /** Parses `--max-node-executions`: a positive whole number. */
-function parseMaxNodeExecutions(text: string | undefined): number | undefined {
+export function parseMaxNodeExecutions(
+  text: string | undefined,
+  command: "run" | "plan" = "run",
+): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`--max-node-executions must be a positive whole number, got '${text}'`, "run");
+    throw new UsageError(`--max-node-executions must be a positive whole number, got '${text}'`, command);
   }
   return Number(text);
 }
