@@ -414,6 +414,13 @@ Deno.test("metrics serve: a port in use is one line and exit 2", async () => {
     } finally {
       blocker.close();
     }
+    // A host that does not resolve, or no address at all: the same one line, exit 2.
+    for (const listen of ["nosuchhost.invalid:9464", "256.1.1.1:9464"]) {
+      const result = await pflow(ctx, ["metrics", "serve", "--listen", listen]);
+      assertExit(result, 2);
+      assert.match(result.stderr, new RegExp(`^error: cannot listen on ${listen.replaceAll(".", "\\.")}: `, "m"));
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    }
   });
 });
 

@@ -113,7 +113,8 @@ async function serve(values: Record<string, unknown>, home: string): Promise<num
   } catch (error) {
     if (error instanceof LedgerError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+    // The address cannot be had: in use, not allowed, not this machine's, or a host that does not resolve.
+    if (["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "EINVAL", "ENOTFOUND", "EAI_AGAIN"].includes(code ?? "")) {
       printError(`error: cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`);
       return EXIT.usage;
     }
