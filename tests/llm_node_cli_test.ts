@@ -500,6 +500,27 @@ Deno.test("a response without usage: pricing incomplete and the call listed, nev
   });
 });
 
+Deno.test("a call cut off by the node's timeout: usage unknown, pricing incomplete, never $0 complete", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ delayMs: 3000 });
+    const { result, doc } = await runNodes(ctx, [
+      { id: "slow", type: "llm", params: { model: "openai/gpt-4o-mini", prompt: "hi", timeout: 0.3, max_retries: 0 } },
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(doc.pricing.complete, false);
+    assert.deepEqual(doc.pricing.usage_missing.map((m: { node_id: string }) => m.node_id), ["slow"]);
+    assert.deepEqual(traceCalls(doc).calls.map((c) => c.usage.usage_missing), [true]);
+    // The trace commands show the cost as a lower bound too, not as $0.
+    const list = await runPflow(["trace", "list"], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /\$0\+/);
+    const show = await runPflow(["trace", "show", doc.trace_path], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /\$0\+/);
+    assert.doesNotMatch(show.stdout, /\$0(?![.+\d])/);
+  });
+});
+
 Deno.test("an Anthropic response without usage is malformed: the message names the field, pricing stays incomplete", async () => {
   await withLlm(async (ctx) => {
     ctx.srv.enqueue({ text: "fine", noUsage: true }, { text: "streamed", noUsage: true });

@@ -650,7 +650,25 @@ Deno.test(
       () => srv.requests[0]?.aborted === true,
       "server sees the request dropped",
     );
+    // It was sent and cut off: the provider may bill what it processed, so its usage is unknown, not 0.
+    assert.equal(error.failedAttempts.length, 1);
+    assert.equal(error.failedAttempts[0].usage.usage_missing, true);
   }),
+);
+
+Deno.test(
+  "a connection refused was never sent: its usage is known to be 0, not missing",
+  async () => {
+    const error = await rejection(
+      callLlm({ model: "openai/gpt-4o-mini", prompt: "x", timeoutMs: 2000, maxRetries: 0 }, {
+        env: { OPENAI_API_KEY: "sk-test-0000000000", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" },
+        settings,
+      }),
+    );
+    assert.ok(error instanceof LlmCallError);
+    assert.equal(error.failedAttempts[0].usage.usage_missing, undefined);
+    assert.equal(error.failedAttempts[0].usage.input_tokens, 0);
+  },
 );
 
 Deno.test(

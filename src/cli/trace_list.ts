@@ -47,6 +47,8 @@ export interface TraceCost {
   tokens: number;
   cached_tokens: number;
   unpriced_models: string[];
+  /** Calls whose usage is unknown (no usage reported, or cut off in flight): the cost is a lower bound. */
+  usage_missing: number;
 }
 
 /** The LLM totals of a trace (see {@link TraceCost}). */
@@ -60,15 +62,24 @@ export function traceCost(trace: TraceDocument): TraceCost {
       tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens,
       cached_tokens: u.cache_read_input_tokens,
       unpriced_models: m.pricing?.unpriced_models ?? [],
+      usage_missing: m.pricing?.usage_missing?.length ?? 0,
     };
   }
-  const totals: TraceCost = { calls: 0, cost_usd: 0, tokens: 0, cached_tokens: 0, unpriced_models: [] };
+  const totals: TraceCost = {
+    calls: 0,
+    cost_usd: 0,
+    tokens: 0,
+    cached_tokens: 0,
+    unpriced_models: [],
+    usage_missing: 0,
+  };
   const unpriced = new Set<string>();
   for (const event of trace.events) {
     for (const call of event.llm_calls ?? []) {
       totals.calls++;
       totals.tokens += callTokens(call.usage);
       totals.cached_tokens += call.usage?.cache_read_tokens ?? 0;
+      if (call.usage?.usage_missing) totals.usage_missing++;
       if (call.cost_usd === null || call.cost_usd === undefined) unpriced.add(call.model);
       else totals.cost_usd += call.cost_usd;
     }
@@ -85,10 +96,10 @@ export function callTokens(
   return (u?.input_tokens ?? 0) + (u?.cache_read_tokens ?? 0) + (u?.cache_write_tokens ?? 0) + (u?.output_tokens ?? 0);
 }
 
-/** `$0.0123`, with `+` when some models are unpriced, `-` without LLM calls. */
+/** `$0.0123`, with `+` when some models are unpriced or some calls' usage is unknown, `-` without LLM calls. */
 export function formatCost(cost: TraceCost): string {
   if (cost.calls === 0) return "-";
-  return formatUsdCost(cost.cost_usd, cost.unpriced_models.length === 0);
+  return formatUsdCost(cost.cost_usd, cost.unpriced_models.length === 0 && cost.usage_missing === 0);
 }
 
 /** The status mark and word of a run. */

@@ -104,6 +104,7 @@ export function pageData(reads: ReadTrace[]): PageData {
     tokens: 0,
     cached_tokens: 0,
     unpriced_models: costs.flatMap((c) => c.unpriced_models),
+    usage_missing: costs.reduce((n, c) => n + c.usage_missing, 0),
   });
   return { pflow_version: VERSION, axis_ms: axis, ticks: axisTicks(axis), traces, total_text: total };
 }

@@ -193,7 +193,9 @@ function tokensText(tokens: number, cached: number): string {
 }
 
 function callCost(call: TraceLlmCall): string {
-  return call.cost_usd === null || call.cost_usd === undefined ? "unpriced" : formatUsd(call.cost_usd);
+  if (call.cost_usd === null || call.cost_usd === undefined) return "unpriced";
+  // Usage unknown (none reported, or cut off in flight): what it cost is at least this, not exactly it.
+  return `${formatUsd(call.cost_usd)}${call.usage?.usage_missing ? "+ (usage unknown)" : ""}`;
 }
 
 /** The tree view: header, one line per node execution (LLM calls under it), footer. */
@@ -234,10 +236,9 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
       const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
       const priced = calls.filter((c) => typeof c.cost_usd === "number");
       const nodeCost = priced.reduce((sum, c) => sum + (c.cost_usd as number), 0);
+      const lowerBound = priced.length < calls.length || calls.some((c) => c.usage?.usage_missing);
       extras.push(count(tokens, "token"));
-      extras.push(
-        priced.length === 0 ? "unpriced" : `${formatUsd(nodeCost)}${priced.length < calls.length ? "+" : ""}`,
-      );
+      extras.push(priced.length === 0 ? "unpriced" : `${formatUsd(nodeCost)}${lowerBound ? "+" : ""}`);
     }
     if ((event.retries ?? 0) > 0) {
       extras.push(style.yellow(event.retries === 1 ? "1 retry" : `${event.retries} retries`));

@@ -46,6 +46,11 @@ export interface AttemptFetch {
   lastContentType(): string | undefined;
   /** The first bytes (up to 2 KB) of the last response's body that were read, as text. */
   lastBodyStart(): string;
+  /**
+   * Whether the last request was sent and then cut off by its timeout before a
+   * response came: the provider may bill what it processed, so its usage is unknown.
+   */
+  lastTimedOutInFlight(): boolean;
 }
 
 /** How much of a response body is kept for error messages. */
@@ -66,6 +71,7 @@ export function createAttemptFetch(
   let lastContentType: string | undefined;
   let bodyStart: Uint8Array[] = [];
   let bodyStartBytes = 0;
+  let timedOutInFlight = false;
 
   const fetch = async (
     input: RequestInfo | URL,
@@ -77,6 +83,7 @@ export function createAttemptFetch(
     lastContentType = undefined;
     bodyStart = [];
     bodyStartBytes = 0;
+    timedOutInFlight = false;
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
@@ -94,7 +101,8 @@ export function createAttemptFetch(
       response = await baseFetch(input, { ...init, signal });
     } catch (error) {
       stop();
-      throw timedOut() ? timeoutError : error;
+      timedOutInFlight = timedOut();
+      throw timedOutInFlight ? timeoutError : error;
     }
     lastStatus = response.status;
     lastContentType = response.headers.get("content-type") ?? undefined;
@@ -143,6 +151,7 @@ export function createAttemptFetch(
     lastBody: () => lastBody,
     lastStatus: () => lastStatus,
     lastContentType: () => lastContentType,
+    lastTimedOutInFlight: () => timedOutInFlight,
     lastBodyStart: () => {
       const bytes = new Uint8Array(bodyStartBytes);
       let at = 0;

@@ -169,10 +169,13 @@ export async function callWithSdk(
       events: outcome.events,
       bodyStart: attemptFetch.lastBodyStart(),
     });
-    // Rejected requests (an HTTP error, no response at all) are not billed: their tokens are known to be 0.
-    // Unknown are only those of a response that arrived and never reported usage.
+    // Rejected requests (an HTTP error, a connection that failed) are not billed: their tokens are known to be 0.
+    // Unknown are those of a response that arrived and never reported usage, and of a request sent and then cut
+    // off by its timeout (the provider may bill what it processed).
     const status = attemptFetch.lastStatus();
-    if (status === undefined || status >= 400) delete outcome.usage.usage_missing;
+    if ((status === undefined && !attemptFetch.lastTimedOutInFlight()) || (status !== undefined && status >= 400)) {
+      delete outcome.usage.usage_missing;
+    } else if (status === undefined) outcome.usage.usage_missing = true;
     failed.push({
       usage: outcome.usage,
       error: { type: "LlmCallError", message: failure.message },
