@@ -948,7 +948,25 @@ Deno.test("trace show errors: exit 2 with one line naming the path or listing th
     const notTrace = join(home, "other.json");
     writeFileSync(notTrace, JSON.stringify({ kind: "something", format_version: 1 }));
     const missing = join(home, "nope.json");
+    // Damaged shapes of a real trace: each is named, not an internal error.
+    const damaged = (name: string, change: (d: Record<string, unknown>) => void) => {
+      const copy = JSON.parse(JSON.stringify(doc));
+      change(copy);
+      return writeTrace(home, `workflow-trace-${name}-20250304-100000-eeeeeeee.json`, JSON.stringify(copy));
+    };
+    const nullMetrics = damaged("nullmetrics", (d) => d.metrics = null);
+    const nullEvent = damaged("nullevent", (d) => (d.events as unknown[])[1] = null);
+    const slow = damaged("slow", (d) => d.duration_ms = "slow");
     const cases: [string[], string][] = [
+      [
+        ["trace", "show", nullMetrics],
+        `error: ${nullMetrics}: not a pflow trace (metrics is not an object with usage)\n`,
+      ],
+      [
+        ["trace", "show", nullEvent, "--html"],
+        `error: ${nullEvent}: not a pflow trace (event 2 is not a JSON object)\n`,
+      ],
+      [["trace", "show", slow], `error: ${slow}: not a pflow trace (duration_ms is not a number)\n`],
       [["trace", "show", missing], `error: trace file not found: ${missing}\n`],
       [["trace", "show", garbage], `error: ${garbage}: not a pflow trace (no header)\n`],
       [
