@@ -194,6 +194,29 @@ Deno.test("generate: a valid plan at once is exactly one call, runs, and names i
   });
 });
 
+Deno.test("generate: the 'Save it with' hint names the workflow as the save command accepts it; none after --save", async () => {
+  await withPlanner(async (ctx) => {
+    for (const name of ["My Repeat Workflow", "../../../tmp/evil"]) {
+      ctx.srv.enqueue(generated(undefined, repeatWorkflow({ name })));
+      const result = await plan(ctx, ["repeat the word hi three times"]);
+      assertExit(result, 0);
+      const hint = /Save it with: (pflow workflow save \S+ --name (\S+))$/m.exec(result.stderr);
+      assert.ok(hint, result.stderr);
+      assert.match(hint[2], /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, `a name the save command accepts: ${hint[2]}`);
+      // The hint works as written (saved in another home: here a saved workflow would add a reuse call).
+      const other = join(ctx.dir, "other-home");
+      mkdirSync(other, { recursive: true });
+      const saved = await runPflow(hint[1].split(" ").slice(1), { env: { ...ctx.env, PFLOW_HOME: other } });
+      assertExit(saved, 0);
+    }
+    ctx.srv.enqueue(generated());
+    const withSave = await plan(ctx, ["plan", "repeat the word hi three times", "--save", "kept"]);
+    assertExit(withSave, 0);
+    assert.doesNotMatch(withSave.stderr, /Save it with/);
+    assert.match(withSave.stderr, /Saved as kept/);
+  });
+});
+
 Deno.test("generate: the request, registry, rules and examples are sent; the static prompt is cacheable", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated(), generated());

@@ -296,8 +296,13 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   if (outcome.path === "reuse") {
     prior.notices.push(`Reused saved workflow ${outcome.reusedWorkflow}`);
   } else {
-    const saveCommand = `pflow workflow save ${planFile!.path} --name ${workflow.name ?? "NAME"}`;
-    prior.notices.push(`Plan written to ${planFile!.path}`, `Save it with: ${saveCommand}`);
+    prior.notices.push(`Plan written to ${planFile!.path}`);
+    // A name the command accepts, made from the model's (which may hold spaces or slashes); none once --save saved it.
+    if (flags.save === undefined) {
+      const name = (workflow.name ?? "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|-+$/g, "")
+        .slice(0, 64) || "NAME";
+      prior.notices.push(`Save it with: pflow workflow save ${shellWord(planFile!.path)} --name ${name}`);
+    }
   }
   try {
     const loaded = outcome.path === "reuse" ? await loadSaved(home, outcome.reusedWorkflow!) : {
