@@ -112,6 +112,7 @@ Deno.test("pflow NAME k=v runs a saved workflow; an unknown word gets a did-you-
       ["greetr", "greeter"],
       ["wrkflow", "workflow"],
       ["valdate", "validate"],
+      ["metrix", "metrics"],
       ["reprt.json", "report.json"],
       ["reprt", "report.json"],
     ];

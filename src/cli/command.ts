@@ -23,6 +23,7 @@ export const COMMANDS = [
   "pricing",
   "trace",
   "cost",
+  "metrics",
   "completion",
   "help",
 ];
