@@ -101,7 +101,7 @@ Deno.test("an unknown command exits 2 and names it", async () => {
     assertExit(result, 2);
     assert.match(
       result.stderr,
-      /error: unknown command 'frobnicate'; commands: run, plan, validate, workflow, registry, pricing, trace, cost, completion, help/,
+      /error: unknown command 'frobnicate'; commands: run, plan, validate, workflow, registry, pricing, trace, cost, metrics, completion, help/,
     );
     assert.equal(result.stdout, "");
     const help = await runPflow(["help", "frobnicate"], { env });
