@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { LlmSettings } from "../llm/types.ts";
 import { type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, locateSyntaxError } from "../workflow/load.ts";
+import { isHttpUrl } from "../util/uri.ts";
 
 /**
  * The state directory: `$PFLOW_HOME` or `~/.pflow`. One that exists as
@@ -111,14 +112,4 @@ export async function loadSettings(home: string): Promise<Settings> {
     throw new ValidationError(problems);
   }
   return settings;
-}
-
-function isHttpUrl(value: unknown): boolean {
-  if (typeof value !== "string") return false;
-  try {
-    const { protocol } = new URL(value.trim());
-    return protocol === "http:" || protocol === "https:";
-  } catch {
-    return false;
-  }
 }

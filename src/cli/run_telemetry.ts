@@ -23,6 +23,7 @@ import { VERSION } from "../version.ts";
 import type { TracedOptions } from "../observability/decorators.ts";
 import { otlpEndpointFromEnv } from "../observability/otlp_export.ts";
 import { UsageError } from "./usage_error.ts";
+import { isHttpUrl } from "../util/uri.ts";
 
 /** What the flags ask for. */
 export interface TelemetryRequest {
@@ -227,13 +228,4 @@ export function otlpRequest(
     );
   }
   return otlpEndpointFromEnv(env, flag) === undefined ? undefined : { endpoint: flag };
-}
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const { protocol } = new URL(text);
-    return protocol === "http:" || protocol === "https:";
-  } catch {
-    return false;
-  }
 }

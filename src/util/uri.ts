@@ -11,3 +11,14 @@ export function decodeUriComponentSafe(text: string): string {
     return text;
   }
 }
+
+/** Whether `value` is a string that parses as an `http:` or `https:` URL. */
+export function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    const { protocol } = new URL(value.trim());
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
