@@ -217,6 +217,27 @@ Deno.test("generate: the 'Save it with' hint names the workflow as the save comm
   });
 });
 
+Deno.test("a planned run's traces each count their own calls: the planning once, in the planner trace", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue(generated());
+    const result = await plan(ctx, ["plan", "repeat the word hi three times", "--trace", "--trace-planner"]);
+    assertExit(result, 0);
+    const list = await plan(ctx, ["trace", "list", "--json"]);
+    assertExit(list, 0);
+    const entries = JSON.parse(list.stdout) as { kind: string; total_cost_usd: number | null }[];
+    const byKind = Object.fromEntries(entries.map((e) => [e.kind, e.total_cost_usd]));
+    assert.equal(byKind.planner, 0.002, "the planner trace: the planning call");
+    assert.equal(byKind.workflow, 0, "the workflow trace: its shell node made no call");
+    const show = await plan(ctx, ["trace", "show", "latest"], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assertExit(show, 0);
+    assert.doesNotMatch(
+      show.stdout.split("\n")[0],
+      /\$0\.0020/,
+      "the workflow trace's header does not carry the planning cost",
+    );
+  });
+});
+
 Deno.test("generate: the request, registry, rules and examples are sent; the static prompt is cacheable", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated(), generated());

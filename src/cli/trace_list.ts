@@ -51,10 +51,15 @@ export interface TraceCost {
   usage_missing: number;
 }
 
-/** The LLM totals of a trace (see {@link TraceCost}). */
+/**
+ * The LLM totals of a trace (see {@link TraceCost}): its own calls only. A
+ * planned run's workflow trace ends with the request's whole summary
+ * (planning included, `metrics.planner`): its own calls are summed from its
+ * events, so that the planning is counted once, in the planner trace.
+ */
 export function traceCost(trace: TraceDocument): TraceCost {
   const m = trace.metrics;
-  if (m !== undefined) {
+  if (m !== undefined && (trace.kind !== "workflow" || m.metrics?.planner === undefined)) {
     const u = m.usage;
     return {
       calls: m.num_llm_calls,
