@@ -59,17 +59,7 @@ export interface TraceCost {
  */
 export function traceCost(trace: TraceDocument): TraceCost {
   const m = trace.metrics;
-  if (m !== undefined && (trace.kind !== "workflow" || m.metrics?.planner === undefined)) {
-    const u = m.usage;
-    return {
-      calls: m.num_llm_calls,
-      cost_usd: m.total_cost_usd,
-      tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens,
-      cached_tokens: u.cache_read_input_tokens,
-      unpriced_models: m.pricing?.unpriced_models ?? [],
-      usage_missing: m.pricing?.usage_missing?.length ?? 0,
-    };
-  }
+  if (m !== undefined && (trace.kind !== "workflow" || m.metrics?.planner === undefined)) return summaryCost(m);
   const totals: TraceCost = {
     calls: 0,
     cost_usd: 0,
@@ -92,6 +82,19 @@ export function traceCost(trace: TraceDocument): TraceCost {
   totals.cost_usd = Math.round(totals.cost_usd * 1e10) / 1e10;
   totals.unpriced_models = [...unpriced].sort();
   return totals;
+}
+
+/** The LLM totals of a run's summary (a trace's footer `metrics`): for a planned run, planning included. */
+export function summaryCost(m: NonNullable<TraceDocument["metrics"]>): TraceCost {
+  const u = m.usage;
+  return {
+    calls: m.num_llm_calls,
+    cost_usd: m.total_cost_usd,
+    tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens,
+    cached_tokens: u.cache_read_input_tokens,
+    unpriced_models: m.pricing?.unpriced_models ?? [],
+    usage_missing: m.pricing?.usage_missing?.length ?? 0,
+  };
 }
 
 /** Input (uncached + cache read + cache write) plus output tokens of one call. */

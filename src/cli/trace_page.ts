@@ -15,7 +15,15 @@ import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/t
 import { roundUsd } from "../pricing/cost.ts";
 import { VERSION } from "../version.ts";
 import { formatCount, formatDuration, formatUsd } from "./format.ts";
-import { callTokens, formatCost, type ReadTrace, runDuration, type TraceCost, traceCost } from "./trace_list.ts";
+import {
+  callTokens,
+  formatCost,
+  type ReadTrace,
+  runDuration,
+  summaryCost,
+  type TraceCost,
+  traceCost,
+} from "./trace_list.ts";
 import { eventLabels } from "./trace_show.ts";
 
 /** A label and its text, as the page shows it. */
@@ -380,7 +388,7 @@ function headerFacts(
   const run = trace.metrics;
   if (run && (roundUsd(run.total_cost_usd) !== cost.cost_usd || run.num_llm_calls !== cost.calls)) {
     const why = trace.planner_trace || run.metrics?.planner ? " (planning included)" : "";
-    facts.push(["run cost", `${formatCost(traceCost(trace))} · ${count(run.num_llm_calls, "LLM call")}${why}`]);
+    facts.push(["run cost", `${formatCost(summaryCost(run))} · ${count(run.num_llm_calls, "LLM call")}${why}`]);
   }
   if (num(trace.events_dropped) > 0) {
     facts.push(["events dropped", `${trace.events_dropped} node executions not written (trace size limit)`]);
