@@ -52,6 +52,14 @@ Deno.test("workflowProblems: schema problems, then the validator's (machine chec
   assert.deepEqual(workflowProblems(llmOnly, registry), [], "no API key needed to plan");
   const bad: WorkflowIR = { ir_version: "0.1.0", nodes: [{ id: "a", type: "echo", params: { value: "${nope.x}" } }] };
   assert.match(workflowProblems(bad, registry)[0].message, /nope/);
+  // Deeper than `pflow run` reads a workflow file: one problem for the repair, not a plan that cannot load.
+  let deep: unknown = "x";
+  for (let i = 0; i < 2000; i++) deep = { a: deep };
+  const tooDeep = { ir_version: "0.1.0", nodes: [{ id: "a", type: "echo", params: { value: deep } }] };
+  assert.deepEqual(workflowProblems(tooDeep, registry), [{
+    pointer: "",
+    message: "nested deeper than 1000 levels of arrays and objects; flatten the data",
+  }]);
 });
 
 Deno.test("the repair message carries each problem's pointer and message verbatim", () => {

@@ -19,6 +19,7 @@ import { outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { schemaProblems } from "../workflow/load.ts";
+import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
@@ -344,6 +345,13 @@ export class ValidateNode extends Node {
 export function workflowProblems(workflow: unknown, registry: NodeRegistry): Problem[] {
   if (workflow === null || typeof workflow !== "object" || Array.isArray(workflow)) {
     return [{ pointer: "", message: 'the reply has no "workflow" object' }];
+  }
+  // Deeper than a workflow file may be (`pflow run` refuses it): the one problem, before checks that recurse.
+  if (nestingBeyond(JSON.stringify(workflow), MAX_NESTING_DEPTH) >= 0) {
+    return [{
+      pointer: "",
+      message: `nested deeper than ${MAX_NESTING_DEPTH} levels of arrays and objects; flatten the data`,
+    }];
   }
   // Every problem at once (schema problems do not hide the rest), so one repair can fix them all.
   // API keys and other facts of this machine are checked when the plan runs, not by the model.
