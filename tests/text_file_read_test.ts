@@ -27,8 +27,10 @@ Deno.test("readUtf8File: a file within the cap, a pipe, and more than the cap fr
     const fifo = join(dir.path, "pipe");
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
     const writer = spawn("sh", ["-c", `printf '{"piped": true}' > '${fifo}'`]);
+    // Listened for before the read: the writer may be gone by the time the read returns.
+    const closed = new Promise((resolve) => writer.on("close", resolve));
     assert.equal(await readUtf8File(fifo), '{"piped": true}');
-    await new Promise((resolve) => writer.on("close", resolve));
+    await closed;
   } finally {
     dir.cleanup();
   }
