@@ -234,6 +234,33 @@ function names(home: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
+Deno.test("trace prune: one that cannot be removed is one line and exit 1; the others still go", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pflow-prune-fail-" });
+  try {
+    const debug = join(dir, "debug");
+    const stuck = join(debug, "workflow-trace-x-20200101-000000-aaaaaaaa.json");
+    Deno.mkdirSync(stuck, { recursive: true }); // a directory where a trace should be: rm cannot take it
+    Deno.writeTextFileSync(join(stuck, "inside"), "x");
+    const old = join(debug, "workflow-trace-y-20200101-000000-bbbbbbbb.json");
+    Deno.writeTextFileSync(old, "not a trace, but old");
+    const past = new Date("2020-01-01T00:00:00Z");
+    for (const path of [stuck, old]) Deno.utimeSync(path, past, past);
+    const result = await runPflow(["trace", "prune", "--older-than", "1d"], { env: { PFLOW_HOME: dir } });
+    assertExit(result, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(`^error: cannot remove ${stuck.replaceAll(".", "\\.")}: it is a directory$`, "m"),
+    );
+    assert.match(result.stderr, /Removed 1 trace .*; 1 could not be removed\./);
+    assert.equal(existsSync(old), false, "the other old trace went");
+    const json = await runPflow(["trace", "prune", "--older-than", "1d", "--json"], { env: { PFLOW_HOME: dir } });
+    assertExit(json, 1);
+    assert.deepEqual(JSON.parse(json.stdout).failed, [{ path: stuck, reason: "it is a directory" }]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("trace prune removes traces older than --older-than (default 30 days), keeps --keep newest; --dry-run removes nothing", async () => {
   await withHome(async (_dir, env) => {
     const home = env.PFLOW_HOME;

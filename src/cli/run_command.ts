@@ -583,7 +583,10 @@ async function pruneOldTraces(prepared: Prepared, keep: (string | undefined)[]):
   try {
     const { pruneAfterRun } = await import("./trace_prune.ts");
     const files = keep.filter((p): p is string => p !== undefined);
-    await pruneAfterRun({ home: prepared.home, keepDays: prepared.keepDays, keep: files });
+    const result = await pruneAfterRun({ home: prepared.home, keepDays: prepared.keepDays, keep: files });
+    for (const f of result?.failed ?? []) {
+      prepared.request.logger.warn(`old trace not pruned: cannot remove ${f.path}: ${f.reason}`);
+    }
   } catch (error) {
     prepared.request.logger.warn(`old traces not pruned: ${(error as Error).message}`);
   }

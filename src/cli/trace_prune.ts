@@ -49,6 +49,8 @@ export interface PrunedTrace {
 export interface PruneResult {
   removed: PrunedTrace[];
   kept: number;
+  /** Traces that should have gone but could not be removed, with why (the others were still removed). */
+  failed: { path: string; reason: string }[];
 }
 
 /**
@@ -61,6 +63,7 @@ export interface PruneResult {
 export async function pruneTraces(dir: string, options: PruneOptions): Promise<PruneResult> {
   const listings = await scanTraces(dir, { summaryOnly: true });
   const removed: PrunedTrace[] = [];
+  const failed: PruneResult["failed"] = [];
   let kept = 0;
   for (const [rank, listing] of listings.entries()) {
     if (!shouldGo(listing, rank, options)) {
@@ -75,12 +78,24 @@ export async function pruneTraces(dir: string, options: PruneOptions): Promise<P
       bytes: (await sizeOf(listing.path)) + pageBytes,
     };
     if (!options.dryRun) {
-      await rm(listing.path, { force: true });
-      if (pageBytes > 0) await rm(page, { force: true });
+      try {
+        await rm(listing.path, { force: true });
+        if (pageBytes > 0) await rm(page, { force: true });
+      } catch (error) {
+        // One that cannot go (a read-only folder) does not stop the others.
+        const code = (error as NodeJS.ErrnoException).code;
+        const reason = code === "EACCES" || code === "EPERM" || code === "EROFS"
+          ? "permission denied"
+          : code === "EISDIR" || code === "ERR_FS_EISDIR"
+          ? "it is a directory"
+          : String((error as Error)?.message ?? error).split("\n")[0];
+        failed.push({ path: listing.path, reason });
+        continue;
+      }
     }
     removed.push(entry);
   }
-  return { removed, kept };
+  return { removed, kept, failed };
 }
 
 function shouldGo(listing: TraceListing, rank: number, options: PruneOptions): boolean {
@@ -135,15 +150,21 @@ export async function tracePruneCommand(argv: string[], { env }: CommandEnv): Pr
   const dir = traceDir(env);
   const result = await pruneTraces(dir, { beforeMs, keep, dryRun, nowMs });
   const bytes = result.removed.reduce((n, r) => n + r.bytes, 0);
+  for (const f of result.failed) printError(`error: cannot remove ${f.path}: ${f.reason}`);
+  const code = result.failed.length > 0 ? EXIT.failed : EXIT.ok;
   if (parsed.values.json === true || parsed.values["output-format"] === "json") {
-    writeStdout(`${JSON.stringify({ dry_run: dryRun, removed: result.removed, bytes, kept: result.kept }, null, 2)}\n`);
-    return EXIT.ok;
+    const doc = { dry_run: dryRun, removed: result.removed, bytes, kept: result.kept, failed: result.failed };
+    writeStdout(`${JSON.stringify(doc, null, 2)}\n`);
+    return code;
   }
   for (const r of result.removed) writeStdout(`${r.path}\n`);
   const count = `${result.removed.length} trace${result.removed.length === 1 ? "" : "s"}`;
   const size = formatBytes(bytes, { approximate: true });
-  printError(`${dryRun ? "Would remove" : "Removed"} ${count} (${size}) from ${dir}; ${result.kept} kept.`);
-  return EXIT.ok;
+  const notRemoved = result.failed.length > 0 ? `; ${result.failed.length} could not be removed` : "";
+  printError(
+    `${dryRun ? "Would remove" : "Removed"} ${count} (${size}) from ${dir}; ${result.kept} kept${notRemoved}.`,
+  );
+  return code;
 }
 
 /** When the traces were last pruned automatically (its mtime). */
