@@ -626,7 +626,34 @@ Deno.test("stdin: a typed input takes piped text as key=value text is typed, and
     }
     const bad = await runPflow(["run", typed("integer")], { env, stdin: "5x\n" });
     assertExit(bad, 2);
-    assert.match(bad.stderr, /input 'data' must be integer, got "5x\\n" \(from stdin\)/);
+    assert.match(bad.stderr, /input 'data' must be an integer, got "5x\\n" \(from stdin\)/);
+    // Piped text gets the problems key=value text gets, in the same words.
+    for (
+      const [type, piped, problem] of [
+        ["integer", "2.5\n", /input 'data' must be a whole number, got "2.5\\n" \(from stdin\)/],
+        ["boolean", "yes\n", /input 'data' must be true or false, got "yes\\n" \(from stdin\)/],
+        ["array", '{"k": 1}', /input 'data' must be a JSON array, got "\{\\"k\\": 1\}" \(from stdin\)/],
+        ["object", "[".repeat(1200) + "]".repeat(1200), /input 'data' must not be JSON nested deeper than \d+ levels/],
+        ["object", "{oops", /input 'data' must be JSON \([^)]*\), got "\{oops" \(from stdin\)/],
+      ] as const
+    ) {
+      const result = await runPflow(["run", typed(type)], { env, stdin: piped });
+      assertExit(result, 2);
+      assert.match(result.stderr, problem, `${type} from ${JSON.stringify(piped)}`);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+    }
+    // A secret-named input's piped text is never quoted, not even by the JSON parser's message.
+    const secret = writeWorkflow(
+      dir,
+      "secret.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${api_token}" } }], {
+        inputs: { api_token: { type: "object", stdin: true } },
+      }),
+    );
+    const leaked = await runPflow(["run", secret], { env, stdin: "{s3cr3t-value" });
+    assertExit(leaked, 2);
+    assert.match(leaked.stderr, /input 'api_token' must be JSON \(invalid JSON[^)]*\), got a value not shown here/);
+    assert.doesNotMatch(leaked.stderr, /s3cr3t/);
   });
 });
 

@@ -9,6 +9,7 @@ import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
 import { didYouMean, type Problem } from "../workflow/errors.ts";
 import { isSecretName } from "../observability/redact.ts";
 import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
+import { jsonError, mayShowSecret, typedInputText, type TypedText } from "../workflow/input_text.ts";
 
 export { UsageError };
 
@@ -137,7 +138,7 @@ export function typeParams(
     const type = Object.hasOwn(declared, key) ? declared[key]?.type : undefined;
     const secret = isSecretName(key);
     // An untyped secret stays text (`token=000123` keeps its zeros), unless it is JSON data.
-    const typed: Typed = secret && (type === undefined || type === "any") && !/^\s*[[{]/.test(text)
+    const typed: TypedText = secret && (type === undefined || type === "any") && !/^\s*[[{]/.test(text)
       ? { ok: true, value: text }
       : typedText(text, type, { secret });
     if (typed.ok) values[key] = typed.value;
@@ -151,10 +152,6 @@ export function typeParams(
   return { values, problems };
 }
 
-type Typed = { ok: true; value: unknown } | { ok: false; problem: string };
-
-const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
 /**
  * How an error shows the text given for `key`: quoted and shortened, or not
  * at all when the key names a secret or the text holds a secret-named key
@@ -164,69 +161,20 @@ function shownValue(key: string, text: string): string {
   return mayShowSecret(key, text) ? "a value not shown here (it may hold a secret)" : `'${shorten(text)}'`;
 }
 
-/** Whether quoting `text`, given for `key`, could show a secret: a secret-named key, or JSON with one inside. */
-function mayShowSecret(key: string, text: string): boolean {
-  if (isSecretName(key)) return true;
-  if (!/^\s*[[{]/.test(text)) return false;
-  for (const [, name] of text.matchAll(/"([^"\\]{1,64})"\s*:/g)) if (isSecretName(name)) return true;
-  return false;
-}
-
-/** A command-line text as a value of `type`; `secret`: its problems never quote it. */
-function typedText(text: string, type: InputIR["type"], options: { secret?: boolean } = {}): Typed {
-  if (type !== "string" && /^\s*[[{]/.test(text) && nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
-    return { ok: false, problem: `must not be JSON nested deeper than ${MAX_NESTING_DEPTH} levels` };
-  }
-  switch (type) {
-    case "string":
-      return { ok: true, value: text };
-    case "number":
-    case "integer": {
-      const n = Number(text);
-      if (!NUMBER.test(text.trim()) || !Number.isFinite(n)) {
-        return { ok: false, problem: `must be ${type === "integer" ? "an integer" : "a number"}` };
-      }
-      if (type === "integer" && !Number.isInteger(n)) return { ok: false, problem: "must be a whole number" };
-      return { ok: true, value: n };
-    }
-    case "boolean":
-      if (text === "true" || text === "false") return { ok: true, value: text === "true" };
-      return { ok: false, problem: "must be true or false" };
-    case "object":
-    case "array": {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return { ok: false, problem: `must be JSON (${jsonError(text, options.secret)})` };
-      }
-      const fits = type === "array" ? Array.isArray(value) : value !== null && typeof value === "object" &&
-        !Array.isArray(value);
-      return fits ? { ok: true, value } : { ok: false, problem: `must be a JSON ${type}` };
-    }
-    default:
-      try {
-        return { ok: true, value: typeValue(text, "") };
-      } catch {
-        const reason = jsonError(text, options.secret);
-        return {
-          ok: false,
-          problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)`,
-        };
-      }
-  }
-}
-
-/** Why `text` is not JSON, in a few words; `secret`: without the runtime's quote of the text. */
-function jsonError(text: string, secret = false): string {
+/**
+ * A command-line text as a value of `type` ({@link typedInputText}); an
+ * untyped one follows {@link typeValue}. `secret`: its problems never quote it.
+ */
+function typedText(text: string, type: InputIR["type"] | undefined, options: { secret?: boolean } = {}): TypedText {
+  if (type !== undefined && type !== "any") return typedInputText(text, type, options);
   try {
-    JSON.parse(text);
-    return "valid";
-  } catch (error) {
-    const message = (error as Error).message.split("\n")[0];
-    if (!secret && !mayShowSecret("", text)) return message;
-    const at = /position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0];
-    return at === undefined ? "invalid JSON" : `invalid JSON at ${at}`;
+    return { ok: true, value: typeValue(text, "") };
+  } catch {
+    if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
+      return { ok: false, problem: `must not be JSON nested deeper than ${MAX_NESTING_DEPTH} levels` };
+    }
+    const reason = jsonError(text, options.secret);
+    return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
   }
 }
 

@@ -25,6 +25,7 @@ import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
 import { DEFAULT_MAX_NODE_EXECUTIONS, type InputIR, type WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
+import { typedInputText, type TypedText } from "./input_text.ts";
 import { isSecretName } from "../observability/redact.ts";
 
 /** How a run ended. */
@@ -114,10 +115,16 @@ export function resolveInputs(
   const problems: Problem[] = [];
   for (const [name, input] of Object.entries(declared)) {
     let value = Object.hasOwn(given, name) ? given[name] : undefined;
-    let fromStdin = false;
     if (value === undefined && input.stdin && options.stdin !== undefined) {
-      value = typedStdin(input, options.stdin);
-      fromStdin = true;
+      const typed = typedStdin(input, options.stdin, { secret: isSecretName(name) });
+      if (!typed.ok) {
+        problems.push({
+          pointer: `/inputs/${name}`,
+          message: `input '${name}' ${typed.problem}, got ${shown(name, options.stdin)} (from stdin)`,
+        });
+        continue;
+      }
+      value = typed.value;
     }
     if (value === undefined) value = input.default;
     if (value === undefined) {
@@ -135,9 +142,7 @@ export function resolveInputs(
     if (!inputValueFits(input, value)) {
       problems.push({
         pointer: `/inputs/${name}`,
-        message: `input '${name}' must be ${input.type}, got ${
-          isSecretName(name) ? "a value not shown here (it may hold a secret)" : JSON.stringify(value)
-        }${fromStdin ? " (from stdin)" : ""}`,
+        message: `input '${name}' must be ${input.type}, got ${shown(name, value)}`,
       });
       continue;
     }
@@ -151,29 +156,23 @@ export function resolveInputs(
 }
 
 /**
- * Piped text as a value of `input`'s type, as `key=value` text is typed: a
- * number, integer or boolean from the text without its surrounding white
- * space (`echo 5` ends in a newline), an object or array parsed as JSON; text
- * that does not parse stays text (and is reported as not fitting).
+ * Piped text as a value of `input`'s type, as `key=value` text is typed
+ * ({@link typedInputText}), but a number, integer or boolean from the text
+ * without its surrounding white space (`echo 5` ends in a newline), and an
+ * untyped input's text stays text.
  */
-function typedStdin(input: InputIR, text: string): unknown {
-  const trimmed = text.trim();
-  switch (input.type) {
-    case "number":
-    case "integer":
-      return /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(trimmed) ? Number(trimmed) : text;
-    case "boolean":
-      return trimmed === "true" ? true : trimmed === "false" ? false : text;
-    case "object":
-    case "array":
-      try {
-        return JSON.parse(text);
-      } catch {
-        return text;
-      }
-    default:
-      return text;
-  }
+function typedStdin(input: InputIR, text: string, options: { secret: boolean }): TypedText {
+  const type = input.type;
+  if (type === undefined || type === "any") return { ok: true, value: text };
+  const trimmed = type === "number" || type === "integer" || type === "boolean";
+  return typedInputText(trimmed ? text.trim() : text, type, options);
+}
+
+/** How an input problem shows the value given for `name`: as JSON, shortened, unless the name is a secret's. */
+function shown(name: string, value: unknown): string {
+  if (isSecretName(name)) return "a value not shown here (it may hold a secret)";
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }
 
 /** Runs the workflow to the end, a failure, or an interrupt. Never throws for node failures. */

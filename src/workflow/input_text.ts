@@ -1,0 +1,79 @@
+/**
+ * Text given for a declared input (a `key=value` param, or piped stdin) as a
+ * value of the input's type, or the reason it is not one.
+ * @module
+ */
+import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
+import { isSecretName } from "../observability/redact.ts";
+import type { InputIR } from "./ir.ts";
+
+/** A text typed by {@link typedInputText}: its value, or what is wrong with it (a phrase after the input's name). */
+export type TypedText = { ok: true; value: unknown } | { ok: false; problem: string };
+
+const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * `text` as a value of a declared input `type`: a `string` takes the text as
+ * is, `number` and `integer` a finite number (white space around it allowed),
+ * `boolean` exactly `true` or `false`, `object` and `array` JSON of that shape
+ * and depth. Untyped (`any`) inputs are the caller's to type; here they stay
+ * text. `secret`: a problem never quotes the text.
+ */
+export function typedInputText(
+  text: string,
+  type: InputIR["type"] | undefined,
+  options: { secret?: boolean } = {},
+): TypedText {
+  if (type !== "string" && /^\s*[[{]/.test(text) && nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
+    return { ok: false, problem: `must not be JSON nested deeper than ${MAX_NESTING_DEPTH} levels` };
+  }
+  switch (type) {
+    case "number":
+    case "integer": {
+      const n = Number(text);
+      if (!NUMBER.test(text.trim()) || !Number.isFinite(n)) {
+        return { ok: false, problem: `must be ${type === "integer" ? "an integer" : "a number"}` };
+      }
+      if (type === "integer" && !Number.isInteger(n)) return { ok: false, problem: "must be a whole number" };
+      return { ok: true, value: n };
+    }
+    case "boolean":
+      if (text === "true" || text === "false") return { ok: true, value: text === "true" };
+      return { ok: false, problem: "must be true or false" };
+    case "object":
+    case "array": {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return { ok: false, problem: `must be JSON (${jsonError(text, options.secret)})` };
+      }
+      const fits = type === "array" ? Array.isArray(value) : value !== null && typeof value === "object" &&
+        !Array.isArray(value);
+      return fits ? { ok: true, value } : { ok: false, problem: `must be a JSON ${type}` };
+    }
+    default:
+      return { ok: true, value: text };
+  }
+}
+
+/** Why `text` is not JSON, in a few words; `secret`: without the runtime's quote of the text. */
+export function jsonError(text: string, secret = false): string {
+  try {
+    JSON.parse(text);
+    return "valid";
+  } catch (error) {
+    const message = (error as Error).message.split("\n")[0];
+    if (!secret && !mayShowSecret("", text)) return message;
+    const at = /position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0];
+    return at === undefined ? "invalid JSON" : `invalid JSON at ${at}`;
+  }
+}
+
+/** Whether quoting `text`, given for `key`, could show a secret: a secret-named key, or JSON with one inside. */
+export function mayShowSecret(key: string, text: string): boolean {
+  if (isSecretName(key)) return true;
+  if (!/^\s*[[{]/.test(text)) return false;
+  for (const [, name] of text.matchAll(/"([^"\\]{1,64})"\s*:/g)) if (isSecretName(name)) return true;
+  return false;
+}
