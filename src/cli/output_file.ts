@@ -5,6 +5,7 @@
 import { realpath, stat, writeFile } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /**
  * Writes `text` to `path`: a regular file atomically (temp file, then
@@ -41,17 +42,12 @@ export async function writeOutputFile(
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "EISDIR"
-      ? "it is a directory"
-      : code === "EACCES" || code === "EPERM" || code === "EROFS"
-      ? "permission denied"
-      : code === "ENOENT"
+    // Writing, a missing path means its folder cannot be made, and a file in the way of the folder exists.
+    const why = code === "ENOENT"
       ? "cannot create a file there"
       : code === "EEXIST" || code === "ENOTDIR"
       ? "a part of its directory is a file"
-      : code === "ENOSPC"
-      ? "no space left on the device"
-      : String((error as Error)?.message ?? error).split("\n")[0];
+      : fileErrorReason(error);
     return `cannot write ${resolve(path)}: ${why}`;
   }
 }

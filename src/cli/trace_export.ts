@@ -15,6 +15,7 @@ import { type CommandEnv, EXIT } from "./command.ts";
 import { locateTrace, TraceReadError } from "./trace_list.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /** Export formats. */
 const FORMATS = ["otlp-json"] as const;
@@ -75,18 +76,8 @@ function fail(message: string): number {
   return EXIT.usage;
 }
 
-/** A one-line reason: the errno code's meaning, else the message's first line. */
+/** A one-line reason: a file-system error's meaning, or why the text is no trace. */
 function reason(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  switch (e?.code) {
-    case "ENOENT":
-      return "no such file";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EISDIR":
-      return "is a directory";
-  }
   if (error instanceof SyntaxError) return `not a pflow trace (${error.message.split("\n")[0]})`;
-  return String(e?.message ?? error).split("\n")[0];
+  return fileErrorReason(error);
 }

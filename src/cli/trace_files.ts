@@ -17,6 +17,7 @@ import {
 } from "../observability/trace_format.ts";
 import { pflowHome } from "./home.ts";
 import { printError } from "./terminal.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /** Where traces are written: `PFLOW_HOME/debug`. */
 export function traceDir(env: Record<string, string | undefined>): string {
@@ -66,8 +67,7 @@ function readError(path: string, error: unknown): TraceReadError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return new TraceReadError(path, `trace file not found: ${path}`);
   if (code === "EISDIR") return new TraceReadError(path, `${path}: is a directory, not a trace file`);
-  if (code === "EACCES") return new TraceReadError(path, `${path}: cannot read trace: permission denied`);
-  return new TraceReadError(path, `${path}: cannot read trace: ${(error as Error).message}`);
+  return new TraceReadError(path, `${path}: cannot read trace: ${fileErrorReason(error)}`);
 }
 
 /**

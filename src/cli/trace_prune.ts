@@ -16,6 +16,7 @@ import { parseInstant } from "./trace_filters.ts";
 import { scanTraces, traceDir, type TraceListing } from "./trace_files.ts";
 import { traceSettings } from "./trace_settings.ts";
 import { UsageError } from "./usage_error.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /** Age of the traces `pflow trace prune` removes without flags or `trace.keep_days`. */
 export const DEFAULT_KEEP_DAYS = 30;
@@ -83,13 +84,7 @@ export async function pruneTraces(dir: string, options: PruneOptions): Promise<P
         if (pageBytes > 0) await rm(page, { force: true });
       } catch (error) {
         // One that cannot go (a read-only folder) does not stop the others.
-        const code = (error as NodeJS.ErrnoException).code;
-        const reason = code === "EACCES" || code === "EPERM" || code === "EROFS"
-          ? "permission denied"
-          : code === "EISDIR" || code === "ERR_FS_EISDIR"
-          ? "it is a directory"
-          : String((error as Error)?.message ?? error).split("\n")[0];
-        failed.push({ path: listing.path, reason });
+        failed.push({ path: listing.path, reason: fileErrorReason(error) });
         continue;
       }
     }

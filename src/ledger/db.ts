@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /** Why the ledger cannot be used. */
 export type LedgerErrorKind = "corrupt" | "newer" | "io";
@@ -91,7 +92,7 @@ function checkHeader(path: string): void {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
     // A directory opens, and fails at the read.
-    const why = code === "EISDIR" ? "it is a directory" : (error as Error).message.split("\n")[0];
+    const why = fileErrorReason(error);
     throw new LedgerError(
       path,
       "io",

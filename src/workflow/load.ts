@@ -10,6 +10,7 @@ import schema from "./workflow.schema.json" with { type: "json" };
 import { matchesWorkflowSchema } from "./workflow_schema_check.ts";
 import { INPUT_TYPES, type WorkflowIR } from "./ir.ts";
 import { didYouMean, type Problem, ValidationError } from "./errors.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /** The published JSON Schema of workflow files. */
 export const WORKFLOW_SCHEMA: Record<string, unknown> = schema;
@@ -45,9 +46,7 @@ export async function loadWorkflowFile(path: string, options: { lenient?: boolea
       ? "file not found"
       : code === "EISDIR"
       ? "is a directory, not a workflow file"
-      : code === "EACCES"
-      ? "permission denied"
-      : (error as Error).message;
+      : fileErrorReason(error);
     throw new ValidationError([{ file: path, message: `cannot read workflow: ${why}` }]);
   }
   if (!options.lenient) return { ir: await parseWorkflow(text, { file: path }), file: path, text };

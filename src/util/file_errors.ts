@@ -1,0 +1,34 @@
+/**
+ * File-system errors in words, for one-line messages that name the file.
+ * @module
+ */
+
+/**
+ * Why a file operation failed, in a few words (`permission denied`, `it is a
+ * directory`), from the error's code; an unknown code gives the first line
+ * of the error's message. Callers add what the operation means (a missing
+ * parent when writing, say) before falling back to this.
+ */
+export function fileErrorReason(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
+    case "ENOENT":
+      return "not found";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "read-only file system";
+    case "EISDIR":
+    case "ERR_FS_EISDIR":
+      return "it is a directory";
+    case "ENOTDIR":
+      return "a part of its path is a file";
+    case "ENOSPC":
+      return "no space left on the device";
+    case "ENAMETOOLONG":
+      return "file name too long";
+    case "ELOOP":
+      return "too many symbolic links";
+  }
+  return String((error as Error | undefined)?.message ?? error).split("\n")[0];
+}
