@@ -3,10 +3,9 @@
  * the ledger every run writes (PFLOW_HOME/ledger.db).
  * @module
  */
-import { ledgerQueryError } from "../ledger/db.ts";
-import { ledgerFile } from "../ledger/paths.ts";
+import { ledgerCommandFailure } from "./ledger_failure.ts";
 import { matchModels } from "../ledger/model_match.ts";
-import { checkTimeZone, DateBoundError, localDateTime, localTimeZone, parseBound } from "../ledger/period.ts";
+import { checkTimeZone, localDateTime, localTimeZone, parseBound } from "../ledger/period.ts";
 import {
   costReport,
   findRun,
@@ -74,14 +73,7 @@ export async function costCommand(argv: string[], { env }: CommandEnv): Promise<
       printError(`error: ${error.message}`);
       return EXIT.usage;
     }
-    // A query that fails on a damaged (or read-only) ledger names the file, as a failed open does.
-    const ledgerError = ledgerQueryError(error, ledgerFile(pflowHome(env)));
-    if (ledgerError !== undefined) {
-      printError(`error: ${ledgerError.message}`);
-      return EXIT.usage;
-    }
-    if (error instanceof DateBoundError) throw new UsageError(error.message, "cost");
-    throw error;
+    return ledgerCommandFailure(error, { home: pflowHome(env), command: "cost" });
   }
 }
 

@@ -4,9 +4,9 @@
  * `pflow metrics serve` (a scrape endpoint).
  * @module
  */
-import { LedgerError, ledgerQueryError } from "../ledger/db.ts";
-import { ledgerFile } from "../ledger/paths.ts";
-import { DateBoundError, localTimeZone, parseBound } from "../ledger/period.ts";
+import { LedgerError } from "../ledger/db.ts";
+import { ledgerCommandFailure } from "./ledger_failure.ts";
+import { localTimeZone, parseBound } from "../ledger/period.ts";
 import { LedgerStore } from "../ledger/store.ts";
 import { collectMetrics } from "../metrics/collect.ts";
 import { type ExpositionFormat, renderExposition } from "../metrics/exposition.ts";
@@ -66,14 +66,7 @@ export async function metricsCommand(argv: string[], { env }: CommandEnv): Promi
     }
     return EXIT.ok;
   } catch (error) {
-    // A query that fails on a damaged (or read-only) ledger names the file, as a failed open does.
-    const ledgerError = ledgerQueryError(error, ledgerFile(home));
-    if (ledgerError !== undefined) {
-      printError(`error: ${ledgerError.message}`);
-      return EXIT.usage;
-    }
-    if (error instanceof DateBoundError) throw new UsageError(error.message, "metrics");
-    throw error;
+    return ledgerCommandFailure(error, { home, command: "metrics" });
   }
 }
 
