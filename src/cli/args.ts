@@ -5,11 +5,11 @@
  */
 import { FlagParseError, type FlagSpec, parseFlags } from "./flag_parser.ts";
 import { UsageError } from "./usage_error.ts";
-import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
+import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import { didYouMean, type Problem } from "../workflow/errors.ts";
 import { isSecretName } from "../observability/redact.ts";
 import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
-import { jsonError, mayShowSecret, typedInputText, type TypedText } from "../workflow/input_text.ts";
+import { jsonError, mayShowSecret, TOO_DEEP_INPUT, typedInputText, type TypedText } from "../workflow/input_text.ts";
 
 export { UsageError };
 
@@ -74,7 +74,7 @@ export function typeValue(text: string, key: string): unknown {
   if (/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text) && Number.isFinite(Number(text))) return Number(text);
   if (/^\s*[[{]/.test(text)) {
     if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
-      throw new UsageError(`param '${key}': JSON nested deeper than ${MAX_NESTING_DEPTH} levels`, "run");
+      throw new UsageError(`param '${key}': JSON ${TOO_DEEP}`, "run");
     }
     try {
       return JSON.parse(text);
@@ -171,7 +171,7 @@ function typedText(text: string, type: InputIR["type"] | undefined, options: { s
     return { ok: true, value: typeValue(text, "") };
   } catch {
     if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
-      return { ok: false, problem: `must not be JSON nested deeper than ${MAX_NESTING_DEPTH} levels` };
+      return { ok: false, problem: TOO_DEEP_INPUT };
     }
     const reason = jsonError(text, options.secret);
     return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };

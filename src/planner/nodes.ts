@@ -19,7 +19,7 @@ import { outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { schemaProblems } from "../workflow/load.ts";
-import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
+import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
@@ -350,7 +350,7 @@ export function workflowProblems(workflow: unknown, registry: NodeRegistry): Pro
   if (nestingBeyond(JSON.stringify(workflow), MAX_NESTING_DEPTH) >= 0) {
     return [{
       pointer: "",
-      message: `nested deeper than ${MAX_NESTING_DEPTH} levels of arrays and objects; flatten the data`,
+      message: `${TOO_DEEP}; flatten the data`,
     }];
   }
   // Every problem at once (schema problems do not hide the rest), so one repair can fix them all.

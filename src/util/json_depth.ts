@@ -8,6 +8,9 @@
 /** Deepest nesting of arrays and objects pflow accepts in a workflow file or a JSON param. */
 export const MAX_NESTING_DEPTH = 1000;
 
+/** What a document deeper than {@link MAX_NESTING_DEPTH} is, in the words of every error that refuses one. */
+export const TOO_DEEP = `nested deeper than ${MAX_NESTING_DEPTH} levels of arrays and objects`;
+
 /** Offset of the first `[` or `{` that opens level `max + 1` of nesting (outside strings), or -1. One pass. */
 export function nestingBeyond(text: string, max: number): number {
   let depth = 0;

@@ -3,12 +3,15 @@
  * value of the input's type, or the reason it is not one.
  * @module
  */
-import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
+import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import { isSecretName } from "../observability/redact.ts";
 import type { InputIR } from "./ir.ts";
 
 /** A text typed by {@link typedInputText}: its value, or what is wrong with it (a phrase after the input's name). */
 export type TypedText = { ok: true; value: unknown } | { ok: false; problem: string };
+
+/** The problem of an input given as JSON deeper than pflow reads. */
+export const TOO_DEEP_INPUT = `must not be JSON ${TOO_DEEP}`;
 
 const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -25,7 +28,7 @@ export function typedInputText(
   options: { secret?: boolean } = {},
 ): TypedText {
   if (type !== "string" && /^\s*[[{]/.test(text) && nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
-    return { ok: false, problem: `must not be JSON nested deeper than ${MAX_NESTING_DEPTH} levels` };
+    return { ok: false, problem: TOO_DEEP_INPUT };
   }
   switch (type) {
     case "number":

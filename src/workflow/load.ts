@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
-import { MAX_NESTING_DEPTH, nestingBeyond } from "../util/json_depth.ts";
+import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import { Validator } from "@cfworker/json-schema";
 import schema from "./workflow.schema.json" with { type: "json" };
 import { matchesWorkflowSchema } from "./workflow_schema_check.ts";
@@ -76,7 +76,7 @@ export async function readWorkflowText(
     throw new ValidationError([{
       file: options.file,
       ...lineColumn(text, tooDeep),
-      message: `nested deeper than ${MAX_NESTING_DEPTH} levels of arrays and objects; flatten the data ` +
+      message: `${TOO_DEEP}; flatten the data ` +
         `(or read it from a file at run time)`,
     }]);
   }
