@@ -449,7 +449,7 @@ Deno.test("unpriced models: tokens counted, cost shown with + and named in a not
     assert.match(text.stdout, /^mixed .* \$0\.0127\+$/m);
     assert.match(text.stdout, /^local-only .* unpriced$/m);
     assert.match(text.stdout, /^Total .* \$0\.0127\+$/m);
-    assert.match(text.stdout, /^\+ cost leaves out unpriced models: local\/llama \(2 calls\)/m);
+    assert.match(text.stdout, /^\+ cost leaves out calls of unknown cost: local\/llama \(2 calls\) \(a model without a price/m);
     assert.doesNotMatch(text.stdout, /\$0(?![.\d])/);
   });
 });

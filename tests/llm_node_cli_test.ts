@@ -497,6 +497,20 @@ Deno.test("a response without usage: pricing incomplete and the call listed, nev
       /warning: openai\/gpt-4o-mini \(node 'n'\): the provider reported no usage for request req_again; its tokens and cost are unknown/,
     );
     assert.match(text.stderr, /\$[\d.]+\+ · .*usage missing: 1 call\n/);
+    // The ledger keeps such calls as of unknown cost: its views say $0+ and incomplete, never $0 complete.
+    const show = await runPflow(["cost", "show", "latest", "--json"], { env: ctx.env });
+    assert.equal(show.code, 0, show.stderr);
+    const shown = JSON.parse(show.stdout);
+    assert.equal(shown.totals.cost_complete, false, JSON.stringify(shown.totals));
+    assert.equal(shown.totals.unpriced_calls, 1);
+    const report = await runPflow(["cost", "report", "--by", "run", "--json"], { env: ctx.env });
+    assert.equal(report.code, 0, report.stderr);
+    const rows = JSON.parse(report.stdout).rows;
+    assert.equal(rows.length, 2);
+    for (const row of rows) assert.equal(row.cost_complete, false, JSON.stringify(row));
+    const plain = await runPflow(["cost", "show", "latest"], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assert.match(plain.stdout, /\$0\+|unpriced/);
+    assert.doesNotMatch(plain.stdout, /\$0(?![.+\d])/);
   });
 });
 
@@ -518,6 +532,9 @@ Deno.test("a call cut off by the node's timeout: usage unknown, pricing incomple
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /\$0\+/);
     assert.doesNotMatch(show.stdout, /\$0(?![.+\d])/);
+    const report = await runPflow(["cost", "report", "--json"], { env: ctx.env });
+    assert.equal(report.code, 0, report.stderr);
+    assert.equal(JSON.parse(report.stdout).totals.cost_complete, false);
   });
 });
 

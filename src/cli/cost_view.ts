@@ -173,7 +173,8 @@ function notes(report: Report, ctx: ViewContext): string {
     );
     lines.push(
       ctx.style.yellow(
-        `+ cost leaves out unpriced models: ${named.join(", ")}; add their prices to PFLOW_HOME/pricing.yaml`,
+        `+ cost leaves out calls of unknown cost: ${named.join(", ")} (a model without a price: add it to ` +
+          `PFLOW_HOME/pricing.yaml; or a call whose usage was not reported: interrupted, or cut off)`,
       ),
     );
   }
@@ -283,7 +284,11 @@ export function runCostText(cost: RunCost, ctx: Omit<ViewContext, "period" | "re
     { header: ctx.style.dim },
   );
   const note = cost.unpriced_models.length
-    ? `${ctx.style.yellow(`+ cost leaves out unpriced models: ${cost.unpriced_models.join(", ")}`)}\n`
+    ? `${
+      ctx.style.yellow(
+        `+ cost leaves out calls of unknown cost (unpriced, or usage not reported): ${cost.unpriced_models.join(", ")}`,
+      )
+    }\n`
     : "";
   return `${head.join("\n")}\n\n${table}${note}`;
 }
@@ -334,7 +339,7 @@ export function reportMarkdown(
   ];
   if (parts.main.unpriced_models.length > 0) {
     out.push(
-      `Costs marked + leave out unpriced models: ${
+      `Costs marked + leave out calls of unknown cost (a model without a price, or usage not reported): ${
         parts.main.unpriced_models.map((m) => `${m.model} (${formatCount(m.calls)} calls)`).join(", ")
       }.`,
       "",

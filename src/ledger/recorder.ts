@@ -233,9 +233,11 @@ export class LedgerRun {
       cacheWrite1hTokens: u.cache_write_1h_tokens,
       outputTokens: u.output_tokens,
       reasoningTokens: u.reasoning_tokens,
-      costUsd: record.cost_usd,
-      reportedCostUsd: record.reported_cost_usd,
-      priceVersion: record.cost_usd === null ? null : priceVersion,
+      // A call whose usage is unknown (none reported, or cut off in flight) has no known cost: it is stored
+      // unpriced, so reports mark their totals incomplete (`$0+`) instead of counting it as $0.
+      costUsd: u.usage_missing ? null : record.cost_usd,
+      reportedCostUsd: u.usage_missing ? null : record.reported_cost_usd,
+      priceVersion: record.cost_usd === null || u.usage_missing ? null : priceVersion,
       durationMs: u.duration_ms ?? null,
       ttftMs: record.time_to_first_token_ms ?? null,
       requestId: u.request_id,
