@@ -27,6 +27,7 @@ import {
   MINI_COST,
   MINI_USAGE,
   oneJson,
+  prompt,
   runWorkflowFile,
   SONNET,
   SONNET_COST,
@@ -449,7 +450,10 @@ Deno.test("unpriced models: tokens counted, cost shown with + and named in a not
     assert.match(text.stdout, /^mixed .* \$0\.0127\+$/m);
     assert.match(text.stdout, /^local-only .* unpriced$/m);
     assert.match(text.stdout, /^Total .* \$0\.0127\+$/m);
-    assert.match(text.stdout, /^\+ cost leaves out calls of unknown cost: local\/llama \(2 calls\) \(a model without a price/m);
+    assert.match(
+      text.stdout,
+      /^\+ cost leaves out calls of unknown cost: local\/llama \(2 calls\) \(a model without a price/m,
+    );
     assert.doesNotMatch(text.stdout, /\$0(?![.\d])/);
   });
 });
@@ -872,6 +876,32 @@ Deno.test("SIGKILL mid-run keeps the finished calls; the run stays 'running'; SI
     // The finished call and the one cut off by the interrupt (recorded as an error, its usage unknown).
     assert.equal(after.rows[0].llm_calls, 2);
     near(after.rows[0].cost_usd, SONNET_COST, "only the finished call is priced");
+  });
+});
+
+Deno.test("SIGKILL while an LLM call waits to retry keeps its failed, billed attempt", async () => {
+  await withLlm(async (ctx) => {
+    // The attempt streams its usage, then ends before its closing event: retried after a wait of seconds.
+    const flaky = {
+      id: "flaky",
+      type: "llm",
+      params: { model: SONNET, prompt: `${prompt(SONNET_USAGE)} [[truncate]]`, stream: true, max_retries: 1 },
+    };
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const killed = await runWorkflowFile(ctx, chain([flaky]), [], {
+      onSpawn: (child) => {
+        guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        ctx.srv.waitForRequests(1).then(() => setTimeout(() => child.kill("SIGKILL"), 700));
+      },
+    });
+    clearTimeout(guard);
+    assert.equal(killed.signal, "SIGKILL");
+    assert.equal(ctx.srv.requests.length, 1, "killed during the wait before the retry");
+    const doc = await reportJson(ctx, ["--by", "run"]);
+    assert.equal(doc.rows.length, 1);
+    assert.equal(doc.rows[0].status, "running");
+    assert.equal(doc.rows[0].llm_calls, 1, "the failed attempt is in the ledger");
+    assert.ok(doc.rows[0].cost_usd > 0, `its billed usage is priced: ${doc.rows[0].cost_usd}`);
   });
 });
 

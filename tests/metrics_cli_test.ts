@@ -870,3 +870,49 @@ Deno.test("pricing show: the table, a dated snapshot, a wildcard, an unpriced mo
     assert.deepEqual(JSON.parse(nopeJson.stdout), { model: "nope/x", priced: false });
   });
 });
+
+Deno.test("--max-budget-usd stops an LLM call's retries too: a retried attempt that spent the budget is the last", async () => {
+  await withLlm(async (ctx) => {
+    // Every attempt streams its usage, then ends before its closing event: a retryable failure that was billed.
+    const node = {
+      id: "flaky",
+      type: "llm",
+      params: {
+        model: SONNET,
+        prompt: `${prompt(SONNET_USAGE)} [[truncate]]`,
+        stream: true,
+        max_retries: 1,
+      },
+    };
+    const { result, doc } = await runJson(ctx, chain([node]), ["--max-budget-usd", "0.0001"]);
+    assertExit(result, 1);
+    assert.equal(ctx.srv.requests.length, 1, "no retry started once the budget was spent");
+    assert.equal(doc.subtype, "error_max_budget_usd");
+    assert.equal(doc.num_llm_calls, 1);
+    assert.ok(doc.total_cost_usd > 0.0001, `the failed attempt's cost counts: ${doc.total_cost_usd}`);
+    assert.equal(doc.metrics.workflow.nodes.flaky.retries, 0);
+    // Without a budget the same node tries twice, each attempt counted.
+    const all = await runJson(ctx, chain([node]));
+    assertExit(all.result, 1);
+    assert.equal(all.doc.num_llm_calls, 2);
+    assert.equal(all.doc.metrics.workflow.nodes.flaky.retries, 1);
+    assert.equal(all.doc.total_cost_usd, Math.round(2 * doc.total_cost_usd * 1e10) / 1e10);
+  });
+});
+
+Deno.test("--max-budget-usd is compared at the precision costs are reported with ($0.7 + $0.1 reaches $0.8)", async () => {
+  await withLlm(async (ctx) => {
+    // Haiku 4.5 input: $1 per million tokens, so 700,000 and 100,000 input tokens cost $0.7 and $0.1 exactly.
+    const wf = chain([
+      llm("a", HAIKU, { input_tokens: 700_000, output_tokens: 0 }),
+      llm("b", HAIKU, { input_tokens: 100_000, output_tokens: 0 }),
+      llm("c", HAIKU, { input_tokens: 100_000, output_tokens: 0 }),
+    ]);
+    const { result, doc } = await runJson(ctx, wf, ["--max-budget-usd", "0.8"]);
+    assertExit(result, 1);
+    assert.equal(ctx.srv.requests.length, 2);
+    assert.equal(doc.subtype, "error_max_budget_usd");
+    assert.equal(doc.total_cost_usd, 0.8);
+    assert.equal(doc.error.node_id, "c");
+  });
+});

@@ -213,8 +213,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
   run.logger.info(`run started: ${run.workflowName}`, { workflow_name: run.workflowName });
   const telemetry = prepared.instruments.telemetry;
   // A budget the planning spent: no workflow node runs when the workflow would call a model.
-  const spent = prepared.prior !== undefined && prepared.compiled.callsModels && telemetry.maxBudgetUsd !== undefined &&
-    telemetry.spentUsd >= telemetry.maxBudgetUsd;
+  const spent = prepared.prior !== undefined && prepared.compiled.callsModels && telemetry.budgetSpent;
   const result = spent ? budgetSpent(run, telemetry) : await runWorkflow(prepared.compiled, prepared.options);
   const summary = await summarize(result, prepared);
   const trace = closeTrace(prepared.instruments, { result, summary });

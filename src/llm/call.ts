@@ -176,13 +176,15 @@ export async function callWithSdk(
     if ((status === undefined && !attemptFetch.lastTimedOutInFlight()) || (status !== undefined && status >= 400)) {
       delete outcome.usage.usage_missing;
     } else if (status === undefined) outcome.usage.usage_missing = true;
-    failed.push({
+    const failedAttempt: LlmFailedAttempt = {
       usage: outcome.usage,
       error: { type: "LlmCallError", message: failure.message },
       status: failure.status,
       startedAt,
       request: sent,
-    });
+    };
+    failed.push(failedAttempt);
+    request.onFailedAttempt?.(failedAttempt);
     if (!failure.retryable || attempt > maxRetries) {
       const suffix = attempt > 1 ? ` (after ${attempt} attempts)` : "";
       throw new LlmCallError(`${failure.message}${suffix}`, {
@@ -196,7 +198,9 @@ export async function callWithSdk(
         failedAttempts: failed,
       });
     }
+    request.beforeRetry?.();
     await delay(retryDelayMs(failure.headers, attempt), { signal: request.signal, onAbort: aborted });
+    request.beforeRetry?.();
   }
 }
 

@@ -14,12 +14,12 @@
  *   item that made it (failed attempts too, with their error: those of the
  *   response's `failedAttempts`, of a thrown error's `failedAttempts`, and a
  *   thrown error's `response`, e.g. a reply that did not match its schema),
- *   and a spent budget stops the next call from starting.
+ *   and a spent budget stops the next call, or retry, from starting.
  * - `@traced({ capture, redact })` (class): what the node contributes to
  *   traces: params/outputs to capture, names whose values are secret.
  * @module
  */
-import type { LlmFailedAttempt, LlmResponse } from "../llm/types.ts";
+import type { LlmFailedAttempt, LlmRequest, LlmResponse } from "../llm/types.ts";
 import { ACTIVE, currentScope, scopes } from "./scope.ts";
 
 /** Options of `@timed`. */
@@ -131,10 +131,12 @@ function timePhase(original: Method, phase: Phase): Method {
 }
 
 /**
- * Records the usage of every model call the method makes. The method must
- * resolve to an `LlmResponse`. Before the call, a spent budget throws
- * `BudgetExceededError`; after it, the usage is kept for the run (and node
- * and batch item, when instrumented).
+ * Records the usage of every model call the method makes. The method takes
+ * the `LlmRequest` as its first argument (and hands it to the call) and
+ * must resolve to an `LlmResponse`. Before the call and before each retry,
+ * a spent budget throws `BudgetExceededError`; each failed attempt is kept
+ * as it fails, and the call's usage when it ends, for the run (and node and
+ * batch item, when instrumented).
  */
 export function llmUsage<This, Args extends unknown[]>(
   original: (this: This, ...args: Args) => Promise<LlmResponse>,
@@ -144,17 +146,34 @@ export function llmUsage<This, Args extends unknown[]>(
   const wrapped = async function (this: This, ...args: Args): Promise<LlmResponse> {
     const scope = currentScope();
     if (scope === undefined) return await original.apply(this, args);
-    scope.telemetry.checkBudget();
+    const telemetry = scope.telemetry;
+    telemetry.checkBudget();
     const started = performance.now();
+    // Each failed attempt is kept as it fails (a run killed during the retries has still paid for it), and a
+    // budget spent meanwhile stops the retries as it stops the next call.
+    const recorded = new Set<LlmFailedAttempt>();
+    const request = args[0] as LlmRequest;
+    const hooked: LlmRequest = {
+      ...request,
+      onFailedAttempt: (attempt) => {
+        request.onFailedAttempt?.(attempt);
+        recorded.add(attempt);
+        telemetry.recordLlmAttempt(attempt, scope);
+      },
+      beforeRetry: () => {
+        request.beforeRetry?.();
+        telemetry.checkBudget();
+      },
+    };
     let response: LlmResponse;
     try {
-      response = await original.apply(this, args);
+      response = await original.apply(this, [hooked, ...args.slice(1)] as Args);
     } catch (error) {
-      recordFailure(error, scope, started);
+      recordFailure(error, scope, { started, recorded });
       throw error;
     }
-    recordAttempts(response.failedAttempts, scope, true);
-    scope.telemetry.recordLlmCall(response, scope, started);
+    recordAttempts(response.failedAttempts, scope, { retried: true, recorded });
+    telemetry.recordLlmCall(response, scope, started);
     return response;
   };
   Object.defineProperty(wrapped, CALLS_MODELS, { value: true });
@@ -162,17 +181,20 @@ export function llmUsage<This, Args extends unknown[]>(
 }
 
 /**
- * Records failed attempts; each one that was followed by another attempt
- * counts as a retry of the node (`retried`: the last one was, too).
+ * Records failed attempts not `recorded` yet; each one that was followed by
+ * another attempt counts as a retry of the node (`retried`: the last one
+ * was, too).
  */
 function recordAttempts(
   attempts: LlmFailedAttempt[] | undefined,
   scope: NonNullable<ReturnType<typeof currentScope>>,
-  retried: boolean,
+  options: { retried: boolean; recorded: ReadonlySet<LlmFailedAttempt> },
 ): void {
   if (!attempts?.length) return;
-  for (const attempt of attempts) scope.telemetry.recordLlmAttempt(attempt, scope);
-  scope.telemetry.onRetry(scope, retried ? attempts.length : attempts.length - 1);
+  for (const attempt of attempts) {
+    if (!options.recorded.has(attempt)) scope.telemetry.recordLlmAttempt(attempt, scope);
+  }
+  scope.telemetry.onRetry(scope, options.retried ? attempts.length : attempts.length - 1);
 }
 
 /**
@@ -185,12 +207,22 @@ export function countRetry(): void {
 }
 
 /** Records what a failed model call reported: its failed attempts, or the reply it rejected. */
-function recordFailure(error: unknown, scope: NonNullable<ReturnType<typeof currentScope>>, started: number): void {
+function recordFailure(
+  error: unknown,
+  scope: NonNullable<ReturnType<typeof currentScope>>,
+  options: { started: number; recorded: ReadonlySet<LlmFailedAttempt> },
+): void {
+  const { started, recorded } = options;
   const failed = error as { failedAttempts?: unknown; response?: unknown; name?: string; message?: string };
-  if (Array.isArray(failed?.failedAttempts)) recordAttempts(failed.failedAttempts as LlmFailedAttempt[], scope, false);
+  if (Array.isArray(failed?.failedAttempts)) {
+    recordAttempts(failed.failedAttempts as LlmFailedAttempt[], scope, { retried: false, recorded });
+  } else if (recorded.size > 0) {
+    // The call ended between attempts (a spent budget): each attempt but the last was followed by another.
+    scope.telemetry.onRetry(scope, recorded.size - 1);
+  }
   const response = failed?.response as LlmResponse | undefined;
   if (response?.usage !== undefined) {
-    recordAttempts(response.failedAttempts, scope, true);
+    recordAttempts(response.failedAttempts, scope, { retried: true, recorded });
     scope.telemetry.recordLlmCall(response, scope, started, {
       type: failed.name ?? "Error",
       message: failed.message ?? String(error),

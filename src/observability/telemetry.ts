@@ -7,7 +7,7 @@
  */
 import { FatalError } from "../engine/mod.ts";
 import type { LlmFailedAttempt, LlmResponse, LlmUsage } from "../llm/types.ts";
-import { type CallCost, priceCall } from "../pricing/cost.ts";
+import { type CallCost, priceCall, roundUsd } from "../pricing/cost.ts";
 import type { PriceTable } from "../pricing/table.ts";
 import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
 import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
@@ -471,9 +471,18 @@ export class RunTelemetry {
     if (this.#reuse) this.#spare = exec;
   }
 
+  /**
+   * Whether the budget is spent: no LLM call may start. Compared at the
+   * precision costs are reported with, so $0.7 + $0.1 reaches a $0.8 budget
+   * (the sum of the floats is 0.7999999999999999).
+   */
+  get budgetSpent(): boolean {
+    return this.maxBudgetUsd !== undefined && roundUsd(this.spentUsd) >= this.maxBudgetUsd;
+  }
+
   /** Throws {@link BudgetExceededError} when no LLM call may start. */
   checkBudget(): void {
-    if (this.maxBudgetUsd === undefined || this.spentUsd < this.maxBudgetUsd) return;
+    if (!this.budgetSpent) return;
     this.budgetStop = true;
     throw new BudgetExceededError(
       `budget of $${this.maxBudgetUsd} reached ($${this.spentUsd.toFixed(6)} spent); no further LLM call was started`,

@@ -339,6 +339,10 @@ export async function startLlmServer(
     }
   }
 
+  // Idle connections stay open as long as providers keep them (Node's default of 5 s closes one that a client,
+  // slowed down by many processes on a small machine, reuses a moment later: a reset, then a retry, in a test
+  // that counts calls).
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
