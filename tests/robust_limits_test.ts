@@ -1,7 +1,7 @@
 /**
  * Bounded memory and text encodings, through the compiled binary: shell
  * output, http bodies and read-file bounded (`max_output_bytes`,
- * `max_response_bytes`, `max_bytes`); workflows nested too deep; files that
+ * `max_response_bytes`, `max_bytes`); file nodes refuse pipes and devices; workflows nested too deep; files that
  * are not UTF-8 (workflows, settings, price tables, read-file) and UTF-8
  * byte-order marks.
  * @module
@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, explain, oneJson, runGuarded, withHome } from "./support/e2e.ts";
@@ -149,7 +150,7 @@ Deno.test("http: a body past max_response_bytes fails the node, by content-lengt
 
 // ---------------------------------------------------------------- read-file
 
-Deno.test("read-file: a file past max_bytes, and a device that never ends, fail the node", async () => {
+Deno.test("read-file: a file past max_bytes fails the node, and a device is refused", async () => {
   await withHome(async (dir, env) => {
     const big = join(dir, "big.txt");
     writeFileSync(big, "x".repeat(2000));
@@ -168,7 +169,42 @@ Deno.test("read-file: a file past max_bytes, and a device that never ends, fail 
     );
     const b = await runGuarded(["run", zero, "--json"], { env });
     assertExit(b, 1);
-    assert.match(errorOf(b).message, /\/dev\/zero is larger than max_bytes \(64 MiB\)/);
+    assert.equal(
+      errorOf(b).message,
+      "not a regular file (a device, pipe or socket): /dev/zero (read-file reads files; " +
+        "use a shell node to read or write pipes and devices)",
+    );
+  });
+});
+
+Deno.test("file nodes refuse a named pipe at once instead of waiting on it for ever", async () => {
+  await withHome(async (dir, env) => {
+    const fifo = join(dir, "fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const file = join(dir, "file.txt");
+    writeFileSync(file, "x");
+    const cases: [Record<string, unknown>, string][] = [
+      [{ type: "read-file", params: { path: fifo } }, `${fifo} (read-file reads files;`],
+      [
+        { type: "copy-file", params: { source: fifo, destination: join(dir, "c") } },
+        `${fifo} (copy-file copies files;`,
+      ],
+      [{ type: "move-file", params: { source: fifo, destination: join(dir, "m") } }, `${fifo} (move-file moves files;`],
+      [{ type: "write-file", params: { path: fifo, content: "x" } }, `${fifo} (write-file writes files;`],
+      [{ type: "write-file", params: { path: fifo, content: "x", append: true } }, `${fifo} (write-file writes files;`],
+      [
+        { type: "copy-file", params: { source: file, destination: fifo, overwrite: true } },
+        `${fifo} (copy-file copies files;`,
+      ],
+    ];
+    for (const [node, named] of cases) {
+      const wf = writeWorkflow(dir, "fifo.json", workflow([{ id: "f", ...node }]));
+      const result = await runGuarded(["run", wf, "--json"], { env, guardMs: 10_000 });
+      assertExit(result, 1);
+      const message = errorOf(result).message;
+      assert.ok(message.startsWith(`not a regular file (a device, pipe or socket): ${named}`), message);
+      assert.ok(lstatSync(fifo).isFIFO(), `${node.type}: the pipe is left as it was`);
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * File nodes: `read-file`, `write-file`, `copy-file`, `move-file` and
- * `delete-file`. They work on regular files only (never directories);
- * relative paths resolve against pflow's working directory.
+ * `delete-file`. They read and write regular files only (never directories,
+ * devices, named pipes or sockets); relative paths resolve against pflow's
+ * working directory.
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -67,6 +68,17 @@ async function statOrUndefined(path: string): Promise<Stats | undefined> {
   }
 }
 
+/**
+ * The refusal of a device, FIFO or socket: opening a FIFO waits for its
+ * other end (in a thread no signal reaches), and a device can be read or
+ * written for ever. A shell node (`cat`, `tee`) does it, bounded and stoppable.
+ */
+function notRegular(path: string, hint: string): NodeError {
+  return new NodeError(
+    `not a regular file (a device, pipe or socket): ${path} (${hint}; use a shell node to read or write pipes and devices)`,
+  );
+}
+
 /** Checks that `path` names an existing regular file; returns its stats. */
 async function requireFile(path: string, hint: string): Promise<Stats> {
   let info: Stats;
@@ -78,29 +90,31 @@ async function requireFile(path: string, hint: string): Promise<Stats> {
   if (info.isDirectory()) {
     throw new NodeError(`is a directory: ${path} (${hint})`);
   }
+  if (!info.isFile()) throw notRegular(path, hint);
   return info;
 }
 
 /**
- * The file's bytes, no more than `max`: a regular file larger than that
- * fails before reading; anything else (a FIFO, `/dev/zero`) fails at the
- * first byte past the bound.
+ * The file's bytes, no more than `max`: a larger file fails before reading,
+ * one that grows past it while read at the first byte past the bound. Opened
+ * without blocking, so a FIFO swapped in after {@link requireFile} is
+ * refused instead of waited on.
  */
-async function readBounded(path: string, max: number): Promise<Buffer> {
+async function readBounded(path: string, max: number, hint: string): Promise<Buffer> {
   const tooLarge = (what: string) =>
     new NodeError(
       `${path} ${what} max_bytes (${formatBytes(max)}); raise the node's 'max_bytes' param, or read a part ` +
         `of it with a shell node (head, tail, grep)`,
     );
-  const handle = await open(path, "r");
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
     const info = await handle.stat();
-    if (info.isFile() && info.size > max) throw tooLarge(`is ${formatBytes(info.size)}, more than`);
+    if (!info.isFile()) throw notRegular(path, hint);
+    if (info.size > max) throw tooLarge(`is ${formatBytes(info.size)}, more than`);
     const chunks: Buffer[] = [];
     let size = 0;
-    // A regular file in one read (its size + 1 shows it did not grow); others in 1 MiB steps.
-    let step = info.isFile() ? info.size + 1 : 1024 * 1024;
-    for (;; step = 1024 * 1024) {
+    // In one read (its size + 1 shows it did not grow); a file that grows in 1 MiB steps.
+    for (let step = info.size + 1;; step = 1024 * 1024) {
       const chunk = Buffer.allocUnsafe(Math.min(step, max + 1 - size));
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
@@ -185,12 +199,13 @@ export class ReadFileNode extends Node {
   /** Reads the file (no more than `max_bytes`); utf8 must be valid UTF-8. */
   override async exec(p: ReadParams): Promise<string> {
     const path = resolve(p.path);
-    await requireFile(path, "read-file reads files");
+    const hint = "read-file reads files";
+    await requireFile(path, hint);
     let data: Buffer;
     try {
-      data = await readBounded(path, p.max_bytes);
+      data = await readBounded(path, p.max_bytes, hint);
     } catch (error) {
-      throw fileError(error, path, "read-file reads files");
+      throw fileError(error, path, hint);
     }
     if (p.encoding === "base64") return data.toString("base64");
     try {
@@ -316,6 +331,8 @@ export class WriteFileNode extends Node {
     if (existing?.isDirectory()) {
       throw new NodeError(`is a directory: ${path} (${hint})`);
     }
+    // In place it could wait for ever for a FIFO's reader; the atomic rename would replace the special file.
+    if (existing && !existing.isFile()) throw notRegular(path, "write-file writes files");
     await makeParent(target);
     if (p.append) {
       try {
@@ -428,6 +445,7 @@ async function prepareTransfer(
       `is a directory: ${destination} (give the destination's full file path)`,
     );
   }
+  if (to && !to.isFile()) throw notRegular(destination, `${type} ${verb} files`);
   if (to && sameFile(from, to)) {
     throw new NodeError(`source and destination are the same file: ${source}`);
   }
