@@ -3,11 +3,15 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { InterruptedError, type Shared } from "../src/engine/mod.ts";
 import { NodeError } from "../src/nodes/spec.ts";
 import { HttpNode } from "../src/nodes/http.ts";
+
+/** The first bytes of a PNG file: not valid UTF-8 (0x89 first). */
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0xff]);
 
 interface Seen {
   method: string;
@@ -39,6 +43,18 @@ function handler(seen: Seen[], pending: Set<() => void>) {
           });
         case "/text":
           return send(200, "text/plain; charset=utf-8", "plain text ✓");
+        case "/latin1":
+          res.writeHead(200, { "content-type": 'text/plain; charset="ISO-8859-1"' });
+          return res.end(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+        case "/utf16":
+          res.writeHead(200, { "content-type": "application/json; charset=utf-16le" });
+          return res.end(Buffer.from('{"word":"café ✓"}', "utf16le"));
+        case "/png":
+          res.writeHead(200, { "content-type": "image/png" });
+          return res.end(PNG);
+        case "/unknown-charset":
+          res.writeHead(200, { "content-type": "text/plain; charset=x-no-such" });
+          return res.end("abc");
         case "/echo":
           return send(200, "application/json", JSON.stringify(entry));
         case "/problem":
@@ -143,6 +159,40 @@ Deno.test("http: a text response stays text", async () => {
     const { action, shared } = await runHttp({ url: `${base}/text` });
     assert.equal(action, "default");
     assert.equal(shared.response, "plain text ✓");
+  });
+});
+
+Deno.test("http: text is decoded by the content-type's charset", async () => {
+  await withServer(async (base) => {
+    assert.equal((await runHttp({ url: `${base}/latin1` })).shared.response, "café");
+    assert.deepEqual((await runHttp({ url: `${base}/utf16` })).shared.response, { word: "café ✓" });
+  });
+});
+
+Deno.test("http: a binary body fails pointing to response_encoding, or comes back as base64", async () => {
+  await withServer(async (base) => {
+    await assert.rejects(
+      runHttp({ url: `${base}/png` }),
+      nodeError(
+        /^response body of GET http:\/\/127\.0\.0\.1:\d+\/png is not valid UTF-8: byte 0x89 at byte offset 0 \(content-type "image\/png"\); .*set the node's 'response_encoding' param to base64$/,
+      ),
+    );
+    const { action, shared } = await runHttp({ url: `${base}/png`, response_encoding: "base64" });
+    assert.equal(action, "default");
+    assert.equal(shared.response, PNG.toString("base64"));
+    const latin1 = await runHttp({ url: `${base}/latin1`, response_encoding: "base64" });
+    assert.equal(latin1.shared.response, "Y2Fm6Q==");
+    const json = await runHttp({ url: `${base}/json`, response_encoding: "base64" });
+    assert.equal(Buffer.from(json.shared.response as string, "base64").toString(), '{"hello":"world","n":[1,2]}');
+  });
+});
+
+Deno.test("http: an unknown charset fails naming it", async () => {
+  await withServer(async (base) => {
+    await assert.rejects(
+      runHttp({ url: `${base}/unknown-charset` }),
+      nodeError(/names an unknown charset "x-no-such" \(content-type "text\/plain; charset=x-no-such"\); .*base64$/),
+    );
   });
 });
 

@@ -2,11 +2,18 @@
  * `http`: one HTTP request with `fetch`; JSON responses are parsed.
  * @module
  */
+import { Buffer } from "node:buffer";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, readParams } from "./spec.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { timeoutSignal } from "../util/timers.ts";
+import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
+
+/** How the body becomes `response`: text decoded by its charset, or the raw bytes as base64. */
+export type ResponseEncoding = "text" | "base64";
+
+const RESPONSE_ENCODINGS: readonly ResponseEncoding[] = ["text", "base64"];
 
 interface HttpParams {
   url: string;
@@ -16,11 +23,12 @@ interface HttpParams {
   body?: unknown;
   timeout: number;
   max_response_bytes: number;
+  response_encoding: ResponseEncoding;
 }
 
 /** What one request produced. */
 export interface HttpResult {
-  /** Parsed JSON for a JSON content type, otherwise the body as text. */
+  /** Parsed JSON for a JSON content type, otherwise the body as text (or base64 when asked). */
   response: unknown;
   /** The HTTP status code. */
   status_code: number;
@@ -74,11 +82,20 @@ export class HttpNode extends Node {
         default: DEFAULT_MAX_OUTPUT_BYTES,
         positive: "bytes",
       },
+      response_encoding: {
+        type: "string",
+        description:
+          "text decodes the body by the content-type's charset (UTF-8 when none); bytes not valid in it fail the " +
+          "node. base64 returns the raw bytes as base64, for images and other binary bodies",
+        default: "text",
+        enum: RESPONSE_ENCODINGS,
+      },
     },
     outputs: {
       response: {
         type: "any",
-        description: "The body: parsed JSON for a JSON content type, otherwise text",
+        description:
+          "The body: parsed JSON for a JSON content type, otherwise text; base64 with response_encoding: base64",
       },
       status_code: { type: "integer", description: "HTTP status code" },
       response_headers: {
@@ -141,7 +158,7 @@ export class HttpNode extends Node {
 
     const started = performance.now();
     let res: Response;
-    let text: string;
+    let bytes: Uint8Array;
     try {
       res = await fetch(url, {
         method,
@@ -150,7 +167,7 @@ export class HttpNode extends Node {
         signal,
         redirect: "follow",
       });
-      text = new TextDecoder().decode(await readBounded(res, p.max_response_bytes, shown));
+      bytes = await readBounded(res, p.max_response_bytes, shown);
     } catch (error) {
       if (error instanceof NodeError) throw error;
       throw failed(error);
@@ -163,8 +180,18 @@ export class HttpNode extends Node {
     res.headers.forEach((value, name) => {
       response_headers[name.toLowerCase()] = value;
     });
+    const contentType = res.headers.get("content-type");
+    if (p.response_encoding === "base64") {
+      return {
+        response: Buffer.from(bytes).toString("base64"),
+        status_code: res.status,
+        response_headers,
+        duration_ms,
+      };
+    }
+    const text = decodeBody(bytes, contentType, shown);
     let response: unknown = text;
-    if (isJson(res.headers.get("content-type")) && text.trim() !== "") {
+    if (isJson(contentType) && text.trim() !== "") {
       try {
         response = JSON.parse(text);
       } catch {
@@ -223,6 +250,49 @@ async function readBounded(res: Response, max: number, shown: string): Promise<U
     offset += chunk.length;
   }
   return body;
+}
+
+/**
+ * The body as text, decoded by the content-type's charset (UTF-8 when none
+ * is given); bytes not valid in it fail, never becoming U+FFFD: a binary
+ * body needs `response_encoding: base64`.
+ */
+function decodeBody(bytes: Uint8Array, contentType: string | null, shown: string): string {
+  const binaryHint = "to get the raw bytes (an image, a download) set the node's 'response_encoding' param to base64";
+  const type = contentType ? ` (content-type ${JSON.stringify(shorten(contentType))})` : "";
+  const label = charsetOf(contentType);
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label ?? "utf-8", { fatal: true });
+  } catch {
+    throw new NodeError(
+      `response of ${shown} names an unknown charset ${JSON.stringify(shorten(label!))}${type}; ${binaryHint}`,
+    );
+  }
+  if (decoder.encoding === "utf-8") {
+    try {
+      return decodeUtf8(bytes);
+    } catch (error) {
+      if (!(error instanceof InvalidUtf8Error)) throw error;
+      throw new NodeError(`response body of ${shown} is ${error.message}${type}; ${binaryHint}`);
+    }
+  }
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new NodeError(`response body of ${shown} is not valid ${decoder.encoding}${type}; ${binaryHint}`);
+  }
+}
+
+/** The `charset` parameter of a content type (`text/plain; charset="iso-8859-1"`), or undefined. */
+function charsetOf(contentType: string | null): string | undefined {
+  for (const part of (contentType ?? "").split(";").slice(1)) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq).trim().toLowerCase() !== "charset") continue;
+    const value = part.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1").trim();
+    return value === "" ? undefined : value;
+  }
+  return undefined;
 }
 
 /** True for `application/json`, `application/problem+json`, `text/json`, ... */
