@@ -52,6 +52,10 @@ function handler(seen: Seen[], pending: Set<() => void>) {
         case "/png":
           res.writeHead(200, { "content-type": "image/png" });
           return res.end(PNG);
+        case "/cookies":
+          res.setHeader("set-cookie", ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/", "b=2"]);
+          res.setHeader("x-many", ["one", "two"]);
+          return res.end("ok");
         case "/unknown-charset":
           res.writeHead(200, { "content-type": "text/plain; charset=x-no-such" });
           return res.end("abc");
@@ -193,6 +197,14 @@ Deno.test("http: an unknown charset fails naming it", async () => {
       runHttp({ url: `${base}/unknown-charset` }),
       nodeError(/names an unknown charset "x-no-such" \(content-type "text\/plain; charset=x-no-such"\); .*base64$/),
     );
+  });
+});
+
+Deno.test("http: every Set-Cookie is kept, as a list; other repeated headers are joined", async () => {
+  await withServer(async (base) => {
+    const headers = (await runHttp({ url: `${base}/cookies` })).shared.response_headers as Record<string, unknown>;
+    assert.deepEqual(headers["set-cookie"], ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/", "b=2"]);
+    assert.equal(headers["x-many"], "one, two");
   });
 });
 

@@ -509,6 +509,36 @@ Deno.test("a secret that a template puts in an auth header is redacted from the 
   });
 });
 
+Deno.test("every Set-Cookie a server sends is kept in response_headers and redacted in the trace", async () => {
+  await withHome(async (dir, home) => {
+    const server = createServer((_req, res) => {
+      res.setHeader("set-cookie", ["a=cookieONE4242; Expires=Wed, 21 Oct 2026 07:28:00 GMT", "b=cookieTWO4343"]);
+      res.end("ok");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const file = writeWorkflow(
+        dir,
+        "c.json",
+        workflow([
+          { id: "call", type: "http", params: { url } },
+          { id: "count", type: "echo", params: { value: "${call.response_headers.set-cookie}" } },
+        ], { edges: [{ from: "call", to: "count" }] }),
+      );
+      const result = await runPflow(["run", file, "--trace", "--output-format", "json"], { env: { PFLOW_HOME: home } });
+      assert.equal(result.code, 0, result.stderr);
+      const text = readFileSync(traces(home)[0], "utf8");
+      assert.ok(text.includes('"set-cookie":"[REDACTED]"'), "the trace shows where the cookies were");
+      for (const cookie of ["cookieONE4242", "cookieTWO4343"]) {
+        assert.ok(!text.includes(cookie), `${cookie} in the trace`);
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
+
 Deno.test("trace times share the run's clock: every event lies within the run's duration", async () => {
   await withHome(async (dir, home) => {
     const nodes = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, type: "echo", params: { value: i } }));

@@ -32,15 +32,23 @@ export interface HttpResult {
   response: unknown;
   /** The HTTP status code. */
   status_code: number;
-  /** Response headers by lowercase name. */
-  response_headers: Record<string, string>;
+  /** Response headers by lowercase name; `set-cookie` is a list, one item per header. */
+  response_headers: Record<string, string | string[]>;
   /** Milliseconds from sending the request to reading the whole body. */
   duration_ms: number;
 }
 
 /** Sends an HTTP request; `error` on a 4xx or 5xx status. */
 @timed
-@traced({ redact: ["headers.authorization", "headers.proxy-authorization", "headers.cookie", "headers.x-api-key"] })
+@traced({
+  redact: [
+    "headers.authorization",
+    "headers.proxy-authorization",
+    "headers.cookie",
+    "headers.x-api-key",
+    "response_headers.set-cookie",
+  ],
+})
 export class HttpNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
@@ -100,7 +108,8 @@ export class HttpNode extends Node {
       status_code: { type: "integer", description: "HTTP status code" },
       response_headers: {
         type: "object",
-        description: "Response headers by lowercase name",
+        description:
+          "Response headers by lowercase name (a repeated header joined with ', '); set-cookie is a list, one item per Set-Cookie header",
       },
       duration_ms: {
         type: "integer",
@@ -176,9 +185,11 @@ export class HttpNode extends Node {
     }
     const duration_ms = Math.round(performance.now() - started);
 
-    const response_headers: Record<string, string> = {};
+    const response_headers: Record<string, string | string[]> = {};
     res.headers.forEach((value, name) => {
-      response_headers[name.toLowerCase()] = value;
+      const key = name.toLowerCase();
+      // Each Set-Cookie is one cookie; joined with ", " they could not be told apart (Expires has a comma).
+      response_headers[key] = key === "set-cookie" ? res.headers.getSetCookie() : value;
     });
     const contentType = res.headers.get("content-type");
     if (p.response_encoding === "base64") {
