@@ -3,7 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import process from "node:process";
@@ -381,6 +381,24 @@ withDir("move-file: existing destination needs overwrite", async (dir) => {
   );
   assert.equal(await readFile(source, "utf8"), "new");
   assert.equal(await readFile(destination, "utf8"), "old");
+  await runNode(new MoveFileNode(), { source, destination, overwrite: true });
+  assert.equal(await readFile(destination, "utf8"), "new");
+  assert.equal(await exists(source), false);
+});
+
+withDir("move-file and copy-file: a dangling symlink at the destination exists, so it needs overwrite", async (dir) => {
+  const source = join(dir, "s.txt");
+  const destination = join(dir, "dl");
+  await writeFile(source, "new");
+  await symlink("missing.txt", destination);
+  for (const node of [new MoveFileNode(), new CopyFileNode()]) {
+    await assert.rejects(
+      runNode(node, { source, destination }),
+      nodeError(`destination exists: ${destination} (set overwrite: true to replace it)`),
+    );
+    assert.equal(await readlink(destination), "missing.txt", `${node.constructor.name}: the link is left alone`);
+    assert.equal(await readFile(source, "utf8"), "new");
+  }
   await runNode(new MoveFileNode(), { source, destination, overwrite: true });
   assert.equal(await readFile(destination, "utf8"), "new");
   assert.equal(await exists(source), false);

@@ -79,6 +79,16 @@ function notRegular(path: string, hint: string): NodeError {
   );
 }
 
+/** `lstat` of `path` (a symlink itself), or undefined when nothing is there. */
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw fileError(error, path);
+  }
+}
+
 /** Checks that `path` names an existing regular file; returns its stats. */
 async function requireFile(path: string, hint: string): Promise<Stats> {
   let info: Stats;
@@ -411,7 +421,7 @@ function transferParams(verb: string): NodeSpec["params"] {
     },
     overwrite: {
       type: "boolean",
-      description: "Replace the destination if it exists",
+      description: "Replace the destination if it exists (a symlink there exists, even a dangling one)",
       default: false,
     },
   };
@@ -449,7 +459,8 @@ async function prepareTransfer(
   if (to && sameFile(from, to)) {
     throw new NodeError(`source and destination are the same file: ${source}`);
   }
-  if (to && !p.overwrite) {
+  // lstat: a symlink is there even when what it points to is not (a dangling link is not replaced).
+  if (!p.overwrite && (to ?? await lstatOrUndefined(destination))) {
     throw new NodeError(
       `destination exists: ${destination} (set overwrite: true to replace it)`,
     );
