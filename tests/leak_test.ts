@@ -277,3 +277,40 @@ Deno.test("no secret leaks in any form: raw, URL-encoded, base64, hex, across ev
     tmp.cleanup();
   }
 });
+
+Deno.test("a redirect to another origin reaches it without the request's credential headers (compiled binary)", async () => {
+  const tmp = tempDir("pflow-leak-test-");
+  const arrived: Record<string, string | string[] | undefined>[] = [];
+  const other = createServer((req, res) => {
+    arrived.push(req.headers);
+    res.end("ok");
+  });
+  await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+  const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}/landing`;
+  const first = createServer((_req, res) => {
+    res.writeHead(302, { location: otherUrl });
+    res.end();
+  });
+  await new Promise<void>((resolve) => first.listen(0, "127.0.0.1", resolve));
+  try {
+    const headers = { Authorization: `Bearer ${BEARER}`, Cookie: "sid=1", "X-Api-Key": TOKEN, "X-Trace": "kept" };
+    const file = writeWorkflow(
+      tmp.path,
+      "redirect.json",
+      workflow([{
+        id: "get",
+        type: "http",
+        params: { url: `http://127.0.0.1:${(first.address() as AddressInfo).port}/start`, headers },
+      }]),
+    );
+    const result = await runPflow(["run", file], { env: { PFLOW_HOME: tmp.path } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(arrived.length, 1);
+    assert.equal(arrived[0]["x-trace"], "kept");
+    for (const name of ["authorization", "cookie", "x-api-key"]) assert.equal(arrived[0][name], undefined, name);
+  } finally {
+    first.close();
+    other.close();
+    tmp.cleanup();
+  }
+});

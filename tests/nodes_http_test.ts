@@ -52,6 +52,14 @@ function handler(seen: Seen[], pending: Set<() => void>) {
         case "/png":
           res.writeHead(200, { "content-type": "image/png" });
           return res.end(PNG);
+        case "/redirect": {
+          const query = new URL(req.url!, "http://x").searchParams;
+          res.writeHead(Number(query.get("status") ?? 302), { location: query.get("to")! });
+          return res.end("moved");
+        }
+        case "/loop":
+          res.writeHead(302, { location: "/loop" });
+          return res.end();
         case "/cookies":
           res.setHeader("set-cookie", ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/", "b=2"]);
           res.setHeader("x-many", ["one", "two"]);
@@ -205,6 +213,73 @@ Deno.test("http: every Set-Cookie is kept, as a list; other repeated headers are
     const headers = (await runHttp({ url: `${base}/cookies` })).shared.response_headers as Record<string, unknown>;
     assert.deepEqual(headers["set-cookie"], ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/", "b=2"]);
     assert.equal(headers["x-many"], "one, two");
+  });
+});
+
+/** A URL of `base` that redirects to `to` with `status`. */
+function redirect(base: string, to: string, status = 302): string {
+  return `${base}/redirect?${new URLSearchParams({ to, status: String(status) })}`;
+}
+
+const CREDENTIALS = {
+  Authorization: "Bearer tok-123456789",
+  Cookie: "sid=abc",
+  "X-Api-Key": "key-123456789",
+  "X-Session-Token": "sess-123456789",
+  "Proxy-Authorization": "Basic eDp5",
+};
+
+Deno.test("http: a redirect to another origin drops every credential header, Authorization and secret-named ones", async () => {
+  await withServer(async (first, seenFirst) => {
+    await withServer(async (other, seenOther) => {
+      const headers = { ...CREDENTIALS, "X-Trace": "keep-me" };
+      const { shared } = await runHttp({ url: redirect(first, `${other}/echo`), headers });
+      assert.equal(shared.status_code, 200);
+      assert.equal(seenFirst[0].headers["x-api-key"], "key-123456789", "the first origin gets them");
+      const arrived = seenOther[0].headers;
+      for (const name of Object.keys(CREDENTIALS)) assert.equal(arrived[name.toLowerCase()], undefined, name);
+      assert.equal(arrived["x-trace"], "keep-me");
+    });
+  });
+});
+
+Deno.test("http: a redirect within one origin keeps the headers", async () => {
+  await withServer(async (base, seen) => {
+    await runHttp({ url: redirect(base, "/echo", 307), headers: CREDENTIALS });
+    assert.equal(seen[1].url, "/echo");
+    for (const [name, value] of Object.entries(CREDENTIALS)) assert.equal(seen[1].headers[name.toLowerCase()], value);
+  });
+});
+
+Deno.test("http: 303 (and 301/302 after a POST) become a GET without the body; 307 and 308 keep both", async () => {
+  await withServer(async (base, seen) => {
+    const cases: [number, string, string][] = [
+      [303, "GET", ""],
+      [302, "GET", ""],
+      [301, "GET", ""],
+      [307, "PUT", '{"a":1}'],
+      [308, "POST", '{"a":1}'],
+    ];
+    for (const [status, method, body] of cases) {
+      seen.length = 0;
+      const sent = status === 307 ? "PUT" : "POST";
+      await runHttp({ url: redirect(base, "/echo", status), method: sent, body: { a: 1 } });
+      assert.deepEqual([seen[1].method, seen[1].body], [method, body], `${status}`);
+      assert.equal(seen[1].headers["content-type"], body ? "application/json" : undefined, `${status}`);
+    }
+    seen.length = 0;
+    await runHttp({ url: redirect(base, "/echo", 302), method: "PUT", body: "x" });
+    assert.deepEqual([seen[1].method, seen[1].body], ["PUT", "x"], "302 keeps a PUT");
+  });
+});
+
+Deno.test("http: a redirect loop fails after 20 redirects", async () => {
+  await withServer(async (base, seen) => {
+    await assert.rejects(
+      runHttp({ url: `${base}/loop` }),
+      nodeError(/^request failed: GET http:\/\/127\.0\.0\.1:\d+\/loop: more than 20 redirects \(a redirect loop\?\)/),
+    );
+    assert.equal(seen.length, 21);
   });
 });
 

@@ -8,6 +8,7 @@ import { timed, traced } from "../observability/decorators.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, readParams } from "./spec.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { timeoutSignal } from "../util/timers.ts";
+import { isSecretName } from "../observability/redact.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 
 /** How the body becomes `response`: text decoded by its charset, or the raw bytes as base64. */
@@ -53,7 +54,9 @@ export class HttpNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "http",
-    description: "Sends an HTTP request and reads the response (JSON is parsed)",
+    description:
+      "Sends an HTTP request and reads the response (JSON is parsed). Follows up to 20 redirects; one to another " +
+      "origin (scheme, host or port) drops Authorization, Cookie and every secret-named header (X-Api-Key, ...)",
     params: {
       url: {
         type: "string",
@@ -169,13 +172,7 @@ export class HttpNode extends Node {
     let res: Response;
     let bytes: Uint8Array;
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body,
-        signal,
-        redirect: "follow",
-      });
+      res = await fetchFollowingRedirects(url, { method, headers, body, signal }, shown);
       bytes = await readBounded(res, p.max_response_bytes, shown);
     } catch (error) {
       if (error instanceof NodeError) throw error;
@@ -221,6 +218,73 @@ export class HttpNode extends Node {
     shared.response_headers = r.response_headers;
     shared.duration_ms = r.duration_ms;
     return r.status_code >= 400 ? "error" : "default";
+  }
+}
+
+/** Most redirects followed for one request, as `fetch` itself allows. */
+export const MAX_REDIRECTS = 20;
+
+/** Statuses that redirect (with a `location`). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Headers that describe a request body, dropped with it when a redirect turns the request into a GET. */
+const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "content-language", "content-location"];
+
+/** Whether a request header carries a credential: never sent to another origin than the one it was given for. */
+function isCredentialHeader(name: string): boolean {
+  return isSecretName(name) || /^(proxy-)?authorization$|^cookie$/i.test(name);
+}
+
+/**
+ * `fetch` that follows redirects itself (`fetch` would forward headers like
+ * `X-Api-Key` to any host a redirect names): up to {@link MAX_REDIRECTS};
+ * 301/302 after a POST and 303 become a GET without the body, 307/308 keep
+ * method and body; on a move to another origin (scheme, host or port)
+ * every credential header (Authorization, Cookie, secret-named ones) is
+ * dropped, for good.
+ */
+async function fetchFollowingRedirects(
+  start: URL,
+  init: { method: string; headers: Headers; body: string | undefined; signal: AbortSignal },
+  shown: string,
+): Promise<Response> {
+  let url = start;
+  let { method, body } = init;
+  const headers = new Headers(init.headers);
+  for (let redirects = 0;; redirects++) {
+    const res = await fetch(url, { method, headers, body, signal: init.signal, redirect: "manual" });
+    const location = res.headers.get("location");
+    if (!REDIRECTS.has(res.status) || location === null) return res;
+    await res.body?.cancel().catch(() => {});
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw new NodeError(`request failed: ${shown}: redirect (${res.status}) to an invalid URL`);
+    }
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      throw new NodeError(
+        `request failed: ${shown}: redirect (${res.status}) to a '${next.protocol}' URL (only http and https are followed)`,
+      );
+    }
+    if (redirects === MAX_REDIRECTS) {
+      throw new NodeError(
+        `request failed: ${shown}: more than ${MAX_REDIRECTS} redirects (a redirect loop?), the last to ${
+          displayUrl(next)
+        }`,
+      );
+    }
+    if (
+      ((res.status === 301 || res.status === 302) && method === "POST") || (res.status === 303 && method !== "HEAD")
+    ) {
+      method = "GET";
+      body = undefined;
+      for (const name of BODY_HEADERS) headers.delete(name);
+    }
+    if (next.origin !== url.origin) {
+      for (const name of [...headers.keys()]) if (isCredentialHeader(name)) headers.delete(name);
+    }
+    url = next;
   }
 }
 
