@@ -243,6 +243,44 @@ Deno.test("JSON mode: success is one result document", async () => {
   });
 });
 
+Deno.test("null stays null: echo returns it, write-file writes it as JSON, a required param still refuses it", async () => {
+  await withHome(async (dir, env) => {
+    const out = join(dir, "null.json");
+    const file = writeWorkflow(
+      dir,
+      "nulls.json",
+      workflow([
+        { id: "src", type: "echo", params: { value: null } },
+        { id: "same", type: "echo", params: { value: "${src.output}" } },
+        { id: "save", type: "write-file", params: { path: out, content: "${src.output}" } },
+        { id: "post", type: "shell", params: { command: "cat", stdin: "${src.output}" } },
+      ], {
+        edges: [{ from: "src", to: "same" }, { from: "same", to: "save" }, { from: "save", to: "post" }],
+        outputs: {
+          direct: { source: "${src.output}" },
+          copied: { source: "${same.output}" },
+          piped: { source: "${post.stdout}" },
+        },
+      }),
+    );
+    const result = await runPflow(["run", file, "--json"], { env });
+    assertExit(result, 0);
+    assert.deepEqual(oneJson(result).result, { direct: null, copied: null, piped: "" });
+    assert.equal(readFileSync(out, "utf8"), "null\n");
+    const required = writeWorkflow(
+      dir,
+      "required.json",
+      workflow([
+        { id: "src", type: "echo", params: { value: null } },
+        { id: "read", type: "read-file", params: { path: "${src.output}" } },
+      ], { edges: [{ from: "src", to: "read" }] }),
+    );
+    const refused = await runPflow(["run", required, "--json"], { env });
+    assertExit(refused, 1);
+    assert.match(JSON.stringify(oneJson(refused).error), /param 'path' is required/);
+  });
+});
+
 Deno.test("JSON mode: workflow_name falls back to the file name", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "unnamed-flow.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));

@@ -404,6 +404,14 @@ withDir("move-file and copy-file: a dangling symlink at the destination exists, 
   assert.equal(await exists(source), false);
 });
 
+withDir("write-file: null content is written as JSON null, absent content as an empty file", async (dir) => {
+  const path = join(dir, "n.json");
+  await runNode(new WriteFileNode(), { path, content: null });
+  assert.equal(await readFile(path, "utf8"), "null\n");
+  await runNode(new WriteFileNode(), { path });
+  assert.equal(await readFile(path, "utf8"), "");
+});
+
 withDir("move-file: missing source and directory source", async (dir) => {
   const source = join(dir, "nope");
   await assert.rejects(

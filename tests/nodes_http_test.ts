@@ -283,6 +283,14 @@ Deno.test("http: a redirect loop fails after 20 redirects", async () => {
   });
 });
 
+Deno.test("http: a null body (a template resolving to null) sends no body", async () => {
+  await withServer(async (base, seen) => {
+    const { action } = await runHttp({ url: `${base}/echo`, body: null });
+    assert.equal(action, "default");
+    assert.deepEqual([seen[0].method, seen[0].body, seen[0].headers["content-type"]], ["GET", "", undefined]);
+  });
+});
+
 Deno.test("http: +json content types are parsed", async () => {
   await withServer(async (base) => {
     const vendor = await runHttp({ url: `${base}/vendor` });

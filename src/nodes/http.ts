@@ -79,7 +79,7 @@ export class HttpNode extends Node {
       body: {
         type: "any",
         description:
-          "Request body: a string as is; objects and arrays as JSON (content-type application/json unless set)",
+          "Request body: a string as is; objects and arrays as JSON (content-type application/json unless set); null sends none",
       },
       timeout: {
         type: "number",
@@ -137,7 +137,7 @@ export class HttpNode extends Node {
     const shown = `${method} ${displayUrl(url)}`;
     const headers = buildHeaders(p.headers);
     let body: string | undefined;
-    if (p.body !== undefined) {
+    if (p.body !== undefined && p.body !== null) {
       if (method === "GET" || method === "HEAD") {
         throw new NodeError(
           `${method} requests cannot have a body (use POST, PUT or PATCH, or send data with 'query')`,

@@ -89,7 +89,8 @@ export class ShellNode extends Node {
       },
       stdin: {
         type: "any",
-        description: "Data written to the command's standard input: a string as is, anything else as JSON",
+        description:
+          "Data written to the command's standard input: a string as is, anything else as JSON (null writes nothing)",
       },
       timeout: {
         type: "number",
@@ -157,7 +158,8 @@ export class ShellNode extends Node {
     // Telemetry may add variables (TRACEPARENT); the node's own `env` param wins.
     const env = buildEnv({ ...(ctx as ChildEnvContext).childEnv?.(), ...p.env });
     const cwd = p.cwd === undefined ? undefined : await checkCwd(p.cwd);
-    const input = p.stdin === undefined ? undefined : stdinText(p.stdin);
+    // null (e.g. a template resolving to a missing value) writes nothing, as before: no "null" on stdin.
+    const input = p.stdin === undefined || p.stdin === null ? undefined : stdinText(p.stdin);
     throwIfAborted(ctx.signal);
     return await run(program, { cwd, env, input, timeout: p.timeout, maxOutputBytes: p.max_output_bytes }, ctx);
   }

@@ -139,6 +139,9 @@ export function describeValue(value: unknown): string {
 /**
  * The params of a built-in node with defaults applied and values coerced to
  * their declared types; unknown params were rejected by static validation.
+ * `null` (written, or what a template resolved to) is a value for a param of
+ * type `any` (`echo`'s value stays null) and means "not given" for any other;
+ * a required param is never null.
  */
 export function readParams<P>(spec: NodeSpec, params: Record<string, unknown>): P {
   const out: Record<string, unknown> = {};
@@ -146,7 +149,8 @@ export function readParams<P>(spec: NodeSpec, params: Record<string, unknown>): 
     const value = params[name];
     if (value === undefined || value === null) {
       if (p.required) throw new NodeError(`param '${name}' is required`);
-      if (p.default !== undefined) out[name] = p.default;
+      if (value === null && [p.type].flat().includes("any")) out[name] = null;
+      else if (p.default !== undefined) out[name] = p.default;
       continue;
     }
     out[name] = coerceParam(name, p, value);
