@@ -303,6 +303,27 @@ Deno.test("filters: --workflow, --model (prefix, alias, dated snapshot, provider
 
 // ---------------------------------------------------------------- repricing
 
+Deno.test("cost report --reprice prices a call as its run did: by the model the provider reported when the requested one has no price", async () => {
+  await withLlm(async (ctx) => {
+    // A model no table prices, answered as gpt-4o-mini (priced by its reported name at run time).
+    ctx.srv.enqueue({ text: "ok", usage: MINI_USAGE, model: "gpt-4o-mini-2024-07-18" });
+    const doc = await runJson(
+      ctx,
+      chain([{ id: "n", type: "llm", params: { model: "openai/gpt-9-turbo", prompt: "hi" } }]),
+    );
+    near(doc.total_cost_usd, MINI_COST, "priced by the reported model");
+    assert.equal(doc.pricing.complete, true);
+    const repriced = await reportJson(ctx, ["--by", "model", "--reprice"]);
+    const row = repriced.rows.find((r: Doc) => r.group === "openai/gpt-9-turbo");
+    near(row.repriced_cost_usd, MINI_COST, "repriced by the reported model");
+    assert.equal(row.repriced_complete, true);
+    assert.deepEqual(repriced.price_table.unpriced_models, []);
+    const text = await cost(ctx, ["report", "--by", "model", "--reprice"], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.doesNotMatch(text.stdout, /not in that table/);
+  });
+});
+
 Deno.test("cost report --reprice: recorded and repriced side by side; the long-context tier per request", async () => {
   await withLlm(async (ctx) => {
     const long = { input_tokens: 250_000, output_tokens: 1000 };

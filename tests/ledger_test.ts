@@ -134,12 +134,18 @@ Deno.test("--model matching: provider optional, dated snapshots, routes, aliases
     "anthropic/claude-sonnet-4-5-20250929",
     "anthropic/claude-haiku-4-5",
     "openrouter/anthropic/claude-sonnet-4-5",
+    "openrouter/anthropic/claude-sonnet-4.5",
     "openai/gpt-4o",
     "openai/gpt-4o-mini",
     "local/llama",
   ];
   const match = (q: string) => matchModels(q, known, table).sort();
-  const sonnets = ["anthropic/claude-sonnet-4-5", "anthropic/claude-sonnet-4-5-20250929"];
+  const sonnets = [
+    "anthropic/claude-sonnet-4-5",
+    "anthropic/claude-sonnet-4-5-20250929",
+    // OpenRouter's spelling of the same model: priced by the same entry, so named by every name of it.
+    "openrouter/anthropic/claude-sonnet-4.5",
+  ];
   assert.deepEqual(match("anthropic/claude-sonnet-4-5"), [...sonnets, "openrouter/anthropic/claude-sonnet-4-5"].sort());
   assert.deepEqual(match("claude-sonnet-4-5"), [...sonnets, "openrouter/anthropic/claude-sonnet-4-5"].sort());
   assert.deepEqual(match("anthropic/claude-sonnet-4-5-20250929"), ["anthropic/claude-sonnet-4-5-20250929"]);
@@ -335,6 +341,40 @@ Deno.test("LedgerRun: a ledger that cannot be written is one warning, and the ru
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^ledger: .*ledger\.db: not a readable ledger .*; this run is not \(fully\) recorded$/);
     assert.equal(readFileSync(join(tmp.path, "ledger.db"), "utf8"), "x".repeat(200), "the file is left alone");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("report and run totals are sums at the precision costs are reported with (0.1 + 0.2 is 0.3)", async () => {
+  const tmp = tempDir("pflow-ledger-sum-test-");
+  try {
+    const home = tmp.path;
+    const ids = ["11111111-0000-4000-8000-0000000000a1", "11111111-0000-4000-8000-0000000000a2"];
+    for (const [i, id] of ids.entries()) {
+      const ledger = new LedgerRun({ home, warn: (m) => assert.fail(m) });
+      ledger.begin(start(id, { workflowName: `wf${i}`, startedMs: Date.UTC(2025, 0, 2, 10, i) }), { preload: true });
+      const sink = ledger.sink("workflow", { priceVersion: () => "2025-11-15" });
+      sink.llmCall!(record("anthropic/claude-sonnet-4-5", 0.1));
+      sink.llmCall!(record("anthropic/claude-haiku-4-5", 0.2, { node_id: "m" }));
+      await ledger.finish(END);
+    }
+    const { store } = LedgerStore.open(home);
+    try {
+      assert.equal(0.1 + 0.2, 0.30000000000000004, "the float sum this test is about");
+      assert.equal(runCost(store.db, store.runId(ids[0])!).totals.cost_usd, 0.3);
+      for (const groupBy of ["workflow", "model", "node", "run", "day"] as const) {
+        const report = costReport(store.db, { groupBy, filters: {}, timezone: "UTC" });
+        assert.equal(report.totals.cost_usd, 0.6, `--by ${groupBy}: total`);
+        for (const row of report.rows) {
+          assert.equal(row.cost_usd, Math.round(row.cost_usd! * 1e10) / 1e10, `--by ${groupBy}: ${row.group}`);
+        }
+      }
+      const byRun = costReport(store.db, { groupBy: "run", filters: {}, timezone: "UTC" });
+      assert.deepEqual(byRun.rows.map((r) => r.cost_usd), [0.3, 0.3]);
+    } finally {
+      store.close();
+    }
   } finally {
     tmp.cleanup();
   }

@@ -23,10 +23,12 @@ function bareForms(id: string): Set<string> {
 }
 
 /**
- * The ids among `known` that `query` names: by name first; a query that
- * names none (an alias) matches the ids priced by the same price-table
- * entry (never a `provider/*` wildcard, which would match every model of
- * the provider).
+ * The ids among `known` that `query` names: by name, and (unless the query
+ * is a dated snapshot, which names only itself) the ids priced by the same
+ * price-table entry as the query: an alias, and another spelling of the
+ * same model (OpenRouter's `anthropic/claude-sonnet-4.5` for
+ * `anthropic/claude-sonnet-4-5`). Never through a `provider/*` wildcard,
+ * which would match every model of the provider.
  */
 export function matchModels(query: string, known: readonly string[], table?: PriceTable): string[] {
   const q = canonicalModelId(query.trim().toLowerCase());
@@ -37,14 +39,16 @@ export function matchModels(query: string, known: readonly string[], table?: Pri
   // A query with a provider names that provider's model; a bare name names it at any provider.
   const formsOf = q.includes("/") ? fullForms : bareForms;
   const named = known.filter((id) => formsOf(id).has(q));
-  if (named.length > 0 || table === undefined) return named;
-  // Not a model id of the ledger: an alias or another name of a price-table entry.
+  if (table === undefined || undatedModel(q) !== q) return named;
+  // The query may also be an alias, or another name of a price-table entry that priced other ids.
   const providers = new Set(known.map((id) => id.split("/")[0]));
   const candidates = q.includes("/") ? [q] : [...providers].map((p) => `${p}/${q}`);
   const keys = new Set(
     candidates.map((c) => findPrices(table, c)?.key).filter((k): k is string => k !== undefined && !k.endsWith("/*")),
   );
-  return keys.size === 0 ? [] : known.filter((id) => {
+  if (keys.size === 0) return named;
+  return known.filter((id) => {
+    if (named.includes(id)) return true;
     const key = findPrices(table, id)?.key;
     return key !== undefined && keys.has(key);
   });

@@ -8,7 +8,7 @@
  * @module
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import { costAtPrices, findPrices, type PricedTokens, pricesFor } from "../pricing/cost.ts";
+import { costAtPrices, findPrices, type PricedTokens, pricesFor, roundUsd } from "../pricing/cost.ts";
 import type { ModelPrices, PriceTable } from "../pricing/table.ts";
 import type { LlmUsage } from "../llm/types.ts";
 import { type OffsetSpan, offsetSpans, type Period, periodSql } from "./period.ts";
@@ -221,7 +221,7 @@ function totalsOf(runs: number, row: SumRow | undefined): Totals {
     output_tokens: output,
     reasoning_tokens: n(row?.reasoning_tokens),
     total_tokens: input + cacheWrite + cacheRead + output,
-    cost_usd: calls > 0 && unpriced === calls ? null : n(row?.cost),
+    cost_usd: calls > 0 && unpriced === calls ? null : roundUsd(n(row?.cost)),
     cost_complete: unpriced === 0,
     unpriced_calls: unpriced,
   };
@@ -229,7 +229,7 @@ function totalsOf(runs: number, row: SumRow | undefined): Totals {
 
 /** Sets the repriced figures of `totals` from the repriced cost and the calls the table leaves unpriced. */
 function setRepriced(totals: Totals, repriced: number, unpriced: number): void {
-  totals.repriced_cost_usd = totals.llm_calls > 0 && unpriced === totals.llm_calls ? null : repriced;
+  totals.repriced_cost_usd = totals.llm_calls > 0 && unpriced === totals.llm_calls ? null : roundUsd(repriced);
   totals.repriced_complete = unpriced === 0;
   totals.repriced_unpriced_calls = unpriced;
 }
@@ -261,9 +261,10 @@ export function addTotals(a: Totals, b: Totals): Totals {
 
 /** The cost of two sets of calls: null (unpriced) only when every call is; sets without calls add nothing. */
 function sumCost(callsA: number, a: number | null, callsB: number, b: number | null): number | null {
-  if (callsA === 0) return callsB === 0 ? (a ?? 0) + (b ?? 0) : b;
+  if (callsA === 0) return callsB === 0 ? roundUsd((a ?? 0) + (b ?? 0)) : b;
   if (callsB === 0) return a;
-  return a === null && b === null ? null : (a ?? 0) + (b ?? 0);
+  // At the precision costs are reported with: 0.1 + 0.05 is 0.15, not 0.15000000000000002.
+  return a === null && b === null ? null : roundUsd((a ?? 0) + (b ?? 0));
 }
 
 /** All-zero totals (with zero repriced figures when repricing). */
@@ -381,8 +382,9 @@ export function costReport(db: DatabaseSync, options: ReportOptions): Report {
   const report: Report = { group_by: groupBy, rows: named, totals, unpriced_models: unpricedModels(db, where, labels) };
   if (options.reprice) {
     const used = new Set(pairs.map((p) => p.model));
-    report.repriced_unpriced_models = [...used].map((m) => labels.text(m)!)
-      .filter((m) => findPrices(options.reprice!, m) === undefined).sort();
+    report.repriced_unpriced_models = [...used]
+      .filter((m) => repriceEntry(db, { table: options.reprice!, model: m, labels }) === undefined)
+      .map((m) => labels.text(m)!).sort();
   }
   return report;
 }
@@ -422,7 +424,7 @@ function reprice(
 ): void {
   const entries = new Map<number, ModelPrices | undefined>();
   for (const { model } of ctx.pairs) {
-    if (!entries.has(model)) entries.set(model, findPrices(ctx.table, ctx.labels.text(model)!)?.prices);
+    if (!entries.has(model)) entries.set(model, repriceEntry(db, { table: ctx.table, model, labels: ctx.labels }));
   }
   // Every threshold of the models in the report: a request's class is how many of them it exceeds.
   const thresholds = [
@@ -453,6 +455,27 @@ function reprice(
     }
     setRepriced(t, cost + costAtPrices(entry, base), 0);
   }
+}
+
+/**
+ * The prices `table` gives the calls of `model` (a label id), found as a run
+ * prices a call: by the model requested, else by the model the provider
+ * reported (`openai/gpt-9-turbo` answered as `gpt-4o-mini-2024-07-18`) when
+ * all of its calls reported models of one entry. Undefined: unpriced.
+ */
+function repriceEntry(
+  db: DatabaseSync,
+  ctx: { table: PriceTable; model: number; labels: Labels },
+): ModelPrices | undefined {
+  const id = ctx.labels.text(ctx.model)!;
+  const direct = findPrices(ctx.table, id);
+  if (direct !== undefined) return direct.prices;
+  const provider = id.slice(0, id.indexOf("/"));
+  const reported = db.prepare("SELECT DISTINCT response_model AS name FROM calls WHERE model = ?")
+    .all(ctx.model) as { name: string | null }[];
+  const matches = reported.map((r) => r.name === null ? undefined : findPrices(ctx.table, `${provider}/${r.name}`));
+  const keys = new Set(matches.map((m) => m?.key));
+  return keys.size === 1 && matches[0] !== undefined ? matches[0].prices : undefined;
 }
 
 /** The token sums of the requests above the lowest threshold, per group, model and tier (1 = above the lowest). */
@@ -695,7 +718,7 @@ export function topSpenders(
     started_at: new Date(Number(r.started_ms)).toISOString(),
     workflow: labels.text(Number(r.workflow))!,
     status: r.status as LedgerRunStatus,
-    cost_usd: Number(r.unpriced) === Number(r.calls) ? null : Number(r.cost),
+    cost_usd: Number(r.unpriced) === Number(r.calls) ? null : roundUsd(Number(r.cost)),
     cost_complete: Number(r.unpriced) === 0,
     trace_file: r.trace_file === null ? null : String(r.trace_file),
   }));
