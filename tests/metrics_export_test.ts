@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -281,6 +281,51 @@ Deno.test("pflow metrics --format openmetrics: the same values, OpenMetrics name
   });
 });
 
+Deno.test("pflow metrics: a run in progress is a gauge, not a counter series that vanishes when it ends", async () => {
+  await withLlm(async (ctx) => {
+    const gate = join(ctx.dir, "gate");
+    const wf = workflow([{
+      id: "wait",
+      type: "shell",
+      params: { command: `while [ ! -e '${gate}' ]; do sleep 0.05; done` },
+    }], { name: "longrun" });
+    const run = runWorkflowFile(ctx, wf, [], { name: "longrun.json" });
+    const scrape = async (format = "prometheus") => {
+      const result = await pflow(ctx, ["metrics", "--format", format]);
+      assertExit(result, 0);
+      return result.stdout;
+    };
+    let during = "";
+    const deadline = Date.now() + 15_000;
+    while (!during.includes('pflow_workflow_runs_in_progress{workflow="longrun"} 1') && Date.now() < deadline) {
+      during = await scrape();
+    }
+    const om = await scrape("openmetrics");
+    writeFileSync(gate, "");
+    assertExit(await run, 0);
+    const after = await scrape();
+    for (const text of [during, after]) {
+      const check = promtoolCheck(text);
+      assert.equal(check.code, 0, `promtool check metrics:\n${check.output}\n${text}`);
+    }
+    const m = parseExposition(during);
+    assert.equal(sampleValue(m, "pflow_workflow_runs_in_progress", { workflow: "longrun" }), 1);
+    assert.equal(m.types.get("pflow_workflow_runs_in_progress"), "gauge");
+    assert.deepEqual(
+      m.samples.filter((s) => s.name === "pflow_workflow_runs_total"),
+      [],
+      "no counter series for a run that has not ended",
+    );
+    const o = parseExposition(om);
+    assert.equal(o.types.get("pflow_workflow_runs_in_progress"), "gauge");
+    assert.equal(sampleValue(o, "pflow_workflow_runs_in_progress", { workflow: "longrun" }), 1);
+    const a = parseExposition(after);
+    assert.equal(sampleValue(a, "pflow_workflow_runs_total", { workflow: "longrun", status: "success" }), 1);
+    assert.equal(sampleValue(a, "pflow_workflow_runs_in_progress", { workflow: "longrun" }), 0, "0, not gone");
+    assert.ok(!a.samples.some((s) => s.labels.status === "running"), 'no status="running" anywhere');
+  });
+});
+
 // ---------------------------------------------------------------- metrics serve
 
 /** Starts `pflow metrics serve` on a free port; resolves with its URL once listening. */
@@ -387,6 +432,11 @@ Deno.test("metrics serve: a real Prometheus scrapes it (asking for OpenMetrics) 
       const runs = await prometheus.query('pflow_workflow_runs_total{status="success"}');
       const byWorkflow = Object.fromEntries(runs.map((r) => [r.metric.workflow, Number(r.value[1])]));
       assert.deepEqual(byWorkflow, { [WEIRD]: 1, shelly: 2, batchy: 1 }, "escaped names parsed back");
+      const inProgress = await prometheus.query("pflow_workflow_runs_in_progress");
+      assert.deepEqual(
+        Object.fromEntries(inProgress.map((r) => [r.metric.workflow, Number(r.value[1])])),
+        { [WEIRD]: 0, shelly: 0, broken: 0, batchy: 0 },
+      );
       const tokens = await prometheus.query('pflow_llm_tokens_total{model="gpt-4o-mini",type="reasoning"}');
       assert.equal(Number(tokens[0].value[1]), 150);
       const inf = await prometheus.query('pflow_llm_call_duration_seconds_bucket{model="claude-haiku-4-5",le="+Inf"}');

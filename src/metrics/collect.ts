@@ -71,8 +71,11 @@ export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): 
       total(u.timed_calls) AS timed, total(u.duration_ms_sum) AS duration,
       ${LLM_BUCKETS.map((c) => `total(u.${c}) AS ${c}`).join(", ")}
     FROM usage u INDEXED BY usage_metrics ${where("u")} GROUP BY u.model`);
+  // A counter never goes down, so it counts ended runs only: a run in progress would count under
+  // `running` and then move to its final status, which a scraper reads as a counter reset.
+  const ended = runs.filter((r) => r.status !== "running");
   // Histograms over every status: the rows of one workflow (node type) summed.
-  const durations = sumBy(runs.filter((r) => r.status !== "running"), "workflow", [
+  const durations = sumBy(ended, "workflow", [
     "count",
     "sum",
     ...BUCKETS.run.map((_, i) => `b${i}`),
@@ -102,14 +105,28 @@ export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): 
   const sorted = <T extends { labels: Record<string, string> }>(series: T[]) =>
     series.sort((a, b) => JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1);
 
+  // Every workflow has its gauge, 0 when nothing runs, so the series does not vanish.
+  const inProgress = new Map<string, number>();
+  for (const r of runs) {
+    const workflow = label(r.workflow);
+    inProgress.set(workflow, (inProgress.get(workflow) ?? 0) + (r.status === "running" ? n(r.runs) : 0));
+  }
+
   return [
     {
       name: "pflow_workflow_runs_total",
-      help: "Workflow runs recorded in the ledger, by workflow and how they ended (running: not ended, or killed).",
+      help: "Ended workflow runs recorded in the ledger, by workflow and how they ended.",
       type: "counter",
       series: sorted(
-        runs.map((r) => ({ labels: { workflow: label(r.workflow), status: String(r.status) }, value: n(r.runs) })),
+        ended.map((r) => ({ labels: { workflow: label(r.workflow), status: String(r.status) }, value: n(r.runs) })),
       ),
+    },
+    {
+      name: "pflow_workflow_runs_in_progress",
+      help:
+        "Workflow runs started but not ended in the ledger: in progress, or killed before they could record their end.",
+      type: "gauge",
+      series: sorted([...inProgress].map(([workflow, value]) => ({ labels: { workflow }, value }))),
     },
     {
       name: "pflow_workflow_duration_seconds",
