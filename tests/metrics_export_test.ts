@@ -768,6 +768,86 @@ Deno.test("OTLP metrics: a failed call carries error.type; an unreachable collec
   });
 });
 
+Deno.test("OTLP: a failed attempt that reported no usage adds no token points and its chat span no gen_ai.usage.*; one that reported usage counts", async () => {
+  await withLlm(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const env = {
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}/v1/metrics`,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      };
+      const usageKeys = (attributes: Record<string, unknown>) =>
+        Object.keys(attributes).filter((k) => k.startsWith("gen_ai.usage.")).sort();
+      const tokenPoints = () =>
+        receivedMetrics(receiver.requests).metrics.get("gen_ai.client.token.usage")!.histogram!.dataPoints.map((
+          p: Doc,
+        ): Doc => ({ ...p, attributes: decodeAttributes(p.attributes) }));
+      // A 503 (rejected: no usage) and then a reply with usage.
+      const wf = workflow([{
+        id: "ask",
+        type: "llm",
+        params: { model: HAIKU, prompt: `[[fail:503:1]] [[usage:${JSON.stringify(HAIKU_USAGE)}]]`, max_retries: 1 },
+      }], { name: "retried" });
+      const result = await runWorkflowFile(ctx, wf, ["--output-format", "json", "--trace"], { env });
+      assertExit(result, 0);
+      const doc = oneJson(result);
+      const points = tokenPoints();
+      assert.deepEqual(
+        points.map((p) => [p.attributes["gen_ai.token.type"], Number(p.count), p.sum]).sort(),
+        [["input", 1, 400], ["output", 1, 100]],
+        "only the answered attempt's tokens, no 0-token points",
+      );
+      const durations = receivedMetrics(receiver.requests).metrics.get("gen_ai.client.operation.duration")!;
+      assert.equal(
+        durations.histogram!.dataPoints.reduce((n: number, p: Doc) => n + Number(p.count), 0),
+        2,
+        "both attempts are timed",
+      );
+      const chats = receiver.spans().filter((s) => s.span.name.startsWith("chat "));
+      assert.equal(chats.length, 2);
+      const failed = chats.find((s) => s.attributes["error.type"] !== undefined)!;
+      const ok = chats.find((s) => s.attributes["error.type"] === undefined)!;
+      assert.deepEqual(usageKeys(failed.attributes), [], JSON.stringify(failed.attributes));
+      assert.equal(ok.attributes["gen_ai.usage.input_tokens"], 400);
+      assert.equal(ok.attributes["gen_ai.usage.output_tokens"], 100);
+      // The file export agrees.
+      const exported = await pflow(ctx, ["trace", "export", doc.trace_path, "--format", "otlp-json"]);
+      assertExit(exported, 0);
+      const fileChats = (JSON.parse(exported.stdout).resourceSpans[0].scopeSpans as Doc[])
+        .flatMap((s) => s.spans as Doc[]).filter((s) => s.name.startsWith("chat "))
+        .map((s) => decodeAttributes(s.attributes));
+      assert.deepEqual(fileChats.map((a) => usageKeys(a).length).sort(), [0, 5]);
+
+      // A stream cut off after message_start reported its input tokens: counted, like its span's.
+      receiver.requests.length = 0;
+      const usage = { input_tokens: 1000, output_tokens: 50 };
+      ctx.srv.enqueue({ text: "half an ans", truncate: true, usage }, { text: "the whole answer", usage });
+      const cut = workflow([{
+        id: "s",
+        type: "llm",
+        params: { model: SONNET, prompt: "go", stream: true, max_retries: 1 },
+      }], { name: "cut" });
+      assertExit(await runWorkflowFile(ctx, cut, [], { env }), 0);
+      const inputs = tokenPoints().filter((p) => p.attributes["gen_ai.token.type"] === "input");
+      assert.deepEqual(inputs.map((p) => [Number(p.count), p.sum]), [[2, 2000]], "the cut-off attempt's input counts");
+      const cutChats = receiver.spans().filter((s) => s.span.name.startsWith("chat "));
+      assert.deepEqual(cutChats.map((s) => s.attributes["gen_ai.usage.input_tokens"]), [1000, 1000]);
+      // A reply without usage: unknown, so no token point and no gen_ai.usage.* either.
+      receiver.requests.length = 0;
+      const silent = workflow([{ id: "q", type: "llm", params: { model: MINI, prompt: "[[no-usage]] hi" } }], {
+        name: "silent",
+      });
+      assertExit(await runWorkflowFile(ctx, silent, [], { env }), 0);
+      assert.equal(receivedMetrics(receiver.requests).metrics.get("gen_ai.client.token.usage"), undefined);
+      const silentChats = receiver.spans().filter((s) => s.span.name.startsWith("chat "));
+      assert.equal(silentChats.length, 1);
+      assert.deepEqual(usageKeys(silentChats[0].attributes), []);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 Deno.test("missing components fail naming their Debian package", async () => {
   const { requireBinary } = await import("./support/prometheus.ts");
   assert.throws(() => requireBinary("pflow-no-such-binary", "some-package"), /install Debian's package 'some-package'/);

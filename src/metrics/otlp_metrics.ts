@@ -11,7 +11,12 @@
  * One bounded export; a failure is one warning.
  * @module
  */
-import { parseKeyValueList, resourceAttributes, resourceOptionsFromEnv } from "../observability/otlp_json.ts";
+import {
+  parseKeyValueList,
+  resourceAttributes,
+  resourceOptionsFromEnv,
+  usageReported,
+} from "../observability/otlp_json.ts";
 import { describeExportError, displayUrl } from "../observability/otlp_export.ts";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
@@ -174,12 +179,15 @@ function record(meter: Meter, run: RunMetricsInput): void {
       [OTLP_METRICS.phase]: call.phase ?? "workflow",
     };
     if (u.response_model) attributes[ATTR_GEN_AI_RESPONSE_MODEL] = u.response_model;
-    // The semconv's input tokens are all input: uncached, cache reads and cache writes.
-    tokens.record(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens, {
-      ...attributes,
-      [OTLP_METRICS.tokenType]: "input",
-    });
-    tokens.record(u.output_tokens, { ...attributes, [OTLP_METRICS.tokenType]: "output" });
+    // Unknown usage (none reported, or a failed attempt without any) is no measurement: 0 would skew the histogram.
+    if (usageReported(call)) {
+      // The semconv's input tokens are all input: uncached, cache reads and cache writes.
+      tokens.record(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens, {
+        ...attributes,
+        [OTLP_METRICS.tokenType]: "input",
+      });
+      tokens.record(u.output_tokens, { ...attributes, [OTLP_METRICS.tokenType]: "output" });
+    }
     const failed = call.status === "error";
     duration.record(
       u.duration_ms / 1000,

@@ -286,6 +286,21 @@ function requestModel(call: TraceLlmCall): string {
   return provider && model.startsWith(`${provider}/`) ? model.slice(provider.length + 1) : model;
 }
 
+/**
+ * Whether a call's token counts are the provider's report: not when it sent
+ * no usage (`usage_missing`), nor for a failed attempt without a usage object
+ * (a rejected request, a connection that broke first), whose zeros are
+ * pflow's, not a measurement. A failed attempt that did report usage (a
+ * stream cut off after it) counts.
+ */
+export function usageReported(
+  call: { status?: string; usage?: { usage_missing?: boolean; raw?: unknown } | null },
+): boolean {
+  const u = call.usage;
+  if (!u || u.usage_missing) return false;
+  return call.status !== "error" || (u.raw !== null && u.raw !== undefined);
+}
+
 function chatAttributes(call: TraceLlmCall): Attributes {
   const u = call.usage ?? ({} as Partial<TraceLlmCall["usage"]>);
   const cacheRead = count(u.cache_read_tokens);
@@ -296,13 +311,16 @@ function chatAttributes(call: TraceLlmCall): Attributes {
     [sc.ATTR_GEN_AI_PROVIDER_NAME]: provider,
     [sc.ATTR_GEN_AI_SYSTEM]: provider,
     [sc.ATTR_GEN_AI_REQUEST_MODEL]: requestModel(call),
-    [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: count(u.input_tokens) + cacheRead + cacheWrite,
-    [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: count(u.output_tokens),
-    [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: cacheRead,
-    [sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: cacheWrite,
-    [sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]: count(u.reasoning_tokens),
     [sc.ATTR_PFLOW_LLM_MODEL]: String(call.model ?? u.model ?? ""),
   };
+  // Unknown usage is left out, not sent as 0 tokens.
+  if (usageReported(call)) {
+    a[sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS] = count(u.input_tokens) + cacheRead + cacheWrite;
+    a[sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS] = count(u.output_tokens);
+    a[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cacheRead;
+    a[sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = cacheWrite;
+    a[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = count(u.reasoning_tokens);
+  }
   const responseModel = call.response_model ?? u.response_model;
   if (responseModel) a[sc.ATTR_GEN_AI_RESPONSE_MODEL] = responseModel;
   const responseId = call.request_id ?? u.request_id;
