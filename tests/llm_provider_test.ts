@@ -76,6 +76,7 @@ Deno.test(
       usage,
       model: "claude-sonnet-4-5-20250929",
       requestId: "req_abc",
+      id: "msg_01XFDUDYJgAACzvnptvVoYEL",
     });
     const res = await callLlm(
       {
@@ -111,6 +112,7 @@ Deno.test(
       output_tokens: 57,
       reasoning_tokens: 0,
       request_id: "req_abc",
+      response_id: "msg_01XFDUDYJgAACzvnptvVoYEL",
       raw: usage,
     });
 

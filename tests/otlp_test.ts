@@ -13,6 +13,7 @@ import {
   type TraceLlmCall,
 } from "../src/observability/trace_format.ts";
 import { runPflow, tempDir } from "./support/cli.ts";
+import { assertExit, chain, MINI, oneJson, runWorkflowFile, SONNET, withLlm } from "./support/llm_run.ts";
 import { traceEvent } from "./support/trace_docs.ts";
 import {
   closedPort,
@@ -55,7 +56,7 @@ function llmCall(overrides: Partial<TraceLlmCall> = {}): TraceLlmCall {
     provider: "anthropic",
     model: "anthropic/claude-sonnet-4-5",
     response_model: "claude-sonnet-4-5-20250929",
-    request_id: "msg_01ABC",
+    request_id: "req_01XYZ",
     item_index: null,
     system: "be brief",
     messages: [{ role: "user", content: "hi" }],
@@ -72,7 +73,8 @@ function llmCall(overrides: Partial<TraceLlmCall> = {}): TraceLlmCall {
       cache_write_1h_tokens: 0,
       output_tokens: 50,
       reasoning_tokens: 20,
-      request_id: "msg_01ABC",
+      request_id: "req_01XYZ",
+      response_id: "msg_01ABC",
       duration_ms: 400.25,
     },
     cost_usd: 0.0123,
@@ -313,6 +315,7 @@ Deno.test("otlp-json: span names and the attributes of run, node and chat spans"
     "gen_ai.usage.output_tokens": 50,
     "gen_ai.usage.reasoning.output_tokens": 20,
     "pflow.llm.model": "anthropic/claude-sonnet-4-5",
+    "pflow.llm.request_id": "req_01XYZ",
     "pflow.cost_usd": 0.0123,
   });
   // No prompt or response text is exported.
@@ -564,6 +567,44 @@ Deno.test("export: the --otlp-endpoint flag wins over the environment and gets /
       assert.equal(flag.requests.length, 1);
       assert.equal(flag.requests[0].path, "/v1/traces");
     });
+  });
+});
+
+Deno.test("e2e: gen_ai.response.id is the completion's id from the body; the HTTP request id is pflow.llm.request_id", async () => {
+  await withLlm(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      // The fake provider answers with body ids chatcmpl-test-N / msg_test_N and headers x-request-id /
+      // request-id req_test_N; one call plain, one streamed.
+      const wf = chain([
+        { id: "plain", type: "llm", params: { model: MINI, prompt: "hi" } },
+        { id: "streamed", type: "llm", params: { model: SONNET, prompt: "go", stream: true } },
+      ], { name: "ids" });
+      const result = await runWorkflowFile(ctx, wf, ["--output-format", "json", "--trace"], {
+        env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` },
+      });
+      assertExit(result, 0);
+      const ids = (attributes: Record<string, unknown>) => [
+        attributes["gen_ai.request.model"],
+        attributes["gen_ai.response.id"],
+        attributes["pflow.llm.request_id"],
+      ];
+      const live = receiver.spans().filter((s) => s.span.name.startsWith("chat ")).map((s) => ids(s.attributes));
+      assert.equal(live.length, 2);
+      for (const [model, responseId, requestId] of live) {
+        assert.match(String(responseId), model === "gpt-4o-mini" ? /^chatcmpl-test-\d+$/ : /^msg_test_\d+$/);
+        assert.match(String(requestId), /^req_test_\d+$/);
+      }
+      const exported = await runPflow(["trace", "export", oneJson(result).trace_path, "--format", "otlp-json"], {
+        env: ctx.env,
+      });
+      assertExit(exported, 0);
+      const fromFile = flattenTraces(JSON.parse(exported.stdout)).filter((s) => s.span.name.startsWith("chat "))
+        .map((s) => ids(s.attributes));
+      assert.deepEqual(fromFile.map(String).sort(), live.map(String).sort(), "the file export says the same");
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

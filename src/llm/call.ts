@@ -396,6 +396,7 @@ function buildUsage(
     response_model: stringOrNull(context.responseModel),
     ...normalizeUsage(missing ? null : raw, context.dialect),
     request_id: requestId ?? null,
+    response_id: stringOrNull(context.id),
     duration_ms: Math.round(performance.now() - context.startedAt),
     raw: missing ? null : raw,
     ...(missing ? { usage_missing: true as const } : {}),

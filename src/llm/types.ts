@@ -92,6 +92,8 @@ export interface LlmUsage {
   reasoning_tokens: number;
   /** Provider request id (response header or body id), or null. */
   request_id: string | null;
+  /** The completion's id from the response body (`chatcmpl-…`, `msg_…`, Gemini's `responseId`), or null. */
+  response_id?: string | null;
   /** Wall time of this attempt in ms (retry waits and earlier attempts are not included). */
   duration_ms: number;
   /** Cost the provider billed itself (e.g. OpenRouter `usage.cost`), when reported. */

@@ -323,8 +323,9 @@ function chatAttributes(call: TraceLlmCall): Attributes {
   }
   const responseModel = call.response_model ?? u.response_model;
   if (responseModel) a[sc.ATTR_GEN_AI_RESPONSE_MODEL] = responseModel;
-  const responseId = call.request_id ?? u.request_id;
-  if (responseId) a[sc.ATTR_GEN_AI_RESPONSE_ID] = responseId;
+  if (u.response_id) a[sc.ATTR_GEN_AI_RESPONSE_ID] = u.response_id;
+  const requestId = call.request_id ?? u.request_id;
+  if (requestId) a[sc.ATTR_PFLOW_LLM_REQUEST_ID] = requestId;
   if (call.finish_reason) a[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = [call.finish_reason];
   if (typeof call.time_to_first_token_ms === "number") {
     a[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = call.time_to_first_token_ms / 1000;

@@ -68,7 +68,7 @@ export const ATTR_GEN_AI_SYSTEM = "gen_ai.system";
 export const ATTR_GEN_AI_REQUEST_MODEL = "gen_ai.request.model";
 /** Model name the provider reported. */
 export const ATTR_GEN_AI_RESPONSE_MODEL = "gen_ai.response.model";
-/** Provider's response/request id. */
+/** The completion's id from the response body (`chatcmpl-…`, `msg_…`), not the HTTP request id. */
 export const ATTR_GEN_AI_RESPONSE_ID = "gen_ai.response.id";
 /** Why generation stopped, as a string array. */
 export const ATTR_GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons";
@@ -154,6 +154,8 @@ export const ATTR_PFLOW_COST_USD = "pflow.cost_usd";
 export const ATTR_PFLOW_REPORTED_COST_USD = "pflow.reported_cost_usd";
 /** Chat: pflow's full model id (`provider/model`). */
 export const ATTR_PFLOW_LLM_MODEL = "pflow.llm.model";
+/** Chat: the provider's request id (`x-request-id`/`request-id` header, else the body's id), for support requests. */
+export const ATTR_PFLOW_LLM_REQUEST_ID = "pflow.llm.request_id";
 /** Chat: batch item index, when the call was made for one item. */
 export const ATTR_PFLOW_LLM_ITEM_INDEX = "pflow.llm.item_index";
 
