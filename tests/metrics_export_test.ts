@@ -414,6 +414,54 @@ Deno.test("metrics serve: /metrics per scrape (cached 1 s), OpenMetrics on reque
   });
 });
 
+Deno.test("metrics serve: Accept is negotiated by weight, q=0 refuses, and only the OpenMetrics version served counts", async () => {
+  await withLlm(async (ctx) => {
+    const served = await startServe(ctx);
+    try {
+      const PROM = "text/plain; version=0.0.4; charset=utf-8";
+      const OM = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+      const cases: [string | undefined, string][] = [
+        [undefined, PROM],
+        ["*/*", PROM],
+        ["text/plain;q=1, application/openmetrics-text;q=0.1", PROM],
+        ["text/plain, application/openmetrics-text;q=0", PROM],
+        ["application/openmetrics-text;q=0", PROM],
+        ["application/openmetrics-text;version=0.0.1", PROM],
+        ["application/openmetrics-text;version=0.0.1, text/plain;q=0.2", PROM],
+        ["application/openmetrics-text;version=1.0.0;q=0, application/openmetrics-text", PROM],
+        ["application/openmetrics-text;q=1.5", PROM],
+        ["application/json", PROM],
+        ["application/openmetrics-text", OM],
+        ["application/openmetrics-text;version=1.0.0", OM],
+        ["text/plain;q=0.1, application/openmetrics-text;q=0.9", OM],
+        ["text/plain;q=0, */*", OM],
+        ["application/*;q=0.8, text/plain;version=0.0.4;q=0.5", OM],
+        ["text/plain;version=1.0.0;q=0.9, application/openmetrics-text;version=1.0.0;q=0.2", OM],
+        // Prometheus 2's and 3's scrape headers.
+        [
+          "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+          OM,
+        ],
+        [
+          "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+          OM,
+        ],
+      ];
+      for (const [accept, expected] of cases) {
+        const response = await fetch(served.url, { headers: accept === undefined ? {} : { accept } });
+        const body = await response.text();
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get("content-type"), expected, `Accept: ${accept}`);
+        assert.equal(response.headers.get("vary"), "Accept");
+        assert.equal(body.endsWith("# EOF\n"), expected === OM, `Accept: ${accept}: the body is the format named`);
+      }
+    } finally {
+      process.kill(served.child.pid!, "SIGTERM");
+      await served.done;
+    }
+  });
+});
+
 Deno.test("metrics serve: a real Prometheus scrapes it (asking for OpenMetrics) with no error and reads the values", async () => {
   await withLlm(async (ctx) => {
     await runMix(ctx);

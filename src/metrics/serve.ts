@@ -32,6 +32,78 @@ export function parseListen(text: string): ListenAddress | undefined {
   return { host, port };
 }
 
+/** The media type and version of each format this server produces; the first wins a full tie (any type). */
+const OFFERED: { format: ExpositionFormat; type: string; version: string }[] = [
+  { format: "prometheus", type: "text/plain", version: "0.0.4" },
+  { format: "openmetrics", type: "application/openmetrics-text", version: "1.0.0" },
+];
+
+/** One media range of an Accept header. */
+interface MediaRange {
+  type: string;
+  subtype: string;
+  version: string | undefined;
+  q: number;
+}
+
+function parseAccept(header: string): MediaRange[] {
+  const ranges: MediaRange[] = [];
+  for (const part of header.split(",")) {
+    const [media, ...params] = part.split(";").map((p) => p.trim());
+    const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\/([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(media);
+    if (m === null) continue;
+    let q = 1;
+    let version: string | undefined;
+    let valid = true;
+    for (const param of params) {
+      const eq = param.indexOf("=");
+      if (eq < 0) continue;
+      const name = param.slice(0, eq).trim().toLowerCase();
+      const value = param.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
+      if (name === "q") {
+        // RFC 9110 weight: 0 to 1, at most three decimals; anything else makes the range unusable.
+        valid = /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(value);
+        q = Number(value);
+      } else if (name === "version") version = value;
+    }
+    if (valid) ranges.push({ type: m[1].toLowerCase(), subtype: m[2].toLowerCase(), version, q });
+  }
+  return ranges;
+}
+
+/**
+ * The exposition format for an `Accept` header (RFC 9110 content
+ * negotiation): for each format the most specific matching media range
+ * gives its weight (a range naming a version applies only to that version;
+ * `q=0` means not acceptable); the highest weight wins, a tie goes to the
+ * more specific match, then to the range listed first. When nothing we
+ * produce is acceptable, or nothing is asked, the Prometheus text format.
+ */
+export function negotiateFormat(accept: string | string[] | undefined): ExpositionFormat {
+  const ranges = parseAccept(Array.isArray(accept) ? accept.join(",") : accept ?? "");
+  let best: { format: ExpositionFormat; q: number; specificity: number; position: number } | undefined;
+  for (const offer of OFFERED) {
+    const [type, subtype] = offer.type.split("/");
+    let match: { q: number; specificity: number; position: number } | undefined;
+    ranges.forEach((range, position) => {
+      let specificity: number;
+      if (range.type === type && range.subtype === subtype) {
+        if (range.version !== undefined && range.version !== offer.version) return;
+        specificity = range.version === undefined ? 2 : 3;
+      } else if (range.type === type && range.subtype === "*") specificity = 1;
+      else if (range.type === "*" && range.subtype === "*") specificity = 0;
+      else return;
+      if (match === undefined || specificity > match.specificity) match = { q: range.q, specificity, position };
+    });
+    if (match === undefined || match.q <= 0) continue;
+    const better = best === undefined || match.q > best.q ||
+      (match.q === best.q && (match.specificity > best.specificity ||
+        (match.specificity === best.specificity && match.position < best.position)));
+    if (better) best = { format: offer.format, ...match };
+  }
+  return best?.format ?? "prometheus";
+}
+
 /** Options of {@link serveMetrics}. */
 export interface ServeOptions {
   home: string;
@@ -74,9 +146,7 @@ export async function serveMetrics(options: ServeOptions): Promise<void> {
       res.end("not found: try /metrics or /healthz\n");
       return;
     }
-    const format: ExpositionFormat = /application\/openmetrics-text/.test(String(req.headers.accept ?? ""))
-      ? "openmetrics"
-      : "prometheus";
+    const format = negotiateFormat(req.headers.accept);
     let body: string;
     try {
       body = scrape(format);
@@ -87,7 +157,7 @@ export async function serveMetrics(options: ServeOptions): Promise<void> {
       res.end(`scrape failed: ${message}\n`);
       return;
     }
-    res.writeHead(200, { "content-type": CONTENT_TYPE[format] });
+    res.writeHead(200, { "content-type": CONTENT_TYPE[format], vary: "Accept" });
     res.end(req.method === "HEAD" ? undefined : body);
   });
   try {
