@@ -13,7 +13,17 @@ import {
   type TraceLlmCall,
 } from "../src/observability/trace_format.ts";
 import { runPflow, tempDir } from "./support/cli.ts";
-import { assertExit, chain, MINI, oneJson, runWorkflowFile, SONNET, withLlm } from "./support/llm_run.ts";
+import {
+  assertExit,
+  chain,
+  llm,
+  MINI,
+  oneJson,
+  runWorkflowFile,
+  SONNET,
+  withLlm,
+  writeSettings,
+} from "./support/llm_run.ts";
 import { traceEvent } from "./support/trace_docs.ts";
 import {
   closedPort,
@@ -23,6 +33,15 @@ import {
   type OtlpReceiver,
   startOtlpReceiver,
 } from "./support/otlp_receiver.ts";
+
+/** The spans of an OTLP/JSON TracesData body with their attributes as sent (values not decoded). */
+function flattenRaw(body: unknown): { name: string; attributes: { key: string; value: unknown }[] }[] {
+  // deno-lint-ignore no-explicit-any
+  return ((body as any)?.resourceSpans ?? []).flatMap((rs: any) =>
+    // deno-lint-ignore no-explicit-any
+    (rs.scopeSpans ?? []).flatMap((ss: any) => ss.spans ?? [])
+  );
+}
 
 // ---------------------------------------------------------------- fixtures
 
@@ -602,6 +621,48 @@ Deno.test("e2e: gen_ai.response.id is the completion's id from the body; the HTT
       const fromFile = flattenTraces(JSON.parse(exported.stdout)).filter((s) => s.span.name.startsWith("chat "))
         .map((s) => ids(s.attributes));
       assert.deepEqual(fromFile.map(String).sort(), live.map(String).sort(), "the file export says the same");
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+Deno.test("e2e: cost attributes are doubles in the live export as in the file export, whole values (0, 1) included", async () => {
+  await withLlm(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });
+      // Prices per million tokens: the free model costs $0, the dear one exactly $1 (1000 × $1000/M).
+      writeFileSync(
+        join(ctx.home, "pricing.yaml"),
+        "models:\n  local/free-model: {input: 0, output: 0}\n  local/dear-model: {input: 1000, output: 0}\n",
+      );
+      const free = chain([llm("free", "local/free-model", { prompt_tokens: 500, completion_tokens: 50 })], {
+        name: "free",
+      });
+      const dear = chain([llm("dear", "local/dear-model", { prompt_tokens: 1000, completion_tokens: 0 })], {
+        name: "dear",
+      });
+      const env = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces` };
+      const costKeys = ["pflow.cost_usd", "pflow.total_cost_usd"];
+      /** The raw OTLP/JSON values of the cost attributes, by span name. */
+      const costValues = (body: unknown) =>
+        flattenRaw(body).flatMap((span) =>
+          span.attributes.filter((kv) => costKeys.includes(kv.key)).map((kv) => [span.name, kv.key, kv.value])
+        ).sort((a, b) => String(a).localeCompare(String(b)));
+      for (const [wf, cost] of [[free, 0], [dear, 1]] as const) {
+        receiver.requests.length = 0;
+        const result = await runWorkflowFile(ctx, wf, ["--output-format", "json", "--trace"], { env });
+        assertExit(result, 0);
+        const doc = oneJson(result);
+        assert.equal(doc.total_cost_usd, cost);
+        const live = costValues(receiver.requests[0].json);
+        assert.equal(live.length, 2, JSON.stringify(live));
+        for (const [, key, value] of live) assert.deepEqual(value, { doubleValue: cost }, `${key} is a double`);
+        const exported = await runPflow(["trace", "export", doc.trace_path, "--format", "otlp-json"], { env: ctx.env });
+        assertExit(exported, 0);
+        assert.deepEqual(costValues(JSON.parse(exported.stdout)), live, "the file export encodes them alike");
+      }
     } finally {
       await receiver.close();
     }

@@ -23,7 +23,7 @@ import {
   type SpanRecord,
   traceSpans,
 } from "./otlp_json.ts";
-import { SCOPE_NAME } from "./semconv.ts";
+import { DOUBLE_ATTRIBUTES, SCOPE_NAME } from "./semconv.ts";
 
 /** Environment variables, as `process.env`. */
 export type Env = Record<string, string | undefined>;
@@ -121,11 +121,13 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
   if (protocol === "grpc") warn(`OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: sending OTLP/HTTP JSON`);
 
-  const [api, sdk, resources, otlp, core] = await Promise.all([
+  const [api, sdk, resources, exporterBase, nodeHttp, transformer, core] = await Promise.all([
     import("@opentelemetry/api"),
     import("@opentelemetry/sdk-trace"),
     import("@opentelemetry/resources"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/otlp-exporter-base"),
+    import("@opentelemetry/otlp-exporter-base/node-http"),
+    import("@opentelemetry/otlp-transformer"),
     import("@opentelemetry/core"),
   ]);
 
@@ -182,7 +184,9 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
     ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
   };
   const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION)?.trim();
-  const exporter = new otlp.OTLPTraceExporter({
+  // OTLPTraceExporter, assembled from its parts as that class does, with one change: the JSON serializer
+  // keeps pflow's double attributes doubles (the SDK sends any whole number as intValue).
+  const options: ExporterConfig = {
     url: config.url,
     headers,
     timeoutMillis: config.timeoutMs,
@@ -190,7 +194,14 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
     httpAgentOptions: { keepAlive: false },
     compression: (compression === "gzip" ? "gzip" : "none") as ExporterConfig["compression"],
     userAgent: `pflow/${config.version}`,
-  });
+  };
+  const exporter = new exporterBase.OTLPExporterBase(nodeHttp.createOtlpHttpExportDelegate(
+    nodeHttp.convertLegacyHttpOptions(options, "TRACES", TRACES_PATH, { "Content-Type": "application/json" }),
+    keepingDoubles(transformer.JsonTraceSerializer),
+    "otlp_http_span_exporter",
+    transformer.TraceExporterMetricsHelper,
+    undefined,
+  ));
   const TIMED_OUT = Symbol("timeout");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const result = await Promise.race([
@@ -207,6 +218,41 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
   if (result.code !== core.ExportResultCode.SUCCESS) {
     warn(`OTLP export to ${config.shown} failed: ${describeExportError(result.error ?? "unknown error")}`);
   }
+}
+
+type Serializer<T> = import("@opentelemetry/otlp-transformer").ISerializer<T, unknown>;
+
+/**
+ * The SDK's OTLP/JSON serializer, with the attributes of `DOUBLE_ATTRIBUTES`
+ * (costs, milliseconds) sent as `doubleValue` even when whole: the SDK
+ * encodes a whole JS number as `intValue`, so a cost of 0 would change type
+ * with its value and differ from `pflow trace export`.
+ */
+function keepingDoubles<T>(serializer: Serializer<T>): Serializer<T> {
+  return {
+    serializeRequest(request: T): Uint8Array | undefined {
+      const bytes = serializer.serializeRequest(request);
+      if (bytes === undefined) return undefined;
+      const body = JSON.parse(new TextDecoder().decode(bytes)) as {
+        resourceSpans?: {
+          scopeSpans?: { spans?: { attributes?: { key: string; value: Record<string, unknown> }[] }[] }[];
+        }[];
+      };
+      for (const rs of body.resourceSpans ?? []) {
+        for (const ss of rs.scopeSpans ?? []) {
+          for (const span of ss.spans ?? []) {
+            for (const kv of span.attributes ?? []) {
+              if (DOUBLE_ATTRIBUTES.has(kv.key) && "intValue" in kv.value) {
+                kv.value = { doubleValue: Number(kv.value.intValue) };
+              }
+            }
+          }
+        }
+      }
+      return new TextEncoder().encode(JSON.stringify(body));
+    },
+    deserializeResponse: (data) => serializer.deserializeResponse(data),
+  };
 }
 
 /** Returns the trace's ids: the trace id, and the span id set just before each `startSpan`. */
@@ -238,9 +284,7 @@ function callerTraceFlags(traceparent: string | undefined, root: SpanRecord): nu
 }
 
 type Sdk = typeof import("@opentelemetry/sdk-trace");
-type ExporterConfig = NonNullable<
-  ConstructorParameters<typeof import("@opentelemetry/exporter-trace-otlp-http").OTLPTraceExporter>[0]
->;
+type ExporterConfig = import("@opentelemetry/otlp-exporter-base/node-http").OTLPExporterNodeConfigBase;
 type Sampler = import("@opentelemetry/sdk-trace").Sampler;
 
 /** The sampler of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on). */
