@@ -671,12 +671,31 @@ Deno.test("OTLP metrics: GenAI token usage and duration, workflow duration, cost
         OTEL_SERVICE_NAME: "nightly",
         OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=ci",
       };
-      const wf = chain([llm("draft", SONNET, SONNET_USAGE), llm("check", MINI, MINI_USAGE)], { name: "otlp-flow" });
+      const wf = chain([
+        llm("draft", SONNET, SONNET_USAGE, { sleepMs: 150 }),
+        llm("check", MINI, MINI_USAGE),
+      ], { name: "otlp-flow" });
+      const before = BigInt(Date.now()) * 1_000_000n;
       const result = await runWorkflowFile(ctx, wf, ["--output-format", "json"], { env });
+      const after = BigInt(Date.now()) * 1_000_000n;
       assertExit(result, 0);
       assert.equal(result.stderr, "");
       const doc = oneJson(result);
       const { metrics, resource } = receivedMetrics(receiver.requests);
+      // Every point covers the run: it starts when the run started (after the command did), not at its export.
+      const points = [...metrics.values()].flatMap((m) => (m.histogram ?? m.sum)!.dataPoints);
+      assert.equal(points.length, 9);
+      const starts = new Set(points.map((p) => String(p.startTimeUnixNano)));
+      assert.equal(starts.size, 1, "one start: the run's");
+      for (const p of points) {
+        const start = BigInt(p.startTimeUnixNano);
+        const end = BigInt(p.timeUnixNano);
+        assert.ok(start >= before && end <= after, `${start}..${end} within ${before}..${after}`);
+        assert.ok(
+          end - start >= BigInt(Math.floor(doc.duration_ms)) * 1_000_000n,
+          `${end - start} ns cover the run's ${doc.duration_ms} ms`,
+        );
+      }
       assert.equal(resource["service.name"], "nightly");
       assert.equal(resource["deployment.environment"], "ci");
       const tokens = metrics.get("gen_ai.client.token.usage")!;
@@ -746,10 +765,14 @@ Deno.test("OTLP metrics: GenAI token usage and duration, workflow duration, cost
         env: { ...env, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "cumulative" },
       });
       assertExit(cumulative, 0);
-      assert.equal(
-        receivedMetrics(receiver.requests).metrics.get("gen_ai.client.token.usage")!.histogram!.aggregationTemporality,
-        2,
-      );
+      const cumulativeTokens = receivedMetrics(receiver.requests).metrics.get("gen_ai.client.token.usage")!.histogram!;
+      assert.equal(cumulativeTokens.aggregationTemporality, 2);
+      for (const p of cumulativeTokens.dataPoints) {
+        assert.ok(
+          BigInt(p.timeUnixNano) - BigInt(p.startTimeUnixNano) >= 150_000_000n,
+          "the stream starts with the run",
+        );
+      }
       receiver.requests.length = 0;
       assertExit(await runWorkflowFile(ctx, wf, [], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } }), 0);
       assert.deepEqual(

@@ -266,6 +266,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       workflow: plannedName(outcome) ?? PLANNING,
       status: end.status,
       durationMs,
+      startedMs: performance.timeOrigin + run.started,
       endedMs,
       summary,
       calls: prior.telemetry.llmCalls,

@@ -245,6 +245,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     workflow: run.workflowName ?? "",
     status: result.status,
     durationMs: performance.now() - run.started,
+    startedMs: performance.timeOrigin + run.started,
     endedMs,
     summary,
     calls: [...(prepared.prior?.telemetry.llmCalls ?? []), ...result.telemetry.llmCalls],

@@ -49,6 +49,8 @@ export interface RunOutcome {
   workflow: string;
   status: "success" | "failed" | "interrupted" | "budget_exceeded";
   durationMs: number;
+  /** When the run (the invocation, planning included) started, Unix ms. */
+  startedMs: number;
   /** When the run ended (as the ledger recorded it). */
   endedMs: number;
   summary: RunSummary;
@@ -75,6 +77,7 @@ export async function exportRunMetricsIfConfigured(
           workflow: outcome.workflow,
           status: outcome.status,
           durationMs: outcome.durationMs,
+          startedMs: outcome.startedMs,
           calls: outcome.calls,
           version: VERSION,
         },

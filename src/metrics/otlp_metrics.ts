@@ -67,6 +67,8 @@ export interface RunMetricsInput {
   workflow: string;
   status: string;
   durationMs: number;
+  /** When it started, Unix ms: the start time of every data point. */
+  startedMs: number;
   /** Its LLM calls (planner and workflow). */
   calls: readonly LlmCallRecord[];
   version: string;
@@ -112,7 +114,7 @@ export async function exportRunMetrics(
     const reader = new sdk.PeriodicExportingMetricReader({
       exporter: {
         export: (metrics, done) =>
-          exporter.export(metrics, (result) => {
+          exporter.export(startingAt(metrics, run.startedMs), (result) => {
             if (result.code !== 0) failure = describeExportError(result.error ?? "unknown error");
             done(result);
           }),
@@ -146,6 +148,29 @@ export async function exportRunMetrics(
 }
 
 type Meter = import("@opentelemetry/api").Meter;
+type ResourceMetrics = import("@opentelemetry/sdk-metrics").ResourceMetrics;
+
+/**
+ * The metrics with every data point starting at the run's start. The
+ * measurements are recorded after the run (the SDK is loaded only then), and
+ * the SDK starts a point at its first measurement, so its points would span
+ * no time at all; the run is the interval they cover (delta), and the start
+ * of this process's cumulative stream (cumulative).
+ */
+function startingAt(metrics: ResourceMetrics, startedMs: number): ResourceMetrics {
+  const startTime: [number, number] = [Math.floor(startedMs / 1000), Math.round((startedMs % 1000) * 1e6)];
+  if (startTime[1] >= 1e9) [startTime[0], startTime[1]] = [startTime[0] + 1, startTime[1] - 1e9];
+  return {
+    ...metrics,
+    scopeMetrics: metrics.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map((metric) => ({
+        ...metric,
+        dataPoints: metric.dataPoints.map((point) => ({ ...point, startTime })),
+      } as typeof metric)),
+    })),
+  };
+}
 
 /** Records the run's measurements on `meter`. */
 function record(meter: Meter, run: RunMetricsInput): void {
