@@ -45,6 +45,7 @@ import {
   normalizeUsage,
   type UsageDialect,
 } from "./usage.ts";
+import { currentAttemptHooks } from "./attempt_hooks.ts";
 
 /** Default per-attempt timeout in ms. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -109,6 +110,7 @@ export async function callWithSdk(
     ? "google"
     : "openai";
   const failed: LlmFailedAttempt[] = [];
+  const hooks = currentAttemptHooks();
   // Aborted calls keep their attempts (the one in flight included), so traces and the ledger show them.
   const aborted = (inFlight?: LlmFailedAttempt): LlmAbortError =>
     new LlmAbortError(`${modelId}: call aborted`, {
@@ -184,7 +186,7 @@ export async function callWithSdk(
       request: sent,
     };
     failed.push(failedAttempt);
-    request.onFailedAttempt?.(failedAttempt);
+    hooks?.onFailedAttempt(failedAttempt);
     if (!failure.retryable || attempt > maxRetries) {
       const suffix = attempt > 1 ? ` (after ${attempt} attempts)` : "";
       throw new LlmCallError(`${failure.message}${suffix}`, {
@@ -198,9 +200,9 @@ export async function callWithSdk(
         failedAttempts: failed,
       });
     }
-    request.beforeRetry?.();
+    hooks?.beforeRetry();
     await delay(retryDelayMs(failure.headers, attempt), { signal: request.signal, onAbort: aborted });
-    request.beforeRetry?.();
+    hooks?.beforeRetry();
   }
 }
 

@@ -54,14 +54,6 @@ export interface LlmRequest {
   timeoutMs?: number;
   /** Retries on 429/5xx/timeouts (default 2). */
   maxRetries?: number;
-  /**
-   * Told of each attempt as it fails, before any retry (so what it was
-   * billed is recorded even when the process dies during the retries). The
-   * attempt is still listed in the response's or error's `failedAttempts`.
-   */
-  onFailedAttempt?: (attempt: LlmFailedAttempt) => void;
-  /** Called before each retry (before and after its wait); what it throws ends the call (a spent budget). */
-  beforeRetry?: () => void;
 }
 
 /**

@@ -19,7 +19,8 @@
  *   traces: params/outputs to capture, names whose values are secret.
  * @module
  */
-import type { LlmFailedAttempt, LlmRequest, LlmResponse } from "../llm/types.ts";
+import type { LlmFailedAttempt, LlmResponse } from "../llm/types.ts";
+import { type AttemptHooks, withAttemptHooks } from "../llm/attempt_hooks.ts";
 import { ACTIVE, currentScope, scopes } from "./scope.ts";
 
 /** Options of `@timed`. */
@@ -131,9 +132,8 @@ function timePhase(original: Method, phase: Phase): Method {
 }
 
 /**
- * Records the usage of every model call the method makes. The method takes
- * the `LlmRequest` as its first argument (and hands it to the call) and
- * must resolve to an `LlmResponse`. Before the call and before each retry,
+ * Records the usage of every model call the method makes. The method must
+ * resolve to an `LlmResponse`. Before the call and before each retry,
  * a spent budget throws `BudgetExceededError`; each failed attempt is kept
  * as it fails, and the call's usage when it ends, for the run (and node and
  * batch item, when instrumented).
@@ -152,22 +152,16 @@ export function llmUsage<This, Args extends unknown[]>(
     // Each failed attempt is kept as it fails (a run killed during the retries has still paid for it), and a
     // budget spent meanwhile stops the retries as it stops the next call.
     const recorded = new Set<LlmFailedAttempt>();
-    const request = args[0] as LlmRequest;
-    const hooked: LlmRequest = {
-      ...request,
+    const hooks: AttemptHooks = {
       onFailedAttempt: (attempt) => {
-        request.onFailedAttempt?.(attempt);
         recorded.add(attempt);
         telemetry.recordLlmAttempt(attempt, scope);
       },
-      beforeRetry: () => {
-        request.beforeRetry?.();
-        telemetry.checkBudget();
-      },
+      beforeRetry: () => telemetry.checkBudget(),
     };
     let response: LlmResponse;
     try {
-      response = await original.apply(this, [hooked, ...args.slice(1)] as Args);
+      response = await withAttemptHooks(hooks, () => original.apply(this, args));
     } catch (error) {
       recordFailure(error, scope, { started, recorded });
       throw error;
