@@ -662,6 +662,52 @@ Deno.test("a request never leaks a known secret into the plan file or the planne
   });
 });
 
+Deno.test("a secret the planner learns from the request is in no trace's name or text, and each printed path is the file", async () => {
+  await withPlanner(async (ctx) => {
+    const secret = "qq7secret7qq";
+    const request = `call the api with token ${secret}`;
+    const api = {
+      ir_version: "0.1.0",
+      name: "api",
+      inputs: { api_token: { type: "string" }, who: { type: "string" } },
+      nodes: [{ id: "a", type: "echo", params: { value: "hi ${who}" } }],
+    };
+    const reply = () => ({ json: { workflow: api, params: { api_token: secret } }, usage: PLAN_USAGE });
+    const printedPaths: string[] = [];
+    // A failed planning (inputs missing) writes its trace unasked; text and JSON name it.
+    ctx.srv.enqueue(reply());
+    const text = await plan(ctx, [request]);
+    assertExit(text, 2);
+    printedPaths.push(text.stderr.match(/Planner trace saved: (\S+)/)![1]);
+    ctx.srv.enqueue(reply());
+    const doc = oneJson(await plan(ctx, [request, "--json"]));
+    assert.equal(doc.subtype, "error_missing_inputs");
+    printedPaths.push(doc.planner_trace_path);
+    // --trace-planner on a planning that succeeds; --trace names the workflow trace.
+    ctx.srv.enqueue(reply());
+    const traced = await plan(ctx, [request, "who=Bob", "--trace-planner", "--trace"]);
+    assertExit(traced, 0);
+    assert.equal(traced.stdout, "hi Bob\n");
+    printedPaths.push(traced.stderr.match(/Planner trace saved: (\S+)/)![1]);
+    printedPaths.push(traced.stderr.match(/Workflow trace saved: (\S+)/)![1]);
+    // `pflow run` with the secret given as a param, in a workflow named after it.
+    writeFileSync(join(ctx.dir, "named.json"), JSON.stringify({ ...api, name: `api-${secret}` }));
+    const run = await plan(ctx, ["run", "named.json", "--trace", `api_token=${secret}`, "who=Al"]);
+    assertExit(run, 0);
+    printedPaths.push(run.stderr.match(/Workflow trace saved: (\S+)/)![1]);
+    const onDisk = readdirSync(join(ctx.home, "debug")).map((f) => join(ctx.home, "debug", f)).sort();
+    assert.deepEqual([...printedPaths].sort(), onDisk);
+    for (const file of onDisk) {
+      assert.ok(!file.includes(secret), `${file} is named after the secret`);
+      assert.ok(!readFileSync(file, "utf8").includes(secret), `${file} holds the secret`);
+    }
+    assert.match(printedPaths[0], /planner-trace-call-the-api-with-token-redacted-/);
+    const show = await plan(ctx, ["trace", "show", printedPaths[0]]);
+    assertExit(show, 0);
+    assert.match(show.stdout, /request: "call the api with token \[REDACTED\]"/);
+  });
+});
+
 Deno.test("bad planner flags are usage errors (exit 2) before any call", async () => {
   await withPlanner(async (ctx) => {
     const cases: [string[], RegExp][] = [

@@ -117,21 +117,20 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     command: "plan",
   });
   run.workflowName = "planner";
-  // The trace's name and file name: from the redacted request, so a known secret cannot reach them lowercased.
-  const slug = requestSlug(redactor.text(request));
   const requestSpanId = newSpanId();
   const instruments = buildInstruments({
     kind: "planner",
     phase: "planner",
-    keepTrace: true, // a failed planning writes its trace even without --trace-planner
+    // Kept in memory and written once planning ends (see below), not streamed.
+    keepTrace: true,
     executionId: run.executionId,
-    workflowName: slug,
+    workflowName: "planner", // named after the request once planning ends
     loaded: { ir: plannerWorkflow({ reuse: catalogue.length > 0 }), file: "planner", text: "" },
     inputs: { request },
     home,
     env,
     metrics: true,
-    traceFile: flags.traceFile,
+    traceFile: false,
     otlp,
     pricing,
     maxBudgetUsd: budget,
@@ -208,26 +207,28 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   };
   const phase = plannedPhase(outcome, { durationMs, metrics: instruments.metrics, pricing, footer });
   const summary = summarizeRun({ calls: [], pricing, durationMs: 0, nodesExecuted: 0, planner: phase.summaryInput });
-  const traceDoc = instruments.trace!.finish({
-    status,
-    error: outcome.error,
-    durationMs: outcome.run.duration_ms,
-    nodesExecuted: outcome.run.nodes_executed,
-    summary,
-    planner: footer,
-  });
-  let tracePath = instruments.trace!.written ? instruments.trace!.file : undefined;
+  // The trace's name and file name are made now, from the request redacted with every secret planning learned
+  // (a token the model extracted from the request): a name made earlier could hold one, and a path printed
+  // through the redacting output would then name no file.
+  const slug = requestSlug(redactor.text(request));
+  const traceDoc = {
+    ...instruments.trace!.finish({
+      status,
+      error: outcome.error,
+      durationMs: outcome.run.duration_ms,
+      nodesExecuted: outcome.run.nodes_executed,
+      summary,
+      planner: footer,
+    }),
+    workflow_name: slug,
+  };
+  let tracePath: string | undefined;
   // Inputs still missing end the command (unless a dry run shows them or a terminal asks for them).
   const unfilled = outcome.missingInputs.filter((m) => !Object.hasOwn(paramText, m.name));
   const failed = status !== "success" || (unfilled.length > 0 && !flags.dryRun && !askable(run.json));
-  if (failed && tracePath === undefined) {
-    // The one trace a user needs most: written even without --trace-planner.
-    tracePath = traceFilePath({
-      home,
-      workflowName: slug,
-      executionId: run.executionId,
-      kind: "planner",
-    });
+  // A failed planning's trace is the one a user needs most: written even without --trace-planner.
+  if (failed || flags.traceFile) {
+    tracePath = traceFilePath({ home, workflowName: slug, executionId: run.executionId, kind: "planner", redactor });
     try {
       await writeFileAtomic(tracePath, redactor.text(formatTraceFile(traceDoc)), {
         mode: PRIVATE_FILE_MODE,
@@ -300,8 +301,10 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     prior.notices.push(`Plan written to ${planFile!.path}`);
     // A name the command accepts, made from the model's (which may hold spaces or slashes); none once --save saved it.
     if (flags.save === undefined) {
-      const name = (workflow.name ?? "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|-+$/g, "")
-        .slice(0, 64) || "NAME";
+      // Redacted first: a secret in it would be printed as `[REDACTED]`, a name the command refuses.
+      const name =
+        redactor.text(workflow.name ?? "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|-+$/g, "")
+          .slice(0, 64) || "NAME";
       prior.notices.push(`Save it with: pflow workflow save ${shellWord(planFile!.path)} --name ${name}`);
     }
   }

@@ -111,7 +111,8 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
       nodeTraced: request.nodeTraced,
       redactor: request.redactor,
       limits: request.limits ?? DEFAULT_TRACE_LIMITS,
-      file: request.traceFile ? traceFilePath(request) : undefined,
+      // Named when the file opens: the run's secrets (secret-named inputs and params) are known by then.
+      file: request.traceFile ? () => traceFilePath(request) : undefined,
       // A streamed trace is re-read after the run only for an OTLP export.
       keepEvents: request.otlp !== undefined,
       verbose: request.verbose,
@@ -147,14 +148,18 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
 
 /**
  * `PFLOW_HOME/debug/{kind}-trace-{name}-{YYYYMMDD-HHMMSS}-{exec8}.json` (UTC
- * time); `kind` is `workflow` or `planner`.
+ * time); `kind` is `workflow` or `planner`. The name is made from the
+ * redacted name and holds no secret the redactor knows now: a path is printed
+ * through the redacting output, and must still name the file on disk.
  */
 export function traceFilePath(
-  request: { home: string; workflowName: string; executionId: string; kind?: TraceKind },
+  request: { home: string; workflowName: string; executionId: string; kind?: TraceKind; redactor: Redactor },
 ): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  const name = fileSafeName(request.workflowName) || "workflow";
   const kind = request.kind ?? "workflow";
+  const safe = fileSafeName(request.redactor.text(request.workflowName));
+  // Joining words with '-' can spell a secret that has dashes (`ab-cd-ef`); such a name is not used.
+  const name = safe !== "" && request.redactor.text(safe) === safe ? safe : kind === "planner" ? "request" : "workflow";
   return join(request.home, "debug", `${kind}-trace-${name}-${stamp}-${request.executionId.slice(0, 8)}.json`);
 }
 

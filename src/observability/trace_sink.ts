@@ -67,8 +67,12 @@ export interface TraceSinkOptions {
   nodeTraced?: Map<string, TracedOptions>;
   redactor: Redactor;
   limits?: TraceLimits;
-  /** Stream the document to this file; in memory only when absent. */
-  file?: string;
+  /**
+   * Stream the document to this file; in memory only when absent. A function
+   * is called when the file opens ({@link TraceSink.start}), so a name made
+   * from the run's text is made once the run's secrets are known.
+   */
+  file?: string | (() => string);
   /** Include error stacks. */
   verbose?: boolean;
   /**
@@ -94,7 +98,7 @@ export class TraceSink implements TelemetrySink {
   readonly #pending = new Map<NodeExecution, Pending>();
   #header: Omit<TraceDocument, "events"> | undefined;
   #fd: number | undefined;
-  #file: string | undefined;
+  #file: string | (() => string) | undefined;
   #writeFailed = false;
   #writeError: string | undefined;
   #startEpochMs = 0;
@@ -129,9 +133,12 @@ export class TraceSink implements TelemetrySink {
     };
   }
 
-  /** The trace file, when writing one (renamed `….partial.json` once a write failed part-way). */
+  /**
+   * The trace file, when writing one (renamed `….partial.json` once a write
+   * failed part-way); named when {@link TraceSink.start} opens it.
+   */
   get file(): string | undefined {
-    return this.#file;
+    return typeof this.#file === "function" ? undefined : this.#file;
   }
 
   /** Whether a write failed after the header: the file lacks events (and maybe its footer). */
@@ -163,6 +170,7 @@ export class TraceSink implements TelemetrySink {
     };
     const text = this.#encode(traceHeaderText(this.#header));
     this.#bytes = text.length;
+    if (typeof this.#file === "function") this.#file = this.#file();
     const file = this.#file;
     if (file === undefined) return;
     try {
@@ -392,7 +400,7 @@ export class TraceSink implements TelemetrySink {
 
   /** Whether a file is on disk (its header was written; see {@link TraceSink.partial}). */
   get written(): boolean {
-    return this.#file !== undefined && !this.#writeFailed;
+    return typeof this.#file === "string" && !this.#writeFailed;
   }
 
   /** The planner footer with its workflow and params redacted and bounded like store values. */
@@ -475,7 +483,7 @@ export class TraceSink implements TelemetrySink {
 
   #markPartial(reason: string): void {
     this.#writeError = reason;
-    const file = this.#file!;
+    const file = this.#file as string;
     const renamed = file.endsWith(".json") ? `${file.slice(0, -".json".length)}${PARTIAL_SUFFIX}` : file;
     try {
       renameSync(file, renamed);
