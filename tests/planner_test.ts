@@ -447,6 +447,28 @@ Deno.test("params given with the request fill inputs and override extracted ones
   });
 });
 
+Deno.test("the first argument is the request even with '=' in it; key=value params (spaces in values too) follow it", async () => {
+  await withPlanner(async (ctx) => {
+    const topic = {
+      ir_version: "0.1.0",
+      name: "topic",
+      inputs: { topic: { type: "string" } },
+      nodes: [{ id: "a", type: "echo", params: { value: "about ${topic}" } }],
+    };
+    ctx.srv.enqueue(generated({}, topic));
+    const shorthand = await plan(ctx, ["x=1 means what in math", "topic=x y"]);
+    assertExit(shorthand, 0);
+    assert.equal(shorthand.stdout, "about x y\n");
+    assert.ok(messagesText(ctx.srv.requests[0]).includes("x=1 means what in math"), messagesText(ctx.srv.requests[0]));
+    ctx.srv.enqueue(generated({}, topic));
+    // `pflow plan` too; other words after the request join it.
+    const explicit = await plan(ctx, ["plan", "x=1", "means", "what", "topic=a b"]);
+    assertExit(explicit, 0);
+    assert.equal(explicit.stdout, "about a b\n");
+    assert.ok(messagesText(ctx.srv.requests[1]).includes("x=1 means what"), messagesText(ctx.srv.requests[1]));
+  });
+});
+
 Deno.test("--dry-run prints the plan and runs nothing (text and JSON)", async () => {
   await withPlanner(async (ctx) => {
     const writes = {

@@ -353,11 +353,16 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   }
 }
 
-/** The request (the positional text) and the texts of any `key=value` params given with it. */
+/**
+ * The request and the texts of the `key=value` params given with it. The
+ * first positional starts the request whatever it holds (`"x=1 means what"`
+ * is a request, not a param `x`); after it, `key=value` arguments are params
+ * (`topic="a b"`) and other words join the request (`pflow plan summarize the repo`).
+ */
 function requestOf(positionals: string[]): { request: string; params: Record<string, string> } {
   const params: string[] = [];
-  const words: string[] = [];
-  for (const arg of positionals) {
+  const words: string[] = positionals.slice(0, 1);
+  for (const arg of positionals.slice(1)) {
     if (/^[A-Za-z_][\w-]*=/.test(arg)) params.push(arg);
     else words.push(arg);
   }
