@@ -469,6 +469,21 @@ Deno.test("the first argument is the request even with '=' in it; key=value para
   });
 });
 
+Deno.test("a plan may use a key=value given with the request without declaring it, as pflow run allows; no repair spent", async () => {
+  await withPlanner(async (ctx) => {
+    const greet = {
+      ir_version: "0.1.0",
+      name: "tmpl",
+      nodes: [{ id: "a", type: "echo", params: { value: "hi ${who}" } }],
+    };
+    ctx.srv.enqueue(generated({}, greet));
+    const result = await plan(ctx, ["say hi to someone", "who=Bob", "--max-repairs", "0"]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "hi Bob\n");
+    assert.equal(ctx.srv.requests.length, 1);
+  });
+});
+
 Deno.test("--dry-run prints the plan and runs nothing (text and JSON)", async () => {
   await withPlanner(async (ctx) => {
     const writes = {

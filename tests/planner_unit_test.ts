@@ -41,6 +41,14 @@ Deno.test("every worked example in the prompt is a valid workflow whose params f
   }
 });
 
+Deno.test("workflowProblems: a key=value given with the request is known to the plan's templates, as pflow run knows it", () => {
+  const greet: WorkflowIR = { ir_version: "0.1.0", nodes: [{ id: "a", type: "echo", params: { value: "hi ${who}" } }] };
+  assert.match(workflowProblems(greet, registry)[0].message, /'who' is not a node id, an input or stdin/);
+  assert.deepEqual(workflowProblems(greet, registry, { who: "Bob" }), []);
+  // Still a problem when another name is given.
+  assert.match(workflowProblems(greet, registry, { whom: "Bob" })[0].message, /'who' is not a node id/);
+});
+
 Deno.test("workflowProblems: schema problems, then the validator's (machine checks such as API keys skipped)", () => {
   assert.deepEqual(workflowProblems(undefined, registry), [{
     pointer: "",

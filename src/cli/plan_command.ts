@@ -157,6 +157,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       catalogue,
       registry: new NodeRegistry(BUILTIN_NODES),
       maxRepairs: flags.maxRepairs,
+      givenParams: paramText,
       stdinPiped: stdinIsPiped(),
       signal: AbortSignal.any([session.signal, timeout.signal]),
       env,

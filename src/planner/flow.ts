@@ -91,6 +91,8 @@ export interface PlanOptions {
   registry: NodeRegistry;
   /** Repairs allowed after an invalid workflow. */
   maxRepairs: number;
+  /** The `key=value` texts given with the request (the plan may use them without declaring them, as `pflow run`). */
+  givenParams?: Record<string, string>;
   /** Whether data is piped on stdin (the planner may use `${stdin}`). */
   stdinPiped: boolean;
   /** Aborts the planning (interrupt, timeout); the call in flight is aborted. */
@@ -147,6 +149,7 @@ export async function planRequest(options: PlanOptions): Promise<PlanOutcome> {
     llmSettings: options.settings,
     plannerRegistry: options.registry,
     maxRepairs: options.maxRepairs,
+    givenParams: options.givenParams,
   };
   const run = await runWorkflow(compiled, {
     inputs: {

@@ -39,6 +39,8 @@ export interface PlannerContext extends LlmRunContext {
   plannerRegistry: NodeRegistry;
   /** Repairs allowed after the first invalid workflow. */
   maxRepairs: number;
+  /** The `key=value` texts given with the request: the plan runs with them, so they are known to its templates. */
+  givenParams?: Record<string, string>;
 }
 
 /** A required input that neither the request nor a default fills. */
@@ -328,7 +330,7 @@ export class ValidateNode extends Node {
   /** The problems (none: valid). */
   override exec(p: ReturnType<ValidateNode["prep"]>, ctx: PlannerContext): Problem[] {
     if (p.replyProblem) return [p.replyProblem];
-    return workflowProblems(p.workflow, ctx.plannerRegistry);
+    return workflowProblems(p.workflow, ctx.plannerRegistry, ctx.givenParams);
   }
 
   /** `default` when valid, `invalid` while repairs remain; else the planning fails with the problems. */
@@ -341,8 +343,17 @@ export class ValidateNode extends Node {
   }
 }
 
-/** Every problem the static validator finds in a generated workflow (machine-independent checks only). */
-export function workflowProblems(workflow: unknown, registry: NodeRegistry): Problem[] {
+/**
+ * Every problem the static validator finds in a generated workflow
+ * (machine-independent checks only). `given`: the `key=value` texts the plan
+ * will run with, known to its templates as `pflow run` knows them
+ * (`${who}` with `who=Bob` given is no problem).
+ */
+export function workflowProblems(
+  workflow: unknown,
+  registry: NodeRegistry,
+  given: Record<string, string> = {},
+): Problem[] {
   if (workflow === null || typeof workflow !== "object" || Array.isArray(workflow)) {
     return [{ pointer: "", message: 'the reply has no "workflow" object' }];
   }
@@ -357,8 +368,26 @@ export function workflowProblems(workflow: unknown, registry: NodeRegistry): Pro
   // API keys and other facts of this machine are checked when the plan runs, not by the model.
   return uniqueProblems([
     ...schemaProblems(workflow),
-    ...validateWorkflow(workflow as WorkflowIR, { registry, checkEnvironment: false }),
+    ...validateWorkflow(workflow as WorkflowIR, {
+      registry,
+      checkEnvironment: false,
+      inputs: givenInputs(workflow as WorkflowIR, given),
+    }),
   ]);
+}
+
+/** The given texts, each typed by its declared input (as the run will type it); others as written. */
+function givenInputs(workflow: WorkflowIR, given: Record<string, string>): Record<string, unknown> {
+  const declared = workflow.inputs !== null && typeof workflow.inputs === "object" ? workflow.inputs : {};
+  return Object.fromEntries(
+    Object.entries(given).map(([name, text]) => {
+      const input = Object.hasOwn(declared, name) ? declared[name] : undefined;
+      const type = input !== null && typeof input === "object" && typeof input.type === "string"
+        ? input.type
+        : undefined;
+      return [name, typed(name, type, text)];
+    }),
+  );
 }
 
 /** One call fixes the workflow, given the validator's messages verbatim. */
