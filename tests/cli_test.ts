@@ -1112,7 +1112,7 @@ Deno.test("a directory given as the workflow exits 2", async () => {
 
 // ---------------------------------------------------------------- follow-ups
 
-Deno.test("SIGINT while waiting for piped stdin ends as interrupted (exit 130, one JSON document)", async () => {
+Deno.test("SIGINT while waiting for piped stdin ends as interrupted (exit 130, one JSON document, result null)", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "reads.json", workflow([{ id: "a", type: "echo", params: { value: "${stdin}" } }]));
     const child = spawn(PFLOW_BIN, ["run", file, "--output-format", "json"], {
@@ -1134,6 +1134,9 @@ Deno.test("SIGINT while waiting for piped stdin ends as interrupted (exit 130, o
     const doc = JSON.parse(stdout);
     assert.equal(doc.subtype, "error_interrupted");
     assert.equal(doc.is_error, true);
+    // The workflow never started: no outputs, not empty ones.
+    assert.equal(doc.result, null);
+    assert.equal(doc.num_nodes, 0);
   });
 });
 

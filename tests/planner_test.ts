@@ -594,7 +594,7 @@ Deno.test("SIGINT while planning: exit 130, and the planner trace says interrupt
   });
 });
 
-Deno.test("a budget spent by planning starts no workflow node that would call a model", async () => {
+Deno.test("a budget spent by planning starts no workflow node that would call a model (result null)", async () => {
   await withPlanner(async (ctx) => {
     const llmWorkflow = {
       ir_version: "0.1.0",
@@ -609,6 +609,7 @@ Deno.test("a budget spent by planning starts no workflow node that would call a 
     assert.equal(ctx.srv.requests.length, 1, "only the planner's call was made");
     assert.equal(doc.total_cost_usd, PLAN_COST);
     assert.match(doc.error.message, /budget of \$0\.001 reached by planning/);
+    assert.equal(doc.result, null, "the workflow was not started");
   });
 });
 

@@ -40,17 +40,20 @@ export const SUBTYPES: Readonly<Record<RunStatus, ResultSubtype>> = {
   interrupted: "error_interrupted",
 };
 
-/** The document of a run that started, with its cost and usage summary. */
+/**
+ * The document of a run with its cost and usage summary; `started: false`
+ * (interrupted or over budget before the workflow began) makes `result` null.
+ */
 export function runDocument(
   result: WorkflowResult,
-  meta: { executionId: string; workflowName: string | null; summary: RunSummary; totalMs?: number },
+  meta: { executionId: string; workflowName: string | null; summary: RunSummary; totalMs?: number; started?: boolean },
 ): ResultDocument {
   const { metrics, ...summary } = meta.summary;
   return {
     type: "result",
     subtype: SUBTYPES[result.status],
     is_error: result.status !== "success",
-    result: result.outputs,
+    result: meta.started === false ? null : result.outputs,
     error: result.error,
     execution_id: meta.executionId,
     workflow_name: meta.workflowName,

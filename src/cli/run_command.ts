@@ -229,6 +229,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     budgeted: prepared.budgeted,
     tracePath,
     prior: prepared.prior,
+    started: !spent,
   });
   const endedMs = await finishRunLedger(prepared.ledger, {
     result,
@@ -280,6 +281,7 @@ export function reportInterrupted(run: Invocation): number {
     showSummary: false,
     budgeted: false,
     tracePath: undefined,
+    started: false,
   });
 }
 
@@ -454,13 +456,20 @@ function report(
     budgeted: boolean;
     tracePath: string | undefined;
     prior?: PriorPhase;
+    /** False when the workflow never started (its `result` is then null). */
+    started: boolean;
   },
 ): number {
   const { summary, tracePath, prior } = options;
   const log = run.logger;
   result = withOutputKey(result, options.outputKey);
   if (run.json) {
-    const doc = runDocument(result, { ...run, summary, totalMs: performance.now() - run.started });
+    const doc = runDocument(result, {
+      ...run,
+      summary,
+      totalMs: performance.now() - run.started,
+      started: options.started,
+    });
     // `-o KEY` restricts the result to that key.
     if (options.outputKey !== undefined && result.status === "success") {
       doc.result = { [options.outputKey]: selectOutput(result, options.outputKey) };
