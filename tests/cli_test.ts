@@ -110,6 +110,28 @@ Deno.test("an unknown command exits 2 and names it", async () => {
   });
 });
 
+Deno.test("JSON mode: an unknown command or saved-workflow name, and no command at all, print one error document", async () => {
+  await withHome(async (_dir, env) => {
+    const cases: [string[], RegExp][] = [
+      [["teleport", "--json"], /^unknown command 'teleport'/],
+      [["--json", "teleport"], /^unknown command 'teleport'/],
+      [["--output-format", "json", "teleport"], /^unknown command 'teleport'/],
+      [["--json"], /^missing command/],
+      [["help", "teleport", "--json"], /^no help for 'teleport'/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      const doc = oneJson(result);
+      assert.equal(doc.subtype, "error_validation", explain(result));
+      assert.equal(doc.is_error, true);
+      assert.equal(doc.result, null);
+      assert.match((doc.error as { message: string }).message, message);
+      assert.match(result.stderr, /^error: /);
+    }
+  });
+});
+
 Deno.test("unknown flags and bad flag values exit 2", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "wf.json", workflow([{ id: "a", type: "echo", params: { value: "x" } }]));

@@ -11,10 +11,20 @@ import { HELP } from "./help.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
+/**
+ * A usage error of pflow's own dispatch (no command, an unknown one), before
+ * any command runs: in JSON mode it is reported with the result document, as
+ * `pflow run` reports a workflow it cannot find.
+ */
+class DispatchError extends UsageError {}
+
 /** Runs the CLI with `argv` (without the program name); returns the exit code. */
 export async function main(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const started = performance.now();
   const argv = globalsAfterCommand(args);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
+  const json = args.includes("--json") || args.includes("--output-format=json") ||
+    args.some((a, i) => a === "--output-format" && args[i + 1] === "json");
   // API keys in the environment never appear in anything pflow prints.
   setOutputRedactor(Redactor.fromEnv(env));
   try {
@@ -23,13 +33,17 @@ export async function main(args: string[], env: Record<string, string | undefine
       writeStdout(`pflow ${VERSION}\n`);
       return 0;
     }
+    // In JSON mode stdout holds one JSON document: no help text there.
+    if (first === undefined && json) {
+      throw new DispatchError('missing command: pflow run FILE.json|NAME, pflow "REQUEST" or pflow COMMAND');
+    }
     if (first === undefined || first === "--help" || first === "-h") {
       writeStdout(`${HELP[""]}\n`);
       return first === undefined ? 2 : 0;
     }
     if (first === "help") {
       const topic = rest.find((a) => a !== "--help" && a !== "-h") ?? "";
-      if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
+      if (!Object.hasOwn(HELP, topic)) throw new DispatchError(`no help for '${topic}'`);
       writeStdout(`${HELP[topic]}\n`);
       return 0;
     }
@@ -57,7 +71,7 @@ export async function main(args: string[], env: Record<string, string | undefine
         const { closeTarget } = await import("./workflow_target.ts");
         const { pflowHome } = await import("./home.ts");
         const hint = await closeTarget(first, pflowHome(env), COMMANDS);
-        throw new UsageError(
+        throw new DispatchError(
           `unknown command '${first}'${hint}; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved ` +
             `workflow, or a request in quotes: pflow "what you want done")`,
         );
@@ -65,8 +79,21 @@ export async function main(args: string[], env: Record<string, string | undefine
     }
     return await (await import("./run_command.ts")).runCommand(runArgs, { env });
   } catch (error) {
+    if (json && error instanceof DispatchError) await writeErrorDocument(error, started);
     return reportError(error, verbose);
   }
+}
+
+/** The JSON result document of a dispatch error (subtype `error_validation`, as `pflow run` reports a bad target). */
+async function writeErrorDocument(error: DispatchError, started: number): Promise<void> {
+  const { validationDocument } = await import("./result_document.ts");
+  const doc = validationDocument(error.message, {
+    executionId: crypto.randomUUID(),
+    workflowName: null,
+    type: error.name,
+    durationMs: performance.now() - started,
+  });
+  writeStdout(`${JSON.stringify(doc)}\n`);
 }
 
 /**
