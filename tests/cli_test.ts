@@ -892,6 +892,7 @@ Deno.test("saved workflows: invalid names exit 2 and write nothing", async () =>
       const result = await runPflow(["workflow", "save", file, "--name", name], { env });
       assertExit(result, 2);
       assert.ok(result.stderr.includes(`invalid workflow name '${name}'`), explain(result));
+      assert.ok(result.stderr.includes("Run 'pflow workflow --help' for usage."), explain(result));
     }
     const show = await runPflow(["workflow", "show", "../x"], { env });
     assertExit(show, 2);

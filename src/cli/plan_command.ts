@@ -92,7 +92,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const modelProblem = checkModelConfig(flags.model, { env, settings });
   if (modelProblem !== null) throw new UsageError(`planner model: ${modelProblem}`, "plan");
   if (flags.save !== undefined) {
-    checkWorkflowName(flags.save);
+    checkWorkflowName(flags.save, "plan");
     // Refused before planning spends anything.
     if (!flags.force && await savedExists(home, flags.save)) {
       throw new UsageError(`saved workflow '${flags.save}' exists; pass --force to replace it`, "plan");
@@ -325,6 +325,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       const saved = await saveWorkflow(home, workflow, {
         name: flags.save,
         force: flags.force,
+        command: "plan",
         onRedacted: () => session.run.logger.warn(REDACTED_ON_SAVE),
       });
       prior.notices.push(`Saved as ${flags.save} (${saved})`);

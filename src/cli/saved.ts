@@ -13,12 +13,15 @@ import { outputRedactor } from "../observability/redact.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Throws a usage error unless `name` is a valid saved-workflow name. */
-export function checkWorkflowName(name: string): void {
+/**
+ * Throws a usage error unless `name` is a valid saved-workflow name;
+ * `command` is the command whose help it points at (`plan` for `--save`).
+ */
+export function checkWorkflowName(name: string, command = "workflow"): void {
   if (!NAME.test(name) || name.endsWith(".json") || name.includes("..")) {
     throw new UsageError(
       `invalid workflow name '${name}': use letters, digits, '.', '_' and '-' (max 64, starting with a letter or digit, no '.json')`,
-      "workflow",
+      command,
     );
   }
 }
@@ -50,17 +53,18 @@ export const REDACTED_ON_SAVE =
 /**
  * Saves `ir` under `name` (atomic, mode 0600); refuses to overwrite unless
  * `force`. Known secrets are replaced by `[REDACTED]` (`onRedacted` hears
- * when any was).
+ * when any was). `command`: whose help a usage error points at.
  */
 export async function saveWorkflow(
   home: string,
   ir: WorkflowIR,
-  options: { name: string; force?: boolean; onRedacted?: () => void },
+  options: { name: string; force?: boolean; onRedacted?: () => void; command?: string },
 ): Promise<string> {
-  checkWorkflowName(options.name);
+  const command = options.command ?? "workflow";
+  checkWorkflowName(options.name, command);
   const path = savedPath(home, options.name);
   if (!options.force && await savedExists(home, options.name)) {
-    throw new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, "workflow");
+    throw new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, command);
   }
   const text = `${JSON.stringify(ir, null, 2)}\n`;
   const redacted = outputRedactor().text(text);
