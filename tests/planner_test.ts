@@ -417,6 +417,8 @@ Deno.test("missing inputs: text mode names each input and the command that rerun
     const result = await plan(ctx, ["repeat a word three times"]);
     assertExit(result, 2);
     assert.match(result.stderr, /error: missing required input 'word' \(string\): The word to repeat/);
+    // What planning cost, as every failed planning shows it.
+    assert.match(result.stderr, /✗ planned \(generate, 1 call, \$0\.0020\) · [\d.]+m?s · 1,200 tokens\n/);
     const planPath = join(ctx.home, "plans", readdirSync(join(ctx.home, "plans"))[0]);
     assert.ok(result.stderr.includes(`Run it with: pflow run ${planPath} times=3 word=VALUE`), result.stderr);
     // The command works as printed (with a value).
@@ -997,6 +999,8 @@ Deno.test("--save keeps a plan whose inputs are still missing; --dry-run shows t
     const doc = oneJson(await plan(ctx, ["plan", "repeat a word", "--dry-run", "--output-format", "json"]));
     assert.equal(doc.subtype, "success");
     assert.deepEqual(doc.missing_inputs, [{ name: "word", type: "string", description: "The word to repeat" }]);
+    // The command that runs it, as the error_missing_inputs document gives it.
+    assert.equal(doc.rerun_command, `pflow run ${doc.plan_path} word=VALUE`);
     // Without --dry-run the missing input ends the command (exit 2), but the workflow asked to be saved is saved.
     ctx.srv.enqueue(noReuse, generated({}));
     const run = await plan(ctx, ["plan", "repeat a word", "--save", "repeat-too"]);

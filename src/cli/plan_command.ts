@@ -334,7 +334,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     const rerun = rerunCommand(outcome, { file: loaded.file, given: inputs, missing });
     if (flags.dryRun) {
       if (missing.length > 0) prior.notices.push(`Run it with: ${rerun}`);
-      const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs, missing });
+      const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs, missing, rerun });
       await endLedger({ status: "success", subtype: "success" });
       return code;
     }
@@ -581,6 +581,8 @@ function reportMissingInputs(
     for (const m of missing) {
       run.logger.error(`missing required input '${m.name}' (${m.type})${m.description ? `: ${m.description}` : ""}`);
     }
+    // What planning cost, as every other planning that ends the command says.
+    printError(summaryLabel(prior, summary, run.style, false));
     printError(`Run it with: ${command}`);
     for (const notice of prior.notices) printError(notice);
   }
@@ -633,6 +635,8 @@ function reportDryRun(
     inputs: Record<string, unknown>;
     /** Required inputs nothing fills yet (shown, not an error: nothing runs). */
     missing: PlanOutcome["missingInputs"];
+    /** The command that runs the plan (placeholders for the missing inputs). */
+    rerun: string;
   },
 ): number {
   const { outcome, prior, summary } = context;
@@ -645,7 +649,13 @@ function reportDryRun(
       prior,
       error: null,
       workflowName: plannedName(outcome),
-      extra: { workflow, params: context.inputs, missing_inputs: context.missing, dry_run: true },
+      extra: {
+        workflow,
+        params: context.inputs,
+        missing_inputs: context.missing,
+        rerun_command: context.rerun,
+        dry_run: true,
+      },
     });
     writeStdout(`${JSON.stringify(doc)}\n`);
   } else {
