@@ -841,6 +841,26 @@ Deno.test("a reply that is not JSON is sent back as a problem, and the repair fi
   });
 });
 
+Deno.test("a reply that is not the JSON asked for is one problem, each cause said once", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ text: "nope", usage: PLAN_USAGE });
+    const notJson = await plan(ctx, ["do a thing", "--max-repairs", "0"]);
+    assertExit(notJson, 2);
+    const line = notJson.stderr.split("\n").find((l) => l.startsWith("error: /: "))!;
+    assert.equal(
+      line,
+      "error: /: the reply is not the JSON object asked for (anthropic/claude-haiku-4-5: the reply is not JSON " +
+        "('nope'); structured output needs a JSON value matching the schema)",
+    );
+    ctx.srv.enqueue({ json: { plan: 1 }, usage: PLAN_USAGE });
+    const wrongShape = await plan(ctx, ["do a thing", "--max-repairs", "0"]);
+    assertExit(wrongShape, 2);
+    const problem = wrongShape.stderr.split("\n").find((l) => l.startsWith("error: /: "))!;
+    assert.match(problem, /the reply does not match the schema: .*"workflow"/);
+    assert.equal(problem.split('"workflow"').length, 2, problem);
+  });
+});
+
 Deno.test("on a terminal, missing inputs are asked for, then the plan runs", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated({ times: 2 }));

@@ -81,10 +81,12 @@ function systemPromptOf(registry: NodeRegistry): string {
   return prompt;
 }
 
-/** A reply that is not the JSON asked for, as the validator would word it. */
+/**
+ * A reply that is not the JSON asked for, as the validator would word it
+ * (the error's message already names each of its problems).
+ */
 function replyProblem(error: StructuredOutputError): Problem {
-  const details = error.problems.length > 0 ? `: ${error.problems.join("; ")}` : "";
-  return { pointer: "", message: `the reply is not the JSON object asked for (${error.message})${details}` };
+  return { pointer: "", message: `the reply is not the JSON object asked for (${error.message})` };
 }
 
 /** The base of planner nodes that call the model: one decorated method makes every call. */
