@@ -897,10 +897,22 @@ Deno.test("saved workflows: invalid names exit 2 and write nothing", async () =>
     const show = await runPflow(["workflow", "show", "../x"], { env });
     assertExit(show, 2);
     assert.match(show.stderr, /invalid workflow name/);
+    // A command's name: `pflow plan` would run the command, never the workflow.
+    for (const name of ["plan", "run", "workflow", "help"]) {
+      const result = await runPflow(["workflow", "save", file, "--name", name], { env });
+      assertExit(result, 2);
+      assert.match(result.stderr, new RegExp(`invalid workflow name '${name}': it is a pflow command`));
+    }
     assert.ok(
       !existsSync(join(env.PFLOW_HOME, "workflows")) || readdirSync(join(env.PFLOW_HOME, "workflows")).length === 0,
     );
     assert.ok(!existsSync(join(env.PFLOW_HOME, "x.json")));
+    // One saved under a command's name before it was refused can still be shown, run and deleted.
+    mkdirSync(join(env.PFLOW_HOME, "workflows"), { recursive: true });
+    writeWorkflow(join(env.PFLOW_HOME, "workflows"), "plan.json", workflow([{ id: "a", type: "echo" }]));
+    assertExit(await runPflow(["workflow", "show", "plan"], { env }), 0);
+    assertExit(await runPflow(["run", "plan"], { env }), 0);
+    assertExit(await runPflow(["workflow", "delete", "plan"], { env }), 0);
   });
 });
 

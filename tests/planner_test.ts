@@ -196,7 +196,7 @@ Deno.test("generate: a valid plan at once is exactly one call, runs, and names i
 
 Deno.test("generate: the 'Save it with' hint names the workflow as the save command accepts it; none after --save", async () => {
   await withPlanner(async (ctx) => {
-    for (const name of ["My Repeat Workflow", "../../../tmp/evil"]) {
+    for (const name of ["My Repeat Workflow", "../../../tmp/evil", "run", "notes.json"]) {
       ctx.srv.enqueue(generated(undefined, repeatWorkflow({ name })));
       const result = await plan(ctx, ["repeat the word hi three times"]);
       assertExit(result, 0);
@@ -761,6 +761,7 @@ Deno.test("bad planner flags are usage errors (exit 2) before any call", async (
       [["plan", "do it", "--planner-timeout", " 5"], /--planner-timeout must be a number of seconds above 0/],
       [["plan", "do it", "--max-budget-usd", "1e1"], /--max-budget-usd must be ≥ 0 .*got '1e1'\n.*pflow plan --help/],
       [["plan", "do it", "--save", "bad name"], /invalid workflow name 'bad name'.*\nRun 'pflow plan --help'/],
+      [["plan", "do it", "--save", "run"], /invalid workflow name 'run': it is a pflow command/],
       [["plan", "do it", "--bogus"], /unknown flag '--bogus'/],
     ];
     for (const [args, message] of cases) {

@@ -27,7 +27,7 @@ import { parseWorkflow } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { plannerWorkflow } from "../planner/flow.ts";
 import { parseParams, typeParams, typeValue } from "./args.ts";
-import { type CommandEnv, EXIT } from "./command.ts";
+import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
 import { interruptExitCode } from "./signals.ts";
 import { type Settings, settingsFile } from "./home.ts";
 import {
@@ -44,7 +44,7 @@ import {
 import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath } from "./run_telemetry.ts";
 import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger.ts";
 import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
-import { checkWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
+import { checkNewWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
 import { formatCount, formatDuration, formatUsd } from "./format.ts";
 import { printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
@@ -92,7 +92,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   const modelProblem = checkModelConfig(flags.model, { env, settings });
   if (modelProblem !== null) throw new UsageError(`planner model: ${modelProblem}`, "plan");
   if (flags.save !== undefined) {
-    checkWorkflowName(flags.save, "plan");
+    checkNewWorkflowName(flags.save, "plan");
     // Refused before planning spends anything.
     if (!flags.force && await savedExists(home, flags.save)) {
       throw new UsageError(`saved workflow '${flags.save}' exists; pass --force to replace it`, "plan");
@@ -300,12 +300,10 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     prior.notices.push(`Reused saved workflow ${outcome.reusedWorkflow}`);
   } else {
     prior.notices.push(`Plan written to ${planFile!.path}`);
-    // A name the command accepts, made from the model's (which may hold spaces or slashes); none once --save saved it.
+    // None once --save saved it.
     if (flags.save === undefined) {
       // Redacted first: a secret in it would be printed as `[REDACTED]`, a name the command refuses.
-      const name =
-        redactor.text(workflow.name ?? "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+|-+$/g, "")
-          .slice(0, 64) || "NAME";
+      const name = saveHintName(redactor.text(workflow.name ?? ""));
       prior.notices.push(`Save it with: pflow workflow save ${shellWord(planFile!.path)} --name ${name}`);
     }
   }
@@ -440,6 +438,22 @@ function plannedPhase(
     summaryInput,
     label: `planned (${outcome.path ?? "none"}, ${calls} call${calls === 1 ? "" : "s"}, ${cost})`,
   };
+}
+
+/**
+ * A name `workflow save` accepts, made from the model's (which may hold
+ * spaces or slashes, or be a command's name like `run`); `NAME` when none can be made.
+ */
+function saveHintName(modelName: string): string {
+  const safe = modelName.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".").replace(/(\.json)+$/i, "")
+    .replace(/^[^A-Za-z0-9]+|-+$/g, "").slice(0, 55);
+  const name = COMMANDS.includes(safe) ? `${safe}-workflow` : safe;
+  try {
+    checkNewWorkflowName(name);
+    return name;
+  } catch {
+    return "NAME";
+  }
 }
 
 /** `[a-z0-9-]` words of the request, for trace file names. */

@@ -9,6 +9,7 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { UsageError } from "./args.ts";
+import { COMMANDS } from "./command.ts";
 import { outputRedactor } from "../observability/redact.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -21,6 +22,23 @@ export function checkWorkflowName(name: string, command = "workflow"): void {
   if (!NAME.test(name) || name.endsWith(".json") || name.includes("..")) {
     throw new UsageError(
       `invalid workflow name '${name}': use letters, digits, '.', '_' and '-' (max 64, starting with a letter or digit, no '.json')`,
+      command,
+    );
+  }
+}
+
+/**
+ * Like {@link checkWorkflowName}, for a name about to be saved: a command's
+ * name is refused too, since `pflow NAME` would run the command, never the
+ * workflow (one saved under such a name before can still be shown, run with
+ * `pflow run NAME` and deleted).
+ */
+export function checkNewWorkflowName(name: string, command = "workflow"): void {
+  checkWorkflowName(name, command);
+  if (COMMANDS.includes(name)) {
+    throw new UsageError(
+      `invalid workflow name '${name}': it is a pflow command, so 'pflow ${name}' would run the command, ` +
+        "not the workflow; choose another name",
       command,
     );
   }
@@ -61,7 +79,7 @@ export async function saveWorkflow(
   options: { name: string; force?: boolean; onRedacted?: () => void; command?: string },
 ): Promise<string> {
   const command = options.command ?? "workflow";
-  checkWorkflowName(options.name, command);
+  checkNewWorkflowName(options.name, command);
   const path = savedPath(home, options.name);
   if (!options.force && await savedExists(home, options.name)) {
     throw new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, command);

@@ -10,6 +10,7 @@ import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import {
+  checkNewWorkflowName,
   checkWorkflowName,
   deleteSaved,
   listSaved,
@@ -58,7 +59,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       expectArgs(1, "save FILE.json --name NAME [--description TEXT] [--force]");
       const name = parsed.values.name as string | undefined;
       if (name === undefined) throw new UsageError("missing --name NAME", "workflow");
-      checkWorkflowName(name);
+      checkNewWorkflowName(name);
       const loaded = await loadWorkflowFile(args[0], { lenient: true });
       // Saving checks the workflow itself, not this machine's API keys.
       await checkWorkflow(loaded, { registry: new NodeRegistry(BUILTIN_NODES), checkEnvironment: false });
