@@ -511,6 +511,28 @@ Deno.test("--dry-run prints the plan and runs nothing (text and JSON)", async ()
   });
 });
 
+Deno.test("--dry-run shows each text of the model's on its line: a newline in it is escaped like other controls", async () => {
+  await withPlanner(async (ctx) => {
+    const odd = {
+      ir_version: "0.1.0",
+      name: "two\nlines\x1b[31m",
+      description: "first\nsecond",
+      inputs: { who: { type: "string", description: "the\nperson", default: "Al" } },
+      nodes: [{ id: "a", type: "echo", purpose: "say\nhi", params: { value: "hi ${who}" } }],
+      outputs: { said: { source: "${a.output}", description: "what\nwas said" } },
+    };
+    ctx.srv.enqueue(generated({}, odd));
+    const result = await plan(ctx, ["say hi", "--dry-run"]);
+    assertExit(result, 0);
+    const lines = result.stdout.split("\n");
+    assert.equal(lines[0], "Plan: two\\nlines\\u001b[31m (generated)");
+    assert.equal(lines[1], "  first\\nsecond");
+    assert.ok(lines.includes('  who  string = "Al" (default)  the\\nperson'), result.stdout);
+    assert.ok(lines.includes("  1. a (echo): say\\nhi"), result.stdout);
+    assert.ok(lines.includes("  said: ${a.output}  what\\nwas said"), result.stdout);
+  });
+});
+
 Deno.test("--save keeps the generated workflow, which is then reused", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated());

@@ -46,7 +46,7 @@ import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger
 import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
 import { checkNewWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
 import { formatCount, formatDuration, formatUsd } from "./format.ts";
-import { printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
+import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { locatedError } from "./workflow_target.ts";
 
@@ -686,13 +686,15 @@ export function describePlan(
   context: { inputs: Record<string, unknown>; file: string; outcome: PlanOutcome },
 ): string {
   const { outcome } = context;
+  // Each text of the model's goes on one line: a newline in it is shown as `\n`, as other controls are.
+  const one = (text: string) => escapeControls(text, { keepNewlines: false });
   const how = outcome.path === "reuse" ? `reused saved workflow ${outcome.reusedWorkflow}` : "generated";
-  const lines = [`Plan: ${workflow.name ?? "(unnamed)"} (${how})`];
-  if (workflow.description) lines.push(`  ${workflow.description}`);
+  const lines = [`Plan: ${one(workflow.name ?? "(unnamed)")} (${how})`];
+  if (workflow.description) lines.push(`  ${one(workflow.description)}`);
   const inputs = Object.entries(workflow.inputs ?? {});
   if (inputs.length > 0) {
     lines.push("", "Inputs:");
-    const width = Math.max(...inputs.map(([name]) => name.length));
+    const width = Math.max(...inputs.map(([name]) => one(name).length));
     for (const [name, input] of inputs) {
       const value = Object.hasOwn(context.inputs, name)
         ? ` = ${JSON.stringify(context.inputs[name])}`
@@ -702,14 +704,16 @@ export function describePlan(
         ? ""
         : " (missing)";
       lines.push(
-        `  ${name.padEnd(width)}  ${input.type ?? "any"}${value}${input.description ? `  ${input.description}` : ""}`,
+        `  ${one(name).padEnd(width)}  ${input.type ?? "any"}${value}${
+          input.description ? `  ${one(input.description)}` : ""
+        }`,
       );
     }
   }
   lines.push("", "Nodes:");
   workflow.nodes.forEach((node, i) => {
-    const batch = node.batch ? ` ×batch(${typeof node.batch.items === "string" ? node.batch.items : "list"})` : "";
-    lines.push(`  ${i + 1}. ${node.id} (${node.type})${batch}${node.purpose ? `: ${node.purpose}` : ""}`);
+    const batch = node.batch ? ` ×batch(${typeof node.batch.items === "string" ? one(node.batch.items) : "list"})` : "";
+    lines.push(`  ${i + 1}. ${node.id} (${node.type})${batch}${node.purpose ? `: ${one(node.purpose)}` : ""}`);
   });
   const edges = workflow.edges ?? [];
   if (edges.length > 0) {
@@ -721,7 +725,9 @@ export function describePlan(
   const outputs = Object.entries(workflow.outputs ?? {});
   if (outputs.length > 0) {
     lines.push("", "Outputs:");
-    for (const [name, o] of outputs) lines.push(`  ${name}: ${o.source}${o.description ? `  ${o.description}` : ""}`);
+    for (const [name, o] of outputs) {
+      lines.push(`  ${one(name)}: ${one(o.source)}${o.description ? `  ${one(o.description)}` : ""}`);
+    }
   }
   lines.push("", `File: ${context.file}`);
   return lines.join("\n");
