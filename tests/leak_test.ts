@@ -314,3 +314,45 @@ Deno.test("a redirect to another origin reaches it without the request's credent
     tmp.cleanup();
   }
 });
+
+Deno.test("values under secret-looking names in a run's outputs are hidden on stdout, in text, JSON and -o", async () => {
+  const produced = "produced-SECRET-7788990011";
+  const cookie = "session=cookie-SECRET-1122334455";
+  // What an API answers at run time (so no param or input names it): a token in a JSON body, and a cookie.
+  const server = createServer((_req, res) => {
+    res.setHeader("set-cookie", [cookie]);
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ access_token: produced, n: 1 }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const tmp = tempDir("pflow-output-secret-test-");
+  try {
+    const env = { PFLOW_HOME: join(tmp.path, "home"), NO_COLOR: "1" };
+    const file = writeWorkflow(
+      tmp.path,
+      "outputs.json",
+      workflow([{ id: "api", type: "http", params: { url } }], {
+        outputs: { body: { source: "${api.response}" }, headers: { source: "${api.response_headers}" } },
+      }),
+    );
+    for (const args of [["--json"], [], ["-o", "body"], ["-o", "headers"]]) {
+      const result = await runPflow(["run", file, ...args], { env });
+      assert.equal(result.code, 0, result.stderr);
+      for (const secret of [produced, "cookie-SECRET"]) {
+        assert.ok(!result.stdout.includes(secret), `${args.join(" ")}: ${secret} on stdout:\n${result.stdout}`);
+        assert.ok(!result.stderr.includes(secret), `${args.join(" ")}: ${secret} on stderr`);
+      }
+      assert.match(result.stdout, /\[REDACTED\]/, args.join(" "));
+    }
+    // Values under other names are printed as they are.
+    const doc = JSON.parse((await runPflow(["run", file, "--json"], { env })).stdout);
+    assert.equal(doc.result.body.n, 1);
+    assert.equal(doc.result.body.access_token, "[REDACTED]");
+    assert.deepEqual(doc.result.headers["set-cookie"], ["[REDACTED]"]);
+    assert.equal(doc.result.headers["content-type"], "application/json");
+  } finally {
+    server.close();
+    tmp.cleanup();
+  }
+});
