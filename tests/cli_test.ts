@@ -87,11 +87,15 @@ Deno.test("--help of every command exits 0 and shows its usage", async () => {
   });
 });
 
-Deno.test("no arguments prints the usage and exits 2", async () => {
+Deno.test("no arguments prints the usage on stderr and exits 2; --help prints it on stdout and exits 0", async () => {
   await withHome(async (_dir, env) => {
     const result = await runPflow([], { env });
     assertExit(result, 2);
-    assert.match(result.stdout, /Usage:/);
+    assert.equal(result.stdout, "", "stdout is for results");
+    assert.match(result.stderr, /Usage:/);
+    const help = await runPflow(["--help"], { env });
+    assertExit(help, 0);
+    assert.match(help.stdout, /Usage:/);
   });
 });
 
@@ -110,7 +114,7 @@ Deno.test("an unknown command exits 2 and names it", async () => {
   });
 });
 
-Deno.test("JSON mode: an unknown command or saved-workflow name, and no command at all, print one error document", async () => {
+Deno.test("JSON mode: an unknown command or saved-workflow name, no command at all, and a subcommand's usage error print one error document", async () => {
   await withHome(async (_dir, env) => {
     const cases: [string[], RegExp][] = [
       [["teleport", "--json"], /^unknown command 'teleport'/],
@@ -118,6 +122,12 @@ Deno.test("JSON mode: an unknown command or saved-workflow name, and no command 
       [["--output-format", "json", "teleport"], /^unknown command 'teleport'/],
       [["--json"], /^missing command/],
       [["help", "teleport", "--json"], /^no help for 'teleport'/],
+      // Subcommands that stop before writing their own document: a bad flag value, a thing that is not there.
+      [["cost", "report", "--json", "--since", "nonsense"], /^--since must be/],
+      [["trace", "list", "--json", "--bogus"], /^unknown flag '--bogus'/],
+      [["trace", "show", "nosuch.json", "--json"], /^trace file not found: nosuch\.json/],
+      [["cost", "show", "nosuchrun", "--json"], /^'nosuchrun' is not an execution id/],
+      [["workflow", "show", "nosuch", "--json"], /^no saved workflow 'nosuch'/],
     ];
     for (const [args, message] of cases) {
       const result = await runPflow(args, { env });

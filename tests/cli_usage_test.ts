@@ -95,7 +95,8 @@ Deno.test("global flags work before the command: -v, --output-format json, --jso
     assert.match(help.stdout, /^Run a workflow file or a saved workflow/);
     const alone = await runPflow(["-v"], { env });
     assert.equal(alone.code, 2, "global flags without a command: the usage, exit 2");
-    assert.match(alone.stdout, /Usage:/);
+    assert.match(alone.stderr, /Usage:/);
+    assert.equal(alone.stdout, "", "usage instead of a command is an error: stderr");
   });
 });
 

@@ -1016,7 +1016,12 @@ Deno.test("a ledger whose pages are damaged: cost report and cost show name the 
         `error: ${file}: not a readable ledger (corrupt or not a SQLite file); move it away and pflow starts a new one`,
         args.join(" "),
       );
-      assert.equal(result.stdout, "");
+      if (args.includes("--json")) {
+        // JSON mode: the one document on stdout says the same.
+        const doc = JSON.parse(result.stdout);
+        assert.equal(doc.subtype, "error_validation");
+        assert.match(doc.error.message, /not a readable ledger/);
+      } else assert.equal(result.stdout, "");
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });

@@ -8,7 +8,7 @@ import { VERSION } from "../version.ts";
 import { COMMANDS } from "./command.ts";
 import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
-import { printError, writeStdout } from "./terminal.ts";
+import { lastErrorLine, printError, stdoutWritten, writeStdout } from "./terminal.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
 /**
@@ -23,77 +23,108 @@ export async function main(args: string[], env: Record<string, string | undefine
   const started = performance.now();
   const argv = globalsAfterCommand(args);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
-  const json = args.includes("--json") || args.includes("--output-format=json") ||
-    args.some((a, i) => a === "--output-format" && args[i + 1] === "json");
+  const json = args.includes("--json") || args.includes("--output-format=json") || args.includes("--format=json") ||
+    args.some((a, i) => (a === "--output-format" || a === "--format") && args[i + 1] === "json");
   // API keys in the environment never appear in anything pflow prints.
   setOutputRedactor(Redactor.fromEnv(env));
+  let code: number;
+  let failure: Error | undefined;
   try {
-    const [first, ...rest] = argv;
-    if (first === "--version" || first === "-V") {
-      writeStdout(`pflow ${VERSION}\n`);
-      return 0;
-    }
-    // In JSON mode stdout holds one JSON document: no help text there.
-    if (first === undefined && json) {
-      throw new DispatchError('missing command: pflow run FILE.json|NAME, pflow "REQUEST" or pflow COMMAND');
-    }
-    if (first === undefined || first === "--help" || first === "-h") {
-      writeStdout(`${HELP[""]}\n`);
-      return first === undefined ? 2 : 0;
-    }
-    if (first === "help") {
-      const topic = rest.find((a) => a !== "--help" && a !== "-h") ?? "";
-      if (!Object.hasOwn(HELP, topic)) throw new DispatchError(`no help for '${topic}'`);
-      writeStdout(`${HELP[topic]}\n`);
-      return 0;
-    }
-    if (first === "workflow") return await (await import("./workflow_command.ts")).workflowCommand(rest, { env });
-    if (first === "registry") return await (await import("./registry_command.ts")).registryCommand(rest, { env });
-    if (first === "pricing") return await (await import("./pricing_command.ts")).pricingCommand(rest, { env });
-    if (first === "trace") return await (await import("./trace_command.ts")).traceCommand(rest, { env });
-    if (first === "plan") return await (await import("./plan_command.ts")).planCommand(rest, { env });
-    if (first === "validate") return await (await import("./validate_command.ts")).validateCommand(rest, { env });
-    if (first === "completion") {
-      return await (await import("./completion_command.ts")).completionCommand(rest, { env });
-    }
-    if (first === "cost") return await (await import("./cost_command.ts")).costCommand(rest, { env });
-    if (first === "metrics") return await (await import("./metrics_command.ts")).metricsCommand(rest, { env });
-    const runArgs = first === "run" ? rest : argv;
-    // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
-    const request = /\s/.test(first.trim());
-    if (first !== "run" && !first.startsWith("-") && (request || !looksLikeWorkflow(first))) {
-      const { targetKind } = await import("./workflow_target.ts");
-      const kind = await targetKind(first, env);
-      if (kind === undefined && request) {
-        return await (await import("./plan_command.ts")).planCommand(argv, { env });
-      }
-      if (kind === undefined && !looksLikeWorkflow(first)) {
-        const { closeTarget } = await import("./workflow_target.ts");
-        const { pflowHome } = await import("./home.ts");
-        const hint = await closeTarget(first, pflowHome(env), COMMANDS);
-        throw new DispatchError(
-          `unknown command '${first}'${hint}; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved ` +
-            `workflow, or a request in quotes: pflow "what you want done")`,
-        );
-      }
-    }
-    return await (await import("./run_command.ts")).runCommand(runArgs, { env });
+    code = await dispatch(argv, { env, json });
   } catch (error) {
-    if (json && error instanceof DispatchError) await writeErrorDocument(error, started);
-    return reportError(error, verbose);
+    failure = error instanceof Error ? error : new Error(String(error));
+    code = reportError(error, verbose);
   }
+  // In JSON mode stdout holds one document, also when a command stopped before writing its own.
+  if (json && code !== 0 && !stdoutWritten()) {
+    await writeErrorDocument({
+      message: failure?.message ?? lastErrorLine() ?? `exit ${code}`,
+      type: failure?.name ?? "Error",
+      subtype: code === 2 ? "error_validation" : code >= 128 ? "error_interrupted" : "error_during_execution",
+      durationMs: performance.now() - started,
+    });
+  }
+  return code;
 }
 
-/** The JSON result document of a dispatch error (subtype `error_validation`, as `pflow run` reports a bad target). */
-async function writeErrorDocument(error: DispatchError, started: number): Promise<void> {
+/** Runs the command `argv` names; returns its exit code. */
+async function dispatch(
+  argv: string[],
+  options: { env: Record<string, string | undefined>; json: boolean },
+): Promise<number> {
+  const { env, json } = options;
+  const [first, ...rest] = argv;
+  if (first === "--version" || first === "-V") {
+    writeStdout(`pflow ${VERSION}\n`);
+    return 0;
+  }
+  // In JSON mode stdout holds one JSON document: no help text there.
+  if (first === undefined && json) {
+    throw new DispatchError('missing command: pflow run FILE.json|NAME, pflow "REQUEST" or pflow COMMAND');
+  }
+  // Help asked for is a result (stdout); help instead of a missing command is an error (stderr, exit 2).
+  if (first === undefined) {
+    printError(HELP[""]);
+    return 2;
+  }
+  if (first === "--help" || first === "-h") {
+    writeStdout(`${HELP[""]}\n`);
+    return 0;
+  }
+  if (first === "help") {
+    const topic = rest.find((a) => a !== "--help" && a !== "-h") ?? "";
+    if (!Object.hasOwn(HELP, topic)) throw new DispatchError(`no help for '${topic}'`);
+    writeStdout(`${HELP[topic]}\n`);
+    return 0;
+  }
+  if (first === "workflow") return await (await import("./workflow_command.ts")).workflowCommand(rest, { env });
+  if (first === "registry") return await (await import("./registry_command.ts")).registryCommand(rest, { env });
+  if (first === "pricing") return await (await import("./pricing_command.ts")).pricingCommand(rest, { env });
+  if (first === "trace") return await (await import("./trace_command.ts")).traceCommand(rest, { env });
+  if (first === "plan") return await (await import("./plan_command.ts")).planCommand(rest, { env });
+  if (first === "validate") return await (await import("./validate_command.ts")).validateCommand(rest, { env });
+  if (first === "completion") {
+    return await (await import("./completion_command.ts")).completionCommand(rest, { env });
+  }
+  if (first === "cost") return await (await import("./cost_command.ts")).costCommand(rest, { env });
+  if (first === "metrics") return await (await import("./metrics_command.ts")).metricsCommand(rest, { env });
+  const runArgs = first === "run" ? rest : argv;
+  // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
+  const request = /\s/.test(first.trim());
+  if (first !== "run" && !first.startsWith("-") && (request || !looksLikeWorkflow(first))) {
+    const { targetKind } = await import("./workflow_target.ts");
+    const kind = await targetKind(first, env);
+    if (kind === undefined && request) {
+      return await (await import("./plan_command.ts")).planCommand(argv, { env });
+    }
+    if (kind === undefined && !looksLikeWorkflow(first)) {
+      const { closeTarget } = await import("./workflow_target.ts");
+      const { pflowHome } = await import("./home.ts");
+      const hint = await closeTarget(first, pflowHome(env), COMMANDS);
+      throw new DispatchError(
+        `unknown command '${first}'${hint}; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved ` +
+          `workflow, or a request in quotes: pflow "what you want done")`,
+      );
+    }
+  }
+  return await (await import("./run_command.ts")).runCommand(runArgs, { env });
+}
+
+/**
+ * The JSON result document of a command that failed without writing one
+ * (`error_validation` for exit 2, as `pflow run` reports a bad target).
+ */
+async function writeErrorDocument(
+  error: { message: string; type: string; subtype: string; durationMs: number },
+): Promise<void> {
   const { validationDocument } = await import("./result_document.ts");
-  const doc = validationDocument(error.message, {
+  const doc = validationDocument(error.message.replace(/^error: /, ""), {
     executionId: crypto.randomUUID(),
     workflowName: null,
-    type: error.name,
-    durationMs: performance.now() - started,
+    type: error.type,
+    durationMs: error.durationMs,
   });
-  writeStdout(`${JSON.stringify(doc)}\n`);
+  writeStdout(`${JSON.stringify({ ...doc, subtype: error.subtype })}\n`);
 }
 
 /**

@@ -20,6 +20,7 @@ export function writeStdout(text: string): void {
  * stderr in an error, a workflow name) is never interpreted by the terminal.
  */
 export function printError(line: string): void {
+  if (line.startsWith("error: ")) lastError = line;
   const text = `${escapeControls(line, { keepStyle: colourOn(2) })}\n`;
   // A live status line stays below whatever else is printed.
   writeAll(2, statusLine === undefined ? text : `${clearStatus()}${text}${statusLine}`);
@@ -106,7 +107,21 @@ function colourOn(fd: 1 | 2): boolean {
   return on;
 }
 
+let stdoutUsed = false;
+let lastError: string | undefined;
+
+/** The last `error: …` line printed to stderr (redacted when written, not here). */
+export function lastErrorLine(): string | undefined {
+  return lastError;
+}
+
+/** Whether this process has written anything to stdout (JSON mode: whether its one document is out). */
+export function stdoutWritten(): boolean {
+  return stdoutUsed;
+}
+
 function writeAll(fd: number, text: string): void {
+  if (fd === 1 && text !== "") stdoutUsed = true;
   // Secrets never reach a stream: every line out of pflow is redacted.
   const bytes = new TextEncoder().encode(outputRedactor().text(text));
   let offset = 0;
