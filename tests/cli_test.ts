@@ -547,6 +547,48 @@ Deno.test("an error edge to a handler node makes the run succeed", async () => {
   });
 });
 
+Deno.test("a node that fails (throws) with an error edge takes it: its message is its error output, the run goes on", async () => {
+  await withHome(async (dir, env) => {
+    const missing = join(dir, "no-such-file.txt");
+    const nodes = [
+      { id: "read", type: "read-file", params: { path: missing } },
+      { id: "fallback", type: "echo", params: { value: "fallback: ${read.error}" } },
+      { id: "after", type: "echo", params: { value: "read ${read.content}" } },
+    ];
+    const handled = writeWorkflow(
+      dir,
+      "handled.json",
+      workflow(nodes, {
+        edges: [{ from: "read", to: "after" }, { from: "read", to: "fallback", action: "error" }],
+      }),
+    );
+    const text = await runPflow(["run", handled], { env });
+    assertExit(text, 0);
+    assert.equal(text.stdout, `fallback: file not found: ${missing}\n`);
+    assert.match(text.stderr, /warning: node 'read' failed \(file not found: .*\); its error edge handles it/);
+    const json = await runPflow(["run", handled, "--json"], { env });
+    assertExit(json, 0);
+    const doc = oneJson(json);
+    assert.equal(doc.subtype, "success");
+    const ran = (doc.metrics as { workflow: { nodes: Record<string, { status: string }> } }).workflow.nodes;
+    assert.equal(ran.read.status, "error", "the failed node is still counted as failed");
+    assert.equal(ran.fallback.status, "success");
+    // Without an error edge the same failure fails the run, and `${read.error}` is no output to refer to.
+    const unhandled = writeWorkflow(dir, "unhandled.json", workflow(nodes.slice(0, 1)));
+    const failed = await runPflow(["run", unhandled], { env });
+    assertExit(failed, 1);
+    assert.match(failed.stderr, /file not found/);
+    const wrong = writeWorkflow(
+      dir,
+      "wrong.json",
+      workflow(nodes.slice(0, 2), { edges: [{ from: "read", to: "fallback" }] }),
+    );
+    const invalid = await runPflow(["run", wrong], { env });
+    assertExit(invalid, 2);
+    assert.match(invalid.stderr, /\$\{read\.error\}: node 'read' \(read-file\) has no output 'error'/);
+  });
+});
+
 // ---------------------------------------------------------------- batch
 
 function batchWorkflow(batch: Record<string, unknown>, node: Record<string, unknown>, list: string) {

@@ -51,7 +51,8 @@ Rules:
 - Use only the node types listed above, only their params, and only their outputs.
 - Edges: a node with no outgoing edge ends the run. Each node returns an action ("default" unless its type
   lists others); the edge with that action is followed ("action" defaults to "default"). A node that returns
-  "error" with no "error" edge fails the run.
+  "error" with no "error" edge fails the run. A node with an "error" edge also takes it when it fails
+  outright; its output "error" then holds the message.
 - Templates: "\${NAME}" reads an input; "\${ID.KEY}" reads output KEY of node ID (each node writes its outputs
   under its own id); "\${ID.KEY.field}" and "\${ID.items[0]}" reach inside objects, lists, and text that holds
   JSON. A param that is exactly one template keeps the value's type; templates inside text become text

@@ -9,7 +9,14 @@
 import { type BaseNode, wrapNode } from "../engine/mod.ts";
 import type { NodeSpec } from "../nodes/spec.ts";
 import type { NodeIR, WorkflowIR } from "./ir.ts";
-import { batchLayer, loopGuardLayer, mayHoldSecrets, namespacedLayer, templateLayer } from "./layers.ts";
+import {
+  batchLayer,
+  errorEdgeLayer,
+  loopGuardLayer,
+  mayHoldSecrets,
+  namespacedLayer,
+  templateLayer,
+} from "./layers.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { compileValue, type Resolver, templateRefs } from "./template.ts";
 import { callsModels } from "../observability/decorators.ts";
@@ -80,6 +87,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
   let anyModelCalls = false;
   const secretParams: [string, Resolver][] = [];
   const looping = nodesOnCycles(ir);
+  const errorHandled = new Set((ir.edges ?? []).filter((e) => e.action === "error").map((e) => e.from));
   const stepNodes: StepNode[] = [];
   for (const [ordinal, nodeIr] of ir.nodes.entries()) {
     const cls = options.registry.get(nodeIr.type);
@@ -100,6 +108,8 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     if (nodeIr.batch !== undefined) {
       node = wrapNode(node, batchLayer(nodeIr.batch, compileValue(nodeIr.batch.items), describeErrorOutputs));
     }
+    // A failure of a node with an `error` edge takes that edge (its message as the node's `error` output).
+    if (errorHandled.has(nodeIr.id)) node = wrapNode(node, errorEdgeLayer(nodeIr.id));
     const inside = node;
     if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id, { once: !looping.has(nodeIr.id) }));
     const namespaced = node;

@@ -101,6 +101,30 @@ export function loopGuardLayer(id: string): NodeLayer {
   };
 }
 
+/**
+ * For a node with an `error` edge: a failure (anything the node throws but
+ * what stops the whole run: an interrupt, a spent budget) becomes the
+ * `error` action, with its message as the node's `error` output, so the
+ * edge's handler runs as it does for a returned `error` (an HTTP 500, a
+ * non-zero exit). Inside the namespace: the message lands under the node's id.
+ */
+export function errorEdgeLayer(id: string): NodeLayer {
+  return {
+    name: "error-edge",
+    async run(_inner, shared, ctx, next) {
+      try {
+        return await next(shared, ctx);
+      } catch (error) {
+        if (error instanceof FatalError) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        shared.error = message;
+        ctx.warn(`node '${id}' failed (${message.split("\n")[0]}); its error edge handles it`);
+        return "error";
+      }
+    },
+  };
+}
+
 /** What a workflow's walk tells namespaced views of the store it walks. */
 export interface NamespaceContext extends RunContext {
   /** The store the walk runs on: a plain object. */

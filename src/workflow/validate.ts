@@ -117,8 +117,10 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   const namespacing = ir.enable_namespacing ?? true;
   // Keys given for the run join the root store (a workflow that declares inputs accepts no others: see typeParams).
   const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
+  // A node with an `error` edge also has an `error` output: what failed, when its failure takes the edge.
+  const errorHandled = new Set(edges.flatMap((e) => e?.action === "error" ? [e.from] : []));
   const refs = new ReferenceChecker(
-    { nodes: [...byId.values()], inputs: { ...given, ...inputs } },
+    { nodes: [...byId.values()], inputs: { ...given, ...inputs }, errorHandled },
     options.registry,
     namespacing,
   );
@@ -302,12 +304,14 @@ class ReferenceChecker {
   #nodes = new Map<string, NodeIR>();
   #inputs: Set<string>;
   #rootOutputs = new Set<string>();
+  #errorHandled: ReadonlySet<string>;
 
   constructor(
-    ir: { nodes: NodeIR[]; inputs: Record<string, InputIR> },
+    ir: { nodes: NodeIR[]; inputs: Record<string, InputIR>; errorHandled: ReadonlySet<string> },
     private registry: NodeRegistry,
     private namespacing: boolean,
   ) {
+    this.#errorHandled = ir.errorHandled;
     for (const node of ir.nodes) this.#nodes.set(node.id, node);
     this.#inputs = new Set(Object.keys(ir.inputs));
     if (!namespacing) {
@@ -316,8 +320,8 @@ class ReferenceChecker {
   }
 
   #outputsOf(node: NodeIR): string[] {
-    if (node.batch) return [...BATCH_OUTPUTS];
-    return Object.keys(this.registry.get(node.type)?.spec.outputs ?? {});
+    const outputs = node.batch ? [...BATCH_OUTPUTS] : Object.keys(this.registry.get(node.type)?.spec.outputs ?? {});
+    return this.#errorHandled.has(node.id) && !outputs.includes("error") ? [...outputs, "error"] : outputs;
   }
 
   check(value: unknown, pointer: string, vars: string[], problems: Problem[]): void {
