@@ -315,14 +315,14 @@ Deno.test("a redirect to another origin reaches it without the request's credent
   }
 });
 
-Deno.test("values under secret-looking names in a run's outputs are hidden on stdout, in text, JSON and -o", async () => {
+Deno.test("credentials in a run's outputs (access_token, set-cookie) are hidden on stdout, in text, JSON and -o", async () => {
   const produced = "produced-SECRET-7788990011";
   const cookie = "session=cookie-SECRET-1122334455";
   // What an API answers at run time (so no param or input names it): a token in a JSON body, and a cookie.
   const server = createServer((_req, res) => {
     res.setHeader("set-cookie", [cookie]);
     res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ access_token: produced, n: 1 }));
+    res.end(JSON.stringify({ access_token: produced, n: 1, Contents: [{ Key: "photos/2026/cat.jpg", Size: 12 }] }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -336,7 +336,7 @@ Deno.test("values under secret-looking names in a run's outputs are hidden on st
         outputs: { body: { source: "${api.response}" }, headers: { source: "${api.response_headers}" } },
       }),
     );
-    for (const args of [["--json"], [], ["-o", "body"], ["-o", "headers"]]) {
+    for (const args of [["--json"], [], ["-o", "body"], ["-o", "headers"], ["-o", "api.response.access_token"]]) {
       const result = await runPflow(["run", file, ...args], { env });
       assert.equal(result.code, 0, result.stderr);
       for (const secret of [produced, "cookie-SECRET"]) {
@@ -348,8 +348,10 @@ Deno.test("values under secret-looking names in a run's outputs are hidden on st
     // Values under other names are printed as they are.
     const doc = JSON.parse((await runPflow(["run", file, "--json"], { env })).stdout);
     assert.equal(doc.result.body.n, 1);
+    // Data under names that are not credentials (an S3 listing's Key) is printed as it is.
+    assert.deepEqual(doc.result.body.Contents, [{ Key: "photos/2026/cat.jpg", Size: 12 }]);
     assert.equal(doc.result.body.access_token, "[REDACTED]");
-    assert.deepEqual(doc.result.headers["set-cookie"], ["[REDACTED]"]);
+    assert.equal(doc.result.headers["set-cookie"], "[REDACTED]");
     assert.equal(doc.result.headers["content-type"], "application/json");
   } finally {
     server.close();

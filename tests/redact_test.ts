@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { isSecretName, REDACTED, Redactor } from "../src/observability/redact.ts";
+import { isCredentialName, isSecretName, redactCredentials, REDACTED, Redactor } from "../src/observability/redact.ts";
 import { snapshot, truncateString } from "../src/observability/truncate.ts";
 
 Deno.test("secret-looking names are recognised; token counts are not", () => {
@@ -252,4 +252,32 @@ Deno.test("a numeric secret is hidden as a whole number only, and JSON around it
   // Its encodings are hidden like any secret's.
   const base64 = Buffer.from("12345678901").toString("base64");
   assert.equal(r.text(`b64 ${base64}`), `b64 ${REDACTED}`);
+});
+
+Deno.test("redactCredentials: credentials at any depth become [REDACTED]; other data, and what needs no change, stay", () => {
+  for (const name of ["access_token", "api_key", "X-Api-Key", "password", "client_secret", "set-cookie", "Cookie"]) {
+    assert.ok(isCredentialName(name), name);
+  }
+  for (const name of ["Key", "key", "session", "sig", "max_tokens", "input_tokens", "author", "passage", "tokenizer"]) {
+    assert.ok(!isCredentialName(name), name);
+  }
+  const listing = { Contents: Array.from({ length: 3 }, (_, i) => ({ Key: `photos/${i}.jpg`, Size: i })) };
+  assert.equal(redactCredentials(listing), listing, "nothing to hide: the same object, not a copy");
+  const answer = {
+    access_token: "tok-123456789",
+    expires_in: 3600,
+    empty_token: "",
+    nested: [{ password: { any: "thing" } }, { note: "kept" }],
+    headers: { "set-cookie": ["a=1", "b=2"], "content-type": "text/plain" },
+  };
+  assert.deepEqual(redactCredentials(answer), {
+    access_token: REDACTED,
+    expires_in: 3600,
+    empty_token: "",
+    nested: [{ password: REDACTED }, { note: "kept" }],
+    headers: { "set-cookie": REDACTED, "content-type": "text/plain" },
+  });
+  assert.equal(answer.access_token, "tok-123456789", "the value itself is not changed");
+  assert.equal(redactCredentials("tok-123456789", "token"), REDACTED, "a value named by its path");
+  assert.equal(redactCredentials("tok-123456789"), "tok-123456789");
 });

@@ -25,7 +25,7 @@ import { ms2, type PhaseInput, type RunSummary, summarizeRun } from "../observab
 import { RunTelemetry } from "../observability/telemetry.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../observability/log.ts";
 import { callsModels as callsModelsClass, tracedOptionsOf } from "../observability/decorators.ts";
-import { outputRedactor, Redactor, setOutputRedactor } from "../observability/redact.ts";
+import { redactCredentials, Redactor, setOutputRedactor } from "../observability/redact.ts";
 import type { TraceDocument } from "../observability/trace_format.ts";
 import { traceSettings } from "./trace_settings.ts";
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
@@ -215,9 +215,6 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
   // A budget the planning spent: no workflow node runs when the workflow would call a model.
   const spent = prepared.prior !== undefined && prepared.compiled.callsModels && telemetry.budgetSpent;
   const result = spent ? budgetSpent(run, telemetry) : await runWorkflow(prepared.compiled, prepared.options);
-  // Values under secret-looking names in what is printed (a `token` in a response, `set-cookie` headers) are
-  // secrets from here on: stdout, the trace's footer and every later line hide them.
-  outputRedactor().learn(result.outputs);
   const summary = await summarize(result, prepared);
   const trace = closeTrace(prepared.instruments, { result, summary });
   const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
@@ -465,7 +462,11 @@ function report(
 ): number {
   const { summary, tracePath, prior } = options;
   const log = run.logger;
-  result = withOutputKey(result, options.outputKey);
+  // Credentials a run produced (an API's `access_token`, `set-cookie` headers) are never printed as results.
+  result = withOutputKey(
+    { ...result, outputs: redactCredentials(result.outputs) as WorkflowResult["outputs"] },
+    options.outputKey,
+  );
   if (run.json) {
     const doc = runDocument(result, {
       ...run,

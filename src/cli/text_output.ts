@@ -7,6 +7,7 @@ import type { NodeRegistry } from "../workflow/registry.ts";
 import type { WorkflowResult } from "../workflow/run.ts";
 import { lookup, parseTemplate, type TemplateRef, UnresolvedTemplateError } from "../workflow/template.ts";
 import { UsageError } from "./usage_error.ts";
+import { redactCredentials } from "../observability/redact.ts";
 
 /**
  * Checks an `--output-key` before the run, so a key that can never resolve
@@ -81,7 +82,10 @@ export function selectOutput(result: WorkflowResult, key: string): unknown {
     return result.outputs[key];
   }
   try {
-    return lookup(outputKeyRef(key), { root: result.shared });
+    // A store path's value is printed as a result is: without credentials (the last name counts too).
+    const ref = outputKeyRef(key);
+    const last = ref.segments[ref.segments.length - 1];
+    return redactCredentials(lookup(ref, { root: result.shared }), typeof last === "string" ? last : undefined);
   } catch (error) {
     if (!(error instanceof UnresolvedTemplateError)) throw error;
     throw new OutputNotProducedError(key, error.message);

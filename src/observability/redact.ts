@@ -27,6 +27,45 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
+// Names that hold credentials, and nothing else: what a run's printed result hides. Narrower than
+// SECRET_NAME (no bare `key`, `session`, `sig` or `auth`: an S3 listing's `Key` is data a run is for).
+const CREDENTIAL_NAME =
+  /(^|[^a-z])(api[_-]?key|apikey|access[_-]?key|token|secret|password|passwd|authorization|cookie|set-cookie|credentials?|private[_-]?key)($|[^a-z])/i;
+
+/** Whether a key names a credential (`access_token`, `password`, `set-cookie`; not `Key` or `max_tokens`). */
+export function isCredentialName(name: string): boolean {
+  return CREDENTIAL_NAME.test(name);
+}
+
+/**
+ * A copy of `value` (named `name`) with every non-empty value under a
+ * credential name (see {@link isCredentialName}) replaced by `[REDACTED]`,
+ * at any depth; the rest is shared, not copied. What a run prints as its
+ * result goes through this: one pass over the value, whatever its size.
+ */
+export function redactCredentials(value: unknown, name?: string): unknown {
+  if (name !== undefined && isCredentialName(name) && value !== null && value !== undefined && value !== "") {
+    return REDACTED;
+  }
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const r = redactCredentials(v);
+      if (r !== v) (copy ??= [...value])[i] = r;
+    });
+    return copy ?? value;
+  }
+  if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
+    let copy: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const r = redactCredentials(v, k);
+      if (r !== v) (copy ??= { ...value as Record<string, unknown> })[k] = r;
+    }
+    return copy ?? value;
+  }
+  return value;
+}
+
 /** Environment variables whose values are always secrets when set. */
 const SECRET_ENV = /(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|^API_KEY)$/i;
 
