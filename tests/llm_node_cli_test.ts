@@ -778,3 +778,18 @@ Deno.test("messages as one template: a conversation built by an earlier node", a
     assert.equal(ctx.srv.requests.length, 0);
   });
 });
+
+Deno.test("a structured reply that does not fit, after failed attempts: each retry counted once", async () => {
+  await withLlm(async (ctx) => {
+    const { result, doc } = await runNodes(ctx, [{
+      id: "ask",
+      type: "llm",
+      params: { model: "anthropic/claude-sonnet-4-5", prompt: '[[fail:500:2]][[reply:{"wrong":1}]]', schema: CITY },
+    }]);
+    assert.equal(result.code, 0, result.stderr);
+    const calls = traceCalls(doc).calls;
+    // Two 500s retried, the reply that did not fit, then the one retry asking for a corrected reply (which fits).
+    assert.deepEqual(calls.map((c) => c.status), ["error", "error", "error", "ok"]);
+    assert.equal(doc.metrics.workflow.nodes.ask.retries, 3);
+  });
+});

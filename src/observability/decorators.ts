@@ -11,10 +11,10 @@
  *   instrumented run measure the CPU time of child processes the node waited for.
  * - `@llmUsage` (method): the method calls a model and returns an
  *   `LlmResponse`; every call's usage is recorded for the run, node and batch
- *   item that made it (failed attempts too, with their error: those of the
- *   response's `failedAttempts`, of a thrown error's `failedAttempts`, and a
- *   thrown error's `response`, e.g. a reply that did not match its schema),
- *   and a spent budget stops the next call, or retry, from starting.
+ *   item that made it (failed attempts too, with their error, each as it
+ *   fails through the call's attempt hooks; and a thrown error's `response`,
+ *   e.g. a reply that did not match its schema), and a spent budget stops
+ *   the next call, or retry, from starting.
  * - `@traced({ capture, redact })` (class): what the node contributes to
  *   traces: params/outputs to capture, names whose values are secret.
  * @module
@@ -208,13 +208,13 @@ function recordFailure(
 ): void {
   const { started, recorded } = options;
   const failed = error as { failedAttempts?: unknown; response?: unknown; name?: string; message?: string };
+  const response = failed?.response as LlmResponse | undefined;
   if (Array.isArray(failed?.failedAttempts)) {
     recordAttempts(failed.failedAttempts as LlmFailedAttempt[], scope, { retried: false, recorded });
-  } else if (recorded.size > 0) {
+  } else if (response?.usage === undefined && recorded.size > 0) {
     // The call ended between attempts (a spent budget): each attempt but the last was followed by another.
     scope.telemetry.onRetry(scope, recorded.size - 1);
   }
-  const response = failed?.response as LlmResponse | undefined;
   if (response?.usage !== undefined) {
     recordAttempts(response.failedAttempts, scope, { retried: true, recorded });
     scope.telemetry.recordLlmCall(response, scope, started, {
