@@ -67,6 +67,12 @@ function handler(seen: Seen[], pending: Set<() => void>) {
         case "/unknown-charset":
           res.writeHead(200, { "content-type": "text/plain; charset=x-no-such" });
           return res.end("abc");
+        case "/error-page": {
+          // An error page whose bytes are not UTF-8 (Latin-1 'é'), or that names a charset nobody knows.
+          const odd = new URL(req.url!, "http://x").searchParams.get("charset") === "odd";
+          res.writeHead(404, { "content-type": odd ? "text/html; charset=x-no-such" : "text/html" });
+          return res.end(Buffer.from([0x3c, 0x70, 0x3e, 0xe9, 0x3c, 0x2f, 0x70, 0x3e]));
+        }
         case "/echo":
           return send(200, "application/json", JSON.stringify(entry));
         case "/problem":
@@ -205,6 +211,20 @@ Deno.test("http: an unknown charset fails naming it", async () => {
       runHttp({ url: `${base}/unknown-charset` }),
       nodeError(/names an unknown charset "x-no-such" \(content-type "text\/plain; charset=x-no-such"\); .*base64$/),
     );
+  });
+});
+
+Deno.test("http: an error status takes the error action even when its body cannot be decoded (read leniently, warned)", async () => {
+  await withServer(async (base) => {
+    for (const query of ["", "?charset=odd"]) {
+      const warnings: string[] = [];
+      const { action, shared } = await runHttp({ url: `${base}/error-page${query}` }, undefined, warnings);
+      assert.equal(action, "error", query);
+      assert.equal(shared.status_code, 404);
+      assert.equal(shared.response, "<p>\uFFFD</p>");
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.match(warnings[0], /read with replacement characters \(HTTP 404\)$/);
+    }
   });
 });
 

@@ -97,7 +97,8 @@ export class HttpNode extends Node {
         type: "string",
         description:
           "text decodes the body by the content-type's charset (UTF-8 when none); bytes not valid in it fail the " +
-          "node. base64 returns the raw bytes as base64, for images and other binary bodies",
+          "node (an error status's page is read with U+FFFD instead, warned). base64 returns the raw bytes as " +
+          "base64, for images and other binary bodies",
         default: "text",
         enum: RESPONSE_ENCODINGS,
       },
@@ -197,7 +198,15 @@ export class HttpNode extends Node {
         duration_ms,
       };
     }
-    const text = decodeBody(bytes, contentType, shown);
+    let text: string;
+    try {
+      text = decodeBody(bytes, contentType, shown);
+    } catch (error) {
+      // An error status takes the `error` action whatever its body: an error page is read as well as it can be.
+      if (res.status < 400 || !(error instanceof NodeError)) throw error;
+      ctx.warn(`${error.message.split(";")[0]}; read with replacement characters (HTTP ${res.status})`);
+      text = lenientDecode(bytes, contentType);
+    }
     let response: unknown = text;
     if (isJson(contentType) && text.trim() !== "") {
       try {
@@ -356,6 +365,15 @@ function decodeBody(bytes: Uint8Array, contentType: string | null, shown: string
     return decoder.decode(bytes);
   } catch {
     throw new NodeError(`response body of ${shown} is not valid ${decoder.encoding}${type}; ${binaryHint}`);
+  }
+}
+
+/** The body as text however it can be read: by its charset when the runtime knows it, else UTF-8; bad bytes as U+FFFD. */
+function lenientDecode(bytes: Uint8Array, contentType: string | null): string {
+  try {
+    return new TextDecoder(charsetOf(contentType) ?? "utf-8").decode(bytes);
+  } catch {
+    return new TextDecoder().decode(bytes);
   }
 }
 
