@@ -303,6 +303,29 @@ Deno.test("filters: --workflow, --model (prefix, alias, dated snapshot, provider
 
 // ---------------------------------------------------------------- repricing
 
+Deno.test("cost report --reprice keeps a call of unknown usage out of the repriced total: incomplete, never $0", async () => {
+  await withLlm(async (ctx) => {
+    await runJson(
+      ctx,
+      chain([llm("a", MINI, MINI_USAGE), {
+        id: "n",
+        type: "llm",
+        params: { model: MINI, prompt: "hi [[no-usage]]" },
+      }]),
+    );
+    const repriced = await reportJson(ctx, ["--by", "model", "--reprice"]);
+    const row = repriced.rows.find((r: Doc) => r.group === MINI);
+    assert.equal(row.llm_calls, 2);
+    assert.equal(row.cost_complete, false);
+    near(row.repriced_cost_usd, MINI_COST, "the call with usage, repriced");
+    assert.equal(row.repriced_complete, false);
+    assert.equal(row.repriced_unpriced_calls, 1);
+    const byRun = await reportJson(ctx, ["--by", "run", "--reprice"]);
+    assert.equal(byRun.rows[0].repriced_complete, false);
+    assert.equal(byRun.totals.repriced_complete, false);
+  });
+});
+
 Deno.test("cost report --reprice prices a call as its run did: by the model the provider reported when the requested one has no price", async () => {
   await withLlm(async (ctx) => {
     // A model no table prices, answered as gpt-4o-mini (priced by its reported name at run time).

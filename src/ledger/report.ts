@@ -360,8 +360,9 @@ export function costReport(db: DatabaseSync, options: ReportOptions): Report {
   const g = grouping(groupBy, filters, spans);
   const where = rowWhere(filters, labels, "u");
   const pairs = where.empty || span === undefined ? [] : usagePairs(db, { g, where });
+  const entries = new Map<number, ModelPrices | undefined>();
   if (options.reprice && pairs.length > 0) {
-    reprice(db, { g, pairs, filters, labels, table: options.reprice });
+    reprice(db, { g, pairs, filters, labels, table: options.reprice, entries });
   }
   const reprices = options.reprice !== undefined;
   const rows = groupBy === "model"
@@ -382,8 +383,7 @@ export function costReport(db: DatabaseSync, options: ReportOptions): Report {
   const report: Report = { group_by: groupBy, rows: named, totals, unpriced_models: unpricedModels(db, where, labels) };
   if (options.reprice) {
     const used = new Set(pairs.map((p) => p.model));
-    report.repriced_unpriced_models = [...used]
-      .filter((m) => repriceEntry(db, { table: options.reprice!, model: m, labels }) === undefined)
+    report.repriced_unpriced_models = [...used].filter((m) => entries.get(m) === undefined)
       .map((m) => labels.text(m)!).sort();
   }
   return report;
@@ -420,12 +420,21 @@ function usagePairs(db: DatabaseSync, ctx: { g: Grouping; where: Where }): Pair[
  */
 function reprice(
   db: DatabaseSync,
-  ctx: { g: Grouping; pairs: Pair[]; filters: ReportFilters; labels: Labels; table: PriceTable },
+  ctx: {
+    g: Grouping;
+    pairs: Pair[];
+    filters: ReportFilters;
+    labels: Labels;
+    table: PriceTable;
+    /** The prices found per model (filled here, read again for the report's unpriced models). */
+    entries: Map<number, ModelPrices | undefined>;
+  },
 ): void {
-  const entries = new Map<number, ModelPrices | undefined>();
+  const entries = ctx.entries;
   for (const { model } of ctx.pairs) {
     if (!entries.has(model)) entries.set(model, repriceEntry(db, { table: ctx.table, model, labels: ctx.labels }));
   }
+  const unknown = unknownUsageCalls(db, ctx);
   // Every threshold of the models in the report: a request's class is how many of them it exceeds.
   const thresholds = [
     ...new Set([...entries.values()].flatMap((e) => (e?.tiers ?? []).map((t) => t.above_input_tokens))),
@@ -453,8 +462,32 @@ function reprice(
       cost += costAtPrices(prices, tokens);
       for (const field of Object.keys(base) as (keyof PricedTokens)[]) base[field] -= tokens[field];
     }
-    setRepriced(t, cost + costAtPrices(entry, base), 0);
+    // A call whose usage is unknown has no cost at any price: it keeps the repriced total incomplete.
+    setRepriced(t, cost + costAtPrices(entry, base), unknown.get(`${pair.key}\0${pair.model}`) ?? 0);
   }
+}
+
+/**
+ * The calls of unknown usage (none reported, or cut off: stored without a cost though their model was priced)
+ * per group and model, looked for only among pairs with calls of no cost (the rollup counts those).
+ */
+function unknownUsageCalls(
+  db: DatabaseSync,
+  ctx: { g: Grouping; pairs: Pair[]; filters: ReportFilters; labels: Labels },
+): Map<string, number> {
+  const found = new Map<string, number>();
+  const models = [...new Set(ctx.pairs.filter((p) => p.totals.unpriced_calls > 0).map((p) => p.model))];
+  if (models.length === 0) return found;
+  const where = rowWhere(ctx.filters, ctx.labels, "c");
+  const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
+  const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, count(*) AS n FROM calls c
+    ${where.sql ? `${where.sql} AND` : "WHERE"} c.model IN (${models.map(() => "?").join(", ")})
+      AND c.cost_usd IS NULL AND c.reported_cost_usd IS NULL AND c.price_model IS NOT NULL
+    GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model"].join(", ")}`;
+  for (const r of db.prepare(sql).all(...where.params, ...models) as Record<string, number>[]) {
+    found.set(`${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`, Number(r.n));
+  }
+  return found;
 }
 
 /**
