@@ -766,6 +766,11 @@ Deno.test("stdin: a typed input takes piped text as key=value text is typed, and
     assertExit(leaked, 2);
     assert.match(leaked.stderr, /input 'api_token' must be JSON \(invalid JSON[^)]*\), got a value not shown here/);
     assert.doesNotMatch(leaked.stderr, /s3cr3t/);
+    // Nor is text holding a secret-named key, whatever the input's own name.
+    const inner = await runPflow(["run", typed("array")], { env, stdin: '{"api_key": "sk-live-abcdef123456", "x": 1}' });
+    assertExit(inner, 2);
+    assert.match(inner.stderr, /input 'data' must be a JSON array, got a value not shown here/);
+    assert.doesNotMatch(inner.stderr, /sk-live/);
   });
 });
 

@@ -9,7 +9,7 @@ import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.t
 import { didYouMean, type Problem } from "../workflow/errors.ts";
 import { isSecretName } from "../observability/redact.ts";
 import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
-import { jsonError, mayShowSecret, TOO_DEEP_INPUT, typedInputText, type TypedText } from "../workflow/input_text.ts";
+import { jsonError, shownInputValue, TOO_DEEP_INPUT, typedInputText, type TypedText } from "../workflow/input_text.ts";
 
 export { UsageError };
 
@@ -145,20 +145,11 @@ export function typeParams(
     else {
       problems.push({
         ...(Object.hasOwn(declared, key) ? { pointer: `/inputs/${key}` } : {}),
-        message: `input '${key}' ${typed.problem}, got ${shownValue(key, text)} (from ${key}=…)`,
+        message: `input '${key}' ${typed.problem}, got ${shownInputValue(key, text, { json: false })} (from ${key}=…)`,
       });
     }
   }
   return { values, problems };
-}
-
-/**
- * How an error shows the text given for `key`: quoted and shortened, or not
- * at all when the key names a secret or the text holds a secret-named key
- * (`creds={"password": …` that does not parse).
- */
-function shownValue(key: string, text: string): string {
-  return mayShowSecret(key, text) ? "a value not shown here (it may hold a secret)" : `'${shorten(text)}'`;
 }
 
 /**
@@ -176,8 +167,4 @@ function typedText(text: string, type: InputIR["type"] | undefined, options: { s
     const reason = jsonError(text, options.secret);
     return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
   }
-}
-
-function shorten(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

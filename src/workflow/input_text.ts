@@ -80,3 +80,19 @@ export function mayShowSecret(key: string, text: string): boolean {
   for (const [, name] of text.matchAll(/"([^"\\]{1,64})"\s*:/g)) if (isSecretName(name)) return true;
   return false;
 }
+
+/** What an input problem says in place of a value that may hold a secret. */
+const NOT_SHOWN = "a value not shown here (it may hold a secret)";
+
+/**
+ * How an input problem shows the value given for `name`: shortened, as
+ * JSON (`json`: piped text and typed values) or in single quotes (text typed
+ * on the command line), or not at all when the name is a secret's or the
+ * value holds a secret-named key (`{"password": …`, parsed or not).
+ */
+export function shownInputValue(name: string, value: unknown, options: { json: boolean }): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  if (mayShowSecret(name, text)) return NOT_SHOWN;
+  const shorten = (t: string) => t.length > 60 ? `${t.slice(0, 57)}...` : t;
+  return options.json ? shorten(JSON.stringify(value) ?? String(value)) : `'${shorten(text)}'`;
+}

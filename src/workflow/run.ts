@@ -25,7 +25,7 @@ import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
 import { DEFAULT_MAX_NODE_EXECUTIONS, type InputIR, type WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
-import { typedInputText, type TypedText } from "./input_text.ts";
+import { shownInputValue, typedInputText, type TypedText } from "./input_text.ts";
 import { isSecretName } from "../observability/redact.ts";
 
 /** How a run ended. */
@@ -120,7 +120,9 @@ export function resolveInputs(
       if (!typed.ok) {
         problems.push({
           pointer: `/inputs/${name}`,
-          message: `input '${name}' ${typed.problem}, got ${shown(name, options.stdin)} (from stdin)`,
+          message: `input '${name}' ${typed.problem}, got ${
+            shownInputValue(name, options.stdin, { json: true })
+          } (from stdin)`,
         });
         continue;
       }
@@ -142,7 +144,7 @@ export function resolveInputs(
     if (!inputValueFits(input, value)) {
       problems.push({
         pointer: `/inputs/${name}`,
-        message: `input '${name}' must be ${input.type}, got ${shown(name, value)}`,
+        message: `input '${name}' must be ${input.type}, got ${shownInputValue(name, value, { json: true })}`,
       });
       continue;
     }
@@ -166,13 +168,6 @@ function typedStdin(input: InputIR, text: string, options: { secret: boolean }):
   if (type === undefined || type === "any") return { ok: true, value: text };
   const trimmed = type === "number" || type === "integer" || type === "boolean";
   return typedInputText(trimmed ? text.trim() : text, type, options);
-}
-
-/** How an input problem shows the value given for `name`: as JSON, shortened, unless the name is a secret's. */
-function shown(name: string, value: unknown): string {
-  if (isSecretName(name)) return "a value not shown here (it may hold a secret)";
-  const json = JSON.stringify(value) ?? String(value);
-  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }
 
 /** Runs the workflow to the end, a failure, or an interrupt. Never throws for node failures. */
