@@ -128,6 +128,7 @@ Deno.test("JSON mode: an unknown command or saved-workflow name, no command at a
       [["trace", "show", "nosuch.json", "--json"], /^trace file not found: nosuch\.json/],
       [["cost", "show", "nosuchrun", "--json"], /^'nosuchrun' is not an execution id/],
       [["workflow", "show", "nosuch", "--json"], /^no saved workflow 'nosuch'/],
+      [["cost", "report", "--format", "json", "--since", "x"], /^--since must be/],
     ];
     for (const [args, message] of cases) {
       const result = await runPflow(args, { env });
@@ -138,6 +139,13 @@ Deno.test("JSON mode: an unknown command or saved-workflow name, no command at a
       assert.equal(doc.result, null);
       assert.match((doc.error as { message: string }).message, message);
       assert.match(result.stderr, /^error: /);
+    }
+    // `--format json` where json is no format of the command is its error, not JSON mode.
+    for (const args of [["metrics", "--format", "json"], ["trace", "export", "latest", "--format", "json"]]) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      assert.equal(result.stdout, "", args.join(" "));
+      assert.match(result.stderr, /format/);
     }
   });
 });
@@ -767,7 +775,10 @@ Deno.test("stdin: a typed input takes piped text as key=value text is typed, and
     assert.match(leaked.stderr, /input 'api_token' must be JSON \(invalid JSON[^)]*\), got a value not shown here/);
     assert.doesNotMatch(leaked.stderr, /s3cr3t/);
     // Nor is text holding a secret-named key, whatever the input's own name.
-    const inner = await runPflow(["run", typed("array")], { env, stdin: '{"api_key": "sk-live-abcdef123456", "x": 1}' });
+    const inner = await runPflow(["run", typed("array")], {
+      env,
+      stdin: '{"api_key": "sk-live-abcdef123456", "x": 1}',
+    });
     assertExit(inner, 2);
     assert.match(inner.stderr, /input 'data' must be a JSON array, got a value not shown here/);
     assert.doesNotMatch(inner.stderr, /sk-live/);

@@ -11,20 +11,16 @@ import { HELP } from "./help.ts";
 import { lastErrorLine, printError, stdoutWritten, writeStdout } from "./terminal.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
-/**
- * A usage error of pflow's own dispatch (no command, an unknown one), before
- * any command runs: in JSON mode it is reported with the result document, as
- * `pflow run` reports a workflow it cannot find.
- */
-class DispatchError extends UsageError {}
-
 /** Runs the CLI with `argv` (without the program name); returns the exit code. */
 export async function main(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const started = performance.now();
   const argv = globalsAfterCommand(args);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
-  const json = args.includes("--json") || args.includes("--output-format=json") || args.includes("--format=json") ||
-    args.some((a, i) => (a === "--output-format" || a === "--format") && args[i + 1] === "json");
+  // `--format json` is JSON mode only where it is a format of the command's result (`cost report`).
+  const formatJson = argv[0] === "cost" &&
+    (args.includes("--format=json") || args.some((a, i) => a === "--format" && args[i + 1] === "json"));
+  const json = formatJson || args.includes("--json") || args.includes("--output-format=json") ||
+    args.some((a, i) => a === "--output-format" && args[i + 1] === "json");
   // API keys in the environment never appear in anything pflow prints.
   setOutputRedactor(Redactor.fromEnv(env));
   let code: number;
@@ -60,7 +56,7 @@ async function dispatch(
   }
   // In JSON mode stdout holds one JSON document: no help text there.
   if (first === undefined && json) {
-    throw new DispatchError('missing command: pflow run FILE.json|NAME, pflow "REQUEST" or pflow COMMAND');
+    throw new UsageError('missing command: pflow run FILE.json|NAME, pflow "REQUEST" or pflow COMMAND');
   }
   // Help asked for is a result (stdout); help instead of a missing command is an error (stderr, exit 2).
   if (first === undefined) {
@@ -73,7 +69,7 @@ async function dispatch(
   }
   if (first === "help") {
     const topic = rest.find((a) => a !== "--help" && a !== "-h") ?? "";
-    if (!Object.hasOwn(HELP, topic)) throw new DispatchError(`no help for '${topic}'`);
+    if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
     writeStdout(`${HELP[topic]}\n`);
     return 0;
   }
@@ -101,7 +97,7 @@ async function dispatch(
       const { closeTarget } = await import("./workflow_target.ts");
       const { pflowHome } = await import("./home.ts");
       const hint = await closeTarget(first, pflowHome(env), COMMANDS);
-      throw new DispatchError(
+      throw new UsageError(
         `unknown command '${first}'${hint}; commands: ${COMMANDS.join(", ")} (or a workflow file, a saved ` +
           `workflow, or a request in quotes: pflow "what you want done")`,
       );
