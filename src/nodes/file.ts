@@ -58,10 +58,13 @@ export function fileError(
   return new NodeError(`${path}: ${message.split("\n")[0]}`);
 }
 
-/** `stat` of `path`, or undefined when nothing is there. */
-async function statOrUndefined(path: string): Promise<Stats | undefined> {
+/**
+ * `stat` of `path` (`lstat` with `link`: a symlink itself, dangling or not),
+ * or undefined when nothing is there.
+ */
+async function statOrUndefined(path: string, options: { link?: boolean } = {}): Promise<Stats | undefined> {
   try {
-    return await stat(path);
+    return await (options.link ? lstat(path) : stat(path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw fileError(error, path);
@@ -77,16 +80,6 @@ function notRegular(path: string, hint: string): NodeError {
   return new NodeError(
     `not a regular file (a device, pipe or socket): ${path} (${hint}; use a shell node to read or write pipes and devices)`,
   );
-}
-
-/** `lstat` of `path` (a symlink itself), or undefined when nothing is there. */
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw fileError(error, path);
-  }
 }
 
 /** Checks that `path` names an existing regular file; returns its stats. */
@@ -460,7 +453,7 @@ async function prepareTransfer(
     throw new NodeError(`source and destination are the same file: ${source}`);
   }
   // lstat: a symlink is there even when what it points to is not (a dangling link is not replaced).
-  if (!p.overwrite && (to ?? await lstatOrUndefined(destination))) {
+  if (!p.overwrite && (to ?? await statOrUndefined(destination, { link: true }))) {
     throw new NodeError(
       `destination exists: ${destination} (set overwrite: true to replace it)`,
     );
