@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type CliResult,
@@ -235,6 +235,14 @@ Deno.test("help: `pflow help --help` works and every command's help lists every 
     assert.ok(result.stdout.includes("Flags:"), `${command} --help has a Flags section`);
   }
   const documented = (command: string) => new Set(documentedFlags(command).map((f) => f.long));
+  // A flag its Usage lines show is in its Flags section too (completion offers what that section lists).
+  for (const command of COMMANDS.filter((c) => c !== "help")) {
+    const text = (await runPflow([command, "--help"])).stdout;
+    const usage = text.slice(text.indexOf("Usage:"), text.indexOf("\n\n", text.indexOf("Usage:")));
+    for (const [flag] of usage.matchAll(/--[a-z][\w-]*/g)) {
+      assert.ok(documented(command).has(flag), `'${command} --help' shows ${flag} in Usage but not under Flags`);
+    }
+  }
   for (const [command, flags] of [["run", RUN_FLAGS], ["plan", PLAN_FLAGS]] as const) {
     for (const name of Object.keys(flags)) {
       assert.ok(documented(command).has(`--${name}`), `'${command} --help' does not list --${name}`);
@@ -336,6 +344,48 @@ printf '%s\\n' "\${COMPREPLY[@]}"
   return result.stdout.split("\n").filter(Boolean);
 }
 
+/**
+ * Drives an interactive zsh in a pseudo-terminal (zsh/zpty): loads compinit and the script, then
+ * for each argument types it and a TAB; the candidates completion N adds go to $ZCOMP_OUT.N.
+ */
+const ZSH_DRIVER = `zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z 'PROMPT='
+zpty -w z 'autoload -Uz compinit && compinit -u -D'
+zpty -w z 'source <(pflow completion zsh)'
+zpty -w z 'integer zcomp_n=1'
+zpty -w z 'compadd() { local -a hits; if (( \${@[(I)-[OAD]]} )); then builtin compadd "$@"; return; fi;
+  builtin compadd -A hits "$@"; print -rl -- $hits >> $ZCOMP_OUT.$zcomp_n; builtin compadd "$@" }'
+zpty -w z 'zcomp() { zle complete-word; : >> $ZCOMP_OUT.$zcomp_n.done; (( zcomp_n++ )) }; zle -N zcomp; bindkey "^I" zcomp'
+integer n=0
+for line in "$@"; do
+  (( n++ ))
+  zpty -w -n z "$line"$'\\t'
+  for i in {1..400}; do [[ -e $ZCOMP_OUT.$n.done ]] && break; sleep 0.05; done
+  [[ -e $ZCOMP_OUT.$n.done ]] || { print -u2 "zsh did not complete '$line'"; exit 1 }
+  zpty -w -n z $'\\C-u'
+done
+zpty -d z
+`;
+
+/** The candidates zsh's completion offers for each of `lines` (completing at its end). */
+function zshComplete(ctx: Ctx, env: Record<string, string>, lines: string[]): string[][] {
+  const driver = join(ctx.dir, "zsh_complete.zsh");
+  const out = join(ctx.dir, "zsh_complete.out");
+  writeFileSync(driver, ZSH_DRIVER);
+  const result = spawnSync("zsh", ["-f", driver, ...lines], {
+    cwd: ctx.dir,
+    env: { ...env, ZCOMP_OUT: out },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(result.status, 0, explain(result));
+  return lines.map((_, i) => {
+    const file = `${out}.${i + 1}`;
+    return existsSync(file) ? [...new Set(readFileSync(file, "utf8").split("\n").filter(Boolean))] : [];
+  });
+}
+
 function requireShell(name: string): void {
   const found = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
   assert.ok(found, `${name} is needed for the completion test: apt-get install ${name} (.ci/run installs it)`);
@@ -375,6 +425,60 @@ Deno.test("completion bash: commands, saved names, files, subcommands, flags, no
   });
 });
 
+/** What `pflow … --format <TAB>` (and the other fixed-value flags) offer, by command: each its own values. */
+const FLAG_VALUE_CASES: [string[], string[]][] = [
+  [["pflow", "metrics", "--format", ""], ["openmetrics", "prometheus"]],
+  [["pflow", "cost", "report", "--format", ""], ["json", "md", "text"]],
+  [["pflow", "trace", "export", "latest", "--format", ""], ["otlp-json"]],
+  [["pflow", "cost", "report", "--status", ""], ["budget_exceeded", "failed", "interrupted", "running", "success"]],
+  [["pflow", "trace", "list", "--status", ""], [
+    "budget_exceeded",
+    "failed",
+    "incomplete",
+    "interrupted",
+    "partial",
+    "success",
+    "timeout",
+    "unreadable",
+  ]],
+];
+
+/** Global flags before the command, then what completes after it. */
+const AFTER_GLOBAL_FLAGS: [string[], string][] = [
+  [["pflow", "-v", "run", ""], "greeter"],
+  [["pflow", "--json", "workflow", "show", ""], "greeter"],
+  [["pflow", "--output-format", "json", "workflow", "show", "gr"], "greeter"],
+  [["pflow", "-v", "registry", "describe", "wr"], "write-file"],
+  [["pflow", "--json", "trace", "show", ""], "latest"],
+];
+
+Deno.test("completion bash: flag values by command, every subcommand's flags, global flags before the command", async () => {
+  requireShell("bash");
+  await withHome(async (ctx) => {
+    await completionFixture(ctx);
+    for (const [words, values] of FLAG_VALUE_CASES) {
+      assert.deepEqual(bashComplete(ctx, words).sort(), values, words.join(" "));
+    }
+    // bash splits --format=VALUE at '='.
+    assert.deepEqual(bashComplete(ctx, ["pflow", "metrics", "--format", "=", ""]).sort(), [
+      "openmetrics",
+      "prometheus",
+    ]);
+    const save = bashComplete(ctx, ["pflow", "workflow", "save", "local.json", "--"]);
+    for (const flag of ["--name", "--description", "--force"]) assert.ok(save.includes(flag), save.join(" "));
+    for (const [words, expected] of AFTER_GLOBAL_FLAGS) {
+      const got = bashComplete(ctx, words);
+      assert.ok(got.includes(expected), `${words.join(" ")}: '${expected}' not offered: ${got.join(" ")}`);
+    }
+    assert.deepEqual(bashComplete(ctx, ["pflow", "-v", "workflow", "sh"]), ["show"]);
+    // A flag's value is not taken for the command; run's -o names an output (no files), cost's a file.
+    assert.deepEqual(bashComplete(ctx, ["pflow", "run", "local.json", "-o", ""]), []);
+    assert.ok(bashComplete(ctx, ["pflow", "cost", "report", "-o", "lo"]).includes("local.json"));
+    // A workflow as the command (pflow FILE.json …) takes run's flags.
+    assert.ok(bashComplete(ctx, ["pflow", "local.json", "--"]).includes("--trace"));
+  });
+});
+
 Deno.test("completion fish and zsh: the scripts load and complete (fish through `complete -C`)", async () => {
   requireShell("fish");
   requireShell("zsh");
@@ -396,16 +500,51 @@ Deno.test("completion fish and zsh: the scripts load and complete (fish through 
     assert.ok(fish("pflow trace show ").includes("latest"));
     assert.ok(fish("pflow run local.json --").includes("--trace"));
     assert.deepEqual(fish("pflow run local.json --output-format ").sort(), ["json", "text"]);
+    for (const [words, values] of FLAG_VALUE_CASES) {
+      assert.deepEqual(fish(words.join(" ")).sort(), values, words.join(" "));
+    }
+    const fishSave = fish("pflow workflow save local.json --");
+    for (const flag of ["--name", "--description", "--force"]) assert.ok(fishSave.includes(flag), fishSave.join(" "));
+    for (const [words, expected] of AFTER_GLOBAL_FLAGS) {
+      const got = fish(words.join(" "));
+      assert.ok(got.includes(expected), `${words.join(" ")}: '${expected}' not offered: ${got.join(" ")}`);
+    }
     // zsh: the script parses and defines its completion function under compinit.
-    const zsh = spawnSync(
+    const loaded = spawnSync(
       "zsh",
       ["-fc", "autoload -Uz compinit && compinit -u && source <(pflow completion zsh) && whence -w _pflow"],
       { cwd: ctx.dir, env, encoding: "utf8" },
     );
-    assert.equal(zsh.status, 0, explain(zsh));
-    assert.equal(zsh.stdout.trim(), "_pflow: function");
+    assert.equal(loaded.status, 0, explain(loaded));
+    assert.equal(loaded.stdout.trim(), "_pflow: function");
     const parsed = spawnSync("zsh", ["-n"], { input: spawnSync(PFLOW_BIN, ["completion", "zsh"]).stdout });
     assert.equal(parsed.status, 0, String(parsed.stderr));
+    // zsh completes for real: an interactive zsh in a pseudo-terminal gets a TAB after each line.
+    const zshCases: [string, (got: string[]) => void][] = [
+      ["pflow ", (got) => assert.ok(got.includes("workflow"), got.join(" "))],
+      ["pflow workflow s", (got) => assert.deepEqual(got.sort(), ["save", "show"])],
+      ["pflow run local.json --", (got) => assert.ok(got.includes("--trace"), got.join(" "))],
+      ["pflow metrics --format=", (got) => assert.deepEqual(got.sort(), ["openmetrics", "prometheus"])],
+      ["pflow workflow save local.json --", (got) => {
+        for (const flag of ["--name", "--description", "--force"]) assert.ok(got.includes(flag), got.join(" "));
+      }],
+      ...FLAG_VALUE_CASES.map(([words, values]): [string, (got: string[]) => void] => [
+        words.join(" "),
+        (got) => assert.deepEqual(got.sort(), values, words.join(" ")),
+      ]),
+      ...AFTER_GLOBAL_FLAGS.map(([words, expected]): [string, (got: string[]) => void] => [
+        words.join(" "),
+        (got) => assert.ok(got.includes(expected), `${words.join(" ")}: '${expected}' not offered: ${got.join(" ")}`),
+      ]),
+    ];
+    const zshResults = zshComplete(ctx, env, zshCases.map(([line]) => line));
+    zshCases.forEach(([line, check], i) => {
+      try {
+        check(zshResults[i]);
+      } catch (error) {
+        throw new Error(`zsh, '${line}': ${(error as Error).message}`);
+      }
+    });
     const bad = await runPflow(["completion", "tcsh"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown shell 'tcsh': use bash, zsh or fish/);

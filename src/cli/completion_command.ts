@@ -15,6 +15,7 @@ import { listSaved } from "./saved.ts";
 import { writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { TRACE_STATUSES } from "./trace_filters.ts";
+import { RUN_STATUSES } from "../ledger/types.ts";
 import { isTraceFileName, traceDir } from "./trace_files.ts";
 
 /** Subcommands by command. */
@@ -28,14 +29,23 @@ const SUBCOMMANDS: Record<string, string[]> = {
   completion: ["bash", "zsh", "fish"],
 };
 
-/** Fixed values of flags that take one. */
-const FLAG_VALUES: Record<string, string[]> = {
-  "--output-format": ["text", "json"],
-  "--log-format": ["text", "json"],
-  "--format": ["otlp-json", "text", "json", "md", "prometheus", "openmetrics"],
-  "--status": [...TRACE_STATUSES],
-  "--by": ["day", "week", "month", "model", "workflow", "node", "run"],
-  "--phase": ["planner", "workflow"],
+const TEXT_JSON = ["text", "json"];
+
+/**
+ * Fixed values of flags that take one, by the command, or `command subcommand`,
+ * whose flag it is (`--format` means three different things); `*`: any command.
+ */
+const FLAG_VALUES: Record<string, Record<string, readonly string[]>> = {
+  "*": { "--output-format": TEXT_JSON, "--log-format": TEXT_JSON },
+  "trace list": { "--status": TRACE_STATUSES },
+  "trace export": { "--format": ["otlp-json"] },
+  "cost report": {
+    "--format": ["text", "json", "md"],
+    "--by": ["day", "week", "month", "model", "workflow", "node", "run"],
+    "--status": RUN_STATUSES,
+    "--phase": ["planner", "workflow"],
+  },
+  metrics: { "--format": ["prometheus", "openmetrics"] },
 };
 
 /** One documented flag. */
@@ -98,24 +108,92 @@ async function names(what: string, env: CommandEnv["env"]): Promise<string[]> {
   }
 }
 
-/** Every command with the flags its help documents. */
+/** Every command with the flags its help documents; `""`: the flags before any command. */
 function flagTable(): [string, FlagDoc[]][] {
-  return COMMANDS.filter((c) => c !== "help").map((c) => [c, documentedFlags(c)]);
+  return ["", ...COMMANDS.filter((c) => c !== "help")].map((c) => [c, documentedFlags(c)]);
+}
+
+/** What completes after a flag that takes a value: fixed words, file names, or nothing (free text). */
+interface ValueRule {
+  command: string;
+  /** Only after this subcommand (or before any is typed); undefined: any. */
+  sub?: string;
+  flag: FlagDoc;
+  words?: readonly string[];
+  files: boolean;
+}
+
+/** The value rules of every flag that takes a value, a subcommand's before its command's. */
+function valueRules(): ValueRule[] {
+  const rules: ValueRule[] = [];
+  for (const [command, flags] of flagTable()) {
+    for (const flag of flags.filter((f) => f.value !== undefined)) {
+      for (const sub of SUBCOMMANDS[command] ?? []) {
+        const words = FLAG_VALUES[`${command} ${sub}`]?.[flag.long];
+        if (words) rules.push({ command, sub, flag, words, files: false });
+      }
+      const words = FLAG_VALUES[command]?.[flag.long] ?? FLAG_VALUES["*"][flag.long];
+      rules.push({ command, flag, words, files: words === undefined && flag.value === "FILE" });
+    }
+  }
+  return rules;
+}
+
+/** The flag's spellings: `-o --output`. */
+function spellings(flag: FlagDoc): string[] {
+  return flag.short ? [flag.short, flag.long] : [flag.long];
+}
+
+/** A shell `case` that prints, for the command in `$1`, `text(flags)`. */
+function perCommandCase(indent: string, text: (flags: FlagDoc[]) => string): string {
+  return flagTable().map(([c, flags]) => `${indent}${c === "" ? "''" : c}) ${text(flags)} ;;`).join("\n");
+}
+
+/** The commands, as a `case` pattern. */
+function commandPattern(): string {
+  return ["''", ...COMMANDS].join("|");
 }
 
 function bashScript(): string {
-  const flagCases = flagTable().map(([c, flags]) =>
-    `    ${c}) echo "${flags.flatMap((f) => f.short ? [f.short, f.long] : [f.long]).join(" ")}" ;;`
-  ).join("\n");
-  // Flags whose value is free text: nothing to complete after them.
-  const free = [...new Set(flagTable().flatMap(([, flags]) => flags.filter((f) => f.value).map((f) => f.long)))]
-    .filter((f) => FLAG_VALUES[f] === undefined && f !== "--price-table" && f !== "--output");
+  const valueCases = valueRules().map((r) => {
+    const patterns = spellings(r.flag).flatMap((f) =>
+      r.sub === undefined ? [`${r.command}:*:${f}`] : [`${r.command}:${r.sub}:${f}`, `${r.command}::${f}`]
+    );
+    const action = r.words
+      ? `_pflow_words "${r.words.join(" ")}" "$4"`
+      : r.files
+      ? `COMPREPLY=($(compgen -f -- "$4"))`
+      : ":";
+    return `    ${patterns.join("|")}) ${action} ;;`;
+  }).join("\n");
   const subCases = Object.entries(SUBCOMMANDS).map(([c, subs]) => `    ${c}) subs="${subs.join(" ")}" ;;`).join("\n");
   return `# pflow completion for bash. Load it with: source <(pflow completion bash)
+# The command whose flags apply to word $1: itself, or run for a workflow (pflow FILE.json|NAME).
+_pflow_command() {
+  case "$1" in
+    ${commandPattern()}) echo "$1" ;;
+    *) echo run ;;
+  esac
+}
+
 _pflow_flags() {
   case "$1" in
-${flagCases}
-    *) echo "--help --verbose --output-format --version" ;;
+${perCommandCase("    ", (flags) => `echo "${flags.flatMap(spellings).join(" ")}"`)}
+  esac
+}
+
+# The flags of command $1 that take a value.
+_pflow_value_flags() {
+  case "$1" in
+${perCommandCase("    ", (flags) => `echo "${flags.filter((f) => f.value).flatMap(spellings).join(" ")}"`)}
+  esac
+}
+
+# Completes the value of flag $3 of command $1 (subcommand $2) from $4; fails when $3 takes no value.
+_pflow_flag_values() {
+  case "$1:$2:$3" in
+${valueCases}
+    *) return 1 ;;
   esac
 }
 
@@ -130,20 +208,38 @@ _pflow_words() {
 
 _pflow() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  local cmd="\${COMP_WORDS[1]}" sub="\${COMP_WORDS[2]}" subs=""
+  local cmd="" sub="" subs="" fcmd="" vflags i w
+  local -i n=0
   COMPREPLY=()
-  case "$prev" in
-    --output-format|--log-format) _pflow_words "text json" "$cur"; return ;;
-    --format) _pflow_words "otlp-json" "$cur"; return ;;
-    --price-table|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    -o) [[ "$cmd" == trace ]] && COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    ${free.join("|")}) return ;;
-  esac
+  # --flag=value: bash splits it at '='.
+  if [[ "$cur" == "=" ]]; then cur=""
+  elif [[ "$prev" == "=" ]]; then prev="\${COMP_WORDS[COMP_CWORD-2]}"
+  fi
+  # The command, its subcommand and how many words of theirs come before the cursor; flags (global
+  # ones may come before the command) and their values are skipped.
+  vflags=" $(_pflow_value_flags "") "
+  for (( i = 1; i < COMP_CWORD; i++ )); do
+    w="\${COMP_WORDS[i]}"
+    if [[ "$w" == -* ]]; then
+      if [[ "\${COMP_WORDS[i+1]}" == "=" ]]; then (( i += 2 ))
+      elif [[ "$vflags" == *" $w "* ]]; then (( i++ ))
+      fi
+      continue
+    fi
+    if (( n == 0 )); then
+      cmd="$w"
+      fcmd="$(_pflow_command "$w")"
+      vflags=" $(_pflow_value_flags "$fcmd") "
+    fi
+    (( n == 1 )) && sub="$w"
+    (( n++ ))
+  done
+  if [[ "$prev" == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev" "$cur"; then return; fi
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$(_pflow_flags "$cmd")" -- "$cur"))
+    COMPREPLY=($(compgen -W "$(_pflow_flags "$fcmd")" -- "$cur"))
     return
   fi
-  if (( COMP_CWORD == 1 )); then
+  if (( n == 0 )); then
     _pflow_words "${COMMANDS.join(" ")} $(pflow completion list workflows 2>/dev/null)" "$cur"
     _pflow_files "$cur"
     return
@@ -151,22 +247,18 @@ _pflow() {
   case "$cmd" in
 ${subCases}
   esac
-  if [[ -n "$subs" ]] && (( COMP_CWORD == 2 )); then
-    COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+  if [[ -n "$subs" ]] && (( n == 1 )); then
+    _pflow_words "$subs" "$cur"
     return
   fi
-  case "$cmd:$sub" in
-    run:*|validate:*)
-      if (( COMP_CWORD == 2 )); then
-        _pflow_words "$(pflow completion list workflows 2>/dev/null)" "$cur"
-        _pflow_files "$cur"
-      fi ;;
-    workflow:show|workflow:delete)
-      (( COMP_CWORD == 3 )) && _pflow_words "$(pflow completion list workflows 2>/dev/null)" "$cur" ;;
-    workflow:save) (( COMP_CWORD == 3 )) && _pflow_files "$cur" ;;
-    registry:describe) (( COMP_CWORD == 3 )) && _pflow_words "$(pflow completion list types 2>/dev/null)" "$cur" ;;
-    trace:show|trace:export)
-      (( COMP_CWORD == 3 )) && _pflow_words "$(pflow completion list traces 2>/dev/null)" "$cur" ;;
+  case "$cmd:$sub:$n" in
+    run:*:1|validate:*:1)
+      _pflow_words "$(pflow completion list workflows 2>/dev/null)" "$cur"
+      _pflow_files "$cur" ;;
+    workflow:show:2|workflow:delete:2) _pflow_words "$(pflow completion list workflows 2>/dev/null)" "$cur" ;;
+    workflow:save:2) _pflow_files "$cur" ;;
+    registry:describe:2) _pflow_words "$(pflow completion list types 2>/dev/null)" "$cur" ;;
+    trace:show:*|trace:export:2) _pflow_words "$(pflow completion list traces 2>/dev/null)" "$cur" ;;
   esac
 }
 complete -o filenames -F _pflow pflow
@@ -174,31 +266,85 @@ complete -o filenames -F _pflow pflow
 }
 
 function zshScript(): string {
-  const flagCases = flagTable().map(([c, flags]) =>
-    `    ${c}) flags=(${
-      flags.map((f) => `'${f.long}:${f.description.replaceAll("'", "").replaceAll(":", "\\:")}'`).join(" ")
-    }) ;;`
-  ).join("\n");
+  const quote = (text: string) => `'${text.replaceAll("'", "")}'`;
+  const valueCases = valueRules().map((r) => {
+    const patterns = spellings(r.flag).flatMap((f) =>
+      r.sub === undefined ? [`${r.command}:*:${f}`] : [`${r.command}:${r.sub}:${f}`, `${r.command}::${f}`]
+    );
+    const action = r.words ? `compadd -- ${r.words.join(" ")}` : r.files ? "_files" : ":";
+    return `    (${patterns.join("|")}) ${action} ;;`;
+  }).join("\n");
   const subCases = Object.entries(SUBCOMMANDS).map(([c, subs]) => `    ${c}) subs=(${subs.join(" ")}) ;;`).join("\n");
   return `#compdef pflow
 # pflow completion for zsh. Load it with: source <(pflow completion zsh) (after compinit)
-_pflow() {
-  local cmd=\${words[2]} sub=\${words[3]} cur=\${words[CURRENT]} prev=\${words[CURRENT-1]}
-  local -a flags subs
-  case $prev in
-    --output-format|--log-format) compadd text json; return ;;
-    --format) compadd otlp-json; return ;;
-    --price-table) _files; return ;;
-    -o|--output) [[ $cmd == trace ]] && { _files; return } ;;
+# The command whose flags apply to word $1: itself, or run for a workflow (pflow FILE.json|NAME).
+_pflow_command() {
+  case $1 in
+    (${commandPattern()}) print -r -- "$1" ;;
+    (*) print run ;;
   esac
+}
+
+_pflow_flags() {
+  case $1 in
+${
+    perCommandCase(
+      "    ",
+      (flags) => `flags=(${flags.map((f) => quote(`${f.long}:${f.description.replaceAll(":", "\\:")}`)).join(" ")})`,
+    )
+  }
+  esac
+}
+
+# The flags of command $1 that take a value.
+_pflow_value_flags() {
+  case $1 in
+${perCommandCase("    ", (flags) => `vflags=(${flags.filter((f) => f.value).flatMap(spellings).join(" ")})`)}
+  esac
+}
+
+# Completes the value of flag $3 of command $1 (subcommand $2); fails when $3 takes no value.
+_pflow_flag_values() {
+  case "$1:$2:$3" in
+${valueCases}
+    (*) return 1 ;;
+  esac
+}
+
+_pflow() {
+  local cur=\${words[CURRENT]} prev=\${words[CURRENT-1]} cmd= sub= fcmd= w
+  local -a flags subs vflags
+  integer i n=0
+  # --flag=value: complete the value after '='.
+  if [[ $cur == -*=* ]]; then
+    prev=\${cur%%=*}
+    compset -P '*='
+    cur=\${cur#*=}
+  fi
+  # The command, its subcommand and how many words of theirs come before the cursor; flags (global
+  # ones may come before the command) and their values are skipped.
+  _pflow_value_flags ''
+  for (( i = 2; i < CURRENT; i++ )); do
+    w=\${words[i]}
+    if [[ $w == -* ]]; then
+      [[ $w != *=* ]] && (( \${vflags[(Ie)$w]} )) && (( i++ ))
+      continue
+    fi
+    if (( n == 0 )); then
+      cmd=$w
+      fcmd=$(_pflow_command $w)
+      _pflow_value_flags $fcmd
+    fi
+    (( n == 1 )) && sub=$w
+    (( n++ ))
+  done
+  if [[ $prev == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev"; then return; fi
   if [[ $cur == -* ]]; then
-    case $cmd in
-${flagCases}
-    esac
+    _pflow_flags $fcmd
     _describe -t flags 'flag' flags
     return
   fi
-  if (( CURRENT == 2 )); then
+  if (( n == 0 )); then
     compadd -- ${COMMANDS.join(" ")}
     compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"}
     _files -g '*.json'
@@ -207,19 +353,18 @@ ${flagCases}
   case $cmd in
 ${subCases}
   esac
-  if (( \${#subs} )) && (( CURRENT == 3 )); then
+  if (( \${#subs} )) && (( n == 1 )); then
     compadd -- $subs
     return
   fi
-  case "$cmd:$sub" in
-    run:*|validate:*)
-      (( CURRENT == 3 )) && { compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"}; _files -g '*.json' } ;;
-    workflow:show|workflow:delete)
-      (( CURRENT == 4 )) && compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"} ;;
-    workflow:save) (( CURRENT == 4 )) && _files -g '*.json' ;;
-    registry:describe) (( CURRENT == 4 )) && compadd -- \${(f)"$(pflow completion list types 2>/dev/null)"} ;;
-    trace:show|trace:export)
-      (( CURRENT == 4 )) && compadd -- \${(f)"$(pflow completion list traces 2>/dev/null)"} ;;
+  case "$cmd:$sub:$n" in
+    (run:*:1|validate:*:1)
+      compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"}
+      _files -g '*.json' ;;
+    (workflow:show:2|workflow:delete:2) compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"} ;;
+    (workflow:save:2) _files -g '*.json' ;;
+    (registry:describe:2) compadd -- \${(f)"$(pflow completion list types 2>/dev/null)"} ;;
+    (trace:show:*|trace:export:2) compadd -- \${(f)"$(pflow completion list traces 2>/dev/null)"} ;;
   esac
 }
 compdef _pflow pflow
@@ -246,17 +391,32 @@ function fishScript(): string {
     "complete -c pflow -n '__fish_seen_subcommand_from registry; and __fish_seen_subcommand_from describe' -a '(pflow completion list types 2>/dev/null)'",
     "complete -c pflow -n '__fish_seen_subcommand_from trace; and __fish_seen_subcommand_from show export' -a '(pflow completion list traces 2>/dev/null)'",
   );
+  const rules = valueRules();
   for (const [command, flags] of flagTable()) {
+    if (command === "") continue;
     for (const f of flags) {
-      const values = FLAG_VALUES[f.long];
-      const arg = f.value === undefined ? "" : values ? ` -x -a '${values.join(" ")}'` : " -r";
       const short = f.short ? ` -s ${f.short.slice(1)}` : "";
       const description = f.description.replaceAll("'", "");
-      lines.push(
-        `complete -c pflow -n '__fish_seen_subcommand_from ${command}' -l ${
-          f.long.slice(2)
-        }${short}${arg} -d '${description}'`,
-      );
+      const complete = (condition: string, arg: string) =>
+        lines.push(`complete -c pflow -n '${condition}' -l ${f.long.slice(2)}${short}${arg} -d '${description}'`);
+      const seen = `__fish_seen_subcommand_from ${command}`;
+      const own = rules.filter((r) => r.command === command && r.flag.long === f.long);
+      const bySub = own.filter((r) => r.sub !== undefined);
+      // A subcommand's values: after that subcommand, or before any is typed.
+      for (const r of bySub) {
+        const others = (SUBCOMMANDS[command] ?? []).filter((s) => s !== r.sub);
+        complete(`${seen}; and not __fish_seen_subcommand_from ${others.join(" ")}`, ` -x -a '${r.words!.join(" ")}'`);
+      }
+      if (bySub.length > 0) continue;
+      const rule = own[0];
+      const arg = rule === undefined
+        ? ""
+        : rule.words
+        ? ` -x -a '${rule.words.join(" ")}'`
+        : rule.files
+        ? " -r -F"
+        : " -x";
+      complete(seen, arg);
     }
   }
   return `${lines.join("\n")}\n`;

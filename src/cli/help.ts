@@ -237,7 +237,10 @@ Names: letters, digits, '.', '_' and '-', up to 64 characters, starting with a l
 
 Flags:
 ${COMMON}
-      --json                 Same as --output-format json`,
+      --json                 Same as --output-format json
+      --name NAME            save: the name to save the workflow under
+      --description TEXT     save: its description (default: the file's)
+      --force                save: replace a saved workflow of that name`,
   registry: `Node types, their params and outputs.
 
 Usage:
