@@ -10,7 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, type TempHome, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 import { withLlmHome } from "./support/llm_home.ts";
@@ -328,7 +328,7 @@ Deno.test("workflow show lists input defaults; workflow list marks saved files t
     assert.equal(list.code, 0, explain(list));
     assert.match(
       list.stdout,
-      /^broken {2}\(invalid: 1 problem, see 'pflow validate broken'\) was fine\ngood {4}greets\n$/,
+      /^broken {2}\(invalid, 1 problem: line 1:\d+: \/nodes\/0\/type: unknown node type 'shel' \(did you mean 'shell'\?\)[^\n]*; see 'pflow validate broken'\) was fine\ngood {4}greets\n$/,
     );
     const json = JSON.parse((await runPflow(["workflow", "list", "--json"], { env })).stdout);
     assert.deepEqual(json.map((e: { name: string; valid: boolean }) => [e.name, e.valid]), [["broken", false], [
@@ -336,5 +336,51 @@ Deno.test("workflow show lists input defaults; workflow list marks saved files t
       true,
     ]]);
     assert.match(json[0].problems[0], /\/nodes\/0\/type: unknown node type 'shel' \(did you mean 'shell'\?\)/);
+  });
+});
+
+Deno.test("workflow list: a damaged file shows validate's located problem; a directory is no saved workflow; show of an output with no source", async () => {
+  await withHome(async ({ home, env }) => {
+    const dir = join(home, "workflows");
+    mkdirSync(join(dir, "dir.json"), { recursive: true });
+    writeFileSync(join(dir, "trunc.json"), "{\n");
+    writeFileSync(
+      join(dir, "nosource.json"),
+      JSON.stringify(workflow([{ id: "a", type: "echo" }], { outputs: { p: { description: "the p" } } }), null, 2),
+    );
+    // What `pflow validate NAME` says first, and that line as the list shows it (where, not which file).
+    const firstProblem = async (name: string) => {
+      const validate = await runPflow(["validate", name], { env });
+      assert.equal(validate.code, 2, explain(validate));
+      const line = validate.stderr.split("\n")[0].replace(/^error: /, "");
+      return { line, inList: line.replace(/^.*\.json:(\d+:\d+): /, "line $1: ") };
+    };
+    const trunc = await firstProblem("trunc");
+    assert.match(trunc.line, /trunc\.json:2:1: invalid JSON/);
+    const noSource = await firstProblem("nosource");
+    assert.match(noSource.inList, /^line \d+:\d+: \/outputs\/p: missing required field 'source'$/);
+    const list = await runPflow(["workflow", "list"], { env });
+    assert.equal(list.code, 0, explain(list));
+    assert.equal(
+      list.stdout,
+      `nosource  (invalid, 1 problem: ${noSource.inList}; see 'pflow validate nosource')\n` +
+        `trunc     (invalid, 1 problem: ${trunc.inList}; see 'pflow validate trunc')\n`,
+    );
+    const json = JSON.parse((await runPflow(["workflow", "list", "--json"], { env })).stdout);
+    assert.deepEqual(json.map((e: { name: string }) => e.name), ["nosource", "trunc"]);
+    assert.equal(json[1].valid, false);
+    assert.deepEqual(json[1].problems, [trunc.line]);
+    assert.equal(json[1].error, trunc.line);
+    // The directory is not listed, so nothing offers a name that show, run and delete refuse.
+    const names = await runPflow(["completion", "list", "workflows"], { env });
+    assert.equal(names.stdout, "nosource\ntrunc\n");
+    const show = await runPflow(["workflow", "show", "nosource"], { env });
+    assert.equal(show.code, 0, explain(show));
+    assert.match(show.stdout, /outputs:\n {2}p ← \(no source\): the p\n/);
+    assert.ok(
+      show.stdout.includes(`\ninvalid, 1 problem: ${noSource.inList}; see 'pflow validate nosource'\n`),
+      show.stdout,
+    );
+    assert.doesNotMatch(show.stdout, /undefined/);
   });
 });

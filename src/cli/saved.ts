@@ -2,11 +2,12 @@
  * Saved workflows: `PFLOW_HOME/workflows/NAME.json`, written atomically.
  * @module
  */
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
+import { formatProblem, ValidationError } from "../workflow/errors.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { UsageError } from "./args.ts";
 import { COMMANDS } from "./command.ts";
@@ -117,11 +118,17 @@ export interface SavedEntry {
   nodes: number;
   /** Path of the file. */
   path: string;
-  /** Set when the file could not be read as a workflow. */
+  /**
+   * Set when the file could not be read as a workflow: the first problem, located as
+   * `pflow validate` shows it (`file:line:column: message`).
+   */
   error?: string;
 }
 
-/** Every saved workflow, sorted by name; unreadable files are listed with an error. */
+/**
+ * Every saved workflow, sorted by name; unreadable files are listed with an error. Only regular
+ * files (or links to one) are saved workflows, as for `show`, `run` and `delete`.
+ */
 export async function listSaved(home: string): Promise<SavedEntry[]> {
   let files: string[];
   try {
@@ -133,11 +140,16 @@ export async function listSaved(home: string): Promise<SavedEntry[]> {
   for (const file of files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort()) {
     const name = file.slice(0, -5);
     const path = join(workflowsDir(home), file);
+    if (!await savedExists(home, name)) continue;
     try {
-      const ir = JSON.parse(await readFile(path, "utf8")) as WorkflowIR;
-      entries.push({ name, description: ir.description ?? "", nodes: ir.nodes?.length ?? 0, path });
+      const { ir } = await loadWorkflowFile(path, { lenient: true });
+      const description = typeof ir?.description === "string" ? ir.description : "";
+      entries.push({ name, description, nodes: Array.isArray(ir?.nodes) ? ir.nodes.length : 0, path });
     } catch (error) {
-      entries.push({ name, description: "", nodes: 0, path, error: (error as Error).message });
+      const message = error instanceof ValidationError && error.problems.length > 0
+        ? formatProblem(error.problems[0])
+        : (error as Error).message;
+      entries.push({ name, description: "", nodes: 0, path, error: message });
     }
   }
   return entries;

@@ -4,6 +4,7 @@
  */
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { loadWorkflowFile } from "../workflow/load.ts";
+import type { WorkflowIR } from "../workflow/ir.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -21,21 +22,73 @@ import {
 } from "./saved.ts";
 import { printError, writeDisplay, writeStdout } from "./terminal.ts";
 import { checkWorkflow, workflowProblems } from "./workflow_target.ts";
-import { formatProblem, ValidationError } from "../workflow/errors.ts";
+import { formatProblem, type Problem, ValidationError } from "../workflow/errors.ts";
 
-/** The problems of saved workflow `name` as `pflow validate` reports them (one line each); none when valid. */
-async function savedProblems(home: string, name: string): Promise<string[]> {
+/** The problems of saved workflow `name` as `pflow validate` reports them (invalid JSON included); none when valid. */
+async function savedProblems(home: string, name: string): Promise<Problem[]> {
   try {
     const loaded = await loadSaved(home, name, { lenient: true });
-    const problems = await workflowProblems(loaded, {
+    return await workflowProblems(loaded, {
       registry: new NodeRegistry(BUILTIN_NODES),
       checkEnvironment: false,
     });
-    return problems.map(formatProblem);
   } catch (error) {
-    if (error instanceof ValidationError) return error.problems.map(formatProblem);
+    if (error instanceof ValidationError) return error.problems;
     throw error;
   }
+}
+
+/** How `workflow list` and `show` mark an invalid saved workflow: a count and the first problem (where in the file). */
+function invalidNote(name: string, problems: Problem[]): string {
+  const count = `${problems.length} problem${problems.length === 1 ? "" : "s"}`;
+  const first = formatProblem({ ...problems[0], file: undefined });
+  return `invalid, ${count}: ${first}${problems.length > 1 ? " …" : ""}; see 'pflow validate ${name}'`;
+}
+
+/** A field of a saved workflow as shown: text as is, anything else (an invalid file's) as JSON. */
+function shown(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value) ?? "";
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
+}
+
+/**
+ * What `workflow show` prints of saved workflow `name`: name, description, inputs, outputs, nodes.
+ * The file may no longer validate, so no field is trusted to have its type.
+ */
+function savedDescription(name: string, ir: WorkflowIR, file: string): string[] {
+  const workflow = record(ir);
+  const about = workflow.description ? `: ${shown(workflow.description)}` : "";
+  const lines = [`${workflow.name !== undefined ? shown(workflow.name) : name}${about}`, `file: ${file}`];
+  const inputs = Object.entries(record(workflow.inputs));
+  if (inputs.length) {
+    lines.push("inputs:");
+    for (const [n, value] of inputs) {
+      const i = record(value);
+      const req = i.required === false || i.default !== undefined ? "optional" : "required";
+      const fallback = i.default !== undefined ? `, default ${JSON.stringify(i.default)}` : "";
+      const stdin = i.stdin ? ", or piped stdin" : "";
+      const type = i.type !== undefined ? shown(i.type) : "any";
+      lines.push(`  ${n} (${type}, ${req}${fallback}${stdin})${i.description ? `: ${shown(i.description)}` : ""}`);
+    }
+  }
+  const outputs = Object.entries(record(workflow.outputs));
+  if (outputs.length) {
+    lines.push("outputs:");
+    for (const [n, value] of outputs) {
+      const o = record(value);
+      const source = o.source !== undefined ? shown(o.source) : "(no source)";
+      lines.push(`  ${n} ← ${source}${o.description ? `: ${shown(o.description)}` : ""}`);
+    }
+  }
+  lines.push("nodes:");
+  for (const value of Array.isArray(workflow.nodes) ? workflow.nodes : []) {
+    const n = record(value);
+    lines.push(`  ${shown(n.id)} (${shown(n.type)})${n.purpose ? `: ${shown(n.purpose)}` : ""}`);
+  }
+  return lines;
 }
 
 /** Runs `pflow workflow …`; returns the exit code. */
@@ -77,24 +130,23 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     case "list": {
       expectArgs(0, "list [--json]");
       const entries = await Promise.all((await listSaved(home)).map(async (e) => {
-        const problems = e.error === undefined ? await savedProblems(home, e.name) : [];
-        return { ...e, valid: e.error === undefined && problems.length === 0, problems };
+        const problems = await savedProblems(home, e.name);
+        return { entry: e, problems };
       }));
       if (json) {
-        writeStdout(`${JSON.stringify(entries, null, 2)}\n`);
+        const docs = entries.map(({ entry, problems }) => ({
+          ...entry,
+          valid: problems.length === 0,
+          problems: problems.map(formatProblem),
+        }));
+        writeStdout(`${JSON.stringify(docs, null, 2)}\n`);
       } else if (entries.length === 0) {
         printError("No saved workflows. Save one with: pflow workflow save FILE.json --name NAME");
       } else {
-        const width = Math.max(...entries.map((e) => e.name.length));
-        const lines = entries.map((e) => {
-          const mark = e.error
-            ? `(unreadable: ${e.error})`
-            : e.problems.length > 0
-            ? `(invalid: ${e.problems.length} problem${
-              e.problems.length === 1 ? "" : "s"
-            }, see 'pflow validate ${e.name}') `
-            : "";
-          return `${e.name.padEnd(width)}  ${mark}${e.error ? "" : e.description}`.trimEnd();
+        const width = Math.max(...entries.map(({ entry }) => entry.name.length));
+        const lines = entries.map(({ entry, problems }) => {
+          const mark = problems.length > 0 ? `(${invalidNote(entry.name, problems)}) ` : "";
+          return `${entry.name.padEnd(width)}  ${mark}${entry.description}`.trimEnd();
         });
         writeDisplay(`${lines.join("\n")}\n`);
       }
@@ -111,26 +163,9 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
         writeStdout(`${JSON.stringify(ir, null, 2)}\n`);
         return EXIT.ok;
       }
-      const lines = [`${ir.name ?? args[0]}${ir.description ? `: ${ir.description}` : ""}`, `file: ${file}`];
-      const inputs = Object.entries(ir.inputs ?? {});
-      if (inputs.length) {
-        lines.push("inputs:");
-        for (const [n, i] of inputs) {
-          const req = i.required === false || i.default !== undefined ? "optional" : "required";
-          const fallback = i.default !== undefined ? `, default ${JSON.stringify(i.default)}` : "";
-          const stdin = i.stdin ? ", or piped stdin" : "";
-          lines.push(
-            `  ${n} (${i.type ?? "any"}, ${req}${fallback}${stdin})${i.description ? `: ${i.description}` : ""}`,
-          );
-        }
-      }
-      const outputs = Object.entries(ir.outputs ?? {});
-      if (outputs.length) {
-        lines.push("outputs:");
-        for (const [n, o] of outputs) lines.push(`  ${n} ← ${o.source}${o.description ? `: ${o.description}` : ""}`);
-      }
-      lines.push("nodes:");
-      for (const n of ir.nodes) lines.push(`  ${n.id} (${n.type})${n.purpose ? `: ${n.purpose}` : ""}`);
+      const lines = savedDescription(args[0], ir, file);
+      const problems = await savedProblems(home, args[0]);
+      if (problems.length > 0) lines.push(invalidNote(args[0], problems));
       writeDisplay(`${lines.join("\n")}\n`);
       return EXIT.ok;
     }
