@@ -165,6 +165,74 @@ Deno.test("params are typed by the declared input type; untyped inputs keep the 
   });
 });
 
+Deno.test("an untyped key=value is a number only when it prints back as written; a typed one never loses digits", async () => {
+  await withHome(async ({ dir, env }) => {
+    // No declared inputs: the shell sees what the param became.
+    const untyped = writeWorkflow(
+      dir,
+      "untyped.json",
+      workflow([{ id: "a", type: "shell", params: { command: "printf '%s' ${id}" } }], {
+        outputs: { shown: { source: "${a.stdout}" }, value: { source: "${id}" } },
+      }),
+    );
+    const cases: [string, unknown][] = [
+      ["1234567890123456789", "1234567890123456789"],
+      ["1.10", "1.10"],
+      ["1e3", "1e3"],
+      ["007", "007"],
+      ["-0", "-0"],
+      ["42", 42],
+      ["1.5", 1.5],
+      ["-7", -7],
+      ["0", 0],
+    ];
+    for (const [text, value] of cases) {
+      const r = await runPflow(["run", untyped, `id=${text}`, "--json"], { env });
+      assert.equal(r.code, 0, explain(r));
+      assert.deepEqual(JSON.parse(r.stdout).result, { shown: text, value }, `id=${text}`);
+    }
+    // A number or integer input takes the number; one with more digits than a JSON number keeps is refused.
+    const typed = writeWorkflow(
+      dir,
+      "typed.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${i}" } }], {
+        inputs: { i: { type: "integer" }, n: { type: "number", default: 0 } },
+        outputs: { i: { source: "${i}" }, n: { source: "${n}" } },
+      }),
+    );
+    const ok = await runPflow(["run", typed, `i=${Number.MAX_SAFE_INTEGER}`, "n=1.10", "--json"], { env });
+    assert.equal(ok.code, 0, explain(ok));
+    assert.deepEqual(JSON.parse(ok.stdout).result, { i: Number.MAX_SAFE_INTEGER, n: 1.1 });
+    const big = await runPflow(["run", typed, "n=6.022e23", "i=1e3", "--json"], { env });
+    assert.deepEqual(JSON.parse(big.stdout).result, { i: 1000, n: 6.022e23 }, explain(big));
+    for (
+      const arg of [
+        "i=99999999999999999999",
+        "i=9007199254740993",
+        "n=12345678901234567890",
+        "n=0.10000000000000000001",
+      ]
+    ) {
+      const args = arg.startsWith("i=") ? [arg] : ["i=1", arg];
+      const r = await runPflow(["run", typed, ...args], { env });
+      assert.equal(r.code, 2, `${arg}: ${explain(r)}`);
+      const key = arg[0];
+      assert.equal(
+        r.stderr.split("\n")[0],
+        `error: ${typed}:${
+          r.stderr.match(/:(\d+:\d+): /)?.[1]
+        }: /inputs/${key}: input '${key}' would lose digits as a ` +
+          `JSON number (exact up to 9007199254740991 for whole numbers; declare the input "type": "string" to keep ` +
+          `every digit), got '${arg.slice(2)}' (from ${key}=…)`,
+      );
+    }
+    // validate says the same.
+    const validate = await runPflow(["validate", typed, "i=99999999999999999999"], { env });
+    assert.equal(validate.code, 2, explain(validate));
+    assert.match(validate.stderr, /input 'i' would lose digits as a JSON number/);
+  });
+});
+
 Deno.test("a key=value that is not a declared input is an error with did-you-mean; without declared inputs it joins the store", async () => {
   await withHome(async ({ dir, env }) => {
     const file = writeWorkflow(dir, "greet.json", GREET);

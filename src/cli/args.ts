@@ -64,14 +64,16 @@ function cleanParseError(error: Error): string {
 
 /**
  * Types a CLI value: `true`/`false`, numbers, JSON starting with `[` or `{`,
- * `null`; anything else is a string.
+ * `null`; anything else is a string. A number is one only when it prints back
+ * as the same text (`42`, `1.5`, `-3`): `1.10`, `1e3`, `007` and
+ * `1234567890123456789` (more digits than a JSON number keeps) stay text.
  */
 export function typeValue(text: string, key: string): unknown {
   if (text === "true") return true;
   if (text === "false") return false;
   if (text === "null") return null;
-  // A number too large to be one (`1e999`) stays the text it was.
-  if (/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text) && Number.isFinite(Number(text))) return Number(text);
+  // Only a number that prints back as the text it was: no digit lost, no spelling changed.
+  if (/^-?\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text) return Number(text);
   if (/^\s*[[{]/.test(text)) {
     if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
       throw new UsageError(`param '${key}': JSON ${TOO_DEEP}`, "run");

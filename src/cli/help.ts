@@ -41,8 +41,9 @@ Usage:
   pflow run FILE.json|NAME [key=value ...] [flags]
 
 Params are typed by the input's declared type (title=123 is the text "123" for a string input; a
-number, integer, boolean, object or array input parses the text as one). For untyped inputs, and for a
-workflow that declares no inputs: true/false, null, numbers, JSON starting with [ or {, else text.
+number, integer, boolean, object or array input parses the text as one, refusing digits a JSON number
+would lose). For untyped inputs, and for a workflow that declares no inputs: true/false, null, numbers
+that print back as written (42, 1.5; 1.10, 1e3, 007 stay text), JSON starting with [ or {, else text.
 A key that is not a declared input of a workflow that declares inputs is an error (exit 2).
 Piped stdin fills \${stdin} (or the input marked "stdin": true) when the workflow uses it; \${stdin} with
 nothing piped is an error (exit 2).

@@ -38,6 +38,7 @@ export function typedInputText(
         return { ok: false, problem: `must be ${type === "integer" ? "an integer" : "a number"}` };
       }
       if (type === "integer" && !Number.isInteger(n)) return { ok: false, problem: "must be a whole number" };
+      if (!sameDecimal(text.trim(), String(n))) return { ok: false, problem: LOSES_DIGITS };
       return { ok: true, value: n };
     }
     case "boolean":
@@ -58,6 +59,32 @@ export function typedInputText(
     default:
       return { ok: true, value: text };
   }
+}
+
+/** The problem of a number given with more digits than a JSON number keeps (`id=99999999999999999999`). */
+export const LOSES_DIGITS = `would lose digits as a JSON number (exact up to ${Number.MAX_SAFE_INTEGER} for whole ` +
+  'numbers; declare the input "type": "string" to keep every digit)';
+
+/**
+ * Whether two decimal numerals (`1.10`, `1e3`, `-0.5E-7`) have the same value: the text given and the
+ * number it became, printed back, differ when the number could not keep all the digits.
+ */
+export function sameDecimal(a: string, b: string): boolean {
+  return canonicalDecimal(a) === canonicalDecimal(b);
+}
+
+/** A decimal numeral as `sign digits e exponent`, with no leading or trailing zeros in its digits. */
+function canonicalDecimal(text: string): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (m === null) return text;
+  const [, sign, whole, fraction = "", exponent = "0"] = m;
+  const all = `${whole}${fraction}`;
+  const lead = all.search(/[1-9]/);
+  if (lead < 0) return "0";
+  const digits = all.slice(lead).replace(/0+$/, "");
+  // The value is 0.DIGITS × 10^power.
+  const power = Number(exponent) + whole.length - lead;
+  return `${sign === "-" ? "-" : ""}${digits}e${power}`;
 }
 
 /** Why `text` is not JSON, in a few words; `secret`: without the runtime's quote of the text. */
