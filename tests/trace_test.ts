@@ -539,6 +539,61 @@ Deno.test("every Set-Cookie a server sends is kept in response_headers and redac
   });
 });
 
+Deno.test("a redacted header hides its own value only: the request's and response's other headers stay visible", async () => {
+  await withHome(async (dir, home) => {
+    const server = createServer((_req, res) => {
+      res.setHeader("set-cookie", "sid=cookieVAL4242");
+      res.setHeader("content-type", "application/json");
+      res.end("{}");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const headers = {
+        Authorization: "Bearer abcdef123456",
+        Accept: "application/xml-ish",
+        "X-Trace-Note": "hello-note",
+      };
+      const file = writeWorkflow(
+        dir,
+        "h.json",
+        workflow([
+          { id: "call", type: "http", params: { url, headers } },
+          { id: "say", type: "echo", params: { value: "Accept application/xml-ish; note hello-note" } },
+          { id: "got", type: "echo", params: { value: "${call.response_headers}" } },
+        ], {
+          edges: [{ from: "call", to: "say" }, { from: "say", to: "got" }],
+          outputs: { say: { source: "${say.output}" }, got: { source: "${got.output}" } },
+        }),
+      );
+      const result = await runPflow(["run", file, "--trace", "--output-format", "json"], { env: { PFLOW_HOME: home } });
+      assert.equal(result.code, 0, result.stderr);
+      const doc = JSON.parse(result.stdout);
+      assert.equal(doc.result.say, "Accept application/xml-ish; note hello-note");
+      assert.equal(doc.result.got["content-type"], "application/json");
+      const { trace } = readTrace(traces(home)[0]);
+      const call = trace.events.find((e) => e.node_id === "call")!;
+      assert.deepEqual(call.params.headers, {
+        Authorization: "[REDACTED]",
+        Accept: "application/xml-ish",
+        "X-Trace-Note": "hello-note",
+      });
+      const responseHeaders = call.mutations.find((m) => m.path === "call.response_headers")!.after as Record<
+        string,
+        unknown
+      >;
+      assert.equal(responseHeaders["set-cookie"], "[REDACTED]");
+      assert.equal(responseHeaders["content-type"], "application/json");
+      const text = readFileSync(traces(home)[0], "utf8");
+      for (const secret of ["abcdef123456", "cookieVAL4242"]) {
+        assert.ok(!text.includes(secret), `${secret} in the trace`);
+      }
+    } finally {
+      server.close();
+    }
+  });
+});
+
 Deno.test("trace times share the run's clock: every event lies within the run's duration", async () => {
   await withHome(async (dir, home) => {
     const nodes = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, type: "echo", params: { value: i } }));
@@ -584,7 +639,11 @@ Deno.test("@traced: a node class's redact list hides those fields (and their val
     nodes: [{
       id: "p",
       type: "private",
-      params: { foo: "plain-visible-value", cfg: { pin: "1234-5678", mode: "x" }, big: "y".repeat(30_000) },
+      params: {
+        foo: "plain-visible-value",
+        cfg: { pin: "1234-5678", mode: "mode-not-secret" },
+        big: "y".repeat(30_000),
+      },
     }],
   };
   const redactor = new Redactor();
@@ -611,11 +670,12 @@ Deno.test("@traced: a node class's redact list hides those fields (and their val
   });
   const event = sink.document().events[0];
   assert.equal(event.params.foo, "[REDACTED]");
-  assert.deepEqual(event.params.cfg, { pin: "[REDACTED]", mode: "x" });
+  assert.deepEqual(event.params.cfg, { pin: "[REDACTED]", mode: "mode-not-secret" });
   assert.equal((event.params.big as string).length, 30_000, "captured up to the prompt limit, not the store's 10,000");
   const fooOut = event.mutations.find((m) => m.path === "p.foo")!;
   assert.equal(fooOut.after, "[REDACTED]");
   assert.equal(redactor.text("x plain-visible-value y"), "x [REDACTED] y", "the value is hidden everywhere");
+  assert.equal(redactor.text("1234-5678 mode-not-secret"), "[REDACTED] mode-not-secret", "only what was hidden");
 });
 
 Deno.test("an unreachable OTLP collector is one warning; the result is printed first and its timing excludes the export", async () => {

@@ -439,8 +439,11 @@ export class TraceSink implements TelemetrySink {
     const traced = this.#options.nodeTraced?.get(nodeId);
     let shown = value;
     if (traced?.redact?.length) {
-      shown = redactPaths(value, field.toLowerCase().split("."), traced.redact.map((p) => p.toLowerCase().split(".")));
-      if (shown !== value) this.#options.redactor.learn(value, "secret");
+      const hidden: unknown[] = [];
+      const paths = traced.redact.map((p) => p.toLowerCase().split("."));
+      shown = redactPaths(value, field.toLowerCase().split("."), paths, hidden);
+      // Only what was hidden is a secret: the request's other headers (Accept, …) are not.
+      for (const secret of hidden) this.#options.redactor.learn(secret, "secret");
     }
     const top = field.split(".")[0];
     const limit = traced?.capture?.includes(top) ? this.limits.prompt_chars : this.limits.store_chars;
@@ -517,14 +520,18 @@ function round(ms: number): number {
 /**
  * A copy of `value` (found at `at`, lower-case segments) with every path of
  * `paths` that lies at or under it replaced by `[REDACTED]`; `value` itself
- * when nothing matched.
+ * when nothing matched. Each value replaced is pushed on `hidden`.
  */
-function redactPaths(value: unknown, at: string[], paths: string[][]): unknown {
+function redactPaths(value: unknown, at: string[], paths: string[][], hidden: unknown[]): unknown {
   let matched = false;
   const inner: string[][] = [];
   for (const path of paths) {
     if (path.length < at.length || !at.every((s, i) => path[i] === s)) continue;
-    if (path.length === at.length) return value === undefined || value === null ? value : REDACTED;
+    if (path.length === at.length) {
+      if (value === undefined || value === null) return value;
+      hidden.push(value);
+      return REDACTED;
+    }
     inner.push(path);
     matched = true;
   }
@@ -532,7 +539,7 @@ function redactPaths(value: unknown, at: string[], paths: string[][]): unknown {
   let changed = false;
   const copy: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    copy[k] = redactPaths(v, [...at, k.toLowerCase()], inner);
+    copy[k] = redactPaths(v, [...at, k.toLowerCase()], inner, hidden);
     if (copy[k] !== v) changed = true;
   }
   return changed ? copy : value;
