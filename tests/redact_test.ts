@@ -3,6 +3,21 @@ import { Buffer } from "node:buffer";
 import { isCredentialName, isSecretName, redactCredentials, REDACTED, Redactor } from "../src/observability/redact.ts";
 import { snapshot, truncateString } from "../src/observability/truncate.ts";
 
+/**
+ * A redactor that knows `secrets`, after `filler` unrelated secrets: with
+ * many (a run that learned a list of tokens) it finds secrets through its
+ * index instead of searching for every one, and must hide the same.
+ */
+function redactorWith(secrets: string[], filler: number): Redactor {
+  const r = new Redactor(Array.from({ length: filler }, (_, i) => `filler-token-${i}-${(i * 7919).toString(36)}xyz`));
+  r.text("built");
+  r.add(...secrets);
+  return r;
+}
+
+/** 0: every secret is searched for; 60: the index chooses. */
+const FILLERS = [0, 60];
+
 Deno.test("secret-looking names are recognised; token counts are not", () => {
   for (
     const name of [
@@ -80,10 +95,13 @@ Deno.test("snapshots keep structure within limits", () => {
   assert.ok(bounded.length < 20_000 && bounded.includes("value too large"), "work is bounded for huge values");
 });
 
-Deno.test("every encoded form of a known secret is hidden: URL-encoded, base64 (any alignment, wrapped), hex", async () => {
-  const { Buffer } = await import("node:buffer");
+Deno.test("every encoded form of a known secret is hidden: URL-encoded, base64 (any alignment, wrapped), hex", () => {
+  for (const filler of FILLERS) encodedFormsHidden(filler);
+});
+
+function encodedFormsHidden(filler: number): void {
   const secret = "tok/SECRET+val=9876543210 with space";
-  const r = new Redactor([secret]);
+  const r = redactorWith([secret], filler);
   const b64 = (s: string) => Buffer.from(s).toString("base64");
   const forms = {
     raw: secret,
@@ -110,7 +128,7 @@ Deno.test("every encoded form of a known secret is hidden: URL-encoded, base64 (
   }
   // Wrapped at 76 columns (base64(1)) or 60 (xxd -p), as raw text or inside a JSON string.
   const long = "sk-ant-api03-" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789".repeat(3);
-  const r2 = new Redactor([long]);
+  const r2 = redactorWith([long], filler);
   const wrapped = b64(long).replace(/.{76}/g, "$&\n");
   assert.ok(wrapped.includes("\n"));
   assert.doesNotMatch(r2.text(wrapped), /[A-Za-z0-9+/]{20,}/, r2.text(wrapped));
@@ -120,7 +138,7 @@ Deno.test("every encoded form of a known secret is hidden: URL-encoded, base64 (
   assert.doesNotMatch(r2.text(hexWrapped), /[0-9a-f]{20,}/);
   // Ordinary text and short values are left alone.
   assert.equal(r.text("nothing secret here: aGVsbG8="), "nothing secret here: aGVsbG8=");
-});
+}
 
 Deno.test("URLs lose their userinfo password and secret-looking query values, even when no secret is known", () => {
   const r = new Redactor();
@@ -144,8 +162,12 @@ Deno.test("URLs lose their userinfo password and secret-looking query values, ev
 });
 
 Deno.test("hex dumps with separators, secrets split over lines and JSON printed inside JSON are hidden", () => {
+  for (const filler of FILLERS) dumpsHidden(filler);
+});
+
+function dumpsHidden(filler: number): void {
   const secret = 'sk-ant-api03-REVIEW/key+"quoted"\\é-0123456789abcdef';
-  const r = new Redactor([secret]);
+  const r = redactorWith([secret], filler);
   const hex = Buffer.from(secret).toString("hex");
   const pairs = hex.match(/../g)!;
   const dumps = {
@@ -183,7 +205,7 @@ Deno.test("hex dumps with separators, secrets split over lines and JSON printed 
   // Ordinary hex, timestamps and ids stay.
   const ordinary = "at 2026-12-01T23:19:57 id 81480e97-69c1 mac 00:1a:2b:3c:4d:5e sha e3b0c44298fc1c14";
   assert.equal(r.text(ordinary), ordinary);
-});
+}
 
 Deno.test("Bearer credentials are hidden in any text; prose, templates and query punctuation stay", () => {
   const r = new Redactor();
@@ -219,7 +241,11 @@ Deno.test("everything under a secret-named object or list is secret: strings and
 });
 
 Deno.test("a numeric secret is hidden as a whole number only, and JSON around it stays valid", () => {
-  const r = new Redactor();
+  for (const filler of FILLERS) numbersHidden(filler);
+});
+
+function numbersHidden(filler: number): void {
+  const r = redactorWith([], filler);
   r.learn({ password: 12_345_678_901, pin: 4242 }); // 4242: too short to be looked for
   const doc = JSON.stringify(
     {
@@ -243,7 +269,7 @@ Deno.test("a numeric secret is hidden as a whole number only, and JSON around it
   assert.equal(r.text("code 12345678901."), `code ${REDACTED}.`);
   assert.deepEqual(r.value({ a: 12_345_678_901, b: 7, c: [12_345_678_901] }), { a: REDACTED, b: 7, c: [REDACTED] });
   // A secret with a sign and a fraction is matched as written, its dot and sign not wildcards.
-  const decimal = new Redactor();
+  const decimal = redactorWith([], filler);
   decimal.learn({ secret: -1234.5678 });
   assert.equal(
     decimal.text("got -1234.5678 and -1234x5678 and 1234.5678"),
@@ -252,6 +278,16 @@ Deno.test("a numeric secret is hidden as a whole number only, and JSON around it
   // Its encodings are hidden like any secret's.
   const base64 = Buffer.from("12345678901").toString("base64");
   assert.equal(r.text(`b64 ${base64}`), `b64 ${REDACTED}`);
+}
+
+Deno.test("thousands of learned secrets keep redaction fast: only the few that may occur are searched for", () => {
+  const r = redactorWith([], 5_000);
+  r.learn({ session: "sess-abc-123456" });
+  const text = "lorem ipsum dolor sit amet, 0a 1b 2c 3d 4e 5f ".repeat(220) + "sess-abc-123456";
+  const start = performance.now();
+  for (let i = 0; i < 200; i++) assert.ok(r.text(text + i).endsWith(`${REDACTED}${i}`));
+  // Searching every secret's ~25 forms took ~60 ms a text here; the index takes ~2.
+  assert.ok(performance.now() - start < 3_000, `${performance.now() - start} ms`);
 });
 
 Deno.test("redactCredentials: credentials at any depth become [REDACTED]; other data, and what needs no change, stay", () => {

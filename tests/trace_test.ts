@@ -594,6 +594,42 @@ Deno.test("a redacted header hides its own value only: the request's and respons
   });
 });
 
+Deno.test("a value under a secret name in the store (an API's token) is hidden in later nodes' events too", async () => {
+  await withHome(async (dir, home) => {
+    const server = createServer((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ token: "srv-made-token-7777", session: "sess-abc-123456", note: "plain-note-value" }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const file = writeWorkflow(
+        dir,
+        "t.json",
+        workflow([
+          { id: "h", type: "http", params: { url } },
+          {
+            id: "sh",
+            type: "shell",
+            params: { command: "echo ${h.response.token} ${h.response.session} ${h.response.note}" },
+          },
+        ], { edges: [{ from: "h", to: "sh" }] }),
+      );
+      const result = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home } });
+      assert.equal(result.code, 0, result.stderr);
+      const text = readFileSync(traces(home)[0], "utf8");
+      for (const secret of ["srv-made-token-7777", "sess-abc-123456"]) {
+        assert.ok(!text.includes(secret), `${secret} in the trace`);
+      }
+      const sh = readTrace(traces(home)[0]).trace.events.find((e) => e.node_id === "sh")!;
+      assert.equal(sh.params.command, "echo [REDACTED] [REDACTED] plain-note-value");
+      assert.equal(sh.mutations.find((m) => m.path === "sh.stdout")!.after, "[REDACTED] [REDACTED] plain-note-value\n");
+    } finally {
+      server.close();
+    }
+  });
+});
+
 Deno.test("trace times share the run's clock: every event lies within the run's duration", async () => {
   await withHome(async (dir, home) => {
     const nodes = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, type: "echo", params: { value: i } }));

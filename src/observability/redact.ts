@@ -99,20 +99,48 @@ interface WrappedForm {
   pattern?: RegExp;
 }
 
+/** Everything looked for to hide one secret. */
+interface SecretForms {
+  /** Literal and encoded forms (none for a number). */
+  forms: string[];
+  /** A numeric secret as a whole number (see {@link Redactor.text}). */
+  number?: { raw: string; pattern: RegExp };
+  /** Forms matched across line breaks. */
+  wrapped: WrappedForm[];
+  /** The secret's bytes as hex, with separators allowed between them (pattern built when first needed). */
+  hex: { bytes: string[]; pattern?: RegExp };
+}
+
+/**
+ * Up to this many secrets every text is searched for each of them; past it
+ * (a run that learned thousands of tokens) an index of each form's first
+ * characters picks the few secrets that may be in a text, so redacting
+ * stays linear in the text rather than in text × secrets.
+ */
+const SEARCH_ALL = 24;
+/** Characters of a form's index key (every form is at least this long). */
+const KEY = MIN_SECRET;
+/** Hex digits of a separated-hex index key (the first {@link KEY} bytes of a secret). */
+const HEX_KEY = 2 * KEY;
+/** A stretch of text that a hex dump could lie in: hex digits, prefixes, separators and line breaks. */
+const HEX_STRETCH = /(?:0x|\\{1,2}x|\\r\\n|\\n|[0-9a-f \t,:\r\n-])+/gi;
+
 /** Replaces secrets in text and values. */
 export class Redactor {
-  /** Literal forms, longest first. */
+  /** Each secret's forms, in the order added. */
+  #secrets: SecretForms[] = [];
+  /** Every literal form, longest first, while there are at most {@link SEARCH_ALL} secrets. */
   #forms: string[] = [];
-  /** Forms matched across line breaks. */
-  #wrapped: WrappedForm[] = [];
-  /** Each secret's bytes as hex with separators allowed between them (built when first needed). */
-  #separatedHex: { bytes: string[]; pattern?: RegExp }[] = [];
+  /** Past {@link SEARCH_ALL} secrets: the secrets (indexes) with a form (or wrap probe) starting with each key. */
+  #byKey = new Map<string, number[]>();
+  /** Past {@link SEARCH_ALL} secrets: the secrets whose hex starts with each {@link HEX_KEY} digits. */
+  #byHexKey = new Map<string, number[]>();
   /** Raw secrets already added. */
   #known = new Set<string>();
   /** Secrets added since the forms were last built (built when text is next redacted). */
   #pending: string[] = [];
-  /** Secrets that are numbers (`password: 12345678`), matched as whole numbers (see {@link Redactor.text}). */
-  #numbers: { raw: string; pattern: RegExp }[] = [];
+  /** Secrets that are numbers (`password: 12345678`). */
+  #numbers = new Set<string>();
 
   /** @param secrets literal values to hide (values shorter than 6 characters are ignored) */
   constructor(secrets: Iterable<string> = []) {
@@ -135,27 +163,73 @@ export class Redactor {
     }
   }
 
-  /** Builds the forms of the secrets added since the last call. */
+  /** Builds the forms of the secrets added since the last call (work in proportion to those alone). */
   #build(): void {
-    const forms = new Set(this.#forms);
+    const indexed = this.#secrets.length > SEARCH_ALL;
     for (const raw of this.#pending) {
+      const secret: SecretForms = {
+        forms: [],
+        wrapped: [],
+        hex: { bytes: Buffer.from(raw, "utf8").toString("hex").match(/../g)! },
+      };
       if (NUMBER.test(raw)) {
         // A number is looked for as a whole number only: as a plain form it would cut into longer numbers.
-        this.#numbers.push({ raw, pattern: numberPattern(raw) });
-      } else for (const form of literalForms(raw)) forms.add(form);
-      // As written and JSON-escaped, split over lines (`fold`, a wrapped log line).
-      for (const form of NUMBER.test(raw) ? [] : new Set([raw, jsonEscaped(raw)])) {
-        if (form.length > 2 * MIN_ENCODED) this.#wrapped.push(wrappedForm(form));
+        secret.number = { raw, pattern: numberPattern(raw) };
+        this.#numbers.add(raw);
+      } else {
+        secret.forms.push(...literalForms(raw));
+        // As written and JSON-escaped, split over lines (`fold`, a wrapped log line).
+        for (const form of new Set([raw, jsonEscaped(raw)])) {
+          if (form.length > 2 * MIN_ENCODED) secret.wrapped.push(wrappedForm(form));
+        }
       }
-      this.#separatedHex.push({ bytes: Buffer.from(raw, "utf8").toString("hex").match(/../g)! });
       for (const form of encodedForms(raw)) {
-        forms.add(form);
-        if (form.length > 2 * MIN_ENCODED) this.#wrapped.push(wrappedForm(form));
+        secret.forms.push(form);
+        if (form.length > 2 * MIN_ENCODED) secret.wrapped.push(wrappedForm(form));
       }
+      secret.forms = [...new Set(secret.forms)];
+      this.#secrets.push(secret);
+      if (indexed) this.#index(this.#secrets.length - 1);
     }
     this.#pending = [];
-    // Longest first, so a secret that contains another is replaced whole.
-    this.#forms = [...forms].sort((a, b) => b.length - a.length);
+    if (!indexed && this.#secrets.length > SEARCH_ALL) {
+      this.#forms = [];
+      for (let i = 0; i < this.#secrets.length; i++) this.#index(i);
+    } else if (!indexed) {
+      // Longest first, so a secret that contains another is replaced whole.
+      this.#forms = [...new Set(this.#secrets.flatMap((s) => s.forms))].sort((a, b) => b.length - a.length);
+    }
+  }
+
+  /** Adds secret `i` to the index: each form's, wrap probe's and number's first characters, and its hex. */
+  #index(i: number): void {
+    const secret = this.#secrets[i];
+    const keys = new Set<string>();
+    for (const form of secret.forms) keys.add(form.slice(0, KEY));
+    for (const w of secret.wrapped) for (const probe of w.probes) keys.add(probe.slice(0, KEY));
+    if (secret.number) keys.add(secret.number.raw.slice(0, KEY));
+    for (const key of keys) push(this.#byKey, key, i);
+    push(this.#byHexKey, secret.hex.bytes.slice(0, KEY).join(""), i);
+  }
+
+  /** The secrets that may occur in `text`: some form's first characters (or the start of its hex) are in it. */
+  #candidates(text: string): SecretForms[] {
+    const found = new Set<number>();
+    for (let i = 0; i + KEY <= text.length; i++) {
+      const ids = this.#byKey.get(text.slice(i, i + KEY));
+      if (ids !== undefined) { for (const id of ids) found.add(id); }
+    }
+    if (SEPARATED_HEX.test(text)) {
+      for (const [stretch] of text.matchAll(HEX_STRETCH)) {
+        if (stretch.length < HEX_KEY) continue;
+        const digits = stretch.toLowerCase().replace(/0x|\\+x|\\r|\\n/g, "").replace(/[^0-9a-f]/g, "");
+        for (let i = 0; i + HEX_KEY <= digits.length; i++) {
+          const ids = this.#byHexKey.get(digits.slice(i, i + HEX_KEY));
+          if (ids !== undefined) { for (const id of ids) found.add(id); }
+        }
+      }
+    }
+    return [...found].sort((a, b) => a - b).map((i) => this.#secrets[i]);
   }
 
   /**
@@ -181,8 +255,7 @@ export class Redactor {
 
   #isSecretNumber(value: number | bigint): boolean {
     if (this.#pending.length > 0) this.#build();
-    const text = String(value);
-    return this.#numbers.some((n) => n.raw === text);
+    return this.#numbers.has(String(value));
   }
 
   /**
@@ -207,22 +280,27 @@ export class Redactor {
   /** `text` with every secret replaced. */
   text(text: string): string {
     if (this.#pending.length > 0) this.#build();
+    const all = this.#secrets.length <= SEARCH_ALL;
+    const secrets = all ? this.#secrets : this.#candidates(text);
+    const forms = all ? this.#forms : [...new Set(secrets.flatMap((s) => s.forms))].sort((a, b) => b.length - a.length);
     let out = text;
-    for (const form of this.#forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
-    for (const { raw, pattern } of this.#numbers) {
-      if (out.includes(raw)) out = out.replace(pattern, (match, offset: number) => redactedNumber(out, match, offset));
+    for (const form of forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
+    for (const { number } of secrets) {
+      if (number !== undefined && out.includes(number.raw)) {
+        out = out.replace(number.pattern, (match, offset: number) => redactedNumber(out, match, offset));
+      }
     }
     if (out.includes("\n") || out.includes("\\n")) {
-      for (const form of this.#wrapped) {
-        if (out.includes(form.probes[0]) || out.includes(form.probes[1])) {
-          out = out.replace(form.pattern ??= wrappedPattern(form.form), REDACTED);
+      for (const { wrapped } of secrets) {
+        for (const form of wrapped) {
+          if (out.includes(form.probes[0]) || out.includes(form.probes[1])) {
+            out = out.replace(form.pattern ??= wrappedPattern(form.form), REDACTED);
+          }
         }
       }
     }
-    if (this.#separatedHex.length > 0 && SEPARATED_HEX.test(out)) {
-      for (const hex of this.#separatedHex) {
-        out = out.replace(hex.pattern ??= separatedHexPattern(hex.bytes), REDACTED);
-      }
+    if (secrets.length > 0 && SEPARATED_HEX.test(out)) {
+      for (const { hex } of secrets) out = out.replace(hex.pattern ??= separatedHexPattern(hex.bytes), REDACTED);
     }
     return redactUrls(out);
   }
@@ -362,6 +440,13 @@ function encodedForms(secret: string): string[] {
 /** A form that may be wrapped over lines, and the fragments that detect it cheaply. */
 function wrappedForm(form: string): WrappedForm {
   return { form, probes: [form.slice(0, MIN_ENCODED), form.slice(MIN_ENCODED, 2 * MIN_ENCODED)] };
+}
+
+/** Adds `id` to the list of `key` in `map`. */
+function push(map: Map<string, number[]>, key: string, id: number): void {
+  const ids = map.get(key);
+  if (ids === undefined) map.set(key, [id]);
+  else if (ids[ids.length - 1] !== id) ids.push(id);
 }
 
 /** A form as a pattern that allows an encoder's line breaks between its characters. */

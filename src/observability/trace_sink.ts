@@ -164,8 +164,8 @@ export class TraceSink implements TelemetrySink {
       kind: this.#options.kind ?? "workflow",
       ...h,
       start_time: new Date(this.#startEpochMs).toISOString(),
-      inputs: this.#value(h.inputs) as Record<string, unknown>,
-      initial_store: this.#value(initialStore) as Record<string, unknown>,
+      inputs: this.#value(h.inputs, undefined, undefined, true) as Record<string, unknown>,
+      initial_store: this.#value(initialStore, undefined, undefined, true) as Record<string, unknown>,
       limits: this.limits,
     };
     const text = this.#encode(traceHeaderText(this.#header));
@@ -447,11 +447,16 @@ export class TraceSink implements TelemetrySink {
     }
     const top = field.split(".")[0];
     const limit = traced?.capture?.includes(top) ? this.limits.prompt_chars : this.limits.store_chars;
-    return this.#value(shown, field.split(".").pop(), limit);
+    return this.#value(shown, field.split(".").pop(), limit, true);
   }
 
-  #value(value: unknown, name?: string, maxString = this.limits.store_chars): unknown {
-    const copy = snapshot(name === undefined ? value : { [name]: value }, { maxString }, this.#options.redactor);
+  /**
+   * A bounded, redacted snapshot; with `learnSecrets` (store values, params,
+   * inputs) what it hides by name is learned, so later events hide it too.
+   */
+  #value(value: unknown, name?: string, maxString = this.limits.store_chars, learnSecrets = false): unknown {
+    const wrapped = name === undefined ? value : { [name]: value };
+    const copy = snapshot(wrapped, { maxString }, this.#options.redactor, { learnSecrets });
     return name === undefined ? copy : (copy as Record<string, unknown>)[name];
   }
 

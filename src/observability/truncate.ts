@@ -26,16 +26,46 @@ export function truncateString(text: string, max: number): string {
   return `${text.slice(0, max)}…[truncated ${text.length - max} chars]`;
 }
 
-/** A bounded, redacted copy of `value`. */
-export function snapshot(value: unknown, limits: SnapshotLimits, redactor: Redactor): unknown {
+/** Longest value under a secret-looking name that a snapshot learns as a secret (a longer one is a document, not a credential). */
+export const MAX_LEARNED_CHARS = 4_096;
+
+/**
+ * A bounded, redacted copy of `value`. With `learnSecrets`, a string or
+ * number hidden because of its secret-looking name (`token`, `session`), or
+ * a list of them, is learned by `redactor`, so it stays hidden wherever it
+ * turns up next (a command that echoes it). Only such leaves up to
+ * {@link MAX_LEARNED_CHARS} (not templates, not objects: `api_token: {type:
+ * "string"}` declares an input), within the snapshot's budget.
+ */
+export function snapshot(
+  value: unknown,
+  limits: SnapshotLimits,
+  redactor: Redactor,
+  options: { learnSecrets?: boolean } = {},
+): unknown {
   const state = {
     maxItems: limits.maxItems ?? 100,
     maxDepth: limits.maxDepth ?? 8,
     budget: limits.maxNodes ?? 2000,
     seen: new WeakSet<object>(),
   };
+  const learnLeaf = (v: unknown): void => {
+    if (--state.budget < 0) return;
+    if (typeof v === "string") {
+      if (v.length <= MAX_LEARNED_CHARS && !v.includes("${")) redactor.add(v);
+    } else if ((typeof v === "number" && Number.isFinite(v)) || typeof v === "bigint") {
+      redactor.add(String(v));
+    }
+  };
+  const learn = (v: unknown): void => {
+    if (Array.isArray(v)) { for (const item of v.slice(0, state.maxItems)) learnLeaf(item); }
+    else learnLeaf(v);
+  };
   const copy = (v: unknown, depth: number, key?: string): unknown => {
-    if (key !== undefined && isSecretName(key) && v !== null && v !== undefined && v !== "") return REDACTED;
+    if (key !== undefined && isSecretName(key) && v !== null && v !== undefined && v !== "") {
+      if (options.learnSecrets) learn(v);
+      return REDACTED;
+    }
     if (--state.budget < 0) return "…[not copied: value too large]";
     if (typeof v === "string") return truncateString(redactor.text(v), limits.maxString);
     if (v === null || typeof v !== "object") {
