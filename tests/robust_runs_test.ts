@@ -337,6 +337,33 @@ Deno.test("a trace whose header cannot be written is removed, not left as an emp
   });
 });
 
+Deno.test("after a failed trace write the footer follows the last whole event: the partial trace is complete", async () => {
+  await withHome((dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "big.json",
+      workflow([
+        { id: "small", type: "echo", params: { value: "first" } },
+        // Its event (~10 KB of stdout) does not fit under the 8 KB limit; the footer does.
+        { id: "big", type: "shell", params: { command: "printf 'A%.0s' $(seq 1 12000)" } },
+        { id: "after", type: "echo", params: { value: "last" } },
+      ], { edges: [{ from: "small", to: "big" }, { from: "big", to: "after" }] }),
+    );
+    const result = runWithFileSizeLimit(8, ["run", file, "--trace", "--json"], env);
+    assertExit(result, 0);
+    const [path] = traceFiles(env);
+    assert.match(path, /\.partial\.json$/);
+    const text = readFileSync(path, "utf8");
+    assert.ok(!text.includes("\0"), "no hole of zeros");
+    const { trace, complete } = parseTraceText(text);
+    assert.equal(complete, true, "the footer is in the file");
+    assert.equal(trace.final_status, "success");
+    assert.match(trace.write_error!, /^EFBIG/);
+    assert.deepEqual(trace.events.map((e) => e.node_id), ["small"]);
+    assert.equal(trace.events_dropped, 2);
+  });
+});
+
 Deno.test("a trace whose writing fails part-way is cut to whole lines, renamed .partial.json and shown as partial", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "loop.json", PING_PONG);

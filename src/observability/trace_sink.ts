@@ -177,7 +177,7 @@ export class TraceSink implements TelemetrySink {
       // Traces hold prompts, responses and store values: 0600 in a 0700 folder, whatever the umask.
       privateDirSync(dirname(file));
       this.#fd = openPrivateSync(file, "w");
-      this.#writeAll(text);
+      this.#writeAll(text, 0);
     } catch (error) {
       // Without its header the file is no trace at all: remove it rather than leave an unreadable stub.
       this.#writeFailed = true;
@@ -465,9 +465,16 @@ export class TraceSink implements TelemetrySink {
     return new TextEncoder().encode(this.#options.redactor.text(text));
   }
 
-  #writeAll(bytes: Uint8Array): void {
+  /**
+   * Writes `bytes` at `position`: explicit positions, so that after a failed
+   * write was cut off the next one (the footer) lands right after the last
+   * whole line, not at the failed write's end (a hole, or past a size limit).
+   */
+  #writeAll(bytes: Uint8Array, position: number): void {
     let offset = 0;
-    while (offset < bytes.length) offset += writeSync(this.#fd!, bytes, offset);
+    while (offset < bytes.length) {
+      offset += writeSync(this.#fd!, bytes, offset, bytes.length - offset, position + offset);
+    }
   }
 
   /**
@@ -478,7 +485,7 @@ export class TraceSink implements TelemetrySink {
    */
   #append(bytes: Uint8Array): boolean {
     try {
-      this.#writeAll(bytes);
+      this.#writeAll(bytes, this.#bytes);
       return true;
     } catch (error) {
       try {
