@@ -314,6 +314,19 @@ Deno.test("a planned run's planner and workflow traces: found from either or by 
       assert.equal(pFacts["planner model"], "anthropic/claude-haiku-4-5");
       assert.match(pFacts.planning, /^generate · 1 validation · 0 repairs$/);
     }
+    // trace list (header and footer only) shows each trace's own cost too: the footer's llm_totals.
+    const ownCost = wfDoc.llm_totals!.cost_usd;
+    assert.ok(ownCost > 0 && Math.abs(ownCost + 0.002 - wfDoc.metrics!.total_cost_usd) < 1e-9);
+    assert.equal(wfDoc.llm_totals!.calls, 1);
+    const listed = await runPflow(["trace", "list", "--json"], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const costs = Object.fromEntries(
+      JSON.parse(listed.stdout).map((e: { path: string; total_cost_usd: number }) => [e.path, e.total_cost_usd]),
+    );
+    assert.deepEqual(costs, { [planner]: 0.002, [wf]: ownCost });
+    const text = await runPflow(["trace", "list"], { env });
+    const row = text.stdout.split("\n").find((l) => l.includes(basename(wf)))!;
+    assert.match(row, /\$0\.0000\d+/, row);
     // Given both (and one twice): the same page, each file once, beside the first given.
     const both = await runPflow(["trace", "show", planner, wf, wf, "--html", "--json"], { env });
     assert.equal(both.code, 0, both.stderr);

@@ -52,12 +52,17 @@ export interface TraceCost {
 }
 
 /**
- * The LLM totals of a trace (see {@link TraceCost}): its own calls only. A
+ * The LLM totals of a trace (see {@link TraceCost}): its own calls only,
+ * from its footer's `llm_totals`. A trace written before that field: a
  * planned run's workflow trace ends with the request's whole summary
- * (planning included, `metrics.planner`): its own calls are summed from its
- * events, so that the planning is counted once, in the planner trace.
+ * (planning included, `metrics.planner`), so its own calls are summed from
+ * its events, and the planning is counted once, in the planner trace.
  */
 export function traceCost(trace: TraceDocument): TraceCost {
+  const own = trace.llm_totals;
+  if (own !== undefined && own !== null && typeof own === "object" && typeof own.calls === "number") {
+    return { ...own, unpriced_models: Array.isArray(own.unpriced_models) ? own.unpriced_models : [] };
+  }
   const m = trace.metrics;
   if (m !== undefined && (trace.kind !== "workflow" || m.metrics?.planner === undefined)) return summaryCost(m);
   const totals: TraceCost = {

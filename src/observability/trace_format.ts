@@ -86,6 +86,26 @@ export interface TraceDocument {
   events_dropped?: number;
   /** Why writing the file failed part-way (the file is then partial), e.g. `ENOSPC: no space left on device`. */
   write_error?: string;
+  /**
+   * Footer: the LLM calls of this trace's own nodes (for a planned run's
+   * workflow trace, without the planning that `metrics` includes); absent in
+   * traces written before pflow recorded it.
+   */
+  llm_totals?: TraceLlmTotals;
+}
+
+/** The totals of a trace's own LLM calls (its footer's `llm_totals`). */
+export interface TraceLlmTotals {
+  calls: number;
+  /** Priced cost in USD (unpriced calls excluded). */
+  cost_usd: number;
+  /** Input (uncached, cache read, cache write) plus output tokens. */
+  tokens: number;
+  cached_tokens: number;
+  /** Models without a price (their calls' cost is not in `cost_usd`). */
+  unpriced_models: string[];
+  /** Calls whose usage is unknown: the cost is a lower bound. */
+  usage_missing: number;
 }
 
 /** What a planner trace's footer adds: the path taken and what came of it. */
@@ -290,6 +310,7 @@ const FOOTER_FIELDS: readonly (keyof TraceDocument)[] = [
   "nodes_executed",
   "nodes_failed",
   "metrics",
+  "llm_totals",
   "planner",
   "events_dropped",
   "write_error",

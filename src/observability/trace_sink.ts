@@ -30,6 +30,7 @@ import {
   type TraceKind,
   type TraceLimits,
   type TraceLlmCall,
+  type TraceLlmTotals,
   type TraceStatus,
 } from "./trace_format.ts";
 import { newSpanId } from "./ids.ts";
@@ -111,6 +112,8 @@ export class TraceSink implements TelemetrySink {
   /** Executions that threw (always failures of the run). */
   #threw = 0;
   #last: TraceEvent | undefined;
+  /** This trace's own LLM calls, written events or not (the footer's `llm_totals`). */
+  #llm = { calls: 0, cost_usd: 0, tokens: 0, cached_tokens: 0, usage_missing: 0, unpriced: new Set<string>() };
 
   /** @param options header, redaction, limits and where to write */
   constructor(options: TraceSinkOptions) {
@@ -257,6 +260,12 @@ export class TraceSink implements TelemetrySink {
     }
     if (target === undefined) return;
     const u = call.usage;
+    this.#llm.calls++;
+    this.#llm.tokens += u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens;
+    this.#llm.cached_tokens += u.cache_read_tokens;
+    if (u.usage_missing) this.#llm.usage_missing++;
+    if (call.cost_usd === null || call.cost_usd === undefined) this.#llm.unpriced.add(u.model);
+    else this.#llm.cost_usd += call.cost_usd;
     const { raw, ...usage } = u;
     const redactor = this.#options.redactor;
     const request = call.request;
@@ -379,6 +388,7 @@ export class TraceSink implements TelemetrySink {
       nodes_failed: this.#threw +
         (this.#last !== undefined && !this.#last.success && this.#last.action === "error" ? 1 : 0),
       metrics: outcome.summary,
+      llm_totals: this.#llmTotals(),
       ...(outcome.planner ? { planner: this.#plannerFooter(outcome.planner) } : {}),
       events_dropped: this.#dropped,
     };
@@ -401,6 +411,11 @@ export class TraceSink implements TelemetrySink {
   /** Whether a file is on disk (its header was written; see {@link TraceSink.partial}). */
   get written(): boolean {
     return typeof this.#file === "string" && !this.#writeFailed;
+  }
+
+  #llmTotals(): TraceLlmTotals {
+    const { unpriced, ...totals } = this.#llm;
+    return { ...totals, cost_usd: Math.round(totals.cost_usd * 1e10) / 1e10, unpriced_models: [...unpriced].sort() };
   }
 
   /** The planner footer with its workflow and params redacted and bounded like store values. */
