@@ -661,11 +661,16 @@ Deno.test("@traced: a node class's redact list hides those fields (and their val
         cfg: { type: "object", description: "" },
         big: { type: "string", description: "" },
       },
-      outputs: { foo: { type: "string", description: "" }, big: { type: "string", description: "" } },
+      outputs: {
+        foo: { type: "string", description: "" },
+        big: { type: "string", description: "" },
+        plain: { type: "string", description: "" },
+      },
     };
     override post(shared: Shared) {
       shared.foo = `echo ${this.params.foo}`;
       shared.big = this.params.big;
+      shared.plain = this.params.big;
       return undefined;
     }
   }
@@ -697,6 +702,7 @@ Deno.test("@traced: a node class's redact list hides those fields (and their val
     nodeParams: new Map([["p", ir.nodes[0].params!]]),
     nodeTraced: new Map([["p", tracedOptionsOf(Private)!]]),
     redactor,
+    limits: { store_chars: 1_000, prompt_chars: 100_000, response_chars: 2_000 },
     warn: () => {},
   });
   const telemetry = new RunTelemetry({ instrumented: true, sinks: [sink], ...sink.telemetryOptions() });
@@ -707,7 +713,11 @@ Deno.test("@traced: a node class's redact list hides those fields (and their val
   const event = sink.document().events[0];
   assert.equal(event.params.foo, "[REDACTED]");
   assert.deepEqual(event.params.cfg, { pin: "[REDACTED]", mode: "mode-not-secret" });
-  assert.equal((event.params.big as string).length, 30_000, "captured up to the prompt limit, not the store's 10,000");
+  // Each kind of value has its own limit: a captured param is a prompt, a captured output a response.
+  assert.equal((event.params.big as string).length, 30_000, "captured param: up to the prompt limit");
+  const cut = (m: string) => event.mutations.find((x) => x.path === m)!.after as string;
+  assert.equal(cut("p.big"), `${"y".repeat(2_000)}…[truncated 28000 chars]`, "captured output: the response limit");
+  assert.equal(cut("p.plain"), `${"y".repeat(1_000)}…[truncated 29000 chars]`, "other output: the store limit");
   const fooOut = event.mutations.find((m) => m.path === "p.foo")!;
   assert.equal(fooOut.after, "[REDACTED]");
   assert.equal(redactor.text("x plain-visible-value y"), "x [REDACTED] y", "the value is hidden everywhere");

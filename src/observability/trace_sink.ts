@@ -238,13 +238,13 @@ export class TraceSink implements TelemetrySink {
   ): void {
     const pending = this.#pending.get(exec);
     if (pending === undefined) return;
-    const resolvedValue = this.#nodeValue(exec.node_id, param, value);
+    const resolvedValue = this.#nodeValue(exec.node_id, param, value, "param");
     const hidden = resolvedValue === REDACTED;
     for (const ref of refs) {
       const resolution: TemplateResolution = {
         param,
         template: ref.template,
-        value: hidden ? REDACTED : this.#nodeValue(exec.node_id, param, ref.value),
+        value: hidden ? REDACTED : this.#nodeValue(exec.node_id, param, ref.value, "param"),
       };
       if (item !== undefined) resolution.item_index = item;
       pending.event.template_resolutions.push(resolution);
@@ -432,25 +432,27 @@ export class TraceSink implements TelemetrySink {
     const segments = raw.path.split(/[.[\]"]+/).filter(Boolean);
     // A node's outputs are `node.key`: `@traced` names them by `key`.
     const field = segments[0] === nodeId && segments.length > 1 ? segments.slice(1).join(".") : segments.join(".");
-    if (raw.existed) m.before = this.#nodeValue(nodeId, field, raw.before);
-    if (raw.op === "set") m.after = this.#nodeValue(nodeId, field, raw.after);
+    if (raw.existed) m.before = this.#nodeValue(nodeId, field, raw.before, "output");
+    if (raw.op === "set") m.after = this.#nodeValue(nodeId, field, raw.after, "output");
     return m;
   }
 
   /** A node's params as traced: `@traced` redactions applied, bounded. */
   #params(nodeId: string, params: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(params)) out[name] = this.#nodeValue(nodeId, name, value);
+    for (const [name, value] of Object.entries(params)) out[name] = this.#nodeValue(nodeId, name, value, "param");
     return out;
   }
 
   /**
    * One value of a node (a param, or an output by its dotted path): the
-   * `@traced` redactions of its class applied (and their values learned by
-   * the redactor, so they are hidden everywhere), then a bounded snapshot —
-   * `capture` fields get the larger prompt limit.
+   * `@traced` redactions of its class applied (and the values hidden learned
+   * by the redactor, so they are hidden everywhere), then a bounded snapshot.
+   * Its limit follows its kind: a `capture` param is a prompt (what was sent:
+   * a prompt, a command), a `capture` output a response (what came back: a
+   * model's answer, a command's stdout), anything else a store value.
    */
-  #nodeValue(nodeId: string, field: string, value: unknown): unknown {
+  #nodeValue(nodeId: string, field: string, value: unknown, kind: "param" | "output"): unknown {
     const traced = this.#options.nodeTraced?.get(nodeId);
     let shown = value;
     if (traced?.redact?.length) {
@@ -461,7 +463,12 @@ export class TraceSink implements TelemetrySink {
       for (const secret of hidden) this.#options.redactor.learn(secret, "secret");
     }
     const top = field.split(".")[0];
-    const limit = traced?.capture?.includes(top) ? this.limits.prompt_chars : this.limits.store_chars;
+    const captured = traced?.capture?.includes(top) ?? false;
+    const limit = !captured
+      ? this.limits.store_chars
+      : kind === "param"
+      ? this.limits.prompt_chars
+      : this.limits.response_chars;
     return this.#value(shown, field.split(".").pop(), limit, true);
   }
 
