@@ -630,6 +630,27 @@ Deno.test("a value under a secret name in the store (an API's token) is hidden i
   });
 });
 
+Deno.test("writing the trace's header (a large initial store) is not charged to the first node", async () => {
+  await withHome(async (dir, home) => {
+    const file = writeWorkflow(
+      dir,
+      "obj.json",
+      workflow([{ id: "a", type: "echo", params: { value: "ok" } }], {
+        inputs: { data: { type: "object", stdin: true } },
+      }),
+    );
+    const data = JSON.stringify(
+      Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, "v".repeat(60)])),
+    );
+    const result = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home }, stdin: data });
+    assert.equal(result.code, 0, result.stderr);
+    const [a] = readTrace(traces(home)[0]).trace.events;
+    // The header's time lies before the node: the node starts after it and takes an echo's time.
+    assert.ok(a.start_offset_ms > a.duration_ms, `starts at ${a.start_offset_ms} ms, takes ${a.duration_ms} ms`);
+    assert.ok(a.phases.prep_ms <= a.duration_ms);
+  });
+});
+
 Deno.test("trace times share the run's clock: every event lies within the run's duration", async () => {
   await withHome(async (dir, home) => {
     const nodes = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, type: "echo", params: { value: i } }));

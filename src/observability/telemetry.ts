@@ -277,6 +277,18 @@ export class RunTelemetry {
   }
 
   /**
+   * The work since {@link begin} (writing a trace's header with the initial
+   * store) belongs to no node: the first node's timing starts now, not at
+   * the run's start. Offsets still count from the run's start.
+   */
+  skipToNow(): void {
+    if (this.instrumented && this.#lastCpu !== undefined) {
+      this.#lastWall = performance.now();
+      this.#lastCpu = readCpu();
+    }
+  }
+
+  /**
    * Runs `fn` as this run: LLM calls inside are attributed to it. `carried`
    * (when its nodes call models, or phases are timed) carries the run's scope
    * through async context, so that concurrent calls and batch items each

@@ -206,7 +206,10 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     // A plain run whose nodes never call models has nothing to keep: no scope at all.
     telemetry.begin(started);
     compiled.learnSecrets(shared);
-    options.onStart?.(shared);
+    if (options.onStart !== undefined) {
+      options.onStart(shared);
+      telemetry.skipToNow();
+    }
     const run = () => compiled.flow._run(shared, ctx);
     await (telemetry.instrumented || compiled.callsModels ? telemetry.run(run, { carried }) : run());
     outputs = collectOutputs(compiled, shared, { warn: ctx.warn, unresolved });
