@@ -274,6 +274,7 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
       start_time: null,
       final_status: null,
       duration_ms: null,
+      duration_lower_bound: null,
       total_cost_usd: null,
       nodes_executed: null,
       partial: l.path.endsWith(PARTIAL_SUFFIX),
@@ -281,6 +282,8 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
     };
   }
   const { trace } = l.read;
+  // As the text row: a trace without footer lists its duration so far (until its last event ended).
+  const duration = runDuration(l.read);
   return {
     path: l.path,
     kind: trace.kind,
@@ -288,7 +291,8 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
     execution_id: trace.execution_id,
     start_time: trace.start_time ?? null,
     final_status: trace.final_status ?? null,
-    duration_ms: trace.duration_ms ?? null,
+    duration_ms: duration.ms,
+    duration_lower_bound: duration.lowerBound,
     total_cost_usd: l.read.eventsSkipped ? null : traceCost(trace).cost_usd,
     nodes_executed: nodesExecuted(l.read),
     partial: l.read.partial === true,
