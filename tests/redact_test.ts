@@ -317,3 +317,16 @@ Deno.test("redactCredentials: credentials at any depth become [REDACTED]; other 
   assert.equal(redactCredentials("tok-123456789", "token"), REDACTED, "a value named by its path");
   assert.equal(redactCredentials("tok-123456789"), "tok-123456789");
 });
+
+Deno.test("Redactor.child: hides its base's secrets, learned before or after, and keeps its own to itself", () => {
+  const base = new Redactor(["base-secret-111"]);
+  const child = base.child();
+  child.add("child-secret-222");
+  base.add("later-secret-333");
+  base.add("424242424242");
+  const text = "base-secret-111 child-secret-222 later-secret-333";
+  assert.equal(child.text(text), `${REDACTED} ${REDACTED} ${REDACTED}`);
+  assert.equal(base.text(text), `${REDACTED} child-secret-222 ${REDACTED}`, "the base does not learn the child's");
+  assert.equal(child.value(424242424242), REDACTED, "a number the base knows");
+  assert.ok(new Redactor().child().active === false && base.child().active);
+});

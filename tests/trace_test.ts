@@ -624,6 +624,10 @@ Deno.test("a value under a secret name in the store (an API's token) is hidden i
       const sh = readTrace(traces(home)[0]).trace.events.find((e) => e.node_id === "sh")!;
       assert.equal(sh.params.command, "echo [REDACTED] [REDACTED] plain-note-value");
       assert.equal(sh.mutations.find((m) => m.path === "sh.stdout")!.after, "[REDACTED] [REDACTED] plain-note-value\n");
+      // What the trace learned stays in the trace: the run prints the same with or without --trace.
+      const plain = await runPflow(["run", file], { env: { PFLOW_HOME: home } });
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.equal(result.stdout, plain.stdout);
     } finally {
       server.close();
     }

@@ -109,7 +109,9 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
       kind: request.kind,
       nodeParams: new Map(request.loaded.ir.nodes.map((n) => [n.id, n.params ?? {}])),
       nodeTraced: request.nodeTraced,
-      redactor: request.redactor,
+      // What the trace learns (values it hides by name) hides them in its own later events, not on stdout:
+      // a run prints the same with or without --trace.
+      redactor: request.redactor.child(),
       limits: request.limits ?? DEFAULT_TRACE_LIMITS,
       // Named when the file opens: the run's secrets (secret-named inputs and params) are known by then.
       file: request.traceFile ? () => traceFilePath(request) : undefined,

@@ -142,9 +142,25 @@ export class Redactor {
   /** Secrets that are numbers (`password: 12345678`). */
   #numbers = new Set<string>();
 
-  /** @param secrets literal values to hide (values shorter than 6 characters are ignored) */
-  constructor(secrets: Iterable<string> = []) {
+  /** What `base` hides, this hides too (see {@link Redactor.child}). */
+  readonly #base: Redactor | undefined;
+
+  /**
+   * @param secrets literal values to hide (values shorter than 6 characters are ignored)
+   * @param options `base`: a redactor whose secrets this one hides as well, now and as it learns more
+   */
+  constructor(secrets: Iterable<string> = [], options: { base?: Redactor } = {}) {
+    this.#base = options.base;
     this.add(...secrets);
+  }
+
+  /**
+   * A redactor that hides what this one hides, and what it learns itself
+   * without teaching this one: a trace learns the values it hides by name
+   * for its own later events, and stdout stays what it is without tracing.
+   */
+  child(): Redactor {
+    return new Redactor([], { base: this });
   }
 
   /**
@@ -255,7 +271,7 @@ export class Redactor {
 
   #isSecretNumber(value: number | bigint): boolean {
     if (this.#pending.length > 0) this.#build();
-    return this.#numbers.has(String(value));
+    return this.#numbers.has(String(value)) || (this.#base !== undefined && this.#base.#isSecretNumber(value));
   }
 
   /**
@@ -274,11 +290,12 @@ export class Redactor {
 
   /** Whether there is any literal secret to look for (URL passwords and secret query values are always hidden). */
   get active(): boolean {
-    return this.#known.size > 0;
+    return this.#known.size > 0 || (this.#base?.active ?? false);
   }
 
   /** `text` with every secret replaced. */
   text(text: string): string {
+    if (this.#base !== undefined) text = this.#base.text(text);
     if (this.#pending.length > 0) this.#build();
     const all = this.#secrets.length <= SEARCH_ALL;
     const secrets = all ? this.#secrets : this.#candidates(text);
