@@ -681,6 +681,22 @@ Deno.test("trace show PATH prints the run as a tree: marks, proportional bars, L
   });
 });
 
+Deno.test("trace show and trace list: line breaks in a workflow's name (\\n, U+2028) are shown escaped, on one line", async () => {
+  await withHome(async (home, env) => {
+    const doc = plainTrace({ workflow_name: "two\nlines\u2028x\u2029y" });
+    // Named on disk as pflow names it (the name made file-safe).
+    const path = writeTrace(home, traceName(plainTrace()), formatTraceFile(doc));
+    const show = await runPflow(["trace", "show", path], { env });
+    assertExit(show, 0);
+    assert.match(show.stdout.split("\n")[0], /^two\\nlines\\u2028x\\u2029y · /);
+    const list = await runPflow(["trace", "list"], { env });
+    assertExit(list, 0);
+    assert.ok(!/[\u2028\u2029]/.test(list.stdout), `no raw line separator:\n${explain(list)}`);
+    assert.match(list.stdout, /two\\nlines\\u2028x\\u2029y/, explain(list));
+    assert.equal(list.stdout.trim().split("\n").length, 2, "header and one row");
+  });
+});
+
 Deno.test("trace show: bars scale with the run's duration; interrupted nodes get ⚠", async () => {
   await withHome(async (home, env) => {
     const doc = plainTrace({

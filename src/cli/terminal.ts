@@ -70,7 +70,7 @@ export function writeDisplay(text: string): void {
 const OWN_STYLE = /\x1b\[(?:1|2|22|31|32|33|39)m/y;
 /** Controls a terminal may act on: C0 (but newline and tab), DEL, C1, and bidirectional overrides. */
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 const NAMED: Record<string, string> = { "\r": "\\r", "\b": "\\b", "\f": "\\f" };
 
 /**
@@ -81,7 +81,8 @@ const NAMED: Record<string, string> = { "\r": "\\r", "\b": "\\b", "\f": "\\f" };
 export function escapeControls(text: string, options: { keepStyle?: boolean; keepNewlines?: boolean } = {}): string {
   const keepNewlines = options.keepNewlines !== false;
   // deno-lint-ignore no-control-regex
-  const pattern = keepNewlines ? CONTROL : /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  // U+2028 and U+2029 end a line in some terminals and editors: escaped like the C0 controls.
+  const pattern = keepNewlines ? CONTROL : /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
   if (!pattern.test(text)) return text;
   pattern.lastIndex = 0;
   return text.replace(pattern, (c, offset: number) => {

@@ -10,7 +10,7 @@ import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { formatBytes, formatCount, formatDuration, formatUsd } from "./format.ts";
-import { printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
+import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import {
   callTokens,
   formatCost,
@@ -205,7 +205,8 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
   const duration = runDuration(read);
   const cost = traceCost(trace);
   const head = [
-    style.bold(trace.workflow_name),
+    // A name is data: on the header's one line, its line breaks are shown escaped.
+    style.bold(escapeControls(trace.workflow_name, { keepNewlines: false })),
     traceStatusLabel(read, style),
     `${duration.lowerBound ? "≥" : ""}${formatDuration(duration.ms)}`,
   ];
