@@ -80,8 +80,8 @@ const NAMED: Record<string, string> = { "\r": "\\r", "\b": "\\b", "\f": "\\f" };
  */
 export function escapeControls(text: string, options: { keepStyle?: boolean; keepNewlines?: boolean } = {}): string {
   const keepNewlines = options.keepNewlines !== false;
-  // deno-lint-ignore no-control-regex
   // U+2028 and U+2029 end a line in some terminals and editors: escaped like the C0 controls.
+  // deno-lint-ignore no-control-regex
   const pattern = keepNewlines ? CONTROL : /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
   if (!pattern.test(text)) return text;
   pattern.lastIndex = 0;
