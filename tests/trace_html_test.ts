@@ -360,6 +360,26 @@ Deno.test("a crashed run's trace (no footer) becomes a page marked incomplete wi
   }
 });
 
+Deno.test("a partial trace (its write failed part-way) is marked partial on the page, not crashed or still running", async () => {
+  const home = tempDir();
+  try {
+    const path = await realTrace(home.path);
+    const lines = readFileSync(path, "utf8").trimEnd().split("\n");
+    // What a failed write leaves: the header and whole events, under the name pflow gives such a file.
+    const partial = path.replace(/\.json$/, ".partial.json");
+    writeFileSync(partial, `${lines.slice(0, 3).join("\n")}\n`);
+    const r = await runPflow(["trace", "show", partial, "--html"], { env: { PFLOW_HOME: home.path } });
+    assert.equal(r.code, 0, r.stderr);
+    const html = readFileSync(htmlPathFor(partial), "utf8");
+    const [t] = embeddedData(html).traces;
+    assert.equal(t.partial, true);
+    assert.equal(t.status, "partial");
+    assert.ok(PAGE_ASSETS.script.includes("Partial trace: writing this "), "the page's banner for it");
+  } finally {
+    home.cleanup();
+  }
+});
+
 Deno.test("the page leaves secrets of the environment out even when a trace file holds them", async () => {
   const home = tempDir();
   try {

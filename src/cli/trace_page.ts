@@ -70,6 +70,8 @@ export interface PageTrace {
   title: string;
   status: string;
   complete: boolean;
+  /** Writing the file failed part-way (a full disk): what follows the failure is not in it. */
+  partial: boolean;
   /** Start of this trace on the page's axis (traces are aligned by their `start_time`). */
   offset_ms: number;
   duration_ms: number;
@@ -159,8 +161,9 @@ function pageTrace(read: ReadTrace, offset: number): PageTrace {
     file: read.path,
     kind: typeof trace.kind === "string" ? trace.kind : "workflow",
     title: typeof trace.workflow_name === "string" ? trace.workflow_name : String(trace.kind ?? "trace"),
-    status: read.complete ? String(trace.final_status ?? "unknown") : "incomplete",
+    status: read.complete ? String(trace.final_status ?? "unknown") : read.partial ? "partial" : "incomplete",
     complete: read.complete,
+    partial: read.partial === true,
     offset_ms: offset,
     duration_ms: duration.ms,
     facts,

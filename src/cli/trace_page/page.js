@@ -49,7 +49,16 @@
 
   app.append(el("h1", null, "pflow trace"));
   for (const t of data.traces) {
-    if (!t.complete) {
+    if (t.partial) {
+      app.append(
+        el(
+          "p",
+          "banner",
+          "Partial trace: writing this " + t.kind + " trace failed part-way (a full disk, a size limit); " +
+            "node executions after that are not in the file.",
+        ),
+      );
+    } else if (!t.complete) {
       app.append(
         el(
           "p",
