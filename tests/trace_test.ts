@@ -773,3 +773,26 @@ Deno.test("an unreachable OTLP collector is one warning; the result is printed f
     assert.equal(result.stderr.match(/warning: OTLP export/g)?.length, 1, result.stderr);
   });
 });
+
+Deno.test("a sequential batch's phases add up to its duration: the node's own phase pauses while its items run", async () => {
+  await withHome(async (dir, home) => {
+    const file = writeWorkflow(
+      dir,
+      "batch.json",
+      workflow([{
+        id: "s",
+        type: "shell",
+        batch: { items: [1, 2, 3] },
+        params: { command: "sleep 0.1; echo ${item}" },
+      }]),
+    );
+    const result = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home } });
+    assert.equal(result.code, 0, result.stderr);
+    const event = readTrace(traces(home)[0]).trace.events.find((e) => e.node_id === "s")!;
+    const p = event.phases!;
+    const wall = p.prep_ms + p.exec_ms + p.post_ms;
+    assert.ok(event.duration_ms >= 300, `three items of 100 ms: ${event.duration_ms}`);
+    assert.ok(wall <= event.duration_ms + 0.1, `phases ${wall} ms within the node's ${event.duration_ms} ms`);
+    assert.ok(wall >= 0.9 * event.duration_ms, `phases ${wall} ms account for the node's ${event.duration_ms} ms`);
+  });
+});

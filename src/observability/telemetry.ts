@@ -314,21 +314,33 @@ export class RunTelemetry {
   /** Runs `fn` as batch item `index` of the current node execution (its own phase marks). */
   runItem<T>(index: number, fn: () => Promise<T>): Promise<T> {
     const parent = scopes.getStore() ?? this.scope;
-    const scope: TelemetryScope = {
-      telemetry: this,
-      node: parent.node,
-      item: index,
-      phase: "prep",
-      mark: performance.now(),
-      markCpu: this.phases ? readCpu() : undefined,
-    };
+    const mark = performance.now();
+    const markCpu = this.phases ? readCpu() : undefined;
+    const scope: TelemetryScope = { telemetry: this, node: parent.node, item: index, phase: "prep", mark, markCpu };
+    // The item's phases count for the node; the node's own running phase pauses meanwhile, so a sequential
+    // batch's phases add up to its duration rather than twice it.
+    const paused = this.phases && parent.node !== undefined && parent.node === scope.node;
+    if (paused) this.#restartPhase(parent, mark, markCpu);
     return scopes.run(scope, async () => {
       try {
         return await fn();
       } finally {
-        this.#closePhase(scope, performance.now(), this.phases ? readCpu() : undefined);
+        const now = performance.now();
+        const cpu = this.phases ? readCpu() : undefined;
+        this.#closePhase(scope, now, cpu);
+        if (paused) {
+          parent.mark = now;
+          parent.markCpu = cpu;
+        }
       }
     });
+  }
+
+  /** Adds the time since the last mark to the running phase of `scope`, and marks `now`. */
+  #restartPhase(scope: TelemetryScope, now: number, cpu: CpuReading | undefined): void {
+    this.#closePhase(scope, now, cpu);
+    scope.mark = now;
+    scope.markCpu = cpu;
   }
 
   /**
@@ -337,12 +349,8 @@ export class RunTelemetry {
    * boundary, and no wrapping of the phase's promise.
    */
   enterPhase(scope: TelemetryScope, phase: "prep" | "exec" | "post"): void {
-    const now = performance.now();
-    const cpu = readCpu();
-    this.#closePhase(scope, now, cpu);
+    this.#restartPhase(scope, performance.now(), readCpu());
     scope.phase = phase;
-    scope.mark = now;
-    scope.markCpu = cpu;
   }
 
   /** Adds the wall and CPU time since the last mark to the running phase. */
