@@ -43,6 +43,26 @@ Deno.test("$${ escapes a literal ${", () => {
   assert.deepEqual(parseTemplate("a $${x} b"), ["a ${x} b"]);
 });
 
+Deno.test("[*]: an item that is null or lacks the rest of the path gives null; no item having it is an error", () => {
+  const s = { root: { m: { results: [{ content: "a" }, null, { other: 1 }, { content: { n: null } }] } } };
+  assert.deepEqual(resolve("${m.results[*].content}", s), ["a", null, null, { n: null }]);
+  assert.deepEqual(resolve("${m.results[*].content.n}", s), [null, null, null, null], "a null further down too");
+  assert.equal(resolve("xs: ${m.results[*].content}", s), 'xs: ["a",null,null,{"n":null}]');
+  assert.deepEqual(resolve("${m.results[*]}", s), [{ content: "a" }, null, { other: 1 }, { content: { n: null } }]);
+  assert.deepEqual(resolve("${m.results[*].content}", { root: { m: { results: [null, null] } } }), [null, null]);
+  // No item has the key: most likely a misspelt path, named with the item's real index.
+  assert.throws(
+    () => resolve("${m.results[*].contnet}", s),
+    (e: unknown) =>
+      e instanceof UnresolvedTemplateError &&
+      e.message ===
+        "cannot resolve ${m.results[*].contnet}: 'm.results[0]' has no 'contnet' (available: content); " +
+          "no item of 'm.results' has it",
+  );
+  const nested = { root: { a: { rows: [{ cells: [{ v: 1 }, null] }, null, { cells: [{ v: 2 }] }] } } };
+  assert.deepEqual(resolve("${a.rows[*].cells[*].v}", nested), [[1, null], null, [2]]);
+});
+
 Deno.test("text without templates compiles to nothing (used as is)", () => {
   assert.equal(compileValue("plain $ text {x}"), undefined);
   assert.equal(compileValue(42), undefined);

@@ -375,6 +375,26 @@ Deno.test("batch fail_fast stops at the first failed item; continue records erro
   assert.deepEqual(fan.errors, [{ index: 1, item: 2, error: "command exited with code 1" }]);
 });
 
+Deno.test("[*] over a continued batch gives null for an item that threw", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/here.txt`, "present");
+    const result = await run(ir([
+      {
+        id: "m",
+        type: "read-file",
+        params: { path: "${item}" },
+        batch: { items: [`${dir}/here.txt`, `${dir}/missing.txt`], error_handling: "continue" },
+      },
+      { id: "e", type: "echo", params: { value: "${m.results[*].content}" } },
+    ]));
+    assert.equal(result.status, "success", JSON.stringify(result.error));
+    assert.deepEqual((result.shared.e as Shared).output, ["present", null]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("parallel batches run items concurrently up to max_concurrent", async () => {
   const started = performance.now();
   const result = await run(ir([{

@@ -2,7 +2,8 @@
  * `${templates}`: parsing once at compile time, resolving at run time.
  *
  * Grammar: `${name}`, `${node_id.key.sub}`, `${node_id.items[0].x}`, and
- * `${node_id.items[*].x}` (the list of each item's `x`); `$${` is a literal
+ * `${node_id.items[*].x}` (the list of each item's `x`, `null` for an item
+ * that is null or has no `x`); `$${` is a literal
  * `${`. A value that is exactly one template keeps the resolved
  * value's type; templates inside text are stringified (objects as JSON).
  * When a path continues into a string that holds JSON (e.g. a command's
@@ -50,15 +51,22 @@ export class TemplateSyntaxError extends Error {
 export class UnresolvedTemplateError extends Error {
   /** The reference that failed. */
   readonly ref: TemplateRef;
+  /** What is missing and what is available (the message without the reference). */
+  readonly reason: string;
+  /** True when the path stopped at a `null` (e.g. the result of a batch item that threw). */
+  readonly atNull: boolean;
 
   /**
    * @param ref the reference
    * @param message what is missing and what is available
+   * @param options `atNull`: the path stopped at a `null`
    */
-  constructor(ref: TemplateRef, message: string) {
+  constructor(ref: TemplateRef, message: string, options: { atNull?: boolean } = {}) {
     super(`cannot resolve ${ref.source}: ${message}`);
     this.name = "UnresolvedTemplateError";
     this.ref = ref;
+    this.reason = message;
+    this.atNull = options.atNull ?? false;
   }
 }
 
@@ -184,14 +192,18 @@ export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
     const hint = didYouMean(head, available);
     throw new UnresolvedTemplateError(ref, `'${head}' is not in the shared store${hint}${listAvailable(available)}`);
   }
-  return walk(current, ref, 1);
+  return walk(current, ref, 1, [head]);
 }
 
 /** Names every object inherits (`constructor`, `toString`, `__proto__`…): looked up as own keys only. */
 const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-/** Follows `ref.segments` from index `from` into `value`; `[*]` maps the rest over a list. */
-function walk(value: unknown, ref: TemplateRef, from: number): unknown {
+/**
+ * Follows `ref.segments` from index `from` into `value`; `[*]` maps the rest
+ * over a list. `at` is the path walked so far, with the index of each item
+ * `[*]` went into (so an error names `m.results[1]`, not `m.results[*]`).
+ */
+function walk(value: unknown, ref: TemplateRef, from: number, at: PathSegment[]): unknown {
   let current = value;
   for (let i = from; i < ref.segments.length; i++) {
     const segment = ref.segments[i];
@@ -200,31 +212,61 @@ function walk(value: unknown, ref: TemplateRef, from: number): unknown {
         current = JSON.parse(current);
       } catch { /* not JSON: fall through to the error below */ }
     }
-    const here = formatPath(ref.segments.slice(0, i));
+    const here = formatPath(at);
     if (segment === EACH) {
       if (!Array.isArray(current)) {
         throw new UnresolvedTemplateError(
           ref,
           `'${here}' is ${kindOf(current)}, not a list, so [*] has nothing to map`,
+          { atNull: current === null },
         );
       }
-      return current.map((item) => walk(item, ref, i + 1));
+      return eachItem(current, ref, i + 1, at);
     }
     const next = step(current, segment);
     if (next === undefined) {
+      const atNull = current === null;
       if (typeof segment === "number") {
         const what = Array.isArray(current) ? `has ${current.length} items` : `is ${kindOf(current)}, not a list`;
-        throw new UnresolvedTemplateError(ref, `'${here}' ${what}, no [${segment}]`);
+        throw new UnresolvedTemplateError(ref, `'${here}' ${what}, no [${segment}]`, { atNull });
       }
       const keys = current !== null && typeof current === "object" && !Array.isArray(current)
         ? Object.keys(current)
         : undefined;
       const detail = keys === undefined ? ` ('${here}' is ${kindOf(current)})` : listAvailable(keys);
-      throw new UnresolvedTemplateError(ref, `'${here}' has no '${segment}'${detail}`);
+      throw new UnresolvedTemplateError(ref, `'${here}' has no '${segment}'${detail}`, { atNull });
     }
     current = next;
+    at = [...at, segment];
   }
   return current;
+}
+
+/**
+ * The rest of the path (from `from`) taken from every item of `list`. An item
+ * that is `null` or lacks the rest of the path gives `null` (a batch item
+ * that threw has a `null` result); when no item has it and some item is not
+ * null, the path is likely misspelt, so that item's error is thrown.
+ */
+function eachItem(list: unknown[], ref: TemplateRef, from: number, at: PathSegment[]): unknown[] {
+  let resolvedAny = false;
+  let missing: UnresolvedTemplateError | undefined;
+  const values = list.map((item, index) => {
+    try {
+      const value = walk(item, ref, from, [...at, index]);
+      resolvedAny = true;
+      return value;
+    } catch (error) {
+      if (!(error instanceof UnresolvedTemplateError)) throw error;
+      if (!error.atNull) missing ??= error;
+      return null;
+    }
+  });
+  if (!resolvedAny && missing !== undefined) {
+    const others = list.length > 1 ? `; no item of '${formatPath(at)}' has it` : "";
+    throw new UnresolvedTemplateError(ref, `${missing.reason}${others}`);
+  }
+  return values;
 }
 
 function step(value: unknown, segment: PathSegment): unknown {
