@@ -272,6 +272,27 @@ Deno.test("declared outputs are resolved into the result and the root", async ()
   assert.equal(result.shared.n, "n=5");
 });
 
+Deno.test("every output reads the store as the run left it: one named like an input does not change a later one", async () => {
+  for (const enable_namespacing of [true, false]) {
+    for (const order of ["written first", "written last"]) {
+      const entries: [string, { source: string }][] = [
+        ["path", { source: enable_namespacing ? "${a.output}" : "${output}" }],
+        ["requested", { source: "${path}" }],
+      ];
+      if (order === "written last") entries.reverse();
+      const workflow = ir([{ id: "a", type: "echo", params: { value: "written.txt" } }], {
+        inputs: { path: { type: "string" } },
+        outputs: Object.fromEntries(entries),
+        enable_namespacing,
+      });
+      const result = await run(workflow, { path: "a.txt" });
+      const label = `namespacing ${enable_namespacing}, path ${order}`;
+      assert.deepEqual(result.outputs, { path: "written.txt", requested: "a.txt" }, label);
+      assert.equal(result.shared.path, "written.txt", `${label}: the output is still written to the root`);
+    }
+  }
+});
+
 Deno.test("without declared outputs the last node's first output is the result", async () => {
   const result = await run(ir([{ id: "a", type: "echo", params: { value: 1 } }, {
     id: "b",

@@ -319,7 +319,10 @@ function fallbackOutput(
 /**
  * Resolves declared outputs into the root store (an output named like a node
  * leaves the node's namespace in place); one that cannot be resolved is
- * `null`, with a warning and its reason in `unresolved`.
+ * `null`, with a warning and its reason in `unresolved`. Every output is
+ * read from the store as the run left it: all are resolved before any is
+ * written, so an output named like an input does not change what a later
+ * `${input}` output reads.
  */
 function collectOutputs(
   compiled: CompiledWorkflow,
@@ -329,14 +332,16 @@ function collectOutputs(
   const outputs: Record<string, unknown> = {};
   for (const output of compiled.outputs) {
     try {
-      const value = output.resolve ? output.resolve({ root: shared }) : output.source;
-      outputs[output.name] = value;
-      if (!(compiled.namespacing && compiled.nodes.has(output.name))) shared[output.name] = value;
+      outputs[output.name] = output.resolve ? output.resolve({ root: shared }) : output.source;
     } catch (error) {
       options.warn(`output '${output.name}': ${(error as Error).message}`);
       options.unresolved[output.name] = (error as Error).message;
       outputs[output.name] = null;
     }
+  }
+  for (const output of compiled.outputs) {
+    if (Object.hasOwn(options.unresolved, output.name)) continue;
+    if (!(compiled.namespacing && compiled.nodes.has(output.name))) shared[output.name] = outputs[output.name];
   }
   return outputs;
 }
