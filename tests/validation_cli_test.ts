@@ -389,6 +389,40 @@ Deno.test("a required param given as null, and null or a list where a shell node
   assert.match(outcome.errors[5], /env: invalid variable name "D="$/);
 });
 
+Deno.test("a number too large to be one (1e400) anywhere in the file is a problem at its line:column", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "limits": { "max_node_executions": 1e400 },
+  "inputs": { "n": { "type": "number", "default": 1e400 } },
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": 1 }, "batch": { "items": [1, -1e400] } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assert.deepEqual(outcome.errors, [
+    `${outcome.file}:3:15: /limits/max_node_executions: number too large (it reads as Infinity, which JSON cannot hold)`,
+    `${outcome.file}:4:40: /inputs/n/default: number too large (it reads as Infinity, which JSON cannot hold)`,
+    `${outcome.file}:6:84: /nodes/0/batch/items/1: number too large (it reads as -Infinity, which JSON cannot hold)`,
+  ]);
+});
+
+Deno.test("limits.max_node_executions has the upper bound of --max-node-executions (2^53-1)", async () => {
+  const workflow = (limit: string) =>
+    `{"ir_version": "0.1.0", "limits": {"max_node_executions": ${limit}}, "nodes": [{"id": "a", "type": "echo", "params": {"value": 1}}]}`;
+  assertOnly(
+    await runInvalid(workflow("1e20")),
+    "1:36: /limits/max_node_executions: out of range: 100000000000000000000 is greater than 9007199254740991.",
+  );
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", workflow("9007199254740991"));
+    const result = await runPflow(["run", file], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 0, result.stderr);
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("a number too large to be one (1e999) in a param is a problem at its place; given as key=value it stays text", async () => {
   const text = `{
   "ir_version": "0.1.0",

@@ -30,6 +30,22 @@ export function formatProblem(problem: Problem): string {
   return `${where ? `${where}: ` : ""}${pointer}${problem.message}`;
 }
 
+/**
+ * A problem for every number in `value` that is not finite: JSON text like
+ * `1e400` parses to Infinity, which no field can use and JSON cannot hold.
+ * `pointer` is where `value` is in the document.
+ */
+export function nonFiniteNumberProblems(value: unknown, pointer = ""): Problem[] {
+  if (typeof value === "number") {
+    if (Number.isFinite(value)) return [];
+    return [{ pointer, message: `number too large (it reads as ${value}, which JSON cannot hold)` }];
+  }
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([key, item]) =>
+    nonFiniteNumberProblems(item, `${pointer}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`)
+  );
+}
+
 /** `problems` without repeats (the same message at the same place), in order. */
 export function uniqueProblems(problems: Problem[]): Problem[] {
   const seen = new Set<string>();

@@ -9,7 +9,7 @@ import { Validator } from "@cfworker/json-schema";
 import schema from "./workflow.schema.json" with { type: "json" };
 import { matchesWorkflowSchema } from "./workflow_schema_check.ts";
 import { INPUT_TYPES, type WorkflowIR } from "./ir.ts";
-import { didYouMean, type Problem, ValidationError } from "./errors.ts";
+import { didYouMean, nonFiniteNumberProblems, type Problem, ValidationError } from "./errors.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
 
 /** The published JSON Schema of workflow files. */
@@ -156,15 +156,19 @@ let validator: Validator | undefined;
 /**
  * Schema problems of a parsed document, deepest first, one per field. The
  * check compiled at build time answers for a valid document; only an invalid
- * one builds the full validator, for its messages.
+ * one builds the full validator, for its messages. A number that is not
+ * finite (`1e400`) is a problem wherever it is, whatever the schema says
+ * there (the full validator takes Infinity for an integer).
  */
 export function schemaProblems(data: unknown): Problem[] {
-  if (matchesWorkflowSchema(data)) return [];
+  const infinite = nonFiniteNumberProblems(data);
+  if (infinite.length === 0 && matchesWorkflowSchema(data)) return [];
   validator ??= new Validator(WORKFLOW_SCHEMA as never, "2020-12", false);
   const result = validator.validate(data);
-  if (result.valid) return [];
+  if (result.valid) return infinite;
   const seen = new Set<string>();
-  const problems: Problem[] = [];
+  const notFinite = new Set(infinite.map((p) => p.pointer));
+  const problems: Problem[] = [...infinite];
   // A bad oneOf also reports each failed alternative: keep only the oneOf line.
   const oneOfPointers = new Set(
     result.errors.filter((e) => e.keyword === "oneOf").map((e) => e.instanceLocation),
@@ -175,7 +179,7 @@ export function schemaProblems(data: unknown): Problem[] {
     if (message === undefined) continue;
     const pointer = pointerOf(error.instanceLocation, error.keyword, error.error);
     const key = `${pointer}|${message}`;
-    if (seen.has(key)) continue;
+    if (seen.has(key) || notFinite.has(pointer)) continue;
     seen.add(key);
     problems.push({ pointer, message });
   }

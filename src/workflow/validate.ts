@@ -5,7 +5,7 @@
  */
 import type { NodeClass } from "../nodes/spec.ts";
 import { describeValue, rangeProblem, valueFits } from "../nodes/spec.ts";
-import { didYouMean, type Problem } from "./errors.ts";
+import { didYouMean, nonFiniteNumberProblems, type Problem } from "./errors.ts";
 import {
   type BatchIR,
   type EdgeIR,
@@ -153,9 +153,10 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
         );
         continue;
       }
-      const infinite = nonFinitePath(value);
-      if (infinite !== undefined) {
-        add(`${at}/params/${name}${infinite}`, "number too large (it reads as Infinity, which JSON cannot hold)");
+      // Reported for the whole document by schemaProblems too (the same problem, so shown once).
+      const infinite = nonFiniteNumberProblems(value, `${at}/params/${name}`);
+      if (infinite.length > 0) {
+        problems.push(...infinite);
         continue;
       }
       const outOfRange = containsTemplate(value) ? undefined : rangeProblem(name, paramSpec, value);
@@ -381,17 +382,6 @@ class ReferenceChecker {
       [...this.#nodes.keys()].join(", ")
     }; inputs: ${inputsText}${howTo}`;
   }
-}
-
-/** The pointer (below `value`) of the first number in `value` that is not finite (`1e999` in the file), if any. */
-function nonFinitePath(value: unknown): string | undefined {
-  if (typeof value === "number") return Number.isFinite(value) ? undefined : "";
-  if (value === null || typeof value !== "object") return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const below = nonFinitePath(item);
-    if (below !== undefined) return `/${key}${below}`;
-  }
-  return undefined;
 }
 
 /** True when an input value matches the input's declared type. */
