@@ -41,6 +41,29 @@ Deno.test("$${ escapes a literal ${", () => {
   assert.equal(resolve("echo $${HOME} ${name}"), "echo ${HOME} Ada");
   assert.equal(resolve("$${HOME}"), "${HOME}");
   assert.deepEqual(parseTemplate("a $${x} b"), ["a ${x} b"]);
+  assert.equal(resolve("cost $${"), "cost ${", "with no } after it too");
+  assert.equal(resolve("$${ ${name} $${"), "${ Ada ${");
+  assert.equal(resolve("$$${name}"), "$${name}", "a $ before $${ stays text");
+  assert.deepEqual(parseTemplate("a $${ b ${name}"), ["a ${ b ", { source: "${name}", segments: ["name"] }]);
+});
+
+Deno.test("a ${ without a closing } is a syntax error naming it", () => {
+  for (
+    const [text, shown] of [
+      ["x ${a.output.k y ${a.output", "${a.output.k y ${a.output"],
+      ["${name} and ${", "${"],
+      ["${", "${"],
+    ]
+  ) {
+    assert.throws(
+      () => parseTemplate(text),
+      (e: unknown) =>
+        e instanceof TemplateSyntaxError &&
+        e.message === `unclosed template '${shown}': a \${ needs a closing } (write $\${ for a literal \${)`,
+      text,
+    );
+  }
+  assert.throws(() => parseTemplate("${" + "x".repeat(100)), /unclosed template '\$\{x{35}\.\.\.'/);
 });
 
 Deno.test("[*]: an item that is null or lacks the rest of the path gives null; no item having it is an error", () => {

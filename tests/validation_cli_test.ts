@@ -533,6 +533,36 @@ Deno.test("invalid template syntax", async () => {
   );
 });
 
+Deno.test("a ${ without a closing } is a problem at its field; $${ with no } after it runs as a literal ${", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": { "k": 1 } } },
+    { "id": "b", "type": "echo", "params": { "value": "x \${a.output.k y \${a.output" } }
+  ],
+  "edges": [{ "from": "a", "to": "b" }],
+  "outputs": { "o": { "source": "\${b.output" } }
+}`;
+  const outcome = await runInvalid(text);
+  assert.deepEqual(outcome.errors, [
+    `${outcome.file}:5:46: /nodes/1/params/value: unclosed template '\${a.output.k y \${a.output': a \${ needs a closing } (write $\${ for a literal \${)`,
+    `${outcome.file}:8:23: /outputs/o/source: unclosed template '\${b.output': a \${ needs a closing } (write $\${ for a literal \${)`,
+  ]);
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(
+      dir.path,
+      "wf.json",
+      `{"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "echo", "params": {"value": "cost $\${ and $\${HOME} and $$\${x}"}}]}`,
+    );
+    const result = await runPflow(["run", file, "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).result, { output: "cost ${ and ${HOME} and $${x}" });
+  } finally {
+    dir.cleanup();
+  }
+});
+
 // ---------------------------------------------------------------- inputs
 
 const WITH_INPUT = `{

@@ -3,8 +3,8 @@
  *
  * Grammar: `${name}`, `${node_id.key.sub}`, `${node_id.items[0].x}`, and
  * `${node_id.items[*].x}` (the list of each item's `x`, `null` for an item
- * that is null or has no `x`); `$${` is a literal
- * `${`. A value that is exactly one template keeps the resolved
+ * that is null or has no `x`); `$${` is always a literal `${`, and a `${`
+ * without a closing `}` is a syntax error. A value that is exactly one template keeps the resolved
  * value's type; templates inside text are stringified (objects as JSON).
  * When a path continues into a string that holds JSON (e.g. a command's
  * stdout), the string is parsed so `${cmd.stdout.field}` works.
@@ -70,45 +70,49 @@ export class UnresolvedTemplateError extends Error {
   }
 }
 
-const TEMPLATE = /\$?\$\{([^}]*)\}/g;
 const PATH = /^[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[(?:\d+|\*)\])*$/;
 
 type Part = string | TemplateRef;
 
-/** Parses a string into literal parts and references (escapes removed). */
+/**
+ * Parses a string into literal parts and references (escapes removed).
+ * `$${` is always a literal `${` (with or without a `}` after it); any other
+ * `${` must be closed by a `}` and hold a path, else {@link TemplateSyntaxError}.
+ */
 export function parseTemplate(text: string): Part[] {
   const parts: Part[] = [];
+  let literal = "";
   let last = 0;
-  for (const match of text.matchAll(TEMPLATE)) {
-    const [whole, inner] = match;
-    const start = match.index;
-    if (whole.startsWith("$$")) { // escaped: keep `${...}` literally
-      parts.push(text.slice(last, start) + whole.slice(1));
-      last = start + whole.length;
+  for (let open = text.indexOf("${"); open >= 0; open = text.indexOf("${", last)) {
+    if (open > 0 && text.charCodeAt(open - 1) === 0x24) { // `$${`: a literal `${`
+      literal += text.slice(last, open - 1) + "${";
+      last = open + 2;
       continue;
     }
-    const path = inner.trim();
+    const close = text.indexOf("}", open + 2);
+    if (close < 0) {
+      const rest = text.slice(open);
+      const shown = [...rest].length > 40 ? `${[...rest].slice(0, 37).join("")}...` : rest;
+      throw new TemplateSyntaxError(
+        `unclosed template '${shown}': a \${ needs a closing } (write $\${ for a literal \${)`,
+      );
+    }
+    const whole = text.slice(open, close + 1);
+    const path = text.slice(open + 2, close).trim();
     if (!PATH.test(path)) {
       throw new TemplateSyntaxError(
         `invalid template '${whole}': expected a path like \${name}, \${node.key}, \${node.list[0].x} or \${node.list[*].x} (write $\${ for a literal \${)`,
       );
     }
-    if (start > last) parts.push(text.slice(last, start));
+    literal += text.slice(last, open);
+    if (literal !== "") parts.push(literal);
+    literal = "";
     parts.push({ source: whole, segments: parsePath(path) });
-    last = start + whole.length;
+    last = close + 1;
   }
-  if (last < text.length) parts.push(text.slice(last));
-  return mergeLiterals(parts);
-}
-
-function mergeLiterals(parts: Part[]): Part[] {
-  const merged: Part[] = [];
-  for (const part of parts) {
-    const previous = merged[merged.length - 1];
-    if (typeof part === "string" && typeof previous === "string") merged[merged.length - 1] = previous + part;
-    else merged.push(part);
-  }
-  return merged;
+  literal += text.slice(last);
+  if (literal !== "") parts.push(literal);
+  return parts;
 }
 
 function parsePath(path: string): PathSegment[] {
