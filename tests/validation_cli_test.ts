@@ -564,6 +564,22 @@ Deno.test("a ${ without a closing } is a problem at its field; $${ with no } aft
 });
 
 // ---------------------------------------------------------------- inputs
+Deno.test('"required": true with a "default" is a problem: they contradict', async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": {
+    "n": { "type": "string", "required": true, "default": "d" },
+    "m": { "type": "string", "required": false, "default": "d" },
+    "k": { "type": "string", "default": "d" }
+  },
+  "nodes": [{ "id": "a", "type": "echo", "params": { "value": "\${n}\${m}\${k}" } }]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    `4:30: /inputs/n/required: input 'n': "required": true and a "default" contradict (a default makes it optional); remove one`,
+  );
+});
 
 const WITH_INPUT = `{
   "ir_version": "0.1.0",

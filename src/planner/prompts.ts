@@ -39,7 +39,7 @@ A workflow is one JSON object:
   "ir_version": "0.1.0",
   "name": "short-kebab-name",
   "description": "What it does, in one sentence",
-  "inputs": { "NAME": { "type": "string|number|integer|boolean|object|array", "required": true, "default": …, "description": "…" } },
+  "inputs": { "NAME": { "type": "string|number|integer|boolean|object|array", "description": "…", "default": … } },
   "nodes": [ { "id": "ID", "type": "TYPE", "purpose": "why this node", "params": { … } } ],
   "edges": [ { "from": "ID", "to": "ID", "action": "default" } ],
   "outputs": { "NAME": { "source": "\${ID.output}", "description": "…" } }
@@ -68,7 +68,8 @@ Rules:
   per item with that item's outputs, e.g. "\${ID.results[0].response}"), "count" and "errors";
   "\${ID.results[*].response}" is the list of every item's response.
 - Inputs: declare every value the user should be able to change (paths, counts, topics, URLs) as an input
-  with a type and a description; give a "default" when the request implies one. Put the values the request
+  with a type and a description; give a "default" when the request implies one (an input with a default is
+  optional: never also write "required": true; one without is required). Put the values the request
   states into "params" (see the reply format), not into the workflow.
 - Outputs: declare what the user wants to see; when nothing is declared, the last node's first output is shown.
 - Keep workflows small: the fewest nodes that do the job. Prefer one "llm" node over several when one prompt

@@ -205,6 +205,13 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   }
   for (const [name, input] of Object.entries(inputs)) {
     if (name === RESERVED_NAME) add(`/inputs/${name}`, reservedMessage("an input name"));
+    // A default makes an input optional: with `required: true` too, one of them says something untrue.
+    if (input.required === true && input.default !== undefined) {
+      add(
+        `/inputs/${name}/required`,
+        `input '${name}': "required": true and a "default" contradict (a default makes it optional); remove one`,
+      );
+    }
     if (input.default !== undefined && !inputValueFits(input, input.default)) {
       add(`/inputs/${name}/default`, `default does not match type '${input.type}'`);
     }
