@@ -151,8 +151,10 @@ Deno.test("params are typed by the declared input type; untyped inputs keep the 
     const result = await runPflow(["run", file, "title=123", "count=2.5", "on=true", "loose=7", "--json"], { env });
     assert.equal(result.code, 0, explain(result));
     assert.deepEqual(JSON.parse(result.stdout).result, { title: "123", count: 2.5, on: true, loose: 7 });
-    const json = await runPflow(["run", file, 'title={"a":1}', "title=true", "--json"], { env });
-    assert.equal(JSON.parse(json.stdout).result.title, "true", "the last value of a key wins; a string stays text");
+    for (const text of ['{"a":1}', "true"]) {
+      const json = await runPflow(["run", file, `title=${text}`, "--json"], { env });
+      assert.equal(JSON.parse(json.stdout).result.title, text, "a string stays text");
+    }
     const bad: [string, RegExp][] = [
       ["count=abc", /\/inputs\/count: input 'count' must be a number, got 'abc' \(from count=…\)/],
       ["on=yes", /\/inputs\/on: input 'on' must be true or false, got 'yes'/],
@@ -250,6 +252,39 @@ Deno.test("a key=value that is not a declared input is an error with did-you-mea
     const ok = await runPflow(["run", bare, "who=7"], { env });
     assert.equal(ok.code, 0, explain(ok));
     assert.equal(ok.stdout, "fine\n");
+  });
+});
+
+Deno.test("a key=value named like a node of a workflow without inputs, or a key given twice, exits 2 naming it", async () => {
+  await withHome(async ({ dir, env }) => {
+    const bare = writeWorkflow(dir, "bare.json", workflow([{ id: "a", type: "echo", params: { value: "${u}" } }]));
+    const clash = await runPflow(["run", bare, "a=5", "u=1"], { env });
+    assert.equal(clash.code, 2, explain(clash));
+    assert.equal(clash.stdout, "");
+    assert.match(
+      clash.stderr,
+      /bare\.json:\d+:\d+: \/nodes\/0\/id: 'a=…' was given, but 'a' is this node's id: the value and the node's outputs would share one name; give the value another name \(or rename the node\)/,
+    );
+    const checked = await runPflow(["validate", bare, "a=5", "u=1"], { env });
+    assert.equal(checked.code, 2, explain(checked));
+    assert.match(checked.stderr, /'a=…' was given, but 'a' is this node's id/);
+    // With namespacing off the node writes its outputs at the root, not under its id: no clash.
+    const flat = writeWorkflow(
+      dir,
+      "flat.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${a}" } }], { enable_namespacing: false }),
+    );
+    const fine = await runPflow(["run", flat, "a=5"], { env });
+    assert.equal(fine.code, 0, explain(fine));
+    assert.equal(fine.stdout, "5\n");
+
+    for (const command of ["run", "validate"]) {
+      const twice = await runPflow([command, bare, "u=abc", "u=def"], { env });
+      assert.equal(twice.code, 2, explain(twice));
+      assert.equal(twice.stdout, "");
+      assert.match(twice.stderr, /^error: param 'u' given twice; give each key=value once$/m);
+      assert.doesNotMatch(twice.stderr, /abc|def/, "values are not shown (one may be a secret)");
+    }
   });
 });
 

@@ -108,6 +108,10 @@ export function parseParams(args: string[], command = "run"): Record<string, str
     if (key === RESERVED_NAME) {
       throw new UsageError(`invalid param name '${key}': ${reservedMessage("a name")}`, command);
     }
+    // The last would silently win: most likely a typo for another key.
+    if (Object.hasOwn(params, key)) {
+      throw new UsageError(`param '${key}' given twice; give each key=value once`, command);
+    }
     params[key] = arg.slice(eq + 1);
   }
   return params;

@@ -85,6 +85,17 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
     else byId.set(node.id, node);
     if (Object.hasOwn(inputs, node.id)) add(`/nodes/${i}/id`, `node id '${node.id}' is also an input name; rename one`);
     if (node.id === "stdin") add(`/nodes/${i}/id`, "'stdin' is reserved for piped input; rename the node");
+    // A workflow without inputs takes any key=value into the root store, where this node's outputs go too.
+    if (
+      Object.keys(inputs).length === 0 && options.inputs !== undefined && Object.hasOwn(options.inputs, node.id) &&
+      ir.enable_namespacing !== false
+    ) {
+      add(
+        `/nodes/${i}/id`,
+        `'${node.id}=…' was given, but '${node.id}' is this node's id: the value and the node's outputs ` +
+          `would share one name; give the value another name (or rename the node)`,
+      );
+    }
   });
   // A node whose id could not be read: edges naming it would all be reported as unknown.
   const idsComplete = nodes.every((n) => n !== undefined);
