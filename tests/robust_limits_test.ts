@@ -310,6 +310,22 @@ Deno.test("a workflow file that is not UTF-8 is a validation error naming the fi
   });
 });
 
+Deno.test("the column of a byte that is not UTF-8 counts the characters before it, not their bytes", async () => {
+  await withHome(async (dir, env) => {
+    const file = join(dir, "mixed.json");
+    // "😀" (4 bytes) and "é" (2 bytes) in UTF-8, then a Latin-1 "é": the 21st character of line 3.
+    const utf8 = Buffer.from('{\n  "ir_version": "0.1.0",\n  "description": "😀é', "utf8");
+    const rest = Buffer.from('\xe9",\n  "nodes": [{"id": "a", "type": "echo"}]\n}\n', "latin1");
+    writeFileSync(file, Buffer.concat([utf8, rest]));
+    const result = await runPflow(["run", file], { env });
+    assertExit(result, 2);
+    assert.ok(
+      result.stderr.includes(`error: ${file}:3:21: not valid UTF-8: byte 0xE9 at byte offset 51`),
+      explain(result),
+    );
+  });
+});
+
 const BOM = "\ufeff";
 
 Deno.test("a UTF-8 byte-order mark is accepted in workflow, settings and price files", async () => {

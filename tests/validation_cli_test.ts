@@ -563,6 +563,24 @@ Deno.test("a ${ without a closing } is a problem at its field; $${ with no } aft
   }
 });
 
+Deno.test("columns count characters: an emoji or accent earlier on the line counts once", async () => {
+  const text = `{
+  "ir_version": "0.1.0", "description": "😀 café 👍🏽",
+  "nodes": [{ "id": "a", "type": "echo", "params": { "value": "😀😀", "bogus": 1 } }],
+  "edgez": [], "name": "ü"
+}`;
+  const outcome = await runInvalid(text);
+  assert.deepEqual(outcome.errors, [
+    `${outcome.file}:3:69: /nodes/0/params/bogus: 'echo' does not accept param 'bogus'; accepted: value, delay_ms, fail`,
+    `${outcome.file}:4:3: /edgez: unknown field 'edgez' (did you mean 'edges'?); allowed: ir_version, name, description, nodes, edges, start_node, inputs, outputs, enable_namespacing, limits`,
+  ]);
+  const dup = await runInvalid(`{"ir_version": "0.1.0", "description": "😀", "description": "x", "nodes": []}`);
+  assert.ok(
+    dup.errors.some((e) => e.includes("duplicate key 'description' at line 1:25 and line 1:45")),
+    dup.errors.join("\n"),
+  );
+});
+
 // ---------------------------------------------------------------- inputs
 Deno.test('"required": true with a "default" is a problem: they contradict', async () => {
   const text = `{

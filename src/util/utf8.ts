@@ -13,7 +13,7 @@ import { open } from "node:fs/promises";
 export class InvalidUtf8Error extends Error {
   /**
    * @param offset 0-based byte offset of the first invalid byte
-   * @param at its 1-based line, and column in bytes
+   * @param at its 1-based line and column (in characters)
    * @param byte the byte's value
    */
   constructor(readonly offset: number, readonly at: { line: number; column: number }, readonly byte: number) {
@@ -38,7 +38,11 @@ export function decodeUtf8(bytes: Uint8Array): string {
         lineStart = i + 1;
       }
     }
-    throw new InvalidUtf8Error(offset, { line, column: offset - lineStart + 1 }, bytes[offset]);
+    // The column counts characters, as for other problems: the bytes before the bad one are valid
+    // UTF-8, and each character has one byte that is not a continuation byte (0b10xxxxxx).
+    let column = 1;
+    for (let i = lineStart; i < offset; i++) if ((bytes[i] & 0xc0) !== 0x80) column++;
+    throw new InvalidUtf8Error(offset, { line, column }, bytes[offset]);
   }
 }
 

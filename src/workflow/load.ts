@@ -322,14 +322,27 @@ export async function locateSyntaxError(text: string, file?: string): Promise<Pr
   };
 }
 
+/**
+ * The 1-based line and column of a UTF-16 `offset` in `text`; the column
+ * counts characters (code points), so an emoji earlier on the line counts
+ * once, as an editor shows it.
+ */
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
     if (text.charCodeAt(i) === 10) {
       line++;
       lineStart = i + 1;
     }
   }
-  return { line, column: offset - lineStart + 1 };
+  let column = 1 + (offset - end);
+  for (let i = lineStart; i < end; i++) {
+    const c = text.charCodeAt(i);
+    // The second half of a surrogate pair belongs to the character before it.
+    if (c >= 0xdc00 && c <= 0xdfff && i > lineStart && (text.charCodeAt(i - 1) & 0xfc00) === 0xd800) continue;
+    column++;
+  }
+  return { line, column };
 }
