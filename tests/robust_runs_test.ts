@@ -52,10 +52,20 @@ function readTrace(path: string): TraceDocument {
 }
 
 const NO_LIMIT = ["--max-node-executions", "1000000000000"];
-const started = (ms: number) => {
-  const at = Date.now() + ms;
-  return () => Date.now() >= at;
-};
+/**
+ * Ready `ms` after the run logged "run started" (give it `PFLOW_LOG_LEVEL=info`): signalled once it has run a while, not after
+ * a guess at start-up time (under parallel tests a process can take longer than any fixed delay to get there).
+ */
+function running(ms: number): Pick<Parameters<typeof runAndSignal>[1], "ready" | "onSpawn"> {
+  let since: number | undefined;
+  return {
+    ready: () => since !== undefined && Date.now() - since >= ms,
+    onSpawn: (child) =>
+      child.stderr?.on("data", (chunk) => {
+        if (since === undefined && String(chunk).includes("run started")) since = Date.now();
+      }),
+  };
+}
 
 // ---------------------------------------------------------------- signals in loops
 
@@ -64,8 +74,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await withHome(async (dir, env) => {
       const file = writeWorkflow(dir, "loop.json", PING_PONG);
       const { result, afterSignalMs } = await runAndSignal(["run", file, "--json", ...NO_LIMIT], {
-        env,
-        ready: started(300),
+        env: { ...env, PFLOW_LOG_LEVEL: "info" },
+        ...running(300),
         signals: [{ signal }],
       });
       assertExit(result, 130);
@@ -277,8 +287,8 @@ Deno.test("echo delay_ms of 2^31 waits (until interrupted) and prints no runtime
       workflow([{ id: "wait", type: "echo", params: { value: "x", delay_ms: 2 ** 31 } }]),
     );
     const { result } = await runAndSignal(["run", file, "--json"], {
-      env,
-      ready: started(800),
+      env: { ...env, PFLOW_LOG_LEVEL: "info" },
+      ...running(300),
       signals: [{ signal: "SIGINT" }],
     });
     assertExit(result, 130);
