@@ -4,7 +4,12 @@
  * Reading trace files lives in trace_files.ts (re-exported here).
  * @module
  */
-import { PARTIAL_SUFFIX, type TraceDocument, type TraceStatus } from "../observability/trace_format.ts";
+import {
+  PARTIAL_SUFFIX,
+  type TraceDocument,
+  type TraceLlmTotals,
+  type TraceStatus,
+} from "../observability/trace_format.ts";
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
@@ -39,17 +44,8 @@ export {
 } from "./trace_files.ts";
 import { type ReadTrace, scanTraces, TRACE_FILE, traceDir, type TraceListing } from "./trace_files.ts";
 
-/** Totals of a trace's LLM calls: from the footer's metrics, else summed over its events. */
-export interface TraceCost {
-  calls: number;
-  /** Priced cost in USD (unpriced calls excluded). */
-  cost_usd: number;
-  tokens: number;
-  cached_tokens: number;
-  unpriced_models: string[];
-  /** Calls whose usage is unknown (no usage reported, or cut off in flight): the cost is a lower bound. */
-  usage_missing: number;
-}
+/** Totals of a trace's own LLM calls: its footer's `llm_totals`, else from its metrics or summed over its events. */
+export type TraceCost = TraceLlmTotals;
 
 /**
  * The LLM totals of a trace (see {@link TraceCost}): its own calls only,
