@@ -332,11 +332,25 @@ Deno.test("credentials in a run's outputs (access_token, set-cookie) are hidden 
     const file = writeWorkflow(
       tmp.path,
       "outputs.json",
-      workflow([{ id: "api", type: "http", params: { url } }], {
-        outputs: { body: { source: "${api.response}" }, headers: { source: "${api.response_headers}" } },
+      workflow([
+        { id: "api", type: "http", params: { url } },
+        // A copy of the token in another output: hidden there too.
+        { id: "log", type: "shell", params: { command: "echo using ${api.response.access_token}" } },
+      ], {
+        edges: [{ from: "api", to: "log" }],
+        outputs: {
+          body: { source: "${api.response}" },
+          headers: { source: "${api.response_headers}" },
+          log: { source: "${log.stdout}" },
+        },
       }),
     );
-    for (const args of [["--json"], [], ["-o", "body"], ["-o", "headers"], ["-o", "api.response.access_token"]]) {
+    for (
+      const args of [["--json"], [], ["-o", "body"], ["-o", "headers"], ["-o", "log"], [
+        "-o",
+        "api.response.access_token",
+      ]]
+    ) {
       const result = await runPflow(["run", file, ...args], { env });
       assert.equal(result.code, 0, result.stderr);
       for (const secret of [produced, "cookie-SECRET"]) {
@@ -351,7 +365,8 @@ Deno.test("credentials in a run's outputs (access_token, set-cookie) are hidden 
     // Data under names that are not credentials (an S3 listing's Key) is printed as it is.
     assert.deepEqual(doc.result.body.Contents, [{ Key: "photos/2026/cat.jpg", Size: 12 }]);
     assert.equal(doc.result.body.access_token, "[REDACTED]");
-    assert.equal(doc.result.headers["set-cookie"], "[REDACTED]");
+    assert.deepEqual(doc.result.headers["set-cookie"], ["[REDACTED]"], "a list of cookies stays a list");
+    assert.equal(doc.result.log, "using [REDACTED]\n");
     assert.equal(doc.result.headers["content-type"], "application/json");
   } finally {
     server.close();

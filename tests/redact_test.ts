@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { isCredentialName, isSecretName, redactCredentials, REDACTED, Redactor } from "../src/observability/redact.ts";
+import {
+  credentialValues,
+  isCredentialName,
+  isSecretName,
+  redactCredentials,
+  REDACTED,
+  Redactor,
+} from "../src/observability/redact.ts";
 import { snapshot, truncateString } from "../src/observability/truncate.ts";
 
 /**
@@ -15,8 +22,8 @@ function redactorWith(secrets: string[], filler: number): Redactor {
   return r;
 }
 
-/** 0: every secret is searched for; 60: the index chooses. */
-const FILLERS = [0, 60];
+/** 0: every secret is searched for; 80 (past SEARCH_ALL, 64): the index chooses. */
+const FILLERS = [0, 80];
 
 Deno.test("secret-looking names are recognised; token counts are not", () => {
   for (
@@ -311,8 +318,15 @@ Deno.test("redactCredentials: credentials at any depth become [REDACTED]; other 
     expires_in: 3600,
     empty_token: "",
     nested: [{ password: REDACTED }, { note: "kept" }],
-    headers: { "set-cookie": REDACTED, "content-type": "text/plain" },
+    headers: { "set-cookie": [REDACTED, REDACTED], "content-type": "text/plain" },
   });
+  assert.deepEqual(credentialValues(answer).sort(), ["a=1", "b=2", "thing", "tok-123456789"].sort());
+  assert.deepEqual(credentialValues(listing), []);
+  assert.equal(
+    credentialValues({ token: Array.from({ length: 5000 }, (_, i) => `t-${i}-xxxxxx`) }).length,
+    1000,
+    "capped",
+  );
   assert.equal(answer.access_token, "tok-123456789", "the value itself is not changed");
   assert.equal(redactCredentials("tok-123456789", "token"), REDACTED, "a value named by its path");
   assert.equal(redactCredentials("tok-123456789"), "tok-123456789");
@@ -329,4 +343,12 @@ Deno.test("Redactor.child: hides its base's secrets, learned before or after, an
   assert.equal(base.text(text), `${REDACTED} child-secret-222 ${REDACTED}`, "the base does not learn the child's");
   assert.equal(child.value(424242424242), REDACTED, "a number the base knows");
   assert.ok(new Redactor().child().active === false && base.child().active);
+});
+
+Deno.test("Redactor.child: a secret it learned that holds one of its base's is hidden whole", () => {
+  const base = new Redactor(["hunter2secret"]);
+  const child = base.child();
+  child.add("sid-777777-hunter2secret");
+  assert.equal(child.text("got sid-777777-hunter2secret"), `got ${REDACTED}`);
+  assert.equal(base.text("got sid-777777-hunter2secret"), `got sid-777777-${REDACTED}`);
 });

@@ -45,7 +45,8 @@ export function isCredentialName(name: string): boolean {
  */
 export function redactCredentials(value: unknown, name?: string): unknown {
   if (name !== undefined && isCredentialName(name) && value !== null && value !== undefined && value !== "") {
-    return REDACTED;
+    // A list of credentials (set-cookie) stays a list, of hidden items.
+    return Array.isArray(value) ? value.map((v) => v === null || v === "" ? v : REDACTED) : REDACTED;
   }
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
@@ -64,6 +65,32 @@ export function redactCredentials(value: unknown, name?: string): unknown {
     return copy ?? value;
   }
   return value;
+}
+
+/**
+ * The strings and numbers under credential names inside `value` (named
+ * `name`), at most `limit` of them, none longer than 4,096 characters: what
+ * a run's result teaches the output redactor, so a credential copied into
+ * another output (`echo ${api.response.access_token}`) is hidden there too.
+ */
+export function credentialValues(value: unknown, options: { name?: string; limit?: number } = {}): string[] {
+  const found: string[] = [];
+  const limit = options.limit ?? 1000;
+  let budget = 100_000; // values visited: a result of any size costs at most this
+  const walk = (v: unknown, secret: boolean): void => {
+    if (found.length >= limit || --budget < 0) return;
+    if (typeof v === "string") {
+      if (secret && v !== "" && v.length <= 4096) found.push(v);
+    } else if (typeof v === "number" || typeof v === "bigint") {
+      if (secret && (typeof v === "bigint" || Number.isFinite(v))) found.push(String(v));
+    } else if (Array.isArray(v)) {
+      for (const item of v) walk(item, secret);
+    } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
+      for (const [k, item] of Object.entries(v)) walk(item, secret || isCredentialName(k));
+    }
+  };
+  walk(value, options.name !== undefined && isCredentialName(options.name));
+  return found;
 }
 
 /** Environment variables whose values are always secrets when set. */
@@ -117,7 +144,7 @@ interface SecretForms {
  * characters picks the few secrets that may be in a text, so redacting
  * stays linear in the text rather than in text × secrets.
  */
-const SEARCH_ALL = 24;
+const SEARCH_ALL = 64;
 /** Characters of a form's index key (every form is at least this long). */
 const KEY = MIN_SECRET;
 /** Hex digits of a separated-hex index key (the first {@link KEY} bytes of a secret). */
@@ -295,7 +322,16 @@ export class Redactor {
 
   /** `text` with every secret replaced. */
   text(text: string): string {
-    if (this.#base !== undefined) text = this.#base.text(text);
+    // A child's own secrets first: one of its base's may lie inside a longer one it learned, and hiding the
+    // inner one first would leave the rest of the longer one readable.
+    if (this.#base !== undefined) {
+      return this.#known.size === 0 ? this.#base.text(text) : this.#base.text(this.#own(text));
+    }
+    return this.#own(text);
+  }
+
+  /** `text` with this redactor's own secrets replaced (not its base's). */
+  #own(text: string): string {
     if (this.#pending.length > 0) this.#build();
     const all = this.#secrets.length <= SEARCH_ALL;
     const secrets = all ? this.#secrets : this.#candidates(text);
