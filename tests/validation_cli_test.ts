@@ -775,3 +775,23 @@ Deno.test("problems are reported in file order, and short names get no far-fetch
     dir.cleanup();
   }
 });
+
+Deno.test("numbers too large: the first 20 one by one, then how many more; a key with / or ~ is located at itself", async () => {
+  const many = Array.from({ length: 5000 }, () => "1e400").join(", ");
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [{ "id": "a", "type": "echo", "params": { "value": 1 }, "batch": { "items": [${many}] } }]
+}`;
+  const outcome = await runInvalid(text);
+  assert.equal(outcome.errors.length, 21, outcome.errors.slice(0, 3).join("\n"));
+  assert.match(outcome.errors[0], /:3:\d+: \/nodes\/0\/batch\/items\/0: number too large/);
+  assert.match(outcome.errors[20], /\/nodes\/0\/batch\/items\/20: and 4980 more numbers too large, from here on$/);
+  const slash = await runInvalid(`{
+  "ir_version": "0.1.0",
+  "nodes": [{ "id": "a", "type": "shell", "params": { "command": "true", "env": { "A/B~C": 1e400 } } }]
+}`);
+  const line = slash.errors.find((e) => e.includes("A~1B~0C"))!;
+  const column = Number(/:3:(\d+):/.exec(line)![1]);
+  const lineText = `  "nodes": [{ "id": "a", "type": "shell", "params": { "command": "true", "env": { "A/B~C": 1e400 } } }]`;
+  assert.equal(column, lineText.indexOf('"A/B~C"') + 1, line);
+});

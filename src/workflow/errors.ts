@@ -36,15 +36,33 @@ export function formatProblem(problem: Problem): string {
  * `pointer` is where `value` is in the document.
  */
 export function nonFiniteNumberProblems(value: unknown, pointer = ""): Problem[] {
-  if (typeof value === "number") {
-    if (Number.isFinite(value)) return [];
-    return [{ pointer, message: `number too large (it reads as ${value}, which JSON cannot hold)` }];
+  const found: { at: string; value: number }[] = [];
+  const walk = (v: unknown, at: string): void => {
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) found.push({ at, value: v });
+    } else if (v !== null && typeof v === "object") {
+      for (const [key, item] of Object.entries(v)) {
+        walk(item, `${at}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`);
+      }
+    }
+  };
+  walk(value, pointer);
+  // Each problem is located in the text: a file of 60,000 of them gets the first few and a count.
+  const shown: Problem[] = found.slice(0, MAX_NUMBER_PROBLEMS).map(({ at, value }) => ({
+    pointer: at,
+    message: `number too large (it reads as ${value}, which JSON cannot hold)`,
+  }));
+  if (found.length > MAX_NUMBER_PROBLEMS) {
+    shown.push({
+      pointer: found[MAX_NUMBER_PROBLEMS].at,
+      message: `and ${found.length - MAX_NUMBER_PROBLEMS} more numbers too large, from here on`,
+    });
   }
-  if (value === null || typeof value !== "object") return [];
-  return Object.entries(value).flatMap(([key, item]) =>
-    nonFiniteNumberProblems(item, `${pointer}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`)
-  );
+  return shown;
 }
+
+/** The most numbers too large reported one by one. */
+const MAX_NUMBER_PROBLEMS = 20;
 
 /** `problems` without repeats (the same message at the same place), in order. */
 export function uniqueProblems(problems: Problem[]): Problem[] {

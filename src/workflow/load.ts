@@ -292,7 +292,9 @@ export async function addLines(problems: Problem[], text: string): Promise<void>
   if (tree === undefined) return;
   for (const problem of problems) {
     if (problem.line !== undefined || problem.pointer === undefined) continue; // located already, or not in the file
-    const segments = (problem.pointer ?? "").split("/").slice(1).map((s) => /^\d+$/.test(s) ? Number(s) : s);
+    // JSON pointer segments: `~1` is a `/` and `~0` a `~` inside a key.
+    const segments = (problem.pointer ?? "").split("/").slice(1)
+      .map((s) => /^\d+$/.test(s) ? Number(s) : s.replaceAll("~1", "/").replaceAll("~0", "~"));
     // For an unknown field, point at the key itself; otherwise at the value.
     let node = findNodeAtLocation(tree, segments);
     while (node === undefined && segments.length > 0) {
