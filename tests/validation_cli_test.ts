@@ -792,6 +792,7 @@ Deno.test("numbers too large: the first 20 one by one, then how many more; a key
 }`);
   const line = slash.errors.find((e) => e.includes("A~1B~0C"))!;
   const column = Number(/:3:(\d+):/.exec(line)![1]);
-  const lineText = `  "nodes": [{ "id": "a", "type": "shell", "params": { "command": "true", "env": { "A/B~C": 1e400 } } }]`;
+  const lineText =
+    `  "nodes": [{ "id": "a", "type": "shell", "params": { "command": "true", "env": { "A/B~C": 1e400 } } }]`;
   assert.equal(column, lineText.indexOf('"A/B~C"') + 1, line);
 });

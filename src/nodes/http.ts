@@ -204,7 +204,11 @@ export class HttpNode extends Node {
     } catch (error) {
       // An error status takes the `error` action whatever its body: an error page is read as well as it can be.
       if (res.status < 400 || !(error instanceof NodeError)) throw error;
-      ctx.warn(`${error.message.split(";")[0]}; read with replacement characters (HTTP ${res.status})`);
+      const charset = charsetOf(contentType) ?? "UTF-8";
+      ctx.warn(
+        `${shown}: the HTTP ${res.status} page is not valid ${charset} (or its charset is unknown); ` +
+          "read with replacement characters",
+      );
       text = lenientDecode(bytes, contentType);
     }
     let response: unknown = text;
