@@ -122,6 +122,7 @@ Deno.test("JSON mode: an unknown command or saved-workflow name, no command at a
       [["--output-format", "json", "teleport"], /^unknown command 'teleport'/],
       [["--json"], /^missing command/],
       [["help", "teleport", "--json"], /^no help for 'teleport'/],
+      [["--json", "help", "teleport"], /^no help for 'teleport'/],
       // Subcommands that stop before writing their own document: a bad flag value, a thing that is not there.
       [["cost", "report", "--json", "--since", "nonsense"], /^--since must be/],
       [["trace", "list", "--json", "--bogus"], /^unknown flag '--bogus'/],

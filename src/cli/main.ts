@@ -68,7 +68,7 @@ async function dispatch(
     return 0;
   }
   if (first === "help") {
-    const topic = rest.find((a) => a !== "--help" && a !== "-h") ?? "";
+    const topic = rest.find((a) => !a.startsWith("-")) ?? "";
     if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
     writeStdout(`${HELP[topic]}\n`);
     return 0;
