@@ -209,6 +209,47 @@ Deno.test("a missing API key is exit 2 whenever the model is known before the ru
   });
 });
 
+Deno.test("settings.json providers: a preset's entry may leave its base_url to the preset; bad shapes are located", async () => {
+  await withHome(async ({ dir, home, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "or.json",
+      workflow([{ id: "a", type: "llm", params: { model: "openrouter/openai/gpt-4o-mini", prompt: "hi" } }]),
+    );
+    const settings = join(home, "settings.json");
+    for (const entry of ['{ "api_key_env": "MY_OR_KEY" }', '{ "base_url": null, "api_key_env": "MY_OR_KEY" }']) {
+      writeFileSync(settings, `{ "providers": { "openrouter": ${entry} } }`);
+      const ok = await runPflow(["validate", file], { env: { ...env, MY_OR_KEY: "k-123456789" } });
+      assert.equal(ok.code, 0, explain(ok));
+    }
+    writeFileSync(
+      settings,
+      `{
+  "providers": { "vllm": { "base_url": "http://127.0.0.1:1/v1", "api_key_env": 5 } }
+}
+`,
+    );
+    const badKey = await runPflow(["validate", file], { env });
+    assert.equal(badKey.code, 2, explain(badKey));
+    assert.deepEqual(errors(badKey), [
+      `${settings}:2:65: /providers/vllm/api_key_env: must be the name of an environment variable (a string), got 5`,
+    ]);
+    for (
+      const [providers, problem] of [["5", "/providers: must be an object"], ['"ab"', "/providers: must be an object"]]
+    ) {
+      writeFileSync(settings, `{ "providers": ${providers} }`);
+      const bad = await runPflow(["validate", file], { env });
+      assert.equal(bad.code, 2, explain(bad));
+      assert.equal(errors(bad).length, 1, explain(bad));
+      assert.ok(errors(bad)[0].includes(problem), explain(bad));
+    }
+    // A preset still needs its base_url when the entry is not a preset's.
+    writeFileSync(settings, `{ "providers": { "vllm": { "api_key_env": "K" } } }`);
+    const noUrl = await runPflow(["validate", file], { env });
+    assert.match(errors(noUrl)[0], /\/providers\/vllm\/base_url: must be a URL string including \/v1/);
+  });
+});
+
 Deno.test("settings.json errors carry line:column; a PFLOW_HOME that is a file is one clear line, exit 2", async () => {
   await withHome(async ({ dir, home, env }) => {
     const file = writeWorkflow(dir, "ok.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));

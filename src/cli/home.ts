@@ -11,6 +11,7 @@ import type { LlmSettings } from "../llm/types.ts";
 import { type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, locateSyntaxError } from "../workflow/load.ts";
 import { isHttpUrl } from "../util/uri.ts";
+import { PROVIDER_PRESETS } from "../llm/provider_config.ts";
 
 /**
  * The state directory: `$PFLOW_HOME` or `~/.pflow`. One that exists as
@@ -72,12 +73,31 @@ export async function loadSettings(home: string): Promise<Settings> {
       message: 'must be a string like "anthropic/claude-sonnet-4-5"',
     });
   }
-  for (const [name, p] of Object.entries(settings.providers ?? {})) {
-    if (typeof p?.base_url !== "string") {
+  const providers = (data as Record<string, unknown>).providers;
+  if (providers !== undefined && (providers === null || typeof providers !== "object" || Array.isArray(providers))) {
+    problems.push({
+      file: path,
+      pointer: "/providers",
+      message: 'must be an object of providers by name: {"vllm": {…}}',
+    });
+  }
+  for (const [name, p] of Object.entries(providers !== null && typeof providers === "object" ? providers : {})) {
+    const pointer = `/providers/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+    if (p === null || typeof p !== "object" || Array.isArray(p)) {
+      problems.push({ file: path, pointer, message: 'must be an object like {"base_url": "http://…/v1"}' });
+      continue;
+    }
+    const entry = p as Record<string, unknown>;
+    // A preset's entry merges over the preset field by field: its base URL may be left out (or null).
+    const preset = Object.hasOwn(PROVIDER_PRESETS, name);
+    if (typeof entry.base_url !== "string" && !(preset && (entry.base_url === undefined || entry.base_url === null))) {
+      problems.push({ file: path, pointer: `${pointer}/base_url`, message: "must be a URL string including /v1" });
+    }
+    if (entry.api_key_env !== undefined && entry.api_key_env !== null && typeof entry.api_key_env !== "string") {
       problems.push({
         file: path,
-        pointer: `/providers/${name}/base_url`,
-        message: "must be a URL string including /v1",
+        pointer: `${pointer}/api_key_env`,
+        message: `must be the name of an environment variable (a string), got ${JSON.stringify(entry.api_key_env)}`,
       });
     }
   }
