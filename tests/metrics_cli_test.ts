@@ -831,6 +831,16 @@ Deno.test("pricing show: the table, a dated snapshot, a wildcard, an unpriced mo
     assert.match(ollama.stdout, /^ +input +0 +builtin$/m);
     assert.match(ollama.stdout, /^ +output +0 +builtin$/m);
 
+    // A model alias is priced as a run prices it; text that is no model id is a usage error.
+    const alias = await runPflow(["pricing", "show", "anthropic/haiku"], { env });
+    assertExit(alias, 0);
+    assert.match(alias.stdout, /^anthropic\/haiku \(priced as anthropic\/claude-haiku-4-5\)/);
+    for (const bad of ["openai", ""]) {
+      const notAnId = await runPflow(["pricing", "show", bad], { env });
+      assertExit(notAnId, 2);
+      assert.match(notAnId.stderr, /invalid model id/);
+    }
+
     const nope = await runPflow(["pricing", "show", "nope/x"], { env });
     assertExit(nope, 1);
     assert.equal(nope.stdout, "");

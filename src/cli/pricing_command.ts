@@ -3,6 +3,7 @@
  * @module
  */
 import { findPrices } from "../pricing/cost.ts";
+import { canonicalModelId, modelIdProblem } from "../llm/model_id.ts";
 import { loadPriceTable, type ModelPrices, type PriceTable } from "../pricing/table.ts";
 import { parseCommand } from "./args.ts";
 import { formatCount } from "./format.ts";
@@ -65,7 +66,10 @@ export async function pricingCommand(argv: string[], { env }: CommandEnv): Promi
 }
 
 function showModel(table: PriceTable, model: string, json: boolean): number {
-  const match = findPrices(table, model);
+  const problem = modelIdProblem(model);
+  if (problem !== null) throw new UsageError(problem, "pricing");
+  // As a run prices it: a model alias (`anthropic/haiku`) is its canonical id.
+  const match = findPrices(table, canonicalModelId(model));
   if (match === undefined) {
     if (json) writeStdout(`${JSON.stringify({ model, priced: false })}\n`);
     printError(
