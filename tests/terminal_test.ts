@@ -54,10 +54,14 @@ Deno.test("data with escape sequences: escaped on stderr and in trace show/list;
     assert.doesNotMatch(failed.stderr, RAW_CONTROL, explain(failed));
     assert.match(failed.stderr, /bad\\u001b\[2J\\u001b\[H\\r\\u001b\]0;T\\u0007 end/, "the child's stderr, escaped");
     assert.ok(failed.stderr.includes("evil\\u001b]0;PWNED\\u0007\\u202ename"), "the workflow name, escaped");
-    const logs = await runPflow(["run", failing, "--log-format", "json"], { env });
-    for (const line of logs.stderr.trim().split("\n")) {
-      assert.doesNotMatch(line, RAW_CONTROL);
-      JSON.parse(line); // still one JSON record per line
+    // With --verbose too: the stack trace is a record of its own (a `stack` field), not raw lines in the stream.
+    for (const verbose of [[], ["-v"]]) {
+      const logs = await runPflow(["run", failing, "--log-format", "json", ...verbose], { env });
+      const records = logs.stderr.trim().split("\n").map((line) => {
+        assert.doesNotMatch(line, RAW_CONTROL);
+        return JSON.parse(line); // still one JSON record per line
+      });
+      assert.equal(records.some((r) => typeof r.stack === "string" && r.stack.includes("\n")), verbose.length > 0);
     }
     for (const args of [["trace", "show", "latest"], ["trace", "show", "latest", "--node", "a"], ["trace", "list"]]) {
       const shown = await runPflow(args, { env });

@@ -630,7 +630,7 @@ function reportEndedEarly(
   }
   for (const line of error.message.split("\n")) run.logger.error(line);
   if (error instanceof UsageError && !run.json) printError("Run 'pflow plan --help' for usage.");
-  if (run.verbose && error.stack) printError(error.stack);
+  if (run.verbose && error.stack) run.logger.stack(error.stack, printError);
   if (!run.json) {
     printError(summaryLabel(prior, summary, run.style, false));
     for (const notice of prior.notices) printError(notice);

@@ -542,7 +542,7 @@ function report(
     log.error(`${where}${result.error?.message}`, result.error?.node_id ? { node_id: result.error.node_id } : {});
   }
   const stack = (result.cause as Error | undefined)?.stack;
-  if (run.verbose && stack) printError(stack);
+  if (run.verbose && stack) run.logger.stack(stack, printError);
   return EXIT.failed;
 }
 
@@ -655,6 +655,6 @@ export function reportInvalid(error: ValidationError | UsageError, run: Invocati
   if (error instanceof UsageError && run.logger.format === "text") {
     printError(`Run 'pflow ${error.command || "run"} --help' for usage.`);
   }
-  if (run.verbose && error.stack) printError(error.stack);
+  if (run.verbose && error.stack) run.logger.stack(error.stack, printError);
   return EXIT.usage;
 }

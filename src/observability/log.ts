@@ -85,6 +85,15 @@ export class Logger {
     this.#log("error", message, fields);
   }
 
+  /**
+   * A stack trace (`--verbose`): as it is in text logs, as one record with a
+   * `stack` field in JSON logs, so the stream stays one JSON record per line.
+   */
+  stack(stack: string, write: (text: string) => void): void {
+    if (this.#options.format === "json") this.#log("error", "stack trace", { stack }, true);
+    else write(stack);
+  }
+
   /** A message the user always sees (written at `info` whatever the level). */
   notice(message: string, fields: Record<string, unknown> = {}): void {
     this.#log("info", message, fields, true);
