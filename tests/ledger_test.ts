@@ -88,6 +88,11 @@ Deno.test("--since/--until: dates in both forms, relative times, and one clear e
   assert.equal(parseBound("2025-06-01", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 4, 31, 22));
   assert.equal(parseBound("20250601", { flag: "since", zone, nowMs: now }), Date.UTC(2025, 4, 31, 22));
   assert.equal(parseBound("2025-06-01", { flag: "until", zone, nowMs: now }), Date.UTC(2025, 5, 1, 22) - 1);
+  // The last date there is: until its end (there is no next date to start).
+  for (const text of ["9999-12-31", "99991231"]) {
+    assert.equal(parseBound(text, { flag: "until", zone, nowMs: now }), Date.UTC(9999, 11, 31, 23) - 1);
+    assert.equal(parseBound(text, { flag: "until", zone: "UTC", nowMs: now }), Date.UTC(9999, 11, 31, 24) - 1);
+  }
   assert.equal(parseBound("24h", { flag: "since", zone, nowMs: now }), now - 24 * HOUR);
   assert.equal(parseBound("7d", { flag: "since", zone, nowMs: now }), now - 7 * 24 * HOUR);
   assert.equal(parseBound("4w", { flag: "until", zone, nowMs: now }), now - 28 * 24 * HOUR);

@@ -176,9 +176,11 @@ function boundOf(text: string, options: { flag: string; zone: string; nowMs: num
   if (date && (text.length === 8 || text.length === 10) && (text.length === 8) !== text.includes("-")) {
     const iso = `${date[1]}-${date[2]}-${date[3]}`;
     if (isCalendarDate(iso) && Number(date[1]) >= 1970) {
-      return options.flag === "until"
-        ? startOfLocalDay(options.zone, nextDate(iso)) - 1
-        : startOfLocalDay(options.zone, iso);
+      if (options.flag !== "until") return startOfLocalDay(options.zone, iso);
+      // The last date there is has no next one to start: its day ends 24 hours after it starts.
+      return iso === "9999-12-31"
+        ? startOfLocalDay(options.zone, iso) + 86_400_000 - 1
+        : startOfLocalDay(options.zone, nextDate(iso)) - 1;
     }
     throw new DateBoundError(`--${options.flag}: '${text}' is not a calendar date from 1970 on`);
   }
