@@ -243,6 +243,21 @@ Deno.test("settings.json providers: a preset's entry may leave its base_url to t
       assert.equal(errors(bad).length, 1, explain(bad));
       assert.ok(errors(bad)[0].includes(problem), explain(bad));
     }
+    // A misspelt setting or provider field is refused (it would be ignored without a word), with a suggestion.
+    writeFileSync(
+      settings,
+      `{\n  "default_modle": "openai/gpt-4o-mini",\n  "providers": { "vllm": { "base_url": "http://x/v1", "api_key_evn": "K" } }\n}\n`,
+    );
+    const typo = await runPflow(["validate", file], { env });
+    assert.equal(typo.code, 2, explain(typo));
+    assert.match(
+      errors(typo)[0],
+      /settings\.json:2:3: \/default_modle: unknown setting 'default_modle' \(did you mean 'default_model'\?\)/,
+    );
+    assert.match(
+      errors(typo)[1],
+      /\/providers\/vllm\/api_key_evn: unknown provider field 'api_key_evn' \(did you mean 'api_key_env'\?\)/,
+    );
     // A preset still needs its base_url when the entry is not a preset's.
     writeFileSync(settings, `{ "providers": { "vllm": { "api_key_env": "K" } } }`);
     const noUrl = await runPflow(["validate", file], { env });

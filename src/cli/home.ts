@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { LlmSettings } from "../llm/types.ts";
-import { type Problem, ValidationError } from "../workflow/errors.ts";
+import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, locateSyntaxError } from "../workflow/load.ts";
 import { isHttpUrl } from "../util/uri.ts";
 import { PROVIDER_PRESETS } from "../llm/provider_config.ts";
@@ -39,6 +39,11 @@ export interface Settings extends LlmSettings {
   [key: string]: unknown;
 }
 
+/** The fields of settings.json. */
+const SETTINGS_FIELDS = ["default_model", "planner_model", "providers", "ledger", "pushgateway", "trace"];
+/** The fields of a `providers` entry. */
+const PROVIDER_FIELDS = ["base_url", "api_key_env"];
+
 /** `PFLOW_HOME/settings.json`. */
 export function settingsFile(home: string): string {
   return join(home, "settings.json");
@@ -66,6 +71,16 @@ export async function loadSettings(home: string): Promise<Settings> {
   }
   const settings = data as Settings;
   const problems: Problem[] = [];
+  // A misspelt field would be ignored without a word (the built-in default model used instead): refused, as in
+  // workflow files.
+  for (const key of Object.keys(data)) {
+    if (SETTINGS_FIELDS.includes(key)) continue;
+    problems.push({
+      file: path,
+      pointer: `/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`,
+      message: `unknown setting '${key}'${didYouMean(key, SETTINGS_FIELDS)}; settings: ${SETTINGS_FIELDS.join(", ")}`,
+    });
+  }
   if (settings.default_model !== undefined && typeof settings.default_model !== "string") {
     problems.push({
       file: path,
@@ -88,6 +103,16 @@ export async function loadSettings(home: string): Promise<Settings> {
       continue;
     }
     const entry = p as Record<string, unknown>;
+    for (const key of Object.keys(entry)) {
+      if (PROVIDER_FIELDS.includes(key)) continue;
+      problems.push({
+        file: path,
+        pointer: `${pointer}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`,
+        message: `unknown provider field '${key}'${didYouMean(key, PROVIDER_FIELDS)}; fields: ${
+          PROVIDER_FIELDS.join(", ")
+        }`,
+      });
+    }
     // A preset's entry merges over the preset field by field: its base URL may be left out (or null).
     const preset = Object.hasOwn(PROVIDER_PRESETS, name);
     if (typeof entry.base_url !== "string" && !(preset && (entry.base_url === undefined || entry.base_url === null))) {
