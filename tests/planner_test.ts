@@ -801,7 +801,7 @@ Deno.test("bad planner flags are usage errors (exit 2) before any call", async (
     writeFileSync(join(ctx.home, "settings.json"), JSON.stringify({ planner_model: 42 }));
     const badSetting = await plan(ctx, ["plan", "do it"], { env: { ...ctx.env, PFLOW_PLANNER_MODEL: "" } });
     assertExit(badSetting, 2);
-    assert.match(badSetting.stderr, /error: \S+settings\.json: \/planner_model: must be a string/);
+    assert.match(badSetting.stderr, /error: \S+settings\.json:1:2: \/planner_model: must be a string/);
     assert.equal(ctx.srv.requests.length, 0);
   });
 });

@@ -88,6 +88,13 @@ export async function loadSettings(home: string): Promise<Settings> {
       message: 'must be a string like "anthropic/claude-sonnet-4-5"',
     });
   }
+  if (settings.planner_model !== undefined && typeof settings.planner_model !== "string") {
+    problems.push({
+      file: path,
+      pointer: "/planner_model",
+      message: 'must be a string like "anthropic/claude-haiku-4-5"',
+    });
+  }
   const providers = (data as Record<string, unknown>).providers;
   if (providers !== undefined && (providers === null || typeof providers !== "object" || Array.isArray(providers))) {
     problems.push({

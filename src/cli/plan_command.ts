@@ -29,7 +29,7 @@ import { plannerWorkflow } from "../planner/flow.ts";
 import { parseParams, typeParams, typeValue } from "./args.ts";
 import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
 import { interruptExitCode } from "./signals.ts";
-import { type Settings, settingsFile } from "./home.ts";
+import type { Settings } from "./home.ts";
 import {
   configuredKeyNames,
   isDecimal,
@@ -379,13 +379,7 @@ function plannerFlags(
   options: { env: Session["env"]; settings: Settings; home: string },
 ): PlannerFlags {
   const { env, settings } = options;
-  if (settings.planner_model !== undefined && typeof settings.planner_model !== "string") {
-    throw new ValidationError([{
-      file: settingsFile(options.home),
-      pointer: "/planner_model",
-      message: 'must be a string like "anthropic/claude-haiku-4-5"',
-    }]);
-  }
+  // settings.planner_model's type is checked with every other setting (loadSettings).
   const model = [values["planner-model"], env.PFLOW_PLANNER_MODEL, settings.planner_model]
     .find((m): m is string => typeof m === "string" && m.trim() !== "")?.trim() ??
     resolveModel(undefined, { env, settings });
