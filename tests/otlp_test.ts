@@ -403,6 +403,14 @@ Deno.test("otlp-json: resource from serviceName and resourceAttributes", () => {
     "service.name": "from-attrs",
   });
   assert.deepEqual(parseKeyValueList(" a=1 , b = x%20y%2Cz ,bad, =nokey,c="), { a: "1", b: "x y,z", c: "" });
+  // Skipped entries are said, by count and variable, never quoted (a header may hold a token).
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  parseKeyValueList("a=1,Bearer tok-SECRET-123456,=x", { variable: "OTEL_EXPORTER_OTLP_HEADERS", warn });
+  parseKeyValueList("a=1,,b=2", { variable: "OTEL_RESOURCE_ATTRIBUTES", warn });
+  assert.deepEqual(warnings, [
+    "OTEL_EXPORTER_OTLP_HEADERS: 2 entries are not key=value (comma-separated, e.g. a=1,b=2) and ignored",
+  ]);
 });
 
 Deno.test("otlp-json: a trace without valid ids or start time is refused", () => {

@@ -58,7 +58,9 @@ export async function traceExportCommand(argv: string[], { env }: CommandEnv): P
 
   let text: string;
   try {
-    text = `${JSON.stringify(traceToOtlpJson(trace, resourceOptionsFromEnv(env)))}\n`;
+    text = `${
+      JSON.stringify(traceToOtlpJson(trace, resourceOptionsFromEnv(env, { warn: (m) => printError(`warning: ${m}`) })))
+    }\n`;
   } catch (error) {
     return fail(`cannot export trace ${path}: ${reason(error)}`);
   }

@@ -102,8 +102,11 @@ export async function exportRunMetrics(
     const exporter = new exporters.OTLPMetricExporter({
       url: options.url,
       headers: {
-        ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS),
-        ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS),
+        ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS, { variable: "OTEL_EXPORTER_OTLP_HEADERS", warn }),
+        ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS, {
+          variable: "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+          warn,
+        }),
       },
       timeoutMillis: timeoutMs,
       httpAgentOptions: { keepAlive: false },
@@ -127,7 +130,7 @@ export async function exportRunMetrics(
     });
     const provider = new sdk.MeterProvider({
       resource: resources.defaultResource().merge(
-        resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env))),
+        resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env, { warn }))),
       ),
       readers: [reader],
     });

@@ -137,7 +137,7 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
 
   // ---- provider: explicit resource, sampler and ids; spans collected in memory
   const resource = resources.defaultResource().merge(
-    resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env))),
+    resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env, { warn }))),
   );
   const ids = new TraceIds(root.traceId);
   const collected = new sdk.InMemorySpanExporter();
@@ -180,8 +180,11 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
 
   // ---- one OTLP/HTTP JSON request, bounded
   const headers = {
-    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS),
-    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS, { variable: "OTEL_EXPORTER_OTLP_HEADERS", warn }),
+    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, {
+      variable: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+      warn,
+    }),
   };
   const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION)?.trim();
   // OTLPTraceExporter, assembled from its parts as that class does, with one change: the JSON serializer

@@ -391,27 +391,47 @@ export function resourceAttributes(options: ResourceOptions = {}): Record<string
 /**
  * Parses an OTel `key=value,key2=value2` list (OTEL_RESOURCE_ATTRIBUTES,
  * OTEL_EXPORTER_OTLP_HEADERS): entries trimmed, keys and values
- * percent-decoded; entries without `=` or key are skipped.
+ * percent-decoded; an entry without `=` or key is skipped, and with `warn`
+ * said so (naming `variable`, never the entry: a header may hold a token).
  */
-export function parseKeyValueList(text: string | undefined): Record<string, string> {
+export function parseKeyValueList(
+  text: string | undefined,
+  options: { variable?: string; warn?: (message: string) => void } = {},
+): Record<string, string> {
   const result: Record<string, string> = {};
   if (!text) return result;
+  let skipped = 0;
   for (const entry of text.split(",")) {
+    if (entry.trim() === "") continue;
     const eq = entry.indexOf("=");
-    if (eq < 0) continue;
-    const key = decodeUriComponentSafe(entry.slice(0, eq).trim());
-    if (!key) continue;
+    const key = eq < 0 ? "" : decodeUriComponentSafe(entry.slice(0, eq).trim());
+    if (!key) {
+      skipped++;
+      continue;
+    }
     result[key] = decodeUriComponentSafe(entry.slice(eq + 1).trim());
+  }
+  if (skipped > 0 && options.warn) {
+    options.warn(
+      `${options.variable ?? "a key=value list"}: ${skipped} entr${skipped === 1 ? "y is" : "ies are"} not ` +
+        "key=value (comma-separated, e.g. a=1,b=2) and ignored",
+    );
   }
   return result;
 }
 
-/** Resource options from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
-export function resourceOptionsFromEnv(env: Record<string, string | undefined>): ResourceOptions {
+/** Resource options from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (`warn`: about entries it skips). */
+export function resourceOptionsFromEnv(
+  env: Record<string, string | undefined>,
+  options: { warn?: (message: string) => void } = {},
+): ResourceOptions {
   const serviceName = env.OTEL_SERVICE_NAME?.trim();
   return {
     serviceName: serviceName || undefined,
-    resourceAttributes: parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES),
+    resourceAttributes: parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES, {
+      variable: "OTEL_RESOURCE_ATTRIBUTES",
+      warn: options.warn,
+    }),
   };
 }
 
