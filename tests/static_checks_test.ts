@@ -193,7 +193,27 @@ Deno.test("a missing API key is exit 2 whenever the model is known before the ru
       const result = await runPflow(["run", file, ...args], { env: caseEnv });
       assert.equal(result.code, 2, `${name}: ${explain(result)}`);
       assert.match(result.stderr, /ANTHROPIC_API_KEY/, name);
+      // A node that names no model is told where its model came from.
+      assert.equal(
+        /the node names no model: it comes from PFLOW_DEFAULT_MODEL/.test(result.stderr),
+        name === "default model",
+        `${name}: ${result.stderr}`,
+      );
     }
+    for (
+      const [source, caseEnv, settings] of [
+        ["PFLOW_DEFAULT_MODEL", { ...env, PFLOW_DEFAULT_MODEL: "foo/bar" }, {}],
+        ["settings.json's default_model", env, { default_model: "foo/bar" }],
+      ] as const
+    ) {
+      writeFileSync(join(env.PFLOW_HOME, "settings.json"), JSON.stringify(settings));
+      const file = writeWorkflow(dir, "nomodel.json", workflow([{ id: "ask", type: "llm", params: { prompt: "hi" } }]));
+      const result = await runPflow(["run", file], { env: caseEnv });
+      assert.equal(result.code, 2, explain(result));
+      assert.ok(result.stderr.includes(`unknown provider 'foo'`), explain(result));
+      assert.ok(result.stderr.includes(`(the node names no model: it comes from ${source})`), explain(result));
+    }
+    writeFileSync(join(env.PFLOW_HOME, "settings.json"), "{}");
     // A model computed at run time can only fail at run time (exit 1).
     const computed = writeWorkflow(
       dir,

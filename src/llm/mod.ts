@@ -55,6 +55,7 @@ export {
   canonicalModelId,
   DEFAULT_MODEL,
   DEFAULT_MODEL_ENV,
+  defaultModelSource,
   MODEL_ALIASES,
   type ModelId,
   modelIdProblem,

@@ -84,6 +84,19 @@ export function modelIdProblem(id: unknown): string | null {
  * @param options environment and settings
  * @returns the model id to use
  */
+/**
+ * Where the model of a node that names none comes from: `PFLOW_DEFAULT_MODEL`,
+ * settings.json's `default_model`, or pflow's own default (undefined).
+ */
+export function defaultModelSource(
+  options: { env: Record<string, string | undefined>; settings: LlmSettings },
+): string | undefined {
+  const given = (v: unknown) => typeof v === "string" && v.trim() !== "";
+  if (given(options.env[DEFAULT_MODEL_ENV])) return DEFAULT_MODEL_ENV;
+  if (given(options.settings.default_model)) return "settings.json's default_model";
+  return undefined;
+}
+
 export function resolveModel(
   nodeModel: string | undefined,
   options: { env: Record<string, string | undefined>; settings: LlmSettings },

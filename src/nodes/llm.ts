@@ -15,6 +15,7 @@ import {
   canonicalModelId,
   checkCallOptions,
   checkModelConfig,
+  defaultModelSource,
   type LlmMessage,
   modelIdProblem,
   type OptionNames,
@@ -178,7 +179,9 @@ export class LlmNode extends Node {
       if (modelIdProblem(model) === null) kind = providerKindOf(model, settings);
       if (ctx.checkEnvironment !== false) {
         const problem = checkModelConfig(model, { env: ctx.env, settings });
-        if (problem) problems.push(problem);
+        // A node that names no model: say where its model came from, or the user looks for it in the workflow.
+        const source = modelParam === undefined ? defaultModelSource({ env: ctx.env, settings }) : undefined;
+        if (problem) problems.push(source ? `${problem} (the node names no model: it comes from ${source})` : problem);
       }
     }
     const report = checkCallOptions({
