@@ -11,7 +11,7 @@ import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
-import { listSaved } from "./saved.ts";
+import { savedNames } from "./saved.ts";
 import { writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { TRACE_STATUSES } from "./trace_filters.ts";
@@ -95,7 +95,7 @@ export async function completionCommand(argv: string[], { env }: CommandEnv): Pr
 async function names(what: string, env: CommandEnv["env"]): Promise<string[]> {
   switch (what) {
     case "workflows":
-      return (await listSaved(pflowHome(env))).map((e) => e.name);
+      return await savedNames(pflowHome(env));
     case "types":
       return BUILTIN_NODES.map((c) => c.spec.type).sort();
     case "traces": {

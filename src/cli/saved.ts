@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
-import { formatProblem, ValidationError } from "../workflow/errors.ts";
+import { formatProblem, type Problem, ValidationError } from "../workflow/errors.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { UsageError } from "./args.ts";
 import { COMMANDS } from "./command.ts";
@@ -108,7 +108,7 @@ export async function deleteSaved(home: string, name: string): Promise<boolean> 
   return true;
 }
 
-/** One entry of {@link listSaved}. */
+/** One entry of {@link listSavedLoaded}. */
 export interface SavedEntry {
   /** Name. */
   name: string;
@@ -125,32 +125,53 @@ export interface SavedEntry {
   error?: string;
 }
 
-/**
- * Every saved workflow, sorted by name; unreadable files are listed with an error. Only regular
- * files (or links to one) are saved workflows, as for `show`, `run` and `delete`.
- */
-export async function listSaved(home: string): Promise<SavedEntry[]> {
+/** The names of the saved workflows, sorted: regular files (or links to one) only, and none of them read. */
+export async function savedNames(home: string): Promise<string[]> {
   let files: string[];
   try {
     files = await readdir(workflowsDir(home));
   } catch {
     return [];
   }
-  const entries: SavedEntry[] = [];
+  const names: string[] = [];
   for (const file of files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort()) {
     const name = file.slice(0, -5);
-    const path = join(workflowsDir(home), file);
-    if (!await savedExists(home, name)) continue;
+    if (await savedExists(home, name)) names.push(name);
+  }
+  return names;
+}
+
+/** A saved workflow as {@link listSaved} read it: its entry, and what loading it gave. */
+export interface SavedListing {
+  /** The entry listed. */
+  entry: SavedEntry;
+  /** The workflow as read (leniently), when it could be. */
+  loaded?: LoadedWorkflow;
+  /** Why it could not be, as `pflow validate` says it. */
+  problems?: Problem[];
+}
+
+/**
+ * Every saved workflow, sorted by name, each read once; unreadable files are listed with an error. Only
+ * regular files (or links to one) are saved workflows, as for `show`, `run` and `delete`.
+ */
+export async function listSavedLoaded(home: string): Promise<SavedListing[]> {
+  const listings: SavedListing[] = [];
+  for (const name of await savedNames(home)) {
+    const path = savedPath(home, name);
     try {
-      const { ir } = await loadWorkflowFile(path, { lenient: true });
+      const loaded = await loadWorkflowFile(path, { lenient: true });
+      const { ir } = loaded;
       const description = typeof ir?.description === "string" ? ir.description : "";
-      entries.push({ name, description, nodes: Array.isArray(ir?.nodes) ? ir.nodes.length : 0, path });
+      const entry = { name, description, nodes: Array.isArray(ir?.nodes) ? ir.nodes.length : 0, path };
+      listings.push({ entry, loaded });
     } catch (error) {
-      const message = error instanceof ValidationError && error.problems.length > 0
-        ? formatProblem(error.problems[0])
+      const problems = error instanceof ValidationError ? error.problems : undefined;
+      const message = problems !== undefined && problems.length > 0
+        ? formatProblem(problems[0])
         : (error as Error).message;
-      entries.push({ name, description: "", nodes: 0, path, error: message });
+      listings.push({ entry: { name, description: "", nodes: 0, path, error: message }, problems });
     }
   }
-  return entries;
+  return listings;
 }

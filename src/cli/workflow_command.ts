@@ -3,7 +3,7 @@
  * @module
  */
 import { BUILTIN_NODES } from "../nodes/mod.ts";
-import { loadWorkflowFile } from "../workflow/load.ts";
+import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { parseCommand, UsageError } from "./args.ts";
@@ -14,7 +14,7 @@ import {
   checkNewWorkflowName,
   checkWorkflowName,
   deleteSaved,
-  listSaved,
+  listSavedLoaded,
   loadSaved,
   REDACTED_ON_SAVE,
   savedExists,
@@ -24,10 +24,9 @@ import { printError, writeDisplay, writeStdout } from "./terminal.ts";
 import { checkWorkflow, workflowProblems } from "./workflow_target.ts";
 import { formatProblem, type Problem, ValidationError } from "../workflow/errors.ts";
 
-/** The problems of saved workflow `name` as `pflow validate` reports them (invalid JSON included); none when valid. */
-async function savedProblems(home: string, name: string): Promise<Problem[]> {
+/** The problems of a saved workflow, read leniently, as `pflow validate` reports them; none when valid. */
+async function savedProblems(loaded: LoadedWorkflow): Promise<Problem[]> {
   try {
-    const loaded = await loadSaved(home, name, { lenient: true });
     return await workflowProblems(loaded, {
       registry: new NodeRegistry(BUILTIN_NODES),
       checkEnvironment: false,
@@ -129,10 +128,13 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     }
     case "list": {
       expectArgs(0, "list [--json]");
-      const entries = await Promise.all((await listSaved(home)).map(async (e) => {
-        const problems = await savedProblems(home, e.name);
-        return { entry: e, problems };
-      }));
+      // Each file read once: a file that did not load has its problems already.
+      const entries = await Promise.all((await listSavedLoaded(home)).map(async ({ entry, loaded, problems }) => ({
+        entry,
+        problems: loaded !== undefined
+          ? await savedProblems(loaded)
+          : problems ?? [{ message: entry.error ?? "cannot be read" }],
+      })));
       if (json) {
         const docs = entries.map(({ entry, problems }) => ({
           ...entry,
@@ -158,13 +160,14 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       if (!await savedExists(home, args[0])) {
         throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
       }
-      const { ir, file } = await loadSaved(home, args[0], { lenient: true });
+      const loaded = await loadSaved(home, args[0], { lenient: true });
+      const { ir, file } = loaded;
       if (json) {
         writeStdout(`${JSON.stringify(ir, null, 2)}\n`);
         return EXIT.ok;
       }
       const lines = savedDescription(args[0], ir, file);
-      const problems = await savedProblems(home, args[0]);
+      const problems = await savedProblems(loaded);
       if (problems.length > 0) lines.push(invalidNote(args[0], problems));
       writeDisplay(`${lines.join("\n")}\n`);
       return EXIT.ok;

@@ -12,7 +12,7 @@ import { resolveInputs } from "../workflow/run.ts";
 import { stdinUse } from "../workflow/compiler.ts";
 import { type ValidateOptions, validateWorkflow } from "../workflow/validate.ts";
 import { typeParams } from "./args.ts";
-import { listSaved, loadSaved, savedExists } from "./saved.ts";
+import { loadSaved, savedExists, savedNames } from "./saved.ts";
 
 /**
  * Loads `target`: a file when it looks like a path (has a separator or ends
@@ -45,7 +45,7 @@ export async function closeTarget(target: string, home: string, extra: string[] 
       names.filter((n) => n.endsWith(".json")).map((n) => dir === "." && !target.startsWith("./") ? n : join(dir, n)),
     () => [] as string[],
   );
-  const saved = (await listSaved(home)).map((e) => e.name);
+  const saved = await savedNames(home);
   const hint = didYouMean(target, [...extra, ...files, ...saved]);
   if (hint !== "" || target.endsWith(".json")) return hint;
   // `report` for report.json: compare names without the extension, suggest the file.
