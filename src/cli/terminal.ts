@@ -68,9 +68,15 @@ export function writeDisplay(text: string): void {
 /** The styles pflow itself writes (Style below): the only escape sequences let through, and only with colour on. */
 // deno-lint-ignore no-control-regex
 const OWN_STYLE = /\x1b\[(?:1|2|22|31|32|33|39)m/y;
-/** Controls a terminal may act on: C0 (but newline and tab), DEL, C1, and bidirectional overrides. */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+/**
+ * Controls a terminal may act on besides C0: DEL, C1, bidirectional overrides, and U+2028/U+2029 (which end a
+ * line in some terminals and editors).
+ */
+const NON_C0_CONTROLS = "\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069";
+/** Controls a terminal may act on, but newline and tab. */
+const CONTROL = new RegExp(`[\\x00-\\x08\\x0b-\\x1f${NON_C0_CONTROLS}]`, "g");
+/** Every control a terminal may act on, newline and tab included (text shown on one line). */
+const CONTROL_ONE_LINE = new RegExp(`[\\x00-\\x1f${NON_C0_CONTROLS}]`, "g");
 const NAMED: Record<string, string> = { "\r": "\\r", "\b": "\\b", "\f": "\\f" };
 
 /**
@@ -80,9 +86,7 @@ const NAMED: Record<string, string> = { "\r": "\\r", "\b": "\\b", "\f": "\\f" };
  */
 export function escapeControls(text: string, options: { keepStyle?: boolean; keepNewlines?: boolean } = {}): string {
   const keepNewlines = options.keepNewlines !== false;
-  // U+2028 and U+2029 end a line in some terminals and editors: escaped like the C0 controls.
-  // deno-lint-ignore no-control-regex
-  const pattern = keepNewlines ? CONTROL : /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+  const pattern = keepNewlines ? CONTROL : CONTROL_ONE_LINE;
   if (!pattern.test(text)) return text;
   pattern.lastIndex = 0;
   return text.replace(pattern, (c, offset: number) => {
