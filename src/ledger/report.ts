@@ -431,10 +431,14 @@ function reprice(
   },
 ): void {
   const entries = ctx.entries;
+  // Models some of whose calls were priced when they ran (by the model asked for, or the one reported).
+  const pricedOnce = new Set(ctx.pairs.filter((p) => p.totals.unpriced_calls < p.totals.llm_calls).map((p) => p.model));
   for (const { model } of ctx.pairs) {
-    if (!entries.has(model)) entries.set(model, repriceEntry(db, { table: ctx.table, model, labels: ctx.labels }));
+    if (!entries.has(model)) {
+      entries.set(model, repriceEntry(db, { table: ctx.table, model, labels: ctx.labels, pricedOnce }));
+    }
   }
-  const unknown = unknownUsageCalls(db, ctx);
+  const unknown = unknownUsageCalls(db, { ...ctx, priced: (model) => entries.get(model) !== undefined });
   // Every threshold of the models in the report: a request's class is how many of them it exceeds.
   const thresholds = [
     ...new Set([...entries.values()].flatMap((e) => (e?.tiers ?? []).map((t) => t.above_input_tokens))),
@@ -469,14 +473,18 @@ function reprice(
 
 /**
  * The calls of unknown usage (none reported, or cut off: stored without a cost though their model was priced)
- * per group and model, looked for only among pairs with calls of no cost (the rollup counts those).
+ * per group and model, looked for only among pairs of priced models with calls of no cost (the rollup counts
+ * those).
  */
 function unknownUsageCalls(
   db: DatabaseSync,
-  ctx: { g: Grouping; pairs: Pair[]; filters: ReportFilters; labels: Labels },
+  ctx: { g: Grouping; pairs: Pair[]; filters: ReportFilters; labels: Labels; priced: (model: number) => boolean },
 ): Map<string, number> {
   const found = new Map<string, number>();
-  const models = [...new Set(ctx.pairs.filter((p) => p.totals.unpriced_calls > 0).map((p) => p.model))];
+  // Only a model the table prices can have calls of unknown usage to count (the others are unpriced whole).
+  const models = [
+    ...new Set(ctx.pairs.filter((p) => p.totals.unpriced_calls > 0 && ctx.priced(p.model)).map((p) => p.model)),
+  ];
   if (models.length === 0) return found;
   const where = rowWhere(ctx.filters, ctx.labels, "c");
   const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
@@ -498,11 +506,13 @@ function unknownUsageCalls(
  */
 function repriceEntry(
   db: DatabaseSync,
-  ctx: { table: PriceTable; model: number; labels: Labels },
+  ctx: { table: PriceTable; model: number; labels: Labels; pricedOnce: ReadonlySet<number> },
 ): ModelPrices | undefined {
   const id = ctx.labels.text(ctx.model)!;
   const direct = findPrices(ctx.table, id);
   if (direct !== undefined) return direct.prices;
+  // A model never priced when it ran was not priced by its reported name either: no scan of its calls.
+  if (!ctx.pricedOnce.has(ctx.model)) return undefined;
   const provider = id.slice(0, id.indexOf("/"));
   const reported = db.prepare("SELECT DISTINCT response_model AS name FROM calls WHERE model = ?")
     .all(ctx.model) as { name: string | null }[];
