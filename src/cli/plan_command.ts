@@ -94,7 +94,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   if (flags.save !== undefined) {
     checkNewWorkflowName(flags.save, "plan");
     // Refused before planning spends anything.
-    if (!flags.force && await savedExists(home, flags.save)) {
+    if (!flags.force && savedExists(home, flags.save)) {
       throw new UsageError(`saved workflow '${flags.save}' exists; pass --force to replace it`, "plan");
     }
   }

@@ -2,7 +2,8 @@
  * Saved workflows: `PFLOW_HOME/workflows/NAME.json`, written atomically.
  * @module
  */
-import { readdir, rm, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
@@ -55,10 +56,10 @@ export function savedPath(home: string, name: string): string {
   return join(workflowsDir(home), `${name}.json`);
 }
 
-/** Whether a saved workflow exists. */
-export async function savedExists(home: string, name: string): Promise<boolean> {
+/** Whether a saved workflow exists (synchronously: a run's start pays for Bun's first promise-based file call). */
+export function savedExists(home: string, name: string): boolean {
   try {
-    return (await stat(savedPath(home, name))).isFile();
+    return statSync(savedPath(home, name), { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }
@@ -82,7 +83,7 @@ export async function saveWorkflow(
   const command = options.command ?? "workflow";
   checkNewWorkflowName(options.name, command);
   const path = savedPath(home, options.name);
-  if (!options.force && await savedExists(home, options.name)) {
+  if (!options.force && savedExists(home, options.name)) {
     throw new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, command);
   }
   const text = `${JSON.stringify(ir, null, 2)}\n`;
@@ -103,7 +104,7 @@ export async function loadSaved(
 
 /** Removes saved workflow `name`; false when there was none. */
 export async function deleteSaved(home: string, name: string): Promise<boolean> {
-  if (!await savedExists(home, name)) return false;
+  if (!savedExists(home, name)) return false;
   await rm(savedPath(home, name));
   return true;
 }
@@ -136,7 +137,7 @@ export async function savedNames(home: string): Promise<string[]> {
   const names: string[] = [];
   for (const file of files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort()) {
     const name = file.slice(0, -5);
-    if (await savedExists(home, name)) names.push(name);
+    if (savedExists(home, name)) names.push(name);
   }
   return names;
 }

@@ -157,7 +157,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     case "show": {
       expectArgs(1, "show NAME [--json]");
       checkWorkflowName(args[0]);
-      if (!await savedExists(home, args[0])) {
+      if (!savedExists(home, args[0])) {
         throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
       }
       const loaded = await loadSaved(home, args[0], { lenient: true });

@@ -3,7 +3,8 @@
  * workflow, validated with problems located by file, line and column.
  * @module
  */
-import { readdir, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { didYouMean, type Problem, uniqueProblems, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
@@ -22,15 +23,16 @@ import { loadSaved, savedExists, savedNames } from "./saved.ts";
  */
 export async function loadTarget(target: string, home: string): Promise<LoadedWorkflow> {
   const looksLikePath = target.includes("/") || target.includes("\\") || target.endsWith(".json");
-  if (looksLikePath || await isFile(target)) {
-    const missing = await stat(target).then(() => false, () => true);
+  if (looksLikePath || isFile(target)) {
+    // Synchronous on purpose: Bun's first promise-based file operation costs 3.5–4.5 ms of start-up.
+    const missing = statSync(target, { throwIfNoEntry: false }) === undefined;
     const hint = missing ? await closeTarget(target, home) : "";
     if (hint !== "") {
       throw new ValidationError([{ file: target, message: `cannot read workflow: file not found${hint}` }]);
     }
     return await loadWorkflowFile(target, { lenient: true });
   }
-  if (await savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
+  if (savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
   throw new ValidationError([{
     file: target,
     message: `no such workflow file or saved workflow${await closeTarget(target, home)}; see 'pflow workflow list'`,
@@ -61,17 +63,17 @@ export async function targetKind(
   arg: string,
   env: Record<string, string | undefined>,
 ): Promise<"file" | "saved" | undefined> {
-  if (await isFile(arg)) return "file";
+  if (isFile(arg)) return "file";
   const { pflowHome } = await import("./home.ts");
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(arg) && await savedExists(pflowHome(env), arg)) return "saved";
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(arg) && savedExists(pflowHome(env), arg)) return "saved";
   return undefined;
 }
 
-async function isFile(path: string): Promise<boolean> {
+function isFile(path: string): boolean {
   try {
-    return (await stat(path)).isFile();
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
-    return false;
+    return false; // ENOTDIR, EACCES, a name too long: not a workflow file either
   }
 }
 
