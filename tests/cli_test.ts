@@ -179,6 +179,21 @@ Deno.test("examples/hello.json prints its report and writes the file", async () 
   });
 });
 
+Deno.test("without PFLOW_HOME, state lives in $HOME/.pflow (saved workflows found there, the run ledger written there)", async () => {
+  await withHome(async (dir) => {
+    const saved = join(dir, ".pflow", "workflows");
+    mkdirSync(saved, { recursive: true });
+    writeWorkflow(saved, "greet.json", workflow([{ id: "a", type: "echo", params: { value: "from HOME" } }]));
+    const result = await runPflow(["greet"], { env: { HOME: dir } });
+    assertExit(result, 0);
+    assert.match(result.stdout, /from HOME/);
+    assert.ok(
+      readdirSync(join(dir, ".pflow")).some((name) => name.startsWith("ledger")),
+      "the ledger is under $HOME/.pflow",
+    );
+  });
+});
+
 Deno.test("shorthand: pflow FILE.json k=v runs the file", async () => {
   await withHome(async (dir, env) => {
     const result = await runPflow(["examples/hello.json", "name=Bo", `out_dir=${dir}`], { env });

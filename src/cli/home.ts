@@ -5,8 +5,8 @@
  */
 import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
 import { statSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import type { LlmSettings } from "../llm/types.ts";
 import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, locateSyntaxError } from "../workflow/load.ts";
@@ -18,7 +18,7 @@ import { PROVIDER_PRESETS } from "../llm/provider_config.ts";
  * something other than a directory is a {@link ValidationError} (exit 2).
  */
 export function pflowHome(env: Record<string, string | undefined>): string {
-  const home = env.PFLOW_HOME || join(homedir(), ".pflow");
+  const home = env.PFLOW_HOME || join(userHome(env), ".pflow");
   let problem: string | undefined;
   try {
     if (!statSync(home).isDirectory()) problem = "is a file, not a directory";
@@ -32,6 +32,14 @@ export function pflowHome(env: Record<string, string | undefined>): string {
     }]);
   }
   return home;
+}
+
+/**
+ * The user's home directory: `$HOME`, as `os.homedir()` answers on POSIX, else `os.homedir()`. `node:os`
+ * is loaded only then: importing it costs about 1 ms of a Bun process's start.
+ */
+function userHome(env: Record<string, string | undefined>): string {
+  return env.HOME || process.getBuiltinModule("node:os").homedir();
 }
 
 /** Settings read from `PFLOW_HOME/settings.json`. */

@@ -2,10 +2,10 @@
  * Writing a command's report to `-o FILE` (atomically), with one clear line when that fails.
  * @module
  */
-import { realpath, stat, writeFile } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
+import { fsPromises } from "../util/fs_promises.ts";
 
 /**
  * Writes `text` to `path`: a regular file atomically (temp file, then
@@ -24,6 +24,7 @@ export async function writeOutputFile(
   if (path.endsWith("/") || path.endsWith(sep)) {
     return `cannot write ${resolve(path)}${sep}: it ends with '${sep}', so it names a directory; give a file name`;
   }
+  const { realpath, stat, writeFile } = await fsPromises();
   try {
     const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") return undefined;

@@ -3,7 +3,6 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
@@ -13,6 +12,7 @@ import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import { UsageError } from "./args.ts";
 import { COMMANDS } from "./command.ts";
 import { outputRedactor } from "../observability/redact.ts";
+import { fsPromises } from "../util/fs_promises.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -105,7 +105,7 @@ export async function loadSaved(
 /** Removes saved workflow `name`; false when there was none. */
 export async function deleteSaved(home: string, name: string): Promise<boolean> {
   if (!savedExists(home, name)) return false;
-  await rm(savedPath(home, name));
+  await (await fsPromises()).rm(savedPath(home, name));
   return true;
 }
 
@@ -130,7 +130,7 @@ export interface SavedEntry {
 export async function savedNames(home: string): Promise<string[]> {
   let files: string[];
   try {
-    files = await readdir(workflowsDir(home));
+    files = await (await fsPromises()).readdir(workflowsDir(home));
   } catch {
     return [];
   }

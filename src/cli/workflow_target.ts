@@ -4,7 +4,6 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { didYouMean, type Problem, uniqueProblems, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
@@ -14,6 +13,7 @@ import { stdinUse } from "../workflow/compiler.ts";
 import { type ValidateOptions, validateWorkflow } from "../workflow/validate.ts";
 import { typeParams } from "./args.ts";
 import { loadSaved, savedExists, savedNames } from "./saved.ts";
+import { fsPromises } from "../util/fs_promises.ts";
 
 /**
  * Loads `target`: a file when it looks like a path (has a separator or ends
@@ -42,7 +42,7 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
 /** "(did you mean …?)" over the JSON files beside `target` and the saved workflow names, or "". */
 export async function closeTarget(target: string, home: string, extra: string[] = []): Promise<string> {
   const dir = dirname(target);
-  const files = await readdir(dir).then(
+  const files = await (await fsPromises()).readdir(dir).then(
     (names) =>
       names.filter((n) => n.endsWith(".json")).map((n) => dir === "." && !target.startsWith("./") ? n : join(dir, n)),
     () => [] as string[],

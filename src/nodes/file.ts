@@ -7,7 +7,6 @@
  */
 import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
-import { access, appendFile, copyFile, lstat, mkdir, open, readlink, rename, stat, unlink } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
@@ -15,6 +14,7 @@ import { timed } from "../observability/decorators.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, readParams } from "./spec.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
+import { fsPromises } from "../util/fs_promises.ts";
 
 /** Encodings the file nodes read and write. */
 export type FileEncoding = "utf8" | "base64";
@@ -64,6 +64,7 @@ export function fileError(
  */
 async function statOrUndefined(path: string, options: { link?: boolean } = {}): Promise<Stats | undefined> {
   try {
+    const { lstat, stat } = await fsPromises();
     return await (options.link ? lstat(path) : stat(path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -86,7 +87,7 @@ function notRegular(path: string, hint: string): NodeError {
 async function requireFile(path: string, hint: string): Promise<Stats> {
   let info: Stats;
   try {
-    info = await stat(path);
+    info = await (await fsPromises()).stat(path);
   } catch (error) {
     throw fileError(error, path, hint);
   }
@@ -109,7 +110,7 @@ async function readBounded(path: string, max: number, hint: string): Promise<Buf
       `${path} ${what} max_bytes (${formatBytes(max)}); raise the node's 'max_bytes' param, or read a part ` +
         `of it with a shell node (head, tail, grep)`,
     );
-  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const handle = await (await fsPromises()).open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw notRegular(path, hint);
@@ -135,7 +136,7 @@ async function readBounded(path: string, max: number, hint: string): Promise<Buf
 async function makeParent(path: string): Promise<void> {
   const dir = dirname(path);
   try {
-    await mkdir(dir, { recursive: true });
+    await (await fsPromises()).mkdir(dir, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EEXIST" || code === "ENOTDIR") {
@@ -339,7 +340,7 @@ export class WriteFileNode extends Node {
     await makeParent(target);
     if (p.append) {
       try {
-        await appendFile(target, data);
+        await (await fsPromises()).appendFile(target, data);
       } catch (error) {
         throw fileError(error, target, hint);
       }
@@ -370,13 +371,13 @@ async function throughLinks(path: string): Promise<string> {
   for (let hops = 0; hops <= MAX_LINKS; hops++) {
     let info: Stats;
     try {
-      info = await lstat(current);
+      info = await (await fsPromises()).lstat(current);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return current;
       throw fileError(error, current);
     }
     if (!info.isSymbolicLink()) return current;
-    current = resolve(dirname(current), await readlink(current));
+    current = resolve(dirname(current), await (await fsPromises()).readlink(current));
   }
   throw new NodeError(`too many symbolic links: ${path}`);
 }
@@ -469,7 +470,7 @@ async function copy(
   overwrite: boolean,
 ): Promise<void> {
   try {
-    await copyFile(
+    await (await fsPromises()).copyFile(
       source,
       destination,
       overwrite ? 0 : fsConstants.COPYFILE_EXCL,
@@ -488,7 +489,7 @@ async function copy(
     }
     if (code === "EACCES" || code === "EPERM") {
       // Say which side was refused.
-      const readable = await access(source, fsConstants.R_OK).then(
+      const readable = await (await fsPromises()).access(source, fsConstants.R_OK).then(
         () => true,
         () => false,
       );
@@ -563,7 +564,7 @@ export class MoveFileNode extends Node {
       "moves",
     );
     try {
-      await rename(source, destination);
+      await (await fsPromises()).rename(source, destination);
       return destination;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EXDEV") {
@@ -574,7 +575,7 @@ export class MoveFileNode extends Node {
     // Another file system: copy, then remove the source.
     await copy(source, destination, p.overwrite);
     try {
-      await unlink(source);
+      await (await fsPromises()).unlink(source);
     } catch (error) {
       const reason = fileError(error, source).message;
       throw new NodeError(
@@ -641,7 +642,7 @@ export class DeleteFileNode extends Node {
     };
     let info: Stats;
     try {
-      info = await lstat(path); // a symlink is deleted, not its target
+      info = await (await fsPromises()).lstat(path); // a symlink is deleted, not its target
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || (code === "ENOTDIR" && p.missing_ok)) {
@@ -655,7 +656,7 @@ export class DeleteFileNode extends Node {
       );
     }
     try {
-      await unlink(path);
+      await (await fsPromises()).unlink(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return missing();
       throw fileError(error, path);

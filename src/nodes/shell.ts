@@ -9,8 +9,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { stat } from "node:fs/promises";
-import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import process from "node:process";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
@@ -26,6 +24,7 @@ import {
   type NodeSpec,
   readParams,
 } from "./spec.ts";
+import { fsPromises } from "../util/fs_promises.ts";
 
 interface ShellParams {
   command?: string;
@@ -235,7 +234,7 @@ async function checkCwd(cwd: string): Promise<string> {
   const dir = resolve(cwd);
   let info;
   try {
-    info = await stat(dir);
+    info = await (await fsPromises()).stat(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
@@ -400,7 +399,7 @@ async function run(
           stdout: decoder.decode(stdout.bytes()),
           stderr: decoder.decode(stderr.bytes()),
           exit_code: code ??
-            128 + (signal ? osConstants.signals[signal] ?? 0 : 0),
+            128 + (signal ? signalNumber(signal) ?? 0 : 0),
         });
       });
     });
@@ -445,4 +444,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
       child.kill(signal);
     } catch { /* already gone */ }
   }
+}
+
+/** The number of `signal` (128 + it is a shell's exit status for it); `node:os` loads only for a signalled child. */
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return process.getBuiltinModule("node:os").constants.signals[signal];
 }

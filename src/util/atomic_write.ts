@@ -3,8 +3,8 @@
  * reader never sees a half-written file and a failure leaves nothing behind.
  * @module
  */
-import { chmod, mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { fsPromises } from "./fs_promises.ts";
 
 /** The longest file name most file systems take (bytes). */
 const NAME_MAX = 255;
@@ -23,6 +23,7 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   options: { mode?: number; mkdir?: boolean; dirMode?: number } = {},
 ): Promise<void> {
+  const { chmod, mkdir, rename, unlink, writeFile } = await fsPromises();
   const dir = dirname(path);
   if (options.mkdir !== false) {
     await mkdir(dir, { recursive: true, ...(options.dirMode !== undefined ? { mode: options.dirMode } : {}) });

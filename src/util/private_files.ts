@@ -6,7 +6,7 @@
  * @module
  */
 import { chmodSync, fchmodSync, mkdirSync, openSync } from "node:fs";
-import { chmod, mkdir } from "node:fs/promises";
+import { fsPromises } from "./fs_promises.ts";
 
 /** Mode of every file pflow writes under PFLOW_HOME. */
 export const PRIVATE_FILE_MODE = 0o600;
@@ -21,6 +21,7 @@ export function privateDirSync(dir: string): void {
 
 /** Creates `dir` (and missing parents, 0700 too) and makes it 0700. */
 export async function privateDir(dir: string): Promise<void> {
+  const { chmod, mkdir } = await fsPromises();
   await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   try {
     await chmod(dir, PRIVATE_DIR_MODE);

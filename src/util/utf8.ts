@@ -7,7 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import { readFileSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { fsPromises } from "./fs_promises.ts";
 
 /** Bytes that are not valid UTF-8, at `offset`. */
 export class InvalidUtf8Error extends Error {
@@ -63,7 +63,7 @@ export async function readUtf8File(path: string, options: { maxBytes?: number } 
     if (info.size > max) throw tooLarge(max);
     return decodeUtf8(readFileSync(path));
   }
-  const handle = await open(path, "r");
+  const handle = await (await fsPromises()).open(path, "r");
   try {
     // A pipe or a device: its size says nothing, so read no more than allowed.
     const chunks: Uint8Array[] = [];
