@@ -349,3 +349,55 @@ Deno.test("a terminal is one: under a pseudo-terminal the summary line is colour
     dir.cleanup();
   }
 });
+
+// ---------------------------------------------------------------- what a plain run loads
+
+/**
+ * The modules `pflow run FILE` evaluates before its workflow runs: the binary's entry chunk and the run
+ * command's chunk, with every chunk they import statically (Bun's bundle, split as `deno task compile`
+ * splits it). Returns the runtime modules they import and the npm packages bundled into them.
+ */
+function runPathModules(outdir: string): { builtins: Set<string>; packages: Set<string> } {
+  const build = spawnSync(
+    "npx",
+    ["-y", "bun@1.4.5", "build", "--format=esm", "--splitting", "--target=bun", "src/cli/main.ts", "--outdir", outdir],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  assert.equal(build.status, 0, build.stderr);
+  const builtins = new Set<string>();
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (chunk: string) => {
+    if (seen.has(chunk)) return;
+    seen.add(chunk);
+    const text = readFileSync(join(outdir, chunk), "utf8");
+    // Bun marks each bundled file with a `// path` line; npm packages sit under node_modules/.deno/NAME@VERSION.
+    for (const m of text.matchAll(/^\/\/ node_modules\/\.deno\/([^/@]+|@[^/@]+)@/gm)) {
+      packages.add(m[1].replace("+", "/"));
+    }
+    // Static imports only (`import(...)` is loaded when reached, not at start).
+    for (const m of text.matchAll(/(?:^|[;}\s])import\s*(?:[^"'();]*?from\s*)?["']([^"']+)["']/g)) {
+      if (m[1].startsWith("./")) visit(m[1].slice(2));
+      else builtins.add(m[1].replace(/^node:/, ""));
+    }
+  };
+  visit("main.js");
+  const runChunk = readdirSync(outdir).find((name) => name.startsWith("run_command-"));
+  assert.ok(runChunk, "the run command is a chunk of its own");
+  visit(runChunk);
+  return { builtins, packages };
+}
+
+Deno.test("a plain run loads only what it needs: no node:fs/promises, node:os, child_process, YAML, Ajv, AI SDK or OpenTelemetry before its workflow runs", () => {
+  const dir = tempDir();
+  try {
+    const { builtins, packages } = runPathModules(dir.path);
+    // Each runtime module costs a Bun process ~0.2-4 ms of its start (node:fs/promises 1-4 ms, node:os ~1 ms):
+    // one added to this list should be measured first (bench/engine_bench.ts --startup).
+    assert.deepEqual([...builtins].sort(), ["async_hooks", "buffer", "fs", "path", "process", "timers"]);
+    // The full JSON Schema validator (for an invalid file's messages) is the only package; it costs ~0.2 ms.
+    assert.deepEqual([...packages].sort(), ["@cfworker/json-schema"]);
+  } finally {
+    dir.cleanup();
+  }
+});
