@@ -8,6 +8,7 @@ import {
   REDACTED,
   Redactor,
 } from "../src/observability/redact.ts";
+import { isSecretEnvName } from "../src/observability/secret_names.ts";
 import { snapshot, truncateString } from "../src/observability/truncate.ts";
 
 /**
@@ -351,4 +352,129 @@ Deno.test("Redactor.child: a secret it learned that holds one of its base's is h
   child.add("sid-777777-hunter2secret");
   assert.equal(child.text("got sid-777777-hunter2secret"), `got ${REDACTED}`);
   assert.equal(base.text("got sid-777777-hunter2secret"), `got sid-777777-${REDACTED}`);
+});
+
+// ---------------------------------------------------------------- secret names, matched without regular expressions
+
+// The rules as they were written, as regular expressions: the hand-written matchers must answer as these do.
+const SECRET_NAME_RULE =
+  /(^|[^a-z])(api[_-]?key|apikey|key|token|secret|password|passwd|pass|authorization|auth|cookie|set-cookie|credentials?|private[_-]?key|session|sig|signature)($|[^a-z])/i;
+const CREDENTIAL_NAME_RULE =
+  /(^|[^a-z])(api[_-]?key|apikey|access[_-]?key|token|secret|password|passwd|authorization|cookie|set-cookie|credentials?|private[_-]?key)($|[^a-z])/i;
+const SECRET_ENV_RULE = /(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|^API_KEY)$/i;
+
+/** Random names built from the rules' words, their neighbours and characters case folding treats specially. */
+function randomName(random: () => number): string {
+  const pieces = [
+    "api",
+    "key",
+    "apikey",
+    "access",
+    "private",
+    "token",
+    "tokens",
+    "secret",
+    "password",
+    "passwd",
+    "pass",
+    "auth",
+    "authorization",
+    "cookie",
+    "set",
+    "credential",
+    "credentials",
+    "session",
+    "sig",
+    "signature",
+    "max",
+    "x",
+    "s",
+    "_",
+    "-",
+    "__",
+    ".",
+    " ",
+    "1",
+    "K",
+    "ſ",
+    "ı",
+    "İ",
+    "é",
+    "\u212a",
+    "API",
+    "KEY",
+    "Token",
+    "SeT-CoOkIe",
+    "AccEss",
+    "_TOKEN",
+    "_API_KEY",
+    "_secret",
+    "_PassWord",
+    "_ACCESS_KEY",
+    "API_KEY",
+    "_ACCESS",
+    "_APIKEY",
+  ];
+  let name = "";
+  const n = 1 + Math.floor(random() * 5);
+  for (let i = 0; i < n; i++) {
+    let piece = pieces[Math.floor(random() * pieces.length)];
+    if (random() < 0.3) piece = piece.toUpperCase();
+    name += piece;
+  }
+  return name;
+}
+
+Deno.test("secret, credential and secret-environment names are told as the regular expressions they replace tell them, for 50,000 random names", () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const counts = { secret: 0, credential: 0, env: 0 };
+  for (let i = 0; i < 50_000; i++) {
+    const name = randomName(random);
+    assert.equal(isSecretName(name), SECRET_NAME_RULE.test(name), `isSecretName(${JSON.stringify(name)})`);
+    assert.equal(isCredentialName(name), CREDENTIAL_NAME_RULE.test(name), `isCredentialName(${JSON.stringify(name)})`);
+    assert.equal(isSecretEnvName(name), SECRET_ENV_RULE.test(name), `isSecretEnvName(${JSON.stringify(name)})`);
+    if (isSecretName(name)) counts.secret++;
+    if (isCredentialName(name)) counts.credential++;
+    if (isSecretEnvName(name)) counts.env++;
+  }
+  // Both answers occur often, so agreement is not agreement on "no".
+  for (const [rule, count] of Object.entries(counts)) assert.ok(count > 1_000 && count < 49_000, `${rule}: ${count}`);
+});
+
+Deno.test("secret names: the cases the rules are for", () => {
+  for (
+    const name of [
+      "api_key",
+      "x-api-key",
+      "X-API-KEY",
+      "apiKey",
+      "access_token",
+      "Authorization",
+      "set-cookie",
+      "client_secret",
+      "sig",
+      "private-key",
+      "DB_PASSWORD",
+    ]
+  ) {
+    assert.ok(isSecretName(name), name);
+  }
+  for (
+    const name of ["max_tokens", "input_tokens", "passwords", "keyboard", "monkey", "signing", "", "ſecret", "\u212aey"]
+  ) {
+    assert.ok(!isSecretName(name), name);
+  }
+  for (const name of ["api_key", "access-key", "private_key", "access_token", "set-cookie", "password"]) {
+    assert.ok(isCredentialName(name), name);
+  }
+  for (const name of ["Key", "session", "auth", "sig", "api__key", "api.key", "xapi_key", "max_tokens"]) {
+    assert.ok(!isCredentialName(name), name);
+  }
+  for (const name of ["OPENAI_API_KEY", "gh_token", "API_KEY", "api_key", "AWS_SECRET", "X_ACCESS_KEY"]) {
+    assert.ok(isSecretEnvName(name), name);
+  }
+  for (const name of ["XAPI_KEY", "TOKEN", "MY_TOKENS", "PATH", "HOME", "_TOKEN_", "ſ_TOKEN".slice(1) + "X"]) {
+    assert.ok(!isSecretEnvName(name), name);
+  }
 });

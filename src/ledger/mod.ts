@@ -21,6 +21,7 @@
  * outcome. This module loads no SQLite code; `store.ts` and `report.ts` do.
  * @module
  */
+import { Buffer } from "node:buffer";
 import { ValidationError } from "../workflow/errors.ts";
 
 export { LedgerRun, type LedgerRunOptions, NODE_BOUNDS_MS } from "./recorder.ts";
@@ -61,18 +62,13 @@ export function ledgerEnabled(options: {
   return fromEnv ?? setting ?? true;
 }
 
-// Byte → two hex digits, built once.
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
-
 /**
  * `sha256:HEX` of a workflow file's text (the ledger's content hash; `sha256sum FILE` gives the same).
  * WebCrypto (a web-standard API, as everything under src/ uses): started when the run starts, the
  * digest is ready by the time the run ends.
  */
 export async function contentHash(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  let hex = "sha256:";
-  // A plain loop: Array.from with a mapping function costs ~0.4 ms cold on Bun.
-  for (let i = 0; i < digest.length; i++) hex += HEX[digest[i]];
-  return hex;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  // Native hex: a 256-entry table built in JavaScript at load cost a Bun process 1-3 ms of its start.
+  return `sha256:${Buffer.from(digest).toString("hex")}`;
 }

@@ -13,29 +13,12 @@
  */
 import { Buffer } from "node:buffer";
 import { decodeUriComponentSafe } from "../util/uri.ts";
+import { isCredentialName, isSecretEnvName, isSecretName } from "./secret_names.ts";
+
+export { isCredentialName, isSecretName };
 
 /** What replaces a secret. */
 export const REDACTED = "[REDACTED]";
-
-// Names that hold secrets: api_key, x-api-key, access_token, authorization,
-// cookie, password, client_secret, sig… but not max_tokens or input_tokens.
-const SECRET_NAME =
-  /(^|[^a-z])(api[_-]?key|apikey|key|token|secret|password|passwd|pass|authorization|auth|cookie|set-cookie|credentials?|private[_-]?key|session|sig|signature)($|[^a-z])/i;
-
-/** Whether a param/header/env/object/query key names a secret. */
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
-}
-
-// Names that hold credentials, and nothing else: what a run's printed result hides. Narrower than
-// SECRET_NAME (no bare `key`, `session`, `sig` or `auth`: an S3 listing's `Key` is data a run is for).
-const CREDENTIAL_NAME =
-  /(^|[^a-z])(api[_-]?key|apikey|access[_-]?key|token|secret|password|passwd|authorization|cookie|set-cookie|credentials?|private[_-]?key)($|[^a-z])/i;
-
-/** Whether a key names a credential (`access_token`, `password`, `set-cookie`; not `Key` or `max_tokens`). */
-export function isCredentialName(name: string): boolean {
-  return CREDENTIAL_NAME.test(name);
-}
 
 /**
  * A copy of `value` (named `name`) with every non-empty value under a
@@ -92,9 +75,6 @@ export function credentialValues(value: unknown, options: { name?: string; limit
   walk(value, options.name !== undefined && isCredentialName(options.name));
   return found;
 }
-
-/** Environment variables whose values are always secrets when set. */
-const SECRET_ENV = /(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|^API_KEY)$/i;
 
 /** Shortest literal secret looked for (shorter values would redact ordinary words). */
 const MIN_SECRET = 6;
@@ -310,7 +290,7 @@ export class Redactor {
     const wanted = new Set(names);
     const values: string[] = [];
     for (const [name, value] of Object.entries(env)) {
-      if (value && (wanted.has(name) || SECRET_ENV.test(name))) values.push(value);
+      if (value && (wanted.has(name) || isSecretEnvName(name))) values.push(value);
     }
     return new Redactor(values);
   }
