@@ -15,7 +15,8 @@ export const ROOT = resolve(import.meta.dirname!, "..");
 /** The pflow binary (built by `deno task compile`). */
 export const PFLOW_BIN = resolve(ROOT, "dist/pflow");
 /** A Bun hello-world binary, the start-up baseline. */
-export const HELLO_BIN = resolve(ROOT, "dist/bench-hello");
+// Named for its build flags, so a baseline built before they changed is not reused.
+export const HELLO_BIN = resolve(ROOT, "dist/bench-hello-noautoload");
 
 let computed = 0;
 
@@ -122,7 +123,9 @@ export function ensureHelloBinary(): string {
   mkdirSync(resolve(ROOT, "dist"), { recursive: true });
   const source = resolve(ROOT, "dist/bench-hello.ts");
   writeFileSync(source, 'console.log("hello");\n');
-  const built = spawnSync("npx", ["-y", "bun@1.4.5", "build", "--compile", source, "--outfile", HELLO_BIN], {
+  // Built as dist/pflow is (deno.json's compile task): no .env or bunfig.toml looked for at start.
+  const flags = ["--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+  const built = spawnSync("npx", ["-y", "bun@1.4.5", "build", ...flags, source, "--outfile", HELLO_BIN], {
     stdio: "inherit",
   });
   if (built.status !== 0) throw new Error("could not build the hello-world baseline binary");

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { openSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Validator } from "@cfworker/json-schema";
 import { PFLOW_BIN, ROOT, tempDir, writeWorkflow } from "./support/cli.ts";
@@ -397,6 +397,36 @@ Deno.test("a plain run loads only what it needs: no node:fs/promises, node:os, c
     assert.deepEqual([...builtins].sort(), ["async_hooks", "buffer", "fs", "path", "process", "timers"]);
     // The full JSON Schema validator (for an invalid file's messages) is the only package; it costs ~0.2 ms.
     assert.deepEqual([...packages].sort(), ["@cfworker/json-schema"]);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+// ---------------------------------------------------------------- what the binary reads from its directory
+
+Deno.test("the binary reads no .env and no bunfig.toml from the directory it runs in (a preload there does not run)", () => {
+  const dir = tempDir();
+  try {
+    const home = join(dir.path, "home");
+    const other = join(dir.path, "other-home");
+    const marker = join(dir.path, "preloaded");
+    writeFileSync(join(dir.path, ".env"), `PFLOW_HOME=${other}\nNO_COLOR=\n`);
+    writeFileSync(join(dir.path, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+    writeFileSync(
+      join(dir.path, "preload.ts"),
+      `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`,
+    );
+    const wf = writeWorkflow(dir.path, "wf.json", {
+      ir_version: "0.1.0",
+      nodes: [{ id: "hi", type: "echo", params: { value: "hello" } }],
+    });
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", PFLOW_HOME: home };
+    const run = spawnSync(PFLOW_BIN, ["run", wf], { cwd: dir.path, env, encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "hello\n");
+    assert.ok(!existsSync(marker), "bunfig.toml's preload ran inside pflow");
+    assert.ok(!existsSync(other), ".env's PFLOW_HOME was used");
+    assert.ok(readdirSync(home).some((name) => name.startsWith("ledger")), "the given PFLOW_HOME has the run's ledger");
   } finally {
     dir.cleanup();
   }
