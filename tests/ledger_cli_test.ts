@@ -4,7 +4,7 @@
  * PFLOW_HOMEs, report totals against the runs' own JSON results, every
  * `--by`, filters, time zones, repricing, unpriced models, `--top`, JSON and
  * Markdown, concurrency, SIGKILL, `--no-ledger`, corrupt and newer ledgers,
- * and the migration of a version-1 ledger.
+ * and the migrations of a version-1 ledger and of a version-4 one written by the binary.
  * @module
  */
 import assert from "node:assert/strict";
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow } from "./support/cli.ts";
+import { bucketColumns, BUCKETS } from "../src/ledger/schema.ts";
 import {
   assertExit,
   chain,
@@ -303,26 +304,51 @@ Deno.test("filters: --workflow, --model (prefix, alias, dated snapshot, provider
 
 // ---------------------------------------------------------------- repricing
 
-Deno.test("cost report --reprice keeps a call of unknown usage out of the repriced total: incomplete, never $0", async () => {
+Deno.test("cost report --reprice keeps a call of unknown usage out of the repriced total: incomplete, never $0, not unpriced", async () => {
   await withLlm(async (ctx) => {
+    writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });
     await runJson(
       ctx,
-      chain([llm("a", MINI, MINI_USAGE), {
-        id: "n",
-        type: "llm",
-        params: { model: MINI, prompt: "hi [[no-usage]]" },
-      }]),
+      chain([
+        llm("a", MINI, MINI_USAGE),
+        {
+          id: "n",
+          type: "llm",
+          params: { model: MINI, prompt: "hi [[no-usage]]" },
+        },
+        llm("l", "local/llama", { prompt_tokens: 700, completion_tokens: 50 }),
+        {
+          id: "m",
+          type: "llm",
+          params: { model: "local/llama", prompt: "hi [[no-usage]]" },
+        },
+      ]),
     );
     const repriced = await reportJson(ctx, ["--by", "model", "--reprice"]);
     const row = repriced.rows.find((r: Doc) => r.group === MINI);
     assert.equal(row.llm_calls, 2);
     assert.equal(row.cost_complete, false);
+    assert.equal(row.unpriced_calls, 0, "gpt-4o-mini has a price");
+    assert.equal(row.usage_missing_calls, 1);
+    assert.deepEqual(row.unpriced_models, []);
     near(row.repriced_cost_usd, MINI_COST, "the call with usage, repriced");
     assert.equal(row.repriced_complete, false);
-    assert.equal(row.repriced_unpriced_calls, 1);
+    assert.equal(row.repriced_unpriced_calls, 0, "the table prices it: its call without usage is not unpriced");
+    // A model the table does not price: only its call with usage is unpriced.
+    const local = repriced.rows.find((r: Doc) => r.group === "local/llama");
+    assert.equal(local.unpriced_calls, 1);
+    assert.equal(local.usage_missing_calls, 1);
+    assert.equal(local.repriced_unpriced_calls, 1);
+    assert.equal(local.repriced_cost_usd, null);
+    assert.deepEqual(repriced.unpriced_models, [{ model: "local/llama", calls: 1 }]);
+    assert.deepEqual(repriced.usage_missing_models, [{ model: "local/llama", calls: 1 }, { model: MINI, calls: 1 }]);
+    assert.deepEqual(repriced.price_table.unpriced_models, ["local/llama"]);
     const byRun = await reportJson(ctx, ["--by", "run", "--reprice"]);
     assert.equal(byRun.rows[0].repriced_complete, false);
+    assert.equal(byRun.rows[0].repriced_unpriced_calls, 1);
+    assert.equal(byRun.rows[0].usage_missing_calls, 2);
     assert.equal(byRun.totals.repriced_complete, false);
+    assert.equal(byRun.totals.repriced_unpriced_calls, 1);
   });
 });
 
@@ -447,10 +473,18 @@ models:
     // The same rows as a version-3 ledger had them (no 1-hour writes in the rollup, no request-input index).
     const db = openDb(ctx.home);
     try {
-      for (const index of ["calls_request_input", "usage_by_model", "usage_by_node", "usage_by_time"]) {
+      for (
+        const index of ["calls_request_input", "usage_by_model", "usage_by_node", "usage_by_time", "usage_metrics"]
+      ) {
         db.exec(`DROP INDEX ${index}`);
       }
       db.exec("ALTER TABLE usage DROP COLUMN cache_write_1h_tokens");
+      // … nor version 5's columns (the metrics index as version 3 made it).
+      db.exec("ALTER TABLE usage DROP COLUMN usage_missing_calls");
+      db.exec("ALTER TABLE calls DROP COLUMN usage_missing");
+      db.exec(`CREATE INDEX usage_metrics ON usage(model, started_ms, calls, errors, input_tokens, cache_read_tokens,
+        cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls, timed_calls, duration_ms_sum,
+        ${bucketColumns("ld", BUCKETS.llm).join(", ")})`);
       db.exec("PRAGMA user_version = 3");
     } finally {
       db.close();
@@ -484,7 +518,9 @@ Deno.test("unpriced models: tokens counted, cost shown with + and named in a not
     near(mixed.cost_usd, SONNET_COST, "priced part");
     assert.equal(mixed.cost_complete, false);
     assert.equal(mixed.unpriced_calls, 1);
+    assert.equal(mixed.usage_missing_calls, 0);
     assert.deepEqual(mixed.unpriced_models, ["local/llama"]);
+    assert.deepEqual(doc.usage_missing_models, []);
     assert.equal(mixed.input_tokens, 1000 + 700);
     const localOnly = doc.rows.find((r: Doc) => r.group === "local-only");
     assert.equal(localOnly.cost_usd, null, "unpriced, not $0");
@@ -496,8 +532,9 @@ Deno.test("unpriced models: tokens counted, cost shown with + and named in a not
     assert.match(text.stdout, /^Total .* \$0\.0127\+$/m);
     assert.match(
       text.stdout,
-      /^\+ cost leaves out calls of unknown cost: local\/llama \(2 calls\) \(a model without a price/m,
+      /^\+ cost leaves out calls of a model without a price: local\/llama \(2 calls\) \(add its price to PFLOW_HOME\/pricing\.yaml\)$/m,
     );
+    assert.doesNotMatch(text.stdout, /usage was not reported/, "no call lacked usage");
     assert.doesNotMatch(text.stdout, /\$0(?![.\d])/);
   });
 });
@@ -553,6 +590,7 @@ Deno.test("--json has the documented fields; --format md writes the Markdown rep
       "rows",
       "totals",
       "unpriced_models",
+      "usage_missing_models",
       "price_table",
     ]);
     assert.deepEqual(Object.keys(doc.rows[0]), [
@@ -568,6 +606,7 @@ Deno.test("--json has the documented fields; --format md writes the Markdown rep
       "cost_usd",
       "cost_complete",
       "unpriced_calls",
+      "usage_missing_calls",
       "models",
       "unpriced_models",
     ]);
@@ -1062,7 +1101,7 @@ Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns a
     const before = readFileSync(file);
     const report = await cost(ctx, ["report"]);
     assertExit(report, 2);
-    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(4\); upgrade pflow/);
+    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(5\); upgrade pflow/);
     const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assertExit(run, 0);
     assert.equal(run.stderr.split("\n").filter((l) => /^warning: (\[a\] )?ledger:/.test(l)).length, 1, explain(run));
@@ -1092,13 +1131,95 @@ Deno.test("a version-1 ledger (fixture) migrates forward and reports the same fi
     assert.deepEqual(tokyo.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03-10", 1], ["2025-03-12", 2]]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 4);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 5);
     } finally {
       db.close();
     }
     // A run writes to the migrated ledger as to a new one.
     await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assert.equal((await reportJson(ctx, ["--by", "run"])).rows.length, 4);
+  });
+});
+
+Deno.test("a version-4 ledger (written by the binary) migrates: calls without usage told from calls without a price", async () => {
+  await withLlm(async (ctx) => {
+    // See tests/fixtures/make_ledger_v4.ts for what its runs did.
+    copyFileSync(join(ROOT, "tests/fixtures/ledger-v4.db"), join(ctx.home, "ledger.db"));
+    const byWorkflow = await reportJson(ctx, ["--by", "workflow"]);
+    const rows = Object.fromEntries(byWorkflow.rows.map((r: Doc) => [r.group, r]));
+    const counts = (r: Doc) => [r.llm_calls, r.unpriced_calls, r.usage_missing_calls, r.cost_complete];
+    // priced: a Sonnet call, gpt-4o-mini without usage, a rejected attempt (0 tokens, known: $0).
+    assert.deepEqual(counts(rows.priced), [3, 0, 1, false]);
+    near(rows.priced.cost_usd, SONNET_COST, "priced");
+    // timeout: a gpt-4o-mini call cut off by its timeout (usage unknown).
+    assert.deepEqual(counts(rows.timeout), [1, 0, 1, false]);
+    assert.equal(rows.timeout.cost_usd, null);
+    // local: a model without a price, twice with usage and once without.
+    assert.deepEqual(counts(rows.local), [3, 2, 1, false]);
+    assert.deepEqual(rows.local.unpriced_models, ["local/llama"]);
+    assert.deepEqual(counts(rows.killed), [1, 0, 0, true]);
+    assert.deepEqual(byWorkflow.unpriced_models, [{ model: "local/llama", calls: 2 }]);
+    assert.deepEqual(byWorkflow.usage_missing_models, [{ model: MINI, calls: 2 }, { model: "local/llama", calls: 1 }]);
+    assert.deepEqual(counts(byWorkflow.totals), [8, 2, 3, false]);
+    const db = openDb(ctx.home);
+    try {
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 5);
+      const flagged = db.prepare(
+        `SELECT l.text AS model, c.status, c.input_tokens, c.usage_missing FROM calls c JOIN labels l ON l.id = c.model
+         ORDER BY c.id`,
+      ).all().map((r) => [r.model, r.status, r.input_tokens, r.usage_missing]);
+      assert.deepEqual(flagged, [
+        [SONNET, 0, 1000, 0],
+        [MINI, 0, 0, 1],
+        [MINI, 1, 0, 0],
+        [MINI, 1, 0, 1],
+        ["local/llama", 0, 700, 0],
+        ["local/llama", 0, 700, 0],
+        ["local/llama", 0, 0, 1],
+        [SONNET, 0, 1000, 0],
+      ]);
+    } finally {
+      db.close();
+    }
+    // Repricing: the calls without usage stay of unknown cost, not unpriced.
+    const repriced = await reportJson(ctx, ["--by", "model", "--reprice"]);
+    const mini = repriced.rows.find((r: Doc) => r.group === MINI);
+    assert.deepEqual([mini.repriced_unpriced_calls, mini.repriced_complete, mini.repriced_cost_usd], [0, false, 0]);
+    const local = repriced.rows.find((r: Doc) => r.group === "local/llama");
+    assert.deepEqual([local.repriced_unpriced_calls, local.repriced_complete, local.repriced_cost_usd], [
+      2,
+      false,
+      null,
+    ]);
+    const text = await cost(ctx, ["report", "--by", "workflow"], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.match(text.stdout, /^\+ cost leaves out calls of a model without a price: local\/llama \(2 calls\) /m);
+    assert.match(
+      text.stdout,
+      /^\+ cost leaves out calls whose usage was not reported \(.*\): openai\/gpt-4o-mini \(2 calls\), local\/llama \(1 call\)$/m,
+    );
+    const metrics = await runPflow(["metrics"], { env: ctx.env });
+    assertExit(metrics, 0);
+    const sample = (name: string, provider: string, model: string) => {
+      const line = metrics.stdout.split("\n").find((l) =>
+        l.startsWith(`${name}{provider="${provider}",model="${model}"}`)
+      );
+      assert.ok(line !== undefined, `${name} ${provider}/${model} in:\n${metrics.stdout}`);
+      return Number(line.split(" ").at(-1));
+    };
+    assert.equal(sample("pflow_llm_unpriced_calls_total", "local", "llama"), 2);
+    assert.equal(sample("pflow_llm_unpriced_calls_total", "openai", "gpt-4o-mini"), 0);
+    assert.equal(sample("pflow_llm_usage_missing_calls_total", "local", "llama"), 1);
+    assert.equal(sample("pflow_llm_usage_missing_calls_total", "openai", "gpt-4o-mini"), 2);
+    assert.equal(sample("pflow_llm_usage_missing_calls_total", "anthropic", "claude-sonnet-4-5"), 0);
+    // A run writes to the migrated ledger as to a new one, its call without usage counted as such.
+    await runJson(
+      ctx,
+      chain([{ id: "q", type: "llm", params: { model: MINI, prompt: "hi [[no-usage]]" } }]),
+      "new.json",
+    );
+    const after = await reportJson(ctx, ["--by", "workflow", "--workflow", "new"]);
+    assert.deepEqual(counts(after.rows[0]), [1, 0, 1, false]);
   });
 });
 

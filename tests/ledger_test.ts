@@ -331,6 +331,42 @@ Deno.test("LedgerRun: planner and workflow sinks, a workflow named after plannin
   }
 });
 
+Deno.test("LedgerRun: a call without usage priced after the run keeps no cost: usage missing, not $0, not unpriced", async () => {
+  const tmp = tempDir("pflow-ledger-run-test-");
+  try {
+    const home = tmp.path;
+    const ledger = new LedgerRun({ home, warn: (m) => assert.fail(m) });
+    ledger.begin(start("33333333-0000-4000-8000-000000000003"), { preload: true });
+    const sink = ledger.sink("workflow", { priceVersion: () => "2025-11-15" });
+    const silent = record("anthropic/claude-haiku-4-5", null);
+    silent.usage = { ...silent.usage, input_tokens: 0, cache_read_tokens: 0, output_tokens: 0, usage_missing: true };
+    sink.llmCall!(silent);
+    sink.llmCall!(record("anthropic/claude-haiku-4-5", 0.002));
+    // Written unpriced (the database code loads in the background; the file appears with the first write) …
+    for (let i = 0; i < 500 && !existsSync(join(home, "ledger.db")); i++) await new Promise((r) => setTimeout(r, 10));
+    // … then prices arrive after the run: RunTelemetry.priceRecorded prices the record of 0 tokens at $0.
+    Object.assign(silent, { cost_usd: 0, price_key: "anthropic/claude-haiku-4-5" });
+    await ledger.finish(END);
+    const { store } = LedgerStore.open(home);
+    try {
+      const calls = store.db.prepare(
+        "SELECT cost_usd, price_model IS NOT NULL AS keyed, usage_missing FROM calls ORDER BY id",
+      )
+        .all().map((r) => [r.cost_usd, r.keyed, r.usage_missing]);
+      assert.deepEqual(calls, [[null, 1, 1], [0.002, 1, 0]]);
+      const report = costReport(store.db, { groupBy: "model", filters: {}, timezone: "UTC" });
+      const t = report.totals;
+      assert.deepEqual([t.cost_usd, t.cost_complete, t.unpriced_calls, t.usage_missing_calls], [0.002, false, 0, 1]);
+      assert.deepEqual(report.unpriced_models, []);
+      assert.deepEqual(report.usage_missing_models, [{ model: "anthropic/claude-haiku-4-5", calls: 1 }]);
+    } finally {
+      store.close();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 Deno.test("LedgerRun: a ledger that cannot be written is one warning, and the run goes on", async () => {
   const tmp = tempDir("pflow-ledger-run-test-");
   try {

@@ -326,6 +326,40 @@ Deno.test("pflow metrics: a run in progress is a gauge, not a counter series tha
   });
 });
 
+Deno.test("pflow metrics: calls without usage and calls of a model without a price are counted apart", async () => {
+  await withLlm(async (ctx) => {
+    writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });
+    const silent = (id: string, model: string) => ({
+      id,
+      type: "llm",
+      params: { model, prompt: `${id} [[no-usage]]` },
+    });
+    const result = await runWorkflowFile(
+      ctx,
+      chain([
+        llm("a", MINI, MINI_USAGE),
+        silent("b", MINI),
+        llm("c", "local/llama", { prompt_tokens: 700, completion_tokens: 50 }),
+        silent("d", "local/llama"),
+        silent("e", "local/llama"),
+      ], { name: "mixed" }),
+    );
+    assertExit(result, 0);
+    const text = (await pflow(ctx, ["metrics"])).stdout;
+    const check = promtoolCheck(text);
+    assert.equal(check.code, 0, `promtool check metrics:\n${check.output}`);
+    const m = parseExposition(text);
+    const mini = { provider: "openai", model: "gpt-4o-mini" };
+    const local = { provider: "local", model: "llama" };
+    assert.equal(sampleValue(m, "pflow_llm_unpriced_calls_total", mini), 0, "gpt-4o-mini has a price");
+    assert.equal(sampleValue(m, "pflow_llm_usage_missing_calls_total", mini), 1);
+    assert.equal(sampleValue(m, "pflow_llm_unpriced_calls_total", local), 1, "only its call with usage");
+    assert.equal(sampleValue(m, "pflow_llm_usage_missing_calls_total", local), 2);
+    assert.equal(m.types.get("pflow_llm_usage_missing_calls_total"), "counter");
+    assert.equal(sampleValue(m, "pflow_llm_calls_total", { ...local, status: "ok" }), 3);
+  });
+});
+
 // ---------------------------------------------------------------- metrics serve
 
 /** Starts `pflow metrics serve` on a free port; resolves with its URL once listening. */

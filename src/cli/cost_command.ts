@@ -299,6 +299,7 @@ function reportJson(
     rows: report.rows.map(row),
     totals: report.totals,
     unpriced_models: report.unpriced_models,
+    usage_missing_models: report.usage_missing_models,
     price_table: {
       version: ctx.table.version,
       source: ctx.table.source,

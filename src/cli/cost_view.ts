@@ -164,20 +164,36 @@ export function reportText(report: Report, ctx: ViewContext): string {
   return `${ctx.style.bold(title)}\n${renderTable(columns, rows, { header: ctx.style.dim })}${notes(report, ctx)}`;
 }
 
-/** Notes under a report: unpriced models, repricing. */
-function notes(report: Report, ctx: ViewContext): string {
+/** `model (N calls), …`. */
+function namedCalls(models: { model: string; calls: number }[]): string {
+  return models.map((m) => `${m.model} (${formatCount(m.calls)} call${m.calls === 1 ? "" : "s"})`).join(", ");
+}
+
+/** The lines saying which calls a cost leaves out, one per cause (a missing price, missing usage). */
+function unknownCostLines(unpriced: { model: string; calls: number }[], missing: { model: string; calls: number }[]) {
   const lines: string[] = [];
-  if (report.unpriced_models.length > 0) {
-    const named = report.unpriced_models.map((m) =>
-      `${m.model} (${formatCount(m.calls)} call${m.calls === 1 ? "" : "s"})`
-    );
+  if (unpriced.length > 0) {
     lines.push(
-      ctx.style.yellow(
-        `+ cost leaves out calls of unknown cost: ${named.join(", ")} (a model without a price: add it to ` +
-          `PFLOW_HOME/pricing.yaml; or a call whose usage was not reported: interrupted, or cut off)`,
-      ),
+      `+ cost leaves out calls of a model without a price: ${
+        namedCalls(unpriced)
+      } (add its price to PFLOW_HOME/pricing.yaml)`,
     );
   }
+  if (missing.length > 0) {
+    lines.push(
+      `+ cost leaves out calls whose usage was not reported (interrupted, cut off, or the provider sent none): ${
+        namedCalls(missing)
+      }`,
+    );
+  }
+  return lines;
+}
+
+/** Notes under a report: calls of unknown cost, repricing. */
+function notes(report: Report, ctx: ViewContext): string {
+  const lines = unknownCostLines(report.unpriced_models, report.usage_missing_models).map((line) =>
+    ctx.style.yellow(line)
+  );
   if (ctx.repriced !== undefined) {
     let line =
       `repriced with price table ${ctx.repriced.version} (${ctx.repriced.source}), long-context tiers per request`;
@@ -283,13 +299,14 @@ export function runCostText(cost: RunCost, ctx: Omit<ViewContext, "period" | "re
     ],
     { header: ctx.style.dim },
   );
-  const note = cost.unpriced_models.length
-    ? `${
-      ctx.style.yellow(
-        `+ cost leaves out calls of unknown cost (unpriced, or usage not reported): ${cost.unpriced_models.join(", ")}`,
-      )
-    }\n`
-    : "";
+  const byModel = (field: "unpriced_calls" | "usage_missing_calls") => {
+    const calls = new Map<string, number>();
+    for (const row of cost.rows) calls.set(row.model, (calls.get(row.model) ?? 0) + row[field]);
+    return [...calls].filter(([, n]) => n > 0).map(([model, n]) => ({ model, calls: n }))
+      .sort((a, b) => b.calls - a.calls);
+  };
+  const note = unknownCostLines(byModel("unpriced_calls"), byModel("usage_missing_calls"))
+    .map((line) => `${ctx.style.yellow(line)}\n`).join("");
   return `${head.join("\n")}\n\n${table}${note}`;
 }
 
@@ -337,13 +354,12 @@ export function reportMarkdown(
     "",
     renderMarkdownTable(sumColumns, [sums(parts.main.totals)]),
   ];
-  if (parts.main.unpriced_models.length > 0) {
-    out.push(
-      `Costs marked + leave out calls of unknown cost (a model without a price, or usage not reported): ${
-        parts.main.unpriced_models.map((m) => `${m.model} (${formatCount(m.calls)} calls)`).join(", ")
-      }.`,
-      "",
-    );
+  const { unpriced_models: unpriced, usage_missing_models: missing } = parts.main;
+  if (unpriced.length > 0) {
+    out.push(`Costs marked + leave out calls of a model without a price: ${namedCalls(unpriced)}.`, "");
+  }
+  if (missing.length > 0) {
+    out.push(`Costs marked + leave out calls whose usage was not reported: ${namedCalls(missing)}.`, "");
   }
   if (parts.main.group_by !== "model" && parts.main.group_by !== "workflow") {
     out.push(`## By ${parts.main.group_by}`, "", grouped(parts.main, GROUP_HEADERS[parts.main.group_by].toLowerCase()));

@@ -179,7 +179,8 @@ export class LedgerRun {
           for (const { id, record } of this.#unpriced) {
             if (record.cost_usd === null && record.price_key === null) continue;
             store.priceCall(id, {
-              costUsd: record.cost_usd,
+              // Priced late, a call without usage gets its price's key, still no cost (not $0).
+              costUsd: record.usage.usage_missing ? null : record.cost_usd,
               priceModel: record.price_key,
               priceVersion: options.priceVersion ?? end.priceVersion,
             });
@@ -237,6 +238,7 @@ export class LedgerRun {
       // unpriced, so reports mark their totals incomplete (`$0+`) instead of counting it as $0.
       costUsd: u.usage_missing ? null : record.cost_usd,
       reportedCostUsd: u.usage_missing ? null : record.reported_cost_usd,
+      usageMissing: u.usage_missing === true,
       priceVersion: record.cost_usd === null || u.usage_missing ? null : priceVersion,
       durationMs: u.duration_ms ?? null,
       ttftMs: record.time_to_first_token_ms ?? null,

@@ -47,16 +47,19 @@ export interface Totals {
   output_tokens: number;
   reasoning_tokens: number;
   total_tokens: number;
-  /** Priced calls' cost (provider-reported preferred); null when every call is unpriced. */
+  /** Priced calls' cost (provider-reported preferred); null when no call's cost is known. */
   cost_usd: number | null;
-  /** False when some calls are unpriced (their tokens are counted, their cost is not). */
+  /** False when some calls' cost is unknown: unpriced, or usage missing (their cost is left out). */
   cost_complete: boolean;
+  /** Calls of a model without a price (their tokens are counted, their cost is not). */
   unpriced_calls: number;
+  /** Calls whose usage the provider did not report (tokens and cost unknown, at any price). */
+  usage_missing_calls: number;
   /** With `--reprice`: the cost under the given table. */
   repriced_cost_usd?: number | null;
-  /** With `--reprice`: false when the table prices some calls' models not. */
+  /** With `--reprice`: false when the table prices some calls' models not, or some calls' usage is missing. */
   repriced_complete?: boolean;
-  /** With `--reprice`: calls the table does not price. */
+  /** With `--reprice`: calls with usage that the table does not price. */
   repriced_unpriced_calls?: number;
 }
 
@@ -66,7 +69,7 @@ export interface ReportRow extends Totals {
   group: string;
   /** Models of the group's calls, most expensive first. */
   models: string[];
-  /** Models of the group whose calls are unpriced. */
+  /** Models of the group without a price (calls whose usage is missing do not count). */
   unpriced_models: string[];
   /** `--by node`: the workflow, node and phase. */
   workflow?: string;
@@ -89,8 +92,10 @@ export interface Report {
   group_by: GroupBy;
   rows: ReportRow[];
   totals: Totals;
-  /** Models with unpriced calls in the report, most calls first. */
+  /** Models without a price, with their calls in the report, most calls first. */
   unpriced_models: { model: string; calls: number }[];
+  /** Models of the calls whose usage was not reported, with those calls, most first. */
+  usage_missing_models: { model: string; calls: number }[];
   /** With `--reprice`: models the given table does not price. */
   repriced_unpriced_models?: string[];
 }
@@ -189,7 +194,8 @@ const USAGE_SUMS = [
   "total(u.output_tokens) AS output_tokens",
   "total(u.reasoning_tokens) AS reasoning_tokens",
   "total(u.cost_usd) AS cost",
-  "total(u.unpriced_calls) AS unpriced",
+  "total(u.unpriced_calls) AS unknown",
+  "total(u.usage_missing_calls) AS missing",
 ].join(", ");
 
 type SumRow = {
@@ -201,13 +207,16 @@ type SumRow = {
   output_tokens: number;
   reasoning_tokens: number;
   cost: number;
-  unpriced: number;
+  /** Calls of unknown cost: unpriced or usage missing. */
+  unknown: number;
+  missing: number;
 };
 
 function totalsOf(runs: number, row: SumRow | undefined): Totals {
   const n = (v: unknown) => Number(v ?? 0);
   const calls = n(row?.llm_calls);
-  const unpriced = n(row?.unpriced);
+  const unknown = n(row?.unknown);
+  const missing = n(row?.missing);
   const input = n(row?.input_tokens);
   const cacheWrite = n(row?.cache_write_tokens);
   const cacheRead = n(row?.cache_read_tokens);
@@ -221,16 +230,21 @@ function totalsOf(runs: number, row: SumRow | undefined): Totals {
     output_tokens: output,
     reasoning_tokens: n(row?.reasoning_tokens),
     total_tokens: input + cacheWrite + cacheRead + output,
-    cost_usd: calls > 0 && unpriced === calls ? null : roundUsd(n(row?.cost)),
-    cost_complete: unpriced === 0,
-    unpriced_calls: unpriced,
+    cost_usd: calls > 0 && unknown === calls ? null : roundUsd(n(row?.cost)),
+    cost_complete: unknown === 0,
+    unpriced_calls: unknown - missing,
+    usage_missing_calls: missing,
   };
 }
 
-/** Sets the repriced figures of `totals` from the repriced cost and the calls the table leaves unpriced. */
+/**
+ * Sets the repriced figures of `totals` from the repriced cost and the calls with usage the table leaves
+ * unpriced (calls without usage stay of unknown cost at any price).
+ */
 function setRepriced(totals: Totals, repriced: number, unpriced: number): void {
-  totals.repriced_cost_usd = totals.llm_calls > 0 && unpriced === totals.llm_calls ? null : roundUsd(repriced);
-  totals.repriced_complete = unpriced === 0;
+  const unknown = unpriced + totals.usage_missing_calls;
+  totals.repriced_cost_usd = totals.llm_calls > 0 && unknown === totals.llm_calls ? null : roundUsd(repriced);
+  totals.repriced_complete = unknown === 0;
   totals.repriced_unpriced_calls = unpriced;
 }
 
@@ -248,6 +262,7 @@ export function addTotals(a: Totals, b: Totals): Totals {
     cost_usd: sumCost(a.llm_calls, a.cost_usd, b.llm_calls, b.cost_usd),
     cost_complete: a.cost_complete && b.cost_complete,
     unpriced_calls: a.unpriced_calls + b.unpriced_calls,
+    usage_missing_calls: a.usage_missing_calls + b.usage_missing_calls,
   };
   if (a.repriced_cost_usd !== undefined || b.repriced_cost_usd !== undefined) {
     const ra = a.repriced_cost_usd ?? null;
@@ -380,7 +395,7 @@ export function costReport(db: DatabaseSync, options: ReportOptions): Report {
   for (const row of named) totals = addTotals(totals, row);
   // A run counts once in the total even when it spans several models or nodes.
   if (groupBy === "model" || groupBy === "node") totals.runs = runsWithCalls(db, where);
-  const report: Report = { group_by: groupBy, rows: named, totals, unpriced_models: unpricedModels(db, where, labels) };
+  const report: Report = { group_by: groupBy, rows: named, totals, ...unknownCostModels(db, where, labels) };
   if (options.reprice) {
     const used = new Set(pairs.map((p) => p.model));
     report.repriced_unpriced_models = [...used].filter((m) => entries.get(m) === undefined)
@@ -432,13 +447,15 @@ function reprice(
 ): void {
   const entries = ctx.entries;
   // Models some of whose calls were priced when they ran (by the model asked for, or the one reported).
-  const pricedOnce = new Set(ctx.pairs.filter((p) => p.totals.unpriced_calls < p.totals.llm_calls).map((p) => p.model));
+  const pricedOnce = new Set(
+    ctx.pairs.filter((p) => p.totals.unpriced_calls + p.totals.usage_missing_calls < p.totals.llm_calls)
+      .map((p) => p.model),
+  );
   for (const { model } of ctx.pairs) {
     if (!entries.has(model)) {
       entries.set(model, repriceEntry(db, { table: ctx.table, model, labels: ctx.labels, pricedOnce }));
     }
   }
-  const unknown = unknownUsageCalls(db, { ...ctx, priced: (model) => entries.get(model) !== undefined });
   // Every threshold of the models in the report: a request's class is how many of them it exceeds.
   const thresholds = [
     ...new Set([...entries.values()].flatMap((e) => (e?.tiers ?? []).map((t) => t.above_input_tokens))),
@@ -447,7 +464,7 @@ function reprice(
   for (const pair of ctx.pairs) {
     const entry = entries.get(pair.model);
     if (entry === undefined) {
-      setRepriced(pair.totals, 0, pair.totals.llm_calls);
+      setRepriced(pair.totals, 0, pair.totals.llm_calls - pair.totals.usage_missing_calls);
       continue;
     }
     const t = pair.totals;
@@ -467,35 +484,8 @@ function reprice(
       for (const field of Object.keys(base) as (keyof PricedTokens)[]) base[field] -= tokens[field];
     }
     // A call whose usage is unknown has no cost at any price: it keeps the repriced total incomplete.
-    setRepriced(t, cost + costAtPrices(entry, base), unknown.get(`${pair.key}\0${pair.model}`) ?? 0);
+    setRepriced(t, cost + costAtPrices(entry, base), 0);
   }
-}
-
-/**
- * The calls of unknown usage (none reported, or cut off: stored without a cost though their model was priced)
- * per group and model, looked for only among pairs of priced models with calls of no cost (the rollup counts
- * those).
- */
-function unknownUsageCalls(
-  db: DatabaseSync,
-  ctx: { g: Grouping; pairs: Pair[]; filters: ReportFilters; labels: Labels; priced: (model: number) => boolean },
-): Map<string, number> {
-  const found = new Map<string, number>();
-  // Only a model the table prices can have calls of unknown usage to count (the others are unpriced whole).
-  const models = [
-    ...new Set(ctx.pairs.filter((p) => p.totals.unpriced_calls > 0 && ctx.priced(p.model)).map((p) => p.model)),
-  ];
-  if (models.length === 0) return found;
-  const where = rowWhere(ctx.filters, ctx.labels, "c");
-  const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
-  const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, count(*) AS n FROM calls c
-    ${where.sql ? `${where.sql} AND` : "WHERE"} c.model IN (${models.map(() => "?").join(", ")})
-      AND c.cost_usd IS NULL AND c.reported_cost_usd IS NULL AND c.price_model IS NOT NULL
-    GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model"].join(", ")}`;
-  for (const r of db.prepare(sql).all(...where.params, ...models) as Record<string, number>[]) {
-    found.set(`${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`, Number(r.n));
-  }
-  return found;
 }
 
 /**
@@ -705,15 +695,21 @@ function describeRuns(db: DatabaseSync, rows: KeyedRow[], labels: Labels): Repor
   return described.sort((a, b) => (a.started_at! < b.started_at! ? -1 : a.started_at! > b.started_at! ? 1 : 0));
 }
 
-/** Unpriced models of the rows the filters cover, most unpriced calls first. */
-function unpricedModels(db: DatabaseSync, where: Where, labels: Labels): { model: string; calls: number }[] {
-  if (where.empty) return [];
-  const sql = `SELECT u.model AS model, total(u.unpriced_calls) AS unpriced FROM usage u INDEXED BY usage_by_model
-    ${where.sql} GROUP BY u.model HAVING unpriced > 0 ORDER BY unpriced DESC`;
-  return (db.prepare(sql).all(...where.params) as { model: number; unpriced: number }[]).map((r) => ({
-    model: labels.text(r.model)!,
-    calls: Number(r.unpriced),
-  }));
+/** The models of the calls of unknown cost the filters cover, apart by cause, most calls first. */
+function unknownCostModels(
+  db: DatabaseSync,
+  where: Where,
+  labels: Labels,
+): Pick<Report, "unpriced_models" | "usage_missing_models"> {
+  if (where.empty) return { unpriced_models: [], usage_missing_models: [] };
+  const sql = `SELECT u.model AS model, total(u.unpriced_calls) - total(u.usage_missing_calls) AS unpriced,
+      total(u.usage_missing_calls) AS missing
+    FROM usage u INDEXED BY usage_by_model ${where.sql} GROUP BY u.model HAVING total(u.unpriced_calls) > 0`;
+  const rows = db.prepare(sql).all(...where.params) as { model: number; unpriced: number; missing: number }[];
+  const list = (field: "unpriced" | "missing") =>
+    rows.filter((r) => r[field] > 0).map((r) => ({ model: labels.text(r.model)!, calls: Number(r[field]) }))
+      .sort((a, b) => b.calls - a.calls || (a.model < b.model ? -1 : 1));
+  return { unpriced_models: list("unpriced"), usage_missing_models: list("missing") };
 }
 
 /** One of the most expensive runs. */
@@ -749,10 +745,10 @@ export function topSpenders(
   const byRun = rowWhere(options.filters, labels, "r", true);
   const runSql = filtersCalls(options.filters)
     ? `SELECT t.*, r.execution_id, r.workflow, r.started_ms, r.status, r.trace_file FROM (
-        SELECT u.run AS run, total(u.cost_usd) AS cost, total(u.unpriced_calls) AS unpriced, total(u.calls) AS calls
+        SELECT u.run AS run, total(u.cost_usd) AS cost, total(u.unpriced_calls) AS unknown, total(u.calls) AS calls
         FROM usage u ${where.sql} GROUP BY u.run ORDER BY cost DESC, calls DESC LIMIT ${options.limit}
       ) t JOIN runs r ON r.id = t.run ORDER BY t.cost DESC, t.calls DESC`
-    : `SELECT r.cost_usd AS cost, r.unpriced_calls AS unpriced, r.llm_calls AS calls, r.execution_id, r.workflow,
+    : `SELECT r.cost_usd AS cost, r.unpriced_calls AS unknown, r.llm_calls AS calls, r.execution_id, r.workflow,
         r.started_ms, r.status, r.trace_file FROM runs r ${byRun.sql} ${byRun.sql ? "AND" : "WHERE"} r.llm_calls > 0
         ORDER BY r.cost_usd DESC, r.llm_calls DESC LIMIT ${options.limit}`;
   const params = filtersCalls(options.filters) ? where.params : byRun.params;
@@ -761,8 +757,8 @@ export function topSpenders(
     started_at: new Date(Number(r.started_ms)).toISOString(),
     workflow: labels.text(Number(r.workflow))!,
     status: r.status as LedgerRunStatus,
-    cost_usd: Number(r.unpriced) === Number(r.calls) ? null : roundUsd(Number(r.cost)),
-    cost_complete: Number(r.unpriced) === 0,
+    cost_usd: Number(r.unknown) === Number(r.calls) ? null : roundUsd(Number(r.cost)),
+    cost_complete: Number(r.unknown) === 0,
     trace_file: r.trace_file === null ? null : String(r.trace_file),
   }));
   const nodes = costReport(db, { groupBy: "node", filters: options.filters, timezone: "UTC" }).rows
@@ -806,6 +802,7 @@ export interface RunCost {
   /** Per phase, node and model. */
   rows: (Totals & { phase: LedgerPhase; node: string | null; model: string; executions: number })[];
   totals: Totals;
+  /** Models without a price (calls whose usage is missing are counted in `totals.usage_missing_calls`). */
   unpriced_models: string[];
 }
 

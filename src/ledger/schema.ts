@@ -11,12 +11,13 @@
  * Reports aggregate `usage` in SQL over covering indexes; call rows serve
  * one run's detail. Version 4 lets repricing use the rollup too (its 1-hour
  * cache writes, and an index of call rows by request input for the
- * long-context tiers, which apply per request).
+ * long-context tiers, which apply per request). Version 5 tells calls whose
+ * usage the provider did not report from calls of a model without a price.
  * @module
  */
 
 /** The schema version this pflow writes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Upper bounds (seconds) of the duration histograms the ledger keeps:
@@ -106,8 +107,14 @@ export const PHASE_CODE = { workflow: 0, planner: 1 } as const;
 const SUMMED_V2 = "calls, errors, executions, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, " +
   "reasoning_tokens, cost_usd, unpriced_calls";
 
-/** The summed columns of the report indexes from version 4 (the 1-hour cache writes, for repricing). */
-const SUMMED = `${SUMMED_V2}, cache_write_1h_tokens`;
+/** The summed columns of the report indexes in version 4 (the 1-hour cache writes, for repricing). */
+const SUMMED_V4 = `${SUMMED_V2}, cache_write_1h_tokens`;
+
+/**
+ * The summed columns of the report indexes from version 5. `unpriced_calls` counts the calls of unknown
+ * cost, `usage_missing_calls` those of them whose usage was not reported (the rest: a model without a price).
+ */
+const SUMMED = `${SUMMED_V4}, usage_missing_calls`;
 
 /**
  * A call row's request input (uncached + cache read + cache writes), the quantity a long-context
@@ -368,8 +375,34 @@ export const MIGRATIONS: readonly string[] = [
    DROP INDEX IF EXISTS usage_by_model;
    DROP INDEX IF EXISTS usage_by_node;
    DROP INDEX IF EXISTS usage_by_time;
+   CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED_V4});
+   CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED_V4});
+   CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED_V4});
+   CREATE INDEX calls_request_input ON calls(${REQUEST_INPUT.replaceAll("c.", "")});`,
+  // 4 → 5: calls whose usage was not reported, told from calls of a model without a price (both have no
+  // cost). Version 4 stored both alike: a call without a cost whose model was priced (price_model set) can
+  // only have lacked usage, and so can a successful call without a cost that counted no token at all (a
+  // response always has input tokens). A failed attempt of a model without a price and with no tokens stays
+  // unpriced (rejected requests, whose 0 tokens are known, look the same).
+  `ALTER TABLE calls ADD COLUMN usage_missing INTEGER NOT NULL DEFAULT 0;
+   UPDATE calls SET usage_missing = 1
+   WHERE run IN (SELECT run FROM usage WHERE unpriced_calls > 0)
+     AND cost_usd IS NULL AND reported_cost_usd IS NULL
+     AND (price_model IS NOT NULL OR (status = 0 AND ${REQUEST_INPUT.replaceAll("c.", "")} + output_tokens = 0));
+   ALTER TABLE usage ADD COLUMN usage_missing_calls INTEGER NOT NULL DEFAULT 0;
+   UPDATE usage SET usage_missing_calls = (
+     SELECT count(*) FROM calls c
+     WHERE c.run = usage.run AND c.phase = usage.phase AND coalesce(c.node, ${NO_NODE}) = usage.node
+       AND c.model = usage.model AND c.usage_missing = 1)
+   WHERE unpriced_calls > 0;
+   DROP INDEX IF EXISTS usage_by_model;
+   DROP INDEX IF EXISTS usage_by_node;
+   DROP INDEX IF EXISTS usage_by_time;
+   DROP INDEX IF EXISTS usage_metrics;
    CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED});
    CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED});
    CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED});
-   CREATE INDEX calls_request_input ON calls(${REQUEST_INPUT.replaceAll("c.", "")});`,
+   CREATE INDEX usage_metrics ON usage(model, started_ms, calls, errors, input_tokens, cache_read_tokens,
+     cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls, usage_missing_calls, timed_calls,
+     duration_ms_sum, ${bucketColumns("ld", BUCKETS.llm).join(", ")});`,
 ];

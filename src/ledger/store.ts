@@ -35,6 +35,8 @@ export interface CallRow {
   reasoningTokens: number;
   costUsd: number | null;
   reportedCostUsd: number | null;
+  /** The provider reported no usage: tokens and cost unknown (give `costUsd` null), whatever the model's price. */
+  usageMissing?: boolean;
   priceVersion: string | null;
   durationMs: number | null;
   ttftMs: number | null;
@@ -218,12 +220,14 @@ export class LedgerStore {
     const model = this.label("model", call.model);
     const phase = PHASE_CODE[call.phase];
     const startedMs = Math.round(run.startedMs);
+    const missing = call.usageMissing ? 1 : 0;
+    const cost = call.reportedCostUsd ?? call.costUsd;
     const inserted = this.#stmt(
       `INSERT INTO calls(run, started_ms, workflow, phase, node, model, status, input_tokens,
          cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd,
          reported_cost_usd, node_execution, item_index, provider, price_model, response_model, price_version,
-         duration_ms, ttft_ms, request_id, error_type, start_offset_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         duration_ms, ttft_ms, request_id, error_type, start_offset_ms, usage_missing)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       runId,
       startedMs,
@@ -251,14 +255,14 @@ export class LedgerStore {
       call.requestId,
       call.errorType,
       call.startOffsetMs,
+      missing,
     );
-    const cost = call.reportedCostUsd ?? call.costUsd;
     const cacheWrite = call.cacheWrite5mTokens + call.cacheWrite1hTokens;
     this.#stmt(
       `INSERT INTO usage(run, phase, node, model, started_ms, workflow, flags, calls, errors, executions, input_tokens,
          cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd,
-         unpriced_calls, timed_calls, duration_ms_sum, ${LLM_BUCKETS.join(", ")})
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${LLM_BUCKETS.map(() => "?").join(", ")})
+         unpriced_calls, usage_missing_calls, timed_calls, duration_ms_sum, ${LLM_BUCKETS.join(", ")})
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${LLM_BUCKETS.map(() => "?").join(", ")})
        ON CONFLICT(run, phase, node, model) DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors,
          executions = executions + excluded.executions, input_tokens = input_tokens + excluded.input_tokens,
          cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
@@ -266,7 +270,9 @@ export class LedgerStore {
          cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
          output_tokens = output_tokens + excluded.output_tokens,
          reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, cost_usd = cost_usd + excluded.cost_usd,
-         unpriced_calls = unpriced_calls + excluded.unpriced_calls, timed_calls = timed_calls + excluded.timed_calls,
+         unpriced_calls = unpriced_calls + excluded.unpriced_calls,
+         usage_missing_calls = usage_missing_calls + excluded.usage_missing_calls,
+         timed_calls = timed_calls + excluded.timed_calls,
          duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum,
          ${LLM_BUCKETS.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
     ).run(
@@ -287,6 +293,7 @@ export class LedgerStore {
       call.reasoningTokens,
       cost ?? 0,
       cost === null ? 1 : 0,
+      missing,
       call.durationMs === null ? 0 : 1,
       call.durationMs ?? 0,
       ...bucketFlags(BUCKETS.llm, call.durationMs),

@@ -67,7 +67,8 @@ export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): 
   const models = all(`SELECT u.model AS model, total(u.calls) AS calls, total(u.errors) AS errors,
       total(u.input_tokens) AS input, total(u.cache_read_tokens) AS cache_read,
       total(u.cache_write_tokens) AS cache_write, total(u.output_tokens) AS output,
-      total(u.reasoning_tokens) AS reasoning, total(u.cost_usd) AS cost, total(u.unpriced_calls) AS unpriced,
+      total(u.reasoning_tokens) AS reasoning, total(u.cost_usd) AS cost,
+      total(u.unpriced_calls) - total(u.usage_missing_calls) AS unpriced, total(u.usage_missing_calls) AS missing,
       total(u.timed_calls) AS timed, total(u.duration_ms_sum) AS duration,
       ${LLM_BUCKETS.map((c) => `total(u.${c}) AS ${c}`).join(", ")}
     FROM usage u INDEXED BY usage_metrics ${where("u")} GROUP BY u.model`);
@@ -202,6 +203,12 @@ export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): 
       help: "LLM calls whose model has no price: their tokens are counted, their cost is not.",
       type: "counter",
       series: sorted(byModel.map(({ row, labels: l }) => ({ labels: l, value: n(row.unpriced) }))),
+    },
+    {
+      name: "pflow_llm_usage_missing_calls_total",
+      help: "LLM calls whose usage the provider did not report: their tokens and cost are unknown.",
+      type: "counter",
+      series: sorted(byModel.map(({ row, labels: l }) => ({ labels: l, value: n(row.missing) }))),
     },
     {
       name: "pflow_workflow_last_success_timestamp_seconds",
