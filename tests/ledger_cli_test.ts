@@ -8,9 +8,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
@@ -482,6 +483,8 @@ models:
       // … nor version 5's columns (the metrics index as version 3 made it).
       db.exec("ALTER TABLE usage DROP COLUMN usage_missing_calls");
       db.exec("ALTER TABLE calls DROP COLUMN usage_missing");
+      db.exec("DROP INDEX runs_running");
+      for (const column of ["pid", "host", "process_start"]) db.exec(`ALTER TABLE runs DROP COLUMN ${column}`);
       db.exec(`CREATE INDEX usage_metrics ON usage(model, started_ms, calls, errors, input_tokens, cache_read_tokens,
         cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls, timed_calls, duration_ms_sum,
         ${bucketColumns("ld", BUCKETS.llm).join(", ")})`);
@@ -927,25 +930,47 @@ Deno.test("50 concurrent runs: every run and call row is present, no busy errors
   });
 });
 
-Deno.test("SIGKILL mid-run keeps the finished calls; the run stays 'running'; SIGINT records 'interrupted'", async () => {
+Deno.test("SIGKILL mid-run keeps the finished calls; 'running' while it lives, then 'interrupted'; SIGINT records 'interrupted'", async () => {
   await withLlm(async (ctx) => {
     const wf = chain([llm("fast", SONNET, SONNET_USAGE), llm("slow", MINI, MINI_USAGE, { sleepMs: 8000 })]);
     let guard: ReturnType<typeof setTimeout> | undefined;
+    let during: Doc | undefined;
     const killed = await runWorkflowFile(ctx, wf, [], {
       onSpawn: (child) => {
         guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        ctx.srv.waitForRequests(2).then(() => child.kill("SIGKILL"));
+        ctx.srv.waitForRequests(2).then(async () => {
+          during = await reportJson(ctx, ["--by", "run"]);
+          child.kill("SIGKILL");
+        });
       },
     });
     clearTimeout(guard);
     assert.equal(killed.signal, "SIGKILL");
+    assert.equal(during?.rows[0].status, "running", "its process still runs it");
     const doc = await reportJson(ctx, ["--by", "run"]);
     assert.equal(doc.rows.length, 1);
-    assert.equal(doc.rows[0].status, "running");
+    assert.equal(doc.rows[0].status, "interrupted", "its process is gone");
     assert.equal(doc.rows[0].llm_calls, 1);
     near(doc.rows[0].cost_usd, SONNET_COST, "the billed call");
     const text = await cost(ctx, ["report", "--by", "run"], PLAIN_ENV);
-    assert.match(text.stdout, /… running/);
+    assert.match(text.stdout, /⚠ interrupted/);
+    assert.doesNotMatch(text.stdout, /running/);
+    const shown = await cost(ctx, ["show", "latest", "--json"]);
+    assertExit(shown, 0);
+    const run = JSON.parse(shown.stdout).run;
+    assert.deepEqual([run.status, run.subtype, run.ended_at], ["interrupted", "error_process_gone", null]);
+    const shownText = await cost(ctx, ["show", "latest"], PLAIN_ENV);
+    assert.match(shownText.stdout, /^ended: unknown \(its process is gone/m);
+    // Settled in the ledger once: the row itself says so.
+    const db = openDb(ctx.home);
+    try {
+      assert.deepEqual({ ...db.prepare("SELECT status, subtype FROM runs").get() }, {
+        status: "interrupted",
+        subtype: "error_process_gone",
+      });
+    } finally {
+      db.close();
+    }
     const interrupted = await runWorkflowFile(ctx, wf, [], {
       onSpawn: (child) => {
         guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
@@ -955,10 +980,13 @@ Deno.test("SIGKILL mid-run keeps the finished calls; the run stays 'running'; SI
     clearTimeout(guard);
     assertExit(interrupted, 130);
     const after = await reportJson(ctx, ["--by", "run", "--status", "interrupted"]);
-    assert.equal(after.rows.length, 1);
+    assert.equal(after.rows.length, 2, "the killed run and this one");
     // The finished call and the one cut off by the interrupt (recorded as an error, its usage unknown).
-    assert.equal(after.rows[0].llm_calls, 2);
-    near(after.rows[0].cost_usd, SONNET_COST, "only the finished call is priced");
+    assert.equal(after.rows[1].llm_calls, 2);
+    near(after.rows[1].cost_usd, SONNET_COST, "only the finished call is priced");
+    const latest = JSON.parse((await cost(ctx, ["show", "latest", "--json"])).stdout).run;
+    assert.equal(latest.subtype, "error_interrupted", "it recorded its own end");
+    assert.equal(typeof latest.ended_at, "string");
   });
 });
 
@@ -982,9 +1010,82 @@ Deno.test("SIGKILL while an LLM call waits to retry keeps its failed, billed att
     assert.equal(ctx.srv.requests.length, 1, "killed during the wait before the retry");
     const doc = await reportJson(ctx, ["--by", "run"]);
     assert.equal(doc.rows.length, 1);
-    assert.equal(doc.rows[0].status, "running");
+    assert.equal(doc.rows[0].status, "interrupted");
     assert.equal(doc.rows[0].llm_calls, 1, "the failed attempt is in the ledger");
     assert.ok(doc.rows[0].cost_usd > 0, `its billed usage is priced: ${doc.rows[0].cost_usd}`);
+  });
+});
+
+Deno.test("a 'running' row is settled only when its process is gone: pid reused, another boot; not another host or namespace", async () => {
+  await withLlm(async (ctx) => {
+    const names = ["alive", "reused", "remote", "alive-nostart", "gone-nostart", "older", "other-ns", "other-boot"];
+    for (const name of names) {
+      const wf = workflow([{ id: "e", type: "echo", params: { value: 1 } }], { name });
+      assertExit(await runWorkflowFile(ctx, wf, [], { name: `${name}.json` }), 0);
+    }
+    assert.equal((await reportJson(ctx, ["--by", "run"])).rows.length, names.length, "folded from the inbox");
+    // A live process that is not pflow: its pid stands for a reused one.
+    const sleeper = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      const pid = sleeper.pid!;
+      const ticks = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[19];
+      const db = openDb(ctx.home);
+      try {
+        const rows = db.prepare(
+          "SELECT r.id, l.text AS name, r.pid, r.host, r.process_start FROM runs r " +
+            "JOIN labels l ON l.id = r.workflow",
+        ).all() as { id: number; name: string; pid: number; host: string; process_start: string }[];
+        const first = rows[0];
+        assert.equal(first.host, hostname());
+        assert.match(first.process_start, /^[0-9a-f-]{36}:\d+:\d+$/, "boot id, pid namespace, start ticks");
+        const [boot, namespace] = first.process_start.split(":");
+        const set = (name: string, fields: Record<string, string | number | null>) => {
+          const id = rows.find((r) => r.name === name)!.id;
+          const columns = Object.keys(fields).map((k) => `${k} = ?`).join(", ");
+          db.prepare(`UPDATE runs SET status = 'running', ended_ms = NULL, ${columns} WHERE id = ?`)
+            .run(...Object.values(fields), id);
+        };
+        set("alive", { pid, process_start: `${boot}:${namespace}:${ticks}` });
+        set("reused", { pid, process_start: `${boot}:${namespace}:${Number(ticks) - 1}` });
+        set("remote", { host: "elsewhere.example" }); // its own pid, long gone, on another host
+        set("alive-nostart", { pid, process_start: null }); // as recorded where /proc is not readable
+        set("gone-nostart", { process_start: null });
+        set("older", { pid: null, host: null, process_start: null }); // a row of a version-4 ledger
+        set("other-ns", { pid: 999_999, process_start: `${boot}:1:${ticks}` });
+        set("other-boot", { pid, process_start: `00000000-0000-4000-8000-000000000000:${namespace}:${ticks}` });
+      } finally {
+        db.close();
+      }
+      const statuses = async () =>
+        Object.fromEntries((await reportJson(ctx, ["--by", "run"])).rows.map((r: Doc) => [r.workflow, r.status]));
+      const expected = {
+        "alive": "running",
+        "reused": "interrupted",
+        "remote": "running",
+        "alive-nostart": "running",
+        "gone-nostart": "interrupted",
+        "older": "interrupted",
+        "other-ns": "running",
+        "other-boot": "interrupted",
+      };
+      assert.deepEqual(await statuses(), expected);
+      const metrics = await runPflow(["metrics"], { env: ctx.env });
+      assertExit(metrics, 0);
+      for (const [name, status] of Object.entries(expected)) {
+        assert.ok(
+          metrics.stdout.includes(
+            `pflow_workflow_runs_in_progress{workflow="${name}"} ${status === "running" ? 1 : 0}`,
+          ),
+          name,
+        );
+      }
+      // Once the process ends, its run is settled too; a settled run stays so.
+      sleeper.kill("SIGKILL");
+      await new Promise((resolve) => sleeper.on("close", resolve));
+      assert.deepEqual(await statuses(), { ...expected, "alive": "interrupted", "alive-nostart": "interrupted" });
+    } finally {
+      sleeper.kill("SIGKILL");
+    }
   });
 });
 
@@ -1141,7 +1242,7 @@ Deno.test("a version-1 ledger (fixture) migrates forward and reports the same fi
   });
 });
 
-Deno.test("a version-4 ledger (written by the binary) migrates: calls without usage told from calls without a price", async () => {
+Deno.test("a version-4 ledger (written by the binary) migrates: calls without usage told from calls without a price; its killed run settled", async () => {
   await withLlm(async (ctx) => {
     // See tests/fixtures/make_ledger_v4.ts for what its runs did.
     copyFileSync(join(ROOT, "tests/fixtures/ledger-v4.db"), join(ctx.home, "ledger.db"));
@@ -1158,12 +1259,25 @@ Deno.test("a version-4 ledger (written by the binary) migrates: calls without us
     assert.deepEqual(counts(rows.local), [3, 2, 1, false]);
     assert.deepEqual(rows.local.unpriced_models, ["local/llama"]);
     assert.deepEqual(counts(rows.killed), [1, 0, 0, true]);
+    // The run killed with SIGKILL recorded no process (version 4 did not): settled as interrupted.
+    const byRun = await reportJson(ctx, ["--by", "run"]);
+    assert.deepEqual(byRun.rows.map((r: Doc) => [r.workflow, r.status]), [
+      ["plain", "success"],
+      ["priced", "failed"],
+      ["timeout", "failed"],
+      ["local", "success"],
+      ["killed", "interrupted"],
+    ]);
     assert.deepEqual(byWorkflow.unpriced_models, [{ model: "local/llama", calls: 2 }]);
     assert.deepEqual(byWorkflow.usage_missing_models, [{ model: MINI, calls: 2 }, { model: "local/llama", calls: 1 }]);
     assert.deepEqual(counts(byWorkflow.totals), [8, 2, 3, false]);
     const db = openDb(ctx.home);
     try {
       assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 5);
+      assert.deepEqual(
+        { ...db.prepare("SELECT status, subtype, pid, host, process_start FROM runs WHERE id = 5").get() },
+        { status: "interrupted", subtype: "error_process_gone", pid: null, host: null, process_start: null },
+      );
       const flagged = db.prepare(
         `SELECT l.text AS model, c.status, c.input_tokens, c.usage_missing FROM calls c JOIN labels l ON l.id = c.model
          ORDER BY c.id`,

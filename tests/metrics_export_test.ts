@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -445,6 +445,44 @@ Deno.test("metrics serve: /metrics per scrape (cached 1 s), OpenMetrics on reque
     process.kill(again.child.pid!, "SIGINT");
     assert.equal(await again.done, 0, "SIGINT stops it cleanly");
     await assert.rejects(fetch(again.url), "the port is closed");
+  });
+});
+
+Deno.test("a run killed with SIGKILL is in progress while its process lives, then interrupted: metrics serve and pflow metrics", async () => {
+  await withLlm(async (ctx) => {
+    const served = await startServe(ctx);
+    try {
+      const started = join(ctx.dir, "started");
+      const wf = workflow([{
+        id: "wait",
+        type: "shell",
+        params: { command: `touch '${started}'; sleep 30` },
+      }], { name: "doomed" });
+      let child: ChildProcess | undefined;
+      const run = runWorkflowFile(ctx, wf, [], { name: "doomed.json", onSpawn: (c) => child = c });
+      const deadline = Date.now() + 15_000;
+      while (!existsSync(started) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const scrape = async () => parseExposition(await (await fetch(served.url)).text());
+      const during = await scrape();
+      assert.equal(sampleValue(during, "pflow_workflow_runs_in_progress", { workflow: "doomed" }), 1, "alive");
+      child!.kill("SIGKILL");
+      assert.equal((await run).signal, "SIGKILL");
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // past the scrape cache
+      for (const m of [await scrape(), parseExposition((await pflow(ctx, ["metrics"])).stdout)]) {
+        assert.equal(sampleValue(m, "pflow_workflow_runs_in_progress", { workflow: "doomed" }), 0, "gone");
+        assert.equal(sampleValue(m, "pflow_workflow_runs_total", { workflow: "doomed", status: "interrupted" }), 1);
+      }
+      const [row] = ledgerRows(ctx.home, "SELECT status, subtype, ended_ms, pid FROM runs");
+      assert.deepEqual({ ...row, pid: typeof row.pid }, {
+        status: "interrupted",
+        subtype: "error_process_gone",
+        ended_ms: null,
+        pid: "number",
+      });
+    } finally {
+      process.kill(served.child.pid!, "SIGTERM");
+    }
+    assert.equal(await served.done, 0);
   });
 });
 

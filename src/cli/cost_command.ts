@@ -77,9 +77,9 @@ export async function costCommand(argv: string[], { env }: CommandEnv): Promise<
   }
 }
 
-/** The ledger of `home`, opened (created when absent) with its inbox folded in. */
+/** The ledger of `home`, opened (created when absent), its inbox folded in, runs whose process is gone settled. */
 function openLedger(home: string): LedgerStore {
-  const { store, warnings } = LedgerStore.open(home);
+  const { store, warnings } = LedgerStore.open(home, { settle: true });
   for (const warning of warnings) printError(`warning: ledger: ${warning}`);
   return store;
 }

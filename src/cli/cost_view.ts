@@ -4,7 +4,7 @@
  * @module
  */
 import { localDateTime } from "../ledger/period.ts";
-import type { LedgerRunStatus } from "../ledger/types.ts";
+import { type LedgerRunStatus, PROCESS_GONE } from "../ledger/types.ts";
 import type { GroupBy, Report, ReportRow, RunCost, TopNode, TopRun, Totals } from "../ledger/report.ts";
 import { formatCost, formatCount, formatDuration } from "./format.ts";
 import { type Cell, type Column, renderMarkdownTable, renderTable, type Row } from "./table.ts";
@@ -72,7 +72,7 @@ function groupCells(row: ReportRow, by: GroupBy, ctx: ViewContext, label?: Cell)
   ];
 }
 
-/** A run's status mark and word (`running`: still going, or killed before it could end its row). */
+/** A run's status mark and word (`running`: still going, as far as its process tells). */
 function statusCell(status: LedgerRunStatus, style: Style): { text: string; shown: string } {
   const label = (s: Style) =>
     status === "running" ? s.yellow("… running") : statusLabel(status as Parameters<typeof statusLabel>[0], s);
@@ -251,6 +251,9 @@ export function runCostText(cost: RunCost, ctx: Omit<ViewContext, "period" | "re
       formatCost(cost.totals.llm_calls ? cost.totals.cost_usd : 0, cost.totals.cost_complete)
     }`,
   ];
+  if (r.subtype === PROCESS_GONE) {
+    head.push(ctx.style.yellow("ended: unknown (its process is gone: killed, crashed or stopped with its machine)"));
+  }
   if (r.workflow_file) {
     head.push(`workflow file: ${r.workflow_file}${r.workflow_hash ? ` (${r.workflow_hash.slice(0, 19)})` : ""}`);
   }

@@ -47,7 +47,7 @@ export async function metricsCommand(argv: string[], { env }: CommandEnv): Promi
     const sinceMs = sinceText === undefined
       ? undefined
       : parseBound(sinceText, { flag: "since", zone: localTimeZone(), nowMs: Date.now() });
-    const { store, warnings } = LedgerStore.open(home);
+    const { store, warnings } = LedgerStore.open(home, { settle: true });
     for (const warning of warnings) printError(`warning: ledger: ${warning}`);
     let text: string;
     try {

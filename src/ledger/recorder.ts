@@ -10,6 +10,7 @@ import type { LlmCallRecord, TelemetrySink } from "../observability/telemetry.ts
 import type { NodeDurationStat } from "../observability/node_totals.ts";
 import { appendInbox, INBOX_ROTATE_BYTES } from "./inbox.ts";
 import { ledgerFile } from "./paths.ts";
+import { thisProcess } from "./run_process.ts";
 import { boundMs, BUCKETS, callFirsts } from "./schema.ts";
 import type { CallRow, LedgerStore } from "./store.ts";
 import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
@@ -58,7 +59,8 @@ export class LedgerRun {
    * models.
    */
   begin(start: RunStart, options: { preload?: boolean } = {}): void {
-    this.#start = { ...start };
+    // Which process runs it, so that readers can tell a run killed without a word from one still going.
+    this.#start = start.pid === undefined ? { ...start, ...thisProcess() } : { ...start };
     this.#guard(() => appendInbox(this.#home, { v: 1, op: "start", run: this.#start! }));
     if (options.preload) this.#loadModule();
   }

@@ -12,7 +12,9 @@
  * one run's detail. Version 4 lets repricing use the rollup too (its 1-hour
  * cache writes, and an index of call rows by request input for the
  * long-context tiers, which apply per request). Version 5 tells calls whose
- * usage the provider did not report from calls of a model without a price.
+ * usage the provider did not report from calls of a model without a price,
+ * and records the process of each run (pid, host, start), so that readers
+ * can settle a run whose process died without recording its end.
  * @module
  */
 
@@ -383,7 +385,9 @@ export const MIGRATIONS: readonly string[] = [
   // cost). Version 4 stored both alike: a call without a cost whose model was priced (price_model set) can
   // only have lacked usage, and so can a successful call without a cost that counted no token at all (a
   // response always has input tokens). A failed attempt of a model without a price and with no tokens stays
-  // unpriced (rejected requests, whose 0 tokens are known, look the same).
+  // unpriced (rejected requests, whose 0 tokens are known, look the same). And each run's process (pid, host,
+  // start: run_process.ts), with the running runs indexed apart for readers to check them; older rows have
+  // none, and readers settle those still running like runs whose process is gone (see LedgerStore.settleRuns).
   `ALTER TABLE calls ADD COLUMN usage_missing INTEGER NOT NULL DEFAULT 0;
    UPDATE calls SET usage_missing = 1
    WHERE run IN (SELECT run FROM usage WHERE unpriced_calls > 0)
@@ -404,5 +408,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED});
    CREATE INDEX usage_metrics ON usage(model, started_ms, calls, errors, input_tokens, cache_read_tokens,
      cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, unpriced_calls, usage_missing_calls, timed_calls,
-     duration_ms_sum, ${bucketColumns("ld", BUCKETS.llm).join(", ")});`,
+     duration_ms_sum, ${bucketColumns("ld", BUCKETS.llm).join(", ")});
+   ALTER TABLE runs ADD COLUMN pid INTEGER;
+   ALTER TABLE runs ADD COLUMN host TEXT;
+   ALTER TABLE runs ADD COLUMN process_start TEXT;
+   CREATE INDEX runs_running ON runs(status) WHERE status = 'running';`,
 ];

@@ -9,7 +9,8 @@ import { asLedgerError, openLedgerDb } from "./db.ts";
 import { ledgerFile } from "./paths.ts";
 import { foldInbox, type InboxEntry } from "./inbox.ts";
 import { bucketColumns, bucketOf, BUCKETS, NO_NODE, PHASE_CODE } from "./schema.ts";
-import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
+import { type LedgerPhase, type NodeStat, PROCESS_GONE, type RunEnd, type RunStart } from "./types.ts";
+import { ProcessCheck } from "./run_process.ts";
 
 const LLM_BUCKETS = bucketColumns("ld", BUCKETS.llm);
 const NODE_BUCKETS = bucketColumns("nd", BUCKETS.node);
@@ -73,12 +74,16 @@ export class LedgerStore {
     this.path = path;
   }
 
-  /** Opens the ledger of `home` and folds its inbox; returns the store and the fold's warnings. */
-  static open(home: string): { store: LedgerStore; warnings: string[] } {
+  /**
+   * Opens the ledger of `home` and folds its inbox; returns the store and the fold's warnings.
+   * `settle` (readers) also settles the runs whose process is gone ({@link LedgerStore.settleRuns}).
+   */
+  static open(home: string, options: { settle?: boolean } = {}): { store: LedgerStore; warnings: string[] } {
     const path = ledgerFile(home);
     const store = new LedgerStore(openLedgerDb(path), path);
     try {
       const warnings = store.foldInbox(home);
+      if (options.settle) warnings.push(...store.settleRuns(home));
       return { store, warnings };
     } catch (error) {
       store.close();
@@ -108,21 +113,48 @@ export class LedgerStore {
 
   /** Folds the inbox (see inbox.ts) in one transaction. */
   foldInbox(home: string): string[] {
-    return this.write(() =>
-      foldInbox(home, {
-        offset: () => Number(this.#stmt("SELECT value FROM meta WHERE key = 'inbox_offset'").get()?.value ?? 0),
-        setOffset: (offset) => {
-          this.#stmt(
-            "INSERT INTO meta(key, value) VALUES ('inbox_offset', CAST(? AS INTEGER)) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-          )
-            .run(offset);
-        },
-        apply: (entry: InboxEntry) => {
-          if (entry.op === "start") this.startRun(entry.run);
-          else this.endRun(entry.run);
-        },
-      })
-    );
+    return this.write(() => this.#fold(home));
+  }
+
+  /**
+   * Settles the `running` runs whose process is gone (killed, crashed, or the machine stopped: see
+   * run_process.ts) as `interrupted`, subtype {@link PROCESS_GONE}, end unknown; returns the fold's
+   * warnings. Only running rows are looked at (a partial index holds them), so ended runs cost nothing.
+   */
+  settleRuns(home: string, check: ProcessCheck = new ProcessCheck()): string[] {
+    const running = this.#stmt("SELECT id, pid, host, process_start FROM runs WHERE status = 'running'").all() as {
+      id: number;
+      pid: number | null;
+      host: string | null;
+      process_start: string | null;
+    }[];
+    const gone = running.filter((r) => check.gone({ pid: r.pid, host: r.host, processStart: r.process_start }));
+    if (gone.length === 0) return [];
+    return this.write(() => {
+      // A gone process wrote whatever it wrote: its end, if it reached the inbox, wins over the verdict.
+      const warnings = this.#fold(home);
+      const settle = this.#stmt(
+        "UPDATE runs SET status = 'interrupted', subtype = ? WHERE id = ? AND status = 'running'",
+      );
+      for (const { id } of gone) settle.run(PROCESS_GONE, id);
+      return warnings;
+    });
+  }
+
+  #fold(home: string): string[] {
+    return foldInbox(home, {
+      offset: () => Number(this.#stmt("SELECT value FROM meta WHERE key = 'inbox_offset'").get()?.value ?? 0),
+      setOffset: (offset) => {
+        this.#stmt(
+          "INSERT INTO meta(key, value) VALUES ('inbox_offset', CAST(? AS INTEGER)) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+          .run(offset);
+      },
+      apply: (entry: InboxEntry) => {
+        if (entry.op === "start") this.startRun(entry.run);
+        else this.endRun(entry.run);
+      },
+    });
   }
 
   /** The id of a label (a workflow, node, model or provider name), created when new. */
@@ -143,8 +175,8 @@ export class LedgerStore {
   startRun(run: RunStart): number {
     this.#stmt(
       `INSERT INTO runs(execution_id, trace_id, kind, workflow, workflow_file, workflow_hash, saved_name, started_ms,
-         status, pflow_version)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?) ON CONFLICT(execution_id) DO NOTHING`,
+         status, pflow_version, pid, host, process_start)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) ON CONFLICT(execution_id) DO NOTHING`,
     ).run(
       run.executionId,
       run.traceId,
@@ -155,6 +187,9 @@ export class LedgerStore {
       run.savedName,
       Math.round(run.startedMs),
       run.pflowVersion,
+      run.pid ?? null,
+      run.host ?? null,
+      run.processStart ?? null,
     );
     return this.runId(run.executionId)!;
   }

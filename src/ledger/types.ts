@@ -7,8 +7,14 @@
 /** The phase of a run an LLM call belongs to. */
 export type LedgerPhase = "planner" | "workflow";
 
-/** How a run ended, or `running` (still going, or killed without a chance to say). */
+/**
+ * How a run ended, or `running` (still going; or killed without a chance to say, until a reader finds its
+ * process gone and settles it as `interrupted`, subtype {@link PROCESS_GONE}).
+ */
 export type LedgerRunStatus = "running" | "success" | "failed" | "interrupted" | "budget_exceeded";
+
+/** The `subtype` of a run whose process was found gone while its row said `running`: its end is unknown. */
+export const PROCESS_GONE = "error_process_gone";
 
 /** The statuses `--status` accepts, in display order. */
 export const RUN_STATUSES: readonly LedgerRunStatus[] = [
@@ -39,10 +45,17 @@ export interface RunStart {
   startedMs: number;
   /** The pflow version that ran it. */
   pflowVersion: string;
+  /** The process running it, its host and start (see run_process.ts); `LedgerRun.begin` fills them in. */
+  pid?: number;
+  /** See {@link RunStart.pid}. */
+  host?: string;
+  /** See {@link RunStart.pid}. */
+  processStart?: string | null;
 }
 
 /** What is known when it ends (fields of {@link RunStart} given here replace the start's). */
-export interface RunEnd extends Partial<Omit<RunStart, "executionId" | "startedMs" | "pflowVersion">> {
+export interface RunEnd
+  extends Partial<Omit<RunStart, "executionId" | "startedMs" | "pflowVersion" | "pid" | "host" | "processStart">> {
   /** How it ended. */
   status: Exclude<LedgerRunStatus, "running">;
   /** The result document's `subtype`. */

@@ -125,7 +125,7 @@ export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): 
     {
       name: "pflow_workflow_runs_in_progress",
       help:
-        "Workflow runs started but not ended in the ledger: in progress, or killed before they could record their end.",
+        "Workflow runs in progress: started, not ended, and their process still there (a run whose process is gone counts as interrupted).",
       type: "gauge",
       series: sorted([...inProgress].map(([workflow, value]) => ({ labels: { workflow }, value }))),
     },

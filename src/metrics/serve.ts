@@ -125,6 +125,8 @@ export async function serveMetrics(options: ServeOptions): Promise<void> {
     const hit = cache[format];
     if (hit !== undefined && performance.now() - hit.at < CACHE_MS) return hit.text;
     for (const warning of store.foldInbox(options.home)) options.warn(`ledger: ${warning}`);
+    // A run whose process is gone no longer counts as in progress.
+    for (const warning of store.settleRuns(options.home)) options.warn(`ledger: ${warning}`);
     const text = renderExposition(collectMetrics(store.db), format);
     cache[format] = { at: performance.now(), text };
     return text;
