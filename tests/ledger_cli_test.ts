@@ -1307,6 +1307,9 @@ Deno.test("a version-4 ledger (written by the binary) migrates: calls without us
     ]);
     const text = await cost(ctx, ["report", "--by", "workflow"], PLAIN_ENV);
     assertExit(text, 0);
+    // No known cost: for want of a price, or (a priced model) of usage.
+    assert.match(text.stdout, /^local .* unpriced$/m);
+    assert.match(text.stdout, /^timeout .* unknown$/m);
     assert.match(text.stdout, /^\+ cost leaves out calls of a model without a price: local\/llama \(2 calls\) /m);
     assert.match(
       text.stdout,

@@ -79,11 +79,18 @@ function statusCell(status: LedgerRunStatus, style: Style): { text: string; show
   return { text: label(PLAIN_STYLE), shown: label(style) };
 }
 
+/** A total's cost (`$1.23`, `$1.23+`, `unpriced`); `unknown` when only calls without usage left it unknown. */
+function totalCost(t: Totals, repriced = false): string {
+  const cost = repriced ? t.repriced_cost_usd ?? null : t.cost_usd;
+  const unpriced = repriced ? t.repriced_unpriced_calls ?? 0 : t.unpriced_calls;
+  if (cost === null && unpriced === 0) return "unknown";
+  return formatCost(cost, repriced ? t.repriced_complete ?? true : t.cost_complete);
+}
+
 function costCell(totals: Totals, style: Style, repriced = false): Cell {
-  const cost = repriced ? totals.repriced_cost_usd ?? null : totals.cost_usd;
   const complete = repriced ? totals.repriced_complete ?? true : totals.cost_complete;
   if (totals.llm_calls === 0) return "-";
-  const text = formatCost(cost, complete);
+  const text = totalCost(totals, repriced);
   return complete ? text : { text, shown: style.yellow(text) };
 }
 
@@ -248,7 +255,7 @@ export function runCostText(cost: RunCost, ctx: Omit<ViewContext, "period" | "re
     `started ${localDateTime(ctx.timezone, Date.parse(r.started_at))} (${ctx.timezone})${
       r.duration_ms === null ? "" : ` · ${formatDuration(r.duration_ms)}`
     }${r.nodes_executed === null ? "" : ` · ${formatCount(r.nodes_executed)} node executions`} · ${
-      formatCost(cost.totals.llm_calls ? cost.totals.cost_usd : 0, cost.totals.cost_complete)
+      cost.totals.llm_calls ? totalCost(cost.totals) : formatCost(0, true)
     }`,
   ];
   if (r.subtype === PROCESS_GONE) {
@@ -338,8 +345,8 @@ export function reportMarkdown(
   ];
   const sums = (t: Totals): Cell[] => [
     ...countCells(t),
-    t.llm_calls ? formatCost(t.cost_usd, t.cost_complete) : "-",
-    ...(reprice ? [t.llm_calls ? formatCost(t.repriced_cost_usd ?? null, t.repriced_complete ?? true) : "-"] : []),
+    t.llm_calls ? totalCost(t) : "-",
+    ...(reprice ? [t.llm_calls ? totalCost(t, true) : "-"] : []),
   ];
   const grouped = (report: Report, header: string) =>
     renderMarkdownTable(

@@ -205,7 +205,9 @@ ${COMMON}
       --reprice              Recompute every call's cost with the current prices, next to the recorded cost
       --price-table FILE     Reprice (and match --model) with FILE merged over the shipped prices
 
-Costs marked + leave out unpriced models (their tokens are counted); the note names them.
+Costs marked + leave out calls of a model without a price (their tokens are counted) and calls whose
+usage was not reported; the notes name them. A cost with no known part reads unpriced (unknown when
+missing usage alone is the cause).
 The ledger is on by default; turn it off with --no-ledger, PFLOW_LEDGER=off or "ledger": false in settings.json.`,
   metrics: `Metrics for Prometheus, computed from the run ledger (PFLOW_HOME/ledger.db): runs, node
 executions, LLM calls, tokens, cost, durations (histograms), last success per workflow.
