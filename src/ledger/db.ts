@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from "
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
-import { MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { migrations, SCHEMA_VERSION } from "./schema.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
 
 /** Why the ledger cannot be used. */
@@ -118,7 +118,7 @@ function migrate(db: DatabaseSync, path: string): void {
   db.exec("BEGIN IMMEDIATE");
   try {
     const current = userVersion(db); // another process may have migrated meanwhile
-    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(migrations()[v]);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     db.exec("COMMIT");
   } catch (error) {

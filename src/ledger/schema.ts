@@ -126,10 +126,21 @@ const SUMMED = `${SUMMED_V4}, usage_missing_calls`;
 export const REQUEST_INPUT =
   "(c.input_tokens + c.cache_read_tokens + c.cache_write_5m_tokens + c.cache_write_1h_tokens)";
 
-/** Migration `i` takes a ledger from version `i` to `i + 1`. */
-export const MIGRATIONS: readonly string[] = [
-  // 0 → 1: the first ledger (one row per run and per call, names as text).
-  `CREATE TABLE runs(
+let built: readonly string[] | undefined;
+
+/**
+ * The migrations: migration `i` takes a ledger from version `i` to `i + 1`. Built when first asked for (by
+ * a process that opens the ledger): every run loads this module, and building the SQL at load cost a Bun
+ * process about 1 ms of its start.
+ */
+export function migrations(): readonly string[] {
+  return built ??= buildMigrations();
+}
+
+function buildMigrations(): readonly string[] {
+  return [
+    // 0 → 1: the first ledger (one row per run and per call, names as text).
+    `CREATE TABLE runs(
      execution_id TEXT PRIMARY KEY,
      trace_id TEXT,
      workflow_name TEXT NOT NULL,
@@ -179,8 +190,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX calls_execution ON calls(execution_id);
    CREATE INDEX runs_started ON runs(started_at);`,
 
-  // 1 → 2: labels, integer run ids, per-run totals, call flags, covering indexes.
-  `CREATE TABLE labels(
+    // 1 → 2: labels, integer run ids, per-run totals, call flags, covering indexes.
+    `CREATE TABLE labels(
      id INTEGER PRIMARY KEY,
      kind TEXT NOT NULL,
      text TEXT NOT NULL,
@@ -333,16 +344,16 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX usage_by_model ON usage(model, phase, flags, run, started_ms, workflow, ${SUMMED_V2});
    CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED_V2});
    CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED_V2});`,
-  // 2 → 3: duration histograms of LLM calls in the usage rollup; node executions per run, type and status;
-  // covering indexes for the metrics (one ordered scan per table).
-  `${
-    [
-      "timed_calls INTEGER NOT NULL DEFAULT 0",
-      "duration_ms_sum REAL NOT NULL DEFAULT 0",
-      ...bucketColumns("ld", BUCKETS.llm).map((c) => `${c} INTEGER NOT NULL DEFAULT 0`),
-    ]
-      .map((column) => `ALTER TABLE usage ADD COLUMN ${column};`).join("\n")
-  }
+    // 2 → 3: duration histograms of LLM calls in the usage rollup; node executions per run, type and status;
+    // covering indexes for the metrics (one ordered scan per table).
+    `${
+      [
+        "timed_calls INTEGER NOT NULL DEFAULT 0",
+        "duration_ms_sum REAL NOT NULL DEFAULT 0",
+        ...bucketColumns("ld", BUCKETS.llm).map((c) => `${c} INTEGER NOT NULL DEFAULT 0`),
+      ]
+        .map((column) => `ALTER TABLE usage ADD COLUMN ${column};`).join("\n")
+    }
    UPDATE usage SET (${["timed_calls", "duration_ms_sum", ...bucketColumns("ld", BUCKETS.llm)].join(", ")}) = (
      SELECT count(c.duration_ms), total(c.duration_ms), ${bucketSums("c.duration_ms", BUCKETS.llm).join(", ")}
      FROM calls c
@@ -365,10 +376,10 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX node_usage_metrics ON node_usage(node_type, status, started_ms, executions, timed, duration_ms_sum,
      ${bucketColumns("nd", BUCKETS.node).join(", ")});
    CREATE INDEX runs_metrics ON runs(workflow, status, started_ms, ended_ms, duration_ms, llm_calls);`,
-  // 3 → 4: repricing from the rollup. Usage rows keep their 1-hour cache writes (priced apart from 5-minute
-  // ones), the report indexes cover them, and call rows are indexed by request input: repricing prices the
-  // rollup's sums at base prices and reads only the calls above a long-context threshold.
-  `ALTER TABLE usage ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+    // 3 → 4: repricing from the rollup. Usage rows keep their 1-hour cache writes (priced apart from 5-minute
+    // ones), the report indexes cover them, and call rows are indexed by request input: repricing prices the
+    // rollup's sums at base prices and reads only the calls above a long-context threshold.
+    `ALTER TABLE usage ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
    UPDATE usage SET cache_write_1h_tokens = (
      SELECT total(c.cache_write_1h_tokens) FROM calls c
      WHERE c.run = usage.run AND c.phase = usage.phase AND coalesce(c.node, ${NO_NODE}) = usage.node
@@ -381,14 +392,14 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED_V4});
    CREATE INDEX usage_by_time ON usage(started_ms, model, phase, flags, run, workflow, node, ${SUMMED_V4});
    CREATE INDEX calls_request_input ON calls(${REQUEST_INPUT.replaceAll("c.", "")});`,
-  // 4 → 5: calls whose usage was not reported, told from calls of a model without a price (both have no
-  // cost). Version 4 stored both alike: a call without a cost whose model was priced (price_model set) can
-  // only have lacked usage, and so can a successful call without a cost that counted no token at all (a
-  // response always has input tokens). A failed attempt of a model without a price and with no tokens stays
-  // unpriced (rejected requests, whose 0 tokens are known, look the same). And each run's process (pid, host,
-  // start: run_process.ts), with the running runs indexed apart for readers to check them; older rows have
-  // none, and readers settle those still running like runs whose process is gone (see LedgerStore.settleRuns).
-  `ALTER TABLE calls ADD COLUMN usage_missing INTEGER NOT NULL DEFAULT 0;
+    // 4 → 5: calls whose usage was not reported, told from calls of a model without a price (both have no
+    // cost). Version 4 stored both alike: a call without a cost whose model was priced (price_model set) can
+    // only have lacked usage, and so can a successful call without a cost that counted no token at all (a
+    // response always has input tokens). A failed attempt of a model without a price and with no tokens stays
+    // unpriced (rejected requests, whose 0 tokens are known, look the same). And each run's process (pid, host,
+    // start: run_process.ts), with the running runs indexed apart for readers to check them; older rows have
+    // none, and readers settle those still running like runs whose process is gone (see LedgerStore.settleRuns).
+    `ALTER TABLE calls ADD COLUMN usage_missing INTEGER NOT NULL DEFAULT 0;
    UPDATE calls SET usage_missing = 1
    WHERE run IN (SELECT run FROM usage WHERE unpriced_calls > 0)
      AND cost_usd IS NULL AND reported_cost_usd IS NULL
@@ -413,4 +424,5 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE runs ADD COLUMN host TEXT;
    ALTER TABLE runs ADD COLUMN process_start TEXT;
    CREATE INDEX runs_running ON runs(status) WHERE status = 'running';`,
-];
+  ];
+}
