@@ -127,6 +127,10 @@ Deno.test("OpenAI: cached tokens inside prompt_tokens and reasoning inside compl
 Deno.test("dated snapshots, aliases and the reported model name find the base model's prices", () => {
   assert.equal(findPrices(table, "anthropic/claude-sonnet-4-5-20250929")?.key, "anthropic/claude-sonnet-4-5");
   assert.equal(findPrices(table, "openai/gpt-4o-2024-08-06")?.key, "openai/gpt-4o");
+  // A snapshot with prices of its own is not its base model: the first GPT-4o kept its launch price.
+  const may = usage("openai/gpt-4o-2024-05-13", { input_tokens: 1_000_000, output_tokens: 1_000_000 });
+  assert.equal(priceCall(table, may).price_key, "openai/gpt-4o-2024-05-13");
+  close(priceCall(table, may).cost_usd, 20);
   assert.equal(findPrices(table, "anthropic/claude-3-5-haiku-latest")?.key, "anthropic/claude-3-5-haiku");
   assert.equal(findPrices(table, "anthropic/claude-3-7-sonnet-latest")?.key, "anthropic/claude-3-7-sonnet");
   assert.equal(findPrices(table, "anthropic/claude-3-5-sonnet-latest")?.key, "anthropic/claude-3-5-sonnet");
