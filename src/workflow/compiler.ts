@@ -6,7 +6,7 @@
  * steps (`walk.ts`).
  * @module
  */
-import { type BaseNode, wrapNode } from "../engine/mod.ts";
+import { type BaseNode, type Shared, wrapNode } from "../engine/mod.ts";
 import type { NodeSpec } from "../nodes/spec.ts";
 import type { NodeIR, WorkflowIR } from "./ir.ts";
 import {
@@ -19,6 +19,7 @@ import {
 } from "./layers.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { compileValue, type Resolver, templateRefs } from "./template.ts";
+import { scopeOf } from "./store.ts";
 import { callsModels } from "../observability/decorators.ts";
 import { buildSteps, type StepNode, WorkflowFlow } from "./walk.ts";
 import { outputRedactor } from "../observability/redact.ts";
@@ -109,7 +110,12 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
       node = wrapNode(node, batchLayer(nodeIr.batch, compileValue(nodeIr.batch.items), describeErrorOutputs));
     }
     // A failure of a node with an `error` edge takes that edge (its message as the node's `error` output).
-    if (errorHandled.has(nodeIr.id)) node = wrapNode(node, errorEdgeLayer(nodeIr.id));
+    if (errorHandled.has(nodeIr.id)) {
+      const { id } = nodeIr;
+      const describe = (shared: Shared) =>
+        describeErrorOutputs(errorOutputsOf(scopeOf(shared).root, id, cls.spec, namespacing));
+      node = wrapNode(node, errorEdgeLayer(id, describe));
+    }
     const inside = node;
     if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id, { once: !looping.has(nodeIr.id) }));
     const namespaced = node;
@@ -220,6 +226,27 @@ export function stdinUse(ir: WorkflowIR): { stdinTemplates: boolean; stdinInputs
   for (const { ref } of templateRefs(values)) if (ref.segments[0] === "stdin") stdinTemplates = true;
   const stdinInputs = Object.entries(ir.inputs ?? {}).filter(([, i]) => i.stdin).map(([name]) => name);
   return { stdinTemplates, stdinInputs };
+}
+
+/**
+ * What node `id` (of a type with `spec`) wrote in its latest execution, from
+ * the run's root store, for {@link describeErrorOutputs}: its namespace; with
+ * namespacing off, the root's keys its type declares as outputs (the root
+ * also holds other nodes' keys: an earlier node's `error` or `exit_code`).
+ */
+export function errorOutputsOf(
+  root: Shared,
+  id: string,
+  spec: NodeSpec,
+  namespacing: boolean,
+): Record<string, unknown> {
+  if (namespacing) {
+    const own = root[id];
+    return own !== null && typeof own === "object" ? own as Record<string, unknown> : {};
+  }
+  const written: Record<string, unknown> = {};
+  for (const key of Object.keys(spec.outputs)) if (Object.hasOwn(root, key)) written[key] = root[key];
+  return written;
 }
 
 /**

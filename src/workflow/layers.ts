@@ -102,18 +102,21 @@ export function loopGuardLayer(id: string): NodeLayer {
 }
 
 /**
- * For a node with an `error` edge: a failure (anything the node throws but
- * what stops the whole run: an interrupt, a spent budget) becomes the
- * `error` action, with its message as the node's `error` output, so the
- * edge's handler runs as it does for a returned `error` (an HTTP 500, a
- * non-zero exit). Inside the namespace: the message lands under the node's id.
+ * For a node with an `error` edge: the node's `error` output says why the
+ * edge was taken, whether the node returned the `error` action (a non-zero
+ * exit, an HTTP 4xx/5xx: `describe` says which, from the store the node ran
+ * with; see `describeErrorOutputs`) or threw (anything but what stops the
+ * whole run: an interrupt, a spent budget), which then becomes the `error`
+ * action, so the edge's handler runs in both cases. Inside the namespace: the
+ * message lands under the node's id.
  */
-export function errorEdgeLayer(id: string): NodeLayer {
+export function errorEdgeLayer(id: string, describe: (shared: Shared) => string): NodeLayer {
   return {
     name: "error-edge",
     async run(_inner, shared, ctx, next) {
+      let action: Action;
       try {
-        return await next(shared, ctx);
+        action = await next(shared, ctx);
       } catch (error) {
         if (error instanceof FatalError) throw error;
         const message = error instanceof Error ? error.message : String(error);
@@ -121,6 +124,8 @@ export function errorEdgeLayer(id: string): NodeLayer {
         ctx.warn(`node '${id}' failed (${message.split("\n")[0]}); its error edge handles it`);
         return "error";
       }
+      if (action === "error") shared.error = describe(shared);
+      return action;
     },
   };
 }
