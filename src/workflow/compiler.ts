@@ -114,7 +114,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
       const { id } = nodeIr;
       const describe = (shared: Shared) =>
         describeErrorOutputs(errorOutputsOf(scopeOf(shared).root, id, cls.spec, namespacing));
-      node = wrapNode(node, errorEdgeLayer(id, describe));
+      node = wrapNode(node, errorEdgeLayer(id, { describe, clearOnSuccess: !namespacing }));
     }
     const inside = node;
     if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id, { once: !looping.has(nodeIr.id) }));

@@ -15,7 +15,7 @@ import {
   type RunContext,
   type Shared,
 } from "../engine/mod.ts";
-import { itemStore, NAMESPACE, namespacedStore, type NamespaceOptions, scopeOf } from "./store.ts";
+import { itemStore, NAMESPACE, namespacedStore, type NamespaceOptions, renewedNamespace, scopeOf } from "./store.ts";
 import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
@@ -101,16 +101,29 @@ export function loopGuardLayer(id: string): NodeLayer {
   };
 }
 
+/** Options of {@link errorEdgeLayer}. */
+export interface ErrorEdgeOptions {
+  /** Why the node returned the `error` action, from the store it ran with (see `describeErrorOutputs`). */
+  describe: (shared: Shared) => string;
+  /**
+   * Namespacing off: every node's `error` is the root's one key, so an
+   * execution that does not take the edge removes it (a successful retry
+   * leaves no `error` behind). With namespacing on, a node's namespace holds
+   * only its latest execution's outputs already (see {@link namespacedLayer}).
+   */
+  clearOnSuccess: boolean;
+}
+
 /**
  * For a node with an `error` edge: the node's `error` output says why the
  * edge was taken, whether the node returned the `error` action (a non-zero
- * exit, an HTTP 4xx/5xx: `describe` says which, from the store the node ran
- * with; see `describeErrorOutputs`) or threw (anything but what stops the
- * whole run: an interrupt, a spent budget), which then becomes the `error`
- * action, so the edge's handler runs in both cases. Inside the namespace: the
- * message lands under the node's id.
+ * exit, an HTTP 4xx/5xx: `describe` says which) or threw (anything but what
+ * stops the whole run: an interrupt, a spent budget), which then becomes the
+ * `error` action, so the edge's handler runs in both cases. Inside the
+ * namespace: the message lands under the node's id.
  */
-export function errorEdgeLayer(id: string, describe: (shared: Shared) => string): NodeLayer {
+export function errorEdgeLayer(id: string, options: ErrorEdgeOptions): NodeLayer {
+  const { describe, clearOnSuccess } = options;
   return {
     name: "error-edge",
     async run(_inner, shared, ctx, next) {
@@ -125,6 +138,7 @@ export function errorEdgeLayer(id: string, describe: (shared: Shared) => string)
         return "error";
       }
       if (action === "error") shared.error = describe(shared);
+      else if (clearOnSuccess && Object.hasOwn(shared, "error")) delete shared.error;
       return action;
     },
   };
@@ -153,11 +167,28 @@ export function namespaceView(shared: Shared, id: string, ctx: NamespaceContext,
   return namespacedStore(shared, id, fresh ? ctx.freshNamespace! : NAMESPACE.seen);
 }
 
-/** The layer that runs node `id` with its {@link namespaceView}; `once` by default only in a walk's own view. */
+/**
+ * The layer that runs node `id` with its {@link namespaceView}; `once` by
+ * default only in a walk's own view. A node that may run again (not `once`:
+ * on a cycle, under a loop guard that counts its executions) starts each
+ * execution after its first with a {@link renewedNamespace}, so its outputs
+ * are always its latest execution's; a node that runs once pays nothing for it.
+ */
 export function namespacedLayer(id: string, options: { once: boolean } = { once: false }): NodeLayer {
+  if (options.once) {
+    return {
+      name: "namespaced",
+      run: (_inner, shared, ctx, next) => next(namespaceView(shared, id, ctx as NamespaceContext, options), ctx),
+    };
+  }
   return {
     name: "namespaced",
-    run: (_inner, shared, ctx, next) => next(namespaceView(shared, id, ctx as NamespaceContext, options), ctx),
+    run(_inner, shared, ctx, next) {
+      // The loop guard, outside, has counted this execution already.
+      const again = ((ctx as LoopCountingContext).executions?.get(id) ?? 0) > 1;
+      const view = again ? renewedNamespace(shared, id) : namespaceView(shared, id, ctx as NamespaceContext, options);
+      return next(view, ctx);
+    },
   };
 }
 

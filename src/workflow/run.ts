@@ -11,7 +11,7 @@ import {
   type ObservedContext,
   type Shared,
 } from "../engine/mod.ts";
-import { type CompiledWorkflow, describeErrorOutputs } from "./compiler.ts";
+import { type CompiledWorkflow, describeErrorOutputs, errorOutputsOf } from "./compiler.ts";
 import { type CountingContext, UnhandledErrorAction } from "./walk.ts";
 import {
   type LoopCountingContext,
@@ -273,8 +273,9 @@ function classifyFailure(
     return { status: "interrupted", error: { message, node_id: nodeId, type: "Interrupted" } };
   }
   if (thrown instanceof UnhandledErrorAction) {
-    const written = nodeId && compiled.namespacing ? shared[nodeId] : shared;
-    const reason = describeErrorOutputs((written ?? {}) as Record<string, unknown>);
+    const node = nodeId === null ? undefined : compiled.nodes.get(nodeId);
+    const written = node === undefined ? {} : errorOutputsOf(shared, node.id, node.spec, compiled.namespacing);
+    const reason = describeErrorOutputs(written);
     return { status: "failed", error: { message: reason, node_id: nodeId, type: "ErrorAction" } };
   }
   const err = thrown instanceof Error ? thrown : new Error(String(thrown));

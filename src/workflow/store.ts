@@ -128,6 +128,63 @@ const VIEW: ProxyHandler<ViewState> = {
   getPrototypeOf: () => Object.prototype,
 };
 
+/** A renewed namespace view's state (see {@link renewedNamespace}). */
+interface RenewedState extends ViewState {
+  /** The namespace the node's execution before left: read after the own object, before the parent. */
+  previous: Record<PropertyKey, unknown>;
+}
+
+function renewedHolderOf(state: RenewedState, key: PropertyKey): Record<PropertyKey, unknown> {
+  const own = state.own!;
+  if (Object.hasOwn(own, key)) return own;
+  return Object.hasOwn(state.previous, key) ? state.previous : parentOf(state);
+}
+
+/** {@link VIEW} with the earlier execution's namespace between the own object and the parent. */
+const RENEWED: ProxyHandler<RenewedState> = {
+  ...VIEW,
+  get: (state, key) => key === SCOPE ? (state.scope ??= scopeOf(parentOf(state))) : renewedHolderOf(state, key)[key],
+  has: (state, key) => key === SCOPE || key in renewedHolderOf(state, key),
+  ownKeys: (state) => {
+    const keys = [state.own!, state.previous, parentOf(state)].flatMap((o) => Reflect.ownKeys(o));
+    return [...new Set(keys)];
+  },
+  getOwnPropertyDescriptor: (state, key) => {
+    const descriptor = Reflect.getOwnPropertyDescriptor(renewedHolderOf(state, key), key);
+    if (descriptor !== undefined) descriptor.configurable = true;
+    return descriptor;
+  },
+};
+
+/**
+ * The namespaced view of node `id` for an execution after its first in a
+ * walk (a node on a loop): `parent[id]` is replaced by an empty object first,
+ * so what templates, handlers and the run's outputs read of the node is what
+ * this execution wrote, never an earlier one's (a stdout of the pass before a
+ * timeout, the `error` of a failed try before a successful one). The node's
+ * own reads still find what its earlier execution left, after what this one
+ * wrote and before the parent (a node that counts its passes keeps working).
+ */
+export function renewedNamespace(parent: Shared, id: string): Shared {
+  const previous = parent[id];
+  if (previous === null || typeof previous !== "object" || Array.isArray(previous)) {
+    return namespacedStore(parent, id, NAMESPACE.seen); // nothing left to hide (a pass that wrote nothing)
+  }
+  parent[id] = {}; // in place: the key keeps its position in the store
+  // Read back: a recording parent (traces) hands out a view that records writes into it.
+  const own = parent[id] as Record<PropertyKey, unknown>;
+  const state: RenewedState = {
+    parent,
+    namespace: id,
+    own,
+    scope: undefined,
+    fresh: false,
+    pending: undefined,
+    previous: previous as Record<PropertyKey, unknown>,
+  };
+  return new Proxy(state, RENEWED) as unknown as Shared;
+}
+
 /** Options of {@link namespacedStore}. */
 export interface NamespaceOptions {
   /** The parent is a plain store without the node's key (see {@link namespacedStore}). */
