@@ -111,3 +111,36 @@ Deno.test("a user's node class uses the decorators through mod.ts: usage attribu
     await server.close();
   }
 });
+
+Deno.test("runWorkflow applies declared input defaults and checks inputs as the CLI does", async () => {
+  const registry = new NodeRegistry([...BUILTIN_NODES]);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    inputs: {
+      name: { type: "string", default: "world" },
+      n: { type: "integer" },
+      piped: { type: "string", required: false, stdin: true },
+    },
+    nodes: [{ id: "e", type: "echo", params: { value: "hello ${name} ${n}" } }],
+    outputs: { r: { source: "${e.output}" }, piped: { source: "${piped}" } },
+  }));
+  const compiled = compileWorkflow(ir, { registry });
+  const result = await runWorkflow(compiled, { inputs: { n: 3 }, stdin: "from stdin" });
+  assert.equal(result.status, "success", JSON.stringify(result.error));
+  assert.deepEqual(result.outputs, { r: "hello world 3", piped: "from stdin" });
+  assert.equal(result.shared.name, "world", "the default is in the root store, as a given input is");
+  // A given value wins over the default; an undeclared name joins the root store as given.
+  const given = await runWorkflow(compiled, { inputs: { n: 4, name: "Ada", extra: [1] } });
+  assert.deepEqual(given.outputs.r, "hello Ada 4");
+  assert.deepEqual(given.shared.extra, [1]);
+  // Inputs that do not fit fail before anything runs, as the CLI's exit 2 does.
+  await assert.rejects(
+    runWorkflow(compiled, { inputs: { n: "not a number" } }),
+    (error: Error & { problems?: { message: string }[] }) => {
+      assert.equal(error.name, "ValidationError");
+      assert.deepEqual(error.problems?.map((p) => p.message), [`input 'n' must be integer, got "not a number"`]);
+      return true;
+    },
+  );
+  await assert.rejects(runWorkflow(compiled, {}), /missing required input 'n'/);
+});

@@ -78,7 +78,10 @@ export interface NodeCompletions {
 
 /** Options of {@link runWorkflow}. */
 export interface RunOptions {
-  /** Input values by name (already typed). */
+  /**
+   * Input values by name, already typed (`resolveInputs` is applied: defaults fill what is not given, and a
+   * missing or mistyped input throws `ValidationError`); names no input declares join the root store as given.
+   */
   inputs?: Record<string, unknown>;
   /** Piped stdin, when read. */
   stdin?: string;
@@ -170,10 +173,16 @@ function typedStdin(input: InputIR, text: string, options: { secret: boolean }):
   return typedInputText(trimmed ? text.trim() : text, type, options);
 }
 
-/** Runs the workflow to the end, a failure, or an interrupt. Never throws for node failures. */
+/**
+ * Runs the workflow to the end, a failure, or an interrupt. Never throws for
+ * node failures. The inputs are checked and completed as the CLI does
+ * ({@link resolveInputs}: declared defaults, `stdin` inputs from
+ * `options.stdin`, types); inputs that do not fit throw
+ * {@link ValidationError} before anything runs.
+ */
 export async function runWorkflow(compiled: CompiledWorkflow, options: RunOptions = {}): Promise<WorkflowResult> {
   const started = performance.now();
-  const shared: Shared = { ...options.inputs };
+  const shared: Shared = resolveInputs(compiled.ir, options.inputs ?? {}, { stdin: options.stdin });
   if (options.stdin !== undefined) shared.stdin = options.stdin;
   const signal = options.signal ?? new AbortController().signal;
   const warn = options.warn ?? ((m: string) => console.error(`warning: ${m}`));
