@@ -14,6 +14,7 @@ import {
   type ObservedContext,
   type RunContext,
   type Shared,
+  withSignal,
 } from "../engine/mod.ts";
 import { itemStore, NAMESPACE, namespacedStore, type NamespaceOptions, renewedNamespace, scopeOf } from "./store.ts";
 import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
@@ -297,17 +298,21 @@ export function batchLayer(
       const runItem = (ctx as ItemScopedContext).runItem;
       const progress = ((ctx as ObservedContext).observer as ProgressObserver | undefined)?.batchItems;
       let done = 0;
+      let itemCtx: RunContext | undefined;
       progress?.(0, list.length);
-      await mapConcurrent(list, async (item, index) => {
+      await mapConcurrent(list, async (item, index, signal) => {
         const { view, local } = itemStore(shared, { [as]: item });
-        const runOnce = () => inner.clone()._run(view, ctx);
+        // Items in flight run with the batch's signal: under fail_fast, one item's failure stops the others.
+        const runCtx = itemCtx ??= withSignal(ctx, signal);
+        const runOnce = () => inner.clone()._run(view, runCtx);
         let failure: string | undefined;
         try {
           const action = await (runItem ? runItem(index, runOnce) : runOnce());
           results[index] = local;
           if (action === "error") failure = describeError(local);
         } catch (error) {
-          if (error instanceof FatalError || ctx.signal.aborted) throw error;
+          // Stopped (the run, or the batch after another item failed): not this item's failure.
+          if (error instanceof FatalError || signal.aborted) throw error;
           failure = asError(error).message;
         }
         progress?.(++done, list.length);
