@@ -213,6 +213,67 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "no content, refusals and blocked prompts in each provider's shape; requests the real APIs reject get their 400",
+  withServer(async (srv) => {
+    const gemini = `${srv.url}/v1beta/models/gemini-x:generateContent`;
+    const user = { role: "user", parts: [{ text: "hi" }] };
+    srv.enqueue(
+      { empty: true, finishReason: "refusal" },
+      { empty: true, finishReason: "content_filter" },
+      { refusal: "I can't." },
+      { empty: true, finishReason: "SAFETY" },
+      { blockReason: "SAFETY" },
+    );
+    const anthropic = await (await post(`${srv.url}/v1/messages`, {
+      model: "claude-x",
+      messages: [{ role: "user", content: "hi" }],
+    })).json();
+    assert.deepEqual([anthropic.content, anthropic.stop_reason], [[], "refusal"]);
+    const openai = await (await post(`${srv.url}/v1/chat/completions`, {
+      model: "gpt-x",
+      messages: [{ role: "user", content: "hi" }],
+    })).json();
+    assert.deepEqual(openai.choices[0].message, { role: "assistant", content: null, refusal: null });
+    assert.equal(openai.choices[0].finish_reason, "content_filter");
+    const refused = await (await post(`${srv.url}/v1/chat/completions`, {
+      model: "gpt-x",
+      messages: [{ role: "user", content: "hi" }],
+    })).json();
+    assert.deepEqual(refused.choices[0].message, { role: "assistant", content: null, refusal: "I can't." });
+    const safety = await (await post(gemini, { contents: [user] })).json();
+    assert.deepEqual(safety.candidates[0].content, { role: "model" });
+    assert.equal(safety.candidates[0].finishReason, "SAFETY");
+    const blocked = await (await post(gemini, { contents: [user] })).json();
+    assert.equal(blocked.candidates, undefined);
+    assert.deepEqual(blocked.promptFeedback, { blockReason: "SAFETY" });
+
+    // Rejected before any scripted response is taken.
+    srv.enqueue({ text: "kept for the next request" });
+    const emptyTurn = await post(gemini, { contents: [user, { role: "model", parts: [] }, user] });
+    assert.equal(emptyTurn.status, 400);
+    assert.deepEqual((await emptyTurn.json()).error, {
+      code: 400,
+      message: "* GenerateContentRequest.contents[1].parts: contents.parts must not be empty.\n",
+      status: "INVALID_ARGUMENT",
+    });
+    const emptyBlock = await post(`${srv.url}/v1/messages`, {
+      model: "claude-x",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: [{ type: "text", text: "" }] },
+        { role: "user", content: "again" },
+      ],
+    });
+    assert.equal(emptyBlock.status, 400);
+    assert.deepEqual((await emptyBlock.json()).error, {
+      type: "invalid_request_error",
+      message: "messages: text content blocks must be non-empty",
+    });
+    assert.equal(srv.pending(), 1);
+  }),
+);
+
 Deno.test('standalone: prints {"port":N} and serves the default behaviour', async () => {
   const root = new URL("..", import.meta.url);
   const child = new Deno.Command(Deno.execPath(), {

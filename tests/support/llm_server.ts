@@ -31,6 +31,20 @@
  * `thinking` block (`thinking_delta` when streaming) or a Gemini
  * `thought: true` part.
  *
+ * ## Refusals, filters and requests the providers reject
+ *
+ * {@link ScriptedResponse.finishReason} sets the provider's stop reason
+ * (`refusal`, `max_tokens`, `content_filter`, `length`, `SAFETY`, `MAX_TOKENS`…);
+ * {@link ScriptedResponse.empty} sends no content at all, as providers do when
+ * nothing was generated (Anthropic `content: []`, OpenAI `content: null`, a
+ * Gemini candidate without `parts`); {@link ScriptedResponse.refusal} is an
+ * OpenAI `message.refusal`; {@link ScriptedResponse.blockReason} a Gemini
+ * prompt block (`promptFeedback.blockReason`, no candidate). Like the real
+ * APIs, the server answers 400 to a Gemini request with a turn whose `parts`
+ * are empty (`contents.parts must not be empty`) and to an Anthropic one with
+ * an empty text block (`text content blocks must be non-empty`), without
+ * taking a scripted response.
+ *
  * ## In-process use
  *
  * ```ts
@@ -147,6 +161,12 @@ export interface ScriptedResponse {
   rawBody?: string;
   /** Content type of {@link ScriptedResponse.rawBody} (default `text/html`). */
   rawContentType?: string;
+  /** Send no content at all: Anthropic `content: []`, OpenAI `content: null`, a Gemini candidate without `parts`. */
+  empty?: boolean;
+  /** OpenAI: the model's refusal, sent as `message.refusal` (stream: `delta.refusal`) with `content: null`. */
+  refusal?: string;
+  /** Gemini: block the prompt: `promptFeedback.blockReason` with this reason and no candidate. */
+  blockReason?: string;
 }
 
 /** One request the server received. */
@@ -322,6 +342,17 @@ export async function startLlmServer(
     }
     // deno-lint-ignore no-explicit-any
     const request = (body ?? {}) as any;
+    // What the real APIs reject before generating anything (no scripted response is used).
+    const invalid = invalidRequest(request, protocol);
+    if (invalid !== undefined) {
+      const reply = new Reply(res, closed.signal);
+      const error = { ...invalid, type: protocol === "google" ? "INVALID_ARGUMENT" : "invalid_request_error" };
+      const script: ScriptedResponse = { status: 400, error };
+      if (protocol === "anthropic") await answerAnthropic(reply, request, script, n);
+      else if (protocol === "google") await answerGoogle(reply, { request, pathname, script, n });
+      else await answerOpenAi(reply, request, script, n);
+      return;
+    }
     const script = queue.shift() ??
       fromDirectives(request, protocol, failCounters);
     if (script.dropConnection) script.truncate = true;
@@ -547,12 +578,14 @@ async function answerAnthropic(
   const prompt = lastUserText(request.messages);
   const ask = anthropicStructuredAsk(request);
   const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
-  const text = structured && ask?.form === "text"
+  const text = script.empty
+    ? ""
+    : structured && ask?.form === "text"
     ? JSON.stringify(structured.value)
     : structured && ask?.form === "tool"
     ? ""
     : script.text ?? replyText(prompt);
-  const toolUse = structured && ask?.form === "tool"
+  const toolUse = structured && ask?.form === "tool" && !script.empty
     ? { type: "tool_use", id: `toolu_test_${n}`, name: ask.toolName, input: structured.value }
     : undefined;
   const model = script.model ?? String(request.model ?? "unknown");
@@ -571,7 +604,7 @@ async function answerAnthropic(
   if (!request.stream) {
     const content = [
       ...(thinkingBlock ? [thinkingBlock] : []),
-      ...(toolUse ? [toolUse] : [{ type: "text", text }]),
+      ...(toolUse ? [toolUse] : script.empty ? [] : [{ type: "text", text }]),
     ];
     reply.json(200, headers, {
       id,
@@ -641,7 +674,7 @@ async function answerAnthropic(
         delta: { type: "input_json_delta", partial_json: piece },
       }]);
     }
-  } else {
+  } else if (!script.empty) {
     events.push(
       ["content_block_start", {
         type: "content_block_start",
@@ -662,7 +695,9 @@ async function answerAnthropic(
     events.push(["error", { type: "error", error: script.streamError }]);
   } else if (!script.truncate) {
     events.push(
-      ["content_block_stop", { type: "content_block_stop", index }],
+      ...(toolUse || !script.empty
+        ? [["content_block_stop", { type: "content_block_stop", index }] as [string, unknown]]
+        : []),
       ["message_delta", {
         type: "message_delta",
         delta: { stop_reason: stopReason, stop_sequence: null },
@@ -708,7 +743,9 @@ async function answerOpenAi(
   const prompt = lastUserText(request.messages);
   const ask = openAiStructuredAsk(request);
   const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
-  const text = structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
+  // No content: nothing generated, or a refusal (which OpenAI sends apart, with `content: null`).
+  const noContent = script.empty === true || script.refusal !== undefined;
+  const text = noContent ? "" : structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
   const model = script.model ?? String(request.model ?? "unknown");
   const id = script.id ?? `chatcmpl-test-${n}`;
   const finishReason = script.finishReason ?? "stop";
@@ -716,7 +753,7 @@ async function answerOpenAi(
   let usage = script.usage;
   if (!usage) {
     const input = countWords(openAiInputText(request));
-    const output = countWords(text);
+    const output = countWords(text) + countWords(script.refusal ?? "");
     usage = {
       prompt_tokens: input,
       completion_tokens: output,
@@ -731,7 +768,7 @@ async function answerOpenAi(
       model,
       choices: [{
         index: 0,
-        message: { role: "assistant", content: text, refusal: null },
+        message: { role: "assistant", content: noContent ? null : text, refusal: script.refusal ?? null },
         logprobs: null,
         finish_reason: finishReason,
       }],
@@ -762,11 +799,14 @@ async function answerOpenAi(
       }]),
     ],
   ];
-  for (const piece of splitText(text)) {
+  for (const piece of noContent ? [] : splitText(text)) {
     events.push([
       null,
       chunk([{ index: 0, delta: { content: piece }, finish_reason: null }]),
     ]);
+  }
+  for (const piece of script.refusal !== undefined ? splitText(script.refusal) : []) {
+    events.push([null, chunk([{ index: 0, delta: { refusal: piece }, finish_reason: null }])]);
   }
   if (script.streamError) {
     events.push([
@@ -818,21 +858,36 @@ async function answerGoogle(
   const prompt = lastGoogleUserText(request.contents);
   const ask = googleStructuredAsk(request);
   const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
-  const text = structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
+  const text = script.empty ? "" : structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
   const thoughts = script.thinking;
+  const responseId = script.id ?? `resp_test_${n}`;
+  if (script.blockReason !== undefined) {
+    // A blocked prompt: no candidate at all, the reason in promptFeedback, only the prompt's tokens.
+    const input = countWords(googleInputText(request));
+    const blocked = {
+      promptFeedback: { blockReason: script.blockReason },
+      ...(script.noUsage ? {} : { usageMetadata: script.usage ?? { promptTokenCount: input, totalTokenCount: input } }),
+      modelVersion: model,
+      responseId,
+    };
+    if (!pathname.endsWith(":streamGenerateContent")) return reply.json(200, headers, blocked);
+    reply.startSse(headers);
+    return await reply.sse([[null, JSON.stringify(blocked)]], 0);
+  }
   const usage = script.usage ?? {
     promptTokenCount: countWords(googleInputText(request)),
     candidatesTokenCount: countWords(text),
     ...(thoughts !== undefined ? { thoughtsTokenCount: countWords(thoughts) } : {}),
     totalTokenCount: countWords(googleInputText(request)) + countWords(text) + countWords(thoughts ?? ""),
   };
-  const responseId = script.id ?? `resp_test_${n}`;
   const finishReason = script.finishReason ?? "STOP";
   const thoughtPart = thoughts !== undefined ? [{ text: thoughts, thought: true }] : [];
   if (!pathname.endsWith(":streamGenerateContent")) {
     reply.json(200, headers, {
       candidates: [{
-        content: { parts: [...thoughtPart, { text }], role: "model" },
+        content: script.empty && !thoughtPart.length
+          ? { role: "model" }
+          : { parts: [...thoughtPart, ...(script.empty ? [] : [{ text }])], role: "model" },
         finishReason,
         index: 0,
       }],
@@ -842,7 +897,7 @@ async function answerGoogle(
     });
     return;
   }
-  const pieces = splitText(text);
+  const pieces = script.empty ? [""] : splitText(text);
   const events: [null, string][] = [];
   if (thoughtPart.length) {
     events.push([
@@ -860,7 +915,7 @@ async function answerGoogle(
       null,
       JSON.stringify({
         candidates: [{
-          content: { parts: [{ text: piece }], role: "model" },
+          content: script.empty ? { role: "model" } : { parts: [{ text: piece }], role: "model" },
           index: 0,
           ...(last && !script.truncate && !script.streamError ? { finishReason } : {}),
         }],
@@ -875,6 +930,41 @@ async function answerGoogle(
   }
   reply.startSse(headers);
   await reply.sse(events, script.chunkDelayMs ?? 0);
+}
+
+/**
+ * What the real API rejects with 400 before generating anything, worded as it words it: a Gemini turn
+ * with no parts, an Anthropic text block with no text; undefined for a request it accepts.
+ */
+// deno-lint-ignore no-explicit-any
+function invalidRequest(request: any, protocol: LlmProtocol): { message: string } | undefined {
+  if (protocol === "google") {
+    const contents = Array.isArray(request.contents) ? request.contents : [];
+    // deno-lint-ignore no-explicit-any
+    const i = contents.findIndex((c: any) => !Array.isArray(c?.parts) || c.parts.length === 0);
+    if (i >= 0) {
+      return { message: `* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.\n` };
+    }
+  } else if (protocol === "anthropic") {
+    const messages: { role?: unknown; content?: unknown }[] = Array.isArray(request.messages) ? request.messages : [];
+    const i = messages.findIndex((m, i) =>
+      (m?.content === "" || (Array.isArray(m?.content) && m.content.length === 0)) &&
+      !(i === messages.length - 1 && m.role === "assistant")
+    );
+    if (i >= 0) {
+      return {
+        message:
+          `messages.${i}: all messages must have non-empty content except for the optional final assistant message`,
+      };
+    }
+    const empty = messages.some((m) =>
+      Array.isArray(m?.content) &&
+      // deno-lint-ignore no-explicit-any
+      m.content.some((b: any) => b?.type === "text" && (typeof b.text !== "string" || b.text === ""))
+    );
+    if (empty) return { message: "messages: text content blocks must be non-empty" };
+  }
+  return undefined;
 }
 
 /** Builds the behaviour for a request from the default rule and its prompt directives. */
