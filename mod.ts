@@ -33,6 +33,7 @@ export {
   LlmAbortError,
   LlmCallError,
   LlmConfigError,
+  LlmReplyError,
   parseModelId,
   resolveModel,
   StructuredOutputError,

@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
+import type { ScriptedResponse } from "./support/llm_server.ts";
 import { parseTraceText, type TraceLlmCall } from "../src/observability/trace_format.ts";
 
 const ANTHROPIC_KEY = "sk-ant-e2e-secret-0123456789";
@@ -793,5 +794,149 @@ Deno.test("a structured reply that does not fit, after failed attempts: each ret
     // Two 500s retried, the reply that did not fit, then the one retry asking for a corrected reply (which fits).
     assert.deepEqual(calls.map((c) => c.status), ["error", "error", "error", "ok"]);
     assert.equal(doc.metrics.workflow.nodes.ask.retries, 3);
+  });
+});
+
+// --- replies that are not answers: blocked, refused, cut off ------------------------------------
+
+Deno.test("a reply the provider blocked or the model refused fails the node with the reason; the call is recorded and priced, not retried", async () => {
+  await withLlm(async (ctx) => {
+    const gemini = "google/gemini-2.5-flash";
+    const sonnet = "anthropic/claude-sonnet-4-5";
+    const mini = "openai/gpt-4o-mini";
+    const geminiUsage = { promptTokenCount: 1000, totalTokenCount: 1000 };
+    const cases: { model: string; stream?: boolean; script: ScriptedResponse; message: string; cost: number }[] = [
+      // gemini-2.5-flash: 1000 × 0.30 = 300 µ$
+      {
+        model: gemini,
+        script: { blockReason: "SAFETY", usage: geminiUsage },
+        message: `${gemini}: the provider blocked the prompt: SAFETY`,
+        cost: 0.0003,
+      },
+      {
+        model: gemini,
+        script: { empty: true, finishReason: "SAFETY", usage: geminiUsage },
+        message: `${gemini}: the provider blocked the reply: SAFETY`,
+        cost: 0.0003,
+      },
+      // sonnet 4.5: 1000 × 3 = 3000 µ$
+      {
+        model: sonnet,
+        script: { empty: true, finishReason: "refusal", usage: { input_tokens: 1000, output_tokens: 0 } },
+        message: `${sonnet}: the model refused to answer (stop_reason refusal)`,
+        cost: 0.003,
+      },
+      // gpt-4o-mini: 1000 × 0.15 = 150 µ$; partial text: + 100 × 0.60 = 60 µ$; refusal: + 10 × 0.60 = 6 µ$
+      {
+        model: mini,
+        script: {
+          empty: true,
+          finishReason: "content_filter",
+          usage: { prompt_tokens: 1000, completion_tokens: 0, total_tokens: 1000 },
+        },
+        message: `${mini}: the provider blocked the reply: content_filter`,
+        cost: 0.00015,
+      },
+      {
+        model: mini,
+        script: {
+          text: "Step one: take the",
+          finishReason: "content_filter",
+          usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 },
+        },
+        message: `${mini}: the provider blocked the reply: content_filter (after 18 characters of text, not used)`,
+        cost: 0.00021,
+      },
+      {
+        model: mini,
+        script: {
+          refusal: "I can't help with that.",
+          usage: { prompt_tokens: 1000, completion_tokens: 10, total_tokens: 1010 },
+        },
+        message: `${mini}: the model refused to answer: 'I can't help with that.'`,
+        cost: 0.000156,
+      },
+      // Streamed: the same reasons from the streams' closing events.
+      {
+        model: gemini,
+        stream: true,
+        script: { blockReason: "PROHIBITED_CONTENT", usage: geminiUsage },
+        message: `${gemini}: the provider blocked the prompt: PROHIBITED_CONTENT`,
+        cost: 0.0003,
+      },
+      // sonnet 4.5: 1000 × 3 + 3 × 15 = 3045 µ$
+      {
+        model: sonnet,
+        stream: true,
+        script: { text: "Sure, here is", finishReason: "refusal", usage: { input_tokens: 1000, output_tokens: 3 } },
+        message: `${sonnet}: the model refused to answer (stop_reason refusal): 'Sure, here is'`,
+        cost: 0.003045,
+      },
+      {
+        model: mini,
+        stream: true,
+        script: {
+          refusal: "I can't help with that.",
+          usage: { prompt_tokens: 1000, completion_tokens: 10, total_tokens: 1010 },
+        },
+        message: `${mini}: the model refused to answer: 'I can't help with that.'`,
+        cost: 0.000156,
+      },
+    ];
+    for (const c of cases) {
+      ctx.srv.reset();
+      ctx.srv.enqueue(c.script);
+      const { result, doc } = await runNodes(ctx, [
+        { id: "a", type: "llm", params: { model: c.model, prompt: "hi", ...(c.stream ? { stream: true } : {}) } },
+        { id: "b", type: "echo", params: { value: "${a.response}" } },
+      ]);
+      const what = `${c.model}${c.stream ? " (stream)" : ""}: ${JSON.stringify(c.script)}`;
+      assert.equal(result.code, 1, `${what}\n${result.stderr}`);
+      assert.equal(doc.error.message, c.message, what);
+      assert.equal(doc.error.node_id, "a", what);
+      assert.equal(ctx.srv.requests.length, 1, `${what}: not retried`);
+      assert.equal(doc.num_llm_calls, 1, what);
+      close(doc.total_cost_usd, c.cost, what);
+      const { calls } = traceCalls(doc);
+      assert.deepEqual(calls.map((call) => [call.status, call.error?.type]), [["error", "LlmReplyError"]], what);
+    }
+    // Text mode names the node; the ledger keeps the billed call.
+    ctx.srv.reset();
+    ctx.srv.enqueue({ empty: true, finishReason: "refusal", usage: { input_tokens: 1000, output_tokens: 0 } });
+    const file = writeWorkflow(ctx.dir, "text.json", workflow([{ id: "ask", type: "llm", params: { prompt: "hi" } }]));
+    const text = await runPflow(["run", file], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(
+      text.stderr,
+      /error: node 'ask' failed: anthropic\/claude-sonnet-4-5: the model refused to answer \(stop_reason refusal\)\n/,
+    );
+    const shown = await runPflow(["cost", "show", "latest", "--json"], { env: ctx.env });
+    assert.equal(shown.code, 0, shown.stderr);
+    const ledger = JSON.parse(shown.stdout);
+    assert.equal(ledger.run.status, "failed");
+    assert.equal(ledger.totals.llm_calls, 1);
+    close(ledger.totals.cost_usd, 0.003, "ledger");
+  });
+});
+
+Deno.test("a blocked reply takes the llm node's error edge, with the reason as its error", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({ empty: true, finishReason: "SAFETY" });
+    const { result, doc } = await runNodes(ctx, [
+      { id: "a", type: "llm", params: { model: "google/gemini-2.5-flash", prompt: "hi" } },
+      { id: "fallback", type: "echo", params: { value: "handled: ${a.error}" } },
+    ], {
+      wf: {
+        edges: [{ from: "a", to: "fallback", action: "error" }],
+        outputs: { said: { source: "${fallback.output}" } },
+      },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(doc.result.said, "handled: google/gemini-2.5-flash: the provider blocked the reply: SAFETY");
+    assert.match(
+      result.stderr,
+      /node 'a' failed \(google\/gemini-2\.5-flash: the provider blocked the reply: SAFETY\)/,
+    );
+    assert.equal(doc.num_llm_calls, 1);
   });
 });

@@ -884,6 +884,18 @@ Deno.test("a reply that is not the JSON asked for is one problem, each cause sai
   });
 });
 
+Deno.test("a reply the model refused stops the planning with the reason; no repair is spent on it", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ empty: true, finishReason: "refusal", usage: PLAN_USAGE }, generated());
+    const doc = oneJson(await plan(ctx, ["do something forbidden", "--output-format", "json"]));
+    assert.equal(doc.subtype, "error_planning");
+    assert.equal(doc.error.message, "anthropic/claude-haiku-4-5: the model refused to answer (stop_reason refusal)");
+    assert.equal(ctx.srv.requests.length, 1, "no repair call");
+    assert.equal(doc.num_llm_calls, 1);
+    assert.equal(doc.total_cost_usd, PLAN_COST);
+  });
+});
+
 Deno.test("on a terminal, missing inputs are asked for, then the plan runs", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated({ times: 2 }));

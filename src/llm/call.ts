@@ -32,7 +32,7 @@
 import { APICallError, type CallWarning, generateText, StreamProviderError, streamText } from "ai";
 import { type AttemptFetch, AttemptTimeoutError, createAttemptFetch } from "./attempt_fetch.ts";
 import { type CallPlan, planCall, structuredOutputMode } from "./call_plan.ts";
-import { LlmAbortError, LlmCallError, redactSecrets } from "./errors.ts";
+import { LlmAbortError, LlmCallError, LlmReplyError, redactSecrets } from "./errors.ts";
 import type { ResolvedProvider } from "./provider_config.ts";
 import { createLanguageModel } from "./providers.ts";
 import { readStructuredOutput } from "./structured.ts";
@@ -72,9 +72,12 @@ class NotEventStreamError extends Error {
   }
 }
 
-/** What one attempt gave: a response, or an error with the usage reported before it. */
+/**
+ * What one attempt gave: a response (with the reason a Gemini prompt was blocked, when it was), or an error
+ * with the usage reported before it.
+ */
 type AttemptOutcome =
-  | { response: LlmResponse; error?: undefined }
+  | { response: LlmResponse; promptBlocked?: string; error?: undefined }
   | { error: unknown; usage: LlmUsage; events?: unknown[]; response?: undefined };
 
 /** Everything an attempt needs. */
@@ -94,7 +97,8 @@ interface AttemptContext {
  * @param options the resolved provider, the model name without its prefix and the canonical model id
  * @returns text (and parsed object), finish reason, normalized usage, what was sent
  * @throws {LlmCallError} when the call fails; {@link LlmAbortError} when `request.signal` aborts it;
- *   `StructuredOutputError` when the reply is not the structured output asked for
+ *   `StructuredOutputError` when the reply is not the structured output asked for; {@link LlmReplyError}
+ *   when the reply was blocked or refused
  */
 export async function callWithSdk(
   request: LlmRequest,
@@ -160,6 +164,10 @@ export async function callWithSdk(
       response.request = sent;
       response.startedAt = startedAt;
       if (failed.length > 0) response.failedAttempts = failed;
+      // A blocked or refused reply is no answer, whatever text came with it (billed: the error carries the usage).
+      if (response.finish_reason === "content-filter") {
+        throw blockedReply(response, { modelId, dialect, promptBlocked: outcome.promptBlocked });
+      }
       if (plan.responseFormat) {
         response.object = readStructuredOutput(response, { schema: plan.responseFormat.schema, model: modelId });
       }
@@ -230,10 +238,13 @@ async function generateOnce(context: AttemptContext, startedAt: number): Promise
   const raw = context.dialect === "google" ? body.usageMetadata : body.usage;
   const meta = context.dialect === "google" ? { id: body.responseId, model: body.modelVersion } : body;
   const thinking: string | undefined = r.reasoningText || undefined;
+  const promptBlocked = context.dialect === "google" ? promptBlockReason([body]) : undefined;
   return {
+    ...(promptBlocked !== undefined ? { promptBlocked } : {}),
     response: {
       text: r.text,
       finish_reason: r.finishReason,
+      ...(typeof r.rawFinishReason === "string" ? { raw_finish_reason: r.rawFinishReason } : {}),
       usage: buildUsage(raw ?? null, {
         ...context,
         startedAt,
@@ -266,6 +277,7 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
   let thinking = "";
   let firstTokenAt: number | undefined;
   let finishReason = "other";
+  let rawFinishReason: string | undefined;
   let headers: Record<string, string> = {};
   let streamError: unknown;
   let aborted = false;
@@ -303,6 +315,7 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
           break;
         case "finish":
           finishReason = part.finishReason;
+          rawFinishReason = part.rawFinishReason;
           break;
         case "error":
           streamError ??= part.error;
@@ -322,10 +335,13 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
   if (!streamCompleted(rawEvents, context.dialect)) {
     return streamFailed(context, new StreamIncompleteError(), { usage: usage() });
   }
+  const promptBlocked = context.dialect === "google" ? promptBlockReason(rawEvents) : undefined;
   return {
+    ...(promptBlocked !== undefined ? { promptBlocked } : {}),
     response: {
       text,
       finish_reason: finishReason,
+      ...(rawFinishReason !== undefined ? { raw_finish_reason: rawFinishReason } : {}),
       usage: usage(),
       request: context.plan.sent, // replaced by the caller with what this attempt sent
       ...(thinking !== "" ? { thinking } : {}),
@@ -333,6 +349,53 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
       ...warningsOf(warnings),
     },
   };
+}
+
+/**
+ * The reason Gemini blocked the prompt itself (`promptFeedback.blockReason`, no candidate finished), from the
+ * response body or the stream's chunks; undefined when the prompt was not blocked.
+ */
+function promptBlockReason(chunks: unknown[]): string | undefined {
+  let reason: string | undefined;
+  for (const chunk of chunks) {
+    const record = asRecord(chunk);
+    const candidates = Array.isArray(record.candidates) ? record.candidates : [];
+    if (candidates.some((c) => asRecord(c).finishReason != null)) return undefined;
+    const block = asRecord(record.promptFeedback).blockReason;
+    if (typeof block === "string" && block !== "" && !block.endsWith("_UNSPECIFIED")) reason ??= block;
+  }
+  return reason;
+}
+
+/**
+ * The error of a reply the provider blocked or the model refused (unified finish reason `content-filter`):
+ * a Gemini prompt block (`promptFeedback.blockReason`), an Anthropic `refusal`, an OpenAI `refusal` message
+ * (finish reason `stop`, the refusal as the text), else a filter that stopped the reply (`content_filter`,
+ * `SAFETY`, `RECITATION`…). Partial text that came before a filter is not an answer either.
+ */
+function blockedReply(
+  response: LlmResponse,
+  context: { modelId: string; dialect: UsageDialect; promptBlocked?: string },
+): LlmReplyError {
+  const raw = response.raw_finish_reason ?? null;
+  const text = response.text.trim();
+  let message: string;
+  let problem: "blocked" | "refused" = "blocked";
+  if (context.promptBlocked !== undefined) {
+    message = `the provider blocked the prompt: ${context.promptBlocked}`;
+  } else if (raw === "refusal" || (context.dialect === "openai" && raw !== "content_filter")) {
+    problem = "refused";
+    const said = text !== "" ? `: '${preview(text)}'` : "";
+    message = `the model refused to answer${raw === "refusal" ? " (stop_reason refusal)" : ""}${said}`;
+  } else {
+    const partial = text !== "" ? ` (after ${text.length} characters of text, not used)` : "";
+    message = `the provider blocked the reply: ${raw ?? "content filter"}${partial}`;
+  }
+  return new LlmReplyError(`${context.modelId}: ${message}`, {
+    problem,
+    reason: context.promptBlocked ?? raw,
+    response,
+  });
 }
 
 /**
@@ -357,9 +420,11 @@ function streamUsage(events: unknown[], dialect: UsageDialect): Record<string, u
 
 /**
  * Whether a stream reached its closing event: Anthropic `message_stop`, an
- * OpenAI chunk with a `finish_reason`, a Gemini candidate with a `finishReason`.
+ * OpenAI chunk with a `finish_reason`, a Gemini candidate with a `finishReason`
+ * (or a blocked prompt's only chunk, `promptFeedback.blockReason` and no candidate).
  */
 function streamCompleted(events: unknown[], dialect: UsageDialect): boolean {
+  if (dialect === "google" && promptBlockReason(events) !== undefined) return true;
   return events.some((event) => {
     const record = asRecord(event);
     if (dialect === "anthropic") return record.type === "message_stop";

@@ -107,6 +107,37 @@ export class StructuredOutputError extends Error {
   }
 }
 
+/** Why a reply that arrived cannot be used: see {@link LlmReplyError}. */
+export type LlmReplyProblem = "blocked" | "refused";
+
+/**
+ * A call that succeeded but whose reply is not an answer: the provider
+ * blocked the prompt or the reply (a safety or content filter), or the model
+ * refused. Not retried (the same request gets the same outcome). The tokens
+ * were spent: `response` carries what arrived and its usage.
+ */
+export class LlmReplyError extends Error {
+  /** `blocked` (safety or content filter), `refused` (the model declined). */
+  readonly problem: LlmReplyProblem;
+  /** The provider's reason as it sent it (`SAFETY`, `content_filter`, `refusal`…), when known. */
+  readonly reason: string | null;
+  /** The call's outcome (any partial text, usage, what was sent). */
+  readonly response: LlmResponse;
+
+  /**
+   * Creates the error.
+   * @param message one line: model id and what happened
+   * @param details the kind of problem, the provider's reason and the response
+   */
+  constructor(message: string, details: { problem: LlmReplyProblem; reason: string | null; response: LlmResponse }) {
+    super(message);
+    this.name = "LlmReplyError";
+    this.problem = details.problem;
+    this.reason = details.reason;
+    this.response = details.response;
+  }
+}
+
 /**
  * A call interrupted by its `signal` (run cancellation). Its `name` is
  * `AbortError`, like the DOM's, so callers can tell interruption from failure.

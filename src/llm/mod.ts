@@ -49,6 +49,8 @@ export {
   LlmCallError,
   type LlmCallErrorDetails,
   LlmConfigError,
+  LlmReplyError,
+  type LlmReplyProblem,
   StructuredOutputError,
 } from "./errors.ts";
 export {
@@ -104,6 +106,8 @@ export {
  * @throws {LlmConfigError} for a bad model id, an unknown provider, a missing key or options the provider rejects
  * @throws {LlmCallError} when the call fails (message: `provider/model: reason`; `failedAttempts` lists each attempt)
  * @throws {StructuredOutputError} when the reply is not JSON or does not match `schema` (`problems`, `response`)
+ * @throws {LlmReplyError} when the provider blocked the prompt or reply, or the model refused (`problem`,
+ *   `reason`, `response`)
  * @throws {LlmAbortError} (name `AbortError`) when `request.signal` aborts the call
  */
 export async function callLlm(

@@ -151,8 +151,10 @@ export interface LlmResponse {
   object?: unknown;
   /** Thinking / reasoning text the provider returned, when any. */
   thinking?: string;
-  /** Why generation stopped (`stop`, `length`, ...). */
+  /** Why generation stopped (`stop`, `length`, `content-filter`, ...). */
   finish_reason: string;
+  /** The provider's own finish reason (`end_turn`, `max_tokens`, `SAFETY`, `content_filter`…), when it sent one. */
+  raw_finish_reason?: string;
   /** Normalized usage. */
   usage: LlmUsage;
   /** What was sent: prompt, cache markers, thinking, schema. */
