@@ -940,3 +940,82 @@ Deno.test("a blocked reply takes the llm node's error edge, with the reason as i
     assert.equal(doc.num_llm_calls, 1);
   });
 });
+
+Deno.test("schema: a reply cut off at the output limit fails with that cause, with no retry that cannot fix it", async () => {
+  await withLlm(async (ctx) => {
+    const cases: { params: Record<string, unknown>; script: ScriptedResponse; message: string }[] = [
+      {
+        params: { model: "anthropic/claude-haiku-4-5", max_tokens: 50 },
+        script: { text: '{"city": "Par', finishReason: "max_tokens", usage: { input_tokens: 100, output_tokens: 50 } },
+        message: "anthropic/claude-haiku-4-5: the reply was cut off at the output limit (max_tokens 50) " +
+          "before its JSON was complete; raise max_tokens",
+      },
+      {
+        params: { model: "google/gemini-2.5-flash", max_tokens: 200 },
+        // Thinking used the whole budget: no text at all.
+        script: {
+          empty: true,
+          finishReason: "MAX_TOKENS",
+          usage: { promptTokenCount: 20, thoughtsTokenCount: 200, totalTokenCount: 220 },
+        },
+        message: "google/gemini-2.5-flash: the reply was cut off at the output limit (max_tokens 200, " +
+          "200 of them thinking) before any text; raise max_tokens",
+      },
+      {
+        params: { model: "openai/gpt-4o-mini", stream: true },
+        script: {
+          text: '{"city": "Pa',
+          finishReason: "length",
+          usage: { prompt_tokens: 100, completion_tokens: 16384, total_tokens: 16484 },
+        },
+        message: "openai/gpt-4o-mini: the reply was cut off at the model's output limit (16384 output tokens) " +
+          "before its JSON was complete; ask for a shorter reply",
+      },
+    ];
+    for (const c of cases) {
+      ctx.srv.reset();
+      ctx.srv.enqueue(c.script, { json: { city: "Paris", population: 2102650 } });
+      const { result, doc } = await runNodes(ctx, [{
+        id: "a",
+        type: "llm",
+        params: { prompt: "France?", schema: CITY, ...c.params },
+      }]);
+      const what = JSON.stringify(c.params);
+      assert.equal(result.code, 1, `${what}\n${result.stderr}`);
+      assert.equal(doc.error.message, c.message, what);
+      assert.equal(ctx.srv.requests.length, 1, `${what}: no retry`);
+      assert.equal(doc.num_llm_calls, 1, what);
+      assert.ok(doc.total_cost_usd > 0, `${what}: the call is priced`);
+      assert.equal(doc.metrics.workflow.nodes.a.retries, 0, what);
+      assert.deepEqual(traceCalls(doc).calls.map((call) => call.error?.type), ["LlmReplyError"], what);
+    }
+  });
+});
+
+Deno.test("a text reply cut off at the output limit is kept, with a warning naming the node", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue(
+      { text: "Once upon a", finishReason: "max_tokens" },
+      { text: "In the beginning", finishReason: "length" },
+    );
+    const file = writeWorkflow(
+      ctx.dir,
+      "cut.json",
+      workflow([
+        { id: "story", type: "llm", params: { model: "anthropic/claude-haiku-4-5", prompt: "a story", max_tokens: 3 } },
+        { id: "other", type: "llm", params: { model: "openai/gpt-4o-mini", prompt: "another", stream: true } },
+      ], {
+        edges: [{ from: "story", to: "other" }],
+        outputs: { story: { source: "${story.response}" }, other: { source: "${other.response}" } },
+      }),
+    );
+    const result = await runPflow(["run", file, "--output-format", "json"], { env: ctx.env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).result, { story: "Once upon a", other: "In the beginning" });
+    assert.match(
+      result.stderr,
+      /warning: node 'story': the reply was cut off at the output limit \(max_tokens 3\); its response is truncated/,
+    );
+    assert.match(result.stderr, /warning: node 'other': the reply was cut off at the output limit; its response/);
+  });
+});

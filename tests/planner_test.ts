@@ -896,6 +896,28 @@ Deno.test("a reply the model refused stops the planning with the reason; no repa
   });
 });
 
+Deno.test("a reply cut off at the output limit stops the planning with that cause; no repair is spent on it", async () => {
+  await withPlanner(async (ctx) => {
+    const cut = { text: '{"workflow": {"ir_version": "0.1.0", "nodes": [{"id": "a"', finishReason: "max_tokens" };
+    ctx.srv.enqueue({ ...cut, usage: PLAN_USAGE }, generated());
+    const text = await plan(ctx, ["build a very large workflow"]);
+    assertExit(text, 1);
+    assert.match(
+      text.stderr,
+      /error: planning failed: anthropic\/claude-haiku-4-5: the reply was cut off at the output limit \(max_tokens \d+\) before its JSON was complete; ask for a shorter reply\n/,
+    );
+    assert.equal(ctx.srv.requests.length, 1, "no repair call");
+    ctx.srv.reset();
+    ctx.srv.enqueue({ ...cut, usage: PLAN_USAGE });
+    const doc = oneJson(await plan(ctx, ["build a very large workflow", "--output-format", "json"]));
+    assert.equal(doc.subtype, "error_planning");
+    assert.equal(doc.error.type, "LlmReplyError");
+    assert.equal(doc.num_llm_calls, 1);
+    // The cut-off reply was billed.
+    assert.equal(doc.total_cost_usd, PLAN_COST);
+  });
+});
+
 Deno.test("on a terminal, missing inputs are asked for, then the plan runs", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated({ times: 2 }));

@@ -64,6 +64,8 @@ export class BaseNode<P extends Record<string, unknown> = Record<string, unknown
   params: P = {} as P;
   /** Next nodes by action name. */
   successors: Map<string, BaseNode> = new Map();
+  /** The node's id in its workflow (set by the workflow compiler), for messages; unset for a node built by hand. */
+  declare nodeId?: string;
 
   /** Replaces the params. Returns this node for chaining. */
   setParams(params: P): this {

@@ -32,7 +32,7 @@
 import { APICallError, type CallWarning, generateText, StreamProviderError, streamText } from "ai";
 import { type AttemptFetch, AttemptTimeoutError, createAttemptFetch } from "./attempt_fetch.ts";
 import { type CallPlan, planCall, structuredOutputMode } from "./call_plan.ts";
-import { LlmAbortError, LlmCallError, LlmReplyError, redactSecrets } from "./errors.ts";
+import { LlmAbortError, LlmCallError, LlmReplyError, redactSecrets, StructuredOutputError } from "./errors.ts";
 import type { ResolvedProvider } from "./provider_config.ts";
 import { createLanguageModel } from "./providers.ts";
 import { readStructuredOutput } from "./structured.ts";
@@ -98,7 +98,7 @@ interface AttemptContext {
  * @returns text (and parsed object), finish reason, normalized usage, what was sent
  * @throws {LlmCallError} when the call fails; {@link LlmAbortError} when `request.signal` aborts it;
  *   `StructuredOutputError` when the reply is not the structured output asked for; {@link LlmReplyError}
- *   when the reply was blocked or refused
+ *   when the reply was blocked or refused, or cut off before its structured output was complete
  */
 export async function callWithSdk(
   request: LlmRequest,
@@ -169,7 +169,15 @@ export async function callWithSdk(
         throw blockedReply(response, { modelId, dialect, promptBlocked: outcome.promptBlocked });
       }
       if (plan.responseFormat) {
-        response.object = readStructuredOutput(response, { schema: plan.responseFormat.schema, model: modelId });
+        try {
+          response.object = readStructuredOutput(response, { schema: plan.responseFormat.schema, model: modelId });
+        } catch (error) {
+          // Asking again cannot complete a reply the output limit cut off: the cause is named instead.
+          if (error instanceof StructuredOutputError && response.finish_reason === "length") {
+            throw truncatedReply(response, { modelId, request, sentBody: parseBody(attemptFetch.lastBody()) });
+          }
+          throw error;
+        }
       }
       return response;
     }
@@ -394,6 +402,31 @@ function blockedReply(
   return new LlmReplyError(`${context.modelId}: ${message}`, {
     problem,
     reason: context.promptBlocked ?? raw,
+    response,
+  });
+}
+
+/**
+ * The error of a structured reply the output limit cut off before its JSON was complete: the limit the
+ * request set (`maxTokens`), else the one the provider library sent (the model's default).
+ */
+function truncatedReply(
+  response: LlmResponse,
+  context: { modelId: string; request: LlmRequest; sentBody: unknown },
+): LlmReplyError {
+  const body = asRecord(context.sentBody);
+  const sent = [body.max_tokens, body.max_completion_tokens, asRecord(body.generationConfig).maxOutputTokens]
+    .find((v) => typeof v === "number");
+  const limit = context.request.maxTokens ?? (sent as number | undefined);
+  const thinking = response.usage.reasoning_tokens > 0 ? `, ${response.usage.reasoning_tokens} of them thinking` : "";
+  const where = limit !== undefined
+    ? `the output limit (max_tokens ${limit}${thinking})`
+    : `the model's output limit (${response.usage.output_tokens} output tokens${thinking})`;
+  const before = response.text.trim() === "" ? "before any text" : "before its JSON was complete";
+  const advice = context.request.maxTokens !== undefined ? "raise max_tokens" : "ask for a shorter reply";
+  return new LlmReplyError(`${context.modelId}: the reply was cut off at ${where} ${before}; ${advice}`, {
+    problem: "truncated",
+    reason: response.raw_finish_reason ?? null,
     response,
   });
 }

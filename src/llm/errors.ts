@@ -108,18 +108,20 @@ export class StructuredOutputError extends Error {
 }
 
 /** Why a reply that arrived cannot be used: see {@link LlmReplyError}. */
-export type LlmReplyProblem = "blocked" | "refused";
+export type LlmReplyProblem = "blocked" | "refused" | "truncated";
 
 /**
  * A call that succeeded but whose reply is not an answer: the provider
- * blocked the prompt or the reply (a safety or content filter), or the model
- * refused. Not retried (the same request gets the same outcome). The tokens
- * were spent: `response` carries what arrived and its usage.
+ * blocked the prompt or the reply (a safety or content filter), the model
+ * refused, or, with structured output, the reply was cut off at the output
+ * limit before its JSON was complete. Not retried (the same request gets the
+ * same outcome). The tokens were spent: `response` carries what arrived and
+ * its usage.
  */
 export class LlmReplyError extends Error {
-  /** `blocked` (safety or content filter), `refused` (the model declined). */
+  /** `blocked` (safety or content filter), `refused` (the model declined), `truncated` (output limit). */
   readonly problem: LlmReplyProblem;
-  /** The provider's reason as it sent it (`SAFETY`, `content_filter`, `refusal`…), when known. */
+  /** The provider's reason as it sent it (`SAFETY`, `content_filter`, `refusal`, `max_tokens`…), when known. */
   readonly reason: string | null;
   /** The call's outcome (any partial text, usage, what was sent). */
   readonly response: LlmResponse;

@@ -106,8 +106,8 @@ export {
  * @throws {LlmConfigError} for a bad model id, an unknown provider, a missing key or options the provider rejects
  * @throws {LlmCallError} when the call fails (message: `provider/model: reason`; `failedAttempts` lists each attempt)
  * @throws {StructuredOutputError} when the reply is not JSON or does not match `schema` (`problems`, `response`)
- * @throws {LlmReplyError} when the provider blocked the prompt or reply, or the model refused (`problem`,
- *   `reason`, `response`)
+ * @throws {LlmReplyError} when the provider blocked the prompt or reply, the model refused, or (with `schema`)
+ *   the reply was cut off at the output limit (`problem`, `reason`, `response`)
  * @throws {LlmAbortError} (name `AbortError`) when `request.signal` aborts the call
  */
 export async function callLlm(

@@ -7,6 +7,11 @@
  * validator's messages appended to the conversation; a second mismatch fails
  * the node with those messages. Both calls are recorded (the first with
  * `status: "error"`) and the retry is counted in the node's `retries`.
+ *
+ * A reply the provider blocked or the model refused fails the node (an
+ * `LlmReplyError`, recorded and priced like any call), as does a structured
+ * reply cut off at the output limit (not retried: the same limit cuts it off
+ * again). A text reply cut off there is kept, with a warning.
  * @module
  */
 import { Node, type RunContext, type Shared } from "../engine/mod.ts";
@@ -227,7 +232,7 @@ export class LlmNode extends Node {
       maxRetries: p.max_retries,
     };
     try {
-      return await this.callModel(request, { env, settings });
+      return this.warnIfCutOff(await this.callModel(request, { env, settings }), p, ctx);
     } catch (error) {
       if (!(error instanceof StructuredOutputError)) throw error;
       countRetry();
@@ -247,6 +252,17 @@ export class LlmNode extends Node {
         throw new NodeError(`${second.message} (after a retry with the validator's messages)`);
       }
     }
+  }
+
+  /** Warns when a text reply was cut off at the output limit: `response` holds the truncated text. */
+  private warnIfCutOff(response: LlmResponse, p: LlmParams, ctx: LlmRunContext): LlmResponse {
+    // A structured reply that parsed was complete, whatever the finish reason.
+    if (response.finish_reason === "length" && p.schema === undefined) {
+      const limit = p.max_tokens !== undefined ? `the output limit (max_tokens ${p.max_tokens})` : "the output limit";
+      const node = this.nodeId !== undefined ? `node '${this.nodeId}': ` : "";
+      ctx.warn(`${node}the reply was cut off at ${limit}; its response is truncated`);
+    }
+    return response;
   }
 
   /** The model call itself; `@llmUsage` records its usage for the run, node and batch item. */

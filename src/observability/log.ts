@@ -127,7 +127,9 @@ export class Logger {
       : level === "debug"
       ? (style?.dim("debug:") ?? "debug:")
       : "";
-    const text = `${prefix ? `${prefix} ` : ""}${where && level !== "error" && !always ? `[${where}] ` : ""}${message}`;
+    // A message that names its node already (`node 'a': …`) is not prefixed with it again.
+    const tag = where && level !== "error" && !always && !message.startsWith(`node '${where}'`);
+    const text = `${prefix ? `${prefix} ` : ""}${tag ? `[${where}] ` : ""}${message}`;
     this.#options.write(text);
   }
 }

@@ -100,6 +100,7 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     if (callsModels(cls)) anyModelCalls = true;
     let node: BaseNode = new cls();
     node.params = { ...params };
+    node.nodeId = nodeIr.id;
     const resolvers = Object.entries(params).flatMap(([name, value]) => {
       const resolve = compileValue(value);
       return resolve ? [[name, resolve] as [string, Resolver]] : [];
