@@ -1019,3 +1019,26 @@ Deno.test("a text reply cut off at the output limit is kept, with a warning nami
     assert.match(result.stderr, /warning: node 'other': the reply was cut off at the output limit; its response/);
   });
 });
+
+Deno.test("schema: the retry after an empty reply sends a placeholder turn, which Gemini and Anthropic accept", async () => {
+  await withLlm(async (ctx) => {
+    for (const model of ["google/gemini-2.5-flash", "anthropic/claude-haiku-4-5"]) {
+      ctx.srv.reset();
+      ctx.srv.enqueue({ empty: true }, { json: { city: "Paris", population: 2102650 } });
+      const { result, doc } = await runNodes(ctx, [{
+        id: "a",
+        type: "llm",
+        params: { model, prompt: "France?", schema: CITY },
+      }], { wf: { outputs: { city: { source: "${a.response.city}" } } } });
+      assert.equal(result.code, 0, `${model}\n${result.stderr}`);
+      assert.equal(doc.result.city, "Paris", model);
+      assert.equal(ctx.srv.requests.length, 2, model);
+      const retry = ctx.srv.requests[1].body;
+      const answer = model.startsWith("google/")
+        ? retry.contents[1].parts.map((p: { text: string }) => p.text).join("")
+        : retry.messages[1].content.map((p: { text: string }) => p.text).join("");
+      assert.equal(answer, "(no text)", model);
+      assert.equal(doc.metrics.workflow.nodes.a.retries, 1, model);
+    }
+  });
+});

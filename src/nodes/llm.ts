@@ -241,7 +241,8 @@ export class LlmNode extends Node {
         prompt: undefined,
         messages: [
           ...(request.messages ?? [{ role: "user", content: request.prompt ?? "" }]),
-          { role: "assistant", content: error.response.text },
+          // Providers reject an empty assistant turn (Gemini: `contents.parts must not be empty`).
+          { role: "assistant", content: error.response.text || "(no text)" },
           { role: "user", content: correctionPrompt(error.problems) },
         ],
       };
