@@ -486,6 +486,31 @@ Deno.test("a plan may use a key=value given with the request without declaring i
   });
 });
 
+Deno.test("a plan that declares inputs but not a key=value given with the request is repaired to declare it, as pflow run requires", async () => {
+  await withPlanner(async (ctx) => {
+    const undeclared = {
+      ir_version: "0.1.0",
+      name: "say",
+      inputs: { greeting: { type: "string", default: "hi" } },
+      nodes: [{ id: "a", type: "echo", params: { value: "${greeting} ${who}" } }],
+    };
+    const declared = { ...undeclared, inputs: { ...undeclared.inputs, who: { type: "string" } } };
+    ctx.srv.enqueue(generated({}, undeclared), generated({}, declared));
+    const result = await plan(ctx, ["say hi to someone", "who=Bob"]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "hi Bob\n");
+    assert.equal(ctx.srv.requests.length, 2, "one repair");
+    const repairRequest = messagesText(ctx.srv.requests[1]);
+    assert.ok(repairRequest.includes("/inputs: 'who=…' is given with the request but is not an input"), repairRequest);
+    // Without repairs left it is the planning's failure (exit 2, the problem named), not the run's.
+    ctx.srv.enqueue(generated({}, undeclared));
+    const failed = await plan(ctx, ["say hi to someone", "who=Bob", "--max-repairs", "0"]);
+    assertExit(failed, 2);
+    assert.match(failed.stderr, /planning failed: .*still invalid/);
+    assert.match(failed.stderr, /\/inputs: 'who=…' is given with the request but is not an input of this workflow/);
+  });
+});
+
 Deno.test("--dry-run prints the plan and runs nothing (text and JSON)", async () => {
   await withPlanner(async (ctx) => {
     const writes = {
@@ -1015,13 +1040,14 @@ Deno.test("SIGINT while planning in JSON mode prints one error_interrupted docum
 
 Deno.test("a plan that fails to prepare reports what planning spent, names the plan, and closes its ledger run", async () => {
   await withPlanner(async (ctx) => {
-    // A key=value that is not an input of the planned workflow.
+    // A key=value that is not a value of its input's type (a key the plan does not declare is the planner's
+    // problem: a repair declares it).
     ctx.srv.enqueue(generated());
-    const bad = await plan(ctx, ["repeat hi", "colour=red", "--output-format", "json"]);
+    const bad = await plan(ctx, ["repeat hi", "times=many", "--output-format", "json"]);
     assertExit(bad, 2);
     const doc = oneJson(bad);
     assert.equal(doc.subtype, "error_validation");
-    assert.match(doc.error.message, /'colour=…' is not an input of this workflow/);
+    assert.match(doc.error.message, /input 'times' must be an integer, got 'many' \(from times=…\)/);
     assert.equal(doc.workflow_name, "repeat-word");
     assert.equal(doc.total_cost_usd, PLAN_COST, "the planning's call is counted");
     assert.equal(doc.num_llm_calls, 1);

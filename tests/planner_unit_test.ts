@@ -47,6 +47,17 @@ Deno.test("workflowProblems: a key=value given with the request is known to the 
   assert.deepEqual(workflowProblems(greet, registry, { who: "Bob" }), []);
   // Still a problem when another name is given.
   assert.match(workflowProblems(greet, registry, { whom: "Bob" })[0].message, /'who' is not a node id/);
+  // A workflow that declares inputs accepts no other key (pflow run refuses it): the plan must declare it.
+  const declaring: WorkflowIR = { ...greet, inputs: { greeting: { type: "string", default: "hi" } } };
+  assert.deepEqual(workflowProblems(declaring, registry, { who: "Bob" }), [{
+    pointer: "/inputs",
+    message: "'who=…' is given with the request but is not an input of this workflow; inputs: greeting " +
+      `(declare 'who' under "inputs": a workflow that declares inputs accepts no other key=value)`,
+  }]);
+  assert.deepEqual(
+    workflowProblems({ ...greet, inputs: { who: { type: "string" } } }, registry, { who: "Bob" }),
+    [],
+  );
 });
 
 Deno.test("workflowProblems: schema problems, then the validator's (machine checks such as API keys skipped)", () => {

@@ -39,7 +39,10 @@ export interface PlannerContext extends LlmRunContext {
   plannerRegistry: NodeRegistry;
   /** Repairs allowed after the first invalid workflow. */
   maxRepairs: number;
-  /** The `key=value` texts given with the request: the plan runs with them, so they are known to its templates. */
+  /**
+   * The `key=value` texts given with the request: the plan runs with them, so they are known to its templates
+   * (and a plan that declares inputs must declare each of them, as `pflow run` refuses others).
+   */
   givenParams?: Record<string, string>;
 }
 
@@ -369,6 +372,7 @@ export function workflowProblems(
   // Every problem at once (schema problems do not hide the rest), so one repair can fix them all.
   // API keys and other facts of this machine are checked when the plan runs, not by the model.
   return uniqueProblems([
+    ...undeclaredGiven(workflow as WorkflowIR, given),
     ...schemaProblems(workflow),
     ...validateWorkflow(workflow as WorkflowIR, {
       registry,
@@ -376,6 +380,25 @@ export function workflowProblems(
       inputs: givenInputs(workflow as WorkflowIR, given),
     }),
   ]);
+}
+
+/**
+ * A problem for each given key the workflow does not declare when it declares
+ * inputs: `pflow run` refuses such a key (see `typeParams`), so the plan must
+ * declare it (the repair call is told so).
+ */
+function undeclaredGiven(workflow: WorkflowIR, given: Record<string, string>): Problem[] {
+  const declared = workflow.inputs !== null && typeof workflow.inputs === "object" && !Array.isArray(workflow.inputs)
+    ? workflow.inputs
+    : {};
+  const names = Object.keys(declared);
+  if (names.length === 0) return [];
+  return Object.keys(given).filter((key) => !Object.hasOwn(declared, key)).map((key) => ({
+    pointer: "/inputs",
+    message: `'${key}=…' is given with the request but is not an input of this workflow; inputs: ${
+      names.join(", ")
+    } (declare '${key}' under "inputs": a workflow that declares inputs accepts no other key=value)`,
+  }));
 }
 
 /** The given texts, each typed by its declared input (as the run will type it); others as written. */
