@@ -15,6 +15,11 @@ import {
   workflowProblems,
 } from "../src/planner/mod.ts";
 import { DISCOVER_SCHEMA, GENERATE_SCHEMA, readDiscoverReply, readGenerateReply } from "../src/planner/replies.ts";
+import { callTimeoutMs, GenerateNode } from "../src/planner/nodes.ts";
+import { planRequest } from "../src/planner/flow.ts";
+import type { LlmRequest } from "../src/llm/types.ts";
+import { RunTelemetry } from "../src/observability/telemetry.ts";
+import { startLlmServer } from "./support/llm_server.ts";
 import { jsonSchemaProblems, shippedSchema } from "../src/llm/structured.ts";
 import type { WorkflowIR } from "../src/workflow/ir.ts";
 import { NodeRegistry } from "../src/workflow/registry.ts";
@@ -157,4 +162,59 @@ Deno.test("the planner's reply schemas ship checked: valid against the draft-07 
   const broken = { type: "object", required: "workflow" };
   assert.notDeepEqual(jsonSchemaProblems(broken), []);
   assert.deepEqual(jsonSchemaProblems(shippedSchema(broken)), []);
+});
+
+Deno.test("each planner call's attempts are bounded by the planning's time left, not the llm layer's 120 s default", async () => {
+  // The per-attempt timeout each call asks for, seen on the way to the llm layer (the model answers at once).
+  let owner = GenerateNode.prototype as unknown as Record<string, unknown>;
+  while (!Object.hasOwn(owner, "ask")) owner = Object.getPrototypeOf(owner);
+  const ask = owner.ask as (this: unknown, request: LlmRequest, ...rest: unknown[]) => Promise<unknown>;
+  const seen: (number | undefined)[] = [];
+  owner.ask = function (this: unknown, request: LlmRequest, ...rest: unknown[]) {
+    seen.push(request.timeoutMs);
+    return ask.call(this, request, ...rest);
+  };
+  const srv = await startLlmServer();
+  try {
+    const valid = { ir_version: "0.1.0", name: "say", nodes: [{ id: "a", type: "echo", params: { value: "hi" } }] };
+    const invalid = { ...valid, nodes: [{ id: "a", type: "ech0" }] };
+    const planOnce = (deadline: number | undefined) =>
+      planRequest({
+        request: "say hi",
+        model: "anthropic/claude-haiku-4-5",
+        catalogue: [],
+        registry,
+        maxRepairs: 1,
+        stdinPiped: false,
+        signal: new AbortController().signal,
+        deadline,
+        env: { ANTHROPIC_API_KEY: "test-key", ANTHROPIC_BASE_URL: srv.url },
+        settings: {},
+        telemetry: new RunTelemetry(),
+        warn: () => {},
+      });
+    // A 300 s planner timeout: a generate and a repair call, each allowed what is left of the 300 s.
+    srv.enqueue({ json: { workflow: invalid, params: {} } }, { json: { workflow: valid, params: {} } });
+    const started = performance.now();
+    const outcome = await planOnce(started + 300_000);
+    assert.equal(outcome.status, "success", outcome.error?.message);
+    assert.equal(seen.length, 2);
+    const [generate, repair] = seen as number[];
+    assert.ok(generate > 120_000 && generate <= 300_000, `generate call: ${generate} ms`);
+    assert.ok(generate >= 300_000 - (performance.now() - started) - 1, `generate call: ${generate} ms`);
+    assert.ok(repair <= generate && repair > 120_000, `repair call: ${repair} ms after ${generate} ms`);
+    // No deadline (library use): the llm layer's default applies.
+    seen.length = 0;
+    srv.enqueue({ json: { workflow: valid, params: {} } });
+    assert.equal((await planOnce(undefined)).status, "success");
+    assert.deepEqual(seen, [undefined]);
+  } finally {
+    owner.ask = ask;
+    await srv.close();
+  }
+  // Past the deadline, still a valid timeout for the llm layer (the planner's abort ends the call); a deadline
+  // beyond any timer is a finite number.
+  assert.equal(callTimeoutMs(1000, 5000), 1);
+  assert.equal(callTimeoutMs(1e300, 0), Number.MAX_SAFE_INTEGER);
+  assert.equal(callTimeoutMs(10_000.2, 0), 10_001);
 });

@@ -148,6 +148,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   });
   const timeout = timeoutSignal(flags.timeoutMs);
   const started = performance.now();
+  const deadline = started + flags.timeoutMs;
   run.logger.info(`planning: ${request}`, { planner_model: flags.model });
   let outcome: PlanOutcome;
   try {
@@ -160,6 +161,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       givenParams: paramText,
       stdinPiped: stdinIsPiped(),
       signal: AbortSignal.any([session.signal, timeout.signal]),
+      deadline,
       env,
       settings,
       telemetry: instruments.telemetry,

@@ -97,6 +97,11 @@ export interface PlanOptions {
   stdinPiped: boolean;
   /** Aborts the planning (interrupt, timeout); the call in flight is aborted. */
   signal: AbortSignal;
+  /**
+   * When the planning times out (a `performance.now()` time), the deadline `signal` aborts at: each call's
+   * attempts are bounded by the time left instead of the llm layer's 120 s default. Unset: that default.
+   */
+  deadline?: number;
   /** Environment (API keys, base URLs). */
   env: Record<string, string | undefined>;
   /** LLM settings (providers). */
@@ -150,6 +155,7 @@ export async function planRequest(options: PlanOptions): Promise<PlanOutcome> {
     plannerRegistry: options.registry,
     maxRepairs: options.maxRepairs,
     givenParams: options.givenParams,
+    deadline: options.deadline,
   };
   const run = await runWorkflow(compiled, {
     inputs: {

@@ -44,6 +44,12 @@ export interface PlannerContext extends LlmRunContext {
    * (and a plan that declares inputs must declare each of them, as `pflow run` refuses others).
    */
   givenParams?: Record<string, string>;
+  /**
+   * When planning must end (a `performance.now()` time; `--planner-timeout`): each call's attempts are bounded
+   * by the time left, not by the llm layer's per-attempt default (120 s), which would cut a slow model short
+   * under a longer planner timeout. Unset: the llm layer's default.
+   */
+  deadline?: number;
 }
 
 /** A required input that neither the request nor a default fills. */
@@ -92,6 +98,17 @@ function replyProblem(error: StructuredOutputError): Problem {
   return { pointer: "", message: `the reply is not the JSON object asked for (${error.message})` };
 }
 
+/**
+ * The per-attempt timeout of a planner call: the planning's time left (at
+ * least 1 ms; the planner's own abort ends the call at the deadline anyway),
+ * or undefined without a deadline.
+ */
+export function callTimeoutMs(deadline: number | undefined, now = performance.now()): number | undefined {
+  if (deadline === undefined) return undefined;
+  // A deadline beyond any timer (a huge --planner-timeout) is still a finite number of ms for the llm layer.
+  return Math.min(Math.max(1, Math.ceil(deadline - now)), Number.MAX_SAFE_INTEGER);
+}
+
 /** The base of planner nodes that call the model: one decorated method makes every call. */
 abstract class PlannerCallNode extends Node {
   /** The call; `@llmUsage` records it for the planner's run and node. */
@@ -100,11 +117,12 @@ abstract class PlannerCallNode extends Node {
     return callLlm(request, { env: ctx.env ?? process.env, settings: ctx.llmSettings ?? {} });
   }
 
-  /** A structured call with the stable system prompt marked cacheable. */
+  /** A structured call with the stable system prompt marked cacheable, its attempts bounded by the planner's time left. */
   protected structured(
-    ctx: LlmRunContext,
+    ctx: PlannerContext,
     call: { model: string; system: string; messages: LlmRequest["messages"]; schema: Record<string, unknown> },
   ): Promise<LlmResponse> {
+    const timeoutMs = callTimeoutMs(ctx.deadline);
     return this.ask({
       model: call.model,
       system: call.system,
@@ -113,6 +131,7 @@ abstract class PlannerCallNode extends Node {
       schemaName: call.schema === DISCOVER_SCHEMA ? "reuse_decision" : "workflow_plan",
       cache: true,
       signal: ctx.signal,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     }, ctx);
   }
 
@@ -185,7 +204,7 @@ export class DiscoverNode extends PlannerCallNode {
   }
 
   /** One call: the request and the catalogue; an unusable reply means "no reuse". */
-  override async exec(p: ReturnType<DiscoverNode["prep"]>, ctx: LlmRunContext) {
+  override async exec(p: ReturnType<DiscoverNode["prep"]>, ctx: PlannerContext) {
     const known = new Set(p.catalogue.map((e) => e.name));
     try {
       const response = await this.structured(ctx, {
