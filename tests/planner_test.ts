@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { spawn } from "node:child_process";
@@ -280,6 +280,76 @@ Deno.test("reuse: a saved workflow is chosen with params, in one call, and says 
     assert.ok(system.includes("- greet: Greets a person by name"), system);
     assert.ok(system.includes("name (string, required): Who to greet"), system);
     assert.ok(!existsSync(join(ctx.home, "plans")), "a reused workflow writes no plan file");
+  });
+});
+
+Deno.test("reuse: saved workflows that do not validate are left out of the catalogue, with a warning naming them", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "greet", GREET);
+    saveWorkflow(ctx, "broken", {
+      ...GREET,
+      name: "broken",
+      description: "Counts things",
+      nodes: [{ id: "a", type: "ech0" }],
+    });
+    saveWorkflow(ctx, "typo", {
+      ...GREET,
+      name: "typo",
+      description: "Lists things",
+      nodes: [{ id: "a", type: "shell", params: { comand: "ls" } }],
+    });
+    writeFileSync(join(ctx.home, "workflows", "notjson.json"), "{");
+    ctx.srv.enqueue({ json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" } });
+    const result = await plan(ctx, ["say hello to Ada", "--output-format", "json"]);
+    assertExit(result, 0);
+    assert.equal(oneJson(result).subtype, "success");
+    assert.match(
+      result.stderr,
+      /warning: 3 saved workflows do not validate and are not offered for reuse: 'broken', 'notjson', 'typo'; see 'pflow validate NAME'/,
+    );
+    const system = systemText(ctx.srv.requests[0]);
+    assert.ok(system.includes("- greet: Greets a person by name"), system);
+    assert.ok(!/broken|Counts things|typo|Lists things|notjson/.test(system), system);
+    // One invalid workflow, and nothing valid to reuse: no reuse call at all, the planner generates.
+    rmSync(join(ctx.home, "workflows"), { recursive: true });
+    saveWorkflow(ctx, "broken", { ...GREET, name: "broken", nodes: [{ id: "a", type: "ech0" }] });
+    ctx.srv.enqueue(generated());
+    const generatedRun = await plan(ctx, ["repeat hi"]);
+    assertExit(generatedRun, 0);
+    assert.match(
+      generatedRun.stderr,
+      /warning: saved workflow 'broken' does not validate and is not offered for reuse; see 'pflow validate broken'/,
+    );
+    assert.equal(ctx.srv.requests.length, 2, "the reuse call was skipped");
+  });
+});
+
+Deno.test("reuse: --dry-run validates the reused workflow with the given params, as the run would (exit 2, not 0)", async () => {
+  await withPlanner(async (ctx) => {
+    // Valid alone; with `a=1` given, the value and node a's outputs would share one name, which the run refuses.
+    saveWorkflow(ctx, "count", {
+      ir_version: "0.1.0",
+      name: "count",
+      description: "Counts the things",
+      nodes: [{ id: "a", type: "echo", params: { value: "1" } }],
+    });
+    const reuse = { json: { workflow_name: "count", params: {}, reason: "it counts" } };
+    ctx.srv.enqueue(reuse);
+    const dry = await plan(ctx, ["count the things", "a=1", "--dry-run"]);
+    assertExit(dry, 2);
+    assert.match(dry.stderr, /count\.json:\d+:\d+: \/nodes\/0\/id: 'a=…' was given, but 'a' is this node's id/);
+    assert.match(dry.stderr, /✗ planned \(reuse, 1 call/);
+    assert.equal(dry.stdout, "");
+    ctx.srv.enqueue(reuse);
+    const doc = oneJson(await plan(ctx, ["count the things", "a=1", "--dry-run", "--output-format", "json"]));
+    assert.equal(doc.subtype, "error_validation");
+    assert.match(doc.error.problems[0].message, /'a=…' was given, but 'a' is this node's id/);
+    // The run refuses it the same way.
+    ctx.srv.enqueue(reuse);
+    assertExit(await plan(ctx, ["count the things", "a=1"]), 2);
+    // Without the clash the dry run succeeds.
+    ctx.srv.enqueue(reuse);
+    assertExit(await plan(ctx, ["count the things", "--dry-run"]), 0);
   });
 });
 

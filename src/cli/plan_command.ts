@@ -48,7 +48,7 @@ import { checkNewWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWor
 import { formatCount, formatDuration, formatUsd } from "./format.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
-import { locatedError } from "./workflow_target.ts";
+import { checkWorkflow, locatedError } from "./workflow_target.ts";
 
 /** Flags of `pflow plan`: every `run` flag, and the planner's. */
 export const PLAN_FLAGS = {
@@ -106,7 +106,11 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   // Given secret-named params (`api_token=…`) are secrets before anything is written or printed.
   redactor.learn(paramText);
   setOutputRedactor(redactor);
-  const catalogue = await readCatalogue(workflowsDir(home));
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  // Saved workflows that do not validate are not offered for reuse (the run would refuse them after the call).
+  const invalid: string[] = [];
+  const catalogue = await readCatalogue(workflowsDir(home), { registry, onInvalid: (name) => invalid.push(name) });
+  if (invalid.length > 0) run.logger.warn(invalidSavedWarning(invalid.sort()));
   const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env, { command: "plan" });
   const metricsExport = metricsRequest({
     flag: parsed.values.pushgateway as string | undefined,
@@ -156,7 +160,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       request,
       model: flags.model,
       catalogue,
-      registry: new NodeRegistry(BUILTIN_NODES),
+      registry,
       maxRepairs: flags.maxRepairs,
       givenParams: paramText,
       stdinPiped: stdinIsPiped(),
@@ -319,6 +323,10 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     const typed = typeParams(paramText, loaded.ir.inputs);
     if (typed.problems.length > 0) throw await locatedError(typed.problems, loaded);
     const params = typed.values;
+    // A dry run says whether the run would start: a reused workflow is validated as a generated plan was.
+    if (flags.dryRun && outcome.path === "reuse") {
+      await checkWorkflow(loaded, { registry, checkEnvironment: false, inputs: { ...outcome.inputs, ...params } });
+    }
     let inputs = { ...outcome.inputs, ...params };
     // Saved even when inputs are missing: a workflow kept for later is often one whose inputs come later.
     if (flags.save !== undefined) {
@@ -450,6 +458,15 @@ function saveHintName(modelName: string): string {
   } catch {
     return "NAME";
   }
+}
+
+/** The warning naming the saved workflows left out of the planner's catalogue because they do not validate. */
+function invalidSavedWarning(names: string[]): string {
+  const quoted = names.map((n) => `'${n}'`);
+  return names.length === 1
+    ? `saved workflow ${quoted[0]} does not validate and is not offered for reuse; see 'pflow validate ${names[0]}'`
+    : `${names.length} saved workflows do not validate and are not offered for reuse: ${quoted.join(", ")}; ` +
+      "see 'pflow validate NAME'";
 }
 
 /** `[a-z0-9-]` words of the request, for trace file names. */

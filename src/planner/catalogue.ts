@@ -7,7 +7,11 @@
 import { readdir } from "node:fs/promises";
 import { readUtf8File } from "../util/utf8.ts";
 import { join } from "node:path";
+import { BUILTIN_NODES } from "../nodes/mod.ts";
 import type { InputIR, WorkflowIR } from "../workflow/ir.ts";
+import { readWorkflowText } from "../workflow/load.ts";
+import { NodeRegistry } from "../workflow/registry.ts";
+import { validateWorkflow } from "../workflow/validate.ts";
 
 /** One saved workflow as the planner sees it. */
 export interface CatalogueEntry {
@@ -21,27 +25,44 @@ export interface CatalogueEntry {
   path: string;
 }
 
+/** Options of {@link readCatalogue}. */
+export interface CatalogueOptions {
+  /** The node types a saved workflow may use (default: the built-in ones). */
+  registry?: NodeRegistry;
+  /** Hears the name of each saved workflow left out because it does not read or validate. */
+  onInvalid?: (name: string) => void;
+}
+
 /**
  * Reads every saved workflow in `dir` (sorted by name, so the prompt is
- * stable). Files that are not workflows are left out: the planner cannot
- * reuse what it cannot read.
+ * stable). Workflows that do not validate (statically, as `workflow list`
+ * checks them: no API keys or other facts of this machine) are left out,
+ * each named to `onInvalid`: reusing one would fail the run after the reuse
+ * call was paid for.
  */
-export async function readCatalogue(dir: string): Promise<CatalogueEntry[]> {
+export async function readCatalogue(dir: string, options: CatalogueOptions = {}): Promise<CatalogueEntry[]> {
   let files: string[];
   try {
     files = (await readdir(dir)).filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort();
   } catch {
     return [];
   }
+  let registry = options.registry;
   const entries = await Promise.all(files.map(async (file): Promise<CatalogueEntry | undefined> => {
     const path = join(dir, file);
+    const name = file.slice(0, -5);
     try {
-      const ir = JSON.parse(await readUtf8File(path)) as WorkflowIR;
-      if (ir === null || typeof ir !== "object" || !Array.isArray(ir.nodes)) return undefined;
-      return { name: file.slice(0, -5), description: ir.description ?? "", inputs: describeInputs(ir.inputs), path };
+      const { data, problems } = await readWorkflowText(await readUtf8File(path), { file: path });
+      const ir = data as WorkflowIR;
+      registry ??= new NodeRegistry(BUILTIN_NODES);
+      if (problems.length === 0 && validateWorkflow(ir, { registry, checkEnvironment: false }).length === 0) {
+        return { name, description: ir.description ?? "", inputs: describeInputs(ir.inputs), path };
+      }
     } catch {
-      return undefined;
+      // Unreadable, not JSON, not an object: as invalid.
     }
+    options.onInvalid?.(name);
+    return undefined;
   }));
   return entries.filter((e): e is CatalogueEntry => e !== undefined);
 }
