@@ -1013,6 +1013,42 @@ Deno.test("a reply cut off at the output limit stops the planning with that caus
   });
 });
 
+Deno.test("replies the strict schema refuses but the planner reads are used: params null, a bare workflow", async () => {
+  await withPlanner(async (ctx) => {
+    // A reuse decision with "params": null (the workflow has nothing to fill): reused, one call, no warning.
+    saveWorkflow(ctx, "disk-usage", {
+      ir_version: "0.1.0",
+      name: "disk-usage",
+      description: "Shows disk usage",
+      nodes: [{ id: "a", type: "echo", params: { value: "42G" } }],
+    });
+    ctx.srv.enqueue({ json: { workflow_name: "disk-usage", params: null, reason: "it does" }, usage: PLAN_USAGE });
+    const reused = await plan(ctx, ["show disk usage here"]);
+    assertExit(reused, 0);
+    assert.equal(reused.stdout, "42G\n");
+    assert.doesNotMatch(reused.stderr, /warning/);
+    assert.match(reused.stderr, /✓ planned \(reuse, 1 call/);
+    assert.equal(ctx.srv.requests.length, 1);
+    rmSync(join(ctx.home, "workflows"), { recursive: true });
+    // A generate reply that is the workflow itself, and one with "params": null: valid plans, no repair.
+    ctx.srv.enqueue({ json: repeatWorkflow(), usage: PLAN_USAGE });
+    const bare = oneJson(await plan(ctx, ["repeat hi", "word=hi", "--max-repairs", "0", "--output-format", "json"]));
+    assert.equal(bare.subtype, "success", JSON.stringify(bare.error));
+    assert.deepEqual(bare.result, { text: "hi hi " });
+    assert.equal(bare.num_llm_calls, 1);
+    ctx.srv.enqueue({ json: { workflow: repeatWorkflow(), params: null }, usage: PLAN_USAGE });
+    const nullParams = oneJson(
+      await plan(ctx, ["repeat hi", "word=ho", "--max-repairs", "0", "--output-format", "json"]),
+    );
+    assert.equal(nullParams.subtype, "success", JSON.stringify(nullParams.error));
+    assert.deepEqual(nullParams.result, { text: "ho ho " });
+    // The schema sent to the provider is unchanged: the planner only reads leniently.
+    const tool = (ctx.srv.requests.at(-1)!.body?.tools ?? [])[0];
+    const sent = tool?.input_schema ?? ctx.srv.requests.at(-1)!.body?.output_config?.format?.schema;
+    assert.deepEqual(sent?.required, ["workflow"], JSON.stringify(ctx.srv.requests.at(-1)!.body));
+  });
+});
+
 Deno.test("on a terminal, missing inputs are asked for, then the plan runs", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated({ times: 2 }));

@@ -14,7 +14,13 @@ import {
   typeInputs,
   workflowProblems,
 } from "../src/planner/mod.ts";
-import { DISCOVER_SCHEMA, GENERATE_SCHEMA, readDiscoverReply, readGenerateReply } from "../src/planner/replies.ts";
+import {
+  DISCOVER_SCHEMA,
+  GENERATE_SCHEMA,
+  isUsableReply,
+  readDiscoverReply,
+  readGenerateReply,
+} from "../src/planner/replies.ts";
 import { callTimeoutMs, GenerateNode } from "../src/planner/nodes.ts";
 import { planRequest } from "../src/planner/flow.ts";
 import type { LlmRequest } from "../src/llm/types.ts";
@@ -112,6 +118,22 @@ Deno.test("generate replies: the workflow and params, or a bare workflow", () =>
   assert.deepEqual(readGenerateReply({ workflow, params: { a: 1 } }), { workflow, params: { a: 1 } });
   assert.deepEqual(readGenerateReply(workflow), { workflow, params: {} });
   assert.deepEqual(readGenerateReply(null), { workflow: undefined, params: {} });
+});
+
+Deno.test("replies the strict schema refuses are still usable when the readers take them", () => {
+  const workflow = { ir_version: "0.1.0", nodes: [] };
+  assert.ok(isUsableReply(DISCOVER_SCHEMA, { workflow_name: "greet", params: null }));
+  assert.ok(isUsableReply(DISCOVER_SCHEMA, { workflow_name: null, reason: 3 }));
+  assert.ok(!isUsableReply(DISCOVER_SCHEMA, { params: {} }), "no decision");
+  assert.ok(!isUsableReply(DISCOVER_SCHEMA, { workflow_name: 3 }));
+  assert.ok(isUsableReply(GENERATE_SCHEMA, workflow), "a bare workflow");
+  assert.ok(isUsableReply(GENERATE_SCHEMA, { workflow, params: null }));
+  assert.ok(!isUsableReply(GENERATE_SCHEMA, { plan: 1 }));
+  assert.ok(!isUsableReply(GENERATE_SCHEMA, { workflow: "{}" }), "a workflow that is text is for the repair call");
+  assert.ok(!isUsableReply(GENERATE_SCHEMA, [workflow]));
+  // Any other schema (an llm node's) is never read leniently.
+  assert.ok(!isUsableReply({ type: "object" }, { workflow_name: "greet" }));
+  assert.ok(!isUsableReply(undefined, workflow));
 });
 
 Deno.test("typeInputs: values typed by the declared type; undeclared dropped; missing listed; stdin fills", () => {

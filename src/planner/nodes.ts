@@ -31,7 +31,8 @@ import {
   generateSystemPrompt,
   repairMessage,
 } from "./prompts.ts";
-import { DISCOVER_SCHEMA, GENERATE_SCHEMA, readDiscoverReply, readGenerateReply } from "./replies.ts";
+import { parseJsonReply } from "../llm/structured.ts";
+import { DISCOVER_SCHEMA, GENERATE_SCHEMA, isUsableReply, readDiscoverReply, readGenerateReply } from "./replies.ts";
 
 /** What the planner's nodes need from the run besides env and settings. */
 export interface PlannerContext extends LlmRunContext {
@@ -111,10 +112,21 @@ export function callTimeoutMs(deadline: number | undefined, now = performance.no
 
 /** The base of planner nodes that call the model: one decorated method makes every call. */
 abstract class PlannerCallNode extends Node {
-  /** The call; `@llmUsage` records it for the planner's run and node. */
+  /**
+   * The call; `@llmUsage` records it for the planner's run and node. A reply
+   * the strict schema check refuses but the planner's readers use (`params`
+   * null, a bare workflow) is the call's object, not an unusable reply.
+   */
   @llmUsage
-  ask(request: LlmRequest, ctx: LlmRunContext): Promise<LlmResponse> {
-    return callLlm(request, { env: ctx.env ?? process.env, settings: ctx.llmSettings ?? {} });
+  async ask(request: LlmRequest, ctx: LlmRunContext): Promise<LlmResponse> {
+    try {
+      return await callLlm(request, { env: ctx.env ?? process.env, settings: ctx.llmSettings ?? {} });
+    } catch (error) {
+      if (!(error instanceof StructuredOutputError)) throw error;
+      const parsed = parseJsonReply(error.response.text);
+      if (parsed === undefined || !isUsableReply(request.schema, parsed.value)) throw error;
+      return { ...error.response, object: parsed.value };
+    }
   }
 
   /** A structured call with the stable system prompt marked cacheable, its attempts bounded by the planner's time left. */

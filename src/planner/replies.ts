@@ -65,6 +65,26 @@ export function readGenerateReply(value: unknown): GenerateReply {
   return { workflow: reply.workflow, params: asObject(reply.params) };
 }
 
+/**
+ * Whether a reply that does not match its schema (`schema`: one of the two
+ * above) is still one the readers above use: a reuse decision with `params`
+ * null, or a reason that is not text; a plan with `params` null, or a bare
+ * workflow (`nodes` at the top). The schemas sent to the provider stay as
+ * they are; only the planner reads this leniently (an `llm` node's `schema`
+ * is checked strictly).
+ */
+export function isUsableReply(schema: Record<string, unknown> | undefined, value: unknown): boolean {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const reply = value as Record<string, unknown>;
+  if (schema === DISCOVER_SCHEMA) return reply.workflow_name === null || typeof reply.workflow_name === "string";
+  if (schema === GENERATE_SCHEMA) {
+    const workflow = reply.workflow;
+    if (workflow === undefined) return Array.isArray(reply.nodes);
+    return workflow !== null && typeof workflow === "object" && !Array.isArray(workflow);
+  }
+  return false;
+}
+
 function asObject(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }
