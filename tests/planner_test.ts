@@ -353,6 +353,42 @@ Deno.test("reuse: --dry-run validates the reused workflow with the given params,
   });
 });
 
+Deno.test("reuse: secret defaults of saved workflows are not sent to the planner's provider; the run still uses them", async () => {
+  await withPlanner(async (ctx) => {
+    const token = "tok-live-9f8e7d6c5b4a3210";
+    const password = "hunter2-pw-5566";
+    const bearer = "bearer-cred-77aa88bb";
+    saveWorkflow(ctx, "api", {
+      ir_version: "0.1.0",
+      name: "api",
+      description: "Calls the API",
+      inputs: {
+        api_token: { type: "string", default: token, description: "The token" },
+        base: { type: "string", default: `https://bot:${password}@api.example.com/v1` },
+        headers: { type: "object", default: { Authorization: `Bearer ${bearer}`, Accept: "text/plain" } },
+        region: { type: "string", default: "eu-west" },
+      },
+      nodes: [{
+        id: "a",
+        type: "shell",
+        params: { command: 'test "$T" = ' + token + " && echo used", env: { T: "${api_token}" } },
+      }],
+    });
+    ctx.srv.enqueue({ json: { workflow_name: "api", params: {}, reason: "it calls the api" } });
+    const result = await plan(ctx, ["call the api please"]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "used\n", "the run gets the real default");
+    const sent = JSON.stringify(ctx.srv.requests[0].body);
+    for (const secret of [token, password, bearer]) assert.ok(!sent.includes(secret), `${secret} sent: ${sent}`);
+    const system = systemText(ctx.srv.requests[0]);
+    assert.ok(system.includes("api_token (string, optional, has a secret default (not shown)): The token"), system);
+    // Other defaults are shown, with the secrets inside them hidden.
+    assert.ok(system.includes('region (string, optional, default "eu-west")'), system);
+    assert.ok(system.includes('default "https://bot:[REDACTED]@api.example.com/v1"'), system);
+    assert.ok(system.includes('default {"Authorization":"[REDACTED]","Accept":"text/plain"}'), system);
+  });
+});
+
 Deno.test("reuse: JSON result carries the planner metrics, and totals cover planning and the run", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "greet", GREET);

@@ -171,6 +171,16 @@ Deno.test("catalogue entries show name, description and typed inputs", () => {
   assert.equal(line, "- greet: Greets\n  inputs: name (string, required): Who; n (any, optional, default 2)");
 });
 
+Deno.test("catalogue entries never show a secret-named input's default, even one built by hand", () => {
+  const line = renderCatalogueEntry({
+    name: "api",
+    description: "Calls",
+    path: "/x",
+    inputs: { api_token: { type: "string", required: false, default: "tok-123456789" } },
+  });
+  assert.equal(line, "- api: Calls\n  inputs: api_token (string, optional, has a secret default (not shown))");
+});
+
 Deno.test("the planner's reply schemas ship checked: valid against the draft-07 meta-schema, passed without a check", () => {
   for (const [name, schema] of Object.entries({ DISCOVER_SCHEMA, GENERATE_SCHEMA })) {
     // A deep copy is not a shipped schema: it gets the full check, which these must pass.

@@ -8,6 +8,7 @@ import { readdir } from "node:fs/promises";
 import { readUtf8File } from "../util/utf8.ts";
 import { join } from "node:path";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
+import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { InputIR, WorkflowIR } from "../workflow/ir.ts";
 import { readWorkflowText } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
@@ -19,8 +20,16 @@ export interface CatalogueEntry {
   name: string;
   /** Its description, or empty. */
   description: string;
-  /** Declared inputs with their type, whether required, default and description. */
-  inputs: Record<string, { type?: string; required: boolean; default?: unknown; description?: string }>;
+  /**
+   * Declared inputs with their type, whether required, default and description. The default of a
+   * secret-named input (`api_token`) is not kept, only that there is one (`secretDefault`); other defaults
+   * have their secrets (secret-named keys inside, URL passwords, known secrets) redacted: the catalogue goes
+   * to the planner's provider.
+   */
+  inputs: Record<
+    string,
+    { type?: string; required: boolean; default?: unknown; secretDefault?: true; description?: string }
+  >;
   /** The saved file. */
   path: string;
 }
@@ -70,10 +79,15 @@ export async function readCatalogue(dir: string, options: CatalogueOptions = {})
 function describeInputs(inputs: Record<string, InputIR> | undefined): CatalogueEntry["inputs"] {
   const out: CatalogueEntry["inputs"] = {};
   for (const [name, input] of Object.entries(inputs ?? {})) {
+    const fallback = input.default === undefined
+      ? {}
+      : isSecretName(name)
+      ? { secretDefault: true as const }
+      : { default: outputRedactor().value(input.default) };
     out[name] = {
       ...(input.type !== undefined ? { type: input.type } : {}),
       required: input.required !== false && input.default === undefined,
-      ...(input.default !== undefined ? { default: input.default } : {}),
+      ...fallback,
       ...(input.description ? { description: input.description } : {}),
     };
   }

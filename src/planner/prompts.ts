@@ -10,6 +10,7 @@ import type { NodeSpec, ParamSpec } from "../nodes/spec.ts";
 import type { Problem } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
+import { isSecretName } from "../observability/redact.ts";
 
 /** One node type as the planner's model reads it. */
 export function renderNodeSpec(spec: NodeSpec): string {
@@ -238,7 +239,10 @@ export function discoverMessage(request: string): string {
 export function renderCatalogueEntry(entry: CatalogueEntry): string {
   const inputs = Object.entries(entry.inputs).map(([name, input]) => {
     const facts = [input.type ?? "any", input.required ? "required" : "optional"];
-    if (input.default !== undefined) facts.push(`default ${JSON.stringify(input.default)}`);
+    // The value of a secret default is not sent (whoever built the entry); the model only learns there is one.
+    if (input.secretDefault || (input.default !== undefined && isSecretName(name))) {
+      facts.push("has a secret default (not shown)");
+    } else if (input.default !== undefined) facts.push(`default ${JSON.stringify(input.default)}`);
     return `${name} (${facts.join(", ")})${input.description ? `: ${input.description}` : ""}`;
   });
   return `- ${entry.name}: ${entry.description || "(no description)"}${
