@@ -129,7 +129,7 @@ function messagesText(request: RecordedRequest): string {
 function runCommand(
   command: string,
   args: string[],
-  options: { env: Record<string, string>; cwd: string; stdin: string },
+  options: { env: Record<string, string>; cwd: string; stdin: string | string[] },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -154,8 +154,11 @@ function runCommand(
       clearTimeout(stuck);
       resolve({ code, signal, stdout, stderr });
     });
-    // Typed once the prompt is up, as a person would.
-    setTimeout(() => child.stdin.end(options.stdin), 1500);
+    // Typed once the prompt is up, as a person would; several answers half a second apart (one per prompt).
+    const answers = typeof options.stdin === "string" ? [options.stdin] : options.stdin;
+    answers.forEach((answer, i) => {
+      setTimeout(() => i === answers.length - 1 ? child.stdin.end(answer) : child.stdin.write(answer), 1500 + 500 * i);
+    });
   });
 }
 
@@ -1098,6 +1101,37 @@ Deno.test("on a terminal, missing inputs are asked for, then the plan runs", asy
     assert.equal(result.code, 0, explain(result));
     assert.match(result.stdout, /word \(string\): The word to repeat\? /);
     assert.match(result.stdout, /yo yo/);
+  });
+});
+
+Deno.test("on a terminal, a secret-named input is asked for without echoing what is typed", async () => {
+  await withPlanner(async (ctx) => {
+    const token = "tok-secret-77aa88bb99cc";
+    const api = {
+      ir_version: "0.1.0",
+      name: "api",
+      inputs: { word: { type: "string" }, api_token: { type: "string", description: "API token" } },
+      nodes: [{
+        id: "a",
+        type: "shell",
+        params: { command: `test "$T" = ${token} && echo "ok $W"`, env: { T: "${api_token}", W: "${word}" } },
+      }],
+    };
+    const onTerminal = (answers: string[]) => {
+      ctx.srv.enqueue(generated({}, api));
+      const command = `${PFLOW_BIN} 'call the api'`;
+      return runCommand("script", ["-qec", command, "/dev/null"], { env: ctx.env, cwd: ctx.dir, stdin: answers });
+    };
+    const result = await onTerminal(["yo\n", `${token}\n`]);
+    assert.equal(result.code, 0, explain(result));
+    assert.match(result.stdout, /word \(string\)\? \S*yo\r*\n/, "an input that is not secret is echoed");
+    assert.match(result.stdout, /api_token \(string\): API token\? \r*\n/);
+    assert.match(result.stdout, /ok yo/, "the typed secret reached the run");
+    assert.ok(!result.stdout.includes(token), `the token was echoed:\n${result.stdout}`);
+    // Ctrl+C at the secret's prompt still interrupts.
+    const interrupt = await onTerminal(["yo\n", "\x03"]);
+    assert.equal(interrupt.code, 130, explain(interrupt));
+    assert.match(interrupt.stdout, /interrupted while asking for inputs/);
   });
 });
 

@@ -11,7 +11,7 @@ import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { ms2, summarizeRun } from "../observability/metrics.ts";
 import type { NodeTotals } from "../observability/node_totals.ts";
 import { newSpanId } from "../observability/ids.ts";
-import { Redactor, setOutputRedactor } from "../observability/redact.ts";
+import { isSecretName, Redactor, setOutputRedactor } from "../observability/redact.ts";
 import { formatTraceFile, type PlannerTraceFooter, type TraceStatus } from "../observability/trace_format.ts";
 import { resolveModel } from "../llm/model_id.ts";
 import { checkModelConfig } from "../llm/provider_config.ts";
@@ -501,19 +501,41 @@ async function askForInputs(
 ): Promise<Record<string, unknown> | undefined> {
   // Loaded only when asking (a terminal with inputs missing): ~2 ms of every planned run's start otherwise.
   const { createInterface } = await import("node:readline/promises");
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const { Writable } = await import("node:stream");
+  // readline echoes what is typed through its output (the terminal's own echo is off in its raw mode): muted
+  // while a secret is typed, as a password prompt is.
+  let muted = false;
+  const output = new Writable({
+    write(chunk, encoding, done) {
+      if (!muted) process.stderr.write(chunk, encoding);
+      done();
+    },
+  });
+  Object.defineProperty(output, "columns", { get: () => process.stderr.columns });
+  const rl = createInterface({ input: process.stdin, output, terminal: true });
   const values: Record<string, unknown> = {};
   try {
     for (const m of missing) {
+      const prompt = `${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}? `;
       let answer: string;
       try {
-        answer = await rl.question(`${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}? `, { signal });
+        if (isSecretName(m.name)) {
+          process.stderr.write(prompt);
+          muted = true;
+          answer = await rl.question("", { signal });
+        } else {
+          answer = await rl.question(prompt, { signal });
+        }
       } catch (error) {
         // On a raw terminal Ctrl+C reaches readline as a key, not as SIGINT.
         if (signal.aborted || /ctrl\+c/i.test((error as Error).message)) {
           throw new InterruptedError("interrupted while asking for inputs");
         }
         return undefined;
+      } finally {
+        // The line end readline echoed was muted too.
+        if (muted) process.stderr.write("\n");
+        muted = false;
       }
       const declared = workflow.inputs?.[m.name]?.type;
       values[m.name] = declared === "string" ? answer : typeValue(answer, m.name);
