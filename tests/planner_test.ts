@@ -688,6 +688,38 @@ Deno.test("--save keeps the generated workflow, which is then reused", async () 
   });
 });
 
+Deno.test("--save saves nothing when the planner reuses a saved workflow (no copy, the original untouched), and says so", async () => {
+  await withPlanner(async (ctx) => {
+    const api = {
+      ir_version: "0.1.0",
+      name: "api",
+      description: "Calls the API",
+      inputs: { api_token: { type: "string", default: "tok-live-9f8e7d6c5b4a3210" } },
+      nodes: [{ id: "a", type: "echo", params: { value: "ok" } }],
+    };
+    saveWorkflow(ctx, "api", api);
+    const original = readFileSync(join(ctx.home, "workflows", "api.json"), "utf8");
+    const reuse = { json: { workflow_name: "api", params: {}, reason: "it calls the api" } };
+    ctx.srv.enqueue(reuse);
+    const copy = await plan(ctx, ["call the api please", "--save", "api2"]);
+    assertExit(copy, 0);
+    assert.equal(copy.stdout, "ok\n", "the run happens");
+    assert.match(
+      copy.stderr,
+      /warning: --save api2: nothing saved; the planner reused the saved workflow 'api' \(run it again with 'pflow run api'\)/,
+    );
+    assert.doesNotMatch(copy.stderr, /Saved as/);
+    assert.ok(!existsSync(join(ctx.home, "workflows", "api2.json")));
+    // Under its own name with --force, the original is not rewritten (saving would redact its secret default).
+    ctx.srv.enqueue(reuse);
+    const same = await plan(ctx, ["call the api please", "--save", "api", "--force", "--output-format", "json"]);
+    assertExit(same, 0);
+    assert.equal(oneJson(same).subtype, "success");
+    assert.match(same.stderr, /--save api: nothing saved/);
+    assert.equal(readFileSync(join(ctx.home, "workflows", "api.json"), "utf8"), original);
+  });
+});
+
 Deno.test("a plain-text JSON reply in a code fence is accepted (OpenAI-compatible model)", async () => {
   await withPlanner(async (ctx) => {
     const reply = "Here is the plan:\n```json\n" +

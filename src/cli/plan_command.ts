@@ -328,8 +328,15 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       await checkWorkflow(loaded, { registry, checkEnvironment: false, inputs: { ...outcome.inputs, ...params } });
     }
     let inputs = { ...outcome.inputs, ...params };
-    // Saved even when inputs are missing: a workflow kept for later is often one whose inputs come later.
-    if (flags.save !== undefined) {
+    // A reused workflow is saved already: a copy would duplicate it, and saving redacts known secrets, so a
+    // copy (or, with --force, the original under its own name) could lose the defaults it runs with.
+    if (flags.save !== undefined && outcome.path === "reuse") {
+      run.logger.warn(
+        `--save ${flags.save}: nothing saved; the planner reused the saved workflow '${outcome.reusedWorkflow}' ` +
+          `(run it again with 'pflow run ${outcome.reusedWorkflow}')`,
+      );
+    } else if (flags.save !== undefined) {
+      // Saved even when inputs are missing: a workflow kept for later is often one whose inputs come later.
       const saved = await saveWorkflow(home, workflow, {
         name: flags.save,
         force: flags.force,
