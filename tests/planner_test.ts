@@ -392,6 +392,31 @@ Deno.test("reuse: secret defaults of saved workflows are not sent to the planner
   });
 });
 
+Deno.test("a saved workflow's secret-named input declaration teaches no secret: 'string' and its description stay in plans", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "api", {
+      ir_version: "0.1.0",
+      name: "api",
+      description: "Calls the API",
+      inputs: { api_token: { type: "string", description: "The token" } },
+      nodes: [{ id: "a", type: "echo", params: { value: "ok" } }],
+    });
+    const say = {
+      ir_version: "0.1.0",
+      name: "say",
+      description: "The token",
+      inputs: { word: { type: "string", default: "hi" } },
+      nodes: [{ id: "a", type: "echo", params: { value: "${word} string" } }],
+    };
+    ctx.srv.enqueue({ json: { workflow_name: null, params: {}, reason: "none fits" } }, generated({}, say));
+    const doc = oneJson(await plan(ctx, ["say a word", "--save", "say", "--output-format", "json"]));
+    assert.equal(doc.subtype, "success", JSON.stringify(doc.error));
+    assert.deepEqual(doc.result, { output: "hi string" });
+    assert.deepEqual(JSON.parse(readFileSync(doc.plan_path, "utf8")), say);
+    assert.deepEqual(JSON.parse(readFileSync(join(ctx.home, "workflows", "say.json"), "utf8")), say);
+  });
+});
+
 Deno.test("reuse: JSON result carries the planner metrics, and totals cover planning and the run", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "greet", GREET);

@@ -156,13 +156,13 @@ export async function planRequest(options: PlanOptions): Promise<PlanOutcome> {
     maxRepairs: options.maxRepairs,
     givenParams: options.givenParams,
     deadline: options.deadline,
+    catalogue: options.catalogue,
   };
   const run = await runWorkflow(compiled, {
     inputs: {
       request: options.request,
       model: options.model,
       stdin_piped: options.stdinPiped,
-      catalogue: options.catalogue,
     },
     signal: options.signal,
     warn: options.warn,

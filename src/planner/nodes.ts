@@ -5,7 +5,7 @@
  * records its calls and the same trace sink writes its trace.
  *
  * They read and write the root of the shared store (the planner's workflow
- * turns namespacing off): `request`, `catalogue`, `model`, then `workflow`,
+ * turns namespacing off): `request`, `model`, then `workflow`,
  * `params`, `problems`, `repairs`, `path`, `reused_workflow`, `inputs`,
  * `missing_inputs`.
  * @module
@@ -40,6 +40,12 @@ export interface PlannerContext extends LlmRunContext {
   plannerRegistry: NodeRegistry;
   /** Repairs allowed after the first invalid workflow. */
   maxRepairs: number;
+  /**
+   * The saved workflows to choose from. Not in the store: the run learns the values of secret-named keys in its
+   * inputs as secrets, and the catalogue's inputs are keyed by name (`api_token: {type: "string", …}`), so
+   * `string` and such a description would become secrets hidden everywhere, plan files and saved workflows too.
+   */
+  catalogue?: CatalogueEntry[];
   /**
    * The `key=value` texts given with the request: the plan runs with them, so they are known to its templates
    * (and a plan that declares inputs must declare each of them, as `pflow run` refuses others).
@@ -207,11 +213,11 @@ export class DiscoverNode extends PlannerCallNode {
   };
 
   /** The request, model and catalogue. */
-  override prep(shared: Shared) {
+  override prep(_shared: Shared, ctx: PlannerContext) {
     return {
       request: String(this.params.request),
       model: String(this.params.model),
-      catalogue: (shared.catalogue ?? []) as CatalogueEntry[],
+      catalogue: ctx.catalogue ?? [],
     };
   }
 
@@ -257,8 +263,8 @@ export class LoadSavedNode extends Node {
   };
 
   /** The catalogue entry of the chosen name. */
-  override prep(shared: Shared): CatalogueEntry {
-    const entry = ((shared.catalogue ?? []) as CatalogueEntry[]).find((e) => e.name === this.params.name);
+  override prep(_shared: Shared, ctx: PlannerContext): CatalogueEntry {
+    const entry = (ctx.catalogue ?? []).find((e) => e.name === this.params.name);
     if (entry === undefined) throw new Error(`saved workflow '${this.params.name}' is not in the catalogue`);
     return entry;
   }
