@@ -391,7 +391,7 @@ Deno.test("JSON mode: a validation error exits 2 with one document listing the p
         id: "b",
         type: "echo",
         params: { valu: 1 },
-      }]),
+      }], { edges: [{ from: "a", to: "b" }] }),
     );
     const result = await runPflow(["run", file, "--output-format", "json"], { env });
     assertExit(result, 2);

@@ -460,3 +460,86 @@ Deno.test("workflow list: a damaged file shows validate's located problem; a dir
     assert.doesNotMatch(show.stdout, /undefined/);
   });
 });
+
+Deno.test("a node no edge reaches is a validation error naming it and the edge to add; error edges count", async () => {
+  await withHome(async ({ dir, env }) => {
+    // Two nodes, the edge forgotten: `save` would never run, and the file would never be written.
+    const forgot = writeWorkflow(
+      dir,
+      "forgot.json",
+      `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "fetch", "type": "shell", "params": { "command": "echo data" } },
+    { "id": "save", "type": "write-file", "params": { "path": "out.txt", "content": "\${fetch.stdout}" } }
+  ],
+  "outputs": { "path": { "source": "\${save.written_path}" } }
+}`,
+    );
+    for (const command of ["validate", "run"]) {
+      const result = await runPflow([command, forgot], { env, cwd: dir });
+      assert.equal(result.code, 2, explain(result));
+      assert.deepEqual(errors(result), [
+        `${forgot}:5:5: /nodes/1: node 'save' would never run: no edge leads to it from the start node 'fetch'; ` +
+        `add an edge such as {"from": "fetch", "to": "save"} (or remove the node)`,
+      ]);
+    }
+    // Without templates the node before it in the file is suggested; a node the start node does not reach
+    // (start_node names a later one) may be meant as the start.
+    const chain = writeWorkflow(
+      dir,
+      "chain.json",
+      workflow([
+        { id: "a", type: "echo" },
+        { id: "b", type: "echo" },
+        { id: "c", type: "echo" },
+        { id: "d", type: "echo" },
+      ], { start_node: "b", edges: [{ from: "b", to: "c" }] }),
+    );
+    const json = await runPflow(["validate", chain, "--json"], { env });
+    assert.equal(json.code, 2, explain(json));
+    const problems = (JSON.parse(json.stdout) as { problems: { pointer: string; message: string }[] }).problems;
+    assert.deepEqual(problems.map((p) => [p.pointer, p.message]), [
+      [
+        "/nodes/0",
+        `node 'a' would never run: no edge leads to it from the start node 'b'; add an edge to it, or make it ` +
+        `"start_node" (or remove the node)`,
+      ],
+      [
+        "/nodes/3",
+        `node 'd' would never run: no edge leads to it from the start node 'b'; add an edge such as ` +
+        `{"from": "c", "to": "d"} (or remove the node)`,
+      ],
+    ]);
+    // Reached only through an `error` edge (or a batch node's), the start node alone, loops: all valid.
+    const valid = writeWorkflow(
+      dir,
+      "valid.json",
+      workflow([
+        { id: "work", type: "shell", params: { command: "true" } },
+        { id: "each", type: "echo", batch: { items: ["x", "y"] }, params: { value: "${item}" } },
+        { id: "again", type: "echo", params: { fail: true } },
+        { id: "handler", type: "echo", params: { value: "handled" } },
+      ], {
+        edges: [
+          { from: "work", to: "each" },
+          { from: "each", to: "again", action: "error" },
+          { from: "again", to: "again" },
+          { from: "work", to: "handler", action: "error" },
+        ],
+      }),
+    );
+    const ok = await runPflow(["validate", valid], { env });
+    assert.equal(ok.code, 0, explain(ok));
+    // An edge to an unknown node is the problem shown, not the node it was meant to reach.
+    const typo = writeWorkflow(
+      dir,
+      "typo.json",
+      workflow([{ id: "a", type: "echo" }, { id: "b", type: "echo" }], { edges: [{ from: "a", to: "bb" }] }),
+    );
+    const unknown = await runPflow(["validate", typo], { env });
+    assert.equal(unknown.code, 2, explain(unknown));
+    assert.equal(errors(unknown).length, 1, explain(unknown));
+    assert.match(errors(unknown)[0], /\/edges\/0\/to: unknown node 'bb' \(did you mean 'b'\?\)/);
+  });
+});

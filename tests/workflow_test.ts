@@ -215,7 +215,12 @@ Deno.test("every run counts completed executions per node: returned error, and a
       { id: "after", type: "echo", params: { value: 3 } },
       { id: "never", type: "echo", params: { value: 4 } },
     ],
-    edges: [{ from: "ok", to: "bad" }, { from: "bad", to: "after", action: "error" }],
+    // 'never' is reached only by an error edge from a node that succeeds.
+    edges: [
+      { from: "ok", to: "bad" },
+      { from: "bad", to: "after", action: "error" },
+      { from: "after", to: "never", action: "error" },
+    ],
   };
   const result = await run(workflow);
   assert.equal(result.status, "success");

@@ -125,6 +125,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       );
     }
   });
+  if (idsComplete) problems.push(...unreachableProblems(ir, nodes, edges, byId));
   const namespacing = ir.enable_namespacing ?? true;
   // Keys given for the run join the root store (a workflow that declares inputs accepts no others: see typeParams).
   const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
@@ -228,6 +229,72 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
     }
   }
   return problems;
+}
+
+/**
+ * Nodes no edge reaches from the start node: they would never run (edges
+ * forgotten, or a typo in one). Any action counts, `error` included. Checked
+ * only when every edge names a known node, else that is the problem shown.
+ */
+function unreachableProblems(
+  ir: WorkflowIR,
+  nodes: (NodeIR | undefined)[],
+  edges: (EdgeIR | undefined)[],
+  byId: Map<string, NodeIR>,
+): Problem[] {
+  if (nodes.length === 0 || edges.some((e) => e === undefined || !byId.has(e.from) || !byId.has(e.to))) return [];
+  const start = ir.start_node === undefined ? nodes[0]!.id : ir.start_node;
+  if (typeof start !== "string" || !byId.has(start)) return [];
+  const next = new Map<string, string[]>();
+  for (const edge of edges as EdgeIR[]) {
+    const list = next.get(edge.from);
+    if (list === undefined) next.set(edge.from, [edge.to]);
+    else list.push(edge.to);
+  }
+  const reached = new Set([start]);
+  const work = [start];
+  while (work.length > 0) {
+    for (const to of next.get(work.pop()!) ?? []) {
+      if (!reached.has(to)) {
+        reached.add(to);
+        work.push(to);
+      }
+    }
+  }
+  const order = new Map<string, number>();
+  for (const [i, n] of nodes.entries()) if (!order.has(n!.id)) order.set(n!.id, i);
+  const problems: Problem[] = [];
+  nodes.forEach((node, i) => {
+    // A duplicate id is reported as such; its first node stands for it here.
+    if (reached.has(node!.id) || order.get(node!.id) !== i) return;
+    const from = edgeSource(node!, i, nodes as NodeIR[], order);
+    const fix = from === undefined
+      ? `add an edge to it, or make it "start_node"`
+      : `add an edge such as {"from": "${from}", "to": "${node!.id}"}`;
+    problems.push({
+      pointer: `/nodes/${i}`,
+      message: `node '${node!.id}' would never run: no edge leads to it from the start node '${start}'; ${fix} ` +
+        `(or remove the node)`,
+    });
+  });
+  return problems;
+}
+
+/**
+ * The node an unreachable node most likely follows: the last one (in file
+ * order) whose outputs its templates read, else the one before it in the
+ * file; none for the first node.
+ */
+function edgeSource(node: NodeIR, i: number, nodes: NodeIR[], order: Map<string, number>): string | undefined {
+  let last = -1;
+  try {
+    for (const { ref } of templateRefs([node.params, node.batch?.items])) {
+      const at = order.get(ref.segments[0] as string);
+      if (at !== undefined && at !== i && at > last) last = at;
+    }
+  } catch { /* a template syntax error, reported at its field */ }
+  if (last >= 0) return nodes[last].id;
+  return i > 0 ? nodes[i - 1].id : undefined;
 }
 
 /**
