@@ -1311,7 +1311,7 @@ Deno.test("-o: a store path no node declares exits 2 before anything runs; one t
       workflow([
         { id: "touch", type: "shell", params: { command: `touch '${marker}'` } },
         { id: "skipped", type: "echo", params: { value: "x" } },
-      ], { edges: [{ from: "touch", to: "skipped", action: "never" }] }),
+      ], { edges: [{ from: "touch", to: "skipped", action: "error" }] }), // taken only if 'touch' fails
     );
     const bad = await runPflow(["run", file, "-o", "touch.nope"], { env });
     assertExit(bad, 2);

@@ -144,3 +144,33 @@ Deno.test("runWorkflow applies declared input defaults and checks inputs as the 
   );
   await assert.rejects(runWorkflow(compiled, {}), /missing required input 'n'/);
 });
+
+Deno.test("an edge's action is checked against the actions a node class declares in its spec", async () => {
+  class Router extends Node {
+    static spec = {
+      type: "router",
+      description: "Routes",
+      params: {},
+      outputs: {},
+      actions: ["left", "right"],
+    } as const;
+  }
+  const registry = new NodeRegistry([...BUILTIN_NODES, Router]);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    nodes: [{ id: "r", type: "router" }, { id: "a", type: "echo" }, { id: "b", type: "echo" }, {
+      id: "c",
+      type: "echo",
+    }],
+    edges: [
+      { from: "r", to: "a", action: "left" },
+      { from: "r", to: "b", action: "rigth" },
+      { from: "r", to: "c", action: "error" },
+    ],
+  }));
+  assert.deepEqual(validateWorkflow(ir, { registry }), [{
+    pointer: "/edges/1/action",
+    message: "node 'r' (router) never returns action 'rigth' (did you mean 'right'?), so this edge would never " +
+      "be taken; its actions: default, error, left, right",
+  }]);
+});

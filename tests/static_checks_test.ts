@@ -88,8 +88,8 @@ Deno.test("duplicate keys in a JSON object and two edges for one action are erro
   "edges": [
     { "from": "a", "to": "b" },
     { "from": "a", "to": "c", "action": "default" },
-    { "from": "b", "to": "c", "action": "next" },
-    { "from": "b", "to": "a", "action": "next" }
+    { "from": "b", "to": "c", "action": "error" },
+    { "from": "b", "to": "a", "action": "error" }
   ]
 }`,
     );
@@ -98,7 +98,7 @@ Deno.test("duplicate keys in a JSON object and two edges for one action are erro
     assert.deepEqual(errors(result), [
       `${file}:4:70: /nodes/0/params/command: duplicate key 'command' at line 4:47 and line 4:70; JSON keeps only the last one (remove or rename one)`,
       `${file}:10:5: /edges/1: node 'a' has two 'default' edges: /edges/0 (to 'b') and /edges/1 (to 'c'); a node takes one edge per action (give one of them another action)`,
-      `${file}:12:5: /edges/3: node 'b' has two 'next' edges: /edges/2 (to 'c') and /edges/3 (to 'a'); a node takes one edge per action (give one of them another action)`,
+      `${file}:12:5: /edges/3: node 'b' has two 'error' edges: /edges/2 (to 'c') and /edges/3 (to 'a'); a node takes one edge per action (give one of them another action)`,
     ]);
   });
 });
@@ -117,7 +117,7 @@ Deno.test("a success path that ends at a node whose only edge is `error` is norm
     assert.equal(result.code, 0, explain(result));
     assert.equal(result.stdout, "done\n");
     assert.equal(result.stderr, "", "no 'flow ends' warning");
-    // An action with no edge while other (non-error) edges exist still warns.
+    // An edge with an action the node never returns is a validation error, not a run that ends with a warning.
     const other = writeWorkflow(
       dir,
       "other.json",
@@ -125,8 +125,9 @@ Deno.test("a success path that ends at a node whose only edge is `error` is norm
         edges: [{ from: "a", to: "b", action: "retry" }],
       }),
     );
-    const warned = await runPflow(["run", other], { env });
-    assert.match(warned.stderr, /warning: flow ends: action 'default' has no successor \(wired: 'retry'\)/);
+    const refused = await runPflow(["run", other], { env });
+    assert.equal(refused.code, 2, explain(refused));
+    assert.match(refused.stderr, /\/edges\/0\/action: node 'a' \(echo\) never returns action 'retry'/);
   });
 });
 
@@ -338,7 +339,8 @@ Deno.test("-o KEY in JSON mode restricts result; an output the run did not produ
         { id: "a", type: "echo", params: { value: "first" } },
         { id: "h", type: "echo", params: { value: "second" } },
       ], {
-        edges: [{ from: "a", to: "h", action: "never" }],
+        // 'h' is reached only if 'a' fails, which it does not.
+        edges: [{ from: "a", to: "h", action: "error" }],
         outputs: { first: { source: "${a.output}" }, h: { source: "${h.output}" } },
       }),
     );
@@ -541,5 +543,53 @@ Deno.test("a node no edge reaches is a validation error naming it and the edge t
     assert.equal(unknown.code, 2, explain(unknown));
     assert.equal(errors(unknown).length, 1, explain(unknown));
     assert.match(errors(unknown)[0], /\/edges\/0\/to: unknown node 'bb' \(did you mean 'b'\?\)/);
+  });
+});
+
+Deno.test("an edge whose action the node never returns is a validation error with a did-you-mean", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "typo.json",
+      `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "test", "type": "shell", "params": { "command": "exit 1" } },
+    { "id": "report", "type": "echo", "params": { "value": "tests failed, reported" } },
+    { "id": "ship", "type": "echo", "params": { "value": "shipped" } }
+  ],
+  "edges": [{ "from": "test", "to": "report", "action": "eror" }, { "from": "test", "to": "ship" }]
+}`,
+    );
+    for (const command of ["validate", "run"]) {
+      const result = await runPflow([command, file], { env });
+      assert.equal(result.code, 2, explain(result));
+      assert.deepEqual(errors(result), [
+        `${file}:8:47: /edges/0/action: node 'test' (shell) never returns action 'eror' (did you mean 'error'?), ` +
+        `so this edge would never be taken; its actions: default, error`,
+      ]);
+    }
+    // `error` is taken on any node's failure (write-file declares no `error` action); a batch node returns only
+    // `default` and `error`.
+    const other = writeWorkflow(
+      dir,
+      "other.json",
+      workflow([
+        { id: "save", type: "write-file", params: { path: "/nonexistent-dir/x/y", content: "x" } },
+        { id: "each", type: "echo", batch: { items: [1] } },
+        { id: "done", type: "echo" },
+      ], {
+        edges: [
+          { from: "save", to: "each", action: "error" },
+          { from: "each", to: "done", action: "next" },
+        ],
+      }),
+    );
+    const result = await runPflow(["validate", other], { env });
+    assert.equal(result.code, 2, explain(result));
+    assert.deepEqual(errors(result).map((e) => e.replace(/^.*?: \/edges/, "/edges")), [
+      "/edges/1/action: batch node 'each' never returns action 'next', so this edge would never be taken; its " +
+      "actions: default, error",
+    ]);
   });
 });

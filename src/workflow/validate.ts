@@ -3,7 +3,7 @@
  * Each problem carries the JSON pointer of the bad field.
  * @module
  */
-import type { NodeClass } from "../nodes/spec.ts";
+import type { NodeClass, NodeSpec } from "../nodes/spec.ts";
 import { describeValue, rangeProblem, valueFits } from "../nodes/spec.ts";
 import { didYouMean, nonFiniteNumberProblems, type Problem } from "./errors.ts";
 import {
@@ -125,6 +125,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       );
     }
   });
+  problems.push(...actionProblems(edges, byId, options.registry));
   if (idsComplete) problems.push(...unreachableProblems(ir, nodes, edges, byId));
   const namespacing = ir.enable_namespacing ?? true;
   // Keys given for the run join the root store (a workflow that declares inputs accepts no others: see typeParams).
@@ -229,6 +230,40 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
     }
   }
   return problems;
+}
+
+/**
+ * Edges whose action the node can never return: the engine follows only
+ * what `post` returns, so such an edge is dead (often a typo, `eror`).
+ * `error` is possible on every node (a failure takes an `error` edge); a
+ * batch node returns only `default` (its items' actions are collected).
+ */
+function actionProblems(
+  edges: (EdgeIR | undefined)[],
+  byId: Map<string, NodeIR>,
+  registry: NodeRegistry,
+): Problem[] {
+  const problems: Problem[] = [];
+  edges.forEach((edge, i) => {
+    if (edge === undefined || edge.action === undefined || edge.action === "") return;
+    const node = byId.get(edge.from);
+    const spec = node && registry.get(node.type)?.spec;
+    if (node === undefined || spec === undefined) return; // reported as an unknown node or type
+    const actions = node.batch !== undefined ? ["default", "error"] : nodeActions(spec);
+    if (actions.includes(edge.action)) return;
+    const what = node.batch !== undefined ? `batch node '${node.id}'` : `node '${node.id}' (${node.type})`;
+    problems.push({
+      pointer: `/edges/${i}/action`,
+      message: `${what} never returns action '${edge.action}'${didYouMean(edge.action, actions)}, so this edge ` +
+        `would never be taken; its actions: ${actions.join(", ")}`,
+    });
+  });
+  return problems;
+}
+
+/** The actions a node type can return: `default`, `error` (any failure can take it) and those its spec declares. */
+function nodeActions(spec: NodeSpec): string[] {
+  return [...new Set(["default", "error", ...(spec.actions ?? [])])];
 }
 
 /**
