@@ -478,3 +478,15 @@ Deno.test("secret names: the cases the rules are for", () => {
     assert.ok(!isSecretEnvName(name), name);
   }
 });
+
+Deno.test("credentialValues and learn walk a value nested 90,000 deep without recursion", () => {
+  // (credentialValues visits at most 100,000 values.)
+  let deep: unknown = { access_token: "tok-deep-123456" };
+  for (let i = 0; i < 90_000; i++) deep = [deep];
+  assert.deepEqual(credentialValues(deep), ["tok-deep-123456"]);
+  const redactor = new Redactor();
+  let named: unknown = { password: "pw-deep-123456" };
+  for (let i = 0; i < 90_000; i++) named = { next: named };
+  redactor.learn(named);
+  assert.equal(redactor.text("x pw-deep-123456 y"), "x [REDACTED] y");
+});

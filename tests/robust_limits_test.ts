@@ -272,6 +272,58 @@ Deno.test("a JSON param nested deeper than 1,000 levels is a usage error (exit 2
   });
 });
 
+Deno.test("JSON nested 20,000 (or 200,000) deep made at run time: the output is refused by name, the report is whole", async () => {
+  await withHome(async (dir, env) => {
+    for (const depth of [20_000, 200_000]) {
+      const data = join(dir, `deep-${depth}.json`);
+      writeFileSync(data, "[".repeat(depth) + "]".repeat(depth));
+      const file = writeWorkflow(
+        dir,
+        "deep.json",
+        workflow([
+          { id: "a", type: "shell", params: { command: `cat '${data}'` } },
+          { id: "b", type: "echo", params: { value: "${a.stdout[0]}" } },
+        ], { name: "deep", edges: [{ from: "a", to: "b" }] }),
+      );
+      const refused = "output 'output' is nested deeper than 1000 levels of arrays and objects, too deep to print; " +
+        "flatten it, or output the text it was parsed from (e.g. ${node.stdout})";
+      const json = await runGuarded(["run", file, "--json"], { env });
+      assertExit(json, 1);
+      const doc = oneJson(json);
+      assert.equal(doc.subtype, "error_during_execution");
+      assert.equal(doc.workflow_name, "deep");
+      assert.equal(doc.num_nodes, 2, "both nodes ran");
+      assert.deepEqual(doc.error, { message: refused, node_id: null, type: "OutputTooDeepError" });
+      assert.deepEqual(doc.result, { output: null });
+      const text = await runGuarded(["run", file], { env });
+      assertExit(text, 1);
+      assert.equal(text.stderr, `error: ${refused}\n`);
+      assert.equal(text.stdout, "");
+      const key = await runGuarded(["run", file, "-o", "b.output"], { env });
+      assertExit(key, 1);
+      assert.match(key.stderr, /^error: --output-key 'b\.output' is nested deeper than 1000 levels/);
+      // The text it came from prints as it is.
+      const raw = await runGuarded(["run", file, "-o", "a.stdout"], { env });
+      assertExit(raw, 0);
+      assert.ok(raw.stdout === `${"[".repeat(depth)}${"]".repeat(depth)}\n`, "printed as it is");
+      // Written into text, it fails its node with a message that names the template.
+      const inText = writeWorkflow(
+        dir,
+        "text.json",
+        workflow([
+          { id: "a", type: "shell", params: { command: `cat '${data}'` } },
+          { id: "b", type: "echo", params: { value: "got ${a.stdout[0]}" } },
+        ], { edges: [{ from: "a", to: "b" }] }),
+      );
+      const failed = await runGuarded(["run", inText], { env });
+      assertExit(failed, depth === 20_000 ? 0 : 1);
+      if (depth !== 20_000) {
+        assert.match(failed.stderr, /^error: node 'b' failed: \$\{a\.stdout\[0\]\} is nested deeper than 1000 levels/);
+      }
+    }
+  });
+});
+
 // ---------------------------------------------------------------- encodings of pflow's own files
 
 const LATIN1_WORKFLOW = Buffer.from(

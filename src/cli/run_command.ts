@@ -16,7 +16,14 @@ import { runDocument, validationDocument } from "./result_document.ts";
 import { abortOnSignals, interruptExitCode, interruptSignal } from "./signals.ts";
 import { needsStdin, readPipedStdin } from "./stdin.ts";
 import { isTerminal, printError, stderrStyle, type Style, writeStdout } from "./terminal.ts";
-import { checkOutputKey, formatOutputs, OutputNotProducedError, selectOutput } from "./text_output.ts";
+import {
+  checkOutputKey,
+  formatOutputs,
+  OutputNotProducedError,
+  OutputTooDeepError,
+  selectOutput,
+  withoutTooDeepOutputs,
+} from "./text_output.ts";
 import { UsageError } from "./usage_error.ts";
 import { loadTarget, locatedError, noStdinProblem, runProblems, workflowName } from "./workflow_target.ts";
 import { summaryLine } from "./summary_line.ts";
@@ -468,6 +475,8 @@ function report(
 ): number {
   const { summary, tracePath, prior } = options;
   const log = run.logger;
+  // An output nested deeper than any walk of it (redaction, JSON) can go is refused, by name.
+  result = withoutTooDeepOutputs(result, options.outputKey, (message) => log.warn(message));
   // Credentials a run produced (an API's `access_token`, `set-cookie` headers) are never printed as results:
   // hidden where they are, and learned, so a copy in another output (an echo of the token) is hidden too.
   outputRedactor().add(...credentialValues(result.outputs));
@@ -553,7 +562,7 @@ function withOutputKey(result: WorkflowResult, key: string | undefined): Workflo
     selectOutput(result, key);
     return result;
   } catch (error) {
-    if (!(error instanceof OutputNotProducedError)) throw error;
+    if (!(error instanceof OutputNotProducedError) && !(error instanceof OutputTooDeepError)) throw error;
     return { ...result, status: "failed", error: { message: error.message, node_id: null, type: error.name } };
   }
 }

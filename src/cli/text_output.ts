@@ -8,6 +8,7 @@ import type { WorkflowResult } from "../workflow/run.ts";
 import { lookup, parseTemplate, type TemplateRef, UnresolvedTemplateError } from "../workflow/template.ts";
 import { UsageError } from "./usage_error.ts";
 import { redactCredentials } from "../observability/redact.ts";
+import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 
 /**
  * Checks an `--output-key` before the run, so a key that can never resolve
@@ -70,10 +71,53 @@ export class OutputNotProducedError extends Error {
 }
 
 /**
+ * An output (or `--output-key` store path) nested too deep to print: every
+ * walk of a result (redaction, JSON) would overflow the stack (exit 1).
+ */
+export class OutputTooDeepError extends Error {
+  /** @param what `output 'NAME'` or `--output-key 'KEY'` */
+  constructor(what: string) {
+    super(
+      `${what} is ${TOO_DEEP}, too deep to print; flatten it, or output the text it was parsed from ` +
+        "(e.g. ${node.stdout})",
+    );
+    this.name = "OutputTooDeepError";
+  }
+}
+
+/**
+ * The result with every output nested deeper than {@link MAX_NESTING_DEPTH}
+ * set to null. A successful run that would print one (every output, or the
+ * one `--output-key` names) then fails with an {@link OutputTooDeepError}
+ * naming them; a run that failed already keeps its error (`warn` hears it).
+ */
+export function withoutTooDeepOutputs(
+  result: WorkflowResult,
+  outputKey: string | undefined,
+  warn: (message: string) => void,
+): WorkflowResult {
+  const deep = Object.keys(result.outputs).filter((name) => valueNestedBeyond(result.outputs[name], MAX_NESTING_DEPTH));
+  if (deep.length === 0) return result;
+  const outputs = { ...result.outputs };
+  for (const name of deep) outputs[name] = null;
+  const printed = result.status !== "success" || outputKey === undefined ? deep : deep.filter((n) => n === outputKey);
+  if (printed.length === 0) return { ...result, outputs };
+  const error = new OutputTooDeepError(
+    printed.length === 1 ? `output '${printed[0]}'` : `outputs ${printed.map((n) => `'${n}'`).join(", ")}`,
+  );
+  if (result.status !== "success") {
+    warn(error.message);
+    return { ...result, outputs };
+  }
+  return { ...result, outputs, status: "failed", error: { message: error.message, node_id: null, type: error.name } };
+}
+
+/**
  * The value `--output-key KEY` selects from a successful run: a declared
  * output, else a store path. Throws {@link OutputNotProducedError} for a
  * declared output whose source did not resolve and for a path the run did
- * not produce — the same for `-o h` and `-o h.output`.
+ * not produce — the same for `-o h` and `-o h.output` — and
+ * {@link OutputTooDeepError} for a store path nested too deep to print.
  */
 export function selectOutput(result: WorkflowResult, key: string): unknown {
   if (Object.hasOwn(result.outputs, key)) {
@@ -85,7 +129,9 @@ export function selectOutput(result: WorkflowResult, key: string): unknown {
     // A store path's value is printed as a result is: without credentials (the last name counts too).
     const ref = outputKeyRef(key);
     const last = ref.segments[ref.segments.length - 1];
-    return redactCredentials(lookup(ref, { root: result.shared }), typeof last === "string" ? last : undefined);
+    const value = lookup(ref, { root: result.shared });
+    if (valueNestedBeyond(value, MAX_NESTING_DEPTH)) throw new OutputTooDeepError(`--output-key '${key}'`);
+    return redactCredentials(value, typeof last === "string" ? last : undefined);
   } catch (error) {
     if (!(error instanceof UnresolvedTemplateError)) throw error;
     throw new OutputNotProducedError(key, error.message);

@@ -60,19 +60,23 @@ export function credentialValues(value: unknown, options: { name?: string; limit
   const found: string[] = [];
   const limit = options.limit ?? 1000;
   let budget = 100_000; // values visited: a result of any size costs at most this
-  const walk = (v: unknown, secret: boolean): void => {
-    if (found.length >= limit || --budget < 0) return;
+  // A stack, not recursion: a value parsed at run time can nest deeper than the call stack goes.
+  const work: [unknown, boolean][] = [[value, options.name !== undefined && isCredentialName(options.name)]];
+  while (work.length > 0 && found.length < limit && --budget >= 0) {
+    const [v, secret] = work.pop()!;
     if (typeof v === "string") {
       if (secret && v !== "" && v.length <= 4096) found.push(v);
     } else if (typeof v === "number" || typeof v === "bigint") {
       if (secret && (typeof v === "bigint" || Number.isFinite(v))) found.push(String(v));
     } else if (Array.isArray(v)) {
-      for (const item of v) walk(item, secret);
+      for (let i = v.length - 1; i >= 0; i--) work.push([v[i], secret]);
     } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
-      for (const [k, item] of Object.entries(v)) walk(item, secret || isCredentialName(k));
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        work.push([entries[i][1], secret || isCredentialName(entries[i][0])]);
+      }
     }
-  };
-  walk(value, options.name !== undefined && isCredentialName(options.name));
+  }
   return found;
 }
 
@@ -263,16 +267,21 @@ export class Redactor {
    * string.
    */
   learn(value: unknown, name?: string): void {
-    const secret = name !== undefined && isSecretName(name);
-    if (typeof value === "string") {
-      if (secret) this.add(value);
-      else if (value.includes("://") || value.includes("=")) this.add(...urlSecrets(value));
-    } else if (typeof value === "number" || typeof value === "bigint") {
-      if (secret && (typeof value === "bigint" || Number.isFinite(value))) this.add(String(value));
-    } else if (Array.isArray(value)) {
-      for (const v of value) this.learn(v, name);
-    } else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
-      for (const [k, v] of Object.entries(value)) this.learn(v, secret ? name : k);
+    // A stack, not recursion: a value parsed at run time can nest deeper than the call stack goes.
+    const work: [unknown, string | undefined][] = [[value, name]];
+    while (work.length > 0) {
+      const [v, n] = work.pop()!;
+      const secret = n !== undefined && isSecretName(n);
+      if (typeof v === "string") {
+        if (secret) this.add(v);
+        else if (v.includes("://") || v.includes("=")) this.add(...urlSecrets(v));
+      } else if (typeof v === "number" || typeof v === "bigint") {
+        if (secret && (typeof v === "bigint" || Number.isFinite(v))) this.add(String(v));
+      } else if (Array.isArray(v)) {
+        for (const item of v) work.push([item, n]);
+      } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
+        for (const [k, item] of Object.entries(v)) work.push([item, secret ? n : k]);
+      }
     }
   }
 

@@ -27,3 +27,22 @@ export function nestingBeyond(text: string, max: number): number {
   }
   return -1;
 }
+
+/**
+ * Whether `value` nests arrays and objects more than `max` levels deep.
+ * Iterative (a value parsed at run time can be nested 100,000 deep, which
+ * every recursive walk would overflow on); stops at the first such level.
+ */
+export function valueNestedBeyond(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  const stack: [object, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > max) return true;
+    if (ArrayBuffer.isView(v)) continue;
+    for (const item of Array.isArray(v) ? v : Object.values(v)) {
+      if (item !== null && typeof item === "object") stack.push([item, depth + 1]);
+    }
+  }
+  return false;
+}

@@ -12,6 +12,7 @@
  */
 
 import { didYouMean } from "./errors.ts";
+import { TOO_DEEP } from "../util/json_depth.ts";
 
 /** One step of a path: a key, an array index, or {@link EACH} (every item of a list). */
 export type PathSegment = string | number;
@@ -158,7 +159,7 @@ export function compileValue(value: unknown): Resolver | undefined {
       const ref = parts[0];
       return (scope) => lookup(ref, scope);
     }
-    return (scope) => parts.map((p) => typeof p === "string" ? p : stringify(lookup(p, scope))).join("");
+    return (scope) => parts.map((p) => typeof p === "string" ? p : textOf(p, lookup(p, scope))).join("");
   }
   if (Array.isArray(value)) {
     const items = value.map(compileValue);
@@ -171,6 +172,16 @@ export function compileValue(value: unknown): Resolver | undefined {
     return (scope) => Object.fromEntries(entries.map(([k, v, r]) => [k, r ? r(scope) : v]));
   }
   return undefined;
+}
+
+/** `stringify(value)`, or an error naming `ref` for a value nested too deep for JSON text. */
+function textOf(ref: TemplateRef, value: unknown): string {
+  try {
+    return stringify(value);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new RangeError(`${ref.source} is ${TOO_DEEP}, too deep to write into text; flatten it`);
+  }
 }
 
 /** Text form of a resolved value inside a string. */
