@@ -613,6 +613,30 @@ Deno.test("a node that fails (throws) with an error edge takes it: its message i
   });
 });
 
+Deno.test("a number JSON text holds with more digits than a number keeps is warned about where a path reads it", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "bigint.json",
+      workflow([
+        { id: "local", type: "shell", params: { command: `echo '{"id": 1234567890123456789, "ok": 5}'` } },
+        { id: "next", type: "echo", params: { value: "\${local.stdout.id}" } },
+        { id: "again", type: "echo", params: { value: "id \${local.stdout.id}, ok \${local.stdout.ok}" } },
+      ], {
+        edges: [{ from: "local", to: "next" }, { from: "next", to: "again" }],
+        outputs: { id: { source: "\${next.output}" }, direct: { source: "\${local.stdout.id}" } },
+      }),
+    );
+    const result = await runPflow(["run", file], { env });
+    assertExit(result, 0);
+    assert.deepEqual(JSON.parse(result.stdout), { id: 1234567890123456800, direct: 1234567890123456800 });
+    // One warning per run for a template, though two params and an output read it.
+    const warning = "warning: \${local.stdout.id}: 'local.stdout.id' 1234567890123456789 cannot be held exactly by a " +
+      'JSON number here; it reads as 1234567890123456800 (write it in the JSON as a string: "1234567890123456789")';
+    assert.deepEqual(result.stderr.trimEnd().split("\n"), [warning]);
+  });
+});
+
 // ---------------------------------------------------------------- batch
 
 function batchWorkflow(batch: Record<string, unknown>, node: Record<string, unknown>, list: string) {

@@ -83,6 +83,13 @@ function handler(seen: Seen[], pending: Set<() => void>) {
           );
         case "/vendor":
           return send(200, "application/vnd.api+json", '{"data":[]}');
+        case "/bigint":
+          return send(
+            200,
+            "application/json",
+            '{"id": 1234567890123456789, "id_str": "1234567890123456789", "small": 12345, "items": [{"n": 0.1}, ' +
+              '{"n": 9007199254740993}]}',
+          );
         case "/badjson":
           return send(200, "application/json", "{not json");
         case "/empty":
@@ -333,6 +340,29 @@ Deno.test("http: invalid JSON is kept as text with a warning", async () => {
     assert.equal(shared.response, "{not json");
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /does not parse/);
+  });
+});
+
+Deno.test("http: numbers of a JSON body that a number cannot hold exactly are warned about, once per node and path", async () => {
+  await withServer(async (base) => {
+    const warnings: string[] = [];
+    const node = new HttpNode();
+    node.params = { url: `${base}/bigint` };
+    for (let run = 0; run < 2; run++) {
+      const shared: Shared = {};
+      await node.run(shared, { warn: (m) => warnings.push(m) });
+      // The value is what JSON.parse makes of it (types unchanged); the warning says so.
+      assert.equal((shared.response as { id: number }).id, 1234567890123456800);
+    }
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(
+      warnings[0],
+      /^GET http:\/\/127\.0\.0\.1:\d+\/bigint: response\.id 1234567890123456789 cannot be held exactly by a JSON number here; it reads as 1234567890123456800 \(1 more number too\); use the API's string form of it \(e\.g\. id_str\) where there is one$/,
+    );
+    // A body whose numbers all fit: no warning.
+    const quiet: string[] = [];
+    await runHttp({ url: `${base}/json` }, undefined, quiet);
+    assert.deepEqual(quiet, []);
   });
 });
 

@@ -163,3 +163,54 @@ Deno.test("[*] maps the rest of the path over every item of a list", () => {
   assert.deepEqual(parseTemplate("${a.b[*].c}")[0], { source: "${a.b[*].c}", segments: ["a", "b", "*", "c"] });
   assert.throws(() => parseTemplate("${a[**]}"), TemplateSyntaxError);
 });
+
+Deno.test("a path into JSON text warns when what it reads holds a number JSON text writes with more digits", () => {
+  const warnings: string[] = [];
+  const root = {
+    x: { stdout: '{"id": 1234567890123456789, "name": "n", "rows": [{"v": 1}, {"v": 12345678901234567890}]}\n' },
+  };
+  const s = { root, warn: (m: string) => warnings.push(m) };
+  // The value keeps its type (a number), and the warning names the template, the path and both readings.
+  assert.equal(resolve("${x.stdout.id}", s), 1234567890123456800);
+  assert.deepEqual(warnings, [
+    `\${x.stdout.id}: 'x.stdout.id' 1234567890123456789 cannot be held exactly by a JSON number here; it reads as ` +
+    `1234567890123456800 (write it in the JSON as a string: "1234567890123456789")`,
+  ]);
+  // Once per warn (a run): a template in a loop warns once.
+  resolve("order ${x.stdout.id}", s);
+  assert.equal(warnings.length, 1);
+  // Paths that do not read it do not warn; a list or object that holds one does, as does [*].
+  assert.equal(resolve("${x.stdout.name}", s), "n");
+  assert.deepEqual(resolve("${x.stdout.rows[0]}", s), { v: 1 });
+  assert.equal(warnings.length, 1);
+  resolve("${x.stdout.rows[*].v}", s);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[1], /^\$\{x\.stdout\.rows\[\*\]\.v\}: 'x\.stdout\.rows\[1\]\.v' 12345678901234567890 /);
+  // Without a warn function (validation, traces) nothing is said, and nothing changes.
+  assert.equal(resolve("${x.stdout.id}", { root }), 1234567890123456800);
+  // Numbers that print back as written never warn: 0.1, 1.10, 1e3, 9007199254740991.
+  const exact: string[] = [];
+  resolve("${y.stdout.a}", {
+    root: { y: { stdout: '{"a": [0.1, 1.10, 1e3, 9007199254740991, -0.000001234567890123]}' } },
+    warn: (m) => exact.push(m),
+  });
+  assert.deepEqual(exact, []);
+});
+
+Deno.test("parseJsonNoting locates each number that lost digits, and counts them past the first ten", async () => {
+  const { parseJsonNoting, formatJsonPath } = await import("../src/util/json_numbers.ts");
+  const { value, lossy, count } = parseJsonNoting(
+    '{"a b": [1, {"c": 12345678901234567891}], "d": 1e400, "e": 0.1, "f": "12345678901234567891"}',
+  );
+  assert.deepEqual(value, { "a b": [1, { c: 12345678901234567891 }], d: Infinity, e: 0.1, f: "12345678901234567891" });
+  assert.equal(count, 2);
+  assert.deepEqual(lossy.map((n) => [formatJsonPath(n.path), n.source]), [
+    ['["a b"][1].c', "12345678901234567891"],
+    [".d", "1e400"],
+  ]);
+  assert.deepEqual(parseJsonNoting("12345678901234567891").lossy.map((n) => n.path), [[]]);
+  const many = parseJsonNoting(JSON.stringify(Array(15).fill(0)).replaceAll("0", "12345678901234567891"));
+  assert.equal(many.count, 15);
+  assert.equal(many.lossy.length, 10);
+  assert.deepEqual(parseJsonNoting('{"n": 123456789012345}').lossy, []);
+});

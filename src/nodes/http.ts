@@ -10,6 +10,7 @@ import { formatBytes } from "../util/bytes.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { isSecretName } from "../observability/redact.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
+import { formatJsonPath, lossyNumberText, parseJsonNoting } from "../util/json_numbers.ts";
 
 /** How the body becomes `response`: text decoded by its charset, or the raw bytes as base64. */
 export type ResponseEncoding = "text" | "base64";
@@ -214,7 +215,9 @@ export class HttpNode extends Node {
     let response: unknown = text;
     if (isJson(contentType) && text.trim() !== "") {
       try {
-        response = JSON.parse(text);
+        const parsed = parseJsonNoting(text);
+        response = parsed.value;
+        this.#warnLossy(parsed, shown, ctx);
       } catch {
         ctx.warn(
           `${shown}: response says JSON but does not parse; kept as text`,
@@ -222,6 +225,22 @@ export class HttpNode extends Node {
       }
     }
     return { response, status_code: res.status, response_headers, duration_ms };
+  }
+
+  /** Paths already warned about: once per node, not once per execution of a loop. */
+  #lossyWarned = new Set<string>();
+
+  /** Warns about numbers of the JSON body that `response` does not hold exactly (an id beyond 2^53). */
+  #warnLossy(parsed: ReturnType<typeof parseJsonNoting>, shown: string, ctx: RunContext): void {
+    const fresh = parsed.lossy.filter((n) => !this.#lossyWarned.has(formatJsonPath(n.path)));
+    if (fresh.length === 0) return;
+    for (const n of fresh) this.#lossyWarned.add(formatJsonPath(n.path));
+    const [first] = fresh;
+    const more = parsed.count > 1 ? ` (${parsed.count - 1} more number${parsed.count === 2 ? "" : "s"} too)` : "";
+    ctx.warn(
+      `${shown}: response${formatJsonPath(first.path)} ${lossyNumberText(first)}${more}; ` +
+        "use the API's string form of it (e.g. id_str) where there is one",
+    );
   }
 
   /** Writes the outputs; `error` on a 4xx or 5xx status. */

@@ -6,6 +6,7 @@
 import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import { isSecretName } from "../observability/redact.ts";
 import type { InputIR } from "./ir.ts";
+import { sameDecimal } from "../util/json_numbers.ts";
 
 /** A text typed by {@link typedInputText}: its value, or what is wrong with it (a phrase after the input's name). */
 export type TypedText = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -64,28 +65,6 @@ export function typedInputText(
 /** The problem of a number given with more digits than a JSON number keeps (`id=99999999999999999999`). */
 export const LOSES_DIGITS = `would lose digits as a JSON number (exact up to ${Number.MAX_SAFE_INTEGER} for whole ` +
   'numbers; declare the input "type": "string" to keep every digit)';
-
-/**
- * Whether two decimal numerals (`1.10`, `1e3`, `-0.5E-7`) have the same value: the text given and the
- * number it became, printed back, differ when the number could not keep all the digits.
- */
-export function sameDecimal(a: string, b: string): boolean {
-  return canonicalDecimal(a) === canonicalDecimal(b);
-}
-
-/** A decimal numeral as `sign digits e exponent`, with no leading or trailing zeros in its digits. */
-function canonicalDecimal(text: string): string {
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
-  if (m === null) return text;
-  const [, sign, whole, fraction = "", exponent = "0"] = m;
-  const all = `${whole}${fraction}`;
-  const lead = all.search(/[1-9]/);
-  if (lead < 0) return "0";
-  const digits = all.slice(lead).replace(/0+$/, "");
-  // The value is 0.DIGITS × 10^power.
-  const power = Number(exponent) + whole.length - lead;
-  return `${sign === "-" ? "-" : ""}${digits}e${power}`;
-}
 
 /** Why `text` is not JSON, in a few words; `secret`: without the runtime's quote of the text. */
 export function jsonError(text: string, secret = false): string {

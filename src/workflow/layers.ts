@@ -216,7 +216,7 @@ export function templateLayer(rawParams: Record<string, unknown>, resolvers: [st
   return {
     name: "template",
     async run(inner, shared, ctx, next) {
-      const scope = scopeOf(shared);
+      const scope = { ...scopeOf(shared), warn: ctx.warn }; // warn: numbers JSON text holds and a value cannot
       const resolved: Record<string, unknown> = { ...rawParams };
       const observer = (ctx as TemplateObservedContext).templateObserver;
       for (const [param, resolve] of resolvers) {

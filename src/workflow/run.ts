@@ -342,7 +342,7 @@ function collectOutputs(
   const outputs: Record<string, unknown> = {};
   for (const output of compiled.outputs) {
     try {
-      outputs[output.name] = output.resolve ? output.resolve({ root: shared }) : output.source;
+      outputs[output.name] = output.resolve ? output.resolve({ root: shared, warn: options.warn }) : output.source;
     } catch (error) {
       options.warn(`output '${output.name}': ${(error as Error).message}`);
       options.unresolved[output.name] = (error as Error).message;

@@ -12,6 +12,7 @@
  */
 
 import { didYouMean } from "./errors.ts";
+import { type LossyNumber, lossyNumberText, parseJsonNoting } from "../util/json_numbers.ts";
 import { TOO_DEEP } from "../util/json_depth.ts";
 
 /** One step of a path: a key, an array index, or {@link EACH} (every item of a list). */
@@ -34,6 +35,11 @@ export interface TemplateScope {
   root: Record<string, unknown>;
   /** Batch item variables (`item` or the batch's `as` name). */
   vars?: Record<string, unknown>;
+  /**
+   * Hears that JSON text a path went into holds a number the value read
+   * cannot hold exactly (an id beyond 2^53); each message once per `warn`.
+   */
+  warn?: (message: string) => void;
 }
 
 /** Resolves a compiled value in a scope. */
@@ -207,7 +213,7 @@ export function lookup(ref: TemplateRef, scope: TemplateScope): unknown {
     const hint = didYouMean(head, available);
     throw new UnresolvedTemplateError(ref, `'${head}' is not in the shared store${hint}${listAvailable(available)}`);
   }
-  return walk(current, ref, 1, [head]);
+  return walk(current, ref, 1, [head], scope.warn);
 }
 
 /** Names every object inherits (`constructor`, `toString`, `__proto__`…): looked up as own keys only. */
@@ -218,13 +224,25 @@ const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
  * over a list. `at` is the path walked so far, with the index of each item
  * `[*]` went into (so an error names `m.results[1]`, not `m.results[*]`).
  */
-function walk(value: unknown, ref: TemplateRef, from: number, at: PathSegment[]): unknown {
+function walk(
+  value: unknown,
+  ref: TemplateRef,
+  from: number,
+  at: PathSegment[],
+  warn?: (message: string) => void,
+): unknown {
   let current = value;
+  let parsed: Parsed | undefined;
   for (let i = from; i < ref.segments.length; i++) {
     const segment = ref.segments[i];
     if (typeof current === "string" && /^\s*[[{]/.test(current)) {
       try {
-        current = JSON.parse(current);
+        if (warn === undefined) current = JSON.parse(current);
+        else {
+          const { value, lossy } = parseJsonNoting(current);
+          current = value;
+          parsed = lossy.length > 0 ? { lossy, from: i, at } : undefined;
+        }
       } catch { /* not JSON: fall through to the error below */ }
     }
     const here = formatPath(at);
@@ -236,7 +254,8 @@ function walk(value: unknown, ref: TemplateRef, from: number, at: PathSegment[])
           { atNull: current === null },
         );
       }
-      return eachItem(current, ref, i + 1, at);
+      if (parsed !== undefined) warnLossy(parsed, ref, warn!);
+      return eachItem(current, ref, i + 1, at, warn);
     }
     const next = step(current, segment);
     if (next === undefined) {
@@ -254,7 +273,34 @@ function walk(value: unknown, ref: TemplateRef, from: number, at: PathSegment[])
     current = next;
     at = [...at, segment];
   }
+  if (parsed !== undefined) warnLossy(parsed, ref, warn!);
   return current;
+}
+
+/** JSON text a path went into at segment `from` (`at`: the path to it), with the numbers it does not hold exactly. */
+interface Parsed {
+  lossy: LossyNumber[];
+  from: number;
+  at: PathSegment[];
+}
+
+/** Messages said, per `warn` (a run's): a template in a loop warns once. */
+const warned = new WeakMap<(message: string) => void, Set<string>>();
+
+/** Warns about the first lossy number of `parsed` inside what the rest of the path selects. */
+function warnLossy(parsed: Parsed, ref: TemplateRef, warn: (message: string) => void): void {
+  const rest = ref.segments.slice(parsed.from);
+  const hit = parsed.lossy.find((n) =>
+    n.path.length >= rest.length && rest.every((s, j) => s === EACH ? typeof n.path[j] === "number" : n.path[j] === s)
+  );
+  if (hit === undefined) return;
+  const message = `${ref.source}: '${formatPath([...parsed.at, ...hit.path])}' ${lossyNumberText(hit)} ` +
+    `(write it in the JSON as a string: "${hit.source}")`;
+  let said = warned.get(warn);
+  if (said === undefined) warned.set(warn, said = new Set());
+  if (said.has(message)) return;
+  said.add(message);
+  warn(message);
 }
 
 /**
@@ -263,12 +309,18 @@ function walk(value: unknown, ref: TemplateRef, from: number, at: PathSegment[])
  * that threw has a `null` result); when no item has it and some item is not
  * null, the path is likely misspelt, so that item's error is thrown.
  */
-function eachItem(list: unknown[], ref: TemplateRef, from: number, at: PathSegment[]): unknown[] {
+function eachItem(
+  list: unknown[],
+  ref: TemplateRef,
+  from: number,
+  at: PathSegment[],
+  warn?: (message: string) => void,
+): unknown[] {
   let resolvedAny = false;
   let missing: UnresolvedTemplateError | undefined;
   const values = list.map((item, index) => {
     try {
-      const value = walk(item, ref, from, [...at, index]);
+      const value = walk(item, ref, from, [...at, index], warn);
       resolvedAny = true;
       return value;
     } catch (error) {
