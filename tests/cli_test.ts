@@ -921,6 +921,49 @@ Deno.test("stdin: an open pipe is not read when the stdin input is given as a pa
   });
 });
 
+Deno.test("stdin: more than 64 MiB is refused (reading stops at the bound), and so are bytes that are not UTF-8", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "stdin.json",
+      workflow([{ id: "a", type: "shell", params: { command: "wc -c", stdin: "${stdin}" } }]),
+    );
+    // An endless stream: the run ends at the bound instead of reading (and holding) it all.
+    const endless = spawnSync("/bin/sh", ["-c", `yes | "${PFLOW_BIN}" run "${file}" --json`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(endless.status, 2, `${endless.stdout}\n${endless.stderr}`);
+    const doc = JSON.parse(endless.stdout);
+    assert.equal(doc.subtype, "error_validation");
+    assert.equal(
+      doc.error.message,
+      "stdin: more than 64 MiB was piped, the most pflow reads from stdin; give larger data to a read-file node " +
+        "(or a shell node) by its path instead",
+    );
+    // Exactly the bound is read whole.
+    const full = await runPflow(["run", file], { env, stdin: "a".repeat(64 * 1024 * 1024) });
+    assertExit(full, 0);
+    assert.equal(full.stdout.trim(), String(64 * 1024 * 1024));
+    // Latin-1 is not silently turned into U+FFFD: the error names the line, column and byte offset.
+    const latin1 = await runPflow(["run", file], {
+      env,
+      stdin: new Uint8Array([0x6f, 0x6b, 0x0a, 0x63, 0x61, 0x66, 0xe9]),
+    });
+    assertExit(latin1, 2);
+    assert.equal(
+      latin1.stderr,
+      "error: stdin:2:4: not valid UTF-8: byte 0xE9 at byte offset 6; pipe UTF-8 text (e.g. through iconv -t UTF-8), " +
+        "or give binary data to a read-file node with encoding: base64\n",
+    );
+    // A UTF-8 byte-order mark is dropped, as in files.
+    const bom = await runPflow(["run", file], { env, stdin: new Uint8Array([0xef, 0xbb, 0xbf, 0x68, 0x69]) });
+    assertExit(bom, 0);
+    assert.equal(bom.stdout.trim(), "2");
+  });
+});
+
 // ---------------------------------------------------------------- saved workflows
 
 Deno.test("saved workflows: save, list, show, run, overwrite, delete", async () => {

@@ -4,6 +4,10 @@
  */
 import { InterruptedError } from "../engine/mod.ts";
 import type { stdinUse } from "../workflow/compiler.ts";
+import { ValidationError } from "../workflow/errors.ts";
+import { decodeUtf8, InvalidUtf8Error, MAX_TEXT_FILE_BYTES } from "../util/utf8.ts";
+import { formatBytes } from "../util/bytes.ts";
+import { Buffer } from "node:buffer";
 
 /**
  * Whether to read piped stdin: a template names `${stdin}`, or an input
@@ -16,12 +20,20 @@ export function needsStdin(use: ReturnType<typeof stdinUse>, params: Record<stri
 
 /**
  * Reads piped stdin to EOF; undefined for a terminal or empty input.
- * Rejects with {@link InterruptedError} when `signal` aborts first.
+ * Rejects with {@link InterruptedError} when `signal` aborts first, and with
+ * a {@link ValidationError} for more than `maxBytes` (reading stops there:
+ * `yes | pflow run …` must not fill the memory) or bytes that are not UTF-8,
+ * as every text pflow reads must be.
  */
-export function readPipedStdin(signal: AbortSignal): Promise<string | undefined> {
+export function readPipedStdin(
+  signal: AbortSignal,
+  options: { maxBytes?: number } = {},
+): Promise<string | undefined> {
   if (process.stdin.isTTY) return Promise.resolve(undefined);
+  const max = options.maxBytes ?? MAX_TEXT_FILE_BYTES;
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
+    let size = 0;
     const stdin = process.stdin;
     const cleanup = () => {
       signal.removeEventListener("abort", onAbort);
@@ -29,11 +41,37 @@ export function readPipedStdin(signal: AbortSignal): Promise<string | undefined>
       stdin.pause();
     };
     const onData = (chunk: Uint8Array | string) => {
-      chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+      size += bytes.length;
+      if (size > max) {
+        cleanup();
+        chunks.length = 0;
+        reject(
+          new ValidationError([{
+            message: `stdin: more than ${formatBytes(max)} was piped, the most pflow reads from stdin; ` +
+              "give larger data to a read-file node (or a shell node) by its path instead",
+          }]),
+        );
+        return;
+      }
+      chunks.push(bytes);
     };
     const onEnd = () => {
       cleanup();
-      const text = new TextDecoder().decode(concat(chunks));
+      let text: string;
+      try {
+        text = decodeUtf8(Buffer.concat(chunks, size));
+      } catch (error) {
+        if (!(error instanceof InvalidUtf8Error)) return reject(error);
+        return reject(
+          new ValidationError([{
+            file: "stdin",
+            ...error.at,
+            message: `${error.message}; pipe UTF-8 text (e.g. through iconv -t UTF-8), or give binary data ` +
+              "to a read-file node with encoding: base64",
+          }]),
+        );
+      }
       resolve(text === "" ? undefined : text);
     };
     const onError = (error: Error) => {
@@ -48,14 +86,4 @@ export function readPipedStdin(signal: AbortSignal): Promise<string | undefined>
     signal.addEventListener("abort", onAbort, { once: true });
     stdin.on("data", onData).on("end", onEnd).on("error", onError);
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

@@ -25,8 +25,8 @@ export interface CliResult {
 export interface CliOptions {
   /** Extra environment (merged over a clean base with PFLOW_HOME set). */
   env?: Record<string, string>;
-  /** Text piped to stdin; when absent stdin is /dev/null. */
-  stdin?: string;
+  /** Text (or bytes) piped to stdin; when absent stdin is /dev/null. */
+  stdin?: string | Uint8Array;
   /** Working directory. */
   cwd?: string;
   /** Called with the child once started (e.g. to send signals). */
