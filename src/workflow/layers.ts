@@ -61,12 +61,15 @@ export class NodeExecutionLimitError extends Error {
   /**
    * @param nodeId the node
    * @param limit executions allowed per node
+   * @param fromFlag the limit was given for the run (`--max-node-executions`), not by the workflow
    */
-  constructor(nodeId: string, limit: number) {
+  constructor(nodeId: string, limit: number, fromFlag = false) {
     super(
       `ran ${formatCount(limit)} time${limit === 1 ? "" : "s"}, the limit per node ` +
-        `(limits.max_node_executions = ${limit}); if the loop is meant to go on, raise ` +
-        `"limits": {"max_node_executions": N} in the workflow or pass --max-node-executions N`,
+        (fromFlag
+          ? `(--max-node-executions ${limit}); if the loop is meant to go on, pass a larger --max-node-executions`
+          : `(limits.max_node_executions = ${limit}); if the loop is meant to go on, raise ` +
+            `"limits": {"max_node_executions": N} in the workflow or pass --max-node-executions N`),
     );
     this.name = "NodeExecutionLimitError";
     this.nodeId = nodeId;
@@ -79,6 +82,8 @@ export interface LoopCountingContext extends RunContext {
   executions?: Map<string, number>;
   /** Executions allowed per node. */
   maxNodeExecutions?: number;
+  /** Whether that limit was given for the run (`--max-node-executions`) rather than by the workflow. */
+  maxNodeExecutionsGiven?: boolean;
 }
 
 /**
@@ -94,7 +99,9 @@ export function loopGuardLayer(id: string): NodeLayer {
       const runs = counting.executions;
       if (runs !== undefined) {
         const started = runs.get(id) ?? 0;
-        if (started >= counting.maxNodeExecutions!) throw new NodeExecutionLimitError(id, counting.maxNodeExecutions!);
+        if (started >= counting.maxNodeExecutions!) {
+          throw new NodeExecutionLimitError(id, counting.maxNodeExecutions!, counting.maxNodeExecutionsGiven);
+        }
         runs.set(id, started + 1);
       }
       return next(shared, ctx);

@@ -100,6 +100,8 @@ export interface RunOptions {
   /**
    * Executions allowed per node (a loop guard); default: the workflow's
    * `limits.max_node_executions`, else {@link DEFAULT_MAX_NODE_EXECUTIONS}.
+   * The error of a run that reaches a limit given here names it as the
+   * CLI's `--max-node-executions`.
    */
   maxNodeExecutions?: number;
 }
@@ -205,6 +207,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     executions: new Map(),
     maxNodeExecutions: options.maxNodeExecutions ?? compiled.ir.limits?.max_node_executions ??
       DEFAULT_MAX_NODE_EXECUTIONS,
+    maxNodeExecutionsGiven: options.maxNodeExecutions !== undefined,
   };
   let status: RunStatus = "success";
   let error: RunError | null = null;
