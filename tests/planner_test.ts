@@ -617,6 +617,12 @@ Deno.test("a plan may use a key=value given with the request without declaring i
     assertExit(result, 0);
     assert.equal(result.stdout, "hi Bob\n");
     assert.equal(ctx.srv.requests.length, 1);
+    // The generate call is told the name given (to declare it as an input), never its value.
+    const asked = messagesText(ctx.srv.requests[0]);
+    assert.ok(asked.includes('The user gives a value for \\"who\\" with the request (not shown here)'), asked);
+    assert.ok(!asked.includes("Bob"), asked);
+    // The system prompt states the edge rules validation enforces.
+    assert.match(systemText(ctx.srv.requests[0]), /a node nothing leads to never runs and is refused/);
   });
 });
 

@@ -305,7 +305,9 @@ export class GenerateNode extends PlannerCallNode {
 
   /** The call: registry, rules and examples (cached), then the request. */
   override async exec(p: ReturnType<GenerateNode["prep"]>, ctx: PlannerContext): Promise<PlanReply> {
-    const messages = [{ role: "user" as const, content: generateMessage(p.request, { stdinPiped: p.stdinPiped }) }];
+    const givenNames = Object.keys(ctx.givenParams ?? {});
+    const content = generateMessage(p.request, { stdinPiped: p.stdinPiped, givenNames });
+    const messages = [{ role: "user" as const, content }];
     return await this.askForPlan(ctx, { model: p.model, messages });
   }
 

@@ -53,7 +53,9 @@ Rules:
 - Edges: a node with no outgoing edge ends the run. Each node returns an action ("default" unless its type
   lists others); the edge with that action is followed ("action" defaults to "default"). A node that returns
   "error" with no "error" edge fails the run. A node with an "error" edge also takes it when it fails
-  outright; its output "error" then holds the message.
+  outright; its output "error" then holds the message. Every node must be reached from the first node (or
+  "start_node") through edges: a node nothing leads to never runs and is refused. An edge's "action" must be
+  one its node's type lists under "actions", or "error".
 - Templates: "\${NAME}" reads an input; "\${ID.KEY}" reads output KEY of node ID (each node writes its outputs
   under its own id); "\${ID.KEY.field}" and "\${ID.items[0]}" reach inside objects, lists, and text that holds
   JSON. A param that is exactly one template keeps the value's type; templates inside text become text
@@ -189,12 +191,29 @@ export function generateSystemPrompt(specs: readonly NodeSpec[]): string {
   ].join("\n");
 }
 
-/** The user message of a generate call. */
-export function generateMessage(request: string, context: { stdinPiped: boolean }): string {
+/**
+ * The user message of a generate call. `givenNames` are the `key=value` names given with the request: only
+ * their names are sent (a value may be a secret); the plan must declare each as an input, as `pflow run`
+ * refuses a key no input declares, so saying so up front saves a repair call.
+ */
+export function generateMessage(
+  request: string,
+  context: { stdinPiped: boolean; givenNames?: readonly string[] },
+): string {
   const stdin = context.stdinPiped
     ? "\n\nThe user pipes data to pflow on standard input: the workflow can read it as ${stdin}."
     : "";
-  return `Request: ${JSON.stringify(request)}${stdin}`;
+  const names = context.givenNames ?? [];
+  const quoted = names.map((n) => JSON.stringify(n));
+  const refs = names.map((n) => `\${${n}}`);
+  const given = names.length === 0
+    ? ""
+    : names.length === 1
+    ? `\n\nThe user gives a value for ${quoted[0]} with the request (not shown here): declare ${quoted[0]} as ` +
+      `an input and read it as ${refs[0]}; leave it out of "params".`
+    : `\n\nThe user gives values for ${quoted.join(", ")} with the request (not shown here): declare each as ` +
+      `an input with that name (read as ${refs.join(", ")}); leave them out of "params".`;
+  return `Request: ${JSON.stringify(request)}${stdin}${given}`;
 }
 
 /** The user message of a repair call: the validator's messages, verbatim. */
