@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { spawnSync } from "node:child_process";
-import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, explain, oneJson, runGuarded, withHome } from "./support/e2e.ts";
@@ -321,6 +321,40 @@ Deno.test("JSON nested 20,000 (or 200,000) deep made at run time: the output is 
         assert.match(failed.stderr, /^error: node 'b' failed: \$\{a\.stdout\[0\]\} is nested deeper than 1000 levels/);
       }
     }
+  });
+});
+
+Deno.test("a value nested 200,000 deep made at run time, given to write-file, http or shell as JSON, fails that node naming the param", async () => {
+  await withHome(async (dir, env) => {
+    const depth = 200_000;
+    const data = join(dir, "deep.json");
+    writeFileSync(data, "[".repeat(depth) + "]".repeat(depth));
+    const cases: [string, Record<string, unknown>, string][] = [
+      ["write-file", { path: join(dir, "out.json"), content: "${a.stdout[0]}" }, "content"],
+      ["http", { url: "http://127.0.0.1:9/", method: "POST", body: "${a.stdout[0]}" }, "body"],
+      ["shell", { command: "cat > /dev/null", stdin: "${a.stdout[0]}" }, "stdin"],
+    ];
+    for (const [type, params, param] of cases) {
+      const file = writeWorkflow(
+        dir,
+        `deep-${type}.json`,
+        workflow([
+          { id: "a", type: "shell", params: { command: `cat '${data}'` } },
+          { id: "b", type, params },
+        ], { edges: [{ from: "a", to: "b" }] }),
+      );
+      const result = await runGuarded(["run", file, "--json"], { env });
+      assertExit(result, 1);
+      const error = oneJson(result).error as { node_id: string; message: string };
+      assert.equal(error.node_id, "b", type);
+      assert.equal(
+        error.message,
+        `param '${param}' cannot be written as JSON: its value is nested deeper than 1000 levels of arrays and objects`,
+        type,
+      );
+      assert.doesNotMatch(result.stderr, /Maximum call stack/);
+    }
+    assert.ok(!existsSync(join(dir, "out.json")), "nothing written");
   });
 });
 

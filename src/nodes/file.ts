@@ -11,7 +11,7 @@ import { dirname, resolve, sep } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { timed } from "../observability/decorators.ts";
-import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, paramJson, readParams } from "./spec.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 import { fsPromises } from "../util/fs_promises.ts";
@@ -263,7 +263,7 @@ function contentBytes(content: unknown, encoding: FileEncoding): Buffer {
     }
     return Buffer.from(compact, "base64");
   }
-  const text = typeof content === "string" ? content : `${JSON.stringify(content, null, 2)}\n`;
+  const text = typeof content === "string" ? content : `${paramJson(content, "content", 2)}\n`;
   return Buffer.from(text, "utf8");
 }
 

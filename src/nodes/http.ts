@@ -5,7 +5,7 @@
 import { Buffer } from "node:buffer";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
-import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, readParams } from "./spec.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, paramJson, readParams } from "./spec.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { isSecretName } from "../observability/redact.ts";
@@ -147,7 +147,7 @@ export class HttpNode extends Node {
       }
       if (typeof p.body === "string") body = p.body;
       else {
-        body = JSON.stringify(p.body);
+        body = paramJson(p.body, "body");
         if (!headers.has("content-type")) {
           headers.set("content-type", "application/json");
         }
@@ -441,7 +441,7 @@ function buildUrl(
       if (item === undefined || item === null) continue;
       url.searchParams.append(
         name,
-        typeof item === "object" ? JSON.stringify(item) : String(item),
+        typeof item === "object" ? paramJson(item, `query.${name}`) : String(item),
       );
     }
   }
@@ -456,7 +456,7 @@ function buildHeaders(raw: Record<string, unknown> | undefined): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(raw ?? {})) {
     if (value === undefined || value === null) continue;
-    const text = typeof value === "object" ? JSON.stringify(value) : String(value);
+    const text = typeof value === "object" ? paramJson(value, `headers.${name}`) : String(value);
     try {
       headers.set(name, text);
     } catch {

@@ -22,6 +22,7 @@ import {
   describeValue,
   NodeError,
   type NodeSpec,
+  paramJson,
   readParams,
 } from "./spec.ts";
 import { fsPromises } from "../util/fs_promises.ts";
@@ -259,7 +260,7 @@ async function checkCwd(cwd: string): Promise<string> {
 
 /** The `stdin` param as text: a string as is, anything else as JSON. */
 function stdinText(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value) ?? "";
+  return typeof value === "string" ? value : paramJson(value, "stdin");
 }
 
 /** The first line of a command (or its program and arguments), shortened for messages. */

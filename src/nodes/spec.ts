@@ -4,6 +4,7 @@
  * @module
  */
 import type { BaseNode, RunContext } from "../engine/mod.ts";
+import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 
 /** Default bound of what a node reads into the store (shell output per stream, http bodies, read-file): 64 MiB. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -69,6 +70,22 @@ export class NodeError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "NodeError";
+  }
+}
+
+/**
+ * `value` as JSON text for param `param` (a body, a file's content, stdin):
+ * a value nested too deep for JSON.stringify (made at run time, e.g. parsed
+ * from a command's output) is a {@link NodeError} naming the param, not a
+ * bare "Maximum call stack size exceeded".
+ */
+export function paramJson(value: unknown, param: string, space?: number): string {
+  try {
+    return JSON.stringify(value, null, space) ?? "";
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const why = valueNestedBeyond(value, MAX_NESTING_DEPTH) ? `its value is ${TOO_DEEP}` : "its value is too large";
+    throw new NodeError(`param '${param}' cannot be written as JSON: ${why}`);
   }
 }
 
