@@ -232,6 +232,36 @@ Deno.test("an untyped key=value is a number only when it prints back as written;
     const validate = await runPflow(["validate", typed, "i=99999999999999999999"], { env });
     assert.equal(validate.code, 2, explain(validate));
     assert.match(validate.stderr, /input 'i' would lose digits as a JSON number/);
+    // JSON given for an object input, or for a workflow without inputs, may not hold such a number either.
+    const object = writeWorkflow(
+      dir,
+      "object.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${o}" } }], { inputs: { o: { type: "object" } } }),
+    );
+    const lossy = await runPflow(["run", object, 'o={"id": 1234567890123456789, "n": [1, 2]}'], { env });
+    assert.equal(lossy.code, 2, explain(lossy));
+    assert.match(
+      lossy.stderr,
+      /input 'o' holds 1234567890123456789 at id, which would lose digits as a JSON number; write it as a JSON string/,
+    );
+    const exact = await runPflow(["run", object, 'o={"id": "1234567890123456789", "n": 9007199254740991}'], { env });
+    assert.equal(exact.code, 0, explain(exact));
+    assert.equal(exact.stdout, '{\n  "id": "1234567890123456789",\n  "n": 9007199254740991\n}\n');
+    const noInputs = writeWorkflow(
+      dir,
+      "untyped.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${o}" } }]),
+    );
+    const loose = await runPflow(["run", noInputs, "o=[1, 12345678901234567890123]", "--json"], { env });
+    assert.equal(loose.code, 2, explain(loose));
+    assert.match(
+      JSON.parse(loose.stdout).error.message,
+      /holds 12345678901234567890123 at \[1\], which would lose digits/,
+    );
+    // Under a secret's name the number is not quoted.
+    const secret = await runPflow(["run", noInputs, 'o={"api_key": 12345678901234567890}'], { env });
+    assert.equal(secret.code, 2, explain(secret));
+    assert.doesNotMatch(secret.stderr, /12345678901234567890/);
   });
 });
 

@@ -9,7 +9,14 @@ import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.t
 import { didYouMean, type Problem } from "../workflow/errors.ts";
 import { isSecretName } from "../observability/redact.ts";
 import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
-import { jsonError, shownInputValue, TOO_DEEP_INPUT, typedInputText, type TypedText } from "../workflow/input_text.ts";
+import {
+  givenJson,
+  jsonError,
+  shownInputValue,
+  TOO_DEEP_INPUT,
+  typedInputText,
+  type TypedText,
+} from "../workflow/input_text.ts";
 
 export { UsageError };
 
@@ -66,7 +73,8 @@ function cleanParseError(error: Error): string {
  * Types a CLI value: `true`/`false`, numbers, JSON starting with `[` or `{`,
  * `null`; anything else is a string. A number is one only when it prints back
  * as the same text (`42`, `1.5`, `-3`): `1.10`, `1e3`, `007` and
- * `1234567890123456789` (more digits than a JSON number keeps) stay text.
+ * `1234567890123456789` (more digits than a JSON number keeps) stay text;
+ * JSON holding such a number is a {@link UsageError} (see `givenJson`).
  */
 export function typeValue(text: string, key: string): unknown {
   if (text === "true") return true;
@@ -78,8 +86,9 @@ export function typeValue(text: string, key: string): unknown {
     if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
       throw new UsageError(`param '${key}': JSON ${TOO_DEEP}`, "run");
     }
+    let parsed: TypedText;
     try {
-      return JSON.parse(text);
+      parsed = givenJson(text, { secret: isSecretName(key) });
     } catch (error) {
       throw new UsageError(
         `param '${key}': value starts like JSON but does not parse (${
@@ -88,6 +97,8 @@ export function typeValue(text: string, key: string): unknown {
         "run",
       );
     }
+    if (!parsed.ok) throw new UsageError(`param '${key}' ${parsed.problem}`, "run");
+    return parsed.value;
   }
   return text;
 }
@@ -164,6 +175,13 @@ export function typeParams(
  */
 function typedText(text: string, type: InputIR["type"] | undefined, options: { secret?: boolean } = {}): TypedText {
   if (type !== undefined && type !== "any") return typedInputText(text, type, options);
+  if (/^\s*[[{]/.test(text) && nestingBeyond(text, MAX_NESTING_DEPTH) < 0) {
+    try {
+      return givenJson(text, options);
+    } catch {
+      // Not JSON: typeValue below says so.
+    }
+  }
   try {
     return { ok: true, value: typeValue(text, "") };
   } catch {

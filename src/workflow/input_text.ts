@@ -6,7 +6,7 @@
 import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import { isSecretName } from "../observability/redact.ts";
 import type { InputIR } from "./ir.ts";
-import { sameDecimal } from "../util/json_numbers.ts";
+import { formatJsonPath, parseJsonNoting, sameDecimal } from "../util/json_numbers.ts";
 
 /** A text typed by {@link typedInputText}: its value, or what is wrong with it (a phrase after the input's name). */
 export type TypedText = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -49,7 +49,9 @@ export function typedInputText(
     case "array": {
       let value: unknown;
       try {
-        value = JSON.parse(text);
+        const parsed = givenJson(text, options);
+        if (!parsed.ok) return parsed;
+        value = parsed.value;
       } catch {
         return { ok: false, problem: `must be JSON (${jsonError(text, options.secret)})` };
       }
@@ -60,6 +62,29 @@ export function typedInputText(
     default:
       return { ok: true, value: text };
   }
+}
+
+/**
+ * JSON text given as a value (`key=value`, piped stdin), parsed (invalid JSON
+ * throws as `JSON.parse` does); a number in it that a JSON number cannot keep
+ * (`{"id": 1234567890123456789}`) is a problem, as it is for a number input,
+ * instead of a value silently changed. `secret`: the problem does not quote it.
+ */
+export function givenJson(text: string, options: { secret?: boolean } = {}): TypedText {
+  const { value, lossy, count } = parseJsonNoting(text);
+  if (count === 0) return { ok: true, value };
+  const [first] = lossy;
+  const at = first.path.length === 0 ? "" : ` at ${formatJsonPath(first.path).replace(/^\./, "")}`;
+  const more = count > 1 ? ` (and ${count - 1} more)` : "";
+  // Under a secret's name (the param's, or a key on the way to the number) the number is not quoted.
+  const hidden = options.secret || first.path.some((key) => typeof key === "string" && isSecretName(key));
+  const shown = hidden ? `a number${at}` : `${first.source}${at}`;
+  return {
+    ok: false,
+    problem: `holds ${shown}${more}, which would lose digits as a JSON number; write ${
+      count > 1 ? "them as JSON strings" : "it as a JSON string"
+    } ("…") to keep every digit`,
+  };
 }
 
 /** The problem of a number given with more digits than a JSON number keeps (`id=99999999999999999999`). */
