@@ -246,6 +246,14 @@ Deno.test("a param that starts like JSON but does not parse exits 2", async () =
       /input 'x' must be valid JSON when it starts with \[ or \{ \(.+\), got '\{bad' \(from x=…\)/,
     );
     assert.equal(result.stdout, "");
+    // A template reading the refused key is not reported as naming nothing too: the key was given.
+    const reads = writeWorkflow(dir, "reads.json", workflow([{ id: "a", type: "echo", params: { value: "${x}" } }]));
+    const one = await runPflow(["run", reads, "x={bad", "--json"], { env });
+    assertExit(one, 2);
+    const problems = (oneJson(one).error as { problems: { message: string }[] }).problems;
+    assert.deepEqual(problems.map((p) => p.message.split(" (")[0]), [
+      "input 'x' must be valid JSON when it starts with [ or {",
+    ]);
     const file = writeWorkflow(dir, "typed.json", TYPED);
     const typed = await runPflow(["run", file, "n=1", "flag=true", "list=[]", "obj={bad"], { env });
     assertExit(typed, 2);

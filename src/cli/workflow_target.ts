@@ -130,7 +130,13 @@ export async function runProblems(
   const inputs = loaded.ir.inputs;
   const typed = typeParams(options.paramText ?? {}, inputs);
   const params = { ...options.params, ...typed.values };
-  const problems = [...(loaded.problems ?? []), ...validateWorkflow(loaded.ir, { ...options, inputs: params })];
+  // Keys given but refused by typing (bad JSON, a lossy number) are still given: their templates are not
+  // reported as naming nothing as well.
+  const given = {
+    ...Object.fromEntries(Object.keys(options.paramText ?? {}).map((key) => [key, undefined])),
+    ...params,
+  };
+  const problems = [...(loaded.problems ?? []), ...validateWorkflow(loaded.ir, { ...options, inputs: given })];
   // Inputs are checked only once the file itself is sound (their declarations are read from it); all of
   // them at once, those whose text did not parse once (not also as missing).
   if (problems.length === 0 && options.checkInputs !== false) {
