@@ -5,12 +5,11 @@
  * @module
  */
 import { readdir } from "node:fs/promises";
-import { readUtf8File } from "../util/utf8.ts";
 import { join } from "node:path";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
-import type { InputIR, WorkflowIR } from "../workflow/ir.ts";
-import { readWorkflowText } from "../workflow/load.ts";
+import type { InputIR } from "../workflow/ir.ts";
+import { loadWorkflowFile } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
 
@@ -61,8 +60,8 @@ export async function readCatalogue(dir: string, options: CatalogueOptions = {})
     const path = join(dir, file);
     const name = file.slice(0, -5);
     try {
-      const { data, problems } = await readWorkflowText(await readUtf8File(path), { file: path });
-      const ir = data as WorkflowIR;
+      // Read as `workflow list` reads a saved workflow: its schema problems kept, not thrown.
+      const { ir, problems = [] } = await loadWorkflowFile(path, { lenient: true });
       registry ??= new NodeRegistry(BUILTIN_NODES);
       if (problems.length === 0 && validateWorkflow(ir, { registry, checkEnvironment: false }).length === 0) {
         return { name, description: ir.description ?? "", inputs: describeInputs(ir.inputs), path };
