@@ -5,7 +5,7 @@
 import { InterruptedError } from "../engine/mod.ts";
 import type { stdinUse } from "../workflow/compiler.ts";
 import { ValidationError } from "../workflow/errors.ts";
-import { decodeUtf8, InvalidUtf8Error, MAX_TEXT_FILE_BYTES } from "../util/utf8.ts";
+import { decodeUtf8, InvalidUtf8Error, MAX_TEXT_FILE_BYTES, utf8Problem } from "../util/utf8.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { Buffer } from "node:buffer";
 
@@ -63,14 +63,9 @@ export function readPipedStdin(
         text = decodeUtf8(Buffer.concat(chunks, size));
       } catch (error) {
         if (!(error instanceof InvalidUtf8Error)) return reject(error);
-        return reject(
-          new ValidationError([{
-            file: "stdin",
-            ...error.at,
-            message: `${error.message}; pipe UTF-8 text (e.g. through iconv -t UTF-8), or give binary data ` +
-              "to a read-file node with encoding: base64",
-          }]),
-        );
+        const hint = "pipe UTF-8 text (e.g. through iconv -t UTF-8), or give binary data to a read-file node " +
+          "with encoding: base64";
+        return reject(new ValidationError([utf8Problem("stdin", error, hint)]));
       }
       resolve(text === "" ? undefined : text);
     };

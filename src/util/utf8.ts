@@ -123,7 +123,7 @@ export function invalidUtf8Offset(bytes: Uint8Array): number {
  * The validation problem of a text file that is not UTF-8: file, line and
  * column of the first bad byte, its offset, and what to do.
  */
-export function utf8Problem(file: string, error: InvalidUtf8Error): {
+export function utf8Problem(file: string, error: InvalidUtf8Error, hint?: string): {
   file: string;
   line: number;
   column: number;
@@ -132,6 +132,6 @@ export function utf8Problem(file: string, error: InvalidUtf8Error): {
   return {
     file,
     ...error.at,
-    message: `${error.message}; save the file as UTF-8 (it looks like Latin-1 or another legacy encoding)`,
+    message: `${error.message}; ${hint ?? "save the file as UTF-8 (it looks like Latin-1 or another legacy encoding)"}`,
   };
 }

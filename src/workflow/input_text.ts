@@ -122,8 +122,9 @@ const NOT_SHOWN = "a value not shown here (it may hold a secret)";
  * value holds a secret-named key (`{"password": …`, parsed or not).
  */
 export function shownInputValue(name: string, value: unknown, options: { json: boolean }): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  const json = JSON.stringify(value) ?? String(value);
+  const text = typeof value === "string" ? value : json;
   if (mayShowSecret(name, text)) return NOT_SHOWN;
   const shorten = (t: string) => t.length > 60 ? `${t.slice(0, 57)}...` : t;
-  return options.json ? shorten(JSON.stringify(value) ?? String(value)) : `'${shorten(text)}'`;
+  return options.json ? shorten(json) : `'${shorten(text)}'`;
 }
