@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import { InterruptedError, type Shared } from "../src/engine/mod.ts";
 import { NodeError } from "../src/nodes/spec.ts";
 import { HttpNode } from "../src/nodes/http.ts";
+import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { assertExit, explain, withHome } from "./support/e2e.ts";
 
 /** The first bytes of a PNG file: not valid UTF-8 (0x89 first). */
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0xff]);
@@ -343,14 +345,16 @@ Deno.test("http: invalid JSON is kept as text with a warning", async () => {
   });
 });
 
-Deno.test("http: numbers of a JSON body that a number cannot hold exactly are warned about, once per node and path", async () => {
+Deno.test("http: numbers of a JSON body that a number cannot hold exactly are warned about, once per node a run", async () => {
   await withServer(async (base) => {
     const warnings: string[] = [];
     const node = new HttpNode();
     node.params = { url: `${base}/bigint` };
-    for (let run = 0; run < 2; run++) {
+    // One run's warn (a loop running the node again, or a clone of it as a batch item does): said once.
+    const warn = (m: string) => warnings.push(m);
+    for (const runner of [node, node, node.clone()]) {
       const shared: Shared = {};
-      await node.run(shared, { warn: (m) => warnings.push(m) });
+      await runner.run(shared, { warn });
       // The value is what JSON.parse makes of it (types unchanged); the warning says so.
       assert.equal((shared.response as { id: number }).id, 1234567890123456800);
     }
@@ -359,10 +363,44 @@ Deno.test("http: numbers of a JSON body that a number cannot hold exactly are wa
       warnings[0],
       /^GET http:\/\/127\.0\.0\.1:\d+\/bigint: response\.id 1234567890123456789 cannot be held exactly by a JSON number here; it reads as 1234567890123456800 \(1 more number too\); use the API's string form of it \(e\.g\. id_str\) where there is one$/,
     );
+    // Another run (another warn) warns again.
+    await node.run({}, { warn });
+    await node.run({}, { warn: (m) => warnings.push(m) });
+    assert.equal(warnings.length, 2, JSON.stringify(warnings));
     // A body whose numbers all fit: no warning.
     const quiet: string[] = [];
     await runHttp({ url: `${base}/json` }, undefined, quiet);
     assert.deepEqual(quiet, []);
+  });
+});
+
+Deno.test("binary: a batch over an http node warns about a number its responses cannot hold once, not once per item", async () => {
+  await withServer(async (base) => {
+    await withHome(async (dir, env) => {
+      const file = writeWorkflow(
+        dir,
+        "batch.json",
+        workflow([{
+          id: "get",
+          type: "http",
+          params: { url: `${base}/bigint`, query: { item: "\${item}" } },
+          batch: { items: [1, 2, 3, 4, 5] },
+        }], { outputs: { count: { source: "\${get.count}" } } }),
+      );
+      const result = await runPflow(["run", file], { env });
+      assertExit(result, 0);
+      assert.equal(result.stdout.trim(), "5");
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, explain(result));
+      assert.match(
+        lines[0],
+        /^warning: GET http:\/\/127\.0\.0\.1:\d+\/bigint\?item=1: response\.id 1234567890123456789 /,
+      );
+      // Each run warns: a second run of the same file says it again.
+      const again = await runPflow(["run", file], { env });
+      assertExit(again, 0);
+      assert.equal(again.stderr.trimEnd().split("\n").length, 1, explain(again));
+    });
   });
 });
 

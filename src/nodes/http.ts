@@ -11,6 +11,7 @@ import { timeoutSignal } from "../util/timers.ts";
 import { isSecretName } from "../observability/redact.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 import { formatJsonPath, lossyNumberText, parseJsonNoting } from "../util/json_numbers.ts";
+import { warnOnce } from "../util/warn_once.ts";
 
 /** How the body becomes `response`: text decoded by its charset, or the raw bytes as base64. */
 export type ResponseEncoding = "text" | "base64";
@@ -227,19 +228,21 @@ export class HttpNode extends Node {
     return { response, status_code: res.status, response_headers, duration_ms };
   }
 
-  /** Paths already warned about: once per node, not once per execution of a loop. */
-  #lossyWarned = new Set<string>();
-
-  /** Warns about numbers of the JSON body that `response` does not hold exactly (an id beyond 2^53). */
+  /**
+   * Warns about numbers of the JSON body that `response` does not hold exactly (an id beyond 2^53): once per
+   * node a run, as a loop or the items of a batch (clones of this node) would say it again for every response.
+   */
   #warnLossy(parsed: ReturnType<typeof parseJsonNoting>, shown: string, ctx: RunContext): void {
-    const fresh = parsed.lossy.filter((n) => !this.#lossyWarned.has(formatJsonPath(n.path)));
-    if (fresh.length === 0) return;
-    for (const n of fresh) this.#lossyWarned.add(formatJsonPath(n.path));
-    const [first] = fresh;
+    const [first] = parsed.lossy;
+    if (first === undefined) return;
     const more = parsed.count > 1 ? ` (${parsed.count - 1} more number${parsed.count === 2 ? "" : "s"} too)` : "";
-    ctx.warn(
+    // A node built by hand has no id: its request stands for it.
+    const key = `http lossy number: ${this.nodeId !== undefined ? `node '${this.nodeId}'` : shown}`;
+    warnOnce(
+      ctx.warn,
       `${shown}: response${formatJsonPath(first.path)} ${lossyNumberText(first)}${more}; ` +
         "use the API's string form of it (e.g. id_str) where there is one",
+      key,
     );
   }
 

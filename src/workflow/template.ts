@@ -14,6 +14,7 @@
 import { didYouMean } from "./errors.ts";
 import { type LossyNumber, lossyNumberText, parseJsonNoting } from "../util/json_numbers.ts";
 import { TOO_DEEP } from "../util/json_depth.ts";
+import { warnOnce } from "../util/warn_once.ts";
 
 /** One step of a path: a key, an array index, or {@link EACH} (every item of a list). */
 export type PathSegment = string | number;
@@ -284,9 +285,6 @@ interface Parsed {
   at: PathSegment[];
 }
 
-/** Messages said, per `warn` (a run's): a template in a loop warns once. */
-const warned = new WeakMap<(message: string) => void, Set<string>>();
-
 /** Warns about the first lossy number of `parsed` inside what the rest of the path selects. */
 function warnLossy(parsed: Parsed, ref: TemplateRef, warn: (message: string) => void): void {
   const rest = ref.segments.slice(parsed.from);
@@ -296,11 +294,7 @@ function warnLossy(parsed: Parsed, ref: TemplateRef, warn: (message: string) => 
   if (hit === undefined) return;
   const message = `${ref.source}: '${formatPath([...parsed.at, ...hit.path])}' ${lossyNumberText(hit)} ` +
     `(write it in the JSON as a string: "${hit.source}")`;
-  let said = warned.get(warn);
-  if (said === undefined) warned.set(warn, said = new Set());
-  if (said.has(message)) return;
-  said.add(message);
-  warn(message);
+  warnOnce(warn, message); // once per run: a template in a loop or a batch reads it again
 }
 
 /**
