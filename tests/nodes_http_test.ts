@@ -69,6 +69,12 @@ function handler(seen: Seen[], pending: Set<() => void>) {
         case "/unknown-charset":
           res.writeHead(200, { "content-type": "text/plain; charset=x-no-such" });
           return res.end("abc");
+        case "/odd-utf16": {
+          // Three bytes: '<' and half a UTF-16 code unit, not valid UTF-16LE.
+          const status = Number(new URL(req.url!, "http://x").searchParams.get("status") ?? 200);
+          res.writeHead(status, { "content-type": "text/html; charset=utf-16le" });
+          return res.end(Buffer.from([0x3c, 0x00, 0xe9]));
+        }
         case "/error-page": {
           // An error page whose bytes are not UTF-8 (Latin-1 'é'), or that names a charset nobody knows.
           const odd = new URL(req.url!, "http://x").searchParams.get("charset") === "odd";
@@ -237,6 +243,25 @@ Deno.test("http: an error status takes the error action even when its body canno
         /^GET http:\/\/127\.0\.0\.1:\d+\/error-page\S*: the HTTP 404 page is not valid (UTF-8|x-no-such) \(or its charset is unknown\); read with replacement characters$/,
       );
     }
+  });
+});
+
+Deno.test("http: bytes not valid in a charset other than UTF-8 fail the node, and an error page reads them as U+FFFD", async () => {
+  await withServer(async (base) => {
+    await assert.rejects(
+      runHttp({ url: `${base}/odd-utf16` }),
+      nodeError(
+        /^response body of GET http:\/\/127\.0\.0\.1:\d+\/odd-utf16 is not valid utf-16le \(content-type "text\/html; charset=utf-16le"\); .*base64$/,
+      ),
+    );
+    const warnings: string[] = [];
+    const { action, shared } = await runHttp({ url: `${base}/odd-utf16?status=500` }, undefined, warnings);
+    assert.equal(action, "error");
+    assert.equal(shared.response, "<\uFFFD");
+    assert.deepEqual(warnings.map((w) => w.replace(/:\d+\//, ":PORT/")), [
+      "GET http://127.0.0.1:PORT/odd-utf16?status=500: the HTTP 500 page is not valid utf-16le (or its charset is " +
+      "unknown); read with replacement characters",
+    ]);
   });
 });
 

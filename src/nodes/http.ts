@@ -200,18 +200,13 @@ export class HttpNode extends Node {
         duration_ms,
       };
     }
-    let text: string;
-    try {
-      text = decodeBody(bytes, contentType, shown);
-    } catch (error) {
-      // An error status takes the `error` action whatever its body: an error page is read as well as it can be.
-      if (res.status < 400 || !(error instanceof NodeError)) throw error;
-      const charset = charsetOf(contentType) ?? "UTF-8";
+    // An error status takes the `error` action whatever its body: an error page is read as well as it can be.
+    const { text, replacedIn } = decodeBody(bytes, contentType, shown, { lenient: res.status >= 400 });
+    if (replacedIn !== undefined) {
       ctx.warn(
-        `${shown}: the HTTP ${res.status} page is not valid ${charset} (or its charset is unknown); ` +
+        `${shown}: the HTTP ${res.status} page is not valid ${replacedIn} (or its charset is unknown); ` +
           "read with replacement characters",
       );
-      text = lenientDecode(bytes, contentType);
     }
     let response: unknown = text;
     if (isJson(contentType) && text.trim() !== "") {
@@ -365,9 +360,16 @@ async function readBounded(res: Response, max: number, shown: string): Promise<U
 /**
  * The body as text, decoded by the content-type's charset (UTF-8 when none
  * is given); bytes not valid in it fail, never becoming U+FFFD: a binary
- * body needs `response_encoding: base64`.
+ * body needs `response_encoding: base64`. With `lenient` (an error page),
+ * they become U+FFFD instead (an unknown charset reads as UTF-8), and
+ * `replacedIn` names the charset they were not valid in.
  */
-function decodeBody(bytes: Uint8Array, contentType: string | null, shown: string): string {
+function decodeBody(
+  bytes: Uint8Array,
+  contentType: string | null,
+  shown: string,
+  options: { lenient: boolean },
+): { text: string; replacedIn?: string } {
   const binaryHint = "to get the raw bytes (an image, a download) set the node's 'response_encoding' param to base64";
   const type = contentType ? ` (content-type ${JSON.stringify(shorten(contentType))})` : "";
   const label = charsetOf(contentType);
@@ -375,31 +377,20 @@ function decodeBody(bytes: Uint8Array, contentType: string | null, shown: string
   try {
     decoder = new TextDecoder(label ?? "utf-8", { fatal: true });
   } catch {
+    if (options.lenient) return { text: new TextDecoder().decode(bytes), replacedIn: label };
     throw new NodeError(
       `response of ${shown} names an unknown charset ${JSON.stringify(shorten(label!))}${type}; ${binaryHint}`,
     );
   }
-  if (decoder.encoding === "utf-8") {
-    try {
-      return decodeUtf8(bytes);
-    } catch (error) {
-      if (!(error instanceof InvalidUtf8Error)) throw error;
-      throw new NodeError(`response body of ${shown} is ${error.message}${type}; ${binaryHint}`);
+  try {
+    return { text: decoder.encoding === "utf-8" ? decodeUtf8(bytes) : decoder.decode(bytes) };
+  } catch (error) {
+    if (decoder.encoding === "utf-8" && !(error instanceof InvalidUtf8Error)) throw error;
+    if (options.lenient) {
+      return { text: new TextDecoder(decoder.encoding).decode(bytes), replacedIn: label ?? "UTF-8" };
     }
-  }
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    throw new NodeError(`response body of ${shown} is not valid ${decoder.encoding}${type}; ${binaryHint}`);
-  }
-}
-
-/** The body as text however it can be read: by its charset when the runtime knows it, else UTF-8; bad bytes as U+FFFD. */
-function lenientDecode(bytes: Uint8Array, contentType: string | null): string {
-  try {
-    return new TextDecoder(charsetOf(contentType) ?? "utf-8").decode(bytes);
-  } catch {
-    return new TextDecoder().decode(bytes);
+    const what = error instanceof InvalidUtf8Error ? error.message : `not valid ${decoder.encoding}`;
+    throw new NodeError(`response body of ${shown} is ${what}${type}; ${binaryHint}`);
   }
 }
 
