@@ -22,9 +22,11 @@ export type {
   LlmResponse,
   LlmSettings,
   LlmUsage,
+  LossyNumbers,
   ProviderSettings,
   SentRequest,
 } from "./src/llm/types.ts";
+export type { LossyNumber } from "./src/util/json_numbers.ts";
 export {
   callLlm,
   canonicalModelId,

@@ -261,6 +261,11 @@ Deno.test("parseJsonReply: whole JSON, one fenced block; prose or two blocks are
   assert.equal(parseJsonReply("the answer is 42 apples"), undefined);
   assert.equal(parseJsonReply("```json\n{}\n```\n```json\n{}\n```"), undefined);
   assert.equal(parseJsonReply('{"a": 1'), undefined);
+  // A number the value cannot hold exactly is located, fenced or not.
+  assert.deepEqual(parseJsonReply('```json\n{"a": [12345678901234567890]}\n```'), {
+    value: { a: [12345678901234567000] },
+    lossy: { numbers: [{ path: ["a", 0], source: "12345678901234567890", value: 12345678901234567000 }], count: 1 },
+  });
 });
 
 Deno.test("jsonSchemaProblems: a schema must be a valid JSON Schema describing an object or array", () => {

@@ -313,6 +313,62 @@ Deno.test("schema: response is the parsed object, usable by later nodes; the sch
   });
 });
 
+Deno.test("schema: a number the reply writes with more digits than a JSON number keeps is warned about, once per node a run", async () => {
+  await withLlm(async (ctx) => {
+    const big = '{"id": 1234567890123456789, "name": "a"}';
+    ctx.srv.enqueue(
+      { jsonText: big },
+      { jsonText: big },
+      { jsonText: big },
+      { jsonText: '{"id": 9007199254740993, "name": "b"}' },
+      { jsonText: '{"id": 42, "name": "c"}' },
+    );
+    const schema = {
+      type: "object",
+      properties: { id: { type: "integer" }, name: { type: "string" } },
+      required: ["id", "name"],
+    };
+    const { result, doc } = await runNodes(ctx, [
+      // A batch: its items (clones of the node) share one warning.
+      {
+        id: "ids",
+        type: "llm",
+        params: { model: "openai/gpt-4o-mini", prompt: "id ${item}?", schema },
+        batch: { items: [1, 2, 3] },
+      },
+      // A forced tool, streamed: the tool input's JSON text as the model wrote it.
+      {
+        id: "tool",
+        type: "llm",
+        params: { model: "anthropic/claude-3-7-sonnet-latest", prompt: "id?", schema, stream: true },
+      },
+      { id: "fits", type: "llm", params: { model: "google/gemini-2.5-flash", prompt: "id?", schema } },
+    ], {
+      wf: {
+        outputs: {
+          ids: { source: "${ids.results[*].response.id}" },
+          tool: { source: "${tool.response}" },
+          fits: { source: "${fits.response}" },
+        },
+      },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    // The value is what JSON.parse makes of the reply (types unchanged); the warning says so.
+    assert.deepEqual(doc.result, {
+      ids: [1234567890123456800, 1234567890123456800, 1234567890123456800],
+      tool: { id: 9007199254740992, name: "b" },
+      fits: { id: 42, name: "c" },
+    });
+    assert.equal(ctx.srv.requests[3].body.tool_choice.type, "any", "the second node used a forced tool");
+    assert.deepEqual(result.stderr.split("\n").filter((line) => line.startsWith("warning:")), [
+      "warning: node 'ids': response.id 1234567890123456789 cannot be held exactly by a JSON number here; it reads " +
+      'as 1234567890123456800; ask for it as a string in the schema ("type": "string") to keep every digit',
+      "warning: node 'tool': response.id 9007199254740993 cannot be held exactly by a JSON number here; it reads " +
+      'as 9007199254740992; ask for it as a string in the schema ("type": "string") to keep every digit',
+    ]);
+  });
+});
+
 Deno.test("schema: a mismatching reply is retried once with the validator's message; both calls recorded, the retry counted", async () => {
   await withLlm(async (ctx) => {
     ctx.srv.enqueue(

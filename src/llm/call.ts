@@ -170,7 +170,12 @@ export async function callWithSdk(
       }
       if (plan.responseFormat) {
         try {
-          response.object = readStructuredOutput(response, { schema: plan.responseFormat.schema, model: modelId });
+          const { value, lossy } = readStructuredOutput(response, {
+            schema: plan.responseFormat.schema,
+            model: modelId,
+          });
+          response.object = value;
+          if (lossy !== undefined) response.lossyNumbers = lossy;
         } catch (error) {
           // Asking again cannot complete a reply the output limit cut off: the cause is named instead.
           if (error instanceof StructuredOutputError && response.finish_reason === "length") {

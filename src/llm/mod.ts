@@ -39,6 +39,7 @@ export type {
   LlmResponse,
   LlmSettings,
   LlmUsage,
+  LossyNumbers,
   ProviderSettings,
   ReasoningEffort,
   SentMessage,

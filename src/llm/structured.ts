@@ -14,7 +14,8 @@
 import { Validator } from "@cfworker/json-schema";
 import metaSchema from "./json_schema_draft7.json" with { type: "json" };
 import { StructuredOutputError } from "./errors.ts";
-import type { LlmResponse } from "./types.ts";
+import type { LlmResponse, LossyNumbers } from "./types.ts";
+import { parseJsonNoting } from "../util/json_numbers.ts";
 
 /** Default name of a structured output (tool name, `json_schema.name`). */
 export const DEFAULT_SCHEMA_NAME = "response";
@@ -64,9 +65,11 @@ export function jsonSchemaProblems(schema: unknown): string[] {
 /**
  * The JSON text inside a reply: the whole reply when it parses, else the
  * body of its only fenced code block.
- * @returns the parsed value, or undefined when the reply holds no JSON
+ * @returns the parsed value, with `lossy` when the text holds numbers the
+ *   value does not hold exactly (an id beyond 2^53); undefined when the reply
+ *   holds no JSON
  */
-export function parseJsonReply(text: string): { value: unknown } | undefined {
+export function parseJsonReply(text: string): { value: unknown; lossy?: LossyNumbers } | undefined {
   const trimmed = text.trim();
   const whole = tryParse(trimmed);
   if (whole) return whole;
@@ -95,13 +98,13 @@ export function validateAgainst(schema: Record<string, unknown>, value: unknown)
  * The structured output of a reply: parsed and validated.
  * @param response the call's outcome (its `text` is the reply)
  * @param options the schema and the model id (for messages)
- * @returns the value
+ * @returns the value, with `lossy` when the reply writes numbers it does not hold exactly
  * @throws {StructuredOutputError} when the reply is not JSON or does not match
  */
 export function readStructuredOutput(
   response: LlmResponse,
   options: { schema: Record<string, unknown>; model: string },
-): unknown {
+): { value: unknown; lossy?: LossyNumbers } {
   const parsed = parseJsonReply(response.text);
   if (parsed === undefined) {
     const shown = response.text.trim() === "" ? "an empty reply" : `'${preview(response.text)}'`;
@@ -117,13 +120,14 @@ export function readStructuredOutput(
       { problems, response },
     );
   }
-  return parsed.value;
+  return parsed;
 }
 
-function tryParse(text: string): { value: unknown } | undefined {
+function tryParse(text: string): { value: unknown; lossy?: LossyNumbers } | undefined {
   if (!/^[[{"\-\d tfn]/.test(text)) return undefined;
   try {
-    return { value: JSON.parse(text) };
+    const { value, lossy, count } = parseJsonNoting(text);
+    return count > 0 ? { value, lossy: { numbers: lossy, count } } : { value };
   } catch {
     return undefined;
   }

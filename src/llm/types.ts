@@ -3,6 +3,7 @@
  * usage record every call yields, whatever the provider.
  * @module
  */
+import type { LossyNumber } from "../util/json_numbers.ts";
 
 /** One turn of a conversation. */
 export interface LlmMessage {
@@ -167,6 +168,19 @@ export interface LlmResponse {
   time_to_first_token_ms?: number;
   /** Warnings of the SDK about the call (e.g. an unsupported setting), when any. */
   warnings?: string[];
+  /**
+   * Numbers the structured reply writes that `object` does not hold exactly (an id beyond 2^53 reads
+   * rounded), when any.
+   */
+  lossyNumbers?: LossyNumbers;
+}
+
+/** Numbers of JSON text that the value parsed from it does not hold exactly. */
+export interface LossyNumbers {
+  /** The first few, located (see `parseJsonNoting`). */
+  numbers: LossyNumber[];
+  /** How many there were in all. */
+  count: number;
 }
 
 /** One HTTP attempt of a call that failed (and may have been retried). */

@@ -15,6 +15,8 @@
  * @module
  */
 import { Node, type RunContext, type Shared } from "../engine/mod.ts";
+import { formatJsonPath, lossyNumberText } from "../util/json_numbers.ts";
+import { warnOnce } from "../util/warn_once.ts";
 import {
   callLlm,
   canonicalModelId,
@@ -232,7 +234,7 @@ export class LlmNode extends Node {
       maxRetries: p.max_retries,
     };
     try {
-      return this.warnIfCutOff(await this.callModel(request, { env, settings }), p, ctx);
+      return this.warnIfLossy(this.warnIfCutOff(await this.callModel(request, { env, settings }), p, ctx), ctx);
     } catch (error) {
       if (!(error instanceof StructuredOutputError)) throw error;
       countRetry();
@@ -247,7 +249,7 @@ export class LlmNode extends Node {
         ],
       };
       try {
-        return await this.callModel(retry, { env, settings });
+        return this.warnIfLossy(await this.callModel(retry, { env, settings }), ctx);
       } catch (second) {
         if (!(second instanceof StructuredOutputError)) throw second;
         throw new NodeError(`${second.message} (after a retry with the validator's messages)`);
@@ -263,6 +265,26 @@ export class LlmNode extends Node {
       const node = this.nodeId !== undefined ? `node '${this.nodeId}': ` : "";
       ctx.warn(`${node}the reply was cut off at ${limit}; its response is truncated`);
     }
+    return response;
+  }
+
+  /**
+   * Warns when the structured reply writes a number `response` does not hold exactly (an id beyond 2^53):
+   * once per node a run, as the items of a batch (clones of this node) or a loop would say it again.
+   */
+  private warnIfLossy(response: LlmResponse, ctx: LlmRunContext): LlmResponse {
+    const [first] = response.lossyNumbers?.numbers ?? [];
+    if (first === undefined) return response;
+    const count = response.lossyNumbers!.count;
+    const more = count > 1 ? ` (${count - 1} more number${count === 2 ? "" : "s"} too)` : "";
+    // A node built by hand has no id: the model stands for it.
+    const who = this.nodeId !== undefined ? `node '${this.nodeId}'` : response.request.model ?? "llm";
+    warnOnce(
+      ctx.warn,
+      `${who}: response${formatJsonPath(first.path)} ${lossyNumberText(first)}${more}; ` +
+        'ask for it as a string in the schema ("type": "string") to keep every digit',
+      `llm lossy number: ${who}`,
+    );
     return response;
   }
 

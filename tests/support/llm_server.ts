@@ -24,10 +24,11 @@
  * named `json`, as the AI SDK sends when thinking is on) → a `tool_use` block
  * whose `input` is the value (streamed as `input_json_delta`); OpenAI
  * `response_format` and Gemini `responseSchema` → the JSON as the message
- * text. The value is {@link ScriptedResponse.json}, else the reply text
- * parsed as JSON, else (no text scripted) a value built from the schema
- * (`"echo: <prompt>"` for strings, 1, true, one array item, the first enum
- * value). A {@link ScriptedResponse.thinking} text is sent as an Anthropic
+ * text. The value is {@link ScriptedResponse.json} (or
+ * {@link ScriptedResponse.jsonText}), else the reply text parsed as JSON,
+ * else (no text scripted) a value built from the schema (`"echo: <prompt>"`
+ * for strings, 1, true, one array item, the first enum value). A
+ * {@link ScriptedResponse.thinking} text is sent as an Anthropic
  * `thinking` block (`thinking_delta` when streaming) or a Gemini
  * `thought: true` part.
  *
@@ -149,6 +150,12 @@ export interface ScriptedResponse {
   streamError?: { type: string; message: string };
   /** The structured-output value to reply with (in the form the request asked for). */
   json?: unknown;
+  /**
+   * The structured-output value as JSON text, sent as written where the reply carries text (every form but
+   * a non-streamed Anthropic tool, whose `input` is the parsed value): numbers `JSON.stringify` cannot write
+   * (`1234567890123456789`).
+   */
+  jsonText?: string;
   /** Thinking text sent before the reply (Anthropic `thinking` block, Gemini thought part). */
   thinking?: string;
   /** Send no usage object at all. */
@@ -511,20 +518,28 @@ function googleStructuredAsk(request: any): StructuredAsk {
 }
 
 /**
- * The structured value to reply with: the scripted `json`, else the scripted
- * text parsed as JSON (undefined when it is not JSON: the text is sent as
- * is), else one built from the schema.
+ * The structured value to reply with, and its JSON text: the scripted
+ * `jsonText` (sent as written) or `json`, else the scripted text parsed as
+ * JSON (undefined when it is not JSON: the text is sent as is), else one
+ * built from the schema.
  */
-function structuredValue(script: ScriptedResponse, schema: unknown, prompt: string): { value: unknown } | undefined {
-  if (script.json !== undefined) return { value: script.json };
+function structuredValue(
+  script: ScriptedResponse,
+  schema: unknown,
+  prompt: string,
+): { value: unknown; text: string } | undefined {
+  if (script.jsonText !== undefined) return { value: JSON.parse(script.jsonText), text: script.jsonText };
+  if (script.json !== undefined) return { value: script.json, text: JSON.stringify(script.json) };
   if (script.text !== undefined) {
     try {
-      return { value: JSON.parse(script.text) };
+      const value = JSON.parse(script.text);
+      return { value, text: JSON.stringify(value) };
     } catch {
       return undefined;
     }
   }
-  return { value: exampleOf(schema, replyText(prompt)) };
+  const value = exampleOf(schema, replyText(prompt));
+  return { value, text: JSON.stringify(value) };
 }
 
 /** A small value matching a JSON Schema (object properties all filled). */
@@ -581,12 +596,12 @@ async function answerAnthropic(
   const text = script.empty
     ? ""
     : structured && ask?.form === "text"
-    ? JSON.stringify(structured.value)
+    ? structured.text
     : structured && ask?.form === "tool"
     ? ""
     : script.text ?? replyText(prompt);
   const toolUse = structured && ask?.form === "tool" && !script.empty
-    ? { type: "tool_use", id: `toolu_test_${n}`, name: ask.toolName, input: structured.value }
+    ? { type: "tool_use", id: `toolu_test_${n}`, name: ask.toolName, input: structured.value, text: structured.text }
     : undefined;
   const model = script.model ?? String(request.model ?? "unknown");
   const id = script.id ?? `msg_test_${n}`;
@@ -596,7 +611,7 @@ async function answerAnthropic(
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: 0,
     output_tokens: countWords(text) + countWords(script.thinking ?? "") +
-      (toolUse ? countWords(JSON.stringify(toolUse.input)) : 0),
+      (toolUse ? countWords(toolUse.text) : 0),
   };
   const thinkingBlock = script.thinking !== undefined
     ? { type: "thinking", thinking: script.thinking, signature: "sig_test" }
@@ -604,7 +619,11 @@ async function answerAnthropic(
   if (!request.stream) {
     const content = [
       ...(thinkingBlock ? [thinkingBlock] : []),
-      ...(toolUse ? [toolUse] : script.empty ? [] : [{ type: "text", text }]),
+      ...(toolUse
+        ? [{ type: toolUse.type, id: toolUse.id, name: toolUse.name, input: toolUse.input }]
+        : script.empty
+        ? []
+        : [{ type: "text", text }]),
     ];
     reply.json(200, headers, {
       id,
@@ -667,7 +686,7 @@ async function answerAnthropic(
         content_block: { type: "tool_use", id: toolUse.id, name: toolUse.name, input: {} },
       }],
     );
-    for (const piece of splitJson(JSON.stringify(toolUse.input))) {
+    for (const piece of splitJson(toolUse.text)) {
       events.push(["content_block_delta", {
         type: "content_block_delta",
         index,
@@ -745,7 +764,7 @@ async function answerOpenAi(
   const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
   // No content: nothing generated, or a refusal (which OpenAI sends apart, with `content: null`).
   const noContent = script.empty === true || script.refusal !== undefined;
-  const text = noContent ? "" : structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
+  const text = noContent ? "" : structured ? structured.text : script.text ?? replyText(prompt);
   const model = script.model ?? String(request.model ?? "unknown");
   const id = script.id ?? `chatcmpl-test-${n}`;
   const finishReason = script.finishReason ?? "stop";
@@ -858,7 +877,7 @@ async function answerGoogle(
   const prompt = lastGoogleUserText(request.contents);
   const ask = googleStructuredAsk(request);
   const structured = ask ? structuredValue(script, ask.schema, prompt) : undefined;
-  const text = script.empty ? "" : structured ? JSON.stringify(structured.value) : script.text ?? replyText(prompt);
+  const text = script.empty ? "" : structured ? structured.text : script.text ?? replyText(prompt);
   const thoughts = script.thinking;
   const responseId = script.id ?? `resp_test_${n}`;
   if (script.blockReason !== undefined) {
