@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import {
-  credentialValues,
   isCredentialName,
   isSecretName,
+  MAX_LEARNED_CHARS,
   redactCredentials,
   REDACTED,
   Redactor,
@@ -306,7 +306,7 @@ Deno.test("redactCredentials: credentials at any depth become [REDACTED]; other 
     assert.ok(!isCredentialName(name), name);
   }
   const listing = { Contents: Array.from({ length: 3 }, (_, i) => ({ Key: `photos/${i}.jpg`, Size: i })) };
-  assert.equal(redactCredentials(listing), listing, "nothing to hide: the same object, not a copy");
+  assert.equal(redactCredentials(listing).value, listing, "nothing to hide: the same object, not a copy");
   const answer = {
     access_token: "tok-123456789",
     expires_in: 3600,
@@ -314,23 +314,36 @@ Deno.test("redactCredentials: credentials at any depth become [REDACTED]; other 
     nested: [{ password: { any: "thing" } }, { note: "kept" }],
     headers: { "set-cookie": ["a=1", "b=2"], "content-type": "text/plain" },
   };
-  assert.deepEqual(redactCredentials(answer), {
+  assert.deepEqual(redactCredentials(answer).value, {
     access_token: REDACTED,
     expires_in: 3600,
     empty_token: "",
     nested: [{ password: REDACTED }, { note: "kept" }],
     headers: { "set-cookie": [REDACTED, REDACTED], "content-type": "text/plain" },
   });
-  assert.deepEqual(credentialValues(answer).sort(), ["a=1", "b=2", "thing", "tok-123456789"].sort());
-  assert.deepEqual(credentialValues(listing), []);
+  assert.deepEqual(redactCredentials(answer).credentials.sort(), ["a=1", "b=2", "thing", "tok-123456789"].sort());
+  assert.deepEqual(redactCredentials(listing).credentials, []);
   assert.equal(
-    credentialValues({ token: Array.from({ length: 5000 }, (_, i) => `t-${i}-xxxxxx`) }).length,
+    redactCredentials({ token: Array.from({ length: 5000 }, (_, i) => `t-${i}-xxxxxx`) }).credentials.length,
     1000,
     "capped",
   );
   assert.equal(answer.access_token, "tok-123456789", "the value itself is not changed");
-  assert.equal(redactCredentials("tok-123456789", "token"), REDACTED, "a value named by its path");
-  assert.equal(redactCredentials("tok-123456789"), "tok-123456789");
+  assert.deepEqual(redactCredentials("tok-123456789", { name: "token" }), {
+    value: REDACTED,
+    credentials: ["tok-123456789"],
+  }, "a value named by its path");
+  assert.equal(
+    redactCredentials("tok-123456789", { name: "token", limit: 0 }).credentials.length,
+    0,
+    "nothing learned",
+  );
+  assert.equal(redactCredentials("tok-123456789").value, "tok-123456789");
+  assert.deepEqual(
+    redactCredentials({ access_token: ["t".repeat(MAX_LEARNED_CHARS), "u".repeat(MAX_LEARNED_CHARS + 1)] }).credentials,
+    ["t".repeat(MAX_LEARNED_CHARS)],
+    "a longer value is a document, not a credential: hidden, not learned",
+  );
 });
 
 Deno.test("Redactor.child: hides its base's secrets, learned before or after, and keeps its own to itself", () => {
@@ -479,11 +492,29 @@ Deno.test("secret names: the cases the rules are for", () => {
   }
 });
 
-Deno.test("credentialValues and learn walk a value nested 90,000 deep without recursion", () => {
-  // (credentialValues visits at most 100,000 values.)
+Deno.test("redactCredentials and learn walk a value nested 90,000 (or 200,000) deep without recursion", () => {
+  // (redactCredentials learns from the first 100,000 values; it hides at any depth.)
   let deep: unknown = { access_token: "tok-deep-123456" };
   for (let i = 0; i < 90_000; i++) deep = [deep];
-  assert.deepEqual(credentialValues(deep), ["tok-deep-123456"]);
+  const { value, credentials } = redactCredentials(deep);
+  assert.deepEqual(credentials, ["tok-deep-123456"]);
+  let inner = value;
+  for (let i = 0; i < 90_000; i++) inner = (inner as unknown[])[0];
+  assert.deepEqual(inner, { access_token: REDACTED });
+  for (let i = 0; i < 110_000; i++) deep = { next: deep };
+  const deeper = redactCredentials(deep);
+  assert.deepEqual(deeper.credentials, [], "past what is learned from");
+  inner = deeper.value;
+  for (let i = 0; i < 110_000; i++) inner = (inner as Record<string, unknown>).next;
+  for (let i = 0; i < 90_000; i++) inner = (inner as unknown[])[0];
+  assert.deepEqual(inner, { access_token: REDACTED }, "still hidden");
+  const loop: Record<string, unknown> = { token: "tok-loop-123456" };
+  loop.self = { again: [loop] };
+  assert.throws(
+    () => redactCredentials(loop),
+    TypeError,
+    "a value that contains itself is refused, as JSON refuses it",
+  );
   const redactor = new Redactor();
   let named: unknown = { password: "pw-deep-123456" };
   for (let i = 0; i < 90_000; i++) named = { next: named };

@@ -32,13 +32,7 @@ import { ms2, type PhaseInput, type RunSummary, summarizeRun } from "../observab
 import { RunTelemetry } from "../observability/telemetry.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../observability/log.ts";
 import { callsModels as callsModelsClass, tracedOptionsOf } from "../observability/decorators.ts";
-import {
-  credentialValues,
-  outputRedactor,
-  redactCredentials,
-  Redactor,
-  setOutputRedactor,
-} from "../observability/redact.ts";
+import { outputRedactor, redactCredentials, Redactor, setOutputRedactor } from "../observability/redact.ts";
 import type { TraceDocument } from "../observability/trace_format.ts";
 import { traceSettings } from "./trace_settings.ts";
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
@@ -479,11 +473,9 @@ function report(
   result = withoutTooDeepOutputs(result, options.outputKey, (message) => log.warn(message));
   // Credentials a run produced (an API's `access_token`, `set-cookie` headers) are never printed as results:
   // hidden where they are, and learned, so a copy in another output (an echo of the token) is hidden too.
-  outputRedactor().add(...credentialValues(result.outputs));
-  result = withOutputKey(
-    { ...result, outputs: redactCredentials(result.outputs) as WorkflowResult["outputs"] },
-    options.outputKey,
-  );
+  const { value: outputs, credentials } = redactCredentials(result.outputs);
+  outputRedactor().add(...credentials);
+  result = withOutputKey({ ...result, outputs: outputs as WorkflowResult["outputs"] }, options.outputKey);
   if (run.json) {
     const doc = runDocument(result, {
       ...run,

@@ -131,7 +131,7 @@ export function selectOutput(result: WorkflowResult, key: string): unknown {
     const last = ref.segments[ref.segments.length - 1];
     const value = lookup(ref, { root: result.shared });
     if (valueNestedBeyond(value, MAX_NESTING_DEPTH)) throw new OutputTooDeepError(`--output-key '${key}'`);
-    return redactCredentials(value, typeof last === "string" ? last : undefined);
+    return redactCredentials(value, { name: typeof last === "string" ? last : undefined, limit: 0 }).value;
   } catch (error) {
     if (!(error instanceof UnresolvedTemplateError)) throw error;
     throw new OutputNotProducedError(key, error.message);

@@ -20,64 +20,129 @@ export { isCredentialName, isSecretName };
 /** What replaces a secret. */
 export const REDACTED = "[REDACTED]";
 
-/**
- * A copy of `value` (named `name`) with every non-empty value under a
- * credential name (see {@link isCredentialName}) replaced by `[REDACTED]`,
- * at any depth; the rest is shared, not copied. What a run prints as its
- * result goes through this: one pass over the value, whatever its size.
- */
-export function redactCredentials(value: unknown, name?: string): unknown {
-  if (name !== undefined && isCredentialName(name) && value !== null && value !== undefined && value !== "") {
-    // A list of credentials (set-cookie) stays a list, of hidden items.
-    return Array.isArray(value) ? value.map((v) => v === null || v === "" ? v : REDACTED) : REDACTED;
-  }
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
-    value.forEach((v, i) => {
-      const r = redactCredentials(v);
-      if (r !== v) (copy ??= [...value])[i] = r;
-    });
-    return copy ?? value;
-  }
-  if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
-    let copy: Record<string, unknown> | undefined;
-    for (const [k, v] of Object.entries(value)) {
-      const r = redactCredentials(v, k);
-      if (r !== v) (copy ??= { ...value as Record<string, unknown> })[k] = r;
-    }
-    return copy ?? value;
-  }
-  return value;
+/** Longest value under a secret-looking name that is learned as a secret (a longer one is a document, not a credential). */
+export const MAX_LEARNED_CHARS = 4_096;
+
+/** Values visited at most to learn a result's credentials: a result of any size costs at most this. */
+const CREDENTIAL_VISITS = 100_000;
+
+/** A value without its credentials, and the credentials it held (see {@link redactCredentials}). */
+export interface RedactedCredentials {
+  /** The value with every credential replaced; what needs no change is shared, not copied. */
+  value: unknown;
+  /**
+   * The strings and numbers that were under credential names, at most
+   * `limit`, none longer than {@link MAX_LEARNED_CHARS}: what a run's result
+   * teaches the output redactor, so a credential copied into another output
+   * (`echo ${api.response.access_token}`) is hidden there too.
+   */
+  credentials: string[];
+}
+
+/** An array or object being walked by {@link redactCredentials}. */
+interface Frame {
+  source: unknown[] | Record<string, unknown>;
+  /** An object's keys (an array is walked by index). */
+  keys: string[] | undefined;
+  /** The next entry to walk. */
+  next: number;
+  /** A copy, made when one of its entries changed. */
+  copy?: unknown[] | Record<string, unknown>;
+  /** Where it sits: its container and key there (none for the value itself). */
+  parent?: Frame;
+  key?: string | number;
 }
 
 /**
- * The strings and numbers under credential names inside `value` (named
- * `name`), at most `limit` of them, none longer than 4,096 characters: what
- * a run's result teaches the output redactor, so a credential copied into
- * another output (`echo ${api.response.access_token}`) is hidden there too.
+ * `value` (named `name`) with every non-empty value under a credential name
+ * (see {@link isCredentialName}) replaced by `[REDACTED]`, at any depth (the
+ * rest is shared, not copied), and the credentials it held: at most `limit`
+ * (1,000 unless told; 0 learns none), learned from the first 100,000 values
+ * visited. What a run prints as its result goes through this: one pass over
+ * the value, whatever its size. A stack, not recursion: a value parsed at run
+ * time can nest deeper than the call stack goes.
  */
-export function credentialValues(value: unknown, options: { name?: string; limit?: number } = {}): string[] {
-  const found: string[] = [];
+export function redactCredentials(
+  value: unknown,
+  options: { name?: string; limit?: number } = {},
+): RedactedCredentials {
   const limit = options.limit ?? 1000;
-  let budget = 100_000; // values visited: a result of any size costs at most this
-  // A stack, not recursion: a value parsed at run time can nest deeper than the call stack goes.
-  const work: [unknown, boolean][] = [[value, options.name !== undefined && isCredentialName(options.name)]];
-  while (work.length > 0 && found.length < limit && --budget >= 0) {
-    const [v, secret] = work.pop()!;
-    if (typeof v === "string") {
-      if (secret && v !== "" && v.length <= 4096) found.push(v);
-    } else if (typeof v === "number" || typeof v === "bigint") {
-      if (secret && (typeof v === "bigint" || Number.isFinite(v))) found.push(String(v));
-    } else if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) work.push([v[i], secret]);
-    } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
-      const entries = Object.entries(v);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        work.push([entries[i][1], secret || isCredentialName(entries[i][0])]);
+  const credentials: string[] = [];
+  let visits = 0;
+  /** Counts a value visited while learning; false once learning is over. */
+  const visit = () => credentials.length < limit && ++visits <= CREDENTIAL_VISITS;
+  /** Learns every string and number inside the value of a credential name, in order. */
+  const learn = (secret: unknown): void => {
+    const work = [secret];
+    while (work.length > 0 && visit()) {
+      const v = work.pop();
+      if (typeof v === "string") {
+        if (v !== "" && v.length <= MAX_LEARNED_CHARS) credentials.push(v);
+      } else if (typeof v === "bigint" || (typeof v === "number" && Number.isFinite(v))) {
+        credentials.push(String(v));
+      } else if (Array.isArray(v) || isRecord(v)) {
+        const items = Array.isArray(v) ? v : Object.values(v);
+        for (let i = items.length - 1; i >= 0; i--) work.push(items[i]);
       }
     }
+  };
+  /** `v` hidden if `name` is a credential's (and learned), else undefined. */
+  const hidden = (v: unknown, name: string | undefined): unknown => {
+    if (name === undefined || v === null || v === undefined || v === "" || !isCredentialName(name)) return undefined;
+    learn(v);
+    // A list of credentials (set-cookie) stays a list, of hidden items.
+    return Array.isArray(v) ? v.map((item) => item === null || item === "" ? item : REDACTED) : REDACTED;
+  };
+  const frame = (source: unknown[] | Record<string, unknown>, parent?: Frame, key?: string | number): Frame => ({
+    source,
+    keys: Array.isArray(source) ? undefined : Object.keys(source),
+    next: 0,
+    parent,
+    key,
+  });
+  const set = (f: Frame, key: string | number, v: unknown): void => {
+    f.copy ??= Array.isArray(f.source) ? [...f.source] : { ...f.source };
+    (f.copy as Record<string | number, unknown>)[key] = v;
+  };
+
+  const top = hidden(value, options.name);
+  if (top !== undefined) return { value: top, credentials };
+  visit();
+  if (!Array.isArray(value) && !isRecord(value)) return { value, credentials };
+  const root = frame(value);
+  const stack = [root];
+  // The containers on the path walked, to refuse a value that contains itself (as JSON would).
+  const path = new Set<object>([value]);
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1];
+    const length = f.keys === undefined ? (f.source as unknown[]).length : f.keys.length;
+    if (f.next === length) {
+      stack.pop();
+      path.delete(f.source);
+      if (f.copy !== undefined && f.parent !== undefined) set(f.parent, f.key!, f.copy);
+      continue;
+    }
+    const key = f.keys === undefined ? f.next : f.keys[f.next];
+    f.next++;
+    const v = (f.source as Record<string | number, unknown>)[key];
+    const replaced = hidden(v, typeof key === "string" ? key : undefined);
+    if (replaced !== undefined) {
+      set(f, key, replaced);
+      continue;
+    }
+    visit();
+    if (Array.isArray(v) || isRecord(v)) {
+      if (path.has(v)) throw new TypeError("cannot redact a value that contains itself");
+      path.add(v);
+      stack.push(frame(v, f, key));
+    }
   }
-  return found;
+  return { value: root.copy ?? value, credentials };
+}
+
+/** An object that is neither an array nor binary data. */
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
 /** Shortest literal secret looked for (shorter values would redact ordinary words). */

@@ -6,7 +6,7 @@
  * replaced; secrets are redacted on the way.
  * @module
  */
-import { isSecretName, REDACTED, type Redactor } from "./redact.ts";
+import { isSecretName, MAX_LEARNED_CHARS, REDACTED, type Redactor } from "./redact.ts";
 
 /** Limits of one snapshot. */
 export interface SnapshotLimits {
@@ -25,9 +25,6 @@ export function truncateString(text: string, max: number): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max)}…[truncated ${text.length - max} chars]`;
 }
-
-/** Longest value under a secret-looking name that a snapshot learns as a secret (a longer one is a document, not a credential). */
-export const MAX_LEARNED_CHARS = 4_096;
 
 /**
  * A bounded, redacted copy of `value`. With `learnSecrets`, a string or
