@@ -367,6 +367,21 @@ Deno.test("Redactor.child: a secret it learned that holds one of its base's is h
   assert.equal(base.text("got sid-777777-hunter2secret"), `got sid-777777-${REDACTED}`);
 });
 
+Deno.test("Redactor.child: URLs and Bearer credentials are hidden in what its base's secrets leave, as the base hides them", () => {
+  const base = new Redactor(["sk-base-111111"]);
+  const child = base.child();
+  child.add("child-secret-222");
+  // Once the key is hidden, `bearer` starts a word: the credential after it is hidden too, by the child as by its base.
+  const text = "sk-base-111111bearer abcdefgh1 child-secret-222 https://u:pw1@h/?sig=s1";
+  assert.equal(
+    base.text(text),
+    `${REDACTED}bearer ${REDACTED} child-secret-222 https://u:${REDACTED}@h/?sig=${REDACTED}`,
+  );
+  assert.equal(child.text(text), `${REDACTED}bearer ${REDACTED} ${REDACTED} https://u:${REDACTED}@h/?sig=${REDACTED}`);
+  assert.equal(base.child().text(text), base.text(text), "a child that learned nothing hides as its base");
+  for (const r of [base, child]) assert.equal(r.text(r.text(text)), r.text(text), "hiding again changes nothing");
+});
+
 // ---------------------------------------------------------------- secret names, matched without regular expressions
 
 // The rules as they were written, as regular expressions: the hand-written matchers must answer as these do.

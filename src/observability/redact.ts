@@ -377,14 +377,23 @@ export class Redactor {
   /** `text` with every secret replaced. */
   text(text: string): string {
     // A child's own secrets first: one of its base's may lie inside a longer one it learned, and hiding the
-    // inner one first would leave the rest of the longer one readable.
-    if (this.#base !== undefined) {
-      return this.#known.size === 0 ? this.#base.text(text) : this.#base.text(this.#own(text));
+    // inner one first would leave the rest of the longer one readable. URLs and `Bearer` credentials are hidden
+    // after the first redactor that searched the text, and again after a later one only if it replaced
+    // something: a second pass over the same text finds nothing more, but a secret hidden can make one
+    // (`…111111bearer x1` is `[REDACTED]bearer x1` once the key before the word is hidden).
+    let out = text;
+    let searched = false;
+    for (let r: Redactor | undefined = this; r !== undefined; r = r.#base) {
+      if (r.#base !== undefined && r.#known.size === 0) continue;
+      const before = out;
+      out = r.#own(out);
+      if (!searched || out !== before) out = redactUrls(out);
+      searched = true;
     }
-    return this.#own(text);
+    return out;
   }
 
-  /** `text` with this redactor's own secrets replaced (not its base's). */
+  /** `text` with this redactor's own secrets replaced (not its base's, nor URLs' secrets). */
   #own(text: string): string {
     if (this.#pending.length > 0) this.#build();
     const all = this.#secrets.length <= SEARCH_ALL;
@@ -409,7 +418,7 @@ export class Redactor {
     if (secrets.length > 0 && SEPARATED_HEX.test(out)) {
       for (const { hex } of secrets) out = out.replace(hex.pattern ??= separatedHexPattern(hex.bytes), REDACTED);
     }
-    return redactUrls(out);
+    return out;
   }
 
   /**
