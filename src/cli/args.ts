@@ -11,7 +11,7 @@ import { isSecretName } from "../observability/redact.ts";
 import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
 import {
   givenJson,
-  jsonError,
+  jsonErrorText,
   shownInputValue,
   TOO_DEEP_INPUT,
   typedInputText,
@@ -77,30 +77,49 @@ function cleanParseError(error: Error): string {
  * JSON holding such a number is a {@link UsageError} (see `givenJson`).
  */
 export function typeValue(text: string, key: string): unknown {
-  if (text === "true") return true;
-  if (text === "false") return false;
-  if (text === "null") return null;
-  // Only a number that prints back as the text it was: no digit lost, no spelling changed.
-  if (/^-?\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text) return Number(text);
-  if (/^\s*[[{]/.test(text)) {
-    if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
+  const typed = untypedValue(text, isSecretName(key));
+  if (typed.ok) return typed.value;
+  switch (typed.problem) {
+    case "too_deep":
       throw new UsageError(`param '${key}': JSON ${TOO_DEEP}`, "run");
-    }
-    let parsed: TypedText;
-    try {
-      parsed = givenJson(text, { secret: isSecretName(key) });
-    } catch (error) {
+    case "not_json":
       throw new UsageError(
-        `param '${key}': value starts like JSON but does not parse (${
-          (error as Error).message
-        }); quote it differently or fix the JSON`,
+        `param '${key}': value starts like JSON but does not parse (${typed.error.message}); ` +
+          "quote it differently or fix the JSON",
         "run",
       );
-    }
-    if (!parsed.ok) throw new UsageError(`param '${key}' ${parsed.problem}`, "run");
-    return parsed.value;
+    case "lossy":
+      throw new UsageError(`param '${key}' ${typed.message}`, "run");
   }
-  return text;
+}
+
+/** An untyped text's value, or why it has none: JSON too deep, not JSON (the parser's error), a lossy number. */
+type UntypedValue =
+  | { ok: true; value: unknown }
+  | { ok: false; problem: "too_deep" }
+  | { ok: false; problem: "not_json"; error: Error }
+  | { ok: false; problem: "lossy"; message: string };
+
+/**
+ * The one typing of an untyped text that {@link typeValue} and
+ * {@link typeParams} word each in their own way: the text is read (and
+ * parsed) once. `secret`: a lossy number's message does not quote it.
+ */
+function untypedValue(text: string, secret: boolean): UntypedValue {
+  if (text === "true") return { ok: true, value: true };
+  if (text === "false") return { ok: true, value: false };
+  if (text === "null") return { ok: true, value: null };
+  // Only a number that prints back as the text it was: no digit lost, no spelling changed.
+  if (/^-?\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text) return { ok: true, value: Number(text) };
+  if (!/^\s*[[{]/.test(text)) return { ok: true, value: text };
+  if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) return { ok: false, problem: "too_deep" };
+  let parsed: TypedText;
+  try {
+    parsed = givenJson(text, { secret });
+  } catch (error) {
+    return { ok: false, problem: "not_json", error: error as Error };
+  }
+  return parsed.ok ? parsed : { ok: false, problem: "lossy", message: parsed.problem };
 }
 
 /**
@@ -175,20 +194,16 @@ export function typeParams(
  */
 function typedText(text: string, type: InputIR["type"] | undefined, options: { secret?: boolean } = {}): TypedText {
   if (type !== undefined && type !== "any") return typedInputText(text, type, options);
-  if (/^\s*[[{]/.test(text) && nestingBeyond(text, MAX_NESTING_DEPTH) < 0) {
-    try {
-      return givenJson(text, options);
-    } catch {
-      // Not JSON: typeValue below says so.
-    }
-  }
-  try {
-    return { ok: true, value: typeValue(text, "") };
-  } catch {
-    if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) {
+  const typed = untypedValue(text, options.secret ?? false);
+  if (typed.ok) return typed;
+  switch (typed.problem) {
+    case "too_deep":
       return { ok: false, problem: TOO_DEEP_INPUT };
+    case "not_json": {
+      const reason = jsonErrorText(typed.error, text, options.secret);
+      return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
     }
-    const reason = jsonError(text, options.secret);
-    return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
+    case "lossy":
+      return { ok: false, problem: typed.message };
   }
 }

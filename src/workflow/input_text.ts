@@ -52,8 +52,8 @@ export function typedInputText(
         const parsed = givenJson(text, options);
         if (!parsed.ok) return parsed;
         value = parsed.value;
-      } catch {
-        return { ok: false, problem: `must be JSON (${jsonError(text, options.secret)})` };
+      } catch (error) {
+        return { ok: false, problem: `must be JSON (${jsonErrorText(error as Error, text, options.secret)})` };
       }
       const fits = type === "array" ? Array.isArray(value) : value !== null && typeof value === "object" &&
         !Array.isArray(value);
@@ -91,17 +91,15 @@ export function givenJson(text: string, options: { secret?: boolean } = {}): Typ
 export const LOSES_DIGITS = `would lose digits as a JSON number (exact up to ${Number.MAX_SAFE_INTEGER} for whole ` +
   'numbers; declare the input "type": "string" to keep every digit)';
 
-/** Why `text` is not JSON, in a few words; `secret`: without the runtime's quote of the text. */
-export function jsonError(text: string, secret = false): string {
-  try {
-    JSON.parse(text);
-    return "valid";
-  } catch (error) {
-    const message = (error as Error).message.split("\n")[0];
-    if (!secret && !mayShowSecret("", text)) return message;
-    const at = /position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0];
-    return at === undefined ? "invalid JSON" : `invalid JSON at ${at}`;
-  }
+/**
+ * Why `text` is not JSON, in a few words, from the `error` that parsing it
+ * threw; `secret`: without the runtime's quote of the text.
+ */
+export function jsonErrorText(error: Error, text: string, secret = false): string {
+  const message = error.message.split("\n")[0];
+  if (!secret && !mayShowSecret("", text)) return message;
+  const at = /position \d+(?: \(line \d+ column \d+\))?/.exec(message)?.[0];
+  return at === undefined ? "invalid JSON" : `invalid JSON at ${at}`;
 }
 
 /** Whether quoting `text`, given for `key`, could show a secret: a secret-named key, or JSON with one inside. */
