@@ -197,6 +197,50 @@ Deno.test("a path into JSON text warns when what it reads holds a number JSON te
   assert.deepEqual(exact, []);
 });
 
+Deno.test("a path into JSON text warns only about the lossy number it reads, whatever else the text holds", () => {
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const read = (stdout: unknown, path: string) => resolve(`\${x.${path}}`, { root: { x: { stdout } }, warn });
+  // 17-digit floats (printed back as written) never warn, whether the path reads them or not.
+  const floats = '{"items": [{"id": 7, "price": 0.30000000000000004, "name": "a"}]}';
+  assert.equal(read(floats, "stdout.items[0].id"), 7);
+  assert.equal(read(floats, "stdout.items[0].price"), 0.30000000000000004);
+  assert.equal(warnings.length, 0);
+  // A number read that equals what a lossy number elsewhere reads as is exact, and does not warn.
+  const same = '{"a": 1, "b": 1.00000000000000001, "z": {"k": 0}, "y": 1e-400}';
+  assert.equal(read(same, "stdout.a"), 1);
+  assert.deepEqual(read(same, "stdout.z"), { k: 0 });
+  assert.equal(warnings.length, 0);
+  assert.equal(read(same, "stdout.b"), 1);
+  assert.equal(read(same, "stdout.y"), 0);
+  assert.deepEqual(warnings, [
+    `\${x.stdout.b}: 'x.stdout.b' 1.00000000000000001 cannot be held exactly by a JSON number here; it reads as 1 ` +
+    `(write it in the JSON as a string: "1.00000000000000001")`,
+    `\${x.stdout.y}: 'x.stdout.y' 1e-400 cannot be held exactly by a JSON number here; it reads as 0 ` +
+    `(write it in the JSON as a string: "1e-400")`,
+  ]);
+  // Another text read by the same run is looked into afresh; JSON text inside JSON text, and items of a list, too.
+  warnings.length = 0;
+  assert.equal(read('{"id": 12345678901234567891}', "stdout.id"), 12345678901234567000);
+  assert.equal(read('{"inner": "{\\"id\\": 1234567890123456789}"}', "stdout.inner.id"), 1234567890123456800);
+  assert.deepEqual(read(['{"id": 1}', '{"id": 98765432109876543210}'], "stdout[*].id"), [1, 98765432109876540000]);
+  assert.deepEqual(warnings.map((w) => w.slice(0, w.indexOf(" cannot"))), [
+    "${x.stdout.id}: 'x.stdout.id' 12345678901234567891",
+    "${x.stdout.inner.id}: 'x.stdout.inner.id' 1234567890123456789",
+    "${x.stdout[*].id}: 'x.stdout[1].id' 98765432109876543210",
+  ]);
+});
+
+Deno.test("lossyValues: what every lossy number of JSON text reads as, and never an exact one's value", async () => {
+  const { lossyValues } = await import("../src/util/json_numbers.ts");
+  const values = lossyValues(
+    '{"a": 0.30000000000000004, "b": 1234567890123456789, "c": [1e400, -1.00000000000000001, 1e-400], ' +
+      '"d": 9007199254740991, "e": 1.5e300, "f": 0.1000000000000000}',
+  );
+  assert.deepEqual([...values].sort(), [-1, 0, 1234567890123456800, Infinity].sort());
+  assert.equal(lossyValues('{"a": 1.5, "b": [123456789012345, 1e99]}').size, 0);
+});
+
 Deno.test("parseJsonNoting locates each number that lost digits, and counts them past the first ten", async () => {
   const { parseJsonNoting, formatJsonPath } = await import("../src/util/json_numbers.ts");
   const { value, lossy, count } = parseJsonNoting(

@@ -84,6 +84,29 @@ export function parseJsonNoting(text: string): { value: unknown; lossy: LossyNum
   return { value, lossy, count };
 }
 
+/**
+ * Each number of `text` long enough for {@link MAYBE_LOSSY} (16 or more digits and dots, or a
+ * 3-digit exponent), whole: the digits and dots from its first digit, then its exponent.
+ */
+const LONG_NUMBER = /-?\d[\d.]{15,}(?:[eE][+-]?\d+)?|-?\d+(?:\.\d+)?[eE][+-]?\d{3,}/g;
+
+/**
+ * The values the numbers of JSON text that {@link parseJsonNoting} would
+ * note read as: a parsed number not among them is held exactly. One regex
+ * pass, no parse; digits inside strings may add values (never remove one),
+ * so a value found here is a reason to parse with the noting, not a finding.
+ */
+export function lossyValues(text: string): Set<number> {
+  const values = new Set<number>();
+  if (!MAYBE_LOSSY.test(text)) return values;
+  for (const [source] of text.matchAll(LONG_NUMBER)) {
+    const value = Number(source);
+    const shown = String(value);
+    if (shown !== source && !Number.isNaN(value) && !sameDecimal(source, shown)) values.add(value);
+  }
+  return values;
+}
+
 /** A path as `.key[0]["odd key"]`, to follow a value's name. */
 export function formatJsonPath(path: readonly (string | number)[]): string {
   return path.map((p) =>

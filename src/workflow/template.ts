@@ -12,7 +12,7 @@
  */
 
 import { didYouMean } from "./errors.ts";
-import { type LossyNumber, lossyNumberText, parseJsonNoting } from "../util/json_numbers.ts";
+import { type LossyNumber, lossyNumberText, lossyValues, parseJsonNoting } from "../util/json_numbers.ts";
 import { TOO_DEEP } from "../util/json_depth.ts";
 import { warnOnce } from "../util/warn_once.ts";
 
@@ -222,8 +222,8 @@ const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /**
  * Follows `ref.segments` from index `from` into `value`; `[*]` maps the rest
- * over a list. `at` is the path walked so far, with the index of each item
- * `[*]` went into (so an error names `m.results[1]`, not `m.results[*]`).
+ * over a list. `at` is the path walked before `from`, with the index of each
+ * item `[*]` went into (so an error names `m.results[1]`, not `m.results[*]`).
  */
 function walk(
   value: unknown,
@@ -232,35 +232,34 @@ function walk(
   at: PathSegment[],
   warn?: (message: string) => void,
 ): unknown {
+  // The path to segment `i`: built only for an error or a warning.
+  const pathTo = (i: number): PathSegment[] => [...at, ...ref.segments.slice(from, i)];
   let current = value;
-  let parsed: Parsed | undefined;
+  let json: JsonText | undefined;
   for (let i = from; i < ref.segments.length; i++) {
     const segment = ref.segments[i];
     if (typeof current === "string" && /^\s*[[{]/.test(current)) {
       try {
-        if (warn === undefined) current = JSON.parse(current);
-        else {
-          const { value, lossy } = parseJsonNoting(current);
-          current = value;
-          parsed = lossy.length > 0 ? { lossy, from: i, at } : undefined;
-        }
+        const text = current;
+        current = JSON.parse(text);
+        json = warn === undefined ? undefined : { text, from: i };
       } catch { /* not JSON: fall through to the error below */ }
     }
-    const here = formatPath(at);
     if (segment === EACH) {
       if (!Array.isArray(current)) {
         throw new UnresolvedTemplateError(
           ref,
-          `'${here}' is ${kindOf(current)}, not a list, so [*] has nothing to map`,
+          `'${formatPath(pathTo(i))}' is ${kindOf(current)}, not a list, so [*] has nothing to map`,
           { atNull: current === null },
         );
       }
-      if (parsed !== undefined) warnLossy(parsed, ref, warn!);
-      return eachItem(current, ref, i + 1, at, warn);
+      if (json !== undefined) warnLossy(json, current, ref, pathTo(json.from), warn!);
+      return eachItem(current, ref, i + 1, pathTo(i), warn);
     }
     const next = step(current, segment);
     if (next === undefined) {
       const atNull = current === null;
+      const here = formatPath(pathTo(i));
       if (typeof segment === "number") {
         const what = Array.isArray(current) ? `has ${current.length} items` : `is ${kindOf(current)}, not a list`;
         throw new UnresolvedTemplateError(ref, `'${here}' ${what}, no [${segment}]`, { atNull });
@@ -272,29 +271,80 @@ function walk(
       throw new UnresolvedTemplateError(ref, `'${here}' has no '${segment}'${detail}`, { atNull });
     }
     current = next;
-    at = [...at, segment];
   }
-  if (parsed !== undefined) warnLossy(parsed, ref, warn!);
+  if (json !== undefined) warnLossy(json, current, ref, pathTo(json.from), warn!);
   return current;
 }
 
-/** JSON text a path went into at segment `from` (`at`: the path to it), with the numbers it does not hold exactly. */
-interface Parsed {
-  lossy: LossyNumber[];
+/** The last JSON text a path went into, at segment `from`. */
+interface JsonText {
+  text: string;
   from: number;
-  at: PathSegment[];
 }
 
-/** Warns about the first lossy number of `parsed` inside what the rest of the path selects. */
-function warnLossy(parsed: Parsed, ref: TemplateRef, warn: (message: string) => void): void {
-  const rest = ref.segments.slice(parsed.from);
-  const hit = parsed.lossy.find((n) =>
+/**
+ * Per `warn` (a run's): what was found in the last JSON text looked into (a
+ * template in a loop reads the same text again).
+ */
+interface RunNotes {
+  text?: string;
+  /** {@link lossyValues} of `text`, once scanned. */
+  values?: Set<number>;
+  /** The lossy numbers {@link parseJsonNoting} locates in `text`, once parsed so. */
+  lossy?: LossyNumber[];
+}
+
+const notes = new WeakMap<(message: string) => void, RunNotes>();
+
+/**
+ * Warns about the first lossy number of `json` (found at path `at`) inside
+ * what the rest of the path selects (`selected`, or the list `[*]` maps).
+ * The text is parsed again noting its numbers only when `selected` holds a
+ * number that a long number of the text reads as: a float printed with 17
+ * digits (`0.30000000000000004`) elsewhere in the text costs one regex pass
+ * (once per text and run), not a second, slower parse at every lookup.
+ */
+function warnLossy(
+  json: JsonText,
+  selected: unknown,
+  ref: TemplateRef,
+  at: PathSegment[],
+  warn: (message: string) => void,
+): void {
+  let run = notes.get(warn);
+  if (run === undefined) notes.set(warn, run = {});
+  if (run.text !== json.text) Object.assign(run, { text: json.text, values: undefined, lossy: undefined });
+  const text = json.text;
+  if (!holdsLossy(selected, () => run.values ??= lossyValues(text))) return;
+  run.lossy ??= parseJsonNoting(json.text).lossy;
+  const rest = ref.segments.slice(json.from);
+  const hit = run.lossy.find((n) =>
     n.path.length >= rest.length && rest.every((s, j) => s === EACH ? typeof n.path[j] === "number" : n.path[j] === s)
   );
   if (hit === undefined) return;
-  const message = `${ref.source}: '${formatPath([...parsed.at, ...hit.path])}' ${lossyNumberText(hit)} ` +
+  const message = `${ref.source}: '${formatPath([...at, ...hit.path])}' ${lossyNumberText(hit)} ` +
     `(write it in the JSON as a string: "${hit.source}")`;
   warnOnce(warn, message); // once per run: a template in a loop or a batch reads it again
+}
+
+/**
+ * Whether `value` is or holds a number among `lossy()` (the values the long
+ * numbers of the text read as, scanned at the first number met).
+ * Iterative: a value parsed at run time can be nested deeper than the stack.
+ */
+function holdsLossy(value: unknown, lossy: () => Set<number>): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "number") {
+      const values = lossy();
+      if (values.size === 0) return false;
+      if (values.has(v)) return true;
+    } else if (v !== null && typeof v === "object") {
+      for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push(item);
+    }
+  }
+  return false;
 }
 
 /**
