@@ -4,7 +4,8 @@
  * @module
  */
 import type { BaseNode, RunContext } from "../engine/mod.ts";
-import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
+import { TOO_DEEP } from "../util/json_depth.ts";
+import { jsonText, JsonTextError, TOO_LONG } from "../util/json_text.ts";
 
 /** Default bound of what a node reads into the store (shell output per stream, http bodies, read-file): 64 MiB. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -75,16 +76,16 @@ export class NodeError extends Error {
 
 /**
  * `value` as JSON text for param `param` (a body, a file's content, stdin):
- * a value nested too deep for JSON.stringify (made at run time, e.g. parsed
- * from a command's output) is a {@link NodeError} naming the param, not a
- * bare "Maximum call stack size exceeded".
+ * a value made at run time (e.g. parsed from a command's output) that has no
+ * JSON text, nested too deep or too large, is a {@link NodeError} naming the
+ * param, not a bare "Maximum call stack size exceeded" or "Invalid string length".
  */
 export function paramJson(value: unknown, param: string, space?: number): string {
   try {
-    return JSON.stringify(value, null, space) ?? "";
+    return jsonText(value, space);
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    const why = valueNestedBeyond(value, MAX_NESTING_DEPTH) ? `its value is ${TOO_DEEP}` : "its value is too large";
+    if (!(error instanceof JsonTextError)) throw error;
+    const why = error.problem === "deep" ? `its value is ${TOO_DEEP}` : `its value is too large (${TOO_LONG})`;
     throw new NodeError(`param '${param}' cannot be written as JSON: ${why}`);
   }
 }

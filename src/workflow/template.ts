@@ -15,6 +15,7 @@ import { didYouMean } from "./errors.ts";
 import { type LossyNumber, lossyNumberText, lossyValues, parseJsonNoting } from "../util/json_numbers.ts";
 import { TOO_DEEP } from "../util/json_depth.ts";
 import { warnOnce } from "../util/warn_once.ts";
+import { jsonText, JsonTextError, TOO_LONG } from "../util/json_text.ts";
 
 /** One step of a path: a key, an array index, or {@link EACH} (every item of a list). */
 export type PathSegment = string | number;
@@ -181,21 +182,26 @@ export function compileValue(value: unknown): Resolver | undefined {
   return undefined;
 }
 
-/** `stringify(value)`, or an error naming `ref` for a value nested too deep for JSON text. */
+/** `stringify(value)`, or an error naming `ref` for a value that has no JSON text (nested too deep, or too large). */
 function textOf(ref: TemplateRef, value: unknown): string {
   try {
     return stringify(value);
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    throw new RangeError(`${ref.source} is ${TOO_DEEP}, too deep to write into text; flatten it`);
+    if (!(error instanceof JsonTextError)) throw error;
+    throw new RangeError(
+      error.problem === "deep"
+        ? `${ref.source} is ${TOO_DEEP}, too deep to write into text; flatten it`
+        : `${ref.source} is too large to write into text (${TOO_LONG})`,
+      { cause: error },
+    );
   }
 }
 
-/** Text form of a resolved value inside a string. */
+/** Text form of a resolved value inside a string ({@link JsonTextError} for an object that has no JSON text). */
 export function stringify(value: unknown): string {
   if (typeof value === "string") return value;
   if (value === undefined || value === null) return "";
-  if (typeof value === "object") return JSON.stringify(value);
+  if (typeof value === "object") return jsonText(value);
   return String(value);
 }
 
