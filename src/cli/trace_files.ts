@@ -5,19 +5,24 @@
  * footer lines at the two ends of a file, never the events between.
  * @module
  */
+import { Buffer } from "node:buffer";
 import { existsSync } from "node:fs";
 import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
-  parseTraceText,
+  type ParsedTrace,
+  parseTraceDocument,
   PARTIAL_SUFFIX,
   TRACE_FORMAT_VERSION,
+  type TraceDamage,
   type TraceDocument,
   type TraceEvent,
+  TraceLineReader,
 } from "../observability/trace_format.ts";
 import { pflowHome } from "./home.ts";
 import { printError } from "./terminal.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
+import { formatCount } from "../util/count.ts";
 
 /** Where traces are written: `PFLOW_HOME/debug`. */
 export function traceDir(env: Record<string, string | undefined>): string {
@@ -54,11 +59,44 @@ export interface ReadTrace {
   partial?: boolean;
   /** A summary read of a large file without footer: its events were not read, so its cost is unknown. */
   eventsSkipped?: boolean;
+  /** What was skipped in a damaged file (lines that are not valid JSON, NUL bytes). */
+  damage?: TraceDamage;
 }
 
-/** Reads and validates one trace file (repairing a partial one); throws {@link TraceReadError}. */
+/**
+ * Reads and validates one trace file (repairing a partial one, skipping
+ * damaged lines with one warning on stderr); throws {@link TraceReadError}.
+ */
 export async function readTraceFile(path: string): Promise<ReadTrace> {
-  return parseTraceFile(path, await readText(path));
+  const { handle, size } = await openTrace(path);
+  let read: ReadTrace;
+  try {
+    read = await readOpenTrace(path, handle, size);
+  } finally {
+    await handle.close();
+  }
+  if (read.damage !== undefined) printError(`warning: ${path}: ${describeDamage(read.damage)}`);
+  return read;
+}
+
+/** One sentence for a damaged file: which lines and how many NUL bytes were skipped. */
+export function describeDamage(damage: TraceDamage): string {
+  const parts: string[] = [];
+  const { lines, lineCount } = damage;
+  if (lineCount === 1) parts.push(`line ${lines[0]} is not valid JSON`);
+  else if (lineCount > 1) {
+    parts.push(
+      `${formatCount(lineCount)} lines are not valid JSON (${lines.join(", ")}${
+        lineCount > lines.length ? ", …" : ""
+      })`,
+    );
+  }
+  if (damage.nulBytes > 0) {
+    parts.push(
+      `${formatCount(damage.nulBytes)} NUL byte${damage.nulBytes === 1 ? "" : "s"} from line ${damage.nulLine}`,
+    );
+  }
+  return `${parts.join("; ")}; skipped`;
 }
 
 /** A file-system error as a {@link TraceReadError} naming the path. */
@@ -98,22 +136,13 @@ async function openTrace(path: string): Promise<{ handle: FileHandle; size: numb
   }
 }
 
-async function readText(path: string): Promise<string> {
-  const { handle } = await openTrace(path);
+/** Reads a whole trace from an open file, a chunk at a time (see {@link streamTrace}), and checks it. */
+async function readOpenTrace(path: string, handle: FileHandle, size: number): Promise<ReadTrace> {
+  let parsed: ParsedTrace;
   try {
-    return await handle.readFile("utf8");
+    parsed = (await streamTrace(handle, size)) ?? parseTraceDocument(await readWhole(handle, size));
   } catch (error) {
-    throw readError(path, error);
-  } finally {
-    await handle.close();
-  }
-}
-
-function parseTraceFile(path: string, text: string): ReadTrace {
-  let parsed;
-  try {
-    parsed = parseTraceText(text);
-  } catch (error) {
+    if (typeof (error as NodeJS.ErrnoException).code === "string") throw readError(path, error);
     const reason = (error as Error).message;
     throw new TraceReadError(
       path,
@@ -126,7 +155,76 @@ function parseTraceFile(path: string, text: string): ReadTrace {
     trace: parsed.trace,
     complete: parsed.complete,
     eventCount: Array.isArray(events) ? events.length : 0,
+    ...(parsed.damage ? { damage: parsed.damage } : {}),
   });
+}
+
+/** Bytes read at a time when a trace is read whole. */
+const READ_CHUNK = 1024 * 1024;
+const NUL = 0x00;
+/** Zeros to compare a NUL region with, a block at a time. */
+const ZERO_BLOCK = new Uint8Array(4096);
+
+/**
+ * Feeds a trace file to a {@link TraceLineReader} a chunk at a time: only
+ * the line being read and the events are held, never the file's text, and a
+ * region of NUL bytes (a crash's zeroed blocks, a sparse file) is skipped a
+ * block at a time. Undefined when the file is not in the writer's line
+ * layout (it is then parsed whole).
+ */
+async function streamTrace(handle: FileHandle, size: number): Promise<ParsedTrace | undefined> {
+  const reader = new TraceLineReader();
+  const buffer = new Uint8Array(Math.max(1, Math.min(READ_CHUNK, size)));
+  let held: Uint8Array[] = []; // the current piece's bytes from earlier chunks
+  let line = 1;
+  let layout = true;
+  const endPiece = (tail: Uint8Array) => {
+    const bytes = held.length === 0 ? tail : concat([...held, tail]);
+    held = [];
+    if (bytes.length > 0 && !reader.add(decoder.decode(bytes), line)) layout = false;
+  };
+  for (let at = 0; at < size && layout;) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+    const chunk = buffer.subarray(0, bytesRead);
+    for (let i = 0; i < chunk.length && layout;) {
+      if (chunk[i] === NUL) {
+        const stop = skipNul(chunk, i);
+        endPiece(EMPTY);
+        reader.nul(stop - i, line);
+        i = stop;
+        continue;
+      }
+      const newline = chunk.indexOf(NEWLINE, i);
+      const lineEnd = newline < 0 ? chunk.length : newline;
+      const nul = chunk.subarray(i, lineEnd).indexOf(NUL);
+      const stop = nul < 0 ? lineEnd : i + nul;
+      if (stop === chunk.length) {
+        held.push(chunk.slice(i)); // the buffer is read into again
+        break;
+      }
+      endPiece(chunk.subarray(i, stop));
+      if (stop === newline) line++;
+      i = stop === newline ? stop + 1 : stop;
+    }
+  }
+  if (!layout) return undefined;
+  endPiece(EMPTY);
+  return layout ? reader.finish() : undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The index of the first byte after the NUL bytes from `from` (whole zero blocks compared natively). */
+function skipNul(bytes: Uint8Array, from: number): number {
+  let at = from;
+  while (
+    at + ZERO_BLOCK.length <= bytes.length &&
+    Buffer.compare(bytes.subarray(at, at + ZERO_BLOCK.length), ZERO_BLOCK) === 0
+  ) at += ZERO_BLOCK.length;
+  while (at < bytes.length && bytes[at] === NUL) at++;
+  return at;
 }
 
 const EVENTS_OPEN = '"events":[';
@@ -147,16 +245,20 @@ export async function readTraceSummary(path: string): Promise<ReadTrace> {
     const head = await readLine(handle, 0, size);
     const headerText = decoder.decode(head);
     // Not the writer's layout (e.g. pretty-printed by hand): parse it whole.
-    if (!headerText.endsWith(EVENTS_OPEN)) return parseTraceFile(path, await readWhole(handle, size));
+    if (!headerText.endsWith(EVENTS_OPEN)) return await readOpenTrace(path, handle, size);
     let header: TraceDocument;
     try {
       header = JSON.parse(`${headerText}]}`);
     } catch {
-      return parseTraceFile(path, await readWhole(handle, size));
+      return await readOpenTrace(path, handle, size);
     }
+    const floor = head.length + 1;
     let end = size;
-    for (let lines = 0; lines < 3 && end > head.length + 1; lines++) {
-      const line = await readLastLine(handle, head.length + 1, end);
+    for (let lines = 0; lines < 3; lines++) {
+      // NUL bytes end a line as a newline does (a region a crash left zeroed): the whole reader skips them too.
+      end = await skipNulBack(handle, floor, end);
+      if (end <= floor) break;
+      const line = await readLastLine(handle, floor, end);
       end -= line.length + 1;
       const text = decoder.decode(line).trim();
       if (text === "") continue;
@@ -173,7 +275,7 @@ export async function readTraceSummary(path: string): Promise<ReadTrace> {
       }
       // No footer. A small file is read whole (its cost is the sum over its events); a large one by its
       // last whole event line (a half-written one is skipped): duration and count, cost unknown.
-      if (size <= WHOLE_READ_BYTES) return parseTraceFile(path, await readWhole(handle, size));
+      if (size <= WHOLE_READ_BYTES) return await readOpenTrace(path, handle, size);
       let event: TraceEvent;
       try {
         event = JSON.parse(text.replace(/^,/, ""));
@@ -215,7 +317,7 @@ async function readLine(handle: FileHandle, start: number, size: number): Promis
     const buffer = new Uint8Array(Math.min(CHUNK, size - at));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
     if (bytesRead === 0) break;
-    const newline = buffer.subarray(0, bytesRead).indexOf(NEWLINE);
+    const newline = lineEnd(buffer.subarray(0, bytesRead));
     if (newline >= 0) {
       chunks.push(buffer.subarray(0, newline));
       break;
@@ -226,7 +328,14 @@ async function readLine(handle: FileHandle, start: number, size: number): Promis
   return concat(chunks);
 }
 
-/** The last line of `[floor, end)`, without its trailing newline (read backwards, a chunk at a time). */
+/** The first newline or NUL byte in `bytes`, or -1. */
+function lineEnd(bytes: Uint8Array): number {
+  const newline = bytes.indexOf(NEWLINE);
+  const nul = bytes.subarray(0, newline < 0 ? bytes.length : newline).indexOf(NUL);
+  return nul >= 0 ? nul : newline;
+}
+
+/** The last line of `[floor, end)`, without its trailing newline (read backwards, a chunk at a time; a NUL byte ends a line too). */
 async function readLastLine(handle: FileHandle, floor: number, end: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let stop = end;
@@ -236,7 +345,7 @@ async function readLastLine(handle: FileHandle, floor: number, end: number): Pro
     const from = Math.max(floor, at - CHUNK);
     const buffer = new Uint8Array(at - from);
     await handle.read(buffer, 0, buffer.length, from);
-    const newline = buffer.lastIndexOf(NEWLINE);
+    const newline = Math.max(buffer.lastIndexOf(NEWLINE), buffer.lastIndexOf(NUL));
     if (newline >= 0) {
       chunks.unshift(buffer.subarray(newline + 1));
       return concat(chunks);
@@ -245,6 +354,24 @@ async function readLastLine(handle: FileHandle, floor: number, end: number): Pro
     at = from;
   }
   return concat(chunks);
+}
+
+/** The end of `[floor, end)` without the NUL bytes at its end (whole zero blocks compared natively). */
+async function skipNulBack(handle: FileHandle, floor: number, end: number): Promise<number> {
+  const buffer = new Uint8Array(Math.max(1, Math.min(READ_CHUNK, end - floor)));
+  for (let at = end; at > floor;) {
+    const from = Math.max(floor, at - buffer.length);
+    const bytes = buffer.subarray(0, at - from);
+    await handle.read(bytes, 0, bytes.length, from);
+    let i = bytes.length;
+    while (i >= ZERO_BLOCK.length && Buffer.compare(bytes.subarray(i - ZERO_BLOCK.length, i), ZERO_BLOCK) === 0) {
+      i -= ZERO_BLOCK.length;
+    }
+    while (i > 0 && bytes[i - 1] === NUL) i--;
+    if (i > 0) return from + i;
+    at = from;
+  }
+  return floor;
 }
 
 /** Lines after the header (events), counted a chunk at a time: only for crashed traces without event indices. */

@@ -6,7 +6,7 @@
  * per node execution, appended as each node finishes), then the footer fields
  * (`end_time`, `final_status`, …) written when the run ends. A file without
  * the footer is a run that crashed (or is still running); readers repair it
- * with {@link parseTraceText}.
+ * with {@link TraceLineReader}, which also skips a damaged line.
  * @module
  */
 import type { RunError } from "../workflow/run.ts";
@@ -251,36 +251,151 @@ export interface ParsedTrace {
   trace: TraceDocument;
   /** False when the file lacked its footer (crash, SIGKILL, or still running). */
   complete: boolean;
+  /** What was skipped in a damaged file (absent when nothing was). */
+  damage?: TraceDamage;
 }
 
 /**
- * Parses a trace file's text, repairing a file cut off by a crash: every
- * complete event line is kept, and the document is marked `incomplete`.
+ * What a reader skipped in a damaged file: lines that are not a header,
+ * event or footer line, and NUL bytes (a region a crash left zeroed, or a
+ * sparse file). The last line of a file without footer is not counted: it is
+ * the line being written when the run stopped.
+ */
+export interface TraceDamage {
+  /** 1-based numbers of the first few skipped lines. */
+  lines: number[];
+  /** Skipped lines in all. */
+  lineCount: number;
+  /** NUL bytes skipped. */
+  nulBytes: number;
+  /** The line of the first NUL byte. */
+  nulLine?: number;
+}
+
+/** The most line numbers a {@link TraceDamage} keeps. */
+const DAMAGE_LINES_KEPT = 5;
+
+/**
+ * Builds a trace from the pieces of its file in the writer's layout: the
+ * header line, one line per event, the footer line. A damaged line is
+ * skipped (and counted), not the end of reading: the events after it and the
+ * footer still count. Fed a piece at a time, so a reader can stream a file
+ * of any size; a run of NUL bytes ends a piece like a newline (it is never in
+ * a written line: JSON escapes U+0000).
+ */
+export class TraceLineReader {
+  #header: TraceDocument | undefined;
+  #events: TraceEvent[] = [];
+  #footer: Partial<TraceDocument> | undefined;
+  #damage: TraceDamage = { lines: [], lineCount: 0, nulBytes: 0 };
+  /** A damaged line not counted yet: the last line of a file without footer is the one being written. */
+  #unfinished: number | undefined;
+
+  /**
+   * Takes one piece: a line without its newline, or the part of a line
+   * between runs of NUL bytes (`line`: its 1-based line number). Returns
+   * false when the first piece is not a header line of the writer's layout:
+   * the file is then to be parsed whole. Throws on a header line that is not
+   * valid JSON.
+   */
+  add(piece: string, line: number): boolean {
+    const text = piece.trim();
+    if (text === "") return true;
+    if (this.#header === undefined) {
+      if (!text.endsWith(EVENTS_OPEN)) return false;
+      let header: unknown;
+      try {
+        header = JSON.parse(`${text}]}`);
+      } catch {
+        throw new Error(`not a pflow trace (its header, line ${line}, is not valid JSON)`);
+      }
+      if (!isRecord(header)) throw new Error("not a pflow trace (its header is not a JSON object)");
+      this.#header = header as unknown as TraceDocument;
+      return true;
+    }
+    this.#settle();
+    const parsed = this.#footer === undefined ? parseLine(text) : undefined;
+    if (parsed?.footer !== undefined) this.#footer = parsed.footer;
+    else if (parsed?.event !== undefined) this.#events.push(parsed.event);
+    else this.#unfinished = line;
+    return true;
+  }
+
+  /** Counts `count` NUL bytes met on `line`. */
+  nul(count: number, line: number): void {
+    if (this.#damage.nulBytes === 0) this.#damage.nulLine = line;
+    this.#damage.nulBytes += count;
+  }
+
+  /** The document; `incomplete` without footer. Throws when there was no header line. */
+  finish(): ParsedTrace {
+    if (this.#header === undefined) throw new Error("not a pflow trace (no header)");
+    // A damaged last line is the one being written when the run stopped, unless a footer came before it.
+    if (this.#footer !== undefined) this.#settle();
+    const trace: TraceDocument = { ...this.#header, events: this.#events, ...this.#footer };
+    const complete = this.#footer !== undefined && trace.final_status !== undefined;
+    if (this.#footer === undefined) trace.final_status = "incomplete";
+    const damaged = this.#damage.lineCount > 0 || this.#damage.nulBytes > 0;
+    return damaged ? { trace, complete, damage: this.#damage } : { trace, complete };
+  }
+
+  #settle(): void {
+    if (this.#unfinished === undefined) return;
+    if (this.#damage.lines.length < DAMAGE_LINES_KEPT) this.#damage.lines.push(this.#unfinished);
+    this.#damage.lineCount++;
+    this.#unfinished = undefined;
+  }
+}
+
+/** An event line (`{…}`, after the first `,{…}`) or the footer line (`]}` or `],…}`); undefined when neither. */
+function parseLine(text: string): { event?: TraceEvent; footer?: Partial<TraceDocument> } | undefined {
+  try {
+    if (text.startsWith("]")) {
+      if (text === "]}") return { footer: {} };
+      if (!text.startsWith("],")) return undefined;
+      const footer = JSON.parse(`{${text.slice(2)}`);
+      return isRecord(footer) ? { footer } : undefined;
+    }
+    const event = JSON.parse(text.slice(text.startsWith(",") ? 1 : 0, text.endsWith(",") ? -1 : undefined));
+    return isRecord(event) ? { event: event as unknown as TraceEvent } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * Parses a trace file's text (see {@link TraceLineReader}): a file cut off
+ * by a crash keeps every whole event line and is marked `incomplete`; a
+ * damaged line is skipped and reported in `damage`. A file not in the
+ * writer's layout (e.g. pretty-printed) is parsed as one JSON document.
  * Throws when not even the header is readable.
  */
 export function parseTraceText(text: string): ParsedTrace {
-  try {
-    const trace = JSON.parse(text) as TraceDocument;
-    return { trace, complete: trace.final_status !== undefined };
-  } catch {
-    // Cut off: keep the header and whole event lines.
-  }
-  const marker = text.indexOf(EVENTS_OPEN);
-  if (marker < 0) throw new Error("not a pflow trace (no header)");
-  const header = JSON.parse(`${text.slice(0, marker)}"events":[]}`) as TraceDocument;
-  const events: TraceEvent[] = [];
-  for (const line of text.slice(marker + EVENTS_OPEN.length).split("\n")) {
-    const candidate = line.trim().replace(/^,/, "").replace(/,$/, "");
-    if (!candidate.startsWith("{")) continue;
-    try {
-      events.push(JSON.parse(candidate));
-    } catch {
-      break; // the line being written when the process died
+  const reader = new TraceLineReader();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const pieces = lines[i].includes("\0") ? lines[i].split(/(\0+)/) : [lines[i]];
+    for (const piece of pieces) {
+      if (piece.startsWith("\0")) reader.nul(piece.length, i + 1);
+      else if (!reader.add(piece, i + 1)) return parseTraceDocument(text);
     }
   }
-  header.events = events;
-  header.final_status = "incomplete";
-  return { trace: header, complete: false };
+  return reader.finish();
+}
+
+/** A trace that is one JSON document (not in the writer's line layout). */
+export function parseTraceDocument(text: string): ParsedTrace {
+  let trace: TraceDocument;
+  try {
+    trace = JSON.parse(text);
+  } catch {
+    throw new Error("not a pflow trace (no header)");
+  }
+  return { trace, complete: isRecord(trace) && trace.final_status !== undefined };
 }
 
 const EVENTS_OPEN = '"events":[';
