@@ -980,13 +980,13 @@ Deno.test("trace show errors: exit 2 with one line naming the path or listing th
     const cases: [string[], string][] = [
       [
         ["trace", "show", nullMetrics],
-        `error: ${nullMetrics}: not a pflow trace (metrics is not an object with usage)\n`,
+        `error: ${nullMetrics}: not a pflow trace (metrics is null, not an object)\n`,
       ],
       [
         ["trace", "show", nullEvent, "--html"],
-        `error: ${nullEvent}: not a pflow trace (event 2 is not a JSON object)\n`,
+        `error: ${nullEvent}: not a pflow trace (event 2 is null, not an object)\n`,
       ],
-      [["trace", "show", slow], `error: ${slow}: not a pflow trace (duration_ms is not a number)\n`],
+      [["trace", "show", slow], `error: ${slow}: not a pflow trace (duration_ms is a string, not a number of ms)\n`],
       [["trace", "show", missing], `error: trace file not found: ${missing}\n`],
       [["trace", "show", garbage], `error: ${garbage}: not a pflow trace (no header)\n`],
       [
@@ -1015,6 +1015,56 @@ Deno.test("trace show errors: exit 2 with one line naming the path or listing th
     const extra = await runPflow(["trace", "show", path, path], { env });
     assertExit(extra, 2);
     assert.match(extra.stderr, /unexpected argument/);
+  });
+});
+
+Deno.test("a field of the wrong type is one line naming the file and field, exit 2, in show, --html, export and list", async () => {
+  await withHome(async (home, env) => {
+    // Edited in a trace as the writer lays it out (header line, event lines, footer line).
+    const damaged = (name: string, change: (d: TraceDocument) => void) => {
+      const copy = JSON.parse(JSON.stringify(sampleTrace())) as TraceDocument;
+      change(copy);
+      return writeTrace(home, `workflow-trace-${name}-20250304-100000-eeeeeeee.json`, formatTraceFile(copy));
+    };
+    const objectId = damaged("objectid", (d) => (d.events[1] as unknown as Record<string, unknown>).node_id = { a: 1 });
+    const textCost = damaged("textcost", (d) => (d.events[1].llm_calls[0] as { cost_usd: unknown }).cost_usd = "1");
+    const farOffset = damaged("faroffset", (d) => d.events[1].start_offset_ms = 1e306);
+    const textTotal = damaged("texttotal", (d) => {
+      d.llm_totals = {
+        calls: 2,
+        cost_usd: "x" as unknown as number,
+        tokens: 1,
+        cached_tokens: 0,
+        unpriced_models: [],
+        usage_missing: 0,
+      };
+    });
+    const nodeId = "event 2: node_id is an object, not a string";
+    const cost = "event 2: llm_calls[0].cost_usd is a string, not a number or null";
+    const offset = "event 2: start_offset_ms is 1e+306, out of range for a time in ms";
+    const export_ = (path: string) => ["trace", "export", path, "--format", "otlp-json"];
+    const cases: [string[], string, string][] = [
+      [["trace", "show", objectId], objectId, nodeId],
+      [export_(objectId), objectId, nodeId],
+      [["trace", "show", textCost], textCost, cost],
+      [["trace", "show", textCost, "--node", "ask"], textCost, cost],
+      [["trace", "show", textCost, "--html"], textCost, cost],
+      [export_(textCost), textCost, cost],
+      [export_(farOffset), farOffset, offset],
+      [["trace", "show", farOffset], farOffset, offset],
+      [["trace", "show", textTotal], textTotal, "llm_totals.cost_usd is a string, not a number"],
+    ];
+    for (const [args, path, why] of cases) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      assert.equal(result.stderr, `error: ${path}: not a pflow trace (${why})\n`, explain(result));
+      assert.equal(result.stdout, "");
+    }
+    // The list reads the footer: that trace is unreadable there too, with the same reason.
+    const listed = await runPflow(["trace", "list", "--json"], { env });
+    assertExit(listed, 0);
+    const entry = JSON.parse(listed.stdout).find((e: { path: string }) => e.path === textTotal);
+    assert.equal(entry.error, "not a pflow trace (llm_totals.cost_usd is a string, not a number)");
   });
 });
 

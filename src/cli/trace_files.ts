@@ -23,6 +23,7 @@ import { pflowHome } from "./home.ts";
 import { printError } from "./terminal.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
 import { formatCount } from "../util/count.ts";
+import { traceProblem } from "./trace_check.ts";
 
 /** Where traces are written: `PFLOW_HOME/debug`. */
 export function traceDir(env: Record<string, string | undefined>): string {
@@ -418,23 +419,10 @@ function checkTrace(path: string, read: ReadTrace): ReadTrace {
   }
   if (typeof doc!.execution_id !== "string" || typeof doc!.workflow_name !== "string") fail("no execution_id");
   if (!Array.isArray(doc!.events)) fail("no events");
-  // The fields every view reads, in the shapes the writer gives them (a file edited by hand, or damaged).
-  const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
-  const isNumberOrAbsent = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v));
-  if (!isNumberOrAbsent(doc!.duration_ms)) fail("duration_ms is not a number");
-  if (
-    doc!.metrics !== undefined && (!isObject(doc!.metrics) || !isObject((doc!.metrics as { usage?: unknown }).usage))
-  ) {
-    fail("metrics is not an object with usage");
-  }
-  (doc!.events as unknown[]).forEach((event, i) => {
-    if (!isObject(event)) fail(`event ${i + 1} is not a JSON object`);
-    const e = event as { duration_ms?: unknown; llm_calls?: unknown };
-    if (!isNumberOrAbsent(e.duration_ms)) fail(`event ${i + 1}: duration_ms is not a number`);
-    if (e.llm_calls !== undefined && (!Array.isArray(e.llm_calls) || !e.llm_calls.every(isObject))) {
-      fail(`event ${i + 1}: llm_calls is not a list of objects`);
-    }
-  });
+  // Every field the views read, in the shape the writer gives it (a file edited by hand, or damaged).
+  // A summary read of a crashed trace holds its last event only.
+  const problem = traceProblem(doc!, read.eventsSkipped ? read.eventCount : 1);
+  if (problem !== undefined) fail(problem);
   return { ...read, path, partial: path.endsWith(PARTIAL_SUFFIX) || typeof doc!.write_error === "string" };
 }
 
