@@ -24,6 +24,7 @@ import {
 import { costReport, runCost } from "../src/ledger/report.ts";
 import { LedgerStore } from "../src/ledger/store.ts";
 import type { LlmCallRecord } from "../src/observability/telemetry.ts";
+import { priceCall } from "../src/pricing/cost.ts";
 import { loadShippedPriceTable } from "../src/pricing/table.ts";
 
 const HOUR = 3_600_000;
@@ -344,8 +345,9 @@ Deno.test("LedgerRun: a call without usage priced after the run keeps no cost: u
     sink.llmCall!(record("anthropic/claude-haiku-4-5", 0.002));
     // Written unpriced (the database code loads in the background; the file appears with the first write) …
     for (let i = 0; i < 500 && !existsSync(join(home, "ledger.db")); i++) await new Promise((r) => setTimeout(r, 10));
-    // … then prices arrive after the run: RunTelemetry.priceRecorded prices the record of 0 tokens at $0.
-    Object.assign(silent, { cost_usd: 0, price_key: "anthropic/claude-haiku-4-5" });
+    // … then prices arrive after the run: RunTelemetry.priceRecorded finds the price's key, and no cost.
+    Object.assign(silent, priceCall(await loadShippedPriceTable(), silent.usage));
+    assert.deepEqual([silent.cost_usd, silent.price_key], [null, "anthropic/claude-haiku-4-5"]);
     await ledger.finish(END);
     const { store } = LedgerStore.open(home);
     try {

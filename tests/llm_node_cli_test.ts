@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
 import type { ScriptedResponse } from "./support/llm_server.ts";
-import { parseTraceText, type TraceLlmCall } from "../src/observability/trace_format.ts";
+import { formatTraceFile, parseTraceText, type TraceLlmCall } from "../src/observability/trace_format.ts";
+import { type CostLine, pageData } from "../src/cli/trace_page.ts";
 
 const ANTHROPIC_KEY = "sk-ant-e2e-secret-0123456789";
 
@@ -570,6 +571,112 @@ Deno.test("a response without usage: pricing incomplete and the call listed, nev
     assert.match(plain.stdout, /\$0\+|unknown/);
     assert.doesNotMatch(plain.stdout, /unpriced/, "gpt-4o-mini has a price: its usage is what is missing");
     assert.doesNotMatch(plain.stdout, /\$0(?![.+\d])/);
+  });
+});
+
+Deno.test("a call without usage has no cost, not $0: JSON result, trace, trace show and OTLP export; a mixed run's total is the known part", async () => {
+  await withLlm(async (ctx) => {
+    writeFileSync(
+      join(ctx.home, "settings.json"),
+      JSON.stringify({ providers: { local: { base_url: `${ctx.srv.url}/v1` } } }),
+    );
+    // Only a call without usage: its cost is unknown, not $0, and its model (which has a price) is not unpriced.
+    const alone = await runNodes(ctx, [{
+      id: "a",
+      type: "llm",
+      params: { model: "openai/gpt-4o", prompt: "x [[no-usage]]" },
+    }]);
+    assert.equal(alone.result.code, 0, alone.result.stderr);
+    let doc = alone.doc;
+    assert.equal(doc.total_cost_usd, 0, "the Claude Code field stays a number: the known part");
+    assert.equal(doc.modelUsage["openai/gpt-4o"].costUSD, null);
+    assert.deepEqual(doc.pricing.unpriced_models, []);
+    assert.deepEqual(doc.pricing.usage_missing.map((m: { node_id: string }) => m.node_id), ["a"]);
+    assert.equal(doc.pricing.complete, false);
+    let trace = JSON.parse(readFileSync(doc.trace_path, "utf8"));
+    assert.deepEqual(trace.events[0].llm_calls.map((c: TraceLlmCall) => c.cost_usd), [null]);
+    assert.deepEqual(trace.llm_totals, {
+      calls: 1,
+      cost_usd: 0,
+      tokens: 0,
+      cached_tokens: 0,
+      usage_missing: 1,
+      unpriced_models: [],
+    });
+    const shown = await runPflow(["trace", "show", doc.trace_path], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /openai\/gpt-4o · in 0 · out 0 · cached 0 · unknown \(no usage reported\)/);
+    assert.match(shown.stdout, / a +llm .*0 tokens · unknown\n/);
+    assert.doesNotMatch(shown.stdout, /unpriced|\$0(?![.+\d])/);
+    const exported = await runPflow(["trace", "export", doc.trace_path, "--format", "otlp-json"], { env: ctx.env });
+    assert.equal(exported.code, 0, exported.stderr);
+    const spans = JSON.parse(exported.stdout).resourceSpans[0].scopeSpans.flatMap((s: { spans: unknown[] }) => s.spans);
+    // deno-lint-ignore no-explicit-any
+    const chats = spans.filter((s: any) => s.name.startsWith("chat "));
+    assert.equal(chats.length, 1);
+    // deno-lint-ignore no-explicit-any
+    assert.equal(chats[0].attributes.find((a: any) => a.key === "pflow.cost_usd"), undefined, "no cost, not 0");
+
+    // With a call of known cost: the total is that call's, marked incomplete; each call keeps its own.
+    // gpt-4o at $2.50 / $10 per million: 1000 in + 100 out = 0.0025 + 0.001.
+    const usage = JSON.stringify({ prompt_tokens: 1000, completion_tokens: 100 });
+    const mixed = await runNodes(ctx, [
+      { id: "a", type: "llm", params: { model: "openai/gpt-4o", prompt: "x [[no-usage]]" } },
+      { id: "b", type: "llm", params: { model: "openai/gpt-4o", prompt: `y [[usage:${usage}]]` } },
+      { id: "c", type: "llm", params: { model: "local/llama", prompt: "z [[no-usage]]" } },
+    ]);
+    assert.equal(mixed.result.code, 0, mixed.result.stderr);
+    doc = mixed.doc;
+    close(doc.total_cost_usd, 0.0035, "total");
+    close(doc.modelUsage["openai/gpt-4o"].costUSD, 0.0035, "gpt-4o");
+    assert.equal(doc.modelUsage["local/llama"].costUSD, null);
+    // A call without usage counts as usage missing, whatever its model's price (as in the ledger).
+    assert.deepEqual(doc.pricing.unpriced_models, []);
+    assert.deepEqual(doc.pricing.usage_missing.map((m: { node_id: string }) => m.node_id), ["a", "c"]);
+    assert.equal(doc.pricing.complete, false);
+    assert.equal(doc.metrics.workflow.nodes.a.cost_usd, 0);
+    close(doc.metrics.workflow.nodes.b.cost_usd, 0.0035, "node b");
+    trace = JSON.parse(readFileSync(doc.trace_path, "utf8"));
+    const costs = Object.fromEntries(
+      trace.events.map((e: { node_id: string; llm_calls: TraceLlmCall[] }) => [e.node_id, e.llm_calls[0].cost_usd]),
+    );
+    assert.equal(costs.a, null);
+    close(costs.b, 0.0035, "trace b");
+    assert.equal(costs.c, null);
+    close(trace.llm_totals.cost_usd, 0.0035, "llm_totals");
+    assert.equal(trace.llm_totals.usage_missing, 2);
+    assert.deepEqual(trace.llm_totals.unpriced_models, []);
+    assert.deepEqual(trace.metrics.pricing.usage_missing.length, 2);
+    const list = await runPflow(["trace", "list"], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assert.match(list.stdout.split("\n")[1], /\$0\.0035\+/);
+    // The trace page: a node or model whose calls all lack usage is of unknown cost, neither $0 nor unpriced.
+    const page = pageData([{ path: doc.trace_path, trace, complete: true, eventCount: trace.events.length }]).traces[0];
+    const lines = (by: CostLine[]) => Object.fromEntries(by.map((l) => [l.label, [l.usd, l.text]]));
+    assert.deepEqual(lines(page.cost.by_node), {
+      a: [null, "unknown"],
+      b: [0.0035, "$0.0035"],
+      c: [null, "unknown"],
+    });
+    assert.deepEqual(lines(page.cost.by_model), {
+      "openai/gpt-4o": [0.0035, "$0.0035+"],
+      "local/llama": [null, "unknown"],
+    });
+    assert.deepEqual(page.cost.unpriced, []);
+    assert.match(page.bars.find((b) => b.kind === "llm" && b.event === 0)!.text, /unknown \(no usage reported\)$/);
+
+    // A trace written before such calls had no cost said $0 for them: read as unknown all the same.
+    trace.events[0].llm_calls[0].cost_usd = 0;
+    writeFileSync(doc.trace_path, formatTraceFile(trace));
+    const old = await runPflow(["trace", "show", doc.trace_path], { env: { ...ctx.env, NO_COLOR: "1" } });
+    assert.match(old.stdout, / {2}✓ a +llm .*0 tokens · unknown\n.*unknown \(no usage reported\)/);
+    const oldExport = await runPflow(["trace", "export", doc.trace_path, "--format", "otlp-json"], { env: ctx.env });
+    const oldCosts = JSON.parse(oldExport.stdout).resourceSpans[0].scopeSpans
+      .flatMap((s: { spans: unknown[] }) => s.spans)
+      // deno-lint-ignore no-explicit-any
+      .filter((s: any) => s.name.startsWith("chat "))
+      // deno-lint-ignore no-explicit-any
+      .map((s: any) => s.attributes.find((a: any) => a.key === "pflow.cost_usd")?.value.doubleValue ?? null);
+    assert.deepEqual(oldCosts, [null, 0.0035, null]);
   });
 });
 

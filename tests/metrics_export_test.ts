@@ -991,6 +991,39 @@ Deno.test("OTLP: a failed attempt that reported no usage adds no token points an
   });
 });
 
+Deno.test("OTLP: a call without usage has no pflow.cost_usd on its span and adds no pflow.llm.cost point, not 0", async () => {
+  await withLlm(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const env = {
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}/v1/metrics`,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      };
+      // gpt-4o has a price: only its usage is missing.
+      const wf = chain([
+        llm("known", MINI, MINI_USAGE),
+        { id: "silent", type: "llm", params: { model: "openai/gpt-4o", prompt: "[[no-usage]] hi" } },
+      ], { name: "half-known" });
+      const result = await runWorkflowFile(ctx, wf, ["--output-format", "json"], { env });
+      assertExit(result, 0);
+      const doc = oneJson(result);
+      assert.ok(doc.total_cost_usd > 0);
+      const cost = receivedMetrics(receiver.requests).metrics.get("pflow.llm.cost")!;
+      const points = cost.sum!.dataPoints.map((
+        p: Doc,
+      ) => [decodeAttributes(p.attributes)["gen_ai.request.model"], p.asDouble]);
+      assert.deepEqual(points, [["gpt-4o-mini", doc.total_cost_usd]], "no point for the call of unknown cost");
+      const chats = receiver.spans().filter((s) => s.span.name.startsWith("chat "));
+      const costs = Object.fromEntries(
+        chats.map((s) => [s.attributes["gen_ai.request.model"], s.attributes["pflow.cost_usd"] ?? null]),
+      );
+      assert.deepEqual(costs, { "gpt-4o-mini": doc.total_cost_usd, "gpt-4o": null });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 Deno.test("missing components fail naming their Debian package", async () => {
   const { requireBinary } = await import("./support/prometheus.ts");
   assert.throws(() => requireBinary("pflow-no-such-binary", "some-package"), /install Debian's package 'some-package'/);

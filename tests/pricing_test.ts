@@ -152,6 +152,17 @@ Deno.test("an unknown model is unpriced, never given another model's price; a fr
   assert.deepEqual(free, { cost_usd: 0, reported_cost_usd: null, price_key: "ollama/*" });
 });
 
+Deno.test("a call whose usage is missing has no cost, not $0, at any price; its price's key is still found", () => {
+  const silent = usage("openai/gpt-4o", { usage_missing: true });
+  assert.deepEqual(priceCall(table, silent), { cost_usd: null, reported_cost_usd: null, price_key: "openai/gpt-4o" });
+  // Cut off in flight after some tokens were reported: what it was billed is still unknown.
+  const cut = usage("ollama/llama3.2", { input_tokens: 500, usage_missing: true });
+  assert.deepEqual(priceCall(table, cut), { cost_usd: null, reported_cost_usd: null, price_key: "ollama/*" });
+  // Without a table nothing is priced; a reported cost is kept only with usage.
+  const reported = usage("openai/gpt-4o", { input_tokens: 10, reported_cost_usd: 0.5 });
+  assert.deepEqual(priceCall(undefined, reported), { cost_usd: null, reported_cost_usd: 0.5, price_key: null });
+});
+
 Deno.test("a provider-reported cost is kept beside the computed one", () => {
   const u = usage("openai/gpt-4o-mini", { input_tokens: 1000, reported_cost_usd: 0.0042 });
   assert.deepEqual(priceCall(table, u), {

@@ -5,15 +5,17 @@
  * @module
  */
 import {
+  knownCallCost,
   PARTIAL_SUFFIX,
   type TraceDocument,
+  type TraceLlmCall,
   type TraceLlmTotals,
   type TraceStatus,
 } from "../observability/trace_format.ts";
 import { parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { formatCost as formatUsdCost, formatDuration } from "./format.ts";
+import { formatCost as formatUsdCost, formatDuration, formatUsd } from "./format.ts";
 import { type Cell, renderTable, type Row } from "./table.ts";
 import {
   escapeControls,
@@ -75,9 +77,10 @@ export function traceCost(trace: TraceDocument): TraceCost {
       totals.calls++;
       totals.tokens += callTokens(call.usage);
       totals.cached_tokens += call.usage?.cache_read_tokens ?? 0;
+      const cost = knownCallCost(call);
+      if (cost !== null) totals.cost_usd += cost;
       if (call.usage?.usage_missing) totals.usage_missing++;
-      if (call.cost_usd === null || call.cost_usd === undefined) unpriced.add(call.model);
-      else totals.cost_usd += call.cost_usd;
+      else if (cost === null) unpriced.add(call.model);
     }
   }
   totals.cost_usd = Math.round(totals.cost_usd * 1e10) / 1e10;
@@ -108,7 +111,39 @@ export function callTokens(
 /** `$0.0123`, with `+` when some models are unpriced or some calls' usage is unknown, `-` without LLM calls. */
 export function formatCost(cost: TraceCost): string {
   if (cost.calls === 0) return "-";
-  return formatUsdCost(cost.cost_usd, cost.unpriced_models.length === 0 && cost.usage_missing === 0);
+  return formatUsdCost(cost.cost_usd, costComplete(cost));
+}
+
+/** Whether a trace's cost is all of it: no model unpriced and no call's usage unknown (else a lower bound). */
+export function costComplete(cost: TraceCost): boolean {
+  return cost.unpriced_models.length === 0 && cost.usage_missing === 0;
+}
+
+/** One traced call's cost: `$0.0012`, `unpriced`, or `unknown (no usage reported)`. */
+export function callCostText(call: TraceLlmCall): string {
+  const cost = knownCallCost(call);
+  if (cost !== null) return formatUsd(cost);
+  return call.usage?.usage_missing ? "unknown (no usage reported)" : "unpriced";
+}
+
+/**
+ * The cost of some traced calls: the sum of those of known cost (null when none is), and its text:
+ * `$0.0123`, `+` when some call's cost is unknown; `unpriced` when none is known and some model has no
+ * price, `unknown` when only calls without usage left it unknown.
+ */
+export function callsCost(calls: readonly TraceLlmCall[]): { usd: number | null; text: string } {
+  let usd: number | null = null;
+  let unpriced = false;
+  let missing = false;
+  for (const call of calls) {
+    const cost = knownCallCost(call);
+    if (cost !== null) usd = (usd ?? 0) + cost;
+    else if (call.usage?.usage_missing) missing = true;
+    else unpriced = true;
+  }
+  if (usd === null) return { usd, text: unpriced ? "unpriced" : "unknown" };
+  usd = Math.round(usd * 1e10) / 1e10;
+  return { usd, text: `${formatUsd(usd)}${unpriced || missing ? "+" : ""}` };
 }
 
 /** The status mark and word of a run. */

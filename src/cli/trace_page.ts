@@ -16,6 +16,8 @@ import { roundUsd } from "../pricing/cost.ts";
 import { VERSION } from "../version.ts";
 import { formatCount, formatDuration, formatUsd } from "./format.ts";
 import {
+  callCostText,
+  callsCost,
   callTokens,
   formatCost,
   type ReadTrace,
@@ -53,9 +55,9 @@ export interface PageBar {
 /** One line of the cost view. */
 export interface CostLine {
   label: string;
-  /** Priced cost; null when none of its calls is priced. */
+  /** Cost of its calls of known cost; null when none is. */
   usd: number | null;
-  /** `$0.0123` (`+` when some calls are unpriced), or `unpriced`. */
+  /** `$0.0123` (`+` when some call's cost is unknown), `unpriced`, or `unknown` (no call reported usage). */
   text: string;
   calls: number;
   tokens: number;
@@ -197,16 +199,6 @@ function callStatus(call: TraceLlmCall): PageBar["status"] {
   return call.status === "error" || (call.error !== undefined && call.error !== null) ? "error" : "success";
 }
 
-function callCostText(call: TraceLlmCall): string {
-  return typeof call.cost_usd === "number" ? formatUsd(call.cost_usd) : "unpriced";
-}
-
-/** `$cost` over priced calls, `+` when some are unpriced, `unpriced` when none is priced. */
-function costText(usd: number | null, unpriced: boolean): string {
-  if (usd === null) return "unpriced";
-  return `${formatUsd(usd)}${unpriced ? "+" : ""}`;
-}
-
 function nodeBar(event: TraceEvent, index: number, label: string, offset: number): PageBar {
   const calls = Array.isArray(event.llm_calls) ? event.llm_calls : [];
   const parts = [formatDuration(num(event.duration_ms))];
@@ -239,9 +231,7 @@ function nodeBar(event: TraceEvent, index: number, label: string, offset: number
   facts.push(["action", event.action === null || event.action === undefined ? "(none: the node threw)" : event.action]);
   if (calls.length > 0) {
     const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
-    const priced = calls.filter((c) => typeof c.cost_usd === "number");
-    const usd = priced.length === 0 ? null : roundUsd(priced.reduce((sum, c) => sum + (c.cost_usd as number), 0));
-    const money = costText(usd, priced.length < calls.length);
+    const money = callsCost(calls).text;
     parts.push(count(tokens, "token"), money);
     facts.push(["LLM calls", `${calls.length} · ${count(tokens, "token")} · ${money}`]);
   }
@@ -312,23 +302,19 @@ function shortModel(call: TraceLlmCall): string {
 }
 
 function costBy(events: TraceEvent[], key: (event: TraceEvent, call: TraceLlmCall) => string): CostLine[] {
-  const lines = new Map<string, { usd: number; priced: number; calls: number; tokens: number }>();
+  const lines = new Map<string, TraceLlmCall[]>();
   for (const event of events) {
     for (const call of Array.isArray(event.llm_calls) ? event.llm_calls : []) {
       const k = String(key(event, call));
-      const line = lines.get(k) ?? { usd: 0, priced: 0, calls: 0, tokens: 0 };
-      line.calls++;
-      line.tokens += callTokens(call.usage);
-      if (typeof call.cost_usd === "number") {
-        line.usd += call.cost_usd;
-        line.priced++;
-      }
+      const line = lines.get(k) ?? [];
+      line.push(call);
       lines.set(k, line);
     }
   }
-  return [...lines].map(([label, l]) => {
-    const usd = l.priced === 0 ? null : roundUsd(l.usd);
-    return { label, usd, text: costText(usd, l.priced < l.calls), calls: l.calls, tokens: l.tokens };
+  return [...lines].map(([label, calls]) => {
+    const { usd, text } = callsCost(calls);
+    const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
+    return { label, usd, text, calls: calls.length, tokens };
   }).sort((a, b) => (b.usd ?? -1) - (a.usd ?? -1) || b.tokens - a.tokens);
 }
 

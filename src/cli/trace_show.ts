@@ -12,6 +12,8 @@ import { type CommandEnv, EXIT } from "./command.ts";
 import { formatBytes, formatCount, formatDuration, formatUsd } from "./format.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import {
+  callCostText,
+  callsCost,
   callTokens,
   formatCost,
   localTime,
@@ -192,12 +194,6 @@ function tokensText(tokens: number, cached: number): string {
   return `${count(tokens, "token")}${cached > 0 ? ` (${formatCount(cached)} cached)` : ""}`;
 }
 
-function callCost(call: TraceLlmCall): string {
-  if (call.cost_usd === null || call.cost_usd === undefined) return "unpriced";
-  // Usage unknown (none reported, or cut off in flight): what it cost is at least this, not exactly it.
-  return `${formatUsd(call.cost_usd)}${call.usage?.usage_missing ? "+ (usage unknown)" : ""}`;
-}
-
 /** The tree view: header, one line per node execution (LLM calls under it), footer. */
 export function renderTree(read: ReadTrace, style: Style): string[] {
   const { trace } = read;
@@ -235,11 +231,8 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
     const extras: string[] = [];
     if (calls.length > 0) {
       const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
-      const priced = calls.filter((c) => typeof c.cost_usd === "number");
-      const nodeCost = priced.reduce((sum, c) => sum + (c.cost_usd as number), 0);
-      const lowerBound = priced.length < calls.length || calls.some((c) => c.usage?.usage_missing);
       extras.push(count(tokens, "token"));
-      extras.push(priced.length === 0 ? "unpriced" : `${formatUsd(nodeCost)}${lowerBound ? "+" : ""}`);
+      extras.push(callsCost(calls).text);
     }
     if ((event.retries ?? 0) > 0) {
       extras.push(style.yellow(event.retries === 1 ? "1 retry" : `${event.retries} retries`));
@@ -344,7 +337,7 @@ function callSummary(call: TraceLlmCall): string {
     `cached ${formatCount(u.cache_read_tokens ?? 0)}`,
   );
   if ((u.cache_write_tokens ?? 0) > 0) parts.push(`cache write ${formatCount(u.cache_write_tokens)}`);
-  parts.push(callCost(call), formatDuration(call.duration_ms ?? 0));
+  parts.push(callCostText(call), formatDuration(call.duration_ms ?? 0));
   return parts.join(" · ");
 }
 
@@ -461,7 +454,7 @@ function renderCall(call: TraceLlmCall, c: number, style: Style): string[] {
     `cache write ${formatCount(u.cache_write_tokens ?? 0)}`,
   ];
   if ((u.reasoning_tokens ?? 0) > 0) usage.push(`reasoning ${formatCount(u.reasoning_tokens)}`);
-  const money = [callCost(call)];
+  const money = [callCostText(call)];
   if (typeof call.reported_cost_usd === "number") money.push(`provider reported ${formatUsd(call.reported_cost_usd)}`);
   const timing = [formatDuration(call.duration_ms ?? 0)];
   if (typeof call.time_to_first_token_ms === "number") {

@@ -148,7 +148,10 @@ export class LedgerRun {
       store.write(() => {
         for (const { phase, record, priceVersion } of batch) {
           const id = store.addCall(this.#runId!, this.#start!, this.#row(phase, record, priceVersion));
-          if (record.cost_usd === null && record.reported_cost_usd === null) this.#unpriced.push({ id, record });
+          // Without a price yet (a call without usage has its price's key, and no cost at any price).
+          if (record.cost_usd === null && record.reported_cost_usd === null && record.price_key === null) {
+            this.#unpriced.push({ id, record });
+          }
         }
       });
     });
@@ -181,8 +184,8 @@ export class LedgerRun {
           for (const { id, record } of this.#unpriced) {
             if (record.cost_usd === null && record.price_key === null) continue;
             store.priceCall(id, {
-              // Priced late, a call without usage gets its price's key, still no cost (not $0).
-              costUsd: record.usage.usage_missing ? null : record.cost_usd,
+              // Priced late, a call without usage gets its price's key, still no cost (not $0: see priceCall).
+              costUsd: record.cost_usd,
               priceModel: record.price_key,
               priceVersion: options.priceVersion ?? end.priceVersion,
             });
@@ -236,12 +239,12 @@ export class LedgerRun {
       cacheWrite1hTokens: u.cache_write_1h_tokens,
       outputTokens: u.output_tokens,
       reasoningTokens: u.reasoning_tokens,
-      // A call whose usage is unknown (none reported, or cut off in flight) has no known cost: it is stored
-      // unpriced, so reports mark their totals incomplete (`$0+`) instead of counting it as $0.
-      costUsd: u.usage_missing ? null : record.cost_usd,
-      reportedCostUsd: u.usage_missing ? null : record.reported_cost_usd,
+      // A call whose usage is unknown (none reported, or cut off in flight) has no cost (priceCall): it is
+      // stored as such, so reports mark their totals incomplete (`$0+`) instead of counting it as $0.
+      costUsd: record.cost_usd,
+      reportedCostUsd: record.reported_cost_usd,
       usageMissing: u.usage_missing === true,
-      priceVersion: record.cost_usd === null || u.usage_missing ? null : priceVersion,
+      priceVersion: record.cost_usd === null ? null : priceVersion,
       durationMs: u.duration_ms ?? null,
       ttftMs: record.time_to_first_token_ms ?? null,
       requestId: u.request_id,

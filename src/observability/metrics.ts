@@ -24,7 +24,10 @@ export interface ModelUsage {
   cacheReadInputTokens: number;
   cacheCreationInputTokens: number;
   reasoningTokens: number;
-  /** Cost of the priced calls; null when the model is unpriced (not the same as free, 0). */
+  /**
+   * Cost of the calls of known cost; null when none is (an unpriced model, or no call's usage reported),
+   * which is not the same as free (0).
+   */
   costUSD: number | null;
   calls: number;
 }
@@ -145,8 +148,9 @@ function tally(calls: readonly LlmCallRecord[]): Tally {
     usage.reasoning_tokens += u.reasoning_tokens;
     apiMs += u.duration_ms;
     const callCost = callCostUsd(call);
-    if (callCost === null) unpriced.add(u.model);
-    else cost += callCost;
+    if (callCost !== null) cost += callCost;
+    // A call without usage has no cost whatever its price: it is listed as such, its model not as unpriced.
+    else if (!u.usage_missing) unpriced.add(u.model);
     const m = modelUsage[u.model] ??= {
       inputTokens: 0,
       outputTokens: 0,

@@ -11,7 +11,7 @@
  */
 import { decodeUriComponentSafe } from "../util/uri.ts";
 import * as sc from "./semconv.ts";
-import type { TraceDocument, TraceEvent, TraceLlmCall } from "./trace_format.ts";
+import { knownCallCost, type TraceDocument, type TraceEvent, type TraceLlmCall } from "./trace_format.ts";
 
 /** An attribute value: a string, a number, a boolean or a string array. */
 export type AttributeValue = string | number | boolean | string[];
@@ -109,8 +109,9 @@ export function traceSpans(trace: TraceDocument): SpanRecord[] {
       const callStart = offsetNs(runStart, call.start_offset_ms) ?? nodeStart;
       const callEnd = callStart + durationNs(call.duration_ms);
       callCount++;
-      if (typeof call.cost_usd === "number" && Number.isFinite(call.cost_usd)) {
-        costSum += call.cost_usd;
+      const callCost = knownCallCost(call);
+      if (callCost !== null) {
+        costSum += callCost;
         priced = true;
       }
       children.push({
@@ -330,7 +331,9 @@ function chatAttributes(call: TraceLlmCall): Attributes {
   if (typeof call.time_to_first_token_ms === "number") {
     a[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = call.time_to_first_token_ms / 1000;
   }
-  if (typeof call.cost_usd === "number") a[sc.ATTR_PFLOW_COST_USD] = call.cost_usd;
+  // An unknown cost (unpriced, or usage missing: older traces say $0 for it) is left out, not sent as 0.
+  const cost = knownCallCost(call);
+  if (cost !== null) a[sc.ATTR_PFLOW_COST_USD] = cost;
   if (typeof call.reported_cost_usd === "number") a[sc.ATTR_PFLOW_REPORTED_COST_USD] = call.reported_cost_usd;
   if (typeof call.item_index === "number") a[sc.ATTR_PFLOW_LLM_ITEM_INDEX] = call.item_index;
   if (call.status === "error") a[sc.ATTR_ERROR_TYPE] = call.error?.type || "error";

@@ -120,7 +120,7 @@ export const ATTR_PFLOW_NODES_EXECUTED = "pflow.nodes_executed";
 export const ATTR_PFLOW_NODES_FAILED = "pflow.nodes_failed";
 /** Run: LLM calls made. */
 export const ATTR_PFLOW_LLM_CALLS = "pflow.llm_calls";
-/** Run: total priced cost in USD (double); unpriced calls are not in it. */
+/** Run: total cost in USD of the calls of known cost (double); unpriced calls and those without usage are not in it. */
 export const ATTR_PFLOW_TOTAL_COST_USD = "pflow.total_cost_usd";
 /** Run: false when the trace file had no footer (crash, kill, still running). */
 export const ATTR_PFLOW_TRACE_COMPLETE = "pflow.trace.complete";
@@ -148,7 +148,7 @@ export const ATTR_PFLOW_NODE_CPU_USER_MS = "pflow.node.cpu.user_ms";
 /** Node: system CPU milliseconds of the pflow process during the execution (double). */
 export const ATTR_PFLOW_NODE_CPU_SYSTEM_MS = "pflow.node.cpu.system_ms";
 
-/** Chat: cost of the call in USD as priced by pflow (double); absent when unpriced. */
+/** Chat: cost of the call in USD as priced by pflow (double); absent when unknown (unpriced, or usage missing). */
 export const ATTR_PFLOW_COST_USD = "pflow.cost_usd";
 /** Chat: cost the provider billed itself, when it reports one (double). */
 export const ATTR_PFLOW_REPORTED_COST_USD = "pflow.reported_cost_usd";

@@ -544,9 +544,7 @@ export class RunTelemetry {
 
   /** Node, item, usage and price of a call record. */
   #origin(scope: TelemetryScope, usage: LlmUsage) {
-    const cost = this.pricing
-      ? priceCall(this.pricing, usage)
-      : { cost_usd: null, reported_cost_usd: usage.reported_cost_usd ?? null, price_key: null };
+    const cost = priceCall(this.pricing, usage);
     const node = scope.node;
     return {
       phase: this.phase,
@@ -562,7 +560,10 @@ export class RunTelemetry {
     this.llmCalls.push(record);
     const spent = callCostUsd(record);
     if (spent !== null) this.spentUsd += spent;
-    else if (this.maxBudgetUsd !== undefined) this.#warnUnpriced(record.usage.model, "the budget cannot count it");
+    // A priced model's call without usage has no cost either; the run warns about it once it ends.
+    else if (this.maxBudgetUsd !== undefined && record.price_key === null) {
+      this.#warnUnpriced(record.usage.model, "the budget cannot count it");
+    }
     const node = scope.node;
     if (node) {
       node.llm_calls++;

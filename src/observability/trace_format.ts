@@ -97,12 +97,12 @@ export interface TraceDocument {
 /** The totals of a trace's own LLM calls (its footer's `llm_totals`). */
 export interface TraceLlmTotals {
   calls: number;
-  /** Priced cost in USD (unpriced calls excluded). */
+  /** Cost in USD of the calls whose cost is known (unpriced ones and those without usage excluded). */
   cost_usd: number;
   /** Input (uncached, cache read, cache write) plus output tokens. */
   tokens: number;
   cached_tokens: number;
-  /** Models without a price (their calls' cost is not in `cost_usd`). */
+  /** Models without a price (their calls' cost is not in `cost_usd`); a call without usage is counted below instead. */
   unpriced_models: string[];
   /** Calls whose usage is unknown: the cost is a lower bound. */
   usage_missing: number;
@@ -128,6 +128,17 @@ export interface PlannerTraceFooter {
   missing_inputs: { name: string; type: string; description: string }[];
   /** The plan file written for a generated workflow, or null. */
   plan_path: string | null;
+}
+
+/**
+ * A traced call's cost when it is known: null for a model without a price and for a call whose usage is
+ * missing (which older traces recorded as $0: its zero tokens were never measured).
+ */
+export function knownCallCost(
+  call: { cost_usd?: number | null; usage?: { usage_missing?: boolean } | null },
+): number | null {
+  if (call.usage?.usage_missing) return null;
+  return typeof call.cost_usd === "number" && Number.isFinite(call.cost_usd) ? call.cost_usd : null;
 }
 
 /** Suffix of a trace file whose writing failed part-way: `….partial.json`. */
@@ -192,6 +203,7 @@ export interface TraceLlmCall {
   object?: unknown;
   finish_reason: string | null;
   usage: Omit<LlmUsage, "raw"> & { raw?: unknown };
+  /** Cost as priced by pflow; null when unknown: the model is unpriced, or the usage missing (`usage.usage_missing`). */
   cost_usd: number | null;
   reported_cost_usd: number | null;
   duration_ms: number;

@@ -264,8 +264,9 @@ export class TraceSink implements TelemetrySink {
     this.#llm.tokens += u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens;
     this.#llm.cached_tokens += u.cache_read_tokens;
     if (u.usage_missing) this.#llm.usage_missing++;
-    if (call.cost_usd === null || call.cost_usd === undefined) this.#llm.unpriced.add(u.model);
-    else this.#llm.cost_usd += call.cost_usd;
+    // A call without usage has no cost (counted in `usage_missing`), not a model without a price.
+    else if (call.cost_usd === null || call.cost_usd === undefined) this.#llm.unpriced.add(u.model);
+    if (typeof call.cost_usd === "number") this.#llm.cost_usd += call.cost_usd;
     const { raw, ...usage } = u;
     const redactor = this.#options.redactor;
     const request = call.request;

@@ -114,23 +114,28 @@ export function roundUsd(value: number): number {
 
 /** How one call was priced. */
 export interface CallCost {
-  /** Computed cost, or null when the model is unpriced. */
+  /** Computed cost, or null when it is unknown: the model is unpriced, or the call's usage is missing. */
   cost_usd: number | null;
-  /** The cost the provider reported itself, when it did. */
+  /** The cost the provider reported itself, when it did (never for a call whose usage is missing). */
   reported_cost_usd: number | null;
-  /** The table key that priced it, or null. */
+  /** The table key that priced it (or would have, for a call whose usage is missing), or null. */
   price_key: string | null;
 }
 
-/** Prices one call; the model id as requested is tried first, then the one the provider reported. */
-export function priceCall(table: PriceTable, usage: LlmUsage): CallCost {
-  let match = findPrices(table, usage.model);
-  if (match === undefined && usage.response_model) {
+/**
+ * Prices one call (no table: nothing is priced); the model id as requested is tried first, then the
+ * one the provider reported. A call whose usage is missing (`usage_missing`) has no cost, not $0: its zero counts are unknown, not
+ * measured; its price's key is still given.
+ */
+export function priceCall(table: PriceTable | undefined, usage: LlmUsage): CallCost {
+  let match = table === undefined ? undefined : findPrices(table, usage.model);
+  if (table !== undefined && match === undefined && usage.response_model) {
     match = findPrices(table, `${usage.provider}/${usage.response_model}`);
   }
+  const known = usage.usage_missing !== true;
   return {
-    cost_usd: match ? costOfUsage(match.prices, usage) : null,
-    reported_cost_usd: usage.reported_cost_usd ?? null,
+    cost_usd: match && known ? costOfUsage(match.prices, usage) : null,
+    reported_cost_usd: known ? usage.reported_cost_usd ?? null : null,
     price_key: match?.key ?? null,
   };
 }
