@@ -649,6 +649,17 @@ Deno.test("a call without usage has no cost, not $0: JSON result, trace, trace s
     assert.deepEqual(trace.metrics.pricing.usage_missing.length, 2);
     const list = await runPflow(["trace", "list"], { env: { ...ctx.env, NO_COLOR: "1" } });
     assert.match(list.stdout.split("\n")[1], /\$0\.0035\+/);
+    // --json says what the `+` says: the cost is the known part, not all of it.
+    const listed = await runPflow(["trace", "list", "--json"], { env: ctx.env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const entries = Object.fromEntries(
+      JSON.parse(listed.stdout).map((e: { path: string; total_cost_usd: number; cost_complete: boolean }) => [
+        e.path,
+        [e.total_cost_usd, e.cost_complete],
+      ]),
+    );
+    assert.deepEqual(entries[alone.doc.trace_path], [0, false]);
+    assert.deepEqual(entries[doc.trace_path], [0.0035, false]);
     // The trace page: a node or model whose calls all lack usage is of unknown cost, neither $0 nor unpriced.
     const page = pageData([{ path: doc.trace_path, trace, complete: true, eventCount: trace.events.length }]).traces[0];
     const lines = (by: CostLine[]) => Object.fromEntries(by.map((l) => [l.label, [l.usd, l.text]]));

@@ -577,6 +577,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: 760,
         duration_lower_bound: true,
         total_cost_usd: 0.00651,
+        cost_complete: false, // "$0.0065+": local/llama has no price
         nodes_executed: 3,
         partial: false,
       },
@@ -590,6 +591,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: null,
         duration_lower_bound: null,
         total_cost_usd: null,
+        cost_complete: null,
         nodes_executed: null,
         partial: false,
         error: "not a pflow trace (no header)",
@@ -604,6 +606,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: 1000,
         duration_lower_bound: false,
         total_cost_usd: 0.00651,
+        cost_complete: false, // "$0.0065+": local/llama has no price
         nodes_executed: 5,
         partial: false,
       },
@@ -617,6 +620,7 @@ Deno.test("trace list --json gives the fields of each trace; --limit keeps the n
         duration_ms: 5,
         duration_lower_bound: false,
         total_cost_usd: 0,
+        cost_complete: true,
         nodes_executed: 1,
         partial: false,
       },

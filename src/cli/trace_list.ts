@@ -295,6 +295,13 @@ export function nodesExecuted(read: ReadTrace): number {
   return typeof read.trace.nodes_executed === "number" ? read.trace.nodes_executed : read.eventCount;
 }
 
+/** A listed trace's cost in `--json`, as its text row shows it: `$0.0123+` is `cost_complete: false`. */
+function jsonCost(read: ReadTrace): { total_cost_usd: number | null; cost_complete: boolean | null } {
+  if (read.eventsSkipped) return { total_cost_usd: null, cost_complete: null };
+  const cost = traceCost(read.trace);
+  return { total_cost_usd: cost.cost_usd, cost_complete: costComplete(cost) };
+}
+
 function jsonEntry(l: TraceListing): Record<string, unknown> {
   if (l.read === undefined) {
     return {
@@ -307,6 +314,7 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
       duration_ms: null,
       duration_lower_bound: null,
       total_cost_usd: null,
+      cost_complete: null,
       nodes_executed: null,
       partial: l.path.endsWith(PARTIAL_SUFFIX),
       error: l.error,
@@ -324,7 +332,7 @@ function jsonEntry(l: TraceListing): Record<string, unknown> {
     final_status: trace.final_status ?? null,
     duration_ms: duration.ms,
     duration_lower_bound: duration.lowerBound,
-    total_cost_usd: l.read.eventsSkipped ? null : traceCost(trace).cost_usd,
+    ...jsonCost(l.read),
     nodes_executed: nodesExecuted(l.read),
     partial: l.read.partial === true,
   };
