@@ -68,7 +68,11 @@ function stop(child: ChildProcess): Promise<void> {
 export async function startPushgateway(): Promise<Component> {
   const binary = requireBinary("prometheus-pushgateway", "prometheus-pushgateway");
   const port = await freePort();
-  const child = spawn(binary, [`--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+  // Debian's default persists to /var/lib/prometheus/pushgateway.data, and a new gateway would load
+  // what an earlier run (or anyone) pushed: an empty file keeps this one's metrics in memory only.
+  const child = spawn(binary, [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file="], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let log = "";
   child.stderr!.on("data", (d) => log += d);
   const url = `http://127.0.0.1:${port}`;
@@ -163,12 +167,13 @@ export function parseExposition(text: string): Exposition {
       map.set(meta[2], meta[3]);
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
+    // `s`: a label value may hold U+2028/U+2029 unescaped (only `\`, `"` and newline are escaped).
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/s.exec(line);
     if (m === null) throw new Error(`not an exposition line: ${line}`);
     const labels: Record<string, string> = {};
     if (m[2]) {
       const body = m[2].slice(1, -1);
-      const pair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
+      const pair = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gys;
       let consumed = 0;
       for (let match = pair.exec(body); match !== null; match = pair.exec(body)) {
         labels[match[1]] = match[2].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c);
