@@ -100,6 +100,56 @@ Deno.test("global flags work before the command: -v, --output-format json, --jso
   });
 });
 
+Deno.test("JSON mode: a command whose output is no JSON refuses it (exit 2, one error document); -o FILE prints {path}", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    const ran = await runPflow(["run", file, "name=Ada", "--trace"], { env });
+    assert.equal(ran.code, 0, explain(ran));
+    // Text on stdout would break the one JSON document: a usage error naming the flag as given, as JSON.
+    for (
+      const [args, flag, command] of [
+        [["metrics", "--json"], "--json", "metrics"],
+        [["metrics", "--output-format", "json"], "--output-format json", "metrics"],
+        [["--json", "metrics", "serve", "--listen", "127.0.0.1:0"], "--json", "metrics serve"],
+        [["completion", "zsh", "--json"], "--json", "completion"],
+        [["completion", "list", "types", "--output-format=json"], "--output-format json", "completion"],
+      ] as const
+    ) {
+      const result = await runPflow([...args], { env });
+      assert.equal(result.code, 2, `${args.join(" ")}\n${explain(result)}`);
+      assert.match(
+        result.stderr,
+        new RegExp(`^error: ${flag} is not supported by 'pflow ${command}': `),
+        explain(result),
+      );
+      const doc = JSON.parse(result.stdout);
+      assert.equal(doc.subtype, "error_validation");
+      assert.match(doc.error.message, new RegExp(`^${flag} is not supported by 'pflow ${command}'`));
+    }
+    // A report written to a file: the one document says where (absolute), as trace show --html's html_path.
+    const trace = await runPflow(["trace", "list", "--json"], { env });
+    const tracePath = JSON.parse(trace.stdout)[0].path;
+    for (
+      const [args, name, extra] of [
+        [["metrics", "--json", "-o"], "m.prom", {}],
+        [["trace", "export", "latest", "--format", "otlp-json", "--output-format", "json", "-o"], "t.json", {
+          trace: tracePath,
+        }],
+        [["cost", "report", "--json", "-o"], "c.json", {}],
+      ] as const
+    ) {
+      const result = await runPflow([...args, name], { env, cwd: dir });
+      assert.equal(result.code, 0, `${args.join(" ")}\n${explain(result)}`);
+      assert.deepEqual(JSON.parse(result.stdout), { path: join(dir, name), ...extra });
+      assert.ok(readFileSync(join(dir, name), "utf8").length > 0);
+    }
+    // Not in JSON mode: the file alone, nothing on stdout.
+    const plain = await runPflow(["metrics", "-o", join(dir, "m2.prom")], { env });
+    assert.equal(plain.code, 0, explain(plain));
+    assert.equal(plain.stdout, "");
+  });
+});
+
 Deno.test("pflow NAME k=v runs a saved workflow; an unknown word gets a did-you-mean over commands, files and saved names", async () => {
   await withHome(async ({ dir, env }) => {
     const file = writeWorkflow(dir, "greet.json", GREET);

@@ -55,6 +55,25 @@ export function parseCommand(argv: string[], options: { command: string; flags: 
   }
 }
 
+/** How JSON mode was asked for (`--json` or `--output-format json`), or undefined in text mode. */
+export function jsonFlag(values: Parsed["values"]): string | undefined {
+  if (values.json === true) return "--json";
+  if (values["output-format"] === "json") return "--output-format json";
+  return undefined;
+}
+
+/**
+ * Refuses JSON mode where a command's output is not a JSON document (a
+ * script, an exposition, a server): a usage error naming the flag given and
+ * `instead`, what to use. In JSON mode stdout holds one JSON document, so
+ * printing text there would break it.
+ */
+export function refuseJson(values: Parsed["values"], command: string, instead: string): void {
+  const flag = jsonFlag(values);
+  if (flag === undefined) return;
+  throw new UsageError(`${flag} is not supported by 'pflow ${command}': ${instead}`, command.split(" ")[0]);
+}
+
 function cleanParseError(error: Error): string {
   if (!(error instanceof FlagParseError)) return error.message.split("\n")[0];
   switch (error.problem) {

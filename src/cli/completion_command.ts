@@ -7,7 +7,7 @@
  */
 import { readdir } from "node:fs/promises";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
-import { parseCommand } from "./args.ts";
+import { parseCommand, refuseJson } from "./args.ts";
 import { HELP } from "./help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
@@ -73,6 +73,7 @@ export function documentedFlags(command: string): FlagDoc[] {
 export async function completionCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, { command: "completion", flags: {} });
   const [shell, what, ...extra] = parsed.positionals;
+  if (!parsed.values.help) refuseJson(parsed.values, "completion", "its output is a shell script (or a list of names)");
   if (parsed.values.help || shell === undefined) {
     writeStdout(`${HELP.completion}\n`);
     return shell === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;

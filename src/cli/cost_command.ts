@@ -25,7 +25,7 @@ import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { parseCommand, type Parsed } from "./args.ts";
 import { reportMarkdown, reportText, runCostText, topText, type ViewContext } from "./cost_view.ts";
 import { HELP } from "./help.ts";
-import { writeOutputFile } from "./output_file.ts";
+import { outputFileDocument, writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import {
@@ -149,6 +149,8 @@ async function reportCommand(argv: string[], env: CommandEnv["env"]): Promise<nu
         return EXIT.usage;
       }
       printError(`Report written: ${options.output}`);
+      // JSON mode's one document on stdout: where the report went (the report itself is in the file).
+      if (options.format === "json") writeStdout(outputFileDocument(options.output));
     } else if (options.format === "text") writeDisplay(text);
     else writeStdout(text);
     if (report.rows.length === 0 && options.format === "text") printError(emptyHint(options));

@@ -10,10 +10,10 @@ import { localTimeZone, parseBound } from "../ledger/period.ts";
 import { LedgerStore } from "../ledger/store.ts";
 import { collectMetrics } from "../metrics/collect.ts";
 import { type ExpositionFormat, renderExposition } from "../metrics/exposition.ts";
-import { parseCommand } from "./args.ts";
+import { jsonFlag, parseCommand, refuseJson } from "./args.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { HELP } from "./help.ts";
-import { writeOutputFile } from "./output_file.ts";
+import { outputFileDocument, writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
@@ -35,6 +35,15 @@ export async function metricsCommand(argv: string[], { env }: CommandEnv): Promi
   const [action, ...rest] = parsed.positionals;
   if (rest.length > 0 || (action !== undefined && action !== "serve")) {
     throw new UsageError(`unexpected argument '${rest[0] ?? action}': usage: pflow metrics [serve] [flags]`, "metrics");
+  }
+  // JSON mode's one document: the path of the file written; the exposition itself is never JSON.
+  if (action === "serve") refuseJson(parsed.values, "metrics serve", "it serves the exposition over HTTP");
+  else if (parsed.values.output === undefined) {
+    refuseJson(
+      parsed.values,
+      "metrics",
+      "its output is the exposition text (--format prometheus|openmetrics); with -o FILE it prints the file's path",
+    );
   }
   const home = pflowHome(env);
   try {
@@ -63,6 +72,7 @@ export async function metricsCommand(argv: string[], { env }: CommandEnv): Promi
         printError(`error: ${failed}`);
         return EXIT.usage;
       }
+      if (jsonFlag(parsed.values) !== undefined) writeStdout(outputFileDocument(output));
     }
     return EXIT.ok;
   } catch (error) {

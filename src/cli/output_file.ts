@@ -8,6 +8,14 @@ import { fileErrorReason } from "../util/file_errors.ts";
 import { fsPromises } from "../util/fs_promises.ts";
 
 /**
+ * JSON mode's document for a report written with `-o FILE`: `{"path": …}`
+ * (absolute, as `trace show --html` gives `html_path`) and `extra` fields.
+ */
+export function outputFileDocument(path: string, extra: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ path: resolve(path), ...extra }, null, 2)}\n`;
+}
+
+/**
  * Writes `text` to `path`: a regular file atomically (temp file, then
  * rename; through a symlink, the file it points to; an existing file keeps
  * its permissions, a new one gets `mode` when given), and a device, FIFO or

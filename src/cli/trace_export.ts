@@ -8,8 +8,8 @@
  */
 import { resourceOptionsFromEnv, traceToOtlpJson } from "../observability/otlp_json.ts";
 import type { TraceDocument } from "../observability/trace_format.ts";
-import { writeOutputFile } from "./output_file.ts";
-import { parseCommand } from "./args.ts";
+import { outputFileDocument, writeOutputFile } from "./output_file.ts";
+import { jsonFlag, parseCommand } from "./args.ts";
 import { HELP } from "./help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { locateTrace, TraceReadError } from "./trace_list.ts";
@@ -70,7 +70,10 @@ export async function traceExportCommand(argv: string[], { env }: CommandEnv): P
     return EXIT.ok;
   }
   const failed = await writeOutputFile(output, text);
-  return failed === undefined ? EXIT.ok : fail(failed);
+  if (failed !== undefined) return fail(failed);
+  // JSON mode's one document: where the export went, and from which trace (as `trace show --html`).
+  if (jsonFlag(parsed.values) !== undefined) writeStdout(outputFileDocument(output, { trace: path }));
+  return EXIT.ok;
 }
 
 function fail(message: string): number {
