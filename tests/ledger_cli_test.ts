@@ -617,6 +617,7 @@ Deno.test("--json has the documented fields; --format md writes the Markdown rep
     assert.equal(typeof doc.since, "string");
     assert.equal(doc.until, null);
     const out = join(ctx.dir, "reports", "cost.md");
+    mkdirSync(join(ctx.dir, "reports"));
     const md = await cost(ctx, ["report", "--format", "md", "-o", out]);
     assertExit(md, 0);
     assert.equal(md.stdout, "");
@@ -742,6 +743,43 @@ Deno.test("-o a file that cannot be written: one line naming it, exit 2, for cos
       }
     }
     assert.deepEqual(readdirSync(ctx.dir).filter((f) => f.endsWith(".tmp")), [], "no temp file left");
+  });
+});
+
+Deno.test("-o into a directory that does not exist: exit 2 naming it, nothing created, for every command's -o", async () => {
+  await withLlm(async (ctx) => {
+    await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]), "wf.json", ["--trace"]);
+    const target = join(ctx.dir, "newdir", "sub", "out.txt");
+    for (
+      const args of [
+        ["metrics", "-o", target],
+        ["cost", "report", "-o", target],
+        ["cost", "report", "--format", "md", "-o", target],
+        ["trace", "export", "latest", "--format", "otlp-json", "-o", target],
+        ["trace", "show", "latest", "--html", "-o", target],
+        ["trace", "show", "latest", "--html", "-o", `${join(ctx.dir, "newdir")}/`],
+      ]
+    ) {
+      const result = await runPflow(args, { env: ctx.env });
+      assertExit(result, 2);
+      const line = result.stderr.trim();
+      const newdir = join(ctx.dir, "newdir");
+      assert.ok(
+        line.startsWith(`error: cannot write ${newdir}/`) && line.endsWith(`: directory ${newdir} does not exist`) &&
+          !line.includes("\n"),
+        `${args.join(" ")}\n${explain(result)}`,
+      );
+      assert.equal(result.stdout, "");
+      assert.equal(existsSync(join(ctx.dir, "newdir")), false, `${args.join(" ")} made the directory`);
+    }
+    // In JSON mode, the same line as the error document.
+    const json = await runPflow(["metrics", "--json", "-o", target], { env: ctx.env });
+    assertExit(json, 2);
+    assert.equal(
+      JSON.parse(json.stdout).error.message,
+      `cannot write ${target}: directory ${join(ctx.dir, "newdir")} does not exist`,
+    );
+    assert.equal(existsSync(join(ctx.dir, "newdir")), false);
   });
 });
 

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -129,6 +129,7 @@ Deno.test("pflow metrics: the ledger's sums in the Prometheus text format, promt
   await withLlm(async (ctx) => {
     const docs = await runMix(ctx);
     const out = join(ctx.dir, "textfile", "pflow.prom");
+    mkdirSync(join(ctx.dir, "textfile"));
     const written = await pflow(ctx, ["metrics", "-o", out]);
     assertExit(written, 0);
     assert.equal(written.stdout, "");

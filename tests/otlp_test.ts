@@ -825,6 +825,7 @@ Deno.test("cli: trace export latest -o FILE writes the newest trace atomically; 
   const h = home({ [OLDER]: formatTraceFile(other), [NEWER]: formatTraceFile(failedTrace()) });
   try {
     const out = join(h.path, "out", "trace.otlp.json");
+    mkdirSync(join(h.path, "out"));
     const result = await runPflow(["trace", "export", "latest", "--format=otlp-json", "-o", out], {
       env: { PFLOW_HOME: h.path, OTEL_SERVICE_NAME: "etl", OTEL_RESOURCE_ATTRIBUTES: "env=ci" },
     });

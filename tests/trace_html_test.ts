@@ -175,13 +175,15 @@ Deno.test("trace show --html writes the page beside the trace (and -o elsewhere)
     assert.equal(embeddedData(html).traces[0].file, path);
 
     const out = join(home.path, "pages", "run.html");
+    mkdirSync(join(home.path, "pages"));
     const latest = await runPflow(["trace", "show", "latest", "--html", "-o", out, "--json"], { env });
     assert.equal(latest.code, 0, latest.stderr);
     assert.deepEqual(JSON.parse(latest.stdout), { html_path: out, traces: [path] });
     assert.equal(readFileSync(out, "utf8").length > 1000, true);
 
-    // -o DIR: an existing directory, or a new one named with a trailing slash, gets the page under its name.
+    // -o DIR: an existing directory, named with or without a trailing slash, gets the page under its name.
     const name = basename(htmlPathFor(path));
+    mkdirSync(join(home.path, "new"));
     for (
       const [dir, arg] of [[join(home.path, "pages"), join(home.path, "pages")], [
         join(home.path, "new"),

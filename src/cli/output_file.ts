@@ -2,7 +2,7 @@
  * Writing a command's report to `-o FILE` (atomically), with one clear line when that fails.
  * @module
  */
-import { resolve, sep } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
 import { fsPromises } from "../util/fs_promises.ts";
@@ -20,13 +20,14 @@ export function outputFileDocument(path: string, extra: Record<string, unknown> 
  * rename; through a symlink, the file it points to; an existing file keeps
  * its permissions, a new one gets `mode` when given), and a device, FIFO or
  * socket in place (`-o /dev/stdout`, a named pipe: a rename would replace the
- * special file with a regular one). Returns undefined, or the one-line reason
+ * special file with a regular one). Its directory must exist: none is made,
+ * so a mistyped one is an error naming it, not a new tree. Returns undefined, or the one-line reason
  * it failed (`cannot write FILE: …`), naming the target and not the temp file.
  */
 export async function writeOutputFile(
   path: string,
   text: string,
-  options: { mode?: number; mkdir?: boolean } = {},
+  options: { mode?: number } = {},
 ): Promise<string | undefined> {
   if (path === "") return "-o needs a file name";
   if (path.endsWith("/") || path.endsWith(sep)) {
@@ -44,19 +45,30 @@ export async function writeOutputFile(
       return undefined;
     }
     const target = existing === undefined ? path : await realpath(path);
-    await writeFileAtomic(target, text, {
-      mode: existing === undefined ? options.mode : existing.mode & 0o7777,
-      ...(options.mkdir !== undefined ? { mkdir: options.mkdir } : {}),
-    });
+    await writeFileAtomic(target, text, { mode: existing === undefined ? options.mode : existing.mode & 0o7777 });
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    // Writing, a missing path means its folder cannot be made, and a file in the way of the folder exists.
-    const why = code === "ENOENT"
+    const missing = code === "ENOENT" ? await missingDirectory(path) : undefined;
+    const why = missing !== undefined
+      ? `directory ${missing} does not exist`
+      : code === "ENOENT"
       ? "cannot create a file there"
       : code === "EEXIST" || code === "ENOTDIR"
       ? "a part of its directory is a file"
       : fileErrorReason(error);
     return `cannot write ${resolve(path)}: ${why}`;
+  }
+}
+
+/** The outermost directory on the way to `path` that does not exist, or undefined when its directory exists. */
+async function missingDirectory(path: string): Promise<string | undefined> {
+  const { stat } = await fsPromises();
+  let missing: string | undefined;
+  for (let dir = dirname(resolve(path));; dir = dirname(dir)) {
+    const code = await stat(dir).then(() => undefined, (error: NodeJS.ErrnoException) => error.code);
+    if (code !== "ENOENT") return missing;
+    missing = dir;
+    if (dirname(dir) === dir) return missing;
   }
 }

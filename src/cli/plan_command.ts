@@ -239,6 +239,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     try {
       await writeFileAtomic(tracePath, redactor.text(formatTraceFile(traceDoc)), {
         mode: PRIVATE_FILE_MODE,
+        mkdir: true,
         dirMode: PRIVATE_DIR_MODE,
       });
     } catch (error) {

@@ -89,7 +89,7 @@ export async function saveWorkflow(
   const text = `${JSON.stringify(ir, null, 2)}\n`;
   const redacted = outputRedactor().text(text);
   if (redacted !== text) options.onRedacted?.();
-  await writeFileAtomic(path, redacted, { mode: PRIVATE_FILE_MODE, dirMode: PRIVATE_DIR_MODE });
+  await writeFileAtomic(path, redacted, { mode: PRIVATE_FILE_MODE, mkdir: true, dirMode: PRIVATE_DIR_MODE });
   return path;
 }
 

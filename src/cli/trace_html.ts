@@ -61,8 +61,8 @@ export async function traceHtmlCommand(options: TraceHtmlOptions, { env }: Comma
   const page = renderTracePage(reads);
   // Beside its trace, the page is as private as the trace; a file the user names is written as any -o file.
   const failed = options.output === undefined
-    ? await writeOutputFile(outPath, redactor.text(page), { mode: PRIVATE_FILE_MODE, mkdir: false })
-    : await writeOutputFile(outPath, redactor.text(page), { mkdir: true });
+    ? await writeOutputFile(outPath, redactor.text(page), { mode: PRIVATE_FILE_MODE })
+    : await writeOutputFile(outPath, redactor.text(page));
   if (failed !== undefined) {
     printError(`error: ${failed}${options.output === undefined ? "; choose a file with -o FILE" : ""}`);
     return options.output === undefined ? EXIT.failed : EXIT.usage;

@@ -15,7 +15,9 @@ const NAME_MAX = 255;
  * @param data what to write
  * @param options `mode` to give the file (e.g. the replaced file's; the temp
  *   file is created with it, so the content is never readable more widely),
- *   `mkdir` to create parent directories, `dirMode` for the directories
+ *   `mkdir` to create missing parent directories (off by default: a
+ *   path a user gave names a directory that exists; pflow's own state
+ *   under PFLOW_HOME asks for it), `dirMode` for the directories
  *   created (and the parent, which is set to it: e.g. 0700 under PFLOW_HOME)
  */
 export async function writeFileAtomic(
@@ -25,7 +27,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const { chmod, mkdir, rename, unlink, writeFile } = await fsPromises();
   const dir = dirname(path);
-  if (options.mkdir !== false) {
+  if (options.mkdir === true) {
     await mkdir(dir, { recursive: true, ...(options.dirMode !== undefined ? { mode: options.dirMode } : {}) });
     if (options.dirMode !== undefined) await chmod(dir, options.dirMode).catch(() => {});
   }
