@@ -436,6 +436,47 @@ Deno.test("otlpEndpointFromEnv: flag, then TRACES endpoint (as is), then the bas
   assert.equal(otlpEndpointFromEnv({ ...env, OTEL_SDK_DISABLED: "true" }), undefined);
   assert.equal(otlpEndpointFromEnv({ ...env, OTEL_TRACES_EXPORTER: "none" }), undefined);
   assert.equal(otlpEndpointFromEnv({ OTEL_SDK_DISABLED: "true" }, "http://flag"), "http://flag/v1/traces");
+  // A query string stays after the path: /v1/traces goes into the path, not into the query.
+  assert.equal(otlpEndpointFromEnv({}, "http://flag/x?k=1"), "http://flag/x/v1/traces?k=1");
+  assert.equal(otlpEndpointFromEnv({}, "http://flag/x/?k=1&j=2"), "http://flag/x/v1/traces?k=1&j=2");
+  assert.equal(otlpEndpointFromEnv({}, "http://flag/v1/traces?k=1"), "http://flag/v1/traces?k=1");
+  assert.equal(
+    otlpEndpointFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://b:4318?k=1" }),
+    "http://b:4318/v1/traces?k=1",
+  );
+});
+
+Deno.test("an endpoint with a query string: the collector and the Pushgateway get the path before it, the query kept", async () => {
+  await withReceiver(async (receiver) => {
+    const dir = tempDir("pflow-otlp-query-");
+    try {
+      const file = join(dir.path, "wf.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          ir_version: "0.1.0",
+          name: "q",
+          nodes: [{ id: "a", type: "shell", params: { command: "true" } }],
+        }),
+      );
+      const env = {
+        PFLOW_HOME: dir.path,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/base?tenant=b`,
+        OTEL_METRICS_EXPORTER: "otlp",
+      };
+      const args = ["run", file, "--otlp-endpoint", `${receiver.url}/x?k=1`, "--pushgateway", `${receiver.url}/pg?k=3`];
+      const result = await runPflow(args, { env });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      assert.deepEqual(receiver.requests.map((r) => `${r.method} ${r.path}`).sort(), [
+        "POST /base/v1/metrics?tenant=b",
+        "POST /x/v1/traces?k=1",
+        "PUT /pg/metrics/job/pflow/workflow@base64/cQ==?k=3",
+      ]);
+    } finally {
+      dir.cleanup();
+    }
+  });
 });
 
 // ---------------------------------------------------------------- exportTrace (SDK, OTLP/HTTP)

@@ -4,6 +4,7 @@
  * `"pushgateway"`) and the OTLP metrics endpoint (the standard OTEL_* variables).
  * @module
  */
+import { appendUrlPath } from "../util/uri.ts";
 
 /** A bad Pushgateway URL; the message names where it came from. */
 export class MetricsConfigError extends Error {
@@ -62,7 +63,7 @@ export function otlpMetricsEndpoint(env: Record<string, string | undefined>): st
   if (metrics) return metrics;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (base && exporter?.split(",").map((e) => e.trim()).includes("otlp")) {
-    return `${base.endsWith("/") ? base : `${base}/`}v1/metrics`;
+    return appendUrlPath(base, "v1/metrics");
   }
   return undefined;
 }

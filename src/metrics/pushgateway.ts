@@ -9,6 +9,7 @@
  */
 import { displayUrl } from "../observability/otlp_export.ts";
 import { timeoutSignal } from "../util/timers.ts";
+import { appendUrlPath } from "../util/uri.ts";
 import { type MetricFamily, renderExposition } from "./exposition.ts";
 
 /** The push timeout. */
@@ -34,7 +35,7 @@ export interface RunGauges {
 export function groupUrl(base: string, workflow: string): string {
   const encoded = workflow === "" ? "=" : btoa(String.fromCharCode(...new TextEncoder().encode(workflow)))
     .replace(/\+/g, "-").replace(/\//g, "_");
-  return `${base.replace(/\/+$/, "")}/metrics/job/pflow/workflow@base64/${encoded}`;
+  return appendUrlPath(base, `metrics/job/pflow/workflow@base64/${encoded}`);
 }
 
 /** The gauge families of one run. */

@@ -15,6 +15,7 @@
  * @module
  */
 import type { TraceDocument } from "./trace_format.ts";
+import { appendUrlPath, urlPathEndsWith } from "../util/uri.ts";
 import {
   parseKeyValueList,
   requestSpans,
@@ -57,18 +58,14 @@ const TRACES_PATH = "v1/traces";
  */
 export function otlpEndpointFromEnv(env: Env, flag?: string): string | undefined {
   const given = flag?.trim();
-  if (given) return /\/v1\/traces\/?$/.test(given) ? given : appendPath(given);
+  if (given) return urlPathEndsWith(given, `/${TRACES_PATH}`) ? given : appendUrlPath(given, TRACES_PATH);
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
   if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === "none") return undefined;
   const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   if (traces) return traces;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (base) return appendPath(base);
+  if (base) return appendUrlPath(base, TRACES_PATH);
   return undefined;
-}
-
-function appendPath(base: string): string {
-  return `${base.endsWith("/") ? base : `${base}/`}${TRACES_PATH}`;
 }
 
 /**
