@@ -1172,7 +1172,7 @@ Deno.test("a directory where the ledger file goes: one line naming it, exit 2; a
   });
 });
 
-Deno.test("a workflow name with controls and a line break: shown escaped in every cost table, one row each", async () => {
+Deno.test("a workflow name with controls and a line break: shown escaped in every cost table and cost show, one line each", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "pflow-evil-name-" });
   try {
     const env = { PFLOW_HOME: join(dir, "home") };
@@ -1185,7 +1185,7 @@ Deno.test("a workflow name with controls and a line break: shown escaped in ever
         "report",
         "--format",
         "md",
-      ]]
+      ], ["show"]]
     ) {
       const result = await cost({ env }, args);
       assertExit(result, 0);
@@ -1194,6 +1194,10 @@ Deno.test("a workflow name with controls and a line break: shown escaped in ever
       const rows = result.stdout.split("\n").filter((line) => line.includes("ev|") || line.includes("ev\\|"));
       if (!args.includes("--top")) assert.ok(rows.length >= 1, args.join(" ")); // --top lists runs that cost
       for (const row of rows) assert.match(row, /line2/, `${args.join(" ")}: the name stays on its row`);
+      // Shown as the text tables show it: the line break as \n.
+      if (!args.includes("md")) {
+        for (const row of rows) assert.ok(row.includes("red\\nline2"), `${args.join(" ")}: ${row}`);
+      }
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });

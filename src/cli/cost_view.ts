@@ -7,7 +7,7 @@ import { localDateTime } from "../ledger/period.ts";
 import { type LedgerRunStatus, PROCESS_GONE } from "../ledger/types.ts";
 import type { GroupBy, Report, ReportRow, RunCost, TopNode, TopRun, Totals } from "../ledger/report.ts";
 import { formatCost, formatCount, formatDuration } from "./format.ts";
-import { type Cell, type Column, renderMarkdownTable, renderTable, type Row } from "./table.ts";
+import { type Cell, type Column, oneLine, renderMarkdownTable, renderTable, type Row } from "./table.ts";
 import { PLAIN_STYLE, type Style } from "./terminal.ts";
 import { statusLabel } from "./trace_list.ts";
 
@@ -173,7 +173,7 @@ export function reportText(report: Report, ctx: ViewContext): string {
 
 /** `model (N calls), …`. */
 function namedCalls(models: { model: string; calls: number }[]): string {
-  return models.map((m) => `${m.model} (${formatCount(m.calls)} call${m.calls === 1 ? "" : "s"})`).join(", ");
+  return models.map((m) => `${oneLine(m.model)} (${formatCount(m.calls)} call${m.calls === 1 ? "" : "s"})`).join(", ");
 }
 
 /** The lines saying which calls a cost leaves out, one per cause (a missing price, missing usage). */
@@ -250,8 +250,9 @@ function nodeLabel(n: { workflow: string; node: string | null; phase: string }):
 /** One run's cost as text. */
 export function runCostText(cost: RunCost, ctx: Omit<ViewContext, "period" | "repriced">): string {
   const r = cost.run;
+  // Names and paths from the ledger, each on its line as the tables show them (`\n` escaped).
   const head = [
-    `${ctx.style.bold(`Run ${r.execution_id}`)} · ${r.workflow} · ${statusCell(r.status, ctx.style).shown}`,
+    `${ctx.style.bold(`Run ${r.execution_id}`)} · ${oneLine(r.workflow)} · ${statusCell(r.status, ctx.style).shown}`,
     `started ${localDateTime(ctx.timezone, Date.parse(r.started_at))} (${ctx.timezone})${
       r.duration_ms === null ? "" : ` · ${formatDuration(r.duration_ms)}`
     }${r.nodes_executed === null ? "" : ` · ${formatCount(r.nodes_executed)} node executions`} · ${
@@ -262,11 +263,13 @@ export function runCostText(cost: RunCost, ctx: Omit<ViewContext, "period" | "re
     head.push(ctx.style.yellow("ended: unknown (its process is gone: killed, crashed or stopped with its machine)"));
   }
   if (r.workflow_file) {
-    head.push(`workflow file: ${r.workflow_file}${r.workflow_hash ? ` (${r.workflow_hash.slice(0, 19)})` : ""}`);
+    head.push(
+      `workflow file: ${oneLine(r.workflow_file)}${r.workflow_hash ? ` (${r.workflow_hash.slice(0, 19)})` : ""}`,
+    );
   }
-  head.push(`trace: ${r.trace_file ?? "none (run with --trace to write one)"}`);
-  if (r.planner_trace_file) head.push(`planner trace: ${r.planner_trace_file}`);
-  if (r.price_version) head.push(`prices: ${r.price_version} (${r.price_source ?? "?"})`);
+  head.push(`trace: ${r.trace_file === null ? "none (run with --trace to write one)" : oneLine(r.trace_file)}`);
+  if (r.planner_trace_file) head.push(`planner trace: ${oneLine(r.planner_trace_file)}`);
+  if (r.price_version) head.push(`prices: ${oneLine(r.price_version)} (${oneLine(r.price_source ?? "?")})`);
   if (cost.rows.length === 0) return `${head.join("\n")}\nno LLM calls\n`;
   const table = renderTable(
     [

@@ -18,13 +18,18 @@ export type Cell = string | { text: string; shown: string };
 /** A row: its cells, and text to append after the last one (e.g. an error note). */
 export type Row = Cell[] | { cells: Cell[]; suffix?: string };
 
-// Data never drives the terminal nor breaks a row: a cell's controls and line breaks are shown escaped.
+/**
+ * Data on one line of a view (a table cell, a header line's workflow name):
+ * its controls and line breaks shown escaped (`\n`), so it never drives the
+ * terminal nor breaks the line. `keepStyle`: pflow's own colour codes stay.
+ */
+export function oneLine(text: string, options: { keepStyle?: boolean } = {}): string {
+  return escapeControls(text, { keepNewlines: false, ...options });
+}
+
 const rawTextOf = (cell: Cell) => typeof cell === "string" ? cell : cell.text;
-const textOf = (cell: Cell) => escapeControls(rawTextOf(cell), { keepNewlines: false });
-const shownOf = (cell: Cell) =>
-  typeof cell === "string"
-    ? escapeControls(cell, { keepNewlines: false })
-    : escapeControls(cell.shown, { keepNewlines: false, keepStyle: true });
+const textOf = (cell: Cell) => oneLine(rawTextOf(cell));
+const shownOf = (cell: Cell) => typeof cell === "string" ? oneLine(cell) : oneLine(cell.shown, { keepStyle: true });
 
 /**
  * Renders aligned rows (two spaces between columns, the last column not
