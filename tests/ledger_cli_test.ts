@@ -1204,6 +1204,29 @@ Deno.test("a workflow name with controls and a line break: shown escaped in ever
   }
 });
 
+Deno.test("cost report --format md: a workflow name's HTML and Markdown are escaped, shown as its text", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pflow-md-name-" });
+  try {
+    const env = { PFLOW_HOME: join(dir, "home") };
+    const name = "a|b <img src=x onerror=alert(1)> *bold* _it_ ~~s~~ [l](http://x) `c` &amp; \\";
+    const file = join(dir, "md.json");
+    writeFileSync(file, JSON.stringify(workflow([{ id: "a", type: "echo", params: { value: "x" } }], { name })));
+    assertExit(await runPflow(["run", file], { env }), 0);
+    const result = await cost({ env }, ["report", "--format", "md", "--top", "3"]);
+    assertExit(result, 0);
+    const rows = result.stdout.split("\n").filter((line) => line.startsWith("| a\\|b"));
+    assert.equal(rows.length, 1, result.stdout);
+    assert.equal(
+      rows[0].split(" | ")[0],
+      "| a\\|b &lt;img src=x onerror=alert(1)&gt; \\*bold\\* \\_it\\_ \\~\\~s\\~\\~ \\[l\\](http://x) \\`c\\` &amp;amp; \\\\",
+    );
+    assert.ok(!result.stdout.includes("<img"), "no tag from the data");
+    assert.match(result.stdout, /^\| \*\*Total\*\* \|/m, "pflow's own Markdown stays");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("a ledger whose pages are damaged: cost report and cost show name the file, exit 2", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "pflow-damaged-ledger-" });
   try {

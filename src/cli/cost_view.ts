@@ -7,7 +7,15 @@ import { localDateTime } from "../ledger/period.ts";
 import { type LedgerRunStatus, PROCESS_GONE } from "../ledger/types.ts";
 import type { GroupBy, Report, ReportRow, RunCost, TopNode, TopRun, Totals } from "../ledger/report.ts";
 import { formatCost, formatCount, formatDuration } from "./format.ts";
-import { type Cell, type Column, oneLine, renderMarkdownTable, renderTable, type Row } from "./table.ts";
+import {
+  type Cell,
+  type Column,
+  escapeMarkdown,
+  oneLine,
+  renderMarkdownTable,
+  renderTable,
+  type Row,
+} from "./table.ts";
 import { PLAIN_STYLE, type Style } from "./terminal.ts";
 import { statusLabel } from "./trace_list.ts";
 
@@ -171,9 +179,9 @@ export function reportText(report: Report, ctx: ViewContext): string {
   return `${ctx.style.bold(title)}\n${renderTable(columns, rows, { header: ctx.style.dim })}${notes(report, ctx)}`;
 }
 
-/** `model (N calls), …`. */
-function namedCalls(models: { model: string; calls: number }[]): string {
-  return models.map((m) => `${oneLine(m.model)} (${formatCount(m.calls)} call${m.calls === 1 ? "" : "s"})`).join(", ");
+/** `model (N calls), …`; `name` shows a model name (one line of text, or Markdown). */
+function namedCalls(models: { model: string; calls: number }[], name: (model: string) => string = oneLine): string {
+  return models.map((m) => `${name(m.model)} (${formatCount(m.calls)} call${m.calls === 1 ? "" : "s"})`).join(", ");
 }
 
 /** The lines saying which calls a cost leaves out, one per cause (a missing price, missing usage). */
@@ -354,14 +362,16 @@ export function reportMarkdown(
   const grouped = (report: Report, header: string) =>
     renderMarkdownTable(
       [{ header }, ...sumColumns],
-      [...report.rows.map((row) => [row.group, ...sums(row)]), ["**Total**", ...sums(report.totals)]],
+      [...report.rows.map((row) => [row.group, ...sums(row)]), [{ markdown: "**Total**" }, ...sums(report.totals)]],
     );
   const out = [
     `# pflow cost report`,
     "",
-    `${ctx.period} · time zone ${ctx.timezone}${
-      ctx.repriced ? ` · repriced with ${ctx.repriced.version} (${ctx.repriced.source})` : ""
-    }`,
+    escapeMarkdown(
+      `${ctx.period} · time zone ${ctx.timezone}${
+        ctx.repriced ? ` · repriced with ${ctx.repriced.version} (${ctx.repriced.source})` : ""
+      }`,
+    ),
     "",
     "## Totals",
     "",
@@ -369,10 +379,13 @@ export function reportMarkdown(
   ];
   const { unpriced_models: unpriced, usage_missing_models: missing } = parts.main;
   if (unpriced.length > 0) {
-    out.push(`Costs marked + leave out calls of a model without a price: ${namedCalls(unpriced)}.`, "");
+    out.push(`Costs marked + leave out calls of a model without a price: ${namedCalls(unpriced, escapeMarkdown)}.`, "");
   }
   if (missing.length > 0) {
-    out.push(`Costs marked + leave out calls whose usage was not reported: ${namedCalls(missing)}.`, "");
+    out.push(
+      `Costs marked + leave out calls whose usage was not reported: ${namedCalls(missing, escapeMarkdown)}.`,
+      "",
+    );
   }
   if (parts.main.group_by !== "model" && parts.main.group_by !== "workflow") {
     out.push(`## By ${parts.main.group_by}`, "", grouped(parts.main, GROUP_HEADERS[parts.main.group_by].toLowerCase()));

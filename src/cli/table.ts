@@ -55,12 +55,36 @@ export function renderTable(
   return [line(header, ""), ...bodies.map((row) => line(row.cells, row.suffix))].join("\n") + "\n";
 }
 
-/** Renders a GitHub-flavoured Markdown table (pipes in cells escaped). Ends with a newline. */
-export function renderMarkdownTable(columns: Column[], rows: Cell[][]): string {
-  const escape = (text: string) =>
-    escapeControls(text.replace(/\r?\n/g, " "), { keepNewlines: false }).replace(/\\/g, "\\\\").replace(/\|/g, "\\|");
-  const header = `| ${columns.map((c) => escape(c.header)).join(" | ")} |`;
+/** Markdown pflow writes itself (`**Total**`), put into a Markdown table as is. */
+export interface MarkdownCell {
+  markdown: string;
+}
+
+/** The characters of inline Markdown (CommonMark and GFM: code, emphasis, strike-through, links, table pipes). */
+const MARKDOWN_SIGNIFICANT = /[\\`*_~[\]|]/g;
+const HTML_ENTITIES: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;" };
+
+/**
+ * Data as Markdown text that renders as the text itself, on one line: no tag,
+ * entity, emphasis, code or link from the data. `<`, `>` and `&` become
+ * entities, the characters of inline Markdown are backslash-escaped, a line
+ * break is a space and a control is shown escaped.
+ */
+export function escapeMarkdown(text: string): string {
+  return oneLine(text.replace(/\r?\n/g, " "))
+    .replace(MARKDOWN_SIGNIFICANT, (c) => `\\${c}`)
+    .replace(/[<>&]/g, (c) => HTML_ENTITIES[c]);
+}
+
+/**
+ * Renders a GitHub-flavoured Markdown table, each cell's text escaped
+ * ({@link escapeMarkdown}) but a {@link MarkdownCell}'s. Ends with a newline.
+ */
+export function renderMarkdownTable(columns: Column[], rows: (Cell | MarkdownCell)[][]): string {
+  const cellText = (cell: Cell | MarkdownCell) =>
+    typeof cell === "object" && "markdown" in cell ? cell.markdown : escapeMarkdown(rawTextOf(cell));
+  const header = `| ${columns.map((c) => escapeMarkdown(c.header)).join(" | ")} |`;
   const rule = `|${columns.map((c) => (c.align === "right" ? " ---: |" : " --- |")).join("")}`;
-  const body = rows.map((row) => `| ${row.map((cell) => escape(rawTextOf(cell))).join(" | ")} |`);
+  const body = rows.map((row) => `| ${row.map(cellText).join(" | ")} |`);
   return [header, rule, ...body].join("\n") + "\n";
 }
