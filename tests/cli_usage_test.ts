@@ -368,6 +368,46 @@ Deno.test("a key=value named like a node of a workflow without inputs, or a key 
   });
 });
 
+Deno.test("a flag that takes one value given twice exits 2 naming it, in every command; a boolean may repeat", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    const cases: [string[], string, string][] = [
+      [
+        ["cost", "report", "--status", "success", "--status", "failed"],
+        "--status",
+        " (several values comma-separated: --status A,B)",
+      ],
+      [
+        ["trace", "list", "--status=success", "--status", "failed"],
+        "--status",
+        " (several values comma-separated: --status A,B)",
+      ],
+      [["cost", "report", "--by", "day", "--by=model"], "--by", ""],
+      [["run", file, "name=Ada", "-o", "text", "-otext"], "-o", ""],
+      [["run", file, "name=Ada", "--output-key", "text", "-o", "text"], "-o", ""],
+      [["metrics", "--since", "7d", "--since", "1d"], "--since", ""],
+      [["--output-format", "json", "workflow", "list", "--output-format", "text"], "--output-format", ""],
+    ];
+    for (const [args, flag, hint] of cases) {
+      const result = await runPflow(args, { env });
+      assert.equal(result.code, 2, `${args.join(" ")}\n${explain(result)}`);
+      assert.equal(
+        result.stderr.split("\n")[0],
+        `error: flag '${flag}' given twice; give it once${hint}`,
+        args.join(" "),
+      );
+      // In JSON mode, the error document.
+      const json = await runPflow([...args, "--json"], { env });
+      assert.equal(json.code, 2, explain(json));
+      assert.match(JSON.parse(json.stdout).error.message, new RegExp(`^flag '${flag}' given twice`));
+    }
+    // Booleans (and the global ones before and after the command) may repeat: no value is lost.
+    const repeated = await runPflow(["--json", "-v", "run", file, "name=Ada", "--json", "-v"], { env });
+    assert.equal(repeated.code, 0, explain(repeated));
+    assert.deepEqual(JSON.parse(repeated.stdout).result, { text: "Dr Ada x1" });
+  });
+});
+
 Deno.test("plan: a bad --max-node-executions is a usage error before any planner call", async () => {
   await withHome(async ({ env }) => {
     // A provider that cannot be reached: a planner call would fail otherwise, not with the flag's message.

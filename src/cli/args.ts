@@ -43,7 +43,7 @@ export interface Parsed {
 export function parseCommand(argv: string[], options: { command: string; flags: OptionSpec }): Parsed {
   const spec = { ...GLOBAL_OPTIONS, ...options.flags };
   try {
-    const { values, positionals } = parseFlags(argv, spec, { negativeNumbers: true });
+    const { values, positionals } = parseFlags(argv, spec, { negativeNumbers: true, once: true });
     const format = values["output-format"];
     if (format !== undefined && format !== "text" && format !== "json") {
       throw new UsageError(`--output-format must be 'text' or 'json', got '${format}'`, options.command);
@@ -74,6 +74,9 @@ export function refuseJson(values: Parsed["values"], command: string, instead: s
   throw new UsageError(`${flag} is not supported by 'pflow ${command}': ${instead}`, command.split(" ")[0]);
 }
 
+/** Flags that take several values as one comma-separated list (`trace list` and `cost report --status`). */
+const COMMA_LISTS = new Set(["status"]);
+
 function cleanParseError(error: Error): string {
   if (!(error instanceof FlagParseError)) return error.message.split("\n")[0];
   switch (error.problem) {
@@ -85,6 +88,13 @@ function cleanParseError(error: Error): string {
       return `flag '${error.flag}' needs a value (one that starts with '-' is written --${error.longName}=-VALUE)`;
     case "unexpected_value":
       return `flag '${error.flag}' takes no value`;
+    case "repeated":
+      // The last would silently win (parseArgs's way): most likely a slip, or several values meant.
+      return `flag '${error.flag}' given twice; give it once${
+        error.longName !== undefined && COMMA_LISTS.has(error.longName)
+          ? ` (several values comma-separated: --${error.longName} A,B)`
+          : ""
+      }`;
   }
 }
 

@@ -19,8 +19,8 @@ export interface ParsedFlags {
   positionals: string[];
 }
 
-/** Why a flag was refused. */
-export type FlagProblem = "unknown" | "missing_value" | "ambiguous_value" | "unexpected_value";
+/** Why a flag was refused (`repeated` only with the `once` option). */
+export type FlagProblem = "unknown" | "missing_value" | "ambiguous_value" | "unexpected_value" | "repeated";
 
 /** A parse error carrying `parseArgs`'s error code, the flag as written and the problem. */
 export class FlagParseError extends TypeError {
@@ -46,6 +46,14 @@ export class FlagParseError extends TypeError {
   }
 }
 
+/** How {@link parseFlags} departs from parseArgs, when asked. */
+export interface Parsing {
+  /** A next argument like `-1` or `-.5` is a string flag's value (parseArgs calls it ambiguous). */
+  negativeNumbers?: boolean;
+  /** A string flag given twice is an error (parseArgs keeps the last value); a boolean may repeat. */
+  once?: boolean;
+}
+
 /**
  * Parses `args` against `options`: `--name`, `--name=value`, `--name value`,
  * `-n`, `-n value`, `-nvalue`, groups of short booleans (`-hv`), `--` before
@@ -55,7 +63,7 @@ export class FlagParseError extends TypeError {
 export function parseFlags(
   args: readonly string[],
   options: FlagSpec,
-  parsing: { negativeNumbers?: boolean } = {},
+  parsing: Parsing = {},
 ): ParsedFlags {
   const values: Record<string, string | boolean | undefined> = Object.create(null);
   const positionals: string[] = [];
@@ -77,7 +85,7 @@ export function parseFlags(
       const isString = Object.hasOwn(options, name) && options[name].type === "string";
       if (arg.length > 2) {
         if (isString) {
-          values[name] = arg.slice(2); // -ovalue
+          setString(values, { name, token: `-${arg[1]}`, value: arg.slice(2), once: parsing.once }); // -ovalue
           continue;
         }
         // A group: -abc is -a -b -c, and -abfFILE is -a -b -fFILE.
@@ -109,7 +117,7 @@ export function parseFlags(
           `Option '--${name}' does not take an argument`,
         );
       }
-      values[name] = arg.slice(eq + 1);
+      setString(values, { name, token: `--${name}`, value: arg.slice(eq + 1), once: parsing.once });
       continue;
     }
     take(values, options, { name: arg.slice(2), token: arg, queue, ...parsing });
@@ -125,7 +133,7 @@ export function parseFlags(
 function take(
   values: ParsedFlags["values"],
   options: FlagSpec,
-  { name, token, queue, negativeNumbers }: { name: string; token: string; queue: string[]; negativeNumbers?: boolean },
+  { name, token, queue, negativeNumbers, once }: { name: string; token: string; queue: string[] } & Parsing,
 ): void {
   known(options, name, token);
   if (options[name].type !== "string") {
@@ -145,7 +153,18 @@ function take(
       }'.`,
     );
   }
-  values[name] = queue.shift()!;
+  setString(values, { name, token, value: queue.shift()!, once });
+}
+
+/** A string flag's value; with `once`, a second one is an error rather than the last silently winning. */
+function setString(
+  values: ParsedFlags["values"],
+  { name, token, value, once }: { name: string; token: string; value: string; once?: boolean },
+): void {
+  if (once && values[name] !== undefined) {
+    throw new FlagParseError("repeated", { token, name }, `Option '${token}' given more than once`);
+  }
+  values[name] = value;
 }
 
 function known(options: FlagSpec, name: string, token: string): void {
