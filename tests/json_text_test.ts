@@ -36,6 +36,18 @@ Deno.test("jsonText: JSON text, or a JsonTextError saying whether the value is t
   assert.throws(() => jsonText({ n: 1n }), TypeError);
 });
 
+Deno.test("jsonText indented: a value nested beyond 1,000 levels is refused before any text is made (its text grows with the square of its depth)", () => {
+  // nested(999) is 1,000 levels of arrays: indented, as any depth pflow keeps.
+  assert.equal(jsonText(nested(999), 2).split("\n").length, 2 * 999 + 1);
+  assert.throws(() => jsonText(nested(1000), 2), (e: unknown) => e instanceof JsonTextError && e.problem === "deep");
+  // Not indented, the same value is written: only the stack limits it.
+  assert.equal(jsonText(nested(1000)).length, 2 * 1001);
+  assert.throws(
+    () => paramJson(nested(200_000), "content", 2),
+    (e: unknown) => e instanceof NodeError && /param 'content'.*nested deeper than 1000 levels/.test(e.message),
+  );
+});
+
 Deno.test("jsonRangeProblem: the stack is 'deep', the string length 'large' (V8 and JavaScriptCore wordings)", () => {
   const caught = (f: () => unknown) => {
     try {

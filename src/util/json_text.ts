@@ -35,6 +35,12 @@ export class JsonTextError extends RangeError {
  * refused, both as a bare RangeError.
  */
 export function jsonText(value: unknown, space?: number): string {
+  // Indented text repeats the indentation at every level, so a deep value's text grows with the square of
+  // its depth: 200,000 levels took JavaScriptCore 24 s and 2.2 GB before it overflowed. Beyond the depth
+  // pflow keeps anywhere, the value is refused before any text is made (the walk stops at that depth).
+  if (space !== undefined && valueNestedBeyond(value, MAX_NESTING_DEPTH)) {
+    throw new JsonTextError("deep", new RangeError(`nested deeper than ${MAX_NESTING_DEPTH} levels`));
+  }
   try {
     return JSON.stringify(value, null, space) ?? "";
   } catch (error) {
