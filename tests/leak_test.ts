@@ -373,3 +373,38 @@ Deno.test("credentials in a run's outputs (access_token, set-cookie) are hidden 
     tmp.cleanup();
   }
 });
+
+Deno.test("the trace hides an environment key as stdout does, whole, when its redactor has learned secrets of its own", async () => {
+  const tmp = tempDir("pflow-trace-chain-test-");
+  try {
+    const home = join(tmp.path, "home");
+    // Keys holding `:` and `&`, where a Bearer credential and a query value end.
+    const env = { PFLOW_HOME: home, FOO_API_KEY: "abcdef12:xyz789", BAR_TOKEN: "pa&ss1234567" };
+    const file = writeWorkflow(
+      tmp.path,
+      "chain.json",
+      workflow([{
+        id: "say",
+        type: "shell",
+        params: { command: "echo Authorization: Bearer $FOO_API_KEY; echo http://h/?token=$BAR_TOKEN" },
+      }], { inputs: { api_key: { type: "string" } } }),
+    );
+    // api_key is a secret-named param: the trace's redactor learns it (a secret of its own).
+    const result = await runPflow(["run", file, "api_key=child-secret-222", "--trace"], { env });
+    assert.equal(result.code, 0, result.stderr);
+    const trace = filesUnder(home).filter((f) => f.split("/").pop()!.startsWith("workflow-trace-"));
+    assert.equal(trace.length, 1);
+    const haystacks: [string, string][] = [["stdout", result.stdout], ["stderr", result.stderr], [
+      "trace",
+      readFileSync(trace[0], "utf8"),
+    ]];
+    for (const [where, text] of haystacks) {
+      for (const piece of ["xyz789", "ss1234567", "child-secret-222"]) {
+        assert.ok(!text.includes(piece), `${piece} in ${where}:\n${text}`);
+      }
+    }
+    assert.match(readFileSync(trace[0], "utf8"), /Bearer \[REDACTED\]\\nhttp:\/\/h\/\?token=\[REDACTED\]"/);
+  } finally {
+    tmp.cleanup();
+  }
+});

@@ -382,6 +382,24 @@ Deno.test("Redactor.child: URLs and Bearer credentials are hidden in what its ba
   for (const r of [base, child]) assert.equal(r.text(r.text(text)), r.text(text), "hiding again changes nothing");
 });
 
+Deno.test("Redactor.child: its base's secrets are hidden whole before any URL or Bearer credential, and one inside another or overlapping it too", () => {
+  // The environment's key holds `:` and `&`, where a Bearer credential or a query value ends.
+  const base = new Redactor(["abcdef12:xyz789", "pa&ss1234567", "outer-sid-777777-tail"]);
+  const child = base.child();
+  child.add("child-secret-222", "sid-777777");
+  const text = "Authorization: Bearer abcdef12:xyz789 http://h/?token=pa&ss1234567 got outer-sid-777777-tail";
+  const hidden = `Authorization: Bearer ${REDACTED} http://h/?token=${REDACTED} got ${REDACTED}`;
+  assert.equal(base.text(text), hidden);
+  assert.equal(child.text(text), hidden, "the trace's redactor hides what stdout's hides");
+  // Two secrets of one redactor that overlap: neither leaves a piece of itself.
+  const r = new Redactor(["first-part-OVERLAP", "OVERLAP-second-part"]);
+  assert.equal(r.text("x first-part-OVERLAP-second-part y"), `x ${REDACTED} y`);
+  for (const filler of FILLERS) {
+    const many = redactorWith(["first-part-OVERLAP", "OVERLAP-second-part"], filler);
+    assert.equal(many.text("x first-part-OVERLAP-second-part y"), `x ${REDACTED} y`, `${filler} fillers`);
+  }
+});
+
 // ---------------------------------------------------------------- secret names, matched without regular expressions
 
 // The rules as they were written, as regular expressions: the hand-written matchers must answer as these do.

@@ -205,7 +205,7 @@ const HEX_STRETCH = /(?:0x|\\{1,2}x|\\r\\n|\\n|[0-9a-f \t,:\r\n-])+/gi;
 export class Redactor {
   /** Each secret's forms, in the order added. */
   #secrets: SecretForms[] = [];
-  /** Every literal form, longest first, while there are at most {@link SEARCH_ALL} secrets. */
+  /** Every literal form, while there are at most {@link SEARCH_ALL} secrets. */
   #forms: string[] = [];
   /** Past {@link SEARCH_ALL} secrets: the secrets (indexes) with a form (or wrap probe) starting with each key. */
   #byKey = new Map<string, number[]>();
@@ -288,8 +288,7 @@ export class Redactor {
       this.#forms = [];
       for (let i = 0; i < this.#secrets.length; i++) this.#index(i);
     } else if (!indexed) {
-      // Longest first, so a secret that contains another is replaced whole.
-      this.#forms = [...new Set(this.#secrets.flatMap((s) => s.forms))].sort((a, b) => b.length - a.length);
+      this.#forms = [...new Set(this.#secrets.flatMap((s) => s.forms))];
     }
   }
 
@@ -376,49 +375,51 @@ export class Redactor {
 
   /** `text` with every secret replaced. */
   text(text: string): string {
-    // A child's own secrets first: one of its base's may lie inside a longer one it learned, and hiding the
-    // inner one first would leave the rest of the longer one readable. URLs and `Bearer` credentials are hidden
-    // after the first redactor that searched the text, and again after a later one only if it replaced
-    // something: a second pass over the same text finds nothing more, but a secret hidden can make one
+    // Every redactor in the chain looks for its secrets in the text as given and what any of them finds is
+    // replaced at once: a secret that holds or overlaps another (a child's that holds its base's, or the other
+    // way round) is hidden whole. URLs and `Bearer` credentials after that, once: hidden first, they would cut a
+    // known secret (`Bearer key:tail` loses `key` alone and `:tail` stays), and a secret hidden can make a match
     // (`…111111bearer x1` is `[REDACTED]bearer x1` once the key before the word is hidden).
-    let out = text;
-    let searched = false;
-    for (let r: Redactor | undefined = this; r !== undefined; r = r.#base) {
-      if (r.#base !== undefined && r.#known.size === 0) continue;
-      const before = out;
-      out = r.#own(out);
-      if (!searched || out !== before) out = redactUrls(out);
-      searched = true;
-    }
-    return out;
+    const cuts: Cut[] = [];
+    if (this.#known.size > 0) this.#find(text, cuts);
+    for (let r = this.#base; r !== undefined; r = r.#base) if (r.#known.size > 0) r.#find(text, cuts);
+    return redactUrls(cuts.length === 0 ? text : replaceCuts(text, cuts));
   }
 
-  /** `text` with this redactor's own secrets replaced (not its base's, nor URLs' secrets). */
-  #own(text: string): string {
+  /** Adds to `cuts` where this redactor's own secrets are in `text` (not its base's). */
+  #find(text: string, cuts: Cut[]): void {
     if (this.#pending.length > 0) this.#build();
     const all = this.#secrets.length <= SEARCH_ALL;
     const secrets = all ? this.#secrets : this.#candidates(text);
-    const forms = all ? this.#forms : [...new Set(secrets.flatMap((s) => s.forms))].sort((a, b) => b.length - a.length);
-    let out = text;
-    for (const form of forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
-    for (const { number } of secrets) {
-      if (number !== undefined && out.includes(number.raw)) {
-        out = out.replace(number.pattern, (match, offset: number) => redactedNumber(out, match, offset));
+    const forms = all ? this.#forms : [...new Set(secrets.flatMap((s) => s.forms))];
+    for (const form of forms) {
+      for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + form.length)) {
+        cuts.push([at, at + form.length, REDACTED]);
       }
     }
-    if (out.includes("\n") || out.includes("\\n")) {
+    for (const { number } of secrets) {
+      if (number !== undefined && text.includes(number.raw)) {
+        for (const m of text.matchAll(number.pattern)) {
+          cuts.push([m.index, m.index + m[0].length, redactedNumber(text, m[0], m.index)]);
+        }
+      }
+    }
+    if (text.includes("\n") || text.includes("\\n")) {
       for (const { wrapped } of secrets) {
         for (const form of wrapped) {
-          if (out.includes(form.probes[0]) || out.includes(form.probes[1])) {
-            out = out.replace(form.pattern ??= wrappedPattern(form.form), REDACTED);
+          if (text.includes(form.probes[0]) || text.includes(form.probes[1])) {
+            const pattern = form.pattern ??= wrappedPattern(form.form);
+            for (const m of text.matchAll(pattern)) cuts.push([m.index, m.index + m[0].length, REDACTED]);
           }
         }
       }
     }
-    if (secrets.length > 0 && SEPARATED_HEX.test(out)) {
-      for (const { hex } of secrets) out = out.replace(hex.pattern ??= separatedHexPattern(hex.bytes), REDACTED);
+    if (secrets.length > 0 && SEPARATED_HEX.test(text)) {
+      for (const { hex } of secrets) {
+        const pattern = hex.pattern ??= separatedHexPattern(hex.bytes);
+        for (const m of text.matchAll(pattern)) cuts.push([m.index, m.index + m[0].length, REDACTED]);
+      }
     }
-    return out;
   }
 
   /**
@@ -503,6 +504,27 @@ function redactedNumber(text: string, match: string, offset: number): string {
   const valueStart = before === "" || /[:[,]$/.test(before);
   const valueEnd = after === "" || /^[,\]}\r\n]/.test(after);
   return valueStart && valueEnd ? `"${REDACTED}"` : REDACTED;
+}
+
+/** A stretch of a text to replace: where it starts, where it ends, and what replaces it. */
+type Cut = [start: number, end: number, replacement: string];
+
+/** `text` with each stretch of `cuts` replaced; stretches that overlap are replaced as one, by `[REDACTED]`. */
+function replaceCuts(text: string, cuts: Cut[]): string {
+  cuts.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let out = "";
+  let [, end, replacement] = cuts[0];
+  for (let i = 1; i < cuts.length; i++) {
+    const cut = cuts[i];
+    if (cut[0] < end) {
+      // Overlaps the stretch so far: one stretch (the same one found twice keeps its replacement).
+      if (cut[1] > end || cut[2] !== replacement) [end, replacement] = [Math.max(end, cut[1]), REDACTED];
+      continue;
+    }
+    out += replacement + text.slice(end, cut[0]);
+    [, end, replacement] = cut;
+  }
+  return text.slice(0, cuts[0][0]) + out + replacement + text.slice(end);
 }
 
 /** `text` as it appears inside a JSON string. */
