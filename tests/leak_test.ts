@@ -408,3 +408,51 @@ Deno.test("the trace hides an environment key as stdout does, whole, when its re
     tmp.cleanup();
   }
 });
+
+Deno.test("a secret percent-encoded by curl, Python or a browser, or JSON-escaped by PHP, is hidden on stdout, in the trace, the ledger and OTLP", async () => {
+  const tmp = tempDir("pflow-escaped-leak-test-");
+  const otlp = await startOtlpReceiver();
+  try {
+    const home = join(tmp.path, "home");
+    // Both start with `Ab3xY9`: that piece anywhere means a leak.
+    const env = { PFLOW_HOME: home, SVC_TOKEN: "sk_live_Ab3xY9*Qz7Lm", PHP_TOKEN: "Ab3xY9/Qz+Lm=Pq'z" };
+    // curl encodes `*` as `%2a` (lowercase); Python's quote() keeps `/`; PHP's json_encode writes `/` as `\/`.
+    const emulate = [
+      "const t = process.env.PHP_TOKEN;",
+      'const quote = encodeURIComponent(t).replace(/%2F/g, "/").replace(/\'/g, "%27");',
+      'process.stderr.write(" " + quote + " " + JSON.stringify({ t }).replace(/\\//g, "\\\\/") + "\\n");',
+    ].join(" ");
+    const file = writeWorkflow(
+      tmp.path,
+      "escaped.json",
+      workflow([{
+        id: "call",
+        type: "shell",
+        params: {
+          command: `curl -sS -G --data-urlencode "q=$SVC_TOKEN" -o /dev/null -w "%{url_effective}" ` +
+            `http://127.0.0.1:1/api >&2; node -e '${emulate.replaceAll("'", "'\\''")}'; exit 7`,
+        },
+      }]),
+    );
+    const streams: string[] = [];
+    for (const mode of [["--output-format", "json", "--otlp-endpoint", otlp.url], ["--log-format", "json"], []]) {
+      const result = await runPflow(["run", file, "--trace", ...mode], { env, cwd: tmp.path });
+      assert.equal(result.code, 1, result.stderr);
+      streams.push(result.stdout, result.stderr);
+    }
+    const doc = JSON.parse(streams[0]);
+    assert.match(doc.error.message, /api\?q=\[REDACTED\]/, "curl's URL, its secret hidden");
+    assert.match(doc.error.message, / \[REDACTED\] \{"t":"\[REDACTED\]"\}/, "Python's and PHP's forms hidden");
+    assert.ok(otlp.requests.length >= 1, "OTLP export");
+    const haystacks: [string, string][] = [
+      ...filesUnder(home).map((f) => [f, readFileSync(f).toString("latin1")] as [string, string]),
+      ...streams.map((s, i) => [`stream ${i}`, s] as [string, string]),
+      ...otlp.requests.map((r, i) => [`OTLP request ${i}`, r.body] as [string, string]),
+    ];
+    assert.ok(haystacks.some(([where]) => where.includes("workflow-trace-")), "a trace");
+    for (const [where, text] of haystacks) assert.ok(!text.includes("Ab3xY9"), `a secret in ${where}:\n${text}`);
+  } finally {
+    await otlp.close();
+    tmp.cleanup();
+  }
+});

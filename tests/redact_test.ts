@@ -148,6 +148,71 @@ function encodedFormsHidden(filler: number): void {
   assert.equal(r.text("nothing secret here: aGVsbG8="), "nothing secret here: aGVsbG8=");
 }
 
+Deno.test("a secret with any of its characters percent-encoded (either hex case) or JSON-escaped is hidden, whichever encoder chose them", () => {
+  /** Percent-encodes the characters of `s` that `which` matches (UTF-8 bytes), in lower or upper case hex. */
+  const percent = (s: string, which: RegExp, lower = false) =>
+    s.replace(
+      which,
+      (c) =>
+        [...Buffer.from(c)].map((b) => "%" + (lower ? b.toString(16) : b.toString(16).toUpperCase()).padStart(2, "0"))
+          .join(""),
+    );
+  const star = "sk_live_Ab3xY9*Qz7Lm";
+  const slash = "Ab3xY9/Qz+Lm=Pq'z";
+  const spaced = "pass word+é/x-99";
+  const encodings: [string, string][] = [
+    // curl --data-urlencode: everything but unreserved, lowercase hex.
+    [star, percent(star, /[^A-Za-z0-9._~-]/g, true)],
+    [star, encodeURIComponent(star).replace("*", "%2A")],
+    // Python's quote(): `/` kept; quote_plus/urlencode: space as `+`, `/` encoded.
+    [slash, percent(slash, /[^A-Za-z0-9._~/-]/g)],
+    [slash, percent(slash, /[^A-Za-z0-9._~-]/g)],
+    [spaced, percent(spaced, /[^A-Za-z0-9._~/ -]/g).replaceAll(" ", "+")],
+    [spaced, percent(spaced, /[^A-Za-z0-9._~ -]/g, true).replaceAll(" ", "+")],
+    [spaced, percent(spaced, /[^A-Za-z0-9._~-]/g)],
+    // PHP's json_encode: `/` as `\/`, `'` kept; any character as `\u00XX`; non-ASCII percent-encoded, the rest not.
+    [slash, JSON.stringify(slash).slice(1, -1).replaceAll("/", "\\/")],
+    [slash, slash.replace("Y", "\\u0059").replace("L", "\\u004c")],
+    [spaced, spaced.replace("é", "%C3%A9")],
+    [spaced, spaced.replace("é", "\\u00e9").replace("/", "\\/")],
+    // Every character escaped, and escapes of both kinds mixed.
+    [star, percent(star, /./g)],
+    [star, [...star].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")],
+    [slash, percent(slash, /[+=]/g).replace("/", "\\/")],
+    // JSON that a command printed, inside pflow's JSON (escaped twice).
+    [slash, JSON.stringify(JSON.stringify(slash).replaceAll("/", "\\/")).slice(3, -3)],
+    // A character outside the BMP: four UTF-8 bytes, or a surrogate pair of `\u` escapes.
+    ["emoji-😀-secret-x", "emoji-%F0%9F%98%80-secret-x"],
+    ["emoji-😀-secret-x", "emoji-\\uD83D\\ude00-secret-x"],
+    // A base64 form percent-encoded (a signature in a URL).
+    ["tok?SECRET>val-0123456789", encodeURIComponent(Buffer.from("tok?SECRET>val-0123456789").toString("base64"))],
+  ];
+  for (const filler of FILLERS) {
+    for (const [secret, encoded] of encodings) {
+      const base = redactorWith([secret], filler);
+      const child = base.child();
+      child.add("child-secret-222");
+      for (const r of [base, child]) {
+        const text = `GET http://127.0.0.1:1/api?q=${encoded}&page=2 ${encoded}`;
+        assert.equal(
+          r.text(text),
+          `GET http://127.0.0.1:1/api?q=${REDACTED}&page=2 ${REDACTED}`,
+          `${filler}: ${encoded}`,
+        );
+      }
+    }
+  }
+  // What is around an escaped secret stays, escapes included; text without a secret is left as it is.
+  const r = new Redactor([slash]);
+  assert.equal(
+    r.text('{"url":"https:\\/\\/h\\/Ab3xY9\\/Qz+Lm=Pq\'z\\/x%2Fy"}'),
+    `{"url":"https:\\/\\/h\\/${REDACTED}\\/x%2Fy"}`,
+  );
+  for (const text of ["100% sure", "%zz %4", "a\\u00e9b %C3%A9 %ff%fe \\uZZZZ", "C:\\users\\x", "\\"]) {
+    assert.equal(r.text(text), text);
+  }
+});
+
 Deno.test("URLs lose their userinfo password and secret-looking query values, even when no secret is known", () => {
   const r = new Redactor();
   assert.equal(

@@ -3,7 +3,9 @@
  * API key found in the environment and every secret learned during a run
  * become `[REDACTED]` wherever they would appear (traces, logs, errors, JSON
  * and text output, plan files, exports) — as written (also split over
- * lines), JSON-escaped (once or twice, `\u00e9` style too), URL-encoded,
+ * lines), JSON-escaped (once or twice, `\u00e9` style too), with any of its
+ * characters percent-encoded (either hex case, space as `+` too) or
+ * JSON-escaped (`\/`, `\u0041`), whichever an encoder chose,
  * base64 (standard and URL-safe, at any byte alignment, line breaks allowed)
  * and hex (with or without separators between bytes: `od -tx1`, `xxd -i`,
  * `aa:bb`). URLs lose their userinfo password and the values of query
@@ -185,6 +187,8 @@ interface SecretForms {
   wrapped: WrappedForm[];
   /** The secret's bytes as hex, with separators allowed between them (pattern built when first needed). */
   hex: { bytes: string[]; pattern?: RegExp };
+  /** The UTF-16 code units of its forms (built when first needed). */
+  units?: Set<string>;
 }
 
 /**
@@ -217,6 +221,10 @@ export class Redactor {
   #pending: string[] = [];
   /** Secrets that are numbers (`password: 12345678`). */
   #numbers = new Set<string>();
+  /** The length of the longest form. */
+  #longest = 0;
+  /** The UTF-16 code units of all forms. */
+  #units = new Set<string>();
 
   /** What `base` hides, this hides too (see {@link Redactor.child}). */
   readonly #base: Redactor | undefined;
@@ -280,6 +288,8 @@ export class Redactor {
         if (form.length > 2 * MIN_ENCODED) secret.wrapped.push(wrappedForm(form));
       }
       secret.forms = [...new Set(secret.forms)];
+      for (const form of secret.forms) this.#longest = Math.max(this.#longest, form.length);
+      for (const unit of codeUnits(secret.forms)) this.#units.add(unit);
       this.#secrets.push(secret);
       if (indexed) this.#index(this.#secrets.length - 1);
     }
@@ -303,14 +313,17 @@ export class Redactor {
     push(this.#byHexKey, secret.hex.bytes.slice(0, KEY).join(""), i);
   }
 
-  /** The secrets that may occur in `text`: some form's first characters (or the start of its hex) are in it. */
-  #candidates(text: string): SecretForms[] {
+  /**
+   * The secrets that may occur in `text`: some form's first characters (or,
+   * unless `hex` is false, the start of its hex) are in it.
+   */
+  #candidates(text: string, hex = true): SecretForms[] {
     const found = new Set<number>();
     for (let i = 0; i + KEY <= text.length; i++) {
       const ids = this.#byKey.get(text.slice(i, i + KEY));
       if (ids !== undefined) { for (const id of ids) found.add(id); }
     }
-    if (SEPARATED_HEX.test(text)) {
+    if (hex && SEPARATED_HEX.test(text)) {
       for (const [stretch] of text.matchAll(HEX_STRETCH)) {
         if (stretch.length < HEX_KEY) continue;
         const digits = stretch.toLowerCase().replace(/0x|\\+x|\\r|\\n/g, "").replace(/[^0-9a-f]/g, "");
@@ -381,9 +394,54 @@ export class Redactor {
     // known secret (`Bearer key:tail` loses `key` alone and `:tail` stays), and a secret hidden can make a match
     // (`…111111bearer x1` is `[REDACTED]bearer x1` once the key before the word is hidden).
     const cuts: Cut[] = [];
-    if (this.#known.size > 0) this.#find(text, cuts);
-    for (let r = this.#base; r !== undefined; r = r.#base) if (r.#known.size > 0) r.#find(text, cuts);
+    const chain: Redactor[] = [];
+    if (this.#known.size > 0) chain.push(this);
+    for (let r = this.#base; r !== undefined; r = r.#base) if (r.#known.size > 0) chain.push(r);
+    for (const r of chain) r.#find(text, cuts);
+    if (chain.length > 0 && mayHoldEscapes(text)) Redactor.#findEscaped(text, chain, cuts);
     return redactUrls(cuts.length === 0 ? text : replaceCuts(text, cuts));
+  }
+
+  /**
+   * Adds to `cuts` where the forms of the secrets of `chain` are in `text`
+   * written with some of their characters escaped, whichever: percent-encoded
+   * (any encoder's choice of characters, either case of hex: `%2a` from curl,
+   * `/` kept by Python's `quote`) or JSON-escaped (`\/` from PHP, `\u0041`
+   * for any character), once or twice over. The text is decoded (again when
+   * what it decodes to still holds escapes) and the forms are looked for
+   * around the escapes (all of it where they are dense); what a form found
+   * there was decoded from is replaced.
+   */
+  static #findEscaped(text: string, chain: Redactor[], cuts: Cut[]): void {
+    const once = unescapeText(text);
+    if (once === undefined) return;
+    const twice = mayHoldEscapes(once.text) ? unescapeText(once.text) : undefined;
+    const decoded = twice?.text ?? once.text;
+    const longest = Math.max(...chain.map((r) => r.#longest));
+    // Around each escape, as far as a form reaches; the whole text when escapes are dense (or decoded twice).
+    const windows = twice === undefined ? once.around(longest) : [{ from: 0, to: decoded.length }];
+    for (const { from, to, decodes } of windows) {
+      const window = to - from === decoded.length ? decoded : decoded.slice(from, to);
+      // A form found here that no escape here decodes a character of was found as written already.
+      const escapes = (form: string) => decodes === undefined || decodes.some((c) => form.includes(c));
+      for (const r of chain) {
+        if (decodes !== undefined && !decodes.some((c) => r.#units.has(c))) continue;
+        const secrets = r.#secrets.length <= SEARCH_ALL ? r.#secrets : r.#candidates(window, false);
+        for (const secret of secrets) {
+          const units = secret.units ??= codeUnits(secret.forms);
+          if (decodes !== undefined && !decodes.some((c) => units.has(c))) continue;
+          for (const form of secret.forms) {
+            if (!escapes(form)) continue;
+            for (let at = window.indexOf(form); at !== -1; at = window.indexOf(form, at + form.length)) {
+              let start = from + at;
+              let end = start + form.length;
+              if (twice !== undefined) [start, end] = [twice.start(start), twice.end(end)];
+              cuts.push([once.start(start), once.end(end), REDACTED]);
+            }
+          }
+        }
+      }
+    }
   }
 
   /** Adds to `cuts` where this redactor's own secrets are in `text` (not its base's). */
@@ -535,18 +593,213 @@ function jsonEscaped(text: string): string {
 /**
  * A secret as written, JSON-escaped (once: a JSON document holding it;
  * twice: JSON text that a command printed, inside pflow's JSON; with
- * non-ASCII as `\u00e9`, as Python writes it) and URL-encoded (as
- * encodeURIComponent, lowercase hex, and form data).
+ * non-ASCII as `\u00e9`, as Python writes it), and with its spaces as `+`
+ * (form data). Percent-encoded forms, and those with only some characters
+ * escaped, are found by decoding the text (see {@link unescapeText}).
  */
 function literalForms(secret: string): string[] {
   const json = jsonEscaped(secret);
   const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  const escaped = [json, ascii, jsonEscaped(json), jsonEscaped(ascii)];
-  const uri = encodeURIComponent(secret);
-  // application/x-www-form-urlencoded (URLSearchParams): `!'()~` encoded too, space as `+`.
-  const form = uri.replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replaceAll("%20", "+");
-  const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
-  return [secret, ...escaped, uri, lower(uri), form, lower(form)];
+  const forms = [secret, json, ascii, jsonEscaped(json), jsonEscaped(ascii)];
+  return secret.includes(" ") ? [...forms, secret.replaceAll(" ", "+")] : forms;
+}
+
+/** The UTF-16 code units of `texts` (each half of a surrogate pair on its own, as an escape can write it). */
+function codeUnits(texts: string[]): Set<string> {
+  const units = new Set<string>();
+  for (const text of texts) for (let i = 0; i < text.length; i++) units.add(text[i]);
+  return units;
+}
+
+/** The value of each hex digit by character code (-1: not a hex digit). */
+const HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_DIGIT["0123456789abcdef".charCodeAt(i)] = HEX_DIGIT["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+/** What each one-character JSON escape stands for. */
+const JSON_ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+
+/** The byte of the `%XX` at `i` of `text`, or -1. */
+function percentByte(text: string, i: number): number {
+  if (text.charCodeAt(i) !== 0x25) return -1;
+  const high = HEX_DIGIT[text.charCodeAt(i + 1)] ?? -1;
+  const low = HEX_DIGIT[text.charCodeAt(i + 2)] ?? -1;
+  return high === -1 || low === -1 ? -1 : (high << 4) | low;
+}
+
+/** How many continuation bytes a UTF-8 sequence that starts with byte `lead` has (-1: none starts so). */
+function continuationBytes(lead: number): number {
+  if (lead < 0x80) return 0;
+  if (lead < 0xc2) return -1;
+  if (lead < 0xe0) return 1;
+  if (lead < 0xf0) return 2;
+  return lead < 0xf5 ? 3 : -1;
+}
+
+/**
+ * Whether `text` may hold a secret with some of its characters escaped: it
+ * has a percent-encoded byte (either case), a `\u` or a `\/` (found with
+ * native searches: most texts have neither `%` nor `\`).
+ */
+function mayHoldEscapes(text: string): boolean {
+  for (let at = text.indexOf("%"); at !== -1; at = text.indexOf("%", at + 1)) {
+    if (percentByte(text, at) !== -1) return true;
+  }
+  for (let at = text.indexOf("\\"); at !== -1; at = text.indexOf("\\", at + 1)) {
+    const next = text.charCodeAt(at + 1);
+    if (next === 0x75 || next === 0x2f) return true; // u, /
+  }
+  return false;
+}
+
+/** A text with its escapes decoded, and where a stretch of it came from in the text as written. */
+interface Unescaped {
+  /** The decoded text. */
+  text: string;
+  /** Where a stretch that starts at `i` of the decoded text starts as written. */
+  start(i: number): number;
+  /** Where a stretch that ends at `i` of the decoded text ends as written (a partly covered escape whole). */
+  end(i: number): number;
+  /**
+   * The stretches of the decoded text within `reach` characters of a decoded
+   * escape, merged, each with the first UTF-16 code unit of what each escape
+   * in it decodes to (distinct ones); the whole text, without those, when
+   * the stretches would cover most of it.
+   */
+  around(reach: number): { from: number; to: number; decodes?: string[] }[];
+}
+
+/**
+ * `text` with every percent-encoded character (a UTF-8 sequence of `%XX`,
+ * either case) and every JSON escape (`\/`, `\"`, `\u00e9`…) decoded, or
+ * undefined when it has none. One pass, linear in the text; what does not
+ * decode (`%ff` alone) stays as written.
+ */
+function unescapeText(text: string): Unescaped | undefined {
+  // Per escape, four numbers: where its result starts in the decoded text, where it starts as written, the
+  // length of its result and its length as written.
+  let map = new Int32Array(16);
+  let used = 0;
+  let decoded = "";
+  let last = 0;
+  // The next `%` and `\` (searched for natively: escapes are few in most texts that have any).
+  let percent = text.indexOf("%");
+  let backslash = text.indexOf("\\");
+  while (percent !== -1 || backslash !== -1) {
+    const at = percent === -1 ? backslash : backslash === -1 ? percent : Math.min(percent, backslash);
+    let size = 0;
+    let result = "";
+    if (at === percent) {
+      const lead = percentByte(text, at);
+      const more = lead === -1 ? -1 : continuationBytes(lead);
+      let code = more <= 0 ? lead : lead & (0x3f >> more);
+      for (let k = 1; k <= more && code !== -1; k++) {
+        const byte = percentByte(text, at + 3 * k);
+        code = byte >= 0x80 && byte < 0xc0 ? (code << 6) | (byte & 0x3f) : -1;
+      }
+      if (more !== -1 && code !== -1 && code <= 0x10ffff) {
+        result = String.fromCodePoint(code);
+        size = 3 * (more + 1);
+      }
+    } else if (text.charCodeAt(at + 1) === 0x75) { // \uXXXX
+      let code = 0;
+      for (let k = 2; k < 6 && code !== -1; k++) {
+        const digit = HEX_DIGIT[text.charCodeAt(at + k)] ?? -1;
+        code = digit === -1 ? -1 : (code << 4) | digit;
+      }
+      if (code !== -1) {
+        result = String.fromCharCode(code);
+        size = 6;
+      }
+    } else {
+      const escaped = JSON_ESCAPES[text[at + 1]];
+      if (escaped !== undefined) {
+        result = escaped;
+        size = 2;
+      }
+    }
+    if (size > 0) {
+      decoded += text.slice(last, at);
+      if (used === map.length) {
+        const grown = new Int32Array(2 * used);
+        grown.set(map);
+        map = grown;
+      }
+      map[used++] = decoded.length;
+      map[used++] = at;
+      map[used++] = result.length;
+      map[used++] = size;
+      decoded += result;
+      last = at + size;
+    }
+    // Past this escape, or past the `%` or `\\` that starts none.
+    const next = size > 0 ? at + size : at + 1;
+    if (percent !== -1 && percent < next) percent = text.indexOf("%", next);
+    if (backslash !== -1 && backslash < next) backslash = text.indexOf("\\", next);
+  }
+  if (used === 0) return undefined;
+  decoded += text.slice(last);
+  /** The last escape whose result starts before `i` (at `i` too unless `strict`), or -1. */
+  const escapeBefore = (i: number, strict: boolean): number => {
+    let lo = 0;
+    let hi = used / 4 - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (strict ? map[4 * mid] < i : map[4 * mid] <= i) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return 4 * found;
+  };
+  return {
+    text: decoded,
+    start(i) {
+      const k = escapeBefore(i, false);
+      if (k < 0) return i;
+      const inside = i - map[k];
+      return inside < map[k + 2] ? map[k + 1] : map[k + 1] + map[k + 3] + inside - map[k + 2];
+    },
+    end(i) {
+      const k = escapeBefore(i, true);
+      if (k < 0) return i;
+      return map[k + 1] + map[k + 3] + Math.max(0, i - map[k] - map[k + 2]);
+    },
+    around(reach) {
+      const windows: { from: number; to: number; decodes: string[] }[] = [];
+      // Every escape's first unit, while few (dense escapes of many kinds: no filter).
+      let all: string[] | undefined = [];
+      let covered = 0;
+      for (let k = 0; k < used; k += 4) {
+        const from = Math.max(0, map[k] - reach + 1);
+        const to = Math.min(decoded.length, map[k] + map[k + 2] + reach - 1);
+        const unit = decoded[map[k]];
+        if (all !== undefined && !all.includes(unit)) all = all.length < 16 ? [...all, unit] : undefined;
+        const last = windows[windows.length - 1];
+        if (last !== undefined && from <= last.to) {
+          covered += to - last.to;
+          last.to = to;
+          if (!last.decodes.includes(unit)) last.decodes.push(unit);
+        } else {
+          covered += to - from;
+          windows.push({ from, to, decodes: [unit] });
+        }
+      }
+      return covered > decoded.length / 2 ? [{ from: 0, to: decoded.length, decodes: all }] : windows;
+    },
+  };
 }
 
 /**
