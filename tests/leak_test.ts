@@ -403,7 +403,7 @@ Deno.test("the trace hides an environment key as stdout does, whole, when its re
         assert.ok(!text.includes(piece), `${piece} in ${where}:\n${text}`);
       }
     }
-    assert.match(readFileSync(trace[0], "utf8"), /Bearer \[REDACTED\]\\nhttp:\/\/h\/\?token=\[REDACTED\]"/);
+    assert.match(readFileSync(trace[0], "utf8"), /Bearer \[REDACTED\]\\nhttp:\/\/h\/\?token=\[REDACTED\]\\n"/);
   } finally {
     tmp.cleanup();
   }
@@ -453,6 +453,46 @@ Deno.test("a secret percent-encoded by curl, Python or a browser, or JSON-escape
     for (const [where, text] of haystacks) assert.ok(!text.includes("Ab3xY9"), `a secret in ${where}:\n${text}`);
   } finally {
     await otlp.close();
+    tmp.cleanup();
+  }
+});
+
+Deno.test("a query value after a stray second ? or in a fragment is hidden, and a URL in a shell command keeps the trace valid JSON", async () => {
+  const tmp = tempDir("pflow-query-leak-test-");
+  try {
+    const home = join(tmp.path, "home");
+    const file = writeWorkflow(
+      tmp.path,
+      "query.json",
+      workflow([{
+        id: "say",
+        type: "shell",
+        params: {
+          // `$BAR\"` inside the trace's JSON: the value must end before the backslash of `\"`.
+          command:
+            'echo "http://h/?token=$BAR"; echo "http://h/?a=1?token=stray-SECRET-1 http://x/cb#access_token=frag-SECRET-2&state=1"',
+        },
+      }]),
+    );
+    for (const mode of [["--output-format", "json"], []]) {
+      const result = await runPflow(["run", file, "--trace", ...mode], { env: { PFLOW_HOME: home }, cwd: tmp.path });
+      assert.equal(result.code, 0, result.stderr);
+      for (const secret of ["stray-SECRET-1", "frag-SECRET-2"]) {
+        assert.ok(!result.stdout.includes(secret), `${secret} on stdout:\n${result.stdout}`);
+      }
+      assert.match(result.stdout, /\?a=1\?token=\[REDACTED\] http:\/\/x\/cb#access_token=\[REDACTED\]&state=1/);
+    }
+    const traces = filesUnder(home).filter((f) => f.split("/").pop()!.startsWith("workflow-trace-"));
+    assert.equal(traces.length, 2);
+    for (const trace of traces) {
+      const text = readFileSync(trace, "utf8");
+      const doc = JSON.parse(text); // stays valid JSON
+      assert.equal(doc.events[0].params.command.split('"')[1], "http://h/?token=[REDACTED]");
+      for (const secret of ["stray-SECRET-1", "frag-SECRET-2"]) {
+        assert.ok(!text.includes(secret), `${secret} in ${trace}`);
+      }
+    }
+  } finally {
     tmp.cleanup();
   }
 });

@@ -234,6 +234,36 @@ Deno.test("URLs lose their userinfo password and secret-looking query values, ev
   assert.equal(r.text(Buffer.from("tok/SECRET+val").toString("base64")), REDACTED);
 });
 
+Deno.test("every name=value after ?, & or # is checked: a stray second ?, a fragment, a URL inside JSON text", () => {
+  const r = new Redactor();
+  const cases: [string, string][] = [
+    // A stray second `?`: the first value does not swallow the next parameter.
+    ["http://h/?a=1?token=abc&page=2", `http://h/?a=1?token=${REDACTED}&page=2`],
+    ["?a=1??token=abc", `?a=1??token=${REDACTED}`],
+    ["http://h/?next=http://x/?sig=abc123&b=1", `http://h/?next=http://x/?sig=${REDACTED}&b=1`],
+    // A `?` that starts no parameter is part of the value, hidden with it.
+    ["http://x/?token=ab?cd", `http://x/?token=${REDACTED}`],
+    // OAuth's implicit flow puts the token in the fragment.
+    ["http://x/cb#access_token=frag12345&state=1", `http://x/cb#access_token=${REDACTED}&state=1`],
+    // A URL inside JSON text: the value ends at `\"` (the JSON stays valid), `\n`, `\u0026` (Go's `&`); `\/` is in it.
+    ['{"cmd":"echo \\"http://h/?token=$BAR\\""}', `{"cmd":"echo \\"http://h/?token=${REDACTED}\\""}`],
+    ['{"u":"https://h/?a=1\\u0026token=abc\\u0026b=2"}', `{"u":"https://h/?a=1\\u0026token=${REDACTED}\\u0026b=2"}`],
+    ['{"u":"https://h/?token=ab\\/cd&x=1"}', `{"u":"https://h/?token=${REDACTED}&x=1"}`],
+    ["line ?token=abc\\nnext", `line ?token=${REDACTED}\\nnext`],
+  ];
+  for (const [text, hidden] of cases) {
+    assert.equal(r.text(text), hidden, text);
+    if (text.startsWith("{")) assert.deepEqual(Object.keys(JSON.parse(r.text(text))), Object.keys(JSON.parse(text)));
+  }
+  for (const kept of ["# token=abc", "a=b ? c=d", "https://h/p?monkey=1&tokens_total=3#top"]) {
+    assert.equal(r.text(kept), kept);
+  }
+  // Learning a URL learns the secret after a stray `?` too.
+  const learner = new Redactor();
+  learner.learn({ url: "http://h/?a=1?token=learned-SECRET-42" });
+  assert.equal(learner.text("echo learned-SECRET-42"), `echo ${REDACTED}`);
+});
+
 Deno.test("hex dumps with separators, secrets split over lines and JSON printed inside JSON are hidden", () => {
   for (const filler of FILLERS) dumpsHidden(filler);
 });

@@ -9,7 +9,8 @@
  * base64 (standard and URL-safe, at any byte alignment, line breaks allowed)
  * and hex (with or without separators between bytes: `od -tx1`, `xxd -i`,
  * `aa:bb`). URLs lose their userinfo password and the values of query
- * parameters whose names look secret (`?api_key=…`, `&sig=…`), and a
+ * and fragment parameters whose names look secret (`?api_key=…`, `&sig=…`,
+ * `#access_token=…`), and a
  * `Bearer` credential loses its token, in any text.
  * @module
  */
@@ -154,8 +155,18 @@ const MIN_ENCODED = 8;
 
 /** `scheme://user:password@` — the password part. */
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#"'<>]*):([^\s@/?#"'<>]+)@/gi;
-/** `?name=value` / `&name=value` in a URL query. */
-const QUERY_PARAM = /([?&;])([^=&#\s"'<>?;]+)=([^&#\s"'<>;]*?)(?=[:,.)]*(?:[&#\s"'<>;]|$))/g;
+/**
+ * `?name=value`, `&name=value` (also `;`, and `\u0026` as Go's JSON writes `&`) in a URL query, and
+ * `#name=value` in a fragment (OAuth's `#access_token=`). A value ends where the URL does, at a JSON escape
+ * (`\"`, `\n`, `\u0026`: the URL inside JSON text) and before a stray `?` that starts another parameter
+ * (`?a=1?token=abc`); a `?` that does not is part of it.
+ */
+const QUERY_PARAM = new RegExp(
+  String.raw`([?&;#]|\\u0026)([^=&#\s"'<>?;\\]+)=` +
+    String.raw`((?:[^&#\s"'<>;?\\]|\\(?![\\"bfnrtu])|\?(?![^=&#\s"'<>?;\\]+=))*?)` +
+    String.raw`(?=[:,.)]*(?:[&#\s"'<>;]|\?[^=&#\s"'<>?;\\]+=|\\[\\"bfnrtu]|$))`,
+  "g",
+);
 /** `Bearer <credential>` (a credential has a digit; `Bearer ${token}` and prose are left alone). */
 const BEARER = /\b([Bb]earer\s+)((?=[\w.~+/=-]*\d)[\w.~+/-]{8,}=*)/g;
 /** What may stand between the bytes of a hex dump: spaces, `:`/`-`/`,`, and one line break. */
@@ -513,14 +524,22 @@ export function redactUrls(text: string): string {
       return password === REDACTED || password.includes("${") ? whole : `${scheme}${user}:${REDACTED}@`;
     });
   }
-  if (out.includes("=") && (out.includes("?") || out.includes("&") || out.includes(";"))) {
-    out = out.replace(QUERY_PARAM, (whole, sep: string, name: string, value: string) => {
-      return value === "" || value === REDACTED || value.includes("${") || !isSecretName(decodeUriComponentSafe(name))
-        ? whole
-        : `${sep}${name}=${REDACTED}`;
-    });
+  if (
+    out.includes("=") &&
+    (out.includes("?") || out.includes("&") || out.includes(";") || out.includes("#") || out.includes("\\u0026"))
+  ) {
+    out = redactQuery(out);
   }
   return out;
+}
+
+/** `text` with the values of its secret-named query (and fragment) parameters replaced. */
+function redactQuery(text: string): string {
+  return text.replace(QUERY_PARAM, (whole, sep: string, name: string, value: string) => {
+    return value === "" || value === REDACTED || value.includes("${") || !isSecretName(decodeUriComponentSafe(name))
+      ? whole
+      : `${sep}${name}=${REDACTED}`;
+  });
 }
 
 /** The userinfo passwords and secret-named query values of the URLs in `text`, decoded and as written. */
