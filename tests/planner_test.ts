@@ -1198,6 +1198,28 @@ Deno.test("on a terminal, a secret-named input is asked for without echoing what
   });
 });
 
+Deno.test("on a terminal, a secret-named input's answer that is not valid JSON is reported without its text", async () => {
+  await withPlanner(async (ctx) => {
+    const api = {
+      ir_version: "0.1.0",
+      name: "api",
+      inputs: { credentials: { type: "object", description: "API credentials" } },
+      nodes: [{ id: "a", type: "shell", params: { command: "echo ok", env: { C: "${credentials}" } } }],
+    };
+    ctx.srv.enqueue(generated({}, api));
+    const command = `${PFLOW_BIN} 'call the api'`;
+    const result = await runCommand("script", ["-qec", command, "/dev/null"], {
+      env: ctx.env,
+      cwd: ctx.dir,
+      stdin: ['{"user": "bob", "key": hunter2secret}\n'],
+    });
+    assert.equal(result.code, 2, explain(result));
+    assert.match(result.stdout, /credentials \(object\): API credentials\? \r*\n/);
+    assert.match(result.stdout, /param 'credentials': value starts like JSON but does not parse \(invalid JSON/);
+    assert.ok(!result.stdout.includes("hunter2"), `the answer was shown:\n${result.stdout}`);
+  });
+});
+
 Deno.test("trace list shows planner and workflow traces with their kind; trace show renders a planner trace", async () => {
   await withPlanner(async (ctx) => {
     const broken = repeatWorkflow();

@@ -112,9 +112,11 @@ export function typeValue(text: string, key: string): unknown {
     case "too_deep":
       throw new UsageError(`param '${key}': JSON ${TOO_DEEP}`, "run");
     case "not_json":
+      // The runtime's message can quote the text (Bun: `Unexpected identifier "hunter2"`): not for a secret.
       throw new UsageError(
-        `param '${key}': value starts like JSON but does not parse (${typed.error.message}); ` +
-          "quote it differently or fix the JSON",
+        `param '${key}': value starts like JSON but does not parse (${
+          jsonErrorText(typed.error, text, isSecretName(key))
+        }); quote it differently or fix the JSON`,
         "run",
       );
     case "lossy":
