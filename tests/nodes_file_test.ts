@@ -544,11 +544,24 @@ Deno.test("file nodes: spec outputs and actions", () => {
 });
 
 withDir(
-  "write-file, copy-file, move-file: a path ending in '/' names a directory; nothing is written there",
+  "every file node: a path ending in '/' names a directory; nothing is read, written, copied, moved or deleted",
   async (dir) => {
     const source = join(dir, "src.txt");
     await writeFile(source, "x");
     const cases: [BaseNode, Record<string, unknown>, RegExp][] = [
+      [new ReadFileNode(), { path: `${source}/` }, /^path ends with '\/', so it names a directory: .*src\.txt\/ /],
+      [new DeleteFileNode(), { path: `${source}/` }, /^path ends with '\/', so it names a directory/],
+      [new DeleteFileNode(), { path: `${source}/`, missing_ok: true }, /^path ends with '\/', so it names a directory/],
+      [
+        new CopyFileNode(),
+        { source: `${source}/`, destination: join(dir, "c") },
+        /^source ends with '\/', so it names/,
+      ],
+      [
+        new MoveFileNode(),
+        { source: `${source}/`, destination: join(dir, "m") },
+        /^source ends with '\/', so it names/,
+      ],
       [
         new WriteFileNode(),
         { path: `${join(dir, "out")}/`, content: "x" },
@@ -568,5 +581,6 @@ withDir(
       );
     }
     assert.deepEqual((await readdir(dir)).sort(), ["src.txt"]);
+    assert.equal(await readFile(source, "utf8"), "x");
   },
 );

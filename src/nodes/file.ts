@@ -167,7 +167,7 @@ export class ReadFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "read-file",
-    description: "Reads a file as text (UTF-8) or as base64",
+    description: "Reads a file as text (UTF-8) or as base64; a path ending in '/' names a directory and fails the node",
     params: {
       path: {
         type: "string",
@@ -202,6 +202,7 @@ export class ReadFileNode extends Node {
 
   /** Reads the file (no more than `max_bytes`); utf8 must be valid UTF-8. */
   override async exec(p: ReadParams): Promise<string> {
+    refuseDirectoryForm("path", p.path, "give the file's full path");
     const path = resolve(p.path);
     const hint = "read-file reads files";
     await requireFile(path, hint);
@@ -323,9 +324,7 @@ export class WriteFileNode extends Node {
 
   /** Writes the file. */
   override async exec(p: WriteParams): Promise<WriteResult> {
-    if (endsWithSeparator(p.path)) {
-      throw new NodeError(`path ends with '/', so it names a directory: ${p.path} (give the file's full path)`);
-    }
+    refuseDirectoryForm("path", p.path, "give the file's full path");
     const path = resolve(p.path);
     const data = contentBytes(p.content, p.encoding);
     const hint = "write-file writes files; give a file path";
@@ -427,6 +426,16 @@ function endsWithSeparator(path: string): boolean {
 }
 
 /**
+ * Refuses a path param that ends in '/': it names a directory (`rm f/` fails
+ * on a file), which `resolve` would silently turn into the file itself.
+ */
+function refuseDirectoryForm(param: string, given: string, hint: string): void {
+  if (endsWithSeparator(given)) {
+    throw new NodeError(`${param} ends with '/', so it names a directory: ${given} (${hint})`);
+  }
+}
+
+/**
  * Checks source and destination of a copy or move; returns their absolute
  * paths after creating the destination's parent directory.
  */
@@ -435,11 +444,8 @@ async function prepareTransfer(
   type: string,
   verb: string,
 ): Promise<{ source: string; destination: string }> {
-  if (endsWithSeparator(p.destination)) {
-    throw new NodeError(
-      `destination ends with '/', so it names a directory: ${p.destination} (give the destination's full file path)`,
-    );
-  }
+  refuseDirectoryForm("source", p.source, "give the source's full file path");
+  refuseDirectoryForm("destination", p.destination, "give the destination's full file path");
   const source = resolve(p.source);
   const destination = resolve(p.destination);
   const from = await requireFile(source, `${type} ${verb} files`);
@@ -605,7 +611,7 @@ export class DeleteFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "delete-file",
-    description: "Deletes a file (never a directory)",
+    description: "Deletes a file (never a directory); a path ending in '/' names a directory and fails the node",
     params: {
       path: {
         type: "string",
@@ -633,6 +639,8 @@ export class DeleteFileNode extends Node {
 
   /** Deletes the file. */
   override async exec(p: DeleteParams): Promise<boolean> {
+    // Before missing_ok too: `f/` never names a file to delete.
+    refuseDirectoryForm("path", p.path, "delete-file deletes files only; give the file's full path");
     const path = resolve(p.path);
     const missing = () => {
       if (p.missing_ok) return false;
