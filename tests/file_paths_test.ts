@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PFLOW_BIN, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
 
@@ -38,6 +38,70 @@ Deno.test("delete-file, read-file, copy-file, move-file: a path ending in '/' is
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /source ends with '\/', so it names a directory: victim\.txt\//);
       assert.ok(!existsSync(join(dir, "out.txt")));
+    }
+    assert.equal(readFileSync(join(dir, "victim.txt"), "utf8"), "keep\n");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("write-file through a link whose target climbs with '..' out of a linked folder lands where the shell's '>' does", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    mkdirSync(join(dir, "sl/real/a/b"), { recursive: true });
+    mkdirSync(join(dir, "sl/x"));
+    symlinkSync("../real/a/b", join(dir, "sl/x/linkdir"));
+    symlinkSync("../target.txt", join(dir, "sl/real/a/b/f"));
+    // The kernel's answer, for comparison: sl/real/a/target.txt.
+    const shell = spawnSync("sh", ["-c", "echo hi > sl/x/linkdir/f && cat sl/real/a/target.txt"], { cwd: dir });
+    assert.equal(shell.stdout.toString(), "hi\n");
+    const r = runNode(dir, "write-file", { path: "sl/x/linkdir/f", content: "hello" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(join(dir, "sl/real/a/target.txt"), "utf8"), "hello");
+    assert.ok(!existsSync(join(dir, "sl/x/target.txt")), "written beside the link instead of where it leads");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("read-file, copy-file, delete-file: 'link/..' is the parent of where the link leads, as for cat and rm", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    mkdirSync(join(dir, "real/inner"), { recursive: true });
+    mkdirSync(join(dir, "work"));
+    writeFileSync(join(dir, "real/f.txt"), "real");
+    writeFileSync(join(dir, "work/f.txt"), "work");
+    symlinkSync("../real/inner", join(dir, "work/lnk"));
+    const work = join(dir, "work");
+    let r = runNode(work, "read-file", { path: "lnk/../f.txt" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, "real\n");
+    r = runNode(work, "copy-file", { source: "lnk/../f.txt", destination: "lnk/../copy.txt" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(readFileSync(join(dir, "real/copy.txt"), "utf8"), "real");
+    assert.ok(!existsSync(join(work, "copy.txt")));
+    r = runNode(work, "delete-file", { path: "lnk/../f.txt" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.ok(!existsSync(join(dir, "real/f.txt")));
+    assert.equal(readFileSync(join(work, "f.txt"), "utf8"), "work", "the file beside the link was deleted");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("delete-file and read-file: '.' or '..' after a file fails as it does for rm and cat; the file is kept", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    writeFileSync(join(dir, "victim.txt"), "keep\n");
+    for (const path of ["victim.txt/.", "victim.txt/../victim.txt"]) {
+      for (const type of ["delete-file", "read-file"]) {
+        const r = runNode(dir, type, { path });
+        assert.equal(r.status, 1, `${type} ${path}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /not a directory: .* goes on after .*victim\.txt, which is a file/);
+      }
     }
     assert.equal(readFileSync(join(dir, "victim.txt"), "utf8"), "keep\n");
   } finally {

@@ -2,12 +2,13 @@
  * File nodes: `read-file`, `write-file`, `copy-file`, `move-file` and
  * `delete-file`. They read and write regular files only (never directories,
  * devices, named pipes or sockets); relative paths resolve against pflow's
- * working directory.
+ * working directory, `..` as the kernel takes it (after a symlink, from where
+ * it leads).
  * @module
  */
 import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, parse, resolve, sep } from "node:path";
 import { Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { timed } from "../observability/decorators.ts";
@@ -148,6 +149,65 @@ async function makeParent(path: string): Promise<void> {
   }
 }
 
+/**
+ * The absolute path `given` names, resolved as the kernel does: `.` and `..`
+ * are taken one at a time against what is on disk, so `link/..` is the
+ * parent of where `link` leads, not the folder holding `link` (which is what
+ * `resolve` makes of it). Symlinks elsewhere stay as given, so the path
+ * prints as the user wrote it. A relative `given` is taken from `base`
+ * (pflow's working directory, or a link's folder for its target). `.` or
+ * `..` after a file fails as the kernel's ENOTDIR; after a part that does not
+ * exist yet it is textual, as the folders write-file creates would make it.
+ */
+async function kernelPath(given: string, base: string = resolve("")): Promise<string> {
+  const root = isAbsolute(given) ? parse(given).root : "";
+  let current = root ? resolve(root) : base;
+  for (const part of given.slice(root.length).split(sep === "/" ? "/" : /[\\/]/)) {
+    if (part === "" || part === ".") {
+      if (part === ".") await requireDirectory(current, given);
+      continue;
+    }
+    if (part !== "..") {
+      current = join(current, part);
+      continue;
+    }
+    // `..` of a symlink is the parent of where it leads: resolve the link first.
+    const { lstat, realpath } = await fsPromises();
+    const info = await lstat(current).catch((error) => {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw fileError(error, given);
+    });
+    if (info?.isSymbolicLink()) {
+      try {
+        current = await realpath(current);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") throw danglingPart(given, current);
+        throw fileError(error, given);
+      }
+    } else if (info && !info.isDirectory()) {
+      throw notADirectory(given, current);
+    }
+    current = dirname(current);
+  }
+  return current;
+}
+
+/** Fails unless `path` is a directory or missing (for `.` after it). */
+async function requireDirectory(path: string, given: string): Promise<void> {
+  const info = await statOrUndefined(path);
+  if (info && !info.isDirectory()) throw notADirectory(given, path);
+}
+
+function notADirectory(given: string, file: string): NodeError {
+  return new NodeError(`not a directory: ${given} goes on after ${file}, which is a file`);
+}
+
+function danglingPart(given: string, link: string): NodeError {
+  return new NodeError(
+    `file not found: ${given} (a part of its path is a symbolic link to something that does not exist: ${link})`,
+  );
+}
+
 /** True when `a` and `b` are the same file (both must exist). */
 function sameFile(a: Stats, b: Stats): boolean {
   return a.dev === b.dev && a.ino === b.ino;
@@ -203,7 +263,7 @@ export class ReadFileNode extends Node {
   /** Reads the file (no more than `max_bytes`); utf8 must be valid UTF-8. */
   override async exec(p: ReadParams): Promise<string> {
     refuseDirectoryForm("path", p.path, "give the file's full path");
-    const path = resolve(p.path);
+    const path = await kernelPath(p.path);
     const hint = "read-file reads files";
     await requireFile(path, hint);
     let data: Buffer;
@@ -325,7 +385,7 @@ export class WriteFileNode extends Node {
   /** Writes the file. */
   override async exec(p: WriteParams): Promise<WriteResult> {
     refuseDirectoryForm("path", p.path, "give the file's full path");
-    const path = resolve(p.path);
+    const path = await kernelPath(p.path);
     const data = contentBytes(p.content, p.encoding);
     const hint = "write-file writes files; give a file path";
     // A symlink is written through to its target, existing or not (as `>` in a shell does): never replaced.
@@ -376,7 +436,12 @@ async function throughLinks(path: string): Promise<string> {
       throw fileError(error, current);
     }
     if (!info.isSymbolicLink()) return current;
-    current = resolve(dirname(current), await (await fsPromises()).readlink(current));
+    // A relative target is read from the link's folder as the kernel sees it (`..` there climbs from where it leads).
+    const target = await (await fsPromises()).readlink(current);
+    if (endsWithSeparator(target)) {
+      throw new NodeError(`is a directory: ${path} (a symbolic link to ${target}, which names a directory)`);
+    }
+    current = await kernelPath(target, dirname(current));
   }
   throw new NodeError(`too many symbolic links: ${path}`);
 }
@@ -446,8 +511,8 @@ async function prepareTransfer(
 ): Promise<{ source: string; destination: string }> {
   refuseDirectoryForm("source", p.source, "give the source's full file path");
   refuseDirectoryForm("destination", p.destination, "give the destination's full file path");
-  const source = resolve(p.source);
-  const destination = resolve(p.destination);
+  const source = await kernelPath(p.source);
+  const destination = await kernelPath(p.destination);
   const from = await requireFile(source, `${type} ${verb} files`);
   const to = await statOrUndefined(destination);
   if (to?.isDirectory()) {
@@ -641,7 +706,7 @@ export class DeleteFileNode extends Node {
   override async exec(p: DeleteParams): Promise<boolean> {
     // Before missing_ok too: `f/` never names a file to delete.
     refuseDirectoryForm("path", p.path, "delete-file deletes files only; give the file's full path");
-    const path = resolve(p.path);
+    const path = await kernelPath(p.path);
     const missing = () => {
       if (p.missing_ok) return false;
       throw new NodeError(
