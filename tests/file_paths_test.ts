@@ -108,3 +108,28 @@ Deno.test("delete-file and read-file: '.' or '..' after a file fails as it does 
     tmp.cleanup();
   }
 });
+
+Deno.test("write-file, copy-file: a dangling symlink where a folder goes is named as such, not as a file", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    symlinkSync("nowhere", join(dir, "dl"));
+    writeFileSync(join(dir, "src.txt"), "x");
+    const runs = [
+      runNode(dir, "write-file", { path: "dl/f.txt", content: "x" }),
+      runNode(dir, "write-file", { path: "dl/sub/f.txt", content: "x" }),
+      runNode(dir, "copy-file", { source: "src.txt", destination: "dl/c.txt" }),
+    ];
+    for (const r of runs) {
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`a part of its path is a symbolic link to something that does not exist: ${join(dir, "dl")}\\n`),
+      );
+      assert.doesNotMatch(r.stderr, /is a file|file not found/);
+    }
+    assert.ok(!existsSync(join(dir, "nowhere")));
+  } finally {
+    tmp.cleanup();
+  }
+});

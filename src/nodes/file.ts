@@ -140,13 +140,45 @@ async function makeParent(path: string): Promise<void> {
     await (await fsPromises()).mkdir(dir, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST" || code === "ENOTDIR") {
-      throw new NodeError(
-        `cannot create directory ${dir}: a part of it is a file`,
-      );
+    // ENOENT too: a dangling link to a folder midway (mkdir cannot go through it).
+    if (code === "EEXIST" || code === "ENOTDIR" || code === "ENOENT") {
+      const blocked = await blockedDirectory(dir);
+      if (blocked) throw blocked;
+      if (code !== "ENOENT") throw new NodeError(`cannot create directory ${dir}: a part of it is a file`);
     }
     throw fileError(error, dir);
   }
+}
+
+/**
+ * Why `mkdir -p dir` found something in the way: the first part of `dir`
+ * that is a file, or a symlink leading nowhere (which `mkdir` reports as
+ * existing or missing, not as a link); undefined when none is found.
+ */
+async function blockedDirectory(dir: string): Promise<NodeError | undefined> {
+  const { lstat, stat } = await fsPromises();
+  const root = parse(dir).root;
+  let current = root;
+  for (const part of dir.slice(root.length).split(sep)) {
+    if (!part) continue;
+    current = join(current, part);
+    const info = await lstat(current).catch(() => undefined);
+    if (!info) break;
+    if (info.isSymbolicLink()) {
+      const target = await stat(current).catch(() => undefined);
+      if (!target) {
+        return new NodeError(
+          `cannot create directory ${dir}: a part of its path is a symbolic link to something that does not exist: ${current}`,
+        );
+      }
+      if (!target.isDirectory()) {
+        return new NodeError(`cannot create directory ${dir}: a part of it is a file: ${current} (a symbolic link)`);
+      }
+    } else if (!info.isDirectory()) {
+      return new NodeError(`cannot create directory ${dir}: a part of it is a file: ${current}`);
+    }
+  }
+  return undefined;
 }
 
 /**
