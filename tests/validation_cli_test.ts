@@ -344,7 +344,7 @@ Deno.test("a param the node type does not accept, with did-you-mean", async () =
   const outcome = await runInvalid(text);
   assertOnly(
     outcome,
-    "4:66: /nodes/0/params/timout: 'shell' does not accept param 'timout' (did you mean 'timeout'?); accepted: command, args, cwd, env, stdin, timeout, ignore_errors, max_output_bytes",
+    "4:66: /nodes/0/params/timout: 'shell' does not accept param 'timout' (did you mean 'timeout'?); accepted: command, args, cwd, env, stdin, timeout, ignore_errors, max_output_bytes, stdout_encoding",
   );
 });
 

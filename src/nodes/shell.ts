@@ -26,6 +26,11 @@ import {
   readParams,
 } from "./spec.ts";
 import { fsPromises } from "../util/fs_promises.ts";
+import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
+
+/** How `stdout` is given: text (valid UTF-8 or the node fails), or the raw bytes as base64. */
+type StdoutEncoding = "utf8" | "base64";
+const STDOUT_ENCODINGS: readonly StdoutEncoding[] = ["utf8", "base64"];
 
 interface ShellParams {
   command?: string;
@@ -36,13 +41,14 @@ interface ShellParams {
   timeout: number;
   ignore_errors: boolean;
   max_output_bytes: number;
+  stdout_encoding: StdoutEncoding;
 }
 
 /** What one run of a command produced. */
 export interface ShellResult {
-  /** Standard output, decoded as UTF-8. */
+  /** Standard output: strict UTF-8 (a BOM kept), or base64 with `stdout_encoding: base64`. */
   stdout: string;
-  /** Standard error, decoded as UTF-8. */
+  /** Standard error, decoded as UTF-8 leniently (diagnostics: bad bytes become U+FFFD). */
   stderr: string;
   /** Exit status; 128 + the signal number when a signal ended the shell. */
   exit_code: number;
@@ -109,10 +115,21 @@ export class ShellNode extends Node {
         default: DEFAULT_MAX_OUTPUT_BYTES,
         positive: "bytes",
       },
+      stdout_encoding: {
+        type: "string",
+        description: "utf8 gives stdout as text: bytes that are not UTF-8 fail the node (nothing is replaced, a " +
+          "byte-order mark is kept). base64 gives the raw bytes as base64, for binary output (gzip, images); " +
+          "write-file with encoding: base64 writes them back",
+        default: "utf8",
+        enum: STDOUT_ENCODINGS,
+      },
     },
     outputs: {
-      stdout: { type: "string", description: "Standard output (UTF-8)" },
-      stderr: { type: "string", description: "Standard error (UTF-8)" },
+      stdout: {
+        type: "string",
+        description: "Standard output (UTF-8 text, or base64 when stdout_encoding is base64)",
+      },
+      stderr: { type: "string", description: "Standard error (UTF-8; bytes that are not become U+FFFD)" },
       exit_code: {
         type: "integer",
         description: "Exit status (128 + signal number when killed by a signal)",
@@ -161,7 +178,14 @@ export class ShellNode extends Node {
     // null (e.g. a template resolving to a missing value) writes nothing, as before: no "null" on stdin.
     const input = p.stdin === undefined || p.stdin === null ? undefined : stdinText(p.stdin);
     throwIfAborted(ctx.signal);
-    return await run(program, { cwd, env, input, timeout: p.timeout, maxOutputBytes: p.max_output_bytes }, ctx);
+    return await run(program, {
+      cwd,
+      env,
+      input,
+      timeout: p.timeout,
+      maxOutputBytes: p.max_output_bytes,
+      stdoutEncoding: p.stdout_encoding,
+    }, ctx);
   }
 
   /** Writes the outputs; `error` on a non-zero exit unless `ignore_errors`. */
@@ -284,6 +308,7 @@ interface RunOptions {
   input?: string;
   timeout: number;
   maxOutputBytes: number;
+  stdoutEncoding: StdoutEncoding;
 }
 
 async function run(
@@ -395,16 +420,40 @@ async function run(
     child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
       finish(() => {
         if (stopped) return reject(stopped);
-        const decoder = new TextDecoder("utf-8");
+        let text: string;
+        try {
+          text = stdoutText(stdout.bytes(), opts.stdoutEncoding, program);
+        } catch (error) {
+          return reject(error);
+        }
         resolvePromise({
-          stdout: decoder.decode(stdout.bytes()),
-          stderr: decoder.decode(stderr.bytes()),
+          stdout: text,
+          // Diagnostics: a stray byte in them should not hide the command's result.
+          stderr: new TextDecoder("utf-8").decode(stderr.bytes()),
           exit_code: code ??
             128 + (signal ? signalNumber(signal) ?? 0 : 0),
         });
       });
     });
   });
+}
+
+/**
+ * A command's stdout as the node gives it: base64, or strict UTF-8 with a
+ * BOM kept (it is data); invalid UTF-8 fails the node rather than being
+ * replaced with U+FFFD, which would corrupt binary output silently.
+ */
+function stdoutText(bytes: Buffer, encoding: StdoutEncoding, program: Program): string {
+  if (encoding === "base64") return bytes.toString("base64");
+  try {
+    return decodeUtf8(bytes, { keepBom: true });
+  } catch (error) {
+    if (!(error instanceof InvalidUtf8Error)) throw error;
+    throw new NodeError(
+      `stdout is ${error.message} (line ${error.at.line}): ${commandHead(program)} (for binary or non-UTF-8 ` +
+        `output set the node's 'stdout_encoding' param to base64)`,
+    );
+  }
 }
 
 /** Output of one stream, kept up to a bound; past it, nothing more is kept. */

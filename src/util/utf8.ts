@@ -23,11 +23,16 @@ export class InvalidUtf8Error extends Error {
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });
+const strictKeepingBom = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Decodes `bytes` as UTF-8 (a leading BOM dropped); throws {@link InvalidUtf8Error} naming the first bad byte. */
-export function decodeUtf8(bytes: Uint8Array): string {
+/**
+ * Decodes `bytes` as UTF-8 (a leading BOM dropped, unless `keepBom`: a
+ * command's output is data, not a file); throws {@link InvalidUtf8Error}
+ * naming the first bad byte.
+ */
+export function decodeUtf8(bytes: Uint8Array, options: { keepBom?: boolean } = {}): string {
   try {
-    return strict.decode(bytes);
+    return (options.keepBom ? strictKeepingBom : strict).decode(bytes);
   } catch {
     const offset = invalidUtf8Offset(bytes);
     let line = 1;
