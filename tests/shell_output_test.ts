@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { gunzipSync } from "node:zlib";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, explain, oneJson, withHome } from "./support/e2e.ts";
@@ -52,5 +53,56 @@ Deno.test("shell: a byte-order mark on stdout is kept; stderr is decoded lenient
     const doc = oneJson(result) as { result: { out: string; err: string } };
     assert.equal(doc.result.out, "\ufeffx");
     assert.equal(doc.result.err, "e\ufffd");
+  });
+});
+
+Deno.test("shell: a command that exited is not waited for while a background process holds its output", async () => {
+  await withHome(async (dir, env) => {
+    const pidFile = join(dir, "bg.pid");
+    const alive = join(dir, "alive");
+    const file = writeWorkflow(
+      dir,
+      "bg.json",
+      workflow([
+        // The background job writes to the pipe after the node ended: it must not die of EPIPE.
+        {
+          id: "a",
+          type: "shell",
+          params: {
+            command: `sleep 20 & echo $! > '${pidFile}'; (sleep 1; echo more; echo yes > '${alive}') & echo started`,
+            timeout: 5,
+          },
+        },
+        { id: "b", type: "shell", params: { command: "sleep 2" } },
+      ], { edges: [{ from: "a", to: "b" }], outputs: { out: { source: "${a.stdout}" } } }),
+    );
+    const started = Date.now();
+    const result = await runPflow(["run", file, "--json"], { env, cwd: dir });
+    const took = Date.now() - started;
+    try {
+      process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    } catch { /* gone */ }
+    assertExit(result, 0);
+    assert.equal((oneJson(result) as { result: { out: string } }).result.out, "started\n");
+    assert.ok(took < 4500, `took ${took} ms: the node waited for the background process`);
+    assert.match(result.stderr, /the command exited \(code 0\) but a process it started in the background still holds/);
+    assert.doesNotMatch(result.stderr, /timed out/);
+    assert.equal(readFileSync(alive, "utf8"), "yes\n", "the background process died when pflow stopped waiting");
+  });
+});
+
+Deno.test("shell: output a background job writes just after the shell exits is kept, without a warning", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "late.json",
+      workflow([{ id: "a", type: "shell", params: { command: "(sleep 0.05; echo late) & echo early" } }], {
+        outputs: { out: { source: "${a.stdout}" } },
+      }),
+    );
+    const result = await runPflow(["run", file, "--json"], { env, cwd: dir });
+    assertExit(result, 0);
+    assert.equal((oneJson(result) as { result: { out: string } }).result.out, "early\nlate\n");
+    assert.doesNotMatch(result.stderr, /background/, explain(result));
   });
 });

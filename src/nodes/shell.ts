@@ -11,6 +11,7 @@ import type { ChildProcess } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { resolve } from "node:path";
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
 import { setLongTimeout } from "../util/timers.ts";
@@ -61,6 +62,15 @@ const KILL_GRACE_MS = 1000;
  * process that left the group could hold them open forever).
  */
 const CLOSE_WAIT_MS = 1000;
+/**
+ * Milliseconds after the shell exits to wait for its output pipes to close.
+ * Output written before the exit is in the pipe already and read within a
+ * few ms; what stays open past this is a process started in the background
+ * (`server &`), which may run for ever. 300 ms leaves room for a background
+ * job that ends just after the shell and for a busy machine, and is all a
+ * command that leaves a process holding its output costs.
+ */
+const EXITED_PIPE_GRACE_MS = 300;
 
 /** Runs a shell command; writes `stdout`, `stderr` and `exit_code`. */
 @timed({ childCpu: true })
@@ -393,22 +403,68 @@ async function run(
             `a file and read what you need)`,
         ),
       );
-    child.stdout!.on("data", (chunk: Buffer) => stdout.add(chunk) || overflow("stdout"));
-    child.stderr!.on("data", (chunk: Buffer) => stderr.add(chunk) || overflow("stderr"));
+    let collecting = true; // false once the node has ended without waiting for pipes a background process holds
+    child.stdout!.on("data", (chunk: Buffer) => !collecting || stdout.add(chunk) || overflow("stdout"));
+    child.stderr!.on("data", (chunk: Buffer) => !collecting || stderr.add(chunk) || overflow("stderr"));
     // A command that does not read its input closes the pipe: EPIPE is fine.
     child.stdin!.on("error", () => {});
     child.stdin!.end(opts.input ?? "");
 
     const onAbort = () => stop(new InterruptedError());
     ctx.signal.addEventListener("abort", onAbort, { once: true });
-    timers.push(setLongTimeout(() => {
+    const timeout = setLongTimeout(() => {
       stop(
         new NodeError(
           `command timed out after ${opts.timeout} s: ${commandHead(program)}` +
             ` (raise the node's 'timeout' param, in seconds)`,
         ),
       );
-    }, opts.timeout * 1000));
+    }, opts.timeout * 1000);
+    timers.push(timeout);
+
+    /** The command's result from what was read: its output and the shell's exit status. */
+    const result = (code: number | null, signal: NodeJS.Signals | null): ShellResult => ({
+      stdout: stdoutText(stdout.bytes(), opts.stdoutEncoding, program),
+      // Diagnostics: a stray byte in them should not hide the command's result.
+      stderr: new TextDecoder("utf-8").decode(stderr.bytes()),
+      exit_code: exitCode(code, signal),
+    });
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (stopped) return reject(stopped);
+      try {
+        resolvePromise(result(code, signal));
+      } catch (error) {
+        reject(error);
+      }
+    };
+
+    // The shell has exited: its own output is done. A process it started in the background can hold the
+    // pipes open for as long as it runs; waiting for it (until the timeout, with a message to raise it) would
+    // be wrong, so after a short grace the node ends with the shell's status. The pipes are still drained,
+    // unreferenced: closing them would kill a background server with EPIPE at its next log line, and they
+    // must not keep pflow running.
+    child.on("exit", (code: number | null, signal: NodeJS.Signals | null) => {
+      if (stopped || settled) return;
+      timeout.clear(); // the command is done: nothing left to time out
+      timers.push(setLongTimeout(() => {
+        // A timer may fire before the loop has read the pipes' end (a long synchronous stretch elsewhere):
+        // let one more round of I/O run before deciding the pipes are held.
+        setImmediate(() => {
+          if (stopped || settled) return;
+          const ended = (s: ChildProcess["stdout"]) => s === null || s.readableEnded || s.destroyed;
+          if (ended(child.stdout) && ended(child.stderr)) return; // "close" is on its way
+          collecting = false;
+          for (const s of [child.stdout, child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+          child.unref();
+          ctx.warn(
+            `the command exited (code ${exitCode(code, signal)}) but a process it started in the ` +
+              "background still holds its output open; pflow stopped waiting and discards what it writes there " +
+              "(redirect the background command's output, e.g. `cmd > /dev/null 2>&1 &`)",
+          );
+          finish(() => settle(code, signal));
+        });
+      }, EXITED_PIPE_GRACE_MS));
+    });
 
     child.on("error", (error: NodeJS.ErrnoException) => {
       finish(() => {
@@ -418,22 +474,7 @@ async function run(
     });
 
     child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
-      finish(() => {
-        if (stopped) return reject(stopped);
-        let text: string;
-        try {
-          text = stdoutText(stdout.bytes(), opts.stdoutEncoding, program);
-        } catch (error) {
-          return reject(error);
-        }
-        resolvePromise({
-          stdout: text,
-          // Diagnostics: a stray byte in them should not hide the command's result.
-          stderr: new TextDecoder("utf-8").decode(stderr.bytes()),
-          exit_code: code ??
-            128 + (signal ? signalNumber(signal) ?? 0 : 0),
-        });
-      });
+      finish(() => settle(code, signal));
     });
   });
 }
@@ -481,6 +522,11 @@ class BoundedCapture {
   bytes(): Buffer {
     return Buffer.concat(this.#chunks, this.#size);
   }
+}
+
+/** A shell's exit status: its code, or 128 + the signal number when a signal ended it. */
+function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal ? signalNumber(signal) ?? 0 : 0);
 }
 
 /** Sends `signal` to the child's whole process group. */
