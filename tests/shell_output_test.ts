@@ -76,16 +76,16 @@ Deno.test("shell: a command that exited is not waited for while a background pro
         { id: "b", type: "shell", params: { command: "sleep 2" } },
       ], { edges: [{ from: "a", to: "b" }], outputs: { out: { source: "${a.stdout}" } } }),
     );
-    const started = Date.now();
     const result = await runPflow(["run", file, "--json"], { env, cwd: dir });
-    const took = Date.now() - started;
     try {
       process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
     } catch { /* gone */ }
     assertExit(result, 0);
     assert.equal((oneJson(result) as { result: { out: string } }).result.out, "started\n");
-    assert.ok(took < 4500, `took ${took} ms: the node waited for the background process`);
-    assert.match(result.stderr, /the command exited \(code 0\) but a process it started in the background still holds/);
+    assert.match(
+      result.stderr,
+      /node 'a': the command exited \(code 0\) but a process it started in the background still holds/,
+    );
     assert.doesNotMatch(result.stderr, /timed out/);
     assert.equal(readFileSync(alive, "utf8"), "yes\n", "the background process died when pflow stopped waiting");
   });

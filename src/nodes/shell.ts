@@ -195,6 +195,7 @@ export class ShellNode extends Node {
       timeout: p.timeout,
       maxOutputBytes: p.max_output_bytes,
       stdoutEncoding: p.stdout_encoding,
+      nodeId: this.nodeId,
     }, ctx);
   }
 
@@ -319,6 +320,8 @@ interface RunOptions {
   timeout: number;
   maxOutputBytes: number;
   stdoutEncoding: StdoutEncoding;
+  /** The node's id, to say which command a warning is about. */
+  nodeId?: string;
 }
 
 async function run(
@@ -456,8 +459,9 @@ async function run(
           collecting = false;
           for (const s of [child.stdout, child.stderr]) (s as { unref?: () => void } | null)?.unref?.();
           child.unref();
+          const node = opts.nodeId !== undefined ? `node '${opts.nodeId}': ` : "";
           ctx.warn(
-            `the command exited (code ${exitCode(code, signal)}) but a process it started in the ` +
+            `${node}the command exited (code ${exitCode(code, signal)}) but a process it started in the ` +
               "background still holds its output open; pflow stopped waiting and discards what it writes there " +
               "(redirect the background command's output, e.g. `cmd > /dev/null 2>&1 &`)",
           );
