@@ -1,19 +1,20 @@
 /**
  * Reading the text files pflow reads (workflows, settings, price tables):
- * a file, a pipe and a device are read up to a cap, so `/dev/zero` given by
- * mistake is one clear error, never a read without end; through the CLI,
- * exit 2 naming the file; and a ledger path that is a named pipe is refused
+ * a regular file is read up to a cap; a named pipe, socket, device or
+ * directory is refused at once, saying what it is, never waited on or read
+ * without end; through the CLI, exit 2 naming the file; and a ledger path that is a named pipe is refused
  * before anything opens it (an open would wait for a writer forever).
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { readUtf8File } from "../src/util/utf8.ts";
-import { runPflow, tempDir } from "./support/cli.ts";
+import { PFLOW_BIN, runPflow, tempDir } from "./support/cli.ts";
 
-Deno.test("readUtf8File: a file within the cap, a pipe, and more than the cap from a file or a device", async () => {
+Deno.test("readUtf8File: a file within the cap, more than the cap, and a pipe or device refused at once", async () => {
   const dir = tempDir("pflow-read-text-");
   try {
     const file = join(dir.path, "small.json");
@@ -22,15 +23,66 @@ Deno.test("readUtf8File: a file within the cap, a pipe, and more than the cap fr
     assert.equal(await readUtf8File(file, { maxBytes: 11 }), '{"a": "é"}', "exactly the cap is fine");
     const large = (error: NodeJS.ErrnoException) => error.code === "EFBIG" && /more than/.test(error.message);
     await assert.rejects(readUtf8File(file, { maxBytes: 10 }), large);
-    await assert.rejects(readUtf8File("/dev/zero", { maxBytes: 1 << 20 }), large);
-    // A named pipe with a writer: read to its end.
+    const refused = (kind: string) => (error: NodeJS.ErrnoException) =>
+      error.code === "ENOTREGULAR" && error.message === `it is ${kind}, not a regular file`;
+    await assert.rejects(readUtf8File("/dev/zero"), refused("a character device"));
+    // A named pipe with no writer: opening it for reading would wait for one for ever.
     const fifo = join(dir.path, "pipe");
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
-    const writer = spawn("sh", ["-c", `printf '{"piped": true}' > '${fifo}'`]);
-    // Listened for before the read: the writer may be gone by the time the read returns.
-    const closed = new Promise((resolve) => writer.on("close", resolve));
-    assert.equal(await readUtf8File(fifo), '{"piped": true}');
-    await closed;
+    await assert.rejects(readUtf8File(fifo), refused("a named pipe (FIFO)"));
+    await assert.rejects(
+      readUtf8File(dir.path),
+      (error: NodeJS.ErrnoException) => error.code === "EISDIR" && /it is a directory/.test(error.message),
+    );
+  } finally {
+    dir.cleanup();
+  }
+});
+
+Deno.test("a named pipe, device or directory as a workflow, settings.json or price table: exit 2 at once, naming what it is", () => {
+  const dir = tempDir("pflow-read-text-");
+  try {
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    const fifo = join(dir.path, "wf.fifo");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const wf = join(dir.path, "wf.json");
+    writeFileSync(wf, JSON.stringify({ ir_version: "0.1.0", nodes: [{ id: "a", type: "echo" }] }));
+    // Before the fix the open of a FIFO blocked, and SIGTERM did not end it: killed with SIGKILL after 10 s.
+    const run = (args: string[], cwd = dir.path) =>
+      spawnSync(PFLOW_BIN, args, {
+        cwd,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir.path, PFLOW_HOME: home },
+        timeout: 10_000,
+        killSignal: "SIGKILL",
+      });
+    const pipe = "a named pipe (FIFO), not a regular file";
+    const cases: [string[], string][] = [
+      [["run", "./wf.fifo"], `error: ./wf.fifo: cannot read workflow: it is ${pipe}`],
+      // A bare name that is no saved workflow: what is there is named, not "no such workflow".
+      [["run", "wf.fifo"], `error: wf.fifo: cannot read workflow: it is ${pipe}`],
+      [["wf.fifo"], `error: wf.fifo: cannot read workflow: it is ${pipe}`],
+      [["run", "/dev/zero"], "error: /dev/zero: cannot read workflow: it is a character device, not a regular file"],
+      [["pricing", "show", "--price-table", "wf.fifo"], `error: wf.fifo: cannot read price table: it is ${pipe}`],
+    ];
+    for (const [args, line] of cases) {
+      const result = run(args);
+      assert.equal(result.status, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.equal(String(result.stderr).trim(), line);
+    }
+    const settings = join(home, "settings.json");
+    assert.equal(spawnSync("mkfifo", [settings]).status, 0);
+    let result = run(["run", wf]);
+    assert.equal(result.status, 2, String(result.stderr));
+    assert.equal(String(result.stderr).trim(), `error: ${settings}: cannot read settings: it is ${pipe}`);
+    rmSync(settings);
+    mkdirSync(settings);
+    result = run(["run", wf]);
+    assert.equal(result.status, 2, String(result.stderr));
+    assert.equal(
+      String(result.stderr).trim(),
+      `error: ${settings}: cannot read settings: it is a directory, not a regular file`,
+    );
   } finally {
     dir.cleanup();
   }
@@ -41,8 +93,8 @@ Deno.test("/dev/zero as a workflow or a price table, and a named pipe as the led
   try {
     const env = { PFLOW_HOME: dir.path };
     const cases: [string[], string][] = [
-      [["run", "/dev/zero"], "error: /dev/zero: cannot read workflow: it holds more than 64 MiB"],
-      [["pricing", "show", "--price-table", "/dev/zero"], "error: /dev/zero: cannot read price table: it holds more"],
+      [["run", "/dev/zero"], "error: /dev/zero: cannot read workflow: it is a character device"],
+      [["pricing", "show", "--price-table", "/dev/zero"], "error: /dev/zero: cannot read price table: it is a char"],
     ];
     for (const [args, start] of cases) {
       const result = await runPflow(args, { env });

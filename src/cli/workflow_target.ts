@@ -33,6 +33,8 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
     return await loadWorkflowFile(target, { lenient: true });
   }
   if (savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
+  // Something that is not a regular file (a FIFO, a directory): the read says what it is.
+  if (exists(target)) return await loadWorkflowFile(target, { lenient: true });
   throw new ValidationError([{
     file: target,
     message: `no such workflow file or saved workflow${await closeTarget(target, home)}; see 'pflow workflow list'`,
@@ -63,7 +65,8 @@ export async function targetKind(
   arg: string,
   env: Record<string, string | undefined>,
 ): Promise<"file" | "saved" | undefined> {
-  if (isFile(arg)) return "file";
+  // A FIFO or a device is a "file" too: reading it says why it cannot be a workflow.
+  if (isFile(arg) || (exists(arg) && !isDirectory(arg))) return "file";
   const { pflowHome } = await import("./home.ts");
   if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(arg) && savedExists(pflowHome(env), arg)) return "saved";
   return undefined;
@@ -74,6 +77,22 @@ function isFile(path: string): boolean {
     return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false; // ENOTDIR, EACCES, a name too long: not a workflow file either
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
   }
 }
 
