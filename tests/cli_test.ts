@@ -1030,6 +1030,19 @@ Deno.test("saved workflows: save, list, show, run, overwrite, delete", async () 
 
     const deleted = await runPflow(["workflow", "delete", "demo"], { env });
     assertExit(deleted, 0);
+    assert.equal(deleted.stdout, "");
+    assert.equal(deleted.stderr, "Deleted workflow 'demo'\n");
+    assert.deepEqual(readdirSync(workflowsDir), []);
+    // --json: one document on stdout, as `save --json` writes, and nothing on stderr.
+    assertExit(await runPflow(["workflow", "save", file, "--name", "demo"], { env }), 0);
+    const deletedJson = await runPflow(["workflow", "delete", "demo", "--json"], { env });
+    assertExit(deletedJson, 0);
+    assert.deepEqual(JSON.parse(deletedJson.stdout), {
+      name: "demo",
+      path: join(workflowsDir, "demo.json"),
+      deleted: true,
+    });
+    assert.equal(deletedJson.stderr, "");
     assert.deepEqual(readdirSync(workflowsDir), []);
     const empty = await runPflow(["workflow", "list"], { env });
     assertExit(empty, 0);

@@ -231,10 +231,10 @@ ${COMMON}
   workflow: `Manage saved workflows (stored in PFLOW_HOME/workflows/).
 
 Usage:
-  pflow workflow save FILE.json --name NAME [--description TEXT] [--force]
+  pflow workflow save FILE.json --name NAME [--description TEXT] [--force] [--json]
   pflow workflow list [--json]
   pflow workflow show NAME [--json]
-  pflow workflow delete NAME
+  pflow workflow delete NAME [--json]
 
 Names: letters, digits, '.', '_' and '-', up to 64 characters, starting with a letter or digit.
 

@@ -18,6 +18,7 @@ import {
   loadSaved,
   REDACTED_ON_SAVE,
   savedExists,
+  savedPath,
   saveWorkflow,
 } from "./saved.ts";
 import { printError, writeDisplay, writeStdout } from "./terminal.ts";
@@ -173,10 +174,12 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       return EXIT.ok;
     }
     case "delete": {
-      expectArgs(1, "delete NAME");
+      expectArgs(1, "delete NAME [--json]");
       checkWorkflowName(args[0]);
       if (!await deleteSaved(home, args[0])) throw new UsageError(`no saved workflow '${args[0]}'`, "workflow");
-      printError(`Deleted workflow '${args[0]}'`);
+      // As `save --json`: one document on stdout, the notice on stderr only in text mode.
+      if (json) writeStdout(`${JSON.stringify({ name: args[0], path: savedPath(home, args[0]), deleted: true })}\n`);
+      else printError(`Deleted workflow '${args[0]}'`);
       return EXIT.ok;
     }
     default:
