@@ -626,6 +626,36 @@ Deno.test("http: an invalid header value is reported without the value", async (
   );
 });
 
+Deno.test("binary: a header value HTTP cannot carry names the character at fault, never the value", async () => {
+  await withHome(async (dir, env) => {
+    const cases: [Record<string, string>, string][] = [
+      // é is Latin-1 (sent as is), 😀 is not.
+      [
+        { "X-Name": "José 😀" },
+        `invalid header "X-Name": its value holds '😀' (U+1F600) at character 6, which HTTP headers cannot ` +
+        "carry: header values are ISO-8859-1 (Latin-1), best plain ASCII; percent-encode the value " +
+        "(encodeURIComponent) or send it in the body",
+      ],
+      [
+        { "X-Token": "secret-value\r\nInjected: 1" },
+        'invalid header "X-Token": its value holds a line break (\\r, U+000D) at character 13; header values ' +
+        "cannot contain line breaks",
+      ],
+    ];
+    for (const [headers, message] of cases) {
+      const file = writeWorkflow(
+        dir,
+        "h.json",
+        workflow([{ id: "a", type: "http", params: { url: "http://127.0.0.1:9/", headers } }]),
+      );
+      const result = await runPflow(["run", file], { env });
+      assertExit(result, 1);
+      assert.equal(result.stderr.trim(), `error: node 'a' failed: ${message}`, explain(result));
+      assert.ok(!result.stderr.includes("secret-value") && !result.stderr.includes("José"), result.stderr);
+    }
+  });
+});
+
 Deno.test("http: credentials in the URL never reach error messages", async () => {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -454,12 +454,40 @@ function buildHeaders(raw: Record<string, unknown> | undefined): Headers {
     try {
       headers.set(name, text);
     } catch {
-      throw new NodeError(
-        `invalid header ${JSON.stringify(shorten(name))}: bad name or value (values cannot contain line breaks)`,
-      );
+      throw new NodeError(`invalid header ${JSON.stringify(shorten(name))}: ${headerProblem(name, text)}`);
     }
   }
   return headers;
+}
+
+/**
+ * Why `Headers` refused a header, naming the first character at fault (and
+ * its place) but never the value around it, which may be a secret.
+ */
+function headerProblem(name: string, value: string): string {
+  const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  if (!token.test(name)) {
+    return "bad name: a header name is ASCII letters, digits and !#$%&'*+-.^_`|~ (no spaces, ':' or other characters)";
+  }
+  let position = 0;
+  for (const char of value) {
+    position++;
+    const code = char.codePointAt(0)!;
+    const hex = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+    if (code === 0x0a || code === 0x0d) {
+      return `its value holds a line break (${code === 0x0a ? "\\n" : "\\r"}, ${hex}) at character ${position}; ` +
+        "header values cannot contain line breaks";
+    }
+    if (code === 0) {
+      return `its value holds a NUL character (U+0000) at character ${position}, which headers cannot carry`;
+    }
+    if (code > 0xff) {
+      return `its value holds '${char}' (${hex}) at character ${position}, which HTTP headers cannot carry: header ` +
+        "values are ISO-8859-1 (Latin-1), best plain ASCII; percent-encode the value (encodeURIComponent) or send " +
+        "it in the body";
+    }
+  }
+  return "bad name or value";
 }
 
 /**
