@@ -10,7 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, type TempHome, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 import { withLlmHome } from "./support/llm_home.ts";
@@ -100,6 +100,44 @@ Deno.test("duplicate keys in a JSON object and two edges for one action are erro
       `${file}:10:5: /edges/1: node 'a' has two 'default' edges: /edges/0 (to 'b') and /edges/1 (to 'c'); a node takes one edge per action (give one of them another action)`,
       `${file}:12:5: /edges/3: node 'b' has two 'error' edges: /edges/2 (to 'c') and /edges/3 (to 'a'); a node takes one edge per action (give one of them another action)`,
     ]);
+  });
+});
+
+Deno.test("duplicate keys in settings.json and in JSON params are refused as in workflow files, exit 2", async () => {
+  await withHome(async ({ dir, home, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "o.json",
+      workflow([{ id: "a", type: "echo", params: { value: "${o}" } }], {
+        inputs: { o: { type: "object" } },
+      }),
+    );
+    const settings = join(home, "settings.json");
+    // JSON.parse keeps the last: the ledger would be off without a word.
+    writeFileSync(settings, `{"ledger": true,\n "ledger": false}\n`);
+    const run = await runPflow(["run", file, `o={}`], { env });
+    assert.equal(run.code, 2, explain(run));
+    assert.deepEqual(errors(run), [
+      `${settings}:2:2: /ledger: duplicate key 'ledger' at line 1:2 and line 2:2; JSON keeps only the last one (remove or rename one)`,
+    ]);
+    rmSync(settings);
+    const param = await runPflow(["run", file, `o={"a":1,"a":2}`], { env });
+    assert.equal(param.code, 2, explain(param));
+    assert.deepEqual(errors(param), [
+      `${file}:13:5: /inputs/o: input 'o' holds the key 'a' twice, at character 2 and character 8; JSON keeps only ` +
+      `the last one (remove or rename one), got '{"a":1,"a":2}' (from o=…)`,
+    ]);
+    // Nested, and a param no input declares.
+    const nested = await runPflow(["run", file, `o={"x":{"b":1,"b":2}}`, `p=[{"c":1,"c":2}]`], { env });
+    assert.equal(nested.code, 2, explain(nested));
+    assert.match(nested.stderr, /input 'o' holds the key 'b' twice \(at \/x\/b\), at character 7 and character 13/);
+    const untyped = writeWorkflow(dir, "u.json", workflow([{ id: "a", type: "echo", params: { value: 1 } }]));
+    const loose = await runPflow(["run", untyped, `p=[{"c":1,"c":2}]`], { env });
+    assert.equal(loose.code, 2, explain(loose));
+    assert.match(loose.stderr, /'p' holds the key 'c' twice \(at \/0\/c\), at character 3 and character 9/);
+    // The same keys in different objects are fine.
+    const fine = await runPflow(["run", file, `o={"a":{"a":1},"b":{"a":2}}`], { env });
+    assert.equal(fine.code, 0, explain(fine));
   });
 });
 

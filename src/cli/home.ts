@@ -9,7 +9,7 @@ import { join } from "node:path";
 import process from "node:process";
 import type { LlmSettings } from "../llm/types.ts";
 import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts";
-import { addLines, locateSyntaxError } from "../workflow/load.ts";
+import { addLines, duplicateKeyProblems, locateSyntaxError } from "../workflow/load.ts";
 import { isHttpUrl } from "../util/uri.ts";
 import { PROVIDER_PRESETS } from "../llm/provider_config.ts";
 
@@ -78,7 +78,8 @@ export async function loadSettings(home: string): Promise<Settings> {
     throw new ValidationError([{ file: path, message: "settings must be a JSON object" }]);
   }
   const settings = data as Settings;
-  const problems: Problem[] = [];
+  // A key given twice would be read as its last value without a word: refused, as in workflow files.
+  const problems: Problem[] = duplicateKeyProblems(text).map((p) => ({ ...p, file: path }));
   // A misspelt field would be ignored without a word (the built-in default model used instead): refused, as in
   // workflow files.
   for (const key of Object.keys(data)) {

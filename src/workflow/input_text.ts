@@ -7,6 +7,7 @@ import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.t
 import { isSecretName } from "../observability/redact.ts";
 import type { InputIR } from "./ir.ts";
 import { formatJsonPath, parseJsonNoting, sameDecimal } from "../util/json_numbers.ts";
+import { duplicateKeys, lineColumn } from "../util/json_duplicates.ts";
 
 /** A text typed by {@link typedInputText}: its value, or what is wrong with it (a phrase after the input's name). */
 export type TypedText = { ok: true; value: unknown } | { ok: false; problem: string };
@@ -72,6 +73,23 @@ export function typedInputText(
  */
 export function givenJson(text: string, options: { secret?: boolean } = {}): TypedText {
   const { value, lossy, count } = parseJsonNoting(text);
+  // A key given twice would silently keep its last value, as a workflow file's would: refused alike.
+  if (value !== null && typeof value === "object") {
+    const [twice] = duplicateKeys(text);
+    if (twice !== undefined) {
+      const where = (offset: number) => {
+        const { line, column } = lineColumn(text, offset);
+        return text.includes("\n") ? `line ${line}:${column}` : `character ${column}`;
+      };
+      const inside = twice.pointer.split("/").length > 2 ? ` (at ${twice.pointer})` : "";
+      return {
+        ok: false,
+        problem: `holds the key '${twice.key}' twice${inside}, at ${where(twice.first)} and ${
+          where(twice.second)
+        }; JSON keeps only the last one (remove or rename one)`,
+      };
+    }
+  }
   if (count === 0) return { ok: true, value };
   const [first] = lossy;
   const at = first.path.length === 0 ? "" : ` at ${formatJsonPath(first.path).replace(/^\./, "")}`;

@@ -11,6 +11,7 @@ import { matchesWorkflowSchema } from "./workflow_schema_check.ts";
 import { INPUT_TYPES, type WorkflowIR } from "./ir.ts";
 import { didYouMean, nonFiniteNumberProblems, type Problem, ValidationError } from "./errors.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
+import { duplicateKeys, lineColumn } from "../util/json_duplicates.ts";
 
 /** The published JSON Schema of workflow files. */
 export const WORKFLOW_SCHEMA: Record<string, unknown> = schema;
@@ -105,50 +106,16 @@ export async function readWorkflowText(
  * silently keeps the last), naming both places.
  */
 export function duplicateKeyProblems(text: string): Problem[] {
-  type Frame = { keys: Map<string, number>; key?: string } | { index: number };
-  const problems: Problem[] = [];
-  const stack: Frame[] = [];
-  let expectKey = false;
-  const pointerOf = (frames: Frame[]) =>
-    frames.map((f) => `/${"keys" in f ? (f.key ?? "").replaceAll("~", "~0").replaceAll("/", "~1") : f.index}`)
-      .join("");
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) { // a string: skip it whole; in an object before ':' it is a key
-      const start = i;
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-      const top = stack[stack.length - 1];
-      if (top !== undefined && "keys" in top && expectKey) {
-        const key = JSON.parse(text.slice(start, i + 1)) as string;
-        const first = top.keys.get(key);
-        top.key = key;
-        if (first !== undefined) {
-          const a = lineColumn(text, first);
-          const b = lineColumn(text, start);
-          problems.push({
-            pointer: pointerOf(stack),
-            ...b,
-            message: `duplicate key '${key}' at line ${a.line}:${a.column} and line ${b.line}:${b.column}; ` +
-              "JSON keeps only the last one (remove or rename one)",
-          });
-        } else top.keys.set(key, start);
-        expectKey = false;
-      }
-    } else if (c === 0x7b) {
-      stack.push({ keys: new Map() });
-      expectKey = true;
-    } else if (c === 0x5b) {
-      stack.push({ index: 0 });
-      expectKey = false;
-    } else if (c === 0x7d || c === 0x5d) {
-      stack.pop();
-    } else if (c === 0x2c) {
-      const top = stack[stack.length - 1];
-      if (top !== undefined && "keys" in top) expectKey = true;
-      else if (top !== undefined) top.index++;
-    }
-  }
-  return problems;
+  return duplicateKeys(text).map(({ key, pointer, first, second }) => {
+    const a = lineColumn(text, first);
+    const b = lineColumn(text, second);
+    return {
+      pointer,
+      ...b,
+      message: `duplicate key '${key}' at line ${a.line}:${a.column} and line ${b.line}:${b.column}; ` +
+        "JSON keeps only the last one (remove or rename one)",
+    };
+  });
 }
 
 let validator: Validator | undefined;
@@ -322,29 +289,4 @@ export async function locateSyntaxError(text: string, file?: string): Promise<Pr
     ...lineColumn(text, first.offset),
     message: `invalid JSON: ${human}${found ? ` near '${found}'` : " at end of file"}`,
   };
-}
-
-/**
- * The 1-based line and column of a UTF-16 `offset` in `text`; the column
- * counts characters (code points), so an emoji earlier on the line counts
- * once, as an editor shows it.
- */
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  const end = Math.min(offset, text.length);
-  for (let i = 0; i < end; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  let column = 1 + (offset - end);
-  for (let i = lineStart; i < end; i++) {
-    const c = text.charCodeAt(i);
-    // The second half of a surrogate pair belongs to the character before it.
-    if (c >= 0xdc00 && c <= 0xdfff && i > lineStart && (text.charCodeAt(i - 1) & 0xfc00) === 0xd800) continue;
-    column++;
-  }
-  return { line, column };
 }
