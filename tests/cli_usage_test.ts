@@ -445,6 +445,38 @@ Deno.test("negative numbers as flag values reach the flag's own check", async ()
   });
 });
 
+Deno.test("number flags: the message names the real problem; exponent form is a number", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    const cases: [string[], RegExp][] = [
+      [
+        ["--max-node-executions", "9007199254740992"],
+        /^error: --max-node-executions must be at most 9007199254740991 \(2\^53-1\), got '9007199254740992'$/m,
+      ],
+      [["--max-budget-usd", "1e999"], /^error: --max-budget-usd must be a finite number, got '1e999'$/m],
+      [
+        ["--max-budget-usd", "-1e-3"],
+        /^error: --max-budget-usd must be ≥ 0 \(US dollars, e\.g\. 0\.50\), got '-1e-3'$/m,
+      ],
+      [
+        ["--max-budget-usd", "0x10"],
+        /^error: --max-budget-usd must be a number of US dollars ≥ 0 \(e\.g\. 0\.50 or 1e-3\), got '0x10'$/m,
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runPflow(["run", file, "name=x", ...flags], { env });
+      assert.equal(result.code, 2, explain(result));
+      assert.match(result.stderr, message);
+    }
+    for (const budget of ["1e-3", "2.5E2", "0", "1."]) {
+      const ok = await runPflow(["run", file, "name=x", "--max-budget-usd", budget], { env });
+      assert.equal(ok.code, 0, `${budget}: ${explain(ok)}`);
+    }
+    const max = await runPflow(["run", file, "name=x", "--max-node-executions", "9007199254740991"], { env });
+    assert.equal(max.code, 0, explain(max));
+  });
+});
+
 Deno.test("help: `pflow help --help` works and every command's help lists every flag it accepts", async () => {
   const help = await runPflow(["help", "--help"]);
   assert.equal(help.code, 0, explain(help));

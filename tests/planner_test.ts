@@ -978,7 +978,10 @@ Deno.test("bad planner flags are usage errors (exit 2) before any call", async (
         /--planner-timeout must be a number of seconds above 0, got '0x10'/,
       ],
       [["plan", "do it", "--planner-timeout", " 5"], /--planner-timeout must be a number of seconds above 0/],
-      [["plan", "do it", "--max-budget-usd", "1e1"], /--max-budget-usd must be ≥ 0 .*got '1e1'\n.*pflow plan --help/],
+      [
+        ["plan", "do it", "--max-budget-usd", "1e1x"],
+        /--max-budget-usd must be a number .*got '1e1x'\n.*pflow plan --help/,
+      ],
       [["plan", "do it", "--save", "bad name"], /invalid workflow name 'bad name'.*\nRun 'pflow plan --help'/],
       [["plan", "do it", "--save", "run"], /invalid workflow name 'run': it is a pflow command/],
       [["plan", "do it", "--bogus"], /unknown flag '--bogus'/],

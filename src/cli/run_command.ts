@@ -585,18 +585,29 @@ async function readStdinIfNeeded(loaded: LoadedWorkflow, params: Record<string, 
   return needsStdin(stdinUse(loaded.ir), params) ? await readPipedStdin(signal) : undefined;
 }
 
-/** Parses `--max-budget-usd`: a non-negative number of dollars. */
+/**
+ * Parses `--max-budget-usd`: a finite non-negative number of dollars, in
+ * decimal or exponent form (`0.5`, `.25`, `1e-3`). The message says what is
+ * wrong: a negative number, one too large to be finite, or no number at all.
+ */
 export function parseBudget(text: string | undefined, command: "run" | "plan" = "run"): number | undefined {
   if (text === undefined) return undefined;
-  if (!isDecimal(text)) {
-    throw new UsageError(`--max-budget-usd must be ≥ 0 (US dollars, e.g. 0.50), got '${text}'`, command);
+  const flag = "--max-budget-usd";
+  if (!SIGNED_DECIMAL.test(text)) {
+    throw new UsageError(`${flag} must be a number of US dollars ≥ 0 (e.g. 0.50 or 1e-3), got '${text}'`, command);
   }
-  return Number(text);
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new UsageError(`${flag} must be a finite number, got '${text}'`, command);
+  if (value < 0) throw new UsageError(`${flag} must be ≥ 0 (US dollars, e.g. 0.50), got '${text}'`, command);
+  return value === 0 ? 0 : value; // -0 is 0
 }
 
-/** A plain non-negative decimal (`2`, `0.5`, `.25`): no sign, exponent, hex or spaces. */
+/** A decimal number with an optional sign and exponent; no hex, `Infinity` or spaces. */
+const SIGNED_DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A finite non-negative decimal (`2`, `0.5`, `.25`, `1e-3`): no sign, hex or spaces. */
 export function isDecimal(text: string): boolean {
-  return /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text) && Number.isFinite(Number(text));
+  return /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(text) && Number.isFinite(Number(text));
 }
 
 /** After a traced run, the automatic pruning of `trace.keep_days` (a failure is a warning). */
@@ -620,8 +631,15 @@ export function parseMaxNodeExecutions(
   command: "run" | "plan" = "run",
 ): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(Number(text))) {
+  if (!/^[1-9]\d*$/.test(text)) {
     throw new UsageError(`--max-node-executions must be a positive whole number, got '${text}'`, command);
+  }
+  // Beyond 2^53-1 the count could not be told from its neighbours (and the workflow's limit has the same maximum).
+  if (!Number.isSafeInteger(Number(text))) {
+    throw new UsageError(
+      `--max-node-executions must be at most ${Number.MAX_SAFE_INTEGER} (2^53-1), got '${text}'`,
+      command,
+    );
   }
   return Number(text);
 }
