@@ -1060,12 +1060,28 @@ Deno.test("saved workflows: save, list, show, run, overwrite, delete", async () 
 Deno.test("saved workflows: invalid names exit 2 and write nothing", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "typed.json", TYPED);
-    for (const name of ["../x", "a/b", "", "x.json", ".hidden", "a".repeat(65)]) {
+    for (const name of ["../x", "a/b", "", "x.json", ".hidden", "a".repeat(65), "a.", "a..b", "a.b."]) {
       const result = await runPflow(["workflow", "save", file, "--name", name], { env });
       assertExit(result, 2);
-      assert.ok(result.stderr.includes(`invalid workflow name '${name}'`), explain(result));
+      // The message states the whole rule, the trailing '.' included.
+      assert.ok(
+        result.stderr.includes(
+          `invalid workflow name '${name}': use letters, digits, '.', '_' and '-' (max 64, ` +
+            "starting with a letter or digit, not ending with '.', no '..', no '.json')",
+        ),
+        explain(result),
+      );
       assert.ok(result.stderr.includes("Run 'pflow workflow --help' for usage."), explain(result));
     }
+    // plan --save checks the name before any planner call (the provider here cannot be reached).
+    const planEnv = {
+      ...env,
+      ANTHROPIC_API_KEY: "sk-ant-test-0000000000",
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:9/v1",
+    };
+    const planSave = await runPflow(["plan", "do it", "--save", "a."], { env: planEnv });
+    assertExit(planSave, 2);
+    assert.match(planSave.stderr, /invalid workflow name 'a\.': .*not ending with '\.'/);
     const show = await runPflow(["workflow", "show", "../x"], { env });
     assertExit(show, 2);
     assert.match(show.stderr, /invalid workflow name/);
@@ -1085,6 +1101,11 @@ Deno.test("saved workflows: invalid names exit 2 and write nothing", async () =>
     assertExit(await runPflow(["workflow", "show", "plan"], { env }), 0);
     assertExit(await runPflow(["run", "plan"], { env }), 0);
     assertExit(await runPflow(["workflow", "delete", "plan"], { env }), 0);
+    // So can one saved as 'a.' (the file a..json) before the trailing '.' was refused.
+    writeWorkflow(join(env.PFLOW_HOME, "workflows"), "a..json", workflow([{ id: "a", type: "echo" }]));
+    assertExit(await runPflow(["workflow", "show", "a."], { env }), 0);
+    assertExit(await runPflow(["run", "a."], { env }), 0);
+    assertExit(await runPflow(["workflow", "delete", "a."], { env }), 0);
   });
 });
 

@@ -236,7 +236,8 @@ Usage:
   pflow workflow show NAME [--json]
   pflow workflow delete NAME [--json]
 
-Names: letters, digits, '.', '_' and '-', up to 64 characters, starting with a letter or digit.
+Names: letters, digits, '.', '_' and '-', up to 64 characters, starting with a letter or digit,
+not ending with '.', without '..' or '.json'.
 
 Flags:
 ${COMMON}

@@ -16,27 +16,30 @@ import { fsPromises } from "../util/fs_promises.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** The name rule, as every refusal of a name states it. */
+const NAME_RULE = "use letters, digits, '.', '_' and '-' (max 64, starting with a letter or digit, " +
+  "not ending with '.', no '..', no '.json')";
+
 /**
  * Throws a usage error unless `name` is a valid saved-workflow name;
  * `command` is the command whose help it points at (`plan` for `--save`).
  */
 export function checkWorkflowName(name: string, command = "workflow"): void {
   if (!NAME.test(name) || name.endsWith(".json") || name.includes("..")) {
-    throw new UsageError(
-      `invalid workflow name '${name}': use letters, digits, '.', '_' and '-' (max 64, starting with a letter or digit, no '.json')`,
-      command,
-    );
+    throw new UsageError(`invalid workflow name '${name}': ${NAME_RULE}`, command);
   }
 }
 
 /**
- * Like {@link checkWorkflowName}, for a name about to be saved: a command's
- * name is refused too, since `pflow NAME` would run the command, never the
- * workflow (one saved under such a name before can still be shown, run with
- * `pflow run NAME` and deleted).
+ * Like {@link checkWorkflowName}, for a name about to be saved: a name
+ * ending with '.' is refused (`a.` would be saved as `a..json`, while `a..b`
+ * is refused), as is a command's name, since `pflow NAME` would run the
+ * command, never the workflow. One saved under such a name before can still
+ * be shown, run with `pflow run NAME` and deleted.
  */
 export function checkNewWorkflowName(name: string, command = "workflow"): void {
   checkWorkflowName(name, command);
+  if (name.endsWith(".")) throw new UsageError(`invalid workflow name '${name}': ${NAME_RULE}`, command);
   if (COMMANDS.includes(name)) {
     throw new UsageError(
       `invalid workflow name '${name}': it is a pflow command, so 'pflow ${name}' would run the command, ` +
