@@ -477,6 +477,28 @@ Deno.test("number flags: the message names the real problem; exponent form is a 
   });
 });
 
+Deno.test("an unknown flag gets a did-you-mean from the command's own flags", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    const cases: [string[], string][] = [
+      [["run", file, "--max-budget", "1"], "unknown flag '--max-budget' (did you mean '--max-budget-usd'?)"],
+      [["run", file, "--max-budget=1"], "unknown flag '--max-budget' (did you mean '--max-budget-usd'?)"],
+      [[file, "--trcae"], "unknown flag '--trcae' (did you mean '--trace'?)"],
+      [["workflow", "save", file, "--nam", "greet"], "unknown flag '--nam' (did you mean '--name'?)"],
+      [["trace", "list", "--limt", "5"], "unknown flag '--limt' (did you mean '--limit'?)"],
+      [["cost", "report", "--sinc", "7d"], "unknown flag '--sinc' (did you mean '--since'?)"],
+      // Nothing close (and no guess among one-letter flags): the flag alone.
+      [["run", file, "--nam"], "unknown flag '--nam'\n"],
+      [["run", file, "-z"], "unknown flag '-z'\n"],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runPflow(args, { env });
+      assert.equal(result.code, 2, explain(result));
+      assert.ok(result.stderr.includes(`error: ${message}`), `${args.join(" ")}: ${explain(result)}`);
+    }
+  });
+});
+
 Deno.test("help: `pflow help --help` works and every command's help lists every flag it accepts", async () => {
   const help = await runPflow(["help", "--help"]);
   assert.equal(help.code, 0, explain(help));

@@ -51,8 +51,19 @@ export function parseCommand(argv: string[], options: { command: string; flags: 
     return { values, positionals };
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError(cleanParseError(error as Error), options.command);
+    throw new UsageError(cleanParseError(error as Error, Object.keys(spec)), options.command);
   }
+}
+
+/**
+ * The did-you-mean of an unknown long flag among the command's `known` ones: the one it is the start of
+ * (`--max-budget` → `--max-budget-usd`), when only one is, else the closest spelling (`--nmae` → `--name`).
+ */
+function flagHint(flag: string, known: string[]): string {
+  if (!flag.startsWith("--")) return ""; // a one-letter typo of a short flag is as close to every other one
+  const longs = known.map((name) => `--${name}`);
+  const extended = longs.filter((long) => long.startsWith(flag));
+  return extended.length === 1 ? ` (did you mean '${extended[0]}'?)` : didYouMean(flag, longs);
 }
 
 /** How JSON mode was asked for (`--json` or `--output-format json`), or undefined in text mode. */
@@ -77,11 +88,11 @@ export function refuseJson(values: Parsed["values"], command: string, instead: s
 /** Flags that take several values as one comma-separated list (`trace list` and `cost report --status`). */
 const COMMA_LISTS = new Set(["status"]);
 
-function cleanParseError(error: Error): string {
+function cleanParseError(error: Error, known: string[]): string {
   if (!(error instanceof FlagParseError)) return error.message.split("\n")[0];
   switch (error.problem) {
     case "unknown":
-      return `unknown flag '${error.flag}'`;
+      return `unknown flag '${error.flag}'${flagHint(error.flag, known)}`;
     case "missing_value":
       return `flag '${error.flag}' needs a value`;
     case "ambiguous_value":
