@@ -499,6 +499,33 @@ Deno.test("an unknown flag gets a did-you-mean from the command's own flags", as
   });
 });
 
+Deno.test("--json with --output-format text is a usage error naming both, in every command", async () => {
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    for (
+      const args of [
+        ["run", file, "name=x", "--json", "--output-format", "text"],
+        ["--output-format=text", file, "name=x", "--json"],
+        ["workflow", "list", "--output-format", "text", "--json"],
+        ["trace", "list", "--json", "--output-format=text"],
+        ["cost", "report", "--json", "--output-format", "text"],
+      ]
+    ) {
+      const result = await runPflow(args, { env });
+      assert.equal(result.code, 2, explain(result));
+      assert.match(
+        result.stderr,
+        /^error: --json contradicts --output-format text; give one of them$/m,
+        explain(result),
+      );
+    }
+    // The same mode twice is no contradiction.
+    const same = await runPflow(["run", file, "name=x", "--json", "--output-format", "json"], { env });
+    assert.equal(same.code, 0, explain(same));
+    assert.equal(JSON.parse(same.stdout).is_error, false);
+  });
+});
+
 Deno.test("help: `pflow help --help` works and every command's help lists every flag it accepts", async () => {
   const help = await runPflow(["help", "--help"]);
   assert.equal(help.code, 0, explain(help));

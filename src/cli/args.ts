@@ -48,6 +48,10 @@ export function parseCommand(argv: string[], options: { command: string; flags: 
     if (format !== undefined && format !== "text" && format !== "json") {
       throw new UsageError(`--output-format must be 'text' or 'json', got '${format}'`, options.command);
     }
+    // Either one winning silently would print what the other did not ask for.
+    if (values.json === true && format === "text") {
+      throw new UsageError("--json contradicts --output-format text; give one of them", options.command);
+    }
     return { values, positionals };
   } catch (error) {
     if (error instanceof UsageError) throw error;
