@@ -559,6 +559,37 @@ Deno.test("help: `pflow help --help` works and every command's help lists every 
   ) {
     assert.ok(flagsSection.includes(flag), `trace --help lacks ${flag} under Flags:\n${trace.stdout}`);
   }
+  // The global flags: every help lists --help and --verbose; JSON mode's two exactly where the command takes them.
+  for (const command of COMMANDS.filter((c) => c !== "help")) {
+    const names = documented(command);
+    for (const flag of ["--help", "--verbose"]) assert.ok(names.has(flag), `'${command} --help' lacks ${flag}`);
+    const json = command !== "completion";
+    for (const flag of ["--output-format", "--json"]) {
+      assert.equal(names.has(flag), json, `'${command} --help' ${json ? "lacks" : "lists"} ${flag}`);
+    }
+  }
+  await withHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    const invocations: Record<string, string[]> = {
+      run: [file, "name=x"],
+      plan: ["say hi"],
+      validate: [file],
+      workflow: ["list"],
+      registry: ["list"],
+      pricing: ["show"],
+      trace: ["list"],
+      cost: ["report"],
+      metrics: ["-o", join(dir, "m.prom")],
+      completion: ["bash"],
+    };
+    for (const command of COMMANDS.filter((c) => c !== "help")) {
+      const args = invocations[command];
+      assert.ok(args !== undefined, `an invocation of '${command}' to try --json with`);
+      const result = await runPflow([command, ...args, "--json"], { env });
+      const refused = /unknown flag|is not supported/.test(result.stderr);
+      assert.equal(refused, !documented(command).has("--json"), `${command} --json: ${explain(result)}`);
+    }
+  });
   // Every documented flag is one the command accepts.
   await withHome(async ({ env }) => {
     for (const command of ["run", "plan", "validate", "workflow", "pricing", "registry"]) {

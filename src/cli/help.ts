@@ -4,9 +4,14 @@
  */
 import { VERSION } from "../version.ts";
 
-const COMMON = `  -h, --help                 Show help for the command
-  -v, --verbose              Show stack traces and more detail on errors
-      --output-format FMT    text (default) or json`;
+/** The flags of every command. */
+const BASE = `  -h, --help                 Show help for the command
+  -v, --verbose              Show stack traces and more detail on errors`;
+
+/** JSON mode's flags, in every command whose output can be one JSON document (all but `completion`). */
+const COMMON = `${BASE}
+      --output-format FMT    text (default) or json
+      --json                 Same as --output-format json`;
 
 /** Help by command name; `""` is the top level. */
 export const HELP: Record<string, string> = {
@@ -121,7 +126,6 @@ newest N (--keep); --dry-run lists what would go.
 
 Flags:
 ${COMMON}
-      --json                 Same as --output-format json
       --limit N              list: show the N most recent traces (default 20)
       --node ID              show: one node's executions in full (params, outputs, LLM calls, errors)
       --state                show --node: the shared store before and after each execution
@@ -149,8 +153,7 @@ JSON mode prints one document: {"type":"validation","valid":true|false,"workflow
 "file":...,"problems":[{file,line,column,pointer,message}],"warnings":[...]}.
 
 Flags:
-${COMMON}
-      --json                 Same as --output-format json`,
+${COMMON}`,
   completion: `Print a shell completion script: commands, flags, saved workflow names, node types and
 trace files complete as you type.
 
@@ -163,7 +166,9 @@ Install:
   fish   pflow completion fish > ~/.config/fish/completions/pflow.fish
 
 Flags:
-${COMMON}`,
+${BASE}
+
+Its output is a shell script: --json and --output-format json are refused (exit 2).`,
   pricing: `LLM prices (USD per million tokens): the shipped table merged with
 PFLOW_HOME/pricing.yaml (and --price-table FILE), and where each price came from.
 
@@ -174,7 +179,6 @@ A model that is not in the table is unpriced: its tokens are counted, its cost i
 
 Flags:
 ${COMMON}
-      --json                 Same as --output-format json
       --price-table FILE     Merge FILE over the shipped and PFLOW_HOME prices`,
   cost: `LLM spend across runs, from the run ledger (PFLOW_HOME/ledger.db) every run writes.
 
@@ -188,8 +192,9 @@ Dates: YYYY-MM-DD or YYYYMMDD (a local day in --timezone), YYYY-MM-DDTHH:MM (loc
 ends in Z or +HH:MM), or a time ago: 30m, 24h, 7d, 4w.
 
 Flags:
-${COMMON}
-      --json                 Same as --format json
+${BASE}
+      --output-format FMT    text (default) or json
+      --json                 Same as --format json (and --output-format json)
       --by GROUP             What each row is (see Groups)
       --breakdown            A row per model under each group
       --since WHEN           From this day, or this long ago (inclusive)
@@ -223,7 +228,10 @@ Runs push their own gauges with --pushgateway URL (PFLOW_PUSHGATEWAY_URL); OTLP 
 when OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT with OTEL_METRICS_EXPORTER=otlp) is set.
 
 Flags:
-${COMMON}
+${BASE}
+      --output-format FMT    text (default) or json: with -o FILE, print {"path": ...}, the file written
+                             (the exposition itself is never JSON: refused without -o and by serve)
+      --json                 Same as --output-format json
       --format FMT           prometheus (the text format, default) or openmetrics
   -o, --output FILE          Write to FILE (atomically) instead of stdout
       --since WHEN           Only runs since a local day (YYYY-MM-DD), date-time or time ago (7d)
@@ -241,7 +249,6 @@ not ending with '.', without '..' or '.json'.
 
 Flags:
 ${COMMON}
-      --json                 Same as --output-format json
       --name NAME            save: the name to save the workflow under
       --description TEXT     save: its description (default: the file's)
       --force                save: replace a saved workflow of that name`,
@@ -252,6 +259,5 @@ Usage:
   pflow registry describe TYPE [--json]
 
 Flags:
-${COMMON}
-      --json                 Same as --output-format json`,
+${COMMON}`,
 };
