@@ -65,3 +65,44 @@ Deno.test("the README and each command's --help document the same flags", async 
     }
   }
 });
+
+Deno.test("the top-level help names every environment variable the README documents and the code reads", async () => {
+  const { runPflow } = await import("./support/cli.ts");
+  const { readdirSync } = await import("node:fs");
+  const help = await runPflow(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  const text = help.stdout.slice(help.stdout.indexOf("Environment:"), help.stdout.indexOf("Exit codes:"));
+  const listed = new Set(text.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\bTRACEPARENT\b/g) ?? []);
+  // OTEL_* beyond the endpoint are covered by "(and the other OTEL_* variables)".
+  const inHelp = (name: string) =>
+    listed.has(name) || (name.startsWith("OTEL_") && text.includes("(and the other OTEL_* variables)"));
+  const readme = readFileSync(resolve(root, "README.md"), "utf8");
+  const table = readme.slice(readme.indexOf("| variable | meaning |"));
+  const documented = table.slice(0, table.indexOf("\n\n")).match(/`[A-Z][A-Z0-9_]+(?:\(_ARG\))?`/g) ?? [];
+  assert.ok(documented.length >= 10, "the README's environment table is found");
+  for (const quoted of documented) {
+    const name = quoted.slice(1, -1).replace("(_ARG)", "");
+    assert.ok(inHelp(name), `README documents ${name}; 'pflow --help' does not list it`);
+  }
+  // Every variable the code reads, but the system's own (HOME, PATH, TERM, TZ).
+  const system = new Set(["HOME", "PATH", "TERM", "TZ"]);
+  const read = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = resolve(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".ts")) {
+        const source = readFileSync(path, "utf8");
+        for (const m of source.matchAll(/\benv(?:\.|\[")([A-Z][A-Z0-9_]+)/g)) read.add(m[1]);
+        for (const m of source.matchAll(/"((?:PFLOW|ANTHROPIC|OPENAI|GOOGLE|OPENROUTER|OTEL)_[A-Z0-9_]+)"/g)) {
+          read.add(m[1]);
+        }
+      }
+    }
+  };
+  walk(resolve(root, "src"));
+  assert.ok(read.has("PFLOW_HOME") && read.has("OPENROUTER_API_KEY"), "the scan finds the variables read");
+  for (const name of read) {
+    if (!system.has(name)) assert.ok(inHelp(name), `the code reads ${name}; 'pflow --help' does not list it`);
+  }
+});

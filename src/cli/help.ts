@@ -4,6 +4,42 @@
  */
 import { VERSION } from "../version.ts";
 
+/**
+ * The environment variables a user sets, each with a note when it needs one: the top-level help's list
+ * (`tests/docs_test.ts` checks that it names every variable the README documents and the code reads).
+ */
+export const ENVIRONMENT: readonly (readonly [name: string, note?: string])[] = [
+  ["PFLOW_HOME", "state, default ~/.pflow"],
+  ["PFLOW_DEFAULT_MODEL"],
+  ["PFLOW_PLANNER_MODEL"],
+  ["PFLOW_LOG_LEVEL"],
+  ["PFLOW_LEDGER", "off: no run ledger"],
+  ["PFLOW_PUSHGATEWAY_URL"],
+  ["ANTHROPIC_API_KEY"],
+  ["OPENAI_API_KEY"],
+  ["GOOGLE_GENERATIVE_AI_API_KEY"],
+  ["OPENROUTER_API_KEY"],
+  ["ANTHROPIC_BASE_URL"],
+  ["OPENAI_BASE_URL"],
+  ["GOOGLE_GEMINI_BASE_URL"],
+  ["TRACEPARENT"],
+  ["OTEL_EXPORTER_OTLP_ENDPOINT", "and the other OTEL_* variables"],
+  ["NO_COLOR"],
+];
+
+/** `Environment: A (note), B, …` wrapped at 110 columns. */
+function environmentText(): string {
+  const items = ENVIRONMENT.map(([name, note], i) =>
+    `${name}${note === undefined ? "" : ` (${note})`}${i === ENVIRONMENT.length - 1 ? "." : ","}`
+  );
+  const lines = ["Environment:"];
+  for (const item of items) {
+    if (lines[lines.length - 1].length + 1 + item.length > 110) lines.push(item);
+    else lines[lines.length - 1] += ` ${item}`;
+  }
+  return lines.join("\n");
+}
+
 /** The flags of every command. */
 const BASE = `  -h, --help                 Show help for the command
   -v, --verbose              Show stack traces and more detail on errors`;
@@ -35,9 +71,7 @@ Flags (before or after the command):
 ${COMMON}
       --version              Print the version
 
-Environment: PFLOW_HOME (state, default ~/.pflow), ANTHROPIC_API_KEY, OPENAI_API_KEY,
-ANTHROPIC_BASE_URL, OPENAI_BASE_URL, PFLOW_DEFAULT_MODEL, PFLOW_PLANNER_MODEL, PFLOW_LOG_LEVEL, PFLOW_LEDGER, TRACEPARENT,
-OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables), NO_COLOR.
+${environmentText()}
 Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted (129 by SIGHUP).
 Run 'pflow COMMAND --help' for a command's flags.`,
   run: `Run a workflow file or a saved workflow.
