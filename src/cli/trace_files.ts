@@ -357,12 +357,15 @@ async function readLastLine(handle: FileHandle, floor: number, end: number): Pro
   return concat(chunks);
 }
 
-/** The end of `[floor, end)` without the NUL bytes at its end (whole zero blocks compared natively). */
+/**
+ * The end of `[floor, end)` without the NUL bytes at its end (whole zero blocks compared natively). It reads
+ * one block first, the usual case being no NUL at all, and more at a time only while it finds nothing else:
+ * a first read of 1 MiB made `trace list` of 1,001 traces of 1 MiB read each file whole (242 → 801 ms).
+ */
 async function skipNulBack(handle: FileHandle, floor: number, end: number): Promise<number> {
-  const buffer = new Uint8Array(Math.max(1, Math.min(READ_CHUNK, end - floor)));
-  for (let at = end; at > floor;) {
-    const from = Math.max(floor, at - buffer.length);
-    const bytes = buffer.subarray(0, at - from);
+  for (let at = end, want = ZERO_BLOCK.length; at > floor; want = Math.min(READ_CHUNK, want * 16)) {
+    const from = Math.max(floor, at - want);
+    const bytes = new Uint8Array(at - from);
     await handle.read(bytes, 0, bytes.length, from);
     let i = bytes.length;
     while (i >= ZERO_BLOCK.length && Buffer.compare(bytes.subarray(i - ZERO_BLOCK.length, i), ZERO_BLOCK) === 0) {
