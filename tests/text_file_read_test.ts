@@ -113,3 +113,37 @@ Deno.test("/dev/zero as a workflow or a price table, and a named pipe as the led
     dir.cleanup();
   }
 });
+
+Deno.test("a named pipe in place of the ledger's inbox: a run warns and succeeds, cost report is exit 2 naming it", () => {
+  const dir = tempDir("pflow-read-text-");
+  try {
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    const inbox = join(home, "ledger-inbox.jsonl");
+    assert.equal(spawnSync("mkfifo", [inbox]).status, 0);
+    const wf = join(dir.path, "wf.json");
+    writeFileSync(
+      wf,
+      JSON.stringify({ ir_version: "0.1.0", nodes: [{ id: "a", type: "shell", params: { command: "echo hi" } }] }),
+    );
+    // Before the fix the open of the FIFO blocked every run's start: killed with SIGKILL after 10 s.
+    const run = (args: string[]) =>
+      spawnSync(PFLOW_BIN, args, {
+        cwd: dir.path,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir.path, PFLOW_HOME: home },
+        timeout: 10_000,
+        killSignal: "SIGKILL",
+        encoding: "utf8",
+      });
+    const named = `the inbox ${inbox}: it is a named pipe (FIFO), not a regular file`;
+    const ran = run(["run", wf]);
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.equal(ran.stdout, "hi\n");
+    assert.ok(ran.stderr.startsWith("warning: ledger: ") && ran.stderr.includes(named), ran.stderr);
+    const report = run(["cost", "report"]);
+    assert.equal(report.status, 2, report.stderr);
+    assert.ok(report.stderr.includes(named), report.stderr);
+  } finally {
+    dir.cleanup();
+  }
+});

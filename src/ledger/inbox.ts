@@ -13,7 +13,20 @@
  * rows it covers.
  * @module
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { notRegularFile } from "../util/utf8.ts";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { inboxFile } from "./paths.ts";
 import type { RunEnd, RunStart } from "./types.ts";
@@ -35,12 +48,12 @@ export function appendInbox(home: string, entry: InboxEntry): number {
   const line = new TextEncoder().encode(`${JSON.stringify(entry)}\n`);
   let fd: number;
   try {
-    fd = openSync(path, "a", 0o600);
+    fd = openRegular(path, APPEND);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     // A PFLOW_HOME that pflow creates is private (an existing one keeps its mode: it is the user's).
     mkdirSync(home, { recursive: true, mode: PRIVATE_DIR_MODE });
-    fd = openSync(path, "a", 0o600);
+    fd = openRegular(path, APPEND);
   }
   try {
     writeSync(fd, line);
@@ -102,11 +115,41 @@ export function foldInbox(
   return warnings;
 }
 
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+
+/**
+ * Opens `path` with `flags`, refusing anything but a regular file before any wait: a named pipe put in
+ * the inbox's place would block the open (and so every run's start, in a thread no signal reaches). Opened
+ * without blocking, then checked on the descriptor; a pipe without a reader refuses a writer (ENXIO).
+ */
+function openRegular(path: string, flags: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, flags | (constants.O_NONBLOCK ?? 0), 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENXIO") throw error;
+    throw notRegularInbox(path, statSync(path));
+  }
+  const info = fstatSync(fd);
+  if (!info.isFile()) {
+    closeSync(fd);
+    throw notRegularInbox(path, info);
+  }
+  return fd;
+}
+
+/** {@link notRegularFile}, naming the inbox (errors of the ledger are reported under its database's path). */
+function notRegularInbox(path: string, info: Stats): Error {
+  const error = notRegularFile(info);
+  error.message = `the inbox ${path}: ${error.message}`;
+  return error;
+}
+
 /** The text of `path` from `offset`, and its size; undefined when the file does not exist. */
 function readFrom(path: string, offset: number): { text: string; size: number } | undefined {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openRegular(path, constants.O_RDONLY);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
