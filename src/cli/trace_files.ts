@@ -109,6 +109,11 @@ function readError(path: string, error: unknown): TraceReadError {
   return new TraceReadError(path, `${path}: cannot read trace: ${fileErrorReason(error)}`);
 }
 
+/** A path that is a device, pipe or socket, not a trace file. */
+function notRegularTrace(path: string): TraceReadError {
+  return new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+}
+
 /**
  * Opens a trace file, refusing anything but a regular file: a device could
  * be read for ever, and opening a FIFO would wait for a writer.
@@ -118,7 +123,7 @@ async function openTrace(path: string): Promise<{ handle: FileHandle; size: numb
   try {
     const info = await stat(path);
     if (!info.isFile() && !info.isDirectory()) {
-      throw new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+      throw notRegularTrace(path);
     }
     handle = await open(path, "r");
   } catch (error) {
@@ -128,7 +133,7 @@ async function openTrace(path: string): Promise<{ handle: FileHandle; size: numb
     const info = await handle.stat();
     if (info.isDirectory()) throw readError(path, Object.assign(new Error("directory"), { code: "EISDIR" }));
     if (!info.isFile()) {
-      throw new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+      throw notRegularTrace(path);
     }
     return { handle, size: info.size };
   } catch (error) {
