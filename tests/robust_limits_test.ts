@@ -171,7 +171,7 @@ Deno.test("read-file: a file past max_bytes fails the node, and a device is refu
     assertExit(b, 1);
     assert.equal(
       errorOf(b).message,
-      "not a regular file (a device, pipe or socket): /dev/zero (read-file reads files; " +
+      "not a regular file: /dev/zero is a character device (read-file reads files; " +
         "use a shell node to read or write pipes and devices)",
     );
   });
@@ -184,17 +184,26 @@ Deno.test("file nodes refuse a named pipe at once instead of waiting on it for e
     const file = join(dir, "file.txt");
     writeFileSync(file, "x");
     const cases: [Record<string, unknown>, string][] = [
-      [{ type: "read-file", params: { path: fifo } }, `${fifo} (read-file reads files;`],
+      [{ type: "read-file", params: { path: fifo } }, `${fifo} is a named pipe (FIFO) (read-file reads files;`],
       [
         { type: "copy-file", params: { source: fifo, destination: join(dir, "c") } },
-        `${fifo} (copy-file copies files;`,
+        `${fifo} is a named pipe (FIFO) (copy-file copies files;`,
       ],
-      [{ type: "move-file", params: { source: fifo, destination: join(dir, "m") } }, `${fifo} (move-file moves files;`],
-      [{ type: "write-file", params: { path: fifo, content: "x" } }, `${fifo} (write-file writes files;`],
-      [{ type: "write-file", params: { path: fifo, content: "x", append: true } }, `${fifo} (write-file writes files;`],
+      [
+        { type: "move-file", params: { source: fifo, destination: join(dir, "m") } },
+        `${fifo} is a named pipe (FIFO) (move-file moves files;`,
+      ],
+      [
+        { type: "write-file", params: { path: fifo, content: "x" } },
+        `${fifo} is a named pipe (FIFO) (write-file writes files;`,
+      ],
+      [
+        { type: "write-file", params: { path: fifo, content: "x", append: true } },
+        `${fifo} is a named pipe (FIFO) (write-file writes files;`,
+      ],
       [
         { type: "copy-file", params: { source: file, destination: fifo, overwrite: true } },
-        `${fifo} (copy-file copies files;`,
+        `${fifo} is a named pipe (FIFO) (copy-file copies files;`,
       ],
     ];
     for (const [node, named] of cases) {
@@ -202,7 +211,7 @@ Deno.test("file nodes refuse a named pipe at once instead of waiting on it for e
       const result = await runGuarded(["run", wf, "--json"], { env, guardMs: 10_000 });
       assertExit(result, 1);
       const message = errorOf(result).message;
-      assert.ok(message.startsWith(`not a regular file (a device, pipe or socket): ${named}`), message);
+      assert.ok(message.startsWith(`not a regular file: ${named}`), message);
       assert.ok(lstatSync(fifo).isFIFO(), `${node.type}: the pipe is left as it was`);
     }
   });

@@ -106,7 +106,7 @@ Deno.test("/dev/zero as a workflow or a price table, and a named pipe as the led
     assert.equal(report.code, 2, report.stderr);
     assert.equal(
       report.stderr.trim(),
-      `error: ${join(dir.path, "ledger.db")}: cannot read the ledger: it is not a regular file; ` +
+      `error: ${join(dir.path, "ledger.db")}: cannot read the ledger: it is a named pipe (FIFO), not a regular file; ` +
         "move it away and pflow starts a new one",
     );
   } finally {

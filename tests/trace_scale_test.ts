@@ -114,12 +114,13 @@ Deno.test("trace show refuses a device or a FIFO instead of reading it for ever"
   await withHome(async (dir, env) => {
     const fifo = join(dir, "pipe.json");
     execFileSync("mkfifo", [fifo]);
-    for (const target of ["/dev/zero", fifo]) {
+    const kinds = [["/dev/zero", "a character device"], [fifo, "a named pipe (FIFO)"]];
+    for (const [target, kind] of kinds) {
       for (const command of [["trace", "show", target], ["trace", "export", target, "--format", "otlp-json"]]) {
         const result = await runGuarded(command, { env, guardMs: 10_000 });
         assertExit(result, 2);
         assert.ok(
-          result.stderr.includes(`error: ${target}: not a regular file (a device, pipe or socket); give a trace file`),
+          result.stderr.includes(`error: ${target}: it is ${kind}, not a regular file; give a trace file`),
           explain(result),
         );
       }

@@ -6,7 +6,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { existsSync } from "node:fs";
+import { existsSync, type Stats } from "node:fs";
 import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
@@ -21,7 +21,7 @@ import {
 } from "../observability/trace_format.ts";
 import { pflowHome } from "./home.ts";
 import { printError } from "./terminal.ts";
-import { fileErrorReason } from "../util/file_errors.ts";
+import { fileErrorReason, fileKind } from "../util/file_errors.ts";
 import { formatCount } from "../util/count.ts";
 import { traceProblem } from "./trace_check.ts";
 
@@ -110,8 +110,8 @@ function readError(path: string, error: unknown): TraceReadError {
 }
 
 /** A path that is a device, pipe or socket, not a trace file. */
-function notRegularTrace(path: string): TraceReadError {
-  return new TraceReadError(path, `${path}: not a regular file (a device, pipe or socket); give a trace file`);
+function notRegularTrace(path: string, info: Stats): TraceReadError {
+  return new TraceReadError(path, `${path}: it is ${fileKind(info)}, not a regular file; give a trace file`);
 }
 
 /**
@@ -123,7 +123,7 @@ async function openTrace(path: string): Promise<{ handle: FileHandle; size: numb
   try {
     const info = await stat(path);
     if (!info.isFile() && !info.isDirectory()) {
-      throw notRegularTrace(path);
+      throw notRegularTrace(path, info);
     }
     handle = await open(path, "r");
   } catch (error) {
@@ -133,7 +133,7 @@ async function openTrace(path: string): Promise<{ handle: FileHandle; size: numb
     const info = await handle.stat();
     if (info.isDirectory()) throw readError(path, Object.assign(new Error("directory"), { code: "EISDIR" }));
     if (!info.isFile()) {
-      throw notRegularTrace(path);
+      throw notRegularTrace(path, info);
     }
     return { handle, size: info.size };
   } catch (error) {

@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { migrations, SCHEMA_VERSION } from "./schema.ts";
-import { fileErrorReason } from "../util/file_errors.ts";
+import { fileErrorReason, fileKind } from "../util/file_errors.ts";
 
 /** Why the ledger cannot be used. */
 export type LedgerErrorKind = "corrupt" | "newer" | "io";
@@ -78,7 +78,9 @@ function checkHeader(path: string): void {
       throw new LedgerError(
         path,
         "io",
-        `${path}: cannot read the ledger: it is not a regular file; move it away and pflow starts a new one`,
+        `${path}: cannot read the ledger: it is ${
+          fileKind(info)
+        }, not a regular file; move it away and pflow starts a new one`,
       );
     }
     const fd = openSync(path, "r");

@@ -26,7 +26,7 @@ import {
   statSync,
   writeSync,
 } from "node:fs";
-import { notRegularFile } from "../util/utf8.ts";
+import { notRegularFile } from "../util/file_errors.ts";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { inboxFile } from "./paths.ts";
 import type { RunEnd, RunStart } from "./types.ts";

@@ -16,6 +16,7 @@ import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, paramJson, readPara
 import { formatBytes } from "../util/bytes.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 import { fsPromises } from "../util/fs_promises.ts";
+import { fileKind } from "../util/file_errors.ts";
 
 /** Encodings the file nodes read and write. */
 export type FileEncoding = "utf8" | "base64";
@@ -78,9 +79,9 @@ async function statOrUndefined(path: string, options: { link?: boolean } = {}): 
  * other end (in a thread no signal reaches), and a device can be read or
  * written for ever. A shell node (`cat`, `tee`) does it, bounded and stoppable.
  */
-function notRegular(path: string, hint: string): NodeError {
+function notRegular(path: string, info: Stats, hint: string): NodeError {
   return new NodeError(
-    `not a regular file (a device, pipe or socket): ${path} (${hint}; use a shell node to read or write pipes and devices)`,
+    `not a regular file: ${path} is ${fileKind(info)} (${hint}; use a shell node to read or write pipes and devices)`,
   );
 }
 
@@ -95,7 +96,7 @@ async function requireFile(path: string, hint: string): Promise<Stats> {
   if (info.isDirectory()) {
     throw new NodeError(`is a directory: ${path} (${hint})`);
   }
-  if (!info.isFile()) throw notRegular(path, hint);
+  if (!info.isFile()) throw notRegular(path, info, hint);
   return info;
 }
 
@@ -114,7 +115,7 @@ async function readBounded(path: string, max: number, hint: string): Promise<Buf
   const handle = await (await fsPromises()).open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw notRegular(path, hint);
+    if (!info.isFile()) throw notRegular(path, info, hint);
     if (info.size > max) throw tooLarge(`is ${formatBytes(info.size)}, more than`);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -427,7 +428,7 @@ export class WriteFileNode extends Node {
       throw new NodeError(`is a directory: ${path} (${hint})`);
     }
     // In place it could wait for ever for a FIFO's reader; the atomic rename would replace the special file.
-    if (existing && !existing.isFile()) throw notRegular(path, "write-file writes files");
+    if (existing && !existing.isFile()) throw notRegular(path, existing, "write-file writes files");
     await makeParent(target);
     if (p.append) {
       try {
@@ -552,7 +553,7 @@ async function prepareTransfer(
       `is a directory: ${destination} (give the destination's full file path)`,
     );
   }
-  if (to && !to.isFile()) throw notRegular(destination, `${type} ${verb} files`);
+  if (to && !to.isFile()) throw notRegular(destination, to, `${type} ${verb} files`);
   if (to && sameFile(from, to)) {
     throw new NodeError(`source and destination are the same file: ${source}`);
   }

@@ -2,6 +2,7 @@
  * File-system errors in words, for one-line messages that name the file.
  * @module
  */
+import type { Stats } from "node:fs";
 
 /**
  * Why a file operation failed, in a few words (`permission denied`, `it is a
@@ -31,4 +32,28 @@ export function fileErrorReason(error: unknown): string {
       return "too many symbolic links";
   }
   return String((error as Error | undefined)?.message ?? error).split("\n")[0];
+}
+
+/** What a file that is not a regular one is, in words: `a named pipe (FIFO)`, `a character device`… */
+export function fileKind(info: Stats): string {
+  return info.isDirectory()
+    ? "a directory"
+    : info.isFIFO()
+    ? "a named pipe (FIFO)"
+    : info.isSocket()
+    ? "a socket"
+    : info.isCharacterDevice()
+    ? "a character device"
+    : info.isBlockDevice()
+    ? "a block device"
+    : "something other than a file";
+}
+
+/**
+ * The error for a path that is not a regular file: code `EISDIR` for a
+ * directory, else `ENOTREGULAR`; the message says what it is.
+ */
+export function notRegularFile(info: Stats): Error {
+  const error = new Error(`it is ${fileKind(info)}, not a regular file`);
+  return Object.assign(error, { code: info.isDirectory() ? "EISDIR" : "ENOTREGULAR" });
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats, statSync } from "node:fs";
+import { notRegularFile } from "./file_errors.ts";
 
 /** Bytes that are not valid UTF-8, at `offset`. */
 export class InvalidUtf8Error extends Error {
@@ -91,30 +92,6 @@ function statOrUndefined(path: string): Stats | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** What a file that is not a regular one is, in words: `a named pipe (FIFO)`, `a character device`… */
-export function fileKind(info: Stats): string {
-  return info.isDirectory()
-    ? "a directory"
-    : info.isFIFO()
-    ? "a named pipe (FIFO)"
-    : info.isSocket()
-    ? "a socket"
-    : info.isCharacterDevice()
-    ? "a character device"
-    : info.isBlockDevice()
-    ? "a block device"
-    : "something other than a file";
-}
-
-/**
- * The error for a path that is not a regular file: code `EISDIR` for a
- * directory, else `ENOTREGULAR`; the message says what it is.
- */
-export function notRegularFile(info: Stats): Error {
-  const error = new Error(`it is ${fileKind(info)}, not a regular file`);
-  return Object.assign(error, { code: info.isDirectory() ? "EISDIR" : "ENOTREGULAR" });
 }
 
 function tooLarge(max: number): Error {
