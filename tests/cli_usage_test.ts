@@ -526,6 +526,49 @@ Deno.test("--json with --output-format text is a usage error naming both, in eve
   });
 });
 
+Deno.test("JSON mode: --version and help asked for are one JSON document; a missing subcommand is an error document", async () => {
+  await withHome(async ({ env }) => {
+    const version = await runPflow(["--version", "--json"], { env });
+    assert.equal(version.code, 0, explain(version));
+    const { version: expected } = JSON.parse(readFileSync(join(import.meta.dirname!, "..", "deno.json"), "utf8"));
+    assert.deepEqual(JSON.parse(version.stdout), { name: "pflow", version: expected });
+    for (
+      const [args, command] of [
+        [["--help", "--json"], null],
+        [["run", "--help", "--output-format", "json"], "run"],
+        [["help", "cost", "--json"], "cost"],
+        [["trace", "list", "--help", "--json"], "trace"],
+        [["--json", "workflow", "--help"], "workflow"],
+      ] as const
+    ) {
+      const result = await runPflow([...args], { env });
+      assert.equal(result.code, 0, explain(result));
+      const doc = JSON.parse(result.stdout);
+      assert.equal(doc.command, command, explain(result));
+      assert.match(doc.help, /Usage:/);
+      assert.equal(result.stderr, "");
+    }
+    // Help shown for a missing subcommand is a usage error: stderr in text mode, an error document in JSON mode.
+    for (const command of ["trace", "cost", "workflow", "pricing", "registry"]) {
+      const text = await runPflow([command], { env });
+      assert.equal(text.code, 2, explain(text));
+      assert.equal(text.stdout, "", explain(text));
+      assert.match(text.stderr, /Usage:/);
+      for (const args of [[command, "--json"], ["--json", command], [command, "--output-format", "json"]]) {
+        const json = await runPflow(args, { env });
+        assert.equal(json.code, 2, explain(json));
+        const doc = JSON.parse(json.stdout);
+        assert.equal(doc.subtype, "error_validation");
+        assert.equal(doc.error.message, `missing ${command} command`, explain(json));
+      }
+    }
+    // Global flags between a command and its subcommand move after the subcommand.
+    const list = await runPflow(["trace", "--json", "list"], { env });
+    assert.equal(list.code, 0, explain(list));
+    assert.deepEqual(JSON.parse(list.stdout), []);
+  });
+});
+
 Deno.test("help: `pflow help --help` works and every command's help lists every flag it accepts", async () => {
   const help = await runPflow(["help", "--help"]);
   assert.equal(help.code, 0, explain(help));

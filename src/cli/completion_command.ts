@@ -9,6 +9,7 @@ import { readdir } from "node:fs/promises";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { parseCommand, refuseJson } from "./args.ts";
 import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
 import { savedNames } from "./saved.ts";
@@ -74,10 +75,7 @@ export async function completionCommand(argv: string[], { env }: CommandEnv): Pr
   const parsed = parseCommand(argv, { command: "completion", flags: {} });
   const [shell, what, ...extra] = parsed.positionals;
   if (!parsed.values.help) refuseJson(parsed.values, "completion", "its output is a shell script (or a list of names)");
-  if (parsed.values.help || shell === undefined) {
-    writeStdout(`${HELP.completion}\n`);
-    return shell === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;
-  }
+  if (parsed.values.help || shell === undefined) return showHelp("completion", { asked: parsed.values.help === true });
   if (shell === "list") {
     if (extra.length > 0 || what === undefined) {
       throw new UsageError("usage: pflow completion list workflows|types|traces", "completion");

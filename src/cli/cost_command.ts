@@ -24,7 +24,7 @@ import { type LedgerPhase, type LedgerRunStatus, RUN_STATUSES } from "../ledger/
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { parseCommand, type Parsed } from "./args.ts";
 import { reportMarkdown, reportText, runCostText, topText, type ViewContext } from "./cost_view.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { outputFileDocument, writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
@@ -60,8 +60,7 @@ const REPORT_FLAGS = {
 export async function costCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const [action, ...rest] = argv;
   if (action === undefined || action === "-h" || action === "--help") {
-    writeStdout(`${HELP.cost}\n`);
-    return action === undefined ? EXIT.usage : EXIT.ok;
+    return showHelp("cost", { asked: action !== undefined });
   }
   if (action !== "report" && action !== "show") {
     throw new UsageError(`unknown cost command '${action}': use report or show`, "cost");
@@ -88,10 +87,7 @@ type Format = "text" | "json" | "md";
 
 async function reportCommand(argv: string[], env: CommandEnv["env"]): Promise<number> {
   const parsed = parseCommand(argv, { command: "cost", flags: REPORT_FLAGS });
-  if (parsed.values.help) {
-    writeStdout(`${HELP.cost}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.values.help) return showHelp("cost");
   if (parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument '${parsed.positionals[0]}': see 'pflow cost --help'`, "cost");
   }
@@ -314,10 +310,7 @@ function reportJson(
 
 function showCommand(argv: string[], env: CommandEnv["env"]): number {
   const parsed = parseCommand(argv, { command: "cost", flags: { timezone: { type: "string" } } });
-  if (parsed.values.help) {
-    writeStdout(`${HELP.cost}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.values.help) return showHelp("cost");
   if (parsed.positionals.length > 1) {
     throw new UsageError("usage: pflow cost show [RUN|latest] [--json]", "cost");
   }

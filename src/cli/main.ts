@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import { COMMANDS } from "./command.ts";
 import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
+import { setHelpJson, showHelp } from "./show_help.ts";
 import { lastErrorLine, printError, stdoutWritten, writeStdout } from "./terminal.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
@@ -23,6 +24,7 @@ export async function main(args: string[], env: Record<string, string | undefine
     args.some((a, i) => a === "--output-format" && args[i + 1] === "json");
   // API keys in the environment never appear in anything pflow prints.
   setOutputRedactor(Redactor.fromEnv(env));
+  setHelpJson(json);
   let code: number;
   let failure: Error | undefined;
   try {
@@ -51,7 +53,7 @@ async function dispatch(
   const { env, json } = options;
   const [first, ...rest] = argv;
   if (first === "--version" || first === "-V") {
-    writeStdout(`pflow ${VERSION}\n`);
+    writeStdout(json ? `${JSON.stringify({ name: "pflow", version: VERSION })}\n` : `pflow ${VERSION}\n`);
     return 0;
   }
   // In JSON mode stdout holds one JSON document: no help text there.
@@ -59,19 +61,12 @@ async function dispatch(
     throw new UsageError('missing command: pflow run FILE.json|NAME, pflow "REQUEST" or pflow COMMAND');
   }
   // Help asked for is a result (stdout); help instead of a missing command is an error (stderr, exit 2).
-  if (first === undefined) {
-    printError(HELP[""]);
-    return 2;
-  }
-  if (first === "--help" || first === "-h") {
-    writeStdout(`${HELP[""]}\n`);
-    return 0;
-  }
+  if (first === undefined) return showHelp("", { asked: false });
+  if (first === "--help" || first === "-h") return showHelp("");
   if (first === "help") {
     const topic = rest.find((a) => !a.startsWith("-")) ?? "";
     if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
-    writeStdout(`${HELP[topic]}\n`);
-    return 0;
+    return showHelp(topic);
   }
   if (first === "workflow") return await (await import("./workflow_command.ts")).workflowCommand(rest, { env });
   if (first === "registry") return await (await import("./registry_command.ts")).registryCommand(rest, { env });
@@ -130,24 +125,41 @@ async function writeErrorDocument(
  */
 export function globalsAfterCommand(argv: string[]): string[] {
   const globals: string[] = [];
-  let i = 0;
+  const i = takeGlobals(argv, 0, globals);
+  // Only global flags: `pflow -h` asks for help; `pflow -v` alone is no command at all.
+  if (i === argv.length) return globals.length === 0 ? argv : asksHelp(globals) ? ["--help"] : [];
+  const command = argv[i];
+  if (WITH_SUBCOMMANDS.has(command)) {
+    // A command with subcommands (`pflow -v trace list`, `pflow trace --json list`) parses its flags after the
+    // subcommand.
+    const between: string[] = [];
+    const j = takeGlobals(argv, i + 1, between);
+    const sub = argv[j];
+    if (sub !== undefined && !sub.startsWith("-")) return [command, sub, ...globals, ...between, ...argv.slice(j + 1)];
+    // `pflow trace --json`: no subcommand; JSON mode and --verbose are read from the whole command line.
+    if (sub === undefined && between.length + globals.length > 0 && command !== "metrics") {
+      return asksHelp(between) || asksHelp(globals) ? [command, "--help"] : [command];
+    }
+  }
+  return globals.length === 0 ? argv : [command, ...globals, ...argv.slice(i + 1)];
+}
+
+/** Appends the global flags of `argv` from `start` on to `into`; returns the index of the first other argument. */
+function takeGlobals(argv: string[], start: number, into: string[]): number {
+  let i = start;
   for (; i < argv.length; i++) {
     const arg = argv[i];
     if (["-v", "--verbose", "--json", "-h", "--help"].includes(arg) || arg.startsWith("--output-format=")) {
-      globals.push(arg);
+      into.push(arg);
     } else if (arg === "--output-format" && i + 1 < argv.length) {
-      globals.push(arg, argv[++i]);
+      into.push(arg, argv[++i]);
     } else break;
   }
-  if (globals.length === 0) return argv;
-  // Only global flags: `pflow -h` asks for help; `pflow -v` alone is no command at all.
-  if (i === argv.length) return globals.some((g) => g === "-h" || g === "--help") ? ["--help"] : [];
-  // A command with subcommands (`pflow -v trace list`) parses its flags after the subcommand.
-  const sub = argv[i + 1];
-  if (WITH_SUBCOMMANDS.has(argv[i]) && sub !== undefined && !sub.startsWith("-")) {
-    return [argv[i], sub, ...globals, ...argv.slice(i + 2)];
-  }
-  return [argv[i], ...globals, ...argv.slice(i + 1)];
+  return i;
+}
+
+function asksHelp(flags: string[]): boolean {
+  return flags.some((flag) => flag === "-h" || flag === "--help");
 }
 
 /** The commands whose first argument is a subcommand (`trace list`, `cost report`, `metrics serve`…). */

@@ -12,7 +12,7 @@ import { collectMetrics } from "../metrics/collect.ts";
 import { type ExpositionFormat, renderExposition } from "../metrics/exposition.ts";
 import { jsonFlag, parseCommand, refuseJson } from "./args.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { outputFileDocument, writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
 import { printError, writeStdout } from "./terminal.ts";
@@ -28,10 +28,7 @@ const FLAGS = {
 /** Runs `pflow metrics …`; returns the exit code. */
 export async function metricsCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, { command: "metrics", flags: FLAGS });
-  if (parsed.values.help) {
-    writeStdout(`${HELP.metrics}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.values.help) return showHelp("metrics");
   const [action, ...rest] = parsed.positionals;
   if (rest.length > 0 || (action !== undefined && action !== "serve")) {
     throw new UsageError(`unexpected argument '${rest[0] ?? action}': usage: pflow metrics [serve] [flags]`, "metrics");

@@ -7,7 +7,7 @@ import { canonicalModelId, modelIdProblem } from "../llm/model_id.ts";
 import { loadPriceTable, type ModelPrices, type PriceTable } from "../pricing/table.ts";
 import { parseCommand } from "./args.ts";
 import { formatCount } from "./format.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { renderTable } from "./table.ts";
@@ -20,10 +20,7 @@ const FIELDS = ["input", "output", "cache_read", "cache_write_5m", "cache_write_
 export async function pricingCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, { command: "pricing", flags: { "price-table": { type: "string" } } });
   const [action, ...args] = parsed.positionals;
-  if (parsed.values.help || action === undefined) {
-    writeStdout(`${HELP.pricing}\n`);
-    return action === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;
-  }
+  if (parsed.values.help || action === undefined) return showHelp("pricing", { asked: parsed.values.help === true });
   if (action !== "show") throw new UsageError(`unknown pricing command '${action}': use show`, "pricing");
   if (args.length > 1) {
     throw new UsageError("usage: pflow pricing show [MODEL] [--price-table FILE] [--json]", "pricing");

@@ -5,7 +5,7 @@
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { parseCommand, UsageError } from "./args.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { writeStdout } from "./terminal.ts";
 
@@ -13,10 +13,7 @@ import { writeStdout } from "./terminal.ts";
 export function registryCommand(argv: string[], _env: CommandEnv): number {
   const parsed = parseCommand(argv, { command: "registry", flags: {} });
   const [action, ...args] = parsed.positionals;
-  if (parsed.values.help || action === undefined) {
-    writeStdout(`${HELP.registry}\n`);
-    return action === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;
-  }
+  if (parsed.values.help || action === undefined) return showHelp("registry", { asked: parsed.values.help === true });
   const json = parsed.values.json === true || parsed.values["output-format"] === "json";
   const registry = new NodeRegistry(BUILTIN_NODES);
   if (action === "list") {

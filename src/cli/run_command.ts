@@ -9,7 +9,7 @@ import { ValidationError } from "../workflow/errors.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { resolveInputs, type RunOptions, runWorkflow, type WorkflowResult } from "../workflow/run.ts";
 import { type OptionSpec, parseCommand, type Parsed, parseParams } from "./args.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { loadSettings, pflowHome, settingsFile } from "./home.ts";
 import { progressObserver } from "./progress.ts";
 import { runDocument, validationDocument } from "./result_document.ts";
@@ -180,10 +180,7 @@ export async function runSession(
     run.logger = makeLogger(argv, env, run.style);
     run.logger.context = { execution_id: run.executionId };
     const parsed = parseCommand(argv, { command, flags: options.flags });
-    if (parsed.values.help) {
-      writeStdout(`${HELP[command]}\n`);
-      return EXIT.ok;
-    }
+    if (parsed.values.help) return showHelp(command);
     const home = pflowHome(env);
     const settings = await loadSettings(home);
     const ledger = runLedger({

@@ -2,9 +2,8 @@
  * `pflow trace list|show|export|prune`: reading and pruning trace files.
  * @module
  */
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import type { CommandEnv } from "./command.ts";
-import { writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Runs `pflow trace …`; returns the exit code. */
@@ -22,8 +21,7 @@ export async function traceCommand(argv: string[], env: CommandEnv): Promise<num
     case undefined:
     case "-h":
     case "--help":
-      writeStdout(`${HELP.trace}\n`);
-      return action === undefined ? 2 : 0;
+      return showHelp("trace", { asked: action !== undefined });
     default:
       throw new UsageError(`unknown trace command '${action}': use list, show, export or prune`, "trace");
   }

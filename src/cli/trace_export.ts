@@ -10,7 +10,7 @@ import { resourceOptionsFromEnv, traceToOtlpJson } from "../observability/otlp_j
 import type { TraceDocument } from "../observability/trace_format.ts";
 import { outputFileDocument, writeOutputFile } from "./output_file.ts";
 import { jsonFlag, parseCommand } from "./args.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { locateTrace, TraceReadError } from "./trace_list.ts";
 import { printError, writeStdout } from "./terminal.ts";
@@ -28,10 +28,7 @@ export async function traceExportCommand(argv: string[], { env }: CommandEnv): P
     command: "trace",
     flags: { format: { type: "string" }, output: { type: "string", short: "o" } },
   });
-  if (parsed.values.help) {
-    writeStdout(`${HELP.trace}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.values.help) return showHelp("trace");
   const [target, ...extra] = parsed.positionals;
   if (target === undefined) throw new UsageError(`missing trace: ${USAGE}`, "trace");
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}': ${USAGE}`, "trace");

@@ -13,7 +13,7 @@ import {
   type TraceStatus,
 } from "../observability/trace_format.ts";
 import { parseCommand } from "./args.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { formatCost as formatUsdCost, formatDuration, formatUsd } from "./format.ts";
 import { type Cell, renderTable, type Row } from "./table.ts";
@@ -211,10 +211,7 @@ export async function traceListCommand(argv: string[], { env }: CommandEnv): Pro
       status: { type: "string" },
     },
   });
-  if (parsed.values.help) {
-    writeStdout(`${HELP.trace}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.values.help) return showHelp("trace");
   if (parsed.positionals.length > 0) {
     throw new UsageError(
       `unexpected argument '${parsed.positionals[0]}': usage: pflow trace list [--workflow NAME] [--since WHEN] ` +

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { formatBytes } from "../util/bytes.ts";
 import { parseCommand } from "./args.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { loadSettings, pflowHome, settingsFile } from "./home.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { parseInstant } from "./trace_filters.ts";
@@ -115,10 +115,7 @@ export async function tracePruneCommand(argv: string[], { env }: CommandEnv): Pr
     command: "trace",
     flags: { "older-than": { type: "string" }, keep: { type: "string" }, "dry-run": { type: "boolean" } },
   });
-  if (parsed.values.help) {
-    writeStdout(`${HELP.trace}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.values.help) return showHelp("trace");
   if (parsed.positionals.length > 0) {
     throw new UsageError(
       `unexpected argument '${

@@ -7,7 +7,7 @@
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
 import { diffStores, type StateProblem, storeAfter, storeBefore } from "../observability/trace_state.ts";
 import { parseCommand } from "./args.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { formatBytes, formatCount, formatDuration, formatUsd } from "./format.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
@@ -48,10 +48,7 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
       output: { type: "string", short: "o" },
     },
   });
-  if (parsed.values.help) {
-    writeStdout(`${HELP.trace}\n`);
-    return EXIT.ok;
-  }
+  if (parsed.values.help) return showHelp("trace");
   const html = parsed.values.html === true;
   for (const flag of ["open", "output"]) {
     if (!html && parsed.values[flag] !== undefined) {

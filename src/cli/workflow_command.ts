@@ -7,7 +7,7 @@ import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { parseCommand, UsageError } from "./args.ts";
-import { HELP } from "./help.ts";
+import { showHelp } from "./show_help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import {
@@ -98,10 +98,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     flags: { name: { type: "string" }, description: { type: "string" }, force: { type: "boolean" } },
   });
   const [action, ...args] = parsed.positionals;
-  if (parsed.values.help || action === undefined) {
-    writeStdout(`${HELP.workflow}\n`);
-    return action === undefined && !parsed.values.help ? EXIT.usage : EXIT.ok;
-  }
+  if (parsed.values.help || action === undefined) return showHelp("workflow", { asked: parsed.values.help === true });
   const json = parsed.values.json === true || parsed.values["output-format"] === "json";
   const home = pflowHome(env);
   const expectArgs = (n: number, usage: string) => {
