@@ -241,6 +241,25 @@ Deno.test("reasoning_effort: sent to OpenAI; cached and reasoning tokens priced 
   });
 });
 
+Deno.test("a setting the provider's SDK drops (temperature for an OpenAI reasoning model) is warned about once per node", async () => {
+  await withLlm(async (ctx) => {
+    for (let i = 0; i < 2; i++) ctx.srv.enqueue({ text: "done", usage: { prompt_tokens: 5, completion_tokens: 2 } });
+    const { result } = await runNodes(ctx, [{
+      id: "r",
+      type: "llm",
+      batch: { items: [1, 2] },
+      params: { model: "openai/o3-mini", prompt: "go ${item}", temperature: 0 },
+    }]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(ctx.srv.requests.length, 2);
+    assert.equal(ctx.srv.requests[0].body.temperature, undefined, "the SDK did not send it");
+    const warnings = result.stderr.split("\n").filter((line) => line.includes("temperature"));
+    assert.deepEqual(warnings, [
+      "warning: node 'r': openai/o3-mini: temperature is not supported for reasoning models (ignored)",
+    ], result.stderr);
+  });
+});
+
 Deno.test("google: Gemini through the binary, cached prompt tokens and thoughts normalized and priced", async () => {
   await withLlm(async (ctx) => {
     ctx.srv.enqueue({
@@ -364,6 +383,9 @@ Deno.test("schema: a number the reply writes with more digits than a JSON number
     assert.deepEqual(result.stderr.split("\n").filter((line) => line.startsWith("warning:")), [
       "warning: node 'ids': response.id 1234567890123456789 cannot be held exactly by a JSON number here; it reads " +
       'as 1234567890123456800; ask for it as a string in the schema ("type": "string") to keep every digit',
+      // The provider library's own warning, passed on in pflow's words.
+      "warning: node 'tool': anthropic/claude-3-7-sonnet-latest: The model \"claude-3-7-sonnet-latest\" is unknown. " +
+      "The max output tokens have been limited to 4096. Set max_tokens explicitly to override this limit.",
       "warning: node 'tool': response.id 9007199254740993 cannot be held exactly by a JSON number here; it reads " +
       'as 9007199254740992; ask for it as a string in the schema ("type": "string") to keep every digit',
     ]);

@@ -474,13 +474,18 @@ function streamCompleted(events: unknown[], dialect: UsageDialect): boolean {
 
 function warningsOf(warnings: CallWarning[] | undefined): { warnings?: string[] } {
   if (!warnings?.length) return {};
-  return {
-    warnings: warnings.map((w) =>
-      "message" in w && typeof w.message === "string"
-        ? w.message
-        : `${w.type}${"feature" in w ? ` ${w.feature}` : ""}${"details" in w && w.details ? `: ${w.details}` : ""}`
-    ),
-  };
+  return { warnings: warnings.map(warningText) };
+}
+
+/** A warning of the provider library in pflow's words (its `maxOutputTokens` is the node's `max_tokens`). */
+function warningText(warning: CallWarning): string {
+  const w = warning as { type: string; feature?: string; details?: string; message?: string };
+  const text = typeof w.message === "string"
+    ? w.message
+    : w.type === "unsupported"
+    ? `${w.details || `${w.feature} is not supported`} (ignored)`
+    : w.details || `${w.type}: ${w.feature}`;
+  return text.replace(/\bmaxOutputTokens\b/g, "max_tokens");
 }
 
 function buildUsage(

@@ -234,7 +234,8 @@ export class LlmNode extends Node {
       maxRetries: p.max_retries,
     };
     try {
-      return this.warnIfLossy(this.warnIfCutOff(await this.callModel(request, { env, settings }), p, ctx), ctx);
+      const response = await this.callModel(request, { env, settings });
+      return this.warnIfLossy(this.warnIfCutOff(this.warnIfIgnored(response, ctx), p, ctx), ctx);
     } catch (error) {
       if (!(error instanceof StructuredOutputError)) throw error;
       countRetry();
@@ -249,12 +250,26 @@ export class LlmNode extends Node {
         ],
       };
       try {
-        return this.warnIfLossy(await this.callModel(retry, { env, settings }), ctx);
+        return this.warnIfLossy(this.warnIfIgnored(await this.callModel(retry, { env, settings }), ctx), ctx);
       } catch (second) {
         if (!(second instanceof StructuredOutputError)) throw second;
         throw new NodeError(`${second.message} (after a retry with the validator's messages)`);
       }
     }
+  }
+
+  /**
+   * Passes on what the provider's SDK said about the call, once per node a run: a setting it dropped
+   * (`temperature` for an OpenAI reasoning model) would otherwise be ignored without a word.
+   */
+  private warnIfIgnored(response: LlmResponse, ctx: LlmRunContext): LlmResponse {
+    if (response.warnings === undefined) return response;
+    const who = this.nodeId !== undefined ? `node '${this.nodeId}'` : "llm";
+    const model = response.request.model ?? "the model";
+    for (const warning of response.warnings) {
+      warnOnce(ctx.warn, `${who}: ${model}: ${warning}`, `llm sdk warning: ${who}: ${warning}`);
+    }
+    return response;
   }
 
   /** Warns when a text reply was cut off at the output limit: `response` holds the truncated text. */
