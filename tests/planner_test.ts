@@ -197,6 +197,29 @@ Deno.test("generate: a valid plan at once is exactly one call, runs, and names i
   });
 });
 
+Deno.test("generate: the run uses the planned workflow, not its plan file where a key it writes out is [REDACTED]", async () => {
+  await withPlanner(async (ctx) => {
+    // The plan writes a literal key into a URL; a file the child writes is the witness of what ran (output is redacted).
+    const url = "https://api.example/apod?api_key=DEMO_KEY";
+    const workflow = {
+      ir_version: "0.1.0",
+      name: "apod",
+      nodes: [{ id: "get", type: "shell", params: { command: `printf '%s' '${url}' > sent.txt` } }],
+    };
+    ctx.srv.enqueue(generated({}, workflow));
+    const result = await plan(ctx, ["get the picture of the day"]);
+    assertExit(result, 0);
+    assert.equal(readFileSync(join(ctx.dir, "sent.txt"), "utf8"), url);
+    const [planFile] = readdirSync(join(ctx.home, "plans"));
+    const planText = readFileSync(join(ctx.home, "plans", planFile), "utf8");
+    assert.ok(planText.includes("api_key=[REDACTED]") && !planText.includes("DEMO_KEY"), planText);
+    assert.match(
+      result.stderr,
+      /warning: the plan file holds \[REDACTED\] in place of 1 secret value the planned workflow writes out/,
+    );
+  });
+});
+
 Deno.test("generate: the 'Save it with' hint names the workflow as the save command accepts it; none after --save", async () => {
   await withPlanner(async (ctx) => {
     for (const name of ["My Repeat Workflow", "../../../tmp/evil", "run", "notes.json"]) {

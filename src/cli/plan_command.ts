@@ -11,7 +11,7 @@ import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { ms2, summarizeRun } from "../observability/metrics.ts";
 import type { NodeTotals } from "../observability/node_totals.ts";
 import { newSpanId } from "../observability/ids.ts";
-import { isSecretName, Redactor, setOutputRedactor } from "../observability/redact.ts";
+import { isSecretName, REDACTED, Redactor, setOutputRedactor } from "../observability/redact.ts";
 import { formatTraceFile, type PlannerTraceFooter, type TraceStatus } from "../observability/trace_format.ts";
 import { resolveModel } from "../llm/model_id.ts";
 import { checkModelConfig } from "../llm/provider_config.ts";
@@ -315,11 +315,10 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     }
   }
   try {
-    const loaded = outcome.path === "reuse" ? await loadSaved(home, outcome.reusedWorkflow!) : {
-      ir: await parseWorkflow(planFile!.text, { file: planFile!.path }),
-      file: planFile!.path,
-      text: planFile!.text,
-    };
+    const loaded = outcome.path === "reuse" ? await loadSaved(home, outcome.reusedWorkflow!) : await plannedWorkflow(
+      workflow,
+      { planFile: planFile!, warn: (message) => run.logger.warn(message) },
+    );
     // The given params are typed by the inputs the planned workflow declares; a key it does not declare is an error.
     const typed = typeParams(paramText, loaded.ir.inputs);
     if (typed.problems.length > 0) throw await locatedError(typed.problems, loaded);
@@ -369,6 +368,32 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     if (code === undefined) throw error;
     return code;
   }
+}
+
+/**
+ * The generated workflow as it runs: the one the planner validated, not its
+ * plan file, where secrets it writes out (a key in a URL, a token in a
+ * header) are `[REDACTED]`. Positions in messages are the plan file's: the
+ * two texts have the same lines. Warns when the file differs, as running it
+ * again would send `[REDACTED]`.
+ */
+async function plannedWorkflow(
+  workflow: WorkflowIR,
+  options: { planFile: { path: string; text: string }; warn: (message: string) => void },
+): Promise<{ ir: WorkflowIR; file: string; text: string }> {
+  const { planFile } = options;
+  const text = `${JSON.stringify(workflow, null, 2)}\n`;
+  if (text !== planFile.text) {
+    const count = (planFile.text.split(REDACTED).length - 1) - (text.split(REDACTED).length - 1);
+    options.warn(
+      `the plan file holds ${REDACTED} in place of ${count} secret value${
+        count === 1 ? "" : "s"
+      } the planned workflow ` +
+        `writes out (a key in a URL, a token in a header); this run uses them, running the file again would not: ` +
+        `pass secrets as inputs or environment variables`,
+    );
+  }
+  return { ir: await parseWorkflow(text, { file: planFile.path }), file: planFile.path, text };
 }
 
 /**
