@@ -55,6 +55,25 @@ Deno.test("an object under a secret name, and a number, are hidden in results an
   });
 });
 
+Deno.test("an input named like data that may be a secret (sort_key, session) is hidden only when its value looks like a credential", async () => {
+  await withTempHome(async ({ dir, env }) => {
+    const file = writeWorkflow(
+      dir,
+      "wf.json",
+      workflow([{ id: "a", type: "shell", params: { command: "printf 'id,created_at,%s' '${session}'" } }], {
+        inputs: { sort_key: { type: "string" }, session: { type: "string" }, sig: { type: "integer" } },
+      }),
+    );
+    const token = "sess9f8e7d6c5b4a";
+    const plain = await runPflow(["run", file, "sort_key=created_at", "session=morning", "sig=3"], { env });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, "id,created_at,morning\n");
+    const secret = await runPflow(["run", file, "sort_key=created_at", `session=${token}`, "sig=3"], { env });
+    assert.equal(secret.code, 0, secret.stderr);
+    assert.equal(secret.stdout, "id,created_at,[REDACTED]\n");
+  });
+});
+
 Deno.test("an untyped secret input stays the text it was given, not a number made of it", async () => {
   await withTempHome(async ({ dir, env }) => {
     const out = join(dir, "token.txt");

@@ -360,11 +360,14 @@ export class Redactor {
     while (work.length > 0) {
       const [v, n] = work.pop()!;
       const secret = n !== undefined && isSecretName(n);
+      // Names that are often data (`sort_key`, `session`, `sig`, `auth`) hold a secret only when the value
+      // looks like one: `created_at` under `sort_key` is not hidden wherever it appears.
+      const credential = secret && isCredentialName(n!);
       if (typeof v === "string") {
-        if (secret) this.add(v);
+        if (credential || (secret && looksLikeCredential(v))) this.add(v);
         else if (v.includes("://") || v.includes("=")) this.add(...urlSecrets(v));
       } else if (typeof v === "number" || typeof v === "bigint") {
-        if (secret && (typeof v === "bigint" || Number.isFinite(v))) this.add(String(v));
+        if (credential && (typeof v === "bigint" || Number.isFinite(v))) this.add(String(v));
       } else if (Array.isArray(v)) {
         for (const item of v) work.push([item, n]);
       } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
@@ -880,4 +883,13 @@ export function outputRedactor(): Redactor {
 /** Sets the redactor every output stream of this process uses (the CLI does, at start-up). */
 export function setOutputRedactor(redactor: Redactor): void {
   processRedactor = redactor;
+}
+
+/**
+ * Whether a value under a name that is often data (`key`, `session`, `sig`) looks like a credential: 12
+ * or more characters without whitespace, holding letters and digits (`sk-…`, a hex or base64 key, a JWT),
+ * unlike a column name, a date or a word.
+ */
+function looksLikeCredential(value: string): boolean {
+  return value.length >= 12 && !/\s/.test(value) && /[A-Za-z]/.test(value) && /[0-9]/.test(value);
 }
