@@ -109,6 +109,34 @@ Deno.test("an input named like a node: the node's outputs join the input's objec
   assert.deepEqual(loop.completions.get("n"), { success: 3, error: 0 });
 });
 
+Deno.test("a node on a loop, or one whose key the run started with, reads the outputs of nodes run before it", async () => {
+  // Fresh namespaces wait to join the store together; a view that looks its key up reads the store at once.
+  const loop = ir([
+    { id: "a", type: "echo", params: { value: "A" } },
+    { id: "b", type: "echo", params: { value: "${a.output}" } },
+    { id: "c", type: "echo", params: { value: "${b.output}" } },
+  ], { limits: { max_node_executions: 2 } });
+  loop.edges!.push({ from: "c", to: "b" });
+  const looped = await runWorkflow(compileWorkflow(loop, { registry }), quiet);
+  assert.equal(looped.status, "failed", "stopped by the loop guard, not by a missing ${a.output}");
+  assert.match(looped.error?.message ?? "", /ran 2 times/);
+  assert.equal((looped.shared.c as Shared).output, "A");
+  const chain = ir([
+    { id: "a", type: "echo", params: { value: "A" } },
+    { id: "b", type: "echo", params: { value: "${a.output}" } },
+  ]);
+  for (const instrumented of [false, true]) {
+    const compiled = compileWorkflow(chain, { registry, instrument: instrumented ? instrumentNode : undefined });
+    const result = await runWorkflow(compiled, {
+      inputs: resolveInputs(chain, { b: { kept: 1 } }),
+      telemetry: new RunTelemetry({ instrumented }),
+      ...quiet,
+    });
+    assert.equal(result.status, "success", result.error?.message);
+    assert.deepEqual(result.shared.b, { kept: 1, output: "A" });
+  }
+});
+
 Deno.test("a fresh namespaced view creates its object at the first write and reads the parent until then", () => {
   const parent: Shared = { shared: "root" };
   const view = namespacedStore(parent, "n", { fresh: true });

@@ -172,7 +172,17 @@ export interface NamespaceContext extends RunContext {
  */
 export function namespaceView(shared: Shared, id: string, ctx: NamespaceContext, options: { once: boolean }): Shared {
   const fresh = options.once && shared === ctx.namespaceRoot && !ctx.takenNamespaces!.includes(id);
-  return namespacedStore(shared, id, fresh ? ctx.freshNamespace! : NAMESPACE.seen);
+  if (fresh) return namespacedStore(shared, id, ctx.freshNamespace!);
+  flushWaiting(shared, ctx);
+  return namespacedStore(shared, id, NAMESPACE.seen);
+}
+
+/**
+ * A view that looks its key up reads the walk's store directly, templates included: the namespaces fresh
+ * views left waiting go in first (a node on a loop read `${a.output}` of a node before it as missing).
+ */
+function flushWaiting(shared: Shared, ctx: NamespaceContext): void {
+  if (shared === ctx.namespaceRoot) ctx.freshNamespace?.pending?.flush();
 }
 
 /**
@@ -194,6 +204,7 @@ export function namespacedLayer(id: string, options: { once: boolean } = { once:
     run(_inner, shared, ctx, next) {
       // The loop guard, outside, has counted this execution already.
       const again = ((ctx as LoopCountingContext).executions?.get(id) ?? 0) > 1;
+      if (again) flushWaiting(shared, ctx as NamespaceContext);
       const view = again ? renewedNamespace(shared, id) : namespaceView(shared, id, ctx as NamespaceContext, options);
       return next(view, ctx);
     },

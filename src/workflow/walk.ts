@@ -141,11 +141,13 @@ export class WorkflowFlow extends Flow {
           // is `namespaceView`'s for a node that runs once on this store, with `taken` at hand (measured: reading
           // it back from the context on every node cost Bun ~0.6 µs per 200 µs node).
           const namespace = step.namespace;
-          const view = namespace === undefined ? shared : namespacedStore(
-            shared,
-            namespace,
-            taken.length > 0 && taken.includes(namespace) ? NAMESPACE.seen : fresh,
-          );
+          let view = shared;
+          if (namespace !== undefined) {
+            const seen = taken.length > 0 && taken.includes(namespace);
+            // A view that looks its key up reads the store: the namespaces in waiting go in first.
+            if (seen) pending.flush();
+            view = namespacedStore(shared, namespace, seen ? NAMESPACE.seen : fresh);
+          }
           action = await step.run(view, ctx);
         } catch (error) {
           observer?.nodeEnd?.(node, undefined, error as Error);
