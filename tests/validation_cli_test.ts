@@ -506,6 +506,75 @@ Deno.test("a template referencing an output its node type does not declare, with
   );
 });
 
+Deno.test("a template reading a node that cannot have run yet: itself (on a loop too), or a node no edges lead from", async () => {
+  const self = `{
+  "ir_version": "0.1.0",
+  "nodes": [{ "id": "a", "type": "echo", "params": { "value": "\${a.output}" } }]
+}`;
+  assertOnly(
+    await runInvalid(self),
+    "3:54: /nodes/0/params/value: ${a.output}: node 'a' reads its own output, which is empty while its params " +
+      "resolve (on a loop too: each execution starts with an empty namespace); read another node's output",
+  );
+  const looping = `{
+  "ir_version": "0.1.0",
+  "nodes": [{ "id": "a", "type": "shell", "params": { "command": "echo \${a.stdout}" } }],
+  "edges": [{ "from": "a", "to": "a", "action": "error" }]
+}`;
+  const onLoop = await runInvalid(looping);
+  assert.equal(onLoop.errors.length, 1, onLoop.errors.join("\n"));
+  assert.match(onLoop.errors[0], /node 'a' reads its own output/);
+  const forward = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": ["\${b.output}"] } },
+    { "id": "b", "type": "echo", "params": { "value": "x" } }
+  ],
+  "edges": [{ "from": "a", "to": "b" }]
+}`;
+  assertOnly(
+    await runInvalid(forward),
+    "4:56: /nodes/0/params/value/0: ${b.output}: node 'b' never runs before node 'a' (no edges lead from 'b' to " +
+      "'a'), so its output is not there yet; wire 'b' before 'a'",
+  );
+});
+
+Deno.test("a template reading a node upstream, or on the same loop, is valid and runs", async () => {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(
+      dir.path,
+      "loop.json",
+      JSON.stringify({
+        ir_version: "0.1.0",
+        inputs: { n: { type: "integer", default: 0 } },
+        nodes: [
+          { id: "a", type: "echo", params: { value: "start" } },
+          // b and c loop (c's error edge goes back to b) until a flag file exists; c reads b on the loop.
+          { id: "b", type: "shell", params: { command: "echo ${a.output}" } },
+          {
+            id: "c",
+            type: "shell",
+            params: { command: "printf '${b.stdout}'; test -f flag || { touch flag; exit 1; }" },
+          },
+          { id: "d", type: "echo", params: { value: "${a.output} ${c.stdout}" } },
+        ],
+        edges: [{ from: "a", to: "b" }, { from: "b", to: "c" }, { from: "c", to: "b", action: "error" }, {
+          from: "c",
+          to: "d",
+        }],
+      }),
+    );
+    const result = await runPflow(["validate", file], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 0, result.stderr);
+    const run = await runPflow(["run", file], { env: { PFLOW_HOME: dir.path }, cwd: dir.path });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "start start\n");
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("a declared output whose source names an unknown output", async () => {
   const text = `{
   "ir_version": "0.1.0",

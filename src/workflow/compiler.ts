@@ -6,6 +6,7 @@
  * steps (`walk.ts`).
  * @module
  */
+import { graphComponents } from "./graph.ts";
 import { type BaseNode, type Shared, wrapNode } from "../engine/mod.ts";
 import type { NodeSpec } from "../nodes/spec.ts";
 import type { NodeIR, WorkflowIR } from "./ir.ts";
@@ -162,59 +163,10 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
 
 /**
  * Ids of the nodes on a cycle of edges (a node wired to itself included):
- * the only ones that can run more than once. Tarjan's strongly connected
- * components, iteratively (a chain of thousands of nodes must not recurse).
+ * the only ones that can run more than once.
  */
 export function nodesOnCycles(ir: WorkflowIR): Set<string> {
-  const next = new Map<string, string[]>(ir.nodes.map((n) => [n.id, []]));
-  const looping = new Set<string>();
-  for (const edge of ir.edges ?? []) {
-    next.get(edge.from)?.push(edge.to);
-    if (edge.from === edge.to) looping.add(edge.from);
-  }
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const stack: string[] = [];
-  let counter = 0;
-  for (const root of next.keys()) {
-    if (index.has(root)) continue;
-    const work: { id: string; child: number }[] = [{ id: root, child: 0 }];
-    index.set(root, counter);
-    low.set(root, counter++);
-    stack.push(root);
-    onStack.add(root);
-    while (work.length > 0) {
-      const frame = work[work.length - 1];
-      const children = next.get(frame.id) ?? [];
-      if (frame.child < children.length) {
-        const child = children[frame.child++];
-        if (!index.has(child)) {
-          index.set(child, counter);
-          low.set(child, counter++);
-          stack.push(child);
-          onStack.add(child);
-          work.push({ id: child, child: 0 });
-        } else if (onStack.has(child)) low.set(frame.id, Math.min(low.get(frame.id)!, index.get(child)!));
-        continue;
-      }
-      work.pop();
-      if (work.length > 0) {
-        const parent = work[work.length - 1].id;
-        low.set(parent, Math.min(low.get(parent)!, low.get(frame.id)!));
-      }
-      if (low.get(frame.id) !== index.get(frame.id)) continue;
-      const component: string[] = [];
-      let member: string;
-      do {
-        member = stack.pop()!;
-        onStack.delete(member);
-        component.push(member);
-      } while (member !== frame.id);
-      if (component.length > 1) { for (const id of component) looping.add(id); }
-    }
-  }
-  return looping;
+  return graphComponents(ir.nodes.map((n) => n.id), ir.edges ?? []).looping;
 }
 
 /** How a workflow uses piped stdin: `${stdin}` templates, and inputs filled from stdin. */

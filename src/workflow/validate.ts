@@ -18,6 +18,7 @@ import {
   type WorkflowIR,
 } from "./ir.ts";
 import type { NodeRegistry } from "./registry.ts";
+import { type GraphComponents, graphComponents } from "./graph.ts";
 import {
   compileValue,
   formatPath,
@@ -133,7 +134,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   // A node with an `error` edge also has an `error` output: what failed, when its failure takes the edge.
   const errorHandled = new Set(edges.flatMap((e) => e?.action === "error" ? [e.from] : []));
   const refs = new ReferenceChecker(
-    { nodes: [...byId.values()], inputs: { ...given, ...inputs }, errorHandled },
+    { nodes: [...byId.values()], inputs: { ...given, ...inputs }, errorHandled, edges },
     options.registry,
     namespacing,
   );
@@ -202,10 +203,12 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
         if (!containsTemplate(batch.items)) {
           add(`${at}/batch/items`, `must be a template like "\${node.list}" or an array`);
         }
-        refs.check(batch.items, `${at}/batch/items`, [], problems);
+        refs.check(batch.items, `${at}/batch/items`, [], problems, node.id);
       }
     }
-    for (const [name, value] of Object.entries(params)) refs.check(value, `${at}/params/${name}`, vars, problems);
+    for (const [name, value] of Object.entries(params)) {
+      refs.check(value, `${at}/params/${name}`, vars, problems, node.id);
+    }
     if (cls.validate) {
       for (const message of cls.validate(withKnownInputs(params, known), checkContext)) add(`${at}/params`, message);
     }
@@ -426,13 +429,21 @@ class ReferenceChecker {
   #inputs: Set<string>;
   #rootOutputs = new Set<string>();
   #errorHandled: ReadonlySet<string>;
+  #edges: readonly (EdgeIR | undefined)[];
+  #graph: GraphComponents | undefined;
 
   constructor(
-    ir: { nodes: NodeIR[]; inputs: Record<string, InputIR>; errorHandled: ReadonlySet<string> },
+    ir: {
+      nodes: NodeIR[];
+      inputs: Record<string, InputIR>;
+      errorHandled: ReadonlySet<string>;
+      edges: readonly (EdgeIR | undefined)[];
+    },
     private registry: NodeRegistry,
     private namespacing: boolean,
   ) {
     this.#errorHandled = ir.errorHandled;
+    this.#edges = ir.edges;
     for (const node of ir.nodes) this.#nodes.set(node.id, node);
     this.#inputs = new Set(Object.keys(ir.inputs));
     if (!namespacing) {
@@ -445,7 +456,11 @@ class ReferenceChecker {
     return this.#errorHandled.has(node.id) && !outputs.includes("error") ? [...outputs, "error"] : outputs;
   }
 
-  check(value: unknown, pointer: string, vars: string[], problems: Problem[]): void {
+  /**
+   * Adds to `problems` what is wrong with each `${…}` in `value`; `reader` is the node whose param it is
+   * (its reads of other nodes must come after them).
+   */
+  check(value: unknown, pointer: string, vars: string[], problems: Problem[], reader?: string): void {
     if (typeof value === "string") {
       if (!hasTemplateSyntax(value)) return;
       let parts;
@@ -460,14 +475,44 @@ class ReferenceChecker {
       }
       for (const part of parts) {
         if (typeof part === "string") continue;
-        const message = this.#problemOf(part, vars);
+        const message = this.#problemOf(part, vars) ?? this.#orderProblem(part, reader);
         if (message !== undefined) problems.push({ pointer, message });
       }
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => this.check(v, `${pointer}/${i}`, vars, problems));
+      value.forEach((v, i) => this.check(v, `${pointer}/${i}`, vars, problems, reader));
     } else if (value !== null && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) this.check(v, `${pointer}/${k}`, vars, problems);
+      for (const [k, v] of Object.entries(value)) this.check(v, `${pointer}/${k}`, vars, problems, reader);
     }
+  }
+
+  /**
+   * A read of a node's outputs by a node that can never run after it: no path of edges leads from the
+   * one to the other, so the namespace read is empty on every run. A node's own namespace is empty while
+   * its params resolve, on a loop too (each execution starts with an empty one).
+   */
+  #orderProblem(ref: TemplateRef, reader: string | undefined): string | undefined {
+    const head = ref.segments[0] as string;
+    if (reader === undefined || !this.namespacing || !this.#nodes.has(head) || this.#mayRunBefore(head, reader)) {
+      return undefined;
+    }
+    return head === reader
+      ? `${ref.source}: node '${reader}' reads its own output, which is empty while its params resolve (on a ` +
+        `loop too: each execution starts with an empty namespace); read another node's output`
+      : `${ref.source}: node '${head}' never runs before node '${reader}' (no edges lead from '${head}' to ` +
+        `'${reader}'), so its output is not there yet; wire '${head}' before '${reader}'`;
+  }
+
+  /**
+   * False when no path of edges leads from `from` to `to`, as far as the order of the graph's components
+   * tells (a path may still be missing when it says true: only sure problems are reported).
+   */
+  #mayRunBefore(from: string, to: string): boolean {
+    const graph = this.#graph ??= graphComponents([...this.#nodes.keys()], validEdges(this.#edges));
+    if (from === to) return false;
+    const a = graph.component.get(from);
+    const b = graph.component.get(to);
+    // Components count down along paths: a path from `from` reaches lower numbers, or stays in a cycle.
+    return a === undefined || b === undefined || b <= a;
   }
 
   #problemOf(ref: TemplateRef, vars: string[]): string | undefined {
@@ -502,6 +547,11 @@ class ReferenceChecker {
       [...this.#nodes.keys()].join(", ")
     }; inputs: ${inputsText}${howTo}`;
   }
+}
+
+/** The edges whose ends are both strings (the rest are reported elsewhere). */
+function validEdges(edges: readonly (EdgeIR | undefined)[]): EdgeIR[] {
+  return edges.filter((e): e is EdgeIR => typeof e?.from === "string" && typeof e.to === "string");
 }
 
 /** True when an input value matches the input's declared type. */
