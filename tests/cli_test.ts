@@ -579,6 +579,28 @@ Deno.test("an error edge to a handler node makes the run succeed", async () => {
   });
 });
 
+Deno.test("a retry loop through an error edge warns once per node and message, not at every pass", async () => {
+  await withHome(async (dir, env) => {
+    const missing = join(dir, "no-such-file.txt");
+    const file = writeWorkflow(
+      dir,
+      "retry.json",
+      workflow([
+        { id: "wait", type: "echo", params: { value: "x" } },
+        { id: "read", type: "read-file", params: { path: missing } },
+      ], {
+        edges: [{ from: "wait", to: "read" }, { from: "read", to: "wait", action: "error" }],
+        limits: { max_node_executions: 20 },
+      }),
+    );
+    const result = await runPflow(["run", file], { env });
+    assertExit(result, 1);
+    const warnings = result.stderr.split("\n").filter((line) => line.startsWith("warning:"));
+    assert.deepEqual(warnings, [`warning: node 'read' failed (file not found: ${missing}); its error edge handles it`]);
+    assert.match(result.stderr, /ran 20 times/);
+  });
+});
+
 Deno.test("a node that fails (throws) with an error edge takes it: its message is its error output, the run goes on", async () => {
   await withHome(async (dir, env) => {
     const missing = join(dir, "no-such-file.txt");

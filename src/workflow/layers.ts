@@ -21,6 +21,7 @@ import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
 import { formatCount } from "../util/count.ts";
+import { warnOnce } from "../util/warn_once.ts";
 
 /** A param could not be resolved; names the param. */
 export class ParamResolutionError extends Error {
@@ -142,7 +143,9 @@ export function errorEdgeLayer(id: string, options: ErrorEdgeOptions): NodeLayer
         if (error instanceof FatalError) throw error;
         const message = error instanceof Error ? error.message : String(error);
         shared.error = message;
-        ctx.warn(`node '${id}' failed (${message.split("\n")[0]}); its error edge handles it`);
+        // Once a run per node and message: a retry loop through the edge would say it at every pass.
+        const line = message.split("\n")[0];
+        warnOnce(ctx.warn, `node '${id}' failed (${line}); its error edge handles it`, `error edge: ${id}: ${line}`);
         return "error";
       }
       if (action === "error") shared.error = describe(shared);
