@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
@@ -1076,6 +1076,39 @@ Deno.test("saved workflows: save, list, show, run, overwrite, delete", async () 
     const deleteAgain = await runPflow(["workflow", "delete", "demo"], { env });
     assertExit(deleteAgain, 2);
     assert.match(deleteAgain.stderr, /no saved workflow 'demo'/);
+  });
+});
+
+Deno.test("saved workflows: of concurrent saves under one name without --force, exactly one succeeds", async () => {
+  await withHome(async (dir, env) => {
+    const workflowsDir = join(env.PFLOW_HOME, "workflows");
+    // Each process saves its own description, so the file that stays shows whose save won.
+    const files = [0, 1, 2, 3, 4, 5].map((i) =>
+      writeWorkflow(dir, `w${i}.json`, { ...TYPED, description: `from ${i}` })
+    );
+    for (let round = 0; round < 4; round++) {
+      const results = await Promise.all(
+        files.map((file) => runPflow(["workflow", "save", file, "--name", "same"], { env })),
+      );
+      const winners = results.flatMap((r, i) => r.code === 0 ? [i] : []);
+      assert.equal(winners.length, 1, results.map(explain).join("\n"));
+      for (const r of results.filter((r) => r.code !== 0)) {
+        assertExit(r, 2);
+        assert.match(r.stderr, /saved workflow 'same' exists; pass --force to replace it/);
+      }
+      // The one save reported is the one kept, whole, and no temp file is left.
+      assert.deepEqual(readdirSync(workflowsDir), ["same.json"]);
+      const kept = JSON.parse(readFileSync(join(workflowsDir, "same.json"), "utf8"));
+      assert.equal(kept.description, `from ${winners[0]}`);
+      rmSync(join(workflowsDir, "same.json"));
+    }
+    // With --force every save replaces the file: all succeed, one whole file stays.
+    const forced = await Promise.all(
+      files.map((file) => runPflow(["workflow", "save", file, "--name", "same", "--force"], { env })),
+    );
+    for (const r of forced) assertExit(r, 0);
+    assert.deepEqual(readdirSync(workflowsDir), ["same.json"]);
+    assert.match(JSON.parse(readFileSync(join(workflowsDir, "same.json"), "utf8")).description, /^from \d$/);
   });
 });
 

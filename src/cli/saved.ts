@@ -75,7 +75,7 @@ export const REDACTED_ON_SAVE =
 
 /**
  * Saves `ir` under `name` (atomic, mode 0600); refuses to overwrite unless
- * `force`. Known secrets are replaced by `[REDACTED]` (`onRedacted` hears
+ * `force`, also a file another process saved meanwhile. Known secrets are replaced by `[REDACTED]` (`onRedacted` hears
  * when any was). `command`: whose help a usage error points at.
  */
 export async function saveWorkflow(
@@ -86,13 +86,23 @@ export async function saveWorkflow(
   const command = options.command ?? "workflow";
   checkNewWorkflowName(options.name, command);
   const path = savedPath(home, options.name);
-  if (!options.force && savedExists(home, options.name)) {
-    throw new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, command);
-  }
+  const exists = () => new UsageError(`saved workflow '${options.name}' exists; pass --force to replace it`, command);
+  if (!options.force && savedExists(home, options.name)) throw exists();
   const text = `${JSON.stringify(ir, null, 2)}\n`;
   const redacted = outputRedactor().text(text);
+  try {
+    // Without --force the name is taken exclusively: of concurrent saves under one name, one wins.
+    await writeFileAtomic(path, redacted, {
+      mode: PRIVATE_FILE_MODE,
+      mkdir: true,
+      dirMode: PRIVATE_DIR_MODE,
+      exclusive: options.force !== true,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw exists();
+    throw error;
+  }
   if (redacted !== text) options.onRedacted?.();
-  await writeFileAtomic(path, redacted, { mode: PRIVATE_FILE_MODE, mkdir: true, dirMode: PRIVATE_DIR_MODE });
   return path;
 }
 

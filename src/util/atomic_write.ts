@@ -6,6 +6,9 @@
 import { basename, dirname, join } from "node:path";
 import { fsPromises } from "./fs_promises.ts";
 
+/** What `link()` fails with where the file system has no hard links (FAT, some network and FUSE file systems). */
+const NO_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
 /** The longest file name most file systems take (bytes). */
 const NAME_MAX = 255;
 
@@ -18,14 +21,17 @@ const NAME_MAX = 255;
  *   `mkdir` to create missing parent directories (off by default: a
  *   path a user gave names a directory that exists; pflow's own state
  *   under PFLOW_HOME asks for it), `dirMode` for the directories
- *   created (and the parent, which is set to it: e.g. 0700 under PFLOW_HOME)
+ *   created (and the parent, which is set to it: e.g. 0700 under PFLOW_HOME),
+ *   `exclusive` to fail with `EEXIST` when `path` exists, also when another
+ *   process creates it meanwhile (the complete temp file is hard-linked to
+ *   `path`, which never replaces a file, instead of renamed over it)
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
-  options: { mode?: number; mkdir?: boolean; dirMode?: number } = {},
+  options: { mode?: number; mkdir?: boolean; dirMode?: number; exclusive?: boolean } = {},
 ): Promise<void> {
-  const { chmod, mkdir, rename, unlink, writeFile } = await fsPromises();
+  const { chmod, link, mkdir, open, rename, unlink, writeFile } = await fsPromises();
   const dir = dirname(path);
   if (options.mkdir === true) {
     await mkdir(dir, { recursive: true, ...(options.dirMode !== undefined ? { mode: options.dirMode } : {}) });
@@ -36,7 +42,20 @@ export async function writeFileAtomic(
     await writeFile(temp, data, { flag: "wx", ...(options.mode !== undefined ? { mode: options.mode & 0o7777 } : {}) });
     // Exactly `mode`, whatever the umask took away.
     if (options.mode !== undefined) await chmod(temp, options.mode & 0o7777);
-    await rename(temp, path);
+    if (options.exclusive === true) {
+      // A check before a rename would let two writers both see no file and both "create" it.
+      try {
+        await link(temp, path);
+        await unlink(temp).catch(() => {});
+      } catch (error) {
+        if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+        // A file system without hard links: claim the name by creating it (empty) exclusively, then fill it.
+        await (await open(path, "wx", options.mode ?? 0o666)).close();
+        await rename(temp, path);
+      }
+    } else {
+      await rename(temp, path);
+    }
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
