@@ -1164,6 +1164,44 @@ Deno.test("saved workflows: invalid names exit 2 and write nothing", async () =>
   });
 });
 
+Deno.test("saved workflows put there by hand: every command takes the names 'workflow list' lists, and only them", async () => {
+  await withHome(async (_dir, env) => {
+    const workflowsDir = join(env.PFLOW_HOME, "workflows");
+    mkdirSync(workflowsDir, { recursive: true });
+    const echo = (value: string) =>
+      workflow([{ id: "a", type: "echo", params: { value } }], {
+        description: value,
+        outputs: { r: { source: "${a.output}" } },
+      });
+    writeWorkflow(workflowsDir, "My Flow.json", echo("spaced"));
+    writeWorkflow(workflowsDir, "x.json.json", echo("dotted"));
+    mkdirSync(join(workflowsDir, "dir.json"));
+    assert.equal(spawnSync("mkfifo", [join(workflowsDir, "pipe.json")]).status, 0);
+    const list = await runPflow(["workflow", "list"], { env });
+    assertExit(list, 0);
+    assert.equal(list.stdout, "My Flow  spaced\nx.json   dotted\n");
+    for (const [name, value] of [["My Flow", "spaced"], ["x.json", "dotted"]]) {
+      const show = await runPflow(["workflow", "show", name], { env });
+      assertExit(show, 0);
+      assert.match(show.stdout, new RegExp(`: ${value}\n`));
+      assertExit(await runPflow(["validate", name], { env }), 0);
+      for (const args of [["run", name], [name]]) {
+        const run = await runPflow(args, { env });
+        assertExit(run, 0);
+        assert.equal(run.stdout, `${value}\n`);
+      }
+    }
+    // Not saved workflows: 'list' leaves them out, and no command takes them.
+    for (const name of ["dir", "pipe"]) {
+      assertExit(await runPflow(["workflow", "show", name], { env }), 2);
+      assertExit(await runPflow(["validate", name], { env }), 2);
+      assertExit(await runPflow(["workflow", "delete", name], { env }), 2);
+    }
+    for (const name of ["My Flow", "x.json"]) assertExit(await runPflow(["workflow", "delete", name], { env }), 0);
+    assert.deepEqual(readdirSync(workflowsDir).sort(), ["dir.json", "pipe.json"]);
+  });
+});
+
 Deno.test("saved workflows: show/run of a missing name and save without --name exit 2", async () => {
   await withHome(async (dir, env) => {
     const show = await runPflow(["workflow", "show", "missing"], { env });

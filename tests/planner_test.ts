@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { type CliResult, PFLOW_BIN, runPflow, tempDir } from "./support/cli.ts";
 import { startOtlpReceiver } from "./support/otlp_receiver.ts";
 import { type LlmServer, type RecordedRequest, startLlmServer } from "./support/llm_server.ts";
@@ -347,6 +347,27 @@ Deno.test("reuse: saved workflows that do not validate are left out of the catal
       /warning: saved workflow 'broken' does not validate and is not offered for reuse; see 'pflow validate broken'/,
     );
     assert.equal(ctx.srv.requests.length, 2, "the reuse call was skipped");
+  });
+});
+
+Deno.test("saved workflows by hand: a directory or FIFO named x.json is none, 'My Flow' is one (reused, run by name)", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "My Flow", { ...GREET, name: "My Flow" });
+    mkdirSync(join(ctx.home, "workflows", "dir.json"));
+    const fifo = spawnSync("mkfifo", [join(ctx.home, "workflows", "pipe.json")]);
+    assert.equal(fifo.status, 0, String(fifo.stderr));
+    // `workflow list` lists neither; the planner's catalogue does not warn about them either.
+    ctx.srv.enqueue({ json: { workflow_name: "My Flow", params: { name: "Ada" }, reason: "it greets" } });
+    const reused = await plan(ctx, ["say hello to Ada"]);
+    assertExit(reused, 0);
+    assert.equal(reused.stdout, "Hello, Ada!\n");
+    assert.ok(!reused.stderr.includes("warning"), reused.stderr);
+    assert.ok(systemText(ctx.srv.requests[0]).includes("- My Flow: Greets a person by name"));
+    // `pflow "My Flow"`: the saved workflow of that exact name runs; nothing is planned (no request).
+    const byName = await plan(ctx, ["My Flow", "name=Bo"]);
+    assertExit(byName, 0);
+    assert.equal(byName.stdout, "Hello, Bo!\n");
+    assert.equal(ctx.srv.requests.length, 1, "no planner call");
   });
 });
 

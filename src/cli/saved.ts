@@ -2,7 +2,6 @@
  * Saved workflows: `PFLOW_HOME/workflows/NAME.json`, written atomically.
  * @module
  */
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
@@ -13,6 +12,7 @@ import { UsageError } from "./args.ts";
 import { COMMANDS } from "./command.ts";
 import { outputRedactor } from "../observability/redact.ts";
 import { fsPromises } from "../util/fs_promises.ts";
+import { isSavedFile, isSavedName, SAVED_NAME_RULE, savedWorkflowNames } from "../workflow/saved_files.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -28,6 +28,15 @@ export function checkWorkflowName(name: string, command = "workflow"): void {
   if (!NAME.test(name) || name.endsWith(".json") || name.includes("..")) {
     throw new UsageError(`invalid workflow name '${name}': ${NAME_RULE}`, command);
   }
+}
+
+/**
+ * Throws a usage error unless `name` can name a saved workflow that exists (`workflow show`, `delete`): any
+ * name a file in the directory can have and every command can take, also one outside the rule for new names
+ * (`My Flow`, put there by hand); see `src/workflow/saved_files.ts`.
+ */
+export function checkSavedName(name: string, command = "workflow"): void {
+  if (!isSavedName(name)) throw new UsageError(`invalid workflow name '${name}': ${SAVED_NAME_RULE}`, command);
 }
 
 /**
@@ -61,11 +70,7 @@ export function savedPath(home: string, name: string): string {
 
 /** Whether a saved workflow exists (synchronously: a run's start pays for Bun's first promise-based file call). */
 export function savedExists(home: string, name: string): boolean {
-  try {
-    return statSync(savedPath(home, name), { throwIfNoEntry: false })?.isFile() ?? false;
-  } catch {
-    return false;
-  }
+  return isSavedFile(workflowsDir(home), name);
 }
 
 /** The warning when a saved copy had known secrets replaced. */
@@ -141,18 +146,7 @@ export interface SavedEntry {
 
 /** The names of the saved workflows, sorted: regular files (or links to one) only, and none of them read. */
 export async function savedNames(home: string): Promise<string[]> {
-  let files: string[];
-  try {
-    files = await (await fsPromises()).readdir(workflowsDir(home));
-  } catch {
-    return [];
-  }
-  const names: string[] = [];
-  for (const file of files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort()) {
-    const name = file.slice(0, -5);
-    if (savedExists(home, name)) names.push(name);
-  }
-  return names;
+  return await savedWorkflowNames(workflowsDir(home));
 }
 
 /** A saved workflow as {@link listSaved} read it: its entry, and what loading it gave. */

@@ -12,7 +12,7 @@ import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import {
   checkNewWorkflowName,
-  checkWorkflowName,
+  checkSavedName,
   deleteSaved,
   listSavedLoaded,
   loadSaved,
@@ -154,7 +154,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     }
     case "show": {
       expectArgs(1, "show NAME [--json]");
-      checkWorkflowName(args[0]);
+      checkSavedName(args[0]);
       if (!savedExists(home, args[0])) {
         throw new UsageError(`no saved workflow '${args[0]}'; see 'pflow workflow list'`, "workflow");
       }
@@ -172,7 +172,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
     }
     case "delete": {
       expectArgs(1, "delete NAME [--json]");
-      checkWorkflowName(args[0]);
+      checkSavedName(args[0]);
       if (!await deleteSaved(home, args[0])) throw new UsageError(`no saved workflow '${args[0]}'`, "workflow");
       // As `save --json`: one document on stdout, the notice on stderr only in text mode.
       if (json) writeStdout(`${JSON.stringify({ name: args[0], path: savedPath(home, args[0]), deleted: true })}\n`);

@@ -26,6 +26,8 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
   if (looksLikePath || isFile(target)) {
     // Synchronous on purpose: Bun's first promise-based file operation costs 3.5–4.5 ms of start-up.
     const missing = statSync(target, { throwIfNoEntry: false }) === undefined;
+    // `x.json` with no such file here: the saved workflow of that name (the file `x.json.json`), when there is one.
+    if (missing && savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
     const hint = missing ? await closeTarget(target, home) : "";
     if (hint !== "") {
       throw new ValidationError([{ file: target, message: `cannot read workflow: file not found${hint}` }]);
@@ -68,7 +70,8 @@ export async function targetKind(
   // A FIFO or a device is a "file" too: reading it says why it cannot be a workflow.
   if (isFile(arg) || (exists(arg) && !isDirectory(arg))) return "file";
   const { pflowHome } = await import("./home.ts");
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(arg) && savedExists(pflowHome(env), arg)) return "saved";
+  // Any saved name, also one put there by hand outside the rule for new names (`pflow "My Flow"`).
+  if (savedExists(pflowHome(env), arg)) return "saved";
   return undefined;
 }
 

@@ -4,7 +4,6 @@
  * cost tokens without helping the choice).
  * @module
  */
-import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
@@ -12,6 +11,7 @@ import type { InputIR } from "../workflow/ir.ts";
 import { loadWorkflowFile } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
+import { savedWorkflowNames } from "../workflow/saved_files.ts";
 
 /** One saved workflow as the planner sees it. */
 export interface CatalogueEntry {
@@ -43,22 +43,17 @@ export interface CatalogueOptions {
 
 /**
  * Reads every saved workflow in `dir` (sorted by name, so the prompt is
- * stable). Workflows that do not validate (statically, as `workflow list`
+ * stable; what is one: `src/workflow/saved_files.ts`). Workflows that do not validate (statically, as `workflow list`
  * checks them: no API keys or other facts of this machine) are left out,
  * each named to `onInvalid`: reusing one would fail the run after the reuse
  * call was paid for.
  */
 export async function readCatalogue(dir: string, options: CatalogueOptions = {}): Promise<CatalogueEntry[]> {
-  let files: string[];
-  try {
-    files = (await readdir(dir)).filter((f) => f.endsWith(".json") && !f.startsWith(".")).sort();
-  } catch {
-    return [];
-  }
+  // The saved workflows `workflow list` lists: a directory or FIFO named `x.json` is none.
+  const names = await savedWorkflowNames(dir);
   let registry = options.registry;
-  const entries = await Promise.all(files.map(async (file): Promise<CatalogueEntry | undefined> => {
-    const path = join(dir, file);
-    const name = file.slice(0, -5);
+  const entries = await Promise.all(names.map(async (name): Promise<CatalogueEntry | undefined> => {
+    const path = join(dir, `${name}.json`);
     try {
       // Read as `workflow list` reads a saved workflow: its schema problems kept, not thrown.
       const { ir, problems = [] } = await loadWorkflowFile(path, { lenient: true });
