@@ -174,3 +174,20 @@ Deno.test("an edge's action is checked against the actions a node class declares
       "be taken; its actions: default, error, left, right",
   }]);
 });
+
+Deno.test("parseWorkflow refuses numbers that would change value: the first ten located, the last counting the rest", async () => {
+  const values = Array.from({ length: 12 }, (_, i) => `${90071992547409931n + BigInt(i) * 10n}`);
+  const text = `{"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "echo", "params": {"value": [${values}]}}]}`;
+  const error = await parseWorkflow(text).then(() => undefined, (e: Error & { problems?: unknown[] }) => e);
+  const problems = (error?.problems ?? []) as { pointer?: string; message: string }[];
+  assert.equal(problems.length, 10, String(error));
+  assert.equal(problems[0].pointer, "/nodes/0/params/value/0");
+  assert.match(problems[0].message, /^90071992547409931 cannot be held exactly by a JSON number here; it reads as /);
+  assert.match(problems[9].message, /\(and 2 more numbers like it after this one\)$/);
+  // Exact ones, and long digit runs inside text, are not problems.
+  const exact = `{"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "echo", "params": {"value": ` +
+    `[9007199254740991, 1e20, 0.1, "12345678901234567890"]}}]}`;
+  assert.deepEqual((await parseWorkflow(exact)).nodes[0].params, {
+    value: [9007199254740991, 1e20, 0.1, "12345678901234567890"],
+  });
+});

@@ -452,6 +452,49 @@ Deno.test("a number too large to be one (1e999) in a param is a problem at its p
   }
 });
 
+Deno.test("a number written with more digits than a JSON number keeps is a problem at its line:column, not rounded", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": {
+    "id": { "type": "integer", "default": 1234567890123456789 },
+    "api_token": { "type": "number", "default": 98765432109876543210 }
+  },
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": { "n": [9007199254740991, 3.14159265358979323846] } } },
+    { "id": "b", "type": "shell", "params": { "command": "echo 12345678901234567890 \${id}" } }
+  ],
+  "edges": [{ "from": "a", "to": "b" }]
+}`;
+  const outcome = await runInvalid(text);
+  assert.deepEqual(outcome.errors, [
+    `${outcome.file}:4:32: /inputs/id/default: 1234567890123456789 cannot be held exactly by a JSON number here; it ` +
+    'reads as 1234567890123456800; write it as a string ("1234567890123456789") and declare the input "type": ' +
+    '"string" to keep every digit, or write 1234567890123456800',
+    // Under a secret's name the number is not quoted.
+    `${outcome.file}:5:38: /inputs/api_token/default: a number here cannot be held exactly by a JSON number; write ` +
+    'it as a string and declare the input "type": "string" to keep every digit',
+    `${outcome.file}:8:81: /nodes/0/params/value/n/1: 3.14159265358979323846 cannot be held exactly by a JSON ` +
+    'number here; it reads as 3.141592653589793; write it as a string ("3.14159265358979323846") to keep every ' +
+    "digit, or write 3.141592653589793",
+  ]);
+  // `pflow validate` says the same; written as the value it reads as (and digits inside text), the file runs.
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", text);
+    const validate = await runPflow(["validate", file], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(validate.code, 2, validate.stderr);
+    assert.match(validate.stderr, /wf\.json:4:32: \/inputs\/id\/default: 1234567890123456789 cannot be held exactly/);
+    const exact = text.replace("1234567890123456789", "1234567890123456800").replace("98765432109876543210", "1")
+      .replace("3.14159265358979323846", "3.141592653589793");
+    writeWorkflow(dir.path, "wf.json", exact);
+    const run = await runPflow(["run", file], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "12345678901234567890 1234567890123456800\n");
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("a missing required param", async () => {
   const text = `{
   "ir_version": "0.1.0",

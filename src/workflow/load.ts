@@ -12,6 +12,8 @@ import { INPUT_TYPES, type WorkflowIR } from "./ir.ts";
 import { didYouMean, nonFiniteNumberProblems, type Problem, ValidationError } from "./errors.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
 import { duplicateKeys, lineColumn } from "../util/json_duplicates.ts";
+import { isSecretName } from "../observability/secret_names.ts";
+import { type LossyNumber, lossyNumberText, lossyValues, parseJsonNoting } from "../util/json_numbers.ts";
 
 /** The published JSON Schema of workflow files. */
 export const WORKFLOW_SCHEMA: Record<string, unknown> = schema;
@@ -82,8 +84,16 @@ export async function readWorkflowText(
     }]);
   }
   let data: unknown;
+  let lossy: Problem[] = [];
   try {
     data = JSON.parse(text);
+    // Parsed again, noting the numbers that changed value, only when a number of the data is what a long
+    // number of the text (16+ digits: one regex test on plain text) reads as; digits inside strings are not.
+    const values = lossyValues(text);
+    if (values.size > 0 && holdsNumberOf(data, values)) {
+      const noted = parseJsonNoting(text);
+      lossy = lossyNumberProblems(noted.lossy, noted.count);
+    }
   } catch {
     throw new ValidationError([await locateSyntaxError(text, options.file)]);
   }
@@ -93,7 +103,7 @@ export async function readWorkflowText(
     await addLines(problems, text);
     throw new ValidationError(problems.map((p) => ({ ...p, file: options.file })));
   }
-  const problems = [...duplicateKeyProblems(text), ...schemaProblems(data)];
+  const problems = [...duplicateKeyProblems(text), ...lossy, ...schemaProblems(data)];
   if (problems.length > 0) {
     await addLines(problems, text);
     problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
@@ -116,6 +126,46 @@ export function duplicateKeyProblems(text: string): Problem[] {
         "JSON keeps only the last one (remove or rename one)",
     };
   });
+}
+
+/**
+ * A problem for each number written with more digits than a JSON number keeps (`1234567890123456789`
+ * reads as `1234567890123456800`), as a `key=value` param with it is refused: the workflow would run with
+ * another value than the file shows. Numbers too large to be finite are left to {@link schemaProblems}.
+ */
+function lossyNumberProblems(lossy: LossyNumber[], count: number): Problem[] {
+  const finite = lossy.filter((n) => Number.isFinite(n.value));
+  const problems: Problem[] = finite.map((n) => {
+    // An input's default is checked against its type: a string default needs a string input.
+    const input = n.path.length === 3 && n.path[0] === "inputs" && n.path[2] === "default";
+    const declare = input ? ' and declare the input "type": "string"' : "";
+    // Under a secret's name (an input's, or a key on the way) the number is not quoted, as for a param.
+    const hidden = n.path.some((key) => typeof key === "string" && isSecretName(key));
+    return {
+      pointer: n.path.map((k) => `/${String(k).replaceAll("~", "~0").replaceAll("/", "~1")}`).join(""),
+      message: hidden
+        ? `a number here cannot be held exactly by a JSON number; write it as a string${declare} to keep every digit`
+        : `${lossyNumberText(n)}; write it as a string ("${n.source}")${declare} to keep every digit, ` +
+          `or write ${n.value}`,
+    };
+  });
+  // Only the first few are located: the last one says how many more follow.
+  const last = problems.at(-1);
+  if (last !== undefined && count > lossy.length) {
+    last.message += ` (and ${count - lossy.length} more numbers like it after this one)`;
+  }
+  return problems;
+}
+
+/** Whether `value` holds one of the numbers `values`. */
+function holdsNumberOf(value: unknown, values: Set<number>): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "number" && values.has(v)) return true;
+    if (v !== null && typeof v === "object") { for (const item of Object.values(v)) stack.push(item); }
+  }
+  return false;
 }
 
 let validator: Validator | undefined;
