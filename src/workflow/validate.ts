@@ -127,14 +127,16 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
     }
   });
   problems.push(...actionProblems(edges, byId, options.registry));
-  if (idsComplete) problems.push(...unreachableProblems(ir, nodes, edges, byId));
+  // A node no edge reaches is reported as such, not also for reading nodes that cannot run before it.
+  const unreached = new Set<string>();
+  if (idsComplete) problems.push(...unreachableProblems(ir, { nodes, edges, byId, unreached }));
   const namespacing = ir.enable_namespacing ?? true;
   // Keys given for the run join the root store (a workflow that declares inputs accepts no others: see typeParams).
   const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
   // A node with an `error` edge also has an `error` output: what failed, when its failure takes the edge.
   const errorHandled = new Set(edges.flatMap((e) => e?.action === "error" ? [e.from] : []));
   const refs = new ReferenceChecker(
-    { nodes: [...byId.values()], inputs: { ...given, ...inputs }, errorHandled, edges },
+    { nodes: [...byId.values()], inputs: { ...given, ...inputs }, errorHandled, edges, unreached },
     options.registry,
     namespacing,
   );
@@ -276,10 +278,15 @@ function nodeActions(spec: NodeSpec): string[] {
  */
 function unreachableProblems(
   ir: WorkflowIR,
-  nodes: (NodeIR | undefined)[],
-  edges: (EdgeIR | undefined)[],
-  byId: Map<string, NodeIR>,
+  graph: {
+    nodes: (NodeIR | undefined)[];
+    edges: (EdgeIR | undefined)[];
+    byId: Map<string, NodeIR>;
+    /** Gets the ids of the nodes reported. */
+    unreached: Set<string>;
+  },
 ): Problem[] {
+  const { nodes, edges, byId, unreached } = graph;
   if (nodes.length === 0 || edges.some((e) => e === undefined || !byId.has(e.from) || !byId.has(e.to))) return [];
   const start = ir.start_node === undefined ? nodes[0]!.id : ir.start_node;
   if (typeof start !== "string" || !byId.has(start)) return [];
@@ -305,6 +312,7 @@ function unreachableProblems(
   nodes.forEach((node, i) => {
     // A duplicate id is reported as such; its first node stands for it here.
     if (reached.has(node!.id) || order.get(node!.id) !== i) return;
+    unreached.add(node!.id);
     const from = edgeSource(node!, i, nodes as NodeIR[], order);
     const fix = from === undefined
       ? `add an edge to it, or make it "start_node"`
@@ -431,6 +439,7 @@ class ReferenceChecker {
   #errorHandled: ReadonlySet<string>;
   #edges: readonly (EdgeIR | undefined)[];
   #graph: GraphComponents | undefined;
+  #unreached: ReadonlySet<string>;
 
   constructor(
     ir: {
@@ -438,12 +447,15 @@ class ReferenceChecker {
       inputs: Record<string, InputIR>;
       errorHandled: ReadonlySet<string>;
       edges: readonly (EdgeIR | undefined)[];
+      /** Nodes reported as never run: their reads are not checked against the graph's order. */
+      unreached: ReadonlySet<string>;
     },
     private registry: NodeRegistry,
     private namespacing: boolean,
   ) {
     this.#errorHandled = ir.errorHandled;
     this.#edges = ir.edges;
+    this.#unreached = ir.unreached;
     for (const node of ir.nodes) this.#nodes.set(node.id, node);
     this.#inputs = new Set(Object.keys(ir.inputs));
     if (!namespacing) {
@@ -492,7 +504,10 @@ class ReferenceChecker {
    */
   #orderProblem(ref: TemplateRef, reader: string | undefined): string | undefined {
     const head = ref.segments[0] as string;
-    if (reader === undefined || !this.namespacing || !this.#nodes.has(head) || this.#mayRunBefore(head, reader)) {
+    if (
+      reader === undefined || !this.namespacing || !this.#nodes.has(head) || this.#unreached.has(reader) ||
+      this.#mayRunBefore(head, reader)
+    ) {
       return undefined;
     }
     return head === reader
