@@ -77,7 +77,7 @@ export function traceCost(trace: TraceDocument): TraceCost {
       totals.calls++;
       totals.tokens += callTokens(call.usage);
       totals.cached_tokens += call.usage?.cache_read_tokens ?? 0;
-      const cost = knownCallCost(call);
+      const cost = countedCallCost(call);
       if (cost !== null) totals.cost_usd += cost;
       if (call.usage?.usage_missing) totals.usage_missing++;
       else if (cost === null) unpriced.add(call.model);
@@ -119,11 +119,37 @@ export function costComplete(cost: TraceCost): boolean {
   return cost.unpriced_models.length === 0 && cost.usage_missing === 0;
 }
 
-/** One traced call's cost: `$0.0012`, `unpriced`, or `unknown (no usage reported)`. */
+/**
+ * The cost a traced call counts for, by the rule of the run's result: the cost the provider reported
+ * (OpenRouter's `usage.cost`), else pflow's computed one; null when neither is known (an unpriced model
+ * without a reported cost, or a call whose usage is missing).
+ */
+export function countedCallCost(
+  call: { cost_usd?: number | null; reported_cost_usd?: number | null; usage?: { usage_missing?: boolean } | null },
+): number | null {
+  if (call.usage?.usage_missing) return null;
+  const reported = call.reported_cost_usd;
+  return typeof reported === "number" && Number.isFinite(reported) ? reported : knownCallCost(call);
+}
+
+/** One traced call's cost as it counts (see {@link countedCallCost}): `$0.0012`, `unpriced`, or `unknown (no usage reported)`. */
 export function callCostText(call: TraceLlmCall): string {
-  const cost = knownCallCost(call);
+  const cost = countedCallCost(call);
   if (cost !== null) return formatUsd(cost);
   return call.usage?.usage_missing ? "unknown (no usage reported)" : "unpriced";
+}
+
+/**
+ * One traced call's cost in full, for its details: the cost it counts for, and when the provider reported
+ * one, pflow's computed price beside it (`$0.0500 provider reported · $0.0450 computed`).
+ */
+export function callCostDetail(call: TraceLlmCall): string {
+  const counted = callCostText(call);
+  if (call.usage?.usage_missing || typeof call.reported_cost_usd !== "number") return counted;
+  const computed = knownCallCost(call);
+  return `${counted} provider reported · ${
+    computed === null ? "unpriced by pflow" : `${formatUsd(computed)} computed`
+  }`;
 }
 
 /**
@@ -136,7 +162,7 @@ export function callsCost(calls: readonly TraceLlmCall[]): { usd: number | null;
   let unpriced = false;
   let missing = false;
   for (const call of calls) {
-    const cost = knownCallCost(call);
+    const cost = countedCallCost(call);
     if (cost !== null) usd = (usd ?? 0) + cost;
     else if (call.usage?.usage_missing) missing = true;
     else unpriced = true;

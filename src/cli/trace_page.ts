@@ -14,8 +14,9 @@ import pageScript from "./trace_page/page.js" with { type: "text" };
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
 import { roundUsd } from "../pricing/cost.ts";
 import { VERSION } from "../version.ts";
-import { formatCount, formatDuration, formatUsd } from "./format.ts";
+import { formatCount, formatDuration } from "./format.ts";
 import {
+  callCostDetail,
   callCostText,
   callsCost,
   callTokens,
@@ -272,9 +273,7 @@ function callBar(call: TraceLlmCall, index: number, c: number, offset: number): 
     `reasoning ${formatCount(num(u.reasoning_tokens))}`,
   ];
   facts.push(["tokens", `${formatCount(tokens)} (${usage.join(" · ")})`]);
-  const money = [callCostText(call)];
-  if (typeof call.reported_cost_usd === "number") money.push(`provider reported ${formatUsd(call.reported_cost_usd)}`);
-  facts.push(["cost", money.join(" · ")]);
+  facts.push(["cost", callCostDetail(call)]);
   if (call.finish_reason) facts.push(["finish reason", call.finish_reason]);
   if (call.request_id) facts.push(["request id", call.request_id]);
   if (typeof call.http_status === "number") facts.push(["HTTP status", String(call.http_status)]);

@@ -9,9 +9,10 @@ import { diffStores, type StateProblem, storeAfter, storeBefore } from "../obser
 import { parseCommand } from "./args.ts";
 import { showHelp } from "./show_help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { formatBytes, formatCount, formatDuration, formatUsd } from "./format.ts";
+import { formatBytes, formatCount, formatDuration } from "./format.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import {
+  callCostDetail,
   callCostText,
   callsCost,
   callTokens,
@@ -451,8 +452,7 @@ function renderCall(call: TraceLlmCall, c: number, style: Style): string[] {
     `cache write ${formatCount(u.cache_write_tokens ?? 0)}`,
   ];
   if ((u.reasoning_tokens ?? 0) > 0) usage.push(`reasoning ${formatCount(u.reasoning_tokens)}`);
-  const money = [callCostText(call)];
-  if (typeof call.reported_cost_usd === "number") money.push(`provider reported ${formatUsd(call.reported_cost_usd)}`);
+  const money = callCostDetail(call);
   const timing = [formatDuration(call.duration_ms ?? 0)];
   if (typeof call.time_to_first_token_ms === "number") {
     timing.push(`first token ${formatDuration(call.time_to_first_token_ms)}`);
@@ -460,7 +460,7 @@ function renderCall(call: TraceLlmCall, c: number, style: Style): string[] {
   const lines = [
     `  ${style.bold(`[${c + 1}] ${call.model}`)}${about.length ? ` ${style.dim(about.join(" · "))}` : ""}`,
     `      usage: ${usage.join(" · ")}`,
-    `      cost: ${money.join(" · ")} · time: ${timing.join(" · ")}`,
+    `      cost: ${money} · time: ${timing.join(" · ")}`,
   ];
   if (call.status === "error") {
     const status = call.http_status ? `HTTP ${call.http_status} · ` : "";

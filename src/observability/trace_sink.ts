@@ -15,7 +15,13 @@ import { MutationRecorder, type RawMutation } from "./recording_store.ts";
 import { REDACTED, type Redactor } from "./redact.ts";
 import type { TracedOptions } from "./decorators.ts";
 import { snapshot, truncateString } from "./truncate.ts";
-import type { LlmCallRecord, NodeExecution, RunTelemetryOptions, TelemetrySink } from "./telemetry.ts";
+import {
+  callCostUsd,
+  type LlmCallRecord,
+  type NodeExecution,
+  type RunTelemetryOptions,
+  type TelemetrySink,
+} from "./telemetry.ts";
 import {
   type Mutation,
   PARTIAL_SUFFIX,
@@ -263,10 +269,12 @@ export class TraceSink implements TelemetrySink {
     this.#llm.calls++;
     this.#llm.tokens += u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens;
     this.#llm.cached_tokens += u.cache_read_tokens;
+    // The cost a call counts for, as in the run's result: the provider's reported cost, else pflow's.
+    const cost = callCostUsd(call);
     if (u.usage_missing) this.#llm.usage_missing++;
     // A call without usage has no cost (counted in `usage_missing`), not a model without a price.
-    else if (call.cost_usd === null || call.cost_usd === undefined) this.#llm.unpriced.add(u.model);
-    if (typeof call.cost_usd === "number") this.#llm.cost_usd += call.cost_usd;
+    else if (cost === null) this.#llm.unpriced.add(u.model);
+    if (typeof cost === "number") this.#llm.cost_usd += cost;
     const { raw, ...usage } = u;
     const redactor = this.#options.redactor;
     const request = call.request;

@@ -1,0 +1,105 @@
+/**
+ * One rule for what a run cost, everywhere it is shown: the JSON result, the
+ * ledger, the trace footer, `trace list`, `trace show` and the HTML page count
+ * a provider-reported cost (OpenRouter `usage.cost`) where there is one, else
+ * pflow's computed price. End to end through the compiled `dist/pflow`
+ * against the local provider server (OpenAI wire protocol, OpenRouter route).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
+import { writeSettings } from "./support/llm_run.ts";
+import { type CostLine, pageData } from "../src/cli/trace_page.ts";
+
+type Ctx = LlmHome;
+
+/** `ctx.env` with OpenRouter pointed at the local server (its OpenAI-compatible route). */
+function openRouter(ctx: Ctx): Record<string, string> {
+  writeSettings(ctx, { providers: { openrouter: { base_url: `${ctx.srv.url}/v1` } } });
+  return { ...ctx.env, OPENROUTER_API_KEY: "sk-or-v1-test", NO_COLOR: "1" };
+}
+
+/** An llm node whose reply carries this usage verbatim (OpenAI fields, OpenRouter's `cost` among them). */
+function node(id: string, model: string, usage: Record<string, unknown>) {
+  return { id, type: "llm", params: { model, prompt: `${id} [[usage:${JSON.stringify(usage)}]]` } };
+}
+
+function close(actual: number, expected: number, what: string) {
+  assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} != ${expected}`);
+}
+
+Deno.test("a provider-reported cost is the cost in the trace footer, trace list, trace show and the page, as in the result", async () => {
+  await withLlmHome(async (ctx) => {
+    const env = openRouter(ctx);
+    // Sonnet 4.5 is priced at $3 / $15 per million: 10,000 in + 1,000 out = $0.045 computed; OpenRouter bills $0.05.
+    // Llama has no price in the table: only its reported $0.002 is known.
+    const file = writeWorkflow(
+      ctx.dir,
+      "wf.json",
+      workflow([
+        node("a", "openrouter/anthropic/claude-sonnet-4.5", {
+          prompt_tokens: 10000,
+          completion_tokens: 1000,
+          cost: 0.05,
+        }),
+        node("b", "openrouter/meta-llama/llama-3.3-70b-instruct", {
+          prompt_tokens: 10000,
+          completion_tokens: 1000,
+          cost: 0.002,
+        }),
+      ], { edges: [{ from: "a", to: "b" }] }),
+    );
+    const run = await runPflow(["run", file, "--output-format", "json", "--trace"], { env });
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    close(doc.total_cost_usd, 0.052, "result");
+    assert.equal(doc.pricing.complete, true);
+
+    const trace = JSON.parse(readFileSync(doc.trace_path, "utf8"));
+    close(trace.llm_totals.cost_usd, 0.052, "llm_totals");
+    assert.deepEqual(trace.llm_totals.unpriced_models, [], "a model billed by its reported cost is not unpriced");
+    // Each call keeps both figures.
+    const [a, b] = trace.events.map((e: { llm_calls: { cost_usd: number; reported_cost_usd: number }[] }) =>
+      e.llm_calls[0]
+    );
+    close(a.cost_usd, 0.045, "a computed");
+    assert.equal(a.reported_cost_usd, 0.05);
+    assert.equal(b.cost_usd, null);
+    assert.equal(b.reported_cost_usd, 0.002);
+
+    const listed = await runPflow(["trace", "list", "--json"], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const entry = JSON.parse(listed.stdout)[0];
+    assert.deepEqual([entry.total_cost_usd, entry.cost_complete], [0.052, true]);
+    const list = await runPflow(["trace", "list"], { env });
+    assert.match(list.stdout.split("\n")[1], / \$0\.0520 /);
+
+    const shown = await runPflow(["trace", "show", doc.trace_path], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout.split("\n")[0], / · \$0\.0520 · /);
+    assert.match(shown.stdout, / a +llm .* · \$0\.0500\n/);
+    assert.match(shown.stdout, / b +llm .* · \$0\.0020\n/);
+    assert.match(shown.stdout, /total \$0\.0520$/m);
+    assert.doesNotMatch(shown.stdout, /unpriced|\$0\.0450|\$0\.0520\+/);
+    // A call's details show pflow's price beside the reported one.
+    const detail = await runPflow(["trace", "show", doc.trace_path, "--node", "a"], { env });
+    assert.match(detail.stdout, /cost: \$0\.0500 provider reported · \$0\.0450 computed · /);
+    const detailB = await runPflow(["trace", "show", doc.trace_path, "--node", "b"], { env });
+    assert.match(detailB.stdout, /cost: \$0\.0020 provider reported · unpriced by pflow · /);
+
+    // The page: one figure, the run's (no second "run cost" line that differs).
+    const page = pageData([{ path: doc.trace_path, trace, complete: true, eventCount: trace.events.length }]);
+    const t = page.traces[0];
+    assert.equal(t.cost.total_usd, 0.052);
+    assert.equal(t.cost.total_text, "$0.0520");
+    assert.equal(page.total_text, "$0.0520");
+    assert.deepEqual(t.cost.unpriced, []);
+    const facts = Object.fromEntries(t.facts);
+    assert.equal(facts.cost, "$0.0520");
+    assert.equal(facts["run cost"], undefined);
+    const lines = (by: CostLine[]) => Object.fromEntries(by.map((l) => [l.label, [l.usd, l.text]]));
+    assert.deepEqual(lines(t.cost.by_node), { a: [0.05, "$0.0500"], b: [0.002, "$0.0020"] });
+  });
+});
