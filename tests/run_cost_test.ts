@@ -103,3 +103,33 @@ Deno.test("a provider-reported cost is the cost in the trace footer, trace list,
     assert.deepEqual(lines(t.cost.by_node), { a: [0.05, "$0.0500"], b: [0.002, "$0.0020"] });
   });
 });
+
+Deno.test("--max-budget-usd warns once per model that it cannot count calls without usage; the usage warning is once per node", async () => {
+  await withLlmHome(async (ctx) => {
+    const file = writeWorkflow(
+      ctx.dir,
+      "wf.json",
+      workflow([{
+        id: "a",
+        type: "llm",
+        batch: { items: [1, 2, 3, 4, 5] },
+        params: { model: "openai/gpt-4o", prompt: "hi ${item} [[no-usage]]" },
+      }]),
+    );
+    const run = await runPflow(["run", file, "--max-budget-usd", "0.000001"], { env: { ...ctx.env, NO_COLOR: "1" } });
+    // Nothing was counted, so nothing stopped the calls: all five ran, and the run says why.
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(ctx.srv.requests.length, 5);
+    const warnings = run.stderr.split("\n").filter((line) => line.startsWith("warning:"));
+    assert.deepEqual(
+      warnings.filter((w) => /budget/.test(w)).map((w) => w.replace(/^warning: (\[a\] )?/, "")),
+      ["no usage reported for model 'openai/gpt-4o': the budget cannot count its calls (their cost is unknown)"],
+    );
+    const usage = warnings.filter((w) => /reported no usage/.test(w));
+    assert.equal(usage.length, 1, run.stderr);
+    assert.match(
+      usage[0],
+      /^warning: openai\/gpt-4o \(node 'a'\): the provider reported no usage for 5 calls \(requests \S+, \S+, \S+, … 2 more\); their tokens and cost are unknown$/,
+    );
+  });
+});

@@ -501,12 +501,7 @@ function report(
         `no price for model '${model}': its tokens are counted, its cost is not (add it to PFLOW_HOME/pricing.yaml)`,
       );
     }
-    for (const call of summary.pricing.usage_missing) {
-      log.warn(
-        `${call.model}${call.node_id ? ` (node '${call.node_id}')` : ""}: the provider reported no usage` +
-          `${call.request_id ? ` for request ${call.request_id}` : ""}; its tokens and cost are unknown`,
-      );
-    }
+    for (const message of usageMissingWarnings(summary.pricing.usage_missing)) log.warn(message);
     if (options.showSummary || summary.num_llm_calls > 0 || prior !== undefined) {
       if (log.format === "json") {
         log.notice("run summary", {
@@ -673,4 +668,29 @@ export function reportInvalid(error: ValidationError | UsageError, run: Invocati
   }
   if (run.verbose && error.stack) run.logger.stack(error.stack, printError);
   return EXIT.usage;
+}
+
+/**
+ * The warnings for calls whose provider reported no usage: one per node and model (a batch of 500 such
+ * calls is one line, with their count and the first request ids), not one per call.
+ */
+export function usageMissingWarnings(calls: RunSummary["pricing"]["usage_missing"]): string[] {
+  const groups = new Map<string, { node_id: string | null; model: string; calls: number; requests: string[] }>();
+  for (const call of calls) {
+    const key = JSON.stringify([call.node_id, call.model]);
+    const group = groups.get(key) ?? { node_id: call.node_id, model: call.model, calls: 0, requests: [] };
+    group.calls++;
+    if (call.request_id && !group.requests.includes(call.request_id)) group.requests.push(call.request_id);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((g) => {
+    const where = `${g.model}${g.node_id ? ` (node '${g.node_id}')` : ""}: the provider reported no usage`;
+    if (g.calls === 1) {
+      return `${where}${g.requests.length ? ` for request ${g.requests[0]}` : ""}; its tokens and cost are unknown`;
+    }
+    const shown = g.requests.slice(0, 3).join(", ");
+    const more = g.requests.length > 3 ? `, … ${g.requests.length - 3} more` : "";
+    const ids = g.requests.length === 0 ? "" : ` (request${g.requests.length === 1 ? "" : "s"} ${shown}${more})`;
+    return `${where} for ${g.calls} calls${ids}; their tokens and cost are unknown`;
+  });
 }

@@ -233,6 +233,7 @@ export class RunTelemetry {
   #lastCpu: CpuReading | undefined;
   readonly #warn: (message: string) => void;
   readonly #warnedUnpriced = new Set<string>();
+  readonly #warnedUncounted = new Set<string>();
   // Only the sinks that listen, so the per-node loops do no work for the rest.
   readonly #startSinks: TelemetrySink[];
   readonly #endSinks: TelemetrySink[];
@@ -560,9 +561,11 @@ export class RunTelemetry {
     this.llmCalls.push(record);
     const spent = callCostUsd(record);
     if (spent !== null) this.spentUsd += spent;
-    // A priced model's call without usage has no cost either; the run warns about it once it ends.
-    else if (this.maxBudgetUsd !== undefined && record.price_key === null) {
-      this.#warnUnpriced(record.usage.model, "the budget cannot count it");
+    else if (this.maxBudgetUsd !== undefined) {
+      // A call the budget cannot count (no price, or no usage reported) is said once per model, as it happens:
+      // the budget does not stop what it cannot see.
+      if (record.price_key === null) this.#warnUnpriced(record.usage.model, "the budget cannot count it");
+      else if (record.usage.usage_missing) this.#warnUncounted(record.usage.model);
     }
     const node = scope.node;
     if (node) {
@@ -578,6 +581,13 @@ export class RunTelemetry {
     if (this.#warnedUnpriced.has(model)) return;
     this.#warnedUnpriced.add(model);
     this.#warn(`no price for model '${model}': ${consequence} (add it to PFLOW_HOME/pricing.yaml)`);
+  }
+
+  /** Warns once per model that the budget cannot count its calls: their provider reported no usage. */
+  #warnUncounted(model: string): void {
+    if (this.#warnedUncounted.has(model)) return;
+    this.#warnedUncounted.add(model);
+    this.#warn(`no usage reported for model '${model}': the budget cannot count its calls (their cost is unknown)`);
   }
 
   /** Prices calls recorded before prices were known (reporting after the run). */
