@@ -133,3 +133,46 @@ Deno.test("--max-budget-usd warns once per model that it cannot count calls with
     );
   });
 });
+
+Deno.test("a rejected attempt (429, no tokens) costs $0 even for a model priced only by its reported cost: the run stays complete", async () => {
+  await withLlmHome(async (ctx) => {
+    const env = openRouter(ctx);
+    const usage = JSON.stringify({ prompt_tokens: 10000, completion_tokens: 1000, cost: 0.002 });
+    // `[[fail:429:1]]` fails the first request with this exact prompt: each run gets its own.
+    const wf = (name: string) =>
+      writeWorkflow(
+        ctx.dir,
+        `${name}.json`,
+        workflow([{
+          id: "a",
+          type: "llm",
+          params: {
+            model: "openrouter/meta-llama/llama-3.3-70b-instruct",
+            prompt: `${name} [[fail:429:1]] [[usage:${usage}]]`,
+          },
+        }]),
+      );
+    const file = wf("json");
+    const run = await runPflow(["run", file, "--output-format", "json", "--trace"], { env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(ctx.srv.requests.length, 2, "one 429, then the reply");
+    const doc = JSON.parse(run.stdout);
+    close(doc.total_cost_usd, 0.002, "result");
+    assert.deepEqual(doc.pricing.unpriced_models, []);
+    assert.equal(doc.pricing.complete, true);
+    const calls = JSON.parse(readFileSync(doc.trace_path, "utf8")).events[0].llm_calls;
+    assert.deepEqual(calls.map((c: { status: string; cost_usd: number | null }) => [c.status, c.cost_usd]), [
+      ["error", 0],
+      ["ok", null],
+    ]);
+    const ledger = await runPflow(["cost", "show", "latest", "--json"], { env });
+    assert.equal(ledger.code, 0, ledger.stderr);
+    const totals = JSON.parse(ledger.stdout).totals;
+    assert.deepEqual([totals.cost_usd, totals.cost_complete], [0.002, true]);
+    const text = await runPflow(["run", wf("text")], { env });
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(ctx.srv.requests.length, 4, "one 429, then the reply");
+    assert.match(text.stderr, / · \$0\.0020 · /);
+    assert.doesNotMatch(text.stderr, /no price|not counted|\$0\.0020\+/);
+  });
+});

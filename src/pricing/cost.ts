@@ -122,10 +122,16 @@ export interface CallCost {
   price_key: string | null;
 }
 
+/** Whether a call's usage is known to be nothing at all: reported (not missing) and every count 0. */
+export function usageIsZero(usage: LlmUsage): boolean {
+  return usage.usage_missing !== true && totalInputTokens(usage) === 0 && usage.output_tokens === 0;
+}
+
 /**
  * Prices one call (no table: nothing is priced); the model id as requested is tried first, then the
  * one the provider reported. A call whose usage is missing (`usage_missing`) has no cost, not $0: its zero counts are unknown, not
- * measured; its price's key is still given.
+ * measured; its price's key is still given. A call whose usage is known to be zero (a request the provider
+ * rejected) costs $0 whatever the model's price, even without one: no token was billed.
  */
 export function priceCall(table: PriceTable | undefined, usage: LlmUsage): CallCost {
   let match = table === undefined ? undefined : findPrices(table, usage.model);
@@ -133,8 +139,9 @@ export function priceCall(table: PriceTable | undefined, usage: LlmUsage): CallC
     match = findPrices(table, `${usage.provider}/${usage.response_model}`);
   }
   const known = usage.usage_missing !== true;
+  const free = table !== undefined && match === undefined && usageIsZero(usage);
   return {
-    cost_usd: match && known ? costOfUsage(match.prices, usage) : null,
+    cost_usd: match && known ? costOfUsage(match.prices, usage) : free ? 0 : null,
     reported_cost_usd: known ? usage.reported_cost_usd ?? null : null,
     price_key: match?.key ?? null,
   };
