@@ -290,3 +290,16 @@ Deno.test("the shipped table matches the published prices it was filled from", (
   }
   assert.equal(table.models["google/gemini-2.5-pro"].tiers?.[0].input, 2.5);
 });
+
+Deno.test("every shipped model is priced under its OpenRouter name (dotted version: claude-opus-4-1 → claude-opus-4.1)", () => {
+  const missing: string[] = [];
+  for (const key of Object.keys(table.models)) {
+    if (key.endsWith("/*")) continue;
+    // Anthropic writes versions with a dash (claude-3-7-sonnet, claude-opus-4-1); OpenRouter with a dot.
+    const dotted = key.replace(/-(\d)-(\d)(?=-|$)/, "-$1.$2");
+    const match = findPrices(table, `openrouter/${dotted}`);
+    if (match?.key !== key) missing.push(`${key}: openrouter/${dotted} → ${match?.key ?? "unpriced"}`);
+  }
+  assert.deepEqual(missing, []);
+  assert.equal(findPrices(table, "openrouter/anthropic/claude-opus-4.1")?.key, "anthropic/claude-opus-4-1");
+});
