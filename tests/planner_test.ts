@@ -873,7 +873,10 @@ Deno.test("a budget spent by planning starts no workflow node that would call a 
     assert.equal(doc.subtype, "error_max_budget_usd");
     assert.equal(ctx.srv.requests.length, 1, "only the planner's call was made");
     assert.equal(doc.total_cost_usd, PLAN_COST);
-    assert.match(doc.error.message, /budget of \$0\.001 reached by planning/);
+    assert.match(
+      doc.error.message,
+      /^budget of \$0\.0010 reached by planning \(\$0\.0020 spent\); the workflow was not started$/,
+    );
     assert.equal(doc.result, null, "the workflow was not started");
   });
 });
@@ -1324,7 +1327,7 @@ Deno.test("a budget spent while planning stops the planning: error_max_budget_us
     assert.equal(ctx.srv.requests.length, 1, "the repair call never started");
     assert.equal(doc.metrics.planner.llm_calls, 1);
     assert.equal(doc.total_cost_usd, PLAN_COST);
-    assert.match(doc.error.message, /budget of \$0\.001 reached/);
+    assert.match(doc.error.message, /^budget of \$0\.0010 reached \(\$0\.0020 spent\)/);
     assert.equal(readTrace(plannerTraces(ctx.home)[0]).final_status, "budget_exceeded");
   });
 });

@@ -176,3 +176,46 @@ Deno.test("a rejected attempt (429, no tokens) costs $0 even for a model priced 
     assert.doesNotMatch(text.stderr, /no price|not counted|\$0\.0020\+/);
   });
 });
+
+Deno.test("a budget stop says what was spent as the CLI writes money, and the total once calls in flight have finished", async () => {
+  await withLlmHome(async (ctx) => {
+    // Haiku 4.5 at $1 / $5 per million. Two in flight at once: item 0 ($0.0015) ends first and reaches the
+    // $0.001 budget; item 1 ($0.0035) is still in flight, finishes and counts; item 2 never starts.
+    const usage = (input_tokens: number, output_tokens: number) => JSON.stringify({ input_tokens, output_tokens });
+    const file = writeWorkflow(
+      ctx.dir,
+      "wf.json",
+      workflow([{
+        id: "fan",
+        type: "llm",
+        batch: {
+          items: [
+            `[[usage:${usage(1000, 100)}]] [[sleep:50]]`,
+            `[[usage:${usage(2000, 300)}]] [[sleep:600]]`,
+            `[[usage:${usage(4000, 400)}]]`,
+          ],
+          parallel: true,
+          max_concurrent: 2,
+        },
+        params: { model: "anthropic/claude-haiku-4-5", prompt: "${item}" },
+      }]),
+    );
+    const run = await runPflow(["run", file, "--max-budget-usd", "0.001", "--output-format", "json", "--trace"], {
+      env: ctx.env,
+    });
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(ctx.srv.requests.length, 2);
+    const doc = JSON.parse(run.stdout);
+    assert.equal(doc.total_cost_usd, 0.005);
+    const message = "budget of $0.0010 reached ($0.0015 spent); no further LLM call was started; " +
+      "calls already in flight then finished: $0.0050 spent in all";
+    assert.equal(doc.error.message, message);
+    assert.equal(JSON.parse(readFileSync(doc.trace_path, "utf8")).error.message, message);
+    const text = await runPflow(["run", file, "--max-budget-usd", "0.001"], {
+      env: { ...ctx.env, NO_COLOR: "1" },
+    });
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stderr, /^✗ 1 node · \S+ · \$0\.0050 · /m);
+    assert.ok(text.stderr.includes(`error: node 'fan' failed: ${message}\n`), text.stderr);
+  });
+});

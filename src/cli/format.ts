@@ -4,13 +4,10 @@
  * @module
  */
 
-/** Formats a USD amount with enough digits to show small costs. */
-export function formatUsd(value: number): string {
-  if (value === 0) return "$0";
-  if (value >= 1) return `$${value.toFixed(2)}`;
-  if (value >= 0.01) return `$${value.toFixed(4)}`;
-  return `$${value.toPrecision(2)}`;
-}
+import { formatUsd } from "../pricing/money.ts";
+
+/** Formats a USD amount with enough digits to show small costs (shared with the run's budget messages). */
+export { formatUsd };
 
 /**
  * A cost that may leave out unpriced calls: `$1.23`, `$1.23+` (some calls

@@ -36,6 +36,8 @@ import { outputRedactor, redactCredentials, Redactor, setOutputRedactor } from "
 import type { TraceDocument } from "../observability/trace_format.ts";
 import { traceSettings } from "./trace_settings.ts";
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
+import { roundUsd } from "../pricing/cost.ts";
+import { formatUsd } from "./format.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import {
   buildInstruments,
@@ -219,6 +221,8 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
   // A budget the planning spent: no workflow node runs when the workflow would call a model.
   const spent = prepared.prior !== undefined && prepared.compiled.callsModels && telemetry.budgetSpent;
   const result = spent ? budgetSpent(run, telemetry) : await runWorkflow(prepared.compiled, prepared.options);
+  // The budget's message said what was spent when it stopped a call; calls in flight then have finished since.
+  if (result.status === "budget_exceeded" && result.error) result.error.message += telemetry.budgetTotalNote();
   const summary = await summarize(result, prepared);
   const trace = closeTrace(prepared.instruments, { result, summary });
   const tracePath = prepared.instruments.trace?.written ? prepared.instruments.trace.file : undefined;
@@ -264,8 +268,8 @@ function budgetSpent(run: Invocation, telemetry: RunTelemetry): WorkflowResult {
     ...notStarted(run),
     status: "budget_exceeded",
     error: {
-      message: `budget of $${telemetry.maxBudgetUsd} reached by planning ($${
-        telemetry.spentUsd.toFixed(6)
+      message: `budget of ${formatUsd(telemetry.maxBudgetUsd!)} reached by planning (${
+        formatUsd(roundUsd(telemetry.spentUsd))
       } spent); the workflow was not started`,
       node_id: null,
       type: "BudgetExceededError",

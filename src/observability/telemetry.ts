@@ -9,6 +9,7 @@ import { FatalError } from "../engine/mod.ts";
 import type { LlmFailedAttempt, LlmResponse, LlmUsage } from "../llm/types.ts";
 import { type CallCost, priceCall, roundUsd } from "../pricing/cost.ts";
 import type { PriceTable } from "../pricing/table.ts";
+import { formatUsd } from "../pricing/money.ts";
 import { type CpuReading, readChildrenCpu, readCpu } from "./cpu.ts";
 import { ACTIVE, scopes, type TelemetryScope } from "./scope.ts";
 import { armPhaseMarks } from "./decorators.ts";
@@ -226,6 +227,8 @@ export class RunTelemetry {
   spentUsd = 0;
   /** Set when the budget stopped the run. */
   budgetStop = false;
+  /** USD spent when the budget first stopped a call (calls already in flight may add to it). */
+  budgetReachedUsd: number | undefined;
   /** The run's scope (node field updated as nodes run). */
   readonly scope: TelemetryScope;
   // The previous node's end readings, reused as the next node's start.
@@ -505,9 +508,24 @@ export class RunTelemetry {
   checkBudget(): void {
     if (!this.budgetSpent) return;
     this.budgetStop = true;
+    this.budgetReachedUsd ??= roundUsd(this.spentUsd);
     throw new BudgetExceededError(
-      `budget of $${this.maxBudgetUsd} reached ($${this.spentUsd.toFixed(6)} spent); no further LLM call was started`,
+      `budget of ${formatUsd(this.maxBudgetUsd!)} reached (${
+        formatUsd(roundUsd(this.spentUsd))
+      } spent); no further LLM call was started`,
     );
+  }
+
+  /**
+   * What a run stopped by the budget spent in all, when calls already in flight as the budget was
+   * reached finished afterwards and added to it (`; calls in flight finished: $0.0180 spent in all`);
+   * else empty: the stop's message already says the total.
+   */
+  budgetTotalNote(): string {
+    const reached = this.budgetReachedUsd;
+    const total = roundUsd(this.spentUsd);
+    if (reached === undefined || total <= reached) return "";
+    return `; calls already in flight then finished: ${formatUsd(total)} spent in all`;
   }
 
   /** Keeps one finished LLM call, prices it when prices are known, and tells the sinks. */

@@ -4,3 +4,4 @@
  */
 export * from "./table.ts";
 export * from "./cost.ts";
+export * from "./money.ts";
