@@ -139,11 +139,12 @@ browserTest("one bar per node execution and LLM call, in execution order; parall
       for (let i = 1; i < nodes.length; i++) assert.ok(nodes[i].left >= nodes[i - 1].right - 1.5, `${nodes[i].label}`);
       const [explain, ...items] = shown.slice(1, 5);
       for (const item of items) assert.ok(item.left >= explain.left - 1 && item.right <= explain.right + 1);
-      // The three calls ran at once: every pair of bars overlaps by most of their length.
+      // The three calls ran at once: every pair of bars overlaps by more than half their length (calls made one
+      // after another would not overlap at all; on a loaded machine a call may start ~100 ms after the others).
       for (const a of items) {
         for (const b of items) {
           const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-          assert.ok(overlap > 0.8 * (a.right - a.left), `overlap ${overlap}px of ${a.right - a.left}px`);
+          assert.ok(overlap > 0.5 * (a.right - a.left), `overlap ${overlap}px of ${a.right - a.left}px`);
         }
       }
       // Labels carry duration, tokens and cost.
