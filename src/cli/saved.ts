@@ -75,8 +75,8 @@ export function savedExists(home: string, name: string): boolean {
 
 /** The warning when a saved copy had known secrets replaced. */
 export const REDACTED_ON_SAVE =
-  "the saved copy holds [REDACTED] where the workflow had a known secret (an API key from the environment); " +
-  "pass secrets as inputs or environment variables instead";
+  "the saved copy holds [REDACTED] where the workflow had a secret (an API key from the environment, a key in a " +
+  "URL, a token in a header); pass secrets as inputs or environment variables instead";
 
 /**
  * Saves `ir` under `name` (atomic, mode 0600); refuses to overwrite unless
