@@ -549,6 +549,26 @@ Deno.test("repair: an invalid plan is repaired with the validator's message verb
   });
 });
 
+Deno.test("repair: a repaired workflow without params keeps the params the first reply extracted; params given replace them", async () => {
+  await withPlanner(async (ctx) => {
+    const broken = repeatWorkflow();
+    (broken.nodes[0].params as Record<string, unknown>).comand = "echo typo";
+    // The repair answers with the bare corrected workflow (no "params"), as the reply contract allows.
+    ctx.srv.enqueue(generated({ word: "hi", times: 3 }, broken), { json: repeatWorkflow(), usage: PLAN_USAGE });
+    const kept = await plan(ctx, ["repeat hi three times"]);
+    assertExit(kept, 0);
+    assert.equal(kept.stdout, "hi hi hi \n");
+    assert.equal(ctx.srv.requests.length, 2);
+    // {"workflow": …, "params": null} or {} gives none either; a repair that gives params replaces them.
+    ctx.srv.enqueue(generated({ word: "hi", times: 3 }, broken), { json: { workflow: repeatWorkflow(), params: {} } });
+    assertExit(await plan(ctx, ["repeat hi three times"]), 0);
+    ctx.srv.enqueue(generated({ word: "hi", times: 3 }, broken), generated({ word: "yo" }));
+    const replaced = await plan(ctx, ["repeat yo"]);
+    assertExit(replaced, 0);
+    assert.equal(replaced.stdout, "yo yo \n");
+  });
+});
+
 Deno.test("repair: still invalid after --max-repairs is exit 2 with every problem, and the planner trace is written", async () => {
   await withPlanner(async (ctx) => {
     const broken = repeatWorkflow({ edges: [{ from: "say", to: "nowhere" }] });

@@ -113,11 +113,13 @@ Deno.test("reuse replies: a name outside the catalogue, or a reply of the wrong 
   assert.deepEqual(readDiscoverReply({ workflow_name: "greet", params: [1] }, known).params, {});
 });
 
-Deno.test("generate replies: the workflow and params, or a bare workflow", () => {
+Deno.test("generate replies: the workflow and params, or a bare workflow; no params is undefined (a repair keeps the earlier ones)", () => {
   const workflow = { ir_version: "0.1.0", nodes: [] };
   assert.deepEqual(readGenerateReply({ workflow, params: { a: 1 } }), { workflow, params: { a: 1 } });
-  assert.deepEqual(readGenerateReply(workflow), { workflow, params: {} });
-  assert.deepEqual(readGenerateReply(null), { workflow: undefined, params: {} });
+  assert.deepEqual(readGenerateReply(workflow), { workflow, params: undefined });
+  assert.deepEqual(readGenerateReply({ workflow, params: null }), { workflow, params: undefined });
+  assert.deepEqual(readGenerateReply({ workflow, params: {} }), { workflow, params: undefined });
+  assert.deepEqual(readGenerateReply(null), { workflow: undefined, params: undefined });
 });
 
 Deno.test("replies the strict schema refuses are still usable when the readers take them", () => {

@@ -171,7 +171,7 @@ abstract class PlannerCallNode extends Node {
       const answer = { role: "assistant" as const, content: error.response.text || "(no text)" };
       return {
         workflow: undefined,
-        params: {},
+        params: undefined,
         replyProblem: replyProblem(error),
         messages: [...call.messages, answer],
       };
@@ -323,17 +323,23 @@ export class GenerateNode extends PlannerCallNode {
 /** What a generate or repair call produced. */
 interface PlanReply {
   workflow: unknown;
-  params: Record<string, unknown>;
+  /** Undefined when the reply gives none: a repair then keeps the earlier reply's. */
+  params: Record<string, unknown> | undefined;
   /** Set when the reply was not usable JSON. */
   replyProblem?: Problem;
   /** The conversation including this reply (for a repair). */
   messages: { role: "user" | "assistant"; content: string }[];
 }
 
+/**
+ * Writes a generate or repair reply to the store. A reply without params keeps the ones already there (a
+ * repair answered with the bare corrected workflow must not lose what the first reply extracted); a reply
+ * with params replaces them.
+ */
 function writePlan(shared: Shared, reply: PlanReply): void {
   learnSecretParams(reply.params);
   shared.workflow = reply.workflow ?? null;
-  shared.params = reply.params;
+  shared.params = reply.params ?? (shared.params as Record<string, unknown> | undefined) ?? {};
   shared.reply_problem = reply.replyProblem ?? null;
   shared.conversation = reply.messages;
 }

@@ -54,15 +54,19 @@ export function readDiscoverReply(value: unknown, known: ReadonlySet<string>): D
 export interface GenerateReply {
   /** The workflow as the model wrote it (not yet validated), or undefined when the reply had none. */
   workflow: unknown;
-  /** Input values the request stated. */
-  params: Record<string, unknown>;
+  /**
+   * Input values the request stated; undefined when the reply gives none (no `params`, null, `{}`, or a bare
+   * workflow), so that a repair keeps the values the earlier reply extracted.
+   */
+  params: Record<string, unknown> | undefined;
 }
 
 /** Reads a generate reply. A bare workflow (with `nodes` at the top) is accepted as one. */
 export function readGenerateReply(value: unknown): GenerateReply {
   const reply = asObject(value);
-  if (reply.workflow === undefined && Array.isArray(reply.nodes)) return { workflow: reply, params: {} };
-  return { workflow: reply.workflow, params: asObject(reply.params) };
+  if (reply.workflow === undefined && Array.isArray(reply.nodes)) return { workflow: reply, params: undefined };
+  const params = asObject(reply.params);
+  return { workflow: reply.workflow, params: Object.keys(params).length > 0 ? params : undefined };
 }
 
 /**
