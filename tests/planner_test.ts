@@ -1131,6 +1131,35 @@ Deno.test("a reply that is not JSON is sent back as a problem, and the repair fi
   });
 });
 
+Deno.test("a reply nested 50,000 deep (a node param or a param value) is a problem the repair is told, not a crash", async () => {
+  await withPlanner(async (ctx) => {
+    const deep = "[".repeat(50_000) + "]".repeat(50_000);
+    const valid = JSON.stringify({ workflow: repeatWorkflow(), params: { word: "hi" } });
+    const inNode = valid.replace('"params":{"command"', `"params":{"deep":${deep},"command"`);
+    const inParams = valid.replace('"params":{"word"', `"params":{"deep":${deep},"word"`);
+    for (const text of [inNode, inParams]) {
+      ctx.srv.reset();
+      ctx.srv.enqueue({ text }, { text: valid });
+      const result = await plan(ctx, ["repeat hi", "--planner-model", MINI]);
+      assertExit(result, 0);
+      assert.equal(result.stdout, "hi hi \n");
+      assert.equal(ctx.srv.requests.length, 2);
+      const repair = messagesText(ctx.srv.requests[1]);
+      assert.ok(repair.includes("the reply is nested deeper than 1000 levels of arrays and objects"), repair);
+      assert.ok(!repair.includes("[[[["), "the deep reply is not sent back");
+    }
+    // No repair left: the problem, exit 2.
+    ctx.srv.reset();
+    ctx.srv.enqueue({ text: inParams });
+    const failed = await plan(ctx, ["repeat hi", "--planner-model", MINI, "--max-repairs", "0"]);
+    assertExit(failed, 2);
+    assert.match(
+      failed.stderr,
+      /error: \/: the reply is nested deeper than 1000 levels of arrays and objects; flatten/,
+    );
+  });
+});
+
 Deno.test("a reply that is not the JSON asked for is one problem, each cause said once", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue({ text: "nope", usage: PLAN_USAGE });

@@ -19,7 +19,7 @@ import { outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
 import { schemaProblems } from "../workflow/load.ts";
-import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
+import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
@@ -177,12 +177,31 @@ abstract class PlannerCallNode extends Node {
       };
     }
     const reply = readGenerateReply(response.object);
+    // Too deep to repeat: JSON.stringify, the validator and the run's walks recurse and would overflow the stack.
+    if (replyTooDeep(reply)) {
+      const answer = { role: "assistant" as const, content: `(the reply is not repeated here: it is ${TOO_DEEP})` };
+      return {
+        workflow: undefined,
+        params: undefined,
+        replyProblem: { pointer: "", message: `the reply is ${TOO_DEEP}; flatten the data` },
+        messages: [...call.messages, answer],
+      };
+    }
     const answer = {
       role: "assistant" as const,
       content: JSON.stringify({ workflow: reply.workflow, params: reply.params }),
     };
     return { ...reply, messages: [...call.messages, answer] };
   }
+}
+
+/**
+ * Whether a reply's workflow, or one of its param values, nests deeper than a workflow file or a JSON param
+ * may (`pflow run` refuses both). Checked without recursing: a reply can be nested 100,000 deep.
+ */
+function replyTooDeep(reply: { workflow: unknown; params: Record<string, unknown> | undefined }): boolean {
+  if (valueNestedBeyond(reply.workflow, MAX_NESTING_DEPTH)) return true;
+  return Object.values(reply.params ?? {}).some((value) => valueNestedBeyond(value, MAX_NESTING_DEPTH));
 }
 
 /** Params several planner nodes take. */
@@ -408,7 +427,7 @@ export function workflowProblems(
     return [{ pointer: "", message: 'the reply has no "workflow" object' }];
   }
   // Deeper than a workflow file may be (`pflow run` refuses it): the one problem, before checks that recurse.
-  if (nestingBeyond(JSON.stringify(workflow), MAX_NESTING_DEPTH) >= 0) {
+  if (valueNestedBeyond(workflow, MAX_NESTING_DEPTH)) {
     return [{
       pointer: "",
       message: `${TOO_DEEP}; flatten the data`,
