@@ -504,6 +504,22 @@ Deno.test("reuse: JSON result carries the planner metrics, and totals cover plan
   });
 });
 
+Deno.test("reuse: a param value nested 50,000 deep makes the reply unusable (a warning), and the planner generates", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "greet", GREET);
+    const deep = "[".repeat(50_000) + "]".repeat(50_000);
+    const reuse = `{"workflow_name": "greet", "params": {"name": ${deep}}, "reason": "it greets"}`;
+    ctx.srv.enqueue({ text: reuse }, { text: JSON.stringify({ workflow: repeatWorkflow(), params: { word: "hi" } }) });
+    const result = await plan(ctx, ["greet someone", "--planner-model", MINI]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "hi hi \n");
+    assert.match(
+      result.stderr,
+      /warning: .*the reuse reply was not usable \(a param value is nested deeper than 1000 levels of arrays and objects\); generating a new workflow/,
+    );
+  });
+});
+
 Deno.test("reuse: a name that is not saved counts as none, and the planner generates", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "greet", GREET);

@@ -250,7 +250,13 @@ export class DiscoverNode extends PlannerCallNode {
         messages: [{ role: "user", content: discoverMessage(p.request) }],
         schema: DISCOVER_SCHEMA,
       });
-      return readDiscoverReply(response.object, known);
+      const reply = readDiscoverReply(response.object, known);
+      // Too deep for the run's walks (they recurse and would overflow the stack): as unusable as a reply that is not JSON.
+      if (Object.values(reply.params).some((value) => valueNestedBeyond(value, MAX_NESTING_DEPTH))) {
+        ctx.warn(`planner: the reuse reply was not usable (a param value is ${TOO_DEEP}); generating a new workflow`);
+        return readDiscoverReply(undefined, known);
+      }
+      return reply;
     } catch (error) {
       if (!(error instanceof StructuredOutputError)) throw error;
       ctx.warn(`planner: the reuse reply was not usable (${error.message}); generating a new workflow`);
