@@ -268,6 +268,37 @@ Deno.test("parseJsonReply: whole JSON, one fenced block; prose or two blocks are
   });
 });
 
+Deno.test("parseJsonReply: a leading <think> block of a reasoning model is skipped; only a leading one", () => {
+  const json = '{"a": 1}';
+  assert.deepEqual(parseJsonReply(`<think>\nThe user wants {"b": 2}.\n</think>\n\n${json}`), { value: { a: 1 } });
+  assert.deepEqual(parseJsonReply(`  <thinking>hmm</thinking>${json}  `), { value: { a: 1 } });
+  assert.deepEqual(parseJsonReply(`<think>\n\n</think>\n\n${json}`), { value: { a: 1 } }, "Qwen3's empty block");
+  // A fenced block in the reasoning is not the answer; the answer may be fenced itself.
+  const draft = '<think>Draft:\n```json\n{"a": 0}\n```\n</think>';
+  assert.deepEqual(parseJsonReply(`${draft}\nHere:\n\`\`\`json\n${json}\n\`\`\``), { value: { a: 1 } });
+  assert.equal(parseJsonReply(`${draft}\nNo JSON here.`), undefined);
+  // The chat template opened the block in the prompt (DeepSeek-R1): the reply starts inside it.
+  assert.deepEqual(parseJsonReply(`The user wants a.\n</think>\n\n${json}`), { value: { a: 1 } });
+  // Not leading, or not closed, or mismatched: the reply is read as before.
+  assert.equal(parseJsonReply(`Sure. <think>x</think> ${json}`), undefined);
+  assert.equal(parseJsonReply(`<think>still thinking ${json}`), undefined);
+  assert.equal(parseJsonReply(`<think>x</thinking>${json}`), undefined);
+  // A `</think>` inside the answer's own fenced block is text, not the end of reasoning.
+  assert.deepEqual(parseJsonReply('```json\n{"tag": "</think>"}\n```'), { value: { tag: "</think>" } });
+});
+
+Deno.test(
+  "structured output of an OpenAI-compatible reasoning model: the leading <think> block is skipped",
+  withServer(async (srv) => {
+    srv.enqueue({ text: '<think>\nSwitzerland: Bern.\n</think>\n\n{"city": "Bern", "population": 134794}' });
+    const res = await callLlm(
+      { model: "ollama/qwen3", prompt: "Capital of Switzerland?", schema: CITY },
+      { env: {}, settings: { providers: { ollama: { base_url: `${srv.url}/v1` } } } },
+    );
+    assert.deepEqual(res.object, { city: "Bern", population: 134794 });
+  }),
+);
+
 Deno.test("jsonSchemaProblems: a schema must be a valid JSON Schema describing an object or array", () => {
   assert.deepEqual(jsonSchemaProblems(CITY), []);
   assert.deepEqual(jsonSchemaProblems({ type: "array", items: { type: "string" } }), []);

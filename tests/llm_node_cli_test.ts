@@ -422,6 +422,22 @@ Deno.test("schema: a mismatching reply is retried once with the validator's mess
   });
 });
 
+Deno.test("schema: an OpenAI-compatible reasoning model's leading <think> block is skipped: the object, no retry", async () => {
+  await withLlm(async (ctx) => {
+    ctx.srv.enqueue({
+      text: '<think>\nParis, about 2.1 million.\n</think>\n\n{"city": "Paris", "population": 2102650}',
+    });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "a",
+      type: "llm",
+      params: { model: "openai/gpt-4o-mini", prompt: "France?", schema: CITY },
+    }], { wf: { outputs: { city: { source: "${a.response}" } } } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(doc.result.city, { city: "Paris", population: 2102650 });
+    assert.equal(ctx.srv.requests.length, 1, "no retry");
+  });
+});
+
 Deno.test("schema: two mismatching replies fail the node with the validator's messages (exit 1)", async () => {
   await withLlm(async (ctx) => {
     ctx.srv.enqueue({ json: { city: 1 } }, { json: { city: 2 } });

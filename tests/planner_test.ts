@@ -844,6 +844,17 @@ Deno.test("a plain-text JSON reply in a code fence is accepted (OpenAI-compatibl
   });
 });
 
+Deno.test("a reasoning model's leading <think> block before the JSON is skipped: one call, no repair", async () => {
+  await withPlanner(async (ctx) => {
+    const json = JSON.stringify({ workflow: repeatWorkflow(), params: { word: "ok" } });
+    ctx.srv.enqueue({ text: `<think>\nThe user wants {"word": "ok"} repeated.\n</think>\n\n${json}` });
+    const result = await plan(ctx, ["repeat ok twice", "--planner-model", MINI]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "ok ok \n");
+    assert.equal(ctx.srv.requests.length, 1);
+  });
+});
+
 Deno.test("--planner-timeout aborts the call in flight (exit 1, error_planning, planner trace timeout)", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue({ delayMs: 60_000, json: { workflow: repeatWorkflow() } });

@@ -5,7 +5,9 @@
  *
  * Replies are read leniently, because local models answer in plain text:
  * the whole reply as JSON, else the content of one fenced code block
- * (```` ```json … ``` ````). Anything else, or a value that does not match
+ * (```` ```json … ``` ````), after a leading `<think>…</think>` block that
+ * reasoning models served by OpenAI-compatible servers (DeepSeek-R1, QwQ,
+ * Qwen3) write first. Anything else, or a value that does not match
  * the schema, is a {@link StructuredOutputError} carrying the validator's
  * messages, so that a caller can retry with them.
  * @module
@@ -64,7 +66,11 @@ export function jsonSchemaProblems(schema: unknown): string[] {
 
 /**
  * The JSON text inside a reply: the whole reply when it parses, else the
- * body of its only fenced code block.
+ * body of its only fenced code block. A leading `<think>…</think>` (or
+ * `<thinking>…</thinking>`) block of a reasoning model is skipped first (a
+ * fenced block inside it is not the answer), and so is the reasoning before
+ * the first `</think>` of a reply that opens with no tag (the server's chat
+ * template wrote `<think>` into the prompt), when what follows it is the JSON.
  * @returns the parsed value, with `lossy` when the text holds numbers the
  *   value does not hold exactly (an id beyond 2^53); undefined when the reply
  *   holds no JSON
@@ -73,9 +79,32 @@ export function parseJsonReply(text: string): { value: unknown; lossy?: LossyNum
   const trimmed = text.trim();
   const whole = tryParse(trimmed);
   if (whole) return whole;
-  const fences = [...trimmed.matchAll(/```[\w-]*[ \t]*\r?\n([\s\S]*?)\r?\n?```/g)];
-  if (fences.length === 1) return tryParse(fences[0][1].trim());
-  return undefined;
+  const thinking = leadingThinking(trimmed);
+  if (thinking === undefined) return fenced(trimmed);
+  const answer = trimmed.slice(thinking.end).trim();
+  const parsed = tryParse(answer) ?? fenced(answer);
+  // A lone `</think>` might be text of the reply's own (in a fenced block): then the reply is read as it is.
+  return parsed ?? (thinking.opened ? undefined : fenced(trimmed));
+}
+
+/**
+ * Where a reply's leading reasoning block ends: after `</think>` (or `</thinking>`) closing a block the reply
+ * opens with, or after the first lone `</think>` when the reply opens with no tag (the server's chat template
+ * wrote the opening tag into the prompt). Undefined without one.
+ */
+function leadingThinking(text: string): { end: number; opened: boolean } | undefined {
+  const block = /^<(think|thinking)>[\s\S]*?<\/\1>/.exec(text);
+  if (block) return { end: block[0].length, opened: true };
+  const close = /<\/think(?:ing)?>/.exec(text);
+  // An opening tag before it: a block later in the reply, not reasoning the reply starts inside.
+  if (close === null || /<think(?:ing)?>/.test(text.slice(0, close.index))) return undefined;
+  return { end: close.index + close[0].length, opened: false };
+}
+
+/** The JSON of a text's only fenced code block. */
+function fenced(text: string): { value: unknown; lossy?: LossyNumbers } | undefined {
+  const fences = [...text.matchAll(/```[\w-]*[ \t]*\r?\n([\s\S]*?)\r?\n?```/g)];
+  return fences.length === 1 ? tryParse(fences[0][1].trim()) : undefined;
 }
 
 const validators = new WeakMap<object, Validator>();
