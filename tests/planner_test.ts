@@ -642,6 +642,30 @@ Deno.test("missing inputs: text mode names each input and the command that rerun
   });
 });
 
+Deno.test("missing inputs: a secret's value is a placeholder in the rerun command, not [REDACTED] (text and JSON)", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "two", {
+      ir_version: "0.1.0",
+      name: "two",
+      description: "Needs a token and a host",
+      inputs: {
+        api_token: { type: "string", description: "The token" },
+        host: { type: "string", description: "Where" },
+        n: { type: "integer", default: 3 },
+      },
+      nodes: [{ id: "a", type: "echo", params: { value: "${host} ${n}" } }],
+    });
+    const reuse = { json: { workflow_name: "two", params: { api_token: "tok-SECRET-99887766" } }, usage: PLAN_USAGE };
+    ctx.srv.enqueue(reuse, reuse);
+    const text = await plan(ctx, ["call two", "n=5"]);
+    assertExit(text, 2);
+    assert.ok(text.stderr.includes("Run it with: pflow run two api_token=VALUE n=5 host=VALUE\n"), text.stderr);
+    assert.doesNotMatch(text.stderr, /REDACTED|tok-SECRET/);
+    const doc = oneJson(await plan(ctx, ["call two", "n=5", "--output-format", "json"]));
+    assert.equal(doc.rerun_command, "pflow run two api_token=VALUE n=5 host=VALUE");
+  });
+});
+
 Deno.test("missing inputs: JSON mode is error_missing_inputs with the inputs and the plan path", async () => {
   await withPlanner(async (ctx) => {
     const noReuse = { json: { workflow_name: null, params: {}, reason: "nothing fits" } };

@@ -11,7 +11,7 @@ import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { ms2, summarizeRun } from "../observability/metrics.ts";
 import type { NodeTotals } from "../observability/node_totals.ts";
 import { newSpanId } from "../observability/ids.ts";
-import { isSecretName, REDACTED, Redactor, setOutputRedactor } from "../observability/redact.ts";
+import { isSecretName, outputRedactor, REDACTED, Redactor, setOutputRedactor } from "../observability/redact.ts";
 import { formatTraceFile, type PlannerTraceFooter, type TraceStatus } from "../observability/trace_format.ts";
 import { resolveModel } from "../llm/model_id.ts";
 import { checkModelConfig } from "../llm/provider_config.ts";
@@ -619,15 +619,21 @@ function reportPlanningFailure(
   return code;
 }
 
-/** The command that runs the plan with the inputs given so far and a placeholder for each missing one. */
+/**
+ * The command that runs the plan with the inputs given so far and a placeholder for each missing one. A secret
+ * (a secret-named input, or a value holding a known secret) gets the placeholder too: it would be printed as
+ * `[REDACTED]`, and the command copied would run with that text.
+ */
 function rerunCommand(
   outcome: PlanOutcome,
   context: { file: string; given: Record<string, unknown>; missing: PlanOutcome["missingInputs"] },
 ): string {
   const target = outcome.path === "reuse" ? outcome.reusedWorkflow! : context.file;
-  const known = Object.entries(context.given).map(([k, v]) =>
-    `${k}=${shellWord(typeof v === "string" ? v : JSON.stringify(v))}`
-  );
+  const redactor = outputRedactor();
+  const known = Object.entries(context.given).map(([k, v]) => {
+    const text = typeof v === "string" ? v : JSON.stringify(v);
+    return isSecretName(k) || redactor.text(text) !== text ? `${k}=VALUE` : `${k}=${shellWord(text)}`;
+  });
   return ["pflow", "run", shellWord(target), ...known, ...context.missing.map((m) => `${m.name}=VALUE`)].join(" ");
 }
 
