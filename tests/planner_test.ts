@@ -243,6 +243,25 @@ Deno.test("generate: the 'Save it with' hint names the workflow as the save comm
   });
 });
 
+Deno.test("generate: the 'Save it with' hint suggests a free name when the workflow's is taken (repeat-word-2), and works as printed", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "repeat-word", GREET);
+    const noReuse = { json: { workflow_name: null, params: {}, reason: "nothing fits" }, usage: PLAN_USAGE };
+    ctx.srv.enqueue(noReuse, generated());
+    const result = await plan(ctx, ["repeat the word hi three times"]);
+    assertExit(result, 0);
+    const hint = /Save it with: (pflow workflow save \S+ --name (\S+))$/m.exec(result.stderr);
+    assert.ok(hint, result.stderr);
+    assert.equal(hint[2], "repeat-word-2");
+    assertExit(await runPflow(hint[1].split(" ").slice(1), { env: ctx.env }), 0);
+    // Taken too now: the next free one.
+    ctx.srv.enqueue(noReuse, generated());
+    const again = await plan(ctx, ["repeat the word hi three times"]);
+    assert.match(again.stderr, /Save it with: pflow workflow save \S+ --name repeat-word-3$/m);
+    assert.equal(JSON.parse(readFileSync(join(ctx.home, "workflows", "repeat-word.json"), "utf8")).name, "greet");
+  });
+});
+
 Deno.test("a planned run's traces each count their own calls: the planning once, in the planner trace", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated());

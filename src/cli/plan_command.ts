@@ -310,7 +310,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     // None once --save saved it.
     if (flags.save === undefined) {
       // Redacted first: a secret in it would be printed as `[REDACTED]`, a name the command refuses.
-      const name = saveHintName(redactor.text(workflow.name ?? ""));
+      const name = saveHintName(redactor.text(workflow.name ?? ""), (n) => savedExists(home, n));
       prior.notices.push(`Save it with: pflow workflow save ${shellWord(planFile!.path)} --name ${name}`);
     }
   }
@@ -480,17 +480,23 @@ function plannedPhase(
 /**
  * A name `workflow save` accepts, made from the model's (which may hold
  * spaces or slashes, or be a command's name like `run`); `NAME` when none can be made.
+ * A name already `taken` by a saved workflow gets the first free `-2`, `-3`, … suffix:
+ * the hint must work as printed, and `--force` would replace the saved workflow.
  */
-function saveHintName(modelName: string): string {
+function saveHintName(modelName: string, taken: (name: string) => boolean): string {
   const safe = modelName.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".").replace(/(\.json)+$/i, "")
     .replace(/^[^A-Za-z0-9]+|-+$/g, "").slice(0, 55);
   const name = COMMANDS.includes(safe) ? `${safe}-workflow` : safe;
   try {
     checkNewWorkflowName(name);
-    return name;
   } catch {
     return "NAME";
   }
+  if (!taken(name)) return name;
+  for (let n = 2; n < 1000; n++) {
+    if (!taken(`${name}-${n}`)) return `${name}-${n}`;
+  }
+  return "NAME";
 }
 
 /** The warning naming the saved workflows left out of the planner's catalogue because they do not validate. */
