@@ -1270,8 +1270,10 @@ Deno.test("a reply cut off at the output limit stops the planning with that caus
     assertExit(text, 1);
     assert.match(
       text.stderr,
-      /error: planning failed: anthropic\/claude-haiku-4-5: the reply was cut off at the output limit \(max_tokens \d+\) before its JSON was complete; ask for a shorter reply\n/,
+      /error: planning failed: anthropic\/claude-haiku-4-5: the reply was cut off at the output limit \(max_tokens \d+\) before its JSON was complete; the planner writes the whole workflow in one reply: plan with a model that has a larger output limit \(--planner-model, PFLOW_PLANNER_MODEL or planner_model in settings\), or ask for less in one request\n/,
     );
+    // Not the llm node's advice, which the planner's user cannot follow.
+    assert.doesNotMatch(text.stderr, /ask for a shorter reply|raise max_tokens/);
     assert.equal(ctx.srv.requests.length, 1, "no repair call");
     ctx.srv.reset();
     ctx.srv.enqueue({ ...cut, usage: PLAN_USAGE });

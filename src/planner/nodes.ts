@@ -11,7 +11,7 @@
  * @module
  */
 import { Node, type Shared } from "../engine/mod.ts";
-import { callLlm, type LlmRequest, type LlmResponse, StructuredOutputError } from "../llm/mod.ts";
+import { callLlm, LlmReplyError, type LlmRequest, type LlmResponse, StructuredOutputError } from "../llm/mod.ts";
 import type { LlmRunContext } from "../nodes/llm.ts";
 import { coerceParam, type NodeSpec, type ParamSpec, type ValueType } from "../nodes/spec.ts";
 import { llmUsage, timed, traced } from "../observability/decorators.ts";
@@ -136,21 +136,25 @@ abstract class PlannerCallNode extends Node {
   }
 
   /** A structured call with the stable system prompt marked cacheable, its attempts bounded by the planner's time left. */
-  protected structured(
+  protected async structured(
     ctx: PlannerContext,
     call: { model: string; system: string; messages: LlmRequest["messages"]; schema: Record<string, unknown> },
   ): Promise<LlmResponse> {
     const timeoutMs = callTimeoutMs(ctx.deadline);
-    return this.ask({
-      model: call.model,
-      system: call.system,
-      messages: call.messages,
-      schema: call.schema,
-      schemaName: call.schema === DISCOVER_SCHEMA ? "reuse_decision" : "workflow_plan",
-      cache: true,
-      signal: ctx.signal,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    }, ctx);
+    try {
+      return await this.ask({
+        model: call.model,
+        system: call.system,
+        messages: call.messages,
+        schema: call.schema,
+        schemaName: call.schema === DISCOVER_SCHEMA ? "reuse_decision" : "workflow_plan",
+        cache: true,
+        signal: ctx.signal,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      }, ctx);
+    } catch (error) {
+      throw error instanceof LlmReplyError && error.problem === "truncated" ? plannerTruncated(error) : error;
+    }
   }
 
   /** A generate-shaped call (generate, repair): the registry prompt, then the conversation. */
@@ -202,6 +206,20 @@ abstract class PlannerCallNode extends Node {
 function replyTooDeep(reply: { workflow: unknown; params: Record<string, unknown> | undefined }): boolean {
   if (valueNestedBeyond(reply.workflow, MAX_NESTING_DEPTH)) return true;
   return Object.values(reply.params ?? {}).some((value) => valueNestedBeyond(value, MAX_NESTING_DEPTH));
+}
+
+/**
+ * A planner reply the output limit cut off, with advice the user can follow: the llm layer's (`ask for a shorter
+ * reply`, `raise max_tokens`) is for an `llm` node, whose prompt and `max_tokens` are the user's; the planner's
+ * are not, but its model and the request are.
+ */
+function plannerTruncated(error: LlmReplyError): LlmReplyError {
+  const cause = error.message.includes("; ") ? error.message.slice(0, error.message.lastIndexOf("; ")) : error.message;
+  return new LlmReplyError(
+    `${cause}; the planner writes the whole workflow in one reply: plan with a model that has a larger output ` +
+      "limit (--planner-model, PFLOW_PLANNER_MODEL or planner_model in settings), or ask for less in one request",
+    { problem: error.problem, reason: error.reason, response: error.response },
+  );
 }
 
 /** Params several planner nodes take. */
