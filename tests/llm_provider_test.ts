@@ -228,6 +228,32 @@ Deno.test(
 );
 
 Deno.test(
+  "anthropic streaming: a final message_delta reporting input_tokens 0 (sglang, gateways) keeps message_start's input",
+  withServer(async (srv) => {
+    srv.enqueue({
+      text: "hi",
+      anthropicStreamUsage: {
+        start: {
+          input_tokens: 100000,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 50000,
+          output_tokens: 1,
+        },
+        delta: { input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 500 },
+      },
+    });
+    const res = await callLlm(
+      { model: "anthropic/claude-sonnet-4-5", prompt: "x", stream: true },
+      { env: envFor(srv), settings },
+    );
+    assert.equal(res.usage.input_tokens, 100000);
+    assert.equal(res.usage.cache_read_tokens, 50000);
+    assert.equal(res.usage.output_tokens, 500);
+    assert.equal(res.usage.usage_missing, undefined);
+  }),
+);
+
+Deno.test(
   "anthropic streaming: an error event after output started is a LlmCallError",
   withServer(async (srv) => {
     srv.enqueue({

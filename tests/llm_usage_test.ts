@@ -185,7 +185,7 @@ Deno.test("normalizeUsage dispatches on the dialect", () => {
   assert.equal(normalizeUsage(raw, "openai").input_tokens, 6);
 });
 
-Deno.test("anthropic stream: message_delta values replace message_start's, nulls do not erase", () => {
+Deno.test("anthropic stream: message_delta values update message_start's, nulls do not erase", () => {
   const merged = mergeAnthropicStreamUsage([
     {
       type: "message_start",
@@ -225,7 +225,7 @@ Deno.test("anthropic stream: message_delta values replace message_start's, nulls
   assert.equal(normalizeAnthropicUsage(merged).output_tokens, 15);
 });
 
-Deno.test("anthropic stream: several message_delta events, the last one wins", () => {
+Deno.test("anthropic stream: several message_delta events, the latest (largest) count wins", () => {
   const merged = mergeAnthropicStreamUsage([
     { type: "message_start", message: { usage: { input_tokens: 5, output_tokens: 1 } } },
     { type: "message_delta", usage: { output_tokens: 10 } },
@@ -233,6 +233,37 @@ Deno.test("anthropic stream: several message_delta events, the last one wins", (
   ]);
   assert.deepEqual(merged, { input_tokens: 5, output_tokens: 25 });
   assert.equal(mergeAnthropicStreamUsage([{ type: "ping" }]), null);
+});
+
+Deno.test("anthropic stream: counts only grow, a delta's 0 does not replace message_start's count", () => {
+  const merged = mergeAnthropicStreamUsage([
+    {
+      type: "message_start",
+      message: {
+        usage: {
+          input_tokens: 100000,
+          cache_read_input_tokens: 50000,
+          cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 300 },
+          output_tokens: 1,
+        },
+      },
+    },
+    {
+      type: "message_delta",
+      usage: {
+        input_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_creation: { ephemeral_1h_input_tokens: 0 },
+        output_tokens: 500,
+      },
+    },
+  ]);
+  assert.deepEqual(merged, {
+    input_tokens: 100000,
+    cache_read_input_tokens: 50000,
+    cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 300 },
+    output_tokens: 500,
+  });
 });
 
 Deno.test("openai stream: the last chunk with a usage object", () => {

@@ -156,8 +156,10 @@ export function normalizeUsage(
  * Folds the raw events of an Anthropic Messages stream into the final usage
  * object: `message_start.message.usage` gives the input side (and a
  * provisional `output_tokens`), each `message_delta.usage` carries cumulative
- * values that replace earlier ones (`output_tokens`, and possibly updated
- * input/cache fields). Null fields of a delta do not erase known values.
+ * values (`output_tokens`, and possibly updated input/cache fields). The
+ * counts only grow during a stream, so each keeps the largest value seen: a
+ * delta that reports `input_tokens: 0` (sglang, some gateways) or null does not
+ * erase what `message_start` reported.
  * @param events parsed SSE `data` objects in stream order (others are ignored)
  * @returns the merged raw usage, or null when no event carried usage
  */
@@ -173,12 +175,21 @@ export function mergeAnthropicStreamUsage(
       ? asRecord(record.usage)
       : null;
     if (!usage) continue;
-    merged ??= {};
-    for (const [key, value] of Object.entries(usage)) {
-      if (value !== null && value !== undefined) merged[key] = value;
-    }
+    merged = mergeCounts(merged ?? {}, usage);
   }
   return merged;
+}
+
+/** `into` updated by `update`: numbers keep the larger, objects merge field by field, nulls erase nothing. */
+function mergeCounts(into: Record<string, unknown>, update: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(update)) {
+    if (value === null || value === undefined) continue;
+    const known = into[key];
+    if (typeof value === "number" && typeof known === "number") into[key] = Math.max(known, value);
+    else if (isRecord(value) && isRecord(known)) into[key] = mergeCounts({ ...known }, value);
+    else into[key] = value;
+  }
+  return into;
 }
 
 /**
@@ -223,5 +234,9 @@ function count(value: unknown): number {
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
+  return isRecord(value) ? value : {};
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
