@@ -1030,11 +1030,16 @@ Deno.test("SIGKILL mid-run keeps the finished calls; 'running' while it lives, t
 
 Deno.test("SIGKILL while an LLM call waits to retry keeps its failed, billed attempt", async () => {
   await withLlm(async (ctx) => {
-    // The attempt streams its usage, then ends before its closing event: retried after a wait of seconds.
+    // The attempt streams its final usage (message_delta), then ends before message_stop: retried after a wait of seconds.
     const flaky = {
       id: "flaky",
       type: "llm",
-      params: { model: SONNET, prompt: `${prompt(SONNET_USAGE)} [[truncate]]`, stream: true, max_retries: 1 },
+      params: {
+        model: SONNET,
+        prompt: `${prompt(SONNET_USAGE)} [[truncate-after-usage]]`,
+        stream: true,
+        max_retries: 1,
+      },
     };
     let guard: ReturnType<typeof setTimeout> | undefined;
     const killed = await runWorkflowFile(ctx, chain([flaky]), [], {

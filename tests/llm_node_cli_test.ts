@@ -514,7 +514,7 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
 
 // --- LLM calls that broke (issue 9, section 3) ------------------------------------------------
 
-Deno.test("a stream that ends before its closing event is retried; the failed attempt is in the trace and counted", async () => {
+Deno.test("a stream that ends before its closing event is retried; the failed attempt is in the trace, its cost unknown", async () => {
   await withLlm(async (ctx) => {
     const usage = { input_tokens: 1000, output_tokens: 50, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
     ctx.srv.enqueue({ text: "half an ans", truncate: true, usage }, { text: "the whole answer", usage });
@@ -532,12 +532,18 @@ Deno.test("a stream that ends before its closing event is retried; the failed at
     assert.deepEqual(calls.map((c) => c.status), ["error", "ok"]);
     assert.equal(calls[0].error?.message, "anthropic/claude-sonnet-4-5: stream ended before completion");
     assert.equal(calls[0].http_status, null);
-    // The failed attempt's message_start reported 1000 input tokens: kept and priced.
+    // The failed attempt's message_start reported 1000 input tokens: kept in the trace. Its output is unknown
+    // (message_start's provisional 1) and so is what it was billed: never priced as if complete.
     assert.equal(calls[0].usage.input_tokens, 1000);
-    // failed: 1000 × 3 = 3000 µ$ (its output is unknown: message_start's provisional 1);
-    // + 1 × 15 = 15; answer: 1000 × 3 + 50 × 15 = 3750 µ$ → 6765 µ$
-    close(doc.total_cost_usd, 0.006765, "total");
+    assert.equal(calls[0].usage.usage_missing, true);
+    assert.equal(calls[0].cost_usd, null);
+    // The answer: 1000 × 3 + 50 × 15 = 3750 µ$, the known part of an incomplete total.
+    close(doc.total_cost_usd, 0.00375, "total");
+    assert.equal(doc.pricing.complete, false);
+    assert.deepEqual(doc.pricing.usage_missing.map((m: { node_id: string }) => m.node_id), ["s"]);
     assert.equal(doc.num_llm_calls, 2);
+    const shown = JSON.parse((await runPflow(["cost", "show", "latest", "--json"], { env: ctx.env })).stdout);
+    assert.equal(shown.totals.cost_complete, false);
 
     const env = { ...ctx.env, NO_COLOR: "1" };
     const tree = await runPflow(["trace", "show", doc.trace_path], { env });

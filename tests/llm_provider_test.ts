@@ -275,10 +275,11 @@ Deno.test(
     );
     assert.equal(error.errorType, "overloaded_error");
     assert.equal(error.retryable, true);
-    // The tokens message_start reported before the error are kept on the failed attempt.
+    // The tokens message_start reported before the error are kept on the failed attempt, but the stream
+    // never reached its final usage (message_delta): its cost is unknown.
     assert.equal(error.failedAttempts.length, 1);
     assert.equal(error.failedAttempts[0].usage.input_tokens, 1);
-    assert.equal(error.failedAttempts[0].usage.usage_missing, undefined);
+    assert.equal(error.failedAttempts[0].usage.usage_missing, true);
     assert.equal(error.failedAttempts[0].error.message, error.message);
   }),
 );
@@ -719,6 +720,68 @@ Deno.test(
       error.message,
       "anthropic/claude-sonnet-4-5: timed out after 300 ms",
     );
+  }),
+);
+
+Deno.test(
+  "a stream cut off before its final usage has unknown usage, its known tokens kept: Anthropic, OpenAI, Gemini",
+  withServer(async (srv) => {
+    const env = envFor(srv, { GOOGLE_GENERATIVE_AI_API_KEY: "google-test-key", GOOGLE_GEMINI_BASE_URL: srv.url });
+    const failedUsage = async (model: string, script: Parameters<LlmServer["enqueue"]>[0], timeoutMs = 5000) => {
+      srv.enqueue(script);
+      const error = await rejection(callLlm({ model, prompt: "x", stream: true, maxRetries: 0, timeoutMs }, {
+        env,
+        settings,
+      }));
+      assert.ok(error instanceof LlmCallError, String(error));
+      assert.equal(error.failedAttempts.length, 1);
+      return error.failedAttempts[0].usage;
+    };
+    const words = "word ".repeat(200);
+    // The connection drops after the text: message_start's input and provisional output (1) are all there is.
+    const anthropic = await failedUsage("anthropic/claude-sonnet-4-5", {
+      text: words,
+      usage: { input_tokens: 1000, output_tokens: 200 },
+      dropConnection: true,
+    });
+    assert.equal(anthropic.usage_missing, true, "priced from output_tokens 1 otherwise");
+    assert.equal(anthropic.input_tokens, 1000, "the tokens known so far stay visible");
+    const openai = await failedUsage("openai/gpt-4o-mini", { text: words, dropConnection: true });
+    assert.equal(openai.usage_missing, true);
+    // Gemini sends running usageMetadata in each chunk: the last one before the cut is no final count.
+    const gemini = await failedUsage("google/gemini-2.5-flash", {
+      text: words,
+      usage: { promptTokenCount: 1000, candidatesTokenCount: 1, totalTokenCount: 1001 },
+      dropConnection: true,
+    });
+    assert.equal(gemini.usage_missing, true);
+    assert.equal(gemini.input_tokens, 1000);
+    // The attempt's timeout fires mid-stream.
+    const slow = await failedUsage("google/gemini-2.5-flash", {
+      text: "a b c d e f",
+      usage: { promptTokenCount: 1000, candidatesTokenCount: 1, totalTokenCount: 1001 },
+      chunkDelayMs: 150,
+    }, 400);
+    assert.equal(slow.usage_missing, true);
+    assert.equal(slow.input_tokens, 1000);
+  }),
+);
+
+Deno.test(
+  "an Anthropic stream cut off after its final usage (message_delta, no message_stop) keeps that usage",
+  withServer(async (srv) => {
+    srv.enqueue({ text: "whole answer", usage: { input_tokens: 1000, output_tokens: 50 }, truncateAfterUsage: true });
+    const error = await rejection(callLlm({
+      model: "anthropic/claude-sonnet-4-5",
+      prompt: "x",
+      stream: true,
+      maxRetries: 0,
+    }, { env: envFor(srv), settings }));
+    assert.ok(error instanceof LlmCallError);
+    assert.equal(error.message, "anthropic/claude-sonnet-4-5: stream ended before completion");
+    const usage = error.failedAttempts[0].usage;
+    assert.equal(usage.usage_missing, undefined);
+    assert.deepEqual([usage.input_tokens, usage.output_tokens], [1000, 50]);
   }),
 );
 

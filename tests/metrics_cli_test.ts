@@ -886,13 +886,13 @@ Deno.test("pricing show: the table, a dated snapshot, a wildcard, an unpriced mo
 
 Deno.test("--max-budget-usd stops an LLM call's retries too: a retried attempt that spent the budget is the last", async () => {
   await withLlm(async (ctx) => {
-    // Every attempt streams its usage, then ends before its closing event: a retryable failure that was billed.
+    // Every attempt streams its final usage (message_delta), then ends before message_stop: a retryable failure that was billed.
     const node = {
       id: "flaky",
       type: "llm",
       params: {
         model: SONNET,
-        prompt: `${prompt(SONNET_USAGE)} [[truncate]]`,
+        prompt: `${prompt(SONNET_USAGE)} [[truncate-after-usage]]`,
         stream: true,
         max_retries: 1,
       },

@@ -962,10 +962,13 @@ Deno.test("OTLP: a failed attempt that reported no usage adds no token points an
         .map((s) => decodeAttributes(s.attributes));
       assert.deepEqual(fileChats.map((a) => usageKeys(a).length).sort(), [0, 5]);
 
-      // A stream cut off after message_start reported its input tokens: counted, like its span's.
+      // A stream cut off after its final usage (message_delta, no message_stop): counted, like its span's.
       receiver.requests.length = 0;
       const usage = { input_tokens: 1000, output_tokens: 50 };
-      ctx.srv.enqueue({ text: "half an ans", truncate: true, usage }, { text: "the whole answer", usage });
+      ctx.srv.enqueue({ text: "the whole answer", truncateAfterUsage: true, usage }, {
+        text: "the whole answer",
+        usage,
+      });
       const cut = workflow([{
         id: "s",
         type: "llm",

@@ -284,6 +284,16 @@ function streamFailed(
   return { error: notEventStream(context.attemptFetch) ?? error, ...outcome };
 }
 
+/**
+ * The usage of a stream, marked missing unless the stream got as far as its final usage: the counts of
+ * one cut off before (a dropped connection, a timeout, an error event) are a running total or a
+ * placeholder (`message_start`'s `output_tokens: 1`), so its cost is unknown. The counts known so far stay.
+ */
+function streamUsageOf(events: unknown[], dialect: UsageDialect, usage: LlmUsage): LlmUsage {
+  if (!finalStreamUsageReported(events, dialect)) usage.usage_missing = true;
+  return usage;
+}
+
 async function streamOnce(context: AttemptContext, startedAt: number): Promise<AttemptOutcome> {
   const rawEvents: unknown[] = [];
   let text = "";
@@ -297,13 +307,14 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
   let warnings: CallWarning[] | undefined;
   const usage = () => {
     const meta = streamMetadata(rawEvents, context.dialect);
-    return buildUsage(streamUsage(rawEvents, context.dialect), {
+    const built = buildUsage(streamUsage(rawEvents, context.dialect), {
       ...context,
       startedAt,
       headers,
       id: meta.id,
       responseModel: meta.model,
     });
+    return streamUsageOf(rawEvents, context.dialect, built);
   };
   try {
     const result = streamText({
@@ -454,6 +465,23 @@ function streamUsage(events: unknown[], dialect: UsageDialect): Record<string, u
   if (dialect === "anthropic") return mergeAnthropicStreamUsage(events);
   if (dialect === "google") return findGoogleStreamUsage(events);
   return findOpenAiStreamUsage(events);
+}
+
+/**
+ * Whether a stream's events include its final usage, not a running or provisional one: an Anthropic
+ * `message_delta` with usage (its counts are the final ones, even if `message_stop` never came), an OpenAI
+ * chunk with usage at or after the one with a `finish_reason`, a Gemini `usageMetadata` at or after the
+ * candidate's `finishReason` (or that of a blocked prompt's only chunk).
+ */
+function finalStreamUsageReported(events: unknown[], dialect: UsageDialect): boolean {
+  if (dialect === "anthropic") {
+    return events.some((event) => asRecord(event).type === "message_delta" && isObject(asRecord(event).usage));
+  }
+  const key = dialect === "google" ? "usageMetadata" : "usage";
+  const finished = dialect === "google" && promptBlockReason(events) !== undefined
+    ? 0
+    : events.findIndex((event) => streamCompleted([event], dialect));
+  return finished >= 0 && events.slice(finished).some((event) => isObject(asRecord(event)[key]));
 }
 
 /**
@@ -740,7 +768,11 @@ function causeMessage(error: unknown): string {
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? value as Record<string, unknown> : {};
+  return isObject(value) ? value : {};
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function stringOrNull(value: unknown): string | null {

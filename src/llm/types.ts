@@ -93,7 +93,10 @@ export interface LlmUsage {
   reported_cost_usd?: number;
   /** The provider's usage object exactly as received. */
   raw: unknown;
-  /** Set when the provider reported no usage: the token counts are unknown (not zero) and the call cannot be priced. */
+  /**
+   * Set when the provider reported no usage, or not its final usage (a stream cut off partway: the counts are
+   * those reported so far): the token counts are unknown (not zero) and the call cannot be priced.
+   */
   usage_missing?: true;
 }
 

@@ -89,6 +89,8 @@
  * - `[[thinking:TEXT]]` send TEXT as thinking before the reply.
  * - `[[no-usage]]` send no usage object at all.
  * - `[[truncate]]` end a stream before its closing event (after the text).
+ * - `[[truncate-after-usage]]` (Anthropic) end a stream after its final usage (`message_delta`), before
+ *   `message_stop`.
  * - `[[drop]]` like `[[truncate]]`, then cut the connection mid-response.
  * - `[[body:TEXT]]` answer HTTP 200 with TEXT as the raw body (not JSON).
  *
@@ -162,6 +164,8 @@ export interface ScriptedResponse {
   noUsage?: boolean;
   /** Streaming: end the stream after the text, without the closing events. */
   truncate?: boolean;
+  /** Anthropic streaming: end the stream after `message_delta` (the final usage), without `message_stop`. */
+  truncateAfterUsage?: boolean;
   /** Streaming: like {@link ScriptedResponse.truncate}, then cut the connection (no end of the chunked body). */
   dropConnection?: boolean;
   /** Answer HTTP 200 with this raw body instead of a provider response. */
@@ -722,7 +726,7 @@ async function answerAnthropic(
         delta: { stop_reason: stopReason, stop_sequence: null },
         ...(script.noUsage ? {} : { usage: streamUsage.delta }),
       }],
-      ["message_stop", { type: "message_stop" }],
+      ...(script.truncateAfterUsage ? [] : [["message_stop", { type: "message_stop" }] as [string, unknown]]),
     );
   }
   reply.startSse(headers);
@@ -999,6 +1003,7 @@ function fromDirectives(
   if (thinking) script.thinking = thinking[1];
   if (prompt.includes("[[no-usage]]")) script.noUsage = true;
   if (prompt.includes("[[truncate]]")) script.truncate = true;
+  if (prompt.includes("[[truncate-after-usage]]")) script.truncateAfterUsage = true;
   if (prompt.includes("[[drop]]")) script.dropConnection = true;
   const body = prompt.match(/\[\[body:([\s\S]*?)\]\]/);
   if (body) script.rawBody = body[1];
