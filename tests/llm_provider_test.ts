@@ -301,10 +301,56 @@ Deno.test(
     assert.equal(srv.requests.length, 2);
     assert.equal(res.failedAttempts?.length, 1);
     const failed = res.failedAttempts![0];
-    assert.equal(failed.status, 529, "the SDK gives overloaded_error its HTTP status");
+    assert.equal(
+      failed.status,
+      null,
+      "the response was HTTP 200: the SDK's 529 for overloaded_error is no HTTP status",
+    );
     assert.match(failed.error.message, /stream error overloaded_error: Overloaded/);
     assert.equal(failed.usage.input_tokens, 1, "message_start's input tokens");
     assert.equal(failed.usage.request_id, "req_test_1");
+  }),
+);
+
+Deno.test(
+  "a stream whose first event is an error (HTTP 200): a stream error naming type and message, no HTTP status; usage 0",
+  withServer(async (srv) => {
+    const env = envFor(srv, { GOOGLE_GENERATIVE_AI_API_KEY: "google-test-key", GOOGLE_GEMINI_BASE_URL: srv.url });
+    const cases: [string, { type: string; message: string }, string][] = [
+      ["anthropic/claude-sonnet-4-5", { type: "overloaded_error", message: "Overloaded" }, "overloaded_error"],
+      ["openai/gpt-4o-mini", { type: "server_error", message: "The server had an error" }, "server_error"],
+      ["google/gemini-2.5-flash", { type: "x", message: "Internal error" }, "INTERNAL"],
+    ];
+    for (const [model, streamError, type] of cases) {
+      srv.enqueue({ streamError, streamErrorFirst: true });
+      const error = await rejection(callLlm({ model, prompt: "x", stream: true, maxRetries: 0 }, { env, settings }));
+      assert.ok(error instanceof LlmCallError, String(error));
+      assert.equal(error.message, `${model}: stream error ${type}: ${streamError.message}`);
+      assert.equal(error.status, null, "the server sent HTTP 200");
+      assert.equal(error.errorType, type);
+      assert.equal(error.retryable, true);
+      // Nothing was generated: known to cost nothing, not unknown.
+      const usage = error.failedAttempts[0].usage;
+      assert.equal(usage.usage_missing, undefined, model);
+      assert.equal(usage.input_tokens + usage.output_tokens, 0);
+    }
+    // Retried like an overload.
+    srv.enqueue({
+      streamError: { type: "overloaded_error", message: "Overloaded" },
+      streamErrorFirst: true,
+      headers: { "retry-after-ms": "10" },
+    }, {
+      text: "second try",
+    });
+    const res = await callLlm({ model: "anthropic/claude-sonnet-4-5", prompt: "x", stream: true, maxRetries: 1 }, {
+      env,
+      settings,
+    });
+    assert.equal(res.text, "second try");
+    assert.equal(
+      res.failedAttempts?.[0].error.message,
+      "anthropic/claude-sonnet-4-5: stream error overloaded_error: Overloaded",
+    );
   }),
 );
 

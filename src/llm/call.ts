@@ -19,7 +19,8 @@
  * failed attempt is visible (`LlmResponse.failedAttempts`,
  * `LlmCallError.failedAttempts`) with its error, status and whatever usage
  * it reported. Retried: 408, 409, 429, 5xx, network errors, timeouts (see
- * `attempt_fetch.ts`), retryable stream error events and streams that end
+ * `attempt_fetch.ts`), retryable stream error events (the first one too, which the SDK reports with an
+ * HTTP status of its own) and streams that end
  * before their closing event; not retried: a successful status whose body
  * is not the provider's (an HTML page, and for a stream anything but
  * `text/event-stream`), described with its first 200 characters. The wait
@@ -186,17 +187,21 @@ export async function callWithSdk(
       }
       return response;
     }
+    const status = attemptFetch.lastStatus();
     const failure = describeFailure(outcome.error, {
       modelId,
       provider,
       events: outcome.events,
       bodyStart: attemptFetch.lastBodyStart(),
+      httpStatus: status,
     });
-    // Rejected requests (an HTTP error, a connection that failed) are not billed: their tokens are known to be 0.
-    // Unknown are those of a response that arrived and never reported usage, and of a request sent and then cut
-    // off by its timeout (the provider may bill what it processed).
-    const status = attemptFetch.lastStatus();
-    if ((status === undefined && !attemptFetch.lastTimedOutInFlight()) || (status !== undefined && status >= 400)) {
+    // Rejected requests (an HTTP error, a connection that failed, a stream whose only event is an error) are not
+    // billed: their tokens are known to be 0. Unknown are those of a response that arrived and never reported its
+    // final usage, and of a request sent and then cut off by its timeout (the provider may bill what it processed).
+    if (
+      failure.rejected || (status === undefined && !attemptFetch.lastTimedOutInFlight()) ||
+      (status !== undefined && status >= 400)
+    ) {
       delete outcome.usage.usage_missing;
     } else if (status === undefined) outcome.usage.usage_missing = true;
     const failedAttempt: LlmFailedAttempt = {
@@ -571,12 +576,21 @@ interface Failure {
   requestId: string | null;
   /** Response headers (for the retry wait). */
   headers: Record<string, string> | undefined;
+  /** Whether the provider answered with an error before anything was generated (nothing billed). */
+  rejected: boolean;
 }
 
 /** Describes an SDK failure in one key-free line. */
 function describeFailure(
   error: unknown,
-  context: { modelId: string; provider: ResolvedProvider; events?: unknown[]; bodyStart?: string },
+  context: {
+    modelId: string;
+    provider: ResolvedProvider;
+    events?: unknown[];
+    bodyStart?: string;
+    /** The status the response really had (the SDK gives a stream's error event one of its own). */
+    httpStatus?: number;
+  },
 ): Failure {
   const { provider } = context;
   const failure: Failure = {
@@ -586,6 +600,7 @@ function describeFailure(
     errorType: null,
     requestId: null,
     headers: undefined,
+    rejected: false,
   };
   let reason: string;
   const timeout = findInCauses(error, (e) => e instanceof AttemptTimeoutError) as AttemptTimeoutError | undefined;
@@ -599,6 +614,19 @@ function describeFailure(
   } else if (error instanceof StreamIncompleteError) {
     reason = error.message;
     failure.retryable = true;
+  } else if (
+    APICallError.isInstance(error) && error.statusCode !== undefined && error.statusCode >= 400 &&
+    context.httpStatus !== undefined && context.httpStatus < 400
+  ) {
+    // A successful stream whose first event is an error (`overloaded_error`…): the SDK reports it with a status
+    // of its own choosing, which the server did not send. Retried as the SDK says (an overload is).
+    const parsed = streamErrorOf(error.responseBody);
+    failure.retryable = error.isRetryable;
+    failure.headers = error.responseHeaders;
+    failure.requestId = error.responseHeaders?.["request-id"] ?? error.responseHeaders?.["x-request-id"] ?? null;
+    failure.errorType = parsed.type;
+    failure.rejected = true;
+    reason = `stream error${parsed.type ? ` ${parsed.type}` : ""}: ${parsed.message ?? error.message}`;
   } else if (APICallError.isInstance(error)) {
     failure.status = error.statusCode ?? null;
     failure.retryable = error.isRetryable;
@@ -623,10 +651,11 @@ function describeFailure(
       reason = `cannot reach ${provider.baseURL}: ${causeMessage(error)}`;
     }
   } else if (StreamProviderError.isInstance(error)) {
-    // An error event inside a stream that had started.
-    failure.status = error.statusCode ?? null;
+    // An error event inside a stream (its status is the SDK's guess from the error's type, not an HTTP one).
     failure.retryable = error.isRetryable;
     failure.errorType = error.type ?? (typeof error.code === "string" ? error.code : null);
+    // Nothing but the error came (no message_start, no chunk): nothing was generated.
+    failure.rejected = (context.events ?? []).every(isErrorEvent);
     reason = `stream error${failure.errorType ? ` ${failure.errorType}` : ""}: ${error.message}`;
   } else if (error === undefined) {
     reason = "the stream ended without a response";
@@ -712,6 +741,23 @@ function providerError(body: string | undefined): { type: string | null; message
     type: typeof type === "string" ? type : null,
     message: typeof error.message === "string" && error.message ? error.message : null,
   };
+}
+
+/** Type and message of a stream's error event: `{type, message}` (Anthropic's, OpenAI's) or `{error: {…}}`. */
+function streamErrorOf(body: string | undefined): { type: string | null; message: string | null } {
+  const record = asRecord(parseBody(body));
+  const error = isObject(record.error) ? record.error : record;
+  const type = [error.type, error.code, error.status].find((t) => typeof t === "string" && t !== "" && t !== "error");
+  return {
+    type: typeof type === "string" ? type : null,
+    message: typeof error.message === "string" && error.message ? error.message : null,
+  };
+}
+
+/** Whether a stream event is an error (Anthropic `{type: "error"}`, OpenAI's and Gemini's `{error: {…}}`). */
+function isErrorEvent(event: unknown): boolean {
+  const record = asRecord(event);
+  return record.type === "error" || isObject(record.error);
 }
 
 /** How long to wait before retry number `attempt` (1-based), as the SDK would. */

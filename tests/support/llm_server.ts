@@ -150,6 +150,8 @@ export interface ScriptedResponse {
   chunkDelayMs?: number;
   /** Streaming: after the text deltas, send a provider error event instead of finishing. */
   streamError?: { type: string; message: string };
+  /** Streaming, with {@link ScriptedResponse.streamError}: send the error event alone, as the stream's first (HTTP 200). */
+  streamErrorFirst?: boolean;
   /** The structured-output value to reply with (in the form the request asked for). */
   json?: unknown;
   /**
@@ -731,7 +733,7 @@ async function answerAnthropic(
   }
   reply.startSse(headers);
   await reply.sse(
-    events.map(([e, d]) => [e, JSON.stringify(d)]),
+    errorFirst(script, events).map(([e, d]) => [e, JSON.stringify(d)]),
     script.chunkDelayMs ?? 0,
   );
 }
@@ -847,7 +849,7 @@ async function answerOpenAi(
     events.push([null, "[DONE]"]);
   }
   reply.startSse(headers);
-  await reply.sse(events, script.chunkDelayMs ?? 0);
+  await reply.sse(errorFirst(script, events), script.chunkDelayMs ?? 0);
 }
 
 const GOOGLE_STATUSES: Record<number, string> = {
@@ -952,7 +954,12 @@ async function answerGoogle(
     events.push([null, JSON.stringify({ error: { code: 500, ...script.streamError, status: "INTERNAL" } })]);
   }
   reply.startSse(headers);
-  await reply.sse(events, script.chunkDelayMs ?? 0);
+  await reply.sse(errorFirst(script, events), script.chunkDelayMs ?? 0);
+}
+
+/** The stream's events, or only its error event (the last) when the script sends it first. */
+function errorFirst<T>(script: ScriptedResponse, events: T[]): T[] {
+  return script.streamError && script.streamErrorFirst ? events.slice(-1) : events;
 }
 
 /**
