@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
-import type { ScriptedResponse } from "./support/llm_server.ts";
+import { type ScriptedResponse, startLlmServer } from "./support/llm_server.ts";
 import { formatTraceFile, parseTraceText, type TraceLlmCall } from "../src/observability/trace_format.ts";
 import { type CostLine, pageData } from "../src/cli/trace_page.ts";
 
@@ -513,6 +513,30 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
 });
 
 // --- LLM calls that broke (issue 9, section 3) ------------------------------------------------
+
+Deno.test("a provider's redirect to another host is not followed: the key stays home, the error names the target", async () => {
+  await withLlm(async (ctx) => {
+    const other = await startLlmServer();
+    try {
+      const target = `${other.url.replace("127.0.0.1", "localhost")}/v1/messages`;
+      ctx.srv.enqueue({ redirect: { status: 307, location: target } });
+      const { result, doc } = await runNodes(ctx, [
+        { id: "a", type: "llm", params: { model: "anthropic/claude-haiku-4-5", prompt: "hi" } },
+      ]);
+      assert.equal(result.code, 1);
+      assert.equal(other.requests.length, 0, "the other host never got the request (nor its x-api-key)");
+      assert.equal(ctx.srv.requests.length, 1, "not retried");
+      assert.equal(
+        doc.error.message,
+        `anthropic/claude-haiku-4-5: the provider answered HTTP 307 redirecting to ${target}; redirects are not ` +
+          "followed (the API key would go along): set the base URL to the new location",
+      );
+      assert.equal(doc.pricing.complete, true, "a redirect generated nothing: known to cost 0");
+    } finally {
+      await other.close();
+    }
+  });
+});
 
 Deno.test("a stream that ends before its closing event is retried; the failed attempt is in the trace, its cost unknown", async () => {
   await withLlm(async (ctx) => {

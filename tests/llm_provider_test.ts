@@ -1066,6 +1066,40 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "a redirect is not followed (the key would go to another host): named with its target, not retried, usage 0",
+  withServer(async (srv) => {
+    const other = await startLlmServer();
+    try {
+      const env = envFor(srv, { GOOGLE_GENERATIVE_AI_API_KEY: "google-test-key", GOOGLE_GEMINI_BASE_URL: srv.url });
+      const target = `${other.url.replace("127.0.0.1", "localhost")}/elsewhere/v1/messages`;
+      const cases: [string, boolean, number][] = [
+        ["anthropic/claude-sonnet-4-5", false, 307],
+        ["anthropic/claude-sonnet-4-5", true, 302],
+        ["google/gemini-2.5-flash", false, 308],
+      ];
+      for (const [model, stream, status] of cases) {
+        srv.reset();
+        srv.enqueue({ redirect: { status, location: `${target}?token=QUERY-SECRET` } });
+        const error = await rejection(callLlm({ model, prompt: "x", stream, maxRetries: 2 }, { env, settings }));
+        assert.ok(error instanceof LlmCallError, String(error));
+        assert.equal(
+          error.message,
+          `${model}: the provider answered HTTP ${status} redirecting to ${target}; redirects are not followed ` +
+            "(the API key would go along): set the base URL to the new location",
+        );
+        assert.equal(error.status, status);
+        assert.equal(error.retryable, false);
+        assert.equal(srv.requests.length, 1, "not retried");
+        assert.equal(error.failedAttempts[0].usage.usage_missing, undefined, "nothing was generated");
+      }
+      assert.equal(other.requests.length, 0, "the redirect's target never saw a request (nor the key)");
+    } finally {
+      await other.close();
+    }
+  }),
+);
+
 Deno.test("unreachable server: one-line LlmCallError without the key", async () => {
   const srv = await startLlmServer();
   const url = srv.url;

@@ -2,7 +2,10 @@
  * A `fetch` for the AI SDK's provider factories that bounds each HTTP attempt
  * by a timeout (response headers and body alike) and counts attempts. It
  * keeps the status, content type and first bytes of the last response (for
- * error messages); it does not touch requests or responses otherwise.
+ * error messages); it does not touch requests or responses otherwise, but for
+ * not following redirects: a redirect's target would receive the API key
+ * header (`x-api-key`, `x-goog-api-key`, which fetch keeps across origins), so
+ * a 3xx response is handed to the provider library as it is (an error).
  *
  * A timed-out attempt fails with an {@link AttemptTimeoutError} whose `code`
  * is `ETIMEDOUT`: the AI SDK classifies errors with that code as retryable
@@ -98,7 +101,7 @@ export function createAttemptFetch(
 
     let response: Response;
     try {
-      response = await baseFetch(input, { ...init, signal });
+      response = await baseFetch(input, { ...init, signal, redirect: "manual" });
     } catch (error) {
       stop();
       timedOutInFlight = timedOut();

@@ -460,7 +460,7 @@ function truncatedReply(
  */
 function notEventStream(fetch: AttemptFetch): NotEventStreamError | undefined {
   const status = fetch.lastStatus();
-  if (status === undefined || status >= 400) return undefined;
+  if (status === undefined || status >= 300) return undefined;
   if (/^\s*text\/event-stream\b/i.test(fetch.lastContentType() ?? "")) return undefined;
   return new NotEventStreamError(status, fetch.lastBodyStart());
 }
@@ -635,7 +635,15 @@ function describeFailure(
     if (error.statusCode !== undefined) {
       const parsed = providerError(error.responseBody);
       failure.errorType = parsed.type;
-      if (error.statusCode < 400 && error.responseBody === undefined && isReadFailure(error.cause)) {
+      if (error.statusCode >= 300 && error.statusCode < 400) {
+        // Not followed (attempt_fetch.ts): nothing was generated.
+        failure.retryable = false;
+        failure.rejected = true;
+        reason = redirectReason(error.statusCode, error.responseHeaders?.location, {
+          from: error.url,
+          keyed: provider.apiKey !== undefined && provider.apiKey !== "",
+        });
+      } else if (error.statusCode < 400 && error.responseBody === undefined && isReadFailure(error.cause)) {
         // The body stopped arriving (connection reset, closed mid-stream): a network error, retried.
         reason = `the connection broke off while reading the response (${causeMessage(error)})`;
         failure.retryable = true;
@@ -672,6 +680,28 @@ function describeFailure(
   const line = `${context.modelId}: ${reason}`.replace(/\s*\n\s*/g, " ");
   failure.message = redactSecrets(line, [provider.apiKey]);
   return failure;
+}
+
+/**
+ * A redirect the provider answered, which is not followed: where it points, without its query and
+ * credentials (they may hold secrets).
+ */
+function redirectReason(
+  status: number,
+  location: string | undefined,
+  request: { from: string; keyed: boolean },
+): string {
+  let target: URL | undefined;
+  try {
+    target = location ? new URL(location, request.from) : undefined;
+  } catch { /* an invalid location */ }
+  const to = target
+    ? `redirecting to ${target.origin}${target.pathname === "/" ? "" : target.pathname}`
+    : location
+    ? "redirecting to an invalid location"
+    : "redirecting without a location";
+  const why = request.keyed ? " (the API key would go along)" : "";
+  return `the provider answered HTTP ${status} ${to}; redirects are not followed${why}: set the base URL to the new location`;
 }
 
 /** Whether an error is the body's transport failing (not the SDK rejecting what it read). */

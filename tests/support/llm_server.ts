@@ -170,6 +170,8 @@ export interface ScriptedResponse {
   truncateAfterUsage?: boolean;
   /** Streaming: like {@link ScriptedResponse.truncate}, then cut the connection (no end of the chunked body). */
   dropConnection?: boolean;
+  /** Answer with this redirect (any protocol): the status (301, 302, 307, 308) and its `Location`. */
+  redirect?: { status: number; location: string };
   /** Answer HTTP 200 with this raw body instead of a provider response. */
   rawBody?: string;
   /** Content type of {@link ScriptedResponse.rawBody} (default `text/html`). */
@@ -372,7 +374,12 @@ export async function startLlmServer(
     const reply = new Reply(res, closed.signal, script.dropConnection === true);
     if (script.delayMs) await reply.sleep(script.delayMs);
     if (closed.signal.aborted) return;
-    if (script.rawBody !== undefined) {
+    if (script.redirect !== undefined) {
+      if (!closed.signal.aborted) {
+        res.writeHead(script.redirect.status, { location: script.redirect.location, "content-length": "0" });
+        res.end();
+      }
+    } else if (script.rawBody !== undefined) {
       reply.raw(200, script.rawContentType ?? "text/html", script.rawBody);
     } else if (protocol === "anthropic") {
       await answerAnthropic(reply, request, script, n);
