@@ -254,6 +254,32 @@ Deno.test(
 );
 
 Deno.test(
+  "anthropic: a reply whose usage lacks counts (or has none) is kept, its usage missing with the counts it gave",
+  withServer(async (srv) => {
+    srv.enqueue(
+      { text: "no input count", usage: { output_tokens: 7 } },
+      { text: "no final usage", anthropicStreamUsage: { start: { input_tokens: 1000 }, delta: {} }, chunkDelayMs: 5 },
+      { text: "none at all", noUsage: true, chunkDelayMs: 5 },
+    );
+    const call = (stream: boolean) =>
+      callLlm({ model: "anthropic/claude-sonnet-4-5", prompt: "x", stream, maxRetries: 0 }, {
+        env: envFor(srv),
+        settings,
+      });
+    const json = await call(false);
+    assert.equal(json.text, "no input count");
+    assert.deepEqual([json.usage.usage_missing, json.usage.output_tokens, json.usage.raw], [true, 7, null]);
+    const partial = await call(true);
+    assert.equal(partial.text, "no final usage");
+    assert.deepEqual([partial.usage.usage_missing, partial.usage.input_tokens], [true, 1000]);
+    const none = await call(true);
+    assert.equal(none.text, "none at all");
+    assert.deepEqual([none.usage.usage_missing, none.usage.input_tokens, none.usage.output_tokens], [true, 0, 0]);
+    assert.equal(none.usage.response_id, "msg_test_3", "the events' other fields are read as sent");
+  }),
+);
+
+Deno.test(
   "anthropic streaming: an error event after output started is a LlmCallError",
   withServer(async (srv) => {
     srv.enqueue({

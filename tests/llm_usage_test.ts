@@ -278,3 +278,37 @@ Deno.test("openai stream: the last chunk with a usage object", () => {
   });
   assert.equal(findOpenAiStreamUsage(chunks.slice(0, 2)), null);
 });
+
+Deno.test("anthropic usage filler: fills only what is missing, whatever the chunking and line endings", async () => {
+  const { anthropicUsageFiller } = await import("../src/llm/usage_fill.ts");
+  const run = async (kind: "json" | "sse", text: string, chunk: number) => {
+    let fills = 0;
+    const bytes = new TextEncoder().encode(text);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += chunk) parts.push(bytes.slice(i, i + chunk));
+    const out = await new Response(ReadableStream.from(parts).pipeThrough(anthropicUsageFiller(kind, () => fills++)))
+      .text();
+    return { out, fills };
+  };
+  const sse = [
+    'event: message_start\r\ndata: {"type":"message_start","message":{"id":"m","content":[]}}',
+    'event: content_block_delta\r\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"é"}}',
+    'event: message_delta\r\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":3}}',
+    'event: message_stop\r\ndata: {"type":"message_stop"}',
+  ].join("\r\n\r\n") + "\r\n\r\n";
+  for (const chunk of [1, 7, 10_000]) {
+    const { out, fills } = await run("sse", sse, chunk);
+    assert.equal(fills, 2);
+    const events = out.split(/\r?\n\r?\n/).filter(Boolean).map((e) => JSON.parse(e.split("data: ")[1]));
+    assert.deepEqual(events[0].message.usage, { input_tokens: 0 });
+    assert.equal(events[1].delta.text, "é", "multi-byte characters split across chunks survive");
+    assert.deepEqual(events[2].usage, { input_tokens: 3, output_tokens: 0 });
+    assert.equal(events.length, 4);
+  }
+  const complete = 'data: {"type":"message_delta","usage":{"output_tokens":5}}\n\n';
+  assert.deepEqual(await run("sse", complete, 3), { out: complete, fills: 0 }, "a stream with its usage is untouched");
+  const message = { type: "message", content: [], usage: { output_tokens: 2 } };
+  const json = await run("json", JSON.stringify(message), 4);
+  assert.deepEqual([JSON.parse(json.out).usage, json.fills], [{ output_tokens: 2, input_tokens: 0 }, 1]);
+  assert.deepEqual(await run("json", "<html>", 2), { out: "<html>", fills: 0 });
+});

@@ -5,7 +5,9 @@
  * error messages); it does not touch requests or responses otherwise, but for
  * not following redirects: a redirect's target would receive the API key
  * header (`x-api-key`, `x-goog-api-key`, which fetch keeps across origins), so
- * a 3xx response is handed to the provider library as it is (an error).
+ * a 3xx response is handed to the provider library as it is (an error); and,
+ * with `fillUsage: "anthropic"`, for filling the usage an Anthropic reply
+ * left out (`usage_fill.ts`), which {@link AttemptFetch.lastUsageFilled} tells.
  *
  * A timed-out attempt fails with an {@link AttemptTimeoutError} whose `code`
  * is `ETIMEDOUT`: the AI SDK classifies errors with that code as retryable
@@ -16,6 +18,7 @@
  */
 
 import { setLongTimeout } from "../util/timers.ts";
+import { anthropicUsageFiller } from "./usage_fill.ts";
 
 /** The failure of one HTTP attempt that exceeded its time budget. */
 export class AttemptTimeoutError extends Error {
@@ -54,6 +57,8 @@ export interface AttemptFetch {
    * response came: the provider may bill what it processed, so its usage is unknown.
    */
   lastTimedOutInFlight(): boolean;
+  /** Whether usage the last response left out was filled in (its usage is unknown, not 0). */
+  lastUsageFilled(): boolean;
 }
 
 /** How much of a response body is kept for error messages. */
@@ -64,7 +69,7 @@ const BODY_START_BYTES = 2048;
  * @param options `timeoutMs` per attempt; `baseFetch` defaults to the global fetch
  */
 export function createAttemptFetch(
-  options: { timeoutMs: number; baseFetch?: typeof globalThis.fetch },
+  options: { timeoutMs: number; baseFetch?: typeof globalThis.fetch; fillUsage?: "anthropic" },
 ): AttemptFetch {
   const baseFetch = options.baseFetch ?? globalThis.fetch;
   const { timeoutMs } = options;
@@ -75,6 +80,7 @@ export function createAttemptFetch(
   let bodyStart: Uint8Array[] = [];
   let bodyStartBytes = 0;
   let timedOutInFlight = false;
+  let usageFilled = false;
 
   const fetch = async (
     input: RequestInfo | URL,
@@ -87,6 +93,7 @@ export function createAttemptFetch(
     bodyStart = [];
     bodyStartBytes = 0;
     timedOutInFlight = false;
+    usageFilled = false;
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
@@ -141,11 +148,24 @@ export function createAttemptFetch(
         return reader.cancel(reason);
       },
     });
-    return new Response(body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
+    const type = /^\s*text\/event-stream\b/i.test(lastContentType ?? "")
+      ? "sse"
+      : /\bjson\b/i.test(lastContentType ?? "")
+      ? "json"
+      : undefined;
+    if (options.fillUsage !== "anthropic" || !response.ok || type === undefined) {
+      return new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    }
+    const headers = new Headers(response.headers);
+    headers.delete("content-length"); // a filled body is longer
+    const filled = body.pipeThrough(anthropicUsageFiller(type, () => {
+      if (kept === bodyStart) usageFilled = true;
+    }));
+    return new Response(filled, { status: response.status, statusText: response.statusText, headers });
   };
 
   return {
@@ -155,6 +175,7 @@ export function createAttemptFetch(
     lastStatus: () => lastStatus,
     lastContentType: () => lastContentType,
     lastTimedOutInFlight: () => timedOutInFlight,
+    lastUsageFilled: () => usageFilled,
     lastBodyStart: () => {
       const bytes = new Uint8Array(bodyStartBytes);
       let at = 0;

@@ -108,12 +108,13 @@ export async function callWithSdk(
   const { provider, modelId } = options;
   const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxRetries = request.maxRetries ?? DEFAULT_MAX_RETRIES;
-  const attemptFetch = createAttemptFetch({ timeoutMs });
   const dialect: UsageDialect = provider.kind === "anthropic"
     ? "anthropic"
     : provider.kind === "google"
     ? "google"
     : "openai";
+  // The Anthropic library rejects a reply without usage (the others keep it): it is filled, and marked missing.
+  const attemptFetch = createAttemptFetch({ timeoutMs, ...(dialect === "anthropic" ? { fillUsage: dialect } : {}) });
   const failed: LlmFailedAttempt[] = [];
   const hooks = currentAttemptHooks();
   // Aborted calls keep their attempts (the one in flight included), so traces and the ledger show them.
@@ -263,13 +264,16 @@ async function generateOnce(context: AttemptContext, startedAt: number): Promise
       text: r.text,
       finish_reason: r.finishReason,
       ...(typeof r.rawFinishReason === "string" ? { raw_finish_reason: r.rawFinishReason } : {}),
-      usage: buildUsage(raw ?? null, {
-        ...context,
-        startedAt,
-        headers: r.response?.headers ?? {},
-        id: meta.id,
-        responseModel: meta.model,
-      }),
+      usage: filledUsage(
+        context.attemptFetch,
+        buildUsage(raw ?? null, {
+          ...context,
+          startedAt,
+          headers: r.response?.headers ?? {},
+          id: meta.id,
+          responseModel: meta.model,
+        }),
+      ),
       request: context.plan.sent, // replaced by the caller with what this attempt sent
       ...(thinking !== undefined ? { thinking } : {}),
       ...warningsOf(r.warnings),
@@ -287,6 +291,17 @@ function streamFailed(
   outcome: { usage: LlmUsage; events?: unknown[] },
 ): AttemptOutcome {
   return { error: notEventStream(context.attemptFetch) ?? error, ...outcome };
+}
+
+/**
+ * A usage the provider left out, filled with zeros for the provider library (`usage_fill.ts`): unknown, with
+ * the counts it did report; its raw object is not the one received, so none is kept.
+ */
+function filledUsage(fetch: AttemptFetch, usage: LlmUsage): LlmUsage {
+  if (!fetch.lastUsageFilled()) return usage;
+  usage.usage_missing = true;
+  usage.raw = null;
+  return usage;
 }
 
 /**
@@ -319,7 +334,7 @@ async function streamOnce(context: AttemptContext, startedAt: number): Promise<A
       id: meta.id,
       responseModel: meta.model,
     });
-    return streamUsageOf(rawEvents, context.dialect, built);
+    return filledUsage(context.attemptFetch, streamUsageOf(rawEvents, context.dialect, built));
   };
   try {
     const result = streamText({
