@@ -1037,6 +1037,23 @@ Deno.test("a structured reply that does not fit, after failed attempts: each ret
   });
 });
 
+Deno.test("a budget spent by a reply that does not fit stops the corrective retry, which is not counted as made", async () => {
+  await withLlm(async (ctx) => {
+    // sonnet 4.5: 1000 × 3 + 100 × 15 = 4500 µ$, past the budget of 100 µ$.
+    ctx.srv.enqueue({ text: '{"wrong":1}', usage: { input_tokens: 1000, output_tokens: 100 } });
+    const { result, doc } = await runNodes(ctx, [{
+      id: "ask",
+      type: "llm",
+      params: { model: "anthropic/claude-sonnet-4-5", prompt: "hi", schema: CITY },
+    }], { args: ["--max-budget-usd", "0.0001"] });
+    assert.equal(result.code, 1);
+    assert.equal(doc.subtype, "error_max_budget_usd");
+    assert.equal(ctx.srv.requests.length, 1);
+    assert.equal(doc.num_llm_calls, 1);
+    assert.equal(doc.metrics.workflow.nodes.ask.retries, 0);
+  });
+});
+
 // --- replies that are not answers: blocked, refused, cut off ------------------------------------
 
 Deno.test("a reply the provider blocked or the model refused fails the node with the reason; the call is recorded and priced, not retried", async () => {

@@ -238,7 +238,6 @@ export class LlmNode extends Node {
       return this.warnIfLossy(this.warnIfCutOff(this.warnIfIgnored(response, ctx), p, ctx), ctx);
     } catch (error) {
       if (!(error instanceof StructuredOutputError)) throw error;
-      countRetry();
       const retry: LlmRequest = {
         ...request,
         prompt: undefined,
@@ -250,7 +249,9 @@ export class LlmNode extends Node {
         ],
       };
       try {
-        return this.warnIfLossy(this.warnIfIgnored(await this.callModel(retry, { env, settings }), ctx), ctx);
+        // Counted once the call starts: a spent budget stops it before (no retry was made).
+        const response = await this.callModel(retry, { env, settings }, countRetry);
+        return this.warnIfLossy(this.warnIfIgnored(response, ctx), ctx);
       } catch (second) {
         if (!(second instanceof StructuredOutputError)) throw second;
         throw new NodeError(`${second.message} (after a retry with the validator's messages)`);
@@ -303,9 +304,13 @@ export class LlmNode extends Node {
     return response;
   }
 
-  /** The model call itself; `@llmUsage` records its usage for the run, node and batch item. */
+  /**
+   * The model call itself; `@llmUsage` records its usage for the run, node and batch item, and checks the
+   * budget before this body runs (`onStart` then, for what counts only a call that started).
+   */
   @llmUsage
-  callModel(request: LlmRequest, options: Parameters<typeof callLlm>[1]): Promise<LlmResponse> {
+  callModel(request: LlmRequest, options: Parameters<typeof callLlm>[1], onStart?: () => void): Promise<LlmResponse> {
+    onStart?.();
     return callLlm(request, options);
   }
 
