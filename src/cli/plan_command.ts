@@ -37,6 +37,7 @@ import {
   parseMaxNodeExecutions,
   type PriorPhase,
   RUN_FLAGS,
+  runDuration,
   runSession,
   type RunTarget,
   type Session,
@@ -259,11 +260,13 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     notices: [],
     endedEarly: (error) => endedEarly(error),
   };
-  // A planning that ends the command is a run too: the ledger and the metrics exports hear how it ended.
+  // A planning that ends the command is a run too: the ledger and the metrics exports hear how it ended, after
+  // its result is printed; a failed planning's trace goes over OTLP with them.
   const endLedger = async (
     end: { status: "success" | "failed" | "interrupted" | "budget_exceeded"; subtype: string },
+    exportTrace = false,
   ) => {
-    const durationMs = performance.now() - run.started;
+    const durationMs = runDuration(run);
     const endedMs = await finishPlanningLedger(session.ledger, {
       ...end,
       durationMs,
@@ -271,6 +274,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       workflowName: plannedName(outcome),
       summary,
     });
+    if (exportTrace) await exportTraceIfConfigured(undefined, { env, logger: run.logger, otlp }, traceDoc);
     await exportRunMetricsIfConfigured(metricsExport, {
       workflow: plannedName(outcome) ?? PLANNING,
       status: end.status,
@@ -295,10 +299,9 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     return code;
   };
   if (status !== "success") {
-    await exportTraceIfConfigured(undefined, { env, logger: run.logger, otlp }, traceDoc);
     const code = reportPlanningFailure(session, { outcome, status, prior, summary });
     const ended = status === "interrupted" || status === "budget_exceeded" ? status : "failed";
-    await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype });
+    await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype }, true);
     return code;
   }
   if (planFileError !== undefined) return (await endedEarly(planFileError))!;
@@ -838,7 +841,7 @@ function plannerDocument(
       : null,
     execution_id: run.executionId,
     workflow_name: context.workflowName,
-    duration_ms: ms2(performance.now() - run.started),
+    duration_ms: runDuration(run),
     duration_planner_ms: ms2(context.prior.durationMs),
     ...summary,
     metrics: metrics ?? {},

@@ -77,6 +77,18 @@ export interface Invocation {
   style: Style;
   started: number;
   logger: Logger;
+  /** The run's wall time, fixed by {@link runDuration} when its result is reported. */
+  durationMs?: number;
+}
+
+/**
+ * The run's wall time (ms, 2 decimals), fixed the first time it is asked,
+ * when the result is reported: the result, the ledger and the metrics
+ * exports all report this one figure, and what comes after the result (the
+ * ledger write, the exports) is not part of it.
+ */
+export function runDuration(run: Invocation): number {
+  return run.durationMs ??= ms2(performance.now() - run.started);
 }
 
 /** What a command that runs a workflow has once its flags are parsed. */
@@ -230,6 +242,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     const partial = prepared.instruments.trace!.partial ? " (partial: a write failed)" : "";
     run.logger.notice(`Workflow trace saved${partial}: ${tracePath}`, { trace_path: tracePath });
   }
+  const durationMs = runDuration(run);
   const code = report(result, run, {
     outputKey: prepared.outputKey,
     summary,
@@ -242,7 +255,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
   const endedMs = await finishRunLedger(prepared.ledger, {
     result,
     summary,
-    durationMs: performance.now() - run.started,
+    durationMs,
     tracePath,
     prior: prepared.prior,
     workflowHash: prepared.workflowHash,
@@ -253,7 +266,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
   await exportRunMetricsIfConfigured(prepared.metricsExport, {
     workflow: run.workflowName ?? "",
     status: result.status,
-    durationMs: performance.now() - run.started,
+    durationMs,
     startedMs: performance.timeOrigin + run.started,
     endedMs,
     summary,
@@ -481,7 +494,7 @@ function report(
     const doc = runDocument(result, {
       ...run,
       summary,
-      totalMs: performance.now() - run.started,
+      totalMs: runDuration(run),
       started: options.started,
     });
     // `-o KEY` restricts the result to that key.

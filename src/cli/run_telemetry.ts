@@ -194,8 +194,9 @@ export function closeTrace(
 
 /**
  * Exports a closed trace over OTLP when configured (after the result is
- * printed, so a slow collector never delays it); a planned run's planner
- * trace goes with it, under one root span for the request. Failures only warn.
+ * printed and the ledger row closed, so a slow collector never delays
+ * either); a planned run's planner trace goes with it, under one root span
+ * for the request. Failures only warn.
  */
 export async function exportTraceIfConfigured(
   doc: TraceDocument | undefined,

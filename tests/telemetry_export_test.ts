@@ -1,0 +1,133 @@
+/**
+ * The telemetry exports of an ended run (OTLP traces, OTLP metrics,
+ * Pushgateway) through the compiled binary, against real local receivers: a
+ * collector that never answers, Debian's Pushgateway. They report the run's
+ * own duration and wait until the result is printed and the ledger row closed.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createServer, type Socket } from "node:net";
+import { type CliOptions, runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
+import { assertExit, explain, oneJson } from "./support/e2e.ts";
+import { startLlmServer } from "./support/llm_server.ts";
+import { startOtlpReceiver } from "./support/otlp_receiver.ts";
+import { parseExposition, sampleValue, startPushgateway } from "./support/prometheus.ts";
+
+// deno-lint-ignore no-explicit-any
+type Doc = Record<string, any>;
+
+/** A server that accepts connections and never answers (a hung collector or gateway). */
+async function startSilent(): Promise<{ url: string; close(): void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    socket.on("error", () => {}); // pflow gives up and resets the connection
+    sockets.push(socket);
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port))
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+/** A run, with when (ms after the spawn) its first stdout arrived and when it exited. */
+async function timedRun(args: string[], options: CliOptions) {
+  const started = performance.now();
+  let printedMs: number | undefined;
+  const result = await runPflow(args, {
+    ...options,
+    onSpawn: (child) => child.stdout!.once("data", () => printedMs = performance.now() - started),
+  });
+  return { result, printedMs: printedMs ?? Infinity, tookMs: performance.now() - started };
+}
+
+/** The ledger's record of a run (`pflow cost show ID --json`). */
+async function ledgerRun(env: Record<string, string>, executionId: string): Promise<Doc> {
+  const shown = await runPflow(["cost", "show", executionId, "--json"], { env });
+  assertExit(shown, 0);
+  return JSON.parse(shown.stdout).run;
+}
+
+const ECHO = workflow([{ id: "say", type: "echo", params: { value: "hi" } }], { name: "quick" });
+
+Deno.test("every sink reports the run's own duration, not the time spent waiting on a hung trace collector", async () => {
+  await withTempHome(async ({ dir, env }) => {
+    const silent = await startSilent();
+    const gateway = await startPushgateway();
+    const metrics = await startOtlpReceiver();
+    try {
+      const file = writeWorkflow(dir, "quick.json", ECHO);
+      const { result, tookMs } = await timedRun(["run", file, "--output-format", "json"], {
+        env: {
+          ...env,
+          PFLOW_PUSHGATEWAY_URL: gateway.url,
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${silent.url}/v1/traces`,
+          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${metrics.url}/v1/metrics`,
+        },
+      });
+      assertExit(result, 0);
+      assert.ok(tookMs > 4000, `the trace export waited for its bound (${tookMs} ms)`);
+      const doc = oneJson(result) as Doc;
+      assert.ok(doc.duration_ms < 3000, `duration_ms ${doc.duration_ms}`);
+      // One figure everywhere: the result's, to the hundredth of a millisecond.
+      const near = (ms: number, what: string) =>
+        assert.ok(Math.abs(ms - doc.duration_ms) < 0.011, `${what}: ${ms} ms, the result says ${doc.duration_ms} ms`);
+      near((await ledgerRun(env, doc.execution_id)).duration_ms, "ledger");
+      const m = parseExposition(await (await fetch(`${gateway.url}/metrics`)).text());
+      near(sampleValue(m, "pflow_run_duration_seconds", { job: "pflow", workflow: "quick" }) * 1000, "Pushgateway");
+      const body = metrics.requests.find((r) => r.path === "/v1/metrics")?.json as Doc;
+      const run = body.resourceMetrics[0].scopeMetrics[0].metrics.find((x: Doc) =>
+        x.name === "pflow.workflow.duration"
+      );
+      near(run.histogram.dataPoints[0].sum * 1000, "OTLP pflow.workflow.duration");
+    } finally {
+      silent.close();
+      await gateway.close();
+      await metrics.close();
+    }
+  });
+});
+
+Deno.test("a failed planning prints its result before the trace export, with its own duration in the ledger and Pushgateway", async () => {
+  await withTempHome(async ({ dir, env: homeEnv }) => {
+    const srv = await startLlmServer();
+    const silent = await startSilent();
+    const gateway = await startPushgateway();
+    try {
+      const env = {
+        ...homeEnv,
+        ANTHROPIC_API_KEY: "test-key-planner",
+        ANTHROPIC_BASE_URL: srv.url,
+        PFLOW_PLANNER_MODEL: "anthropic/claude-haiku-4-5",
+        PFLOW_PUSHGATEWAY_URL: gateway.url,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${silent.url}/v1/traces`,
+      };
+      srv.enqueue({ empty: true, finishReason: "refusal", usage: { input_tokens: 10, output_tokens: 1 } });
+      const { result, printedMs, tookMs } = await timedRun(["plan", "do a thing", "--output-format", "json"], {
+        env,
+        cwd: dir,
+      });
+      assertExit(result, 1);
+      const doc = oneJson(result) as Doc;
+      assert.equal(doc.subtype, "error_planning");
+      assert.ok(printedMs < 3000, `the result came ${printedMs} ms after the start (the export waits 5 s)`);
+      assert.ok(tookMs > 4000, `the trace export still ran (${tookMs} ms): ${explain(result)}`);
+      assert.match(result.stderr, /OTLP export to .* timed out/);
+      assert.ok(doc.duration_ms < 3000, `duration_ms ${doc.duration_ms}`);
+      const ledger = await ledgerRun(homeEnv, doc.execution_id);
+      assert.ok(Math.abs(ledger.duration_ms - doc.duration_ms) < 0.011, `ledger ${ledger.duration_ms} ms`);
+      const m = parseExposition(await (await fetch(`${gateway.url}/metrics`)).text());
+      const pushed = sampleValue(m, "pflow_run_duration_seconds", { job: "pflow", workflow: "(planning)" }) * 1000;
+      assert.ok(Math.abs(pushed - doc.duration_ms) < 0.011, `Pushgateway ${pushed} ms`);
+    } finally {
+      silent.close();
+      await gateway.close();
+      await srv.close();
+    }
+  });
+});
