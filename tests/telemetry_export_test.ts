@@ -1,16 +1,17 @@
 /**
  * The telemetry exports of an ended run (OTLP traces, OTLP metrics,
  * Pushgateway) through the compiled binary, against real local receivers: a
- * collector that never answers, Debian's Pushgateway. They report the run's
- * own duration and wait until the result is printed and the ledger row closed.
+ * collector that never answers, a refused port, a 503, Debian's Pushgateway.
+ * They report the run's own duration, wait until the result is printed and
+ * the ledger row closed, and run at once under one bound, one request each.
  * @module
  */
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
-import { type CliOptions, runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
+import { type CliOptions, type CliResult, runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, explain, oneJson } from "./support/e2e.ts";
 import { startLlmServer } from "./support/llm_server.ts";
-import { startOtlpReceiver } from "./support/otlp_receiver.ts";
+import { closedPort, startOtlpReceiver } from "./support/otlp_receiver.ts";
 import { parseExposition, sampleValue, startPushgateway } from "./support/prometheus.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -128,6 +129,58 @@ Deno.test("a failed planning prints its result before the trace export, with its
       silent.close();
       await gateway.close();
       await srv.close();
+    }
+  });
+});
+
+Deno.test("the exports run at once under one 5 s bound, one request each: a refused port or a 503 is not retried", async () => {
+  await withTempHome(async ({ dir, env: homeEnv }) => {
+    const file = writeWorkflow(dir, "quick.json", ECHO);
+    // A refused collector: one warning per signal, at once (the SDK retried for up to 5 s, one signal after the other).
+    const closed = await closedPort();
+    const refused = await timedRun(["run", file], {
+      env: { ...homeEnv, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`, OTEL_METRICS_EXPORTER: "otlp" },
+    });
+    assertExit(refused.result, 0);
+    assert.ok(refused.tookMs < 3000, `took ${refused.tookMs} ms`);
+    const warnings = refused.result.stderr.trim().split("\n").sort();
+    assert.equal(warnings.length, 2, explain(refused.result));
+    assert.match(warnings[0], /^warning: OTLP export to http:\/\/127\.0\.0\.1:\d+\/v1\/traces failed: .*ECONNREFUSED/);
+    assert.match(warnings[1], /^warning: OTLP metrics export to .*\/v1\/metrics failed: .*ECONNREFUSED/);
+    // A collector answering 503: one request per signal.
+    const busy = await startOtlpReceiver({ status: 503 });
+    try {
+      const answered = await timedRun(["run", file], {
+        env: { ...homeEnv, OTEL_EXPORTER_OTLP_ENDPOINT: busy.url, OTEL_METRICS_EXPORTER: "otlp" },
+      });
+      assertExit(answered.result, 0);
+      assert.ok(answered.tookMs < 3000, `took ${answered.tookMs} ms`);
+      assert.deepEqual(busy.requests.map((r) => r.path).sort(), ["/v1/metrics", "/v1/traces"]);
+      assert.match(answered.result.stderr, /OTLP export to .* failed: HTTP 503/);
+      assert.match(answered.result.stderr, /OTLP metrics export to .* failed: HTTP 503/);
+    } finally {
+      await busy.close();
+    }
+    // Three exports that never get an answer: one bound for all, not 5 s each.
+    const silent = await startSilent();
+    try {
+      const hung: { result: CliResult; tookMs: number } = await timedRun(["run", file], {
+        env: {
+          ...homeEnv,
+          OTEL_EXPORTER_OTLP_ENDPOINT: silent.url,
+          OTEL_METRICS_EXPORTER: "otlp",
+          PFLOW_PUSHGATEWAY_URL: silent.url,
+        },
+      });
+      assertExit(hung.result, 0);
+      assert.ok(hung.tookMs > 4000 && hung.tookMs < 9000, `took ${hung.tookMs} ms (each alone takes 5 s)`);
+      const lines = hung.result.stderr.trim().split("\n");
+      assert.equal(lines.length, 3, explain(hung.result));
+      assert.ok(lines.some((l) => /^warning: OTLP export to .* timed out after 5000 ms$/.test(l)), lines.join("\n"));
+      assert.ok(lines.some((l) => /^warning: OTLP metrics export to .* timed out after 5000 ms$/.test(l)));
+      assert.ok(lines.some((l) => /^warning: Pushgateway push to .* failed: no answer within 5 s$/.test(l)));
+    } finally {
+      silent.close();
     }
   });
 });

@@ -42,9 +42,9 @@ import {
   type RunTarget,
   type Session,
 } from "./run_command.ts";
-import { buildInstruments, exportTraceIfConfigured, otlpRequest, traceFilePath } from "./run_telemetry.ts";
+import { buildInstruments, exportEndedRun, otlpRequest, traceFilePath } from "./run_telemetry.ts";
 import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger.ts";
-import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
+import { metricsRequest } from "./run_metrics.ts";
 import { checkNewWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
 import { formatCount, formatDuration, formatUsd } from "./format.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
@@ -274,16 +274,21 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       workflowName: plannedName(outcome),
       summary,
     });
-    if (exportTrace) await exportTraceIfConfigured(undefined, { env, logger: run.logger, otlp }, traceDoc);
-    await exportRunMetricsIfConfigured(metricsExport, {
-      workflow: plannedName(outcome) ?? PLANNING,
-      status: end.status,
-      durationMs,
-      startedMs: performance.timeOrigin + run.started,
-      endedMs,
-      summary,
-      calls: prior.telemetry.llmCalls,
-    }, (message) => run.logger.warn(message));
+    await exportEndedRun({
+      trace: undefined,
+      planner: exportTrace ? traceDoc : undefined,
+      request: { env, logger: run.logger, otlp },
+      metrics: metricsExport,
+      outcome: {
+        workflow: plannedName(outcome) ?? PLANNING,
+        status: end.status,
+        durationMs,
+        startedMs: performance.timeOrigin + run.started,
+        endedMs,
+        summary,
+        calls: prior.telemetry.llmCalls,
+      },
+    });
   };
   // Planned, but the workflow never starts (invalid params or environment, interrupted): reported with the planning.
   const endedEarly = async (error: unknown): Promise<number | undefined> => {

@@ -39,17 +39,11 @@ import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { roundUsd } from "../pricing/cost.ts";
 import { formatUsd } from "./format.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
-import {
-  buildInstruments,
-  closeTrace,
-  exportTraceIfConfigured,
-  otlpRequest,
-  type TelemetryRequest,
-} from "./run_telemetry.ts";
+import { buildInstruments, closeTrace, exportEndedRun, otlpRequest, type TelemetryRequest } from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
 import { beginRunLedger, finishRunLedger, runLedger } from "./run_ledger.ts";
-import { exportRunMetricsIfConfigured, metricsRequest } from "./run_metrics.ts";
+import { metricsRequest } from "./run_metrics.ts";
 import type { LedgerRun } from "../ledger/mod.ts";
 
 export { type CommandEnv, EXIT } from "./command.ts";
@@ -262,16 +256,21 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
     nodes: { compiled: prepared.compiled, totals: prepared.instruments.telemetry.totals },
   });
   if (tracePath !== undefined) await pruneOldTraces(prepared, [tracePath, prepared.prior?.tracePath]);
-  await exportTraceIfConfigured(trace, prepared.request, prepared.prior?.traceDoc);
-  await exportRunMetricsIfConfigured(prepared.metricsExport, {
-    workflow: run.workflowName ?? "",
-    status: result.status,
-    durationMs,
-    startedMs: performance.timeOrigin + run.started,
-    endedMs,
-    summary,
-    calls: [...(prepared.prior?.telemetry.llmCalls ?? []), ...result.telemetry.llmCalls],
-  }, (message) => run.logger.warn(message));
+  await exportEndedRun({
+    trace,
+    planner: prepared.prior?.traceDoc,
+    request: prepared.request,
+    metrics: prepared.metricsExport,
+    outcome: {
+      workflow: run.workflowName ?? "",
+      status: result.status,
+      durationMs,
+      startedMs: performance.timeOrigin + run.started,
+      endedMs,
+      summary,
+      calls: [...(prepared.prior?.telemetry.llmCalls ?? []), ...result.telemetry.llmCalls],
+    },
+  });
   return code;
 }
 

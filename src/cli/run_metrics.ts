@@ -9,6 +9,7 @@
 import { MetricsConfigError, otlpMetricsEndpoint, pushgatewayUrl } from "../metrics/config.ts";
 import type { RunSummary } from "../observability/metrics.ts";
 import type { LlmCallRecord } from "../observability/telemetry.ts";
+import { displayUrl } from "../observability/otlp_export.ts";
 import { VERSION } from "../version.ts";
 import type { Settings } from "./home.ts";
 import { UsageError } from "./usage_error.ts";
@@ -58,42 +59,66 @@ export interface RunOutcome {
   calls: readonly LlmCallRecord[];
 }
 
-/** Sends the run's metrics where configured (never throws). */
-export async function exportRunMetricsIfConfigured(
+/** One export of an ended run, run with the others at once (see `exportEndedRun`). */
+export interface ExportTask {
+  /** What it is, for messages: `Pushgateway push to URL`. */
+  label: string;
+  /** Runs it, bounded by `timeoutMs`. Never throws. */
+  run(options: { timeoutMs: number }): Promise<void>;
+}
+
+/** The run's metrics exports where configured (none when nowhere). */
+export function metricsExports(
   request: MetricsRequest | undefined,
   outcome: RunOutcome,
   warn: (message: string) => void,
-): Promise<void> {
-  if (request === undefined) return;
-  const { endedMs } = outcome;
-  const tasks: Promise<void>[] = [];
-  if (request.pushgateway !== undefined) tasks.push(push(request, outcome, { endedMs, warn }));
-  if (request.otlp !== undefined) {
-    const url = request.otlp;
-    tasks.push((async () => {
-      const { exportRunMetrics } = await import("../metrics/otlp_metrics.ts");
-      await exportRunMetrics(
-        {
-          workflow: outcome.workflow,
-          status: outcome.status,
-          durationMs: outcome.durationMs,
-          startedMs: outcome.startedMs,
-          calls: outcome.calls,
-          version: VERSION,
-        },
-        { url, env: request.env, warn },
-      );
-    })());
+): ExportTask[] {
+  if (request === undefined) return [];
+  const tasks: ExportTask[] = [];
+  const failed = (error: unknown) => warn(`metrics export failed: ${(error as Error).message}`);
+  const gateway = request.pushgateway;
+  if (gateway !== undefined) {
+    tasks.push({
+      label: `Pushgateway push to ${shownUrl(gateway)}`,
+      run: (options) => push(request, outcome, { ...options, endedMs: outcome.endedMs, warn }).catch(failed),
+    });
   }
-  await Promise.all(
-    tasks.map((task) => task.catch((error) => warn(`metrics export failed: ${(error as Error).message}`))),
-  );
+  const url = request.otlp;
+  if (url !== undefined) {
+    tasks.push({
+      label: `OTLP metrics export to ${shownUrl(url)}`,
+      run: async ({ timeoutMs }) => {
+        try {
+          const { exportRunMetrics } = await import("../metrics/otlp_metrics.ts");
+          await exportRunMetrics(
+            {
+              workflow: outcome.workflow,
+              status: outcome.status,
+              durationMs: outcome.durationMs,
+              startedMs: outcome.startedMs,
+              calls: outcome.calls,
+              version: VERSION,
+            },
+            { url, env: request.env, warn, timeoutMs },
+          );
+        } catch (error) {
+          failed(error);
+        }
+      },
+    });
+  }
+  return tasks;
+}
+
+/** A URL for messages: without credentials, without a trailing slash. */
+function shownUrl(url: string): string {
+  return (displayUrl(url) ?? url).replace(/\/+$/, "");
 }
 
 async function push(
   request: MetricsRequest,
   outcome: RunOutcome,
-  context: { endedMs: number; warn: (message: string) => void },
+  context: { endedMs: number; warn: (message: string) => void; timeoutMs: number },
 ): Promise<void> {
   const { pushRunGauges } = await import("../metrics/pushgateway.ts");
   const { summary } = outcome;
@@ -117,7 +142,7 @@ async function push(
     nodeExecutions: summary.num_nodes,
     endedMs: context.endedMs,
     lastSuccessMs,
-  }, { warn: context.warn });
+  }, { warn: context.warn, timeoutMs: context.timeoutMs });
 }
 
 /** When the workflow last succeeded, from the ledger (undefined when unknown or unreadable). */

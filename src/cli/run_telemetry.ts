@@ -21,7 +21,9 @@ import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { RunStatus, WorkflowResult } from "../workflow/run.ts";
 import { VERSION } from "../version.ts";
 import type { TracedOptions } from "../observability/decorators.ts";
-import { otlpEndpointFromEnv } from "../observability/otlp_export.ts";
+import { displayUrl, otlpEndpointFromEnv, untilAborted } from "../observability/otlp_export.ts";
+import { timeoutSignal } from "../util/timers.ts";
+import { metricsExports, type MetricsRequest, type RunOutcome } from "./run_metrics.ts";
 import { UsageError } from "./usage_error.ts";
 import { isHttpUrl } from "../util/uri.ts";
 
@@ -192,28 +194,65 @@ export function closeTrace(
   });
 }
 
+/** The bound on an ended run's telemetry exports, together: they run at once, each bounded by it. */
+export const EXPORT_TIMEOUT_MS = 5000;
+
+/** What an ended run exports (see {@link exportEndedRun}). */
+export interface RunExports {
+  /** The run's closed trace (undefined when not traced, or when only a planner trace goes). */
+  trace: TraceDocument | undefined;
+  /** A planned run's planner trace: exported with the workflow's under one root span for the request. */
+  planner?: TraceDocument;
+  request: Pick<TelemetryRequest, "otlp" | "env" | "logger">;
+  metrics: MetricsRequest | undefined;
+  outcome: RunOutcome;
+}
+
 /**
- * Exports a closed trace over OTLP when configured (after the result is
- * printed and the ledger row closed, so a slow collector never delays
- * either); a planned run's planner trace goes with it, under one root span
- * for the request. Failures only warn.
+ * The exports of an ended run (OTLP trace, OTLP metrics, Pushgateway), once
+ * its result is printed and its ledger row closed, so a slow collector never
+ * delays either: all at once, each one request bounded by
+ * {@link EXPORT_TIMEOUT_MS}. Failures only warn. Nothing is loaded when
+ * nothing is configured.
  */
-export async function exportTraceIfConfigured(
-  doc: TraceDocument | undefined,
-  request: Pick<TelemetryRequest, "otlp" | "env" | "logger">,
-  planner?: TraceDocument,
-): Promise<void> {
-  if ((doc === undefined && planner === undefined) || request.otlp === undefined) return;
-  try {
-    const { exportTrace } = await import("../observability/otlp_export.ts");
-    await exportTrace(doc, {
-      endpoint: request.otlp.endpoint,
-      env: request.env,
-      warn: (m: string) => request.logger.warn(m),
-      planner,
+export async function exportEndedRun(exports: RunExports): Promise<void> {
+  const { request } = exports;
+  const warn = (message: string) => request.logger.warn(message);
+  const tasks = metricsExports(exports.metrics, exports.outcome, warn);
+  const trace = exports.trace ?? exports.planner;
+  if (trace !== undefined && request.otlp !== undefined) {
+    const url = otlpEndpointFromEnv(request.env, request.otlp.endpoint) ?? "";
+    tasks.unshift({
+      label: `OTLP export to ${displayUrl(url) ?? url}`,
+      run: async ({ timeoutMs }) => {
+        try {
+          const { exportTrace } = await import("../observability/otlp_export.ts");
+          await exportTrace(exports.trace, {
+            endpoint: request.otlp!.endpoint,
+            env: request.env,
+            warn,
+            planner: exports.planner,
+            timeoutMs,
+          });
+        } catch (error) {
+          warn(`OTLP export failed: ${(error as Error).message}`);
+        }
+      },
     });
-  } catch (error) {
-    request.logger.warn(`OTLP export failed: ${(error as Error).message}`);
+  }
+  if (tasks.length === 0) return;
+  const pending = new Set(tasks);
+  // Each export keeps its own bound; this one only guards against an export that would not.
+  const backstop = timeoutSignal(EXPORT_TIMEOUT_MS + 1000);
+  try {
+    const all = Promise.all(
+      tasks.map((task) => task.run({ timeoutMs: EXPORT_TIMEOUT_MS }).finally(() => pending.delete(task))),
+    );
+    await untilAborted(all, backstop.signal);
+    const unfinished = [...pending].map((task) => task.label).join(", ");
+    if (unfinished !== "") warn(`${unfinished}: no answer within ${EXPORT_TIMEOUT_MS / 1000} s`);
+  } finally {
+    backstop.clear();
   }
 }
 

@@ -8,7 +8,7 @@
  * is one collection interval, so temporality is delta unless
  * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says otherwise. The
  * resource is the span export's (service name, OTEL_RESOURCE_ATTRIBUTES).
- * One bounded export; a failure is one warning.
+ * One request, bounded, never retried; a failure is one warning.
  * @module
  */
 import {
@@ -17,7 +17,14 @@ import {
   resourceOptionsFromEnv,
   usageReported,
 } from "../observability/otlp_json.ts";
-import { describeExportError, displayUrl } from "../observability/otlp_export.ts";
+import {
+  ABORTED,
+  describeExportError,
+  displayUrl,
+  oneRequestTransport,
+  untilAborted,
+} from "../observability/otlp_export.ts";
+import { timeoutSignal } from "../util/timers.ts";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
@@ -74,7 +81,11 @@ export interface RunMetricsInput {
   version: string;
 }
 
-/** Exports a run's metrics when OTLP metrics are configured; never throws. */
+/**
+ * Exports a run's metrics when OTLP metrics are configured, as one request
+ * bounded by `timeoutMs` from the call (a failure is not retried); never
+ * throws.
+ */
 export async function exportRunMetrics(
   run: RunMetricsInput,
   options: {
@@ -84,22 +95,52 @@ export async function exportRunMetrics(
     timeoutMs?: number;
   },
 ): Promise<void> {
-  const { env, warn } = options;
+  const { warn } = options;
   const timeoutMs = options.timeoutMs ?? 5000;
   const shown = displayUrl(options.url);
   if (shown === undefined) {
     warn(`OTLP metrics export skipped: '${options.url}' is not an http(s) URL`);
     return;
   }
+  // The bound covers the whole export (loading the SDK included), so exports started together end together.
+  const timeout = timeoutSignal(timeoutMs);
+  const signal = timeout.signal;
   try {
-    const [sdk, exporters, resources] = await Promise.all([
-      import("@opentelemetry/sdk-metrics"),
-      import("@opentelemetry/exporter-metrics-otlp-http"),
-      import("@opentelemetry/resources"),
-    ]);
-    const preference = temporality(env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, warn);
-    const compression = (env.OTEL_EXPORTER_OTLP_METRICS_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION)?.trim();
-    const exporter = new exporters.OTLPMetricExporter({
+    const outcome = await untilAborted(flush(run, { ...options, warn, signal }), signal);
+    if (outcome === ABORTED) warn(`OTLP metrics export to ${shown} timed out after ${timeoutMs} ms`);
+    else if (outcome !== undefined) warn(`OTLP metrics export to ${shown} failed: ${outcome}`);
+  } catch (error) {
+    warn(`OTLP metrics export to ${shown} failed: ${describeExportError(error)}`);
+  } finally {
+    timeout.clear();
+  }
+}
+
+/** Records the run's measurements and sends them in one request; returns why it failed, if it did. */
+async function flush(
+  run: RunMetricsInput,
+  options: {
+    url: string;
+    env: Record<string, string | undefined>;
+    warn: (message: string) => void;
+    signal: AbortSignal;
+  },
+): Promise<string | undefined> {
+  const { env, warn } = options;
+  const [sdk, exporters, exporterBase, nodeHttp, transformer, resources] = await Promise.all([
+    import("@opentelemetry/sdk-metrics"),
+    import("@opentelemetry/exporter-metrics-otlp-http"),
+    import("@opentelemetry/otlp-exporter-base"),
+    import("@opentelemetry/otlp-exporter-base/node-http"),
+    import("@opentelemetry/otlp-transformer"),
+    import("@opentelemetry/resources"),
+  ]);
+  const preference = temporality(env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, warn);
+  const compression = (env.OTEL_EXPORTER_OTLP_METRICS_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION)?.trim();
+  // OTLPMetricExporter, assembled from its parts as that class does, but sending one request: the SDK's
+  // transport retries a refused connection or a 503 with back-off until its timeout.
+  const http = nodeHttp.convertLegacyHttpOptions(
+    {
       url: options.url,
       headers: {
         ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS, { variable: "OTEL_EXPORTER_OTLP_HEADERS", warn }),
@@ -108,46 +149,55 @@ export async function exportRunMetrics(
           warn,
         }),
       },
-      timeoutMillis: timeoutMs,
       httpAgentOptions: { keepAlive: false },
       compression: (compression === "gzip" ? "gzip" : "none") as never,
-      temporalityPreference: exporters.AggregationTemporalityPreference[preference],
-    });
-    let failure: string | undefined;
-    const reader = new sdk.PeriodicExportingMetricReader({
-      exporter: {
-        export: (metrics, done) =>
-          exporter.export(startingAt(metrics, run.startedMs), (result) => {
-            if (result.code !== 0) failure = describeExportError(result.error ?? "unknown error");
-            done(result);
-          }),
-        forceFlush: () => exporter.forceFlush(),
-        shutdown: () => exporter.shutdown(),
-        selectAggregationTemporality: (kind) => exporter.selectAggregationTemporality(kind),
-      },
-      exportIntervalMillis: 2 ** 31 - 1, // one export: the flush at the end
-      exportTimeoutMillis: timeoutMs,
-    });
-    const provider = new sdk.MeterProvider({
-      resource: resources.defaultResource().merge(
-        resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env, { warn }))),
+    },
+    "METRICS",
+    "v1/metrics",
+    { "Content-Type": "application/json" },
+  );
+  const exporter = new exporters.OTLPMetricExporterBase(
+    exporterBase.createOtlpNetworkExportDelegate(
+      http,
+      transformer.JsonMetricsSerializer,
+      nodeHttp.createOtlpHttpExporterMetrics(
+        "otlp_http_metric_exporter",
+        transformer.MetricsExporterMetricsHelper,
+        http.url,
+        undefined,
       ),
-      readers: [reader],
-    });
-    record(provider.getMeter(SCOPE_NAME, run.version), run);
-    const TIMED_OUT = Symbol("timeout");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const flushed = await Promise.race([
-      provider.forceFlush().then(() => undefined),
-      new Promise<typeof TIMED_OUT>((resolve) => timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs + 250)),
-    ]);
-    clearTimeout(timer);
+      oneRequestTransport(http, options.signal),
+    ),
+    { temporalityPreference: exporters.AggregationTemporalityPreference[preference] },
+  );
+  let failure: string | undefined;
+  const reader = new sdk.PeriodicExportingMetricReader({
+    exporter: {
+      export: (metrics, done) =>
+        exporter.export(startingAt(metrics, run.startedMs), (result) => {
+          if (result.code !== 0) failure = describeExportError(result.error ?? "unknown error");
+          done(result);
+        }),
+      forceFlush: () => exporter.forceFlush(),
+      shutdown: () => exporter.shutdown(),
+      selectAggregationTemporality: (kind) => exporter.selectAggregationTemporality(kind),
+    },
+    exportIntervalMillis: 2 ** 31 - 1, // one export: the flush at the end
+    exportTimeoutMillis: 2 ** 31 - 1, // bounded by the signal
+  });
+  const provider = new sdk.MeterProvider({
+    resource: resources.defaultResource().merge(
+      resources.resourceFromAttributes(resourceAttributes(resourceOptionsFromEnv(env, { warn }))),
+    ),
+    readers: [reader],
+  });
+  record(provider.getMeter(SCOPE_NAME, run.version), run);
+  try {
+    await provider.forceFlush();
+  } finally {
     provider.shutdown().catch(() => {});
-    if (flushed === TIMED_OUT) warn(`OTLP metrics export to ${shown} timed out after ${timeoutMs} ms`);
-    else if (failure !== undefined) warn(`OTLP metrics export to ${shown} failed: ${failure}`);
-  } catch (error) {
-    warn(`OTLP metrics export to ${shown} failed: ${describeExportError(error)}`);
   }
+  return failure;
 }
 
 type Meter = import("@opentelemetry/api").Meter;

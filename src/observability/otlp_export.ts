@@ -25,6 +25,7 @@ import {
   traceSpans,
 } from "./otlp_json.ts";
 import { DOUBLE_ATTRIBUTES, SCOPE_NAME } from "./semconv.ts";
+import { timeoutSignal } from "../util/timers.ts";
 
 /** Environment variables, as `process.env`. */
 export type Env = Record<string, string | undefined>;
@@ -35,7 +36,7 @@ export interface ExportTraceOptions {
   endpoint?: string;
   /** Where the OTEL_* variables are read. */
   env: Env;
-  /** Bound on the whole export, retries included (default 5000 ms). */
+  /** Bound on the whole export, from the call (default 5000 ms). It is one request: a failure is not retried. */
   timeoutMs?: number;
   /** Receives one line per problem (an unreachable collector gives exactly one). */
   warn: (message: string) => void;
@@ -88,19 +89,42 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
     warn(`OTLP export skipped: '${url}' is not an http(s) URL`);
     return;
   }
+  // The bound covers the whole export (loading the SDK included), so exports started together end together.
+  const timeout = timeoutSignal(timeoutMs);
+  const signal = timeout.signal;
   try {
     const records = options.planner ? requestSpans(options.planner, trace) : traceSpans(trace!);
-    await exportSpans(records, {
-      url,
-      shown,
-      env,
-      timeoutMs,
-      warn,
-      version: (options.planner ?? trace!).pflow_version,
-    });
+    const outcome = await untilAborted(
+      exportSpans(records, {
+        url,
+        shown,
+        env,
+        signal,
+        warn,
+        version: (options.planner ?? trace!).pflow_version,
+      }),
+      signal,
+    );
+    if (outcome === ABORTED) warn(`OTLP export to ${shown} timed out after ${timeoutMs} ms`);
   } catch (error) {
     warn(`OTLP export to ${shown} failed: ${describeExportError(error)}`);
+  } finally {
+    timeout.clear();
   }
+}
+
+/** What {@link untilAborted} returns when the signal aborted first. */
+export const ABORTED: unique symbol = Symbol("aborted");
+
+/** `work`'s value, or {@link ABORTED} as soon as `signal` aborts (the work is left to end on its own). */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<typeof ABORTED>((resolve) => {
+    onAbort = () => resolve(ABORTED);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener("abort", onAbort!));
 }
 
 interface Resolved {
@@ -109,7 +133,8 @@ interface Resolved {
   url: string;
   shown: string;
   env: Env;
-  timeoutMs: number;
+  /** Ends the request (the export's bound). */
+  signal: AbortSignal;
   warn: (message: string) => void;
 }
 
@@ -184,40 +209,115 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
     }),
   };
   const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION)?.trim();
-  // OTLPTraceExporter, assembled from its parts as that class does, with one change: the JSON serializer
-  // keeps pflow's double attributes doubles (the SDK sends any whole number as intValue).
+  // OTLPTraceExporter, assembled from its parts as that class does, with two changes: the JSON serializer
+  // keeps pflow's double attributes doubles (the SDK sends any whole number as intValue), and the transport
+  // sends one request (the SDK's retries a refused connection or a 503 with back-off until its timeout).
   const options: ExporterConfig = {
     url: config.url,
     headers,
-    timeoutMillis: config.timeoutMs,
     concurrencyLimit: 1,
     httpAgentOptions: { keepAlive: false },
     compression: (compression === "gzip" ? "gzip" : "none") as ExporterConfig["compression"],
     userAgent: `pflow/${config.version}`,
   };
-  const exporter = new exporterBase.OTLPExporterBase(nodeHttp.createOtlpHttpExportDelegate(
-    nodeHttp.convertLegacyHttpOptions(options, "TRACES", TRACES_PATH, { "Content-Type": "application/json" }),
+  const http = nodeHttp.convertLegacyHttpOptions(options, "TRACES", TRACES_PATH, {
+    "Content-Type": "application/json",
+  });
+  const exporter = new exporterBase.OTLPExporterBase(exporterBase.createOtlpNetworkExportDelegate(
+    http,
     keepingDoubles(transformer.JsonTraceSerializer),
-    "otlp_http_span_exporter",
-    transformer.TraceExporterMetricsHelper,
-    undefined,
+    nodeHttp.createOtlpHttpExporterMetrics(
+      "otlp_http_span_exporter",
+      transformer.TraceExporterMetricsHelper,
+      http.url,
+      undefined,
+    ),
+    oneRequestTransport(http, config.signal),
   ));
-  const TIMED_OUT = Symbol("timeout");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const result = await Promise.race([
-    new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(spans, resolve)),
-    new Promise<typeof TIMED_OUT>((resolve) => timer = setTimeout(() => resolve(TIMED_OUT), config.timeoutMs + 250)),
-  ]);
-  clearTimeout(timer);
-  if (result === TIMED_OUT) {
-    warn(`OTLP export to ${config.shown} timed out after ${config.timeoutMs} ms`);
-    exporter.shutdown().catch(() => {});
-    return;
-  }
-  await exporter.shutdown().catch(() => {});
-  if (result.code !== core.ExportResultCode.SUCCESS) {
+  const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(spans, resolve));
+  exporter.shutdown().catch(() => {});
+  if (result.code !== core.ExportResultCode.SUCCESS && !config.signal.aborted) {
     warn(`OTLP export to ${config.shown} failed: ${describeExportError(result.error ?? "unknown error")}`);
   }
+}
+
+type HttpConfig = ReturnType<typeof import("@opentelemetry/otlp-exporter-base/node-http").convertLegacyHttpOptions>;
+type Transport = import("@opentelemetry/otlp-exporter-base").IExporterTransport;
+type ExportResponse = import("@opentelemetry/otlp-exporter-base").ExportResponse;
+
+/** The most of a collector's answer that is read (as the SDK's transport). */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * An OTLP/HTTP transport that sends each export as one request with the SDK's
+ * resolved settings (URL, headers, compression, user agent, HTTP agent),
+ * ended by `signal`. Unlike the SDK's, nothing is retried: a refused
+ * connection or a 503 is one failure, at once. `node:http` is loaded only
+ * when a request is sent.
+ */
+export function oneRequestTransport(config: HttpConfig, signal: AbortSignal): Transport {
+  return {
+    async send(data: Uint8Array): Promise<ExportResponse> {
+      if (signal.aborted) return { status: "failure", error: abortError(signal) };
+      const url = new URL(config.url);
+      const [{ request }, zlib, agent, given] = await Promise.all([
+        url.protocol === "https:" ? import("node:https") : import("node:http"),
+        import("node:zlib"),
+        config.agentFactory(url.protocol),
+        config.headers(),
+      ]);
+      const { OTLPExporterError } = await import("@opentelemetry/otlp-exporter-base");
+      const headers: Record<string, string> = { ...given };
+      headers["User-Agent"] = [config.userAgent, "OTel-OTLP-Exporter-JavaScript"].filter(Boolean).join(" ");
+      let body: Uint8Array = data;
+      if (config.compression === "gzip") {
+        body = zlib.gzipSync(data);
+        headers["Content-Encoding"] = "gzip";
+      }
+      headers["Content-Length"] = String(body.byteLength);
+      return await new Promise<ExportResponse>((resolve) => {
+        const req = request(url, { method: "POST", headers, agent }, (res) => {
+          const chunks: Uint8Array[] = [];
+          let size = 0;
+          res.on("data", (chunk: Uint8Array) => {
+            size += chunk.byteLength;
+            if (size > MAX_RESPONSE_BYTES) {
+              res.destroy();
+              resolve({ status: "failure", error: new Error(`the answer exceeds ${MAX_RESPONSE_BYTES} bytes`) });
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on("end", () => {
+            const answer = new Uint8Array(size);
+            let at = 0;
+            for (const chunk of chunks) answer.set(chunk, (at += chunk.byteLength) - chunk.byteLength);
+            const status = res.statusCode ?? 0;
+            resolve(
+              status >= 200 && status <= 299 ? { status: "success", data: answer } : {
+                status: "failure",
+                error: new OTLPExporterError(res.statusMessage, status, new TextDecoder().decode(answer)),
+              },
+            );
+          });
+          res.on("error", (error) => resolve({ status: "failure", error }));
+        });
+        const onAbort = () => {
+          req.destroy();
+          resolve({ status: "failure", error: abortError(signal) });
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        req.on("close", () => signal.removeEventListener("abort", onAbort));
+        req.on("error", (error) => resolve({ status: "failure", error }));
+        req.end(body);
+      });
+    },
+    shutdown() {},
+  };
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error("aborted");
 }
 
 type Serializer<T> = import("@opentelemetry/otlp-transformer").ISerializer<T, unknown>;
