@@ -3,13 +3,14 @@
  * Pushgateway) through the compiled binary, against real local receivers: a
  * collector that never answers, a refused port, a 503, Debian's Pushgateway.
  * They report the run's own duration, wait until the result is printed and
- * the ledger row closed, and run at once under one bound, one request each.
+ * the ledger row closed, run at once under one bound, send one request each,
+ * and a Ctrl-C cuts them short without changing the exit code.
  * @module
  */
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { type CliOptions, type CliResult, runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
-import { assertExit, explain, oneJson } from "./support/e2e.ts";
+import { assertExit, explain, oneJson, runAndSignal } from "./support/e2e.ts";
 import { startLlmServer } from "./support/llm_server.ts";
 import { closedPort, startOtlpReceiver } from "./support/otlp_receiver.ts";
 import { parseExposition, sampleValue, startPushgateway } from "./support/prometheus.ts";
@@ -129,6 +130,56 @@ Deno.test("a failed planning prints its result before the trace export, with its
       silent.close();
       await gateway.close();
       await srv.close();
+    }
+  });
+});
+
+/** Runs `args`, sends `signal` once the result is printed, and returns the result and the time after the signal. */
+async function signalAfterResult(args: string[], env: Record<string, string>, signal: NodeJS.Signals) {
+  let printed = false;
+  const run = await runAndSignal(args, {
+    env,
+    ready: () => printed,
+    signals: [{ signal, afterMs: 300 }],
+    guardMs: 30_000,
+    onSpawn: (child) => child.stdout!.once("data", () => printed = true),
+  });
+  return run;
+}
+
+Deno.test("Ctrl-C while the exports wait cuts them short at once, with one warning; the exit code stays the run's", async () => {
+  await withTempHome(async ({ dir, env: homeEnv }) => {
+    const silent = await startSilent();
+    try {
+      const env = {
+        ...homeEnv,
+        OTEL_EXPORTER_OTLP_ENDPOINT: silent.url,
+        OTEL_METRICS_EXPORTER: "otlp",
+        PFLOW_PUSHGATEWAY_URL: silent.url,
+      };
+      const ok = await signalAfterResult(["run", writeWorkflow(dir, "quick.json", ECHO)], env, "SIGINT");
+      assertExit(ok.result, 0);
+      assert.equal(ok.result.stdout, "hi\n");
+      assert.ok(ok.afterSignalMs < 3000, `exited ${ok.afterSignalMs} ms after SIGINT`);
+      const lines = ok.result.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, explain(ok.result));
+      assert.match(lines[0], /^warning: SIGINT: telemetry export cut short \(/);
+      for (const what of ["OTLP export to", "OTLP metrics export to", "Pushgateway push to"]) {
+        assert.ok(lines[0].includes(`${what} ${silent.url}`), `${what}: ${lines[0]}`);
+      }
+      // A failed run keeps its exit code 1; SIGTERM is handled alike.
+      const failing = writeWorkflow(
+        dir,
+        "failing.json",
+        workflow([{ id: "boom", type: "shell", params: { command: "echo out; exit 3" } }], { name: "failing" }),
+      );
+      const failed = await signalAfterResult(["run", failing, "--output-format", "json"], env, "SIGTERM");
+      assertExit(failed.result, 1);
+      assert.equal((oneJson(failed.result) as Doc).subtype, "error_during_execution");
+      assert.ok(failed.afterSignalMs < 3000, `exited ${failed.afterSignalMs} ms after SIGTERM`);
+      assert.match(failed.result.stderr, /warning: SIGTERM: telemetry export cut short/);
+    } finally {
+      silent.close();
     }
   });
 });

@@ -261,9 +261,10 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     endedEarly: (error) => endedEarly(error),
   };
   // A planning that ends the command is a run too: the ledger and the metrics exports hear how it ended, after
-  // its result is printed; a failed planning's trace goes over OTLP with them.
+  // its result is printed (`exitCode` is the command's); a failed planning's trace goes over OTLP with them.
   const endLedger = async (
     end: { status: "success" | "failed" | "interrupted" | "budget_exceeded"; subtype: string },
+    exitCode: number,
     exportTrace = false,
   ) => {
     const durationMs = runDuration(run);
@@ -288,6 +289,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
         summary,
         calls: prior.telemetry.llmCalls,
       },
+      exitCode,
     });
   };
   // Planned, but the workflow never starts (invalid params or environment, interrupted): reported with the planning.
@@ -300,13 +302,14 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       error instanceof InterruptedError
         ? { status: "interrupted", subtype: "error_interrupted" }
         : { status: "failed", subtype: "error_validation" },
+      code,
     );
     return code;
   };
   if (status !== "success") {
     const code = reportPlanningFailure(session, { outcome, status, prior, summary });
     const ended = status === "interrupted" || status === "budget_exceeded" ? status : "failed";
-    await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype }, true);
+    await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype }, code, true);
     return code;
   }
   if (planFileError !== undefined) return (await endedEarly(planFileError))!;
@@ -358,14 +361,14 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     if (flags.dryRun) {
       if (missing.length > 0) prior.notices.push(`Run it with: ${rerun}`);
       const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs, missing, rerun });
-      await endLedger({ status: "success", subtype: "success" });
+      await endLedger({ status: "success", subtype: "success" }, code);
       return code;
     }
     if (missing.length > 0) {
       const answers = askable(run.json) ? await askForInputs(missing, workflow, session.signal) : undefined;
       if (answers === undefined) {
         const code = reportMissingInputs(session, { outcome, prior, summary, missing, command: rerun });
-        await endLedger({ status: "failed", subtype: "error_missing_inputs" });
+        await endLedger({ status: "failed", subtype: "error_missing_inputs" }, code);
         return code;
       }
       inputs = { ...inputs, ...answers };

@@ -270,6 +270,7 @@ async function execute(prepared: Prepared, run: Invocation): Promise<number> {
       summary,
       calls: [...(prepared.prior?.telemetry.llmCalls ?? []), ...result.telemetry.llmCalls],
     },
+    exitCode: code,
   });
   return code;
 }

@@ -63,8 +63,8 @@ export interface RunOutcome {
 export interface ExportTask {
   /** What it is, for messages: `Pushgateway push to URL`. */
   label: string;
-  /** Runs it, bounded by `timeoutMs`. Never throws. */
-  run(options: { timeoutMs: number }): Promise<void>;
+  /** Runs it, bounded by `timeoutMs`; `signal` cuts it short without a word. Never throws. */
+  run(options: { signal: AbortSignal; timeoutMs: number }): Promise<void>;
 }
 
 /** The run's metrics exports where configured (none when nowhere). */
@@ -87,7 +87,7 @@ export function metricsExports(
   if (url !== undefined) {
     tasks.push({
       label: `OTLP metrics export to ${shownUrl(url)}`,
-      run: async ({ timeoutMs }) => {
+      run: async ({ signal, timeoutMs }) => {
         try {
           const { exportRunMetrics } = await import("../metrics/otlp_metrics.ts");
           await exportRunMetrics(
@@ -99,7 +99,7 @@ export function metricsExports(
               calls: outcome.calls,
               version: VERSION,
             },
-            { url, env: request.env, warn, timeoutMs },
+            { url, env: request.env, warn, signal, timeoutMs },
           );
         } catch (error) {
           failed(error);
@@ -118,7 +118,7 @@ function shownUrl(url: string): string {
 async function push(
   request: MetricsRequest,
   outcome: RunOutcome,
-  context: { endedMs: number; warn: (message: string) => void; timeoutMs: number },
+  context: { endedMs: number; warn: (message: string) => void; signal: AbortSignal; timeoutMs: number },
 ): Promise<void> {
   const { pushRunGauges } = await import("../metrics/pushgateway.ts");
   const { summary } = outcome;
@@ -142,7 +142,7 @@ async function push(
     nodeExecutions: summary.num_nodes,
     endedMs: context.endedMs,
     lastSuccessMs,
-  }, { warn: context.warn, timeoutMs: context.timeoutMs });
+  }, { warn: context.warn, signal: context.signal, timeoutMs: context.timeoutMs });
 }
 
 /** When the workflow last succeeded, from the ledger (undefined when unknown or unreadable). */

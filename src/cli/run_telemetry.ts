@@ -23,6 +23,7 @@ import { VERSION } from "../version.ts";
 import type { TracedOptions } from "../observability/decorators.ts";
 import { displayUrl, otlpEndpointFromEnv, untilAborted } from "../observability/otlp_export.ts";
 import { timeoutSignal } from "../util/timers.ts";
+import { cancelOnSignals } from "./signals.ts";
 import { metricsExports, type MetricsRequest, type RunOutcome } from "./run_metrics.ts";
 import { UsageError } from "./usage_error.ts";
 import { isHttpUrl } from "../util/uri.ts";
@@ -206,14 +207,17 @@ export interface RunExports {
   request: Pick<TelemetryRequest, "otlp" | "env" | "logger">;
   metrics: MetricsRequest | undefined;
   outcome: RunOutcome;
+  /** The run's exit code: what a second signal during the exports exits with. */
+  exitCode: number;
 }
 
 /**
  * The exports of an ended run (OTLP trace, OTLP metrics, Pushgateway), once
  * its result is printed and its ledger row closed, so a slow collector never
  * delays either: all at once, each one request bounded by
- * {@link EXPORT_TIMEOUT_MS}. Failures only warn. Nothing is loaded when
- * nothing is configured.
+ * {@link EXPORT_TIMEOUT_MS}. A signal meanwhile cuts them short at once, with
+ * one warning; the exit code stays the run's. Failures only warn. Nothing is
+ * loaded when nothing is configured.
  */
 export async function exportEndedRun(exports: RunExports): Promise<void> {
   const { request } = exports;
@@ -224,7 +228,7 @@ export async function exportEndedRun(exports: RunExports): Promise<void> {
     const url = otlpEndpointFromEnv(request.env, request.otlp.endpoint) ?? "";
     tasks.unshift({
       label: `OTLP export to ${displayUrl(url) ?? url}`,
-      run: async ({ timeoutMs }) => {
+      run: async ({ signal, timeoutMs }) => {
         try {
           const { exportTrace } = await import("../observability/otlp_export.ts");
           await exportTrace(exports.trace, {
@@ -232,6 +236,7 @@ export async function exportEndedRun(exports: RunExports): Promise<void> {
             env: request.env,
             warn,
             planner: exports.planner,
+            signal,
             timeoutMs,
           });
         } catch (error) {
@@ -241,18 +246,24 @@ export async function exportEndedRun(exports: RunExports): Promise<void> {
     });
   }
   if (tasks.length === 0) return;
+  const cancel = cancelOnSignals(exports.exitCode);
   const pending = new Set(tasks);
   // Each export keeps its own bound; this one only guards against an export that would not.
   const backstop = timeoutSignal(EXPORT_TIMEOUT_MS + 1000);
   try {
     const all = Promise.all(
-      tasks.map((task) => task.run({ timeoutMs: EXPORT_TIMEOUT_MS }).finally(() => pending.delete(task))),
+      tasks.map((task) =>
+        task.run({ signal: cancel.signal, timeoutMs: EXPORT_TIMEOUT_MS }).finally(() => pending.delete(task))
+      ),
     );
-    await untilAborted(all, backstop.signal);
+    await untilAborted(all, AbortSignal.any([cancel.signal, backstop.signal]));
     const unfinished = [...pending].map((task) => task.label).join(", ");
-    if (unfinished !== "") warn(`${unfinished}: no answer within ${EXPORT_TIMEOUT_MS / 1000} s`);
+    if (unfinished === "") return;
+    if (cancel.signal.aborted) warn(`${cancel.by()}: telemetry export cut short (${unfinished})`);
+    else warn(`${unfinished}: no answer within ${EXPORT_TIMEOUT_MS / 1000} s`);
   } finally {
     backstop.clear();
+    cancel.remove();
   }
 }
 

@@ -11,6 +11,10 @@
  *
  * The exit code is 128 + the first signal's number for SIGHUP (129) and 130
  * for SIGINT and SIGTERM.
+ *
+ * Once the result is printed, only the telemetry exports remain: a signal
+ * then cuts them short ({@link cancelOnSignals}) and the exit code stays the
+ * run's own.
  * @module
  */
 import process from "node:process";
@@ -24,6 +28,8 @@ export const INTERRUPT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 export const HARD_EXIT_MS = 3000;
 
 let first: NodeJS.Signals | undefined;
+/** Set while {@link cancelOnSignals} handles the signals: the run's handlers then stand aside. */
+let exporting = false;
 
 /** The exit code of an interrupted run: 129 after SIGHUP, else 130. */
 export function interruptExitCode(): number {
@@ -44,6 +50,7 @@ export function interruptSignal(): NodeJS.Signals | undefined {
 export function abortOnSignals(controller: AbortController, notice?: (line: string) => void): () => void {
   let received = 0;
   const handler = (signal: NodeJS.Signals) => {
+    if (exporting) return;
     received++;
     first ??= signal;
     if (received === 1) {
@@ -63,5 +70,41 @@ export function abortOnSignals(controller: AbortController, notice?: (line: stri
   for (const signal of INTERRUPT_SIGNALS) process.on(signal, handler);
   return () => {
     for (const signal of INTERRUPT_SIGNALS) process.off(signal, handler);
+  };
+}
+
+/** The handling of signals after a run's result is printed (see {@link cancelOnSignals}). */
+export interface ExportCancel {
+  /** Aborted by the first signal. */
+  signal: AbortSignal;
+  /** The signal that aborted it, if one did. */
+  by(): NodeJS.Signals | undefined;
+  /** Removes the handlers (the run's own handle signals again). */
+  remove(): void;
+}
+
+/**
+ * After the result is printed: SIGINT, SIGTERM and SIGHUP cut the telemetry
+ * exports short instead of interrupting a run that has ended. The first
+ * aborts the returned signal; a second exits at once with `exitCode`, the
+ * run's own (its result stands).
+ */
+export function cancelOnSignals(exitCode: number): ExportCancel {
+  const controller = new AbortController();
+  let by: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (by !== undefined) process.exit(exitCode);
+    by = signal;
+    controller.abort(new InterruptedError(`telemetry export cut short by ${signal}`));
+  };
+  exporting = true;
+  for (const signal of INTERRUPT_SIGNALS) process.on(signal, handler);
+  return {
+    signal: controller.signal,
+    by: () => by,
+    remove: () => {
+      for (const signal of INTERRUPT_SIGNALS) process.off(signal, handler);
+      exporting = false;
+    },
   };
 }

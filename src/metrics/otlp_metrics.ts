@@ -84,7 +84,7 @@ export interface RunMetricsInput {
 /**
  * Exports a run's metrics when OTLP metrics are configured, as one request
  * bounded by `timeoutMs` from the call (a failure is not retried); never
- * throws.
+ * throws. `signal` cuts it short without a word (the caller says it).
  */
 export async function exportRunMetrics(
   run: RunMetricsInput,
@@ -93,18 +93,21 @@ export async function exportRunMetrics(
     env: Record<string, string | undefined>;
     warn: (message: string) => void;
     timeoutMs?: number;
+    signal?: AbortSignal;
   },
 ): Promise<void> {
-  const { warn } = options;
+  const cancel = options.signal;
+  const warn = (message: string) => cancel?.aborted || options.warn(message);
   const timeoutMs = options.timeoutMs ?? 5000;
   const shown = displayUrl(options.url);
   if (shown === undefined) {
     warn(`OTLP metrics export skipped: '${options.url}' is not an http(s) URL`);
     return;
   }
+  if (cancel?.aborted) return;
   // The bound covers the whole export (loading the SDK included), so exports started together end together.
   const timeout = timeoutSignal(timeoutMs);
-  const signal = timeout.signal;
+  const signal = cancel ? AbortSignal.any([cancel, timeout.signal]) : timeout.signal;
   try {
     const outcome = await untilAborted(flush(run, { ...options, warn, signal }), signal);
     if (outcome === ABORTED) warn(`OTLP metrics export to ${shown} timed out after ${timeoutMs} ms`);

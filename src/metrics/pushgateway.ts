@@ -96,22 +96,28 @@ export function runFamilies(run: RunGauges): MetricFamily[] {
   return families;
 }
 
-/** Pushes a run's gauges (PUT); any failure is one `warn` line. */
+/**
+ * Pushes a run's gauges (PUT): one request bounded by `timeoutMs`; any
+ * failure is one `warn` line. `signal` cuts it short without a word (the
+ * caller says it).
+ */
 export async function pushRunGauges(
   base: string,
   run: RunGauges,
-  options: { warn: (message: string) => void; timeoutMs?: number },
+  options: { warn: (message: string) => void; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<void> {
   const url = groupUrl(base, run.workflow);
   const shown = (displayUrl(base) ?? base).replace(/\/+$/, "");
   const timeoutMs = options.timeoutMs ?? PUSH_TIMEOUT_MS;
+  const cancel = options.signal;
+  if (cancel?.aborted) return;
   const timeout = timeoutSignal(timeoutMs);
   try {
     const response = await fetch(url, {
       method: "PUT",
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       body: renderExposition(runFamilies(run), "prometheus"),
-      signal: timeout.signal,
+      signal: cancel ? AbortSignal.any([cancel, timeout.signal]) : timeout.signal,
     });
     if (!response.ok) {
       const text = (await response.text()).trim().split("\n")[0].slice(0, 200);
@@ -120,6 +126,7 @@ export async function pushRunGauges(
       await response.body?.cancel();
     }
   } catch (error) {
+    if (cancel?.aborted) return;
     const reason = timeout.signal.aborted
       ? `no answer within ${timeoutMs / 1000} s`
       : String((error as Error)?.message ?? error).split("\n")[0];

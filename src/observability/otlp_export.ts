@@ -42,6 +42,8 @@ export interface ExportTraceOptions {
   warn: (message: string) => void;
   /** A planned run's planner trace: exported with the workflow's under one root span for the request. */
   planner?: TraceDocument;
+  /** Cuts the export short (the user's Ctrl-C): the request is dropped and nothing is said (the caller says it). */
+  signal?: AbortSignal;
 }
 
 /** Default bound on an export. */
@@ -89,9 +91,11 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
     warn(`OTLP export skipped: '${url}' is not an http(s) URL`);
     return;
   }
+  const cancel = options.signal;
+  if (cancel?.aborted) return;
   // The bound covers the whole export (loading the SDK included), so exports started together end together.
   const timeout = timeoutSignal(timeoutMs);
-  const signal = timeout.signal;
+  const signal = cancel ? AbortSignal.any([cancel, timeout.signal]) : timeout.signal;
   try {
     const records = options.planner ? requestSpans(options.planner, trace) : traceSpans(trace!);
     const outcome = await untilAborted(
@@ -100,14 +104,14 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
         shown,
         env,
         signal,
-        warn,
+        warn: (message) => cancel?.aborted || warn(message),
         version: (options.planner ?? trace!).pflow_version,
       }),
       signal,
     );
-    if (outcome === ABORTED) warn(`OTLP export to ${shown} timed out after ${timeoutMs} ms`);
+    if (outcome === ABORTED && !cancel?.aborted) warn(`OTLP export to ${shown} timed out after ${timeoutMs} ms`);
   } catch (error) {
-    warn(`OTLP export to ${shown} failed: ${describeExportError(error)}`);
+    if (!cancel?.aborted) warn(`OTLP export to ${shown} failed: ${describeExportError(error)}`);
   } finally {
     timeout.clear();
   }
@@ -133,7 +137,7 @@ interface Resolved {
   url: string;
   shown: string;
   env: Env;
-  /** Ends the request (the export's bound). */
+  /** Ends the request (the export's bound, or the user's Ctrl-C). */
   signal: AbortSignal;
   warn: (message: string) => void;
 }
