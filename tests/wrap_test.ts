@@ -84,8 +84,63 @@ Deno.test("custom methods, getters, setters and private fields work on the wrapp
   assert.equal(bare.secret, 10);
   assert.equal(wrapped.bump(5), 15);
   assert.equal(bare.secret, 15);
-  assert.equal(wrapped.self(), bare, "methods run on the node itself");
+  assert.equal(wrapped.self(), wrapped, "a method returning the node returns the wrapper");
   assert.equal(wrapped.bump, wrapped.bump, "method identity is stable");
+  assert.equal(wrapped.bump.name, "bump");
+});
+
+Deno.test("a chain of this-returning calls on a wrapper keeps its layers", async () => {
+  const log: string[] = [];
+  const inner = wrapNode(new Custom(), tracingLayer("inner", log));
+  const wrapped = wrapNode(inner, tracingLayer("outer", log));
+  const chained = wrapped.setParams({ add: 1 });
+  assert.equal(chained, wrapped);
+  assert.equal(inner.setParams({ add: 1 }), inner);
+  const shared: Shared = {};
+  await new Flow(chained).run(shared, { warn: () => {} });
+  assert.deepEqual(log, ["outer:before", "inner:before", "inner:after", "outer:after"]);
+  assert.equal(shared.value, 42);
+  await wrapped.setParams({ add: 2 }).run(shared, { warn: () => {} });
+  assert.equal(log.length, 8, "run() on the chained result went through both layers");
+  // A method returning its argument gives back what was passed, wrapper or not.
+  const bare = unwrapNode(wrapped);
+  assert.equal(wrapped.next(bare), bare);
+  bare.successors.clear();
+});
+
+Deno.test("functions held in fields come back as stored; only methods are bound", () => {
+  class Helper {
+    static version = 2;
+  }
+  class WithFunctions extends Custom {
+    callback = Object.assign((x: number) => x + 1, { version: 3 });
+    Klass = Helper;
+    get viaGetter(): typeof Helper {
+      return Helper;
+    }
+  }
+  const bare = new WithFunctions();
+  const wrapped = wrapNode(wrapNode(bare, tracingLayer("a", [])), tracingLayer("b", []));
+  assert.equal(wrapped.callback, bare.callback);
+  assert.equal(wrapped.callback.version, 3);
+  assert.equal(wrapped.Klass, Helper);
+  assert.equal(wrapped.Klass.version, 2);
+  assert.equal(wrapped.viaGetter, Helper);
+  assert.equal(wrapped.bump(1), 42, "a prototype method still runs on the node (private fields)");
+});
+
+Deno.test("private brands do not pass through a wrapper (documented limit)", () => {
+  class Branded extends Custom {
+    #tag = 1;
+    static has(value: object): boolean {
+      return #tag in value;
+    }
+  }
+  const bare = new Branded();
+  const wrapped = wrapNode(bare, tracingLayer("t", []));
+  assert.equal(Branded.has(bare), true);
+  assert.equal(Branded.has(wrapped), false);
+  assert.equal(Branded.has(unwrapNode(wrapped)), true, "unwrapNode gives the object that has the brand");
 });
 
 Deno.test("next() and on() on wrappers wire the real node's successors", () => {

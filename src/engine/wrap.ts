@@ -2,8 +2,11 @@
  * The one Proxy of pflow: a node wrapper that replaces how a node *runs*
  * (`_run`) and is otherwise the node itself. Every other property, method and
  * prototype query goes to the wrapped node, so `instanceof`, params,
- * `next()`/`on()` wiring and a node class's own methods and fields (private
- * `#fields` included) behave as on the bare node. Layers stack: the compiler
+ * `next()`/`on()` wiring and a node class's own methods and fields behave as
+ * on the bare node: methods run on the node (their `this.#private` reads
+ * work) and a method returning the node returns the wrapper. What no Proxy
+ * can pass on is a private brand: `#x in wrapper` is false and `other.#x`
+ * throws when `other` is a wrapper (use {@link unwrapNode}). Layers stack: the compiler
  * builds `Namespaced → TemplateAware → node`, telemetry adds one outside.
  * @module
  */
@@ -35,9 +38,10 @@ type AnyFunction = (...args: unknown[]) => unknown;
  * target for every purpose but running.
  */
 export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
-  // Methods are bound to the target so private fields keep working; the
-  // cache keeps `wrapped.method === wrapped.method`.
-  const bound = new Map<PropertyKey, { original: AnyFunction; bound: AnyFunction }>();
+  // Methods run on the target so private fields keep working, and give the
+  // proxy back where they return the target (`setParams()` chains stay
+  // wrapped); the cache keeps `wrapped.method === wrapped.method`.
+  const methods = new Map<PropertyKey, { original: AnyFunction; method: AnyFunction }>();
   // Made once per wrapper: `_run` is read on every execution.
   let next: NodeRunner | undefined;
   const runLayer = (shared: Shared, ctx: RunContext) => layer.run(target, shared, ctx, next ??= runnerOf(target));
@@ -62,17 +66,45 @@ export function wrapNode<T extends BaseNode>(target: T, layer: NodeLayer): T {
       }
       const value = Reflect.get(node, prop, node);
       if (typeof value !== "function" || prop === "constructor") return value;
-      const cached = bound.get(prop);
-      if (cached !== undefined && cached.original === value) return cached.bound;
-      const fn = (value as AnyFunction).bind(node);
-      bound.set(prop, { original: value as AnyFunction, bound: fn });
-      return fn;
+      const cached = methods.get(prop);
+      if (cached !== undefined && cached.original === value) return cached.method;
+      // A function the node holds in a field (a callback, a class) or returns
+      // from a getter is data: it comes back as stored, statics and all.
+      if (!isPrototypeMethod(node, prop)) return value;
+      const method = runOnTarget(value as AnyFunction, node, () => proxy);
+      methods.set(prop, { original: value as AnyFunction, method });
+      return method;
     },
     set(node, prop, value) {
       return Reflect.set(node, prop, value, node);
     },
   });
   return proxy;
+}
+
+/** Whether `prop` of `node` is a method: a function stored on its prototype chain, not on the node itself. */
+function isPrototypeMethod(node: object, prop: PropertyKey): boolean {
+  if (Object.hasOwn(node, prop)) return false;
+  for (let proto = Object.getPrototypeOf(node); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Reflect.getOwnPropertyDescriptor(proto, prop);
+    if (descriptor !== undefined) return "value" in descriptor;
+  }
+  return false;
+}
+
+/**
+ * `method` called on `node` whatever `this` it is called with; a result of
+ * `node` itself (a `return this`) becomes the wrapper.
+ */
+function runOnTarget(method: AnyFunction, node: object, wrapper: () => object): AnyFunction {
+  const run = (...args: unknown[]): unknown => {
+    const result = Reflect.apply(method, node, args);
+    // `next(node)` returns its argument: a node passed in comes back as given.
+    return result === node && !args.includes(node) ? wrapper() : result;
+  };
+  Object.defineProperty(run, "name", { value: method.name });
+  Object.defineProperty(run, "length", { value: method.length });
+  return run;
 }
 
 /**
