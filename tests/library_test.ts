@@ -9,6 +9,7 @@ import {
   runWorkflow,
   unwrapNode,
   validateWorkflow,
+  ValidationError,
 } from "../mod.ts";
 
 class Shout extends Node {
@@ -190,4 +191,25 @@ Deno.test("parseWorkflow refuses numbers that would change value: the first ten 
   assert.deepEqual((await parseWorkflow(exact)).nodes[0].params, {
     value: [9007199254740991, 1e20, 0.1, "12345678901234567890"],
   });
+});
+
+Deno.test("compileWorkflow refuses an edge or start_node naming no node with a ValidationError, not a TypeError", async () => {
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  const cases = [
+    [{ edges: [{ from: "a", to: "zz" }] }, "/edges/0/to", "unknown node 'zz'"],
+    [{ edges: [{ from: "b", to: "a" }] }, "/edges/0/from", "unknown node 'b'"],
+    [{ start_node: "nope" }, "/start_node", "unknown node 'nope'"],
+  ] as const;
+  for (const [extra, pointer, message] of cases) {
+    const ir = await parseWorkflow(
+      JSON.stringify({ ir_version: "0.1.0", nodes: [{ id: "a", type: "echo" }], ...extra }),
+    );
+    assert.throws(() => compileWorkflow(ir, { registry }), (error: unknown) => {
+      assert.ok(error instanceof ValidationError, String(error));
+      assert.equal(error.problems[0].pointer, pointer);
+      assert.ok(error.problems[0].message.startsWith(message), error.message);
+      assert.match(error.message, /validateWorkflow\(\)/);
+      return true;
+    });
+  }
 });

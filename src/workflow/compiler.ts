@@ -24,6 +24,7 @@ import { scopeOf } from "./store.ts";
 import { callsModels } from "../observability/decorators.ts";
 import { buildSteps, type StepNode, WorkflowFlow } from "./walk.ts";
 import { outputRedactor } from "../observability/redact.ts";
+import { didYouMean, type Problem, ValidationError } from "./errors.ts";
 
 /** What the compiler knows of one node. */
 export interface CompiledNode {
@@ -79,8 +80,9 @@ export interface CompileOptions {
 }
 
 /**
- * Builds the flow. The IR must have passed {@link validateWorkflow}; the
- * compiler trusts it (unknown types throw).
+ * Builds the flow. The IR should have passed {@link validateWorkflow}; the
+ * compiler checks only what it cannot build without: an unknown node type
+ * throws, an edge or `start_node` naming no node throws `ValidationError`.
  */
 export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): CompiledWorkflow {
   const namespacing = ir.enable_namespacing ?? true;
@@ -132,6 +134,8 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
       insideNamespace: namespacing && node === namespaced ? { id: nodeIr.id, node: inside } : undefined,
     });
   }
+  const wiring = wiringProblems(ir, nodes);
+  if (wiring.length > 0) throw new ValidationError(wiring);
   for (const edge of ir.edges ?? []) {
     nodes.get(edge.from)!.node.on(edge.action ?? "default", nodes.get(edge.to)!.node);
   }
@@ -214,4 +218,24 @@ export function describeErrorOutputs(outputs: Record<string, unknown>): string {
   }
   if (typeof outputs.status_code === "number") return `HTTP ${outputs.status_code}`;
   return "returned the 'error' action";
+}
+
+/**
+ * Edges and `start_node` naming no node, worded as {@link validateWorkflow}
+ * words them: a library caller that skipped validation gets the CLI's message.
+ */
+function wiringProblems(ir: WorkflowIR, nodes: Map<string, CompiledNode>): Problem[] {
+  const problems: Problem[] = [];
+  const hint = "; validateWorkflow() reports every problem of a workflow before compileWorkflow()";
+  const unknown = (id: string) =>
+    `unknown node '${id}'${didYouMean(id, nodes.keys())}; nodes: ${[...nodes.keys()].join(", ")}`;
+  if (ir.start_node !== undefined && !nodes.has(ir.start_node)) {
+    problems.push({ pointer: "/start_node", message: unknown(ir.start_node) + hint });
+  }
+  (ir.edges ?? []).forEach((edge, i) => {
+    for (const end of ["from", "to"] as const) {
+      if (!nodes.has(edge[end])) problems.push({ pointer: `/edges/${i}/${end}`, message: unknown(edge[end]) + hint });
+    }
+  });
+  return problems;
 }
