@@ -213,3 +213,30 @@ Deno.test("compileWorkflow refuses an edge or start_node naming no node with a V
     });
   }
 });
+
+Deno.test("runWorkflow refuses a maxNodeExecutions that is not a positive whole number, before running", async () => {
+  const registry = new NodeRegistry([...BUILTIN_NODES, Shout]);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    nodes: [{ id: "a", type: "shout", params: { text: "a" } }, { id: "b", type: "shout", params: { text: "b" } }],
+    edges: [{ from: "a", to: "b" }, { from: "b", to: "a" }],
+  }));
+  const compiled = compileWorkflow(ir, { registry });
+  for (const bad of [NaN, 0, -1, 1.5, Infinity, 2 ** 53]) {
+    await assert.rejects(
+      // The signal ends the run if the limit is let through (NaN used to turn the guard off).
+      () => runWorkflow(compiled, { maxNodeExecutions: bad, warn: () => {}, signal: AbortSignal.timeout(1000) }),
+      (error: unknown) =>
+        error instanceof RangeError && /maxNodeExecutions must be a positive whole number/.test(error.message),
+      String(bad),
+    );
+  }
+  await assert.rejects(
+    () => runWorkflow(compiled, { maxNodeExecutions: "3" as unknown as number }),
+    TypeError,
+  );
+  assert.equal((unwrapNode(compiled.nodes.get("a")!.node) as Shout).calls, 0, "nothing ran");
+  const limited = await runWorkflow(compiled, { maxNodeExecutions: 2, warn: () => {} });
+  assert.equal(limited.status, "failed");
+  assert.equal(limited.nodes_executed, 4);
+});

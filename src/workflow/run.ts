@@ -101,9 +101,28 @@ export interface RunOptions {
    * Executions allowed per node (a loop guard); default: the workflow's
    * `limits.max_node_executions`, else {@link DEFAULT_MAX_NODE_EXECUTIONS}.
    * The error of a run that reaches a limit given here names it as the
-   * CLI's `--max-node-executions`.
+   * CLI's `--max-node-executions`. A positive whole number: anything else
+   * (NaN, 0, 1.5) throws a RangeError before the run starts.
    */
   maxNodeExecutions?: number;
+}
+
+/**
+ * `value` when it is a usable execution limit (a positive safe integer) or
+ * undefined; anything else throws before the run starts (NaN would turn the
+ * loop guard off, 0 or -1 would stop every node with a nonsense count).
+ */
+function executionLimit(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number") {
+    throw new TypeError(`runWorkflow: ${name} must be a number (a positive whole number), got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(
+      `runWorkflow: ${name} must be a positive whole number at most ${Number.MAX_SAFE_INTEGER} (2^53-1), got ${value}`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -184,6 +203,9 @@ function typedStdin(input: InputIR, text: string, options: { secret: boolean }):
  */
 export async function runWorkflow(compiled: CompiledWorkflow, options: RunOptions = {}): Promise<WorkflowResult> {
   const started = performance.now();
+  const maxNodeExecutions = executionLimit(options.maxNodeExecutions, "maxNodeExecutions") ??
+    executionLimit(compiled.ir.limits?.max_node_executions, "the workflow's limits.max_node_executions") ??
+    DEFAULT_MAX_NODE_EXECUTIONS;
   const shared: Shared = resolveInputs(compiled.ir, options.inputs ?? {}, { stdin: options.stdin });
   if (options.stdin !== undefined) shared.stdin = options.stdin;
   const signal = options.signal ?? new AbortController().signal;
@@ -205,8 +227,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     takenNamespaces: undefined,
     freshNamespace: undefined,
     executions: new Map(),
-    maxNodeExecutions: options.maxNodeExecutions ?? compiled.ir.limits?.max_node_executions ??
-      DEFAULT_MAX_NODE_EXECUTIONS,
+    maxNodeExecutions,
     maxNodeExecutionsGiven: options.maxNodeExecutions !== undefined,
   };
   let status: RunStatus = "success";
