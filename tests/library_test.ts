@@ -240,3 +240,69 @@ Deno.test("runWorkflow refuses a maxNodeExecutions that is not a positive whole 
   assert.equal(limited.status, "failed");
   assert.equal(limited.nodes_executed, 4);
 });
+
+Deno.test("@timed: a subclass's own phases are timed as its base's; a timed method gets its arguments as given", async () => {
+  const { instrumentNode, RunTelemetry, timed } = await import("../mod.ts");
+  type Execution = import("../mod.ts").NodeExecution;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const spec = (type: string) => ({ type, description: "", params: {}, outputs: {} });
+  @timed
+  class Base extends Node {
+    static spec = spec("base");
+    override async prep() {
+      await sleep(5);
+    }
+    override async exec() {
+      await sleep(5);
+    }
+    override async post() {
+      await sleep(5);
+      return undefined;
+    }
+  }
+  class Slow extends Base {
+    static override spec = spec("slow");
+    override async exec() {
+      await sleep(60);
+    }
+  }
+  class Slower extends Slow {
+    static override spec = spec("slower");
+    override async post() {
+      await sleep(60);
+      return undefined;
+    }
+  }
+  class Args extends Node {
+    static spec = spec("args");
+    @timed
+    override exec(...args: unknown[]) {
+      return args.length;
+    }
+    override post(shared: Record<string, unknown>, _p: unknown, count: unknown) {
+      shared.count = count;
+      return undefined;
+    }
+  }
+  const registry = new NodeRegistry([Base, Slow, Slower, Args]);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    nodes: [{ id: "slow", type: "slow" }, { id: "slower", type: "slower" }, { id: "args", type: "args" }],
+    edges: [{ from: "slow", to: "slower" }, { from: "slower", to: "args" }],
+    outputs: { count: { source: "${args.count}" } },
+  }));
+  const plain = await runWorkflow(compileWorkflow(ir, { registry }));
+  assert.equal(plain.outputs.count, 2, "exec(prepResult, ctx): what _exec passes");
+  const events = new Map<string, Execution>();
+  const telemetry = new RunTelemetry({
+    instrumented: true,
+    phases: true,
+    sinks: [{ keepsExecutions: true, nodeEnd: (e) => events.set(e.node_id, structuredClone(e)) }],
+  });
+  const traced = await runWorkflow(compileWorkflow(ir, { registry, instrument: instrumentNode }), { telemetry });
+  assert.equal(traced.outputs.count, 2);
+  const slow = events.get("slow")!.phases;
+  assert.ok(slow.exec >= 50 && slow.prep < 40, `the overriding exec counts as exec: ${JSON.stringify(slow)}`);
+  const slower = events.get("slower")!.phases;
+  assert.ok(slower.exec >= 50 && slower.post >= 50 && slower.prep < 40, JSON.stringify(slower));
+});

@@ -73,6 +73,7 @@ function applyTimed(target: unknown, context: DecoratorContext, options: TimedOp
   if (context.kind === "class") {
     const proto = (target as { prototype: Record<string, Method> }).prototype;
     timedPrototypes.push(proto);
+    timedSet.add(proto);
     if (phaseMarksArmed) markPhases(proto);
     return target;
   }
@@ -86,9 +87,37 @@ function applyTimed(target: unknown, context: DecoratorContext, options: TimedOp
   throw new TypeError(`@timed goes on a node class or on prep/exec/post, not on a ${context.kind}`);
 }
 
-/** Prototypes of `@timed` classes, in the order the classes were defined (a base before its subclasses). */
+/**
+ * Prototypes of `@timed` classes, in the order the classes were defined (a base before its subclasses),
+ * then those of undecorated subclasses, as {@link inheritPhaseMarks} meets them.
+ */
 const timedPrototypes: Record<string, Method>[] = [];
+/** The prototypes in {@link timedPrototypes}, and of classes known to inherit no `@timed`. */
+const timedSet = new WeakSet<object>();
+const untimedSet = new WeakSet<object>();
 let phaseMarksArmed = false;
+
+/**
+ * Makes an undecorated subclass of a `@timed` class time the phases it
+ * defines itself, as the base times its own: `@timed` on a class holds for
+ * its subclasses (an overriding `exec` would otherwise count as `prep`).
+ * Called for each node class a run instruments; cheap when called again.
+ */
+export function inheritPhaseMarks(cls: unknown): void {
+  if (typeof cls !== "function") return;
+  const proto = (cls as { prototype?: unknown }).prototype;
+  if (typeof proto !== "object" || proto === null || timedSet.has(proto) || untimedSet.has(proto)) return;
+  // The prototypes between the class and its nearest `@timed` base, base side first.
+  const between: object[] = [];
+  let p: object | null = proto;
+  for (; p !== null && !timedSet.has(p); p = Object.getPrototypeOf(p)) between.unshift(p);
+  for (const q of between) (p === null ? untimedSet : timedSet).add(q);
+  if (p === null) return;
+  for (const q of between) {
+    timedPrototypes.push(q as Record<string, Method>);
+    if (phaseMarksArmed) markPhases(q as Record<string, Method>);
+  }
+}
 
 /** Wraps the phases `proto` has (its own or inherited) that no class wrapped yet. */
 function markPhases(proto: Record<string, Method>): void {
@@ -118,13 +147,14 @@ export function armPhaseMarks(): void {
  * phase's promise; the node's end closes the last phase.
  */
 function timePhase(original: Method, phase: Phase): Method {
-  // Fixed arity (phases take at most 4 arguments) keeps the fast path cheap.
-  const wrapped = function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown): unknown {
+  // The arguments pass as given (a method reading `args.length` sees what it was called with); rest
+  // parameters measured no slower than a fixed arity.
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     if (ACTIVE.phased !== 0) {
       const scope = scopes.getStore();
       if (scope?.node !== undefined && scope.telemetry.phases) scope.telemetry.enterPhase(scope, phase);
     }
-    return original.call(this, a, b, c, d);
+    return original.apply(this, args);
   };
   Object.defineProperty(wrapped, WRAPPED, { value: true });
   Object.defineProperty(wrapped, "name", { value: original.name });

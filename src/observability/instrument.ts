@@ -6,7 +6,7 @@
  * @module
  */
 import { type Action, type BaseNode, type NodeLayer, type RunContext, unwrapNode, wrapNode } from "../engine/mod.ts";
-import { measuresChildCpu } from "./decorators.ts";
+import { inheritPhaseMarks, measuresChildCpu } from "./decorators.ts";
 import type { ItemScopedContext, TemplateObservedContext } from "../workflow/layers.ts";
 import type { ChildEnvContext } from "../nodes/spec.ts";
 import { formatTraceParent } from "./ids.ts";
@@ -43,6 +43,7 @@ export function instrumentedLayer(info: NodeInfo): NodeLayer {
 
 /** The compiler's `instrument` hook: wraps a node in the instrumented layer. */
 export function instrumentNode(node: BaseNode, info: NodeInfo): BaseNode {
+  inheritPhaseMarks(unwrapNode(node).constructor); // an undecorated subclass of a @timed class times its own phases
   const childCpu = measuresChildCpu(unwrapNode(node).constructor);
   return wrapNode(node, instrumentedLayer({ id: info.id, type: info.type, ordinal: info.ordinal, childCpu }));
 }
