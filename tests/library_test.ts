@@ -306,3 +306,37 @@ Deno.test("@timed: a subclass's own phases are timed as its base's; a timed meth
   const slower = events.get("slower")!.phases;
   assert.ok(slower.exec >= 50 && slower.post >= 50 && slower.prep < 40, JSON.stringify(slower));
 });
+
+Deno.test("library errors are worded for the library: inputs by option name, a class without spec named", async () => {
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    inputs: { n: { type: "integer" }, text: { type: "string", stdin: true }, opt: { type: "string", required: false } },
+    nodes: [{ id: "e", type: "echo", params: { value: "${opt}" } }],
+  }));
+  const compiled = compileWorkflow(ir, { registry });
+  await assert.rejects(runWorkflow(compiled, {}), (error: unknown) => {
+    assert.ok(error instanceof ValidationError);
+    assert.deepEqual(error.problems.map((p) => p.message), [
+      "missing required input 'n': set inputs.n",
+      "missing required input 'text': set inputs.text or options.stdin",
+    ]);
+    return true;
+  });
+  const unset = await runWorkflow(compiled, { inputs: { n: 1, text: "t" } });
+  assert.equal(
+    unset.error?.message,
+    `param 'value': cannot resolve \${opt}: input 'opt' was not given and has no default; set inputs.opt or give the input a "default"`,
+  );
+  class NoSpec extends Node {}
+  assert.throws(
+    () => new NodeRegistry([...BUILTIN_NODES, NoSpec as never]),
+    new TypeError(
+      "NodeRegistry: class NoSpec has no static spec; a node class declares `static spec = { type, description, params, outputs }`",
+    ),
+  );
+  assert.throws(
+    () => compileWorkflow({ ir_version: "0.1.0", nodes: [] } as never, { registry }),
+    /\/nodes: a workflow needs at least one node/,
+  );
+});

@@ -490,9 +490,9 @@ Deno.test("resolveInputs applies defaults, stdin inputs, and reports missing or 
   })();
   assert.ok(error instanceof ValidationError);
   assert.deepEqual(error.problems.map((p) => p.message), [
-    "missing required input 'name' (who): pass name=VALUE",
+    "missing required input 'name' (who): set inputs.name",
     "input 'n' must be number, got \"two\"",
-    "missing required input 'text': pass text=VALUE or pipe it on stdin",
+    "missing required input 'text': set inputs.text or options.stdin",
   ]);
 });
 

@@ -25,7 +25,14 @@ import {
   withoutTooDeepOutputs,
 } from "./text_output.ts";
 import { UsageError } from "./usage_error.ts";
-import { loadTarget, locatedError, noStdinProblem, runProblems, workflowName } from "./workflow_target.ts";
+import {
+  CLI_INPUT_WORDING,
+  loadTarget,
+  locatedError,
+  noStdinProblem,
+  runProblems,
+  workflowName,
+} from "./workflow_target.ts";
 import { summaryLine } from "./summary_line.ts";
 import { instrumentNode } from "../observability/instrument.ts";
 import { ms2, type PhaseInput, type RunSummary, summarizeRun } from "../observability/metrics.ts";
@@ -355,7 +362,7 @@ async function prepare(target: RunTarget, session: Session) {
     if (stdin === undefined && stdinUse(loaded.ir).stdinTemplates && !Object.hasOwn(params, "stdin")) {
       throw new ValidationError([noStdinProblem()]);
     }
-    inputs = resolveInputs(loaded.ir, params, { stdin });
+    inputs = resolveInputs(loaded.ir, params, { stdin, wording: CLI_INPUT_WORDING });
   } catch (error) {
     throw error instanceof ValidationError ? await locatedError(error.problems, loaded) : error;
   }
@@ -412,6 +419,7 @@ async function prepare(target: RunTarget, session: Session) {
   const runOptions: RunOptions = {
     inputs,
     stdin,
+    inputWording: CLI_INPUT_WORDING,
     signal,
     observer: progress ? progressObserver(compiled, run.style) : undefined,
     warn: (message) => run.logger.warn(message),

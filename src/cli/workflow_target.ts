@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { didYouMean, type Problem, uniqueProblems, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
-import { resolveInputs } from "../workflow/run.ts";
+import { type InputWording, resolveInputs } from "../workflow/run.ts";
 import { stdinUse } from "../workflow/compiler.ts";
 import { type ValidateOptions, validateWorkflow } from "../workflow/validate.ts";
 import { typeParams } from "./args.ts";
@@ -178,7 +178,7 @@ function inputProblems(loaded: LoadedWorkflow, params: Record<string, unknown>, 
   const use = stdinUse(loaded.ir);
   const problems: Problem[] = [];
   try {
-    resolveInputs(loaded.ir, params, { stdin: stdin === "unknown" ? "" : undefined });
+    resolveInputs(loaded.ir, params, { stdin: stdin === "unknown" ? "" : undefined, wording: CLI_INPUT_WORDING });
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const pending = new Set(stdin === "unknown" ? use.stdinInputs.map((name) => `/inputs/${name}`) : []);
@@ -187,6 +187,12 @@ function inputProblems(loaded: LoadedWorkflow, params: Record<string, unknown>, 
   if (use.stdinTemplates && stdin === "none" && !Object.hasOwn(params, "stdin")) problems.push(noStdinProblem());
   return problems;
 }
+
+/** The CLI's wording of a missing input: `key=value` params and piped stdin. */
+export const CLI_INPUT_WORDING: InputWording = {
+  give: (name) => `pass ${name}=VALUE`,
+  stdin: "or pipe it on stdin",
+};
 
 /** The problem of a workflow that reads `${stdin}` when nothing was piped. */
 export function noStdinProblem(): Problem {

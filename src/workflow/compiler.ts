@@ -221,11 +221,12 @@ export function describeErrorOutputs(outputs: Record<string, unknown>): string {
 }
 
 /**
- * Edges and `start_node` naming no node, worded as {@link validateWorkflow}
+ * An empty node list, and edges and `start_node` naming no node, worded as {@link validateWorkflow}
  * words them: a library caller that skipped validation gets the CLI's message.
  */
 function wiringProblems(ir: WorkflowIR, nodes: Map<string, CompiledNode>): Problem[] {
   const problems: Problem[] = [];
+  if (ir.nodes.length === 0) problems.push({ pointer: "/nodes", message: "a workflow needs at least one node" });
   const hint = "; validateWorkflow() reports every problem of a workflow before compileWorkflow()";
   const unknown = (id: string) =>
     `unknown node '${id}'${didYouMean(id, nodes.keys())}; nodes: ${[...nodes.keys()].join(", ")}`;

@@ -14,9 +14,20 @@ export class NodeRegistry {
     for (const cls of classes) this.register(cls);
   }
 
-  /** Adds a node class under `cls.spec.type` (replacing one of the same name). */
+  /**
+   * Adds a node class under `cls.spec.type` (replacing one of the same name).
+   * A class without a `static spec` naming its type throws a TypeError that names the class.
+   */
   register(cls: NodeClass): this {
-    this.#types.set(cls.spec.type, cls);
+    const spec = (cls as { spec?: Partial<NodeSpec> } | undefined)?.spec;
+    if (typeof spec?.type !== "string" || spec.type === "") {
+      const name = typeof cls === "function" && cls.name !== "" ? `class ${cls.name}` : `${String(cls)}`;
+      const what = spec === undefined || spec === null ? "has no static spec" : "has a spec without a type";
+      throw new TypeError(
+        `NodeRegistry: ${name} ${what}; a node class declares \`static spec = { type, description, params, outputs }\``,
+      );
+    }
+    this.#types.set(spec.type, cls);
     return this;
   }
 

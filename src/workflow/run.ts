@@ -85,6 +85,8 @@ export interface RunOptions {
   inputs?: Record<string, unknown>;
   /** Piped stdin, when read. */
   stdin?: string;
+  /** How messages about a missing input say to give it (default {@link LIBRARY_INPUT_WORDING}). */
+  inputWording?: InputWording;
   /** Interrupts the run. */
   signal?: AbortSignal;
   /** Warning sink (default: stderr). */
@@ -106,6 +108,20 @@ export interface RunOptions {
    */
   maxNodeExecutions?: number;
 }
+
+/** How a message about a missing input tells the caller to give it: worded for the library or the CLI. */
+export interface InputWording {
+  /** How to give input `name`, e.g. `set inputs.name`. */
+  give(name: string): string;
+  /** How to give an input that may come from stdin, added after {@link InputWording.give}. */
+  stdin: string;
+}
+
+/** The library's wording: the `inputs` and `stdin` options of {@link runWorkflow}. */
+export const LIBRARY_INPUT_WORDING: InputWording = {
+  give: (name) => `set inputs.${name}`,
+  stdin: "or options.stdin",
+};
 
 /**
  * `value` when it is a usable execution limit (a positive safe integer) or
@@ -132,8 +148,9 @@ function executionLimit(value: unknown, name: string): number | undefined {
 export function resolveInputs(
   ir: WorkflowIR,
   given: Record<string, unknown>,
-  options: { stdin?: string } = {},
+  options: { stdin?: string; wording?: InputWording } = {},
 ): Record<string, unknown> {
+  const wording = options.wording ?? LIBRARY_INPUT_WORDING;
   const declared = ir.inputs ?? {};
   const values: Record<string, unknown> = {};
   const problems: Problem[] = [];
@@ -155,12 +172,12 @@ export function resolveInputs(
     if (value === undefined) value = input.default;
     if (value === undefined) {
       if (input.required !== false) {
-        const hint = input.stdin ? ` or pipe it on stdin` : "";
+        const hint = input.stdin ? ` ${wording.stdin}` : "";
         problems.push({
           pointer: `/inputs/${name}`,
-          message: `missing required input '${name}'${
-            input.description ? ` (${input.description})` : ""
-          }: pass ${name}=VALUE${hint}`,
+          message: `missing required input '${name}'${input.description ? ` (${input.description})` : ""}: ${
+            wording.give(name)
+          }${hint}`,
         });
       }
       continue;
@@ -206,7 +223,10 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
   const maxNodeExecutions = executionLimit(options.maxNodeExecutions, "maxNodeExecutions") ??
     executionLimit(compiled.ir.limits?.max_node_executions, "the workflow's limits.max_node_executions") ??
     DEFAULT_MAX_NODE_EXECUTIONS;
-  const shared: Shared = resolveInputs(compiled.ir, options.inputs ?? {}, { stdin: options.stdin });
+  const shared: Shared = resolveInputs(compiled.ir, options.inputs ?? {}, {
+    stdin: options.stdin,
+    wording: options.inputWording,
+  });
   if (options.stdin !== undefined) shared.stdin = options.stdin;
   const signal = options.signal ?? new AbortController().signal;
   const warn = options.warn ?? ((m: string) => console.error(`warning: ${m}`));
@@ -250,7 +270,10 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
       outputs = fallbackOutput(compiled, shared, (ctx as { lastNode?: BaseNode }).lastNode);
     }
   } catch (thrown) {
-    ({ status, error } = classifyFailure(compiled, shared, thrown, signal));
+    ({ status, error } = classifyFailure(compiled, shared, thrown, {
+      signal,
+      wording: options.inputWording ?? LIBRARY_INPUT_WORDING,
+    }));
     cause = thrown;
   }
   // A node that threw never reached the count; one that returned `error` did, and one the guard stopped never ran.
@@ -289,8 +312,9 @@ function classifyFailure(
   compiled: CompiledWorkflow,
   shared: Shared,
   thrown: unknown,
-  signal: AbortSignal,
+  options: { signal: AbortSignal; wording: InputWording },
 ): { status: RunStatus; error: RunError } {
+  const { signal, wording } = options;
   const wired = thrown instanceof UnhandledErrorAction ? thrown.node : failedNodeOf(thrown);
   const nodeId = thrown instanceof NodeExecutionLimitError
     ? thrown.nodeId
@@ -312,7 +336,7 @@ function classifyFailure(
     return { status: "failed", error: { message: reason, node_id: nodeId, type: "ErrorAction" } };
   }
   const err = thrown instanceof Error ? thrown : new Error(String(thrown));
-  const message = missingInputMessage(compiled, shared, err) ?? err.message;
+  const message = missingInputMessage(compiled, shared, err, wording) ?? err.message;
   return { status: "failed", error: { message, node_id: nodeId, type: err.name } };
 }
 
@@ -321,7 +345,12 @@ function classifyFailure(
  * optional input without a default): says so and how to give it, instead of
  * listing what the store holds.
  */
-function missingInputMessage(compiled: CompiledWorkflow, shared: Shared, error: Error): string | undefined {
+function missingInputMessage(
+  compiled: CompiledWorkflow,
+  shared: Shared,
+  error: Error,
+  wording: InputWording,
+): string | undefined {
   const unresolved = error instanceof ParamResolutionError ? error.cause : error;
   if (!(unresolved instanceof UnresolvedTemplateError)) return undefined;
   const head = unresolved.ref.segments[0];
@@ -329,7 +358,7 @@ function missingInputMessage(compiled: CompiledWorkflow, shared: Shared, error: 
   if (typeof head !== "string" || !Object.hasOwn(inputs, head) || Object.hasOwn(shared, head)) return undefined;
   const where = error instanceof ParamResolutionError ? `param '${error.param}': ` : "";
   return `${where}cannot resolve ${unresolved.ref.source}: input '${head}' was not given and has no default; ` +
-    `pass ${head}=VALUE or give the input a "default"`;
+    `${wording.give(head)} or give the input a "default"`;
 }
 
 /**
