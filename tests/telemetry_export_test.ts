@@ -8,6 +8,9 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer, type Socket } from "node:net";
 import { type CliOptions, type CliResult, runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, explain, oneJson, runAndSignal } from "./support/e2e.ts";
@@ -232,6 +235,114 @@ Deno.test("the exports run at once under one 5 s bound, one request each: a refu
       assert.ok(lines.some((l) => /^warning: Pushgateway push to .* failed: no answer within 5 s$/.test(l)));
     } finally {
       silent.close();
+    }
+  });
+});
+
+/** A self-signed CA and a certificate for 127.0.0.1 signed by it, plus a client certificate (PEM files in `dir`). */
+function makeCertificates(dir: string): Record<"caKey" | "ca" | "key" | "cert" | "clientKey" | "clientCert", string> {
+  const files = {
+    caKey: join(dir, "ca.key"),
+    ca: join(dir, "ca.pem"),
+    key: join(dir, "server.key"),
+    cert: join(dir, "server.pem"),
+    clientKey: join(dir, "client.key"),
+    clientCert: join(dir, "client.pem"),
+  };
+  const openssl = (args: string[]) => {
+    const result = spawnSync("openssl", args, { encoding: "utf8" });
+    assert.equal(result.status, 0, `openssl ${args.join(" ")}: ${result.error ?? result.stderr}`);
+  };
+  openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    files.caKey,
+    "-out",
+    files.ca,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=pflow test CA",
+  ]);
+  for (
+    const [key, cert, name, ext] of [
+      [files.key, files.cert, "127.0.0.1", "subjectAltName=IP:127.0.0.1"],
+      [files.clientKey, files.clientCert, "pflow client", "extendedKeyUsage=clientAuth"],
+    ]
+  ) {
+    const request = `${cert}.csr`;
+    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", `/CN=${name}`]);
+    const extFile = `${cert}.ext`;
+    writeFileSync(extFile, `${ext}\n`);
+    openssl([
+      "x509",
+      "-req",
+      "-in",
+      request,
+      "-CA",
+      files.ca,
+      "-CAkey",
+      files.caKey,
+      "-CAcreateserial",
+      "-out",
+      cert,
+      "-days",
+      "2",
+      "-extfile",
+      extFile,
+    ]);
+  }
+  return files;
+}
+
+Deno.test("OTLP over HTTPS trusts the CA of OTEL_EXPORTER_OTLP_CERTIFICATE and sends the client certificate and key (mTLS)", async () => {
+  await withTempHome(async ({ dir, env }) => {
+    const files = makeCertificates(dir);
+    const read = (path: string) => readFileSync(path, "utf8");
+    const receiver = await startOtlpReceiver({
+      tls: { key: read(files.key), cert: read(files.cert), clientCa: read(files.ca) },
+    });
+    try {
+      const file = writeWorkflow(dir, "wf.json", workflow([{ id: "a", type: "echo", params: { value: "hi" } }]));
+      const args = ["run", file, "--otlp-endpoint", receiver.url];
+      // Without the CA the collector's certificate is not trusted: a warning, the run itself succeeds.
+      const untrusted = await runPflow(args, { env });
+      assertExit(untrusted, 0);
+      assert.match(
+        untrusted.stderr,
+        /warning: OTLP export to https:\/\/127\.0\.0\.1:\d+\S* failed/,
+        explain(untrusted),
+      );
+      assert.equal(receiver.requests.length, 0);
+      // The CA alone: the collector asks for a client certificate, and none is sent.
+      const noClient = await runPflow(args, { env: { ...env, OTEL_EXPORTER_OTLP_CERTIFICATE: files.ca } });
+      assertExit(noClient, 0);
+      assert.match(noClient.stderr, /warning: OTLP export/, explain(noClient));
+      assert.equal(receiver.requests.length, 0);
+      // CA, client certificate and key (the per-signal variable wins over the general one).
+      const mutual = await runPflow(args, {
+        env: {
+          ...env,
+          OTEL_EXPORTER_OTLP_CERTIFICATE: join(dir, "missing.pem"),
+          OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: files.ca,
+          OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: files.clientCert,
+          OTEL_EXPORTER_OTLP_CLIENT_KEY: files.clientKey,
+        },
+      });
+      assertExit(mutual, 0);
+      assert.doesNotMatch(mutual.stderr, /warning/, explain(mutual));
+      assert.equal(receiver.requests.length, 1);
+      assert.ok(receiver.spans().some((s) => s.span.name.includes("a")), "the node's span arrived");
+      // A file that cannot be read is named, and the export goes on without it.
+      const missing = await runPflow(args, { env: { ...env, OTEL_EXPORTER_OTLP_CERTIFICATE: join(dir, "nope.pem") } });
+      assertExit(missing, 0);
+      assert.match(missing.stderr, /warning: OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read \S+nope\.pem \(not found\)/);
+    } finally {
+      await receiver.close();
     }
   });
 });

@@ -37,6 +37,7 @@ import type { LlmCallRecord } from "../observability/telemetry.ts";
 import { callCostUsd } from "../observability/telemetry.ts";
 import { BUCKETS } from "../ledger/schema.ts";
 import { modelLabels } from "./collect.ts";
+import { otlpTlsOptions } from "../observability/otlp_tls.ts";
 
 /** Metric names and attribute keys (GenAI semantic conventions, and pflow's own). */
 export const OTLP_METRICS = {
@@ -152,7 +153,7 @@ async function flush(
           warn,
         }),
       },
-      httpAgentOptions: { keepAlive: false },
+      httpAgentOptions: { keepAlive: false, ...otlpTlsOptions(env, { signal: "METRICS", warn }) },
       compression: (compression === "gzip" ? "gzip" : "none") as never,
     },
     "METRICS",

@@ -9,9 +9,9 @@
  *
  * Configuration comes from `options.env` (the standard OTEL_* variables):
  * endpoint, headers, service name, resource attributes, sampler, compression.
- * The SDK's exporter also falls back to `process.env` for what pflow does not
- * set explicitly (TLS certificate files, and headers that `options.env` lacks),
- * which in the CLI is the same environment.
+ * TLS files (a CA, a client certificate and key) come from the standard
+ * variables too, read by {@link otlpTlsOptions}: pflow's HTTP agent replaces
+ * the SDK's, which would have read them.
  * @module
  */
 import type { TraceDocument } from "./trace_format.ts";
@@ -26,6 +26,7 @@ import {
 } from "./otlp_json.ts";
 import { DOUBLE_ATTRIBUTES, SCOPE_NAME } from "./semconv.ts";
 import { timeoutSignal } from "../util/timers.ts";
+import { otlpTlsOptions } from "./otlp_tls.ts";
 
 /** Environment variables, as `process.env`. */
 export type Env = Record<string, string | undefined>;
@@ -220,7 +221,7 @@ async function exportSpans(records: SpanRecord[], config: Resolved): Promise<voi
     url: config.url,
     headers,
     concurrencyLimit: 1,
-    httpAgentOptions: { keepAlive: false },
+    httpAgentOptions: { keepAlive: false, ...otlpTlsOptions(env, { signal: "TRACES", warn }) },
     compression: (compression === "gzip" ? "gzip" : "none") as ExporterConfig["compression"],
     userAgent: `pflow/${config.version}`,
   };

@@ -4,7 +4,14 @@
  * OTLP/HTTP JSON body and records each request, its headers and its spans.
  * @module
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 
@@ -68,6 +75,8 @@ export interface OtlpReceiver {
 export interface ReceiverOptions {
   /** HTTP status to answer with (default 200). */
   status?: number;
+  /** Serve HTTPS with this key and certificate (PEM); with `clientCa`, only clients it signed are let in. */
+  tls?: { key: string; cert: string; clientCa?: string };
 }
 
 /** Decodes an OTLP/JSON AnyValue to a plain value (intValue as number). */
@@ -114,7 +123,7 @@ export function flattenTraces(body: unknown): FlatSpan[] {
 export function startOtlpReceiver(options: ReceiverOptions = {}): Promise<OtlpReceiver> {
   const requests: ReceivedRequest[] = [];
   const waiters: (() => void)[] = [];
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -135,13 +144,19 @@ export function startOtlpReceiver(options: ReceiverOptions = {}): Promise<OtlpRe
       res.end(status < 300 ? "{}" : JSON.stringify({ code: status, message: "rejected by test receiver" }));
       for (const w of waiters.splice(0)) w();
     });
-  });
+  };
+  const tls = options.tls;
+  const server: Server = tls === undefined ? createServer(handle) : createHttpsServer({
+    key: tls.key,
+    cert: tls.cert,
+    ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+  }, handle) as unknown as Server;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const port = (server.address() as AddressInfo).port;
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
         port,
         requests,
         spans: () => requests.flatMap((r) => flattenTraces(r.json)),
