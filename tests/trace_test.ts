@@ -169,7 +169,49 @@ Deno.test("failures and loops: a failed node's event has its error; each pass of
       ["done", 0, "default"],
     ]);
     assert.equal(new Set(trace.events.map((e) => e.span_id)).size, 4);
-    assert.equal(trace.nodes_failed, 0, "an error action handled by an error edge is not a failed node");
+    assert.equal(trace.nodes_failed, 1, "an error action handled by an error edge still counts as failed");
+    assert.deepEqual(trace.events[2].error, { type: "ErrorAction", message: "command exited with code 1" });
+  });
+});
+
+Deno.test("a failure an error edge handles keeps its error in the event, the footer and trace show", async () => {
+  await withHome(async (dir, home) => {
+    const file = writeWorkflow(
+      dir,
+      "edge.json",
+      workflow([
+        { id: "a", type: "read-file", params: { path: "/nonexistent/pflow-edge" } },
+        { id: "sh", type: "shell", params: { command: "echo oops >&2; exit 3" } },
+        { id: "h", type: "echo", params: { value: "${a.error}" } },
+        { id: "last", type: "shell", params: { command: "echo late >&2; exit 4" } },
+      ], {
+        edges: [
+          { from: "a", to: "h", action: "error" },
+          { from: "h", to: "sh" },
+          { from: "sh", to: "last", action: "error" },
+        ],
+      }),
+    );
+    const result = await runPflow(["run", file, "--trace", "--verbose"], { env: { PFLOW_HOME: home } });
+    assert.equal(result.code, 1, result.stderr);
+    const { trace } = readTrace(traces(home)[0]);
+    const byId = new Map(trace.events.map((e) => [e.node_id, e]));
+    // Threw, then its edge turned that into the `error` action: the error it threw is kept.
+    assert.equal(byId.get("a")!.action, "error");
+    assert.equal(byId.get("a")!.error?.type, "NodeError");
+    assert.equal(byId.get("a")!.error?.message, "file not found: /nonexistent/pflow-edge");
+    assert.match(byId.get("a")!.error?.stack ?? "", /NodeError/, "the stack with --verbose");
+    // Returned `error` (handled, and not): the reason its error output gives.
+    assert.deepEqual(byId.get("sh")!.error, { type: "ErrorAction", message: "command exited with code 3: oops" });
+    assert.deepEqual(byId.get("last")!.error, { type: "ErrorAction", message: "command exited with code 4: late" });
+    assert.equal(trace.nodes_failed, 3);
+    const shown = await runPflow(["trace", "show", "latest"], { env: { PFLOW_HOME: home, NO_COLOR: "1" } });
+    assert.match(shown.stdout, /✗ a .*\n +error: NodeError: file not found: \/nonexistent\/pflow-edge\n/);
+    assert.match(shown.stdout, /error: ErrorAction: command exited with code 3: oops\n/);
+    assert.match(shown.stdout, /4 node executions · 3 failed/);
+    const json = await runPflow(["run", file, "--output-format", "json"], { env: { PFLOW_HOME: home } });
+    const nodes = JSON.parse(json.stdout).metrics.workflow.nodes;
+    assert.deepEqual([nodes.a.status, nodes.sh.status, nodes.h.status], ["error", "error", "success"]);
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import { type Action, type BaseNode, type NodeLayer, type RunContext, unwrapNode, wrapNode } from "../engine/mod.ts";
 import { inheritPhaseMarks, measuresChildCpu } from "./decorators.ts";
-import type { ItemScopedContext, TemplateObservedContext } from "../workflow/layers.ts";
+import type { FailureObservedContext, ItemScopedContext, TemplateObservedContext } from "../workflow/layers.ts";
 import type { ChildEnvContext } from "../nodes/spec.ts";
 import { formatTraceParent } from "./ids.ts";
 import { scopes } from "./scope.ts";
@@ -35,6 +35,10 @@ export function instrumentedLayer(info: NodeInfo): NodeLayer {
         telemetry.endNode(exec, undefined, error);
         throw error;
       }
+      // A returned `error` action says why in what the node wrote (unless it threw before its error edge).
+      if (action === "error" && exec.error === undefined && info.describeError !== undefined) {
+        exec.error = { type: "ErrorAction", message: info.describeError(shared) };
+      }
       telemetry.endNode(exec, action);
       return action;
     },
@@ -45,7 +49,8 @@ export function instrumentedLayer(info: NodeInfo): NodeLayer {
 export function instrumentNode(node: BaseNode, info: NodeInfo): BaseNode {
   inheritPhaseMarks(unwrapNode(node).constructor); // an undecorated subclass of a @timed class times its own phases
   const childCpu = measuresChildCpu(unwrapNode(node).constructor);
-  return wrapNode(node, instrumentedLayer({ id: info.id, type: info.type, ordinal: info.ordinal, childCpu }));
+  const { id, type, ordinal, describeError } = info;
+  return wrapNode(node, instrumentedLayer({ id, type, ordinal, childCpu, describeError }));
 }
 
 /**
@@ -54,12 +59,18 @@ export function instrumentNode(node: BaseNode, info: NodeInfo): BaseNode {
  * resolutions (traces) and TRACEPARENT for child processes.
  */
 export function telemetryContext(telemetry: RunTelemetry, options: { carried: boolean }): TelemetryContext {
-  const fields = { telemetry } as TelemetryContext & TemplateObservedContext & ChildEnvContext & {
-    onRetry?: () => void;
-  };
+  const fields = { telemetry } as
+    & TelemetryContext
+    & TemplateObservedContext
+    & FailureObservedContext
+    & ChildEnvContext
+    & {
+      onRetry?: () => void;
+    };
   if (!telemetry.instrumented) return fields;
   const current = () => scopes.getStore() ?? telemetry.scope;
   fields.onRetry = () => telemetry.onRetry();
+  fields.nodeFailed = (error) => telemetry.nodeFailed(error, current());
   if (options.carried) fields.runItem = (index, fn) => telemetry.runItem(index, fn);
   const onTemplate = telemetry.onTemplate;
   if (onTemplate !== undefined) {

@@ -54,7 +54,10 @@ export interface NodeExecution {
   action: string | null;
   /** How it ended. */
   status: "success" | "error" | "interrupted";
-  /** The error, when it threw or returned `error`. */
+  /**
+   * The error, when it threw or returned `error` (`ErrorAction` with the reason, or what it threw before
+   * its `error` edge turned that into the action).
+   */
   error?: { type: string; message: string; stack?: string };
   /** W3C span id (16 hex) when the run carries trace ids. */
   span_id?: string;
@@ -119,6 +122,8 @@ export interface NodeInfo {
   ordinal: number;
   /** Also measure child processes' CPU (the class is `@timed({ childCpu: true })`). */
   childCpu?: boolean;
+  /** Why the node returned the `error` action, from the store it ran with (its `error` output, exit code…). */
+  describeError?: (shared: Shared) => string;
 }
 
 /** What a sink hears. Every method is optional. */
@@ -483,7 +488,7 @@ export class RunTelemetry {
     if (error !== undefined) {
       const err = error as Error;
       exec.status = err?.name === "InterruptedError" || err?.name === "AbortError" ? "interrupted" : "error";
-      exec.error = { type: err?.name ?? "Error", message: err?.message ?? String(error), stack: err?.stack };
+      exec.error = errorRecord(error);
     } else {
       exec.action = action ?? "default";
       if (action === "error") exec.status = "error";
@@ -493,6 +498,15 @@ export class RunTelemetry {
     const sinks = this.#endSinks;
     for (let i = 0; i < sinks.length; i++) sinks[i].nodeEnd!(exec);
     if (this.#reuse) this.#spare = exec;
+  }
+
+  /**
+   * The running node (in `scope`) failed with `error`, which its `error` edge turns into the `error`
+   * action: the execution keeps the error itself.
+   */
+  nodeFailed(error: unknown, scope?: TelemetryScope): void {
+    const node = (scope ?? scopes.getStore() ?? this.scope).node;
+    if (node !== undefined) node.error = errorRecord(error);
   }
 
   /**
@@ -616,6 +630,12 @@ export class RunTelemetry {
       Object.assign(call, priceCall(table, call.usage));
     }
   }
+}
+
+/** What a node execution keeps of what it threw. */
+function errorRecord(error: unknown): NonNullable<NodeExecution["error"]> {
+  const err = error as Error;
+  return { type: err?.name ?? "Error", message: err?.message ?? String(error), stack: err?.stack };
 }
 
 /** The cost a call counts for: the provider's reported cost when given, else the computed one. */

@@ -115,9 +115,8 @@ export class TraceSink implements TelemetrySink {
   #dropped = 0;
   /** Events in the document (written, or kept in memory when there is no file). */
   #count = 0;
-  /** Executions that threw (always failures of the run). */
-  #threw = 0;
-  #last: TraceEvent | undefined;
+  /** Executions that failed (threw or returned `error`, an error edge's included), written or not. */
+  #failed = 0;
   /** This trace's own LLM calls, written events or not (the footer's `llm_totals`). */
   #llm = { calls: 0, cost_usd: 0, tokens: 0, cached_tokens: 0, usage_missing: 0, unpriced: new Set<string>() };
 
@@ -357,8 +356,7 @@ export class TraceSink implements TelemetrySink {
       e.error = { type: exec.error.type, message: redactor.text(exec.error.message) };
       if (this.#options.verbose && exec.error.stack) e.error.stack = redactor.text(exec.error.stack);
     }
-    if (!e.success && e.action !== "error") this.#threw++;
-    this.#last = e;
+    if (!e.success) this.#failed++;
     e.index = this.#count;
     const line = this.#encode(traceEventLine(e, this.#count));
     // Past the cap (or once the file failed) an event is counted, neither written nor kept in memory.
@@ -393,9 +391,8 @@ export class TraceSink implements TelemetrySink {
       final_status: outcome.status,
       error: outcome.error ? { ...outcome.error, message: redactor.text(outcome.error.message) } : null,
       nodes_executed: outcome.nodesExecuted,
-      // An `error` action that an error edge handled (the run went on) is not a failure of the run.
-      nodes_failed: this.#threw +
-        (this.#last !== undefined && !this.#last.success && this.#last.action === "error" ? 1 : 0),
+      // Every failed execution, those an `error` edge handled (the run went on) included.
+      nodes_failed: this.#failed,
       metrics: outcome.summary,
       llm_totals: this.#llmTotals(),
       ...(outcome.planner ? { planner: this.#plannerFooter(outcome.planner) } : {}),

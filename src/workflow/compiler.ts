@@ -75,8 +75,14 @@ export interface CompiledWorkflow {
 export interface CompileOptions {
   /** Node types. */
   registry: NodeRegistry;
-  /** Adds an outermost layer to each node (telemetry); identity when absent. */
-  instrument?: (node: BaseNode, info: Omit<CompiledNode, "node">) => BaseNode;
+  /**
+   * Adds an outermost layer to each node (telemetry); identity when absent.
+   * `describeError` says why the node returned the `error` action, from the store it ran with.
+   */
+  instrument?: (
+    node: BaseNode,
+    info: Omit<CompiledNode, "node"> & { describeError: (shared: Shared) => string },
+  ) => BaseNode;
 }
 
 /**
@@ -113,17 +119,16 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     if (nodeIr.batch !== undefined) {
       node = wrapNode(node, batchLayer(nodeIr.batch, compileValue(nodeIr.batch.items), describeErrorOutputs));
     }
+    const { id } = nodeIr;
+    // Why the node returned the `error` action, from what it wrote.
+    const describe = (shared: Shared) =>
+      describeErrorOutputs(errorOutputsOf(scopeOf(shared).root, id, cls.spec, namespacing));
     // A failure of a node with an `error` edge takes that edge (its message as the node's `error` output).
-    if (errorHandled.has(nodeIr.id)) {
-      const { id } = nodeIr;
-      const describe = (shared: Shared) =>
-        describeErrorOutputs(errorOutputsOf(scopeOf(shared).root, id, cls.spec, namespacing));
-      node = wrapNode(node, errorEdgeLayer(id, { describe, clearOnSuccess: !namespacing }));
-    }
+    if (errorHandled.has(id)) node = wrapNode(node, errorEdgeLayer(id, { describe, clearOnSuccess: !namespacing }));
     const inside = node;
     if (namespacing) node = wrapNode(node, namespacedLayer(nodeIr.id, { once: !looping.has(nodeIr.id) }));
     const namespaced = node;
-    if (options.instrument) node = options.instrument(node, info);
+    if (options.instrument) node = options.instrument(node, { ...info, describeError: describe });
     // Outermost, so a stopped execution is never one that ran; only nodes on a cycle can run twice.
     if (looping.has(nodeIr.id)) node = wrapNode(node, loopGuardLayer(nodeIr.id));
     nodes.set(nodeIr.id, { ...info, node });

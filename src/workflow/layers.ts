@@ -110,6 +110,12 @@ export function loopGuardLayer(id: string): NodeLayer {
   };
 }
 
+/** A context told what a node threw before its `error` edge turned it into the `error` action (traces). */
+export interface FailureObservedContext extends RunContext {
+  /** Called with what the node threw; absent in the common case. */
+  nodeFailed?(error: unknown): void;
+}
+
 /** Options of {@link errorEdgeLayer}. */
 export interface ErrorEdgeOptions {
   /** Why the node returned the `error` action, from the store it ran with (see `describeErrorOutputs`). */
@@ -141,6 +147,8 @@ export function errorEdgeLayer(id: string, options: ErrorEdgeOptions): NodeLayer
         action = await next(shared, ctx);
       } catch (error) {
         if (error instanceof FatalError) throw error;
+        // The instrumented layer, outside, sees only the action: telemetry keeps the error itself.
+        (ctx as FailureObservedContext).nodeFailed?.(error);
         const message = error instanceof Error ? error.message : String(error);
         shared.error = message;
         // Once a run per node and message: a retry loop through the edge would say it at every pass.
