@@ -310,6 +310,20 @@ function dumpsHidden(filler: number): void {
   assert.equal(r.text(ordinary), ordinary);
 }
 
+Deno.test("a workflow's templates are not learned as secrets; what they resolve to is", () => {
+  const r = new Redactor();
+  r.learn(
+    { headers: { Authorization: "Bearer ${tok}", "X-Api-Key": "literal-key-123456" }, api_key: "${key.value}" },
+    undefined,
+    { templates: true },
+  );
+  r.add("Token ${other}");
+  assert.equal(r.text("Use ${tok}, ${key.value} and ${other}"), "Use ${tok}, ${key.value} and ${other}");
+  assert.equal(r.text("sent literal-key-123456"), `sent ${REDACTED}`, "a literal secret beside a template");
+  r.learn({ Authorization: "Bearer abcdefgh12345" });
+  assert.equal(r.text("x abcdefgh12345"), `x ${REDACTED}`);
+});
+
 Deno.test("Bearer credentials are hidden in any text; prose, templates and query punctuation stay", () => {
   const r = new Redactor();
   assert.equal(

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Node, type Shared } from "../src/engine/mod.ts";
 import { BUILTIN_NODES, type NodeSpec } from "../src/nodes/mod.ts";
 import { instrumentNode, RunTelemetry } from "../src/observability/mod.ts";
-import { Redactor } from "../src/observability/redact.ts";
+import { REDACTED, Redactor } from "../src/observability/redact.ts";
 import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 import { TraceSink } from "../src/observability/trace_sink.ts";
 import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
@@ -532,7 +532,12 @@ Deno.test("a secret that a template puts in an auth header is redacted from the 
         workflow([
           { id: "first", type: "shell", params: { command: "echo using ${tok}" } },
           { id: "call", type: "http", params: { url, headers: { Authorization: "Bearer ${tok}" } } },
-        ], { inputs: { tok: { type: "string" } }, edges: [{ from: "first", to: "call" }] }),
+          { id: "doc", type: "echo", params: { value: "Use $${tok} in headers" } },
+        ], {
+          inputs: { tok: { type: "string" } },
+          edges: [{ from: "first", to: "call" }, { from: "call", to: "doc" }],
+          outputs: { doc: { source: "${doc.output}" } },
+        }),
       );
       const result = await runPflow(["run", file, "tok=tokSECRETVAL999", "--trace", "--output-format", "json"], {
         env: { PFLOW_HOME: home },
@@ -541,6 +546,14 @@ Deno.test("a secret that a template puts in an auth header is redacted from the 
       const text = readFileSync(traces(home)[0], "utf8");
       assert.ok(!text.includes("tokSECRETVAL999"), "the token is in the trace");
       assert.ok(!result.stdout.includes("tokSECRETVAL999"));
+      // The template in the header is no secret itself: its text stays wherever it is written.
+      assert.equal(JSON.parse(result.stdout).result.doc, "Use ${tok} in headers");
+      const { trace } = readTrace(traces(home)[0]);
+      assert.deepEqual(trace.events[1].template_resolutions, [{
+        param: "headers",
+        template: "${tok}",
+        value: REDACTED,
+      }]);
       const shown = await runPflow(["trace", "show", "latest", "--node", "first", "--state"], {
         env: { PFLOW_HOME: home },
       });

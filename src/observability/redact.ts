@@ -266,7 +266,8 @@ export class Redactor {
   add(...secrets: string[]): void {
     for (const secret of secrets) {
       const credential = /^(?:bearer|basic|token|bot)\s+(\S+)$/i.exec(secret.trim())?.[1];
-      for (const raw of credential ? [secret, credential] : [secret]) {
+      // A `${template}` credential is a placeholder that workflows and plans must keep, not a secret.
+      for (const raw of credential && !credential.includes("${") ? [secret, credential] : [secret]) {
         if (raw.length < MIN_SECRET || this.#known.has(raw)) continue;
         this.#known.add(raw);
         this.#pending.push(raw);
@@ -352,9 +353,11 @@ export class Redactor {
    * `value` (named `name` itself): everything inside an object or list under
    * such a name is secret (`credentials: {user, key}`), elsewhere each key
    * decides; and the passwords and secret query values of the URLs in any
-   * string.
+   * string. With `templates` (a workflow's params as written), a string
+   * holding `${` is a template, not a secret: its value is learned once it
+   * resolves (`Bearer ${token}` must not make the text `${token}` secret).
    */
-  learn(value: unknown, name?: string): void {
+  learn(value: unknown, name?: string, options: { templates?: boolean } = {}): void {
     // A stack, not recursion: a value parsed at run time can nest deeper than the call stack goes.
     const work: [unknown, string | undefined][] = [[value, name]];
     while (work.length > 0) {
@@ -364,6 +367,7 @@ export class Redactor {
       // looks like one: `created_at` under `sort_key` is not hidden wherever it appears.
       const credential = secret && isCredentialName(n!);
       if (typeof v === "string") {
+        if (options.templates && v.includes("${")) continue;
         if (credential || (secret && looksLikeCredential(v))) this.add(v);
         else if (v.includes("://") || v.includes("=")) this.add(...urlSecrets(v));
       } else if (typeof v === "number" || typeof v === "bigint") {

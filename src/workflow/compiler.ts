@@ -103,8 +103,9 @@ export function compileWorkflow(ir: WorkflowIR, options: CompileOptions): Compil
     const cls = options.registry.get(nodeIr.type);
     if (cls === undefined) throw new Error(options.registry.unknownTypeMessage(nodeIr.type));
     const params = nodeIr.params ?? {};
-    // Literal secrets written in the workflow (an api_key param, an auth header) are never printed.
-    outputRedactor().learn(params);
+    // Literal secrets written in the workflow (an api_key param, an auth header) are never printed;
+    // templates are learned as they resolve.
+    outputRedactor().learn(params, undefined, { templates: true });
     const info = { id: nodeIr.id, ordinal, type: nodeIr.type, spec: cls.spec, ir: nodeIr };
     if (callsModels(cls)) anyModelCalls = true;
     let node: BaseNode = new cls();
