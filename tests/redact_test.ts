@@ -94,13 +94,38 @@ Deno.test("snapshots keep structure within limits", () => {
   assert.equal(copy.api_key, REDACTED);
   assert.deepEqual(copy.list, [0, 1, 2, 3, 4, 5, "…[4 more items]"]);
   assert.equal(copy.bytes, "<binary 7 bytes>");
-  assert.deepEqual(copy.deep, { a: { b: "[object]" } });
+  assert.deepEqual(copy.deep, { a: { b: "[object nested deeper than 3 levels]" } });
   const cyclic: Record<string, unknown> = { name: "loop" };
   cyclic.self = cyclic;
   assert.deepEqual(snapshot(cyclic, { maxString: 100 }, r), { name: "loop", self: "[circular]" });
   const huge = Array.from({ length: 50 }, () => Array.from({ length: 50 }, () => ({ k: 1 })));
-  const bounded = JSON.stringify(snapshot(huge, { maxString: 100, maxNodes: 500 }, r));
-  assert.ok(bounded.length < 20_000 && bounded.includes("value too large"), "work is bounded for huge values");
+  const bounded = snapshot(huge, { maxString: 100, maxChars: 5000 }, r) as unknown[][];
+  const text = JSON.stringify(bounded);
+  assert.ok(text.length < 5_500, "work and size are bounded for huge values");
+  assert.match(
+    String(bounded.at(-1)),
+    /^…\[\d+ more items not copied: past 5000 characters \(trace\.value_chars\)\]$/,
+    "cut inside, with one marker for the rest",
+  );
+});
+
+Deno.test("snapshots keep ordinary data whole; the limits default to 1,000 levels and 1,000,000 characters", () => {
+  const r = new Redactor();
+  const records = Array.from({ length: 100 }, (_, id) => ({
+    id,
+    ...Object.fromEntries(Array.from({ length: 24 }, (_, j) => [`field_${j}`, `value ${j}`])),
+  }));
+  assert.deepEqual(snapshot(records, { maxString: 10_000 }, r), records);
+  let deep: unknown = "bottom";
+  for (let level = 0; level < 1000; level++) deep = [deep];
+  assert.deepEqual(snapshot(deep, { maxString: 100 }, r), deep, "1,000 levels are kept");
+  let copy = snapshot([deep], { maxString: 100 }, r);
+  for (let level = 0; level < 1000; level++) copy = (copy as unknown[])[0];
+  assert.equal(copy, "[array of 1 nested deeper than 1000 levels]");
+  const big = Array.from({ length: 100 }, () => "x".repeat(10_000));
+  assert.deepEqual(snapshot(big, { maxString: 10_000 }, r), big, "100 strings at store_chars fit");
+  const bigger = snapshot({ a: big, b: big }, { maxString: 10_000 }, r) as Record<string, unknown>;
+  assert.equal(bigger["…"], "[1 more key not copied: past 1000000 characters (trace.value_chars)]");
 });
 
 Deno.test("every encoded form of a known secret is hidden: URL-encoded, base64 (any alignment, wrapped), hex", () => {

@@ -241,6 +241,7 @@ Deno.test("bad trace settings are validation errors naming settings.json and the
       [{ max_bytes: "1GB" }, /\/trace\/max_bytes: must be a whole number of bytes/],
       [{ store_chars: 5 }, /\/trace\/store_chars: must be a whole number of characters \(at least 100\)/],
       [{ keep_days: 0 }, /\/trace\/keep_days: must be a whole number of days \(at least 1\)/],
+      [{ value_chars: 10 }, /\/trace\/value_chars: must be a whole number of characters \(at least 1000\)/],
       [{ max_byte: 5000 }, /\/trace\/max_byte: unknown field; known: store_chars/],
       [[1], /\/trace: must be an object/],
       // As text: JSON.stringify cannot write a number past the float range.

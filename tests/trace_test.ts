@@ -16,6 +16,7 @@ import { instrumentNode, RunTelemetry } from "../src/observability/mod.ts";
 import { REDACTED, Redactor } from "../src/observability/redact.ts";
 import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 import { TraceSink } from "../src/observability/trace_sink.ts";
+import { storeAfter } from "../src/observability/trace_state.ts";
 import { compileWorkflow, NodeRegistry, runWorkflow, type WorkflowIR } from "../src/workflow/mod.ts";
 import { startLlmServer } from "./support/llm_server.ts";
 import { PFLOW_BIN, ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
@@ -253,7 +254,7 @@ async function traceInProcess(
       pflow_version: "test",
       inputs: {},
     },
-    nodeParams: new Map(),
+    nodeParams: new Map(nodes.map((n) => [n.id, n.params ?? {}])),
     redactor: new Redactor(["sk-secret-value-123"]),
     warn: () => {},
   });
@@ -289,6 +290,47 @@ Deno.test("mutations record nested in-place changes, deletes, and bounded before
   assert.equal(Object.keys(wide).length, 101, "truncated inside: 100 keys and a marker");
   assert.equal(wide["…"], "[50 more keys]");
   assert.equal(wide.k0, 0);
+});
+
+Deno.test("ordinary data is recorded whole: 100 records of 25 fields, a literal param nested 9 deep", async () => {
+  const records = Array.from({ length: 100 }, (_, id) => ({
+    id,
+    ...Object.fromEntries(Array.from({ length: 24 }, (_, j) => [`f${j}`, j])),
+  }));
+  let deep: unknown = "bottom";
+  for (let level = 9; level >= 1; level--) deep = { [`l${level}`]: deep };
+  const { trace } = await traceInProcess({ records }, [
+    { id: "e", type: "echo", params: { value: "${records}" } },
+    { id: "deep", type: "echo", params: { value: deep } },
+  ], { edges: [{ from: "e", to: "deep" }] });
+  const [e, d] = trace.events;
+  assert.deepEqual(e.params.value, records);
+  assert.deepEqual(e.mutations[0].after, records);
+  assert.deepEqual(d.params.value, deep);
+  assert.deepEqual(d.mutations[0].after, deep);
+  assert.deepEqual(storeAfter(trace, 1).output, deep, "trace show --state rebuilds the store as it was");
+});
+
+Deno.test("trace.value_chars bounds one value's copy; the marker names the setting", async () => {
+  await withHome(async (dir, home) => {
+    writeFileSync(join(home, "settings.json"), JSON.stringify({ trace: { value_chars: 1000 } }));
+    const file = writeWorkflow(
+      dir,
+      "v.json",
+      workflow([{
+        id: "e",
+        type: "echo",
+        params: { value: Array.from({ length: 50 }, (_, i) => `item ${i} `.repeat(5)) },
+      }]),
+    );
+    const result = await runPflow(["run", file, "--trace"], { env: { PFLOW_HOME: home } });
+    assert.equal(result.code, 0, result.stderr);
+    const { trace } = readTrace(traces(home)[0]);
+    assert.equal(trace.limits.value_chars, 1000);
+    const value = trace.events[0].params.value as string[];
+    assert.ok(value.length > 10 && value.length < 50, String(value.length));
+    assert.match(value.at(-1)!, /^…\[\d+ more items not copied: past 1000 characters \(trace\.value_chars\)\]$/);
+  });
 });
 
 Deno.test("a node that changes one small key records the same bytes whatever the store's size", async () => {

@@ -4,7 +4,7 @@
  *
  * ```json
  * {"trace": {"store_chars": 10000, "prompt_chars": 50000, "response_chars": 20000,
- *            "max_bytes": 268435456, "keep_days": 30}}
+ *            "value_chars": 1000000, "max_bytes": 268435456, "keep_days": 30}}
  * ```
  * @module
  */
@@ -29,6 +29,7 @@ const FIELDS: Record<string, { min: number; unit: string }> = {
   prompt_chars: { min: 100, unit: "characters" },
   response_chars: { min: 100, unit: "characters" },
   max_bytes: { min: MIN_TRACE_BYTES, unit: "bytes" },
+  value_chars: { min: 1000, unit: "characters" },
   keep_days: { min: 1, unit: "days" },
 };
 

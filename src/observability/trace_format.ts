@@ -35,6 +35,8 @@ export interface TraceLimits {
   response_chars: number;
   /** Max bytes of the file: events past it are counted (`events_dropped`), not written. */
   max_bytes?: number;
+  /** Max characters of JSON text (about) of one value's copy: a param, a mutation's before or after, the initial store. */
+  value_chars?: number;
 }
 
 /** The whole document. Footer fields are absent in a crashed run's file. */

@@ -14,7 +14,7 @@ import type { RunSummary } from "./metrics.ts";
 import { MutationRecorder, type RawMutation } from "./recording_store.ts";
 import { REDACTED, type Redactor } from "./redact.ts";
 import type { TracedOptions } from "./decorators.ts";
-import { snapshot, truncateString } from "./truncate.ts";
+import { DEFAULT_VALUE_CHARS, snapshot, truncateString } from "./truncate.ts";
 import {
   callCostUsd,
   type LlmCallRecord,
@@ -48,6 +48,7 @@ export const DEFAULT_TRACE_LIMITS: TraceLimits = {
   prompt_chars: 50_000,
   response_chars: 20_000,
   max_bytes: 256 * 1024 * 1024,
+  value_chars: DEFAULT_VALUE_CHARS,
 };
 
 /** Options of {@link TraceSink}. */
@@ -484,7 +485,8 @@ export class TraceSink implements TelemetrySink {
    */
   #value(value: unknown, name?: string, maxString = this.limits.store_chars, learnSecrets = false): unknown {
     const wrapped = name === undefined ? value : { [name]: value };
-    const copy = snapshot(wrapped, { maxString }, this.#options.redactor, { learnSecrets });
+    const limits = { maxString, maxChars: this.limits.value_chars };
+    const copy = snapshot(wrapped, limits, this.#options.redactor, { learnSecrets });
     return name === undefined ? copy : (copy as Record<string, unknown>)[name];
   }
 

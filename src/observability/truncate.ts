@@ -3,10 +3,12 @@
  * but never grows past fixed limits, however large the value is. Strings
  * keep their head and say how much was cut; binary data becomes
  * `<binary N bytes>`; large objects and arrays are truncated inside, not
- * replaced; secrets are redacted on the way.
+ * replaced; a value nested past the depth limit, or past the size budget,
+ * is a marker naming that limit; secrets are redacted on the way.
  * @module
  */
 import { isSecretName, MAX_LEARNED_CHARS, REDACTED, type Redactor } from "./redact.ts";
+import { MAX_NESTING_DEPTH } from "../util/json_depth.ts";
 
 /** Limits of one snapshot. */
 export interface SnapshotLimits {
@@ -14,11 +16,17 @@ export interface SnapshotLimits {
   maxString: number;
   /** Max items of one array / keys of one object. */
   maxItems?: number;
-  /** Max nesting depth. */
+  /** Max nesting depth (default {@link MAX_NESTING_DEPTH}, as for JSON pflow reads and prints). */
   maxDepth?: number;
-  /** Max values visited in all (bounds the work for huge values). */
-  maxNodes?: number;
+  /**
+   * Max characters of JSON text the copy holds, about (default {@link DEFAULT_VALUE_CHARS}): bounds the
+   * work and the size for huge values; a value is copied while some is left, so one string may go past it.
+   */
+  maxChars?: number;
 }
+
+/** Default {@link SnapshotLimits.maxChars}: the `trace.value_chars` setting's default. */
+export const DEFAULT_VALUE_CHARS = 1_000_000;
 
 /** Cuts a string to `max` characters, saying how much was cut. */
 export function truncateString(text: string, max: number): string {
@@ -40,56 +48,92 @@ export function snapshot(
   redactor: Redactor,
   options: { learnSecrets?: boolean } = {},
 ): unknown {
-  const state = {
-    maxItems: limits.maxItems ?? 100,
-    maxDepth: limits.maxDepth ?? 8,
-    budget: limits.maxNodes ?? 2000,
-    seen: new WeakSet<object>(),
-  };
+  const maxItems = limits.maxItems ?? 100;
+  const maxDepth = limits.maxDepth ?? MAX_NESTING_DEPTH;
+  const maxChars = limits.maxChars ?? DEFAULT_VALUE_CHARS;
+  // Characters left (JSON text, about): each value copied spends its text, each key its name and quotes.
+  let budget = maxChars;
+  const seen = new WeakSet<object>();
+  const spent = (what: string) => `${what} not copied: past ${maxChars} characters (trace.value_chars)`;
+  const tooDeep = (v: object) =>
+    `[${Array.isArray(v) ? `array of ${v.length}` : "object"} nested deeper than ${maxDepth} levels]`;
   const learnLeaf = (v: unknown): void => {
-    if (--state.budget < 0) return;
+    if (budget <= 0) return;
     if (typeof v === "string") {
+      budget -= v.length;
       if (v.length <= MAX_LEARNED_CHARS && !v.includes("${")) redactor.add(v);
     } else if ((typeof v === "number" && Number.isFinite(v)) || typeof v === "bigint") {
-      redactor.add(String(v));
+      const text = String(v);
+      budget -= text.length;
+      redactor.add(text);
     }
   };
   const learn = (v: unknown): void => {
-    if (Array.isArray(v)) { for (const item of v.slice(0, state.maxItems)) learnLeaf(item); }
+    if (Array.isArray(v)) { for (const item of v.slice(0, maxItems)) learnLeaf(item); }
     else learnLeaf(v);
   };
   const copy = (v: unknown, depth: number, key?: string): unknown => {
     if (key !== undefined && isSecretName(key) && v !== null && v !== undefined && v !== "") {
       if (options.learnSecrets) learn(v);
+      budget -= REDACTED.length + 2;
       return REDACTED;
     }
-    if (--state.budget < 0) return "…[not copied: value too large]";
-    if (typeof v === "string") return truncateString(redactor.text(v), limits.maxString);
+    if (typeof v === "string") {
+      const text = truncateString(redactor.text(v), limits.maxString);
+      budget -= text.length + 2;
+      return text;
+    }
     if (v === null || typeof v !== "object") {
       if (typeof v === "function") return "[function]";
-      if (typeof v === "bigint") return v.toString();
-      return v;
+      const shown = typeof v === "bigint" ? v.toString() : v;
+      budget -= typeof v === "number" ? String(v).length : typeof v === "boolean" ? 5 : 4;
+      return shown;
     }
     if (v instanceof ArrayBuffer) return `<binary ${v.byteLength} bytes>`;
     if (ArrayBuffer.isView(v)) return `<binary ${v.byteLength} bytes>`;
-    if (state.seen.has(v)) return "[circular]";
-    if (depth >= state.maxDepth) return Array.isArray(v) ? `[array of ${v.length}]` : "[object]";
-    state.seen.add(v);
+    if (seen.has(v)) return "[circular]";
+    if (depth >= maxDepth) return tooDeep(v);
+    if (v instanceof Date) return v.toISOString();
+    seen.add(v);
+    budget -= 2;
     try {
       if (Array.isArray(v)) {
-        const out = v.slice(0, state.maxItems).map((item) => copy(item, depth + 1));
-        if (v.length > state.maxItems) out.push(`…[${v.length - state.maxItems} more items]`);
+        const n = Math.min(v.length, maxItems);
+        const out: unknown[] = [];
+        for (let i = 0; i < n; i++) {
+          if (budget <= 0) {
+            out.push(`…[${spent(plural(v.length - i, "more item"))}]`);
+            return out;
+          }
+          budget -= 1;
+          out.push(copy(v[i], depth + 1));
+        }
+        if (v.length > maxItems) out.push(`…[${v.length - maxItems} more items]`);
         return out;
       }
-      if (v instanceof Date) return v.toISOString();
       const keys = Object.keys(v);
+      const n = Math.min(keys.length, maxItems);
       // Entries, not assignments: a key named `__proto__` stays a plain key.
-      const out = keys.slice(0, state.maxItems).map((k) => [k, copy((v as Record<string, unknown>)[k], depth + 1, k)]);
-      if (keys.length > state.maxItems) out.push(["…", `[${keys.length - state.maxItems} more keys]`]);
+      const out: [string, unknown][] = [];
+      for (let i = 0; i < n; i++) {
+        if (budget <= 0) {
+          out.push(["…", `[${spent(plural(keys.length - i, "more key"))}]`]);
+          return Object.fromEntries(out);
+        }
+        const k = keys[i];
+        budget -= k.length + 4;
+        out.push([k, copy((v as Record<string, unknown>)[k], depth + 1, k)]);
+      }
+      if (keys.length > maxItems) out.push(["…", `[${keys.length - maxItems} more keys]`]);
       return Object.fromEntries(out);
     } finally {
-      state.seen.delete(v);
+      seen.delete(v);
     }
   };
   return copy(value, 0);
+}
+
+/** `3 more items`, `1 more item`. */
+function plural(count: number, what: string): string {
+  return `${count} ${what}${count === 1 ? "" : "s"}`;
 }
