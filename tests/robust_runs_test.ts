@@ -218,6 +218,30 @@ Deno.test("trace.max_bytes: events past the cap are counted, not written; the fo
   });
 });
 
+Deno.test("trace.max_bytes: once an event does not fit, no later one is written, small or not", async () => {
+  await withHome(async (dir, env) => {
+    writeFileSync(join(env.PFLOW_HOME, "settings.json"), JSON.stringify({ trace: { max_bytes: 4096 } }));
+    const file = writeWorkflow(
+      dir,
+      "gap.json",
+      workflow([
+        { id: "small", type: "echo", params: { value: "first" } },
+        { id: "big", type: "shell", params: { command: "printf 'A%.0s' $(seq 1 6000)" } },
+        { id: "after", type: "echo", params: { value: "last" } },
+      ], { edges: [{ from: "small", to: "big" }, { from: "big", to: "after" }] }),
+    );
+    const result = await runPflow(["run", file, "--trace"], { env });
+    assertExit(result, 0);
+    const [path] = traceFiles(env);
+    const { trace } = parseTraceText(readFileSync(path, "utf8"));
+    assert.deepEqual(trace.events.map((e) => e.node_id), ["small"], "no gap: 'after' is not written after 'big'");
+    assert.equal(trace.events_dropped, 2);
+    assert.deepEqual(trace.first_dropped, { index: 1, node_id: "big", execution_index: 0 });
+    const shown = await runPflow(["trace", "show", path], { env });
+    assert.match(shown.stdout, /⚠ 2 node executions not written past .*: from node execution 2 \(big\) on\n/);
+  });
+});
+
 Deno.test("a run under the cap writes every event and events_dropped: 0", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "loop.json", PING_PONG);

@@ -212,6 +212,7 @@ export const TRACE_FIELDS: Fields = {
     plan_path: nullable(string),
   }),
   events_dropped: number,
+  first_dropped: record({ index: number, node_id: string, execution_index: number }),
   write_error: string,
 };
 

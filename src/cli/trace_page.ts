@@ -27,7 +27,7 @@ import {
   type TraceCost,
   traceCost,
 } from "./trace_list.ts";
-import { eventLabels } from "./trace_show.ts";
+import { droppedFrom, eventLabels } from "./trace_show.ts";
 
 /** A label and its text, as the page shows it. */
 export type Fact = [label: string, value: string];
@@ -379,7 +379,11 @@ function headerFacts(
     facts.push(["run cost", `${formatCost(summaryCost(run))} · ${count(run.num_llm_calls, "LLM call")}${why}`]);
   }
   if (num(trace.events_dropped) > 0) {
-    facts.push(["events dropped", `${trace.events_dropped} node executions not written (trace size limit)`]);
+    const cause = typeof trace.write_error === "string" ? "after the write failed" : "trace size limit";
+    facts.push([
+      "events dropped",
+      `${trace.events_dropped} node executions not written (${cause})${droppedFrom(trace)}`,
+    ]);
     warnings.push("events dropped");
   }
   if (typeof trace.write_error === "string") {

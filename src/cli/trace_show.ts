@@ -304,6 +304,14 @@ function plannerLines(trace: TraceDocument, style: Style): string[] {
   return lines;
 }
 
+/** `: from node execution 3 (fetch) on`, naming the first execution not written (when the trace says). */
+export function droppedFrom(trace: TraceDocument): string {
+  const first = trace.first_dropped;
+  if (first === undefined) return "";
+  const run = first.execution_index > 0 ? `#${first.execution_index + 1}` : "";
+  return `: from node execution ${first.index + 1} (${first.node_id}${run}) on`;
+}
+
 /** Why node executions are missing from the file: its size cap, or a write that failed. */
 export function writeNotes(read: ReadTrace): string[] {
   const { trace } = read;
@@ -319,7 +327,7 @@ export function writeNotes(read: ReadTrace): string[] {
       : `past the trace's size cap (trace.max_bytes = ${
         trace.limits?.max_bytes === undefined ? "?" : formatBytes(trace.limits.max_bytes)
       } in PFLOW_HOME/settings.json)`;
-    notes.push(`⚠ ${count(dropped, "node execution")} not written ${cause}`);
+    notes.push(`⚠ ${count(dropped, "node execution")} not written ${cause}${droppedFrom(trace)}`);
   }
   return notes;
 }

@@ -86,6 +86,11 @@ export interface TraceDocument {
   planner?: PlannerTraceFooter;
   /** Node executions not written: past `limits.max_bytes`, or after a write failed. */
   events_dropped?: number;
+  /**
+   * The first node execution not written (every later one was dropped too): its place in the run (0-based,
+   * as events' `index`), node and execution index; absent when none was dropped.
+   */
+  first_dropped?: { index: number; node_id: string; execution_index: number };
   /** Why writing the file failed part-way (the file is then partial), e.g. `ENOSPC: no space left on device`. */
   write_error?: string;
   /**
@@ -442,6 +447,7 @@ const FOOTER_FIELDS: readonly (keyof TraceDocument)[] = [
   "llm_totals",
   "planner",
   "events_dropped",
+  "first_dropped",
   "write_error",
 ];
 

@@ -114,6 +114,8 @@ export class TraceSink implements TelemetrySink {
   /** Bytes of the document so far (on disk: every byte written is part of a whole line). */
   #bytes = 0;
   #dropped = 0;
+  /** The first execution not written: from it on, none is (the cap reached, or a write failed). */
+  #firstDropped: TraceDocument["first_dropped"];
   /** Events in the document (written, or kept in memory when there is no file). */
   #count = 0;
   /** Executions that failed (threw or returned `error`, an error edge's included), written or not. */
@@ -359,14 +361,16 @@ export class TraceSink implements TelemetrySink {
     }
     if (!e.success) this.#failed++;
     e.index = this.#count;
-    const line = this.#encode(traceEventLine(e, this.#count));
-    // Past the cap (or once the file failed) an event is counted, neither written nor kept in memory.
-    if (this.#bytes + line.length > this.limits.max_bytes! || this.#writeError !== undefined) {
+    // Once one event did not fit (or a write failed), no later one is written either: the file holds the run
+    // up to a point, without gaps. Those are counted, neither written nor kept in memory.
+    if (this.#firstDropped !== undefined) {
       this.#dropped++;
       return;
     }
-    if (this.#fd !== undefined && !this.#append(line)) {
+    const line = this.#encode(traceEventLine(e, this.#count));
+    if (this.#bytes + line.length > this.limits.max_bytes! || (this.#fd !== undefined && !this.#append(line))) {
       this.#dropped++;
+      this.#firstDropped = { index: this.#count, node_id: e.node_id, execution_index: e.execution_index };
       return;
     }
     this.#bytes += line.length;
@@ -398,6 +402,7 @@ export class TraceSink implements TelemetrySink {
       llm_totals: this.#llmTotals(),
       ...(outcome.planner ? { planner: this.#plannerFooter(outcome.planner) } : {}),
       events_dropped: this.#dropped,
+      ...(this.#firstDropped ? { first_dropped: this.#firstDropped } : {}),
     };
     if (this.#writeError !== undefined) this.#footer.write_error = this.#writeError;
     if (this.#fd !== undefined) {
