@@ -28,7 +28,7 @@ import {
   StorePathError,
 } from "../src/observability/trace_state.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir } from "./support/cli.ts";
-import { traceEvent } from "./support/trace_docs.ts";
+import { traceDoc, traceEvent } from "./support/trace_docs.ts";
 
 const ANSI = "\x1b[";
 
@@ -836,6 +836,33 @@ Deno.test("trace show --node shows params, template resolutions, mutations and L
       "      response:",
       "        Second answer",
       "",
+    ]);
+  });
+});
+
+Deno.test("trace show --node: a batch node's params as written and each item's as resolved", async () => {
+  await withHome(async (home, env) => {
+    const doc = traceDoc("ba7c0000", { events: 1 });
+    doc.events[0] = traceEvent({
+      index: 0,
+      node_id: "r",
+      params: { path: "${p}" },
+      item_params: [{ path: "/a" }, null],
+      template_resolutions: [{ param: "batch.items", template: "${files}", value: ["/a", "/b"] }],
+    });
+    const path = writeTrace(home, traceName(doc), formatTraceFile(doc));
+    const result = await runPflow(["trace", "show", path, "--node", "r"], { env });
+    assertExit(result, 0);
+    const lines = result.stdout.split("\n");
+    const at = lines.indexOf("params (as written)");
+    assert.deepEqual(lines.slice(at, at + 7), [
+      "params (as written)",
+      '  path: "${p}"',
+      "params per item (resolved)",
+      '  item 0: path: "/a"',
+      "  item 1: (not resolved)",
+      "template resolutions",
+      '  batch.items: "${files}" → ["/a","/b"]',
     ]);
   });
 });

@@ -359,6 +359,26 @@ Deno.test("template resolutions are recorded per batch item", async () => {
   assert.deepEqual(resolutions, [[0, "${item}", "a"], [1, "${item}", "b"]]);
 });
 
+Deno.test("a batch's event keeps its params as written, each item's resolved params, and its items template", async () => {
+  const { trace } = await traceInProcess({ names: ["a", "b", "c"] }, [{
+    id: "fan",
+    type: "echo",
+    params: { value: "v-${it}", fail: false },
+    batch: { items: "${names}", as: "it", parallel: true },
+  }]);
+  const [event] = trace.events;
+  assert.deepEqual(event.params, { value: "v-${it}", fail: false });
+  assert.deepEqual(event.item_params, [{ value: "v-a" }, { value: "v-b" }, { value: "v-c" }]);
+  assert.deepEqual(event.template_resolutions[0], {
+    param: "batch.items",
+    template: "${names}",
+    value: ["a", "b", "c"],
+  });
+  const { trace: plain } = await traceInProcess({ n: 1 }, [{ id: "e", type: "echo", params: { value: "${n}" } }]);
+  assert.equal(plain.events[0].item_params, undefined, "only a batch node has item_params");
+  assert.deepEqual(plain.events[0].params, { value: 1 });
+});
+
 /** Runs pflow, waits until `ready(stderr+files)` then sends `signal`; returns exit code/signal. */
 function runAndSignal(args: string[], env: Record<string, string>, ready: () => boolean, signal: "SIGINT" | "SIGKILL") {
   return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(

@@ -127,6 +127,7 @@ export const EVENT_FIELDS: Fields = {
   status: string,
   error: nullable(ERROR),
   params: nullable(object),
+  item_params: list(nullable(object)),
   template_resolutions: nullable(list(record({ param: string, template: any, value: any, item_index: number }))),
   mutations: nullable(
     list(record({ op: required(oneOf("set", "delete")), path: required(string), before: any, after: any })),

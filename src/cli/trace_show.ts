@@ -408,9 +408,19 @@ export function renderNode(trace: TraceDocument, index: number, style: Style): s
   field("retries", String(event.retries ?? 0));
 
   const params = Object.entries(event.params ?? {});
-  lines.push(style.bold("params"));
+  const perItem = event.item_params ?? [];
+  lines.push(style.bold(perItem.length > 0 ? "params (as written)" : "params"));
   if (params.length === 0) lines.push(style.dim("  (none)"));
   for (const [key, value] of params) lines.push(`  ${key}: ${compactValue(value)}`);
+  if (perItem.length > 0) {
+    lines.push(style.bold("params per item (resolved)"));
+    perItem.forEach((p, i) => {
+      const shown = p === null
+        ? style.dim("(not resolved)")
+        : Object.entries(p).map(([key, value]) => `${key}: ${compactValue(value)}`).join(" · ");
+      lines.push(`  item ${i}: ${shown}`);
+    });
+  }
 
   const resolutions = event.template_resolutions ?? [];
   if (resolutions.length > 0) {

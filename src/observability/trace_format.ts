@@ -257,8 +257,16 @@ export interface TraceEvent {
   success: boolean;
   status: "success" | "error" | "interrupted";
   error: { type: string; message: string; stack?: string } | null;
-  /** Params as the node ran with them (templates resolved; redacted, truncated). */
+  /**
+   * Params as the node ran with them (templates resolved; redacted, truncated); a batch node's as written,
+   * since each item resolves its own (see `item_params`).
+   */
   params: Record<string, unknown>;
+  /**
+   * A batch node: each item's templated params as that item ran with them, by item index (null for an item
+   * that never resolved them: stopped by `fail_fast`); absent otherwise.
+   */
+  item_params?: (Record<string, unknown> | null)[];
   template_resolutions: TemplateResolution[];
   mutations: Mutation[];
   llm_calls: TraceLlmCall[];

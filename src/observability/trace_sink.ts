@@ -235,7 +235,9 @@ export class TraceSink implements TelemetrySink {
 
   /**
    * The templates of one param of `exec` resolved (per batch item when
-   * `item` is set): one resolution per `${…}`, and the param's new value.
+   * `item` is set): one resolution per `${…}`, and the param's new value
+   * (in `params`, or a batch item's in `item_params`; a batch's
+   * `batch.items` has resolutions only).
    */
   templateResolved(
     exec: NodeExecution,
@@ -257,7 +259,13 @@ export class TraceSink implements TelemetrySink {
       if (item !== undefined) resolution.item_index = item;
       pending.event.template_resolutions.push(resolution);
     }
-    if (item === undefined) pending.event.params[param] = resolvedValue;
+    if (item !== undefined) {
+      // A batch item's params: `params` keeps them as written, each item's resolved ones are listed apart.
+      const perItem = pending.event.item_params ??= [];
+      (perItem[item] ??= {})[param] = resolvedValue;
+    } else if (Object.hasOwn(this.#options.nodeParams.get(exec.node_id) ?? {}, param)) {
+      pending.event.params[param] = resolvedValue;
+    }
   }
 
   /** An LLM call finished: it joins its node's event. */

@@ -224,7 +224,10 @@ export function namespacedLayer(id: string, options: { once: boolean } = { once:
 
 /** Hook told what each templated param resolved to (tracing uses it). */
 export interface TemplateObserver {
-  /** Called once per templated param per execution: each `${…}` with its value, and the param's value. */
+  /**
+   * Called once per templated param per execution (per item in a batch): each `${…}` with its value, and the
+   * param's value; `batch.items` for a batch's items template.
+   */
   resolved(param: string, refs: { template: string; value: unknown }[], value: unknown): void;
 }
 
@@ -321,7 +324,15 @@ export function batchLayer(
   return {
     name: "batch",
     async run(inner: BaseNode, shared: Shared, ctx: RunContext): Promise<Action> {
-      const list = toArray(items ? items(scopeOf(shared)) : batch.items);
+      let given: unknown = batch.items;
+      if (items !== undefined) {
+        const scope = scopeOf(shared);
+        given = items(scope);
+        // Traces: what the items template resolved to, like a param's.
+        const observer = (ctx as TemplateObservedContext).templateObserver;
+        if (observer !== undefined) observer.resolved("batch.items", refValues(batch.items, scope), given);
+      }
+      const list = toArray(given);
       const results: unknown[] = new Array(list.length).fill(null);
       const errors: BatchItemError[] = [];
       const runItem = (ctx as ItemScopedContext).runItem;

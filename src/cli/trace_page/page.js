@@ -297,7 +297,8 @@
     } else if (t.doc.error && t.doc.error.node_id === event.node_id && bar.status === "error") {
       section("error (ended the run)", el("pre", "error-text", t.doc.error.message));
     }
-    section("params (resolved)", pre(event.params || {}));
+    section(event.item_params ? "params (as written)" : "params (resolved)", pre(event.params || {}));
+    if (event.item_params) section("params per item (resolved)", pre(event.item_params));
     const resolutions = event.template_resolutions || [];
     const resolutionTable = table(
       ["param", "template", "value", "item"],
