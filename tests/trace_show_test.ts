@@ -27,6 +27,7 @@ import {
   storeBefore,
   StorePathError,
 } from "../src/observability/trace_state.ts";
+import { MutationRecorder } from "../src/observability/recording_store.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir } from "./support/cli.ts";
 import { traceDoc, traceEvent } from "./support/trace_docs.ts";
 
@@ -315,6 +316,34 @@ Deno.test("applyMutation handles array indices: set, grow, replace, delete trail
   assert.deepEqual(store.list, ["a", "B", "c"]);
   store = applyMutation(store, { op: "set", path: "m.items[0][1]", after: 7 });
   assert.equal(JSON.stringify(store.m), '{"items":[[null,7]]}');
+});
+
+Deno.test("a list shrunk or grown in place (pop, splice, shift, length = n) is rebuilt exactly from its mutations", () => {
+  const mutations: Mutation[] = [];
+  const recorder = new MutationRecorder((m) =>
+    mutations.push({ op: m.op, path: m.path, after: structuredClone(m.after) })
+  );
+  const real = { n: { list: [1, 2, 3, 4, 5, 6] as unknown[], grow: [1] as unknown[] } };
+  const initial = structuredClone(real);
+  const view = recorder.root(real) as typeof real;
+  view.n.list.pop();
+  view.n.list.unshift(0);
+  view.n.list.splice(1, 2);
+  view.n.list.shift();
+  view.n.list.length = 1;
+  view.n.grow.push(9);
+  view.n.grow.length = 4;
+  assert.ok(mutations.some((m) => m.path === "n.list.length"), "the cut is recorded as a set of its length");
+  let store: Record<string, unknown> = structuredClone(initial);
+  for (const m of mutations) store = applyMutation(store, m);
+  assert.equal(JSON.stringify(store), JSON.stringify(real));
+  assert.deepEqual((store.n as { list: unknown[] }).list, [3]);
+  assert.throws(
+    () => applyMutation(store, { op: "set", path: "n.list.length", after: -1 }),
+    /-1 is not a list length/,
+  );
+  const obj = applyMutation({ o: { length: 2 } }, { op: "set", path: "o.length", after: 0 });
+  assert.deepEqual(obj, { o: { length: 0 } }, "an object's key named length is a plain key");
 });
 
 Deno.test("applyMutation keeps odd keys apart from paths that look alike", () => {

@@ -53,7 +53,8 @@ export class MutationRecorder {
       },
       set: (obj, key, value) => {
         const raw = this.unwrap(value);
-        if (this.#open && typeof key !== "symbol" && !(Array.isArray(obj) && key === "length" && raw >= obj.length)) {
+        // A list's `length` set to what it is (after `push`) changes nothing; set to more or less, it is recorded.
+        if (this.#open && typeof key !== "symbol") {
           const existed = Object.hasOwn(obj, key);
           const before = existed ? (obj as Record<string, unknown>)[key] : undefined;
           if (!existed || before !== raw) {

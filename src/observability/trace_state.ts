@@ -139,6 +139,14 @@ function setIn(current: unknown, segments: StorePathSegment[], at: number, value
   // A missing (or non-container) parent is created as the path implies: a list for an index, else an object.
   const copy = isContainer(current) ? shallowCopy(current) : typeof segment === "number" ? [] : {};
   const key = keyFor(copy, segment);
+  if (key === "length" && Array.isArray(copy) && at === segments.length - 1) {
+    // A list cut or grown through its length (`list.length = 1`; what `pop` and `splice` end with).
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) >= 2 ** 32) {
+      throw new RangeError(`${JSON.stringify(value)} is not a list length`);
+    }
+    copy.length = value as number;
+    return copy;
+  }
   put(copy, key, at === segments.length - 1 ? value : setIn(getOwn(copy, key), segments, at + 1, value));
   return copy;
 }
