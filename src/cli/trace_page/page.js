@@ -290,11 +290,14 @@
     }
     resetDetails(bar.label);
     details.append(factList(bar.facts));
+    // The run's error names its node: that node's last execution, when it failed, is what ended the run.
+    const endedRun = t.doc.error && t.doc.error.node_id === event.node_id && bar.status === "error" &&
+      !t.doc.events.some((e) => e.node_id === event.node_id && e.execution_index > event.execution_index);
     if (event.error) {
       const err = el("pre", "error-text", (event.error.type ? event.error.type + ": " : "") + event.error.message);
-      section("error", err);
+      section(endedRun ? "error (ended the run)" : "error", err);
       if (event.error.stack) section("stack", pre(event.error.stack));
-    } else if (t.doc.error && t.doc.error.node_id === event.node_id && bar.status === "error") {
+    } else if (endedRun) {
       section("error (ended the run)", el("pre", "error-text", t.doc.error.message));
     }
     section(event.item_params ? "params (as written)" : "params (resolved)", pre(event.params || {}));
