@@ -154,7 +154,12 @@ async function ensureBigLedger(): Promise<void> {
             raw: null,
           } as LlmUsage;
           const cost = priceCall(table, usage);
-          const { flags, newExecution } = callFirsts(firsts, { phase, node: nodeId, model, nodeExecution: 0 });
+          const { flags, newExecution, newModelExecution } = callFirsts(firsts, {
+            phase,
+            node: nodeId,
+            model,
+            nodeExecution: 0,
+          });
           const row: CallRow = {
             phase,
             node: nodeId,
@@ -181,6 +186,7 @@ async function ensureBigLedger(): Promise<void> {
             startOffsetMs: c * 1000,
             flags,
             newExecution,
+            newModelExecution,
           };
           store.addCall(runId, start, row);
         }
@@ -336,6 +342,7 @@ async function writeBench(): Promise<Record<string, string>[]> {
     startOffsetMs: 10,
     flags: i % 10 === 0 ? 31 : 0,
     newExecution: i % 10 === 0,
+    newModelExecution: i % 10 === 0,
   });
   // Some history, so indexes are not trivially small.
   const warm = store.write(() => store.startRun(start(0)));

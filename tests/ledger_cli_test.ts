@@ -481,6 +481,8 @@ models:
       }
       db.exec("ALTER TABLE usage DROP COLUMN cache_write_1h_tokens");
       // … nor version 5's columns (the metrics index as version 3 made it).
+      // … nor version 6's per-model node executions.
+      db.exec("ALTER TABLE usage DROP COLUMN model_executions");
       db.exec("ALTER TABLE usage DROP COLUMN usage_missing_calls");
       db.exec("ALTER TABLE calls DROP COLUMN usage_missing");
       db.exec("DROP INDEX runs_running");
@@ -676,6 +678,51 @@ Deno.test("cost show: one run by phase, node and model, with its trace file; lat
     assert.match(text.stdout, new RegExp(`^trace: ${second.trace_path}$`, "m"));
     assert.match(text.stdout, /^workflow +a +anthropic\/claude-sonnet-4-5 +1 +1 /m);
     assert.match(text.stdout, /^Total +2 +2,000 +300 +2,200 +900 +\$0\.0131$/m);
+  });
+});
+
+Deno.test("a node execution that calls two models counts for each model, and once across models", async () => {
+  await withLlm(async (ctx) => {
+    // One execution of a batch node whose items call Haiku, gpt-4o-mini, gpt-4o and gpt-4o-mini again.
+    const wf = workflow([{
+      id: "many",
+      type: "llm",
+      batch: { items: [HAIKU, MINI, "openai/gpt-4o", MINI] },
+      params: { model: "${item}", prompt: "[[reply:ok]] hello" },
+    }], { name: "multi" });
+    await runJson(ctx, wf, "multi.json");
+    await runJson(ctx, wf, "multi.json");
+    const show = await cost(ctx, ["show", "--json"]);
+    assertExit(show, 0);
+    const rows = JSON.parse(show.stdout).rows;
+    assert.deepEqual(rows.map((r: Doc) => [r.model, r.executions, r.llm_calls]).sort(), [
+      [HAIKU, 1, 1],
+      ["openai/gpt-4o", 1, 1],
+      [MINI, 1, 2],
+    ]);
+    const text = await cost(ctx, ["show"], PLAIN_ENV);
+    assert.match(text.stdout, /^workflow +many +openai\/gpt-4o-mini +1 +2 /m);
+    const byNode = await reportJson(ctx, ["--by", "node", "--breakdown"]);
+    assert.deepEqual(byNode.rows.map((r: Doc) => [r.group, r.runs, r.executions, r.llm_calls]), [
+      ["multi/many", 2, 2, 8],
+    ]);
+    assert.deepEqual(
+      byNode.rows[0].breakdown.map((b: Doc) => [b.group, b.executions, b.llm_calls]).sort(),
+      [[HAIKU, 2, 2], ["openai/gpt-4o", 2, 2], [MINI, 2, 4]],
+    );
+    // A model that was not its first call's: its executions still count.
+    const mini = await reportJson(ctx, ["--by", "node", "--model", "gpt-4o-mini", "--top", "3"]);
+    assert.deepEqual(mini.rows.map((r: Doc) => [r.group, r.runs, r.executions, r.llm_calls]), [
+      ["multi/many", 2, 2, 4],
+    ]);
+    assert.deepEqual(mini.top_nodes.map((n: Doc) => [n.node, n.executions, n.llm_calls]), [["many", 2, 4]]);
+    // Two matching models called by the same executions: each execution once.
+    const openai = await reportJson(ctx, ["--by", "node", "--model", "openai/*"]);
+    assert.deepEqual(openai.rows.map((r: Doc) => [r.group, r.runs, r.executions, r.llm_calls]), [
+      ["multi/many", 2, 2, 6],
+    ]);
+    const top = await cost(ctx, ["report", "--model", "gpt-4o-mini", "--top", "3"], PLAIN_ENV);
+    assert.match(top.stdout, /^multi\/many +2 +4 /m);
   });
 });
 
@@ -1272,7 +1319,7 @@ Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns a
     const before = readFileSync(file);
     const report = await cost(ctx, ["report"]);
     assertExit(report, 2);
-    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(5\); upgrade pflow/);
+    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(6\); upgrade pflow/);
     const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assertExit(run, 0);
     assert.equal(run.stderr.split("\n").filter((l) => /^warning: (\[a\] )?ledger:/.test(l)).length, 1, explain(run));
@@ -1302,7 +1349,7 @@ Deno.test("a version-1 ledger (fixture) migrates forward and reports the same fi
     assert.deepEqual(tokyo.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03-10", 1], ["2025-03-12", 2]]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 5);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 6);
     } finally {
       db.close();
     }
@@ -1343,7 +1390,7 @@ Deno.test("a version-4 ledger (written by the binary) migrates: calls without us
     assert.deepEqual(counts(byWorkflow.totals), [8, 2, 3, false]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 5);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 6);
       assert.deepEqual(
         { ...db.prepare("SELECT status, subtype, pid, host, process_start FROM runs WHERE id = 5").get() },
         { status: "interrupted", subtype: "error_process_gone", pid: null, host: null, process_start: null },
@@ -1411,6 +1458,41 @@ Deno.test("a version-4 ledger (written by the binary) migrates: calls without us
 });
 
 // ---------------------------------------------------------------- terminal layout
+
+Deno.test("a version-5 ledger (written by the binary) migrates: a node execution counts for each model it called", async () => {
+  await withLlm(async (ctx) => {
+    // See tests/fixtures/make_ledger_v5.ts: one batch execution calling Haiku twice, then gpt-4o-mini.
+    copyFileSync(join(ROOT, "tests/fixtures/ledger-v5.db"), join(ctx.home, "ledger.db"));
+    const byNode = await reportJson(ctx, ["--by", "node", "--breakdown"]);
+    assert.deepEqual(byNode.rows.map((r: Doc) => [r.group, r.executions, r.llm_calls]).sort(), [
+      ["multimodel/many", 1, 3],
+      ["single/a", 1, 1],
+    ]);
+    const many = byNode.rows.find((r: Doc) => r.group === "multimodel/many");
+    assert.deepEqual(many.breakdown.map((b: Doc) => [b.group, b.executions, b.llm_calls]).sort(), [
+      [HAIKU, 1, 2],
+      [MINI, 1, 1],
+    ]);
+    const mini = await reportJson(ctx, ["--by", "node", "--model", MINI]);
+    assert.deepEqual(mini.rows.map((r: Doc) => [r.group, r.executions]), [["multimodel/many", 1]]);
+    const run = (await reportJson(ctx, ["--by", "run"])).rows.find((r: Doc) => r.workflow === "multimodel");
+    const show = await cost(ctx, ["show", run.execution_id, "--json"]);
+    assertExit(show, 0);
+    assert.deepEqual(JSON.parse(show.stdout).rows.map((r: Doc) => [r.model, r.executions, r.llm_calls]).sort(), [
+      [HAIKU, 1, 2],
+      [MINI, 1, 1],
+    ]);
+    const db = openDb(ctx.home);
+    try {
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 6);
+    } finally {
+      db.close();
+    }
+    // A run writes to the migrated ledger as to a new one.
+    await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    assert.equal((await reportJson(ctx, ["--by", "run"])).rows.length, 3);
+  });
+});
 
 Deno.test("a terminal narrower than 100 columns gets the compact layout, coloured unless NO_COLOR", async () => {
   await withLlm(async (ctx) => {

@@ -218,7 +218,7 @@ export class LedgerRun {
     const u = record.usage;
     const callPhase = record.phase ?? phase;
     const node = record.node_id;
-    const { flags, newExecution } = callFirsts(this.#firsts, {
+    const { flags, newExecution, newModelExecution } = callFirsts(this.#firsts, {
       phase: callPhase,
       node,
       model: u.model,
@@ -253,6 +253,7 @@ export class LedgerRun {
       startOffsetMs: record.start_ms ?? null,
       flags,
       newExecution,
+      newModelExecution,
     };
   }
 

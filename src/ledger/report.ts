@@ -75,7 +75,10 @@ export interface ReportRow extends Totals {
   workflow?: string;
   node?: string | null;
   phase?: LedgerPhase;
-  /** `--by node`: node executions that made calls. */
+  /**
+   * `--by node`: node executions that made calls (each once, whatever models it called); in a breakdown row,
+   * and with `--model`, those that called the row's models.
+   */
   executions?: number;
   /** `--by run`: the run. */
   execution_id?: string;
@@ -358,7 +361,9 @@ interface Pair {
   keyValues: unknown[];
   model: number;
   groupRuns: number;
+  /** Node executions counted once (at their first call's model), and those that called this model. */
   executions: number;
+  modelExecutions: number;
   totals: Totals;
   /** The 1-hour part of the cache writes (priced apart when repricing). */
   cacheWrite1hTokens: number;
@@ -381,11 +386,11 @@ export function costReport(db: DatabaseSync, options: ReportOptions): Report {
   }
   const reprices = options.reprice !== undefined;
   const rows = groupBy === "model"
-    ? pairs.map((p) => modelRow(p, labels))
-    : groupRows(pairs, { groupBy, labels, reprices });
+    ? pairs.map((p) => modelRow(p, labels, groupBy))
+    : groupRows(pairs, { groupBy, labels, reprices, byModel: filters.models !== undefined });
   if (filters.models !== undefined && groupBy !== "model") {
     // A group's first call may be of another model: count its runs (and node executions) from the matching rows.
-    exactCounts(db, { g, where, rows: new Map(rows.map((r) => [r.key!, r])) });
+    exactCounts(db, { g, where, labels, filters, rows: new Map(rows.map((r) => [r.key!, r])) });
   }
   if (!filtersCalls(filters) && groupBy !== "model" && groupBy !== "node" && span !== undefined) {
     addRunsWithoutCalls(db, { g, filters, labels, rows, spans, groupBy, reprices });
@@ -409,8 +414,11 @@ function usagePairs(db: DatabaseSync, ctx: { g: Grouping; where: Where }): Pair[
   const { g, where } = ctx;
   const keys = g.usageKey.map((k, i) => `${k} AS k${i}`);
   const pairRuns = g.pairRunFlag === 0 ? "count(*)" : `total((u.flags & ${g.pairRunFlag}) != 0)`;
+  // Only the node report's index covers the executions per model (the other reports do not show them).
+  const modelExecutions = g.index === "usage_by_node" ? "total(u.model_executions)" : "0";
   const sql = `SELECT ${[...keys, "u.model AS model"].join(", ")}, ${pairRuns} AS runs,
-      total((u.flags & ${g.groupRunFlag}) != 0) AS group_runs, total(u.executions) AS executions, ${USAGE_SUMS}
+      total((u.flags & ${g.groupRunFlag}) != 0) AS group_runs, total(u.executions) AS executions,
+      ${modelExecutions} AS model_executions, ${USAGE_SUMS}
     FROM usage u INDEXED BY ${g.index} ${where.sql}
     GROUP BY ${[...g.usageKey.map((_, i) => `k${i}`), "u.model"].join(", ")}`;
   return (db.prepare(sql).all(...where.params) as Record<string, unknown>[]).map((r) => {
@@ -421,6 +429,7 @@ function usagePairs(db: DatabaseSync, ctx: { g: Grouping; where: Where }): Pair[
       model: Number(r.model),
       groupRuns: Number(r.group_runs),
       executions: Number(r.executions),
+      modelExecutions: Number(r.model_executions),
       totals: totalsOf(Number(r.runs), r as SumRow),
       cacheWrite1hTokens: Number(r.cache_write_1h_tokens),
     };
@@ -548,13 +557,14 @@ function longRequests(
 /** A report row with its internal key (the group's SQL key values). */
 type KeyedRow = ReportRow & { key?: string; keyValues?: unknown[] };
 
-function modelRow(pair: Pair, labels: Labels): KeyedRow {
+function modelRow(pair: Pair, labels: Labels, groupBy: GroupBy): KeyedRow {
   const model = labels.text(pair.model)!;
   return {
     group: model,
     ...pair.totals,
     models: [model],
     unpriced_models: pair.totals.unpriced_calls ? [model] : [],
+    ...(groupBy === "node" ? { executions: pair.modelExecutions } : {}),
     key: pair.key,
     keyValues: pair.keyValues,
   };
@@ -565,8 +575,14 @@ function emptyRow(key: string, keyValues: unknown[], reprices: boolean): KeyedRo
   return { group: "", ...zeroTotals(reprices), models: [], unpriced_models: [], breakdown: [], key, keyValues };
 }
 
-/** Rolls pairs up into their groups; each pair becomes a breakdown row. */
-function groupRows(pairs: Pair[], ctx: { groupBy: GroupBy; labels: Labels; reprices: boolean }): KeyedRow[] {
+/**
+ * Rolls pairs up into their groups; each pair becomes a breakdown row. `byModel` (`--model`): a node's
+ * executions are those that called the matching models (exact for one; see {@link exactCounts}).
+ */
+function groupRows(
+  pairs: Pair[],
+  ctx: { groupBy: GroupBy; labels: Labels; reprices: boolean; byModel: boolean },
+): KeyedRow[] {
   const rows = new Map<string, KeyedRow>();
   for (const pair of pairs) {
     let row = rows.get(pair.key);
@@ -576,8 +592,8 @@ function groupRows(pairs: Pair[], ctx: { groupBy: GroupBy; labels: Labels; repri
       rows.set(pair.key, row);
     }
     Object.assign(row, addTotals(row, { ...pair.totals, runs: pair.groupRuns }));
-    if (row.executions !== undefined) row.executions += pair.executions;
-    row.breakdown!.push(modelRow(pair, ctx.labels));
+    if (row.executions !== undefined) row.executions += ctx.byModel ? pair.modelExecutions : pair.executions;
+    row.breakdown!.push(modelRow(pair, ctx.labels, ctx.groupBy));
   }
   for (const row of rows.values()) {
     row.breakdown!.sort(byCost);
@@ -588,16 +604,40 @@ function groupRows(pairs: Pair[], ctx: { groupBy: GroupBy; labels: Labels; repri
   return [...rows.values()];
 }
 
-/** With `--model`: each group's runs (and a node's executions) counted from the matching rows alone. */
-function exactCounts(db: DatabaseSync, ctx: { g: Grouping; where: Where; rows: Map<string, KeyedRow> }): void {
+/**
+ * With `--model`: each group's runs (and a node's executions) counted from the matching rows alone. A node
+ * execution that called several of the matching models counts once: where a run's node has rows of several,
+ * its executions are counted from its call rows.
+ */
+function exactCounts(
+  db: DatabaseSync,
+  ctx: { g: Grouping; where: Where; labels: Labels; filters: ReportFilters; rows: Map<string, KeyedRow> },
+): void {
   const { g, where } = ctx;
   if (g.usageKey.length === 0) return;
   const keys = g.usageKey.map((k, i) => `${k} AS k${i}`);
+  const groupKeys = g.usageKey.map((_, i) => `k${i}`).join(", ");
   const sql = `SELECT ${keys.join(", ")}, count(DISTINCT u.run) AS runs FROM usage u ${where.sql}
-    GROUP BY ${g.usageKey.map((_, i) => `k${i}`).join(", ")}`;
+    GROUP BY ${groupKeys}`;
+  const rowOf = (r: Record<string, unknown>) => ctx.rows.get(JSON.stringify(g.usageKey.map((_, i) => r[`k${i}`])));
   for (const r of db.prepare(sql).all(...where.params) as Record<string, unknown>[]) {
-    const row = ctx.rows.get(JSON.stringify(g.usageKey.map((_, i) => r[`k${i}`])));
+    const row = rowOf(r);
     if (row !== undefined) row.runs = Number(r.runs);
+  }
+  const models = (ctx.filters.models ?? []).flatMap((m) => ctx.labels.ids("model", m) ?? []);
+  if (g.index !== "usage_by_node" || g.usageKey.length !== 3 || models.length < 2) return;
+  // Executions counted once per matching model, less those counted once in all (from the call rows).
+  const overlap = `SELECT workflow AS k0, phase AS k1, node AS k2,
+      total(n - (SELECT count(DISTINCT c.node_execution) + max(c.node_execution IS NULL) FROM calls c
+        WHERE c.run = m.run AND c.phase = m.phase AND coalesce(c.node, ${NO_NODE}) = m.node
+          AND c.model IN (${models.join(", ")}))) AS extra
+    FROM (SELECT u.run AS run, u.phase AS phase, u.node AS node, min(u.workflow) AS workflow,
+        total(u.model_executions) AS n
+      FROM usage u ${where.sql} GROUP BY u.run, u.phase, u.node HAVING count(*) > 1) m
+    GROUP BY ${groupKeys}`;
+  for (const r of db.prepare(overlap).all(...where.params) as Record<string, unknown>[]) {
+    const row = rowOf(r);
+    if (row?.executions !== undefined) row.executions -= Number(r.extra);
   }
 }
 
@@ -846,7 +886,7 @@ export function runCost(db: DatabaseSync, runId: number): RunCost {
   const labels = loadLabels(db);
   const r = db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as Record<string, unknown>;
   const ms = (v: unknown) => v === null || v === undefined ? null : new Date(Number(v)).toISOString();
-  const sql = `SELECT u.phase AS phase, u.node AS node, u.model AS model, total(u.executions) AS executions,
+  const sql = `SELECT u.phase AS phase, u.node AS node, u.model AS model, total(u.model_executions) AS executions,
       ${USAGE_SUMS} FROM usage u WHERE u.run = ? GROUP BY u.phase, u.node, u.model`;
   const rows =
     (db.prepare(sql).all(runId) as (SumRow & { phase: number; node: number; model: number; executions: number })[])

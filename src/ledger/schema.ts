@@ -14,12 +14,15 @@
  * long-context tiers, which apply per request). Version 5 tells calls whose
  * usage the provider did not report from calls of a model without a price,
  * and records the process of each run (pid, host, start), so that readers
- * can settle a run whose process died without recording its end.
+ * can settle a run whose process died without recording its end. Version 6
+ * counts a node execution in the usage row of each model it called
+ * (`model_executions`), besides once at its first call (`executions`, whose
+ * sum over models counts each execution once).
  * @module
  */
 
 /** The schema version this pflow writes. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Upper bounds (seconds) of the duration histograms the ledger keeps:
@@ -77,13 +80,13 @@ export const FLAG = {
 } as const;
 
 /**
- * The flags of the usage row a call opens, and whether it is its node
- * execution's first call, given the keys already seen in its run (updated).
+ * The flags of the usage row a call opens, whether it is its node execution's first call, and whether it is
+ * its node execution's first call of its model, given the keys already seen in its run (updated).
  */
 export function callFirsts(
   seen: Set<string>,
   call: { phase: string; node: string | null; model: string; nodeExecution: number | null },
-): { flags: number; newExecution: boolean } {
+): { flags: number; newExecution: boolean; newModelExecution: boolean } {
   let flags = 0;
   const first = (key: string) => {
     if (seen.has(key)) return false;
@@ -96,7 +99,8 @@ export function callFirsts(
   if (first(`m\0${model}`)) flags |= FLAG.runModel;
   if (first(`pm\0${phase}\0${model}`)) flags |= FLAG.runPhaseModel;
   if (first(`pn\0${phase}\0${node}`)) flags |= FLAG.runPhaseNode;
-  return { flags, newExecution: first(`e\0${phase}\0${node}\0${call.nodeExecution}`) };
+  const execution = `e\0${phase}\0${node}\0${call.nodeExecution}`;
+  return { flags, newExecution: first(execution), newModelExecution: first(`${execution}\0${model}`) };
 }
 
 /** `usage.node` of calls made outside any node. */
@@ -424,5 +428,27 @@ function buildMigrations(): readonly string[] {
    ALTER TABLE runs ADD COLUMN host TEXT;
    ALTER TABLE runs ADD COLUMN process_start TEXT;
    CREATE INDEX runs_running ON runs(status) WHERE status = 'running';`,
+    // 5 → 6: a node execution counts in the usage row of each model it called (`model_executions`); up to
+    // version 5 it counted only in its first call's row. Where a run's node used one model both are the same;
+    // where it used several, both are counted again from the call rows (an execution's first call is its
+    // lowest id: calls are written in the order the writer saw them). The node report's index covers it.
+    `ALTER TABLE usage ADD COLUMN model_executions INTEGER NOT NULL DEFAULT 0;
+   UPDATE usage SET model_executions = executions;
+   UPDATE usage SET
+     model_executions = (
+       SELECT count(DISTINCT c.node_execution) + max(c.node_execution IS NULL) FROM calls c
+       WHERE c.run = usage.run AND c.phase = usage.phase AND coalesce(c.node, ${NO_NODE}) = usage.node
+         AND c.model = usage.model),
+     executions = (
+       SELECT count(*) FROM calls c
+       WHERE c.run = usage.run AND c.phase = usage.phase AND coalesce(c.node, ${NO_NODE}) = usage.node
+         AND c.model = usage.model
+         AND c.id = (SELECT min(f.id) FROM calls f WHERE f.run = c.run AND f.phase = c.phase AND f.node IS c.node
+           AND f.node_execution IS c.node_execution))
+   WHERE EXISTS (SELECT 1 FROM usage o WHERE o.run = usage.run AND o.phase = usage.phase AND o.node = usage.node
+     AND o.model <> usage.model);
+   DROP INDEX IF EXISTS usage_by_node;
+   CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED},
+     model_executions);`,
   ];
 }

@@ -47,8 +47,10 @@ export interface CallRow {
   startOffsetMs: number | null;
   /** {@link FLAG} bits of the usage row this call opens (the call is its run's first of …). */
   flags: number;
-  /** The first call of its node execution (counts the execution). */
+  /** The first call of its node execution (counts the execution once, whatever models it called). */
   newExecution: boolean;
+  /** The first call of its node execution with its model (counts the execution for the model). */
+  newModelExecution: boolean;
 }
 
 /** One 1 in the bucket of `ms` (none when not measured). */
@@ -294,12 +296,15 @@ export class LedgerStore {
     );
     const cacheWrite = call.cacheWrite5mTokens + call.cacheWrite1hTokens;
     this.#stmt(
-      `INSERT INTO usage(run, phase, node, model, started_ms, workflow, flags, calls, errors, executions, input_tokens,
-         cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd,
+      `INSERT INTO usage(run, phase, node, model, started_ms, workflow, flags, calls, errors, executions,
+         model_executions, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, cost_usd,
          unpriced_calls, usage_missing_calls, timed_calls, duration_ms_sum, ${LLM_BUCKETS.join(", ")})
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${LLM_BUCKETS.map(() => "?").join(", ")})
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${
+        LLM_BUCKETS.map(() => "?").join(", ")
+      })
        ON CONFLICT(run, phase, node, model) DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors,
-         executions = executions + excluded.executions, input_tokens = input_tokens + excluded.input_tokens,
+         executions = executions + excluded.executions,
+         model_executions = model_executions + excluded.model_executions, input_tokens = input_tokens + excluded.input_tokens,
          cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
          cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
          cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
@@ -320,6 +325,7 @@ export class LedgerStore {
       call.flags,
       call.status === "error" ? 1 : 0,
       call.newExecution ? 1 : 0,
+      call.newModelExecution ? 1 : 0,
       call.inputTokens,
       call.cacheReadTokens,
       cacheWrite,
