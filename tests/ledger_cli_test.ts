@@ -923,6 +923,35 @@ Deno.test("runs without LLM calls are recorded without opening the database; fol
   });
 });
 
+Deno.test("a malformed inbox line is skipped with a warning naming its line; reports, metrics and runs go on", async () => {
+  await withLlm(async (ctx) => {
+    const inbox = join(ctx.home, "ledger-inbox.jsonl");
+    writeFileSync(
+      inbox,
+      [
+        `{"v":1,"op":"end","run":{"executionId":"y","startedMs":1,"workflowName":"w"}}`,
+        `{"v":1,"op":"start","run":{"executionId":"z","startedMs":1e300,"workflowName":"w"}}`,
+        `{"v":1,"op":"start","run":{"executionId":"ok","startedMs":1700000000000,"workflowName":"good"}}`,
+      ].join("\n") + "\n",
+    );
+    const report = await cost(ctx, ["report", "--by", "run", "--json"]);
+    assertExit(report, 0);
+    assert.deepEqual(JSON.parse(report.stdout).rows.map((r: Doc) => r.execution_id), ["ok"]);
+    const warned = report.stderr.trim().split("\n");
+    assert.equal(warned.length, 2, report.stderr);
+    assert.match(
+      warned[0],
+      new RegExp(`^warning: ledger: ${inbox}:1: skipped a line that is not a ledger entry \\(status: `),
+    );
+    assert.match(warned[1], new RegExp(`^warning: ledger: ${inbox}:2: skipped a line .*\\(startedMs: `));
+    assertExit(await runPflow(["metrics"], { env: ctx.env }), 0);
+    const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    assertExit(run, 0);
+    assert.doesNotMatch(run.stderr, /ledger/, "the run is recorded without a warning");
+    assert.equal((await reportJson(ctx, ["--by", "run"])).rows.length, 2);
+  });
+});
+
 Deno.test("node executions in the ledger: counted in plain runs, timed with --metrics, a failure once, a stopped loop's next pass not at all", async () => {
   await withLlm(async (ctx) => {
     const inboxRuns = () =>

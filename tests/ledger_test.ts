@@ -244,7 +244,10 @@ Deno.test("the inbox: folded once, a partial line waits, a bad line is skipped w
     const warnings = foldInbox(home, target);
     assert.deepEqual(applied.map((e) => [e.op, e.run.executionId]), [["start", "r1"], ["end", "r1"]]);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /skipped a line that is not a ledger entry: not json/);
+    assert.match(
+      warnings[0],
+      /ledger-inbox\.jsonl:3: skipped a line that is not a ledger entry \(not JSON\): not json$/,
+    );
     assert.deepEqual(foldInbox(home, target), [], "nothing new");
     assert.equal(applied.length, 2);
     // The writer finishes its line: it is folded next time.
@@ -263,6 +266,62 @@ Deno.test("the inbox: folded once, a partial line waits, a bad line is skipped w
     foldInbox(home, target);
     assert.equal(applied.at(-1)!.run.executionId, "late");
     assert.equal(existsSync(`${inboxFile(home)}.old`), false);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("the inbox: every field is checked; a bad or refused entry is skipped naming its line, the rest folded", () => {
+  const tmp = tempDir("pflow-inbox-test-");
+  try {
+    const home = tmp.path;
+    const end = { ...start("e1"), ...END };
+    const stat = { type: "echo", status: "success", executions: 1, timed: 0, durationMsSum: 0, buckets: [] };
+    const bad: [unknown, RegExp][] = [
+      [{ v: 1, op: "end", run: { executionId: "y", startedMs: 1, workflowName: "w" } }, /\(status: not one of /],
+      [{ v: 1, op: "start", run: { ...start("x"), startedMs: 1e300 } }, /\(startedMs: not a number from 0 to /],
+      [{ v: 1, op: "start", run: { ...start("x"), startedMs: "1" } }, /\(startedMs: /],
+      [{ v: 1, op: "start", run: { ...start("x"), workflowName: 7 } }, /\(workflowName: not a non-empty string\)/],
+      [{ v: 1, op: "start", run: { ...start("x"), kind: "other" } }, /\(kind: /],
+      [{ v: 1, op: "start", run: { ...start("x"), pid: -1 } }, /\(pid: /],
+      [{ v: 1, op: "start", run: { ...start("x"), traceId: {} } }, /\(traceId: not a string or null\)/],
+      [{ v: 1, op: "end", run: { ...end, nodesExecuted: 1.5 } }, /\(nodesExecuted: not an integer\)/],
+      [{ v: 1, op: "end", run: { ...end, pricingComplete: "yes" } }, /\(pricingComplete: /],
+      [{ v: 1, op: "end", run: { ...end, nodes: [{ ...stat, buckets: [-1] }] } }, /\(nodes\[0\]\.buckets: /],
+      [{ v: 1, op: "start", run: null }, /\(run: not an object\)/],
+      [{ v: 2, op: "start", run: start("x") }, /\(v: not 1\)/],
+      [[1], /\(the line: not an object\)/],
+      // Valid, but the database refuses it (two rows for one node type and status): rolled back alone.
+      [
+        { v: 1, op: "end", run: { ...start("dup"), ...END, nodes: [stat, stat] } },
+        /skipped an entry the ledger refused \(UNIQUE constraint failed/,
+      ],
+    ];
+    const good = [
+      { v: 1, op: "start", run: start("g1") },
+      { v: 1, op: "end", run: { ...start("g2"), ...END, nodes: [stat] } },
+    ];
+    const lines = [JSON.stringify(good[0]), ...bad.map(([entry]) => JSON.stringify(entry)), JSON.stringify(good[1])];
+    writeFileSync(inboxFile(home), `${lines.join("\n")}\n`);
+    const { store, warnings } = LedgerStore.open(home);
+    try {
+      assert.equal(warnings.length, bad.length, warnings.join("\n"));
+      bad.forEach(([, pattern], i) => {
+        assert.match(warnings[i], new RegExp(`^${inboxFile(home).replace(/[.]/g, "\\.")}:${i + 2}: skipped `));
+        assert.match(warnings[i], pattern);
+      });
+      const runs = store.db.prepare("SELECT execution_id AS id, status FROM runs ORDER BY id").all();
+      assert.deepEqual(runs.map((r) => [r.id, r.status]), [["g1", "running"], ["g2", "success"]]);
+      assert.equal((store.db.prepare("SELECT count(*) AS n FROM node_usage").get() as { n: number }).n, 1);
+    } finally {
+      store.close();
+    }
+    // Skipped for good: the next opening warns of nothing; a line appended later is numbered in the whole file.
+    appendInbox(home, { v: 1, op: "start", run: { ...start("late"), startedMs: -5 } });
+    const again = LedgerStore.open(home);
+    again.store.close();
+    assert.equal(again.warnings.length, 1);
+    assert.match(again.warnings[0], new RegExp(`:${lines.length + 1}: skipped a line .*\\(startedMs: `));
   } finally {
     tmp.cleanup();
   }

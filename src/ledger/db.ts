@@ -160,6 +160,17 @@ function sqliteCode(error: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Whether `error` refused the values of a statement (a value that cannot be bound; a constraint, type or range
+ * SQLite checks) rather than reporting a failing database (I/O, a full disk, corruption, a lock).
+ */
+export function refusedValues(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (code === "ERR_INVALID_ARG_TYPE" || code === "ERR_INVALID_ARG_VALUE") return true;
+  // SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE.
+  return [18, 19, 20, 25].includes(sqliteCode(error) ?? -1);
+}
+
 /** Whether another connection holds the lock (SQLITE_BUSY or SQLITE_LOCKED). */
 export function isBusy(error: unknown): boolean {
   const code = sqliteCode(error);

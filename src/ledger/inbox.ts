@@ -29,7 +29,7 @@ import {
 import { notRegularFile } from "../util/file_errors.ts";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { inboxFile } from "./paths.ts";
-import type { RunEnd, RunStart } from "./types.ts";
+import { type LedgerRunStatus, type NodeStat, RUN_STATUSES, type RunEnd, type RunStart } from "./types.ts";
 
 /** The inbox is rotated once this much of it is folded. */
 export const INBOX_ROTATE_BYTES = 1 << 20;
@@ -69,8 +69,20 @@ export interface FoldTarget {
   offset(): number;
   /** Stores the offset (in the fold's transaction). */
   setOffset(offset: number): void;
-  /** Applies one entry. */
+  /**
+   * Applies one entry, wholly or not at all. An error it throws is an {@link EntryError} when the entry
+   * alone was refused (the fold skips it with a warning); any other error stops the fold.
+   */
   apply(entry: InboxEntry): void;
+}
+
+/** The database refused one inbox entry (not a failure of the database): the fold skips it. */
+export class EntryError extends Error {
+  /** @param message why @param options the database's error */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EntryError";
+  }
 }
 
 /**
@@ -78,7 +90,8 @@ export interface FoldTarget {
  * first a rotated file, whole (it may have received a line after it was
  * rotated), then the inbox from the stored offset; once the folded part
  * passes {@link INBOX_ROTATE_BYTES}, the inbox is rotated. Returns warnings
- * for lines that are not inbox entries (they are skipped).
+ * for lines that are not valid inbox entries or that the database refused
+ * (they are skipped, each named by file and line).
  */
 export function foldInbox(
   home: string,
@@ -91,7 +104,7 @@ export function foldInbox(
   const warnings: string[] = [];
   const old = readFrom(rotated, 0);
   if (old !== undefined) {
-    applyLines(old.text, rotated, target, warnings);
+    applyLines(old.text, { file: rotated, line: () => 1 }, target, warnings);
     rmSync(rotated, { force: true });
   }
   let offset = target.offset();
@@ -103,9 +116,12 @@ export function foldInbox(
   if (current.size < offset) { // replaced or truncated by hand: fold it all (idempotent)
     offset = 0;
     const whole = readFrom(path, 0)!;
-    offset += applyLines(whole.text, path, target, warnings);
+    offset += applyLines(whole.text, { file: path, line: () => 1 }, target, warnings);
   } else {
-    offset += applyLines(current.text, path, target, warnings);
+    const from = offset;
+    // The first line's number, counted only when a warning names a line (the folded part is below 1 MiB).
+    const line = () => 1 + countNewlines(readFrom(path, 0, from)?.text ?? "");
+    offset += applyLines(current.text, { file: path, line }, target, warnings);
   }
   if (offset >= rotateBytes) {
     renameSync(path, rotated);
@@ -145,8 +161,8 @@ function notRegularInbox(path: string, info: Stats): Error {
   return error;
 }
 
-/** The text of `path` from `offset`, and its size; undefined when the file does not exist. */
-function readFrom(path: string, offset: number): { text: string; size: number } | undefined {
+/** The text of `path` from `offset` (up to `end`), and its size; undefined when the file does not exist. */
+function readFrom(path: string, offset: number, end?: number): { text: string; size: number } | undefined {
   let fd: number;
   try {
     fd = openRegular(path, constants.O_RDONLY);
@@ -156,8 +172,9 @@ function readFrom(path: string, offset: number): { text: string; size: number } 
   }
   try {
     const size = fstatSync(fd).size;
-    if (size <= offset) return { text: "", size };
-    const bytes = new Uint8Array(size - offset);
+    const stop = Math.min(size, end ?? size);
+    if (stop <= offset) return { text: "", size };
+    const bytes = new Uint8Array(stop - offset);
     let read = 0;
     while (read < bytes.length) {
       const n = readSync(fd, bytes, read, bytes.length - read, offset + read);
@@ -170,32 +187,183 @@ function readFrom(path: string, offset: number): { text: string; size: number } 
   }
 }
 
-/** Applies the complete lines of `text`; returns the bytes consumed (up to the last newline). */
-function applyLines(text: string, file: string, target: FoldTarget, warnings: string[]): number {
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/**
+ * Applies the complete lines of `text`, the first of which is line `at.line()` of `at.file`; returns the bytes
+ * consumed (up to the last newline). A line that is not a valid entry, or that the database refuses, is skipped
+ * with a warning naming its file and line: one bad line never holds up the others.
+ */
+function applyLines(
+  text: string,
+  at: { file: string; line: () => number },
+  target: FoldTarget,
+  warnings: string[],
+): number {
   const end = text.lastIndexOf("\n");
   if (end < 0) return 0; // a line being written: folded next time
   const lines = text.slice(0, end).split("\n");
-  for (const line of lines) {
+  let first: number | undefined;
+  const where = (i: number) => `${at.file}:${(first ??= at.line()) + i}`;
+  for (const [i, line] of lines.entries()) {
     if (line.trim() === "") continue;
     const entry = parseEntry(line);
-    if (entry === undefined) {
-      warnings.push(`${file}: skipped a line that is not a ledger entry: ${line.slice(0, 80)}`);
+    if (typeof entry === "string") {
+      warnings.push(`${where(i)}: skipped a line that is not a ledger entry (${entry}): ${quoted(line)}`);
       continue;
     }
-    target.apply(entry);
+    try {
+      target.apply(entry);
+    } catch (error) {
+      if (!(error instanceof EntryError)) throw error;
+      warnings.push(`${where(i)}: skipped an entry the ledger refused (${error.message}): ${quoted(line)}`);
+    }
   }
   return new TextEncoder().encode(text.slice(0, end + 1)).length;
 }
 
-function parseEntry(line: string): InboxEntry | undefined {
+/** The start of a line, its control characters escaped (it goes to a terminal). */
+function quoted(line: string): string {
+  const shown = line.length > 80 ? `${line.slice(0, 80)}…` : line;
+  // deno-lint-ignore no-control-regex
+  return shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The latest instant a run's time may be (Unix ms): the last a `Date` holds. */
+const MAX_MS = 8.64e15;
+
+/** Why a field is not valid; thrown inside {@link parseEntry}. */
+class Invalid extends Error {}
+
+type Fields = Record<string, unknown>;
+
+function has(o: Fields, key: string): boolean {
+  return Object.hasOwn(o, key) && o[key] !== undefined;
+}
+
+function text(o: Fields, key: string): string {
+  if (typeof o[key] !== "string" || o[key] === "") throw new Invalid(`${key}: not a non-empty string`);
+  return o[key] as string;
+}
+
+/** A string or null; absent is null (older entries may lack it). */
+function textOrNull(o: Fields, key: string): string | null {
+  if (!has(o, key) || o[key] === null) return null;
+  if (typeof o[key] !== "string") throw new Invalid(`${key}: not a string or null`);
+  return o[key] as string;
+}
+
+/** A finite number in [min, max]; `integer` asks for a safe integer. */
+function num(o: Fields, key: string, range: { min: number; max: number; integer?: boolean }): number {
+  const v = o[key];
+  if (typeof v !== "number" || !Number.isFinite(v) || v < range.min || v > range.max) {
+    throw new Invalid(`${key}: not a number from ${range.min} to ${range.max}`);
+  }
+  if (range.integer && !Number.isSafeInteger(v)) throw new Invalid(`${key}: not an integer`);
+  return v;
+}
+
+function numOrNull(o: Fields, key: string, range: { min: number; max: number; integer?: boolean }): number | null {
+  return !has(o, key) || o[key] === null ? null : num(o, key, range);
+}
+
+function oneOf<T extends string>(o: Fields, key: string, values: readonly T[]): T {
+  if (!values.includes(o[key] as T)) throw new Invalid(`${key}: not one of ${values.join(", ")}`);
+  return o[key] as T;
+}
+
+function fields(v: unknown, what: string): Fields {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Invalid(`${what}: not an object`);
+  return v as Fields;
+}
+
+const TIME = { min: 0, max: MAX_MS };
+const DURATION = { min: 0, max: MAX_MS };
+const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true };
+
+/** A run's start, every field checked (absent nullable fields are null). */
+function runStart(r: Fields): RunStart {
+  const start: RunStart = {
+    executionId: text(r, "executionId"),
+    traceId: textOrNull(r, "traceId"),
+    kind: has(r, "kind") ? oneOf(r, "kind", ["workflow", "planned"] as const) : "workflow",
+    workflowName: text(r, "workflowName"),
+    workflowFile: textOrNull(r, "workflowFile"),
+    workflowHash: textOrNull(r, "workflowHash"),
+    savedName: textOrNull(r, "savedName"),
+    startedMs: num(r, "startedMs", TIME),
+    pflowVersion: textOrNull(r, "pflowVersion") as string,
+  };
+  if (has(r, "pid")) start.pid = num(r, "pid", COUNT);
+  if (has(r, "host")) start.host = text(r, "host");
+  if (has(r, "processStart")) start.processStart = textOrNull(r, "processStart");
+  return start;
+}
+
+/** One node statistic of a run's end. */
+function nodeStat(v: unknown, i: number): NodeStat {
+  const n = fields(v, `nodes[${i}]`);
+  const buckets = n.buckets;
+  if (!Array.isArray(buckets) || buckets.some((b) => !Number.isSafeInteger(b) || b < 0)) {
+    throw new Invalid(`nodes[${i}].buckets: not a list of counts`);
+  }
+  return {
+    type: text(n, "type"),
+    status: oneOf(n, "status", ["success", "error", "interrupted"] as const),
+    executions: num(n, "executions", COUNT),
+    timed: num(n, "timed", COUNT),
+    durationMsSum: num(n, "durationMsSum", { min: 0, max: Number.MAX_VALUE }),
+    buckets: buckets as number[],
+  };
+}
+
+/** A run's end (with its start's fields), every field checked. */
+function runEnd(r: Fields): RunStart & RunEnd {
+  const ended: LedgerRunStatus[] = RUN_STATUSES.filter((s) => s !== "running");
+  const pricing = r.pricingComplete;
+  if (has(r, "pricingComplete") && pricing !== null && typeof pricing !== "boolean") {
+    throw new Invalid("pricingComplete: not true, false or null");
+  }
+  if (has(r, "nodes") && !Array.isArray(r.nodes)) throw new Invalid("nodes: not a list");
+  const end: RunStart & RunEnd = {
+    ...runStart(r),
+    status: oneOf(r, "status", ended) as RunEnd["status"],
+    subtype: textOrNull(r, "subtype") as string,
+    endedMs: num(r, "endedMs", TIME),
+    durationMs: num(r, "durationMs", DURATION),
+    nodesExecuted: num(r, "nodesExecuted", COUNT),
+    traceFile: textOrNull(r, "traceFile"),
+    priceVersion: textOrNull(r, "priceVersion"),
+    priceSource: textOrNull(r, "priceSource"),
+    pricingComplete: (pricing ?? null) as boolean | null,
+    plannerPath: textOrNull(r, "plannerPath"),
+    plannerTraceFile: textOrNull(r, "plannerTraceFile"),
+    durationPlannerMs: numOrNull(r, "durationPlannerMs", DURATION),
+  };
+  if (has(r, "nodes")) end.nodes = (r.nodes as unknown[]).map(nodeStat);
+  return end;
+}
+
+/** The entry a line holds, built from its checked fields; or why it is none. */
+function parseEntry(line: string): InboxEntry | string {
+  let value: unknown;
   try {
-    const entry = JSON.parse(line) as InboxEntry;
-    if (entry?.v !== 1 || (entry.op !== "start" && entry.op !== "end")) return undefined;
-    const run = entry.run as unknown as Record<string, unknown>;
-    if (typeof run?.executionId !== "string" || typeof run.startedMs !== "number") return undefined;
-    if (typeof run.workflowName !== "string") return undefined;
-    return entry;
+    value = JSON.parse(line);
   } catch {
-    return undefined;
+    return "not JSON";
+  }
+  try {
+    const entry = fields(value, "the line");
+    if (entry.v !== 1) return "v: not 1";
+    if (entry.op === "start") return { v: 1, op: "start", run: runStart(fields(entry.run, "run")) };
+    if (entry.op === "end") return { v: 1, op: "end", run: runEnd(fields(entry.run, "run")) };
+    return "op: not start or end";
+  } catch (error) {
+    if (error instanceof Invalid) return error.message;
+    throw error;
   }
 }

@@ -5,9 +5,9 @@
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { asLedgerError, openLedgerDb } from "./db.ts";
+import { asLedgerError, openLedgerDb, refusedValues } from "./db.ts";
 import { ledgerFile } from "./paths.ts";
-import { foldInbox, type InboxEntry } from "./inbox.ts";
+import { EntryError, foldInbox, type InboxEntry } from "./inbox.ts";
 import { bucketColumns, bucketOf, BUCKETS, NO_NODE, PHASE_CODE } from "./schema.ts";
 import { type LedgerPhase, type NodeStat, PROCESS_GONE, type RunEnd, type RunStart } from "./types.ts";
 import { ProcessCheck } from "./run_process.ts";
@@ -153,8 +153,18 @@ export class LedgerStore {
           .run(offset);
       },
       apply: (entry: InboxEntry) => {
-        if (entry.op === "start") this.startRun(entry.run);
-        else this.endRun(entry.run);
+        // Each entry wholly or not at all: a refused one is rolled back alone and the fold goes on.
+        this.#db.exec("SAVEPOINT inbox_entry");
+        try {
+          if (entry.op === "start") this.startRun(entry.run);
+          else this.endRun(entry.run);
+        } catch (error) {
+          this.#db.exec("ROLLBACK TO inbox_entry");
+          this.#db.exec("RELEASE inbox_entry");
+          if (!refusedValues(error)) throw error;
+          throw new EntryError(String((error as Error)?.message ?? error).split("\n")[0], { cause: error });
+        }
+        this.#db.exec("RELEASE inbox_entry");
       },
     });
   }
