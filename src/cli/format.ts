@@ -21,12 +21,18 @@ export function formatCost(cost: number | null, complete: boolean): string {
 /** A count with thousands separators: `12,345`. */
 export { formatCount } from "../util/count.ts";
 
-/** Formats milliseconds for people: `850ms`, `1.23s`, `2m 05s`. */
+/**
+ * Formats milliseconds for people: `850ms`, `1.23s`, `2m 05s`. The unit is chosen by the value as rounded
+ * for display, so a rounding carries into the next unit: 999.6 ms is `1.00s`, 59,996 ms `1m 00s`, 119,600 ms
+ * `2m 00s`.
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m ${String(Math.round((ms % 60_000) / 1000)).padStart(2, "0")}s`;
+  const whole = Math.round(ms);
+  if (whole < 1000) return `${whole}ms`;
+  const hundredths = Math.round(ms / 10);
+  if (hundredths < 6000) return `${(hundredths / 100).toFixed(2)}s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, "0")}s`;
 }
 
 /** Formats a size for people: `512 bytes`, `64 MiB`, `1.5 GiB`. */
