@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { formatDuration } from "../src/cli/format.ts";
+import { formatDuration, formatUsd } from "../src/cli/format.ts";
 
 Deno.test("formatDuration: each unit up to its boundary; a rounding carries into the next unit", () => {
   const cases: [number, string][] = [
@@ -28,4 +28,23 @@ Deno.test("formatDuration: each unit up to its boundary; a rounding carries into
     [3_599_600, "60m 00s"],
   ];
   for (const [ms, shown] of cases) assert.equal(formatDuration(ms), shown, `${ms} ms`);
+});
+
+Deno.test("formatUsd: one way at every magnitude, positional below a millionth of a dollar (never 9.0e-7)", () => {
+  const cases: [number, string][] = [
+    [0, "$0"],
+    [12.345, "$12.35"],
+    [1, "$1.00"],
+    [0.0123, "$0.0123"],
+    [0.01, "$0.0100"],
+    [0.00996, "$0.010"],
+    [0.00012, "$0.00012"],
+    [0.0000021, "$0.0000021"],
+    [0.000009, "$0.0000090"],
+    [9e-7, "$0.00000090"],
+    [9.96e-7, "$0.0000010"],
+    [1.5e-9, "$0.0000000015"],
+    [-0.0000021, "$-0.0000021"],
+  ];
+  for (const [usd, shown] of cases) assert.equal(formatUsd(usd), shown, `${usd}`);
 });

@@ -726,6 +726,69 @@ Deno.test("a node execution that calls two models counts for each model, and onc
   });
 });
 
+Deno.test("cost show PREFIX: two matching runs are both named; more, two and …", async () => {
+  await withLlm(async (ctx) => {
+    for (let i = 0; i < 5; i++) await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    const ids = ["e1", "e2", "f1", "f2", "f3"].map((p) => `${p}000000-0000-4000-8000-000000000000`);
+    const db = openDb(ctx.home);
+    try {
+      ids.forEach((id, i) => db.prepare("UPDATE runs SET execution_id = ? WHERE id = ?").run(id, i + 1));
+    } finally {
+      db.close();
+    }
+    const two = await cost(ctx, ["show", "e"]);
+    assertExit(two, 2);
+    assert.equal(
+      two.stderr.trim(),
+      `error: 'e' matches several runs (${ids[0]}, ${ids[1]}); give more of the execution id`,
+    );
+    const three = await cost(ctx, ["show", "f"]);
+    assertExit(three, 2);
+    assert.equal(
+      three.stderr.trim(),
+      `error: 'f' matches several runs (${ids[2]}, ${ids[3]}, …); give more of the execution id`,
+    );
+  });
+});
+
+Deno.test("--reprice: the change is a bound when a cost leaves calls out, never -100%; tiny costs written positionally", async () => {
+  await withLlm(async (ctx) => {
+    writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });
+    // local/llama priced for this run only: the shipped table that --reprice uses leaves it out.
+    const prices = writePriceTable(
+      ctx,
+      "local.yaml",
+      `version: local\nmodels:\n  local/llama:\n    input: 1\n    output: 2\n`,
+    );
+    const doc = await runJson(
+      ctx,
+      chain([
+        llm("l", "local/llama", { prompt_tokens: 700, completion_tokens: 50 }),
+        llm("m", MINI, { prompt_tokens: 4, completion_tokens: 1 }),
+      ]),
+      "wf.json",
+      ["--price-table", prices],
+    );
+    near(doc.total_cost_usd, 0.0008 + 0.0000012, "recorded with the run's table");
+    const text = await cost(ctx, ["report", "--by", "model", "--reprice"], PLAIN_ENV);
+    assertExit(text, 0);
+    // Recorded $0.00080 (complete), repriced $0.0000012+ (local/llama unpriced): the change is at least -99.9%.
+    assert.match(text.stdout, /^Total .* \$0\.00080 +\$0\.0000012\+ +≥ -99\.9%$/m);
+    assert.match(text.stdout, /^openai\/gpt-4o-mini .* \$0\.0000012 +\$0\.0000012 +0\.0%$/m);
+    assert.doesNotMatch(text.stdout, /e-\d/, "no exponent form");
+    // Both costs leave calls out: like for like when as many (local/llama unpriced then and now), else unknown.
+    const other = { prompt_tokens: 10, completion_tokens: 1 };
+    const both = chain([llm("l", "local/llama", other), llm("m", MINI, { prompt_tokens: 4, completion_tokens: 1 })]);
+    await runJson(ctx, { ...both, name: "same" }, "same.json");
+    await runJson(ctx, { ...both, name: "mixed" }, "mixed.json", ["--price-table", prices]);
+    await runJson(ctx, chain([llm("o", "local/other", other)], { name: "mixed" }), "mixed2.json");
+    const same = await cost(ctx, ["report", "--by", "workflow", "--reprice", "--workflow", "same"], PLAIN_ENV);
+    assert.match(same.stdout, /^Total .* \$0\.0000012\+ +\$0\.0000012\+ +0\.0%$/m);
+    const mixed = await cost(ctx, ["report", "--by", "workflow", "--reprice", "--workflow", "mixed"], PLAIN_ENV);
+    assert.match(mixed.stdout, /^Total .* \$0\.000013\+ +\$0\.0000012\+ +unknown$/m);
+  });
+});
+
 // ---------------------------------------------------------------- bad input and empty ledgers
 
 Deno.test("bad input: one line and exit 2; an empty ledger or period: an empty table, a hint, exit 0", async () => {

@@ -272,7 +272,15 @@ Deno.test("pflow metrics --format openmetrics: the same values, OpenMetrics name
         [["metrics", "--since", "soon"], /--since must be a time ago \(30m, 24h, 7d, 4w\), a date/],
         [["metrics", "extra"], /unexpected argument 'extra'/],
         [["metrics", "serve", "--listen", "nope:port"], /--listen must be HOST:PORT or PORT/],
-        [["metrics", "serve", "-o", "x"], /--output is not a flag of 'pflow metrics serve'/],
+        [["metrics", "serve", "-o", "x"], /--output is not a flag of 'pflow metrics serve' \(it answers scrapes/],
+        [
+          ["metrics", "serve", "--since", "1d"],
+          /--since is not a flag of 'pflow metrics serve' \(its counters cover the whole ledger/,
+        ],
+        [
+          ["metrics", "serve", "--format", "openmetrics"],
+          /--format is not a flag .*\(a scrape asks for its format, in its Accept header\)/,
+        ],
       ] as [string[], RegExp][]
     ) {
       const bad = await pflow(ctx, args);

@@ -102,13 +102,23 @@ function costCell(totals: Totals, style: Style, repriced = false): Cell {
   return complete ? text : { text, shown: style.yellow(text) };
 }
 
+/**
+ * The change from the recorded cost to the repriced one. A cost that leaves calls out is a lower bound, and so
+ * bounds the change: `≥ +5.0%` when only the repriced one is (its true change is at least that), `≤ -5.0%` when
+ * only the recorded one is. When both are, they compare like for like if they leave out as many calls (the same
+ * model unpriced then and now, or usage missing: the change of the other calls); else `unknown`.
+ */
 function changeCell(totals: Totals): string {
   const before = totals.cost_usd;
   const after = totals.repriced_cost_usd ?? null;
   if (before === null || after === null || totals.llm_calls === 0) return "";
-  if (before === 0) return after === 0 ? "0%" : "new";
+  const afterLow = !(totals.repriced_complete ?? true);
+  const beforeLow = !totals.cost_complete;
+  if (afterLow && beforeLow && totals.repriced_unpriced_calls !== totals.unpriced_calls) return "unknown";
+  const bound = afterLow && !beforeLow ? "≥ " : beforeLow && !afterLow ? "≤ " : "";
+  if (before === 0) return after === 0 ? `${bound}0%` : "new";
   const pct = (after - before) / before * 100;
-  return `${pct > 0 ? "+" : ""}${pct.toFixed(1)}%`;
+  return `${bound}${pct > 0 ? "+" : ""}${pct.toFixed(1)}%`;
 }
 
 function shortModel(model: string): string {

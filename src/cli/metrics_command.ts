@@ -84,12 +84,15 @@ function parseFormat(text: string | undefined): ExpositionFormat {
 }
 
 async function serve(values: Record<string, unknown>, home: string): Promise<number> {
+  const why: Record<string, string> = {
+    format: "a scrape asks for its format, in its Accept header",
+    output: "it answers scrapes over HTTP and writes no file; 'pflow metrics -o FILE' writes one",
+    since: "its counters cover the whole ledger, as a scraper expects of counters; " +
+      "ask your queries for a window instead, e.g. increase(pflow_llm_calls_total[7d])",
+  };
   for (const flag of ["format", "output", "since"]) {
     if (values[flag] !== undefined) {
-      throw new UsageError(
-        `--${flag} is not a flag of 'pflow metrics serve' (a scrape asks for its format)`,
-        "metrics",
-      );
+      throw new UsageError(`--${flag} is not a flag of 'pflow metrics serve' (${why[flag]})`, "metrics");
     }
   }
   const { DEFAULT_LISTEN, parseListen, serveMetrics } = await import("../metrics/serve.ts");

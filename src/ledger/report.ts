@@ -875,8 +875,10 @@ export function findRun(db: DatabaseSync, target: string): number {
     throw new UnknownRunError(`no run '${target}' in the ledger; list runs with: pflow cost report --by run`);
   }
   if (rows.length > 1) {
+    // Up to 3 rows are read: two are named, and a third says there are more.
     const shown = rows.slice(0, 2).map((r) => r.execution_id).join(", ");
-    throw new UnknownRunError(`'${target}' matches several runs (${shown}, …); give more of the execution id`);
+    const more = rows.length > 2 ? ", …" : "";
+    throw new UnknownRunError(`'${target}' matches several runs (${shown}${more}); give more of the execution id`);
   }
   return rows[0].id;
 }
