@@ -15,6 +15,7 @@ import { matchModels } from "../src/ledger/model_match.ts";
 import {
   DateBoundError,
   localDate,
+  localDateTime,
   offsetSpans,
   parseBound,
   periodSql,
@@ -22,7 +23,8 @@ import {
   zoneOffsetMs,
 } from "../src/ledger/period.ts";
 import { costReport, runCost } from "../src/ledger/report.ts";
-import { LedgerStore } from "../src/ledger/store.ts";
+import { callFirsts } from "../src/ledger/schema.ts";
+import { type CallRow, LedgerStore } from "../src/ledger/store.ts";
 import type { LlmCallRecord } from "../src/observability/telemetry.ts";
 import { priceCall } from "../src/pricing/cost.ts";
 import { loadShippedPriceTable } from "../src/pricing/table.ts";
@@ -480,4 +482,120 @@ Deno.test("report and run totals are sums at the precision costs are reported wi
   } finally {
     tmp.cleanup();
   }
+});
+
+/** A database whose statements count how often they are run (get, all, iterate). */
+function countingDb(db: DatabaseSync): { db: DatabaseSync; runs: () => number } {
+  let runs = 0;
+  const counted = new Proxy(db, {
+    get(target, prop) {
+      if (prop !== "prepare") return Reflect.get(target, prop);
+      return (sql: string) => {
+        const statement = target.prepare(sql);
+        return new Proxy(statement, {
+          get(st, name) {
+            const value = Reflect.get(st, name);
+            if (typeof value !== "function") return value;
+            return (...args: unknown[]) => {
+              if (name === "get" || name === "all" || name === "iterate") runs++;
+              return value.apply(st, args);
+            };
+          },
+        });
+      };
+    },
+  });
+  return { db: counted, runs: () => runs };
+}
+
+Deno.test("cost report --by run: the same number of queries for 10 runs as for 400; per-model rows only when asked", () => {
+  const tmp = tempDir("pflow-ledger-scale-test-");
+  try {
+    const home = tmp.path;
+    const { store } = LedgerStore.open(home);
+    try {
+      const models = ["anthropic/claude-haiku-4-5", "openai/gpt-4o-mini"];
+      const write = (from: number, count: number) =>
+        store.write(() => {
+          for (let r = from; r < from + count; r++) {
+            // Started in reverse order of their rows: the report lists them by start.
+            const run = start(`run-${String(r).padStart(4, "0")}`, { startedMs: Date.UTC(2025, 0, 2) - r * 60_000 });
+            const id = store.startRun(run);
+            const seen = new Set<string>();
+            for (const [c, model] of [...models, models[0]].entries()) {
+              const call: CallRow = {
+                phase: "workflow",
+                node: "n",
+                nodeExecution: 0,
+                itemIndex: c,
+                provider: model.split("/")[0],
+                model,
+                priceModel: model,
+                responseModel: null,
+                inputTokens: 100,
+                cacheReadTokens: 0,
+                cacheWrite5mTokens: 0,
+                cacheWrite1hTokens: 0,
+                outputTokens: 10,
+                reasoningTokens: 0,
+                costUsd: model === models[0] ? 0.0002 : 0.00001,
+                reportedCostUsd: null,
+                priceVersion: "2025-11-15",
+                durationMs: 100,
+                ttftMs: null,
+                requestId: null,
+                status: "ok",
+                errorType: null,
+                startOffsetMs: 0,
+                ...callFirsts(seen, { phase: "workflow", node: "n", model, nodeExecution: 0 }),
+              };
+              store.addCall(id, run, call);
+            }
+            store.endRun({ ...run, ...END });
+          }
+          // A run without calls is a row too.
+          store.endRun({ ...start(`none-${from}`, { startedMs: Date.UTC(2025, 0, 3) + from }), ...END });
+        });
+      const queries = () => {
+        const counting = countingDb(store.db);
+        const report = costReport(counting.db, { groupBy: "run", filters: {}, timezone: "UTC" });
+        return { report, runs: counting.runs() };
+      };
+      write(0, 10);
+      const small = queries();
+      write(10, 390);
+      const big = queries();
+      assert.equal(big.report.rows.length, 402);
+      assert.equal(big.runs, small.runs, "queries do not grow with the runs");
+      const starts = big.report.rows.map((r) => r.started_at!);
+      assert.deepEqual(starts, [...starts].sort(), "in start order");
+      const row = big.report.rows.find((r) => r.execution_id === "run-0007")!;
+      assert.deepEqual([row.llm_calls, row.cost_usd, row.models, row.breakdown], [3, 0.00041, models, undefined]);
+      const broken = costReport(store.db, { groupBy: "run", filters: {}, timezone: "UTC", breakdown: true });
+      const same = broken.rows.find((r) => r.execution_id === "run-0007")!;
+      assert.deepEqual(same.breakdown!.map((b) => [b.group, b.llm_calls, b.cost_usd]), [
+        [models[0], 2, 0.0004],
+        [models[1], 1, 0.00001],
+      ]);
+      assert.deepEqual({ ...same, breakdown: undefined }, { ...row, breakdown: undefined });
+    } finally {
+      store.close();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("localDateTime: its known-offset window gives every instant its exact local time across DST changes, in order and back", () => {
+  const zone = "Europe/Berlin";
+  // Every 20 minutes across the spring and autumn changes of 2025, in order (as a report lists runs), then back.
+  const from = Date.UTC(2025, 2, 29, 12);
+  const instants = Array.from({ length: 2 * 72 }, (_, i) => from + i * 20 * 60_000);
+  const autumn = Array.from({ length: 2 * 72 }, (_, i) => Date.UTC(2025, 9, 25, 12) + i * 20 * 60_000);
+  for (const ms of [...instants, ...autumn, ...instants.reverse()]) {
+    const expected = new Date(ms + zoneOffsetMs(zone, ms)).toISOString().slice(0, 16).replace("T", " ");
+    assert.equal(localDateTime(zone, ms), expected, new Date(ms).toISOString());
+  }
+  assert.equal(localDateTime(zone, Date.UTC(2025, 2, 30, 0, 59)), "2025-03-30 01:59");
+  assert.equal(localDateTime(zone, Date.UTC(2025, 2, 30, 1, 0)), "2025-03-30 03:00");
 });

@@ -101,7 +101,13 @@ async function reportCommand(argv: string[], env: CommandEnv["env"]): Promise<nu
       filters.models = matchModels(options.model, loadLabels(store.db).all("model"), table);
     }
     const reprice = options.reprice ? table : undefined;
-    const report = costReport(store.db, { groupBy: options.groupBy, filters, timezone: options.timezone, reprice });
+    const report = costReport(store.db, {
+      groupBy: options.groupBy,
+      filters,
+      timezone: options.timezone,
+      reprice,
+      breakdown: options.breakdown,
+    });
     const top = options.top !== undefined || options.format === "md"
       ? topSpenders(store.db, { filters, limit: options.top ?? 10 })
       : undefined;
@@ -279,8 +285,9 @@ function reportJson(
   const { options } = ctx;
   const iso = (ms: number | undefined) => ms === undefined ? null : new Date(ms).toISOString();
   const row = (r: ReportRow): ReportRow => {
+    if (r.breakdown === undefined) return r;
     const { breakdown, ...rest } = r;
-    return options.breakdown && breakdown ? { ...rest, breakdown: breakdown.map(row) } : rest;
+    return options.breakdown ? { ...rest, breakdown: breakdown.map(row) } : rest;
   };
   return {
     since: iso(options.filters.sinceMs),

@@ -80,11 +80,20 @@ function groupCells(row: ReportRow, by: GroupBy, ctx: ViewContext, label?: Cell)
   ];
 }
 
-/** A run's status mark and word (`running`: still going, as far as its process tells). */
+const statusCells = new WeakMap<Style, Map<LedgerRunStatus, { text: string; shown: string }>>();
+
+/** A run's status mark and word (`running`: still going, as far as its process tells); one cell per status. */
 function statusCell(status: LedgerRunStatus, style: Style): { text: string; shown: string } {
-  const label = (s: Style) =>
-    status === "running" ? s.yellow("… running") : statusLabel(status as Parameters<typeof statusLabel>[0], s);
-  return { text: label(PLAIN_STYLE), shown: label(style) };
+  let cells = statusCells.get(style);
+  if (cells === undefined) statusCells.set(style, cells = new Map());
+  let cell = cells.get(status);
+  if (cell === undefined) {
+    const label = (s: Style) =>
+      status === "running" ? s.yellow("… running") : statusLabel(status as Parameters<typeof statusLabel>[0], s);
+    cell = { text: label(PLAIN_STYLE), shown: label(style) };
+    cells.set(status, cell);
+  }
+  return cell;
 }
 
 /** A total's cost (`$1.23`, `$1.23+`, `unpriced`); `unknown` when only calls without usage left it unknown. */

@@ -246,7 +246,23 @@ export function periodSql(period: Period, column: string, spans: OffsetSpan[]): 
   return `date(((${local} / ${DAY_MS} + 3) / 7 * 7 - 3) * 86400, 'unixepoch')`;
 }
 
-/** The local date and time of an instant as `YYYY-MM-DD HH:MM`. */
+/** Per zone, a window of instants whose offset is known (see {@link localDateTime}). */
+const knownOffsets = new Map<string, { fromMs: number; toMs: number; offsetMs: number }>();
+
+/**
+ * The local date and time of an instant as `YYYY-MM-DD HH:MM`. A report lists up to 100,000 runs, in start
+ * order: an offset found equal at an instant and 12 hours later holds between them (no zone changes twice
+ * within 12 hours, as {@link offsetSpans} assumes), so the instants in that window need no `Intl` call.
+ */
 export function localDateTime(zone: string, ms: number): string {
-  return new Date(ms + zoneOffsetMs(zone, ms)).toISOString().slice(0, 16).replace("T", " ");
+  let offset: number;
+  const known = knownOffsets.get(zone);
+  if (known !== undefined && ms >= known.fromMs && ms <= known.toMs) offset = known.offsetMs;
+  else {
+    offset = zoneOffsetMs(zone, ms);
+    if (zone !== "UTC" && zoneOffsetMs(zone, ms + DAY_MS / 2) === offset) {
+      knownOffsets.set(zone, { fromMs: ms, toMs: ms + DAY_MS / 2, offsetMs: offset });
+    }
+  }
+  return new Date(ms + offset).toISOString().slice(0, 16).replace("T", " ");
 }
