@@ -25,6 +25,7 @@ import {
 import { costReport, runCost } from "../src/ledger/report.ts";
 import { callFirsts } from "../src/ledger/schema.ts";
 import { type CallRow, LedgerStore } from "../src/ledger/store.ts";
+import { renderTable } from "../src/cli/table.ts";
 import type { LlmCallRecord } from "../src/observability/telemetry.ts";
 import { priceCall } from "../src/pricing/cost.ts";
 import { loadShippedPriceTable } from "../src/pricing/table.ts";
@@ -584,6 +585,13 @@ Deno.test("cost report --by run: the same number of queries for 10 runs as for 4
   } finally {
     tmp.cleanup();
   }
+});
+
+Deno.test("renderTable: 300,000 rows render (no spread of every row into one call)", () => {
+  const rows = Array.from({ length: 300_000 }, (_, i) => [String(i), "x"]);
+  const text = renderTable([{ header: "N", align: "right" }, { header: "X" }], rows);
+  assert.equal(text.split("\n").length, 300_002);
+  assert.equal(text.slice(0, 20), "     N  X\n     0  x\n");
 });
 
 Deno.test("localDateTime: its known-offset window gives every instant its exact local time across DST changes, in order and back", () => {

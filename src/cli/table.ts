@@ -28,8 +28,12 @@ export function oneLine(text: string, options: { keepStyle?: boolean } = {}): st
 }
 
 const rawTextOf = (cell: Cell) => typeof cell === "string" ? cell : cell.text;
-const textOf = (cell: Cell) => oneLine(rawTextOf(cell));
-const shownOf = (cell: Cell) => typeof cell === "string" ? oneLine(cell) : oneLine(cell.shown, { keepStyle: true });
+// The options of a cell's escape, made once (a table may escape a million cells).
+const ONE_LINE = { keepNewlines: false } as const;
+const ONE_LINE_STYLED = { keepNewlines: false, keepStyle: true } as const;
+const textOf = (cell: Cell) => escapeControls(rawTextOf(cell), ONE_LINE);
+const shownOf = (cell: Cell) =>
+  typeof cell === "string" ? escapeControls(cell, ONE_LINE) : escapeControls(cell.shown, ONE_LINE_STYLED);
 
 /**
  * Renders aligned rows (two spaces between columns, the last column not
@@ -40,19 +44,37 @@ export function renderTable(
   rows: Row[],
   options: { header?: (text: string) => string } = {},
 ): string {
-  const bodies = rows.map((row) => Array.isArray(row) ? { cells: row, suffix: "" } : { suffix: "", ...row });
-  const widths = columns.map((column, i) =>
-    Math.max(column.header.length, ...bodies.map((row) => textOf(row.cells[i] ?? "").length))
-  );
-  const line = (cells: Cell[], suffix: string) =>
-    cells.map((cell, i) => {
-      const pad = " ".repeat(widths[i] - textOf(cell).length);
-      if (columns[i].align === "right") return pad + shownOf(cell);
-      return i === cells.length - 1 ? shownOf(cell) : shownOf(cell) + pad;
-    }).join("  ").trimEnd() + suffix;
   const style = options.header ?? ((text: string) => text);
   const header = columns.map((c) => ({ text: c.header, shown: style(c.header) }));
-  return [line(header, ""), ...bodies.map((row) => line(row.cells, row.suffix))].join("\n") + "\n";
+  // Each cell's text and shown form, found once (a report may have 100,000 rows): the text sets the widths.
+  const widths = columns.map((c) => c.header.length);
+  const measure = (cells: Cell[], suffix: string) => {
+    const texts = cells.map(textOf);
+    // Plain cells are shown as their text: one array serves both.
+    const shown = cells.every((cell) => typeof cell === "string") ? texts : cells.map(shownOf);
+    return { texts, shown, suffix };
+  };
+  const measured = [measure(header, "")];
+  for (const row of rows) {
+    const body = Array.isArray(row) ? measure(row, "") : measure(row.cells, row.suffix ?? "");
+    for (let i = 0; i < widths.length && i < body.texts.length; i++) {
+      if (body.texts[i].length > widths[i]) widths[i] = body.texts[i].length;
+    }
+    measured.push(body);
+  }
+  const pads: string[] = [];
+  const lines = measured.map(({ texts, shown, suffix }) => {
+    let line = "";
+    for (let i = 0; i < shown.length; i++) {
+      const n = widths[i] - texts[i].length;
+      const pad = pads[n] ??= " ".repeat(n);
+      if (i > 0) line += "  ";
+      if (columns[i].align === "right") line += pad + shown[i];
+      else line += i === shown.length - 1 ? shown[i] : shown[i] + pad;
+    }
+    return line.trimEnd() + suffix;
+  });
+  return lines.join("\n") + "\n";
 }
 
 /** Markdown pflow writes itself (`**Total**`), put into a Markdown table as is. */
