@@ -23,6 +23,7 @@ import { pflowHome } from "./home.ts";
 import { printError } from "./terminal.ts";
 import { fileErrorReason, fileKind } from "../util/file_errors.ts";
 import { formatCount } from "../util/count.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { traceProblem } from "./trace_check.ts";
 
 /** Where traces are written: `PFLOW_HOME/debug`. */
@@ -185,7 +186,7 @@ async function streamTrace(handle: FileHandle, size: number): Promise<ParsedTrac
   let line = 1;
   let layout = true;
   const endPiece = (tail: Uint8Array) => {
-    const bytes = held.length === 0 ? tail : concat([...held, tail]);
+    const bytes = held.length === 0 ? tail : concatBytes([...held, tail]);
     held = [];
     if (bytes.length > 0 && !reader.add(decoder.decode(bytes), line)) layout = false;
   };
@@ -331,7 +332,7 @@ async function readLine(handle: FileHandle, start: number, size: number): Promis
     chunks.push(buffer.subarray(0, bytesRead));
     at += bytesRead;
   }
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 /** The first newline or NUL byte in `bytes`, or -1. */
@@ -354,12 +355,12 @@ async function readLastLine(handle: FileHandle, floor: number, end: number): Pro
     const newline = Math.max(buffer.lastIndexOf(NEWLINE), buffer.lastIndexOf(NUL));
     if (newline >= 0) {
       chunks.unshift(buffer.subarray(newline + 1));
-      return concat(chunks);
+      return concatBytes(chunks);
     }
     chunks.unshift(buffer);
     at = from;
   }
-  return concat(chunks);
+  return concatBytes(chunks);
 }
 
 /**
@@ -394,17 +395,6 @@ async function countLines(handle: FileHandle, from: number): Promise<number> {
     at += bytesRead;
   }
   return lines;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function checkTrace(path: string, read: ReadTrace): ReadTrace {

@@ -9,6 +9,7 @@
  * as they are; anything else passes through unchanged.
  * @module
  */
+import { concatBytes } from "../util/bytes.ts";
 
 /**
  * A transform of an Anthropic response body that fills missing usage.
@@ -29,7 +30,7 @@ function jsonFiller(onFill: () => void): TransformStream<Uint8Array, Uint8Array>
       chunks.push(chunk);
     },
     flush(controller) {
-      const bytes = concat(chunks);
+      const bytes = concatBytes(chunks);
       let message: unknown;
       try {
         message = JSON.parse(new TextDecoder().decode(bytes));
@@ -103,16 +104,6 @@ function fill(holder: Record<string, unknown>, required: string[]): boolean {
   if (absent.length === 0 && usage === holder.usage) return false;
   holder.usage = { ...usage, ...Object.fromEntries(absent.map((key) => [key, 0])) };
   return true;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

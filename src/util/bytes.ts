@@ -19,3 +19,15 @@ export function formatBytes(bytes: number, options: { approximate?: boolean } = 
   }
   return `${formatCount(bytes)} bytes`;
 }
+
+/** The bytes of `chunks` one after another, in one array (the one chunk itself when there is only one). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
