@@ -3,7 +3,7 @@
  * workflow, validated with problems located by file, line and column.
  * @module
  */
-import { statSync } from "node:fs";
+import { type Stats, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { didYouMean, type Problem, uniqueProblems, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
@@ -23,9 +23,11 @@ import { fsPromises } from "../util/fs_promises.ts";
  */
 export async function loadTarget(target: string, home: string): Promise<LoadedWorkflow> {
   const looksLikePath = target.includes("/") || target.includes("\\") || target.endsWith(".json");
-  if (looksLikePath || isFile(target)) {
-    // Synchronous on purpose: Bun's first promise-based file operation costs 3.5–4.5 ms of start-up.
-    const missing = statSync(target, { throwIfNoEntry: false }) === undefined;
+  // One stat, synchronous on purpose: Bun's first promise-based file operation costs 3.5–4.5 ms of start-up.
+  // A path's stat errors (ENOTDIR, EACCES) reach the caller; a bare name's mean "not a file".
+  const info = looksLikePath ? statSync(target, { throwIfNoEntry: false }) : statOf(target);
+  if (looksLikePath || info?.isFile()) {
+    const missing = info === undefined;
     // `x.json` with no such file here: the saved workflow of that name (the file `x.json.json`), when there is one.
     if (missing && savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
     const hint = missing ? await closeTarget(target, home) : "";
@@ -36,7 +38,7 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
   }
   if (savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
   // Something that is not a regular file (a FIFO, a directory): the read says what it is.
-  if (exists(target)) return await loadWorkflowFile(target, { lenient: true });
+  if (info !== undefined) return await loadWorkflowFile(target, { lenient: true });
   throw new ValidationError([{
     file: target,
     message: `no such workflow file or saved workflow${await closeTarget(target, home)}; see 'pflow workflow list'`,
@@ -68,34 +70,20 @@ export async function targetKind(
   env: Record<string, string | undefined>,
 ): Promise<"file" | "saved" | undefined> {
   // A FIFO or a device is a "file" too: reading it says why it cannot be a workflow.
-  if (isFile(arg) || (exists(arg) && !isDirectory(arg))) return "file";
+  const info = statOf(arg);
+  if (info !== undefined && !info.isDirectory()) return "file";
   const { pflowHome } = await import("./home.ts");
   // Any saved name, also one put there by hand outside the rule for new names (`pflow "My Flow"`).
   if (savedExists(pflowHome(env), arg)) return "saved";
   return undefined;
 }
 
-function isFile(path: string): boolean {
+/** What `path` is, or undefined when it is not there or cannot be looked at (ENOTDIR, EACCES, too long). */
+function statOf(path: string): Stats | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+    return statSync(path, { throwIfNoEntry: false });
   } catch {
-    return false; // ENOTDIR, EACCES, a name too long: not a workflow file either
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
+    return undefined;
   }
 }
 

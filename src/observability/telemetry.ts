@@ -504,8 +504,8 @@ export class RunTelemetry {
    * The running node (in `scope`) failed with `error`, which its `error` edge turns into the `error`
    * action: the execution keeps the error itself.
    */
-  nodeFailed(error: unknown, scope?: TelemetryScope): void {
-    const node = (scope ?? scopes.getStore() ?? this.scope).node;
+  nodeFailed(error: unknown, scope: TelemetryScope): void {
+    const node = scope.node;
     if (node !== undefined) node.error = errorRecord(error);
   }
 

@@ -24,7 +24,7 @@ import { scopeOf } from "./store.ts";
 import { callsModels } from "../observability/decorators.ts";
 import { buildSteps, type StepNode, WorkflowFlow } from "./walk.ts";
 import { outputRedactor } from "../observability/redact.ts";
-import { didYouMean, type Problem, ValidationError } from "./errors.ts";
+import { type Problem, unknownNodeMessage, ValidationError } from "./errors.ts";
 
 /** What the compiler knows of one node. */
 export interface CompiledNode {
@@ -234,8 +234,8 @@ function wiringProblems(ir: WorkflowIR, nodes: Map<string, CompiledNode>): Probl
   const problems: Problem[] = [];
   if (ir.nodes.length === 0) problems.push({ pointer: "/nodes", message: "a workflow needs at least one node" });
   const hint = "; validateWorkflow() reports every problem of a workflow before compileWorkflow()";
-  const unknown = (id: string) =>
-    `unknown node '${id}'${didYouMean(id, nodes.keys())}; nodes: ${[...nodes.keys()].join(", ")}`;
+  const ids = [...nodes.keys()];
+  const unknown = (id: string) => unknownNodeMessage(id, ids);
   if (ir.start_node !== undefined && !nodes.has(ir.start_node)) {
     problems.push({ pointer: "/start_node", message: unknown(ir.start_node) + hint });
   }

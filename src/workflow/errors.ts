@@ -108,6 +108,11 @@ export class NodeFailedError extends Error {
   }
 }
 
+/** An edge's end (or a start) naming no node: `unknown node 'x' (did you mean 'y'?); nodes: a, b`. */
+export function unknownNodeMessage(id: string, ids: readonly string[]): string {
+  return `unknown node '${id}'${didYouMean(id, ids)}; nodes: ${ids.join(", ")}`;
+}
+
 /**
  * Returns "did you mean X?" for the closest candidate within a small edit
  * distance, or an empty string.

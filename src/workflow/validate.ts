@@ -5,7 +5,7 @@
  */
 import type { NodeClass, NodeSpec } from "../nodes/spec.ts";
 import { describeValue, rangeProblem, valueFits } from "../nodes/spec.ts";
-import { didYouMean, nonFiniteNumberProblems, type Problem } from "./errors.ts";
+import { didYouMean, nonFiniteNumberProblems, type Problem, unknownNodeMessage } from "./errors.ts";
 import {
   type BatchIR,
   type EdgeIR,
@@ -109,7 +109,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
     if (edge === undefined) return;
     for (const end of ["from", "to"] as const) {
       if (idsComplete && !byId.has(edge[end])) {
-        add(`/edges/${i}/${end}`, `unknown node '${edge[end]}'${didYouMean(edge[end], ids)}; nodes: ${ids.join(", ")}`);
+        add(`/edges/${i}/${end}`, unknownNodeMessage(edge[end], ids));
       }
     }
     // The engine keeps one successor per action: a second edge would silently replace the first.
