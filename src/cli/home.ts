@@ -12,6 +12,7 @@ import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts
 import { addLines, duplicateKeyProblems, locateSyntaxError } from "../workflow/load.ts";
 import { isHttpUrl } from "../util/uri.ts";
 import { PROVIDER_PRESETS } from "../llm/provider_config.ts";
+import { pointerSegment } from "../util/json_pointer.ts";
 
 /**
  * The state directory: `$PFLOW_HOME` or `~/.pflow`. One that exists as
@@ -86,7 +87,7 @@ export async function loadSettings(home: string): Promise<Settings> {
     if (SETTINGS_FIELDS.includes(key)) continue;
     problems.push({
       file: path,
-      pointer: `/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`,
+      pointer: pointerSegment(key),
       message: `unknown setting '${key}'${didYouMean(key, SETTINGS_FIELDS)}; settings: ${SETTINGS_FIELDS.join(", ")}`,
     });
   }
@@ -113,7 +114,7 @@ export async function loadSettings(home: string): Promise<Settings> {
     });
   }
   for (const [name, p] of Object.entries(providers !== null && typeof providers === "object" ? providers : {})) {
-    const pointer = `/providers/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+    const pointer = `/providers${pointerSegment(name)}`;
     if (p === null || typeof p !== "object" || Array.isArray(p)) {
       problems.push({ file: path, pointer, message: 'must be an object like {"base_url": "http://…/v1"}' });
       continue;
@@ -123,7 +124,7 @@ export async function loadSettings(home: string): Promise<Settings> {
       if (PROVIDER_FIELDS.includes(key)) continue;
       problems.push({
         file: path,
-        pointer: `${pointer}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`,
+        pointer: `${pointer}${pointerSegment(key)}`,
         message: `unknown provider field '${key}'${didYouMean(key, PROVIDER_FIELDS)}; fields: ${
           PROVIDER_FIELDS.join(", ")
         }`,

@@ -619,12 +619,14 @@ export function parseBudget(text: string | undefined, command: "run" | "plan" = 
   return value === 0 ? 0 : value; // -0 is 0
 }
 
-/** A decimal number with an optional sign and exponent; no hex, `Infinity` or spaces. */
-const SIGNED_DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A decimal number with an optional exponent; no hex, `Infinity` or spaces. */
+const DECIMAL = String.raw`(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?`;
+const SIGNED_DECIMAL = new RegExp(`^[+-]?${DECIMAL}$`);
+const UNSIGNED_DECIMAL = new RegExp(`^${DECIMAL}$`);
 
 /** A finite non-negative decimal (`2`, `0.5`, `.25`, `1e-3`): no sign, hex or spaces. */
 export function isDecimal(text: string): boolean {
-  return /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(text) && Number.isFinite(Number(text));
+  return UNSIGNED_DECIMAL.test(text) && Number.isFinite(Number(text));
 }
 
 /** After a traced run, the automatic pruning of `trace.keep_days` (a failure is a warning). */

@@ -4,6 +4,7 @@
  * a param, so that each refuses them alike.
  * @module
  */
+import { pointerSegment } from "./json_pointer.ts";
 
 /** A key given twice in one JSON object: the pointer of the object's member, and both keys' offsets. */
 export interface DuplicateKey {
@@ -28,7 +29,7 @@ export function duplicateKeys(text: string): DuplicateKey[] {
   const stack: Frame[] = [];
   let expectKey = false;
   const pointerOf = (frames: Frame[]) =>
-    frames.map((f) => `/${"keys" in f ? (f.key ?? "").replaceAll("~", "~0").replaceAll("/", "~1") : f.index}`)
+    frames.map((f) => pointerSegment("keys" in f ? f.key ?? "" : f.index))
       .join("");
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

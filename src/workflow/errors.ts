@@ -3,6 +3,7 @@
  * line that names where the problem is and what to do.
  * @module
  */
+import { pointerSegment } from "../util/json_pointer.ts";
 
 /** Where in a file a problem is. */
 export interface Location {
@@ -42,7 +43,7 @@ export function nonFiniteNumberProblems(value: unknown, pointer = ""): Problem[]
       if (!Number.isFinite(v)) found.push({ at, value: v });
     } else if (v !== null && typeof v === "object") {
       for (const [key, item] of Object.entries(v)) {
-        walk(item, `${at}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`);
+        walk(item, `${at}${pointerSegment(key)}`);
       }
     }
   };

@@ -14,6 +14,7 @@ import { fileErrorReason } from "../util/file_errors.ts";
 import { duplicateKeys, lineColumn } from "../util/json_duplicates.ts";
 import { isSecretName } from "../observability/secret_names.ts";
 import { type LossyNumber, lossyNumberText, lossyValues, parseJsonNoting } from "../util/json_numbers.ts";
+import { pointerSegment, segmentKey } from "../util/json_pointer.ts";
 
 /** The published JSON Schema of workflow files. */
 export const WORKFLOW_SCHEMA: Record<string, unknown> = schema;
@@ -142,7 +143,7 @@ function lossyNumberProblems(lossy: LossyNumber[], count: number): Problem[] {
     // Under a secret's name (an input's, or a key on the way) the number is not quoted, as for a param.
     const hidden = n.path.some((key) => typeof key === "string" && isSecretName(key));
     return {
-      pointer: n.path.map((k) => `/${String(k).replaceAll("~", "~0").replaceAll("/", "~1")}`).join(""),
+      pointer: n.path.map(pointerSegment).join(""),
       message: hidden
         ? `a number here cannot be held exactly by a JSON number; write it as a string${declare} to keep every digit`
         : `${lossyNumberText(n)}; write it as a string ("${n.source}")${declare} to keep every digit, ` +
@@ -293,7 +294,7 @@ function describeSchemaError(keyword: string, text: string, location: string, da
 function valueAt(data: unknown, pointer: string): unknown {
   let current = data;
   for (const raw of pointer.split("/").slice(1)) {
-    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    const key = segmentKey(raw);
     if (current === null || typeof current !== "object" || !Object.hasOwn(current, key)) return undefined;
     current = (current as Record<string, unknown>)[key];
   }
@@ -309,9 +310,8 @@ export async function addLines(problems: Problem[], text: string): Promise<void>
   if (tree === undefined) return;
   for (const problem of problems) {
     if (problem.line !== undefined || problem.pointer === undefined) continue; // located already, or not in the file
-    // JSON pointer segments: `~1` is a `/` and `~0` a `~` inside a key.
     const segments = (problem.pointer ?? "").split("/").slice(1)
-      .map((s) => /^\d+$/.test(s) ? Number(s) : s.replaceAll("~1", "/").replaceAll("~0", "~"));
+      .map((s) => /^\d+$/.test(s) ? Number(s) : segmentKey(s));
     // For an unknown field, point at the key itself; otherwise at the value.
     let node = findNodeAtLocation(tree, segments);
     while (node === undefined && segments.length > 0) {
