@@ -908,3 +908,64 @@ Deno.test("numbers too large: the first 20 one by one, then how many more; a key
     `  "nodes": [{ "id": "a", "type": "shell", "params": { "command": "true", "env": { "A/B~C": 1e400 } } }]`;
   assert.equal(column, lineText.indexOf('"A/B~C"') + 1, line);
 });
+
+Deno.test("a node reading an optional input without a default is warned about before the run, not only when it fails", async () => {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const home = join(dir.path, "home");
+    mkdirSync(home);
+    const env = { PFLOW_HOME: home };
+    const workflow = (input: Record<string, unknown>) =>
+      JSON.stringify({
+        ir_version: "0.1.0",
+        inputs: { name: { type: "string", ...input }, other: { type: "string", required: false } },
+        nodes: [
+          { id: "first", type: "echo", params: { value: "start" } },
+          { id: "greet", type: "echo", params: { value: "hi ${name}" } },
+          { id: "twice", type: "echo", params: { value: "${name} and ${name}" } },
+        ],
+        edges: [{ from: "first", to: "greet" }, { from: "greet", to: "twice" }],
+      });
+    const file = writeWorkflow(dir.path, "optional.json", workflow({ required: false }));
+    const expected = (node: string) =>
+      `warning: node '${node}' reads \${name}, an optional input without a default: a run not given name=VALUE ` +
+      `fails at this node; give the input a "default" (such as "") or make it required`;
+
+    // `pflow validate`: valid, with one warning per reading node (not per reference); `other` is read by none.
+    const checked = await runPflow(["validate", file], { env });
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.deepEqual(checked.stderr.trim().split("\n"), [expected("greet"), expected("twice")]);
+    const json = await runPflow(["validate", "--json", file], { env });
+    assert.equal(json.code, 0, json.stderr);
+    const document = JSON.parse(json.stdout);
+    assert.equal(document.valid, true);
+    assert.deepEqual(document.warnings, [expected("greet"), expected("twice")].map((w) => w.slice("warning: ".length)));
+
+    // A run not given it: warned before any node runs, then fails at the node as the warning said.
+    const failed = await runPflow(["run", file], { env });
+    assert.equal(failed.code, 1, failed.stderr);
+    const lines = failed.stderr.trim().split("\n");
+    assert.equal(lines[0], expected("greet"));
+    assert.match(
+      lines.at(-1)!,
+      /node 'greet' failed: param 'value': cannot resolve \$\{name\}: input 'name' was not given/,
+    );
+
+    // Given it, or given a default: no warning.
+    const given = await runPflow(["run", file, "name=Ada"], { env });
+    assert.equal(given.code, 0, given.stderr);
+    assert.equal(given.stderr, "");
+    assert.match(given.stdout, /Ada and Ada/);
+    const withDefault = writeWorkflow(dir.path, "default.json", workflow({ required: false, default: "" }));
+    const defaulted = await runPflow(["validate", withDefault], { env });
+    assert.equal(defaulted.code, 0, defaulted.stderr);
+    assert.equal(defaulted.stderr, "");
+    // A required input is not warned about: a run without it stops before any node, exit 2.
+    const required = writeWorkflow(dir.path, "required.json", workflow({ required: true }));
+    const missing = await runPflow(["run", required], { env });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.doesNotMatch(missing.stderr, /optional input/);
+  } finally {
+    dir.cleanup();
+  }
+});

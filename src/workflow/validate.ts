@@ -135,10 +135,19 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
   // A node with an `error` edge also has an `error` output: what failed, when its failure takes the edge.
   const errorHandled = new Set(edges.flatMap((e) => e?.action === "error" ? [e.from] : []));
+  // Optional inputs without a default that this run (or, for `pflow validate`, any run) may not be given.
+  const unset = new Set(
+    Object.entries(inputs).flatMap(([name, input]) =>
+      input.required === false && input.default === undefined && !input.stdin &&
+        !(options.inputs !== undefined && Object.hasOwn(options.inputs, name))
+        ? [name]
+        : []
+    ),
+  );
   const refs = new ReferenceChecker(
     { nodes: [...byId.values()], inputs: { ...given, ...inputs }, errorHandled, edges, unreached },
     options.registry,
-    namespacing,
+    { namespacing, unset, warn: options.warn },
   );
   const known = knownInputs(inputs, options.inputs);
   nodes.forEach((node, i) => {
@@ -440,6 +449,10 @@ class ReferenceChecker {
   #edges: readonly (EdgeIR | undefined)[];
   #graph: GraphComponents | undefined;
   #unreached: ReadonlySet<string>;
+  #unset: ReadonlySet<string>;
+  #warned = new Set<string>();
+  #warn: ((message: string) => void) | undefined;
+  private namespacing: boolean;
 
   constructor(
     ir: {
@@ -451,14 +464,22 @@ class ReferenceChecker {
       unreached: ReadonlySet<string>;
     },
     private registry: NodeRegistry,
-    private namespacing: boolean,
+    options: {
+      namespacing: boolean;
+      /** Optional inputs without a default that may not be given: a node param reading one gets a warning. */
+      unset: ReadonlySet<string>;
+      warn?: (message: string) => void;
+    },
   ) {
+    this.namespacing = options.namespacing;
+    this.#unset = options.unset;
+    this.#warn = options.warn;
     this.#errorHandled = ir.errorHandled;
     this.#edges = ir.edges;
     this.#unreached = ir.unreached;
     for (const node of ir.nodes) this.#nodes.set(node.id, node);
     this.#inputs = new Set(Object.keys(ir.inputs));
-    if (!namespacing) {
+    if (!this.namespacing) {
       for (const node of ir.nodes) for (const key of this.#outputsOf(node)) this.#rootOutputs.add(key);
     }
   }
@@ -489,6 +510,7 @@ class ReferenceChecker {
         if (typeof part === "string") continue;
         const message = this.#problemOf(part, vars) ?? this.#orderProblem(part, reader);
         if (message !== undefined) problems.push({ pointer, message });
+        else if (reader !== undefined) this.#warnUnset(part, vars, reader);
       }
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => this.check(v, `${pointer}/${i}`, vars, problems, reader));
@@ -528,6 +550,24 @@ class ReferenceChecker {
     const b = graph.component.get(to);
     // Components count down along paths: a path from `from` reaches lower numbers, or stays in a cycle.
     return a === undefined || b === undefined || b <= a;
+  }
+
+  /**
+   * A node param reading an optional input without a default: a run that is not given it fails at that
+   * node, after the nodes before it have run (and been paid for), so it is said before the run.
+   */
+  #warnUnset(ref: TemplateRef, vars: string[], reader: string): void {
+    const head = ref.segments[0] as string;
+    if (this.#warn === undefined || !this.#unset.has(head) || vars.includes(head) || this.#rootOutputs.has(head)) {
+      return;
+    }
+    const key = `${reader}\0${head}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#warn(
+      `node '${reader}' reads \${${head}}, an optional input without a default: a run not given ` +
+        `${head}=VALUE fails at this node; give the input a "default" (such as "") or make it required`,
+    );
   }
 
   #problemOf(ref: TemplateRef, vars: string[]): string | undefined {
