@@ -1186,6 +1186,38 @@ Deno.test("OTLP export of a planned run: a root span for the request, parent of 
   });
 });
 
+Deno.test("OTLP export of a planning whose workflow never runs: dry run, missing inputs, a bad param", async () => {
+  await withPlanner(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const env = { ...ctx.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+      const cases: [args: string[], reply: ReturnType<typeof generated>, exit: number][] = [
+        [["plan", "repeat hi", "--dry-run"], generated(), 0],
+        [["repeat a word", "--output-format", "json"], generated({}), 2],
+        [["repeat hi", "times=lots"], generated(), 2],
+      ];
+      for (const [args, reply, exit] of cases) {
+        const before = receiver.requests.length;
+        ctx.srv.enqueue(reply);
+        const result = await plan(ctx, args, { env });
+        assertExit(result, exit);
+        assert.equal(receiver.requests.length, before + 1, `one export: ${args.join(" ")}`);
+        const all = receiver.spans();
+        const spans = all.filter((s) => s.span.traceId === all.at(-1)!.span.traceId);
+        const root = spans.find((s) => s.span.name === "pflow request");
+        assert.ok(root, `${args.join(" ")}: ${spans.map((s) => s.span.name).join(", ")}`);
+        assert.equal(root.attributes["pflow.planner.path"], "generate");
+        const planSpan = spans.find((s) => s.span.name === "plan")!;
+        assert.equal(planSpan.span.parentSpanId, root.span.spanId);
+        assert.ok(spans.some((s) => s.span.name.startsWith("chat ")), args.join(" "));
+        assert.ok(!spans.some((s) => s.span.name.startsWith("invoke_workflow")), "no workflow ran");
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 Deno.test("a reply that is not JSON is sent back as a problem, and the repair fixes it", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue({ text: "Sorry, I would rather write prose.", usage: PLAN_USAGE }, generated());

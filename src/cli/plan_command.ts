@@ -261,11 +261,11 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     endedEarly: (error) => endedEarly(error),
   };
   // A planning that ends the command is a run too: the ledger and the metrics exports hear how it ended, after
-  // its result is printed (`exitCode` is the command's); a failed planning's trace goes over OTLP with them.
+  // its result is printed (`exitCode` is the command's), and its trace goes over OTLP with them (a planning
+  // whose workflow runs is exported with that run instead, as one trace).
   const endLedger = async (
     end: { status: "success" | "failed" | "interrupted" | "budget_exceeded"; subtype: string },
     exitCode: number,
-    exportTrace = false,
   ) => {
     const durationMs = runDuration(run);
     const endedMs = await finishPlanningLedger(session.ledger, {
@@ -277,7 +277,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     });
     await exportEndedRun({
       trace: undefined,
-      planner: exportTrace ? traceDoc : undefined,
+      planner: traceDoc,
       request: { env, logger: run.logger, otlp },
       metrics: metricsExport,
       outcome: {
@@ -309,7 +309,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   if (status !== "success") {
     const code = reportPlanningFailure(session, { outcome, status, prior, summary });
     const ended = status === "interrupted" || status === "budget_exceeded" ? status : "failed";
-    await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype }, code, true);
+    await endLedger({ status: ended, subtype: planningExit(outcome, status).subtype }, code);
     return code;
   }
   if (planFileError !== undefined) return (await endedEarly(planFileError))!;
