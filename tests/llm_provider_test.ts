@@ -280,6 +280,33 @@ Deno.test(
 );
 
 Deno.test(
+  "openai and gemini: a usage object that leaves out a count the protocol always sends is missing usage, not 0 tokens",
+  withServer(async (srv) => {
+    const env = envFor(srv, { GOOGLE_GENERATIVE_AI_API_KEY: "google-test-key", GOOGLE_GEMINI_BASE_URL: srv.url });
+    const cases: [model: string, usage: Record<string, unknown>, missing: true | undefined, input: number][] = [
+      ["openai/gpt-4o-mini", {}, true, 0],
+      ["openai/gpt-4o-mini", { prompt_tokens: 100 }, true, 100],
+      ["openai/gpt-4o-mini", { completion_tokens: 5 }, true, 0],
+      ["openai/gpt-4o-mini", { prompt_tokens: 100, completion_tokens: 0 }, undefined, 100],
+      ["google/gemini-2.5-flash", { candidatesTokenCount: 4 }, true, 0],
+      // proto3 JSON leaves a count of 0 out: no candidates count is 0 output, known.
+      ["google/gemini-2.5-flash", { promptTokenCount: 10, totalTokenCount: 10 }, undefined, 10],
+    ];
+    for (const [model, usage, missing, input] of cases) {
+      for (const stream of [false, true]) {
+        srv.enqueue({ text: "ok", usage });
+        const res = await callLlm({ model, prompt: "x", stream, maxRetries: 0 }, { env, settings });
+        const label = `${model} ${JSON.stringify(usage)} stream=${stream}`;
+        assert.equal(res.text, "ok", label);
+        assert.equal(res.usage.usage_missing, missing, label);
+        assert.equal(res.usage.input_tokens, input, label);
+        assert.deepEqual(res.usage.raw, usage, `${label}: raw is what was sent`);
+      }
+    }
+  }),
+);
+
+Deno.test(
   "anthropic streaming: an error event after output started is a LlmCallError",
   withServer(async (srv) => {
     srv.enqueue({

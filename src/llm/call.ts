@@ -45,6 +45,7 @@ import {
   mergeAnthropicStreamUsage,
   normalizeUsage,
   type UsageDialect,
+  usageCountsLeftOut,
 } from "./usage.ts";
 import { currentAttemptHooks } from "./attempt_hooks.ts";
 
@@ -547,16 +548,18 @@ function buildUsage(
 ): LlmUsage {
   const headerName = context.dialect === "anthropic" ? "request-id" : "x-request-id";
   const requestId = context.headers[headerName] ?? stringOrNull(context.id);
-  const missing = raw === null || raw === undefined || typeof raw !== "object";
+  const absent = raw === null || raw === undefined || typeof raw !== "object";
+  // Counts left out are unknown, not 0: the counts that are there are kept, and `raw` is what was sent.
+  const missing = absent || usageCountsLeftOut(raw, context.dialect);
   return {
     provider: context.provider.name,
     model: context.modelId,
     response_model: stringOrNull(context.responseModel),
-    ...normalizeUsage(missing ? null : raw, context.dialect),
+    ...normalizeUsage(absent ? null : raw, context.dialect),
     request_id: requestId ?? null,
     response_id: stringOrNull(context.id),
     duration_ms: Math.round(performance.now() - context.startedAt),
-    raw: missing ? null : raw,
+    raw: absent ? null : raw,
     ...(missing ? { usage_missing: true as const } : {}),
   };
 }

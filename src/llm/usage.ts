@@ -140,6 +140,21 @@ export function normalizeGoogleUsage(raw: unknown): UsageTokens {
 }
 
 /**
+ * Whether a usage object leaves out a count its protocol always sends: Anthropic's `input_tokens` and
+ * `output_tokens`, OpenAI's `prompt_tokens` and `completion_tokens`, Gemini's `promptTokenCount` (its
+ * other counts follow proto3's JSON rule: a count of 0 is left out). Such counts are unknown, not 0.
+ */
+export function usageCountsLeftOut(raw: unknown, dialect: UsageDialect): boolean {
+  const usage = asRecord(raw);
+  const required = dialect === "anthropic"
+    ? ["input_tokens", "output_tokens"]
+    : dialect === "google"
+    ? ["promptTokenCount"]
+    : ["prompt_tokens", "completion_tokens"];
+  return required.some((key) => typeof usage[key] !== "number");
+}
+
+/**
  * Normalizes a raw usage object of the given dialect; `null`/`undefined`
  * (no usage reported) yields zeros.
  */
