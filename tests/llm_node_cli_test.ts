@@ -639,6 +639,11 @@ Deno.test("a response without usage: pricing incomplete and the call listed, nev
     assert.match(plain.stdout, /\$0\+|unknown/);
     assert.doesNotMatch(plain.stdout, /unpriced/, "gpt-4o-mini has a price: its usage is what is missing");
     assert.doesNotMatch(plain.stdout, /\$0(?![.+\d])/);
+    // With every call's usage missing, the summary line says the cost is unknown, as `pflow cost` does.
+    ctx.srv.enqueue({ text: "fine", noUsage: true }, { text: "streamed", noUsage: true });
+    const none = await runPflow(["run", join(ctx.dir, "wf.json")], { env: ctx.env });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /✓ 2 nodes · [\d.]+m?s · unknown · 0 tokens · 2 LLM calls · usage missing: 2 calls\n/);
   });
 });
 
@@ -717,6 +722,9 @@ Deno.test("a call without usage has no cost, not $0: JSON result, trace, trace s
     assert.deepEqual(trace.metrics.pricing.usage_missing.length, 2);
     const list = await runPflow(["trace", "list"], { env: { ...ctx.env, NO_COLOR: "1" } });
     assert.match(list.stdout.split("\n")[1], /\$0\.0035\+/);
+    // The run whose only call reported no usage: nothing of its cost is known, so not `$0+`.
+    assert.match(list.stdout.split("\n")[2], / unknown /);
+    assert.doesNotMatch(list.stdout, /\$0\+/);
     // --json says what the `+` says: the cost is the known part, not all of it.
     const listed = await runPflow(["trace", "list", "--json"], { env: ctx.env });
     assert.equal(listed.code, 0, listed.stderr);
@@ -769,14 +777,14 @@ Deno.test("a call cut off by the node's timeout: usage unknown, pricing incomple
     assert.equal(doc.pricing.complete, false);
     assert.deepEqual(doc.pricing.usage_missing.map((m: { node_id: string }) => m.node_id), ["slow"]);
     assert.deepEqual(traceCalls(doc).calls.map((c) => c.usage.usage_missing), [true]);
-    // The trace commands show the cost as a lower bound too, not as $0.
+    // The trace commands show the cost as unknown too (its only call reported no usage), not as $0 or $0+.
     const list = await runPflow(["trace", "list"], { env: { ...ctx.env, NO_COLOR: "1" } });
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /\$0\+/);
+    assert.match(list.stdout, / unknown /);
     const show = await runPflow(["trace", "show", doc.trace_path], { env: { ...ctx.env, NO_COLOR: "1" } });
     assert.equal(show.code, 0, show.stderr);
-    assert.match(show.stdout, /\$0\+/);
-    assert.doesNotMatch(show.stdout, /\$0(?![.+\d])/);
+    assert.match(show.stdout, /total unknown/);
+    assert.doesNotMatch(show.stdout, /\$0(?![.\d])/);
     const report = await runPflow(["cost", "report", "--json"], { env: ctx.env });
     assert.equal(report.code, 0, report.stderr);
     assert.equal(JSON.parse(report.stdout).totals.cost_complete, false);

@@ -10,10 +10,13 @@ import { formatUsd } from "../pricing/money.ts";
 export { formatUsd };
 
 /**
- * A cost that may leave out unpriced calls: `$1.23`, `$1.23+` (some calls
- * unpriced: their cost is not included), `unpriced` (no call priced; never $0).
+ * A cost that may leave out some calls: `$1.23`, `$1.23+` (a lower bound: some
+ * calls unpriced or without reported usage, their cost not included),
+ * `unpriced` (no call priced; never $0), `unknown` (`known: false`: no call's
+ * cost is known, as when none reported its usage; never `$0+`).
  */
-export function formatCost(cost: number | null, complete: boolean): string {
+export function formatCost(cost: number | null, complete: boolean, options: { known?: boolean } = {}): string {
+  if (options.known === false) return "unknown";
   if (cost === null) return "unpriced";
   return `${formatUsd(cost)}${complete ? "" : "+"}`;
 }

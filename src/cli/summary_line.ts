@@ -6,7 +6,7 @@
 import type { RunSummary } from "../observability/metrics.ts";
 import type { WorkflowResult } from "../workflow/run.ts";
 import type { Style } from "./terminal.ts";
-import { formatCount, formatDuration, formatUsd } from "./format.ts";
+import { formatCost, formatCount, formatDuration } from "./format.ts";
 
 /**
  * The summary line for a finished run. A planned run names its planning
@@ -33,8 +33,10 @@ export function summaryLine(
   // No price table (a bad price file): the cost is unknown, not $0 with every model unpriced.
   const priced = summary.pricing.source !== null;
   if (summary.num_llm_calls > 0) {
+    // Every call without reported usage: nothing of the cost is known, not "$0+".
+    const known = summary.pricing.usage_missing.length < summary.num_llm_calls;
     const cost = priced
-      ? formatUsd(summary.total_cost_usd) + (summary.pricing.complete ? "" : "+") + (planned ? " total" : "")
+      ? formatCost(summary.total_cost_usd, summary.pricing.complete, { known }) + (planned ? " total" : "")
       : "cost unknown";
     const cached = u.cache_read_input_tokens > 0 ? ` (${formatCount(u.cache_read_input_tokens)} cached)` : "";
     parts.push(cost, `${formatCount(tokens)} tokens${cached}`);

@@ -108,10 +108,13 @@ export function callTokens(
   return (u?.input_tokens ?? 0) + (u?.cache_read_tokens ?? 0) + (u?.cache_write_tokens ?? 0) + (u?.output_tokens ?? 0);
 }
 
-/** `$0.0123`, with `+` when some models are unpriced or some calls' usage is unknown, `-` without LLM calls. */
+/**
+ * `$0.0123`, with `+` when some models are unpriced or some calls' usage is unknown, `unknown` when no call
+ * reported its usage, `-` without LLM calls.
+ */
 export function formatCost(cost: TraceCost): string {
   if (cost.calls === 0) return "-";
-  return formatUsdCost(cost.cost_usd, costComplete(cost));
+  return formatUsdCost(cost.cost_usd, costComplete(cost), { known: cost.usage_missing < cost.calls });
 }
 
 /** Whether a trace's cost is all of it: no model unpriced and no call's usage unknown (else a lower bound). */
