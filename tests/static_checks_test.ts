@@ -320,7 +320,10 @@ Deno.test("settings.json providers: a preset's entry may leave its base_url to t
     // A preset still needs its base_url when the entry is not a preset's.
     writeFileSync(settings, `{ "providers": { "vllm": { "api_key_env": "K" } } }`);
     const noUrl = await runPflow(["validate", file], { env });
-    assert.match(errors(noUrl)[0], /\/providers\/vllm\/base_url: must be a URL string including \/v1/);
+    assert.match(
+      errors(noUrl)[0],
+      /\/providers\/vllm\/base_url: must be the API's base URL, a string such as http:\/\/localhost:8000\/v1/,
+    );
   });
 });
 
@@ -336,7 +339,7 @@ Deno.test("settings.json errors carry line:column; a PFLOW_HOME that is a file i
     assert.equal(bad.code, 2, explain(bad));
     assert.deepEqual(errors(bad), [
       `${settings}:2:3: /default_model: must be a string like "anthropic/claude-sonnet-4-5"`,
-      `${settings}:3:25: /providers/x/base_url: must be a URL string including /v1`,
+      `${settings}:3:25: /providers/x/base_url: must be the API's base URL, a string such as http://localhost:8000/v1`,
       `${settings}:4:14: /trace/store_chars: must be a whole number of characters (at least 100), got 1`,
     ]);
     writeFileSync(settings, `{\n  "default_model": "a/b",\n  "trace": }\n`);
