@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
@@ -1428,6 +1428,29 @@ Deno.test("a directory given as the workflow exits 2", async () => {
     const plain = await runPflow(["run", dir], { env });
     assertExit(plain, 2);
     assert.match(plain.stderr, /is a directory/);
+  });
+});
+
+Deno.test("a workflow path that cannot be looked at (ENOTDIR, ELOOP, too long) exits 2 with the reason in words", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "e.json", workflow([{ id: "a", type: "echo", params: { value: "x" } }]));
+    symlinkSync("loop2.json", join(dir, "loop1.json"));
+    symlinkSync("loop1.json", join(dir, "loop2.json"));
+    const cases: [string, string][] = [
+      [join(file, "x.json"), "a part of its path is a file"],
+      [join(dir, "loop1.json"), "too many symbolic links"],
+      [join(dir, `${"a".repeat(300)}.json`), "file name too long"],
+    ];
+    for (const [path, reason] of cases) {
+      for (const command of ["run", "validate"]) {
+        const result = await runPflow([command, path], { env });
+        assertExit(result, 2);
+        assert.equal(result.stderr, `error: ${path}: cannot read workflow: ${reason}\n`, explain(result));
+      }
+      const json = await runPflow(["run", path, "--json"], { env });
+      assertExit(json, 2);
+      assert.equal(oneJson(json).subtype, "error_validation");
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import { type ValidateOptions, validateWorkflow } from "../workflow/validate.ts"
 import { typeParams } from "./args.ts";
 import { loadSaved, savedExists, savedNames } from "./saved.ts";
 import { fsPromises } from "../util/fs_promises.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /**
  * Loads `target`: a file when it looks like a path (has a separator or ends
@@ -24,8 +25,8 @@ import { fsPromises } from "../util/fs_promises.ts";
 export async function loadTarget(target: string, home: string): Promise<LoadedWorkflow> {
   const looksLikePath = target.includes("/") || target.includes("\\") || target.endsWith(".json");
   // One stat, synchronous on purpose: Bun's first promise-based file operation costs 3.5–4.5 ms of start-up.
-  // A path's stat errors (ENOTDIR, EACCES) reach the caller; a bare name's mean "not a file".
-  const info = looksLikePath ? statSync(target, { throwIfNoEntry: false }) : statOf(target);
+  // A path's stat errors (ENOTDIR, EACCES, ELOOP) are its error; a bare name's mean "not a file".
+  const info = looksLikePath ? pathStat(target) : statOf(target);
   if (looksLikePath || info?.isFile()) {
     const missing = info === undefined;
     // `x.json` with no such file here: the saved workflow of that name (the file `x.json.json`), when there is one.
@@ -76,6 +77,15 @@ export async function targetKind(
   // Any saved name, also one put there by hand outside the rule for new names (`pflow "My Flow"`).
   if (savedExists(pflowHome(env), arg)) return "saved";
   return undefined;
+}
+
+/** What the workflow path `target` is, or undefined when it is not there; any other failure is a one-line error. */
+function pathStat(target: string): Stats | undefined {
+  try {
+    return statSync(target, { throwIfNoEntry: false });
+  } catch (error) {
+    throw new ValidationError([{ file: target, message: `cannot read workflow: ${fileErrorReason(error)}` }]);
+  }
 }
 
 /** What `path` is, or undefined when it is not there or cannot be looked at (ENOTDIR, EACCES, too long). */
