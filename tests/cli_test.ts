@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
@@ -1217,6 +1217,48 @@ Deno.test("saved workflows: show/run of a missing name and save without --name e
     const unknown = await runPflow(["workflow", "rename", "a"], { env });
     assertExit(unknown, 2);
     assert.match(unknown.stderr, /unknown workflow command 'rename'/);
+  });
+});
+
+Deno.test("saved workflows: a save the file system refuses names what is in the way (exit 2), never 'exists'", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "typed.json", TYPED);
+    const workflowsDir = join(env.PFLOW_HOME, "workflows");
+    const save = (name: string, ...extra: string[]) =>
+      runPflow(["workflow", "save", file, "--name", name, ...extra], { env });
+    // `workflows` a file: with and without --force.
+    writeFileSync(workflowsDir, "");
+    for (const extra of [[], ["--force"]]) {
+      const result = await save("z", ...extra);
+      assertExit(result, 2);
+      assert.equal(
+        result.stderr,
+        `error: cannot save workflow 'z': ${workflowsDir} is a file, not a directory\n`,
+        explain(result),
+      );
+    }
+    rmSync(workflowsDir);
+    // A directory named d.json is no saved workflow: not 'exists', and --force does not replace it.
+    mkdirSync(join(workflowsDir, "d.json"), { recursive: true });
+    for (const extra of [[], ["--force"]]) {
+      const result = await save("d", ...extra);
+      assertExit(result, 2);
+      assert.equal(
+        result.stderr,
+        `error: cannot save workflow 'd': ${join(workflowsDir, "d.json")} is a directory, not a saved workflow; ` +
+          "remove it or choose another name\n",
+        explain(result),
+      );
+    }
+    // A PFLOW_HOME that cannot be created.
+    const proc = await runPflow(["workflow", "save", file, "--name", "p", "--json"], {
+      env: { PFLOW_HOME: "/proc/pflow-nope" },
+    });
+    assertExit(proc, 2);
+    assert.equal(
+      (oneJson(proc).error as { message: string }).message,
+      "cannot save workflow 'p': cannot create the directory /proc/pflow-nope/workflows: its parent cannot be created",
+    );
   });
 });
 

@@ -2,6 +2,7 @@
  * Saved workflows: `PFLOW_HOME/workflows/NAME.json`, written atomically.
  * @module
  */
+import { type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/private_files.ts";
@@ -12,6 +13,7 @@ import { UsageError } from "./args.ts";
 import { COMMANDS } from "./command.ts";
 import { outputRedactor } from "../observability/redact.ts";
 import { fsPromises } from "../util/fs_promises.ts";
+import { fileErrorReason, fileKind } from "../util/file_errors.ts";
 import { isSavedFile, isSavedName, SAVED_NAME_RULE, savedWorkflowNames } from "../workflow/saved_files.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -104,11 +106,48 @@ export async function saveWorkflow(
       exclusive: options.force !== true,
     });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw exists();
-    throw error;
+    // EEXIST is a name another save took meanwhile only when a saved workflow is there now (mkdir's EEXIST is
+    // `workflows` being a file; the link's, a directory named NAME.json).
+    if ((error as NodeJS.ErrnoException).code === "EEXIST" && savedExists(home, options.name)) throw exists();
+    throw new ValidationError([{
+      message: `cannot save workflow '${options.name}': ${saveFailure(home, path, error)}`,
+    }]);
   }
   if (redacted !== text) options.onRedacted?.();
   return path;
+}
+
+/** Why saving to `path` failed, in words naming what is in the way: the workflows directory, then the file. */
+function saveFailure(home: string, path: string, error: unknown): string {
+  const dir = workflowsDir(home);
+  const dirInfo = statOrNull(dir);
+  if (dirInfo === undefined) {
+    // mkdir's ENOENT: a parent it had to create could not be (`PFLOW_HOME=/proc/x`); EEXIST: a broken link.
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT"
+      ? "its parent cannot be created"
+      : code === "EEXIST"
+      ? "a broken symbolic link is in its place"
+      : fileErrorReason(error);
+    return `cannot create the directory ${dir}: ${why}`;
+  }
+  if (dirInfo !== null && !dirInfo.isDirectory()) {
+    return `${dir} is ${dirInfo.isFile() ? "a file" : fileKind(dirInfo)}, not a directory`;
+  }
+  const pathInfo = statOrNull(path);
+  if (pathInfo && !pathInfo.isFile()) {
+    return `${path} is ${fileKind(pathInfo)}, not a saved workflow; remove it or choose another name`;
+  }
+  return `${path}: ${fileErrorReason(error)}`;
+}
+
+/** What `path` is: undefined when nothing is there, null when it cannot be looked at (EACCES). */
+function statOrNull(path: string): Stats | undefined | null {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return null;
+  }
 }
 
 /** Loads saved workflow `name` (`lenient`: see {@link loadWorkflowFile}). */
