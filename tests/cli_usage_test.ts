@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type CliResult,
@@ -800,6 +800,37 @@ Deno.test("completion bash: commands, saved names, files, subcommands, flags, no
     const traces = bashComplete(ctx, ["pflow", "trace", "show", ""]);
     assert.ok(traces.includes("latest") && traces.some((t) => t.startsWith("workflow-trace-greet-")), traces.join(" "));
     assert.deepEqual(bashComplete(ctx, ["pflow", "completion", ""]).sort(), ["bash", "fish", "zsh"]);
+  });
+});
+
+Deno.test("completion bash: a saved name with spaces is one word; one starting with '-' only after '--'", async () => {
+  requireShell("bash");
+  await withHome((ctx) => {
+    const workflowsDir = join(ctx.env.PFLOW_HOME, "workflows");
+    mkdirSync(workflowsDir, { recursive: true });
+    for (const name of ["My Flow", "My Other", "-x"]) {
+      writeWorkflow(workflowsDir, `${name}.json`, workflow([{ id: "a", type: "echo" }]));
+    }
+    for (const words of [["pflow", "My"], ["pflow", "run", "My"], ["pflow", "validate", "My"]]) {
+      assert.deepEqual(bashComplete(ctx, words).sort(), ["My Flow", "My Other"], words.join(" "));
+    }
+    assert.deepEqual(bashComplete(ctx, ["pflow", "workflow", "show", "My F"]), ["My Flow"]);
+    // `pflow run -x` would be a flag: the name is offered after '--' only, there also for a word starting with '-'.
+    assert.ok(!bashComplete(ctx, ["pflow", "run", ""]).includes("-x"));
+    assert.ok(!bashComplete(ctx, ["pflow", ""]).includes("-x"));
+    assert.deepEqual(bashComplete(ctx, ["pflow", "run", "--", "-"]), ["-x"]);
+    assert.deepEqual(bashComplete(ctx, ["pflow", "--", "-"]), ["-x"]);
+    assert.deepEqual(bashComplete(ctx, ["pflow", "workflow", "delete", "--", ""]).sort(), [
+      "-x",
+      "My Flow",
+      "My Other",
+    ]);
+    // Readline quotes what it inserts (`My\ Flow`) because the names are completed as file names.
+    const spec = spawnSync("bash", ["-c", 'source <("$PFLOW" completion bash); complete -p pflow'], {
+      env: { PATH: process.env.PATH, PFLOW: PFLOW_BIN },
+      encoding: "utf8",
+    });
+    assert.match(spec.stdout, /-o filenames/);
   });
 });
 

@@ -205,10 +205,21 @@ _pflow_words() {
   COMPREPLY+=($(compgen -W "$1" -- "$2"))
 }
 
+# Adds the saved workflows whose names begin with $1, each one word (a name put there by hand may hold spaces);
+# a name starting with '-' only after '--' ($2 = 1), where it cannot be taken for a flag.
+_pflow_saved() {
+  local name
+  while IFS= read -r name; do
+    [[ -n "$name" && "$name" == "$1"* ]] || continue
+    [[ "$name" == -* ]] && (( ! $2 )) && continue
+    COMPREPLY+=("$name")
+  done < <(pflow completion list workflows 2>/dev/null)
+}
+
 _pflow() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
   local cmd="" sub="" subs="" fcmd="" vflags i w
-  local -i n=0
+  local -i n=0 dd=0
   COMPREPLY=()
   # --flag=value: bash splits it at '='.
   if [[ "$cur" == "=" ]]; then cur=""
@@ -219,7 +230,9 @@ _pflow() {
   vflags=" $(_pflow_value_flags "") "
   for (( i = 1; i < COMP_CWORD; i++ )); do
     w="\${COMP_WORDS[i]}"
-    if [[ "$w" == -* ]]; then
+    # After '--' every word is an argument.
+    if [[ "$w" == "--" ]] && (( ! dd )); then dd=1; continue; fi
+    if [[ "$w" == -* ]] && (( ! dd )); then
       if [[ "\${COMP_WORDS[i+1]}" == "=" ]]; then (( i += 2 ))
       elif [[ "$vflags" == *" $w "* ]]; then (( i++ ))
       fi
@@ -233,13 +246,14 @@ _pflow() {
     (( n == 1 )) && sub="$w"
     (( n++ ))
   done
-  if [[ "$prev" == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev" "$cur"; then return; fi
-  if [[ "$cur" == -* ]]; then
+  if (( ! dd )) && [[ "$prev" == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev" "$cur"; then return; fi
+  if (( ! dd )) && [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$(_pflow_flags "$fcmd")" -- "$cur"))
     return
   fi
   if (( n == 0 )); then
-    _pflow_words "${COMMANDS.join(" ")} $(pflow completion list workflows 2>/dev/null)" "$cur"
+    _pflow_words "${COMMANDS.join(" ")}" "$cur"
+    _pflow_saved "$cur" $dd
     _pflow_files "$cur"
     return
   fi
@@ -252,9 +266,9 @@ ${subCases}
   fi
   case "$cmd:$sub:$n" in
     run:*:1|validate:*:1)
-      _pflow_words "$(pflow completion list workflows 2>/dev/null)" "$cur"
+      _pflow_saved "$cur" $dd
       _pflow_files "$cur" ;;
-    workflow:show:2|workflow:delete:2) _pflow_words "$(pflow completion list workflows 2>/dev/null)" "$cur" ;;
+    workflow:show:2|workflow:delete:2) _pflow_saved "$cur" $dd ;;
     workflow:save:2) _pflow_files "$cur" ;;
     registry:describe:2) _pflow_words "$(pflow completion list types 2>/dev/null)" "$cur" ;;
     trace:show:*|trace:export:2) _pflow_words "$(pflow completion list traces 2>/dev/null)" "$cur" ;;
