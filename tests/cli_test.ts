@@ -994,6 +994,24 @@ Deno.test("stdin: more than 64 MiB is refused (reading stops at the bound), and 
   });
 });
 
+Deno.test("stdin: a directory redirected to stdin is one line, exit 2 (error_validation in JSON mode)", async () => {
+  await withHome((dir, env) => {
+    const file = writeWorkflow(dir, "stdin.json", workflow([{ id: "a", type: "echo", params: { value: "${stdin}" } }]));
+    const message = "stdin: it is a directory, not text; redirect a file (< notes.md) or pipe the input " +
+      "(e.g. cat notes.md | pflow run FILE.json)";
+    for (const extra of ["", " --json"]) {
+      const result = spawnSync("/bin/sh", ["-c", `"${PFLOW_BIN}" run "${file}"${extra} < "${dir}"`], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      assert.equal(result.status, 2, `${result.stdout}\n${result.stderr}`);
+      if (extra === "") assert.equal(result.stderr, `error: ${message}\n`);
+      else assert.deepEqual(JSON.parse(result.stdout).error.message, message);
+    }
+  });
+});
+
 // ---------------------------------------------------------------- saved workflows
 
 Deno.test("saved workflows: save, list, show, run, overwrite, delete", async () => {

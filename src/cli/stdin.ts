@@ -71,7 +71,15 @@ export function readPipedStdin(
     };
     const onError = (error: Error) => {
       cleanup();
-      reject(error);
+      // `pflow run wf.json < /tmp`: a directory on stdin is a mistake of the command line, not of the run.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EISDIR" && code !== "ERR_FS_EISDIR") return reject(error);
+      reject(
+        new ValidationError([{
+          message: "stdin: it is a directory, not text; redirect a file (< notes.md) or pipe the input " +
+            "(e.g. cat notes.md | pflow run FILE.json)",
+        }]),
+      );
     };
     const onAbort = () => {
       cleanup();
@@ -79,6 +87,10 @@ export function readPipedStdin(
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
-    stdin.on("data", onData).on("end", onEnd).on("error", onError);
+    try {
+      stdin.on("data", onData).on("end", onEnd).on("error", onError);
+    } catch (error) {
+      onError(error as Error); // Bun's stdin throws EISDIR here, as it starts reading
+    }
   });
 }
