@@ -62,6 +62,9 @@ Deno.test("global flags work before the command: -v, --output-format json, --jso
         ["--output-format", "json", "run", file, "name=Ada"],
         ["--output-format=json", file, "name=Ada"],
         ["--json", "-v", "run", file, "name=Ada"],
+        // The shorthand after `--` (a file or name that could pass for a flag) keeps the global flags before it.
+        ["--json", "--", file, "name=Ada"],
+        ["-v", "--output-format", "json", "--", file, "name=Ada"],
       ]
     ) {
       const result = await runPflow(args, { env });

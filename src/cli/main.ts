@@ -129,6 +129,8 @@ export function globalsAfterCommand(argv: string[]): string[] {
   // Only global flags: `pflow -h` asks for help; `pflow -v` alone is no command at all.
   if (i === argv.length) return globals.length === 0 ? argv : asksHelp(globals) ? ["--help"] : [];
   const command = argv[i];
+  // `pflow -v -- wf.json`: the run shorthand, whose parser takes the flags before `--` as they are.
+  if (command === "--") return argv;
   if (WITH_SUBCOMMANDS.has(command)) {
     // A command with subcommands (`pflow -v trace list`, `pflow trace --json list`) parses its flags after the
     // subcommand.
