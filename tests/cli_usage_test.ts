@@ -56,6 +56,10 @@ Deno.test("global flags work before the command: -v, --output-format json, --jso
     const verbose = await runPflow(["-v", "run", failing], { env });
     assert.equal(verbose.code, 1, explain(verbose));
     assert.match(verbose.stderr, /\n\s+at /, "-v before the command shows the stack");
+    // -v in a group of short flags is -v too, as the parser reads it; `-ov` is the output key 'v'.
+    const grouped = await runPflow(["run", failing, "-vo", "boom.stdout"], { env });
+    assert.equal(grouped.code, 1, explain(grouped));
+    assert.match(grouped.stderr, /\n\s+at /, "-vo shows the stack");
     const file = writeWorkflow(dir, "greet.json", GREET);
     for (
       const args of [

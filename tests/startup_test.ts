@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { parseFlags } from "../src/cli/flag_parser.ts";
 import { GLOBAL_OPTIONS, parseCommand } from "../src/cli/args.ts";
 import { RUN_FLAGS } from "../src/cli/run_command.ts";
+import { asksVerbose } from "../src/cli/command.ts";
 
 // ---------------------------------------------------------------- the compiled schema check
 
@@ -267,6 +268,45 @@ Deno.test("the flag parser gives node:util parseArgs's results: 5,000 random arg
     assert.deepEqual(ownParse(args, FLAGS), expected, JSON.stringify(args));
   }
   assert.ok(errors > 500 && errors < 4500, `both accepted and refused lists (${errors} refused)`);
+});
+
+Deno.test("verbose as scanned before parsing (for stack traces) agrees with the flag parser", () => {
+  const verboseOf = (args: string[]) => {
+    try {
+      return parseFlags(args, FLAGS).values.verbose === true;
+    } catch {
+      return undefined; // a flag error: the scan is all there is
+    }
+  };
+  for (
+    const args of [["-vo", "a.content"], ["-hv"], ["-ov"], ["-v"], ["--verbose"], ["--", "-v"], ["wf.json", "-vox"]]
+  ) {
+    assert.equal(asksVerbose(args), verboseOf(args), JSON.stringify(args));
+  }
+  assert.equal(asksVerbose(["-vo", "a.content"]), true);
+  const TOKENS = [
+    "wf.json",
+    "a=1",
+    "--",
+    "-v",
+    "-vo",
+    "-ov",
+    "-hv",
+    "-hvo",
+    "-vh",
+    "-o",
+    "x",
+    "-oout",
+    "--verbose",
+    "-h",
+  ];
+  let seed = 11;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 3000; i++) {
+    const args = Array.from({ length: Math.floor(random() * 5) }, () => TOKENS[Math.floor(random() * TOKENS.length)]);
+    const parsed = verboseOf(args);
+    if (parsed !== undefined) assert.equal(asksVerbose(args), parsed, JSON.stringify(args));
+  }
 });
 
 Deno.test("flag errors read as one line naming the flag", () => {

@@ -27,3 +27,21 @@ export const COMMANDS = [
   "completion",
   "help",
 ];
+
+/**
+ * Whether `argv` asks for --verbose as the flag parser reads it, scanned before parsing (so a flag error gets its
+ * stack trace too): `--verbose`, `-v`, or `v` in a group of short flags (`-vo out`, `-hv`) before the one that
+ * takes a value (`-ov` is `-o v`); nothing after `--`.
+ */
+export function asksVerbose(argv: readonly string[]): boolean {
+  for (const arg of argv) {
+    if (arg === "--") return false;
+    if (arg === "--verbose") return true;
+    if (arg.length < 2 || arg[0] !== "-" || arg[1] === "-") continue;
+    for (const short of arg.slice(1)) {
+      if (short === "v") return true;
+      if (short === "o") break; // -o (every command's only short flag with a value) takes the rest
+    }
+  }
+  return false;
+}

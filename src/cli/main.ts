@@ -5,7 +5,7 @@
  * @module
  */
 import { VERSION } from "../version.ts";
-import { COMMANDS } from "./command.ts";
+import { asksVerbose, COMMANDS } from "./command.ts";
 import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
 import { setHelpJson, showHelp } from "./show_help.ts";
@@ -16,7 +16,7 @@ import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 export async function main(args: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   const started = performance.now();
   const argv = globalsAfterCommand(args);
-  const verbose = argv.includes("--verbose") || argv.includes("-v");
+  const verbose = asksVerbose(argv);
   // `--format json` is JSON mode only where it is a format of the command's result (`cost report`).
   const formatJson = argv[0] === "cost" &&
     (args.includes("--format=json") || args.some((a, i) => a === "--format" && args[i + 1] === "json"));

@@ -48,7 +48,7 @@ import { formatUsd } from "./format.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import { buildInstruments, closeTrace, exportEndedRun, otlpRequest, type TelemetryRequest } from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
-import { type CommandEnv, EXIT } from "./command.ts";
+import { asksVerbose, type CommandEnv, EXIT } from "./command.ts";
 import { beginRunLedger, finishRunLedger, runLedger } from "./run_ledger.ts";
 import { metricsRequest } from "./run_metrics.ts";
 import type { LedgerRun } from "../ledger/mod.ts";
@@ -181,7 +181,7 @@ export async function runSession(
     // Scanned before parsing, so even a flag error in JSON mode gets its JSON document.
     json: argv.includes("--json") || argv.includes("--output-format=json") ||
       argv.some((a, i) => a === "--output-format" && argv[i + 1] === "json"),
-    verbose: argv.includes("--verbose") || argv.includes("-v"),
+    verbose: asksVerbose(argv),
     style: stderrStyle(env),
     started: performance.now(),
     logger: new Logger({ format: "text", level: "warn", write: printError }),
