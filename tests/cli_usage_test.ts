@@ -497,6 +497,11 @@ Deno.test("an unknown flag gets a did-you-mean from the command's own flags", as
       // Nothing close (and no guess among one-letter flags): the flag alone.
       [["run", file, "--nam"], "unknown flag '--nam'\n"],
       [["run", file, "-z"], "unknown flag '-z'\n"],
+      // save's flags are save's only: the other workflow subcommands refuse them, as trace list refuses --html.
+      [["workflow", "list", "--name", "x"], "unknown flag '--name'\n"],
+      [["workflow", "show", "greet", "--force"], "unknown flag '--force'\n"],
+      [["workflow", "delete", "greet", "--description=d"], "unknown flag '--description'\n"],
+      [["trace", "list", "--html"], "unknown flag '--html'\n"],
     ];
     for (const [args, message] of cases) {
       const result = await runPflow(args, { env });
