@@ -1514,6 +1514,23 @@ Deno.test("a workflow path that cannot be looked at (ENOTDIR, ELOOP, too long) e
   });
 });
 
+Deno.test("a broken symbolic link given as the workflow says so (exit 2), not 'file not found (did you mean itself?)'", async () => {
+  await withHome(async (dir, env) => {
+    const missing = join(dir, "nowhere.json");
+    const link = join(dir, "dangling.json");
+    symlinkSync(missing, link);
+    for (const args of [["run", link], ["validate", link], [link]]) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      assert.equal(
+        result.stderr,
+        `error: ${link}: cannot read workflow: it is a broken symbolic link to '${missing}'\n`,
+        explain(result),
+      );
+    }
+  });
+});
+
 // ---------------------------------------------------------------- follow-ups
 
 Deno.test("SIGINT while waiting for piped stdin ends as interrupted (exit 130, one JSON document, result null)", async () => {

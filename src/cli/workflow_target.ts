@@ -3,7 +3,7 @@
  * workflow, validated with problems located by file, line and column.
  * @module
  */
-import { type Stats, statSync } from "node:fs";
+import { lstatSync, readlinkSync, type Stats, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { didYouMean, type Problem, uniqueProblems, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
@@ -31,6 +31,7 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
     const missing = info === undefined;
     // `x.json` with no such file here: the saved workflow of that name (the file `x.json.json`), when there is one.
     if (missing && savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
+    if (missing) brokenLink(target);
     const hint = missing ? await closeTarget(target, home) : "";
     if (hint !== "") {
       throw new ValidationError([{ file: target, message: `cannot read workflow: file not found${hint}` }]);
@@ -40,9 +41,25 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
   if (savedExists(home, target)) return await loadSaved(home, target, { lenient: true });
   // Something that is not a regular file (a FIFO, a directory): the read says what it is.
   if (info !== undefined) return await loadWorkflowFile(target, { lenient: true });
+  brokenLink(target);
   throw new ValidationError([{
     file: target,
     message: `no such workflow file or saved workflow${await closeTarget(target, home)}; see 'pflow workflow list'`,
+  }]);
+}
+
+/** Throws the error of a symbolic link at `target` whose target is missing (stat says "not there"). */
+function brokenLink(target: string): void {
+  let to: string;
+  try {
+    if (!lstatSync(target).isSymbolicLink()) return;
+    to = readlinkSync(target);
+  } catch {
+    return;
+  }
+  throw new ValidationError([{
+    file: target,
+    message: `cannot read workflow: it is a broken symbolic link to '${to}'`,
   }]);
 }
 
