@@ -114,6 +114,39 @@ Deno.test("an unknown command exits 2 and names it", async () => {
   });
 });
 
+Deno.test("top-level flags: an error before any command points at 'pflow --help'; --version and help take only global flags", async () => {
+  await withHome(async (_dir, env) => {
+    const cases: [string[], string][] = [
+      [["--bogus"], "unknown flag '--bogus'"],
+      [["-x"], "unknown flag '-x'"],
+      [["--output-format"], "flag '--output-format' needs a value"],
+      [["--output-format", "xml"], "--output-format must be 'text' or 'json', got 'xml'"],
+      [["--output-format", "xml", "--json"], "--output-format must be 'text' or 'json', got 'xml'"],
+      [["--version", "--bogus"], "unknown flag '--bogus'"],
+      [["--version", "extra"], "unexpected argument 'extra'"],
+      [["help", "run", "--bogus"], "unknown flag '--bogus'"],
+      [["help", "validate", "extra"], "unexpected argument 'extra'"],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runPflow(args, { env });
+      assertExit(result, 2);
+      assert.equal(
+        result.stderr,
+        `error: ${message}\nRun 'pflow --help' for usage.\n`,
+        `${args.join(" ")}: ${explain(result)}`,
+      );
+    }
+    // Global flags are still taken there, and `help help` is the top level's help.
+    assert.equal((await runPflow(["--version", "-v"], { env })).code, 0);
+    const helpJson = await runPflow(["help", "--output-format", "json", "run"], { env });
+    assertExit(helpJson, 0);
+    assert.equal(oneJson(helpJson).command, "run");
+    const helpHelp = await runPflow(["help", "help"], { env });
+    assertExit(helpHelp, 0);
+    assert.match(helpHelp.stdout, /^pflow .*\n\nUsage:/);
+  });
+});
+
 Deno.test("JSON mode: an unknown command or saved-workflow name, no command at all, and a subcommand's usage error print one error document", async () => {
   await withHome(async (_dir, env) => {
     const cases: [string[], RegExp][] = [

@@ -28,6 +28,8 @@ export async function main(args: string[], env: Record<string, string | undefine
   let code: number;
   let failure: Error | undefined;
   try {
+    // Only global flags (`pflow -v`, `pflow --output-format xml`): checked before the usage is shown.
+    if (argv.length === 0) await globalFlagsOnly(args, 0);
     code = await dispatch(argv, { env, json });
   } catch (error) {
     failure = error instanceof Error ? error : new Error(String(error));
@@ -53,6 +55,8 @@ async function dispatch(
   const { env, json } = options;
   const [first, ...rest] = argv;
   if (first === "--version" || first === "-V") {
+    // Global flags only: `pflow --version --bogus` is an unknown flag as anywhere (the parser loaded only then).
+    if (rest.length > 0) await globalFlagsOnly(rest, 0);
     writeStdout(json ? `${JSON.stringify({ name: "pflow", version: VERSION })}\n` : `pflow ${VERSION}\n`);
     return 0;
   }
@@ -64,7 +68,9 @@ async function dispatch(
   if (first === undefined) return showHelp("", { asked: false });
   if (first === "--help" || first === "-h") return showHelp("");
   if (first === "help") {
-    const topic = rest.find((a) => !a.startsWith("-")) ?? "";
+    const [word = ""] = await globalFlagsOnly(rest, 1);
+    // `pflow help help`: the top level's, which lists the commands help is for.
+    const topic = word === "help" ? "" : word;
     if (!Object.hasOwn(HELP, topic)) throw new UsageError(`no help for '${topic}'`);
     return showHelp(topic);
   }
@@ -79,6 +85,11 @@ async function dispatch(
   }
   if (first === "cost") return await (await import("./cost_command.ts")).costCommand(rest, { env });
   if (first === "metrics") return await (await import("./metrics_command.ts")).metricsCommand(rest, { env });
+  if (first !== "--" && argv.every((a) => a.startsWith("-"))) {
+    // Flags and no workflow (`pflow --bogus`, `pflow --output-format`): a flag error is the top level's, not run's.
+    const [{ parseCommand }, { RUN_FLAGS }] = await Promise.all([import("./args.ts"), import("./run_command.ts")]);
+    parseCommand(argv, { command: "", flags: RUN_FLAGS });
+  }
   const runArgs = first === "run" ? rest : argv;
   // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
   const request = /\s/.test(first.trim());
@@ -99,6 +110,17 @@ async function dispatch(
     }
   }
   return await (await import("./run_command.ts")).runCommand(runArgs, { env });
+}
+
+/**
+ * The words of `args` (at most `max`) once its flags are checked: only the global ones are taken, a usage
+ * error pointing at `pflow --help` otherwise.
+ */
+async function globalFlagsOnly(args: string[], max: number): Promise<string[]> {
+  const { parseCommand } = await import("./args.ts");
+  const { positionals } = parseCommand(args, { command: "", flags: {} });
+  if (positionals.length > max) throw new UsageError(`unexpected argument '${positionals[max]}'`);
+  return positionals;
 }
 
 /**
