@@ -1564,6 +1564,20 @@ Deno.test("a broken symbolic link given as the workflow says so (exit 2), not 'f
   });
 });
 
+Deno.test("an empty workflow argument is named as empty (exit 2)", async () => {
+  await withHome(async (_dir, env) => {
+    for (const command of ["run", "validate"]) {
+      const result = await runPflow([command, ""], { env });
+      assertExit(result, 2);
+      assert.equal(
+        result.stderr,
+        "error: the workflow argument is empty: give a workflow file or a saved workflow's name\n",
+        explain(result),
+      );
+    }
+  });
+});
+
 // ---------------------------------------------------------------- follow-ups
 
 Deno.test("SIGINT while waiting for piped stdin ends as interrupted (exit 130, one JSON document, result null)", async () => {

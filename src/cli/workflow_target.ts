@@ -23,6 +23,11 @@ import { fileErrorReason } from "../util/file_errors.ts";
  * {@link checkWorkflow} with the rest.
  */
 export async function loadTarget(target: string, home: string): Promise<LoadedWorkflow> {
+  if (target === "") {
+    throw new ValidationError([{
+      message: "the workflow argument is empty: give a workflow file or a saved workflow's name",
+    }]);
+  }
   const looksLikePath = target.includes("/") || target.includes("\\") || target.endsWith(".json");
   // One stat, synchronous on purpose: Bun's first promise-based file operation costs 3.5–4.5 ms of start-up.
   // A path's stat errors (ENOTDIR, EACCES, ELOOP) are its error; a bare name's mean "not a file".
