@@ -349,6 +349,92 @@ withDir("copy-file: unreadable source is permission denied", async (dir) => {
   );
 });
 
+/**
+ * Runs the body with `small`, a 1 MiB tmpfs mounted for it (unmounted
+ * afterwards), and `dir` a temp dir on the usual file system. Mounting needs
+ * root (as in CI): unprivileged, the test is skipped; as root a mount that
+ * fails fails the test.
+ */
+function withSmallFs(name: string, fn: (small: string, dir: string) => Promise<void>): void {
+  Deno.test({ name, ignore: !isRoot }, async () => {
+    const small = await mkdtemp(join(tmpdir(), "pflow-small-fs-"));
+    const dir = await mkdtemp(join(tmpdir(), "pflow-file-test-"));
+    const mount = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=1M", "tmpfs", small] });
+    const mounted = await mount.output();
+    assert.equal(mounted.code, 0, `mount of a tmpfs failed: ${new TextDecoder().decode(mounted.stderr)}`);
+    try {
+      await fn(small, dir);
+    } finally {
+      await new Deno.Command("umount", { args: [small] }).output();
+      await rm(small, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+withSmallFs(
+  "copy-file: a full disk leaves the old destination whole and no partial file; the error names it",
+  async (small, dir) => {
+    const source = join(dir, "big.bin");
+    await writeFile(source, new Uint8Array(2 * 1024 * 1024).fill(7));
+    const destination = join(small, "dst.bin");
+    await writeFile(destination, "old");
+    await assert.rejects(
+      runNode(new CopyFileNode(), { source, destination, overwrite: true }),
+      nodeError(`no space left on device: ${destination}`),
+    );
+    assert.equal(await readFile(destination, "utf8"), "old");
+    assert.deepEqual(await readdir(small), ["dst.bin"]);
+    const fresh = join(small, "new.bin");
+    await assert.rejects(
+      runNode(new CopyFileNode(), { source, destination: fresh }),
+      nodeError(`no space left on device: ${fresh}`),
+    );
+    assert.deepEqual(await readdir(small), ["dst.bin"]);
+  },
+);
+
+withSmallFs(
+  "move-file across file systems: a full disk keeps source and old destination, and no partial file",
+  async (small, dir) => {
+    const source = join(dir, "big.bin");
+    await writeFile(source, new Uint8Array(2 * 1024 * 1024).fill(7));
+    const destination = join(small, "dst.bin");
+    await writeFile(destination, "old");
+    await assert.rejects(
+      runNode(new MoveFileNode(), { source, destination, overwrite: true }),
+      nodeError(`no space left on device: ${destination}`),
+    );
+    assert.equal(await readFile(destination, "utf8"), "old");
+    assert.deepEqual(await readdir(small), ["dst.bin"]);
+    assert.equal((await stat(source)).size, 2 * 1024 * 1024);
+    // A copy that fits still works, and overwrite: false still refuses an existing destination.
+    await writeFile(source, "fits");
+    await assert.rejects(runNode(new MoveFileNode(), { source, destination }), nodeError(/^destination exists/));
+    await runNode(new MoveFileNode(), { source, destination, overwrite: true });
+    assert.equal(await readFile(destination, "utf8"), "fits");
+    assert.deepEqual(await readdir(small), ["dst.bin"]);
+  },
+);
+
+withDir(
+  "copy-file: onto a symlink with overwrite writes its target (as cp does), with the source's mode",
+  async (dir) => {
+    const source = join(dir, "s.txt");
+    const target = join(dir, "t.txt");
+    const link = join(dir, "l");
+    await writeFile(source, "new");
+    await chmod(source, 0o640);
+    await writeFile(target, "old");
+    await symlink("t.txt", link);
+    await runNode(new CopyFileNode(), { source, destination: link, overwrite: true });
+    assert.equal(await readlink(link), "t.txt");
+    assert.equal(await readFile(target, "utf8"), "new");
+    assert.equal((await stat(target)).mode & 0o777, 0o640);
+    assert.deepEqual((await readdir(dir)).sort(), ["l", "s.txt", "t.txt"]);
+  },
+);
+
 Deno.test("copy-file: required params", async () => {
   await assert.rejects(
     runNode(new CopyFileNode(), { source: "/a" }),

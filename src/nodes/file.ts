@@ -9,7 +9,8 @@
 import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, parse, resolve, sep } from "node:path";
-import { Node, type Shared } from "../engine/mod.ts";
+import type { FileHandle } from "node:fs/promises";
+import { FatalError, Node, type Shared } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { timed } from "../observability/decorators.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, paramJson, readParams } from "./spec.ts";
@@ -51,6 +52,8 @@ export function fileError(
       return new NodeError(`read-only file system: ${path}`);
     case "ENOSPC":
       return new NodeError(`no space left on device: ${path}`);
+    case "EDQUOT":
+      return new NodeError(`disk quota exceeded: ${path}`);
     case "ENAMETOOLONG":
       return new NodeError(`file name too long: ${path}`);
     case "ELOOP":
@@ -567,39 +570,61 @@ async function prepareTransfer(
   return { source, destination };
 }
 
-/** Copies `source` to `destination`, failing if it exists unless `overwrite`. */
+/** Bytes a copy reads and writes at a time. */
+const COPY_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Copies `source` to `destination`, failing if it exists unless `overwrite`.
+ * The copy goes to a temp file beside the destination, renamed into place
+ * (without `overwrite` hard-linked, which never replaces a file another
+ * process created meanwhile): a copy that fails (a full disk) leaves the
+ * destination as it was and no partial file.
+ */
 async function copy(
   source: string,
   destination: string,
   overwrite: boolean,
 ): Promise<void> {
+  const hint = "copies files";
+  let input: FileHandle;
   try {
-    await (await fsPromises()).copyFile(
-      source,
-      destination,
-      overwrite ? 0 : fsConstants.COPYFILE_EXCL,
-    );
+    // Without blocking: a FIFO swapped in after the checks is refused, not waited on.
+    input = await (await fsPromises()).open(source, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (error) {
+    throw fileError(error, source);
+  }
+  try {
+    const info = await input.stat();
+    if (!info.isFile()) throw notRegular(source, info, hint);
+    const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK, info.size + 1));
+    const fill = async (output: FileHandle) => {
+      for (;;) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await input.read(buffer, 0, buffer.length, null));
+        } catch (error) {
+          throw fileError(error, source);
+        }
+        if (bytesRead === 0) return;
+        for (let at = 0; at < bytesRead;) {
+          at += (await output.write(buffer, at, bytesRead - at)).bytesWritten;
+        }
+      }
+    };
+    // The source's permissions, as `cp` gives them (not setuid, setgid or sticky).
+    await writeFileAtomic(destination, fill, { mode: info.mode & 0o777, exclusive: !overwrite });
+  } catch (error) {
+    if (error instanceof NodeError || error instanceof FatalError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EEXIST") {
       throw new NodeError(
         `destination exists: ${destination} (set overwrite: true to replace it)`,
       );
     }
-    if (code === "ENOENT") {
-      // Either side can be missing; say which.
-      const gone = await statOrUndefined(source) ? destination : source;
-      throw new NodeError(`file not found: ${gone}`);
-    }
-    if (code === "EACCES" || code === "EPERM") {
-      // Say which side was refused.
-      const readable = await (await fsPromises()).access(source, fsConstants.R_OK).then(
-        () => true,
-        () => false,
-      );
-      throw fileError(error, readable ? destination : source);
-    }
-    throw fileError(error, source);
+    // Errors about the temp file are reported against the destination's folder.
+    throw fileError(error, code === "EACCES" || code === "EPERM" ? dirname(destination) : destination);
+  } finally {
+    await input.close();
   }
 }
 
@@ -609,7 +634,9 @@ export class CopyFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "copy-file",
-    description: "Copies a file, creating the destination's parent directories",
+    description: "Copies a file, creating the destination's parent directories. The copy goes to a temp file " +
+      "beside the destination, then renamed into place: one that fails (a full disk) leaves " +
+      "the destination as it was and no partial file",
     params: transferParams("copy"),
     outputs: {
       copied_path: { type: "string", description: "Absolute path of the copy" },
@@ -628,7 +655,8 @@ export class CopyFileNode extends Node {
       "copy-file",
       "copies",
     );
-    await copy(source, destination, p.overwrite);
+    // A symlink is written through to its target (as `cp` does); move-file replaces it, as a rename does.
+    await copy(source, await throughLinks(destination), p.overwrite);
     return destination;
   }
 
@@ -645,7 +673,8 @@ export class MoveFileNode extends Node {
   /** The type's declaration. */
   static readonly spec: NodeSpec = {
     type: "move-file",
-    description: "Moves a file (across file systems too), creating the destination's parent directories",
+    description: "Moves a file (across file systems too: then copied as copy-file does, and the source removed), " +
+      "creating the destination's parent directories",
     params: transferParams("move"),
     outputs: {
       moved_path: {

@@ -3,6 +3,7 @@
  * reader never sees a half-written file and a failure leaves nothing behind.
  * @module
  */
+import type { FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fsPromises } from "./fs_promises.ts";
 
@@ -15,7 +16,8 @@ const NAME_MAX = 255;
 /**
  * Writes `data` to `path` atomically.
  * @param path the target file
- * @param data what to write
+ * @param data what to write, or a function that writes it to the temp file
+ *   (opened for writing; a copy in chunks): what it throws fails the write
  * @param options `mode` to give the file (e.g. the replaced file's; the temp
  *   file is created with it, so the content is never readable more widely),
  *   `mkdir` to create missing parent directories (off by default: a
@@ -28,7 +30,7 @@ const NAME_MAX = 255;
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | ((temp: FileHandle) => Promise<void>),
   options: { mode?: number; mkdir?: boolean; dirMode?: number; exclusive?: boolean } = {},
 ): Promise<void> {
   const { chmod, link, mkdir, open, rename, unlink, writeFile } = await fsPromises();
@@ -39,7 +41,19 @@ export async function writeFileAtomic(
   }
   const temp = join(dir, tempName(basename(path)));
   try {
-    await writeFile(temp, data, { flag: "wx", ...(options.mode !== undefined ? { mode: options.mode & 0o7777 } : {}) });
+    if (typeof data === "function") {
+      const handle = await open(temp, "wx", options.mode !== undefined ? options.mode & 0o7777 : 0o666);
+      try {
+        await data(handle);
+      } finally {
+        await handle.close();
+      }
+    } else {
+      await writeFile(temp, data, {
+        flag: "wx",
+        ...(options.mode !== undefined ? { mode: options.mode & 0o7777 } : {}),
+      });
+    }
     // Exactly `mode`, whatever the umask took away.
     if (options.mode !== undefined) await chmod(temp, options.mode & 0o7777);
     if (options.exclusive === true) {
