@@ -103,6 +103,12 @@ function handler(seen: Seen[], pending: Set<() => void>) {
         case "/empty":
           res.writeHead(204);
           return res.end();
+        case "/huge": {
+          // Declares 5 GB: only a HEAD request, or a 304 or 204 status, gets no body (none is sent).
+          const status = Number(new URL(req.url!, "http://x").searchParams.get("status") ?? 200);
+          res.writeHead(status, { "content-type": "application/octet-stream", "content-length": "5000000000" });
+          return res.end();
+        }
         case "/404":
           return send(404, "application/json", '{"error":"not found"}');
         case "/500":
@@ -184,6 +190,22 @@ Deno.test("http: GET parses a JSON response", async () => {
       Object.keys(HttpNode.spec.outputs).sort(),
     );
     assert.equal(seen[0].method, "GET");
+  });
+});
+
+Deno.test("http: a HEAD request, a 304 and a 204 have no body: a large content-length is not too large", async () => {
+  await withServer(async (base) => {
+    const head = await runHttp({ url: `${base}/huge`, method: "HEAD", max_response_bytes: 1000 });
+    assert.equal(head.action, "default");
+    assert.equal(head.shared.status_code, 200);
+    assert.equal(head.shared.response, "");
+    assert.equal((head.shared.response_headers as Record<string, string>)["content-length"], "5000000000");
+    for (const status of [304, 204]) {
+      const { action, shared } = await runHttp({ url: `${base}/huge?status=${status}`, max_response_bytes: 1000 });
+      assert.equal(action, "default");
+      assert.equal(shared.status_code, status);
+      assert.equal(shared.response, "");
+    }
   });
 });
 

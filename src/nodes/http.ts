@@ -176,7 +176,8 @@ export class HttpNode extends Node {
     let bytes: Uint8Array;
     try {
       res = await fetchFollowingRedirects(url, { method, headers, body, signal }, shown);
-      bytes = await readBounded(res, p.max_response_bytes, shown);
+      // A redirect never turns HEAD into another method.
+      bytes = hasNoBody(method, res.status) ? await noBody(res) : await readBounded(res, p.max_response_bytes, shown);
     } catch (error) {
       if (error instanceof NodeError) throw error;
       throw failed(error);
@@ -316,6 +317,21 @@ async function fetchFollowingRedirects(
     }
     url = next;
   }
+}
+
+/**
+ * Whether a response has no body whatever its headers say: to a HEAD
+ * request, or a 1xx, 204 or 304 status (RFC 9110 6.4.1). Their
+ * `content-length` is the size of a body not sent, never too large.
+ */
+function hasNoBody(method: string, status: number): boolean {
+  return method === "HEAD" || status < 200 || status === 204 || status === 304;
+}
+
+/** The empty body of a response that has none (anything a server sent anyway is not read). */
+async function noBody(res: Response): Promise<Uint8Array> {
+  await res.body?.cancel().catch(() => {});
+  return new Uint8Array();
 }
 
 /**
