@@ -163,3 +163,28 @@ Deno.test("the loop guard wraps only nodes on a cycle of edges", async () => {
   };
   assert.equal(nodesOnCycles(long).size, 20_000, "one ring of 20,000 nodes, without recursion");
 });
+
+Deno.test("an abort during the last node ends the flow interrupted, also when that node finishes its work", async () => {
+  const { BUILTIN_NODES, compileWorkflow, NodeRegistry, runWorkflow } = await import("../mod.ts");
+  let abort = new AbortController();
+  // A node that does not look at the signal (one long system call): the abort arrives while it works.
+  class Deaf extends Node {
+    static spec = { type: "deaf", description: "", params: {}, outputs: {} } as const;
+    override exec() {
+      abort.abort();
+    }
+  }
+  const a = new Spin();
+  a.next(new Deaf());
+  await assert.rejects(new Flow(a).run({}, { signal: abort.signal }), InterruptedError);
+  const registry = new NodeRegistry([...BUILTIN_NODES, Deaf]);
+  const compiled = compileWorkflow({
+    ir_version: "0.1.0",
+    nodes: [{ id: "first", type: "echo" }, { id: "last", type: "deaf" }],
+    edges: [{ from: "first", to: "last" }],
+  }, { registry });
+  abort = new AbortController();
+  const result = await runWorkflow(compiled, { signal: abort.signal });
+  assert.equal(result.status, "interrupted");
+  assert.equal(result.nodes_executed, 2, "both nodes ran");
+});

@@ -144,3 +144,31 @@ Deno.test("the watchdog starts with the first command and ends with pflow", asyn
     assert.deepEqual(watchdogsOf(echoPid), [], "a run without shell nodes starts no watchdog");
   });
 });
+
+Deno.test("SIGINT during a long copy-file (the last node) stops the copy, leaves no partial file and exits 130", async () => {
+  await withHome(async (dir, env) => {
+    const source = join(dir, "big.bin");
+    // 8 GiB, sparse: reading it costs no disk, and the copy cannot finish before the signal.
+    const handle = await Deno.open(source, { create: true, write: true });
+    await handle.truncate(8 * 1024 ** 3);
+    handle.close();
+    const out = join(dir, "out");
+    const file = writeWorkflow(
+      dir,
+      "copy.json",
+      workflow([
+        { id: "first", type: "echo", params: { value: "x" } },
+        { id: "copy", type: "copy-file", params: { source, destination: join(out, "copy.bin") } },
+      ], { edges: [{ from: "first", to: "copy" }] }),
+    );
+    const { result, afterSignalMs } = await runAndSignal(["run", file, "--json"], {
+      env,
+      ready: () => existsSync(out) && readdirSync(out).length > 0,
+      signals: [{ signal: "SIGINT" }],
+    });
+    assertExit(result, 130);
+    assert.equal(oneJson(result).subtype, "error_interrupted");
+    assert.deepEqual(readdirSync(out), [], "no partial copy or temp file is left");
+    assert.ok(afterSignalMs < 3000, `the copy stopped ${Math.round(afterSignalMs)} ms after the signal`);
+  });
+});

@@ -81,6 +81,8 @@ export class Flow extends BaseNode {
       observer?.nodeEnd?.(node, action);
       node = this.getNextNode(node, action, ctx);
     }
+    // A signal during the last node (one that finished its work anyway) still ends the flow interrupted.
+    throwIfAborted(ctx.signal);
     return action;
   }
 

@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import { constants as fsConstants, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, parse, resolve, sep } from "node:path";
 import type { FileHandle } from "node:fs/promises";
-import { FatalError, Node, type Shared } from "../engine/mod.ts";
+import { FatalError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { timed } from "../observability/decorators.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, paramJson, readParams } from "./spec.ts";
@@ -570,20 +570,22 @@ async function prepareTransfer(
   return { source, destination };
 }
 
-/** Bytes a copy reads and writes at a time. */
+/** Bytes a copy reads and writes at a time; between two it looks for an interrupt. */
 const COPY_CHUNK = 4 * 1024 * 1024;
 
 /**
  * Copies `source` to `destination`, failing if it exists unless `overwrite`.
  * The copy goes to a temp file beside the destination, renamed into place
  * (without `overwrite` hard-linked, which never replaces a file another
- * process created meanwhile): a copy that fails (a full disk) leaves the
- * destination as it was and no partial file.
+ * process created meanwhile): a copy that fails (a full disk) or is
+ * interrupted leaves the destination as it was and no partial file. It is
+ * made in chunks, so an interrupt (`signal`) stops it between two.
  */
 async function copy(
   source: string,
   destination: string,
   overwrite: boolean,
+  signal: AbortSignal,
 ): Promise<void> {
   const hint = "copies files";
   let input: FileHandle;
@@ -599,6 +601,7 @@ async function copy(
     const buffer = Buffer.allocUnsafe(Math.min(COPY_CHUNK, info.size + 1));
     const fill = async (output: FileHandle) => {
       for (;;) {
+        throwIfAborted(signal);
         let bytesRead: number;
         try {
           ({ bytesRead } = await input.read(buffer, 0, buffer.length, null));
@@ -635,7 +638,7 @@ export class CopyFileNode extends Node {
   static readonly spec: NodeSpec = {
     type: "copy-file",
     description: "Copies a file, creating the destination's parent directories. The copy goes to a temp file " +
-      "beside the destination, then renamed into place: one that fails (a full disk) leaves " +
+      "beside the destination, then renamed into place: one that fails (a full disk) or is interrupted leaves " +
       "the destination as it was and no partial file",
     params: transferParams("copy"),
     outputs: {
@@ -649,14 +652,14 @@ export class CopyFileNode extends Node {
   }
 
   /** Copies the file. */
-  override async exec(p: TransferParams): Promise<string> {
+  override async exec(p: TransferParams, ctx: RunContext): Promise<string> {
     const { source, destination } = await prepareTransfer(
       p,
       "copy-file",
       "copies",
     );
     // A symlink is written through to its target (as `cp` does); move-file replaces it, as a rename does.
-    await copy(source, await throughLinks(destination), p.overwrite);
+    await copy(source, await throughLinks(destination), p.overwrite, ctx.signal);
     return destination;
   }
 
@@ -690,7 +693,7 @@ export class MoveFileNode extends Node {
   }
 
   /** Moves the file. */
-  override async exec(p: TransferParams): Promise<string> {
+  override async exec(p: TransferParams, ctx: RunContext): Promise<string> {
     const { source, destination } = await prepareTransfer(
       p,
       "move-file",
@@ -706,7 +709,7 @@ export class MoveFileNode extends Node {
       }
     }
     // Another file system: copy, then remove the source.
-    await copy(source, destination, p.overwrite);
+    await copy(source, destination, p.overwrite, ctx.signal);
     try {
       await (await fsPromises()).unlink(source);
     } catch (error) {

@@ -159,6 +159,8 @@ export class WorkflowFlow extends Flow {
         completionCounts[action === "error" ? step.slot + 1 : step.slot]++;
         step = nextStep(step, action, ctx);
       }
+      // A signal during the last node (one that finished its work anyway) still ends the run interrupted.
+      throwIfAborted(signal);
     } finally {
       pending.flush();
     }
