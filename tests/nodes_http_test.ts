@@ -665,15 +665,29 @@ Deno.test("binary: a header value HTTP cannot carry names the character at fault
       ],
     ];
     for (const [headers, message] of cases) {
+      // Literal: refused by validation (exit 2); made at run time (an echo's output): the node fails.
       const file = writeWorkflow(
         dir,
         "h.json",
         workflow([{ id: "a", type: "http", params: { url: "http://127.0.0.1:9/", headers } }]),
       );
       const result = await runPflow(["run", file], { env });
-      assertExit(result, 1);
-      assert.equal(result.stderr.trim(), `error: node 'a' failed: ${message}`, explain(result));
+      assertExit(result, 2);
+      assert.match(result.stderr.trim(), /^error: \S+:\d+:\d+: \/nodes\/0\/params: param 'headers': /);
+      assert.ok(result.stderr.trim().endsWith(message), explain(result));
       assert.ok(!result.stderr.includes("secret-value") && !result.stderr.includes("José"), result.stderr);
+      const made = writeWorkflow(
+        dir,
+        "made.json",
+        workflow([
+          { id: "v", type: "echo", params: { value: headers } },
+          { id: "a", type: "http", params: { url: "http://127.0.0.1:9/", headers: "${v.output}" } },
+        ], { edges: [{ from: "v", to: "a" }] }),
+      );
+      const late = await runPflow(["run", made], { env });
+      assertExit(late, 1);
+      assert.equal(late.stderr.trim(), `error: node 'a' failed: ${message}`, explain(late));
+      assert.ok(!late.stderr.includes("secret-value") && !late.stderr.includes("José"), late.stderr);
     }
   });
 });

@@ -10,7 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, type TempHome, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 import { withLlmHome } from "./support/llm_home.ts";
@@ -632,5 +632,54 @@ Deno.test("an edge whose action the node never returns is a validation error wit
       "/edges/1/action: batch node 'each' never returns action 'next', so this edge would never be taken; its " +
       "actions: default, error",
     ]);
+  });
+});
+
+Deno.test("literal http and write-file params the run would refuse fail validation (exit 2) before any node runs", async () => {
+  await withHome(async ({ dir, env }) => {
+    const marker = join(dir, "ran.txt");
+    const nodes = [
+      { id: "first", type: "shell", params: { command: `touch '${marker}'` } },
+      { id: "scheme", type: "http", params: { url: "htp:/127.0.0.1/json" } },
+      { id: "nourl", type: "http", params: { url: "not a url" } },
+      { id: "method", type: "http", params: { url: "http://127.0.0.1/x", method: "G E T" } },
+      { id: "header", type: "http", params: { url: "http://127.0.0.1/x", headers: { "Bad Name": "x" } } },
+      { id: "body", type: "http", params: { url: "http://127.0.0.1/x", body: "data" } },
+      { id: "b64", type: "write-file", params: { path: join(dir, "o"), encoding: "base64", content: "not base64!" } },
+      // Templated values are the run's to check; literal good ones pass.
+      {
+        id: "later",
+        type: "http",
+        params: { url: "${first.stdout}", method: "${first.stdout}", body: "x", headers: { "X-A": "${first.stdout}" } },
+      },
+      {
+        id: "fine",
+        type: "http",
+        params: { url: "http://127.0.0.1/x", method: "post", query: { q: [1, 2] }, body: {} },
+      },
+      {
+        id: "b64t",
+        type: "write-file",
+        params: { path: join(dir, "o"), encoding: "base64", content: "${first.stdout}" },
+      },
+    ];
+    const edges = nodes.slice(1).map((n, i) => ({ from: nodes[i].id, to: n.id }));
+    const file = writeWorkflow(dir, "bad.json", workflow(nodes, { edges }));
+    for (const command of ["validate", "run"]) {
+      const result = await runPflow([command, file], { env });
+      assert.equal(result.code, 2, explain(result));
+      assert.deepEqual(errors(result).map((e) => e.replace(/^.*?: \/nodes/, "/nodes")), [
+        "/nodes/1/params: param 'url': unsupported URL scheme 'htp:' in htp:/127.0.0.1/json (only http:// and " +
+        "https:// are allowed)",
+        `/nodes/2/params: param 'url': invalid URL: "not a url" (give an absolute http:// or https:// URL)`,
+        `/nodes/3/params: param 'method': invalid HTTP method "G E T"`,
+        `/nodes/4/params: param 'headers': invalid header "Bad Name": bad name: a header name is ASCII letters, ` +
+        "digits and !#$%&'*+-.^_`|~ (no spaces, ':' or other characters)",
+        "/nodes/5/params: param 'body': GET requests cannot have a body (use POST, PUT or PATCH, or send data " +
+        "with 'query')",
+        "/nodes/6/params: content is not valid base64 (use encoding: utf8 for text)",
+      ]);
+    }
+    assert.equal(existsSync(marker), false, "no node ran");
   });
 });

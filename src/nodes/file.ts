@@ -13,7 +13,15 @@ import type { FileHandle } from "node:fs/promises";
 import { FatalError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { timed } from "../observability/decorators.ts";
-import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, paramJson, readParams } from "./spec.ts";
+import {
+  DEFAULT_MAX_OUTPUT_BYTES,
+  hasTemplate,
+  NodeError,
+  type NodeSpec,
+  paramJson,
+  problemOf,
+  readParams,
+} from "./spec.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 import { fsPromises } from "../util/fs_promises.ts";
@@ -412,6 +420,14 @@ export class WriteFileNode extends Node {
       },
     },
   };
+
+  /** A literal `content` the run could not write (not base64 with encoding: base64), before anything runs. */
+  static validate(params: Record<string, unknown>): string[] {
+    const { content, encoding } = params;
+    if (encoding !== "base64" || content === undefined || hasTemplate(content)) return [];
+    const problem = problemOf(() => contentBytes(content, encoding));
+    return problem === undefined ? [] : [problem];
+  }
 
   /** Reads params. */
   override prep(): WriteParams {

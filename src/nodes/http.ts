@@ -5,7 +5,15 @@
 import { Buffer } from "node:buffer";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
-import { DEFAULT_MAX_OUTPUT_BYTES, NodeError, type NodeSpec, paramJson, readParams } from "./spec.ts";
+import {
+  DEFAULT_MAX_OUTPUT_BYTES,
+  hasTemplate,
+  NodeError,
+  type NodeSpec,
+  paramJson,
+  problemOf,
+  readParams,
+} from "./spec.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { isSecretName } from "../observability/redact.ts";
@@ -125,6 +133,47 @@ export class HttpNode extends Node {
     actions: ["error"],
   };
 
+  /**
+   * The run's own checks of literal params, before anything runs: the URL
+   * (with a literal `query`), the method, header names and values, and a
+   * body with GET or HEAD. Templated values are checked at run time.
+   */
+  static validate(params: Record<string, unknown>): string[] {
+    const problems: string[] = [];
+    const add = (param: string, problem: string | undefined) => {
+      if (problem !== undefined) problems.push(`param '${param}': ${problem}`);
+    };
+    const { url, query, method, headers, body } = params;
+    if (typeof url === "string" && !hasTemplate(url)) {
+      const literalQuery = isPlainObject(query) && !hasTemplate(query) ? query : undefined;
+      add("url", problemOf(() => buildUrl(url, literalQuery)));
+    }
+    // Absent, the method is GET.
+    const literalMethod = method === undefined
+      ? "GET"
+      : typeof method === "string" && !hasTemplate(method)
+      ? method
+      : undefined;
+    const methodProblem = literalMethod === undefined ? undefined : problemOf(() => checkMethod(literalMethod));
+    add("method", methodProblem);
+    if (isPlainObject(headers)) {
+      // Names as given; a templated value stands in as a valid one.
+      const literal = Object.fromEntries(
+        Object.entries(headers).filter(([name]) => !hasTemplate(name)).map((
+          [name, value],
+        ) => [name, hasTemplate(value) ? "" : value]),
+      );
+      add("headers", problemOf(() => buildHeaders(literal)));
+    }
+    if (
+      literalMethod !== undefined && methodProblem === undefined && body !== undefined && body !== null &&
+      !hasTemplate(body)
+    ) {
+      add("body", problemOf(() => checkBodyAllowed(literalMethod.trim().toUpperCase())));
+    }
+    return problems;
+  }
+
   /** Reads params. */
   override prep(): HttpParams {
     return readParams<HttpParams>(HttpNode.spec, this.params);
@@ -132,20 +181,13 @@ export class HttpNode extends Node {
 
   /** Sends the request and reads the whole response. */
   override async exec(p: HttpParams, ctx: RunContext): Promise<HttpResult> {
-    const method = p.method.trim().toUpperCase();
-    if (!/^[A-Z][A-Z0-9_-]*$/.test(method)) {
-      throw new NodeError(`invalid HTTP method ${JSON.stringify(p.method)}`);
-    }
+    const method = checkMethod(p.method);
     const url = buildUrl(p.url, p.query);
     const shown = `${method} ${displayUrl(url)}`;
     const headers = buildHeaders(p.headers);
     let body: string | undefined;
     if (p.body !== undefined && p.body !== null) {
-      if (method === "GET" || method === "HEAD") {
-        throw new NodeError(
-          `${method} requests cannot have a body (use POST, PUT or PATCH, or send data with 'query')`,
-        );
-      }
+      checkBodyAllowed(method);
       if (typeof p.body === "string") body = p.body;
       else {
         body = paramJson(p.body, "body");
@@ -426,6 +468,28 @@ function isJson(contentType: string | null): boolean {
   if (!contentType) return false;
   const mime = contentType.split(";")[0].trim().toLowerCase();
   return /^[a-z]+\/([a-z0-9.!#$&^_-]+\+)?json$/.test(mime);
+}
+
+/** The method, upper-cased; one that is not a token (`G E T`) fails. */
+function checkMethod(raw: string): string {
+  const method = raw.trim().toUpperCase();
+  if (!/^[A-Z][A-Z0-9_-]*$/.test(method)) {
+    throw new NodeError(`invalid HTTP method ${JSON.stringify(raw)}`);
+  }
+  return method;
+}
+
+/** Fails for a method that sends no body (GET, HEAD). */
+function checkBodyAllowed(method: string): void {
+  if (method === "GET" || method === "HEAD") {
+    throw new NodeError(
+      `${method} requests cannot have a body (use POST, PUT or PATCH, or send data with 'query')`,
+    );
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 /** Parses the URL and appends the `query` params. */

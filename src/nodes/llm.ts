@@ -35,7 +35,7 @@ import {
   StructuredOutputError,
 } from "../llm/mod.ts";
 import type { LlmCacheSetting, LlmRequest, LlmResponse, LlmSettings } from "../llm/types.ts";
-import { NodeError, type NodeSpec, readParams, valueFits } from "./spec.ts";
+import { hasTemplate, NodeError, type NodeSpec, readParams, valueFits } from "./spec.ts";
 import { countRetry, llmUsage, timed, traced } from "../observability/decorators.ts";
 
 interface LlmParams {
@@ -339,11 +339,4 @@ function templatedMessage(message: unknown): unknown {
     ...(hasTemplate(m.role) ? { role: "user" } : {}),
     ...(hasTemplate(m.content) ? { content: "" } : {}),
   };
-}
-
-function hasTemplate(value: unknown): boolean {
-  if (typeof value === "string") return value.includes("${");
-  if (Array.isArray(value)) return value.some(hasTemplate);
-  if (value !== null && typeof value === "object") return Object.values(value).some(hasTemplate);
-  return false;
 }

@@ -75,6 +75,32 @@ export class NodeError extends Error {
 }
 
 /**
+ * True when a param value holds `${` anywhere (a template, or its escape):
+ * what it becomes is known only at run time, so a static check leaves it be.
+ */
+export function hasTemplate(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("${");
+  if (Array.isArray(value)) return value.some(hasTemplate);
+  if (value !== null && typeof value === "object") return Object.values(value).some(hasTemplate);
+  return false;
+}
+
+/**
+ * For a node's static `validate`: the message of the {@link NodeError} that
+ * `check` (a run-time check, given literal params) throws, or undefined, so
+ * validation and the run cannot disagree.
+ */
+export function problemOf(check: () => unknown): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    if (error instanceof NodeError) return error.message;
+    throw error;
+  }
+}
+
+/**
  * `value` as JSON text for param `param` (a body, a file's content, stdin):
  * a value made at run time (e.g. parsed from a command's output) that has no
  * JSON text, nested too deep or too large, is a {@link NodeError} naming the
