@@ -147,7 +147,7 @@ Deno.test("a parallel fail_fast batch of http requests aborts the requests in fl
     const took = performance.now() - started;
     assert.equal(fast.status, "failed");
     assert.deepEqual(fast.error, {
-      message: "batch item 2 of 4 failed: HTTP 500",
+      message: "batch item 2 of 4 failed: HTTP 500: broken",
       node_id: "fetch",
       type: "BatchItemFailedError",
     });

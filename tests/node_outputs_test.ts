@@ -122,7 +122,7 @@ Deno.test("a returned `error` action that takes the error edge sets the node's `
         { id: "build", type: "shell", params: { command: "echo warming >&2; echo 'compile failed' >&2; exit 3" } },
         "command exited with code 3: compile failed",
       ],
-      [{ id: "fetch", type: "http", params: { url } }, "HTTP 404"],
+      [{ id: "fetch", type: "http", params: { url } }, "HTTP 404: gone"],
       [{ id: "check", type: "echo", params: { value: 1, fail: true } }, "returned the 'error' action"],
       [{ id: "quota", type: "own-error" }, "quota used up"],
     ];

@@ -113,6 +113,8 @@ function handler(seen: Seen[], pending: Set<() => void>) {
           return send(404, "application/json", '{"error":"not found"}');
         case "/500":
           return send(500, "text/plain", "internal failure");
+        case "/500-secret":
+          return send(500, "text/plain", body); // the request's body back
         case "/slow": {
           // Never answers on its own; the test's cleanup ends it.
           const end = () => res.destroy();
@@ -710,4 +712,40 @@ Deno.test("http: credentials in the URL never reach error messages", async () =>
 Deno.test("http: spec declares the error action", () => {
   assert.deepEqual(HttpNode.spec.actions, ["error"]);
   assert.equal(HttpNode.spec.params.url.required, true);
+});
+
+Deno.test("binary: an HTTP error status without an error edge names the status and the body, on one line, redacted", async () => {
+  await withServer(async (base) => {
+    await withHome(async (dir, env) => {
+      const file = writeWorkflow(
+        dir,
+        "404.json",
+        workflow([{ id: "get", type: "http", params: { url: `${base}/404` } }]),
+      );
+      const plain = await runPflow(["run", file], { env });
+      assertExit(plain, 1);
+      assert.equal(plain.stderr.trim(), `error: node 'get' failed: HTTP 404: {"error":"not found"}`, explain(plain));
+      // A text body on one line, shortened; a secret input it echoes is masked.
+      const long = writeWorkflow(
+        dir,
+        "500.json",
+        workflow([{
+          id: "each",
+          type: "http",
+          batch: { items: ["/echo", "/500-secret"] },
+          params: {
+            url: `${base}\${item}?token=\${api_token}`,
+            method: "POST",
+            body: "line one\n  line two ${api_token}",
+          },
+        }], { inputs: { api_token: { type: "string" } } }),
+      );
+      const batch = await runPflow(["run", long, "api_token=tok-SECRET-123"], { env });
+      assertExit(batch, 1);
+      const line = batch.stderr.trim();
+      assert.equal(line.split("\n").length, 1, explain(batch));
+      assert.match(line, /^error: node 'each' failed: batch item 2 of 2 failed: HTTP 500: line one line two \S+$/);
+      assert.ok(!line.includes("tok-SECRET-123"), line);
+    });
+  });
 });

@@ -24,6 +24,7 @@ import { scopeOf } from "./store.ts";
 import { callsModels } from "../observability/decorators.ts";
 import { buildSteps, type StepNode, WorkflowFlow } from "./walk.ts";
 import { outputRedactor } from "../observability/redact.ts";
+import { jsonText } from "../util/json_text.ts";
 import { type Problem, unknownNodeMessage, ValidationError } from "./errors.ts";
 
 /** What the compiler knows of one node. */
@@ -222,8 +223,27 @@ export function describeErrorOutputs(outputs: Record<string, unknown>): string {
     const stderr = typeof outputs.stderr === "string" ? outputs.stderr.trim().split("\n").slice(-1)[0] : "";
     return `command exited with code ${outputs.exit_code}${stderr ? `: ${stderr.slice(0, 200)}` : ""}`;
   }
-  if (typeof outputs.status_code === "number") return `HTTP ${outputs.status_code}`;
+  if (typeof outputs.status_code === "number") {
+    const body = bodyLine(outputs.response);
+    return `HTTP ${outputs.status_code}${body ? `: ${body}` : ""}`;
+  }
   return "returned the 'error' action";
+}
+
+/** Most characters of a response body an error message shows. */
+const BODY_SHOWN = 200;
+
+/** An HTTP response body on one line (JSON as text, whitespace runs as one space), at most {@link BODY_SHOWN} characters. */
+function bodyLine(response: unknown): string {
+  if (response === undefined || response === null) return "";
+  let text: string;
+  try {
+    text = typeof response === "string" ? response : jsonText(response);
+  } catch {
+    return ""; // too deep or too large to show
+  }
+  const line = text.slice(0, 4 * BODY_SHOWN).replace(/\s+/g, " ").trim();
+  return line.length > BODY_SHOWN || text.length > 4 * BODY_SHOWN ? `${line.slice(0, BODY_SHOWN)}…` : line;
 }
 
 /**
