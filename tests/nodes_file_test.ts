@@ -265,6 +265,52 @@ withDir("write-file: an unwritable directory is permission denied", async (dir) 
   );
 });
 
+/**
+ * Makes `dir` refuse new files while its files stay writable: mode 0555, or, as root (whom modes do not stop),
+ * the immutable attribute (`chattr +i`, which must work: a failure fails the test). Returns the undo.
+ */
+async function lockFolder(dir: string): Promise<() => Promise<void>> {
+  if (!isRoot) {
+    await chmod(dir, 0o555);
+    return () => chmod(dir, 0o755);
+  }
+  const set = await new Deno.Command("chattr", { args: ["+i", dir] }).output();
+  assert.equal(set.code, 0, `chattr +i failed: ${new TextDecoder().decode(set.stderr)}`);
+  return async () => void await new Deno.Command("chattr", { args: ["-i", dir] }).output();
+}
+
+withDir(
+  "write-file and copy-file: a folder that takes no new file says the write goes through a temp file there",
+  async (dir) => {
+    const locked = join(dir, "locked");
+    await mkdir(locked);
+    const path = join(locked, "f.txt");
+    await writeFile(path, "old");
+    await chmod(path, 0o666);
+    const source = join(dir, "s.txt");
+    await writeFile(source, "new");
+    const unlock = await lockFolder(locked);
+    try {
+      await assert.rejects(
+        runNode(new WriteFileNode(), { path, content: "x" }),
+        nodeError(
+          `permission denied: ${locked} (write-file writes ${path} atomically, through a temp file in its folder, ` +
+            "and that folder does not let pflow create files)",
+        ),
+      );
+      await assert.rejects(
+        runNode(new CopyFileNode(), { source, destination: path, overwrite: true }),
+        nodeError(
+          /^permission denied: .*locked \(copy-file writes .*f\.txt atomically, through a temp file in its folder/,
+        ),
+      );
+      assert.equal(await readFile(path, "utf8"), "old");
+    } finally {
+      await unlock();
+    }
+  },
+);
+
 withDir("write-file: writes through a symlink instead of replacing it", async (dir) => {
   const real = join(dir, "real.txt");
   const link = join(dir, "link.txt");

@@ -503,10 +503,23 @@ async function writeAtomic(path: string, data: Buffer, mode?: number): Promise<v
   try {
     await writeFileAtomic(path, data, { mode, mkdir: false });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // Errors about the temp file are reported against the directory.
-    throw fileError(error, code === "EACCES" || code === "EPERM" ? dirname(path) : path);
+    throw tempFileError(error, path, "write-file writes");
   }
+}
+
+/**
+ * An error of an atomic write to `path` (a temp file beside it, then a
+ * rename): refused permission is the folder's, which must take a new file
+ * even when `path` itself is writable; anything else is reported against `path`.
+ */
+function tempFileError(error: unknown, path: string, what: string): NodeError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== "EACCES" && code !== "EPERM") return fileError(error, path);
+  const dir = dirname(path);
+  return new NodeError(
+    `permission denied: ${dir} (${what} ${path} atomically, through a temp file in its folder, and that folder ` +
+      `does not let pflow create files)`,
+  );
 }
 
 // ---------------------------------------------------------- copy/move-file
@@ -602,8 +615,9 @@ async function copy(
   destination: string,
   overwrite: boolean,
   signal: AbortSignal,
+  type: "copy-file" | "move-file",
 ): Promise<void> {
-  const hint = "copies files";
+  const hint = `${type} copies files`;
   let input: FileHandle;
   try {
     // Without blocking: a FIFO swapped in after the checks is refused, not waited on.
@@ -640,8 +654,7 @@ async function copy(
         `destination exists: ${destination} (set overwrite: true to replace it)`,
       );
     }
-    // Errors about the temp file are reported against the destination's folder.
-    throw fileError(error, code === "EACCES" || code === "EPERM" ? dirname(destination) : destination);
+    throw tempFileError(error, destination, `${type} writes`);
   } finally {
     await input.close();
   }
@@ -675,7 +688,7 @@ export class CopyFileNode extends Node {
       "copies",
     );
     // A symlink is written through to its target (as `cp` does); move-file replaces it, as a rename does.
-    await copy(source, await throughLinks(destination), p.overwrite, ctx.signal);
+    await copy(source, await throughLinks(destination), p.overwrite, ctx.signal, "copy-file");
     return destination;
   }
 
@@ -725,7 +738,7 @@ export class MoveFileNode extends Node {
       }
     }
     // Another file system: copy, then remove the source.
-    await copy(source, destination, p.overwrite, ctx.signal);
+    await copy(source, destination, p.overwrite, ctx.signal, "move-file");
     try {
       await (await fsPromises()).unlink(source);
     } catch (error) {
