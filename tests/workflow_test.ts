@@ -469,6 +469,17 @@ Deno.test("batch items that are not a list fail with a clear message", async () 
   ]));
   assert.equal(result.status, "failed");
   assert.match(result.error!.message, /batch.items must resolve to a list, got string "not a list"/);
+  // Lines of text: one line, JSON-quoted, with what to do.
+  const lines = await run(ir([
+    { id: "a", type: "shell", params: { command: "printf 'a.txt\\nb.txt\\n'" } },
+    { id: "fan", type: "echo", batch: { items: "${a.stdout}" } },
+  ]));
+  assert.equal(lines.status, "failed");
+  assert.equal(
+    lines.error!.message,
+    'batch.items must resolve to a list, got string "a.txt\\nb.txt\\n" (text of several lines is not a list: ' +
+      "have the command print a JSON array, e.g. by ending it with | jq -Rn '[inputs]', one item per line)",
+  );
 });
 
 Deno.test("resolveInputs applies defaults, stdin inputs, and reports missing or mistyped inputs", () => {

@@ -379,7 +379,13 @@ function toArray(value: unknown): unknown[] {
     } catch { /* reported below */ }
   }
   const got = value === null ? "null" : typeof value;
-  throw new TypeError(
-    `batch.items must resolve to a list, got ${got}${typeof value === "string" ? ` "${value.slice(0, 40)}"` : ""}`,
-  );
+  if (typeof value !== "string") throw new TypeError(`batch.items must resolve to a list, got ${got}`);
+  // JSON-quoted: on one line, its newlines shown as \n.
+  const shown = JSON.stringify(value.length > 40 ? value.slice(0, 40) : value).slice(0, -1) +
+    (value.length > 40 ? '..."' : '"');
+  const lines = value.trim().includes("\n")
+    ? " (text of several lines is not a list: have the command print a JSON array, e.g. by ending it with " +
+      "| jq -Rn '[inputs]', one item per line)"
+    : "";
+  throw new TypeError(`batch.items must resolve to a list, got string ${shown}${lines}`);
 }
