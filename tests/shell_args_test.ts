@@ -94,3 +94,27 @@ Deno.test("shell: exactly one of command and args, args not empty and of text, a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("shell args: a program not found or not executable is said so, with the shell's exit status", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pflow-shell-args-"));
+  try {
+    const cases: [string, string][] = [
+      ["nonexistent-prog-xyz", "command exited with code 127: program not found: nonexistent-prog-xyz (not in PATH)"],
+      [join(dir, "nope"), `command exited with code 127: program not found: ${join(dir, "nope")}`],
+      ["/etc/passwd", "command exited with code 126: program is not executable: /etc/passwd"],
+      [dir, `command exited with code 126: program is not executable: ${dir}`],
+    ];
+    for (const [program, message] of cases) {
+      const file = writeWorkflow(
+        dir,
+        "p.json",
+        workflow([{ id: "p", type: "shell", params: { args: [program, "x"] } }]),
+      );
+      const result = await runPflow(["run", file], { env: { PFLOW_HOME: join(dir, "home") } });
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr.trim(), `error: node 'p' failed: ${message}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

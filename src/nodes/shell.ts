@@ -90,7 +90,7 @@ export class ShellNode extends Node {
       args: {
         type: "array",
         description: "Instead of `command`: the program and its arguments, run without a shell ([program, arg, ...]; " +
-          "the program is looked up in PATH). Each item is exactly one argument, never quoted, split, globbed or " +
+          "the program is looked up in PATH; one not found exits 127, one not executable 126, saying so on stderr). Each item is exactly one argument, never quoted, split, globbed or " +
           "expanded: safe for any value",
       },
       cwd: {
@@ -310,6 +310,17 @@ function commandHead(program: Program): string {
   return head;
 }
 
+/**
+ * The script that runs `args` (its positional parameters): `exec "$@"`,
+ * after saying in a line of its own (on stderr, with the shell's exit
+ * status) what `exec` would say as `pflow-args: 1: exec: x: not found`: a
+ * program that is not there (127) or not executable (126).
+ */
+const EXEC_ARGS = 'case $1 in */*) if [ ! -e "$1" ]; then printf \'program not found: %s\\n\' "$1" >&2; exit 127; ' +
+  'elif [ -d "$1" ] || [ ! -x "$1" ]; then printf \'program is not executable: %s\\n\' "$1" >&2; exit 126; fi ;; ' +
+  '*) command -v -- "$1" >/dev/null 2>&1 || { printf \'program not found: %s (not in PATH)\\n\' "$1" >&2; exit 127; } ;; ' +
+  'esac; exec "$@"';
+
 /** A command line for /bin/sh, or a program with its arguments (run without interpretation). */
 type Program = { command: string } | { args: string[] };
 
@@ -335,7 +346,7 @@ async function run(
     let child: ChildProcess;
     // `args` run as `exec "$@"`: the shell only registers the group (see watchCommand), then becomes the
     // program; the arguments are its positional parameters, never parsed as shell text.
-    const watch = watchCommand("command" in program ? program.command : 'exec "$@"', spawn);
+    const watch = watchCommand("command" in program ? program.command : EXEC_ARGS, spawn);
     const positional = "args" in program ? ["pflow-args", ...program.args] : [];
     try {
       child = spawn("/bin/sh", ["-c", watch.script, ...positional], {
