@@ -133,7 +133,11 @@ export async function loadSettings(home: string): Promise<Settings> {
     // A preset's entry merges over the preset field by field: its base URL may be left out (or null).
     const preset = Object.hasOwn(PROVIDER_PRESETS, name);
     if (typeof entry.base_url !== "string" && !(preset && (entry.base_url === undefined || entry.base_url === null))) {
-      problems.push({ file: path, pointer: `${pointer}/base_url`, message: "must be the API's base URL, a string such as http://localhost:8000/v1" });
+      problems.push({
+        file: path,
+        pointer: `${pointer}/base_url`,
+        message: "must be the API's base URL, a string such as http://localhost:8000/v1",
+      });
     }
     if (entry.api_key_env !== undefined && entry.api_key_env !== null && typeof entry.api_key_env !== "string") {
       problems.push({

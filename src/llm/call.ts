@@ -44,8 +44,8 @@ import {
   findOpenAiStreamUsage,
   mergeAnthropicStreamUsage,
   normalizeUsage,
-  type UsageDialect,
   usageCountsLeftOut,
+  type UsageDialect,
 } from "./usage.ts";
 import { currentAttemptHooks } from "./attempt_hooks.ts";
 
