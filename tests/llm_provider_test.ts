@@ -802,7 +802,9 @@ Deno.test(
 Deno.test(
   "per-call timeout covers a slow stream body",
   withServer(async (srv) => {
-    srv.enqueue({ text: "a b c d e f g h i j", chunkDelayMs: 100 });
+    // 60 words, one every 100 ms: the stream lasts 6 s, so only the timeout ends the call, even on a machine
+    // that stalls the process for a second or two (its buffered chunks must not complete the reply first).
+    srv.enqueue({ text: Array.from({ length: 60 }, (_, i) => `w${i}`).join(" "), chunkDelayMs: 100 });
     const error = await rejection(
       callLlm({
         model: "anthropic/claude-sonnet-4-5",
