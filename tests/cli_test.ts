@@ -1575,6 +1575,17 @@ Deno.test("an empty workflow argument is named as empty (exit 2)", async () => {
         explain(result),
       );
     }
+    // Without a command, an empty or blank first argument is named as such too (was "unknown command ''").
+    for (const first of ["", "  "]) {
+      const result = await runPflow([first], { env });
+      assertExit(result, 2);
+      assert.equal(
+        result.stderr,
+        "error: the first argument is empty: give a command, a workflow file, a saved workflow or a request in " +
+          "quotes (pflow \"what you want done\")\nRun 'pflow --help' for usage.\n",
+        explain(result),
+      );
+    }
   });
 });
 

@@ -91,6 +91,12 @@ async function dispatch(
     parseCommand(argv, { command: "", flags: RUN_FLAGS });
   }
   const runArgs = first === "run" ? rest : argv;
+  if (first.trim() === "") {
+    throw new UsageError(
+      `the first argument is empty: give a command, a workflow file, a saved workflow or a request in quotes ` +
+        `(pflow "what you want done")`,
+    );
+  }
   // A request in plain words: not a command, an existing file or a saved workflow, and more than one word.
   const request = /\s/.test(first.trim());
   if (first !== "run" && !first.startsWith("-") && (request || !looksLikeWorkflow(first))) {
