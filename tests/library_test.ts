@@ -340,3 +340,38 @@ Deno.test("library errors are worded for the library: inputs by option name, a c
     /\/nodes: a workflow needs at least one node/,
   );
 });
+
+Deno.test("batch.items warns, as a param does, about a number of JSON text the list cannot hold exactly", async () => {
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  const run = async (stdout: string, items: string) => {
+    const ir = await parseWorkflow(JSON.stringify({
+      ir_version: "0.1.0",
+      nodes: [
+        { id: "a", type: "shell", params: { command: `printf '%s' '${stdout}'` } },
+        { id: "b", type: "echo", params: { value: "${x}" }, batch: { items, as: "x" } },
+      ],
+      edges: [{ from: "a", to: "b" }],
+      outputs: { out: { source: "${b.results[*].output}" } },
+    }));
+    const warnings: string[] = [];
+    const result = await runWorkflow(compileWorkflow(ir, { registry }), { warn: (m) => warnings.push(m) });
+    assert.equal(result.status, "success", result.error?.message);
+    return { out: result.outputs.out, warnings };
+  };
+  // A path into the text that selects the list.
+  const path = await run('{"ids":[12345678901234567890, 2]}', "${a.stdout.ids}");
+  assert.deepEqual(path.out, [12345678901234567000, 2]);
+  assert.deepEqual(path.warnings, [
+    `\${a.stdout.ids}: 'a.stdout.ids[0]' 12345678901234567890 cannot be held exactly by a JSON number here; it ` +
+    `reads as 12345678901234567000 (write it in the JSON as a string: "12345678901234567890")`,
+  ]);
+  // Text that is itself a JSON list.
+  const text = await run("[1, 98765432109876543210]", "${a.stdout}");
+  assert.deepEqual(text.out, [1, 98765432109876540000]);
+  assert.deepEqual(text.warnings, [
+    `\${a.stdout}: 'a.stdout[1]' 98765432109876543210 cannot be held exactly by a JSON number here; it ` +
+    `reads as 98765432109876540000 (write it in the JSON as a string: "98765432109876543210")`,
+  ]);
+  // Exact numbers say nothing.
+  assert.deepEqual((await run("[9007199254740991, 0.1]", "${a.stdout}")).warnings, []);
+});

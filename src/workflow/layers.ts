@@ -17,7 +17,8 @@ import {
   withSignal,
 } from "../engine/mod.ts";
 import { itemStore, NAMESPACE, namespacedStore, type NamespaceOptions, renewedNamespace, scopeOf } from "./store.ts";
-import { lookup, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
+import { formatPath, lookup, parseTemplate, type Resolver, templateRefs, UnresolvedTemplateError } from "./template.ts";
+import { formatJsonPath, lossyNumberText, parseJsonNoting } from "../util/json_numbers.ts";
 import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import type { BatchIR } from "./ir.ts";
 import { formatCount } from "../util/count.ts";
@@ -321,18 +322,20 @@ export function batchLayer(
   const as = batch.as ?? "item";
   const continueOnError = batch.error_handling === "continue";
   const limit = batch.parallel ? batch.max_concurrent ?? 10 : 1;
+  const named = itemsNamed(batch.items);
   return {
     name: "batch",
     async run(inner: BaseNode, shared: Shared, ctx: RunContext): Promise<Action> {
       let given: unknown = batch.items;
       if (items !== undefined) {
-        const scope = scopeOf(shared);
+        // warn: numbers JSON text holds and a value cannot, as for a param
+        const scope = { ...scopeOf(shared), warn: ctx.warn };
         given = items(scope);
         // Traces: what the items template resolved to, like a param's.
         const observer = (ctx as TemplateObservedContext).templateObserver;
         if (observer !== undefined) observer.resolved("batch.items", refValues(batch.items, scope), given);
       }
-      const list = toArray(given);
+      const list = toArray(given, named, ctx.warn);
       const results: unknown[] = new Array(list.length).fill(null);
       const errors: BatchItemError[] = [];
       const runItem = (ctx as ItemScopedContext).runItem;
@@ -370,12 +373,42 @@ export function batchLayer(
   };
 }
 
-function toArray(value: unknown): unknown[] {
+/**
+ * How a warning names what `batch.items` resolved to: the template and its path (`${a.stdout}` and
+ * `a.stdout`) when it is one template, else `batch.items` for both.
+ */
+function itemsNamed(items: unknown): { source: string; path: string } {
+  if (typeof items === "string") {
+    try {
+      const parts = parseTemplate(items);
+      if (parts.length === 1 && typeof parts[0] !== "string") {
+        return { source: parts[0].source, path: formatPath(parts[0].segments) };
+      }
+    } catch { /* validation reports it */ }
+  }
+  return { source: "batch.items", path: "batch.items" };
+}
+
+/**
+ * The list `value` is or, as JSON text, holds; a number of that text the list cannot hold exactly (an id
+ * beyond 2^53) is warned about once a run, as a template's path into JSON text is.
+ */
+function toArray(value: unknown, named: { source: string; path: string }, warn: (m: string) => void): unknown[] {
   if (Array.isArray(value)) return value;
   if (typeof value === "string" && /^\s*\[/.test(value)) {
     try {
-      const parsed = JSON.parse(value);
-      if (Array.isArray(parsed)) return parsed;
+      const { value: parsed, lossy } = parseJsonNoting(value);
+      if (Array.isArray(parsed)) {
+        if (lossy.length > 0) {
+          const hit = lossy[0];
+          warnOnce(
+            warn,
+            `${named.source}: '${named.path}${formatJsonPath(hit.path)}' ${lossyNumberText(hit)} ` +
+              `(write it in the JSON as a string: "${hit.source}")`,
+          );
+        }
+        return parsed;
+      }
     } catch { /* reported below */ }
   }
   const got = value === null ? "null" : typeof value;
