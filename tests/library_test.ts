@@ -375,3 +375,32 @@ Deno.test("batch.items warns, as a param does, about a number of JSON text the l
   // Exact numbers say nothing.
   assert.deepEqual((await run("[9007199254740991, 0.1]", "${a.stdout}")).warnings, []);
 });
+
+Deno.test("runWorkflow refuses a given key named like a node (namespacing on) before any node runs", async () => {
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    nodes: [{ id: "a", type: "echo", params: { value: "hi" } }, { id: "b", type: "echo", params: { value: "${a}" } }],
+    edges: [{ from: "a", to: "b" }],
+  }));
+  const compiled = compileWorkflow(ir, { registry });
+  const message = "inputs.a was given, but 'a' is a node's id: the value and the node's outputs would share one " +
+    "name; give the value another name (or rename the node)";
+  for (const given of [{ k: 1 }, Object.freeze({ k: 1 })]) {
+    let ran = false;
+    await assert.rejects(
+      runWorkflow(compiled, { inputs: { a: given }, observer: { nodeStart: () => void (ran = true) } }),
+      (error: unknown) => {
+        assert.ok(error instanceof ValidationError, String(error));
+        assert.deepEqual(error.problems, [{ pointer: "/inputs/a", message }]);
+        return true;
+      },
+    );
+    assert.deepEqual(given, { k: 1 }, "the caller's object is left as given");
+    assert.equal(ran, false);
+  }
+  // Another name is fine, and so is a node's id with namespacing off (nodes write at the root then).
+  assert.equal((await runWorkflow(compiled, { inputs: { z: { k: 1 } } })).status, "success");
+  const flat = compileWorkflow({ ...ir, enable_namespacing: false }, { registry });
+  assert.equal((await runWorkflow(flat, { inputs: { a: "x" } })).status, "success");
+});

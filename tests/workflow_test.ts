@@ -82,13 +82,15 @@ Deno.test("a node reads its own namespace first, then the root", async () => {
 Deno.test("an input named like a node: the node's outputs join the input's object, in a loop too", async () => {
   // A node runs at most once a run unless it is on a cycle, so its namespace is made without looking the key
   // up first, except for the keys the run started with: those are joined, as a namespace from an earlier pass is.
-  // Validation refuses a declared input named like a node; an undeclared parameter still reaches the root store.
+  // Validation refuses a declared input named like a node, and resolveInputs a given key named like one (see
+  // below); a key the store starts with (put there by onStart) still joins the namespace.
   const workflow = ir([{ id: "a", type: "echo", params: { value: "A" } }, { id: "b", type: "probe" }]);
+  assert.throws(() => resolveInputs(workflow, { a: { kept: 1 } }), ValidationError);
   // Plain (the walk makes the views) and instrumented (the namespaced layer makes them, inside the instrumented one).
   for (const instrumented of [false, true]) {
     const compiled = compileWorkflow(workflow, { registry, instrument: instrumented ? instrumentNode : undefined });
     const result = await runWorkflow(compiled, {
-      inputs: resolveInputs(workflow, { a: { kept: 1 }, b: "plain" }),
+      onStart: (shared) => Object.assign(shared, { a: { kept: 1 }, b: "plain" }),
       telemetry: new RunTelemetry({ instrumented }),
       ...quiet,
     });
@@ -128,7 +130,7 @@ Deno.test("a node on a loop, or one whose key the run started with, reads the ou
   for (const instrumented of [false, true]) {
     const compiled = compileWorkflow(chain, { registry, instrument: instrumented ? instrumentNode : undefined });
     const result = await runWorkflow(compiled, {
-      inputs: resolveInputs(chain, { b: { kept: 1 } }),
+      onStart: (shared) => Object.assign(shared, { b: { kept: 1 } }),
       telemetry: new RunTelemetry({ instrumented }),
       ...quiet,
     });

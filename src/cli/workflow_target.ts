@@ -212,6 +212,7 @@ function inputProblems(loaded: LoadedWorkflow, params: Record<string, unknown>, 
 export const CLI_INPUT_WORDING: InputWording = {
   give: (name) => `pass ${name}=VALUE`,
   stdin: "or pipe it on stdin",
+  given: (name) => `'${name}=…'`,
 };
 
 /** The problem of a workflow that reads `${stdin}` when nothing was piped. */

@@ -80,7 +80,8 @@ export interface NodeCompletions {
 export interface RunOptions {
   /**
    * Input values by name, already typed (`resolveInputs` is applied: defaults fill what is not given, and a
-   * missing or mistyped input throws `ValidationError`); names no input declares join the root store as given.
+   * missing or mistyped input throws `ValidationError`); names no input declares join the root store as given, but a
+   * node's id (while namespacing is on: the node's outputs go there) throws `ValidationError` too.
    */
   inputs?: Record<string, unknown>;
   /** Piped stdin, when read. */
@@ -115,12 +116,15 @@ export interface InputWording {
   give(name: string): string;
   /** How to give an input that may come from stdin, added after {@link InputWording.give}. */
   stdin: string;
+  /** How a given value named `name` is named, e.g. `inputs.name` (the default). */
+  given?(name: string): string;
 }
 
 /** The library's wording: the `inputs` and `stdin` options of {@link runWorkflow}. */
 export const LIBRARY_INPUT_WORDING: InputWording = {
   give: (name) => `set inputs.${name}`,
   stdin: "or options.stdin",
+  given: (name) => `inputs.${name}`,
 };
 
 /**
@@ -191,8 +195,21 @@ export function resolveInputs(
     }
     values[name] = value;
   }
+  // Extra keys join the root store, where with namespacing on each node's outputs go under its id.
+  const ids = ir.enable_namespacing === false
+    ? undefined
+    : new Set((Array.isArray(ir.nodes) ? ir.nodes : []).map((node) => node?.id));
   for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(declared, name)) values[name] = given[name]; // extra keys join the root store
+    if (Object.hasOwn(declared, name)) continue;
+    if (ids?.has(name)) {
+      problems.push({
+        pointer: `/inputs/${name}`,
+        message: `${(wording.given ?? LIBRARY_INPUT_WORDING.given!)(name)} was given, but '${name}' is a node's id: ` +
+          `the value and the node's outputs would share one name; give the value another name (or rename the node)`,
+      });
+      continue;
+    }
+    values[name] = given[name];
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return values;
