@@ -43,8 +43,21 @@ Deno.test("$${ escapes a literal ${", () => {
   assert.deepEqual(parseTemplate("a $${x} b"), ["a ${x} b"]);
   assert.equal(resolve("cost $${"), "cost ${", "with no } after it too");
   assert.equal(resolve("$${ ${name} $${"), "${ Ada ${");
-  assert.equal(resolve("$$${name}"), "$${name}", "a $ before $${ stays text");
   assert.deepEqual(parseTemplate("a $${ b ${name}"), ["a ${ b ", { source: "${name}", segments: ["name"] }]);
+});
+
+Deno.test("before a {, each $$ is one $: an odd run of $ ends in a template, an even one in a literal {", () => {
+  const price = { root: { price: 42 } };
+  assert.equal(resolve("Total: $$${price}", price), "Total: $42");
+  assert.equal(resolve("$$${price}", price), "$42", "one $ and the value: text, not the number");
+  assert.equal(resolve("$$$${price}", price), "$${price}");
+  assert.equal(resolve("$$$$${price}", price), "$$42");
+  assert.equal(resolve("$$$$$${", price), "$$${");
+  assert.equal(resolve("${price}$$${price}|$${price}", price), "42$42|${price}");
+  assert.deepEqual(parseTemplate("a $$${price} b"), ["a $", { source: "${price}", segments: ["price"] }, " b"]);
+  // A $ not before a { is as written: the shell's $$ (its PID), $1, a $ at the end.
+  assert.equal(resolve("echo $$ $1 $ $$$x ${price}$", price), "echo $$ $1 $ $$$x 42$");
+  assert.throws(() => parseTemplate("cost $$${"), /unclosed template '\$\{'/);
 });
 
 Deno.test("a ${ without a closing } is a syntax error naming it", () => {

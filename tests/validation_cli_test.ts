@@ -665,11 +665,11 @@ Deno.test("a ${ without a closing } is a problem at its field; $${ with no } aft
     const file = writeWorkflow(
       dir.path,
       "wf.json",
-      `{"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "echo", "params": {"value": "cost $\${ and $\${HOME} and $$\${x}"}}]}`,
+      `{"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "echo", "params": {"value": "cost $\${ and $\${HOME} and $$$\${x} and $$\${n}"}}]}`,
     );
-    const result = await runPflow(["run", file, "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
+    const result = await runPflow(["run", file, "n=1", "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout).result, { output: "cost ${ and ${HOME} and $${x}" });
+    assert.deepEqual(JSON.parse(result.stdout).result, { output: "cost ${ and ${HOME} and $${x} and $1" });
   } finally {
     dir.cleanup();
   }

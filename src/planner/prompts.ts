@@ -61,7 +61,8 @@ Rules:
   JSON. A param that is exactly one template keeps the value's type; templates inside text become text
   (objects as JSON). A template may only name inputs, "stdin", or outputs of nodes that run before it.
 - "\${stdin}" is the text piped to pflow on standard input.
-- "$\${" writes a literal "\${": use it for shell variables, e.g. "echo $\${HOME}".
+- "$\${" writes a literal "\${": use it for shell variables, e.g. "echo $\${HOME}". Before a "{", "$$" is
+  one "$": "$$\${price}" writes "$" and then the value ("Total: $$\${price}" is "Total: $42").
 - Shell: never put a template inside "command" text, where the shell would interpret the value (quotes, ";",
   "$(...)"). Pass values through "env" and write them double-quoted as "$NAME" in the command
   ("command": "wc -l < \"$FILE\"", "env": {"FILE": "\${path}"}), or use "args", a list run without a shell

@@ -3,7 +3,8 @@
  *
  * Grammar: `${name}`, `${node_id.key.sub}`, `${node_id.items[0].x}`, and
  * `${node_id.items[*].x}` (the list of each item's `x`, `null` for an item
- * that is null or has no `x`); `$${` is always a literal `${`, and a `${`
+ * that is null or has no `x`); `$${` is always a literal `${` (and before a `{`
+ * each `$$` is one `$`, so `$$${x}` is `$` and x's value), and a `${`
  * without a closing `}` is a syntax error. A value that is exactly one template keeps the resolved
  * value's type; templates inside text are stringified (objects as JSON).
  * When a path continues into a string that holds JSON (e.g. a command's
@@ -87,14 +88,22 @@ type Part = string | TemplateRef;
  * Parses a string into literal parts and references (escapes removed).
  * `$${` is always a literal `${` (with or without a `}` after it); any other
  * `${` must be closed by a `}` and hold a path, else {@link TemplateSyntaxError}.
+ * Before a `{`, each `$$` is one `$`: a run of k `$` then `{` writes k/2 `$`
+ * (rounded down), then a literal `{` for an even k or a template for an odd
+ * one (`$$${price}` is `$` and the value). `$` not before `{` is as written.
  */
 export function parseTemplate(text: string): Part[] {
   const parts: Part[] = [];
   let literal = "";
   let last = 0;
   for (let open = text.indexOf("${"); open >= 0; open = text.indexOf("${", last)) {
-    if (open > 0 && text.charCodeAt(open - 1) === 0x24) { // `$${`: a literal `${`
-      literal += text.slice(last, open - 1) + "${";
+    // A run of k `$` before the `{`: k/2 of them written, then an odd one opens a template, an even k is `{`.
+    let start = open;
+    while (start > last && text.charCodeAt(start - 1) === 0x24) start--;
+    const k = open - start + 1;
+    literal += text.slice(last, start) + "$".repeat(k >> 1);
+    if (k % 2 === 0) { // `$${`: a literal `${`
+      literal += "{";
       last = open + 2;
       continue;
     }
@@ -113,7 +122,6 @@ export function parseTemplate(text: string): Part[] {
         `invalid template '${whole}': expected a path like \${name}, \${node.key}, \${node.list[0].x} or \${node.list[*].x} (write $\${ for a literal \${)`,
       );
     }
-    literal += text.slice(last, open);
     if (literal !== "") parts.push(literal);
     literal = "";
     parts.push({ source: whole, segments: parsePath(path) });
