@@ -700,6 +700,26 @@ Deno.test("a number JSON text holds with more digits than a number keeps is warn
   });
 });
 
+Deno.test("the binary says where text that starts like JSON stops being JSON when a path goes into it", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "notjson.json",
+      workflow([
+        { id: "a", type: "shell", params: { command: "echo '[1,2,x]'" } },
+        { id: "b", type: "echo", params: { value: "\${a.stdout[1]}" } },
+      ], { edges: [{ from: "a", to: "b" }] }),
+    );
+    const result = await runPflow(["run", file], { env });
+    assertExit(result, 1);
+    assert.equal(
+      result.stderr.trimEnd(),
+      "error: node 'b' failed: param 'value': cannot resolve ${a.stdout[1]}: 'a.stdout' starts like JSON but is not " +
+        'valid JSON (unexpected "x" at character 6), so it has no [1]',
+    );
+  });
+});
+
 // ---------------------------------------------------------------- batch
 
 function batchWorkflow(batch: Record<string, unknown>, node: Record<string, unknown>, list: string) {

@@ -271,3 +271,62 @@ Deno.test("parseJsonNoting locates each number that lost digits, and counts them
   assert.equal(many.lossy.length, 10);
   assert.deepEqual(parseJsonNoting('{"n": 123456789012345}').lossy, []);
 });
+
+Deno.test("a path into text that starts like JSON but is not says it did not parse, and where", () => {
+  const fails = (stdout: string, template: string) => {
+    try {
+      resolve(template, { root: { a: { stdout } } });
+    } catch (error) {
+      assert.ok(error instanceof UnresolvedTemplateError, String(error));
+      return error.message;
+    }
+    assert.fail(`${template} resolved`);
+  };
+  assert.equal(
+    fails("[1,2] trailing\n", "${a.stdout[1]}"),
+    "cannot resolve ${a.stdout[1]}: 'a.stdout' starts like JSON but is not valid JSON (unexpected text after the " +
+      "JSON at character 7), so it has no [1]",
+  );
+  assert.equal(
+    fails('{"k": 1 "j": 2}', "${a.stdout.k}"),
+    "cannot resolve ${a.stdout.k}: 'a.stdout' starts like JSON but is not valid JSON (expected ',' or '}' at " +
+      "character 9), so it has no 'k'",
+  );
+  assert.match(fails("[1,\n2,\n]\n", "${a.stdout[*]}"), /\(unexpected "\]" at line 3 column 1\), so \[\*\] has/);
+  assert.match(fails("[1, 2", "${a.stdout[0]}"), /not valid JSON \(it ends too early\), so it has no \[0\]$/);
+  // Text that does not start like JSON is still just text.
+  assert.match(fails("1,2", "${a.stdout[0]}"), /'a\.stdout' is a string, not a list, no \[0\]$/);
+});
+
+Deno.test("jsonSyntaxError finds an error exactly where JSON.parse refuses, whatever the runtime's wording", async () => {
+  const { jsonSyntaxError } = await import("../src/util/json_syntax.ts");
+  const valid = [
+    "[]",
+    "{}",
+    ' [1, -2.5e+3, 0, true, false, null, "a\\"\\u00e9\\n"] ',
+    '{"a": {"b": [{}]}, "c": ""}\n',
+    "[".repeat(100_000) + "]".repeat(100_000),
+  ];
+  for (const text of valid) assert.equal(jsonSyntaxError(text), undefined, text.slice(0, 40));
+  const invalid: [string, number, string][] = [
+    ["[1,2] x", 6, "unexpected text after the JSON"],
+    ["[1,2,]", 5, 'unexpected "]"'],
+    ["[1 2]", 3, "expected ',' or ']'"],
+    ['{"a" 1}', 5, "expected ':' after a key"],
+    ["{a: 1}", 1, "expected a key in double quotes"],
+    ['{"a": 1,}', 8, "expected a key in double quotes"],
+    ["[01]", 2, "expected ',' or ']'"],
+    ["[-]", 1, "a bad number"],
+    ["[NaN]", 1, 'unexpected "N"'],
+    ['["a\\q"]', 3, "a bad escape in a string"],
+    ['["\\u12"]', 2, "a bad \\u escape in a string"],
+    ['["a\tb"]', 3, "a control character (a raw line break or tab) in a string"],
+    ['["abc', 1, "a string that is not closed"],
+    ["[1, [2", 6, "it ends too early"],
+    ["{", 1, "it ends too early"],
+  ];
+  for (const [text, offset, problem] of invalid) {
+    assert.throws(() => JSON.parse(text), SyntaxError, text);
+    assert.deepEqual(jsonSyntaxError(text), { offset, problem }, text);
+  }
+});

@@ -17,6 +17,8 @@ import { type LossyNumber, lossyNumberText, lossyValues, parseJsonNoting } from 
 import { TOO_DEEP } from "../util/json_depth.ts";
 import { warnOnce } from "../util/warn_once.ts";
 import { jsonText, JsonTextError, TOO_LONG } from "../util/json_text.ts";
+import { lineColumn } from "../util/json_duplicates.ts";
+import { jsonSyntaxError } from "../util/json_syntax.ts";
 
 /** One step of a path: a key, an array index, or {@link EACH} (every item of a list). */
 export type PathSegment = string | number;
@@ -253,11 +255,20 @@ function walk(
   for (let i = from; i < ref.segments.length; i++) {
     const segment = ref.segments[i];
     if (typeof current === "string" && /^\s*[[{]/.test(current)) {
+      const text = current;
       try {
-        const text = current;
         current = JSON.parse(text);
         json = warn === undefined ? undefined : { text, from: i };
-      } catch { /* not JSON: fall through to the error below */ }
+      } catch {
+        // Text that starts like JSON and is not: the path cannot go on, and the error says why.
+        const needs = segment === EACH
+          ? "[*] has nothing to map"
+          : `it has no ${typeof segment === "number" ? `[${segment}]` : `'${segment}'`}`;
+        throw new UnresolvedTemplateError(
+          ref,
+          `'${formatPath(pathTo(i))}' starts like JSON but is not valid JSON (${notJsonReason(text)}), so ${needs}`,
+        );
+      }
     }
     if (segment === EACH) {
       if (!Array.isArray(current)) {
@@ -288,6 +299,18 @@ function walk(
   }
   if (json !== undefined) warnLossy(json, current, ref, pathTo(json.from), warn!);
   return current;
+}
+
+/** Why `text`, which `JSON.parse` refused, is not JSON, and where: `unexpected "x" at character 6`. */
+function notJsonReason(text: string): string {
+  const error = jsonSyntaxError(text);
+  if (error === undefined) return "it does not parse";
+  if (error.offset >= text.trimEnd().length) {
+    return error.problem === "it ends too early" ? error.problem : `${error.problem} at the end`;
+  }
+  const { line, column } = lineColumn(text, error.offset);
+  const where = text.trimEnd().includes("\n") ? `line ${line} column ${column}` : `character ${column}`;
+  return `${error.problem} at ${where}`;
 }
 
 /** The last JSON text a path went into, at segment `from`. */
