@@ -969,3 +969,30 @@ Deno.test("a node reading an optional input without a default is warned about be
     dir.cleanup();
   }
 });
+
+Deno.test("a batch variable may not hide stdin or a key given for the run", async () => {
+  const text = (as: string, items = '["p", "q"]') =>
+    `{
+  "ir_version": "0.1.0",
+  "nodes": [{ "id": "b", "type": "echo", "params": { "value": "\${${as}}" }, "batch": { "items": ${items}, "as": "${as}" } }]
+}`;
+  const piped = await runInvalid(text("stdin", '"${stdin}"'), [], {});
+  assert.deepEqual(piped.errors, [
+    `${piped.file}:3:109: /nodes/0/batch/as: batch variable 'stdin' hides the piped input \${stdin}; choose another 'as'`,
+  ]);
+  const given = await runInvalid(text("x"), ["x=5"]);
+  assert.deepEqual(given.errors, [
+    `${given.file}:3:105: /nodes/0/batch/as: batch variable 'x' hides 'x=…', given for this run: \${x} would read ` +
+    `the item; choose another 'as' (or give the value another name)`,
+  ]);
+  // Without x=5 the same workflow runs.
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", text("x"));
+    const result = await runPflow(["run", file, "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).result, { results: [{ output: "p" }, { output: "q" }] });
+  } finally {
+    dir.cleanup();
+  }
+});

@@ -209,6 +209,17 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       if (as === RESERVED_NAME) add(`${at}/batch/as`, reservedMessage("a batch variable"));
       if (byId.has(as) || Object.hasOwn(inputs, as)) {
         add(`${at}/batch/as`, `batch variable '${as}' hides a node or input of that name; choose another 'as'`);
+      } else if (as === "stdin") {
+        add(`${at}/batch/as`, "batch variable 'stdin' hides the piped input ${stdin}; choose another 'as'");
+      } else if (
+        Object.keys(inputs).length === 0 && options.inputs !== undefined && Object.hasOwn(options.inputs, as)
+      ) {
+        // A workflow without inputs takes any key=value into the root store, which the item would hide.
+        add(
+          `${at}/batch/as`,
+          `batch variable '${as}' hides '${as}=…', given for this run: \${${as}} would read the item; ` +
+            `choose another 'as' (or give the value another name)`,
+        );
       }
       if (typeof batch.items === "string") {
         if (!containsTemplate(batch.items)) {
