@@ -855,6 +855,41 @@ Deno.test("a body that is not the provider's JSON: provider/model and the cause,
   });
 });
 
+Deno.test("a key the 200-character body preview would cut in two is redacted whole: no part of it in the result, stderr or trace", async () => {
+  await withLlm(async (ctx) => {
+    // Each body puts the key where the preview's cut falls (character 197 of the body on one line).
+    const cases = [
+      // A page instead of JSON (bodyProblem), as JSON and as a stream.
+      ["anthropic/claude-sonnet-4-5", false, { rawBody: `${"x".repeat(186)} ${ANTHROPIC_KEY} tail` }],
+      ["openai/gpt-4o", true, { rawBody: `${"x".repeat(186)} ${ANTHROPIC_KEY} tail` }],
+      // JSON of another shape: the SDK's parse error (describeOther).
+      ["openai/gpt-4o", false, {
+        rawBody: `{"a":"${"x".repeat(180)} ${ANTHROPIC_KEY} tail"}`,
+        rawContentType: "application/json",
+      }],
+      // An event the provider library cannot read (the unreadable-stream preview).
+      ["anthropic/claude-sonnet-4-5", true, {
+        rawBody: `data: {"type":"zzz","a":"${"x".repeat(160)} ${ANTHROPIC_KEY} tail"}\n\n`,
+        rawContentType: "text/event-stream",
+      }],
+    ] as const;
+    for (const [model, stream, reply] of cases) {
+      ctx.srv.reset();
+      ctx.srv.enqueue(reply);
+      const { result, doc } = await runNodes(ctx, [
+        { id: "m", type: "llm", params: { model, prompt: "hi", stream, max_retries: 0 } },
+      ]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(doc.error.message, /\.\.\.'/, `the body was cut: ${doc.error.message}`);
+      const shown = `${result.stdout}\n${result.stderr}\n${readFileSync(doc.trace_path, "utf8")}`;
+      for (let n = 6; n <= ANTHROPIC_KEY.length; n++) {
+        assert.ok(!shown.includes(ANTHROPIC_KEY.slice(0, n)), `${model}: ${n} characters of the key shown`);
+      }
+      assert.doesNotMatch(doc.error.message, /\[R?E?D?A?C?T?E?D?\.\.\.'/, "no partial [REDACTED] marker");
+    }
+  });
+});
+
 Deno.test("a streamed call answered 200 with a page, not an event stream: the cause and the body, not retried", async () => {
   await withLlm(async (ctx) => {
     const page = `<html><body>Sign in to the proxy (key=${ANTHROPIC_KEY})</body></html>`;

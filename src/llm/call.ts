@@ -57,6 +57,8 @@ export const DEFAULT_MAX_RETRIES = 2;
 const INITIAL_BACKOFF_MS = 2000;
 /** At most this many characters of a response body appear in an error message. */
 const BODY_PREVIEW_CHARS = 200;
+/** What {@link redactSecrets} puts in place of a secret. */
+const REDACTED = "[REDACTED]";
 
 /** A stream that ended without its closing event. */
 class StreamIncompleteError extends Error {
@@ -620,6 +622,8 @@ function describeFailure(
     headers: undefined,
     rejected: false,
   };
+  // Body previews are redacted before they are cut (a key the cut splits would survive in part).
+  const secrets = [provider.apiKey];
   let reason: string;
   const timeout = findInCauses(error, (e) => e instanceof AttemptTimeoutError) as AttemptTimeoutError | undefined;
   if (timeout) {
@@ -628,7 +632,7 @@ function describeFailure(
   } else if (error instanceof NotEventStreamError) {
     // Like an unreadable non-streamed body: not retried (the same request gets the same page).
     failure.status = error.status;
-    reason = `HTTP ${error.status} with an unreadable body: ${bodyProblem(error.body, { stream: true })}`;
+    reason = `HTTP ${error.status} with an unreadable body: ${bodyProblem(error.body, { stream: true, secrets })}`;
   } else if (error instanceof StreamIncompleteError) {
     reason = error.message;
     failure.retryable = true;
@@ -667,11 +671,13 @@ function describeFailure(
         failure.retryable = true;
       } else if (error.statusCode < 400) {
         // A successful status whose body could not be read as the provider's response.
-        reason = `HTTP ${error.statusCode} with an unreadable body: ${bodyProblem(error.responseBody, { error })}`;
+        reason = `HTTP ${error.statusCode} with an unreadable body: ${
+          bodyProblem(error.responseBody, { error, secrets })
+        }`;
       } else if (parsed.message !== null) {
         reason = `HTTP ${error.statusCode}${parsed.type ? ` ${parsed.type}` : ""}: ${parsed.message}`;
       } else {
-        reason = `HTTP ${error.statusCode}: ${bodyProblem(error.responseBody, { error })}`;
+        reason = `HTTP ${error.statusCode}: ${bodyProblem(error.responseBody, { error, secrets })}`;
       }
     } else {
       reason = `cannot reach ${provider.baseURL}: ${causeMessage(error)}`;
@@ -690,13 +696,13 @@ function describeFailure(
     // The provider library could not read the stream (an event that is not the protocol's, not an error event).
     // The first event read, else the start of the body (the event the library could not read).
     const start = context.events.length > 0 ? JSON.stringify(context.events[0]) : context.bodyStart?.trim() ?? "";
-    const first = start !== "" ? `: '${preview(start)}'` : "";
+    const first = start !== "" ? `: '${preview(start, secrets)}'` : "";
     reason = `unreadable stream (${causeMessage(error)})${first}`;
   } else {
-    reason = describeOther(error);
+    reason = describeOther(error, secrets);
   }
   const line = `${context.modelId}: ${reason}`.replace(/\s*\n\s*/g, " ");
-  failure.message = redactSecrets(line, [provider.apiKey]);
+  failure.message = redactSecrets(line, secrets);
   return failure;
 }
 
@@ -733,7 +739,10 @@ function isReadFailure(cause: unknown): boolean {
  * expected shape (with the SDK `error`'s first issue), or, for a stream
  * (`stream`), not an event stream; with a preview.
  */
-function bodyProblem(body: string | undefined, options: { error?: unknown; stream?: boolean }): string {
+function bodyProblem(
+  body: string | undefined,
+  options: { error?: unknown; stream?: boolean; secrets: readonly (string | undefined)[] },
+): string {
   const trimmed = (body ?? "").trim();
   const expected = options.stream ? "an event stream" : "JSON";
   let what: string;
@@ -750,7 +759,7 @@ function bodyProblem(body: string | undefined, options: { error?: unknown; strea
     const issue = validationIssue(options.error);
     what = `JSON of an unexpected shape${issue ? ` (${issue})` : ""}`;
   }
-  return trimmed === "" ? what : `${what}: '${preview(trimmed)}'`;
+  return trimmed === "" ? what : `${what}: '${preview(trimmed, options.secrets)}'`;
 }
 
 /** The first schema issue behind a response the SDK could not read (`usage: expected object, …`). */
@@ -765,20 +774,30 @@ function validationIssue(error: unknown): string | undefined {
 }
 
 /** An SDK error of another kind (e.g. a response whose JSON could not be parsed). */
-function describeOther(error: unknown): string {
+function describeOther(error: unknown, secrets: readonly (string | undefined)[]): string {
   const name = error instanceof Error ? error.name : "";
   const text = (error as { text?: unknown })?.text;
   if (/JSONParseError|TypeValidationError/.test(name) && typeof text === "string") {
     return `invalid response body (${name === "JSONParseError" ? "invalid JSON" : "unexpected shape"}): '${
-      preview(text)
+      preview(text, secrets)
     }'`;
   }
   return causeMessage(error);
 }
 
-function preview(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length > BODY_PREVIEW_CHARS ? `${oneLine.slice(0, BODY_PREVIEW_CHARS - 3)}...` : oneLine;
+/**
+ * The start of a body on one line, its secrets redacted first (a cut made before would leave part of a key
+ * the cut splits); a cut that would split a `[REDACTED]` marker leaves it out whole.
+ */
+function preview(text: string, secrets: readonly (string | undefined)[] = []): string {
+  const oneLine = redactSecrets(text, secrets).replace(/\s+/g, " ").trim();
+  if (oneLine.length <= BODY_PREVIEW_CHARS) return oneLine;
+  let cut = oneLine.slice(0, BODY_PREVIEW_CHARS - 3);
+  const open = cut.lastIndexOf("[");
+  if (open !== -1 && cut.length - open < REDACTED.length && oneLine.startsWith(REDACTED, open)) {
+    cut = cut.slice(0, open);
+  }
+  return `${cut}...`;
 }
 
 /** Type and message of an Anthropic / OpenAI (`{error: {type|code, message}}`) or Gemini (`{error: {status, message}}`) error body. */
