@@ -215,6 +215,50 @@ Deno.test(
 );
 
 Deno.test(
+  "openai strict mode only for a schema in its subset: oneOf, allOf, not, tuple items, prefixItems, default are sent non-strict",
+  withServer(async (srv, call) => {
+    const closed = (properties: Record<string, unknown>) => ({
+      type: "object",
+      properties,
+      required: Object.keys(properties),
+      additionalProperties: false,
+    });
+    const open = { type: "object", properties: { x: { type: "string" } } };
+    const cases: [string, Record<string, unknown>, boolean][] = [
+      ["oneOf", closed({ a: { oneOf: [open, { type: "string" }] } }), false],
+      [
+        "oneOf of closed objects",
+        closed({ a: { oneOf: [closed({ x: { type: "string" } }), { type: "string" }] } }),
+        false,
+      ],
+      ["allOf", closed({ a: { allOf: [closed({ x: { type: "string" } })] } }), false],
+      ["not", closed({ a: { type: "string", not: { const: "x" } } }), false],
+      ["an open object in tuple items", closed({ a: { type: "array", items: [open] } }), false],
+      ["prefixItems", closed({ a: { type: "array", prefixItems: [{ type: "string" }] } }), false],
+      ["default", closed({ a: { type: "string", default: "x" } }), false],
+      ["an open object under a nullable type", closed({ a: { type: ["object", "null"], properties: {} } }), false],
+      [
+        "closed objects in anyOf, items, $defs and $ref",
+        {
+          ...closed({
+            a: { anyOf: [closed({ x: { type: "string", pattern: "^a" } }), { type: "null" }] },
+            b: { type: "array", items: { $ref: "#/$defs/c" }, minItems: 1 },
+            n: { type: "integer", minimum: 0, description: "a count" },
+          }),
+          $defs: { c: closed({ y: { enum: ["p", "q"] } }) },
+        },
+        true,
+      ],
+    ];
+    for (const [what, schema, strict] of cases) {
+      srv.reset();
+      await call({ model: "openai/gpt-4o-mini", prompt: "go", schema }).catch(() => {});
+      assert.equal(srv.requests[0].body.response_format.json_schema.strict, strict, what);
+    }
+  }),
+);
+
+Deno.test(
   "plain-text JSON from a local model: a surrounding code fence is stripped",
   withServer(async (srv) => {
     srv.enqueue({ text: 'Here you go:\n```json\n{"city": "Bern", "population": 134794}\n```' });

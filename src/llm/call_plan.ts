@@ -172,24 +172,63 @@ function prefixEnd(conversation: LlmMessage[], hasSystem: boolean): number {
   return hasSystem ? -1 : 0;
 }
 
-/** Whether every object of the schema lists all its properties as required and closes itself. */
+/**
+ * The keywords of OpenAI's strict-mode subset of JSON Schema: structure (`type`, `properties`, `required`,
+ * `additionalProperties`, object-form `items`, `anyOf`, `enum`, `const`, `$ref`, `$defs`/`definitions`),
+ * annotations (`title`, `description`), string `pattern`/`format`, number bounds and `multipleOf`, array
+ * `minItems`/`maxItems`. Anything else (`oneOf`, `allOf`, `not`, `if`, `prefixItems`, `default`, `minLength`…)
+ * makes OpenAI refuse a strict request, so a schema using it is sent non-strict.
+ */
+const STRICT_KEYWORDS = new Set([
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "anyOf",
+  "enum",
+  "const",
+  "$ref",
+  "$defs",
+  "definitions",
+  "title",
+  "description",
+  "pattern",
+  "format",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minItems",
+  "maxItems",
+]);
+
+/**
+ * Whether OpenAI's strict mode takes the schema: every object at every depth lists all its properties as
+ * required and closes itself (`additionalProperties: false`), and no keyword is outside {@link STRICT_KEYWORDS}.
+ */
 function isStrictSchema(schema: unknown): boolean {
-  const node = asRecord(schema);
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) return false;
+  const node = schema as Record<string, unknown>;
+  if (!Object.keys(node).every((k) => STRICT_KEYWORDS.has(k))) return false;
   const properties = asRecord(node.properties);
   const names = Object.keys(properties);
-  const isObject = node.type === "object" || names.length > 0;
+  const types = Array.isArray(node.type) ? node.type : [node.type];
+  const isObject = types.includes("object") || node.properties !== undefined;
   if (isObject) {
     if (node.additionalProperties !== false) return false;
     const required = Array.isArray(node.required) ? node.required : [];
     if (!names.every((n) => required.includes(n))) return false;
   }
+  if (node.anyOf !== undefined && !Array.isArray(node.anyOf)) return false;
   const children = [
     ...Object.values(properties),
-    node.items,
+    ...(node.items !== undefined ? [node.items] : []),
     ...(Array.isArray(node.anyOf) ? node.anyOf : []),
     ...Object.values(asRecord(node.$defs)),
     ...Object.values(asRecord(node.definitions)),
-  ].filter((c) => c !== undefined && typeof c === "object");
+  ];
   return children.every(isStrictSchema);
 }
 
