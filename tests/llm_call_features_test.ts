@@ -259,6 +259,72 @@ Deno.test(
 );
 
 Deno.test(
+  "an array schema: wrapped in an object for OpenAI and Anthropic (root must be an object), sent as is to Gemini; object is the array",
+  withServer(async (srv, call) => {
+    const LIST = {
+      type: "array",
+      items: { $ref: "#/$defs/city" },
+      $defs: {
+        city: {
+          type: "object",
+          properties: { city: { type: "string" } },
+          required: ["city"],
+          additionalProperties: false,
+        },
+      },
+    };
+    const wrapped = {
+      type: "object",
+      properties: { items: { type: "array", items: { $ref: "#/$defs/city" } } },
+      required: ["items"],
+      additionalProperties: false,
+      $defs: LIST.$defs,
+    };
+    const cities = [{ city: "Rome" }, { city: "Oslo" }];
+    // deno-lint-ignore no-explicit-any
+    type Body = any;
+    const cases = [
+      ["openai/gpt-4o-mini", (b: Body) => b.response_format.json_schema.schema, true],
+      ["anthropic/claude-sonnet-4-5", (b: Body) => b.output_config.format.schema, true],
+      ["anthropic/claude-3-5-haiku-latest", (b: Body) => b.tools[0].input_schema, true],
+      ["google/gemini-2.5-flash", (b: Body) => b.generationConfig.responseJsonSchema, false],
+    ] as const;
+    for (const [model, schemaOf, wraps] of cases) {
+      for (const stream of [false, true]) {
+        srv.reset();
+        srv.enqueue({ json: wraps ? { items: cities } : cities });
+        const res = await call({ model, prompt: "Two capitals", schema: LIST, stream });
+        assert.deepEqual(res.object, cities, `${model} stream=${stream}: the array, unwrapped`);
+        const sent = schemaOf(srv.requests[0].body);
+        if (wraps) {
+          assert.equal(sent.type, "object", model);
+          assert.deepEqual(sent.required, ["items"], model);
+          assert.deepEqual(sent.properties.items.items, { $ref: "#/$defs/city" }, model);
+          assert.deepEqual(res.request.schema?.wrapped, "items", model);
+        } else {
+          assert.equal(sent.type, "array", model);
+          assert.equal(res.request.schema?.wrapped, undefined, model);
+        }
+      }
+    }
+    // The wrapper is strict when the array is: every object closed, all required.
+    srv.reset();
+    srv.enqueue({ json: { items: cities } });
+    await call({ model: "openai/gpt-4o-mini", prompt: "x", schema: LIST });
+    assert.equal(srv.requests[0].body.response_format.json_schema.strict, true);
+    assert.deepEqual(
+      { ...srv.requests[0].body.response_format.json_schema.schema, $defs: undefined },
+      { ...wrapped, $defs: undefined },
+    );
+    // A model that answers with the bare array (plain-text JSON) is read as well.
+    srv.reset();
+    srv.enqueue({ json: cities });
+    const bare = await call({ model: "openai/gpt-4o-mini", prompt: "x", schema: LIST });
+    assert.deepEqual(bare.object, cities);
+  }),
+);
+
+Deno.test(
   "plain-text JSON from a local model: a surrounding code fence is stripped",
   withServer(async (srv) => {
     srv.enqueue({ text: 'Here you go:\n```json\n{"city": "Bern", "population": 134794}\n```' });

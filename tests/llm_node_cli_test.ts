@@ -333,6 +333,29 @@ Deno.test("schema: response is the parsed object, usable by later nodes; the sch
   });
 });
 
+Deno.test("schema: an array schema goes to OpenAI and Anthropic wrapped in an object; response is the array", async () => {
+  await withLlm(async (ctx) => {
+    const LIST = { type: "array", items: { type: "string" } };
+    ctx.srv.enqueue({ json: { items: ["a", "b"] } }, { json: { items: ["c"] } }, { json: ["d"] });
+    const { result, doc } = await runNodes(ctx, [
+      { id: "o", type: "llm", params: { model: "openai/gpt-4o-mini", prompt: "list", schema: LIST } },
+      { id: "a", type: "llm", params: { model: "anthropic/claude-sonnet-4-5", prompt: "list", schema: LIST } },
+      { id: "g", type: "llm", params: { model: "google/gemini-2.5-flash", prompt: "list", schema: LIST } },
+    ], {
+      wf: {
+        outputs: { o: { source: "${o.response}" }, a: { source: "${a.response}" }, g: { source: "${g.response}" } },
+      },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const [openai, anthropic, google] = ctx.srv.requests.map((r) => r.body);
+    assert.equal(openai.response_format.json_schema.schema.type, "object");
+    assert.deepEqual(openai.response_format.json_schema.schema.properties.items, LIST);
+    assert.equal(anthropic.output_config.format.schema.type, "object");
+    assert.equal(google.generationConfig.responseJsonSchema.type, "array");
+    assert.deepEqual(doc.result, { o: ["a", "b"], a: ["c"], g: ["d"] });
+  });
+});
+
 Deno.test("schema: a number the reply writes with more digits than a JSON number keeps is warned about, once per node a run", async () => {
   await withLlm(async (ctx) => {
     const big = '{"id": 1234567890123456789, "name": "a"}';
@@ -499,6 +522,12 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
         /schema: schema\/properties\/a/,
       ],
       [{ model: sonnet, prompt: "x", schema: { type: "string" } }, /top-level type must be "object"/],
+      [{ model: sonnet, prompt: "x", schema: {} }, /schema: give a top-level "type": "object" \(or "array"\)/],
+      [
+        { model: sonnet, prompt: "x", schema: { anyOf: [{ type: "object" }, { type: "array" }] } },
+        /schema: give a top-level "type": "object" \(or "array"\)/,
+      ],
+      [{ model: sonnet, prompt: "x", schema: { enum: ["a", "b"] } }, /schema: give a top-level "type"/],
       [{ model: sonnet, prompt: "x", schema: "not a schema" }, /schema.*must be object/],
       [{ model: sonnet, prompt: "x", max_retries: 11 }, /max_retries' must be from 0 to 10, got 11/],
       [{ model: sonnet, prompt: "x", max_retries: -1 }, /max_retries' must be from 0 to 10, got -1/],

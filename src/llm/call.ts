@@ -176,7 +176,8 @@ export async function callWithSdk(
       if (plan.responseFormat) {
         try {
           const { value, lossy } = readStructuredOutput(response, {
-            schema: plan.responseFormat.schema,
+            schema: request.schema ?? plan.responseFormat.schema,
+            ...(plan.unwrap !== undefined ? { unwrap: plan.unwrap } : {}),
             model: modelId,
           });
           response.object = value;

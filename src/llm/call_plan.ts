@@ -42,8 +42,10 @@ export interface CallPlan {
   maxOutputTokens?: number;
   /** Call-level provider options (thinking, reasoning effort). */
   providerOptions: Record<string, Record<string, unknown>>;
-  /** The structured-output format, when a schema was given. */
+  /** The structured-output format, when a schema was given (an array schema wrapped, see {@link WRAPPED_KEY}). */
   responseFormat?: { type: "json"; schema: Record<string, unknown>; name: string };
+  /** Set when an array schema was wrapped in an object: the property of the reply that holds the array. */
+  unwrap?: string;
   /** What the trace shows (the structured-output mode is filled in from the wire body). */
   sent: SentRequest;
 }
@@ -119,15 +121,23 @@ export function planCall(
   if (request.temperature !== undefined) sent.temperature = request.temperature;
 
   let responseFormat: CallPlan["responseFormat"];
+  let unwrap: string | undefined;
   if (request.schema !== undefined) {
     const name = request.schemaName ?? DEFAULT_SCHEMA_NAME;
-    responseFormat = { type: "json", schema: request.schema, name };
-    sent.schema = { name, mode: "pending", schema: request.schema };
+    // OpenAI's response_format and Anthropic's tool input and output format take an object at the root only:
+    // an array schema goes as the one property of an object, and the reply is unwrapped (Gemini takes arrays).
+    let schema = request.schema;
+    if (schema.type === "array" && provider.kind !== "google") {
+      schema = wrapArraySchema(schema);
+      unwrap = WRAPPED_KEY;
+    }
+    responseFormat = { type: "json", schema, name };
+    sent.schema = { name, mode: "pending", schema, ...(unwrap !== undefined ? { wrapped: unwrap } : {}) };
     if (provider.kind === "openai" || provider.kind === "openai-compatible") {
       // OpenAI's strict mode rejects schemas with optional or open properties:
       // ask for it only when the schema already satisfies it.
       const key = provider.kind === "openai" ? "openai" : provider.name;
-      providerOptions[key] = { ...providerOptions[key], strictJsonSchema: isStrictSchema(request.schema) };
+      providerOptions[key] = { ...providerOptions[key], strictJsonSchema: isStrictSchema(schema) };
     }
   }
 
@@ -137,6 +147,7 @@ export function planCall(
     ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
     providerOptions,
     ...(responseFormat ? { responseFormat } : {}),
+    ...(unwrap !== undefined ? { unwrap } : {}),
     sent,
   };
 }
@@ -159,6 +170,41 @@ export function structuredOutputMode(body: unknown, schemaName: string): string 
   }
   if (generation.responseMimeType === "application/json") return "json_mime_type";
   return "prompt";
+}
+
+/** The property of the object an array schema is wrapped in on the wire. */
+export const WRAPPED_KEY = "items";
+
+/**
+ * An array schema as the one required property of a closed object. Its `$defs`/`definitions` (and `$schema`)
+ * move up to the new root, and its references into itself (`#`, `#/items`…) are rewritten to point under the
+ * property, so they resolve as before.
+ */
+function wrapArraySchema(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $defs, definitions, $schema, ...array } = schema;
+  return {
+    ...($schema !== undefined ? { $schema } : {}),
+    type: "object",
+    properties: { [WRAPPED_KEY]: rewriteRefs(array) },
+    required: [WRAPPED_KEY],
+    additionalProperties: false,
+    ...($defs !== undefined ? { $defs: rewriteRefs($defs) } : {}),
+    ...(definitions !== undefined ? { definitions: rewriteRefs(definitions) } : {}),
+  };
+}
+
+/** A copy of a schema part whose `$ref`s into the wrapped array point under its new place. */
+function rewriteRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteRefs);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "$ref" && typeof child === "string" && (child === "#" || child.startsWith("#/"))) {
+      const inDefinitions = /^#\/(\$defs|definitions)(\/|$)/.test(child);
+      out[key] = inDefinitions ? child : `#/properties/${WRAPPED_KEY}${child.slice(1)}`;
+    } else out[key] = rewriteRefs(child);
+  }
+  return out;
 }
 
 /** Anthropic's marker for a cache setting. */

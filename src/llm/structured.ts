@@ -58,8 +58,12 @@ export function jsonSchemaProblems(schema: unknown): string[] {
   const result = metaValidator.validate(schema);
   if (!result.valid) return leafMessages(result.errors, "schema");
   const type = (schema as Record<string, unknown>).type;
-  if (type !== undefined && type !== "object" && type !== "array") {
-    return [`schema: the top-level type must be "object" (or "array"), got ${JSON.stringify(type)}`];
+  if (type !== "object" && type !== "array") {
+    return [
+      type === undefined
+        ? 'schema: give a top-level "type": "object" (or "array"), the kind of value the reply is'
+        : `schema: the top-level type must be "object" (or "array"), got ${JSON.stringify(type)}`,
+    ];
   }
   return [];
 }
@@ -132,9 +136,22 @@ export function validateAgainst(schema: Record<string, unknown>, value: unknown)
  */
 export function readStructuredOutput(
   response: LlmResponse,
-  options: { schema: Record<string, unknown>; model: string },
+  options: { schema: Record<string, unknown>; model: string; unwrap?: string },
 ): { value: unknown; lossy?: LossyNumbers } {
   const parsed = parseJsonReply(response.text);
+  // An array schema sent wrapped in an object (`{"items": [...]}`): the array is the value. A bare array (a
+  // model that answered in plain text) is taken as it is.
+  if (parsed !== undefined && options.unwrap !== undefined) {
+    const value = parsed.value;
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && options.unwrap in value) {
+      parsed.value = (value as Record<string, unknown>)[options.unwrap];
+      if (parsed.lossy !== undefined) {
+        const numbers = parsed.lossy.numbers.filter((n) => n.path[0] === options.unwrap);
+        parsed.lossy.numbers = numbers.map((n) => ({ ...n, path: n.path.slice(1) }));
+        if (numbers.length === 0) delete parsed.lossy;
+      }
+    }
+  }
   if (parsed === undefined) {
     const shown = response.text.trim() === "" ? "an empty reply" : `'${preview(response.text)}'`;
     throw new StructuredOutputError(

@@ -142,7 +142,14 @@ export interface SentRequest {
    * Anthropic tool; `json_schema` / `json_object`: OpenAI `response_format`;
    * `response_schema`: Gemini; `prompt`: the request carries no schema field).
    */
-  schema?: { name: string; mode: string; schema: Record<string, unknown> };
+  schema?: {
+    name: string;
+    mode: string;
+    /** The schema as sent (an array schema wrapped in an object for OpenAI and Anthropic). */
+    schema: Record<string, unknown>;
+    /** Set when an array schema was sent wrapped: the property of the reply that holds the array. */
+    wrapped?: string;
+  };
   /** Set when `cache` was asked for but the provider caches on its own (`automatic`) or not at all (`ignored`). */
   cache?: "automatic" | "ignored";
 }
