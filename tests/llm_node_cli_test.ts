@@ -498,6 +498,19 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
         /messages\[0\]\.role must be "user" or "assistant"/,
       ],
       [{ model: sonnet, messages: [] }, /messages must be a non-empty list/],
+      [{ model: sonnet, prompt: "" }, /prompt is empty/],
+      [{ model: "google/gemini-2.5-flash", prompt: "  \n" }, /prompt is empty/],
+      [
+        {
+          model: sonnet,
+          messages: [{ role: "user", content: "a" }, { role: "assistant", content: "" }, {
+            role: "user",
+            content: "b",
+          }],
+          cache: true,
+        },
+        /messages\[1\]\.content is empty/,
+      ],
       [{ model: sonnet, prompt: "x", thinking: 512 }, /thinking must be at least 1024 tokens for Anthropic, got 512/],
       [
         { model: sonnet, prompt: "x", thinking: 4096, max_tokens: 2048 },
@@ -537,6 +550,36 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
       assert.match(stderr, pattern, JSON.stringify(params));
       assert.match(stderr, /bad\.json:\d+:\d+/, "the message names the file and line");
       assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace");
+    }
+  });
+});
+
+Deno.test("a prompt or message a template leaves empty fails the node before any call (no request, no call counted)", async () => {
+  await withLlm(async (ctx) => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ model: "anthropic/claude-sonnet-4-5", prompt: "${src.output}" }, /prompt is empty/],
+      [
+        {
+          model: "google/gemini-2.5-flash",
+          messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "${src.output}" }, {
+            role: "user",
+            content: "go on",
+          }],
+        },
+        /messages\[1\]\.content is empty/,
+      ],
+    ];
+    for (const [params, pattern] of cases) {
+      const { result, doc } = await runNodes(ctx, [{ id: "src", type: "echo", params: { value: " " } }, {
+        id: "ask",
+        type: "llm",
+        params,
+      }]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(doc.error.message, pattern);
+      assert.match(doc.error.message, /after templates were filled in/);
+      assert.equal(ctx.srv.requests.length, 0, "nothing was sent");
+      assert.equal(doc.num_llm_calls ?? 0, 0, "no call counted");
     }
   });
 });

@@ -132,7 +132,10 @@ export function checkCallOptions(
 
 /**
  * The problem with a request's prompt: exactly one of `prompt` and
- * `messages`, messages of `user`/`assistant` with text content.
+ * `messages`, messages of `user`/`assistant` with text content; a prompt or
+ * a message content that is empty (or only whitespace) is refused, as the
+ * providers would (Gemini, Anthropic) or would drop the turn (the Anthropic
+ * library).
  * @returns a one-line problem, or null
  */
 export function promptProblem(
@@ -149,7 +152,8 @@ export function promptProblem(
     return `give either ${names.prompt} or ${names.messages}, not both`;
   }
   if (messages === undefined) {
-    return typeof prompt === "string" ? null : `${names.prompt} must be a string (or give ${names.messages})`;
+    if (typeof prompt !== "string") return `${names.prompt} must be a string (or give ${names.messages})`;
+    return prompt.trim() === "" ? `${names.prompt} is empty: the model needs text to answer` : null;
   }
   if (!Array.isArray(messages) || messages.length === 0) {
     return `${names.messages} must be a non-empty list of {role, content}`;
@@ -164,6 +168,9 @@ export function promptProblem(
         (m.role === "system" ? ` (put it in ${names.system})` : "");
     }
     if (typeof m.content !== "string") return `${names.messages}[${i}].content must be a string`;
+    if (m.content.trim() === "") {
+      return `${names.messages}[${i}].content is empty: providers refuse an empty turn, or drop it`;
+    }
     const extra = Object.keys(m).filter((k) => k !== "role" && k !== "content");
     if (extra.length > 0) return `${names.messages}[${i}] has unknown field '${extra[0]}' (only role and content)`;
   }

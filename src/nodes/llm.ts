@@ -162,13 +162,20 @@ export class LlmNode extends Node {
       return fits ? value : undefined;
     };
     const messages = params.messages;
+    const literalPrompt = params.prompt;
     const prompt = promptProblem({
-      prompt: params.prompt === undefined ? undefined : "",
+      // A template stands for text (what it becomes is checked at run time); a value of another type is the
+      // spec check's to report.
+      prompt: literalPrompt === undefined
+        ? undefined
+        : typeof literalPrompt === "string" && !hasTemplate(literalPrompt)
+        ? literalPrompt
+        : TEMPLATE_TEXT,
       messages: messages === undefined
         ? undefined
         : Array.isArray(messages)
         ? messages.map(templatedMessage) as LlmMessage[]
-        : [{ role: "user", content: "" }], // a template for the whole list, or a type problem reported elsewhere
+        : [{ role: "user", content: TEMPLATE_TEXT }], // a template for the whole list, or a type problem reported elsewhere
     });
     if (prompt !== null) problems.push(prompt);
     const retries = literal("max_retries");
@@ -217,6 +224,9 @@ export class LlmNode extends Node {
     const model = resolveModel(p.model, { env, settings });
     const problem = checkModelConfig(canonicalModelId(model), { env, settings });
     if (problem) throw new NodeError(problem);
+    // What templates made of the prompt, before any call (an empty turn would be dropped or refused).
+    const promptIssue = promptProblem(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt });
+    if (promptIssue !== null) throw new NodeError(`${promptIssue} (after templates were filled in)`);
     const request: LlmRequest = {
       model,
       ...(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt }),
@@ -244,7 +254,7 @@ export class LlmNode extends Node {
         messages: [
           ...(request.messages ?? [{ role: "user", content: request.prompt ?? "" }]),
           // Providers reject an empty assistant turn (Gemini: `contents.parts must not be empty`).
-          { role: "assistant", content: error.response.text || "(no text)" },
+          { role: "assistant", content: error.response.text.trim() === "" ? "(no text)" : error.response.text },
           { role: "user", content: correctionPrompt(error.problems) },
         ],
       };
@@ -328,15 +338,18 @@ function correctionPrompt(problems: string[]): string {
     "Reply again with only the corrected JSON value, no other text.";
 }
 
+/** What a templated prompt or content stands for in the static check: some text (checked at run time). */
+const TEMPLATE_TEXT = "${template}";
+
 /** A message whose templated fields count as strings for the static check. */
 function templatedMessage(message: unknown): unknown {
   if (message === null || typeof message !== "object" || Array.isArray(message)) {
-    return hasTemplate(message) ? { role: "user", content: "" } : message;
+    return hasTemplate(message) ? { role: "user", content: TEMPLATE_TEXT } : message;
   }
   const m = message as Record<string, unknown>;
   return {
     ...m,
     ...(hasTemplate(m.role) ? { role: "user" } : {}),
-    ...(hasTemplate(m.content) ? { content: "" } : {}),
+    ...(hasTemplate(m.content) ? { content: TEMPLATE_TEXT } : {}),
   };
 }
