@@ -147,6 +147,27 @@ Deno.test("prompt and messages: exactly one, and messages are well-formed", asyn
   }
 });
 
+Deno.test(
+  "an empty system prompt is no system prompt: not sent, and the cache marker goes on the prompt instead",
+  withServer(async (srv, call) => {
+    for (const system of ["", "  \n"]) {
+      srv.reset();
+      const res = await call({ model: "anthropic/claude-sonnet-4-5", system, prompt: "Hi", cache: true });
+      const body = srv.requests[0].body;
+      assert.equal(body.system, undefined, JSON.stringify(body.system));
+      assert.deepEqual(body.messages, [
+        { role: "user", content: [{ type: "text", text: "Hi", cache_control: { type: "ephemeral" } }] },
+      ]);
+      assert.equal(res.request.system, undefined);
+      assert.equal(res.request.system_cache_control, undefined, "the trace claims no marker on a system prompt");
+      assert.deepEqual(res.request.messages[0].cache_control, { type: "ephemeral" });
+    }
+    srv.reset();
+    await call({ model: "google/gemini-2.5-flash", system: "", prompt: "Hi" });
+    assert.equal(srv.requests[0].body.systemInstruction, undefined);
+  }),
+);
+
 // --- structured output ------------------------------------------------------------
 
 Deno.test(

@@ -5,7 +5,7 @@
  * traces show. Pure and cheap (no SDK imports).
  *
  * Where cache markers go (Anthropic, `cache: true | "5m" | "1h"`):
- * - on the system prompt, when there is one;
+ * - on the system prompt, when there is one (an empty or blank one is none: it is not sent);
  * - on the last message before the final user turn (the end of the stable
  *   conversation prefix), when there is one;
  * - on the only message, when there is neither (a repeated identical call).
@@ -67,8 +67,11 @@ export function planCall(
   const { provider } = options;
   const conversation = conversationOf(request);
   const anthropic = provider.kind === "anthropic";
+  // An empty (or blank) system prompt is no system prompt: Anthropic refuses an empty text block, and a cache
+  // marker on it would mark nothing.
+  const system = request.system !== undefined && request.system.trim() !== "" ? request.system : undefined;
   const marker = request.cache && anthropic ? cacheControlOf(request.cache) : undefined;
-  const markedIndex = marker === undefined ? -1 : prefixEnd(conversation, request.system !== undefined);
+  const markedIndex = marker === undefined ? -1 : prefixEnd(conversation, system !== undefined);
 
   const messages: SdkMessage[] = conversation.map((m, i) => ({
     role: m.role,
@@ -82,17 +85,17 @@ export function planCall(
   }));
 
   let instructions: SdkInstructions | undefined;
-  if (request.system !== undefined) {
-    instructions = marker === undefined ? request.system : {
+  if (system !== undefined) {
+    instructions = marker === undefined ? system : {
       role: "system",
-      content: request.system,
+      content: system,
       providerOptions: { anthropic: { cacheControl: marker } },
     };
   }
   const sent: SentRequest = {
     model: options.modelId,
-    ...(request.system !== undefined ? { system: request.system } : {}),
-    ...(request.system !== undefined && marker !== undefined ? { system_cache_control: marker } : {}),
+    ...(system !== undefined ? { system } : {}),
+    ...(system !== undefined && marker !== undefined ? { system_cache_control: marker } : {}),
     messages: sentMessages,
   };
   if (request.cache && !anthropic) sent.cache = provider.kind === "openai" ? "automatic" : "ignored";
