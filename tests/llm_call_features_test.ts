@@ -168,6 +168,21 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "maxTokens below 1 is refused before any request, by its name",
+  withServer(async (srv, call) => {
+    for (const maxTokens of [0, -1, 1.5]) {
+      const error = await rejection(call({ model: "google/gemini-2.5-flash", prompt: "Hi", maxTokens }));
+      assert.ok(error instanceof LlmConfigError, error.message);
+      assert.match(
+        error.message,
+        new RegExp(`maxTokens must be a whole number of tokens, at least 1, got ${maxTokens}`),
+      );
+    }
+    assert.equal(srv.requests.length, 0);
+  }),
+);
+
 // --- structured output ------------------------------------------------------------
 
 Deno.test(

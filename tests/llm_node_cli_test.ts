@@ -543,6 +543,8 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
       [{ model: sonnet, prompt: "x", schema: { enum: ["a", "b"] } }, /schema: give a top-level "type"/],
       [{ model: sonnet, prompt: "x", schema: "not a schema" }, /schema.*must be object/],
       [{ model: sonnet, prompt: "x", max_retries: 11 }, /max_retries' must be from 0 to 10, got 11/],
+      [{ model: sonnet, prompt: "x", max_tokens: 0 }, /max_tokens must be a whole number of tokens, at least 1, got 0/],
+      [{ model: "openai/gpt-4o", prompt: "x", max_tokens: -5 }, /max_tokens must be .* at least 1, got -5/],
       [{ model: sonnet, prompt: "x", max_retries: -1 }, /max_retries' must be from 0 to 10, got -1/],
     ];
     for (const [params, pattern] of cases) {

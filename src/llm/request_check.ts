@@ -73,6 +73,10 @@ export function checkCallOptions(
     }
   }
 
+  if (maxTokens !== undefined && !(typeof maxTokens === "number" && Number.isInteger(maxTokens) && maxTokens >= 1)) {
+    problems.push(`${names.maxTokens} must be a whole number of tokens, at least 1, got ${JSON.stringify(maxTokens)}`);
+  }
+
   if (thinking !== undefined) {
     if (typeof thinking !== "number" || !Number.isInteger(thinking) || thinking < 0) {
       problems.push(`${names.thinking} must be a whole number of tokens, got ${JSON.stringify(thinking)}`);
