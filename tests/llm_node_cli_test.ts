@@ -586,6 +586,33 @@ Deno.test("a prompt or message a template leaves empty fails the node before any
   });
 });
 
+Deno.test("templated options are checked at run time by the node's param names, before any call", async () => {
+  await withLlm(async (ctx) => {
+    const cases: [unknown, Record<string, unknown>, RegExp][] = [
+      [0, { max_tokens: "${src.output}" }, /max_tokens must be a whole number of tokens, at least 1, got 0/],
+      [
+        4096,
+        { max_tokens: "${src.output}", thinking: 8192 },
+        /thinking \(8192\) must be less than max_tokens \(4096\)/,
+      ],
+      ["low", { reasoning_effort: "${src.output}" }, /reasoning_effort is for OpenAI reasoning models/],
+      [11, { max_retries: "${src.output}" }, /param 'max_retries' must be from 0 to 10, got 11/],
+    ];
+    for (const [value, params, pattern] of cases) {
+      const { result, doc } = await runNodes(ctx, [{ id: "src", type: "echo", params: { value } }, {
+        id: "ask",
+        type: "llm",
+        params: { model: "anthropic/claude-sonnet-4-5", prompt: "hi", ...params },
+      }]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(doc.error.message, pattern);
+      assert.doesNotMatch(doc.error.message, /maxTokens|reasoningEffort|max retries|maxOutputTokens/);
+      assert.equal(ctx.srv.requests.length, 0, "nothing was sent");
+      assert.equal(doc.num_llm_calls ?? 0, 0, "no call counted");
+    }
+  });
+});
+
 // --- LLM calls that broke (issue 9, section 3) ------------------------------------------------
 
 Deno.test("a provider's redirect to another host is not followed: the key stays home, the error names the target", async () => {

@@ -227,6 +227,21 @@ export class LlmNode extends Node {
     // What templates made of the prompt, before any call (an empty turn would be dropped or refused).
     const promptIssue = promptProblem(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt });
     if (promptIssue !== null) throw new NodeError(`${promptIssue} (after templates were filled in)`);
+    // Templated options, checked by the names the node gives them (callLlm would use its own: maxTokens…).
+    if (!(Number.isInteger(p.max_retries) && p.max_retries >= 0 && p.max_retries <= MAX_RETRIES_LIMIT)) {
+      throw new NodeError(`param 'max_retries' must be from 0 to ${MAX_RETRIES_LIMIT}, got ${p.max_retries}`);
+    }
+    const modelId = canonicalModelId(model);
+    const options = checkCallOptions({
+      cache: p.cache,
+      thinking: p.thinking,
+      reasoningEffort: p.reasoning_effort,
+      maxTokens: p.max_tokens,
+      temperature: p.temperature,
+      schema: p.schema,
+      schemaName: p.schema_name,
+    }, { model: modelId, kind: providerKindOf(modelId, settings), names: PARAM_NAMES });
+    if (options.problems.length > 0) throw new NodeError(`${modelId}: ${options.problems.join("; ")}`);
     const request: LlmRequest = {
       model,
       ...(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt }),
