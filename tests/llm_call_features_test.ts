@@ -183,6 +183,19 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "anthropic thinking at or above the model's output limit is refused before any request; below it, the limit is max_tokens",
+  withServer(async (srv, call) => {
+    const error = await rejection(call({ model: "anthropic/claude-sonnet-4-5", prompt: "Hi", thinking: 64000 }));
+    assert.ok(error instanceof LlmConfigError, error.message);
+    assert.match(error.message, /thinking \(64000\) must be less than the output limit .* \(64000 tokens\)/);
+    assert.equal(srv.requests.length, 0);
+    await call({ model: "anthropic/claude-sonnet-4-5", prompt: "Hi", thinking: 40000 });
+    assert.equal(srv.requests[0].body.max_tokens, 64000);
+    assert.equal(srv.requests[0].body.thinking.budget_tokens, 40000);
+  }),
+);
+
 // --- structured output ------------------------------------------------------------
 
 Deno.test(

@@ -518,6 +518,14 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
       ],
       [{ model: sonnet, prompt: "x", thinking: 2048, temperature: 0.5 }, /temperature cannot be set with thinking/],
       [
+        { model: sonnet, prompt: "x", thinking: 100000 },
+        /thinking \(100000\) must be less than the output limit of 'anthropic\/claude-sonnet-4-5' \(64000 tokens\)/,
+      ],
+      [
+        { model: "anthropic/claude-opus-4-1", prompt: "x", thinking: 40000, max_tokens: 50000 },
+        /thinking \(40000\) must be less than the output limit .* \(32000 tokens\)/,
+      ],
+      [
         { model: "openai/gpt-4o", prompt: "x", thinking: 2048 },
         /thinking is a thinking budget for Anthropic and Google models.*use reasoning_effort/,
       ],

@@ -86,7 +86,14 @@ export function checkCallOptions(
           `${names.thinking} must be at least ${ANTHROPIC_MIN_THINKING_TOKENS} tokens for Anthropic, got ${thinking}`,
         );
       }
-      if (typeof maxTokens === "number" && thinking >= maxTokens) {
+      const limit = anthropicOutputLimit(model);
+      if (limit !== undefined && thinking >= limit && !(typeof maxTokens === "number" && maxTokens <= limit)) {
+        // Without max_tokens (or with one above the limit) the library sends the model's limit as max_tokens.
+        problems.push(
+          `${names.thinking} (${thinking}) must be less than the output limit of '${model}' (${limit} tokens), ` +
+            `which bounds all output, thinking included`,
+        );
+      } else if (typeof maxTokens === "number" && thinking >= maxTokens) {
         problems.push(
           `${names.thinking} (${thinking}) must be less than ${names.maxTokens} (${maxTokens}): ` +
             `${names.maxTokens} bounds all output, thinking included`,
@@ -132,6 +139,26 @@ export function checkCallOptions(
     );
   }
   return { problems, warnings };
+}
+
+/**
+ * Rules of the Anthropic library (`@ai-sdk/anthropic`, its model table) for the largest `max_tokens` it sends a
+ * model it knows, first match wins: without `max_tokens` it sends this limit, and it lowers a larger
+ * `max_tokens` (thinking budget included) to it. Unknown models are not limited.
+ */
+const ANTHROPIC_OUTPUT_LIMITS: [RegExp, number][] = [
+  [/claude-(sonnet|opus|haiku)-5-5|claude-opus-5|claude-fable-5|claude-opus-4-[78]|claude-sonnet-5/, 128_000],
+  [/claude-(sonnet|opus)-4-6/, 128_000],
+  [/claude-(sonnet|opus|haiku)-4-5/, 64_000],
+  [/claude-opus-4-1/, 32_000],
+  [/claude-sonnet-4(-|@)/, 64_000],
+  [/claude-opus-4(-|@)/, 32_000],
+  [/claude-3-haiku/, 4096],
+];
+
+/** The largest `max_tokens` the Anthropic library sends `model` (`anthropic/claude-…`), when it knows the model. */
+export function anthropicOutputLimit(model: string): number | undefined {
+  return ANTHROPIC_OUTPUT_LIMITS.find(([pattern]) => pattern.test(model))?.[1];
 }
 
 /**
