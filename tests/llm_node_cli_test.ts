@@ -534,6 +534,11 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
         /reasoning_effort is for OpenAI reasoning models.*use thinking/,
       ],
       [
+        { model: "openai/gpt-4o-mini", prompt: "x", reasoning_effort: "low" },
+        /reasoning_effort is for OpenAI reasoning models \(o-series, gpt-5\); 'openai\/gpt-4o-mini' is not one/,
+      ],
+      [{ model: "openai/gpt-4.1", prompt: "x", reasoning_effort: "high" }, /'openai\/gpt-4\.1' is not one/],
+      [
         { model: "openai/o3-mini", prompt: "x", reasoning_effort: "max" },
         /reasoning_effort.*must be one of "minimal", "low", "medium", "high"/,
       ],

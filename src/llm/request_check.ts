@@ -127,6 +127,11 @@ export function checkCallOptions(
       problems.push(
         `${names.reasoningEffort} is for OpenAI reasoning models; '${model}' does not take it (use ${names.thinking})`,
       );
+    } else if (kind === "openai" && isNonReasoningOpenAiModel(model)) {
+      problems.push(
+        `${names.reasoningEffort} is for OpenAI reasoning models (o-series, gpt-5); '${model}' is not one ` +
+          `and OpenAI refuses it: remove ${names.reasoningEffort}`,
+      );
     }
   }
 
@@ -139,6 +144,15 @@ export function checkCallOptions(
     );
   }
   return { problems, warnings };
+}
+
+/**
+ * Whether an OpenAI model (`openai/NAME`) is of a family known not to reason (GPT-3.5, GPT-4, GPT-4o, GPT-4.1,
+ * gpt-5-chat), which OpenAI refuses `reasoning_effort` for. Models of other or unknown names are not judged.
+ */
+export function isNonReasoningOpenAiModel(model: string): boolean {
+  const name = model.slice(model.indexOf("/") + 1);
+  return /^(gpt-3\.5|gpt-4|chatgpt-4o)/.test(name) || /^gpt-5-chat/.test(name);
 }
 
 /**
