@@ -132,8 +132,8 @@ export class LlmNode extends Node {
       response: { type: "any", description: "The model's text, or the parsed object when `schema` is set" },
       usage: {
         type: "object",
-        description:
-          "Normalized usage: tokens (uncached input, cache read/write, output, reasoning), model, request id",
+        description: "Normalized usage of the call that gave `response`: tokens (uncached input, cache read/write, " +
+          "output, reasoning), model, request id. After a schema retry, the retry's alone (the run's totals count both)",
       },
     },
   };
