@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { callLlm, checkModelConfig, LlmCallError, LlmConfigError, type LlmSettings } from "../src/llm/mod.ts";
 import { type LlmServer, startLlmServer } from "./support/llm_server.ts";
+import { AttemptTimeoutError, createAttemptFetch } from "../src/llm/attempt_fetch.ts";
 
 const ANTHROPIC_KEY = "sk-ant-test-key-0123456789";
 const OPENAI_KEY = "sk-openai-test-key-9876543210";
@@ -821,6 +822,26 @@ Deno.test(
       error.message,
       "anthropic/claude-sonnet-4-5: timed out after 300 ms",
     );
+  }),
+);
+
+Deno.test(
+  "the attempt timeout ends a streaming body even where the runtime lets the body go on after its fetch's signal aborted",
+  withServer(async (srv) => {
+    srv.enqueue({ text: Array.from({ length: 60 }, (_, i) => `w${i}`).join(" "), chunkDelayMs: 100 });
+    // A real request to the local server, its body not tied to the signal: what a runtime that does not cut an
+    // already streaming body on abort gives (seen once in a loaded CI run: a 300 ms timeout let a 6 s stream finish).
+    const detached: typeof fetch = (input, init) => fetch(input, { ...init, signal: undefined });
+    const attempt = createAttemptFetch({ timeoutMs: 300, baseFetch: detached });
+    const started = performance.now();
+    const response = await attempt.fetch(`${srv.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": "k", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, stream: true, messages: [] }),
+    });
+    const error = await response.text().then(() => undefined, (e) => e);
+    assert.ok(error instanceof AttemptTimeoutError, `expected the timeout, got ${error}`);
+    assert.ok(performance.now() - started < 3000, "cut at the timeout, not at the stream's end");
   }),
 );
 

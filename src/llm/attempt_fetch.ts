@@ -97,7 +97,13 @@ export function createAttemptFetch(
     const timeout = new AbortController();
     const timeoutError = new AttemptTimeoutError(timeoutMs);
     const outer = init?.signal ?? undefined;
-    const timer = setLongTimeout(() => timeout.abort(timeoutError), timeoutMs);
+    // The body's reader, once there is one: a timeout cancels it too, not only the fetch's signal (a runtime
+    // may let a body that is already streaming go on reading after its fetch's signal aborted).
+    let bodyReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const timer = setLongTimeout(() => {
+      timeout.abort(timeoutError);
+      bodyReader?.cancel(timeoutError).catch(() => {});
+    }, timeoutMs);
     const stop = () => {
       timer.clear();
       outer?.removeEventListener("abort", stop);
@@ -124,10 +130,17 @@ export function createAttemptFetch(
     // The timer keeps running while the body streams; it stops when the
     // body ends, fails or is cancelled.
     const reader = response.body.getReader();
+    bodyReader = reader;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
           const { done, value } = await reader.read();
+          if (timedOut()) {
+            // Whatever the read returned, the attempt's time is up.
+            stop();
+            controller.error(timeoutError);
+            return;
+          }
           if (done) {
             stop();
             controller.close();
