@@ -99,10 +99,10 @@ export function createAttemptFetch(
     const outer = init?.signal ?? undefined;
     // The body's reader, once there is one: a timeout cancels it too, not only the fetch's signal (a runtime
     // may let a body that is already streaming go on reading after its fetch's signal aborted).
-    let bodyReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const streaming: { reader?: ReadableStreamDefaultReader<Uint8Array> } = {};
     const timer = setLongTimeout(() => {
       timeout.abort(timeoutError);
-      bodyReader?.cancel(timeoutError).catch(() => {});
+      streaming.reader?.cancel(timeoutError).catch(() => {});
     }, timeoutMs);
     const stop = () => {
       timer.clear();
@@ -130,7 +130,7 @@ export function createAttemptFetch(
     // The timer keeps running while the body streams; it stops when the
     // body ends, fails or is cancelled.
     const reader = response.body.getReader();
-    bodyReader = reader;
+    streaming.reader = reader;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
