@@ -26,7 +26,10 @@ import {
   storeAfter,
   storeBefore,
   StorePathError,
+  storesAround,
 } from "../src/observability/trace_state.ts";
+import { nodeStates, renderNodes, renderStates } from "../src/cli/trace_show.ts";
+import { PLAIN_STYLE } from "../src/cli/terminal.ts";
 import { MutationRecorder } from "../src/observability/recording_store.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir } from "./support/cli.ts";
 import { traceDoc, traceEvent } from "./support/trace_docs.ts";
@@ -445,6 +448,63 @@ Deno.test("reconstruction rejects bad indices and reports unappliable mutations"
   assert.equal(problems.length, 1);
   assert.equal(problems[0].event_index, 0);
   assert.equal(problems[0].mutation.path, "bad[");
+});
+
+Deno.test("storesAround gives what storeBefore/storeAfter give, for any indices in any order", () => {
+  const trace = sampleTrace();
+  const all = trace.events.map((_, i) => i);
+  const indices = [3, 0, 4, 2, 3, 1];
+  const stores = storesAround(trace, indices);
+  assert.equal(stores.length, indices.length);
+  indices.forEach((i, k) => {
+    assert.deepEqual(stores[k].before, storeBefore(trace, i), `before ${i}`);
+    assert.deepEqual(stores[k].after, storeAfter(trace, i), `after ${i}`);
+  });
+  assert.deepEqual(storesAround(trace, []), []);
+  assert.throws(() => storesAround(trace, [...all, all.length]), RangeError);
+  // A mutation that cannot be applied is reported once, however many stores come after it.
+  const bad = traceOf({}, [[{ op: "set", path: "bad[", after: 1 }], [{ op: "set", path: "x", after: 2 }], []]);
+  const problems: StateProblem[] = [];
+  const around = storesAround(bad, [0, 1, 2], { onProblem: (p) => problems.push(p) });
+  assert.deepEqual(around.map((s) => s.after), [{}, { x: 2 }, { x: 2 }]);
+  assert.deepEqual(problems.map((p) => [p.event_index, p.mutation.path]), [[0, "bad["]]);
+});
+
+Deno.test("--node ID [--state] of a loop's every execution reads each event a bounded number of times, not once per execution", () => {
+  // a → b → a, 4,000 executions: replaying the trace (or labelling its events) once per execution shown
+  // would read about 4,000 × 4,000 / 2 events' mutations (node ids), minutes for --state in a real trace.
+  const n = 4000;
+  const reads = { mutations: 0, node_id: 0 };
+  const events = Array.from({ length: n }, (_, i) => {
+    const id = i % 2 === 0 ? "a" : "b";
+    const e = event({
+      node_id: id,
+      node_type: "echo",
+      execution_index: Math.floor(i / 2),
+      mutations: [{ op: "set", path: `${id}.output`, after: `run ${i}` }],
+    });
+    const { mutations, node_id } = e;
+    Object.defineProperty(e, "mutations", { get: () => (reads.mutations++, mutations), enumerable: true });
+    Object.defineProperty(e, "node_id", { get: () => (reads.node_id++, node_id), enumerable: true });
+    return e;
+  });
+  const trace = sampleTrace({ initial_store: {}, events });
+  const selected = events.flatMap((_, i) => i % 2 === 0 ? [i] : []);
+
+  const { states, problems } = nodeStates(trace, selected);
+  const stateLines = renderStates(trace, states, PLAIN_STYLE);
+  assert.equal(problems.length, 0);
+  assert.deepEqual(states[1].before, { a: { output: "run 0" }, b: { output: "run 1" } });
+  assert.deepEqual(states[1].after, { a: { output: "run 2" }, b: { output: "run 1" } });
+  assert.deepEqual(states.at(-1)!.after, { a: { output: `run ${n - 2}` }, b: { output: `run ${n - 3}` } });
+  assert.equal(stateLines[0], `a#1 · echo · shared store before and after (event 1 of ${n})`);
+  assert.equal(stateLines.filter((l) => /^a#\d+ · echo · shared store/.test(l)).length, n / 2);
+  const nodeLines = renderNodes(trace, selected, PLAIN_STYLE);
+  assert.equal(nodeLines.filter((l) => /^a#\d+ · echo · /.test(l)).length, n / 2);
+  assert.ok(nodeLines.includes(`a#${n / 2} · echo · ✓ success · 100ms (event ${n - 1} of ${n})`));
+
+  assert.ok(reads.mutations <= 2 * n, `event mutations read ${reads.mutations} times for ${n} events`);
+  assert.ok(reads.node_id <= 20 * n, `event node ids read ${reads.node_id} times for ${n} events`);
 });
 
 Deno.test("diffStores lists added, removed and changed paths", () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { TraceDocument, TraceEvent, TraceLlmCall } from "../observability/trace_format.ts";
-import { diffStores, type StateProblem, storeAfter, storeBefore } from "../observability/trace_state.ts";
+import { diffStores, type StateProblem, storesAround } from "../observability/trace_state.ts";
 import { parseCommand } from "./args.ts";
 import { showHelp } from "./show_help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
@@ -90,19 +90,13 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
     }
     const selection = selectNode(read, node);
     if (state) {
-      const states = selection.indices.map((i) => nodeState(read.trace, i));
-      if (json) {
-        const docs = states.map(({ problems: _, ...s }) => s);
-        writeStdout(`${JSON.stringify(selection.single ? docs[0] : docs, null, 2)}\n`);
-      } else {
-        writeDisplay(`${states.map((s) => renderState(read.trace, s, style).join("\n")).join("\n\n")}\n`);
-      }
-      for (const s of states) {
-        for (const p of s.problems) {
-          printError(
-            `warning: event ${p.event_index} (node '${p.node_id}'): cannot apply ${p.mutation.op} '${p.mutation.path}': ${p.message}; skipped`,
-          );
-        }
+      const { states, problems } = nodeStates(read.trace, selection.indices);
+      if (json) writeStdout(`${JSON.stringify(selection.single ? states[0] : states, null, 2)}\n`);
+      else writeDisplay(`${renderStates(read.trace, states, style).join("\n")}\n`);
+      for (const p of problems) {
+        printError(
+          `warning: event ${p.event_index} (node '${p.node_id}'): cannot apply ${p.mutation.op} '${p.mutation.path}': ${p.message}; skipped`,
+        );
       }
       return EXIT.ok;
     }
@@ -110,7 +104,7 @@ export async function traceShowCommand(argv: string[], { env }: CommandEnv): Pro
       const events = selection.indices.map((i) => read.trace.events[i]);
       writeStdout(`${JSON.stringify(selection.single ? events[0] : events, null, 2)}\n`);
     } else {
-      writeDisplay(`${selection.indices.map((i) => renderNode(read.trace, i, style).join("\n")).join("\n\n")}\n`);
+      writeDisplay(`${renderNodes(read.trace, selection.indices, style).join("\n")}\n`);
     }
     return EXIT.ok;
   } catch (error) {
@@ -370,10 +364,21 @@ function indent(text: string, by: string): string[] {
   return text.split("\n").map((l) => `${by}${l}`.trimEnd());
 }
 
-/** Everything about one node execution. */
-export function renderNode(trace: TraceDocument, index: number, style: Style): string[] {
+/** `--node` in the terminal: each of the executions at `indices` in full, a blank line between them. */
+export function renderNodes(trace: TraceDocument, indices: readonly number[], style: Style): string[] {
+  const labels = eventLabels(trace.events); // once, not once per execution shown
+  return indices.flatMap((i, k) => [...(k > 0 ? [""] : []), ...renderNode(trace, i, style, labels)]);
+}
+
+/** Everything about one node execution (`labels`: {@link eventLabels} of the trace's events). */
+export function renderNode(
+  trace: TraceDocument,
+  index: number,
+  style: Style,
+  labels: readonly string[] = eventLabels(trace.events),
+): string[] {
   const event = trace.events[index];
-  const label = eventLabels(trace.events)[index];
+  const label = labels[index];
   const status = event.status === "success"
     ? style.green("✓ success")
     : event.status === "interrupted"
@@ -506,29 +511,35 @@ function renderCall(call: TraceLlmCall, c: number, style: Style): string[] {
   return lines;
 }
 
-interface NodeState {
+/** The store before and after one node execution (`--state`; its `--json` document). */
+export interface NodeState {
   node_id: string;
   execution_index: number;
   event_index: number;
   before: Record<string, unknown>;
   after: Record<string, unknown>;
-  problems: StateProblem[];
 }
 
-function nodeState(trace: TraceDocument, index: number): NodeState {
+/**
+ * The stores around each of the executions at `indices`, from one replay of
+ * the trace (not one per execution: a loop's 5,000 executions would replay it
+ * 5,000 times), and the mutations that could not be applied on the way, each
+ * once.
+ */
+export function nodeStates(
+  trace: TraceDocument,
+  indices: readonly number[],
+): { states: NodeState[]; problems: StateProblem[] } {
   const problems: StateProblem[] = [];
-  const onProblem = (p: StateProblem) => {
-    if (!problems.some((q) => q.event_index === p.event_index && q.mutation === p.mutation)) problems.push(p);
-  };
-  const event = trace.events[index];
-  return {
-    node_id: event.node_id,
-    execution_index: event.execution_index,
+  const stores = storesAround(trace, indices, { onProblem: (p) => problems.push(p) });
+  const states = indices.map((index, k) => ({
+    node_id: trace.events[index].node_id,
+    execution_index: trace.events[index].execution_index,
     event_index: index,
-    before: storeBefore(trace, index, { onProblem }),
-    after: storeAfter(trace, index, { onProblem }),
-    problems,
-  };
+    before: stores[k].before,
+    after: stores[k].after,
+  }));
+  return { states, problems };
 }
 
 /** Copies a value with long strings cut (for pretty JSON in the terminal); `cut` is set when any was. */
@@ -545,8 +556,14 @@ function cutStrings(value: unknown, state: { cut: boolean }): unknown {
   return value;
 }
 
-function renderState(trace: TraceDocument, state: NodeState, style: Style): string[] {
-  const label = eventLabels(trace.events)[state.event_index];
+/** `--state` in the terminal: each state, a blank line between them. */
+export function renderStates(trace: TraceDocument, states: readonly NodeState[], style: Style): string[] {
+  const labels = eventLabels(trace.events); // once, not once per execution shown
+  return states.flatMap((s, k) => [...(k > 0 ? [""] : []), ...renderState(trace, s, style, labels)]);
+}
+
+function renderState(trace: TraceDocument, state: NodeState, style: Style, labels: readonly string[]): string[] {
+  const label = labels[state.event_index];
   const cut = { cut: false };
   const lines = [
     `${style.bold(label)} · ${trace.events[state.event_index].node_type} · shared store before and after ${

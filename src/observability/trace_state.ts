@@ -184,24 +184,28 @@ export function applyMutation(store: Store, mutation: Mutation): Store {
   throw new Error(`unknown mutation op '${(mutation as { op: unknown }).op}' at '${mutation.path}'`);
 }
 
-function replay(trace: TraceDocument, upTo: number, options: StateOptions): Store {
-  let store = structuredClone(trace.initial_store ?? {}) as Store;
-  for (let e = 0; e < upTo; e++) {
-    const event = trace.events[e];
-    for (const mutation of event.mutations ?? []) {
-      try {
-        store = applyMutation(store, mutation);
-      } catch (error) {
-        const message = (error as Error).message;
-        if (options.onProblem === undefined) {
-          throw new Error(
-            `event ${e} (node '${event.node_id}'): cannot apply ${mutation.op} '${mutation.path}': ${message}`,
-          );
-        }
-        options.onProblem({ event_index: e, node_id: event.node_id, mutation, message });
+/** Applies event `e`'s mutations to `store` (which is not modified) and returns the new store. */
+function applyEvent(trace: TraceDocument, e: number, store: Store, options: StateOptions): Store {
+  const event = trace.events[e];
+  for (const mutation of event.mutations ?? []) {
+    try {
+      store = applyMutation(store, mutation);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (options.onProblem === undefined) {
+        throw new Error(
+          `event ${e} (node '${event.node_id}'): cannot apply ${mutation.op} '${mutation.path}': ${message}`,
+        );
       }
+      options.onProblem({ event_index: e, node_id: event.node_id, mutation, message });
     }
   }
+  return store;
+}
+
+function replay(trace: TraceDocument, upTo: number, options: StateOptions): Store {
+  let store = structuredClone(trace.initial_store ?? {}) as Store;
+  for (let e = 0; e < upTo; e++) store = applyEvent(trace, e, store, options);
   return store;
 }
 
@@ -221,6 +225,43 @@ export function storeBefore(trace: TraceDocument, eventIndex: number, options: S
 export function storeAfter(trace: TraceDocument, eventIndex: number, options: StateOptions = {}): Store {
   checkIndex(trace, eventIndex);
   return replay(trace, eventIndex + 1, options);
+}
+
+/** The store just before and just after one event, from {@link storesAround}. */
+export interface StoresAround {
+  before: Store;
+  after: Store;
+}
+
+/**
+ * The stores before and after each of `eventIndices` (in any order), from one
+ * replay of the trace up to the last of them: each event's mutations are
+ * applied once, whatever the number of indices, where calling
+ * {@link storeBefore} and {@link storeAfter} for each would replay the trace
+ * from its start every time. `onProblem` is called once per mutation that
+ * cannot be applied (up to the last index's own). The stores share nothing
+ * with the trace, but share unchanged parts with each other (a mutation copies
+ * only the containers on its path): treat them as read-only, or
+ * `structuredClone` one before changing it.
+ */
+export function storesAround(
+  trace: TraceDocument,
+  eventIndices: readonly number[],
+  options: StateOptions = {},
+): StoresAround[] {
+  for (const i of eventIndices) checkIndex(trace, i);
+  const wanted = new Map<number, StoresAround>();
+  for (const i of eventIndices) wanted.set(i, { before: {}, after: {} });
+  let last = -1;
+  for (const i of wanted.keys()) last = Math.max(last, i);
+  let store = structuredClone(trace.initial_store ?? {}) as Store;
+  for (let e = 0; e <= last; e++) {
+    const around = wanted.get(e);
+    if (around) around.before = store;
+    store = applyEvent(trace, e, store, options);
+    if (around) around.after = store;
+  }
+  return eventIndices.map((i) => wanted.get(i)!);
 }
 
 /** One difference between two stores. */
