@@ -28,7 +28,7 @@ import {
   StorePathError,
   storesAround,
 } from "../src/observability/trace_state.ts";
-import { nodeStates, renderNodes, renderStates } from "../src/cli/trace_show.ts";
+import { executionList, nodeStates, renderNodes, renderStates } from "../src/cli/trace_show.ts";
 import { PLAIN_STYLE } from "../src/cli/terminal.ts";
 import { MutationRecorder } from "../src/observability/recording_store.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir } from "./support/cli.ts";
@@ -1135,6 +1135,24 @@ Deno.test("trace show errors: exit 2 with one line naming the path or listing th
     const extra = await runPflow(["trace", "show", path, path], { env });
     assertExit(extra, 2);
     assert.match(extra.stderr, /unexpected argument/);
+  });
+});
+
+Deno.test("--node ID#N past a loop's executions names them as ranges, on one short line", async () => {
+  assert.equal(executionList([1]), "#1");
+  assert.equal(executionList([1, 2]), "#1, #2");
+  assert.equal(executionList([1, 2, 3, 5, 7, 8]), "#1–#3, #5, #7, #8");
+  assert.equal(executionList([1, 3, 5, 7, 9, 11, 12, 13, 20]), "#1, #3, #5, #7, #9, … 4 more");
+  await withHome(async (home, env) => {
+    const events = Array.from({ length: 1000 }, (_, i) => event({ node_id: "a", execution_index: i }));
+    const doc = sampleTrace({ events });
+    const path = writeTrace(home, traceName(doc), formatTraceFile(doc));
+    const result = await runPflow(["trace", "show", path, "--node", "a#1001"], { env });
+    assertExit(result, 2);
+    assert.equal(
+      result.stderr,
+      `error: node 'a' has no execution #1001 in ${path}; it ran 1,000 times (#1–#1000)\n`,
+    );
   });
 });
 

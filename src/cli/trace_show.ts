@@ -135,14 +135,35 @@ function selectNode(read: ReadTrace, spec: string): { indices: number[]; single:
   const n = Number(m[2]);
   const found = indices.find((i, k) => executionNumber(events[i], k) === n);
   if (found === undefined) {
-    const numbers = indices.map((i, k) => `#${executionNumber(events[i], k)}`).join(", ");
+    const numbers = executionList(indices.map((i, k) => executionNumber(events[i], k)));
     throw new ShowError(
-      `node '${id}' has no execution #${n} in ${read.path}; it ran ${indices.length} time${
-        indices.length === 1 ? "" : "s"
-      } (${numbers})`,
+      `node '${id}' has no execution #${n} in ${read.path}; it ran ${count(indices.length, "time")} (${numbers})`,
     );
   }
   return { indices: [found], single: true };
+}
+
+/** Most runs of numbers {@link executionList} names before `…`. */
+const LISTED_RUNS = 5;
+
+/**
+ * Execution numbers as a short list: consecutive ones as a range (`#1–#1000`),
+ * two as themselves (`#1, #2`), and past {@link LISTED_RUNS} runs, `…` and how
+ * many more, so a loop's thousands of executions take one short line.
+ */
+export function executionList(numbers: readonly number[]): string {
+  const runs: [number, number][] = [];
+  for (const n of numbers) {
+    const last = runs.at(-1);
+    if (last && n === last[1] + 1) last[1] = n;
+    else runs.push([n, n]);
+  }
+  const parts = runs.slice(0, LISTED_RUNS).map(([from, to]) =>
+    from === to ? `#${from}` : to === from + 1 ? `#${from}, #${to}` : `#${from}–#${to}`
+  );
+  const rest = runs.slice(LISTED_RUNS).reduce((sum, [from, to]) => sum + to - from + 1, 0);
+  if (rest > 0) parts.push(`… ${formatCount(rest)} more`);
+  return parts.join(", ");
 }
 
 /** 1-based number of an execution of its node (`#N`). */
