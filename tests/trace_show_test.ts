@@ -31,7 +31,7 @@ import {
 import { executionList, nodeStates, renderNodes, renderStates } from "../src/cli/trace_show.ts";
 import { PLAIN_STYLE } from "../src/cli/terminal.ts";
 import { MutationRecorder } from "../src/observability/recording_store.ts";
-import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir } from "./support/cli.ts";
+import { type CliResult, PFLOW_BIN, ROOT, runPflow, tempDir, writeWorkflow } from "./support/cli.ts";
 import { traceDoc, traceEvent } from "./support/trace_docs.ts";
 
 const ANSI = "\x1b[";
@@ -1153,6 +1153,74 @@ Deno.test("--node ID#N past a loop's executions names them as ranges, on one sho
       result.stderr,
       `error: node 'a' has no execution #1001 in ${path}; it ran 1,000 times (#1–#1000)\n`,
     );
+  });
+});
+
+Deno.test("--node of an execution past the trace's size cap says it was not written, not that the node does not exist", async () => {
+  await withHome(async (home, env) => {
+    // A real run: the 4th node's event would take the file past trace.max_bytes, so it is dropped.
+    writeFileSync(join(home, "settings.json"), JSON.stringify({ trace: { max_bytes: 4096 } }));
+    const big = "x".repeat(280);
+    const wf = writeWorkflow(home, "four.json", {
+      ir_version: "0.1.0",
+      name: "four",
+      nodes: [
+        { id: "a", type: "echo", params: { value: "hi" } },
+        { id: "big", type: "echo", params: { value: big } },
+        { id: "arr", type: "echo", params: { value: [1, 2, 3] } },
+        { id: "c", type: "echo", params: { value: "${big.output}".repeat(8) } },
+      ],
+      edges: [{ from: "a", to: "big" }, { from: "big", to: "arr" }, { from: "arr", to: "c" }],
+    });
+    const run = await runPflow(["run", wf, "--trace", "--output-format", "json"], { env });
+    assertExit(run, 0);
+    const path = JSON.parse(run.stdout).trace_path as string;
+    const tree = await runPflow(["trace", "show", path], { env });
+    assert.match(tree.stdout, /1 node execution not written past .*: from node execution 4 \(c\) on/, explain(tree));
+    const stopped =
+      "the trace stopped writing past its size cap (trace.max_bytes = 4 KiB in PFLOW_HOME/settings.json) " +
+      "at node execution 4 (c), 1 node execution not written";
+    const cases: [string, string][] = [
+      [
+        "c",
+        `error: node 'c' ran, but none of its executions was written to ${path}: ${stopped}; nodes written: a, big, arr`,
+      ],
+      // Only c's execution is missing: any other node did not run.
+      [
+        "zz",
+        `error: no node 'zz' in ${path}; nodes in this trace: a, big, arr, and c (ran, but not written past the trace's size cap)`,
+      ],
+      ["a#2", `error: node 'a' has no execution #2 in ${path}; it ran 1 time (#1)`],
+    ];
+    for (const [node, stderr] of cases) {
+      const result = await runPflow(["trace", "show", path, "--node", node, "--state"], { env });
+      assertExit(result, 2);
+      assert.equal(result.stderr, `${stderr}\n`);
+    }
+
+    // Several executions not written: any node may have run among them.
+    const doc = sampleTrace({
+      events: sampleTrace().events.slice(0, 4),
+      limits: { store_chars: 2000, prompt_chars: 8000, response_chars: 8000, max_bytes: 4096 },
+      events_dropped: 3,
+      first_dropped: { index: 4, node_id: "loop", execution_index: 2 },
+    });
+    const capped = writeTrace(home, "workflow-trace-capped-20250304-100000-cccccccc.json", formatTraceFile(doc));
+    const several =
+      "the trace stopped writing past its size cap (trace.max_bytes = 4 KiB in PFLOW_HOME/settings.json) " +
+      "at node execution 5 (loop#3), 3 node executions not written";
+    const more: [string, string][] = [
+      ["save", `error: no execution of 'save' was written to ${capped}: ${several}; nodes written: fetch, ask, loop`],
+      [
+        "loop#3",
+        `error: node 'loop' has no execution #3 in ${capped}; 2 executions of it were written (#1, #2): ${several}`,
+      ],
+    ];
+    for (const [node, stderr] of more) {
+      const result = await runPflow(["trace", "show", capped, "--node", node], { env });
+      assertExit(result, 2);
+      assert.equal(result.stderr, `${stderr}\n`);
+    }
   });
 });
 

@@ -123,11 +123,27 @@ function selectNode(read: ReadTrace, spec: string): { indices: number[]; single:
   const m = /^(.*)#(\d+)$/.exec(spec);
   const id = m ? m[1] : spec;
   const indices = events.flatMap((e, i) => e.node_id === id ? [i] : []);
+  // Node executions past the size cap (or a failed write) are not in the file: a node missing from it may have run.
+  const stopped = stoppedWriting(read);
+  const first = read.trace.first_dropped;
+  // The one execution not written is the one the footer names: no other node is missing.
+  const onlyFirst = first !== undefined && read.trace.events_dropped === 1 && !read.partial;
+  const mayBeMissing = stopped !== undefined && !(onlyFirst && first.node_id !== id);
   if (indices.length === 0) {
     const ids = [...new Set(events.map((e) => e.node_id))];
+    if (mayBeMissing) {
+      throw new ShowError(
+        `${
+          first?.node_id === id
+            ? `node '${id}' ran, but none of its executions was written`
+            : `no execution of '${id}' was written`
+        } to ${read.path}: ${stopped}; nodes written: ${ids.length ? ids.join(", ") : "none"}`,
+      );
+    }
+    const unwritten = onlyFirst ? `, and ${first.node_id} (ran, but not written past the trace's size cap)` : "";
     throw new ShowError(
       `no node '${id}' in ${read.path}; ${
-        ids.length ? `nodes in this trace: ${ids.join(", ")}` : "the trace has no node executions"
+        ids.length ? `nodes in this trace: ${ids.join(", ")}${unwritten}` : "the trace has no node executions"
       }`,
     );
   }
@@ -136,9 +152,12 @@ function selectNode(read: ReadTrace, spec: string): { indices: number[]; single:
   const found = indices.find((i, k) => executionNumber(events[i], k) === n);
   if (found === undefined) {
     const numbers = executionList(indices.map((i, k) => executionNumber(events[i], k)));
-    throw new ShowError(
-      `node '${id}' has no execution #${n} in ${read.path}; it ran ${count(indices.length, "time")} (${numbers})`,
-    );
+    const runs = !mayBeMissing
+      ? `it ran ${count(indices.length, "time")} (${numbers})`
+      : `${count(indices.length, "execution")} of it ${
+        indices.length === 1 ? "was" : "were"
+      } written (${numbers}): ${stopped}`;
+    throw new ShowError(`node '${id}' has no execution #${n} in ${read.path}; ${runs}`);
   }
   return { indices: [found], single: true };
 }
@@ -327,6 +346,35 @@ export function droppedFrom(trace: TraceDocument): string {
   return `: from node execution ${first.index + 1} (${first.node_id}${run}) on`;
 }
 
+/**
+ * Why a trace holds fewer node executions than ran, when it does:
+ * `the trace stopped writing past its size cap (…) at node execution 4 (c); 1 node execution not written`.
+ */
+function stoppedWriting(read: ReadTrace): string | undefined {
+  const { trace } = read;
+  const dropped = trace.events_dropped ?? 0;
+  if (dropped === 0 && !read.partial) return undefined;
+  const first = trace.first_dropped;
+  const at = first === undefined
+    ? ""
+    : ` at node execution ${first.index + 1} (${first.node_id}${
+      first.execution_index > 0 ? `#${first.execution_index + 1}` : ""
+    })`;
+  const cause = read.partial || trace.write_error
+    ? `after a write failed${trace.write_error ? ` (${trace.write_error})` : ""}`
+    : `past its size cap (${capText(trace)})`;
+  return `the trace stopped writing ${cause}${at}${
+    dropped > 0 ? `, ${count(dropped, "node execution")} not written` : ""
+  }`;
+}
+
+/** `trace.max_bytes = 4 KiB in PFLOW_HOME/settings.json`. */
+function capText(trace: TraceDocument): string {
+  return `trace.max_bytes = ${
+    trace.limits?.max_bytes === undefined ? "?" : formatBytes(trace.limits.max_bytes)
+  } in PFLOW_HOME/settings.json`;
+}
+
 /** Why node executions are missing from the file: its size cap, or a write that failed. */
 export function writeNotes(read: ReadTrace): string[] {
   const { trace } = read;
@@ -337,11 +385,7 @@ export function writeNotes(read: ReadTrace): string[] {
     notes.push(`⚠ partial: writing the trace failed${why}; node executions after that are not in the file`);
   }
   if (dropped > 0) {
-    const cause = trace.write_error
-      ? "after the write failed"
-      : `past the trace's size cap (trace.max_bytes = ${
-        trace.limits?.max_bytes === undefined ? "?" : formatBytes(trace.limits.max_bytes)
-      } in PFLOW_HOME/settings.json)`;
+    const cause = trace.write_error ? "after the write failed" : `past the trace's size cap (${capText(trace)})`;
     notes.push(`⚠ ${count(dropped, "node execution")} not written ${cause}${droppedFrom(trace)}`);
   }
   return notes;
