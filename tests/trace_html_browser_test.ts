@@ -223,6 +223,112 @@ browserTest("every bar's label is shown whole: a one-node run's bar spans the ax
   }
 });
 
+/**
+ * For each row whose label is written on its bar: the label's background, whether its box lies on the bar, and
+ * the bar's columns (device pixels) that show none of the bar's own colour, from a screenshot of the bar.
+ */
+async function labelsOnBars(browser: Browser, page: Page) {
+  const found = await page.$$eval(".rows .row", (els) =>
+    els.flatMap((el) => {
+      const text = el.querySelector(".bar-text")!;
+      if (!text.classList.contains("inside")) return [];
+      const bar = el.querySelector(".bar")!.getBoundingClientRect();
+      const box = text.getBoundingClientRect();
+      return [{
+        label: el.querySelector(".label")!.textContent!,
+        background: getComputedStyle(text).backgroundColor,
+        colour: getComputedStyle(el.querySelector(".bar")!).backgroundColor,
+        onBar: box.left >= bar.left - 0.5 && box.right <= bar.right + 0.5 && box.top >= bar.top - 0.5 &&
+          box.bottom <= bar.bottom + 0.5,
+        clip: { x: bar.left, y: bar.top, width: bar.width, height: bar.height },
+      }];
+    }));
+  // The screenshot is decoded on a blank page of its own (the trace page's CSP allows no image).
+  const decoder = await browser.newPage();
+  try {
+    const result = [];
+    for (const row of found) {
+      const clip = {
+        x: Math.ceil(row.clip.x),
+        y: Math.ceil(row.clip.y),
+        width: Math.floor(row.clip.x + row.clip.width) - Math.ceil(row.clip.x),
+        height: Math.floor(row.clip.y + row.clip.height) - Math.ceil(row.clip.y),
+      };
+      const png = await page.screenshot({ clip, encoding: "base64" });
+      const hidden = await decoder.evaluate(
+        async (data: string, colour: string) => {
+          const image = await createImageBitmap(await (await fetch(`data:image/png;base64,${data}`)).blob());
+          const canvas = new OffscreenCanvas(image.width, image.height);
+          const context = canvas.getContext("2d")!;
+          context.drawImage(image, 0, 0);
+          const pixels = context.getImageData(0, 0, image.width, image.height).data;
+          const [r, g, b] = colour.match(/\d+/g)!.map(Number);
+          const columns: number[] = [];
+          for (let x = 0; x < image.width; x++) {
+            let seen = false;
+            for (let y = 0; y < image.height && !seen; y++) {
+              const i = (y * image.width + x) * 4;
+              seen = Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b) < 24;
+            }
+            if (!seen) columns.push(x);
+          }
+          return columns;
+        },
+        png as string,
+        row.colour,
+      );
+      result.push({ ...row, hidden });
+    }
+    return result;
+  } finally {
+    await decoder.close();
+  }
+}
+
+browserTest(
+  "a label with no room beside its bar is written on the bar, which stays visible over its whole length",
+  async () => {
+    const home = tempDir();
+    try {
+      // One LLM node: its bar and its call's bar span the axis, leaving no room for a label beside them.
+      const tracePath = await withServer((server) => {
+        const wf = writeWorkflow(
+          home.path,
+          "one.json",
+          workflow([{
+            id: "ask",
+            type: "llm",
+            params: { model: "anthropic/claude-haiku-4-5", prompt: "Say hi [[sleep:300]]" },
+          }], { name: "one" }),
+        );
+        return tracedRun(wf, {
+          home: home.path,
+          env: { ANTHROPIC_API_KEY: "sk-ant-test", ANTHROPIC_BASE_URL: server.url },
+        });
+      });
+      const file = await writePage(home.path, [tracePath]);
+      await withChromium(async (browser) => {
+        for (const scheme of ["light", "dark"] as const) {
+          const { page, problems } = await load(browser, file);
+          await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
+          const onBars = await labelsOnBars(browser, page);
+          assert.equal(onBars.length, 2, `${scheme}: the node's and the call's labels are on their bars`);
+          for (const row of onBars) {
+            const where = `${scheme}: ${row.label}`;
+            assert.equal(row.background, "rgba(0, 0, 0, 0)", `${where}: nothing is drawn behind the label`);
+            assert.ok(row.onBar, `${where}: the label lies on its bar`);
+            assert.deepEqual(row.hidden, [], `${where}: columns of the bar that show none of its colour`);
+          }
+          assert.deepEqual(problems, []);
+          await page.close();
+        }
+      });
+    } finally {
+      home.cleanup();
+    }
+  },
+);
+
 browserTest("a trace with a status of several words (an odd or hand-edited file) is still drawn", async () => {
   const home = tempDir();
   try {
@@ -524,6 +630,10 @@ browserTest("colours have enough contrast in light and dark schemes and in print
               `${where}: ${text} on ${ground} ${contrast(v[text], v[ground])}`,
             );
           }
+        }
+        // A label with no room beside its bar is written on it in the page's background colour.
+        for (const bar of ["ok", "err", "warn", "llm", "llm-err"]) {
+          assert.ok(contrast(v.bg, v[bar]) >= 4.5, `${where}: bg text on ${bar} ${contrast(v.bg, v[bar])}`);
         }
         for (const bar of ["ok", "err", "warn", "llm", "llm-err", "cost"]) {
           for (const ground of ["bg", "track", "select-bg"]) {

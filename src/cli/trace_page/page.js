@@ -142,7 +142,7 @@
       b.style.left = start + "%";
       b.style.width = end - start + "%";
       const text = el("span", "bar-text", bar.text);
-      labels.push({ text, start, end });
+      labels.push({ text, row, start, end });
       track.append(b, text);
       row.append(name, track);
       row.addEventListener("click", () => {
@@ -159,8 +159,11 @@
 
   /**
    * Puts each label where it fits whole: after its bar, else before it, else
-   * over the bar's end (a long bar that starts early: a one-node run's).
-   * Text widths come from a canvas (no layout of the rows).
+   * on the bar itself (a long bar that starts early: a one-node run's), drawn
+   * taller to hold it, the text in the page's background colour and nothing
+   * behind it, so the bar shows its whole length. A label that fits none of
+   * these (a narrow window) goes on the wider side, cut with an ellipsis, its
+   * whole text as a tooltip. Text widths come from a canvas (no layout of the rows).
    */
   function placeLabels() {
     const sample = labels[0] && labels[0].text;
@@ -175,9 +178,24 @@
         padding;
       const after = ((100 - label.end) / 100) * width;
       const before = (label.start / 100) * width;
-      const place = after >= need ? "after" : before >= need ? "before" : "inside";
+      const bar = ((label.end - label.start) / 100) * width;
+      const place = after >= need
+        ? "after"
+        : before >= need
+        ? "before"
+        : bar >= need
+        ? "inside"
+        : after >= before
+        ? "after"
+        : "before";
+      const cut = place !== "inside" && (place === "after" ? after : before) < need;
       label.text.classList.toggle("before", place === "before");
       label.text.classList.toggle("inside", place === "inside");
+      label.row.classList.toggle("label-inside", place === "inside");
+      label.text.classList.toggle("cut", cut);
+      label.text.style.maxWidth = cut ? Math.max(0, place === "after" ? after : before) + "px" : "";
+      if (cut) label.text.title = label.text.textContent;
+      else label.text.removeAttribute("title");
       label.text.style.left = (place === "before" ? label.start : label.end) + "%";
     }
   }
