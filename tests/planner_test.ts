@@ -1191,12 +1191,13 @@ Deno.test("OTLP export of a planning whose workflow never runs: dry run, missing
     const receiver = await startOtlpReceiver();
     try {
       const env = { ...ctx.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
-      const cases: [args: string[], reply: ReturnType<typeof generated>, exit: number][] = [
-        [["plan", "repeat hi", "--dry-run"], generated(), 0],
-        [["repeat a word", "--output-format", "json"], generated({}), 2],
-        [["repeat hi", "times=lots"], generated(), 2],
+      // How the command ended is the request span's status (the planning itself succeeded in all three).
+      const cases: [args: string[], reply: ReturnType<typeof generated>, exit: number, status: unknown][] = [
+        [["plan", "repeat hi", "--dry-run"], generated(), 0, ["success", 1, undefined]],
+        [["repeat a word", "--output-format", "json"], generated({}), 2, ["failed", 2, "error_missing_inputs"]],
+        [["repeat hi", "times=lots"], generated(), 2, ["failed", 2, "error_validation"]],
       ];
-      for (const [args, reply, exit] of cases) {
+      for (const [args, reply, exit, status] of cases) {
         const before = receiver.requests.length;
         ctx.srv.enqueue(reply);
         const result = await plan(ctx, args, { env });
@@ -1211,6 +1212,12 @@ Deno.test("OTLP export of a planning whose workflow never runs: dry run, missing
         assert.equal(planSpan.span.parentSpanId, root.span.spanId);
         assert.ok(spans.some((s) => s.span.name.startsWith("chat ")), args.join(" "));
         assert.ok(!spans.some((s) => s.span.name.startsWith("invoke_workflow")), "no workflow ran");
+        assert.deepEqual(
+          [root.attributes["pflow.final_status"], root.span.status?.code, root.span.status?.message],
+          status,
+          args.join(" "),
+        );
+        assert.equal(planSpan.span.status?.code, 1, "the planning succeeded");
       }
     } finally {
       await receiver.close();

@@ -283,6 +283,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       outcome: {
         workflow: plannedName(outcome) ?? PLANNING,
         status: end.status,
+        subtype: end.subtype,
         durationMs,
         startedMs: performance.timeOrigin + run.started,
         endedMs,

@@ -49,6 +49,8 @@ export function metricsRequest(options: {
 export interface RunOutcome {
   workflow: string;
   status: "success" | "failed" | "interrupted" | "budget_exceeded";
+  /** The result's subtype (`error_missing_inputs`…), when it says more than the status. */
+  subtype?: string;
   durationMs: number;
   /** When the run (the invocation, planning included) started, Unix ms. */
   startedMs: number;

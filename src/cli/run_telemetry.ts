@@ -236,6 +236,10 @@ export async function exportEndedRun(exports: RunExports): Promise<void> {
             env: request.env,
             warn,
             planner: exports.planner,
+            // A planning that ended the command: the request span says how (the planning itself may have succeeded).
+            ended: exports.trace === undefined && exports.planner !== undefined
+              ? { status: exports.outcome.status, reason: exports.outcome.subtype ?? exports.outcome.status }
+              : undefined,
             signal,
             timeoutMs,
           });

@@ -43,6 +43,8 @@ export interface ExportTraceOptions {
   warn: (message: string) => void;
   /** A planned run's planner trace: exported with the workflow's under one root span for the request. */
   planner?: TraceDocument;
+  /** A planned request whose workflow never ran: how the command ended (see `requestSpans`). */
+  ended?: { status: string; reason: string };
   /** Cuts the export short (the user's Ctrl-C): the request is dropped and nothing is said (the caller says it). */
   signal?: AbortSignal;
 }
@@ -98,7 +100,9 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
   const timeout = timeoutSignal(timeoutMs);
   const signal = cancel ? AbortSignal.any([cancel, timeout.signal]) : timeout.signal;
   try {
-    const records = options.planner ? requestSpans(options.planner, trace) : traceSpans(trace!);
+    const records = options.planner
+      ? requestSpans(options.planner, trace, { ended: options.ended })
+      : traceSpans(trace!);
     const outcome = await untilAborted(
       exportSpans(records, {
         url,

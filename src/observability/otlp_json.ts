@@ -196,7 +196,17 @@ export function traceSpans(trace: TraceDocument): SpanRecord[] {
  * tree. Both traces share the trace id; the root's id is the planner trace's
  * `request_span_id`.
  */
-export function requestSpans(planner: TraceDocument, workflow?: TraceDocument): SpanRecord[] {
+export function requestSpans(
+  planner: TraceDocument,
+  workflow?: TraceDocument,
+  options: {
+    /**
+     * How the command ended when its workflow never ran (missing inputs, a refused param, a dry run): the request
+     * span's status and final status are the command's, not the planning's (which succeeded).
+     */
+    ended?: { status: string; reason: string };
+  } = {},
+): SpanRecord[] {
   const plan = traceSpans(planner);
   const requestSpanId = String(planner.request_span_id ?? "").toLowerCase();
   if (!HEX16.test(requestSpanId)) return [...plan, ...(workflow ? traceSpans(workflow) : [])];
@@ -214,12 +224,15 @@ export function requestSpans(planner: TraceDocument, workflow?: TraceDocument): 
     attributes: clean({
       [sc.ATTR_PFLOW_REQUEST]: (planner.request ?? "").slice(0, 1000),
       [sc.ATTR_PFLOW_EXECUTION_ID]: planner.execution_id,
-      [sc.ATTR_PFLOW_FINAL_STATUS]: (workflow ?? planner).final_status ?? "incomplete",
+      [sc.ATTR_PFLOW_FINAL_STATUS]: (workflow === undefined ? options.ended?.status : undefined) ??
+        (workflow ?? planner).final_status ?? "incomplete",
       [sc.ATTR_PFLOW_VERSION]: planner.pflow_version,
       ...(planner.planner?.path ? { [sc.ATTR_PFLOW_PLANNER_PATH]: planner.planner.path } : {}),
       ...(workflow ? { [sc.ATTR_GEN_AI_WORKFLOW_NAME]: workflow.workflow_name } : {}),
     }),
-    status: runRoot?.status ?? planRoot.status,
+    // A planning that failed says why itself; one that succeeded takes how the command then ended.
+    status: runRoot?.status ??
+      (planRoot.status.code === "error" ? planRoot.status : endedStatus(options.ended) ?? planRoot.status),
   };
   // The planner trace's parent is the caller; the request span takes that place.
   if (planRoot.parentSpanId !== undefined) {
@@ -234,6 +247,12 @@ export function requestSpans(planner: TraceDocument, workflow?: TraceDocument): 
     root.parentIsRemote = false;
   }
   return [request, ...plan, ...runs];
+}
+
+/** An ended command's status as a span's: ERROR with its reason unless it succeeded. */
+function endedStatus(ended: { status: string; reason: string } | undefined): SpanStatus | undefined {
+  if (ended === undefined || ended.status === "success") return undefined;
+  return { code: "error", message: ended.reason };
 }
 
 function runErrorMessage(trace: TraceDocument, status: string): string {
