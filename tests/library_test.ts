@@ -376,6 +376,37 @@ Deno.test("batch.items warns, as a param does, about a number of JSON text the l
   assert.deepEqual((await run("[9007199254740991, 0.1]", "${a.stdout}")).warnings, []);
 });
 
+Deno.test("runWorkflow refuses a given key that a batch's item variable would hide, before any node runs", async () => {
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    nodes: [
+      { id: "each", type: "echo", batch: { items: ["x", "y"], as: "word" }, params: { value: "${word}" } },
+      { id: "plain", type: "echo", batch: { items: [1] }, params: { value: "${item}" } },
+    ],
+    edges: [{ from: "each", to: "plain" }],
+  }));
+  const compiled = compileWorkflow(ir, { registry });
+  for (const [name, node] of [["word", "each"], ["item", "plain"]]) {
+    let ran = false;
+    await assert.rejects(
+      runWorkflow(compiled, { inputs: { [name]: "given" }, observer: { nodeStart: () => void (ran = true) } }),
+      (error: unknown) => {
+        assert.ok(error instanceof ValidationError, String(error));
+        assert.deepEqual(error.problems, [{
+          pointer: `/inputs/${name}`,
+          message: `inputs.${name} was given, but node '${node}' names its batch item '${name}': ` +
+            `\${${name}} would read the item there; give the value another name`,
+        }]);
+        return true;
+      },
+    );
+    assert.equal(ran, false);
+  }
+  const result = await runWorkflow(compiled, { inputs: { other: "given" } });
+  assert.equal(result.status, "success");
+});
+
 Deno.test("runWorkflow refuses a given key named like a node (namespacing on) before any node runs", async () => {
   const registry = new NodeRegistry(BUILTIN_NODES);
   const ir = await parseWorkflow(JSON.stringify({

@@ -199,8 +199,18 @@ export function resolveInputs(
   const ids = ir.enable_namespacing === false
     ? undefined
     : new Set((Array.isArray(ir.nodes) ? ir.nodes : []).map((node) => node?.id));
+  const nodes = Array.isArray(ir.nodes) ? ir.nodes : [];
   for (const name of Object.keys(given)) {
     if (Object.hasOwn(declared, name)) continue;
+    const hiding = nodes.find((node) => node?.batch !== undefined && (node.batch.as ?? "item") === name);
+    if (hiding !== undefined) {
+      problems.push({
+        pointer: `/inputs/${name}`,
+        message: `${(wording.given ?? LIBRARY_INPUT_WORDING.given!)(name)} was given, but node '${hiding.id}' ` +
+          `names its batch item '${name}': \${${name}} would read the item there; give the value another name`,
+      });
+      continue;
+    }
     if (ids?.has(name)) {
       problems.push({
         pointer: `/inputs/${name}`,
