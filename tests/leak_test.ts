@@ -496,3 +496,92 @@ Deno.test("a query value after a stray second ? or in a fragment is hidden, and 
     tmp.cleanup();
   }
 });
+
+Deno.test("credentials in an HTTP error body are masked in the error message: stderr, the JSON result, ${node.error}, traces, the ledger and OTLP", async () => {
+  const password = "hunter2hunter2";
+  const token = "tok_9f8e7d6c5b4a";
+  const textPassword = "pw-text-123456";
+  const urlPassword = "s3cretpw";
+  // What an API answers with an error status: a JSON body with credentials (no param or input names them), and
+  // a text page echoing the request's Authorization (Basic, from the URL's userinfo) and quoting some JSON.
+  const server = createServer((req, res) => {
+    if (req.url === "/json") {
+      res.writeHead(400, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ user: "bob", password, access_token: token }));
+    }
+    res.writeHead(404, { "content-type": "text/plain" });
+    res.end(`you sent Authorization: ${req.headers.authorization} and {"password": "${textPassword}"}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const otlp = await startOtlpReceiver();
+  const tmp = tempDir("pflow-error-body-test-");
+  try {
+    const home = join(tmp.path, "home");
+    const env = { PFLOW_HOME: home, NO_COLOR: "1" };
+    const json = writeWorkflow(
+      tmp.path,
+      "json.json",
+      workflow([{ id: "h", type: "http", params: { url: `http://127.0.0.1:${port}/json` } }]),
+    );
+    const text = writeWorkflow(
+      tmp.path,
+      "text.json",
+      workflow([{ id: "h", type: "http", params: { url: `http://user:${urlPassword}@127.0.0.1:${port}/text` } }]),
+    );
+    // The error edge passes the message on as `${h.error}`.
+    const handled = writeWorkflow(
+      tmp.path,
+      "handled.json",
+      workflow([
+        { id: "h", type: "http", params: { url: `http://127.0.0.1:${port}/json` } },
+        { id: "say", type: "echo", params: { value: "${h.error}" } },
+      ], { edges: [{ from: "h", to: "say", action: "error" }], outputs: { said: { source: "${say.output}" } } }),
+    );
+    const shown = `HTTP 400: {"user":"bob","password":"[REDACTED]","access_token":"[REDACTED]"}`;
+    const streams: [string, string][] = [];
+    const run = async (args: string[], code: number) => {
+      const result = await runPflow(["run", ...args, "--trace", "--otlp-endpoint", otlp.url], { env });
+      assert.equal(result.code, code, `${args.join(" ")}\n${result.stderr}`);
+      streams.push([`${args.join(" ")} stdout`, result.stdout], [`${args.join(" ")} stderr`, result.stderr]);
+      return result;
+    };
+
+    const plain = await run([json], 1);
+    const errorLine = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("error:"));
+    assert.deepEqual(errorLine(plain.stderr), [`error: node 'h' failed: ${shown}`]);
+    const doc = JSON.parse((await run([json, "--output-format", "json"], 1)).stdout);
+    assert.equal(doc.error.message, shown);
+    const logged = (await run([json, "--log-format", "json"], 1)).stderr.split("\n").filter((l) => l !== "");
+    assert.ok(logged.some((l) => JSON.parse(l).message === `node 'h' failed: ${shown}`), logged.join("\n"));
+    assert.equal(JSON.parse((await run([handled, "--output-format", "json"], 0)).stdout).result.said, shown);
+    assert.equal((await run([handled], 0)).stdout, `${shown}\n`);
+    // A Basic credential is hidden whole: no part of its base64 is left.
+    const basic = await run([text], 1);
+    assert.deepEqual(errorLine(basic.stderr), [
+      `error: node 'h' failed: HTTP 404: you sent Authorization: Basic [REDACTED] and {"password": "[REDACTED]"}`,
+    ]);
+
+    const files = filesUnder(home);
+    assert.ok(files.filter((f) => f.split("/").pop()!.startsWith("workflow-trace-")).length === 6, files.join("\n"));
+    assert.ok(files.some((f) => /ledger(-inbox\.jsonl|\.db)$/.test(f)), files.join("\n"));
+    assert.ok(otlp.requests.length >= 6, "OTLP export");
+    const haystacks: [string, string][] = [
+      ...files.map((f) => [f, readFileSync(f).toString("utf8")] as [string, string]),
+      ...streams,
+      ...otlp.requests.map((r, i) => [`OTLP request ${i}`, r.body] as [string, string]),
+    ];
+    const basicValue = Buffer.from(`user:${urlPassword}`).toString("base64");
+    for (const secret of [password, token, textPassword, urlPassword, basicValue, basicValue.slice(0, 7)]) {
+      for (const [where, haystack] of haystacks) {
+        assert.ok(!haystack.includes(secret), `${secret} leaked into ${where}`);
+      }
+    }
+    // The messages were there, masked.
+    assert.ok(otlp.requests.some((r) => r.body.includes('\\"password\\":\\"[REDACTED]\\"')), "OTLP has the message");
+  } finally {
+    server.close();
+    await otlp.close();
+    tmp.cleanup();
+  }
+});

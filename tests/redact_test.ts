@@ -4,6 +4,7 @@ import {
   isCredentialName,
   isSecretName,
   MAX_LEARNED_CHARS,
+  redactCredentialMembers,
   redactCredentials,
   REDACTED,
   Redactor,
@@ -365,6 +366,40 @@ Deno.test("Bearer credentials are hidden in any text; prose, templates and query
     `request failed: GET http://h:9/x?token=${REDACTED}: connection refused`,
   );
   assert.equal(r.text("see (https://h/?sig=abc1234)."), `see (https://h/?sig=${REDACTED}).`);
+});
+
+Deno.test("a Basic credential is hidden whole, also where a known password hid only a part of its base64", () => {
+  const basic = Buffer.from("user:s3cretpw").toString("base64"); // dXNlcjpzM2NyZXRwdw==
+  assert.equal(new Redactor().text(`Authorization: Basic ${basic}`), `Authorization: Basic ${REDACTED}`);
+  assert.equal(new Redactor().text(`{"auth":"basic ${basic}"}`), `{"auth":"basic ${REDACTED}"}`);
+  const urlSafe = Buffer.from("ü:??>>?").toString("base64url");
+  assert.equal(new Redactor().text(`BASIC ${urlSafe} then`), `BASIC ${REDACTED} then`);
+  // The password alone is known (from a URL's userinfo): its bits in the base64 do not leave the rest showing.
+  const r = new Redactor();
+  r.learn("http://user:s3cretpw@127.0.0.1:8080/");
+  assert.equal(r.text(`{"Authorization":"Basic ${basic}"}`), `{"Authorization":"Basic ${REDACTED}"}`);
+  // Prose, and a value that is not `user:password` base64, stay.
+  for (const kept of ["basic settings apply", "Basic authentication failed", "Basic [REDACTED]", "Basic ${cred}"]) {
+    assert.equal(new Redactor().text(kept), kept);
+  }
+});
+
+Deno.test("redactCredentialMembers: credential-named members of JSON text, also cut off or quoted in a page, are hidden and learned", () => {
+  const { text, credentials } = redactCredentialMembers(
+    '{"user":"bob","password":"hunter2hunter2","access_token":"tok_9f\\u0041","pin_password": 123456, ' +
+      '"Key":"photos/cat.jpg","api_key":"","nested":{"client_secret":"abc\\"def"}}',
+  );
+  assert.equal(
+    text,
+    '{"user":"bob","password":"[REDACTED]","access_token":"[REDACTED]","pin_password": "[REDACTED]", ' +
+      '"Key":"photos/cat.jpg","api_key":"","nested":{"client_secret":"[REDACTED]"}}',
+  );
+  assert.deepEqual(credentials, ["hunter2hunter2", "tok_9fA", "123456", 'abc"def']);
+  // A page quoting JSON, cut off inside a value: hidden, not learned.
+  const page = redactCredentialMembers('<pre>error: {"token": "eyJhbGciOiJIUzI1');
+  assert.equal(page.text, '<pre>error: {"token": "[REDACTED]"');
+  assert.deepEqual(page.credentials, []);
+  assert.deepEqual(redactCredentialMembers("no json here: password=x").text, "no json here: password=x");
 });
 
 Deno.test("everything under a secret-named object or list is secret: strings and numbers, at any depth", () => {

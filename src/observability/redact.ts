@@ -417,6 +417,8 @@ export class Redactor {
     for (let r = this.#base; r !== undefined; r = r.#base) if (r.#known.size > 0) chain.push(r);
     for (const r of chain) r.#find(text, cuts);
     if (chain.length > 0 && mayHoldEscapes(text)) Redactor.#findEscaped(text, chain, cuts);
+    // A `Basic` credential is hidden whole, also where a known password hid a part of its base64.
+    findBasic(text, cuts);
     return redactUrls(cuts.length === 0 ? text : replaceCuts(text, cuts));
   }
 
@@ -538,6 +540,75 @@ export function redactUrls(text: string): string {
     out = redactQuery(out);
   }
   return out;
+}
+
+/**
+ * `Basic <base64>` (RFC 7617), the scheme in any case: the value, a whole
+ * base64 word (standard or URL-safe), is a credential when it decodes to
+ * `user:password` text (prose, `basic settings`, does not).
+ */
+const BASIC = /\b(basic[ \t]+)([A-Za-z0-9+/_-]{4,}={0,2})(?![\w+/=-])/gi;
+
+/** Adds to `cuts` the value of every `Basic` credential in `text`. */
+function findBasic(text: string, cuts: Cut[]): void {
+  if (!text.includes("asic") && !text.includes("ASIC")) return;
+  for (const m of text.matchAll(BASIC)) {
+    if (isUserPassword(m[2])) cuts.push([m.index + m[1].length, m.index + m[0].length, REDACTED]);
+  }
+}
+
+/** Whether base64 (standard or URL-safe) decodes to `user:password`: UTF-8 text with a `:` and no control characters. */
+function isUserPassword(base64: string): boolean {
+  const bytes = Buffer.from(base64.replaceAll("-", "+").replaceAll("_", "/"), "base64");
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return false;
+  }
+  if (!decoded.includes(":")) return false;
+  for (let i = 0; i < decoded.length; i++) {
+    const code = decoded.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
+/**
+ * A JSON member (`"name": value`, in JSON text or text quoting JSON) with
+ * a string or number value; a string cut off at the end of the text counts.
+ */
+const JSON_MEMBER =
+  /"((?:[^"\\\n]|\\.){1,200})"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.]))/g;
+
+/**
+ * `text` (JSON, or text quoting some: an error page, a body cut short) with
+ * the value of every member under a credential name (see
+ * {@link isCredentialName}) replaced by `"[REDACTED]"`, and the credentials
+ * it held (whole strings and numbers; one cut off is hidden, not learned).
+ * What {@link redactCredentials} does for a parsed value, for text.
+ */
+export function redactCredentialMembers(text: string): { text: string; credentials: string[] } {
+  const credentials: string[] = [];
+  if (!text.includes('"')) return { text, credentials };
+  const out = text.replace(JSON_MEMBER, (whole, name: string, colon: string, value: string) => {
+    let key: string;
+    try {
+      key = JSON.parse(`"${name}"`);
+    } catch {
+      key = name;
+    }
+    if (!isCredentialName(key) || value === '""' || value === `"${REDACTED}"`) return whole;
+    if (!value.startsWith('"')) credentials.push(value);
+    else if (value.length > 1 && value.endsWith('"')) {
+      try {
+        const secret = JSON.parse(value);
+        if (typeof secret === "string" && secret.length <= MAX_LEARNED_CHARS) credentials.push(secret);
+      } catch { /* not a JSON string after all: hidden, not learned */ }
+    }
+    return `"${name}"${colon}"${REDACTED}"`;
+  });
+  return { text: out, credentials };
 }
 
 /** `text` with the values of its secret-named query (and fragment) parameters replaced. */

@@ -23,7 +23,7 @@ import { compileValue, type Resolver, templateRefs } from "./template.ts";
 import { scopeOf } from "./store.ts";
 import { callsModels } from "../observability/decorators.ts";
 import { buildSteps, type StepNode, WorkflowFlow } from "./walk.ts";
-import { outputRedactor } from "../observability/redact.ts";
+import { outputRedactor, redactCredentialMembers, redactCredentials } from "../observability/redact.ts";
 import { jsonText } from "../util/json_text.ts";
 import { type Problem, unknownNodeMessage, ValidationError } from "./errors.ts";
 
@@ -215,13 +215,20 @@ export function errorOutputsOf(
 
 /**
  * A one-line reason for a node's `error` action from what it wrote: its
- * `error` output, else a non-zero `exit_code` with stderr, else an HTTP status.
+ * `error` output, else a non-zero `exit_code` with stderr, else an HTTP status
+ * with its body. Secrets are masked here, so every place the reason goes
+ * (stderr, the JSON result, a `${node.error}` an error edge passes on,
+ * traces, the ledger, exports) gets it masked: what the output redactor
+ * knows, and the body's credentials (a `password` member, a `Basic`
+ * value), which it learns too.
  */
 export function describeErrorOutputs(outputs: Record<string, unknown>): string {
-  if (typeof outputs.error === "string" && outputs.error !== "") return outputs.error;
+  if (typeof outputs.error === "string" && outputs.error !== "") return outputRedactor().text(outputs.error);
   if (typeof outputs.exit_code === "number") {
     const stderr = typeof outputs.stderr === "string" ? outputs.stderr.trim().split("\n").slice(-1)[0] : "";
-    return `command exited with code ${outputs.exit_code}${stderr ? `: ${stderr.slice(0, 200)}` : ""}`;
+    return outputRedactor().text(
+      `command exited with code ${outputs.exit_code}${stderr ? `: ${stderr.slice(0, 200)}` : ""}`,
+    );
   }
   if (typeof outputs.status_code === "number") {
     const body = bodyLine(outputs.response);
@@ -233,16 +240,25 @@ export function describeErrorOutputs(outputs: Record<string, unknown>): string {
 /** Most characters of a response body an error message shows. */
 const BODY_SHOWN = 200;
 
-/** An HTTP response body on one line (JSON as text, whitespace runs as one space), at most {@link BODY_SHOWN} characters. */
+/**
+ * An HTTP response body on one line (JSON as text, whitespace runs as one
+ * space), at most {@link BODY_SHOWN} characters, its credentials masked
+ * (and learned by the output redactor, so a copy elsewhere is masked too).
+ */
 function bodyLine(response: unknown): string {
   if (response === undefined || response === null) return "";
   let text: string;
   try {
-    text = typeof response === "string" ? response : jsonText(response);
+    const { value, credentials } = redactCredentials(response);
+    outputRedactor().add(...credentials);
+    text = typeof value === "string" ? value : jsonText(value);
   } catch {
     return ""; // too deep or too large to show
   }
-  const line = text.slice(0, 4 * BODY_SHOWN).replace(/\s+/g, " ").trim();
+  // A text body can be JSON (or quote some) too.
+  const members = redactCredentialMembers(text.slice(0, 4 * BODY_SHOWN));
+  outputRedactor().add(...members.credentials);
+  const line = outputRedactor().text(members.text).replace(/\s+/g, " ").trim();
   return line.length > BODY_SHOWN || text.length > 4 * BODY_SHOWN ? `${line.slice(0, BODY_SHOWN)}…` : line;
 }
 
