@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { InterruptedError, type Shared } from "../src/engine/mod.ts";
 import { NodeError } from "../src/nodes/spec.ts";
 import { HttpNode } from "../src/nodes/http.ts";
@@ -108,6 +109,28 @@ function handler(seen: Seen[], pending: Set<() => void>) {
           const status = Number(new URL(req.url!, "http://x").searchParams.get("status") ?? 200);
           res.writeHead(status, { "content-type": "application/octet-stream", "content-length": "5000000000" });
           return res.end();
+        }
+        case "/gzip": {
+          // `?as=` the content coding (the body compressed by it; `bad`: bytes that are not); `?size=` a body of
+          // that many zero bytes (a bomb: small compressed); `?asked`: compressed only when accept-encoding asks.
+          const query = new URL(req.url!, "http://x").searchParams;
+          const as = query.get("as") ?? "gzip";
+          const size = query.get("size");
+          const text = size === null ? Buffer.from('{"packed":true}') : Buffer.alloc(Number(size));
+          const asked = query.has("asked") ? String(req.headers["accept-encoding"] ?? "").includes("gzip") : true;
+          if (!asked) return send(200, "application/json", text.toString());
+          const packed = query.has("bad")
+            ? Buffer.from("this is not compressed at all")
+            : as === "deflate"
+            ? deflateSync(text)
+            : as === "br"
+            ? brotliCompressSync(text)
+            : gzipSync(text);
+          res.writeHead(Number(query.get("status") ?? 200), {
+            "content-type": size === null ? "application/json" : "application/octet-stream",
+            "content-encoding": as,
+          });
+          return res.end(packed);
         }
         case "/404":
           return send(404, "application/json", '{"error":"not found"}');
@@ -746,6 +769,83 @@ Deno.test("binary: an HTTP error status without an error edge names the status a
       assert.equal(line.split("\n").length, 1, explain(batch));
       assert.match(line, /^error: node 'each' failed: batch item 2 of 2 failed: HTTP 500: line one line two \S+$/);
       assert.ok(!line.includes("tok-SECRET-123"), line);
+    });
+  });
+});
+
+Deno.test("http: a gzip body is decoded, bounded by max_response_bytes decoded; one that is not gzip fails naming the coding", async () => {
+  await withServer(async (base) => {
+    const { shared } = await runHttp({ url: `${base}/gzip` });
+    assert.deepEqual(shared.response, { packed: true });
+    assert.equal((shared.response_headers as Record<string, string>)["content-encoding"], "gzip");
+    // 10 MB of zeros gzip to about 10 KB: the bound is on what they decode to.
+    await assert.rejects(
+      runHttp({ url: `${base}/gzip?size=10000000`, max_response_bytes: 1_000_000 }),
+      nodeError(/^response body of GET .*\/gzip\?size=10000000 was cut off: it is longer than max_response_bytes/),
+    );
+    await assert.rejects(
+      runHttp({ url: `${base}/gzip?bad` }),
+      nodeError(
+        /^response body of GET http:\/\/127\.0\.0\.1:\d+\/gzip\?bad is not valid gzip \(content-encoding: gzip\)$/,
+      ),
+    );
+  });
+});
+
+Deno.test("binary: a compressed body is decoded (gzip, deflate, br; asked for), a bad one fails on one line of stderr, JSON with --log-format json", async () => {
+  await withServer(async (base) => {
+    await withHome(async (dir, env) => {
+      const get = (name: string, url: string, extra: Record<string, unknown> = {}) =>
+        writeWorkflow(
+          dir,
+          `${name}.json`,
+          workflow([{ id: "h", type: "http", params: { url: `${base}${url}`, ...extra } }], {
+            outputs: {
+              body: { source: "${h.response}" },
+              coding: { source: "${h.response_headers.content-encoding}" },
+            },
+          }),
+        );
+      for (const as of ["gzip", "deflate", "br"]) {
+        const result = await runPflow(["run", get(as, `/gzip?as=${as}`), "--output-format", "json"], { env });
+        assertExit(result, 0);
+        assert.deepEqual(JSON.parse(result.stdout).result.body, { packed: true }, as);
+        assert.equal(result.stderr, "", as);
+      }
+      // pflow asks for gzip, so a server that compresses only when asked does.
+      const asked = await runPflow(["run", get("asked", "/gzip?asked"), "--output-format", "json"], { env });
+      assertExit(asked, 0);
+      assert.deepEqual(JSON.parse(asked.stdout).result, { body: { packed: true }, coding: "gzip" });
+      const bomb = await runPflow(["run", get("bomb", "/gzip?size=10000000", { max_response_bytes: 1_000_000 })], {
+        env,
+      });
+      assertExit(bomb, 1);
+      assert.match(bomb.stderr, /was cut off: it is longer than max_response_bytes \(/);
+
+      for (const [name, url, coding] of [["bad", "/gzip?bad", "gzip"], ["bad-br", "/gzip?bad&as=br", "br"]]) {
+        const file = get(name, url);
+        const text = await runPflow(["run", file], { env });
+        assertExit(text, 1);
+        assert.equal(
+          text.stderr,
+          `error: node 'h' failed: response body of GET ${base}${url} is not valid ${coding} ` +
+            `(content-encoding: ${coding})\n`,
+          explain(text),
+        );
+        const json = await runPflow(["run", file, "--log-format", "json"], { env });
+        assertExit(json, 1);
+        const lines = json.stderr.split("\n").filter((l) => l !== "");
+        assert.ok(lines.length > 0, explain(json));
+        for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+        assert.ok(lines.some((l) => JSON.parse(l).message.includes(`is not valid ${coding}`)), explain(json));
+      }
+      // An error status with a bad body fails the same way (the page cannot be read).
+      const page = await runPflow(["run", get("page", "/gzip?bad&status=500")], { env });
+      assertExit(page, 1);
+      assert.match(
+        page.stderr,
+        /^error: node 'h' failed: response body of GET \S+ is not valid gzip \(content-encoding: gzip\)\n$/,
+      );
     });
   });
 });

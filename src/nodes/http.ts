@@ -3,6 +3,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import process from "node:process";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
 import {
@@ -99,7 +100,9 @@ export class HttpNode extends Node {
       },
       max_response_bytes: {
         type: "integer",
-        description: "Most bytes of response body read; a larger body fails the node (nothing is kept)",
+        description:
+          "Most bytes of response body read; a larger body fails the node (nothing is kept). A compressed body " +
+          "(content-encoding gzip, deflate, br) is bounded as sent and as decoded",
         default: DEFAULT_MAX_OUTPUT_BYTES,
         positive: "bytes",
       },
@@ -219,7 +222,9 @@ export class HttpNode extends Node {
     try {
       res = await fetchFollowingRedirects(url, { method, headers, body, signal }, shown);
       // A redirect never turns HEAD into another method.
-      bytes = hasNoBody(method, res.status) ? await noBody(res) : await readBounded(res, p.max_response_bytes, shown);
+      bytes = hasNoBody(method, res.status)
+        ? await noBody(res)
+        : await readBody(res, p.max_response_bytes, shown, () => ctx.signal.aborted || timeout.aborted);
     } catch (error) {
       if (error instanceof NodeError) throw error;
       throw failed(error);
@@ -324,8 +329,18 @@ async function fetchFollowingRedirects(
   let url = start;
   let { method, body } = init;
   const headers = new Headers(init.headers);
+  if (OWN_DECODING && !headers.has("accept-encoding")) headers.set("accept-encoding", acceptEncoding());
   for (let redirects = 0;; redirects++) {
-    const res = await fetch(url, { method, headers, body, signal: init.signal, redirect: "manual" });
+    const request: RequestInit & { decompress?: boolean } = {
+      method,
+      headers,
+      body,
+      signal: init.signal,
+      redirect: "manual",
+      // Bun's option (see OWN_DECODING).
+      ...(OWN_DECODING ? { decompress: false } : {}),
+    };
+    const res = await fetch(url, request);
     const location = res.headers.get("location");
     if (!REDIRECTS.has(res.status) || location === null) return res;
     await res.body?.cancel().catch(() => {});
@@ -377,23 +392,112 @@ async function noBody(res: Response): Promise<Uint8Array> {
 }
 
 /**
- * The whole body, reading no more than `max` bytes: a larger declared
- * `content-length` fails before reading, a longer stream at the first chunk
- * past the bound (the rest is never read).
+ * Whether pflow decodes a compressed body itself: where `fetch` hands it over
+ * as sent when asked to (`decompress: false`), as Bun's does. Bun's own
+ * decoding prints a bare `Decompression error: ZlibError` line on stderr for
+ * a body that is not what its `content-encoding` says, and fails in its own
+ * words; pflow's names the coding. Deno's `fetch` has no such option: it
+ * decodes gzip and br itself (a bad body fails reading, see
+ * {@link readBody}).
  */
-async function readBounded(res: Response, max: number, shown: string): Promise<Uint8Array> {
+const OWN_DECODING = typeof process.versions.bun === "string";
+
+/** See {@link decoders}. */
+let decoderFormats: Record<string, string> | undefined;
+
+/**
+ * The `DecompressionStream` format of each content coding pflow decodes
+ * (`brotli` and `zstd` where the runtime's stream has them, as Bun's has),
+ * found at the first request that needs them (not at start-up).
+ */
+function decoders(): Record<string, string> {
+  if (decoderFormats !== undefined) return decoderFormats;
+  decoderFormats = { gzip: "gzip", "x-gzip": "gzip", deflate: "deflate" };
+  for (const [coding, format] of [["br", "brotli"], ["zstd", "zstd"]]) {
+    try {
+      new DecompressionStream(format as CompressionFormat);
+      decoderFormats[coding] = format;
+    } catch { /* not in this runtime: not asked for, and a body sent so anyway fails naming it */ }
+  }
+  return decoderFormats;
+}
+
+/** The `accept-encoding` pflow sends when it decodes bodies itself (and the workflow sets none). */
+function acceptEncoding(): string {
+  return Object.keys(decoders()).filter((c) => c !== "x-gzip").join(", ");
+}
+
+/**
+ * The whole body, decoded by its `content-encoding` (where `fetch` left it
+ * encoded), at most `max` bytes: a larger declared `content-length` fails
+ * before reading, a longer stream (as sent, and decoded: a small gzip body
+ * can decode to gigabytes) at the first chunk past the bound. A body that is
+ * not what its `content-encoding` says fails naming it; `interrupted` tells
+ * a read that failed because the request was abandoned.
+ */
+async function readBody(res: Response, max: number, shown: string, interrupted: () => boolean): Promise<Uint8Array> {
+  const encoding = res.headers.get("content-encoding");
+  const codings = (encoding ?? "").split(",").map((c) => c.trim().toLowerCase()).filter((c) => c && c !== "identity");
+  const invalid = (coding: string) =>
+    new NodeError(
+      `response body of ${shown} is not valid ${coding} (content-encoding: ${shorten(encoding!)})`,
+    );
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBounded(res.body, max, shown, Number(res.headers.get("content-length") ?? NaN));
+  } catch (error) {
+    // Deno's fetch decodes gzip and br while the body is read: a bad body fails the read.
+    if (
+      error instanceof NodeError || interrupted() || OWN_DECODING || codings.length === 0 ||
+      !/gzip|brotli|deflate|zlib|zstd|decompress|inflate|checksum/i.test(describeFetchError(error))
+    ) throw error;
+    throw invalid(codings.at(-1)!);
+  }
+  if (!OWN_DECODING || bytes.length === 0) return bytes;
+  // Codings apply in the order listed: the last one is undone first.
+  for (const coding of codings.toReversed()) {
+    const format = decoders()[coding];
+    if (format === undefined) {
+      throw new NodeError(
+        `response body of ${shown} is encoded as ${JSON.stringify(shorten(coding))} (content-encoding), which ` +
+          `pflow cannot decode (it decodes ${Object.keys(decoders()).join(", ")}); ask for one of those with an ` +
+          `'Accept-Encoding' header`,
+      );
+    }
+    const decoded = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+      .pipeThrough(new DecompressionStream(format as CompressionFormat));
+    try {
+      bytes = await readBounded(decoded, max, shown);
+    } catch (error) {
+      if (error instanceof NodeError) throw error;
+      throw invalid(coding);
+    }
+  }
+  return bytes;
+}
+
+/**
+ * A whole stream, reading no more than `max` bytes: a larger `declared`
+ * length fails before reading, a longer stream at the first chunk past the
+ * bound (the rest is never read).
+ */
+async function readBounded(
+  stream: ReadableStream<Uint8Array> | null,
+  max: number,
+  shown: string,
+  declared = NaN,
+): Promise<Uint8Array> {
   const tooLarge = (what: string) =>
     new NodeError(
       `response body of ${shown} ${what} max_response_bytes (${formatBytes(max)}); ` +
         `raise the node's 'max_response_bytes' param, or fetch less (a range, a page, a filter)`,
     );
-  const declared = Number(res.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel().catch(() => {});
+    await stream?.cancel().catch(() => {});
     throw tooLarge(`is ${formatBytes(declared)} (content-length), more than`);
   }
-  if (res.body === null) return new Uint8Array();
-  const reader = res.body.getReader();
+  if (stream === null) return new Uint8Array();
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
