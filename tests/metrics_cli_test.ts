@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { type CliResult, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { spawnSync } from "node:child_process";
+import { type CliResult, PFLOW_BIN, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
 import {
   assertExit,
@@ -881,6 +882,42 @@ Deno.test("pricing show: the table, a dated snapshot, a wildcard, an unpriced mo
     const nopeJson = await runPflow(["pricing", "show", "nope/x", "--json"], { env });
     assertExit(nopeJson, 1);
     assert.deepEqual(JSON.parse(nopeJson.stdout), { model: "nope/x", priced: false });
+  });
+});
+
+Deno.test("pricing show and cost report --reprice: a price file's version, aliases and path are shown escaped", async () => {
+  await withLlm(async (ctx) => {
+    // Someone else's price table: an OSC title and a colour in its version and an alias, an OSC in its file name.
+    const version = "v1\u001b[31mred\u001b]0;TITLE\u0007";
+    const yaml = `version: ${JSON.stringify(version)}\nmodels:\n  ${HAIKU}:\n    input: 2\n` +
+      `    aliases: [${JSON.stringify("anthropic/hk\u001b]0;T2\u0007")}]\n`;
+    const table = join(ctx.dir, "p\u001b]0;X\u0007.yaml");
+    writeFileSync(table, yaml);
+    // deno-lint-ignore no-control-regex
+    const controls = /[\x00-\x08\x0b-\x1f\x7f]/;
+    const all = await runPflow(["pricing", "show", "--price-table", table], { env: ctx.env });
+    assertExit(all, 0);
+    assert.doesNotMatch(all.stdout, controls, all.stdout);
+    assert.ok(all.stdout.startsWith("prices: USD per million tokens · version v1\\u001b[31mred\\u001b]0;TITLE\\u0007"));
+    assert.ok(
+      all.stdout.split("\n")[0].endsWith(
+        "builtin + " + table.replace("\u001b", "\\u001b").replace("\u0007", "\\u0007"),
+      ),
+    );
+    const one = await runPflow(["pricing", "show", HAIKU, "--price-table", table], { env: ctx.env });
+    assertExit(one, 0);
+    assert.doesNotMatch(one.stdout, controls, one.stdout);
+    assert.match(one.stdout, /^ +aliases: anthropic\/hk\\u001b\]0;T2\\u0007$/m);
+    assert.match(one.stdout, /^ +input +2 +\S*p\\u001b\]0;X\\u0007\.yaml$/m);
+    // In a terminal with colour on, where pflow's own colour codes pass: the version's colour code does not.
+    const command = `stty cols 140; ${PFLOW_BIN} cost report --reprice --price-table '${table}'`;
+    const terminal = spawnSync("script", ["-qfec", command, "/dev/null"], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: "xterm", ...ctx.env },
+      encoding: "utf8",
+    });
+    assert.equal(terminal.status, 0, `${terminal.stdout}\n${terminal.stderr}`);
+    assert.match(terminal.stdout, /repriced with price table v1\\u001b\[31mred\\u001b\]0;TITLE\\u0007 \(builtin \+ /);
+    assert.ok(!terminal.stdout.includes("\u001b[31m"), terminal.stdout);
   });
 });
 

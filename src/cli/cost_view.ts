@@ -229,10 +229,12 @@ function notes(report: Report, ctx: ViewContext): string {
     ctx.style.yellow(line)
   );
   if (ctx.repriced !== undefined) {
-    let line =
-      `repriced with price table ${ctx.repriced.version} (${ctx.repriced.source}), long-context tiers per request`;
+    // A price file's version and path: data, escaped (colour codes too, which the display would let through).
+    let line = `repriced with price table ${oneLine(ctx.repriced.version)} (${
+      oneLine(ctx.repriced.source)
+    }), long-context tiers per request`;
     if (report.repriced_unpriced_models?.length) {
-      line += `; not in that table: ${report.repriced_unpriced_models.join(", ")}`;
+      line += `; not in that table: ${report.repriced_unpriced_models.map((m) => oneLine(m)).join(", ")}`;
     }
     lines.push(line);
   }

@@ -10,7 +10,7 @@ import { formatCount } from "./format.ts";
 import { showHelp } from "./show_help.ts";
 import { pflowHome } from "./home.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { renderTable } from "./table.ts";
+import { oneLine, renderTable } from "./table.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -54,8 +54,10 @@ export async function pricingCommand(argv: string[], { env }: CommandEnv): Promi
     [id, m],
   ) => [id, ...FIELDS.map((f) => price(m, f)), sourceOf(table, id)]);
   const header = ["model", ...FIELDS, "source"];
+  // The version and the sources are a price file's text and paths (someone else's `--price-table`): shown escaped,
+  // as the table's cells are.
   writeStdout(
-    `prices: USD per million tokens · version ${table.version} · ${table.source}\n${
+    `prices: USD per million tokens · version ${oneLine(table.version)} · ${oneLine(table.source)}\n${
       renderTable(header.map((h) => ({ header: h })), rows)
     }`,
   );
@@ -79,19 +81,22 @@ function showModel(table: PriceTable, model: string, json: boolean): number {
     writeStdout(`${JSON.stringify({ model, priced: true, key: match.key, prices: match.prices, sources }, null, 2)}\n`);
     return EXIT.ok;
   }
-  const lines = [`${model}${match.key !== model ? ` (priced as ${match.key})` : ""}: USD per million tokens`];
+  // Ids, aliases and sources come from price files: each shown on its line, escaped (as the cost views show them).
+  const lines = [
+    `${oneLine(model)}${match.key !== model ? ` (priced as ${oneLine(match.key)})` : ""}: USD per million tokens`,
+  ];
   for (const field of FIELDS) {
     const value = match.prices[field];
     const shown = value === undefined ? `${price(match.prices, field)} (default)` : String(value);
     lines.push(
-      `  ${field.padEnd(15)} ${shown.padEnd(16)} ${value === undefined ? "" : sources[field] ?? ""}`.trimEnd(),
+      `  ${field.padEnd(15)} ${shown.padEnd(16)} ${value === undefined ? "" : oneLine(sources[field] ?? "")}`.trimEnd(),
     );
   }
   for (const tier of match.prices.tiers ?? []) {
     const prices = FIELDS.filter((f) => tier[f] !== undefined).map((f) => `${f} ${tier[f]}`).join(", ");
     lines.push(`  above ${formatCount(tier.above_input_tokens)} input tokens (whole request): ${prices}`);
   }
-  if (match.prices.aliases?.length) lines.push(`  aliases: ${match.prices.aliases.join(", ")}`);
+  if (match.prices.aliases?.length) lines.push(`  aliases: ${match.prices.aliases.map((a) => oneLine(a)).join(", ")}`);
   writeStdout(`${lines.join("\n")}\n`);
   return EXIT.ok;
 }
