@@ -1611,6 +1611,52 @@ Deno.test("a terminal narrower than 100 columns gets the compact layout, coloure
   });
 });
 
+Deno.test("the compact layout fits 80 columns: many long model names, a long workflow, --breakdown, --reprice", async () => {
+  await withLlm(async (ctx) => {
+    const openAiUsage = { prompt_tokens: 1200, completion_tokens: 300 };
+    const models = [
+      ["anthropic/claude-sonnet-4-5-20250929", HAIKU_USAGE],
+      ["openai/gpt-4o-mini-2024-07-18", openAiUsage],
+      ["anthropic/claude-3-7-sonnet-20250219", HAIKU_USAGE],
+      ["openai/gpt-4.1-nano-2025-04-14", openAiUsage],
+      ["anthropic/claude-haiku-4-5-20251001", HAIKU_USAGE],
+    ] as const;
+    const nodes = models.map(([model, usage], i) =>
+      llm(i === 0 ? "summarise-the-long-document" : `n${i}`, model, usage)
+    );
+    await runJson(ctx, chain(nodes, { name: "a-rather-long-workflow-name-for-the-report" }));
+    const inTerminal = (args: string, env: Record<string, string>) => {
+      const result = spawnSync("script", ["-qfec", `stty cols 80; ${PFLOW_BIN} cost report ${args}`, "/dev/null"], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: "xterm", ...ctx.env, ...env },
+        encoding: "utf8",
+      });
+      assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+      return result.stdout.replace(/\r/g, "");
+    };
+    for (const by of ["day", "workflow", "node", "run", "model"]) {
+      for (const extra of ["", " --reprice"]) {
+        for (const env of [PLAIN_ENV, {}]) {
+          // As shown: without the colour codes.
+          // deno-lint-ignore no-control-regex
+          const out = inTerminal(`--by ${by} --breakdown${extra}`, env).replace(/\x1b\[\d+m/g, "");
+          assert.match(out, /^Total /m, out);
+          for (const line of out.split("\n")) {
+            assert.ok([...line].length <= 80, `--by ${by}${extra}: ${[...line].length} columns: ${line}\n${out}`);
+          }
+        }
+      }
+    }
+    const day = inTerminal("--breakdown", PLAIN_ENV);
+    // The date column as wide as a date: the breakdown rows name their model under MODELS, cut with an ellipsis.
+    assert.match(day, /^DATE {8}MODELS {2}/m, day);
+    assert.match(day, /^\d{4}-\d{2}-\d{2} {2}claude-[\w.-]+…?, \+[1-4] /m, day);
+    assert.equal(day.match(/^ {12}└ (claude|gpt)-/gm)?.length, 5, day);
+    const node = inTerminal("--by node", PLAIN_ENV);
+    // A node group keeps its node: the workflow is cut first.
+    assert.match(node, /^a-rather-lon[\w-]*…\/n1 /m, node);
+  });
+});
+
 // ---------------------------------------------------------------- planned runs
 
 /** Planner reply usage: Haiku 4.5, 1000*1 + 200*5 = 2000 µ$. */

@@ -170,18 +170,28 @@ export function reportText(report: Report, ctx: ViewContext): string {
     const cells = groupCells(row, by, ctx, label);
     return compact ? cells.slice(0, by === "run" ? 2 : 1) : cells;
   };
-  const models = (row: ReportRow): Cell[] => showModels ? [row.models.map(shortModel).join(", ")] : [];
-  const rows: Row[] = [];
+  // The compact layout fits the terminal: its free-text cells (the models, a breakdown row's model, and a model,
+  // workflow or node group) are cut to the width their column gets, once every other column's width is known.
+  const fitGroup = compact && (by === "model" || by === "workflow" || by === "node");
+  const groupLead = (row: ReportRow): LayoutCell[] =>
+    fitGroup ? [{ fit: (width) => by === "node" ? nodeGroup(row, width) : cutText(row.group, width) }] : lead(row);
+  const models = (row: ReportRow): LayoutCell[] =>
+    showModels ? [{ fit: (width) => modelsCell(row.models.map(shortModel), width) }] : [];
+  const rows: LayoutCell[][] = [];
   for (const row of report.rows) {
-    rows.push([...lead(row), ...models(row), ...numbers(row)]);
+    rows.push([...groupLead(row), ...models(row), ...numbers(row)]);
     for (const sub of ctx.breakdown ? row.breakdown ?? [] : []) {
-      const label = `  └ ${sub.group}`;
-      const cells = [
-        ...lead(row, { text: label, shown: ctx.style.dim(label) }),
-        ...(showModels ? [""] : []),
-        ...numbers(sub),
-      ];
-      rows.push(cells);
+      if (showModels) {
+        // Under the models column: the group's column keeps the width of its groups.
+        const label = (width: number): Cell => {
+          const text = cutText(`└ ${shortModel(sub.group)}`, width);
+          return { text, shown: ctx.style.dim(text) };
+        };
+        rows.push([...(by === "run" ? ["", ""] : [""]), { fit: label }, ...numbers(sub)]);
+      } else {
+        const label = `  └ ${sub.group}`;
+        rows.push([...lead(row, { text: label, shown: ctx.style.dim(label) }), ...numbers(sub)]);
+      }
     }
   }
   const total = "Total";
@@ -194,8 +204,85 @@ export function reportText(report: Report, ctx: ViewContext): string {
     ...numbers(report.totals),
   ];
   rows.push(totalRow);
+  // (Only the compact layout has cells to fit: a wide one is rendered as it is, however many rows.)
+  const fitted: Row[] = compact
+    ? fitColumns(columns, rows, {
+      width: ctx.columns!,
+      free: [...(fitGroup ? [0] : []), ...(showModels ? [by === "run" ? 2 : 1] : [])],
+    })
+    : rows as Cell[][];
   const title = `Cost by ${by} · ${ctx.period} · ${ctx.timezone}`;
-  return `${ctx.style.bold(title)}\n${renderTable(columns, rows, { header: ctx.style.dim })}${notes(report, ctx)}`;
+  return `${ctx.style.bold(title)}\n${renderTable(columns, fitted, { header: ctx.style.dim })}${notes(report, ctx)}`;
+}
+
+/** A cell whose text is cut to the width its column gets (see {@link fitColumns}). */
+type FitCell = { fit: (width: number) => Cell };
+type LayoutCell = Cell | FitCell;
+
+const isFit = (cell: LayoutCell): cell is FitCell => typeof cell === "object" && "fit" in cell;
+const cellAt = (cell: LayoutCell, width: number): Cell => isFit(cell) ? cell.fit(width) : cell;
+const cellWidth = (cell: Cell) => oneLine(typeof cell === "string" ? cell : cell.text).length;
+
+/**
+ * The rows with each fitted cell made for its column's width: every column as wide as its widest cell, but the
+ * `free` ones (at most two: a group, then the models), narrowed so that the line fits `width` (never below
+ * their header). Of the room the two share, the models keep up to half (20 characters at least, when they
+ * need them), the group the rest.
+ */
+function fitColumns(columns: Column[], rows: LayoutCell[][], options: { width: number; free: number[] }): Row[] {
+  const widths = columns.map((c) => c.header.length);
+  for (const row of rows) row.forEach((cell, i) => widths[i] = Math.max(widths[i], cellWidth(cellAt(cell, Infinity))));
+  const budgets = columns.map(() => Infinity);
+  const line = widths.reduce((sum, w) => sum + w, 0) + 2 * (columns.length - 1);
+  const { free } = options;
+  if (line > options.width && free.length > 0) {
+    let room = options.width - (line - free.reduce((sum, i) => sum + widths[i], 0));
+    if (free.length === 2) {
+      const [group, models] = free;
+      const keep = Math.min(widths[models], Math.max(20, Math.ceil(room / 2)));
+      budgets[group] = Math.max(columns[group].header.length, Math.min(widths[group], room - keep));
+      room -= budgets[group];
+    }
+    const last = free[free.length - 1];
+    budgets[last] = Math.max(columns[last].header.length, room);
+  }
+  return rows.map((row) => row.map((cell, i) => cellAt(cell, budgets[i])));
+}
+
+/** Text on one line (escaped, see {@link oneLine}), cut to `width` with an ellipsis when longer. */
+function cutText(text: string, width: number): string {
+  const shown = oneLine(text);
+  if (shown.length <= width) return shown;
+  if (width < 1) return "";
+  let end = width - 1;
+  // Never half of a surrogate pair.
+  if (end > 0 && /[\uD800-\uDBFF]/.test(shown[end - 1])) end--;
+  return `${shown.slice(0, end)}…`;
+}
+
+/** A `--by node` group in `width`: `workflow/node`, its workflow cut first (`a-long-work…/summarise`). */
+function nodeGroup(row: ReportRow, width: number): string {
+  if (oneLine(row.group).length <= width || row.workflow === undefined) return cutText(row.group, width);
+  const node = oneLine(row.group.slice(row.workflow.length));
+  const room = width - node.length;
+  return room >= 5 ? `${cutText(row.workflow, room)}${node}` : cutText(`…${node}`, width);
+}
+
+/** A group's models in `width`: `a, b, c`, else as many as fit and how many more (`a, b, +3`). */
+function modelsCell(models: string[], width: number): string {
+  const names = models.map((m) => oneLine(m));
+  const all = names.join(", ");
+  if (all.length <= width || names.length === 0) return all;
+  if (names.length === 1) return cutText(names[0], width);
+  for (let shown = names.length - 1; shown >= 1; shown--) {
+    const text = `${names.slice(0, shown).join(", ")}, +${names.length - shown}`;
+    if (text.length <= width) return text;
+  }
+  // Not even the first whole: the first cut, when enough of it shows, else the count.
+  const more = `, +${names.length - 1}`;
+  if (width - more.length >= 5) return `${cutText(names[0], width - more.length)}${more}`;
+  const count = `${names.length} models`;
+  return count.length <= width ? count : `+${names.length}`;
 }
 
 /** `model (N calls), …`; `name` shows a model name (one line of text, or Markdown). */
