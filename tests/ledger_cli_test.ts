@@ -791,6 +791,30 @@ Deno.test("--reprice: the change is a bound when a cost leaves calls out, never 
 
 // ---------------------------------------------------------------- bad input and empty ledgers
 
+Deno.test("by model or node, runs that made no LLM call: the hint says so, not that the ledger has no runs", async () => {
+  await withLlm(async (ctx) => {
+    const echo = workflow([{ id: "a", type: "echo", params: { value: "x" } }], { name: "quiet" });
+    await runJson(ctx, echo);
+    await runJson(ctx, echo);
+    for (const by of ["model", "node"]) {
+      const result = await cost(ctx, ["report", "--by", by], PLAIN_ENV);
+      assertExit(result, 0);
+      assert.match(result.stdout, /^Total +0 +0 /m);
+      assert.equal(
+        result.stderr,
+        `None of the ledger's 2 runs made an LLM call: nothing to show by ${by}. ` +
+          "Runs without calls are counted by day, week, month, workflow and run.\n",
+      );
+      const filtered = await cost(ctx, ["report", "--by", by, "--workflow", "quiet", "--since", "7d"], PLAIN_ENV);
+      assertExit(filtered, 0);
+      assert.match(filtered.stderr, /^None of the 2 runs that match these filters made an LLM call: nothing to show/);
+      // Filters that no run matches are still said to be.
+      const none = await cost(ctx, ["report", "--by", by, "--workflow", "loud"], PLAIN_ENV);
+      assert.match(none.stderr, /^No runs match these filters\./);
+    }
+  });
+});
+
 Deno.test("bad input: one line and exit 2; an empty ledger or period: an empty table, a hint, exit 0", async () => {
   await withLlm(async (ctx) => {
     const empty = await cost(ctx, ["report"], PLAIN_ENV);

@@ -24,6 +24,7 @@ import { type LedgerPhase, type LedgerRunStatus, RUN_STATUSES } from "../ledger/
 import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { parseCommand, type Parsed } from "./args.ts";
 import { reportMarkdown, reportText, runCostText, topText, type ViewContext } from "./cost_view.ts";
+import { formatCount } from "./format.ts";
 import { showHelp } from "./show_help.ts";
 import { outputFileDocument, writeOutputFile } from "./output_file.ts";
 import { pflowHome } from "./home.ts";
@@ -155,7 +156,13 @@ async function reportCommand(argv: string[], env: CommandEnv["env"]): Promise<nu
       if (options.format === "json") writeStdout(outputFileDocument(options.output));
     } else if (options.format === "text") writeDisplay(text);
     else writeStdout(text);
-    if (report.rows.length === 0 && options.format === "text") printError(emptyHint(options));
+    if (report.rows.length === 0 && options.format === "text") {
+      // By model or node, rows come from LLM calls only: runs without any may still be there.
+      const runs = options.groupBy === "model" || options.groupBy === "node"
+        ? costReport(store.db, { groupBy: "workflow", filters, timezone: options.timezone }).totals.runs
+        : 0;
+      printError(emptyHint(options, runs));
+    }
     return EXIT.ok;
   } finally {
     store.close();
@@ -266,8 +273,16 @@ function describePeriod(options: ReportOptions): string {
   return `${at(sinceMs)} → ${at(untilMs)}`;
 }
 
-function emptyHint(options: ReportOptions): string {
+/** Why a text report has no rows; `runs`: the runs it covers (a report by model or node has none of their calls). */
+function emptyHint(options: ReportOptions, runs: number): string {
   const filtered = Object.keys(options.filters).length > 0 || options.model !== undefined;
+  if (runs > 0) {
+    const which = filtered
+      ? `${runs === 1 ? "The 1 run that matches" : `None of the ${formatCount(runs)} runs that match`} these filters`
+      : `${runs === 1 ? "The ledger's 1 run" : `None of the ledger's ${formatCount(runs)} runs`}`;
+    return `${which} ${runs === 1 ? "made no" : "made an"} LLM call: nothing to show by ${options.groupBy}. ` +
+      "Runs without calls are counted by day, week, month, workflow and run.";
+  }
   if (filtered) return "No runs match these filters. Widen them, e.g. drop --since/--until or --model.";
   return "The ledger has no runs yet. Every 'pflow run' records one (unless --no-ledger or PFLOW_LEDGER=off).";
 }
