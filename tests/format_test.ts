@@ -30,7 +30,7 @@ Deno.test("formatDuration: each unit up to its boundary; a rounding carries into
   for (const [ms, shown] of cases) assert.equal(formatDuration(ms), shown, `${ms} ms`);
 });
 
-Deno.test("formatUsd: one way at every magnitude, positional below a millionth of a dollar (never 9.0e-7)", () => {
+Deno.test("formatUsd: one way at every magnitude, positional below a millionth of a dollar and from 1e21 on (never 9.0e-7, 1e+21)", () => {
   const cases: [number, string][] = [
     [0, "$0"],
     [12.345, "$12.35"],
@@ -45,6 +45,15 @@ Deno.test("formatUsd: one way at every magnitude, positional below a millionth o
     [9.96e-7, "$0.0000010"],
     [1.5e-9, "$0.0000000015"],
     [-0.0000021, "$-0.0000021"],
+    // toFixed's exponent form begins at 1e21: written out, with the digits JSON shows (1.0000000000000005e+21).
+    [9.99e20, "$999000000000000000000.00"],
+    [1e21, "$1000000000000000000000.00"],
+    [1.0000000000000005e21, "$1000000000000000500000.00"],
+    [2.5e30, "$2500000000000000000000000000000.00"],
+    [-1e21, "$-1000000000000000000000.00"],
   ];
   for (const [usd, shown] of cases) assert.equal(formatUsd(usd), shown, `${usd}`);
+  for (let exponent = -12; exponent <= 300; exponent++) {
+    assert.doesNotMatch(formatUsd(1.5 * 10 ** exponent), /e/, `1.5e${exponent}`);
+  }
 });

@@ -1681,6 +1681,26 @@ Deno.test("the compact layout fits 80 columns: many long model names, a long wor
   });
 });
 
+Deno.test("a cost of 1e21 dollars and more is written out in every view, never $1e+21", async () => {
+  await withLlm(async (ctx) => {
+    // 1e15 input tokens at 1e12 USD per million: 1e21 USD a call.
+    writeFileSync(join(ctx.home, "pricing.yaml"), `models:\n  ${HAIKU}:\n    input: 1e12\n`);
+    const wf = chain([llm("a", HAIKU, { input_tokens: 1e15, output_tokens: 0 })]);
+    const run = await runWorkflowFile(ctx, wf, [], { env: PLAIN_ENV });
+    assertExit(run, 0);
+    assert.match(run.stderr, / · \$1000000000000000000000\.00 · /, explain(run));
+    const views = [["report"], ["report", "--by", "run"], ["report", "--top", "1"], ["report", "--format", "md"], [
+      "show",
+    ]];
+    for (const args of views) {
+      const result = await cost(ctx, args, PLAIN_ENV);
+      assertExit(result, 0);
+      assert.ok(result.stdout.includes("$1000000000000000000000.00"), `${args.join(" ")}:\n${result.stdout}`);
+      assert.doesNotMatch(result.stdout, /\$[\d.]+e/, args.join(" "));
+    }
+  });
+});
+
 // ---------------------------------------------------------------- planned runs
 
 /** Planner reply usage: Haiku 4.5, 1000*1 + 200*5 = 2000 µ$. */
