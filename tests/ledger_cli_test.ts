@@ -1701,6 +1701,23 @@ Deno.test("a cost of 1e21 dollars and more is written out in every view, never $
   });
 });
 
+Deno.test("an unquoted price table version (version: 1.10) is recorded and shown as written, not as 1.1", async () => {
+  await withLlm(async (ctx) => {
+    writeFileSync(join(ctx.home, "pricing.yaml"), "version: 1.10\n");
+    await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
+    const show = await cost(ctx, ["show", "--json"]);
+    assertExit(show, 0);
+    assert.equal(JSON.parse(show.stdout).run.price_version, "1.10");
+    const text = await cost(ctx, ["show"], PLAIN_ENV);
+    assert.match(text.stdout, /^prices: 1\.10 \(builtin \+ /m, text.stdout);
+    const table = writePriceTable(ctx, "other.yaml", "version: 0x10\n");
+    const repriced = await cost(ctx, ["report", "--reprice", "--price-table", table], PLAIN_ENV);
+    assert.match(repriced.stdout, /^repriced with price table 0x10 \(/m, repriced.stdout);
+    const prices = await runPflow(["pricing", "show"], { env: ctx.env });
+    assert.match(prices.stdout, /^prices: USD per million tokens · version 1\.10 · /, prices.stdout);
+  });
+});
+
 // ---------------------------------------------------------------- planned runs
 
 /** Planner reply usage: Haiku 4.5, 1000*1 + 200*5 = 2000 µ$. */

@@ -254,6 +254,23 @@ Deno.test("bad price files: each problem names the file and line", async () => {
   assert.match(await problemOf("models:\n  nomodelslash: {input: 1, output: 1}\n"), /must be provider\/model/);
 });
 
+Deno.test("a price file's version is the text written: an unquoted 1.10 is 1.10, 0x10 is 0x10", async () => {
+  const cases: [string, string][] = [
+    ["1.10", "1.10"],
+    ["0x10", "0x10"],
+    ["1e3", "1e3"],
+    ["007", "007"],
+    ["2.0 # a comment", "2.0"],
+    ["2025-11-15", "2025-11-15"],
+    ['"1.10"', "1.10"],
+    ["!!str 1.10", "1.10"],
+  ];
+  for (const [written, version] of cases) {
+    assert.equal((await parsePriceFile(`version: ${written}\n`, "prices.yaml")).version, version, written);
+  }
+  assert.equal(await problemOf("version: true\n"), "prices.yaml:1:10: 'version' must be a string like \"2025-11-15\"");
+});
+
 Deno.test("a model without input or output price after merging is an error naming the file", async () => {
   await withHome({ "pricing.yaml": "models:\n  new/model:\n    input: 1\n" }, async (home) => {
     await assert.rejects(

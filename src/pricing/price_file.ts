@@ -115,7 +115,8 @@ export async function parsePriceFile(text: string, file: string): Promise<PriceF
     } else if (key === "version") {
       const v = isScalar(value) ? value.value : undefined;
       if (typeof v !== "string" && typeof v !== "number") at(value, "'version' must be a string like \"2025-11-15\"");
-      else result.version = String(v);
+      // A number is the version as written: `1.10` is 1.10 (not 1.1), `0x10` is 0x10 (not 16).
+      else result.version = typeof v === "number" ? (value as { source?: string }).source ?? String(v) : v;
     } else if (key === "currency") {
       if (!isScalar(value) || value.value !== "USD") {
         at(value, "'currency' must be USD (prices are USD per million tokens)");
