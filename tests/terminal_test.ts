@@ -151,3 +151,43 @@ Deno.test("a planned workflow's names and descriptions (model output) are shown 
     assert.ok(shown.stdout.includes("clears\\u001b[2J\\u001b]0;PWNED\\u0007 the screen"), explain(shown));
   }, { prefix: "pflow-terminal-plan-" });
 });
+
+Deno.test("an error on stderr is one line: a newline in it shows as \\n (a --verbose stack keeps its lines)", async () => {
+  const tmp = tempDir("pflow-terminal-test-");
+  try {
+    const env = { PFLOW_HOME: join(tmp.path, "home") };
+    // A value with a newline (as a command's stdout has) in a node's error message.
+    const wf = writeWorkflow(
+      tmp.path,
+      "cwd.json",
+      workflow([{ id: "s", type: "shell", params: { command: "true", cwd: "no\nsuch" } }]),
+    );
+    const failed = await runPflow(["run", wf], { env, cwd: tmp.path });
+    assert.equal(failed.code, 1, explain(failed));
+    assert.deepEqual(failed.stderr.trimEnd().split("\n").length, 1, explain(failed));
+    assert.match(failed.stderr, /^error: node 's' failed: working directory not found: .*no\\nsuch/, explain(failed));
+    // The same in a validation problem and a usage error: one line each, not one per piece of the value.
+    const missing = await runPflow(["run", "no\nsuch.json"], { env, cwd: tmp.path });
+    assert.equal(missing.code, 2, explain(missing));
+    assert.deepEqual(missing.stderr.trimEnd().split("\n"), [
+      "error: no\\nsuch.json: cannot read workflow: file not found",
+    ]);
+    const validated = await runPflow(["validate", "no\nsuch.json"], { env, cwd: tmp.path });
+    assert.deepEqual(validated.stderr.trimEnd().split("\n"), [
+      "error: no\\nsuch.json: cannot read workflow: file not found",
+    ]);
+    const usage = await runPflow(["run", wf, "a\nb=1"], { env, cwd: tmp.path });
+    assert.equal(usage.code, 2, explain(usage));
+    assert.deepEqual(usage.stderr.trimEnd().split("\n"), [
+      "error: invalid param name 'a\\nb': use letters, digits, '_' and '-'",
+      "Run 'pflow run --help' for usage.",
+    ]);
+    // --verbose: the error line stays one line; the stack trace after it keeps its lines.
+    const verbose = await runPflow(["run", wf, "-v"], { env, cwd: tmp.path });
+    const lines = verbose.stderr.trimEnd().split("\n");
+    assert.match(lines[0], /^error: node 's' failed: .*no\\nsuch/, explain(verbose));
+    assert.ok(lines.slice(1).some((line) => /^\s+at /.test(line)), explain(verbose));
+  } finally {
+    tmp.cleanup();
+  }
+});

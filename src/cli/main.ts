@@ -208,11 +208,11 @@ function reportError(error: unknown, verbose: boolean): number {
   }
   if (err.name === "ValidationError") {
     for (const line of err.message.split("\n")) printError(`error: ${line}`);
-    if (verbose && err.stack) printError(err.stack);
+    if (verbose && err.stack) printError(err.stack, { multiline: true });
     return 2;
   }
   printError(`error: ${err.message}`);
-  if (verbose && err.stack) printError(err.stack);
+  if (verbose && err.stack) printError(err.stack, { multiline: true });
   return 1;
 }
 

@@ -720,9 +720,11 @@ function reportEndedEarly(
       }))
     }\n`);
   }
-  for (const line of error.message.split("\n")) run.logger.error(line);
+  for (const line of error instanceof ValidationError ? error.message.split("\n") : [error.message]) {
+    run.logger.error(line);
+  }
   if (error instanceof UsageError && !run.json) printError("Run 'pflow plan --help' for usage.");
-  if (run.verbose && error.stack) run.logger.stack(error.stack, printError);
+  if (run.verbose && error.stack) run.logger.stack(error.stack, (text) => printError(text, { multiline: true }));
   if (!run.json) {
     printError(summaryLabel(prior, summary, run.style, false));
     for (const notice of prior.notices) printError(notice);

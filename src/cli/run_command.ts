@@ -560,7 +560,7 @@ function report(
     log.error(`${where}${result.error?.message}`, result.error?.node_id ? { node_id: result.error.node_id } : {});
   }
   const stack = (result.cause as Error | undefined)?.stack;
-  if (run.verbose && stack) run.logger.stack(stack, printError);
+  if (run.verbose && stack) run.logger.stack(stack, (text) => printError(text, { multiline: true }));
   return EXIT.failed;
 }
 
@@ -689,11 +689,14 @@ export function reportInvalid(error: ValidationError | UsageError, run: Invocati
     });
     writeStdout(`${JSON.stringify(doc)}\n`);
   }
-  for (const line of error.message.split("\n")) run.logger.error(line);
+  // One line a problem (a ValidationError's message holds them one a line); a usage error is one line.
+  for (const line of error instanceof ValidationError ? error.message.split("\n") : [error.message]) {
+    run.logger.error(line);
+  }
   if (error instanceof UsageError && run.logger.format === "text") {
     printError(`Run 'pflow ${error.command || "run"} --help' for usage.`);
   }
-  if (run.verbose && error.stack) run.logger.stack(error.stack, printError);
+  if (run.verbose && error.stack) run.logger.stack(error.stack, (text) => printError(text, { multiline: true }));
   return EXIT.usage;
 }
 

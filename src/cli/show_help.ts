@@ -29,6 +29,6 @@ export function showHelp(topic: string, options: { asked?: boolean } = {}): numb
     return EXIT.ok;
   }
   if (jsonOutput) throw new UsageError(`missing ${topic} command`, topic);
-  printError(text);
+  printError(text, { multiline: true });
   return EXIT.usage;
 }

@@ -18,10 +18,13 @@ export function writeStdout(text: string): void {
  * Writes one line to stderr with control characters and escape sequences
  * shown escaped (see {@link escapeControls}): what comes from data (a child's
  * stderr in an error, a workflow name) is never interpreted by the terminal.
+ * A newline in `line` (a path that came from a command's output) is shown as
+ * `\n`, so an error or a warning is always one line; `multiline` keeps them,
+ * for a help text or a stack trace.
  */
-export function printError(line: string): void {
+export function printError(line: string, options: { multiline?: boolean } = {}): void {
   if (line.startsWith("error: ")) lastError = line;
-  const text = `${escapeControls(line, { keepStyle: colourOn(2) })}\n`;
+  const text = `${escapeControls(line, { keepStyle: colourOn(2), keepNewlines: options.multiline === true })}\n`;
   // A live status line stays below whatever else is printed.
   writeAll(2, statusLine === undefined ? text : `${clearStatus()}${text}${statusLine}`);
 }

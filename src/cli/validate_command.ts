@@ -86,7 +86,9 @@ export async function validateCommand(argv: string[], { env }: CommandEnv): Prom
     report.problems = problems;
     report.error = { message: error.message, type: error.name, ...(problems.length ? { problems } : {}) };
     if (json) writeStdout(`${JSON.stringify(report)}\n`);
-    for (const line of error.message.split("\n")) printError(`error: ${line}`);
+    for (const line of error instanceof ValidationError ? error.message.split("\n") : [error.message]) {
+      printError(`error: ${line}`);
+    }
     if (error instanceof UsageError) printError("Run 'pflow validate --help' for usage.");
     return EXIT.usage;
   }

@@ -76,14 +76,25 @@ export function uniqueProblems(problems: Problem[]): Problem[] {
   });
 }
 
+/** `text` on one line: its line breaks written as the escapes `\n` and `\r` (as in JSON). */
+function oneLine(text: string): string {
+  return text.replace(
+    /\r|\n|\u2028|\u2029/g,
+    (c) => c === "\n" ? "\\n" : c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16)}`,
+  );
+}
+
 /** Static validation failed: the workflow never started (exit code 2). */
 export class ValidationError extends Error {
   /** Every problem found, in file order. */
   readonly problems: Problem[];
 
-  /** @param problems at least one problem */
+  /**
+   * @param problems at least one problem; the message has one line each (a
+   * line break inside one, from a value such as a file name, shows as `\n`)
+   */
   constructor(problems: Problem[]) {
-    super(problems.map(formatProblem).join("\n"));
+    super(problems.map((problem) => oneLine(formatProblem(problem))).join("\n"));
     this.name = "ValidationError";
     this.problems = problems;
   }
