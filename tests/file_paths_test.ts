@@ -133,3 +133,34 @@ Deno.test("write-file, copy-file: a dangling symlink where a folder goes is name
     tmp.cleanup();
   }
 });
+
+Deno.test("a path with a control character or whitespace at an end of a part prints JSON-quoted in messages", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    writeFileSync(join(dir, "real.txt"), "data\n");
+    // `real.txt ` (as `cut` leaves it) is not `real.txt`: the message says which file was looked for.
+    let r = runNode(dir, "read-file", { path: "real.txt " });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr, `error: node 'n' failed: file not found: ${JSON.stringify(join(dir, "real.txt "))}\n`);
+    r = runNode(dir, "copy-file", { source: "\treal.txt", destination: "out.txt" });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr, `error: node 'n' failed: file not found: "${dir}/\\treal.txt"\n`);
+    r = runNode(dir, "delete-file", { path: "sub /real.txt" });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /file not found: "[^"]*\/sub \/real\.txt" \(set missing_ok/);
+    // Escapes and C1 controls are written as escapes in the message itself (the library's too), inside the quotes.
+    r = runNode(dir, "read-file", { path: "x\u001b[31mred\u009b" });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr, `error: node 'n' failed: file not found: "${dir}/x\\u001b[31mred\\u009b"\n`);
+    // A shell node's cwd as well.
+    r = runNode(dir, "shell", { command: "true", cwd: "sub\t" });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /working directory not found: "[^"]*\/sub\\t" \(set cwd/);
+    // An ordinary path stays as it is.
+    r = runNode(dir, "read-file", { path: "missing file.txt" });
+    assert.equal(r.stderr, `error: node 'n' failed: file not found: ${join(dir, "missing file.txt")}\n`);
+  } finally {
+    tmp.cleanup();
+  }
+});

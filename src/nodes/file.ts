@@ -26,6 +26,7 @@ import { formatBytes } from "../util/bytes.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 import { fsPromises } from "../util/fs_promises.ts";
 import { fileKind } from "../util/file_errors.ts";
+import { shownPath } from "../util/shown_path.ts";
 
 /** Encodings the file nodes read and write. */
 export type FileEncoding = "utf8" | "base64";
@@ -46,29 +47,29 @@ export function fileError(
   const suffix = hint ? ` (${hint})` : "";
   switch (code) {
     case "ENOENT":
-      return new NodeError(`file not found: ${path}`);
+      return new NodeError(`file not found: ${shownPath(path)}`);
     case "EACCES":
     case "EPERM":
-      return new NodeError(`permission denied: ${path}`);
+      return new NodeError(`permission denied: ${shownPath(path)}`);
     case "EISDIR":
-      return new NodeError(`is a directory: ${path}${suffix}`);
+      return new NodeError(`is a directory: ${shownPath(path)}${suffix}`);
     case "ENOTDIR":
       return new NodeError(
-        `not a directory: a parent of ${path} is a file`,
+        `not a directory: a parent of ${shownPath(path)} is a file`,
       );
     case "EROFS":
-      return new NodeError(`read-only file system: ${path}`);
+      return new NodeError(`read-only file system: ${shownPath(path)}`);
     case "ENOSPC":
-      return new NodeError(`no space left on device: ${path}`);
+      return new NodeError(`no space left on device: ${shownPath(path)}`);
     case "EDQUOT":
-      return new NodeError(`disk quota exceeded: ${path}`);
+      return new NodeError(`disk quota exceeded: ${shownPath(path)}`);
     case "ENAMETOOLONG":
-      return new NodeError(`file name too long: ${path}`);
+      return new NodeError(`file name too long: ${shownPath(path)}`);
     case "ELOOP":
-      return new NodeError(`too many symbolic links: ${path}`);
+      return new NodeError(`too many symbolic links: ${shownPath(path)}`);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new NodeError(`${path}: ${message.split("\n")[0]}`);
+  return new NodeError(`${shownPath(path)}: ${message.split("\n")[0]}`);
 }
 
 /**
@@ -92,7 +93,9 @@ async function statOrUndefined(path: string, options: { link?: boolean } = {}): 
  */
 function notRegular(path: string, info: Stats, hint: string): NodeError {
   return new NodeError(
-    `not a regular file: ${path} is ${fileKind(info)} (${hint}; use a shell node to read or write pipes and devices)`,
+    `not a regular file: ${shownPath(path)} is ${
+      fileKind(info)
+    } (${hint}; use a shell node to read or write pipes and devices)`,
   );
 }
 
@@ -105,7 +108,7 @@ async function requireFile(path: string, hint: string): Promise<Stats> {
     throw fileError(error, path, hint);
   }
   if (info.isDirectory()) {
-    throw new NodeError(`is a directory: ${path} (${hint})`);
+    throw new NodeError(`is a directory: ${shownPath(path)} (${hint})`);
   }
   if (!info.isFile()) throw notRegular(path, info, hint);
   return info;
@@ -120,7 +123,9 @@ async function requireFile(path: string, hint: string): Promise<Stats> {
 async function readBounded(path: string, max: number, hint: string): Promise<Buffer> {
   const tooLarge = (what: string) =>
     new NodeError(
-      `${path} ${what} max_bytes (${formatBytes(max)}); raise the node's 'max_bytes' param, or read a part ` +
+      `${shownPath(path)} ${what} max_bytes (${
+        formatBytes(max)
+      }); raise the node's 'max_bytes' param, or read a part ` +
         `of it with a shell node (head, tail, grep)`,
     );
   const handle = await (await fsPromises()).open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
@@ -156,7 +161,7 @@ async function makeParent(path: string): Promise<void> {
     if (code === "EEXIST" || code === "ENOTDIR" || code === "ENOENT") {
       const blocked = await blockedDirectory(dir);
       if (blocked) throw blocked;
-      if (code !== "ENOENT") throw new NodeError(`cannot create directory ${dir}: a part of it is a file`);
+      if (code !== "ENOENT") throw new NodeError(`cannot create directory ${shownPath(dir)}: a part of it is a file`);
     }
     throw fileError(error, dir);
   }
@@ -180,14 +185,18 @@ async function blockedDirectory(dir: string): Promise<NodeError | undefined> {
       const target = await stat(current).catch(() => undefined);
       if (!target) {
         return new NodeError(
-          `cannot create directory ${dir}: a part of its path is a symbolic link to something that does not exist: ${current}`,
+          `cannot create directory ${
+            shownPath(dir)
+          }: a part of its path is a symbolic link to something that does not exist: ${shownPath(current)}`,
         );
       }
       if (!target.isDirectory()) {
-        return new NodeError(`cannot create directory ${dir}: a part of it is a file: ${current} (a symbolic link)`);
+        return new NodeError(
+          `cannot create directory ${shownPath(dir)}: a part of it is a file: ${shownPath(current)} (a symbolic link)`,
+        );
       }
     } else if (!info.isDirectory()) {
-      return new NodeError(`cannot create directory ${dir}: a part of it is a file: ${current}`);
+      return new NodeError(`cannot create directory ${shownPath(dir)}: a part of it is a file: ${shownPath(current)}`);
     }
   }
   return undefined;
@@ -243,12 +252,14 @@ async function requireDirectory(path: string, given: string): Promise<void> {
 }
 
 function notADirectory(given: string, file: string): NodeError {
-  return new NodeError(`not a directory: ${given} goes on after ${file}, which is a file`);
+  return new NodeError(`not a directory: ${shownPath(given)} goes on after ${shownPath(file)}, which is a file`);
 }
 
 function danglingPart(given: string, link: string): NodeError {
   return new NodeError(
-    `file not found: ${given} (a part of its path is a symbolic link to something that does not exist: ${link})`,
+    `file not found: ${shownPath(given)} (a part of its path is a symbolic link to something that does not exist: ${
+      shownPath(link)
+    })`,
   );
 }
 
@@ -322,7 +333,9 @@ export class ReadFileNode extends Node {
     } catch (error) {
       if (!(error instanceof InvalidUtf8Error)) throw error;
       throw new NodeError(
-        `${path}: ${error.message} (line ${error.at.line}); to read binary or non-UTF-8 files use encoding: base64`,
+        `${
+          shownPath(path)
+        }: ${error.message} (line ${error.at.line}); to read binary or non-UTF-8 files use encoding: base64`,
       );
     }
   }
@@ -444,7 +457,7 @@ export class WriteFileNode extends Node {
     const target = await throughLinks(path);
     const existing = await statOrUndefined(target);
     if (existing?.isDirectory()) {
-      throw new NodeError(`is a directory: ${path} (${hint})`);
+      throw new NodeError(`is a directory: ${shownPath(path)} (${hint})`);
     }
     // In place it could wait for ever for a FIFO's reader; the atomic rename would replace the special file.
     if (existing && !existing.isFile()) throw notRegular(path, existing, "write-file writes files");
@@ -491,11 +504,13 @@ async function throughLinks(path: string): Promise<string> {
     // A relative target is read from the link's folder as the kernel sees it (`..` there climbs from where it leads).
     const target = await (await fsPromises()).readlink(current);
     if (endsWithSeparator(target)) {
-      throw new NodeError(`is a directory: ${path} (a symbolic link to ${target}, which names a directory)`);
+      throw new NodeError(
+        `is a directory: ${shownPath(path)} (a symbolic link to ${shownPath(target)}, which names a directory)`,
+      );
     }
     current = await kernelPath(target, dirname(current));
   }
-  throw new NodeError(`too many symbolic links: ${path}`);
+  throw new NodeError(`too many symbolic links: ${shownPath(path)}`);
 }
 
 /** Writes `data` atomically, reporting errors against the real target. */
@@ -517,7 +532,9 @@ function tempFileError(error: unknown, path: string, what: string): NodeError {
   if (code !== "EACCES" && code !== "EPERM") return fileError(error, path);
   const dir = dirname(path);
   return new NodeError(
-    `permission denied: ${dir} (${what} ${path} atomically, through a temp file in its folder, and that folder ` +
+    `permission denied: ${shownPath(dir)} (${what} ${
+      shownPath(path)
+    } atomically, through a temp file in its folder, and that folder ` +
       `does not let pflow create files)`,
   );
 }
@@ -561,7 +578,7 @@ function endsWithSeparator(path: string): boolean {
  */
 function refuseDirectoryForm(param: string, given: string, hint: string): void {
   if (endsWithSeparator(given)) {
-    throw new NodeError(`${param} ends with '/', so it names a directory: ${given} (${hint})`);
+    throw new NodeError(`${param} ends with '/', so it names a directory: ${shownPath(given)} (${hint})`);
   }
 }
 
@@ -582,17 +599,17 @@ async function prepareTransfer(
   const to = await statOrUndefined(destination);
   if (to?.isDirectory()) {
     throw new NodeError(
-      `is a directory: ${destination} (give the destination's full file path)`,
+      `is a directory: ${shownPath(destination)} (give the destination's full file path)`,
     );
   }
   if (to && !to.isFile()) throw notRegular(destination, to, `${type} ${verb} files`);
   if (to && sameFile(from, to)) {
-    throw new NodeError(`source and destination are the same file: ${source}`);
+    throw new NodeError(`source and destination are the same file: ${shownPath(source)}`);
   }
   // lstat: a symlink is there even when what it points to is not (a dangling link is not replaced).
   if (!p.overwrite && (to ?? await statOrUndefined(destination, { link: true }))) {
     throw new NodeError(
-      `destination exists: ${destination} (set overwrite: true to replace it)`,
+      `destination exists: ${shownPath(destination)} (set overwrite: true to replace it)`,
     );
   }
   await makeParent(destination);
@@ -651,7 +668,7 @@ async function copy(
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EEXIST") {
       throw new NodeError(
-        `destination exists: ${destination} (set overwrite: true to replace it)`,
+        `destination exists: ${shownPath(destination)} (set overwrite: true to replace it)`,
       );
     }
     throw tempFileError(error, destination, `${type} writes`);
@@ -744,7 +761,7 @@ export class MoveFileNode extends Node {
     } catch (error) {
       const reason = fileError(error, source).message;
       throw new NodeError(
-        `copied to ${destination} but could not remove the source: ${reason}`,
+        `copied to ${shownPath(destination)} but could not remove the source: ${reason}`,
       );
     }
     return destination;
@@ -804,7 +821,7 @@ export class DeleteFileNode extends Node {
     const missing = () => {
       if (p.missing_ok) return false;
       throw new NodeError(
-        `file not found: ${path} (set missing_ok: true to allow a missing file)`,
+        `file not found: ${shownPath(path)} (set missing_ok: true to allow a missing file)`,
       );
     };
     let info: Stats;
@@ -819,7 +836,7 @@ export class DeleteFileNode extends Node {
     }
     if (info.isDirectory()) {
       throw new NodeError(
-        `is a directory: ${path} (delete-file deletes files only)`,
+        `is a directory: ${shownPath(path)} (delete-file deletes files only)`,
       );
     }
     try {

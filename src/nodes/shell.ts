@@ -28,6 +28,7 @@ import {
 } from "./spec.ts";
 import { fsPromises } from "../util/fs_promises.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
+import { shownPath } from "../util/shown_path.ts";
 
 /** How `stdout` is given: text (valid UTF-8 or the node fails), or the raw bytes as base64. */
 type StdoutEncoding = "utf8" | "base64";
@@ -275,19 +276,19 @@ async function checkCwd(cwd: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
       throw new NodeError(
-        `working directory not found: ${dir} (set cwd to an existing directory)`,
+        `working directory not found: ${shownPath(dir)} (set cwd to an existing directory)`,
       );
     }
     if (code === "EACCES" || code === "EPERM") {
-      throw new NodeError(`permission denied: ${dir} (the cwd of the command)`);
+      throw new NodeError(`permission denied: ${shownPath(dir)} (the cwd of the command)`);
     }
     throw new NodeError(
-      `cannot use working directory ${dir}: ${(error as Error).message}`,
+      `cannot use working directory ${shownPath(dir)}: ${(error as Error).message.split("\n")[0]}`,
     );
   }
   if (!info.isDirectory()) {
     throw new NodeError(
-      `working directory is not a directory: ${dir} (set cwd to a directory)`,
+      `working directory is not a directory: ${shownPath(dir)} (set cwd to a directory)`,
     );
   }
   return dir;

@@ -1,0 +1,30 @@
+/**
+ * Paths in messages. A path that holds a control character (a newline from a
+ * command's output, a tab, an escape) or whitespace at the start or end of a
+ * part (`out.txt `) looks like another path when printed as is, or cannot be
+ * seen at all: it is shown JSON-quoted instead (`"/w/real.txt\n"`), every
+ * such character written as an escape.
+ * @module
+ */
+
+/** C0, DEL, C1, bidirectional overrides and line/paragraph separators: what a reader cannot see in a name. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+/** The same, for escaping what JSON.stringify leaves as is. */
+const NOT_ESCAPED_BY_JSON = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+/** Whitespace at the start or end of the path or of one of its parts. */
+const EDGE_SPACE = /(?:^|[/\\])\s|\s(?:$|[/\\])/;
+
+/** Whether `path` holds a character a reader cannot see, or a part starts or ends with whitespace. */
+export function isOddPath(path: string): boolean {
+  return CONTROL.test(path) || EDGE_SPACE.test(path);
+}
+
+/** `path` as a message shows it: as is, or JSON-quoted when it is odd (see {@link isOddPath}). */
+export function shownPath(path: string): string {
+  if (!isOddPath(path)) return path;
+  return JSON.stringify(path).replace(
+    NOT_ESCAPED_BY_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
