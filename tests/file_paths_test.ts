@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PFLOW_BIN, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
 
@@ -160,6 +160,116 @@ Deno.test("a path with a control character or whitespace at an end of a part pri
     // An ordinary path stays as it is.
     r = runNode(dir, "read-file", { path: "missing file.txt" });
     assert.equal(r.stderr, `error: node 'n' failed: file not found: ${join(dir, "missing file.txt")}\n`);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+/** Runs `workflow` (nodes and edges) in `dir` with `args` after the file. */
+function runFlow(dir: string, nodes: unknown[], edges: unknown[], args: string[] = [], extra = {}) {
+  const wf = writeWorkflow(dir, "wf.json", workflow(nodes, { edges, ...extra }));
+  return spawnSync(PFLOW_BIN, [...args.slice(0, 1), wf, ...args.slice(1)], {
+    cwd: dir,
+    env: { PATH: process.env.PATH!, PFLOW_HOME: join(dir, "home") },
+    encoding: "utf8",
+  });
+}
+
+Deno.test("a path with a line break or a NUL is refused by every file node (a command's stdout ends in a newline)", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    writeFileSync(join(dir, "real.txt"), "data\n");
+    const fromStdout = (command: string, node: Record<string, unknown>) =>
+      runFlow(dir, [{ id: "f", type: "shell", params: { command } }, { id: "n", ...node }], [{ from: "f", to: "n" }], [
+        "run",
+      ]);
+    // `echo real.txt` prints `real.txt\n`: said so, with what to do, on one line.
+    let r = fromStdout("echo real.txt", { type: "read-file", params: { path: "${f.stdout}" } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: node 'n' failed: path ends in a newline: "real\.txt\\n" \(as a command's stdout does/,
+    );
+    assert.match(r.stderr, /printf '%s' NAME instead of echo NAME/);
+    // write-file does not create `out.txt\n` (nor anything else).
+    r = fromStdout("echo out.txt", { type: "write-file", params: { path: "${f.stdout}", content: "x" } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /path ends in a newline: "out\.txt\\n"/);
+    // copy-file and move-file: either path; several lines are several paths.
+    r = fromStdout("printf 'a.txt\\nb.txt'", {
+      type: "copy-file",
+      params: { source: "real.txt", destination: "${f.stdout}" },
+    });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /destination holds a line break: "a\.txt\\nb\.txt" \(file nodes take no line breaks/);
+    r = fromStdout("echo real.txt", { type: "move-file", params: { source: "${f.stdout}", destination: "moved.txt" } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /source ends in a newline: "real\.txt\\n"/);
+    // delete-file leaves even a file of that very name alone.
+    writeFileSync(join(dir, "victim.txt\n"), "keep");
+    r = fromStdout("echo victim.txt", { type: "delete-file", params: { path: "${f.stdout}", missing_ok: true } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /path ends in a newline: "victim\.txt\\n"/);
+    assert.equal(readFileSync(join(dir, "victim.txt\n"), "utf8"), "keep");
+    // A NUL byte: no file name can hold one (the runtime's words were "must be a string without null bytes").
+    r = fromStdout("printf 'out\\000.txt'", { type: "write-file", params: { path: "${f.stdout}" } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /path holds a NUL byte, which no file name can: "out\\u0000\.txt"/);
+    assert.deepEqual(readdirSync(dir).sort(), ["home", "real.txt", "victim.txt\n", "wf.json"]);
+    assert.equal(readFileSync(join(dir, "real.txt"), "utf8"), "data\n");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("pflow validate refuses a literal file-node path with a line break (exit 2), and an input's value too", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    let r = runFlow(
+      dir,
+      [
+        { id: "w", type: "write-file", params: { path: "out.txt\n", content: "x" } },
+        { id: "c", type: "copy-file", params: { source: "in\r\n.txt", destination: "b.txt" } },
+      ],
+      [{ from: "w", to: "c" }],
+      ["validate"],
+    );
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /\/nodes\/0\/params: path ends in a newline: "out\.txt\\n"/);
+    assert.match(r.stderr, /\/nodes\/1\/params: source holds a line break: "in\\r\\n\.txt"/);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 2, r.stderr);
+    // Given for the run, an input's value is checked before anything runs.
+    const nodes = [{ id: "d", type: "delete-file", params: { path: "${name}" } }];
+    writeFileSync(join(dir, "a"), "keep");
+    r = runFlow(dir, nodes, [], ["run", "name=a\nb"], { inputs: { name: { type: "string" } } });
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /\/nodes\/0\/params: path holds a line break: "a\\nb"/);
+    assert.equal(readFileSync(join(dir, "a"), "utf8"), "keep");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("shell: a cwd ending in a newline says so in its error", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const r = runFlow(
+      tmp.path,
+      [
+        { id: "f", type: "shell", params: { command: "pwd" } },
+        { id: "s", type: "shell", params: { command: "true", cwd: "${f.stdout}" } },
+      ],
+      [{ from: "f", to: "s" }],
+      ["run"],
+    );
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /working directory not found: "[^"]+\\n" \(it ends in a newline, as a command's stdout does/,
+    );
   } finally {
     tmp.cleanup();
   }

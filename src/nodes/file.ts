@@ -26,7 +26,7 @@ import { formatBytes } from "../util/bytes.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
 import { fsPromises } from "../util/fs_promises.ts";
 import { fileKind } from "../util/file_errors.ts";
-import { shownPath } from "../util/shown_path.ts";
+import { endsInNewline, shownPath, TRAILING_NEWLINE_HINT } from "../util/shown_path.ts";
 
 /** Encodings the file nodes read and write. */
 export type FileEncoding = "utf8" | "base64";
@@ -310,6 +310,11 @@ export class ReadFileNode extends Node {
     },
   };
 
+  /** A literal `path` the run would refuse (a line break, a NUL), before anything runs. */
+  static validate(params: Record<string, unknown>): string[] {
+    return pathParamProblems(params, ["path"]);
+  }
+
   /** Reads params. */
   override prep(): ReadParams {
     return readParams<ReadParams>(ReadFileNode.spec, this.params);
@@ -317,7 +322,7 @@ export class ReadFileNode extends Node {
 
   /** Reads the file (no more than `max_bytes`); utf8 must be valid UTF-8. */
   override async exec(p: ReadParams): Promise<string> {
-    refuseDirectoryForm("path", p.path, "give the file's full path");
+    refusePathForm("path", p.path, "give the file's full path");
     const path = await kernelPath(p.path);
     const hint = "read-file reads files";
     await requireFile(path, hint);
@@ -434,12 +439,16 @@ export class WriteFileNode extends Node {
     },
   };
 
-  /** A literal `content` the run could not write (not base64 with encoding: base64), before anything runs. */
+  /**
+   * A literal `path` the run would refuse (a line break, a NUL), and a literal `content` it could not write (not
+   * base64 with encoding: base64), before anything runs.
+   */
   static validate(params: Record<string, unknown>): string[] {
+    const problems = pathParamProblems(params, ["path"]);
     const { content, encoding } = params;
-    if (encoding !== "base64" || content === undefined || hasTemplate(content)) return [];
+    if (encoding !== "base64" || content === undefined || hasTemplate(content)) return problems;
     const problem = problemOf(() => contentBytes(content, encoding));
-    return problem === undefined ? [] : [problem];
+    return problem === undefined ? problems : [...problems, problem];
   }
 
   /** Reads params. */
@@ -449,7 +458,7 @@ export class WriteFileNode extends Node {
 
   /** Writes the file. */
   override async exec(p: WriteParams): Promise<WriteResult> {
-    refuseDirectoryForm("path", p.path, "give the file's full path");
+    refusePathForm("path", p.path, "give the file's full path");
     const path = await kernelPath(p.path);
     const data = contentBytes(p.content, p.encoding);
     const hint = "write-file writes files; give a file path";
@@ -573,10 +582,44 @@ function endsWithSeparator(path: string): boolean {
 }
 
 /**
- * Refuses a path param that ends in '/': it names a directory (`rm f/` fails
- * on a file), which `resolve` would silently turn into the file itself.
+ * What is wrong with path param `param` by its text alone, or undefined: a
+ * NUL byte (no file name holds one), or a line break. The kernel takes a
+ * newline in a name, but in a path param it is a command's output pasted in
+ * (`${f.stdout}` ends in one, several lines are several paths): reading
+ * would say "file not found" for a file that exists, and writing would
+ * create `out.txt\n` beside `out.txt`. So every file node refuses it, before
+ * touching anything, and validation refuses a literal one.
  */
-function refuseDirectoryForm(param: string, given: string, hint: string): void {
+function pathTextProblem(param: string, given: string): string | undefined {
+  if (given.includes("\0")) return `${param} holds a NUL byte, which no file name can: ${shownPath(given)}`;
+  if (endsInNewline(given) && !/[\r\n]/.test(given.replace(/\r?\n$|\r$/, ""))) {
+    return `${param} ends in a newline: ${shownPath(given)} (${TRAILING_NEWLINE_HINT})`;
+  }
+  if (/[\r\n]/.test(given)) {
+    return `${param} holds a line break: ${shownPath(given)} (file nodes take no line breaks in paths; text of ` +
+      "several lines is several paths: give one)";
+  }
+  return undefined;
+}
+
+/** The problems of literal path params `params` of a file node (templates are checked when they resolve). */
+function pathParamProblems(params: Record<string, unknown>, names: readonly string[]): string[] {
+  return names.flatMap((name) => {
+    const value = params[name];
+    if (typeof value !== "string" || hasTemplate(value)) return [];
+    const problem = pathTextProblem(name, value);
+    return problem === undefined ? [] : [problem];
+  });
+}
+
+/**
+ * Refuses a path param that {@link pathTextProblem} refuses, or that ends in
+ * '/': it names a directory (`rm f/` fails on a file), which `resolve` would
+ * silently turn into the file itself.
+ */
+function refusePathForm(param: string, given: string, hint: string): void {
+  const problem = pathTextProblem(param, given);
+  if (problem !== undefined) throw new NodeError(problem);
   if (endsWithSeparator(given)) {
     throw new NodeError(`${param} ends with '/', so it names a directory: ${shownPath(given)} (${hint})`);
   }
@@ -591,8 +634,8 @@ async function prepareTransfer(
   type: string,
   verb: string,
 ): Promise<{ source: string; destination: string }> {
-  refuseDirectoryForm("source", p.source, "give the source's full file path");
-  refuseDirectoryForm("destination", p.destination, "give the destination's full file path");
+  refusePathForm("source", p.source, "give the source's full file path");
+  refusePathForm("destination", p.destination, "give the destination's full file path");
   const source = await kernelPath(p.source);
   const destination = await kernelPath(p.destination);
   const from = await requireFile(source, `${type} ${verb} files`);
@@ -692,6 +735,11 @@ export class CopyFileNode extends Node {
     },
   };
 
+  /** A literal `source` or `destination` the run would refuse (a line break, a NUL), before anything runs. */
+  static validate(params: Record<string, unknown>): string[] {
+    return pathParamProblems(params, ["source", "destination"]);
+  }
+
   /** Reads params. */
   override prep(): TransferParams {
     return readParams<TransferParams>(CopyFileNode.spec, this.params);
@@ -732,6 +780,11 @@ export class MoveFileNode extends Node {
       },
     },
   };
+
+  /** A literal `source` or `destination` the run would refuse (a line break, a NUL), before anything runs. */
+  static validate(params: Record<string, unknown>): string[] {
+    return pathParamProblems(params, ["source", "destination"]);
+  }
 
   /** Reads params. */
   override prep(): TransferParams {
@@ -808,6 +861,11 @@ export class DeleteFileNode extends Node {
     },
   };
 
+  /** A literal `path` the run would refuse (a line break, a NUL), before anything runs. */
+  static validate(params: Record<string, unknown>): string[] {
+    return pathParamProblems(params, ["path"]);
+  }
+
   /** Reads params. */
   override prep(): DeleteParams {
     return readParams<DeleteParams>(DeleteFileNode.spec, this.params);
@@ -816,7 +874,7 @@ export class DeleteFileNode extends Node {
   /** Deletes the file. */
   override async exec(p: DeleteParams): Promise<boolean> {
     // Before missing_ok too: `f/` never names a file to delete.
-    refuseDirectoryForm("path", p.path, "delete-file deletes files only; give the file's full path");
+    refusePathForm("path", p.path, "delete-file deletes files only; give the file's full path");
     const path = await kernelPath(p.path);
     const missing = () => {
       if (p.missing_ok) return false;

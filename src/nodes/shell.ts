@@ -28,7 +28,7 @@ import {
 } from "./spec.ts";
 import { fsPromises } from "../util/fs_promises.ts";
 import { decodeUtf8, InvalidUtf8Error } from "../util/utf8.ts";
-import { shownPath } from "../util/shown_path.ts";
+import { endsInNewline, shownPath, TRAILING_NEWLINE_HINT } from "../util/shown_path.ts";
 
 /** How `stdout` is given: text (valid UTF-8 or the node fails), or the raw bytes as base64. */
 type StdoutEncoding = "utf8" | "base64";
@@ -276,7 +276,10 @@ async function checkCwd(cwd: string): Promise<string> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
       throw new NodeError(
-        `working directory not found: ${shownPath(dir)} (set cwd to an existing directory)`,
+        `working directory not found: ${shownPath(dir)} (` +
+          (endsInNewline(dir)
+            ? `it ends in a newline, ${TRAILING_NEWLINE_HINT})`
+            : "set cwd to an existing directory)"),
       );
     }
     if (code === "EACCES" || code === "EPERM") {

@@ -28,3 +28,15 @@ export function shownPath(path: string): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }
+
+/**
+ * Why a path ends in a newline, and what to do, for a message: a command's
+ * stdout ends in one, and `${cmd.stdout}` keeps it.
+ */
+export const TRAILING_NEWLINE_HINT = "as a command's stdout does, and ${node.stdout} keeps it; print the path " +
+  `without one: printf '%s' NAME instead of echo NAME, or printf '%s' "$(cmd)", which drops it`;
+
+/** Whether `path` ends in a newline (`\n` or `\r\n`, or a lone `\r`). */
+export function endsInNewline(path: string): boolean {
+  return path.endsWith("\n") || path.endsWith("\r");
+}
