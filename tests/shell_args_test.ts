@@ -118,3 +118,74 @@ Deno.test("shell args: a program not found or not executable is said so, with th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("shell: a NUL byte in command, an args item, an env value or cwd is named by its param, statically and when templated", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pflow-shell-args-"));
+  try {
+    const env = { PFLOW_HOME: join(dir, "home") };
+    // Written in the workflow: `pflow validate` refuses it (exit 2), naming the user's index, not the runtime's.
+    const literal = writeWorkflow(
+      dir,
+      "literal.json",
+      workflow([
+        { id: "a", type: "shell", params: { args: ["echo", "a\u0000b"], env: { X: "c\u0000d" } } },
+        { id: "c", type: "shell", params: { command: "echo a\u0000b", cwd: "sub\u0000dir" } },
+      ], { edges: [{ from: "a", to: "c" }] }),
+    );
+    const validated = await runPflow(["validate", literal], { env, cwd: dir });
+    assert.equal(validated.code, 2, validated.stderr);
+    const lines = validated.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 4, validated.stderr);
+    assert.match(
+      lines[0],
+      /\/nodes\/0\/params: args\[1\] holds a NUL byte \(character 2 of 3\): no argument can carry one/,
+    );
+    assert.match(lines[0], /pass data with NUL bytes on stdin \(the 'stdin' param\)/);
+    assert.match(
+      lines[1],
+      /\/nodes\/0\/params: env\.X holds a NUL byte \(character 2 of 3\): no environment variable/,
+    );
+    assert.match(
+      lines[2],
+      /\/nodes\/1\/params: command holds a NUL byte \(character 7 of 8\): no command line can carry one/,
+    );
+    assert.match(
+      lines[3],
+      /\/nodes\/1\/params: cwd holds a NUL byte \(character 4 of 7\): no path can hold one$/,
+    );
+    assert.doesNotMatch(validated.stderr, /could not start|args\[4\]|without null bytes|printf '\+%s/);
+    assert.equal((await runPflow(["run", literal], { env, cwd: dir })).code, 2);
+    // Made at run time (a command's output): the node fails, saying the same.
+    const made = (params: Record<string, unknown>) =>
+      writeWorkflow(
+        dir,
+        "made.json",
+        workflow([
+          { id: "f", type: "shell", params: { command: "printf 'a\\000b'" } },
+          { id: "s", type: "shell", params },
+        ], { edges: [{ from: "f", to: "s" }] }),
+      );
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { args: ["echo", "x", "${f.stdout}"] },
+        /^error: node 's' failed: args\[2\] holds a NUL byte \(character 2 of 3\)/,
+      ],
+      [{ command: 'echo "$Y"', env: { Y: "${f.stdout}" } }, /^error: node 's' failed: env\.Y holds a NUL byte/],
+      [{ command: "echo ${f.stdout}" }, /^error: node 's' failed: command holds a NUL byte \(character 7 of 8\)/],
+      [
+        { command: "pwd", cwd: "${f.stdout}" },
+        /^error: node 's' failed: cwd holds a NUL byte \(character 2 of 3\)/,
+      ],
+    ];
+    for (const [params, expected] of cases) {
+      const file = made(params);
+      assert.equal((await runPflow(["validate", file], { env, cwd: dir })).code, 0);
+      const run = await runPflow(["run", file], { env, cwd: dir });
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, expected);
+      assert.doesNotMatch(run.stderr, /could not start|without null bytes|printf '\+%s/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

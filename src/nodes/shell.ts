@@ -149,17 +149,28 @@ export class ShellNode extends Node {
     actions: ["error"],
   };
 
-  /** Exactly one of `command` and `args`; literal `args` items and `env` values are text, `env` names valid. */
+  /**
+   * Exactly one of `command` and `args`; literal `args` items and `env` values are text, `env` names valid; no
+   * NUL byte in `command`, an `args` item, an `env` value or `cwd` (a NUL in the text around a template is
+   * there whatever the template gives).
+   */
   static validate(params: Record<string, unknown>): string[] {
     const problem = programProblem(params.command, params.args);
     if (problem !== undefined) return [problem];
-    const problems = Array.isArray(params.args)
-      ? params.args.flatMap((item, i) => {
+    const problems: string[] = [];
+    const nul = (what: string, value: unknown) => {
+      const found = typeof value === "string" ? nulProblem(what, value) : undefined;
+      if (found !== undefined) problems.push(found);
+    };
+    nul("command", params.command);
+    if (Array.isArray(params.args)) {
+      params.args.forEach((item, i) => {
         const bad = typeof item === "object"; // a list, an object or null
         const what = Array.isArray(item) ? "a list (give one item per argument)" : typeOf(item);
-        return bad ? [`args[${i}] must be text (one argument), got ${what}`] : [];
-      })
-      : [];
+        if (bad) problems.push(`args[${i}] must be text (one argument), got ${what}`);
+        else nul(`args[${i}]`, item);
+      });
+    }
     const env = params.env;
     if (env !== null && typeof env === "object" && !Array.isArray(env)) {
       for (const [name, value] of Object.entries(env)) {
@@ -167,9 +178,10 @@ export class ShellNode extends Node {
         if (nameProblem !== undefined) problems.push(nameProblem);
         else if (typeof value === "object") {
           problems.push(`env.${name} must be a string, got ${typeOf(value)} (convert it to a string)`);
-        }
+        } else nul(`env.${name}`, value);
       }
     }
+    nul("cwd", params.cwd);
     return problems;
   }
 
@@ -182,7 +194,8 @@ export class ShellNode extends Node {
   override async exec(p: ShellParams, ctx: RunContext): Promise<ShellResult> {
     const problem = programProblem(p.command, p.args);
     if (problem !== undefined) throw new NodeError(problem);
-    const program = p.args === undefined ? { command: p.command! } : { args: argumentTexts(p.args) };
+    const command = p.command === undefined ? undefined : refuseNul("command", p.command);
+    const program = command === undefined ? { args: argumentTexts(p.args!) } : { command };
     // Telemetry may add variables (TRACEPARENT); the node's own `env` param wins.
     const env = buildEnv({ ...(ctx as ChildEnvContext).childEnv?.(), ...p.env });
     const cwd = p.cwd === undefined ? undefined : await checkCwd(p.cwd);
@@ -222,10 +235,33 @@ function programProblem(command: unknown, args: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Why `text`, given as param `what`, cannot reach the command: it holds a NUL
+ * byte, which ends a string where the system takes it (a command line, an
+ * argument, a variable, a path), so no command could receive it whole.
+ */
+function nulProblem(what: string, text: string): string | undefined {
+  const at = text.indexOf("\0");
+  if (at < 0) return undefined;
+  // Where it is, not the text: a command line may be long, and an argument or a variable may be a secret.
+  const head = `${what} holds a NUL byte (character ${at + 1} of ${text.length})`;
+  if (what === "cwd") return `${head}: no path can hold one`;
+  const carrier = what === "command" ? "command line" : what.startsWith("env.") ? "environment variable" : "argument";
+  return `${head}: no ${carrier} can carry one (the system ends the text there); pass data with NUL bytes on ` +
+    "stdin (the 'stdin' param), or encoded (base64)";
+}
+
+/** `text` (param `what`), unless it holds a NUL byte (see {@link nulProblem}). */
+function refuseNul(what: string, text: string): string {
+  const problem = nulProblem(what, text);
+  if (problem !== undefined) throw new NodeError(problem);
+  return text;
+}
+
 /** `args` as the texts of the arguments: text as is, numbers and booleans written out. */
 function argumentTexts(args: unknown[]): string[] {
   return args.map((item, i) => {
-    if (typeof item === "string") return item;
+    if (typeof item === "string") return refuseNul(`args[${i}]`, item);
     if (typeof item === "number" || typeof item === "boolean") return String(item);
     const what = Array.isArray(item) ? "a list (give one item per argument)" : typeOf(item);
     throw new NodeError(`args[${i}] must be text (one argument), got ${what}`);
@@ -250,7 +286,7 @@ function buildEnv(
   for (const [name, value] of Object.entries(extra ?? {})) {
     const nameProblem = envNameProblem(name);
     if (nameProblem !== undefined) throw new NodeError(nameProblem);
-    if (typeof value === "string") env[name] = value;
+    if (typeof value === "string") env[name] = refuseNul(`env.${name}`, value);
     else if (typeof value === "number" || typeof value === "boolean") {
       env[name] = String(value);
     } else {
@@ -268,7 +304,7 @@ function typeOf(value: unknown): string {
 
 /** Resolves `cwd` and checks it is an existing directory. */
 async function checkCwd(cwd: string): Promise<string> {
-  const dir = resolve(cwd);
+  const dir = resolve(refuseNul("cwd", cwd));
   let info;
   try {
     info = await (await fsPromises()).stat(dir);
