@@ -374,6 +374,57 @@ Deno.test("cost report --reprice prices a call as its run did: by the model the 
   });
 });
 
+Deno.test("cost report --reprice: a rejected request (no tokens) stays $0 for a model the table does not price, never unpriced", async () => {
+  await withLlm(async (ctx) => {
+    const rejected = (model: string) => chain([{ id: "r", type: "llm", params: { model, prompt: "[[fail:400]] x" } }]);
+    assertExit(await runWorkflowFile(ctx, rejected("openai/unknown-x"), [], { name: "rejected.json" }), 1);
+    await runJson(ctx, chain([llm("m", MINI, { prompt_tokens: 1000, completion_tokens: 100 })]));
+    const doc = await reportJson(ctx, ["--by", "model", "--reprice"]);
+    const row = doc.rows.find((r: Doc) => r.group === "openai/unknown-x");
+    assert.equal(row.cost_usd, 0);
+    assert.equal(row.cost_complete, true);
+    assert.equal(row.repriced_cost_usd, 0, "the same table: the same $0");
+    assert.equal(row.repriced_complete, true);
+    assert.equal(row.repriced_unpriced_calls, 0);
+    assert.equal(doc.totals.repriced_complete, true);
+    assert.equal(doc.totals.repriced_unpriced_calls, 0);
+    near(doc.totals.repriced_cost_usd, doc.totals.cost_usd, "repriced with the table it was priced with");
+    assert.deepEqual(doc.price_table.unpriced_models, []);
+    const text = await cost(ctx, ["report", "--by", "model", "--reprice"], PLAIN_ENV);
+    assertExit(text, 0);
+    assert.doesNotMatch(text.stdout, /unpriced|not in that table|≥|\$[0-9.]+\+/);
+
+    // A call of that model with tokens is unpriced; its rejected request still is not, in every grouping.
+    await runJson(ctx, chain([llm("u", "openai/unknown-x", { prompt_tokens: 10, completion_tokens: 5 })]));
+    for (const by of ["model", "day", "workflow", "node", "run"]) {
+      const report = await reportJson(ctx, ["--by", by, "--reprice"]);
+      assert.equal(report.totals.repriced_unpriced_calls, 1, `--by ${by}`);
+      assert.equal(report.totals.repriced_unpriced_calls, report.totals.unpriced_calls, `--by ${by}: as recorded`);
+      assert.deepEqual(report.price_table.unpriced_models, ["openai/unknown-x"], `--by ${by}`);
+    }
+    const byModel = await reportJson(ctx, ["--by", "model", "--reprice"]);
+    const unknown = byModel.rows.find((r: Doc) => r.group === "openai/unknown-x");
+    assert.equal(unknown.llm_calls, 2);
+    assert.equal(unknown.repriced_unpriced_calls, 1);
+    const byRun = await reportJson(ctx, ["--by", "run", "--reprice"]);
+    assert.equal(byRun.rows[0].repriced_complete, true, "the rejected request's run");
+    assert.equal(byRun.rows[0].repriced_cost_usd, 0);
+
+    // A model priced by the model its provider reported: a rejected request of it (no reported model) does not
+    // make it unpriced.
+    ctx.srv.enqueue({ text: "ok", usage: MINI_USAGE, model: "gpt-4o-mini-2024-07-18" });
+    await runJson(ctx, chain([llm("t", "openai/gpt-9-turbo", MINI_USAGE)]));
+    assertExit(await runWorkflowFile(ctx, rejected("openai/gpt-9-turbo"), [], { name: "rejected.json" }), 1);
+    const reported = (await reportJson(ctx, ["--by", "model", "--reprice"])).rows
+      .find((r: Doc) => r.group === "openai/gpt-9-turbo");
+    assert.equal(reported.llm_calls, 2);
+    assert.equal(reported.cost_complete, true);
+    near(reported.repriced_cost_usd, MINI_COST, "priced by the reported model, the rejected request $0");
+    assert.equal(reported.repriced_complete, true);
+    assert.equal(reported.repriced_unpriced_calls, 0);
+  });
+});
+
 Deno.test("cost report --reprice: recorded and repriced side by side; the long-context tier per request", async () => {
   await withLlm(async (ctx) => {
     const long = { input_tokens: 250_000, output_tokens: 1000 };

@@ -438,9 +438,9 @@ export function costReport(db: DatabaseSync, options: ReportOptions): Report {
   if (groupBy === "model" || groupBy === "node") totals.runs = runsWithCalls(db, where);
   const report: Report = { group_by: groupBy, rows: named, totals, ...unknownCostModels(db, where, labels) };
   if (options.reprice) {
-    const used = new Set(pairs.map((p) => p.model));
-    report.repriced_unpriced_models = [...used].filter((m) => entries.get(m) === undefined)
-      .map((m) => labels.text(m)!).sort();
+    // Models with calls the table leaves unpriced (not those whose every call cost $0 or lacks usage).
+    const unpriced = new Set(pairs.filter((p) => (p.repricedUnpriced ?? 0) > 0).map((p) => p.model));
+    report.repriced_unpriced_models = [...unpriced].map((m) => labels.text(m)!).sort();
   }
   return report;
 }
@@ -503,10 +503,12 @@ function reprice(
   },
 ): void {
   const entries = ctx.entries;
-  // Models some of whose calls were priced when they ran (by the model asked for, or the one reported).
+  // Models some of whose calls were priced when they ran (by the model asked for, or the one reported); a call
+  // of known zero usage (a rejected request) cost $0 priced or not, so a pair with no token is no sign of a price.
   const pricedOnce = new Set(
-    ctx.pairs.filter((p) => p.totals.unpriced_calls + p.totals.usage_missing_calls < p.totals.llm_calls)
-      .map((p) => p.model),
+    ctx.pairs.filter((p) =>
+      p.totals.total_tokens > 0 && p.totals.unpriced_calls + p.totals.usage_missing_calls < p.totals.llm_calls
+    ).map((p) => p.model),
   );
   for (const { model } of ctx.pairs) {
     if (!entries.has(model)) {
@@ -518,12 +520,21 @@ function reprice(
     ...new Set([...entries.values()].flatMap((e) => (e?.tiers ?? []).map((t) => t.above_input_tokens))),
   ].sort((a, b) => a - b);
   const long = longRequests(db, { ...ctx, thresholds });
+  // A call of known zero usage (a rejected request) costs $0 at any price, even without one (as priceCall
+  // prices it): of an unpriced pair, only its calls with tokens are unpriced. A pair without any token has only
+  // those (and calls whose usage is missing); the others' are counted from their call rows.
+  const unpricedWithTokens = ctx.pairs.filter((p) => entries.get(p.model) === undefined && p.totals.total_tokens > 0);
+  const zero = zeroUsageCalls(db, { ...ctx, models: [...new Set(unpricedWithTokens.map((p) => p.model))] });
   for (const pair of ctx.pairs) {
     const entry = entries.get(pair.model);
     if (entry === undefined) {
+      const t = pair.totals;
+      const free = t.total_tokens === 0
+        ? t.llm_calls - t.usage_missing_calls
+        : zero.get(`${pair.key}\0${pair.model}`) ?? 0;
       pair.repricedCost = 0;
-      pair.repricedUnpriced = pair.totals.llm_calls - pair.totals.usage_missing_calls;
-      setRepriced(pair.totals, 0, pair.repricedUnpriced);
+      pair.repricedUnpriced = t.llm_calls - t.usage_missing_calls - free;
+      setRepriced(t, 0, pair.repricedUnpriced);
       continue;
     }
     const t = pair.totals;
@@ -553,7 +564,7 @@ function reprice(
  * The prices `table` gives the calls of `model` (a label id), found as a run
  * prices a call: by the model requested, else by the model the provider
  * reported (`openai/gpt-9-turbo` answered as `gpt-4o-mini-2024-07-18`) when
- * all of its calls reported models of one entry. Undefined: unpriced.
+ * all of its calls (but rejected requests, which report none) reported models of one entry. Undefined: unpriced.
  */
 function repriceEntry(
   db: DatabaseSync,
@@ -565,11 +576,38 @@ function repriceEntry(
   // A model never priced when it ran was not priced by its reported name either: no scan of its calls.
   if (!ctx.pricedOnce.has(ctx.model)) return undefined;
   const provider = id.slice(0, id.indexOf("/"));
-  const reported = db.prepare("SELECT DISTINCT response_model AS name FROM calls WHERE model = ?")
-    .all(ctx.model) as { name: string | null }[];
+  // A rejected request (known zero usage: $0 whatever the price) reported no model, and tells nothing of one.
+  const input = REQUEST_INPUT.replaceAll("c.", "");
+  const reported = db.prepare(
+    `SELECT DISTINCT response_model AS name FROM calls
+    WHERE model = ? AND NOT (usage_missing = 0 AND ${input} = 0 AND output_tokens = 0)`,
+  ).all(ctx.model) as { name: string | null }[];
   const matches = reported.map((r) => r.name === null ? undefined : findPrices(ctx.table, `${provider}/${r.name}`));
   const keys = new Set(matches.map((m) => m?.key));
   return keys.size === 1 && matches[0] !== undefined ? matches[0].prices : undefined;
+}
+
+/**
+ * The calls of known zero usage (reported, every count 0: a rejected request) of `models`, per group and model,
+ * found through the `calls_request_input` index (no input at all), so the rest of the call rows are not read.
+ */
+function zeroUsageCalls(
+  db: DatabaseSync,
+  ctx: { g: Grouping; filters: ReportFilters; labels: Labels; models: number[] },
+): Map<string, number> {
+  const found = new Map<string, number>();
+  if (ctx.models.length === 0) return found;
+  const where = rowWhere(ctx.filters, ctx.labels, "c");
+  const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
+  const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, count(*) AS n
+    FROM calls c INDEXED BY calls_request_input
+    ${where.sql ? `${where.sql} AND` : "WHERE"} ${REQUEST_INPUT} = 0 AND c.output_tokens = 0 AND c.usage_missing = 0
+      AND c.model IN (${ctx.models.join(", ")})
+    GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model"].join(", ")}`;
+  for (const r of db.prepare(sql).all(...where.params) as Record<string, number>[]) {
+    found.set(`${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`, Number(r.n));
+  }
+  return found;
 }
 
 /** The token sums of the requests above the lowest threshold, per group, model and tier (1 = above the lowest). */
