@@ -1372,6 +1372,113 @@ Deno.test("a corrupt ledger: cost commands exit 2 naming it; a run succeeds with
   });
 });
 
+Deno.test("a run whose ledger was corrupt ends in the inbox with its calls: once the file is moved away, it is recorded as it ended", async () => {
+  await withLlm(async (ctx) => {
+    const file = join(ctx.home, "ledger.db");
+    writeFileSync(file, "not a db\n");
+    const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE), llm("b", MINI, MINI_USAGE)]), [
+      "--output-format",
+      "json",
+    ]);
+    assertExit(run, 0);
+    assert.match(run.stderr, /this run is not \(fully\) recorded/);
+    const doc = oneJson(run);
+    // As the README advises: move the file away, and pflow starts a new one.
+    copyFileSync(file, join(ctx.dir, "corrupt.db"));
+    Deno.removeSync(file);
+    const check = async () => {
+      const byRun = await reportJson(ctx, ["--by", "run"]);
+      assert.equal(byRun.rows.length, 1);
+      const row = byRun.rows[0];
+      assert.equal(row.execution_id, doc.execution_id);
+      assert.equal(row.status, "success", "it succeeded: not settled as gone");
+      assert.equal(row.llm_calls, 2);
+      assert.equal(row.cost_complete, true);
+      near(row.cost_usd, doc.total_cost_usd, "the run's own cost");
+      assert.equal(row.input_tokens, doc.usage.input_tokens);
+      assert.equal(row.cache_read_tokens, doc.usage.cache_read_input_tokens);
+      assert.equal(row.output_tokens, doc.usage.output_tokens);
+      const byModel = await reportJson(ctx, ["--by", "model"]);
+      assert.deepEqual(byModel.rows.map((r: Doc) => [r.group, r.runs, r.llm_calls]).sort(), [
+        [HAIKU, 1, 1],
+        [MINI, 1, 1],
+      ]);
+      const metrics = await runPflow(["metrics"], { env: ctx.env });
+      assertExit(metrics, 0);
+      assert.match(metrics.stdout, /pflow_workflow_runs_total\{workflow="wf",status="success"\} 1/);
+      assert.doesNotMatch(metrics.stdout, /status="interrupted"/);
+    };
+    await check();
+    // A rotated inbox is folded whole again: its end line adds its calls once.
+    copyFileSync(join(ctx.home, "ledger-inbox.jsonl"), join(ctx.home, "ledger-inbox.jsonl.old"));
+    await check();
+  });
+});
+
+Deno.test("a ledger locked past the busy timeout mid-run: the calls it did not take come with the run's end, after the ones it took", async () => {
+  await withLlm(async (ctx) => {
+    const file = join(ctx.home, "ledger.db");
+    const ready = join(ctx.dir, "locked");
+    const done = join(ctx.dir, "unlocked");
+    // Holds the ledger's write lock for 12 s (past the 10 s busy timeout), from the middle of the run.
+    const holder = join(ctx.dir, "holder.ts");
+    writeFileSync(
+      holder,
+      `import { DatabaseSync } from "node:sqlite";
+import { writeFileSync } from "node:fs";
+const db = new DatabaseSync(${JSON.stringify(file)});
+db.exec("BEGIN EXCLUSIVE");
+writeFileSync(${JSON.stringify(ready)}, "");
+setTimeout(() => { db.exec("COMMIT"); db.close(); writeFileSync(${JSON.stringify(done)}, ""); }, 12_000);
+`,
+    );
+    const lock = {
+      id: "lock",
+      type: "shell",
+      params: {
+        command: `setsid ${Deno.execPath()} run -A ${holder} </dev/null >/dev/null 2>&1 &
+          while [ ! -e ${ready} ]; do sleep 0.05; done`,
+      },
+    };
+    const wf = chain([
+      llm("a", HAIKU, HAIKU_USAGE),
+      lock,
+      llm("b", HAIKU, HAIKU_USAGE),
+      llm("c", MINI, MINI_USAGE),
+    ]);
+    const run = await runWorkflowFile(ctx, wf, ["--output-format", "json"]);
+    assertExit(run, 0);
+    assert.match(run.stderr, /database is locked.*this run is not \(fully\) recorded/);
+    const doc = oneJson(run);
+    const started = Date.now();
+    while (!existsSync(done)) {
+      assert.ok(Date.now() - started < 20_000, "the lock holder ends");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const byRun = await reportJson(ctx, ["--by", "run"]);
+    assert.equal(byRun.rows.length, 1);
+    assert.equal(byRun.rows[0].status, "success", "it succeeded: not settled as gone");
+    assert.equal(byRun.rows[0].llm_calls, 3, "the call written before the lock, and the two after");
+    near(byRun.rows[0].cost_usd, doc.total_cost_usd, "the run's own cost");
+    // Each call counted once, its run once per model, node and day (the late calls' flags follow the stored ones).
+    const byModel = await reportJson(ctx, ["--by", "model"]);
+    assert.deepEqual(byModel.rows.map((r: Doc) => [r.group, r.runs, r.llm_calls]).sort(), [
+      [HAIKU, 1, 2],
+      [MINI, 1, 1],
+    ]);
+    const byNode = await reportJson(ctx, ["--by", "node"]);
+    assert.deepEqual(byNode.rows.map((r: Doc) => [r.node, r.runs, r.executions]).sort(), [
+      ["a", 1, 1],
+      ["b", 1, 1],
+      ["c", 1, 1],
+    ]);
+    assert.equal((await reportJson(ctx, ["--by", "day"])).totals.runs, 1);
+    const metrics = await runPflow(["metrics"], { env: ctx.env });
+    assertExit(metrics, 0);
+    assert.match(metrics.stdout, /pflow_workflow_runs_total\{workflow="wf",status="success"\} 1/);
+  });
+});
+
 Deno.test("a directory where the ledger file goes: one line naming it, exit 2; a run succeeds with one warning", async () => {
   await withLlm(async (ctx) => {
     const file = join(ctx.home, "ledger.db");

@@ -280,6 +280,33 @@ Deno.test("the inbox: every field is checked; a bad or refused entry is skipped 
     const home = tmp.path;
     const end = { ...start("e1"), ...END };
     const stat = { type: "echo", status: "success", executions: 1, timed: 0, durationMsSum: 0, buckets: [] };
+    // A call the database did not take, carried by its run's end.
+    const call = {
+      phase: "workflow",
+      node: "a",
+      nodeExecution: 0,
+      itemIndex: null,
+      provider: "openai",
+      model: "openai/gpt-4o-mini",
+      priceModel: "openai/gpt-4o-mini",
+      responseModel: null,
+      inputTokens: 1000,
+      cacheReadTokens: 0,
+      cacheWrite5mTokens: 0,
+      cacheWrite1hTokens: 0,
+      outputTokens: 100,
+      reasoningTokens: 0,
+      costUsd: 0.00021,
+      reportedCostUsd: null,
+      usageMissing: false,
+      priceVersion: "2025-11-15",
+      durationMs: 12,
+      ttftMs: null,
+      requestId: null,
+      status: "ok",
+      errorType: null,
+      startOffsetMs: 3,
+    };
     const bad: [unknown, RegExp][] = [
       [{ v: 1, op: "end", run: { executionId: "y", startedMs: 1, workflowName: "w" } }, /\(status: not one of /],
       [{ v: 1, op: "start", run: { ...start("x"), startedMs: 1e300 } }, /\(startedMs: not a number from 0 to /],
@@ -291,6 +318,10 @@ Deno.test("the inbox: every field is checked; a bad or refused entry is skipped 
       [{ v: 1, op: "end", run: { ...end, nodesExecuted: 1.5 } }, /\(nodesExecuted: not an integer\)/],
       [{ v: 1, op: "end", run: { ...end, pricingComplete: "yes" } }, /\(pricingComplete: /],
       [{ v: 1, op: "end", run: { ...end, nodes: [{ ...stat, buckets: [-1] }] } }, /\(nodes\[0\]\.buckets: /],
+      [{ v: 1, op: "end", run: end, calls: {} }, /\(calls: not a list\)/],
+      [{ v: 1, op: "end", run: end, calls: [call, { ...call, inputTokens: -1 }] }, /\(calls\[1\]\.inputTokens: /],
+      [{ v: 1, op: "end", run: end, calls: [{ ...call, phase: "x" }] }, /\(calls\[0\]\.phase: /],
+      [{ v: 1, op: "end", run: end, calls: [{ ...call, usageMissing: 1 }] }, /\(calls\[0\]\.usageMissing: /],
       [{ v: 1, op: "start", run: null }, /\(run: not an object\)/],
       [{ v: 2, op: "start", run: start("x") }, /\(v: not 1\)/],
       [[1], /\(the line: not an object\)/],
@@ -303,8 +334,13 @@ Deno.test("the inbox: every field is checked; a bad or refused entry is skipped 
     const good = [
       { v: 1, op: "start", run: start("g1") },
       { v: 1, op: "end", run: { ...start("g2"), ...END, nodes: [stat] } },
+      { v: 1, op: "end", run: { ...start("g3"), ...END }, calls: [call, { ...call, node: "b" }] },
     ];
-    const lines = [JSON.stringify(good[0]), ...bad.map(([entry]) => JSON.stringify(entry)), JSON.stringify(good[1])];
+    const lines = [
+      JSON.stringify(good[0]),
+      ...bad.map(([entry]) => JSON.stringify(entry)),
+      ...good.slice(1).map((g) => JSON.stringify(g)),
+    ];
     writeFileSync(inboxFile(home), `${lines.join("\n")}\n`);
     const { store, warnings } = LedgerStore.open(home);
     try {
@@ -314,7 +350,9 @@ Deno.test("the inbox: every field is checked; a bad or refused entry is skipped 
         assert.match(warnings[i], pattern);
       });
       const runs = store.db.prepare("SELECT execution_id AS id, status FROM runs ORDER BY id").all();
-      assert.deepEqual(runs.map((r) => [r.id, r.status]), [["g1", "running"], ["g2", "success"]]);
+      assert.deepEqual(runs.map((r) => [r.id, r.status]), [["g1", "running"], ["g2", "success"], ["g3", "success"]]);
+      const g3 = store.db.prepare("SELECT llm_calls, input_tokens, cost_usd FROM runs WHERE execution_id = 'g3'").get();
+      assert.deepEqual({ ...g3 }, { llm_calls: 2, input_tokens: 2000, cost_usd: 0.00042 });
       assert.equal((store.db.prepare("SELECT count(*) AS n FROM node_usage").get() as { n: number }).n, 1);
     } finally {
       store.close();
@@ -322,9 +360,14 @@ Deno.test("the inbox: every field is checked; a bad or refused entry is skipped 
     // Skipped for good: the next opening warns of nothing; a line appended later is numbered in the whole file.
     appendInbox(home, { v: 1, op: "start", run: { ...start("late"), startedMs: -5 } });
     const again = LedgerStore.open(home);
-    again.store.close();
     assert.equal(again.warnings.length, 1);
     assert.match(again.warnings[0], new RegExp(`:${lines.length + 1}: skipped a line .*\\(startedMs: `));
+    assert.equal(
+      (again.store.db.prepare("SELECT count(*) AS n FROM calls").get() as { n: number }).n,
+      2,
+      "an end folded once adds its calls once",
+    );
+    again.store.close();
   } finally {
     tmp.cleanup();
   }

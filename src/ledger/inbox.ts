@@ -1,5 +1,6 @@
 /**
- * The ledger's inbox: run rows of runs that never opened the database.
+ * The ledger's inbox: run rows of runs that never opened the database, and
+ * the end (with its unwritten calls) of runs whose database writes failed.
  *
  * Opening SQLite and committing costs a few milliseconds (the first commit
  * into a fresh WAL and the checkpoint at close each sync the disk), which a
@@ -29,15 +30,19 @@ import {
 import { notRegularFile } from "../util/file_errors.ts";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { inboxFile } from "./paths.ts";
+import type { LateCall } from "./store.ts";
 import { type LedgerRunStatus, type NodeStat, RUN_STATUSES, type RunEnd, type RunStart } from "./types.ts";
 
 /** The inbox is rotated once this much of it is folded. */
 export const INBOX_ROTATE_BYTES = 1 << 20;
 
-/** One line of the inbox. */
+/**
+ * One line of the inbox. A run whose database writes failed (a ledger locked past the busy timeout, a corrupt
+ * file) still ends here, with the calls the database did not take (`calls`), folded with it later.
+ */
 export type InboxEntry =
   | { v: 1; op: "start"; run: RunStart }
-  | { v: 1; op: "end"; run: RunStart & RunEnd };
+  | { v: 1; op: "end"; run: RunStart & RunEnd; calls?: LateCall[] };
 
 /**
  * Appends one entry (a single `write` of one line, file mode 0600).
@@ -348,6 +353,51 @@ function runEnd(r: Fields): RunStart & RunEnd {
   return end;
 }
 
+const AMOUNT = { min: -Number.MAX_VALUE, max: Number.MAX_VALUE };
+
+/** A boolean; absent is false. */
+function flag(o: Fields, key: string): boolean {
+  if (!has(o, key)) return false;
+  if (typeof o[key] !== "boolean") throw new Invalid(`${key}: not true or false`);
+  return o[key] as boolean;
+}
+
+/** One call of a run's end (a call the database did not take), every field checked. */
+function lateCall(v: unknown, i: number): LateCall {
+  const c = fields(v, `calls[${i}]`);
+  const at = (error: unknown) => error instanceof Invalid ? new Invalid(`calls[${i}].${error.message}`) : error;
+  try {
+    return {
+      phase: oneOf(c, "phase", ["planner", "workflow"] as const),
+      node: textOrNull(c, "node"),
+      nodeExecution: numOrNull(c, "nodeExecution", COUNT),
+      itemIndex: numOrNull(c, "itemIndex", COUNT),
+      provider: text(c, "provider"),
+      model: text(c, "model"),
+      priceModel: textOrNull(c, "priceModel"),
+      responseModel: textOrNull(c, "responseModel"),
+      inputTokens: num(c, "inputTokens", COUNT),
+      cacheReadTokens: num(c, "cacheReadTokens", COUNT),
+      cacheWrite5mTokens: num(c, "cacheWrite5mTokens", COUNT),
+      cacheWrite1hTokens: num(c, "cacheWrite1hTokens", COUNT),
+      outputTokens: num(c, "outputTokens", COUNT),
+      reasoningTokens: num(c, "reasoningTokens", COUNT),
+      costUsd: numOrNull(c, "costUsd", AMOUNT),
+      reportedCostUsd: numOrNull(c, "reportedCostUsd", AMOUNT),
+      usageMissing: flag(c, "usageMissing"),
+      priceVersion: textOrNull(c, "priceVersion"),
+      durationMs: numOrNull(c, "durationMs", DURATION),
+      ttftMs: numOrNull(c, "ttftMs", DURATION),
+      requestId: textOrNull(c, "requestId"),
+      status: oneOf(c, "status", ["ok", "error"] as const),
+      errorType: textOrNull(c, "errorType"),
+      startOffsetMs: numOrNull(c, "startOffsetMs", AMOUNT),
+    };
+  } catch (error) {
+    throw at(error);
+  }
+}
+
 /** The entry a line holds, built from its checked fields; or why it is none. */
 function parseEntry(line: string): InboxEntry | string {
   let value: unknown;
@@ -360,7 +410,14 @@ function parseEntry(line: string): InboxEntry | string {
     const entry = fields(value, "the line");
     if (entry.v !== 1) return "v: not 1";
     if (entry.op === "start") return { v: 1, op: "start", run: runStart(fields(entry.run, "run")) };
-    if (entry.op === "end") return { v: 1, op: "end", run: runEnd(fields(entry.run, "run")) };
+    if (entry.op === "end") {
+      const end: InboxEntry = { v: 1, op: "end", run: runEnd(fields(entry.run, "run")) };
+      if (has(entry, "calls")) {
+        if (!Array.isArray(entry.calls)) throw new Invalid("calls: not a list");
+        end.calls = entry.calls.map(lateCall);
+      }
+      return end;
+    }
     return "op: not start or end";
   } catch (error) {
     if (error instanceof Invalid) return error.message;

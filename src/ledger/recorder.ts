@@ -12,7 +12,7 @@ import { appendInbox, INBOX_ROTATE_BYTES } from "./inbox.ts";
 import { ledgerFile } from "./paths.ts";
 import { thisProcess } from "./run_process.ts";
 import { boundMs, BUCKETS, callFirsts } from "./schema.ts";
-import type { CallRow, LedgerStore } from "./store.ts";
+import type { CallRow, LateCall, LedgerStore } from "./store.ts";
 import type { LedgerPhase, NodeStat, RunEnd, RunStart } from "./types.ts";
 
 /** The bounds (ms) of the ledger's node duration histogram: what a run's node totals are given. */
@@ -30,6 +30,13 @@ export interface LedgerRunOptions {
 
 type CallRecord = LlmCallRecord;
 
+/** A call waiting to be written, with the version of the prices it was priced with. */
+interface PendingCall {
+  phase: LedgerPhase;
+  record: CallRecord;
+  priceVersion: string | null;
+}
+
 /** The ledger of one run: `begin`, a sink per phase, `finish`. */
 export class LedgerRun {
   readonly #home: string;
@@ -40,7 +47,9 @@ export class LedgerRun {
   #module: Promise<StoreModule> | undefined;
   #loaded: StoreModule | undefined;
   #broken = false;
-  #pending: { phase: LedgerPhase; record: CallRecord; priceVersion: string | null }[] = [];
+  #pending: PendingCall[] = [];
+  // Calls the database did not take (it failed): they go to the inbox with the run's end.
+  readonly #unwritten: PendingCall[] = [];
   #flush: Promise<void> = Promise.resolve();
   readonly #firsts = new Set<string>();
   readonly #nodes = new Map<string, NodeStat>();
@@ -136,12 +145,12 @@ export class LedgerRun {
   }
 
   #writePending(): void {
-    if (this.#broken) {
-      this.#pending.length = 0;
-      return;
-    }
     const batch = this.#pending.splice(0);
     if (batch.length === 0) return;
+    if (this.#broken) {
+      this.#unwritten.push(...batch);
+      return;
+    }
     this.#guard(() => {
       const store = this.#openStore();
       if (store === undefined) return;
@@ -155,19 +164,26 @@ export class LedgerRun {
         }
       });
     });
+    // A failed write is rolled back whole: the batch goes with the run's end instead.
+    if (this.#broken) this.#unwritten.push(...batch);
   }
 
   /**
    * Records how the run ended: in the database when it was opened (totals
-   * recomputed from the call rows), else as a second inbox line. Call after
-   * the result is printed.
+   * recomputed from the call rows), else as a second inbox line. When the
+   * database failed (a lock held past the busy timeout, a corrupt file), the
+   * end still goes to the inbox, with the calls the database did not take:
+   * the run is not left `running` (to be settled as gone), and its calls are
+   * folded in once the ledger can be written. Call after the result is printed.
    */
   async finish(end: RunEnd, options: { priceVersion?: string | null } = {}): Promise<void> {
     if (this.#start === undefined) return;
     await this.#flush;
     this.#writePending();
     const run = { ...this.#start, ...dropUndefined(end), nodes: [...this.#nodes.values()] } as RunStart & RunEnd;
-    if (this.#store === undefined) {
+    const lateVersion = options.priceVersion ?? end.priceVersion;
+    if (this.#broken) this.#endInInbox(run, lateVersion);
+    else if (this.#store === undefined) {
       let size = 0;
       this.#guard(() => size = appendInbox(this.#home, { v: 1, op: "end", run }));
       // Runs that never call models keep the inbox small themselves, now and then.
@@ -193,9 +209,24 @@ export class LedgerRun {
           store.endRun(run);
         });
       });
+      if (this.#broken) this.#endInInbox(run, lateVersion);
     }
     this.#store?.close();
     this.#store = undefined;
+  }
+
+  /**
+   * Appends the run's end to the inbox after the database failed (no lock needed), with the calls it did not
+   * take (priced as they are now: `lateVersion` is the version of prices that arrived after a call). Its
+   * failure was warned of already: the inbox failing too adds nothing to say.
+   */
+  #endInInbox(run: RunStart & RunEnd, lateVersion: string | null): void {
+    const calls = this.#unwritten.splice(0).map(({ phase, record, priceVersion }) =>
+      this.#call(phase, record, priceVersion ?? lateVersion)
+    );
+    try {
+      appendInbox(this.#home, { v: 1, op: "end", run, ...(calls.length > 0 ? { calls } : {}) });
+    } catch { /* warned of already */ }
   }
 
   #loadModule(): Promise<StoreModule> {
@@ -215,18 +246,16 @@ export class LedgerRun {
   }
 
   #row(phase: LedgerPhase, record: CallRecord, priceVersion: string | null): CallRow {
+    const call = this.#call(phase, record, priceVersion);
+    return { ...call, ...callFirsts(this.#firsts, call) };
+  }
+
+  /** A call as stored, but its flags (which depend on the run's calls stored before it). */
+  #call(phase: LedgerPhase, record: CallRecord, priceVersion: string | null): LateCall {
     const u = record.usage;
-    const callPhase = record.phase ?? phase;
-    const node = record.node_id;
-    const { flags, newExecution, newModelExecution } = callFirsts(this.#firsts, {
-      phase: callPhase,
-      node,
-      model: u.model,
-      nodeExecution: record.node_execution,
-    });
     return {
-      phase: callPhase,
-      node,
+      phase: record.phase ?? phase,
+      node: record.node_id,
       nodeExecution: record.node_execution,
       itemIndex: record.item_index,
       provider: u.provider,
@@ -251,9 +280,6 @@ export class LedgerRun {
       status: record.status ?? "ok",
       errorType: record.error?.type ?? null,
       startOffsetMs: record.start_ms ?? null,
-      flags,
-      newExecution,
-      newModelExecution,
     };
   }
 

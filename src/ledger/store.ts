@@ -8,7 +8,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { asLedgerError, openLedgerDb, refusedValues } from "./db.ts";
 import { ledgerFile } from "./paths.ts";
 import { EntryError, foldInbox, type InboxEntry } from "./inbox.ts";
-import { bucketColumns, bucketOf, BUCKETS, NO_NODE, PHASE_CODE } from "./schema.ts";
+import { bucketColumns, bucketOf, BUCKETS, callFirsts, NO_NODE, PHASE_CODE } from "./schema.ts";
 import { type LedgerPhase, type NodeStat, PROCESS_GONE, type RunEnd, type RunStart } from "./types.ts";
 import { ProcessCheck } from "./run_process.ts";
 
@@ -52,6 +52,12 @@ export interface CallRow {
   /** The first call of its node execution with its model (counts the execution for the model). */
   newModelExecution: boolean;
 }
+
+/**
+ * A call as a run's end line in the inbox carries it when the database did not take it (see
+ * {@link LedgerStore.addLateCalls}): a {@link CallRow} without the flags, which depend on the calls stored before.
+ */
+export type LateCall = Omit<CallRow, "flags" | "newExecution" | "newModelExecution">;
 
 /** One 1 in the bucket of `ms` (none when not measured). */
 function bucketFlags(bounds: readonly number[], ms: number | null): number[] {
@@ -157,7 +163,10 @@ export class LedgerStore {
         this.#db.exec("SAVEPOINT inbox_entry");
         try {
           if (entry.op === "start") this.startRun(entry.run);
-          else this.endRun(entry.run);
+          else {
+            if (entry.calls !== undefined) this.addLateCalls(entry.run, entry.calls);
+            this.endRun(entry.run);
+          }
         } catch (error) {
           this.#db.exec("ROLLBACK TO inbox_entry");
           this.#db.exec("RELEASE inbox_entry");
@@ -365,6 +374,32 @@ export class LedgerStore {
       runId,
     );
     return Number(inserted.lastInsertRowid);
+  }
+
+  /**
+   * Adds the calls a run could not write to the database (it was locked past the busy timeout, corrupt, …),
+   * which its end line in the inbox carries, before that end is written: only while the run's end is not
+   * recorded (`running`, or settled as gone), so an end line folded again (a rotated inbox is folded whole)
+   * adds nothing. Each call's flags continue from the run's calls already stored, in write order.
+   */
+  addLateCalls(run: RunStart, calls: readonly LateCall[]): void {
+    if (calls.length === 0) return;
+    const id = this.startRun(run);
+    const row = this.#stmt("SELECT status, subtype FROM runs WHERE id = ?").get(id) as {
+      status: string;
+      subtype: string | null;
+    };
+    if (row.status !== "running" && !(row.status === "interrupted" && row.subtype === PROCESS_GONE)) return;
+    const seen = new Set<string>();
+    const stored = this.#stmt(
+      `SELECT c.phase AS phase, n.text AS node, m.text AS model, c.node_execution AS node_execution
+       FROM calls c JOIN labels m ON m.id = c.model LEFT JOIN labels n ON n.id = c.node WHERE c.run = ? ORDER BY c.id`,
+    ).all(id) as { phase: number; node: string | null; model: string; node_execution: number | null }[];
+    for (const c of stored) {
+      const phase = c.phase === PHASE_CODE.planner ? "planner" : "workflow";
+      callFirsts(seen, { phase, node: c.node, model: c.model, nodeExecution: c.node_execution });
+    }
+    for (const call of calls) this.addCall(id, run, { ...call, ...callFirsts(seen, call) });
   }
 
   /** Replaces the node statistics of run `runId`. */
