@@ -259,6 +259,36 @@ Deno.test("days, weeks and months across DST changes: Europe/Berlin and America/
   });
 });
 
+Deno.test("a run started in year 9999 (a valid inbox line) keeps day, week and month reports fast and exact", async () => {
+  await withLlm(async (ctx) => {
+    const lines = [Date.UTC(2026, 0, 1), Date.UTC(9999, 11, 31)].flatMap((startedMs, i) => {
+      const run = { executionId: `run-${i}`, workflowName: "w", startedMs, pflowVersion: "0.1.0" };
+      const end = {
+        ...run,
+        status: "success",
+        subtype: "success",
+        endedMs: startedMs + 1000,
+        durationMs: 1000,
+        nodesExecuted: 1,
+      };
+      return [{ v: 1, op: "start", run }, { v: 1, op: "end", run: end }].map((l) => JSON.stringify(l));
+    });
+    writeFileSync(join(ctx.home, "ledger-inbox.jsonl"), `${lines.join("\n")}\n`);
+    const cases: [string, string[]][] = [
+      ["day", ["2025-12-31", "9999-12-30"]],
+      ["week", ["2025-12-29", "9999-12-27"]],
+      ["month", ["2025-12", "9999-12"]],
+    ];
+    for (const [by, groups] of cases) {
+      const started = performance.now();
+      const doc = await reportJson(ctx, ["--by", by, "--timezone", "America/New_York"]);
+      const ms = performance.now() - started;
+      assert.ok(ms < 5000, `--by ${by}: ${ms.toFixed(0)} ms`);
+      assert.deepEqual(doc.rows.map((r: Doc) => r.group), groups);
+    }
+  });
+});
+
 // ---------------------------------------------------------------- filters
 
 Deno.test("filters: --workflow, --model (prefix, alias, dated snapshot, provider/*), --status, --phase, --since 24h", async () => {

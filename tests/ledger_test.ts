@@ -75,6 +75,97 @@ Deno.test("periods in SQL match Intl's local dates for 5,000 instants in zones w
   db.close();
 });
 
+Deno.test("cost report by day, week, month: exact for runs years apart, around changes; fast with a start in year 9999", () => {
+  const tmp = tempDir("pflow-ledger-zones-test-");
+  try {
+    const { store } = LedgerStore.open(tmp.path);
+    try {
+      // Runs years apart, each side of New York's and Berlin's changes, and two at the end of year 9999.
+      const ny = (y: number) => offsetSpans("America/New_York", Date.UTC(y, 0, 1), Date.UTC(y, 11, 31)).slice(1);
+      const berlin = offsetSpans("Europe/Berlin", Date.UTC(2031, 0, 1), Date.UTC(2031, 11, 31)).slice(1);
+      const instants = [
+        Date.UTC(1975, 5, 1, 3, 30),
+        ...[...ny(2019), ...ny(2023), ...berlin].flatMap((change) => [change.fromMs - 1, change.fromMs]),
+        Date.UTC(2026, 0, 1, 4, 59),
+        Date.UTC(9999, 11, 31, 4, 59, 59, 999),
+        Date.UTC(9999, 11, 31, 5),
+        // Every hour of a winter and a summer day of some of those years: an offset wrong by an hour shows.
+        ...[1975, 2023, 2031, 9999].flatMap((y) =>
+          Array.from({ length: 24 }, (_, h) => [Date.UTC(y, 0, 15, h, 30), Date.UTC(y, 6, 15, h, 30)]).flat()
+        ),
+      ];
+      store.write(() => {
+        instants.forEach((ms, i) => {
+          const run = start(`run-${i}`, { startedMs: ms });
+          const id = store.startRun(run);
+          // Every other run makes a call (its usage row is labelled), the rest none (their run row is).
+          if (i % 2 === 0) {
+            store.addCall(id, run, {
+              phase: "workflow",
+              node: "n",
+              nodeExecution: 0,
+              itemIndex: null,
+              provider: "openai",
+              model: "openai/gpt-4o-mini",
+              priceModel: "openai/gpt-4o-mini",
+              responseModel: null,
+              inputTokens: 10,
+              cacheReadTokens: 0,
+              cacheWrite5mTokens: 0,
+              cacheWrite1hTokens: 0,
+              outputTokens: 1,
+              reasoningTokens: 0,
+              costUsd: 0.0001,
+              reportedCostUsd: null,
+              priceVersion: "2025-11-15",
+              durationMs: 10,
+              ttftMs: null,
+              requestId: null,
+              status: "ok",
+              errorType: null,
+              startOffsetMs: 0,
+              ...callFirsts(new Set(), { phase: "workflow", node: "n", model: "openai/gpt-4o-mini", nodeExecution: 0 }),
+            });
+          }
+          store.endRun({ ...run, ...END, endedMs: ms + 1000 });
+        });
+      });
+      const label = (zone: string, period: "day" | "week" | "month", ms: number) => {
+        const day = localDate(zone, ms);
+        if (period === "month") return day.slice(0, 7);
+        if (period === "day") return day;
+        const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
+        return new Date(Date.parse(`${day}T00:00:00Z`) - ((weekday + 6) % 7) * 86_400_000).toISOString().slice(0, 10);
+      };
+      const expected = (zone: string, period: "day" | "week" | "month", from = -Infinity, to = Infinity) => {
+        const counts = new Map<string, number>();
+        for (const ms of instants.filter((ms) => ms >= from && ms <= to)) {
+          const key = label(zone, period, ms);
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        return [...counts].sort(([a], [b]) => (a < b ? -1 : 1));
+      };
+      for (const zone of ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe"]) {
+        for (const period of ["day", "week", "month"] as const) {
+          const started = performance.now();
+          const report = costReport(store.db, { groupBy: period, filters: {}, timezone: zone });
+          const ms = performance.now() - started;
+          assert.ok(ms < 2000, `${zone} by ${period}: ${ms.toFixed(0)} ms`);
+          assert.deepEqual(report.rows.map((r) => [r.group, r.runs]), expected(zone, period), `${zone} by ${period}`);
+        }
+        const sinceMs = Date.UTC(2019, 5, 1);
+        const untilMs = Date.UTC(2031, 5, 1);
+        const bounded = costReport(store.db, { groupBy: "day", filters: { sinceMs, untilMs }, timezone: zone });
+        assert.deepEqual(bounded.rows.map((r) => [r.group, r.runs]), expected(zone, "day", sinceMs, untilMs), zone);
+      }
+    } finally {
+      store.close();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 Deno.test("a local day's first instant, where midnight exists twice, once or not at all", () => {
   assert.equal(new Date(startOfLocalDay("Asia/Tokyo", "2025-03-12")).toISOString(), "2025-03-11T15:00:00.000Z");
   assert.equal(new Date(startOfLocalDay("Europe/Berlin", "2025-03-30")).toISOString(), "2025-03-29T23:00:00.000Z");

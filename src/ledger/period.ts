@@ -3,9 +3,9 @@
  * IANA time zone, and the `--since`/`--until` bounds.
  *
  * A zone's UTC offset is piecewise constant; its changes (DST, law) over the
- * reported range are found once here, so SQL can shift each instant by the
- * offset in force then (a `CASE` on the change instants) and take the
- * calendar day of the shifted value. That is exact across DST in every zone,
+ * reported range (only the years of it that hold runs) are found once here,
+ * so SQL can shift each instant by the offset in force then (a `CASE` on the
+ * change instants) and take the calendar day of the shifted value. That is exact across DST in every zone,
  * half-hour and 45-minute offsets included.
  * @module
  */
@@ -93,6 +93,24 @@ export function offsetSpans(zone: string, fromMs: number, toMs: number): OffsetS
     }
     prev = at;
     if (at >= toMs) break;
+  }
+  return spans;
+}
+
+/**
+ * The spans of constant offset over several disjoint ranges of instants, in order (see {@link offsetSpans}),
+ * exact within each range: the offset in force at a range's start begins there when it differs from the one
+ * before, and the instants between two ranges (which have no rows to label) are not sampled.
+ */
+export function offsetSpansOver(zone: string, ranges: readonly { fromMs: number; toMs: number }[]): OffsetSpan[] {
+  const spans: OffsetSpan[] = [];
+  for (const range of ranges) {
+    const [first, ...rest] = offsetSpans(zone, range.fromMs, range.toMs);
+    if (spans.length === 0) spans.push(first);
+    else if (first.offsetMs !== spans[spans.length - 1].offsetMs) {
+      spans.push({ fromMs: range.fromMs, offsetMs: first.offsetMs });
+    }
+    spans.push(...rest);
   }
   return spans;
 }

@@ -13,7 +13,7 @@ import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { costAtPrices, findPrices, type PricedTokens, pricesFor, roundUsd } from "../pricing/cost.ts";
 import type { ModelPrices, PriceTable } from "../pricing/table.ts";
 import type { LlmUsage } from "../llm/types.ts";
-import { type OffsetSpan, offsetSpans, type Period, periodSql } from "./period.ts";
+import { type OffsetSpan, offsetSpansOver, type Period, periodSql } from "./period.ts";
 import { FLAG, NO_NODE, PHASE_CODE, REQUEST_INPUT } from "./schema.ts";
 import type { LedgerPhase, LedgerRunStatus } from "./types.ts";
 
@@ -305,13 +305,36 @@ function byCost(a: Totals & { group: string }, b: Totals & { group: string }): n
     (a.group < b.group ? -1 : a.group > b.group ? 1 : 0);
 }
 
-/** The span of run start times (for time-zone changes), or undefined for an empty ledger. */
+/** The span of run start times, or undefined for an empty ledger. */
 function runSpan(db: DatabaseSync): { min: number; max: number } | undefined {
   const row = db.prepare("SELECT min(started_ms) AS min, max(started_ms) AS max FROM runs").get() as {
     min: number | null;
     max: number | null;
   };
   return row.min === null ? undefined : { min: row.min, max: row.max! };
+}
+
+/** The length of the stretches of time whose zone offsets a report samples where they hold runs (a year). */
+const STRETCH_MS = 366 * 86_400_000;
+
+/**
+ * The offset spans of `zone` for labelling the run starts a report covers (within `--since`/`--until`): the
+ * zone's changes are looked for only over the years that hold runs, each found with two index seeks, so a run
+ * far from the others (a start in year 9999) costs a sample, not one every 12 hours of the years between.
+ */
+function reportSpans(db: DatabaseSync, zone: string, filters: ReportFilters): OffsetSpan[] {
+  const lo = filters.sinceMs === undefined ? -Number.MAX_SAFE_INTEGER : Math.ceil(filters.sinceMs);
+  const hi = filters.untilMs === undefined ? Number.MAX_SAFE_INTEGER : Math.floor(filters.untilMs);
+  const first = db.prepare("SELECT min(started_ms) AS ms FROM runs WHERE started_ms >= ? AND started_ms <= ?");
+  const last = db.prepare("SELECT max(started_ms) AS ms FROM runs WHERE started_ms < ? AND started_ms <= ?");
+  const ranges: { fromMs: number; toMs: number }[] = [];
+  let from = (first.get(lo, hi) as { ms: number | null }).ms;
+  while (from !== null) {
+    const end = Number(from) + STRETCH_MS;
+    ranges.push({ fromMs: Number(from), toMs: Number((last.get(end, hi) as { ms: number }).ms) });
+    from = (first.get(end, hi) as { ms: number | null }).ms;
+  }
+  return offsetSpansOver(zone, ranges);
 }
 
 /** How one `--by` groups usage rows (`u`) and call rows (`c`). */
@@ -397,7 +420,7 @@ export function costReport(db: DatabaseSync, options: ReportOptions): Report {
   const { groupBy, filters } = options;
   const span = runSpan(db);
   const spans = span && (groupBy === "day" || groupBy === "week" || groupBy === "month")
-    ? offsetSpans(options.timezone, span.min, span.max)
+    ? reportSpans(db, options.timezone, filters)
     : [];
   const g = grouping(groupBy, filters, spans);
   const where = rowWhere(filters, labels, "u");
