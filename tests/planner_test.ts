@@ -13,7 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { spawn, spawnSync } from "node:child_process";
 import { type CliResult, PFLOW_BIN, runPflow, tempDir } from "./support/cli.ts";
-import { startOtlpReceiver } from "./support/otlp_receiver.ts";
+import { flattenTraces, startOtlpReceiver } from "./support/otlp_receiver.ts";
 import { type LlmServer, type RecordedRequest, startLlmServer } from "./support/llm_server.ts";
 import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 
@@ -1218,6 +1218,47 @@ Deno.test("OTLP export of a planning whose workflow never runs: dry run, missing
           args.join(" "),
         );
         assert.equal(planSpan.span.status?.code, 1, "the planning succeeded");
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+Deno.test("a secret the planner learns from the request is not in the OTLP export (request span, any span)", async () => {
+  await withPlanner(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const secret = "ReqTokenABC123456";
+      const request = `fetch data about cats with token ${secret}`;
+      const api = {
+        ir_version: "0.1.0",
+        name: "fetch-data",
+        inputs: { api_token: { type: "string" }, topic: { type: "string" } },
+        nodes: [{ id: "e", type: "echo", params: { value: "${topic}" } }],
+      };
+      const reply = (params: Record<string, unknown> = { topic: "cats" }) => ({
+        json: { workflow: api, params: { ...params, api_token: secret } },
+        usage: PLAN_USAGE,
+      });
+      const env = { ...ctx.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+      // The workflow runs; a dry run; a planning whose inputs are missing (its trace then goes to a file too).
+      const cases: [string[], ReturnType<typeof reply>, number][] = [
+        [[request], reply(), 0],
+        [["plan", request, "--dry-run"], reply(), 0],
+        [[request, "--output-format", "json"], reply({}), 2],
+      ];
+      for (const [args, answer, exit] of cases) {
+        const before = receiver.requests.length;
+        ctx.srv.enqueue(answer);
+        const result = await plan(ctx, args, { env });
+        assertExit(result, exit);
+        assert.equal(receiver.requests.length, before + 1, `one export: ${args.join(" ")}`);
+        const body = receiver.requests.at(-1)!.body;
+        assert.ok(!body.includes(secret), `${args.join(" ")}: the export holds the secret`);
+        const root = flattenTraces(receiver.requests.at(-1)!.json).find((s) => s.span.name === "pflow request");
+        assert.ok(root, body);
+        assert.match(String(root.attributes["pflow.request"]), /with token \[REDACTED\]$/);
       }
     } finally {
       await receiver.close();

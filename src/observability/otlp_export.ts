@@ -27,6 +27,7 @@ import {
 import { DOUBLE_ATTRIBUTES, SCOPE_NAME } from "./semconv.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { otlpTlsOptions } from "./otlp_tls.ts";
+import { outputRedactor, type Redactor } from "./redact.ts";
 
 /** Environment variables, as `process.env`. */
 export type Env = Record<string, string | undefined>;
@@ -47,6 +48,11 @@ export interface ExportTraceOptions {
   ended?: { status: string; reason: string };
   /** Cuts the export short (the user's Ctrl-C): the request is dropped and nothing is said (the caller says it). */
   signal?: AbortSignal;
+  /**
+   * Hides secrets in every text the spans carry (default: the process's output redactor, which knows every
+   * secret the run learned, those it learned after a text was recorded too).
+   */
+  redactor?: Redactor;
 }
 
 /** Default bound on an export. */
@@ -100,9 +106,11 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
   const timeout = timeoutSignal(timeoutMs);
   const signal = cancel ? AbortSignal.any([cancel, timeout.signal]) : timeout.signal;
   try {
+    const redactor = options.redactor ?? outputRedactor();
+    const redact = (text: string) => redactor.text(text);
     const records = options.planner
-      ? requestSpans(options.planner, trace, { ended: options.ended })
-      : traceSpans(trace!);
+      ? requestSpans(options.planner, trace, { ended: options.ended, redact })
+      : traceSpans(trace!, { redact });
     const outcome = await untilAborted(
       exportSpans(records, {
         url,

@@ -57,6 +57,16 @@ const FLAG_IS_REMOTE = 0x200;
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX16 = /^[0-9a-f]{16}$/;
 
+/** Options of {@link traceSpans} and {@link requestSpans}. */
+export interface SpanOptions {
+  /**
+   * Applied to every text the spans carry (names, string attributes, status messages) before any is cut
+   * short: the run's redactor, so that what the run learned was secret after a text was recorded (a token the
+   * planner found in the request) is hidden in whatever becomes an attribute.
+   */
+  redact?: (text: string) => string;
+}
+
 /**
  * The spans of a run, parents before children: the run span, then for each
  * node execution (in trace order) its span followed by its `chat` spans.
@@ -64,7 +74,28 @@ const HEX16 = /^[0-9a-f]{16}$/;
  * last child ends and its status is an error (`incomplete`).
  * Throws when the trace has no valid ids or start time.
  */
-export function traceSpans(trace: TraceDocument): SpanRecord[] {
+export function traceSpans(trace: TraceDocument, options: SpanOptions = {}): SpanRecord[] {
+  const spans = traceSpanRecords(trace);
+  return options.redact === undefined ? spans : spans.map((span) => redactSpan(span, options.redact!));
+}
+
+/** A span with `redact` applied to its name, string attributes (and string array items) and status message. */
+function redactSpan(span: SpanRecord, redact: (text: string) => string): SpanRecord {
+  const attributes: Attributes = {};
+  for (const [key, value] of Object.entries(span.attributes)) {
+    attributes[key] = typeof value === "string"
+      ? redact(value)
+      : Array.isArray(value)
+      ? value.map((v) => redact(v))
+      : value;
+  }
+  const status = span.status.message === undefined
+    ? span.status
+    : { ...span.status, message: redact(span.status.message) };
+  return { ...span, name: redact(span.name), attributes, status };
+}
+
+function traceSpanRecords(trace: TraceDocument): SpanRecord[] {
   const traceId = String(trace.trace_id ?? "").toLowerCase();
   const runSpanId = String(trace.span_id ?? "").toLowerCase();
   if (!HEX32.test(traceId) || /^0+$/.test(traceId)) {
@@ -205,12 +236,13 @@ export function requestSpans(
      * span's status and final status are the command's, not the planning's (which succeeded).
      */
     ended?: { status: string; reason: string };
-  } = {},
+  } & SpanOptions = {},
 ): SpanRecord[] {
-  const plan = traceSpans(planner);
+  const plan = traceSpans(planner, options);
   const requestSpanId = String(planner.request_span_id ?? "").toLowerCase();
-  if (!HEX16.test(requestSpanId)) return [...plan, ...(workflow ? traceSpans(workflow) : [])];
-  const runs = workflow ? traceSpans(workflow) : [];
+  if (!HEX16.test(requestSpanId)) return [...plan, ...(workflow ? traceSpans(workflow, options) : [])];
+  const runs = workflow ? traceSpans(workflow, options) : [];
+  const redact = options.redact ?? ((text: string) => text);
   const [planRoot] = plan;
   const runRoot = runs[0];
   const request: SpanRecord = {
@@ -222,7 +254,8 @@ export function requestSpans(
     startNs: planRoot.startNs,
     endNs: runRoot && runRoot.endNs > planRoot.endNs ? runRoot.endNs : planRoot.endNs,
     attributes: clean({
-      [sc.ATTR_PFLOW_REQUEST]: (planner.request ?? "").slice(0, 1000),
+      // Redacted whole, then cut: a secret cut first would no longer be found.
+      [sc.ATTR_PFLOW_REQUEST]: redact(planner.request ?? "").slice(0, 1000),
       [sc.ATTR_PFLOW_EXECUTION_ID]: planner.execution_id,
       [sc.ATTR_PFLOW_FINAL_STATUS]: (workflow === undefined ? options.ended?.status : undefined) ??
         (workflow ?? planner).final_status ?? "incomplete",
@@ -234,6 +267,7 @@ export function requestSpans(
     status: runRoot?.status ??
       (planRoot.status.code === "error" ? planRoot.status : endedStatus(options.ended) ?? planRoot.status),
   };
+  if (options.redact !== undefined) Object.assign(request, redactSpan(request, options.redact));
   // The planner trace's parent is the caller; the request span takes that place.
   if (planRoot.parentSpanId !== undefined) {
     request.parentSpanId = planRoot.parentSpanId;
