@@ -409,6 +409,44 @@ Deno.test("the trace hides an environment key as stdout does, whole, when its re
   }
 });
 
+Deno.test("the values of OTEL_EXPORTER_OTLP_*HEADERS (percent-decoded too) are secrets: hidden on stdout and in the trace", async () => {
+  const tmp = tempDir("pflow-otlp-headers-test-");
+  try {
+    const home = join(tmp.path, "home");
+    const env = {
+      PFLOW_HOME: home,
+      OTEL_EXPORTER_OTLP_HEADERS: "x-honeycomb-team=HoneyKey1234567890,api-key=DDapikey0987654321",
+      // Percent-encoded as the OTel spec allows: the value is `Basic QmFzaWNDcmVkZW50aWFs99`.
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: "Authorization=Basic%20QmFzaWNDcmVkZW50aWFs99",
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: "x-metrics-key = MetricsKey5544332211 ",
+    };
+    const file = writeWorkflow(
+      tmp.path,
+      "headers.json",
+      workflow([{
+        id: "show",
+        type: "shell",
+        params: {
+          command: "printenv OTEL_EXPORTER_OTLP_HEADERS; echo QmFzaWNDcmVkZW50aWFs99; echo MetricsKey5544332211",
+        },
+      }]),
+    );
+    const result = await runPflow(["run", file, "--trace"], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "x-honeycomb-team=[REDACTED],api-key=[REDACTED]\n[REDACTED]\n[REDACTED]\n");
+    const trace = filesUnder(home).filter((f) => f.split("/").pop()!.startsWith("workflow-trace-"));
+    assert.equal(trace.length, 1);
+    const text = readFileSync(trace[0], "utf8");
+    for (
+      const secret of ["HoneyKey1234567890", "DDapikey0987654321", "QmFzaWNDcmVkZW50aWFs99", "MetricsKey5544332211"]
+    ) {
+      assert.ok(!text.includes(secret) && !result.stderr.includes(secret), `${secret} in the trace or on stderr`);
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 Deno.test("a secret percent-encoded by curl, Python or a browser, or JSON-escaped by PHP, is hidden on stdout, in the trace, the ledger and OTLP", async () => {
   const tmp = tempDir("pflow-escaped-leak-test-");
   const otlp = await startOtlpReceiver();

@@ -16,7 +16,7 @@
  */
 import { Buffer } from "node:buffer";
 import { decodeUriComponentSafe } from "../util/uri.ts";
-import { isCredentialName, isSecretEnvName, isSecretName } from "./secret_names.ts";
+import { isCredentialName, isOtlpHeadersEnvName, isSecretEnvName, isSecretName } from "./secret_names.ts";
 
 export { isCredentialName, isSecretName };
 
@@ -388,13 +388,18 @@ export class Redactor {
   /**
    * A redactor for the values of secret environment variables: every
    * `*_API_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD` variable, plus `names`
-   * (e.g. configured providers' `api_key_env`).
+   * (e.g. configured providers' `api_key_env`), and each header value of the
+   * OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS`,
+   * `…_TRACES_HEADERS`, `…_METRICS_HEADERS`, `…_LOGS_HEADERS`), as written
+   * and percent-decoded.
    */
   static fromEnv(env: Record<string, string | undefined>, names: Iterable<string> = []): Redactor {
     const wanted = new Set(names);
     const values: string[] = [];
     for (const [name, value] of Object.entries(env)) {
-      if (value && (wanted.has(name) || isSecretEnvName(name))) values.push(value);
+      if (!value) continue;
+      if (wanted.has(name) || isSecretEnvName(name)) values.push(value);
+      else if (isOtlpHeadersEnvName(name)) values.push(...headerListValues(value));
     }
     return new Redactor(values);
   }
@@ -618,6 +623,21 @@ function redactQuery(text: string): string {
       ? whole
       : `${sep}${name}=${REDACTED}`;
   });
+}
+
+/**
+ * The values of an OTel `key=value,key2=value2` header list, trimmed, as written and percent-decoded (the
+ * spec allows either): an `Authorization=Basic%20…` value is added decoded too, so its credential is known.
+ */
+function headerListValues(list: string): string[] {
+  const values: string[] = [];
+  for (const entry of list.split(",")) {
+    const eq = entry.indexOf("=");
+    if (eq < 0) continue;
+    const value = entry.slice(eq + 1).trim();
+    if (value !== "") values.push(value, decodeUriComponentSafe(value));
+  }
+  return values;
 }
 
 /** The userinfo passwords and secret-named query values of the URLs in `text`, decoded and as written. */

@@ -82,6 +82,14 @@ export function isSecretEnvName(name: string): boolean {
   return upper === "API_KEY" && (isAscii(name, 0, name.length) || SECRET_ENV.test(name));
 }
 
+/** The OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS` and per signal): their values are credentials. */
+const OTLP_HEADERS_ENV = new Set(["", "TRACES_", "METRICS_", "LOGS_"].map((s) => `OTEL_EXPORTER_OTLP_${s}HEADERS`));
+
+/** Whether an environment variable is an OTLP exporter's `key=value,…` header list, whose values are secrets. */
+export function isOtlpHeadersEnvName(name: string): boolean {
+  return OTLP_HEADERS_ENV.has(name);
+}
+
 /**
  * Whether one of `words` (lower-case ASCII) is in `name` as a whole word, ASCII letters in any case, not
  * touching another ASCII letter; undefined when the native search cannot tell (lower-casing changed the
