@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -15,6 +15,7 @@ import process from "node:process";
 import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, explain, oneJson, runAndSignal, runGuarded, withHome } from "./support/e2e.ts";
+import { type FlatSpan, flattenTraces, startOtlpReceiver } from "./support/otlp_receiver.ts";
 
 /** Two echo nodes that call each other for ever. */
 const PING_PONG = workflow([
@@ -242,6 +243,58 @@ Deno.test("trace.max_bytes: once an event does not fit, no later one is written,
   });
 });
 
+/** Five nodes, three of which print 6,000 characters: past a 4,096-byte cap from the second node on. */
+const FIVE_BIG = workflow([
+  { id: "a", type: "echo", params: { value: "small" } },
+  { id: "b", type: "shell", params: { command: "head -c 6000 /dev/zero | tr '\\0' x" } },
+  { id: "c", type: "shell", params: { command: "head -c 6000 /dev/zero | tr '\\0' y" } },
+  { id: "d", type: "shell", params: { command: "head -c 6000 /dev/zero | tr '\\0' z" } },
+  { id: "e", type: "echo", params: { value: "end" } },
+], {
+  name: "big",
+  edges: [{ from: "a", to: "b" }, { from: "b", to: "c" }, { from: "c", to: "d" }, { from: "d", to: "e" }],
+});
+
+/** The run span of an OTLP export (the one without a parent) and the ids of its node spans. */
+function runSpanOf(spans: FlatSpan[]): { run: FlatSpan; nodes: string[] } {
+  const run = spans.find((s) => s.span.name.startsWith("invoke_workflow"));
+  assert.ok(run, spans.map((s) => s.span.name).join(", "));
+  return { run, nodes: spans.filter((s) => s.span.name.startsWith("node ")).map((s) => s.span.name.slice(5)).sort() };
+}
+
+Deno.test("trace.max_bytes with an OTLP export: the run span says the spans past the cap are missing", async () => {
+  await withHome(async (dir, env) => {
+    writeFileSync(join(env.PFLOW_HOME, "settings.json"), JSON.stringify({ trace: { max_bytes: 4096 } }));
+    const file = writeWorkflow(dir, "big.json", FIVE_BIG);
+    const receiver = await startOtlpReceiver();
+    try {
+      // Exported only (the trace kept in memory, bounded by the same cap), and written as well.
+      for (const trace of [[], ["--trace"]]) {
+        receiver.requests.length = 0;
+        const result = await runPflow(["run", file, ...trace, "--otlp-endpoint", receiver.url], { env });
+        assertExit(result, 0);
+        assert.equal(receiver.requests.length, 1, explain(result));
+        const { run, nodes } = runSpanOf(receiver.spans());
+        assert.deepEqual(nodes, ["a"], "the events past the cap are not kept");
+        assert.equal(run.attributes["pflow.nodes_executed"], 5);
+        assert.equal(run.attributes["pflow.trace.complete"], false, trace.join(" "));
+        assert.equal(run.attributes["pflow.trace.events_dropped"], 4);
+        assert.equal(run.attributes["pflow.final_status"], "success");
+        assert.equal(run.span.status?.code, 1, "the run itself succeeded");
+      }
+      // The file export of the capped trace says the same.
+      const [path] = traceFiles(env);
+      const exported = await runPflow(["trace", "export", path, "--format", "otlp-json"], { env });
+      assertExit(exported, 0);
+      const { run } = runSpanOf(flattenTraces(JSON.parse(exported.stdout)));
+      assert.equal(run.attributes["pflow.trace.complete"], false);
+      assert.equal(run.attributes["pflow.trace.events_dropped"], 4);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 Deno.test("a run under the cap writes every event and events_dropped: 0", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "loop.json", PING_PONG);
@@ -400,6 +453,55 @@ Deno.test("after a failed trace write the footer follows the last whole event: t
     assert.match(trace.write_error!, /^EFBIG/);
     assert.deepEqual(trace.events.map((e) => e.node_id), ["small"]);
     assert.equal(trace.events_dropped, 2);
+  });
+});
+
+/** {@link runWithFileSizeLimit}, without blocking this process (a local server must answer the run). */
+function runWithFileSizeLimitAsync(kb: number, args: string[], env: Record<string, string>): Promise<CliResult> {
+  const quoted = [PFLOW_BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", `ulimit -f ${kb} && exec ${quoted}`], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => stdout += d);
+    child.stderr.on("data", (d) => stderr += d);
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+Deno.test("a failed trace write loses no span of the OTLP export: the file is partial, the export whole", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "big.json", FIVE_BIG);
+    const receiver = await startOtlpReceiver();
+    try {
+      const result = await runWithFileSizeLimitAsync(8, ["run", file, "--trace", "--otlp-endpoint", receiver.url], env);
+      assertExit(result, 0);
+      assert.match(result.stderr, /warning: trace partially written \(EFBIG: .*\): .*\.partial\.json/);
+      const [path] = traceFiles(env);
+      const { trace, complete } = parseTraceText(readFileSync(path, "utf8"));
+      assert.equal(complete, true, "the footer is in the file");
+      assert.ok(trace.events.length < 5 && trace.events_dropped === 5 - trace.events.length, JSON.stringify(trace));
+      assert.equal(trace.first_dropped?.index, trace.events.length);
+      assert.match(trace.write_error!, /^EFBIG/);
+      assert.equal(receiver.requests.length, 1, explain(result));
+      const { run, nodes } = runSpanOf(receiver.spans());
+      assert.deepEqual(nodes, ["a", "b", "c", "d", "e"]);
+      assert.equal(run.attributes["pflow.trace.complete"], true);
+      assert.equal(run.attributes["pflow.trace.events_dropped"], undefined);
+      // The partial file, exported, says what it lacks.
+      const exported = await runPflow(["trace", "export", path, "--format", "otlp-json"], { env });
+      assertExit(exported, 0);
+      const fromFile = runSpanOf(flattenTraces(JSON.parse(exported.stdout)));
+      assert.equal(fromFile.run.attributes["pflow.trace.complete"], false);
+      assert.equal(fromFile.run.attributes["pflow.trace.events_dropped"], trace.events_dropped);
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

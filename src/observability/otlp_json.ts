@@ -163,11 +163,14 @@ function traceSpanRecords(trace: TraceDocument): SpanRecord[] {
     }
   }
 
-  const complete = trace.final_status !== undefined && trace.final_status !== "incomplete";
+  // Ended: the footer is there. Complete: and no node execution is missing (past the size cap, a failed write).
+  const ended = trace.final_status !== undefined && trace.final_status !== "incomplete";
+  const dropped = typeof trace.events_dropped === "number" && trace.events_dropped > 0 ? trace.events_dropped : 0;
+  const complete = ended && dropped === 0;
   let runEnd: bigint;
-  if (complete && typeof trace.duration_ms === "number" && Number.isFinite(trace.duration_ms)) {
+  if (ended && typeof trace.duration_ms === "number" && Number.isFinite(trace.duration_ms)) {
     runEnd = runStart + durationNs(trace.duration_ms);
-  } else if (complete && trace.end_time !== undefined && epochNs(trace.end_time) !== undefined) {
+  } else if (ended && trace.end_time !== undefined && epochNs(trace.end_time) !== undefined) {
     runEnd = epochNs(trace.end_time)!;
   } else {
     runEnd = lastEnd; // incomplete: the last event's end
@@ -187,6 +190,7 @@ function traceSpanRecords(trace: TraceDocument): SpanRecord[] {
     [sc.ATTR_PFLOW_LLM_CALLS]: trace.metrics?.num_llm_calls ?? callCount,
     [sc.ATTR_PFLOW_TRACE_COMPLETE]: complete,
   };
+  if (dropped > 0) run[sc.ATTR_PFLOW_TRACE_EVENTS_DROPPED] = dropped;
   if (trace.workflow_file) run[sc.ATTR_PFLOW_WORKFLOW_FILE] = trace.workflow_file;
   const total = trace.metrics?.total_cost_usd ?? (priced ? costSum : undefined);
   if (typeof total === "number" && Number.isFinite(total)) run[sc.ATTR_PFLOW_TOTAL_COST_USD] = total;

@@ -122,8 +122,13 @@ export const ATTR_PFLOW_NODES_FAILED = "pflow.nodes_failed";
 export const ATTR_PFLOW_LLM_CALLS = "pflow.llm_calls";
 /** Run: total cost in USD of the calls of known cost (double); unpriced calls and those without usage are not in it. */
 export const ATTR_PFLOW_TOTAL_COST_USD = "pflow.total_cost_usd";
-/** Run: false when the trace file had no footer (crash, kill, still running). */
+/**
+ * Run: false when the trace had no footer (crash, kill, still running) or lacks node executions (past its size
+ * cap, or after a failed write: see {@link ATTR_PFLOW_TRACE_EVENTS_DROPPED}).
+ */
 export const ATTR_PFLOW_TRACE_COMPLETE = "pflow.trace.complete";
+/** Run: node executions the trace lacks, whose spans are therefore not sent (only when some are). */
+export const ATTR_PFLOW_TRACE_EVENTS_DROPPED = "pflow.trace.events_dropped";
 
 /** Node: the node's id. */
 export const ATTR_PFLOW_NODE_ID = "pflow.node.id";

@@ -84,7 +84,7 @@ export interface TraceDocument {
   planner_trace?: string | null;
   /** Footer of a planner trace: the planner's decisions and results. */
   planner?: PlannerTraceFooter;
-  /** Node executions not written: past `limits.max_bytes`, or after a write failed. */
+  /** Node executions the trace lacks: past `limits.max_bytes`, or (in its file) from a failed write on. */
   events_dropped?: number;
   /**
    * The first node execution not written (every later one was dropped too): its place in the run (0-based,

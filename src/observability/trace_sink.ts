@@ -2,8 +2,8 @@
  * The trace sink: turns the run's telemetry events into the trace document
  * (see trace_format.ts), streaming each node's event to disk as the node
  * finishes. Everything it writes is redacted and bounded. A failed write is
- * a warning; the run goes on and the document stays complete in memory (for
- * OTLP export).
+ * a warning; the run goes on and, when the document is read after the run
+ * (an OTLP export), it keeps the later events in memory (within the size cap).
  * @module
  */
 import { closeSync, ftruncateSync, renameSync, unlinkSync, writeSync } from "node:fs";
@@ -111,11 +111,18 @@ export class TraceSink implements TelemetrySink {
   #writeError: string | undefined;
   #startEpochMs = 0;
   #footer: Partial<TraceDocument> | undefined;
-  /** Bytes of the document so far (on disk: every byte written is part of a whole line). */
+  /** Bytes of the document so far: its header and events (what `limits.max_bytes` bounds). */
   #bytes = 0;
+  /** Bytes of the file so far (every byte written is part of a whole line): where the next write goes. */
+  #fileBytes = 0;
+  /** Executions not in the document: past the size cap (neither written nor kept). */
   #dropped = 0;
-  /** The first execution not written: from it on, none is (the cap reached, or a write failed). */
+  /** The first execution not in the document: from it on, none is. */
   #firstDropped: TraceDocument["first_dropped"];
+  /** Executions not in the file: those past the cap, and every one from a failed write on. */
+  #fileDropped = 0;
+  /** The first execution not in the file: from it on, none is. */
+  #fileFirstDropped: TraceDocument["first_dropped"];
   /** Events in the document (written, or kept in memory when there is no file). */
   #count = 0;
   /** Executions that failed (threw or returned `error`, an error edge's included), written or not. */
@@ -157,9 +164,9 @@ export class TraceSink implements TelemetrySink {
     return this.#writeError !== undefined;
   }
 
-  /** Node executions not written (past `limits.max_bytes`, or after a failed write). */
+  /** Node executions not written to the file (past `limits.max_bytes`, or after a failed write). */
   get eventsDropped(): number {
-    return this.#dropped;
+    return this.#fileDropped;
   }
 
   /** Writes the header with the initial store; call once before the first node. */
@@ -181,6 +188,7 @@ export class TraceSink implements TelemetrySink {
     };
     const text = this.#encode(traceHeaderText(this.#header));
     this.#bytes = text.length;
+    this.#fileBytes = text.length;
     if (typeof this.#file === "function") this.#file = this.#file();
     const file = this.#file;
     if (file === undefined) return;
@@ -369,20 +377,28 @@ export class TraceSink implements TelemetrySink {
     }
     if (!e.success) this.#failed++;
     e.index = this.#count;
-    // Once one event did not fit (or a write failed), no later one is written either: the file holds the run
-    // up to a point, without gaps. Those are counted, neither written nor kept in memory.
-    if (this.#firstDropped !== undefined) {
+    const place = { index: this.#count, node_id: e.node_id, execution_index: e.execution_index };
+    // Once one event did not fit, no later one is in the document either: it holds the run up to a point,
+    // without gaps. Those are counted, neither written nor kept in memory (the cap bounds both).
+    const line = this.#firstDropped === undefined ? this.#encode(traceEventLine(e, this.#count)) : undefined;
+    if (line === undefined || this.#bytes + line.length > this.limits.max_bytes!) {
       this.#dropped++;
-      return;
-    }
-    const line = this.#encode(traceEventLine(e, this.#count));
-    if (this.#bytes + line.length > this.limits.max_bytes! || (this.#fd !== undefined && !this.#append(line))) {
-      this.#dropped++;
-      this.#firstDropped = { index: this.#count, node_id: e.node_id, execution_index: e.execution_index };
+      this.#firstDropped ??= place;
+      this.#fileDropped++;
+      this.#fileFirstDropped ??= place;
       return;
     }
     this.#bytes += line.length;
     this.#count++;
+    // The file stops at its first failed write (no gaps either); the document read after the run goes on.
+    if (this.#fd !== undefined) {
+      if (this.#fileFirstDropped === undefined && this.#append(line)) {
+        this.#fileBytes += line.length;
+      } else {
+        this.#fileDropped++;
+        this.#fileFirstDropped ??= place;
+      }
+    }
     // Streamed to a file, an event is kept in memory only when something reads the document after the run.
     if (this.#fd === undefined || this.#options.keepEvents !== false) this.#events.push(e);
   }
@@ -412,9 +428,16 @@ export class TraceSink implements TelemetrySink {
       events_dropped: this.#dropped,
       ...(this.#firstDropped ? { first_dropped: this.#firstDropped } : {}),
     };
-    if (this.#writeError !== undefined) this.#footer.write_error = this.#writeError;
     if (this.#fd !== undefined) {
-      this.#append(this.#encode(traceFooterText(this.#footer)));
+      // The file's footer says what the file lacks: after a failed write, more than the document does.
+      const { events_dropped: _, first_dropped: __, ...rest } = this.#footer;
+      const footer: Partial<TraceDocument> = {
+        ...rest,
+        events_dropped: this.#fileDropped,
+        ...(this.#fileFirstDropped ? { first_dropped: this.#fileFirstDropped } : {}),
+        ...(this.#writeError !== undefined ? { write_error: this.#writeError } : {}),
+      };
+      this.#append(this.#encode(traceFooterText(footer)));
       this.#closeFd();
     }
     return this.document();
@@ -528,11 +551,11 @@ export class TraceSink implements TelemetrySink {
    */
   #append(bytes: Uint8Array): boolean {
     try {
-      this.#writeAll(bytes, this.#bytes);
+      this.#writeAll(bytes, this.#fileBytes);
       return true;
     } catch (error) {
       try {
-        ftruncateSync(this.#fd!, this.#bytes);
+        ftruncateSync(this.#fd!, this.#fileBytes);
       } catch { /* the reader drops a half line anyway */ }
       if (this.#writeError === undefined) this.#markPartial(describeIoError(error));
       return false;
