@@ -5,6 +5,8 @@ import * as incubating from "@opentelemetry/semantic-conventions/incubating";
 import * as sc from "../src/observability/semconv.ts";
 import { otlpAnyValue, parseKeyValueList, traceSpans, traceToOtlpJson } from "../src/observability/otlp_json.ts";
 import { exportTrace, otlpEndpointFromEnv } from "../src/observability/otlp_export.ts";
+import { newTraceId } from "../src/observability/ids.ts";
+import { ratioSampled } from "../src/observability/sampling.ts";
 import {
   formatTraceFile,
   parseTraceText,
@@ -775,6 +777,24 @@ Deno.test("export: samplers (always_off, traceidratio, parentbased with the call
     assert.equal(receiver.requests.length, 3);
     for (const r of receiver.requests) assert.equal(flattenTraces(r.json).length, 4);
   });
+});
+
+Deno.test("ratioSampled decides as the SDK's TraceIdRatioBasedSampler, for any trace id and ratio", async () => {
+  const sdk = await import("@opentelemetry/sdk-trace");
+  const api = await import("@opentelemetry/api");
+  const ids = [
+    "00000000000000000000000000000001",
+    "ffffffffffffffffffffffffffffffff",
+    "7FFFFFFF000000000000000000000000",
+  ];
+  for (let i = 0; i < 500; i++) ids.push(newTraceId());
+  for (const ratio of [0, 0.001, 0.25, 0.5, 0.9999, 1]) {
+    const sampler = new sdk.TraceIdRatioBasedSampler(ratio);
+    for (const id of ids) {
+      const decision = sampler.shouldSample(api.ROOT_CONTEXT, id).decision;
+      assert.equal(ratioSampled(id, ratio), decision === sdk.SamplingDecision.RECORD_AND_SAMPLED, `${id} at ${ratio}`);
+    }
+  }
 });
 
 Deno.test("export: an unknown sampler warns and exports with the default", async () => {

@@ -499,6 +499,54 @@ Deno.test("TRACEPARENT makes the run a child of the caller's trace; shell childr
   });
 });
 
+Deno.test("shell children's TRACEPARENT carries the trace's sampling decision, the one the OTLP export makes", async () => {
+  const { startOtlpReceiver } = await import("./support/otlp_receiver.ts");
+  const receiver = await startOtlpReceiver();
+  try {
+    await withHome(async (dir, home) => {
+      const file = writeWorkflow(
+        dir,
+        "tp.json",
+        workflow([{ id: "sh", type: "shell", params: { command: "echo $TRACEPARENT" } }]),
+      );
+      const caller = (traceId: string, flags: string) => `00-${traceId}-00f067aa0ba902b7-${flags}`;
+      const id = "4bf92f3577b34da6a3ce929d0e0e4736";
+      // At ratio 0.5 the SDK's sampler keeps a trace id whose four 32-bit words XOR below 2^31, not one above.
+      const low = "00000000000000000000000000000001";
+      const high = "ffffffff000000000000000000000000";
+      const cases: [Record<string, string>, string][] = [
+        [{}, "01"],
+        [{ TRACEPARENT: caller(id, "01") }, "01"],
+        [{ TRACEPARENT: caller(id, "00") }, "00"],
+        [{ OTEL_TRACES_SAMPLER: "always_off" }, "00"],
+        [{ OTEL_TRACES_SAMPLER: "parentbased_always_off" }, "00"],
+        [{ OTEL_TRACES_SAMPLER: "parentbased_always_off", TRACEPARENT: caller(id, "01") }, "01"],
+        [{ OTEL_TRACES_SAMPLER: "always_on", TRACEPARENT: caller(id, "00") }, "01"],
+        [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5", TRACEPARENT: caller(low, "00") }, "01"],
+        [
+          { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.5", TRACEPARENT: caller(high, "01") },
+          "00",
+        ],
+      ];
+      for (const [extra, flags] of cases) {
+        const label = JSON.stringify(extra);
+        for (const export_ of [[], ["--otlp-endpoint", receiver.url]]) {
+          receiver.requests.length = 0;
+          const result = await runPflow(["run", file, "--trace", ...export_], { env: { PFLOW_HOME: home, ...extra } });
+          assert.equal(result.code, 0, result.stderr);
+          assert.match(result.stdout.trim(), /^00-[0-9a-f]{32}-[0-9a-f]{16}-(00|01)$/, label);
+          assert.equal(result.stdout.trim().slice(-2), flags, label);
+          if (export_.length > 0) {
+            assert.equal(receiver.requests.length, flags === "01" ? 1 : 0, `${label}: the export agrees`);
+          }
+        }
+      }
+    });
+  } finally {
+    await receiver.close();
+  }
+});
+
 Deno.test("JSON logs carry timestamp, level, message, execution_id, trace_id, span_id and node_id", async () => {
   await withHome(async (dir, home) => {
     const file = writeWorkflow(

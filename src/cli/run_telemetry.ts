@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type { Shared } from "../engine/mod.ts";
 import { newSpanId, newTraceId, parseTraceParent } from "../observability/ids.ts";
+import { traceSampled } from "../observability/sampling.ts";
 import { type Logger, LogSink } from "../observability/log.ts";
 import type { RunSummary } from "../observability/metrics.ts";
 import type { NodeTotals } from "../observability/node_totals.ts";
@@ -140,6 +141,11 @@ export function buildInstruments(request: TelemetryRequest): RunInstruments {
     phase: request.phase,
     spentUsd: request.spentUsd,
     traceId,
+    // As the OTLP export will decide it: the caller's flags (when this trace continues the caller's) and the
+    // OTEL_TRACES_SAMPLER setting.
+    sampled: traceId === undefined
+      ? true
+      : traceSampled(request.env, traceId, parent?.traceId === traceId ? parent : undefined),
     ...trace?.telemetryOptions(),
   });
   return {

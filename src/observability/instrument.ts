@@ -83,9 +83,11 @@ export function telemetryContext(telemetry: RunTelemetry, options: { carried: bo
   }
   const traceId = telemetry.traceId;
   if (traceId !== undefined) {
+    // The trace's sampling decision goes on: a child of a trace nobody records records nothing either.
+    const sampled = telemetry.sampled;
     fields.childEnv = (): Record<string, string> => {
       const spanId = current().node?.span_id;
-      return spanId === undefined ? {} : { TRACEPARENT: formatTraceParent(traceId, spanId) };
+      return spanId === undefined ? {} : { TRACEPARENT: formatTraceParent(traceId, spanId, sampled) };
     };
   }
   return fields;

@@ -28,6 +28,7 @@ import { DOUBLE_ATTRIBUTES, SCOPE_NAME } from "./semconv.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { otlpTlsOptions } from "./otlp_tls.ts";
 import { outputRedactor, type Redactor } from "./redact.ts";
+import { samplerSetting } from "./sampling.ts";
 
 /** Environment variables, as `process.env`. */
 export type Env = Record<string, string | undefined>;
@@ -404,32 +405,24 @@ type Sdk = typeof import("@opentelemetry/sdk-trace");
 type ExporterConfig = import("@opentelemetry/otlp-exporter-base/node-http").OTLPExporterNodeConfigBase;
 type Sampler = import("@opentelemetry/sdk-trace").Sampler;
 
-/** The sampler of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on). */
+/**
+ * The sampler of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on), read as
+ * `traceSampled` reads them for the child processes' TRACEPARENT (sampling.ts).
+ */
 function samplerFromEnv(env: Env, sdk: Sdk, warn: (message: string) => void): Sampler {
-  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || "parentbased_always_on";
-  const ratio = () => {
-    const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
-    if (!arg) return 1;
-    const value = Number(arg);
-    if (Number.isFinite(value) && value >= 0 && value <= 1) return value;
-    warn(`OTEL_TRACES_SAMPLER_ARG='${arg}' is not a ratio in [0, 1]: using 1`);
-    return 1;
-  };
+  const { name, ratio } = samplerSetting(env, warn);
   switch (name) {
     case "always_on":
       return new sdk.AlwaysOnSampler();
     case "always_off":
       return new sdk.AlwaysOffSampler();
     case "traceidratio":
-      return new sdk.TraceIdRatioBasedSampler(ratio());
-    case "parentbased_always_on":
-      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+      return new sdk.TraceIdRatioBasedSampler(ratio);
     case "parentbased_always_off":
       return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
     case "parentbased_traceidratio":
-      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio()) });
+      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) });
     default:
-      warn(`OTEL_TRACES_SAMPLER='${name}' is not supported: using parentbased_always_on`);
       return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
   }
 }

@@ -187,6 +187,8 @@ export interface RunTelemetryOptions {
   spentUsd?: number;
   /** W3C trace id: node executions get span ids and child processes a TRACEPARENT. */
   traceId?: string;
+  /** Whether the trace is sampled (default true): the flag of the child processes' TRACEPARENT. */
+  sampled?: boolean;
   /** Gives each node execution the store view it runs with (traces record mutations through it). */
   storeView?: (exec: NodeExecution, shared: Shared) => Shared;
   /**
@@ -224,6 +226,8 @@ export class RunTelemetry {
   readonly phase: RunPhase;
   /** W3C trace id, when the run carries trace ids. */
   readonly traceId: string | undefined;
+  /** Whether the trace is sampled (see {@link RunTelemetryOptions.sampled}). */
+  readonly sampled: boolean;
   /** See {@link RunTelemetryOptions.storeView}. */
   readonly storeView: RunTelemetryOptions["storeView"];
   /** See {@link RunTelemetryOptions.onTemplate}. */
@@ -266,6 +270,7 @@ export class RunTelemetry {
     this.phase = options.phase ?? "workflow";
     this.spentUsd = options.spentUsd ?? 0;
     this.traceId = options.traceId;
+    this.sampled = options.sampled ?? true;
     this.storeView = options.storeView;
     this.onTemplate = options.onTemplate;
     this.#warn = options.warn ?? (() => {});
