@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -717,6 +718,72 @@ Deno.test("an unreachable or silent Pushgateway is one warning, bounded in time;
       const bad = await runWorkflowFile(ctx, wf, [], { env });
       assertExit(bad, 2);
       assert.match(bad.stderr, message);
+    }
+  });
+});
+
+Deno.test("a Pushgateway or OTLP URL's password is a known secret: not in a push failure quoting it, nor in a run's output", async () => {
+  await withLlm(async (ctx) => {
+    const password = "PgwPassw0rd99";
+    // A gateway (a debugging proxy) that refuses every push, quoting the request's Authorization header and the password.
+    const echo = createHttpServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(401, { "content-type": "text/plain" });
+        res.end(`unauthorized: got ${req.headers.authorization} (${password})`);
+      });
+    });
+    const port = await new Promise<number>((resolve) =>
+      echo.listen(0, "127.0.0.1", () => resolve((echo.address() as { port: number }).port))
+    );
+    try {
+      const wf = workflow([{ id: "say", type: "shell", params: { command: "echo hi" } }], { name: "pushed" });
+      const url = `http://bob:${password}@127.0.0.1:${port}/`;
+      const basic = btoa(`bob:${password}`);
+      for (
+        const [args, env, settings] of [
+          [["--pushgateway", url], {}, {}],
+          [[], { PFLOW_PUSHGATEWAY_URL: url }, {}],
+          [[], {}, { pushgateway: url }],
+        ] as [string[], Record<string, string>, Record<string, unknown>][]
+      ) {
+        writeSettings(ctx, settings);
+        const result = await runWorkflowFile(ctx, wf, args, { env });
+        const label = JSON.stringify([args, env, settings]);
+        assertExit(result, 0);
+        assert.match(result.stderr, /warning: Pushgateway push to http:\/\/127\.0\.0\.1:\d+ failed: HTTP 401: /, label);
+        assert.ok(!result.stderr.includes(password) && !result.stderr.includes(basic), `${label}: ${result.stderr}`);
+        assert.match(
+          result.stderr,
+          /unauthorized: got Basic \[REDACTED\] \(\[REDACTED\]\)\n/,
+          `${label}: ${result.stderr}`,
+        );
+      }
+      writeSettings(ctx, {});
+      // A run that prints the credentials of its own exports' URLs (here in Basic form) prints them hidden.
+      const receiver = await startOtlpReceiver();
+      try {
+        const otlpUrl = receiver.url.replace("://", "://otel:OtelPassw0rd77@");
+        const show = workflow([{
+          id: "say",
+          type: "shell",
+          params: { command: `printf %s "bob:${password}" | base64; printf %s "otel:OtelPassw0rd77" | base64` },
+        }], { name: "shown" });
+        for (
+          const [args, env] of [
+            [["--pushgateway", url, "--otlp-endpoint", otlpUrl], {}],
+            [[], { PFLOW_PUSHGATEWAY_URL: url, OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl }],
+          ] as [string[], Record<string, string>][]
+        ) {
+          const result = await runWorkflowFile(ctx, show, args, { env });
+          assertExit(result, 0);
+          assert.equal(result.stdout, "[REDACTED]\n[REDACTED]\n", JSON.stringify(env));
+        }
+      } finally {
+        await receiver.close();
+      }
+    } finally {
+      echo.close();
     }
   });
 });

@@ -42,7 +42,7 @@ import {
   type RunTarget,
   type Session,
 } from "./run_command.ts";
-import { buildInstruments, exportEndedRun, otlpRequest, traceFilePath } from "./run_telemetry.ts";
+import { buildInstruments, exportCredentials, exportEndedRun, otlpRequest, traceFilePath } from "./run_telemetry.ts";
 import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger.ts";
 import { metricsRequest } from "./run_metrics.ts";
 import { checkNewWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
@@ -121,6 +121,8 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     ledger: session.ledger !== undefined,
     command: "plan",
   });
+  // The exports' URLs from flags and settings: a password in one is a secret (a gateway's error may quote it).
+  redactor.add(...exportCredentials(env, otlp, metricsExport));
   run.workflowName = "planner";
   const requestSpanId = newSpanId();
   const instruments = buildInstruments({

@@ -46,7 +46,14 @@ import { loadPriceTable, type PriceTable } from "../pricing/table.ts";
 import { roundUsd } from "../pricing/cost.ts";
 import { formatUsd } from "./format.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
-import { buildInstruments, closeTrace, exportEndedRun, otlpRequest, type TelemetryRequest } from "./run_telemetry.ts";
+import {
+  buildInstruments,
+  closeTrace,
+  exportCredentials,
+  exportEndedRun,
+  otlpRequest,
+  type TelemetryRequest,
+} from "./run_telemetry.ts";
 import type { Settings } from "./home.ts";
 import { asksVerbose, type CommandEnv, EXIT } from "./command.ts";
 import { beginRunLedger, finishRunLedger, runLedger } from "./run_ledger.ts";
@@ -355,6 +362,8 @@ async function prepare(target: RunTarget, session: Session) {
       ? await loadPriceTable({ home, priceTable: priceTableFile })
       : undefined);
   const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
+  // The exports' URLs from flags and settings: a password in one is a secret (a gateway's error may quote it).
+  redactor.add(...exportCredentials(env, otlp, metricsExport));
   setOutputRedactor(redactor);
   const stdin = await readStdinIfNeeded(loaded, params, signal);
   let inputs: Record<string, unknown>;

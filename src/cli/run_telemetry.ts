@@ -13,7 +13,7 @@ import { type Logger, LogSink } from "../observability/log.ts";
 import type { RunSummary } from "../observability/metrics.ts";
 import type { NodeTotals } from "../observability/node_totals.ts";
 import { NODE_BOUNDS_MS } from "../ledger/mod.ts";
-import type { Redactor } from "../observability/redact.ts";
+import { type Redactor, urlCredentials } from "../observability/redact.ts";
 import { type RunPhase, RunTelemetry, type TelemetrySink } from "../observability/telemetry.ts";
 import type { TraceDocument, TraceKind, TraceLimits, TraceStatus } from "../observability/trace_format.ts";
 import { DEFAULT_TRACE_LIMITS, TraceSink } from "../observability/trace_sink.ts";
@@ -296,4 +296,21 @@ export function otlpRequest(
     );
   }
   return otlpEndpointFromEnv(env, flag) === undefined ? undefined : { endpoint: flag };
+}
+
+/**
+ * The credentials in the userinfo of the URLs a run exports to (the OTLP traces and metrics endpoints, the
+ * Pushgateway), wherever they came from (flag, settings, environment): secrets the run's redactor must know.
+ */
+export function exportCredentials(
+  env: Record<string, string | undefined>,
+  otlp: { endpoint: string | undefined } | undefined,
+  metrics: MetricsRequest | undefined,
+): string[] {
+  const urls = [
+    otlp === undefined ? undefined : otlpEndpointFromEnv(env, otlp.endpoint),
+    metrics?.pushgateway,
+    metrics?.otlp,
+  ];
+  return urls.flatMap((url) => urlCredentials(url));
 }

@@ -16,7 +16,13 @@
  */
 import { Buffer } from "node:buffer";
 import { decodeUriComponentSafe } from "../util/uri.ts";
-import { isCredentialName, isOtlpHeadersEnvName, isSecretEnvName, isSecretName } from "./secret_names.ts";
+import {
+  isCredentialName,
+  isCredentialUrlEnvName,
+  isOtlpHeadersEnvName,
+  isSecretEnvName,
+  isSecretName,
+} from "./secret_names.ts";
 
 export { isCredentialName, isSecretName };
 
@@ -391,7 +397,9 @@ export class Redactor {
    * (e.g. configured providers' `api_key_env`), and each header value of the
    * OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS`,
    * `…_TRACES_HEADERS`, `…_METRICS_HEADERS`, `…_LOGS_HEADERS`), as written
-   * and percent-decoded.
+   * and percent-decoded, and the userinfo of the exports' URLs
+   * (`PFLOW_PUSHGATEWAY_URL`, `OTEL_EXPORTER_OTLP_*ENDPOINT`, see
+   * {@link urlCredentials}).
    */
   static fromEnv(env: Record<string, string | undefined>, names: Iterable<string> = []): Redactor {
     const wanted = new Set(names);
@@ -400,6 +408,7 @@ export class Redactor {
       if (!value) continue;
       if (wanted.has(name) || isSecretEnvName(name)) values.push(value);
       else if (isOtlpHeadersEnvName(name)) values.push(...headerListValues(value));
+      else if (isCredentialUrlEnvName(name)) values.push(...urlCredentials(value));
     }
     return new Redactor(values);
   }
@@ -623,6 +632,25 @@ function redactQuery(text: string): string {
       ? whole
       : `${sep}${name}=${REDACTED}`;
   });
+}
+
+/**
+ * The credentials in a URL's userinfo, as written and percent-decoded: the password and `user:password` (what
+ * a client sends as Basic auth, base64-encoded: known whole, it is hidden whole), or a user name given without
+ * password (a token sent as the user). None for text that is not a URL or has no userinfo.
+ */
+export function urlCredentials(url: string | undefined): string[] {
+  if (url === undefined) return [];
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    return [];
+  }
+  const { username, password } = parsed;
+  const decode = decodeUriComponentSafe;
+  if (password === "") return username === "" ? [] : [username, decode(username)];
+  return [password, decode(password), `${username}:${password}`, `${decode(username)}:${decode(password)}`];
 }
 
 /**

@@ -82,6 +82,17 @@ export function isSecretEnvName(name: string): boolean {
   return upper === "API_KEY" && (isAscii(name, 0, name.length) || SECRET_ENV.test(name));
 }
 
+/** Variables holding a URL whose userinfo is a credential: the Pushgateway's and the OTLP exporters' endpoints. */
+const CREDENTIAL_URL_ENV = new Set([
+  "PFLOW_PUSHGATEWAY_URL",
+  ...["", "TRACES_", "METRICS_", "LOGS_"].map((s) => `OTEL_EXPORTER_OTLP_${s}ENDPOINT`),
+]);
+
+/** Whether an environment variable is an export's URL, whose userinfo (`user:password@`) is a secret. */
+export function isCredentialUrlEnvName(name: string): boolean {
+  return CREDENTIAL_URL_ENV.has(name);
+}
+
 /** The OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS` and per signal): their values are credentials. */
 const OTLP_HEADERS_ENV = new Set(["", "TRACES_", "METRICS_", "LOGS_"].map((s) => `OTEL_EXPORTER_OTLP_${s}HEADERS`));
 
