@@ -7,6 +7,7 @@ import {
   NodeRegistry,
   parseWorkflow,
   runWorkflow,
+  TemplateSyntaxError,
   unwrapNode,
   validateWorkflow,
   ValidationError,
@@ -434,4 +435,20 @@ Deno.test("runWorkflow refuses a given key named like a node (namespacing on) be
   assert.equal((await runWorkflow(compiled, { inputs: { z: { k: 1 } } })).status, "success");
   const flat = compileWorkflow({ ...ir, enable_namespacing: false }, { registry });
   assert.equal((await runWorkflow(flat, { inputs: { a: "x" } })).status, "success");
+});
+
+Deno.test("a template in an object key: validateWorkflow reports it at the key, compileWorkflow refuses it", async () => {
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    inputs: { k: { type: "string" } },
+    nodes: [{ id: "e", type: "echo", params: { value: { "${k}": "v" } } }],
+  }));
+  const problems = validateWorkflow(ir, { registry });
+  assert.deepEqual(problems.map((p) => p.pointer), ["/nodes/0/params/value/${k}"]);
+  assert.match(problems[0].message, /^\$\{k\} is in an object key, and templates are resolved only in values/);
+  assert.throws(
+    () => compileWorkflow(ir, { registry }),
+    (e: unknown) => e instanceof TemplateSyntaxError && /^\$\{k\} is in an object key/.test(e.message),
+  );
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   compileValue,
+  keyTemplateProblem,
   type lookup,
   parseTemplate,
   type TemplateRef,
@@ -58,6 +59,31 @@ Deno.test("before a {, each $$ is one $: an odd run of $ ends in a template, an 
   // A $ not before a { is as written: the shell's $$ (its PID), $1, a $ at the end.
   assert.equal(resolve("echo $$ $1 $ $$$x ${price}$", price), "echo $$ $1 $ $$$x 42$");
   assert.throws(() => parseTemplate("cost $$${"), /unclosed template '\$\{'/);
+});
+
+Deno.test("object keys are never resolved: a key holding a template throws; a key's escapes are written out", () => {
+  for (const value of [{ "${name}": 1 }, { a: [{ "x-${name}": 1 }] }, { "$$${name}": 1 }]) {
+    assert.throws(
+      () => compileValue(value),
+      (e: unknown) =>
+        e instanceof TemplateSyntaxError && e.message.startsWith(
+          "${name} is in an object key, and templates are " +
+            "resolved only in values: write the key out, or give the whole object as one template",
+        ),
+      JSON.stringify(value),
+    );
+  }
+  assert.throws(() => compileValue({ "${": 1 }), /unclosed template '\$\{'/);
+  assert.equal(keyTemplateProblem("plain"), undefined);
+  assert.equal(keyTemplateProblem("$${name}"), undefined);
+  assert.match(keyTemplateProblem("${name}", "query")!, /as one template naming .* \("query": "\$\{name\}"\)/);
+  assert.deepEqual(
+    resolve({ "$${x}": "${name}", "a$$b": 1, "$$$${y}": { "$${z}": 2 }, "$${": 3 }),
+    { "${x}": "Ada", "a$$b": 1, "$${y}": { "${z}": 2 }, "${": 3 },
+  );
+  assert.deepEqual(resolve({ "$${x}": 1 }), { "${x}": 1 }, "escapes alone compile too");
+  assert.equal(compileValue({ "a$$b": 1, "$x": 2 }), undefined, "nothing to write out: used as is");
+  assert.deepEqual(resolve(JSON.parse('{"__proto__": "${name}"}')), JSON.parse('{"__proto__": "Ada"}'));
 });
 
 Deno.test("a ${ without a closing } is a syntax error naming it", () => {

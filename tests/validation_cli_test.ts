@@ -996,3 +996,66 @@ Deno.test("a batch variable may not hide stdin or a key given for the run", asyn
     dir.cleanup();
   }
 });
+
+Deno.test("a template in an object key is a problem at the key, in every param and in batch items; $${ in a key is a literal ${", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": { "k": { "type": "string" }, "hname": { "type": "string" } },
+  "nodes": [
+    { "id": "h", "type": "http", "params": { "url": "http://127.0.0.1:9/echo", "query": { "\${k}": "v" },
+      "headers": { "\${hname}": "v" } } },
+    { "id": "s", "type": "shell", "batch": { "items": [{ "a/b": { "n\${k}": 1 } }] },
+      "params": { "command": "env", "env": { "\${nope}": "1" } } }
+  ],
+  "edges": [{ "from": "h", "to": "s" }]
+}`;
+  const fix = (param?: string) =>
+    "write the key out, or give the whole object as one template naming an object input or a node's JSON output" +
+    (param === undefined ? "" : ` ("${param}": "\${name}")`) + "; write $${ for a literal ${";
+  const expected = (file: string) => [
+    `${file}:5:91: /nodes/0/params/query/\${k}: \${k} is in an object key, and templates are resolved only in values: ` +
+    fix("query"),
+    `${file}:6:20: /nodes/0/params/headers/\${hname}: \${hname} is in an object key, and templates are resolved ` +
+    `only in values: ${fix("headers")}`,
+    `${file}:7:67: /nodes/1/batch/items/0/a~1b/n\${k}: \${k} is in an object key, and templates are resolved only ` +
+    `in values: ${fix()}`,
+    `${file}:8:46: /nodes/1/params/env/\${nope}: \${nope} is in an object key, and templates are resolved only in ` +
+    `values: ${fix("env")}`,
+  ];
+  const outcome = await runInvalid(text, ["k=a", "hname=X-A"]);
+  assert.deepEqual(outcome.errors, expected(outcome.file));
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", text);
+    const validated = await runPflow(["validate", file], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(validated.code, 2, validated.stderr);
+    assert.deepEqual(validated.stderr.trimEnd().split("\n").map((l) => l.replace(/^error: /, "")), expected(file));
+    // Escapes in keys are written out as in values; other `$` stay as written.
+    const escaped = writeWorkflow(
+      dir.path,
+      "escaped.json",
+      `{"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "echo", "params": {"value": {"$\${x}": 1, "a$$b": 2, "$$$\${y}": {"k": "$\${z}"}}}}]}`,
+    );
+    const result = await runPflow(["run", escaped, "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).result, { output: { "${x}": 1, "a$$b": 2, "$${y}": { k: "${z}" } } });
+  } finally {
+    dir.cleanup();
+  }
+});
+
+Deno.test("a template problem inside a key with / or ~ is located at that key", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "echo", "params": { "value": { "a/b": "x",
+      "c/d~": "\${nope}" } } }
+  ]
+}`;
+  const outcome = await runInvalid(text);
+  assertOnly(
+    outcome,
+    "5:7: /nodes/0/params/value/c~1d~0: ${nope}: 'nope' is not a node id, an input or stdin; nodes: a; inputs: none " +
+      `(declare it under "inputs", or pass nope=VALUE)`,
+  );
+});

@@ -160,7 +160,8 @@ export class HttpNode extends Node {
     const methodProblem = literalMethod === undefined ? undefined : problemOf(() => checkMethod(literalMethod));
     add("method", methodProblem);
     if (isPlainObject(headers)) {
-      // Names as given; a templated value stands in as a valid one.
+      // Names as given (a name holding a template is the workflow check's to report: keys are never resolved);
+      // a templated value stands in as a valid one.
       const literal = Object.fromEntries(
         Object.entries(headers).filter(([name]) => !hasTemplate(name)).map((
           [name, value],

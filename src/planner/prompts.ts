@@ -60,6 +60,7 @@ Rules:
   under its own id); "\${ID.KEY.field}" and "\${ID.items[0]}" reach inside objects, lists, and text that holds
   JSON. A param that is exactly one template keeps the value's type; templates inside text become text
   (objects as JSON). A template may only name inputs, "stdin", or outputs of nodes that run before it.
+  Templates work in values only, never in object keys (a header name, a query or env name is written out).
 - "\${stdin}" is the text piped to pflow on standard input.
 - "$\${" writes a literal "\${": use it for shell variables, e.g. "echo $\${HOME}". Before a "{", "$$" is
   one "$": "$$\${price}" writes "$" and then the value ("Total: $$\${price}" is "Total: $42").

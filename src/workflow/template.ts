@@ -8,7 +8,9 @@
  * without a closing `}` is a syntax error. A value that is exactly one template keeps the resolved
  * value's type; templates inside text are stringified (objects as JSON).
  * When a path continues into a string that holds JSON (e.g. a command's
- * stdout), the string is parsed so `${cmd.stdout.field}` works.
+ * stdout), the string is parsed so `${cmd.stdout.field}` works. Templates
+ * are resolved in values only: an object key holding one is refused
+ * ({@link keyTemplateProblem}), and a key's escapes are written out.
  * @module
  */
 
@@ -152,7 +154,37 @@ export function hasTemplateSyntax(text: string): boolean {
   return text.includes("${");
 }
 
-/** Every reference inside a value (strings, arrays, objects), with its path in the value. */
+/**
+ * Why an object key inside a param cannot be used, or undefined: templates
+ * are resolved in values only, so a key holding one is refused rather than
+ * used as written (a query parameter sent as `%24%7Bk%7D`, a header name that
+ * fails). Escapes are fine: `$${` in a key is a literal `${`, as in a value.
+ * Throws {@link TemplateSyntaxError} for a key that is not valid template text.
+ * @param key the key
+ * @param param the param the key is in (names it in the example of the fix)
+ */
+export function keyTemplateProblem(key: string, param?: string): string | undefined {
+  if (!hasTemplateSyntax(key)) return undefined;
+  const ref = parseTemplate(key).find((part) => typeof part !== "string");
+  if (ref === undefined) return undefined;
+  const example = param === undefined ? "" : ` ("${param}": "\${name}")`;
+  return `${ref.source} is in an object key, and templates are resolved only in values: write the key out, ` +
+    `or give the whole object as one template naming an object input or a node's JSON output${example}; ` +
+    `write $\${ for a literal \${`;
+}
+
+/** A key as it is used: escapes written out (`$${` is `${`); a key holding a template throws. */
+function literalKey(key: string): string {
+  if (!hasTemplateSyntax(key)) return key;
+  const problem = keyTemplateProblem(key);
+  if (problem !== undefined) throw new TemplateSyntaxError(problem);
+  return parseTemplate(key).join("");
+}
+
+/**
+ * Every reference inside a value (strings, arrays, objects), with its path in
+ * the value. Keys hold no references: {@link keyTemplateProblem}.
+ */
 export function* templateRefs(value: unknown, at = ""): Generator<{ at: string; ref: TemplateRef }> {
   if (typeof value === "string") {
     if (!hasTemplateSyntax(value)) return;
@@ -167,7 +199,10 @@ export function* templateRefs(value: unknown, at = ""): Generator<{ at: string; 
 /**
  * Compiles a value: returns undefined when it holds no templates (use it as
  * is), else a resolver. Escapes are unescaped either way by the resolver, so
- * a value with only escapes also compiles to a (constant) resolver.
+ * a value with only escapes also compiles to a (constant) resolver. Object
+ * keys are not resolved: a key holding a template throws
+ * {@link TemplateSyntaxError} ({@link keyTemplateProblem}); its escapes are
+ * unescaped as a value's are.
  */
 export function compileValue(value: unknown): Resolver | undefined {
   if (typeof value === "string") {
@@ -185,9 +220,10 @@ export function compileValue(value: unknown): Resolver | undefined {
     return (scope) => value.map((v, i) => items[i] ? items[i](scope) : v);
   }
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).map(([k, v]) => [k, v, compileValue(v)] as const);
-    if (entries.every(([, , r]) => r === undefined)) return undefined;
-    return (scope) => Object.fromEntries(entries.map(([k, v, r]) => [k, r ? r(scope) : v]));
+    // Keys are never templates (one that holds a template throws); their escapes are written out.
+    const entries = Object.entries(value).map(([k, v]) => [k, literalKey(k), v, compileValue(v)] as const);
+    if (entries.every(([k, key, , r]) => r === undefined && key === k)) return undefined;
+    return (scope) => Object.fromEntries(entries.map(([, key, v, r]) => [key, r ? r(scope) : v]));
   }
   return undefined;
 }

@@ -19,10 +19,12 @@ import {
 } from "./ir.ts";
 import type { NodeRegistry } from "./registry.ts";
 import { type GraphComponents, graphComponents } from "./graph.ts";
+import { pointerSegment } from "../util/json_pointer.ts";
 import {
   compileValue,
   formatPath,
   hasTemplateSyntax,
+  keyTemplateProblem,
   parseTemplate,
   type TemplateRef,
   templateRefs,
@@ -226,9 +228,10 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
           add(`${at}/batch/items`, `must be a template like "\${node.list}" or an array`);
         }
         refs.check(batch.items, `${at}/batch/items`, [], problems, node.id);
-      }
+      } else keyProblems(batch.items, `${at}/batch/items`, undefined, problems);
     }
     for (const [name, value] of Object.entries(params)) {
+      keyProblems(value, `${at}/params/${name}`, name, problems);
       refs.check(value, `${at}/params/${name}`, vars, problems, node.id);
     }
     if (cls.validate) {
@@ -436,6 +439,28 @@ function withKnownInputs(params: Record<string, unknown>, known: Record<string, 
   return out ?? params;
 }
 
+/**
+ * Adds a problem for each object key inside `value` that holds a template
+ * (or bad template syntax), at the key's pointer: keys are never resolved
+ * ({@link keyTemplateProblem}). `param` is the param `value` is (none for batch items).
+ */
+function keyProblems(value: unknown, pointer: string, param: string | undefined, problems: Problem[]): void {
+  if (Array.isArray(value)) value.forEach((v, i) => keyProblems(v, `${pointer}/${i}`, param, problems));
+  else if (value !== null && typeof value === "object") {
+    for (const [key, v] of Object.entries(value)) {
+      const at = `${pointer}${pointerSegment(key)}`;
+      try {
+        const message = keyTemplateProblem(key, param);
+        if (message !== undefined) problems.push({ pointer: at, message });
+      } catch (error) {
+        if (!(error instanceof TemplateSyntaxError)) throw error;
+        problems.push({ pointer: at, message: error.message });
+      }
+      keyProblems(v, at, param, problems);
+    }
+  }
+}
+
 function containsTemplate(value: unknown): boolean {
   if (typeof value === "string") return hasTemplateSyntax(value) && parseSafe(value).some((p) => typeof p !== "string");
   if (Array.isArray(value)) return value.some(containsTemplate);
@@ -526,7 +551,9 @@ class ReferenceChecker {
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => this.check(v, `${pointer}/${i}`, vars, problems, reader));
     } else if (value !== null && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) this.check(v, `${pointer}/${k}`, vars, problems, reader);
+      for (const [k, v] of Object.entries(value)) {
+        this.check(v, `${pointer}${pointerSegment(k)}`, vars, problems, reader);
+      }
     }
   }
 
