@@ -452,3 +452,41 @@ Deno.test("a template in an object key: validateWorkflow reports it at the key, 
     (e: unknown) => e instanceof TemplateSyntaxError && /^\$\{k\} is in an object key/.test(e.message),
   );
 });
+
+Deno.test("runWorkflow: an input named stdin is refused, and a given stdin is never overwritten by options.stdin", async () => {
+  const registry = new NodeRegistry(BUILTIN_NODES);
+  const reserved = compileWorkflow(
+    await parseWorkflow(JSON.stringify({
+      ir_version: "0.1.0",
+      inputs: { stdin: { type: "integer" } },
+      nodes: [{ id: "e", type: "echo", params: { value: "${stdin}" } }],
+    })),
+    { registry },
+  );
+  for (const options of [{ inputs: { stdin: 5 }, stdin: "piped" }, { stdin: "piped" }, { inputs: { stdin: 5 } }]) {
+    await assert.rejects(
+      runWorkflow(reserved, options),
+      (e: unknown) =>
+        e instanceof ValidationError &&
+        e.problems.length === 1 && e.problems[0].pointer === "/inputs/stdin" &&
+        e.problems[0].message.startsWith("'stdin' is reserved for piped input (${stdin})"),
+      JSON.stringify(options),
+    );
+  }
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    nodes: [{ id: "e", type: "echo", params: { value: "${stdin}" } }],
+    outputs: { o: { source: "${e.output}" } },
+  }));
+  assert.deepEqual(validateWorkflow(ir, { registry, inputs: { stdin: "given" } }), []);
+  const compiled = compileWorkflow(ir, { registry });
+  assert.deepEqual((await runWorkflow(compiled, { inputs: { stdin: "given" } })).outputs, { o: "given" });
+  assert.deepEqual((await runWorkflow(compiled, { stdin: "piped" })).outputs, { o: "piped" });
+  await assert.rejects(
+    runWorkflow(compiled, { inputs: { stdin: "given" }, stdin: "piped" }),
+    (e: unknown) =>
+      e instanceof ValidationError &&
+      e.problems[0].message ===
+        "inputs.stdin was given, and stdin was piped too: both would be ${stdin}; give only one",
+  );
+});

@@ -1059,3 +1059,61 @@ Deno.test("a template problem inside a key with / or ~ is located at that key", 
       `(declare it under "inputs", or pass nope=VALUE)`,
   );
 });
+
+Deno.test("an input may not be named stdin: piped stdin would overwrite it", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": { "stdin": { "type": "integer" } },
+  "nodes": [{ "id": "s", "type": "shell", "params": { "command": "expr \${stdin} + 1" } }]
+}`;
+  const message = `3:15: /inputs/stdin: 'stdin' is reserved for piped input (\${stdin}), which would overwrite the ` +
+    `input; rename the input (to fill an input from piped stdin, mark it "stdin": true)`;
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", text);
+    const env = { PFLOW_HOME: dir.path };
+    for (
+      const [args, stdin] of [
+        [["validate", file], undefined],
+        [["run", file, "stdin=5"], "not a number\n"],
+        [["run", file], "piped\n"],
+        [["run", file, "stdin=5"], undefined],
+      ] as const
+    ) {
+      const result = await runPflow([...args], { env, stdin });
+      const explain = `${args.join(" ")}: exit ${result.code}\n${result.stderr}`;
+      assert.equal(result.code, 2, explain);
+      assert.equal(result.stderr, `error: ${file}:${message}\n`, explain);
+      assert.equal(result.stdout, "", explain);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+Deno.test("stdin=VALUE fills ${stdin} when nothing is piped; given and piped both, it is exit 2, not overwritten", async () => {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(
+      dir.path,
+      "wf.json",
+      `{"ir_version": "0.1.0", "nodes": [{"id": "e", "type": "echo", "params": {"value": "\${stdin}"}}]}`,
+    );
+    const env = { PFLOW_HOME: dir.path };
+    const given = await runPflow(["run", file, "stdin=given"], { env });
+    assert.equal(given.code, 0, given.stderr);
+    assert.equal(given.stdout, "given\n");
+    const piped = await runPflow(["run", file], { env, stdin: "piped" });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, "piped\n");
+    const both = await runPflow(["run", file, "stdin=given"], { env, stdin: "piped" });
+    assert.equal(both.code, 2, both.stderr);
+    assert.equal(
+      both.stderr,
+      `error: ${file}: 'stdin=…' was given, and stdin was piped too: both would be \${stdin}; give only one\n`,
+    );
+    assert.equal(both.stdout, "");
+  } finally {
+    dir.cleanup();
+  }
+});

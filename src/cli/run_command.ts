@@ -7,7 +7,7 @@ import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { compileWorkflow, stdinUse } from "../workflow/compiler.ts";
 import { ValidationError } from "../workflow/errors.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
-import { resolveInputs, type RunOptions, runWorkflow, type WorkflowResult } from "../workflow/run.ts";
+import { resolveInputs, type RunOptions, runWorkflow, stdinGivenTwice, type WorkflowResult } from "../workflow/run.ts";
 import { type OptionSpec, parseCommand, type Parsed, parseParams } from "./args.ts";
 import { showHelp } from "./show_help.ts";
 import { loadSettings, pflowHome, settingsFile } from "./home.ts";
@@ -371,6 +371,8 @@ async function prepare(target: RunTarget, session: Session) {
     if (stdin === undefined && stdinUse(loaded.ir).stdinTemplates && !Object.hasOwn(params, "stdin")) {
       throw new ValidationError([noStdinProblem()]);
     }
+    const twice = stdin === undefined ? undefined : stdinGivenTwice(params, CLI_INPUT_WORDING);
+    if (twice !== undefined) throw new ValidationError([twice]);
     inputs = resolveInputs(loaded.ir, params, { stdin, wording: CLI_INPUT_WORDING });
   } catch (error) {
     throw error instanceof ValidationError ? await locatedError(error.problems, loaded) : error;

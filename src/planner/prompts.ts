@@ -48,7 +48,8 @@ A workflow is one JSON object:
 
 Rules:
 - "ir_version" is "0.1.0". "nodes" has at least one node; the first node runs first (or set "start_node").
-- Node ids: letters, digits, "_" and "-", unique, not equal to an input name, not "stdin".
+- Node ids: letters, digits, "_" and "-", unique, not equal to an input name, not "stdin" (no input is named
+  "stdin" either).
 - Use only the node types listed above, only their params, and only their outputs.
 - Edges: a node with no outgoing edge ends the run. Each node returns an action ("default" unless its type
   lists others); the edge with that action is followed ("action" defaults to "default"). A node that returns

@@ -85,6 +85,13 @@ export interface EdgeIR {
  */
 export const RESERVED_NAME = "__proto__";
 
+/** The root key piped stdin fills (`${stdin}`): no input may take the name. */
+export const STDIN_NAME = "stdin";
+
+/** The problem of an input named {@link STDIN_NAME}. */
+export const STDIN_INPUT_MESSAGE = "'stdin' is reserved for piped input (${stdin}), which would overwrite the " +
+  'input; rename the input (to fill an input from piped stdin, mark it "stdin": true)';
+
 /** The problem with {@link RESERVED_NAME} used as `what`. */
 export function reservedMessage(what: string): string {
   return `'${RESERVED_NAME}' cannot be ${what}: JavaScript objects give it a special meaning; rename it`;

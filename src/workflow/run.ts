@@ -23,7 +23,7 @@ import { UnresolvedTemplateError } from "./template.ts";
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
-import { DEFAULT_MAX_NODE_EXECUTIONS, type InputIR, type WorkflowIR } from "./ir.ts";
+import { DEFAULT_MAX_NODE_EXECUTIONS, type InputIR, STDIN_INPUT_MESSAGE, STDIN_NAME, type WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
 import { shownInputValue, typedInputText, type TypedText } from "./input_text.ts";
 import { isSecretName } from "../observability/redact.ts";
@@ -84,7 +84,7 @@ export interface RunOptions {
    * node's id (while namespacing is on: the node's outputs go there) throws `ValidationError` too.
    */
   inputs?: Record<string, unknown>;
-  /** Piped stdin, when read. */
+  /** Piped stdin, when read: `${stdin}` and inputs marked `stdin` (an `inputs.stdin` too throws `ValidationError`). */
   stdin?: string;
   /** How messages about a missing input say to give it (default {@link LIBRARY_INPUT_WORDING}). */
   inputWording?: InputWording;
@@ -159,6 +159,11 @@ export function resolveInputs(
   const values: Record<string, unknown> = {};
   const problems: Problem[] = [];
   for (const [name, input] of Object.entries(declared)) {
+    // Piped stdin would overwrite it (`pflow validate` says so too; the library may not have validated).
+    if (name === STDIN_NAME) {
+      problems.push({ pointer: `/inputs/${name}`, message: STDIN_INPUT_MESSAGE });
+      continue;
+    }
     let value = Object.hasOwn(given, name) ? given[name] : undefined;
     if (value === undefined && input.stdin && options.stdin !== undefined) {
       const typed = typedStdin(input, options.stdin, { secret: isSecretName(name) });
@@ -226,6 +231,18 @@ export function resolveInputs(
 }
 
 /**
+ * The problem of a run given a value named `stdin` (a key no input declares) and piped stdin too, which
+ * would overwrite it; undefined when no such value was given. Call it only once stdin was piped.
+ */
+export function stdinGivenTwice(given: Record<string, unknown>, wording?: InputWording): Problem | undefined {
+  if (!Object.hasOwn(given, STDIN_NAME)) return undefined;
+  return {
+    message: `${(wording?.given ?? LIBRARY_INPUT_WORDING.given!)(STDIN_NAME)} was given, and stdin was piped too: ` +
+      `both would be \${stdin}; give only one`,
+  };
+}
+
+/**
  * Piped text as a value of `input`'s type, as `key=value` text is typed
  * ({@link typedInputText}), but a number, integer or boolean from the text
  * without its surrounding white space (`echo 5` ends in a newline), and an
@@ -254,7 +271,11 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
     stdin: options.stdin,
     wording: options.inputWording,
   });
-  if (options.stdin !== undefined) shared.stdin = options.stdin;
+  if (options.stdin !== undefined) {
+    const twice = stdinGivenTwice(options.inputs ?? {}, options.inputWording);
+    if (twice !== undefined) throw new ValidationError([twice]);
+    shared.stdin = options.stdin;
+  }
   const signal = options.signal ?? new AbortController().signal;
   const warn = options.warn ?? ((m: string) => console.error(`warning: ${m}`));
   const telemetry = options.telemetry ?? new RunTelemetry({ warn });

@@ -15,6 +15,8 @@ import {
   type OutputIR,
   RESERVED_NAME,
   reservedMessage,
+  STDIN_INPUT_MESSAGE,
+  STDIN_NAME,
   type WorkflowIR,
 } from "./ir.ts";
 import type { NodeRegistry } from "./registry.ts";
@@ -246,6 +248,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   }
   for (const [name, input] of Object.entries(inputs)) {
     if (name === RESERVED_NAME) add(`/inputs/${name}`, reservedMessage("an input name"));
+    if (name === STDIN_NAME) add(`/inputs/${name}`, STDIN_INPUT_MESSAGE);
     // A default makes an input optional: with `required: true` too, one of them says something untrue.
     if (input.required === true && input.default !== undefined) {
       add(
