@@ -5,6 +5,7 @@ import {
   layersOf,
   Node,
   NodeRegistry,
+  type ParamProblem,
   parseWorkflow,
   runWorkflow,
   TemplateSyntaxError,
@@ -489,4 +490,22 @@ Deno.test("runWorkflow: an input named stdin is refused, and a given stdin is ne
       e.problems[0].message ===
         "inputs.stdin was given, and stdin was piped too: both would be ${stdin}; give only one",
   );
+});
+
+Deno.test("a user's node class checks its params: a problem naming its param points at it, a plain string at params", async () => {
+  class Checked extends Node {
+    static spec = { ...Shout.spec, type: "checked" };
+    static validate(params: Record<string, unknown>): (ParamProblem | string)[] {
+      return params.text === "bad" ? [{ param: "text", message: "text is bad" }, "the params are bad"] : [];
+    }
+  }
+  const registry = new NodeRegistry([...BUILTIN_NODES, Checked]);
+  const ir = await parseWorkflow(JSON.stringify({
+    ir_version: "0.1.0",
+    nodes: [{ id: "c", type: "checked", params: { text: "bad" } }],
+  }));
+  assert.deepEqual(validateWorkflow(ir, { registry }), [
+    { pointer: "/nodes/0/params/text", message: "text is bad" },
+    { pointer: "/nodes/0/params", message: "the params are bad" },
+  ]);
 });

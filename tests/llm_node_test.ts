@@ -99,7 +99,7 @@ Deno.test("a missing API key is a validation error naming the variable", () => {
   };
   const problems = validateWorkflow(ir, { registry, env: {} });
   assert.equal(problems.length, 1);
-  assert.equal(problems[0].pointer, "/nodes/0/params");
+  assert.equal(problems[0].pointer, "/nodes/0/params/model");
   assert.match(problems[0].message, /OPENAI_API_KEY is not set/);
 });
 

@@ -698,7 +698,7 @@ Deno.test("binary: a header value HTTP cannot carry names the character at fault
       );
       const result = await runPflow(["run", file], { env });
       assertExit(result, 2);
-      assert.match(result.stderr.trim(), /^error: \S+:\d+:\d+: \/nodes\/0\/params: param 'headers': /);
+      assert.match(result.stderr.trim(), /^error: \S+:\d+:\d+: \/nodes\/0\/params\/headers: param 'headers': /);
       assert.ok(result.stderr.trim().endsWith(message), explain(result));
       assert.ok(!result.stderr.includes("secret-value") && !result.stderr.includes("José"), result.stderr);
       const made = writeWorkflow(

@@ -669,15 +669,15 @@ Deno.test("literal http and write-file params the run would refuse fail validati
       const result = await runPflow([command, file], { env });
       assert.equal(result.code, 2, explain(result));
       assert.deepEqual(errors(result).map((e) => e.replace(/^.*?: \/nodes/, "/nodes")), [
-        "/nodes/1/params: param 'url': unsupported URL scheme 'htp:' in htp:/127.0.0.1/json (only http:// and " +
+        "/nodes/1/params/url: param 'url': unsupported URL scheme 'htp:' in htp:/127.0.0.1/json (only http:// and " +
         "https:// are allowed)",
-        `/nodes/2/params: param 'url': invalid URL: "not a url" (give an absolute http:// or https:// URL)`,
-        `/nodes/3/params: param 'method': invalid HTTP method "G E T"`,
-        `/nodes/4/params: param 'headers': invalid header "Bad Name": bad name: a header name is ASCII letters, ` +
+        `/nodes/2/params/url: param 'url': invalid URL: "not a url" (give an absolute http:// or https:// URL)`,
+        `/nodes/3/params/method: param 'method': invalid HTTP method "G E T"`,
+        `/nodes/4/params/headers: param 'headers': invalid header "Bad Name": bad name: a header name is ASCII letters, ` +
         "digits and !#$%&'*+-.^_`|~ (no spaces, ':' or other characters)",
-        "/nodes/5/params: param 'body': GET requests cannot have a body (use POST, PUT or PATCH, or send data " +
+        "/nodes/5/params/body: param 'body': GET requests cannot have a body (use POST, PUT or PATCH, or send data " +
         "with 'query')",
-        "/nodes/6/params: content is not valid base64 (use encoding: utf8 for text)",
+        "/nodes/6/params/content: content is not valid base64 (use encoding: utf8 for text)",
       ]);
     }
     assert.equal(existsSync(marker), false, "no node ran");

@@ -378,13 +378,16 @@ Deno.test("a required param given as null, and null or a list where a shell node
   );
   assert.match(
     outcome.errors[1],
-    new RegExp(`^${at}:5:\\d+: /nodes/1/params: args\\[1\\] must be text \\(one argument\\), got null$`),
+    new RegExp(`^${at}:5:\\d+: /nodes/1/params/args: args\\[1\\] must be text \\(one argument\\), got null$`),
   );
   assert.match(
     outcome.errors[2],
     /args\[2\] must be text \(one argument\), got a list \(give one item per argument\)$/,
   );
-  assert.match(outcome.errors[3], /\/nodes\/2\/params: env\.A must be a string, got null \(convert it to a string\)$/);
+  assert.match(
+    outcome.errors[3],
+    /\/nodes\/2\/params\/env: env\.A must be a string, got null \(convert it to a string\)$/,
+  );
   assert.match(outcome.errors[4], /env\.B must be a string, got object/);
   assert.match(outcome.errors[5], /env: invalid variable name "D="$/);
 });
@@ -776,7 +779,7 @@ Deno.test("an llm node whose provider key is missing", async () => {
 }`;
   const outcome = await runInvalid(text);
   assert.equal(outcome.errors.length, 1);
-  assert.ok(outcome.errors[0].startsWith(`${outcome.file}:4:35: /nodes/0/params: `), outcome.errors[0]);
+  assert.ok(outcome.errors[0].startsWith(`${outcome.file}:4:63: /nodes/0/params/model: `), outcome.errors[0]);
   assert.match(outcome.errors[0], /ANTHROPIC_API_KEY is not set/);
   // With the key set the workflow validates (the same file is not rejected for the key).
   const dir = tempDir("pflow-validation-test-");
@@ -1116,4 +1119,36 @@ Deno.test("stdin=VALUE fills ${stdin} when nothing is piped; given and piped bot
   } finally {
     dir.cleanup();
   }
+});
+
+Deno.test("a problem a node type's own check finds points at its param (line:column on the param), or at params for a pair", async () => {
+  const oneLine = await runInvalid(
+    `{"ir_version":"0.1.0","nodes":[{"id":"h","type":"http","params":{"url":"http://127.0.0.1:99999/"}}]}`,
+  );
+  assertOnly(
+    oneLine,
+    `1:66: /nodes/0/params/url: param 'url': invalid URL: "http://127.0.0.1:99999/" (give an absolute http:// or ` +
+      "https:// URL)",
+  );
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "llm", "params": { "model": "openai/gpt-4o", "prompt": " ",
+      "max_retries": 99, "thinking": 2000, "schema_name": "a b" } },
+    { "id": "b", "type": "shell", "params": { "command": "x", "args": ["y"] } },
+    { "id": "c", "type": "shell", "params": { "args": [] } }
+  ],
+  "edges": [{ "from": "a", "to": "b" }, { "from": "b", "to": "c" }]
+}`;
+  const outcome = await runInvalid(text, [], { env: { OPENAI_API_KEY: "sk-test" } });
+  assert.deepEqual(outcome.errors.map((e) => e.slice(outcome.file.length + 1)), [
+    "4:71: /nodes/0/params/prompt: prompt is empty: the model needs text to answer",
+    "5:7: /nodes/0/params/max_retries: param 'max_retries' must be from 0 to 10, got 99",
+    "5:26: /nodes/0/params/thinking: thinking is a thinking budget for Anthropic and Google models; " +
+    "'openai/gpt-4o' does not take it (use reasoning_effort)",
+    `5:44: /nodes/0/params/schema_name: schema_name must be 1-64 letters, digits, '_' or '-', got "a b"`,
+    "6:35: /nodes/1/params: give either 'command' (a command line run by /bin/sh -c) or 'args' (a program and " +
+    "its arguments, no shell), not both",
+    "7:47: /nodes/2/params/args: 'args' needs at least the program to run: [program, arg, ...]",
+  ]);
 });

@@ -38,10 +38,20 @@ export const REQUEST_NAMES: OptionNames = {
   schemaName: "schemaName",
 };
 
+/** A problem with one option of a call. */
+export interface OptionProblem {
+  /** The option it is about. */
+  option: keyof CheckedOptions;
+  /** One line, naming the option as the report was asked to. */
+  message: string;
+}
+
 /** Problems (errors) and notices (warnings) about a call's options. */
 export interface OptionReport {
   /** What the provider would reject; the call must not be made. */
   problems: string[];
+  /** {@link OptionReport.problems} with the option each one is about. */
+  located: OptionProblem[];
   /** What is ignored for this provider. */
   warnings: string[];
 }
@@ -59,13 +69,14 @@ export function checkCallOptions(
 ): OptionReport {
   const names = context.names ?? REQUEST_NAMES;
   const { model, kind } = context;
-  const problems: string[] = [];
+  const located: OptionProblem[] = [];
+  const problem = (option: keyof CheckedOptions, message: string) => void located.push({ option, message });
   const warnings: string[] = [];
   const { cache, thinking, reasoningEffort, maxTokens, temperature, schema, schemaName } = options;
 
   if (cache !== undefined) {
     if (cache !== true && cache !== false && cache !== "5m" && cache !== "1h") {
-      problems.push(`${names.cache} must be false, true, "5m" or "1h", got ${JSON.stringify(cache)}`);
+      problem("cache", `${names.cache} must be false, true, "5m" or "1h", got ${JSON.stringify(cache)}`);
     } else if (cache !== false && kind !== undefined && kind !== "anthropic" && kind !== "openai") {
       warnings.push(
         `${names.cache} is ignored for '${model}': only Anthropic takes cache markers (OpenAI caches on its own)`,
@@ -74,42 +85,50 @@ export function checkCallOptions(
   }
 
   if (maxTokens !== undefined && !(typeof maxTokens === "number" && Number.isInteger(maxTokens) && maxTokens >= 1)) {
-    problems.push(`${names.maxTokens} must be a whole number of tokens, at least 1, got ${JSON.stringify(maxTokens)}`);
+    problem(
+      "maxTokens",
+      `${names.maxTokens} must be a whole number of tokens, at least 1, got ${JSON.stringify(maxTokens)}`,
+    );
   }
 
   if (thinking !== undefined) {
     if (typeof thinking !== "number" || !Number.isInteger(thinking) || thinking < 0) {
-      problems.push(`${names.thinking} must be a whole number of tokens, got ${JSON.stringify(thinking)}`);
+      problem("thinking", `${names.thinking} must be a whole number of tokens, got ${JSON.stringify(thinking)}`);
     } else if (kind === "anthropic") {
       if (thinking < ANTHROPIC_MIN_THINKING_TOKENS) {
-        problems.push(
+        problem(
+          "thinking",
           `${names.thinking} must be at least ${ANTHROPIC_MIN_THINKING_TOKENS} tokens for Anthropic, got ${thinking}`,
         );
       }
       const limit = anthropicOutputLimit(model);
       if (limit !== undefined && thinking >= limit && !(typeof maxTokens === "number" && maxTokens <= limit)) {
         // Without max_tokens (or with one above the limit) the library sends the model's limit as max_tokens.
-        problems.push(
+        problem(
+          "thinking",
           `${names.thinking} (${thinking}) must be less than the output limit of '${model}' (${limit} tokens), ` +
             `which bounds all output, thinking included`,
         );
       } else if (typeof maxTokens === "number" && thinking >= maxTokens) {
-        problems.push(
+        problem(
+          "thinking",
           `${names.thinking} (${thinking}) must be less than ${names.maxTokens} (${maxTokens}): ` +
             `${names.maxTokens} bounds all output, thinking included`,
         );
       }
       if (temperature !== undefined) {
-        problems.push(`${names.temperature} cannot be set with ${names.thinking}: Anthropic rejects it`);
+        problem("temperature", `${names.temperature} cannot be set with ${names.thinking}: Anthropic rejects it`);
       }
     } else if (kind === "google") {
       if (thinking > GOOGLE_MAX_THINKING_TOKENS) {
-        problems.push(
+        problem(
+          "thinking",
           `${names.thinking} must be at most ${GOOGLE_MAX_THINKING_TOKENS} tokens for Gemini, got ${thinking}`,
         );
       }
     } else if (kind !== undefined) {
-      problems.push(
+      problem(
+        "thinking",
         `${names.thinking} is a thinking budget for Anthropic and Google models; '${model}' does not take it` +
           (kind === "openai" || kind === "openai-compatible" ? ` (use ${names.reasoningEffort})` : ""),
       );
@@ -118,17 +137,20 @@ export function checkCallOptions(
 
   if (reasoningEffort !== undefined) {
     if (!(REASONING_EFFORTS as readonly unknown[]).includes(reasoningEffort)) {
-      problems.push(
+      problem(
+        "reasoningEffort",
         `${names.reasoningEffort} must be one of ${REASONING_EFFORTS.join(", ")}, got ${
           JSON.stringify(reasoningEffort)
         }`,
       );
     } else if (kind === "anthropic" || kind === "google") {
-      problems.push(
+      problem(
+        "reasoningEffort",
         `${names.reasoningEffort} is for OpenAI reasoning models; '${model}' does not take it (use ${names.thinking})`,
       );
     } else if (kind === "openai" && isNonReasoningOpenAiModel(model)) {
-      problems.push(
+      problem(
+        "reasoningEffort",
         `${names.reasoningEffort} is for OpenAI reasoning models (o-series, gpt-5); '${model}' is not one ` +
           `and OpenAI refuses it: remove ${names.reasoningEffort}`,
       );
@@ -136,14 +158,15 @@ export function checkCallOptions(
   }
 
   if (schema !== undefined) {
-    for (const problem of jsonSchemaProblems(schema)) problems.push(`${names.schema}: ${problem}`);
+    for (const text of jsonSchemaProblems(schema)) problem("schema", `${names.schema}: ${text}`);
   }
   if (schemaName !== undefined && (typeof schemaName !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(schemaName))) {
-    problems.push(
+    problem(
+      "schemaName",
       `${names.schemaName} must be 1-64 letters, digits, '_' or '-', got ${JSON.stringify(schemaName)}`,
     );
   }
-  return { problems, warnings };
+  return { problems: located.map((p) => p.message), located, warnings };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   NodeError,
   type NodeSpec,
   paramJson,
+  type ParamProblem,
   problemOf,
   readParams,
 } from "./spec.ts";
@@ -311,7 +312,7 @@ export class ReadFileNode extends Node {
   };
 
   /** A literal `path` the run would refuse (a line break, a NUL), before anything runs. */
-  static validate(params: Record<string, unknown>): string[] {
+  static validate(params: Record<string, unknown>): ParamProblem[] {
     return pathParamProblems(params, ["path"]);
   }
 
@@ -443,12 +444,12 @@ export class WriteFileNode extends Node {
    * A literal `path` the run would refuse (a line break, a NUL), and a literal `content` it could not write (not
    * base64 with encoding: base64), before anything runs.
    */
-  static validate(params: Record<string, unknown>): string[] {
+  static validate(params: Record<string, unknown>): ParamProblem[] {
     const problems = pathParamProblems(params, ["path"]);
     const { content, encoding } = params;
     if (encoding !== "base64" || content === undefined || hasTemplate(content)) return problems;
     const problem = problemOf(() => contentBytes(content, encoding));
-    return problem === undefined ? problems : [...problems, problem];
+    return problem === undefined ? problems : [...problems, { param: "content", message: problem }];
   }
 
   /** Reads params. */
@@ -603,12 +604,12 @@ function pathTextProblem(param: string, given: string): string | undefined {
 }
 
 /** The problems of literal path params `params` of a file node (templates are checked when they resolve). */
-function pathParamProblems(params: Record<string, unknown>, names: readonly string[]): string[] {
+function pathParamProblems(params: Record<string, unknown>, names: readonly string[]): ParamProblem[] {
   return names.flatMap((name) => {
     const value = params[name];
     if (typeof value !== "string" || hasTemplate(value)) return [];
     const problem = pathTextProblem(name, value);
-    return problem === undefined ? [] : [problem];
+    return problem === undefined ? [] : [{ param: name, message: problem }];
   });
 }
 
@@ -736,7 +737,7 @@ export class CopyFileNode extends Node {
   };
 
   /** A literal `source` or `destination` the run would refuse (a line break, a NUL), before anything runs. */
-  static validate(params: Record<string, unknown>): string[] {
+  static validate(params: Record<string, unknown>): ParamProblem[] {
     return pathParamProblems(params, ["source", "destination"]);
   }
 
@@ -782,7 +783,7 @@ export class MoveFileNode extends Node {
   };
 
   /** A literal `source` or `destination` the run would refuse (a line break, a NUL), before anything runs. */
-  static validate(params: Record<string, unknown>): string[] {
+  static validate(params: Record<string, unknown>): ParamProblem[] {
     return pathParamProblems(params, ["source", "destination"]);
   }
 
@@ -862,7 +863,7 @@ export class DeleteFileNode extends Node {
   };
 
   /** A literal `path` the run would refuse (a line break, a NUL), before anything runs. */
-  static validate(params: Record<string, unknown>): string[] {
+  static validate(params: Record<string, unknown>): ParamProblem[] {
     return pathParamProblems(params, ["path"]);
   }
 

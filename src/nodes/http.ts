@@ -12,6 +12,7 @@ import {
   NodeError,
   type NodeSpec,
   paramJson,
+  type ParamProblem,
   problemOf,
   readParams,
 } from "./spec.ts";
@@ -141,10 +142,10 @@ export class HttpNode extends Node {
    * (with a literal `query`), the method, header names and values, and a
    * body with GET or HEAD. Templated values are checked at run time.
    */
-  static validate(params: Record<string, unknown>): string[] {
-    const problems: string[] = [];
+  static validate(params: Record<string, unknown>): ParamProblem[] {
+    const problems: ParamProblem[] = [];
     const add = (param: string, problem: string | undefined) => {
-      if (problem !== undefined) problems.push(`param '${param}': ${problem}`);
+      if (problem !== undefined) problems.push({ param, message: `param '${param}': ${problem}` });
     };
     const { url, query, method, headers, body } = params;
     if (typeof url === "string" && !hasTemplate(url)) {

@@ -35,7 +35,7 @@ import {
   StructuredOutputError,
 } from "../llm/mod.ts";
 import type { LlmCacheSetting, LlmRequest, LlmResponse, LlmSettings } from "../llm/types.ts";
-import { hasTemplate, NodeError, type NodeSpec, readParams, valueFits } from "./spec.ts";
+import { hasTemplate, NodeError, type NodeSpec, type ParamProblem, readParams, valueFits } from "./spec.ts";
 import { countRetry, llmUsage, timed, traced } from "../observability/decorators.ts";
 
 interface LlmParams {
@@ -152,8 +152,8 @@ export class LlmNode extends Node {
       checkEnvironment?: boolean;
       warn?: (message: string) => void;
     },
-  ): string[] {
-    const problems: string[] = [];
+  ): ParamProblem[] {
+    const problems: ParamProblem[] = [];
     // Values of the declared type only: type and enum mismatches are the spec check's to report.
     const literal = (name: string) => {
       const value = params[name];
@@ -177,10 +177,17 @@ export class LlmNode extends Node {
         ? messages.map(templatedMessage) as LlmMessage[]
         : [{ role: "user", content: TEMPLATE_TEXT }], // a template for the whole list, or a type problem reported elsewhere
     });
-    if (prompt !== null) problems.push(prompt);
+    if (prompt !== null) {
+      // Both given is about the pair; else the one given (neither: the params).
+      const param = messages !== undefined ? (literalPrompt === undefined ? "messages" : undefined) : "prompt";
+      problems.push({ param, message: prompt });
+    }
     const retries = literal("max_retries");
     if (typeof retries === "number" && (retries < 0 || retries > MAX_RETRIES_LIMIT)) {
-      problems.push(`param 'max_retries' must be from 0 to ${MAX_RETRIES_LIMIT}, got ${retries}`);
+      problems.push({
+        param: "max_retries",
+        message: `param 'max_retries' must be from 0 to ${MAX_RETRIES_LIMIT}, got ${retries}`,
+      });
     }
 
     const settings = (ctx.settings ?? {}) as LlmSettings;
@@ -195,7 +202,13 @@ export class LlmNode extends Node {
         const problem = checkModelConfig(model, { env: ctx.env, settings });
         // A node that names no model: say where its model came from, or the user looks for it in the workflow.
         const source = modelParam === undefined ? defaultModelSource({ env: ctx.env, settings }) : undefined;
-        if (problem) problems.push(source ? `${problem} (the node names no model: it comes from ${source})` : problem);
+        if (problem) {
+          problems.push(
+            source
+              ? { message: `${problem} (the node names no model: it comes from ${source})` }
+              : { param: "model", message: problem },
+          );
+        }
       }
     }
     const report = checkCallOptions({
@@ -207,7 +220,7 @@ export class LlmNode extends Node {
       schema: literal("schema") as Record<string, unknown> | undefined,
       schemaName: literal("schema_name") as string | undefined,
     }, { model: model ?? "the model", kind, names: PARAM_NAMES });
-    problems.push(...report.problems);
+    for (const { option, message } of report.located) problems.push({ param: PARAM_NAMES[option], message });
     for (const warning of report.warnings) ctx.warn?.(warning);
     return problems;
   }

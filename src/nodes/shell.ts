@@ -24,6 +24,7 @@ import {
   NodeError,
   type NodeSpec,
   paramJson,
+  type ParamProblem,
   readParams,
 } from "./spec.ts";
 import { fsPromises } from "../util/fs_promises.ts";
@@ -154,34 +155,41 @@ export class ShellNode extends Node {
    * NUL byte in `command`, an `args` item, an `env` value or `cwd` (a NUL in the text around a template is
    * there whatever the template gives).
    */
-  static validate(params: Record<string, unknown>): string[] {
+  static validate(params: Record<string, unknown>): ParamProblem[] {
     const problem = programProblem(params.command, params.args);
-    if (problem !== undefined) return [problem];
-    const problems: string[] = [];
-    const nul = (what: string, value: unknown) => {
+    if (problem !== undefined) {
+      // An empty `args` is about that param; both or neither given is about the pair.
+      const alone = (params.command === undefined || params.command === null) && Array.isArray(params.args);
+      return [{ param: alone ? "args" : undefined, message: problem }];
+    }
+    const problems: ParamProblem[] = [];
+    const nul = (param: string, what: string, value: unknown) => {
       const found = typeof value === "string" ? nulProblem(what, value) : undefined;
-      if (found !== undefined) problems.push(found);
+      if (found !== undefined) problems.push({ param, message: found });
     };
-    nul("command", params.command);
+    nul("command", "command", params.command);
     if (Array.isArray(params.args)) {
       params.args.forEach((item, i) => {
         const bad = typeof item === "object"; // a list, an object or null
         const what = Array.isArray(item) ? "a list (give one item per argument)" : typeOf(item);
-        if (bad) problems.push(`args[${i}] must be text (one argument), got ${what}`);
-        else nul(`args[${i}]`, item);
+        if (bad) problems.push({ param: "args", message: `args[${i}] must be text (one argument), got ${what}` });
+        else nul("args", `args[${i}]`, item);
       });
     }
     const env = params.env;
     if (env !== null && typeof env === "object" && !Array.isArray(env)) {
       for (const [name, value] of Object.entries(env)) {
         const nameProblem = envNameProblem(name);
-        if (nameProblem !== undefined) problems.push(nameProblem);
+        if (nameProblem !== undefined) problems.push({ param: "env", message: nameProblem });
         else if (typeof value === "object") {
-          problems.push(`env.${name} must be a string, got ${typeOf(value)} (convert it to a string)`);
-        } else nul(`env.${name}`, value);
+          problems.push({
+            param: "env",
+            message: `env.${name} must be a string, got ${typeOf(value)} (convert it to a string)`,
+          });
+        } else nul("env", `env.${name}`, value);
       }
     }
-    nul("cwd", params.cwd);
+    nul("cwd", "cwd", params.cwd);
     return problems;
   }
 

@@ -59,6 +59,17 @@ export interface NodeClass {
   readonly spec: NodeSpec;
 }
 
+/** A problem a node type's own static check finds in its params. */
+export interface ParamProblem {
+  /**
+   * The param it is in: the workflow's problem points at that param (`/nodes/0/params/url`). Absent for a
+   * problem of the params together (two that exclude each other, one missing).
+   */
+  param?: string;
+  /** One line, as shown. */
+  message: string;
+}
+
 /** A run context that adds environment variables for child processes (e.g. TRACEPARENT). */
 export interface ChildEnvContext extends RunContext {
   /** Extra environment for a child process started now; absent in the common case. */

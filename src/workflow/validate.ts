@@ -3,7 +3,7 @@
  * Each problem carries the JSON pointer of the bad field.
  * @module
  */
-import type { NodeClass, NodeSpec } from "../nodes/spec.ts";
+import type { NodeClass, NodeSpec, ParamProblem } from "../nodes/spec.ts";
 import { describeValue, rangeProblem, valueFits } from "../nodes/spec.ts";
 import { didYouMean, nonFiniteNumberProblems, type Problem, unknownNodeMessage } from "./errors.ts";
 import {
@@ -69,8 +69,11 @@ export interface NodeCheckContext {
 
 /** A node class that checks its own literal params statically. */
 export interface SelfCheckingNodeClass extends NodeClass {
-  /** Returns one-line problems with the node's params, or none. */
-  validate?(params: Record<string, unknown>, ctx: NodeCheckContext): string[];
+  /**
+   * Returns the problems with the node's params, or none: each names the param it is in, so the workflow's
+   * problem points at that param (a plain string points at the node's params).
+   */
+  validate?(params: Record<string, unknown>, ctx: NodeCheckContext): (ParamProblem | string)[];
 }
 
 /**
@@ -237,7 +240,11 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       refs.check(value, `${at}/params/${name}`, vars, problems, node.id);
     }
     if (cls.validate) {
-      for (const message of cls.validate(withKnownInputs(params, known), checkContext)) add(`${at}/params`, message);
+      for (const problem of cls.validate(withKnownInputs(params, known), checkContext)) {
+        const { param, message } = typeof problem === "string" ? { param: undefined, message: problem } : problem;
+        const given = param !== undefined && Object.hasOwn(params, param);
+        add(given ? `${at}/params${pointerSegment(param)}` : `${at}/params`, message);
+      }
     }
   });
   for (const [name, output] of Object.entries(outputs)) {
