@@ -1152,3 +1152,31 @@ Deno.test("a problem a node type's own check finds points at its param (line:col
     "7:47: /nodes/2/params/args: 'args' needs at least the program to run: [program, arg, ...]",
   ]);
 });
+
+Deno.test("templates in a literal list of batch items are checked as a param's are", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "inputs": { "a": { "type": "string" } },
+  "nodes": [
+    { "id": "e", "type": "echo", "batch": { "items": ["\${a}", { "k": "\${nope}" }, "$\${x}"] },
+      "params": { "value": "\${item}" } }
+  ]
+}`;
+  const outcome = await runInvalid(text, ["a=1"]);
+  assertOnly(
+    outcome,
+    "5:65: /nodes/0/batch/items/1/k: ${nope}: 'nope' is not a node id, an input or stdin; nodes: e; inputs: a " +
+      `(declare it under "inputs", or pass nope=VALUE)`,
+  );
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const file = writeWorkflow(dir.path, "wf.json", text.replace("\${nope}", "\${a}"));
+    const result = await runPflow(["run", file, "a=1", "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).result, {
+      results: [{ output: "1" }, { output: { k: "1" } }, { output: "${x}" }],
+    });
+  } finally {
+    dir.cleanup();
+  }
+});

@@ -232,8 +232,9 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
         if (!containsTemplate(batch.items)) {
           add(`${at}/batch/items`, `must be a template like "\${node.list}" or an array`);
         }
-        refs.check(batch.items, `${at}/batch/items`, [], problems, node.id);
       } else keyProblems(batch.items, `${at}/batch/items`, undefined, problems);
+      // A list of items resolves its templates too (before any item runs: the item variable is not there yet).
+      refs.check(batch.items, `${at}/batch/items`, [], problems, node.id);
     }
     for (const [name, value] of Object.entries(params)) {
       keyProblems(value, `${at}/params/${name}`, name, problems);
