@@ -238,15 +238,15 @@ Deno.test("pflow validate refuses a literal file-node path with a line break (ex
       ["validate"],
     );
     assert.equal(r.status, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /\/nodes\/0\/params: path ends in a newline: "out\.txt\\n"/);
-    assert.match(r.stderr, /\/nodes\/1\/params: source holds a line break: "in\\r\\n\.txt"/);
+    assert.match(r.stderr, /\/nodes\/0\/params\/path: path ends in a newline: "out\.txt\\n"/);
+    assert.match(r.stderr, /\/nodes\/1\/params\/source: source holds a line break: "in\\r\\n\.txt"/);
     assert.equal(r.stderr.trimEnd().split("\n").length, 2, r.stderr);
     // Given for the run, an input's value is checked before anything runs.
     const nodes = [{ id: "d", type: "delete-file", params: { path: "${name}" } }];
     writeFileSync(join(dir, "a"), "keep");
     r = runFlow(dir, nodes, [], ["run", "name=a\nb"], { inputs: { name: { type: "string" } } });
     assert.equal(r.status, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /\/nodes\/0\/params: path holds a line break: "a\\nb"/);
+    assert.match(r.stderr, /\/nodes\/0\/params\/path: path holds a line break: "a\\nb"/);
     assert.equal(readFileSync(join(dir, "a"), "utf8"), "keep");
   } finally {
     tmp.cleanup();

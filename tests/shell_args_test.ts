@@ -138,20 +138,20 @@ Deno.test("shell: a NUL byte in command, an args item, an env value or cwd is na
     assert.equal(lines.length, 4, validated.stderr);
     assert.match(
       lines[0],
-      /\/nodes\/0\/params: args\[1\] holds a NUL byte \(character 2 of 3\): no argument can carry one/,
+      /\/nodes\/0\/params\/args: args\[1\] holds a NUL byte \(character 2 of 3\): no argument can carry one/,
     );
     assert.match(lines[0], /pass data with NUL bytes on stdin \(the 'stdin' param\)/);
     assert.match(
       lines[1],
-      /\/nodes\/0\/params: env\.X holds a NUL byte \(character 2 of 3\): no environment variable/,
+      /\/nodes\/0\/params\/env: env\.X holds a NUL byte \(character 2 of 3\): no environment variable/,
     );
     assert.match(
       lines[2],
-      /\/nodes\/1\/params: command holds a NUL byte \(character 7 of 8\): no command line can carry one/,
+      /\/nodes\/1\/params\/command: command holds a NUL byte \(character 7 of 8\): no command line can carry one/,
     );
     assert.match(
       lines[3],
-      /\/nodes\/1\/params: cwd holds a NUL byte \(character 4 of 7\): no path can hold one$/,
+      /\/nodes\/1\/params\/cwd: cwd holds a NUL byte \(character 4 of 7\): no path can hold one$/,
     );
     assert.doesNotMatch(validated.stderr, /could not start|args\[4\]|without null bytes|printf '\+%s/);
     assert.equal((await runPflow(["run", literal], { env, cwd: dir })).code, 2);
