@@ -14,6 +14,7 @@ import process from "node:process";
 import { spawn, spawnSync } from "node:child_process";
 import { type CliResult, PFLOW_BIN, runPflow, tempDir } from "./support/cli.ts";
 import { flattenTraces, startOtlpReceiver } from "./support/otlp_receiver.ts";
+import { startPushgateway } from "./support/prometheus.ts";
 import { type LlmServer, type RecordedRequest, startLlmServer } from "./support/llm_server.ts";
 import { parseTraceText, type TraceDocument } from "../src/observability/trace_format.ts";
 
@@ -1101,6 +1102,53 @@ Deno.test("a secret the planner learns from the request is in no trace's name or
     const show = await plan(ctx, ["trace", "show", printedPaths[0]]);
     assertExit(show, 0);
     assert.match(show.stdout, /request: "call the api with token \[REDACTED\]"/);
+  });
+});
+
+Deno.test("a secret in a workflow's name is hidden in the Pushgateway group and the ledger (planned runs, pflow run)", async () => {
+  await withPlanner(async (ctx) => {
+    const gateway = await startPushgateway();
+    try {
+      const token = "tok_abcdef1234567890";
+      const key = "sk-name-SECRET-0987654321";
+      const env = { ...ctx.env, MY_SERVICE_API_KEY: key };
+      const named = {
+        ir_version: "0.1.0",
+        name: `call with ${token}`,
+        inputs: { api_token: { type: "string" }, who: { type: "string" } },
+        nodes: [{ id: "a", type: "echo", params: { value: "hi ${who}" } }],
+        outputs: { o: { source: "${a.output}" } },
+      };
+      // The model names its plan after the token given with the request: a run, then a planning that ends the
+      // command (an input missing), each pushed and recorded.
+      ctx.srv.enqueue(generated({ who: "Bob" }, named));
+      const ran = await plan(ctx, ["call the api", `api_token=${token}`, "--pushgateway", gateway.url], { env });
+      assertExit(ran, 0);
+      assert.equal(ran.stdout, "hi Bob\n");
+      ctx.srv.enqueue(generated({}, { ...named, name: `missing for ${token}` }));
+      const missing = await plan(ctx, ["call the api", `api_token=${token}`, "--pushgateway", gateway.url], { env });
+      assertExit(missing, 2);
+      // A workflow file whose name holds an API key of the environment.
+      writeFileSync(join(ctx.dir, "keyed.json"), JSON.stringify({ ...named, name: `keyed ${key}`, inputs: undefined }));
+      assertExit(await plan(ctx, ["run", "keyed.json", "who=Al", "--pushgateway", gateway.url], { env }), 0);
+      const scraped = await (await fetch(`${gateway.url}/metrics`)).text();
+      for (const name of ["call with [REDACTED]", "missing for [REDACTED]", "keyed [REDACTED]"]) {
+        assert.ok(scraped.includes(`workflow="${name}"`), `no group for ${name}:\n${scraped}`);
+      }
+      const report = await plan(ctx, ["cost", "report", "--by", "workflow", "--json"], { env: ctx.env });
+      assertExit(report, 0);
+      const groups = JSON.parse(report.stdout).rows.map((r: Doc) => r.group).sort();
+      assert.deepEqual(groups, ["call with [REDACTED]", "keyed [REDACTED]", "missing for [REDACTED]"]);
+      for (const secret of [token, key]) {
+        assert.ok(!scraped.includes(secret), `the Pushgateway holds ${secret}`);
+        // The ledger's files hold neither (the cost report above ran without the key, so it printed as stored).
+        for (const file of readdirSync(ctx.home).filter((f) => f.startsWith("ledger"))) {
+          assert.ok(!readFileSync(join(ctx.home, file), "latin1").includes(secret), `${file} holds ${secret}`);
+        }
+      }
+    } finally {
+      await gateway.close();
+    }
   });
 });
 

@@ -864,11 +864,15 @@ function plannerDocument(
   };
 }
 
-/** The reused or generated workflow's name, when planning got that far. */
+/**
+ * The reused or generated workflow's name, when planning got that far; redacted with every secret planning
+ * learned (the model may name a plan after a token it was given): the name goes as written to the ledger, the
+ * Pushgateway group and OTLP metrics.
+ */
 function plannedName(outcome: PlanOutcome): string | null {
-  if (outcome.reusedWorkflow !== null) return outcome.reusedWorkflow;
+  if (outcome.reusedWorkflow !== null) return outputRedactor().text(outcome.reusedWorkflow);
   const workflow = (outcome.workflow ?? outcome.run.shared.workflow) as WorkflowIR | null | undefined;
-  return typeof workflow?.name === "string" ? workflow.name : null;
+  return typeof workflow?.name === "string" ? outputRedactor().text(workflow.name) : null;
 }
 
 /** A validator problem of a generated workflow (no file: the plan was never written). */

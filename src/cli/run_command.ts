@@ -361,7 +361,9 @@ async function prepare(target: RunTarget, session: Session) {
     (callsModels || priceTableFile !== undefined
       ? await loadPriceTable({ home, priceTable: priceTableFile })
       : undefined);
-  const redactor = Redactor.fromEnv(env, configuredKeyNames(settings));
+  // A planned run goes on with its planning's redactor: the secrets planning learned (secret-named params given
+  // with the request, the values the planner filled in) stay hidden in what the run prints and records.
+  const redactor = prior !== undefined ? outputRedactor() : Redactor.fromEnv(env, configuredKeyNames(settings));
   // The exports' URLs from flags and settings: a password in one is a secret (a gateway's error may quote it).
   redactor.add(...exportCredentials(env, otlp, metricsExport));
   setOutputRedactor(redactor);
@@ -417,6 +419,11 @@ async function prepare(target: RunTarget, session: Session) {
     registry,
     instrument: instruments.instrumented ? instrumentNode : undefined,
   });
+  // The name goes as written to the ledger (`pflow cost report --by workflow`), the Pushgateway group and OTLP
+  // metrics: a secret in it (an API key in a file's name, a given token in the planner's name for a plan) is
+  // hidden there too, with every secret known before the first node runs (the run learns its inputs' again).
+  compiled.learnSecrets(inputs);
+  run.workflowName = redactor.text(run.workflowName);
   const workflowHash = beginRunLedger(ledger, {
     home,
     loaded,
