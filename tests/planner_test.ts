@@ -456,6 +456,39 @@ Deno.test("reuse: secret defaults of saved workflows are not sent to the planner
   });
 });
 
+Deno.test("reuse: secrets in saved workflows' descriptions and input descriptions are not sent to the planner's provider", async () => {
+  await withPlanner(async (ctx) => {
+    const key = "sk-desc-SECRET-1122334455";
+    const given = "tok-given-5544332211";
+    saveWorkflow(ctx, "feed", {
+      ir_version: "0.1.0",
+      name: "feed",
+      description: "Fetches https://bob:hunter2pw99@feeds.example.com/rss?api_key=k3y123456789xyz",
+      inputs: {
+        who: { type: "string", description: `token ${key}`, default: `with ${key}` },
+        what: { type: "string", description: `as ${given}` },
+        api_token: { type: "string", required: false },
+      },
+      nodes: [{ id: "a", type: "echo", params: { value: "${who} ${what}" } }],
+    });
+    ctx.srv.enqueue({ json: { workflow_name: "feed", params: { what: "x" }, reason: "it fetches" } });
+    const env = { ...ctx.env, MY_SERVICE_API_KEY: key };
+    const result = await plan(ctx, ["fetch the feed", `api_token=${given}`, "--dry-run"], { env });
+    assertExit(result, 0);
+    const sent = JSON.stringify(ctx.srv.requests[0].body);
+    for (const secret of ["hunter2pw99", "k3y123456789xyz", key, given]) {
+      assert.ok(!sent.includes(secret), `${secret} sent: ${sent}`);
+    }
+    const system = systemText(ctx.srv.requests[0]);
+    assert.ok(
+      system.includes("- feed: Fetches https://bob:[REDACTED]@feeds.example.com/rss?api_key=[REDACTED]"),
+      system,
+    );
+    assert.ok(system.includes('who (string, optional, default "with [REDACTED]"): token [REDACTED]'), system);
+    assert.ok(system.includes("what (string, required): as [REDACTED]"), system);
+  });
+});
+
 Deno.test("a saved workflow's secret-named input declaration teaches no secret: 'string' and its description stay in plans", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "api", {

@@ -17,13 +17,13 @@ import { savedWorkflowNames } from "../workflow/saved_files.ts";
 export interface CatalogueEntry {
   /** Saved name. */
   name: string;
-  /** Its description, or empty. */
+  /** Its description, or empty; secrets in it (URL passwords, secret query values, known secrets) redacted. */
   description: string;
   /**
    * Declared inputs with their type, whether required, default and description. The default of a
    * secret-named input (`api_token`) is not kept, only that there is one (`secretDefault`); other defaults
-   * have their secrets (secret-named keys inside, URL passwords, known secrets) redacted: the catalogue goes
-   * to the planner's provider.
+   * have their secrets (secret-named keys inside, URL passwords, known secrets) redacted, and so have the
+   * descriptions: the catalogue goes to the planner's provider.
    */
   inputs: Record<
     string,
@@ -59,7 +59,8 @@ export async function readCatalogue(dir: string, options: CatalogueOptions = {})
       const { ir, problems = [] } = await loadWorkflowFile(path, { lenient: true });
       registry ??= new NodeRegistry(BUILTIN_NODES);
       if (problems.length === 0 && validateWorkflow(ir, { registry, checkEnvironment: false }).length === 0) {
-        return { name, description: ir.description ?? "", inputs: describeInputs(ir.inputs), path };
+        const description = outputRedactor().text(ir.description ?? "");
+        return { name, description, inputs: describeInputs(ir.inputs), path };
       }
     } catch {
       // Unreadable, not JSON, not an object: as invalid.
@@ -82,7 +83,7 @@ function describeInputs(inputs: Record<string, InputIR> | undefined): CatalogueE
       ...(input.type !== undefined ? { type: input.type } : {}),
       required: input.required !== false && input.default === undefined,
       ...fallback,
-      ...(input.description ? { description: input.description } : {}),
+      ...(input.description ? { description: outputRedactor().text(input.description) } : {}),
     };
   }
   return out;
