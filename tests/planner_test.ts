@@ -695,6 +695,51 @@ Deno.test("missing inputs: text mode names each input and the command that rerun
   });
 });
 
+Deno.test("missing inputs: the rerun command of a reused workflow runs it as printed: '-dash' after --, 'notes' by path when ./notes is a file", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "-dash", { ...GREET, name: "dash" });
+    saveWorkflow(ctx, "notes", { ...GREET, name: "notes" });
+    // A file here named like the saved workflow: `pflow run notes` would run it.
+    writeFileSync(join(ctx.dir, "notes"), JSON.stringify({ ...GREET, name: "file", inputs: {}, outputs: undefined }));
+    const notesPath = join(ctx.home, "workflows", "notes.json");
+    for (
+      const [name, printed] of [["-dash", "pflow run -- -dash name=VALUE"], [
+        "notes",
+        `pflow run ${notesPath} name=VALUE`,
+      ]]
+    ) {
+      ctx.srv.enqueue({ json: { workflow_name: name, params: {}, reason: "it greets" } });
+      const result = await plan(ctx, ["greet someone", "--output-format", "json"]);
+      assertExit(result, 2);
+      assert.equal(oneJson(result).rerun_command, printed);
+      ctx.srv.enqueue({ json: { workflow_name: name, params: {}, reason: "it greets" } });
+      const text = await plan(ctx, ["greet someone"]);
+      assertExit(text, 2);
+      assert.ok(text.stderr.includes(`Run it with: ${printed}\n`), text.stderr);
+      // As printed, with a value: the saved workflow runs.
+      const rerun = await plan(ctx, printed.replace("VALUE", "Al").split(" ").slice(1));
+      assertExit(rerun, 0);
+      assert.equal(rerun.stdout, "Hello, Al!\n");
+    }
+    // So does the command --save names when the planner reused the workflow instead.
+    ctx.srv.enqueue({ json: { workflow_name: "-dash", params: { name: "Bo" }, reason: "it greets" } });
+    const saved = await plan(ctx, ["greet Bo", "--save", "greeter"]);
+    assertExit(saved, 0);
+    assert.match(saved.stderr, /reused the saved workflow '-dash' \(run it again with 'pflow run -- -dash'\)/);
+    // And the validate command named for a saved workflow that does not validate (planning, workflow list).
+    saveWorkflow(ctx, "-bad", { ir_version: "0.1.0", nodes: [] });
+    ctx.srv.enqueue({ json: { workflow_name: "-dash", params: { name: "Bo" }, reason: "it greets" } });
+    const warned = await plan(ctx, ["greet Bo"]);
+    assertExit(warned, 0);
+    assert.match(warned.stderr, /saved workflow '-bad' does not validate .*; see 'pflow validate -- -bad'\n/);
+    const list = await plan(ctx, ["workflow", "list"]);
+    assert.match(list.stdout, /-bad .*; see 'pflow validate -- -bad'\)/);
+    const validate = await plan(ctx, ["validate", "--", "-bad"]);
+    assertExit(validate, 2);
+    assert.ok(validate.stderr.includes(join(ctx.home, "workflows", "-bad.json")), validate.stderr);
+  });
+});
+
 Deno.test("missing inputs: a secret's value is a placeholder in the rerun command, not [REDACTED] (text and JSON)", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "two", {

@@ -40,3 +40,8 @@ export function formatDuration(ms: number): string {
 
 /** Formats a size for people: `512 bytes`, `64 MiB`, `1.5 GiB`. */
 export { formatBytes } from "../util/bytes.ts";
+
+/** Quotes a word for a POSIX shell when it needs it. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -46,10 +46,10 @@ import { buildInstruments, exportCredentials, exportEndedRun, otlpRequest, trace
 import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger.ts";
 import { metricsRequest } from "./run_metrics.ts";
 import { checkNewWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
-import { formatCount, formatDuration, formatUsd } from "./format.ts";
+import { formatCount, formatDuration, formatUsd, shellWord } from "./format.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
-import { checkWorkflow, locatedError } from "./workflow_target.ts";
+import { checkWorkflow, locatedError, savedCommand, savedTargetArgs } from "./workflow_target.ts";
 
 /** Flags of `pflow plan`: every `run` flag, and the planner's. */
 export const PLAN_FLAGS = {
@@ -111,7 +111,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
   // Saved workflows that do not validate are not offered for reuse (the run would refuse them after the call).
   const invalid: string[] = [];
   const catalogue = await readCatalogue(workflowsDir(home), { registry, onInvalid: (name) => invalid.push(name) });
-  if (invalid.length > 0) run.logger.warn(invalidSavedWarning(invalid.sort()));
+  if (invalid.length > 0) run.logger.warn(invalidSavedWarning(invalid.sort(), home));
   const otlp = otlpRequest(parsed.values["otlp-endpoint"] as string | undefined, env, { command: "plan" });
   const metricsExport = metricsRequest({
     flag: parsed.values.pushgateway as string | undefined,
@@ -347,7 +347,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     if (flags.save !== undefined && outcome.path === "reuse") {
       run.logger.warn(
         `--save ${flags.save}: nothing saved; the planner reused the saved workflow '${outcome.reusedWorkflow}' ` +
-          `(run it again with 'pflow run ${outcome.reusedWorkflow}')`,
+          `(run it again with '${savedCommand("run", home, outcome.reusedWorkflow!)}')`,
       );
     } else if (flags.save !== undefined) {
       // Saved even when inputs are missing: a workflow kept for later is often one whose inputs come later.
@@ -360,7 +360,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       prior.notices.push(`Saved as ${flags.save} (${saved})`);
     }
     const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
-    const rerun = rerunCommand(outcome, { file: loaded.file, given: inputs, missing });
+    const rerun = rerunCommand(outcome, { home, file: loaded.file, given: inputs, missing });
     if (flags.dryRun) {
       if (missing.length > 0) prior.notices.push(`Run it with: ${rerun}`);
       const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs, missing, rerun });
@@ -514,10 +514,11 @@ function saveHintName(modelName: string, taken: (name: string) => boolean): stri
 }
 
 /** The warning naming the saved workflows left out of the planner's catalogue because they do not validate. */
-function invalidSavedWarning(names: string[]): string {
+function invalidSavedWarning(names: string[], home: string): string {
   const quoted = names.map((n) => `'${n}'`);
   return names.length === 1
-    ? `saved workflow ${quoted[0]} does not validate and is not offered for reuse; see 'pflow validate ${names[0]}'`
+    ? `saved workflow ${quoted[0]} does not validate and is not offered for reuse; ` +
+      `see '${savedCommand("validate", home, names[0])}'`
     : `${names.length} saved workflows do not validate and are not offered for reuse: ${quoted.join(", ")}; ` +
       "see 'pflow validate NAME'";
 }
@@ -646,15 +647,16 @@ function reportPlanningFailure(
  */
 function rerunCommand(
   outcome: PlanOutcome,
-  context: { file: string; given: Record<string, unknown>; missing: PlanOutcome["missingInputs"] },
+  context: { home: string; file: string; given: Record<string, unknown>; missing: PlanOutcome["missingInputs"] },
 ): string {
-  const target = outcome.path === "reuse" ? outcome.reusedWorkflow! : context.file;
+  const target = outcome.path === "reuse" ? savedTargetArgs(context.home, outcome.reusedWorkflow!) : [context.file];
   const redactor = outputRedactor();
   const known = Object.entries(context.given).map(([k, v]) => {
     const text = typeof v === "string" ? v : JSON.stringify(v);
     return isSecretName(k) || redactor.text(text) !== text ? `${k}=VALUE` : `${k}=${shellWord(text)}`;
   });
-  return ["pflow", "run", shellWord(target), ...known, ...context.missing.map((m) => `${m.name}=VALUE`)].join(" ");
+  const missing = context.missing.map((m) => `${m.name}=VALUE`);
+  return ["pflow", "run", ...target.map(shellWord), ...known, ...missing].join(" ");
 }
 
 /** Reports required inputs nothing filled (exit 2): each with its description, and the command that reruns with them. */
@@ -886,9 +888,4 @@ function summaryLabel(prior: PriorPhase, summary: ReturnType<typeof summarizeRun
   const tokens = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens;
   const mark = ok ? style.green("✓") : style.red("✗");
   return `${mark} ${prior.label} · ${formatDuration(prior.durationMs)} · ${formatCount(tokens)} tokens`;
-}
-
-/** Quotes a word for a POSIX shell when it needs it. */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

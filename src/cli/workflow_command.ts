@@ -22,7 +22,7 @@ import {
   saveWorkflow,
 } from "./saved.ts";
 import { printError, writeDisplay, writeStdout } from "./terminal.ts";
-import { checkWorkflow, workflowProblems } from "./workflow_target.ts";
+import { checkWorkflow, savedCommand, workflowProblems } from "./workflow_target.ts";
 import { formatProblem, type Problem, ValidationError } from "../workflow/errors.ts";
 
 /** The problems of a saved workflow, read leniently, as `pflow validate` reports them; none when valid. */
@@ -39,10 +39,11 @@ async function savedProblems(loaded: LoadedWorkflow): Promise<Problem[]> {
 }
 
 /** How `workflow list` and `show` mark an invalid saved workflow: a count and the first problem (where in the file). */
-function invalidNote(name: string, problems: Problem[]): string {
+function invalidNote(home: string, name: string, problems: Problem[]): string {
   const count = `${problems.length} problem${problems.length === 1 ? "" : "s"}`;
   const first = formatProblem({ ...problems[0], file: undefined });
-  return `invalid, ${count}: ${first}${problems.length > 1 ? " …" : ""}; see 'pflow validate ${name}'`;
+  const see = savedCommand("validate", home, name);
+  return `invalid, ${count}: ${first}${problems.length > 1 ? " …" : ""}; see '${see}'`;
 }
 
 /** A field of a saved workflow as shown: text as is, anything else (an invalid file's) as JSON. */
@@ -147,7 +148,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       } else {
         const width = Math.max(...entries.map(({ entry }) => entry.name.length));
         const lines = entries.map(({ entry, problems }) => {
-          const mark = problems.length > 0 ? `(${invalidNote(entry.name, problems)}) ` : "";
+          const mark = problems.length > 0 ? `(${invalidNote(home, entry.name, problems)}) ` : "";
           return `${entry.name.padEnd(width)}  ${mark}${entry.description}`.trimEnd();
         });
         writeDisplay(`${lines.join("\n")}\n`);
@@ -168,7 +169,7 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       }
       const lines = savedDescription(args[0], ir, file);
       const problems = await savedProblems(loaded);
-      if (problems.length > 0) lines.push(invalidNote(args[0], problems));
+      if (problems.length > 0) lines.push(invalidNote(home, args[0], problems));
       writeDisplay(`${lines.join("\n")}\n`);
       return EXIT.ok;
     }

@@ -4,7 +4,7 @@
  * @module
  */
 import { lstatSync, readlinkSync, type Stats, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { didYouMean, type Problem, uniqueProblems, ValidationError } from "../workflow/errors.ts";
 import { addLines, type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
@@ -12,9 +12,10 @@ import { type InputWording, resolveInputs } from "../workflow/run.ts";
 import { stdinUse } from "../workflow/compiler.ts";
 import { type ValidateOptions, validateWorkflow } from "../workflow/validate.ts";
 import { typeParams } from "./args.ts";
-import { loadSaved, savedExists, savedNames } from "./saved.ts";
+import { loadSaved, savedExists, savedNames, savedPath } from "./saved.ts";
 import { fsPromises } from "../util/fs_promises.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
+import { shellWord } from "./format.ts";
 
 /**
  * Loads `target`: a file when it looks like a path (has a separator or ends
@@ -51,6 +52,24 @@ export async function loadTarget(target: string, home: string): Promise<LoadedWo
     file: target,
     message: `no such workflow file or saved workflow${await closeTarget(target, home)}; see 'pflow workflow list'`,
   }]);
+}
+
+/**
+ * The arguments that make `pflow run` (or `pflow validate`) in the current directory take saved workflow
+ * `name`, as {@link loadTarget} resolves them (for the commands pflow prints): the name; after `--` when it
+ * starts with '-' (else it is read as a flag); the saved file's path when something here has that name and
+ * would be read instead (a file `notes` for the saved `notes`; anything named `x.json` for the saved `x.json`).
+ */
+export function savedTargetArgs(home: string, name: string): string[] {
+  const here = statOf(name);
+  const shadowed = name.endsWith(".json") ? here !== undefined : here?.isFile() === true;
+  if (shadowed) return [resolve(savedPath(home, name))];
+  return name.startsWith("-") ? ["--", name] : [name];
+}
+
+/** `pflow COMMAND …` as a shell command that takes saved workflow `name` when run here (see {@link savedTargetArgs}). */
+export function savedCommand(command: string, home: string, name: string): string {
+  return ["pflow", command, ...savedTargetArgs(home, name)].map(shellWord).join(" ");
 }
 
 /** Throws the error of a symbolic link at `target` whose target is missing (stat says "not there"). */
