@@ -244,6 +244,30 @@ Deno.test("generate: the 'Save it with' hint names the workflow as the save comm
   });
 });
 
+Deno.test("generate: the 'Save it with' hint keeps the model's name when it ends with '.' or is cut at one", async () => {
+  await withPlanner(async (ctx) => {
+    const cut = `${"a".repeat(54)}.b`; // cut to 55 characters, it ends with '.'
+    for (
+      const [name, expected] of [
+        ["Summarize notes.", "Summarize-notes"],
+        ["Fetch v1.2...", "Fetch-v1.2"],
+        [cut, "a".repeat(54)],
+        ["notes-.json.", "notes"],
+      ]
+    ) {
+      ctx.srv.enqueue(generated(undefined, repeatWorkflow({ name })));
+      const result = await plan(ctx, ["repeat the word hi three times"]);
+      assertExit(result, 0);
+      const hint = /Save it with: (pflow workflow save \S+ --name (\S+))$/m.exec(result.stderr);
+      assert.ok(hint, result.stderr);
+      assert.equal(hint[2], expected, `from ${name}`);
+      const other = join(ctx.dir, "other-home");
+      mkdirSync(other, { recursive: true });
+      assertExit(await runPflow(hint[1].split(" ").slice(1), { env: { ...ctx.env, PFLOW_HOME: other } }), 0);
+    }
+  });
+});
+
 Deno.test("generate: the 'Save it with' hint suggests a free name when the workflow's is taken (repeat-word-2), and works as printed", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "repeat-word", GREET);

@@ -498,8 +498,14 @@ function plannedPhase(
  * the hint must work as printed, and `--force` would replace the saved workflow.
  */
 function saveHintName(modelName: string, taken: (name: string) => boolean): string {
-  const safe = modelName.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".").replace(/(\.json)+$/i, "")
-    .replace(/^[^A-Za-z0-9]+|-+$/g, "").slice(0, 55);
+  let safe = modelName.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".").replace(/^[^A-Za-z0-9]+/, "")
+    .slice(0, 55);
+  // A name may not end with '.' or '.json' (and a trailing '-' is untidy), after the cut too (`Summarize notes.`,
+  // `Fetch v1.2...`); taking one off can leave another (`notes-.json.`).
+  for (let before = ""; before !== safe;) {
+    before = safe;
+    safe = safe.replace(/(\.json)+$/i, "").replace(/[.-]+$/, "");
+  }
   const name = COMMANDS.includes(safe) ? `${safe}-workflow` : safe;
   try {
     checkNewWorkflowName(name);
