@@ -581,6 +581,38 @@ Deno.test("reuse: JSON result carries the planner metrics, and totals cover plan
   });
 });
 
+Deno.test("reuse: a saved workflow changed or removed while the reuse call ran is reported as its run would be (located, exit 2)", async () => {
+  await withPlanner(async (ctx) => {
+    const file = join(ctx.home, "workflows", "greet.json");
+    const reuse = { json: { workflow_name: "greet", params: { name: "Al" }, reason: "it greets" }, delayMs: 500 };
+    /** Plans while `change` alters the saved file once the reuse call arrived (after the catalogue was read). */
+    const planWhile = async (change: () => void, args: string[] = []) => {
+      saveWorkflow(ctx, "greet", GREET);
+      ctx.srv.reset();
+      ctx.srv.enqueue(reuse);
+      const result = plan(ctx, ["greet Al", ...args]);
+      await ctx.srv.waitForRequests(1);
+      change();
+      return await result;
+    };
+    const cut = await planWhile(() => writeFileSync(file, '{"ir_version": "0.1.0", "nodes": ['));
+    assertExit(cut, 2);
+    assert.match(cut.stderr, new RegExp(`error: ${file}:1:\\d+: invalid JSON`), cut.stderr);
+    assert.doesNotMatch(cut.stderr, /JSON Parse error|SyntaxError|\n\s+at /);
+    assert.match(cut.stderr, /✗ planned \(reuse, 1 call, /);
+    const json = await planWhile(() => writeFileSync(file, "{"), ["--output-format", "json"]);
+    assertExit(json, 2);
+    const doc = oneJson(json);
+    assert.equal(doc.subtype, "error_validation");
+    assert.equal(doc.error.type, "ValidationError");
+    assert.match(doc.error.problems[0].message, /invalid JSON/);
+    const removed = await planWhile(() => rmSync(file));
+    assertExit(removed, 2);
+    assert.ok(removed.stderr.includes(`error: ${file}: cannot read workflow: file not found`), removed.stderr);
+    assert.doesNotMatch(removed.stderr, /ENOENT/);
+  });
+});
+
 Deno.test("reuse: a param value nested 50,000 deep makes the reply unusable (a warning), and the planner generates", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "greet", GREET);

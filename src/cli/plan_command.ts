@@ -309,6 +309,11 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     );
     return code;
   };
+  // The chosen saved workflow no longer reads (changed or removed since the catalogue was read): reported as
+  // `pflow run` of it would be, located, exit 2.
+  if (status === "failed" && outcome.path === "reuse" && outcome.run.cause instanceof ValidationError) {
+    return (await endedEarly(outcome.run.cause))!;
+  }
   if (status !== "success") {
     const code = reportPlanningFailure(session, { outcome, status, prior, summary });
     const ended = status === "interrupted" || status === "budget_exceeded" ? status : "failed";

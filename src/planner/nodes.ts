@@ -18,12 +18,11 @@ import { llmUsage, timed, traced } from "../observability/decorators.ts";
 import { outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
 import type { WorkflowIR } from "../workflow/ir.ts";
-import { schemaProblems } from "../workflow/load.ts";
+import { loadWorkflowFile, schemaProblems } from "../workflow/load.ts";
 import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
 import { validateWorkflow } from "../workflow/validate.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
-import { readUtf8File } from "../util/utf8.ts";
 import {
   discoverMessage,
   discoverSystemPrompt,
@@ -312,9 +311,13 @@ export class LoadSavedNode extends Node {
     return entry;
   }
 
-  /** Reads the file (validated like any workflow before it runs). */
+  /**
+   * Reads the file as a run of it does (validated like any workflow before it runs): one changed or removed
+   * since the catalogue was read fails with the run's located error (`greet.json:1:12: invalid JSON …`, a
+   * ValidationError the command reports as one, exit 2), not the parser's bare message.
+   */
   override async exec(entry: CatalogueEntry): Promise<unknown> {
-    return JSON.parse(await readUtf8File(entry.path));
+    return (await loadWorkflowFile(entry.path)).ir;
   }
 
   /** Writes `workflow` and `workflow_file`. */
