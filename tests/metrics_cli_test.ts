@@ -548,6 +548,32 @@ Deno.test("unpriced model in text mode: one warning naming it, the summary line 
   });
 });
 
+Deno.test("only unpriced models: the summary line and trace list say unpriced, never $0+", async () => {
+  await withLlm(async (ctx) => {
+    writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });
+    const wf = chain([llm("local1", "local/some-model", { prompt_tokens: 500, completion_tokens: 50 })]);
+    const result = await run(ctx, wf, ["--metrics", "--trace"]);
+    assertExit(result, 0);
+    const summary = lines(result.stderr).filter((l) => l.startsWith("✓"));
+    assert.deepEqual(summary.length, 1, result.stderr);
+    assert.match(summary[0], /^✓ 1 node · \d+ms · unpriced · 550 tokens · 1 LLM call · unpriced: local\/some-model$/);
+    const listed = await runPflow(["trace", "list"], { env: ctx.env });
+    assertExit(listed, 0);
+    const row = lines(listed.stdout)[1];
+    assert.match(row, / unpriced /, listed.stdout);
+    assert.doesNotMatch(row, /\$0\+/);
+    // Beside a priced call the cost is its lower bound, as before.
+    const mixed = await run(
+      ctx,
+      chain([
+        llm("priced", HAIKU, { input_tokens: 1000, output_tokens: 100 }),
+        llm("local1", "local/some-model", { prompt_tokens: 500, completion_tokens: 50 }),
+      ]),
+    );
+    assert.match(mixed.stderr, / · \$0\.0015\+ · /);
+  });
+});
+
 Deno.test("a model made free in PFLOW_HOME/pricing.yaml is priced at 0 and pricing is complete", async () => {
   await withLlm(async (ctx) => {
     writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });

@@ -12,12 +12,17 @@ export { formatUsd };
 /**
  * A cost that may leave out some calls: `$1.23`, `$1.23+` (a lower bound: some
  * calls unpriced or without reported usage, their cost not included),
- * `unpriced` (no call priced; never $0), `unknown` (`known: false`: no call's
- * cost is known, as when none reported its usage; never `$0+`).
+ * `unpriced` (no call priced, or `unpriced: true` (some model has no price)
+ * and the priced calls cost nothing; never `$0+`), `unknown` (`known: false`:
+ * no call's cost is known, as when none reported its usage; never `$0+`).
  */
-export function formatCost(cost: number | null, complete: boolean, options: { known?: boolean } = {}): string {
+export function formatCost(
+  cost: number | null,
+  complete: boolean,
+  options: { known?: boolean; unpriced?: boolean } = {},
+): string {
   if (options.known === false) return "unknown";
-  if (cost === null) return "unpriced";
+  if (cost === null || (cost === 0 && !complete && options.unpriced === true)) return "unpriced";
   return `${formatUsd(cost)}${complete ? "" : "+"}`;
 }
 

@@ -92,11 +92,12 @@ Flags:
                              "result" holds only {KEY: value}
       --metrics              Measure every node; print a summary line on stderr
       --max-budget-usd N     Start no LLM call once N US dollars are spent (exit 1)
-      --price-table FILE     Price LLM calls with FILE merged over the shipped prices
+      --price-table FILE     Price LLM calls with FILE merged over the shipped and PFLOW_HOME prices
       --trace                Write a trace to PFLOW_HOME/debug/ (see 'pflow trace --help')
       --otlp-endpoint URL    Export the run's spans over OTLP/HTTP (or set OTEL_EXPORTER_OTLP_ENDPOINT)
       --log-format FMT       Logs on stderr as text (default) or json; level from PFLOW_LOG_LEVEL
-      --max-node-executions N  Fail the run before any node runs more than N times (default 10000)
+      --max-node-executions N  Fail the run before any node runs more than N times (default: the
+                             workflow's limits.max_node_executions, else 10000)
       --no-ledger            Do not record this run in PFLOW_HOME/ledger.db (see 'pflow cost --help')
       --pushgateway URL      Push the run's gauges to a Prometheus Pushgateway (or PFLOW_PUSHGATEWAY_URL)
 ${COMMON}
@@ -128,8 +129,9 @@ Flags:
   -o, --output-key KEY       Print only this output
       --metrics              Measure every node; print a summary line on stderr
       --max-budget-usd N     Start no LLM call once N US dollars are spent, planning included (exit 1)
-      --max-node-executions N  Fail the planned run before any node runs more than N times (default 10000)
-      --price-table FILE     Price LLM calls with FILE merged over the shipped prices
+      --max-node-executions N  Fail the planned run before any node runs more than N times (default: the
+                             workflow's limits.max_node_executions, else 10000)
+      --price-table FILE     Price LLM calls with FILE merged over the shipped and PFLOW_HOME prices
       --trace                Write the workflow's trace to PFLOW_HOME/debug/
       --otlp-endpoint URL    Export the request's spans (planning and run) over OTLP/HTTP
       --log-format FMT       Logs on stderr as text (default) or json
@@ -242,7 +244,7 @@ ${BASE}
       --format FMT           text (default), json or md (Markdown report)
   -o, --output FILE          Write the report to FILE (atomically) instead of stdout
       --reprice              Recompute every call's cost with the current prices, next to the recorded cost
-      --price-table FILE     Reprice (and match --model) with FILE merged over the shipped prices
+      --price-table FILE     Reprice (and match --model) with FILE merged over the shipped and PFLOW_HOME prices
 
 Costs marked + leave out calls of a model without a price (their tokens are counted) and calls whose
 usage was not reported; the notes name them. A cost with no known part reads unpriced (unknown when
@@ -256,7 +258,7 @@ Usage:
   pflow metrics serve [--listen HOST:PORT]    /metrics and /healthz (default 127.0.0.1:9464)
 
 -o writes atomically (temp file, then rename), for node_exporter's textfile collector:
-  */5 * * * * pflow metrics -o /var/lib/node_exporter/textfile/pflow.prom
+  */5 * * * * pflow metrics -o /var/lib/prometheus/node-exporter/pflow.prom
 A scrape of 'serve' gets OpenMetrics when it asks for it (Accept), else the Prometheus text format.
 Runs push their own gauges with --pushgateway URL (PFLOW_PUSHGATEWAY_URL); OTLP metrics go out
 when OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (or OTEL_EXPORTER_OTLP_ENDPOINT with OTEL_METRICS_EXPORTER=otlp) is set.

@@ -36,7 +36,10 @@ export function summaryLine(
     // Every call without reported usage: nothing of the cost is known, not "$0+".
     const known = summary.pricing.usage_missing.length < summary.num_llm_calls;
     const cost = priced
-      ? formatCost(summary.total_cost_usd, summary.pricing.complete, { known }) + (planned ? " total" : "")
+      ? formatCost(summary.total_cost_usd, summary.pricing.complete, {
+        known,
+        unpriced: summary.pricing.unpriced_models.length > 0,
+      }) + (planned ? " total" : "")
       : "cost unknown";
     const cached = u.cache_read_input_tokens > 0 ? ` (${formatCount(u.cache_read_input_tokens)} cached)` : "";
     parts.push(cost, `${formatCount(tokens)} tokens${cached}`);

@@ -109,12 +109,15 @@ export function callTokens(
 }
 
 /**
- * `$0.0123`, with `+` when some models are unpriced or some calls' usage is unknown, `unknown` when no call
- * reported its usage, `-` without LLM calls.
+ * `$0.0123`, with `+` when some models are unpriced or some calls' usage is unknown, `unpriced` when some
+ * model is and the priced calls cost nothing, `unknown` when no call reported its usage, `-` without LLM calls.
  */
 export function formatCost(cost: TraceCost): string {
   if (cost.calls === 0) return "-";
-  return formatUsdCost(cost.cost_usd, costComplete(cost), { known: cost.usage_missing < cost.calls });
+  return formatUsdCost(cost.cost_usd, costComplete(cost), {
+    known: cost.usage_missing < cost.calls,
+    unpriced: cost.unpriced_models.length > 0,
+  });
 }
 
 /** Whether a trace's cost is all of it: no model unpriced and no call's usage unknown (else a lower bound). */
