@@ -1153,6 +1153,24 @@ Deno.test("a problem a node type's own check finds points at its param (line:col
   ]);
 });
 
+Deno.test("llm: a null prompt or messages is not given, as for every other param: neither given is a validation error", async () => {
+  const text = `{
+  "ir_version": "0.1.0",
+  "nodes": [
+    { "id": "a", "type": "llm", "params": { "model": "openai/gpt-4o", "prompt": "hi" } },
+    { "id": "b", "type": "llm", "params": { "model": "openai/gpt-4o", "prompt": null } },
+    { "id": "c", "type": "llm", "params": { "model": "openai/gpt-4o", "prompt": "hi", "messages": null } },
+    { "id": "d", "type": "llm", "params": { "model": "openai/gpt-4o", "prompt": null, "messages": null } }
+  ],
+  "edges": [{ "from": "a", "to": "b" }, { "from": "b", "to": "c" }, { "from": "c", "to": "d" }]
+}`;
+  const outcome = await runInvalid(text, [], { env: { OPENAI_API_KEY: "sk-test" } });
+  assert.deepEqual(outcome.errors.map((e) => e.slice(outcome.file.length + 1)), [
+    "5:71: /nodes/1/params/prompt: prompt must be a string (or give messages)",
+    "7:71: /nodes/3/params/prompt: prompt must be a string (or give messages)",
+  ]);
+});
+
 Deno.test("templates in a literal list of batch items are checked as a param's are", async () => {
   const text = `{
   "ir_version": "0.1.0",

@@ -161,8 +161,9 @@ export class LlmNode extends Node {
         valueFits(LlmNode.spec.params[name], value);
       return fits ? value : undefined;
     };
-    const messages = params.messages;
-    const literalPrompt = params.prompt;
+    // null is "not given", as for every other param.
+    const messages = params.messages ?? undefined;
+    const literalPrompt = params.prompt ?? undefined;
     const prompt = promptProblem({
       // A template stands for text (what it becomes is checked at run time); a value of another type is the
       // spec check's to report.
@@ -238,7 +239,9 @@ export class LlmNode extends Node {
     const problem = checkModelConfig(canonicalModelId(model), { env, settings });
     if (problem) throw new NodeError(problem);
     // What templates made of the prompt, before any call (an empty turn would be dropped or refused).
-    const promptIssue = promptProblem(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt });
+    const promptIssue = promptProblem(
+      p.messages != null ? { messages: p.messages } : { prompt: p.prompt ?? undefined },
+    );
     if (promptIssue !== null) throw new NodeError(`${promptIssue} (after templates were filled in)`);
     // Templated options, checked by the names the node gives them (callLlm would use its own: maxTokens…).
     if (!(Number.isInteger(p.max_retries) && p.max_retries >= 0 && p.max_retries <= MAX_RETRIES_LIMIT)) {
@@ -257,7 +260,7 @@ export class LlmNode extends Node {
     if (options.problems.length > 0) throw new NodeError(`${modelId}: ${options.problems.join("; ")}`);
     const request: LlmRequest = {
       model,
-      ...(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt }),
+      ...(p.messages != null ? { messages: p.messages } : { prompt: p.prompt }),
       system: p.system,
       temperature: p.temperature,
       maxTokens: p.max_tokens,
