@@ -734,7 +734,7 @@ Deno.test("a response without usage: pricing incomplete and the call listed, nev
     assert.equal(text.code, 0, text.stderr);
     assert.match(
       text.stderr,
-      /warning: openai\/gpt-4o-mini \(node 'n'\): the provider reported no usage for request req_again; its tokens and cost are unknown/,
+      /warning: openai\/gpt-4o-mini \(node 'n'\): no usage reported for request req_again \(interrupted, cut off, or the provider sent none\); its tokens and cost are unknown/,
     );
     assert.match(text.stderr, /\$[\d.]+\+ · .*usage missing: 1 call\n/);
     // The ledger keeps such calls as of unknown cost: its views say $0+ and incomplete, never $0 complete.
@@ -928,7 +928,7 @@ Deno.test("an Anthropic response without usage is kept, like OpenAI's and Gemini
     const text = await runPflow(["run", join(ctx.dir, "wf.json")], { env: ctx.env });
     assert.match(
       text.stderr,
-      /warning: anthropic\/claude-sonnet-4-5 \(node 'n'\): the provider reported no usage for request req_silent/,
+      /warning: anthropic\/claude-sonnet-4-5 \(node 'n'\): no usage reported for request req_silent \(interrupted, cut off, or the provider sent none\)/,
     );
   });
 });

@@ -125,11 +125,11 @@ Deno.test("--max-budget-usd warns once per model that it cannot count calls with
       warnings.filter((w) => /budget/.test(w)).map((w) => w.replace(/^warning: (\[a\] )?/, "")),
       ["no usage reported for model 'openai/gpt-4o': the budget cannot count its calls (their cost is unknown)"],
     );
-    const usage = warnings.filter((w) => /reported no usage/.test(w));
+    const usage = warnings.filter((w) => /\(node 'a'\): no usage reported/.test(w));
     assert.equal(usage.length, 1, run.stderr);
     assert.match(
       usage[0],
-      /^warning: openai\/gpt-4o \(node 'a'\): the provider reported no usage for 5 calls \(requests \S+, \S+, \S+, … 2 more\); their tokens and cost are unknown$/,
+      /^warning: openai\/gpt-4o \(node 'a'\): no usage reported for 5 calls \(requests \S+, \S+, \S+, … 2 more\) \(interrupted, cut off, or the provider sent none\); their tokens and cost are unknown$/,
     );
   });
 });

@@ -732,13 +732,16 @@ export function usageMissingWarnings(calls: RunSummary["pricing"]["usage_missing
     groups.set(key, group);
   }
   return [...groups.values()].map((g) => {
-    const where = `${g.model}${g.node_id ? ` (node '${g.node_id}')` : ""}: the provider reported no usage`;
+    // Not always the provider's omission: an attempt cut off (timeout, broken stream) never got its final usage.
+    const where = `${g.model}${g.node_id ? ` (node '${g.node_id}')` : ""}: no usage reported`;
     if (g.calls === 1) {
-      return `${where}${g.requests.length ? ` for request ${g.requests[0]}` : ""}; its tokens and cost are unknown`;
+      return `${where}${
+        g.requests.length ? ` for request ${g.requests[0]}` : ""
+      } (interrupted, cut off, or the provider sent none); its tokens and cost are unknown`;
     }
     const shown = g.requests.slice(0, 3).join(", ");
     const more = g.requests.length > 3 ? `, … ${g.requests.length - 3} more` : "";
     const ids = g.requests.length === 0 ? "" : ` (request${g.requests.length === 1 ? "" : "s"} ${shown}${more})`;
-    return `${where} for ${g.calls} calls${ids}; their tokens and cost are unknown`;
+    return `${where} for ${g.calls} calls${ids} (interrupted, cut off, or the provider sent none); their tokens and cost are unknown`;
   });
 }
