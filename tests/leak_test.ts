@@ -623,3 +623,50 @@ Deno.test("credentials in an HTTP error body are masked in the error message: st
     tmp.cleanup();
   }
 });
+
+Deno.test("a credential in JSON quoted as a string in an HTTP error body (JSON or text) is masked in the error message and the trace", async () => {
+  const token = "abc123secretXYZ";
+  const quoted = JSON.stringify({ access_token: token, ok: false });
+  // A gateway passing on what the upstream answered: as a JSON string in its own JSON, or a JSON string in text.
+  const server = createServer((req, res) => {
+    if (req.url === "/json") {
+      res.writeHead(502, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ error: `upstream said: ${quoted}` }));
+    }
+    res.writeHead(502, { "content-type": "text/plain" });
+    res.end(`upstream said: ${JSON.stringify(quoted)}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const tmp = tempDir("pflow-quoted-json-test-");
+  try {
+    const home = join(tmp.path, "home");
+    const env = { PFLOW_HOME: home, NO_COLOR: "1" };
+    const expected: Record<string, string> = {
+      json: String.raw`HTTP 502: {"error":"upstream said: {\"access_token\":\"[REDACTED]\",\"ok\":false}"}`,
+      text: String.raw`HTTP 502: upstream said: "{\"access_token\":\"[REDACTED]\",\"ok\":false}"`,
+    };
+    for (const [route, shown] of Object.entries(expected)) {
+      const file = writeWorkflow(
+        tmp.path,
+        `${route}.json`,
+        workflow([{ id: "h", type: "http", params: { url: `http://127.0.0.1:${port}/${route}` } }]),
+      );
+      const result = await runPflow(["run", file, "--trace"], { env });
+      assert.equal(result.code, 1, result.stderr);
+      const errors = result.stderr.split("\n").filter((l) => l.startsWith("error:"));
+      assert.deepEqual(errors, [`error: node 'h' failed: ${shown}`], result.stderr);
+      assert.ok(!result.stderr.includes(token), result.stderr);
+    }
+    const traces = filesUnder(home).filter((f) => f.split("/").pop()!.startsWith("workflow-trace-"));
+    assert.equal(traces.length, 2);
+    for (const trace of traces) {
+      const text = readFileSync(trace, "utf8");
+      assert.ok(text.includes("[REDACTED]"), trace);
+      assert.ok(!text.includes(token), `${token} in ${trace}`);
+    }
+  } finally {
+    server.close();
+    tmp.cleanup();
+  }
+});

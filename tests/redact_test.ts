@@ -402,6 +402,29 @@ Deno.test("redactCredentialMembers: credential-named members of JSON text, also 
   assert.deepEqual(redactCredentialMembers("no json here: password=x").text, "no json here: password=x");
 });
 
+Deno.test("redactCredentialMembers: a credential-named member of JSON quoted as a string (in JSON or in text) is hidden and learned", () => {
+  const inner = JSON.stringify({ access_token: "abc123secretXYZ", ok: false, pin_password: 123456, user: "bob" });
+  const json = redactCredentialMembers(JSON.stringify({ error: `upstream said: ${inner}` }));
+  assert.equal(
+    json.text,
+    String.raw`{"error":"upstream said: {\"access_token\":\"[REDACTED]\",\"ok\":false,` +
+      String.raw`\"pin_password\":\"[REDACTED]\",\"user\":\"bob\"}"}`,
+  );
+  assert.deepEqual(json.credentials, ["abc123secretXYZ", "123456"]);
+  // A text body quoting a JSON string; spaces after the colon; a value with escapes of its own.
+  const text = redactCredentialMembers(
+    `upstream said: ${JSON.stringify(JSON.stringify({ password: 'p"w\\n-1234567' }, null, 1))}`,
+  );
+  assert.equal(text.text, String.raw`upstream said: "{\n \"password\": \"[REDACTED]\"\n}"`);
+  assert.deepEqual(text.credentials, ['p"w\\n-1234567']);
+  // Cut off inside the value: hidden, not learned. Empty and already hidden values, and other names, stay.
+  const cut = redactCredentialMembers(String.raw`{"e":"{\"token\": \"eyJhbGciOiJIUzI1`);
+  assert.equal(cut.text, String.raw`{"e":"{\"token\": \"[REDACTED]\"`);
+  assert.deepEqual(cut.credentials, []);
+  const kept = String.raw`{"e":"{\"password\":\"\",\"token\":\"[REDACTED]\",\"user\":\"bob\"}"}`;
+  assert.equal(redactCredentialMembers(kept).text, kept);
+});
+
 Deno.test("everything under a secret-named object or list is secret: strings and numbers, at any depth", () => {
   const r = new Redactor();
   r.learn({

@@ -596,23 +596,44 @@ const JSON_MEMBER =
   /"((?:[^"\\\n]|\\.){1,200})"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.]))/g;
 
 /**
+ * One character of a JSON string as it reads inside another JSON string
+ * (JSON quoted as a string: `"upstream said: {\"token\": \"…\"}"`): a plain
+ * character, an escaped escape (`\\\"`, `\\\\`, `\\n`), or an escape of the outer string
+ * (`\n`, `\u0041`); an escaped quote (`\"`) ends it.
+ */
+const ESCAPED_CHAR = String.raw`(?:[^"\\]|\\\\(?:\\.|[^"\\])|\\[^"\\])`;
+
+/** A JSON member quoted inside a JSON string (`\"name\": \"value\"`), as {@link JSON_MEMBER} for that text. */
+const ESCAPED_MEMBER = new RegExp(
+  String.raw`(?<!\\)\\"((?:(?!\n)${ESCAPED_CHAR}){1,200}?)\\"(\s*:\s*)` +
+    String.raw`(\\"${ESCAPED_CHAR}*(?:\\"|\\?$)|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.]))`,
+  "g",
+);
+
+/** `text` decoded as the inside of a JSON string (undefined when it is not one). */
+function unquoted(text: string): string | undefined {
+  try {
+    const value = JSON.parse(`"${text}"`);
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * `text` (JSON, or text quoting some: an error page, a body cut short) with
  * the value of every member under a credential name (see
- * {@link isCredentialName}) replaced by `"[REDACTED]"`, and the credentials
- * it held (whole strings and numbers; one cut off is hidden, not learned).
- * What {@link redactCredentials} does for a parsed value, for text.
+ * {@link isCredentialName}) replaced by `"[REDACTED]"`, also a member of
+ * JSON quoted as a string in it (`\"password\": \"[REDACTED]\"`), and the
+ * credentials it held (whole strings and numbers; one cut off is hidden,
+ * not learned). What {@link redactCredentials} does for a parsed value, for
+ * text.
  */
 export function redactCredentialMembers(text: string): { text: string; credentials: string[] } {
   const credentials: string[] = [];
   if (!text.includes('"')) return { text, credentials };
-  const out = text.replace(JSON_MEMBER, (whole, name: string, colon: string, value: string) => {
-    let key: string;
-    try {
-      key = JSON.parse(`"${name}"`);
-    } catch {
-      key = name;
-    }
-    if (!isCredentialName(key) || value === '""' || value === `"${REDACTED}"`) return whole;
+  const learn = (value: string | undefined) => {
+    if (value === undefined) return;
     if (!value.startsWith('"')) credentials.push(value);
     else if (value.length > 1 && value.endsWith('"')) {
       try {
@@ -620,8 +641,23 @@ export function redactCredentialMembers(text: string): { text: string; credentia
         if (typeof secret === "string" && secret.length <= MAX_LEARNED_CHARS) credentials.push(secret);
       } catch { /* not a JSON string after all: hidden, not learned */ }
     }
+  };
+  let out = text.replace(JSON_MEMBER, (whole, name: string, colon: string, value: string) => {
+    const key = unquoted(name) ?? name;
+    if (!isCredentialName(key) || value === '""' || value === `"${REDACTED}"`) return whole;
+    learn(value);
     return `"${name}"${colon}"${REDACTED}"`;
   });
+  if (out.includes('\\"')) {
+    out = out.replace(ESCAPED_MEMBER, (whole, name: string, colon: string, value: string) => {
+      const inner = unquoted(name);
+      const key = (inner === undefined ? undefined : unquoted(inner)) ?? inner ?? name;
+      if (!isCredentialName(key) || value === '\\"\\"' || value === `\\"${REDACTED}\\"`) return whole;
+      // The value as the inner JSON has it (`"…"` or a number), when the outer escapes decode.
+      learn(unquoted(value));
+      return `\\"${name}\\"${colon}\\"${REDACTED}\\"`;
+    });
+  }
   return { text: out, credentials };
 }
 
