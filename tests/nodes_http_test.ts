@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { InterruptedError, type Shared } from "../src/engine/mod.ts";
 import { NodeError } from "../src/nodes/spec.ts";
 import { HttpNode } from "../src/nodes/http.ts";
@@ -119,18 +119,37 @@ function handler(seen: Seen[], pending: Set<() => void>) {
           const text = size === null ? Buffer.from('{"packed":true}') : Buffer.alloc(Number(size));
           const asked = query.has("asked") ? String(req.headers["accept-encoding"] ?? "").includes("gzip") : true;
           if (!asked) return send(200, "application/json", text.toString());
+          // `?raw`: deflate without its zlib header; `?tail=`: bytes after the compressed ones (`gzip`: a gzip
+          // member's, `gzip-cut` one cut short); `?cut=`: that many bytes short.
+          const tail = query.get("tail") ?? "";
           const packed = query.has("bad")
             ? Buffer.from("this is not compressed at all")
             : as === "deflate"
-            ? deflateSync(text)
+            ? query.has("raw") ? deflateRawSync(text) : deflateSync(text)
             : as === "br"
             ? brotliCompressSync(text)
             : gzipSync(text);
+          const sent = Buffer.concat([
+            packed.subarray(0, packed.length - Number(query.get("cut") ?? 0)),
+            tail === "gzip"
+              ? gzipSync('{"more":1}')
+              : tail === "gzip-cut"
+              ? gzipSync('{"more":1}').subarray(0, -3)
+              : Buffer.from(tail),
+          ]);
           res.writeHead(Number(query.get("status") ?? 200), {
             "content-type": size === null ? "application/json" : "application/octet-stream",
             "content-encoding": as,
           });
-          return res.end(packed);
+          return res.end(sent);
+        }
+        case "/coded": {
+          // A plain body under the content-encoding `?as=` names (not a compression: a charset, `none`).
+          res.writeHead(200, {
+            "content-type": "application/json",
+            "content-encoding": new URL(req.url!, "http://x").searchParams.get("as")!,
+          });
+          return res.end('{"plain":true}');
         }
         case "/404":
           return send(404, "application/json", '{"error":"not found"}');
@@ -845,6 +864,79 @@ Deno.test("binary: a compressed body is decoded (gzip, deflate, br; asked for), 
       assert.match(
         page.stderr,
         /^error: node 'h' failed: response body of GET \S+ is not valid gzip \(content-encoding: gzip\)\n$/,
+      );
+    });
+  });
+});
+
+Deno.test("binary: a content-encoding that is no compression is read as sent; raw deflate, and bytes after a gzip member, are read as browsers read them", async () => {
+  await withServer(async (base) => {
+    await withHome(async (dir, env) => {
+      const run = async (name: string, url: string, extra: Record<string, unknown> = {}) => {
+        const file = writeWorkflow(
+          dir,
+          `${name}.json`,
+          workflow([{ id: "h", type: "http", params: { url: `${base}${url}`, ...extra } }], {
+            outputs: { body: { source: "${h.response}" } },
+          }),
+        );
+        return await runPflow(["run", file, "--output-format", "json"], { env });
+      };
+      // Codings servers name that compress nothing: the body is what was sent.
+      for (const coding of ["utf-8", "UTF8", "none", "identity", "Identity, utf-8"]) {
+        const result = await run("coded", `/coded?as=${encodeURIComponent(coding)}`);
+        assertExit(result, 0);
+        assert.deepEqual(JSON.parse(result.stdout).result.body, { plain: true }, coding);
+        assert.equal(result.stderr, "", coding);
+      }
+      // Raw deflate; a gzip member followed by a newline, by other bytes, or by a second member (as base64: two
+      // JSON texts are no JSON).
+      const both = Buffer.from('{"packed":true}{"more":1}').toString("base64");
+      for (
+        const [url, body, extra] of [
+          ["/gzip?as=deflate&raw", { packed: true }, {}],
+          ["/gzip?tail=%0A", { packed: true }, {}],
+          ["/gzip?tail=%0D%0Ajunk%20after%20it", { packed: true }, {}],
+          ["/gzip?tail=gzip", both, { response_encoding: "base64" }],
+        ] as const
+      ) {
+        const result = await run("lenient", url, extra);
+        assertExit(result, 0);
+        assert.deepEqual(JSON.parse(result.stdout).result.body, body, url);
+        assert.equal(result.stderr, "", `${url}: ${result.stderr}`);
+      }
+      // Still bounded: 10 MB of zeros with a newline after them, raw deflate too.
+      for (const url of ["/gzip?size=10000000&tail=%0A", "/gzip?size=10000000&as=deflate&raw"]) {
+        const bomb = await run("bomb", url, { max_response_bytes: 1_000_000 });
+        assertExit(bomb, 1);
+        assert.match(
+          JSON.parse(bomb.stdout).error.message,
+          /was cut off: it is longer than max_response_bytes \(/,
+          url,
+        );
+      }
+      // A member cut short, or followed by one that is not valid, is not valid gzip; compress is no coding pflow reads.
+      for (
+        const [url, coding] of [
+          ["/gzip?cut=3", "gzip"],
+          ["/gzip?cut=3&tail=%0A", "gzip"],
+          ["/gzip?tail=gzip-cut", "gzip"],
+          ["/gzip?as=deflate&cut=4", "deflate"],
+        ]
+      ) {
+        const result = await run("bad", url);
+        assertExit(result, 1);
+        assert.match(
+          JSON.parse(result.stdout).error.message,
+          new RegExp(`is not valid ${coding} \\(content-encoding: ${coding}\\)$`),
+          url,
+        );
+      }
+      const compress = await run("compress", "/coded?as=compress");
+      assertExit(compress, 1);
+      assert.match(
+        JSON.parse(compress.stdout).error.message,
+        /is encoded as "compress" \(content-encoding\), which pflow cannot decode/,
       );
     });
   });

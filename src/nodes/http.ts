@@ -2,7 +2,7 @@
  * `http`: one HTTP request with `fetch`; JSON responses are parsed.
  * @module
  */
-import { Buffer } from "node:buffer";
+import { Buffer, constants as bufferConstants } from "node:buffer";
 import process from "node:process";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
@@ -430,16 +430,27 @@ function acceptEncoding(): string {
 }
 
 /**
+ * Content codings that compress: a body sent so is decoded (see
+ * {@link decoders}), or fails naming the coding where pflow cannot. Any other
+ * coding a server names (`identity`, `none`, `utf-8`: a charset, misplaced)
+ * changes nothing: the body is read as sent, as `fetch` reads it.
+ */
+const COMPRESSIONS = new Set(["gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress"]);
+
+/**
  * The whole body, decoded by its `content-encoding` (where `fetch` left it
  * encoded), at most `max` bytes: a larger declared `content-length` fails
  * before reading, a longer stream (as sent, and decoded: a small gzip body
  * can decode to gigabytes) at the first chunk past the bound. A body that is
- * not what its `content-encoding` says fails naming it; `interrupted` tells
- * a read that failed because the request was abandoned.
+ * not what its `content-encoding` says fails naming it; as browsers and curl
+ * read them, `deflate` may be raw deflate (no zlib header), and bytes after a
+ * complete gzip member that are not another member (a stray newline) are
+ * ignored. `interrupted` tells a read that failed because the request was
+ * abandoned.
  */
 async function readBody(res: Response, max: number, shown: string, interrupted: () => boolean): Promise<Uint8Array> {
   const encoding = res.headers.get("content-encoding");
-  const codings = (encoding ?? "").split(",").map((c) => c.trim().toLowerCase()).filter((c) => c && c !== "identity");
+  const codings = (encoding ?? "").split(",").map((c) => c.trim().toLowerCase()).filter((c) => COMPRESSIONS.has(c));
   const invalid = (coding: string) =>
     new NodeError(
       `response body of ${shown} is not valid ${coding} (content-encoding: ${shorten(encoding!)})`,
@@ -458,7 +469,7 @@ async function readBody(res: Response, max: number, shown: string, interrupted: 
   if (!OWN_DECODING || bytes.length === 0) return bytes;
   // Codings apply in the order listed: the last one is undone first.
   for (const coding of codings.toReversed()) {
-    const format = decoders()[coding];
+    let format = decoders()[coding];
     if (format === undefined) {
       throw new NodeError(
         `response body of ${shown} is encoded as ${JSON.stringify(shorten(coding))} (content-encoding), which ` +
@@ -466,16 +477,100 @@ async function readBody(res: Response, max: number, shown: string, interrupted: 
           `'Accept-Encoding' header`,
       );
     }
+    // `deflate` is zlib (RFC 9110), but servers send raw deflate too: without a zlib header, it is read so.
+    if (format === "deflate" && !hasZlibHeader(bytes)) format = "deflate-raw";
     const decoded = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
       .pipeThrough(new DecompressionStream(format as CompressionFormat));
     try {
       bytes = await readBounded(decoded, max, shown);
     } catch (error) {
       if (error instanceof NodeError) throw error;
-      throw invalid(coding);
+      // The stream refuses anything after the last gzip member; read member by member, the rest is ignored.
+      const members = format === "gzip" ? await gzipMembers(bytes, max, shown) : undefined;
+      if (members === undefined) throw invalid(coding);
+      bytes = members;
     }
   }
   return bytes;
+}
+
+/** Whether `bytes` start as a zlib stream does (RFC 1950): the deflate method, and a header check that holds. */
+function hasZlibHeader(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && (bytes[0] & 0x0f) === 8 && (bytes[0] >> 4) <= 7 &&
+    ((bytes[0] << 8) | bytes[1]) % 31 === 0;
+}
+
+/**
+ * The gzip members at the start of `bytes` (RFC 1952), decoded and joined,
+ * at most `max` bytes (past it fails as {@link readBounded} does); what
+ * follows the last complete member is ignored unless it starts as a member
+ * does (then it must be one). Undefined when the first member, or one that
+ * follows, is not valid gzip: cut short, or its checksum or size wrong.
+ */
+async function gzipMembers(bytes: Uint8Array, max: number, shown: string): Promise<Uint8Array | undefined> {
+  const zlib = await import("node:zlib");
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let at = 0;
+  do {
+    const start = gzipDataStart(bytes, at);
+    if (start === undefined) return undefined;
+    let out: Buffer;
+    let used: number;
+    try {
+      const result = zlib.inflateRawSync(bytes.subarray(start), {
+        info: true,
+        maxOutputLength: Math.min(max - size + 1, bufferConstants.MAX_LENGTH),
+      });
+      ({ buffer: out, engine: { bytesWritten: used } } = result as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(shown, max);
+      return undefined;
+    }
+    const trailer = start + used;
+    if (trailer + 8 > bytes.length) return undefined;
+    const view = new DataView(bytes.buffer, bytes.byteOffset + trailer, 8);
+    if (view.getUint32(0, true) !== zlib.crc32(out) || view.getUint32(4, true) !== out.length % 2 ** 32) {
+      return undefined;
+    }
+    size += out.length;
+    if (size > max) throw tooLarge(shown, max);
+    parts.push(out);
+    at = trailer + 8;
+  } while (at + 1 < bytes.length && bytes[at] === 0x1f && bytes[at + 1] === 0x8b);
+  return Buffer.concat(parts);
+}
+
+/** Where the compressed data of the gzip member at `at` of `bytes` starts, after its header; undefined if it is not one. */
+function gzipDataStart(bytes: Uint8Array, at: number): number | undefined {
+  if (at + 10 > bytes.length || bytes[at] !== 0x1f || bytes[at + 1] !== 0x8b || bytes[at + 2] !== 8) return undefined;
+  const flags = bytes[at + 3];
+  let pos = at + 10;
+  if (flags & 0x04) {
+    // FEXTRA: a length, then that many bytes.
+    if (pos + 2 > bytes.length) return undefined;
+    pos += 2 + (bytes[pos] | (bytes[pos + 1] << 8));
+  }
+  for (const flag of [0x08, 0x10]) {
+    // FNAME, FCOMMENT: text ending with a zero byte.
+    if (!(flags & flag)) continue;
+    const zero = bytes.indexOf(0, pos);
+    if (zero < 0) return undefined;
+    pos = zero + 1;
+  }
+  if (flags & 0x02) pos += 2; // FHCRC
+  return pos < bytes.length ? pos : undefined;
+}
+
+/** The failure of a body longer than `max` bytes (`what`: how it was found to be). */
+function tooLarge(shown: string, max: number, what = "was cut off: it is longer than"): NodeError {
+  return new NodeError(
+    `response body of ${shown} ${what} max_response_bytes (${formatBytes(max)}); ` +
+      `raise the node's 'max_response_bytes' param, or fetch less (a range, a page, a filter)`,
+  );
 }
 
 /**
@@ -489,14 +584,9 @@ async function readBounded(
   shown: string,
   declared = NaN,
 ): Promise<Uint8Array> {
-  const tooLarge = (what: string) =>
-    new NodeError(
-      `response body of ${shown} ${what} max_response_bytes (${formatBytes(max)}); ` +
-        `raise the node's 'max_response_bytes' param, or fetch less (a range, a page, a filter)`,
-    );
   if (Number.isFinite(declared) && declared > max) {
     await stream?.cancel().catch(() => {});
-    throw tooLarge(`is ${formatBytes(declared)} (content-length), more than`);
+    throw tooLarge(shown, max, `is ${formatBytes(declared)} (content-length), more than`);
   }
   if (stream === null) return new Uint8Array();
   const reader = stream.getReader();
@@ -508,7 +598,7 @@ async function readBounded(
     size += value.length;
     if (size > max) {
       await reader.cancel().catch(() => {});
-      throw tooLarge("was cut off: it is longer than");
+      throw tooLarge(shown, max);
     }
     chunks.push(value);
   }
