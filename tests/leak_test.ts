@@ -670,3 +670,58 @@ Deno.test("a credential in JSON quoted as a string in an HTTP error body (JSON o
     tmp.cleanup();
   }
 });
+
+Deno.test("a validation message under a credential name in an HTTP error body is masked there, not hidden elsewhere (DRF, Laravel)", async () => {
+  const server = createServer((req, res) => {
+    res.writeHead(req.url === "/drf" ? 400 : 422, { "content-type": "application/json" });
+    const required = "This field is required.";
+    const short = "The password field must be at least 8 characters.";
+    res.end(JSON.stringify(
+      req.url === "/drf"
+        ? { username: [required], password: [required] }
+        : { message: short, errors: { password: [short] } },
+    ));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const tmp = tempDir("pflow-validation-body-test-");
+  try {
+    const env = { PFLOW_HOME: join(tmp.path, "home"), NO_COLOR: "1" };
+    const post = (path: string) => ({
+      id: "h",
+      type: "http",
+      params: { url: `http://127.0.0.1:${port}${path}`, method: "POST", body: { username: "bob" } },
+    });
+    const drf = await runPflow(["run", writeWorkflow(tmp.path, "drf.json", workflow([post("/drf")]))], { env });
+    assert.equal(drf.code, 1, drf.stderr);
+    assert.equal(
+      drf.stderr,
+      `error: node 'h' failed: HTTP 400: {"username":["This field is required."],"password":["[REDACTED]"]}\n`,
+    );
+    const laravel = await runPflow(["run", writeWorkflow(tmp.path, "lv.json", workflow([post("/laravel")]))], { env });
+    assert.equal(laravel.code, 1, laravel.stderr);
+    assert.equal(
+      laravel.stderr,
+      `error: node 'h' failed: HTTP 422: {"message":"The password field must be at least 8 characters.",` +
+        `"errors":{"password":["[REDACTED]"]}}\n`,
+    );
+    // An error edge reads the response: the message under username is data, shown.
+    const handled = writeWorkflow(
+      tmp.path,
+      "handled.json",
+      workflow([post("/drf"), {
+        id: "s",
+        type: "shell",
+        params: { command: "echo handled: ${h.response.username[0]}" },
+      }], {
+        edges: [{ from: "h", to: "s", action: "error" }],
+      }),
+    );
+    const result = await runPflow(["run", handled], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "handled: This field is required.\n");
+  } finally {
+    server.close();
+    tmp.cleanup();
+  }
+});

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   BUILTIN_NODES,
   compileWorkflow,
@@ -508,4 +510,41 @@ Deno.test("a user's node class checks its params: a problem naming its param poi
     { pointer: "/nodes/0/params/text", message: "text is bad" },
     { pointer: "/nodes/0/params", message: "the params are bad" },
   ]);
+});
+
+Deno.test("an HTTP error body's validation message under a credential name is masked in the message, never learned for later runs", async () => {
+  // What Django REST framework answers a form without its fields.
+  const server = createServer((_req, res) => {
+    res.writeHead(400, { "content-type": "application/json" });
+    res.end(JSON.stringify({ username: ["This field is required."], password: ["This field is required."] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const registry = new NodeRegistry(BUILTIN_NODES);
+    const form = compileWorkflow(
+      await parseWorkflow(JSON.stringify({
+        ir_version: "0.1.0",
+        nodes: [{ id: "h", type: "http", params: { url: `http://127.0.0.1:${port}/signup`, method: "POST" } }],
+      })),
+      { registry },
+    );
+    const failed = await runWorkflow(form);
+    assert.equal(
+      failed.error?.message,
+      `HTTP 400: {"username":["This field is required."],"password":["[REDACTED]"]}`,
+    );
+    // A later run in the same process prints the sentence as it is.
+    const other = compileWorkflow(
+      await parseWorkflow(JSON.stringify({
+        ir_version: "0.1.0",
+        nodes: [{ id: "s", type: "shell", params: { command: "echo 'This field is required.' >&2; exit 3" } }],
+      })),
+      { registry },
+    );
+    const later = await runWorkflow(other);
+    assert.equal(later.error?.message, "command exited with code 3: This field is required.");
+  } finally {
+    server.close();
+  }
 });

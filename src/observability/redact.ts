@@ -1045,10 +1045,11 @@ export function setOutputRedactor(redactor: Redactor): void {
 }
 
 /**
- * Whether a value under a name that is often data (`key`, `session`, `sig`) looks like a credential: 12
+ * Whether a value under a name that is often data (`key`, `session`, `sig`), or one found in text it may
+ * only describe (an error body's `"password": ["This field is required."]`), looks like a credential: 12
  * or more characters without whitespace, holding letters and digits (`sk-…`, a hex or base64 key, a JWT),
- * unlike a column name, a date or a word.
+ * unlike a column name, a date, a word or a sentence.
  */
-function looksLikeCredential(value: string): boolean {
+export function looksLikeCredential(value: string): boolean {
   return value.length >= 12 && !/\s/.test(value) && /[A-Za-z]/.test(value) && /[0-9]/.test(value);
 }

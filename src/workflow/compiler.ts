@@ -23,7 +23,12 @@ import { compileValue, type Resolver, templateRefs } from "./template.ts";
 import { scopeOf } from "./store.ts";
 import { callsModels } from "../observability/decorators.ts";
 import { buildSteps, type StepNode, WorkflowFlow } from "./walk.ts";
-import { outputRedactor, redactCredentialMembers, redactCredentials } from "../observability/redact.ts";
+import {
+  looksLikeCredential,
+  outputRedactor,
+  redactCredentialMembers,
+  redactCredentials,
+} from "../observability/redact.ts";
 import { jsonText } from "../util/json_text.ts";
 import { type Problem, unknownNodeMessage, ValidationError } from "./errors.ts";
 
@@ -220,7 +225,7 @@ export function errorOutputsOf(
  * (stderr, the JSON result, a `${node.error}` an error edge passes on,
  * traces, the ledger, exports) gets it masked: what the output redactor
  * knows, and the body's credentials (a `password` member, a `Basic`
- * value), which it learns too.
+ * value); the members' values that look like credentials it learns too.
  */
 export function describeErrorOutputs(outputs: Record<string, unknown>): string {
   if (typeof outputs.error === "string" && outputs.error !== "") return outputRedactor().text(outputs.error);
@@ -242,22 +247,27 @@ const BODY_SHOWN = 200;
 
 /**
  * An HTTP response body on one line (JSON as text, whitespace runs as one
- * space), at most {@link BODY_SHOWN} characters, its credentials masked
- * (and learned by the output redactor, so a copy elsewhere is masked too).
+ * space), at most {@link BODY_SHOWN} characters, its credentials masked;
+ * those that look like one (see {@link looksLikeCredential}) are learned by
+ * the output redactor, so a copy elsewhere is masked too. An error body's
+ * member under a credential name is often a message about it (a 4xx's
+ * `"password": ["This field is required."]`): masked here, never learned,
+ * or the message would be hidden wherever it appears (in `username` beside
+ * it, or in a later run of the same process).
  */
 function bodyLine(response: unknown): string {
   if (response === undefined || response === null) return "";
   let text: string;
   try {
     const { value, credentials } = redactCredentials(response);
-    outputRedactor().add(...credentials);
+    outputRedactor().add(...credentials.filter(looksLikeCredential));
     text = typeof value === "string" ? value : jsonText(value);
   } catch {
     return ""; // too deep or too large to show
   }
   // A text body can be JSON (or quote some) too.
   const members = redactCredentialMembers(text.slice(0, 4 * BODY_SHOWN));
-  outputRedactor().add(...members.credentials);
+  outputRedactor().add(...members.credentials.filter(looksLikeCredential));
   const line = outputRedactor().text(members.text).replace(/\s+/g, " ").trim();
   return line.length > BODY_SHOWN || text.length > 4 * BODY_SHOWN ? `${line.slice(0, BODY_SHOWN)}…` : line;
 }
