@@ -725,3 +725,27 @@ Deno.test("a validation message under a credential name in an HTTP error body is
     tmp.cleanup();
   }
 });
+
+Deno.test("a shell printing a table with a basic tier and a base64 config prints it as it is; a Basic header stays hidden", async () => {
+  const tmp = tempDir("pflow-basic-data-test-");
+  try {
+    const env = { PFLOW_HOME: join(tmp.path, "home") };
+    const file = writeWorkflow(
+      tmp.path,
+      "tiers.json",
+      workflow([{
+        id: "s",
+        type: "shell",
+        params: {
+          command: String.raw`printf 'tier\tconfig_b64\nbasic\teyJtYXgiOjEwfQ==\n'; ` +
+            `echo "Authorization: Basic $(printf %s bob:pw-123456 | base64)"`,
+        },
+      }]),
+    );
+    const result = await runPflow(["run", file], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "tier\tconfig_b64\nbasic\teyJtYXgiOjEwfQ==\nAuthorization: Basic [REDACTED]\n");
+  } finally {
+    tmp.cleanup();
+  }
+});

@@ -382,6 +382,33 @@ Deno.test("a Basic credential is hidden whole, also where a known password hid o
   for (const kept of ["basic settings apply", "Basic authentication failed", "Basic [REDACTED]", "Basic ${cred}"]) {
     assert.equal(new Redactor().text(kept), kept);
   }
+  // An empty user-id with a token after it (Azure DevOps' personal access tokens) is a credential.
+  const pat = Buffer.from(":azurePat1234567890").toString("base64");
+  assert.equal(new Redactor().text(`Basic ${pat}`), `Basic ${REDACTED}`);
+});
+
+Deno.test("Basic then base64 of data is not a credential: a tab or line break after the word, or a user-id no user has", () => {
+  const data = (text: string) => Buffer.from(text).toString("base64");
+  const basic = data("user:s3cretpw");
+  for (
+    const kept of [
+      // A table of tiers and their configs: {"max":10}.
+      "tier\tconfig_b64\nbasic\teyJtYXgiOjEwfQ==\npro\teyJtYXgiOjEwMH0=\n",
+      `basic\t${basic}`,
+      `Basic\n${basic}`,
+      `Basic  ${basic}`,
+      `Basic ${data('{"max":10}')}`,
+      `Basic ${data("[1,2]:x")}`,
+      `Basic ${data("a b:c")}`,
+      `Basic ${data("name,tier:basic")}`,
+      `Basic ${data("'q':1")}`,
+      `Basic ${data(":x y z")}`,
+      `Basic ${data("ab:\u0085cd")}`,
+    ]
+  ) {
+    assert.equal(new Redactor().text(kept), kept, JSON.stringify(kept));
+  }
+  assert.equal(new Redactor().text(`basic ${basic}`), `basic ${REDACTED}`);
 });
 
 Deno.test("redactCredentialMembers: credential-named members of JSON text, also cut off or quoted in a page, are hidden and learned", () => {

@@ -557,11 +557,12 @@ export function redactUrls(text: string): string {
 }
 
 /**
- * `Basic <base64>` (RFC 7617), the scheme in any case: the value, a whole
- * base64 word (standard or URL-safe), is a credential when it decodes to
- * `user:password` text (prose, `basic settings`, does not).
+ * `Basic <base64>` (RFC 7617), the scheme in any case and one space after
+ * it, as a header has it: the value, a whole base64 word (standard or
+ * URL-safe), is a credential when it decodes to `user:password` text (prose,
+ * `basic settings`, does not; nor a table's `basic<TAB>eyJtYXgiOjEwfQ==`).
  */
-const BASIC = /\b(basic[ \t]+)([A-Za-z0-9+/_-]{4,}={0,2})(?![\w+/=-])/gi;
+const BASIC = /\b(basic )([A-Za-z0-9+/_-]{4,}={0,2})(?![\w+/=-])/gi;
 
 /** Adds to `cuts` the value of every `Basic` credential in `text`. */
 function findBasic(text: string, cuts: Cut[]): void {
@@ -571,7 +572,12 @@ function findBasic(text: string, cuts: Cut[]): void {
   }
 }
 
-/** Whether base64 (standard or URL-safe) decodes to `user:password`: UTF-8 text with a `:` and no control characters. */
+/**
+ * Whether base64 (standard or URL-safe) decodes to `user:password`: UTF-8 text without control characters,
+ * whose user-id (before the first `:`) has no whitespace, quotes, braces, brackets or commas, as data
+ * decoded from base64 has (`{"max":10}`); the user-id is not empty, unless what follows is a token without
+ * whitespace (`:<token>`, as Azure DevOps takes a personal access token).
+ */
 function isUserPassword(base64: string): boolean {
   const bytes = Buffer.from(base64.replaceAll("-", "+").replaceAll("_", "/"), "base64");
   let decoded: string;
@@ -580,12 +586,15 @@ function isUserPassword(base64: string): boolean {
   } catch {
     return false;
   }
-  if (!decoded.includes(":")) return false;
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return false;
   for (let i = 0; i < decoded.length; i++) {
     const code = decoded.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return false;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return false;
   }
-  return true;
+  const user = decoded.slice(0, colon);
+  if (user === "") return decoded.length > MIN_SECRET && !/\s/.test(decoded);
+  return !/[\s"'`{}[\],]/.test(user);
 }
 
 /**
