@@ -409,13 +409,14 @@ Deno.test("the trace hides an environment key as stdout does, whole, when its re
   }
 });
 
-Deno.test("the values of OTEL_EXPORTER_OTLP_*HEADERS (percent-decoded too) are secrets: hidden on stdout and in the trace", async () => {
+Deno.test("the secret values of OTEL_EXPORTER_OTLP_*HEADERS (percent-decoded too) are hidden on stdout and in the trace; a dataset name is not", async () => {
   const tmp = tempDir("pflow-otlp-headers-test-");
   try {
     const home = join(tmp.path, "home");
     const env = {
       PFLOW_HOME: home,
-      OTEL_EXPORTER_OTLP_HEADERS: "x-honeycomb-team=HoneyKey1234567890,api-key=DDapikey0987654321",
+      OTEL_EXPORTER_OTLP_HEADERS:
+        "x-honeycomb-team=HoneyKey1234567890,api-key=DDapikey0987654321,x-honeycomb-dataset=production",
       // Percent-encoded as the OTel spec allows: the value is `Basic QmFzaWNDcmVkZW50aWFs99`.
       OTEL_EXPORTER_OTLP_TRACES_HEADERS: "Authorization=Basic%20QmFzaWNDcmVkZW50aWFs99",
       OTEL_EXPORTER_OTLP_METRICS_HEADERS: "x-metrics-key = MetricsKey5544332211 ",
@@ -427,13 +428,19 @@ Deno.test("the values of OTEL_EXPORTER_OTLP_*HEADERS (percent-decoded too) are s
         id: "show",
         type: "shell",
         params: {
-          command: "printenv OTEL_EXPORTER_OTLP_HEADERS; echo QmFzaWNDcmVkZW50aWFs99; echo MetricsKey5544332211",
+          command: "printenv OTEL_EXPORTER_OTLP_HEADERS; echo QmFzaWNDcmVkZW50aWFs99; echo MetricsKey5544332211; " +
+            "echo deploying to production",
         },
       }]),
     );
     const result = await runPflow(["run", file, "--trace"], { env });
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout, "x-honeycomb-team=[REDACTED],api-key=[REDACTED]\n[REDACTED]\n[REDACTED]\n");
+    // A value that is neither under a secret name nor looks like a credential (a dataset's name) is not hidden.
+    assert.equal(
+      result.stdout,
+      "x-honeycomb-team=[REDACTED],api-key=[REDACTED],x-honeycomb-dataset=production\n[REDACTED]\n[REDACTED]\n" +
+        "deploying to production\n",
+    );
     const trace = filesUnder(home).filter((f) => f.split("/").pop()!.startsWith("workflow-trace-"));
     assert.equal(trace.length, 1);
     const text = readFileSync(trace[0], "utf8");

@@ -64,6 +64,25 @@ Deno.test("the environment's API keys are hidden wherever they appear", () => {
   assert.equal(named.text("long-credential-1"), REDACTED);
 });
 
+Deno.test("OTLP header lists and export URLs: secret-named or credential-looking values are secrets, a dataset, a content type or a user name are not", () => {
+  const r = Redactor.fromEnv({
+    OTEL_EXPORTER_OTLP_HEADERS:
+      "x-honeycomb-team=HoneyKey1234567890, x-honeycomb-dataset=production,Content-Type=application/json",
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: "api-key=shortkey,Authorization=Basic%20QmFzaWNDcmVkZW50aWFs99",
+    PFLOW_PUSHGATEWAY_URL: "http://grafana@127.0.0.1:9091/",
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "https://glpat-Tok3nAsUser99@collector.example/",
+    OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel:pw-otel-77@collector.example/",
+  });
+  assert.equal(
+    r.text("deploying to production as grafana, content-type application/json"),
+    "deploying to production as grafana, content-type application/json",
+  );
+  assert.equal(
+    r.text("HoneyKey1234567890 shortkey QmFzaWNDcmVkZW50aWFs99 glpat-Tok3nAsUser99 pw-otel-77"),
+    Array(5).fill(REDACTED).join(" "),
+  );
+});
+
 Deno.test("learned secrets: auth header values and their credential after the scheme", () => {
   const r = new Redactor();
   assert.equal(r.active, false);

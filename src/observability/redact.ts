@@ -394,10 +394,11 @@ export class Redactor {
   /**
    * A redactor for the values of secret environment variables: every
    * `*_API_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD` variable, plus `names`
-   * (e.g. configured providers' `api_key_env`), and each header value of the
-   * OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS`,
-   * `…_TRACES_HEADERS`, `…_METRICS_HEADERS`, `…_LOGS_HEADERS`), as written
-   * and percent-decoded, and the userinfo of the exports' URLs
+   * (e.g. configured providers' `api_key_env`), and each secret header value
+   * of the OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS`,
+   * `…_TRACES_HEADERS`, `…_METRICS_HEADERS`, `…_LOGS_HEADERS`; see
+   * {@link headerListValues}), as written and percent-decoded, and the
+   * userinfo of the exports' URLs
    * (`PFLOW_PUSHGATEWAY_URL`, `OTEL_EXPORTER_OTLP_*ENDPOINT`, see
    * {@link urlCredentials}).
    */
@@ -682,7 +683,8 @@ function redactQuery(text: string): string {
 /**
  * The credentials in a URL's userinfo, as written and percent-decoded: the password and `user:password` (what
  * a client sends as Basic auth, base64-encoded: known whole, it is hidden whole), or a user name given without
- * password (a token sent as the user). None for text that is not a URL or has no userinfo.
+ * password when it looks like a token sent as the user (see {@link looksLikeCredential}), not a name
+ * (`http://grafana@host`). None for text that is not a URL or has no userinfo.
  */
 export function urlCredentials(url: string | undefined): string[] {
   if (url === undefined) return [];
@@ -694,21 +696,29 @@ export function urlCredentials(url: string | undefined): string[] {
   }
   const { username, password } = parsed;
   const decode = decodeUriComponentSafe;
-  if (password === "") return username === "" ? [] : [username, decode(username)];
+  if (password === "") return [username, decode(username)].filter(looksLikeCredential);
   return [password, decode(password), `${username}:${password}`, `${decode(username)}:${decode(password)}`];
 }
 
 /**
- * The values of an OTel `key=value,key2=value2` header list, trimmed, as written and percent-decoded (the
- * spec allows either): an `Authorization=Basic%20…` value is added decoded too, so its credential is known.
+ * The secret values of an OTel `key=value,key2=value2` header list, trimmed, as written and percent-decoded
+ * (the spec allows either): a value under a secret name (`api-key`, `Authorization`: an
+ * `Authorization=Basic%20…` value is added decoded too, so its credential is known), or one that looks like
+ * a credential (`x-honeycomb-team=…`, see {@link looksLikeCredential}); not `x-honeycomb-dataset=production`
+ * or `Content-Type=application/json`.
  */
 function headerListValues(list: string): string[] {
   const values: string[] = [];
   for (const entry of list.split(",")) {
     const eq = entry.indexOf("=");
     if (eq < 0) continue;
+    const key = entry.slice(0, eq).trim();
     const value = entry.slice(eq + 1).trim();
-    if (value !== "") values.push(value, decodeUriComponentSafe(value));
+    if (value === "") continue;
+    const decoded = decodeUriComponentSafe(value);
+    const secret = isSecretName(key) || isSecretName(decodeUriComponentSafe(key)) || looksLikeCredential(value) ||
+      looksLikeCredential(decoded);
+    if (secret) values.push(value, decoded);
   }
   return values;
 }

@@ -93,10 +93,10 @@ export function isCredentialUrlEnvName(name: string): boolean {
   return CREDENTIAL_URL_ENV.has(name);
 }
 
-/** The OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS` and per signal): their values are credentials. */
+/** The OTLP exporters' header lists (`OTEL_EXPORTER_OTLP_HEADERS` and per signal): they hold credentials. */
 const OTLP_HEADERS_ENV = new Set(["", "TRACES_", "METRICS_", "LOGS_"].map((s) => `OTEL_EXPORTER_OTLP_${s}HEADERS`));
 
-/** Whether an environment variable is an OTLP exporter's `key=value,…` header list, whose values are secrets. */
+/** Whether an environment variable is an OTLP exporter's `key=value,…` header list, whose secret values are known secrets. */
 export function isOtlpHeadersEnvName(name: string): boolean {
   return OTLP_HEADERS_ENV.has(name);
 }
