@@ -1064,30 +1064,36 @@ Deno.test("a template problem inside a key with / or ~ is located at that key", 
 });
 
 Deno.test("an input may not be named stdin: piped stdin would overwrite it", async () => {
-  const text = `{
+  // Required, or optional without a default (no warning then tells to give stdin=VALUE, which cannot help).
+  const texts = ['{ "type": "integer" }', '{ "type": "integer", "required": false }'].map((input) =>
+    `{
   "ir_version": "0.1.0",
-  "inputs": { "stdin": { "type": "integer" } },
+  "inputs": { "stdin": ${input} },
   "nodes": [{ "id": "s", "type": "shell", "params": { "command": "expr \${stdin} + 1" } }]
-}`;
+}`
+  );
   const message = `3:15: /inputs/stdin: 'stdin' is reserved for piped input (\${stdin}), which would overwrite the ` +
     `input; rename the input (to fill an input from piped stdin, mark it "stdin": true)`;
   const dir = tempDir("pflow-validation-test-");
   try {
-    const file = writeWorkflow(dir.path, "wf.json", text);
     const env = { PFLOW_HOME: dir.path };
-    for (
-      const [args, stdin] of [
-        [["validate", file], undefined],
-        [["run", file, "stdin=5"], "not a number\n"],
-        [["run", file], "piped\n"],
-        [["run", file, "stdin=5"], undefined],
-      ] as const
-    ) {
-      const result = await runPflow([...args], { env, stdin });
-      const explain = `${args.join(" ")}: exit ${result.code}\n${result.stderr}`;
-      assert.equal(result.code, 2, explain);
-      assert.equal(result.stderr, `error: ${file}:${message}\n`, explain);
-      assert.equal(result.stdout, "", explain);
+    for (const [i, text] of texts.entries()) {
+      const file = writeWorkflow(dir.path, `wf${i}.json`, text);
+      for (
+        const [args, stdin] of [
+          [["validate", file], undefined],
+          [["run", file, "stdin=5"], "not a number\n"],
+          [["run", file], "piped\n"],
+          [["run", file, "stdin=5"], undefined],
+          [["run", file], undefined],
+        ] as const
+      ) {
+        const result = await runPflow([...args], { env, stdin });
+        const explain = `${args.join(" ")}: exit ${result.code}\n${result.stderr}`;
+        assert.equal(result.code, 2, explain);
+        assert.equal(result.stderr, `error: ${file}:${message}\n`, explain);
+        assert.equal(result.stdout, "", explain);
+      }
     }
   } finally {
     dir.cleanup();

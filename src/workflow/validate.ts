@@ -142,10 +142,11 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
   // A node with an `error` edge also has an `error` output: what failed, when its failure takes the edge.
   const errorHandled = new Set(edges.flatMap((e) => e?.action === "error" ? [e.from] : []));
-  // Optional inputs without a default that this run (or, for `pflow validate`, any run) may not be given.
+  // Optional inputs without a default that this run (or, for `pflow validate`, any run) may not be given; not
+  // one named stdin, refused (giving it stdin=VALUE, as the warning would say, cannot help).
   const unset = new Set(
     Object.entries(inputs).flatMap(([name, input]) =>
-      input.required === false && input.default === undefined && !input.stdin &&
+      name !== STDIN_NAME && input.required === false && input.default === undefined && !input.stdin &&
         !(options.inputs !== undefined && Object.hasOwn(options.inputs, name))
         ? [name]
         : []
