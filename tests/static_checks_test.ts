@@ -10,7 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, type TempHome, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 import { withLlmHome } from "./support/llm_home.ts";
@@ -355,6 +355,26 @@ Deno.test("settings.json errors carry line:column; a PFLOW_HOME that is a file i
       ], args.join(" "));
       assert.doesNotMatch(result.stderr, /\n\s+at /);
     }
+    // A symbolic link to nothing, or a loop of them, is no directory pflow could create either.
+    const dangling = join(dir, "dangling");
+    symlinkSync(join(dir, "nowhere"), dangling);
+    const loop = join(dir, "loop");
+    symlinkSync(loop, loop);
+    for (
+      const [path, problem] of [
+        [dangling, `is a symbolic link to '${join(dir, "nowhere")}', which does not exist`],
+        [loop, "is a loop of symbolic links"],
+      ]
+    ) {
+      for (const args of [["run", file, "--trace"], ["cost", "report"]]) {
+        const result = await runPflow(args, { env: { PFLOW_HOME: path } });
+        assert.equal(result.code, 2, `${args.join(" ")}: ${explain(result)}`);
+        assert.deepEqual(errors(result), [
+          `PFLOW_HOME ${path} ${problem}: point PFLOW_HOME at a directory (pflow creates it when missing)`,
+        ], args.join(" "));
+      }
+    }
+    assert.equal(existsSync(join(dir, "nowhere")), false, "nothing was created where the link points");
   });
 });
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
-import { statSync } from "node:fs";
+import { lstatSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { LlmSettings } from "../llm/types.ts";
@@ -24,7 +24,10 @@ export function pflowHome(env: Record<string, string | undefined>): string {
   try {
     if (!statSync(home).isDirectory()) problem = "is a file, not a directory";
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") problem = "is inside a file, not a directory";
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") problem = "is inside a file, not a directory";
+    else if (code === "ELOOP") problem = "is a loop of symbolic links";
+    else if (code === "ENOENT") problem = brokenLink(home);
   }
   if (problem !== undefined) {
     const name = env.PFLOW_HOME ? "PFLOW_HOME" : "the state directory";
@@ -33,6 +36,16 @@ export function pflowHome(env: Record<string, string | undefined>): string {
     }]);
   }
   return home;
+}
+
+/** What a path that does not exist is, when it is a symbolic link to nothing (creating it would fail). */
+function brokenLink(path: string): string | undefined {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return undefined;
+    return `is a symbolic link to '${readlinkSync(path)}', which does not exist`;
+  } catch {
+    return undefined; // truly missing: pflow creates it
+  }
 }
 
 /**
