@@ -11,7 +11,7 @@ import { InterruptedError, type Shared } from "../src/engine/mod.ts";
 import { NodeError } from "../src/nodes/spec.ts";
 import { HttpNode } from "../src/nodes/http.ts";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
-import { assertExit, explain, withHome } from "./support/e2e.ts";
+import { assertExit, explain, runAndSignal, runGuarded, withHome } from "./support/e2e.ts";
 
 /** The first bytes of a PNG file: not valid UTF-8 (0x89 first). */
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0xff]);
@@ -143,6 +143,12 @@ function handler(seen: Seen[], pending: Set<() => void>) {
           });
           return res.end(sent);
         }
+        case "/members": {
+          // `?n=` gzip members of ten 'x' each, then `?tail=` (a newline, junk).
+          const query = new URL(req.url!, "http://x").searchParams;
+          res.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip" });
+          return res.end(gzipMembersBody(Number(query.get("n")), query.get("tail") ?? ""));
+        }
         case "/coded": {
           // A plain body under the content-encoding `?as=` names (not a compression: a charset, `none`).
           res.writeHead(200, {
@@ -177,6 +183,20 @@ function handler(seen: Seen[], pending: Set<() => void>) {
       }
     });
   };
+}
+
+/** See the `/members` route; the last body is kept (a big one takes a while to build). */
+let membersBody: { key: string; body: Buffer } | undefined;
+function gzipMembersBody(n: number, tail: string): Buffer {
+  const key = `${n} ${tail}`;
+  if (membersBody?.key !== key) {
+    const member = gzipSync("x".repeat(10));
+    const body = Buffer.alloc(member.length * n + tail.length);
+    for (let i = 0; i < n; i++) member.copy(body, i * member.length);
+    body.write(tail, member.length * n, "latin1");
+    membersBody = { key, body };
+  }
+  return membersBody.body;
 }
 
 /** Runs `fn` with a server on 127.0.0.1; closes it afterwards. */
@@ -938,6 +958,55 @@ Deno.test("binary: a content-encoding that is no compression is read as sent; ra
         JSON.parse(compress.stdout).error.message,
         /is encoded as "compress" \(content-encoding\), which pflow cannot decode/,
       );
+    });
+  });
+});
+
+Deno.test("binary: a body of millions of gzip members and a tail is read member by member without blocking: the timeout and SIGINT stop it", async () => {
+  await withServer(async (base, seen) => {
+    await withHome(async (dir, env) => {
+      const file = (name: string, url: string, extra: Record<string, unknown> = {}) =>
+        writeWorkflow(
+          dir,
+          `${name}.json`,
+          workflow([
+            { id: "h", type: "http", params: { url: `${base}${url}`, ...extra } },
+            { id: "after", type: "echo", params: { value: "the next node ran" } },
+          ], {
+            edges: [{ from: "h", to: "after" }],
+            outputs: { body: { source: "${h.response}" }, after: { source: "${after.output}" } },
+          }),
+        );
+      // A few members, then a newline or junk: all of them are read.
+      for (const tail of ["%0A", "%0D%0Ajunk"]) {
+        const result = await runGuarded(["run", file("few", `/members?n=3&tail=${tail}`), "--output-format", "json"], {
+          env,
+        });
+        assertExit(result, 0);
+        assert.deepEqual(JSON.parse(result.stdout).result, { body: "x".repeat(30), after: "the next node ran" }, tail);
+      }
+      // 2,800,000 members (64 MB) take seconds to read: the node's timeout stops that.
+      for (const tail of ["%0A", "junk"]) {
+        const started = performance.now();
+        const result = await runGuarded(["run", file("timeout", `/members?n=2800000&tail=${tail}`, { timeout: 1 })], {
+          env,
+        });
+        assertExit(result, 1);
+        assert.match(result.stderr, /^error: node 'h' failed: request timed out after 1 s: GET /, tail);
+        assert.ok(!result.stdout.includes("the next node ran"), explain(result));
+        assert.ok(performance.now() - started < 4000, `${tail}: took ${performance.now() - started} ms`);
+      }
+      // And so does SIGINT: exit 130, promptly, the next node never runs.
+      for (const tail of ["%0A", "junk"]) {
+        const before = seen.length;
+        const { result, afterSignalMs } = await runAndSignal(
+          ["run", file("sigint", `/members?n=2800000&tail=${tail}`, { timeout: 60 })],
+          { env, ready: () => seen.length > before, signals: [{ signal: "SIGINT", afterMs: 700 }] },
+        );
+        assertExit(result, 130);
+        assert.ok(!result.stdout.includes("the next node ran"), explain(result));
+        assert.ok(afterSignalMs < 2000, `${tail}: exited ${afterSignalMs} ms after SIGINT`);
+      }
     });
   });
 });

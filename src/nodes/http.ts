@@ -4,6 +4,7 @@
  */
 import { Buffer, constants as bufferConstants } from "node:buffer";
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { InterruptedError, Node, type RunContext, type Shared, throwIfAborted } from "../engine/mod.ts";
 import { timed, traced } from "../observability/decorators.ts";
 import {
@@ -479,19 +480,53 @@ async function readBody(res: Response, max: number, shown: string, interrupted: 
     }
     // `deflate` is zlib (RFC 9110), but servers send raw deflate too: without a zlib header, it is read so.
     if (format === "deflate" && !hasZlibHeader(bytes)) format = "deflate-raw";
-    const decoded = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
-      .pipeThrough(new DecompressionStream(format as CompressionFormat));
+    const decode = (body: Uint8Array) =>
+      readBounded(
+        new Blob([body as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+          new DecompressionStream(format as CompressionFormat),
+        ),
+        max,
+        shown,
+        NaN,
+        interrupted,
+      );
     try {
-      bytes = await readBounded(decoded, max, shown);
+      bytes = await decode(bytes);
     } catch (error) {
-      if (error instanceof NodeError) throw error;
-      // The stream refuses anything after the last gzip member; read member by member, the rest is ignored.
-      const members = format === "gzip" ? await gzipMembers(bytes, max, shown) : undefined;
+      if (error instanceof NodeError || interrupted()) throw error;
+      if (format !== "gzip") throw invalid(coding);
+      // The stream refuses anything after the last gzip member. Most often that is a newline: without it, the
+      // stream reads the body. Otherwise read member by member, the rest ignored.
+      const trimmed = withoutTrailingWhitespace(bytes);
+      const retried = trimmed.length < bytes.length && trimmed.length > 0
+        ? await decode(trimmed).catch((error) => {
+          if (error instanceof NodeError || interrupted()) throw error;
+          return undefined;
+        })
+        : undefined;
+      const members = retried ?? await gzipMembers(bytes, max, shown, interrupted);
       if (members === undefined) throw invalid(coding);
       bytes = members;
     }
   }
   return bytes;
+}
+
+/** `bytes` without the ASCII whitespace (space, tab, CR, LF) they end with. */
+function withoutTrailingWhitespace(bytes: Uint8Array): Uint8Array {
+  let end = bytes.length;
+  while (
+    end > 0 &&
+    (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d || bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)
+  ) {
+    end--;
+  }
+  return bytes.subarray(0, end);
+}
+
+/** The error a read abandoned for the request's signal (timed out, interrupted) fails with; the node names why. */
+function abandoned(): Error {
+  return new DOMException("the read was abandoned", "AbortError");
 }
 
 /** Whether `bytes` start as a zlib stream does (RFC 1950): the deflate method, and a header check that holds. */
@@ -506,13 +541,29 @@ function hasZlibHeader(bytes: Uint8Array): boolean {
  * follows the last complete member is ignored unless it starts as a member
  * does (then it must be one). Undefined when the first member, or one that
  * follows, is not valid gzip: cut short, or its checksum or size wrong.
+ * Millions of tiny members take seconds: the loop yields to the event loop
+ * every few milliseconds, and stops (failing as an abandoned read) once
+ * `interrupted()` holds (the node's timeout, an interrupt).
  */
-async function gzipMembers(bytes: Uint8Array, max: number, shown: string): Promise<Uint8Array | undefined> {
+async function gzipMembers(
+  bytes: Uint8Array,
+  max: number,
+  shown: string,
+  interrupted: () => boolean,
+): Promise<Uint8Array | undefined> {
   const zlib = await import("node:zlib");
-  const parts: Uint8Array[] = [];
+  const cap = Math.min(max, bufferConstants.MAX_LENGTH);
+  // One buffer, grown as members are decoded (never past `max`).
+  let joined = new Uint8Array(Math.min(cap, Math.max(64 * 1024, bytes.length * 2)));
   let size = 0;
   let at = 0;
+  let lastYield = performance.now();
   do {
+    if (performance.now() - lastYield >= 5) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    if (interrupted()) throw abandoned();
     const start = gzipDataStart(bytes, at);
     if (start === undefined) return undefined;
     let out: Buffer;
@@ -536,12 +587,17 @@ async function gzipMembers(bytes: Uint8Array, max: number, shown: string): Promi
     if (view.getUint32(0, true) !== zlib.crc32(out) || view.getUint32(4, true) !== out.length % 2 ** 32) {
       return undefined;
     }
+    if (size + out.length > max) throw tooLarge(shown, max);
+    if (size + out.length > joined.length) {
+      const grown = new Uint8Array(Math.min(cap, Math.max(size + out.length, joined.length * 2)));
+      grown.set(joined.subarray(0, size));
+      joined = grown;
+    }
+    joined.set(out, size);
     size += out.length;
-    if (size > max) throw tooLarge(shown, max);
-    parts.push(out);
     at = trailer + 8;
   } while (at + 1 < bytes.length && bytes[at] === 0x1f && bytes[at + 1] === 0x8b);
-  return Buffer.concat(parts);
+  return joined.subarray(0, size);
 }
 
 /** Where the compressed data of the gzip member at `at` of `bytes` starts, after its header; undefined if it is not one. */
@@ -583,6 +639,7 @@ async function readBounded(
   max: number,
   shown: string,
   declared = NaN,
+  interrupted: () => boolean = () => false,
 ): Promise<Uint8Array> {
   if (Number.isFinite(declared) && declared > max) {
     await stream?.cancel().catch(() => {});
@@ -595,6 +652,11 @@ async function readBounded(
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    // A stream not tied to the request's signal (a body being decoded) stops here when the request is abandoned.
+    if (interrupted()) {
+      await reader.cancel().catch(() => {});
+      throw abandoned();
+    }
     size += value.length;
     if (size > max) {
       await reader.cancel().catch(() => {});
