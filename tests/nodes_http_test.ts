@@ -122,13 +122,19 @@ function handler(seen: Seen[], pending: Set<() => void>) {
           // `?raw`: deflate without its zlib header; `?tail=`: bytes after the compressed ones (`gzip`: a gzip
           // member's, `gzip-cut` one cut short); `?cut=`: that many bytes short.
           const tail = query.get("tail") ?? "";
+          // A list (`gzip, br`) applies each in order; `?crc`: the gzip checksum wrong.
+          const pack = (body: Buffer, coding: string): Buffer =>
+            coding === "identity"
+              ? body
+              : coding === "deflate"
+              ? query.has("raw") ? deflateRawSync(body) : deflateSync(body)
+              : coding === "br"
+              ? brotliCompressSync(body)
+              : gzipSync(body);
           const packed = query.has("bad")
             ? Buffer.from("this is not compressed at all")
-            : as === "deflate"
-            ? query.has("raw") ? deflateRawSync(text) : deflateSync(text)
-            : as === "br"
-            ? brotliCompressSync(text)
-            : gzipSync(text);
+            : as.split(",").map((c) => c.trim().toLowerCase()).reduce(pack, text);
+          if (query.has("crc")) packed[packed.length - 6] ^= 0xff;
           const sent = Buffer.concat([
             packed.subarray(0, packed.length - Number(query.get("cut") ?? 0)),
             tail === "gzip"
@@ -828,6 +834,26 @@ Deno.test("http: a gzip body is decoded, bounded by max_response_bytes decoded; 
         /^response body of GET http:\/\/127\.0\.0\.1:\d+\/gzip\?bad is not valid gzip \(content-encoding: gzip\)$/,
       ),
     );
+  });
+});
+
+Deno.test("http: every content coding is decoded where fetch does not (Deno's decodes a lone gzip or br); a bad gzip checksum or a cut gzip body fails naming the coding", async () => {
+  await withServer(async (base) => {
+    for (
+      const as of ["gzip", "GZIP", "br", "x-gzip", "deflate", "gzip, br", "gzip, gzip", "identity, gzip", "X-Gzip"]
+    ) {
+      const { shared } = await runHttp({ url: `${base}/gzip?as=${encodeURIComponent(as)}` });
+      assert.deepEqual(shared.response, { packed: true }, as);
+    }
+    const raw = await runHttp({ url: `${base}/gzip?as=deflate&raw` });
+    assert.deepEqual(raw.shared.response, { packed: true });
+    for (const [url, coding] of [["/gzip?crc", "gzip"], ["/gzip?cut=20", "gzip"], ["/gzip?as=x-gzip&crc", "x-gzip"]]) {
+      await assert.rejects(
+        runHttp({ url: `${base}${url}` }),
+        nodeError(new RegExp(`^response body of GET \\S+ is not valid ${coding} \\(content-encoding: ${coding}\\)$`)),
+        url,
+      );
+    }
   });
 });
 

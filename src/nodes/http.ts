@@ -400,8 +400,9 @@ async function noBody(res: Response): Promise<Uint8Array> {
  * decoding prints a bare `Decompression error: ZlibError` line on stderr for
  * a body that is not what its `content-encoding` says, and fails in its own
  * words; pflow's names the coding. Deno's `fetch` has no such option: it
- * decodes gzip and br itself (a bad body fails reading, see
- * {@link readBody}).
+ * decodes a lone gzip or br itself (a bad body fails reading; of several
+ * gzip members it keeps the first), and pflow decodes any other coding
+ * (`x-gzip`, `deflate`, a list such as `gzip, br`), see {@link readBody}.
  */
 const OWN_DECODING = typeof process.versions.bun === "string";
 
@@ -456,18 +457,21 @@ async function readBody(res: Response, max: number, shown: string, interrupted: 
     new NodeError(
       `response body of ${shown} is not valid ${coding} (content-encoding: ${shorten(encoding!)})`,
     );
+  // Deno's fetch decodes a lone `gzip` or `br` itself (any case), and hands any other body over as sent.
+  const fetchDecoded = !OWN_DECODING && /^(gzip|br)$/i.test((encoding ?? "").trim());
   let bytes: Uint8Array;
   try {
     bytes = await readBounded(res.body, max, shown, Number(res.headers.get("content-length") ?? NaN));
   } catch (error) {
-    // Deno's fetch decodes gzip and br while the body is read: a bad body fails the read.
+    // Deno's fetch decodes while the body is read: a bad body fails the read.
     if (
-      error instanceof NodeError || interrupted() || OWN_DECODING || codings.length === 0 ||
-      !/gzip|brotli|deflate|zlib|zstd|decompress|inflate|checksum/i.test(describeFetchError(error))
+      error instanceof NodeError || interrupted() || !fetchDecoded ||
+      !/gzip|brotli|deflate|zlib|zstd|decompress|inflate|checksum|CRC computed|unexpected end of file|reached unexpected EOF/i
+        .test(describeFetchError(error))
     ) throw error;
     throw invalid(codings.at(-1)!);
   }
-  if (!OWN_DECODING || bytes.length === 0) return bytes;
+  if (fetchDecoded || bytes.length === 0) return bytes;
   // Codings apply in the order listed: the last one is undone first.
   for (const coding of codings.toReversed()) {
     let format = decoders()[coding];
