@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { InterruptedError, type Shared } from "../src/engine/mod.ts";
 import { NodeError } from "../src/nodes/spec.ts";
@@ -1035,4 +1035,35 @@ Deno.test("binary: a body of millions of gzip members and a tail is read member 
       }
     });
   });
+});
+
+Deno.test("http: a body cut short by the server closing the connection says so, in the library and the binary", async () => {
+  // Declares 100 bytes, sends 10, closes cleanly.
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.once("data", () => {
+      socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n0123456789");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cut`;
+  const expected = `request failed: GET ${url}: the connection closed before the whole body arrived`;
+  try {
+    await assert.rejects(runHttp({ url }), (e: Error) => {
+      assert.ok(e instanceof NodeError, `${e.name}: ${e.message}`);
+      assert.equal(e.message, expected);
+      return true;
+    });
+    await withHome(async (dir, env) => {
+      const file = writeWorkflow(dir, "cut.json", workflow([{ id: "h", type: "http", params: { url } }]));
+      const result = await runGuarded(["run", file], { env });
+      assertExit(result, 1);
+      assert.equal(result.stderr, `error: node 'h' failed: ${expected}\n`, explain(result));
+    });
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

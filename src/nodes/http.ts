@@ -207,6 +207,8 @@ export class HttpNode extends Node {
     const timer = timeoutSignal(p.timeout * 1000);
     const timeout = timer.signal;
     const signal = AbortSignal.any([ctx.signal, timeout]);
+    // Whether the response's headers came: a failure after that is one reading its body.
+    let reading = false;
     const failed = (error: unknown): Error => {
       if (ctx.signal.aborted) return new InterruptedError();
       if (timeout.aborted) {
@@ -215,7 +217,7 @@ export class HttpNode extends Node {
         );
       }
       return new NodeError(
-        `request failed: ${shown}: ${describeFetchError(error)}`,
+        `request failed: ${shown}: ${describeFetchError(error, reading)}`,
       );
     };
 
@@ -224,6 +226,7 @@ export class HttpNode extends Node {
     let bytes: Uint8Array;
     try {
       res = await fetchFollowingRedirects(url, { method, headers, body, signal }, shown);
+      reading = true;
       // A redirect never turns HEAD into another method.
       bytes = hasNoBody(method, res.status)
         ? await noBody(res)
@@ -852,8 +855,13 @@ function shorten(text: string, max = 80): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
-/** Why `fetch` failed, in a few words: connection refused, host not found, ... */
-function describeFetchError(error: unknown): string {
+/**
+ * Why `fetch` failed, in a few words: connection refused, host not found,
+ * ... `reading`: while reading the body, where a connection that ends (a
+ * clean close before the length the server declared, or a reset) means the
+ * body was cut short.
+ */
+function describeFetchError(error: unknown, reading = false): string {
   const parts: string[] = [];
   const messages: string[] = []; // outermost first
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
@@ -874,6 +882,13 @@ function describeFetchError(error: unknown): string {
       .test(all)
   ) {
     return "host not found (check the host name)";
+  }
+  if (
+    reading &&
+    /ECONNRESET|ConnectionReset|connection reset|ConnectionClosed|connection closed|socket closed|error reading a body from connection|unexpected EOF|terminated/i
+      .test(all)
+  ) {
+    return "the connection closed before the whole body arrived";
   }
   if (/ECONNRESET|ConnectionReset|connection reset/i.test(all)) {
     return "connection reset by the server";
