@@ -720,7 +720,7 @@ Deno.test("pflow validate: the same messages, exit codes and JSON problem list a
 function bashComplete(ctx: Ctx, words: string[]): string[] {
   const script = `
 source <("$PFLOW" completion bash)
-COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")})
+COMP_WORDS=(${words.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ")})
 COMP_CWORD=${words.length - 1}
 _pflow
 printf '%s\\n' "\${COMPREPLY[@]}"
@@ -827,6 +827,13 @@ Deno.test("completion bash: a saved name with spaces is one word; one starting w
       assert.deepEqual(bashComplete(ctx, words).sort(), ["My Flow", "My Other"], words.join(" "));
     }
     assert.deepEqual(bashComplete(ctx, ["pflow", "workflow", "show", "My F"]), ["My Flow"]);
+    // The word as typed, quoted or escaped, still completes the name (and a file name with a space).
+    writeWorkflow(ctx.dir, "My File.json", workflow([{ id: "a", type: "echo" }]));
+    for (const typed of ["My\\ F", '"My F', "'My F"]) {
+      assert.deepEqual(bashComplete(ctx, ["pflow", "workflow", "show", typed]), ["My Flow"], typed);
+      assert.deepEqual(bashComplete(ctx, ["pflow", "run", typed]).sort(), ["My File.json", "My Flow"], typed);
+      assert.deepEqual(bashComplete(ctx, ["pflow", "cost", "report", "-o", typed]), ["My File.json"], typed);
+    }
     // `pflow run -x` would be a flag: the name is offered after '--' only, there also for a word starting with '-'.
     assert.ok(!bashComplete(ctx, ["pflow", "run", ""]).includes("-x"));
     assert.ok(!bashComplete(ctx, ["pflow", ""]).includes("-x"));

@@ -161,7 +161,7 @@ function bashScript(): string {
     const action = r.words
       ? `_pflow_words "${r.words.join(" ")}" "$4"`
       : r.files
-      ? `COMPREPLY=($(compgen -f -- "$4"))`
+      ? `local IFS=$'\\n'; COMPREPLY=($(compgen -f -- "$(_pflow_dequote "$4")"))`
       : ":";
     return `    ${patterns.join("|")}) ${action} ;;`;
   }).join("\n");
@@ -196,24 +196,40 @@ ${valueCases}
   esac
 }
 
+# The word $1 as a file name: its opening quote, or its backslash escapes, removed (My\\ F, "My F, 'My F: My F).
+_pflow_dequote() {
+  local w
+  case "$1" in
+    \\'*) printf '%s' "\${1#\\'}" ;;
+    \\"*) IFS= read w <<<"\${1#\\"}"; printf '%s' "$w" ;;
+    *) IFS= read w <<<"$1"; printf '%s' "$w" ;;
+  esac
+}
+
 _pflow_files() {
-  local IFS=$'\\n'
-  COMPREPLY+=($(compgen -f -X '!*.json' -- "$1") $(compgen -d -S / -- "$1"))
+  local IFS=$'\\n' w
+  w="$(_pflow_dequote "$1")"
+  COMPREPLY+=($(compgen -f -X '!*.json' -- "$w") $(compgen -d -S / -- "$w"))
 }
 
 _pflow_words() {
   COMPREPLY+=($(compgen -W "$1" -- "$2"))
 }
 
-# Adds the saved workflows whose names begin with $1, each one word (a name put there by hand may hold spaces);
-# a name starting with '-' only after '--' ($2 = 1), where it cannot be taken for a flag.
+# Adds the saved workflows whose names begin with the word $1, each one word (a name put there by hand may
+# hold spaces); compgen matches the word with its quoting removed (My\\ F, "My F, 'My F all complete My Flow).
+# A name starting with '-' only after '--' ($2 = 1), where it cannot be taken for a flag.
 _pflow_saved() {
-  local name
+  local IFS=$'\\n' name
+  local -a names=()
   while IFS= read -r name; do
-    [[ -n "$name" && "$name" == "$1"* ]] || continue
+    [[ -n "$name" ]] && names+=("$name")
+  done < <(pflow completion list workflows 2>/dev/null)
+  (( \${#names[@]} )) || return 0
+  while IFS= read -r name; do
     [[ "$name" == -* ]] && (( ! $2 )) && continue
     COMPREPLY+=("$name")
-  done < <(pflow completion list workflows 2>/dev/null)
+  done < <(compgen -W "$(printf '%q\\n' "\${names[@]}")" -- "$1")
 }
 
 _pflow() {
