@@ -912,6 +912,8 @@ Deno.test("completion fish and zsh: the scripts load and complete (fish through 
   requireShell("zsh");
   await withHome(async (ctx) => {
     await completionFixture(ctx);
+    // A saved name starting with '-': `pflow run -dash` would be flags, so it is offered after '--' only.
+    writeWorkflow(join(ctx.env.PFLOW_HOME, "workflows"), "-dash.json", workflow([{ id: "a", type: "echo" }]));
     const env = { PATH: `${join(ROOT, "dist")}:${process.env.PATH}`, HOME: ctx.dir, ...ctx.env };
     const fish = (line: string) => {
       const result = spawnSync("fish", ["--no-config", "-c", `pflow completion fish | source; complete -C '${line}'`], {
@@ -937,6 +939,12 @@ Deno.test("completion fish and zsh: the scripts load and complete (fish through 
       const got = fish(words.join(" "));
       assert.ok(got.includes(expected), `${words.join(" ")}: '${expected}' not offered: ${got.join(" ")}`);
     }
+    for (const line of ["pflow ", "pflow -", "pflow run ", "pflow run -", "pflow workflow show "]) {
+      assert.ok(!fish(line).includes("-dash"), line);
+    }
+    for (const line of ["pflow -- -", "pflow run -- -", "pflow -v run -- ", "pflow workflow delete -- -"]) {
+      assert.ok(fish(line).includes("-dash"), line);
+    }
     // zsh: the script parses and defines its completion function under compinit.
     const loaded = spawnSync(
       "zsh",
@@ -956,6 +964,14 @@ Deno.test("completion fish and zsh: the scripts load and complete (fish through 
       ["pflow workflow save local.json --", (got) => {
         for (const flag of ["--name", "--description", "--force"]) assert.ok(got.includes(flag), got.join(" "));
       }],
+      ...["pflow ", "pflow -", "pflow run ", "pflow run -", "pflow workflow show "].map((
+        line,
+      ): [string, (got: string[]) => void] => [line, (got) => assert.ok(!got.includes("-dash"), got.join(" "))]),
+      // After '--' a word starting with '-' is an argument: the name, not flags.
+      ["pflow -- -", (got) => assert.deepEqual(got, ["-dash"])],
+      ["pflow run -- -", (got) => assert.deepEqual(got, ["-dash"])],
+      ["pflow -v run -- ", (got) => assert.ok(got.includes("-dash") && got.includes("greeter"), got.join(" "))],
+      ["pflow workflow delete -- -", (got) => assert.deepEqual(got, ["-dash"])],
       ...FLAG_VALUE_CASES.map(([words, values]): [string, (got: string[]) => void] => [
         words.join(" "),
         (got) => assert.deepEqual(got.sort(), values, words.join(" ")),

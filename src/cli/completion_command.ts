@@ -340,10 +340,18 @@ ${valueCases}
   esac
 }
 
+# Adds the saved workflows; a name starting with '-' only after '--' ($dd), where it cannot be taken for a flag.
+_pflow_saved() {
+  local -a names
+  names=(\${(f)"$(pflow completion list workflows 2>/dev/null)"})
+  (( dd )) || names=(\${names:#-*})
+  compadd -- $names
+}
+
 _pflow() {
   local cur=\${words[CURRENT]} prev=\${words[CURRENT-1]} cmd= sub= fcmd= w
   local -a flags subs vflags
-  integer i n=0
+  integer i n=0 dd=0
   # --flag=value: complete the value after '='.
   if [[ $cur == -*=* ]]; then
     prev=\${cur%%=*}
@@ -355,7 +363,9 @@ _pflow() {
   _pflow_value_flags ''
   for (( i = 2; i < CURRENT; i++ )); do
     w=\${words[i]}
-    if [[ $w == -* ]]; then
+    # After '--' every word is an argument.
+    if [[ $w == -- ]] && (( ! dd )); then dd=1; continue; fi
+    if [[ $w == -* ]] && (( ! dd )); then
       [[ $w != *=* ]] && (( \${vflags[(Ie)$w]} )) && (( i++ ))
       continue
     fi
@@ -367,15 +377,15 @@ _pflow() {
     (( n == 1 )) && sub=$w
     (( n++ ))
   done
-  if [[ $prev == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev"; then return; fi
-  if [[ $cur == -* ]]; then
+  if (( ! dd )) && [[ $prev == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev"; then return; fi
+  if (( ! dd )) && [[ $cur == -* ]]; then
     _pflow_flags $fcmd
     _describe -t flags 'flag' flags
     return
   fi
   if (( n == 0 )); then
     compadd -- ${COMMANDS.join(" ")}
-    compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"}
+    _pflow_saved
     _files -g '*.json'
     return
   fi
@@ -388,9 +398,9 @@ ${subCases}
   fi
   case "$cmd:$sub:$n" in
     (run:*:1|validate:*:1)
-      compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"}
+      _pflow_saved
       _files -g '*.json' ;;
-    (workflow:show:2|workflow:delete:2) compadd -- \${(f)"$(pflow completion list workflows 2>/dev/null)"} ;;
+    (workflow:show:2|workflow:delete:2) _pflow_saved ;;
     (workflow:save:2) _files -g '*.json' ;;
     (registry:describe:2) compadd -- \${(f)"$(pflow completion list types 2>/dev/null)"} ;;
     (trace:show:*|trace:export:2) compadd -- \${(f)"$(pflow completion list traces 2>/dev/null)"} ;;
@@ -404,8 +414,16 @@ function fishScript(): string {
   const lines = [
     "# pflow completion for fish. Install: pflow completion fish > ~/.config/fish/completions/pflow.fish",
     "complete -c pflow -f",
+    "# The saved workflows; a name starting with '-' only after '--', where it cannot be taken for a flag.",
+    "function __pflow_saved",
+    "    set -l dd (contains -- -- (commandline -opc); and echo 1)",
+    "    for name in (pflow completion list workflows 2>/dev/null)",
+    "        string match -q -- '-*' $name; and test -z \"$dd\"; and continue",
+    "        printf '%s\\n' $name",
+    "    end",
+    "end",
     `complete -c pflow -n __fish_use_subcommand -a '${COMMANDS.join(" ")}'`,
-    "complete -c pflow -n __fish_use_subcommand -a '(pflow completion list workflows 2>/dev/null)' -d 'saved workflow'",
+    "complete -c pflow -n __fish_use_subcommand -a '(__pflow_saved)' -d 'saved workflow'",
     "complete -c pflow -n __fish_use_subcommand -a '(__fish_complete_suffix .json)'",
   ];
   for (const [command, subs] of Object.entries(SUBCOMMANDS)) {
@@ -413,9 +431,9 @@ function fishScript(): string {
     lines.push(`complete -c pflow -n '__fish_seen_subcommand_from ${command}; and ${none}' -a '${subs.join(" ")}'`);
   }
   lines.push(
-    "complete -c pflow -n '__fish_seen_subcommand_from run validate' -a '(pflow completion list workflows 2>/dev/null)' -d 'saved workflow'",
+    "complete -c pflow -n '__fish_seen_subcommand_from run validate' -a '(__pflow_saved)' -d 'saved workflow'",
     "complete -c pflow -n '__fish_seen_subcommand_from run validate' -a '(__fish_complete_suffix .json)'",
-    "complete -c pflow -n '__fish_seen_subcommand_from workflow; and __fish_seen_subcommand_from show delete' -a '(pflow completion list workflows 2>/dev/null)'",
+    "complete -c pflow -n '__fish_seen_subcommand_from workflow; and __fish_seen_subcommand_from show delete' -a '(__pflow_saved)'",
     "complete -c pflow -n '__fish_seen_subcommand_from workflow; and __fish_seen_subcommand_from save' -a '(__fish_complete_suffix .json)'",
     "complete -c pflow -n '__fish_seen_subcommand_from registry; and __fish_seen_subcommand_from describe' -a '(pflow completion list types 2>/dev/null)'",
     "complete -c pflow -n '__fish_seen_subcommand_from trace; and __fish_seen_subcommand_from show export' -a '(pflow completion list traces 2>/dev/null)'",
