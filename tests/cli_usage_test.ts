@@ -734,6 +734,50 @@ printf '%s\\n' "\${COMPREPLY[@]}"
   return result.stdout.split("\n").filter(Boolean);
 }
 
+/** The rc file of the interactive bash: the script, and Ctrl-X writing the line to $BCOMP_OUT.N. */
+const BASH_RC = `PS1=
+source <(pflow completion bash)
+declare -i bcomp_n=1
+_bcomp_line() { printf '%s\\n' "$READLINE_LINE" > "$BCOMP_OUT.$bcomp_n"; bcomp_n+=1; }
+bind -x '"\\C-x": _bcomp_line'
+`;
+
+/** Drives an interactive bash in a pseudo-terminal (zsh/zpty): types each argument, a TAB, then Ctrl-X. */
+const BASH_DRIVER = `zmodload zsh/zpty
+zpty b bash --noprofile --rcfile "$BCOMP_RC" -i
+integer n=0
+for line in "$@"; do
+  (( n++ ))
+  zpty -w -n b "$line"$'\\t\\C-x'
+  for i in {1..400}; do [[ -s $BCOMP_OUT.$n ]] && break; sleep 0.05; done
+  [[ -s $BCOMP_OUT.$n ]] || { print -u2 "bash did not complete '$line'"; exit 1 }
+  zpty -w -n b $'\\C-a\\C-k'
+done
+zpty -d b
+`;
+
+/** The line an interactive bash makes of each of `lines` on a TAB. */
+function bashTyped(ctx: Ctx, lines: string[]): string[] {
+  const driver = join(ctx.dir, "bash_complete.zsh");
+  const out = join(ctx.dir, "bash_complete.out");
+  writeFileSync(driver, BASH_DRIVER);
+  writeFileSync(`${driver}.rc`, BASH_RC);
+  const result = spawnSync("zsh", ["-f", driver, ...lines], {
+    cwd: ctx.dir,
+    env: {
+      PATH: `${join(ROOT, "dist")}:${process.env.PATH}`,
+      HOME: ctx.dir,
+      ...ctx.env,
+      BCOMP_OUT: out,
+      BCOMP_RC: `${driver}.rc`,
+    },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(result.status, 0, explain(result));
+  return lines.map((_, i) => readFileSync(`${out}.${i + 1}`, "utf8").replace(/\n$/, ""));
+}
+
 /**
  * Drives an interactive zsh in a pseudo-terminal (zsh/zpty): loads compinit and the script, then
  * for each argument types it and a TAB; the candidates completion N adds go to $ZCOMP_OUT.N.
@@ -844,12 +888,25 @@ Deno.test("completion bash: a saved name with spaces is one word; one starting w
       "My Flow",
       "My Other",
     ]);
-    // Readline quotes what it inserts (`My\ Flow`) because the names are completed as file names.
-    const spec = spawnSync("bash", ["-c", 'source <("$PFLOW" completion bash); complete -p pflow'], {
-      env: { PATH: process.env.PATH, PFLOW: PFLOW_BIN },
-      encoding: "utf8",
-    });
-    assert.match(spec.stdout, /-o filenames/);
+    // Readline quotes what it inserts (`My\ Flow`) for names and files, and adds no '/' to a word that
+    // names a directory too (the trace subcommand `list` beside a folder list/).
+    mkdirSync(join(ctx.dir, "list"));
+    assert.deepEqual(
+      bashTyped(ctx, [
+        "pflow workflow show My\\ F",
+        "pflow run My\\ Fi",
+        "pflow trace l",
+        "pflow trace list --statu",
+        "pflow li",
+      ]),
+      [
+        "pflow workflow show My\\ Flow ",
+        "pflow run My\\ File.json ",
+        "pflow trace list ",
+        "pflow trace list --status ",
+        "pflow list/",
+      ],
+    );
   });
 });
 

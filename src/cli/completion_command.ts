@@ -161,7 +161,7 @@ function bashScript(): string {
     const action = r.words
       ? `_pflow_words "${r.words.join(" ")}" "$4"`
       : r.files
-      ? `local IFS=$'\\n'; COMPREPLY=($(compgen -f -- "$(_pflow_dequote "$4")"))`
+      ? `local IFS=$'\\n'; compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$(_pflow_dequote "$4")"))`
       : ":";
     return `    ${patterns.join("|")}) ${action} ;;`;
   }).join("\n");
@@ -209,6 +209,7 @@ _pflow_dequote() {
 _pflow_files() {
   local IFS=$'\\n' w
   w="$(_pflow_dequote "$1")"
+  compopt -o filenames 2>/dev/null
   COMPREPLY+=($(compgen -f -X '!*.json' -- "$w") $(compgen -d -S / -- "$w"))
 }
 
@@ -226,6 +227,8 @@ _pflow_saved() {
     [[ -n "$name" ]] && names+=("$name")
   done < <(pflow completion list workflows 2>/dev/null)
   (( \${#names[@]} )) || return 0
+  # Readline quotes what it inserts (My\\ Flow) as for file names; only here, not for commands or flags.
+  compopt -o filenames 2>/dev/null
   while IFS= read -r name; do
     [[ "$name" == -* ]] && (( ! $2 )) && continue
     COMPREPLY+=("$name")
@@ -290,7 +293,7 @@ ${subCases}
     trace:show:*|trace:export:2) _pflow_words "$(pflow completion list traces 2>/dev/null)" "$cur" ;;
   esac
 }
-complete -o filenames -F _pflow pflow
+complete -F _pflow pflow
 `;
 }
 
