@@ -996,6 +996,21 @@ Deno.test("completion fish and zsh: the scripts load and complete (fish through 
       const got = fish(words.join(" "));
       assert.ok(got.includes(expected), `${words.join(" ")}: '${expected}' not offered: ${got.join(" ")}`);
     }
+    // Global flags before the command, and run's flags for a workflow given as the command.
+    for (const line of ["pflow --", "pflow -v --"]) {
+      const got = fish(line);
+      for (const flag of ["--verbose", "--output-format", "--json", "--version"]) assert.ok(got.includes(flag), line);
+      assert.ok(!got.includes("--trace"), line);
+    }
+    assert.deepEqual(fish("pflow --output-format ").sort(), ["json", "text"]);
+    for (const line of ["pflow local.json --", "pflow -v local.json --", "pflow --output-format json greeter --"]) {
+      const got = fish(line);
+      for (const flag of ["--trace", "--metrics", "--output-key", "--output-format"]) {
+        assert.ok(got.includes(flag), line);
+      }
+    }
+    assert.deepEqual(fish("pflow local.json --output-format ").sort(), ["json", "text"]);
+    assert.ok(!fish("pflow trace --").includes("--trace"), "run's flags only for a workflow as the command");
     for (const line of ["pflow ", "pflow -", "pflow run ", "pflow run -", "pflow workflow show "]) {
       assert.ok(!fish(line).includes("-dash"), line);
     }

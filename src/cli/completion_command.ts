@@ -425,6 +425,26 @@ function fishScript(): string {
     "        printf '%s\\n' $name",
     "    end",
     "end",
+    "# True for the shorthand pflow FILE.json|NAME: the first argument past the global flags is no command.",
+    "function __pflow_shorthand",
+    "    set -l skip 0",
+    "    set -l dd 0",
+    "    for a in (commandline -opc)[2..-1]",
+    "        if test $skip = 1; set skip 0; continue; end",
+    "        if test $dd = 0",
+    '            if test "$a" = --; set dd 1; continue; end',
+    "            if string match -q -- '-*' $a",
+    `                contains -- $a ${
+      documentedFlags("").filter((f) => f.value).flatMap(spellings).join(" ")
+    }; and set skip 1`,
+    "                continue",
+    "            end",
+    "        end",
+    `        contains -- $a ${COMMANDS.join(" ")}; and return 1`,
+    "        return 0",
+    "    end",
+    "    return 1",
+    "end",
     `complete -c pflow -n __fish_use_subcommand -a '${COMMANDS.join(" ")}'`,
     "complete -c pflow -n __fish_use_subcommand -a '(__pflow_saved)' -d 'saved workflow'",
     "complete -c pflow -n __fish_use_subcommand -a '(__fish_complete_suffix .json)'",
@@ -443,12 +463,17 @@ function fishScript(): string {
   );
   const rules = valueRules();
   for (const [command, flags] of flagTable()) {
-    if (command === "") continue;
     for (const f of flags) {
       const short = f.short ? ` -s ${f.short.slice(1)}` : "";
       const description = f.description.replaceAll("'", "");
-      const complete = (condition: string, arg: string) =>
-        lines.push(`complete -c pflow -n '${condition}' -l ${f.long.slice(2)}${short}${arg} -d '${description}'`);
+      // Global flags before the command; run's also after a workflow given as the command (pflow FILE.json).
+      const conditions = (seen: string) =>
+        command === "" ? ["__fish_use_subcommand"] : command === "run" ? [seen, "__pflow_shorthand"] : [seen];
+      const complete = (condition: string, arg: string) => {
+        for (const c of conditions(condition)) {
+          lines.push(`complete -c pflow -n '${c}' -l ${f.long.slice(2)}${short}${arg} -d '${description}'`);
+        }
+      };
       const seen = `__fish_seen_subcommand_from ${command}`;
       const own = rules.filter((r) => r.command === command && r.flag.long === f.long);
       const bySub = own.filter((r) => r.sub !== undefined);
