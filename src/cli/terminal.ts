@@ -5,6 +5,7 @@
  */
 import { fstatSync, writeSync } from "node:fs";
 import { outputRedactor } from "../observability/redact.ts";
+import { NON_C0_CONTROLS } from "../util/controls.ts";
 
 /**
  * Writes to stdout synchronously, so everything is out before the process
@@ -71,11 +72,6 @@ export function writeDisplay(text: string): void {
 /** The styles pflow itself writes (Style below): the only escape sequences let through, and only with colour on. */
 // deno-lint-ignore no-control-regex
 const OWN_STYLE = /\x1b\[(?:1|2|22|31|32|33|39)m/y;
-/**
- * Controls a terminal may act on besides C0: DEL, C1, bidirectional overrides, and U+2028/U+2029 (which end a
- * line in some terminals and editors).
- */
-const NON_C0_CONTROLS = "\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069";
 /** Controls a terminal may act on, but newline and tab. */
 const CONTROL = new RegExp(`[\\x00-\\x08\\x0b-\\x1f${NON_C0_CONTROLS}]`, "g");
 /** Every control a terminal may act on, newline and tab included (text shown on one line). */

@@ -6,12 +6,12 @@
  * such character written as an escape.
  * @module
  */
+import { NON_C0_CONTROLS } from "./controls.ts";
 
-/** C0, DEL, C1, bidirectional overrides and line/paragraph separators: what a reader cannot see in a name. */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+/** C0 and {@link NON_C0_CONTROLS}: what a reader cannot see in a name. */
+const CONTROL = new RegExp(`[\\x00-\\x1f${NON_C0_CONTROLS}]`);
 /** The same, for escaping what JSON.stringify leaves as is. */
-const NOT_ESCAPED_BY_JSON = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const NOT_ESCAPED_BY_JSON = new RegExp(`[${NON_C0_CONTROLS}]`, "g");
 /** Whitespace at the start or end of the path or of one of its parts. */
 const EDGE_SPACE = /(?:^|[/\\])\s|\s(?:$|[/\\])/;
 
