@@ -10,6 +10,7 @@
  * @module
  */
 import { decodeUriComponentSafe } from "../util/uri.ts";
+import { keyValueEntries } from "../util/key_value_list.ts";
 import * as sc from "./semconv.ts";
 import { knownCallCost, type TraceDocument, type TraceEvent, type TraceLlmCall } from "./trace_format.ts";
 
@@ -459,17 +460,14 @@ export function parseKeyValueList(
   options: { variable?: string; warn?: (message: string) => void } = {},
 ): Record<string, string> {
   const result: Record<string, string> = {};
-  if (!text) return result;
   let skipped = 0;
-  for (const entry of text.split(",")) {
-    if (entry.trim() === "") continue;
-    const eq = entry.indexOf("=");
-    const key = eq < 0 ? "" : decodeUriComponentSafe(entry.slice(0, eq).trim());
+  for (const entry of keyValueEntries(text)) {
+    const key = decodeUriComponentSafe(entry.key);
     if (!key) {
       skipped++;
       continue;
     }
-    result[key] = decodeUriComponentSafe(entry.slice(eq + 1).trim());
+    result[key] = decodeUriComponentSafe(entry.value);
   }
   if (skipped > 0 && options.warn) {
     options.warn(

@@ -16,6 +16,7 @@
  */
 import { Buffer } from "node:buffer";
 import { decodeUriComponentSafe } from "../util/uri.ts";
+import { keyValueEntries } from "../util/key_value_list.ts";
 import {
   isCredentialName,
   isCredentialUrlEnvName,
@@ -709,11 +710,7 @@ export function urlCredentials(url: string | undefined): string[] {
  */
 function headerListValues(list: string): string[] {
   const values: string[] = [];
-  for (const entry of list.split(",")) {
-    const eq = entry.indexOf("=");
-    if (eq < 0) continue;
-    const key = entry.slice(0, eq).trim();
-    const value = entry.slice(eq + 1).trim();
+  for (const { key, value } of keyValueEntries(list)) {
     if (value === "") continue;
     const decoded = decodeUriComponentSafe(value);
     const secret = isSecretName(key) || isSecretName(decodeUriComponentSafe(key)) || looksLikeCredential(value) ||
