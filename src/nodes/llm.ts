@@ -240,7 +240,7 @@ export class LlmNode extends Node {
     if (problem) throw new NodeError(problem);
     // What templates made of the prompt, before any call (an empty turn would be dropped or refused).
     const promptIssue = promptProblem(
-      p.messages != null ? { messages: p.messages } : { prompt: p.prompt ?? undefined },
+      p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt },
     );
     if (promptIssue !== null) throw new NodeError(`${promptIssue} (after templates were filled in)`);
     // Templated options, checked by the names the node gives them (callLlm would use its own: maxTokens…).
@@ -260,7 +260,7 @@ export class LlmNode extends Node {
     if (options.problems.length > 0) throw new NodeError(`${modelId}: ${options.problems.join("; ")}`);
     const request: LlmRequest = {
       model,
-      ...(p.messages != null ? { messages: p.messages } : { prompt: p.prompt }),
+      ...(p.messages !== undefined ? { messages: p.messages } : { prompt: p.prompt }),
       system: p.system,
       temperature: p.temperature,
       maxTokens: p.max_tokens,
