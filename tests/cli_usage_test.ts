@@ -23,7 +23,7 @@ import {
 } from "./support/cli.ts";
 import { RUN_FLAGS } from "../src/cli/run_command.ts";
 import { PLAN_FLAGS } from "../src/cli/plan_command.ts";
-import { documentedFlags } from "../src/cli/completion_command.ts";
+import { documentedFlags, SUBCOMMAND_FLAGS } from "../src/cli/completion_command.ts";
 import { COMMANDS } from "../src/cli/command.ts";
 
 type Ctx = TempHome;
@@ -645,6 +645,29 @@ Deno.test("help: `pflow help --help` works and every command's help lists every 
       assert.equal(refused, !documented(command).has("--json"), `${command} --json: ${explain(result)}`);
     }
   });
+  // Completion's table of each subcommand's flags is what the subcommand accepts: its flags and the global
+  // ones pass the parser, the command's other documented flags are refused.
+  await withHome(async ({ env }) => {
+    const refusal = /unknown flag|is not a flag of|is a flag of/;
+    for (const [key, own] of Object.entries(SUBCOMMAND_FLAGS)) {
+      const [command, sub] = key.split(" ");
+      for (const flag of documentedFlags(command)) {
+        if (flag.long === "--help") continue;
+        const args = [command, sub, flag.value ? `${flag.long}=x` : flag.long];
+        // A server that starts took its flags: it is stopped (on a port of its own, not the default).
+        if (key === "metrics serve" && flag.long !== "--listen") args.push("--listen=127.0.0.1:0");
+        const result = await runPflow(args, {
+          env,
+          onSpawn: (child) => {
+            const stop = setTimeout(() => child.kill("SIGTERM"), 3000);
+            child.on("close", () => clearTimeout(stop));
+          },
+        });
+        const takes = own.includes(flag.long) || ["--verbose", "--output-format", "--json"].includes(flag.long);
+        assert.equal(!refusal.test(result.stderr), takes, `${args.join(" ")}: ${explain(result)}`);
+      }
+    }
+  });
   // Every documented flag is one the command accepts.
   await withHome(async ({ env }) => {
     for (const command of ["run", "plan", "validate", "workflow", "pricing", "registry"]) {
@@ -928,6 +951,22 @@ const FLAG_VALUE_CASES: [string[], string[]][] = [
   ]],
 ];
 
+/** A subcommand is offered its own flags only; before one is typed, every flag of its command. */
+const SUBCOMMAND_FLAG_CASES: [string[], string[]][] = [
+  [["pflow", "trace", "list", "--d"], []],
+  [["pflow", "trace", "prune", "--d"], ["--dry-run"]],
+  [["pflow", "trace", "--d"], ["--dry-run"]],
+  [["pflow", "-v", "trace", "show", "latest", "--o"], ["--open", "--output", "--output-format"]],
+  [["pflow", "trace", "export", "latest", "--o"], ["--output", "--output-format"]],
+  [["pflow", "cost", "show", "--t"], ["--timezone"]],
+  [["pflow", "cost", "show", "--b"], []],
+  [["pflow", "cost", "report", "--b"], ["--breakdown", "--by"]],
+  [["pflow", "workflow", "list", "--"], ["--help", "--json", "--output-format", "--verbose"]],
+  [["pflow", "workflow", "save", "local.json", "--f"], ["--force"]],
+  [["pflow", "metrics", "serve", "--l"], ["--listen"]],
+  [["pflow", "metrics", "serve", "--s"], []],
+];
+
 /** Global flags before the command, then what completes after it. */
 const AFTER_GLOBAL_FLAGS: [string[], string][] = [
   [["pflow", "-v", "run", ""], "greeter"],
@@ -941,7 +980,7 @@ Deno.test("completion bash: flag values by command, every subcommand's flags, gl
   requireShell("bash");
   await withHome(async (ctx) => {
     await completionFixture(ctx);
-    for (const [words, values] of FLAG_VALUE_CASES) {
+    for (const [words, values] of [...FLAG_VALUE_CASES, ...SUBCOMMAND_FLAG_CASES]) {
       assert.deepEqual(bashComplete(ctx, words).sort(), values, words.join(" "));
     }
     // bash splits --format=VALUE at '='.
@@ -987,7 +1026,7 @@ Deno.test("completion fish and zsh: the scripts load and complete (fish through 
     assert.ok(fish("pflow trace show ").includes("latest"));
     assert.ok(fish("pflow run local.json --").includes("--trace"));
     assert.deepEqual(fish("pflow run local.json --output-format ").sort(), ["json", "text"]);
-    for (const [words, values] of FLAG_VALUE_CASES) {
+    for (const [words, values] of [...FLAG_VALUE_CASES, ...SUBCOMMAND_FLAG_CASES]) {
       assert.deepEqual(fish(words.join(" ")).sort(), values, words.join(" "));
     }
     const fishSave = fish("pflow workflow save local.json --");
@@ -1044,7 +1083,7 @@ Deno.test("completion fish and zsh: the scripts load and complete (fish through 
       ["pflow run -- -", (got) => assert.deepEqual(got, ["-dash"])],
       ["pflow -v run -- ", (got) => assert.ok(got.includes("-dash") && got.includes("greeter"), got.join(" "))],
       ["pflow workflow delete -- -", (got) => assert.deepEqual(got, ["-dash"])],
-      ...FLAG_VALUE_CASES.map(([words, values]): [string, (got: string[]) => void] => [
+      ...[...FLAG_VALUE_CASES, ...SUBCOMMAND_FLAG_CASES].map(([words, values]): [string, (got: string[]) => void] => [
         words.join(" "),
         (got) => assert.deepEqual(got.sort(), values, words.join(" ")),
       ]),

@@ -7,7 +7,7 @@
  */
 import { readdir } from "node:fs/promises";
 import { BUILTIN_NODES } from "../nodes/mod.ts";
-import { parseCommand, refuseJson } from "./args.ts";
+import { GLOBAL_OPTIONS, parseCommand, refuseJson } from "./args.ts";
 import { HELP } from "./help.ts";
 import { showHelp } from "./show_help.ts";
 import { pflowHome } from "./home.ts";
@@ -29,6 +29,50 @@ const SUBCOMMANDS: Record<string, string[]> = {
   metrics: ["serve"],
   completion: ["bash", "zsh", "fish"],
 };
+
+/**
+ * The flags, beyond the global ones, of each subcommand of a command whose
+ * subcommands take different ones: its help documents them all (each saying
+ * whose it is), and completion offers a subcommand only its own. Before a
+ * subcommand is typed, every flag of the command is offered. A test checks
+ * this table against what each subcommand accepts.
+ */
+export const SUBCOMMAND_FLAGS: Record<string, readonly string[]> = {
+  "trace list": ["--limit", "--workflow", "--since", "--status"],
+  "trace show": ["--node", "--state", "--html", "--output", "--open"],
+  "trace export": ["--format", "--output"],
+  "trace prune": ["--older-than", "--keep", "--dry-run"],
+  "cost report": [
+    "--by",
+    "--breakdown",
+    "--since",
+    "--until",
+    "--workflow",
+    "--model",
+    "--status",
+    "--phase",
+    "--timezone",
+    "--top",
+    "--format",
+    "--output",
+    "--reprice",
+    "--price-table",
+  ],
+  "cost show": ["--timezone"],
+  "workflow save": ["--name", "--description", "--force"],
+  "workflow list": [],
+  "workflow show": [],
+  "workflow delete": [],
+  "metrics serve": ["--listen"],
+};
+
+const GLOBAL_FLAGS: readonly string[] = Object.keys(GLOBAL_OPTIONS).map((name) => `--${name}`);
+
+/** Whether `sub` of `command` takes `flag` (any subcommand takes the global flags). */
+function subcommandTakes(command: string, sub: string, flag: FlagDoc): boolean {
+  const own = SUBCOMMAND_FLAGS[`${command} ${sub}`];
+  return own === undefined || GLOBAL_FLAGS.includes(flag.long) || own.includes(flag.long);
+}
 
 const TEXT_JSON = ["text", "json"];
 
@@ -148,6 +192,20 @@ function perCommandCase(indent: string, text: (flags: FlagDoc[]) => string): str
   return flagTable().map(([c, flags]) => `${indent}${c === "" ? "''" : c}) ${text(flags)} ;;`).join("\n");
 }
 
+/**
+ * A shell `case` on `$1:$2` (command and subcommand) that prints `text(flags)`
+ * for the flags that subcommand takes (see {@link SUBCOMMAND_FLAGS}), or all
+ * of the command's when it has no such subcommand (or none is typed yet).
+ */
+function perSubcommandCase(indent: string, text: (flags: FlagDoc[]) => string): string {
+  return flagTable().flatMap(([c, flags]) => [
+    ...(SUBCOMMANDS[c] ?? []).filter((sub) => SUBCOMMAND_FLAGS[`${c} ${sub}`] !== undefined).map((sub) =>
+      `${indent}${c}:${sub}) ${text(flags.filter((f) => subcommandTakes(c, sub, f)))} ;;`
+    ),
+    `${indent}${c === "" ? "''" : c}:*) ${text(flags)} ;;`,
+  ]).join("\n");
+}
+
 /** The commands, as a `case` pattern. */
 function commandPattern(): string {
   return ["''", ...COMMANDS].join("|");
@@ -175,9 +233,10 @@ _pflow_command() {
   esac
 }
 
+# The flags of command $1 (subcommand $2).
 _pflow_flags() {
-  case "$1" in
-${perCommandCase("    ", (flags) => `echo "${flags.flatMap(spellings).join(" ")}"`)}
+  case "$1:$2" in
+${perSubcommandCase("    ", (flags) => `echo "${flags.flatMap(spellings).join(" ")}"`)}
   esac
 }
 
@@ -267,7 +326,7 @@ _pflow() {
   done
   if (( ! dd )) && [[ "$prev" == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev" "$cur"; then return; fi
   if (( ! dd )) && [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$(_pflow_flags "$fcmd")" -- "$cur"))
+    COMPREPLY=($(compgen -W "$(_pflow_flags "$fcmd" "$sub")" -- "$cur"))
     return
   fi
   if (( n == 0 )); then
@@ -317,10 +376,11 @@ _pflow_command() {
   esac
 }
 
+# The flags of command $1 (subcommand $2), with their descriptions.
 _pflow_flags() {
-  case $1 in
+  case "$1:$2" in
 ${
-    perCommandCase(
+    perSubcommandCase(
       "    ",
       (flags) => `flags=(${flags.map((f) => quote(`${f.long}:${f.description.replaceAll(":", "\\:")}`)).join(" ")})`,
     )
@@ -382,7 +442,7 @@ _pflow() {
   done
   if (( ! dd )) && [[ $prev == -* ]] && _pflow_flag_values "$fcmd" "$sub" "$prev"; then return; fi
   if (( ! dd )) && [[ $cur == -* ]]; then
-    _pflow_flags $fcmd
+    _pflow_flags "$fcmd" "$sub"
     _describe -t flags 'flag' flags
     return
   fi
@@ -474,13 +534,20 @@ function fishScript(): string {
           lines.push(`complete -c pflow -n '${c}' -l ${f.long.slice(2)}${short}${arg} -d '${description}'`);
         }
       };
-      const seen = `__fish_seen_subcommand_from ${command}`;
+      const subs = SUBCOMMANDS[command] ?? [];
+      // Not after a subcommand that does not take the flag.
+      const refusing = subs.filter((s) => !subcommandTakes(command, s, f));
+      const seen = `__fish_seen_subcommand_from ${command}` +
+        (refusing.length > 0 ? `; and not __fish_seen_subcommand_from ${refusing.join(" ")}` : "");
       const own = rules.filter((r) => r.command === command && r.flag.long === f.long);
       const bySub = own.filter((r) => r.sub !== undefined);
       // A subcommand's values: after that subcommand, or before any is typed.
       for (const r of bySub) {
-        const others = (SUBCOMMANDS[command] ?? []).filter((s) => s !== r.sub);
-        complete(`${seen}; and not __fish_seen_subcommand_from ${others.join(" ")}`, ` -x -a '${r.words!.join(" ")}'`);
+        const others = subs.filter((s) => s !== r.sub);
+        complete(
+          `__fish_seen_subcommand_from ${command}; and not __fish_seen_subcommand_from ${others.join(" ")}`,
+          ` -x -a '${r.words!.join(" ")}'`,
+        );
       }
       if (bySub.length > 0) continue;
       const rule = own[0];
