@@ -23,7 +23,8 @@ import {
 } from "./support/cli.ts";
 import { RUN_FLAGS } from "../src/cli/run_command.ts";
 import { PLAN_FLAGS } from "../src/cli/plan_command.ts";
-import { documentedFlags, SUBCOMMAND_FLAGS } from "../src/cli/completion_command.ts";
+import { documentedFlags } from "../src/cli/completion_command.ts";
+import { SUBCOMMAND_FLAGS } from "../src/cli/subcommand_flags.ts";
 import { COMMANDS } from "../src/cli/command.ts";
 
 type Ctx = TempHome;
@@ -484,7 +485,7 @@ Deno.test("number flags: the message names the real problem; exponent form is a 
   });
 });
 
-Deno.test("an unknown flag gets a did-you-mean from the command's own flags", async () => {
+Deno.test("an unknown flag gets a did-you-mean from the command's own flags, or the subcommand that takes it", async () => {
   await withHome(async ({ dir, env }) => {
     const file = writeWorkflow(dir, "greet.json", GREET);
     const cases: [string[], string][] = [
@@ -497,11 +498,28 @@ Deno.test("an unknown flag gets a did-you-mean from the command's own flags", as
       // Nothing close (and no guess among one-letter flags): the flag alone.
       [["run", file, "--nam"], "unknown flag '--nam'\n"],
       [["run", file, "-z"], "unknown flag '-z'\n"],
-      // save's flags are save's only: the other workflow subcommands refuse them, as trace list refuses --html.
-      [["workflow", "list", "--name", "x"], "unknown flag '--name'\n"],
-      [["workflow", "show", "greet", "--force"], "unknown flag '--force'\n"],
-      [["workflow", "delete", "greet", "--description=d"], "unknown flag '--description'\n"],
-      [["trace", "list", "--html"], "unknown flag '--html'\n"],
+      // A subcommand refuses its siblings' flags, naming the one that takes it.
+      [
+        ["workflow", "list", "--name", "x"],
+        "'--name' is a flag of 'pflow workflow save', not of 'pflow workflow list'\n",
+      ],
+      [
+        ["workflow", "show", "greet", "--force"],
+        "'--force' is a flag of 'pflow workflow save', not of 'pflow workflow show'\n",
+      ],
+      [
+        ["workflow", "delete", "greet", "--description=d"],
+        "'--description' is a flag of 'pflow workflow save', not of 'pflow workflow delete'\n",
+      ],
+      [["trace", "list", "--html"], "'--html' is a flag of 'pflow trace show', not of 'pflow trace list'\n"],
+      [["trace", "list", "--keep", "3"], "'--keep' is a flag of 'pflow trace prune', not of 'pflow trace list'\n"],
+      [["trace", "prune", "--limit=2"], "'--limit' is a flag of 'pflow trace list', not of 'pflow trace prune'\n"],
+      [
+        ["cost", "show", "latest", "--by", "model"],
+        "'--by' is a flag of 'pflow cost report', not of 'pflow cost show'\n",
+      ],
+      // A flag no subcommand takes is unknown.
+      [["cost", "report", "--listen", "1"], "unknown flag '--listen'\n"],
     ];
     for (const [args, message] of cases) {
       const result = await runPflow(args, { env });

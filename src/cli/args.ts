@@ -5,6 +5,7 @@
  */
 import { FlagParseError, type FlagSpec, parseFlags } from "./flag_parser.ts";
 import { UsageError } from "./usage_error.ts";
+import { siblingTaking } from "./subcommand_flags.ts";
 import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import { didYouMean, type Problem } from "../workflow/errors.ts";
 import { isSecretName } from "../observability/redact.ts";
@@ -39,8 +40,14 @@ export interface Parsed {
   positionals: string[];
 }
 
-/** Parses `argv` against `options` + the global ones; unknown flags are usage errors. */
-export function parseCommand(argv: string[], options: { command: string; flags: OptionSpec }): Parsed {
+/**
+ * Parses `argv` against `options` + the global ones; unknown flags are usage
+ * errors (naming the sibling subcommand that takes the flag, given `subcommand`).
+ */
+export function parseCommand(
+  argv: string[],
+  options: { command: string; subcommand?: string; flags: OptionSpec },
+): Parsed {
   const spec = { ...GLOBAL_OPTIONS, ...options.flags };
   try {
     const { values, positionals } = parseFlags(argv, spec, { negativeNumbers: true, once: true });
@@ -55,6 +62,14 @@ export function parseCommand(argv: string[], options: { command: string; flags: 
     return { values, positionals };
   } catch (error) {
     if (error instanceof UsageError) throw error;
+    const flag = error instanceof FlagParseError && error.problem === "unknown" ? error.flag : undefined;
+    const sibling = flag === undefined || options.subcommand === undefined
+      ? undefined
+      : siblingTaking(options.command, options.subcommand, flag);
+    if (sibling !== undefined) {
+      const here = `pflow ${options.command} ${options.subcommand}`;
+      throw new UsageError(`'${flag}' is a flag of 'pflow ${sibling}', not of '${here}'`, options.command);
+    }
     throw new UsageError(cleanParseError(error as Error, Object.keys(spec)), options.command);
   }
 }

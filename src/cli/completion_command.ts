@@ -18,6 +18,7 @@ import { UsageError } from "./usage_error.ts";
 import { TRACE_STATUSES } from "./trace_filters.ts";
 import { RUN_STATUSES } from "../ledger/types.ts";
 import { isTraceFileName, traceDir } from "./trace_files.ts";
+import { SUBCOMMAND_FLAGS } from "./subcommand_flags.ts";
 
 /** Subcommands by command. */
 const SUBCOMMANDS: Record<string, string[]> = {
@@ -28,42 +29,6 @@ const SUBCOMMANDS: Record<string, string[]> = {
   cost: ["report", "show"],
   metrics: ["serve"],
   completion: ["bash", "zsh", "fish"],
-};
-
-/**
- * The flags, beyond the global ones, of each subcommand of a command whose
- * subcommands take different ones: its help documents them all (each saying
- * whose it is), and completion offers a subcommand only its own. Before a
- * subcommand is typed, every flag of the command is offered. A test checks
- * this table against what each subcommand accepts.
- */
-export const SUBCOMMAND_FLAGS: Record<string, readonly string[]> = {
-  "trace list": ["--limit", "--workflow", "--since", "--status"],
-  "trace show": ["--node", "--state", "--html", "--output", "--open"],
-  "trace export": ["--format", "--output"],
-  "trace prune": ["--older-than", "--keep", "--dry-run"],
-  "cost report": [
-    "--by",
-    "--breakdown",
-    "--since",
-    "--until",
-    "--workflow",
-    "--model",
-    "--status",
-    "--phase",
-    "--timezone",
-    "--top",
-    "--format",
-    "--output",
-    "--reprice",
-    "--price-table",
-  ],
-  "cost show": ["--timezone"],
-  "workflow save": ["--name", "--description", "--force"],
-  "workflow list": [],
-  "workflow show": [],
-  "workflow delete": [],
-  "metrics serve": ["--listen"],
 };
 
 const GLOBAL_FLAGS: readonly string[] = Object.keys(GLOBAL_OPTIONS).map((name) => `--${name}`);

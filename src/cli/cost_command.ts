@@ -87,7 +87,7 @@ function openLedger(home: string): LedgerStore {
 type Format = "text" | "json" | "md";
 
 async function reportCommand(argv: string[], env: CommandEnv["env"]): Promise<number> {
-  const parsed = parseCommand(argv, { command: "cost", flags: REPORT_FLAGS });
+  const parsed = parseCommand(argv, { command: "cost", subcommand: "report", flags: REPORT_FLAGS });
   if (parsed.values.help) return showHelp("cost");
   if (parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument '${parsed.positionals[0]}': see 'pflow cost --help'`, "cost");
@@ -331,7 +331,7 @@ function reportJson(
 }
 
 function showCommand(argv: string[], env: CommandEnv["env"]): number {
-  const parsed = parseCommand(argv, { command: "cost", flags: { timezone: { type: "string" } } });
+  const parsed = parseCommand(argv, { command: "cost", subcommand: "show", flags: { timezone: { type: "string" } } });
   if (parsed.values.help) return showHelp("cost");
   if (parsed.positionals.length > 1) {
     throw new UsageError("usage: pflow cost show [RUN|latest] [--json]", "cost");

@@ -26,6 +26,7 @@ const USAGE = "usage: pflow trace export PATH|latest --format otlp-json [-o FILE
 export async function traceExportCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, {
     command: "trace",
+    subcommand: "export",
     flags: { format: { type: "string" }, output: { type: "string", short: "o" } },
   });
   if (parsed.values.help) return showHelp("trace");

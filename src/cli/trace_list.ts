@@ -236,6 +236,7 @@ export function noTracesHint(dir: string): string {
 export async function traceListCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, {
     command: "trace",
+    subcommand: "list",
     flags: {
       limit: { type: "string" },
       workflow: { type: "string" },

@@ -113,6 +113,7 @@ async function sizeOf(path: string): Promise<number> {
 export async function tracePruneCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, {
     command: "trace",
+    subcommand: "prune",
     flags: { "older-than": { type: "string" }, keep: { type: "string" }, "dry-run": { type: "boolean" } },
   });
   if (parsed.values.help) return showHelp("trace");

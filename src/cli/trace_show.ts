@@ -41,6 +41,7 @@ class ShowError extends Error {}
 export async function traceShowCommand(argv: string[], { env }: CommandEnv): Promise<number> {
   const parsed = parseCommand(argv, {
     command: "trace",
+    subcommand: "show",
     flags: {
       node: { type: "string" },
       state: { type: "boolean" },

@@ -101,7 +101,9 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
   const [action, ...args] = parsed.positionals;
   if (parsed.values.help || action === undefined) return showHelp("workflow", { asked: parsed.values.help === true });
   // --name, --description and --force are save's: parsed again without them, the others refuse them as unknown.
-  if (["list", "show", "delete"].includes(action)) parseCommand(argv, { command: "workflow", flags: {} });
+  if (["list", "show", "delete"].includes(action)) {
+    parseCommand(argv, { command: "workflow", subcommand: action, flags: {} });
+  }
   const json = parsed.values.json === true || parsed.values["output-format"] === "json";
   const home = pflowHome(env);
   const expectArgs = (n: number, usage: string) => {
