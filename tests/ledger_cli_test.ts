@@ -17,6 +17,7 @@ import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow } from "./support/cli.ts";
 import { bucketColumns, BUCKETS } from "../src/ledger/schema.ts";
+import { parseTraceText } from "../src/observability/trace_format.ts";
 import {
   assertExit,
   chain,
@@ -380,6 +381,65 @@ Deno.test("cost report --reprice keeps a call of unknown usage out of the repric
     assert.equal(byRun.rows[0].usage_missing_calls, 2);
     assert.equal(byRun.totals.repriced_complete, false);
     assert.equal(byRun.totals.repriced_unpriced_calls, 1);
+  });
+});
+
+Deno.test("a stream cut off before its final usage: its counts so far are no token of any total, and --reprice gives them no cost", async () => {
+  await withLlm(async (ctx) => {
+    // Each stream is cut off after message_start (100,000 input tokens reported so far; 250,000 in the second
+    // run: above the long-context threshold), then retried to completion: 1,000 in, 100 out ($0.0045).
+    const docs: Doc[] = [];
+    for (const input of [100_000, 250_000]) {
+      ctx.srv.enqueue(
+        { text: "half", truncate: true, usage: { input_tokens: input, output_tokens: 50 } },
+        { text: "ok", usage: { input_tokens: 1000, output_tokens: 100 } },
+      );
+      const wf = chain([{ id: "cut", type: "llm", params: { model: SONNET, stream: true, prompt: "hi" } }]);
+      docs.push(await runJson(ctx, wf, "cut.json", ["--trace"]));
+    }
+    for (const doc of docs) {
+      assert.equal(doc.pricing.usage_missing.length, 1);
+      near(doc.total_cost_usd, 0.0045, "the complete call");
+      assert.deepEqual(
+        [doc.usage.input_tokens, doc.usage.output_tokens, doc.modelUsage[SONNET].inputTokens],
+        [1000, 100, 1000],
+        "the cut-off call's tokens are unknown: not in the run's usage",
+      );
+      const { trace } = parseTraceText(readFileSync(doc.trace_path, "utf8"));
+      const calls = trace.events.flatMap((e) => e.llm_calls ?? []);
+      assert.equal(calls[0].usage.usage_missing, true);
+      assert.ok(calls[0].usage.input_tokens >= 100_000, "its counts so far stay in its trace record");
+      assert.equal(trace.llm_totals?.tokens, 1100, "the trace footer counts the complete call's tokens");
+      const show = await runPflow(["trace", "show", doc.trace_path], { env: { ...ctx.env, ...PLAIN_ENV } });
+      assertExit(show, 0);
+      assert.match(show.stdout, /^\S+ · ✓ success · .* · \$0\.0045\+ · 1,100 tokens · 2 LLM calls/);
+      assert.match(show.stdout, /\n +✓ cut .* 1,100 tokens · \$0\.0045\+/);
+    }
+    for (const by of ["day", "model", "node", "run"]) {
+      const doc = await reportJson(ctx, ["--by", by, "--reprice"]);
+      assert.equal(doc.totals.input_tokens, 2000, `--by ${by}: input of the calls with usage`);
+      assert.equal(doc.totals.output_tokens, 100 * 2, `--by ${by}: output`);
+      assert.equal(doc.totals.usage_missing_calls, 2);
+      near(doc.totals.cost_usd, 0.009, `--by ${by}: recorded`);
+      near(doc.totals.repriced_cost_usd, 0.009, `--by ${by}: repriced with the same prices, the same`);
+      assert.equal(doc.totals.repriced_complete, false);
+      for (const row of doc.rows) near(row.repriced_cost_usd, row.cost_usd, `--by ${by}: ${row.group}`);
+    }
+    const text = await cost(ctx, ["report", "--by", "node", "--reprice"], { ...PLAIN_ENV, COLUMNS: "200" });
+    assertExit(text, 0);
+    assert.match(text.stdout, /\ncut\/cut +2 +4 +2,000 .* \$0\.0090\+ +\$0\.0090\+ +0\.0%\n/);
+    const db = openDb(ctx.home);
+    try {
+      assert.deepEqual(
+        db.prepare("SELECT input_tokens + output_tokens AS n FROM calls WHERE usage_missing = 1").all().map((r) =>
+          Number(r.n)
+        ),
+        [0, 0],
+        "stored as 0: unknown",
+      );
+    } finally {
+      db.close();
+    }
   });
 });
 
@@ -1623,7 +1683,7 @@ Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns a
     const before = readFileSync(file);
     const report = await cost(ctx, ["report"]);
     assertExit(report, 2);
-    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(6\); upgrade pflow/);
+    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(7\); upgrade pflow/);
     const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assertExit(run, 0);
     assert.equal(run.stderr.split("\n").filter((l) => /^warning: (\[a\] )?ledger:/.test(l)).length, 1, explain(run));
@@ -1653,7 +1713,7 @@ Deno.test("a version-1 ledger (fixture) migrates forward and reports the same fi
     assert.deepEqual(tokyo.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03-10", 1], ["2025-03-12", 2]]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 6);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
     } finally {
       db.close();
     }
@@ -1694,7 +1754,7 @@ Deno.test("a version-4 ledger (written by the binary) migrates: calls without us
     assert.deepEqual(counts(byWorkflow.totals), [8, 2, 3, false]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 6);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
       assert.deepEqual(
         { ...db.prepare("SELECT status, subtype, pid, host, process_start FROM runs WHERE id = 5").get() },
         { status: "interrupted", subtype: "error_process_gone", pid: null, host: null, process_start: null },
@@ -1788,13 +1848,49 @@ Deno.test("a version-5 ledger (written by the binary) migrates: a node execution
     ]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 6);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
     } finally {
       db.close();
     }
     // A run writes to the migrated ledger as to a new one.
     await runJson(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assert.equal((await reportJson(ctx, ["--by", "run"])).rows.length, 3);
+  });
+});
+
+Deno.test("a version-6 ledger (written by the binary) migrates: the counts so far of calls whose usage is missing leave every total", async () => {
+  await withLlm(async (ctx) => {
+    // See tests/fixtures/make_ledger_v6.ts: two runs of a Sonnet stream cut off after message_start (100,000 and
+    // 250,000 input tokens so far), each retried to completion (1,000 in, 100 out: $0.0045).
+    copyFileSync(join(ROOT, "tests/fixtures/ledger-v6.db"), join(ctx.home, "ledger.db"));
+    for (const by of ["day", "model", "node", "run"]) {
+      const doc = await reportJson(ctx, ["--by", by, "--reprice"]);
+      assert.deepEqual(
+        [doc.totals.llm_calls, doc.totals.usage_missing_calls, doc.totals.input_tokens, doc.totals.output_tokens],
+        [4, 2, 2000, 200],
+        `--by ${by}`,
+      );
+      near(doc.totals.cost_usd, 0.009, `--by ${by}: recorded`);
+      near(doc.totals.repriced_cost_usd, 0.009, `--by ${by}: repriced, the long one's counts so far at no tier`);
+      for (const row of doc.rows) {
+        near(row.repriced_cost_usd, row.cost_usd, `--by ${by}: ${row.group}`);
+        if (by === "run") assert.equal(row.input_tokens, 1000);
+      }
+    }
+    const run = (await reportJson(ctx, ["--by", "run"])).rows[0];
+    const show = await cost(ctx, ["show", run.execution_id, "--json"]);
+    assertExit(show, 0);
+    assert.equal(JSON.parse(show.stdout).totals.input_tokens, 1000);
+    const db = openDb(ctx.home);
+    try {
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
+      assert.deepEqual(
+        db.prepare("SELECT input_tokens + output_tokens AS n FROM calls ORDER BY id").all().map((r) => Number(r.n)),
+        [0, 1100, 0, 1100],
+      );
+    } finally {
+      db.close();
+    }
   });
 });
 

@@ -75,8 +75,8 @@ export function traceCost(trace: TraceDocument): TraceCost {
   for (const event of trace.events) {
     for (const call of event.llm_calls ?? []) {
       totals.calls++;
-      totals.tokens += callTokens(call.usage);
-      totals.cached_tokens += call.usage?.cache_read_tokens ?? 0;
+      totals.tokens += countedCallTokens(call);
+      if (!call.usage?.usage_missing) totals.cached_tokens += call.usage?.cache_read_tokens ?? 0;
       const cost = countedCallCost(call);
       if (cost !== null) totals.cost_usd += cost;
       if (call.usage?.usage_missing) totals.usage_missing++;
@@ -99,6 +99,24 @@ export function summaryCost(m: NonNullable<TraceDocument["metrics"]>): TraceCost
     unpriced_models: m.pricing?.unpriced_models ?? [],
     usage_missing: m.pricing?.usage_missing?.length ?? 0,
   };
+}
+
+/**
+ * The tokens a traced call counts for in totals: its own ({@link callTokens}), or none when its usage is missing
+ * (its tokens are unknown: the counts it reported before it was cut off stay in its record, never in a total).
+ */
+export function countedCallTokens(
+  call: {
+    usage?: {
+      usage_missing?: boolean;
+      input_tokens?: number;
+      cache_read_tokens?: number;
+      cache_write_tokens?: number;
+      output_tokens?: number;
+    } | null;
+  },
+): number {
+  return !call.usage || call.usage.usage_missing ? 0 : callTokens(call.usage);
 }
 
 /** Input (uncached + cache read + cache write) plus output tokens of one call. */

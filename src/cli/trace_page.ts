@@ -20,6 +20,7 @@ import {
   callCostText,
   callsCost,
   callTokens,
+  countedCallTokens,
   formatCost,
   type ReadTrace,
   runDuration,
@@ -231,7 +232,7 @@ function nodeBar(event: TraceEvent, index: number, label: string, offset: number
   facts.push(["retries", String(num(event.retries))]);
   facts.push(["action", event.action === null || event.action === undefined ? "(none: the node threw)" : event.action]);
   if (calls.length > 0) {
-    const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
+    const tokens = calls.reduce((sum, c) => sum + countedCallTokens(c), 0);
     const money = callsCost(calls).text;
     parts.push(count(tokens, "token"), money);
     facts.push(["LLM calls", `${calls.length} · ${count(tokens, "token")} · ${money}`]);
@@ -312,7 +313,7 @@ function costBy(events: TraceEvent[], key: (event: TraceEvent, call: TraceLlmCal
   }
   return [...lines].map(([label, calls]) => {
     const { usd, text } = callsCost(calls);
-    const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
+    const tokens = calls.reduce((sum, c) => sum + countedCallTokens(c), 0);
     return { label, usd, text, calls: calls.length, tokens };
   }).sort((a, b) => (b.usd ?? -1) - (a.usd ?? -1) || b.tokens - a.tokens);
 }
@@ -410,6 +411,8 @@ function tokenText(events: TraceEvent[]): string {
   const u = { input: 0, output: 0, cache_read: 0, cache_write: 0, reasoning: 0 };
   for (const e of events) {
     for (const c of Array.isArray(e.llm_calls) ? e.llm_calls : []) {
+      // A call whose usage is missing has unknown tokens: its counts so far are its own, not the run's.
+      if (c.usage?.usage_missing) continue;
       u.input += num(c.usage?.input_tokens);
       u.cache_write += num(c.usage?.cache_write_tokens);
       u.cache_read += num(c.usage?.cache_read_tokens);

@@ -15,7 +15,7 @@ import {
   callCostDetail,
   callCostText,
   callsCost,
-  callTokens,
+  countedCallTokens,
   formatCost,
   localTime,
   locateTrace,
@@ -263,7 +263,7 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
     const calls = event.llm_calls ?? [];
     const extras: string[] = [];
     if (calls.length > 0) {
-      const tokens = calls.reduce((sum, c) => sum + callTokens(c.usage), 0);
+      const tokens = calls.reduce((sum, c) => sum + countedCallTokens(c), 0);
       extras.push(count(tokens, "token"));
       extras.push(callsCost(calls).text);
     }

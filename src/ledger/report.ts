@@ -576,7 +576,8 @@ function reprice(
       cost += costAtPrices(prices, tokens);
       for (const field of Object.keys(base) as (keyof PricedTokens)[]) base[field] -= tokens[field];
     }
-    // A call whose usage is unknown has no cost at any price: it keeps the repriced total incomplete.
+    // A call whose usage is unknown has no cost at any price (its tokens are stored as 0, and a long request's
+    // are those of calls with usage): it keeps the repriced total incomplete.
     pair.repricedCost = cost + costAtPrices(entry, base);
     pair.repricedUnpriced = 0;
     setRepriced(t, pair.repricedCost, 0);
@@ -648,7 +649,7 @@ function longRequests(
       total(c.cache_write_5m_tokens) AS cache_write_5m_tokens, total(c.cache_write_1h_tokens) AS cache_write_1h_tokens,
       total(c.output_tokens) AS output_tokens
     FROM calls c INDEXED BY calls_request_input
-    ${where.sql ? `${where.sql} AND` : "WHERE"} ${REQUEST_INPUT} > ?
+    ${where.sql ? `${where.sql} AND` : "WHERE"} ${REQUEST_INPUT} > ? AND c.usage_missing = 0
     GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model", "tier"].join(", ")}`;
   for (const r of db.prepare(sql).all(...where.params, ctx.thresholds[0]) as Record<string, number>[]) {
     const key = `${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`;

@@ -17,12 +17,14 @@
  * can settle a run whose process died without recording its end. Version 6
  * counts a node execution in the usage row of each model it called
  * (`model_executions`), besides once at its first call (`executions`, whose
- * sum over models counts each execution once).
+ * sum over models counts each execution once). Version 7 stores no token
+ * of a call whose usage is missing (unknown tokens; version 6 kept what a
+ * cut-off stream had reported so far, and counted it in the totals).
  * @module
  */
 
 /** The schema version this pflow writes. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * Upper bounds (seconds) of the duration histograms the ledger keeps:
@@ -450,5 +452,27 @@ function buildMigrations(): readonly string[] {
    DROP INDEX IF EXISTS usage_by_node;
    CREATE INDEX usage_by_node ON usage(workflow, phase, node, model, flags, run, started_ms, ${SUMMED},
      model_executions);`,
+    // 6 → 7: the tokens of a call whose usage is missing are unknown, so none is stored or counted. Version 6
+    // kept the counts such a call had reported so far (a stream cut off after message_start: its input) in
+    // its row and in the usage and run totals, where repricing priced them. They leave the totals, then the rows.
+    `UPDATE usage SET (input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
+       reasoning_tokens) = (
+     SELECT usage.input_tokens - total(c.input_tokens), usage.cache_read_tokens - total(c.cache_read_tokens),
+       usage.cache_write_tokens - total(c.cache_write_5m_tokens + c.cache_write_1h_tokens),
+       usage.cache_write_1h_tokens - total(c.cache_write_1h_tokens), usage.output_tokens - total(c.output_tokens),
+       usage.reasoning_tokens - total(c.reasoning_tokens)
+     FROM calls c
+     WHERE c.run = usage.run AND c.phase = usage.phase AND coalesce(c.node, ${NO_NODE}) = usage.node
+       AND c.model = usage.model AND c.usage_missing = 1)
+   WHERE usage_missing_calls > 0;
+   UPDATE runs SET (input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens) = (
+     SELECT runs.input_tokens - total(c.input_tokens), runs.cache_read_tokens - total(c.cache_read_tokens),
+       runs.cache_write_tokens - total(c.cache_write_5m_tokens + c.cache_write_1h_tokens),
+       runs.output_tokens - total(c.output_tokens), runs.reasoning_tokens - total(c.reasoning_tokens)
+     FROM calls c WHERE c.run = runs.id AND c.usage_missing = 1)
+   WHERE id IN (SELECT run FROM usage WHERE usage_missing_calls > 0);
+   UPDATE calls SET input_tokens = 0, cache_read_tokens = 0, cache_write_5m_tokens = 0, cache_write_1h_tokens = 0,
+     output_tokens = 0, reasoning_tokens = 0
+   WHERE run IN (SELECT run FROM usage WHERE usage_missing_calls > 0) AND usage_missing = 1;`,
   ];
 }

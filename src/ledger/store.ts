@@ -15,6 +15,16 @@ import { ProcessCheck } from "./run_process.ts";
 const LLM_BUCKETS = bucketColumns("ld", BUCKETS.llm);
 const NODE_BUCKETS = bucketColumns("nd", BUCKETS.node);
 
+/** The token counts stored for a call whose usage is missing: unknown, so none (see {@link LedgerStore.addCall}). */
+const UNKNOWN_TOKENS = {
+  inputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWrite5mTokens: 0,
+  cacheWrite1hTokens: 0,
+  outputTokens: 0,
+  reasoningTokens: 0,
+} as const;
+
 /** One LLM call as stored (see the README's ledger section for each field). */
 export interface CallRow {
   phase: LedgerPhase;
@@ -36,7 +46,10 @@ export interface CallRow {
   reasoningTokens: number;
   costUsd: number | null;
   reportedCostUsd: number | null;
-  /** The provider reported no usage: tokens and cost unknown (give `costUsd` null), whatever the model's price. */
+  /**
+   * The provider reported no usage (or not all of it): tokens and cost unknown (give `costUsd` null), whatever the
+   * model's price; its tokens are stored as 0.
+   */
   usageMissing?: boolean;
   priceVersion: string | null;
   durationMs: number | null;
@@ -270,7 +283,10 @@ export class LedgerStore {
   }
 
   /** Appends one call of run `runId` and adds it to its usage row and the run's totals; returns the call's id. */
-  addCall(runId: number, run: { startedMs: number; workflowName: string }, call: CallRow): number {
+  addCall(runId: number, run: { startedMs: number; workflowName: string }, given: CallRow): number {
+    // A call whose usage is missing has unknown tokens: stored as 0 (the counts it reported so far, such as
+    // a cut-off stream's `message_start`, stay in its trace), so no total and no repricing counts them.
+    const call = given.usageMissing ? { ...given, ...UNKNOWN_TOKENS } : given;
     const workflow = this.label("workflow", run.workflowName);
     const node = call.node === null ? null : this.label("node", call.node);
     const model = this.label("model", call.model);

@@ -4,6 +4,7 @@
  * @module
  */
 import type { PriceTable } from "../pricing/table.ts";
+import { emptyUsageTokens } from "../llm/usage.ts";
 import { roundUsd } from "../pricing/cost.ts";
 import { callCostUsd, type LlmCallRecord } from "./telemetry.ts";
 import type { NodeTotals } from "./node_totals.ts";
@@ -125,6 +126,9 @@ interface Tally {
   apiMs: number;
 }
 
+/** The tokens a call whose usage is missing counts for in totals. */
+const NO_TOKENS = emptyUsageTokens();
+
 function tally(calls: readonly LlmCallRecord[]): Tally {
   const usage: UsageTotals = {
     input_tokens: 0,
@@ -141,11 +145,14 @@ function tally(calls: readonly LlmCallRecord[]): Tally {
   for (const call of calls) {
     const u = call.usage;
     if (u.usage_missing) missing.push({ node_id: call.node_id, model: u.model, request_id: u.request_id });
-    usage.input_tokens += u.input_tokens;
-    usage.cache_creation_input_tokens += u.cache_write_tokens;
-    usage.cache_read_input_tokens += u.cache_read_tokens;
-    usage.output_tokens += u.output_tokens;
-    usage.reasoning_tokens += u.reasoning_tokens;
+    // A call whose usage is missing has unknown tokens, as its cost: the counts it reported before it was cut
+    // off (a stream's message_start) stay in its trace record; no total counts them (as the ledger stores none).
+    const t = u.usage_missing ? NO_TOKENS : u;
+    usage.input_tokens += t.input_tokens;
+    usage.cache_creation_input_tokens += t.cache_write_tokens;
+    usage.cache_read_input_tokens += t.cache_read_tokens;
+    usage.output_tokens += t.output_tokens;
+    usage.reasoning_tokens += t.reasoning_tokens;
     apiMs += u.duration_ms;
     const callCost = callCostUsd(call);
     if (callCost !== null) cost += callCost;
@@ -160,11 +167,11 @@ function tally(calls: readonly LlmCallRecord[]): Tally {
       costUSD: null,
       calls: 0,
     };
-    m.inputTokens += u.input_tokens;
-    m.outputTokens += u.output_tokens;
-    m.cacheReadInputTokens += u.cache_read_tokens;
-    m.cacheCreationInputTokens += u.cache_write_tokens;
-    m.reasoningTokens += u.reasoning_tokens;
+    m.inputTokens += t.input_tokens;
+    m.outputTokens += t.output_tokens;
+    m.cacheReadInputTokens += t.cache_read_tokens;
+    m.cacheCreationInputTokens += t.cache_write_tokens;
+    m.reasoningTokens += t.reasoning_tokens;
     if (callCost !== null) m.costUSD = roundUsd((m.costUSD ?? 0) + callCost);
     m.calls++;
   }

@@ -285,8 +285,11 @@ export class TraceSink implements TelemetrySink {
     if (target === undefined) return;
     const u = call.usage;
     this.#llm.calls++;
-    this.#llm.tokens += u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens;
-    this.#llm.cached_tokens += u.cache_read_tokens;
+    // A call whose usage is missing has unknown tokens: the counts it reported so far stay in its record only.
+    if (!u.usage_missing) {
+      this.#llm.tokens += u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens;
+      this.#llm.cached_tokens += u.cache_read_tokens;
+    }
     // The cost a call counts for, as in the run's result: the provider's reported cost, else pflow's.
     const cost = callCostUsd(call);
     if (u.usage_missing) this.#llm.usage_missing++;
