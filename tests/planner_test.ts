@@ -1368,6 +1368,40 @@ Deno.test("OTLP export of a planned run: a root span for the request, parent of 
   });
 });
 
+Deno.test("OTLP export of a planned run: the request span costs the request, plan and invoke_workflow each their own calls", async () => {
+  await withPlanner(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      // The plan's workflow makes one Haiku call: 400*1.00 + 100*5.00 = 900 µ$; planning cost PLAN_COST.
+      const ask = repeatWorkflow({
+        nodes: [{ id: "ask", type: "llm", params: { model: HAIKU, prompt: "say ${word}" } }],
+        outputs: { text: { source: "${ask.response}", description: "The words" } },
+      });
+      ctx.srv.enqueue(generated({ word: "hi" }, ask), {
+        text: "hi hi",
+        usage: { input_tokens: 400, output_tokens: 100 },
+      });
+      const env = { ...ctx.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+      const doc = oneJson(await plan(ctx, ["repeat hi", "--output-format", "json"], { env }));
+      assert.equal(doc.subtype, "success", JSON.stringify(doc.error));
+      assert.equal(doc.total_cost_usd, 0.0029);
+      assert.equal(receiver.requests.length, 1);
+      const spans = receiver.spans();
+      const cost = (name: string) => spans.find((s) => s.span.name === name)?.attributes["pflow.total_cost_usd"];
+      assert.equal(cost("pflow request"), doc.total_cost_usd, "the request: planning and workflow, once each");
+      assert.equal(cost("plan"), PLAN_COST);
+      assert.equal(cost("invoke_workflow repeat-word"), 0.0009, "the workflow's own calls");
+      const run = spans.find((s) => s.span.name === "invoke_workflow repeat-word")!;
+      const nodes = new Set(spans.filter((s) => s.span.parentSpanId === run.span.spanId).map((s) => s.span.spanId));
+      const chats = spans.filter((s) => nodes.has(s.span.parentSpanId ?? "") && s.span.name.startsWith("chat "));
+      assert.equal(chats.length, 1);
+      assert.equal(chats[0].attributes["pflow.cost_usd"], 0.0009, "its chat spans add up to it");
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 Deno.test("OTLP export of a planning whose workflow never runs: dry run, missing inputs, a bad param", async () => {
   await withPlanner(async (ctx) => {
     const receiver = await startOtlpReceiver();
@@ -1390,6 +1424,7 @@ Deno.test("OTLP export of a planning whose workflow never runs: dry run, missing
         const root = spans.find((s) => s.span.name === "pflow request");
         assert.ok(root, `${args.join(" ")}: ${spans.map((s) => s.span.name).join(", ")}`);
         assert.equal(root.attributes["pflow.planner.path"], "generate");
+        assert.equal(root.attributes["pflow.total_cost_usd"], PLAN_COST, "the planning's cost, the request's");
         const planSpan = spans.find((s) => s.span.name === "plan")!;
         assert.equal(planSpan.span.parentSpanId, root.span.spanId);
         assert.ok(spans.some((s) => s.span.name.startsWith("chat ")), args.join(" "));

@@ -11,6 +11,7 @@
  */
 import { decodeUriComponentSafe } from "../util/uri.ts";
 import { keyValueEntries } from "../util/key_value_list.ts";
+import { roundUsd } from "../pricing/cost.ts";
 import * as sc from "./semconv.ts";
 import { knownCallCost, type TraceDocument, type TraceEvent, type TraceLlmCall } from "./trace_format.ts";
 
@@ -193,7 +194,7 @@ function traceSpanRecords(trace: TraceDocument): SpanRecord[] {
   };
   if (dropped > 0) run[sc.ATTR_PFLOW_TRACE_EVENTS_DROPPED] = dropped;
   if (trace.workflow_file) run[sc.ATTR_PFLOW_WORKFLOW_FILE] = trace.workflow_file;
-  const total = trace.metrics?.total_cost_usd ?? (priced ? costSum : undefined);
+  const total = ownCostUsd(trace, priced ? costSum : undefined);
   if (typeof total === "number" && Number.isFinite(total)) run[sc.ATTR_PFLOW_TOTAL_COST_USD] = total;
   let runStatus: SpanStatus = { code: "ok" };
   if (status !== "success") {
@@ -223,6 +224,23 @@ function traceSpanRecords(trace: TraceDocument): SpanRecord[] {
     root.parentIsRemote = true;
   }
   return [root, ...children];
+}
+
+/**
+ * The cost of a trace's own LLM calls (what its chat spans add up to, as the trace page counts it): its footer's
+ * `llm_totals`; without them (an older trace), its summary's total unless that is a planned run's (the whole
+ * request's, planning included); else the sum of its calls' known costs (`summed`), as a crashed run's trace has it.
+ */
+function ownCostUsd(trace: TraceDocument, summed: number | undefined): number | undefined {
+  const own = trace.llm_totals?.cost_usd;
+  if (typeof own === "number") return own;
+  const summary = trace.metrics;
+  if (
+    summary !== undefined && summary !== null && (trace.kind !== "workflow" || summary.metrics?.planner === undefined)
+  ) {
+    return summary.total_cost_usd;
+  }
+  return summed;
 }
 
 /**
@@ -278,8 +296,14 @@ export function requestSpans(
     request.parentSpanId = planRoot.parentSpanId;
     request.parentIsRemote = planRoot.parentIsRemote;
   }
-  const cost = [planner, workflow].reduce((sum, t) => sum + (t?.metrics?.total_cost_usd ?? 0), 0);
-  request.attributes[sc.ATTR_PFLOW_TOTAL_COST_USD] = cost;
+  // The request's cost, as the JSON result's total_cost_usd: a planned run's workflow trace sums up the whole
+  // request, planning included; without it (the workflow never ran, or its trace has no footer), the planning's
+  // and the workflow's own costs.
+  const whole = workflow?.metrics?.total_cost_usd;
+  const parts = [planRoot, runRoot].map((root) => root?.attributes[sc.ATTR_PFLOW_TOTAL_COST_USD]);
+  request.attributes[sc.ATTR_PFLOW_TOTAL_COST_USD] = typeof whole === "number"
+    ? whole
+    : roundUsd(parts.reduce((sum: number, part) => sum + (typeof part === "number" ? part : 0), 0));
   for (const root of [planRoot, runRoot]) {
     if (root === undefined) continue;
     root.parentSpanId = requestSpanId;
