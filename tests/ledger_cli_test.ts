@@ -622,8 +622,9 @@ models:
       }
       db.exec("ALTER TABLE usage DROP COLUMN cache_write_1h_tokens");
       // … nor version 5's columns (the metrics index as version 3 made it).
-      // … nor version 6's per-model node executions.
+      // … nor version 6's per-model node executions, nor version 8's index of calls with a reported cost.
       db.exec("ALTER TABLE usage DROP COLUMN model_executions");
+      db.exec("DROP INDEX calls_reported");
       db.exec("ALTER TABLE usage DROP COLUMN usage_missing_calls");
       db.exec("ALTER TABLE calls DROP COLUMN usage_missing");
       db.exec("DROP INDEX runs_running");
@@ -1683,7 +1684,7 @@ Deno.test("a ledger of a newer schema: exit 2, the file untouched; a run warns a
     const before = readFileSync(file);
     const report = await cost(ctx, ["report"]);
     assertExit(report, 2);
-    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(7\); upgrade pflow/);
+    assert.match(report.stderr, /ledger schema version 99 is newer than this pflow reads \(8\); upgrade pflow/);
     const run = await runWorkflowFile(ctx, chain([llm("a", HAIKU, HAIKU_USAGE)]));
     assertExit(run, 0);
     assert.equal(run.stderr.split("\n").filter((l) => /^warning: (\[a\] )?ledger:/.test(l)).length, 1, explain(run));
@@ -1713,7 +1714,7 @@ Deno.test("a version-1 ledger (fixture) migrates forward and reports the same fi
     assert.deepEqual(tokyo.rows.map((r: Doc) => [r.group, r.runs]), [["2025-03-10", 1], ["2025-03-12", 2]]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 8);
     } finally {
       db.close();
     }
@@ -1754,7 +1755,7 @@ Deno.test("a version-4 ledger (written by the binary) migrates: calls without us
     assert.deepEqual(counts(byWorkflow.totals), [8, 2, 3, false]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 8);
       assert.deepEqual(
         { ...db.prepare("SELECT status, subtype, pid, host, process_start FROM runs WHERE id = 5").get() },
         { status: "interrupted", subtype: "error_process_gone", pid: null, host: null, process_start: null },
@@ -1848,7 +1849,7 @@ Deno.test("a version-5 ledger (written by the binary) migrates: a node execution
     ]);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 8);
     } finally {
       db.close();
     }
@@ -1883,7 +1884,7 @@ Deno.test("a version-6 ledger (written by the binary) migrates: the counts so fa
     assert.equal(JSON.parse(show.stdout).totals.input_tokens, 1000);
     const db = openDb(ctx.home);
     try {
-      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 7);
+      assert.equal((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version, 8);
       assert.deepEqual(
         db.prepare("SELECT input_tokens + output_tokens AS n FROM calls ORDER BY id").all().map((r) => Number(r.n)),
         [0, 1100, 0, 1100],

@@ -7,10 +7,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { type LlmHome, withLlmHome } from "./support/llm_home.ts";
 import { writeSettings } from "./support/llm_run.ts";
+import { startOtlpReceiver } from "./support/otlp_receiver.ts";
 import { type CostLine, pageData } from "../src/cli/trace_page.ts";
 
 type Ctx = LlmHome;
@@ -101,6 +103,84 @@ Deno.test("a provider-reported cost is the cost in the trace footer, trace list,
     assert.equal(facts["run cost"], undefined);
     const lines = (by: CostLine[]) => Object.fromEntries(by.map((l) => [l.label, [l.usd, l.text]]));
     assert.deepEqual(lines(t.cost.by_node), { a: [0.05, "$0.0500"], b: [0.002, "$0.0020"] });
+  });
+});
+
+Deno.test("a provider-reported cost counts in cost report --reprice and in the OTLP export, as in the result", async () => {
+  await withLlmHome(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const env = { ...openRouter(ctx), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+      // As above: Sonnet computed $0.045, billed $0.05; Llama unpriced, billed $0.002. And a plain Haiku call
+      // without a reported cost: 400*1 + 100*5 = $0.0009.
+      const file = writeWorkflow(
+        ctx.dir,
+        "wf.json",
+        workflow([
+          node("a", "openrouter/anthropic/claude-sonnet-4.5", {
+            prompt_tokens: 10000,
+            completion_tokens: 1000,
+            cost: 0.05,
+          }),
+          node("b", "openrouter/meta-llama/llama-3.3-70b-instruct", {
+            prompt_tokens: 10000,
+            completion_tokens: 1000,
+            cost: 0.002,
+          }),
+          node("c", "anthropic/claude-haiku-4-5", { input_tokens: 400, output_tokens: 100 }),
+        ], { edges: [{ from: "a", to: "b" }, { from: "b", to: "c" }] }),
+      );
+      const run = await runPflow(["run", file, "--output-format", "json"], { env });
+      assert.equal(run.code, 0, run.stderr);
+      const doc = JSON.parse(run.stdout);
+      close(doc.total_cost_usd, 0.0529, "result");
+
+      // Repriced with the same prices: the same, every model priced (Llama by its reported cost).
+      const report = await runPflow(["cost", "report", "--by", "model", "--reprice", "--json"], { env });
+      assert.equal(report.code, 0, report.stderr);
+      const r = JSON.parse(report.stdout);
+      close(r.totals.cost_usd, 0.0529, "recorded");
+      close(r.totals.repriced_cost_usd, 0.0529, "repriced");
+      assert.equal(r.totals.repriced_complete, true);
+      assert.deepEqual(r.price_table.unpriced_models, []);
+      const rows = Object.fromEntries(r.rows.map((row: { group: string }) => [row.group, row]));
+      close(rows["openrouter/anthropic/claude-sonnet-4.5"].repriced_cost_usd, 0.05, "sonnet keeps its reported cost");
+      close(rows["openrouter/meta-llama/llama-3.3-70b-instruct"].repriced_cost_usd, 0.002, "llama");
+      assert.equal(rows["openrouter/meta-llama/llama-3.3-70b-instruct"].repriced_unpriced_calls, 0);
+      // A new price for Haiku reprices its call; the reported costs stay.
+      const table = join(ctx.dir, "prices.yaml");
+      writeFileSync(table, "models:\n  anthropic/claude-haiku-4-5:\n    input: 2\n    output: 10\n");
+      const newer = await runPflow(["cost", "report", "--reprice", "--price-table", table, "--json"], { env });
+      assert.equal(newer.code, 0, newer.stderr);
+      close(JSON.parse(newer.stdout).totals.repriced_cost_usd, 0.052 + 0.0018, "with Haiku at twice its price");
+      const text = await runPflow(["cost", "report", "--reprice"], { env: { ...env, COLUMNS: "200" } });
+      assert.match(text.stdout, /\nTotal .* \$0\.0529 +\$0\.0529 +0\.0%\n/);
+      assert.doesNotMatch(text.stdout, /unpriced|not in that table/);
+
+      // The chat spans count what the run counted; the run span is their sum.
+      assert.equal(receiver.requests.length, 1);
+      const spans = receiver.spans();
+      const chat = (model: string) => spans.find((s) => s.span.name === `chat ${model}`)!.attributes;
+      const sonnet = chat("anthropic/claude-sonnet-4.5");
+      assert.deepEqual(
+        [sonnet["pflow.cost_usd"], sonnet["pflow.reported_cost_usd"], sonnet["pflow.computed_cost_usd"]],
+        [0.05, 0.05, 0.045],
+      );
+      const llama = chat("meta-llama/llama-3.3-70b-instruct");
+      assert.deepEqual(
+        [llama["pflow.cost_usd"], llama["pflow.reported_cost_usd"], llama["pflow.computed_cost_usd"]],
+        [0.002, 0.002, undefined],
+      );
+      const haiku = chat("claude-haiku-4-5");
+      assert.deepEqual(
+        [haiku["pflow.cost_usd"], haiku["pflow.reported_cost_usd"], haiku["pflow.computed_cost_usd"]],
+        [0.0009, undefined, undefined],
+      );
+      const root = spans.find((s) => s.span.name.startsWith("invoke_workflow"))!;
+      assert.equal(root.attributes["pflow.total_cost_usd"], 0.0529);
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

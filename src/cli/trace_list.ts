@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  countedCallCost,
   knownCallCost,
   PARTIAL_SUFFIX,
   type TraceDocument,
@@ -143,18 +144,7 @@ export function costComplete(cost: TraceCost): boolean {
   return cost.unpriced_models.length === 0 && cost.usage_missing === 0;
 }
 
-/**
- * The cost a traced call counts for, by the rule of the run's result: the cost the provider reported
- * (OpenRouter's `usage.cost`), else pflow's computed one; null when neither is known (an unpriced model
- * without a reported cost, or a call whose usage is missing).
- */
-export function countedCallCost(
-  call: { cost_usd?: number | null; reported_cost_usd?: number | null; usage?: { usage_missing?: boolean } | null },
-): number | null {
-  if (call.usage?.usage_missing) return null;
-  const reported = call.reported_cost_usd;
-  return typeof reported === "number" && Number.isFinite(reported) ? reported : knownCallCost(call);
-}
+export { countedCallCost };
 
 /** One traced call's cost as it counts (see {@link countedCallCost}): `$0.0012`, `unpriced`, or `unknown (no usage reported)`. */
 export function callCostText(call: TraceLlmCall): string {

@@ -511,7 +511,9 @@ function pairOf(g: Grouping, r: PairRow): Pair {
  * Adds the repriced cost to each pair. Cost is linear in tokens within one price class, so the
  * rollup's sums are priced at the base prices, except the requests above a long-context threshold
  * (a tier applies per request, as providers bill): those few call rows, found through the
- * `calls_request_input` index, are summed per tier and priced at their tier's prices instead.
+ * `calls_request_input` index, are summed per tier and priced at their tier's prices instead. A call
+ * whose provider reported its cost (OpenRouter's `usage.cost`) keeps it, as it counts everywhere: those
+ * call rows (the `calls_reported` index) are taken out of the sums, and their reported costs added.
  */
 function reprice(
   db: DatabaseSync,
@@ -543,6 +545,7 @@ function reprice(
     ...new Set([...entries.values()].flatMap((e) => (e?.tiers ?? []).map((t) => t.above_input_tokens))),
   ].sort((a, b) => a - b);
   const long = longRequests(db, { ...ctx, thresholds });
+  const reported = reportedCalls(db, ctx);
   // A call of known zero usage (a rejected request) costs $0 at any price, even without one (as priceCall
   // prices it): of an unpriced pair, only its calls with tokens are unpriced. A pair without any token has only
   // those (and calls whose usage is missing); the others' are counted from their call rows.
@@ -550,14 +553,15 @@ function reprice(
   const zero = zeroUsageCalls(db, { ...ctx, models: [...new Set(unpricedWithTokens.map((p) => p.model))] });
   for (const pair of ctx.pairs) {
     const entry = entries.get(pair.model);
+    const own = reported.get(`${pair.key}\0${pair.model}`);
     if (entry === undefined) {
+      // Only the calls with a reported cost have one.
       const t = pair.totals;
-      const free = t.total_tokens === 0
-        ? t.llm_calls - t.usage_missing_calls
-        : zero.get(`${pair.key}\0${pair.model}`) ?? 0;
-      pair.repricedCost = 0;
-      pair.repricedUnpriced = t.llm_calls - t.usage_missing_calls - free;
-      setRepriced(t, 0, pair.repricedUnpriced);
+      const known = t.llm_calls - t.usage_missing_calls - (own?.calls ?? 0);
+      const free = t.total_tokens === (own?.tokens ?? 0) ? known : zero.get(`${pair.key}\0${pair.model}`) ?? 0;
+      pair.repricedCost = own?.cost ?? 0;
+      pair.repricedUnpriced = known - free;
+      setRepriced(t, pair.repricedCost, pair.repricedUnpriced);
       continue;
     }
     const t = pair.totals;
@@ -568,7 +572,8 @@ function reprice(
       cache_write_1h_tokens: pair.cacheWrite1hTokens,
       output_tokens: t.output_tokens,
     };
-    let cost = 0;
+    let cost = own?.cost ?? 0;
+    for (const field of Object.keys(base) as (keyof PricedTokens)[]) base[field] -= own?.priced[field] ?? 0;
     for (const { tier, tokens } of long.get(`${pair.key}\0${pair.model}`) ?? []) {
       // The prices of a request just above the tier's lower threshold (exactly what pricesFor picks).
       const probe = Math.floor(thresholds[tier - 1]) + 1;
@@ -626,10 +631,56 @@ function zeroUsageCalls(
   const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, count(*) AS n
     FROM calls c INDEXED BY calls_request_input
     ${where.sql ? `${where.sql} AND` : "WHERE"} ${REQUEST_INPUT} = 0 AND c.output_tokens = 0 AND c.usage_missing = 0
-      AND c.model IN (${ctx.models.join(", ")})
+      AND c.reported_cost_usd IS NULL AND c.model IN (${ctx.models.join(", ")})
     GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model"].join(", ")}`;
   for (const r of db.prepare(sql).all(...where.params) as Record<string, number>[]) {
     found.set(`${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`, Number(r.n));
+  }
+  return found;
+}
+
+/** What the calls whose provider reported their cost add up to, per group and model. */
+interface ReportedSums {
+  calls: number;
+  /** Their reported costs. */
+  cost: number;
+  /** Their tokens, as priced, and all of them (input, cache reads and writes, output). */
+  priced: PricedTokens;
+  tokens: number;
+}
+
+/**
+ * The calls with a provider-reported cost, per group and model, found through the `calls_reported` index (a
+ * partial index of those calls only), so the rest of the call rows are not read.
+ */
+function reportedCalls(
+  db: DatabaseSync,
+  ctx: { g: Grouping; filters: ReportFilters; labels: Labels },
+): Map<string, ReportedSums> {
+  const found = new Map<string, ReportedSums>();
+  const where = rowWhere(ctx.filters, ctx.labels, "c");
+  const keys = ctx.g.callKey.map((k, i) => `${k} AS k${i}`);
+  const sql = `SELECT ${[...keys, "c.model AS model"].join(", ")}, count(*) AS calls,
+      total(c.reported_cost_usd) AS cost, total(c.input_tokens) AS input_tokens,
+      total(c.cache_read_tokens) AS cache_read_tokens, total(c.cache_write_5m_tokens) AS cache_write_5m_tokens,
+      total(c.cache_write_1h_tokens) AS cache_write_1h_tokens, total(c.output_tokens) AS output_tokens
+    FROM calls c INDEXED BY calls_reported
+    ${where.sql ? `${where.sql} AND` : "WHERE"} c.reported_cost_usd IS NOT NULL
+    GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model"].join(", ")}`;
+  for (const r of db.prepare(sql).all(...where.params) as Record<string, number>[]) {
+    const priced: PricedTokens = {
+      input_tokens: Number(r.input_tokens),
+      cache_read_tokens: Number(r.cache_read_tokens),
+      cache_write_5m_tokens: Number(r.cache_write_5m_tokens),
+      cache_write_1h_tokens: Number(r.cache_write_1h_tokens),
+      output_tokens: Number(r.output_tokens),
+    };
+    found.set(`${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`, {
+      calls: Number(r.calls),
+      cost: Number(r.cost),
+      priced,
+      tokens: Object.values(priced).reduce((a, b) => a + b, 0),
+    });
   }
   return found;
 }
@@ -650,6 +701,7 @@ function longRequests(
       total(c.output_tokens) AS output_tokens
     FROM calls c INDEXED BY calls_request_input
     ${where.sql ? `${where.sql} AND` : "WHERE"} ${REQUEST_INPUT} > ? AND c.usage_missing = 0
+      AND c.reported_cost_usd IS NULL
     GROUP BY ${[...ctx.g.callKey.map((_, i) => `k${i}`), "c.model", "tier"].join(", ")}`;
   for (const r of db.prepare(sql).all(...where.params, ctx.thresholds[0]) as Record<string, number>[]) {
     const key = `${JSON.stringify(ctx.g.callKey.map((_, i) => r[`k${i}`]))}\0${Number(r.model)}`;

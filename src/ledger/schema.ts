@@ -20,11 +20,13 @@
  * sum over models counts each execution once). Version 7 stores no token
  * of a call whose usage is missing (unknown tokens; version 6 kept what a
  * cut-off stream had reported so far, and counted it in the totals).
+ * Version 8 indexes the calls with a provider-reported cost, which
+ * repricing keeps (their tokens are taken out of the rollup's sums).
  * @module
  */
 
 /** The schema version this pflow writes. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * Upper bounds (seconds) of the duration histograms the ledger keeps:
@@ -474,5 +476,8 @@ function buildMigrations(): readonly string[] {
    UPDATE calls SET input_tokens = 0, cache_read_tokens = 0, cache_write_5m_tokens = 0, cache_write_1h_tokens = 0,
      output_tokens = 0, reasoning_tokens = 0
    WHERE run IN (SELECT run FROM usage WHERE usage_missing_calls > 0) AND usage_missing = 1;`,
+    // 7 → 8: a call whose provider reported its cost (OpenRouter's usage.cost) counts for it, repriced or not:
+    // repricing reads those call rows (their tokens and reported costs) through a partial index of them alone.
+    `CREATE INDEX calls_reported ON calls(started_ms) WHERE reported_cost_usd IS NOT NULL;`,
   ];
 }

@@ -13,7 +13,13 @@ import { decodeUriComponentSafe } from "../util/uri.ts";
 import { keyValueEntries } from "../util/key_value_list.ts";
 import { roundUsd } from "../pricing/cost.ts";
 import * as sc from "./semconv.ts";
-import { knownCallCost, type TraceDocument, type TraceEvent, type TraceLlmCall } from "./trace_format.ts";
+import {
+  countedCallCost,
+  knownCallCost,
+  type TraceDocument,
+  type TraceEvent,
+  type TraceLlmCall,
+} from "./trace_format.ts";
 
 /** An attribute value: a string, a number, a boolean or a string array. */
 export type AttributeValue = string | number | boolean | string[];
@@ -142,7 +148,7 @@ function traceSpanRecords(trace: TraceDocument): SpanRecord[] {
       const callStart = offsetNs(runStart, call.start_offset_ms) ?? nodeStart;
       const callEnd = callStart + durationNs(call.duration_ms);
       callCount++;
-      const callCost = knownCallCost(call);
+      const callCost = countedCallCost(call);
       if (callCost !== null) {
         costSum += callCost;
         priced = true;
@@ -413,10 +419,16 @@ function chatAttributes(call: TraceLlmCall): Attributes {
   if (typeof call.time_to_first_token_ms === "number") {
     a[sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = call.time_to_first_token_ms / 1000;
   }
-  // An unknown cost (unpriced, or usage missing: older traces say $0 for it) is left out, not sent as 0.
-  const cost = knownCallCost(call);
+  // The cost the call counts for (a provider-reported one, else pflow's), as in the run's result; an unknown
+  // cost (unpriced without a reported one, or usage missing: older traces say $0 for it) is left out, not sent
+  // as 0. Beside a reported cost, pflow's own price of the call, when it has one.
+  const cost = countedCallCost(call);
   if (cost !== null) a[sc.ATTR_PFLOW_COST_USD] = cost;
-  if (typeof call.reported_cost_usd === "number") a[sc.ATTR_PFLOW_REPORTED_COST_USD] = call.reported_cost_usd;
+  if (typeof call.reported_cost_usd === "number") {
+    a[sc.ATTR_PFLOW_REPORTED_COST_USD] = call.reported_cost_usd;
+    const computed = knownCallCost(call);
+    if (computed !== null) a[sc.ATTR_PFLOW_COMPUTED_COST_USD] = computed;
+  }
   if (typeof call.item_index === "number") a[sc.ATTR_PFLOW_LLM_ITEM_INDEX] = call.item_index;
   if (call.status === "error") a[sc.ATTR_ERROR_TYPE] = call.error?.type || "error";
   return clean(a);

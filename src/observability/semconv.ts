@@ -153,10 +153,15 @@ export const ATTR_PFLOW_NODE_CPU_USER_MS = "pflow.node.cpu.user_ms";
 /** Node: system CPU milliseconds of the pflow process during the execution (double). */
 export const ATTR_PFLOW_NODE_CPU_SYSTEM_MS = "pflow.node.cpu.system_ms";
 
-/** Chat: cost of the call in USD as priced by pflow (double); absent when unknown (unpriced, or usage missing). */
+/**
+ * Chat: cost the call counts for in USD (double): the provider-reported one when there is one, else pflow's
+ * price, as in the run's result; absent when unknown (unpriced without a reported cost, or usage missing).
+ */
 export const ATTR_PFLOW_COST_USD = "pflow.cost_usd";
 /** Chat: cost the provider billed itself, when it reports one (double). */
 export const ATTR_PFLOW_REPORTED_COST_USD = "pflow.reported_cost_usd";
+/** Chat: beside a reported cost, the call as priced by pflow (double), when its model has a price. */
+export const ATTR_PFLOW_COMPUTED_COST_USD = "pflow.computed_cost_usd";
 /** Chat: pflow's full model id (`provider/model`). */
 export const ATTR_PFLOW_LLM_MODEL = "pflow.llm.model";
 /** Chat: the provider's request id (`x-request-id`/`request-id` header, else the body's id), for support requests. */
@@ -178,4 +183,5 @@ export const DOUBLE_ATTRIBUTES: ReadonlySet<string> = new Set([
   ATTR_PFLOW_NODE_CPU_SYSTEM_MS,
   ATTR_PFLOW_COST_USD,
   ATTR_PFLOW_REPORTED_COST_USD,
+  ATTR_PFLOW_COMPUTED_COST_USD,
 ]);

@@ -148,6 +148,19 @@ export function knownCallCost(
   return typeof call.cost_usd === "number" && Number.isFinite(call.cost_usd) ? call.cost_usd : null;
 }
 
+/**
+ * The cost a traced call counts for, by the rule of the run's result: the cost the provider reported
+ * (OpenRouter's `usage.cost`), else pflow's computed one; null when neither is known (an unpriced model
+ * without a reported cost, or a call whose usage is missing).
+ */
+export function countedCallCost(
+  call: { cost_usd?: number | null; reported_cost_usd?: number | null; usage?: { usage_missing?: boolean } | null },
+): number | null {
+  if (call.usage?.usage_missing) return null;
+  const reported = call.reported_cost_usd;
+  return typeof reported === "number" && Number.isFinite(reported) ? reported : knownCallCost(call);
+}
+
 /** Suffix of a trace file whose writing failed part-way: `….partial.json`. */
 export const PARTIAL_SUFFIX = ".partial.json";
 
