@@ -464,6 +464,33 @@ Deno.test("cost report --reprice prices a call as its run did: by the model the 
   });
 });
 
+Deno.test("cost report --reprice prices a model unpriced when it ran by the model its provider reported, once a table prices that", async () => {
+  await withLlm(async (ctx) => {
+    // Neither the model asked for nor the one that answered has a price when it runs.
+    ctx.srv.enqueue({ text: "ok", usage: MINI_USAGE, model: "gpt-9-mini-2026-01-15" });
+    const doc = await runJson(
+      ctx,
+      chain([{ id: "n", type: "llm", params: { model: "openai/gpt-9-turbo", prompt: "hi" } }]),
+    );
+    assert.deepEqual(doc.pricing.unpriced_models, ["openai/gpt-9-turbo"]);
+    // gpt-9-mini at gpt-4o-mini's prices: (1200-200)*0.15 + 200*0.075 + 400*0.6 = 405 µ$.
+    const prices = "models:\n  openai/gpt-9-mini:\n    input: 0.15\n    output: 0.60\n    cache_read: 0.075\n";
+    const table = writePriceTable(ctx, "gpt9.yaml", prices);
+    const check = async (args: string[], what: string) => {
+      const repriced = await reportJson(ctx, ["--by", "model", "--reprice", ...args]);
+      const row = repriced.rows.find((r: Doc) => r.group === "openai/gpt-9-turbo");
+      assert.equal(row.cost_usd, null, `${what}: unpriced when it ran`);
+      near(row.repriced_cost_usd, MINI_COST, `${what}: repriced by the reported model`);
+      assert.equal(row.repriced_complete, true, what);
+      assert.deepEqual(repriced.price_table.unpriced_models, [], what);
+    };
+    await check(["--price-table", table], "--price-table");
+    // The same once PFLOW_HOME/pricing.yaml prices it (a price update after the run).
+    writeFileSync(join(ctx.home, "pricing.yaml"), prices);
+    await check([], "PFLOW_HOME/pricing.yaml");
+  });
+});
+
 Deno.test("cost report --reprice: a rejected request (no tokens) stays $0 for a model the table does not price, never unpriced", async () => {
   await withLlm(async (ctx) => {
     const rejected = (model: string) => chain([{ id: "r", type: "llm", params: { model, prompt: "[[fail:400]] x" } }]);

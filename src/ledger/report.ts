@@ -528,16 +528,12 @@ function reprice(
   },
 ): void {
   const entries = ctx.entries;
-  // Models some of whose calls were priced when they ran (by the model asked for, or the one reported); a call
-  // of known zero usage (a rejected request) cost $0 priced or not, so a pair with no token is no sign of a price.
-  const pricedOnce = new Set(
-    ctx.pairs.filter((p) =>
-      p.totals.total_tokens > 0 && p.totals.unpriced_calls + p.totals.usage_missing_calls < p.totals.llm_calls
-    ).map((p) => p.model),
-  );
+  // Models with tokens: the prices of the others do not matter (a call of known zero usage, a rejected request,
+  // costs $0 priced or not; one whose usage is missing has no cost at any price).
+  const withTokens = new Set(ctx.pairs.filter((p) => p.totals.total_tokens > 0).map((p) => p.model));
   for (const { model } of ctx.pairs) {
     if (!entries.has(model)) {
-      entries.set(model, repriceEntry(db, { table: ctx.table, model, labels: ctx.labels, pricedOnce }));
+      entries.set(model, repriceEntry(db, { table: ctx.table, model, labels: ctx.labels, withTokens }));
     }
   }
   // Every threshold of the models in the report: a request's class is how many of them it exceeds.
@@ -594,22 +590,26 @@ function reprice(
  * prices a call: by the model requested, else by the model the provider
  * reported (`openai/gpt-9-turbo` answered as `gpt-4o-mini-2024-07-18`) when
  * all of its calls (but rejected requests, which report none) reported models of one entry. Undefined: unpriced.
+ * The reported names are looked up whatever priced the model when it ran: the table repriced with may be
+ * another (`--price-table`, a price file edited since, a newer pflow's prices).
  */
 function repriceEntry(
   db: DatabaseSync,
-  ctx: { table: PriceTable; model: number; labels: Labels; pricedOnce: ReadonlySet<number> },
+  ctx: { table: PriceTable; model: number; labels: Labels; withTokens: ReadonlySet<number> },
 ): ModelPrices | undefined {
   const id = ctx.labels.text(ctx.model)!;
   const direct = findPrices(ctx.table, id);
   if (direct !== undefined) return direct.prices;
-  // A model never priced when it ran was not priced by its reported name either: no scan of its calls.
-  if (!ctx.pricedOnce.has(ctx.model)) return undefined;
+  if (!ctx.withTokens.has(ctx.model)) return undefined;
   const provider = id.slice(0, id.indexOf("/"));
   // A rejected request (known zero usage: $0 whatever the price) reported no model, and tells nothing of one.
+  // The model's calls are those of its runs, found through the usage rollup (by model) and the calls' index by
+  // run, so the calls of runs that never called it are not read.
   const input = REQUEST_INPUT.replaceAll("c.", "");
   const reported = db.prepare(
-    `SELECT DISTINCT response_model AS name FROM calls
-    WHERE model = ? AND NOT (usage_missing = 0 AND ${input} = 0 AND output_tokens = 0)`,
+    `SELECT DISTINCT response_model AS name FROM calls INDEXED BY calls_run
+    WHERE run IN (SELECT run FROM usage WHERE model = ?1) AND model = ?1
+      AND NOT (usage_missing = 0 AND ${input} = 0 AND output_tokens = 0)`,
   ).all(ctx.model) as { name: string | null }[];
   const matches = reported.map((r) => r.name === null ? undefined : findPrices(ctx.table, `${provider}/${r.name}`));
   const keys = new Set(matches.map((m) => m?.key));
