@@ -1103,6 +1103,33 @@ Deno.test("OTLP: a call without usage has no pflow.cost_usd on its span and adds
   });
 });
 
+Deno.test("cost sums are rounded as every cost is reported: pflow metrics and the OTLP pflow.llm.cost point", async () => {
+  await withLlm(async (ctx) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}/v1/metrics` };
+      // Sonnet 4.5: $0.0045 and $0.009, whose sum in binary floating point is 0.013499999999999998.
+      const wf = chain([
+        llm("a", SONNET, { input_tokens: 1000, output_tokens: 100 }),
+        llm("b", SONNET, { input_tokens: 2000, output_tokens: 200 }),
+      ], { name: "sums" });
+      const result = await runWorkflowFile(ctx, wf, ["--output-format", "json"], { env });
+      assertExit(result, 0);
+      assert.equal(oneJson(result).total_cost_usd, 0.0135);
+      const cost = receivedMetrics(receiver.requests).metrics.get("pflow.llm.cost")!;
+      assert.deepEqual(cost.sum!.dataPoints.map((p: Doc) => p.asDouble), [0.0135]);
+      const text = await pflow(ctx, ["metrics"]);
+      assertExit(text, 0);
+      assert.match(
+        text.stdout,
+        /^pflow_llm_cost_dollars_total\{provider="anthropic",model="claude-sonnet-4-5"\} 0\.0135$/m,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 Deno.test("missing components fail naming their Debian package", async () => {
   const { requireBinary } = await import("./support/prometheus.ts");
   assert.throws(() => requireBinary("pflow-no-such-binary", "some-package"), /install Debian's package 'some-package'/);

@@ -386,6 +386,17 @@ Deno.test("otlp-json: an incomplete trace ends the run span at the last event's 
   assert.equal(only.span.startTimeUnixNano, only.span.endTimeUnixNano);
 });
 
+Deno.test("otlp-json: an incomplete trace's run span costs what its calls add up to, rounded as costs are", () => {
+  const trace = incompleteTrace();
+  // $0.0045 and $0.009: 0.013499999999999998 when added in binary floating point.
+  trace.events[1].llm_calls = [
+    llmCall({ cost_usd: 0.0045 }),
+    llmCall({ cost_usd: 0.009, span_id: "2000000000000002" }),
+  ];
+  const run = traceSpans(trace).find((s) => s.spanId === RUN_SPAN)!;
+  assert.equal(run.attributes["pflow.total_cost_usd"], 0.0135);
+});
+
 Deno.test("otlp-json: the run span's parent is the caller's span (TRACEPARENT)", () => {
   const spans = byId(jsonSpans(successTrace({ parent_span_id: CALLER_SPAN })));
   const run = spans.get(RUN_SPAN)!;

@@ -8,6 +8,7 @@
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import { bucketColumns, BUCKETS, bucketSums } from "../ledger/schema.ts";
+import { roundUsd } from "../pricing/cost.ts";
 import { VERSION } from "../version.ts";
 import { cumulate, type HistogramSeries, type MetricFamily, type ValueSeries } from "./exposition.ts";
 
@@ -196,7 +197,8 @@ export function collectMetrics(db: DatabaseSync, options: CollectOptions = {}): 
       help: "Cost of priced LLM calls in US dollars (USD), provider-reported cost preferred; unpriced calls count 0.",
       unit: "dollars",
       type: "counter",
-      series: sorted(byModel.map(({ row, labels: l }) => ({ labels: l, value: n(row.cost) }))),
+      // Summed in SQL: rounded as every cost is reported (0.0135, not 0.013499999999999998).
+      series: sorted(byModel.map(({ row, labels: l }) => ({ labels: l, value: roundUsd(n(row.cost)) }))),
     },
     {
       name: "pflow_llm_unpriced_calls_total",

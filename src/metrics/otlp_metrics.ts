@@ -35,6 +35,7 @@ import {
 } from "../observability/semconv.ts";
 import type { LlmCallRecord } from "../observability/telemetry.ts";
 import { callCostUsd } from "../observability/telemetry.ts";
+import { roundUsd } from "../pricing/cost.ts";
 import { BUCKETS } from "../ledger/schema.ts";
 import { modelLabels } from "./collect.ts";
 import { otlpTlsOptions } from "../observability/otlp_tls.ts";
@@ -250,6 +251,7 @@ function record(meter: Meter, run: RunMetricsInput): void {
     unit: "s",
     advice: { explicitBucketBoundaries: [...BUCKETS.run] },
   });
+  const costs = new Map<string, { attributes: Record<string, string>; usd: number }>();
   for (const call of run.calls) {
     const u = call.usage;
     const { provider, model } = modelLabels(u.model);
@@ -276,8 +278,16 @@ function record(meter: Meter, run: RunMetricsInput): void {
       failed ? { ...attributes, [OTLP_METRICS.errorType]: call.error?.type ?? "_OTHER" } : attributes,
     );
     const spent = callCostUsd(call);
-    if (spent !== null) cost.add(spent, attributes);
+    if (spent !== null) {
+      const key = JSON.stringify(attributes);
+      const sum = costs.get(key) ?? { attributes, usd: 0 };
+      sum.usd += spent;
+      costs.set(key, sum);
+    }
   }
+  // The calls' costs are added per attribute set here, and rounded as every cost is reported (0.0135, not the
+  // 0.013499999999999998 that adding them in the SDK gives): one run is one collection, so the point is the same.
+  for (const { attributes, usd } of costs.values()) cost.add(roundUsd(usd), attributes);
   workflow.record(run.durationMs / 1000, {
     [OTLP_METRICS.workflowName]: run.workflow,
     [OTLP_METRICS.runStatus]: run.status,

@@ -200,7 +200,7 @@ function traceSpanRecords(trace: TraceDocument): SpanRecord[] {
   };
   if (dropped > 0) run[sc.ATTR_PFLOW_TRACE_EVENTS_DROPPED] = dropped;
   if (trace.workflow_file) run[sc.ATTR_PFLOW_WORKFLOW_FILE] = trace.workflow_file;
-  const total = ownCostUsd(trace, priced ? costSum : undefined);
+  const total = ownCostUsd(trace, priced ? roundUsd(costSum) : undefined);
   if (typeof total === "number" && Number.isFinite(total)) run[sc.ATTR_PFLOW_TOTAL_COST_USD] = total;
   let runStatus: SpanStatus = { code: "ok" };
   if (status !== "success") {
