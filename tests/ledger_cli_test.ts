@@ -443,6 +443,30 @@ Deno.test("a stream cut off before its final usage: its counts so far are no tok
   });
 });
 
+Deno.test("a token count of 2^53 or more is unknown usage: the run, cost show, cost report and metrics keep working", async () => {
+  await withLlm(async (ctx) => {
+    // JSON.parse makes 9007199254740993 the number 2^53, which no SQLite integer reads back as a number.
+    const huge = { prompt_tokens: 9007199254740993, completion_tokens: 10 };
+    const doc = await runJson(ctx, chain([llm("a", MINI, MINI_USAGE), llm("b", MINI, huge)]));
+    assert.deepEqual(doc.pricing.usage_missing.map((c: Doc) => c.node_id), ["b"]);
+    assert.equal(doc.pricing.complete, false);
+    near(doc.total_cost_usd, MINI_COST, "the call whose usage is known");
+    assert.equal(doc.usage.input_tokens, 1000, "no token of the other");
+    const show = await cost(ctx, ["show", "latest", "--json"]);
+    assertExit(show, 0);
+    const totals = JSON.parse(show.stdout).totals;
+    assert.deepEqual([totals.llm_calls, totals.input_tokens, totals.cost_complete], [2, 1000, false]);
+    for (const args of [["show", "latest"], ["report", "--by", "run"], ["report", "--by", "model", "--reprice"]]) {
+      const result = await cost(ctx, args, PLAIN_ENV);
+      assertExit(result, 0);
+      assert.match(result.stdout, /\$0\.00040\+/, args.join(" "));
+    }
+    const metrics = await runPflow(["metrics"], { env: ctx.env });
+    assertExit(metrics, 0);
+    assert.match(metrics.stdout, /^pflow_llm_usage_missing_calls_total\{provider="openai",model="gpt-4o-mini"\} 1$/m);
+  });
+});
+
 Deno.test("cost report --reprice prices a call as its run did: by the model the provider reported when the requested one has no price", async () => {
   await withLlm(async (ctx) => {
     // A model no table prices, answered as gpt-4o-mini (priced by its reported name at run time).

@@ -7,6 +7,7 @@ import {
   normalizeAnthropicUsage,
   normalizeOpenAiUsage,
   normalizeUsage,
+  usageCountsLeftOut,
 } from "../src/llm/usage.ts";
 
 Deno.test("anthropic: input is already uncached; reads and writes are separate", () => {
@@ -173,6 +174,31 @@ Deno.test("garbage and missing fields count as zero; counts never go negative", 
       .input_tokens,
     0,
   );
+});
+
+Deno.test("a count of 2^53 or more is no count: it counts 0 and the usage is unknown, in every dialect", () => {
+  const huge = 2 ** 53; // what JSON.parse makes of 9007199254740993
+  assert.equal(usageCountsLeftOut({ input_tokens: 5, output_tokens: 1 }, "anthropic"), false);
+  assert.equal(usageCountsLeftOut({ input_tokens: Number.MAX_SAFE_INTEGER, output_tokens: 1 }, "anthropic"), false);
+  assert.equal(
+    normalizeAnthropicUsage({ input_tokens: Number.MAX_SAFE_INTEGER }).input_tokens,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const cases: [Record<string, unknown>, "anthropic" | "openai" | "google"][] = [
+    [{ input_tokens: huge, output_tokens: 1 }, "anthropic"],
+    [{ input_tokens: 5, output_tokens: 1, cache_creation: { ephemeral_1h_input_tokens: huge } }, "anthropic"],
+    [{ input_tokens: 5, output_tokens: 1, output_tokens_details: { thinking_tokens: Infinity } }, "anthropic"],
+    [{ prompt_tokens: 10, completion_tokens: huge }, "openai"],
+    [{ prompt_tokens: 10, completion_tokens: 1, prompt_tokens_details: { cached_tokens: 1e300 } }, "openai"],
+    [{ promptTokenCount: 10, candidatesTokenCount: huge }, "google"],
+  ];
+  for (const [raw, dialect] of cases) {
+    assert.equal(usageCountsLeftOut(raw, dialect), true, JSON.stringify(raw));
+    const tokens = normalizeUsage(raw, dialect);
+    for (const [field, value] of Object.entries(tokens)) {
+      assert.ok(Number.isSafeInteger(value), `${dialect} ${field}: ${value}`);
+    }
+  }
 });
 
 Deno.test("normalizeUsage dispatches on the dialect", () => {

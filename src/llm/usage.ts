@@ -139,19 +139,58 @@ export function normalizeGoogleUsage(raw: unknown): UsageTokens {
   };
 }
 
+/** The counts each dialect's usage is read from (a path of fields; the first ones are always sent). */
+const COUNT_FIELDS: Record<UsageDialect, { required: number; paths: string[][] }> = {
+  anthropic: {
+    required: 2,
+    paths: [
+      ["input_tokens"],
+      ["output_tokens"],
+      ["cache_read_input_tokens"],
+      ["cache_creation_input_tokens"],
+      ["cache_creation", "ephemeral_5m_input_tokens"],
+      ["cache_creation", "ephemeral_1h_input_tokens"],
+      ["output_tokens_details", "thinking_tokens"],
+    ],
+  },
+  openai: {
+    required: 2,
+    paths: [
+      ["prompt_tokens"],
+      ["completion_tokens"],
+      ["prompt_tokens_details", "cached_tokens"],
+      ["prompt_cache_hit_tokens"],
+      ["prompt_tokens_details", "cache_write_tokens"],
+      ["completion_tokens_details", "reasoning_tokens"],
+    ],
+  },
+  google: {
+    required: 1,
+    paths: [
+      ["promptTokenCount"],
+      ["toolUsePromptTokenCount"],
+      ["cachedContentTokenCount"],
+      ["thoughtsTokenCount"],
+      ["candidatesTokenCount"],
+    ],
+  },
+};
+
 /**
  * Whether a usage object leaves out a count its protocol always sends: Anthropic's `input_tokens` and
  * `output_tokens`, OpenAI's `prompt_tokens` and `completion_tokens`, Gemini's `promptTokenCount` (its
- * other counts follow proto3's JSON rule: a count of 0 is left out). Such counts are unknown, not 0.
+ * other counts follow proto3's JSON rule: a count of 0 is left out). Such counts are unknown, not 0. So are
+ * those of a usage object that reports a count too large to be one: 2^53 or more, which no number holds
+ * exactly (and no request has), so its usage is unknown rather than a figure no total or ledger can hold.
  */
 export function usageCountsLeftOut(raw: unknown, dialect: UsageDialect): boolean {
   const usage = asRecord(raw);
-  const required = dialect === "anthropic"
-    ? ["input_tokens", "output_tokens"]
-    : dialect === "google"
-    ? ["promptTokenCount"]
-    : ["prompt_tokens", "completion_tokens"];
-  return required.some((key) => typeof usage[key] !== "number");
+  const { required, paths } = COUNT_FIELDS[dialect];
+  return paths.some((path, i) => {
+    let value: unknown = usage;
+    for (const key of path) value = asRecord(value)[key];
+    return (i < required && typeof value !== "number") || (typeof value === "number" && value > MAX_COUNT);
+  });
 }
 
 /**
@@ -243,9 +282,15 @@ export function findGoogleStreamUsage(
   return null;
 }
 
-/** A non-negative integer from a raw field; anything else counts as 0. */
+/** The largest token count taken as one: the largest integer a number holds exactly. */
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A non-negative integer from a raw field; anything else counts as 0, a count above {@link MAX_COUNT} too
+ * ({@link usageCountsLeftOut} then says the usage is unknown).
+ */
 function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
+  return typeof value === "number" && Number.isFinite(value) && value > 0 && value <= MAX_COUNT ? Math.round(value) : 0;
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
