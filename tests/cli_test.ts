@@ -928,6 +928,36 @@ Deno.test("params given to a workflow that declares no inputs join the root stor
   });
 });
 
+Deno.test("a string param takes a number or boolean a whole-value template gives, as its text", async () => {
+  await withHome(async (dir, env) => {
+    writeFileSync(join(dir, "2024"), "year file");
+    const file = writeWorkflow(
+      dir,
+      "read.json",
+      workflow(
+        [
+          { id: "read", type: "read-file", params: { path: "${file}" } },
+          { id: "save", type: "write-file", params: { path: "${flag}", content: "${read.content}" } },
+          { id: "mode", type: "read-file", params: { path: "${file}", encoding: "${enc}" } },
+        ],
+        {
+          inputs: { file: { type: "integer" }, flag: { type: "boolean" }, enc: { default: "utf8" } },
+          edges: [{ from: "read", to: "save" }, { from: "save", to: "mode" }],
+        },
+      ),
+    );
+    const validated = await runPflow(["validate", file, "file=2024", "flag=true"], { env, cwd: dir });
+    assertExit(validated, 0);
+    const result = await runPflow(["run", file, "file=2024", "flag=true", "--json"], { env, cwd: dir });
+    assertExit(result, 0);
+    assert.equal(readFileSync(join(dir, "true"), "utf8"), "year file");
+    // An enum still refuses the text a number makes when it is not one of its values.
+    const bad = await runPflow(["run", file, "file=2024", "flag=true", "enc=8"], { env, cwd: dir });
+    assertExit(bad, 1);
+    assert.match(bad.stderr, /param 'encoding' must be one of "utf8", "base64", got integer 8/);
+  });
+});
+
 Deno.test("an optional input without a default, not given, that a template reads: the error says how to give it", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(

@@ -147,7 +147,8 @@ export function valueFits(spec: ParamSpec, value: unknown): boolean {
 
 /**
  * Coerces a resolved param value toward its declared type where the intent
- * is unambiguous (`"30"` → 30 for a number, `"true"` → true for a boolean),
+ * is unambiguous (`"30"` → 30 for a number, `"true"` → true for a boolean,
+ * 42 → `"42"` and true → `"true"` for a string),
  * and throws a {@link NodeError} naming the param when it cannot fit.
  */
 export function coerceParam(name: string, spec: ParamSpec, value: unknown): unknown {
@@ -166,6 +167,15 @@ export function rangeProblem(name: string, spec: ParamSpec, value: unknown): str
 function coerceType(name: string, spec: ParamSpec, value: unknown): unknown {
   if (valueFits(spec, value)) return value;
   const types = Array.isArray(spec.type) ? spec.type : [spec.type];
+  if (
+    types.includes("string") && !valueFits({ ...spec, enum: undefined }, value) &&
+    ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
+  ) {
+    // A whole-value template keeps the value's type (`"${question}"` with question=42 is 42): a string param
+    // takes it as the text a template inside text writes (`"Q: ${question}"` is "Q: 42").
+    const text = String(value);
+    if (valueFits(spec, text)) return text;
+  }
   if (typeof value === "string") {
     const text = value.trim();
     if ((types.includes("number") || types.includes("integer")) && text !== "" && Number.isFinite(Number(text))) {
