@@ -951,9 +951,9 @@ Deno.test("a string param takes a number or boolean a whole-value template gives
     const result = await runPflow(["run", file, "file=2024", "flag=true", "--json"], { env, cwd: dir });
     assertExit(result, 0);
     assert.equal(readFileSync(join(dir, "true"), "utf8"), "year file");
-    // An enum still refuses the text a number makes when it is not one of its values.
+    // An enum still refuses the text a number makes when it is not one of its values (before the run).
     const bad = await runPflow(["run", file, "file=2024", "flag=true", "enc=8"], { env, cwd: dir });
-    assertExit(bad, 1);
+    assertExit(bad, 2);
     assert.match(bad.stderr, /param 'encoding' must be one of "utf8", "base64", got integer 8/);
   });
 });

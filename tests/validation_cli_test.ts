@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CliResult, runPflow, tempDir, writeWorkflow } from "./support/cli.ts";
 
@@ -1200,6 +1200,57 @@ Deno.test("templates in a literal list of batch items are checked as a param's a
     assert.deepEqual(JSON.parse(result.stdout).result, {
       results: [{ output: "1" }, { output: { k: "1" } }, { output: "${x}" }],
     });
+  } finally {
+    dir.cleanup();
+  }
+});
+
+Deno.test("a template naming an input known before the run (its default, a given value) is checked as the run checks its value", async () => {
+  const dir = tempDir("pflow-validation-test-");
+  try {
+    const side = join(dir.path, "side.txt");
+    const text = `{
+  "ir_version": "0.1.0",
+  "inputs": {
+    "enc": { "type": "string", "default": "utf-8" },
+    "secs": { "type": "number", "default": 0 },
+    "list": { "type": "string", "default": "a,b" }
+  },
+  "nodes": [
+    { "id": "first", "type": "shell", "params": { "command": "echo ran >> ${side}" } },
+    { "id": "read", "type": "read-file", "params": { "path": "${side}", "encoding": "\${enc}" } },
+    { "id": "wait", "type": "shell", "params": { "command": "true", "timeout": "\${secs}" } },
+    { "id": "each", "type": "echo", "batch": { "items": "\${list}" }, "params": { "value": "\${item}" } }
+  ],
+  "edges": [{ "from": "first", "to": "read" }, { "from": "read", "to": "wait" }, { "from": "wait", "to": "each" }]
+}`;
+    const file = writeWorkflow(dir.path, "wf.json", text);
+    const env = { PFLOW_HOME: dir.path };
+    const validated = await runPflow(["validate", file], { env });
+    assert.equal(validated.code, 2, validated.stderr);
+    // Located at the param (its column depends on the temp dir's path, written in the file).
+    const lines = validated.stderr.trim().split("\n").map((l) => l.replace(/:\d+: \//, ": /"));
+    assert.deepEqual(lines, [
+      `error: ${file}:10: /nodes/1/params/encoding: param 'encoding' must be one of "utf8", "base64", got ` +
+      `string "utf-8" (from the default of input 'enc')`,
+      `error: ${file}:11: /nodes/2/params/timeout: param 'timeout' must be a positive number of seconds, got 0 ` +
+      `(from the default of input 'secs')`,
+      `error: ${file}:12: /nodes/3/batch/items: batch.items must resolve to a list, got string "a,b" ` +
+      `(from the default of input 'list')`,
+    ]);
+    // The run refuses it before any node runs: the first node's side effect never happens.
+    const run = await runPflow(["run", file], { env });
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(existsSync(side), false, "no node ran");
+    // A given value is checked the same way, and named as given.
+    const given = await runPflow(["validate", file, "enc=base", "secs=1", 'list=["x"]'], { env });
+    assert.equal(given.code, 2, given.stderr);
+    assert.match(given.stderr, /got string "base" \(from enc=…, given for this run\)/);
+    assert.doesNotMatch(given.stderr, /timeout|batch\.items/);
+    // Values that fit (a number given as text for a number param too) validate and run.
+    const ok = await runPflow(["run", file, "enc=utf8", "secs=5", 'list=["x","y"]', "--json"], { env });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout).result, { results: [{ output: "x" }, { output: "y" }] });
   } finally {
     dir.cleanup();
   }

@@ -391,9 +391,10 @@ function itemsNamed(items: unknown): { source: string; path: string } {
 
 /**
  * The list `value` is or, as JSON text, holds; a number of that text the list cannot hold exactly (an id
- * beyond 2^53) is warned about once a run, as a template's path into JSON text is.
+ * beyond 2^53) is warned about once a run, as a template's path into JSON text is. Anything else throws a
+ * TypeError saying what it got (static validation calls this with a value known before the run).
  */
-function toArray(value: unknown, named: { source: string; path: string }, warn: (m: string) => void): unknown[] {
+export function toArray(value: unknown, named: { source: string; path: string }, warn: (m: string) => void): unknown[] {
   if (Array.isArray(value)) return value;
   if (typeof value === "string" && /^\s*\[/.test(value)) {
     try {

@@ -4,7 +4,8 @@
  * @module
  */
 import type { NodeClass, NodeSpec, ParamProblem } from "../nodes/spec.ts";
-import { describeValue, rangeProblem, valueFits } from "../nodes/spec.ts";
+import { coerceParam, describeValue, NodeError, rangeProblem, valueFits } from "../nodes/spec.ts";
+import { toArray } from "./layers.ts";
 import { didYouMean, nonFiniteNumberProblems, type Problem, unknownNodeMessage } from "./errors.ts";
 import {
   type BatchIR,
@@ -236,13 +237,49 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
       } else keyProblems(batch.items, `${at}/batch/items`, undefined, problems);
       // A list of items resolves its templates too (before any item runs: the item variable is not there yet).
       refs.check(batch.items, `${at}/batch/items`, [], problems, node.id);
+      if (typeof batch.items === "string" && containsTemplate(batch.items)) {
+        const items = withKnownInputs({ items: batch.items }, known).items;
+        if (items !== batch.items) {
+          try {
+            toArray(items, { source: "batch.items", path: "batch.items" }, () => {});
+          } catch (error) {
+            if (!(error instanceof TypeError)) throw error;
+            add(`${at}/batch/items`, `${error.message}${fromInputs(batch.items, options.inputs)}`);
+          }
+        }
+      }
     }
     for (const [name, value] of Object.entries(params)) {
       keyProblems(value, `${at}/params/${name}`, name, problems);
       refs.check(value, `${at}/params/${name}`, vars, problems, node.id);
     }
+    // A template naming only inputs known before the run (a default, a given value) is checked as the run
+    // checks what it resolves to: a side-effecting node before it must not run first.
+    const resolved = { ...withKnownInputs(params, known) };
+    for (const [name, value] of Object.entries(params)) {
+      const paramSpec = Object.hasOwn(spec.params, name) ? spec.params[name] : undefined;
+      const knownValue = resolved[name];
+      if (paramSpec === undefined || knownValue === value) continue;
+      if (knownValue === undefined || knownValue === null) {
+        if (paramSpec.required) {
+          add(
+            `${at}/params/${name}`,
+            `'${node.type}' requires param '${name}' (${paramSpec.description}), got null` +
+              fromInputs(value, options.inputs),
+          );
+        }
+        continue;
+      }
+      try {
+        resolved[name] = coerceParam(name, paramSpec, knownValue);
+      } catch (error) {
+        if (!(error instanceof NodeError)) throw error;
+        add(`${at}/params/${name}`, `${error.message}${fromInputs(value, options.inputs)}`);
+        resolved[name] = value; // the node's own checks leave it be
+      }
+    }
     if (cls.validate) {
-      for (const problem of cls.validate(withKnownInputs(params, known), checkContext)) {
+      for (const problem of cls.validate(resolved, checkContext)) {
         const { param, message } = typeof problem === "string" ? { param: undefined, message: problem } : problem;
         const given = param !== undefined && Object.hasOwn(params, param);
         add(given ? `${at}/params${pointerSegment(param)}` : `${at}/params`, message);
@@ -449,6 +486,20 @@ function withKnownInputs(params: Record<string, unknown>, known: Record<string, 
     } catch { /* a path into an input that is not there: checked at run time */ }
   }
   return out ?? params;
+}
+
+/**
+ * Where a value known before the run came from, for a problem with it: ` (from the default of input 'enc')`,
+ * ` (from enc=…, given for this run)`.
+ */
+function fromInputs(value: unknown, given: Record<string, unknown> | undefined): string {
+  const heads = [...new Set([...templateRefs(value)].map(({ ref }) => ref.segments[0] as string))];
+  const parts = heads.map((head) =>
+    given !== undefined && Object.hasOwn(given, head)
+      ? `${head}=…, given for this run`
+      : `the default of input '${head}'`
+  );
+  return ` (from ${parts.join(" and ")})`;
 }
 
 /**
