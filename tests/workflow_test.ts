@@ -539,3 +539,40 @@ Deno.test("a literal non-positive timeout is caught before the run, naming the p
     message: "param 'timeout' must be a positive number of seconds, got 0",
   }]);
 });
+
+Deno.test("'never runs before' follows the paths of edges, whatever their order in the file", () => {
+  // fetch's success path (save → done) and its error path (report → done) never reach each other.
+  const nodes: WorkflowIR["nodes"] = [
+    { id: "fetch", type: "echo", params: { value: "x" } },
+    { id: "save", type: "echo", params: { value: "${report.output}" } },
+    { id: "report", type: "echo", params: { value: "${fetch.output} ${save.output}" } },
+    { id: "done", type: "echo", params: { value: "${save.output} ${report.output} ${fetch.output}" } },
+    { id: "retry", type: "echo", params: { value: "${done.output} ${loop.output}" } },
+    { id: "loop", type: "echo", params: { value: "${retry.output} ${fetch.output} ${save.output}" } },
+  ];
+  const edges = [
+    { from: "fetch", to: "save" },
+    { from: "fetch", to: "report", action: "error" },
+    { from: "save", to: "done" },
+    { from: "report", to: "done" },
+    { from: "done", to: "retry" },
+    { from: "retry", to: "loop" },
+    { from: "loop", to: "retry", action: "error" },
+  ];
+  const expected = [
+    "/nodes/1/params/value ${report.output}: node 'report' never runs before node 'save'",
+    "/nodes/2/params/value ${save.output}: node 'save' never runs before node 'report'",
+  ];
+  const permutations = (list: typeof edges): (typeof edges)[] =>
+    list.length <= 1
+      ? [list]
+      : list.flatMap((edge, i) => permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((p) => [edge, ...p]));
+  let orders = 0;
+  for (const order of permutations(edges)) {
+    const problems = validateWorkflow({ ir_version: "0.1.0", nodes, edges: order }, { registry });
+    const found = problems.map((p) => `${p.pointer} ${p.message.replace(/ \(no edges lead.*/, "")}`);
+    assert.deepEqual(found, expected, JSON.stringify(order));
+    orders++;
+  }
+  assert.equal(orders, 5040);
+});

@@ -546,7 +546,9 @@ class ReferenceChecker {
   #rootOutputs = new Set<string>();
   #errorHandled: ReadonlySet<string>;
   #edges: readonly (EdgeIR | undefined)[];
-  #graph: GraphComponents | undefined;
+  #graph: (GraphComponents & { successors: Map<number, Set<number>> }) | undefined;
+  /** Per component, how far a search of the components its edges lead to has gone (see #mayRunBefore). */
+  #searches = new Map<number, { queue: number[]; next: number; seen: Set<number> }>();
   #unreached: ReadonlySet<string>;
   #unset: ReadonlySet<string>;
   #warned = new Set<string>();
@@ -641,16 +643,47 @@ class ReferenceChecker {
   }
 
   /**
-   * False when no path of edges leads from `from` to `to`, as far as the order of the graph's components
-   * tells (a path may still be missing when it says true: only sure problems are reported).
+   * True when a path of edges leads from `from` to another node `to`, whatever the order of the edges in
+   * the file (two branches of one node, its success and its error path, never reach each other).
    */
   #mayRunBefore(from: string, to: string): boolean {
-    const graph = this.#graph ??= graphComponents([...this.#nodes.keys()], validEdges(this.#edges));
     if (from === to) return false;
+    const graph = this.#graph ??= this.#buildGraph();
     const a = graph.component.get(from);
     const b = graph.component.get(to);
-    // Components count down along paths: a path from `from` reaches lower numbers, or stays in a cycle.
-    return a === undefined || b === undefined || b <= a;
+    if (a === undefined || b === undefined) return true; // not checked: an unknown node is reported elsewhere
+    // Components count down along paths: a path from `from` reaches lower numbers, or stays in its cycle.
+    if (b > a) return false;
+    if (b === a) return true;
+    // A search of the graph of components from `from`'s, resumed by each later question about it: `to` is
+    // reached with its component (each of a component's nodes leads to the others).
+    let search = this.#searches.get(a);
+    if (search === undefined) this.#searches.set(a, search = { queue: [a], next: 0, seen: new Set([a]) });
+    const { queue, seen } = search;
+    while (!seen.has(b) && search.next < queue.length) {
+      for (const next of graph.successors.get(queue[search.next++]) ?? []) {
+        if (seen.has(next)) continue;
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+    return seen.has(b);
+  }
+
+  /** The graph's components, each with the components an edge leads to from one of its nodes. */
+  #buildGraph(): GraphComponents & { successors: Map<number, Set<number>> } {
+    const edges = validEdges(this.#edges);
+    const graph = graphComponents([...this.#nodes.keys()], edges);
+    const successors = new Map<number, Set<number>>();
+    for (const edge of edges) {
+      const from = graph.component.get(edge.from);
+      const to = graph.component.get(edge.to);
+      if (from === undefined || to === undefined || from === to) continue;
+      const set = successors.get(from);
+      if (set === undefined) successors.set(from, new Set([to]));
+      else set.add(to);
+    }
+    return { ...graph, successors };
   }
 
   /**
