@@ -577,6 +577,49 @@ Deno.test("-o with an unknown key or store path exits 2 when no outputs are decl
   });
 });
 
+Deno.test("-o is checked before the run as the run resolves it: error outputs, namespacing on and off, given keys", async () => {
+  await withHome(async (dir, env) => {
+    const handled = writeWorkflow(
+      dir,
+      "handled.json",
+      workflow([
+        { id: "fetch", type: "shell", params: { command: "echo err >&2; exit 3" } },
+        { id: "report", type: "echo", params: { value: "failed: ${fetch.error}" } },
+      ], { edges: [{ from: "fetch", to: "report", action: "error" }] }),
+    );
+    // A node with an error edge has an `error` output.
+    const error = await runPflow(["run", handled, "-o", "fetch.error"], { env });
+    assertExit(error, 0);
+    assert.equal(error.stdout, "command exited with code 3: err\n");
+    // Under namespacing a node's output is read under its id: a bare name no run prints is refused.
+    const bare = await runPflow(["run", handled, "-o", "stderr"], { env });
+    assertExit(bare, 2);
+    assert.match(
+      bare.stderr,
+      /--output-key 'stderr' is not an output of this workflow \(did you mean 'fetch\.stderr'\?\)/,
+    );
+    const flat = writeWorkflow(
+      dir,
+      "flat.json",
+      workflow([{ id: "a", type: "shell", params: { command: "echo hi" } }], { enable_namespacing: false }),
+    );
+    // With namespacing off, outputs live at the root: `a.stdout` is never there, `stdout` is.
+    const path = await runPflow(["run", flat, "-o", "a.stdout"], { env });
+    assertExit(path, 2);
+    assert.match(
+      path.stderr,
+      /--output-key 'a\.stdout': namespacing is off, so node outputs live at the root; use 'stdout'/,
+    );
+    const root = await runPflow(["run", flat, "-o", "stdout"], { env });
+    assertExit(root, 0);
+    assert.equal(root.stdout, "hi\n");
+    // A key given to a workflow that declares no inputs is in the root store.
+    const given = await runPflow(["run", flat, "n=5", "-o", "n"], { env });
+    assertExit(given, 0);
+    assert.equal(given.stdout, "5\n");
+  });
+});
+
 Deno.test("without declared outputs the last node's first output is printed", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(

@@ -340,7 +340,7 @@ async function prepare(target: RunTarget, session: Session) {
   if (checked.problems.length > 0) throw new ValidationError(checked.problems);
   const params = checked.params;
   const outputKey = parsed.values["output-key"] as string | undefined;
-  if (outputKey !== undefined) checkOutputKey(outputKey, loaded, registry);
+  if (outputKey !== undefined) checkOutputKey(outputKey, loaded, registry, params);
   const metricsFlag = parsed.values.metrics === true;
   const budget = parseBudget(parsed.values["max-budget-usd"] as string | undefined);
   const priceTableFile = parsed.values["price-table"] as string | undefined;

@@ -4,44 +4,85 @@
  */
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
-import type { WorkflowResult } from "../workflow/run.ts";
-import { lookup, parseTemplate, type TemplateRef, UnresolvedTemplateError } from "../workflow/template.ts";
+import { fallbackOutputKey, type WorkflowResult } from "../workflow/run.ts";
+import { errorHandledNodes, nodeOutputs } from "../workflow/validate.ts";
+import type { NodeIR } from "../workflow/ir.ts";
+import { didYouMean } from "../workflow/errors.ts";
+import { formatPath, lookup, parseTemplate, type TemplateRef, UnresolvedTemplateError } from "../workflow/template.ts";
 import { UsageError } from "./usage_error.ts";
 import { redactCredentials } from "../observability/redact.ts";
 import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 
 /**
  * Checks an `--output-key` before the run, so a key that can never resolve
- * is a usage error (exit 2) while nothing has run: a declared output, an
- * input, or a store path `node.key` whose node declares `key` (without
- * declared outputs, also a node's output name: the printed fallback).
+ * is a usage error (exit 2) while nothing has run. It resolves as the run
+ * resolves it ({@link selectOutput}): a declared output, an input, `stdin`
+ * or a key given for a workflow that declares no inputs; with namespacing
+ * on, a store path `node.key` whose node writes `key` (its type's outputs,
+ * a batch node's, `error` with an `error` edge) and, without declared
+ * outputs, the name of the output printed when a node runs last; with
+ * namespacing off, any node's output name (they live at the root).
  */
-export function checkOutputKey(key: string, loaded: LoadedWorkflow, registry: NodeRegistry): void {
+export function checkOutputKey(
+  key: string,
+  loaded: LoadedWorkflow,
+  registry: NodeRegistry,
+  given: Record<string, unknown> = {},
+): void {
   const ref = outputKeyRef(key);
   const ir = loaded.ir;
   const declared = Object.keys(ir.outputs ?? {});
   const head = ref.segments[0] as string;
   const inputs = Object.keys(ir.inputs ?? {});
-  const outputsOf = (type: string, batch: boolean) =>
-    batch ? ["results", "count", "errors"] : Object.keys(registry.get(type)?.spec.outputs ?? {});
-  if (declared.includes(key) || inputs.includes(head) || head === "stdin") return;
-  const node = ir.nodes.find((n) => n.id === head);
-  if (node !== undefined && ref.segments.length > 1) {
-    const outputs = outputsOf(node.type, node.batch !== undefined);
-    if (outputs.includes(String(ref.segments[1]))) return;
+  const namespacing = ir.enable_namespacing ?? true;
+  const nodes = ir.nodes;
+  const errorHandled = errorHandledNodes(ir.edges ?? []);
+  const outputsOf = (node: NodeIR) => nodeOutputs(node, registry, errorHandled);
+  const writesAny = (node: NodeIR) => Object.keys(registry.get(node.type)?.spec.outputs ?? {}).length === 0;
+  // At the root of the store: inputs, stdin, keys given to a workflow without inputs, declared outputs.
+  const freeKeys = inputs.length === 0 ? Object.keys(given) : [];
+  if (declared.includes(key) || inputs.includes(head) || head === "stdin" || freeKeys.includes(head)) return;
+  const node = nodes.find((n) => n.id === head);
+  if (namespacing && node !== undefined) {
+    if (ref.segments.length === 1) return; // the node's whole namespace
+    const outputs = outputsOf(node);
+    if (outputs.includes(String(ref.segments[1])) || (!node.batch && writesAny(node))) return;
     throw new UsageError(
-      `--output-key '${key}': node '${head}' has no output '${ref.segments[1]}'; outputs: ${outputs.join(", ")}`,
+      `--output-key '${key}': node '${head}' has no output '${ref.segments[1]}'` +
+        `${didYouMean(String(ref.segments[1]), outputs)}; outputs: ${outputs.join(", ")}`,
       "run",
     );
   }
-  if (declared.length === 0 && ref.segments.length === 1) {
-    const names = new Set(ir.nodes.flatMap((n) => outputsOf(n.type, n.batch !== undefined)));
-    if (names.has(head)) return;
+  // A declared output is written to the root too (under namespacing, unless it is named like a node).
+  if (declared.includes(head)) return;
+  if (!namespacing) {
+    if (nodes.some((n) => outputsOf(n).includes(head) || (!n.batch && writesAny(n)))) return;
+    if (node !== undefined) {
+      const rest = formatPath(ref.segments.slice(1));
+      throw new UsageError(
+        `--output-key '${key}': namespacing is off, so node outputs live at the root; ` +
+          (rest === "" ? `use an output name` : `use '${rest}'`),
+        "run",
+      );
+    }
+  } else if (declared.length === 0 && ref.segments.length === 1) {
+    // The output printed without declared outputs: the first output of the node that ran last.
+    const printed = nodes.flatMap((n) => {
+      const spec = registry.get(n.type)?.spec;
+      const name = spec && fallbackOutputKey(n, spec);
+      return name === undefined ? [] : [name];
+    });
+    if (printed.includes(head)) return;
   }
   const hint = declared.length > 0
     ? `outputs: ${declared.join(", ")}`
-    : "use an output name or a store path like node.key";
-  throw new UsageError(`--output-key '${key}' is not an output of this workflow; ${hint}`, "run");
+    : namespacing
+    ? "use an output name or a store path like node.key"
+    : "use an output name";
+  // Under namespacing, a node's output is read under the node's id.
+  const under = namespacing ? nodes.filter((n) => outputsOf(n).includes(head)).map((n) => `'${n.id}.${key}'`) : [];
+  const suggestion = under.length > 0 ? ` (did you mean ${under.slice(0, 3).join(" or ")}?)` : "";
+  throw new UsageError(`--output-key '${key}' is not an output of this workflow${suggestion}; ${hint}`, "run");
 }
 
 /** The store reference an `--output-key` names; a usage error when it is not a path. */

@@ -25,6 +25,7 @@ import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
 import { DEFAULT_MAX_NODE_EXECUTIONS, type InputIR, STDIN_INPUT_MESSAGE, STDIN_NAME, type WorkflowIR } from "./ir.ts";
 import { inputValueFits } from "./validate.ts";
+import type { NodeSpec } from "../nodes/spec.ts";
 import { shownInputValue, typedInputText, type TypedText } from "./input_text.ts";
 import { isSecretName } from "../observability/redact.ts";
 
@@ -410,6 +411,14 @@ function missingInputMessage(
 }
 
 /**
+ * The output a workflow without declared outputs gives when `node` ran last: a batch node's `results`, else
+ * the first its type declares (none for a type that declares none).
+ */
+export function fallbackOutputKey(node: { batch?: unknown }, spec: NodeSpec): string | undefined {
+  return node.batch ? "results" : Object.keys(spec.outputs)[0];
+}
+
+/**
  * Without declared outputs, the result is the last-run node's first declared
  * output (e.g. a shell node's `stdout`), so a bare workflow still shows something.
  */
@@ -421,7 +430,7 @@ function fallbackOutput(
   const id = last && compiled.idOf(last);
   if (id === undefined) return {};
   const node = compiled.nodes.get(id)!;
-  const key = node.ir.batch ? "results" : Object.keys(node.spec.outputs)[0];
+  const key = fallbackOutputKey(node.ir, node.spec);
   const written = (compiled.namespacing ? shared[id] : shared) as Record<string, unknown> | undefined;
   if (key === undefined || written?.[key] === undefined) return {};
   return { [key]: written[key] };

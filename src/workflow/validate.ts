@@ -37,6 +37,20 @@ import {
 /** Outputs every node writes when it carries a `batch`. */
 export const BATCH_OUTPUTS = ["results", "count", "errors"] as const;
 
+/** The ids of the nodes with an `error` edge: they have an `error` output too (what failed, when it takes the edge). */
+export function errorHandledNodes(edges: readonly (EdgeIR | undefined)[]): Set<string> {
+  return new Set(edges.flatMap((e) => e?.action === "error" && typeof e.from === "string" ? [e.from] : []));
+}
+
+/**
+ * The outputs node `node` writes: its type's (a batch node's {@link BATCH_OUTPUTS}), and `error` when it is
+ * among `errorHandled` ({@link errorHandledNodes}). A type that declares none may write any key.
+ */
+export function nodeOutputs(node: NodeIR, registry: NodeRegistry, errorHandled: ReadonlySet<string>): string[] {
+  const outputs = node.batch ? [...BATCH_OUTPUTS] : Object.keys(registry.get(node.type)?.spec.outputs ?? {});
+  return errorHandled.has(node.id) && !outputs.includes("error") ? [...outputs, "error"] : outputs;
+}
+
 /** Options of {@link validateWorkflow}. */
 export interface ValidateOptions {
   /** Node types. */
@@ -141,8 +155,7 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   const namespacing = ir.enable_namespacing ?? true;
   // Keys given for the run join the root store (a workflow that declares inputs accepts no others: see typeParams).
   const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
-  // A node with an `error` edge also has an `error` output: what failed, when its failure takes the edge.
-  const errorHandled = new Set(edges.flatMap((e) => e?.action === "error" ? [e.from] : []));
+  const errorHandled = errorHandledNodes(edges);
   // Optional inputs without a default that this run (or, for `pflow validate`, any run) may not be given; not
   // one named stdin, refused (giving it stdin=VALUE, as the warning would say, cannot help).
   const unset = new Set(
@@ -586,8 +599,7 @@ class ReferenceChecker {
   }
 
   #outputsOf(node: NodeIR): string[] {
-    const outputs = node.batch ? [...BATCH_OUTPUTS] : Object.keys(this.registry.get(node.type)?.spec.outputs ?? {});
-    return this.#errorHandled.has(node.id) && !outputs.includes("error") ? [...outputs, "error"] : outputs;
+    return nodeOutputs(node, this.registry, this.#errorHandled);
   }
 
   /**
