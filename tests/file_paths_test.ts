@@ -30,11 +30,13 @@ Deno.test("delete-file, read-file, copy-file, move-file: a path ending in '/' is
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /node 'n' failed: path ends with '\/', so it names a directory: victim\.txt\//);
     assert.equal(readFileSync(join(dir, "victim.txt"), "utf8"), "keep\n");
+    // Written so in the file, it is a validation error (exit 2) before anything runs.
     r = runNode(dir, "read-file", { path: "victim.txt/" });
-    assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /path ends with '\/', so it names a directory/);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /\/nodes\/0\/params\/path: path ends with '\/', so it names a directory/);
     for (const type of ["copy-file", "move-file"]) {
-      r = runNode(dir, type, { source: "victim.txt/", destination: "out.txt" });
+      // Made by a template, the node refuses it when it runs.
+      r = runNode(dir, type, { source: "${s}", destination: "out.txt" }, ["s=victim.txt/"]);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /source ends with '\/', so it names a directory: victim\.txt\//);
       assert.ok(!existsSync(join(dir, "out.txt")));
@@ -270,6 +272,50 @@ Deno.test("shell: a cwd ending in a newline says so in its error", () => {
       r.stderr,
       /working directory not found: "[^"]+\\n" \(it ends in a newline, as a command's stdout does/,
     );
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("an empty path or one ending in '/' written in the file is a validation error; one a node makes fails the node with its own message", () => {
+  const tmp = tempDir("pflow-paths-test-");
+  try {
+    const dir = tmp.path;
+    const first = { id: "first", type: "shell", params: { command: "touch ran.txt" } };
+    const r = runFlow(
+      dir,
+      [
+        first,
+        { id: "r", type: "read-file", params: { path: "" } },
+        { id: "w", type: "write-file", params: { path: "out/", content: "x" } },
+        { id: "d", type: "delete-file", params: { path: "${p}" } },
+        { id: "c", type: "copy-file", params: { source: "a.txt", destination: "" } },
+      ],
+      [{ from: "first", to: "r" }, { from: "r", to: "w" }, { from: "w", to: "d" }, { from: "d", to: "c" }],
+      ["run"],
+      { inputs: { p: { type: "string", default: "" } } },
+    );
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    const lines = r.stderr.trimEnd().split("\n").map((l) => l.replace(/^error: .*?: \//, "/"));
+    assert.deepEqual(lines, [
+      "/nodes/1/params/path: path is empty (give the file's full path)",
+      "/nodes/2/params/path: path ends with '/', so it names a directory: out/ (give the file's full path)",
+      "/nodes/3/params/path: path is empty (delete-file deletes files only; give the file's full path)",
+      "/nodes/4/params/destination: destination is empty (give the destination's full file path)",
+    ]);
+    assert.ok(!existsSync(join(dir, "ran.txt")), "no node ran");
+    // Made at run time (a command's empty output), the node fails saying so, not "is a directory: <cwd>".
+    const made = runFlow(
+      dir,
+      [
+        { id: "name", type: "shell", params: { command: "printf ''" } },
+        { id: "r", type: "read-file", params: { path: "${name.stdout}" } },
+      ],
+      [{ from: "name", to: "r" }],
+      ["run"],
+    );
+    assert.equal(made.status, 1, made.stdout + made.stderr);
+    assert.equal(made.stderr, "error: node 'r' failed: path is empty (give the file's full path)\n");
   } finally {
     tmp.cleanup();
   }

@@ -311,9 +311,9 @@ export class ReadFileNode extends Node {
     },
   };
 
-  /** A literal `path` the run would refuse (a line break, a NUL), before anything runs. */
+  /** A literal `path` the run would refuse (empty, a line break, a NUL, a final '/'), before anything runs. */
   static validate(params: Record<string, unknown>): ParamProblem[] {
-    return pathParamProblems(params, ["path"]);
+    return pathParamProblems(params, FILE_PATH);
   }
 
   /** Reads params. */
@@ -323,7 +323,7 @@ export class ReadFileNode extends Node {
 
   /** Reads the file (no more than `max_bytes`); utf8 must be valid UTF-8. */
   override async exec(p: ReadParams): Promise<string> {
-    refusePathForm("path", p.path, "give the file's full path");
+    refusePathForm("path", p.path, FILE_PATH.path);
     const path = await kernelPath(p.path);
     const hint = "read-file reads files";
     await requireFile(path, hint);
@@ -441,11 +441,11 @@ export class WriteFileNode extends Node {
   };
 
   /**
-   * A literal `path` the run would refuse (a line break, a NUL), and a literal `content` it could not write (not
-   * base64 with encoding: base64), before anything runs.
+   * A literal `path` the run would refuse (empty, a line break, a NUL, a final '/'), and a literal `content` it
+   * could not write (not base64 with encoding: base64), before anything runs.
    */
   static validate(params: Record<string, unknown>): ParamProblem[] {
-    const problems = pathParamProblems(params, ["path"]);
+    const problems = pathParamProblems(params, FILE_PATH);
     const { content, encoding } = params;
     if (encoding !== "base64" || content === undefined || hasTemplate(content)) return problems;
     const problem = problemOf(() => contentBytes(content, encoding));
@@ -459,7 +459,7 @@ export class WriteFileNode extends Node {
 
   /** Writes the file. */
   override async exec(p: WriteParams): Promise<WriteResult> {
-    refusePathForm("path", p.path, "give the file's full path");
+    refusePathForm("path", p.path, FILE_PATH.path);
     const path = await kernelPath(p.path);
     const data = contentBytes(p.content, p.encoding);
     const hint = "write-file writes files; give a file path";
@@ -603,28 +603,46 @@ function pathTextProblem(param: string, given: string): string | undefined {
   return undefined;
 }
 
-/** The problems of literal path params `params` of a file node (templates are checked when they resolve). */
-function pathParamProblems(params: Record<string, unknown>, names: readonly string[]): ParamProblem[] {
-  return names.flatMap((name) => {
+/**
+ * The problems of literal path params of a file node, `paths` naming each with the hint its run adds
+ * ({@link pathFormProblem}); templates are checked when they resolve.
+ */
+function pathParamProblems(params: Record<string, unknown>, paths: Record<string, string>): ParamProblem[] {
+  return Object.entries(paths).flatMap(([name, hint]) => {
     const value = params[name];
     if (typeof value !== "string" || hasTemplate(value)) return [];
-    const problem = pathTextProblem(name, value);
+    const problem = pathFormProblem(name, value, hint);
     return problem === undefined ? [] : [{ param: name, message: problem }];
   });
 }
 
 /**
- * Refuses a path param that {@link pathTextProblem} refuses, or that ends in
- * '/': it names a directory (`rm f/` fails on a file), which `resolve` would
- * silently turn into the file itself.
+ * What is wrong with path param `param` by its form, or undefined: empty (no file has an empty path; resolved,
+ * it would name the working directory), what {@link pathTextProblem} refuses, or ending in '/': it names a
+ * directory (`rm f/` fails on a file), which `resolve` would silently turn into the file itself. `hint` ends
+ * the message of the first and the last.
  */
-function refusePathForm(param: string, given: string, hint: string): void {
+function pathFormProblem(param: string, given: string, hint: string): string | undefined {
+  if (given === "") return `${param} is empty (${hint})`;
   const problem = pathTextProblem(param, given);
-  if (problem !== undefined) throw new NodeError(problem);
-  if (endsWithSeparator(given)) {
-    throw new NodeError(`${param} ends with '/', so it names a directory: ${shownPath(given)} (${hint})`);
-  }
+  if (problem !== undefined) return problem;
+  if (endsWithSeparator(given)) return `${param} ends with '/', so it names a directory: ${shownPath(given)} (${hint})`;
+  return undefined;
 }
+
+/** Throws what {@link pathFormProblem} finds: validation checks a literal path the same way. */
+function refusePathForm(param: string, given: string, hint: string): void {
+  const problem = pathFormProblem(param, given, hint);
+  if (problem !== undefined) throw new NodeError(problem);
+}
+
+/** The hint a file path's problem ends with, by node: the same in validation and at run time. */
+const FILE_PATH = { path: "give the file's full path" };
+const TRANSFER_PATHS = {
+  source: "give the source's full file path",
+  destination: "give the destination's full file path",
+};
+const DELETE_PATH = { path: "delete-file deletes files only; give the file's full path" };
 
 /**
  * Checks source and destination of a copy or move; returns their absolute
@@ -635,8 +653,8 @@ async function prepareTransfer(
   type: string,
   verb: string,
 ): Promise<{ source: string; destination: string }> {
-  refusePathForm("source", p.source, "give the source's full file path");
-  refusePathForm("destination", p.destination, "give the destination's full file path");
+  refusePathForm("source", p.source, TRANSFER_PATHS.source);
+  refusePathForm("destination", p.destination, TRANSFER_PATHS.destination);
   const source = await kernelPath(p.source);
   const destination = await kernelPath(p.destination);
   const from = await requireFile(source, `${type} ${verb} files`);
@@ -736,9 +754,12 @@ export class CopyFileNode extends Node {
     },
   };
 
-  /** A literal `source` or `destination` the run would refuse (a line break, a NUL), before anything runs. */
+  /**
+   * A literal `source` or `destination` the run would refuse (empty, a line break, a NUL, a final '/'), before
+   * anything runs.
+   */
   static validate(params: Record<string, unknown>): ParamProblem[] {
-    return pathParamProblems(params, ["source", "destination"]);
+    return pathParamProblems(params, TRANSFER_PATHS);
   }
 
   /** Reads params. */
@@ -782,9 +803,12 @@ export class MoveFileNode extends Node {
     },
   };
 
-  /** A literal `source` or `destination` the run would refuse (a line break, a NUL), before anything runs. */
+  /**
+   * A literal `source` or `destination` the run would refuse (empty, a line break, a NUL, a final '/'), before
+   * anything runs.
+   */
   static validate(params: Record<string, unknown>): ParamProblem[] {
-    return pathParamProblems(params, ["source", "destination"]);
+    return pathParamProblems(params, TRANSFER_PATHS);
   }
 
   /** Reads params. */
@@ -862,9 +886,9 @@ export class DeleteFileNode extends Node {
     },
   };
 
-  /** A literal `path` the run would refuse (a line break, a NUL), before anything runs. */
+  /** A literal `path` the run would refuse (empty, a line break, a NUL, a final '/'), before anything runs. */
   static validate(params: Record<string, unknown>): ParamProblem[] {
-    return pathParamProblems(params, ["path"]);
+    return pathParamProblems(params, DELETE_PATH);
   }
 
   /** Reads params. */
@@ -875,7 +899,7 @@ export class DeleteFileNode extends Node {
   /** Deletes the file. */
   override async exec(p: DeleteParams): Promise<boolean> {
     // Before missing_ok too: `f/` never names a file to delete.
-    refusePathForm("path", p.path, "delete-file deletes files only; give the file's full path");
+    refusePathForm("path", p.path, DELETE_PATH.path);
     const path = await kernelPath(p.path);
     const missing = () => {
       if (p.missing_ok) return false;
