@@ -885,6 +885,48 @@ Deno.test("stdin: an input marked stdin: true gets the piped text", async () => 
   });
 });
 
+Deno.test("stdin: an optional stdin input without a default is warned about, and a run that leaves it unset stops before any node", async () => {
+  await withHome(async (dir, env) => {
+    const side = join(dir, "side.txt");
+    const file = writeWorkflow(
+      dir,
+      "optional.json",
+      workflow([
+        { id: "first", type: "shell", params: { command: `echo ran >> '${side}'` } },
+        { id: "show", type: "echo", params: { value: "[${text}]" } },
+      ], {
+        inputs: { text: { type: "string", required: false, stdin: true } },
+        edges: [{ from: "first", to: "show" }],
+      }),
+    );
+    const validated = await runPflow(["validate", file], { env });
+    assertExit(validated, 0);
+    assert.equal(
+      validated.stderr,
+      "warning: node 'show' reads ${text}, an optional input without a default: a run not given text=VALUE or " +
+        'piped stdin is refused before any node runs; give the input a "default" (such as "") or make it required\n',
+    );
+    // Nothing piped (/dev/null), or an empty pipe: one line, exit 2, and no node ran.
+    for (const stdin of [undefined, ""]) {
+      const result = await runPflow(["run", file], { env, stdin });
+      assertExit(result, 2);
+      assert.deepEqual(result.stderr.trim().split("\n"), [
+        `error: ${file}:20:5: /inputs/text: input 'text' has no value: nothing was piped to stdin to fill it and it ` +
+        `has no default, but node 'show' reads it; pass text=VALUE or pipe it on stdin, or give the input a "default"`,
+      ]);
+      assert.equal(existsSync(side), false, "no node ran");
+    }
+    // Piped or given: no warning, and it runs.
+    const piped = await runPflow(["run", file], { env, stdin: "hi" });
+    assertExit(piped, 0);
+    assert.equal(piped.stdout, "[hi]\n");
+    assert.equal(piped.stderr, "");
+    const given = await runPflow(["run", file, "text=yo"], { env });
+    assertExit(given, 0);
+    assert.equal(given.stdout, "[yo]\n");
+  });
+});
+
 Deno.test("stdin: a typed input takes piped text as key=value text is typed, and says so when it does not fit", async () => {
   await withHome(async (dir, env) => {
     const typed = (type: string) =>

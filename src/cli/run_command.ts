@@ -336,6 +336,8 @@ async function prepare(target: RunTarget, session: Session) {
     params: target.params,
     paramText: target.paramText,
     stdin: isTerminal(0) ? "none" : "unknown",
+    // An unfilled stdin input a node reads is refused once stdin is read (resolveInputs), not warned about.
+    stdinInputsChecked: true,
   });
   if (checked.problems.length > 0) throw new ValidationError(checked.problems);
   const params = checked.params;

@@ -19,7 +19,7 @@ import {
   NodeExecutionLimitError,
   ParamResolutionError,
 } from "./layers.ts";
-import { UnresolvedTemplateError } from "./template.ts";
+import { templateRefs, UnresolvedTemplateError } from "./template.ts";
 import { BudgetExceededError, RunTelemetry } from "../observability/telemetry.ts";
 import { telemetryContext } from "../observability/instrument.ts";
 import { type Problem, ValidationError } from "./errors.ts";
@@ -181,6 +181,16 @@ export function resolveInputs(
     }
     if (value === undefined) value = input.default;
     if (value === undefined) {
+      // An optional input stdin did not fill, that a node reads: the run would fail at that node, after the
+      // nodes before it ran.
+      const reader = input.stdin && input.required === false ? nodeReading(ir, name) : undefined;
+      if (reader !== undefined) {
+        problems.push({
+          pointer: `/inputs/${name}`,
+          message: `input '${name}' has no value: nothing was piped to stdin to fill it and it has no default, ` +
+            `but node '${reader}' reads it; ${wording.give(name)} ${wording.stdin}, or give the input a "default"`,
+        });
+      }
       if (input.required !== false) {
         const hint = input.stdin ? ` ${wording.stdin}` : "";
         problems.push({
@@ -229,6 +239,18 @@ export function resolveInputs(
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return values;
+}
+
+/** The first node whose params or batch items read `${name}` (as a template's first name), or undefined. */
+function nodeReading(ir: WorkflowIR, name: string): string | undefined {
+  for (const node of Array.isArray(ir.nodes) ? ir.nodes : []) {
+    try {
+      for (const { ref } of templateRefs([node?.params, node?.batch?.items])) {
+        if (ref.segments[0] === name) return node.id;
+      }
+    } catch { /* a template syntax error: validation reports it */ }
+  }
+  return undefined;
 }
 
 /**

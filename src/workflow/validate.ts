@@ -68,6 +68,11 @@ export interface ValidateOptions {
    * checks see params whose templates name only known inputs resolved.
    */
   inputs?: Record<string, unknown>;
+  /**
+   * The caller refuses, before the run, a `"stdin": true` input a node reads that neither a value nor piped
+   * stdin fills (`pflow run`, once it has read stdin): no warning about such an input then.
+   */
+  stdinInputsChecked?: boolean;
 }
 
 /** Context handed to a node class's optional static `validate`. */
@@ -157,19 +162,22 @@ export function validateWorkflow(ir: WorkflowIR, options: ValidateOptions): Prob
   const given = Object.fromEntries(Object.keys(options.inputs ?? {}).map((key) => [key, {} as InputIR]));
   const errorHandled = errorHandledNodes(edges);
   // Optional inputs without a default that this run (or, for `pflow validate`, any run) may not be given; not
-  // one named stdin, refused (giving it stdin=VALUE, as the warning would say, cannot help).
+  // one named stdin, refused (giving it stdin=VALUE, as the warning would say, cannot help). One filled from
+  // stdin is left to a caller that checks it once stdin is read.
   const unset = new Set(
     Object.entries(inputs).flatMap(([name, input]) =>
-      name !== STDIN_NAME && input.required === false && input.default === undefined && !input.stdin &&
+      name !== STDIN_NAME && input.required === false && input.default === undefined &&
+        !(input.stdin && options.stdinInputsChecked) &&
         !(options.inputs !== undefined && Object.hasOwn(options.inputs, name))
         ? [name]
         : []
     ),
   );
+  const fromStdin = new Set(Object.entries(inputs).flatMap(([name, input]) => input.stdin ? [name] : []));
   const refs = new ReferenceChecker(
     { nodes: [...byId.values()], inputs: { ...given, ...inputs }, errorHandled, edges, unreached },
     options.registry,
-    { namespacing, unset, warn: options.warn },
+    { namespacing, unset, fromStdin, warn: options.warn },
   );
   const known = knownInputs(inputs, options.inputs);
   nodes.forEach((node, i) => {
@@ -564,6 +572,7 @@ class ReferenceChecker {
   #searches = new Map<number, { queue: number[]; next: number; seen: Set<number> }>();
   #unreached: ReadonlySet<string>;
   #unset: ReadonlySet<string>;
+  #fromStdin: ReadonlySet<string>;
   #warned = new Set<string>();
   #warn: ((message: string) => void) | undefined;
   private namespacing: boolean;
@@ -582,11 +591,14 @@ class ReferenceChecker {
       namespacing: boolean;
       /** Optional inputs without a default that may not be given: a node param reading one gets a warning. */
       unset: ReadonlySet<string>;
+      /** Inputs marked `"stdin": true`: a run that leaves one of those unset is refused before it starts. */
+      fromStdin: ReadonlySet<string>;
       warn?: (message: string) => void;
     },
   ) {
     this.namespacing = options.namespacing;
     this.#unset = options.unset;
+    this.#fromStdin = options.fromStdin;
     this.#warn = options.warn;
     this.#errorHandled = ir.errorHandled;
     this.#edges = ir.edges;
@@ -700,7 +712,8 @@ class ReferenceChecker {
 
   /**
    * A node param reading an optional input without a default: a run that is not given it fails at that
-   * node, after the nodes before it have run (and been paid for), so it is said before the run.
+   * node, after the nodes before it have run (and been paid for), so it is said before the run. One filled
+   * from stdin the run refuses before it starts, when nothing was piped.
    */
   #warnUnset(ref: TemplateRef, vars: string[], reader: string): void {
     const head = ref.segments[0] as string;
@@ -710,9 +723,12 @@ class ReferenceChecker {
     const key = `${reader}\0${head}`;
     if (this.#warned.has(key)) return;
     this.#warned.add(key);
+    const fate = this.#fromStdin.has(head)
+      ? `${head}=VALUE or piped stdin is refused before any node runs`
+      : `${head}=VALUE fails at this node`;
     this.#warn(
-      `node '${reader}' reads \${${head}}, an optional input without a default: a run not given ` +
-        `${head}=VALUE fails at this node; give the input a "default" (such as "") or make it required`,
+      `node '${reader}' reads \${${head}}, an optional input without a default: a run not given ${fate}; ` +
+        `give the input a "default" (such as "") or make it required`,
     );
   }
 
