@@ -147,6 +147,51 @@ Deno.test("limits.max_node_executions: a node may run exactly the limit; one mor
   });
 });
 
+Deno.test("a run the loop guard stopped says so at that node in its metrics and its trace; counts are of executions that ran", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(
+      dir,
+      "loop.json",
+      workflow([
+        { id: "s", type: "echo", params: { value: "start" } },
+        { id: "a", type: "echo", params: { value: "x${s.output}" } },
+        { id: "b", type: "echo", params: { value: "y" } },
+      ], {
+        name: "loop",
+        edges: [{ from: "s", to: "a" }, { from: "a", to: "b" }, { from: "b", to: "a" }],
+        limits: { max_node_executions: 3 },
+      }),
+    );
+    const result = await runPflow(["run", file, "--json", "--trace"], { env });
+    assertExit(result, 1);
+    const doc = oneJson(result);
+    assert.equal((doc.error as { node_id: string }).node_id, "a");
+    assert.equal(doc.num_nodes, 7);
+    const nodes = (doc.metrics as { workflow: { nodes: Record<string, { executions: number; status: string }> } })
+      .workflow.nodes;
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(nodes).map(([id, n]) => [id, [n.executions, n.status]])),
+      { s: [1, "success"], a: [3, "error"], b: [3, "success"] },
+    );
+    const trace = readTrace(traceFiles(env)[0]);
+    assert.equal(trace.nodes_executed, 7);
+    assert.equal(trace.nodes_failed, 0, "no execution failed");
+    const traced = trace.metrics?.metrics?.workflow?.nodes as Record<string, { status: string }> | undefined;
+    assert.equal(traced?.a.status, "error");
+    const shown = await runPflow(["trace", "show", "latest"], { env });
+    assertExit(shown, 0);
+    const lines = shown.stdout.trimEnd().split("\n");
+    assert.equal(
+      lines.at(-2),
+      "7 node executions · 0 failed · stopped: node 'a' reached the limit of executions per node",
+    );
+    assert.match(lines.at(-1)!, /^error: node 'a' failed: ran 3 times, the limit per node/);
+    const page = await runPflow(["trace", "show", "latest", "--html", "-o", join(dir, "page.html")], { env });
+    assertExit(page, 0);
+    assert.match(readFileSync(join(dir, "page.html"), "utf8"), /7 executions · 0 failed · stopped: node 'a' reached/);
+  });
+});
+
 Deno.test("--max-node-executions overrides the workflow's limit for one run", async () => {
   await withHome(async (dir, env) => {
     const file = writeWorkflow(dir, "loop.json", countedLoop(dir, 5, { limits: { max_node_executions: 2 } }));

@@ -28,7 +28,7 @@ import {
   type TraceCost,
   traceCost,
 } from "./trace_list.ts";
-import { droppedFrom, eventLabels } from "./trace_show.ts";
+import { droppedFrom, eventLabels, stoppedNote } from "./trace_show.ts";
 
 /** A label and its text, as the page shows it. */
 export type Fact = [label: string, value: string];
@@ -362,7 +362,9 @@ function headerFacts(
   const failed = read.complete && typeof trace.nodes_failed === "number"
     ? trace.nodes_failed
     : events.filter((e) => eventStatus(e) === "error").length;
-  facts.push(["nodes", `${count(executed, "execution")} · ${failed} failed`]);
+  const stopped = stoppedNote(trace);
+  facts.push(["nodes", `${count(executed, "execution")} · ${failed} failed${stopped ? ` · ${stopped}` : ""}`]);
+  if (stopped !== undefined) warnings.push("nodes");
   if (cost.calls > 0) {
     const unpriced = cost.unpriced_models.length > 0 ? ` (unpriced: ${cost.unpriced_models.join(", ")})` : "";
     facts.push(["cost", `${formatCost(cost)}${unpriced}`]);

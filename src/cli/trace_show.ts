@@ -298,6 +298,8 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
     ? trace.nodes_failed
     : events.filter((e) => e.status === "error").length;
   const foot = [count(executed, "node execution"), `${failed} failed`];
+  const stopped = stoppedNote(trace);
+  if (stopped !== undefined) foot.push(style.red(stopped));
   if (cost.calls > 0) foot.push(`total ${formatCost(cost)}`);
   if (cost.unpriced_models.length > 0) foot.push(style.yellow(`unpriced: ${cost.unpriced_models.join(", ")}`));
   lines.push(foot.join(" · "));
@@ -307,6 +309,16 @@ export function renderTree(read: ReadTrace, style: Style): string[] {
     lines.push(style.red(`error: ${where}${oneLine(trace.error.message ?? "")}`));
   }
   return lines;
+}
+
+/**
+ * For a run the loop guard stopped, what the count of failed executions cannot say (none failed: the node
+ * was refused one more): `stopped: node 'a' reached the limit of executions per node`.
+ */
+export function stoppedNote(trace: Pick<TraceDocument, "error">): string | undefined {
+  const error = trace.error;
+  if (error?.type !== "NodeExecutionLimitError" || !error.node_id) return undefined;
+  return `stopped: node '${error.node_id}' reached the limit of executions per node`;
 }
 
 /** A planner trace's request, path and validation attempts. */

@@ -129,6 +129,16 @@ export class NodeTotals {
     if (bucket < bounds.length) histogram[at + 2 + bucket]++;
   }
 
+  /**
+   * The run failed at the node at `ordinal` without an execution of it failing (the loop guard refused
+   * one more): its status becomes `error`, its executions stay those that ran.
+   */
+  markFailed(ordinal: number): void {
+    if (this.executionsOf(ordinal) === 0) return;
+    this.#marks[2 * ordinal] = (this.#marks[2 * ordinal] & 16) | 2;
+    this.#nodes = undefined;
+  }
+
   /** How many executions of the node at `ordinal` were added. */
   executionsOf(ordinal: number): number {
     return ordinal < this.#order.length ? this.#sums[ordinal * FIELDS + COUNT] : 0;

@@ -506,6 +506,14 @@ export class RunTelemetry {
   }
 
   /**
+   * The run failed at the node at `ordinal` before it ran again (the loop guard's limit): its totals say
+   * so (status `error`) without counting an execution that never ran.
+   */
+  nodeStopped(ordinal: number): void {
+    this.totals?.markFailed(ordinal);
+  }
+
+  /**
    * The running node (in `scope`) failed with `error`, which its `error` edge turns into the `error`
    * action: the execution keeps the error itself.
    */

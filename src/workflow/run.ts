@@ -346,6 +346,11 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunOption
       wording: options.inputWording ?? LIBRARY_INPUT_WORDING,
     }));
     cause = thrown;
+    // Stopped by the loop guard: the run failed at that node, which did not run again.
+    if (thrown instanceof NodeExecutionLimitError) {
+      const stopped = compiled.nodes.get(thrown.nodeId);
+      if (stopped !== undefined) telemetry.nodeStopped(stopped.ordinal);
+    }
   }
   // A node that threw never reached the count; one that returned `error` did, and one the guard stopped never ran.
   const thrownByNode = error?.node_id && !(cause instanceof UnhandledErrorAction) &&
