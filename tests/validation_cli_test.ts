@@ -827,16 +827,29 @@ Deno.test("several problems in one file are all reported, one per line", async (
   ]);
 });
 
-Deno.test("JSON mode: a file that cannot be read is named by its file name", async () => {
+Deno.test("JSON mode: a file that cannot be read is named by its file name, by run and by validate", async () => {
   const dir = tempDir("pflow-validation-test-");
   try {
     const broken = writeWorkflow(dir.path, "broken-flow.json", "{ not json");
-    for (const [file, name] of [[broken, "broken-flow"], [join(dir.path, "absent.json"), "absent"]]) {
-      const result = await runPflow(["run", file, "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
+    mkdirSync(join(dir.path, "workflows"));
+    writeFileSync(join(dir.path, "workflows", "saved-broken.json"), '{"ir_version":');
+    const cases = [
+      [broken, "broken-flow", broken],
+      [join(dir.path, "absent.json"), "absent", join(dir.path, "absent.json")],
+      ["saved-broken", "saved-broken", join(dir.path, "workflows", "saved-broken.json")],
+    ];
+    for (const [target, name, file] of cases) {
+      const result = await runPflow(["run", target, "--output-format", "json"], { env: { PFLOW_HOME: dir.path } });
       assert.equal(result.code, 2, result.stderr);
       const doc = JSON.parse(result.stdout);
       assert.equal(doc.subtype, "error_validation");
       assert.equal(doc.workflow_name, name);
+      const validated = await runPflow(["validate", target, "--json"], { env: { PFLOW_HOME: dir.path } });
+      assert.equal(validated.code, 2, validated.stderr);
+      const report = JSON.parse(validated.stdout);
+      assert.equal(report.workflow_name, name);
+      assert.equal(report.file, file);
+      assert.equal(report.problems[0].file, file);
     }
   } finally {
     dir.cleanup();

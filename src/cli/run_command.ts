@@ -31,6 +31,7 @@ import {
   locatedError,
   noStdinProblem,
   runProblems,
+  targetName,
   workflowName,
 } from "./workflow_target.ts";
 import { summaryLine } from "./summary_line.ts";
@@ -165,7 +166,7 @@ export function runCommand(argv: string[], { env }: CommandEnv): Promise<number>
     if (target === undefined) throw new UsageError("missing workflow: pflow run FILE.json [key=value ...]", "run");
     const paramText = parseParams(rest);
     // Until the workflow is read, its name is the one it was asked by (what a file that cannot be read is reported as).
-    session.run.workflowName = target.split(/[\\/]/).pop()!.replace(/\.json$/, "") || target;
+    session.run.workflowName = targetName(target);
     return { loaded: await loadTarget(target, session.home), params: {}, paramText };
   });
 }

@@ -13,7 +13,7 @@ import { HELP } from "./help.ts";
 import { loadSettings, pflowHome } from "./home.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
-import { loadTarget, runProblems, workflowName } from "./workflow_target.ts";
+import { loadTarget, runProblems, targetName, workflowName } from "./workflow_target.ts";
 
 /** The JSON document of `pflow validate --output-format json`. */
 export interface ValidationReport {
@@ -55,6 +55,9 @@ export async function validateCommand(argv: string[], { env }: CommandEnv): Prom
     const paramText = parseParams(rest, "validate");
     const home = pflowHome(env);
     const settings = await loadSettings(home);
+    // Until the workflow is read, it is named by the target (what a file that cannot be read is reported as).
+    report.file = target;
+    report.workflow_name = targetName(target);
     const loaded = await loadTarget(target, home);
     report.file = loaded.file;
     report.workflow_name = workflowName(loaded);
@@ -83,6 +86,9 @@ export async function validateCommand(argv: string[], { env }: CommandEnv): Prom
   } catch (error) {
     if (!(error instanceof ValidationError) && !(error instanceof UsageError)) throw error;
     const problems = error instanceof ValidationError ? error.problems : [];
+    // A saved workflow that cannot be read: its problems name its file.
+    const files = new Set(problems.map((p) => p.file));
+    if (report.file !== null && files.size === 1 && typeof [...files][0] === "string") report.file = [...files][0]!;
     report.problems = problems;
     report.error = { message: error.message, type: error.name, ...(problems.length ? { problems } : {}) };
     if (json) writeStdout(`${JSON.stringify(report)}\n`);

@@ -138,6 +138,14 @@ function statOf(path: string): Stats | undefined {
   }
 }
 
+/**
+ * The name of the workflow `target` (a path or a saved name) asks for, before it is read: the file name
+ * without `.json` (what a file that cannot be read is reported as).
+ */
+export function targetName(target: string): string {
+  return target.split(/[\\/]/).pop()!.replace(/\.json$/, "") || target;
+}
+
 /** The workflow's name: its `name`, else the file name without `.json`. */
 export function workflowName(loaded: LoadedWorkflow): string {
   const name = (loaded.ir as { name?: unknown }).name;
