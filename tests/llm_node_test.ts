@@ -103,6 +103,18 @@ Deno.test("a missing API key is a validation error naming the variable", () => {
   assert.match(problems[0].message, /OPENAI_API_KEY is not set/);
 });
 
+Deno.test("a model that is not text is one problem, its type, not the default model's missing key", () => {
+  for (const model of [5, true, ["anthropic/claude-sonnet-4-5"]]) {
+    const ir: WorkflowIR = {
+      ir_version: "0.1.0",
+      nodes: [{ id: "ask", type: "llm", params: { model, prompt: "hi" } }],
+    };
+    const problems = validateWorkflow(ir, { registry, env: {} });
+    assert.deepEqual(problems.map((p) => p.pointer), ["/nodes/0/params/model"], JSON.stringify(problems));
+    assert.match(problems[0].message, /^must be string, got /);
+  }
+});
+
 Deno.test("the default model comes from PFLOW_DEFAULT_MODEL when a node sets none", async () => {
   const server = await startLlmServer();
   try {

@@ -193,7 +193,10 @@ export class LlmNode extends Node {
 
     const settings = (ctx.settings ?? {}) as LlmSettings;
     const modelParam = params.model;
-    const model = typeof modelParam === "string" && hasTemplate(modelParam)
+    // A template is checked at run time; a value that is not text (`"model": 5`) is the spec check's to
+    // report, not a reason to check the default model's key.
+    const model = (typeof modelParam === "string" && hasTemplate(modelParam)) ||
+        (modelParam !== undefined && modelParam !== null && typeof modelParam !== "string")
       ? undefined
       : canonicalModelId(resolveModel(modelParam as string | undefined, { env: ctx.env, settings }));
     let kind: ProviderKind | undefined;
