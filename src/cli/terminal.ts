@@ -124,7 +124,14 @@ export function stdoutWritten(): boolean {
   return stdoutUsed;
 }
 
-function writeAll(fd: number, text: string): void {
+/**
+ * Writes all of `text` to `fd`. stderr (2) never throws: a warning, notice,
+ * progress line or log record that cannot be written (`2>/dev/full`, a full
+ * disk, a closed descriptor) is dropped silently: a lost diagnostic never
+ * fails the run. stdout (1) throws what the write threw, but EPIPE (the
+ * reader went away, e.g. `| head`).
+ */
+function writeAll(fd: 1 | 2, text: string): void {
   if (fd === 1 && text !== "") stdoutUsed = true;
   // Secrets never reach a stream: every line out of pflow is redacted.
   const bytes = new TextEncoder().encode(outputRedactor().text(text));
@@ -136,6 +143,7 @@ function writeAll(fd: number, text: string): void {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EAGAIN") continue; // a non-blocking pipe is full: retry
       if (code === "EPIPE") return; // the reader went away (e.g. `| head`)
+      if (fd === 2) return; // a diagnostic lost: never the run's failure
       throw error;
     }
   }
