@@ -39,7 +39,9 @@ Deno.test("fileErrorReason: codes tests cannot provoke as root, and anything els
   assert.equal(fileErrorReason(coded("EPERM")), "permission denied");
   assert.equal(fileErrorReason(coded("EROFS")), "read-only file system");
   assert.equal(fileErrorReason(coded("ENOSPC")), "no space left on the device");
-  assert.equal(fileErrorReason(coded("EIO")), "EIO: raw text");
+  assert.equal(fileErrorReason(coded("EIO")), "input/output error");
+  assert.equal(fileErrorReason(coded("EDQUOT")), "disk quota exceeded");
+  assert.equal(fileErrorReason(coded("EXDEV")), "EXDEV: raw text");
   assert.equal(fileErrorReason(new Error("first line\nsecond line")), "first line");
   assert.equal(fileErrorReason("a string"), "a string");
   assert.equal(fileErrorReason(undefined), "undefined");

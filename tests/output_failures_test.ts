@@ -89,3 +89,101 @@ Deno.test("--trace --json with 2>/dev/full: the lost 'trace saved' notice leaves
     assert.equal(JSON.parse(f.stdout).subtype, "error_during_execution");
   });
 });
+
+/** A local Pushgateway stand-in that answers every push 200 and keeps what it was sent. */
+async function pushReceiver(): Promise<
+  { url: string; pushes: { method: string; path: string; body: string }[]; close(): Promise<void> }
+> {
+  const { createServer } = await import("node:http");
+  const pushes: { method: string; path: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => body += d);
+    req.on("end", () => {
+      pushes.push({ method: req.method ?? "", path: req.url ?? "", body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pushes,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+Deno.test(">/dev/full: one clear line, exit 74; the ledger row and the Pushgateway push still happen", async () => {
+  const gateway = await pushReceiver();
+  try {
+    await withTempHome(async ({ dir, env }) => {
+      const file = writeWorkflow(
+        dir,
+        "ok.json",
+        workflow([{ id: "a", type: "shell", params: { command: "echo hi" } }]),
+      );
+      for (const mode of [[], ["--json"], ["--trace", "--json", "--log-format", "json"]]) {
+        const before = gateway.pushes.length;
+        const r = await runWith(["run", file, ...mode, "--pushgateway", gateway.url], { env, out: "/dev/full" });
+        const label = `${mode.join(" ")}: ${explain(r)}`;
+        assert.equal(r.code, 74, label);
+        const lines = r.stderr.trim().split("\n").filter((l) => !l.includes("Workflow trace saved"));
+        if (mode.includes("--log-format")) {
+          assert.equal(lines.length, 1, label);
+          const record = JSON.parse(lines[0]);
+          assert.equal(record.level, "error", label);
+          assert.equal(
+            record.msg ?? record.message,
+            "cannot write the result to stdout: no space left on the device",
+            label,
+          );
+        } else {
+          assert.deepEqual(lines, ["error: cannot write the result to stdout: no space left on the device"], label);
+        }
+        assert.equal(gateway.pushes.length, before + 1, `pushed: ${label}`);
+        assert.equal(gateway.pushes.at(-1)!.method, "PUT", label);
+        assert.match(gateway.pushes.at(-1)!.body, /^pflow_run_success 1$/m, label);
+        // The ledger row is closed as the run ended, not as a process gone.
+        const shown = await runWith(["cost", "show", "latest", "--json"], { env });
+        const run = JSON.parse(shown.stdout).run;
+        assert.equal(run.status, "success", label);
+        assert.equal(run.subtype, "success", label);
+      }
+      // A failed run keeps its exit 1 (the workflow failed); the lost result is one more line.
+      const failing = writeWorkflow(
+        dir,
+        "bad.json",
+        workflow([{ id: "a", type: "shell", params: { command: "exit 3" } }]),
+      );
+      const f = await runWith(["run", failing, "--json"], { env, out: "/dev/full" });
+      assert.equal(f.code, 1, explain(f));
+      assert.match(f.stderr, /^error: cannot write the result to stdout: no space left on the device$/m);
+    });
+  } finally {
+    await gateway.close();
+  }
+});
+
+Deno.test(">/dev/full for the other commands: the same one line (no errno text), exit 74", async () => {
+  await withTempHome(async ({ dir, env }) => {
+    const file = writeWorkflow(dir, "ok.json", workflow([{ id: "a", type: "shell", params: { command: "echo hi" } }]));
+    assert.equal((await runWith(["run", file, "--trace"], { env })).code, 0);
+    for (
+      const args of [
+        ["--version"],
+        ["trace", "list"],
+        ["trace", "show", "latest"],
+        ["cost", "report"],
+        ["cost", "report", "--json"],
+        ["pricing", "show"],
+        ["validate", file],
+        ["completion", "bash"],
+      ]
+    ) {
+      const r = await runWith(args, { env, out: "/dev/full" });
+      const label = `${args.join(" ")}: ${explain(r)}`;
+      assert.equal(r.code, 74, label);
+      assert.equal(r.stderr, "error: cannot write the result to stdout: no space left on the device\n", label);
+    }
+  });
+});

@@ -4,8 +4,11 @@
  * @module
  */
 
-/** Exit codes. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * Exit codes. `output` (74, sysexits.h's EX_IOERR): the command did its work but its result could not be
+ * written to stdout (disk full, an I/O error).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, output: 74, interrupted: 130 } as const;
 
 /** What the CLI entry gives a command. */
 export interface CommandEnv {

@@ -72,7 +72,8 @@ ${COMMON}
       --version              Print the version
 
 ${environmentText()}
-Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted (129 by SIGHUP).
+Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted (129 by SIGHUP),
+74 the result could not be written to stdout.
 Run 'pflow COMMAND --help' for a command's flags.`,
   run: `Run a workflow file or a saved workflow.
 

@@ -5,11 +5,11 @@
  * @module
  */
 import { VERSION } from "../version.ts";
-import { asksVerbose, COMMANDS } from "./command.ts";
+import { asksVerbose, COMMANDS, EXIT } from "./command.ts";
 import { UsageError } from "./usage_error.ts";
 import { HELP } from "./help.ts";
 import { setHelpJson, showHelp } from "./show_help.ts";
-import { lastErrorLine, printError, stdoutWritten, writeStdout } from "./terminal.ts";
+import { lastErrorLine, printError, reportStdoutFailure, stdoutWritten, writeStdout } from "./terminal.ts";
 import { Redactor, setOutputRedactor } from "../observability/redact.ts";
 
 /** Runs the CLI with `argv` (without the program name); returns the exit code. */
@@ -35,6 +35,8 @@ export async function main(args: string[], env: Record<string, string | undefine
     failure = error instanceof Error ? error : new Error(String(error));
     code = reportError(error, verbose);
   }
+  // A result stdout could not take (disk full): one line, and exit 74 for a command that otherwise succeeded.
+  if (reportStdoutFailure() && code === 0) code = EXIT.output;
   // In JSON mode stdout holds one document, also when a command stopped before writing its own.
   if (json && code !== 0 && !stdoutWritten()) {
     await writeErrorDocument({

@@ -15,7 +15,7 @@ import { progressObserver } from "./progress.ts";
 import { runDocument, validationDocument } from "./result_document.ts";
 import { abortOnSignals, interruptExitCode, interruptSignal } from "./signals.ts";
 import { needsStdin, readPipedStdin } from "./stdin.ts";
-import { isTerminal, printError, stderrStyle, type Style, writeStdout } from "./terminal.ts";
+import { isTerminal, printError, reportStdoutFailure, stderrStyle, type Style, writeStdout } from "./terminal.ts";
 import {
   checkOutputKey,
   formatOutputs,
@@ -495,8 +495,19 @@ async function summarize(result: WorkflowResult, prepared: Prepared): Promise<Ru
   });
 }
 
-/** Prints the result (stdout), the summary and any error (stderr); returns the exit code. */
-function report(
+/**
+ * Prints the result (stdout), the summary and any error (stderr); returns the exit code. A result stdout could
+ * not take (disk full) is one error line; the run's code stays, but success becomes 74 (`EXIT.output`).
+ */
+function report(result: WorkflowResult, run: Invocation, options: ReportOptions): number {
+  const code = printResult(result, run, options);
+  if (!reportStdoutFailure((message) => run.logger.error(message))) return code;
+  return code === EXIT.ok ? EXIT.output : code;
+}
+
+type ReportOptions = Parameters<typeof printResult>[2];
+
+function printResult(
   result: WorkflowResult,
   run: Invocation,
   options: {
@@ -709,6 +720,7 @@ export function reportInvalid(error: ValidationError | UsageError, run: Invocati
       durationMs: performance.now() - run.started,
     });
     writeStdout(`${JSON.stringify(doc)}\n`);
+    reportStdoutFailure((message) => run.logger.error(message));
   }
   // One line a problem (a ValidationError's message holds them one a line); a usage error is one line.
   for (const line of error instanceof ValidationError ? error.message.split("\n") : [error.message]) {

@@ -6,13 +6,52 @@
 import { fstatSync, writeSync } from "node:fs";
 import { outputRedactor } from "../observability/redact.ts";
 import { NON_C0_CONTROLS } from "../util/controls.ts";
+import { fileErrorReason } from "../util/file_errors.ts";
 
 /**
  * Writes to stdout synchronously, so everything is out before the process
- * exits (and without the start-up cost of the stream machinery).
+ * exits (and without the start-up cost of the stream machinery). A write
+ * that fails (disk full, an I/O error) does not throw: the failure is kept
+ * ({@link stdoutFailure}), later writes to stdout are skipped, and the command
+ * goes on (a run still records its ledger row and exports its telemetry);
+ * the CLI entry reports it in one line and exits 74. A reader that went away
+ * (EPIPE, `| head`) is no failure.
  */
 export function writeStdout(text: string): void {
   writeAll(1, text);
+}
+
+/** Why the result could not be written to stdout, in one line (no errno); `EXIT.output` (74) follows. */
+export class OutputWriteError extends Error {
+  override name = "OutputWriteError";
+  /** The errno code (`ENOSPC`, `EIO`…). */
+  readonly code: string | undefined;
+  constructor(cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(`cannot write the result to stdout: ${code === "EBADF" ? "it is closed" : fileErrorReason(cause)}`, {
+      cause,
+    });
+    this.code = code;
+  }
+}
+
+let stdoutError: OutputWriteError | undefined;
+let stdoutErrorShown = false;
+
+/** The first write to stdout that failed, if one did. */
+export function stdoutFailure(): OutputWriteError | undefined {
+  return stdoutError;
+}
+
+/**
+ * Prints `error: cannot write the result to stdout: …` on stderr (through `print`, e.g. a logger) once, if a
+ * write to stdout failed; returns whether one did.
+ */
+export function reportStdoutFailure(print: (line: string) => void = (m) => printError(`error: ${m}`)): boolean {
+  if (stdoutError === undefined) return false;
+  if (!stdoutErrorShown) print(stdoutError.message);
+  stdoutErrorShown = true;
+  return true;
 }
 
 /**
@@ -128,11 +167,12 @@ export function stdoutWritten(): boolean {
  * Writes all of `text` to `fd`. stderr (2) never throws: a warning, notice,
  * progress line or log record that cannot be written (`2>/dev/full`, a full
  * disk, a closed descriptor) is dropped silently: a lost diagnostic never
- * fails the run. stdout (1) throws what the write threw, but EPIPE (the
- * reader went away, e.g. `| head`).
+ * fails the run. A failed write to stdout (1) is kept (see
+ * {@link writeStdout}); EPIPE there (the reader went away) is no failure.
  */
 function writeAll(fd: 1 | 2, text: string): void {
   if (fd === 1 && text !== "") stdoutUsed = true;
+  if (fd === 1 && stdoutError !== undefined) return;
   // Secrets never reach a stream: every line out of pflow is redacted.
   const bytes = new TextEncoder().encode(outputRedactor().text(text));
   let offset = 0;
@@ -144,7 +184,8 @@ function writeAll(fd: 1 | 2, text: string): void {
       if (code === "EAGAIN") continue; // a non-blocking pipe is full: retry
       if (code === "EPIPE") return; // the reader went away (e.g. `| head`)
       if (fd === 2) return; // a diagnostic lost: never the run's failure
-      throw error;
+      stdoutError = new OutputWriteError(error);
+      return;
     }
   }
 }

@@ -26,6 +26,12 @@ export function fileErrorReason(error: unknown): string {
       return "a part of its path is a file";
     case "ENOSPC":
       return "no space left on the device";
+    case "EDQUOT":
+      return "disk quota exceeded";
+    case "EFBIG":
+      return "file too large";
+    case "EIO":
+      return "input/output error";
     case "ENAMETOOLONG":
       return "file name too long";
     case "ELOOP":
