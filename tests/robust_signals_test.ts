@@ -1,17 +1,17 @@
 /**
  * Signals and child processes through the compiled binary: a second SIGINT
- * during the kill grace, SIGHUP, and no shell child outliving a SIGKILLed
- * pflow (the watchdog).
+ * during the kill grace, SIGHUP, no shell child outliving a SIGKILLed
+ * pflow (the watchdog), and signals pflow was started with ignored.
  * @module
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { parseTraceText } from "../src/observability/trace_format.ts";
 import { WATCHDOG_NAME } from "../src/nodes/process_groups.ts";
-import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { PFLOW_BIN, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, isDead, oneJson, pidFrom, runAndSignal, waitFor, withHome } from "./support/e2e.ts";
 
 /** echo, then a shell node whose command (and its `sleep`) ignores SIGTERM, then one that never runs. */
@@ -170,5 +170,77 @@ Deno.test("SIGINT during a long copy-file (the last node) stops the copy, leaves
     assert.equal(oneJson(result).subtype, "error_interrupted");
     assert.deepEqual(readdirSync(out), [], "no partial copy or temp file is left");
     assert.ok(afterSignalMs < 3000, `the copy stopped ${Math.round(afterSignalMs)} ms after the signal`);
+  });
+});
+
+/**
+ * Runs `pflow ARGS…` from `sh -c "trap '' SIGNALS; exec pflow …"` (as `nohup` or a background job of a script
+ * starts it: those signals ignored), sends `send` once `ready`, and returns how it ended.
+ */
+function runIgnoring(
+  ignored: string,
+  args: string[],
+  options: { env: Record<string, string>; ready: () => boolean; send: NodeJS.Signals },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", `trap '' ${ignored}; exec "$0" "$@"`, PFLOW_BIN, ...args], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => stdout += d);
+    child.stderr!.on("data", (d) => stderr += d);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr });
+    });
+    (async () => {
+      if (!await waitFor(options.ready, 10_000)) return;
+      try {
+        process.kill(child.pid!, options.send); // sh exec'd pflow: the same pid
+      } catch { /* gone */ }
+    })();
+  });
+}
+
+Deno.test("a signal pflow was started with ignored (nohup's SIGHUP, a background job's SIGINT) stays ignored, in its commands too", async () => {
+  await withHome(async (dir, env) => {
+    const marker = join(dir, "started");
+    // The command says it started, outlives the signal, then shows what its own child (grep) ignores.
+    const file = writeWorkflow(
+      dir,
+      "nap.json",
+      workflow([{
+        id: "nap",
+        type: "shell",
+        params: { command: `echo > '${marker}'; sleep 1.5; grep '^SigIgn:' /proc/self/status` },
+      }]),
+    );
+    for (const [ignored, signal, bit] of [["HUP", "SIGHUP", 0], ["INT", "SIGINT", 1]] as const) {
+      rmSync(marker, { force: true });
+      const r = await runIgnoring(ignored, ["run", file, "--json"], {
+        env,
+        ready: () => existsSync(marker),
+        send: signal,
+      });
+      const label = `${signal}: exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+      assert.equal(r.code, 0, label);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.subtype, "success", label);
+      const mask = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(doc.result.stdout)![1]}`);
+      assert.equal((mask >> BigInt(bit)) & 1n, 1n, `the command's child ignores ${signal} too: ${label}`);
+    }
+    // Only the ignored one: SIGTERM still interrupts a run started with SIGHUP ignored.
+    rmSync(marker, { force: true });
+    const term = await runIgnoring("HUP", ["run", file, "--json"], {
+      env,
+      ready: () => existsSync(marker),
+      send: "SIGTERM",
+    });
+    assert.equal(term.code, 130, `${term.stdout}\n${term.stderr}`);
+    assert.equal(JSON.parse(term.stdout).subtype, "error_interrupted");
   });
 });

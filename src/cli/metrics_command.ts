@@ -103,8 +103,10 @@ async function serve(values: Record<string, unknown>, home: string): Promise<num
   }
   const controller = new AbortController();
   const stop = () => controller.abort();
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  // A signal it was started with ignored (SIGINT of a background job `&`) stays ignored.
+  const { inheritedIgnoredSignals } = await import("../util/inherited_signals.ts");
+  const signals = (["SIGINT", "SIGTERM"] as const).filter((s) => !inheritedIgnoredSignals().has(s));
+  for (const signal of signals) process.on(signal, stop);
   try {
     await serveMetrics({
       home,
@@ -123,8 +125,7 @@ async function serve(values: Record<string, unknown>, home: string): Promise<num
     }
     throw error;
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    for (const signal of signals) process.off(signal, stop);
   }
   return EXIT.ok;
 }

@@ -15,14 +15,25 @@
  * Once the result is printed, only the telemetry exports remain: a signal
  * then cuts them short ({@link cancelOnSignals}) and the exit code stays the
  * run's own.
+ *
+ * A signal pflow was started with ignored (`nohup` ignores SIGHUP; a
+ * background job `&` of a script, SIGINT) stays ignored: no handler is
+ * installed for it, as POSIX tools do (see util/inherited_signals.ts).
  * @module
  */
 import process from "node:process";
 import { InterruptedError } from "../engine/mod.ts";
 import { killProcessGroupsNow, runningProcessGroups } from "../nodes/process_groups.ts";
+import { inheritedIgnoredSignals } from "../util/inherited_signals.ts";
 
 /** The signals that interrupt a run. */
 export const INTERRUPT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** The interrupt signals pflow handles: those it was not started with ignored. */
+function handledSignals(): NodeJS.Signals[] {
+  const ignored = inheritedIgnoredSignals();
+  return INTERRUPT_SIGNALS.filter((signal) => !ignored.has(signal));
+}
 
 /** After a second signal, the longest pflow waits for the run to report before it exits anyway. */
 export const HARD_EXIT_MS = 3000;
@@ -43,7 +54,7 @@ export function interruptSignal(): NodeJS.Signals | undefined {
 
 /**
  * Makes SIGINT, SIGTERM and SIGHUP abort `controller` (see the module doc
- * for the second and third signal). `notice` hears one line for the user
+ * for the second and third signal), but one pflow was started with ignored. `notice` hears one line for the user
  * when commands are still stopping. Returns the function that removes the
  * handlers.
  */
@@ -67,9 +78,10 @@ export function abortOnSignals(controller: AbortController, notice?: (line: stri
     }
     process.exit(interruptExitCode());
   };
-  for (const signal of INTERRUPT_SIGNALS) process.on(signal, handler);
+  const signals = handledSignals();
+  for (const signal of signals) process.on(signal, handler);
   return () => {
-    for (const signal of INTERRUPT_SIGNALS) process.off(signal, handler);
+    for (const signal of signals) process.off(signal, handler);
   };
 }
 
@@ -98,12 +110,13 @@ export function cancelOnSignals(exitCode: number): ExportCancel {
     controller.abort(new InterruptedError(`telemetry export cut short by ${signal}`));
   };
   exporting = true;
-  for (const signal of INTERRUPT_SIGNALS) process.on(signal, handler);
+  const signals = handledSignals();
+  for (const signal of signals) process.on(signal, handler);
   return {
     signal: controller.signal,
     by: () => by,
     remove: () => {
-      for (const signal of INTERRUPT_SIGNALS) process.off(signal, handler);
+      for (const signal of signals) process.off(signal, handler);
       exporting = false;
     },
   };

@@ -16,6 +16,7 @@
  * @module
  */
 import type { ChildProcess, spawn as spawnProcess } from "node:child_process";
+import { ignoredSignalsTrap } from "../util/inherited_signals.ts";
 import process from "node:process";
 
 /** A running command's process group. */
@@ -94,8 +95,10 @@ export interface WatchedCommand {
  */
 export function watchCommand(command: string, spawn: typeof spawnProcess): WatchedCommand {
   const pipe = startWatchdog(spawn)?.stdin;
-  if (!pipe) return { script: command, stdio: [], watched: false };
-  return { script: `printf '+%s\\n' $$ >&3; exec 3>&-; ${command}`, stdio: [pipe], watched: true };
+  // A signal pflow was started with ignored (nohup's SIGHUP) stays ignored in the command: spawn resets it.
+  const keep = ignoredSignalsTrap();
+  if (!pipe) return { script: `${keep}${command}`, stdio: [], watched: false };
+  return { script: `${keep}printf '+%s\\n' $$ >&3; exec 3>&-; ${command}`, stdio: [pipe], watched: true };
 }
 
 /**
