@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -21,8 +21,8 @@ import {
 import { join } from "node:path";
 import { formatTraceFile, type TraceDocument } from "../src/observability/trace_format.ts";
 import { traceDoc, traceEvent } from "./support/trace_docs.ts";
-import { runPflow, workflow, writeWorkflow } from "./support/cli.ts";
-import { assertExit, explain, oneJson, runGuarded, withHome } from "./support/e2e.ts";
+import { PFLOW_BIN, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
+import { assertExit, explain, oneJson, runGuarded, waitFor, withHome } from "./support/e2e.ts";
 
 const DAY = 86_400_000;
 
@@ -335,5 +335,41 @@ Deno.test("trace.keep_days: a traced run removes older traces at most once a day
     assertExit(await runPflow(["run", wf, "--trace"], { env }), 0);
     assert.ok(!existsSync(again), "a day later it prunes again");
     assert.ok(existsSync(own), "never the trace a run just wrote");
+  });
+});
+
+Deno.test("trace prune keeps the trace of a run still going, however long its node has been quiet; a dead run's goes", async () => {
+  await withHome(async (dir, env) => {
+    const home = env.PFLOW_HOME;
+    const marker = join(dir, "started");
+    const wf = writeWorkflow(
+      dir,
+      "slow.json",
+      workflow([{ id: "nap", type: "shell", params: { command: `echo > '${marker}'; sleep 30` } }], { name: "slow" }),
+    );
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    // A run still going: its trace (no footer yet) unchanged for 10 minutes, as under a long node.
+    const live = spawn(PFLOW_BIN, ["run", wf, "--trace"], {
+      env: { ...env, PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    });
+    const ended = new Promise((resolve) => live.on("close", (code, signal) => resolve(signal ?? code)));
+    try {
+      assert.ok(await waitFor(() => existsSync(marker), 10_000), "the run started");
+      const [trace] = names(home).map((n) => join(home, "debug", n));
+      utimesSync(trace, longAgo, longAgo);
+      const pruned = await runPflow(["trace", "prune", "--keep", "0", "--json"], { env });
+      assertExit(pruned, 0);
+      assert.deepEqual(JSON.parse(pruned.stdout).removed, [], "the running run's trace is kept");
+      assert.ok(existsSync(trace));
+      // Killed (no footer written): the writer is gone, so the quiet trace is abandoned and goes.
+      live.kill("SIGKILL");
+      assert.equal(await ended, "SIGKILL");
+      utimesSync(trace, longAgo, longAgo);
+      const after = await runPflow(["trace", "prune", "--keep", "0", "--json"], { env });
+      assertExit(after, 0);
+      assert.deepEqual(JSON.parse(after.stdout).removed.map((r: { path: string }) => r.path), [trace]);
+    } finally {
+      live.kill("SIGKILL");
+    }
   });
 });

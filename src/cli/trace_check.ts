@@ -150,6 +150,7 @@ export const TRACE_FIELDS: Fields = {
   workflow_file: nullable(string),
   pflow_version: string,
   start_time: string,
+  writer: record({ pid: number, start_ticks: string, boot_id: string, pid_ns: string }),
   inputs: object,
   initial_store: object,
   limits: record({

@@ -17,11 +17,15 @@ import { scanTraces, traceDir, type TraceListing } from "./trace_files.ts";
 import { traceSettings } from "./trace_settings.ts";
 import { UsageError } from "./usage_error.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
+import { isRunning } from "../util/process_identity.ts";
 
 /** Age of the traces `pflow trace prune` removes without flags or `trace.keep_days`. */
 export const DEFAULT_KEEP_DAYS = 30;
 
-/** A trace without footer changed this recently may still be written: never pruned. */
+/**
+ * A trace without footer changed this recently may still be written: never pruned. (One whose header names
+ * its writer is kept as long as that process runs, however long ago it last wrote.)
+ */
 const IN_PROGRESS_MS = 60_000;
 
 /** What to prune. */
@@ -58,8 +62,8 @@ export interface PruneResult {
  * Removes from `dir` every trace (workflow and planner, partial and
  * unreadable ones too) that is older than `beforeMs` (when given) and not
  * among the newest `keep` (when given), with its `.html` page. Never removes
- * an excluded path, or a trace without footer that changed in the last
- * minute (a run still writing it).
+ * an excluded path, or a trace without footer whose run may still be writing
+ * it (its process still runs, or it changed in the last minute).
  */
 export async function pruneTraces(dir: string, options: PruneOptions): Promise<PruneResult> {
   const listings = await scanTraces(dir, { summaryOnly: true });
@@ -97,8 +101,18 @@ function shouldGo(listing: TraceListing, rank: number, options: PruneOptions): b
   if (options.exclude?.has(resolve(listing.path))) return false;
   if (options.keep !== undefined && rank < options.keep) return false;
   if (options.beforeMs !== undefined && listing.time >= options.beforeMs) return false;
-  const writing = listing.read?.complete !== true && options.nowMs - listing.mtimeMs < IN_PROGRESS_MS;
-  return !writing;
+  return !stillWriting(listing, options.nowMs);
+}
+
+/**
+ * Whether a run may still be writing this trace: it has no footer, and its writer process (the header's
+ * `writer`) still runs, or it changed in the last minute (where the writer cannot be told: no `writer`,
+ * another machine's or container's, not Linux).
+ */
+function stillWriting(listing: TraceListing, nowMs: number): boolean {
+  if (listing.read?.complete === true) return false;
+  if (nowMs - listing.mtimeMs < IN_PROGRESS_MS) return true;
+  return isRunning(listing.read?.trace.writer) === true;
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -12,6 +12,7 @@
 import type { RunError } from "../workflow/run.ts";
 import type { LlmUsage } from "../llm/types.ts";
 import type { RunSummary } from "./metrics.ts";
+import type { ProcessIdentity } from "../util/process_identity.ts";
 
 /** Version of this format. */
 export const TRACE_FORMAT_VERSION = 1;
@@ -57,6 +58,11 @@ export interface TraceDocument {
   pflow_version: string;
   /** ISO 8601 UTC. */
   start_time: string;
+  /**
+   * The process writing it (Linux; absent elsewhere and in older traces): tells a run still going from one
+   * that died without its footer (`trace prune`).
+   */
+  writer?: ProcessIdentity;
   /** Inputs as given (redacted, truncated). */
   inputs: Record<string, unknown>;
   /** The shared store before the first node (redacted, truncated). */

@@ -8,6 +8,7 @@
  */
 import { closeSync, ftruncateSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { openPrivateSync, privateDirSync } from "../util/private_files.ts";
+import { type ProcessIdentity, thisProcess } from "../util/process_identity.ts";
 import { dirname } from "node:path";
 import type { Shared } from "../engine/mod.ts";
 import type { RunSummary } from "./metrics.ts";
@@ -182,6 +183,8 @@ export class TraceSink implements TelemetrySink {
       kind: this.#options.kind ?? "workflow",
       ...h,
       start_time: new Date(this.#startEpochMs).toISOString(),
+      // Only in a file: whether its run still goes (trace prune keeps a live run's trace).
+      ...(this.#file !== undefined ? writerField() : {}),
       inputs: this.#value(h.inputs, undefined, undefined, true) as Record<string, unknown>,
       initial_store: this.#value(initialStore, undefined, undefined, true) as Record<string, unknown>,
       limits: this.limits,
@@ -624,4 +627,10 @@ function redactPaths(value: unknown, at: string[], paths: string[][], hidden: un
     if (copy[k] !== v) changed = true;
   }
   return changed ? copy : value;
+}
+
+/** The header's `writer`: this process, where it can be told (Linux). */
+function writerField(): { writer?: ProcessIdentity } {
+  const writer = thisProcess();
+  return writer === undefined ? {} : { writer };
 }
