@@ -722,6 +722,42 @@ Deno.test("an unreachable or silent Pushgateway is one warning, bounded in time;
   });
 });
 
+Deno.test("a Pushgateway's error answer is read only as far as its first 4 KiB: an endless body is 'HTTP 500: …' at once", async () => {
+  await withLlm(async (ctx) => {
+    const wf = workflow([{ id: "say", type: "shell", params: { command: "echo hi" } }], { name: "endless" });
+    // HTTP 500 whose body never ends: a first line, then filler as fast as the socket takes it.
+    const gateway = createHttpServer((_req, res) => {
+      res.on("error", () => {});
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.write("push rejected: storage full\n");
+      const filler = "x".repeat(64 * 1024);
+      const more = () => {
+        while (!res.destroyed && res.write(filler));
+        if (!res.destroyed) res.once("drain", more);
+      };
+      more();
+    });
+    const port = await new Promise<number>((resolve) =>
+      gateway.listen(0, "127.0.0.1", () => resolve((gateway.address() as { port: number }).port))
+    );
+    try {
+      const started = Date.now();
+      const result = await runWorkflowFile(ctx, wf, ["--pushgateway", `http://127.0.0.1:${port}`]);
+      const took = Date.now() - started;
+      assertExit(result, 0);
+      assert.equal(result.stdout, "hi\n");
+      assert.equal(
+        result.stderr.trim(),
+        `warning: Pushgateway push to http://127.0.0.1:${port} failed: HTTP 500: push rejected: storage full`,
+      );
+      assert.ok(took < 4000, `took ${took} ms (not the 5 s timeout)`);
+    } finally {
+      gateway.closeAllConnections();
+      gateway.close();
+    }
+  });
+});
+
 Deno.test("a Pushgateway or OTLP URL's password is a known secret: not in a push failure quoting it, nor in a run's output", async () => {
   await withLlm(async (ctx) => {
     const password = "PgwPassw0rd99";

@@ -8,6 +8,7 @@
  * @module
  */
 import { displayUrl } from "../observability/otlp_export.ts";
+import { readBodyStart } from "../util/body_start.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { appendUrlPath } from "../util/uri.ts";
 import { type MetricFamily, renderExposition } from "./exposition.ts";
@@ -120,7 +121,8 @@ export async function pushRunGauges(
       signal: cancel ? AbortSignal.any([cancel, timeout.signal]) : timeout.signal,
     });
     if (!response.ok) {
-      const text = (await response.text()).trim().split("\n")[0].slice(0, 200);
+      // At most 4 KiB of it: an endless error page is neither held in memory nor waited for.
+      const text = (await readBodyStart(response)).trim().split("\n")[0].slice(0, 200);
       options.warn(`Pushgateway push to ${shown} failed: HTTP ${response.status}${text ? `: ${text}` : ""}`);
     } else {
       await response.body?.cancel();
