@@ -9,6 +9,7 @@
  */
 import { displayUrl } from "../observability/otlp_export.ts";
 import { readBodyStart } from "../util/body_start.ts";
+import { networkErrorReason } from "../util/network_errors.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { appendUrlPath } from "../util/uri.ts";
 import { type MetricFamily, renderExposition } from "./exposition.ts";
@@ -131,7 +132,7 @@ export async function pushRunGauges(
     if (cancel?.aborted) return;
     const reason = timeout.signal.aborted
       ? `no answer within ${timeoutMs / 1000} s`
-      : String((error as Error)?.message ?? error).split("\n")[0];
+      : networkErrorReason(error) ?? String((error as Error)?.message ?? error).split("\n")[0];
     options.warn(`Pushgateway push to ${shown} failed: ${reason}`);
   } finally {
     timeout.clear();

@@ -26,6 +26,7 @@ import {
 } from "./otlp_json.ts";
 import { DOUBLE_ATTRIBUTES, SCOPE_NAME } from "./semconv.ts";
 import { timeoutSignal } from "../util/timers.ts";
+import { networkErrorReason } from "../util/network_errors.ts";
 import { otlpTlsOptions } from "./otlp_tls.ts";
 import { outputRedactor, type Redactor } from "./redact.ts";
 import { samplerSetting } from "./sampling.ts";
@@ -445,6 +446,8 @@ export function describeExportError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
   if (typeof code === "number") return `HTTP ${code}${error.message ? ` ${error.message}` : ""}`;
+  const network = networkErrorReason(error); // a reset: in the words the Pushgateway's failure uses too
+  if (network !== undefined) return network;
   const message = error.message || error.name;
   return typeof code === "string" && !message.includes(code) ? `${code} ${message}` : message;
 }

@@ -1,0 +1,50 @@
+/**
+ * Failures said in words, the same wherever they happen: a connection the
+ * server reset (Pushgateway, OTLP), a trace directory or ledger path that is
+ * something else than pflow needs. Through the compiled binary.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createServer, type Socket } from "node:net";
+import { runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
+
+/** A server that reads the first bytes of a request and resets the connection (RST). */
+async function resettingServer(): Promise<{ url: string; close(): void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on("error", () => {});
+    socket.once("data", () => socket.resetAndDestroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+Deno.test("a connection the server resets is 'connection reset by the server' for the Pushgateway and OTLP alike", async () => {
+  const server = await resettingServer();
+  try {
+    await withTempHome(async ({ dir, env }) => {
+      const file = writeWorkflow(
+        dir,
+        "wf.json",
+        workflow([{ id: "a", type: "shell", params: { command: "echo hi" } }]),
+      );
+      const r = await runPflow(["run", file, "--pushgateway", server.url, "--otlp-endpoint", server.url], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "hi\n");
+      assert.deepEqual(r.stderr.trim().split("\n").sort(), [
+        `warning: OTLP export to ${server.url}/v1/traces failed: connection reset by the server`,
+        `warning: Pushgateway push to ${server.url} failed: connection reset by the server`,
+      ]);
+    });
+  } finally {
+    server.close();
+  }
+});
