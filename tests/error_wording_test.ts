@@ -5,7 +5,9 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
+import { join } from "node:path";
 import { runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
 
 /** A server that reads the first bytes of a request and resets the connection (RST). */
@@ -47,4 +49,31 @@ Deno.test("a connection the server resets is 'connection reset by the server' fo
   } finally {
     server.close();
   }
+});
+
+Deno.test("PFLOW_HOME/debug that is a file or a link to nothing: said so by the run, trace list, show and prune", async () => {
+  await withTempHome(async ({ dir, home, env }) => {
+    const file = writeWorkflow(dir, "wf.json", workflow([{ id: "a", type: "shell", params: { command: "echo hi" } }]));
+    const debug = join(home, "debug");
+    for (
+      const [make, problem] of [
+        [() => writeFileSync(debug, "not a directory"), "is a file, not a directory"],
+        [
+          () => symlinkSync(join(dir, "nowhere", "debug"), debug),
+          `is a symbolic link to '${dir}/nowhere/debug', which does not exist`,
+        ],
+      ] as const
+    ) {
+      rmSync(debug, { force: true });
+      make();
+      const run = await runPflow(["run", file, "--trace"], { env });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, `warning: trace not written (${debug} ${problem}); the run goes on\n`);
+      for (const args of [["trace", "list"], ["trace", "show", "latest"], ["trace", "prune"]]) {
+        const r = await runPflow(args, { env });
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+        assert.equal(r.stderr, `error: ${debug} ${problem}: pflow keeps its traces there\n`, args.join(" "));
+      }
+    }
+  });
 });

@@ -4,13 +4,13 @@
  * @module
  */
 import { InvalidUtf8Error, readUtf8File, utf8Problem } from "../util/utf8.ts";
-import { lstatSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { LlmSettings } from "../llm/types.ts";
 import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, duplicateKeyProblems, locateSyntaxError } from "../workflow/load.ts";
 import { isHttpUrl } from "../util/uri.ts";
+import { directoryProblem } from "../util/path_problem.ts";
 import { PROVIDER_PRESETS } from "../llm/provider_config.ts";
 import { pointerSegment } from "../util/json_pointer.ts";
 
@@ -20,15 +20,7 @@ import { pointerSegment } from "../util/json_pointer.ts";
  */
 export function pflowHome(env: Record<string, string | undefined>): string {
   const home = env.PFLOW_HOME || join(userHome(env), ".pflow");
-  let problem: string | undefined;
-  try {
-    if (!statSync(home).isDirectory()) problem = "is a file, not a directory";
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOTDIR") problem = "is inside a file, not a directory";
-    else if (code === "ELOOP") problem = "is a loop of symbolic links";
-    else if (code === "ENOENT") problem = brokenLink(home);
-  }
+  const problem = directoryProblem(home);
   if (problem !== undefined) {
     const name = env.PFLOW_HOME ? "PFLOW_HOME" : "the state directory";
     throw new ValidationError([{
@@ -36,16 +28,6 @@ export function pflowHome(env: Record<string, string | undefined>): string {
     }]);
   }
   return home;
-}
-
-/** What a path that does not exist is, when it is a symbolic link to nothing (creating it would fail). */
-function brokenLink(path: string): string | undefined {
-  try {
-    if (!lstatSync(path).isSymbolicLink()) return undefined;
-    return `is a symbolic link to '${readlinkSync(path)}', which does not exist`;
-  } catch {
-    return undefined; // truly missing: pflow creates it
-  }
 }
 
 /**

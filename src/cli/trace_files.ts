@@ -22,6 +22,7 @@ import {
 import { pflowHome } from "./home.ts";
 import { printError } from "./terminal.ts";
 import { fileErrorReason, fileKind } from "../util/file_errors.ts";
+import { directoryProblem } from "../util/path_problem.ts";
 import { formatCount } from "../util/count.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { traceProblem } from "./trace_check.ts";
@@ -444,9 +445,11 @@ export async function scanTraces(dir: string, options: { summaryOnly?: boolean }
   try {
     names = await readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") {
-      return [];
-    }
+    const code = (error as NodeJS.ErrnoException).code;
+    // Something else where the directory should be (a file, a link to nothing) is said, not taken for no traces.
+    const problem = code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" ? directoryProblem(dir) : undefined;
+    if (problem !== undefined) throw new TraceReadError(dir, `${dir} ${problem}: pflow keeps its traces there`);
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
     throw error;
   }
   const files = names.filter(isTraceFileName).map((n) => join(dir, n));

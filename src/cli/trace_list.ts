@@ -45,7 +45,7 @@ export {
   TraceReadError,
   WHOLE_READ_BYTES,
 } from "./trace_files.ts";
-import { type ReadTrace, scanTraces, TRACE_FILE, traceDir, type TraceListing } from "./trace_files.ts";
+import { type ReadTrace, scanTraces, TRACE_FILE, traceDir, type TraceListing, TraceReadError } from "./trace_files.ts";
 
 /** Totals of a trace's own LLM calls: its footer's `llm_totals`, else from its metrics or summed over its events. */
 export type TraceCost = TraceLlmTotals;
@@ -268,7 +268,14 @@ export async function traceListCommand(argv: string[], { env }: CommandEnv): Pro
   }
   const limit = limitText === undefined ? 20 : Number(limitText);
   const dir = traceDir(env);
-  const all = await scanTraces(dir, { summaryOnly: true });
+  let all: TraceListing[];
+  try {
+    all = await scanTraces(dir, { summaryOnly: true });
+  } catch (error) {
+    if (!(error instanceof TraceReadError)) throw error;
+    printError(`error: ${error.message}`); // the trace directory is a file, a link to nothing
+    return EXIT.usage;
+  }
   const listings = all.filter((l) => matchesFilter(l, filter)).slice(0, limit);
   if (json) {
     writeStdout(`${JSON.stringify(listings.map(jsonEntry), null, 2)}\n`);

@@ -13,7 +13,7 @@ import { showHelp } from "./show_help.ts";
 import { loadSettings, pflowHome, settingsFile } from "./home.ts";
 import { printError, writeStdout } from "./terminal.ts";
 import { parseInstant } from "./trace_filters.ts";
-import { scanTraces, traceDir, type TraceListing } from "./trace_files.ts";
+import { scanTraces, traceDir, type TraceListing, TraceReadError } from "./trace_files.ts";
 import { traceSettings } from "./trace_settings.ts";
 import { UsageError } from "./usage_error.ts";
 import { fileErrorReason } from "../util/file_errors.ts";
@@ -155,7 +155,14 @@ export async function tracePruneCommand(argv: string[], { env }: CommandEnv): Pr
   }
   const dryRun = parsed.values["dry-run"] === true;
   const dir = traceDir(env);
-  const result = await pruneTraces(dir, { beforeMs, keep, dryRun, nowMs });
+  let result: PruneResult;
+  try {
+    result = await pruneTraces(dir, { beforeMs, keep, dryRun, nowMs });
+  } catch (error) {
+    if (!(error instanceof TraceReadError)) throw error;
+    printError(`error: ${error.message}`); // the trace directory is a file, a link to nothing
+    return EXIT.usage;
+  }
   const bytes = result.removed.reduce((n, r) => n + r.bytes, 0);
   for (const f of result.failed) printError(`error: cannot remove ${f.path}: ${f.reason}`);
   const code = result.failed.length > 0 ? EXIT.failed : EXIT.ok;

@@ -9,6 +9,7 @@
 import { closeSync, ftruncateSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { openPrivateSync, privateDirSync } from "../util/private_files.ts";
 import { type ProcessIdentity, thisProcess } from "../util/process_identity.ts";
+import { directoryProblem } from "../util/path_problem.ts";
 import { dirname } from "node:path";
 import type { Shared } from "../engine/mod.ts";
 import type { RunSummary } from "./metrics.ts";
@@ -207,7 +208,10 @@ export class TraceSink implements TelemetrySink {
       try {
         unlinkSync(file);
       } catch { /* never created */ }
-      this.#options.warn(`trace not written (${describeIoError(error)}); the run goes on`);
+      // A directory that cannot be (`debug` is a file): said in words, not as mkdir's EEXIST.
+      const problem = directoryProblem(dirname(file));
+      const why = problem === undefined ? describeIoError(error) : `${dirname(file)} ${problem}`;
+      this.#options.warn(`trace not written (${why}); the run goes on`);
     }
   }
 
