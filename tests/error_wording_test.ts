@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
@@ -75,5 +75,28 @@ Deno.test("PFLOW_HOME/debug that is a file or a link to nothing: said so by the 
         assert.equal(r.stderr, `error: ${debug} ${problem}: pflow keeps its traces there\n`, args.join(" "));
       }
     }
+  });
+});
+
+Deno.test("a ledger.db that is a symbolic link to nothing: said so, not 'ENOENT … open'; a link into a folder works", async () => {
+  await withTempHome(async ({ dir, home, env }) => {
+    const ledger = join(home, "ledger.db");
+    symlinkSync("/nonexistent/ledger.db", ledger);
+    for (const args of [["cost", "report"], ["cost", "show", "latest"]]) {
+      const r = await runPflow(args, { env });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `error: ${ledger} is a symbolic link to '/nonexistent/ledger.db', which does not exist: fix or remove the ` +
+          "link (pflow then starts a new ledger)\n",
+      );
+    }
+    // A link to a file not there yet, in a folder that is: the ledger is created through it.
+    rmSync(ledger);
+    mkdirSync(join(dir, "elsewhere"));
+    symlinkSync(join(dir, "elsewhere", "l.db"), ledger);
+    const report = await runPflow(["cost", "report"], { env });
+    assert.equal(report.code, 0, report.stderr);
+    assert.ok(existsSync(join(dir, "elsewhere", "l.db")));
   });
 });

@@ -5,12 +5,13 @@
  * untouched). Loaded only when something reads or writes the ledger.
  * @module
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readlinkSync, readSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { PRIVATE_DIR_MODE } from "../util/private_files.ts";
 import { migrations, SCHEMA_VERSION } from "./schema.ts";
 import { fileErrorReason, fileKind } from "../util/file_errors.ts";
+import { brokenLinkProblem } from "../util/path_problem.ts";
 
 /** Why the ledger cannot be used. */
 export type LedgerErrorKind = "corrupt" | "newer" | "io";
@@ -92,7 +93,7 @@ function checkHeader(path: string): void {
   } catch (error) {
     if (error instanceof LedgerError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return;
+    if (code === "ENOENT") return danglingLink(path);
     // A directory opens, and fails at the read.
     const why = fileErrorReason(error);
     throw new LedgerError(
@@ -105,6 +106,17 @@ function checkHeader(path: string): void {
   if (read < 100 || new TextDecoder().decode(header.subarray(0, 16)) !== SQLITE_MAGIC) throw corrupt(path);
   const version = new DataView(header.buffer).getUint32(60);
   if (version > SCHEMA_VERSION) throw newer(path, version);
+}
+
+/**
+ * Throws for a ledger path that is a symbolic link to nothing in a folder that does not exist either (pflow
+ * cannot create the file it names); a link into an existing folder is fine: the ledger is created there.
+ */
+function danglingLink(path: string): void {
+  const link = brokenLinkProblem(path);
+  if (link === undefined) return;
+  if (existsSync(dirname(resolve(dirname(path), readlinkSync(path))))) return;
+  throw new LedgerError(path, "io", `${path} ${link}: fix or remove the link (pflow then starts a new ledger)`);
 }
 
 function createFile(path: string): void {
