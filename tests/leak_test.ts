@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, runPflow, tempDir, workflow, writeWorkflow } from "./support/cli.ts";
 import { startLlmServer } from "./support/llm_server.ts";
@@ -752,6 +752,59 @@ Deno.test("a shell printing a table with a basic tier and a base64 config prints
     const result = await runPflow(["run", file], { env });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, "tier\tconfig_b64\nbasic\teyJtYXgiOjEwfQ==\nAuthorization: Basic [REDACTED]\n");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("a password in an export URL without its scheme (or with a mistyped one) is hidden: every entry point, text and JSON", async () => {
+  const password = "s3cretPassw0rd99";
+  const values = [
+    `bob:${password}@collector.example:4318`,
+    `http//bob:${password}@collector.example:4318`,
+    `http://bob:${password}@collector.example:99999`,
+  ];
+  const tmp = tempDir("pflow-url-userinfo-test-");
+  try {
+    // The run prints the password: a run that goes ahead (a bad variable is a warning) must hide it as learned.
+    const file = writeWorkflow(
+      tmp.path,
+      "echo.json",
+      workflow([{ id: "say", type: "shell", params: { command: `echo ${password}` } }]),
+    );
+    let n = 0;
+    for (const value of values) {
+      const entries: { args?: string[]; env?: Record<string, string>; settings?: Record<string, string> }[] = [
+        { env: { OTEL_EXPORTER_OTLP_ENDPOINT: value } },
+        { env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: value } },
+        { env: { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: value } },
+        { env: { PFLOW_PUSHGATEWAY_URL: value } },
+        { args: ["--pushgateway", value] },
+        { args: ["--otlp-endpoint", value] },
+        { settings: { pushgateway: value } },
+      ];
+      for (const entry of entries) {
+        for (const mode of [[], ["--output-format", "json"]]) {
+          const home = join(tmp.path, `home${n++}`);
+          mkdirSync(home);
+          if (entry.settings) writeFileSync(join(home, "settings.json"), JSON.stringify(entry.settings));
+          const result = await runPflow(["run", file, "--trace", ...mode, ...(entry.args ?? [])], {
+            env: { PFLOW_HOME: home, ...entry.env },
+          });
+          const where = `${JSON.stringify(entry)} ${mode.join(" ")}`;
+          // Each is either a usage error naming the value (user kept, password hidden) or a warning, never silent.
+          assert.match(result.stdout + result.stderr, /bob:\[REDACTED\]@collector\.example/, where);
+          for (const [form, secret] of Object.entries(forms(password))) {
+            if (secret.length < 6) continue;
+            assert.ok(!result.stdout.includes(secret), `${where}: ${form} on stdout:\n${result.stdout}`);
+            assert.ok(!result.stderr.includes(secret), `${where}: ${form} on stderr:\n${result.stderr}`);
+            for (const path of filesUnder(home).filter((f) => !f.endsWith("settings.json"))) {
+              assert.ok(!readFileSync(path, "latin1").includes(secret), `${where}: ${form} in ${path}`);
+            }
+          }
+        }
+      }
+    }
   } finally {
     tmp.cleanup();
   }

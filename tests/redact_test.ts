@@ -8,8 +8,10 @@ import {
   redactCredentials,
   REDACTED,
   Redactor,
+  urlCredentials,
 } from "../src/observability/redact.ts";
 import { isSecretEnvName } from "../src/observability/secret_names.ts";
+import { hideUserinfo } from "../src/util/uri.ts";
 import { snapshot, truncateString } from "../src/observability/truncate.ts";
 
 /**
@@ -791,4 +793,18 @@ Deno.test("redactCredentials and learn walk a value nested 90,000 (or 200,000) d
   for (let i = 0; i < 90_000; i++) named = { next: named };
   redactor.learn(named);
   assert.equal(redactor.text("x pw-deep-123456 y"), "x [REDACTED] y");
+});
+
+Deno.test("urlCredentials and hideUserinfo read a URL's userinfo when its scheme is missing or mistyped", () => {
+  for (const value of ["bob:pw-123456@host:4318", "http//bob:pw-123456@host", "http://bob:pw-123456@host:99999"]) {
+    assert.deepEqual(urlCredentials(value), ["pw-123456", "pw-123456", "bob:pw-123456", "bob:pw-123456"], value);
+    assert.equal(hideUserinfo(value), value.replace("pw-123456", REDACTED), value);
+  }
+  assert.deepEqual(urlCredentials("http://bob:p%40ss@host"), ["p%40ss", "p@ss", "bob:p%40ss", "bob:p@ss"]);
+  assert.equal(hideUserinfo("bob:p@ss@host/x@y"), `bob:${REDACTED}@host/x@y`);
+  assert.equal(hideUserinfo("tok123@host"), `${REDACTED}@host`);
+  // No userinfo: a path's or query's `@` is not one.
+  assert.deepEqual(urlCredentials("http://host/path@x"), []);
+  assert.equal(hideUserinfo("notaurl"), "notaurl");
+  assert.equal(hideUserinfo("host?to=a@b"), "host?to=a@b");
 });

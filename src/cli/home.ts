@@ -9,7 +9,7 @@ import process from "node:process";
 import type { LlmSettings } from "../llm/types.ts";
 import { didYouMean, type Problem, ValidationError } from "../workflow/errors.ts";
 import { addLines, duplicateKeyProblems, locateSyntaxError } from "../workflow/load.ts";
-import { isHttpUrl } from "../util/uri.ts";
+import { hideUserinfo, isHttpUrl } from "../util/uri.ts";
 import { directoryProblem } from "../util/path_problem.ts";
 import { PROVIDER_PRESETS } from "../llm/provider_config.ts";
 import { pointerSegment } from "../util/json_pointer.ts";
@@ -155,7 +155,9 @@ export async function loadSettings(home: string): Promise<Settings> {
     problems.push({
       file: path,
       pointer: "/pushgateway",
-      message: `must be an http(s) URL string like "http://127.0.0.1:9091", got ${JSON.stringify(raw.pushgateway)}`,
+      message: `must be an http(s) URL string like "http://127.0.0.1:9091", got ${
+        JSON.stringify(typeof raw.pushgateway === "string" ? hideUserinfo(raw.pushgateway) : raw.pushgateway)
+      }`,
     });
   }
   if (settings.trace !== undefined) {

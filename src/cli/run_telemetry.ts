@@ -27,7 +27,7 @@ import { timeoutSignal } from "../util/timers.ts";
 import { cancelOnSignals } from "./signals.ts";
 import { metricsExports, type MetricsRequest, type RunOutcome } from "./run_metrics.ts";
 import { UsageError } from "./usage_error.ts";
-import { isHttpUrl } from "../util/uri.ts";
+import { hideUserinfo, isHttpUrl } from "../util/uri.ts";
 
 /** What the flags ask for. */
 export interface TelemetryRequest {
@@ -291,7 +291,7 @@ export function otlpRequest(
 ) {
   if (flag !== undefined && !isHttpUrl(flag.trim())) {
     throw new UsageError(
-      `--otlp-endpoint: '${flag}' is not an http(s) URL (e.g. http://127.0.0.1:4318)`,
+      `--otlp-endpoint: '${hideUserinfo(flag)}' is not an http(s) URL (e.g. http://127.0.0.1:4318)`,
       options.command,
     );
   }

@@ -8,6 +8,7 @@
 import { LlmConfigError } from "./errors.ts";
 import { modelIdProblem } from "./model_id.ts";
 import type { LlmSettings, ProviderSettings } from "./types.ts";
+import { hideUserinfo } from "../util/uri.ts";
 
 /** The SDK provider package a provider is driven by. */
 export type ProviderKind = "anthropic" | "openai" | "google" | "openai-compatible";
@@ -212,7 +213,7 @@ function checkUrl(value: string, where: string): void {
     url = new URL(value.trim());
   } catch { /* reported below */ }
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new LlmConfigError(`${where} is not a valid http(s) URL: '${value}'`);
+    throw new LlmConfigError(`${where} is not a valid http(s) URL: '${hideUserinfo(value)}'`);
   }
 }
 

@@ -4,7 +4,7 @@
  * `"pushgateway"`) and the OTLP metrics endpoint (the standard OTEL_* variables).
  * @module
  */
-import { appendUrlPath } from "../util/uri.ts";
+import { appendUrlPath, hideUserinfo } from "../util/uri.ts";
 
 /** A bad Pushgateway URL; the message names where it came from. */
 export class MetricsConfigError extends Error {
@@ -39,10 +39,10 @@ export function pushgatewayUrl(options: {
     try {
       url = new URL(value.trim());
     } catch {
-      throw new MetricsConfigError(`${where}: '${value}' is not a URL (e.g. http://127.0.0.1:9091)`);
+      throw new MetricsConfigError(`${where}: '${hideUserinfo(value)}' is not a URL (e.g. http://127.0.0.1:9091)`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new MetricsConfigError(`${where}: '${value}' is not an http(s) URL`);
+      throw new MetricsConfigError(`${where}: '${hideUserinfo(value)}' is not an http(s) URL`);
     }
     return url.href.replace(/\/+$/, "");
   }

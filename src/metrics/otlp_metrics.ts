@@ -25,6 +25,7 @@ import {
   untilAborted,
 } from "../observability/otlp_export.ts";
 import { timeoutSignal } from "../util/timers.ts";
+import { hideUserinfo } from "../util/uri.ts";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
@@ -103,7 +104,7 @@ export async function exportRunMetrics(
   const timeoutMs = options.timeoutMs ?? 5000;
   const shown = displayUrl(options.url);
   if (shown === undefined) {
-    warn(`OTLP metrics export skipped: '${options.url}' is not an http(s) URL`);
+    warn(`OTLP metrics export skipped: '${hideUserinfo(options.url)}' is not an http(s) URL`);
     return;
   }
   if (cancel?.aborted) return;

@@ -15,7 +15,7 @@
  * @module
  */
 import type { TraceDocument } from "./trace_format.ts";
-import { appendUrlPath, urlPathEndsWith } from "../util/uri.ts";
+import { appendUrlPath, hideUserinfo, urlPathEndsWith } from "../util/uri.ts";
 import {
   parseKeyValueList,
   requestSpans,
@@ -99,7 +99,7 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
   if (url === undefined) return;
   const shown = displayUrl(url);
   if (shown === undefined) {
-    warn(`OTLP export skipped: '${url}' is not an http(s) URL`);
+    warn(`OTLP export skipped: '${hideUserinfo(url)}' is not an http(s) URL`);
     return;
   }
   const cancel = options.signal;

@@ -15,7 +15,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { decodeUriComponentSafe } from "../util/uri.ts";
+import { decodeUriComponentSafe, urlUserinfo } from "../util/uri.ts";
 import { keyValueEntries } from "../util/key_value_list.ts";
 import {
   isCredentialName,
@@ -685,17 +685,12 @@ function redactQuery(text: string): string {
  * The credentials in a URL's userinfo, as written and percent-decoded: the password and `user:password` (what
  * a client sends as Basic auth, base64-encoded: known whole, it is hidden whole), or a user name given without
  * password when it looks like a token sent as the user (see {@link looksLikeCredential}), not a name
- * (`http://grafana@host`). None for text that is not a URL or has no userinfo.
+ * (`http://grafana@host`). A value whose scheme is missing or mistyped has them too (`bob:pw@host:4318`,
+ * `http//bob:pw@host`: see {@link urlUserinfo}). None for text without userinfo.
  */
 export function urlCredentials(url: string | undefined): string[] {
   if (url === undefined) return [];
-  let parsed: URL;
-  try {
-    parsed = new URL(url.trim());
-  } catch {
-    return [];
-  }
-  const { username, password } = parsed;
+  const { username, password } = urlUserinfo(url.trim());
   const decode = decodeUriComponentSafe;
   if (password === "") return [username, decode(username)].filter(looksLikeCredential);
   return [password, decode(password), `${username}:${password}`, `${decode(username)}:${decode(password)}`];
