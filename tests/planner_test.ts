@@ -1881,3 +1881,19 @@ Deno.test("the planner's model: --planner-model, else PFLOW_PLANNER_MODEL, else 
     assert.equal(await modelOf([], { PFLOW_PLANNER_MODEL: "" }), "claude-sonnet-4-5", "the default model");
   });
 });
+
+Deno.test("the planning part of the summary line writes its cost as the run's does: unpriced, unknown, never $0+", async () => {
+  await withPlanner(async (ctx) => {
+    const env = { ...ctx.env, NO_COLOR: "1" };
+    ctx.srv.enqueue({ json: { workflow: repeatWorkflow(), params: { word: "a" } } });
+    const unpriced = await plan(ctx, ["repeat a", "--planner-model", "openai/no-such-model"], { env });
+    assertExit(unpriced, 0);
+    assert.match(unpriced.stderr, /✓ planned \(generate, 1 call, unpriced\) · 1 node · /);
+    // The planner's only call reported no usage: its cost is unknown.
+    ctx.srv.enqueue({ json: { workflow: repeatWorkflow(), params: { word: "a" } }, noUsage: true });
+    const missing = await plan(ctx, ["repeat a"], { env });
+    assertExit(missing, 0);
+    assert.match(missing.stderr, /✓ planned \(generate, 1 call, unknown\) · 1 node · [\d.]+m?s · unknown total · /);
+    assert.doesNotMatch(unpriced.stderr + missing.stderr, /\$0\+/);
+  });
+});

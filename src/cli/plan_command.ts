@@ -46,7 +46,8 @@ import { buildInstruments, exportCredentials, exportEndedRun, otlpRequest, trace
 import { beginPlannedLedger, finishPlanningLedger, PLANNING } from "./run_ledger.ts";
 import { metricsRequest } from "./run_metrics.ts";
 import { checkNewWorkflowName, loadSaved, REDACTED_ON_SAVE, savedExists, saveWorkflow, workflowsDir } from "./saved.ts";
-import { formatCount, formatDuration, formatUsd, shellWord } from "./format.ts";
+import { formatCount, formatDuration, shellWord } from "./format.ts";
+import { summaryCost } from "./summary_line.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
 import { checkWorkflow, locatedError, savedCommand, savedTargetArgs } from "./workflow_target.ts";
@@ -487,7 +488,7 @@ function plannedPhase(
   };
   const planned = summarizeRun({ ...summaryInput, metrics: undefined, pricing: context.pricing });
   const calls = planned.num_llm_calls;
-  const cost = planned.pricing.complete ? formatUsd(planned.total_cost_usd) : `${formatUsd(planned.total_cost_usd)}+`;
+  const cost = summaryCost(planned);
   return {
     durationMs: context.durationMs,
     telemetry,

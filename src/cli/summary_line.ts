@@ -30,17 +30,9 @@ export function summaryLine(
     `${nodes} node${nodes === 1 ? "" : "s"}`,
     formatDuration(result.duration_ms + (planned?.durationMs ?? 0)),
   ];
-  // No price table (a bad price file): the cost is unknown, not $0 with every model unpriced.
   const priced = summary.pricing.source !== null;
   if (summary.num_llm_calls > 0) {
-    // Every call without reported usage: nothing of the cost is known, not "$0+".
-    const known = summary.pricing.usage_missing.length < summary.num_llm_calls;
-    const cost = priced
-      ? formatCost(summary.total_cost_usd, summary.pricing.complete, {
-        known,
-        unpriced: summary.pricing.unpriced_models.length > 0,
-      }) + (planned ? " total" : "")
-      : "cost unknown";
+    const cost = summaryCost(summary) + (priced && planned ? " total" : "");
     const cached = u.cache_read_input_tokens > 0 ? ` (${formatCount(u.cache_read_input_tokens)} cached)` : "";
     parts.push(cost, `${formatCount(tokens)} tokens${cached}`);
     if (!planned) parts.push(`${summary.num_llm_calls} LLM call${summary.num_llm_calls === 1 ? "" : "s"}`);
@@ -51,4 +43,20 @@ export function summaryLine(
   const missing = summary.pricing.usage_missing.length;
   if (missing > 0) parts.push(style.yellow(`usage missing: ${missing} call${missing === 1 ? "" : "s"}`));
   return `${mark} ${parts.join(" · ")}`;
+}
+
+/**
+ * The cost of a run's (or its planning's) calls as the summary line writes it: `$0.0123`, `$0.0123+`,
+ * `unpriced`, `unknown` (see {@link formatCost}); `cost unknown` without a price table (a bad price file), not
+ * $0 with every model unpriced.
+ */
+export function summaryCost(summary: RunSummary): string {
+  if (summary.pricing.source === null) return "cost unknown";
+  // Every call without reported usage: nothing of the cost is known, not "$0+".
+  const missing = summary.pricing.usage_missing.length;
+  const known = missing === 0 || missing < summary.num_llm_calls;
+  return formatCost(summary.total_cost_usd, summary.pricing.complete, {
+    known,
+    unpriced: summary.pricing.unpriced_models.length > 0,
+  });
 }
