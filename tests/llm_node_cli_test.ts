@@ -1456,3 +1456,49 @@ Deno.test("schema: the retry after an empty reply sends a placeholder turn, whic
     }
   });
 });
+
+Deno.test("a run whose calls are one without usage and a rejected request (401, $0) is of unknown cost on every surface, never $0+", async () => {
+  await withLlm(async (ctx) => {
+    const nodes = [
+      { id: "a", type: "llm", params: { model: "openai/gpt-4o", prompt: "x [[no-usage]]" } },
+      { id: "b", type: "llm", params: { model: "openai/gpt-4o", prompt: "y [[fail:401]]" } },
+    ];
+    const { result, doc } = await runNodes(ctx, nodes);
+    assert.equal(result.code, 1, result.stderr);
+    // The rejected request's $0 is known: the JSON keeps the known part, incomplete.
+    assert.equal(doc.total_cost_usd, 0);
+    assert.equal(doc.pricing.complete, false);
+    const env = { ...ctx.env, NO_COLOR: "1" };
+    const text = await runPflow(["run", join(ctx.dir, "wf.json")], { env });
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stderr, /✗ 2 nodes · [\d.]+m?s · unknown · 0 tokens · 2 LLM calls · usage missing: 1 call\n/);
+    const surfaces: [string, string[]][] = [
+      ["trace list", ["trace", "list"]],
+      ["trace show", ["trace", "show", doc.trace_path]],
+      ["cost show", ["cost", "show", "latest"]],
+      ["cost report", ["cost", "report"]],
+      ["cost report --by run", ["cost", "report", "--by", "run"]],
+    ];
+    for (const [name, args] of surfaces) {
+      const shown = await runPflow(args, { env });
+      assert.equal(shown.code, 0, `${name}: ${shown.stderr}`);
+      assert.match(shown.stdout, /unknown/, `${name}:\n${shown.stdout}`);
+      assert.doesNotMatch(shown.stdout, /\$0\+/, `${name}:\n${shown.stdout}`);
+    }
+    // The trace page: the model's two calls, and the run's total.
+    const trace = JSON.parse(readFileSync(doc.trace_path, "utf8"));
+    const data = pageData([{ path: doc.trace_path, trace, complete: true, eventCount: trace.events.length }]);
+    assert.deepEqual(data.traces[0].cost.by_model.map((l) => [l.label, l.text]), [["openai/gpt-4o", "unknown"]]);
+    assert.equal(data.total_text, "unknown");
+    // A call that reported its usage makes the cost known again: the rest is a lower bound.
+    const usage = JSON.stringify({ prompt_tokens: 1000, completion_tokens: 100 });
+    const known = await runNodes(ctx, [
+      nodes[0],
+      { id: "c", type: "llm", params: { model: "openai/gpt-4o", prompt: `z [[usage:${usage}]]` } },
+      nodes[1],
+    ]);
+    assert.equal(known.result.code, 1, known.result.stderr);
+    const list = await runPflow(["trace", "list"], { env });
+    assert.match(list.stdout.split("\n")[1], / \$0\.0035\+ /);
+  });
+});

@@ -6,7 +6,7 @@
 import { localDateTime } from "../ledger/period.ts";
 import { type LedgerRunStatus, PROCESS_GONE } from "../ledger/types.ts";
 import type { GroupBy, Report, ReportRow, RunCost, TopNode, TopRun, Totals } from "../ledger/report.ts";
-import { formatCost, formatCount, formatDuration } from "./format.ts";
+import { costKnown, formatCost, formatCount, formatDuration } from "./format.ts";
 import {
   type Cell,
   type Column,
@@ -96,11 +96,14 @@ function statusCell(status: LedgerRunStatus, style: Style): { text: string; show
   return cell;
 }
 
-/** A total's cost (`$1.23`, `$1.23+`, `unpriced`); `unknown` when only calls without usage left it unknown. */
+/**
+ * A total's cost (`$1.23`, `$1.23+`, `unpriced`); `unknown` when only calls without usage left it unknown
+ * (those and rejected requests: see {@link costKnown}).
+ */
 function totalCost(t: Totals, repriced = false): string {
   const cost = repriced ? t.repriced_cost_usd ?? null : t.cost_usd;
-  const unpriced = repriced ? t.repriced_unpriced_calls ?? 0 : t.unpriced_calls;
-  if (cost === null && unpriced === 0) return "unknown";
+  // Every call without usage (null, unless some are unpriced), or those and rejected requests.
+  if (!costKnown(t.llm_calls, t.usage_missing_calls, t.total_tokens)) return "unknown";
   return formatCost(cost, repriced ? t.repriced_complete ?? true : t.cost_complete);
 }
 

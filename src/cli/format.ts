@@ -26,6 +26,18 @@ export function formatCost(
   return `${formatUsd(cost)}${complete ? "" : "+"}`;
 }
 
+/**
+ * Whether anything of some calls' cost is known, for {@link formatCost}'s `known`: not when some call's usage
+ * is missing and no other counted a token. A call that reported its usage counted tokens (every reply has
+ * input tokens); one with none was a rejected request (an HTTP 401, a connection refused), whose $0 is known
+ * but tells nothing of what the others cost: such calls and some without usage are `unknown`, not `$0+`.
+ * Every surface asks this one question of its totals (the summary line, `trace list`/`show`, the trace page,
+ * `cost show`/`report`), from the counts each has: calls, calls without usage, and the tokens of the others.
+ */
+export function costKnown(calls: number, usageMissing: number, tokens: number): boolean {
+  return usageMissing === 0 || (usageMissing < calls && tokens > 0);
+}
+
 /** A count with thousands separators: `12,345`. */
 export { formatCount } from "../util/count.ts";
 

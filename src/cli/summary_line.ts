@@ -6,7 +6,7 @@
 import type { RunSummary } from "../observability/metrics.ts";
 import type { WorkflowResult } from "../workflow/run.ts";
 import type { Style } from "./terminal.ts";
-import { formatCost, formatCount, formatDuration } from "./format.ts";
+import { costKnown, formatCost, formatCount, formatDuration } from "./format.ts";
 
 /**
  * The summary line for a finished run. A planned run names its planning
@@ -52,11 +52,11 @@ export function summaryLine(
  */
 export function summaryCost(summary: RunSummary): string {
   if (summary.pricing.source === null) return "cost unknown";
-  // Every call without reported usage: nothing of the cost is known, not "$0+".
-  const missing = summary.pricing.usage_missing.length;
-  const known = missing === 0 || missing < summary.num_llm_calls;
+  // No call reported its usage (the others, if any, rejected): nothing of the cost is known, not "$0+".
+  const u = summary.usage;
+  const tokens = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens + u.output_tokens;
   return formatCost(summary.total_cost_usd, summary.pricing.complete, {
-    known,
+    known: costKnown(summary.num_llm_calls, summary.pricing.usage_missing.length, tokens),
     unpriced: summary.pricing.unpriced_models.length > 0,
   });
 }

@@ -16,7 +16,7 @@ import {
 import { parseCommand } from "./args.ts";
 import { showHelp } from "./show_help.ts";
 import { type CommandEnv, EXIT } from "./command.ts";
-import { formatCost as formatUsdCost, formatDuration, formatUsd } from "./format.ts";
+import { costKnown, formatCost as formatUsdCost, formatDuration, formatUsd } from "./format.ts";
 import { type Cell, renderTable, type Row } from "./table.ts";
 import {
   escapeControls,
@@ -129,12 +129,13 @@ export function callTokens(
 
 /**
  * `$0.0123`, with `+` when some models are unpriced or some calls' usage is unknown, `unpriced` when some
- * model is and the priced calls cost nothing, `unknown` when no call reported its usage, `-` without LLM calls.
+ * model is and the priced calls cost nothing, `unknown` when no call reported its usage (see {@link costKnown}),
+ * `-` without LLM calls.
  */
 export function formatCost(cost: TraceCost): string {
   if (cost.calls === 0) return "-";
   return formatUsdCost(cost.cost_usd, costComplete(cost), {
-    known: cost.usage_missing < cost.calls,
+    known: costKnown(cost.calls, cost.usage_missing, cost.tokens),
     unpriced: cost.unpriced_models.length > 0,
   });
 }
@@ -169,21 +170,25 @@ export function callCostDetail(call: TraceLlmCall): string {
 /**
  * The cost of some traced calls: the sum of those of known cost (null when none is), and its text:
  * `$0.0123`, `+` when some call's cost is unknown; `unpriced` when none is known and some model has no
- * price, `unknown` when only calls without usage left it unknown.
+ * price, `unknown` when only calls without usage left it unknown (those and rejected requests: see
+ * {@link costKnown}).
  */
 export function callsCost(calls: readonly TraceLlmCall[]): { usd: number | null; text: string } {
   let usd: number | null = null;
   let unpriced = false;
-  let missing = false;
+  let missing = 0;
+  let tokens = 0;
   for (const call of calls) {
     const cost = countedCallCost(call);
     if (cost !== null) usd = (usd ?? 0) + cost;
-    else if (call.usage?.usage_missing) missing = true;
+    else if (call.usage?.usage_missing) missing++;
     else unpriced = true;
+    if (!call.usage?.usage_missing) tokens += callTokens(call.usage ?? {});
   }
   if (usd === null) return { usd, text: unpriced ? "unpriced" : "unknown" };
   usd = Math.round(usd * 1e10) / 1e10;
-  return { usd, text: `${formatUsd(usd)}${unpriced || missing ? "+" : ""}` };
+  if (!costKnown(calls.length, missing, tokens)) return { usd, text: "unknown" };
+  return { usd, text: `${formatUsd(usd)}${unpriced || missing > 0 ? "+" : ""}` };
 }
 
 /** The status mark and word of a run. */

@@ -115,7 +115,7 @@ export function pageData(reads: ReadTrace[]): PageData {
   const total = formatCost({
     calls: costs.reduce((n, c) => n + c.calls, 0),
     cost_usd: roundUsd(costs.reduce((n, c) => n + c.cost_usd, 0)),
-    tokens: 0,
+    tokens: costs.reduce((n, c) => n + c.tokens, 0),
     cached_tokens: 0,
     unpriced_models: costs.flatMap((c) => c.unpriced_models),
     usage_missing: costs.reduce((n, c) => n + c.usage_missing, 0),
