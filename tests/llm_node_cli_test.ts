@@ -1478,13 +1478,23 @@ Deno.test("a run whose calls are one without usage and a rejected request (401, 
       ["cost show", ["cost", "show", "latest"]],
       ["cost report", ["cost", "report"]],
       ["cost report --by run", ["cost", "report", "--by", "run"]],
+      ["cost report --top", ["cost", "report", "--top", "3"]],
+      ["cost report --top --model", ["cost", "report", "--top", "3", "--model", "openai/gpt-4o"]],
+      ["cost report --format md", ["cost", "report", "--format", "md"]],
     ];
     for (const [name, args] of surfaces) {
       const shown = await runPflow(args, { env });
       assert.equal(shown.code, 0, `${name}: ${shown.stderr}`);
       assert.match(shown.stdout, /unknown/, `${name}:\n${shown.stdout}`);
       assert.doesNotMatch(shown.stdout, /\$0\+/, `${name}:\n${shown.stdout}`);
+      // The top runs and nodes: a call without usage is of unknown cost, not unpriced (gpt-4o has a price).
+      assert.doesNotMatch(shown.stdout, /unpriced/, `${name}:\n${shown.stdout}`);
     }
+    const top = JSON.parse((await runPflow(["cost", "report", "--top", "3", "--json"], { env })).stdout);
+    assert.deepEqual(
+      top.top_runs.map((r: Record<string, unknown>) => [r.llm_calls, r.usage_missing_calls, r.total_tokens]),
+      [[2, 1, 0], [2, 1, 0]],
+    );
     // The trace page: the model's two calls, and the run's total.
     const trace = JSON.parse(readFileSync(doc.trace_path, "utf8"));
     const data = pageData([{ path: doc.trace_path, trace, complete: true, eventCount: trace.events.length }]);

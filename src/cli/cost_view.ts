@@ -107,6 +107,13 @@ function totalCost(t: Totals, repriced = false): string {
   return formatCost(cost, repriced ? t.repriced_complete ?? true : t.cost_complete);
 }
 
+/** A top run's or node's cost, as {@link totalCost} writes a total's (`unknown`, not `unpriced`, without usage). */
+function topCost(t: TopRun | TopNode): string {
+  return costKnown(t.llm_calls, t.usage_missing_calls, t.total_tokens)
+    ? formatCost(t.cost_usd, t.cost_complete)
+    : "unknown";
+}
+
 function costCell(totals: Totals, style: Style, repriced = false): Cell {
   const complete = repriced ? totals.repriced_complete ?? true : totals.cost_complete;
   if (totals.llm_calls === 0) return "-";
@@ -342,7 +349,7 @@ export function topText(top: { runs: TopRun[]; nodes: TopNode[] }, ctx: ViewCont
       r.execution_id.slice(0, 8),
       r.workflow,
       statusCell(r.status, ctx.style),
-      formatCost(r.cost_usd, r.cost_complete),
+      topCost(r),
       r.trace_file ?? "-",
     ]),
     { header: ctx.style.dim },
@@ -353,7 +360,7 @@ export function topText(top: { runs: TopRun[]; nodes: TopNode[] }, ctx: ViewCont
       nodeLabel(n),
       formatCount(n.executions),
       formatCount(n.llm_calls),
-      formatCost(n.cost_usd, n.cost_complete),
+      topCost(n),
     ]),
     { header: ctx.style.dim },
   );
@@ -521,7 +528,7 @@ export function reportMarkdown(
         r.execution_id,
         r.workflow,
         r.status,
-        formatCost(r.cost_usd, r.cost_complete),
+        topCost(r),
         r.trace_file ?? "",
       ]),
     ),
@@ -533,7 +540,7 @@ export function reportMarkdown(
         nodeLabel(n),
         formatCount(n.executions),
         formatCount(n.llm_calls),
-        formatCost(n.cost_usd, n.cost_complete),
+        topCost(n),
       ]),
     ),
   );

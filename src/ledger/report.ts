@@ -1073,6 +1073,10 @@ export interface TopRun {
   status: LedgerRunStatus;
   cost_usd: number | null;
   cost_complete: boolean;
+  llm_calls: number;
+  /** Calls whose usage was not reported, and the tokens of the others (for `unknown`: see costKnown). */
+  usage_missing_calls: number;
+  total_tokens: number;
   trace_file: string | null;
 }
 
@@ -1085,6 +1089,9 @@ export interface TopNode {
   llm_calls: number;
   cost_usd: number | null;
   cost_complete: boolean;
+  /** As {@link TopRun}'s. */
+  usage_missing_calls: number;
+  total_tokens: number;
 }
 
 /** The `limit` most expensive runs and nodes under the filters. */
@@ -1098,11 +1105,17 @@ export function topSpenders(
   const byRun = rowWhere(options.filters, labels, "r", true);
   const runSql = filtersCalls(options.filters)
     ? `SELECT t.*, r.execution_id, r.workflow, r.started_ms, r.status, r.trace_file FROM (
-        SELECT u.run AS run, total(u.cost_usd) AS cost, total(u.unpriced_calls) AS unknown, total(u.calls) AS calls
+        SELECT u.run AS run, total(u.cost_usd) AS cost, total(u.unpriced_calls) AS unknown, total(u.calls) AS calls,
+          total(u.usage_missing_calls) AS missing,
+          total(u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens) AS tokens
         FROM usage u ${where.sql} GROUP BY u.run ORDER BY cost DESC, calls DESC LIMIT ${options.limit}
       ) t JOIN runs r ON r.id = t.run ORDER BY t.cost DESC, t.calls DESC`
     : `SELECT r.cost_usd AS cost, r.unpriced_calls AS unknown, r.llm_calls AS calls, r.execution_id, r.workflow,
-        r.started_ms, r.status, r.trace_file FROM runs r ${byRun.sql} ${byRun.sql ? "AND" : "WHERE"} r.llm_calls > 0
+        r.started_ms, r.status, r.trace_file,
+        (SELECT total(usage_missing_calls) FROM usage WHERE run = r.id) AS missing,
+        r.input_tokens + r.cache_read_tokens + r.cache_write_tokens + r.output_tokens AS tokens FROM runs r ${byRun.sql} ${
+      byRun.sql ? "AND" : "WHERE"
+    } r.llm_calls > 0
         ORDER BY r.cost_usd DESC, r.llm_calls DESC LIMIT ${options.limit}`;
   const params = filtersCalls(options.filters) ? where.params : byRun.params;
   const runs = (db.prepare(runSql).all(...params) as Record<string, number | string | null>[]).map((r) => ({
@@ -1112,6 +1125,9 @@ export function topSpenders(
     status: r.status as LedgerRunStatus,
     cost_usd: Number(r.unknown) === Number(r.calls) ? null : roundUsd(Number(r.cost)),
     cost_complete: Number(r.unknown) === 0,
+    llm_calls: Number(r.calls),
+    usage_missing_calls: Number(r.missing),
+    total_tokens: Number(r.tokens),
     trace_file: r.trace_file === null ? null : String(r.trace_file),
   }));
   const nodes = costReport(db, { groupBy: "node", filters: options.filters, timezone: "UTC" }).rows
@@ -1123,6 +1139,8 @@ export function topSpenders(
       llm_calls: row.llm_calls,
       cost_usd: row.cost_usd,
       cost_complete: row.cost_complete,
+      usage_missing_calls: row.usage_missing_calls,
+      total_tokens: row.total_tokens,
     }));
   return { runs, nodes };
 }
