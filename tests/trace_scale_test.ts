@@ -289,6 +289,9 @@ Deno.test("trace prune removes traces older than --older-than (default 30 days),
     const newest = await runPflow(["trace", "prune", "--keep", "1"], { env });
     assertExit(newest, 0);
     assert.deepEqual(newest.stdout.trim().split("\n"), [paths[1]]);
+    // The help says so: --keep alone is no age limit (the 10-day trace went), not "older than 30d and not newest".
+    const help = (await runPflow(["trace", "--help"], { env })).stdout.replace(/\s+/g, " ");
+    assert.match(help, / --keep alone keeps the newest N and removes the rest, whatever their age\./);
     for (
       const [args, message] of [
         [["--keep=-1"], /--keep must be a whole number of traces/],

@@ -155,8 +155,10 @@ A trace is named by its path, its file name in PFLOW_HOME/debug, 'latest', or it
 (or a unique prefix of at least 4 characters).
 list: --since 30m|12h|7d|2w|2025-03-04|2025-03-04T10:00; --status success, failed, interrupted,
 budget_exceeded, timeout, incomplete, partial or unreadable (comma-separated for several).
-prune removes traces older than AGE (default: settings trace.keep_days, else 30d) and not among the
-newest N (--keep); --dry-run lists what would go.
+prune removes the traces started before AGE (--older-than; default: settings
+trace.keep_days, else 30d) that are not among the newest N (--keep); --keep
+alone keeps the newest N and removes the rest, whatever their age. --dry-run
+lists what would go.
 
 --html writes the run as a self-contained page (waterfall, details, cost) beside the trace
 (x.json -> x.html, or -o FILE) and prints its path; several traces of one run share its time axis.
