@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type CliResult,
@@ -105,6 +105,50 @@ Deno.test("global flags work before the command: -v, --output-format json, --jso
     assert.equal(alone.code, 2, "global flags without a command: the usage, exit 2");
     assert.match(alone.stderr, /Usage:/);
     assert.equal(alone.stdout, "", "usage instead of a command is an error: stderr");
+  });
+});
+
+Deno.test("a run's flags before a command's name: moved after it when it takes them, else exit 2 naming both", async () => {
+  await withHome(async ({ dir, home, env }) => {
+    const file = writeWorkflow(dir, "greet.json", GREET);
+    // run and plan take every run flag: `pflow --trace run x.json` is `pflow run x.json --trace`.
+    for (
+      const args of [["--trace", "run", file, "name=Ada"], ["--max-budget-usd", "1", "-v", "run", file, "name=Ada"]]
+    ) {
+      const result = await runPflow(args, { env });
+      assert.equal(result.code, 0, `${args.join(" ")}\n${explain(result)}`);
+      assert.equal(result.stdout, "Dr Ada x1\n", args.join(" "));
+    }
+    assert.match(readFileSync(join(home, "debug", readdirSync(join(home, "debug"))[0]), "utf8"), /"greet"/);
+    // A global flag before a run's flag stays there: put after it, it would take the place of its value.
+    const json = await runPflow(["--json", "--max-budget-usd", "1", file, "name=Ada"], { env });
+    assert.equal(json.code, 0, explain(json));
+    assert.deepEqual(JSON.parse(json.stdout).result, { text: "Dr Ada x1" });
+    // A flag the command takes goes after it (after its subcommand): prune's --dry-run removes nothing.
+    const dry = await runPflow(["--dry-run", "trace", "prune", "--keep", "0"], { env });
+    assert.equal(dry.code, 0, explain(dry));
+    assert.match(dry.stderr, /^Would remove 1 trace /m);
+    assert.equal(readdirSync(join(home, "debug")).length, 1);
+    // One it does not take is a usage error naming the flag and the command, not 'unexpected argument'.
+    for (
+      const [args, message] of [
+        [["--no-ledger", "trace", "list"], "'--no-ledger' is not a flag of 'pflow trace'"],
+        [["--trace", "-v", "validate", file], "'--trace' is not a flag of 'pflow validate'"],
+        [["--max-budget-usd", "1", "cost", "report"], "'--max-budget-usd' is not a flag of 'pflow cost'"],
+      ] as const
+    ) {
+      const text = await runPflow([...args], { env });
+      assert.equal(text.code, 2, explain(text));
+      assert.equal(text.stderr.split("\n")[0], `error: ${message}`);
+      const json = await runPflow(["--json", ...args], { env });
+      assert.equal(json.code, 2, explain(json));
+      assert.equal(JSON.parse(json.stdout).error.message, message);
+    }
+    // A file named like the command is still the workflow those flags run, as before.
+    writeFileSync(join(dir, "run"), JSON.stringify(workflow([{ id: "a", type: "echo", params: { value: "file" } }])));
+    const named = await runPflow(["--no-ledger", "run"], { env, cwd: dir });
+    assert.equal(named.code, 0, explain(named));
+    assert.equal(named.stdout, "file\n");
   });
 });
 

@@ -92,6 +92,11 @@ async function dispatch(
     const [{ parseCommand }, { RUN_FLAGS }] = await Promise.all([import("./args.ts"), import("./run_command.ts")]);
     parseCommand(argv, { command: "", flags: RUN_FLAGS });
   }
+  if (first.startsWith("-") && first !== "--") {
+    // `pflow --trace run wf.json`, `pflow --no-ledger trace list`: a run's flags, then a command.
+    const moved = await flagsBeforeCommand(argv, env);
+    if (moved !== undefined) return await dispatch(moved, options);
+  }
   const runArgs = first === "run" ? rest : argv;
   if (first.trim() === "") {
     throw new UsageError(
@@ -119,6 +124,77 @@ async function dispatch(
   }
   return await (await import("./run_command.ts")).runCommand(runArgs, { env });
 }
+
+/**
+ * `argv` for a command named after flags other than the global ones (`pflow --trace run wf.json`, `pflow
+ * --dry-run trace prune`): the command first, the flags after it (after its subcommand, where it parses them),
+ * when the command takes them; undefined when no command's name follows the flags, or when a file or saved
+ * workflow has that name (`pflow --trace run` with a file `run` here runs it, the flags being its run's, as
+ * when no command has the name). A flag the command does not take is a usage error naming both
+ * (`'--no-ledger' is not a flag of 'pflow trace'`): read as a run's flags, the command's name would be the
+ * workflow, and its own words unexpected arguments.
+ */
+async function flagsBeforeCommand(argv: string[], env: Record<string, string | undefined>): Promise<
+  string[] | undefined
+> {
+  const [{ GLOBAL_OPTIONS }, { PLAN_FLAGS }] = await Promise.all([import("./args.ts"), import("./plan_command.ts")]);
+  const spec: Record<string, { type: string; short?: string }> = { ...GLOBAL_OPTIONS, ...PLAN_FLAGS };
+  const shortName = (letter: string) => Object.keys(spec).find((name) => spec[name].short === letter);
+  // The flags as written, each with the long names a command is asked to take (`-o`: `--output` there).
+  const flags: { text: string; names: string[] }[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith("-") && argv[i] !== "-" && argv[i] !== "--") {
+    const arg = argv[i];
+    let takesNext = false;
+    const names: string[] = [];
+    if (arg.startsWith("--")) {
+      const name = arg.slice(2).split("=")[0];
+      names.push(`--${name}`);
+      takesNext = !arg.includes("=") && spec[name]?.type === "string";
+    } else {
+      for (let j = 1; j < arg.length; j++) {
+        const name = shortName(arg[j]);
+        names.push(name === "output-key" ? "--output" : `--${name ?? arg[j]}`);
+        // A short flag that takes a value takes the rest of the word, else the next one.
+        if (name !== undefined && spec[name].type === "string") {
+          takesNext = j === arg.length - 1;
+          break;
+        }
+      }
+    }
+    const end = takesNext ? i + 2 : i + 1;
+    flags.push({ text: argv.slice(i, end).join(" "), names });
+    i = end;
+  }
+  const command = argv[i];
+  if (command === undefined || !COMMANDS.includes(command)) return undefined;
+  const { targetKind } = await import("./workflow_target.ts");
+  if (await targetKind(command, env) !== undefined) return undefined;
+  const before = argv.slice(0, i);
+  const after = argv.slice(i + 1);
+  if (command === "run" || command === "plan") return [command, ...before, ...after];
+  const { SUBCOMMAND_FLAGS } = await import("./subcommand_flags.ts");
+  const taken = new Set([
+    ...Object.keys(GLOBAL_OPTIONS).map((name) => `--${name}`),
+    ...Object.entries(SUBCOMMAND_FLAGS).filter(([key]) => key.startsWith(`${command} `)).flatMap(([, f]) => f),
+    ...(OWN_FLAGS[command] ?? []),
+  ]);
+  const foreign = flags.find((flag) => flag.names.some((name) => !taken.has(name)));
+  if (foreign !== undefined) {
+    const flag = foreign.text.split(/[ =]/)[0];
+    throw new UsageError(`'${flag}' is not a flag of 'pflow ${command}'`, command);
+  }
+  const sub = after[0];
+  return WITH_SUBCOMMANDS.has(command) && sub !== undefined && !sub.startsWith("-")
+    ? [command, sub, ...before, ...after.slice(1)]
+    : [command, ...before, ...after];
+}
+
+/** The flags of commands without subcommands that a run's flags could be (for {@link flagsBeforeCommand}). */
+const OWN_FLAGS: Record<string, string[]> = {
+  pricing: ["--price-table"],
+  metrics: ["--format", "--output", "--since", "--listen"],
+};
 
 /**
  * The words of `args` (at most `max`) once its flags are checked: only the global ones are taken, a usage
@@ -159,8 +235,11 @@ export function globalsAfterCommand(argv: string[]): string[] {
   // Only global flags: `pflow -h` asks for help; `pflow -v` alone is no command at all.
   if (i === argv.length) return globals.length === 0 ? argv : asksHelp(globals) ? ["--help"] : [];
   const command = argv[i];
-  // `pflow -v -- wf.json`: the run shorthand, whose parser takes the flags before `--` as they are.
-  if (command === "--") return argv;
+  // `pflow -v -- wf.json`: the run shorthand, whose parser takes the flags before `--` as they are. So do those
+  // of a run's flag (`pflow --json --max-budget-usd 1 wf.json`: put after it, they would take its value's place).
+  if (command === "--" || (command.startsWith("-") && command !== "-" && command !== "--version" && command !== "-V")) {
+    return argv;
+  }
   if (WITH_SUBCOMMANDS.has(command)) {
     // A command with subcommands (`pflow -v trace list`, `pflow trace --json list`) parses its flags after the
     // subcommand.
