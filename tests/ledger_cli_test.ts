@@ -1038,6 +1038,8 @@ Deno.test("bad input: one line and exit 2; an empty ledger or period: an empty t
       [["report", "--format", "csv"], /--format must be text, json or md/],
       [["report", "--json", "--format", "md"], /--json contradicts --format md/],
       [["report", "--output-format", "json", "--format", "md"], /--output-format json contradicts --format md/],
+      [["report", "--format", "json", "--output-format", "text"], /--output-format text contradicts --format json/],
+      [["report", "--output-format=text", "--format=json"], /--output-format text contradicts --format json/],
       [["report", "--bogus"], /unknown flag '--bogus'/],
       [["show", "0123abcd-ffff"], /no run '0123abcd-ffff' in the ledger/],
       [["show", "not-an-id!"], /is not an execution id/],

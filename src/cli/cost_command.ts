@@ -241,6 +241,10 @@ function reportOptions(parsed: Parsed, nowMs: number): ReportOptions {
     const given = v.json === true ? "--json" : "--output-format json";
     throw new UsageError(`${given} contradicts --format ${formatText}`, "cost");
   }
+  // `--format json --output-format text`: the text asked for would not be what is printed (Markdown is text).
+  if (v["output-format"] === "text" && formatText === "json") {
+    throw new UsageError("--output-format text contradicts --format json", "cost");
+  }
   const model = text("model");
   if (model !== undefined && model.trim() === "") throw new UsageError("--model needs a model id", "cost");
   if (v["price-table"] !== undefined && v.reprice !== true && model === undefined) {
