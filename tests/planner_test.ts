@@ -1897,3 +1897,16 @@ Deno.test("the planning part of the summary line writes its cost as the run's do
     assert.doesNotMatch(unpriced.stderr + missing.stderr, /\$0\+/);
   });
 });
+
+Deno.test("--force without --save is a usage error before any planner call, in plan and the request shorthand", async () => {
+  await withPlanner(async (ctx) => {
+    for (const args of [["plan", "repeat a", "--force"], ["repeat a", "--force"], ["repeat a", "--force", "--json"]]) {
+      const result = await plan(ctx, args);
+      assertExit(result, 2);
+      const message = "--force needs --save NAME: it replaces the saved workflow of that name";
+      if (args.includes("--json")) assert.equal(oneJson(result).error.message, message);
+      else assert.equal(result.stderr.split("\n")[0], `error: ${message}`);
+    }
+    assert.equal(ctx.srv.requests.length, 0, "nothing was planned");
+  });
+});

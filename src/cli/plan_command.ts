@@ -456,6 +456,10 @@ function plannerFlags(
     throw new UsageError(`--max-repairs must be a whole number from 0 to 10, got '${repairsText}'`, "plan");
   }
   const save = values.save as string | undefined;
+  // Nothing to replace without --save: silently ignored, it would seem to have done something.
+  if (values.force === true && save === undefined) {
+    throw new UsageError("--force needs --save NAME: it replaces the saved workflow of that name", "plan");
+  }
   return {
     model,
     timeoutMs: timeoutS * 1000,
