@@ -547,13 +547,23 @@ Deno.test("invalid combinations are rejected at validation (exit 2) with a clear
         { model: sonnet, prompt: "x", schema: { type: "object", properties: { a: { type: "strin" } } } },
         /schema: schema\/properties\/a/,
       ],
-      [{ model: sonnet, prompt: "x", schema: { type: "string" } }, /top-level type must be "object"/],
-      [{ model: sonnet, prompt: "x", schema: {} }, /schema: give a top-level "type": "object" \(or "array"\)/],
+      // The param is named once after its pointer (`schema: schema: give…` had said it twice).
+      [
+        { model: sonnet, prompt: "x", schema: { type: "string" } },
+        /\/params\/schema: schema: the top-level type must be "object"/,
+      ],
+      [
+        { model: sonnet, prompt: "x", schema: {} },
+        /\/params\/schema: schema: give a top-level "type": "object" \(or "array"\)/,
+      ],
       [
         { model: sonnet, prompt: "x", schema: { anyOf: [{ type: "object" }, { type: "array" }] } },
-        /schema: give a top-level "type": "object" \(or "array"\)/,
+        /\/params\/schema: schema: give a top-level "type": "object" \(or "array"\)/,
       ],
-      [{ model: sonnet, prompt: "x", schema: { enum: ["a", "b"] } }, /schema: give a top-level "type"/],
+      [
+        { model: sonnet, prompt: "x", schema: { enum: ["a", "b"] } },
+        /\/params\/schema: schema: give a top-level "type"/,
+      ],
       [{ model: sonnet, prompt: "x", schema: "not a schema" }, /schema.*must be object/],
       [{ model: sonnet, prompt: "x", max_retries: 11 }, /max_retries' must be from 0 to 10, got 11/],
       [{ model: sonnet, prompt: "x", max_tokens: 0 }, /max_tokens must be a whole number of tokens, at least 1, got 0/],

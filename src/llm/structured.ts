@@ -61,8 +61,8 @@ export function jsonSchemaProblems(schema: unknown): string[] {
   if (type !== "object" && type !== "array") {
     return [
       type === undefined
-        ? 'schema: give a top-level "type": "object" (or "array"), the kind of value the reply is'
-        : `schema: the top-level type must be "object" (or "array"), got ${JSON.stringify(type)}`,
+        ? 'give a top-level "type": "object" (or "array"), the kind of value the reply is'
+        : `the top-level type must be "object" (or "array"), got ${JSON.stringify(type)}`,
     ];
   }
   return [];
