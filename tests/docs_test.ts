@@ -106,3 +106,31 @@ Deno.test("the top-level help names every environment variable the README docume
     if (!system.has(name)) assert.ok(inHelp(name), `the code reads ${name}; 'pflow --help' does not list it`);
   }
 });
+
+Deno.test("messages the README quotes are the binary's, word for word", async () => {
+  const { runPflow, withTempHome, writeWorkflow } = await import("./support/cli.ts");
+  const readme = readFileSync(resolve(root, "README.md"), "utf8");
+  await withTempHome(async ({ dir, env }) => {
+    const typed = writeWorkflow(dir, "n.json", {
+      ir_version: "0.1.0",
+      inputs: { n: { type: "integer", stdin: true } },
+      nodes: [{ id: "a", type: "echo", params: { value: "${n}" } }],
+    });
+    const greet = writeWorkflow(dir, "greet.json", {
+      ir_version: "0.1.0",
+      inputs: { name: { type: "string" }, title: { type: "string", required: false } },
+      nodes: [{ id: "a", type: "echo", params: { value: "${name}" } }],
+    });
+    const cases: [string[], string | undefined, RegExp][] = [
+      [["run", typed], "5x\n", /input 'n' must .*\(from stdin\)/],
+      [["run", greet, "nmae=x"], undefined, /'nmae=.*' is not an input of this workflow.*/],
+    ];
+    for (const [args, stdin, pattern] of cases) {
+      const result = await runPflow(args, { env, stdin });
+      assert.equal(result.code, 2, result.stderr);
+      const said = result.stderr.match(pattern)?.[0].replace("'nmae=x'", "'nmae=…'");
+      assert.ok(said !== undefined, result.stderr);
+      assert.ok(readme.includes(`\`${said}\``), `the README does not quote \`${said}\` as the binary says it`);
+    }
+  });
+});
