@@ -761,6 +761,49 @@ Deno.test("--otlp-endpoint that is not an http(s) URL is a usage error (exit 2) 
   }
 });
 
+Deno.test("a bad OTLP endpoint variable is a warning naming the variable and its value as set, not the URL made of it", async () => {
+  const dir = tempDir("pflow-otlp-variable-");
+  try {
+    const file = join(dir.path, "wf.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ ir_version: "0.1.0", nodes: [{ id: "e", type: "echo", params: { value: "x" } }] }),
+    );
+    const cases: [Record<string, string>, string[]][] = [
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: "notaurl" }, [
+        "warning: OTLP export skipped: OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' is not an http(s) URL",
+      ]],
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: "notaurl", OTEL_METRICS_EXPORTER: "otlp" }, [
+        "warning: OTLP export skipped: OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' is not an http(s) URL",
+        "warning: OTLP metrics export skipped: OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' is not an http(s) URL",
+      ]],
+      [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "ftp://c:4318", OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "c:4318" }, [
+        "warning: OTLP export skipped: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://c:4318' is not an http(s) URL",
+        "warning: OTLP metrics export skipped: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'c:4318' is not an http(s) URL",
+      ]],
+    ];
+    for (const [vars, expected] of cases) {
+      const result = await runPflow(["run", file], { env: { PFLOW_HOME: dir.path, ...vars } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(result.stderr.split("\n").filter((l) => l.startsWith("warning:")).sort(), expected.sort());
+    }
+    // The per-signal protocol variable is the one named (a collector that is not there: the warning comes first).
+    const grpc = await runPflow(["run", file], {
+      env: {
+        PFLOW_HOME: dir.path,
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9",
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc",
+      },
+    });
+    assert.match(
+      grpc.stderr,
+      /^warning: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported: sending OTLP\/HTTP JSON$/m,
+    );
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("export: samplers (always_off, traceidratio, parentbased with the caller's flags)", async () => {
   await withReceiver(async (receiver) => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };

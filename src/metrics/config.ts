@@ -56,14 +56,24 @@ export function pushgatewayUrl(options: {
  * `otlp`. OTEL_SDK_DISABLED=true and OTEL_METRICS_EXPORTER=none turn it off.
  */
 export function otlpMetricsEndpoint(env: Record<string, string | undefined>): string | undefined {
+  return otlpMetricsSource(env)?.url;
+}
+
+/**
+ * The OTLP/HTTP metrics URL ({@link otlpMetricsEndpoint}) and the variable it comes from (`from`), with its
+ * value as set, for a message about a bad one.
+ */
+export function otlpMetricsSource(
+  env: Record<string, string | undefined>,
+): { url: string; from: string; value: string } | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
   const exporter = env.OTEL_METRICS_EXPORTER?.trim().toLowerCase();
   if (exporter === "none") return undefined;
   const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
-  if (metrics) return metrics;
+  if (metrics) return { url: metrics, from: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", value: metrics };
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (base && exporter?.split(",").map((e) => e.trim()).includes("otlp")) {
-    return appendUrlPath(base, "v1/metrics");
+    return { url: appendUrlPath(base, "v1/metrics"), from: "OTEL_EXPORTER_OTLP_ENDPOINT", value: base };
   }
   return undefined;
 }

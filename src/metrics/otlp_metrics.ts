@@ -26,6 +26,7 @@ import {
 } from "../observability/otlp_export.ts";
 import { timeoutSignal } from "../util/timers.ts";
 import { hideUserinfo } from "../util/uri.ts";
+import { otlpMetricsSource } from "./config.ts";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
@@ -104,7 +105,12 @@ export async function exportRunMetrics(
   const timeoutMs = options.timeoutMs ?? 5000;
   const shown = displayUrl(options.url);
   if (shown === undefined) {
-    warn(`OTLP metrics export skipped: '${hideUserinfo(options.url)}' is not an http(s) URL`);
+    // The variable and its value as set, not the URL made of it (`notaurl/v1/metrics`).
+    const source = otlpMetricsSource(options.env);
+    const bad = source?.url === options.url
+      ? `${source.from}: '${hideUserinfo(source.value)}'`
+      : `'${hideUserinfo(options.url)}'`;
+    warn(`OTLP metrics export skipped: ${bad} is not an http(s) URL`);
     return;
   }
   if (cancel?.aborted) return;

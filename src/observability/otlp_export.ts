@@ -71,14 +71,25 @@ const TRACES_PATH = "v1/traces";
  * always counts.
  */
 export function otlpEndpointFromEnv(env: Env, flag?: string): string | undefined {
+  return otlpEndpointSource(env, flag)?.url;
+}
+
+/**
+ * The OTLP/HTTP traces URL ({@link otlpEndpointFromEnv}) and where it comes from: the flag or variable
+ * (`from`) and its value as given, for a message about a bad one.
+ */
+export function otlpEndpointSource(env: Env, flag?: string): { url: string; from: string; value: string } | undefined {
   const given = flag?.trim();
-  if (given) return urlPathEndsWith(given, `/${TRACES_PATH}`) ? given : appendUrlPath(given, TRACES_PATH);
+  if (given) {
+    const url = urlPathEndsWith(given, `/${TRACES_PATH}`) ? given : appendUrlPath(given, TRACES_PATH);
+    return { url, from: "--otlp-endpoint", value: given };
+  }
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return undefined;
   if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === "none") return undefined;
   const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  if (traces) return traces;
+  if (traces) return { url: traces, from: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value: traces };
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (base) return appendUrlPath(base, TRACES_PATH);
+  if (base) return { url: appendUrlPath(base, TRACES_PATH), from: "OTEL_EXPORTER_OTLP_ENDPOINT", value: base };
   return undefined;
 }
 
@@ -95,11 +106,13 @@ export async function exportTrace(trace: TraceDocument | undefined, options: Exp
   const timeoutMs = options.timeoutMs !== undefined && options.timeoutMs > 0
     ? options.timeoutMs
     : DEFAULT_EXPORT_TIMEOUT_MS;
-  const url = otlpEndpointFromEnv(env, options.endpoint);
-  if (url === undefined) return;
+  const source = otlpEndpointSource(env, options.endpoint);
+  if (source === undefined) return;
+  const { url } = source;
   const shown = displayUrl(url);
   if (shown === undefined) {
-    warn(`OTLP export skipped: '${hideUserinfo(url)}' is not an http(s) URL`);
+    // The value as set, under its name: not the URL made of it (`notaurl/v1/traces`), which no one wrote.
+    warn(`OTLP export skipped: ${source.from}: '${hideUserinfo(source.value)}' is not an http(s) URL`);
     return;
   }
   const cancel = options.signal;
@@ -159,8 +172,10 @@ interface Resolved {
 
 async function exportSpans(records: SpanRecord[], config: Resolved): Promise<void> {
   const { env, warn } = config;
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
-  if (protocol === "grpc") warn(`OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: sending OTLP/HTTP JSON`);
+  const variable = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL !== undefined
+    ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+    : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  if (env[variable]?.trim() === "grpc") warn(`${variable}=grpc is not supported: sending OTLP/HTTP JSON`);
 
   const [api, sdk, resources, exporterBase, nodeHttp, transformer, core] = await Promise.all([
     import("@opentelemetry/api"),
