@@ -72,7 +72,7 @@ Deno.test("--help of every command exits 0 and shows its usage", async () => {
     const cases: [string[], string][] = [
       [["--help"], "pflow run FILE.json|NAME"],
       [["-h"], "pflow workflow save|list|show|delete"],
-      [["help"], "Exit codes: 0 success, 1 workflow failed, 2 usage or validation error, 130 interrupted"],
+      [["help"], "Exit codes: 0 success, 1 workflow failed, 2 usage or validation error,\n130 interrupted"],
       [["run", "--help"], "Usage:\n  pflow run FILE.json|NAME [key=value ...] [flags]"],
       [["help", "run"], "-o, --output-key KEY"],
       [["workflow", "--help"], "pflow workflow save FILE.json --name NAME"],

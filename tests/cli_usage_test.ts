@@ -643,6 +643,26 @@ Deno.test("JSON mode: --version and help asked for are one JSON document; a miss
   });
 });
 
+Deno.test("every help text fits 80 columns; a wrapped flag's description goes on under its description column", async () => {
+  for (const args of [["--help"], ...COMMANDS.map((c) => c === "help" ? ["help"] : [c, "--help"])]) {
+    const result = await runPflow(args);
+    assert.equal(result.code, 0, `${args.join(" ")}: ${explain(result)}`);
+    for (const line of result.stdout.split("\n")) {
+      assert.ok([...line].length <= 80, `'pflow ${args.join(" ")}': ${[...line].length} columns: ${line}`);
+    }
+    const command = args[0] === "--help" || args[0] === "help" ? "" : args[0];
+    const flags = documentedFlags(command);
+    for (const flag of flags) assert.match(flag.description, /^\S.{8,}$/, `${command} ${flag.long}`);
+    // A continuation line is indented to the description column (29), and is never read as a flag of its own.
+    const lines = result.stdout.split("\n");
+    for (const [i, line] of lines.entries()) {
+      if (!/^ {29}\S/.test(line)) continue;
+      assert.match(lines[i - 1], /^ {2,}(?:-|\s{27})/, `'pflow ${args.join(" ")}': ${line} follows no flag`);
+      assert.doesNotMatch(line, /^ +--?[a-z]/, `'pflow ${args.join(" ")}': ${line}`);
+    }
+  }
+});
+
 Deno.test("help: `pflow help --help` works and every command's help lists every flag it accepts", async () => {
   const help = await runPflow(["help", "--help"]);
   assert.equal(help.code, 0, explain(help));
