@@ -1239,6 +1239,63 @@ Deno.test("a secret the planner learns from the request is in no trace's name or
   });
 });
 
+/** Every file under `dir` (recursively), with its path relative to `dir`. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" }).map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile());
+}
+
+/** Asserts `secret` is in no file's name or bytes under `home`, nor in the results' stdout and stderr. */
+function assertNowhere(secret: string, home: string, results: CliResult[]): void {
+  for (const file of filesUnder(home)) {
+    assert.ok(!file.toLowerCase().includes(secret.toLowerCase()), `${file} is named after the secret`);
+    assert.ok(!readFileSync(file).toString("latin1").includes(secret), `${file} holds the secret`);
+  }
+  for (const result of results) {
+    assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), explain(result));
+  }
+}
+
+Deno.test("a token the model writes as a secret-named input's default is hidden in the plan, the saved copy, the planner trace and its name, and the dry run", async () => {
+  await withPlanner(async (ctx) => {
+    const token = "tok-9f8e7d6c5b4a39";
+    const request = `call the service with token ${token}`;
+    const service = {
+      ir_version: "0.1.0",
+      name: "call-service",
+      inputs: { api_token: { type: "string", description: "The token", default: token } },
+      nodes: [{
+        id: "a",
+        type: "shell",
+        params: { command: 'test "$T" = "$X" && echo ok', env: { T: "${api_token}" } },
+      }],
+    };
+    const reply = () => ({ json: { workflow: service, params: {} }, usage: PLAN_USAGE });
+    const env = { ...ctx.env, X: token };
+    const results: CliResult[] = [];
+    ctx.srv.enqueue(reply());
+    const json = oneJson(await plan(ctx, [request, "--dry-run", "--json"], { env }));
+    assert.equal(json.workflow.inputs.api_token.default, "[REDACTED]");
+    results.push({ code: 0, signal: null, stdout: JSON.stringify(json), stderr: "" });
+    // The run itself uses the token (the planned workflow, not its redacted plan file).
+    ctx.srv.enqueue(reply());
+    const ran = await plan(ctx, [request, "--trace-planner", "--trace"], { env });
+    assertExit(ran, 0);
+    assert.equal(ran.stdout, "ok\n");
+    results.push(ran);
+    ctx.srv.enqueue(reply());
+    const dry = await plan(ctx, ["plan", request, "--dry-run", "--trace-planner", "--save", "kept"], { env });
+    assertExit(dry, 0);
+    results.push(dry);
+    assert.match(dry.stdout, /api_token +string = "\[REDACTED\]" \(default\)/);
+    assert.ok(existsSync(join(ctx.home, "workflows", "kept.json")));
+    const traces = plannerTraces(ctx.home);
+    assert.equal(traces.length, 2);
+    for (const trace of traces) assert.match(trace, /planner-trace-call-the-service-with-token-redacted-/);
+    assertNowhere(token, ctx.home, results);
+  });
+});
+
 Deno.test("a secret in a workflow's name is hidden in the Pushgateway group and the ledger (planned runs, pflow run)", async () => {
   await withPlanner(async (ctx) => {
     const gateway = await startPushgateway();

@@ -384,6 +384,7 @@ interface PlanReply {
  */
 function writePlan(shared: Shared, reply: PlanReply): void {
   learnSecretParams(reply.params);
+  learnInputDefaults(reply.workflow);
   shared.workflow = reply.workflow ?? null;
   shared.params = reply.params ?? (shared.params as Record<string, unknown> | undefined) ?? {};
   shared.reply_problem = reply.replyProblem ?? null;
@@ -397,6 +398,27 @@ function writePlan(shared: Shared, reply: PlanReply): void {
  */
 function learnSecretParams(params: Record<string, unknown> | undefined): void {
   if (params !== null && typeof params === "object") outputRedactor().learn(params);
+}
+
+/**
+ * The defaults of a workflow's inputs are secrets as the run would learn them (it learns its inputs, defaults
+ * included): a secret-named input's default (`api_token` with default `tok-…`, a token the model copied from the
+ * request), and URL passwords in any default. Learned as soon as the workflow is known, before the plan file, a
+ * saved copy, the planner trace or its file name (made from the redacted request) are written, or a dry run
+ * prints it. Only `{name: default}` is learned: the declarations themselves (`type`, `description`) are not
+ * secrets.
+ */
+export function learnInputDefaults(workflow: unknown): void {
+  if (workflow === null || typeof workflow !== "object") return;
+  const inputs = (workflow as { inputs?: unknown }).inputs;
+  if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) return;
+  const defaults: Record<string, unknown> = {};
+  for (const [name, input] of Object.entries(inputs)) {
+    if (input !== null && typeof input === "object" && !Array.isArray(input) && Object.hasOwn(input, "default")) {
+      defaults[name] = (input as { default?: unknown }).default;
+    }
+  }
+  outputRedactor().learn(defaults);
 }
 
 /** Checks the plan with the same static validator as `pflow run`. */
