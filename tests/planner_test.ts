@@ -480,6 +480,43 @@ Deno.test("reuse: secret defaults of saved workflows are not sent to the planner
   });
 });
 
+Deno.test("reuse: a saved workflow's secret defaults are [REDACTED] in a dry run of it (text and JSON) and in 'workflow show'", async () => {
+  await withPlanner(async (ctx) => {
+    const token = "tok-live-1a2b3c4d5e6f7788";
+    const password = "hunter2-pw-9911";
+    saveWorkflow(ctx, "api", {
+      ir_version: "0.1.0",
+      name: "api",
+      description: "Calls the API",
+      inputs: {
+        api_token: { type: "string", default: token, description: "The token" },
+        base: { type: "string", default: `https://bot:${password}@api.example.com/v1` },
+      },
+      nodes: [{ id: "a", type: "shell", params: { command: "echo ok", env: { T: "${api_token}", B: "${base}" } } }],
+    });
+    const reuse = () => ctx.srv.enqueue({ json: { workflow_name: "api", params: {}, reason: "it calls the api" } });
+    reuse();
+    const text = await plan(ctx, ["call the api please", "--dry-run"]);
+    assertExit(text, 0);
+    assert.match(text.stdout, /api_token +string = "\[REDACTED\]" \(default\)/);
+    reuse();
+    const json = await plan(ctx, ["call the api please", "--dry-run", "--json"]);
+    assertExit(json, 0);
+    assert.equal(oneJson(json).workflow.inputs.api_token.default, "[REDACTED]");
+    const show = await plan(ctx, ["workflow", "show", "api"]);
+    assertExit(show, 0);
+    assert.match(show.stdout, /api_token \(string, optional, default "\[REDACTED\]"\): The token/);
+    const showJson = await plan(ctx, ["workflow", "show", "api", "--json"]);
+    assertExit(showJson, 0);
+    assert.equal(JSON.parse(showJson.stdout).inputs.api_token.default, "[REDACTED]");
+    for (const result of [text, json, show, showJson]) {
+      for (const secret of [token, password]) {
+        assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), explain(result));
+      }
+    }
+  });
+});
+
 Deno.test("reuse: secrets in saved workflows' descriptions and input descriptions are not sent to the planner's provider", async () => {
   await withPlanner(async (ctx) => {
     const key = "sk-desc-SECRET-1122334455";

@@ -4,7 +4,8 @@
  */
 import { BUILTIN_NODES } from "../nodes/mod.ts";
 import { type LoadedWorkflow, loadWorkflowFile } from "../workflow/load.ts";
-import type { WorkflowIR } from "../workflow/ir.ts";
+import { inputDefaults, type WorkflowIR } from "../workflow/ir.ts";
+import { outputRedactor } from "../observability/redact.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { showHelp } from "./show_help.ts";
@@ -165,6 +166,9 @@ export async function workflowCommand(argv: string[], { env }: CommandEnv): Prom
       }
       const loaded = await loadSaved(home, args[0], { lenient: true });
       const { ir, file } = loaded;
+      // A secret-named input's default (`api_token`) is shown as `[REDACTED]`, as the planner's catalogue and a
+      // run of it hide it.
+      outputRedactor().learn(inputDefaults(ir));
       if (json) {
         writeStdout(`${JSON.stringify(ir, null, 2)}\n`);
         return EXIT.ok;

@@ -17,7 +17,7 @@ import { coerceParam, type NodeSpec, type ParamSpec, type ValueType } from "../n
 import { llmUsage, timed, traced } from "../observability/decorators.ts";
 import { outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
-import type { WorkflowIR } from "../workflow/ir.ts";
+import { inputDefaults, type WorkflowIR } from "../workflow/ir.ts";
 import { loadWorkflowFile, schemaProblems } from "../workflow/load.ts";
 import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
@@ -322,6 +322,8 @@ export class LoadSavedNode extends Node {
 
   /** Writes `workflow` and `workflow_file`. */
   override post(shared: Shared, entry: CatalogueEntry, workflow: unknown): undefined {
+    // Its secret defaults (left out of the catalogue) are secrets in the dry run's display, the trace and the run.
+    learnInputDefaults(workflow);
     shared.workflow = workflow;
     shared.workflow_file = entry.path;
     return undefined;
@@ -403,22 +405,12 @@ function learnSecretParams(params: Record<string, unknown> | undefined): void {
 /**
  * The defaults of a workflow's inputs are secrets as the run would learn them (it learns its inputs, defaults
  * included): a secret-named input's default (`api_token` with default `tok-…`, a token the model copied from the
- * request), and URL passwords in any default. Learned as soon as the workflow is known, before the plan file, a
- * saved copy, the planner trace or its file name (made from the redacted request) are written, or a dry run
- * prints it. Only `{name: default}` is learned: the declarations themselves (`type`, `description`) are not
- * secrets.
+ * request, or one a saved workflow keeps), and URL passwords in any default. Learned as soon as the workflow is
+ * known, before the plan file, a saved copy, the planner trace or its file name (made from the redacted request)
+ * are written, or a dry run prints it.
  */
-export function learnInputDefaults(workflow: unknown): void {
-  if (workflow === null || typeof workflow !== "object") return;
-  const inputs = (workflow as { inputs?: unknown }).inputs;
-  if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) return;
-  const defaults: Record<string, unknown> = {};
-  for (const [name, input] of Object.entries(inputs)) {
-    if (input !== null && typeof input === "object" && !Array.isArray(input) && Object.hasOwn(input, "default")) {
-      defaults[name] = (input as { default?: unknown }).default;
-    }
-  }
-  outputRedactor().learn(defaults);
+function learnInputDefaults(workflow: unknown): void {
+  outputRedactor().learn(inputDefaults(workflow));
 }
 
 /** Checks the plan with the same static validator as `pflow run`. */

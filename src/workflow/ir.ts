@@ -114,6 +114,26 @@ export interface InputIR {
   stdin?: boolean;
 }
 
+/**
+ * `{name: default}` of each input of `workflow` (any value: a file may not validate) that declares a default:
+ * what a redactor learns to hide a secret-named input's default (`api_token`) wherever the workflow is shown,
+ * as a run of it would (it learns its inputs, defaults included). Not the declarations themselves: their
+ * `type` and `description` are no secrets.
+ */
+export function inputDefaults(workflow: unknown): Record<string, unknown> {
+  const inputs = workflow !== null && typeof workflow === "object"
+    ? (workflow as { inputs?: unknown }).inputs
+    : undefined;
+  const defaults: Record<string, unknown> = {};
+  if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) return defaults;
+  for (const [name, input] of Object.entries(inputs)) {
+    if (input !== null && typeof input === "object" && !Array.isArray(input) && Object.hasOwn(input, "default")) {
+      defaults[name] = (input as InputIR).default;
+    }
+  }
+  return defaults;
+}
+
 /** One declared output. */
 export interface OutputIR {
   /** A template, e.g. `${summarize.response}`. */
