@@ -480,6 +480,47 @@ Deno.test("reuse: secret defaults of saved workflows are not sent to the planner
   });
 });
 
+Deno.test("--dry-run refuses what the run would refuse (exit 2): a model with no API key here, generated or reused", async () => {
+  await withPlanner(async (ctx) => {
+    const asking = {
+      ir_version: "0.1.0",
+      name: "ask",
+      inputs: { topic: { type: "string", description: "What to ask about" } },
+      nodes: [{ id: "ask", type: "llm", params: { prompt: "about ${topic}", model: "google/gemini-2.5-flash" } }],
+    };
+    const env = { ...ctx.env, GOOGLE_GENERATIVE_AI_API_KEY: "" };
+    ctx.srv.enqueue(generated({}, asking));
+    const text = await plan(ctx, ["plan", "ask gemini", "--dry-run"], { env });
+    assertExit(text, 2);
+    assert.match(text.stderr, /GOOGLE_GENERATIVE_AI_API_KEY/);
+    assert.match(text.stderr, /✗ planned \(generate, 1 call/);
+    assert.equal(text.stdout, "");
+    // The same plan with the key: the dry run succeeds, the missing input shown, not an error.
+    ctx.srv.enqueue(generated({}, asking));
+    const keyed = await plan(ctx, ["plan", "ask gemini", "--dry-run"], {
+      env: { ...env, GOOGLE_GENERATIVE_AI_API_KEY: "k" },
+    });
+    assertExit(keyed, 0);
+    assert.match(keyed.stdout, /topic +string \(missing\)/);
+    // Reused: the same, text and JSON.
+    saveWorkflow(ctx, "ask", asking);
+    const reuse = () =>
+      ctx.srv.enqueue({ json: { workflow_name: "ask", params: { topic: "owls" }, reason: "it asks" } });
+    reuse();
+    const reused = await plan(ctx, ["ask gemini about owls", "--dry-run"], { env });
+    assertExit(reused, 2);
+    assert.match(reused.stderr, /GOOGLE_GENERATIVE_AI_API_KEY/);
+    assert.match(reused.stderr, /✗ planned \(reuse, 1 call/);
+    reuse();
+    const doc = oneJson(await plan(ctx, ["ask gemini about owls", "--dry-run", "--json"], { env }));
+    assert.equal(doc.subtype, "error_validation");
+    assert.match(doc.error.message, /GOOGLE_GENERATIVE_AI_API_KEY/);
+    // The run refuses it the same way.
+    reuse();
+    assertExit(await plan(ctx, ["ask gemini about owls"], { env }), 2);
+  });
+});
+
 Deno.test("reuse: a saved workflow's secret defaults are [REDACTED] in a dry run of it (text and JSON) and in 'workflow show'", async () => {
   await withPlanner(async (ctx) => {
     const token = "tok-live-1a2b3c4d5e6f7788";

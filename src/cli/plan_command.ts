@@ -50,7 +50,7 @@ import { formatCount, formatDuration, shellWord } from "./format.ts";
 import { summaryCost } from "./summary_line.ts";
 import { escapeControls, printError, type Style, writeDisplay, writeStdout } from "./terminal.ts";
 import { UsageError } from "./usage_error.ts";
-import { checkWorkflow, locatedError, savedCommand, savedTargetArgs } from "./workflow_target.ts";
+import { locatedError, runProblems, savedCommand, savedTargetArgs } from "./workflow_target.ts";
 
 /** Flags of `pflow plan`: every `run` flag, and the planner's. */
 export const PLAN_FLAGS = {
@@ -343,10 +343,6 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     const typed = typeParams(paramText, loaded.ir.inputs);
     if (typed.problems.length > 0) throw await locatedError(typed.problems, loaded);
     const params = typed.values;
-    // A dry run says whether the run would start: a reused workflow is validated as a generated plan was.
-    if (flags.dryRun && outcome.path === "reuse") {
-      await checkWorkflow(loaded, { registry, checkEnvironment: false, inputs: { ...outcome.inputs, ...params } });
-    }
     let inputs = { ...outcome.inputs, ...params };
     // A reused workflow is saved already: a copy would duplicate it, and saving redacts known secrets, so a
     // copy (or, with --force, the original under its own name) could lose the defaults it runs with.
@@ -368,6 +364,9 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
     const rerun = rerunCommand(outcome, { home, file: loaded.file, given: inputs, missing });
     if (flags.dryRun) {
+      // A dry run says whether the run would start: the run's own checks (API keys here, mistyped values),
+      // all but the inputs still missing, which the dry run shows instead.
+      await checkDryRun(loaded, { registry, env, settings, inputs, missing, warn: (m) => run.logger.warn(m) });
       if (missing.length > 0) prior.notices.push(`Run it with: ${rerun}`);
       const code = reportDryRun(session, { outcome, prior, summary, loaded: loaded.file, inputs, missing, rerun });
       await endLedger({ status: "success", subtype: "success" }, code);
@@ -388,6 +387,38 @@ async function planStage(session: Session): Promise<RunTarget | number> {
     if (code === undefined) throw error;
     return code;
   }
+}
+
+/**
+ * Throws the {@link ValidationError} the run of `loaded` with `inputs` would end with before its first node
+ * (as `pflow run` checks it: statically with this machine's API keys, then the inputs), leaving out what a
+ * dry run shows instead: the required inputs still `missing`, and `${stdin}` with nothing piped yet (stdin is
+ * taken as still to come).
+ */
+async function checkDryRun(
+  loaded: { ir: WorkflowIR; file: string; text: string },
+  context: {
+    registry: NodeRegistry;
+    env: Session["env"];
+    settings: Settings;
+    inputs: Record<string, unknown>;
+    missing: PlanOutcome["missingInputs"];
+    warn: (message: string) => void;
+  },
+): Promise<void> {
+  const checked = await runProblems(loaded, {
+    registry: context.registry,
+    env: context.env,
+    settings: context.settings,
+    warn: context.warn,
+    params: context.inputs,
+    stdin: "unknown",
+  });
+  const missing = new Set(context.missing.map((m) => `/inputs/${m.name}`));
+  const problems = checked.problems.filter((p) =>
+    !(missing.has(p.pointer ?? "") && p.message.startsWith("missing required input "))
+  );
+  if (problems.length > 0) throw new ValidationError(problems);
 }
 
 /**
