@@ -521,6 +521,51 @@ Deno.test("--dry-run refuses what the run would refuse (exit 2): a model with no
   });
 });
 
+Deno.test("a value the model extracts that is not of its input's type: a generated plan is repaired, a reused one leaves it out", async () => {
+  await withPlanner(async (ctx) => {
+    // Generated: the validator's problem goes to a repair, which fixes the value; the run then uses it.
+    ctx.srv.enqueue(generated({ word: "hi", times: "three" }), generated({ word: "hi", times: 3 }));
+    const repaired = await plan(ctx, ["repeat hi three times"]);
+    assertExit(repaired, 0);
+    assert.equal(repaired.stdout, "hi hi hi \n");
+    assert.equal(ctx.srv.requests.length, 2);
+    assert.match(
+      messagesText(ctx.srv.requests[1]),
+      /\/inputs\/times: \\"params\\" gives input 'times' a value that must be integer, got \\"three\\"/,
+    );
+    // Reused (no repair): left out with a warning, so a required input is missing, not refused by the run as
+    // mistyped; on a dry run shown as missing.
+    saveWorkflow(ctx, "count", {
+      ir_version: "0.1.0",
+      name: "count",
+      description: "Counts to n",
+      inputs: { n: { type: "integer", description: "How far" } },
+      nodes: [{ id: "a", type: "shell", params: { command: "seq ${n}" } }],
+    });
+    const reuse = () =>
+      ctx.srv.enqueue({ json: { workflow_name: "count", params: { n: "three" }, reason: "it counts" } });
+    reuse();
+    const reused = await plan(ctx, ["count to three"]);
+    assertExit(reused, 2);
+    assert.match(
+      reused.stderr,
+      /warning: \[inputs\] the planner's value for input 'n' must be integer, got "three"; left out, as if the request had not given it/,
+    );
+    assert.match(reused.stderr, /missing required input 'n' \(integer\): How far/);
+    assert.match(reused.stderr, /Run it with: pflow run count n=VALUE/);
+    reuse();
+    const dry = await plan(ctx, ["count to three", "--dry-run"]);
+    assertExit(dry, 0);
+    assert.match(dry.stdout, /n +integer \(missing\)/);
+    // A value given with the request wins, with no warning.
+    reuse();
+    const given = await plan(ctx, ["count to three", "n=3"]);
+    assertExit(given, 0);
+    assert.equal(given.stdout, "1\n2\n3\n");
+    assert.doesNotMatch(given.stderr, /warning/);
+  });
+});
+
 Deno.test("reuse: a saved workflow's secret defaults are [REDACTED] in a dry run of it (text and JSON) and in 'workflow show'", async () => {
   await withPlanner(async (ctx) => {
     const token = "tok-live-1a2b3c4d5e6f7788";

@@ -161,6 +161,19 @@ Deno.test("typeInputs: values typed by the declared type; undeclared dropped; mi
     typeInputs(workflow, { n: 1, flag: false, title: "t", items: [] }, { stdinPiped: true }).missing,
     [],
   );
+  // A value not of its input's type is left out, as if not given: a required input is then missing, a default
+  // applies; each is listed, a secret's value not shown.
+  const wrong = typeInputs(workflow, { n: "three", withDefault: "x", text: "t", flag: "yes" }, { stdinPiped: false });
+  assert.deepEqual(wrong.inputs, { text: "t" });
+  assert.deepEqual(wrong.missing.map((m) => m.name), ["n", "flag", "title", "items"]);
+  assert.deepEqual(wrong.mistyped, [
+    { name: "n", type: "integer", problem: 'must be integer, got "three"' },
+    { name: "flag", type: "boolean", problem: 'must be boolean, got "yes"' },
+    { name: "withDefault", type: "number", problem: 'must be number, got "x"' },
+  ]);
+  const secret: WorkflowIR = { ir_version: "0.1.0", inputs: { pin_token: { type: "integer" } }, nodes: [] };
+  assert.match(typeInputs(secret, { pin_token: "12ab" }, { stdinPiped: false }).mistyped[0].problem, /not shown/);
+  assert.ok(!JSON.stringify(typeInputs(secret, { pin_token: "12ab" }, { stdinPiped: false })).includes("12ab"));
 });
 
 Deno.test("catalogue entries show name, description and typed inputs", () => {

@@ -17,11 +17,12 @@ import { coerceParam, type NodeSpec, type ParamSpec, type ValueType } from "../n
 import { llmUsage, timed, traced } from "../observability/decorators.ts";
 import { outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
-import { inputDefaults, type WorkflowIR } from "../workflow/ir.ts";
+import { inputDefaults, type InputIR, type WorkflowIR } from "../workflow/ir.ts";
+import { shownInputValue } from "../workflow/input_text.ts";
 import { loadWorkflowFile, schemaProblems } from "../workflow/load.ts";
 import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
-import { validateWorkflow } from "../workflow/validate.ts";
+import { inputValueFits, validateWorkflow } from "../workflow/validate.ts";
 import type { CatalogueEntry } from "./catalogue.ts";
 import {
   discoverMessage,
@@ -432,6 +433,7 @@ export class ValidateNode extends Node {
   override prep(shared: Shared) {
     return {
       workflow: shared.workflow,
+      params: shared.params as Record<string, unknown> | undefined,
       replyProblem: shared.reply_problem as Problem | null,
       repairs: (shared.repairs as number | undefined) ?? 0,
     };
@@ -440,7 +442,9 @@ export class ValidateNode extends Node {
   /** The problems (none: valid). */
   override exec(p: ReturnType<ValidateNode["prep"]>, ctx: PlannerContext): Problem[] {
     if (p.replyProblem) return [p.replyProblem];
-    return workflowProblems(p.workflow, ctx.plannerRegistry, ctx.givenParams);
+    const problems = workflowProblems(p.workflow, ctx.plannerRegistry, ctx.givenParams);
+    // The extracted values once the workflow is sound (their inputs' declarations are read from it).
+    return problems.length > 0 ? problems : paramProblems(p.workflow, p.params, ctx.givenParams);
   }
 
   /** `default` when valid, `invalid` while repairs remain; else the planning fails with the problems. */
@@ -580,37 +584,98 @@ export class InputsNode extends Node {
     return typeInputs(workflow, given, { stdinPiped: this.params.stdin_piped === true });
   }
 
-  /** Writes `inputs` and `missing_inputs`. */
-  override post(shared: Shared, _p: unknown, typed: ReturnType<typeof typeInputs>): undefined {
+  /** Writes `inputs` and `missing_inputs`; warns of each extracted value left out for its type. */
+  override post(shared: Shared, _p: unknown, typed: ReturnType<typeof typeInputs>, ctx: PlannerContext): undefined {
+    // A value given with the request wins over the model's: nothing is left out then.
+    for (const m of typed.mistyped.filter((m) => !Object.hasOwn(ctx.givenParams ?? {}, m.name))) {
+      ctx.warn(
+        `the planner's value for input '${m.name}' ${m.problem}; left out, as if the request had not given it`,
+      );
+    }
     shared.inputs = typed.inputs;
     shared.missing_inputs = typed.missing;
     return undefined;
   }
 }
 
+/** A value the planner extracted for an input that is not a value of the input's type (left out). */
+export interface MistypedInput {
+  name: string;
+  type: string;
+  /** What is wrong, as an input problem says it: `must be integer, got "three"` (a secret's value not shown). */
+  problem: string;
+}
+
 /**
  * The values of a workflow's declared inputs: each given value coerced to its
  * input's type where the intent is clear (`"3"` → 3 for an integer); values
- * for undeclared names are dropped; required inputs without value or default
- * (and not fed by piped stdin) are missing.
+ * for undeclared names are dropped; a value that is not one of its input's
+ * type (`"three"` for an integer) is left out, as if the request had not
+ * given it (its default applies, or it is missing), and listed in
+ * `mistyped`; required inputs without value or default (and not fed by
+ * piped stdin) are missing.
  */
 export function typeInputs(
   workflow: WorkflowIR,
   given: Record<string, unknown>,
   options: { stdinPiped: boolean },
-): { inputs: Record<string, unknown>; missing: MissingInput[] } {
+): { inputs: Record<string, unknown>; missing: MissingInput[]; mistyped: MistypedInput[] } {
   const inputs: Record<string, unknown> = {};
   const missing: MissingInput[] = [];
+  const mistyped: MistypedInput[] = [];
   for (const [name, input] of Object.entries(workflow.inputs ?? {})) {
     const value = Object.hasOwn(given, name) ? given[name] : undefined;
-    if (value === undefined || value === null) {
-      const fed = input.default !== undefined || input.required === false || (input.stdin && options.stdinPiped);
-      if (!fed) missing.push({ name, type: input.type ?? "any", description: input.description ?? "" });
-      continue;
+    if (value !== undefined && value !== null) {
+      const problem = extractedProblem(name, input, value);
+      if (problem === undefined) {
+        inputs[name] = typed(name, input.type, value);
+        continue;
+      }
+      mistyped.push({ name, type: input.type ?? "any", problem });
     }
-    inputs[name] = typed(name, input.type, value);
+    const fed = input.default !== undefined || input.required === false || (input.stdin && options.stdinPiped);
+    if (!fed) missing.push({ name, type: input.type ?? "any", description: input.description ?? "" });
   }
-  return { inputs, missing };
+  return { inputs, missing, mistyped };
+}
+
+/**
+ * Why a value the model extracted for `input` is not a value of its type once coerced (`"three"` for an
+ * integer: `must be integer, got "three"`), or undefined when it is one.
+ */
+function extractedProblem(name: string, input: InputIR, value: unknown): string | undefined {
+  if (input.type === undefined || input.type === "any") return undefined;
+  if (inputValueFits(input, typed(name, input.type, value))) return undefined;
+  return `must be ${input.type}, got ${shownInputValue(name, value, { json: true })}`;
+}
+
+/**
+ * A problem for each value the reply's `params` gives a declared input that is not a value of the input's type
+ * (`"three"` for an integer), for the repair call: the run would refuse it. A key given with the request is
+ * skipped (its value wins over the model's).
+ */
+export function paramProblems(
+  workflow: unknown,
+  params: Record<string, unknown> | undefined,
+  given: Record<string, string> = {},
+): Problem[] {
+  if (workflow === null || typeof workflow !== "object" || Array.isArray(workflow)) return [];
+  const declared = (workflow as WorkflowIR).inputs;
+  if (declared === null || typeof declared !== "object" || Array.isArray(declared)) return [];
+  const problems: Problem[] = [];
+  for (const [name, value] of Object.entries(params ?? {})) {
+    const input = Object.hasOwn(declared, name) ? declared[name] : undefined;
+    if (input === null || typeof input !== "object" || Object.hasOwn(given, name) || value === null) continue;
+    const problem = extractedProblem(name, input, value);
+    if (problem === undefined) continue;
+    problems.push({
+      pointer: `/inputs/${name}`,
+      // Null, not "leave it out": a repair reply with no params (`{}`) keeps the earlier ones.
+      message: `"params" gives input '${name}' a value that ${problem}: give a value of its type in "params", ` +
+        `or null there when the request does not state one`,
+    });
+  }
+  return problems;
 }
 
 function typed(name: string, type: string | undefined, value: unknown): unknown {
