@@ -1861,10 +1861,46 @@ Deno.test("on a terminal, a secret-named input's answer that is not valid JSON i
       cwd: ctx.dir,
       stdin: ['{"user": "bob", "key": hunter2secret}\n'],
     });
+    // Asked again; the input then ends (Ctrl+D): the missing input is reported.
     assert.equal(result.code, 2, explain(result));
     assert.match(result.stdout, /credentials \(object\): API credentials\? \r*\n/);
-    assert.match(result.stdout, /param 'credentials': value starts like JSON but does not parse \(invalid JSON/);
+    assert.match(result.stdout, /input 'credentials' must be JSON \(invalid JSON[^\n]*; try again/);
+    assert.match(result.stdout, /missing required input 'credentials'/);
     assert.ok(!result.stdout.includes("hunter2"), `the answer was shown:\n${result.stdout}`);
+  });
+});
+
+Deno.test("on a terminal, answers are typed by the input's declared type, as key=value is; a wrong one is asked again", async () => {
+  await withPlanner(async (ctx) => {
+    const typedInputs = {
+      ir_version: "0.1.0",
+      name: "typed",
+      inputs: {
+        price: { type: "number", description: "Price" },
+        n: { type: "integer", description: "Count" },
+        code: { type: "string", description: "Code" },
+        data: { type: "object", description: "Data" },
+      },
+      nodes: [{
+        id: "a",
+        type: "shell",
+        params: {
+          command: 'printf "%s|%s|%s|%s" "$P" "$N" "$C" "$D"',
+          env: { P: "${price}", N: "${n}", C: "${code}", D: "${data.a}" },
+        },
+      }],
+    };
+    ctx.srv.enqueue(generated({}, typedInputs));
+    const command = `${PFLOW_BIN} 'price things'`;
+    const result = await runCommand("script", ["-qec", command, "/dev/null"], {
+      env: ctx.env,
+      cwd: ctx.dir,
+      stdin: ["1.10\n", "007\n", "007\n", "{bad\n", '{"a": 5}\n'],
+    });
+    assert.equal(result.code, 0, explain(result));
+    assert.match(result.stdout, /input 'data' must be JSON \([^\n]*\), got '\{bad'; try again/);
+    assert.equal(result.stdout.match(/data \(object\): Data\? /g)?.length, 2, result.stdout);
+    assert.match(result.stdout, /1\.1\|7\|007\|5/);
   });
 });
 

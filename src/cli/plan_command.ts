@@ -26,7 +26,7 @@ import type { WorkflowIR } from "../workflow/ir.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { plannerWorkflow } from "../planner/flow.ts";
-import { parseParams, typeParams, typeValue } from "./args.ts";
+import { parseParams, typeParams } from "./args.ts";
 import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
 import { interruptExitCode } from "./signals.ts";
 import type { Settings } from "./home.ts";
@@ -592,7 +592,8 @@ function askable(json: boolean): boolean {
 
 /**
  * Asks for each missing input on the terminal (stderr prompt, stdin answer),
- * typed by its declared type. Undefined when the input ends (Ctrl+D): the
+ * typed by its declared type as a `key=value` text is; an answer that is not
+ * one of its type is asked for again. Undefined when the input ends (Ctrl+D): the
  * missing inputs are then reported as without a terminal. Ctrl+C interrupts.
  */
 async function askForInputs(
@@ -616,7 +617,8 @@ async function askForInputs(
   const rl = createInterface({ input: process.stdin, output, terminal: true });
   const values: Record<string, unknown> = {};
   try {
-    for (const m of missing) {
+    for (let i = 0; i < missing.length; i++) {
+      const m = missing[i];
       const prompt = `${m.name} (${m.type})${m.description ? `: ${m.description}` : ""}? `;
       let answer: string;
       try {
@@ -638,8 +640,15 @@ async function askForInputs(
         if (muted) process.stderr.write("\n");
         muted = false;
       }
-      const declared = workflow.inputs?.[m.name]?.type;
-      values[m.name] = declared === "string" ? answer : typeValue(answer, m.name);
+      // Typed by the input's declared type, as `key=value` is (`1.10` for a number, `007` for an integer); an
+      // answer that is not one of its type is asked for again.
+      const typed = typeParams({ [m.name]: answer }, workflow.inputs);
+      if (typed.problems.length > 0) {
+        printError(`${typed.problems[0].message.replace(/ \(from [^()]*=…\)$/, "")}; try again`);
+        i--;
+        continue;
+      }
+      values[m.name] = typed.values[m.name];
     }
   } finally {
     rl.close();
