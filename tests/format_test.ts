@@ -5,7 +5,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { formatDuration, formatUsd } from "../src/cli/format.ts";
+import { spawnSync } from "node:child_process";
+import { formatDuration, formatUsd, shellWord } from "../src/cli/format.ts";
+import { escapeControls } from "../src/cli/terminal.ts";
 
 Deno.test("formatDuration: each unit up to its boundary; a rounding carries into the next unit", () => {
   const cases: [number, string][] = [
@@ -56,4 +58,28 @@ Deno.test("formatUsd: one way at every magnitude, positional below a millionth o
   for (let exponent = -12; exponent <= 300; exponent++) {
     assert.doesNotMatch(formatUsd(1.5 * 10 ** exponent), /e/, `1.5e${exponent}`);
   }
+});
+
+Deno.test("shellWord: a word bash reads back as it was, also after printing escapes controls (newline, tab, ESC: $'…')", () => {
+  const words = [
+    "plain",
+    "a b",
+    "it's",
+    "a\nb",
+    "tab\there",
+    "esc\x1b[31mred",
+    "q'\\\n$x",
+    "del\x7f",
+    "bidi\u202eend",
+    "\x1b1",
+  ];
+  for (const word of words) {
+    const quoted = shellWord(word);
+    // What a message shows of it (controls escaped) is what a user copies: the same text.
+    assert.equal(escapeControls(quoted, { keepNewlines: false }), quoted, JSON.stringify(word));
+    const echoed = spawnSync("bash", ["-c", `printf '%s' ${quoted}`], { encoding: "utf8", env: { LANG: "C.UTF-8" } });
+    assert.equal(echoed.stdout, word, `${JSON.stringify(word)} as ${quoted}`);
+  }
+  assert.equal(shellWord("a\nb"), "$'a\\nb'");
+  assert.equal(shellWord("it's"), "'it'\\''s'");
 });

@@ -874,6 +874,42 @@ Deno.test("missing inputs: text mode names each input and the command that rerun
   });
 });
 
+/** Runs a printed `pflow …` command line with bash, `pflow` being the binary under test. */
+function runPrinted(ctx: Ctx, command: string, stdin?: string): CliResult {
+  assert.ok(command.startsWith("pflow "), command);
+  const result = spawnSync("bash", ["-c", `${PFLOW_BIN} ${command.slice("pflow ".length)}`], {
+    cwd: ctx.dir,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", ...ctx.env },
+    encoding: "utf8",
+    input: stdin,
+  });
+  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+Deno.test("the printed rerun command passes a value with a newline, a tab or ESC as it was ($'…'), text and JSON", async () => {
+  await withPlanner(async (ctx) => {
+    const text = "line one\n\tline 'two' \x1b[31mred";
+    const show = {
+      ir_version: "0.1.0",
+      name: "show",
+      inputs: { text: { type: "string" }, word: { type: "string" } },
+      nodes: [{ id: "a", type: "echo", params: { value: "${text}|${word}" } }],
+    };
+    ctx.srv.enqueue(generated({ text }, show));
+    const dry = await plan(ctx, ["plan", "show the text", "--dry-run"]);
+    assertExit(dry, 0);
+    const printed = /^Run it with: (.*)$/m.exec(dry.stderr)?.[1];
+    assert.ok(printed !== undefined, dry.stderr);
+    assert.match(printed, / text=\$'line one\\n\\tline \\'two\\' \\x1b\[31mred' word=VALUE$/);
+    const ran = runPrinted(ctx, printed.replace("VALUE", "w"));
+    assertExit(ran, 0);
+    assert.equal(ran.stdout, `${text}|w\n`);
+    ctx.srv.enqueue(generated({ text }, show));
+    const doc = oneJson(await plan(ctx, ["plan", "show the text", "--dry-run", "--json"]));
+    assert.equal(runPrinted(ctx, doc.rerun_command.replace("VALUE", "w")).stdout, `${text}|w\n`);
+  });
+});
+
 Deno.test("missing inputs: the rerun command of a reused workflow runs it as printed: '-dash' after --, 'notes' by path when ./notes is a file", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "-dash", { ...GREET, name: "dash" });

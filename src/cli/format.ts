@@ -5,6 +5,7 @@
  */
 
 import { formatUsd } from "../pricing/money.ts";
+import { NON_C0_CONTROLS } from "../util/controls.ts";
 
 /** Formats a USD amount with enough digits to show small costs (shared with the run's budget messages). */
 export { formatUsd };
@@ -58,7 +59,29 @@ export function formatDuration(ms: number): string {
 /** Formats a size for people: `512 bytes`, `64 MiB`, `1.5 GiB`. */
 export { formatBytes } from "../util/bytes.ts";
 
-/** Quotes a word for a POSIX shell when it needs it. */
+/** A character a terminal may act on or a reader cannot see: what pflow's output shows escaped. */
+const SHELL_CONTROL = new RegExp(`[\\x00-\\x1f${NON_C0_CONTROLS}]`);
+
+/**
+ * Quotes a word for a POSIX shell when it needs it: `'…'`, or `$'…'` (bash, zsh, ksh, POSIX.1-2024 sh) when it
+ * holds a control character (a newline, a tab, ESC): inside `'…'` such a character would be printed escaped
+ * (`\n`, as every message is, see `escapeControls`), and the command pasted back would pass a backslash and
+ * an `n`; in `$'…'` the shell reads `\n` as the newline.
+ */
 export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  if (!SHELL_CONTROL.test(word)) return `'${word.replaceAll("'", `'\\''`)}'`;
+  return `$'${[...word].map(ansiC).join("")}'`;
+}
+
+const ANSI_C_NAMED = new Map([["\\", "\\\\"], ["'", "\\'"], ["\n", "\\n"], ["\t", "\\t"], ["\r", "\\r"]]);
+
+/** One character as written inside `$'…'`. */
+function ansiC(c: string): string {
+  const named = ANSI_C_NAMED.get(c);
+  if (named !== undefined) return named;
+  if (!SHELL_CONTROL.test(c)) return c;
+  const code = c.charCodeAt(0);
+  // `\xHH` takes at most two hex digits, so a digit after it stays itself.
+  return code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
 }
