@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runPflow, withTempHome, workflow, writeWorkflow } from "./support/cli.ts";
-import { typeValue } from "../src/cli/args.ts";
+import { typeParams } from "../src/cli/args.ts";
 
 const INNER = "inner-SECRET-value-77";
 const NUMBER = 12_345_678_901;
@@ -114,18 +114,15 @@ Deno.test("an input that does not parse is reported without its value when it ma
   });
 });
 
-Deno.test("typeValue (answers typed at the inputs prompt): JSON that does not parse is reported without the parser's quote of it when it may hold a secret", () => {
+Deno.test("an untyped key=value (or an answer at the inputs prompt): JSON that does not parse is reported without the parser's quote of it when it may hold a secret", () => {
   const message = (text: string, key: string) => {
-    try {
-      typeValue(text, key);
-    } catch (error) {
-      return (error as Error).message;
-    }
-    assert.fail(`${key}=${text} parsed`);
+    const { problems } = typeParams({ [key]: text }, undefined);
+    assert.equal(problems.length, 1, `${key}=${text} parsed`);
+    return problems[0].message;
   };
   for (const [text, key] of [['{"a": hunter2secret}', "api_key"], ['{"password": hunter2secret}', "config"]]) {
     const said = message(text, key);
-    assert.match(said, new RegExp(`^param '${key}': value starts like JSON but does not parse \\(invalid JSON`));
+    assert.match(said, new RegExp(`^input '${key}' must be valid JSON when it starts with \\[ or \\{ \\(invalid JSON`));
     assert.ok(!said.includes("hunter2"), said);
   }
   // Without a secret in sight, the parser's own words help to fix the JSON.

@@ -6,18 +6,10 @@
 import { FlagParseError, type FlagSpec, parseFlags } from "./flag_parser.ts";
 import { UsageError } from "./usage_error.ts";
 import { siblingTaking } from "./subcommand_flags.ts";
-import { MAX_NESTING_DEPTH, nestingBeyond, TOO_DEEP } from "../util/json_depth.ts";
 import { didYouMean, type Problem } from "../workflow/errors.ts";
 import { isSecretName } from "../observability/redact.ts";
 import { type InputIR, RESERVED_NAME, reservedMessage } from "../workflow/ir.ts";
-import {
-  givenJson,
-  jsonErrorText,
-  shownInputValue,
-  TOO_DEEP_INPUT,
-  typedInputText,
-  type TypedText,
-} from "../workflow/input_text.ts";
+import { shownInputValue, typedInputText, untypedInputText } from "../workflow/input_text.ts";
 
 export { UsageError };
 
@@ -129,61 +121,6 @@ function cleanParseError(error: Error, known: string[]): string {
 }
 
 /**
- * Types a CLI value: `true`/`false`, numbers, JSON starting with `[` or `{`,
- * `null`; anything else is a string. A number is one only when it prints back
- * as the same text (`42`, `1.5`, `-3`): `1.10`, `1e3`, `007` and
- * `1234567890123456789` (more digits than a JSON number keeps) stay text;
- * JSON holding such a number is a {@link UsageError} (see `givenJson`).
- */
-export function typeValue(text: string, key: string): unknown {
-  const typed = untypedValue(text, isSecretName(key));
-  if (typed.ok) return typed.value;
-  switch (typed.problem) {
-    case "too_deep":
-      throw new UsageError(`param '${key}': JSON ${TOO_DEEP}`, "run");
-    case "not_json":
-      // The runtime's message can quote the text (Bun: `Unexpected identifier "hunter2"`): not for a secret.
-      throw new UsageError(
-        `param '${key}': value starts like JSON but does not parse (${
-          jsonErrorText(typed.error, text, isSecretName(key))
-        }); quote it differently or fix the JSON`,
-        "run",
-      );
-    case "lossy":
-      throw new UsageError(`param '${key}' ${typed.message}`, "run");
-  }
-}
-
-/** An untyped text's value, or why it has none: JSON too deep, not JSON (the parser's error), a lossy number. */
-type UntypedValue =
-  | { ok: true; value: unknown }
-  | { ok: false; problem: "too_deep" }
-  | { ok: false; problem: "not_json"; error: Error }
-  | { ok: false; problem: "lossy"; message: string };
-
-/**
- * The one typing of an untyped text that {@link typeValue} and
- * {@link typeParams} word each in their own way: the text is read (and
- * parsed) once. `secret`: a lossy number's message does not quote it.
- */
-function untypedValue(text: string, secret: boolean): UntypedValue {
-  if (text === "true") return { ok: true, value: true };
-  if (text === "false") return { ok: true, value: false };
-  if (text === "null") return { ok: true, value: null };
-  // Only a number that prints back as the text it was: no digit lost, no spelling changed.
-  if (/^-?\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text) return { ok: true, value: Number(text) };
-  if (!/^\s*[[{]/.test(text)) return { ok: true, value: text };
-  if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) return { ok: false, problem: "too_deep" };
-  let parsed: TypedText;
-  try {
-    parsed = givenJson(text, { secret });
-  } catch (error) {
-    return { ok: false, problem: "not_json", error: error as Error };
-  }
-  return parsed.ok ? parsed : { ok: false, problem: "lossy", message: parsed.problem };
-}
-
-/**
  * Splits `key=value` params into their texts (typed later by the workflow's
  * declared inputs: {@link typeParams}).
  */
@@ -213,7 +150,7 @@ export function parseParams(args: string[], command = "run"): Record<string, str
  * input takes the text as is (`title=123` is "123"), `number`, `integer`,
  * `boolean`, `object` and `array` inputs parse it as that type; untyped
  * (`any`) inputs and the keys of a workflow that declares no inputs follow
- * {@link typeValue}. A key that is not a declared input of a workflow that
+ * {@link untypedInputText}. A key that is not a declared input of a workflow that
  * declares inputs is a problem (with a did-you-mean), as is a text that does
  * not parse as its input's type (pointing at the input's declaration).
  */
@@ -234,10 +171,9 @@ export function typeParams(
     }
     const type = Object.hasOwn(declared, key) ? declared[key]?.type : undefined;
     const secret = isSecretName(key);
-    // An untyped secret stays text (`token=000123` keeps its zeros), unless it is JSON data.
-    const typed: TypedText = secret && (type === undefined || type === "any") && !/^\s*[[{]/.test(text)
-      ? { ok: true, value: text }
-      : typedText(text, type, { secret });
+    const typed = type !== undefined && type !== "any"
+      ? typedInputText(text, type, { secret })
+      : untypedInputText(text, { secret });
     if (typed.ok) values[key] = typed.value;
     else {
       problems.push({
@@ -247,24 +183,4 @@ export function typeParams(
     }
   }
   return { values, problems };
-}
-
-/**
- * A command-line text as a value of `type` ({@link typedInputText}); an
- * untyped one follows {@link typeValue}. `secret`: its problems never quote it.
- */
-function typedText(text: string, type: InputIR["type"] | undefined, options: { secret?: boolean } = {}): TypedText {
-  if (type !== undefined && type !== "any") return typedInputText(text, type, options);
-  const typed = untypedValue(text, options.secret ?? false);
-  if (typed.ok) return typed;
-  switch (typed.problem) {
-    case "too_deep":
-      return { ok: false, problem: TOO_DEEP_INPUT };
-    case "not_json": {
-      const reason = jsonErrorText(typed.error, text, options.secret);
-      return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
-    }
-    case "lossy":
-      return { ok: false, problem: typed.message };
-  }
 }

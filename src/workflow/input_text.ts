@@ -66,6 +66,34 @@ export function typedInputText(
 }
 
 /**
+ * A text given for an untyped (`any`) input, or a key of a workflow that declares no inputs, typed by the
+ * command line's rule (the planner types the model's text for such an input by it too, so a printed `x=42`
+ * gives the value the planned run used): `true`/`false`, `null`, a number only when it prints back as the
+ * same text (`42`, `1.5`, `-3`; `1.10`, `1e3`, `007` and `1234567890123456789` stay text), JSON starting with
+ * `[` or `{` (a problem when it does not parse, is too deep, or holds a number it would lose digits of);
+ * anything else is text. `secret` (a secret-named key): text stays text (`token=000123` keeps its zeros),
+ * unless it is JSON data, and a problem never quotes it.
+ */
+export function untypedInputText(text: string, options: { secret?: boolean } = {}): TypedText {
+  const secret = options.secret ?? false;
+  const json = /^\s*[[{]/.test(text);
+  if (secret && !json) return { ok: true, value: text };
+  if (text === "true") return { ok: true, value: true };
+  if (text === "false") return { ok: true, value: false };
+  if (text === "null") return { ok: true, value: null };
+  // Only a number that prints back as the text it was: no digit lost, no spelling changed.
+  if (/^-?\d+(?:\.\d+)?$/.test(text) && String(Number(text)) === text) return { ok: true, value: Number(text) };
+  if (!json) return { ok: true, value: text };
+  if (nestingBeyond(text, MAX_NESTING_DEPTH) >= 0) return { ok: false, problem: TOO_DEEP_INPUT };
+  try {
+    return givenJson(text, { secret });
+  } catch (error) {
+    const reason = jsonErrorText(error as Error, text, secret);
+    return { ok: false, problem: `must be valid JSON when it starts with [ or { (${reason}; quote it differently)` };
+  }
+}
+
+/**
  * JSON text given as a value (`key=value`, piped stdin), parsed (invalid JSON
  * throws as `JSON.parse` does); a number in it that a JSON number cannot keep
  * (`{"id": 1234567890123456789}`) is a problem, as it is for a number input,
