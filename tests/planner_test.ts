@@ -910,6 +910,40 @@ Deno.test("the printed rerun command passes a value with a newline, a tab or ESC
   });
 });
 
+Deno.test("an untyped input's text from the model is typed as the printed rerun command's x=… is: both runs get the same values", async () => {
+  await withPlanner(async (ctx) => {
+    const untyped = {
+      ir_version: "0.1.0",
+      name: "untyped",
+      inputs: { n: { description: "n" }, price: {}, flag: {}, list: {}, word: {}, api_token: { default: "" } },
+      nodes: [{
+        id: "a",
+        type: "echo",
+        params: { value: { n: "${n}", price: "${price}", flag: "${flag}", list: "${list}", word: "${word}" } },
+      }],
+      outputs: { value: { source: "${a.output}" } },
+    };
+    const params = { n: "42", price: "1.10", flag: "true", list: "[1, 2]", word: "hi", api_token: "000123" };
+    ctx.srv.enqueue(generated(params, untyped));
+    const planned = oneJson(await plan(ctx, ["show the values", "--json"]));
+    assert.equal(planned.subtype, "success", JSON.stringify(planned.error));
+    assert.deepEqual(planned.result.value, { n: 42, price: "1.10", flag: true, list: [1, 2], word: "hi" });
+    ctx.srv.enqueue(generated(params, untyped));
+    const dry = oneJson(await plan(ctx, ["show the values", "--dry-run", "--json"]));
+    assert.deepEqual(dry.params, {
+      n: 42,
+      price: "1.10",
+      flag: true,
+      list: [1, 2],
+      word: "hi",
+      api_token: "[REDACTED]",
+    });
+    const rerun = runPrinted(ctx, `${dry.rerun_command.replace("api_token=VALUE", "api_token=000123")} --json`);
+    assertExit(rerun, 0);
+    assert.deepEqual(JSON.parse(rerun.stdout).result, planned.result);
+  });
+});
+
 Deno.test("missing inputs: the rerun command of a reused workflow runs it as printed: '-dash' after --, 'notes' by path when ./notes is a file", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "-dash", { ...GREET, name: "dash" });

@@ -171,6 +171,19 @@ Deno.test("typeInputs: values typed by the declared type; undeclared dropped; mi
     { name: "flag", type: "boolean", problem: 'must be boolean, got "yes"' },
     { name: "withDefault", type: "number", problem: 'must be number, got "x"' },
   ]);
+  // Text for an untyped input is typed by the command line's rule for an untyped key=value (a secret's stays text).
+  const untyped: WorkflowIR = {
+    ir_version: "0.1.0",
+    inputs: { a: {}, b: {}, c: {}, d: {}, e: { type: "any" }, api_token: {}, bad: {} },
+    nodes: [],
+  };
+  const typedUntyped = typeInputs(
+    untyped,
+    { a: "42", b: "1.10", c: "true", d: "[1]", e: 7, api_token: "000123", bad: "{x" },
+    { stdinPiped: false },
+  );
+  assert.deepEqual(typedUntyped.inputs, { a: 42, b: "1.10", c: true, d: [1], e: 7, api_token: "000123" });
+  assert.match(typedUntyped.mistyped[0].problem, /^must be valid JSON when it starts with \[ or \{/);
   const secret: WorkflowIR = { ir_version: "0.1.0", inputs: { pin_token: { type: "integer" } }, nodes: [] };
   assert.match(typeInputs(secret, { pin_token: "12ab" }, { stdinPiped: false }).mistyped[0].problem, /not shown/);
   assert.ok(!JSON.stringify(typeInputs(secret, { pin_token: "12ab" }, { stdinPiped: false })).includes("12ab"));

@@ -15,10 +15,10 @@ import { callLlm, LlmReplyError, type LlmRequest, type LlmResponse, StructuredOu
 import type { LlmRunContext } from "../nodes/llm.ts";
 import { coerceParam, type NodeSpec, type ParamSpec, type ValueType } from "../nodes/spec.ts";
 import { llmUsage, timed, traced } from "../observability/decorators.ts";
-import { outputRedactor } from "../observability/redact.ts";
+import { isSecretName, outputRedactor } from "../observability/redact.ts";
 import { type Problem, uniqueProblems } from "../workflow/errors.ts";
 import { inputDefaults, type InputIR, type WorkflowIR } from "../workflow/ir.ts";
-import { shownInputValue } from "../workflow/input_text.ts";
+import { shownInputValue, type TypedText, untypedInputText } from "../workflow/input_text.ts";
 import { loadWorkflowFile, schemaProblems } from "../workflow/load.ts";
 import { MAX_NESTING_DEPTH, TOO_DEEP, valueNestedBeyond } from "../util/json_depth.ts";
 import type { NodeRegistry } from "../workflow/registry.ts";
@@ -626,12 +626,12 @@ export function typeInputs(
   for (const [name, input] of Object.entries(workflow.inputs ?? {})) {
     const value = Object.hasOwn(given, name) ? given[name] : undefined;
     if (value !== undefined && value !== null) {
-      const problem = extractedProblem(name, input, value);
-      if (problem === undefined) {
-        inputs[name] = typed(name, input.type, value);
+      const extracted = typedExtracted(name, input, value);
+      if (extracted.ok) {
+        inputs[name] = extracted.value;
         continue;
       }
-      mistyped.push({ name, type: input.type ?? "any", problem });
+      mistyped.push({ name, type: input.type ?? "any", problem: extracted.problem });
     }
     const fed = input.default !== undefined || input.required === false || (input.stdin && options.stdinPiped);
     if (!fed) missing.push({ name, type: input.type ?? "any", description: input.description ?? "" });
@@ -640,13 +640,22 @@ export function typeInputs(
 }
 
 /**
- * Why a value the model extracted for `input` is not a value of its type once coerced (`"three"` for an
- * integer: `must be integer, got "three"`), or undefined when it is one.
+ * A value the model extracted for `input` as a value of its type (coerced: `"3"` → 3 for an integer), or why it
+ * is none (`"three"` for an integer: `must be integer, got "three"`). Text for an untyped input is typed by the
+ * command line's rule for an untyped `key=value` (`"42"` → 42, `"1.10"` stays text): the command printed to
+ * run the plan again gives such a value as `x=42`, which must be the value the planned run used.
  */
-function extractedProblem(name: string, input: InputIR, value: unknown): string | undefined {
-  if (input.type === undefined || input.type === "any") return undefined;
-  if (inputValueFits(input, typed(name, input.type, value))) return undefined;
-  return `must be ${input.type}, got ${shownInputValue(name, value, { json: true })}`;
+function typedExtracted(name: string, input: InputIR, value: unknown): TypedText {
+  if (input.type === undefined || input.type === "any") {
+    if (typeof value !== "string") return { ok: true, value };
+    const text = untypedInputText(value, { secret: isSecretName(name) });
+    return text.ok
+      ? text
+      : { ok: false, problem: `${text.problem}, got ${shownInputValue(name, value, { json: true })}` };
+  }
+  const coerced = typed(name, input.type, value);
+  if (inputValueFits(input, coerced)) return { ok: true, value: coerced };
+  return { ok: false, problem: `must be ${input.type}, got ${shownInputValue(name, value, { json: true })}` };
 }
 
 /**
@@ -666,8 +675,9 @@ export function paramProblems(
   for (const [name, value] of Object.entries(params ?? {})) {
     const input = Object.hasOwn(declared, name) ? declared[name] : undefined;
     if (input === null || typeof input !== "object" || Object.hasOwn(given, name) || value === null) continue;
-    const problem = extractedProblem(name, input, value);
-    if (problem === undefined) continue;
+    const extracted = typedExtracted(name, input, value);
+    if (extracted.ok) continue;
+    const problem = extracted.problem;
     problems.push({
       pointer: `/inputs/${name}`,
       // Null, not "leave it out": a repair reply with no params (`{}`) keeps the earlier ones.
