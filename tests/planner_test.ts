@@ -1328,6 +1328,42 @@ Deno.test("piped stdin reaches the planned workflow as stdin, and the planner is
   });
 });
 
+Deno.test("the rerun command of a plan that reads piped stdin says the data is piped to it (… | pflow run …)", async () => {
+  await withPlanner(async (ctx) => {
+    const prefix = {
+      ir_version: "0.1.0",
+      name: "prefix",
+      inputs: { tag: { type: "string", description: "The prefix" } },
+      nodes: [{
+        id: "p",
+        type: "shell",
+        params: { command: 'sed "s/^/$T /"', stdin: "${stdin}", env: { T: "${tag}" } },
+      }],
+    };
+    ctx.srv.enqueue(generated({}, prefix));
+    const missing = await plan(ctx, ["prefix each line I pipe in"], { stdin: "a\nb\n" });
+    assertExit(missing, 2);
+    const printed = /^Run it with: (.*)$/m.exec(missing.stderr)?.[1];
+    assert.match(printed ?? "", /^… \| pflow run \S+\/plans\/prefix-\S+\.json tag=VALUE$/, missing.stderr);
+    const ran = runPrinted(ctx, printed!.replace("… | ", "").replace("VALUE", "x"), "a\nb\n");
+    assertExit(ran, 0);
+    assert.equal(ran.stdout, "x a\nx b\n");
+    // A stdin input piped stdin filled: the same; JSON too.
+    const fromStdin = {
+      ...prefix,
+      inputs: { ...prefix.inputs, text: { type: "string", stdin: true } },
+      nodes: [{ id: "p", type: "echo", params: { value: "${tag}: ${text}" } }],
+    };
+    ctx.srv.enqueue(generated({}, fromStdin));
+    const doc = oneJson(await plan(ctx, ["prefix what I pipe in", "--dry-run", "--json"], { stdin: "a" }));
+    assert.match(doc.rerun_command, /^… \| pflow run \S+ tag=VALUE$/);
+    // Without stdin piped, a stdin input is missing like any other, and nothing is piped.
+    ctx.srv.enqueue(generated({}, fromStdin));
+    const unpiped = oneJson(await plan(ctx, ["prefix what I pipe in", "--dry-run", "--json"]));
+    assert.match(unpiped.rerun_command, /^pflow run \S+ tag=VALUE text=VALUE$/);
+  });
+});
+
 Deno.test("--trace with --trace-planner: one trace id, the workflow trace names the planner trace", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated());

@@ -26,6 +26,7 @@ import type { WorkflowIR } from "../workflow/ir.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { NodeRegistry } from "../workflow/registry.ts";
 import { plannerWorkflow } from "../planner/flow.ts";
+import { stdinUse } from "../workflow/compiler.ts";
 import { parseParams, typeParams } from "./args.ts";
 import { type CommandEnv, COMMANDS, EXIT } from "./command.ts";
 import { interruptExitCode } from "./signals.ts";
@@ -362,7 +363,7 @@ async function planStage(session: Session): Promise<RunTarget | number> {
       prior.notices.push(`Saved as ${flags.save} (${saved})`);
     }
     const missing = outcome.missingInputs.filter((m) => !Object.hasOwn(params, m.name));
-    const rerun = rerunCommand(outcome, { home, file: loaded.file, given: inputs, missing });
+    const rerun = rerunCommand(outcome, { home, loaded, given: inputs, missing, stdinPiped: stdinIsPiped() });
     if (flags.dryRun) {
       // A dry run says whether the run would start: the run's own checks (API keys here, mistyped values),
       // all but the inputs still missing, which the dry run shows instead.
@@ -699,20 +700,31 @@ function reportPlanningFailure(
 /**
  * The command that runs the plan with the inputs given so far and a placeholder for each missing one. A secret
  * (a secret-named input, or a value holding a known secret) gets the placeholder too: it would be printed as
- * `[REDACTED]`, and the command copied would run with that text.
+ * `[REDACTED]`, and the command copied would run with that text. A plan that reads piped stdin (`${stdin}`, or
+ * an input piped stdin filled) is run as `… | pflow run …`: the data must be piped to it again.
  */
 function rerunCommand(
   outcome: PlanOutcome,
-  context: { home: string; file: string; given: Record<string, unknown>; missing: PlanOutcome["missingInputs"] },
+  context: {
+    home: string;
+    loaded: { ir: WorkflowIR; file: string };
+    given: Record<string, unknown>;
+    missing: PlanOutcome["missingInputs"];
+    stdinPiped: boolean;
+  },
 ): string {
-  const target = outcome.path === "reuse" ? savedTargetArgs(context.home, outcome.reusedWorkflow!) : [context.file];
+  const { ir, file } = context.loaded;
+  const target = outcome.path === "reuse" ? savedTargetArgs(context.home, outcome.reusedWorkflow!) : [file];
   const redactor = outputRedactor();
   const known = Object.entries(context.given).map(([k, v]) => {
     const text = typeof v === "string" ? v : JSON.stringify(v);
     return isSecretName(k) || redactor.text(text) !== text ? `${k}=VALUE` : `${k}=${shellWord(text)}`;
   });
   const missing = context.missing.map((m) => `${m.name}=VALUE`);
-  return ["pflow", "run", ...target.map(shellWord), ...known, ...missing].join(" ");
+  const use = stdinUse(ir);
+  const piped = use.stdinTemplates ||
+    (context.stdinPiped && use.stdinInputs.some((name) => !Object.hasOwn(context.given, name)));
+  return [...(piped ? ["…", "|"] : []), "pflow", "run", ...target.map(shellWord), ...known, ...missing].join(" ");
 }
 
 /** Reports required inputs nothing filled (exit 2): each with its description, and the command that reruns with them. */
