@@ -769,6 +769,40 @@ Deno.test("reuse: a name that is not saved counts as none, and the planner gener
   });
 });
 
+Deno.test("reuse: the reuse call is told the key=value names given; a pick that does not declare one counts as none", async () => {
+  await withPlanner(async (ctx) => {
+    saveWorkflow(ctx, "greet", GREET);
+    const greetWho = {
+      ...GREET,
+      name: "greet-who",
+      inputs: { who: { type: "string", description: "Who to greet" } },
+      nodes: [{ id: "hello", type: "echo", params: { value: "Hello, ${who}!" } }],
+    };
+    ctx.srv.enqueue(
+      { json: { workflow_name: "greet", params: { name: "Ada" }, reason: "it greets" }, usage: PLAN_USAGE },
+      generated({}, greetWho),
+    );
+    const result = await plan(ctx, ["greet Ada", "who=zed"]);
+    assertExit(result, 0);
+    assert.equal(result.stdout, "Hello, zed!\n");
+    assert.match(
+      result.stderr,
+      /warning: \[discover\] planner: the reuse call chose saved workflow 'greet', which has no input named 'who' \(given with the request\); generating a new workflow/,
+    );
+    assert.match(result.stderr, /✓ planned \(generate, 2 calls/);
+    const told = messagesText(ctx.srv.requests[0]);
+    assert.ok(told.includes('gives a value for \\"who\\" with the request'), told);
+    assert.ok(!told.includes("zed"), "the value is not sent");
+    // A pick that declares it is reused.
+    saveWorkflow(ctx, "greet-who", greetWho);
+    ctx.srv.enqueue({ json: { workflow_name: "greet-who", params: {}, reason: "it greets" }, usage: PLAN_USAGE });
+    const reused = await plan(ctx, ["greet Ada", "who=zed"]);
+    assertExit(reused, 0);
+    assert.equal(reused.stdout, "Hello, zed!\n");
+    assert.match(reused.stderr, /Reused saved workflow greet-who/);
+  });
+});
+
 Deno.test("repair: an invalid plan is repaired with the validator's message verbatim", async () => {
   await withPlanner(async (ctx) => {
     const broken = repeatWorkflow();

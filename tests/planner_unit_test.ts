@@ -22,6 +22,7 @@ import {
   readGenerateReply,
 } from "../src/planner/replies.ts";
 import { callTimeoutMs, GenerateNode } from "../src/planner/nodes.ts";
+import { discoverMessage } from "../src/planner/prompts.ts";
 import { planRequest } from "../src/planner/flow.ts";
 import type { LlmRequest } from "../src/llm/types.ts";
 import { RunTelemetry } from "../src/observability/telemetry.ts";
@@ -90,6 +91,12 @@ Deno.test("workflowProblems: schema problems, then the validator's (machine chec
     pointer: "",
     message: "nested deeper than 1000 levels of arrays and objects; flatten the data",
   }]);
+});
+
+Deno.test("the reuse call's message names the key=value names given with the request, never their values", () => {
+  assert.equal(discoverMessage("greet Ada"), 'Request: "greet Ada"');
+  assert.match(discoverMessage("greet Ada", ["who"]), /gives a value for "who" with the request \(not shown here\)/);
+  assert.match(discoverMessage("greet", ["who", "n"]), /gives a value for each of "who", "n"/);
 });
 
 Deno.test("the repair message carries each problem's pointer and message verbatim", () => {

@@ -265,10 +265,23 @@ export class DiscoverNode extends PlannerCallNode {
       const response = await this.structured(ctx, {
         model: p.model,
         system: discoverSystemPrompt(p.catalogue),
-        messages: [{ role: "user", content: discoverMessage(p.request) }],
+        messages: [{ role: "user", content: discoverMessage(p.request, Object.keys(ctx.givenParams ?? {})) }],
         schema: DISCOVER_SCHEMA,
       });
       const reply = readDiscoverReply(response.object, known);
+      // A workflow that declares inputs but not a key given with the request: its run would refuse that key.
+      const chosen = p.catalogue.find((e) => e.name === reply.workflowName);
+      const undeclared = chosen === undefined || Object.keys(chosen.inputs).length === 0
+        ? []
+        : Object.keys(ctx.givenParams ?? {}).filter((key) => !Object.hasOwn(chosen.inputs, key));
+      if (undeclared.length > 0) {
+        ctx.warn(
+          `planner: the reuse call chose saved workflow '${reply.workflowName}', which has no input${
+            undeclared.length === 1 ? "" : "s"
+          } named ${undeclared.map((k) => `'${k}'`).join(", ")} (given with the request); generating a new workflow`,
+        );
+        return readDiscoverReply(undefined, known);
+      }
       // Too deep for the run's walks (they recurse and would overflow the stack): as unusable as a reply that is not JSON.
       if (Object.values(reply.params).some((value) => valueNestedBeyond(value, MAX_NESTING_DEPTH))) {
         ctx.warn(`planner: the reuse reply was not usable (a param value is ${TOO_DEEP}); generating a new workflow`);

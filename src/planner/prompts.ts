@@ -252,9 +252,21 @@ export function discoverSystemPrompt(catalogue: readonly CatalogueEntry[]): stri
   ].join("\n");
 }
 
-/** The user message of the reuse call. */
-export function discoverMessage(request: string): string {
-  return `Request: ${JSON.stringify(request)}`;
+/**
+ * The user message of the reuse call. `givenNames` are the `key=value` names given with the request (only the
+ * names: a value may be a secret): a workflow that declares inputs must declare each of them, as `pflow run`
+ * refuses a key no input declares.
+ */
+export function discoverMessage(request: string, givenNames: readonly string[] = []): string {
+  const quoted = givenNames.map((n) => JSON.stringify(n));
+  const given = givenNames.length === 0
+    ? ""
+    : `\n\nThe user gives a value for ${
+      quoted.length === 1 ? quoted[0] : `each of ${quoted.join(", ")}`
+    } with the request (not shown here): choose only a workflow that has an input of ${
+      quoted.length === 1 ? "that name" : "each of these names"
+    } (or declares no inputs), and leave ${quoted.length === 1 ? "it" : "them"} out of "params".`;
+  return `Request: ${JSON.stringify(request)}${given}`;
 }
 
 /** One saved workflow as the reuse call lists it: name, description, typed inputs. */
