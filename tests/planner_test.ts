@@ -1398,6 +1398,46 @@ Deno.test("the rerun command of a plan that reads piped stdin says the data is p
   });
 });
 
+Deno.test("--log-format json: every stderr line of a planned command is one JSON record (run, failure, missing inputs, dry run, refused param)", async () => {
+  await withPlanner(async (ctx) => {
+    const records = (result: CliResult) =>
+      result.stderr.trimEnd().split("\n").map((line) => {
+        try {
+          return JSON.parse(line) as Doc;
+        } catch {
+          assert.fail(`not a JSON record: ${line}\n${explain(result)}`);
+        }
+      });
+    const json = ["--log-format", "json"];
+    ctx.srv.enqueue(generated());
+    const ran = await plan(ctx, ["repeat hi three times", ...json]);
+    assertExit(ran, 0);
+    const messages = records(ran).map((r) => r.message as string);
+    assert.ok(messages.some((m) => m.startsWith("Plan written to ")), ran.stderr);
+    assert.ok(messages.some((m) => m.startsWith("Save it with: ")), ran.stderr);
+    const broken = repeatWorkflow({ edges: [{ from: "say", to: "nowhere" }] });
+    ctx.srv.enqueue(generated({}, broken));
+    const failed = await plan(ctx, ["repeat hi", "--max-repairs", "0", ...json]);
+    assertExit(failed, 2);
+    const summary = records(failed).find((r) => r.message === "planning summary");
+    assert.equal(summary?.status, "failed", failed.stderr);
+    assert.equal(summary?.llm_calls, 1);
+    ctx.srv.enqueue(generated({ times: 3 }));
+    const missing = await plan(ctx, ["repeat a word three times", ...json]);
+    assertExit(missing, 2);
+    const rerun = records(missing).find((r) => String(r.message).startsWith("Run it with: "));
+    assert.match(rerun?.rerun_command ?? "", /^pflow run \S+ times=3 word=VALUE$/, missing.stderr);
+    ctx.srv.enqueue(generated({ times: 3 }));
+    const dry = await plan(ctx, ["plan", "repeat a word three times", "--dry-run", ...json]);
+    assertExit(dry, 0);
+    assert.equal(records(dry).find((r) => r.message === "planning summary")?.status, "success");
+    ctx.srv.enqueue(generated());
+    const refused = await plan(ctx, ["repeat hi", "times=many", ...json]);
+    assertExit(refused, 2);
+    assert.ok(records(refused).some((r) => r.level === "error" && /times/.test(r.message)), refused.stderr);
+  });
+});
+
 Deno.test("--trace with --trace-planner: one trace id, the workflow trace names the planner trace", async () => {
   await withPlanner(async (ctx) => {
     ctx.srv.enqueue(generated());

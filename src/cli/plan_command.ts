@@ -692,7 +692,7 @@ function reportPlanningFailure(
   } else {
     run.logger.error(status === "interrupted" ? "interrupted while planning" : `planning failed: ${message}`);
     for (const p of problems) run.logger.error(`${p.pointer || "/"}: ${p.message}`);
-    printError(summaryLabel(prior, summary, run.style, false));
+    reportSummary(run, prior, summary, false);
   }
   return code;
 }
@@ -760,9 +760,9 @@ function reportMissingInputs(
       run.logger.error(`missing required input '${m.name}' (${m.type})${m.description ? `: ${m.description}` : ""}`);
     }
     // What planning cost, as every other planning that ends the command says.
-    printError(summaryLabel(prior, summary, run.style, false));
-    printError(`Run it with: ${command}`);
-    for (const notice of prior.notices) printError(notice);
+    reportSummary(run, prior, summary, false);
+    run.logger.notice(`Run it with: ${command}`, { rerun_command: command });
+    for (const notice of prior.notices) run.logger.notice(notice);
   }
   return EXIT.usage;
 }
@@ -795,11 +795,13 @@ function reportEndedEarly(
   for (const line of error instanceof ValidationError ? error.message.split("\n") : [error.message]) {
     run.logger.error(line);
   }
-  if (error instanceof UsageError && !run.json) printError("Run 'pflow plan --help' for usage.");
+  if (error instanceof UsageError && !run.json && run.logger.format === "text") {
+    printError("Run 'pflow plan --help' for usage.");
+  }
   if (run.verbose && error.stack) run.logger.stack(error.stack, (text) => printError(text, { multiline: true }));
   if (!run.json) {
-    printError(summaryLabel(prior, summary, run.style, false));
-    for (const notice of prior.notices) printError(notice);
+    reportSummary(run, prior, summary, false);
+    for (const notice of prior.notices) run.logger.notice(notice);
   }
   return interrupted ? interruptExitCode() : EXIT.usage;
 }
@@ -840,8 +842,8 @@ function reportDryRun(
     writeStdout(`${JSON.stringify(doc)}\n`);
   } else {
     writeDisplay(`${describePlan(workflow, { inputs: context.inputs, file: context.loaded, outcome })}\n`);
-    for (const notice of prior.notices) printError(notice);
-    printError(summaryLabel(prior, summary, run.style, true));
+    for (const notice of prior.notices) run.logger.notice(notice);
+    reportSummary(run, prior, summary, true);
   }
   return EXIT.ok;
 }
@@ -948,6 +950,30 @@ function plannedName(outcome: PlanOutcome): string | null {
 /** A validator problem of a generated workflow (no file: the plan was never written). */
 function locateProblem(problem: Problem): Problem {
   return { pointer: problem.pointer ?? "", message: problem.message };
+}
+
+/**
+ * The summary of a planning that ends the command, on stderr: the text line (see {@link summaryLabel}), or
+ * with `--log-format json` one record, as a run's summary is.
+ */
+function reportSummary(
+  run: Session["run"],
+  prior: PriorPhase,
+  summary: ReturnType<typeof summarizeRun>,
+  ok: boolean,
+): void {
+  if (run.logger.format !== "json") {
+    printError(summaryLabel(prior, summary, run.style, ok));
+    return;
+  }
+  run.logger.notice("planning summary", {
+    status: ok ? "success" : "failed",
+    planned: prior.label,
+    duration_ms: ms2(prior.durationMs),
+    llm_calls: summary.num_llm_calls,
+    total_cost_usd: summary.total_cost_usd,
+    usage: summary.usage,
+  });
 }
 
 /** The text summary of the planning alone: `✓ planned (generate, 1 call, $0.0042) · 2.1s`. */

@@ -575,7 +575,8 @@ function printResult(
         printError(summaryLine(result, summary, run.style, planned));
       }
     }
-    for (const notice of prior?.notices ?? []) printError(notice);
+    // Through the logger: one JSON record each with `--log-format json`, the line as it is in text logs.
+    for (const notice of prior?.notices ?? []) log.notice(notice);
   }
   log.info(`run finished: ${result.status}`, {
     status: result.status,
