@@ -1919,6 +1919,27 @@ Deno.test("a reply the model refused stops the planning with the reason; no repa
   });
 });
 
+Deno.test("a generate call that fails (401, refusal) was on the generate path: metrics.planner.path and the summary say so", async () => {
+  await withPlanner(async (ctx) => {
+    ctx.srv.enqueue({ status: 401 });
+    const denied = await plan(ctx, ["repeat hi"]);
+    assertExit(denied, 1);
+    assert.match(denied.stderr, /✗ planned \(generate, 1 call/);
+    ctx.srv.enqueue({ status: 401 });
+    assert.equal(oneJson(await plan(ctx, ["repeat hi", "--json"])).metrics.planner.path, "generate");
+    // After a reuse call that chose none.
+    saveWorkflow(ctx, "greet", GREET);
+    const none = { json: { workflow_name: null, params: {}, reason: "nothing fits" }, usage: PLAN_USAGE };
+    ctx.srv.enqueue(none, { empty: true, finishReason: "refusal", usage: PLAN_USAGE });
+    const refused = oneJson(await plan(ctx, ["do something forbidden", "--json"]));
+    assert.equal(refused.subtype, "error_planning");
+    assert.equal(refused.metrics.planner.path, "generate");
+    // A reuse call that fails chose nothing: null.
+    ctx.srv.enqueue({ status: 401 });
+    assert.equal(oneJson(await plan(ctx, ["greet Ada", "--json"])).metrics.planner.path, null);
+  });
+});
+
 Deno.test("a reply cut off at the output limit stops the planning with that cause; no repair is spent on it", async () => {
   await withPlanner(async (ctx) => {
     const cut = { text: '{"workflow": {"ir_version": "0.1.0", "nodes": [{"id": "a"', finishReason: "max_tokens" };
@@ -2159,7 +2180,7 @@ Deno.test("SIGINT while planning in JSON mode prints one error_interrupted docum
     assert.equal(doc.subtype, "error_interrupted");
     assert.equal(doc.result, null);
     assert.equal(typeof doc.duration_planner_ms, "number");
-    assert.equal(doc.metrics.planner.path, null);
+    assert.equal(doc.metrics.planner.path, "generate", "nothing saved: the generate path from the start");
   });
 });
 

@@ -145,7 +145,8 @@ export interface PlanOutcome {
 /** Plans `request`: reuse a saved workflow or generate (and repair) one; never throws for planning failures. */
 export async function planRequest(options: PlanOptions): Promise<PlanOutcome> {
   const telemetry = options.telemetry;
-  const compiled = compileWorkflow(plannerWorkflow({ reuse: options.catalogue.length > 0 }), {
+  const reuse = options.catalogue.length > 0;
+  const compiled = compileWorkflow(plannerWorkflow({ reuse }), {
     registry: plannerRegistry,
     instrument: telemetry.instrumented ? instrumentNode : undefined,
   });
@@ -163,6 +164,8 @@ export async function planRequest(options: PlanOptions): Promise<PlanOutcome> {
       request: options.request,
       model: options.model,
       stdin_piped: options.stdinPiped,
+      // Nothing to reuse: the generate path from the start, whether or not its call succeeds.
+      ...(reuse ? {} : { path: "generate" }),
     },
     signal: options.signal,
     warn: options.warn,

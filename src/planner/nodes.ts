@@ -299,7 +299,11 @@ export class DiscoverNode extends PlannerCallNode {
   override post(shared: Shared, _p: unknown, reply: ReturnType<typeof readDiscoverReply>) {
     shared.reused_workflow = reply.workflowName;
     shared.reason = reply.reason;
-    if (reply.workflowName === null) return "generate";
+    // Decided now: a generate call that then fails (401, timeout, refusal) was still the generate path.
+    if (reply.workflowName === null) {
+      shared.path = "generate";
+      return "generate";
+    }
     learnSecretParams(reply.params);
     shared.params = reply.params;
     shared.path = "reuse";
