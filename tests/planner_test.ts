@@ -661,6 +661,38 @@ Deno.test("a saved workflow's secret-named input declaration teaches no secret: 
   });
 });
 
+Deno.test("the JSON result has every field of Claude Code's result: num_turns (LLM calls) and session_id (the execution id) too", async () => {
+  await withPlanner(async (ctx) => {
+    const claudeFields = [
+      "type",
+      "subtype",
+      "is_error",
+      "duration_ms",
+      "duration_api_ms",
+      "num_turns",
+      "result",
+      "session_id",
+      "total_cost_usd",
+      "usage",
+    ];
+    const check = (doc: Doc, turns: number) => {
+      for (const field of claudeFields) assert.ok(Object.hasOwn(doc, field), `${field} in ${JSON.stringify(doc)}`);
+      assert.equal(doc.session_id, doc.execution_id);
+      assert.equal(doc.num_turns, turns);
+      assert.equal(doc.num_turns, doc.num_llm_calls);
+    };
+    writeFileSync(join(ctx.dir, "hi.json"), JSON.stringify(GREET));
+    check(oneJson(await plan(ctx, ["run", "hi.json", "name=Ada", "--json"])), 0);
+    check(oneJson(await plan(ctx, ["run", "missing.json", "--json"])), 0);
+    ctx.srv.enqueue(generated());
+    check(oneJson(await plan(ctx, ["repeat hi three times", "--json"])), 1);
+    ctx.srv.enqueue(generated({}));
+    check(oneJson(await plan(ctx, ["repeat a word", "--json"])), 1);
+    ctx.srv.enqueue({ status: 401 });
+    check(oneJson(await plan(ctx, ["repeat hi", "--json"])), 1);
+  });
+});
+
 Deno.test("reuse: JSON result carries the planner metrics, and totals cover planning and the run", async () => {
   await withPlanner(async (ctx) => {
     saveWorkflow(ctx, "greet", GREET);

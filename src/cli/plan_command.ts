@@ -925,10 +925,12 @@ function plannerDocument(
       ? { ...context.error, ...(context.problems?.length ? { problems: context.problems } : {}) }
       : null,
     execution_id: run.executionId,
+    session_id: run.executionId,
     workflow_name: context.workflowName,
     duration_ms: runDuration(run),
     duration_planner_ms: ms2(context.prior.durationMs),
     ...summary,
+    num_turns: summary.num_llm_calls,
     metrics: metrics ?? {},
     ...context.prior.document,
     ...(context.prior.tracePath !== undefined ? { planner_trace_path: context.prior.tracePath } : {}),

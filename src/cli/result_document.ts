@@ -1,8 +1,11 @@
 /**
  * The JSON result document (`--output-format json`): one document on
- * stdout, a superset of Claude Code's result so `jq` habits transfer. The
- * same shape is printed on success, failure, budget stop, interrupt and
- * validation errors.
+ * stdout with the fields of Claude Code's result (`type`, `subtype`,
+ * `is_error`, `duration_ms`, `duration_api_ms`, `num_turns`, `result`,
+ * `session_id`, `total_cost_usd`, `usage`) so `jq` habits transfer, `result`
+ * being the workflow's outputs (an object, not text), `num_turns` its LLM
+ * calls and `session_id` its execution id. The same shape is printed on
+ * success, failure, budget stop, interrupt and validation errors.
  * @module
  */
 import type { RunError, RunStatus, WorkflowResult } from "../workflow/run.ts";
@@ -25,9 +28,13 @@ export interface ResultDocument extends Omit<RunSummary, "metrics"> {
   result: Record<string, unknown> | null;
   error: (RunError & { problems?: Problem[] }) | null;
   execution_id: string;
+  /** Claude Code's name for the run's id: the execution id. */
+  session_id: string;
   workflow_name: string | null;
   duration_ms: number;
   duration_planner_ms: number | null;
+  /** Claude Code's count of model turns: the LLM calls made (`num_llm_calls`). */
+  num_turns: number;
   metrics: { workflow?: Record<string, unknown>; total?: Record<string, unknown> };
   [extra: string]: unknown;
 }
@@ -56,12 +63,14 @@ export function runDocument(
     result: meta.started === false ? null : result.outputs,
     error: result.error,
     execution_id: meta.executionId,
+    session_id: meta.executionId,
     workflow_name: meta.workflowName,
     // The whole run: loading, validation and compilation included (the
     // workflow's own execution is metrics.workflow.duration_ms).
     duration_ms: ms2(meta.totalMs ?? result.duration_ms),
     duration_planner_ms: null,
     ...summary,
+    num_turns: summary.num_llm_calls,
     metrics: metrics ?? {},
   };
 }
@@ -80,10 +89,12 @@ export function validationDocument(
     result: null,
     error: { message, node_id: null, type: meta.type, ...(meta.problems ? { problems: meta.problems } : {}) },
     execution_id: meta.executionId,
+    session_id: meta.executionId,
     workflow_name: meta.workflowName,
     duration_ms: ms2(meta.durationMs),
     duration_planner_ms: null,
     ...empty,
+    num_turns: 0,
     metrics: {},
   };
 }
