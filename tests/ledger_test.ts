@@ -365,6 +365,31 @@ Deno.test("the inbox: folded once, a partial line waits, a bad line is skipped w
   }
 });
 
+Deno.test("the inbox: a half line left by a crash is ended before the next entry, which is folded", () => {
+  const tmp = tempDir("pflow-inbox-test-");
+  try {
+    const home = tmp.path;
+    const applied: InboxEntry[] = [];
+    let offset = 0;
+    const target = {
+      offset: () => offset,
+      setOffset: (o: number) => offset = o,
+      apply: (e: InboxEntry) => applied.push(e),
+    };
+    appendInbox(home, { v: 1, op: "start", run: start("r1") });
+    // A process died in the middle of its line.
+    writeFileSync(inboxFile(home), '{"v":1,"op":"start","run":{"exec', { flag: "a" });
+    appendInbox(home, { v: 1, op: "start", run: start("r2") });
+    const warnings = foldInbox(home, target);
+    assert.deepEqual(applied.map((e) => e.run.executionId), ["r1", "r2"]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /ledger-inbox\.jsonl:2: skipped a line that is not a ledger entry \(not JSON\)/);
+    assert.ok(readFileSync(inboxFile(home), "utf8").endsWith("\n"));
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 Deno.test("the inbox: every field is checked; a bad or refused entry is skipped naming its line, the rest folded", () => {
   const tmp = tempDir("pflow-inbox-test-");
   try {

@@ -18,6 +18,7 @@ import {
   closeSync,
   constants,
   fstatSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readSync,
@@ -45,8 +46,11 @@ export type InboxEntry =
   | { v: 1; op: "end"; run: RunStart & RunEnd; calls?: LateCall[] };
 
 /**
- * Appends one entry (a single `write` of one line, file mode 0600).
- * Returns the inbox's size afterwards.
+ * Appends one entry (one line, in a single `write` unless the kernel takes it in parts; file mode 0600).
+ * Returns the inbox's size afterwards. A line is written whole or not at all: a short or failed write (a full
+ * disk, a file size limit) is cut back to where the line began and thrown, so the run warns and no half line
+ * stays for the next entry to be glued onto. A half line left by a process that died mid-write is ended first
+ * (the fold skips it with a warning), so the entry after it is not lost with it.
  */
 export function appendInbox(home: string, entry: InboxEntry): number {
   const path = inboxFile(home);
@@ -61,11 +65,45 @@ export function appendInbox(home: string, entry: InboxEntry): number {
     fd = openRegular(path, APPEND);
   }
   try {
-    writeSync(fd, line);
+    const before = fstatSync(fd).size;
+    const bytes = before > 0 && lastByte(fd, before) !== NEWLINE ? withNewlineFirst(line) : line;
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        const n = writeSync(fd, bytes, written, bytes.length - written);
+        if (n <= 0) throw new Error("write: no byte written");
+        written += n;
+      }
+    } catch (error) {
+      // Undo the part that was written, unless another process appended meanwhile (its line is not ours to cut).
+      if (written > 0 && fstatSync(fd).size === before + written) ftruncateSync(fd, before);
+      throw namingInbox(path, error);
+    }
     return fstatSync(fd).size;
   } finally {
     closeSync(fd);
   }
+}
+
+const NEWLINE = 0x0a;
+
+/** `error`, its message naming the inbox (errors of the ledger are reported under its database's path). */
+function namingInbox(path: string, error: unknown): unknown {
+  if (error instanceof Error && !error.message.includes(path)) error.message = `the inbox ${path}: ${error.message}`;
+  return error;
+}
+
+/** The byte of `fd` at `size - 1`. */
+function lastByte(fd: number, size: number): number | undefined {
+  const byte = new Uint8Array(1);
+  return readSync(fd, byte, 0, 1, size - 1) === 1 ? byte[0] : undefined;
+}
+
+function withNewlineFirst(line: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(line.length + 1);
+  bytes[0] = NEWLINE;
+  bytes.set(line, 1);
+  return bytes;
 }
 
 /** What a fold needs of the database: the offset it reached, and where the entries go. */
@@ -136,7 +174,8 @@ export function foldInbox(
   return warnings;
 }
 
-const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+// Read and write: the last byte is read to tell whether a half line has to be ended first.
+const APPEND = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT;
 
 /**
  * Opens `path` with `flags`, refusing anything but a regular file before any wait: a named pipe put in

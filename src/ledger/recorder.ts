@@ -9,7 +9,7 @@
 import type { LlmCallRecord, TelemetrySink } from "../observability/telemetry.ts";
 import type { NodeDurationStat } from "../observability/node_totals.ts";
 import { appendInbox, INBOX_ROTATE_BYTES } from "./inbox.ts";
-import { ledgerFile } from "./paths.ts";
+import { inboxFile, ledgerFile } from "./paths.ts";
 import { thisProcess } from "./run_process.ts";
 import { boundMs, BUCKETS, callFirsts } from "./schema.ts";
 import type { CallRow, LateCall, LedgerStore } from "./store.ts";
@@ -308,7 +308,7 @@ export class LedgerRun {
     this.#store = undefined;
     const file = ledgerFile(this.#home);
     let message = String((error as Error)?.message ?? error).split("\n")[0];
-    if (!message.includes(file)) message = `${file}: ${message}`;
+    if (!message.includes(file) && !message.includes(inboxFile(this.#home))) message = `${file}: ${message}`;
     this.#warn(`ledger: ${message}; this run is not (fully) recorded`);
   }
 }
