@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { tempDir } from "./support/cli.ts";
@@ -385,6 +385,36 @@ Deno.test("the inbox: a half line left by a crash is ended before the next entry
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /ledger-inbox\.jsonl:2: skipped a line that is not a ledger entry \(not JSON\)/);
     assert.ok(readFileSync(inboxFile(home), "utf8").endsWith("\n"));
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("the inbox: bytes that are not UTF-8 are skipped once and do not move the fold's offset", () => {
+  const tmp = tempDir("pflow-inbox-test-");
+  try {
+    const home = tmp.path;
+    const applied: InboxEntry[] = [];
+    let offset = 0;
+    const target = {
+      offset: () => offset,
+      setOffset: (o: number) => offset = o,
+      apply: (e: InboxEntry) => applied.push(e),
+    };
+    const good = new TextEncoder().encode(`${JSON.stringify({ v: 1, op: "start", run: start("r1") })}\n`);
+    // Two bytes that are not UTF-8 (each decodes to U+FFFD, three bytes when encoded again), then a good line.
+    writeFileSync(
+      inboxFile(home),
+      new Uint8Array([...new TextEncoder().encode("bad "), 0xff, 0xfe, 0x0a, ...good]),
+    );
+    const first = foldInbox(home, target);
+    assert.equal(first.length, 1, first.join("\n"));
+    assert.match(first[0], /ledger-inbox\.jsonl:1: skipped a line that is not a ledger entry \(not JSON\)/);
+    assert.equal(offset, statSync(inboxFile(home)).size, "the offset is the bytes folded");
+    appendInbox(home, { v: 1, op: "start", run: start("r2") });
+    assert.deepEqual(foldInbox(home, target), [], "skipped for good: no second warning");
+    assert.deepEqual(applied.map((e) => e.run.executionId), ["r1", "r2"], "the later entry is whole");
+    assert.equal(offset, statSync(inboxFile(home)).size);
   } finally {
     tmp.cleanup();
   }

@@ -147,7 +147,7 @@ export function foldInbox(
   const warnings: string[] = [];
   const old = readFrom(rotated, 0);
   if (old !== undefined) {
-    applyLines(old.text, { file: rotated, line: () => 1 }, target, warnings);
+    applyLines(old.bytes, { file: rotated, line: () => 1 }, target, warnings);
     rmSync(rotated, { force: true });
   }
   let offset = target.offset();
@@ -159,12 +159,12 @@ export function foldInbox(
   if (current.size < offset) { // replaced or truncated by hand: fold it all (idempotent)
     offset = 0;
     const whole = readFrom(path, 0)!;
-    offset += applyLines(whole.text, { file: path, line: () => 1 }, target, warnings);
+    offset += applyLines(whole.bytes, { file: path, line: () => 1 }, target, warnings);
   } else {
     const from = offset;
     // The first line's number, counted only when a warning names a line (the folded part is below 1 MiB).
-    const line = () => 1 + countNewlines(readFrom(path, 0, from)?.text ?? "");
-    offset += applyLines(current.text, { file: path, line }, target, warnings);
+    const line = () => 1 + countNewlines(readFrom(path, 0, from)?.bytes ?? new Uint8Array());
+    offset += applyLines(current.bytes, { file: path, line }, target, warnings);
   }
   if (offset >= rotateBytes) {
     renameSync(path, rotated);
@@ -205,8 +205,8 @@ function notRegularInbox(path: string, info: Stats): Error {
   return error;
 }
 
-/** The text of `path` from `offset` (up to `end`), and its size; undefined when the file does not exist. */
-function readFrom(path: string, offset: number, end?: number): { text: string; size: number } | undefined {
+/** The bytes of `path` from `offset` (up to `end`), and its size; undefined when the file does not exist. */
+function readFrom(path: string, offset: number, end?: number): { bytes: Uint8Array; size: number } | undefined {
   let fd: number;
   try {
     fd = openRegular(path, constants.O_RDONLY);
@@ -217,7 +217,7 @@ function readFrom(path: string, offset: number, end?: number): { text: string; s
   try {
     const size = fstatSync(fd).size;
     const stop = Math.min(size, end ?? size);
-    if (stop <= offset) return { text: "", size };
+    if (stop <= offset) return { bytes: new Uint8Array(), size };
     const bytes = new Uint8Array(stop - offset);
     let read = 0;
     while (read < bytes.length) {
@@ -225,35 +225,39 @@ function readFrom(path: string, offset: number, end?: number): { text: string; s
       if (n === 0) break;
       read += n;
     }
-    return { text: new TextDecoder().decode(bytes.subarray(0, read)), size };
+    return { bytes: bytes.subarray(0, read), size };
   } finally {
     closeSync(fd);
   }
 }
 
-function countNewlines(text: string): number {
+function countNewlines(bytes: Uint8Array): number {
   let n = 0;
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) n++;
   return n;
 }
 
 /**
- * Applies the complete lines of `text`, the first of which is line `at.line()` of `at.file`; returns the bytes
- * consumed (up to the last newline). A line that is not a valid entry, or that the database refuses, is skipped
- * with a warning naming its file and line: one bad line never holds up the others.
+ * Applies the complete lines of `bytes`, the first of which is line `at.line()` of `at.file`; returns the bytes
+ * consumed (up to the last newline). Lines are found and counted in the bytes, and only then decoded: a byte that
+ * is not UTF-8 (decoded as U+FFFD, three bytes) must not move the offset. A line that is not a valid entry, or that
+ * the database refuses, is skipped with a warning naming its file and line: one bad line never holds up the others.
  */
 function applyLines(
-  text: string,
+  bytes: Uint8Array,
   at: { file: string; line: () => number },
   target: FoldTarget,
   warnings: string[],
 ): number {
-  const end = text.lastIndexOf("\n");
+  const end = bytes.lastIndexOf(NEWLINE);
   if (end < 0) return 0; // a line being written: folded next time
-  const lines = text.slice(0, end).split("\n");
+  const decoder = new TextDecoder();
   let first: number | undefined;
   const where = (i: number) => `${at.file}:${(first ??= at.line()) + i}`;
-  for (const [i, line] of lines.entries()) {
+  for (let i = 0, from = 0; from <= end; i++) {
+    const to = bytes.indexOf(NEWLINE, from);
+    const line = decoder.decode(bytes.subarray(from, to));
+    from = to + 1;
     if (line.trim() === "") continue;
     const entry = parseEntry(line);
     if (typeof entry === "string") {
@@ -267,7 +271,7 @@ function applyLines(
       warnings.push(`${where(i)}: skipped an entry the ledger refused (${error.message}): ${quoted(line)}`);
     }
   }
-  return new TextEncoder().encode(text.slice(0, end + 1)).length;
+  return end + 1;
 }
 
 /** The start of a line, its control characters escaped (it goes to a terminal). */
