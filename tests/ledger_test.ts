@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { tempDir } from "./support/cli.ts";
@@ -635,6 +635,37 @@ Deno.test("LedgerRun: a ledger that cannot be written is one warning, and the ru
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^ledger: .*ledger\.db: not a readable ledger .*; this run is not \(fully\) recorded$/);
     assert.equal(readFileSync(join(tmp.path, "ledger.db"), "utf8"), "x".repeat(200), "the file is left alone");
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+Deno.test("LedgerRun: an inbox that cannot take the start line holds up no run: the database records it", async () => {
+  const tmp = tempDir("pflow-ledger-run-test-");
+  try {
+    const home = tmp.path;
+    mkdirSync(inboxFile(home)); // a directory in the inbox's place: no line can be appended, none read
+    const warnings: string[] = [];
+    const ledger = new LedgerRun({ home, warn: (m) => warnings.push(m) });
+    const id = "44444444-0000-4000-8000-000000000004";
+    ledger.begin(start(id), { preload: true });
+    const sink = ledger.sink("workflow", { priceVersion: () => "2025-11-15" });
+    sink.llmCall!(record("anthropic/claude-haiku-4-5", 0.001));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    sink.llmCall!(record("anthropic/claude-haiku-4-5", 0.002));
+    await ledger.finish(END);
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(
+      warnings[0],
+      /^ledger: the inbox .*ledger-inbox\.jsonl: it is a directory, not a regular file; .*not folded/,
+    );
+    const db = new DatabaseSync(join(home, "ledger.db"));
+    try {
+      const run = db.prepare("SELECT status, llm_calls, cost_usd FROM runs WHERE execution_id = ?").get(id);
+      assert.deepEqual({ ...run }, { status: "success", llm_calls: 2, cost_usd: 0.003 });
+    } finally {
+      db.close();
+    }
   } finally {
     tmp.cleanup();
   }

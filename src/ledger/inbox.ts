@@ -119,6 +119,15 @@ export interface FoldTarget {
   apply(entry: InboxEntry): void;
 }
 
+/** The inbox (or its rotated file) cannot be read: not a regular file, no permission. The message names it. */
+export class InboxUnreadable extends Error {
+  /** @param message why, naming the file @param options the file system's error */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "InboxUnreadable";
+  }
+}
+
 /** The database refused one inbox entry (not a failure of the database): the fold skips it. */
 export class EntryError extends Error {
   /** @param message why @param options the database's error */
@@ -205,8 +214,20 @@ function notRegularInbox(path: string, info: Stats): Error {
   return error;
 }
 
-/** The bytes of `path` from `offset` (up to `end`), and its size; undefined when the file does not exist. */
+/**
+ * The bytes of `path` from `offset` (up to `end`), and its size; undefined when the file does not exist. Throws
+ * {@link InboxUnreadable} when it cannot be read.
+ */
 function readFrom(path: string, offset: number, end?: number): { bytes: Uint8Array; size: number } | undefined {
+  try {
+    return readBytes(path, offset, end);
+  } catch (error) {
+    const message = (namingInbox(path, error) as Error)?.message ?? String(error);
+    throw new InboxUnreadable(message, { cause: error });
+  }
+}
+
+function readBytes(path: string, offset: number, end?: number): { bytes: Uint8Array; size: number } | undefined {
   let fd: number;
   try {
     fd = openRegular(path, constants.O_RDONLY);

@@ -70,7 +70,12 @@ export class LedgerRun {
   begin(start: RunStart, options: { preload?: boolean } = {}): void {
     // Which process runs it, so that readers can tell a run killed without a word from one still going.
     this.#start = start.pid === undefined ? { ...start, ...thisProcess() } : { ...start };
-    this.#guard(() => appendInbox(this.#home, { v: 1, op: "start", run: this.#start! }));
+    try {
+      appendInbox(this.#home, { v: 1, op: "start", run: this.#start });
+    } catch {
+      // The start is not in the inbox: the run's first database write inserts its row, and its end (a line
+      // that carries the start's fields) inserts it otherwise; a failure there is the run's one warning.
+    }
     if (options.preload) this.#loadModule();
   }
 
@@ -238,7 +243,8 @@ export class LedgerRun {
   #openStore(): LedgerStore | undefined {
     if (this.#store !== undefined) return this.#store;
     if (this.#loaded === undefined || this.#start === undefined) return undefined;
-    const { store, warnings } = this.#loaded.LedgerStore.open(this.#home);
+    // An inbox that cannot be read holds up no run: its rows go to the database.
+    const { store, warnings } = this.#loaded.LedgerStore.open(this.#home, { unreadableInbox: "warn" });
     this.#store = store;
     for (const warning of warnings) this.#warn(`ledger: ${warning}`);
     this.#runId = store.write(() => store.startRun(this.#start!));

@@ -7,7 +7,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { asLedgerError, openLedgerDb, refusedValues } from "./db.ts";
 import { ledgerFile } from "./paths.ts";
-import { EntryError, foldInbox, type InboxEntry } from "./inbox.ts";
+import { EntryError, foldInbox, type InboxEntry, InboxUnreadable } from "./inbox.ts";
 import { bucketColumns, bucketOf, BUCKETS, callFirsts, NO_NODE, PHASE_CODE } from "./schema.ts";
 import { type LedgerPhase, type NodeStat, PROCESS_GONE, type RunEnd, type RunStart } from "./types.ts";
 import { ProcessCheck } from "./run_process.ts";
@@ -98,12 +98,23 @@ export class LedgerStore {
   /**
    * Opens the ledger of `home` and folds its inbox; returns the store and the fold's warnings.
    * `settle` (readers) also settles the runs whose process is gone ({@link LedgerStore.settleRuns}).
+   * `unreadableInbox: "warn"` (a run, whose own rows go to the database) makes an inbox that cannot be read a
+   * warning instead of an error.
    */
-  static open(home: string, options: { settle?: boolean } = {}): { store: LedgerStore; warnings: string[] } {
+  static open(
+    home: string,
+    options: { settle?: boolean; unreadableInbox?: "warn" } = {},
+  ): { store: LedgerStore; warnings: string[] } {
     const path = ledgerFile(home);
     const store = new LedgerStore(openLedgerDb(path), path);
     try {
-      const warnings = store.foldInbox(home);
+      let warnings: string[];
+      try {
+        warnings = store.foldInbox(home);
+      } catch (error) {
+        if (!(options.unreadableInbox === "warn" && error instanceof InboxUnreadable)) throw error;
+        warnings = [`${error.message}; its lines were not folded into the ledger`];
+      }
       if (options.settle) warnings.push(...store.settleRuns(home));
       return { store, warnings };
     } catch (error) {
