@@ -1559,12 +1559,12 @@ Deno.test("a run whose ledger was corrupt ends in the inbox with its calls: once
   });
 });
 
-Deno.test("a ledger locked past the busy timeout mid-run: the calls it did not take come with the run's end, after the ones it took", async () => {
+Deno.test("a ledger locked by another process mid-run: the calls it did not take come with the run's end, after the ones it took", async () => {
   await withLlm(async (ctx) => {
     const file = join(ctx.home, "ledger.db");
     const ready = join(ctx.dir, "locked");
     const done = join(ctx.dir, "unlocked");
-    // Holds the ledger's write lock for 12 s (past the 10 s busy timeout), from the middle of the run.
+    // Holds the ledger's write lock for 2 s (past a run's short busy timeout), from the middle of the run.
     const holder = join(ctx.dir, "holder.ts");
     writeFileSync(
       holder,
@@ -1573,7 +1573,7 @@ import { writeFileSync } from "node:fs";
 const db = new DatabaseSync(${JSON.stringify(file)});
 db.exec("BEGIN EXCLUSIVE");
 writeFileSync(${JSON.stringify(ready)}, "");
-setTimeout(() => { db.exec("COMMIT"); db.close(); writeFileSync(${JSON.stringify(done)}, ""); }, 12_000);
+setTimeout(() => { db.exec("COMMIT"); db.close(); writeFileSync(${JSON.stringify(done)}, ""); }, 2_000);
 `,
     );
     const lock = {
@@ -1592,7 +1592,7 @@ setTimeout(() => { db.exec("COMMIT"); db.close(); writeFileSync(${JSON.stringify
     ]);
     const run = await runWorkflowFile(ctx, wf, ["--output-format", "json"]);
     assertExit(run, 0);
-    assert.match(run.stderr, /database is locked.*this run is not \(fully\) recorded/);
+    assert.doesNotMatch(run.stderr, /warning/, "a busy ledger is no failure: the calls wait for the inbox");
     const doc = oneJson(run);
     const started = Date.now();
     while (!existsSync(done)) {

@@ -22,15 +22,22 @@ export class LedgerError extends Error {
    * @param path the ledger file
    * @param kind what is wrong
    * @param message one line, naming the file and what to do
+   * @param options the error of SQLite or the file system it comes from
    */
-  constructor(readonly path: string, readonly kind: LedgerErrorKind, message: string) {
-    super(message);
+  constructor(readonly path: string, readonly kind: LedgerErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "LedgerError";
   }
 }
 
-/** How long a writer waits for another process's write to finish. */
+/** How long a reader (`pflow cost`, `pflow metrics`) waits for another process's write to finish. */
 export const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * How long a run waits for another process's lock before it keeps its rows for the inbox instead: its writes
+ * are synchronous, and a run must not be held up (a signal is handled only between them).
+ */
+export const RUN_BUSY_TIMEOUT_MS = 25;
 
 const SQLITE_MAGIC = "SQLite format 3\0";
 
@@ -40,15 +47,16 @@ const SQLITE_MAGIC = "SQLite format 3\0";
  * version (checked from the file header first, so such a file is never
  * modified).
  */
-export function openLedgerDb(path: string): DatabaseSync {
+export function openLedgerDb(path: string, options: { busyTimeoutMs?: number } = {}): DatabaseSync {
+  const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   checkHeader(path);
-  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
     let db: DatabaseSync | undefined;
     try {
       if (!existsSync(path)) createFile(path);
       db = new DatabaseSync(path);
-      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
       const mode = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
       if (mode.journal_mode !== "wal") db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
@@ -60,7 +68,7 @@ export function openLedgerDb(path: string): DatabaseSync {
       } catch { /* already unusable */ }
       // Opening a new file can race another process's migration; wait for it.
       if (isBusy(error) && Date.now() < deadline) {
-        sleepSync(5 + Math.random() * 20);
+        sleepSync(Math.min(5 + Math.random() * 20, Math.max(1, deadline - Date.now())));
         continue;
       }
       throw asLedgerError(error, path);
@@ -161,8 +169,9 @@ function corrupt(path: string): LedgerError {
   );
 }
 
-/** SQLite's result code of an error from `node:sqlite`, when it says. */
+/** SQLite's result code of an error from `node:sqlite` (or of the one a {@link LedgerError} comes from), when it says. */
 function sqliteCode(error: unknown): number | undefined {
+  if (error instanceof LedgerError && error.cause !== undefined) return sqliteCode(error.cause);
   const code = (error as { errcode?: unknown })?.errcode;
   if (typeof code === "number") return code & 0xff;
   const message = String((error as Error)?.message ?? "");
@@ -195,7 +204,7 @@ export function asLedgerError(error: unknown, path: string): LedgerError {
   const code = sqliteCode(error);
   if (code === 11 || code === 26) return corrupt(path);
   const message = String((error as Error)?.message ?? error).split("\n")[0];
-  return new LedgerError(path, "io", `${path}: ${message}`);
+  return new LedgerError(path, "io", `${path}: ${message}`, { cause: error });
 }
 
 /**

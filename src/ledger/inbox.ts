@@ -38,7 +38,7 @@ import { type LedgerRunStatus, type NodeStat, RUN_STATUSES, type RunEnd, type Ru
 export const INBOX_ROTATE_BYTES = 1 << 20;
 
 /**
- * One line of the inbox. A run whose database writes failed (a ledger locked past the busy timeout, a corrupt
+ * One line of the inbox. A run whose database writes failed or waited (a ledger locked by another process, a corrupt
  * file) still ends here, with the calls the database did not take (`calls`), folded with it later.
  */
 export type InboxEntry =

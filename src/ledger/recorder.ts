@@ -51,7 +51,7 @@ export class LedgerRun {
   // Calls the database did not take (it failed): they go to the inbox with the run's end.
   readonly #unwritten: PendingCall[] = [];
   #flush: Promise<void> = Promise.resolve();
-  readonly #firsts = new Set<string>();
+  #firsts = new Set<string>();
   readonly #nodes = new Map<string, NodeStat>();
   // Calls written unpriced: priced again at the end if prices arrived later.
   readonly #unpriced: { id: number; record: CallRecord }[] = [];
@@ -149,37 +149,49 @@ export class LedgerRun {
     this.#writePending();
   }
 
+  /**
+   * Writes the calls waiting (after those a busy ledger did not take yet, in order) in one transaction. A ledger
+   * locked by another process is waited for only {@link RUN_BUSY_TIMEOUT_MS}: the calls wait for the next write,
+   * or go with the run's end to the inbox, and the run goes on at once.
+   */
   #writePending(): void {
-    const batch = this.#pending.splice(0);
-    if (batch.length === 0) return;
+    if (this.#pending.length === 0 && this.#unwritten.length === 0) return;
+    const batch = [...this.#unwritten.splice(0), ...this.#pending.splice(0)];
     if (this.#broken) {
       this.#unwritten.push(...batch);
       return;
     }
-    this.#guard(() => {
+    const firsts = new Set(this.#firsts);
+    const unpriced: { id: number; record: CallRecord }[] = [];
+    const written = this.#tryDatabase(() => {
       const store = this.#openStore();
-      if (store === undefined) return;
+      if (store === undefined) return false;
       store.write(() => {
         for (const { phase, record, priceVersion } of batch) {
           const id = store.addCall(this.#runId!, this.#start!, this.#row(phase, record, priceVersion));
           // Without a price yet (a call without usage has its price's key, and no cost at any price).
           if (record.cost_usd === null && record.reported_cost_usd === null && record.price_key === null) {
-            this.#unpriced.push({ id, record });
+            unpriced.push({ id, record });
           }
         }
       });
+      return true;
     });
-    // A failed write is rolled back whole: the batch goes with the run's end instead.
-    if (this.#broken) this.#unwritten.push(...batch);
+    if (written) this.#unpriced.push(...unpriced);
+    else {
+      // Rolled back whole: the batch waits (or goes with the run's end), its flags computed again when written.
+      this.#firsts = firsts;
+      this.#unwritten.push(...batch);
+    }
   }
 
   /**
    * Records how the run ended: in the database when it was opened (totals
    * recomputed from the call rows), else as a second inbox line. When the
-   * database failed (a lock held past the busy timeout, a corrupt file), the
-   * end still goes to the inbox, with the calls the database did not take:
-   * the run is not left `running` (to be settled as gone), and its calls are
-   * folded in once the ledger can be written. Call after the result is printed.
+   * database failed or was busy (another process's lock), the end goes to
+   * the inbox with the calls the database did not take: the run is not
+   * left `running` (to be settled as gone), and its calls are folded in
+   * once the ledger can be written. Call after the result is printed.
    */
   async finish(end: RunEnd, options: { priceVersion?: string | null } = {}): Promise<void> {
     if (this.#start === undefined) return;
@@ -187,20 +199,10 @@ export class LedgerRun {
     this.#writePending();
     const run = { ...this.#start, ...dropUndefined(end), nodes: [...this.#nodes.values()] } as RunStart & RunEnd;
     const lateVersion = options.priceVersion ?? end.priceVersion;
-    if (this.#broken) this.#endInInbox(run, lateVersion);
-    else if (this.#store === undefined) {
-      let size = 0;
-      this.#guard(() => size = appendInbox(this.#home, { v: 1, op: "end", run }));
-      // Runs that never call models keep the inbox small themselves, now and then.
-      if (size >= INBOX_ROTATE_BYTES && !this.#broken) {
-        await this.#guardAsync(async () => {
-          await this.#loadModule();
-          this.#openStore();
-        });
-      }
-    } else {
-      this.#guard(() => {
-        const store = this.#store!;
+    const store = this.#store;
+    let recorded = false;
+    if (store !== undefined && this.#unwritten.length === 0) {
+      recorded = this.#tryDatabase(() => {
         store.write(() => {
           for (const { id, record } of this.#unpriced) {
             if (record.cost_usd === null && record.price_key === null) continue;
@@ -213,17 +215,46 @@ export class LedgerRun {
           }
           store.endRun(run);
         });
+        return true;
       });
-      if (this.#broken) this.#endInInbox(run, lateVersion);
+    }
+    if (!recorded && (store !== undefined || this.#broken || this.#unwritten.length > 0)) {
+      this.#endInInbox(run, lateVersion);
+    } else if (!recorded) {
+      let size = 0;
+      this.#guard(() => size = appendInbox(this.#home, { v: 1, op: "end", run }));
+      // Runs that never call models keep the inbox small themselves, now and then (not when the ledger is busy).
+      if (size >= INBOX_ROTATE_BYTES && !this.#broken) {
+        try {
+          await this.#loadModule();
+          this.#tryDatabase(() => this.#openStore() !== undefined);
+        } catch (error) {
+          this.#fail(error);
+        }
+      }
     }
     this.#store?.close();
     this.#store = undefined;
   }
 
   /**
-   * Appends the run's end to the inbox after the database failed (no lock needed), with the calls it did not
-   * take (priced as they are now: `lateVersion` is the version of prices that arrived after a call). Its
-   * failure was warned of already: the inbox failing too adds nothing to say.
+   * Runs `write` (true when it wrote); false when the ledger was busy (another process's lock: nothing to warn
+   * of, the rows go to the inbox) or failed (one warning, and the database is not tried again).
+   */
+  #tryDatabase(write: () => boolean): boolean {
+    if (this.#broken) return false;
+    try {
+      return write();
+    } catch (error) {
+      if (!this.#loaded?.isBusy(error)) this.#fail(error);
+      return false;
+    }
+  }
+
+  /**
+   * Appends the run's end to the inbox when the database did not take it (no lock needed), with the calls it did
+   * not take (priced as they are now: `lateVersion` is the version of prices that arrived after a call). A
+   * failure is warned of unless the database's was already: the inbox failing too adds nothing to say.
    */
   #endInInbox(run: RunStart & RunEnd, lateVersion: string | null): void {
     const calls = this.#unwritten.splice(0).map(({ phase, record, priceVersion }) =>
@@ -231,7 +262,9 @@ export class LedgerRun {
     );
     try {
       appendInbox(this.#home, { v: 1, op: "end", run, ...(calls.length > 0 ? { calls } : {}) });
-    } catch { /* warned of already */ }
+    } catch (error) {
+      this.#fail(error); // nothing when warned of already
+    }
   }
 
   #loadModule(): Promise<StoreModule> {
@@ -244,10 +277,18 @@ export class LedgerRun {
     if (this.#store !== undefined) return this.#store;
     if (this.#loaded === undefined || this.#start === undefined) return undefined;
     // An inbox that cannot be read holds up no run: its rows go to the database.
-    const { store, warnings } = this.#loaded.LedgerStore.open(this.#home, { unreadableInbox: "warn" });
-    this.#store = store;
+    const { store, warnings } = this.#loaded.LedgerStore.open(this.#home, {
+      unreadableInbox: "warn",
+      busyTimeoutMs: this.#loaded.RUN_BUSY_TIMEOUT_MS,
+    });
     for (const warning of warnings) this.#warn(`ledger: ${warning}`);
-    this.#runId = store.write(() => store.startRun(this.#start!));
+    try {
+      this.#runId = store.write(() => store.startRun(this.#start!));
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    this.#store = store;
     return store;
   }
 
@@ -293,15 +334,6 @@ export class LedgerRun {
     if (this.#broken) return;
     try {
       fn();
-    } catch (error) {
-      this.#fail(error);
-    }
-  }
-
-  async #guardAsync(fn: () => Promise<void>): Promise<void> {
-    if (this.#broken) return;
-    try {
-      await fn();
     } catch (error) {
       this.#fail(error);
     }

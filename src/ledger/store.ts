@@ -6,6 +6,8 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { asLedgerError, openLedgerDb, refusedValues } from "./db.ts";
+
+export { isBusy, RUN_BUSY_TIMEOUT_MS } from "./db.ts";
 import { ledgerFile } from "./paths.ts";
 import { EntryError, foldInbox, type InboxEntry, InboxUnreadable } from "./inbox.ts";
 import { bucketColumns, bucketOf, BUCKETS, callFirsts, NO_NODE, PHASE_CODE } from "./schema.ts";
@@ -99,14 +101,14 @@ export class LedgerStore {
    * Opens the ledger of `home` and folds its inbox; returns the store and the fold's warnings.
    * `settle` (readers) also settles the runs whose process is gone ({@link LedgerStore.settleRuns}).
    * `unreadableInbox: "warn"` (a run, whose own rows go to the database) makes an inbox that cannot be read a
-   * warning instead of an error.
+   * warning instead of an error. `busyTimeoutMs` bounds each wait for another process's lock (a run's is short).
    */
   static open(
     home: string,
-    options: { settle?: boolean; unreadableInbox?: "warn" } = {},
+    options: { settle?: boolean; unreadableInbox?: "warn"; busyTimeoutMs?: number } = {},
   ): { store: LedgerStore; warnings: string[] } {
     const path = ledgerFile(home);
-    const store = new LedgerStore(openLedgerDb(path), path);
+    const store = new LedgerStore(openLedgerDb(path, { busyTimeoutMs: options.busyTimeoutMs }), path);
     try {
       let warnings: string[];
       try {
@@ -404,7 +406,7 @@ export class LedgerStore {
   }
 
   /**
-   * Adds the calls a run could not write to the database (it was locked past the busy timeout, corrupt, …),
+   * Adds the calls a run could not write to the database (it was locked by another process, corrupt, …),
    * which its end line in the inbox carries, before that end is written: only while the run's end is not
    * recorded (`running`, or settled as gone), so an end line folded again (a rotated inbox is folded whole)
    * adds nothing. Each call's flags continue from the run's calls already stored, in write order.
