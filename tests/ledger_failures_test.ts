@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
@@ -36,6 +36,46 @@ function runWithFileSizeLimit(bytes: number, args: string[], env: Record<string,
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/**
+ * Runs pflow as user nobody (util-linux's setpriv): a reader that may read PFLOW_HOME (mode 0755, its files 0644)
+ * but not write it, as a monitoring user reads another's ledger. Tests run as root (CI does), whom modes do not stop.
+ */
+function runAsNobody(args: string[], env: Record<string, string>): Promise<CliResult> {
+  assert.equal(
+    process.getuid?.(),
+    0,
+    "this test runs pflow as nobody through setpriv: run the tests as root (CI does)",
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", PFLOW_BIN, ...args], {
+      cwd: "/",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => stdout += d);
+    child.stderr.on("data", (d) => stderr += d);
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Three runs in `env`'s home: two folded into the ledger, the third's start and end still in the inbox. */
+async function ledgerWithPendingRun(file: string, env: Record<string, string>): Promise<void> {
+  for (const args of [["run", file], ["run", file], ["cost", "report"], ["run", file]]) {
+    assertExit(await runPflow(args, { env }), 0);
+  }
+}
+
+/** The bytes of every file of a folder, by name (to show a reader changed nothing). */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), "base64")]));
+}
+
+const PENDING_NOTICE =
+  /^warning: ledger: \S+ledger\.db cannot be written \(.+\): the 2 inbox entries not yet in it are counted from a copy in memory, and stay in \S+ledger-inbox\.jsonl until it can be written$/m;
 
 /** `pflow cost report --by run --json`: the rows, and stderr. */
 async function runsInReport(env: Record<string, string>): Promise<{ rows: Record<string, unknown>[]; stderr: string }> {
@@ -158,5 +198,114 @@ Deno.test("a ledger another process keeps locked holds up no run: its calls go w
     assert.equal(rows[0].status, "success");
     assert.equal(rows[0].llm_calls, 3);
     assert.ok(Math.abs((rows[0].cost_usd as number) - (doc.total_cost_usd as number)) < 1e-9, JSON.stringify(rows[0]));
+  });
+});
+
+// ---------------------------------------------------------------- reports from a ledger that cannot be written
+
+Deno.test("reports from a full disk: the ledger is read from a copy in memory with the inbox's pending lines", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "echo.json", ECHO);
+    await ledgerWithPendingRun(file, env);
+    const before = snapshot(env.PFLOW_HOME);
+    // No write may pass 4 KB (EFBIG, as a full disk refuses it): the fold's first write to the ledger fails.
+    const report = await runWithFileSizeLimit(4096, ["cost", "report", "--by", "run", "--json"], env);
+    assertExit(report, 0);
+    assert.match(report.stderr, PENDING_NOTICE, explain(report));
+    const rows = JSON.parse(report.stdout).rows as Record<string, unknown>[];
+    assert.deepEqual(rows.map((r) => r.status), ["success", "success", "success"], "the pending run is counted");
+    const show = await runWithFileSizeLimit(4096, ["cost", "show", "latest", "--json"], env);
+    assertExit(show, 0);
+    assert.equal(JSON.parse(show.stdout).run.status, "success");
+    const metrics = await runWithFileSizeLimit(4096, ["metrics"], env);
+    assertExit(metrics, 0);
+    assert.match(metrics.stdout, /^pflow_workflow_runs_total\{workflow="echo",status="success"\} 3$/m);
+    assert.equal(snapshot(env.PFLOW_HOME)["ledger-inbox.jsonl"], before["ledger-inbox.jsonl"], "the inbox stays");
+    // Once the ledger can be written, the pending lines are folded into it, with no word.
+    const { rows: folded, stderr } = await runsInReport(env);
+    assert.equal(stderr, "");
+    assert.equal(folded.length, 3);
+  });
+});
+
+Deno.test("reports from a PFLOW_HOME the user may read but not write, or that does not exist and cannot be made", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "echo.json", ECHO);
+    await ledgerWithPendingRun(file, env);
+    chmodSync(dir, 0o755);
+    chmodSync(env.PFLOW_HOME, 0o755);
+    for (const f of readdirSync(env.PFLOW_HOME)) chmodSync(join(env.PFLOW_HOME, f), 0o644);
+    const before = snapshot(env.PFLOW_HOME);
+    const report = await runAsNobody(["cost", "report", "--by", "run", "--json"], env);
+    assertExit(report, 0);
+    assert.match(report.stderr, PENDING_NOTICE, explain(report));
+    assert.equal(JSON.parse(report.stdout).rows.length, 3);
+    const show = await runAsNobody(["cost", "show", "latest"], env);
+    assertExit(show, 0);
+    const metrics = await runAsNobody(["metrics"], env);
+    assertExit(metrics, 0);
+    assert.match(metrics.stdout, /^pflow_workflow_runs_total\{workflow="echo",status="success"\} 3$/m);
+    assert.deepEqual(snapshot(env.PFLOW_HOME), before, "a reader changed nothing");
+    // A home that does not exist, in a folder where it cannot be made: an empty ledger, as the README says.
+    const missing = { PFLOW_HOME: join(env.PFLOW_HOME, "missing") };
+    const empty = await runAsNobody(["cost", "report", "--json"], missing);
+    assertExit(empty, 0);
+    assert.deepEqual(JSON.parse(empty.stdout).rows, []);
+    assert.doesNotMatch(empty.stderr, /warning|error/);
+    const none = await runAsNobody(["metrics"], missing);
+    assertExit(none, 0);
+    assert.doesNotMatch(none.stdout, /\{workflow=/);
+    assert.equal(existsSync(missing.PFLOW_HOME), false);
+  });
+});
+
+Deno.test("metrics serve on a ledger it may not write: every scrape reads a fresh copy, the notice is told once", async () => {
+  await withHome(async (dir, env) => {
+    const file = writeWorkflow(dir, "echo.json", ECHO);
+    await ledgerWithPendingRun(file, env);
+    chmodSync(dir, 0o755);
+    chmodSync(env.PFLOW_HOME, 0o755);
+    for (const f of readdirSync(env.PFLOW_HOME)) chmodSync(join(env.PFLOW_HOME, f), 0o644);
+    assert.equal(process.getuid?.(), 0, "this test runs pflow as nobody through setpriv: run the tests as root");
+    const child = spawn(
+      "setpriv",
+      [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        PFLOW_BIN,
+        "metrics",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+      ],
+      { cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => stderr += d);
+    const closed = new Promise((resolve) => child.on("close", resolve));
+    try {
+      assert.ok(await waitFor(() => /Serving metrics on http/.test(stderr), 15_000), stderr);
+      const url = /Serving metrics on (http:\/\/\S+)/.exec(stderr)![1];
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(url);
+        assert.equal(response.status, 200);
+        assert.match(await response.text(), /^pflow_workflow_runs_total\{workflow="echo",status="success"\} 3$/m);
+        await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the 1 s cache: read again
+      }
+      // A run of the ledger's owner meanwhile is counted at the next scrape (its lines are in the inbox).
+      assertExit(await runPflow(["run", file], { env }), 0);
+      chmodSync(join(env.PFLOW_HOME, "ledger-inbox.jsonl"), 0o644);
+      assert.match(
+        await (await fetch(url)).text(),
+        /^pflow_workflow_runs_total\{workflow="echo",status="success"\} 4$/m,
+      );
+    } finally {
+      child.kill("SIGTERM");
+      await closed;
+    }
+    assert.equal(stderr.match(/cannot be written/g)?.length, 1, `the notice once:\n${stderr}`);
+    assert.doesNotMatch(stderr, /scrape failed/);
   });
 });

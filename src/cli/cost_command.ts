@@ -77,9 +77,13 @@ export async function costCommand(argv: string[], { env }: CommandEnv): Promise<
   }
 }
 
-/** The ledger of `home`, opened (created when absent), its inbox folded in, runs whose process is gone settled. */
+/**
+ * The ledger of `home`, opened (created when absent), its inbox folded in, runs whose process is gone settled;
+ * a copy in memory when it cannot be written (see {@link LedgerStore.openForReading}).
+ */
 function openLedger(home: string): LedgerStore {
-  const { store, warnings } = LedgerStore.open(home, { settle: true });
+  const { store, warnings, notice } = LedgerStore.openForReading(home, { settle: true });
+  if (notice !== undefined) printError(`warning: ledger: ${notice}`);
   for (const warning of warnings) printError(`warning: ledger: ${warning}`);
   return store;
 }

@@ -53,7 +53,9 @@ export async function metricsCommand(argv: string[], { env }: CommandEnv): Promi
     const sinceMs = sinceText === undefined
       ? undefined
       : parseBound(sinceText, { flag: "since", zone: localTimeZone(), nowMs: Date.now() });
-    const { store, warnings } = LedgerStore.open(home, { settle: true });
+    // A ledger that cannot be written is read from a copy in memory (see LedgerStore.openForReading).
+    const { store, warnings, notice } = LedgerStore.openForReading(home, { settle: true });
+    if (notice !== undefined) printError(`warning: ledger: ${notice}`);
     for (const warning of warnings) printError(`warning: ledger: ${warning}`);
     let text: string;
     try {

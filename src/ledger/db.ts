@@ -76,6 +76,96 @@ export function openLedgerDb(path: string, options: { busyTimeoutMs?: number } =
   }
 }
 
+/**
+ * A copy in memory of the ledger at `path`, migrated, for reading a ledger that cannot be written (a read-only
+ * file system, a full disk, a PFLOW_HOME that cannot be created): nothing on disk is written, and what is folded
+ * or settled in the copy is gone when it is closed. No file (or an empty one) gives an empty ledger. The file is
+ * read through a read-only connection, or as immutable where WAL keeps even that from opening (no `-shm` file,
+ * and none can be made). Throws {@link LedgerError} as {@link openLedgerDb} does.
+ */
+export function openLedgerCopy(path: string): DatabaseSync {
+  checkHeader(path);
+  const db = new DatabaseSync(":memory:");
+  try {
+    if (existsSync(path) && statSync(path).size > 0) copyInto(db, path);
+    migrate(db, path);
+    return db;
+  } catch (error) {
+    try {
+      db.close();
+    } catch { /* already unusable */ }
+    throw asLedgerError(error, path);
+  }
+}
+
+/** Copies the schema and rows of the ledger at `path` into `db` (empty, in memory), in one read transaction. */
+function copyInto(db: DatabaseSync, path: string): void {
+  attachReadOnly(db, path);
+  try {
+    const version = (db.prepare("PRAGMA disk.user_version").get() as { user_version: number }).user_version;
+    if (version > SCHEMA_VERSION) throw newer(path, version);
+    const objects = db.prepare(
+      `SELECT type, name, sql FROM disk.sqlite_master
+       WHERE sql IS NOT NULL AND substr(name, 1, 7) <> 'sqlite_' ORDER BY type <> 'table', rowid`,
+    ).all() as { type: string; name: string; sql: string }[];
+    db.exec("BEGIN");
+    try {
+      for (const { type, name, sql } of objects) {
+        db.exec(sql); // unqualified: created in main
+        if (type === "table") {
+          const quoted = `"${name.replaceAll('"', '""')}"`;
+          db.exec(`INSERT INTO main.${quoted} SELECT * FROM disk.${quoted}`);
+        }
+      }
+      db.exec(`PRAGMA main.user_version = ${version}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  } finally {
+    db.exec("DETACH disk");
+  }
+}
+
+/** Attaches the file at `path` as `disk`, read-only (as immutable when a read-only connection cannot open it). */
+function attachReadOnly(db: DatabaseSync, path: string): void {
+  const uri = `file:${path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+  let failure: unknown;
+  for (const mode of ["mode=ro", "immutable=1"]) {
+    try {
+      db.prepare("ATTACH ? AS disk").run(`${uri}?${mode}`);
+    } catch (error) {
+      failure = error;
+      continue;
+    }
+    try {
+      db.prepare("SELECT count(*) FROM disk.sqlite_master").get(); // opens the file
+      return;
+    } catch (error) {
+      failure = error;
+      db.exec("DETACH disk");
+    }
+  }
+  throw failure;
+}
+
+/**
+ * Whether `error` (of {@link openLedgerDb}, or of a write) says the ledger cannot be written, though it may be
+ * read: a read-only or full file system, no permission, a file or folder that cannot be created, a lock held
+ * past the busy timeout. Not a corrupt or newer file, nor an inbox that cannot be read.
+ */
+export function cannotWrite(error: unknown): boolean {
+  if (error instanceof LedgerError && (error.kind !== "io" || error.cause === undefined)) return false;
+  const cause = error instanceof LedgerError ? error.cause : error;
+  const errno = (cause as NodeJS.ErrnoException)?.code;
+  if (typeof errno === "string" && ["EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EFBIG"].includes(errno)) {
+    return true;
+  }
+  // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN.
+  return [5, 6, 8, 10, 13, 14].includes(sqliteCode(cause) ?? -1);
+}
+
 /** Reads the schema version from the file header without opening it; throws for a newer or non-SQLite file. */
 function checkHeader(path: string): void {
   const header = new Uint8Array(100);
@@ -177,6 +267,9 @@ function sqliteCode(error: unknown): number | undefined {
   const message = String((error as Error)?.message ?? "");
   if (/database is locked|database table is locked/.test(message)) return 5;
   if (/file is not a database/.test(message)) return 26;
+  if (/attempt to write a readonly database/.test(message)) return 8;
+  if (/database or disk is full/.test(message)) return 13;
+  if (/unable to open database file/.test(message)) return 14;
   if (/malformed/.test(message)) return 11;
   return undefined;
 }

@@ -143,12 +143,14 @@ export class EntryError extends Error {
  * rotated), then the inbox from the stored offset; once the folded part
  * passes {@link INBOX_ROTATE_BYTES}, the inbox is rotated. Returns warnings
  * for lines that are not valid inbox entries or that the database refused
- * (they are skipped, each named by file and line).
+ * (they are skipped, each named by file and line). `readOnly` (a fold into a
+ * copy of the ledger) leaves the files as they are: no rotation, and the
+ * rotated file is not removed.
  */
 export function foldInbox(
   home: string,
   target: FoldTarget,
-  options: { rotateBytes?: number } = {},
+  options: { rotateBytes?: number; readOnly?: boolean } = {},
 ): string[] {
   const rotateBytes = options.rotateBytes ?? INBOX_ROTATE_BYTES;
   const path = inboxFile(home);
@@ -157,7 +159,7 @@ export function foldInbox(
   const old = readFrom(rotated, 0);
   if (old !== undefined) {
     applyLines(old.bytes, { file: rotated, line: () => 1 }, target, warnings);
-    rmSync(rotated, { force: true });
+    if (!options.readOnly) rmSync(rotated, { force: true });
   }
   let offset = target.offset();
   const current = readFrom(path, offset);
@@ -175,7 +177,7 @@ export function foldInbox(
     const line = () => 1 + countNewlines(readFrom(path, 0, from)?.bytes ?? new Uint8Array());
     offset += applyLines(current.bytes, { file: path, line }, target, warnings);
   }
-  if (offset >= rotateBytes) {
+  if (offset >= rotateBytes && !options.readOnly) {
     renameSync(path, rotated);
     offset = 0;
   }

@@ -5,10 +5,10 @@
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { asLedgerError, openLedgerDb, refusedValues } from "./db.ts";
+import { asLedgerError, cannotWrite, openLedgerCopy, openLedgerDb, refusedValues } from "./db.ts";
 
 export { isBusy, RUN_BUSY_TIMEOUT_MS } from "./db.ts";
-import { ledgerFile } from "./paths.ts";
+import { inboxFile, ledgerFile } from "./paths.ts";
 import { EntryError, foldInbox, type InboxEntry, InboxUnreadable } from "./inbox.ts";
 import { bucketColumns, bucketOf, BUCKETS, callFirsts, NO_NODE, PHASE_CODE } from "./schema.ts";
 import { type LedgerPhase, type NodeStat, PROCESS_GONE, type RunEnd, type RunStart } from "./types.ts";
@@ -83,6 +83,15 @@ function bucketFlags(bounds: readonly number[], ms: number | null): number[] {
   return flags;
 }
 
+/** A ledger opened by {@link LedgerStore.openForReading}. */
+export interface ReadLedger {
+  store: LedgerStore;
+  /** The fold's warnings (lines skipped). */
+  warnings: string[];
+  /** Set when the store is a copy in memory, and the copy counts inbox entries the ledger does not hold. */
+  notice?: string;
+}
+
 /** An open ledger database for writing. */
 export class LedgerStore {
   /** The file. */
@@ -91,10 +100,77 @@ export class LedgerStore {
   readonly #labels = new Map<string, number>();
   readonly #statements = new Map<string, StatementSync>();
 
-  /** @param db an open, migrated ledger @param path its file */
-  constructor(db: DatabaseSync, path: string) {
+  /** Whether this is a copy in memory of a ledger that cannot be written ({@link LedgerStore.openForReading}). */
+  readonly copy: boolean;
+  // Inbox entries folded by this store.
+  #folded = 0;
+
+  /**
+   * @param db an open, migrated ledger @param path its file
+   * @param options `copy`: `db` is a copy in memory of the file (folding leaves the inbox's files alone)
+   */
+  constructor(db: DatabaseSync, path: string, options: { copy?: boolean } = {}) {
     this.#db = db;
     this.path = path;
+    this.copy = options.copy ?? false;
+  }
+
+  /**
+   * Opens the ledger of `home` to be read (`pflow cost`, `pflow metrics`): as {@link LedgerStore.open} does when
+   * it can be written; when it cannot (a read-only or full file system, a PFLOW_HOME that cannot be created, a
+   * lock held past the busy timeout), a copy in memory of what the file holds (nothing when there is no file),
+   * the inbox folded into the copy only. `notice` then says so, when the inbox had lines not yet in the ledger.
+   */
+  static openForReading(home: string, options: { settle?: boolean } = {}): ReadLedger {
+    try {
+      return { ...LedgerStore.open(home, options) };
+    } catch (error) {
+      if (!cannotWrite(error)) throw error;
+      return LedgerStore.#openCopy(home, options, error as Error);
+    }
+  }
+
+  /**
+   * Reads `opened` again for a reader that keeps it (`pflow metrics serve`, each scrape): folds the inbox and
+   * settles runs; a copy is replaced by the ledger, written when it can be now, else by a new copy.
+   */
+  static reread(opened: ReadLedger, home: string): ReadLedger {
+    if (!opened.store.copy) {
+      const { store } = opened;
+      try {
+        const warnings = store.foldInbox(home);
+        warnings.push(...store.settleRuns(home));
+        return { store, warnings };
+      } catch (error) {
+        const failure = asLedgerError(error, store.path);
+        if (!cannotWrite(failure)) throw error;
+        store.close();
+        return LedgerStore.#openCopy(home, { settle: true }, failure);
+      }
+    }
+    opened.store.close();
+    return LedgerStore.openForReading(home, { settle: true });
+  }
+
+  static #openCopy(home: string, options: { settle?: boolean }, why: Error): ReadLedger {
+    const path = ledgerFile(home);
+    const store = new LedgerStore(openLedgerCopy(path), path, { copy: true });
+    try {
+      const warnings = store.foldInbox(home);
+      if (options.settle) warnings.push(...store.settleRuns(home));
+      const folded = store.#folded;
+      const reason = why.message.split("\n")[0];
+      const cause = reason.startsWith(`${path}: `) ? reason.slice(path.length + 2) : reason;
+      const notice = folded === 0
+        ? undefined
+        : `${path} cannot be written (${cause}): the ${
+          folded === 1 ? "inbox entry" : `${folded} inbox entries`
+        } not yet in it are counted from a copy in memory, and stay in ${inboxFile(home)} until it can be written`;
+      return { store, warnings, notice };
+    } catch (error) {
+      store.close();
+      throw asLedgerError(error, path);
+    }
   }
 
   /**
@@ -200,8 +276,9 @@ export class LedgerStore {
           throw new EntryError(String((error as Error)?.message ?? error).split("\n")[0], { cause: error });
         }
         this.#db.exec("RELEASE inbox_entry");
+        this.#folded++;
       },
-    });
+    }, { readOnly: this.copy });
   }
 
   /** The id of a label (a workflow, node, model or provider name), created when new. */

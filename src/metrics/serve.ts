@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { LedgerStore } from "../ledger/store.ts";
+import { LedgerStore, type ReadLedger } from "../ledger/store.ts";
 import { collectMetrics } from "./collect.ts";
 import { CONTENT_TYPE, type ExpositionFormat, renderExposition } from "./exposition.ts";
 
@@ -118,16 +118,32 @@ export interface ServeOptions {
 
 /** Serves until `options.signal` aborts; rejects when the address cannot be bound. */
 export async function serveMetrics(options: ServeOptions): Promise<void> {
-  const { store, warnings } = LedgerStore.open(options.home);
-  for (const warning of warnings) options.warn(`ledger: ${warning}`);
+  // A ledger that cannot be written is read from a copy in memory, made again each scrape (and the ledger
+  // written again once it can be): its warnings, the same each time, are told once.
+  const told = new Set<string>();
+  let noticed = false; // the notice of a copy: told once, until the ledger can be written again
+  const tell = (opened: ReadLedger) => {
+    if (!opened.store.copy) noticed = false;
+    else if (opened.notice !== undefined && !noticed) {
+      noticed = true;
+      options.warn(`ledger: ${opened.notice}`);
+    }
+    for (const warning of opened.warnings) {
+      if (opened.store.copy && told.has(warning)) continue;
+      if (opened.store.copy && told.size < 1000) told.add(warning);
+      options.warn(`ledger: ${warning}`);
+    }
+  };
+  let ledger = LedgerStore.openForReading(options.home);
+  tell(ledger);
   const cache: Partial<Record<ExpositionFormat, { at: number; text: string }>> = {};
   const scrape = (format: ExpositionFormat): string => {
     const hit = cache[format];
     if (hit !== undefined && performance.now() - hit.at < CACHE_MS) return hit.text;
-    for (const warning of store.foldInbox(options.home)) options.warn(`ledger: ${warning}`);
-    // A run whose process is gone no longer counts as in progress.
-    for (const warning of store.settleRuns(options.home)) options.warn(`ledger: ${warning}`);
-    const text = renderExposition(collectMetrics(store.db), format);
+    // Folds the inbox; a run whose process is gone no longer counts as in progress.
+    ledger = LedgerStore.reread(ledger, options.home);
+    tell(ledger);
+    const text = renderExposition(collectMetrics(ledger.store.db), format);
     cache[format] = { at: performance.now(), text };
     return text;
   };
@@ -179,6 +195,6 @@ export async function serveMetrics(options: ServeOptions): Promise<void> {
       server.closeAllConnections?.();
     });
   } finally {
-    store.close();
+    ledger.store.close();
   }
 }
