@@ -15,6 +15,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { type CliResult, PFLOW_BIN, ROOT, runPflow, workflow, writeWorkflow } from "./support/cli.ts";
 import { assertExit, explain, waitFor, withHome } from "./support/e2e.ts";
+import { parseExposition, sampleValue, startPushgateway } from "./support/prometheus.ts";
 import { chain, type Doc, HAIKU, llm, MINI, MINI_USAGE, oneJson, runWorkflowFile, withLlm } from "./support/llm_run.ts";
 
 /** One echo node: a run that never opens the database (its start and end are two inbox lines). */
@@ -307,5 +308,70 @@ Deno.test("metrics serve on a ledger it may not write: every scrape reads a fres
     }
     assert.equal(stderr.match(/cannot be written/g)?.length, 1, `the notice once:\n${stderr}`);
     assert.doesNotMatch(stderr, /scrape failed/);
+  });
+});
+
+// ---------------------------------------------------------------- the Pushgateway push of a failed run
+
+Deno.test("a failed run's push keeps the workflow's last success: read at once from a locked ledger, from the inbox on a full disk", async () => {
+  await withHome(async (dir, env) => {
+    const gateway = await startPushgateway();
+    try {
+      const ok = writeWorkflow(
+        dir,
+        "ok.json",
+        workflow([{ id: "a", type: "echo", params: { value: "x" } }], { name: "nightly" }),
+      );
+      const bad = writeWorkflow(
+        dir,
+        "bad.json",
+        workflow([{ id: "a", type: "shell", params: { command: "exit 2" } }], { name: "nightly" }),
+      );
+      const push = ["--pushgateway", gateway.url];
+      const group = { job: "pflow", workflow: "nightly" };
+      const gauges = async () => parseExposition(await (await fetch(`${gateway.url}/metrics`)).text());
+      const lastSuccess = async () =>
+        sampleValue(await gauges(), "pflow_workflow_last_success_timestamp_seconds", group);
+      assertExit(await runPflow(["run", ok, ...push], { env }), 0);
+      const first = await lastSuccess();
+      // Folded into the ledger, which another process then keeps locked.
+      assertExit(await runPflow(["cost", "report"], { env }), 0);
+      const lock = await holdLedgerLock(dir, env.PFLOW_HOME);
+      try {
+        const started = Date.now();
+        const failed = await runPflow(["run", bad, ...push], { env });
+        const tookMs = Date.now() - started;
+        assertExit(failed, 1);
+        assert.doesNotMatch(failed.stderr, /warning/, explain(failed));
+        // Before the fix: the ledger opened for writing, 10 s of waiting, then a push without the gauge.
+        assert.ok(tookMs < 5_000, `the run took ${tookMs} ms`);
+        const m = await gauges();
+        assert.equal(sampleValue(m, "pflow_run_success", group), 0);
+        assert.equal(sampleValue(m, "pflow_workflow_last_success_timestamp_seconds", group), first);
+      } finally {
+        await lock.release();
+      }
+      // A success that is still only in the inbox, then a failed run on a full disk (no write passes 1 byte).
+      assertExit(await runPflow(["run", ok, ...push], { env }), 0);
+      const second = await lastSuccess();
+      assert.ok(second > first);
+      const full = await runWithFileSizeLimit(1, ["run", bad, ...push], env);
+      assertExit(full, 1);
+      assert.doesNotMatch(full.stderr, /Pushgateway/, explain(full));
+      assert.equal(sampleValue(await gauges(), "pflow_run_success", group), 0);
+      assert.equal(await lastSuccess(), second, "read from the inbox's line");
+      // A ledger that cannot be read at all: no push (it would remove the gauge), one warning.
+      writeFileSync(join(env.PFLOW_HOME, "ledger.db"), "x".repeat(200));
+      const corrupt = await runPflow(["run", bad, ...push], { env });
+      assertExit(corrupt, 1);
+      assert.match(
+        corrupt.stderr,
+        /^warning: Pushgateway push to http:\/\/127\.0\.0\.1:\d+ skipped: the workflow's last success could not be read from the ledger \(.*ledger\.db: not a readable ledger.*\), and the push would remove it from the group$/m,
+        explain(corrupt),
+      );
+      assert.equal(await lastSuccess(), second);
+    } finally {
+      await gateway.close();
+    }
   });
 });

@@ -125,7 +125,18 @@ async function push(
   const { pushRunGauges } = await import("../metrics/pushgateway.ts");
   const { summary } = outcome;
   let lastSuccessMs = outcome.status === "success" ? context.endedMs : undefined;
-  if (lastSuccessMs === undefined && request.ledger) lastSuccessMs = await lastSuccess(request.home, outcome.workflow);
+  if (lastSuccessMs === undefined && request.ledger) {
+    const known = await lastSuccess(request.home, outcome.workflow);
+    if (known instanceof Error) {
+      // PUT replaces the whole group: pushed without it, the gauge of the last success would be gone.
+      context.warn(
+        `Pushgateway push to ${shownUrl(request.pushgateway!)} skipped: the workflow's last success could not be ` +
+          `read from the ledger (${known.message.split("\n")[0]}), and the push would remove it from the group`,
+      );
+      return;
+    }
+    lastSuccessMs = known;
+  }
   const u = summary.usage;
   await pushRunGauges(request.pushgateway!, {
     workflow: outcome.workflow,
@@ -147,17 +158,15 @@ async function push(
   }, { warn: context.warn, signal: context.signal, timeoutMs: context.timeoutMs });
 }
 
-/** When the workflow last succeeded, from the ledger (undefined when unknown or unreadable). */
-async function lastSuccess(home: string, workflow: string): Promise<number | undefined> {
+/**
+ * When the workflow last succeeded, from the ledger and its inbox, read without writing or waiting for another
+ * process's lock (undefined when none is recorded); the error when they cannot be read.
+ */
+async function lastSuccess(home: string, workflow: string): Promise<number | undefined | Error> {
   try {
-    const { LedgerStore } = await import("../ledger/store.ts");
-    const { store } = LedgerStore.open(home);
-    try {
-      return store.lastSuccessMs(workflow);
-    } finally {
-      store.close();
-    }
-  } catch {
-    return undefined;
+    const { readLastSuccessMs } = await import("../ledger/store.ts");
+    return readLastSuccessMs(home, workflow);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }

@@ -128,9 +128,46 @@ function copyInto(db: DatabaseSync, path: string): void {
   }
 }
 
+/** The URI of the file at `path` (SQLite's URI filenames: `%`, `?` and `#` escaped). */
+function fileUri(path: string): string {
+  return `file:${path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+/**
+ * A read-only connection to the ledger at `path`, migrated or not (see {@link ledgerVersion}), which writes
+ * nothing and, in WAL mode, waits for no writer; opened as immutable where WAL keeps a read-only connection from
+ * opening (no `-shm` file, and none can be made). Undefined when there is no ledger (no file, or an empty one).
+ * Throws {@link LedgerError} for a corrupt, newer or unreadable file.
+ */
+export function openLedgerReadOnly(path: string, options: { busyTimeoutMs?: number } = {}): DatabaseSync | undefined {
+  checkHeader(path);
+  if (!existsSync(path) || statSync(path).size === 0) return undefined;
+  let failure: unknown;
+  for (const mode of ["mode=ro", "immutable=1"]) {
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(`${fileUri(path)}?${mode}`);
+      db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
+      db.prepare("SELECT count(*) FROM sqlite_master").get(); // opens the file
+      return db;
+    } catch (error) {
+      failure = error;
+      try {
+        db?.close();
+      } catch { /* already unusable */ }
+    }
+  }
+  throw asLedgerError(failure, path);
+}
+
+/** The schema version of an open ledger. */
+export function ledgerVersion(db: DatabaseSync): number {
+  return userVersion(db);
+}
+
 /** Attaches the file at `path` as `disk`, read-only (as immutable when a read-only connection cannot open it). */
 function attachReadOnly(db: DatabaseSync, path: string): void {
-  const uri = `file:${path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+  const uri = fileUri(path);
   let failure: unknown;
   for (const mode of ["mode=ro", "immutable=1"]) {
     try {

@@ -5,12 +5,21 @@
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { asLedgerError, cannotWrite, openLedgerCopy, openLedgerDb, refusedValues } from "./db.ts";
+import {
+  asLedgerError,
+  cannotWrite,
+  ledgerVersion,
+  openLedgerCopy,
+  openLedgerDb,
+  openLedgerReadOnly,
+  refusedValues,
+  RUN_BUSY_TIMEOUT_MS,
+} from "./db.ts";
 
 export { isBusy, RUN_BUSY_TIMEOUT_MS } from "./db.ts";
 import { inboxFile, ledgerFile } from "./paths.ts";
 import { EntryError, foldInbox, type InboxEntry, InboxUnreadable } from "./inbox.ts";
-import { bucketColumns, bucketOf, BUCKETS, callFirsts, NO_NODE, PHASE_CODE } from "./schema.ts";
+import { bucketColumns, bucketOf, BUCKETS, callFirsts, NO_NODE, PHASE_CODE, SCHEMA_VERSION } from "./schema.ts";
 import { type LedgerPhase, type NodeStat, PROCESS_GONE, type RunEnd, type RunStart } from "./types.ts";
 import { ProcessCheck } from "./run_process.ts";
 
@@ -81,6 +90,48 @@ function bucketFlags(bounds: readonly number[], ms: number | null): number[] {
   const i = bucketOf(bounds, ms);
   if (i < flags.length) flags[i] = 1;
   return flags;
+}
+
+/**
+ * When a run of `workflow` last ended in success (Unix ms), read quickly and without writing: the ledger through
+ * a read-only connection (which waits for no writer; a ledger of an older schema is migrated in a copy in
+ * memory), then the inbox's lines not folded into it yet (a run that calls no model is there until the next
+ * fold). Undefined when none is recorded; throws a {@link LedgerError} (or the inbox's error) when it cannot be
+ * read.
+ */
+export function readLastSuccessMs(home: string, workflow: string): number | undefined {
+  const path = ledgerFile(home);
+  let last: number | undefined;
+  let offset = 0;
+  let db = openLedgerReadOnly(path, { busyTimeoutMs: RUN_BUSY_TIMEOUT_MS });
+  if (db !== undefined) {
+    try {
+      if (ledgerVersion(db) !== SCHEMA_VERSION) {
+        db.close();
+        db = openLedgerCopy(path);
+      }
+      const store = new LedgerStore(db, path, { copy: true });
+      last = store.lastSuccessMs(workflow);
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'inbox_offset'").get() as
+        | { value: number }
+        | undefined;
+      offset = Number(row?.value ?? 0);
+    } catch (error) {
+      throw asLedgerError(error, path);
+    } finally {
+      db.close();
+    }
+  }
+  foldInbox(home, {
+    offset: () => offset,
+    setOffset: () => {},
+    apply: (entry) => {
+      if (entry.op !== "end") return;
+      const run = entry.run;
+      if (run.workflowName === workflow && run.status === "success") last = Math.max(last ?? run.endedMs, run.endedMs);
+    },
+  }, { readOnly: true });
+  return last;
 }
 
 /** A ledger opened by {@link LedgerStore.openForReading}. */
