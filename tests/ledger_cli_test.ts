@@ -2159,3 +2159,26 @@ Deno.test("cost --help documents every flag cost report accepts, and each docume
     }
   });
 });
+
+Deno.test("cost report and cost show: calls of an unpriced model beside free ones cost 'unpriced', as the run's summary line says, not $0+", async () => {
+  await withLlm(async (ctx) => {
+    writeSettings(ctx, { providers: { local: { base_url: `${ctx.srv.url}/v1` } } });
+    // local/free is explicitly free (price 0); local/llama has no price.
+    writeFileSync(join(ctx.home, "pricing.yaml"), "models:\n  local/free:\n    input: 0\n    output: 0\n");
+    const usage = { prompt_tokens: 700, completion_tokens: 50 };
+    const run = await runWorkflowFile(ctx, chain([llm("f", "local/free", usage), llm("l", "local/llama", usage)]), [], {
+      name: "wf.json",
+    });
+    assertExit(run, 0);
+    assert.match(run.stderr, / unpriced /, "the summary line");
+    for (const args of [["report", "--by", "run"], ["report", "--by", "model"], ["show", "latest"]]) {
+      const text = await cost(ctx, args, PLAIN_ENV);
+      assertExit(text, 0);
+      assert.doesNotMatch(text.stdout, /\$0\+/, `${args.join(" ")}:\n${text.stdout}`);
+      assert.match(text.stdout, /unpriced/, `${args.join(" ")}:\n${text.stdout}`);
+    }
+    // The free model alone is a known $0.
+    const byModel = await cost(ctx, ["report", "--by", "model"], PLAIN_ENV);
+    assert.match(byModel.stdout, /local\/free .*\$0(\.0+)?\s*$/m, byModel.stdout);
+  });
+});

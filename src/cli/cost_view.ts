@@ -104,7 +104,9 @@ function totalCost(t: Totals, repriced = false): string {
   const cost = repriced ? t.repriced_cost_usd ?? null : t.cost_usd;
   // Every call without usage (null, unless some are unpriced), or those and rejected requests.
   if (!costKnown(t.llm_calls, t.usage_missing_calls, t.total_tokens)) return "unknown";
-  return formatCost(cost, repriced ? t.repriced_complete ?? true : t.cost_complete);
+  // Unpriced calls beside free ones: `unpriced`, as the run's summary line says, not `$0+`.
+  const unpriced = (repriced ? t.repriced_unpriced_calls ?? 0 : t.unpriced_calls) > 0;
+  return formatCost(cost, repriced ? t.repriced_complete ?? true : t.cost_complete, { unpriced });
 }
 
 /** A top run's or node's cost, as {@link totalCost} writes a total's (`unknown`, not `unpriced`, without usage). */
