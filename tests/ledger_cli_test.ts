@@ -2171,12 +2171,20 @@ Deno.test("cost report and cost show: calls of an unpriced model beside free one
     });
     assertExit(run, 0);
     assert.match(run.stderr, / unpriced /, "the summary line");
-    for (const args of [["report", "--by", "run"], ["report", "--by", "model"], ["show", "latest"]]) {
+    for (
+      const args of [["report", "--by", "run"], ["report", "--by", "model"], ["report", "--top", "3"], [
+        "show",
+        "latest",
+      ]]
+    ) {
       const text = await cost(ctx, args, PLAIN_ENV);
       assertExit(text, 0);
       assert.doesNotMatch(text.stdout, /\$0\+/, `${args.join(" ")}:\n${text.stdout}`);
       assert.match(text.stdout, /unpriced/, `${args.join(" ")}:\n${text.stdout}`);
     }
+    const top = await reportJson(ctx, ["--top", "3"]);
+    assert.equal(top.top_runs[0].unpriced_calls, 1);
+    assert.deepEqual(top.top_nodes.map((n: Doc) => [n.node, n.unpriced_calls]).sort(), [["f", 0], ["l", 1]]);
     // The free model alone is a known $0.
     const byModel = await cost(ctx, ["report", "--by", "model"], PLAIN_ENV);
     assert.match(byModel.stdout, /local\/free .*\$0(\.0+)?\s*$/m, byModel.stdout);

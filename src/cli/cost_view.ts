@@ -112,7 +112,7 @@ function totalCost(t: Totals, repriced = false): string {
 /** A top run's or node's cost, as {@link totalCost} writes a total's (`unknown`, not `unpriced`, without usage). */
 function topCost(t: TopRun | TopNode): string {
   return costKnown(t.llm_calls, t.usage_missing_calls, t.total_tokens)
-    ? formatCost(t.cost_usd, t.cost_complete)
+    ? formatCost(t.cost_usd, t.cost_complete, { unpriced: t.unpriced_calls > 0 })
     : "unknown";
 }
 

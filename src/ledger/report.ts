@@ -1074,6 +1074,8 @@ export interface TopRun {
   cost_usd: number | null;
   cost_complete: boolean;
   llm_calls: number;
+  /** Calls of a model without a price (for `unpriced` rather than `$0+`). */
+  unpriced_calls: number;
   /** Calls whose usage was not reported, and the tokens of the others (for `unknown`: see costKnown). */
   usage_missing_calls: number;
   total_tokens: number;
@@ -1089,6 +1091,8 @@ export interface TopNode {
   llm_calls: number;
   cost_usd: number | null;
   cost_complete: boolean;
+  /** As {@link TopRun}'s. */
+  unpriced_calls: number;
   /** As {@link TopRun}'s. */
   usage_missing_calls: number;
   total_tokens: number;
@@ -1126,6 +1130,7 @@ export function topSpenders(
     cost_usd: Number(r.unknown) === Number(r.calls) ? null : roundUsd(Number(r.cost)),
     cost_complete: Number(r.unknown) === 0,
     llm_calls: Number(r.calls),
+    unpriced_calls: Number(r.unknown),
     usage_missing_calls: Number(r.missing),
     total_tokens: Number(r.tokens),
     trace_file: r.trace_file === null ? null : String(r.trace_file),
@@ -1139,6 +1144,7 @@ export function topSpenders(
       llm_calls: row.llm_calls,
       cost_usd: row.cost_usd,
       cost_complete: row.cost_complete,
+      unpriced_calls: row.unpriced_calls,
       usage_missing_calls: row.usage_missing_calls,
       total_tokens: row.total_tokens,
     }));
