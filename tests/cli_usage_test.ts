@@ -108,7 +108,7 @@ Deno.test("global flags work before the command: -v, --output-format json, --jso
   });
 });
 
-Deno.test("a run's flags before a command's name: moved after it when it takes them, else exit 2 naming both", async () => {
+Deno.test("a run's flags before a command's name: moved after it when it takes them, else exit 2 naming both; before a request, the planner's", async () => {
   await withHome(async ({ dir, home, env }) => {
     const file = writeWorkflow(dir, "greet.json", GREET);
     // run and plan take every run flag: `pflow --trace run x.json` is `pflow run x.json --trace`.
@@ -144,6 +144,18 @@ Deno.test("a run's flags before a command's name: moved after it when it takes t
       assert.equal(json.code, 2, explain(json));
       assert.equal(JSON.parse(json.stdout).error.message, message);
     }
+    // Flags before a request in plain words are the planner's: `pflow --force "…"` is `pflow plan "…" --force`.
+    const force = await runPflow(["--force", "say hi to Ada"], { env });
+    assert.equal(force.code, 2, explain(force));
+    assert.match(force.stderr, /^error: --force needs --save NAME/);
+    const planned = await runPflow(["--trace", "-v", "say hi to Ada"], { env: { ...env, ANTHROPIC_API_KEY: "" } });
+    assert.equal(planned.code, 2, explain(planned));
+    assert.match(planned.stderr, /^error: planner model: ANTHROPIC_API_KEY is not set/, "planned, not run as a file");
+    // A file named like the request is still the workflow those flags run.
+    writeFileSync(join(dir, "say hi"), JSON.stringify(workflow([{ id: "a", type: "echo", params: { value: "hi" } }])));
+    const file2 = await runPflow(["--no-ledger", "say hi"], { env, cwd: dir });
+    assert.equal(file2.code, 0, explain(file2));
+    assert.equal(file2.stdout, "hi\n");
     // A file named like the command is still the workflow those flags run, as before.
     writeFileSync(join(dir, "run"), JSON.stringify(workflow([{ id: "a", type: "echo", params: { value: "file" } }])));
     const named = await runPflow(["--no-ledger", "run"], { env, cwd: dir });

@@ -128,7 +128,8 @@ async function dispatch(
 /**
  * `argv` for a command named after flags other than the global ones (`pflow --trace run wf.json`, `pflow
  * --dry-run trace prune`): the command first, the flags after it (after its subcommand, where it parses them),
- * when the command takes them; undefined when no command's name follows the flags, or when a file or saved
+ * when the command takes them; `plan` before them all when a request in plain words follows the flags (`pflow
+ * --dry-run "summarize x"`); undefined when no command's name follows the flags, or when a file or saved
  * workflow has that name (`pflow --trace run` with a file `run` here runs it, the flags being its run's, as
  * when no command has the name). A flag the command does not take is a usage error naming both
  * (`'--no-ledger' is not a flag of 'pflow trace'`): read as a run's flags, the command's name would be the
@@ -167,8 +168,12 @@ async function flagsBeforeCommand(argv: string[], env: Record<string, string | u
     i = end;
   }
   const command = argv[i];
-  if (command === undefined || !COMMANDS.includes(command)) return undefined;
+  if (command === undefined) return undefined;
   const { targetKind } = await import("./workflow_target.ts");
+  // A request in plain words after the flags (`pflow --dry-run "summarize x"`): planned, its flags with it.
+  if (!COMMANDS.includes(command)) {
+    return /\s/.test(command.trim()) && await targetKind(command, env) === undefined ? ["plan", ...argv] : undefined;
+  }
   if (await targetKind(command, env) !== undefined) return undefined;
   const before = argv.slice(0, i);
   const after = argv.slice(i + 1);
