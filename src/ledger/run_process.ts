@@ -13,7 +13,8 @@
  * host name too, on Linux: loading `node:os` costs a Bun process ~1 ms).
  * @module
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { bootId, pidNamespace, processStat } from "../util/process_identity.ts";
 import process from "node:process";
 
 /** The process of a run as the ledger records it. */
@@ -28,8 +29,8 @@ export interface RunProcess {
 /** This boot and pid namespace (`BOOT_ID:NAMESPACE`), or null without a readable /proc. */
 function pidScope(): string | null {
   try {
-    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    const namespace = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1];
+    const boot = bootId();
+    const namespace = /\[(\d+)\]/.exec(pidNamespace())?.[1];
     return boot && namespace ? `${boot}:${namespace}` : null;
   } catch {
     return null;
@@ -41,15 +42,8 @@ function pidScope(): string | null {
  * null when it cannot be told.
  */
 function startTicks(pid: number | "self"): string | null | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ENOENT" ? undefined : null;
-  }
-  // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return fields[19] ?? null; // field 22
+  const stat = processStat(pid);
+  return stat === undefined || stat === null ? stat : stat.startTicks ?? null;
 }
 
 /** The host name: the kernel's (`uname -n`, what `os.hostname()` answers) read from /proc, else `os.hostname()`. */

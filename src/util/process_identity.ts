@@ -25,7 +25,7 @@ export function thisProcess(): ProcessIdentity | undefined {
   try {
     const start = startTicks(process.pid);
     if (start === undefined) return undefined;
-    return { pid: process.pid, start_ticks: start, boot_id: bootId(), pid_ns: readlinkSync("/proc/self/ns/pid") };
+    return { pid: process.pid, start_ticks: start, boot_id: bootId(), pid_ns: pidNamespace() };
   } catch {
     return undefined;
   }
@@ -40,7 +40,7 @@ export function isRunning(recorded: unknown): boolean | undefined {
   if (process.platform !== "linux" || !isIdentity(recorded)) return undefined;
   try {
     if (recorded.boot_id !== bootId()) return false; // the machine restarted since: that process is gone
-    if (recorded.pid_ns !== readlinkSync("/proc/self/ns/pid")) return undefined; // another container's pid
+    if (recorded.pid_ns !== pidNamespace()) return undefined; // another container's pid
   } catch {
     return undefined;
   }
@@ -56,24 +56,38 @@ function isIdentity(value: unknown): value is ProcessIdentity {
 
 let boot: string | undefined;
 
-function bootId(): string {
+/** This boot's id (`/proc/sys/kernel/random/boot_id`), read once; throws without a readable /proc. */
+export function bootId(): string {
   return boot ??= readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim();
 }
 
+/** This process's pid namespace, e.g. `pid:[4026531836]`; throws without a readable /proc. */
+export function pidNamespace(): string {
+  return readlinkSync("/proc/self/ns/pid");
+}
+
 /**
- * Field 22 of `/proc/PID/stat` (after the command name in parentheses, which may hold spaces), or undefined
- * when there is no such process or it has ended (a zombie).
+ * What `/proc/PID/stat` says of process `pid`: its state (field 3) and start time in clock ticks after boot
+ * (field 22, undefined when not a number); undefined when there is no such process, null when it cannot be
+ * read otherwise. The command name before them (in parentheses) may hold spaces and parentheses.
  */
-function startTicks(pid: number): string | undefined {
+export function processStat(
+  pid: number | "self",
+): { state: string; startTicks: string | undefined } | null | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return undefined; // no such process
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? undefined : null;
   }
-  // Fields after `(comm)`: state is field 3, so starttime (22) is the 20th. A zombie has ended.
+  // Fields after `(comm)`: state is field 3, so starttime (22) is the 20th.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return undefined;
   const start = fields[19];
-  return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+  return { state: fields[0], startTicks: start !== undefined && /^\d+$/.test(start) ? start : undefined };
+}
+
+/** The start ticks of process `pid` while it runs; undefined when there is none, it cannot be read, or it ended (a zombie). */
+function startTicks(pid: number): string | undefined {
+  const stat = processStat(pid);
+  return stat && stat.state !== "Z" && stat.state !== "X" ? stat.startTicks : undefined;
 }
