@@ -741,7 +741,7 @@ Deno.test("help: `pflow help --help` works and every command's help lists every 
   });
   // Completion's table of each subcommand's flags is what the subcommand accepts: its flags and the global
   // ones pass the parser, the command's other documented flags are refused.
-  await withHome(async ({ env }) => {
+  await withHome(async ({ dir, env }) => {
     const refusal = /unknown flag|is not a flag of|is a flag of/;
     for (const [key, own] of Object.entries(SUBCOMMAND_FLAGS)) {
       const [command, sub] = key.split(" ");
@@ -750,8 +750,10 @@ Deno.test("help: `pflow help --help` works and every command's help lists every 
         const args = [command, sub, flag.value ? `${flag.long}=x` : flag.long];
         // A server that starts took its flags: it is stopped (on a port of its own, not the default).
         if (key === "metrics serve" && flag.long !== "--listen") args.push("--listen=127.0.0.1:0");
+        // In the test's dir: `cost report --output=x` writes its report there, not into the repository.
         const result = await runPflow(args, {
           env,
+          cwd: dir,
           onSpawn: (child) => {
             const stop = setTimeout(() => child.kill("SIGTERM"), 3000);
             child.on("close", () => clearTimeout(stop));
